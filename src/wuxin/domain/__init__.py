@@ -1,0 +1,1 @@
+"""Pure domain types: no database, no I/O."""

@@ -1,0 +1,46 @@
+"""The Wuxin exception tree; every message names the thing and the value.
+
+WuxinError
+ ├── NotFound            an enterprise, device, thing model ... does not exist
+ ├── Conflict            a unique thing already exists (USCC, device key, username)
+ ├── InvalidInput        bad data from a user, file or device
+ │    └── ThingModelError  a thing model (TSL) file is not valid
+ ├── AuthError           who you are could not be established (bad password, token)
+ └── Denied              you are known but not allowed (role, tenant, consent)
+"""
+
+
+class WuxinError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    status_code = 500
+    code = "error"
+
+
+class NotFound(WuxinError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(WuxinError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidInput(WuxinError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class ThingModelError(InvalidInput):
+    code = "invalid_thing_model"
+
+
+class AuthError(WuxinError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Denied(WuxinError):
+    status_code = 403
+    code = "forbidden"

@@ -1,0 +1,1 @@
+"""Adapters from bytes to readings; they never touch the database."""

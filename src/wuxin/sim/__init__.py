@@ -1,0 +1,1 @@
+"""Seeded simulated fleets built from each scenario pack's sim.py."""

@@ -1,0 +1,4 @@
+"""Command-line entry (filled in by its package)."""
+import typer
+
+app = typer.Typer(no_args_is_help=True)
