@@ -1,0 +1,1 @@
+"""HTTP API: routers call services, never the database."""

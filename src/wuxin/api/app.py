@@ -1,0 +1,86 @@
+"""The FastAPI application: one router per resource under /api/v1, errors translated here."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+
+from wuxin import __version__
+from wuxin.api import routes_admin, routes_data, routes_devices
+from wuxin.bootstrap import Platform
+from wuxin.errors import WuxinError
+from wuxin.ingest.parse import PayloadError
+from wuxin.services.ingest import DeviceTokenError
+
+log = logging.getLogger("wuxin.api")
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(title="Wuxin (物信) API", version=__version__,
+                  description="IoT evidence for credit: devices, telemetry, consent, enterprises.")
+    app.state.platform = platform
+    _add_error_handlers(app)
+    _add_body_limit(app, platform.settings.max_body_bytes)
+    app.include_router(routes_devices.router)
+    app.include_router(routes_data.router)
+    app.include_router(routes_admin.router)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> JSONResponse:
+        try:
+            with platform.engine.connect() as conn:
+                conn.execute(text("select 1"))
+        except Exception as exc:  # the database is down: say so, do not crash
+            log.error("health check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": platform.engine.dialect.name, "version": __version__})
+
+    @app.get("/metrics", tags=["operations"])
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(platform.metrics.exposition().decode(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(WuxinError)
+    async def wuxin_error(_: Request, exc: WuxinError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, str(exc))
+
+    @app.exception_handler(PayloadError)
+    async def payload_error(_: Request, exc: PayloadError) -> JSONResponse:
+        return _error(400, exc.reason, str(exc))
+
+    @app.exception_handler(DeviceTokenError)
+    async def token_error(_: Request, exc: DeviceTokenError) -> JSONResponse:
+        return _error(401, exc.reason, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return _error(422, "invalid_request", "the request does not match the API schema", problems=problems)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
+
+
+def _add_body_limit(app: FastAPI, max_bytes: int) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            return _error(413, "body_too_large", f"body of {length} bytes is over the limit of {max_bytes}")
+        if request.method in ("POST", "PUT", "PATCH") and length is None:
+            body = await request.body()
+            if len(body) > max_bytes:
+                return _error(413, "body_too_large", f"body of {len(body)} bytes is over the limit of {max_bytes}")
+        return await call_next(request)

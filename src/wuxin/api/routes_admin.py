@@ -1,0 +1,80 @@
+"""Operator endpoints: tenants, users, thing models, quarantine."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.domain.model import Role
+from wuxin.security.policy import require_role
+from wuxin.services import identity, quarantine, registry
+
+router = APIRouter(prefix="/api/v1")
+
+
+class TenantIn(BaseModel):
+    name: str = Field(min_length=2, max_length=200)
+    kind: str
+
+
+class UserIn(BaseModel):
+    username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{3,100}$")
+    password: str = Field(min_length=10, max_length=200)
+    role: str
+    tenant_id: int | None = None
+    enterprise_id: int | None = None
+    display_name: str | None = None
+
+
+@router.post("/tenants", tags=["admin"], status_code=201)
+def create_tenant(body: TenantIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    require_role(user, Role.PLATFORM_ADMIN)
+    return {"id": identity.create_tenant(platform, body.name, body.kind)}
+
+
+@router.post("/users", tags=["admin"], status_code=201)
+def create_user(body: UserIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    require_role(user, Role.PLATFORM_ADMIN)
+    return {"id": identity.create_user(platform, body.username, body.password, body.role, body.tenant_id,
+                                       body.enterprise_id, body.display_name)}
+
+
+@router.get("/thing-models", tags=["thing models"])
+def list_thing_models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    with platform.uow() as uow:
+        return [{k: row[k] for k in ("device_type", "scenario", "version", "updated_ms")} for row in uow.devices.thing_models()]
+
+
+@router.get("/thing-models/{device_type}", tags=["thing models"])
+def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    model = platform.thing_models.get(device_type)
+    if model is None:
+        from wuxin.errors import NotFound
+
+        raise NotFound(f"device type {device_type!r} has no thing model")
+    return model.source
+
+
+@router.post("/thing-models", tags=["thing models"], status_code=201)
+async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep) -> dict:
+    return {"device_type": registry.import_thing_model(platform, await request.body(), user)}
+
+
+class EntryIds(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+@router.get("/quarantine", tags=["quarantine"])
+def list_quarantine(user: CurrentUser, platform: PlatformDep, status: str | None = "open", limit: int = 100,
+                    after_id: int = 0, reason: str | None = None) -> list[dict]:
+    return quarantine.list_entries(platform, user, status, limit, after_id, reason)
+
+
+@router.post("/quarantine/replay", tags=["quarantine"])
+def replay_quarantine(body: EntryIds, user: CurrentUser, platform: PlatformDep) -> dict:
+    return quarantine.replay(platform, user, body.ids)
+
+
+@router.post("/quarantine/discard", tags=["quarantine"])
+def discard_quarantine(body: EntryIds, user: CurrentUser, platform: PlatformDep) -> dict:
+    return {"discarded": quarantine.discard(platform, user, body.ids)}

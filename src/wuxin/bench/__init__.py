@@ -1,0 +1,1 @@
+"""Benchmark drivers: each prints its figures and a last line of ratios."""

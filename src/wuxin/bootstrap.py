@@ -1,0 +1,62 @@
+"""The only wiring: settings -> engine, thing-model registry, clock, metrics."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from wuxin.config import Settings, get_settings
+from wuxin.domain.thing_model import ThingModel, compile_thing_model
+from wuxin.metrics import Metrics
+from wuxin.store.db import make_engine
+from wuxin.store.uow import UnitOfWork
+
+
+def system_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class ThingModelRegistry:
+    """Compiled thing models by device type, loaded from the database and refreshed on import."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._models: dict[str, ThingModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, device_type: str) -> ThingModel | None:
+        model = self._models.get(device_type)
+        if model is None:
+            self.reload()
+            model = self._models.get(device_type)
+        return model
+
+    def reload(self) -> None:
+        with UnitOfWork(self._engine) as uow:
+            rows = uow.devices.thing_models()
+        with self._lock:
+            self._models = {row["device_type"]: compile_thing_model(row["tsl"]) for row in rows}
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    thing_models: ThingModelRegistry
+    metrics: Metrics
+    clock_ms: Callable[[], int] = field(default=system_clock_ms)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_platform(settings: Settings | None = None, clock_ms: Callable[[], int] = system_clock_ms) -> Platform:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    return Platform(settings, engine, ThingModelRegistry(engine), Metrics(), clock_ms)

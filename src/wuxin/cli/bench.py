@@ -1,0 +1,40 @@
+"""`wuxin bench ...`: benchmarks that print figures next to a raw baseline measured in the same run."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+DEFAULT_BENCH_PG = "postgresql://127.0.0.1:5432/wuxin_bench"
+
+
+@app.command("ingest")
+def bench_ingest(points: int = typer.Option(1_000_000, help="points per path and database"),
+                 http_points: Optional[int] = typer.Option(None, help="points through HTTP (default: --points)"),
+                 databases: str = typer.Option("sqlite,postgresql", help="comma-separated: sqlite, postgresql"),
+                 pg_url: str = typer.Option(os.environ.get("WUXIN_BENCH_PG_URL", DEFAULT_BENCH_PG))) -> None:
+    """Bulk import and HTTP ingestion against raw executemany (SQLite) and COPY (PostgreSQL)."""
+    from wuxin.bench.ingest import run_ingest_bench
+
+    run_ingest_bench(points, http_points or points, [d.strip() for d in databases.split(",")], pg_url, console)
+
+
+@app.command("ledger")
+def bench_ledger(leaves: int = typer.Option(10_000_000, help="leaves appended to the Merkle log")) -> None:
+    """Merkle ledger: appends/s and proof generation time at N leaves."""
+    from wuxin.ledger.bench import run_ledger_bench
+
+    run_ledger_bench(leaves)
+
+
+@app.command("jt808")
+def bench_jt808(terminals: int = 20, frames_per_terminal: int = 5000) -> None:
+    """JT/T 808 gateway: 0x0200 location frames/s over TCP, against the codec's raw parse rate."""
+    from wuxin.ingest.jt808.bench import run_jt808_bench
+
+    run_jt808_bench(terminals, frames_per_terminal)

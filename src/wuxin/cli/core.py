@@ -1,0 +1,177 @@
+"""Everyday commands: database, serving, importing, thing models, users, quarantine, demo."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from wuxin.errors import WuxinError
+
+console = Console(stderr=True)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+tm_app = typer.Typer(no_args_is_help=True, help="Thing models (物模型, Alibaba TSL JSON), one per device type.")
+users_app = typer.Typer(no_args_is_help=True, help="Tenants and users.")
+q_app = typer.Typer(no_args_is_help=True, help="Rejected data kept for inspection and replay.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(tm_app, name="thing-model")
+    app.add_typer(users_app, name="users")
+    app.add_typer(q_app, name="quarantine")
+    app.command("serve")(serve)
+    app.command("import")(import_cmd)
+    app.command("demo")(demo)
+
+
+def _platform():
+    from wuxin.bootstrap import build_platform
+
+    return build_platform()
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(2)
+
+
+def prepare_database(platform) -> None:
+    """Migrate to the newest schema and add the built-in thing models."""
+    from wuxin.services.registry import sync_builtin_thing_models
+    from wuxin.store.migrate import upgrade
+
+    upgrade(platform.settings.database_url)
+    sync_builtin_thing_models(platform)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema in place (WUXIN_DATABASE_URL; SQLite file by default)."""
+    from wuxin.store.migrate import current
+
+    platform = _platform()
+    prepare_database(platform)
+    console.print(f"database {platform.engine.url.render_as_string(hide_password=True)} at revision {current(platform.settings.database_url)}")
+
+
+@tm_app.command("import")
+def thing_model_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="TSL JSON file")) -> None:
+    """Validate a thing model file and add (or replace) its device type."""
+    from wuxin.services.registry import import_thing_model
+
+    try:
+        device_type = import_thing_model(_platform(), file.read_bytes())
+    except WuxinError as exc:
+        _fail(exc)
+    console.print(f"imported thing model {device_type}")
+
+
+@tm_app.command("list")
+def thing_model_list() -> None:
+    """List the device types the platform knows."""
+    platform = _platform()
+    table = Table("device type", "scenario", "version", "properties", "events")
+    with platform.uow() as uow:
+        rows = uow.devices.thing_models()
+    for row in rows:
+        model = platform.thing_models.get(row["device_type"])
+        table.add_row(row["device_type"], row["scenario"], row["version"], ", ".join(model.properties), ", ".join(model.events))
+    Console().print(table)
+
+
+@users_app.command("add-tenant")
+def add_tenant(name: str, kind: str = typer.Option("bank", help="bank | operator | regulator")) -> None:
+    """Create a tenant (a bank or a platform operator)."""
+    from wuxin.services.identity import create_tenant
+
+    try:
+        console.print(f"tenant {create_tenant(_platform(), name, kind)} created")
+    except WuxinError as exc:
+        _fail(exc)
+
+
+@users_app.command("add")
+def add_user(username: str, role: str = typer.Option(..., help="platform_admin | credit_officer | risk_manager | enterprise_user | integrator | regulator"),
+             tenant_id: Optional[int] = None, enterprise_id: Optional[int] = None,
+             password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True)) -> None:
+    """Create a user; the password is stored as an Argon2id hash."""
+    from wuxin.services.identity import create_user
+
+    try:
+        console.print(f"user {create_user(_platform(), username, password, role, tenant_id, enterprise_id)} created")
+    except WuxinError as exc:
+        _fail(exc)
+
+
+@q_app.command("list")
+def quarantine_list(status: str = "open", limit: int = 50, reason: Optional[str] = None) -> None:
+    """Show quarantined entries with their reasons."""
+    from wuxin.services.quarantine import list_entries
+
+    table = Table("id", "channel", "device", "reason", "message")
+    for row in list_entries(_platform(), None, status, limit, 0, reason):
+        table.add_row(str(row["id"]), row["channel"], row["device_key"] or "-", row["reason"], row["message"][:100])
+    Console().print(table)
+
+
+@q_app.command("replay")
+def quarantine_replay(ids: list[int]) -> None:
+    """Run entries through validation again (after fixing a thing model or registering a device)."""
+    from wuxin.services.quarantine import replay
+
+    print(json.dumps(replay(_platform(), None, ids)))
+
+
+def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines, one reading or event a line")) -> None:
+    """Bulk-import history: {"device", "ts", "values"} or {"device", "ts", "event", "params"} per line."""
+    from wuxin.services.bulk_import import import_file
+
+    platform = _platform()
+    total = sum(1 for _ in file.open("rb"))
+    columns = [TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("lines", total=total)
+        summary = import_file(platform, file, lambda n: progress.advance(task, n))
+    console.print(f"{summary.lines} lines: {summary.readings} readings and {summary.events} events stored, "
+                  f"{summary.rejected} rejected (see `wuxin quarantine list`)")
+    if summary.rejected and not (summary.readings or summary.events):
+        raise typer.Exit(1)
+
+
+def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
+    """Serve the HTTP API on WUXIN_HOST:WUXIN_PORT (127.0.0.1:8000)."""
+    import uvicorn
+
+    from wuxin.api.app import create_app
+    from wuxin.logs import configure_logging
+
+    configure_logging()
+    platform = _platform()
+    prepare_database(platform)
+    uvicorn.run(create_app(platform), host=host or platform.settings.host, port=port or platform.settings.port,
+                log_config=None)
+
+
+def demo(days: int = typer.Option(7, help="days of simulated history"),
+         per_scenario: int = typer.Option(2, help="enterprises per scenario"),
+         seed: int = 2026, serve_api: bool = typer.Option(True, "--serve/--no-serve")) -> None:
+    """Load the demo bank with simulated borrowers of all six scenarios, then serve."""
+    from wuxin.services.demo import DEMO_USERS, load_demo
+
+    platform = _platform()
+    prepare_database(platform)
+    report = load_demo(platform, days=days, per_scenario=per_scenario, seed=seed, progress=console.print)
+    console.print(report)
+    base = f"http://{platform.settings.host}:{platform.settings.port}"
+    console.print(f"\n[bold]Wuxin demo[/bold] — API docs {base}/docs · health {base}/health · metrics {base}/metrics")
+    table = Table("user", "password", "role")
+    for username, password, role in DEMO_USERS:
+        table.add_row(username, password, role)
+    console.print(table)
+    if serve_api:
+        serve(None, None)

@@ -1,0 +1,72 @@
+"""Bytes -> bulk-import lines. Pure: no database, no clock except the one passed in.
+
+Every channel (HTTP ThingsBoard payloads, JSON Lines files, MQTT, JT/T 808, platform push)
+turns its input into *lines* of the one bulk format of docs/scenarios.md::
+
+    {"device": key, "ts": epoch_ms | ISO 8601 with offset, "values": {...}}
+    {"device": key, "ts": ..., "event": name, "params": {...}}
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+
+class PayloadError(ValueError):
+    """The whole payload is unusable (malformed JSON, wrong shape); `reason` is a stable code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def loads(body: bytes | str) -> Any:
+    """Parse JSON; NaN and Infinity parse (to be refused point by point), anything else malformed fails."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("malformed_json", f"body is not valid JSON: {exc}") from None
+
+
+def thingsboard_lines(device_key: str, payload: Any, server_ms: int) -> list[dict]:
+    """ThingsBoard telemetry: {"ts", "values"}, a list of those, or bare {key: value} at server time.
+
+    As an extension, an item {"ts", "event", "params"} is an event.
+    """
+    items = payload if isinstance(payload, list) else [payload]
+    lines = []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise PayloadError("wrong_shape", f"telemetry item {position} is {type(item).__name__}, expected an object")
+        if "event" in item:
+            lines.append({"device": device_key, "ts": item.get("ts", server_ms), "event": item["event"],
+                          "params": item.get("params", {})})
+        elif "values" in item and set(item) <= {"ts", "values"}:
+            lines.append({"device": device_key, "ts": item.get("ts", server_ms), "values": item["values"]})
+        else:
+            lines.append({"device": device_key, "ts": server_ms, "values": item})
+    return lines
+
+
+def parse_ts_ms(ts: Any) -> int:
+    """Epoch milliseconds from an integer or an ISO 8601 string with its UTC offset."""
+    if type(ts) is int:
+        return ts
+    if isinstance(ts, float) and ts.is_integer():
+        return int(ts)
+    if isinstance(ts, str):
+        try:
+            moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"ts {ts!r} is not ISO 8601") from None
+        if moment.tzinfo is None:
+            raise ValueError(f"ts {ts!r} has no UTC offset (device time must say its zone)")
+        return int(moment.timestamp() * 1000)
+    raise ValueError(f"ts {ts!r} is neither epoch milliseconds nor ISO 8601")

@@ -1,0 +1,21 @@
+"""Prometheus counters: points accepted, rejected by reason, quarantined."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.points_accepted = Counter(
+            "wuxin_points_accepted", "Telemetry points and events stored", ["channel"], registry=self.registry
+        )
+        self.points_rejected = Counter(
+            "wuxin_points_rejected", "Telemetry points refused, by reason", ["channel", "reason"], registry=self.registry
+        )
+        self.quarantined = Counter(
+            "wuxin_quarantined", "Entries written to the quarantine", ["reason"], registry=self.registry
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

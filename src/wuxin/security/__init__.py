@@ -1,0 +1,1 @@
+"""Authentication secrets and access policy: pure functions, no SQL."""

@@ -1,0 +1,1 @@
+"""Use cases: open a unit of work, call pure code, commit."""

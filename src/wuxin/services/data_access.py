@@ -1,0 +1,72 @@
+"""Reading an enterprise's data: only under consent, every read written to the access log."""
+from __future__ import annotations
+
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import trust_level
+from wuxin.errors import Denied, NotFound
+from wuxin.security.policy import Principal, readable_device_keys
+from wuxin.services.registry import consent_views
+
+MAX_ROWS = 10_000
+
+
+def list_devices(platform: Platform, principal: Principal, enterprise_id: int) -> list[dict]:
+    with platform.uow() as uow:
+        devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
+        visible = [d for d in devices if d["key"] in readable]
+        _log(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(visible))
+        uow.commit()
+    now_ms = platform.clock_ms()
+    return [_device_view(platform, d, now_ms) for d in visible]
+
+
+def _device_view(platform: Platform, device: dict, now_ms: int) -> dict:
+    model = platform.thing_models.get(device["device_type"])
+    timeout_ms = (model.heartbeat_timeout_s if model else 900) * 1000
+    seen = device["last_seen_ms"]
+    state = "unknown" if seen is None else ("online" if now_ms - seen <= timeout_ms else "offline")
+    return {k: device[k] for k in ("id", "key", "device_type", "site_id", "attributes", "source_mode", "trust_level",
+                                   "last_seen_ms")} | {"connectivity": state}
+
+
+def read_telemetry(platform: Platform, principal: Principal, enterprise_id: int, device_key: str, key: str | None,
+                   from_ms: int, to_ms: int, limit: int = 1000) -> dict:
+    limit = max(1, min(limit, MAX_ROWS))
+    with platform.uow() as uow:
+        devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
+        device = next((d for d in devices if d["key"] == device_key), None)
+        if device is None:
+            raise NotFound(f"device {device_key!r} is not a device of enterprise {enterprise_id}")
+        if device_key not in readable:
+            raise Denied(f"no valid consent covers device {device_key!r}")
+        rows = uow.telemetry.readings([device["id"]], key, from_ms, to_ms, limit)
+        events = uow.telemetry.events([device["id"]], from_ms, to_ms, limit)
+        _log(platform, uow, principal, enterprise_id, device["id"], "telemetry.read", consent_id, len(rows) + len(events))
+        uow.commit()
+    provenance = {"device": device_key, "source_mode": device["source_mode"], "trust_level": trust_level(device["source_mode"])}
+    return {
+        "provenance": provenance,
+        "readings": [{"key": r["key"], "ts": r["ts_ms"], "value": _value(r), "received_ms": r["received_ms"],
+                      "batch_id": r["batch_id"]} for r in rows],
+        "events": [{"event": e["name"], "ts": e["ts_ms"], "params": e["params"], "batch_id": e["batch_id"]} for e in events],
+    }
+
+
+def _value(row: dict):
+    return row["txt"] if row["txt"] is not None else row["num"]
+
+
+def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int):
+    if uow.enterprises.get(enterprise_id) is None:
+        raise NotFound(f"enterprise {enterprise_id} does not exist")
+    devices = uow.devices.list(enterprise_id)  # no shortcut for admins: operators read data only under consent
+    consents = consent_views(uow.consents.for_enterprise(enterprise_id))
+    pairs = [(d["key"], d["device_type"]) for d in devices]
+    readable, consent_id = readable_device_keys(principal, enterprise_id, pairs, consents, platform.clock_ms())
+    return devices, readable, consent_id
+
+
+def _log(platform: Platform, uow, principal: Principal, enterprise_id: int, device_id: int | None, action: str,
+         consent_id: int | None, rows: int) -> None:
+    uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
+                    enterprise_id=enterprise_id, device_id=device_id, action=action, consent_id=consent_id, rows=rows)

@@ -1,0 +1,75 @@
+"""The demo: a bank, its staff, simulated borrowers of every scenario with consent, and history."""
+from __future__ import annotations
+
+from typing import Callable
+
+from wuxin.bootstrap import Platform
+from wuxin.scenarios import scenario_packs
+from wuxin.services import consent, identity, registry
+from wuxin.services.bulk_import import chunked, import_lines_chunked
+from wuxin.sim.fleet import build_fleet, fleet_telemetry
+
+DEMO_BANK = "苏州示范银行 Demo Bank"
+OTHER_BANK = "江南对照银行 Other Bank"
+OPERATOR = "物信监测 Wuxin Monitoring (operator)"
+DEMO_PASSWORD = "wuxin-demo-2026"
+DEMO_USERS = [  # username, password, role — printed by `wuxin demo`
+    ("admin", DEMO_PASSWORD, "platform_admin"),
+    ("officer", DEMO_PASSWORD, "credit_officer"),
+    ("risk", DEMO_PASSWORD, "risk_manager"),
+    ("integrator", DEMO_PASSWORD, "integrator"),
+    ("owner", DEMO_PASSWORD, "enterprise_user (first manufacturing borrower)"),
+    ("other-officer", DEMO_PASSWORD, "credit_officer at another bank (sees nothing)"),
+]
+DAY_MS = 86_400_000
+YEAR_MS = 365 * DAY_MS
+
+
+def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: int = 2026,
+              progress: Callable[[str], None] = print) -> str:
+    """Load once; a second run finds the demo bank and leaves everything as it is."""
+    with platform.uow() as uow:
+        if uow.identity.tenant_by_name(DEMO_BANK):
+            return "demo data already loaded (delete var/wuxin.db to start afresh)"
+    bank, other, operator = _tenants(platform)
+    fleet = build_fleet(sorted(scenario_packs()), per_scenario, seed)
+    enterprise_ids = [_onboard(platform, spec, bank, operator) for spec in fleet]
+    _users(platform, bank, other, operator, _first_of(fleet, enterprise_ids, "manufacturing"))
+    now_ms = platform.clock_ms()
+    progress(f"simulating {days} days for {len(fleet)} enterprises ...")
+    lines = fleet_telemetry(fleet, now_ms - days * DAY_MS, now_ms, seed)
+    summary = import_lines_chunked(platform, chunked(lines), "bulk")
+    return (f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "
+            f"{sum(len(s.devices) for s in fleet)} devices, {summary.readings} readings, {summary.events} events, "
+            f"{summary.rejected} rejected")
+
+
+def _tenants(platform: Platform) -> tuple[int, int, int]:
+    return (identity.create_tenant(platform, DEMO_BANK, "bank"), identity.create_tenant(platform, OTHER_BANK, "bank"),
+            identity.create_tenant(platform, OPERATOR, "operator"))
+
+
+def _onboard(platform: Platform, spec, bank: int, operator: int) -> int:
+    enterprise_id = registry.create_enterprise(platform, None, spec.name, spec.uscc, spec.industry, spec.region)
+    site_ids = {s.name: registry.add_site(platform, None, enterprise_id, s.name, s.region, s.lat, s.lon) for s in spec.sites}
+    for device in spec.devices:
+        registry.register_device(platform, None, enterprise_id, device.key, device.device_type, device.source_mode,
+                                 site_ids.get(device.site), device.attributes)
+    expires = platform.clock_ms() + YEAR_MS
+    consent.grant(platform, None, enterprise_id, bank, "all", [], "credit assessment and post-loan monitoring", expires)
+    consent.grant(platform, None, enterprise_id, operator, "all", [], "device installation and maintenance", expires)
+    return enterprise_id
+
+
+def _first_of(fleet, enterprise_ids: list[int], industry: str) -> int:
+    return next(eid for spec, eid in zip(fleet, enterprise_ids) if spec.industry == industry)
+
+
+def _users(platform: Platform, bank: int, other: int, operator: int, owner_enterprise: int) -> None:
+    identity.create_user(platform, "admin", DEMO_PASSWORD, "platform_admin", display_name="平台管理员")
+    identity.create_user(platform, "officer", DEMO_PASSWORD, "credit_officer", bank, display_name="信贷员 王芳")
+    identity.create_user(platform, "risk", DEMO_PASSWORD, "risk_manager", bank, display_name="风险经理 李强")
+    identity.create_user(platform, "integrator", DEMO_PASSWORD, "integrator", operator, display_name="集成商 张工")
+    identity.create_user(platform, "owner", DEMO_PASSWORD, "enterprise_user", enterprise_id=owner_enterprise,
+                         display_name="企业主")
+    identity.create_user(platform, "other-officer", DEMO_PASSWORD, "credit_officer", other, display_name="他行信贷员")

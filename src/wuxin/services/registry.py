@@ -1,0 +1,182 @@
+"""Enterprises, sites, devices, device tokens and thing models."""
+from __future__ import annotations
+
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import ConsentScope, ConsentView, Role, SourceMode, trust_level
+from wuxin.domain.thing_model import compile_thing_model, parse_thing_model
+from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.scenarios import scenario_packs
+from wuxin.security.policy import Principal, require_can_see_enterprise, require_role, valid_consents
+from wuxin.security.secrets import new_token, token_hash
+from wuxin.sim.spec import is_valid_uscc
+from wuxin.store.uow import UnitOfWork
+
+
+def consent_views(rows: list[dict]) -> list[ConsentView]:
+    return [
+        ConsentView(r["id"], r["enterprise_id"], r["tenant_id"], ConsentScope(r["scope"]), tuple(r["scope_items"]),
+                    r["expires_ms"], r["revoked_ms"])
+        for r in rows
+    ]
+
+
+def sync_builtin_thing_models(platform: Platform) -> int:
+    """Add the scenario packs' thing models that the database lacks; imported versions are kept."""
+    added = 0
+    with platform.uow() as uow:
+        for pack in scenario_packs().values():
+            for doc in pack.thing_model_docs:
+                model = compile_thing_model(doc)
+                if uow.devices.thing_model(model.device_type) is None:
+                    uow.devices.upsert_thing_model(model.device_type, model.scenario, model.version, doc, platform.clock_ms())
+                    added += 1
+        uow.commit()
+    platform.thing_models.reload()
+    return added
+
+
+def import_thing_model(platform: Platform, raw: bytes | str, principal: Principal | None = None) -> str:
+    """Validate a TSL file and add or replace its device type."""
+    if principal is not None:
+        require_role(principal, Role.PLATFORM_ADMIN, Role.INTEGRATOR)
+    doc = parse_thing_model(raw)
+    model = compile_thing_model(doc)
+    with platform.uow() as uow:
+        uow.devices.upsert_thing_model(model.device_type, model.scenario, model.version, doc, platform.clock_ms())
+        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "thing_model.import",
+                       model.device_type, {"version": model.version})
+        uow.commit()
+    platform.thing_models.reload()
+    return model.device_type
+
+
+def create_enterprise(platform: Platform, principal: Principal | None, name: str, uscc: str, industry: str,
+                      region: str) -> int:
+    if principal is not None:
+        require_role(principal, Role.PLATFORM_ADMIN, Role.CREDIT_OFFICER)
+    if not is_valid_uscc(uscc):
+        raise InvalidInput(f"unified social credit code {uscc!r} is not valid (18 characters, GB 32100 check digit)")
+    if industry not in scenario_packs():
+        raise InvalidInput(f"industry {industry!r} is not one of {sorted(scenario_packs())}")
+    with platform.uow() as uow:
+        if uow.enterprises.by_uscc(uscc):
+            raise Conflict(f"an enterprise with USCC {uscc} is already registered")
+        tenant_id = principal.tenant_id if principal else None
+        enterprise_id = uow.enterprises.add(name=name, uscc=uscc, industry=industry, region=region,
+                                            onboarded_by_tenant_id=tenant_id, created_ms=platform.clock_ms())
+        uow.commit()
+    return enterprise_id
+
+
+def add_site(platform: Platform, principal: Principal | None, enterprise_id: int, name: str, region: str,
+             lat: float | None = None, lon: float | None = None) -> int:
+    with platform.uow() as uow:
+        _require_device_manager(platform, uow, principal, enterprise_id)
+        site_id = uow.enterprises.add_site(enterprise_id=enterprise_id, name=name, region=region, lat=lat, lon=lon)
+        uow.commit()
+    return site_id
+
+
+def visible_enterprises(platform: Platform, principal: Principal) -> list[dict]:
+    with platform.uow() as uow:
+        if principal.is_admin:
+            return uow.enterprises.list()
+        if principal.role is Role.ENTERPRISE_USER:
+            return uow.enterprises.list([principal.enterprise_id])
+        live = valid_consents(consent_views(uow.consents.for_tenant(principal.tenant_id)), principal.tenant_id,
+                              platform.clock_ms())
+        return uow.enterprises.list({c.enterprise_id for c in live})
+
+
+def enterprise_profile(platform: Platform, principal: Principal, enterprise_id: int) -> dict:
+    with platform.uow() as uow:
+        enterprise = _enterprise(uow, enterprise_id)
+        require_can_see_enterprise(principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)),
+                                   platform.clock_ms())
+        return {**enterprise, "sites": uow.enterprises.sites(enterprise_id)}
+
+
+def _enterprise(uow: UnitOfWork, enterprise_id: int) -> dict:
+    enterprise = uow.enterprises.get(enterprise_id)
+    if enterprise is None:
+        raise NotFound(f"enterprise {enterprise_id} does not exist")
+    return enterprise
+
+
+def _require_device_manager(platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int) -> None:
+    """Admins; integrators of a tenant holding a valid consent; the enterprise itself."""
+    _enterprise(uow, enterprise_id)
+    if principal is None or principal.is_admin:
+        return
+    if principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == enterprise_id:
+        return
+    if principal.role is Role.INTEGRATOR:
+        consents = consent_views(uow.consents.for_enterprise(enterprise_id))
+        if valid_consents(consents, principal.tenant_id, platform.clock_ms()):
+            return
+    raise Denied(f"user {principal.username} may not manage devices of enterprise {enterprise_id}")
+
+
+def register_device(platform: Platform, principal: Principal | None, enterprise_id: int, key: str, device_type: str,
+                    source_mode: str, site_id: int | None = None, attributes: dict | None = None) -> tuple[int, str]:
+    """Register a device and issue its first access token (shown once, stored hashed)."""
+    mode = _source_mode(source_mode, principal)
+    model = platform.thing_models.get(device_type)
+    if model is None:
+        raise InvalidInput(f"device type {device_type!r} has no thing model; import one first")
+    attributes = model.check_attributes(attributes or {})
+    token = new_token("wxd_")
+    with platform.uow() as uow:
+        _require_device_manager(platform, uow, principal, enterprise_id)
+        if uow.devices.by_key(key):
+            raise Conflict(f"device key {key!r} is already registered")
+        if site_id is not None and (uow.enterprises.site(site_id) or {}).get("enterprise_id") != enterprise_id:
+            raise InvalidInput(f"site {site_id} is not a site of enterprise {enterprise_id}")
+        now_ms = platform.clock_ms()
+        device_id = uow.devices.add(key=key, enterprise_id=enterprise_id, site_id=site_id, device_type=device_type,
+                                    attributes=attributes, source_mode=mode.value, trust_level=trust_level(mode),
+                                    created_ms=now_ms)
+        uow.devices.add_token(device_id, token_hash(token), now_ms)
+        uow.commit()
+    return device_id, token
+
+
+def _source_mode(source_mode: str, principal: Principal | None) -> SourceMode:
+    try:
+        mode = SourceMode(source_mode)
+    except ValueError:
+        raise InvalidInput(f"source mode {source_mode!r} is not one of {[m.value for m in SourceMode]}") from None
+    if principal is not None and principal.role is Role.ENTERPRISE_USER and mode is not SourceMode.ENTERPRISE_SHARED:
+        raise Denied(f"an enterprise registers its own devices as enterprise_shared, not {mode.value}")
+    return mode
+
+
+def rotate_device_token(platform: Platform, principal: Principal | None, device_key: str) -> str:
+    """Revoke every live token of the device and issue a new one."""
+    token = new_token("wxd_")
+    with platform.uow() as uow:
+        device = _device(uow, device_key)
+        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        now_ms = platform.clock_ms()
+        uow.devices.revoke_tokens(device["id"], now_ms)
+        uow.devices.add_token(device["id"], token_hash(token), now_ms)
+        uow.logs.audit(now_ms, principal.user_id if principal else None, "device_token.rotate", device_key, {})
+        uow.commit()
+    return token
+
+
+def revoke_device_tokens(platform: Platform, principal: Principal | None, device_key: str) -> int:
+    with platform.uow() as uow:
+        device = _device(uow, device_key)
+        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        revoked = uow.devices.revoke_tokens(device["id"], platform.clock_ms())
+        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device_token.revoke", device_key, {})
+        uow.commit()
+    return revoked
+
+
+def _device(uow: UnitOfWork, device_key: str) -> dict:
+    device = uow.devices.by_key(device_key)
+    if device is None:
+        raise NotFound(f"device {device_key!r} is not registered")
+    return device

@@ -1,0 +1,302 @@
+"""Repositories: every SQL statement of the platform lives here (and in bulk.py)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from wuxin.store.tables import (
+    access_log,
+    api_tokens,
+    audit_log,
+    batches,
+    consents,
+    device_tokens,
+    devices,
+    enterprises,
+    events,
+    quarantine,
+    readings,
+    sites,
+    tenants,
+    thing_models,
+    users,
+)
+
+Row = dict[str, Any]
+
+
+def _rows(result) -> list[Row]:
+    return [dict(r._mapping) for r in result]
+
+
+def _one(result) -> Row | None:
+    row = result.first()
+    return dict(row._mapping) if row else None
+
+
+class _Repo:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def _insert_ignoring_duplicates(self, table, rows: Sequence[Row]) -> None:
+        """INSERT ... ON CONFLICT DO NOTHING: re-sent points are harmless."""
+        if not rows:
+            return
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        self.conn.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+
+
+class IdentityRepo(_Repo):
+    def add_tenant(self, name: str, kind: str, now_ms: int) -> int:
+        return self.conn.execute(insert(tenants).values(name=name, kind=kind, created_ms=now_ms)).inserted_primary_key[0]
+
+    def tenant(self, tenant_id: int) -> Row | None:
+        return _one(self.conn.execute(select(tenants).where(tenants.c.id == tenant_id)))
+
+    def tenant_by_name(self, name: str) -> Row | None:
+        return _one(self.conn.execute(select(tenants).where(tenants.c.name == name)))
+
+    def list_tenants(self) -> list[Row]:
+        return _rows(self.conn.execute(select(tenants).order_by(tenants.c.id)))
+
+    def add_user(self, **values) -> int:
+        return self.conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+
+    def user(self, user_id: int) -> Row | None:
+        return _one(self.conn.execute(select(users).where(users.c.id == user_id)))
+
+    def user_by_username(self, username: str) -> Row | None:
+        return _one(self.conn.execute(select(users).where(users.c.username == username)))
+
+    def list_users(self, tenant_id: int | None = None) -> list[Row]:
+        query = select(users).order_by(users.c.id)
+        if tenant_id is not None:
+            query = query.where(users.c.tenant_id == tenant_id)
+        return _rows(self.conn.execute(query))
+
+    def add_api_token(self, user_id: int, token_hash: str, now_ms: int, expires_ms: int) -> None:
+        self.conn.execute(
+            insert(api_tokens).values(user_id=user_id, token_hash=token_hash, created_ms=now_ms, expires_ms=expires_ms)
+        )
+
+    def user_by_token_hash(self, token_hash: str, now_ms: int) -> Row | None:
+        query = (
+            select(users)
+            .join(api_tokens, api_tokens.c.user_id == users.c.id)
+            .where(
+                api_tokens.c.token_hash == token_hash,
+                api_tokens.c.revoked_ms.is_(None),
+                api_tokens.c.expires_ms > now_ms,
+                users.c.disabled.is_(False),
+            )
+        )
+        return _one(self.conn.execute(query))
+
+    def revoke_api_token(self, token_hash: str, now_ms: int) -> None:
+        self.conn.execute(update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(revoked_ms=now_ms))
+
+
+class EnterpriseRepo(_Repo):
+    def add(self, **values) -> int:
+        return self.conn.execute(insert(enterprises).values(**values)).inserted_primary_key[0]
+
+    def get(self, enterprise_id: int) -> Row | None:
+        return _one(self.conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)))
+
+    def by_uscc(self, uscc: str) -> Row | None:
+        return _one(self.conn.execute(select(enterprises).where(enterprises.c.uscc == uscc)))
+
+    def list(self, ids: Iterable[int] | None = None) -> list[Row]:
+        query = select(enterprises).order_by(enterprises.c.id)
+        if ids is not None:
+            query = query.where(enterprises.c.id.in_(list(ids)))
+        return _rows(self.conn.execute(query))
+
+    def add_site(self, **values) -> int:
+        return self.conn.execute(insert(sites).values(**values)).inserted_primary_key[0]
+
+    def sites(self, enterprise_id: int) -> list[Row]:
+        return _rows(self.conn.execute(select(sites).where(sites.c.enterprise_id == enterprise_id).order_by(sites.c.id)))
+
+    def site(self, site_id: int) -> Row | None:
+        return _one(self.conn.execute(select(sites).where(sites.c.id == site_id)))
+
+
+class DeviceRepo(_Repo):
+    def upsert_thing_model(self, device_type: str, scenario: str, version: str, tsl: dict, now_ms: int) -> None:
+        exists = self.conn.execute(select(thing_models.c.device_type).where(thing_models.c.device_type == device_type)).first()
+        values = dict(scenario=scenario, version=version, tsl=tsl, updated_ms=now_ms)
+        if exists:
+            self.conn.execute(update(thing_models).where(thing_models.c.device_type == device_type).values(**values))
+        else:
+            self.conn.execute(insert(thing_models).values(device_type=device_type, **values))
+
+    def thing_models(self) -> list[Row]:
+        return _rows(self.conn.execute(select(thing_models).order_by(thing_models.c.device_type)))
+
+    def thing_model(self, device_type: str) -> Row | None:
+        return _one(self.conn.execute(select(thing_models).where(thing_models.c.device_type == device_type)))
+
+    def add(self, **values) -> int:
+        return self.conn.execute(insert(devices).values(**values)).inserted_primary_key[0]
+
+    def get(self, device_id: int) -> Row | None:
+        return _one(self.conn.execute(select(devices).where(devices.c.id == device_id)))
+
+    def by_key(self, key: str) -> Row | None:
+        return _one(self.conn.execute(select(devices).where(devices.c.key == key)))
+
+    def by_keys(self, keys: Iterable[str]) -> list[Row]:
+        return _rows(self.conn.execute(select(devices).where(devices.c.key.in_(list(keys)))))
+
+    def list(self, enterprise_id: int | None = None) -> list[Row]:
+        query = select(devices).order_by(devices.c.id)
+        if enterprise_id is not None:
+            query = query.where(devices.c.enterprise_id == enterprise_id)
+        return _rows(self.conn.execute(query))
+
+    def add_token(self, device_id: int, token_hash: str, now_ms: int) -> None:
+        self.conn.execute(insert(device_tokens).values(device_id=device_id, token_hash=token_hash, created_ms=now_ms))
+
+    def revoke_tokens(self, device_id: int, now_ms: int) -> int:
+        result = self.conn.execute(
+            update(device_tokens)
+            .where(device_tokens.c.device_id == device_id, device_tokens.c.revoked_ms.is_(None))
+            .values(revoked_ms=now_ms)
+        )
+        return result.rowcount
+
+    def token_status(self, token_hash: str) -> Row | None:
+        """The device a token belongs to, with the token's revocation time (None = live)."""
+        query = (
+            select(devices, device_tokens.c.revoked_ms.label("token_revoked_ms"))
+            .join(device_tokens, device_tokens.c.device_id == devices.c.id)
+            .where(device_tokens.c.token_hash == token_hash)
+        )
+        return _one(self.conn.execute(query))
+
+    def mark_seen(self, last_seen_ms_by_device: dict[int, int]) -> None:
+        if not last_seen_ms_by_device:
+            return
+        statement = (
+            update(devices)
+            .where(devices.c.id == bindparam("device_id"), func.coalesce(devices.c.last_seen_ms, 0) < bindparam("seen_ms"))
+            .values(last_seen_ms=bindparam("seen_ms"))
+        )
+        self.conn.execute(statement, [{"device_id": d, "seen_ms": t} for d, t in last_seen_ms_by_device.items()])
+
+
+class ConsentRepo(_Repo):
+    def add(self, **values) -> int:
+        return self.conn.execute(insert(consents).values(**values)).inserted_primary_key[0]
+
+    def get(self, consent_id: int) -> Row | None:
+        return _one(self.conn.execute(select(consents).where(consents.c.id == consent_id)))
+
+    def for_enterprise(self, enterprise_id: int) -> list[Row]:
+        return _rows(self.conn.execute(select(consents).where(consents.c.enterprise_id == enterprise_id).order_by(consents.c.id)))
+
+    def for_tenant(self, tenant_id: int, enterprise_id: int | None = None) -> list[Row]:
+        query = select(consents).where(consents.c.tenant_id == tenant_id).order_by(consents.c.id)
+        if enterprise_id is not None:
+            query = query.where(consents.c.enterprise_id == enterprise_id)
+        return _rows(self.conn.execute(query))
+
+    def update(self, consent_id: int, **values) -> None:
+        self.conn.execute(update(consents).where(consents.c.id == consent_id).values(**values))
+
+
+class TelemetryRepo(_Repo):
+    def add_batch(self, channel: str, source_mode: str | None, received_ms: int, payload_sha256: str | None) -> int:
+        values = dict(channel=channel, source_mode=source_mode, received_ms=received_ms, payload_sha256=payload_sha256,
+                      points_accepted=0, points_rejected=0)
+        return self.conn.execute(insert(batches).values(**values)).inserted_primary_key[0]
+
+    def finish_batch(self, batch_id: int, accepted: int, rejected: int) -> None:
+        self.conn.execute(update(batches).where(batches.c.id == batch_id).values(points_accepted=accepted, points_rejected=rejected))
+
+    def batch(self, batch_id: int) -> Row | None:
+        return _one(self.conn.execute(select(batches).where(batches.c.id == batch_id)))
+
+    def add_readings(self, rows: Sequence[Row]) -> None:
+        self._insert_ignoring_duplicates(readings, rows)
+
+    def add_events(self, rows: Sequence[Row]) -> None:
+        self._insert_ignoring_duplicates(events, rows)
+
+    def readings(self, device_ids: Sequence[int], key: str | None, from_ms: int, to_ms: int, limit: int) -> list[Row]:
+        query = (
+            select(readings)
+            .where(readings.c.device_id.in_(list(device_ids)), readings.c.ts_ms >= from_ms, readings.c.ts_ms < to_ms)
+            .order_by(readings.c.device_id, readings.c.key, readings.c.ts_ms)
+            .limit(limit)
+        )
+        if key is not None:
+            query = query.where(readings.c.key == key)
+        return _rows(self.conn.execute(query))
+
+    def events(self, device_ids: Sequence[int], from_ms: int, to_ms: int, limit: int) -> list[Row]:
+        query = (
+            select(events)
+            .where(events.c.device_id.in_(list(device_ids)), events.c.ts_ms >= from_ms, events.c.ts_ms < to_ms)
+            .order_by(events.c.device_id, events.c.ts_ms)
+            .limit(limit)
+        )
+        return _rows(self.conn.execute(query))
+
+    def count_readings(self, device_id: int | None = None) -> int:
+        query = select(func.count()).select_from(readings)
+        if device_id is not None:
+            query = query.where(readings.c.device_id == device_id)
+        return self.conn.execute(query).scalar_one()
+
+    def count_events(self, device_id: int | None = None) -> int:
+        query = select(func.count()).select_from(events)
+        if device_id is not None:
+            query = query.where(events.c.device_id == device_id)
+        return self.conn.execute(query).scalar_one()
+
+
+class QuarantineRepo(_Repo):
+    def add(self, rows: Sequence[Row]) -> None:
+        if rows:
+            self.conn.execute(insert(quarantine), [dict(status="open", **r) for r in rows])
+
+    def list(self, status: str | None, limit: int, after_id: int = 0, reason: str | None = None) -> list[Row]:
+        query = select(quarantine).where(quarantine.c.id > after_id).order_by(quarantine.c.id).limit(limit)
+        if status:
+            query = query.where(quarantine.c.status == status)
+        if reason:
+            query = query.where(quarantine.c.reason == reason)
+        return _rows(self.conn.execute(query))
+
+    def get_many(self, ids: Sequence[int]) -> list[Row]:
+        return _rows(self.conn.execute(select(quarantine).where(quarantine.c.id.in_(list(ids))).order_by(quarantine.c.id)))
+
+    def resolve(self, entry_id: int, status: str, now_ms: int) -> None:
+        self.conn.execute(update(quarantine).where(quarantine.c.id == entry_id).values(status=status, resolved_ms=now_ms))
+
+    def counts_by_reason(self) -> list[Row]:
+        query = select(quarantine.c.reason, quarantine.c.status, func.count().label("n")).group_by(
+            quarantine.c.reason, quarantine.c.status
+        )
+        return _rows(self.conn.execute(query))
+
+
+class LogRepo(_Repo):
+    def access(self, **values) -> None:
+        self.conn.execute(insert(access_log).values(**values))
+
+    def audit(self, at_ms: int, user_id: int | None, action: str, subject: str, detail: dict) -> None:
+        self.conn.execute(insert(audit_log).values(at_ms=at_ms, user_id=user_id, action=action, subject=subject, detail=detail))
+
+    def access_entries(self, enterprise_id: int | None = None, limit: int = 100) -> list[Row]:
+        query = select(access_log).order_by(access_log.c.id.desc()).limit(limit)
+        if enterprise_id is not None:
+            query = query.where(access_log.c.enterprise_id == enterprise_id)
+        return _rows(self.conn.execute(query))
+
+    def audit_entries(self, limit: int = 100) -> list[Row]:
+        return _rows(self.conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)))

@@ -1,0 +1,43 @@
+"""Unit of work: one transaction, repositories on it; it rolls back unless committed."""
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from wuxin.store.repos import (
+    ConsentRepo,
+    DeviceRepo,
+    EnterpriseRepo,
+    IdentityRepo,
+    LogRepo,
+    QuarantineRepo,
+    TelemetryRepo,
+)
+
+
+class UnitOfWork:
+    """`with UnitOfWork(engine) as uow: ...; uow.commit()` — anything else rolls back."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.conn = self._engine.connect()
+        self._transaction = self.conn.begin()
+        self.identity = IdentityRepo(self.conn)
+        self.enterprises = EnterpriseRepo(self.conn)
+        self.devices = DeviceRepo(self.conn)
+        self.consents = ConsentRepo(self.conn)
+        self.telemetry = TelemetryRepo(self.conn)
+        self.quarantine = QuarantineRepo(self.conn)
+        self.logs = LogRepo(self.conn)
+        return self
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self._transaction = self.conn.begin()
+
+    def __exit__(self, *exc) -> None:
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        self.conn.close()
