@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
@@ -20,6 +20,12 @@ class LoginIn(BaseModel):
 @router.post("/auth/login", tags=["auth"])
 def login(body: LoginIn, platform: PlatformDep) -> dict:
     return {"access_token": identity.login(platform, body.username, body.password), "token_type": "bearer"}
+
+
+@router.post("/auth/logout", tags=["auth"])
+def logout(user: CurrentUser, platform: PlatformDep, request: Request) -> dict:
+    identity.logout(platform, request.headers["authorization"].split(" ", 1)[1].strip())
+    return {"logged_out": user.username}
 
 
 @router.get("/me", tags=["auth"])

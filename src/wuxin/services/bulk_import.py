@@ -50,7 +50,8 @@ def _lenient(raw: bytes, index: int, out: Validated):
         return None
 
 
-def read_chunks(path: Path, chunk_lines: int = CHUNK_LINES) -> Iterator[list[bytes]]:
+def read_chunks(path: Path, chunk_lines: int | None = None) -> Iterator[list[bytes]]:
+    chunk_lines = chunk_lines or CHUNK_LINES
     chunk: list[bytes] = []
     with path.open("rb") as handle:
         for raw in handle:
@@ -124,7 +125,8 @@ def import_file(platform: Platform, path: Path, progress: Callable[[int], None] 
     return import_lines_chunked(platform, read_chunks(path), "bulk", progress)
 
 
-def chunked(objects: Iterable, size: int = CHUNK_LINES) -> Iterator[list]:
+def chunked(objects: Iterable, size: int | None = None) -> Iterator[list]:
+    size = size or CHUNK_LINES
     chunk = []
     for item in objects:
         chunk.append(item)

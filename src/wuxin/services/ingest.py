@@ -64,7 +64,7 @@ class DeviceResolver:
 def quarantine_payload(platform: Platform, uow: UnitOfWork, channel: str, reason: str, message: str,
                        payload: Any, device_key: str | None = None) -> None:
     """Keep a whole rejected payload (malformed, unknown token, ...) for inspection."""
-    text = payload if isinstance(payload, str) else _as_text(payload)
+    text = _as_text(payload)
     uow.quarantine.add([dict(received_ms=platform.clock_ms(), channel=channel, device_key=device_key,
                              reason=reason, message=message, payload=text)])
     platform.metrics.quarantined.labels(reason).inc()
@@ -75,6 +75,8 @@ def _as_text(payload: Any) -> str:
     """Quarantine keeps text; stdlib json keeps NaN and Infinity as written (orjson would null them)."""
     if isinstance(payload, (bytes, bytearray)):
         return payload.decode("utf-8", errors="replace")
+    if isinstance(payload, str):
+        return payload
     return json.dumps(payload, ensure_ascii=False, default=str)
 
 

@@ -211,3 +211,6 @@ audit_log = Table(  # who changed what: consents, tokens, thing models, replays
     Column("subject", String(200), nullable=False),
     Column("detail", JSON, nullable=False),
 )
+
+# The parts' own tables register on the same metadata (imported last: they import `metadata`).
+from wuxin.store import tables_indicators, tables_ledger, tables_protocols  # noqa: E402,F401

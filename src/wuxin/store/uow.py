@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
 
+from wuxin.store.repo_indicators import IndicatorsRepo
+from wuxin.store.repo_ledger import LedgerRepo
+from wuxin.store.repo_protocols import ProtocolsRepo
 from wuxin.store.repos import (
     ConsentRepo,
     DeviceRepo,
@@ -31,6 +34,9 @@ class UnitOfWork:
         self.telemetry = TelemetryRepo(self.conn)
         self.quarantine = QuarantineRepo(self.conn)
         self.logs = LogRepo(self.conn)
+        self.ledger = LedgerRepo(self.conn)
+        self.protocols = ProtocolsRepo(self.conn)
+        self.indicators = IndicatorsRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,31 @@
+# Wuxin: two commands from a fresh clone.
+#   make demo   the platform on embedded SQLite with simulated borrowers, API on 127.0.0.1:8000
+#   make test   the whole test suite (needs PostgreSQL on 127.0.0.1:5432 and Mosquitto on 1883)
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/wuxin demo
+
+test: install
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+bench: install
+	$(BIN)/wuxin bench ingest
+	$(BIN)/wuxin bench jt808
+	$(BIN)/wuxin bench ledger
+
+clean:
+	rm -rf $(VENV) var test-artifacts

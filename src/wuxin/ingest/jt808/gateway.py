@@ -1,0 +1,434 @@
+"""JT/T 808 TCP gateway: terminals in, bulk-import lines out.
+
+Each connection has a ``Session`` (pure state plus two injected ports):
+
+- ``TerminalDirectory`` maps a terminal (phone number, auth code) to a platform device key;
+- ``ReadingSink`` receives bulk-import line dicts.
+
+A location is answered 0x8001 result 0 only after ``ReadingSink.accept`` returned, so nothing
+acknowledged is lost; if accept raises the answer is result 1 and the terminal resends.
+Locations that arrive together (pipelined) are handed to the sink in one call.
+A bad frame never ends the server or other connections: with a readable header it is answered
+result 2, otherwise dropped; a stream with no 0x7e for too long is closed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from wuxin.ingest.jt808 import messages as m
+from wuxin.ingest.jt808.codec import (
+    DEFAULT_MAX_BUFFER_BYTES,
+    Frame,
+    FrameOverflow,
+    FrameSplitter,
+    Header,
+    Jt808Error,
+    decode_frame,
+    encode_frame,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_SUBPACKAGES = 64  # parts per message; 64 x 1023 bytes is plenty for a batch of locations
+MAX_PENDING_MESSAGES = 4  # messages being reassembled at once on one connection
+LOCATION_MESSAGES = frozenset({m.LOCATION, m.BATCH_LOCATION})
+
+
+class TerminalDirectory(Protocol):
+    """Who a terminal is: registration and authentication against the device registry."""
+
+    def register(self, phone: str, body: dict[str, Any]) -> tuple[int, str | None]:
+        """Result code (0 ok, 1 vehicle taken, 2 no vehicle, 3 terminal taken, 4 no terminal) and auth code."""
+        ...
+
+    def authenticate(self, phone: str, auth_code: str) -> str | None:
+        """The platform device key, or None to refuse."""
+        ...
+
+
+class ReadingSink(Protocol):
+    """Where readings and events go, as bulk-import line dicts."""
+
+    async def accept(self, lines: list[dict[str, Any]]) -> None:
+        """Store the lines durably, or raise."""
+        ...
+
+
+def phone_key(phone: str) -> str:
+    """The same SIM number whether sent as BCD[6] (2013) or BCD[10] (2019)."""
+    return phone.lstrip("0") or "0"
+
+
+class InMemoryDirectory:
+    """Terminals known by phone number -> device key; auth codes issued with `secrets`."""
+
+    def __init__(self, devices: dict[str, str] | None = None, *, allow_reregister: bool = True) -> None:
+        self._devices = {phone_key(phone): key for phone, key in (devices or {}).items()}
+        self._auth_codes: dict[str, str] = {}
+        self._allow_reregister = allow_reregister
+
+    def add(self, phone: str, device_key: str) -> None:
+        """Make a terminal known."""
+        self._devices[phone_key(phone)] = device_key
+
+    def register(self, phone: str, body: dict[str, Any]) -> tuple[int, str | None]:
+        """Issue a fresh auth code to a known terminal (re-registering replaces the old code)."""
+        key = phone_key(phone)
+        if key not in self._devices:
+            return m.REGISTER_NO_TERMINAL, None
+        if key in self._auth_codes and not self._allow_reregister:
+            return m.REGISTER_TERMINAL_TAKEN, None
+        self._auth_codes[key] = secrets.token_hex(8)
+        return m.REGISTER_OK, self._auth_codes[key]
+
+    def authenticate(self, phone: str, auth_code: str) -> str | None:
+        """The device key when the auth code is the one issued to this phone."""
+        key = phone_key(phone)
+        issued = self._auth_codes.get(key)
+        if issued is None or not secrets.compare_digest(issued, auth_code):
+            return None
+        return self._devices.get(key)
+
+
+class InMemorySink:
+    """Keeps every accepted line; `fail_next` makes the next accepts raise (for tests)."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+        self.batches = 0
+        self.fail_next = 0
+
+    async def accept(self, lines: list[dict[str, Any]]) -> None:
+        """Append the lines, or raise while fail_next > 0."""
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise RuntimeError("InMemorySink told to fail")
+        self.lines.extend(lines)
+        self.batches += 1
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Location messages waiting for one sink call, with the frames to answer."""
+
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[tuple[int, Header, int]] = field(default_factory=list)  # (reply index, header, result)
+    done_parts: list[tuple[str, int]] = field(default_factory=list)  # reassemblies to forget on success
+    alarm_before: int = 0
+
+
+@dataclass(slots=True)
+class _Parts:
+    """The subpackages of one message received so far."""
+
+    total: int
+    bodies: dict[int, bytes] = field(default_factory=dict)
+
+
+class Session:
+    """One terminal connection: who it is, its alarm state, subpackages being reassembled."""
+
+    def __init__(
+        self, directory: TerminalDirectory, sink: ReadingSink, now: Callable[[], datetime], peer: str = "?"
+    ) -> None:
+        self.directory = directory
+        self.sink = sink
+        self.now = now
+        self.peer = peer
+        self.connected_at = now()
+        self.last_frame_at: datetime | None = None
+        self.phone: str | None = None  # set once authenticated
+        self.device_key: str | None = None
+        self.alarm = 0  # last stored alarm word, for rising-edge events
+        self.frames = 0
+        self.bad_frames = 0
+        self._serial = 0
+        self._parts: dict[tuple[str, int], _Parts] = {}
+
+    @property
+    def authenticated(self) -> bool:
+        """True after a successful 0x0102."""
+        return self.device_key is not None
+
+    async def handle(self, contents: list[bytes]) -> list[bytes]:
+        """Answer a run of frame contents in order; consecutive locations share one sink call."""
+        replies: list[bytes | None] = []
+        pending = _Pending(alarm_before=self.alarm)
+        self.last_frame_at = self.now()
+        for content in contents:
+            self.frames += 1
+            try:
+                frame = decode_frame(content)
+            except Jt808Error as exc:
+                replies.append(self._bad_frame(exc))
+                continue
+            try:
+                message = self._reassemble(frame, replies)
+                if message is None:
+                    continue
+                if message.header.msg_id in LOCATION_MESSAGES:
+                    self._queue_locations(message, frame.header, pending, replies)
+                    continue
+                pending = await self._flush(pending, replies)
+                replies.append(self._answer(message, frame.header))
+            except Exception:  # one bad message must not end the connection
+                log.exception("JT808 error handling msg 0x%04x from terminal %s", frame.header.msg_id, frame.header.phone)
+                replies.append(self._general(frame.header, m.RESULT_FAILURE))
+        await self._flush(pending, replies)
+        return [reply for reply in replies if reply is not None]
+
+    # ---- frames and subpackages
+
+    def _bad_frame(self, exc: Jt808Error) -> bytes | None:
+        """Answer result 2 when the header was read, else drop."""
+        self.bad_frames += 1
+        log.warning("JT808 bad frame from %s: %s", self.peer, exc)
+        return self._general(exc.header, m.RESULT_MESSAGE_ERROR) if exc.header else None
+
+    def _reassemble(self, frame: Frame, replies: list[bytes | None]) -> Frame | None:
+        """The whole message, or None while parts are missing (each part answered result 0)."""
+        header = frame.header
+        if header.total is None or header.total == 1:
+            return frame
+        key = (header.phone, header.msg_id)
+        if header.total > MAX_SUBPACKAGES or (key not in self._parts and len(self._parts) >= MAX_PENDING_MESSAGES):
+            log.warning("JT808 subpackage refused from terminal %s: %s parts", header.phone, header.total)
+            replies.append(self._general(header, m.RESULT_MESSAGE_ERROR))
+            return None
+        parts = self._parts.get(key)
+        if parts is None or parts.total != header.total:  # a new message, or a restarted one
+            parts = self._parts[key] = _Parts(header.total)
+        parts.bodies[header.index or 0] = frame.body
+        if len(parts.bodies) < header.total:
+            replies.append(self._general(header, m.RESULT_OK))
+            return None
+        return Frame(header, b"".join(parts.bodies[index] for index in range(1, header.total + 1)))
+
+    def _forget_parts(self, header: Header) -> None:
+        self._parts.pop((header.phone, header.msg_id), None)
+
+    # ---- locations
+
+    def _queue_locations(self, message: Frame, header: Header, pending: _Pending, replies: list[bytes | None]) -> None:
+        """Parse and add to the pending sink call; the answer is decided at flush."""
+        if not self._is_current(header):
+            log.warning("JT808 location from terminal %s refused: not authenticated", header.phone)
+            self._forget_parts(header)
+            replies.append(self._general(header, m.RESULT_FAILURE))
+            return
+        try:
+            locations = self._parse_locations(message)
+        except Jt808Error as exc:
+            self.bad_frames += 1
+            log.warning("JT808 bad location from terminal %s: %s", header.phone, exc)
+            self._forget_parts(header)
+            replies.append(self._general(header, m.RESULT_MESSAGE_ERROR))
+            return
+        assert self.device_key is not None
+        lines, self.alarm = m.location_lines(self.device_key, locations, self.alarm)
+        timeless = sum(1 for location in locations if location.time is None)
+        if timeless:
+            log.warning("JT808 %d location(s) without a valid time from terminal %s dropped", timeless, header.phone)
+        result = m.RESULT_MESSAGE_ERROR if timeless == len(locations) and timeless else m.RESULT_OK
+        pending.lines.extend(lines)
+        pending.answers.append((len(replies), header, result))
+        if header.subpackaged:
+            pending.done_parts.append((header.phone, header.msg_id))
+        replies.append(None)  # placeholder, filled at flush
+
+    @staticmethod
+    def _parse_locations(message: Frame) -> list[m.Location]:
+        if message.header.msg_id == m.LOCATION:
+            return [m.parse_location(message.body)]
+        return m.parse_batch_location(message.body)[1]
+
+    async def _flush(self, pending: _Pending, replies: list[bytes | None]) -> _Pending:
+        """One sink call for the pending locations; fill in their answers."""
+        if not pending.answers:
+            return pending
+        stored = True
+        if pending.lines:
+            try:
+                await self.sink.accept(pending.lines)
+            except Exception:
+                log.exception("JT808 sink refused %d lines from terminal %s", len(pending.lines), self.phone)
+                stored = False
+        for index, header, result in pending.answers:
+            replies[index] = self._general(header, result if stored else m.RESULT_FAILURE)
+        if stored:
+            for key in pending.done_parts:
+                self._parts.pop(key, None)
+        else:
+            self.alarm = pending.alarm_before  # so the resent frames raise the same events
+        return _Pending(alarm_before=self.alarm)
+
+    # ---- everything else
+
+    def _answer(self, message: Frame, header: Header) -> bytes | None:
+        """Answer a non-location message."""
+        self._forget_parts(header)
+        msg_id = message.header.msg_id
+        if header.encryption:
+            log.warning("JT808 encrypted message 0x%04x from terminal %s not supported", msg_id, header.phone)
+            return self._general(header, m.RESULT_UNSUPPORTED)
+        if msg_id == m.REGISTER:
+            return self._register(message)
+        if msg_id == m.AUTHENTICATE:
+            return self._authenticate(message)
+        if msg_id == m.HEARTBEAT:
+            return self._general(header, m.RESULT_OK)
+        if msg_id == m.LOGOUT:
+            log.info("JT808 terminal %s logged out", header.phone)
+            self.phone = self.device_key = None
+            return self._general(header, m.RESULT_OK)
+        if msg_id == m.TERMINAL_RESPONSE:
+            return None  # answers to platform commands need no answer
+        log.info("JT808 unsupported message 0x%04x from terminal %s", msg_id, header.phone)
+        return self._general(header, m.RESULT_UNSUPPORTED)
+
+    def _register(self, message: Frame) -> bytes:
+        header = message.header
+        try:
+            body = m.parse_register(message.body, header.version)
+        except Jt808Error as exc:
+            log.warning("JT808 bad register from terminal %s: %s", header.phone, exc)
+            return self._general(header, m.RESULT_MESSAGE_ERROR)
+        result, auth_code = self.directory.register(header.phone, body)
+        log.info("JT808 terminal %s register result %d (plate %r)", header.phone, result, body["plate"])
+        response = m.build_register_response(header.serial, result, auth_code)
+        return self._send(m.REGISTER_RESPONSE, header, response)
+
+    def _authenticate(self, message: Frame) -> bytes:
+        header = message.header
+        try:
+            auth_code = m.parse_authenticate(message.body, header.version)["auth_code"]
+        except Jt808Error as exc:
+            log.warning("JT808 bad authenticate from terminal %s: %s", header.phone, exc)
+            return self._general(header, m.RESULT_MESSAGE_ERROR)
+        device_key = self.directory.authenticate(header.phone, auth_code)
+        if device_key is None:
+            log.warning("JT808 terminal %s authentication refused", header.phone)
+            return self._general(header, m.RESULT_FAILURE)
+        if self.device_key != device_key:
+            self.alarm = 0
+        self.phone, self.device_key = header.phone, device_key
+        log.info("JT808 terminal %s authenticated as device %s", header.phone, device_key)
+        return self._general(header, m.RESULT_OK)
+
+    def _is_current(self, header: Header) -> bool:
+        """The frame comes from the terminal that authenticated on this connection."""
+        return self.device_key is not None and header.phone == self.phone
+
+    def _general(self, header: Header, result: int) -> bytes:
+        """0x8001 answering the frame with this header."""
+        return self._send(m.GENERAL_RESPONSE, header, m.build_general_response(header.serial, header.msg_id, result))
+
+    def _send(self, msg_id: int, to: Header, body: bytes) -> bytes:
+        """A platform frame in the terminal's own header version."""
+        self._serial = (self._serial + 1) & 0xFFFF
+        return encode_frame(
+            msg_id, to.phone, self._serial, body, version=to.version, protocol_version=to.protocol_version or 1
+        )
+
+
+class Jt808Gateway:
+    """The asyncio TCP server; one Session per connection."""
+
+    def __init__(
+        self,
+        directory: TerminalDirectory,
+        sink: ReadingSink,
+        *,
+        idle_timeout_s: float = 180.0,
+        now: Callable[[], datetime] = utc_now,
+        max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
+        read_bytes: int = 65536,
+    ) -> None:
+        self.directory = directory
+        self.sink = sink
+        self.idle_timeout_s = idle_timeout_s
+        self.now = now
+        self.max_buffer_bytes = max_buffer_bytes
+        self.read_bytes = read_bytes
+        self.sessions: dict[asyncio.Task[Any], Session] = {}
+        self.closed_sessions = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str = "0.0.0.0", port: int = 0) -> int:
+        """Listen; returns the bound port (port 0 picks a free one)."""
+        self._server = await asyncio.start_server(self._serve, host, port)
+        bound = self._server.sockets[0].getsockname()[1]
+        log.info("JT808 gateway listening on %s:%d", host, bound)
+        return int(bound)
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection."""
+        if self._server is not None:
+            self._server.close()
+        tasks = list(self.sessions)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = _peer_name(writer)
+        session = Session(self.directory, self.sink, self.now, peer)
+        task = asyncio.current_task()
+        assert task is not None
+        self.sessions[task] = session
+        log.info("JT808 connection from %s", peer)
+        try:
+            await self._pump(reader, writer, session)
+        except TimeoutError:
+            log.info("JT808 connection %s idle for %.1f s, closing", peer, self.idle_timeout_s)
+        except FrameOverflow as exc:
+            log.warning("JT808 connection %s closed: %s", peer, exc)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            log.info("JT808 connection %s lost: %s", peer, exc)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("JT808 connection %s failed", peer)
+        finally:
+            self.sessions.pop(task, None)
+            self.closed_sessions += 1
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: Session) -> None:
+        """Read, split, answer, until EOF, idle timeout or overflow."""
+        splitter = FrameSplitter(self.max_buffer_bytes)
+        while True:
+            async with asyncio.timeout(self.idle_timeout_s):
+                data = await reader.read(self.read_bytes)
+            if not data:
+                return
+            contents = splitter.feed(data)
+            if not contents:
+                continue
+            replies = await session.handle(contents)
+            if replies:
+                writer.write(b"".join(replies))
+                await writer.drain()
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
