@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from wuxin import __version__
-from wuxin.api import routes_admin, routes_data, routes_devices
+from wuxin.api import routes_admin, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
@@ -27,6 +27,9 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(routes_devices.router)
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_ledger.router)
+    app.include_router(routes_trace.router)
+    app.include_router(routes_protocols.router)
 
     @app.get("/health", tags=["operations"])
     def health() -> JSONResponse:

@@ -38,3 +38,19 @@ def bench_jt808(terminals: int = 20, frames_per_terminal: int = 5000) -> None:
     from wuxin.ingest.jt808.bench import run_jt808_bench
 
     run_jt808_bench(terminals, frames_per_terminal)
+
+
+@app.command("mqtt")
+def bench_mqtt(devices: int = 100, messages: int = 100_000) -> None:
+    """MQTT: 3-point messages through Mosquitto into PostgreSQL (QoS 1), one and two workers, vs the broker alone."""
+    from wuxin.ingest.mqtt.bench import run_mqtt_bench
+
+    run_mqtt_bench(devices, messages)
+
+
+@app.command("epcis")
+def bench_epcis(events: int = 10_000) -> None:
+    """EPCIS 2.0 capture: events/s validated, hashed and written to the ledger."""
+    from wuxin.trace.bench import run_epcis_bench
+
+    run_epcis_bench(events)

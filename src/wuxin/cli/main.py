@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from wuxin.cli import bench, core
+from wuxin.ingest.cli import app as ingest_app
 from wuxin.ingest.jt808.cli import app as jt808_app
 from wuxin.ledger.cli import app as ledger_app
 from wuxin.trace.cli import app as epcis_app
@@ -16,6 +17,7 @@ core.register(app)
 app.add_typer(bench.app, name="bench", help="Benchmarks that print their figures (ratios against a raw baseline).")
 app.add_typer(ledger_app, name="ledger", help="The evidence ledger: verify exported proofs offline.")
 app.add_typer(epcis_app, name="epcis", help="GS1 EPCIS 2.0 documents: validate, print event hash IDs.")
+app.add_typer(ingest_app, name="ingest", help="Ingestion services: MQTT consumers.")
 app.add_typer(jt808_app, name="jt808", help="JT/T 808 vehicle terminals: gateway and frame decoder.")
 
 if __name__ == "__main__":

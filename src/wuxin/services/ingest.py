@@ -12,6 +12,7 @@ from wuxin.bootstrap import Platform
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, validate_lines
 from wuxin.security.secrets import token_hash
+from wuxin.services.evidence import record_evidence
 from wuxin.store import bulk
 from wuxin.store.uow import UnitOfWork
 
@@ -94,6 +95,8 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
     uow.devices.mark_seen(validated.last_seen_ms)
     _quarantine_rejections(platform, uow, channel, validated.rejections, now_ms)
     uow.telemetry.finish_batch(batch_id, len(rows) + len(validated.events), len(validated.rejections))
+    record_evidence(uow, "telemetry_batch", f"batch:{batch_id}", {
+        "batch_id": batch_id, "channel": channel, "received_ms": now_ms, "readings": rows, "events": validated.events})
     platform.metrics.points_accepted.labels(channel).inc(len(rows) + len(validated.events))
     return IngestResult(batch_id, len(rows), len(validated.events), validated.rejections)
 

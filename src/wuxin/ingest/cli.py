@@ -1,0 +1,4 @@
+"""`wuxin ingest ...`: long-running ingestion services (MQTT)."""
+import typer
+
+app = typer.Typer(no_args_is_help=True)
