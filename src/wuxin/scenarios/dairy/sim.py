@@ -1,0 +1,222 @@
+"""Dairy simulator: a herd of Holstein cows on a northern farm.
+
+Each cow has a lactation stage (days in milk) and parity; her daily yield follows Wood's
+lactation curve y = a * d^b * exp(-c d), split over two or three milkings a day. Collars
+report hourly activity, rumination and body temperature with the herd's daily rhythm
+(walking to the parlour, feeding after each milking, resting and ruminating at night),
+21-day oestrus cycles, heat stress from the barn temperature, and sickness episodes
+(fever, less rumination, less milk). Ear tags are read at the parlour entrance at each
+milking; milk meters record each cow's milking; barn sensors follow the local climate;
+the TMR wagon loads after each milking. Latent health sets yields, sickness and, for
+failing farms, a herd sell-off: collars of sold cows are cut off (tamper) and fall silent.
+"""
+from __future__ import annotations
+
+import random
+from typing import Iterator
+
+import numpy as np
+
+from wuxin.sim import patterns as P
+from wuxin.sim.spec import DeviceSpec, EnterpriseSpec, SiteSpec, make_uscc
+
+DEFAULT_INTERVALS_S = {"dairy.collar": 3600, "dairy.env_sensor": 600}
+
+PLACES = (
+    P.Place("内蒙古自治区呼和浩特市和林格尔县", "和林格尔", 40.379, 111.822, "150123", 1100),
+    P.Place("内蒙古自治区呼和浩特市土默特左旗", "土默特左旗", 40.720, 111.163, "150121", 1000),
+    P.Place("内蒙古自治区巴彦淖尔市临河区", "巴彦淖尔", 40.751, 107.388, "150802", 1040),
+    P.Place("宁夏回族自治区吴忠市利通区", "吴忠", 37.985, 106.199, "640302", 1130),
+    P.Place("黑龙江省齐齐哈尔市甘南县", "甘南", 47.922, 123.507, "230225", 180),
+    P.Place("河北省石家庄市行唐县", "行唐", 38.438, 114.553, "130125", 120),
+)
+MILKINGS = {2: (5.5, 17.5), 3: (4.5, 12.5, 20.5)}  # local session start hours
+RATIONS = ("泌乳牛高产TMR", "泌乳牛中产TMR", "干奶牛TMR")
+
+
+ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
+    "herd_drop": P.AnomalySpec("dairy.collar", "silence", (3 * 86400, 7 * 86400), share=0.3),
+}
+
+def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
+    place = rng.choice(PLACES)
+    name = P.company_name(rng, place, ("牧业", "奶牛养殖", "乳业", "生态牧业"), ("有限公司", "有限责任公司"))
+    lat, lon = P.jitter(rng, place.lat, place.lon, 10)
+    site = SiteSpec(f"{name}牧场", place.region, lat, lon)
+    mode = P.choose_source_mode(rng)
+    prefix = P.key_prefix("dai", index, rng)
+    devices = []
+    for c in range(rng.randint(60, 140)):
+        animal = f"{rng.randint(15, 23):02d}{rng.randrange(10**4):04d}{c:03d}"
+        devices.append(DeviceSpec(f"{prefix}-collar-{c + 1:03d}", "dairy.collar", site.name, mode, {"animal_id": animal}))
+        devices.append(DeviceSpec(f"{prefix}-tag-{c + 1:03d}", "dairy.ear_tag", site.name, mode, {"animal_id": animal}))
+    for m in range(rng.randint(2, 4)):
+        devices.append(DeviceSpec(f"{prefix}-milkmeter-{m + 1}", "dairy.milk_meter", site.name, mode, {"parlour_id": "P1"}))
+    for b in range(rng.randint(2, 3)):
+        devices.append(DeviceSpec(f"{prefix}-env-{b + 1}", "dairy.env_sensor", site.name, mode, {"barn_id": f"B{b + 1}"}))
+    for f in range(rng.randint(1, 2)):
+        devices.append(DeviceSpec(f"{prefix}-tmr-{f + 1}", "dairy.tmr_feeder", site.name, mode, {"ration": RATIONS[f % 2]}))
+    return EnterpriseSpec(name, make_uscc(rng, place.code), "dairy", place.region, P.choose_health(rng), (site,), tuple(devices))
+
+
+def _place_of(enterprise: EnterpriseSpec) -> P.Place:
+    return next((p for p in PLACES if p.region == enterprise.region), PLACES[0])
+
+
+def wood_daily_kg(dim: np.ndarray, parity: np.ndarray) -> np.ndarray:
+    """Wood's lactation curve; first-lactation heifers peak lower and later."""
+    a = np.where(parity == 1, 13.0, 16.5)
+    b = np.where(parity == 1, 0.20, 0.23)
+    c = np.where(parity == 1, 0.0025, 0.0037)
+    d = np.maximum(dim, 1.0)
+    return a * d ** b * np.exp(-c * d)
+
+
+def _thi(temp_c: np.ndarray, rh: np.ndarray) -> np.ndarray:
+    return (1.8 * temp_c + 32) - (0.55 - 0.0055 * rh) * (1.8 * temp_c - 26)
+
+
+def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
+              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+    iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
+    place = _place_of(enterprise)
+    health = enterprise.health
+    er = P.rng_for(seed, enterprise.uscc, "farm")
+    collars = [d for d in enterprise.devices if d.device_type == "dairy.collar"]
+    tags = {d.attributes["animal_id"]: d for d in enterprise.devices if d.device_type == "dairy.ear_tag"}
+    meters = [d for d in enterprise.devices if d.device_type == "dairy.milk_meter"]
+    n = len(collars)
+    n_milk = 3 if er.random() < 0.6 else 2
+
+    # climate and barn
+    ts_env = P.grid(start_ms, end_ms, iv["dairy.env_sensor"] * 1000)
+    if len(ts_env) == 0:
+        return
+    outdoor = P.climate_temp_c(place.lat, place.altitude_m, ts_env, er)
+    barn_t = np.where(outdoor < 5, outdoor + (5 - outdoor) * 0.55, outdoor + 1.0)
+    rh = np.clip(70 - 1.2 * (barn_t - barn_t.mean()) + P.smooth_noise(er, len(ts_env), 6, 0.98), 20, 98)
+
+    # herd traits
+    dim0 = er.uniform(0, 365, n)
+    parity = er.choice([1, 2, 3, 4, 5], n, p=[0.35, 0.28, 0.2, 0.12, 0.05])
+    farm_yield = {"growing": 1.05, "stable": 1.0, "declining": 0.9, "failing": 0.85}[health] * er.uniform(0.9, 1.05)
+    sick_rate = {"growing": 0.003, "stable": 0.004, "declining": 0.008, "failing": 0.015}[health]
+    gone_at = np.full(n, np.iinfo(np.int64).max)  # sold or lost cows
+    lost_share = {"failing": er.uniform(0.15, 0.35), "declining": er.uniform(0.0, 0.06)}.get(health, 0.0)
+    if lost_share:
+        span = end_ms - start_ms
+        who = er.random(n) < lost_share
+        when = start_ms + (er.uniform(0.45, 0.9) * span if health == "failing" else er.uniform(0.1, 0.95, n) * span)
+        gone_at = np.where(who, np.asarray(when + er.normal(0, 3 * P.HOUR_MS, n), dtype=np.int64), gone_at)
+    oestrus_phase = er.uniform(0, 21, n)
+
+    # collars: hourly matrix cows x hours
+    ts_h = P.grid(start_ms, end_ms, iv["dairy.collar"] * 1000)
+    hour = P.local_hour(ts_h)
+    days_since = (ts_h - start_ms) / P.DAY_MS
+    dim = dim0[:, None] + days_since[None, :]
+    lactating = (dim % 365) < 305
+    env_at_h = np.searchsorted(ts_env, ts_h).clip(0, len(ts_env) - 1)
+    thi = _thi(barn_t, rh)[env_at_h]
+    heat = np.clip((thi - 72) / 10, 0, 1.5)[None, :]
+    sick = np.zeros((n, len(ts_h)), dtype=bool)
+    for i in range(n):
+        sick[i] = P.segments_mask(er, len(ts_h), sick_rate * iv["dairy.collar"] / 86400, 5 * 86400 / iv["dairy.collar"])
+    cyc = (dim % 21 - oestrus_phase[:, None]) % 21
+    oestrus = (cyc < 0.7) & ((dim % 365) > 45) & ((dim % 365) < 200)
+
+    rhythm = np.full_like(hour, 0.35)
+    for m in MILKINGS[n_milk]:
+        rhythm += 1.6 * np.exp(-0.5 * ((hour - m - 0.7) / 0.8) ** 2)
+    rhythm += 0.5 * ((hour > 7) & (hour < 19))
+    activity = 160 * rhythm[None, :] * er.lognormal(0, 0.2, (n, 1)) * (1 + 1.6 * oestrus) * (1 - 0.45 * sick)
+    activity = np.clip(activity * er.lognormal(0, 0.15, activity.shape), 0, 9000).round()
+    rum_rhythm = np.clip(34 - 14 * rhythm, 4, 40)
+    rumination = rum_rhythm[None, :] * (1 - 0.45 * oestrus - 0.5 * sick - 0.15 * heat) * er.lognormal(0, 0.12, activity.shape)
+    rumination = np.clip(rumination, 0, 60)
+    temp = (38.55 + 0.25 * np.cos(2 * np.pi * (hour - 17) / 24)[None, :] + 0.5 * heat + 1.6 * sick * er.uniform(0.6, 1.2, (n, 1))
+            + 0.3 * oestrus + er.normal(0, 0.08, activity.shape))
+    temp = np.clip(temp, 30, 45)
+
+    for i, dev in enumerate(collars):
+        r = P.rng_for(seed, dev.key)
+        alive = ts_h < gone_at[i]
+        ts_i = ts_h[alive]
+        cols = {"activity_steps": activity[i, alive], "rumination_min": rumination[i, alive], "body_temp_c": temp[i, alive],
+                **P.status_columns(r, ts_i, every_ms=6 * P.HOUR_MS)}
+        values = P.lines_from_arrays(dev.key, ts_i, cols, {"activity_steps": 0, "rumination_min": 1, "battery_pct": 1, "rssi_dbm": 0})
+        gone = [(int(gone_at[i]), "tamper", {})] if gone_at[i] < end_ms else []
+        yield from P.device_stream(dev.key, r, start_ms, min(end_ms, int(gone_at[i])), health, values, gone)
+
+    # milkings: one record per lactating cow per session
+    first_day, last_day = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
+    order = er.permutation(n)
+    pos = order.argsort()  # each cow's place in the parlour queue
+    session_min = max(n / 1.6, 30.0)  # a 20-stall parallel parlour milks about 100 cows an hour
+    meter_rows: dict[str, list] = {m.key: [] for m in meters}
+    tag_rows: dict[str, list] = {}
+    for day in range(first_day, last_day + 1):
+        for s, h in enumerate(MILKINGS[n_milk]):
+            t0 = P.day_ms(day) + int(h * P.HOUR_MS)
+            t_cow = t0 + (pos * session_min / n * P.MINUTE_MS).astype(np.int64) + er.integers(0, 40_000, n)
+            hi = np.searchsorted(ts_h, t_cow).clip(0, len(ts_h) - 1) if len(ts_h) else np.zeros(n, dtype=int)
+            d = dim0 + (t_cow - start_ms) / P.DAY_MS
+            daily = wood_daily_kg(d % 365, parity) * farm_yield
+            share = (0.36, 0.32, 0.32)[s] if n_milk == 3 else (0.53, 0.47)[s]
+            factor = 1.0
+            if len(ts_h):
+                factor = 1 - 0.3 * sick[np.arange(n), hi] - 0.1 * oestrus[np.arange(n), hi] - 0.12 * heat[0, hi]
+            kg = np.clip(daily * share * factor * er.lognormal(0, 0.06, n), 0, 80)
+            for i in range(n):
+                t = int(t_cow[i])
+                if not (start_ms <= t < end_ms) or t >= gone_at[i]:
+                    continue
+                animal = collars[i].attributes["animal_id"]
+                tag = tags.get(animal)
+                if (d[i] % 365) >= 305:  # dry cow: read at the sorting gate once a day, not milked
+                    if s == 0 and tag is not None:
+                        tag_rows.setdefault(tag.key, []).append((t, animal, "GATE-SORT"))
+                    continue
+                if tag is not None:
+                    tag_rows.setdefault(tag.key, []).append((t - 60_000, animal, "P1-ENTRY"))
+                if meters:
+                    meter_rows[meters[int(pos[i]) % len(meters)].key].append((t, round(float(kg[i]), 2), animal))
+    for dev in enterprise.devices:
+        if dev.device_type == "dairy.ear_tag":
+            rows = sorted(tag_rows.get(dev.key, []))
+            ts = np.array([x[0] for x in rows], dtype=np.int64)
+            values = P.lines_from_arrays(dev.key, ts, {"animal_id": np.array([x[1] for x in rows], dtype=object),
+                                                       "reader_id": np.array([x[2] for x in rows], dtype=object)})
+            yield from P.device_stream(dev.key, P.rng_for(seed, dev.key), start_ms, end_ms, "stable", values)
+        elif dev.device_type == "dairy.milk_meter":
+            rows = sorted(meter_rows[dev.key])
+            ts = np.array([x[0] for x in rows], dtype=np.int64)
+            values = P.lines_from_arrays(dev.key, ts, {"milk_kg": np.array([x[1] for x in rows]),
+                                                       "animal_id": np.array([x[2] for x in rows], dtype=object)})
+            yield from P.device_stream(dev.key, P.rng_for(seed, dev.key), start_ms, end_ms, health, values)
+        elif dev.device_type == "dairy.env_sensor":
+            r = P.rng_for(seed, dev.key)
+            k = len(ts_env)
+            closed = np.clip((5 - outdoor) / 20, 0, 1)  # barns are shut in the cold: air goes stale
+            night = (P.local_hour(ts_env) < 6) | (P.local_hour(ts_env) > 21)
+            cols = {"temp_c": barn_t + r.normal(0, 0.3, k) + r.uniform(-0.8, 0.8),
+                    "humidity_pct": np.clip(rh + r.normal(0, 1.5, k), 0, 100),
+                    "nh3_ppm": np.clip(6 + 14 * closed + 4 * night + P.smooth_noise(r, k, 2.0, 0.97), 0, 500),
+                    "co2_ppm": np.clip(650 + 1500 * closed + 300 * night + P.smooth_noise(r, k, 120, 0.97), 350, 20000),
+                    **P.status_columns(r, ts_env, mains=True)}
+            values = P.lines_from_arrays(dev.key, ts_env, cols, {"temp_c": 1, "humidity_pct": 1, "nh3_ppm": 1, "co2_ppm": 0,
+                                                                 "battery_pct": 1, "rssi_dbm": 0})
+            yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values)
+        elif dev.device_type == "dairy.tmr_feeder":
+            r = P.rng_for(seed, dev.key)
+            feeders = sum(1 for d in enterprise.devices if d.device_type == "dairy.tmr_feeder")
+            rows = []
+            for day in range(first_day, last_day + 1):
+                for h in MILKINGS[n_milk]:
+                    t = P.day_ms(day) + int((h + 1.5 + r.uniform(0, 0.5)) * P.HOUR_MS)
+                    if start_ms <= t < end_ms:
+                        herd = int(np.sum(gone_at > t))
+                        rows.append((t, herd * 48.0 / n_milk / feeders * r.lognormal(0, 0.04)))
+            ts = np.array([x[0] for x in rows], dtype=np.int64)
+            values = P.lines_from_arrays(dev.key, ts, {"feed_kg": np.array([x[1] for x in rows])}, {"feed_kg": 1})
+            yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values)

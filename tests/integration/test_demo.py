@@ -1,0 +1,27 @@
+"""The demo loads borrowers of every scenario with consent and history, and serves them."""
+from __future__ import annotations
+
+from wuxin.scenarios import scenario_packs
+from wuxin.services.demo import DEMO_PASSWORD, load_demo
+
+
+def login(client, username):
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
+    report = load_demo(platform, days=1, per_scenario=1, seed=7, progress=lambda _: None)
+    assert "0 rejected" in report and "6 scenarios" in report
+    assert load_demo(platform, days=1, per_scenario=1).startswith("demo data already loaded")
+    officer = login(live.client, "officer")
+    enterprises = live.client.get("/api/v1/enterprises", headers=officer).json()
+    assert sorted(e["industry"] for e in enterprises) == sorted(scenario_packs())
+    factory = next(e for e in enterprises if e["industry"] == "manufacturing")
+    devices = live.client.get(f"/api/v1/enterprises/{factory['id']}/devices", headers=officer).json()
+    bracelet = next(d for d in devices if d["device_type"] == "manufacturing.current_bracelet")
+    url = f"/api/v1/enterprises/{factory['id']}/devices/{bracelet['key']}/telemetry?key=current_a"
+    readings = live.client.get(url, headers=officer).json()["readings"]
+    assert len(readings) > 100 and all(r["value"] >= 0 for r in readings)
+    assert live.client.get("/api/v1/enterprises", headers=login(live.client, "other-officer")).json() == []
+    assert [e["id"] for e in live.client.get("/api/v1/enterprises", headers=login(live.client, "owner")).json()] == [factory["id"]]
