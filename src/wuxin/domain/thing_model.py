@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -203,18 +204,29 @@ def _compile_data_type(device_type: str, where: str, data_type: Any) -> Checker:
 
 
 def _numeric_checker(key: str, integer: bool, low: float | None, high: float | None) -> Checker:
+    lowest = -sys.float_info.max if low is None else low  # finite bounds: NaN and ±inf fail the fast test
+    highest = sys.float_info.max if high is None else high
+
     def check(value: Any) -> Stored:
-        if type(value) is bool or not isinstance(value, (int, float)):
-            raise PointRejected("wrong_type", f"{key}={value!r} is not a number")
-        if value != value or value in (math.inf, -math.inf):
-            raise PointRejected("not_finite", f"{key}={value!r} is not a finite number")
-        if integer and isinstance(value, float) and not value.is_integer():
-            raise PointRejected("wrong_type", f"{key}={value!r} is not an integer")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise PointRejected("out_of_range", f"{key}={value!r} is outside [{low}, {high}]")
-        return float(value), None
+        kind = type(value)
+        if (kind is float and not integer or kind is int) and lowest <= value <= highest:
+            return float(value), None  # the common case, decided in one line
+        return _numeric_failure(key, value, integer, low, high)
 
     return check
+
+
+def _numeric_failure(key: str, value: Any, integer: bool, low: float | None, high: float | None) -> Stored:
+    """The careful path: say exactly why a value is not an acceptable number."""
+    if type(value) is bool or not isinstance(value, (int, float)):
+        raise PointRejected("wrong_type", f"{key}={value!r} is not a number")
+    if value != value or value in (math.inf, -math.inf):
+        raise PointRejected("not_finite", f"{key}={value!r} is not a finite number")
+    if integer and isinstance(value, float) and not value.is_integer():
+        raise PointRejected("wrong_type", f"{key}={value!r} is not an integer")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise PointRejected("out_of_range", f"{key}={value!r} is outside [{low}, {high}]")
+    return float(value), None
 
 
 def _bool_checker(key: str) -> Checker:

@@ -15,7 +15,7 @@ from wuxin.bootstrap import Platform
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.services.ingest import DeviceResolver, store_validated
 
-CHUNK_LINES = 50_000
+CHUNK_LINES = 100_000
 
 
 @dataclass
