@@ -38,3 +38,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database does not answer."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("select 1")
