@@ -6,7 +6,8 @@ WuxinError
  ├── InvalidInput        bad data from a user, file or device
  │    └── ThingModelError  a thing model (TSL) file is not valid
  ├── AuthError           who you are could not be established (bad password, token)
- └── Denied              you are known but not allowed (role, tenant, consent)
+ ├── Denied              you are known but not allowed (role, tenant, consent)
+ └── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
 """
 
 
@@ -44,3 +45,8 @@ class AuthError(WuxinError):
 class Denied(WuxinError):
     status_code = 403
     code = "forbidden"
+
+
+class Unavailable(WuxinError):
+    status_code = 503
+    code = "unavailable"
