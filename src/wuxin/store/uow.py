@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from wuxin.errors import Unavailable
 
 from wuxin.store.repo_indicators import IndicatorsRepo
 from wuxin.store.repo_ledger import LedgerRepo
@@ -25,7 +28,11 @@ class UnitOfWork:
         self.conn: Connection | None = None
 
     def __enter__(self) -> "UnitOfWork":
-        self.conn = self._engine.connect()
+        try:
+            self.conn = self._engine.connect()
+        except (OperationalError, InterfaceError) as exc:
+            raise Unavailable(f"database {self._engine.url.render_as_string(hide_password=True)} is unreachable: "
+                              f"{str(exc.orig).strip()[:200]}") from None
         self._transaction = self.conn.begin()
         self.identity = IdentityRepo(self.conn)
         self.enterprises = EnterpriseRepo(self.conn)
