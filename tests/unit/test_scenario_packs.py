@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from wuxin.domain.thing_model import ThingModel, compile_thing_model
+from wuxin.indicators.declare import indicator_packs
 from wuxin.scenarios import PACKS_DIR, builtin_thing_models, scenario_packs
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.spec import HEALTHS, is_valid_uscc
@@ -88,6 +89,10 @@ def test_every_folder_is_a_complete_pack():
         assert (folder / "sim.py").is_file(), folder
         sim = scenario_packs()[folder.name].sim()
         assert callable(sim.build_enterprise) and callable(sim.telemetry)
+        assert (folder / "indicators.py").is_file(), folder
+        indicators = indicator_packs()[folder.name]  # validated against the pack's thing models
+        assert indicators.indicators and indicators.index, folder
+        assert all(d.label.get("zh") and d.label.get("en") and d.unit for d in indicators.all()), folder
 
 
 def test_every_thing_model_compiles_and_is_named_after_its_file():
@@ -205,3 +210,12 @@ def test_fleet_is_deterministic_and_covers_the_packs():
     assert seen <= devices and len(seen) > len(devices) / 2
     with pytest.raises(KeyError):
         build_fleet(["mining"], 1, 5)
+
+
+def test_every_pack_declares_its_warning_rules():
+    from wuxin.alerts.catalog import default_rules
+
+    declared = {rule.scenario for rule in default_rules().values()}
+    assert declared == set(scenario_packs())
+    for pack in scenario_packs().values():
+        assert (pack.folder / "rules.json").is_file(), pack.name

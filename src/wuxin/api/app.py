@@ -6,21 +6,26 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
 
 from wuxin import __version__
-from wuxin.api import routes_admin, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
+from wuxin.api import routes_monitoring
+from wuxin.api import routes_credit
+from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
+from wuxin.api import routes_indicators
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
 from wuxin.services.ingest import DeviceTokenError
+from wuxin.web.pages import mount_console
+from wuxin.store.db import ping
 
 log = logging.getLogger("wuxin.api")
 
 
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Wuxin (物信) API", version=__version__,
-                  description="IoT evidence for credit: devices, telemetry, consent, enterprises.")
+                  description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
+                  lifespan=routes_ledger.tree_head_lifespan(platform))
     app.state.platform = platform
     _add_error_handlers(app)
     _add_body_limit(app, platform.settings.max_body_bytes)
@@ -30,12 +35,16 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(routes_ledger.router)
     app.include_router(routes_trace.router)
     app.include_router(routes_protocols.router)
+    app.include_router(routes_credit.router)
+    app.include_router(routes_console.router)
+    mount_console(app)
+    app.include_router(routes_monitoring.router)
+    app.include_router(routes_indicators.router)
 
     @app.get("/health", tags=["operations"])
     def health() -> JSONResponse:
         try:
-            with platform.engine.connect() as conn:
-                conn.execute(text("select 1"))
+            ping(platform.engine)
         except Exception as exc:  # the database is down: say so, do not crash
             log.error("health check failed: %s", exc)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)

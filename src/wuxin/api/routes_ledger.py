@@ -1,6 +1,90 @@
-"""HTTP routes of the ledger part."""
+"""HTTP routes of the ledger part: public key and tree heads (public), proofs (under consent)."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import Role
+from wuxin.security.policy import require_role
+from wuxin.services import ledger
+
+router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+log = logging.getLogger("wuxin.ledger")
+
+
+@router.get("/public-key")
+def public_key(platform: PlatformDep) -> dict:
+    """The Ed25519 key that signs tree heads (raw 32 bytes, hex); public."""
+    return {"algorithm": "Ed25519", "public_key": ledger.public_key_hex(platform)}
+
+
+@router.get("/tree-heads/latest")
+def latest_tree_head(platform: PlatformDep) -> dict:
+    """The newest signed tree head; public."""
+    return ledger.latest_tree_head(platform)
+
+
+@router.get("/tree-heads")
+def list_tree_heads(platform: PlatformDep, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    """Published signed tree heads, newest first; public."""
+    return ledger.tree_heads(platform, limit)
+
+
+@router.post("/tree-heads", status_code=201)
+def publish_tree_head(user: CurrentUser, platform: PlatformDep) -> dict:
+    """Sign and publish the current tree head now (platform admin)."""
+    require_role(user, Role.PLATFORM_ADMIN)
+    return ledger.publish_tree_head(platform)
+
+
+@router.get("/consistency")
+def consistency(platform: PlatformDep, first: int = Query(..., ge=1), second: int | None = Query(None, ge=1)) -> dict:
+    """RFC 9162 consistency proof from tree size `first` to a published head (default the newest); public."""
+    return ledger.consistency(platform, first, second)
+
+
+@router.get("/entries/{leaf_index}/proof")
+def entry_proof(leaf_index: int, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Inclusion proof of one entry with its leaf data and signed head (consent rules of its enterprise)."""
+    return ledger.entry_proof(platform, user, leaf_index)
+
+
+@router.get("/evidence")
+def evidence_bundle(user: CurrentUser, platform: PlatformDep, subject: str = Query(..., max_length=300)) -> dict:
+    """The evidence bundle of a subject (e.g. a decision) and its inputs, verifiable offline."""
+    return ledger.evidence_bundle(platform, user, subject)
+
+
+@router.get("/telemetry/batches/{batch_id}/devices/{device_key}/proof")
+def telemetry_proof(batch_id: int, device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    """A device's points stored under a batch, their recomputed digest, and the batch leaf's inclusion proof."""
+    return ledger.telemetry_proof(platform, user, batch_id, device_key)
+
+
+def tree_head_lifespan(platform: Platform, interval_s: float = ledger.TREE_HEAD_INTERVAL_S):
+    """App lifespan: while serving, sign and publish a tree head every interval_s when the log has grown."""
+
+    @asynccontextmanager
+    async def lifespan(_app) -> AsyncIterator[None]:
+        task = asyncio.create_task(_publish_periodically(platform, interval_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
+
+
+async def _publish_periodically(platform: Platform, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await asyncio.to_thread(ledger.publish_tree_head, platform, True)
+        except Exception:  # the database may be down for a while: log, keep the schedule
+            log.exception("periodic tree head publication failed; retrying in %s s", interval_s)

@@ -1,6 +1,65 @@
-"""HTTP routes of the protocols part."""
+"""HTTP routes of the protocols part: third-party platform push, gateways' sub-devices, connectivity."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-router = APIRouter()
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.services import connectivity, protocols
+
+router = APIRouter(prefix="/api/v1")
+
+
+class PlatformIn(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", description="e.g. rootcloud, casicloud")
+
+
+class ServeIn(BaseModel):
+    enterprise_id: int
+
+
+class ChildIn(BaseModel):
+    device_key: str = Field(max_length=100)
+
+
+@router.post("/platforms", tags=["platforms"], status_code=201)
+def register_platform(body: PlatformIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Register a third-party IoT platform; its HMAC secret is returned once."""
+    return {"name": body.name, "secret": protocols.register_push_platform(platform, user, body.name)}
+
+
+@router.post("/platforms/{name}/enterprises", tags=["platforms"], status_code=201)
+def serve_enterprise(name: str, body: ServeIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Let the platform push for this enterprise's devices (the admin, or the enterprise itself)."""
+    protocols.serve_enterprise(platform, user, name, body.enterprise_id)
+    return {"platform": name, "enterprise_id": body.enterprise_id}
+
+
+@router.post("/platforms/{name}/telemetry", tags=["platforms"])
+async def push_telemetry(name: str, request: Request, platform: PlatformDep,
+                         x_wuxin_timestamp: str | None = Header(None, description="epoch milliseconds"),
+                         x_wuxin_nonce: str | None = Header(None, description="16-64 of A-Z a-z 0-9 _ -, never reused"),
+                         x_wuxin_signature: str | None = Header(
+                             None, description='hex HMAC-SHA256(secret, "{timestamp}.{nonce}." + body)')) -> JSONResponse:
+    """Bulk lines (JSON array or JSON Lines) for many devices, signed; stored as third_party_platform data."""
+    body = await request.body()
+    result = await run_in_threadpool(protocols.push_telemetry, platform, name, x_wuxin_timestamp, x_wuxin_nonce,
+                                     x_wuxin_signature, body)
+    status = 400 if result.rejections and not (result.accepted or result.events) else 200
+    return JSONResponse(result.public(), status_code=status)
+
+
+@router.post("/gateways/{gateway_key}/children", tags=["devices"], status_code=201)
+def attach_child(gateway_key: str, body: ChildIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Register a sub-device behind an MQTT gateway (same enterprise): only that gateway may publish for it."""
+    protocols.attach_sub_device(platform, user, gateway_key, body.device_key)
+    return {"gateway": gateway_key, "child": body.device_key}
+
+
+@router.get("/enterprises/{enterprise_id}/connectivity/transitions", tags=["devices"])
+def transitions(enterprise_id: int, user: CurrentUser, platform: PlatformDep, from_ms: int = 0,
+                to_ms: int = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
+    """Online/offline transitions of the devices a valid consent covers (read logged)."""
+    return connectivity.read_transitions(platform, user, enterprise_id, from_ms, to_ms, limit)

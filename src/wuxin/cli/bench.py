@@ -63,3 +63,32 @@ def bench_credit(folds: int = 5, seed: int = 2024,
     from wuxin.risk.bench import run_credit_bench
 
     run_credit_bench(folds, seed, csv)
+
+
+@app.command("indicators")
+def bench_indicators(devices: int = typer.Option(200, help="bracelets in the throughput workload"),
+                     days: int = typer.Option(30, help="days of 1-minute data per device"),
+                     databases: str = typer.Option("sqlite,postgresql", help="comma-separated: sqlite, postgresql (empty: compute only)"),
+                     pg_url: str = typer.Option(os.environ.get("WUXIN_BENCH_PG_URL", DEFAULT_BENCH_PG))) -> None:
+    """Indicators: accuracy vs simulator ground truth, compute-only and end-to-end points/s, one late day."""
+    from wuxin.bench.indicators import run_indicators_bench
+
+    run_indicators_bench(devices, days, tuple(d.strip() for d in databases.split(",") if d.strip()), pg_url, console)
+
+
+@app.command("console")
+def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5) -> None:
+    """Enterprise page render time in headless Chromium (machines x days of 1-minute readings), cold and warm."""
+    from wuxin.bench.console import run_console_bench
+
+    run_console_bench(machines, days, warm_runs, console)
+
+
+@app.command("alerts")
+def bench_alerts(days: int = typer.Option(10, help="simulated days (anomalies fall after day 8: a baseline first)"),
+                 per_scenario: int = 2, seed: int = 2026,
+                 latency_s: float = typer.Option(5.0, help="seconds of 5,000 points/s for the latency figure")) -> None:
+    """Alarm quality on labelled anomalies (recall, precision, false alarms/1k device-days, delay) and latency."""
+    from wuxin.bench.alerts import run_alerts_bench
+
+    run_alerts_bench(days, per_scenario, seed, latency_s, console)

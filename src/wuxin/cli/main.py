@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import typer
 
-from wuxin.cli import bench, core
+from wuxin.cli import bench, core, credit
+from wuxin.cli.monitoring import app as monitoring_app
+from wuxin.cli import indicators as indicators_cli, simulate
 from wuxin.ingest.cli import app as ingest_app
 from wuxin.ingest.jt808.cli import app as jt808_app
 from wuxin.ledger.cli import app as ledger_app
@@ -14,11 +16,15 @@ app = typer.Typer(
     help="Wuxin (物信): IoT evidence for credit. Start with `wuxin demo`, or `wuxin db upgrade` then `wuxin serve`.",
 )
 core.register(app)
+credit.register(app)
 app.add_typer(bench.app, name="bench", help="Benchmarks that print their figures (ratios against a raw baseline).")
 app.add_typer(ledger_app, name="ledger", help="The evidence ledger: verify exported proofs offline.")
 app.add_typer(epcis_app, name="epcis", help="GS1 EPCIS 2.0 documents: validate, print event hash IDs.")
 app.add_typer(ingest_app, name="ingest", help="Ingestion services: MQTT consumers.")
 app.add_typer(jt808_app, name="jt808", help="JT/T 808 vehicle terminals: gateway and frame decoder.")
+app.command("simulate")(simulate.simulate)
+app.add_typer(indicators_cli.app, name="indicators", help="Operating indicators and industry indexes.")
+app.add_typer(monitoring_app, name="monitoring", help="Post-loan monitoring: rules, sweep, daily evaluation.")
 
 if __name__ == "__main__":
     app()

@@ -1,4 +1,158 @@
-"""`wuxin ingest ...`: long-running ingestion services (MQTT)."""
+"""`wuxin ingest ...`: long-running ingestion services (MQTT) and broker accounts."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Optional
+
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+URL_HELP = "mqtt://worker:password@host:1883 (WUXIN_MQTT_URL)"
+ADMIN_HELP = "dynamic-security admin, mqtt://wuxin-admin:password@host:1883 (WUXIN_MQTT_ADMIN_URL)"
+
+
+def _platform():
+    from wuxin.bootstrap import build_platform
+
+    return build_platform()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@app.command("mqtt")
+def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL", help=URL_HELP),
+                 client_id: str = typer.Option("wuxin-worker-1", help="fixed id: the broker keeps this worker's session"),
+                 processes: int = typer.Option(1, help="worker processes (client ids get -1, -2 ...)"),
+                 batch_max: int = typer.Option(2000, help="messages per transaction at most"),
+                 sweep_interval_s: float = typer.Option(30.0, help="connectivity sweep period (0 = off)"),
+                 admin_url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
+                 reconcile_interval_s: float = typer.Option(60.0, help="disable revoked devices' accounts this often")) -> None:
+    """Consume device telemetry from the broker into the database (QoS 1, ack after commit)."""
+    from wuxin.logs import configure_logging
+
+    configure_logging()
+    if not url:
+        raise typer.BadParameter("give --url or set WUXIN_MQTT_URL")
+    if processes > 1:
+        _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s)
+        return
+    stop = _stop_on_signals()
+    platform = _platform()
+    background = start_background(platform, url, client_id, sweep_interval_s, admin_url, reconcile_interval_s,
+                                  batch_max, stop, worker=False)
+    from wuxin.ingest.mqtt.worker import MqttWorker
+
+    stats = MqttWorker(platform, url, client_id, batch_max=batch_max).run(stop)
+    for thread in background:
+        thread.join(timeout=5)
+    typer.echo(f"{client_id}: {stats.messages_stored} messages stored in {stats.batches} batches", err=True)
+
+
+def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s) -> None:
+    """One worker per process (the GIL); only the first sweeps and reconciles."""
+    children = []
+    for n in range(1, processes + 1):
+        args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--url", url, "--client-id", f"{client_id}-{n}",
+                "--batch-max", str(batch_max), "--sweep-interval-s", str(sweep_interval_s if n == 1 else 0),
+                "--reconcile-interval-s", str(reconcile_interval_s if n == 1 else 0)]
+        env = dict(os.environ, **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
+        children.append(subprocess.Popen(args, env=env))
+    stop = _stop_on_signals()
+    while not stop.wait(0.5) and all(c.poll() is None for c in children):
+        pass
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        child.wait()
+
+
+def start_background(platform, url: str | None, client_id: str, sweep_interval_s: float, admin_url: str | None,
+                     reconcile_interval_s: float, batch_max: int, stop: threading.Event, worker: bool = True) -> list[threading.Thread]:
+    """Threads beside the API or a worker: the MQTT worker (if `worker`), connectivity sweep, broker reconciliation."""
+    from wuxin.services.connectivity import sweep_connectivity
+
+    threads = []
+    if worker and url:
+        from wuxin.ingest.mqtt.worker import MqttWorker
+
+        mqtt_worker = MqttWorker(platform, url, client_id, batch_max=batch_max)
+        threads.append(threading.Thread(target=mqtt_worker.run, args=(stop,), name="wuxin-mqtt", daemon=True))
+    if sweep_interval_s > 0:
+        threads.append(_periodic("wuxin-connectivity", sweep_interval_s, stop, lambda: sweep_connectivity(platform)))
+    if admin_url and reconcile_interval_s > 0:
+        threads.append(_periodic("wuxin-broker-reconcile", reconcile_interval_s, stop, lambda: _reconcile(platform, admin_url)))
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _periodic(name: str, interval_s: float, stop: threading.Event, job) -> threading.Thread:
+    log = logging.getLogger("wuxin.ingest")
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                job()
+            except Exception as exc:  # database or broker down: the next round retries
+                log.warning("%s failed: %s", name, exc)
+
+    return threading.Thread(target=loop, name=name, daemon=True)
+
+
+def _reconcile(platform, admin_url: str) -> dict:
+    from wuxin.ingest.mqtt.broker import DynsecAccounts, DynsecAdmin
+    from wuxin.services.protocols import reconcile_broker
+
+    admin = DynsecAdmin(admin_url)
+    try:
+        return reconcile_broker(platform, DynsecAccounts(admin))
+    finally:
+        admin.close()
+
+
+@app.command("mqtt-provision")
+def mqtt_provision(admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
+                   worker_username: str = typer.Option("wuxin-worker"),
+                   worker_password: str = typer.Option(..., envvar="WUXIN_MQTT_WORKER_PASSWORD", prompt=True,
+                                                       hide_input=True)) -> None:
+    """Create the workers' broker account and reconcile device accounts with the registry."""
+    from wuxin.ingest.mqtt.broker import DynsecAdmin, provision_worker
+
+    admin = DynsecAdmin(admin_url)
+    try:
+        provision_worker(admin, worker_username, worker_password)
+    finally:
+        admin.close()
+    typer.echo(f"worker account {worker_username} ready; devices: {_reconcile(_platform(), admin_url)}")
+
+
+@app.command("mqtt-credentials")
+def mqtt_credentials(device_key: str,
+                     admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP)) -> None:
+    """Rotate a device's access token and set it as its MQTT password (username = device key); printed once."""
+    from wuxin.errors import WuxinError
+    from wuxin.ingest.mqtt.broker import DynsecAccounts, DynsecAdmin
+    from wuxin.services.protocols import issue_mqtt_credentials
+
+    admin = DynsecAdmin(admin_url)
+    try:
+        token = issue_mqtt_credentials(_platform(), None, device_key, DynsecAccounts(admin))
+    except WuxinError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        admin.close()
+    typer.echo(token)

@@ -1,4 +1,4 @@
-"""`wuxin ledger ...`: check exported ledger proofs offline (no database, no network).
+"""`wuxin ledger ...`: check exported ledger proofs offline (no database, no network); publish tree heads.
 
 Exit codes of `verify`: 0 valid, 1 well-formed but does not verify, 2 malformed or unreadable.
 """
@@ -19,7 +19,7 @@ EXIT_MALFORMED = 2
 
 @app.callback()
 def ledger() -> None:
-    """The evidence ledger: verify exported proofs offline."""
+    """The evidence ledger: verify exported proofs offline, publish signed tree heads."""
 
 
 @app.command()
@@ -37,6 +37,21 @@ def verify(
     except ProofVerificationError as error:
         _fail(EXIT_INVALID, f"invalid: {error}")
     typer.echo(summary)
+
+
+@app.command()
+def publish() -> None:
+    """Sign and publish the current tree head of the platform's ledger (WUXIN_DATABASE_URL); prints it as JSON."""
+    import json
+
+    from wuxin.bootstrap import build_platform
+    from wuxin.services.ledger import publish_tree_head
+
+    platform = build_platform()
+    try:
+        typer.echo(json.dumps(publish_tree_head(platform), indent=2))
+    finally:
+        platform.close()
 
 
 def _trusted_key(public_key_hex: str | None) -> bytes | None:

@@ -7,6 +7,11 @@ Three document types, told apart by "type":
   tree_head:   tree_size, root_hash, timestamp_ms, signature, public_key
 An inclusion or consistency document may carry a "tree_head" object (the signed head of its
 tree_size / second_tree_size); it is then verified too and must match the proof's root.
+An inclusion document may carry "leaf_data" (the exact text the leaf hashes, checked) and, for a
+telemetry batch, "points" (one device's stored points: their digest's commitment must be listed
+in the leaf, see wuxin.ledger.evidence).
+  evidence_bundle: subject, entries [inclusion documents with leaf_data], tree_head — every
+               entry must verify against the one signed head.
 """
 from __future__ import annotations
 
@@ -15,11 +20,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.merkle import (
     HASH_SIZE_BYTES,
     MerkleTree,
     ProofFormatError,
     ProofVerificationError,
+    leaf_hash,
     verify_consistency,
     verify_inclusion,
 )
@@ -117,12 +124,14 @@ def verify_proof(proof: InclusionProof | ConsistencyProof | SignedTreeHead) -> N
 
 def verify_document(document: Any, trusted_public_key: bytes | None = None) -> str:
     """Verify a parsed proof document (and its embedded tree_head); returns a one-line summary."""
+    if isinstance(document, dict) and document.get("type") == "evidence_bundle":
+        return verify_bundle(document, trusted_public_key)
     proof = proof_from_dict(document)
     if isinstance(proof, SignedTreeHead):
         verify_tree_head(proof, trusted_public_key)
         return f"valid tree head: size {proof.tree_size}, root {proof.root_hash.hex()}, signed by {proof.public_key.hex()}"
     verify_proof(proof)
-    summary = _summary(proof)
+    summary = _summary(proof) + _verify_leaf_content(document, proof)
     if "tree_head" in document:
         head = _parse_tree_head(_field(document, "tree_head", dict))
         verify_tree_head(head, trusted_public_key)
@@ -131,6 +140,53 @@ def verify_document(document: Any, trusted_public_key: bytes | None = None) -> s
     elif trusted_public_key is not None:
         raise ProofVerificationError("a trusted public key was given but the proof carries no tree_head")
     return summary
+
+
+def verify_bundle(document: dict[str, Any], trusted_public_key: bytes | None = None) -> str:
+    """Verify an evidence bundle: a signed head, and entries whose inclusion proofs all lead to its root."""
+    head = _parse_tree_head(_field(document, "tree_head", dict))
+    verify_tree_head(head, trusted_public_key)
+    entries = _field(document, "entries", list)
+    if not entries:
+        raise ProofFormatError("evidence bundle has no entries")
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict) or entry.get("type") != "inclusion":
+            raise ProofFormatError(f"evidence bundle entry {position} is not an inclusion proof")
+        if "leaf_data" not in entry:
+            raise ProofFormatError(f"evidence bundle entry {position} carries no leaf_data")
+        proof = _parse_inclusion(entry)
+        verify_proof(proof)
+        _verify_leaf_content(entry, proof)
+        _check_head_matches(proof, head)
+    return (f"valid evidence bundle for {document.get('subject')!r}: {len(entries)} entries in tree of size "
+            f"{head.tree_size}; signed tree head by {head.public_key.hex()}")
+
+
+def _verify_leaf_content(document: dict[str, Any], proof: Any) -> str:
+    """Check an inclusion proof's optional leaf_data (and telemetry points) against its leaf hash."""
+    if not isinstance(proof, InclusionProof) or "leaf_data" not in document:
+        return ""
+    leaf_data = _field(document, "leaf_data", str)
+    if leaf_hash(leaf_data.encode("utf-8")) != proof.leaf_hash:
+        raise ProofVerificationError(f"leaf_data does not hash to leaf_hash {proof.leaf_hash.hex()}")
+    if "points" not in document:
+        return "; leaf data matches"
+    return "; leaf data matches; " + _verify_points(_field(document, "points", dict), leaf_data)
+
+
+def _verify_points(points: dict[str, Any], leaf_data: str) -> str:
+    """Recompute a device's points digest and find its commitment in the batch leaf."""
+    readings, events = _field(points, "readings", list), _field(points, "events", list)
+    try:
+        digest = points_digest([tuple(r) for r in readings], [tuple(e) for e in events])
+        commitment = device_commitment(_size(points, "device_id"), digest)
+        listed = json.loads(leaf_data).get("device_commitments", [])
+    except (TypeError, ValueError) as error:
+        raise ProofFormatError(f"points cannot be read: {error}") from None
+    if commitment not in listed:
+        raise ProofVerificationError(f"the points of device {points.get('device')!r} (digest {digest}) are not "
+                                     f"committed to by the leaf")
+    return f"{len(readings)} readings and {len(events)} events of device {points.get('device')!r} committed"
 
 
 def verify_json(text: str | bytes, trusted_public_key: bytes | None = None) -> str:

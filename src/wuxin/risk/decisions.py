@@ -152,7 +152,13 @@ def expected_loss(pd: float | Decimal, lgd: Decimal, ead: Money) -> Money:
 def decide(model: Scorecard, product: Product, features: Mapping[str, Any], evidence: LimitEvidence,
            explanations: Mapping[str, str] | None = None, bands: Sequence[GradeBand] = DEFAULT_GRADES) -> CreditDecision:
     """Score, grade, explain; approve with a limit when PD is within the product's ceiling, else decline."""
-    breakdown = score_features(model, features)
+    return decide_scored(model, product, score_features(model, features), evidence, explanations, bands)
+
+
+def decide_scored(model: Scorecard, product: Product, breakdown: ScoreBreakdown, evidence: LimitEvidence,
+                  explanations: Mapping[str, str] | None = None,
+                  bands: Sequence[GradeBand] = DEFAULT_GRADES) -> CreditDecision:
+    """`decide` for a score already computed (e.g. by `wuxin.risk.batch.score_rows` for many at once)."""
     grade = grade_for_pd(breakdown.pd, bands)
     reasons = reason_codes(breakdown, explanations, {f.name: f.label for f in model.features})
     limit = credit_limit(product, evidence)

@@ -17,6 +17,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -171,7 +172,7 @@ class Scorecard:
     scaling: ScoreScaling
     trained: Mapping[str, Any] = field(default_factory=dict)  # rows, defaults, libraries: not hashed
 
-    @property
+    @cached_property  # the content is frozen: hash it once, not at every score
     def version(self) -> str:
         return model_version(self)
 

@@ -5,8 +5,9 @@ from typing import Callable
 
 from wuxin.bootstrap import Platform
 from wuxin.scenarios import scenario_packs
-from wuxin.services import consent, identity, registry
+from wuxin.services import identity
 from wuxin.services.bulk_import import chunked, import_lines_chunked
+from wuxin.services.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 
 DEMO_BANK = "苏州示范银行 Demo Bank"
@@ -39,6 +40,8 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
     progress(f"simulating {days} days for {len(fleet)} enterprises ...")
     lines = fleet_telemetry(fleet, now_ms - days * DAY_MS, now_ms, seed)
     summary = import_lines_chunked(platform, chunked(lines), "bulk")
+    from wuxin.services.demo_monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
+    demo_loans(platform, fleet, enterprise_ids)
     return (f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "
             f"{sum(len(s.devices) for s in fleet)} devices, {summary.readings} readings, {summary.events} events, "
             f"{summary.rejected} rejected")
@@ -50,15 +53,8 @@ def _tenants(platform: Platform) -> tuple[int, int, int]:
 
 
 def _onboard(platform: Platform, spec, bank: int, operator: int) -> int:
-    enterprise_id = registry.create_enterprise(platform, None, spec.name, spec.uscc, spec.industry, spec.region)
-    site_ids = {s.name: registry.add_site(platform, None, enterprise_id, s.name, s.region, s.lat, s.lon) for s in spec.sites}
-    for device in spec.devices:
-        registry.register_device(platform, None, enterprise_id, device.key, device.device_type, device.source_mode,
-                                 site_ids.get(device.site), device.attributes)
-    expires = platform.clock_ms() + YEAR_MS
-    consent.grant(platform, None, enterprise_id, bank, "all", [], "credit assessment and post-loan monitoring", expires)
-    consent.grant(platform, None, enterprise_id, operator, "all", [], "device installation and maintenance", expires)
-    return enterprise_id
+    return onboard_enterprise(platform, spec, [(bank, "credit assessment and post-loan monitoring"),
+                                               (operator, "device installation and maintenance")])
 
 
 def _first_of(fleet, enterprise_ids: list[int], industry: str) -> int:

@@ -1,9 +1,48 @@
-"""Evidence hook: what the platform accepts is recorded in the ledger (filled in by the ledger part)."""
+"""Evidence hook: what the platform accepts is recorded in the ledger, in the caller's transaction.
+
+Kinds: telemetry_batch (from ingestion; summarised per device, see wuxin.ledger.evidence),
+and any business fact another part records — business_import, credit_decision, alarm_action,
+pledge_change, ... — whose `data` is kept whole in the leaf (keep it small; list the subjects a
+decision used under data["inputs"] so its evidence bundle finds them). `data` may carry
+`enterprise_id` (whose data it is: consent applies to its proofs) and `at_ms` (the fact's time).
+"""
 from __future__ import annotations
 
+import time
+
+from wuxin.ledger.evidence import telemetry_leaf
+from wuxin.services.ledger import append_entry, record
 from wuxin.store.uow import UnitOfWork
 
 
-def record_evidence(uow: UnitOfWork, kind: str, subject: str, data: dict) -> None:
-    """Append one entry describing `subject` to the evidence ledger, in the caller's transaction."""
-    return None
+def record_evidence(uow: UnitOfWork, kind: str, subject: str, data: dict) -> int:
+    """Append one entry describing `subject` to the evidence ledger, in the caller's transaction; returns its leaf index."""
+    if kind == "telemetry_batch":
+        return _record_telemetry_batch(uow, subject, data)
+    now_ms = data.get("at_ms") or time.time_ns() // 1_000_000
+    return record(uow, kind, subject, data, data.get("enterprise_id"), now_ms)
+
+
+def _record_telemetry_batch(uow: UnitOfWork, subject: str, data: dict) -> int:
+    readings, events = _stored_points(uow, data)
+    leaf = telemetry_leaf(data["batch_id"], data["channel"], data["received_ms"], readings, events)
+    return append_entry(uow, "telemetry_batch", subject, leaf, None, data["received_ms"])
+
+
+def _stored_points(uow: UnitOfWork, data: dict) -> tuple[list, list]:
+    """The points this batch really stored: all of them unless the database ignored some as already stored.
+
+    `inserted_readings` (from the write) tells; when it is short, or for events (whose writes do not
+    count), the batch's rows are read back, so re-sent points stay with the batch that first stored them.
+    """
+    readings, events = data["readings"], data["events"]
+    if readings and data.get("inserted_readings", -1) != len(readings):
+        readings = uow.ledger.batch_readings(data["batch_id"], *_span(readings))
+    if events:
+        events = uow.ledger.batch_events(data["batch_id"], *_span(events))
+    return readings, events
+
+
+def _span(rows: list) -> tuple[list[int], int, int]:
+    """Device ids and the device-time range [min, max] of rows (device_id, name/key, ts_ms, ...)."""
+    return sorted({r[0] for r in rows}), min(r[2] for r in rows), max(r[2] for r in rows)

@@ -9,9 +9,11 @@ from typing import Any, Iterable
 import orjson
 
 from wuxin.bootstrap import Platform
+from wuxin.indicators.days import dirty_device_days
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, validate_lines
 from wuxin.security.secrets import token_hash
+from wuxin.services import monitoring
 from wuxin.services.evidence import record_evidence
 from wuxin.store import bulk
 from wuxin.store.uow import UnitOfWork
@@ -87,16 +89,19 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
     now_ms = platform.clock_ms()
     batch_id = uow.telemetry.add_batch(channel, source_mode, now_ms, payload_sha256)
     rows = [(*r, batch_id, now_ms) for r in validated.readings]
-    bulk.write_readings(uow.conn, rows)
+    inserted = bulk.write_readings(uow.conn, rows)
     uow.telemetry.add_events([
         dict(device_id=d, name=n, ts_ms=t, params=p, batch_id=batch_id, received_ms=now_ms)
         for d, n, t, p in validated.events
     ])
     uow.devices.mark_seen(validated.last_seen_ms)
+    monitoring.on_batch(platform, uow, validated)  # warning rules, in this transaction (see services.monitoring)
+    uow.indicators.mark_dirty(dirty_device_days(validated.readings, validated.events), now_ms)
     _quarantine_rejections(platform, uow, channel, validated.rejections, now_ms)
     uow.telemetry.finish_batch(batch_id, len(rows) + len(validated.events), len(validated.rejections))
     record_evidence(uow, "telemetry_batch", f"batch:{batch_id}", {
-        "batch_id": batch_id, "channel": channel, "received_ms": now_ms, "readings": rows, "events": validated.events})
+        "batch_id": batch_id, "channel": channel, "received_ms": now_ms, "readings": rows, "events": validated.events,
+        "inserted_readings": inserted})
     platform.metrics.points_accepted.labels(channel).inc(len(rows) + len(validated.events))
     return IngestResult(batch_id, len(rows), len(validated.events), validated.rejections)
 

@@ -13,25 +13,25 @@ READING_COLUMNS = ("device_id", "key", "ts_ms", "num", "txt", "batch_id", "recei
 ReadingRow = tuple
 
 
-def write_readings(conn: Connection, rows: Sequence[ReadingRow]) -> None:
-    """Store rows, ignoring any already stored (same device, key, device time)."""
+def write_readings(conn: Connection, rows: Sequence[ReadingRow]) -> int:
+    """Store rows, ignoring any already stored (same device, key, device time); returns how many were new."""
     if not rows:
-        return
+        return 0
     if conn.dialect.name == "postgresql":
-        _copy_readings_pg(conn, rows)
-    else:
-        _executemany_sqlite(conn, "INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?)", rows)
+        return _copy_readings_pg(conn, rows)
+    return _executemany_sqlite(conn, "INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?,?)", rows)
 
 
-def _executemany_sqlite(conn: Connection, sql: str, rows: Sequence[ReadingRow]) -> None:
+def _executemany_sqlite(conn: Connection, sql: str, rows: Sequence[ReadingRow]) -> int:
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.executemany(sql, rows)
+        return cursor.rowcount
     finally:
         cursor.close()
 
 
-def _copy_readings_pg(conn: Connection, rows: Sequence[ReadingRow]) -> None:
+def _copy_readings_pg(conn: Connection, rows: Sequence[ReadingRow]) -> int:
     """COPY straight into `readings`; if any row is already there, merge through a staging table."""
     raw = conn.connection.driver_connection
     from psycopg import errors
@@ -39,7 +39,7 @@ def _copy_readings_pg(conn: Connection, rows: Sequence[ReadingRow]) -> None:
     try:
         with raw.transaction():  # a savepoint inside the unit of work's transaction
             _copy(raw, "readings", rows)
-        return
+        return len(rows)
     except errors.UniqueViolation:
         pass
     with raw.cursor() as cursor:
@@ -53,7 +53,9 @@ def _copy_readings_pg(conn: Connection, rows: Sequence[ReadingRow]) -> None:
             "INSERT INTO readings SELECT DISTINCT ON (device_id, key, ts_ms) * FROM readings_staging "
             "ON CONFLICT DO NOTHING"
         )
+        inserted = cursor.rowcount
         cursor.execute("TRUNCATE readings_staging")
+    return inserted
 
 
 def _copy(raw, table: str, rows: Sequence[ReadingRow]) -> None:

@@ -1,8 +1,124 @@
 """Repository of the protocols part: its SQL lives here."""
 from __future__ import annotations
 
-from wuxin.store.repos import _Repo
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.tables import device_tokens, devices
+from wuxin.store.tables_protocols import (
+    connectivity_transitions,
+    device_connectivity,
+    gateway_children,
+    push_nonces,
+    push_platform_enterprises,
+    push_platforms,
+)
 
 
 class ProtocolsRepo(_Repo):
-    pass
+    # ---- gateways and their sub-devices
+
+    def attach_child(self, gateway_device_id: int, child_device_id: int, now_ms: int) -> None:
+        self.conn.execute(delete(gateway_children).where(gateway_children.c.child_device_id == child_device_id))
+        self.conn.execute(insert(gateway_children).values(gateway_device_id=gateway_device_id,
+                                                          child_device_id=child_device_id, created_ms=now_ms))
+
+    def children_by_gateway_key(self) -> dict[str, set[str]]:
+        """Gateway device key -> keys of the sub-devices registered behind it."""
+        gateway, child = devices.alias("gateway"), devices.alias("child")
+        query = (
+            select(gateway.c.key.label("gateway"), child.c.key.label("child"))
+            .select_from(gateway_children)
+            .join(gateway, gateway.c.id == gateway_children.c.gateway_device_id)
+            .join(child, child.c.id == gateway_children.c.child_device_id)
+        )
+        out: dict[str, set[str]] = {}
+        for row in self.conn.execute(query):
+            out.setdefault(row.gateway, set()).add(row.child)
+        return out
+
+    # ---- MQTT broker accounts
+
+    def device_credentials_state(self) -> list[Row]:
+        """Every device with its type and whether it holds a live token (for broker reconciliation)."""
+        live = (
+            select(func.count())
+            .select_from(device_tokens)
+            .where(device_tokens.c.device_id == devices.c.id, device_tokens.c.revoked_ms.is_(None))
+            .scalar_subquery()
+        )
+        query = select(devices.c.id, devices.c.key, devices.c.device_type, live.label("live_tokens")).order_by(devices.c.id)
+        return _rows(self.conn.execute(query))
+
+    # ---- third-party platforms
+
+    def add_platform(self, name: str, secret_ciphertext: str, now_ms: int) -> int:
+        values = dict(name=name, secret_ciphertext=secret_ciphertext, created_ms=now_ms)
+        return self.conn.execute(insert(push_platforms).values(**values)).inserted_primary_key[0]
+
+    def platform_by_name(self, name: str) -> Row | None:
+        return _one(self.conn.execute(select(push_platforms).where(push_platforms.c.name == name)))
+
+    def set_platform_secret(self, platform_id: int, secret_ciphertext: str) -> None:
+        self.conn.execute(update(push_platforms).where(push_platforms.c.id == platform_id)
+                          .values(secret_ciphertext=secret_ciphertext))
+
+    def serve_enterprise(self, platform_id: int, enterprise_id: int, now_ms: int) -> None:
+        exists = self.conn.execute(select(push_platform_enterprises.c.platform_id).where(
+            push_platform_enterprises.c.platform_id == platform_id,
+            push_platform_enterprises.c.enterprise_id == enterprise_id)).first()
+        if not exists:
+            self.conn.execute(insert(push_platform_enterprises).values(platform_id=platform_id,
+                                                                       enterprise_id=enterprise_id, added_ms=now_ms))
+
+    def served_enterprises(self, platform_id: int) -> set[int]:
+        query = select(push_platform_enterprises.c.enterprise_id).where(push_platform_enterprises.c.platform_id == platform_id)
+        return {row[0] for row in self.conn.execute(query)}
+
+    def use_nonce(self, platform_id: int, nonce: str, now_ms: int, expires_ms: int) -> bool:
+        """Record a nonce; False when it was already used and has not expired (a replay)."""
+        self.conn.execute(delete(push_nonces).where(push_nonces.c.expires_ms < now_ms))
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(push_nonces).values(platform_id=platform_id, nonce=nonce, expires_ms=expires_ms)
+        return self.conn.execute(statement.on_conflict_do_nothing().returning(push_nonces.c.nonce)).first() is not None
+
+    # ---- connectivity
+
+    def devices_for_sweep(self) -> list[Row]:
+        """Every device with its last-seen time and last recorded state (None when never recorded)."""
+        query = (
+            select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.last_seen_ms,
+                   device_connectivity.c.state, device_connectivity.c.since_ms)
+            .select_from(devices.outerjoin(device_connectivity, device_connectivity.c.device_id == devices.c.id))
+            .order_by(devices.c.id)
+        )
+        return _rows(self.conn.execute(query))
+
+    def record_transitions(self, transitions: Sequence[Row]) -> None:
+        """Insert transitions and move each device's recorded state."""
+        if not transitions:
+            return
+        self.conn.execute(insert(connectivity_transitions), list(transitions))
+        ids = [t["device_id"] for t in transitions]
+        self.conn.execute(delete(device_connectivity).where(device_connectivity.c.device_id.in_(ids)))
+        self.conn.execute(insert(device_connectivity), [
+            {"device_id": t["device_id"], "state": t["to_state"], "since_ms": t["at_ms"]} for t in transitions])
+
+    def transitions(self, device_ids: Iterable[int], from_ms: int, to_ms: int, limit: int) -> list[Row]:
+        query = (
+            select(connectivity_transitions, devices.c.key.label("device_key"))
+            .join(devices, devices.c.id == connectivity_transitions.c.device_id)
+            .where(connectivity_transitions.c.device_id.in_(list(device_ids)),
+                   connectivity_transitions.c.at_ms >= from_ms, connectivity_transitions.c.at_ms < to_ms)
+            .order_by(connectivity_transitions.c.at_ms, connectivity_transitions.c.id)
+            .limit(limit)
+        )
+        return _rows(self.conn.execute(query))
+
+    # ---- JT/T 808 terminals
+
+    def devices_of_type(self, device_type: str) -> list[Row]:
+        return _rows(self.conn.execute(select(devices).where(devices.c.device_type == device_type).order_by(devices.c.id)))

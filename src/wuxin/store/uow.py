@@ -6,8 +6,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from wuxin.errors import Unavailable
 
+from wuxin.store.repo_credit import CreditRepo
 from wuxin.store.repo_indicators import IndicatorsRepo
 from wuxin.store.repo_ledger import LedgerRepo
+from wuxin.store.repo_monitoring import MonitoringRepo
 from wuxin.store.repo_protocols import ProtocolsRepo
 from wuxin.store.repos import (
     ConsentRepo,
@@ -44,6 +46,8 @@ class UnitOfWork:
         self.ledger = LedgerRepo(self.conn)
         self.protocols = ProtocolsRepo(self.conn)
         self.indicators = IndicatorsRepo(self.conn)
+        self.monitoring = MonitoringRepo(self.conn)
+        self.credit = CreditRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -444,3 +444,48 @@ def _rest(obj: Any, standard: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         return {}
     return {key: value for key, value in obj.items() if key not in standard}
+
+
+# ---- storing and querying captured events -----------------------------------------------------------
+
+_EPC_ROLES = (("epcList", "epc"), ("childEPCs", "epc"), ("inputEPCList", "input"), ("outputEPCList", "output"))
+
+
+def normalised_value(value: Any, vocabulary: str | None = None, context: HashContext | None = None) -> str | None:
+    """A field value as the event hash writes it (full CBV URIs, canonical Digital Links); None when absent."""
+    if value is None:
+        return None
+    text = _PrehashWriter(context or HashContext()).value_text(value, vocabulary)
+    return text or None
+
+
+def event_time_ms(event: dict[str, Any]) -> int:
+    """The event's eventTime as UTC epoch milliseconds."""
+    text = utc_millisecond_timestamp(str(event.get("eventTime", "")))
+    try:
+        return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+    except ValueError:
+        raise EpcisError(f"eventTime {event.get('eventTime')!r} is not an RFC 3339 timestamp") from None
+
+
+def event_epcs(event: dict[str, Any], context: HashContext | None = None) -> set[tuple[str, str]]:
+    """(canonical EPC, role) pairs an event names: role epc (epcList, childEPCs), parent, input or output."""
+    pairs = {(normalised_value(epc, None, context), role) for name, role in _EPC_ROLES
+             for epc in _as_list(event.get(name))}
+    if event.get("parentID"):
+        pairs.add((normalised_value(event["parentID"], None, context), "parent"))
+    return {(epc, role) for epc, role in pairs if epc}
+
+
+def location_id(value: Any, context: HashContext | None = None) -> str | None:
+    """readPoint / bizLocation id, canonical."""
+    return normalised_value(value.get("id") if isinstance(value, dict) else value, None, context)
+
+
+def epc_pattern(value: str) -> tuple[str, bool]:
+    """A MATCH_epc / MATCH_anyEPC value as (canonical value, is_prefix); an idpat with '*' serial is a prefix."""
+    if value.startswith("urn:epc:idpat:") and value.endswith(".*"):
+        class_link = canonical_digital_link(value)
+        if class_link is not None:
+            return class_link + "/21/", True
+    return normalised_value(value) or value, False

@@ -56,10 +56,18 @@ def serve(
     device: Annotated[list[str], typer.Option(help="A known terminal as PHONE=DEVICE_KEY; repeatable.")] = [],  # noqa: B006
     idle_timeout_s: Annotated[float, typer.Option(help="Close a connection silent this long.")] = 180.0,
 ) -> None:
-    """Run the gateway with an in-memory directory; print received lines as JSON Lines."""
+    """Run the gateway on the platform (terminals = GPS terminal devices by jt808_phone, readings stored);
+    with --device, an in-memory directory that prints received lines as JSON Lines instead."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    directory = InMemoryDirectory(_parse_devices(device))
-    gateway = Jt808Gateway(directory, PrintingSink(), idle_timeout_s=idle_timeout_s)
+    if device:
+        directory, sink = InMemoryDirectory(_parse_devices(device)), PrintingSink()
+    else:
+        from wuxin.bootstrap import build_platform
+        from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink
+
+        platform = build_platform()
+        directory, sink = DatabaseDirectory(platform), PlatformSink(platform)
+    gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s)
 
     async def run() -> None:
         bound = await gateway.start(host, port)

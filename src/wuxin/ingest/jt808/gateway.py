@@ -181,7 +181,7 @@ class Session:
                     self._queue_locations(message, frame.header, pending, replies)
                     continue
                 pending = await self._flush(pending, replies)
-                replies.append(self._answer(message, frame.header))
+                replies.append(await self._answer(message, frame.header))
             except Exception:  # one bad message must not end the connection
                 log.exception("JT808 error handling msg 0x%04x from terminal %s", frame.header.msg_id, frame.header.phone)
                 replies.append(self._general(frame.header, m.RESULT_FAILURE))
@@ -275,7 +275,7 @@ class Session:
 
     # ---- everything else
 
-    def _answer(self, message: Frame, header: Header) -> bytes | None:
+    async def _answer(self, message: Frame, header: Header) -> bytes | None:
         """Answer a non-location message."""
         self._forget_parts(header)
         msg_id = message.header.msg_id
@@ -283,9 +283,9 @@ class Session:
             log.warning("JT808 encrypted message 0x%04x from terminal %s not supported", msg_id, header.phone)
             return self._general(header, m.RESULT_UNSUPPORTED)
         if msg_id == m.REGISTER:
-            return self._register(message)
+            return await self._register(message)
         if msg_id == m.AUTHENTICATE:
-            return self._authenticate(message)
+            return await self._authenticate(message)
         if msg_id == m.HEARTBEAT:
             return self._general(header, m.RESULT_OK)
         if msg_id == m.LOGOUT:
@@ -297,26 +297,26 @@ class Session:
         log.info("JT808 unsupported message 0x%04x from terminal %s", msg_id, header.phone)
         return self._general(header, m.RESULT_UNSUPPORTED)
 
-    def _register(self, message: Frame) -> bytes:
+    async def _register(self, message: Frame) -> bytes:
         header = message.header
         try:
             body = m.parse_register(message.body, header.version)
         except Jt808Error as exc:
             log.warning("JT808 bad register from terminal %s: %s", header.phone, exc)
             return self._general(header, m.RESULT_MESSAGE_ERROR)
-        result, auth_code = self.directory.register(header.phone, body)
+        result, auth_code = await asyncio.to_thread(self.directory.register, header.phone, body)  # may hit a database
         log.info("JT808 terminal %s register result %d (plate %r)", header.phone, result, body["plate"])
         response = m.build_register_response(header.serial, result, auth_code)
         return self._send(m.REGISTER_RESPONSE, header, response)
 
-    def _authenticate(self, message: Frame) -> bytes:
+    async def _authenticate(self, message: Frame) -> bytes:
         header = message.header
         try:
             auth_code = m.parse_authenticate(message.body, header.version)["auth_code"]
         except Jt808Error as exc:
             log.warning("JT808 bad authenticate from terminal %s: %s", header.phone, exc)
             return self._general(header, m.RESULT_MESSAGE_ERROR)
-        device_key = self.directory.authenticate(header.phone, auth_code)
+        device_key = await asyncio.to_thread(self.directory.authenticate, header.phone, auth_code)
         if device_key is None:
             log.warning("JT808 terminal %s authentication refused", header.phone)
             return self._general(header, m.RESULT_FAILURE)

@@ -77,7 +77,8 @@ def _thi(temp_c: np.ndarray, rh: np.ndarray) -> np.ndarray:
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {(uscc, local day): cows whose tag was read}."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     place = _place_of(enterprise)
     health = enterprise.health
@@ -181,6 +182,10 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
                     tag_rows.setdefault(tag.key, []).append((t - 60_000, animal, "P1-ENTRY"))
                 if meters:
                     meter_rows[meters[int(pos[i]) % len(meters)].key].append((t, round(float(kg[i]), 2), animal))
+    if truth is not None:  # the herd present and read each day, from the reads the tags will report
+        for key, rows in tag_rows.items():
+            for day in {int(P.local_day(np.int64(t))) for t, *_ in rows}:
+                truth[(enterprise.uscc, day)] = truth.get((enterprise.uscc, day), 0) + 1
     for dev in enterprise.devices:
         if dev.device_type == "dairy.ear_tag":
             rows = sorted(tag_rows.get(dev.key, []))

@@ -84,10 +84,12 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {weather station key: {"ts", "poa_wm2",
+    "module_temp_c"}}, the irradiance and temperature before sensor noise and rounding."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     if any(d.device_type != "energy.charging_pile" for d in enterprise.devices):
-        yield from _pv(enterprise, start_ms, end_ms, seed, iv)
+        yield from _pv(enterprise, start_ms, end_ms, seed, iv, truth)
     piles = [d for d in enterprise.devices if d.device_type == "energy.charging_pile"]
     for dev in piles:
         yield from _pile(dev, enterprise, start_ms, end_ms, seed, iv)
@@ -111,7 +113,7 @@ def _sky(enterprise: EnterpriseSpec, ts: np.ndarray, seed: int, odds) -> np.ndar
     return np.clip(kt * (1 + r.normal(0, 0.015, len(ts))), 0.05, 1.05)
 
 
-def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: dict) -> Iterator[dict]:
+def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: dict, truth: dict | None = None) -> Iterator[dict]:
     place, odds, _ = ALL_PLACES.get(enterprise.region, (PV_PLACES[0][0], PV_PLACES[0][1], 35))
     site = enterprise.sites[0]
     step = iv["pv"] * 1000
@@ -153,6 +155,8 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
             tilt = next((float(d.attributes["tilt_deg"]) for d in enterprise.devices if d.device_type == "energy.pv_inverter"), 30.0)
             poa = poa_for(tilt, 180.0)
             module = pvlib.temperature.sapm_module(poa, air, wind, -3.47, -0.0594)
+            if truth is not None:
+                truth[dev.key] = {"ts": ts, "poa_wm2": poa, "module_temp_c": np.clip(module, -50, 100)}
             cols = {"ghi_wm2": np.clip(ghi * r.normal(1, 0.01, len(ts)), 0, 1500), "poa_wm2": np.clip(poa * r.normal(1, 0.01, len(ts)), 0, 1800),
                     "air_temp_c": air, "module_temp_c": np.clip(module, -50, 100), "wind_ms": wind, **P.status_columns(r, ts, mains=True)}
             values = P.lines_from_arrays(dev.key, ts, cols, {"ghi_wm2": 1, "poa_wm2": 1, "air_temp_c": 1, "module_temp_c": 1,

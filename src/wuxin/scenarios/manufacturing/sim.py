@@ -114,7 +114,8 @@ def _scheduled(shift: str, hour: np.ndarray, weekday: np.ndarray) -> tuple[np.nd
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {(bracelet key, local day): seconds run}."""
     cluster = _cluster_of(enterprise)
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     step = iv["manufacturing.current_bracelet"] * 1000
@@ -153,6 +154,8 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         current = np.where(started, rated * r.uniform(1.6, 2.6, len(ts)), current)
         current = np.clip(current, 0.0, 2000.0)
         running_all[m] = running
+        if truth is not None:  # ground truth for the indicator benchmarks: a sample stands for one step
+            truth.update({(dev.key, int(d)): float(n) * step / 1000 for d, n in zip(days, np.bincount(di, weights=running, minlength=len(days)))})
         kw += current * KW_PER_A
         cols = {"current_a": current, **P.status_columns(r, ts)}
         streams.append((dev, r, P.lines_from_arrays(dev.key, ts, cols, {"battery_pct": 1, "rssi_dbm": 0})))

@@ -167,7 +167,8 @@ class _Truck:
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {(gps key, local day): km driven}."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     drive_step, park_step = iv["driving"] * 1000, iv["parked"] * 1000
     home = _home_of(enterprise)
@@ -205,6 +206,10 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
             continue
         cols = list(zip(*rows))
         ts = np.array(cols[0], dtype=np.int64)
+        if truth is not None:  # km between consecutive rows (unrounded odometer), on the later row's day
+            km = np.diff(np.array(cols[6]), prepend=cols[6][0])
+            day = P.local_day(ts)
+            truth.update({(dev.key, int(d)): float(km[day == d].sum()) for d in np.unique(day)})
         columns = {"lat": np.array(cols[1]), "lon": np.array(cols[2]), "speed_kmh": np.array(cols[3]),
                    "heading_deg": np.array(cols[4]), "altitude_m": np.array(cols[5]),
                    "odometer_km": np.array(cols[6]), "fuel_l": np.clip(np.array(cols[7]), 0, 2000),

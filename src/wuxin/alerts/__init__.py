@@ -1,0 +1,1 @@
+"""Post-loan warning rules: a pure engine (no SQL, no clock of its own), geofences and change detection."""

@@ -1,0 +1,59 @@
+"""Change detection on a borrower's daily indicators against its own baseline; pure.
+
+The decision is a robust band: the day's value against the median and MAD of the same borrower's
+history on comparable days (same weekday when there are enough, else all days), outside
+`median -/+ max(z * 1.4826 * MAD, min_rel_change * |median|)`. The regime's start is then located
+with ruptures' PELT (L2 cost, BIC-like penalty) over the whole series, so a warning says since when.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class BandCheck:
+    value: float
+    median: float
+    low: float
+    high: float
+    baseline_days: int
+    direction: str | None  # "below", "above" or None (inside the band)
+
+
+def weekday(day: int) -> int:
+    """0 = Monday for a day number since 1970-01-01 (a Thursday)."""
+    return (day + 3) % 7
+
+
+def band_check(history: Sequence[tuple[int, float]], day: int, value: float, z: float = 4.0,
+               min_rel_change: float = 0.3, min_days: int = 7, same_weekday_min: int = 3) -> BandCheck | None:
+    """Is (day, value) outside the borrower's own normal band? None when the history is too short."""
+    past = [(d, v) for d, v in history if d < day and v is not None and math.isfinite(v)]
+    if len(past) < min_days:
+        return None
+    same = [v for d, v in past if weekday(d) == weekday(day)]
+    sample = np.array(same if len(same) >= same_weekday_min else [v for _, v in past], dtype=float)
+    median = float(np.median(sample))
+    spread = max(z * MAD_TO_SIGMA * float(np.median(np.abs(sample - median))), min_rel_change * abs(median), 1e-9)
+    low, high = median - spread, median + spread
+    direction = "below" if value < low else "above" if value > high else None
+    return BandCheck(value, median, low, high, len(sample), direction)
+
+
+def change_point(values: Sequence[float], min_size: int = 2) -> int | None:
+    """Index where the last regime of the series starts (PELT, L2), or None when there is one regime."""
+    series = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if len(series) < 2 * min_size + 1:
+        return None
+    import ruptures
+
+    sigma = float(np.std(np.diff(series))) / math.sqrt(2) or 1e-6
+    penalty = 3.0 * sigma ** 2 * math.log(len(series))
+    breaks = ruptures.Pelt(model="l2", min_size=min_size, jump=1).fit(series.reshape(-1, 1)).predict(pen=penalty)
+    return breaks[-2] if len(breaks) >= 2 else None

@@ -1,0 +1,204 @@
+"""Streaming evaluation of rules over a validated telemetry batch; pure (state in, signals out).
+
+State per (scope, rule, device) is a small dict the caller loads and stores; `Evaluation.changed`
+names the states to write back, so a restart continues where it stopped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import orjson
+
+from wuxin.alerts.geofence import haversine_km, parse_zone
+from wuxin.alerts.rules import OPS, Rule
+
+StateKey = tuple[str, str, int]  # (scope, rule id, device id)
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    id: int
+    key: str
+    device_type: str
+    enterprise_id: int
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Raise or clear one alarm: `source` is what it is about (e.g. "device:12")."""
+
+    action: str  # raise | clear
+    scope: str  # "platform" or "tenant:<id>"
+    rule: Rule
+    source: str
+    enterprise_id: int | None
+    at_ms: int
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    device_id: int | None = None
+    loan_id: int | None = None
+
+
+@dataclass
+class Evaluation:
+    signals: list[Signal] = field(default_factory=list)
+    changed: set[StateKey] = field(default_factory=set)
+
+
+def points_by_device(readings: Iterable[tuple], events: Iterable[tuple], watched: Mapping[int, frozenset[str]]
+                     ) -> dict[int, list[tuple]]:
+    """(ts, key, num, txt|params) per watched device, time-ordered; the cheap filter in front of the rules."""
+    out: dict[int, list[tuple]] = {}
+    for device_id, key, ts, num, txt in readings:
+        keys = watched.get(device_id)
+        if keys is not None and key in keys:
+            out.setdefault(device_id, []).append((ts, key, num, txt))
+    for device_id, name, ts, params in events:
+        keys = watched.get(device_id)
+        if keys is not None and name in keys:
+            out.setdefault(device_id, []).append((ts, name, None, params))
+    for points in out.values():
+        points.sort(key=lambda p: p[0])
+    return out
+
+
+def evaluate_device(device: DeviceInfo, rules: list[tuple[str, Rule]], points: list[tuple],
+                    states: dict[StateKey, dict], out: Evaluation) -> None:
+    """Run each stream rule over one device's time-ordered points."""
+    for scope, rule in rules:
+        keys = rule.watched_keys()
+        mine = [p for p in points if p[1] in keys]
+        if not mine:
+            continue
+        state_key = (scope, rule.id, device.id)
+        state = states.setdefault(state_key, {})
+        before = dict(state)
+        EVALUATORS[rule.type](device, scope, rule, mine, state, out)
+        if state != before:
+            out.changed.add(state_key)
+
+
+def _signal(action: str, device: DeviceInfo, scope: str, rule: Rule, ts: int, **detail) -> Signal:
+    return Signal(action, scope, rule, f"device:{device.id}", device.enterprise_id, ts,
+                  {"device": device.key, **detail}, device.id)
+
+
+def threshold_limit(rule: Rule, attributes: Mapping[str, Any]) -> float | None:
+    """The rule's limit for a device: a number, or an install attribute x factor (None when absent)."""
+    if "value" in rule.params:
+        return float(rule.params["value"])
+    base = attributes.get(rule.params["value_attr"])
+    if not isinstance(base, (int, float)) or isinstance(base, bool):
+        return None
+    return float(base) * float(rule.params.get("factor", 1.0))
+
+
+def _threshold(device, scope, rule, points, state, out) -> None:
+    limit = threshold_limit(rule, device.attributes)
+    if limit is None:
+        return
+    compare, duration_ms = OPS[rule.params["op"]], int(rule.params.get("duration_s", 0) * 1000)
+    for ts, key, num, _ in points:
+        if num is None:
+            continue
+        if compare(num, limit):
+            since = state.setdefault("since", ts)
+            if not state.get("raised") and ts - since >= duration_ms:
+                state["raised"] = True
+                out.signals.append(_signal("raise", device, scope, rule, ts, key=key, value=num, limit=limit,
+                                           since_ms=since))
+        else:
+            state.pop("since", None)
+            if state.pop("raised", False):
+                out.signals.append(_signal("clear", device, scope, rule, ts, key=key, value=num, limit=limit))
+
+
+def _positions(points: list[tuple]) -> list[tuple[int, float, float]]:
+    """(ts, lat, lon) where a fix has both coordinates."""
+    fixes: dict[int, dict] = {}
+    for ts, key, num, _ in points:
+        if num is not None:
+            fixes.setdefault(ts, {})[key] = num
+    return [(ts, f["lat"], f["lon"]) for ts, f in sorted(fixes.items()) if "lat" in f and "lon" in f]
+
+
+def _rate_of_change(device, scope, rule, points, state, out) -> None:
+    position = rule.params["key"] == "position"
+    samples = _positions(points) if position else [(ts, num) for ts, _, num, _ in points if num is not None]
+    limit = float(rule.params["max_per_hour"])
+    min_gap_ms = int(rule.params.get("min_gap_s", 1) * 1000)
+    for sample in samples:
+        ts = sample[0]
+        last = state.get("last")
+        if last is not None and ts - last[0] >= min_gap_ms:
+            change = haversine_km(last[1], last[2], sample[1], sample[2]) if position else abs(sample[1] - last[1])
+            rate = change / ((ts - last[0]) / HOUR_MS)
+            if rate > limit and not state.get("raised"):
+                state["raised"] = True
+                out.signals.append(_signal("raise", device, scope, rule, ts, rate_per_hour=round(rate, 3), limit=limit))
+            elif rate <= limit and state.pop("raised", False):
+                out.signals.append(_signal("clear", device, scope, rule, ts, rate_per_hour=round(rate, 3), limit=limit))
+        if last is None or ts >= last[0]:
+            state["last"] = list(sample)
+
+
+def _event(device, scope, rule, points, state, out) -> None:
+    match = rule.params.get("match")
+    for ts, name, _, params in points:
+        if isinstance(params, str):
+            params = orjson.loads(params)
+        if match and any(params.get(k) != v for k, v in match.items()):
+            continue
+        if ts > state.get("last_ms", -1):
+            state["last_ms"] = ts
+            out.signals.append(_signal("raise", device, scope, rule, ts, event=name, params=params))
+
+
+def _geofence(device, scope, rule, points, state, out) -> None:
+    zone = parse_zone(rule.id, rule.params["zone"])
+    alarm_when_inside = rule.params["on"] == "enter"
+    for ts, lat, lon in _positions(points):
+        inside = zone.contains(lon, lat)
+        violating = inside == alarm_when_inside
+        if violating and not state.get("raised"):
+            state["raised"] = True
+            out.signals.append(_signal("raise", device, scope, rule, ts, lat=lat, lon=lon, zone=rule.params.get("zone_name")))
+        elif not violating and state.pop("raised", False):
+            out.signals.append(_signal("clear", device, scope, rule, ts, lat=lat, lon=lon))
+
+
+EVALUATORS = {"threshold": _threshold, "rate_of_change": _rate_of_change, "event": _event, "geofence": _geofence}
+
+
+# ---------------------------------------------------------------- periodic rules (not per point)
+
+
+def absence_signal(device: DeviceInfo, scope: str, rule: Rule, to_state: str, at_ms: int, offline_since_ms: int | None,
+                   now_ms: int) -> Signal | None:
+    """Offline long enough raises; back online clears."""
+    if to_state == "online":
+        return _signal("clear", device, scope, rule, at_ms, state="online")
+    if offline_since_ms is not None and now_ms - offline_since_ms >= rule.params.get("min_offline_s", 0) * 1000:
+        return _signal("raise", device, scope, rule, offline_since_ms, state="offline")
+    return None
+
+
+def herd_share(reporting: int, registered: int) -> float | None:
+    """Share of registered devices reporting; None for an empty herd."""
+    return reporting / registered if registered else None
+
+
+def mismatch(values: Mapping[str, float | None], tolerance: float, relative: bool = True) -> dict | None:
+    """The largest gap between sources when it exceeds the tolerance (relative to the largest value), else None.
+
+    A source with no value is unknown, never zero: it is left out.
+    """
+    known = {k: v for k, v in values.items() if v is not None}
+    if len(known) < 2:
+        return None
+    hi, lo = max(known, key=known.get), min(known, key=known.get)
+    gap = known[hi] - known[lo]
+    scale = max(abs(known[hi]), abs(known[lo]), 1e-9) if relative else 1.0
+    return {"high": hi, "low": lo, "gap": gap, "values": known} if gap / scale > tolerance else None

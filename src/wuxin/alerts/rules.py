@@ -1,0 +1,117 @@
+"""Warning rules as data: declarations from the scenario packs, overrides per tenant and product.
+
+A rule is a frozen declaration; its `type` says which evaluator reads it:
+
+  threshold       a property compared with a value (or an install attribute x factor) for `duration_s`
+  rate_of_change  a property's change per hour, or "position" as implied speed between fixes (km/h)
+  absence         a device offline (connectivity transitions) for at least `min_offline_s`
+  event           a device event (tamper, unauthorised_out, overload ...)
+  geofence        a position leaving (`on: exit`) or entering (`on: enter`) a polygon zone
+  mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
+  coverage        pledged value / outstanding loan below a maintenance line
+  herd_drop       share of a device type reporting in a window below `min_share` (herd count)
+  baseline_change a daily indicator leaving the borrower's own normal band
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from wuxin.errors import InvalidInput
+
+SEVERITIES = ("critical", "major", "minor", "warning")  # most severe first
+RULE_TYPES = {
+    "threshold": {"key", "op"},
+    "rate_of_change": {"key", "max_per_hour"},
+    "absence": set(),
+    "event": {"events"},
+    "geofence": {"zone", "on"},
+    "mismatch": {"sources", "tolerance"},
+    "coverage": {"maintenance_ratio"},
+    "herd_drop": {"window_s", "min_share"},
+    "baseline_change": {"indicator"},
+}
+STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence"})
+OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+TUNABLE = {"severity", "enabled", "params"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # unique, "<scenario>.<name>"
+    type: str
+    alarm_type: str  # what the alarm is called; one active alarm per (scope, source, alarm_type)
+    severity: str
+    device_type: str | None  # None: any device type of the scenario (or none, for loan rules)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    scenario: str | None = None
+    risk_class_floor: str | None = None  # a raised alarm moves the loan's risk class down to at least this
+    label: Mapping[str, str] = field(default_factory=dict)
+    enabled: bool = True
+
+    def applies_to(self, device_type: str) -> bool:
+        if self.device_type is not None:
+            return self.device_type == device_type
+        return self.scenario is None or device_type.split(".", 1)[0] == self.scenario
+
+    def watched_keys(self) -> frozenset[str]:
+        """Property keys or event names this rule reads from a telemetry batch."""
+        if self.type == "event":
+            return frozenset(self.params["events"])
+        if self.type == "geofence" or (self.type == "rate_of_change" and self.params["key"] == "position"):
+            return frozenset({"lat", "lon"})
+        if self.type in ("threshold", "rate_of_change"):
+            return frozenset({self.params["key"]})
+        return frozenset()
+
+
+def parse_rule(doc: Mapping[str, Any], scenario: str | None = None) -> Rule:
+    """A rule from its declaration; errors name the rule and the bad field."""
+    rule_id = doc.get("id")
+    if not isinstance(rule_id, str) or not rule_id:
+        raise InvalidInput(f"a rule needs a string 'id', got {rule_id!r}")
+    kind = doc.get("type")
+    if kind not in RULE_TYPES:
+        raise InvalidInput(f"rule {rule_id}: type {kind!r} is not one of {sorted(RULE_TYPES)}")
+    severity = doc.get("severity", "major")
+    if severity not in SEVERITIES:
+        raise InvalidInput(f"rule {rule_id}: severity {severity!r} is not one of {list(SEVERITIES)}")
+    params = dict(doc.get("params", {}))
+    missing = RULE_TYPES[kind] - set(params)
+    if missing:
+        raise InvalidInput(f"rule {rule_id} ({kind}) lacks params {sorted(missing)}")
+    _check_params(rule_id, kind, params)
+    return Rule(rule_id, kind, doc.get("alarm_type", rule_id.rsplit(".", 1)[-1]), severity, doc.get("device_type"),
+                params, scenario or doc.get("scenario"), doc.get("risk_class_floor"), dict(doc.get("label", {})),
+                bool(doc.get("enabled", True)))
+
+
+def _check_params(rule_id: str, kind: str, params: dict) -> None:
+    if kind == "threshold":
+        if params["op"] not in OPS:
+            raise InvalidInput(f"rule {rule_id}: op {params['op']!r} is not one of {list(OPS)}")
+        if ("value" in params) == ("value_attr" in params):
+            raise InvalidInput(f"rule {rule_id}: give exactly one of 'value' or 'value_attr' (with 'factor')")
+    if kind == "geofence" and params["on"] not in ("enter", "exit"):
+        raise InvalidInput(f"rule {rule_id}: on {params['on']!r} must be 'enter' or 'exit'")
+    for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value"):
+        value = params.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+            raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")
+
+
+def apply_override(rule: Rule, override: Mapping[str, Any]) -> Rule:
+    """A tenant's tuning: severity, enabled, and params merged over the declared ones (re-validated)."""
+    unknown = set(override) - TUNABLE
+    if unknown:
+        raise InvalidInput(f"rule {rule.id}: only {sorted(TUNABLE)} may be overridden, not {sorted(unknown)}")
+    doc = {"id": rule.id, "type": rule.type, "alarm_type": rule.alarm_type, "device_type": rule.device_type,
+           "severity": override.get("severity", rule.severity), "enabled": override.get("enabled", rule.enabled),
+           "params": {**rule.params, **override.get("params", {})}, "risk_class_floor": rule.risk_class_floor,
+           "label": rule.label}
+    return replace(parse_rule(doc, rule.scenario))
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical ... 3 for warning."""
+    return SEVERITIES.index(severity)

@@ -1,0 +1,35 @@
+"""Read models the web console needs beyond the resource endpoints (consent checked as everywhere)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.services import console
+
+router = APIRouter(prefix="/api/v1/console", tags=["console"])
+
+
+@router.get("/portfolio")
+def portfolio(user: CurrentUser, platform: PlatformDep) -> dict:
+    """Visible enterprises with device counts by connectivity (online / offline / unknown)."""
+    return console.portfolio(platform, user)
+
+
+@router.get("/map")
+def map_points(user: CurrentUser, platform: PlatformDep) -> dict:
+    """Sites with coordinates and each readable vehicle's last position."""
+    return console.map_points(platform, user)
+
+
+@router.get("/tenants")
+def consent_tenants(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """Banks and operators an enterprise can grant a consent to."""
+    return console.consent_tenants(platform, user)
+
+
+@router.get("/enterprises/{enterprise_id}/equipment-timeline")
+def equipment_timeline(enterprise_id: int, user: CurrentUser, platform: PlatformDep,
+                       days: int = Query(30, ge=1, le=console.MAX_TIMELINE_DAYS),
+                       end_day: str | None = Query(None, description="last local day, ISO date; default today")) -> dict:
+    """Per machine, per 15-minute slot (China local time): R running, S stopped, - unknown."""
+    return console.equipment_timeline(platform, user, enterprise_id, days, end_day)

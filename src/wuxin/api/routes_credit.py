@@ -1,0 +1,105 @@
+"""HTTP routes of the credit part: business-data imports, assessment, models, decisions, the credit report."""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.errors import InvalidInput
+from wuxin.indicators.days import parse_day
+from wuxin.risk.report import render_html, render_pdf
+from wuxin.services import business_data, credit
+
+router = APIRouter(prefix="/api/v1", tags=["credit"])
+DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _as_of(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+@router.post("/business-data/{kind}", status_code=201)
+async def import_business_data(kind: str, request: Request, user: CurrentUser, platform: PlatformDep,
+                               source: Literal["enterprise_reported", "bank", "third_party"] = "enterprise_reported") -> dict:
+    """Rows as a JSON list (numbers kept exact), JSON Lines or CSV (by Content-Type); bad rows are listed, good rows kept."""
+    raw = await request.body()
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    suffix = {"text/csv": ".csv", "application/x-ndjson": ".jsonl", "application/jsonl": ".jsonl"}.get(media, ".json")
+    rows = business_data.parse_rows(raw, suffix)
+    return business_data.import_rows(platform, user, kind, rows, source, hashlib.sha256(raw).hexdigest())
+
+
+@router.get("/business-data/imports/{import_id}/rejections")
+def business_rejections(import_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+    return business_data.rejections(platform, user, import_id)
+
+
+@router.get("/enterprises/{enterprise_id}/business-data")
+def business_records(enterprise_id: int, user: CurrentUser, platform: PlatformDep, kind: str | None = None) -> dict:
+    return business_data.records(platform, user, enterprise_id, kind)
+
+
+@router.get("/enterprises/{enterprise_id}/credit/assessment")
+def assessment(enterprise_id: int, user: CurrentUser, platform: PlatformDep,
+               as_of: str | None = Query(None, pattern=DAY)) -> dict:
+    """Features and cross-verification findings (credit officers and risk managers under consent)."""
+    return credit.assess(platform, user, enterprise_id, _as_of(as_of))
+
+
+class TrainIn(BaseModel):
+    simulated: int | None = Field(default=None, ge=200, le=5000, description="train on a simulated book of this size")
+    seed: int = 2024
+
+
+@router.post("/credit/models", status_code=201)
+def train(body: TrainIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Train and register a scorecard (risk managers): on the bank's loan outcomes, or a simulated book."""
+    return credit.train_model(platform, user, body.simulated, body.seed)
+
+
+@router.get("/credit/models")
+def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    return credit.list_models(platform, user)
+
+
+class DecisionIn(BaseModel):
+    product_code: str = Field(max_length=40)
+    pledged_value_cny: Decimal | None = Field(default=None, ge=0, description="for collateral products")
+    model_version: str | None = Field(default=None, max_length=64)
+    as_of: str | None = Field(default=None, pattern=DAY)
+
+
+@router.post("/enterprises/{enterprise_id}/credit/decisions", status_code=201)
+def decide(enterprise_id: int, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return credit.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny, body.model_version,
+                                _as_of(body.as_of))
+
+
+@router.get("/enterprises/{enterprise_id}/credit/decisions")
+def decisions(enterprise_id: int, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    return credit.decisions(platform, user, enterprise_id)
+
+
+@router.get("/enterprises/{enterprise_id}/credit/report", response_model=None)
+def report(enterprise_id: int, request: Request, user: CurrentUser, platform: PlatformDep,
+           format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY)):
+    """The credit report; every figure links to the API data behind it."""
+    data = credit.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
+    base = str(request.base_url).rstrip("/")
+    if format == "json":
+        return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json")
+    if format == "pdf":
+        return Response(render_pdf(data, base), media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="credit-report-{enterprise_id}.pdf"'})
+    return HTMLResponse(render_html(data, base))

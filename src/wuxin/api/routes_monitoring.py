@@ -1,0 +1,201 @@
+"""Post-loan monitoring endpoints: rules and overrides, alarms, notification channels, loans, pledges."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.services import loans, monitoring, notifications, pledges
+
+router = APIRouter(prefix="/api/v1")
+
+
+# ---- rules
+
+
+@router.get("/rules", tags=["monitoring"])
+def list_rules(user: CurrentUser, scenario: str | None = None) -> list[dict]:
+    return monitoring.list_rules(scenario)
+
+
+class OverrideIn(BaseModel):
+    severity: Literal["critical", "major", "minor", "warning"] | None = None
+    enabled: bool | None = None
+    params: dict | None = None
+
+
+@router.put("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
+def put_override(product: str, rule_id: str, body: OverrideIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return monitoring.set_override(platform, user, product, rule_id, body.model_dump(exclude_none=True))
+
+
+@router.get("/rule-overrides", tags=["monitoring"])
+def get_overrides(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    return monitoring.list_overrides(platform, user)
+
+
+@router.delete("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
+def delete_override(product: str, rule_id: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    return {"deleted": monitoring.delete_override(platform, user, product, rule_id)}
+
+
+# ---- alarms
+
+
+@router.get("/alarms", tags=["alarms"])
+def list_alarms(user: CurrentUser, platform: PlatformDep, status: str | None = None, enterprise_id: int | None = None,
+                loan_id: int | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+    return monitoring.list_alarms(platform, user, status, enterprise_id, loan_id, limit)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", tags=["alarms"])
+def acknowledge(alarm_id: int, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return monitoring.acknowledge(platform, user, alarm_id, body.reason)
+
+
+@router.post("/alarms/{alarm_id}/clear", tags=["alarms"])
+def clear(alarm_id: int, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return monitoring.clear(platform, user, alarm_id, body.reason)
+
+
+@router.get("/alarms/{alarm_id}/audit", tags=["alarms"])
+def audit(alarm_id: int, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    return monitoring.alarm_audit(platform, user, alarm_id)
+
+
+class ChannelIn(BaseModel):
+    kind: Literal["webhook", "email"]
+    target: str = Field(min_length=3, max_length=300)
+    min_severity: Literal["critical", "major", "minor", "warning"] = "major"
+
+
+@router.post("/notification-channels", tags=["alarms"], status_code=201)
+def add_channel(body: ChannelIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return notifications.add_channel(platform, user, body.kind, body.target, body.min_severity)
+
+
+# ---- loans
+
+
+class LoanIn(BaseModel):
+    enterprise_id: int
+    product: str = Field(min_length=1, max_length=60)
+    amount_cny: str = Field(description="decimal string, e.g. '1500000.00'")
+    maintenance_ratio: str = "1.3"
+    liquidation_ratio: str = "1.1"
+
+
+@router.post("/loans", tags=["loans"], status_code=201)
+def create_loan(body: LoanIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return loans.create_loan(platform, user, body.enterprise_id, body.product, body.amount_cny, body.maintenance_ratio,
+                             body.liquidation_ratio)
+
+
+@router.get("/loans", tags=["loans"])
+def list_loans(user: CurrentUser, platform: PlatformDep, enterprise_id: int | None = None) -> list[dict]:
+    return loans.list_loans(platform, user, enterprise_id)
+
+
+@router.get("/loans/{loan_id}", tags=["loans"])
+def get_loan(loan_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+    return loans.get_loan(platform, user, loan_id)
+
+
+class TransitionIn(BaseModel):
+    action: str
+    reason: str = Field(min_length=3, max_length=2000)
+    devices: list[str] | None = Field(default=None, description="for plan_monitoring: the device keys to watch")
+
+
+@router.post("/loans/{loan_id}/transitions", tags=["loans"])
+def transition(loan_id: int, body: TransitionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return loans.transition(platform, user, loan_id, body.action, body.reason, body.devices)
+
+
+class RiskClassIn(BaseModel):
+    risk_class: Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.post("/loans/{loan_id}/risk-class", tags=["loans"])
+def risk_class(loan_id: int, body: RiskClassIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return loans.set_risk_class(platform, user, loan_id, body.risk_class, body.reason)
+
+
+# ---- pledges
+
+
+class ItemIn(BaseModel):
+    kind: Literal["rfid", "serial", "lot"]
+    value: str = Field(min_length=1, max_length=120)
+    sku: str = Field(min_length=1, max_length=80)
+    quantity: str
+    unit: str = "unit"
+    zone_id: str | None = None
+    haircut: str = "0.3"
+
+
+class PledgeIn(BaseModel):
+    items: list[ItemIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post("/loans/{loan_id}/pledges", tags=["pledges"], status_code=201)
+def pledge(loan_id: int, body: PledgeIn, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    return pledges.pledge(platform, user, loan_id, [i.model_dump() for i in body.items])
+
+
+class ZoneIn(BaseModel):
+    zone_id: str = Field(min_length=1, max_length=60)
+    polygon: list[list[float]] = Field(min_length=3, max_length=500, description="[[lon, lat], ...]")
+
+
+@router.post("/loans/{loan_id}/zones", tags=["pledges"], status_code=201)
+def add_zone(loan_id: int, body: ZoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return pledges.add_zone(platform, user, loan_id, body.zone_id, body.polygon)
+
+
+@router.get("/loans/{loan_id}/valuation", tags=["pledges"])
+def valuation(loan_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+    return pledges.valuation(platform, user, loan_id)
+
+
+class ReconcileIn(BaseModel):
+    zone_id: str
+    from_ms: int
+    to_ms: int
+    wms_out_units: float | None = None
+
+
+@router.post("/loans/{loan_id}/reconcile", tags=["pledges"])
+def reconcile(loan_id: int, body: ReconcileIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return pledges.reconcile(platform, user, loan_id, body.zone_id, body.from_ms, body.to_ms, body.wms_out_units)
+
+
+class ReleaseIn(BaseModel):
+    item_ids: list[int] = Field(min_length=1)
+    reason: str = Field(min_length=3, max_length=2000)
+    substitutes: list[ItemIn] | None = None
+
+
+@router.post("/loans/{loan_id}/release", tags=["pledges"])
+def release(loan_id: int, body: ReleaseIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    subs = [s.model_dump() for s in body.substitutes] if body.substitutes else None
+    return pledges.release(platform, user, loan_id, body.item_ids, body.reason, subs)
+
+
+class PriceIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=80)
+    price_cny: str
+    at_ms: int
+    source: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/price-index", tags=["pledges"], status_code=201)
+def set_price(body: PriceIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return pledges.set_price(platform, user, body.sku, body.price_cny, body.at_ms, body.source)

@@ -1,0 +1,46 @@
+"""`wuxin monitoring ...`: the warning rules, the periodic sweep, daily evaluation, notification delivery."""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+
+def _platform():
+    from wuxin.bootstrap import build_platform
+
+    return build_platform()
+
+
+@app.command("rules")
+def rules(scenario: Optional[str] = None) -> None:
+    """Print the default rules the scenario packs declare."""
+    from wuxin.services.monitoring import list_rules
+
+    for r in list_rules(scenario):
+        console.print(f"{r['id']:45} {r['type']:16} {r['severity']:9} {json.dumps(r['params'], ensure_ascii=False)[:80]}")
+
+
+@app.command("sweep")
+def sweep() -> None:
+    """Offline devices, herd counts, escalation, pledge coverage, then deliver due notifications (once)."""
+    from wuxin.services import monitoring, notifications, pledges
+
+    platform = _platform()
+    result = monitoring.sweep(platform)
+    result["margin_calls"] = pledges.check_coverage(platform)
+    result["notifications"] = notifications.deliver_due(platform)
+    console.print(result)
+
+
+@app.command("daily")
+def daily(day: Optional[int] = typer.Option(None, help="China local day number (default: yesterday)")) -> None:
+    """Baseline-change rules on the daily indicators (computed by the indicators part)."""
+    from wuxin.services.monitoring import evaluate_daily
+
+    console.print({"signals": evaluate_daily(_platform(), day)})

@@ -1,0 +1,91 @@
+"""`wuxin simulate`: a seeded fleet of simulated enterprises, backfilled into the store or written
+as JSON Lines for `wuxin import`, with the ground truth of any injected anomalies."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import orjson
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+DAY_MS = 86_400_000
+
+
+def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario packs, or all"),
+             per_scenario: int = typer.Option(2, min=1, help="enterprises per scenario"),
+             days: int = typer.Option(7, min=1, help="days of history, ending at --end"),
+             end: Optional[str] = typer.Option(None, help="last local day simulated (YYYY-MM-DD); default yesterday"),
+             seed: int = typer.Option(2026, help="same seed, same fleet and data"),
+             anomalies: str = typer.Option("", help="comma-separated anomaly kinds to inject (e.g. machine_idle,device_off)"),
+             out: Optional[Path] = typer.Option(None, help="write JSON Lines here instead of storing"),
+             truth: Optional[Path] = typer.Option(None, help="ground truth of the injected anomalies (JSON); default next to --out"),
+             onboard: bool = typer.Option(True, "--onboard/--no-onboard", help="create the enterprises and devices in the database"),
+             consent_tenant: list[int] = typer.Option([], help="tenant ids granted an all-device consent (repeatable)")) -> None:
+    """Simulate a fleet: onboard it, then import its telemetry or write it to a file."""
+    from wuxin.cli.core import _platform, prepare_database
+    from wuxin.errors import WuxinError
+    from wuxin.indicators.days import day_start_ms, local_day, parse_day
+    from wuxin.scenarios import scenario_packs
+    from wuxin.sim.fleet import build_fleet, fleet_telemetry, plan_anomalies
+
+    names = sorted(scenario_packs()) if scenarios == "all" else [s.strip() for s in scenarios.split(",") if s.strip()]
+    try:
+        last_day = parse_day(end) if end else None
+        fleet = build_fleet(names, per_scenario, seed)
+    except (KeyError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    platform = _platform()
+    last_day = last_day if last_day is not None else local_day(platform.clock_ms()) - 1
+    end_ms = day_start_ms(last_day + 1)
+    start_ms = end_ms - days * DAY_MS
+    kinds = [k.strip() for k in anomalies.split(",") if k.strip()]
+    try:
+        records = plan_anomalies(fleet, kinds, start_ms, end_ms, seed) if kinds else []
+    except KeyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    if onboard:
+        prepare_database(platform)
+        try:
+            _onboard(platform, fleet, consent_tenant)
+        except WuxinError as exc:
+            console.print(f"[red]error:[/red] {exc} (already simulated with this seed? use --no-onboard)")
+            raise typer.Exit(2)
+    lines = fleet_telemetry(fleet, start_ms, end_ms, seed, anomalies=records)
+    devices = sum(len(e.devices) for e in fleet)
+    if out is not None:
+        count = _write(out, lines)
+        console.print(f"wrote {count} lines for {len(fleet)} enterprises ({devices} devices) to {out}; load with `wuxin import {out}`")
+    else:
+        from wuxin.services.bulk_import import chunked, import_lines_chunked
+
+        summary = import_lines_chunked(platform, chunked(lines), "bulk")
+        console.print(f"stored {summary.readings} readings and {summary.events} events for {len(fleet)} enterprises "
+                      f"({devices} devices), {summary.rejected} rejected; run `wuxin indicators update`")
+    truth_path = truth or (out.with_suffix(".truth.json") if out else None)
+    if truth_path is not None:
+        truth_path.write_text(json.dumps({"seed": seed, "start_ms": start_ms, "end_ms": end_ms,
+                                          "anomalies": [r.as_dict() for r in records]}, ensure_ascii=False, indent=1))
+        console.print(f"ground truth of {len(records)} injected anomalies in {truth_path}")
+    elif records:
+        print(json.dumps([r.as_dict() for r in records], ensure_ascii=False))
+
+
+def _onboard(platform, fleet, tenants: list[int]) -> None:
+    from wuxin.services.onboarding import onboard_enterprise
+
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [(t, "simulated credit assessment") for t in tenants])
+
+
+def _write(path: Path, lines) -> int:
+    count = 0
+    with path.open("wb") as handle:
+        for line in lines:
+            handle.write(orjson.dumps(line) + b"\n")
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Loans: the lifecycle state machine, the five-category risk class, pledge valuation and coverage; pure."""

@@ -1,0 +1,262 @@
+"""Business data that is not telemetry, validated row by row (pure): a bad field refuses its row with
+a message naming the field and the value; the good rows go on.
+
+Kinds and their fields are declared as data (`KINDS`). Amounts are decimal strings or integers,
+never floats (money stays exact); dates are ISO 8601; months are YYYY-MM. Each row names its
+enterprise by `uscc` except market data (the commodity price index).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Literal
+
+from wuxin.errors import InvalidInput
+
+SOURCES = {"enterprise_reported": 0.4, "third_party": 0.7, "bank": 0.9}  # trust level 0-1 by who provided it
+EPOCH = dt.date(1970, 1, 1)
+FieldType = Literal["text", "decimal", "integer", "date", "month", "datetime", "bool", "choice"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    required: bool = True
+    minimum: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind of business data: its fields, its key within an enterprise, and the days a row covers."""
+
+    kind: str
+    fields: tuple[FieldSpec, ...]
+    key: Callable[[Mapping[str, Any]], str]
+    days: Callable[[Mapping[str, Any]], tuple[int, int]]
+    per_enterprise: bool = True
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class GoodRow:
+    index: int
+    uscc: str | None
+    key: str
+    first_day: int
+    last_day: int
+    data: dict[str, Any]  # normalised: decimals as strings, dates ISO
+
+
+@dataclass(frozen=True)
+class BadRow:
+    index: int
+    field: str | None
+    value: str | None
+    message: str
+    payload: str
+
+
+def _day(value: str) -> int:
+    return (dt.date.fromisoformat(value) - EPOCH).days
+
+
+def month_span(month: str) -> tuple[int, int]:
+    """First and last local day of a month 'YYYY-MM'."""
+    year, mon = (int(p) for p in month.split("-"))
+    first = dt.date(year, mon, 1)
+    nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
+    return (first - EPOCH).days, (nxt - EPOCH).days - 1
+
+
+def _period_days(row: Mapping[str, Any]) -> tuple[int, int]:
+    first, last = _day(row["period_start"]), _day(row["period_end"])
+    if last < first:
+        raise _FieldError("period_end", row["period_end"], f"period_end {row['period_end']} is before period_start {row['period_start']}")
+    return first, last
+
+
+def _ts_day(row: Mapping[str, Any]) -> tuple[int, int]:
+    moment = dt.datetime.fromisoformat(row["ts"])
+    local = moment.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    day = (local - EPOCH).days
+    return day, day
+
+
+MONEY = "decimal"
+KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
+    KindSpec("statements", (
+        FieldSpec("uscc", "text"), FieldSpec("period", "text"), FieldSpec("period_start", "date"), FieldSpec("period_end", "date"),
+        FieldSpec("revenue_cny", MONEY, minimum=0), FieldSpec("costs_cny", MONEY, False, 0),
+        FieldSpec("net_profit_cny", MONEY, False), FieldSpec("total_assets_cny", MONEY, False, 0),
+        FieldSpec("total_liabilities_cny", MONEY, False, 0), FieldSpec("vehicle_km", "decimal", False, 0),
+        FieldSpec("milk_sales_kg", "decimal", False, 0), FieldSpec("stock_units", "decimal", False, 0)),
+        key=lambda r: r["period"], days=_period_days, label="financial statements"),
+    KindSpec("tax_invoices", (
+        FieldSpec("uscc", "text"), FieldSpec("invoice_no", "text"), FieldSpec("date", "date"),
+        FieldSpec("amount_cny", MONEY, minimum=0), FieldSpec("direction", "choice", False, choices=("sales", "purchase"))),
+        key=lambda r: r["invoice_no"], days=lambda r: (_day(r["date"]), _day(r["date"])), label="tax invoices"),
+    KindSpec("electricity_bills", (
+        FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("kwh", "decimal", minimum=0),
+        FieldSpec("amount_cny", MONEY, False, 0), FieldSpec("meter_id", "text", False)),
+        key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}", days=lambda r: month_span(r["month"]), label="electricity bills"),
+    KindSpec("bank_flows", (
+        FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("inflow_cny", MONEY, minimum=0),
+        FieldSpec("outflow_cny", MONEY, minimum=0), FieldSpec("account", "text", False)),
+        key=lambda r: f"{r['month']}|{r.get('account') or ''}", days=lambda r: month_span(r["month"]), label="bank flows"),
+    KindSpec("wms_movements", (
+        FieldSpec("uscc", "text"), FieldSpec("sku", "text"), FieldSpec("quantity", "integer", minimum=1),
+        FieldSpec("direction", "choice", choices=("in", "out")), FieldSpec("ts", "datetime"),
+        FieldSpec("movement_id", "text", False)),
+        key=lambda r: r.get("movement_id") or f"{r['sku']}|{r['ts']}|{r['direction']}|{r['quantity']}", days=_ts_day,
+        label="WMS stock movements"),
+    KindSpec("price_index", (
+        FieldSpec("sku", "text"), FieldSpec("date", "date"), FieldSpec("price_cny_per_unit", MONEY, minimum=0),
+        FieldSpec("unit", "text", False)),
+        key=lambda r: f"{r['sku']}|{r['date']}", days=lambda r: (_day(r["date"]), _day(r["date"])), per_enterprise=False,
+        label="commodity price index"),
+    KindSpec("loan_outcomes", (
+        FieldSpec("uscc", "text"), FieldSpec("loan_ref", "text"), FieldSpec("days_past_due", "integer", minimum=0),
+        FieldSpec("defaulted", "bool"), FieldSpec("observed_date", "date", False)),
+        key=lambda r: r["loan_ref"], days=lambda r: (_day(r["observed_date"]),) * 2 if r.get("observed_date") else (0, 0),
+        label="loan outcomes"),
+)}
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str | None, value: Any, message: str):
+        super().__init__(message)
+        self.field, self.value, self.message = field, value, message
+
+
+def kind_spec(kind: str) -> KindSpec:
+    if kind not in KINDS:
+        raise InvalidInput(f"business data kind {kind!r} is unknown; known: {sorted(KINDS)}")
+    return KINDS[kind]
+
+
+def trust_of_source(source: str) -> float:
+    if source not in SOURCES:
+        raise InvalidInput(f"source {source!r} is unknown; known: {sorted(SOURCES)}")
+    return SOURCES[source]
+
+
+def validate_rows(kind: str, rows: Sequence[Any], payload_of: Callable[[Any], str]) -> tuple[list[GoodRow], list[BadRow]]:
+    """Each row checked on its own: good rows normalised, bad rows with the field, value and reason."""
+    spec = kind_spec(kind)
+    good, bad = [], []
+    for index, row in enumerate(rows):
+        try:
+            good.append(_validate(spec, index, row))
+        except _FieldError as exc:
+            shown = None if exc.value is None else str(exc.value)[:200]
+            bad.append(BadRow(index, exc.field, shown, f"row {index + 1}: {exc.message}", payload_of(row)))
+    return good, bad
+
+
+def _validate(spec: KindSpec, index: int, row: Any) -> GoodRow:
+    if not isinstance(row, Mapping):
+        raise _FieldError(None, row, f"a {spec.kind} row must be an object with fields, got {type(row).__name__}")
+    known = {f.name for f in spec.fields}
+    extra = sorted(k for k in row if k not in known)
+    if extra:
+        raise _FieldError(extra[0], row[extra[0]], f"field {extra[0]!r} is not a {spec.kind} field (known: {sorted(known)})")
+    data = {f.name: value for f in spec.fields if (value := _field(f, row.get(f.name))) is not None}
+    try:
+        first, last = spec.days(data)
+    except ValueError as exc:
+        raise _FieldError(None, None, f"dates do not make a period: {exc}") from None
+    return GoodRow(index, data.get("uscc"), spec.key(data), first, last, data)
+
+
+def _field(spec: FieldSpec, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if spec.required:
+            raise _FieldError(spec.name, value, f"{spec.name} is required")
+        return None
+    parse = _PARSERS[spec.type]
+    try:
+        parsed = parse(spec, value)
+    except (ValueError, InvalidOperation, TypeError) as exc:
+        raise _FieldError(spec.name, value, f"{spec.name} {value!r} is not a valid {spec.type}: {exc}") from None
+    if spec.minimum is not None and spec.type in ("decimal", "integer") and Decimal(str(parsed)) < Decimal(str(spec.minimum)):
+        raise _FieldError(spec.name, value, f"{spec.name} {value!r} is below the minimum {spec.minimum:g}")
+    return parsed
+
+
+def _text(spec: FieldSpec, value: Any) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    text = str(value).strip()
+    if len(text) > 190:
+        raise ValueError(f"longer than 190 characters ({len(text)})")
+    return text
+
+
+def _decimal(spec: FieldSpec, value: Any) -> str:
+    if isinstance(value, float) or isinstance(value, bool):
+        raise TypeError("floats lose cents: send a decimal string like \"1234.50\"")
+    number = Decimal(str(value).strip().replace(",", ""))
+    if not number.is_finite():
+        raise ValueError("not a finite number")
+    return str(number)
+
+
+def _integer(spec: FieldSpec, value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise TypeError("expected a whole number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not finite")
+    return int(str(value).strip()) if isinstance(value, str) else int(value)
+
+
+def _date(spec: FieldSpec, value: Any) -> str:
+    return dt.date.fromisoformat(str(value).strip()).isoformat()
+
+
+def _month(spec: FieldSpec, value: Any) -> str:
+    text = str(value).strip()
+    year, mon = text.split("-")
+    if len(year) != 4 or not 1 <= int(mon) <= 12:
+        raise ValueError("expected YYYY-MM")
+    return f"{int(year):04d}-{int(mon):02d}"
+
+
+def _datetime(spec: FieldSpec, value: Any) -> str:
+    moment = dt.datetime.fromisoformat(str(value).strip())
+    if moment.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2026-09-01T08:00:00+08:00")
+    return moment.isoformat()
+
+
+def _bool(spec: FieldSpec, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _choice(spec: FieldSpec, value: Any) -> str:
+    text = str(value).strip()
+    if text not in spec.choices:
+        raise ValueError(f"expected one of {list(spec.choices)}")
+    return text
+
+
+_PARSERS: dict[str, Callable[[FieldSpec, Any], Any]] = {
+    "text": _text, "decimal": _decimal, "integer": _integer, "date": _date, "month": _month, "datetime": _datetime,
+    "bool": _bool, "choice": _choice,
+}
+
+
+def month_label(first_day: int) -> str:
+    date = EPOCH + dt.timedelta(days=first_day)
+    return f"{date.year:04d}-{date.month:02d}"

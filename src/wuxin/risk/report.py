@@ -1,0 +1,228 @@
+"""The credit report rendered from its data (see services.credit.report_data): HTML through a Jinja2
+template, PDF through reportlab (pip only; Chinese text in WenQuanYi Micro Hei when the font is
+installed, else the Adobe CID font STSong-Light that PDF readers supply). Every figure links to the
+API URL that returns the data behind it.
+"""
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
+
+
+def chart_points(values: Sequence[float | None], width: float, height: float, top: float | None = None) -> list[str]:
+    """SVG polyline point lists, one per run of known values (a gap stays a gap, never a drop to 0)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return []
+    high = top if top is not None else max(known) or 1.0
+    step = width / max(len(values) - 1, 1)
+    runs, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                runs.append(" ".join(current))
+            current = []
+            continue
+        current.append(f"{i * step:.1f},{height - (v / high) * height:.1f}")
+    if current:
+        runs.append(" ".join(current))
+    return runs
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    """A number for people: thousands separated, None as 'unknown'."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "unknown"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("wuxin.risk", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["num"] = fmt
+    env.globals["chart_points"] = chart_points
+    return env
+
+
+def render_html(report: dict, base_url: str = "") -> str:
+    """The report as one self-contained HTML page (inline SVG charts, no scripts); links under `base_url`."""
+    activity = report.get("activity") or {}
+    values = [v for v in (activity.get("values") or []) + (activity.get("index_median") or []) if v is not None]
+    top = max(values) * 1.1 if values else 1.0
+    return _environment().get_template("credit_report.html.j2").render(r=report, chart_top=top, base=base_url.rstrip("/"))
+
+
+def render_pdf(report: dict, base_url: str = "") -> bytes:
+    """The report as an A4 PDF: the same sections as the HTML, the links kept as PDF links under `base_url`."""
+    global _BASE
+    _BASE = base_url.rstrip("/")
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = _cjk_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11)
+    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444"))
+    h1 = ParagraphStyle("h1", parent=body, fontSize=15, leading=19, spaceAfter=4)
+    h2 = ParagraphStyle("h2", parent=body, fontSize=11, leading=14, spaceBefore=8, spaceAfter=3,
+                        textColor=colors.HexColor("#12355b"))
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
+                            title=f"Credit report {report['enterprise']['name']}", author="Wuxin")
+    P = lambda text, style=body: Paragraph(text, style)  # noqa: E731
+    story: list = []
+    e = report["enterprise"]
+    story += [P(f"授信报告 Credit report — {_esc(e['name'])}", h1),
+              P(f"USCC {e['uscc']} · {_esc(e['industry'])} · {_esc(e['region'])} · as of {report['as_of']} · "
+                f"generated for {_esc(report['generated_by'])}. Every underlined figure links to the API URL of the data behind it.", small)]
+    story += _pdf_decision(report, P, h2, small)
+    story += _pdf_activity(report, P, h2, small, font)
+    story += _pdf_table("Indicators (last 90 days)", ["indicator", "mean", "unit", "days known / complete"],
+                        [[P(_link(r["label"], r["link"])), P(_link(fmt(r["mean_90d"]), r["last_day_link"] or r["link"])), r["unit"],
+                          f"{r['known_days']} / {r['complete_days']}"] for r in report["indicators"]], P, h2, font, (80, 40, 25, 35))
+    story += _pdf_checks(report, P, h2, small, font)
+    story += _pdf_table("Features as scored", ["feature", "value"],
+                        [[P(_esc(f["label"])), fmt(f["value"], 3)] for f in report["features"]], P, h2, font, (120, 60))
+    if report["statements"]:
+        story += _pdf_table("Reported statements (CNY)", ["period", "revenue", "net profit", "assets", "liabilities"],
+                            [[P(_link(s["period"], report["statements_link"])), fmt(s["revenue_cny"], 0), fmt(s["net_profit_cny"], 0),
+                              fmt(s["total_assets_cny"], 0), fmt(s["total_liabilities_cny"], 0)] for s in report["statements"]],
+                            P, h2, font, (30, 38, 38, 38, 38))
+    story.append(Spacer(1, 6))
+    story.append(P("Amounts in CNY. Unknown means no data, never zero. Source modes: bank_installed (trust 0.9), "
+                   "third_party_platform (0.7), enterprise_shared (0.4; needs cross-verification).", small))
+    doc.build(story, onFirstPage=_footer(font), onLaterPages=_footer(font))
+    return out.getvalue()
+
+
+def _pdf_decision(report: dict, P, h2, small) -> list:
+    d = report.get("decision")
+    if not d:
+        return [P("Decision", h2), P("No decision yet for this enterprise by your bank.")]
+    dec = d["decision"]
+    verdict = "APPROVED" if d["approved"] else "DECLINED"
+    lines = [P("Decision", h2),
+             P(f"<b>{verdict}</b> · product {d['product_code']} · score <b>{d['score']:.0f}</b> · PD {d['pd']:.2%} · "
+               f"grade <b>{d['grade']}</b> · proposed limit <b>{_link('CNY ' + fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
+               f"expected loss CNY {fmt(_float(d['expected_loss_cny']))}"),
+             P(f"model {d['model_version'][:16]}… · decision #{d['id']} · {_link('ledger proof', d['links']['ledger_proof'])}", small)]
+    if dec.get("decline_reason"):
+        lines.append(P(f"Declined because: {_esc(dec['decline_reason'])}"))
+    if dec.get("limit"):
+        lines += [P("Limit: " + " → ".join(_esc(s) for s in dec["limit"]["steps"]), small)]
+    if dec.get("reasons"):
+        lines.append(P("Reasons (factors costing most points):"))
+        lines += [P(f"• {_esc(r['text'])}", small) for r in dec["reasons"]]
+    return lines
+
+
+def _pdf_activity(report: dict, P, h2, small, font: str) -> list:
+    from reportlab.graphics.shapes import Drawing, Line, PolyLine, String
+    from reportlab.lib import colors
+
+    a = report.get("activity")
+    if not a:
+        return []
+    width, height = 500.0, 110.0
+    values = [v for v in a["values"] + a["index_median"] if v is not None]
+    top = max(values) * 1.1 if values else 1.0
+    drawing = Drawing(width + 10, height + 24)
+    drawing.add(Line(0, 12, width, 12, strokeColor=colors.grey, strokeWidth=0.5))
+    for series, colour in ((a["index_median"], colors.HexColor("#9aa5b1")), (a["values"], colors.HexColor("#1f6feb"))):
+        for run in chart_points(series, width, height, top):
+            pts = [float(c) for pair in run.split(" ") for c in pair.split(",")]
+            flipped = [p if i % 2 == 0 else height - p + 12 for i, p in enumerate(pts)]
+            if len(flipped) >= 4:
+                drawing.add(PolyLine(flipped, strokeColor=colour, strokeWidth=1.2))
+    drawing.add(String(0, 0, a["days"][0], fontName=font, fontSize=7))
+    drawing.add(String(width - 40, 0, a["days"][-1], fontName=font, fontSize=7))
+    drawing.add(String(0, height + 14, f"max {fmt(top / 1.1)} {a['unit']}", fontName=font, fontSize=7))
+    peer = report.get("peer")
+    standing = [] if not peer else [P(
+        f"Peer standing: {_link(fmt(peer['value']) + ' ' + _esc(a['unit']), peer['link'])} against the industry median "
+        f"{fmt(peer['median'])} (p25 {fmt(peer['p25'])}, p75 {fmt(peer['p75'])}; up to {peer['peers']} peers): "
+        f"<b>{peer['standing']}</b>.")]
+    return [P("Activity against the industry index (180 days)", h2),
+            P(f"{_link(_esc(a['label']), a['link'])} (blue) and the {_link('industry median', a['index_link'])} (grey); "
+              "gaps are days without data.", small), drawing, *standing]
+
+
+def _pdf_checks(report: dict, P, h2, small, font: str) -> list:
+    checks = report["cross_checks"]
+    verdict = "cross-verified" if report["cross_verified"] else "NOT cross-verified"
+    head = [P("Cross-verification (交叉验证)", h2), P(f"Evidence is <b>{verdict}</b>.")]
+    if not checks:
+        return head + [P("No reported figure could be checked against device data.", small)]
+    rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(_link(fmt(c["ratio"]), c["evidence_link"])),
+             P(f"<b>{c['status'].replace('_', ' ')}</b>"), P(_esc(c["finding"]) + " " + _link("[reported]", c["reported_link"]), small)]
+            for c in checks]
+    return head + _pdf_table(None, ["period", "check", "ratio", "status", "finding"], rows, P, h2, font, (18, 30, 14, 22, 96))
+
+
+def _pdf_table(title: str | None, header: list[str], rows: list[list], P, h2, font: str, widths_mm: tuple) -> list:
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Table, TableStyle
+
+    if not rows:
+        return []
+    table = Table([header, *rows], colWidths=[w * mm for w in widths_mm], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#c8d1dc"))]))
+    return ([P(title, h2)] if title else []) + [table]
+
+
+def _footer(font: str):
+    def draw(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont(font, 7)
+        canvas.drawString(doc.leftMargin, 8 * 2.83, f"Wuxin 物信 credit report · page {doc.page}")
+        canvas.restoreState()
+    return draw
+
+
+def _cjk_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+
+    if "WuxinCJK" in pdfmetrics.getRegisteredFontNames():
+        return "WuxinCJK"
+    for path in CJK_FONT_FILES:
+        if Path(path).exists():
+            from reportlab.pdfbase.ttfonts import TTFont
+
+            pdfmetrics.registerFont(TTFont("WuxinCJK", path, subfontIndex=0))
+            return "WuxinCJK"
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+_BASE = ""  # the API's address, prefixed to the report's relative links while one PDF is built
+
+
+def _link(text: str, href: str | None) -> str:
+    return f'<a href="{_esc(_BASE + href)}" color="#0b5394"><u>{text}</u></a>' if href else text
+
+
+def _esc(text: Any) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _float(text: Any) -> float | None:
+    return None if text is None else float(text)

@@ -1,0 +1,525 @@
+"""Credit as use cases: assess an enterprise on its evidence, train and register scorecards, decide and
+persist, and build the credit report.
+
+Only the lending tenant's credit officers and risk managers act, and only under a valid consent that
+covers every device of the enterprise (the features stand on all of them); every decision and report
+is written to the audit log and the access log, and every decision to the evidence ledger with the
+model version and the inputs it scored.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import BANK_ROLES, Role, SourceMode, trust_level
+from wuxin.errors import Denied, InvalidInput, NotFound
+from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day
+from wuxin.indicators.declare import indicator_packs
+from wuxin.risk.business import month_label, month_span
+from wuxin.risk.crossverify import (
+    CheckResult,
+    ReportedFigure,
+    cross_verify,
+    evidenced_annual_revenue,
+    is_cross_verified,
+    revenue_consistency,
+)
+from wuxin.risk.decisions import LimitEvidence, decide
+from wuxin.risk.features import (
+    EXPLANATIONS,
+    IOT_FEATURES,
+    STATEMENT_FEATURES,
+    DailySeries,
+    DeviceFacts,
+    EvidenceInputs,
+    StatementPeriod,
+    evidence_features,
+    feature_row,
+    statement_features,
+)
+from wuxin.risk.money import Money
+from wuxin.risk.products import get_product
+from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, model_from_dict, model_to_dict, predict_pd, train_scorecard
+from wuxin.risk.validation import auc, ks
+from wuxin.security.policy import Principal, readable_device_keys, require_role
+from wuxin.services.evidence import record_evidence
+from wuxin.services.registry import consent_views
+
+HISTORY_DAYS = 400
+TRAIN_ROLES = (Role.RISK_MANAGER,)
+REPORTED_FIELDS = ("revenue_cny", "vehicle_km", "milk_sales_kg")  # statement fields cross-verified over the period
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the platform knows of one enterprise as of a day: series, checks and features."""
+
+    enterprise: dict
+    as_of_day: int
+    activity_indicator: str | None
+    series: dict[str, DailySeries]
+    index_rows: list[dict]
+    devices: DeviceFacts
+    statements: tuple[StatementPeriod, ...]
+    checks: tuple[CheckResult, ...]
+    features: dict[str, Any]
+    source_mode: str
+    record_subjects: tuple[str, ...]  # ledger subjects of the business imports used
+
+    def limit_evidence(self, pledged_value_cny: Decimal | None) -> LimitEvidence:
+        verified = evidenced_annual_revenue(self.checks)
+        if verified is None:
+            verified = _reported_annual_revenue(self.statements)
+        return LimitEvidence(SourceMode(self.source_mode), is_cross_verified(self.checks),
+                             None if verified is None else Money(Decimal(f"{max(verified, 0.0):.2f}")),
+                             None if pledged_value_cny is None else Money(pledged_value_cny))
+
+
+class DatabaseModelRegistry:
+    """The `ModelRegistry` protocol on the credit_models table, in the caller's unit of work."""
+
+    def __init__(self, uow, tenant_id: int | None = None, trained_by: int | None = None, now_ms: int = 0):
+        self._uow, self._tenant, self._by, self._now = uow, tenant_id, trained_by, now_ms
+
+    def save(self, model: Scorecard, metrics: dict | None = None, training: dict | None = None) -> str:
+        body = model_to_dict(model)
+        self._uow.credit.save_model(version=body["version"], name=model.name, body=body, tenant_id=self._tenant,
+                                    trained_ms=self._now, trained_by=self._by, metrics=metrics or {}, training=training or {})
+        return str(body["version"])
+
+    def load(self, version: str) -> Scorecard:
+        row = self._uow.credit.model(version)
+        if row is None or (row["tenant_id"] not in (None, self._tenant)):
+            raise NotFound(f"scorecard version {version!r} is not in the registry of tenant {self._tenant}")
+        return model_from_dict(row["body"])
+
+    def versions(self) -> list[str]:
+        return [r["version"] for r in self._uow.credit.models(self._tenant)]
+
+    def active(self) -> Scorecard:
+        """The newest model of the tenant or the platform."""
+        versions = self.versions()
+        if not versions:
+            raise NotFound("no credit model is registered: train one (`wuxin credit train --simulated 1200`)")
+        return self.load(versions[0])
+
+
+# ---------------------------------------------------------------- access
+
+
+def require_lender(platform: Platform, uow, principal: Principal, enterprise_id: int) -> tuple[dict, list[dict], int]:
+    """A bank's credit officer or risk manager whose valid consent covers every device; returns the consent id."""
+    require_role(principal, *BANK_ROLES)
+    enterprise = uow.enterprises.get(enterprise_id)
+    if enterprise is None:
+        raise NotFound(f"enterprise {enterprise_id} does not exist")
+    devices = uow.devices.list(enterprise_id)
+    consents = consent_views(uow.consents.for_enterprise(enterprise_id))
+    readable, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],
+                                                consents, platform.clock_ms())
+    hidden = [d["key"] for d in devices if d["key"] not in readable]
+    if hidden:
+        raise Denied(f"credit on enterprise {enterprise_id} stands on devices your consent does not cover: {hidden[:5]}")
+    return enterprise, devices, consent_id
+
+
+def _log(platform: Platform, uow, principal: Principal, enterprise_id: int, action: str, consent_id: int | None,
+         rows: int, subject: str, detail: dict) -> None:
+    now_ms = platform.clock_ms()
+    uow.logs.access(at_ms=now_ms, user_id=principal.user_id, tenant_id=principal.tenant_id, enterprise_id=enterprise_id,
+                    device_id=None, action=action, consent_id=consent_id, rows=rows)
+    uow.logs.audit(now_ms, principal.user_id, action, subject, detail)
+
+
+# ---------------------------------------------------------------- assessment
+
+
+def default_as_of_day(platform: Platform) -> int:
+    """Yesterday (local): the last whole day of evidence."""
+    return int(local_day(platform.clock_ms())) - 1
+
+
+def gather(platform: Platform, uow, enterprise: dict, devices: list[dict], tenant_id: int | None, as_of_day: int) -> Assessment:
+    """Read the enterprise's indicators, index, devices and business records, then cross-verify and featurise."""
+    first = as_of_day - HISTORY_DAYS + 1
+    series = _series(uow.indicators.enterprise_days(enterprise["id"], first, as_of_day))
+    pack = indicator_packs().get(enterprise["industry"])
+    activity = pack.index[0] if pack and pack.index else None
+    index_rows = uow.indicators.index(enterprise["industry"], enterprise["region"], activity, first, as_of_day) if activity else []
+    index_median = DailySeries.of([r["day"] for r in index_rows], [r["median"] for r in index_rows])
+    facts = _device_facts(platform, uow, devices, as_of_day)
+    records = uow.credit.records(enterprise["id"], ["statements", "electricity_bills", "wms_movements"], tenant_id)
+    statements = tuple(_statement(r) for r in records if r["kind"] == "statements")
+    checks = tuple(cross_verify(_reported(enterprise["id"], records), series))
+    evidence = evidence_features(EvidenceInputs(as_of_day, activity or "", series.get(activity or "", DailySeries.empty()),
+                                                index_median, facts))
+    features = feature_row(evidence, statement_features(statements), revenue_consistency(checks))
+    subjects = tuple(sorted({f"business_import:{r['import_id']}:{enterprise['id']}" for r in records}))
+    return Assessment(enterprise, as_of_day, activity, series, index_rows, facts, statements, checks, features,
+                      _dominant_mode(devices), subjects)
+
+
+def assess(platform: Platform, principal: Principal, enterprise_id: int, as_of_day: int | None = None) -> dict:
+    """Features and cross-verification findings of an enterprise (no decision), access-logged."""
+    as_of = as_of_day if as_of_day is not None else default_as_of_day(platform)
+    with platform.uow() as uow:
+        enterprise, devices, consent_id = require_lender(platform, uow, principal, enterprise_id)
+        assessment = gather(platform, uow, enterprise, devices, principal.tenant_id, as_of)
+        _log(platform, uow, principal, enterprise_id, "credit.assess", consent_id, len(assessment.checks),
+             f"enterprise:{enterprise_id}", {"as_of": day_iso(as_of)})
+        uow.commit()
+    return assessment_view(assessment)
+
+
+def assessment_view(a: Assessment) -> dict:
+    return {"enterprise_id": a.enterprise["id"], "as_of": day_iso(a.as_of_day), "activity_indicator": a.activity_indicator,
+            "features": a.features, "source_mode": a.source_mode, "cross_verified": is_cross_verified(a.checks),
+            "cross_checks": [c.to_dict() for c in a.checks]}
+
+
+def _series(rows: list[dict]) -> dict[str, DailySeries]:
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["indicator"], []).append(row)
+    return {name: DailySeries.of([r["day"] for r in part], [r["value"] for r in part],
+                                 [r["quality"] == "complete" for r in part]) for name, part in grouped.items()}
+
+
+def _device_facts(platform: Platform, uow, devices: list[dict], as_of_day: int) -> DeviceFacts:
+    now_ms = platform.clock_ms()
+    reporting = sum(1 for d in devices if d["last_seen_ms"] is not None and now_ms - d["last_seen_ms"] <= 7 * DAY_MS)
+    modes: dict[str, int] = {}
+    for d in devices:
+        modes[d["source_mode"]] = modes.get(d["source_mode"], 0) + 1
+    to_ms = day_start_ms(as_of_day + 1)
+    events = uow.telemetry.events([d["id"] for d in devices], to_ms - 90 * DAY_MS, to_ms, 10_000) if devices else []
+    return DeviceFacts(len(devices), reporting, sum(1 for e in events if e["name"] == "tamper"), modes)
+
+
+def _dominant_mode(devices: list[dict]) -> str:
+    """The mode most devices use; on a tie the least trusted (the evidence is as weak as its weakest share)."""
+    if not devices:
+        return SourceMode.ENTERPRISE_SHARED.value
+    counts: dict[str, int] = {}
+    for d in devices:
+        counts[d["source_mode"]] = counts.get(d["source_mode"], 0) + 1
+    return max(counts, key=lambda m: (counts[m], -trust_level(m)))
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(Decimal(str(value)))
+
+
+def _statement(row: dict) -> StatementPeriod:
+    d = row["data"]
+    return StatementPeriod(row["first_day"], row["last_day"], d["period"], _number(d.get("revenue_cny")),
+                           _number(d.get("net_profit_cny")), _number(d.get("total_assets_cny")),
+                           _number(d.get("total_liabilities_cny")))
+
+
+def _reported(enterprise_id: int, records: list[dict]) -> list[ReportedFigure]:
+    """Reported figures to check: statement fields by period, bills by month, WMS outbound by month."""
+    figures, bills, outbound = [], {}, {}
+    for r in records:
+        ref = f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof" if r.get("ledger_leaf") is not None else \
+            f"/api/v1/enterprises/{enterprise_id}/business-data?kind={r['kind']}"
+        if r["kind"] == "statements":
+            figures += [ReportedFigure(name, r["first_day"], r["last_day"], float(Decimal(r["data"][name])), r["data"]["period"],
+                                       r["source"], ref) for name in REPORTED_FIELDS if r["data"].get(name) is not None]
+            if r["data"].get("stock_units") is not None:
+                figures.append(ReportedFigure("stock_units", r["last_day"], r["last_day"], float(Decimal(r["data"]["stock_units"])),
+                                              f"{r['data']['period']} end", r["source"], ref))
+        elif r["kind"] == "electricity_bills":
+            key = (r["first_day"], r["last_day"], r["source"])
+            bills[key] = (bills.get(key, (0.0, ref))[0] + float(Decimal(r["data"]["kwh"])), ref)
+        elif r["kind"] == "wms_movements" and r["data"]["direction"] == "out":
+            month = month_label(r["first_day"])
+            outbound[(month, r["source"])] = outbound.get((month, r["source"]), 0) + int(r["data"]["quantity"])
+    figures += [ReportedFigure("electricity_kwh", first, last, kwh, month_label(first), source, ref)
+                for (first, last, source), (kwh, ref) in bills.items()]
+    figures += [_month_figure("wms_out_units", month, units, source, enterprise_id) for (month, source), units in outbound.items()]
+    return figures
+
+
+def _month_figure(name: str, month: str, value: float, source: str, enterprise_id: int) -> ReportedFigure:
+    first, last = month_span(month)
+    return ReportedFigure(name, first, last, float(value), month, source,
+                          f"/api/v1/enterprises/{enterprise_id}/business-data?kind=wms_movements")
+
+
+def _reported_annual_revenue(statements: tuple[StatementPeriod, ...]) -> float | None:
+    recent = sorted(statements, key=lambda s: s.last_day)[-4:]
+    known = [s for s in recent if s.revenue_cny is not None]
+    if not known:
+        return None
+    days = sum(s.last_day - s.first_day + 1 for s in known)
+    return sum(s.revenue_cny for s in known) * 365.0 / days
+
+
+# ---------------------------------------------------------------- models
+
+
+def train_model(platform: Platform, principal: Principal | None, simulated: int | None = None, seed: int = 2024,
+                name: str | None = None) -> dict:
+    """Train a scorecard on the tenant's loan outcomes (features as of each outcome's date), or on a
+    simulated book of `simulated` enterprises measured on a second, held-out book; register it."""
+    if principal is not None:
+        require_role(principal, *TRAIN_ROLES)
+    tenant = principal.tenant_id if principal else None
+    config = ScorecardConfig(IOT_FEATURES + STATEMENT_FEATURES, name=name or ("iot-evidence-simulated" if simulated else "iot-evidence"),
+                             seed=seed, min_bin_share=0.05)
+    if simulated:
+        model, metrics, training = _train_simulated(config, simulated, seed, default_as_of_day(platform))
+    else:
+        model, metrics, training = _train_on_outcomes(platform, config, tenant)
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        version = DatabaseModelRegistry(uow, tenant, principal.user_id if principal else None, now_ms).save(model, metrics, training)
+        uow.logs.audit(now_ms, principal.user_id if principal else None, "credit.train", f"credit_model:{version}",
+                       {"name": model.name, "metrics": metrics, "training": training})
+        uow.commit()
+    return {"version": version, "name": model.name, "tenant_id": tenant, "metrics": metrics, "training": training,
+            "features": [f.name for f in model.features]}
+
+
+def _train_simulated(config: ScorecardConfig, enterprises: int, seed: int, as_of_day: int) -> tuple[Scorecard, dict, dict]:
+    from wuxin.sim.finance import borrower_row, simulate_book
+
+    books = [simulate_book(enterprises, seed + k, as_of_day) for k in (0, 1)]
+    rows = [[borrower_row(b)[0] for b in book] for book in books]
+    flags = [np.array([b.defaulted for b in book], dtype=int) for book in books]
+    model = train_scorecard(pd.DataFrame(rows[0]), flags[0], config)
+    held_out = predict_pd(model, pd.DataFrame(rows[1]))
+    metrics = {"held_out_auc": auc(flags[1], held_out), "held_out_ks": ks(flags[1], held_out),
+               "held_out_rows": enterprises, "held_out_defaults": int(flags[1].sum())}
+    return model, metrics, {"source": "simulated", "enterprises": enterprises, "seed": seed, "as_of": day_iso(as_of_day)}
+
+
+def _train_on_outcomes(platform: Platform, config: ScorecardConfig, tenant: int | None) -> tuple[Scorecard, dict, dict]:
+    rows, flags = [], []
+    with platform.uow() as uow:
+        for outcome in uow.credit.loan_outcomes(tenant):
+            enterprise = uow.enterprises.get(outcome["enterprise_id"])
+            as_of = outcome["first_day"] if outcome["first_day"] else default_as_of_day(platform)
+            rows.append(gather(platform, uow, enterprise, uow.devices.list(enterprise["id"]), tenant, as_of).features)
+            data = outcome["data"]
+            flags.append(int(bool(data["defaulted"]) or int(default_flags([data["days_past_due"]])[0])))
+    if len(rows) < 20 or len(set(flags)) < 2:
+        raise InvalidInput(f"training needs at least 20 loan outcomes with both defaults and repayments, "
+                           f"got {len(rows)} with {sum(flags)} defaults: import loan_outcomes, or train --simulated")
+    model = train_scorecard(pd.DataFrame(rows), np.array(flags), config)
+    in_sample = predict_pd(model, pd.DataFrame(rows))
+    metrics = {"in_sample_auc": auc(flags, in_sample), "in_sample_ks": ks(flags, in_sample), "rows": len(rows),
+               "defaults": int(sum(flags))}
+    return model, metrics, {"source": "loan_outcomes", "tenant_id": tenant, "rows": len(rows)}
+
+
+def list_models(platform: Platform, principal: Principal) -> list[dict]:
+    require_role(principal, *BANK_ROLES)
+    with platform.uow() as uow:
+        return uow.credit.models(principal.tenant_id)
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, product_code: str,
+                  pledged_value_cny: Decimal | None = None, model_version: str | None = None,
+                  as_of_day: int | None = None) -> dict:
+    """Score the enterprise with the active (or named) model, decide for the product, persist, prove, log."""
+    product = get_product(product_code)
+    as_of = as_of_day if as_of_day is not None else default_as_of_day(platform)
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        enterprise, devices, consent_id = require_lender(platform, uow, principal, enterprise_id)
+        registry = DatabaseModelRegistry(uow, principal.tenant_id)
+        model = registry.load(model_version) if model_version else registry.active()
+        a = gather(platform, uow, enterprise, devices, principal.tenant_id, as_of)
+        decision = decide(model, product, a.features, a.limit_evidence(pledged_value_cny), EXPLANATIONS)
+        record = decision.to_dict()
+        row = dict(enterprise_id=enterprise_id, tenant_id=principal.tenant_id, user_id=principal.user_id,
+                   product_code=product.code, model_version=model.version, as_of_day=as_of, features=_jsonable(a.features),
+                   cross_checks=[c.to_dict() for c in a.checks], decision=_jsonable(record), score=decision.score,
+                   pd=decision.pd, grade=decision.grade, approved=decision.approved,
+                   limit_cny=record["limit"]["limit"] if record["limit"] else None,
+                   expected_loss_cny=record["expected_loss"], decided_ms=now_ms)
+        decision_id = uow.credit.add_decision(**row)
+        leaf = record_evidence(uow, "credit_decision", f"credit_decision:{decision_id}", {
+            "enterprise_id": enterprise_id, "at_ms": now_ms, "tenant_id": principal.tenant_id, "product": product.code,
+            "model_version": model.version, "score": round(decision.score, 4), "pd": decision.pd, "grade": decision.grade,
+            "approved": decision.approved, "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
+            "features_sha256": _digest(row["features"]), "inputs": list(a.record_subjects)})
+        uow.credit.set_decision_leaf(decision_id, leaf)
+        _log(platform, uow, principal, enterprise_id, "credit.decide", consent_id, 1, f"credit_decision:{decision_id}",
+             {"product": product.code, "model_version": model.version, "grade": decision.grade, "approved": decision.approved})
+        uow.commit()
+        stored = uow.credit.decision(decision_id)
+    return decision_view(stored)
+
+
+def decision_view(row: dict) -> dict:
+    eid = row["enterprise_id"]
+    return {"id": row["id"], "enterprise_id": eid, "product_code": row["product_code"], "model_version": row["model_version"],
+            "as_of": day_iso(row["as_of_day"]), "score": row["score"], "pd": row["pd"], "grade": row["grade"],
+            "approved": row["approved"], "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
+            "decision": row["decision"], "features": row["features"], "cross_checks": row["cross_checks"],
+            "decided_ms": row["decided_ms"],
+            "links": {"ledger_proof": f"/api/v1/ledger/entries/{row['ledger_leaf']}/proof" if row["ledger_leaf"] is not None else None,
+                      "evidence_bundle": f"/api/v1/ledger/evidence?subject=credit_decision:{row['id']}",
+                      "report": f"/api/v1/enterprises/{eid}/credit/report"}}
+
+
+def decisions(platform: Platform, principal: Principal, enterprise_id: int) -> list[dict]:
+    with platform.uow() as uow:
+        _, _, consent_id = require_lender(platform, uow, principal, enterprise_id)
+        rows = uow.credit.decisions(enterprise_id, principal.tenant_id)
+        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
+                        enterprise_id=enterprise_id, device_id=None, action="credit.decisions", consent_id=consent_id,
+                        rows=len(rows))
+        uow.commit()
+    return [decision_view(r) for r in rows]
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return str(value)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- the credit report
+
+
+def credit_report(platform: Platform, principal: Principal, enterprise_id: int, as_of_day: int | None = None,
+                  output: str = "json") -> dict:
+    """Everything the report shows, every figure with the API URL of the data behind it; audited and access-logged."""
+    as_of = as_of_day if as_of_day is not None else default_as_of_day(platform)
+    with platform.uow() as uow:
+        enterprise, devices, consent_id = require_lender(platform, uow, principal, enterprise_id)
+        a = gather(platform, uow, enterprise, devices, principal.tenant_id, as_of)
+        latest = next(iter(uow.credit.decisions(enterprise_id, principal.tenant_id, limit=1)), None)
+        _log(platform, uow, principal, enterprise_id, "credit.report", consent_id, len(a.series) + len(a.checks),
+             f"credit_report:{enterprise_id}", {"as_of": day_iso(as_of), "output": output,
+                                                 "decision_id": latest["id"] if latest else None})
+        uow.commit()
+    return report_data(a, latest and decision_view(latest), principal.username, platform.clock_ms())
+
+
+def report_data(a: Assessment, decision: dict | None, generated_by: str, generated_ms: int) -> dict:
+    """The report as plain data (the HTML and PDF renderers read only this)."""
+    e = a.enterprise
+    base = f"/api/v1/enterprises/{e['id']}"
+    first = a.as_of_day - 179
+    window = f"from={day_iso(first)}&to={day_iso(a.as_of_day)}"
+    labels = _labels(e["industry"])
+    return {
+        "enterprise": {k: e[k] for k in ("id", "name", "uscc", "industry", "region")},
+        "as_of": day_iso(a.as_of_day), "generated_by": generated_by, "generated_ms": generated_ms,
+        "activity": _activity_chart(a, labels, base, window),
+        "indicators": [_indicator_row(name, s, a.as_of_day, labels, base) for name, s in sorted(a.series.items())],
+        "peer": _peer(a, labels, base),
+        "devices": {"installed": a.devices.installed, "reporting_last_7d": a.devices.reporting_last_7d,
+                    "tamper_events_90d": a.devices.tamper_events_90d, "by_source_mode": dict(a.devices.by_source_mode),
+                    "source_mode": a.source_mode, "link": f"{base}/devices"},
+        "cross_checks": [_check_view(c, base) for c in a.checks],
+        "cross_verified": is_cross_verified(a.checks),
+        "features": [{"name": k, "label": EXPLANATIONS_LABELS.get(k, k.replace("_", " ")), "value": v}
+                     for k, v in a.features.items()],
+        "statements": [{"period": s.label, "revenue_cny": s.revenue_cny, "net_profit_cny": s.net_profit_cny,
+                        "total_assets_cny": s.total_assets_cny, "total_liabilities_cny": s.total_liabilities_cny}
+                       for s in sorted(a.statements, key=lambda s: s.last_day)],
+        "statements_link": f"{base}/business-data?kind=statements",
+        "decision": decision,
+    }
+
+
+EXPLANATIONS_LABELS = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | {
+    "activity_level": "activity level (last 90 days)", "tamper_events_90d": "tamper events (last 90 days)",
+    "share_bank_installed": "share of bank-installed devices", "share_third_party": "share of third-party platform devices"}
+
+
+def _labels(scenario: str) -> dict[str, tuple[str, str]]:
+    pack = indicator_packs().get(scenario)
+    return {d.name: (d.label.get("zh", d.name) + " " + d.label.get("en", ""), d.unit) for d in pack.all()} if pack else {}
+
+
+def _activity_chart(a: Assessment, labels: dict, base: str, window: str) -> dict | None:
+    name = a.activity_indicator
+    if not name:
+        return None
+    first = a.as_of_day - 179
+    own = a.series.get(name, DailySeries.empty()).on_days(first, a.as_of_day)
+    peers = DailySeries.of([r["day"] for r in a.index_rows], [r["median"] for r in a.index_rows]).on_days(first, a.as_of_day)
+    return {"indicator": name, "label": labels.get(name, (name, ""))[0], "unit": labels.get(name, ("", ""))[1],
+            "days": [day_iso(d) for d in range(first, a.as_of_day + 1)], "values": _nullable(own), "index_median": _nullable(peers),
+            "link": f"{base}/indicators?{window}&name={name}",
+            "index_link": f"/api/v1/industry-index?{window}&scenario={a.enterprise['industry']}&indicator={name}"}
+
+
+def _indicator_row(name: str, series: DailySeries, as_of_day: int, labels: dict, base: str) -> dict:
+    recent = series.window(as_of_day - 89, as_of_day)
+    known = recent.values[np.isfinite(recent.values)]
+    last_day = int(recent.days[np.isfinite(recent.values)][-1]) if len(known) else None
+    return {"name": name, "label": labels.get(name, (name, ""))[0], "unit": labels.get(name, ("", ""))[1],
+            "mean_90d": float(known.mean()) if len(known) else None, "known_days": int(len(known)),
+            "complete_days": int(recent.complete.sum()),
+            "link": f"{base}/indicators?from={day_iso(as_of_day - 89)}&to={day_iso(as_of_day)}&name={name}",
+            "last_day_link": f"{base}/indicators/{name}/{day_iso(last_day)}" if last_day is not None else None}
+
+
+def _peer(a: Assessment, labels: dict, base: str) -> dict | None:
+    name = a.activity_indicator
+    rows = [r for r in a.index_rows if r["day"] > a.as_of_day - 90]
+    own = a.series.get(name or "", DailySeries.empty()).window(a.as_of_day - 89, a.as_of_day)
+    known = own.values[np.isfinite(own.values)]
+    if not name or not rows or not len(known):
+        return None
+    p25, median, p75 = (float(np.mean([r[k] for r in rows])) for k in ("p25", "median", "p75"))
+    mine = float(known.mean())
+    standing = ("top quartile" if mine >= p75 else "above the median" if mine >= median
+                else "below the median" if mine >= p25 else "bottom quartile")
+    last = max(r["day"] for r in rows)
+    return {"indicator": name, "label": labels.get(name, (name, ""))[0], "value": mine, "p25": p25, "median": median,
+            "p75": p75, "peers": max(r["enterprises"] for r in rows), "standing": standing,
+            "link": f"{base}/percentile?indicator={name}&day={day_iso(last)}"}
+
+
+def _check_view(c: CheckResult, base: str) -> dict:
+    return {**c.to_dict(), "evidence_link": f"{base}/indicators?from={day_iso(c.first_day)}&to={day_iso(c.last_day)}&name={c.indicator}",
+            "reported_link": c.reference}
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def principal_for_username(platform: Platform, username: str) -> Principal:
+    """The principal a command-line user acts as (`wuxin credit decide --as officer`)."""
+    with platform.uow() as uow:
+        user = uow.identity.user_by_username(username)
+    if user is None or user["disabled"]:
+        raise NotFound(f"user {username!r} does not exist or is disabled")
+    return Principal(user["id"], user["username"], Role(user["role"]), user["tenant_id"], user["enterprise_id"])
+
+
+def enterprise_id_of(platform: Platform, ref: str) -> int:
+    """An enterprise by id or USCC."""
+    with platform.uow() as uow:
+        row = uow.enterprises.get(int(ref)) if ref.isdigit() else uow.enterprises.by_uscc(ref)
+    if row is None:
+        raise NotFound(f"no enterprise with id or USCC {ref!r}")
+    return row["id"]

@@ -1,0 +1,48 @@
+"""The demo's loans: one per enterprise in various states, a tyre pledge for the logistics borrower, alarms."""
+from __future__ import annotations
+
+from wuxin.bootstrap import Platform
+from wuxin.security.policy import Principal
+from wuxin.services import loans, monitoring, pledges
+from wuxin.services.identity import login, principal_for_token
+
+PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "plan_monitoring", "install", "commission",
+         "approve", "disburse"], ["assess", "plan_monitoring", "install", "commission", "approve", "disburse", "warn"]]
+
+
+def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
+    from wuxin.services.demo import DEMO_PASSWORD
+
+    officer = principal_for_token(platform, login(platform, "officer", DEMO_PASSWORD))
+    risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
+    for n, (spec, eid) in enumerate(zip(fleet, enterprise_ids)):
+        loan = loans.create_loan(platform, officer, eid, f"{spec.industry}-iot", str(500_000 + 250_000 * (n % 4)))
+        path = PATHS[-2] if spec.industry == "logistics" else PATHS[n % len(PATHS)]
+        for action in path:
+            _step(platform, officer, risk, loan["id"], action, [d.key for d in spec.devices][:5])
+        if spec.industry == "logistics":
+            _pledge(platform, officer, risk, loan["id"], spec)
+    monitoring.sweep(platform)
+    pledges.check_coverage(platform)
+
+
+def _step(platform: Platform, officer: Principal, risk: Principal, loan_id: int, action: str, devices: list[str]) -> None:
+    who = risk if action in ("approve", "warn") else officer
+    if action == "commission":  # demo devices have history; skip the live check by recording the step as it would be
+        with platform.uow() as uow:
+            uow.monitoring.set_loan(loan_id, state="approval")
+            uow.monitoring.add_history(loan_id=loan_id, at_ms=platform.clock_ms(), kind="state", from_value="installation",
+                                       to_value="approval", action="commission", user_id=officer.user_id,
+                                       role=officer.role.value, reason="demo: devices commissioned at installation")
+            uow.commit()
+        return
+    loans.transition(platform, who, loan_id, action, f"demo: {action}", devices if action == "plan_monitoring" else None)
+
+
+def _pledge(platform: Platform, officer: Principal, risk: Principal, loan_id: int, spec) -> None:
+    zones = sorted({d.attributes.get("zone_id") for d in spec.devices if d.attributes.get("zone_id")})
+    for i, zone in enumerate(zones[:2]):
+        sku = f"demo-sku-{zone}"
+        pledges.set_price(platform, risk, sku, "420", 0, "demo price index")
+        pledges.pledge(platform, officer, loan_id, [{"kind": "lot", "value": f"DEMO-{loan_id}-{zone}", "sku": sku,
+                                                     "quantity": "2000", "zone_id": zone, "haircut": "0.3"}])

@@ -1,0 +1,279 @@
+"""The evidence ledger: append entries, sign and publish tree heads, serve proofs under consent.
+
+Signing key: one Ed25519 key per platform, generated on first use and kept in the database
+(`ledger_keys`) encrypted with AES-256-GCM under a key derived from WUXIN_SECRET_KEY by
+HKDF-SHA256; every process of the platform therefore signs with the same key, and a database
+dump alone does not reveal it. Changing WUXIN_SECRET_KEY makes the key unreadable (the error
+says so) rather than silently creating a second key.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from wuxin.bootstrap import Platform
+from wuxin.errors import Denied, NotFound, WuxinError
+from wuxin.ledger.evidence import canonical_json, device_commitment, points_digest
+from wuxin.ledger.merkle import LedgerError, leaf_hash
+from wuxin.ledger.proofs import consistency_proof, inclusion_proof, proof_to_dict
+from wuxin.ledger.signing import (
+    SignedTreeHead,
+    generate_private_key,
+    private_key_from_bytes,
+    public_key_bytes,
+    sign_tree_head,
+)
+from wuxin.ledger.sqlstore import SqlNodeStore, append_leaf_hash, with_tree
+from wuxin.security.policy import Principal, readable_device_keys
+from wuxin.services.registry import consent_views
+from wuxin.store.uow import UnitOfWork
+
+KEY_PURPOSE = "tree_head"
+TREE_HEAD_INTERVAL_S = 300  # `wuxin serve` signs a new head this often when the log has grown
+_HKDF_INFO = b"wuxin ledger signing key v1"
+
+
+class LedgerKeyError(WuxinError):
+    """The stored signing key cannot be decrypted (WUXIN_SECRET_KEY changed?)."""
+
+    code = "ledger_key_unreadable"
+
+
+# ---- appending ------------------------------------------------------------------------------------
+
+def append_entry(uow: UnitOfWork, kind: str, subject: str, leaf_data: dict[str, Any], enterprise_id: int | None,
+                 now_ms: int) -> int:
+    """Append canonical_json(leaf_data) as one leaf in the caller's transaction; returns the leaf index."""
+    text = canonical_json(leaf_data)
+    index = append_leaf_hash(SqlNodeStore(uow.ledger), leaf_hash(text.encode("utf-8")))
+    uow.ledger.add_entry(index, kind, subject, enterprise_id, text, now_ms)
+    return index
+
+
+def record(uow: UnitOfWork, kind: str, subject: str, data: dict[str, Any], enterprise_id: int | None,
+           now_ms: int) -> int:
+    """Record a business fact (credit decision, alarm action, pledge change, import ...) as one leaf."""
+    leaf = {"kind": kind, "subject": subject, "enterprise_id": enterprise_id, "at_ms": now_ms, "data": data}
+    return append_entry(uow, kind, subject, leaf, enterprise_id, now_ms)
+
+
+# ---- the signing key and tree heads ----------------------------------------------------------------
+
+def _wrapping_key(secret_key: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret_key.encode("utf-8"))
+
+
+def _encrypt(secret_key: str, raw_key: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_wrapping_key(secret_key)).encrypt(nonce, raw_key, _HKDF_INFO)
+
+
+def _decrypt(secret_key: str, blob: bytes) -> bytes:
+    try:
+        return AESGCM(_wrapping_key(secret_key)).decrypt(blob[:12], blob[12:], _HKDF_INFO)
+    except InvalidTag:
+        raise LedgerKeyError("the ledger signing key cannot be decrypted with the current WUXIN_SECRET_KEY "
+                             "(it was created under another secret)") from None
+
+
+def signing_key(platform: Platform) -> Ed25519PrivateKey:
+    """The platform's tree-head key, created (and stored encrypted) on first use."""
+    secret = platform.settings.secret_key
+    with platform.uow() as uow:
+        row = uow.ledger.signing_key(KEY_PURPOSE)
+        if row is None:
+            key = generate_private_key()
+            raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            uow.ledger.add_signing_key(KEY_PURPOSE, public_key_bytes(key).hex(), _encrypt(secret, raw),
+                                       platform.clock_ms())
+            uow.commit()
+            row = uow.ledger.signing_key(KEY_PURPOSE)  # another process may have won the race
+    return private_key_from_bytes(_decrypt(secret, bytes(row["encrypted_private_key"])))
+
+
+def public_key_hex(platform: Platform) -> str:
+    return public_key_bytes(signing_key(platform)).hex()
+
+
+def publish_tree_head(platform: Platform, only_if_grown: bool = False) -> dict[str, Any] | None:
+    """Sign the current tree head and store it; with only_if_grown, skip when the last head has this size."""
+    key = signing_key(platform)
+    with platform.uow() as uow:
+        size = uow.ledger.lock_head()  # first statement a write: appends wait, SQLite takes its write lock
+        latest = uow.ledger.latest_tree_head()
+        if only_if_grown and latest is not None and latest["tree_size"] == size:
+            return None
+        head = _sign_and_store(platform, uow, key, size)
+        uow.commit()
+    return proof_to_dict(head)
+
+
+def _sign_and_store(platform: Platform, uow: UnitOfWork, key: Ed25519PrivateKey, size: int) -> SignedTreeHead:
+    root = with_tree(SqlNodeStore(uow.ledger), size, lambda tree: tree.root_hash())
+    head = sign_tree_head(key, size, root, platform.clock_ms())
+    uow.ledger.add_tree_head(tree_size=size, root_hash=root.hex(), timestamp_ms=head.timestamp_ms,
+                             signature=head.signature.hex(), public_key=head.public_key.hex())
+    return head
+
+
+def _head_from_row(row: dict) -> SignedTreeHead:
+    return SignedTreeHead(row["tree_size"], bytes.fromhex(row["root_hash"]), row["timestamp_ms"],
+                          bytes.fromhex(row["signature"]), bytes.fromhex(row["public_key"]))
+
+
+def latest_tree_head(platform: Platform) -> dict[str, Any]:
+    with platform.uow() as uow:
+        row = uow.ledger.latest_tree_head()
+    if row is None:
+        raise NotFound("no tree head has been published yet (POST /api/v1/ledger/tree-heads)")
+    return proof_to_dict(_head_from_row(row))
+
+
+def tree_heads(platform: Platform, limit: int = 100) -> list[dict[str, Any]]:
+    with platform.uow() as uow:
+        return [proof_to_dict(_head_from_row(row)) for row in uow.ledger.tree_heads(limit)]
+
+
+def _head_covering(platform: Platform, tree_size_needed: int) -> SignedTreeHead:
+    """The newest published head of at least tree_size_needed leaves, signing a new one if none is."""
+    with platform.uow() as uow:
+        row = uow.ledger.latest_tree_head(tree_size_needed)
+    if row is not None:
+        return _head_from_row(row)
+    publish_tree_head(platform)
+    with platform.uow() as uow:
+        return _head_from_row(_require(uow.ledger.latest_tree_head(tree_size_needed), f"tree head of size {tree_size_needed}"))
+
+
+# ---- proofs -----------------------------------------------------------------------------------------
+
+def consistency(platform: Platform, first_tree_size: int, second_tree_size: int | None = None) -> dict[str, Any]:
+    """Consistency proof between two sizes (second: a published head's size, default the newest), head included."""
+    if second_tree_size is None:
+        head = _head_covering(platform, first_tree_size)
+    else:
+        with platform.uow() as uow:
+            head = _head_from_row(_require(uow.ledger.tree_head_of_size(second_tree_size),
+                                           f"published tree head of size {second_tree_size}"))
+    if not 0 < first_tree_size <= head.tree_size:
+        raise LedgerError(f"first tree size {first_tree_size} must be in 1..{head.tree_size}")
+    with platform.uow() as uow:
+        proof = with_tree(SqlNodeStore(uow.ledger), head.tree_size,
+                          lambda tree: consistency_proof(tree, first_tree_size, head.tree_size))
+    return proof_to_dict(proof) | {"tree_head": proof_to_dict(head)}
+
+
+def _require(row, what: str):
+    if row is None:
+        raise NotFound(f"{what} does not exist")
+    return row
+
+
+def _inclusions(platform: Platform, entries: list[dict]) -> tuple[list[dict[str, Any]], SignedTreeHead]:
+    """Inclusion proofs of entries (with their leaf data) under one signed head that covers them all."""
+    head = _head_covering(platform, max(e["leaf_index"] for e in entries) + 1)
+    with platform.uow() as uow:
+        store = SqlNodeStore(uow.ledger)
+        proofs = [proof_to_dict(with_tree(store, head.tree_size,
+                                          lambda tree, e=e: inclusion_proof(tree, e["leaf_index"], head.tree_size)))
+                  | {"kind": e["kind"], "subject": e["subject"], "leaf_data": e["leaf_data"]} for e in entries]
+    return proofs, head
+
+
+def entry_proof(platform: Platform, principal: Principal, leaf_index: int) -> dict[str, Any]:
+    """Inclusion proof of one entry, with its leaf data and a signed head, if the principal may read it."""
+    with platform.uow() as uow:
+        entry = _require(uow.ledger.entry(leaf_index), f"ledger entry {leaf_index}")
+        _check_entry_access(platform, uow, principal, entry)
+    [proof], head = _inclusions(platform, [entry])
+    return proof | {"tree_head": proof_to_dict(head)}
+
+
+def evidence_bundle(platform: Platform, principal: Principal, subject: str) -> dict[str, Any]:
+    """Entries recorded for `subject` and for the subjects its data lists as `inputs`, with proofs under one head.
+
+    A credit decision recorded with data {"inputs": ["batch:12", "epcis:ni:///...", ...]} exports
+    as one file that `wuxin ledger verify` checks offline.
+    """
+    with platform.uow() as uow:
+        entries = uow.ledger.entries_by_subjects([subject])
+        if not entries:
+            raise NotFound(f"no ledger entry records subject {subject!r}")
+        inputs = sorted({s for e in entries for s in _inputs_of(e)} - {subject})
+        entries += uow.ledger.entries_by_subjects(inputs) if inputs else []
+        for entry in entries:
+            _check_entry_access(platform, uow, principal, entry)
+    proofs, head = _inclusions(platform, entries)
+    return {"type": "evidence_bundle", "subject": subject, "entries": proofs, "tree_head": proof_to_dict(head)}
+
+
+def _inputs_of(entry: dict) -> list[str]:
+    data = json.loads(entry["leaf_data"]).get("data")
+    inputs = data.get("inputs") if isinstance(data, dict) else None
+    return [s for s in inputs if isinstance(s, str)] if isinstance(inputs, list) else []
+
+
+def _check_entry_access(platform: Platform, uow: UnitOfWork, principal: Principal, entry: dict) -> None:
+    """An entry is read like the enterprise data it records; multi-enterprise telemetry batches go per device."""
+    if entry["kind"] == "telemetry_batch":
+        raise Denied(f"ledger entry {entry['leaf_index']} is a telemetry batch holding several devices' data: "
+                     f"ask GET /api/v1/ledger/telemetry/batches/{{batch}}/devices/{{device}}/proof")
+    if entry["enterprise_id"] is None:
+        if not principal.is_admin:
+            raise Denied(f"ledger entry {entry['leaf_index']} belongs to no enterprise: platform admins only")
+        return
+    consents = consent_views(uow.consents.for_enterprise(entry["enterprise_id"]))
+    readable_device_keys(principal, entry["enterprise_id"], [], consents, platform.clock_ms())
+
+
+# ---- telemetry -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Device:
+    id: int
+    key: str
+    enterprise_id: int
+
+
+def telemetry_proof(platform: Platform, principal: Principal, batch_id: int, device_key: str) -> dict[str, Any]:
+    """Recompute a device's points digest for a batch from the readings table and prove it is in the ledger."""
+    with platform.uow() as uow:
+        device = _readable_device(platform, uow, principal, device_key)
+        entry = _require(next(iter(uow.ledger.entries_by_subjects([f"batch:{batch_id}"])), None),
+                         f"ledger entry of telemetry batch {batch_id}")
+        readings, events = uow.ledger.device_batch_points(batch_id, device.id)
+        if not readings and not events:
+            raise NotFound(f"batch {batch_id} stored no points of device {device_key!r}")
+        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
+                        enterprise_id=device.enterprise_id, device_id=device.id, action="ledger.telemetry_proof",
+                        consent_id=None, rows=len(readings) + len(events))
+        uow.commit()
+    [proof], head = _inclusions(platform, [entry])
+    digest = points_digest([r[1:] for r in readings], [e[1:] for e in events])
+    commitment = device_commitment(device.id, digest)
+    return proof | {"tree_head": proof_to_dict(head), "points": {
+        "batch_id": batch_id, "device": device.key, "device_id": device.id, "points_digest": digest,
+        "commitment": commitment, "in_leaf": commitment in json.loads(entry["leaf_data"])["device_commitments"],
+        "readings": [[key, ts, num, txt] for _, key, ts, num, txt in sorted(readings)],
+        "events": [[name, ts, params] for _, name, ts, params in sorted(events)]}}
+
+
+def _readable_device(platform: Platform, uow: UnitOfWork, principal: Principal, device_key: str) -> _Device:
+    device = uow.devices.by_key(device_key)
+    if device is None:
+        raise NotFound(f"device {device_key!r} does not exist")
+    consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
+    readable, _ = readable_device_keys(principal, device["enterprise_id"], [(device["key"], device["device_type"])],
+                                       consents, platform.clock_ms())
+    if device_key not in readable:
+        raise Denied(f"no valid consent covers device {device_key!r}")
+    return _Device(device["id"], device["key"], device["enterprise_id"])

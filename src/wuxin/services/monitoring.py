@@ -1,0 +1,598 @@
+"""Post-loan monitoring: rules evaluated as data arrives and on a sweep, alarms with a lifecycle.
+
+Design of the ingest hook (`on_batch`, called once from `services.ingest.store_validated`): an
+in-process index maps each device to the stream rules that apply to it (pack defaults, a bank's
+tuned variants for the products it lends on that enterprise, pledge-zone geofences) and to the
+keys those rules read. A batch is first filtered by that index (one dict lookup per point); only
+watched points reach the evaluators, their state is read and written in the batch's own
+transaction, and alarms are stored in it too, so an alarm exists exactly when its data does.
+The index is rebuilt when overrides, loans or zones change in this process, and at least every
+`INDEX_TTL_MS` for changes made by other processes.
+
+Alarm uniqueness is the database's job: a partial unique index on (scope, source, alarm_type)
+WHERE cleared_ms IS NULL, written with INSERT ... ON CONFLICT DO UPDATE, so two messages a
+millisecond apart (two workers, two transactions) fold into one alarm.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from wuxin.alerts.catalog import default_rules
+from wuxin.alerts.change import band_check, change_point
+from wuxin.alerts.engine import (
+    DeviceInfo,
+    Evaluation,
+    Signal,
+    absence_signal,
+    evaluate_device,
+    herd_share,
+    points_by_device,
+)
+from wuxin.alerts.rules import SEVERITIES, STREAM_TYPES, Rule, apply_override, parse_rule, severity_rank
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import BANK_ROLES, Role
+from wuxin.errors import Denied, InvalidInput, NotFound
+from wuxin.loans.lifecycle import LIVE_STATES
+from wuxin.loans.risk_class import downgraded
+from wuxin.security.policy import Principal, require_can_see_enterprise, require_role, valid_consents
+from wuxin.services.evidence import record_evidence
+from wuxin.services.registry import consent_views
+from wuxin.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+PLATFORM_SCOPE = "platform"
+INDEX_TTL_MS = 30_000
+ESCALATE_AFTER_MS = {"critical": 15 * 60_000, "major": 60 * 60_000, "minor": 4 * 3_600_000, "warning": 24 * 3_600_000}
+MAX_ESCALATION = 3
+CURSOR = ("cursor", "connectivity", "-")
+DAY_MS = 86_400_000
+CN_OFFSET_MS = 8 * 3_600_000
+
+
+def tenant_scope(tenant_id: int) -> str:
+    return f"tenant:{tenant_id}"
+
+
+# ---------------------------------------------------------------- the rule index
+
+
+@dataclass
+class RuleIndex:
+    """Which stream rules apply to which device, and which keys they read; rebuilt when stale."""
+
+    built_ms: int
+    version: int
+    overrides: list[dict]
+    loans_by_enterprise: dict[int, list[dict]]
+    zones_by_loan: dict[int, list[dict]]
+    devices: dict[int, tuple[DeviceInfo, list[tuple[str, Rule]], frozenset[str]]] = field(default_factory=dict)
+
+    def device(self, uow: UnitOfWork, platform: Platform, device_id: int):
+        entry = self.devices.get(device_id)
+        if entry is None:
+            row = uow.devices.get(device_id)
+            if row is None:
+                return None
+            info = DeviceInfo(row["id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
+            rules = self.rules_for(platform, info)
+            entry = (info, rules, frozenset().union(*(r.watched_keys() for _, r in rules)) if rules else frozenset())
+            self.devices[device_id] = entry
+        return entry
+
+    def rules_for(self, platform: Platform, device: DeviceInfo) -> list[tuple[str, Rule]]:
+        """(scope, rule) pairs: pack defaults for everyone, tuned variants and zone fences per lending tenant."""
+        out = [(PLATFORM_SCOPE, r) for r in default_rules().values()
+               if r.type in STREAM_TYPES and r.enabled and r.applies_to(device.device_type)]
+        loans = self.loans_by_enterprise.get(device.enterprise_id, [])
+        for scope, rule in tenant_variants(self.overrides, loans, [r for _, r in out]):
+            out.append((scope, rule))
+        model = platform.thing_models.get(device.device_type)
+        if model is not None and {"lat", "lon"} <= set(model.properties):
+            for loan in loans:
+                for zone in self.zones_by_loan.get(loan["id"], []):
+                    out.append((tenant_scope(loan["tenant_id"]), zone_rule(loan["id"], zone)))
+        return out
+
+
+def tenant_variants(overrides: list[dict], loans: list[dict], rules: list[Rule]) -> list[tuple[str, Rule]]:
+    """A tenant's tuned copy of each rule it overrides for a product it lends on this enterprise."""
+    out, seen = [], set()
+    by_id = {r.id: r for r in rules}
+    for loan in loans:
+        for o in overrides:
+            rule = by_id.get(o["rule_id"])
+            if rule is None or o["tenant_id"] != loan["tenant_id"] or o["product"] not in ("*", loan["product"]):
+                continue
+            key = (o["tenant_id"], rule.id)
+            if key in seen:
+                continue
+            seen.add(key)
+            tuned = apply_override(rule, o["override"])
+            if tuned.enabled:
+                out.append((tenant_scope(o["tenant_id"]), tuned))
+    return out
+
+
+def zone_rule(loan_id: int, zone: dict) -> Rule:
+    return parse_rule({"id": f"loan.{loan_id}.zone.{zone['zone_id']}", "type": "geofence", "alarm_type": "zone_exit",
+                       "severity": "major", "params": {"zone": zone["polygon"], "on": "exit", "zone_name": zone["zone_id"]},
+                       "risk_class_floor": "special_mention",
+                       "label": {"zh": "质押物/车辆驶出质押区域", "en": "left the pledge zone"}})
+
+
+_INDEXES: dict[int, RuleIndex] = {}
+_VERSION = {"n": 0}
+_LOCK = threading.Lock()
+
+
+def invalidate_index() -> None:
+    """Overrides, loans or zones changed: rebuild on the next batch."""
+    with _LOCK:
+        _VERSION["n"] += 1
+
+
+def rule_index(platform: Platform, uow: UnitOfWork) -> RuleIndex:
+    index = _INDEXES.get(id(platform))
+    now = time.monotonic_ns() // 1_000_000
+    if index is None or index.version != _VERSION["n"] or now - index.built_ms > INDEX_TTL_MS:
+        loans = uow.monitoring.live_loans_all(LIVE_STATES)
+        by_enterprise: dict[int, list[dict]] = {}
+        for loan in loans:
+            by_enterprise.setdefault(loan["enterprise_id"], []).append(loan)
+        zones: dict[int, list[dict]] = {}
+        for zone in uow.monitoring.zones([l["id"] for l in loans]) if loans else []:
+            zones.setdefault(zone["loan_id"], []).append(zone)
+        index = RuleIndex(now, _VERSION["n"], uow.monitoring.overrides(), by_enterprise, zones)
+        _INDEXES[id(platform)] = index
+    return index
+
+
+# ---------------------------------------------------------------- evaluation as data arrives
+
+
+def on_batch(platform: Platform, uow: UnitOfWork, validated) -> int:
+    """Evaluate the stream rules on a validated batch inside the caller's transaction; returns signals applied."""
+    if not validated.readings and not validated.events:
+        return 0
+    index = rule_index(platform, uow)
+    device_ids = set(validated.last_seen_ms) | {e[0] for e in validated.events}
+    watched, infos = {}, {}
+    for device_id in device_ids:
+        entry = index.device(uow, platform, device_id)
+        if entry is not None and entry[2]:
+            infos[device_id], watched[device_id] = entry, entry[2]
+    if not watched:
+        return 0
+    points = points_by_device(validated.readings, validated.events, watched)
+    if not points:
+        return 0
+    wanted = [(scope, rule.id, str(d)) for d in points for scope, rule in infos[d][1]]
+    stored = uow.monitoring.states(wanted)
+    states = {(s, r, int(subject)): dict(state) for (s, r, subject), state in stored.items()}
+    out = Evaluation()
+    for device_id, device_points in points.items():
+        info, rules, _ = infos[device_id]
+        evaluate_device(info, rules, device_points, states, out)
+    now_ms = platform.clock_ms()
+    uow.monitoring.save_states({(s, r, str(d)): states[(s, r, d)] for s, r, d in out.changed}, now_ms)
+    apply_signals(platform, uow, out.signals, now_ms)
+    return len(out.signals)
+
+
+def apply_signals(platform: Platform, uow: UnitOfWork, signals: Iterable[Signal], now_ms: int) -> list[int]:
+    """Raise or clear alarms for signals; returns the ids of alarms raised anew."""
+    raised = []
+    for s in signals:
+        if s.action == "raise":
+            alarm_id = raise_alarm(uow, s, now_ms)
+            if alarm_id is not None:
+                raised.append(alarm_id)
+        else:
+            clear_by_rule(uow, s, now_ms)
+    return raised
+
+
+def _loans_for(uow: UnitOfWork, s: Signal) -> list[dict]:
+    if s.loan_id is not None:
+        loan = uow.monitoring.loan(s.loan_id)
+        return [loan] if loan else []
+    if s.enterprise_id is None:
+        return []
+    loans = uow.monitoring.live_loans([s.enterprise_id], LIVE_STATES)
+    if s.scope != PLATFORM_SCOPE:
+        loans = [l for l in loans if tenant_scope(l["tenant_id"]) == s.scope]
+    return loans
+
+
+def raise_alarm(uow: UnitOfWork, s: Signal, now_ms: int) -> int | None:
+    """Store the alarm (or fold into the open one); a new alarm is audited, evidenced, propagated, notified."""
+    loans = _loans_for(uow, s)
+    tenant_id = int(s.scope.split(":")[1]) if s.scope.startswith("tenant:") else None
+    alarm_id, new = uow.monitoring.raise_alarm(dict(
+        scope=s.scope, tenant_id=tenant_id, source=s.source, alarm_type=s.rule.alarm_type, rule_id=s.rule.id,
+        severity=s.rule.severity, status="active", enterprise_id=s.enterprise_id, device_id=s.device_id,
+        loan_ids=[l["id"] for l in loans], started_ms=s.at_ms, last_ms=s.at_ms, stored_ms=now_ms, detail=dict(s.detail)))
+    if not new:
+        return None
+    reason = f"rule {s.rule.id}: {s.rule.label.get('en', s.rule.alarm_type)}"
+    uow.monitoring.add_action(alarm_id, now_ms, None, "raise", reason)
+    record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
+        "action": "raise", "alarm_id": alarm_id, "rule_id": s.rule.id, "source": s.source, "severity": s.rule.severity,
+        "enterprise_id": s.enterprise_id, "at_ms": now_ms, "detail": _small(s.detail)})
+    for loan in loans:
+        _move_risk_class(uow, loan, s.rule.risk_class_floor, alarm_id, reason, now_ms)
+    enqueue_notifications(uow, alarm_id, "raised", now_ms)
+    return alarm_id
+
+
+def _small(detail: Any) -> Any:
+    return {k: v for k, v in dict(detail).items() if not isinstance(v, (list, dict)) or len(str(v)) < 500}
+
+
+def _move_risk_class(uow: UnitOfWork, loan: dict, floor: str | None, alarm_id: int, reason: str, now_ms: int) -> None:
+    target = downgraded(loan["risk_class"], floor)
+    if target is None:
+        return
+    uow.monitoring.set_loan(loan["id"], risk_class=target, updated_ms=now_ms)
+    uow.monitoring.add_history(loan_id=loan["id"], at_ms=now_ms, kind="risk_class", from_value=loan["risk_class"],
+                               to_value=target, action="warning", user_id=None, role=None,
+                               reason=f"alarm {alarm_id}: {reason}", alarm_id=alarm_id)
+    loan["risk_class"] = target
+
+
+def clear_by_rule(uow: UnitOfWork, s: Signal, now_ms: int) -> int | None:
+    alarm = uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)
+    if alarm is None:
+        return None
+    _clear(uow, alarm, None, f"rule {s.rule.id}: condition ended at {s.at_ms}", now_ms)
+    return alarm["id"]
+
+
+def _clear(uow: UnitOfWork, alarm: dict, user_id: int | None, reason: str, now_ms: int) -> None:
+    uow.monitoring.set_alarm(alarm["id"], status="cleared", cleared_ms=now_ms, cleared_by=user_id)
+    uow.monitoring.add_action(alarm["id"], now_ms, user_id, "clear", reason)
+    record_evidence(uow, "alarm_action", f"alarm:{alarm['id']}", {
+        "action": "clear", "alarm_id": alarm["id"], "user_id": user_id, "reason": reason,
+        "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms})
+    enqueue_notifications(uow, alarm["id"], "cleared", now_ms)
+
+
+# ---------------------------------------------------------------- notifications outbox
+
+
+def enqueue_notifications(uow: UnitOfWork, alarm_id: int, event: str, now_ms: int) -> int:
+    """One outbox row per channel of each tenant that may see the alarm and wants its severity."""
+    alarm = uow.monitoring.alarm(alarm_id)
+    tenants = {alarm["tenant_id"]} if alarm["tenant_id"] is not None else _watching_tenants(uow, alarm, now_ms)
+    rows = []
+    for channel in uow.monitoring.channels(tenants) if tenants else []:
+        if severity_rank(alarm["severity"]) <= severity_rank(channel["min_severity"]):
+            rows.append(dict(channel_id=channel["id"], alarm_id=alarm_id, event=event, payload=alarm_payload(alarm, event),
+                             status="pending", attempts=0, next_attempt_ms=now_ms))
+    uow.monitoring.add_notifications(rows)
+    return len(rows)
+
+
+def _watching_tenants(uow: UnitOfWork, alarm: dict, now_ms: int) -> set[int]:
+    if alarm["enterprise_id"] is None:
+        return set()
+    consents = consent_views(uow.consents.for_enterprise(alarm["enterprise_id"]))
+    return {c.tenant_id for c in consents if c.is_valid(now_ms)}
+
+
+def alarm_payload(alarm: dict, event: str) -> dict:
+    keys = ("id", "alarm_type", "rule_id", "severity", "status", "source", "enterprise_id", "loan_ids", "started_ms",
+            "last_ms", "occurrences", "escalation_level")
+    return {"event": event, **{k: alarm.get(k) for k in keys}, "detail": _small(alarm.get("detail") or {})}
+
+
+# ---------------------------------------------------------------- the periodic sweep
+
+
+def sweep(platform: Platform) -> dict:
+    """Offline devices (connectivity transitions), herd counts, escalation; one transaction each."""
+    return {"connectivity": sweep_connectivity_alarms(platform), "herd": sweep_herds(platform),
+            "escalated": escalate(platform)}
+
+
+def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
+    """Absence rules over the transitions recorded since the last sweep (cursor stored in rule_states)."""
+    now_ms = platform.clock_ms()
+    absence = [r for r in default_rules().values() if r.type == "absence" and r.enabled]
+    with platform.uow() as uow:
+        cursor = uow.monitoring.states([CURSOR]).get(CURSOR, {}).get("after_id", 0)
+        rows = uow.monitoring.transitions_after(cursor, batch)
+        signals = []
+        for row in rows:
+            info = DeviceInfo(row["device_id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
+            for rule in (r for r in absence if r.applies_to(info.device_type)):
+                offline_since = row["at_ms"] if row["to_state"] == "offline" else None
+                signal = absence_signal(info, PLATFORM_SCOPE, rule, row["to_state"], row["at_ms"], offline_since, now_ms)
+                if signal:
+                    signals.append(signal)
+        apply_signals(platform, uow, signals, now_ms)
+        if rows:
+            uow.monitoring.save_states({CURSOR: {"after_id": rows[-1]["id"]}}, now_ms)
+        uow.commit()
+    return len(signals)
+
+
+def sweep_herds(platform: Platform) -> int:
+    """Herd-count rules: the share of a device type reporting in the window, per enterprise."""
+    now_ms = platform.clock_ms()
+    rules = [r for r in default_rules().values() if r.type == "herd_drop" and r.enabled]
+    signals = []
+    with platform.uow() as uow:
+        for enterprise in uow.enterprises.list():
+            for rule in (r for r in rules if r.scenario == enterprise["industry"]):
+                signal = herd_signal(uow, enterprise["id"], rule, now_ms)
+                if signal:
+                    signals.append(signal)
+        apply_signals(platform, uow, signals, now_ms)
+        uow.commit()
+    return len(signals)
+
+
+def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) -> Signal | None:
+    ids = [d["id"] for d in uow.devices.list(enterprise_id) if rule.applies_to(d["device_type"])]
+    reporting = uow.monitoring.reporting_devices(ids, now_ms - int(rule.params["window_s"] * 1000), now_ms + 1) if ids else set()
+    share = herd_share(len(reporting), len(ids))
+    if share is None:
+        return None
+    source = f"enterprise:{enterprise_id}"
+    detail = {"reporting": len(reporting), "registered": len(ids), "share": round(share, 4),
+              "min_share": rule.params["min_share"]}
+    action = "raise" if share < rule.params["min_share"] else "clear"
+    return Signal(action, PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)
+
+
+def escalate(platform: Platform) -> int:
+    """Unacknowledged alarms past their severity's wait go up one level (at most MAX_ESCALATION), notified."""
+    now_ms = platform.clock_ms()
+    count = 0
+    with platform.uow() as uow:
+        for alarm in uow.monitoring.unacknowledged():
+            wait = ESCALATE_AFTER_MS[alarm["severity"]] * (alarm["escalation_level"] + 1)
+            if alarm["escalation_level"] >= MAX_ESCALATION or now_ms - alarm["stored_ms"] < wait:
+                continue
+            level = alarm["escalation_level"] + 1
+            uow.monitoring.set_alarm(alarm["id"], escalation_level=level, escalated_ms=now_ms)
+            uow.monitoring.add_action(alarm["id"], now_ms, None, "escalate",
+                                      f"unacknowledged for {(now_ms - alarm['stored_ms']) // 60_000} min: level {level}")
+            enqueue_notifications(uow, alarm["id"], "escalated", now_ms)
+            count += 1
+        uow.commit()
+    return count
+
+
+# ---------------------------------------------------------------- daily indicators
+
+
+def local_day(ms: int) -> int:
+    return (ms + CN_OFFSET_MS) // DAY_MS
+
+
+def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: int = 35) -> int:
+    """Baseline-change rules on each enterprise's daily indicators (from the indicators part) for `day`."""
+    now_ms = platform.clock_ms()
+    day = day if day is not None else local_day(now_ms) - 1
+    rules = [r for r in default_rules().values() if r.type == "baseline_change" and r.enabled]
+    signals = []
+    with platform.uow() as uow:
+        for enterprise in uow.enterprises.list():
+            mine = [r for r in rules if r.scenario == enterprise["industry"]]
+            if not mine:
+                continue
+            rows = uow.indicators.enterprise_days(enterprise["id"], day - lookback_days, day,
+                                                  [r.params["indicator"] for r in mine])
+            for rule in mine:
+                series = [(r["day"], r["value"]) for r in rows
+                          if r["indicator"] == rule.params["indicator"] and r["value"] is not None and r["quality"] != "unknown"]
+                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms)
+                if signal:
+                    signals.append(signal)
+        apply_signals(platform, uow, signals, now_ms)
+        uow.commit()
+    return len(signals)
+
+
+def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int) -> Signal | None:
+    """Raise when the day's value leaves the band in the rule's direction; clear when it is back inside."""
+    today = [v for d, v in series if d == day]
+    if not today:
+        return None
+    p = rule.params
+    check = band_check(series, day, today[0], p.get("z", 4.0), p.get("min_rel_change", 0.3), p.get("min_days", 7))
+    if check is None:
+        return None
+    source = f"enterprise:{enterprise_id}"
+    wanted = p.get("direction", "below")
+    detail = {"indicator": p["indicator"], "day": day, "value": check.value, "median": round(check.median, 4),
+              "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days}
+    if check.direction == wanted or (wanted == "both" and check.direction):
+        values = [v for _, v in sorted(series)]
+        start = change_point(values)
+        if start is not None:
+            detail["regime_since_day"] = sorted(series)[start][0]
+        return Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)
+    return Signal("clear", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail) if check.direction is None else None
+
+
+# ---------------------------------------------------------------- people: list, acknowledge, clear
+
+
+def _visible_enterprises(uow: UnitOfWork, principal: Principal, now_ms: int) -> list[int] | None:
+    """Enterprise ids whose alarms this principal may read (None = all, for the admin)."""
+    if principal.is_admin:
+        return None
+    if principal.role is Role.ENTERPRISE_USER:
+        return [principal.enterprise_id]
+    if principal.role not in BANK_ROLES | {Role.REGULATOR}:
+        raise Denied(f"role {principal.role.value} does not read alarms")
+    consents = consent_views(uow.consents.for_tenant(principal.tenant_id))
+    return sorted({c.enterprise_id for c in valid_consents(consents, principal.tenant_id, now_ms)})
+
+
+def list_alarms(platform: Platform, principal: Principal, status: str | None = None, enterprise_id: int | None = None,
+                loan_id: int | None = None, limit: int = 200) -> list[dict]:
+    if status is not None and status not in ("active", "acknowledged", "cleared"):
+        raise InvalidInput(f"status {status!r} is not one of active, acknowledged, cleared")
+    with platform.uow() as uow:
+        visible = _visible_enterprises(uow, principal, platform.clock_ms())
+        if enterprise_id is not None:
+            if visible is not None and enterprise_id not in visible:
+                raise Denied(f"no valid consent lets {principal.username} read alarms of enterprise {enterprise_id}")
+            visible = [enterprise_id]
+        tenant = None if principal.is_admin else principal.tenant_id
+        rows = uow.monitoring.list_alarms(visible, tenant, status, loan_id, max(1, min(limit, 1000)))
+        if tenant is not None:  # a bank that tuned a rule sees its own variant, not the platform's
+            tuned = {o["rule_id"] for o in uow.monitoring.overrides(tenant)}
+            rows = [r for r in rows if not (r["scope"] == PLATFORM_SCOPE and r["rule_id"] in tuned)]
+    return [public_alarm(r) for r in rows]
+
+
+def public_alarm(r: dict) -> dict:
+    keys = ("id", "scope", "source", "alarm_type", "rule_id", "severity", "status", "enterprise_id", "device_id", "loan_ids",
+            "started_ms", "last_ms", "stored_ms", "occurrences", "detail", "acknowledged_ms", "acknowledged_by",
+            "cleared_ms", "cleared_by", "escalation_level")
+    return {k: r[k] for k in keys}
+
+
+def _alarm_for_action(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> dict:
+    require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
+    alarm = uow.monitoring.alarm(alarm_id)
+    if alarm is None:
+        raise NotFound(f"alarm {alarm_id} does not exist")
+    if alarm["tenant_id"] is not None and alarm["tenant_id"] != principal.tenant_id:
+        raise NotFound(f"alarm {alarm_id} does not exist")
+    if alarm["enterprise_id"] is not None:
+        require_can_see_enterprise(principal, alarm["enterprise_id"],
+                                   consent_views(uow.consents.for_enterprise(alarm["enterprise_id"])), now_ms)
+    return alarm
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidInput(f"a reason of at least 3 characters is needed, got {reason!r}")
+    return reason[:2000]
+
+
+def acknowledge(platform: Platform, principal: Principal, alarm_id: int, reason: str) -> dict:
+    reason, now_ms = _reason(reason), platform.clock_ms()
+    with platform.uow() as uow:
+        alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
+        if alarm["status"] != "active":
+            raise InvalidInput(f"alarm {alarm_id} is {alarm['status']}, only an active alarm can be acknowledged")
+        uow.monitoring.set_alarm(alarm_id, status="acknowledged", acknowledged_ms=now_ms, acknowledged_by=principal.user_id)
+        uow.monitoring.add_action(alarm_id, now_ms, principal.user_id, "acknowledge", reason)
+        record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
+            "action": "acknowledge", "alarm_id": alarm_id, "user_id": principal.user_id, "reason": reason,
+            "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms})
+        uow.commit()
+        return public_alarm(uow.monitoring.alarm(alarm_id))
+
+
+def clear(platform: Platform, principal: Principal, alarm_id: int, reason: str) -> dict:
+    reason, now_ms = _reason(reason), platform.clock_ms()
+    with platform.uow() as uow:
+        alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
+        if alarm["status"] == "cleared":
+            raise InvalidInput(f"alarm {alarm_id} is already cleared")
+        _clear(uow, alarm, principal.user_id, reason, now_ms)
+        uow.commit()
+        return public_alarm(uow.monitoring.alarm(alarm_id))
+
+
+def alarm_audit(platform: Platform, principal: Principal, alarm_id: int) -> list[dict]:
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        alarm = uow.monitoring.alarm(alarm_id)
+        visible = _visible_enterprises(uow, principal, now_ms)
+        if alarm is None or (visible is not None and alarm["enterprise_id"] not in visible) or (
+                alarm["tenant_id"] is not None and not principal.is_admin and alarm["tenant_id"] != principal.tenant_id):
+            raise NotFound(f"alarm {alarm_id} does not exist")
+        return [{k: a[k] for k in ("at_ms", "user_id", "action", "reason")} for a in uow.monitoring.actions(alarm_id)]
+
+
+# ---------------------------------------------------------------- rules and overrides
+
+
+def list_rules(scenario: str | None = None) -> list[dict]:
+    return [rule_doc(r) for r in default_rules().values() if scenario is None or r.scenario == scenario]
+
+
+def rule_doc(r: Rule) -> dict:
+    return {"id": r.id, "type": r.type, "alarm_type": r.alarm_type, "severity": r.severity, "device_type": r.device_type,
+            "scenario": r.scenario, "params": dict(r.params), "risk_class_floor": r.risk_class_floor, "label": dict(r.label),
+            "enabled": r.enabled}
+
+
+def set_override(platform: Platform, principal: Principal, product: str, rule_id: str, override: dict) -> dict:
+    """A risk manager tunes a rule for the bank's product ("*" = all products); validated before it is stored."""
+    require_role(principal, Role.RISK_MANAGER)
+    rule = default_rules().get(rule_id)
+    if rule is None:
+        raise NotFound(f"rule {rule_id} does not exist")
+    if not product or len(product) > 60:
+        raise InvalidInput(f"product {product!r} must be 1-60 characters ('*' for every product)")
+    if override.get("severity") is not None and override["severity"] not in SEVERITIES:
+        raise InvalidInput(f"severity {override['severity']!r} is not one of {list(SEVERITIES)}")
+    tuned = apply_override(rule, override)
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        uow.monitoring.set_override(principal.tenant_id, product, rule_id, override, now_ms, principal.user_id)
+        uow.logs.audit(now_ms, principal.user_id, "rule.override", rule_id, {"product": product, "override": override})
+        uow.commit()
+    invalidate_index()
+    return {"tenant_id": principal.tenant_id, "product": product, "rule": rule_doc(tuned)}
+
+
+def list_overrides(platform: Platform, principal: Principal) -> list[dict]:
+    require_role(principal, Role.RISK_MANAGER, Role.CREDIT_OFFICER)
+    with platform.uow() as uow:
+        return [{k: o[k] for k in ("product", "rule_id", "override", "updated_ms", "updated_by")}
+                for o in uow.monitoring.overrides(principal.tenant_id)]
+
+
+def delete_override(platform: Platform, principal: Principal, product: str, rule_id: str) -> int:
+    require_role(principal, Role.RISK_MANAGER)
+    with platform.uow() as uow:
+        n = uow.monitoring.delete_override(principal.tenant_id, product, rule_id)
+        if not n:
+            raise NotFound(f"no override of rule {rule_id} for product {product!r}")
+        uow.logs.audit(platform.clock_ms(), principal.user_id, "rule.override.delete", rule_id, {"product": product})
+        uow.commit()
+    invalidate_index()
+    return n
+
+
+class MonitoringSweeper:
+    """A daemon thread: sweep and deliver notifications every `interval_s`; errors are logged and retried."""
+
+    def __init__(self, platform: Platform, interval_s: float = 30.0):
+        self.platform, self.interval_s = platform, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wuxin-monitoring", daemon=True)
+
+    def start(self) -> "MonitoringSweeper":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from wuxin.services.notifications import deliver_due
+
+        while not self._stop.wait(self.interval_s):
+            try:
+                sweep(self.platform)
+                deliver_due(self.platform)
+            except Exception as exc:  # the database may be down: try again next time
+                log.warning("monitoring sweep failed: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -1,0 +1,223 @@
+"""Protocol use cases: MQTT broker accounts, gateways and their sub-devices, third-party platform push."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from typing import Any, Protocol
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import Role, SourceMode
+from wuxin.errors import AuthError, Conflict, Denied, InvalidInput, NotFound
+from wuxin.ingest.parse import PayloadError, loads
+from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
+from wuxin.security.policy import Principal, require_role
+from wuxin.security.secrets import new_token
+from wuxin.services.ingest import DeviceResolver, IngestResult, quarantine_payload, store_validated
+from wuxin.services.registry import _require_device_manager, rotate_device_token
+
+PUSH_CHANNEL = "platform"
+PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp
+NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+PLATFORM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,59}$")
+
+
+class SignatureRefused(AuthError):
+    code = "bad_signature"
+
+
+class ReplayRefused(AuthError):
+    code = "replayed"
+
+
+# ---- MQTT broker accounts
+
+class BrokerAccounts(Protocol):
+    """What the platform asks of the broker's account store (Mosquitto dynamic security)."""
+
+    def provision_device(self, device_key: str, device_type: str, token: str | None) -> None: ...
+    def disable_device(self, device_key: str) -> None: ...
+    def known_devices(self) -> set[str]: ...
+
+
+def issue_mqtt_credentials(platform: Platform, principal: Principal | None, device_key: str,
+                           broker: BrokerAccounts) -> str:
+    """Rotate the device's access token and make it the device's MQTT password (shown once)."""
+    token = rotate_device_token(platform, principal, device_key)
+    with platform.uow() as uow:
+        device = uow.devices.by_key(device_key)
+    broker.provision_device(device_key, device["device_type"], token)
+    return token
+
+
+def reconcile_broker(platform: Platform, broker: BrokerAccounts) -> dict[str, int]:
+    """Disable broker accounts of devices without a live token; refresh the ACL role of the others."""
+    with platform.uow() as uow:
+        rows = uow.protocols.device_credentials_state()
+    known = broker.known_devices()
+    counts = {"disabled": 0, "refreshed": 0, "without_account": 0}
+    for row in rows:
+        if row["live_tokens"] == 0:
+            if row["key"] in known:
+                broker.disable_device(row["key"])
+                counts["disabled"] += 1
+        elif row["key"] in known:
+            broker.provision_device(row["key"], row["device_type"], None)
+            counts["refreshed"] += 1
+        else:
+            counts["without_account"] += 1  # needs `wuxin ingest mqtt-credentials KEY` once
+    return counts
+
+
+# ---- gateways (工业网关) and their sub-devices
+
+def attach_sub_device(platform: Platform, principal: Principal | None, gateway_key: str, child_key: str) -> None:
+    """Register `child_key` behind `gateway_key`: only that gateway may then publish for it (same enterprise)."""
+    with platform.uow() as uow:
+        gateway, child = uow.devices.by_key(gateway_key), uow.devices.by_key(child_key)
+        for key, row in ((gateway_key, gateway), (child_key, child)):
+            if row is None:
+                raise NotFound(f"device {key!r} is not registered")
+        if gateway["id"] == child["id"]:
+            raise InvalidInput(f"device {gateway_key!r} cannot be its own sub-device")
+        if gateway["enterprise_id"] != child["enterprise_id"]:
+            raise Denied(f"sub-device {child_key!r} (enterprise {child['enterprise_id']}) is not of the gateway's "
+                         f"enterprise {gateway['enterprise_id']}")
+        _require_device_manager(platform, uow, principal, gateway["enterprise_id"])
+        uow.protocols.attach_child(gateway["id"], child["id"], platform.clock_ms())
+        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "gateway.attach", child_key,
+                       {"gateway": gateway_key})
+        uow.commit()
+
+
+# ---- third-party platforms: registration
+
+def _fernet(platform: Platform) -> Fernet:
+    """Secrets are stored encrypted with a key derived (HKDF-SHA256) from settings.secret_key."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin push platform secrets",
+               info=b"v1").derive(platform.settings.secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def register_push_platform(platform: Platform, principal: Principal | None, name: str) -> str:
+    """A new third-party platform and its HMAC secret (shown once, stored encrypted)."""
+    if principal is not None:
+        require_role(principal, Role.PLATFORM_ADMIN)
+    if not PLATFORM_NAME.match(name):
+        raise InvalidInput(f"platform name {name!r} must be 2-60 of a-z 0-9 _ - (starting with a letter or digit)")
+    secret = new_token("wxp_")
+    with platform.uow() as uow:
+        if uow.protocols.platform_by_name(name):
+            raise Conflict(f"platform {name!r} is already registered")
+        uow.protocols.add_platform(name, _fernet(platform).encrypt(secret.encode()).decode(), platform.clock_ms())
+        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "platform.register", name, {})
+        uow.commit()
+    return secret
+
+
+def serve_enterprise(platform: Platform, principal: Principal | None, name: str, enterprise_id: int) -> None:
+    """Let a platform push for an enterprise's devices: the admin, or the enterprise itself."""
+    with platform.uow() as uow:
+        row = _platform_row(uow, name)
+        if uow.enterprises.get(enterprise_id) is None:
+            raise NotFound(f"enterprise {enterprise_id} does not exist")
+        if principal is not None and not principal.is_admin and not (
+                principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == enterprise_id):
+            raise Denied(f"user {principal.username} may not let platform {name!r} push for enterprise {enterprise_id}")
+        uow.protocols.serve_enterprise(row["id"], enterprise_id, platform.clock_ms())
+        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "platform.serve", name,
+                       {"enterprise_id": enterprise_id})
+        uow.commit()
+
+
+def _platform_row(uow, name: str) -> dict:
+    row = uow.protocols.platform_by_name(name)
+    if row is None:
+        raise NotFound(f"platform {name!r} is not registered")
+    return row
+
+
+# ---- third-party platforms: signed push
+
+def push_signature(secret: str, timestamp_ms: int | str, nonce: str, body: bytes) -> str:
+    """hex HMAC-SHA256(secret, "{timestamp_ms}.{nonce}." + body): what a platform sends as X-Wuxin-Signature."""
+    return hmac.new(secret.encode(), f"{timestamp_ms}.{nonce}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def push_lines(body: bytes) -> list[Any]:
+    """A JSON array of bulk lines, or JSON Lines (one line per row)."""
+    stripped = body.lstrip()
+    if stripped.startswith(b"["):
+        lines = loads(stripped)
+        if not isinstance(lines, list):
+            raise PayloadError("wrong_shape", "body must be a JSON array of lines or JSON Lines")
+        return lines
+    return [loads(row) for row in body.splitlines() if row.strip()]
+
+
+def push_telemetry(platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None,
+                   body: bytes) -> IngestResult:
+    """Verify the signature, refuse replays, store the lines of served enterprises' devices."""
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        row = uow.protocols.platform_by_name(name)
+        if row is None or row["disabled_ms"] is not None:
+            raise AuthError(f"platform {name!r} is not registered or is disabled")
+        timestamp_ms = _check_timestamp(timestamp, now_ms)
+        if not nonce or not NONCE_PATTERN.match(nonce):
+            raise SignatureRefused(f"X-Wuxin-Nonce must be 16-64 of A-Z a-z 0-9 _ -, got {nonce!r}")
+        _check_signature(platform, row, timestamp, nonce, signature or "", body)
+        if not uow.protocols.use_nonce(row["id"], nonce, now_ms, timestamp_ms + PUSH_WINDOW_MS):
+            raise ReplayRefused(f"nonce {nonce} of platform {name!r} was already used")
+        try:
+            lines = push_lines(body)
+        except PayloadError as exc:
+            quarantine_payload(platform, uow, PUSH_CHANNEL, exc.reason, f"platform {name}: {exc}", body)
+            uow.commit()
+            raise
+        result = _store_push(platform, uow, row, lines, hashlib.sha256(body).hexdigest())
+        uow.commit()
+    return result
+
+
+def _check_timestamp(timestamp: str | None, now_ms: int) -> int:
+    if not timestamp or not timestamp.isdigit():
+        raise SignatureRefused(f"X-Wuxin-Timestamp must be epoch milliseconds, got {timestamp!r}")
+    timestamp_ms = int(timestamp)
+    if abs(now_ms - timestamp_ms) > PUSH_WINDOW_MS:
+        raise ReplayRefused(f"timestamp {timestamp_ms} is {abs(now_ms - timestamp_ms) // 1000} s from the server's "
+                            f"{now_ms}; the window is {PUSH_WINDOW_MS // 1000} s")
+    return timestamp_ms
+
+
+def _check_signature(platform: Platform, row: dict, timestamp: str, nonce: str, signature: str, body: bytes) -> None:
+    try:
+        secret = _fernet(platform).decrypt(row["secret_ciphertext"].encode()).decode()
+    except InvalidToken:
+        raise AuthError(f"the secret of platform {row['name']!r} cannot be decrypted (was WUXIN_SECRET_KEY changed?)") from None
+    if not hmac.compare_digest(push_signature(secret, timestamp, nonce, body), signature.lower()):
+        raise SignatureRefused(f"X-Wuxin-Signature does not match the body for platform {row['name']!r}")
+
+
+def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str) -> IngestResult:
+    mode = SourceMode.THIRD_PARTY_PLATFORM.value
+    resolver = DeviceResolver(platform, uow, mode)
+    keys = {l["device"] for l in lines if isinstance(l, dict) and isinstance(l.get("device"), str)}
+    served = uow.protocols.served_enterprises(row["id"])
+    enterprise_of = {d["key"]: d["enterprise_id"] for d in uow.devices.by_keys(keys)} if keys else {}
+    resolver.prime(keys)
+    out = Validated()
+    for index, line in enumerate(lines):
+        device = line.get("device") if isinstance(line, dict) else None
+        if device in enterprise_of and enterprise_of[device] not in served:
+            out.rejections.append(Rejection(index, device, None, "not_served_by_platform",
+                                            f"device {device!r} is not of an enterprise served by platform "
+                                            f"{row['name']!r}", line))
+            lines[index] = None
+    validate_lines(lines, resolver, platform.clock_ms(), platform.settings.max_future_skew_s * 1000, out=out)
+    return store_validated(platform, uow, out, PUSH_CHANNEL, mode, sha)

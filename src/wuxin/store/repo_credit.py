@@ -1,0 +1,110 @@
+"""Repository of the credit part: business data, the model registry and credit decisions."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.tables_credit import (
+    business_imports,
+    business_records,
+    business_rejections,
+    credit_decisions,
+    credit_models,
+)
+
+
+class CreditRepo(_Repo):
+    # ------------------------------------------------------------ business data
+
+    def add_import(self, **values: Any) -> int:
+        return self.conn.execute(insert(business_imports).values(**values)).inserted_primary_key[0]
+
+    def finish_import(self, import_id: int, accepted: int, duplicate: int, rejected: int) -> None:
+        self.conn.execute(update(business_imports).where(business_imports.c.id == import_id).values(
+            rows_accepted=accepted, rows_duplicate=duplicate, rows_rejected=rejected))
+
+    def get_import(self, import_id: int) -> Row | None:
+        return _one(self.conn.execute(select(business_imports).where(business_imports.c.id == import_id)))
+
+    def add_records(self, rows: Sequence[Row]) -> list[tuple[int, int | None]]:
+        """Insert rows whose dedupe_key is new; returns (id, enterprise_id) of those inserted (a re-sent row is ignored)."""
+        if not rows:
+            return []
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        keys = [r["dedupe_key"] for r in rows]
+        self.conn.execute(dialect.insert(business_records).on_conflict_do_nothing(), list(rows))
+        t = business_records
+        import_id = rows[0]["import_id"]
+        stored = []
+        for start in range(0, len(keys), 1000):
+            stored += self.conn.execute(select(t.c.id, t.c.enterprise_id).where(
+                t.c.dedupe_key.in_(keys[start:start + 1000]), t.c.import_id == import_id)).all()
+        return [(r.id, r.enterprise_id) for r in stored]
+
+    def set_record_leaf(self, record_ids: Sequence[int], leaf: int) -> None:
+        if record_ids:
+            self.conn.execute(update(business_records).where(business_records.c.id.in_(list(record_ids))).values(ledger_leaf=leaf))
+
+    def records(self, enterprise_id: int | None, kinds: Sequence[str] | None = None, tenant_id: int | None = None,
+                every_tenant: bool = False, limit: int = 10_000) -> list[Row]:
+        """Records of an enterprise (or market data when None): shared ones, plus the tenant's own."""
+        t = business_records
+        query = select(t).where(t.c.enterprise_id == enterprise_id if enterprise_id is not None else t.c.enterprise_id.is_(None))
+        if kinds:
+            query = query.where(t.c.kind.in_(list(kinds)))
+        if not every_tenant:
+            query = query.where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
+        return _rows(self.conn.execute(query.order_by(t.c.kind, t.c.last_day, t.c.id).limit(limit)))
+
+    def add_rejections(self, rows: Sequence[Row]) -> None:
+        if rows:
+            self.conn.execute(insert(business_rejections), list(rows))
+
+    def rejections(self, import_id: int) -> list[Row]:
+        t = business_rejections
+        return _rows(self.conn.execute(select(t).where(t.c.import_id == import_id).order_by(t.c.row_index, t.c.id)))
+
+    def loan_outcomes(self, tenant_id: int | None) -> list[Row]:
+        """Every loan outcome the tenant imported (all of them for the platform itself: tenant None)."""
+        t = business_records
+        query = select(t).where(t.c.kind == "loan_outcomes")
+        if tenant_id is not None:
+            query = query.where(t.c.tenant_id == tenant_id)
+        return _rows(self.conn.execute(query.order_by(t.c.id)))
+
+    # ------------------------------------------------------------ model registry
+
+    def save_model(self, **values: Any) -> None:
+        if self.conn.execute(select(credit_models.c.version).where(credit_models.c.version == values["version"])).first() is None:
+            self.conn.execute(insert(credit_models).values(**values))
+
+    def model(self, version: str) -> Row | None:
+        return _one(self.conn.execute(select(credit_models).where(credit_models.c.version == version)))
+
+    def models(self, tenant_id: int | None) -> list[Row]:
+        """The tenant's models and the platform's, newest first (without their bodies)."""
+        t = credit_models
+        columns = [c for c in t.c if c.name != "body"]
+        query = select(*columns).where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
+        return _rows(self.conn.execute(query.order_by(t.c.trained_ms.desc(), t.c.version)))
+
+    # ------------------------------------------------------------ decisions
+
+    def add_decision(self, **values: Any) -> int:
+        return self.conn.execute(insert(credit_decisions).values(**values)).inserted_primary_key[0]
+
+    def set_decision_leaf(self, decision_id: int, leaf: int) -> None:
+        self.conn.execute(update(credit_decisions).where(credit_decisions.c.id == decision_id).values(ledger_leaf=leaf))
+
+    def decision(self, decision_id: int) -> Row | None:
+        return _one(self.conn.execute(select(credit_decisions).where(credit_decisions.c.id == decision_id)))
+
+    def decisions(self, enterprise_id: int, tenant_id: int | None, limit: int = 100) -> list[Row]:
+        t = credit_decisions
+        query = select(t).where(t.c.enterprise_id == enterprise_id)
+        if tenant_id is not None:
+            query = query.where(t.c.tenant_id == tenant_id)
+        return _rows(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)))

@@ -1,0 +1,1 @@
+"""The web console: a single-page app in plain JavaScript modules, served by the API process."""

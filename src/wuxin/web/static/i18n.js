@@ -1,0 +1,86 @@
+// Bilingual strings (zh-CN / en) and locale-aware formatting (Intl). Times show in China local time.
+const STRINGS = {
+  brand: ["物信 Wuxin", "Wuxin 物信"],
+  login: ["登录", "Log in"], logout: ["退出", "Log out"], username: ["用户名", "Username"], password: ["密码", "Password"],
+  login_failed: ["登录失败", "Login failed"], language: ["English", "中文"],
+  nav_portfolio: ["资产组合", "Portfolio"], nav_alarms: ["预警", "Alarms"], nav_loans: ["贷款", "Loans"],
+  nav_pledges: ["押品", "Pledges"], nav_map: ["地图", "Map"], nav_index: ["行业指数", "Industry index"],
+  nav_evidence: ["证据", "Evidence"], nav_quarantine: ["隔离区", "Quarantine"], nav_my: ["我的企业", "My company"],
+  nav_devices: ["设备健康", "Device health"], nav_consents: ["数据授权", "Data sharing"],
+  no_access: ["无权访问", "No access"], no_access_hint: ["您的角色或授权不允许查看此内容。", "Your role or the enterprise's consent does not allow this view."],
+  not_found: ["未找到", "Not found"], failed: ["加载失败", "Could not load"], loading: ["加载中…", "Loading…"],
+  waiting: ["即将上线", "Coming soon"],
+  waiting_hint: ["该视图依赖的接口尚未上线（{what}）。上线后此处将自动显示。", "This view needs an API that has not landed yet ({what}). It will show here once it does."],
+  enterprises: ["企业", "Enterprises"], devices: ["设备", "Devices"], online: ["在线", "online"], offline: ["离线", "offline"],
+  unknown: ["未知", "unknown"], machines: ["机台", "Machines"], online_share: ["在线率", "Online share"],
+  by_scenario: ["按场景的企业数", "Enterprises by scenario"], by_region: ["按地区的企业数", "Enterprises by region"],
+  connectivity: ["连接状态", "Connectivity"], exposure: ["敞口（按场景与地区）", "Exposure by scenario and region"],
+  risk_classes: ["风险等级", "Risk classes"], open_alarms: ["未结预警", "Open alarms"], trend: ["趋势", "Trend"],
+  name: ["名称", "Name"], uscc: ["统一社会信用代码", "USCC"], industry: ["行业", "Industry"], region: ["地区", "Region"],
+  sites: ["厂区/站点", "Sites"], key: ["设备编号", "Device key"], type: ["类型", "Type"], source_mode: ["数据来源", "Source"],
+  trust: ["可信度", "Trust"], last_seen: ["最后上报", "Last seen"], machine: ["机台", "Machine"],
+  timeline: ["设备运行时间轴", "Equipment status timeline"], running: ["运行", "running"], stopped: ["停机", "stopped"],
+  no_data: ["无数据", "no data"], days: ["天", "days"], run_hours_approx: ["运行时长≈", "Run hours ≈"],
+  no_machines: ["该企业没有带运行阈值的机台设备。", "This enterprise has no machines with a run threshold."],
+  indicators: ["经营指标", "Operating indicators"], peers: ["同业对标（行业指数）", "Peer standing (industry index)"],
+  crosscheck: ["交叉验证", "Cross-verification"], score: ["评分、原因与额度", "Score, reasons and limit"],
+  report: ["信用报告", "Credit report"], alarms: ["预警", "Alarms"], loans: ["贷款", "Loans"], pledges: ["押品", "Pledges"],
+  readings: ["读数", "Readings"], provenance: ["数据溯源", "Provenance"], property: ["属性", "Property"],
+  value: ["数值", "Value"], device_time: ["设备时间", "Device time"], received: ["平台接收", "Received"],
+  batch: ["批次", "Batch"], proof: ["账本证明", "Ledger proof"], show_proof: ["查看证明", "Show proof"],
+  events: ["事件", "Events"], back: ["返回", "Back"], window: ["时间范围", "Window"], hours: ["小时", "hours"],
+  consents: ["数据授权", "Data-sharing consents"], tenant: ["被授权方", "Recipient"], scope: ["范围", "Scope"],
+  items: ["项目", "Items"], purpose: ["用途", "Purpose"], granted: ["授权时间", "Granted"], expires: ["到期", "Expires"],
+  status: ["状态", "Status"], active: ["有效", "active"], revoked: ["已撤销", "revoked"], expired: ["已过期", "expired"],
+  revoke: ["撤销", "Revoke"], narrow: ["收窄", "Narrow"], grant: ["授权", "Grant"], new_consent: ["新增授权", "New consent"],
+  confirm_revoke: ["确定撤销该授权？被授权方将立即失去访问权限。", "Revoke this consent? The recipient loses access at once."],
+  scope_all: ["全部设备", "all devices"], scope_scenarios: ["指定场景", "scenarios"], scope_devices: ["指定设备", "devices"],
+  keep_items: ["保留的项目", "Items to keep"], earlier_expiry: ["提前到期日", "Earlier expiry"], save: ["保存", "Save"],
+  cancel: ["取消", "Cancel"], done: ["已完成", "Done"], health: ["健康状况", "Health"], dashboard: ["生产看板", "Dashboard"],
+  dash_manufacturing: ["生产看板", "Production dashboard"], dash_vehicles: ["车队看板", "Fleet dashboard"],
+  dash_dairy: ["牧场看板", "Farm dashboard"], dash_energy: ["电站看板", "Plant dashboard"],
+  dash_logistics: ["仓储看板", "Warehouse dashboard"], dash_construction: ["工地看板", "Site dashboard"],
+  last_24h: ["最近24小时", "Last 24 hours"], sites_map: ["站点与车辆分布", "Sites and vehicles"], vehicles: ["车辆", "Vehicles"],
+  quarantine: ["隔离数据", "Quarantined data"], reason: ["原因", "Reason"], message: ["说明", "Message"], channel: ["通道", "Channel"],
+  replay: ["重放", "Replay"], discard: ["丢弃", "Discard"], none: ["暂无", "None"],
+  evidence_hint: ["从任一指标值追溯到原始读数与账本证明：在企业页点击设备，查看读数及其批次的默克尔证明。", "Trace any figure down to its readings and ledger proof: open a device on an enterprise page, then a reading's batch proof."],
+  role_platform_admin: ["平台管理员", "Platform admin"], role_credit_officer: ["信贷员", "Credit officer"],
+  role_risk_manager: ["风险经理", "Risk manager"], role_enterprise_user: ["企业用户", "Enterprise user"],
+  role_integrator: ["集成商", "Integrator"], role_regulator: ["监管", "Regulator"],
+  ind_manufacturing: ["智慧制造", "Manufacturing"], ind_vehicles: ["智慧车联", "Vehicles"], ind_dairy: ["智慧农业", "Dairy"],
+  ind_energy: ["智慧能源", "Energy"], ind_logistics: ["智慧物流", "Logistics"], ind_construction: ["智慧基建", "Construction"],
+  ack_reason: ["确认原因", "Reason for acknowledging"], clear_reason: ["解除原因", "Reason for clearing"],
+  ack_default: ["已联系企业核实", "Contacted the enterprise to check"], clear_default: ["已核实并处理", "Checked and resolved"],
+  alarm_active: ["未处理", "active"], alarm_acknowledged: ["已确认", "acknowledged"], alarm_cleared: ["已解除", "cleared"],
+  acknowledge: ["确认", "Acknowledge"], clear: ["解除", "Clear"], severity: ["级别", "Severity"], started: ["开始", "Started"],
+  occurrences: ["次数", "Occurrences"], product: ["产品", "Product"], state: ["状态", "State"], risk_class: ["风险分类", "Risk class"],
+  amount: ["金额", "Amount"], outstanding: ["余额", "Outstanding"], coverage: ["押品覆盖", "Coverage"],
+  mode_bank_installed: ["银行自装", "bank-installed"], mode_third_party_platform: ["第三方平台", "third-party platform"],
+  mode_enterprise_shared: ["企业共享", "enterprise-shared"],
+};
+
+let lang = localStorage.getItem("wuxin.lang") || ((navigator.language || "zh-CN").startsWith("zh") ? "zh-CN" : "en");
+export const TIME_ZONE = "Asia/Shanghai";
+
+export function getLang() { return lang; }
+export function setLang(next) { lang = next; localStorage.setItem("wuxin.lang", next); document.documentElement.lang = next; }
+document.documentElement.lang = lang;
+
+export function t(key, vars = {}) {
+  const pair = STRINGS[key];
+  let text = pair ? pair[lang === "en" ? 1 : 0] : key;
+  for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, v);
+  return text;
+}
+
+export function tOr(key, fallback) { return STRINGS[key] ? t(key) : fallback; }
+const locale = () => (lang === "en" ? "en-US" : "zh-CN");
+export const fmtNum = (x, digits = 0) => x == null || Number.isNaN(x) ? "—" :
+  new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(x);
+export const fmtPct = (x) => x == null ? "—" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(x);
+export const fmtCny = (x) => x == null ? "—" : new Intl.NumberFormat(locale(), { style: "currency", currency: "CNY", maximumFractionDigits: 0 }).format(x);
+export const fmtDateTime = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {
+  timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(ms));
+export const fmtDate = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {
+  timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
+export const fmtShortDate = (ms) => new Intl.DateTimeFormat(locale(), { timeZone: TIME_ZONE, month: "short", day: "numeric" }).format(new Date(ms));

@@ -1,0 +1,108 @@
+// Bank pages: the portfolio overview and the map of sites and vehicles.
+import { api, apiPaths } from "../api.js";
+import { fmtCny, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
+import { card, chart, h, section, table, waiting } from "../ui.js";
+
+export const industryLabel = (x) => tOr("ind_" + x, x);
+
+export async function portfolio() {
+  const data = await api("/api/v1/console/portfolio");
+  const rows = data.enterprises;
+  const sum = (f) => rows.reduce((a, r) => a + f(r), 0);
+  const devices = sum((r) => r.devices || 0), online = sum((r) => r.connectivity.online);
+  const page = h("div", {},
+    h("h1", {}, t("nav_portfolio")),
+    h("div", { class: "kpis" },
+      kpi(t("enterprises"), fmtNum(rows.length)), kpi(t("devices"), fmtNum(devices)),
+      kpi(t("online_share"), devices ? fmtPct(online / devices) : "—"), kpi(t("machines"), fmtNum(sum((r) => r.machines)))));
+  const byScenario = h("div", { class: "chart" }), byRegion = h("div", { class: "chart" }), conn = h("div", { class: "chart" });
+  const pending = h("div", { class: "grid" });
+  page.append(h("div", { class: "grid" }, card(t("by_scenario"), byScenario), card(t("by_region"), byRegion), card(t("connectivity"), conn)), pending,
+    card(t("enterprises"), table([
+      { title: t("name"), render: (r) => h("a", { href: `#/enterprise/${r.id}` }, r.name) },
+      { title: t("industry"), render: (r) => industryLabel(r.industry) },
+      { title: t("region"), render: (r) => r.region },
+      { title: t("devices"), num: true, render: (r) => r.devices == null ? "—" : fmtNum(r.devices) },
+      { title: t("online"), num: true, render: (r) => fmtNum(r.connectivity.online) },
+      { title: t("offline"), num: true, render: (r) => fmtNum(r.connectivity.offline) },
+    ], rows)));
+  setTimeout(() => {  // once the page is in the document (charts need a size)
+    barChart(byScenario, countBy(rows, (r) => industryLabel(r.industry)));
+    barChart(byRegion, countBy(rows, (r) => r.region.replace(/^(.+?(省|自治区|市)).*$/, "$1")));
+    chart(conn, { tooltip: {}, series: [{ type: "pie", radius: ["40%", "70%"], data: ["online", "offline", "unknown"].map((k) => ({
+      name: t(k), value: sum((r) => r.connectivity[k]), itemStyle: { color: { online: "#2e8540", offline: "#c0392b", unknown: "#b0b7c0" }[k] } })) }] });
+  }, 0);
+  section(pending, () => pendingPanels(rows));
+  return page;
+}
+
+async function pendingPanels(rows) {
+  const paths = await apiPaths();
+  const has = (p) => [...paths].some((x) => x.startsWith(p));
+  const [alarmRows, loanRows] = await Promise.all([has("/api/v1/alarms") ? api("/api/v1/alarms?status=active&limit=1000") : null,
+    has("/api/v1/loans") ? api("/api/v1/loans") : null]);
+  const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+  const exposure = h("div", { class: "chart", "data-wired": "exposure" }), classes = h("div", { class: "chart" }), alarms = h("div", { class: "chart" });
+  setTimeout(() => {
+    if (loanRows) {
+      const sumBy = (f) => { const m = new Map(); for (const l of loanRows) m.set(f(l), (m.get(f(l)) || 0) + Number(l.outstanding_cny || 0)); return [...m.entries()]; };
+      const pairs = sumBy((l) => `${industryLabel(byId[l.enterprise_id]?.industry ?? "?")} · ${(byId[l.enterprise_id]?.region ?? "").replace(/^(.+?(省|自治区|市)).*$/, "$1")}`);
+      chart(exposure, { tooltip: { valueFormatter: fmtCny }, grid: { left: 150, right: 20, top: 10, bottom: 24 }, xAxis: { type: "value", axisLabel: { formatter: (v) => fmtNum(v / 1e4) + (getLang() === "en" ? "0k" : "万") } },
+        yAxis: { type: "category", data: pairs.map((p) => p[0]) }, series: [{ type: "bar", data: pairs.map((p) => p[1]), itemStyle: { color: "#0b5cad" } }] });
+      const cls = new Map(); for (const l of loanRows) cls.set(l.risk_class ?? "—", (cls.get(l.risk_class ?? "—") || 0) + 1);
+      chart(classes, { tooltip: {}, series: [{ type: "pie", radius: ["35%", "65%"], data: [...cls.entries()].map(([name, value]) => ({ name, value })) }] });
+    }
+    if (alarmRows) {
+      const sev = new Map(); for (const a of alarmRows) sev.set(a.severity, (sev.get(a.severity) || 0) + 1);
+      chart(alarms, { tooltip: {}, xAxis: { type: "category", data: [...sev.keys()] }, yAxis: { type: "value", minInterval: 1 }, grid: { left: 40, right: 10, top: 10, bottom: 24 },
+        series: [{ type: "bar", data: [...sev.values()], itemStyle: { color: "#c0392b" } }] });
+    }
+  }, 0);
+  const empty = (list, el) => list && !list.length ? h("p", { class: "muted" }, t("none")) : el;
+  return h("div", { class: "grid" },
+    card(t("exposure"), loanRows ? empty(loanRows, exposure) : waiting("issue 6 · loans")),
+    card(t("risk_classes"), loanRows ? empty(loanRows, classes) : waiting("issue 5/6 · risk classes")),
+    card(`${t("open_alarms")}${alarmRows ? ` (${fmtNum(alarmRows.length)})` : ""}`, alarmRows ? empty(alarmRows, alarms) : waiting("issue 6 · alarms")),
+    card(t("trend"), waiting("issue 4 · portfolio indicator trend")));
+}
+
+function kpi(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v" }, value), h("div", { class: "l" }, label)); }
+
+function countBy(rows, f) {
+  const m = new Map();
+  for (const r of rows) m.set(f(r), (m.get(f(r)) || 0) + 1);
+  return [...m.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+function barChart(el, pairs) {
+  chart(el, { tooltip: {}, grid: { left: 110, right: 20, top: 10, bottom: 24 }, xAxis: { type: "value", minInterval: 1 },
+    yAxis: { type: "category", data: pairs.map((p) => p[0]).reverse() },
+    series: [{ type: "bar", data: pairs.map((p) => p[1]).reverse(), itemStyle: { color: "#0b5cad" } }] });
+}
+
+const INDUSTRY_COLORS = { manufacturing: "#f28c28", vehicles: "#0b5cad", dairy: "#2e8540", energy: "#d4ac0d", logistics: "#8e44ad", construction: "#7f8c8d" };
+
+export async function mapPage() {
+  const data = await api("/api/v1/console/map");
+  const el = h("div", { class: "chart tall", id: "map" });
+  const page = h("div", {}, h("h1", {}, t("sites_map")), card(null, el),
+    card(t("vehicles"), data.vehicles.length ? table([
+      { title: t("key"), render: (v) => h("a", { href: `#/device/${v.enterprise_id}/${encodeURIComponent(v.key)}` }, v.plate || v.key) },
+      { title: t("name"), render: (v) => v.enterprise },
+      { title: t("connectivity"), render: (v) => h("span", { class: `badge ${v.connectivity}` }, t(v.connectivity)) },
+      { title: "lat, lon", render: (v) => `${fmtNum(v.lat, 4)}, ${fmtNum(v.lon, 4)}` },
+    ], data.vehicles) : h("p", { class: "muted" }, t("none"))));
+  setTimeout(() => {  // once the page is in the document (charts need a size)
+    const groups = {};
+    for (const s of data.sites) (groups[s.industry] ||= []).push({ name: `${s.enterprise} · ${s.name}`, value: [s.lon, s.lat], id: s.enterprise_id });
+    const series = Object.entries(groups).map(([ind, pts]) => ({ name: industryLabel(ind), type: "scatter", coordinateSystem: "geo",
+      symbolSize: 9, itemStyle: { color: INDUSTRY_COLORS[ind] || "#333" }, data: pts }));
+    series.push({ name: t("vehicles"), type: "effectScatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#c0392b" },
+      data: data.vehicles.map((v) => ({ name: v.plate || v.key, value: [v.lon, v.lat] })) });
+    const c = chart(el, { tooltip: { formatter: (p) => p.name }, legend: { bottom: 0 },
+      geo: { map: "china", roam: true, zoom: 1.2, itemStyle: { areaColor: "#eef2f6", borderColor: "#9aa5b1" }, emphasis: { itemStyle: { areaColor: "#dbe4ee" } } },
+      series });
+    c.on("click", (p) => { if (p.data?.id) location.hash = `#/enterprise/${p.data.id}`; });
+  }, 0);
+  return page;
+}

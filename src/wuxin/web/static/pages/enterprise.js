@@ -1,0 +1,222 @@
+// The enterprise page (bank view, also the firm's own dashboard parts), the equipment timeline,
+// and the device page: readings with their provenance down to the ledger proof of their batch.
+import { api, apiPaths } from "../api.js";
+import { fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
+import { card, chart, h, section, table, waiting } from "../ui.js";
+import { industryLabel } from "./bank.js";
+
+export const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
+export const modeLabel = (m) => tOr("mode_" + m, m);
+const DAY_MS = 86_400_000, SLOT_MS = 900_000, CN_OFFSET_MS = 8 * 3_600_000;
+
+export async function enterprisePage(id) {
+  const profile = await api(`/api/v1/enterprises/${id}`);
+  const timelineSlot = h("div"), devicesSlot = h("div"), partsSlot = h("div");
+  const page = h("div", { "data-enterprise": id }, header(profile), timelineSlot, devicesSlot, partsSlot);
+  const days = Number(params().get("days") || 30);
+  section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`));
+  section(devicesSlot, async () => devicesCard(id, await api(`/api/v1/enterprises/${id}/devices`)));
+  section(partsSlot, () => pendingParts(id));
+  return page;
+}
+
+function header(p) {
+  return h("div", {}, h("h1", {}, p.name),
+    card(null, h("div", { class: "row" },
+      h("span", {}, `${t("uscc")}: `, h("code", {}, p.uscc)), h("span", {}, `${t("industry")}: ${industryLabel(p.industry)}`),
+      h("span", {}, `${t("region")}: ${p.region}`),
+      h("span", {}, `${t("sites")}: ${p.sites.map((s) => s.name).join("、") || "—"}`))));
+}
+
+export function devicesCard(enterpriseId, devices) {
+  return card(`${t("devices")} (${fmtNum(devices.length)})`, table([
+    { title: t("key"), render: (d) => h("a", { href: `#/device/${enterpriseId}/${encodeURIComponent(d.key)}` }, d.key) },
+    { title: t("type"), render: (d) => d.device_type },
+    { title: t("machine"), render: (d) => d.attributes?.machine_id || d.attributes?.plate || "" },
+    { title: t("source_mode"), render: (d) => modeLabel(d.source_mode) },
+    { title: t("trust"), num: true, render: (d) => fmtNum(d.trust_level, 1) },
+    { title: t("connectivity"), render: (d) => h("span", { class: `badge ${d.connectivity}` }, t(d.connectivity)) },
+    { title: t("last_seen"), render: (d) => fmtDateTime(d.last_seen_ms) },
+  ], devices));
+}
+
+async function pendingParts(id) {
+  const paths = await apiPaths();
+  const has = (p) => [...paths].some((x) => x.startsWith(p));
+  const slots = { ind: h("div"), alarms: h("div"), loans: h("div") };
+  if (has("/api/v1/enterprises/{enterprise_id}/indicators")) section(slots.ind, () => indicatorsChart(id));
+  else slots.ind.append(waiting("issue 4 · daily indicators"));
+  if (has("/api/v1/alarms")) section(slots.alarms, async () => miniTable(await api(`/api/v1/alarms?enterprise_id=${id}&limit=50`),
+    [["severity", (a) => a.severity], ["type", (a) => a.alarm_type], ["status", (a) => t("alarm_" + a.status)], ["started", (a) => fmtDateTime(a.started_ms)]]));
+  else slots.alarms.append(waiting("issue 6 · alarms"));
+  if (has("/api/v1/loans")) section(slots.loans, async () => miniTable(await api(`/api/v1/loans?enterprise_id=${id}`),
+    [["product", (l) => l.product], ["state", (l) => l.state], ["risk_class", (l) => l.risk_class ?? "—"], ["outstanding", (l) => fmtCny(Number(l.outstanding_cny))]]));
+  else slots.loans.append(waiting("issue 6 · loans and pledges"));
+  return h("div", {}, card(t("indicators"), slots.ind), h("div", { class: "grid" },
+    card(t("peers"), has("/api/v1/enterprises/{enterprise_id}/percentile") ? h("p", { class: "muted" }, h("a", { href: "#/industry" }, t("nav_index"))) : waiting("issue 4 · industry index")),
+    card(t("crosscheck"), waiting("issue 4/5 · cross-verification")),
+    card(t("score"), waiting("issue 5 · scorecard")),
+    card(t("report"), waiting("issue 5 · credit report")),
+    card(t("alarms"), slots.alarms),
+    card(`${t("loans")} / ${t("pledges")}`, slots.loans)));
+}
+
+function miniTable(rows, cols) {
+  if (!rows.length) return h("p", { class: "muted" }, t("none"));
+  return table(cols.map(([k, f]) => ({ title: t(k), render: f })), rows.slice(0, 10));
+}
+
+const isoDay = (ms) => new Date(ms + CN_OFFSET_MS).toISOString().slice(0, 10);
+
+/** Daily indicator values as lines; tolerant of the row shape ({indicator|name, day, value}). */
+async function indicatorsChart(id) {
+  const to = isoDay(Date.now()), from = isoDay(Date.now() - 30 * DAY_MS);
+  const data = await api(`/api/v1/enterprises/${id}/indicators?from=${from}&to=${to}`);
+  const rows = Array.isArray(data) ? data : Object.values(data || {}).find(Array.isArray) || [];
+  const series = new Map();
+  for (const r of rows) {
+    const name = r.indicator ?? r.name; const day = r.day ?? r.date;
+    if (name == null || day == null || typeof r.value !== "number") continue;
+    if (!series.has(name)) series.set(name, []);
+    series.get(name).push([typeof day === "number" ? day * DAY_MS - CN_OFFSET_MS : Date.parse(day + "T00:00:00+08:00"), r.value]);
+  }
+  if (!series.size) return h("p", { class: "muted", "data-empty": "indicators" }, t("none"));
+  const el = h("div", { class: "chart" });
+  setTimeout(() => chart(el, { tooltip: { trigger: "axis" }, legend: { type: "scroll" }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
+    series: [...series.entries()].map(([name, pts]) => ({ name, type: "line", data: pts.sort((a, b) => a[0] - b[0]) })) }), 0);
+  return el;
+}
+
+// ------------------------------------------------------------------ the equipment status timeline
+
+export async function timelineCard(enterpriseId, days, baseHash) {
+  const data = await api(`/api/v1/console/enterprises/${enterpriseId}/equipment-timeline?days=${days}`);
+  if (!data.machines.length) return card(t("timeline"), h("p", { class: "muted" }, t("no_machines")));
+  const picker = h("span", { class: "row" }, [7, 30, 90].map((d) => h("button", { class: d === days ? "primary" : null,
+    onclick: () => { location.hash = `${baseHash}?days=${d}`; } }, `${d} ${t("days")}`)));
+  const legend = h("div", { class: "timeline-legend" }, ["running", "stopped", "no_data"].map((k) =>
+    h("span", {}, h("i", { style: `background:var(--${{ running: "run", stopped: "stop", no_data: "unknown" }[k]})` }), t(k))));
+  const wrap = h("div", { class: "timeline-wrap" });
+  const el = card(t("timeline"), h("div", { class: "row", style: "justify-content:space-between" }, legend, picker), wrap);
+  setTimeout(() => drawTimeline(wrap, data), 0);
+  return el;
+}
+
+function drawTimeline(wrap, data) {
+  const started = performance.now();
+  const labelW = 120, hoursW = 90, rowH = 13, gap = 3, headH = 22;
+  const width = Math.max(640, wrap.clientWidth || 1000);
+  const plotW = width - labelW - hoursW;
+  const n = data.machines.length, nSlots = data.days * 96;
+  const height = headH + n * (rowH + gap) + 4;
+  const ratio = window.devicePixelRatio || 1;
+  const canvas = h("canvas", { width: Math.round(width * ratio), height: Math.round(height * ratio), style: `width:${width}px;height:${height}px`, "data-testid": "timeline" });
+  const tip = h("div", { class: "tip" });
+  wrap.replaceChildren(canvas, tip);
+  const ctx = canvas.getContext("2d");
+  ctx.scale(ratio, ratio);
+  const css = getComputedStyle(document.documentElement);
+  const color = { R: css.getPropertyValue("--run").trim(), S: css.getPropertyValue("--stop").trim(), "-": css.getPropertyValue("--unknown").trim() };
+  const firstMs = Date.parse(data.first_day + "T00:00:00+08:00");
+  const x = (slot) => labelW + (slot / nSlots) * plotW;
+  ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#6b7785"; ctx.textBaseline = "middle";
+  const every = Math.max(1, Math.ceil(data.days / 12));
+  for (let d = 0; d < data.days; d += every) {
+    ctx.fillText(fmtShortDate(firstMs + d * DAY_MS + 12 * 3_600_000), x(d * 96) + 2, 10);
+    ctx.fillRect(x(d * 96), 16, 1, height - 16);
+  }
+  ctx.fillText(t("run_hours_approx"), labelW + plotW + 8, 10);
+  data.machines.forEach((m, i) => {
+    const y = headH + i * (rowH + gap);
+    ctx.fillStyle = "#1f2933"; ctx.fillText(m.machine_id.slice(0, 16), 2, y + rowH / 2);
+    ctx.fillStyle = color["-"]; ctx.fillRect(x(0), y, plotW, rowH);
+    let start = 0, runs = 0;
+    const s = m.slots;
+    for (let k = 1; k <= s.length; k++) {
+      if (k === s.length || s[k] !== s[start]) {
+        if (s[start] !== "-") { ctx.fillStyle = color[s[start]]; ctx.fillRect(x(start), y, Math.max(x(k) - x(start), 0.5), rowH); }
+        if (s[start] === "R") runs += k - start;
+        start = k;
+      }
+    }
+    ctx.fillStyle = "#1f2933";
+    ctx.fillText(fmtNum(runs * 0.25 / data.days, 1) + " h/d", labelW + plotW + 8, y + rowH / 2);
+  });
+  canvas.addEventListener("mousemove", (e) => {
+    const r = canvas.getBoundingClientRect(), px = e.clientX - r.left, py = e.clientY - r.top;
+    const i = Math.floor((py - headH) / (rowH + gap)), slot = Math.floor(((px - labelW) / plotW) * nSlots);
+    if (i < 0 || i >= n || slot < 0 || slot >= nSlots) { tip.style.display = "none"; return; }
+    const m = data.machines[i], st = m.slots[slot];
+    tip.textContent = `${m.machine_id} · ${fmtDateTime(firstMs + slot * SLOT_MS)} · ${t({ R: "running", S: "stopped", "-": "no_data" }[st])}`;
+    tip.style.display = "block"; tip.style.left = `${Math.min(px + 12, width - 260)}px`; tip.style.top = `${py + 14}px`;
+  });
+  canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+  canvas.addEventListener("click", (e) => {
+    const r = canvas.getBoundingClientRect(), i = Math.floor((e.clientY - r.top - headH) / (rowH + gap));
+    if (i >= 0 && i < n) location.hash = `#/device/${data.enterprise_id}/${encodeURIComponent(data.machines[i].key)}`;
+  });
+  wrap.dataset.timelineReady = String(Math.round(performance.now() - started));
+}
+
+// ------------------------------------------------------------------ device: readings and provenance
+
+export async function devicePage(enterpriseId, key) {
+  const devices = await api(`/api/v1/enterprises/${enterpriseId}/devices`);
+  const device = devices.find((d) => d.key === key);
+  const hours = Number(params().get("hours") || 24);
+  const seen = device?.last_seen_ms ?? Date.now();
+  const data = await api(`/api/v1/enterprises/${enterpriseId}/devices/${encodeURIComponent(key)}/telemetry?from=${seen - hours * 3_600_000}&to=${seen + 1}&limit=10000`);
+  let model = null;
+  try { model = device ? await api(`/api/v1/thing-models/${encodeURIComponent(device.device_type)}`) : null; } catch { model = null; }
+  const names = Object.fromEntries((model?.properties || []).map((p) => [p.identifier, p.name]));
+  const numeric = [...new Set(data.readings.filter((r) => typeof r.value === "number").map((r) => r.key))];
+  const chosen = params().get("key") && numeric.includes(params().get("key")) ? params().get("key")
+    : numeric.find((k) => !["battery_pct", "rssi_dbm"].includes(k)) ?? numeric[0];
+  const base = `#/device/${enterpriseId}/${encodeURIComponent(key)}`;
+  const chartEl = h("div", { class: "chart" });
+  const proofSlot = h("div");
+  const latest = [...data.readings].sort((a, b) => b.ts - a.ts).slice(0, 40);
+  const page = h("div", {},
+    h("p", {}, h("a", { href: `#/enterprise/${enterpriseId}` }, "← " + t("back"))),
+    h("h1", {}, key),
+    card(t("provenance"), h("div", { class: "row" },
+      h("span", {}, `${t("type")}: ${device?.device_type ?? "—"}`), h("span", {}, `${t("source_mode")}: ${modeLabel(data.provenance.source_mode)}`),
+      h("span", {}, `${t("trust")}: ${fmtNum(data.provenance.trust_level, 1)}`),
+      device ? h("span", {}, `${t("connectivity")}: `, h("span", { class: `badge ${device.connectivity}` }, t(device.connectivity))) : null,
+      h("span", {}, `${t("last_seen")}: ${fmtDateTime(device?.last_seen_ms)}`))),
+    card(`${t("readings")} · ${names[chosen] ? names[chosen] + " " : ""}${chosen ?? ""}`,
+      h("div", { class: "row" }, h("span", { class: "muted" }, t("window") + ":"), [6, 24, 72].map((hh) =>
+        h("button", { class: hh === hours ? "primary" : null, onclick: () => { location.hash = `${base}?hours=${hh}&key=${chosen ?? ""}`; } }, `${hh} ${t("hours")}`)),
+        h("span", { class: "muted" }, t("property") + ":"), h("select", { id: "prop", onchange: (e) => { location.hash = `${base}?hours=${hours}&key=${e.target.value}`; } },
+          numeric.map((k) => h("option", { value: k, selected: k === chosen }, names[k] ? `${names[k]} (${k})` : k)))),
+      chartEl),
+    card(t("readings"), table([
+      { title: t("device_time"), render: (r) => fmtDateTime(r.ts) },
+      { title: t("property"), render: (r) => names[r.key] ? `${names[r.key]} · ${r.key}` : r.key },
+      { title: t("value"), num: true, render: (r) => typeof r.value === "number" ? fmtNum(r.value, 3) : String(r.value) },
+      { title: t("received"), render: (r) => fmtDateTime(r.received_ms) },
+      { title: t("batch"), render: (r) => h("button", { "data-batch": r.batch_id, onclick: () => showProof(proofSlot, r.batch_id, key) }, `#${r.batch_id} · ${t("show_proof")}`) },
+    ], latest)),
+    card(t("proof"), proofSlot),
+    data.events.length ? card(t("events"), table([
+      { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => e.event },
+      { title: "params", render: (e) => JSON.stringify(e.params) }], data.events.slice(-20).reverse())) : null);
+  proofSlot.append(h("p", { class: "muted" }, t("evidence_hint")));
+  setTimeout(() => {
+    const points = data.readings.filter((r) => r.key === chosen).map((r) => [r.ts, r.value]);
+    chart(chartEl, { tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v, 3) }, grid: { left: 60, right: 20, top: 20, bottom: 40 },
+      xAxis: { type: "time", axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } }, yAxis: { type: "value", scale: true },
+      dataZoom: [{ type: "inside" }], series: [{ type: "line", showSymbol: false, data: points, lineStyle: { width: 1 }, itemStyle: { color: "#0b5cad" } }] });
+  }, 0);
+  return page;
+}
+
+function showProof(slot, batchId, key) {
+  section(slot, async () => {
+    const proof = await api(`/api/v1/ledger/telemetry/batches/${batchId}/devices/${encodeURIComponent(key)}/proof`);
+    return h("div", { "data-proof": batchId }, h("p", {}, `${t("batch")} #${batchId}`), h("pre", {}, JSON.stringify(proof, null, 2)));
+  });
+}
+
+export { fmtDate, TIME_ZONE };

@@ -1,0 +1,53 @@
+// Small DOM helpers, the empty / no-access / error states, and chart helpers.
+import { t } from "./i18n.js";
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "html") el.innerHTML = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c != null && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+export function stateFor(err) {
+  if (err?.status === 403) return h("div", { class: "state noaccess", "data-state": "no-access" }, h("strong", {}, t("no_access")),
+    h("div", { class: "detail" }, t("no_access_hint")), h("div", { class: "detail" }, err.message));
+  if (err?.status === 404) return h("div", { class: "state", "data-state": "not-found" }, t("not_found"), h("div", { class: "detail" }, err.message));
+  return h("div", { class: "state error", "data-state": "error" }, t("failed"), h("div", { class: "detail" }, err?.message || String(err)));
+}
+
+export function waiting(what) {
+  return h("div", { class: "state waiting", "data-state": "waiting" }, h("strong", {}, t("waiting")), h("div", { class: "detail" }, t("waiting_hint", { what })));
+}
+
+export function card(title, ...body) { return h("section", { class: "card" }, title ? h("h2", {}, title) : null, ...body); }
+
+/** Fill `slot` with what `load()` builds; a failure shows its state in place, the page goes on. */
+export async function section(slot, load) {
+  slot.replaceChildren(h("p", { class: "muted" }, t("loading")));
+  try { slot.replaceChildren(await load()); } catch (err) {
+    if (err?.status === 401) { location.hash = "#/login"; return; }
+    if (!(err?.status)) console.error(err);  // a bug, not a refusal: the e2e tests fail on it
+    slot.replaceChildren(stateFor(err));
+  }
+}
+
+const charts = new Set();
+export function chart(el, option) {
+  const c = echarts.init(el, null, { renderer: "canvas" });
+  c.setOption(option);
+  charts.add(c);
+  return c;
+}
+export function disposeCharts() { for (const c of charts) c.dispose(); charts.clear(); }
+window.addEventListener("resize", () => { for (const c of charts) c.resize(); });
+
+export function table(columns, rows) {
+  return h("table", {}, h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.title)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.render(r)))))));
+}

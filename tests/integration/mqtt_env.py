@@ -1,0 +1,71 @@
+"""Helpers for the MQTT tests: a Mosquitto with the project's configuration, device clients, waiting."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+
+from wuxin.ingest.mqtt.broker import DynsecAccounts, DynsecAdmin, MosquittoProcess, connect_client, provision_worker
+
+WORKER_USER, WORKER_PASSWORD = "wuxin-worker", "worker-" + uuid.uuid4().hex
+
+
+def start_broker(data_dir, **config) -> tuple[MosquittoProcess, DynsecAdmin]:
+    broker = MosquittoProcess(data_dir, **config).start()
+    admin = DynsecAdmin(broker.admin_url)
+    provision_worker(admin, WORKER_USER, WORKER_PASSWORD)
+    return broker, admin
+
+
+def accounts(admin: DynsecAdmin) -> DynsecAccounts:
+    return DynsecAccounts(admin)
+
+
+def worker_url(broker: MosquittoProcess) -> str:
+    return broker.url(WORKER_USER, WORKER_PASSWORD)
+
+
+class Device:
+    """A device's MQTT v5 client: publishes QoS 1 and records each PUBACK's reason code."""
+
+    def __init__(self, broker: MosquittoProcess, key: str, token: str):
+        self.key = key
+        self.acks: dict[int, mqtt.ReasonCode] = {}
+        self.received: list[tuple[str, bytes]] = []
+        self._acked = threading.Condition()
+        self.client = connect_client(broker.url(key, token), f"dev-{key}-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+        self.client.on_publish = self._on_publish
+        self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload))
+
+    def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
+        with self._acked:
+            self.acks[mid] = reason_code
+            self._acked.notify_all()
+
+    def publish(self, topic: str, payload: bytes | str) -> mqtt.ReasonCode:
+        """Publish QoS 1 and return the broker's PUBACK reason code."""
+        mid = self.client.publish(topic, payload, qos=1).mid
+        with self._acked:
+            assert self._acked.wait_for(lambda: mid in self.acks, timeout=10), f"no PUBACK for {topic}"
+            return self.acks[mid]
+
+    def subscribe(self, topic_filter: str) -> None:
+        done = threading.Event()
+        self.client.on_subscribe = lambda *args: done.set()
+        self.client.subscribe(topic_filter, qos=1)
+        assert done.wait(10)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
+    """Poll until true (the worker is another thread or process: there is nothing to join on)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)

@@ -1,0 +1,54 @@
+"""The console's read models: the equipment timeline and portfolio follow consent like every read."""
+from __future__ import annotations
+
+from tests.world import build_world, login
+from wuxin.services.console import SLOTS_PER_DAY, clear_timeline_cache
+
+MINUTE = 60_000
+
+
+def _post_current(live, token: str, start_ms: int, minutes: int, amps: float):
+    points = [{"ts": start_ms + i * MINUTE, "values": {"current_a": amps}} for i in range(minutes)]
+    response = live.client.post(f"/api/v1/{token}/telemetry", json=points)
+    assert response.status_code == 200, response.text
+
+
+def test_timeline_shows_run_state_per_slot_and_refreshes_when_the_device_sends_more(platform, live):
+    world = build_world(platform)
+    clear_timeline_cache(platform)
+    officer = login(live.client, "officer")
+    now = platform.clock_ms()
+    day_start = now - (now + 8 * 3_600_000) % 86_400_000  # China local midnight today
+    _post_current(live, world.device_tokens["loom-01"], day_start, 30, 99.0)
+    url = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days=2"
+    body = live.client.get(url, headers=officer).json()
+    loom = next(m for m in body["machines"] if m["key"] == "loom-01")
+    assert len(loom["slots"]) == 2 * SLOTS_PER_DAY and loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RR-"
+    _post_current(live, world.device_tokens["loom-01"], day_start + 30 * MINUTE, 15, 0.0)
+    loom = next(m for m in live.client.get(url, headers=officer).json()["machines"] if m["key"] == "loom-01")
+    assert loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RRS"
+
+
+def test_timeline_and_portfolio_refuse_or_hide_without_consent(platform, live):
+    world = build_world(platform)
+    url = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline"
+    other = login(live.client, "other")
+    denied = live.client.get(url, headers=other)
+    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
+    assert live.client.get("/api/v1/console/portfolio", headers=other).json()["enterprises"] == []
+    assert live.client.get(url).status_code == 401
+    assert live.client.get(url + "?days=0", headers=login(live.client, "officer")).status_code == 422
+
+
+def test_consent_tenants_are_for_the_enterprise_and_the_admin_only(platform, live):
+    build_world(platform)
+    assert live.client.get("/api/v1/console/tenants", headers=login(live.client, "officer")).status_code == 403
+    tenants = live.client.get("/api/v1/console/tenants", headers=login(live.client, "owner")).json()
+    assert tenants and all(t["kind"] != "regulator" for t in tenants)
+
+
+def test_console_page_and_vendored_assets_are_served_locally(platform, live):
+    assert live.client.get("/console").text.count("/console/static/vendor/echarts.min.js") == 1
+    assert live.client.get("/console/static/vendor/echarts.min.js").status_code == 200
+    assert live.client.get("/console/static/vendor/china.js").status_code == 200
+    assert live.client.get("/console/static/nope.js").status_code == 404

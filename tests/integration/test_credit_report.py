@@ -1,0 +1,41 @@
+"""The credit report: HTML and PDF with the decision, findings and links to the data behind each figure."""
+from __future__ import annotations
+
+import json
+
+from tests.integration.credit_world import put_indicators, register_model, statement_rows
+from tests.world import build_world, login
+
+
+def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platform):
+    world = build_world(platform)
+    put_indicators(platform, world.factory)
+    register_model(platform)
+    with platform.uow() as uow:
+        uscc = uow.enterprises.get(world.factory)["uscc"]
+    officer = login(live.client, "officer")
+    live.client.post("/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform, 2.4)), headers=officer)
+    decision = live.client.post(f"/api/v1/enterprises/{world.factory}/credit/decisions", headers=officer,
+                                json={"product_code": "digital_manufacturing"}).json()
+    html = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=officer)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    page = html.text
+    assert "吴江恒达化纤有限公司" in page and "NOT cross-verified" in page
+    assert "is 2.4x what the machines&#39; metered output support" in page
+    assert f'href="{live.url}/api/v1/enterprises/{world.factory}/indicators?from=' in page
+    assert f"/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page
+    assert "<polyline" in page and decision["grade"] in page
+    pdf = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?format=pdf", headers=officer)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 5000
+    assert pdf.headers["content-type"] == "application/pdf"
+    data = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?format=json", headers=officer).json()
+    assert data["decision"]["id"] == decision["id"] and data["peer"]["standing"] == "above the median"
+    assert all(c["evidence_link"].startswith(f"/api/v1/enterprises/{world.factory}/indicators?") for c in data["cross_checks"])
+    assert data["indicators"][0]["last_day_link"].startswith(f"/api/v1/enterprises/{world.factory}/indicators/")
+    for link in (data["cross_checks"][0]["evidence_link"], data["indicators"][0]["last_day_link"], data["peer"]["link"]):
+        assert live.client.get(link, headers=officer).status_code == 200, link  # the data behind the figure answers
+    with platform.uow() as uow:
+        reports = [a for a in uow.logs.audit_entries() if a["action"] == "credit.report"]
+        accesses = [a for a in uow.logs.access_entries(world.factory) if a["action"] == "credit.report"]
+    assert len(reports) == 3 and len(accesses) == 3
+    assert live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=login(live.client, "owner")).status_code == 403

@@ -1,0 +1,121 @@
+"""The pure rule engine: declarations, overrides, each stream evaluator, change detection, pack rules."""
+import pytest
+
+from wuxin.alerts.catalog import default_rules
+from wuxin.alerts.change import band_check, change_point
+from wuxin.alerts.engine import DeviceInfo, Evaluation, absence_signal, evaluate_device, mismatch, points_by_device
+from wuxin.alerts.rules import RULE_TYPES, apply_override, parse_rule
+from wuxin.errors import InvalidInput
+from wuxin.scenarios import scenario_packs
+
+CRANE = DeviceInfo(7, "crane-1", "construction.tower_crane", 3, {})
+BRACELET = DeviceInfo(8, "loom-1", "manufacturing.current_bracelet", 3, {"rated_current_a": 10.0})
+GPS = DeviceInfo(9, "truck-1", "vehicles.gps_terminal", 4, {})
+
+
+def rule(**doc):
+    return parse_rule({"id": "t.r", "severity": "major", **doc})
+
+
+def run(device, r, points, states=None):
+    out, states = Evaluation(), states if states is not None else {}
+    evaluate_device(device, [("platform", r)], points, states, out)
+    return out, states
+
+
+def test_threshold_needs_its_duration_then_clears():
+    r = rule(type="threshold", params={"key": "moment_pct", "op": ">", "value": 100, "duration_s": 60})
+    out, states = run(CRANE, r, [(0, "moment_pct", 120.0, None), (30_000, "moment_pct", 125.0, None)])
+    assert out.signals == []  # 30 s is not 60 s
+    out, states = run(CRANE, r, [(61_000, "moment_pct", 121.0, None), (62_000, "moment_pct", 130.0, None)], states)
+    assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["since_ms"] == 0
+    out, _ = run(CRANE, r, [(70_000, "moment_pct", 80.0, None)], states)
+    assert [s.action for s in out.signals] == ["clear"]
+
+
+def test_threshold_relative_to_an_install_attribute():
+    r = rule(type="threshold", params={"key": "current_a", "op": ">", "value_attr": "rated_current_a", "factor": 3})
+    assert run(BRACELET, r, [(0, "current_a", 29.0, None)])[0].signals == []
+    assert run(BRACELET, r, [(0, "current_a", 31.0, None)])[0].signals[0].detail["limit"] == 30.0
+    assert run(CRANE, r, [(0, "current_a", 1e6, None)])[0].signals == []  # no attribute: the rule does not apply
+
+
+def test_position_jump_is_an_implied_speed():
+    r = rule(type="rate_of_change", params={"key": "position", "max_per_hour": 250})
+    points = [(0, "lat", 31.0, None), (0, "lon", 120.0, None), (60_000, "lat", 31.01, None), (60_000, "lon", 120.0, None),
+              (120_000, "lat", 33.5, None), (120_000, "lon", 123.5, None)]
+    out, _ = run(GPS, r, points)
+    assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["rate_per_hour"] > 10_000
+
+
+def test_event_rule_with_a_match_and_no_repeat_of_an_old_event():
+    r = rule(type="event", params={"events": ["entry"], "match": {"authorised": False}})
+    gate = DeviceInfo(1, "gate", "construction.access_gate", 1, {})
+    out, states = run(gate, r, [(5, "entry", None, '{"authorised": true}'), (6, "entry", None, '{"authorised": false}')])
+    assert len(out.signals) == 1 and out.signals[0].at_ms == 6
+    out, _ = run(gate, r, [(6, "entry", None, '{"authorised": false}')], states)
+    assert out.signals == []  # a re-sent event raises nothing new
+
+
+def test_geofence_exit_and_return():
+    r = rule(type="geofence", params={"zone": [[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]], "on": "exit"})
+    out, states = run(GPS, r, [(0, "lat", 31.05, None), (0, "lon", 120.05, None), (1, "lat", 31.5, None), (1, "lon", 120.05, None)])
+    assert [s.action for s in out.signals] == ["raise"]
+    out, _ = run(GPS, r, [(2, "lat", 31.05, None), (2, "lon", 120.05, None)], states)
+    assert [s.action for s in out.signals] == ["clear"]
+
+
+def test_the_batch_filter_keeps_only_watched_keys_in_time_order():
+    readings = [(8, "current_a", 2, 1.0, None), (8, "battery_pct", 1, 50.0, None), (99, "current_a", 1, 1.0, None),
+                (8, "current_a", 1, 2.0, None)]
+    got = points_by_device(readings, [(8, "tamper", 3, "{}")], {8: frozenset({"current_a", "tamper"})})
+    assert [p[0] for p in got[8]] == [1, 2, 3] and 99 not in got
+
+
+def test_absence_and_mismatch():
+    r = rule(type="absence", params={"min_offline_s": 600})
+    assert absence_signal(CRANE, "platform", r, "offline", 0, 0, 599_000) is None
+    assert absence_signal(CRANE, "platform", r, "offline", 0, 0, 600_000).action == "raise"
+    assert absence_signal(CRANE, "platform", r, "online", 5, None, 5).action == "clear"
+    assert mismatch({"camera_out": 100, "rfid_out": 99, "wms_out": 100}, 0.05) is None
+    gap = mismatch({"camera_out": 100, "rfid_out": 100, "wms_out": 40}, 0.05)
+    assert gap["low"] == "wms_out" and gap["gap"] == 60
+    assert mismatch({"camera_out": 100, "rfid_out": None, "wms_out": None}, 0.05) is None  # unknown is not zero
+
+
+def test_declarations_are_validated():
+    with pytest.raises(InvalidInput, match="type 'magic'"):
+        parse_rule({"id": "x", "type": "magic"})
+    with pytest.raises(InvalidInput, match="lacks params"):
+        parse_rule({"id": "x", "type": "threshold", "params": {"key": "a"}})
+    with pytest.raises(InvalidInput, match="exactly one"):
+        parse_rule({"id": "x", "type": "threshold", "params": {"key": "a", "op": ">"}})
+    with pytest.raises(InvalidInput, match="severity"):
+        parse_rule({"id": "x", "type": "absence", "severity": "meh"})
+
+
+def test_overrides_tune_without_code_and_are_revalidated():
+    base = default_rules()["construction.crane_overload"]
+    tuned = apply_override(base, {"params": {"value": 105}, "severity": "major"})
+    assert tuned.params["value"] == 105 and tuned.params["key"] == "moment_pct" and tuned.severity == "major"
+    with pytest.raises(InvalidInput):
+        apply_override(base, {"params": {"value": -1}})
+    with pytest.raises(InvalidInput, match="only"):
+        apply_override(base, {"type": "event"})
+
+
+def test_every_pack_declares_rules_covering_tamper_and_offline():
+    rules = default_rules().values()
+    for name in scenario_packs():
+        mine = {r.type for r in rules if r.scenario == name}
+        assert {"event", "absence"} <= mine, name
+    assert {r.type for r in rules} == set(RULE_TYPES) - {"geofence"}  # fences come from each loan's pledge zones
+
+
+def test_baseline_band_and_change_point():
+    history = [(20_000 + d, 0.8 + 0.01 * (d % 3)) for d in range(21)]
+    assert band_check(history, 20_021, 0.81).direction is None
+    assert band_check(history, 20_021, 0.2).direction == "below"
+    assert band_check(history[:3], 20_021, 0.2) is None  # too little history to judge
+    assert change_point([1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 0.3, 0.2, 0.25]) == 7
+    assert change_point([1.0, 1.01, 0.99, 1.0, 1.0, 1.02]) is None
