@@ -69,8 +69,9 @@ def test_only_the_lending_banks_staff_under_valid_consent_may_decide(live, platf
     assert unknown.status_code == 404 and "moonshot" in unknown.json()["message"]
     risk = login(live.client, "risk")
     assert live.client.post(url, headers=risk, json=body).status_code == 201
-    platform.clock.advance(31 * DAY_MS)  # the consent expires after 30 days
-    expired = live.client.post(url, headers=risk, json={**body, "as_of": None})
+    platform.clock.advance(31 * DAY_MS)  # the consent expires after 30 days (so does the login)
+    risk = login(live.client, "risk")
+    expired = live.client.post(url, headers=risk, json=body)
     assert expired.status_code == 403 and "no valid consent" in expired.json()["message"]
     platform.clock.advance(-31 * DAY_MS)
     from wuxin.services import consent

@@ -69,8 +69,8 @@ def test_reductions_per_day_ignore_missing_values():
         reduce_per_day(ts, x, DAYS, "median")
 
 
-def _bracelet(ts, current, days=DAYS, threshold=5.0) -> DeviceDays:
-    return DeviceDays("loom", "manufacturing.current_bracelet", {"run_threshold_a": threshold}, days,
+def _bracelet(ts, current, days=DAYS) -> DeviceDays:
+    return DeviceDays("loom", "manufacturing.current_bracelet", {"run_threshold_a": 5.0}, days,
                       {"current_a": Series.of(ts, current)}, now_ms=T0 + 10 * DAY_MS)
 
 
@@ -84,8 +84,8 @@ def test_run_hours_are_the_same_in_any_order_and_with_duplicates():
     assert ordered == shuffled
     run = {r.day: r for r in ordered if r.name == "run_hours"}
     assert run[D].value == pytest.approx(10.0) and run[D].quality == "complete" and run[D].points == 1440
-    no_threshold = compute_device_days(decls, _bracelet(ts, current, threshold=None) if False else DeviceDays(
-        "loom", "manufacturing.current_bracelet", {}, DAYS, {"current_a": Series.of(ts, current)}))
+    no_threshold = compute_device_days(decls, DeviceDays("loom", "manufacturing.current_bracelet", {}, DAYS,
+                                                         {"current_a": Series.of(ts, current)}))
     assert all(r.value is None for r in no_threshold)  # without run_threshold_a, run time is unknown
 
 

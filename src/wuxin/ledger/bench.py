@@ -69,7 +69,7 @@ def run_sql_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162
 
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.ledger.sqlstore import SqlNodeStore
+    from wuxin.store.ledger_tree import SqlNodeStore
     from wuxin.services.ledger import append_entry
     from wuxin.store.migrate import upgrade
 
@@ -108,7 +108,7 @@ def run_sql_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162
 
 
 def _sql_proof(store, tree_size: int, build: Callable[..., Any], argument: int) -> Any:
-    from wuxin.ledger.sqlstore import with_tree
+    from wuxin.store.ledger_tree import with_tree
 
     return with_tree(store, tree_size, lambda tree: build(tree, argument))
 

@@ -32,7 +32,7 @@ from wuxin.ledger.signing import (
     public_key_bytes,
     sign_tree_head,
 )
-from wuxin.ledger.sqlstore import SqlNodeStore, append_leaf_hash, with_tree
+from wuxin.store.ledger_tree import SqlNodeStore, append_leaf_hash, with_tree
 from wuxin.security.policy import Principal, readable_device_keys
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork

@@ -2,7 +2,6 @@
 against declared limits; headcount through the gates."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""The Merkle log on the database: a NodeStore over LedgerRepo, appends under the head lock,
+"""The Merkle log on the database (the tree algorithm is wuxin.ledger.merkle): a NodeStore over LedgerRepo, appends under the head lock,
 and proofs that fetch every node they need in one round trip.
 
 Proof building runs the tree algorithm twice: once against a store that only records which
