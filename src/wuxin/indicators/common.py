@@ -47,9 +47,8 @@ def held_share(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.
     s = data.s(key)
     values = s.num if numeric else s.txt
     base = within(values) if within is not None and len(s) else np.ones(len(s), dtype=bool)
-    on, _ = held_seconds(s.ts, (predicate(values) & base) if len(s) else base, data.days, max_gap_ms)
-    seen, covered = held_seconds(s.ts, base, data.days, max_gap_ms)
-    _, all_covered = held_seconds(s.ts, np.ones(len(s), dtype=bool), data.days, max_gap_ms)
+    on, all_covered = held_seconds(s.ts, (predicate(values) & base) if len(s) else base, data.days, max_gap_ms)
+    seen = held_seconds(s.ts, base, data.days, max_gap_ms)[0] if within is not None else all_covered
     has = (count_per_day(s.ts, data.days) > 0) & (seen > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(has, on / np.where(seen > 0, seen, 1.0), np.nan)

@@ -168,7 +168,7 @@ def _pdf_checks(report: dict, P, h2, small, font: str) -> list:
     rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(_link(fmt(c["ratio"]), c["evidence_link"])),
              P(f"<b>{c['status'].replace('_', ' ')}</b>"), P(_esc(c["finding"]) + " " + _link("[reported]", c["reported_link"]), small)]
             for c in checks]
-    return head + _pdf_table(None, ["period", "check", "ratio", "status", "finding"], rows, P, h2, font, (18, 30, 14, 22, 96))
+    return head + _pdf_table(None, ["period", "check", "ratio", "status", "finding"], rows, P, h2, font, (18, 28, 17, 22, 95))
 
 
 def _pdf_table(title: str | None, header: list[str], rows: list[list], P, h2, font: str, widths_mm: tuple) -> list:

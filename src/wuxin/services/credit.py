@@ -523,3 +523,42 @@ def enterprise_id_of(platform: Platform, ref: str) -> int:
     if row is None:
         raise NotFound(f"no enterprise with id or USCC {ref!r}")
     return row["id"]
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int], officer_username: str, seed: int) -> str:
+    """Demo: a scorecard trained on a simulated book, statements for every borrower (honest or inflated
+    against what its devices measured, nominal where no revenue indicator exists yet), one decision each."""
+    from wuxin.services.business_data import import_rows
+    from wuxin.risk.products import load_products
+    from wuxin.sim.finance import quarters_until, statements_from_evidence
+
+    train_model(platform, None, simulated=400, seed=seed, name="demo-iot-evidence")
+    officer = principal_for_username(platform, officer_username)
+    as_of = default_as_of_day(platform)
+    products = {p.scenario: p for p in load_products().values()}
+    rows = []
+    with platform.uow() as uow:
+        for spec, eid in zip(fleet, enterprise_ids):
+            series = _series(uow.indicators.enterprise_days(eid, as_of - 89, as_of, ["output_value_cny", "revenue_cny"]))
+            quarter = _quarter_revenue(series, len(spec.devices))
+            rows += statements_from_evidence(spec.uscc, spec.health, [(*q, quarter) for q in quarters_until(as_of, 5)[:-1]], seed)
+    import_rows(platform, None, "statements", rows, "enterprise_reported")
+    decided = 0
+    for spec, eid in zip(fleet, enterprise_ids):
+        product = products.get(spec.industry)
+        if product is not None:
+            pledged = Decimal("5000000") if product.basis == "collateral" else None  # nominal pledge for the demo
+            decide_credit(platform, officer, eid, product.code, pledged)
+            decided += 1
+    return f"credit: a scorecard trained on 400 simulated borrowers, statements for {len(fleet)} borrowers, {decided} decisions"
+
+
+def _quarter_revenue(series: dict[str, DailySeries], devices: int) -> float:
+    for name in ("output_value_cny", "revenue_cny"):
+        known = series[name].values[np.isfinite(series[name].values)] if name in series else np.zeros(0)
+        if len(known):
+            return float(known.mean()) * 91
+    return 150_000.0 * devices  # nominal until the indicators are computed

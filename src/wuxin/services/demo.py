@@ -7,6 +7,7 @@ from wuxin.bootstrap import Platform
 from wuxin.scenarios import scenario_packs
 from wuxin.services import identity
 from wuxin.services.bulk_import import chunked, import_lines_chunked
+from wuxin.services.credit import load_demo_credit
 from wuxin.services.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 
@@ -40,6 +41,7 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
     progress(f"simulating {days} days for {len(fleet)} enterprises ...")
     lines = fleet_telemetry(fleet, now_ms - days * DAY_MS, now_ms, seed)
     summary = import_lines_chunked(platform, chunked(lines), "bulk")
+    progress(load_demo_credit(platform, fleet, enterprise_ids, "officer", seed))
     from wuxin.services.demo_monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
     demo_loans(platform, fleet, enterprise_ids)
     return (f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "

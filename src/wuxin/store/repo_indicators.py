@@ -98,19 +98,17 @@ class IndicatorsRepo(_Repo):
         return body["k"].astype(np.int64), body["ts"].astype(np.int64), body["v"].astype(np.float64)
 
     def _sqlite_series(self, device_id: int, keys: list[str], from_ms: int, to_ms: int):
-        marks = ", ".join("?" * len(keys))
         cursor = self.conn.connection.driver_connection.cursor()
+        parts = []
         try:
-            cursor.execute(f"SELECT key, ts_ms, num FROM readings WHERE device_id = ? AND key IN ({marks}) "
-                           f"AND ts_ms >= ? AND ts_ms < ? ORDER BY key, ts_ms", (device_id, *keys, from_ms, to_ms))
-            rows = cursor.fetchall()
+            for i, key in enumerate(keys):  # one ordered range scan of the primary key per property
+                cursor.execute("SELECT ts_ms, num FROM readings WHERE device_id = ? AND key = ? AND ts_ms >= ? AND ts_ms < ? "
+                               "ORDER BY ts_ms", (device_id, key, from_ms, to_ms))
+                rows = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 2)  # NULL -> NaN; ms times are exact in float64
+                parts.append((np.full(len(rows), i, dtype=np.int64), rows[:, 0].astype(np.int64), rows[:, 1]))
         finally:
             cursor.close()
-        index = {key: i for i, key in enumerate(keys)}
-        k = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
-        ts = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        num = np.fromiter((np.nan if r[2] is None else r[2] for r in rows), dtype=np.float64, count=len(rows))
-        return k, ts, num
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
 
     def text_series(self, device_id: int, keys: Sequence[str], from_ms: int, to_ms: int) -> dict[str, list[tuple]]:
         """{key: [(ts_ms, num, txt)]} ascending by time."""

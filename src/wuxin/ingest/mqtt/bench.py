@@ -100,7 +100,7 @@ def run_mqtt_bench(devices: int, messages: int) -> None:
 
     per_device = max(1, messages // devices)
     total = per_device * devices
-    db_url = os.environ.get("WUXIN_BENCH_PG_URL", DEFAULT_BENCH_PG)
+    db_url = os.environ.get("WUXIN_BENCH_MQTT_PG_URL", DEFAULT_BENCH_PG + "_mqtt")  # its own database
     recreate_postgres_database(db_url)
     upgrade(db_url)
     platform = build_platform(Settings(database_url=db_url, environment="test"))
