@@ -118,3 +118,16 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped and exitstatus == 0:
         reporter.write_line(f"{skipped} test(s) skipped: a skip hides a missing service, so the run fails", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2id with its smallest cost: the same code path, 7 users per test world made cheap."""
+    from argon2 import PasswordHasher
+
+    import wuxin.security.secrets as secrets
+
+    default = secrets._hasher
+    secrets._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    secrets._hasher = default

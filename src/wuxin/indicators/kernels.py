@@ -20,6 +20,9 @@ def day_positions(day_numbers: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Index into `days` of each day number, -1 where it is not requested."""
     if len(days) == 0:
         return np.full(len(day_numbers), -1, dtype=np.int64)
+    if days[-1] - days[0] == len(days) - 1:  # a contiguous run (the usual case): plain offsets
+        pos = np.asarray(day_numbers, dtype=np.int64) - days[0]
+        return np.where((pos >= 0) & (pos < len(days)), pos, -1)
     pos = np.searchsorted(days, day_numbers).clip(0, len(days) - 1)
     return np.where(days[pos] == day_numbers, pos, -1)
 
