@@ -8,6 +8,8 @@ from wuxin.scenarios import scenario_packs
 from wuxin.services import identity
 from wuxin.services.bulk_import import chunked, import_lines_chunked
 from wuxin.services.credit import load_demo_credit
+from wuxin.services.indicators import update_indicators
+from wuxin.services.monitoring import evaluate_daily
 from wuxin.services.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 
@@ -35,18 +37,38 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
             return "demo data already loaded (delete var/wuxin.db to start afresh)"
     bank, other, operator = _tenants(platform)
     fleet = build_fleet(sorted(scenario_packs()), per_scenario, seed)
+    fleet += town_cluster(fleet, seed)
     enterprise_ids = [_onboard(platform, spec, bank, operator) for spec in fleet]
     _users(platform, bank, other, operator, _first_of(fleet, enterprise_ids, "manufacturing"))
     now_ms = platform.clock_ms()
     progress(f"simulating {days} days for {len(fleet)} enterprises ...")
     lines = fleet_telemetry(fleet, now_ms - days * DAY_MS, now_ms, seed)
     summary = import_lines_chunked(platform, chunked(lines), "bulk")
+    computed = update_indicators(platform)
+    progress(f"indicators: {computed.device_days} device-days, {computed.enterprise_days} enterprise-days, "
+             f"{computed.index_groups} industry-index groups")
+    progress(f"daily warning rules: {evaluate_daily(platform)} alarms")
     progress(load_demo_credit(platform, fleet, enterprise_ids, "officer", seed))
     from wuxin.services.demo_monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
     demo_loans(platform, fleet, enterprise_ids)
     return (f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "
             f"{sum(len(s.devices) for s in fleet)} devices, {summary.readings} readings, {summary.events} events, "
             f"{summary.rejected} rejected")
+
+
+def town_cluster(fleet: list, seed: int, town: str = "盛泽", size: int = 5) -> list:
+    """Enough chemical-fibre mills in one town for its industry index to be published (>= 5, seed 004)."""
+    import random
+
+    sim = scenario_packs()["manufacturing"].sim()
+    have = sum(town in spec.region for spec in fleet)
+    rng, extra, index = random.Random(seed + 1), [], len(fleet)
+    while have + len(extra) < size:
+        index += 1
+        spec = sim.build_enterprise(rng, index)
+        if town in spec.region:
+            extra.append(spec)
+    return extra
 
 
 def _tenants(platform: Platform) -> tuple[int, int, int]:
