@@ -16,7 +16,8 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     assert load_demo(platform, days=1, per_scenario=1).startswith("demo data already loaded")
     officer = login(live.client, "officer")
     enterprises = live.client.get("/api/v1/enterprises", headers=officer).json()
-    assert sorted(e["industry"] for e in enterprises) == sorted(scenario_packs())
+    assert sorted({e["industry"] for e in enterprises}) == sorted(scenario_packs())
+    assert sum("盛泽" in e["region"] for e in enterprises) >= 5  # a town cluster big enough for its index
     factory = next(e for e in enterprises if e["industry"] == "manufacturing")
     devices = live.client.get(f"/api/v1/enterprises/{factory['id']}/devices", headers=officer).json()
     bracelet = next(d for d in devices if d["device_type"] == "manufacturing.current_bracelet")
