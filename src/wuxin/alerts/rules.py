@@ -4,7 +4,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
 
   threshold       a property compared with a value (or an install attribute x factor) for `duration_s`
   rate_of_change  a property's change per hour, or "position" as implied speed between fixes (km/h)
-  absence         a device offline (connectivity transitions) for at least `min_offline_s`
+  absence         a device offline (connectivity transitions, after its thing model's heartbeat timeout);
+                  `event_only_device_types` have no heartbeat duty and never raise it
   event           a device event (tamper, unauthorised_out, overload ...)
   geofence        a position leaving (`on: exit`) or entering (`on: enter`) a polygon zone
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
@@ -92,9 +93,13 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
             raise InvalidInput(f"rule {rule_id}: op {params['op']!r} is not one of {list(OPS)}")
         if ("value" in params) == ("value_attr" in params):
             raise InvalidInput(f"rule {rule_id}: give exactly one of 'value' or 'value_attr' (with 'factor')")
+    exempt = params.get("event_only_device_types", [])
+    if not isinstance(exempt, list) or not all(isinstance(t, str) and "." in t for t in exempt):
+        raise InvalidInput(f"rule {rule_id}: event_only_device_types must be a list of device types, got {exempt!r}")
     if kind == "geofence" and params["on"] not in ("enter", "exit"):
         raise InvalidInput(f"rule {rule_id}: on {params['on']!r} must be 'enter' or 'exit'")
-    for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value"):
+    for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",
+                 "rest_share", "min_days_outside"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

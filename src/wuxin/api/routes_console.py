@@ -15,6 +15,12 @@ def portfolio(user: CurrentUser, platform: PlatformDep) -> dict:
     return console.portfolio(platform, user)
 
 
+@router.get("/portfolio/trend")
+def portfolio_trend(user: CurrentUser, platform: PlatformDep, days: int = Query(30, ge=1, le=console.MAX_TREND_DAYS)) -> dict:
+    """Per day: each scenario's key indicator (median over the visible enterprises) and the alarms raised and open."""
+    return console.portfolio_trend(platform, user, days)
+
+
 @router.get("/map")
 def map_points(user: CurrentUser, platform: PlatformDep) -> dict:
     """Sites with coordinates and each readable vehicle's last position."""

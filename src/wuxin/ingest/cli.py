@@ -156,3 +156,11 @@ def mqtt_credentials(device_key: str,
     finally:
         admin.close()
     typer.echo(token)
+
+
+def serve_background(platform) -> threading.Event:
+    """For `wuxin serve`: the connectivity sweep, and the MQTT worker when WUXIN_MQTT_URL is set."""
+    stop = threading.Event()
+    start_background(platform, platform.settings.mqtt_url, os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"),
+                     30.0, os.environ.get("WUXIN_MQTT_ADMIN_URL"), 60.0, 2000, stop)
+    return stop

@@ -8,6 +8,12 @@ The equipment timeline gives, per machine (a device with a `run_threshold_a` att
 ``R`` running, ``S`` stopped, ``-`` unknown (less than half the slot observed). A reading holds
 until the next one or for MAX_GAP_MS, as in the indicators' run_hours; running means
 current_a >= run_threshold_a for at least half of the observed time of the slot.
+
+Where it comes from: the indicators' incremental update reads each dirty device-day's readings
+anyway, so it also writes that day's slot string (`record_run_slots`, table machine_day_slots).
+The timeline reads those small rows, and computes from the readings only the days with no row
+or with points not yet recomputed (still marked dirty: typically today), keeping those in a
+small in-memory cache while the device sends nothing new.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, TenantKind
 from wuxin.errors import Denied, InvalidInput
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day, parse_day
+from wuxin.indicators.series import DeviceDays
 from wuxin.security.policy import Principal, require_role
 from wuxin.services import data_access, registry
 
@@ -117,6 +124,18 @@ def is_machine(platform: Platform, device: dict) -> bool:
     return "run_threshold_a" in (device["attributes"] or {}) and model is not None and "current_a" in model.properties
 
 
+def record_run_slots(uow, device: dict, data: DeviceDays, now_ms: int) -> None:
+    """Store a machine's slot strings for the device-days the indicators update just read (hook)."""
+    threshold = (device["attributes"] or {}).get("run_threshold_a")
+    series = data.series.get("current_a")
+    if threshold is None or series is None or not len(data.days):
+        return
+    first, n_days = int(data.days[0]), len(data.days)
+    slots = run_slots(series.ts, series.num, float(threshold), first, n_days)
+    uow.console.put_run_slots(device["id"], [(first + i, slots[i * SLOTS_PER_DAY:(i + 1) * SLOTS_PER_DAY]) for i in range(n_days)],
+                              now_ms)
+
+
 def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: int, days: int = 30,
                        end_day: str | None = None) -> dict:
     """Per machine of the enterprise, per 15-minute slot of the last `days` local days, R/S/-."""
@@ -127,19 +146,20 @@ def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: 
     first_day = last_day - days + 1
     devices = data_access.list_devices(platform, principal, enterprise_id)  # consent checked and logged
     machines = sorted((d for d in devices if is_machine(platform, d)), key=lambda d: _machine_label(d))
-    cache, read_points = _cache(platform), 0
-    rows = []
+    with platform.uow() as uow:
+        stored = uow.console.run_slots([d["id"] for d in machines], first_day, last_day)
+        stale = uow.console.stale_days([d["id"] for d in machines], first_day, last_day)
+    cache, read_points, from_store, rows = _cache(platform), 0, 0, []
     for device in machines:
-        slots, points = _machine_slots(platform, cache, device, first_day, days, now_ms)
-        read_points += points
+        slots, points, stored_days = _machine_slots(platform, cache, device, first_day, days, now_ms, stored, stale)
+        read_points, from_store = read_points + points, from_store + stored_days
         rows.append({"key": device["key"], "machine_id": _machine_label(device),
                      "run_threshold_a": device["attributes"]["run_threshold_a"], "connectivity": device["connectivity"],
                      "source_mode": device["source_mode"], "trust_level": device["trust_level"], "slots": slots})
-    if read_points:
-        _log_read(platform, principal, enterprise_id, read_points)
+    _log_read(platform, principal, enterprise_id, read_points + from_store)
     return {"enterprise_id": enterprise_id, "first_day": day_iso(first_day), "last_day": day_iso(last_day), "days": days,
             "slot_minutes": SLOT_MS // 60_000, "timezone": "Asia/Shanghai", "states": {"R": "running", "S": "stopped",
-            "-": "unknown"}, "machines": rows}
+            "-": "unknown"}, "machines": rows, "machine_days_from_read_model": from_store}
 
 
 def _machine_label(device: dict) -> str:
@@ -153,23 +173,44 @@ def _parse_day(text: str) -> int:
         raise InvalidInput(str(exc)) from None
 
 
-def _machine_slots(platform: Platform, cache: _TimelineCache, device: dict, first_day: int, days: int,
-                   now_ms: int) -> tuple[str, int]:
-    """The machine's slot string over the window, reading only the days the cache lacks."""
-    parts = [cache.fresh(device["id"], first_day + i, device["last_seen_ms"], now_ms) for i in range(days)]
-    missing = [i for i, p in enumerate(parts) if p is None]
-    if not missing:
-        return "".join(parts), 0
-    lo, hi = first_day + missing[0], first_day + missing[-1]
+def _machine_slots(platform: Platform, cache: _TimelineCache, device: dict, first_day: int, days: int, now_ms: int,
+                   stored: dict[tuple[int, int], str], stale: set[tuple[int, int]]) -> tuple[str, int, int]:
+    """The machine's slot string over the window, the readings read and the days taken from the
+    read model: stored days that are not stale, then the cache, and only the rest from readings."""
+    parts: list[str | None] = []
+    from_store = points = 0
+    for day in range(first_day, first_day + days):
+        key = (device["id"], day)
+        if key in stored and key not in stale:
+            parts.append(stored[key])
+            from_store += 1
+        else:
+            parts.append(cache.fresh(device["id"], day, device["last_seen_ms"], now_ms))
+    for lo, hi in _runs([first_day + i for i, p in enumerate(parts) if p is None]):
+        fresh, n = _slots_from_readings(platform, device, lo, hi)
+        points += n
+        for day in range(lo, hi + 1):
+            parts[day - first_day] = fresh[(day - lo) * SLOTS_PER_DAY:(day - lo + 1) * SLOTS_PER_DAY]
+            cache.put(device["id"], day, parts[day - first_day], now_ms, device["last_seen_ms"])
+    return "".join(parts), points, from_store
+
+
+def _runs(days: list[int]) -> list[tuple[int, int]]:
+    """Consecutive days as (first, last) runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for day in days:
+        if runs and runs[-1][1] == day - 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _slots_from_readings(platform: Platform, device: dict, lo: int, hi: int) -> tuple[str, int]:
     with platform.uow() as uow:
         series = uow.indicators.numeric_series(device["id"], ["current_a"], day_start_ms(lo) - MAX_GAP_MS, day_start_ms(hi + 1))
     ts, current = series.get("current_a", (np.zeros(0, np.int64), np.zeros(0)))
-    fresh = run_slots(ts, current, float(device["attributes"]["run_threshold_a"]), lo, hi - lo + 1)
-    for i in missing:
-        offset = (first_day + i - lo) * SLOTS_PER_DAY
-        parts[i] = fresh[offset: offset + SLOTS_PER_DAY]
-        cache.put(device["id"], first_day + i, parts[i], now_ms, device["last_seen_ms"])
-    return "".join(parts), len(ts)
+    return run_slots(ts, current, float(device["attributes"]["run_threshold_a"]), lo, hi - lo + 1), len(ts)
 
 
 def _log_read(platform: Platform, principal: Principal, enterprise_id: int, rows: int) -> None:
@@ -193,6 +234,56 @@ def portfolio(platform: Platform, principal: Principal) -> dict:
                     {"devices": None if devices is None else len(devices), "connectivity": counts,
                      "machines": sum(1 for d in devices or [] if is_machine(platform, d))})
     return {"enterprises": rows, "as_of_ms": platform.clock_ms()}
+
+
+MAX_TREND_DAYS = 90
+
+
+def portfolio_trend(platform: Platform, principal: Principal, days: int = 30) -> dict:
+    """Per local day of the last `days`: each scenario's first industry-index indicator as the
+    median over the visible enterprises whose consent covers it, and the alarms raised and open."""
+    from wuxin.indicators.declare import indicator_packs
+    from wuxin.services import indicators, monitoring  # indicators imports this module (the run-slot hook)
+
+    if not 1 <= days <= MAX_TREND_DAYS:
+        raise InvalidInput(f"trend days {days} is not between 1 and {MAX_TREND_DAYS}")
+    last_day = local_day(platform.clock_ms())
+    day_list = list(range(last_day - days + 1, last_day + 1))
+    per_scenario: dict[str, dict[int, list[float]]] = {}
+    hidden = 0
+    for enterprise in registry.visible_enterprises(platform, principal):
+        pack = indicator_packs().get(enterprise["industry"])
+        if pack is None or not pack.index:
+            continue
+        try:
+            values = indicators.enterprise_indicators(platform, principal, enterprise["id"], day_list[0], last_day, "day", [pack.index[0]])
+        except Denied:  # consent narrowed to part of the devices: the aggregate would mislead
+            hidden += 1
+            continue
+        by_day = per_scenario.setdefault(enterprise["industry"], {})
+        for v in values["values"]:
+            if v["value"] is not None and v["day"] != day_iso(last_day):  # today is still open: a partial day would dip
+                by_day.setdefault(parse_day(v["day"]), []).append(v["value"])
+    scenarios = [{"scenario": sc, "indicator": indicator_packs()[sc].index[0],
+                  "median": [_median(by_day.get(d)) for d in day_list], "enterprises": [len(by_day.get(d, ())) for d in day_list]}
+                 for sc, by_day in sorted(per_scenario.items())]
+    return {"days": [day_iso(d) for d in day_list], "scenarios": scenarios, "hidden_enterprises": hidden,
+            "alarms": _alarm_trend(monitoring, platform, principal, day_list)}
+
+
+def _median(values: list[float] | None) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def _alarm_trend(monitoring, platform: Platform, principal: Principal, day_list: list[int]) -> dict | None:
+    """Alarms raised each day and open at each day's end (None where the role reads no alarms)."""
+    try:
+        alarms = monitoring.list_alarms(platform, principal, None, None, None, 1000)
+    except Denied:
+        return None
+    ends = [day_start_ms(d + 1) for d in day_list]
+    return {"raised": [sum(1 for a in alarms if day_start_ms(d) <= a["started_ms"] < end) for d, end in zip(day_list, ends)],
+            "open": [sum(1 for a in alarms if a["started_ms"] < end and (a["cleared_ms"] is None or a["cleared_ms"] >= end)) for end in ends]}
 
 
 def _devices_or_none(platform: Platform, principal: Principal, enterprise_id: int) -> list[dict] | None:

@@ -18,6 +18,7 @@ from wuxin.indicators.index import distribution, percentile_rank
 from wuxin.indicators.planner import index_groups, plan_update
 from wuxin.indicators.series import DeviceDays, Events, Series
 from wuxin.security.policy import Principal, readable_device_keys, require_can_see_enterprise, require_role
+from wuxin.services.console import record_run_slots
 from wuxin.services.registry import consent_views
 
 BATCH_DEVICE_DAYS = 5000
@@ -83,6 +84,7 @@ def _update_batch(platform: Platform, uow, dirty: list[tuple[int, int, int]], su
             data = load_device_days(uow, device, np.arange(first, last + 1), fleet[device["enterprise_id"]], now_ms, pack, decls)
             rows = compute_device_days(decls, data)
             uow.indicators.put_device_days(device_id, device["enterprise_id"], rows, now_ms)
+            record_run_slots(uow, device, data, now_ms)  # the console's equipment timeline read model
             summary.device_days += last - first + 1
             summary.points += sum(len(s) for s in data.series.values()) + sum(len(e) for e in data.events.values())
     t = _tick(summary, "device_days", t)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from wuxin.alerts.catalog import default_rules
-from wuxin.alerts.change import band_check, change_point
+from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.engine import (
     DeviceInfo,
     Evaluation,
@@ -49,6 +49,8 @@ INDEX_TTL_MS = 30_000
 ESCALATE_AFTER_MS = {"critical": 15 * 60_000, "major": 60 * 60_000, "minor": 4 * 3_600_000, "warning": 24 * 3_600_000}
 MAX_ESCALATION = 3
 CURSOR = ("cursor", "connectivity", "-")
+DAILY_CURSOR = ("cursor", "daily", "-")  # the last local day whose daily rules ran
+MAX_CATCH_UP_DAYS = 7
 DAY_MS = 86_400_000
 CN_OFFSET_MS = 8 * 3_600_000
 
@@ -294,9 +296,17 @@ def alarm_payload(alarm: dict, event: str) -> dict:
 
 
 def sweep(platform: Platform) -> dict:
-    """Offline devices (connectivity transitions), herd counts, escalation; one transaction each."""
-    return {"connectivity": sweep_connectivity_alarms(platform), "herd": sweep_herds(platform),
-            "escalated": escalate(platform)}
+    """Connectivity (recorded by the protocols part), offline alarms, herd counts, escalation, the daily rules."""
+    from wuxin.services.connectivity import sweep_connectivity
+
+    recorded = sweep_connectivity(platform)
+    return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
+            "herd": sweep_herds(platform), "escalated": escalate(platform), "daily": run_daily_due(platform)}
+
+
+def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
+    """False for device types the absence rule declares event-only (they speak only when something happens)."""
+    return device_type not in rule.params.get("event_only_device_types", ())
 
 
 def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
@@ -309,7 +319,9 @@ def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
         signals = []
         for row in rows:
             info = DeviceInfo(row["device_id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
-            for rule in (r for r in absence if r.applies_to(info.device_type)):
+            for rule in absence:
+                if not rule.applies_to(info.device_type) or not has_heartbeat_duty(rule, info.device_type):
+                    continue
                 offline_since = row["at_ms"] if row["to_state"] == "offline" else None
                 signal = absence_signal(info, PLATFORM_SCOPE, rule, row["to_state"], row["at_ms"], offline_since, now_ms)
                 if signal:
@@ -376,6 +388,27 @@ def local_day(ms: int) -> int:
     return (ms + CN_OFFSET_MS) // DAY_MS
 
 
+def run_daily_due(platform: Platform, max_days: int = MAX_CATCH_UP_DAYS) -> int:
+    """After local (China) midnight: bring the indicators up to date, then run the daily rules on each day not yet
+    evaluated (at most `max_days` back); the last day done is stored, so a restart neither repeats nor skips one."""
+    yesterday = local_day(platform.clock_ms()) - 1
+    with platform.uow() as uow:
+        done = uow.monitoring.states([DAILY_CURSOR]).get(DAILY_CURSOR, {}).get("day")
+    days = range(max(done + 1 if done is not None else yesterday, yesterday - max_days + 1), yesterday + 1)
+    if not days:
+        return 0
+    from wuxin.services.indicators import update_indicators
+
+    update_indicators(platform)
+    raised = 0
+    for day in days:
+        raised += evaluate_daily(platform, day)
+        with platform.uow() as uow:
+            uow.monitoring.save_states({DAILY_CURSOR: {"day": day}}, platform.clock_ms())
+            uow.commit()
+    return raised
+
+
 def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: int = 35) -> int:
     """Baseline-change rules on each enterprise's daily indicators (from the indicators part) for `day`."""
     now_ms = platform.clock_ms()
@@ -401,19 +434,26 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
 
 
 def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int) -> Signal | None:
-    """Raise when the day's value leaves the band in the rule's direction; clear when it is back inside."""
+    """Raise when the day's value, and the `min_days_outside` judged days before, left the band in the rule's
+    direction; clear when the day is back inside; say nothing on the borrower's rest days."""
     today = [v for d, v in series if d == day]
     if not today:
         return None
     p = rule.params
-    check = band_check(series, day, today[0], p.get("z", 4.0), p.get("min_rel_change", 0.3), p.get("min_days", 7))
-    if check is None:
+    band = {"z": p.get("z", 4.0), "min_rel_change": p.get("min_rel_change", 0.3), "min_days": p.get("min_days", 7),
+            "rest_share": p.get("rest_share")}
+    check = band_check(series, day, today[0], **band)
+    if check is None or check.rest_day:
         return None
     source = f"enterprise:{enterprise_id}"
-    wanted = p.get("direction", "below")
+    wanted, needed = p.get("direction", "below"), int(p.get("min_days_outside", 1))
     detail = {"indicator": p["indicator"], "day": day, "value": check.value, "median": round(check.median, 4),
               "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days}
     if check.direction == wanted or (wanted == "both" and check.direction):
+        outside = days_outside(series, day, wanted, needed, **band)
+        if outside < needed:
+            return None
+        detail["days_outside"] = outside
         values = [v for _, v in sorted(series)]
         start = change_point(values)
         if start is not None:

@@ -215,3 +215,4 @@ audit_log = Table(  # who changed what: consents, tokens, thing models, replays
 # The parts' own tables register on the same metadata (imported last: they import `metadata`).
 from wuxin.store import tables_indicators, tables_ledger, tables_protocols, tables_monitoring  # noqa: E402,F401
 from wuxin.store import tables_credit  # noqa: E402,F401
+from wuxin.store import tables_console  # noqa: E402,F401

@@ -6,6 +6,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from wuxin.errors import Unavailable
 
+from wuxin.store.repo_console import ConsoleRepo
 from wuxin.store.repo_credit import CreditRepo
 from wuxin.store.repo_indicators import IndicatorsRepo
 from wuxin.store.repo_ledger import LedgerRepo
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.indicators = IndicatorsRepo(self.conn)
         self.monitoring = MonitoringRepo(self.conn)
         self.credit = CreditRepo(self.conn)
+        self.console = ConsoleRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -65,7 +65,7 @@ def database_run(broker, platform, db_url: str, workers: int, credentials, files
     env = dict(os.environ, WUXIN_DATABASE_URL=db_url)
     logs = [log_dir / f"bench-worker-{workers}-{n}.log" for n in range(workers)]
     procs = [subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--url",
-                               broker.url(WORKER_USER, WORKER_PASSWORD), "--client-id", f"bench-{workers}-{n}",
+                               broker.url(WORKER_USER, WORKER_PASSWORD), "--client-id", f"bench-{n}",  # same ids: a shared session left behind keeps its share
                                "--sweep-interval-s", "0", "--reconcile-interval-s", "0", "--batch-max", "1000"],
                               env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")) for n, log in enumerate(logs)]
     try:

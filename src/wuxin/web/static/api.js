@@ -26,6 +26,26 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+/** A protected document (the credit report) fetched with the bearer token, as a Blob to open locally. */
+export async function apiBlob(path) {
+  const headers = session.token ? { Authorization: `Bearer ${session.token}` } : {};
+  let response;
+  try { response = await fetch(path, { headers }); } catch (err) { throw new ApiError(0, "network", String(err)); }
+  if (!response.ok) {
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    throw new ApiError(response.status, data?.error || "http_" + response.status, data?.message || response.statusText);
+  }
+  return response.blob();
+}
+
+let catalogRows = null;
+/** The indicator catalog (names, units, zh/en labels), fetched once. */
+export async function indicatorCatalog() {
+  if (!catalogRows) catalogRows = await api("/api/v1/indicators/catalog");
+  return catalogRows;
+}
+
 let openapiPaths = null;
 /** The API paths the server offers now (from /openapi.json): pages for parts still being built check here. */
 export async function apiPaths() {

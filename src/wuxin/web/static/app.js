@@ -4,6 +4,7 @@ import { getLang, setLang, t } from "./i18n.js";
 import { disposeCharts, h, stateFor } from "./ui.js";
 import * as bank from "./pages/bank.js";
 import * as ent from "./pages/enterprise.js";
+import * as evidence from "./pages/evidence.js";
 import * as firm from "./pages/firm.js";
 import * as more from "./pages/more.js";
 
@@ -31,7 +32,8 @@ const ROUTES = [
   [/^#\/pledges$/, () => more.pledges()],
   [/^#\/map$/, () => bank.mapPage()],
   [/^#\/industry$/, () => more.industryIndex()],
-  [/^#\/evidence$/, () => more.evidence()],
+  [/^#\/evidence$/, () => evidence.evidenceHome()],
+  [/^#\/evidence\/(\d+)\/([a-z0-9_]+)\/(\d{4}-\d{2}-\d{2})$/, (id, name, day) => evidence.figurePage(Number(id), name, day)],
   [/^#\/quarantine$/, () => more.quarantine()],
   [/^#\/my$/, () => firm.myCompany()],
   [/^#\/my\/devices$/, () => firm.myDevices()],

@@ -55,6 +55,43 @@ const STRINGS = {
   acknowledge: ["确认", "Acknowledge"], clear: ["解除", "Clear"], severity: ["级别", "Severity"], started: ["开始", "Started"],
   occurrences: ["次数", "Occurrences"], product: ["产品", "Product"], state: ["状态", "State"], risk_class: ["风险分类", "Risk class"],
   amount: ["金额", "Amount"], outstanding: ["余额", "Outstanding"], coverage: ["押品覆盖", "Coverage"],
+  grade: ["等级", "Grade"], pd: ["违约概率", "PD"], score_pts: ["评分", "Score"], limit: ["建议额度", "Proposed limit"],
+  approved: ["批准", "approved"], declined: ["拒绝", "declined"], product_code: ["产品", "Product"], model: ["模型", "Model"],
+  decided: ["决策时间", "Decided"], reasons: ["主要原因", "Main reasons"], limit_steps: ["额度计算", "How the limit was reached"],
+  no_decision: ["尚无授信决策。", "No credit decision yet."], decision_proof: ["决策账本证明", "Decision ledger proof"],
+  open_html: ["打开 HTML 报告", "Open HTML report"], open_pdf: ["打开 PDF 报告", "Open PDF report"],
+  report_hint: ["报告需登录授权，在本地以附件方式打开。", "The report needs your login; it opens as a local document."],
+  cross_verified: ["已交叉验证", "cross-verified"], not_cross_verified: ["未通过交叉验证", "not cross-verified"],
+  period: ["期间", "Period"], reported: ["申报", "Reported"], evidenced: ["IoT 证据", "IoT evidence"], ratio: ["比值", "Ratio"],
+  coverage_days: ["数据覆盖", "Coverage"], finding: ["结论", "Finding"], features: ["特征", "Features"],
+  chk_consistent: ["一致", "consistent"], chk_inconsistent: ["不一致", "inconsistent"], chk_insufficient_evidence: ["证据不足", "insufficient evidence"],
+  chk_overstated: ["高报", "overstated"], chk_understated: ["低报", "understated"],
+  percentile: ["分位", "Percentile"], peers_n: ["同组企业", "peers"], median: ["中位数", "Median"], band: ["四分位区间 (P25–P75)", "Quartile band (P25–P75)"],
+  this_enterprise: ["本企业", "This enterprise"], not_published: ["未发布", "not published"],
+  peer_reason_fewer: ["同组企业少于5家，指数不发布", "fewer than 5 peers: the index is not published"],
+  peer_reason_nodata: ["当日无完整数据", "no complete value that day"],
+  click_point: ["点击图中任一点，追溯到设备、读数与账本证明。", "Click any point to trace it to its devices, readings and ledger proof."],
+  figure: ["指标值", "Figure"], devices_behind: ["构成该值的设备", "Devices behind the figure"], points: ["读数条数", "Readings"],
+  quality: ["质量", "Quality"], q_complete: ["完整", "complete"], q_partial: ["部分", "partial"], q_unknown: ["未知", "unknown"],
+  open_readings: ["查看读数", "Readings"], readings_behind: ["计算所用读数", "Readings behind the value"],
+  batches: ["入库批次", "Ingest batches"], verify: ["浏览器内验证", "Verified in your browser"],
+  v_leaf: ["叶数据哈希与叶哈希一致", "leaf data hashes to the leaf hash"], v_path: ["包含路径推得根哈希", "inclusion path leads to the root hash"],
+  v_head: ["根哈希与签名树头一致", "root hash equals the signed tree head"], v_commit: ["设备承诺在叶中", "device commitment is in the leaf"],
+  v_unavailable: ["此浏览器环境无法计算 SHA-256（需 HTTPS）", "SHA-256 not available here (needs HTTPS)"],
+  download_proof: ["下载证明 JSON（可用 wuxin ledger verify 离线验证）", "Download proof JSON (verify offline with wuxin ledger verify)"],
+  leaf_index: ["叶序号", "Leaf index"], tree_size: ["树大小", "Tree size"], root_hash: ["根哈希", "Root hash"], signed_at: ["签名时间", "Signed"],
+  evidence_pick: ["选择一个指标值", "Pick a figure"], go: ["查看", "Show"], day: ["日期", "Day"], indicator: ["指标", "Indicator"],
+  latest_head: ["最新签名树头", "Latest signed tree head"],
+  trend_indicators: ["关键指标（组合中位数）", "Key indicators (portfolio median)"], trend_alarms: ["预警（新增 / 未结）", "Alarms (raised / open)"],
+  raised: ["新增", "raised"], open: ["未结", "open"], hidden_enterprises: ["{n} 家企业因授权范围未计入", "{n} enterprises left out (consent covers only part of their devices)"],
+  coverage_ratio: ["覆盖率", "Coverage ratio"], margin_line: ["追加保证金线", "Margin-call line"], liquidation_line: ["平仓线", "Liquidation line"],
+  pledged_value: ["押品价值", "Pledged value"], top_up: ["需补足", "Top-up needed"], sku: ["SKU", "SKU"], quantity: ["数量", "Quantity"],
+  unit_price: ["单价", "Unit price"], haircut: ["折扣率", "Haircut"], identity: ["标识", "Identity"],
+  cov_ok: ["正常", "adequate"], cov_margin_call: ["追加保证金", "margin call"], cov_liquidation: ["平仓", "liquidation"], cov_unsecured: ["无押品", "no pledge"],
+  no_pledges: ["以下贷款没有登记押品：", "These loans have no pledged goods registered:"],
+  index_groups: ["指数分组", "Index groups"], scenario: ["场景", "Scenario"], enterprises_n: ["企业数", "Enterprises"],
+  index_note: ["同一场景与地区至少5家企业才发布。", "Published only for groups of at least 5 enterprises of one scenario and region."],
+  latest: ["最新", "Latest"], mean: ["均值", "Mean"],
   mode_bank_installed: ["银行自装", "bank-installed"], mode_third_party_platform: ["第三方平台", "third-party platform"],
   mode_enterprise_shared: ["企业共享", "enterprise-shared"],
 };
@@ -84,3 +121,14 @@ export const fmtDateTime = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(
 export const fmtDate = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {
   timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(ms));
 export const fmtShortDate = (ms) => new Intl.DateTimeFormat(locale(), { timeZone: TIME_ZONE, month: "short", day: "numeric" }).format(new Date(ms));
+
+/** An indicator's label from its catalog row, in the user's language. */
+export const labelOf = (row, fallback) => row?.label ? (lang === "en" ? row.label.en : row.label.zh) || fallback : fallback;
+
+/** A value with its unit: shares as percent, CNY as currency, others as a number and the unit. */
+export function fmtValue(value, unit, digits = 1) {
+  if (value == null) return "—";
+  if (unit === "1") return fmtPct(value);
+  if (unit === "CNY") return fmtCny(value);
+  return `${fmtNum(value, digits)}${unit ? " " + unit : ""}`;
+}

@@ -1,7 +1,7 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
-import { api, apiPaths } from "../api.js";
-import { fmtCny, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
-import { card, chart, h, section, table, waiting } from "../ui.js";
+import { api, indicatorCatalog } from "../api.js";
+import { fmtCny, fmtNum, fmtPct, getLang, labelOf, t, tOr } from "../i18n.js";
+import { card, chart, h, section, table } from "../ui.js";
 
 export const industryLabel = (x) => tOr("ind_" + x, x);
 
@@ -32,15 +32,12 @@ export async function portfolio() {
     chart(conn, { tooltip: {}, series: [{ type: "pie", radius: ["40%", "70%"], data: ["online", "offline", "unknown"].map((k) => ({
       name: t(k), value: sum((r) => r.connectivity[k]), itemStyle: { color: { online: "#2e8540", offline: "#c0392b", unknown: "#b0b7c0" }[k] } })) }] });
   }, 0);
-  section(pending, () => pendingPanels(rows));
+  section(pending, () => monitoringPanels(rows));
   return page;
 }
 
-async function pendingPanels(rows) {
-  const paths = await apiPaths();
-  const has = (p) => [...paths].some((x) => x.startsWith(p));
-  const [alarmRows, loanRows] = await Promise.all([has("/api/v1/alarms") ? api("/api/v1/alarms?status=active&limit=1000") : null,
-    has("/api/v1/loans") ? api("/api/v1/loans") : null]);
+async function monitoringPanels(rows) {
+  const [alarmRows, loanRows] = await Promise.all([api("/api/v1/alarms?status=active&limit=1000"), api("/api/v1/loans")]);
   const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
   const exposure = h("div", { class: "chart", "data-wired": "exposure" }), classes = h("div", { class: "chart" }), alarms = h("div", { class: "chart" });
   setTimeout(() => {
@@ -60,11 +57,40 @@ async function pendingPanels(rows) {
   }, 0);
   const empty = (list, el) => list && !list.length ? h("p", { class: "muted" }, t("none")) : el;
   return h("div", { class: "grid" },
-    card(t("exposure"), loanRows ? empty(loanRows, exposure) : waiting("issue 6 · loans")),
-    card(t("risk_classes"), loanRows ? empty(loanRows, classes) : waiting("issue 5/6 · risk classes")),
-    card(`${t("open_alarms")}${alarmRows ? ` (${fmtNum(alarmRows.length)})` : ""}`, alarmRows ? empty(alarmRows, alarms) : waiting("issue 6 · alarms")),
-    card(t("trend"), waiting("issue 4 · portfolio indicator trend")));
+    card(t("exposure"), empty(loanRows, exposure)),
+    card(t("risk_classes"), empty(loanRows, classes)),
+    card(`${t("open_alarms")} (${fmtNum(alarmRows.length)})`, empty(alarmRows, alarms)),
+    trendCard());
 }
+
+/** The portfolio's key indicator per scenario (median over its enterprises) and alarms over the last 30 days. */
+function trendCard() {
+  const slot = h("div");
+  section(slot, async () => {
+    const [data, catalog] = await Promise.all([api("/api/v1/console/portfolio/trend?days=30"), indicatorCatalog()]);
+    const x = data.days.map((d) => Date.parse(d + "T00:00:00+08:00"));
+    const ind = h("div", { class: "chart", "data-trend": "indicators" }), al = h("div", { class: "chart", style: "height:200px", "data-trend": "alarms" });
+    setTimeout(() => {
+      const units = [...new Set(data.scenarios.map((s) => catalogRow(catalog, s).unit))];
+      chart(ind, { tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v, 2) }, legend: { type: "scroll", top: 0 },
+        grid: { left: 50, right: 50, top: 36, bottom: 30 }, xAxis: { type: "time" },
+        yAxis: units.slice(0, 2).map((u, i) => ({ type: "value", scale: true, name: u === "1" ? "%" : u, position: i ? "right" : "left",
+          axisLabel: { formatter: (v) => u === "1" ? fmtNum(v * 100, 0) : fmtNum(v) } })),
+        series: data.scenarios.map((s) => ({ name: `${industryLabel(s.scenario)} · ${labelOf(catalogRow(catalog, s), s.indicator)}`, type: "line", connectNulls: false,
+          yAxisIndex: Math.min(1, units.indexOf(catalogRow(catalog, s).unit)), data: x.map((t0, i) => [t0, s.median[i]]) })) });
+      if (data.alarms) chart(al, { tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 40, right: 20, top: 30, bottom: 30 },
+        xAxis: { type: "time" }, yAxis: { type: "value", minInterval: 1 },
+        series: [{ name: t("raised"), type: "bar", data: x.map((t0, i) => [t0, data.alarms.raised[i]]), itemStyle: { color: "#d68910" } },
+          { name: t("open"), type: "line", step: "end", data: x.map((t0, i) => [t0, data.alarms.open[i]]), itemStyle: { color: "#c0392b" } }] });
+    }, 0);
+    return h("div", {}, h("h3", {}, t("trend_indicators")), ind,
+      data.hidden_enterprises ? h("p", { class: "muted small" }, t("hidden_enterprises", { n: data.hidden_enterprises })) : null,
+      data.alarms ? [h("h3", {}, t("trend_alarms")), al] : null);
+  });
+  return h("section", { class: "card span-2" }, h("h2", {}, t("trend")), slot);
+}
+
+const catalogRow = (catalog, s) => catalog.find((c) => c.scenario === s.scenario && c.name === s.indicator) || {};
 
 function kpi(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v" }, value), h("div", { class: "l" }, label)); }
 

@@ -1,22 +1,27 @@
 // The enterprise page (bank view, also the firm's own dashboard parts), the equipment timeline,
 // and the device page: readings with their provenance down to the ledger proof of their batch.
-import { api, apiPaths } from "../api.js";
+import { api } from "../api.js";
 import { fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
-import { card, chart, h, section, table, waiting } from "../ui.js";
+import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
+import { creditCards } from "./credit.js";
+import { indicatorsCard, peerStanding, proofCard } from "./evidence.js";
 
 export const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
 export const modeLabel = (m) => tOr("mode_" + m, m);
-const DAY_MS = 86_400_000, SLOT_MS = 900_000, CN_OFFSET_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000, SLOT_MS = 900_000;
 
 export async function enterprisePage(id) {
   const profile = await api(`/api/v1/enterprises/${id}`);
-  const timelineSlot = h("div"), devicesSlot = h("div"), partsSlot = h("div");
-  const page = h("div", { "data-enterprise": id }, header(profile), timelineSlot, devicesSlot, partsSlot);
+  const timelineSlot = h("div"), devicesSlot = h("div"), indicatorsSlot = h("div"), peersSlot = h("div"), partsSlot = h("div", { class: "grid" });
   const days = Number(params().get("days") || 30);
+  const page = h("div", { "data-enterprise": id }, header(profile), creditCards(id), timelineSlot,
+    h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), partsSlot, devicesSlot);
   section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`));
   section(devicesSlot, async () => devicesCard(id, await api(`/api/v1/enterprises/${id}/devices`)));
-  section(partsSlot, () => pendingParts(id));
+  section(indicatorsSlot, () => indicatorsCard(profile, Math.max(days, 14)));
+  section(peersSlot, () => peerStanding(profile));
+  monitoringParts(id, partsSlot);
   return page;
 }
 
@@ -40,52 +45,18 @@ export function devicesCard(enterpriseId, devices) {
   ], devices));
 }
 
-async function pendingParts(id) {
-  const paths = await apiPaths();
-  const has = (p) => [...paths].some((x) => x.startsWith(p));
-  const slots = { ind: h("div"), alarms: h("div"), loans: h("div") };
-  if (has("/api/v1/enterprises/{enterprise_id}/indicators")) section(slots.ind, () => indicatorsChart(id));
-  else slots.ind.append(waiting("issue 4 · daily indicators"));
-  if (has("/api/v1/alarms")) section(slots.alarms, async () => miniTable(await api(`/api/v1/alarms?enterprise_id=${id}&limit=50`),
+function monitoringParts(id, slot) {
+  const alarms = h("div"), loans = h("div");
+  slot.append(card(t("alarms"), alarms), card(`${t("loans")} / ${t("pledges")}`, loans));
+  section(alarms, async () => miniTable(await api(`/api/v1/alarms?enterprise_id=${id}&limit=50`),
     [["severity", (a) => a.severity], ["type", (a) => a.alarm_type], ["status", (a) => t("alarm_" + a.status)], ["started", (a) => fmtDateTime(a.started_ms)]]));
-  else slots.alarms.append(waiting("issue 6 · alarms"));
-  if (has("/api/v1/loans")) section(slots.loans, async () => miniTable(await api(`/api/v1/loans?enterprise_id=${id}`),
+  section(loans, async () => miniTable(await api(`/api/v1/loans?enterprise_id=${id}`),
     [["product", (l) => l.product], ["state", (l) => l.state], ["risk_class", (l) => l.risk_class ?? "—"], ["outstanding", (l) => fmtCny(Number(l.outstanding_cny))]]));
-  else slots.loans.append(waiting("issue 6 · loans and pledges"));
-  return h("div", {}, card(t("indicators"), slots.ind), h("div", { class: "grid" },
-    card(t("peers"), has("/api/v1/enterprises/{enterprise_id}/percentile") ? h("p", { class: "muted" }, h("a", { href: "#/industry" }, t("nav_index"))) : waiting("issue 4 · industry index")),
-    card(t("crosscheck"), waiting("issue 4/5 · cross-verification")),
-    card(t("score"), waiting("issue 5 · scorecard")),
-    card(t("report"), waiting("issue 5 · credit report")),
-    card(t("alarms"), slots.alarms),
-    card(`${t("loans")} / ${t("pledges")}`, slots.loans)));
 }
 
 function miniTable(rows, cols) {
   if (!rows.length) return h("p", { class: "muted" }, t("none"));
   return table(cols.map(([k, f]) => ({ title: t(k), render: f })), rows.slice(0, 10));
-}
-
-const isoDay = (ms) => new Date(ms + CN_OFFSET_MS).toISOString().slice(0, 10);
-
-/** Daily indicator values as lines; tolerant of the row shape ({indicator|name, day, value}). */
-async function indicatorsChart(id) {
-  const to = isoDay(Date.now()), from = isoDay(Date.now() - 30 * DAY_MS);
-  const data = await api(`/api/v1/enterprises/${id}/indicators?from=${from}&to=${to}`);
-  const rows = Array.isArray(data) ? data : Object.values(data || {}).find(Array.isArray) || [];
-  const series = new Map();
-  for (const r of rows) {
-    const name = r.indicator ?? r.name; const day = r.day ?? r.date;
-    if (name == null || day == null || typeof r.value !== "number") continue;
-    if (!series.has(name)) series.set(name, []);
-    series.get(name).push([typeof day === "number" ? day * DAY_MS - CN_OFFSET_MS : Date.parse(day + "T00:00:00+08:00"), r.value]);
-  }
-  if (!series.size) return h("p", { class: "muted", "data-empty": "indicators" }, t("none"));
-  const el = h("div", { class: "chart" });
-  setTimeout(() => chart(el, { tooltip: { trigger: "axis" }, legend: { type: "scroll" }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
-    xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
-    series: [...series.entries()].map(([name, pts]) => ({ name, type: "line", data: pts.sort((a, b) => a[0] - b[0]) })) }), 0);
-  return el;
 }
 
 // ------------------------------------------------------------------ the equipment status timeline
@@ -198,11 +169,11 @@ export async function devicePage(enterpriseId, key) {
       { title: t("received"), render: (r) => fmtDateTime(r.received_ms) },
       { title: t("batch"), render: (r) => h("button", { "data-batch": r.batch_id, onclick: () => showProof(proofSlot, r.batch_id, key) }, `#${r.batch_id} · ${t("show_proof")}`) },
     ], latest)),
-    card(t("proof"), proofSlot),
+    proofSlot,
     data.events.length ? card(t("events"), table([
       { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => e.event },
       { title: "params", render: (e) => JSON.stringify(e.params) }], data.events.slice(-20).reverse())) : null);
-  proofSlot.append(h("p", { class: "muted" }, t("evidence_hint")));
+  proofSlot.append(card(t("proof"), h("p", { class: "muted" }, t("evidence_hint"))));
   setTimeout(() => {
     const points = data.readings.filter((r) => r.key === chosen).map((r) => [r.ts, r.value]);
     chart(chartEl, { tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v, 3) }, grid: { left: 60, right: 20, top: 20, bottom: 40 },
@@ -213,10 +184,7 @@ export async function devicePage(enterpriseId, key) {
 }
 
 function showProof(slot, batchId, key) {
-  section(slot, async () => {
-    const proof = await api(`/api/v1/ledger/telemetry/batches/${batchId}/devices/${encodeURIComponent(key)}/proof`);
-    return h("div", { "data-proof": batchId }, h("p", {}, `${t("batch")} #${batchId}`), h("pre", {}, JSON.stringify(proof, null, 2)));
-  });
+  section(slot, () => proofCard(batchId, key));
 }
 
 export { fmtDate, TIME_ZONE };

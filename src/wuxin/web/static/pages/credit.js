@@ -1,0 +1,103 @@
+// The credit part on the enterprise page: score, grade, PD, reasons and proposed limit (the latest
+// decision), the cross-verification findings (the assessment), and the credit report (HTML / PDF).
+import { api, apiBlob } from "../api.js";
+import { fmtCny, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
+import { card, h, section, table } from "../ui.js";
+
+// Reason words in Chinese; English comes from the server's text. {v} is the formatted value.
+const REASONS_ZH = {
+  activity_trend_per_year: ["经营活跃度年变化 {v}", "pct"], activity_volatility: ["经营活跃度周波动大（变异系数 {v}）", "num"],
+  activity_change_vs_index: ["上季度相对行业指数变化 {v}", "pct"], utilization_vs_index: ["经营活跃度为行业中位数的 {v}", "pct"],
+  data_completeness: ["近90天仅 {v} 的天数数据完整", "pct"], device_health_rate: ["近7天仅 {v} 的设备有上报", "pct"],
+  share_enterprise_shared: ["{v} 的设备为企业共享（可信度最低）", "pct"],
+  revenue_consistency_ratio: ["申报收入为IoT证据支持收入的 {v} 倍", "num"], reported_revenue_growth: ["申报收入增长 {v}", "pct"],
+  net_margin: ["申报净利率 {v}", "pct"], debt_to_assets: ["申报资产负债率 {v}", "pct"],
+};
+const FEATURE_ZH = { activity_trend_per_year: "经营活跃度年变化", activity_volatility: "经营活跃度波动", activity_change_vs_index: "相对行业指数变化",
+  utilization_vs_index: "相对行业中位数", data_completeness: "数据完整度", device_health_rate: "设备健康率", share_enterprise_shared: "企业共享设备占比",
+  revenue_consistency_ratio: "收入一致性比值", reported_revenue_growth: "申报收入增长", net_margin: "净利率", debt_to_assets: "资产负债率" };
+
+export function reasonText(r) {
+  if (getLang() === "en") return r.text;
+  const [template, kind] = REASONS_ZH[r.feature] || [`${r.feature} {v}`, "num"];
+  const v = r.value == null ? null : kind === "pct" ? fmtPct(r.value) : fmtNum(r.value, 2);
+  const words = v == null ? `${FEATURE_ZH[r.feature] || r.feature}未报告` : template.replace("{v}", v);
+  return `${words}（−${fmtNum(r.points_below_best, 0)} 分）`;
+}
+
+/** Three cards: the latest decision, the cross-verification findings, and the report links. */
+export function creditCards(enterpriseId) {
+  const decision = h("div"), checks = h("div"), report = h("div");
+  section(decision, () => decisionView(enterpriseId));
+  section(checks, () => crossChecks(enterpriseId));
+  report.append(reportLinks(enterpriseId));
+  return h("div", { class: "grid", "data-credit": enterpriseId },
+    card(t("score"), decision), card(t("crosscheck"), checks), card(t("report"), report));
+}
+
+async function decisionView(enterpriseId) {
+  const rows = await api(`/api/v1/enterprises/${enterpriseId}/credit/decisions`);
+  if (!rows.length) return h("p", { class: "muted", "data-decision": "none" }, t("no_decision"));
+  const d = rows.reduce((a, b) => (b.decided_ms > a.decided_ms ? b : a));
+  const limit = d.decision?.limit;
+  return h("div", { "data-decision": d.id },
+    h("div", { class: "kpis compact" },
+      kpi(t("grade"), h("span", { class: `grade g-${d.grade}` }, d.grade)), kpi(t("score_pts"), fmtNum(d.score, 0)),
+      kpi(t("pd"), fmtPct(d.pd)), kpi(t("limit"), d.limit_cny == null ? "—" : fmtCny(Number(d.limit_cny)))),
+    h("p", {}, h("span", { class: `badge ${d.approved ? "online" : "offline"}` }, t(d.approved ? "approved" : "declined")), " ",
+      d.decision?.decline_reason ? h("span", { class: "muted" }, d.decision.decline_reason) : null),
+    h("h3", {}, t("reasons")),
+    h("ol", { class: "reasons" }, (d.decision?.reasons || []).map((r) => h("li", {}, reasonText(r)))),
+    limit?.steps?.length ? h("div", {}, h("h3", {}, t("limit_steps")), h("ul", { class: "muted small" }, limit.steps.map((s) => h("li", {}, s)))) : null,
+    h("p", { class: "muted small" }, `${t("product_code")}: ${d.product_code} · ${t("model")}: ${d.model_version.slice(0, 12)} · ${t("decided")}: ${fmtDateTime(d.decided_ms)}`,
+      d.links?.ledger_proof ? [" · ", h("a", { href: d.links.ledger_proof, target: "_blank", onclick: openJson(d.links.ledger_proof) }, t("decision_proof"))] : null));
+}
+
+function kpi(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v" }, value), h("div", { class: "l" }, label)); }
+
+/** Protected JSON (a ledger proof) opened as a local document, since a plain link carries no token. */
+function openJson(path) {
+  return async (e) => {
+    e.preventDefault();
+    const blob = await apiBlob(path);
+    window.open(URL.createObjectURL(blob), "_blank");
+  };
+}
+
+async function crossChecks(enterpriseId) {
+  const a = await api(`/api/v1/enterprises/${enterpriseId}/credit/assessment`);
+  const status = (c) => h("span", { class: `badge ${c.status === "consistent" ? "online" : c.status === "insufficient_evidence" ? "" : "offline"}` },
+    tOr("chk_" + c.status, c.status));
+  return h("div", { "data-assessment": enterpriseId },
+    h("p", {}, h("span", { class: `badge ${a.cross_verified ? "online" : "offline"}` }, t(a.cross_verified ? "cross_verified" : "not_cross_verified")),
+      h("span", { class: "muted" }, ` · ${a.as_of}`)),
+    a.cross_checks.length ? table([
+      { title: t("period"), render: (c) => c.period },
+      { title: t("reported"), num: true, render: (c) => c.reported == null ? "—" : fmtCny(c.reported) },
+      { title: t("evidenced"), num: true, render: (c) => c.evidenced == null ? "—" : fmtCny(c.evidenced) },
+      { title: t("ratio"), num: true, render: (c) => c.ratio == null ? "—" : fmtNum(c.ratio, 2) },
+      { title: t("coverage_days"), num: true, render: (c) => fmtPct(c.coverage) },
+      { title: t("status"), render: (c) => h("span", { title: c.finding }, status(c)) },
+    ], a.cross_checks) : h("p", { class: "muted" }, t("none")),
+    h("details", {}, h("summary", {}, t("finding")), h("ul", { class: "small" }, a.cross_checks.map((c) => h("li", {}, c.finding)))),
+    h("details", {}, h("summary", {}, t("features")), table([
+      { title: t("name"), render: ([k]) => getLang() === "en" ? k : FEATURE_ZH[k] || k },
+      { title: t("value"), num: true, render: ([, v]) => v == null ? "—" : fmtNum(v, 3) }], Object.entries(a.features))));
+}
+
+function reportLinks(enterpriseId) {
+  const error = h("p", { class: "error" });
+  const open = (format) => async () => {
+    error.textContent = "";
+    try {
+      const blob = await apiBlob(`/api/v1/enterprises/${enterpriseId}/credit/report?format=${format}`);
+      const url = URL.createObjectURL(blob);
+      window.open(url, "_blank");
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (err) { error.textContent = err.status === 403 ? t("no_access") + ": " + err.message : err.message; }
+  };
+  return h("div", {}, h("p", { class: "row" },
+    h("button", { class: "primary", "data-report": "html", onclick: open("html") }, t("open_html")),
+    h("button", { "data-report": "pdf", onclick: open("pdf") }, t("open_pdf"))),
+  h("p", { class: "muted small" }, t("report_hint")), error);
+}
