@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     mqtt_url: str | None = None
+    mqtt_admin_url: str | None = None  # dynamic-security admin: token rotations reach the broker at once
+    smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
+    smtp_port: int = 25
+    smtp_from: str = "wuxin-alarms@localhost"
     max_body_bytes: int = 4 * 1024 * 1024
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600

@@ -22,7 +22,7 @@ def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e")
     platform = build_platform(Settings(database_url=f"sqlite:///{folder}/demo.db", environment="test", var_dir=folder))
     prepare_database(platform)
-    load_demo(platform, days=1, per_scenario=1, seed=11, progress=lambda _: None)
+    load_demo(platform, days=2, per_scenario=1, seed=11, progress=lambda _: None)  # yesterday complete: index published
     with serve_in_thread(platform) as url:
         yield url
     platform.close()

@@ -60,7 +60,9 @@ def smtp():
 
 
 def test_webhook_is_signed_and_retried_and_email_is_sent(platform, webhook, smtp):
-    inbox, smtp_address = smtp
+    inbox, (smtp_host, smtp_port) = smtp
+    platform.settings = platform.settings.model_copy(
+        update={"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_from": "alarms@wuxin.example"})
     build_world(platform)
     risk = principal_for_token(platform, login(platform, "risk", "correct-horse-battery"))
     officer = principal_for_token(platform, login(platform, "officer", "correct-horse-battery"))
@@ -73,11 +75,11 @@ def test_webhook_is_signed_and_retried_and_email_is_sent(platform, webhook, smtp
     notifications.add_channel(platform, risk, "email", "quiet@bank.example", "critical")
     ingest_lines(platform, [{"device": "loom-01", "ts": platform.clock_ms(), "event": "tamper", "params": {}}], "http")
 
-    first = notifications.deliver_due(platform, smtp=smtp_address)
+    first = notifications.deliver_due(platform)  # SMTP host, port and sender from the settings
     assert first == {"sent": 2, "retry": 1, "failed": 0}  # the webhook answered 500 once
-    assert notifications.deliver_due(platform, smtp=smtp_address) == {"sent": 0, "retry": 0, "failed": 0}  # not due yet
+    assert notifications.deliver_due(platform) == {"sent": 0, "retry": 0, "failed": 0}  # not due yet
     platform.clock.advance(notifications.retry_delay_ms(1))
-    assert notifications.deliver_due(platform, smtp=smtp_address)["sent"] == 1
+    assert notifications.deliver_due(platform)["sent"] == 1
 
     headers, body = Receiver.received[-1]
     expected = notifications.sign(hook["secret"], int(headers["X-Wuxin-Timestamp"]), body)
@@ -85,7 +87,7 @@ def test_webhook_is_signed_and_retried_and_email_is_sent(platform, webhook, smtp
     assert notifications.sign("wrong", int(headers["X-Wuxin-Timestamp"]), body) != expected
     assert json.loads(body)["alarm_type"] == "device_tamper" and json.loads(body)["event"] == "raised"
     assert sorted(r[0][0] for r in inbox.messages) == ["quiet@bank.example", "risk@bank.example"]
-    assert "device_tamper" in inbox.messages[0][1]
+    assert "device_tamper" in inbox.messages[0][1] and "From: alarms@wuxin.example" in inbox.messages[0][1]
 
 
 def test_an_unreachable_webhook_is_given_up_after_the_last_attempt(platform):

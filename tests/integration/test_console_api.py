@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from tests.world import build_world, login
+from wuxin.indicators.days import local_day
 from wuxin.services.console import SLOTS_PER_DAY, clear_timeline_cache
+from wuxin.services.indicators import update_indicators
 
 MINUTE = 60_000
 
@@ -27,6 +29,53 @@ def test_timeline_shows_run_state_per_slot_and_refreshes_when_the_device_sends_m
     _post_current(live, world.device_tokens["loom-01"], day_start + 30 * MINUTE, 15, 0.0)
     loom = next(m for m in live.client.get(url, headers=officer).json()["machines"] if m["key"] == "loom-01")
     assert loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RRS"
+
+
+def _loom_slots(live, world, headers, days: int = 2) -> tuple[str, dict]:
+    body = live.client.get(f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days={days}", headers=headers).json()
+    return next(m for m in body["machines"] if m["key"] == "loom-01")["slots"], body
+
+
+def test_timeline_reads_the_slots_the_indicators_update_stored_until_the_day_gets_new_points(platform, live):
+    world = build_world(platform)
+    clear_timeline_cache(platform)
+    officer = login(live.client, "officer")
+    now = platform.clock_ms()
+    yesterday = now - (now + 8 * 3_600_000) % 86_400_000 - 86_400_000  # China local midnight, yesterday
+    _post_current(live, world.device_tokens["loom-01"], yesterday, 30, 99.0)
+    update_indicators(platform)
+    with platform.uow() as uow:
+        loom = next(d for d in uow.devices.list(world.factory) if d["key"] == "loom-01")
+        stored = uow.console.run_slots([loom["id"]], local_day(yesterday), local_day(yesterday))
+        assert stored[(loom["id"], local_day(yesterday))][:3] == "RR-"
+        uow.console.put_run_slots(loom["id"], [(local_day(yesterday), "S" * SLOTS_PER_DAY)], now)  # mark what is read
+        uow.commit()
+    slots, body = _loom_slots(live, world, officer)
+    assert slots[:SLOTS_PER_DAY] == "S" * SLOTS_PER_DAY and body["machine_days_from_read_model"] >= 1
+    _post_current(live, world.device_tokens["loom-01"], yesterday + 30 * MINUTE, 15, 0.0)  # the day is dirty again
+    slots, _ = _loom_slots(live, world, officer)
+    assert slots[:3] == "RRS"  # from the readings, not the stored row
+    update_indicators(platform)
+    clear_timeline_cache(platform)
+    slots, body = _loom_slots(live, world, officer)
+    assert slots[:3] == "RRS" and body["machine_days_from_read_model"] >= 1
+
+
+def test_portfolio_trend_follows_consent_and_counts_alarms(platform, live):
+    world = build_world(platform)
+    now = platform.clock_ms()
+    yesterday = now - (now + 8 * 3_600_000) % 86_400_000 - 86_400_000
+    _post_current(live, world.device_tokens["loom-01"], yesterday, 60, 99.0)
+    update_indicators(platform)
+    body = live.client.get("/api/v1/console/portfolio/trend?days=3", headers=login(live.client, "officer")).json()
+    assert len(body["days"]) == 3 and body["alarms"] is not None
+    manufacturing = next(s for s in body["scenarios"] if s["scenario"] == "manufacturing")
+    assert manufacturing["indicator"] == "run_hours" and manufacturing["median"][1] is not None and manufacturing["enterprises"][1] == 1
+    assert manufacturing["median"][2] is None  # today is still open: never drawn as a dip
+    other = live.client.get("/api/v1/console/portfolio/trend?days=3", headers=login(live.client, "other")).json()
+    assert other["scenarios"] == []
+    assert live.client.get("/api/v1/console/portfolio/trend").status_code == 401
+    assert live.client.get("/api/v1/console/portfolio/trend?days=0", headers=login(live.client, "officer")).status_code == 422
 
 
 def test_timeline_and_portfolio_refuse_or_hide_without_consent(platform, live):

@@ -147,3 +147,32 @@ def test_malformed_payload_is_quarantined_and_acknowledged_and_a_failing_store_i
     assert loom.publish("v1/devices/loom-01/telemetry", json.dumps({"ts": T0_MS - 1, "values": {"current_a": 3}})).value == 0
     wait_for(lambda: _readings(platform, "loom-01"), what="the retried batch")
     assert worker.stats.failed_attempts == 2 and "database unreachable" in worker.stats.last_error
+
+
+def test_token_rotation_and_revocation_reach_the_broker_at_once(platform, mqtt_env):
+    _, broker, admin, tokens, device, worker = mqtt_env
+    platform.settings.mqtt_admin_url = broker.admin_url
+    try:
+        new = registry.rotate_device_token(platform, None, "loom-01")
+        with pytest.raises(BrokerError, match="Not authorized"):
+            connect_client(broker.url("loom-01", tokens["loom-01"]))  # the old token no longer opens MQTT
+        connect_client(broker.url("loom-01", new)).disconnect()
+        registry.revoke_device_tokens(platform, None, "loom-01")
+        with pytest.raises(BrokerError, match="Not authorized"):
+            connect_client(broker.url("loom-01", new))
+    finally:
+        platform.settings.mqtt_admin_url = None
+
+
+def test_rotation_is_refused_whole_when_the_broker_is_unreachable(platform, mqtt_env):
+    from wuxin.errors import Unavailable
+    from wuxin.ingest.mqtt.broker import free_port
+
+    _, broker, admin, tokens, device, worker = mqtt_env
+    platform.settings.mqtt_admin_url = f"mqtt://wuxin-admin:x@127.0.0.1:{free_port()}"
+    try:
+        with pytest.raises(Unavailable, match="loom-01"):
+            registry.rotate_device_token(platform, None, "loom-01")
+    finally:
+        platform.settings.mqtt_admin_url = None
+    connect_client(broker.url("loom-01", tokens["loom-01"])).disconnect()  # nothing changed

@@ -1,10 +1,13 @@
 """The equipment timeline's slot states: running, stopped, unknown; absent data is never "stopped"."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from wuxin.indicators.days import day_start_ms
-from wuxin.services.console import SLOTS_PER_DAY, run_slots
+from wuxin.indicators.series import DeviceDays, Series
+from wuxin.services.console import SLOTS_PER_DAY, _runs, record_run_slots, run_slots
 
 DAY = 20_400
 T0 = day_start_ms(DAY)
@@ -48,3 +51,38 @@ def test_running_is_the_majority_of_the_observed_time_and_days_follow_each_other
     current = np.r_[np.r_[np.full(8, 20.0), np.full(7, 0.0)], np.full(15, 0.0)]
     slots = run_slots(ts, current, 10.0, DAY, 2)
     assert slots[0] == "R" and slots[SLOTS_PER_DAY] == "S" and slots.count("-") == 2 * SLOTS_PER_DAY - 2
+
+
+class _FakeConsoleRepo:
+    def __init__(self):
+        self.rows: dict[tuple[int, int], str] = {}
+
+    def put_run_slots(self, device_id, rows, now_ms):
+        self.rows.update({(device_id, day): slots for day, slots in rows})
+
+
+def _device_days(attributes: dict, ts: np.ndarray, current: np.ndarray, days: int = 2) -> DeviceDays:
+    return DeviceDays("loom", "manufacturing.current_bracelet", attributes, np.arange(DAY, DAY + days),
+                      {"current_a": Series(ts, current)}, {}, (), T0 + 3 * 86_400_000)
+
+
+def test_the_indicators_hook_stores_one_slot_string_per_machine_day():
+    uow = SimpleNamespace(console=_FakeConsoleRepo())
+    ts = np.r_[minutes(0, 15), minutes(SLOTS_PER_DAY * 15, 15)]
+    record_run_slots(uow, {"id": 7, "attributes": {"run_threshold_a": 10.0}}, _device_days({}, ts, np.r_[np.full(15, 20.0), np.full(15, 0.0)]), 0)
+    assert set(uow.console.rows) == {(7, DAY), (7, DAY + 1)}
+    assert uow.console.rows[(7, DAY)][:2] == "R-" and uow.console.rows[(7, DAY + 1)][:2] == "S-"
+    assert all(len(s) == SLOTS_PER_DAY for s in uow.console.rows.values())
+
+
+def test_the_hook_ignores_devices_without_a_run_threshold_or_current():
+    uow = SimpleNamespace(console=_FakeConsoleRepo())
+    record_run_slots(uow, {"id": 1, "attributes": {}}, _device_days({}, minutes(0, 15), np.full(15, 20.0)), 0)
+    meter = DeviceDays("meter", "manufacturing.energy_meter", {}, np.arange(DAY, DAY + 1), {}, {}, (), 0)
+    record_run_slots(uow, {"id": 2, "attributes": {"run_threshold_a": 5.0}}, meter, 0)
+    assert uow.console.rows == {}
+
+
+def test_missing_days_are_read_in_consecutive_runs():
+    assert _runs([]) == []
+    assert _runs([3, 4, 5, 9, 11, 12]) == [(3, 5), (9, 9), (11, 12)]

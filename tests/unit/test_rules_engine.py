@@ -2,7 +2,7 @@
 import pytest
 
 from wuxin.alerts.catalog import default_rules
-from wuxin.alerts.change import band_check, change_point
+from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.engine import DeviceInfo, Evaluation, absence_signal, evaluate_device, mismatch, points_by_device
 from wuxin.alerts.rules import RULE_TYPES, apply_override, parse_rule
 from wuxin.errors import InvalidInput
@@ -119,3 +119,27 @@ def test_baseline_band_and_change_point():
     assert band_check(history[:3], 20_021, 0.2) is None  # too little history to judge
     assert change_point([1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 0.3, 0.2, 0.25]) == 7
     assert change_point([1.0, 1.01, 0.99, 1.0, 1.0, 1.02]) is None
+
+
+def test_rest_days_are_left_out_and_only_a_multi_day_idle_counts():
+    sunday = 20_002  # weekday(20_002) == 6
+    series = [(sunday + d, 0.0 if d % 7 == 0 or d == 9 else 0.8 + 0.01 * (d % 3)) for d in range(21)]  # day 9: a holiday
+    assert band_check(series, sunday + 14, 0.0).direction == "below"  # without rest days a Sunday looks idle
+    assert band_check(series, sunday + 14, 0.0, rest_share=0.5).rest_day  # with them it is not judged
+    band = {"rest_share": 0.5, "min_days": 7}
+    assert band_check(series, sunday + 10, 0.8, **band).median == pytest.approx(0.81, abs=0.01)  # zeros left out
+    assert days_outside(series, sunday + 9, "below", 2, **band) == 1  # one holiday: not a change
+    idle = series + [(sunday + 21, 0.0), (sunday + 22, 0.05), (sunday + 23, 0.0)]  # Sunday, then idle Monday-Tuesday
+    assert days_outside(idle, sunday + 22, "below", 2, **band) == 1
+    assert days_outside(idle, sunday + 23, "below", 2, **band) == 2
+    assert days_outside(idle, sunday + 20, "below", 2, **band) == 0  # a normal Saturday
+
+
+def test_event_only_device_types_have_no_heartbeat_duty():
+    from wuxin.services.monitoring import has_heartbeat_duty
+
+    offline = default_rules()["vehicles.device_offline"]
+    assert not has_heartbeat_duty(offline, "vehicles.adas_unit")
+    assert has_heartbeat_duty(offline, "vehicles.gps_terminal")
+    with pytest.raises(InvalidInput, match="event_only_device_types"):
+        parse_rule({"id": "x.off", "type": "absence", "params": {"event_only_device_types": "vehicles.adas_unit"}})

@@ -25,7 +25,7 @@ log = logging.getLogger("wuxin.api")
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Wuxin (物信) API", version=__version__,
                   description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
-                  lifespan=routes_ledger.tree_head_lifespan(platform))
+                  lifespan=routes_monitoring.with_sweeper(platform, routes_ledger.tree_head_lifespan(platform)))
     app.state.platform = platform
     _add_error_handlers(app)
     _add_body_limit(app, platform.settings.max_body_bytes)

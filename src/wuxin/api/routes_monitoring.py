@@ -1,15 +1,35 @@
 """Post-loan monitoring endpoints: rules and overrides, alarms, notification channels, loans, pledges."""
 from __future__ import annotations
 
-from typing import Literal
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Callable, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.bootstrap import Platform
 from wuxin.services import loans, monitoring, notifications, pledges
 
 router = APIRouter(prefix="/api/v1")
+SWEEP_INTERVAL_S = 30.0
+
+
+def with_sweeper(platform: Platform, inner: Callable) -> Callable:
+    """App lifespan: the monitoring sweeper (offline and herd rules, escalation, notification retries, daily rules
+    after China midnight) runs around `inner` (another lifespan) and is stopped when the app stops."""
+
+    @asynccontextmanager
+    async def lifespan(app) -> AsyncIterator[None]:
+        sweeper = monitoring.MonitoringSweeper(platform, SWEEP_INTERVAL_S).start()
+        app.state.monitoring_sweeper = sweeper
+        try:
+            async with inner(app):
+                yield
+        finally:
+            sweeper.stop()
+
+    return lifespan
 
 
 # ---- rules

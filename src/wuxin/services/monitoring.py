@@ -612,16 +612,23 @@ def delete_override(platform: Platform, principal: Principal, product: str, rule
 
 
 class MonitoringSweeper:
-    """A daemon thread: sweep and deliver notifications every `interval_s`; errors are logged and retried."""
+    """A daemon thread: sweep and deliver notifications every `interval_s`; errors are logged and retried.
+
+    `swept` is set after each finished round (tests wait on it instead of sleeping)."""
 
     def __init__(self, platform: Platform, interval_s: float = 30.0):
         self.platform, self.interval_s = platform, interval_s
+        self.swept = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wuxin-monitoring", daemon=True)
 
     def start(self) -> "MonitoringSweeper":
         self._thread.start()
         return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         from wuxin.services.notifications import deliver_due
@@ -630,9 +637,11 @@ class MonitoringSweeper:
             try:
                 sweep(self.platform)
                 deliver_due(self.platform)
+                self.swept.set()
             except Exception as exc:  # the database may be down: try again next time
                 log.warning("monitoring sweep failed: %s", exc)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask the thread to stop and wait for the round in progress (a daily update may take a while)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=timeout_s)

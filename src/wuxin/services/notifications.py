@@ -28,7 +28,6 @@ from wuxin.security.secrets import new_token
 MAX_ATTEMPTS = 6
 FIRST_RETRY_MS = 30_000
 MAX_RETRY_MS = 3_600_000
-SMTP_DEFAULT = ("127.0.0.1", 25)
 
 
 def _fernet(platform: Platform) -> Fernet:
@@ -102,7 +101,7 @@ def deliver_due(platform: Platform, limit: int = 200, smtp: tuple[str, int] | No
 
 
 def _smtp_of(platform: Platform) -> tuple[str, int]:
-    return (getattr(platform.settings, "smtp_host", SMTP_DEFAULT[0]), int(getattr(platform.settings, "smtp_port", SMTP_DEFAULT[1])))
+    return platform.settings.smtp_host, platform.settings.smtp_port
 
 
 def _send(platform: Platform, n: dict, now_ms: int, smtp: tuple[str, int], client: httpx.Client) -> str | None:
@@ -115,15 +114,15 @@ def _send(platform: Platform, n: dict, now_ms: int, smtp: tuple[str, int], clien
                        "X-Wuxin-Signature": sign(secret, now_ms, body), "X-Wuxin-Delivery": str(n["id"])}
             response = client.post(n["target"], content=body, headers=headers)
             return None if 200 <= response.status_code < 300 else f"webhook answered HTTP {response.status_code}"
-        _email(smtp, n["target"], n["payload"])
+        _email(smtp, platform.settings.smtp_from, n["target"], n["payload"])
         return None
     except (httpx.HTTPError, OSError, smtplib.SMTPException) as exc:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _email(smtp: tuple[str, int], to: str, payload: dict) -> None:
+def _email(smtp: tuple[str, int], sender: str, to: str, payload: dict) -> None:
     message = EmailMessage()
-    message["From"] = "wuxin-alarms@localhost"
+    message["From"] = sender
     message["To"] = to
     message["Subject"] = (f"[物信 {payload['severity']}] {payload['alarm_type']} {payload['event']} "
                           f"(alarm {payload['id']}, enterprise {payload['enterprise_id']})")

@@ -6,6 +6,7 @@ from wuxin.domain.model import ConsentScope, ConsentView, Role, SourceMode, trus
 from wuxin.domain.thing_model import compile_thing_model, parse_thing_model
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.scenarios import scenario_packs
+from wuxin.services import broker_sync
 from wuxin.security.policy import Principal, require_can_see_enterprise, require_role, valid_consents
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.sim.spec import is_valid_uscc
@@ -161,6 +162,7 @@ def rotate_device_token(platform: Platform, principal: Principal | None, device_
         uow.devices.revoke_tokens(device["id"], now_ms)
         uow.devices.add_token(device["id"], token_hash(token), now_ms)
         uow.logs.audit(now_ms, principal.user_id if principal else None, "device_token.rotate", device_key, {})
+        broker_sync.set_broker_password(platform, device_key, device["device_type"], token)
         uow.commit()
     return token
 
@@ -172,6 +174,7 @@ def revoke_device_tokens(platform: Platform, principal: Principal | None, device
         revoked = uow.devices.revoke_tokens(device["id"], platform.clock_ms())
         uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device_token.revoke", device_key, {})
         uow.commit()
+    broker_sync.disable_broker_account(platform, device_key)
     return revoked
 
 

@@ -185,7 +185,8 @@ class DeviceRepo(_Repo):
             .where(devices.c.id == bindparam("device_id"), func.coalesce(devices.c.last_seen_ms, 0) < bindparam("seen_ms"))
             .values(last_seen_ms=bindparam("seen_ms"))
         )
-        self.conn.execute(statement, [{"device_id": d, "seen_ms": t} for d, t in last_seen_ms_by_device.items()])
+        # in device order, so that concurrent writers lock the same rows in the same order (no deadlock)
+        self.conn.execute(statement, [{"device_id": d, "seen_ms": t} for d, t in sorted(last_seen_ms_by_device.items())])
 
 
 class ConsentRepo(_Repo):

@@ -168,7 +168,10 @@ def connect_client(url: str, client_id: str | None = None, *, clean_session: boo
         connected.set()
 
     client.on_connect = on_connect
-    client.connect(target.host, target.port, keepalive=30)
+    try:
+        client.connect(target.host, target.port, keepalive=30)
+    except OSError as exc:
+        raise BrokerError(f"MQTT broker {target.host}:{target.port} unreachable: {exc}") from None
     client.loop_start()
     if not connected.wait(timeout_s) or outcome[0].is_failure:
         client.loop_stop()

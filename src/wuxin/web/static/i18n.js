@@ -83,7 +83,7 @@ const STRINGS = {
   evidence_pick: ["选择一个指标值", "Pick a figure"], go: ["查看", "Show"], day: ["日期", "Day"], indicator: ["指标", "Indicator"],
   latest_head: ["最新签名树头", "Latest signed tree head"],
   trend_indicators: ["关键指标（组合中位数）", "Key indicators (portfolio median)"], trend_alarms: ["预警（新增 / 未结）", "Alarms (raised / open)"],
-  raised: ["新增", "raised"], open: ["未结", "open"], hidden_enterprises: ["{n} 家企业因授权范围未计入", "{n} enterprises left out (consent covers only part of their devices)"],
+  trend_scale: ["相对窗口均值 (=100)", "vs window mean (=100)"], raised: ["新增", "raised"], open: ["未结", "open"], hidden_enterprises: ["{n} 家企业因授权范围未计入", "{n} enterprises left out (consent covers only part of their devices)"],
   coverage_ratio: ["覆盖率", "Coverage ratio"], margin_line: ["追加保证金线", "Margin-call line"], liquidation_line: ["平仓线", "Liquidation line"],
   pledged_value: ["押品价值", "Pledged value"], top_up: ["需补足", "Top-up needed"], sku: ["SKU", "SKU"], quantity: ["数量", "Quantity"],
   unit_price: ["单价", "Unit price"], haircut: ["折扣率", "Haircut"], identity: ["标识", "Identity"],

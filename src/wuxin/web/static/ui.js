@@ -40,7 +40,7 @@ export async function section(slot, load) {
 const charts = new Set();
 export function chart(el, option) {
   const c = echarts.init(el, null, { renderer: "canvas" });
-  c.setOption(option);
+  c.setOption({ animation: false, ...option });  // drawn at once: screenshots and slow machines see the final chart
   charts.add(c);
   return c;
 }

@@ -1,6 +1,6 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
 import { api, indicatorCatalog } from "../api.js";
-import { fmtCny, fmtNum, fmtPct, getLang, labelOf, t, tOr } from "../i18n.js";
+import { fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t, tOr } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 
 export const industryLabel = (x) => tOr("ind_" + x, x);
@@ -68,20 +68,25 @@ function trendCard() {
   const slot = h("div");
   section(slot, async () => {
     const [data, catalog] = await Promise.all([api("/api/v1/console/portfolio/trend?days=30"), indicatorCatalog()]);
-    const x = data.days.map((d) => Date.parse(d + "T00:00:00+08:00"));
     const ind = h("div", { class: "chart", "data-trend": "indicators" }), al = h("div", { class: "chart", style: "height:200px", "data-trend": "alarms" });
     setTimeout(() => {
-      const units = [...new Set(data.scenarios.map((s) => catalogRow(catalog, s).unit))];
-      chart(ind, { tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v, 2) }, legend: { type: "scroll", top: 0 },
-        grid: { left: 50, right: 50, top: 36, bottom: 30 }, xAxis: { type: "time" },
-        yAxis: units.slice(0, 2).map((u, i) => ({ type: "value", scale: true, name: u === "1" ? "%" : u, position: i ? "right" : "left",
-          axisLabel: { formatter: (v) => u === "1" ? fmtNum(v * 100, 0) : fmtNum(v) } })),
-        series: data.scenarios.map((s) => ({ name: `${industryLabel(s.scenario)} · ${labelOf(catalogRow(catalog, s), s.indicator)}`, type: "line", connectNulls: false,
-          yAxisIndex: Math.min(1, units.indexOf(catalogRow(catalog, s).unit)), data: x.map((t0, i) => [t0, s.median[i]]) })) });
+      // Each scenario's own unit differs: plot each against its window mean (= 100), show the values in the tooltip.
+      const lines = data.scenarios.map((s) => {
+        const known = s.median.filter((v) => v != null), mean = known.reduce((a, v) => a + v, 0) / (known.length || 1);
+        const row = catalogRow(catalog, s);
+        return { s, row, name: `${industryLabel(s.scenario)} · ${labelOf(row, s.indicator)}`, scaled: s.median.map((v) => v == null || !mean ? null : (100 * v) / mean) };
+      });
+      chart(ind, { tooltip: { trigger: "axis", formatter: (ps) => [data.days[ps[0].dataIndex], ...ps.filter((p) => p.value != null).map((p) => {
+        const l = lines[p.seriesIndex];
+        return `${p.marker}${l.name}: ${fmtValue(l.s.median[p.dataIndex], l.row.unit, 2)} (${fmtNum(p.value, 0)})`;
+      })].join("<br>") }, legend: { type: "scroll", top: 0 },
+        grid: { left: 50, right: 20, top: 36, bottom: 30 }, xAxis: { type: "category", data: data.days, axisLabel: { formatter: (d) => d.slice(5) } },
+        yAxis: { type: "value", scale: true, name: t("trend_scale") },
+        series: lines.map((l) => ({ name: l.name, type: "line", data: l.scaled })) });
       if (data.alarms) chart(al, { tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 40, right: 20, top: 30, bottom: 30 },
-        xAxis: { type: "time" }, yAxis: { type: "value", minInterval: 1 },
-        series: [{ name: t("raised"), type: "bar", data: x.map((t0, i) => [t0, data.alarms.raised[i]]), itemStyle: { color: "#d68910" } },
-          { name: t("open"), type: "line", step: "end", data: x.map((t0, i) => [t0, data.alarms.open[i]]), itemStyle: { color: "#c0392b" } }] });
+        xAxis: { type: "category", data: data.days, axisLabel: { formatter: (d) => d.slice(5) } }, yAxis: { type: "value", minInterval: 1 },
+        series: [{ name: t("raised"), type: "bar", data: data.alarms.raised, itemStyle: { color: "#d68910" } },
+          { name: t("open"), type: "line", step: "end", data: data.alarms.open, itemStyle: { color: "#c0392b" } }] });
     }, 0);
     return h("div", {}, h("h3", {}, t("trend_indicators")), ind,
       data.hidden_enterprises ? h("p", { class: "muted small" }, t("hidden_enterprises", { n: data.hidden_enterprises })) : null,

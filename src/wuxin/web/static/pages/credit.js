@@ -25,14 +25,12 @@ export function reasonText(r) {
   return `${words}（−${fmtNum(r.points_below_best, 0)} 分）`;
 }
 
-/** Three cards: the latest decision, the cross-verification findings, and the report links. */
+/** Two cards: the latest decision (score, grade, PD, reasons, limit) and the cross-verification findings. */
 export function creditCards(enterpriseId) {
-  const decision = h("div"), checks = h("div"), report = h("div");
+  const decision = h("div"), checks = h("div");
   section(decision, () => decisionView(enterpriseId));
   section(checks, () => crossChecks(enterpriseId));
-  report.append(reportLinks(enterpriseId));
-  return h("div", { class: "grid", "data-credit": enterpriseId },
-    card(t("score"), decision), card(t("crosscheck"), checks), card(t("report"), report));
+  return h("div", { class: "grid two", "data-credit": enterpriseId }, card(t("score"), decision), card(t("crosscheck"), checks));
 }
 
 async function decisionView(enterpriseId) {
@@ -85,7 +83,8 @@ async function crossChecks(enterpriseId) {
       { title: t("value"), num: true, render: ([, v]) => v == null ? "—" : fmtNum(v, 3) }], Object.entries(a.features))));
 }
 
-function reportLinks(enterpriseId) {
+/** Buttons opening the credit report (HTML or PDF), fetched with the token and shown as a local document. */
+export function reportLinks(enterpriseId) {
   const error = h("p", { class: "error" });
   const open = (format) => async () => {
     error.textContent = "";
@@ -96,8 +95,7 @@ function reportLinks(enterpriseId) {
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (err) { error.textContent = err.status === 403 ? t("no_access") + ": " + err.message : err.message; }
   };
-  return h("div", {}, h("p", { class: "row" },
-    h("button", { class: "primary", "data-report": "html", onclick: open("html") }, t("open_html")),
-    h("button", { "data-report": "pdf", onclick: open("pdf") }, t("open_pdf"))),
-  h("p", { class: "muted small" }, t("report_hint")), error);
+  return h("div", { class: "report-links" }, h("span", { class: "row" }, h("strong", {}, t("report")),
+    h("button", { class: "primary", "data-report": "html", onclick: open("html"), title: t("report_hint") }, t("open_html")),
+    h("button", { "data-report": "pdf", onclick: open("pdf"), title: t("report_hint") }, t("open_pdf"))), error);
 }

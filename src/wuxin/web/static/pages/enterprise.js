@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
-import { creditCards } from "./credit.js";
+import { creditCards, reportLinks } from "./credit.js";
 import { indicatorsCard, peerStanding, proofCard } from "./evidence.js";
 
 export const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
@@ -26,7 +26,7 @@ export async function enterprisePage(id) {
 }
 
 function header(p) {
-  return h("div", {}, h("h1", {}, p.name),
+  return h("div", {}, h("div", { class: "row", style: "justify-content:space-between" }, h("h1", {}, p.name), reportLinks(p.id)),
     card(null, h("div", { class: "row" },
       h("span", {}, `${t("uscc")}: `, h("code", {}, p.uscc)), h("span", {}, `${t("industry")}: ${industryLabel(p.industry)}`),
       h("span", {}, `${t("region")}: ${p.region}`),

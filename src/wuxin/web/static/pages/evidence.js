@@ -7,7 +7,6 @@ import { card, chart, h, section, table } from "../ui.js";
 
 const DAY_MS = 86_400_000, CN_OFFSET_MS = 8 * 3_600_000;
 export const isoDay = (ms) => new Date(ms + CN_OFFSET_MS).toISOString().slice(0, 10);
-const dayMs = (iso) => Date.parse(iso + "T00:00:00+08:00");
 const hashParams = () => new URLSearchParams(location.hash.split("?")[1] || "");
 
 async function scenarioCatalog(scenario) {
@@ -31,7 +30,7 @@ export async function indicatorsCard(profile, days) {
     chips.replaceChildren(...names.map((n) => h("button", { class: n === chosen ? "primary" : null, "data-ind": n,
       onclick: () => { chosen = n; draw(); } }, labelOf(byName[n], n))));
     const unit = byName[chosen]?.unit;
-    const mine = data.values.filter((v) => v.indicator === chosen && v.value != null).map((v) => ({ value: [dayMs(v.day), v.value], day: v.day, quality: v.quality }));
+    const mine = data.values.filter((v) => v.indicator === chosen && v.value != null).map((v) => ({ value: v.value, day: v.day, quality: v.quality }));
     let band = [];
     if (byName[chosen]?.index) {
       const idx = await api(`/api/v1/industry-index?from=${from}&to=${to}&scenario=${encodeURIComponent(profile.industry)}&region=${encodeURIComponent(profile.region)}&indicator=${chosen}`);
@@ -46,29 +45,31 @@ export async function indicatorsCard(profile, days) {
   return h("div", {}, chips, el, h("p", { class: "muted small" }, t("click_point")));
 }
 
-/** A line (the enterprise, optional) over the peer median and the P25–P75 band. */
+/** A line (the enterprise, optional) over the peer median and the P25–P75 band; days are a category
+ * axis of China local dates, so the browser's own time zone never shifts them. */
 export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick }) {
   const fmt = (v) => fmtValue(v, unit, 2);
+  const days = [...new Set([...band.map((b) => b.day), ...mine.map((m) => m.day)])].sort();
+  const at = (rows, f) => days.map((d) => { const r = rows.find((x) => x.day === d); return r ? f(r) : null; });
   const series = [];
   if (band.length) {
-    const pts = (f) => band.map((b) => [dayMs(b.day), f(b)]);
-    series.push({ name: "p25", type: "line", stack: "band", data: pts((b) => b.p25), symbol: "none", lineStyle: { opacity: 0 }, tooltip: { show: false } },
-      { name: t("band"), type: "line", stack: "band", data: pts((b) => b.p75 - b.p25), symbol: "none", lineStyle: { opacity: 0 },
-        areaStyle: { color: "rgba(11,92,173,0.15)" }, tooltip: { show: false } },
-      { name: t("median"), type: "line", data: pts((b) => b.median), symbol: "none", lineStyle: { type: "dashed", color: "#0b5cad" }, itemStyle: { color: "#0b5cad" } });
+    series.push({ name: "p25", type: "line", stack: "band", data: at(band, (b) => b.p25), symbol: "none", lineStyle: { opacity: 0 } },
+      { name: t("band"), type: "line", stack: "band", data: at(band, (b) => b.p75 - b.p25), symbol: "none", lineStyle: { opacity: 0 },
+        areaStyle: { color: "rgba(11,92,173,0.15)" }, itemStyle: { color: "rgba(11,92,173,0.3)" } },
+      { name: t("median"), type: "line", data: at(band, (b) => b.median), symbol: "none", lineStyle: { type: "dashed", color: "#0b5cad" }, itemStyle: { color: "#0b5cad" } });
   }
-  if (mine.length) series.push({ name: label, type: "line", data: mine, symbolSize: 8, itemStyle: { color: "#f28c28" }, lineStyle: { width: 2 } });
+  if (mine.length) series.push({ name: label, type: "line", data: at(mine, (m) => m.value), symbolSize: 9, itemStyle: { color: "#f28c28" }, lineStyle: { width: 2 } });
   const c = chart(el, {
     tooltip: { trigger: "axis", formatter: (ps) => {
-      const day = isoDay(ps[0].value[0]);
-      const b = band.find((x) => x.day === day);
-      return [day, ...ps.filter((p) => p.seriesName !== "p25" && p.seriesName !== t("band")).map((p) => `${p.marker}${p.seriesName}: ${fmt(p.value[1])}`),
+      const day = days[ps[0].dataIndex], b = band.find((x) => x.day === day);
+      return [day, ...ps.filter((p) => p.seriesName !== "p25" && p.seriesName !== t("band") && p.value != null).map((p) => `${p.marker}${p.seriesName}: ${fmt(p.value)}`),
         b ? `P25–P75: ${fmt(b.p25)} – ${fmt(b.p75)} (${b.enterprises} ${t("peers_n")})` : ""].join("<br>");
     } },
-    legend: { data: [label, ...(band.length ? [t("median"), t("band")] : [])], top: 0 },
+    legend: { data: [...(mine.length ? [label] : []), ...(band.length ? [t("median"), t("band")] : [])], top: 0 },
     grid: { left: 70, right: 20, top: 36, bottom: 30 },
-    xAxis: { type: "time", minInterval: DAY_MS }, yAxis: { type: "value", scale: true, axisLabel: { formatter: (v) => fmtValue(v, unit, 1) } }, series });
-  if (onClick) c.on("click", (p) => { if (p.seriesName === label && p.data?.day) onClick(p.data.day); });
+    xAxis: { type: "category", data: days, boundaryGap: false, axisLabel: { formatter: (d) => d.slice(5) } },
+    yAxis: { type: "value", scale: !band.length, axisLabel: { formatter: (v) => fmtValue(v, unit, 1) } }, series });
+  if (onClick) c.on("click", (p) => { if (p.seriesName === label && p.value != null) onClick(days[p.dataIndex]); });
   return c;
 }
 
@@ -142,8 +143,9 @@ async function readingsCard(behind, base, proofSlot, batchParam) {
   for (const r of [...data.readings, ...data.events]) batches.set(r.batch_id, (batches.get(r.batch_id) || 0) + 1);
   const numeric = data.readings.filter((r) => typeof r.value === "number");
   const el = h("div", { class: "chart", style: "height:220px" });
-  setTimeout(() => chart(el, { tooltip: { trigger: "axis" }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
-    xAxis: { type: "time", min: data.window.from_ms, max: data.window.to_ms }, yAxis: { type: "value", scale: true },
+  setTimeout(() => chart(el, { tooltip: { trigger: "axis", formatter: (ps) => [fmtDateTime(ps[0].value[0]), ...ps.map((p) => `${p.marker}${p.seriesName}: ${fmtNum(p.value[1], 3)}`)].join("<br>") }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
+    xAxis: { type: "time", min: data.window.from_ms, max: data.window.to_ms, axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } },
+    yAxis: { type: "value", scale: true },
     series: [...new Set(numeric.map((r) => r.key))].map((k) => ({ name: k, type: "line", showSymbol: false, lineStyle: { width: 1 },
       data: numeric.filter((r) => r.key === k).map((r) => [r.ts, r.value]) })) }), 0);
   const showProof = (batch) => section(proofSlot, () => proofCard(batch, behind.device));

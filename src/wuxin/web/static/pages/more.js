@@ -65,7 +65,7 @@ export async function pledges() {
   return h("div", {}, h("h1", {}, t("nav_pledges")),
     pledged.length ? pledged.map(([l, v]) => coverageCard(l, v, names[l.enterprise_id])) : card(null, h("p", { class: "muted" }, t("none"))),
     bare.length ? card(null, h("p", { class: "muted" }, t("no_pledges"), " ",
-      bare.map(([l], i) => [i ? "、" : "", h("a", { href: `#/enterprise/${l.enterprise_id}` }, `#${l.id} ${names[l.enterprise_id] || ""}`)]))) : null);
+      bare.flatMap(([l], i) => [i ? "、" : "", h("a", { href: `#/enterprise/${l.enterprise_id}` }, `#${l.id} ${names[l.enterprise_id] || ""}`)]))) : null);
 }
 
 const COVERAGE_BADGE = { ok: "online", margin_call: "unknown", liquidation: "offline" };
