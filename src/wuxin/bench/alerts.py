@@ -163,7 +163,8 @@ def detectable_labels(labels: list, lines: list[dict], clean: list[dict], fleet,
             if label.kind not in kinds or not changed:
                 continue
             if alarm_type != "device_offline" or any(
-                    _silent_past_heartbeat(sorted(ts for ts, _, _ in seen[key]), label, timeout_ms[type_of[key][0]], end_ms)
+                    _silent_past_heartbeat(sorted(ts for ts, event, _ in seen[key] if event is None), label,
+                                           timeout_ms[type_of[key][0]], end_ms)
                     and has_heartbeat_duty(default_rules()[f"{type_of[key][1]}.device_offline"], type_of[key][0])
                     for key in label.devices):
                 out[alarm_type].add(i)
@@ -244,9 +245,12 @@ def score(labels: list, alarms: list[dict], uscc_of: dict, device_days: int, con
     console.print(table)
     for kind in KINDS:
         n = sum(1 for label in labels if label.kind == kind)
-        caught = sum(1 for i, label in enumerate(labels) if label.kind == kind and any(k[1] == i for k in delays))
-        out[f"recall:{kind}"] = caught / n if n else None
-        console.print(f"kind {kind}: {caught}/{n} labelled anomalies raised at least one matching alarm")
+        shown = {i for t, kinds in KINDS_OF_ALARM.items() if kind in kinds for i in (detectable or {}).get(t, ())
+                 if labels[i].kind == kind}
+        shown = shown if detectable is not None else {i for i, label in enumerate(labels) if label.kind == kind}
+        caught = sum(1 for i in shown if any(k[1] == i for k in delays))
+        out[f"recall:{kind}"] = caught / len(shown) if shown else None
+        console.print(f"kind {kind}: {n} labelled, {len(shown)} visible in the data, {caught} raised a matching alarm")
     return out
 
 

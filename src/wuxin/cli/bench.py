@@ -85,7 +85,7 @@ def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5) -> Non
 
 
 @app.command("alerts")
-def bench_alerts(days: int = typer.Option(10, help="simulated days (anomalies fall after day 8: a baseline first)"),
+def bench_alerts(days: int = typer.Option(14, help="simulated days (anomalies start from day 8, a baseline first)"),
                  per_scenario: int = 2, seed: int = 2026,
                  latency_s: float = typer.Option(5.0, help="seconds of 5,000 points/s for the latency figure")) -> None:
     """Alarm quality on labelled anomalies (recall, precision, false alarms/1k device-days, delay) and latency."""

@@ -81,14 +81,14 @@ function trendCard() {
         return `${p.marker}${l.name}: ${fmtValue(l.s.median[p.dataIndex], l.row.unit, 2)} (${fmtNum(p.value, 0)})`;
       })].join("<br>") }, legend: { type: "scroll", top: 0 },
         grid: { left: 50, right: 20, top: 36, bottom: 30 }, xAxis: { type: "category", data: data.days, axisLabel: { formatter: (d) => d.slice(5) } },
-        yAxis: { type: "value", scale: true, name: t("trend_scale") },
+        yAxis: { type: "value", scale: true },
         series: lines.map((l) => ({ name: l.name, type: "line", data: l.scaled })) });
       if (data.alarms) chart(al, { tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 40, right: 20, top: 30, bottom: 30 },
         xAxis: { type: "category", data: data.days, axisLabel: { formatter: (d) => d.slice(5) } }, yAxis: { type: "value", minInterval: 1 },
         series: [{ name: t("raised"), type: "bar", data: data.alarms.raised, itemStyle: { color: "#d68910" } },
           { name: t("open"), type: "line", step: "end", data: data.alarms.open, itemStyle: { color: "#c0392b" } }] });
     }, 0);
-    return h("div", {}, h("h3", {}, t("trend_indicators")), ind,
+    return h("div", {}, h("h3", {}, `${t("trend_indicators")} · ${t("trend_scale")}`), ind,
       data.hidden_enterprises ? h("p", { class: "muted small" }, t("hidden_enterprises", { n: data.hidden_enterprises })) : null,
       data.alarms ? [h("h3", {}, t("trend_alarms")), al] : null);
   });

@@ -13,15 +13,21 @@ const DAY_MS = 86_400_000, SLOT_MS = 900_000;
 
 export async function enterprisePage(id) {
   const profile = await api(`/api/v1/enterprises/${id}`);
-  const timelineSlot = h("div"), devicesSlot = h("div"), indicatorsSlot = h("div"), peersSlot = h("div"), partsSlot = h("div", { class: "grid" });
+  const loading = () => h("p", { class: "muted" }, t("loading"));
+  const creditSlot = h("div", {}, loading()), timelineSlot = h("div"), devicesSlot = h("div"), indicatorsSlot = h("div", {}, loading()),
+    peersSlot = h("div", {}, loading()), partsSlot = h("div", { class: "grid" });
   const days = Number(params().get("days") || 30);
-  const page = h("div", { "data-enterprise": id }, header(profile), creditCards(id), timelineSlot,
+  const page = h("div", { "data-enterprise": id }, header(profile), creditSlot, timelineSlot,
     h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), partsSlot, devicesSlot);
-  section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`));
-  section(devicesSlot, async () => devicesCard(id, await api(`/api/v1/enterprises/${id}/devices`)));
-  section(indicatorsSlot, () => indicatorsCard(profile, Math.max(days, 14)));
-  section(peersSlot, () => peerStanding(profile));
-  monitoringParts(id, partsSlot);
+  // The timeline and the devices first (the page's main content), then the credit, indicator and monitoring parts.
+  Promise.all([section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`)),
+    section(devicesSlot, async () => devicesCard(id, await api(`/api/v1/enterprises/${id}/devices`)))]).then(() => {
+    if (!page.isConnected) return;  // the user moved on
+    creditSlot.replaceChildren(creditCards(id));
+    section(indicatorsSlot, () => indicatorsCard(profile, Math.max(days, 14)));
+    section(peersSlot, () => peerStanding(profile));
+    monitoringParts(id, partsSlot);
+  });
   return page;
 }
 

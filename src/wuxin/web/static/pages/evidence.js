@@ -1,9 +1,9 @@
 // Indicators and their evidence: the enterprise's daily indicator chart (with its peer group's
 // median and quartile band), its peer standing, and the drill-down of any figure to the devices
 // behind it, their readings, and the ledger proof of the readings' batch, checked in the browser.
-import { api, apiBlob, indicatorCatalog } from "../api.js";
+import { api, apiBlob, indicatorCatalog, session } from "../api.js";
 import { fmtDateTime, fmtNum, fmtValue, labelOf, t, tOr } from "../i18n.js";
-import { card, chart, h, section, table } from "../ui.js";
+import { card, chart, h, section, stateFor, table } from "../ui.js";
 
 const DAY_MS = 86_400_000, CN_OFFSET_MS = 8 * 3_600_000;
 export const isoDay = (ms) => new Date(ms + CN_OFFSET_MS).toISOString().slice(0, 10);
@@ -31,18 +31,26 @@ export async function indicatorsCard(profile, days) {
       onclick: () => { chosen = n; draw(); } }, labelOf(byName[n], n))));
     const unit = byName[chosen]?.unit;
     const mine = data.values.filter((v) => v.indicator === chosen && v.value != null).map((v) => ({ value: v.value, day: v.day, quality: v.quality }));
-    let band = [];
-    if (byName[chosen]?.index) {
-      const idx = await api(`/api/v1/industry-index?from=${from}&to=${to}&scenario=${encodeURIComponent(profile.industry)}&region=${encodeURIComponent(profile.region)}&indicator=${chosen}`);
-      band = idx.values.sort((a, b) => a.day.localeCompare(b.day));
-    }
+    const band = byName[chosen]?.index ? await peerBand(profile, chosen, from, to) : [];
     drawIndexChart(el, { unit, label: labelOf(byName[chosen], chosen), mine, band, onClick: (day) => {
       location.hash = `#/evidence/${profile.id}/${chosen}/${day}`;
     } });
     el.dataset.ready = chosen;
   };
-  setTimeout(draw, 0);
+  setTimeout(() => draw().catch((err) => { el.replaceChildren(stateFor(err)); if (!err?.status) console.error(err); }), 0);
   return h("div", {}, chips, el, h("p", { class: "muted small" }, t("click_point")));
+}
+
+/** The peer group's published distribution by day; empty where none is published or the role may not read it. */
+async function peerBand(profile, indicator, from, to) {
+  if (session.me?.role === "enterprise_user") return [];  // it sees its own percentile, not the peers' distribution
+  try {
+    const idx = await api(`/api/v1/industry-index?from=${from}&to=${to}&scenario=${encodeURIComponent(profile.industry)}&region=${encodeURIComponent(profile.region)}&indicator=${indicator}`);
+    return idx.values.sort((a, b) => a.day.localeCompare(b.day));
+  } catch (err) {
+    if (err?.status === 403) return [];  // an enterprise user sees its own percentile, not the peers' distribution
+    throw err;
+  }
 }
 
 /** A line (the enterprise, optional) over the peer median and the P25–P75 band; days are a category
@@ -56,7 +64,7 @@ export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick 
     series.push({ name: "p25", type: "line", stack: "band", data: at(band, (b) => b.p25), symbol: "none", lineStyle: { opacity: 0 } },
       { name: t("band"), type: "line", stack: "band", data: at(band, (b) => b.p75 - b.p25), symbol: "none", lineStyle: { opacity: 0 },
         areaStyle: { color: "rgba(11,92,173,0.15)" }, itemStyle: { color: "rgba(11,92,173,0.3)" } },
-      { name: t("median"), type: "line", data: at(band, (b) => b.median), symbol: "none", lineStyle: { type: "dashed", color: "#0b5cad" }, itemStyle: { color: "#0b5cad" } });
+      { name: t("median"), type: "line", data: at(band, (b) => b.median), symbol: band.length < 3 ? "diamond" : "none", symbolSize: 9, lineStyle: { type: "dashed", color: "#0b5cad" }, itemStyle: { color: "#0b5cad" } });
   }
   if (mine.length) series.push({ name: label, type: "line", data: at(mine, (m) => m.value), symbolSize: 9, itemStyle: { color: "#f28c28" }, lineStyle: { width: 2 } });
   const c = chart(el, {
@@ -86,11 +94,7 @@ export async function peerStanding(profile) {
       last = await api(`/api/v1/enterprises/${profile.id}/percentile?indicator=${c.name}&day=${day}`);
       if (last.percentile != null) break;
     }
-    let median = null;
-    if (last.percentile != null) {
-      const idx = await api(`/api/v1/industry-index?from=${last.day}&to=${last.day}&scenario=${encodeURIComponent(profile.industry)}&region=${encodeURIComponent(profile.region)}&indicator=${c.name}`);
-      median = idx.values[0]?.median ?? null;
-    }
+    const median = last.percentile != null ? (await peerBand(profile, c.name, last.day, last.day))[0]?.median ?? null : null;
     return { c, p: last, median };
   }));
   const reason = (p) => p.reason?.startsWith("fewer") ? t("peer_reason_fewer") : p.reason ? t("peer_reason_nodata") : "";
@@ -101,7 +105,7 @@ export async function peerStanding(profile) {
       p.percentile == null ? h("div", { class: "muted small" }, reason(p)) : [
         h("div", { class: "bar" }, h("i", { style: `left:${Math.max(0, Math.min(100, p.percentile))}%` })),
         h("div", { class: "muted small" }, `${t("this_enterprise")}: ${fmtValue(p.value, c.unit, 2)} · ${t("median")}: ${fmtValue(median, c.unit, 2)} · ${p.peers} ${t("peers_n")} · ${p.day}`)])),
-  h("p", { class: "small" }, h("a", { href: "#/industry" }, t("nav_index"))));
+  session.me?.role === "enterprise_user" ? null : h("p", { class: "small" }, h("a", { href: "#/industry" }, t("nav_index"))));
 }
 
 // ------------------------------------------------------------------ the evidence of a figure

@@ -5,6 +5,7 @@ import { fmtDate, fmtDateTime, fmtNum, fmtPct, t } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { devicesCard, params, timelineCard } from "./enterprise.js";
+import { indicatorsCard, peerStanding } from "./evidence.js";
 
 const myId = () => session.me.enterprise_id;
 
@@ -12,11 +13,14 @@ export async function myCompany() {
   const id = myId();
   const [profile, devices] = await Promise.all([api(`/api/v1/enterprises/${id}`), api(`/api/v1/enterprises/${id}/devices`)]);
   const online = devices.filter((d) => d.connectivity === "online").length;
-  const timelineSlot = h("div"), dashSlot = h("div", { class: "grid" });
+  const timelineSlot = h("div"), dashSlot = h("div", { class: "grid" }), indicatorsSlot = h("div"), peersSlot = h("div");
   const page = h("div", {}, h("h1", {}, `${profile.name}`),
     h("div", { class: "kpis" }, kpi(t("industry"), industryLabel(profile.industry)), kpi(t("devices"), fmtNum(devices.length)),
       kpi(t("online_share"), devices.length ? fmtPct(online / devices.length) : "—"), kpi(t("region"), profile.region)),
-    h("h2", {}, t("dash_" + profile.industry)), timelineSlot, dashSlot);
+    h("h2", {}, t("dash_" + profile.industry)), timelineSlot,
+    h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), dashSlot);
+  section(indicatorsSlot, () => indicatorsCard(profile, 30));
+  section(peersSlot, () => peerStanding(profile));
   if (devices.some((d) => d.attributes && "run_threshold_a" in d.attributes)) section(timelineSlot, () => timelineCard(id, Number(params().get("days") || 7), "#/my"));
   for (const device of representatives(devices)) {
     const slot = h("div");
@@ -41,7 +45,7 @@ async function miniChart(enterpriseId, device) {
   const key = data.readings.find((r) => typeof r.value === "number" && !skip.has(r.key))?.key;
   const el = h("div", { class: "chart", style: "height:200px" });
   setTimeout(() => chart(el, { tooltip: { trigger: "axis" }, grid: { left: 50, right: 10, top: 10, bottom: 30 },
-    xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
+    xAxis: { type: "time", axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } }, yAxis: { type: "value", scale: true },
     series: [{ type: "line", showSymbol: false, data: data.readings.filter((r) => r.key === key).map((r) => [r.ts, r.value]), itemStyle: { color: "#0b5cad" } }] }), 0);
   return card(`${device.device_type.split(".")[1]} · ${key ?? "—"} · ${t("last_24h")}`,
     h("p", { class: "muted" }, h("a", { href: `#/device/${enterpriseId}/${encodeURIComponent(device.key)}` }, device.key)), el);
