@@ -135,11 +135,13 @@ def test_rest_days_are_left_out_and_only_a_multi_day_idle_counts():
     assert days_outside(idle, sunday + 20, "below", 2, **band) == 0  # a normal Saturday
 
 
-def test_event_only_device_types_have_no_heartbeat_duty():
+def test_no_heartbeat_device_types_have_no_heartbeat_duty():
     from wuxin.services.monitoring import has_heartbeat_duty
 
     offline = default_rules()["vehicles.device_offline"]
     assert not has_heartbeat_duty(offline, "vehicles.adas_unit")
     assert has_heartbeat_duty(offline, "vehicles.gps_terminal")
-    with pytest.raises(InvalidInput, match="event_only_device_types"):
-        parse_rule({"id": "x.off", "type": "absence", "params": {"event_only_device_types": "vehicles.adas_unit"}})
+    assert not has_heartbeat_duty(default_rules()["dairy.device_offline"], "dairy.ear_tag")  # passive: read by gates
+    assert has_heartbeat_duty(default_rules()["dairy.device_offline"], "dairy.collar")
+    with pytest.raises(InvalidInput, match="no_heartbeat_device_types"):
+        parse_rule({"id": "x.off", "type": "absence", "params": {"no_heartbeat_device_types": "vehicles.adas_unit"}})

@@ -22,8 +22,10 @@ def default_rules() -> dict[str, Rule]:
             rule = parse_rule(doc, name)
             if not rule.id.startswith(f"{name}."):
                 raise InvalidInput(f"rule {rule.id} in pack {name} must be named '{name}.<rule>'")
-            if rule.device_type and not rule.device_type.startswith(f"{name}."):
-                raise InvalidInput(f"rule {rule.id} names device type {rule.device_type} of another scenario")
+            named = [rule.device_type] if rule.device_type else []
+            for device_type in named + list(rule.params.get("no_heartbeat_device_types", [])):
+                if not device_type.startswith(f"{name}."):
+                    raise InvalidInput(f"rule {rule.id} names device type {device_type} of another scenario")
             rules[rule.id] = rule
     return rules
 

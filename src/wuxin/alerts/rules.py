@@ -5,7 +5,7 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   threshold       a property compared with a value (or an install attribute x factor) for `duration_s`
   rate_of_change  a property's change per hour, or "position" as implied speed between fixes (km/h)
   absence         a device offline (connectivity transitions, after its thing model's heartbeat timeout);
-                  `event_only_device_types` have no heartbeat duty and never raise it
+                  `no_heartbeat_device_types` (passive tags, event-only units) have no heartbeat duty
   event           a device event (tamper, unauthorised_out, overload ...)
   geofence        a position leaving (`on: exit`) or entering (`on: enter`) a polygon zone
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
@@ -93,9 +93,9 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
             raise InvalidInput(f"rule {rule_id}: op {params['op']!r} is not one of {list(OPS)}")
         if ("value" in params) == ("value_attr" in params):
             raise InvalidInput(f"rule {rule_id}: give exactly one of 'value' or 'value_attr' (with 'factor')")
-    exempt = params.get("event_only_device_types", [])
+    exempt = params.get("no_heartbeat_device_types", [])
     if not isinstance(exempt, list) or not all(isinstance(t, str) and "." in t for t in exempt):
-        raise InvalidInput(f"rule {rule_id}: event_only_device_types must be a list of device types, got {exempt!r}")
+        raise InvalidInput(f"rule {rule_id}: no_heartbeat_device_types must be a list of device types, got {exempt!r}")
     if kind == "geofence" and params["on"] not in ("enter", "exit"):
         raise InvalidInput(f"rule {rule_id}: on {params['on']!r} must be 'enter' or 'exit'")
     for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",

@@ -305,8 +305,9 @@ def sweep(platform: Platform) -> dict:
 
 
 def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
-    """False for device types the absence rule declares event-only (they speak only when something happens)."""
-    return device_type not in rule.params.get("event_only_device_types", ())
+    """False for device types the absence rule declares without a heartbeat duty: passive tags read by gates,
+    units that speak only when something happens (ADAS, weighbridge, fence alarm, access gate)."""
+    return device_type not in rule.params.get("no_heartbeat_device_types", ())
 
 
 def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:

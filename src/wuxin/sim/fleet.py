@@ -8,7 +8,7 @@ import random
 from typing import Iterator
 
 from wuxin.scenarios import scenario_packs
-from wuxin.sim.patterns import COMMON_ANOMALIES, AnomalyRecord, AnomalySpec, check_fleet_unique
+from wuxin.sim.patterns import COMMON_ANOMALIES, AnomalyRecord, AnomalySpec, check_fleet_unique, curve_value
 from wuxin.sim.spec import EnterpriseSpec
 
 
@@ -32,19 +32,31 @@ def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[Ente
 
 def fleet_telemetry(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int,
                     anomalies: list[AnomalyRecord] | None = None) -> Iterator[dict]:
-    """Every enterprise's bulk-import lines in turn (time-ordered per device), with the
-    labelled `anomalies` (see `plan_anomalies`) applied when given."""
+    """Every enterprise's bulk-import lines in turn (time-ordered per device, except a skewed clock's lines,
+    which stay in sending order), with the labelled `anomalies` (see `plan_anomalies`) applied when given."""
     packs = scenario_packs()
     for enterprise in fleet:
-        lines = packs[enterprise.industry].sim().telemetry(enterprise, start_ms, end_ms, seed)
+        sim = packs[enterprise.industry].sim()
         mine = [a for a in anomalies or () if a.enterprise_uscc == enterprise.uscc]
-        yield from inject(lines, mine) if mine else lines
+        in_sim = [a for a in mine if a.effect == "sim"]
+        lines = (sim.telemetry(enterprise, start_ms, end_ms, seed, anomalies=in_sim) if in_sim
+                 else sim.telemetry(enterprise, start_ms, end_ms, seed))
+        rest = [a for a in mine if a.effect != "sim"]
+        yield from inject(lines, rest, anomaly_kinds(enterprise)) if rest else lines
 
 
 def anomaly_kinds(enterprise: EnterpriseSpec) -> dict[str, AnomalySpec]:
     """The anomalies that can be injected into an enterprise: common ones plus its pack's own."""
     own = getattr(scenario_packs()[enterprise.industry].sim(), "ANOMALIES", {})
     return {**COMMON_ANOMALIES, **own}
+
+
+def all_anomaly_kinds() -> list[str]:
+    """Every anomaly kind some pack can inject."""
+    kinds = set(COMMON_ANOMALIES)
+    for pack in scenario_packs().values():
+        kinds |= set(getattr(pack.sim(), "ANOMALIES", {}))
+    return sorted(kinds)
 
 
 def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int, end_ms: int, seed: int) -> list[AnomalyRecord]:
@@ -55,27 +67,34 @@ def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int,
     for kind in kinds:
         hosts = [e for e in fleet if kind in anomaly_kinds(e)]
         if not hosts:
-            raise KeyError(f"no enterprise in the fleet supports anomaly {kind!r}")
+            raise KeyError(f"no enterprise in the fleet supports anomaly {kind!r}; the fleet supports "
+                           f"{sorted({k for e in fleet for k in anomaly_kinds(e)})}")
         enterprise = rng.choice(hosts)
         spec = anomaly_kinds(enterprise)[kind]
         pool = [d for d in enterprise.devices if spec.device_type in ("*", d.device_type)]
         devices = rng.sample(pool, max(1, round(spec.share * len(pool))))
         duration = rng.randint(*spec.duration_s) * 1000
-        t0 = rng.randint(start_ms, max(start_ms, end_ms - max(min(duration, (end_ms - start_ms) // 2), 3_600_000)))
+        first = min(start_ms + spec.history_s * 1000, end_ms)
+        t0 = rng.randint(first, max(first, end_ms - max(min(duration, (end_ms - first) // 2), 3_600_000)))
         values = spec.values(devices[0]) if callable(spec.values) else {}
-        records.append(AnomalyRecord(kind, enterprise.uscc, tuple(sorted(d.key for d in devices)), t0,
-                                     t0 + duration, spec.effect, dict(values), spec.tamper))
+        facts = spec.facts(rng, enterprise, devices) if callable(spec.facts) else {}
+        touched = spec.widen(enterprise, devices) if callable(spec.widen) else devices
+        records.append(AnomalyRecord(kind, enterprise.uscc, tuple(sorted({d.key for d in touched})), t0, t0 + duration,
+                                     spec.effect, dict(values), spec.tamper, facts, spec.expect))
     return records
 
 
-def inject(lines: Iterator[dict], records: list[AnomalyRecord]) -> Iterator[dict]:
-    """Apply the anomalies to a line stream (time-ordered per device)."""
+def inject(lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str, AnomalySpec] | None = None) -> Iterator[dict]:
+    """Apply the anomalies to a line stream (time-ordered per device). Line-by-line effects stream; the lines
+    of a device with a "rewrite" anomaly (its function found in `kinds`) are held and come out at the end."""
     by_device: dict[str, list[AnomalyRecord]] = {}
     for rec in records:
         for key in rec.devices:
             by_device.setdefault(key, []).append(rec)
+    held: dict[str, list[dict]] = {key: [] for key, recs in by_device.items() if any(r.effect == "rewrite" for r in recs)}
     marked: set[tuple[str, int]] = set()
     done_once: set[tuple[str, int]] = set()
+    last_real: dict[tuple[str, str], float] = {}
     for line in lines:
         recs = by_device.get(line["device"])
         if not recs:
@@ -98,5 +117,22 @@ def inject(lines: Iterator[dict], records: list[AnomalyRecord]) -> Iterator[dict
                     continue
                 shifted = {k: round(line["values"][k] + v, 6) for k, v in rec.values.items() if k in line["values"]}
                 line = {**line, "values": {**line["values"], **shifted}}
-        if not drop:
+            elif "values" in line and rec.effect == "curve":
+                if ts < rec.start_ms:
+                    last_real.update({(line["device"], k): line["values"][k] for k in rec.values if k in line["values"]})
+                elif ts < rec.end_ms:
+                    smooth = {k: curve_value(c, ts, last_real.get((line["device"], k))) for k, c in rec.values.items() if k in line["values"]}
+                    line = {**line, "values": {**line["values"], **smooth}}
+            elif rec.effect == "skew" and rec.start_ms <= ts < rec.end_ms:
+                line = {**line, "ts": ts + rec.facts["skew_ms"]}
+        if drop:
+            continue
+        if line["device"] in held:
+            held[line["device"]].append(line)
+        else:
             yield line
+    for key, device_lines in held.items():
+        for rec in by_device[key]:
+            if rec.effect == "rewrite":
+                device_lines = (kinds or {})[rec.kind].rewrite(device_lines, rec)
+        yield from device_lines

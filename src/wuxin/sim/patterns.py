@@ -12,7 +12,7 @@ import heapq
 import math
 import random
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -380,11 +380,18 @@ def check_fleet_unique(enterprises: Sequence[EnterpriseSpec]) -> None:
 
 @dataclass(frozen=True)
 class AnomalySpec:
-    """A kind of anomaly a pack can inject. `effect` is one of:
+    """A kind of anomaly a pack can inject (data; `wuxin.sim.fleet` plans and applies it). `effect` is one of:
     "silence" - the devices stop reporting (a `tamper` event marks the start when `tamper`),
     "set"     - the listed properties take the given values (from `values(device)`),
-    "offset"  - the listed properties are shifted by the given amounts (one line when duration is 0).
-    `share` is the fraction of the enterprise's devices of that type affected (at least one)."""
+    "offset"  - the listed properties are shifted by the given amounts (one line when duration is 0),
+    "curve"   - the listed properties follow a noiseless curve ({prop: curve}, see `curve_value`),
+    "skew"    - the device stamps its lines `facts["skew_ms"]` off the true time (lines stay in sending order),
+    "rewrite" - `rewrite(lines, record)` rewrites each affected device's whole line list (copies, detours),
+    "sim"     - the pack's simulator applies it (`telemetry(..., anomalies=records)`), e.g. extra truck movements.
+    `share` is the fraction of the enterprise's devices of that type affected (at least one); `widen(enterprise,
+    chosen)` adds the other devices whose data the anomaly changes; `facts(rng, enterprise, chosen)` draws the
+    ground-truth facts at planning; `history_s` is the simulated time the anomaly needs before its start;
+    `expect` says what a detector should see."""
 
     device_type: str  # "*" for any device type
     effect: str
@@ -392,16 +399,16 @@ class AnomalySpec:
     values: object = None  # Callable[[DeviceSpec], dict] | None
     share: float = 0.0
     tamper: bool = False
-
-
-COMMON_ANOMALIES = {
-    "device_off": AnomalySpec("*", "silence", (6 * 3600, 48 * 3600), tamper=True),
-}
+    expect: str = ""
+    facts: object = None  # Callable[[random.Random, EnterpriseSpec, list[DeviceSpec]], dict] | None
+    widen: object = None  # Callable[[EnterpriseSpec, list[DeviceSpec]], list[DeviceSpec]] | None
+    rewrite: object = None  # Callable[[list[dict], AnomalyRecord], list[dict]] | None
+    history_s: int = 0
 
 
 @dataclass(frozen=True)
 class AnomalyRecord:
-    """Ground truth of one injected anomaly."""
+    """Ground truth of one injected anomaly: which kind, where, when (true time), how, and what shows."""
 
     kind: str
     enterprise_uscc: str
@@ -411,7 +418,76 @@ class AnomalyRecord:
     effect: str
     values: dict
     tamper: bool = False
+    facts: dict = field(default_factory=dict)
+    expect: str = ""
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "enterprise_uscc": self.enterprise_uscc, "devices": list(self.devices),
-                "start_ms": self.start_ms, "end_ms": self.end_ms, "effect": self.effect, "values": dict(self.values), "tamper": self.tamper}
+                "start_ms": self.start_ms, "end_ms": self.end_ms, "start": local_iso(self.start_ms), "end": local_iso(self.end_ms),
+                "effect": self.effect, "values": dict(self.values), "tamper": self.tamper, "facts": dict(self.facts),
+                "expect": self.expect}
+
+
+def local_iso(ts_ms: int) -> str:
+    """China local time of an epoch ms, ISO 8601 with its offset (for people reading the ground truth)."""
+    return dt.datetime.fromtimestamp(ts_ms / 1000, dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds")
+
+
+def curve_value(curve: Mapping, ts: int, last: float | None = None) -> float | int:
+    """A noiseless reading: mean + amplitude * cos(2 pi (local hour - peak_hour) / period_h), clipped to
+    [floor, ceiling] and rounded to `decimals` (0 gives an int). `mean` "hold" freezes the last real value."""
+    mean = last if curve.get("mean") == "hold" else curve.get("mean", 0.0)
+    if mean is None:
+        mean = 0.0
+    hour = ((ts + CN_OFFSET_MS) % DAY_MS) / HOUR_MS
+    value = mean + curve.get("amplitude", 0.0) * math.cos(2 * math.pi * (hour - curve.get("peak_hour", 12.0)) / curve.get("period_h", 24.0))
+    value = min(max(value, curve.get("floor", -math.inf)), curve.get("ceiling", math.inf))
+    places = curve.get("decimals", 2)
+    return int(round(value)) if places == 0 else round(value, places)
+
+
+def replay_earlier_day(lines: list[dict], record: AnomalyRecord) -> list[dict]:
+    """Fabricated copy: the device's value lines from start to end are replaced by the `period_ms` before the
+    start, replayed again and again with their stamps shifted (never past the device's last real line)."""
+    period = record.facts["period_ms"]
+    source = [l for l in lines if "values" in l and record.start_ms - period <= l["ts"] < record.start_ms]
+    until = min(record.end_ms, max((l["ts"] for l in lines), default=0) + 1)
+    copies = [{**l, "ts": l["ts"] + k * period, "values": dict(l["values"])}
+              for k in range(1, -(-(record.end_ms - record.start_ms) // period) + 1) for l in source
+              if l["ts"] + k * period < until]
+    kept = [l for l in lines if not ("values" in l and record.start_ms <= l["ts"] < record.end_ms)]
+    return sorted(kept + copies, key=lambda l: l["ts"])
+
+
+def fabricated_copy(device_type: str, expect: str = "") -> AnomalySpec:
+    """Fabricated data copied from an earlier day: one device replays the day before the start, 1-3 days long."""
+    return AnomalySpec(device_type, "rewrite", (86400, 3 * 86400), rewrite=replay_earlier_day, history_s=86400,
+                       facts=lambda rng, enterprise, devices: {"period_ms": DAY_MS},
+                       expect=expect or "every value line from start to end equals the line exactly one day (period_ms) "
+                                        "earlier, stamps shifted by whole days: no day-to-day variation at all "
+                                        "(cumulative counters step back at start)")
+
+
+def fabricated_smooth(device_type: str, curves: object, expect: str = "") -> AnomalySpec:
+    """Fabricated data too smooth to be real: one device's readings follow `curves(device)` (constants or
+    perfect daily sines, no noise) for 1-3 days."""
+    return AnomalySpec(device_type, "curve", (86400, 3 * 86400), values=curves,
+                       expect=expect or "the listed properties follow the declared noiseless curve from start to end "
+                                        "(zero variance around a constant or a perfect sine), unlike any real sensor")
+
+
+def _skew(rng: random.Random, enterprise: EnterpriseSpec, devices: list) -> dict:
+    """A clock a few hours off: a time zone mistake (+-8 h, local time sent as UTC) or a drifted RTC, always
+    less than the 24 h the platform accepts ahead of its own clock."""
+    hours = rng.choice([8, -8, rng.randint(2, 20) * rng.choice([1, -1])])
+    return {"skew_ms": hours * HOUR_MS}
+
+
+COMMON_ANOMALIES = {
+    "device_off": AnomalySpec("*", "silence", (6 * 3600, 48 * 3600), tamper=True,
+                              expect="a tamper event at start, then no line from the device until end"),
+    "clock_skew": AnomalySpec("*", "skew", (86400, 3 * 86400), facts=_skew,
+                              expect="lines sent from start to end (true time) carry stamps skew_ms off: they jump ahead "
+                                     "(or back) at start and back at end, so stamps overlap (duplicates) or leave a gap, "
+                                     "and daily rhythms shift by skew_ms; sending order stays the true order"),
+}

@@ -62,8 +62,155 @@ def haversine_km(lat1, lon1, lat2, lon2):
     return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+FENCE_MARGIN_KM = 100.0  # the permitted area reaches this far beyond the cities a truck serves (routes bend <= 60 km)
+DETOUR_KMH = 80.0
+
+
+def lanes(dev: DeviceSpec, home: City) -> tuple[City, ...]:
+    """The cities a truck serves besides home (its usual routes): two to four within a day's drive of home,
+    drawn from its key alone, so the permitted area is known without its telemetry."""
+    near = [c for c in CITIES if c is not home and 120 < float(haversine_km(home.lat, home.lon, c.lat, c.lon)) < 600]
+    rng = random.Random(f"lanes|{dev.key}")
+    return tuple(rng.sample(near, min(len(near), rng.randint(2, 4))))
+
+
+def permitted_area(dev: DeviceSpec, home: City) -> list[list[float]]:
+    """The truck's permitted area: the convex hull, as [[lon, lat], ...] counter-clockwise, of circles of
+    FENCE_MARGIN_KM around home and the cities it serves (every normal trip stays inside)."""
+    points = []
+    for c in (home, *lanes(dev, home)):
+        for a in np.linspace(0, 2 * np.pi, 24, endpoint=False):
+            points.append((round(c.lon + FENCE_MARGIN_KM * math.sin(a) / (111.0 * math.cos(math.radians(c.lat))), 4),
+                           round(c.lat + FENCE_MARGIN_KM * math.cos(a) / 111.0, 4)))
+    return [list(v) for v in convex_hull(points)]
+
+
+def convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Andrew's monotone chain, counter-clockwise, no repeated first vertex."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+
+    def half(seq):
+        out: list = []
+        for q in seq:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (q[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (q[0] - out[-2][0])) <= 0:
+                out.pop()
+            out.append(q)
+        return out[:-1]
+
+    return half(pts) + half(reversed(pts))
+
+
+def inside(lon: float, lat: float, polygon: list[list[float]]) -> bool:
+    """Even-odd ray casting on [[lon, lat], ...]."""
+    result = False
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1]):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            result = not result
+    return result
+
+
+def _fence_facts(rng: random.Random, enterprise: EnterpriseSpec, devices: list[DeviceSpec]) -> dict:
+    """The permitted area of the chosen truck; bank-installed terminals carry the fence and report leaving it."""
+    (dev,) = devices
+    return {"fence_id": f"fence-{dev.attributes['plate']}", "polygon": permitted_area(dev, _home_of(enterprise)),
+            "terminal_event": dev.source_mode == "bank_installed", "margin_km": 100.0}
+
+
+def leave_fence(lines: list[dict], record) -> list[dict]:
+    """geofence_exit: from the first position at or after start the truck drives (DETOUR_KMH, straight) to a point
+    80-150 km outside its permitted area, parks there, and drives back to where its clean track is at the last
+    position before end. Odometer and fuel follow the detour; later odometer readings carry the extra km. The
+    terminal reports `geofence_exit` at the first outside position when `terminal_event`."""
+    fence = record.facts["polygon"]
+    window = [l for l in lines if "values" in l and "lat" in l["values"] and record.start_ms <= l["ts"] < record.end_ms]
+    if len(window) < 2:
+        return lines
+    first, last = window[0], window[-1]
+    r = random.Random(f"detour|{record.enterprise_uscc}|{first['device']}|{record.start_ms}")
+    a = (first["values"]["lat"], first["values"]["lon"])
+    b = (last["values"]["lat"], last["values"]["lon"])
+    out = _outside_point(a, fence, r.uniform(80, 150))
+    rows = _detour_rows(first, a, out, b, last["ts"], r)
+    extra_km = rows[-1]["values"]["odometer_km"] - last["values"]["odometer_km"]
+    key = first["device"]
+    if record.facts.get("terminal_event"):
+        cross = next(row for row in rows if not inside(row["values"]["lon"], row["values"]["lat"], fence))
+        rows.append({"device": key, "ts": cross["ts"], "event": "geofence_exit",
+                     "params": {"fence_id": record.facts["fence_id"], "lat": cross["values"]["lat"], "lon": cross["values"]["lon"]}})
+    kept = []
+    for l in lines:
+        if record.start_ms <= l["ts"] <= last["ts"] and ("values" in l or l["event"] == "overspeed"):
+            continue  # the clean track's positions and its speeding are replaced by the detour
+        if l["ts"] > last["ts"] and "values" in l and "odometer_km" in l["values"]:
+            l = {**l, "values": {**l["values"], "odometer_km": round(l["values"]["odometer_km"] + extra_km, 1)}}
+        kept.append(l)
+    return sorted(kept + rows, key=lambda l: l["ts"])
+
+
+def _outside_point(a: tuple[float, float], fence: list[list[float]], beyond_km: float) -> tuple[float, float]:
+    """A point `beyond_km` past the fence on the ray from the fence's centre through a (lat, lon)."""
+    c_lon, c_lat = float(np.mean([v[0] for v in fence])), float(np.mean([v[1] for v in fence]))
+    d_lat, d_lon = a[0] - c_lat, (a[1] - c_lon) * math.cos(math.radians(a[0]))
+    norm = math.hypot(d_lat, d_lon) or 1.0
+    d_lat, d_lon = (d_lat, d_lon) if norm > 1e-3 else (1.0, 0.0)
+    step_km, km = 10.0, 0.0
+    while True:
+        km += step_km
+        lat = a[0] + d_lat / norm * km / 111.0
+        lon = a[1] + d_lon / norm * km / (111.0 * math.cos(math.radians(a[0])))
+        if not inside(lon, lat, fence):
+            break
+    km += beyond_km
+    return a[0] + d_lat / norm * km / 111.0, a[1] + d_lon / norm * km / (111.0 * math.cos(math.radians(a[0])))
+
+
+def _detour_rows(first: dict, a, out, b, until_ms: int, r: random.Random) -> list[dict]:
+    """Value lines of the detour a -> out (park) -> b between first["ts"] and until_ms."""
+    key, v0 = first["device"], first["values"]
+    odo, fuel, alt = v0["odometer_km"], v0.get("fuel_l", 300.0), v0.get("altitude_m", 50)
+    d_out = float(haversine_km(a[0], a[1], out[0], out[1]))
+    d_back = float(haversine_km(out[0], out[1], b[0], b[1]))
+    span_h = (until_ms - first["ts"]) / P.HOUR_MS
+    speed = max(DETOUR_KMH, (d_out + d_back) / max(span_h * 0.9, 0.1))
+    t_arrive = first["ts"] + int(d_out / speed * P.HOUR_MS)
+    t_leave = max(t_arrive, until_ms - int(d_back / speed * P.HOUR_MS))
+    rows, hours = [], set()
+
+    def emit(t, lat, lon, v, heading, on):
+        values = {"lat": round(lat, 6), "lon": round(lon, 6), "speed_kmh": round(v, 1), "heading_deg": round(heading % 360, 1),
+                  "altitude_m": alt, "odometer_km": round(odo, 1), "fuel_l": round(max(fuel, 20.0), 1), "acc_on": on}
+        if t // P.HOUR_MS not in hours:
+            hours.add(t // P.HOUR_MS)
+            values.update(battery_pct=100.0, rssi_dbm=-80)
+        rows.append({"device": key, "ts": int(t), "values": values})
+
+    for p, q, t0, t1 in ((a, out, first["ts"], t_arrive), (out, b, t_leave, until_ms)):
+        heading = math.degrees(math.atan2((q[1] - p[1]) * math.cos(math.radians(p[0])), q[0] - p[0]))
+        length = float(haversine_km(p[0], p[1], q[0], q[1]))
+        steps = max(int((t1 - t0) // 60_000), 1)
+        for k in range(1, steps + 1):
+            f = k / steps
+            odo += length / steps
+            fuel -= length / steps * 0.32
+            emit(t0 + k * (t1 - t0) // steps, p[0] + (q[0] - p[0]) * f, p[1] + (q[1] - p[1]) * f,
+                 min(speed * r.uniform(0.95, 1.05), 120.0), heading, True)
+        if q is out:
+            for t in range(t_arrive + 900_000, t_leave, 900_000):
+                emit(t, out[0], out[1], 0.0, heading, False)
+    return rows
+
+
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
-    "gps_jump": P.AnomalySpec("vehicles.gps_terminal", "offset", (0, 0), values=lambda d: {"lat": 2.5, "lon": 3.5}),
+    "gps_jump": P.AnomalySpec("vehicles.gps_terminal", "offset", (0, 0), values=lambda d: {"lat": 2.5, "lon": 3.5},
+                              expect="one position displaced by (lat, lon) degrees between two normal ones: a jump of "
+                                     "hundreds of km no speed explains"),
+    "geofence_exit": P.AnomalySpec("vehicles.gps_terminal", "rewrite", (36 * 3600, 60 * 3600), facts=_fence_facts, rewrite=leave_fence,
+                                   expect="positions outside `polygon` (lon, lat) between start and end: the truck drives "
+                                          "out at about 80 km/h, parks 80-150 km beyond the fence, drives back; a "
+                                          "geofence_exit event only when terminal_event (the rule must work from positions)"),
+    "fabricated_copy": P.fabricated_copy("vehicles.gps_terminal"),
 }
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
@@ -186,6 +333,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         truck = _Truck(r, home, tank_l=float(r.choice([400, 500, 600])), fuel_l=float(r.uniform(150, 380)),
                        odo_km=float(r.uniform(2e4, 8e4) + hours_before * r.uniform(6, 12)))
         drive_log: list = []
+        served = (home, *lanes(dev, home))  # trips stay within its permitted area
         t = start_ms
         here = home
         for k, d in enumerate(days):
@@ -193,7 +341,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
             active = r.random() < 0.85 * level[k] * work[k] and r.random() < (0.75 if P.weekday_of_day(d) < 6 else 0.45)
             if not active or depart <= t or depart >= end_ms:
                 continue
-            options = [c for c in CITIES if c is not here and 120 < float(haversine_km(here.lat, here.lon, c.lat, c.lon)) < 600]
+            options = [c for c in served if c is not here and 120 < float(haversine_km(here.lat, here.lon, c.lat, c.lon)) < 600]
             back_home = here is not home and r.random() < 0.4
             dest_city = home if back_home or not options else options[int(r.integers(len(options)))]
             truck.park(t, depart, park_step)
