@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -337,3 +338,227 @@ def test_injected_anomalies_are_labelled_valid_and_visible():
     assert all(inside(herd, clean[d]) for d in herd.devices)
     with pytest.raises(KeyError):
         plan_anomalies(fleet, ["no_such_anomaly"], start, end, 21)
+
+
+# ---------------------------------------------------------------- the issue's other anomaly kinds
+
+FOUR = (WEEK[0], WEEK[0] + 4 * DAY)
+NEW_KINDS = ["fabricated_copy", "fabricated_smooth", "geofence_exit", "sick_animals", "unauthorised_outbound",
+             "stock_below_pledge", "clock_skew"]
+_CLEAN: dict = {}
+
+
+@pytest.fixture(scope="module")
+def hosts():
+    """One enterprise per pack (a PV plant for energy), by pack name."""
+    from wuxin.sim.fleet import build_fleet
+
+    fleet = {e.industry: e for e in build_fleet(sorted(scenario_packs()), 1, 21)}
+    fleet["energy"] = find("energy", where=lambda e: any(d.device_type == "energy.pv_inverter" for d in e.devices))
+    return fleet
+
+
+def injected(enterprise, kind, seed=21, window=FOUR):
+    """(record, clean lines by device, dirty lines by device) of one planned anomaly; every dirty line is checked
+    against its thing model on the way."""
+    from wuxin.scenarios import builtin_thing_models
+    from wuxin.sim.fleet import fleet_telemetry, plan_anomalies
+
+    (rec,) = plan_anomalies([enterprise], [kind], *window, seed)
+    if (enterprise.uscc, window) not in _CLEAN:
+        _CLEAN[(enterprise.uscc, window)] = by_device(fleet_telemetry([enterprise], *window, 21))
+    dirty = list(fleet_telemetry([enterprise], *window, 21, anomalies=[rec]))
+    models = {m.device_type: m for m in builtin_thing_models()}
+    types = {d.key: d.device_type for d in enterprise.devices}
+    for line in dirty:
+        model = models[types[line["device"]]]
+        if "values" in line:
+            for k, v in line["values"].items():
+                model.check(k, v)
+        else:
+            model.check_event(line["event"], line["params"])
+    return rec, _CLEAN[(enterprise.uscc, window)], by_device(dirty)
+
+
+def within(rec, lines, lo=0, hi=0):
+    return [l for l in lines if rec.start_ms + lo <= l["ts"] < min(rec.end_ms, FOUR[1]) + hi]
+
+
+def test_every_kind_of_the_issue_can_be_injected_and_its_record_says_what_to_look_for(hosts):
+    import json
+
+    from wuxin.sim.fleet import all_anomaly_kinds, plan_anomalies
+
+    assert set(all_anomaly_kinds()) == set(NEW_KINDS) | {"device_off", "machine_idle", "gps_jump", "herd_drop",
+                                                         "pv_above_irradiance", "crane_overload"}
+    records = plan_anomalies(list(hosts.values()), all_anomaly_kinds(), *FOUR, 4)
+    assert records == plan_anomalies(list(hosts.values()), all_anomaly_kinds(), *FOUR, 4)
+    keys = {d.key for e in hosts.values() for d in e.devices}
+    for rec in records:
+        row = json.loads(json.dumps(rec.as_dict(), ensure_ascii=False))
+        assert {"kind", "enterprise_uscc", "devices", "start_ms", "end_ms", "start", "end", "effect", "values", "facts", "expect"} <= set(row)
+        assert row["devices"] and set(row["devices"]) <= keys and row["start_ms"] <= row["end_ms"], rec.kind
+        assert len(row["expect"]) > 40 and row["start"].endswith("+08:00"), rec.kind
+    with pytest.raises(KeyError, match="geofence_exit"):
+        plan_anomalies([hosts["dairy"]], ["geofence_exit"], *FOUR, 4)
+
+
+@pytest.mark.parametrize("pack", ["manufacturing", "vehicles", "dairy", "energy", "logistics", "construction"])
+def test_fabricated_copy_replays_the_day_before_the_start(hosts, pack):
+    rec, clean, dirty = injected(hosts[pack], "fabricated_copy")
+    (dev,) = rec.devices
+    assert rec.start_ms >= FOUR[0] + DAY and rec.facts == {"period_ms": DAY}
+    by_ts = {l["ts"]: l["values"] for l in dirty[dev] if "values" in l}
+    copied = [l for l in within(rec, dirty[dev]) if "values" in l]
+    assert copied and all(by_ts[l["ts"] - DAY] == l["values"] for l in copied)
+    assert copied != [l for l in within(rec, clean[dev]) if "values" in l]
+    outside = lambda lines: [l for l in lines if not rec.start_ms <= l["ts"] < rec.end_ms]
+    assert outside(dirty[dev]) == outside(clean[dev])
+    assert all(dirty[k] == clean[k] for k in clean if k != dev)
+
+
+@pytest.mark.parametrize("pack", ["manufacturing", "dairy", "energy", "logistics", "construction"])
+def test_fabricated_smooth_readings_follow_a_noiseless_curve(hosts, pack):
+    rec, clean, dirty = injected(hosts[pack], "fabricated_smooth")
+    (dev,) = rec.devices
+    held = {}
+    for l in clean[dev]:
+        if "values" in l and l["ts"] < rec.start_ms:
+            held.update(l["values"])
+    checked = 0
+    for l in within(rec, dirty[dev]):
+        for prop, curve in rec.values.items():
+            if "values" in l and prop in l["values"]:
+                assert l["values"][prop] == P.curve_value(curve, l["ts"], held.get(prop)), (prop, l)
+                checked += 1
+    assert checked > 20
+    for prop in rec.values:
+        _, before = series(clean[dev], prop)
+        _, faked = series(within(rec, dirty[dev]), prop)
+        assert np.std(np.diff(faked)) < 0.5 * np.std(np.diff(before)) + 1e-9, prop  # smoother than the real thing
+
+
+def test_geofence_exit_drives_out_of_the_permitted_area_and_back(hosts):
+    import dataclasses
+
+    from wuxin.alerts.geofence import point_in_polygon
+    from wuxin.sim.fleet import fleet_telemetry, plan_anomalies
+
+    e = hosts["vehicles"]
+    vsim = sim("vehicles")
+    home = vsim._home_of(e)
+    for d in (d for d in e.devices if d.device_type == "vehicles.gps_terminal"):  # normal trips keep inside
+        fence = [tuple(v) for v in vsim.permitted_area(d, home)]
+        lines = by_device(sim("vehicles").telemetry(e, *WEEK, 21))[d.key]
+        lat, lon = series(lines, "lat")[1], series(lines, "lon")[1]
+        assert len(lat) > 100 and all(point_in_polygon(x, y, fence) for x, y in zip(lon, lat))
+    rec, clean, dirty = injected(e, "geofence_exit")
+    (dev,) = rec.devices
+    fence = [tuple(v) for v in rec.facts["polygon"]]
+    rows = [l for l in dirty[dev] if "values" in l and "lat" in l["values"]]
+    out = [l for l in rows if not point_in_polygon(l["values"]["lon"], l["values"]["lat"], fence)]
+    assert len(out) > 10 and all(rec.start_ms <= l["ts"] < rec.end_ms for l in out)
+    lat, lon = (np.array([l["values"][k] for l in rows]) for k in ("lat", "lon"))
+    odo = np.array([l["values"]["odometer_km"] for l in rows])
+    track = float(vsim.haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+    assert (np.diff(odo) >= 0).all() and abs((odo[-1] - odo[0]) - track) <= 0.02 * track + 2.0
+    assert max(l["values"]["speed_kmh"] for l in rows) <= 130
+    events = [l for l in dirty[dev] if l.get("event") == "geofence_exit"]
+    assert len(events) == int(rec.facts["terminal_event"]) and (not events or events[0]["ts"] == out[0]["ts"])
+    flipped = dataclasses.replace(rec, facts={**rec.facts, "terminal_event": not rec.facts["terminal_event"]})
+    again = [l for l in fleet_telemetry([e], *FOUR, 21, anomalies=[flipped]) if l.get("event") == "geofence_exit"]
+    assert len(again) == 1 - len(events)
+
+
+def test_sick_animals_run_a_fever_ruminate_less_and_give_less_milk(hosts):
+    rec, clean, dirty = injected(hosts["dairy"], "sick_animals")
+    collars, sick = rec.facts["collars"], set(rec.facts["animal_ids"])
+    assert 1 <= len(collars) <= 10 and set(collars) < set(rec.devices)
+    for dev in collars:
+        _, temp = series(within(rec, dirty[dev]), "body_temp_c")
+        _, normal = series(within(rec, clean[dev]), "body_temp_c")
+        assert len(temp) > 24 and temp.min() >= 39.5 and np.median(normal) < 39.3
+        for prop in ("rumination_min", "activity_steps"):
+            assert series(within(rec, dirty[dev]), prop)[1].sum() < 0.7 * series(within(rec, clean[dev]), prop)[1].sum()
+    milk = lambda lines: {(l["ts"], l["values"]["animal_id"]): l["values"]["milk_kg"] for l in within(rec, lines) if "milk_kg" in l.get("values", {})}
+    meters = [k for k in rec.devices if "milkmeter" in k]
+    before, after = {}, {}
+    for k in meters:
+        before.update(milk(clean[k]))
+        after.update(milk(dirty[k]))
+    assert before.keys() == after.keys()
+    ill = [key for key in before if key[1] in sick]
+    assert ill and all(after[key] == round(before[key] * 0.65, 2) for key in ill)
+    assert all(after[key] == before[key] for key in before if key[1] not in sick)
+
+
+def test_unauthorised_outbound_is_seen_by_camera_and_rfid_but_not_booked(hosts):
+    from wuxin.sim.fleet import fleet_telemetry
+
+    e = hosts["logistics"]
+    rec, clean, dirty = injected(e, "unauthorised_outbound")
+    lsim = sim("logistics")
+    zone, units = rec.facts["zone_id"], sum(rec.facts["units"])
+    assert rec.facts["pledged_units"] == lsim.pledged_units(e, zone) and units <= 0.2 * rec.facts["pledged_units"]
+    assert lsim.wms_movements(e, *FOUR, 21, anomalies=[rec]) == lsim.wms_movements(e, *FOUR, 21)
+    cam, rfid = (next(d.key for d in e.devices if d.device_type == t and d.attributes.get("zone_id") == zone)
+                 for t in ("logistics.gate_camera", "logistics.rfid_reader"))
+    out_clean, out_dirty = series(clean[cam], "count_out")[1].sum(), series(dirty[cam], "count_out")[1].sum()
+    assert abs((out_dirty - out_clean) - units) <= 0.02 * units + 0.01 * out_clean + 3
+    last = max(rec.facts["times_ms"]) + lsim.UNLOAD_MS
+    ts, tags_clean = series(clean[rfid], "tag_count")
+    _, tags_dirty = series(dirty[rfid], "tag_count")
+    after = ts >= last
+    assert after.any() and np.allclose(tags_clean[after] - tags_dirty[after], units, rtol=0.04, atol=3)
+    assert (tags_dirty[ts < min(rec.facts["times_ms"])] == tags_clean[ts < min(rec.facts["times_ms"])]).all()
+    flags = lambda lines: sum(l.get("event") == "unauthorised_out" for l in lines)
+    assert flags(dirty[cam]) - flags(clean[cam]) == len(rec.facts["camera_event_ms"])
+    weighed = lambda lines: sum(l.get("event") == "weighing" for l in lines)
+    bridge = next(d.key for d in e.devices if d.device_type == "logistics.weighbridge")
+    assert weighed(dirty[bridge]) == weighed(clean[bridge])
+    night = dataclasses_replace_times(rec, [FOUR[0] + DAY + 2 * 3_600_000 - 8 * 3_600_000])  # 02:00 local
+    assert flags(by_device(fleet_telemetry([e], *FOUR, 21, anomalies=[night]))[cam]) - flags(clean[cam]) == 1
+
+
+def dataclasses_replace_times(rec, times):
+    import dataclasses
+
+    return dataclasses.replace(rec, facts={**rec.facts, "times_ms": times, "units": rec.facts["units"][:1], "camera_event_ms": times})
+
+
+def test_stock_below_pledge_goes_below_at_start_and_comes_back_at_end(hosts):
+    from wuxin.sim.fleet import plan_anomalies
+
+    e, six = hosts["logistics"], (WEEK[0], WEEK[0] + 6 * DAY)
+    seed = next(s for s in range(100) if plan_anomalies([e], ["stock_below_pledge"], *six, s)[0].end_ms < six[1] - DAY // 2)
+    rec, clean, dirty = injected(e, "stock_below_pledge", seed, six)
+    lsim = sim("logistics")
+    zone, pledge = rec.facts["zone_id"], rec.facts["pledged_units"]
+    assert pledge == lsim.pledged_units(e, zone) and rec.facts["lowest_units"] < pledge
+    rfid = next(d.key for d in e.devices if d.device_type == "logistics.rfid_reader" and d.attributes["zone_id"] == zone)
+    ts, tags = series(dirty[rfid], "tag_count")
+    below = (ts >= rec.start_ms) & (ts < rec.end_ms)
+    assert below.sum() > 10 and (tags[below] < pledge).all()
+    assert tags[below].min() <= rec.facts["lowest_units"] * 1.0 + 1
+    assert (tags[ts < rec.start_ms] >= 0.96 * pledge).all()  # RFID misses a tag or two; the stock itself is >= pledge
+    assert (tags[ts < rec.start_ms - DAY] >= pledge).all() and (tags[ts >= rec.end_ms] >= pledge).all()
+    wms = lsim.wms_movements(e, *six, 21, anomalies=[rec])
+    drawn = [m for m in wms if m["zone_id"] == zone and rec.start_ms - DAY <= m["ts"] < rec.end_ms]
+    directions = "".join(m["direction"][0] for m in drawn)
+    assert re.fullmatch("o+i+", directions), directions  # drawn down (booked), then restocked before end
+    unit_kg = lsim.sku_of_zone(zone).unit_kg
+    bridge = next(d.key for d in e.devices if d.device_type == "logistics.weighbridge")
+    weighed = [l["params"] for l in dirty[bridge] if l.get("event") == "weighing"]
+    for m in (m for m in drawn if m["direction"] == "out"):
+        assert any(w["direction"] == "out" and abs(w["net_kg"] - m["quantity"] * unit_kg) <= 60 for w in weighed), m
+
+
+def test_clock_skew_stamps_the_lines_hours_off_in_sending_order(hosts):
+    rec, clean, dirty = injected(hosts["manufacturing"], "clock_skew", seed=5)
+    (dev,) = rec.devices
+    skew = rec.facts["skew_ms"]
+    assert 2 * 3_600_000 <= abs(skew) < DAY and skew % 3_600_000 == 0
+    expected = [{**l, "ts": l["ts"] + skew} if rec.start_ms <= l["ts"] < rec.end_ms else l for l in clean[dev]]
+    assert dirty[dev] == expected
+    stamps = np.array([l["ts"] for l in dirty[dev]])
+    assert (np.diff(stamps) < 0).sum() == 1  # the clock jumps once: back at the end (or at the start if it runs late)

@@ -19,7 +19,11 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
              days: int = typer.Option(7, min=1, help="days of history, ending at --end"),
              end: Optional[str] = typer.Option(None, help="last local day simulated (YYYY-MM-DD); default yesterday"),
              seed: int = typer.Option(2026, help="same seed, same fleet and data"),
-             anomalies: str = typer.Option("", help="comma-separated anomaly kinds to inject (e.g. machine_idle,device_off)"),
+             anomalies: str = typer.Option("", help="comma-separated anomaly kinds to inject, one each, or all (every kind "
+                                                    "the fleet supports): device_off, clock_skew, fabricated_copy, "
+                                                    "fabricated_smooth, machine_idle, gps_jump, geofence_exit, herd_drop, "
+                                                    "sick_animals, pv_above_irradiance, unauthorised_outbound, "
+                                                    "stock_below_pledge, crane_overload"),
              out: Optional[Path] = typer.Option(None, help="write JSON Lines here instead of storing"),
              truth: Optional[Path] = typer.Option(None, help="ground truth of the injected anomalies (JSON); default next to --out"),
              onboard: bool = typer.Option(True, "--onboard/--no-onboard", help="create the enterprises and devices in the database"),
@@ -29,7 +33,7 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
     from wuxin.errors import WuxinError
     from wuxin.indicators.days import day_start_ms, local_day, parse_day
     from wuxin.scenarios import scenario_packs
-    from wuxin.sim.fleet import build_fleet, fleet_telemetry, plan_anomalies
+    from wuxin.sim.fleet import anomaly_kinds, build_fleet, fleet_telemetry, plan_anomalies
 
     names = sorted(scenario_packs()) if scenarios == "all" else [s.strip() for s in scenarios.split(",") if s.strip()]
     try:
@@ -43,6 +47,8 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
     end_ms = day_start_ms(last_day + 1)
     start_ms = end_ms - days * DAY_MS
     kinds = [k.strip() for k in anomalies.split(",") if k.strip()]
+    if kinds == ["all"]:
+        kinds = sorted({k for e in fleet for k in anomaly_kinds(e)})
     try:
         records = plan_anomalies(fleet, kinds, start_ms, end_ms, seed) if kinds else []
     except KeyError as exc:

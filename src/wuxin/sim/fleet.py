@@ -77,7 +77,7 @@ def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int,
         first = min(start_ms + spec.history_s * 1000, end_ms)
         t0 = rng.randint(first, max(first, end_ms - max(min(duration, (end_ms - first) // 2), 3_600_000)))
         values = spec.values(devices[0]) if callable(spec.values) else {}
-        facts = spec.facts(rng, enterprise, devices) if callable(spec.facts) else {}
+        facts = spec.facts(rng, enterprise, devices, t0, t0 + duration) if callable(spec.facts) else {}
         touched = spec.widen(enterprise, devices) if callable(spec.widen) else devices
         records.append(AnomalyRecord(kind, enterprise.uscc, tuple(sorted({d.key for d in touched})), t0, t0 + duration,
                                      spec.effect, dict(values), spec.tamper, facts, spec.expect))

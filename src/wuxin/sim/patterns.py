@@ -24,6 +24,7 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 CN_OFFSET_MS = 8 * HOUR_MS
+MAX_MS = 2**62  # later than any simulated time
 
 # Lunar New Year's day (正月初一); factories close around it for two to four weeks.
 SPRING_FESTIVAL = {
@@ -389,8 +390,8 @@ class AnomalySpec:
     "rewrite" - `rewrite(lines, record)` rewrites each affected device's whole line list (copies, detours),
     "sim"     - the pack's simulator applies it (`telemetry(..., anomalies=records)`), e.g. extra truck movements.
     `share` is the fraction of the enterprise's devices of that type affected (at least one); `widen(enterprise,
-    chosen)` adds the other devices whose data the anomaly changes; `facts(rng, enterprise, chosen)` draws the
-    ground-truth facts at planning; `history_s` is the simulated time the anomaly needs before its start;
+    chosen)` adds the other devices whose data the anomaly changes; `facts(rng, enterprise, chosen, start_ms, end_ms)` draws
+    the ground-truth facts at planning; `history_s` is the simulated time the anomaly needs before its start;
     `expect` says what a detector should see."""
 
     device_type: str  # "*" for any device type
@@ -400,7 +401,7 @@ class AnomalySpec:
     share: float = 0.0
     tamper: bool = False
     expect: str = ""
-    facts: object = None  # Callable[[random.Random, EnterpriseSpec, list[DeviceSpec]], dict] | None
+    facts: object = None  # Callable[[random.Random, EnterpriseSpec, list[DeviceSpec], int, int], dict] | None
     widen: object = None  # Callable[[EnterpriseSpec, list[DeviceSpec]], list[DeviceSpec]] | None
     rewrite: object = None  # Callable[[list[dict], AnomalyRecord], list[dict]] | None
     history_s: int = 0
@@ -462,7 +463,7 @@ def replay_earlier_day(lines: list[dict], record: AnomalyRecord) -> list[dict]:
 def fabricated_copy(device_type: str, expect: str = "") -> AnomalySpec:
     """Fabricated data copied from an earlier day: one device replays the day before the start, 1-3 days long."""
     return AnomalySpec(device_type, "rewrite", (86400, 3 * 86400), rewrite=replay_earlier_day, history_s=86400,
-                       facts=lambda rng, enterprise, devices: {"period_ms": DAY_MS},
+                       facts=lambda rng, enterprise, devices, start_ms, end_ms: {"period_ms": DAY_MS},
                        expect=expect or "every value line from start to end equals the line exactly one day (period_ms) "
                                         "earlier, stamps shifted by whole days: no day-to-day variation at all "
                                         "(cumulative counters step back at start)")
@@ -476,7 +477,7 @@ def fabricated_smooth(device_type: str, curves: object, expect: str = "") -> Ano
                                         "(zero variance around a constant or a perfect sine), unlike any real sensor")
 
 
-def _skew(rng: random.Random, enterprise: EnterpriseSpec, devices: list) -> dict:
+def _skew(rng: random.Random, enterprise: EnterpriseSpec, devices: list, start_ms: int, end_ms: int) -> dict:
     """A clock a few hours off: a time zone mistake (+-8 h, local time sent as UTC) or a drifted RTC, always
     less than the 24 h the platform accepts ahead of its own clock."""
     hours = rng.choice([8, -8, rng.randint(2, 20) * rng.choice([1, -1])])

@@ -36,7 +36,15 @@ PROJECTS = ("花园", "科创中心", "安置房", "产业园", "学校")
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
     "crane_overload": P.AnomalySpec("construction.tower_crane", "set", (5 * 60, 20 * 60),
-                                    values=lambda d: {"load_t": 11.5, "moment_pct": 142.0}),
+                                    values=lambda d: {"load_t": 11.5, "moment_pct": 142.0},
+                                    expect="load_t and moment_pct at the given values (moment above 100 %) on the crane's "
+                                           "lines from start to end (none at night, when the crane sends nothing)"),
+    "fabricated_copy": P.fabricated_copy("construction.env_monitor"),
+    "fabricated_smooth": P.fabricated_smooth("construction.env_monitor", lambda d: {
+        "pm25_ugm3": {"mean": 35.0, "decimals": 1}, "pm10_ugm3": {"mean": 58.0, "decimals": 1},
+        "noise_db": {"mean": 60.0, "amplitude": 6.0, "peak_hour": 14.0, "decimals": 1}},
+        expect="pm25_ugm3 and pm10_ugm3 exactly constant (just under the limits), noise_db a perfect daily sine: "
+               "a dust monitor fed made-up figures"),
 }
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:

@@ -34,8 +34,52 @@ MILKINGS = {2: (5.5, 17.5), 3: (4.5, 12.5, 20.5)}  # local session start hours
 RATIONS = ("泌乳牛高产TMR", "泌乳牛中产TMR", "干奶牛TMR")
 
 
+FEVER_C = 39.5
+
+
+def _sick_facts(rng: random.Random, enterprise: EnterpriseSpec, collars: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+    return {"collars": sorted(d.key for d in collars), "animal_ids": sorted(d.attributes["animal_id"] for d in collars),
+            "fever_c": FEVER_C, "rumination_factor": 0.55, "activity_factor": 0.6, "milk_factor": 0.65}
+
+
+def _with_milk_meters(enterprise: EnterpriseSpec, collars: list[DeviceSpec]) -> list[DeviceSpec]:
+    return collars + [d for d in enterprise.devices if d.device_type == "dairy.milk_meter"]
+
+
+def fall_sick(lines: list[dict], record) -> list[dict]:
+    """sick_animals: from start to end the sick cows' collars read a fever (>= FEVER_C, about 1.3 C up), less
+    rumination and activity, and the milk meters record less of their milk."""
+    f = record.facts
+    collar = lines and lines[0]["device"] in f["collars"]
+    sick = set(f["animal_ids"])
+    out = []
+    for l in lines:
+        if "values" in l and record.start_ms <= l["ts"] < record.end_ms:
+            v = l["values"]
+            if collar:
+                v = {**v, **({"body_temp_c": round(min(max(v["body_temp_c"] + 1.3, f["fever_c"] + 0.05), 42.0), 2)} if "body_temp_c" in v else {}),
+                     **({"rumination_min": round(v["rumination_min"] * f["rumination_factor"], 1)} if "rumination_min" in v else {}),
+                     **({"activity_steps": int(round(v["activity_steps"] * f["activity_factor"]))} if "activity_steps" in v else {})}
+            elif v.get("animal_id") in sick and "milk_kg" in v:
+                v = {**v, "milk_kg": round(v["milk_kg"] * f["milk_factor"], 2)}
+            l = {**l, "values": v}
+        out.append(l)
+    return out
+
+
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
-    "herd_drop": P.AnomalySpec("dairy.collar", "silence", (3 * 86400, 7 * 86400), share=0.3),
+    "herd_drop": P.AnomalySpec("dairy.collar", "silence", (3 * 86400, 7 * 86400), share=0.3,
+                               expect="a share of the herd's collars silent from start to end, no tamper event"),
+    "sick_animals": P.AnomalySpec("dairy.collar", "rewrite", (3 * 86400, 6 * 86400), share=0.04, facts=_sick_facts,
+                                  widen=_with_milk_meters, rewrite=fall_sick,
+                                  expect="the listed cows' body_temp_c >= fever_c on every collar reading from start to end, "
+                                         "rumination_min and activity_steps scaled down by their factors, and their milk_kg "
+                                         "at the milk meters scaled by milk_factor"),
+    "fabricated_copy": P.fabricated_copy("dairy.milk_meter"),
+    "fabricated_smooth": P.fabricated_smooth("dairy.collar", lambda d: {
+        "body_temp_c": {"mean": 38.6, "amplitude": 0.2, "peak_hour": 17.0, "decimals": 2},
+        "rumination_min": {"mean": 24.0, "amplitude": 8.0, "peak_hour": 2.0, "decimals": 1},
+        "activity_steps": {"mean": 260.0, "amplitude": 120.0, "peak_hour": 12.0, "decimals": 0}}),
 }
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:

@@ -52,7 +52,15 @@ ALL_PLACES.update({p.region: (p, (0.35, 0.35, 0.3), 10) for p in CHARGE_PLACES})
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
     "pv_above_irradiance": P.AnomalySpec("energy.pv_inverter", "set", (6 * 3600, 30 * 3600),
-                                         values=lambda d: {"ac_power_kw": round(0.9 * d.attributes["capacity_kwp"], 2), "status": "normal"}),
+                                         values=lambda d: {"ac_power_kw": round(0.9 * d.attributes["capacity_kwp"], 2), "status": "normal"},
+                                         expect="ac_power_kw held at 90 % of capacity, status normal, at night and under "
+                                                "cloud: more than the plane-of-array irradiance allows"),
+    "fabricated_copy": P.fabricated_copy("energy.pv_inverter"),
+    "fabricated_smooth": P.fabricated_smooth("energy.pv_inverter", lambda d: {
+        "ac_power_kw": {"mean": 0.0, "amplitude": round(0.75 * d.attributes["capacity_kwp"], 2), "peak_hour": 13.5,
+                        "floor": 0.0, "decimals": 2}},
+        expect="ac_power_kw a perfect cosine bell every day (peak 75 % of capacity at 13:30, zero 07:30-19:30 outside), "
+               "whatever the sky: no cloud dips, same curve each day"),
 }
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:

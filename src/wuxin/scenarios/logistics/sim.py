@@ -11,6 +11,7 @@ camera raises unauthorised_out and the fence alarm may trip).
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Iterator
@@ -49,6 +50,60 @@ PLACES = (
     P.Place("江苏省无锡市惠山区", "无锡惠山", 31.681, 120.298, "320206"),
 )
 PLATE_HEADS = ("沪A", "沪D", "苏E", "苏B", "浙F", "皖A", "鲁Q")
+WORKING_FLOOR = 1.25  # firms keep stock at least this many times the pledged quantity in normal trade
+UNLOAD_MS = 45 * P.MINUTE_MS  # a truck's units are in (or out of) the zone this long after it arrives
+
+
+def pledged_units(enterprise: EnterpriseSpec, zone_id: str) -> int:
+    """The quantity of a zone's goods pledged to the lender (a contract fact: from the enterprise and zone alone)."""
+    lo = sku_of_zone(zone_id).stock[0]
+    return max(1, round(lo * random.Random(f"pledge|{enterprise.uscc}|{zone_id}").uniform(0.55, 0.75)))
+
+
+def _zone_devices(enterprise: EnterpriseSpec, cameras: list[DeviceSpec]) -> list[DeviceSpec]:
+    """The chosen zone's devices and the weighbridge: all whose lines extra truck movements change."""
+    zones = {d.attributes["zone_id"] for d in cameras}
+    return [d for d in enterprise.devices if d.attributes.get("zone_id") in zones or d.device_type == "logistics.weighbridge"]
+
+
+def _outbound_facts(rng: random.Random, enterprise: EnterpriseSpec, cameras: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+    """1-3 unbooked trucks at random times in the window, at most a fifth of the pledge in all (stock stays above
+    the pledge: the anomaly is the missing bookings, not the coverage); the camera flags the after-hours ones."""
+    zone = cameras[0].attributes["zone_id"]
+    sku, pledge = sku_of_zone(zone), pledged_units(enterprise, zone)
+    trucks = rng.randint(1, 3)
+    each = max(1, min(rng.randint(*sku.per_truck), int(0.2 * pledge) // trucks))
+    times = sorted(rng.randrange(start_ms, max(end_ms - UNLOAD_MS, start_ms + 1)) for _ in range(trucks))
+    after_hours = [t for t in times if not 7 <= ((t + P.CN_OFFSET_MS) % P.DAY_MS) / P.HOUR_MS < 19]
+    return {"zone_id": zone, "sku": sku.name, "pledged_units": pledge, "times_ms": times, "units": [each] * trucks,
+            "camera_event_ms": after_hours}
+
+
+def _pledge_facts(rng: random.Random, enterprise: EnterpriseSpec, cameras: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+    zone = cameras[0].attributes["zone_id"]
+    pledge = pledged_units(enterprise, zone)
+    return {"zone_id": zone, "sku": sku_of_zone(zone).name, "pledged_units": pledge,
+            "lowest_units": max(0, round(pledge * rng.uniform(0.5, 0.85)))}
+
+
+ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
+    "unauthorised_outbound": P.AnomalySpec(
+        "logistics.gate_camera", "sim", (12 * 3600, 3 * 86400), facts=_outbound_facts, widen=_zone_devices,
+        expect="at `times_ms` trucks take `units` out of the zone: count_out at the gate camera, "
+               "tag_count and volume_m3 drop 45 min later, no weighing, and no outbound row in wms_movements; the "
+               "camera raises unauthorised_out only for the after-hours ones (`camera_event_ms`), a fence breach may trip"),
+    "stock_below_pledge": P.AnomalySpec(
+        "logistics.gate_camera", "sim", (2 * 86400, 4 * 86400), facts=_pledge_facts, widen=_zone_devices,
+        history_s=86400,
+        expect="booked outbound trucks (in WMS, weighed, counted) draw the zone down during the day before start; the "
+               "stock (tag_count, volume_m3, WMS) is first below `pledged_units` at start and stays below until end, "
+               "down to `lowest_units`; a restocking truck brings it back at end"),
+    "fabricated_copy": P.fabricated_copy("logistics.rfid_reader"),
+    "fabricated_smooth": P.fabricated_smooth(
+        "logistics.volume_scanner", lambda d: {"volume_m3": {"mean": "hold", "decimals": 2}},
+        expect="volume_m3 frozen at its last real value from start to end (no scan noise, no movements) while the "
+               "camera and RFID see trucks"),
+}
 
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
@@ -74,8 +129,10 @@ def sku_of_zone(zone_id: str) -> Sku:
     return SKUS[int(zone_id.rsplit("-", 1)[1])]
 
 
-def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int) -> dict[str, list[dict]]:
-    """Truck movements per zone: {zone: [{ts, units, direction, plate, booked, tare_kg}]} plus the stock before."""
+def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
+               anomalies: list | None = None) -> dict[str, list[dict]]:
+    """Truck movements per zone: {zone: [{ts, units, direction, plate, booked, flagged, tare_kg}]} plus the stock
+    before. Normal trade keeps the stock above WORKING_FLOOR x the pledge; `anomalies` add their trucks."""
     out: dict[str, list[dict]] = {}
     health = enterprise.health
     for dev in enterprise.devices:
@@ -85,6 +142,7 @@ def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int
         sku = sku_of_zone(zone)
         r = P.rng_for(seed, enterprise.uscc, zone)
         stock = int(r.integers(*sku.stock))
+        floor = math.ceil(WORKING_FLOOR * pledged_units(enterprise, zone))
         moves: list[dict] = [{"ts": start_ms, "stock0": stock}]
         trucks_per_day = r.uniform(2, 6)
         bias = {"growing": 0.58, "stable": 0.5, "declining": 0.4, "failing": 0.35}[health]
@@ -99,28 +157,89 @@ def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int
                 direction = "in" if r.random() < bias else "out"
                 units = int(r.integers(*sku.per_truck))
                 if direction == "out":
-                    units = min(units, stock)
+                    units = min(units, stock - floor)
                 if units <= 0:
                     continue
                 stock += units if direction == "in" else -units
-                moves.append({"ts": int(t), "units": units, "direction": direction, "booked": True,
+                moves.append({"ts": int(t), "units": units, "direction": direction, "booked": True, "flagged": False,
                               "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}", "tare_kg": float(r.uniform(12000, 16000))})
             if health == "failing" and lvl < 0.3 and r.random() < 0.6:  # goods leave at night, not booked
-                units = min(int(r.integers(*sku.per_truck)) * 2, stock)
+                units = min(int(r.integers(*sku.per_truck)) * 2, stock - floor)
                 if units > 0:
                     stock -= units
                     moves.append({"ts": P.day_ms(day) + int(r.uniform(0.5, 4.5) * P.HOUR_MS), "units": units, "direction": "out",
-                                  "booked": False, "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}",
+                                  "booked": False, "flagged": True, "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}",
                                   "tare_kg": float(r.uniform(12000, 16000))})
-        out[zone] = sorted((m for m in moves if "units" in m and start_ms <= m["ts"] < end_ms), key=lambda m: m["ts"])
+        trucks = [m for m in moves[1:]]
+        for rec in anomalies or ():
+            if rec.facts.get("zone_id") == zone:
+                trucks = ANOMALY_TRUCKS[rec.kind](trucks, moves[0]["stock0"], rec, sku, P.py_rng_for(seed, rec.kind, zone, rec.start_ms))
+        out[zone] = sorted((m for m in trucks if start_ms <= m["ts"] < end_ms), key=lambda m: m["ts"])
         out[zone].insert(0, moves[0])
     return out
 
 
-def wms_movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int) -> list[dict]:
-    """The stock movements the firm books in its WMS (business data, not telemetry)."""
+def _truck(ts: int, units: int, direction: str, booked: bool, rng: random.Random, flagged: bool = False) -> dict:
+    return {"ts": int(ts), "units": int(units), "direction": direction, "booked": booked, "flagged": flagged,
+            "plate": rng.choice(PLATE_HEADS) + f"{rng.randint(10000, 99999)}", "tare_kg": rng.uniform(12000, 16000)}
+
+
+def _stock_at(stock0: int, trucks: list[dict], t: int) -> int:
+    """Units in the zone at t: trucks count once unloaded (UNLOAD_MS after arrival)."""
+    return stock0 + sum(m["units"] if m["direction"] == "in" else -m["units"] for m in trucks if m["ts"] + UNLOAD_MS <= t)
+
+
+def _unbooked_trucks(trucks: list[dict], stock0: int, rec, sku: Sku, rng: random.Random) -> list[dict]:
+    """unauthorised_outbound: the planned trucks leave unbooked; the camera flags the after-hours ones."""
+    flagged = set(rec.facts["camera_event_ms"])
+    return trucks + [_truck(t, units, "out", False, rng, flagged=t in flagged)
+                     for t, units in zip(rec.facts["times_ms"], rec.facts["units"])]
+
+
+def _drawdown_trucks(trucks: list[dict], stock0: int, rec, sku: Sku, rng: random.Random) -> list[dict]:
+    """stock_below_pledge: normal traffic stops a day before start; full booked trucks leave during that day so
+    that the one unloaded at start takes the stock below the pledge, more leave until `lowest_units`; restocking
+    trucks bring it back to just under the pledge before end, the one unloaded at end lifts it over, and the rest
+    follow until the zone holds what normal trade would have (normal traffic resumes after them)."""
+    pledge, lowest, per = rec.facts["pledged_units"], rec.facts["lowest_units"], max(sku.per_truck[1], 1)
+    pause = rec.start_ms - P.DAY_MS
+    stock = _stock_at(stock0, [m for m in trucks if m["ts"] < pause], rec.start_ms)
+    before = max((stock - pledge) // per, 0)  # full trucks that leave the stock still >= the pledge
+    gap = min(15 * P.MINUTE_MS, (P.DAY_MS - 2 * UNLOAD_MS) // (before + 1))
+    cross = rec.start_ms - UNLOAD_MS
+    extra = [_truck(cross - (before - i) * gap, per, "out", True, rng) for i in range(before)]
+    left = stock - before * per
+    moves = [min(per, left)] + _loads(left - min(per, left) - lowest, per)  # the crossing truck, then down to lowest
+    extra += [_truck(cross + i * gap, units, "out", True, rng) for i, units in enumerate(moves)]
+    left -= sum(moves)
+    back = rec.end_ms - UNLOAD_MS
+    under = _loads(pledge - 1 - left, per)  # up to just under the pledge, unloaded before end
+    extra += [_truck(back - (len(under) - i) * gap, units, "in", True, rng) for i, units in enumerate(under)]
+    left += sum(under)
+    done = back
+    for _ in range(10):  # normal traffic stays stopped until the restock is done: settle how long that takes
+        normal = _stock_at(stock0, [m for m in trucks if m["ts"] < done], P.MAX_MS)
+        rest = _loads(max(normal - left, 1), per)
+        if back + (len(rest) - 1) * gap == done:
+            break
+        done = back + (len(rest) - 1) * gap
+    extra += [_truck(back + i * gap, units, "in", True, rng) for i, units in enumerate(rest)]
+    return [m for m in trucks if not pause <= m["ts"] <= done] + extra
+
+
+def _loads(units: int, per: int) -> list[int]:
+    """Full truck loads of `per` units and the remainder (nothing for units <= 0)."""
+    return [per] * (units // per) + ([units % per] if units > 0 and units % per else [])
+
+
+ANOMALY_TRUCKS = {"unauthorised_outbound": _unbooked_trucks, "stock_below_pledge": _drawdown_trucks}
+
+
+def wms_movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None) -> list[dict]:
+    """The stock movements the firm books in its WMS (business data, not telemetry); pass the same `anomalies`
+    as to `telemetry` (unbooked trucks stay out of it, a drawdown is in it)."""
     rows = []
-    for zone, moves in _movements(enterprise, start_ms, end_ms, seed).items():
+    for zone, moves in _movements(enterprise, start_ms, end_ms, seed, anomalies).items():
         sku = sku_of_zone(zone).name
         rows += [{"ts": m["ts"], "sku": sku, "zone_id": zone, "quantity": m["units"], "direction": m["direction"]}
                  for m in moves[1:] if m["booked"]]
@@ -128,10 +247,11 @@ def wms_movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: 
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+              intervals_s: dict[str, int] | None = None, anomalies: list | None = None) -> Iterator[dict]:
+    """Lines of every device; `anomalies` are labelled records of this pack's "sim" kinds (extra truck movements)."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     health = enterprise.health
-    moves = _movements(enterprise, start_ms, end_ms, seed)
+    moves = _movements(enterprise, start_ms, end_ms, seed, anomalies)
     weighings: list[tuple[int, str, dict]] = []
     for dev in enterprise.devices:
         r = P.rng_for(seed, dev.key)
@@ -157,7 +277,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
                 parts = np.diff(np.concatenate(([0], np.sort(r.integers(0, m["units"] + 1, len(span) - 1)), [m["units"]])))
                 counted = np.round(parts * r.normal(1.0, 0.01, len(span)))  # AI counting error about 1 %
                 (cin if m["direction"] == "in" else cout)[span] += np.clip(counted, 0, None)
-                if not m["booked"]:
+                if m["flagged"]:
                     events.append((m["ts"] + dur, "unauthorised_out", {"sku": sku.name, "count": int(m["units"])}))
             cols = {"count_in": cin, "count_out": cout, "sku": np.full(len(ts), sku.name, dtype=object),
                     **P.status_columns(r, ts, mains=True)}
@@ -187,7 +307,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
                 breaches.append((int(r.integers(start_ms, end_ms)), "breach", {"segment": f"S{int(r.integers(1, 9))}"}))
             yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values, [b for b in breaches if start_ms <= b[0] < end_ms])
             continue
-        done_t = np.array([m["ts"] + 45 * P.MINUTE_MS for m in trucks], dtype=np.int64)
+        done_t = np.array([m["ts"] + UNLOAD_MS for m in trucks], dtype=np.int64)
         delta = np.array([m["units"] if m["direction"] == "in" else -m["units"] for m in trucks])
         after = stock0 + np.cumsum(delta) if len(delta) else np.zeros(0)
         idx = np.searchsorted(done_t, ts, side="right")

@@ -64,7 +64,12 @@ CLUSTERS = (
 # Labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies).
 ANOMALIES = {
     "machine_idle": P.AnomalySpec("manufacturing.current_bracelet", "set", (2 * 86400, 4 * 86400),
-                                  values=lambda d: {"current_a": 0.0}, share=0.7),
+                                  values=lambda d: {"current_a": 0.0}, share=0.7,
+                                  expect="current_a 0 on the listed bracelets from start to end: run hours and utilisation drop"),
+    "fabricated_copy": P.fabricated_copy("manufacturing.current_bracelet"),
+    "fabricated_smooth": P.fabricated_smooth("manufacturing.current_bracelet", lambda d: {
+        "current_a": {"mean": round(0.72 * d.attributes["rated_current_a"], 1), "amplitude": 0.0, "decimals": 2}},
+        expect="current_a exactly constant (72 % of rated, no noise, no stops, no start-up peaks) day and night"),
 }
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:

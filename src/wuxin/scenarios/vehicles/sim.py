@@ -111,7 +111,7 @@ def inside(lon: float, lat: float, polygon: list[list[float]]) -> bool:
     return result
 
 
-def _fence_facts(rng: random.Random, enterprise: EnterpriseSpec, devices: list[DeviceSpec]) -> dict:
+def _fence_facts(rng: random.Random, enterprise: EnterpriseSpec, devices: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
     """The permitted area of the chosen truck; bank-installed terminals carry the fence and report leaving it."""
     (dev,) = devices
     return {"fence_id": f"fence-{dev.attributes['plate']}", "polygon": permitted_area(dev, _home_of(enterprise)),
