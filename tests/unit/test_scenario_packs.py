@@ -219,3 +219,17 @@ def test_every_pack_declares_its_warning_rules():
     assert declared == set(scenario_packs())
     for pack in scenario_packs().values():
         assert (pack.folder / "rules.json").is_file(), pack.name
+
+
+def test_every_pack_declares_anomalies_on_its_own_device_types(models):
+    from wuxin.sim.patterns import COMMON_ANOMALIES
+
+    effects = {"silence", "set", "offset", "curve", "skew", "rewrite", "sim"}
+    for name, pack in scenario_packs().items():
+        declared = getattr(pack.sim(), "ANOMALIES", {})
+        assert declared, name
+        for kind, spec in {**COMMON_ANOMALIES, **declared}.items():
+            assert spec.device_type == "*" or models[spec.device_type].scenario == name, (name, kind)
+            assert spec.effect in effects and spec.expect, (name, kind)
+            assert spec.effect != "rewrite" or callable(spec.rewrite), (name, kind)
+            assert 0 <= spec.duration_s[0] <= spec.duration_s[1], (name, kind)

@@ -562,3 +562,30 @@ def test_clock_skew_stamps_the_lines_hours_off_in_sending_order(hosts):
     assert dirty[dev] == expected
     stamps = np.array([l["ts"] for l in dirty[dev]])
     assert (np.diff(stamps) < 0).sum() == 1  # the clock jumps once: back at the end (or at the start if it runs late)
+
+
+def test_planned_anomalies_keep_off_each_others_devices():
+    import dataclasses
+
+    from wuxin.sim.fleet import all_anomaly_kinds, build_fleet, collide, plan_anomalies
+
+    fleet = build_fleet(sorted(scenario_packs()), 2, 8)
+    for seed in range(6):
+        records = plan_anomalies(fleet, all_anomaly_kinds(), *WEEK, seed)
+        assert not [(a.kind, b.kind) for i, a in enumerate(records) for b in records[:i] if collide(a, b)]
+    a = records[0]
+    assert collide(a, dataclasses.replace(a, start_ms=a.end_ms + DAY - 1, end_ms=a.end_ms + 2 * DAY))
+    assert not collide(a, dataclasses.replace(a, start_ms=a.end_ms + DAY + 1, end_ms=a.end_ms + 2 * DAY))
+    assert not collide(a, dataclasses.replace(a, devices=("someone-else",)))
+
+
+def test_an_anomaly_goes_only_where_its_device_type_is():
+    from wuxin.sim.fleet import plan_anomalies
+
+    piles = find("energy", where=lambda e: not any(d.device_type == "energy.pv_inverter" for d in e.devices))
+    plant = find("energy", where=lambda e: any(d.device_type == "energy.pv_inverter" for d in e.devices))
+    for seed in range(5):
+        (rec,) = plan_anomalies([piles, plant], ["pv_above_irradiance"], *FOUR, seed)
+        assert rec.enterprise_uscc == plant.uscc
+    with pytest.raises(KeyError, match="pv_above_irradiance"):
+        plan_anomalies([piles], ["pv_above_irradiance"], *FOUR, 0)

@@ -33,7 +33,7 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
     from wuxin.errors import WuxinError
     from wuxin.indicators.days import day_start_ms, local_day, parse_day
     from wuxin.scenarios import scenario_packs
-    from wuxin.sim.fleet import anomaly_kinds, build_fleet, fleet_telemetry, plan_anomalies
+    from wuxin.sim.fleet import anomaly_kinds, build_fleet, collide, fleet_telemetry, plan_anomalies
 
     names = sorted(scenario_packs()) if scenarios == "all" else [s.strip() for s in scenarios.split(",") if s.strip()]
     try:
@@ -48,12 +48,17 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
     start_ms = end_ms - days * DAY_MS
     kinds = [k.strip() for k in anomalies.split(",") if k.strip()]
     if kinds == ["all"]:
-        kinds = sorted({k for e in fleet for k in anomaly_kinds(e)})
+        kinds = sorted({k for e in fleet for k, spec in anomaly_kinds(e).items()
+                        if any(spec.device_type in ("*", d.device_type) for d in e.devices)})
     try:
         records = plan_anomalies(fleet, kinds, start_ms, end_ms, seed) if kinds else []
     except KeyError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
+    overlaps = [f"{a.kind}/{b.kind}" for i, a in enumerate(records) for b in records[:i] if collide(a, b)]
+    if overlaps:
+        console.print(f"[yellow]warning:[/yellow] anomalies share devices within a day ({', '.join(overlaps)}): "
+                      "more enterprises (--per-scenario) or days keep labels apart")
     if onboard:
         prepare_database(platform)
         try:

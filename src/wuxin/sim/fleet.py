@@ -11,6 +11,8 @@ from wuxin.scenarios import scenario_packs
 from wuxin.sim.patterns import COMMON_ANOMALIES, AnomalyRecord, AnomalySpec, check_fleet_unique, curve_value
 from wuxin.sim.spec import EnterpriseSpec
 
+DAY_MS = 86_400_000
+
 
 def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[EnterpriseSpec]:
     """`per_scenario` enterprises from each named pack; the same seed gives the same fleet."""
@@ -59,29 +61,50 @@ def all_anomaly_kinds() -> list[str]:
     return sorted(kinds)
 
 
-def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int, end_ms: int, seed: int) -> list[AnomalyRecord]:
-    """One labelled anomaly per kind, placed in a fleet enterprise whose pack supports it.
-    Pass the records to `fleet_telemetry(..., anomalies=records)`; they are the ground truth."""
+def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int, end_ms: int, seed: int,
+                   tries: int = 30) -> list[AnomalyRecord]:
+    """One labelled anomaly per kind, placed in a fleet enterprise whose pack supports it, never on a device an
+    earlier record touches within a day of it when `tries` draws can avoid that (two anomalies on one device would
+    blur both labels). Pass the records to `fleet_telemetry(..., anomalies=records)`; they are the ground truth."""
     rng = random.Random(f"wuxin-anomalies|{seed}")
-    records = []
+    records: list[AnomalyRecord] = []
     for kind in kinds:
-        hosts = [e for e in fleet if kind in anomaly_kinds(e)]
+        hosts = [e for e in fleet if kind in anomaly_kinds(e) and _pool(e, anomaly_kinds(e)[kind])]
         if not hosts:
             raise KeyError(f"no enterprise in the fleet supports anomaly {kind!r}; the fleet supports "
                            f"{sorted({k for e in fleet for k in anomaly_kinds(e)})}")
-        enterprise = rng.choice(hosts)
-        spec = anomaly_kinds(enterprise)[kind]
-        pool = [d for d in enterprise.devices if spec.device_type in ("*", d.device_type)]
-        devices = rng.sample(pool, max(1, round(spec.share * len(pool))))
-        duration = rng.randint(*spec.duration_s) * 1000
-        first = min(start_ms + spec.history_s * 1000, end_ms)
-        t0 = rng.randint(first, max(first, end_ms - max(min(duration, (end_ms - first) // 2), 3_600_000)))
-        values = spec.values(devices[0]) if callable(spec.values) else {}
-        facts = spec.facts(rng, enterprise, devices, t0, t0 + duration) if callable(spec.facts) else {}
-        touched = spec.widen(enterprise, devices) if callable(spec.widen) else devices
-        records.append(AnomalyRecord(kind, enterprise.uscc, tuple(sorted({d.key for d in touched})), t0, t0 + duration,
-                                     spec.effect, dict(values), spec.tamper, facts, spec.expect))
+        for _ in range(tries):
+            record = _place(rng, kind, hosts, start_ms, end_ms)
+            if not any(collide(record, other) for other in records):
+                break
+        records.append(record)
     return records
+
+
+def collide(a: AnomalyRecord, b: AnomalyRecord) -> bool:
+    """Two records share a device within a day of each other."""
+    return bool(set(a.devices) & set(b.devices)) and a.start_ms - DAY_MS <= b.end_ms and b.start_ms - DAY_MS <= a.end_ms
+
+
+def _pool(enterprise: EnterpriseSpec, spec: AnomalySpec) -> list:
+    """The enterprise's devices an anomaly of `spec` can be placed on."""
+    return [d for d in enterprise.devices if spec.device_type in ("*", d.device_type)]
+
+
+def _place(rng: random.Random, kind: str, hosts: list[EnterpriseSpec], start_ms: int, end_ms: int) -> AnomalyRecord:
+    """One draw of where and when an anomaly of `kind` happens, with its ground-truth facts."""
+    enterprise = rng.choice(hosts)
+    spec = anomaly_kinds(enterprise)[kind]
+    pool = _pool(enterprise, spec)
+    devices = rng.sample(pool, max(1, round(spec.share * len(pool))))
+    duration = rng.randint(*spec.duration_s) * 1000
+    first = min(start_ms + spec.history_s * 1000, end_ms)
+    t0 = rng.randint(first, max(first, end_ms - max(min(duration, (end_ms - first) // 2), 3_600_000)))
+    values = spec.values(devices[0]) if callable(spec.values) else {}
+    facts = spec.facts(rng, enterprise, devices, t0, t0 + duration) if callable(spec.facts) else {}
+    touched = spec.widen(enterprise, devices) if callable(spec.widen) else devices
+    return AnomalyRecord(kind, enterprise.uscc, tuple(sorted({d.key for d in touched})), t0, t0 + duration,
+                         spec.effect, dict(values), spec.tamper, facts, spec.expect)
 
 
 def inject(lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str, AnomalySpec] | None = None) -> Iterator[dict]:
