@@ -27,8 +27,12 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
              out: Optional[Path] = typer.Option(None, help="write JSON Lines here instead of storing"),
              truth: Optional[Path] = typer.Option(None, help="ground truth of the injected anomalies (JSON); default next to --out"),
              onboard: bool = typer.Option(True, "--onboard/--no-onboard", help="create the enterprises and devices in the database"),
-             consent_tenant: list[int] = typer.Option([], help="tenant ids granted an all-device consent (repeatable)")) -> None:
-    """Simulate a fleet: onboard it, then import its telemetry or write it to a file."""
+             consent_tenant: list[int] = typer.Option([], help="tenant ids granted an all-device consent (repeatable)"),
+             live: Optional[str] = typer.Option(None, help="stream from now on to this running platform over HTTP "
+                                                           "(e.g. http://127.0.0.1:8000) instead of backfilling"),
+             speed: float = typer.Option(1.0, min=0.001, help="with --live: simulated seconds per wall-clock second"),
+             duration_s: float = typer.Option(60.0, min=0.1, help="with --live: stop after this many seconds")) -> None:
+    """Simulate a fleet: onboard it, then import its telemetry, write it to a file, or stream it live."""
     from wuxin.cli.core import _platform, prepare_database
     from wuxin.errors import WuxinError
     from wuxin.indicators.days import day_start_ms, local_day, parse_day
@@ -66,8 +70,11 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
         except WuxinError as exc:
             console.print(f"[red]error:[/red] {exc} (already simulated with this seed? use --no-onboard)")
             raise typer.Exit(2)
-    lines = fleet_telemetry(fleet, start_ms, end_ms, seed, anomalies=records)
     devices = sum(len(e.devices) for e in fleet)
+    if live is not None:
+        _stream_live(platform, fleet, live, speed, duration_s, seed)
+        return
+    lines = fleet_telemetry(fleet, start_ms, end_ms, seed, anomalies=records)
     if out is not None:
         count = _write(out, lines)
         console.print(f"wrote {count} lines for {len(fleet)} enterprises ({devices} devices) to {out}; load with `wuxin import {out}`")
@@ -100,3 +107,22 @@ def _write(path: Path, lines) -> int:
             handle.write(orjson.dumps(line) + b"\n")
             count += 1
     return count
+
+
+def _stream_live(platform, fleet, base_url: str, speed: float, duration_s: float, seed: int) -> None:
+    """Issue each simulated device a fresh token and stream its data from now on, paced by --speed."""
+    from wuxin.services.registry import rotate_device_token
+    from wuxin.sim.fleet import fleet_telemetry
+    from wuxin.sim.live import stream_http
+
+    tokens = {d.key: rotate_device_token(platform, None, d.key) for e in fleet for d in e.devices}
+    start_ms = platform.clock_ms()
+    lines = fleet_telemetry(fleet, start_ms, start_ms + int(duration_s * speed * 1000) + 1, seed)
+    console.print(f"streaming {len(tokens)} devices to {base_url} at {speed:g}x for {duration_s:g} s ...")
+    summary = stream_http(base_url, tokens, lines, start_ms, speed, duration_s)
+    console.print(f"{summary.posts} posts, {summary.points} points and events accepted, {summary.refused_points} refused, "
+                  f"{summary.failed_posts} failed posts")
+    for error in summary.errors[:5]:
+        console.print(f"[yellow]{error}[/yellow]")
+    if summary.failed_posts:
+        raise typer.Exit(1)
