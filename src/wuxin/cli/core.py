@@ -171,7 +171,8 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
     report = load_demo(platform, days=days, per_scenario=per_scenario, seed=seed, progress=console.print)
     console.print(report)
     base = f"http://{platform.settings.host}:{platform.settings.port}"
-    console.print(f"\n[bold]Wuxin demo[/bold] — API docs {base}/docs · health {base}/health · metrics {base}/metrics")
+    console.print(f"\n[bold]Wuxin demo[/bold] — console {base}/console · API docs {base}/docs · health {base}/health · "
+                  f"metrics {base}/metrics")
     table = Table("user", "password", "role")
     for username, password, role in DEMO_USERS:
         table.add_row(username, password, role)
