@@ -65,6 +65,41 @@ def test_geofence_exit_and_return():
     assert [s.action for s in out.signals] == ["clear"]
 
 
+def test_geofence_on_the_devices_own_area_from_its_install_attribute():
+    r = rule(type="geofence", params={"zone_attr": "permitted_area", "on": "exit"})
+    fenced = DeviceInfo(9, "truck-1", "vehicles.gps_terminal", 4,
+                        {"permitted_area": "[[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]]"})
+    outside = [(1, "lat", 31.5, None), (1, "lon", 120.05, None)]
+    out, states = run(fenced, r, [(0, "lat", 31.05, None), (0, "lon", 120.05, None)] + outside)
+    assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["lat"] == 31.5
+    out, _ = run(fenced, r, [(2, "lat", 31.05, None), (2, "lon", 120.05, None)], states)
+    assert [s.action for s in out.signals] == ["clear"]
+    assert run(GPS, r, outside)[0].signals == []  # no area registered: not fenced
+    broken = DeviceInfo(9, "truck-1", "vehicles.gps_terminal", 4, {"permitted_area": "[[120.0, 31.0]]"})
+    assert run(broken, r, outside)[0].signals == []  # an unreadable fence never stops the data being stored
+
+
+def test_a_geofence_needs_exactly_one_zone_source():
+    with pytest.raises(InvalidInput, match="exactly one of 'zone'"):
+        rule(type="geofence", params={"on": "exit"})
+    with pytest.raises(InvalidInput, match="exactly one of 'zone'"):
+        rule(type="geofence", params={"on": "exit", "zone": [[0, 0], [1, 0], [1, 1]], "zone_attr": "permitted_area"})
+
+
+def test_stock_below_the_pledged_quantity_of_the_zone():
+    r = default_rules()["logistics.stock_below_pledge"]
+    reader = DeviceInfo(11, "wh-rfid-1", "logistics.rfid_reader", 5, {"zone_id": "A", "pledged_units": 100})
+    out, states = run(reader, r, [(0, "tag_count", 130.0, None), (900_000, "tag_count", 99.0, None),
+                                  (1_800_000, "tag_count", 98.0, None)])
+    assert out.signals == []  # below for 15 min only
+    out, states = run(reader, r, [(2_700_000, "tag_count", 97.0, None)], states)
+    assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["limit"] == 100.0
+    out, _ = run(reader, r, [(3_600_000, "tag_count", 100.0, None)], states)
+    assert [s.action for s in out.signals] == ["clear"]  # back at the pledge
+    unpledged = DeviceInfo(12, "wh-rfid-2", "logistics.rfid_reader", 5, {"zone_id": "B"})
+    assert run(unpledged, r, [(0, "tag_count", 1.0, None), (3_600_000, "tag_count", 1.0, None)])[0].signals == []
+
+
 def test_the_batch_filter_keeps_only_watched_keys_in_time_order():
     readings = [(8, "current_a", 2, 1.0, None), (8, "battery_pct", 1, 50.0, None), (99, "current_a", 1, 1.0, None),
                 (8, "current_a", 1, 2.0, None)]
@@ -109,7 +144,9 @@ def test_every_pack_declares_rules_covering_tamper_and_offline():
     for name in scenario_packs():
         mine = {r.type for r in rules if r.scenario == name}
         assert {"event", "absence"} <= mine, name
-    assert {r.type for r in rules} == set(RULE_TYPES) - {"geofence"}  # fences come from each loan's pledge zones
+    assert {r.type for r in rules} == set(RULE_TYPES)
+    fence = default_rules()["vehicles.geofence_exit"]  # a truck's own permitted area, registered at loan set-up
+    assert fence.params["zone_attr"] == "permitted_area" and "zone" not in fence.params
 
 
 def test_baseline_band_and_change_point():

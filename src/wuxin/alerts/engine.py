@@ -5,14 +5,18 @@ names the states to write back, so a restart continues where it stopped.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import orjson
 
-from wuxin.alerts.geofence import haversine_km, parse_zone
+from wuxin.alerts.geofence import Zone, haversine_km, parse_zone
 from wuxin.alerts.rules import OPS, Rule
+from wuxin.errors import InvalidInput
 
+log = logging.getLogger(__name__)
 StateKey = tuple[str, str, int]  # (scope, rule id, device id)
 HOUR_MS = 3_600_000
 
@@ -158,8 +162,36 @@ def _event(device, scope, rule, points, state, out) -> None:
             out.signals.append(_signal("raise", device, scope, rule, ts, event=name, params=params))
 
 
+def rule_zone(rule: Rule, attributes: Mapping[str, Any]) -> Zone | None:
+    """The rule's polygon, or the device's own from its install attribute (a list or its JSON text); None when the
+    device has none or a broken one (a fence nobody can read must not stop the device's data being stored)."""
+    if "zone" in rule.params:
+        return parse_zone(rule.id, rule.params["zone"])
+    area = attributes.get(rule.params["zone_attr"])
+    if not area:
+        return None
+    try:
+        return _attribute_zone(f"{rule.id}:{rule.params['zone_attr']}", area if isinstance(area, str) else orjson.dumps(area).decode())
+    except InvalidInput as exc:
+        log.warning("device fence unusable, not fenced: %s", exc)
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _attribute_zone(name: str, text: str) -> Zone:
+    try:
+        vertices = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(f"zone {name!r} is not a JSON list of [lon, lat]: {text[:80]!r}") from None
+    if not isinstance(vertices, list) or not all(isinstance(v, list) for v in vertices):
+        raise InvalidInput(f"zone {name!r} is not a JSON list of [lon, lat]: {text[:80]!r}")
+    return parse_zone(name, vertices)
+
+
 def _geofence(device, scope, rule, points, state, out) -> None:
-    zone = parse_zone(rule.id, rule.params["zone"])
+    zone = rule_zone(rule, device.attributes)
+    if zone is None:
+        return
     alarm_when_inside = rule.params["on"] == "enter"
     for ts, lat, lon in _positions(points):
         inside = zone.contains(lon, lat)

@@ -7,7 +7,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   absence         a device offline (connectivity transitions, after its thing model's heartbeat timeout);
                   `no_heartbeat_device_types` (passive tags, event-only units) have no heartbeat duty
   event           a device event (tamper, unauthorised_out, overload ...)
-  geofence        a position leaving (`on: exit`) or entering (`on: enter`) a polygon zone
+  geofence        a position leaving (`on: exit`) or entering (`on: enter`) a polygon zone: `zone` in the rule, or
+                  `zone_attr`, the device's install attribute holding its own area (a truck's permitted area)
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
   coverage        pledged value / outstanding loan below a maintenance line
   herd_drop       share of a device type reporting in a window below `min_share` (herd count)
@@ -26,7 +27,7 @@ RULE_TYPES = {
     "rate_of_change": {"key", "max_per_hour"},
     "absence": set(),
     "event": {"events"},
-    "geofence": {"zone", "on"},
+    "geofence": {"on"},
     "mismatch": {"sources", "tolerance"},
     "coverage": {"maintenance_ratio"},
     "herd_drop": {"window_s", "min_share"},
@@ -98,6 +99,8 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
         raise InvalidInput(f"rule {rule_id}: no_heartbeat_device_types must be a list of device types, got {exempt!r}")
     if kind == "geofence" and params["on"] not in ("enter", "exit"):
         raise InvalidInput(f"rule {rule_id}: on {params['on']!r} must be 'enter' or 'exit'")
+    if kind == "geofence" and ("zone" in params) == ("zone_attr" in params):
+        raise InvalidInput(f"rule {rule_id}: give exactly one of 'zone' (a polygon) or 'zone_attr' (an install attribute)")
     for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",
                  "rest_share", "min_days_outside"):
         value = params.get(name)
