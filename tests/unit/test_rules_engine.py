@@ -79,6 +79,17 @@ def test_geofence_on_the_devices_own_area_from_its_install_attribute():
     assert run(broken, r, outside)[0].signals == []  # an unreadable fence never stops the data being stored
 
 
+def test_a_single_displaced_fix_is_no_exit_when_two_fixes_are_wanted():
+    r = rule(type="geofence", params={"zone": [[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]], "on": "exit",
+                                      "min_fixes": 2})
+    fix = lambda ts, lat: [(ts, "lat", lat, None), (ts, "lon", 120.05, None)]
+    out, states = run(GPS, r, fix(0, 31.05) + fix(1, 33.0) + fix(2, 31.05))  # a GPS jump out and back
+    assert out.signals == []
+    out, _ = run(GPS, r, fix(3, 31.5) + fix(4, 31.6), states)
+    assert [s.action for s in out.signals] == ["raise"] and out.signals[0].at_ms == 4
+    assert default_rules()["vehicles.geofence_exit"].params["min_fixes"] == 2
+
+
 def test_a_geofence_needs_exactly_one_zone_source():
     with pytest.raises(InvalidInput, match="exactly one of 'zone'"):
         rule(type="geofence", params={"on": "exit"})

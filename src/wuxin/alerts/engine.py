@@ -193,10 +193,15 @@ def _geofence(device, scope, rule, points, state, out) -> None:
     if zone is None:
         return
     alarm_when_inside = rule.params["on"] == "enter"
+    needed = int(rule.params.get("min_fixes", 1))  # consecutive violating fixes: one displaced fix is a GPS jump
     for ts, lat, lon in _positions(points):
         inside = zone.contains(lon, lat)
         violating = inside == alarm_when_inside
-        if violating and not state.get("raised"):
+        if violating:
+            state["run"] = state.get("run", 0) + 1
+        else:
+            state.pop("run", None)
+        if violating and not state.get("raised") and state["run"] >= needed:
             state["raised"] = True
             out.signals.append(_signal("raise", device, scope, rule, ts, lat=lat, lon=lon, zone=rule.params.get("zone_name")))
         elif not violating and state.pop("raised", False):

@@ -8,11 +8,16 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   `no_heartbeat_device_types` (passive tags, event-only units) have no heartbeat duty
   event           a device event (tamper, unauthorised_out, overload ...)
   geofence        a position leaving (`on: exit`) or entering (`on: enter`) a polygon zone: `zone` in the rule, or
-                  `zone_attr`, the device's install attribute holding its own area (a truck's permitted area)
+                  `zone_attr`, the device's install attribute holding its own area (a truck's permitted area);
+                  `min_fixes` consecutive fixes on the wrong side raise (default 1)
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
   coverage        pledged value / outstanding loan below a maintenance line
   herd_drop       share of a device type reporting in a window below `min_share` (herd count)
   baseline_change a daily indicator leaving the borrower's own normal band
+  unbooked_outbound goods counted out (`count_key` of the rule's device type) with no `confirm_event` of a
+                  `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out)
+  fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
+                  history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ RULE_TYPES = {
     "coverage": {"maintenance_ratio"},
     "herd_drop": {"window_s", "min_share"},
     "baseline_change": {"indicator"},
+    "fabricated_data": {"keys"},
+    "unbooked_outbound": {"count_key", "confirm_device_type", "confirm_event"},
 }
 STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -101,11 +108,24 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
         raise InvalidInput(f"rule {rule_id}: on {params['on']!r} must be 'enter' or 'exit'")
     if kind == "geofence" and ("zone" in params) == ("zone_attr" in params):
         raise InvalidInput(f"rule {rule_id}: give exactly one of 'zone' (a polygon) or 'zone_attr' (an install attribute)")
+    if kind == "fabricated_data":
+        _check_fabricated(rule_id, params)
     for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",
-                 "rest_share", "min_days_outside"):
+                 "rest_share", "min_days_outside", "min_copy_points", "min_copy_s", "min_flat_s", "min_flat_points",
+                 "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")
+
+
+def _check_fabricated(rule_id: str, params: dict) -> None:
+    for name in ("keys", "copy_only_keys"):
+        keys = params.get(name, [])
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            raise InvalidInput(f"rule {rule_id}: {name} must be a list of property keys, got {keys!r}")
+    tests = params.get("tests", ["copy", "flat", "smooth"])
+    if not isinstance(tests, list) or not tests or not set(tests) <= {"copy", "flat", "smooth"}:
+        raise InvalidInput(f"rule {rule_id}: tests must be a non-empty list of copy, flat, smooth, got {tests!r}")
 
 
 def apply_override(rule: Rule, override: Mapping[str, Any]) -> Rule:

@@ -21,8 +21,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import orjson
+
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
+from wuxin.alerts.fabricated import fabricated_verdict
+from wuxin.alerts.movements import episodes, unconfirmed
 from wuxin.alerts.engine import (
     DeviceInfo,
     Evaluation,
@@ -411,7 +415,8 @@ def run_daily_due(platform: Platform, max_days: int = MAX_CATCH_UP_DAYS) -> int:
 
 
 def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: int = 35) -> int:
-    """Baseline-change rules on each enterprise's daily indicators (from the indicators part) for `day`."""
+    """Baseline-change rules on each enterprise's daily indicators (from the indicators part) for `day`, then the
+    fabricated-data and unbooked-outbound rules on the day's readings."""
     now_ms = platform.clock_ms()
     day = day if day is not None else local_day(now_ms) - 1
     rules = [r for r in default_rules().values() if r.type == "baseline_change" and r.enabled]
@@ -429,9 +434,82 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
                 signal = baseline_signal(enterprise["id"], rule, series, day, now_ms)
                 if signal:
                     signals.append(signal)
+        signals += fabricated_signals(uow, day, now_ms)
+        signals += unbooked_signals(uow, day, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
+
+
+def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_000_000) -> list[Signal]:
+    """Fabricated-data rules on each device they apply to, for the local `day` against the device's earlier days.
+    Raise only: a fabricated day stays under review until a person clears the alarm."""
+    rules = [r for r in default_rules().values() if r.type == "fabricated_data" and r.enabled]
+    if not rules:
+        return []
+    day_start = day * DAY_MS - CN_OFFSET_MS
+    signals = []
+    for enterprise in uow.enterprises.list():
+        for row in uow.devices.list(enterprise["id"]):
+            for rule in (r for r in rules if r.applies_to(row["device_type"])):
+                history = int(rule.params.get("history_days", 7))
+                verdict = device_fabricated(uow, row["id"], rule, day_start, history, limit)
+                if verdict:
+                    signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{row['id']}", enterprise["id"], now_ms,
+                                          {"device": row["key"], "day": day, **verdict}, row["id"]))
+    return signals
+
+
+def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_000) -> list[Signal]:
+    """Unbooked-outbound rules: count episodes ending in the local `day` shifted back by the rule's `after_s` (so the
+    confirmation has had time to arrive); an enterprise without a confirming device is not judged."""
+    rules = [r for r in default_rules().values() if r.type == "unbooked_outbound" and r.enabled]
+    signals = []
+    for enterprise in uow.enterprises.list() if rules else []:
+        devices = uow.devices.list(enterprise["id"])
+        for rule in (r for r in rules if r.scenario == enterprise["industry"]):
+            p = rule.params
+            after_ms, before_ms = int(p.get("after_s", 7200) * 1000), int(p.get("before_s", 1800) * 1000)
+            judged_to = day * DAY_MS - CN_OFFSET_MS + DAY_MS - after_ms
+            judged_from = judged_to - DAY_MS
+            counters = [d for d in devices if rule.device_type in (None, d["device_type"])]
+            confirmers = [d["id"] for d in devices if d["device_type"] == p["confirm_device_type"]]
+            if not counters or not confirmers:
+                continue
+            stamps = [e["ts_ms"] for e in uow.telemetry.events(confirmers, judged_from - DAY_MS, judged_to + after_ms, limit)
+                      if e["name"] == p["confirm_event"] and _params_match(e["params"], p.get("confirm_match", {}))]
+            for d in counters:
+                counts = [(r["ts_ms"], r["num"]) for r in uow.telemetry.readings([d["id"]], p["count_key"], judged_from - 6 * 3_600_000,
+                                                                                 judged_to, limit)]
+                found = [e for e in episodes(counts, int(p.get("gap_s", 1800) * 1000)) if judged_from <= e.end_ms < judged_to]
+                for e in unconfirmed(found, stamps, before_ms, after_ms, p.get("min_units", 1)):
+                    signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{d['id']}", enterprise["id"], now_ms,
+                                          {"device": d["key"], "units": e.units, "from_ms": e.start_ms, "to_ms": e.end_ms,
+                                           "unconfirmed_by": p["confirm_event"]}, d["id"]))
+    return signals
+
+
+def _params_match(raw, wanted: dict) -> bool:
+    params = orjson.loads(raw) if isinstance(raw, (str, bytes)) else (raw or {})
+    return all(params.get(k) == v for k, v in wanted.items())
+
+
+def device_fabricated(uow: UnitOfWork, device_id: int, rule: Rule, day_start: int, history_days: int, limit: int) -> dict | None:
+    """The first property of the device whose day fails a fabricated-data test (its verdict and key), else None."""
+    keys = list(rule.params["keys"]) + list(rule.params.get("copy_only_keys", []))
+    rows = uow.telemetry.readings([device_id], None, day_start - max(history_days, 2) * DAY_MS, day_start + DAY_MS, limit)
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if r["key"] in keys and r["num"] is not None:
+            series.setdefault(r["key"], []).append((r["ts_ms"], r["num"]))
+    for key in keys:
+        if key not in series:
+            continue
+        params = dict(rule.params) if key in rule.params["keys"] else {**rule.params, "tests": ["copy"]}
+        verdict = fabricated_verdict(series[key], day_start, params)
+        if verdict:
+            return {"key": key, **verdict}
+    return None
 
 
 def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int) -> Signal | None:

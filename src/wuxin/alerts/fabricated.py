@@ -1,0 +1,105 @@
+"""Fabricated data, judged once a day per device and property against the device's own history; pure.
+
+Three tests, each on one property's time-ordered (ts_ms, value) series:
+
+  copy    a run of readings each exactly equal to the reading one `period_ms` earlier (a day replayed with its
+          stamps shifted): only readings that changed from the one before count, so a parked truck or an idle
+          machine repeating itself is not a copy; the run must hold `min_copy_points` readings over `min_copy_s`.
+  flat    a non-zero value held exactly, reading after reading (`min_flat_points` or more), for at least `min_flat_s`, at a level the device never
+          held for a quarter of that in its earlier days (a machine's standby current is its own habit; a dust or
+          volume reading without its noise is not).
+  smooth  the day's roughness (median |second difference| where the values move) below `smooth_ratio` of the
+          device's usual roughness: a noiseless curve where the device is normally noisy.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+DAY_MS = 86_400_000
+Series = Sequence[tuple[int, float]]
+
+
+@dataclass(frozen=True)
+class Run:
+    points: int
+    start_ms: int
+    end_ms: int
+    value: float | None = None
+
+    @property
+    def span_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+def copy_run(series: Series, from_ms: int, to_ms: int, period_ms: int = DAY_MS) -> Run | None:
+    """The longest run, within [from_ms, to_ms), of changed readings equal to the reading one period earlier."""
+    earlier = dict(series)
+    best, run, prev = None, None, None
+    for ts, value in series:
+        changed, prev = prev is not None and value != prev, value
+        if not changed or not from_ms <= ts < to_ms:
+            continue
+        if earlier.get(ts - period_ms) == value:
+            run = Run(run.points + 1, run.start_ms, ts) if run else Run(1, ts, ts)
+            if best is None or run.points > best.points:
+                best = run
+        else:
+            run = None
+    return best
+
+
+def flat_runs(series: Series) -> list[Run]:
+    """Stretches of a non-zero value repeated exactly (two readings or more)."""
+    out, start, n, prev = [], None, 0, None
+    for ts, value in list(series) + [(None, None)]:
+        if value is not None and value == prev and value != 0:
+            n += 1
+            last = ts
+            continue
+        if n >= 2:
+            out.append(Run(n, start, last, prev))
+        start, last, n, prev = ts, ts, 1, value
+    return out
+
+
+def roughness(series: Series, min_points: int = 12) -> float | None:
+    """Median |second difference| over the triples where the value moves; None with too few of them."""
+    values = [v for _, v in series]
+    diffs = [abs(values[i + 1] - 2 * values[i] + values[i - 1]) for i in range(1, len(values) - 1)
+             if not values[i - 1] == values[i] == values[i + 1]]
+    return statistics.median(diffs) if len(diffs) >= min_points else None
+
+
+def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> dict | None:
+    """The first test the day [day_start_ms, +1 day) fails, with its figures; None when the data look real.
+    `series` holds the device's earlier days too (at least one for the copy test, `history_days` for the others)."""
+    day_end = day_start_ms + DAY_MS
+    tests = params.get("tests", ("copy", "flat", "smooth"))
+    period = int(params.get("period_ms", DAY_MS))
+    run = copy_run(series, day_start_ms - DAY_MS, day_end, period) if "copy" in tests else None  # seen whole across midnight
+    if run and run.points >= params.get("min_copy_points", 16) and run.span_ms >= params.get("min_copy_s", 21600) * 1000:
+        return {"test": "copy", "points": run.points, "from_ms": run.start_ms, "to_ms": run.end_ms, "period_ms": period}
+    before = [p for p in series if p[0] < day_start_ms]
+    today = [p for p in series if day_start_ms <= p[0] < day_end]
+    if not before or not today:
+        return None
+    min_flat_ms = params.get("min_flat_s", 21600) * 1000
+    habits = {r.value for r in flat_runs(before) if r.span_ms >= min_flat_ms / 4}
+    flat = max((r for r in flat_runs(today) if r.value not in habits), key=lambda r: r.span_ms, default=None)
+    if "flat" in tests and flat and flat.span_ms >= min_flat_ms and flat.points >= params.get("min_flat_points", 12):
+        return {"test": "flat", "value": flat.value, "points": flat.points, "from_ms": flat.start_ms, "to_ms": flat.end_ms}
+    ratio = params.get("smooth_ratio", 0.2)
+    if "smooth" not in tests:
+        return None
+    daily = [roughness([p for p in before if d <= p[0] < d + DAY_MS])
+             for d in range(day_start_ms - int(params.get("history_days", 7)) * DAY_MS, day_start_ms, DAY_MS)]
+    daily = [r for r in daily if r is not None]
+    rough = roughness(today)
+    if rough is None or len(daily) < params.get("min_history_days", 3):
+        return None
+    usual = statistics.median(daily)
+    if usual > 0 and rough < ratio * usual:
+        return {"test": "smooth", "roughness": round(rough, 6), "usual_roughness": round(usual, 6)}
+    return None

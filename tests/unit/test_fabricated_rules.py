@@ -1,0 +1,86 @@
+"""Fabricated-data tests (copy, flat, smooth) against a device's own history, and the packs' declarations."""
+import random
+
+import pytest
+
+from wuxin.alerts.catalog import default_rules
+from wuxin.alerts.engine import DeviceInfo, Evaluation, evaluate_device
+from wuxin.alerts.fabricated import DAY_MS, copy_run, fabricated_verdict, flat_runs, roughness
+from wuxin.alerts.rules import parse_rule
+from wuxin.errors import InvalidInput
+
+STEP = 15 * 60_000
+DAY0 = 20_000 * DAY_MS  # any day start will do: the tests only look at differences
+
+
+def noisy(days: int, seed: int = 1, level: float = 50.0) -> list[tuple[int, float]]:
+    """A real-looking sensor: a daily swing plus noise, 15-min readings."""
+    rng = random.Random(seed)
+    return [(t, round(level + 10 * ((t // STEP) % 96 < 48) + rng.gauss(0, 2), 1)) for t in range(DAY0, DAY0 + days * DAY_MS, STEP)]
+
+
+PARAMS = {"min_copy_points": 16, "min_copy_s": 21600, "min_flat_s": 21600, "min_flat_points": 12, "smooth_ratio": 0.2,
+          "history_days": 7, "min_history_days": 3}
+
+
+def test_real_noise_passes_every_test():
+    series = noisy(10)
+    assert all(fabricated_verdict(series, DAY0 + d * DAY_MS, PARAMS) is None for d in range(2, 10))
+
+
+def test_a_day_replayed_a_day_later_is_a_copy_even_across_midnight():
+    real = noisy(10)
+    start = DAY0 + 8 * DAY_MS + 13 * 3_600_000  # 13:00 on day 8, for 24 h
+    source = {t: v for t, v in real if start - DAY_MS <= t < start}
+    forged = [(t, source[t - DAY_MS]) if start <= t < start + DAY_MS else (t, v) for t, v in real]
+    verdict = fabricated_verdict(forged, DAY0 + 9 * DAY_MS, PARAMS)
+    assert verdict["test"] == "copy" and verdict["from_ms"] == start and verdict["points"] >= 90
+    assert fabricated_verdict(forged, DAY0 + 7 * DAY_MS, PARAMS) is None  # the day before the copy is real
+
+
+def test_a_repeated_value_is_no_copy_only_changed_readings_count():
+    parked = [(t, 31.25) for t in range(DAY0, DAY0 + 3 * DAY_MS, STEP)]  # a truck parked for days
+    assert copy_run(parked, DAY0 + DAY_MS, DAY0 + 3 * DAY_MS) is None
+    assert fabricated_verdict(parked, DAY0 + 2 * DAY_MS, {**PARAMS, "tests": ["copy"]}) is None
+
+
+def test_a_new_flat_level_is_fabricated_a_habitual_one_is_not():
+    standby = [(t, 5.2 if (t // DAY_MS) % 2 else v) for t, v in noisy(8, 2)]  # every other day at standby, exactly
+    assert fabricated_verdict(standby, DAY0 + 7 * DAY_MS, PARAMS) is None
+    forged = [(t, 62.1 if t >= DAY0 + 7 * DAY_MS else v) for t, v in standby]
+    verdict = fabricated_verdict(forged, DAY0 + 7 * DAY_MS, PARAMS)
+    assert verdict["test"] == "flat" and verdict["value"] == 62.1
+    assert flat_runs([(0, 0.0), (1, 0.0), (2, 0.0)]) == []  # zero is a machine at rest, not a held reading
+
+
+def test_a_noiseless_curve_is_too_smooth_against_the_devices_own_roughness():
+    import math
+
+    real = noisy(9, 3)
+    forged = [(t, round(50 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= DAY0 + 8 * DAY_MS else (t, v)
+              for t, v in real]
+    verdict = fabricated_verdict(forged, DAY0 + 8 * DAY_MS, PARAMS)
+    assert verdict["test"] == "smooth" and verdict["roughness"] < 0.2 * verdict["usual_roughness"]
+    assert fabricated_verdict(forged, DAY0 + 8 * DAY_MS, {**PARAMS, "tests": ["copy", "flat"]}) is None
+    assert roughness([(0, 1.0), (1, 1.0)]) is None  # too few moving triples to judge
+
+
+def test_fabricated_rules_are_declared_and_validated():
+    mine = [r for r in default_rules().values() if r.type == "fabricated_data"]
+    assert {r.scenario for r in mine} == {"construction", "dairy", "energy", "logistics", "manufacturing", "vehicles"}
+    assert all(r.alarm_type == "fabricated_data" and r.params["keys"] for r in mine)
+    with pytest.raises(InvalidInput, match="tests must be"):
+        parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": ["x"], "tests": ["guess"]}})
+    with pytest.raises(InvalidInput, match="keys must be a list"):
+        parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": "x"}})
+
+
+def test_the_pack_fever_rule_wants_six_hours_at_39_5():
+    rule = default_rules()["dairy.fever"]
+    cow = DeviceInfo(5, "collar-1", "dairy.collar", 2, {})
+    hourly = [(h * 3_600_000, "body_temp_c", 39.6, None) for h in range(6)]
+    out, states = Evaluation(), {}
+    evaluate_device(cow, [("platform", rule)], hourly, states, out)
+    assert out.signals == []  # 5 h so far
+    evaluate_device(cow, [("platform", rule)], [(6 * 3_600_000, "body_temp_c", 39.5, None)], states, out)
+    assert [s.action for s in out.signals] == ["raise"]
