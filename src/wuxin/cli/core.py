@@ -155,7 +155,7 @@ def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
     prepare_database(platform)
     from wuxin.ingest.cli import serve_background
 
-    serve_background(platform)  # connectivity sweep; MQTT consumer when WUXIN_MQTT_URL is set
+    serve_background(platform)  # MQTT consumer when WUXIN_MQTT_URL is set
     uvicorn.run(create_app(platform), host=host or platform.settings.host, port=port or platform.settings.port,
                 log_config=None)
 

@@ -159,8 +159,12 @@ def mqtt_credentials(device_key: str,
 
 
 def serve_background(platform) -> threading.Event:
-    """For `wuxin serve`: the connectivity sweep, and the MQTT worker when WUXIN_MQTT_URL is set."""
+    """For `wuxin serve`: the MQTT worker when WUXIN_MQTT_URL is set, and broker reconciliation.
+
+    The connectivity sweep is not started here: the monitoring sweeper in the app's lifespan
+    runs it (with the offline rules), and two sweeps at once could record a transition twice.
+    """
     stop = threading.Event()
     start_background(platform, platform.settings.mqtt_url, os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"),
-                     30.0, os.environ.get("WUXIN_MQTT_ADMIN_URL"), 60.0, 2000, stop)
+                     0.0, platform.settings.mqtt_admin_url, 60.0, 2000, stop)
     return stop
