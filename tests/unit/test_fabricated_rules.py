@@ -1,10 +1,10 @@
 """Fabricated-data tests (copy, flat, smooth) against a device's own history, and the packs' declarations."""
+import math
 import random
 
 import pytest
 
 from wuxin.alerts.catalog import default_rules
-from wuxin.alerts.engine import DeviceInfo, Evaluation, evaluate_device
 from wuxin.alerts.fabricated import DAY_MS, copy_run, fabricated_verdict, flat_runs, roughness
 from wuxin.alerts.rules import parse_rule
 from wuxin.errors import InvalidInput
@@ -54,8 +54,6 @@ def test_a_new_flat_level_is_fabricated_a_habitual_one_is_not():
 
 
 def test_a_noiseless_curve_is_too_smooth_against_the_devices_own_roughness():
-    import math
-
     real = noisy(9, 3)
     forged = [(t, round(50 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= DAY0 + 8 * DAY_MS else (t, v)
               for t, v in real]
@@ -75,12 +73,28 @@ def test_fabricated_rules_are_declared_and_validated():
         parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": "x"}})
 
 
-def test_the_pack_fever_rule_wants_six_hours_at_39_5():
-    rule = default_rules()["dairy.fever"]
-    cow = DeviceInfo(5, "collar-1", "dairy.collar", 2, {})
-    hourly = [(h * 3_600_000, "body_temp_c", 39.6, None) for h in range(6)]
-    out, states = Evaluation(), {}
-    evaluate_device(cow, [("platform", rule)], hourly, states, out)
-    assert out.signals == []  # 5 h so far
-    evaluate_device(cow, [("platform", rule)], [(6 * 3_600_000, "body_temp_c", 39.5, None)], states, out)
-    assert [s.action for s in out.signals] == ["raise"]
+def test_the_pack_fever_rule_is_six_hours_above_the_herd_not_a_hot_day():
+    from wuxin.alerts.herd import herd_outliers
+
+    p = default_rules()["dairy.fever"].params
+    hour = 3_600_000
+    hot_day = [(h * hour, 39.3 + 0.4 * (h % 24 > 10)) for h in range(30)]  # heat stress: the whole herd at 39.7
+    herd = {cow: [(t, v + 0.01 * cow) for t, v in hot_day] for cow in range(20)}
+    herd[99] = [(t, v + 0.9 * (t >= 3 * hour)) for t, v in hot_day]  # sick from hour 3
+    outliers, calm = herd_outliers(herd, p["min_excess"], p["duration_s"] * 1000, p["bucket_s"] * 1000, p["min_herd"])
+    assert set(outliers) == {99} and outliers[99].since_ms == 3 * hour and outliers[99].at_ms == 9 * hour
+    assert calm == set(range(20))
+
+
+def test_a_zone_drawn_down_is_quieter_not_forged_when_noise_is_a_share_of_the_stock():
+    rng = random.Random(4)
+    stock = lambda t: 1000 if t < DAY0 + 8 * DAY_MS else 100  # noqa: E731  drawn down to 100 units on day 8
+    tags = [(t, round(stock(t) * min(max(rng.gauss(0.995, 0.004), 0.97), 1.0)))
+            for t in range(DAY0, DAY0 + 9 * DAY_MS, STEP)]
+    day8, relative = DAY0 + 8 * DAY_MS, {**PARAMS, "smooth_relative": True}
+    assert fabricated_verdict(tags, day8, PARAMS)["test"] == "smooth"  # absolute roughness falls with the stock
+    assert fabricated_verdict(tags, day8, relative) is None
+    forged = [(t, round(1000 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= day8 else (t, v) for t, v in tags]
+    assert fabricated_verdict(forged, day8, relative)["test"] == "smooth"
+    with pytest.raises(InvalidInput, match="smooth_relative"):
+        parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": ["x"], "smooth_relative": "yes"}})

@@ -193,3 +193,43 @@ def test_no_heartbeat_device_types_have_no_heartbeat_duty():
     assert has_heartbeat_duty(default_rules()["dairy.device_offline"], "dairy.collar")
     with pytest.raises(InvalidInput, match="no_heartbeat_device_types"):
         parse_rule({"id": "x.off", "type": "absence", "params": {"no_heartbeat_device_types": "vehicles.adas_unit"}})
+
+
+def test_a_clock_hours_off_raises_once_it_persisted_and_clears_on_time():
+    from wuxin.alerts.engine import evaluate_clock
+
+    r = rule(type="clock_skew", params={"max_skew_s": 3600, "min_batches": 3, "min_duration_s": 7200})
+    hour, states, out = 3_600_000, {}, Evaluation()
+    for received in (0, hour, 2 * hour):  # stamps 8 h ahead of arrival; the third batch is 2 h after the first
+        evaluate_clock(CRANE, [("platform", r)], received + 8 * hour, received, states, out)
+    assert [(s.action, s.at_ms, s.detail["skew_s"], s.detail["since_ms"]) for s in out.signals] == [("raise", 2 * hour, 28_800, 0)]
+    evaluate_clock(CRANE, [("platform", r)], 3 * hour + 9 * hour, 3 * hour, states, out)
+    assert len(out.signals) == 1  # still skewed: raised once
+    evaluate_clock(CRANE, [("platform", r)], 4 * hour - 60_000, 4 * hour, states, out)
+    assert [s.action for s in out.signals] == ["raise", "clear"] and states[("platform", "t.r", CRANE.id)] == {}
+
+
+def test_a_late_batch_or_a_clock_that_flips_sides_is_no_skew_yet():
+    from wuxin.alerts.engine import evaluate_clock
+
+    r = rule(type="clock_skew", params={"max_skew_s": 3600, "min_batches": 3, "min_duration_s": 7200})
+    hour, states, out = 3_600_000, {}, Evaluation()
+    for received, skew in ((0, -8 * hour), (hour, -8 * hour), (2 * hour, 8 * hour), (3 * hour, 8 * hour), (3 * hour + 1, 8 * hour)):
+        evaluate_clock(CRANE, [("platform", r)], received + skew, received, states, out)
+    assert out.signals == []  # behind twice then ahead: each side counted afresh, three batches but not 2 h yet
+    evaluate_clock(CRANE, [("platform", r)], 4 * hour + 8 * hour, 4 * hour, states, out)
+    assert [s.detail["since_ms"] for s in out.signals] == [2 * hour]
+    assert run(CRANE, r, [(0, "moment_pct", 1.0, None)])[0].signals == []  # not a per-point rule
+
+
+def test_herd_outliers_need_a_herd_and_an_unbroken_run():
+    from wuxin.alerts.herd import herd_outliers
+
+    hour = 3_600_000
+    herd = {cow: [(h * hour, 38.6) for h in range(10)] for cow in range(5)}
+    herd[7] = [(h * hour, 38.6 + (1.0 if h != 4 else 0.2)) for h in range(10)]  # a cool reading at hour 4 breaks the run
+    outliers, calm = herd_outliers(herd, 0.7, 5 * hour, hour, min_herd=5)
+    assert outliers == {} and 7 not in calm  # hours 5-9 are only 4 h above the herd; it is above now, so not calm
+    outliers, _ = herd_outliers(herd, 0.7, 4 * hour, hour, min_herd=5)
+    assert outliers[7].since_ms == 5 * hour and outliers[7].at_ms == 9 * hour and outliers[7].herd_median == 38.6
+    assert herd_outliers(herd, 0.7, 4 * hour, hour, min_herd=7) == ({}, set())  # six collars are no herd of seven

@@ -558,10 +558,29 @@ def test_clock_skew_stamps_the_lines_hours_off_in_sending_order(hosts):
     (dev,) = rec.devices
     skew = rec.facts["skew_ms"]
     assert 2 * 3_600_000 <= abs(skew) < DAY and skew % 3_600_000 == 0
-    expected = [{**l, "ts": l["ts"] + skew} if rec.start_ms <= l["ts"] < rec.end_ms else l for l in clean[dev]]
+    expected = [{**l, "ts": l["ts"] + skew, "sent_ms": l["ts"]} if rec.start_ms <= l["ts"] < rec.end_ms else l
+                for l in clean[dev]]
     assert dirty[dev] == expected
     stamps = np.array([l["ts"] for l in dirty[dev]])
     assert (np.diff(stamps) < 0).sum() == 1  # the clock jumps once: back at the end (or at the start if it runs late)
+
+
+def test_the_dairy_sims_own_sick_cows_are_named_as_ground_truth(hosts):
+    from wuxin.sim.fleet import fleet_telemetry, natural_anomalies
+
+    farm = hosts["dairy"]
+    window = (WEEK[0], WEEK[0] + 14 * DAY)
+    records = natural_anomalies([farm], *window, 21)
+    assert records and records == natural_anomalies([farm], *window, 21)
+    assert all(r.kind == "sick_animals" and r.effect == "natural" and len(r.devices) == 1 for r in records)
+    temps = defaultdict(dict)
+    for line in fleet_telemetry([farm], *window, 21):
+        if "body_temp_c" in line.get("values", {}):
+            temps[line["ts"]][line["device"]] = line["values"]["body_temp_c"]
+    sick = {(r.devices[0], t) for r in records for t in range(r.start_ms, r.end_ms, 3_600_000)}
+    above = {(k, t): v - np.median(list(herd.values())) for t, herd in temps.items() for k, v in herd.items()}
+    assert min(v for k, v in above.items() if k in sick) > 0.6  # a sick cow runs a fever above her herd's ...
+    assert max(v for k, v in above.items() if k not in sick) < 0.7  # ... which heat and oestrus alone never do
 
 
 def test_planned_anomalies_keep_off_each_others_devices():

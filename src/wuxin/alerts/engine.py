@@ -211,6 +211,42 @@ def _geofence(device, scope, rule, points, state, out) -> None:
 EVALUATORS = {"threshold": _threshold, "rate_of_change": _rate_of_change, "event": _event, "geofence": _geofence}
 
 
+def evaluate_clock(device: DeviceInfo, rules: list[tuple[str, Rule]], newest_ms: int, received_ms: int,
+                   states: dict[StateKey, dict], out: Evaluation) -> None:
+    """Run each clock-skew rule on one batch of the device: its newest stamp against the platform's receive time."""
+    skew_ms = newest_ms - received_ms
+    for scope, rule in rules:
+        state_key = (scope, rule.id, device.id)
+        state = states.setdefault(state_key, {})
+        before = dict(state)
+        action = clock_skew_step(rule, skew_ms, received_ms, state)
+        if action:
+            out.signals.append(_signal(action, device, scope, rule, received_ms, skew_s=skew_ms // 1000,
+                                       limit_s=rule.params["max_skew_s"], since_ms=state.get("since", before.get("since"))))
+        if state != before:
+            out.changed.add(state_key)
+
+
+def clock_skew_step(rule: Rule, skew_ms: int, received_ms: int, state: dict) -> str | None:
+    """Skewed: the stamp more than `max_skew_s` ahead of (or behind) the receive time. "raise" once the device stayed
+    skewed the same way for `min_batches` batches spanning `min_duration_s` of receive time; "clear" on a batch on time."""
+    limit_ms = int(rule.params["max_skew_s"] * 1000)
+    direction = "ahead" if skew_ms > limit_ms else "behind" if skew_ms < -limit_ms else None
+    if direction is None:
+        raised = state.get("raised", False)
+        state.clear()
+        return "clear" if raised else None
+    if state.get("direction") != direction:
+        state.update(direction=direction, since=received_ms, batches=0)
+    needed = int(rule.params.get("min_batches", 1))
+    state["batches"] = min(state["batches"] + 1, needed)  # counted no further: a skewed device's state stops changing
+    lasted = received_ms - state["since"] >= int(rule.params.get("min_duration_s", 0) * 1000)
+    if state.get("raised") or state["batches"] < needed or not lasted:
+        return None
+    state["raised"] = True
+    return "raise"
+
+
 # ---------------------------------------------------------------- periodic rules (not per point)
 
 

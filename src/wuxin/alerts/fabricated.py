@@ -9,7 +9,9 @@ Three tests, each on one property's time-ordered (ts_ms, value) series:
           held for a quarter of that in its earlier days (a machine's standby current is its own habit; a dust or
           volume reading without its noise is not).
   smooth  the day's roughness (median |second difference| where the values move) below `smooth_ratio` of the
-          device's usual roughness: a noiseless curve where the device is normally noisy.
+          device's usual roughness: a noiseless curve where the device is normally noisy. With `smooth_relative`
+          the roughness is taken relative to the day's median level, for sensors whose noise is a share of what they
+          measure (an RFID reader misses a share of the tags): a zone drawn down to a few pallets is quieter, not forged.
 """
 from __future__ import annotations
 
@@ -72,6 +74,15 @@ def roughness(series: Series, min_points: int = 12) -> float | None:
     return statistics.median(diffs) if len(diffs) >= min_points else None
 
 
+def day_roughness(series: Series, relative: bool) -> float | None:
+    """The roughness of a day, divided by its median |level| when `relative` (None at a zero level)."""
+    rough = roughness(series)
+    if rough is None or not relative:
+        return rough
+    level = statistics.median(abs(v) for _, v in series)
+    return rough / level if level else None
+
+
 def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> dict | None:
     """The first test the day [day_start_ms, +1 day) fails, with its figures; None when the data look real.
     `series` holds the device's earlier days too (at least one for the copy test, `history_days` for the others)."""
@@ -93,10 +104,11 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     ratio = params.get("smooth_ratio", 0.2)
     if "smooth" not in tests:
         return None
-    daily = [roughness([p for p in before if d <= p[0] < d + DAY_MS])
+    relative = bool(params.get("smooth_relative", False))
+    daily = [day_roughness([p for p in before if d <= p[0] < d + DAY_MS], relative)
              for d in range(day_start_ms - int(params.get("history_days", 7)) * DAY_MS, day_start_ms, DAY_MS)]
     daily = [r for r in daily if r is not None]
-    rough = roughness(today)
+    rough = day_roughness(today, relative)
     if rough is None or len(daily) < params.get("min_history_days", 3):
         return None
     usual = statistics.median(daily)

@@ -4,6 +4,9 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
 
   threshold       a property compared with a value (or an install attribute x factor) for `duration_s`
   rate_of_change  a property's change per hour, or "position" as implied speed between fixes (km/h)
+  clock_skew      a device's newest stamp in each batch more than `max_skew_s` ahead of or behind the platform's
+                  receive time, the same way for `min_batches` batches over `min_duration_s` (a wrong clock; data
+                  persistently relayed hours late look the same and are worth knowing too)
   absence         a device offline (connectivity transitions, after its thing model's heartbeat timeout);
                   `no_heartbeat_device_types` (passive tags, event-only units) have no heartbeat duty
   event           a device event (tamper, unauthorised_out, overload ...)
@@ -13,6 +16,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
   coverage        pledged value / outstanding loan below a maintenance line
   herd_drop       share of a device type reporting in a window below `min_share` (herd count)
+  herd_relative   a device's `key` at least `min_excess` above its herd's median of the same `bucket_s` for `duration_s`
+                  (a sick cow, while heat stress warms the whole herd; see alerts/herd.py); on the sweep
   baseline_change a daily indicator leaving the borrower's own normal band
   unbooked_outbound goods counted out (`count_key` of the rule's device type) with no `confirm_event` of a
                   `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out)
@@ -30,17 +35,19 @@ SEVERITIES = ("critical", "major", "minor", "warning")  # most severe first
 RULE_TYPES = {
     "threshold": {"key", "op"},
     "rate_of_change": {"key", "max_per_hour"},
+    "clock_skew": {"max_skew_s"},
     "absence": set(),
     "event": {"events"},
     "geofence": {"on"},
     "mismatch": {"sources", "tolerance"},
     "coverage": {"maintenance_ratio"},
     "herd_drop": {"window_s", "min_share"},
+    "herd_relative": {"key", "min_excess", "duration_s"},
     "baseline_change": {"indicator"},
     "fabricated_data": {"keys"},
     "unbooked_outbound": {"count_key", "confirm_device_type", "confirm_event"},
 }
-STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence"})
+STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence", "clock_skew"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 TUNABLE = {"severity", "enabled", "params"}
 
@@ -112,13 +119,16 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
         _check_fabricated(rule_id, params)
     for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",
                  "rest_share", "min_days_outside", "min_copy_points", "min_copy_s", "min_flat_s", "min_flat_points",
-                 "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes"):
+                 "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes",
+                 "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")
 
 
 def _check_fabricated(rule_id: str, params: dict) -> None:
+    if not isinstance(params.get("smooth_relative", False), bool):
+        raise InvalidInput(f"rule {rule_id}: smooth_relative must be true or false, got {params['smooth_relative']!r}")
     for name in ("keys", "copy_only_keys"):
         keys = params.get(name, [])
         if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):

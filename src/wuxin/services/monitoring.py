@@ -26,12 +26,14 @@ import orjson
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.fabricated import fabricated_verdict
+from wuxin.alerts.herd import herd_outliers
 from wuxin.alerts.movements import episodes, unconfirmed
 from wuxin.alerts.engine import (
     DeviceInfo,
     Evaluation,
     Signal,
     absence_signal,
+    evaluate_clock,
     evaluate_device,
     herd_share,
     points_by_device,
@@ -166,24 +168,30 @@ def on_batch(platform: Platform, uow: UnitOfWork, validated) -> int:
         return 0
     index = rule_index(platform, uow)
     device_ids = set(validated.last_seen_ms) | {e[0] for e in validated.events}
-    watched, infos = {}, {}
+    watched, infos, clocks = {}, {}, {}
     for device_id in device_ids:
         entry = index.device(uow, platform, device_id)
-        if entry is not None and entry[2]:
-            infos[device_id], watched[device_id] = entry, entry[2]
-    if not watched:
-        return 0
+        if entry is None:
+            continue
+        infos[device_id] = entry
+        if entry[2]:
+            watched[device_id] = entry[2]
+        clock_rules = [(scope, rule) for scope, rule in entry[1] if rule.type == "clock_skew"]
+        if clock_rules and device_id in validated.last_seen_ms:
+            clocks[device_id] = clock_rules
     points = points_by_device(validated.readings, validated.events, watched)
-    if not points:
+    if not points and not clocks:
         return 0
-    wanted = [(scope, rule.id, str(d)) for d in points for scope, rule in infos[d][1]]
+    wanted = [(scope, rule.id, str(d)) for d in set(points) | set(clocks) for scope, rule in infos[d][1]]
     stored = uow.monitoring.states(wanted)
     states = {(s, r, int(subject)): dict(state) for (s, r, subject), state in stored.items()}
     out = Evaluation()
+    now_ms = platform.clock_ms()
     for device_id, device_points in points.items():
         info, rules, _ = infos[device_id]
         evaluate_device(info, rules, device_points, states, out)
-    now_ms = platform.clock_ms()
+    for device_id, clock_rules in clocks.items():  # the batch arrives now: its newest stamp says how the clock is set
+        evaluate_clock(infos[device_id][0], clock_rules, validated.last_seen_ms[device_id], now_ms, states, out)
     uow.monitoring.save_states({(s, r, str(d)): states[(s, r, d)] for s, r, d in out.changed}, now_ms)
     apply_signals(platform, uow, out.signals, now_ms)
     return len(out.signals)
@@ -305,7 +313,7 @@ def sweep(platform: Platform) -> dict:
 
     recorded = sweep_connectivity(platform)
     return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
-            "herd": sweep_herds(platform), "escalated": escalate(platform), "daily": run_daily_due(platform)}
+            "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform), "escalated": escalate(platform), "daily": run_daily_due(platform)}
 
 
 def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
@@ -365,6 +373,51 @@ def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) ->
               "min_share": rule.params["min_share"]}
     action = "raise" if share < rule.params["min_share"] else "clear"
     return Signal(action, PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)
+
+
+def sweep_herd_relative(platform: Platform, limit: int = 1_000_000) -> int:
+    """Herd-relative rules: each device of the rule's type against its herd over the last `duration_s` (and two
+    buckets more); the devices raised are kept in the rule's state per enterprise, so each is raised once and
+    cleared when its latest reading is back within the herd."""
+    now_ms = platform.clock_ms()
+    rules = [r for r in default_rules().values() if r.type == "herd_relative" and r.enabled]
+    signals = []
+    with platform.uow() as uow:
+        for enterprise in uow.enterprises.list() if rules else []:
+            devices = uow.devices.list(enterprise["id"])
+            for rule in (r for r in rules if r.scenario == enterprise["industry"]):
+                mine = {d["id"]: d for d in devices if rule.applies_to(d["device_type"])}
+                if mine:
+                    signals += herd_relative_signals(uow, enterprise["id"], rule, mine, now_ms, limit)
+        apply_signals(platform, uow, signals, now_ms)
+        uow.commit()
+    return len(signals)
+
+
+def herd_relative_signals(uow: UnitOfWork, enterprise_id: int, rule: Rule, devices: dict[int, dict], now_ms: int,
+                          limit: int) -> list[Signal]:
+    p = rule.params
+    duration_ms, bucket_ms = int(p["duration_s"] * 1000), int(p.get("bucket_s", 3600) * 1000)
+    series: dict[int, list[tuple[int, float]]] = {}
+    for r in uow.telemetry.readings(list(devices), p["key"], now_ms - duration_ms - 2 * bucket_ms, now_ms + 1, limit):
+        if r["num"] is not None:
+            series.setdefault(r["device_id"], []).append((r["ts_ms"], r["num"]))
+    outliers, calm = herd_outliers(series, float(p["min_excess"]), duration_ms, bucket_ms, int(p.get("min_herd", 10)))
+    state_key = (PLATFORM_SCOPE, rule.id, f"enterprise:{enterprise_id}")
+    raised = set(uow.monitoring.states([state_key]).get(state_key, {}).get("raised", []))
+    signals = []
+    for device_id, o in outliers.items():
+        if device_id not in raised:
+            signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, o.at_ms, {
+                "device": devices[device_id]["key"], "key": p["key"], "value": o.value, "herd_median": round(o.herd_median, 4),
+                "excess": round(o.value - o.herd_median, 4), "min_excess": p["min_excess"], "since_ms": o.since_ms}, device_id))
+    for device_id in raised & calm:
+        signals.append(Signal("clear", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, now_ms,
+                              {"device": devices[device_id]["key"], "key": p["key"]}, device_id))
+    now_raised = sorted((raised - calm) | set(outliers))
+    if now_raised != sorted(raised):
+        uow.monitoring.save_states({state_key: {"raised": now_raised}}, now_ms)
+    return signals
 
 
 def escalate(platform: Platform) -> int:

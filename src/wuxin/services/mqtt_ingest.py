@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import orjson
 
@@ -16,8 +17,7 @@ from wuxin.services.ingest import DeviceResolver, IngestResult, quarantine_paylo
 CHANNEL = "mqtt"
 
 
-@dataclass(frozen=True)
-class Inbound:
+class Inbound(NamedTuple):
     """One message as received from the broker."""
 
     topic: str

@@ -35,7 +35,8 @@ def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[Ente
 def fleet_telemetry(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int,
                     anomalies: list[AnomalyRecord] | None = None) -> Iterator[dict]:
     """Every enterprise's bulk-import lines in turn (time-ordered per device, except a skewed clock's lines,
-    which stay in sending order), with the labelled `anomalies` (see `plan_anomalies`) applied when given."""
+    which stay in sending order and carry the true time they were sent as `sent_ms`, a field the platform ignores),
+    with the labelled `anomalies` (see `plan_anomalies`) applied when given."""
     packs = scenario_packs()
     for enterprise in fleet:
         sim = packs[enterprise.industry].sim()
@@ -45,6 +46,18 @@ def fleet_telemetry(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, see
                  else sim.telemetry(enterprise, start_ms, end_ms, seed))
         rest = [a for a in mine if a.effect != "sim"]
         yield from inject(lines, rest, anomaly_kinds(enterprise)) if rest else lines
+
+
+def natural_anomalies(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int) -> list[AnomalyRecord]:
+    """Ground truth the simulators make on their own, not injected (a cow falling sick): each pack's
+    `natural_anomalies(enterprise, start_ms, end_ms, seed)` where it has one. Never pass these to `fleet_telemetry`:
+    the telemetry already holds them."""
+    packs = scenario_packs()
+    out: list[AnomalyRecord] = []
+    for enterprise in fleet:
+        own = getattr(packs[enterprise.industry].sim(), "natural_anomalies", None)
+        out += own(enterprise, start_ms, end_ms, seed) if own else []
+    return out
 
 
 def anomaly_kinds(enterprise: EnterpriseSpec) -> dict[str, AnomalySpec]:
@@ -147,7 +160,7 @@ def inject(lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str,
                     smooth = {k: curve_value(c, ts, last_real.get((line["device"], k))) for k, c in rec.values.items() if k in line["values"]}
                     line = {**line, "values": {**line["values"], **smooth}}
             elif rec.effect == "skew" and rec.start_ms <= ts < rec.end_ms:
-                line = {**line, "ts": ts + rec.facts["skew_ms"]}
+                line = {**line, "ts": ts + rec.facts["skew_ms"], "sent_ms": ts}
         if drop:
             continue
         if line["device"] in held:

@@ -386,7 +386,8 @@ class AnomalySpec:
     "set"     - the listed properties take the given values (from `values(device)`),
     "offset"  - the listed properties are shifted by the given amounts (one line when duration is 0),
     "curve"   - the listed properties follow a noiseless curve ({prop: curve}, see `curve_value`),
-    "skew"    - the device stamps its lines `facts["skew_ms"]` off the true time (lines stay in sending order),
+    "skew"    - the device stamps its lines `facts["skew_ms"]` off the true time (lines stay in sending order; each
+                skewed line keeps its true time as `sent_ms`, when it reaches the platform),
     "rewrite" - `rewrite(lines, record)` rewrites each affected device's whole line list (copies, detours),
     "sim"     - the pack's simulator applies it (`telemetry(..., anomalies=records)`), e.g. extra truck movements.
     `share` is the fraction of the enterprise's devices of that type affected (at least one); `widen(enterprise,

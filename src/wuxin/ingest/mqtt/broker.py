@@ -68,7 +68,7 @@ def dynsec_plugin_path() -> str:
     raise BrokerError(f"mosquitto_dynamic_security.so not found in {DYNSEC_PLUGIN_CANDIDATES}")
 
 
-def render_config(port: int, data_dir: Path, *, bind_address: str = "127.0.0.1", max_inflight_messages: int = 1000,
+def render_config(port: int, data_dir: Path, *, bind_address: str = "127.0.0.1", max_inflight_messages: int = 10_000,
                   max_queued_messages: int = 5_000_000, autosave_interval_s: int = 60, log_file: Path | None = None,
                   run_as_user: str | None = None) -> str:
     """The project's template filled for one broker."""

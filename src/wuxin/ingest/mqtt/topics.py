@@ -12,6 +12,7 @@ publish to carries its own key, and the broker's ACL (dynamic security) binds it
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ def worker_filters() -> list[str]:
     return ["v1/devices/+/telemetry", "v1/devices/+/attributes", "v1/gateway/+/+", "/sys/+/+/thing/event/+/post"]
 
 
+@functools.lru_cache(maxsize=100_000)  # a device publishes on the same few topics; Route is immutable
 def parse_topic(topic: str) -> Route | None:
     """The route of a device topic, or None for anything else."""
     parts = topic.split("/")

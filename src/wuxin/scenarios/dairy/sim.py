@@ -107,6 +107,38 @@ def _place_of(enterprise: EnterpriseSpec) -> P.Place:
     return next((p for p in PLACES if p.region == enterprise.region), PLACES[0])
 
 
+SICK_RATE_PER_DAY = {"growing": 0.003, "stable": 0.004, "declining": 0.008, "failing": 0.015}
+
+
+def sickness(enterprise: EnterpriseSpec, ts_h: np.ndarray, seed: int, interval_s: int) -> np.ndarray:
+    """Cows x collar hours: True where a cow is sick of her own accord (mastitis, lameness ...), episodes of about
+    5 days, more often on a struggling farm; drawn from a stream of its own so `natural_anomalies` can name them."""
+    r = P.rng_for(seed, enterprise.uscc, "sickness")
+    n = sum(1 for d in enterprise.devices if d.device_type == "dairy.collar")
+    rate = SICK_RATE_PER_DAY[enterprise.health] * interval_s / 86400
+    return np.array([P.segments_mask(r, len(ts_h), rate, 5 * 86400 / interval_s) for _ in range(n)], dtype=bool).reshape(n, len(ts_h))
+
+
+def natural_anomalies(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
+                      intervals_s: dict[str, int] | None = None) -> list[P.AnomalyRecord]:
+    """The sickness episodes `telemetry` simulates on its own, as sick_animals records: real events a lender's risk
+    officer would want flagged, not noise. A cow sold before her episode sends nothing then; the record still says
+    she was sick."""
+    interval_s = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}["dairy.collar"]
+    ts_h = P.grid(start_ms, end_ms, interval_s * 1000)
+    collars = [d for d in enterprise.devices if d.device_type == "dairy.collar"]
+    out = []
+    for collar, sick in zip(collars, sickness(enterprise, ts_h, seed, interval_s)):
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], sick.astype(np.int8), [0]))))
+        for first, stop in zip(edges[::2], edges[1::2]):
+            t0, t1 = int(ts_h[first]), int(ts_h[stop - 1]) + interval_s * 1000
+            out.append(P.AnomalyRecord("sick_animals", enterprise.uscc, (collar.key,), t0, t1, "natural", {},
+                                       facts={"animal_ids": [collar.attributes["animal_id"]], "natural": True},
+                                       expect="the cow's body temperature about 1-2 C above the herd's, less rumination, "
+                                              "activity and milk, from start to end"))
+    return out
+
+
 def wood_daily_kg(dim: np.ndarray, parity: np.ndarray) -> np.ndarray:
     """Wood's lactation curve; first-lactation heifers peak lower and later."""
     a = np.where(parity == 1, 13.0, 16.5)
@@ -145,7 +177,6 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     dim0 = er.uniform(0, 365, n)
     parity = er.choice([1, 2, 3, 4, 5], n, p=[0.35, 0.28, 0.2, 0.12, 0.05])
     farm_yield = {"growing": 1.05, "stable": 1.0, "declining": 0.9, "failing": 0.85}[health] * er.uniform(0.9, 1.05)
-    sick_rate = {"growing": 0.003, "stable": 0.004, "declining": 0.008, "failing": 0.015}[health]
     gone_at = np.full(n, np.iinfo(np.int64).max)  # sold or lost cows
     lost_share = {"failing": er.uniform(0.15, 0.35), "declining": er.uniform(0.0, 0.06)}.get(health, 0.0)
     if lost_share:
@@ -164,9 +195,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     env_at_h = np.searchsorted(ts_env, ts_h).clip(0, len(ts_env) - 1)
     thi = _thi(barn_t, rh)[env_at_h]
     heat = np.clip((thi - 72) / 10, 0, 1.5)[None, :]
-    sick = np.zeros((n, len(ts_h)), dtype=bool)
-    for i in range(n):
-        sick[i] = P.segments_mask(er, len(ts_h), sick_rate * iv["dairy.collar"] / 86400, 5 * 86400 / iv["dairy.collar"])
+    sick = sickness(enterprise, ts_h, seed, iv["dairy.collar"])
     cyc = (dim % 21 - oestrus_phase[:, None]) % 21
     oestrus = (cyc < 0.7) & ((dim % 365) > 45) & ((dim % 365) < 200)
 
