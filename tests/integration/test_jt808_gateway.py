@@ -83,6 +83,56 @@ def test_register_authenticate_heartbeat_location_logout() -> None:
     run(scenario)
 
 
+def test_presence_follows_login_heartbeat_logout_and_a_lost_connection() -> None:
+    async def scenario(env: Env) -> None:
+        t = await env.terminal()  # register + authenticate
+        await t.request(t.builder.heartbeat())
+        await t.request(t.builder.logout())
+        assert env.sink.presence_changes == [("truck-1", "online", "jt808_authenticated"),
+                                             ("truck-1", "online", "jt808_heartbeat"),
+                                             ("truck-1", "offline", "jt808_logout")]
+        await t.close()  # logged out already: closing says nothing more
+        other = await env.terminal("013900000002")
+        await other.close()  # gone without a logout
+        for _ in range(100):
+            if len(env.sink.presence_changes) == 5:
+                break
+            await asyncio.sleep(0.02)
+        assert env.sink.presence_changes[3:] == [("truck-2", "online", "jt808_authenticated"),
+                                                 ("truck-2", "offline", "jt808_connection_closed")]
+
+    run(scenario)
+
+
+def test_an_idle_terminal_goes_offline_and_a_stranger_has_no_presence() -> None:
+    async def scenario(env: Env) -> None:
+        t = await env.terminal()
+        stranger = await env.terminal("013900000009", login=False)
+        await stranger.request(stranger.builder.heartbeat())  # not authenticated: answered, no presence
+        assert await t.at_eof(timeout_s=3) and await stranger.at_eof(timeout_s=3)
+        await asyncio.sleep(0.05)
+        assert env.sink.presence_changes == [("truck-1", "online", "jt808_authenticated"),
+                                             ("truck-1", "offline", "jt808_idle_timeout")]
+
+    run(scenario, idle_timeout_s=0.3)
+
+
+def test_a_failing_presence_store_never_drops_the_terminal() -> None:
+    async def scenario(env: Env) -> None:
+        async def broken(*_args) -> None:
+            raise RuntimeError("database down")
+
+        env.sink.presence = broken
+        t = await env.terminal()
+        (beat,) = await t.request(t.builder.heartbeat())
+        assert result(beat)["result"] == 0
+        (ack,) = await t.request(t.builder.location(fix(T0, 31.0, 121.0)))
+        assert result(ack)["result"] == 0 and len(env.sink.lines) == 1
+        await t.close()
+
+    run(scenario)
+
+
 def test_2019_terminal_gets_2019_answers_and_is_stored() -> None:
     async def scenario(env: Env) -> None:
         t = await env.terminal("00000000013900000002", version="2019")

@@ -65,7 +65,7 @@ def test_terminal_registers_authenticates_and_its_locations_and_alarms_are_store
         batch = uow.telemetry.batch(events[0]["batch_id"])
     assert readings["lat"] == 29.8683 and readings["speed_kmh"] == 42.0 and readings["odometer_km"] == 12000.5
     assert [e["name"] for e in events] == ["illegal_ignition"]
-    assert batch["channel"] == "jt808" and device["last_seen_ms"] == ts
+    assert batch["channel"] == "jt808" and device["last_seen_ms"] == max(ts, platform.clock_ms())  # the login is seen too
 
 
 def test_unknown_phone_wrong_plate_stale_code_and_foreign_token_are_refused(platform):
@@ -104,3 +104,23 @@ def test_database_failure_answers_1_and_nothing_is_acknowledged(platform, monkey
     _run(platform, scenario)
     with platform.uow() as uow:
         assert uow.telemetry.count_readings(uow.devices.by_key("truck-02")["id"]) == 0
+
+
+def test_a_terminal_connection_records_its_online_and_offline_transitions(platform):
+    _world(platform)
+
+    async def scenario(port: int) -> None:
+        terminal = await _terminal(port)
+        await terminal.login("粤B12345")
+        await terminal.request(terminal.builder.heartbeat())
+        await terminal.close()
+        await asyncio.sleep(0.3)  # the gateway notices the closed socket
+
+    started_ms = platform.clock_ms()
+    _run(platform, scenario)
+    with platform.uow() as uow:
+        device = uow.devices.by_key("truck-02")
+        transitions = uow.protocols.transitions([device["id"]], 0, 2**62, 10)
+    assert [(t["from_state"], t["to_state"], t["cause"]) for t in transitions] == [
+        ("unknown", "online", "jt808_authenticated"), ("online", "offline", "jt808_connection_closed")]
+    assert device["last_seen_ms"] >= started_ms  # login and heartbeat are signs of life, without any reading

@@ -1,8 +1,9 @@
 """Connectivity: online/offline per device from last-seen time and the thing model's heartbeat timeout.
 
 Transitions are recorded (table `connectivity_transitions`) for the warning rules; a periodic
-sweep (`wuxin ingest mqtt`, `wuxin serve`) records timeouts, and gateway connect/disconnect
-messages record what a gateway says about its sub-devices.
+sweep (`wuxin ingest mqtt`, `wuxin serve`) records timeouts, gateway connect/disconnect
+messages record what a gateway says about its sub-devices, and a JT/T 808 terminal's own
+connection (login, heartbeat, logout, lost socket) records its presence.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def sweep_connectivity(platform: Platform) -> list[dict]:
 
 def record_presence(platform: Platform, uow, changes: list[tuple[int, str, str]], now_ms: int) -> list[dict]:
     """Explicit presence (device id, online|offline, cause), e.g. a gateway's connect; caller commits."""
-    rows = {row["id"]: row for row in uow.protocols.devices_for_sweep()}
+    rows = {row["id"]: row for row in uow.protocols.devices_for_sweep({device_id for device_id, _, _ in changes})}
     transitions = []
     for device_id, state, cause in changes:
         row = rows.get(device_id)
@@ -66,6 +67,24 @@ def record_presence(platform: Platform, uow, changes: list[tuple[int, str, str]]
             transitions.append(_transition(row, row["state"], state, now_ms, cause))
             row["state"] = state
     uow.protocols.record_transitions(transitions)
+    return transitions
+
+
+def record_device_presence(platform: Platform, device_key: str, state: str, cause: str) -> list[dict]:
+    """What a device's own connection says (a JT/T 808 login, heartbeat, logout or lost socket).
+
+    Online also counts as seen now, so the heartbeat-timeout sweep measures from the last sign of
+    life, not only from the last reading. Returns the transition recorded, if the state changed.
+    """
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        device = uow.devices.by_key(device_key)
+        if device is None:
+            return []
+        if state == "online":
+            uow.devices.mark_seen({device["id"]: now_ms})
+        transitions = record_presence(platform, uow, [(device["id"], state, cause)], now_ms)
+        uow.commit()
     return transitions
 
 

@@ -15,6 +15,7 @@ from wuxin.bootstrap import Platform
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import phone_key
 from wuxin.security.secrets import token_hash
+from wuxin.services.connectivity import record_device_presence
 from wuxin.services.ingest import ingest_lines
 from wuxin.services.registry import rotate_device_token
 
@@ -69,3 +70,6 @@ class PlatformSink:
 
     async def accept(self, lines: list[dict[str, Any]]) -> None:
         await asyncio.to_thread(ingest_lines, self.platform, lines, "jt808")
+
+    async def presence(self, device_key: str, state: str, cause: str) -> None:
+        await asyncio.to_thread(record_device_presence, self.platform, device_key, state, cause)

@@ -87,14 +87,16 @@ class ProtocolsRepo(_Repo):
 
     # ---- connectivity
 
-    def devices_for_sweep(self) -> list[Row]:
-        """Every device with its last-seen time and last recorded state (None when never recorded)."""
+    def devices_for_sweep(self, device_ids: Iterable[int] | None = None) -> list[Row]:
+        """Every device (or those named) with its last-seen time and last recorded state (None when never recorded)."""
         query = (
             select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.last_seen_ms,
                    device_connectivity.c.state, device_connectivity.c.since_ms)
             .select_from(devices.outerjoin(device_connectivity, device_connectivity.c.device_id == devices.c.id))
             .order_by(devices.c.id)
         )
+        if device_ids is not None:
+            query = query.where(devices.c.id.in_(list(device_ids)))
         return _rows(self.conn.execute(query))
 
     def record_transitions(self, transitions: Sequence[Row]) -> None:

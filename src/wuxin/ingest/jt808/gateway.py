@@ -53,10 +53,14 @@ class TerminalDirectory(Protocol):
 
 
 class ReadingSink(Protocol):
-    """Where readings and events go, as bulk-import line dicts."""
+    """Where readings and events go, as bulk-import line dicts, and what the connection says of presence."""
 
     async def accept(self, lines: list[dict[str, Any]]) -> None:
         """Store the lines durably, or raise."""
+        ...
+
+    async def presence(self, device_key: str, state: str, cause: str) -> None:
+        """The terminal is online (authenticated, heartbeat) or offline (logout, connection gone); best effort."""
         ...
 
 
@@ -101,6 +105,7 @@ class InMemorySink:
 
     def __init__(self) -> None:
         self.lines: list[dict[str, Any]] = []
+        self.presence_changes: list[tuple[str, str, str]] = []  # (device key, online|offline, cause)
         self.batches = 0
         self.fail_next = 0
 
@@ -111,6 +116,9 @@ class InMemorySink:
             raise RuntimeError("InMemorySink told to fail")
         self.lines.extend(lines)
         self.batches += 1
+
+    async def presence(self, device_key: str, state: str, cause: str) -> None:
+        self.presence_changes.append((device_key, state, cause))
 
 
 def utc_now() -> datetime:
@@ -287,10 +295,14 @@ class Session:
         if msg_id == m.AUTHENTICATE:
             return await self._authenticate(message)
         if msg_id == m.HEARTBEAT:
+            if self._is_current(header):
+                await self._presence("online", "jt808_heartbeat")
             return self._general(header, m.RESULT_OK)
         if msg_id == m.LOGOUT:
             log.info("JT808 terminal %s logged out", header.phone)
-            self.phone = self.device_key = None
+            if self._is_current(header):
+                await self._presence("offline", "jt808_logout")
+                self.phone = self.device_key = None
             return self._general(header, m.RESULT_OK)
         if msg_id == m.TERMINAL_RESPONSE:
             return None  # answers to platform commands need no answer
@@ -324,7 +336,22 @@ class Session:
             self.alarm = 0
         self.phone, self.device_key = header.phone, device_key
         log.info("JT808 terminal %s authenticated as device %s", header.phone, device_key)
+        await self._presence("online", "jt808_authenticated")
         return self._general(header, m.RESULT_OK)
+
+    async def _presence(self, state: str, cause: str) -> None:
+        """Tell the sink; a failure there is logged and never ends the session."""
+        if self.device_key is None:
+            return
+        try:
+            await self.sink.presence(self.device_key, state, cause)
+        except Exception as exc:  # presence is evidence, not a reason to drop a terminal
+            log.warning("JT808 presence %s (%s) of %s not recorded: %s", state, cause, self.device_key, exc)
+
+    async def closed(self, cause: str) -> None:
+        """The connection is gone without a logout: the terminal is offline."""
+        await self._presence("offline", cause)
+        self.phone = self.device_key = None
 
     def _is_current(self, header: Header) -> bool:
         """The frame comes from the terminal that authenticated on this connection."""
@@ -391,19 +418,25 @@ class Jt808Gateway:
         assert task is not None
         self.sessions[task] = session
         log.info("JT808 connection from %s", peer)
+        cause: str | None = "jt808_connection_closed"
         try:
             await self._pump(reader, writer, session)
         except TimeoutError:
             log.info("JT808 connection %s idle for %.1f s, closing", peer, self.idle_timeout_s)
+            cause = "jt808_idle_timeout"
         except FrameOverflow as exc:
             log.warning("JT808 connection %s closed: %s", peer, exc)
+            cause = "jt808_garbage_stream"
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             log.info("JT808 connection %s lost: %s", peer, exc)
+            cause = "jt808_connection_lost"
         except asyncio.CancelledError:
-            pass
+            cause = None  # the gateway is stopping; the terminal reconnects elsewhere
         except Exception:
             log.exception("JT808 connection %s failed", peer)
         finally:
+            if cause is not None:
+                await session.closed(cause)
             self.sessions.pop(task, None)
             self.closed_sessions += 1
             writer.close()
