@@ -53,13 +53,21 @@ def broker_ceiling(broker: MosquittoProcess, credentials: dict[str, str], files:
     return total / elapsed
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _count(engine) -> int:
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT count(*) FROM readings").scalar()
 
 
-def database_run(broker, platform, db_url: str, workers: int, credentials, files, total_points: int, log_dir: Path) -> float:
-    """Data points/s from the first publish until every point is committed, with `workers` processes."""
+def database_run(broker, platform, db_url: str, workers: int, credentials, files, total_points: int,
+                 log_dir: Path) -> tuple[float, float, float]:
+    """Data points/s from the first publish until every point is committed, with `workers` processes,
+    and the CPU seconds the workers and the broker used meanwhile (robust where wall time is noisy)."""
     with platform.engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE readings, batches")
     env = dict(os.environ, WUXIN_DATABASE_URL=db_url)
@@ -74,11 +82,14 @@ def database_run(broker, platform, db_url: str, workers: int, credentials, files
             if time.monotonic() > deadline:
                 raise RuntimeError(f"bench workers did not subscribe; see {log_dir}")
             time.sleep(0.05)
+        cpu_before = [_cpu_s(p.pid) for p in procs], _cpu_s(broker.process.pid)
         started = time.perf_counter()
         publishers = _publish_all(broker.port, credentials, files)
         while _count(platform.engine) < total_points:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        worker_cpu_s = sum(_cpu_s(p.pid) for p in procs) - sum(cpu_before[0])
+        broker_cpu_s = _cpu_s(broker.process.pid) - cpu_before[1]
         for p in publishers:
             p.wait()
     finally:
@@ -86,7 +97,7 @@ def database_run(broker, platform, db_url: str, workers: int, credentials, files
             p.terminate()
         for p in procs:
             p.wait()
-    return total_points / elapsed
+    return total_points / elapsed, worker_cpu_s, broker_cpu_s
 
 
 def run_mqtt_bench(devices: int, messages: int) -> None:
@@ -121,7 +132,10 @@ def run_mqtt_bench(devices: int, messages: int) -> None:
             ceiling = broker_ceiling(broker, tokens, files, total)
             print(f"  broker alone (mosquitto_pub -> mosquitto_sub):  {ceiling:>10,.0f} msg/s = {3 * ceiling:>10,.0f} data points/s")
             for workers in (1, 2):
-                rate = database_run(broker, platform, db_url, workers, tokens, files, 3 * total, work)
+                rate, worker_cpu_s, broker_cpu_s = database_run(broker, platform, db_url, workers, tokens, files,
+                                                                3 * total, work)
                 print(f"  {workers} worker(s) -> PostgreSQL (ack after commit): {rate / 3:>10,.0f} msg/s = {rate:>10,.0f} "
                       f"data points/s ({rate / (3 * ceiling):.0%} of the broker's ceiling)")
+                print(f"      CPU per message: workers {worker_cpu_s / total * 1e6:.0f} us, broker "
+                      f"{broker_cpu_s / total * 1e6:.0f} us")
     platform.close()
