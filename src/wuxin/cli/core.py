@@ -162,9 +162,12 @@ def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
 
 def demo(days: int = typer.Option(7, help="days of simulated history"),
          per_scenario: int = typer.Option(2, help="enterprises per scenario"),
-         seed: int = 2026, serve_api: bool = typer.Option(True, "--serve/--no-serve")) -> None:
-    """Load the demo bank with simulated borrowers of all six scenarios, then serve."""
-    from wuxin.services.demo import DEMO_USERS, load_demo
+         seed: int = 2026, serve_api: bool = typer.Option(True, "--serve/--no-serve"),
+         live: bool = typer.Option(True, "--live/--no-live", help="while serving, devices go on sending over "
+                                                                  "JT/T 808 and MQTT"),
+         jt808_port: int = typer.Option(7808, envvar="WUXIN_JT808_PORT", help="the live demo's JT/T 808 gateway")) -> None:
+    """Load the demo bank with simulated borrowers of all six scenarios, then serve with live devices."""
+    from wuxin.services.demo import DEMO_USERS, demo_fleet, load_demo
 
     platform = _platform()
     prepare_database(platform)
@@ -177,5 +180,16 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
     for username, password, role in DEMO_USERS:
         table.add_row(username, password, role)
     console.print(table)
-    if serve_api:
+    if not serve_api:
+        return
+    devices = None
+    if live:
+        from wuxin.services.demo_live import LiveDevices
+
+        devices = LiveDevices(platform, demo_fleet(per_scenario, seed), seed, jt808_port=jt808_port)
+        console.print(devices.start())
+    try:
         serve(None, None)
+    finally:
+        if devices is not None:
+            devices.stop()

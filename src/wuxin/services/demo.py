@@ -36,8 +36,7 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
         if uow.identity.tenant_by_name(DEMO_BANK):
             return "demo data already loaded (delete var/wuxin.db to start afresh)"
     bank, other, operator = _tenants(platform)
-    fleet = build_fleet(sorted(scenario_packs()), per_scenario, seed)
-    fleet += town_cluster(fleet, seed)
+    fleet = demo_fleet(per_scenario, seed)
     enterprise_ids = [_onboard(platform, spec, bank, operator) for spec in fleet]
     _users(platform, bank, other, operator, _first_of(fleet, enterprise_ids, "manufacturing"))
     now_ms = platform.clock_ms()
@@ -54,6 +53,12 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
     return (f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "
             f"{sum(len(s.devices) for s in fleet)} devices, {summary.readings} readings, {summary.events} events, "
             f"{summary.rejected} rejected")
+
+
+def demo_fleet(per_scenario: int = 2, seed: int = 2026) -> list:
+    """The demo's simulated enterprises: the same seed gives the same fleet (history and live devices)."""
+    fleet = build_fleet(sorted(scenario_packs()), per_scenario, seed)
+    return fleet + town_cluster(fleet, seed)
 
 
 def town_cluster(fleet: list, seed: int, town: str = "盛泽", size: int = 5) -> list:

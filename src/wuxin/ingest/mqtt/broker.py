@@ -114,7 +114,8 @@ class MosquittoProcess:
             subprocess.run([shutil.which("mosquitto_ctrl") or "mosquitto_ctrl", "dynsec", "init", str(dynsec),
                             self.admin_user, self.admin_password], check=True, capture_output=True)
         self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                        stderr=subprocess.DEVNULL,
+                                        start_new_session=True)  # a Ctrl-C reaches us; we stop it in order
         self._wait_listening()
         return self
 

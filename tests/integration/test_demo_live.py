@@ -1,0 +1,61 @@
+"""The demo's live devices: GPS terminals over a real JT/T 808 socket, the rest over a real Mosquitto with
+per-device credentials, consumed by the platform's MQTT worker into the database."""
+from __future__ import annotations
+
+import time
+
+from wuxin.services.demo_live import HISTORY_ONLY_TYPES, LiveDevices, terminal_location
+from wuxin.services.onboarding import onboard_enterprise
+from wuxin.sim.fleet import build_fleet
+
+
+def _channels(platform, keys: set[str]) -> dict[str, set[str]]:
+    """Device key -> channels its stored readings came in on."""
+    out: dict[str, set[str]] = {}
+    with platform.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT d.key, b.channel FROM readings r JOIN devices d ON d.id = r.device_id "
+            "JOIN batches b ON b.id = r.batch_id").all()
+    for key, channel in rows:
+        if key in keys:
+            out.setdefault(key, set()).add(channel)
+    return out
+
+
+def test_live_demo_devices_send_over_jt808_and_mqtt_until_stopped(platform, tmp_path):
+    fleet = build_fleet(["logistics", "vehicles"], 1, 11)
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [])
+    live = LiveDevices(platform, fleet, 11, jt808_port=0, speed=900, heartbeat_s=1, data_dir=tmp_path / "broker")
+    said = live.start()
+    try:
+        assert "GPS terminals" in said and "MQTT devices" in said
+        terminals, mqtt_devices = set(live.terminals), set(live.mqtt_devices)
+        assert terminals and mqtt_devices
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            seen = _channels(platform, terminals | mqtt_devices)
+            if {"jt808"} in seen.values() and {"mqtt"} in seen.values():
+                break
+            time.sleep(0.5)
+    finally:
+        live.stop()
+    assert live.counts.failures == 0, live.counts.last_error
+    assert live.counts.jt808_locations > 0 and live.counts.mqtt_messages > 0 and live.counts.jt808_heartbeats > 0
+    assert all(channels == {"jt808"} for key, channels in seen.items() if key in terminals)
+    assert any(channels == {"mqtt"} for key, channels in seen.items() if key in mqtt_devices)
+    with platform.uow() as uow:
+        ids = [uow.devices.by_key(k)["id"] for k in terminals]
+        causes = {t["cause"] for t in uow.protocols.transitions(ids, 0, 2**62, 100)}
+    assert {"jt808_authenticated", "jt808_connection_closed"} <= causes
+    assert all(not t.is_alive() for t in live._threads)
+
+
+def test_animal_wearables_stay_history_only_and_alarms_become_alarm_bits():
+    fleet = build_fleet(["dairy"], 1, 3)
+    kept = [d.key for e in fleet for d in e.devices if d.device_type not in HISTORY_ONLY_TYPES]
+    assert kept and len(kept) < sum(len(e.devices) for e in fleet)
+    location = terminal_location({"lat": 30.1, "lon": 120.2, "speed_kmh": 61.26, "heading_deg": 370,
+                                  "odometer_km": 1234.56, "acc_on": False}, 1_790_000_000_000, ["power_cut", "geofence_exit"])
+    assert location.alarm == 1 << 8 and location.heading_deg == 10 and location.speed_kmh == 61.3
+    assert location.mileage_km == 1234.6 and not location.acc_on and location.time.year == 2026
