@@ -59,3 +59,18 @@ def test_animal_wearables_stay_history_only_and_alarms_become_alarm_bits():
                                   "odometer_km": 1234.56, "acc_on": False}, 1_790_000_000_000, ["power_cut", "geofence_exit"])
     assert location.alarm == 1 << 8 and location.heading_deg == 10 and location.speed_kmh == 61.3
     assert location.mileage_km == 1234.6 and not location.acc_on and location.time.year == 2026
+
+
+def test_a_taken_jt808_port_is_said_and_the_rest_goes_on(platform, tmp_path):
+    import socket
+
+    fleet = build_fleet(["vehicles"], 1, 5)
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        live = LiveDevices(platform, fleet, 5, jt808_port=taken.getsockname()[1], data_dir=tmp_path / "broker")
+        said = live.start()
+        live.stop()
+    assert "no JT/T 808 gateway" in said and "MQTT devices" in said

@@ -94,8 +94,12 @@ class LiveDevices:
 
     def start(self) -> str:
         self._thread(self._loop.run_forever, "wuxin-demo-jt808")
-        self.jt808_port = self._await(self._start_jt808())
-        said = [f"JT/T 808 gateway on 127.0.0.1:{self.jt808_port} with {len(self._sessions)} GPS terminals"]
+        try:
+            self.jt808_port = self._await(self._start_jt808())
+            said = [f"JT/T 808 gateway on 127.0.0.1:{self.jt808_port} with {len(self._sessions)} GPS terminals"]
+        except OSError as exc:  # the port is taken
+            self._gateway = None
+            said = [f"no JT/T 808 gateway ({exc}; set WUXIN_JT808_PORT)"]
         if shutil.which("mosquitto"):
             said.append(self._start_mqtt())
         else:
