@@ -74,7 +74,7 @@ def database_run(broker, platform, db_url: str, workers: int, credentials, files
     logs = [log_dir / f"bench-worker-{workers}-{n}.log" for n in range(workers)]
     procs = [subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--url",
                                broker.url(WORKER_USER, WORKER_PASSWORD), "--client-id", f"bench-{n}",  # same ids: a shared session left behind keeps its share
-                               "--sweep-interval-s", "0", "--reconcile-interval-s", "0", "--batch-max", "1000"],
+                               "--sweep-interval-s", "0", "--reconcile-interval-s", "0"],
                               env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb")) for n, log in enumerate(logs)]
     try:
         deadline = time.monotonic() + 60

@@ -4,7 +4,8 @@ paho reads a packet with three or more `recv` calls (command byte, length bytes,
 returns to `select` after every packet; each `ack` is one write to the wake-up socket pair and
 one `send`. At tens of thousands of QoS 1 messages a second those system calls were most of the
 worker's time. This client reads 64 KiB at a time and serves paho's small reads from that buffer,
-draining whole buffered packets before going back to `select`, skips the per-topic callback matcher
+draining whole buffered packets before going back to `select` (and, when the last read was small,
+waits a few milliseconds first so that one read takes many messages), skips the per-topic callback matcher
 (unused here), and acknowledges a whole committed batch with one write. Protocol handling stays
 paho's (pinned version in pyproject.toml; the MQTT tests and the failure test exercise these
 overrides).
@@ -12,10 +13,13 @@ overrides).
 from __future__ import annotations
 
 import struct
+import time
 
 import paho.mqtt.client as mqtt
 
 READ_CHUNK_BYTES = 64 * 1024
+COALESCE_BELOW_BYTES = 16 * 1024
+COALESCE_S = 0.005
 _PUBACK = 0x40
 
 
@@ -38,6 +42,8 @@ class BulkClient(mqtt.Client):
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         """paho reads one packet per call; keep going while whole packets sit in the buffer."""
+        if self._buffered_bytes() == 0 and len(self._read_buffer) < COALESCE_BELOW_BYTES:
+            time.sleep(COALESCE_S)  # the last read was small: let more arrive, then read it in one go
         rc = super().loop_read(max_packets)
         while rc == mqtt.MQTT_ERR_SUCCESS and self._sock is not None and self._buffered_bytes() > 0:
             rc = super().loop_read(max_packets)
