@@ -53,6 +53,19 @@ def test_a_new_flat_level_is_fabricated_a_habitual_one_is_not():
     assert flat_runs([(0, 0.0), (1, 0.0), (2, 0.0)]) == []  # zero is a machine at rest, not a held reading
 
 
+def test_a_value_frozen_the_evening_before_is_judged_whole_the_next_day():
+    frozen_from = DAY0 + 7 * DAY_MS + 21 * 3_600_000  # 21:00 on day 7: 3 h that day, too short to judge alone
+    forged = [(t, 57.3 if t >= frozen_from else v) for t, v in noisy(9, 5)]
+    assert fabricated_verdict(forged, DAY0 + 7 * DAY_MS, PARAMS) is None
+    verdict = fabricated_verdict(forged, DAY0 + 8 * DAY_MS, PARAMS)  # not the device's habit: it is the forgery
+    assert verdict["test"] == "flat" and verdict["from_ms"] == frozen_from and verdict["points"] == 12 + 96
+    nights = [(t, 0.4 if (t % DAY_MS) < 6 * 3_600_000 or (t % DAY_MS) >= 20 * 3_600_000 else v)
+              for t, v in noisy(6, 6) if t >= DAY0 + 12 * 3_600_000]  # standby at 0.4 A every night from 20:00
+    assert fabricated_verdict(nights, DAY0 + DAY_MS, PARAMS) is None  # the first night: its habit is not known yet
+    assert fabricated_verdict(nights, DAY0 + 5 * DAY_MS, PARAMS) is None  # a night like the nights before
+    assert fabricated_verdict(nights, DAY0 + DAY_MS, {**PARAMS, "min_history_days": 0})["test"] == "flat"
+
+
 def test_a_noiseless_curve_is_too_smooth_against_the_devices_own_roughness():
     real = noisy(9, 3)
     forged = [(t, round(50 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= DAY0 + 8 * DAY_MS else (t, v)

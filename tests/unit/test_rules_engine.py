@@ -206,7 +206,7 @@ def test_a_clock_hours_off_raises_once_it_persisted_and_clears_on_time():
     evaluate_clock(CRANE, [("platform", r)], 3 * hour + 9 * hour, 3 * hour, states, out)
     assert len(out.signals) == 1  # still skewed: raised once
     evaluate_clock(CRANE, [("platform", r)], 4 * hour - 60_000, 4 * hour, states, out)
-    assert [s.action for s in out.signals] == ["raise", "clear"] and states[("platform", "t.r", CRANE.id)] == {}
+    assert [s.action for s in out.signals] == ["raise", "clear"] and states[("platform", "t.r", CRANE.id)] == {"on_time": True}
 
 
 def test_a_late_batch_or_a_clock_that_flips_sides_is_no_skew_yet():
@@ -233,3 +233,18 @@ def test_herd_outliers_need_a_herd_and_an_unbroken_run():
     outliers, _ = herd_outliers(herd, 0.7, 4 * hour, hour, min_herd=5)
     assert outliers[7].since_ms == 5 * hour and outliers[7].at_ms == 9 * hour and outliers[7].herd_median == 38.6
     assert herd_outliers(herd, 0.7, 4 * hour, hour, min_herd=7) == ({}, set())  # six collars are no herd of seven
+
+
+def test_late_data_are_a_clock_behind_only_on_a_device_once_seen_on_time():
+    from wuxin.alerts.engine import evaluate_clock
+
+    r = rule(type="clock_skew", params={"max_skew_s": 3600, "min_batches": 2, "min_duration_s": 7200})
+    day, states, out = 86_400_000, {}, Evaluation()
+    for received in (0, day, 2 * day):  # yesterday's data imported each day: late, never on time
+        evaluate_clock(CRANE, [("platform", r)], received - day + 60_000, received, states, out)
+    assert out.signals == []
+    hour = 3_600_000
+    evaluate_clock(BRACELET, [("platform", r)], 0, 60_000, states, out)  # on time first
+    for received in (hour, 3 * hour):  # then its clock jumps 8 h back
+        evaluate_clock(BRACELET, [("platform", r)], received - 8 * hour, received, states, out)
+    assert [(s.action, s.detail["device"], s.detail["skew_s"]) for s in out.signals] == [("raise", "loom-1", -28_800)]

@@ -229,13 +229,18 @@ def evaluate_clock(device: DeviceInfo, rules: list[tuple[str, Rule]], newest_ms:
 
 def clock_skew_step(rule: Rule, skew_ms: int, received_ms: int, state: dict) -> str | None:
     """Skewed: the stamp more than `max_skew_s` ahead of (or behind) the receive time. "raise" once the device stayed
-    skewed the same way for `min_batches` batches spanning `min_duration_s` of receive time; "clear" on a batch on time."""
+    skewed the same way for `min_batches` batches spanning `min_duration_s` of receive time; "clear" on a batch on time.
+    Behind is judged only on a device once seen on time: data that always arrive late (a daily import, a relay) are
+    a delivery path, not a clock; nothing arrives stamped ahead but through a wrong clock."""
     limit_ms = int(rule.params["max_skew_s"] * 1000)
     direction = "ahead" if skew_ms > limit_ms else "behind" if skew_ms < -limit_ms else None
     if direction is None:
         raised = state.get("raised", False)
         state.clear()
+        state["on_time"] = True
         return "clear" if raised else None
+    if direction == "behind" and not state.get("on_time"):
+        return None
     if state.get("direction") != direction:
         state.update(direction=direction, since=received_ms, batches=0)
     needed = int(rule.params.get("min_batches", 1))

@@ -5,8 +5,9 @@ Three tests, each on one property's time-ordered (ts_ms, value) series:
   copy    a run of readings each exactly equal to the reading one `period_ms` earlier (a day replayed with its
           stamps shifted): only readings that changed from the one before count, so a parked truck or an idle
           machine repeating itself is not a copy; the run must hold `min_copy_points` readings over `min_copy_s`.
-  flat    a non-zero value held exactly, reading after reading (`min_flat_points` or more), for at least `min_flat_s`, at a level the device never
-          held for a quarter of that in its earlier days (a machine's standby current is its own habit; a dust or
+  flat    a non-zero value held exactly, reading after reading (`min_flat_points` or more), for at least `min_flat_s`
+          up to the judged day (a run begun the evening before is judged whole), at a level the device never
+          held for a quarter of that in its earlier days (`min_history_days` of them at least) (a machine's standby current is its own habit; a dust or
           volume reading without its noise is not).
   smooth  the day's roughness (median |second difference| where the values move) below `smooth_ratio` of the
           device's usual roughness: a noiseless curve where the device is normally noisy. With `smooth_relative`
@@ -97,9 +98,12 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     if not before or not today:
         return None
     min_flat_ms = params.get("min_flat_s", 21600) * 1000
-    habits = {r.value for r in flat_runs(before) if r.span_ms >= min_flat_ms / 4}
-    flat = max((r for r in flat_runs(today) if r.value not in habits), key=lambda r: r.span_ms, default=None)
-    if "flat" in tests and flat and flat.span_ms >= min_flat_ms and flat.points >= params.get("min_flat_points", 12):
+    runs = flat_runs([p for p in series if p[0] < day_end])  # a run ending today is seen whole across midnight
+    habits = {r.value for r in runs if r.end_ms < day_start_ms and r.span_ms >= min_flat_ms / 4}
+    flat = max((r for r in runs if r.end_ms >= day_start_ms and r.value not in habits), key=lambda r: r.span_ms, default=None)
+    known_ms = params.get("min_history_days", 3) * DAY_MS  # the device's habits are known: its history before the run
+    if ("flat" in tests and flat and flat.span_ms >= min_flat_ms and flat.points >= params.get("min_flat_points", 12)
+            and series[0][0] <= flat.start_ms - known_ms):
         return {"test": "flat", "value": flat.value, "points": flat.points, "from_ms": flat.start_ms, "to_ms": flat.end_ms}
     ratio = params.get("smooth_ratio", 0.2)
     if "smooth" not in tests:

@@ -5,8 +5,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   threshold       a property compared with a value (or an install attribute x factor) for `duration_s`
   rate_of_change  a property's change per hour, or "position" as implied speed between fixes (km/h)
   clock_skew      a device's newest stamp in each batch more than `max_skew_s` ahead of or behind the platform's
-                  receive time, the same way for `min_batches` batches over `min_duration_s` (a wrong clock; data
-                  persistently relayed hours late look the same and are worth knowing too)
+                  receive time, the same way for `min_batches` batches over `min_duration_s`; behind only on a device
+                  once seen on time (data that always arrive late are a delivery path, not a clock)
   absence         a device offline (connectivity transitions, after its thing model's heartbeat timeout);
                   `no_heartbeat_device_types` (passive tags, event-only units) have no heartbeat duty
   event           a device event (tamper, unauthorised_out, overload ...)

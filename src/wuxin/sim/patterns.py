@@ -410,7 +410,8 @@ class AnomalySpec:
 
 @dataclass(frozen=True)
 class AnomalyRecord:
-    """Ground truth of one injected anomaly: which kind, where, when (true time), how, and what shows."""
+    """Ground truth of one injected anomaly: which kind, where, when (true time), how, and what shows. Effect
+    "natural": an episode the simulator makes on its own (a cow falling sick), named so it can be scored too."""
 
     kind: str
     enterprise_uscc: str
