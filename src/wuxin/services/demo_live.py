@@ -30,6 +30,7 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from wuxin.bootstrap import Platform
+from wuxin.errors import NotFound
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
@@ -181,7 +182,11 @@ class LiveDevices:
         try:
             provision_worker(admin, WORKER_USER, worker_password)
             for key, device in self.mqtt_devices.items():
-                token = rotate_device_token(self.platform, None, key)
+                try:  # a demo loaded with other options has other devices
+                    token = rotate_device_token(self.platform, None, key)
+                except NotFound as exc:
+                    self._failed(str(exc))
+                    continue
                 provision_device(admin, key, device.device_type, token)
                 self._publishers[key] = self._device_client(key, token)
         finally:

@@ -313,7 +313,8 @@ def sweep(platform: Platform) -> dict:
 
     recorded = sweep_connectivity(platform)
     return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
-            "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform), "escalated": escalate(platform), "daily": run_daily_due(platform)}
+            "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
+            "escalated": escalate(platform), "daily": run_daily_due(platform)}
 
 
 def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
