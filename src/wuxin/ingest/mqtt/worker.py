@@ -9,6 +9,7 @@ Several workers share the load through `$share/{group}/...`; each keeps a persis
 """
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -45,6 +46,18 @@ class _Received(NamedTuple):  # a tuple: tens of thousands a second pass through
     payload: bytes
 
 
+class _no_cycle_collection:
+    """A batch allocates some twenty objects a message that live until it is stored; the cyclic
+    collector walking them again and again took a third of the store's time. Reference counting
+    frees them when the batch ends; the collector runs again between batches."""
+
+    def __enter__(self) -> None:
+        gc.disable()
+
+    def __exit__(self, *_exc) -> None:
+        gc.enable()
+
+
 def backoff_s(attempt: int) -> float:
     """0.1 s, 0.2 s, 0.4 s ... capped at 5 s."""
     return min(MAX_BACKOFF_S, 0.1 * 2 ** min(attempt, 10))
@@ -75,7 +88,7 @@ class MqttWorker:
         client.reconnect_delay_set(0.1, 2)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
-        client.on_message = self._on_message
+        client.on_publish_raw = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = lambda _c, _u, _f, reason, _p: log.warning("MQTT worker %s disconnected: %s",
                                                                           self.client_id, reason)
@@ -93,14 +106,15 @@ class MqttWorker:
         log.info("MQTT worker %s subscribed: %s", self.client_id, [str(r) for r in reason_codes])
         self.subscribed.set()
 
-    def _on_message(self, _client, _userdata, message) -> None:
-        self._inbox.put(_Received(self._generation, message.mid, message.qos, message.topic, message.payload))
+    def _on_publish(self, topic: str, mid: int, qos: int, payload: bytes) -> None:
+        self._inbox.put(_Received(self._generation, mid, qos, topic, payload))
 
     # ---- the loop
 
     def run(self, stop: threading.Event) -> WorkerStats:
         """Connect, then store batches until stop; returns the counters."""
         target = parse_mqtt_url(self.url)
+        gc.freeze()  # what start-up built lives as long as the worker: no collector passes over it
         self.client.connect_async(target.host, target.port, keepalive=30)
         self.client.loop_start()
         try:
@@ -133,7 +147,8 @@ class MqttWorker:
         inbound = [Inbound(m.topic, m.payload) for m in batch]
         while True:
             try:
-                outcome = self.store(self.platform, inbound)
+                with _no_cycle_collection():
+                    outcome = self.store(self.platform, inbound)
                 break
             except Exception as exc:  # database down, connection cut: keep the batch, retry
                 self.stats.failed_attempts += 1
