@@ -39,3 +39,28 @@ def test_transitions_are_refused_without_consent_and_reads_are_logged(live, plat
     assert own.status_code == 200 and [t["device"] for t in own.json()] == ["truck-01"]
     with platform.uow() as uow:
         assert [e["action"] for e in uow.logs.access_entries(world.fleet)] == ["connectivity.read"]
+
+
+def test_a_device_whose_clock_runs_hours_behind_is_online_while_it_sends_live(platform):
+    build_world(platform)
+    three_hours_ago = T0_MS - 3 * 60 * MINUTE_MS
+    ingest_lines(platform, [{"device": "loom-01", "ts": three_hours_ago, "values": {"current_a": 5}}], "http")
+    assert [(t["to_state"], t["at_ms"]) for t in sweep_connectivity(platform)] == [("online", T0_MS)]
+    platform.clock.advance(5 * MINUTE_MS)
+    ingest_lines(platform, [{"device": "loom-01", "ts": three_hours_ago + 5 * MINUTE_MS, "values": {"current_a": 6}}],
+                 "mqtt")
+    platform.clock.advance(9 * MINUTE_MS)  # 14 min after the first line, 9 after the last: within the 600 s timeout
+    assert sweep_connectivity(platform) == []
+    platform.clock.advance(2 * MINUTE_MS)
+    assert [(t["to_state"], t["at_ms"]) for t in sweep_connectivity(platform)] == [
+        ("offline", T0_MS + 15 * MINUTE_MS)]
+
+
+def test_imported_history_leaves_a_device_last_seen_at_its_newest_reading_not_at_the_import(platform):
+    build_world(platform)
+    yesterday = T0_MS - 24 * 60 * MINUTE_MS
+    ingest_lines(platform, [{"device": "loom-01", "ts": yesterday, "values": {"current_a": 5}}], "bulk")
+    with platform.uow() as uow:
+        (loom,) = [d for d in uow.devices.by_keys(["loom-01"])]
+    assert loom["last_seen_ms"] == yesterday
+    assert [t["to_state"] for t in sweep_connectivity(platform)] == ["offline"]

@@ -26,6 +26,7 @@ def test_timeline_shows_run_state_per_slot_and_refreshes_when_the_device_sends_m
     body = live.client.get(url, headers=officer).json()
     loom = next(m for m in body["machines"] if m["key"] == "loom-01")
     assert len(loom["slots"]) == 2 * SLOTS_PER_DAY and loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RR-"
+    platform.clock.advance(MINUTE)  # it sends its backlog a minute later
     _post_current(live, world.device_tokens["loom-01"], day_start + 30 * MINUTE, 15, 0.0)
     loom = next(m for m in live.client.get(url, headers=officer).json()["machines"] if m["key"] == "loom-01")
     assert loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RRS"

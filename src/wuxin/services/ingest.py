@@ -19,6 +19,12 @@ from wuxin.store import bulk
 from wuxin.store.uow import UnitOfWork
 
 
+# Channels a device speaks on itself, now: it was seen when we received it, whatever its clock says
+# (a clock hours behind must not make a sending device look offline). Imports, replays and
+# third-party pushes may carry old data: there the newest device time is the last sign of life.
+LIVE_CHANNELS = frozenset({"http", "mqtt", "jt808"})
+
+
 @dataclass
 class IngestResult:
     batch_id: int | None
@@ -94,7 +100,7 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
         dict(device_id=d, name=n, ts_ms=t, params=p, batch_id=batch_id, received_ms=now_ms)
         for d, n, t, p in validated.events
     ])
-    uow.devices.mark_seen(validated.last_seen_ms)
+    uow.devices.mark_seen(_seen_ms(validated, channel, now_ms))
     monitoring.on_batch(platform, uow, validated)  # warning rules, in this transaction (see services.monitoring)
     uow.indicators.mark_dirty(dirty_device_days(validated.readings, validated.events), now_ms)
     _quarantine_rejections(platform, uow, channel, validated.rejections, now_ms)
@@ -104,6 +110,13 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
         "inserted_readings": inserted})
     platform.metrics.points_accepted.labels(channel).inc(len(rows) + len(validated.events))
     return IngestResult(batch_id, len(rows), len(validated.events), validated.rejections)
+
+
+def _seen_ms(validated: Validated, channel: str, now_ms: int) -> dict[int, int]:
+    """Last sign of life per device that sent accepted data: receipt on a live channel, else its newest time."""
+    if channel in LIVE_CHANNELS:
+        return dict.fromkeys(validated.last_seen_ms, now_ms)
+    return validated.last_seen_ms
 
 
 def _quarantine_rejections(platform: Platform, uow: UnitOfWork, channel: str, rejections: list[Rejection], now_ms: int) -> None:
