@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -155,9 +156,19 @@ def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
     prepare_database(platform)
     from wuxin.ingest.cli import serve_background
 
-    serve_background(platform)  # MQTT consumer when WUXIN_MQTT_URL is set
-    uvicorn.run(create_app(platform), host=host or platform.settings.host, port=port or platform.settings.port,
-                log_config=None)
+    stop = serve_background(platform)  # MQTT consumer when WUXIN_MQTT_URL is set
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with this handler that
+    # unwinds like Ctrl+C, so what the caller started (the demo's broker) is stopped, not orphaned
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(create_app(platform), host=host or platform.settings.host, port=port or platform.settings.port,
+                    log_config=None)
+    finally:
+        stop.set()
+
+
+def _exit_on_sigterm(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def demo(days: int = typer.Option(7, help="days of simulated history"),
