@@ -114,8 +114,8 @@ def bench_platform(folder: str, clock: BenchClock):
 
 
 def replay(platform, clock: BenchClock, lines: list[dict], start_ms: int, end_ms: int, step_ms: int) -> dict:
-    """Ingest the lines slice by slice, as devices sending live, in the order they reach the platform (a skewed clock's line when it was sent,
-    `sent_ms`, not at its stamp), the clock at each slice's end, the sweep after each."""
+    """Ingest the lines slice by slice, as devices sending live, in the order they reach the platform (a skewed
+    clock's line when it was sent, `sent_ms`, not at its stamp), the clock at each slice's end, the sweep after each."""
     from wuxin.services.ingest import ingest_lines
     from wuxin.services.monitoring import run_daily_due, sweep
 
