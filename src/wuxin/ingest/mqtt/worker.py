@@ -114,7 +114,8 @@ class MqttWorker:
     def run(self, stop: threading.Event) -> WorkerStats:
         """Connect, then store batches until stop; returns the counters."""
         target = parse_mqtt_url(self.url)
-        gc.freeze()  # what start-up built lives as long as the worker: no collector passes over it
+        gc.collect()  # start-up's garbage goes now; what lives on lives as long as the worker:
+        gc.freeze()  # no collector passes over it again
         self.client.connect_async(target.host, target.port, keepalive=30)
         self.client.loop_start()
         try:
