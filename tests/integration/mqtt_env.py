@@ -63,9 +63,11 @@ class Device:
         self.client.disconnect()
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
-    """Poll until true (the worker is another thread or process: there is nothing to join on)."""
+def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0,
+             what: str | Callable[[], str] = "condition") -> None:
+    """Poll until true (the worker is another thread or process: there is nothing to join on);
+    `what` may be a function, to say how things stand when the time is up."""
     deadline = time.monotonic() + timeout_s
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what() if callable(what) else what}"
         time.sleep(0.02)
