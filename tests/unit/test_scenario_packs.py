@@ -58,7 +58,7 @@ EVENT_PARAMS = {
     ("construction.access_gate", "entry"): {"person_hash", "authorised"},
     ("construction.access_gate", "exit"): {"person_hash", "authorised"},
 }
-DOC = Path(__file__).resolve().parents[1] / "fixtures" / "docs" / "scenarios.md"  # copy of shared/docs, see SOURCES.md
+DOC = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"  # the project's scenario standard
 
 
 @pytest.fixture(scope="module")
