@@ -110,6 +110,9 @@ class LiveDevices:
 
     def stop(self) -> None:
         self.stop_event.set()
+        for thread in self._threads:  # the pacing thread ends its tick before the connections close under it
+            if thread.name == "wuxin-demo-devices":
+                thread.join(timeout=30)
         for client in self._publishers.values():
             client.disconnect()
         if self._gateway is not None:
