@@ -168,6 +168,22 @@ def test_unknown_terminal_register_gets_result_4() -> None:
     run(scenario)
 
 
+def test_a_registered_terminal_is_never_registered_again_and_keeps_its_code() -> None:
+    async def scenario(env: Env) -> None:
+        real = await env.terminal()
+        code = real.auth_code
+        await real.close()
+        impostor = await env.terminal(login=False)  # the same phone and terminal id: still no new code
+        assert await impostor.register() == {"reply_serial": 1, "result": m.REGISTER_TERMINAL_TAKEN, "auth_code": None}
+        assert (await impostor.register(terminal_id="T999999"))["result"] == m.REGISTER_NO_TERMINAL
+        back = await env.terminal(login=False)
+        assert await back.authenticate(code)
+        await back.close()
+        await impostor.close()
+
+    run(scenario)
+
+
 def test_sink_failure_answers_1_and_the_resend_is_stored_once_with_its_events() -> None:
     async def scenario(env: Env) -> None:
         t = await env.terminal()
