@@ -121,8 +121,7 @@ class DatabaseDirectory:
             verdict, auth_code = self._enrol(row, body, now_ms)
         self.platform.metrics.jt808_registrations.labels(verdict.reason).inc()
         if auth_code is None:
-            log.warning("JT808 registration of phone %s refused (%s): terminal id %r, plate %r", phone,
-                        verdict.reason, body.get("terminal_id"), body.get("plate"))
+            log.warning("JT808 registration of phone %s refused: %s", phone, verdict.reason)
         return verdict.result, auth_code
 
     def _enrol(self, row: dict, body: dict[str, Any], now_ms: int) -> tuple[Verdict, str | None]:

@@ -13,7 +13,7 @@ from wuxin.ingest.jt808.enrolment import TERMINAL_ID_PATTERN
 from wuxin.ingest.jt808.gateway import InMemoryDirectory, Jt808Gateway
 from wuxin.ingest.jt808.messages import frame_json
 
-app = typer.Typer(no_args_is_help=True, help="JT/T 808 vehicle terminals: gateway and frame decoder.")
+app = typer.Typer(no_args_is_help=True, help="JT/T 808 vehicle terminals: provisioning, gateway and frame decoder.")
 
 
 @app.command()
