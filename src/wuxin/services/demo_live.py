@@ -118,6 +118,9 @@ class LiveDevices:
 
     def stop(self) -> None:
         self.stop_event.set()
+        pacer = next((t for t in self._threads if t.name == "wuxin-demo-devices"), None)
+        if pacer is not None:  # let it finish its tick before the terminals and clients it uses go away
+            pacer.join(timeout=30)
         for client in self._publishers.values():
             client.disconnect()
         if self._gateway is not None:
@@ -271,6 +274,8 @@ class LiveDevices:
         for line in sorted(lines, key=lambda l: l["ts"]):
             by_device[line["device"]].append(line)
         for key, device_lines in by_device.items():
+            if self.stop_event.is_set():
+                return
             try:
                 if key in self._sessions:
                     self._await(self._send_locations(key, device_lines))
