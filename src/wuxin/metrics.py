@@ -1,4 +1,4 @@
-"""Prometheus counters: points accepted, rejected by reason, quarantined."""
+"""Prometheus counters: points accepted, rejected by reason, quarantined; JT/T 808 registrations and logins."""
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -15,6 +15,14 @@ class Metrics:
         )
         self.quarantined = Counter(
             "wuxin_quarantined", "Entries written to the quarantine", ["reason"], registry=self.registry
+        )
+        self.jt808_registrations = Counter(
+            "wuxin_jt808_registrations", "JT/T 808 registrations (0x0100) by outcome: enrolled or why refused",
+            ["outcome"], registry=self.registry
+        )
+        self.jt808_authentications = Counter(
+            "wuxin_jt808_authentications", "JT/T 808 authentications (0x0102) by outcome: authenticated or why refused",
+            ["outcome"], registry=self.registry
         )
 
     def exposition(self) -> bytes:

@@ -15,6 +15,7 @@ from wuxin.ingest.jt808.gateway import InMemoryDirectory, InMemorySink, Jt808Gat
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 
 PHONE = "013912345678"
+TERMINAL_IDS = {PHONE: "T000001", "013900000002": "T000002"}
 CONNECTED_AT = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ class Env:
         self.gateway, self.sink, self.directory, self.port = gateway, sink, directory, port
 
     async def terminal(self, phone: str = PHONE, version: str = "2013", login: bool = True) -> SimulatedTerminal:
-        terminal = SimulatedTerminal(phone, version)
+        terminal = SimulatedTerminal(phone, version, terminal_id=TERMINAL_IDS.get(phone[-12:], "T000009"))
         await terminal.connect("127.0.0.1", self.port)
         if login:
             await terminal.login()
@@ -33,7 +34,7 @@ class Env:
 
 def run(test: Callable[[Env], Awaitable[None]], idle_timeout_s: float = 5.0, max_buffer_bytes: int = 4096) -> None:
     async def main() -> None:
-        directory = InMemoryDirectory({PHONE: "truck-1", "013900000002": "truck-2"})
+        directory = InMemoryDirectory({PHONE: ("truck-1", "T000001"), "013900000002": ("truck-2", "T000002")})
         sink = InMemorySink()
         gateway = Jt808Gateway(
             directory, sink, idle_timeout_s=idle_timeout_s, now=lambda: CONNECTED_AT, max_buffer_bytes=max_buffer_bytes
@@ -163,6 +164,22 @@ def test_unknown_terminal_register_gets_result_4() -> None:
         (reg,) = await t.request(t.builder.register())
         assert m.parse_register_response(reg.body) == {"reply_serial": 1, "result": 4, "auth_code": None}
         await t.close()
+
+    run(scenario)
+
+
+def test_a_registered_terminal_is_never_registered_again_and_keeps_its_code() -> None:
+    async def scenario(env: Env) -> None:
+        real = await env.terminal()
+        code = real.auth_code
+        await real.close()
+        impostor = await env.terminal(login=False)  # the same phone and terminal id: still no new code
+        assert await impostor.register() == {"reply_serial": 1, "result": m.REGISTER_TERMINAL_TAKEN, "auth_code": None}
+        assert (await impostor.register(terminal_id="T999999"))["result"] == m.REGISTER_NO_TERMINAL
+        back = await env.terminal(login=False)
+        assert await back.authenticate(code)
+        await back.close()
+        await impostor.close()
 
     run(scenario)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from typer.testing import CliRunner
 
+from wuxin.config import get_settings
 from wuxin.ingest.jt808.cli import app
 from wuxin.ingest.jt808.codec import encode_frame
 from wuxin.ingest.jt808.simulator import TerminalSimulator, fix
@@ -65,3 +67,46 @@ def test_not_hex_and_short_frames_exit_non_zero() -> None:
     assert decode("hello")[0] == 1
     code, _, err = decode("7e 00 02 7e")
     assert code == 1 and "too short" in err
+
+
+class _RecordingGateway:
+    """Stands in for Jt808Gateway: records where serve would listen, then stops it like Ctrl-C."""
+
+    bound: list[tuple[str, int]] = []
+
+    def __init__(self, *_args, **_kwargs) -> None:
+        pass
+
+    async def start(self, host: str, port: int) -> int:
+        self.bound.append((host, port))
+        raise KeyboardInterrupt
+
+    async def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_gateway(monkeypatch):
+    monkeypatch.setattr("wuxin.ingest.jt808.cli.Jt808Gateway", _RecordingGateway)
+    _RecordingGateway.bound = []
+    get_settings.cache_clear()
+    yield _RecordingGateway.bound
+    get_settings.cache_clear()
+
+
+def test_serve_listens_on_the_configured_host_by_default(recording_gateway, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("WUXIN_DATABASE_URL", f"sqlite:///{tmp_path}/wuxin.db")  # the platform's gateway (not reached)
+    monkeypatch.delenv("WUXIN_HOST", raising=False)
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    assert recording_gateway == [("127.0.0.1", 6808)]
+    monkeypatch.setenv("WUXIN_HOST", "127.0.0.2")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["serve", "--device", "013912345678:T000001=truck-1"]).exit_code == 0
+    assert runner.invoke(app, ["serve", "--host", "::1", "--port", "7000"]).exit_code == 0
+    assert recording_gateway[1:] == [("127.0.0.2", 6808), ("::1", 7000)]
+
+
+def test_serve_names_a_device_without_its_terminal_id(recording_gateway) -> None:
+    result = runner.invoke(app, ["serve", "--device", "013912345678=truck-1"])
+    assert result.exit_code == 2 and "PHONE:TERMINAL_ID=DEVICE_KEY" in result.output and "013912345678=truck-1" in result.output
+    assert recording_gateway == []

@@ -111,7 +111,7 @@ def test_splitter_memory_stays_bounded(chunks: list[bytes]) -> None:
 
 
 def fresh_session() -> Session:
-    directory = InMemoryDirectory({PHONE: "truck-1"})
+    directory = InMemoryDirectory({PHONE: ("truck-1", "T000001")})
     return Session(directory, InMemorySink(), now=lambda: T0)
 
 
@@ -146,7 +146,7 @@ def test_session_survives_corrupted_locations_after_login(frame: bytes, position
 @given(st.lists(st.one_of(st.binary(max_size=300), st.sampled_from(VALID)), min_size=1, max_size=8))
 def test_gateway_over_tcp_survives_any_bytes(chunks: list[bytes]) -> None:
     async def scenario() -> None:
-        gateway = Jt808Gateway(InMemoryDirectory({PHONE: "truck-1"}), InMemorySink(), idle_timeout_s=0.5, max_buffer_bytes=512)
+        gateway = Jt808Gateway(InMemoryDirectory({PHONE: ("truck-1", "T000001")}), InMemorySink(), idle_timeout_s=0.5, max_buffer_bytes=512)
         port = await gateway.start("127.0.0.1", 0)
         try:
             attacker = SimulatedTerminal("013900000009")

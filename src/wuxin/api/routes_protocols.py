@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.services import connectivity, protocols
+from wuxin.services import connectivity, jt808_terminals, protocols
 
 router = APIRouter(prefix="/api/v1")
 
@@ -22,6 +22,14 @@ class ServeIn(BaseModel):
 
 class ChildIn(BaseModel):
     device_key: str = Field(max_length=100)
+
+
+class Jt808EnrolmentIn(BaseModel):
+    terminal_id: str = Field(pattern=r"^[0-9A-Za-z]{1,30}$", description="终端ID the maker gave the terminal")
+    manufacturer_id: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,11}$", description="制造商ID; checked when given")
+    terminal_model: str | None = Field(None, min_length=1, max_length=30, description="终端型号; checked when given")
+    imei: str | None = Field(None, pattern=r"^\d{15}$", description="when given, only a 2019 terminal sending it logs in")
+    window_hours: int = Field(72, ge=1, le=720, description="how long the terminal may register (0x0100)")
 
 
 @router.post("/platforms", tags=["platforms"], status_code=201)
@@ -49,6 +57,14 @@ async def push_telemetry(name: str, request: Request, platform: PlatformDep,
                                      x_wuxin_signature, body)
     status = 400 if result.rejections and not (result.accepted or result.events) else 200
     return JSONResponse(result.public(), status_code=status)
+
+
+@router.post("/devices/{device_key}/jt808/enrolment", tags=["devices"])
+def provision_jt808_terminal(device_key: str, body: Jt808EnrolmentIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Provision a JT/T 808 terminal and open its enrolment window; doing it again drops the terminal's auth code."""
+    return jt808_terminals.provision_terminal(platform, user, device_key, body.terminal_id,
+                                              window_s=body.window_hours * 3600, manufacturer_id=body.manufacturer_id,
+                                              terminal_model=body.terminal_model, imei=body.imei)
 
 
 @router.post("/gateways/{gateway_key}/children", tags=["devices"], status_code=201)

@@ -21,7 +21,7 @@ app.add_typer(bench.app, name="bench", help="Benchmarks that print their figures
 app.add_typer(ledger_app, name="ledger", help="The evidence ledger: verify exported proofs offline.")
 app.add_typer(epcis_app, name="epcis", help="GS1 EPCIS 2.0 documents: validate, print event hash IDs.")
 app.add_typer(ingest_app, name="ingest", help="Ingestion services: MQTT consumers.")
-app.add_typer(jt808_app, name="jt808", help="JT/T 808 vehicle terminals: gateway and frame decoder.")
+app.add_typer(jt808_app, name="jt808", help="JT/T 808 vehicle terminals: provisioning, gateway and frame decoder.")
 app.command("simulate")(simulate.simulate)
 app.add_typer(indicators_cli.app, name="indicators", help="Operating indicators and industry indexes.")
 app.add_typer(monitoring_app, name="monitoring", help="Post-loan monitoring: rules, sweep, daily evaluation.")

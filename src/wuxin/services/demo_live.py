@@ -1,9 +1,9 @@
 """Live devices for `wuxin demo`: after the history, the demo fleet goes on sending, over the
 protocols real devices speak, paced at real time by the same seeded simulator.
 
-- GPS terminals (`vehicles.gps_terminal`) register and log in to an in-process JT/T 808 gateway
-  on 127.0.0.1 (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms
-  travel as alarm bits.
+- GPS terminals (`vehicles.gps_terminal`) are provisioned as an integrator would (terminal id,
+  enrolment window), then register and log in to an in-process JT/T 808 gateway on 127.0.0.1
+  (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms travel as alarm bits.
 - The other devices publish ThingsBoard MQTT telemetry, each with its own credentials, to a
   Mosquitto the demo starts on a free loopback port (dynamic security: a device can publish only
   as itself); the platform's MQTT worker consumes it and acknowledges after commit. Without a
@@ -16,6 +16,7 @@ The console then shows last-seen times, connectivity transitions and fresh readi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import shutil
 import threading
@@ -30,13 +31,13 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from wuxin.bootstrap import Platform
-from wuxin.errors import NotFound
+from wuxin.errors import NotFound, WuxinError
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.ingest.mqtt.broker import DynsecAdmin, MosquittoProcess, provision_device, provision_worker
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink
+from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
 from wuxin.sim.live import thingsboard_item
@@ -48,6 +49,12 @@ CHUNK_MS = 30 * 60_000  # simulated ahead, sent when due
 HISTORY_ONLY_TYPES = frozenset({"dairy.collar", "dairy.ear_tag"})
 EVENT_ALARM_BITS = {name: bit for bit, name in m.ALARM_EVENTS.items()}
 WORKER_USER = "wuxin-demo-worker"
+ENROL_WINDOW_S = 3600  # the demo's terminals register right after they are provisioned
+
+
+def demo_terminal_id(device_key: str) -> str:
+    """The 7-character terminal id (2013 layout) the demo's simulated terminal was 'made' with."""
+    return "W" + hashlib.sha256(device_key.encode()).hexdigest()[:6].upper()
 
 
 @dataclass
@@ -96,7 +103,8 @@ class LiveDevices:
     def start(self) -> str:
         self._thread(self._loop.run_forever, "wuxin-demo-jt808")
         try:
-            self.jt808_port = self._await(self._start_jt808())
+            enrolling = self._provision_terminals()
+            self.jt808_port = self._await(self._start_jt808(enrolling))
             said = [f"JT/T 808 gateway on 127.0.0.1:{self.jt808_port} with {len(self._sessions)} GPS terminals"]
         except OSError as exc:  # the port is taken
             self._gateway = None
@@ -110,9 +118,9 @@ class LiveDevices:
 
     def stop(self) -> None:
         self.stop_event.set()
-        for thread in self._threads:  # the pacing thread ends its tick before the connections close under it
-            if thread.name == "wuxin-demo-devices":
-                thread.join(timeout=30)
+        pacer = next((t for t in self._threads if t.name == "wuxin-demo-devices"), None)
+        if pacer is not None:  # let it finish its tick before the terminals and clients it uses go away
+            pacer.join(timeout=30)
         for client in self._publishers.values():
             client.disconnect()
         if self._gateway is not None:
@@ -133,11 +141,25 @@ class LiveDevices:
 
     # ---- JT/T 808
 
-    async def _start_jt808(self) -> int:
+    def _provision_terminals(self) -> list[str]:
+        """Provision every terminal afresh (a new enrolment window): the simulated terminals keep no auth code
+        from an earlier run. Returns the keys provisioned."""
+        provisioned = []
+        for key in self.terminals:
+            try:  # a demo loaded with other options has other devices
+                provision_terminal(self.platform, None, key, demo_terminal_id(key), window_s=ENROL_WINDOW_S)
+            except WuxinError as exc:
+                self._failed(str(exc))
+                continue
+            provisioned.append(key)
+        return provisioned
+
+    async def _start_jt808(self, keys: list[str]) -> int:
         self._gateway = Jt808Gateway(DatabaseDirectory(self.platform), PlatformSink(self.platform))
         port = await self._gateway.start("127.0.0.1", self.jt808_port)
-        for key, device in self.terminals.items():
-            terminal = SimulatedTerminal(device.attributes["jt808_phone"])
+        for key in keys:
+            device = self.terminals[key]
+            terminal = SimulatedTerminal(device.attributes["jt808_phone"], terminal_id=demo_terminal_id(key))
             try:
                 await terminal.connect("127.0.0.1", port)
                 await terminal.login(device.attributes.get("plate", ""))
@@ -252,6 +274,8 @@ class LiveDevices:
         for line in sorted(lines, key=lambda l: l["ts"]):
             by_device[line["device"]].append(line)
         for key, device_lines in by_device.items():
+            if self.stop_event.is_set():
+                return
             try:
                 if key in self._sessions:
                     self._await(self._send_locations(key, device_lines))

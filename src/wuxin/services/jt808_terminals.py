@@ -1,9 +1,13 @@
-"""JT/T 808 terminals on the platform: the gateway's TerminalDirectory and ReadingSink over the database.
+"""JT/T 808 terminals on the platform: enrolment, and the gateway's TerminalDirectory and ReadingSink over the database.
 
 A terminal is a `vehicles.gps_terminal` device whose install attribute `jt808_phone` is its SIM
-number. Registration (0x0100) issues a fresh device access token as the auth code (the old one
-is revoked); authentication (0x0102) accepts the phone with a live token of that same device.
-The methods are synchronous (the gateway runs them in a thread).
+number. The integrator provisions it (`provision_terminal`: terminal id, optionally maker id,
+model and IMEI, and an enrolment window); a registration (0x0100) then gets an auth code only
+under the rules of `wuxin.ingest.jt808.enrolment`, once. The auth code is a credential of its
+own kind (hashed in `jt808_terminals`): it is not a device access token, and a device access
+token is not an auth code. Every refused registration or authentication is logged and counted
+(`wuxin_jt808_registrations_total`, `wuxin_jt808_authentications_total` by outcome).
+The directory's methods are synchronous (the gateway runs them in a thread).
 """
 from __future__ import annotations
 
@@ -12,54 +16,136 @@ import logging
 from typing import Any
 
 from wuxin.bootstrap import Platform
+from wuxin.errors import Conflict, InvalidInput
 from wuxin.ingest.jt808 import messages as m
+from wuxin.ingest.jt808.enrolment import (
+    IMEI_PATTERN,
+    MANUFACTURER_ID_PATTERN,
+    TERMINAL_ID_PATTERN,
+    ProvisionedTerminal,
+    Verdict,
+    authentication_refusal,
+    judge_registration,
+)
 from wuxin.ingest.jt808.gateway import phone_key
-from wuxin.security.secrets import token_hash
+from wuxin.security.policy import Principal
+from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.connectivity import record_device_presence
 from wuxin.services.ingest import ingest_lines
-from wuxin.services.registry import rotate_device_token
+from wuxin.services.registry import _device, _require_device_manager
 
 TERMINAL_TYPE = "vehicles.gps_terminal"
+AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
+DEFAULT_ENROL_WINDOW_S = 72 * 3600
+MAX_ENROL_WINDOW_S = 30 * 86_400
 log = logging.getLogger(__name__)
 
 
+def provision_terminal(platform: Platform, principal: Principal | None, device_key: str, terminal_id: str, *,
+                       window_s: int = DEFAULT_ENROL_WINDOW_S, manufacturer_id: str | None = None,
+                       terminal_model: str | None = None, imei: str | None = None) -> dict[str, Any]:
+    """Provision the device's terminal and open its enrolment window; provisioning again drops its auth code."""
+    terminal_id = _checked(terminal_id.strip().upper(), TERMINAL_ID_PATTERN, "terminal id", "1-30 capitals or digits")
+    manufacturer_id = _optional(manufacturer_id, MANUFACTURER_ID_PATTERN, "manufacturer id", "1-11 letters or digits")
+    imei = _optional(imei, IMEI_PATTERN, "IMEI", "15 digits")
+    terminal_model = (terminal_model or "").strip() or None
+    if terminal_model is not None and len(terminal_model) > 30:
+        raise InvalidInput(f"terminal model {terminal_model!r} is longer than 30 characters")
+    if not 60 <= window_s <= MAX_ENROL_WINDOW_S:
+        raise InvalidInput(f"enrolment window {window_s} s is not between 60 s and {MAX_ENROL_WINDOW_S} s (30 days)")
+    with platform.uow() as uow:
+        device = _device(uow, device_key)
+        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        phone = _device_phone(device)
+        holder = uow.jt808.by_phone(phone)
+        if holder is not None and holder["device_id"] != device["id"]:
+            raise Conflict(f"JT/T 808 phone {device['attributes']['jt808_phone']} is already provisioned for "
+                           f"device {holder['device_key']!r}")
+        now_ms = platform.clock_ms()
+        until_ms = now_ms + window_s * 1000
+        dropped = uow.jt808.provision(device["id"], phone, terminal_id, manufacturer_id, terminal_model, imei, now_ms,
+                                      principal.user_id if principal else None, until_ms)
+        uow.logs.audit(now_ms, principal.user_id if principal else None, "jt808.provision", device_key,
+                       {"terminal_id": terminal_id, "enrol_until_ms": until_ms, "auth_code_dropped": dropped})
+        uow.commit()
+    return {"key": device_key, "phone": device["attributes"]["jt808_phone"], "terminal_id": terminal_id,
+            "manufacturer_id": manufacturer_id, "terminal_model": terminal_model, "imei": imei,
+            "enrol_until_ms": until_ms, "auth_code_dropped": dropped}
+
+
+def _device_phone(device: dict) -> str:
+    if device["device_type"] != TERMINAL_TYPE:
+        raise InvalidInput(f"device {device['key']!r} is a {device['device_type']}, not a {TERMINAL_TYPE}")
+    phone = str(device["attributes"].get("jt808_phone") or "")
+    if not phone.isdigit() or len(phone) > 20:
+        raise InvalidInput(f"device {device['key']!r} has no JT/T 808 phone (install attribute jt808_phone, "
+                           f"up to 20 digits): {phone!r}")
+    return phone_key(phone)
+
+
+def _checked(value: str, pattern, name: str, wanted: str) -> str:
+    if not pattern.match(value):
+        raise InvalidInput(f"{name} {value!r} is not valid: {wanted}")
+    return value
+
+
+def _optional(value: str | None, pattern, name: str, wanted: str) -> str | None:
+    value = (value or "").strip()
+    return _checked(value, pattern, name, wanted) if value else None
+
+
+def _provisioned(row: dict | None) -> ProvisionedTerminal | None:
+    if row is None:
+        return None
+    attributes = row["attributes"]
+    return ProvisionedTerminal(
+        row["device_key"], row["terminal_id"], row["manufacturer_id"], row["terminal_model"], row["imei"],
+        attributes.get("plate") or None, attributes.get("vin") or None, row["enrol_until_ms"],
+        row["auth_code_hash"] is not None)
+
+
 class DatabaseDirectory:
-    """Terminals are the registry's GPS terminals, found by their `jt808_phone` attribute."""
+    """Provisioned terminals (`jt808_terminals`) of the registry's GPS terminals."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def _terminals(self, phone: str) -> list[dict]:
-        with self.platform.uow() as uow:
-            rows = uow.protocols.devices_of_type(TERMINAL_TYPE)
-        wanted = phone_key(phone)
-        return [r for r in rows if phone_key(str(r["attributes"].get("jt808_phone", ""))) == wanted
-                and r["attributes"].get("jt808_phone")]
-
     def register(self, phone: str, body: dict[str, Any]) -> tuple[int, str | None]:
-        """Issue a fresh token as auth code; refuse an unknown phone or a plate that is not the device's."""
-        terminals = self._terminals(phone)
-        if not terminals:
-            return m.REGISTER_NO_TERMINAL, None
-        if len(terminals) > 1:
-            log.warning("JT808 phone %s is the jt808_phone of %d devices; refusing", phone, len(terminals))
-            return m.REGISTER_TERMINAL_TAKEN, None
-        device = terminals[0]
-        plate = device["attributes"].get("plate")
-        if plate and body.get("plate") and body["plate"] != plate:
-            log.warning("JT808 terminal %s registered plate %r, device %s has %r", phone, body["plate"], device["key"], plate)
-            return m.REGISTER_NO_VEHICLE, None
-        return m.REGISTER_OK, rotate_device_token(self.platform, None, device["key"])
-
-    def authenticate(self, phone: str, auth_code: str) -> str | None:
-        """The device key when the auth code is a live token of the device holding this phone."""
+        """An auth code for the provisioned terminal within its window; refusals never touch a live code."""
+        now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
-            row = uow.devices.token_status(token_hash(auth_code))
-        if row is None or row["token_revoked_ms"] is not None or row["device_type"] != TERMINAL_TYPE:
+            row = uow.jt808.by_phone(phone_key(phone))
+        verdict = judge_registration(_provisioned(row), body, now_ms)
+        auth_code = None
+        if verdict.result == m.REGISTER_OK:
+            verdict, auth_code = self._enrol(row, body, now_ms)
+        self.platform.metrics.jt808_registrations.labels(verdict.reason).inc()
+        if auth_code is None:
+            log.warning("JT808 registration of phone %s refused: %s", phone, verdict.reason)
+        return verdict.result, auth_code
+
+    def _enrol(self, row: dict, body: dict[str, Any], now_ms: int) -> tuple[Verdict, str | None]:
+        auth_code = new_token(AUTH_CODE_PREFIX)
+        with self.platform.uow() as uow:
+            if not uow.jt808.enrol(row["id"], token_hash(auth_code), now_ms):  # another registration won
+                return Verdict(m.REGISTER_TERMINAL_TAKEN, "already_registered"), None
+            uow.logs.audit(now_ms, None, "jt808.enrol", row["device_key"],
+                           {"terminal_id": body.get("terminal_id"), "plate": body.get("plate")})
+            uow.commit()
+        log.info("JT808 terminal %s enrolled as device %s", row["terminal_id"], row["device_key"])
+        return Verdict(m.REGISTER_OK, "enrolled"), auth_code
+
+    def authenticate(self, phone: str, auth_code: str, imei: str | None = None) -> str | None:
+        """The device key when the auth code is the live one of the terminal provisioned for this phone."""
+        with self.platform.uow() as uow:
+            row = uow.jt808.by_auth_code(token_hash(auth_code))
+        refusal = "unknown_auth_code" if row is None else authentication_refusal(
+            _provisioned(row), row["phone"] == phone_key(phone), imei)
+        self.platform.metrics.jt808_authentications.labels(refusal or "authenticated").inc()
+        if refusal is not None:
+            log.warning("JT808 authentication of phone %s refused (%s)", phone, refusal)
             return None
-        if phone_key(str(row["attributes"].get("jt808_phone", ""))) != phone_key(phone):
-            return None
-        return row["key"]
+        return row["device_key"]
 
 
 class PlatformSink:

@@ -168,10 +168,12 @@ def rotate_device_token(platform: Platform, principal: Principal | None, device_
 
 
 def revoke_device_tokens(platform: Platform, principal: Principal | None, device_key: str) -> int:
+    """Revoke every credential of the device: its access tokens and its JT/T 808 auth code."""
     with platform.uow() as uow:
         device = _device(uow, device_key)
         _require_device_manager(platform, uow, principal, device["enterprise_id"])
         revoked = uow.devices.revoke_tokens(device["id"], platform.clock_ms())
+        revoked += uow.jt808.revoke(device["id"])  # a JT/T 808 auth code too; enrolling again needs a new window
         uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device_token.revoke", device_key, {})
         uow.commit()
     broker_sync.disable_broker_account(platform, device_key)

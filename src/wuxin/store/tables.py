@@ -216,3 +216,4 @@ audit_log = Table(  # who changed what: consents, tokens, thing models, replays
 from wuxin.store import tables_indicators, tables_ledger, tables_protocols, tables_monitoring  # noqa: E402,F401
 from wuxin.store import tables_credit  # noqa: E402,F401
 from wuxin.store import tables_console  # noqa: E402,F401
+from wuxin.store import tables_jt808  # noqa: E402,F401

@@ -42,7 +42,7 @@ def codec_rate(streams: list[bytes]) -> tuple[int, float]:
 async def bench_async(terminals: int, frames_per_terminal: int) -> dict[str, Any]:
     """The bench inside a running event loop."""
     phones = [f"0139{n:08d}" for n in range(terminals)]
-    directory = InMemoryDirectory({phone: f"bench-vehicle-{n}" for n, phone in enumerate(phones)})
+    directory = InMemoryDirectory({phone: (f"bench-vehicle-{n}", "T000001") for n, phone in enumerate(phones)})
     sink = InMemorySink()
     gateway = Jt808Gateway(directory, sink, idle_timeout_s=60)
     port = await gateway.start("127.0.0.1", 0)

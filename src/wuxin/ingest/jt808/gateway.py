@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from wuxin.ingest.jt808.codec import (
     decode_frame,
     encode_frame,
 )
+from wuxin.ingest.jt808.enrolment import ProvisionedTerminal, judge_registration
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,16 @@ LOCATION_MESSAGES = frozenset({m.LOCATION, m.BATCH_LOCATION})
 
 
 class TerminalDirectory(Protocol):
-    """Who a terminal is: registration and authentication against the device registry."""
+    """Who a terminal is: registration and authentication against the provisioned terminals."""
 
     def register(self, phone: str, body: dict[str, Any]) -> tuple[int, str | None]:
-        """Result code (0 ok, 1 vehicle taken, 2 no vehicle, 3 terminal taken, 4 no terminal) and auth code."""
+        """Result code (0 ok, 1 vehicle taken, 2 no vehicle, 3 terminal taken, 4 no terminal) and auth code.
+
+        Never replaces a live auth code (see `enrolment`)."""
         ...
 
-    def authenticate(self, phone: str, auth_code: str) -> str | None:
-        """The platform device key, or None to refuse."""
+    def authenticate(self, phone: str, auth_code: str, imei: str | None = None) -> str | None:
+        """The platform device key, or None to refuse (imei: what a 2019 terminal sent)."""
         ...
 
 
@@ -70,34 +74,44 @@ def phone_key(phone: str) -> str:
 
 
 class InMemoryDirectory:
-    """Terminals known by phone number -> device key; auth codes issued with `secrets`."""
+    """Provisioned terminals kept in memory: phone -> (device key, terminal id), each open for
+    enrolment for `window_s` from when it was added; auth codes issued with `secrets`."""
 
-    def __init__(self, devices: dict[str, str] | None = None, *, allow_reregister: bool = True) -> None:
-        self._devices = {phone_key(phone): key for phone, key in (devices or {}).items()}
+    def __init__(self, terminals: dict[str, tuple[str, str]] | None = None, *, window_s: float = 86_400.0,
+                 clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+        self._window_ms = int(window_s * 1000)
+        self._clock_ms = clock_ms
+        self._terminals: dict[str, ProvisionedTerminal] = {}
         self._auth_codes: dict[str, str] = {}
-        self._allow_reregister = allow_reregister
+        for phone, (device_key, terminal_id) in (terminals or {}).items():
+            self.add(phone, device_key, terminal_id)
 
-    def add(self, phone: str, device_key: str) -> None:
-        """Make a terminal known."""
-        self._devices[phone_key(phone)] = device_key
+    def add(self, phone: str, device_key: str, terminal_id: str) -> None:
+        """Provision a terminal (again): its enrolment window opens, a code it held is forgotten."""
+        key = phone_key(phone)
+        self._terminals[key] = ProvisionedTerminal(device_key, terminal_id.upper(),
+                                                   enrol_until_ms=self._clock_ms() + self._window_ms)
+        self._auth_codes.pop(key, None)
 
     def register(self, phone: str, body: dict[str, Any]) -> tuple[int, str | None]:
-        """Issue a fresh auth code to a known terminal (re-registering replaces the old code)."""
+        """An auth code when the terminal id matches within the window; never a second one."""
         key = phone_key(phone)
-        if key not in self._devices:
-            return m.REGISTER_NO_TERMINAL, None
-        if key in self._auth_codes and not self._allow_reregister:
-            return m.REGISTER_TERMINAL_TAKEN, None
+        terminal = self._terminals.get(key)
+        if terminal is not None and key in self._auth_codes:
+            terminal = replace(terminal, enrolled=True)
+        verdict = judge_registration(terminal, body, self._clock_ms())
+        if verdict.result != m.REGISTER_OK:
+            return verdict.result, None
         self._auth_codes[key] = secrets.token_hex(8)
         return m.REGISTER_OK, self._auth_codes[key]
 
-    def authenticate(self, phone: str, auth_code: str) -> str | None:
+    def authenticate(self, phone: str, auth_code: str, imei: str | None = None) -> str | None:
         """The device key when the auth code is the one issued to this phone."""
         key = phone_key(phone)
         issued = self._auth_codes.get(key)
-        if issued is None or not secrets.compare_digest(issued, auth_code):
+        if issued is None or not secrets.compare_digest(issued.encode(), auth_code.encode()):
             return None
-        return self._devices.get(key)
+        return self._terminals[key].device_key
 
 
 class InMemorySink:
@@ -314,23 +328,29 @@ class Session:
         try:
             body = m.parse_register(message.body, header.version)
         except Jt808Error as exc:
-            log.warning("JT808 bad register from terminal %s: %s", header.phone, exc)
+            log.warning("JT808 bad register from terminal %s (%s): %s", header.phone, self.peer, exc)
             return self._general(header, m.RESULT_MESSAGE_ERROR)
         result, auth_code = await asyncio.to_thread(self.directory.register, header.phone, body)  # may hit a database
-        log.info("JT808 terminal %s register result %d (plate %r)", header.phone, result, body["plate"])
+        if result == m.REGISTER_OK:
+            log.info("JT808 terminal %s (%s) registered, terminal id %r, plate %r",
+                     header.phone, self.peer, body["terminal_id"], body["plate"])
+        else:
+            log.warning("JT808 terminal %s (%s) register refused with result %d: terminal id %r, plate %r",
+                        header.phone, self.peer, result, body["terminal_id"], body["plate"])
         response = m.build_register_response(header.serial, result, auth_code)
         return self._send(m.REGISTER_RESPONSE, header, response)
 
     async def _authenticate(self, message: Frame) -> bytes:
         header = message.header
         try:
-            auth_code = m.parse_authenticate(message.body, header.version)["auth_code"]
+            body = m.parse_authenticate(message.body, header.version)
         except Jt808Error as exc:
-            log.warning("JT808 bad authenticate from terminal %s: %s", header.phone, exc)
+            log.warning("JT808 bad authenticate from terminal %s (%s): %s", header.phone, self.peer, exc)
             return self._general(header, m.RESULT_MESSAGE_ERROR)
-        device_key = await asyncio.to_thread(self.directory.authenticate, header.phone, auth_code)
+        device_key = await asyncio.to_thread(
+            self.directory.authenticate, header.phone, body["auth_code"], body.get("imei"))
         if device_key is None:
-            log.warning("JT808 terminal %s authentication refused", header.phone)
+            log.warning("JT808 terminal %s (%s) authentication refused", header.phone, self.peer)
             return self._general(header, m.RESULT_FAILURE)
         if self.device_key != device_key:
             self.alarm = 0
@@ -392,7 +412,7 @@ class Jt808Gateway:
         self.closed_sessions = 0
         self._server: asyncio.Server | None = None
 
-    async def start(self, host: str = "0.0.0.0", port: int = 0) -> int:
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the bound port (port 0 picks a free one)."""
         self._server = await asyncio.start_server(self._serve, host, port)
         bound = self._server.sockets[0].getsockname()[1]

@@ -83,11 +83,21 @@ class TerminalSimulator:
         return self.frames(m.BATCH_LOCATION, m.build_batch_location(locations, kind), part_bytes=part_bytes)
 
 
-class SimulatedTerminal:
-    """A TerminalSimulator on a real TCP connection."""
+DEFAULT_TERMINAL_ID = "T000001"  # build_register's default: what a test directory provisions
+DEFAULT_IMEI = "860000000000001"
 
-    def __init__(self, phone: str, version: str = "2013") -> None:
+
+class SimulatedTerminal:
+    """A TerminalSimulator on a real TCP connection, with the identity a real terminal has: the
+    terminal id (and maker id, model, IMEI) it registers with, and the auth code it keeps once
+    registered, as a terminal keeps it in flash."""
+
+    def __init__(self, phone: str, version: str = "2013", *, terminal_id: str = DEFAULT_TERMINAL_ID,
+                 manufacturer_id: str = "WUXIN", terminal_model: str = "SIM-1", imei: str = DEFAULT_IMEI) -> None:
         self.builder = TerminalSimulator(phone, version)
+        self.identity = {"terminal_id": terminal_id, "manufacturer_id": manufacturer_id, "terminal_model": terminal_model}
+        self.imei = imei
+        self.auth_code: str | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._splitter = FrameSplitter(max_buffer_bytes=1 << 20)
@@ -123,16 +133,28 @@ class SimulatedTerminal:
         await self.send(frames)
         return [await self.receive(timeout_s) for _ in frames]
 
-    async def login(self, plate: str = "粤B12345") -> str:
-        """Register then authenticate; returns the auth code. Raises if refused."""
-        (answer,) = await self.request(self.builder.register(plate))
-        reply = m.parse_register_response(answer.body)
+    async def login(self, plate: str = "粤B12345", plate_color: int = 1) -> str:
+        """Log in with the kept auth code; register first when there is none or it is refused. Raises if refused."""
+        if self.auth_code is not None and await self.authenticate(self.auth_code):
+            return self.auth_code
+        reply = await self.register(plate, plate_color)
         if reply["result"] != m.REGISTER_OK:
             raise ConnectionError(f"JT808 register of terminal {self.builder.phone} refused: result {reply['result']}")
-        (auth,) = await self.request(self.builder.authenticate(reply["auth_code"]))
-        if m.parse_general_response(auth.body)["result"] != m.RESULT_OK:
+        self.auth_code = str(reply["auth_code"])
+        if not await self.authenticate(self.auth_code):
             raise ConnectionError(f"JT808 authentication of terminal {self.builder.phone} refused")
-        return str(reply["auth_code"])
+        return self.auth_code
+
+    async def register(self, plate: str = "粤B12345", plate_color: int = 1, **identity: str) -> dict:
+        """Send 0x0100 with this terminal's identity (or the one given) and return the parsed 0x8100."""
+        fields = {**self.identity, **identity}
+        (answer,) = await self.request(self.builder.register(plate, plate_color=plate_color, **fields))
+        return m.parse_register_response(answer.body)
+
+    async def authenticate(self, auth_code: str) -> bool:
+        """Send 0x0102 (with the IMEI on 2019); True when the platform answered result 0."""
+        (answer,) = await self.request(self.builder.authenticate(auth_code, self.imei))
+        return m.parse_general_response(answer.body)["result"] == m.RESULT_OK
 
     async def pipeline(self, stream: bytes, replies: int) -> None:
         """Write a stream of frames while counting answers (two 0x7e each) until all arrived."""
