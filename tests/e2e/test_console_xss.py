@@ -195,6 +195,7 @@ def test_a_hostile_borrower_cannot_run_script_in_the_officers_console(console_as
     _visit(c, "#/map", ["site_name", "enterprise_name", "plate"])
     tip = _hover_the_site_on_the_map(c)
     assert f"{FIELDS['enterprise_name']} · {FIELDS['site_name']}" in tip  # the text itself, not markup
+    c.shot("xss-officer-map-tooltip")
     _assert_clean(c, "map, pointer on the site")
     _visit(c, f"#/enterprise/{borrower.id}", ["enterprise_name", "enterprise_region", "site_name", "machine_id", "loan_product"])
     c.page.wait_for_selector("[data-assessment]")

@@ -41,6 +41,7 @@ def test_console_report_and_api_responses_carry_the_security_headers(live, platf
 
     console = live.client.get("/console")
     policy = _assert_guarded(console, "console page")
+    assert len(console.headers.get_list("content-security-policy")) == 1  # the page's own policy, not two
     assert policy["script-src"] == "'self'" and policy["default-src"] == "'none'" and policy["base-uri"] == "'none'"
     assert policy["connect-src"] == "'self'" and "object-src" not in policy  # default-src 'none' covers plugins
     for path in ("/console/static/app.js", "/console/static/vendor/echarts.min.js", "/console/static/styles.css"):
@@ -61,6 +62,7 @@ def test_console_report_and_api_responses_carry_the_security_headers(live, platf
     report = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=officer)
     assert report.status_code == 200
     policy = _assert_guarded(report, "credit report")
+    assert len(report.headers.get_list("content-security-policy")) == 1
     assert policy["default-src"] == "'none'" and "script-src" not in policy  # no script of any kind
     pdf = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?format=pdf", headers=officer)
     assert pdf.status_code == 200 and _assert_guarded(pdf, "pdf report")["default-src"] == "'none'"

@@ -6,7 +6,6 @@ allows nothing (JSON needs nothing), or DOCS_CSP on the interactive API docs.
 A pure ASGI middleware (it edits the response head only), so streamed bodies pass untouched."""
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ALWAYS = {
@@ -27,19 +26,21 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, docs_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.docs_paths = frozenset(p for p in docs_paths if p)
+        fixed = [(name.lower().encode(), value.encode()) for name, value in ALWAYS.items()]
+        self.api_headers = fixed + [(b"content-security-policy", API_CSP.encode())]
+        self.docs_headers = fixed + [(b"content-security-policy", DOCS_CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CSP if scope["path"] in self.docs_paths else API_CSP
+        extra = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", policy)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [h for h in extra if h[0] not in present]  # a response's own policy wins
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
