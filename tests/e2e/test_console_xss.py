@@ -6,6 +6,7 @@ page is an injection even where the Content-Security-Policy blocks it), no polic
 be reported, and the hostile text must be on screen as the text it is."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import time
@@ -35,9 +36,16 @@ FIELDS = {
     "gate_sku": '<img src=x onerror=X()>',  # a text reading (32 characters)
     "consent_purpose": hostile("consent_purpose"), "statement_period": hostile("statement_period"),
     "loan_product": hostile("loan_product"), "lot_sku": hostile("lot_sku"),
-    "display_name": hostile("display_name"),
+    "display_name": hostile("display_name"), "probe_label": hostile("probe_label"), "probe_property": hostile("probe_property"),
 }
 XSS_OWNER = "xss-owner"
+PROBE_MODEL = {  # a device type an integrator brings (POST /api/v1/thing-models), its names for people hostile
+    "profile": {"productKey": "manufacturing.xss_probe", "version": "1"},
+    "wuxin": {"scenario": "manufacturing", "label": {"zh": FIELDS["probe_label"], "en": FIELDS["probe_label"]}, "heartbeat_timeout_s": 1800},
+    "properties": [{"identifier": "level_pct", "name": FIELDS["probe_property"], "accessMode": "r", "required": False,
+                    "dataType": {"type": "float", "specs": {"min": "0", "max": "100", "unit": "%", "unitName": FIELDS["probe_property"]}}}],
+    "events": [], "services": [],
+}
 
 # Runs before the console's own scripts in every document of the context (the report's blob: too).
 WATCH = """
@@ -104,6 +112,7 @@ def borrower(demo) -> Borrower:
     _ok(admin.post("/api/v1/users", json={"username": XSS_OWNER, "password": DEMO_PASSWORD, "role": "enterprise_user",
                                           "enterprise_id": enterprise, "display_name": FIELDS["display_name"]}))
     owner = _client(demo, XSS_OWNER)
+    _ok(_client(demo, "integrator").post("/api/v1/thing-models", content=json.dumps(PROBE_MODEL)))
     site = _ok(owner.post(f"/api/v1/enterprises/{enterprise}/sites", json={
         "name": FIELDS["site_name"], "region": FIELDS["site_region"], "lat": 31.3, "lon": 120.6}))["id"]
     devices = {
@@ -112,6 +121,7 @@ def borrower(demo) -> Borrower:
         "xss-counter-01": ("manufacturing.output_counter", {"product": FIELDS["product"], "unit_price_cny": 12.5}),
         "xss-truck-01": ("vehicles.gps_terminal", {"plate": FIELDS["plate"]}),
         "xss-gate-01": ("logistics.gate_camera", {}),
+        "xss-probe-01": ("manufacturing.xss_probe", {}),
     }
     tokens = {key: _ok(owner.post(f"/api/v1/enterprises/{enterprise}/devices", json={
         "key": key, "device_type": kind, "source_mode": "enterprise_shared", "site_id": site, "attributes": attributes}))["access_token"]
@@ -121,7 +131,8 @@ def borrower(demo) -> Borrower:
         "tenant_id": bank, "scope": "all", "purpose": FIELDS["consent_purpose"], "expires_ms": int(time.time() * 1000) + 90 * DAY_MS}))
     _send_history(demo, tokens)
     _ok(admin.post("/api/v1/indicators/update"))
-    statements = [{"uscc": uscc, "period": FIELDS["statement_period"], "period_start": "2026-07-01", "period_end": "2026-09-30",
+    first, last = _last_quarter()
+    statements = [{"uscc": uscc, "period": FIELDS["statement_period"], "period_start": first, "period_end": last,
                    "revenue_cny": "1800000.00", "net_profit_cny": "90000.00", "total_assets_cny": "8000000", "total_liabilities_cny": "4000000"}]
     _ok(owner.post("/api/v1/business-data/statements", content=json.dumps(statements)))
     loan = _ok(officer.post("/api/v1/loans", json={"enterprise_id": enterprise, "product": FIELDS["loan_product"][:60],
@@ -131,6 +142,13 @@ def borrower(demo) -> Borrower:
     # A device sends a property named with HTML: the quarantine keeps it with its reason for the admin.
     httpx.post(f"{demo}/api/v1/{tokens['xss-gate-01']}/telemetry", json={"ts": int(time.time() * 1000), "values": {"<b onclick=X()>q": 1}})
     return Borrower(enterprise, XSS_OWNER, loan)
+
+
+def _last_quarter() -> tuple[str, str]:
+    today = dt.date.today()
+    start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    end = start - dt.timedelta(days=1)
+    return dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1).isoformat(), end.isoformat()
 
 
 def _send_history(base: str, tokens: dict[str, str]) -> None:
@@ -144,6 +162,7 @@ def _send_history(base: str, tokens: dict[str, str]) -> None:
         "xss-counter-01": [{"ts": t, "values": {"output_count_total": (t - start) // 60_000}} for t in steps],
         "xss-truck-01": [{"ts": t, "values": {"lat": 31.2 + (t - start) / DAY_MS * 0.01, "lon": 120.5, "speed_kmh": 30.0}} for t in steps],
         "xss-gate-01": [{"ts": now - k * 3_600_000, "values": {"count_in": 3, "sku": FIELDS["gate_sku"]}} for k in range(3)],
+        "xss-probe-01": [{"ts": t, "values": {"level_pct": 40.0}} for t in steps],
     }
     for key, points in series.items():
         result = _ok(httpx.post(f"{base}/api/v1/{tokens[key]}/telemetry", json=points, timeout=60))
@@ -204,8 +223,8 @@ def test_a_hostile_borrower_cannot_run_script_in_the_officers_console(console_as
     c.page.mouse.move(*_timeline_row(c))
     c.page.wait_for_selector(".timeline-wrap .tip", state="visible")
     assert FIELDS["machine_id"] in c.page.inner_text(".timeline-wrap .tip")
-    for device in ("xss-loom-01", "xss-truck-01", "xss-gate-01"):
-        _visit(c, f"#/device/{borrower.id}/{device}", ["gate_sku"] if device == "xss-gate-01" else [])
+    for device, expected in (("xss-loom-01", []), ("xss-truck-01", []), ("xss-gate-01", ["gate_sku"]), ("xss-probe-01", ["probe_property"])):
+        _visit(c, f"#/device/{borrower.id}/{device}", expected)
     day = c.page.evaluate("() => new Date(Date.now() + 8 * 3600e3 - 86400e3).toISOString().slice(0, 10)")
     _visit(c, f"#/evidence/{borrower.id}/run_hours/{day}?device=xss-loom-01", ["enterprise_name"])
     _visit(c, "#/alarms", [])
@@ -243,6 +262,7 @@ def test_a_hostile_borrower_cannot_run_script_in_its_own_console(console_as, bor
     c.page.locator("[data-narrow]").first.click()
     c.page.wait_for_selector("#narrow-save")
     _visit(c, f"#/device/{borrower.id}/xss-gate-01", ["gate_sku"])
+    _visit(c, f"#/device/{borrower.id}/xss-probe-01", ["probe_property"])
     assert c.errors == []
 
 
