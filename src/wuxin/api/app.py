@@ -29,6 +29,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     _add_error_handlers(app)
     _add_body_limit(app, platform.settings.max_body_bytes)
+    _add_security_headers(app)
     app.include_router(routes_devices.router)
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)
@@ -83,6 +84,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
+
+
+def _add_security_headers(app: FastAPI) -> None:
+    """nosniff, no framing, no referrer and a Content-Security-Policy on every response (see api/security_headers.py)."""
+    from wuxin.api.security_headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders, docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url))
 
 
 def _add_body_limit(app: FastAPI, max_bytes: int) -> None:

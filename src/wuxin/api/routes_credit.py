@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
-from wuxin.risk.report import render_html, render_pdf
+from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
 from wuxin.services import business_data, credit
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
@@ -102,4 +102,4 @@ def report(enterprise_id: int, request: Request, user: CurrentUser, platform: Pl
     if format == "pdf":
         return Response(render_pdf(data, base), media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="credit-report-{enterprise_id}.pdf"'})
-    return HTMLResponse(render_html(data, base))
+    return HTMLResponse(render_html(data, base), headers={"Content-Security-Policy": REPORT_CSP})

@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
+# The HTML report is one self-contained page: its own <style>, inline SVG, links, and no script at all.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'none'")
 CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
 
 
@@ -48,7 +51,7 @@ def fmt(value: Any, digits: int = 2) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("wuxin.risk", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=PackageLoader("wuxin.risk", "templates"), autoescape=True)  # HTML only: every value escaped
     env.filters["num"] = fmt
     env.globals["chart_points"] = chart_points
     return env
@@ -85,7 +88,7 @@ def render_pdf(report: dict, base_url: str = "") -> bytes:
     story: list = []
     e = report["enterprise"]
     story += [P(f"授信报告 Credit report — {_esc(e['name'])}", h1),
-              P(f"USCC {e['uscc']} · {_esc(e['industry'])} · {_esc(e['region'])} · as of {report['as_of']} · "
+              P(f"USCC {_esc(e['uscc'])} · {_esc(e['industry'])} · {_esc(e['region'])} · as of {report['as_of']} · "
                 f"generated for {_esc(report['generated_by'])}. Every underlined figure links to the API URL of the data behind it.", small)]
     story += _pdf_decision(report, P, h2, small)
     story += _pdf_activity(report, P, h2, small, font)
@@ -151,11 +154,11 @@ def _pdf_activity(report: dict, P, h2, small, font: str) -> list:
     drawing.add(String(0, height + 14, f"max {fmt(top / 1.1)} {a['unit']}", fontName=font, fontSize=7))
     peer = report.get("peer")
     standing = [] if not peer else [P(
-        f"Peer standing: {_link(fmt(peer['value']) + ' ' + _esc(a['unit']), peer['link'])} against the industry median "
+        f"Peer standing: {_link(fmt(peer['value']) + ' ' + a['unit'], peer['link'])} against the industry median "
         f"{fmt(peer['median'])} (p25 {fmt(peer['p25'])}, p75 {fmt(peer['p75'])}; up to {peer['peers']} peers): "
         f"<b>{peer['standing']}</b>.")]
     return [P("Activity against the industry index (180 days)", h2),
-            P(f"{_link(_esc(a['label']), a['link'])} (blue) and the {_link('industry median', a['index_link'])} (grey); "
+            P(f"{_link(a['label'], a['link'])} (blue) and the {_link('industry median', a['index_link'])} (grey); "
               "gaps are days without data.", small), drawing, *standing]
 
 
@@ -216,11 +219,13 @@ def _cjk_font() -> str:
 _BASE = ""  # the API's address, prefixed to the report's relative links while one PDF is built
 
 
-def _link(text: str, href: str | None) -> str:
-    return f'<a href="{_esc(_BASE + href)}" color="#0b5394"><u>{text}</u></a>' if href else text
+def _link(text: Any, href: str | None) -> str:
+    """Paragraph markup for `text` (escaped: reportlab reads tags such as <a> and <img> in it) linked to `href`."""
+    return f'<a href="{_esc(_BASE + href)}" color="#0b5394"><u>{_esc(text)}</u></a>' if href else _esc(text)
 
 
 def _esc(text: Any) -> str:
+    """Text for a reportlab Paragraph, which parses its string as markup."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 

@@ -1,13 +1,25 @@
 // Small DOM helpers, the empty / no-access / error states, and chart helpers.
+// Text reaches the page only as text: h() makes text nodes and attributes, never HTML. The one place
+// HTML is built from strings is an ECharts tooltip (ECharts sets it as innerHTML): every string in it
+// goes through esc() / tooltipHtml().
 import { t } from "./i18n.js";
 
+/** Text made safe to put inside HTML (ECharts' own encoder: & < > " ' as entities). */
+export const esc = (text) => echarts.format.encodeHTML(text == null ? "" : String(text));
+
+/** ECharts tooltip HTML: a title line, then one line per [marker, text]; the texts are escaped, the marker is
+ * ECharts' own coloured dot (params.marker, built from our series colours). */
+export function tooltipHtml(title, lines = []) {
+  return [esc(title), ...lines.map(([marker, text]) => `${marker || ""}${esc(text)}`)].join("<br>");
+}
+
+/** An element with attributes (on* keys add listeners) and children (nodes, or strings as text nodes). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v == null || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
-    else if (k === "html") el.innerHTML = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) if (c != null && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));

@@ -1,7 +1,7 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
 import { api, indicatorCatalog } from "../api.js";
 import { fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t, tOr } from "../i18n.js";
-import { card, chart, h, section, table } from "../ui.js";
+import { card, chart, esc, h, section, table, tooltipHtml } from "../ui.js";
 
 export const industryLabel = (x) => tOr("ind_" + x, x);
 
@@ -76,10 +76,10 @@ function trendCard() {
         const row = catalogRow(catalog, s);
         return { s, row, name: `${industryLabel(s.scenario)} · ${labelOf(row, s.indicator)}`, scaled: s.median.map((v) => v == null || !mean ? null : (100 * v) / mean) };
       });
-      chart(ind, { tooltip: { trigger: "axis", formatter: (ps) => [data.days[ps[0].dataIndex], ...ps.filter((p) => p.value != null).map((p) => {
+      chart(ind, { tooltip: { trigger: "axis", formatter: (ps) => tooltipHtml(data.days[ps[0].dataIndex], ps.filter((p) => p.value != null).map((p) => {
         const l = lines[p.seriesIndex];
-        return `${p.marker}${l.name}: ${fmtValue(l.s.median[p.dataIndex], l.row.unit, 2)} (${fmtNum(p.value, 0)})`;
-      })].join("<br>") }, legend: { type: "scroll", top: 0 },
+        return [p.marker, `${l.name}: ${fmtValue(l.s.median[p.dataIndex], l.row.unit, 2)} (${fmtNum(p.value, 0)})`];
+      })) }, legend: { type: "scroll", top: 0 },
         grid: { left: 50, right: 20, top: 36, bottom: 30 }, xAxis: { type: "category", data: data.days, axisLabel: { formatter: (d) => d.slice(5) } },
         yAxis: { type: "value", scale: true },
         series: lines.map((l) => ({ name: l.name, type: "line", data: l.scaled })) });
@@ -130,7 +130,7 @@ export async function mapPage() {
       symbolSize: 9, itemStyle: { color: INDUSTRY_COLORS[ind] || "#333" }, data: pts }));
     series.push({ name: t("vehicles"), type: "effectScatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#c0392b" },
       data: data.vehicles.map((v) => ({ name: v.plate || v.key, value: [v.lon, v.lat] })) });
-    const c = chart(el, { tooltip: { formatter: (p) => p.name }, legend: { bottom: 0 },
+    const c = chart(el, { tooltip: { formatter: (p) => esc(p.name) }, legend: { bottom: 0 },
       geo: { map: "china", roam: true, zoom: 1.2, itemStyle: { areaColor: "#eef2f6", borderColor: "#9aa5b1" }, emphasis: { itemStyle: { areaColor: "#dbe4ee" } } },
       series });
     c.on("click", (p) => { if (p.data?.id) location.hash = `#/enterprise/${p.data.id}`; });

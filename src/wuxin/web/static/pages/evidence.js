@@ -3,7 +3,7 @@
 // behind it, their readings, and the ledger proof of the readings' batch, checked in the browser.
 import { api, apiBlob, indicatorCatalog, session } from "../api.js";
 import { fmtDateTime, fmtNum, fmtValue, labelOf, t, tOr } from "../i18n.js";
-import { card, chart, h, section, stateFor, table } from "../ui.js";
+import { card, chart, h, section, stateFor, table, tooltipHtml } from "../ui.js";
 
 const DAY_MS = 86_400_000, CN_OFFSET_MS = 8 * 3_600_000;
 export const isoDay = (ms) => new Date(ms + CN_OFFSET_MS).toISOString().slice(0, 10);
@@ -70,8 +70,8 @@ export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick 
   const c = chart(el, {
     tooltip: { trigger: "axis", formatter: (ps) => {
       const day = days[ps[0].dataIndex], b = band.find((x) => x.day === day);
-      return [day, ...ps.filter((p) => p.seriesName !== "p25" && p.seriesName !== t("band") && p.value != null).map((p) => `${p.marker}${p.seriesName}: ${fmt(p.value)}`),
-        b ? `P25–P75: ${fmt(b.p25)} – ${fmt(b.p75)} (${b.enterprises} ${t("peers_n")})` : ""].join("<br>");
+      return tooltipHtml(day, [...ps.filter((p) => p.seriesName !== "p25" && p.seriesName !== t("band") && p.value != null).map((p) => [p.marker, `${p.seriesName}: ${fmt(p.value)}`]),
+        ...(b ? [["", `P25–P75: ${fmt(b.p25)} – ${fmt(b.p75)} (${b.enterprises} ${t("peers_n")})`]] : [])]);
     } },
     legend: { data: [...(mine.length ? [label] : []), ...(band.length ? [t("median"), t("band")] : [])], top: 0 },
     grid: { left: 70, right: 20, top: 36, bottom: 30 },
@@ -147,7 +147,7 @@ async function readingsCard(behind, base, proofSlot, batchParam) {
   for (const r of [...data.readings, ...data.events]) batches.set(r.batch_id, (batches.get(r.batch_id) || 0) + 1);
   const numeric = data.readings.filter((r) => typeof r.value === "number");
   const el = h("div", { class: "chart", style: "height:220px" });
-  setTimeout(() => chart(el, { tooltip: { trigger: "axis", formatter: (ps) => [fmtDateTime(ps[0].value[0]), ...ps.map((p) => `${p.marker}${p.seriesName}: ${fmtNum(p.value[1], 3)}`)].join("<br>") }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
+  setTimeout(() => chart(el, { tooltip: { trigger: "axis", formatter: (ps) => tooltipHtml(fmtDateTime(ps[0].value[0]), ps.map((p) => [p.marker, `${p.seriesName}: ${fmtNum(p.value[1], 3)}`])) }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
     xAxis: { type: "time", min: data.window.from_ms, max: data.window.to_ms, axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } },
     yAxis: { type: "value", scale: true },
     series: [...new Set(numeric.map((r) => r.key))].map((k) => ({ name: k, type: "line", showSymbol: false, lineStyle: { width: 1 },
