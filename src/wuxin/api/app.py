@@ -64,7 +64,10 @@ def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WuxinError)
     async def wuxin_error(_: Request, exc: WuxinError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, str(exc))
+        response = _error(exc.status_code, exc.code, str(exc))
+        if exc.retry_after_s:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(PayloadError)
     async def payload_error(_: Request, exc: PayloadError) -> JSONResponse:
