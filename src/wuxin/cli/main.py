@@ -6,13 +6,14 @@ import sys
 import typer
 
 from wuxin.cli import bench, core, credit
-from wuxin.errors import ConfigError
 from wuxin.cli.monitoring import app as monitoring_app
 from wuxin.cli import indicators as indicators_cli, simulate
 from wuxin.ingest.cli import app as ingest_app
 from wuxin.ingest.jt808.cli import app as jt808_app
 from wuxin.ledger.cli import app as ledger_app
+from wuxin.errors import ConfigError
 from wuxin.trace.cli import app as epcis_app
+
 
 class WuxinCli(typer.Typer):
     """The command line; refused settings (WUXIN_* variables) print one line and exit 2, no traceback."""
