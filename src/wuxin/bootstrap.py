@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from wuxin.config import Settings, get_settings
 from wuxin.domain.thing_model import ThingModel, compile_thing_model
 from wuxin.metrics import Metrics
+from wuxin.security.login_guard import LoginGuard, ThrottlePolicy
 from wuxin.store.db import make_engine
 from wuxin.store.uow import UnitOfWork
 
@@ -48,12 +49,26 @@ class Platform:
     thing_models: ThingModelRegistry
     metrics: Metrics
     clock_ms: Callable[[], int] = field(default=system_clock_ms)
+    login_guard: LoginGuard | None = None  # built from the settings when not given
+
+    def __post_init__(self) -> None:
+        if self.login_guard is None:
+            self.login_guard = login_guard_for(self.settings)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def login_guard_for(settings: Settings) -> LoginGuard:
+    def policy(max_failures: int) -> ThrottlePolicy:
+        return ThrottlePolicy(max_failures, settings.login_failure_window_s, settings.login_lock_base_s,
+                              settings.login_lock_max_s)
+
+    return LoginGuard(policy(settings.login_account_max_failures), policy(settings.login_source_max_failures),
+                      settings.login_hash_slots, settings.login_hash_wait_s)
 
 
 def build_platform(settings: Settings | None = None, clock_ms: Callable[[], int] = system_clock_ms) -> Platform:

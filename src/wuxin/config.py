@@ -4,18 +4,23 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wuxin.errors import ConfigError
+
 DEV_SECRET = "wuxin-development-secret-change-me"
+ENVIRONMENTS = ("development", "test", "production")
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
-    """Platform settings; production refuses the development secret."""
+    """Platform settings; an unknown environment, a short secret, or the development secret in
+    production are refused."""
 
     model_config = SettingsConfigDict(env_prefix="WUXIN_", extra="ignore")
 
-    environment: str = "development"  # development | test | production
+    environment: str = "development"  # one of ENVIRONMENTS, any case ("Production" is production)
     database_url: str = "sqlite:///var/wuxin.db"
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
@@ -29,14 +34,56 @@ class Settings(BaseSettings):
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600
     var_dir: Path = Path("var")
+    # Login throttling (security.login_guard), per server process. A failure counts against the
+    # account (the username as typed, existing or not) and the source address; past the maximum the
+    # key is locked for the base time, doubled by each further failure up to the maximum lock.
+    login_account_max_failures: int = Field(5, ge=1)
+    login_source_max_failures: int = Field(20, ge=1)
+    login_failure_window_s: int = Field(3600, ge=1)  # failures are forgotten this long after the last one
+    login_lock_base_s: int = Field(1, ge=1)
+    login_lock_max_s: int = Field(900, ge=1)
+    login_hash_slots: int = Field(2, ge=1)  # password verifications at once (each Argon2 one: a core, 64 MiB)
+    login_hash_wait_s: float = Field(1.0, ge=0)  # wait for a slot, then 503 Retry-After
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _known_environment(cls, value: object) -> str:
+        name = str(value).strip().lower()
+        if name not in ENVIRONMENTS:
+            raise ValueError(f"WUXIN_ENVIRONMENT={value!r} is not one of {', '.join(ENVIRONMENTS)}")
+        return name
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> "Settings":
+    def _refuse_weak_secret(self) -> "Settings":
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("WUXIN_SECRET_KEY must be set in production (the development default is refused)")
+        if len(self.secret_key.encode("utf-8")) < MIN_SECRET_BYTES:
+            raise ValueError(f"WUXIN_SECRET_KEY has {len(self.secret_key.encode('utf-8'))} bytes; at least "
+                             f"{MIN_SECRET_BYTES} are needed (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        if self.login_lock_max_s < self.login_lock_base_s or self.login_failure_window_s < self.login_lock_max_s:
+            raise ValueError(f"login throttling needs WUXIN_LOGIN_LOCK_BASE_S ({self.login_lock_base_s}) <= "
+                             f"WUXIN_LOGIN_LOCK_MAX_S ({self.login_lock_max_s}) <= WUXIN_LOGIN_FAILURE_WINDOW_S "
+                             f"({self.login_failure_window_s}), else failures are forgotten while locked")
         return self
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment (and overrides); a refusal is a ConfigError with a one-line message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_one_line(error) for error in exc.errors())) from None
+
+
+def _one_line(error: dict) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" or not error["loc"]:
+        return message
+    field = str(error["loc"][0])
+    shown = "" if "secret" in field else f" (got {error.get('input')!r})"  # a secret is never printed
+    return f"WUXIN_{field.upper()}: {message}{shown}"
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -6,8 +6,11 @@ WuxinError
  ├── InvalidInput        bad data from a user, file or device
  │    └── ThingModelError  a thing model (TSL) file is not valid
  ├── AuthError           who you are could not be established (bad password, token)
+ ├── Throttled           too many attempts (failed logins): retry after `retry_after_s`
  ├── Denied              you are known but not allowed (role, tenant, consent)
- └── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
+ ├── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
+ │    └── Busy             the server is saturated (password hashing): retry after `retry_after_s`
+ └── ConfigError         the settings (WUXIN_* variables) are refused; the message is one line
 """
 
 
@@ -16,6 +19,7 @@ class WuxinError(Exception):
 
     status_code = 500
     code = "error"
+    retry_after_s: int | None = None  # sent as Retry-After when set
 
 
 class NotFound(WuxinError):
@@ -47,6 +51,27 @@ class Denied(WuxinError):
     code = "forbidden"
 
 
+class Throttled(WuxinError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(WuxinError):
     status_code = 503
     code = "unavailable"
+
+
+class Busy(Unavailable):
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ConfigError(WuxinError):
+    code = "invalid_settings"

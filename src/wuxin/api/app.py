@@ -15,6 +15,7 @@ from wuxin.api import routes_indicators
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
+from wuxin.logs import install_redaction
 from wuxin.services.ingest import DeviceTokenError
 from wuxin.web.pages import mount_console
 from wuxin.store.db import ping
@@ -23,6 +24,7 @@ log = logging.getLogger("wuxin.api")
 
 
 def create_app(platform: Platform) -> FastAPI:
+    install_redaction()  # device tokens travel in URLs: no log line of this process may hold one
     app = FastAPI(title="Wuxin (物信) API", version=__version__,
                   description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
                   lifespan=routes_monitoring.with_sweeper(platform, routes_ledger.tree_head_lifespan(platform)))
@@ -65,7 +67,10 @@ def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WuxinError)
     async def wuxin_error(_: Request, exc: WuxinError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, str(exc))
+        response = _error(exc.status_code, exc.code, str(exc))
+        if exc.retry_after_s:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(PayloadError)
     async def payload_error(_: Request, exc: PayloadError) -> JSONResponse:

@@ -17,9 +17,15 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=200)
 
 
-@router.post("/auth/login", tags=["auth"])
-def login(body: LoginIn, platform: PlatformDep) -> dict:
-    return {"access_token": identity.login(platform, body.username, body.password), "token_type": "bearer"}
+@router.post("/auth/login", tags=["auth"], responses={
+    401: {"description": "wrong username or password (the same answer for an unknown user)"},
+    429: {"description": "too many failed logins for the account or from the address; see Retry-After"},
+    503: {"description": "too many logins being verified at once; see Retry-After"}})
+def login(body: LoginIn, platform: PlatformDep, request: Request) -> dict:
+    """A bearer token. Failures are throttled per account and per client address (the address uvicorn
+    sees: behind a reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address)."""
+    source = request.client.host if request.client else "unknown"
+    return {"access_token": identity.login(platform, body.username, body.password, source), "token_type": "bearer"}
 
 
 @router.post("/auth/logout", tags=["auth"])

@@ -1,6 +1,8 @@
 """`wuxin`: the platform's command line. Run `wuxin --help` to see what it does."""
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from wuxin.cli import bench, core, credit
@@ -9,9 +11,22 @@ from wuxin.cli import indicators as indicators_cli, simulate
 from wuxin.ingest.cli import app as ingest_app
 from wuxin.ingest.jt808.cli import app as jt808_app
 from wuxin.ledger.cli import app as ledger_app
+from wuxin.errors import ConfigError
 from wuxin.trace.cli import app as epcis_app
 
-app = typer.Typer(
+
+class WuxinCli(typer.Typer):
+    """The command line; refused settings (WUXIN_* variables) print one line and exit 2, no traceback."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+
+app = WuxinCli(
     no_args_is_help=True,
     help="Wuxin (物信): IoT evidence for credit. Start with `wuxin demo`, or `wuxin db upgrade` then `wuxin serve`.",
 )

@@ -1,6 +1,8 @@
 """People: tenants, users, login, bearer tokens -> Principal."""
 from __future__ import annotations
 
+import logging
+
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, TenantKind
 from wuxin.errors import AuthError, Conflict, InvalidInput, NotFound
@@ -8,6 +10,7 @@ from wuxin.security.policy import Principal
 from wuxin.security.secrets import hash_password, new_token, token_hash, verify_password
 
 MIN_PASSWORD_CHARS = 10
+log = logging.getLogger(__name__)
 
 
 def create_tenant(platform: Platform, name: str, kind: str) -> int:
@@ -58,17 +61,40 @@ def _check_membership(role: Role, tenant_id: int | None, enterprise_id: int | No
         raise InvalidInput(f"a {role.value} belongs to one tenant and no enterprise")
 
 
-def login(platform: Platform, username: str, password: str) -> str:
-    """A new bearer token for a correct password; the same error for any failure."""
+def login(platform: Platform, username: str, password: str, source: str = "local") -> str:
+    """A new bearer token for a correct password; the same error for any failure.
+
+    `source` is the client's address. A locked account or source is refused before any database or
+    password work (429); an unknown user costs one Argon2 verification like a known one (dummy hash),
+    so neither the answer nor its time says whether the account exists."""
+    guard = platform.login_guard
+    guard.check(username, source, platform.clock_ms())
     with platform.uow() as uow:
         user = uow.identity.user_by_username(username)
-        if user is None or user["disabled"] or not verify_password(user["password_hash"], password):
-            raise AuthError("wrong username or password")
-        token = new_token("wxu_")
-        now_ms = platform.clock_ms()
+    with guard.hashing_slot():
+        correct = verify_password(user["password_hash"] if user else None, password)
+    now_ms = platform.clock_ms()
+    if user is None or user["disabled"] or not correct:
+        _login_failed(platform, username, source, user, now_ms)
+        raise AuthError("wrong username or password")
+    guard.succeeded(username)
+    token = new_token("wxu_")
+    with platform.uow() as uow:
         uow.identity.add_api_token(user["id"], token_hash(token), now_ms, now_ms + platform.settings.access_token_ttl_s * 1000)
         uow.commit()
     return token
+
+
+def _login_failed(platform: Platform, username: str, source: str, user: dict | None, now_ms: int) -> None:
+    """Count the failure and audit it (never the password)."""
+    reason = "unknown_user" if user is None else "disabled" if user["disabled"] else "wrong_password"
+    locked = platform.login_guard.failed(username, source, now_ms)
+    with platform.uow() as uow:
+        uow.logs.audit(now_ms, user["id"] if user else None, "auth.login_failed", username[:200],
+                       {"source": source, "reason": reason, "locked": locked})
+        uow.commit()
+    if locked:
+        log.warning("login locked after failures: account %r or source %s", username, source)
 
 
 def logout(platform: Platform, token: str) -> None:

@@ -71,7 +71,10 @@ function loginView() {
       const out = await api("/api/v1/auth/login", { method: "POST", body: { username: user.value, password: pass.value } });
       session.token = out.access_token; session.me = await api("/api/v1/me");
       location.hash = home();
-    } catch (err) { error.textContent = `${t("login_failed")}: ${err.message}`; }
+    } catch (err) {
+      const label = { 429: "login_throttled", 503: "login_busy" }[err.status] || "login_failed";
+      error.textContent = `${t(label)}: ${err.message}`;
+    }
   } }, h("h1", {}, t("brand")), h("label", { for: "username" }, t("username")), user,
     h("label", { for: "password" }, t("password")), pass, h("p", {}, h("button", { class: "primary", type: "submit", id: "login-submit" }, t("login"))), error);
   return form;

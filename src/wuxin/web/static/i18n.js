@@ -3,6 +3,8 @@ const STRINGS = {
   brand: ["物信 Wuxin", "Wuxin 物信"],
   login: ["登录", "Log in"], logout: ["退出", "Log out"], username: ["用户名", "Username"], password: ["密码", "Password"],
   login_failed: ["登录失败", "Login failed"], language: ["English", "中文"],
+  login_throttled: ["登录失败次数过多，请稍后再试", "Too many failed logins, try again later"],
+  login_busy: ["登录繁忙，请稍后再试", "Login is busy, try again in a moment"],
   nav_portfolio: ["资产组合", "Portfolio"], nav_alarms: ["预警", "Alarms"], nav_loans: ["贷款", "Loans"],
   nav_pledges: ["押品", "Pledges"], nav_map: ["地图", "Map"], nav_index: ["行业指数", "Industry index"],
   nav_evidence: ["证据", "Evidence"], nav_quarantine: ["隔离区", "Quarantine"], nav_my: ["我的企业", "My company"],
