@@ -142,8 +142,7 @@ def issue_identities(platform: Platform, principal: Principal, batch_id: int, co
     if not 1 <= count <= MAX_IDENTITIES_PER_REQUEST:
         raise InvalidInput(f"count must be 1..{MAX_IDENTITIES_PER_REQUEST}, got {count}")
     with platform.uow() as uow:
-        batch = _batch(uow, batch_id)
-        _acting_enterprise(platform, uow, principal, batch["enterprise_id"])
+        batch = readable_batch(platform, uow, principal, batch_id)
         measured = _measured(uow, batch)
         first = uow.ledger.reserve_identities(batch_id, count, measured)  # row lock: concurrent issuers queue
         if first is None:
