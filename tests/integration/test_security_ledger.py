@@ -85,7 +85,6 @@ def test_a_second_consented_bank_gets_404_on_the_first_banks_credit_decision_evi
     decision = _decide(live, platform, world)
     subject = f"credit_decision:{decision['id']}"
     [entry] = _entries(platform, subject)
-    assert (entry["owner_tenant_id"], entry["data_class"]) == (world.bank, "credit")
     officer, other = login(live.client, "officer"), login(live.client, "other")
     bundle = _evidence(live.client, officer, subject)
     assert bundle.status_code == 200, bundle.text
@@ -98,6 +97,7 @@ def test_a_second_consented_bank_gets_404_on_the_first_banks_credit_decision_evi
         "message": f"ledger entry {entry['leaf_index']} does not exist"}  # as if the leaf did not exist
     report = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", params={"format": "json"}, headers=other)
     assert report.status_code == 200 and report.json()["decision"] is None  # its own report embeds no other bank's decision
+    assert (entry["owner_tenant_id"], entry["data_class"]) == (world.bank, "credit")
 
 
 def test_a_second_consented_bank_gets_404_on_the_first_banks_loan_pledge_and_liquidation_evidence(platform, live, world):
@@ -105,7 +105,6 @@ def test_a_second_consented_bank_gets_404_on_the_first_banks_loan_pledge_and_liq
     officer, other = login(live.client, "officer"), login(live.client, "other")
     assert live.client.get(f"/api/v1/loans/{loan_id}", headers=other).status_code == 404  # the domain API's answer
     pledge_entries = _entries(platform, f"loan:{loan_id}")
-    assert {(e["owner_tenant_id"], e["data_class"]) for e in pledge_entries} == {(world.bank, "pledge")}
     assert _evidence(live.client, officer, f"loan:{loan_id}").status_code == 200
     _assert_absent(_evidence(live.client, other, f"loan:{loan_id}"), ["LOT-2026-001", "tyre"])
     _assert_absent(_proof(live.client, other, pledge_entries[0]["leaf_index"]), ["LOT-2026-001", "tyre"])
@@ -114,11 +113,12 @@ def test_a_second_consented_bank_gets_404_on_the_first_banks_loan_pledge_and_liq
     assert alarm_ids
     for alarm_id in alarm_ids:
         [entry] = _entries(platform, f"alarm:{alarm_id}")
-        assert (entry["owner_tenant_id"], entry["data_class"]) == (world.bank, "alarm")
         assert _proof(live.client, officer, entry["leaf_index"]).status_code == 200
         assert "pledged_value_cny" in _evidence(live.client, officer, f"alarm:{alarm_id}").text
         _assert_absent(_evidence(live.client, other, f"alarm:{alarm_id}"), ["pledged_value_cny", "coverage_ratio"])
         _assert_absent(_proof(live.client, other, entry["leaf_index"]), ["pledged_value_cny", "coverage_ratio"])
+        assert (entry["owner_tenant_id"], entry["data_class"]) == (world.bank, "alarm")
+    assert {(e["owner_tenant_id"], e["data_class"]) for e in pledge_entries} == {(world.bank, "pledge")}
 
 
 def test_an_integrator_is_refused_alarm_entries_that_the_banks_and_the_enterprise_read(platform, live, world):
@@ -129,7 +129,6 @@ def test_an_integrator_is_refused_alarm_entries_that_the_banks_and_the_enterpris
                                                       world.factory, T0_MS, {"current_a": 0.0}, device["id"]), T0_MS)
         uow.commit()
     [entry] = _entries(platform, f"alarm:{alarm_id}")
-    assert (entry["owner_tenant_id"], entry["data_class"]) == (None, "alarm")
     integrator = login(live.client, "integrator")
     assert live.client.get("/api/v1/alarms", headers=integrator).status_code == 403  # the domain API refuses it
     for response in (_evidence(live.client, integrator, f"alarm:{alarm_id}"), _proof(live.client, integrator, entry["leaf_index"])):
@@ -137,6 +136,7 @@ def test_an_integrator_is_refused_alarm_entries_that_the_banks_and_the_enterpris
     for reader in ("officer", "other", "owner"):  # a platform alarm of a consented borrower; the enterprise's own
         assert _proof(live.client, login(live.client, reader), entry["leaf_index"]).status_code == 200, reader
     _assert_absent(_proof(live.client, login(live.client, "fleetowner"), entry["leaf_index"]), ["current_a"])
+    assert (entry["owner_tenant_id"], entry["data_class"]) == (None, "alarm")
 
 
 def test_the_enterprise_reads_its_own_device_data_entries_and_strangers_get_the_answer_of_a_missing_device(platform, live, world):
@@ -144,7 +144,6 @@ def test_the_enterprise_reads_its_own_device_data_entries_and_strangers_get_the_
                                 json=[{"ts": T0_MS - 1000, "values": {"current_a": 9.0}}])
     batch = response.json()["batch_id"]
     [entry] = _entries(platform, f"batch:{batch}")
-    assert (entry["owner_tenant_id"], entry["data_class"]) == (None, "device_data")
     url = "/api/v1/ledger/telemetry/batches/{}/devices/{}/proof"
     owner = login(live.client, "owner")
     assert live.client.get(url.format(batch, "loom-01"), headers=owner).json()["points"]["in_leaf"] is True
@@ -157,6 +156,7 @@ def test_the_enterprise_reads_its_own_device_data_entries_and_strangers_get_the_
         assert known.status_code == missing.status_code == 404, (stranger, known.text)
         assert known.json()["message"].replace("loom-01", "KEY") == missing.json()["message"].replace("no-such-device", "KEY")
         assert "enterprise" not in known.json()["message"]
+    assert (entry["owner_tenant_id"], entry["data_class"]) == (None, "device_data")
 
 
 def _principal(platform, username: str):
