@@ -44,7 +44,7 @@ from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
-from wuxin.security.policy import Principal, require_role, valid_consents
+from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -617,8 +617,8 @@ def list_alarms(platform: Platform, principal: Principal, status: str | None = N
     with platform.uow() as uow:
         visible = _visible_enterprises(uow, principal, platform.clock_ms())
         if enterprise_id is not None:
-            if visible is not None and enterprise_id not in visible:
-                raise Denied(f"no valid consent lets {principal.username} read alarms of enterprise {enterprise_id}")
+            if visible is not None and enterprise_id not in visible:  # not theirs to know: as if absent
+                raise enterprise_not_found(enterprise_id)
             visible = [enterprise_id]
         tenant = None if principal.is_admin else principal.tenant_id
         rows = uow.monitoring.list_alarms(visible, tenant, status, loan_id, max(1, min(limit, 1000)))
