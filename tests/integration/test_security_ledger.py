@@ -177,6 +177,7 @@ ENTERPRISE_READS = [
     ("get", "/api/v1/enterprises/{e}/percentile?indicator=run_hours&day=2026-09-20", None),
     ("get", "/api/v1/enterprises/{e}/connectivity/transitions", None),
     ("get", "/api/v1/console/enterprises/{e}/equipment-timeline", None),
+    ("get", "/api/v1/alarms?enterprise_id={e}", None),
     ("post", "/api/v1/enterprises/{e}/sites", {"name": "二号车间", "region": "江苏省苏州市"}),
     ("post", "/api/v1/enterprises/{e}/devices", {"key": "loom-99", "device_type": "manufacturing.energy_meter",
                                                  "source_mode": "enterprise_shared"}),
