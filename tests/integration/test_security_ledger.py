@@ -270,3 +270,21 @@ def test_old_entries_are_backfilled_with_their_owner_and_class(platform, live, w
         after = {i: (uow.ledger.entry(i)["owner_tenant_id"], uow.ledger.entry(i)["data_class"]) for i in before}
     assert after == before
     assert {(world.bank, "pledge"), (world.bank, "alarm"), (None, "business")} <= set(before.values())
+
+
+def test_a_banks_own_business_records_are_proven_to_that_bank_and_the_enterprise_only(platform, live, world):
+    with platform.uow() as uow:
+        uscc = uow.enterprises.get(world.factory)["uscc"]
+    officer = login(live.client, "officer")
+    imported = live.client.post("/api/v1/business-data/statements", params={"source": "bank"}, headers=officer,
+                                content=json.dumps(statement_rows(uscc, platform)))
+    assert imported.status_code == 201 and imported.json()["accepted"] == 4, imported.text
+    subject = f"business_import:{imported.json()['import_id']}:{world.factory}"
+    [entry] = _entries(platform, subject)
+    for reader in ("officer", "owner"):  # the importing bank, and the enterprise the records are about
+        assert _proof(live.client, login(live.client, reader), entry["leaf_index"]).status_code == 200, reader
+    other = login(live.client, "other")  # consented too, but these are the first bank's records
+    assert live.client.get(f"/api/v1/enterprises/{world.factory}/business-data", headers=other).json()["records"] == []
+    _assert_absent(_proof(live.client, other, entry["leaf_index"]), ["rows_sha256"])
+    _assert_absent(_evidence(live.client, other, subject), ["rows_sha256"])
+    assert (entry["owner_tenant_id"], entry["data_class"]) == (world.bank, "business")
