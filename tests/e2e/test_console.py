@@ -128,8 +128,8 @@ def test_enterprise_user_revokes_consent_and_the_bank_loses_access(console_as, d
     assert owner.errors == []
 
     bank = console_as("officer", "en")
-    bank.open(f"#/enterprise/{me['enterprise_id']}", "[data-state='no-access']")
+    bank.open(f"#/enterprise/{me['enterprise_id']}", "[data-state='not-found']")  # without consent: as if absent
     bank.shot("officer-no-access-after-revoke")
-    assert all("403" in e for e in bank.errors)  # the refused request itself, and nothing else
+    assert all("404" in e for e in bank.errors)  # the refused request itself, and nothing else
     bank.open("#/portfolio", "[data-page='#/portfolio'] h1")
     assert bank.page.locator(f"a[href='#/enterprise/{me['enterprise_id']}']").count() == 0

@@ -60,16 +60,16 @@ def test_another_banks_officer_is_denied_everything(live, world):
     headers = login(live.client, "other")
     assert live.client.get("/api/v1/enterprises", headers=headers).json() == []
     for url in (telemetry_url(world), f"/api/v1/enterprises/{world.factory}", f"/api/v1/enterprises/{world.factory}/devices"):
-        response = live.client.get(url, headers=headers)
-        assert response.status_code == 403, url
-        assert "no valid consent" in response.json()["message"]
+        response = live.client.get(url, headers=headers)  # without consent the enterprise does not exist for it
+        assert response.status_code == 404, url
+        assert response.json()["message"] == f"enterprise {world.factory} does not exist"
 
 
 def test_expired_consent_denies(platform, live, world):
     headers = login(live.client, "officer")
     platform.clock.advance(31 * DAY_MS)
     headers = login(live.client, "officer")
-    assert live.client.get(telemetry_url(world), headers=headers).status_code == 403
+    assert live.client.get(telemetry_url(world), headers=headers).status_code == 404
 
 
 def test_revoked_consent_denies_and_only_the_enterprise_can_revoke(platform, live, world):
@@ -77,11 +77,11 @@ def test_revoked_consent_denies_and_only_the_enterprise_can_revoke(platform, liv
     response = live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=officer)
     assert response.status_code == 403
     other_owner = login(live.client, "fleetowner")
-    assert live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=other_owner).status_code == 403
+    assert live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=other_owner).status_code == 404
     owner = login(live.client, "owner")
     response = live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner)
     assert response.status_code == 200 and response.json()["revoked_ms"] == T0_MS
-    assert live.client.get(telemetry_url(world), headers=officer).status_code == 403
+    assert live.client.get(telemetry_url(world), headers=officer).status_code == 404  # at once
     assert live.client.get("/api/v1/enterprises", headers=officer).json() == []
 
 
@@ -98,7 +98,7 @@ def test_narrowed_consent_covers_only_the_kept_devices(platform, live, world):
     assert live.client.patch(f"/api/v1/consents/{narrow_id}", headers=owner, json={"scope_items": ["loom-02"]}).status_code == 200
     officer = login(live.client, "officer")
     assert live.client.get(telemetry_url(world, "loom-02"), headers=officer).status_code == 200
-    assert live.client.get(telemetry_url(world, "loom-01"), headers=officer).status_code == 403
+    assert live.client.get(telemetry_url(world, "loom-01"), headers=officer).status_code == 404  # outside it: as if absent
     devices = live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=officer).json()
     assert [d["key"] for d in devices] == ["loom-02"]
 
@@ -107,8 +107,8 @@ def test_enterprise_user_reads_own_data_but_not_another_enterprise(live, world):
     owner = login(live.client, "owner")
     assert live.client.get(telemetry_url(world), headers=owner).status_code == 200
     fleet_owner = login(live.client, "fleetowner")
-    assert live.client.get(telemetry_url(world), headers=fleet_owner).status_code == 403
-    assert live.client.get(f"/api/v1/enterprises/{world.factory}", headers=fleet_owner).status_code == 403
+    assert live.client.get(telemetry_url(world), headers=fleet_owner).status_code == 404
+    assert live.client.get(f"/api/v1/enterprises/{world.factory}", headers=fleet_owner).status_code == 404
     assert [e["id"] for e in live.client.get("/api/v1/enterprises", headers=fleet_owner).json()] == [world.fleet]
 
 
@@ -136,7 +136,7 @@ def test_device_registration_needs_the_right_party(live, world):
     officer = login(live.client, "officer")
     assert live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=officer, json=device).status_code == 403
     integrator = login(live.client, "integrator")
-    assert live.client.post(f"/api/v1/enterprises/{world.fleet}/devices", headers=integrator, json=device).status_code == 403
+    assert live.client.post(f"/api/v1/enterprises/{world.fleet}/devices", headers=integrator, json=device).status_code == 404
     response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=integrator, json=device)
     assert response.status_code == 201 and response.json()["access_token"].startswith("wxd_")
     owner = login(live.client, "owner")

@@ -62,7 +62,7 @@ def test_acknowledge_clear_audit_and_denials(platform):
     ingest_lines(platform, [{"device": key, "ts": platform.clock_ms(), "values": {"moment_pct": 150.0}}], "http")
     risk, other, owner = (principal(platform, world, u) for u in ("risk", "other", "owner"))
     (alarm,) = monitoring.list_alarms(platform, risk, status="active")
-    with pytest.raises(Denied):
+    with pytest.raises(NotFound, match=f"alarm {alarm['id']} does not exist"):  # no consent: as if absent
         monitoring.acknowledge(platform, other, alarm["id"], "not my bank")
     with pytest.raises(Denied):
         monitoring.acknowledge(platform, owner, alarm["id"], "the firm cannot silence the bank's alarm")

@@ -67,7 +67,7 @@ def test_csv_files_import_and_who_may_import_what(platform, tmp_path):
     mine = business_data.import_rows(platform, owner, "statements", statement_rows(uscc, platform), "enterprise_reported")
     assert mine["accepted"] == 4
     refused = business_data.import_rows(platform, other, "statements", statement_rows(uscc, platform), "bank")
-    assert refused["accepted"] == 0 and "holds no valid consent" in refused["errors"][0]["message"]
+    assert refused["accepted"] == 0 and f"no enterprise has USCC {uscc!r}" in refused["errors"][0]["message"]
     prices = business_data.import_rows(platform, None, "price_index",
                                        [{"sku": "tyre-205-55R16", "date": "2026-09-01", "price_cny_per_unit": "420.00"}], "third_party")
     assert prices["accepted"] == 1

@@ -33,8 +33,8 @@ def test_transitions_are_refused_without_consent_and_reads_are_logged(live, plat
     sweep_connectivity(platform)
     url = f"/api/v1/enterprises/{world.fleet}/connectivity/transitions"
     assert live.client.get(url).status_code == 401
-    assert live.client.get(url, headers=login(live.client, "officer")).status_code == 403  # no consent from the fleet
-    assert live.client.get(url, headers=login(live.client, "owner")).status_code == 403  # another enterprise
+    assert live.client.get(url, headers=login(live.client, "officer")).status_code == 404  # no consent from the fleet
+    assert live.client.get(url, headers=login(live.client, "owner")).status_code == 404  # another enterprise
     own = live.client.get(url, headers=login(live.client, "fleetowner"))
     assert own.status_code == 200 and [t["device"] for t in own.json()] == ["truck-01"]
     with platform.uow() as uow:

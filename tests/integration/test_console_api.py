@@ -84,7 +84,7 @@ def test_timeline_and_portfolio_refuse_or_hide_without_consent(platform, live):
     url = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline"
     other = login(live.client, "other")
     denied = live.client.get(url, headers=other)
-    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
+    assert denied.status_code == 404 and denied.json()["error"] == "not_found"  # no consent: as if absent
     assert live.client.get("/api/v1/console/portfolio", headers=other).json()["enterprises"] == []
     assert live.client.get(url).status_code == 401
     assert live.client.get(url + "?days=0", headers=login(live.client, "officer")).status_code == 422

@@ -118,7 +118,7 @@ def test_capture_and_query_follow_roles_and_consent(platform, live, world):
     assert live.client.post("/epcis/capture", content=json.dumps(document), headers=JSON_LD).status_code == 401
     assert _capture(live, login(live.client, "officer"), document).status_code == 403  # banks do not capture
     assert _capture(live, login(live.client, "admin"), document).status_code == 422  # admin must name the enterprise
-    assert _capture(live, login(live.client, "integrator"), document, enterprise_id=world.fleet).status_code == 403
+    assert _capture(live, login(live.client, "integrator"), document, enterprise_id=world.fleet).status_code == 404
     assert _capture(live, login(live.client, "integrator"), document, enterprise_id=world.factory).status_code == 202
     fleet_doc = json.loads(DOCUMENTS[1].read_text())
     assert _capture(live, login(live.client, "fleetowner"), fleet_doc).status_code == 202

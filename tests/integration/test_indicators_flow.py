@@ -123,9 +123,9 @@ def test_enterprise_values_and_the_readings_behind_them_follow_consent(served, l
 
     other = login(live.client, "other")
     for url in (f"/api/v1/enterprises/{world.factory}/indicators?from={day}&to={day}", link):
-        assert live.client.get(url, headers=other).status_code == 403
+        assert live.client.get(url, headers=other).status_code == 404  # no consent: as if absent
     fleet_owner = login(live.client, "fleetowner")
-    assert live.client.get(link, headers=fleet_owner).status_code == 403
+    assert live.client.get(link, headers=fleet_owner).status_code == 404
     owner = login(live.client, "owner")
     assert live.client.get(link, headers=owner).status_code == 200
 
@@ -135,9 +135,9 @@ def test_enterprise_values_and_the_readings_behind_them_follow_consent(served, l
     assert live.client.get(f"/api/v1/enterprises/{world.factory}/indicators?from={day}&to={day}", headers=officer).status_code == 403
     device_url = f"/api/v1/enterprises/{world.factory}/devices/{{}}/indicators?from={day}&to={day}"
     assert live.client.get(device_url.format("loom-01"), headers=officer).json()["values"]
-    assert live.client.get(device_url.format("loom-02"), headers=officer).status_code == 403
+    assert live.client.get(device_url.format("loom-02"), headers=officer).status_code == 404  # outside the consent
     assert live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner).status_code == 200
-    assert live.client.get(link, headers=officer).status_code == 403
+    assert live.client.get(link, headers=officer).status_code == 404
     r = live.client.get(f"/api/v1/enterprises/{world.factory}/indicators", params={"from": "2026-13-01", "to": day}, headers=owner)
     assert r.status_code == 422
 
@@ -153,7 +153,7 @@ def test_index_roles_percentile_and_update_permissions(served, live, platform):
                            headers=owner)
     assert mine.status_code == 200 and mine.json()["percentile"] is None and "fewer than 5" in mine.json()["reason"]
     assert live.client.get(f"/api/v1/enterprises/{world.fleet}/percentile", params={"indicator": "run_hours", "day": day},
-                           headers=owner).status_code == 403
+                           headers=owner).status_code == 404
     assert live.client.post("/api/v1/indicators/update", headers=login(live.client, "officer")).status_code == 403
     r = live.client.post("/api/v1/indicators/update", headers=login(live.client, "admin"))
     assert r.status_code == 200 and r.json()["device_days"] == 0

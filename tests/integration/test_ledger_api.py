@@ -69,9 +69,11 @@ def test_telemetry_proofs_follow_consent(platform, live, world):
     batch = _send(live, world, "loom-01", [(T0_MS - 1000, 9.0)])
     url = f"/api/v1/ledger/telemetry/batches/{batch}/devices/loom-01/proof"
     assert live.client.get(url).status_code == 401
-    for username in ("other", "fleetowner", "admin"):  # no consent, another enterprise, operators read under consent
+    for username in ("other", "fleetowner"):  # no consent, another enterprise: the device does not exist for them
         response = live.client.get(url, headers=login(live.client, username))
-        assert response.status_code == 403, (username, response.text)
+        assert response.status_code == 404, (username, response.text)
+    admin = live.client.get(url, headers=login(live.client, "admin"))  # operators read under consent only
+    assert admin.status_code == 403, admin.text
     missing = live.client.get(f"/api/v1/ledger/telemetry/batches/{batch}/devices/loom-02/proof",
                               headers=login(live.client, "owner"))
     assert missing.status_code == 404
@@ -94,25 +96,26 @@ def test_tree_heads_are_public_signed_and_consistent(platform, live, world, tmp_
 
 def test_a_decisions_evidence_bundle_exports_and_verifies_offline(platform, live, world, tmp_path):
     _send(live, world, "loom-01", [(T0_MS - 1000, 9.0)])
+    statements, review = f"business_import:7:{world.factory}", f"business_import:8:{world.factory}"
     with platform.uow() as uow:
-        record_evidence(uow, "business_import", "import:7", {"enterprise_id": world.factory, "at_ms": T0_MS,
+        record_evidence(uow, "business_import", statements, {"enterprise_id": world.factory, "at_ms": T0_MS,
                                                              "rows": 12, "sha256": "ab" * 32})
-        record_evidence(uow, "credit_decision", "decision:1", {"enterprise_id": world.factory, "at_ms": T0_MS,
-                                                               "outcome": "approve", "inputs": ["import:7"]})
+        record_evidence(uow, "business_import", review, {"enterprise_id": world.factory, "at_ms": T0_MS,
+                                                         "outcome": "approve", "inputs": [statements]})
         uow.commit()
-    response = live.client.get("/api/v1/ledger/evidence", params={"subject": "decision:1"},
+    response = live.client.get("/api/v1/ledger/evidence", params={"subject": review},
                                headers=login(live.client, "officer"))
     assert response.status_code == 200, response.text
     bundle = response.json()
-    assert [e["subject"] for e in bundle["entries"]] == ["decision:1", "import:7"]
+    assert [e["subject"] for e in bundle["entries"]] == [review, statements]
     result = _verify_file(tmp_path, bundle)
     assert result.exit_code == 0 and "2 entries" in result.output, result.output
     bundle["entries"][0]["leaf_data"] = bundle["entries"][0]["leaf_data"].replace("approve", "decline")
     with pytest.raises(ProofVerificationError, match="leaf_data does not hash"):
         verify_document(bundle)
-    denied = live.client.get("/api/v1/ledger/evidence", params={"subject": "decision:1"},
+    denied = live.client.get("/api/v1/ledger/evidence", params={"subject": review},
                              headers=login(live.client, "other"))
-    assert denied.status_code == 403
+    assert denied.status_code == 404  # no consent: no such evidence for that bank
     telemetry = live.client.get(f"/api/v1/ledger/entries/0/proof", headers=login(live.client, "owner"))
     assert telemetry.status_code == 403 and "telemetry batch" in telemetry.json()["message"]
 

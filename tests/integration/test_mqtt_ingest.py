@@ -7,7 +7,7 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 
-from wuxin.errors import Denied
+from wuxin.errors import NotFound
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services import registry
@@ -105,7 +105,7 @@ def test_a_device_cannot_publish_as_another_and_bad_or_revoked_credentials_are_r
 def test_a_gateway_publishes_only_for_sub_devices_registered_behind_it(platform, mqtt_env):
     world, _, _, _, device, _ = mqtt_env
     attach_sub_device(platform, None, "meter-01", "loom-02")
-    with pytest.raises(Denied, match="not of the gateway's enterprise"):
+    with pytest.raises(NotFound, match="not a device of the gateway's enterprise"):
         attach_sub_device(platform, None, "meter-01", "truck-01")
     gateway = device("meter-01")
     body = {"loom-02": [{"ts": T0_MS - 1000, "values": {"current_a": 7.5}}], "loom-01": [{"ts": T0_MS - 1000, "values": {"current_a": 9}}]}

@@ -97,7 +97,7 @@ def test_only_the_admin_registers_platforms_and_only_admin_or_owner_links_an_ent
     assert denied.status_code == 403
     assert live.client.post("/api/v1/platforms", json={"name": "casicloud"}).status_code == 401
     url = "/api/v1/platforms/rootcloud/enterprises"
-    assert live.client.post(url, json={"enterprise_id": world.factory}, headers=fleetowner).status_code == 403
-    assert live.client.post(url, json={"enterprise_id": world.fleet}, headers=officer).status_code == 403
+    assert live.client.post(url, json={"enterprise_id": world.factory}, headers=fleetowner).status_code == 404
+    assert live.client.post(url, json={"enterprise_id": world.fleet}, headers=officer).status_code == 404
     assert live.client.post(url, json={"enterprise_id": world.fleet}, headers=fleetowner).status_code == 201
     assert live.client.post(url, json={"enterprise_id": world.factory}, headers=owner).status_code == 201

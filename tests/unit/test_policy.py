@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from wuxin.domain.model import ConsentScope, ConsentView, Role
-from wuxin.errors import Denied
+from wuxin.errors import Denied, NotFound
 from wuxin.security.policy import Principal, readable_device_keys
 
 DEVICES = [("loom-01", "manufacturing.current_bracelet"), ("truck-01", "vehicles.gps_terminal")]
@@ -27,15 +27,15 @@ def test_scenario_scope_covers_that_scenarios_devices_only():
     ([consent(ConsentScope.ALL, expires=50)], 50), ([consent(ConsentScope.ALL, revoked=10)], 50),
     ([consent(ConsentScope.ALL, tenant=2)], 50), ([], 50),
 ])
-def test_no_valid_consent_denies(consents, now):
-    with pytest.raises(Denied):
+def test_no_valid_consent_answers_as_if_the_enterprise_did_not_exist(consents, now):
+    with pytest.raises(NotFound, match="^enterprise 9 does not exist$"):
         readable_device_keys(officer(), 9, DEVICES, consents, now)
 
 
 def test_enterprise_user_reads_only_own_enterprise():
     own = Principal(2, "e", Role.ENTERPRISE_USER, None, 9)
     assert readable_device_keys(own, 9, DEVICES, [], 0)[0] == {"loom-01", "truck-01"}
-    with pytest.raises(Denied):
+    with pytest.raises(NotFound, match="^enterprise 8 does not exist$"):  # another enterprise does not exist for it
         readable_device_keys(own, 8, DEVICES, [], 0)
 
 

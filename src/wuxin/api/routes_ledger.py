@@ -1,4 +1,5 @@
-"""HTTP routes of the ledger part: public key and tree heads (public), proofs (under consent)."""
+"""HTTP routes of the ledger part: public key, tree heads and consistency (public); entry proofs and evidence
+bundles (whoever may read what the entry proves); telemetry proofs (under consent)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
-from wuxin.services import ledger
+from wuxin.services import ledger, ledger_access
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 log = logging.getLogger("wuxin.ledger")
@@ -51,20 +52,20 @@ def consistency(platform: PlatformDep, first: int = Query(..., ge=1), second: in
 
 @router.get("/entries/{leaf_index}/proof")
 def entry_proof(leaf_index: int, user: CurrentUser, platform: PlatformDep) -> dict:
-    """Inclusion proof of one entry with its leaf data and signed head (consent rules of its enterprise)."""
-    return ledger.entry_proof(platform, user, leaf_index)
+    """Inclusion proof of one entry with its leaf data and signed head, for whoever may read what it proves."""
+    return ledger_access.entry_proof(platform, user, leaf_index)
 
 
 @router.get("/evidence")
 def evidence_bundle(user: CurrentUser, platform: PlatformDep, subject: str = Query(..., max_length=300)) -> dict:
     """The evidence bundle of a subject (e.g. a decision) and its inputs, verifiable offline."""
-    return ledger.evidence_bundle(platform, user, subject)
+    return ledger_access.evidence_bundle(platform, user, subject)
 
 
 @router.get("/telemetry/batches/{batch_id}/devices/{device_key}/proof")
 def telemetry_proof(batch_id: int, device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """A device's points stored under a batch, their recomputed digest, and the batch leaf's inclusion proof."""
-    return ledger.telemetry_proof(platform, user, batch_id, device_key)
+    return ledger_access.telemetry_proof(platform, user, batch_id, device_key)
 
 
 def tree_head_lifespan(platform: Platform, interval_s: float = ledger.TREE_HEAD_INTERVAL_S):

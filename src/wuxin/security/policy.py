@@ -1,10 +1,16 @@
-"""Who may do what: roles, tenants and consent. Every function raises Denied with the reason."""
+"""Who may do what: roles, tenants and consent.
+
+Two answers, never mixed up: an enterprise the caller may not know exists (another enterprise's
+user, a tenant holding no valid consent from it) gets NotFound, word for word the answer of an
+enterprise that does not exist, so no status, message or body tells the two apart; a caller who
+may know it but may not do this (a role, a device outside the consent) gets Denied with the reason.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from wuxin.domain.model import BANK_ROLES, ConsentView, Role
-from wuxin.errors import Denied
+from wuxin.errors import Denied, NotFound
 
 
 @dataclass(frozen=True)
@@ -28,9 +34,35 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise Denied(f"role {principal.role.value} may not do this (allowed: {allowed})")
 
 
+def enterprise_not_found(enterprise_id: int) -> NotFound:
+    """The one answer for an enterprise that does not exist or that the caller may not know exists."""
+    return NotFound(f"enterprise {enterprise_id} does not exist")
+
+
+def device_not_found(device_key: str) -> NotFound:
+    """The one answer for a device key that is not registered or whose enterprise the caller may not know."""
+    return NotFound(f"device {device_key!r} is not registered")
+
+
+def may_know_enterprise(principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int) -> bool:
+    """The admin, the enterprise's own users, and the users of a tenant holding a valid consent from it."""
+    if principal.is_admin:
+        return True
+    if principal.role is Role.ENTERPRISE_USER:
+        return principal.enterprise_id == enterprise_id
+    return bool(valid_consents(consents, principal.tenant_id, now_ms))
+
+
+def require_known_enterprise(principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int) -> None:
+    if not may_know_enterprise(principal, enterprise_id, consents, now_ms):
+        raise enterprise_not_found(enterprise_id)
+
+
 def require_own_enterprise(principal: Principal, enterprise_id: int) -> None:
-    """Enterprise users act only for their own enterprise."""
-    if principal.role is not Role.ENTERPRISE_USER or principal.enterprise_id != enterprise_id:
+    """Enterprise users act only for their own enterprise (another one does not exist for them)."""
+    if principal.role is Role.ENTERPRISE_USER and principal.enterprise_id != enterprise_id:
+        raise enterprise_not_found(enterprise_id)
+    if principal.role is not Role.ENTERPRISE_USER:
         raise Denied(f"user {principal.username} does not act for enterprise {enterprise_id}")
 
 
@@ -57,17 +89,11 @@ def readable_device_keys(
         raise Denied(f"role {principal.role.value} does not read enterprise telemetry")
     live = valid_consents(consents, principal.tenant_id, now_ms)
     if not live:
-        raise Denied(f"tenant {principal.tenant_id} holds no valid consent from enterprise {enterprise_id}")
+        raise enterprise_not_found(enterprise_id)
     keys = {key for key, device_type in devices if any(c.covers(key, device_type) for c in live)}
     return keys, live[0].id
 
 
 def require_can_see_enterprise(principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int) -> None:
-    """Profile access: the enterprise itself, the admin, or a tenant holding a valid consent."""
-    if principal.is_admin:
-        return
-    if principal.role is Role.ENTERPRISE_USER:
-        require_own_enterprise(principal, enterprise_id)
-        return
-    if not valid_consents(consents, principal.tenant_id, now_ms):
-        raise Denied(f"tenant {principal.tenant_id} holds no valid consent from enterprise {enterprise_id}")
+    """Profile access: whoever may know the enterprise exists (the enterprise itself, the admin, a consented tenant)."""
+    require_known_enterprise(principal, enterprise_id, consents, now_ms)

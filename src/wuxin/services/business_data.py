@@ -25,7 +25,7 @@ from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import day_start_ms
 from wuxin.risk.business import BadRow, GoodRow, kind_spec, trust_of_source, validate_rows
-from wuxin.security.policy import Principal, require_own_enterprise, require_role, valid_consents
+from wuxin.security.policy import Principal, enterprise_not_found, require_own_enterprise, require_role, valid_consents
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 
@@ -54,7 +54,7 @@ def import_rows(platform: Platform, principal: Principal | None, kind: str, rows
         uow.credit.add_rejections([dict(import_id=import_id, row_index=b.index, field=b.field, value=b.value,
                                         message=b.message, payload=b.payload, received_ms=now_ms) for b in bad])
         uow.credit.finish_import(import_id, len(placed) - duplicate, duplicate, len(bad))
-        _record(uow, import_id, kind, source, stored, placed, now_ms, kind == "price_index" and bool(placed))
+        _record(uow, import_id, kind, source, stored, placed, now_ms, records_tenant(principal, kind, source))
         if kind == "price_index":
             for _, row in placed:
                 _to_price_table(uow, row, source)
@@ -113,10 +113,8 @@ def rejections(platform: Platform, principal: Principal | None, import_id: int) 
     """The rows an import refused (whoever imported it, or an admin)."""
     with platform.uow() as uow:
         entry = uow.credit.get_import(import_id)
-        if entry is None:
-            raise NotFound(f"business import {import_id} does not exist")
-        if principal is not None and not principal.is_admin and entry["user_id"] != principal.user_id:
-            raise Denied(f"business import {import_id} was not made by {principal.username}")
+        if entry is None or (principal is not None and not principal.is_admin and entry["user_id"] != principal.user_id):
+            raise NotFound(f"business import {import_id} does not exist")  # another user's import: as if absent
         rows = uow.credit.rejections(import_id)
     return {"import_id": import_id, "kind": entry["kind"], "rejected": [
         {"row": r["row_index"] + 1, "field": r["field"], "value": r["value"], "message": r["message"], "payload": r["payload"]}
@@ -124,17 +122,33 @@ def rejections(platform: Platform, principal: Principal | None, import_id: int) 
 
 
 def require_business_reader(platform: Platform, uow, principal: Principal, enterprise_id: int) -> int | None:
-    """The enterprise itself, or a bank role holding a valid consent; returns the consent id."""
+    """The enterprise itself, or a bank role holding a valid consent; returns the consent id.
+    (Anyone else who may not know the enterprise gets the answer of a missing one.)"""
+    if principal.role is not Role.ENTERPRISE_USER:
+        require_role(principal, *BANK_ROLES)
     if uow.enterprises.get(enterprise_id) is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+        raise enterprise_not_found(enterprise_id)
     if principal.role is Role.ENTERPRISE_USER:
         require_own_enterprise(principal, enterprise_id)
         return None
-    require_role(principal, *BANK_ROLES)
     live = valid_consents(consent_views(uow.consents.for_enterprise(enterprise_id)), principal.tenant_id, platform.clock_ms())
     if not live:
-        raise Denied(f"tenant {principal.tenant_id} holds no valid consent from enterprise {enterprise_id}")
+        raise enterprise_not_found(enterprise_id)
     return live[0].id
+
+
+def require_records_reader(platform: Platform, uow, principal: Principal, enterprise_id: int | None,
+                           tenant_id: int | None) -> None:
+    """May the principal read an enterprise's records kept for `tenant_id` (the rule of `records`): shared
+    records (tenant None) to every business reader, a bank's own (bank-sourced, loan outcomes) to that bank
+    and the enterprise. Market data (no enterprise) is the platform's, and the importing bank's."""
+    if enterprise_id is None:
+        if not principal.is_admin and (tenant_id is None or tenant_id != principal.tenant_id):
+            raise NotFound("no market data import of yours")
+        return
+    require_business_reader(platform, uow, principal, enterprise_id)
+    if tenant_id is not None and principal.role is not Role.ENTERPRISE_USER and tenant_id != principal.tenant_id:
+        raise NotFound(f"no records of tenant {tenant_id}")
 
 
 def _source_for(principal: Principal | None, kind: str, source: str) -> str:
@@ -177,15 +191,15 @@ def _writable(platform: Platform, uow, principal: Principal | None, uscc: str | 
         return enterprise["id"], None
     if principal.role is Role.ENTERPRISE_USER:
         ok = principal.enterprise_id == enterprise["id"]
-        return enterprise["id"], None if ok else f"user {principal.username} does not act for enterprise {uscc}"
+        return enterprise["id"], None if ok else f"no enterprise has USCC {uscc!r}"
     live = valid_consents(consent_views(uow.consents.for_enterprise(enterprise["id"])), principal.tenant_id, platform.clock_ms())
-    return enterprise["id"], None if live else f"tenant {principal.tenant_id} holds no valid consent from enterprise {uscc}"
+    return enterprise["id"], None if live else f"no enterprise has USCC {uscc!r}"  # as if absent: no oracle
 
 
 def _store(uow, principal: Principal | None, import_id: int, kind: str, source: str, trust: float,
            placed: list[tuple[int | None, GoodRow]], now_ms: int) -> dict[int | None, list[int]]:
     """Insert the placed rows; returns the new record ids by enterprise (re-sent rows are not new)."""
-    tenant = _tenant(principal) if (source == "bank" or kind in PRIVATE_KINDS) else None
+    tenant = records_tenant(principal, kind, source)
     rows = [dict(import_id=import_id, enterprise_id=eid, tenant_id=tenant, kind=kind, record_key=row.key,
                  dedupe_key=f"{kind}|{eid or '-'}|{tenant or '-'}|{source}|{row.key}"[:400], first_day=row.first_day,
                  last_day=row.last_day, data=row.data, source=source, trust_level=trust, created_ms=now_ms)
@@ -196,8 +210,14 @@ def _store(uow, principal: Principal | None, import_id: int, kind: str, source: 
     return by_enterprise
 
 
+def records_tenant(principal: Principal | None, kind: str, source: str) -> int | None:
+    """The tenant that alone (with the enterprise) reads an import's records: the importing bank's for
+    bank-sourced rows and its own book (loan outcomes); None for shared records."""
+    return _tenant(principal) if (source == "bank" or kind in PRIVATE_KINDS) else None
+
+
 def _record(uow, import_id: int, kind: str, source: str, stored: dict[int | None, list[int]],
-            placed: list[tuple[int | None, GoodRow]], now_ms: int, market: bool) -> None:
+            placed: list[tuple[int | None, GoodRow]], now_ms: int, tenant_id: int | None) -> None:
     """One ledger entry per enterprise touched: the import, the kind and a digest of the rows stored."""
     for enterprise_id, ids in stored.items():
         rows = [row.data for eid, row in placed if eid == enterprise_id]
@@ -206,7 +226,8 @@ def _record(uow, import_id: int, kind: str, source: str, stored: dict[int | None
                 "at_ms": now_ms}
         if enterprise_id is not None:
             data["enterprise_id"] = enterprise_id
-        leaf = record_evidence(uow, "business_import", f"business_import:{import_id}:{enterprise_id or 'market'}", data)
+        leaf = record_evidence(uow, "business_import", f"business_import:{import_id}:{enterprise_id or 'market'}", data,
+                               owner_tenant_id=tenant_id)
         uow.credit.set_record_leaf(ids, leaf)
 
 

@@ -11,8 +11,8 @@ import logging
 import threading
 
 from wuxin.bootstrap import Platform
-from wuxin.errors import Denied, NotFound
-from wuxin.security.policy import Principal, readable_device_keys
+from wuxin.errors import Denied
+from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys
 from wuxin.services.registry import consent_views
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def read_transitions(platform: Platform, principal: Principal, enterprise_id: in
     limit = max(1, min(limit, MAX_TRANSITIONS))
     with platform.uow() as uow:
         if uow.enterprises.get(enterprise_id) is None:
-            raise NotFound(f"enterprise {enterprise_id} does not exist")
+            raise enterprise_not_found(enterprise_id)
         devices = uow.devices.list(enterprise_id)
         consents = consent_views(uow.consents.for_enterprise(enterprise_id))
         readable, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],

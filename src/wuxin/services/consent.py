@@ -76,8 +76,10 @@ def list_for(platform: Platform, principal: Principal, enterprise_id: int | None
 
 
 def _own_consent(uow: UnitOfWork, principal: Principal, consent_id: int) -> dict:
+    """A consent its enterprise changes; the tenant holding it is told it may not, anyone else that it does not exist."""
     consent = uow.consents.get(consent_id)
-    if consent is None:
+    if consent is None or (principal.enterprise_id != consent["enterprise_id"]
+                           and (principal.tenant_id is None or principal.tenant_id != consent["tenant_id"])):
         raise NotFound(f"consent {consent_id} does not exist")
     if principal.enterprise_id != consent["enterprise_id"]:
         raise Denied(f"consent {consent_id} was not granted by {principal.username}'s enterprise")

@@ -25,7 +25,7 @@ import numpy as np
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, TenantKind
-from wuxin.errors import Denied, InvalidInput
+from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day, parse_day
 from wuxin.indicators.series import DeviceDays
 from wuxin.security.policy import Principal, require_role
@@ -257,7 +257,7 @@ def portfolio_trend(platform: Platform, principal: Principal, days: int = 30) ->
             continue
         try:
             values = indicators.enterprise_indicators(platform, principal, enterprise["id"], day_list[0], last_day, "day", [pack.index[0]])
-        except Denied:  # consent narrowed to part of the devices: the aggregate would mislead
+        except (Denied, NotFound):  # consent narrowed (or just ended) to part of the devices: the aggregate would mislead
             hidden += 1
             continue
         by_day = per_scenario.setdefault(enterprise["industry"], {})
@@ -289,7 +289,7 @@ def _alarm_trend(monitoring, platform: Platform, principal: Principal, day_list:
 def _devices_or_none(platform: Platform, principal: Principal, enterprise_id: int) -> list[dict] | None:
     try:
         return data_access.list_devices(platform, principal, enterprise_id)
-    except Denied:  # the admin sees every enterprise but reads devices only under consent
+    except (Denied, NotFound):  # the admin sees every enterprise but reads devices only under consent
         return None
 
 

@@ -48,7 +48,7 @@ from wuxin.risk.money import Money
 from wuxin.risk.products import get_product
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, model_from_dict, model_to_dict, predict_pd, train_scorecard
 from wuxin.risk.validation import auc, ks
-from wuxin.security.policy import Principal, readable_device_keys, require_role
+from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 
@@ -119,15 +119,26 @@ def require_lender(platform: Platform, uow, principal: Principal, enterprise_id:
     require_role(principal, *BANK_ROLES)
     enterprise = uow.enterprises.get(enterprise_id)
     if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+        raise enterprise_not_found(enterprise_id)
     devices = uow.devices.list(enterprise_id)
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
     readable, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],
                                                 consents, platform.clock_ms())
     hidden = [d["key"] for d in devices if d["key"] not in readable]
     if hidden:
-        raise Denied(f"credit on enterprise {enterprise_id} stands on devices your consent does not cover: {hidden[:5]}")
+        raise Denied(f"credit on enterprise {enterprise_id} stands on {len(hidden)} device(s) your consent does not cover")
     return enterprise, devices, consent_id
+
+
+def readable_decision(platform: Platform, uow, principal: Principal, decision_id: int) -> dict:
+    """A decision, for its own bank's credit officers and risk managers while they may lend on the enterprise
+    (the rule of GET .../credit/decisions); another bank's decision does not exist for them."""
+    require_role(principal, *BANK_ROLES)
+    row = uow.credit.decision(decision_id)
+    if row is None or row["tenant_id"] != principal.tenant_id:
+        raise NotFound(f"credit decision {decision_id} does not exist")
+    require_lender(platform, uow, principal, row["enterprise_id"])
+    return row
 
 
 def _log(platform: Platform, uow, principal: Principal, enterprise_id: int, action: str, consent_id: int | None,
@@ -351,7 +362,7 @@ def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, 
                    limit_cny=record["limit"]["limit"] if record["limit"] else None,
                    expected_loss_cny=record["expected_loss"], decided_ms=now_ms)
         decision_id = uow.credit.add_decision(**row)
-        leaf = record_evidence(uow, "credit_decision", f"credit_decision:{decision_id}", {
+        leaf = record_evidence(uow, "credit_decision", f"credit_decision:{decision_id}", owner_tenant_id=principal.tenant_id, data={
             "enterprise_id": enterprise_id, "at_ms": now_ms, "tenant_id": principal.tenant_id, "product": product.code,
             "model_version": model.version, "score": round(decision.score, 4), "pd": decision.pd, "grade": decision.grade,
             "approved": decision.approved, "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import trust_level
-from wuxin.errors import Denied, NotFound
-from wuxin.security.policy import Principal, readable_device_keys
+from wuxin.errors import NotFound
+from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys
 from wuxin.services.registry import consent_views
 
 MAX_ROWS = 10_000
@@ -34,11 +34,9 @@ def read_telemetry(platform: Platform, principal: Principal, enterprise_id: int,
     limit = max(1, min(limit, MAX_ROWS))
     with platform.uow() as uow:
         devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
-        device = next((d for d in devices if d["key"] == device_key), None)
-        if device is None:
+        device = next((d for d in devices if d["key"] == device_key and d["key"] in readable), None)
+        if device is None:  # a device outside the consent gets the answer of a missing one
             raise NotFound(f"device {device_key!r} is not a device of enterprise {enterprise_id}")
-        if device_key not in readable:
-            raise Denied(f"no valid consent covers device {device_key!r}")
         rows = uow.telemetry.readings([device["id"]], key, from_ms, to_ms, limit)
         events = uow.telemetry.events([device["id"]], from_ms, to_ms, limit)
         _log(platform, uow, principal, enterprise_id, device["id"], "telemetry.read", consent_id, len(rows) + len(events))
@@ -58,7 +56,7 @@ def _value(row: dict):
 
 def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int):
     if uow.enterprises.get(enterprise_id) is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+        raise enterprise_not_found(enterprise_id)
     devices = uow.devices.list(enterprise_id)  # no shortcut for admins: operators read data only under consent
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
     pairs = [(d["key"], d["device_type"]) for d in devices]

@@ -4,7 +4,10 @@ Kinds: telemetry_batch (from ingestion; summarised per device, see wuxin.ledger.
 and any business fact another part records — business_import, credit_decision, alarm_action,
 pledge_change, ... — whose `data` is kept whole in the leaf (keep it small; list the subjects a
 decision used under data["inputs"] so its evidence bundle finds them). `data` may carry
-`enterprise_id` (whose data it is: consent applies to its proofs) and `at_ms` (the fact's time).
+`enterprise_id` (whose data it is) and `at_ms` (the fact's time). `owner_tenant_id` is the tenant
+whose business it is (a bank's decision, loan, tuned alarm; None for an enterprise's own data):
+with the kind's data class it is stored beside the leaf, and wuxin.services.ledger_access lets
+only whoever may read the thing itself read the entry.
 """
 from __future__ import annotations
 
@@ -15,12 +18,12 @@ from wuxin.services.ledger import append_entry, record
 from wuxin.store.uow import UnitOfWork
 
 
-def record_evidence(uow: UnitOfWork, kind: str, subject: str, data: dict) -> int:
+def record_evidence(uow: UnitOfWork, kind: str, subject: str, data: dict, owner_tenant_id: int | None = None) -> int:
     """Append one entry describing `subject` to the evidence ledger, in the caller's transaction; returns its leaf index."""
     if kind == "telemetry_batch":
         return _record_telemetry_batch(uow, subject, data)
     now_ms = data.get("at_ms") or time.time_ns() // 1_000_000
-    return record(uow, kind, subject, data, data.get("enterprise_id"), now_ms)
+    return record(uow, kind, subject, data, data.get("enterprise_id"), now_ms, owner_tenant_id)
 
 
 def _record_telemetry_batch(uow: UnitOfWork, subject: str, data: dict) -> int:

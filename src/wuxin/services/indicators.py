@@ -17,7 +17,13 @@ from wuxin.indicators.engine import aggregate_enterprise_day, aggregate_month, c
 from wuxin.indicators.index import distribution, percentile_rank
 from wuxin.indicators.planner import index_groups, plan_update
 from wuxin.indicators.series import DeviceDays, Events, Series
-from wuxin.security.policy import Principal, readable_device_keys, require_can_see_enterprise, require_role
+from wuxin.security.policy import (
+    Principal,
+    enterprise_not_found,
+    readable_device_keys,
+    require_can_see_enterprise,
+    require_role,
+)
 from wuxin.services.console import record_run_slots
 from wuxin.services.registry import consent_views
 
@@ -203,7 +209,7 @@ def _check_range(from_day: int, to_day: int) -> None:
 def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int):
     enterprise = uow.enterprises.get(enterprise_id)
     if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+        raise enterprise_not_found(enterprise_id)
     devices = uow.devices.list(enterprise_id)
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
     readable, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices], consents,
@@ -236,12 +242,12 @@ def enterprise_indicators(platform: Platform, principal: Principal | None, enter
         if principal is None:  # the local operator at the command line, who owns the database
             enterprise, consent_id = uow.enterprises.get(enterprise_id), None
             if enterprise is None:
-                raise NotFound(f"enterprise {enterprise_id} does not exist")
+                raise enterprise_not_found(enterprise_id)
         else:
             enterprise, devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
             hidden = [d["key"] for d in devices if d["key"] not in readable]
             if hidden:
-                raise Denied(f"enterprise indicators of {enterprise_id} stand on devices your consent does not cover: {hidden[:5]}")
+                raise Denied(f"enterprise indicators of {enterprise_id} stand on {len(hidden)} device(s) your consent does not cover")
         if period == "day":
             rows = uow.indicators.enterprise_days(enterprise_id, from_day, to_day, names)
         else:
@@ -291,11 +297,9 @@ def device_indicators(platform: Platform, principal: Principal, enterprise_id: i
 
 def _readable_device(platform: Platform, uow, principal: Principal, enterprise_id: int, device_key: str):
     enterprise, devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
-    device = next((d for d in devices if d["key"] == device_key), None)
-    if device is None:
+    device = next((d for d in devices if d["key"] == device_key and d["key"] in readable), None)
+    if device is None:  # a device outside the consent gets the answer of a missing one
         raise NotFound(f"device {device_key!r} is not a device of enterprise {enterprise_id}")
-    if device_key not in readable:
-        raise Denied(f"no valid consent covers device {device_key!r}")
     return enterprise, device, consent_id
 
 
@@ -344,7 +348,7 @@ def enterprise_percentile(platform: Platform, principal: Principal, enterprise_i
     with platform.uow() as uow:
         enterprise = uow.enterprises.get(enterprise_id)
         if enterprise is None:
-            raise NotFound(f"enterprise {enterprise_id} does not exist")
+            raise enterprise_not_found(enterprise_id)
         require_can_see_enterprise(principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms())
         pack = indicator_packs().get(enterprise["industry"])
         if pack is None or indicator not in pack.index:

@@ -1,4 +1,5 @@
-"""The evidence ledger: append entries, sign and publish tree heads, serve proofs under consent.
+"""The evidence ledger: append entries, sign and publish tree heads, build proofs (who may read which
+entry is wuxin.services.ledger_access).
 
 Signing key: one Ed25519 key per platform, generated on first use and kept in the database
 (`ledger_keys`) encrypted with AES-256-GCM under a key derived from WUXIN_SECRET_KEY by
@@ -8,9 +9,7 @@ says so) rather than silently creating a second key.
 """
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -21,8 +20,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from wuxin.bootstrap import Platform
-from wuxin.errors import Denied, NotFound, WuxinError
-from wuxin.ledger.evidence import canonical_json, device_commitment, points_digest
+from wuxin.errors import NotFound, WuxinError
+from wuxin.ledger.evidence import canonical_json
 from wuxin.ledger.merkle import LedgerError, leaf_hash
 from wuxin.ledger.proofs import consistency_proof, inclusion_proof, proof_to_dict
 from wuxin.ledger.signing import (
@@ -33,8 +32,6 @@ from wuxin.ledger.signing import (
     sign_tree_head,
 )
 from wuxin.store.ledger_tree import SqlNodeStore, append_leaf_hash, with_tree
-from wuxin.security.policy import Principal, readable_device_keys
-from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 
 KEY_PURPOSE = "tree_head"
@@ -50,20 +47,41 @@ class LedgerKeyError(WuxinError):
 
 # ---- appending ------------------------------------------------------------------------------------
 
+# What each kind of entry reveals. The class and the owning tenant are kept beside the leaf (not in the
+# hashed bytes); who may read an entry is decided by wuxin.services.ledger_access from the kind.
+DATA_CLASSES = {
+    "telemetry_batch": "device_data",
+    "credit_decision": "credit",
+    "pledge_change": "pledge",
+    "alarm_action": "alarm",
+    "business_import": "business",
+    "epcis_event": "trace",
+    "product_batch": "trace",
+    "identity_issuance": "trace",
+}
+PLATFORM_CLASS = "platform"  # any other kind: a platform fact, for the platform admin
+
+
+def data_class(kind: str) -> str:
+    return DATA_CLASSES.get(kind, PLATFORM_CLASS)
+
+
 def append_entry(uow: UnitOfWork, kind: str, subject: str, leaf_data: dict[str, Any], enterprise_id: int | None,
-                 now_ms: int) -> int:
-    """Append canonical_json(leaf_data) as one leaf in the caller's transaction; returns the leaf index."""
+                 now_ms: int, owner_tenant_id: int | None = None) -> int:
+    """Append canonical_json(leaf_data) as one leaf in the caller's transaction; returns the leaf index.
+
+    owner_tenant_id: the tenant whose business the entry records (None: the enterprise's or the platform's)."""
     text = canonical_json(leaf_data)
     index = append_leaf_hash(SqlNodeStore(uow.ledger), leaf_hash(text.encode("utf-8")))
-    uow.ledger.add_entry(index, kind, subject, enterprise_id, text, now_ms)
+    uow.ledger.add_entry(index, kind, subject, enterprise_id, owner_tenant_id, data_class(kind), text, now_ms)
     return index
 
 
 def record(uow: UnitOfWork, kind: str, subject: str, data: dict[str, Any], enterprise_id: int | None,
-           now_ms: int) -> int:
+           now_ms: int, owner_tenant_id: int | None = None) -> int:
     """Record a business fact (credit decision, alarm action, pledge change, import ...) as one leaf."""
     leaf = {"kind": kind, "subject": subject, "enterprise_id": enterprise_id, "at_ms": now_ms, "data": data}
-    return append_entry(uow, kind, subject, leaf, enterprise_id, now_ms)
+    return append_entry(uow, kind, subject, leaf, enterprise_id, now_ms, owner_tenant_id)
 
 
 # ---- the signing key and tree heads ----------------------------------------------------------------
@@ -189,91 +207,3 @@ def _inclusions(platform: Platform, entries: list[dict]) -> tuple[list[dict[str,
     return proofs, head
 
 
-def entry_proof(platform: Platform, principal: Principal, leaf_index: int) -> dict[str, Any]:
-    """Inclusion proof of one entry, with its leaf data and a signed head, if the principal may read it."""
-    with platform.uow() as uow:
-        entry = _require(uow.ledger.entry(leaf_index), f"ledger entry {leaf_index}")
-        _check_entry_access(platform, uow, principal, entry)
-    [proof], head = _inclusions(platform, [entry])
-    return proof | {"tree_head": proof_to_dict(head)}
-
-
-def evidence_bundle(platform: Platform, principal: Principal, subject: str) -> dict[str, Any]:
-    """Entries recorded for `subject` and for the subjects its data lists as `inputs`, with proofs under one head.
-
-    A credit decision recorded with data {"inputs": ["batch:12", "epcis:ni:///...", ...]} exports
-    as one file that `wuxin ledger verify` checks offline.
-    """
-    with platform.uow() as uow:
-        entries = uow.ledger.entries_by_subjects([subject])
-        if not entries:
-            raise NotFound(f"no ledger entry records subject {subject!r}")
-        inputs = sorted({s for e in entries for s in _inputs_of(e)} - {subject})
-        entries += uow.ledger.entries_by_subjects(inputs) if inputs else []
-        for entry in entries:
-            _check_entry_access(platform, uow, principal, entry)
-    proofs, head = _inclusions(platform, entries)
-    return {"type": "evidence_bundle", "subject": subject, "entries": proofs, "tree_head": proof_to_dict(head)}
-
-
-def _inputs_of(entry: dict) -> list[str]:
-    data = json.loads(entry["leaf_data"]).get("data")
-    inputs = data.get("inputs") if isinstance(data, dict) else None
-    return [s for s in inputs if isinstance(s, str)] if isinstance(inputs, list) else []
-
-
-def _check_entry_access(platform: Platform, uow: UnitOfWork, principal: Principal, entry: dict) -> None:
-    """An entry is read like the enterprise data it records; multi-enterprise telemetry batches go per device."""
-    if entry["kind"] == "telemetry_batch":
-        raise Denied(f"ledger entry {entry['leaf_index']} is a telemetry batch holding several devices' data: "
-                     f"ask GET /api/v1/ledger/telemetry/batches/{{batch}}/devices/{{device}}/proof")
-    if entry["enterprise_id"] is None:
-        if not principal.is_admin:
-            raise Denied(f"ledger entry {entry['leaf_index']} belongs to no enterprise: platform admins only")
-        return
-    consents = consent_views(uow.consents.for_enterprise(entry["enterprise_id"]))
-    readable_device_keys(principal, entry["enterprise_id"], [], consents, platform.clock_ms())
-
-
-# ---- telemetry -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Device:
-    id: int
-    key: str
-    enterprise_id: int
-
-
-def telemetry_proof(platform: Platform, principal: Principal, batch_id: int, device_key: str) -> dict[str, Any]:
-    """Recompute a device's points digest for a batch from the readings table and prove it is in the ledger."""
-    with platform.uow() as uow:
-        device = _readable_device(platform, uow, principal, device_key)
-        entry = _require(next(iter(uow.ledger.entries_by_subjects([f"batch:{batch_id}"])), None),
-                         f"ledger entry of telemetry batch {batch_id}")
-        readings, events = uow.ledger.device_batch_points(batch_id, device.id)
-        if not readings and not events:
-            raise NotFound(f"batch {batch_id} stored no points of device {device_key!r}")
-        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                        enterprise_id=device.enterprise_id, device_id=device.id, action="ledger.telemetry_proof",
-                        consent_id=None, rows=len(readings) + len(events))
-        uow.commit()
-    [proof], head = _inclusions(platform, [entry])
-    digest = points_digest([r[1:] for r in readings], [e[1:] for e in events])
-    commitment = device_commitment(device.id, digest)
-    return proof | {"tree_head": proof_to_dict(head), "points": {
-        "batch_id": batch_id, "device": device.key, "device_id": device.id, "points_digest": digest,
-        "commitment": commitment, "in_leaf": commitment in json.loads(entry["leaf_data"])["device_commitments"],
-        "readings": [[key, ts, num, txt] for _, key, ts, num, txt in sorted(readings)],
-        "events": [[name, ts, params] for _, name, ts, params in sorted(events)]}}
-
-
-def _readable_device(platform: Platform, uow: UnitOfWork, principal: Principal, device_key: str) -> _Device:
-    device = uow.devices.by_key(device_key)
-    if device is None:
-        raise NotFound(f"device {device_key!r} does not exist")
-    consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
-    readable, _ = readable_device_keys(principal, device["enterprise_id"], [(device["key"], device["device_type"])],
-                                       consents, platform.clock_ms())
-    if device_key not in readable:
-        raise Denied(f"no valid consent covers device {device_key!r}")
-    return _Device(device["id"], device["key"], device["enterprise_id"])

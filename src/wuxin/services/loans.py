@@ -8,7 +8,7 @@ from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.loans.lifecycle import DeviceCheck, commissioning_failures, next_state
 from wuxin.loans.risk_class import check_risk_class
-from wuxin.security.policy import Principal, require_role, valid_consents
+from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.monitoring import invalidate_index
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -62,13 +62,12 @@ def create_loan(platform: Platform, principal: Principal, enterprise_id: int, pr
 
 
 def _require_consent(uow: UnitOfWork, principal: Principal, enterprise_id: int, now_ms: int) -> None:
+    """The bank holds a valid consent from the enterprise; without one the enterprise does not exist for it."""
     if uow.enterprises.get(enterprise_id) is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+        raise enterprise_not_found(enterprise_id)
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
     if not valid_consents(consents, principal.tenant_id, now_ms):
-        from wuxin.errors import Denied
-
-        raise Denied(f"tenant {principal.tenant_id} holds no valid consent from enterprise {enterprise_id}")
+        raise enterprise_not_found(enterprise_id)
 
 
 def own_loan(uow: UnitOfWork, principal: Principal, loan_id: int, for_update: bool = False) -> dict:

@@ -44,7 +44,7 @@ from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
-from wuxin.security.policy import Principal, require_can_see_enterprise, require_role, valid_consents
+from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -236,7 +236,7 @@ def raise_alarm(uow: UnitOfWork, s: Signal, now_ms: int) -> int | None:
     uow.monitoring.add_action(alarm_id, now_ms, None, "raise", reason)
     record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
         "action": "raise", "alarm_id": alarm_id, "rule_id": s.rule.id, "source": s.source, "severity": s.rule.severity,
-        "enterprise_id": s.enterprise_id, "at_ms": now_ms, "detail": _small(s.detail)})
+        "enterprise_id": s.enterprise_id, "at_ms": now_ms, "detail": _small(s.detail)}, owner_tenant_id=tenant_id)
     for loan in loans:
         _move_risk_class(uow, loan, s.rule.risk_class_floor, alarm_id, reason, now_ms)
     enqueue_notifications(uow, alarm_id, "raised", now_ms)
@@ -271,7 +271,7 @@ def _clear(uow: UnitOfWork, alarm: dict, user_id: int | None, reason: str, now_m
     uow.monitoring.add_action(alarm["id"], now_ms, user_id, "clear", reason)
     record_evidence(uow, "alarm_action", f"alarm:{alarm['id']}", {
         "action": "clear", "alarm_id": alarm["id"], "user_id": user_id, "reason": reason,
-        "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms})
+        "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms}, owner_tenant_id=alarm["tenant_id"])
     enqueue_notifications(uow, alarm["id"], "cleared", now_ms)
 
 
@@ -617,8 +617,8 @@ def list_alarms(platform: Platform, principal: Principal, status: str | None = N
     with platform.uow() as uow:
         visible = _visible_enterprises(uow, principal, platform.clock_ms())
         if enterprise_id is not None:
-            if visible is not None and enterprise_id not in visible:
-                raise Denied(f"no valid consent lets {principal.username} read alarms of enterprise {enterprise_id}")
+            if visible is not None and enterprise_id not in visible:  # not theirs to know: as if absent
+                raise enterprise_not_found(enterprise_id)
             visible = [enterprise_id]
         tenant = None if principal.is_admin else principal.tenant_id
         rows = uow.monitoring.list_alarms(visible, tenant, status, loan_id, max(1, min(limit, 1000)))
@@ -637,14 +637,20 @@ def public_alarm(r: dict) -> dict:
 
 def _alarm_for_action(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> dict:
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
+    return readable_alarm(uow, principal, alarm_id, now_ms)
+
+
+def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> dict:
+    """An alarm this principal may read (the rule of GET /alarms): of an enterprise visible to them, and a
+    tenant's own alarm only to that tenant; any other alarm does not exist for them. Roles that read no
+    alarms (integrators) are refused."""
     alarm = uow.monitoring.alarm(alarm_id)
-    if alarm is None:
+    visible = _visible_enterprises(uow, principal, now_ms)
+    if alarm is None or not principal.is_admin and (
+            (alarm["tenant_id"] is not None and alarm["tenant_id"] != principal.tenant_id)
+            or (alarm["enterprise_id"] is None and alarm["tenant_id"] is None)
+            or (alarm["enterprise_id"] is not None and alarm["enterprise_id"] not in visible)):
         raise NotFound(f"alarm {alarm_id} does not exist")
-    if alarm["tenant_id"] is not None and alarm["tenant_id"] != principal.tenant_id:
-        raise NotFound(f"alarm {alarm_id} does not exist")
-    if alarm["enterprise_id"] is not None:
-        require_can_see_enterprise(principal, alarm["enterprise_id"],
-                                   consent_views(uow.consents.for_enterprise(alarm["enterprise_id"])), now_ms)
     return alarm
 
 
@@ -665,7 +671,7 @@ def acknowledge(platform: Platform, principal: Principal, alarm_id: int, reason:
         uow.monitoring.add_action(alarm_id, now_ms, principal.user_id, "acknowledge", reason)
         record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
             "action": "acknowledge", "alarm_id": alarm_id, "user_id": principal.user_id, "reason": reason,
-            "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms})
+            "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms}, owner_tenant_id=alarm["tenant_id"])
         uow.commit()
         return public_alarm(uow.monitoring.alarm(alarm_id))
 
@@ -682,13 +688,8 @@ def clear(platform: Platform, principal: Principal, alarm_id: int, reason: str) 
 
 
 def alarm_audit(platform: Platform, principal: Principal, alarm_id: int) -> list[dict]:
-    now_ms = platform.clock_ms()
     with platform.uow() as uow:
-        alarm = uow.monitoring.alarm(alarm_id)
-        visible = _visible_enterprises(uow, principal, now_ms)
-        if alarm is None or (visible is not None and alarm["enterprise_id"] not in visible) or (
-                alarm["tenant_id"] is not None and not principal.is_admin and alarm["tenant_id"] != principal.tenant_id):
-            raise NotFound(f"alarm {alarm_id} does not exist")
+        readable_alarm(uow, principal, alarm_id, platform.clock_ms())
         return [{k: a[k] for k in ("at_ms", "user_id", "action", "reason")} for a in uow.monitoring.actions(alarm_id)]
 
 

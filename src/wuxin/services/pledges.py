@@ -80,7 +80,8 @@ def _add_items(uow: UnitOfWork, loan: dict, rows: list[dict], now_ms: int) -> li
         raise Conflict(DOUBLE_PLEDGE_MESSAGE.format(identity=rows[0]["identity"] if len(rows) == 1 else "in this request"))
     record_evidence(uow, "pledge_change", f"loan:{loan['id']}", {
         "action": "pledge", "loan_id": loan["id"], "enterprise_id": loan["enterprise_id"], "at_ms": now_ms,
-        "items": [{"identity": r["identity"], "sku": r["sku"], "quantity": str(r["quantity"])} for r in rows]})
+        "items": [{"identity": r["identity"], "sku": r["sku"], "quantity": str(r["quantity"])} for r in rows]},
+        owner_tenant_id=loan["tenant_id"])
     return ids
 
 
@@ -102,7 +103,7 @@ def add_zone(platform: Platform, principal: Principal, loan_id: int, zone_id: st
                                       created_ms=platform.clock_ms())
         record_evidence(uow, "pledge_change", f"loan:{loan_id}", {
             "action": "zone", "loan_id": loan_id, "zone_id": zone_id, "enterprise_id": loan["enterprise_id"],
-            "at_ms": platform.clock_ms(), "polygon": [list(v) for v in zone.vertices]})
+            "at_ms": platform.clock_ms(), "polygon": [list(v) for v in zone.vertices]}, owner_tenant_id=loan["tenant_id"])
         uow.commit()
     invalidate_index()
     return {"id": zid, "zone_id": zone_id, "polygon": [list(v) for v in zone.vertices]}
@@ -264,7 +265,7 @@ def release(platform: Platform, principal: Principal, loan_id: int, item_ids: li
         record_evidence(uow, "pledge_change", f"loan:{loan_id}", {
             "action": "release", "loan_id": loan_id, "enterprise_id": loan["enterprise_id"], "at_ms": now_ms,
             "released": [active[i]["identity"] for i in item_ids], "reason": reason.strip(),
-            "substitutes": [r["identity"] for r in new_rows]})
+            "substitutes": [r["identity"] for r in new_rows]}, owner_tenant_id=loan["tenant_id"])
         uow.commit()
         return {"released": [active[i]["identity"] for i in item_ids], "substituted": [r["identity"] for r in new_rows],
                 "items": [public_item(r) for r in uow.monitoring.items(loan_id)]}

@@ -19,7 +19,7 @@ from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.security.policy import Principal, require_role
 from wuxin.security.secrets import new_token
 from wuxin.services.ingest import DeviceResolver, IngestResult, quarantine_payload, store_validated
-from wuxin.services.registry import _require_device_manager, rotate_device_token
+from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, rotate_device_token
 
 PUSH_CHANNEL = "platform"
 PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp
@@ -79,16 +79,13 @@ def reconcile_broker(platform: Platform, broker: BrokerAccounts) -> dict[str, in
 def attach_sub_device(platform: Platform, principal: Principal | None, gateway_key: str, child_key: str) -> None:
     """Register `child_key` behind `gateway_key`: only that gateway may then publish for it (same enterprise)."""
     with platform.uow() as uow:
-        gateway, child = uow.devices.by_key(gateway_key), uow.devices.by_key(child_key)
-        for key, row in ((gateway_key, gateway), (child_key, child)):
-            if row is None:
-                raise NotFound(f"device {key!r} is not registered")
+        gateway = known_device(platform, uow, principal, gateway_key)
+        _require_device_manager(platform, uow, principal, gateway["enterprise_id"])
+        child = uow.devices.by_key(child_key)
+        if child is None or child["enterprise_id"] != gateway["enterprise_id"]:  # whose it is, is not said
+            raise NotFound(f"device {child_key!r} is not a device of the gateway's enterprise {gateway['enterprise_id']}")
         if gateway["id"] == child["id"]:
             raise InvalidInput(f"device {gateway_key!r} cannot be its own sub-device")
-        if gateway["enterprise_id"] != child["enterprise_id"]:
-            raise Denied(f"sub-device {child_key!r} (enterprise {child['enterprise_id']}) is not of the gateway's "
-                         f"enterprise {gateway['enterprise_id']}")
-        _require_device_manager(platform, uow, principal, gateway["enterprise_id"])
         uow.protocols.attach_child(gateway["id"], child["id"], platform.clock_ms())
         uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "gateway.attach", child_key,
                        {"gateway": gateway_key})
@@ -124,8 +121,7 @@ def serve_enterprise(platform: Platform, principal: Principal | None, name: str,
     """Let a platform push for an enterprise's devices: the admin, or the enterprise itself."""
     with platform.uow() as uow:
         row = _platform_row(uow, name)
-        if uow.enterprises.get(enterprise_id) is None:
-            raise NotFound(f"enterprise {enterprise_id} does not exist")
+        known_enterprise(platform, uow, principal, enterprise_id)
         if principal is not None and not principal.is_admin and not (
                 principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == enterprise_id):
             raise Denied(f"user {principal.username} may not let platform {name!r} push for enterprise {enterprise_id}")

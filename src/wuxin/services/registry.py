@@ -7,7 +7,14 @@ from wuxin.domain.thing_model import compile_thing_model, parse_thing_model
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.scenarios import scenario_packs
 from wuxin.services import broker_sync
-from wuxin.security.policy import Principal, require_can_see_enterprise, require_role, valid_consents
+from wuxin.security.policy import (
+    Principal,
+    device_not_found,
+    enterprise_not_found,
+    may_know_enterprise,
+    require_role,
+    valid_consents,
+)
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.sim.spec import is_valid_uscc
 from wuxin.store.uow import UnitOfWork
@@ -53,8 +60,10 @@ def import_thing_model(platform: Platform, raw: bytes | str, principal: Principa
 
 def create_enterprise(platform: Platform, principal: Principal | None, name: str, uscc: str, industry: str,
                       region: str) -> int:
+    """Onboard a borrower (platform admin). Only the admin registers enterprises: the refusal of a USCC
+    already on the platform would otherwise tell a bank that another bank's borrower is here."""
     if principal is not None:
-        require_role(principal, Role.PLATFORM_ADMIN, Role.CREDIT_OFFICER)
+        require_role(principal, Role.PLATFORM_ADMIN)
     if not is_valid_uscc(uscc):
         raise InvalidInput(f"unified social credit code {uscc!r} is not valid (18 characters, GB 32100 check digit)")
     if industry not in scenario_packs():
@@ -91,22 +100,36 @@ def visible_enterprises(platform: Platform, principal: Principal) -> list[dict]:
 
 def enterprise_profile(platform: Platform, principal: Principal, enterprise_id: int) -> dict:
     with platform.uow() as uow:
-        enterprise = _enterprise(uow, enterprise_id)
-        require_can_see_enterprise(principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)),
-                                   platform.clock_ms())
+        enterprise = known_enterprise(platform, uow, principal, enterprise_id)
         return {**enterprise, "sites": uow.enterprises.sites(enterprise_id)}
 
 
-def _enterprise(uow: UnitOfWork, enterprise_id: int) -> dict:
+def known_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int) -> dict:
+    """The enterprise, if it exists and the principal may know it (None: the platform itself); otherwise
+    the very NotFound of a missing one. Call it before any check that depends on the enterprise."""
     enterprise = uow.enterprises.get(enterprise_id)
-    if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+    if enterprise is None or (principal is not None and not may_know_enterprise(
+            principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms())):
+        raise enterprise_not_found(enterprise_id)
     return enterprise
 
 
+def known_device(platform: Platform, uow: UnitOfWork, principal: Principal | None, device_key: str) -> dict:
+    """A device by key if its enterprise is known to the principal; otherwise the NotFound of an unknown key
+    (which never names the enterprise that holds the key)."""
+    device = uow.devices.by_key(device_key)
+    if device is None:
+        raise device_not_found(device_key)
+    try:
+        known_enterprise(platform, uow, principal, device["enterprise_id"])
+    except NotFound:
+        raise device_not_found(device_key) from None
+    return device
+
+
 def _require_device_manager(platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int) -> None:
-    """Admins; integrators of a tenant holding a valid consent; the enterprise itself."""
-    _enterprise(uow, enterprise_id)
+    """Admins; integrators of a tenant holding a valid consent; the enterprise itself (who may not know it: NotFound)."""
+    known_enterprise(platform, uow, principal, enterprise_id)
     if principal is None or principal.is_admin:
         return
     if principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == enterprise_id:
@@ -156,7 +179,7 @@ def rotate_device_token(platform: Platform, principal: Principal | None, device_
     """Revoke every live token of the device and issue a new one."""
     token = new_token("wxd_")
     with platform.uow() as uow:
-        device = _device(uow, device_key)
+        device = known_device(platform, uow, principal, device_key)
         _require_device_manager(platform, uow, principal, device["enterprise_id"])
         now_ms = platform.clock_ms()
         uow.devices.revoke_tokens(device["id"], now_ms)
@@ -170,7 +193,7 @@ def rotate_device_token(platform: Platform, principal: Principal | None, device_
 def revoke_device_tokens(platform: Platform, principal: Principal | None, device_key: str) -> int:
     """Revoke every credential of the device: its access tokens and its JT/T 808 auth code."""
     with platform.uow() as uow:
-        device = _device(uow, device_key)
+        device = known_device(platform, uow, principal, device_key)
         _require_device_manager(platform, uow, principal, device["enterprise_id"])
         revoked = uow.devices.revoke_tokens(device["id"], platform.clock_ms())
         revoked += uow.jt808.revoke(device["id"])  # a JT/T 808 auth code too; enrolling again needs a new window
@@ -178,10 +201,3 @@ def revoke_device_tokens(platform: Platform, principal: Principal | None, device
         uow.commit()
     broker_sync.disable_broker_account(platform, device_key)
     return revoked
-
-
-def _device(uow: UnitOfWork, device_key: str) -> dict:
-    device = uow.devices.by_key(device_key)
-    if device is None:
-        raise NotFound(f"device {device_key!r} is not registered")
-    return device

@@ -13,7 +13,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ledger.merkle import leaf_hash
-from wuxin.security.policy import Principal, require_can_see_enterprise, valid_consents
+from wuxin.security.policy import Principal, enterprise_not_found, require_can_see_enterprise, valid_consents
 from wuxin.services.ledger import append_entry, record
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -61,7 +61,7 @@ def _acting_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal
     """The enterprise a principal writes trace data for: their own, or (admin, integrator with consent) the one named."""
     if principal.role is Role.ENTERPRISE_USER:
         if enterprise_id not in (None, principal.enterprise_id):
-            raise Denied(f"user {principal.username} does not act for enterprise {enterprise_id}")
+            raise enterprise_not_found(enterprise_id)
         enterprise_id = principal.enterprise_id
     elif principal.role in (Role.PLATFORM_ADMIN, Role.INTEGRATOR):
         if enterprise_id is None:
@@ -70,7 +70,7 @@ def _acting_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal
         raise Denied(f"role {principal.role.value} may not write trace data (enterprise user, integrator or admin)")
     enterprise = uow.enterprises.get(enterprise_id)
     if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} does not exist")
+        raise enterprise_not_found(enterprise_id)
     require_can_see_enterprise(principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)),
                                platform.clock_ms())
     return enterprise
@@ -103,10 +103,19 @@ def create_batch(platform: Platform, principal: Principal, gtin: str, lot: str, 
 def batch_view(platform: Platform, principal: Principal, batch_id: int) -> dict:
     """A batch with its measured output, identities issued and how many more it supports."""
     with platform.uow() as uow:
-        batch = _batch(uow, batch_id)
-        _acting_enterprise(platform, uow, principal, batch["enterprise_id"])
+        batch = readable_batch(platform, uow, principal, batch_id)
         measured = _measured(uow, batch)
     return _batch_public(batch, measured)
+
+
+def readable_batch(platform: Platform, uow: UnitOfWork, principal: Principal, batch_id: int) -> dict:
+    """A production batch, for whoever acts for its enterprise (its users, the admin, a consented integrator)."""
+    batch = _batch(uow, batch_id)
+    try:
+        _acting_enterprise(platform, uow, principal, batch["enterprise_id"])
+    except NotFound:  # the enterprise is not known to them: neither is its batch
+        raise NotFound(f"product batch {batch_id} does not exist") from None
+    return batch
 
 
 def _batch(uow: UnitOfWork, batch_id: int) -> dict:
@@ -133,8 +142,7 @@ def issue_identities(platform: Platform, principal: Principal, batch_id: int, co
     if not 1 <= count <= MAX_IDENTITIES_PER_REQUEST:
         raise InvalidInput(f"count must be 1..{MAX_IDENTITIES_PER_REQUEST}, got {count}")
     with platform.uow() as uow:
-        batch = _batch(uow, batch_id)
-        _acting_enterprise(platform, uow, principal, batch["enterprise_id"])
+        batch = readable_batch(platform, uow, principal, batch_id)
         measured = _measured(uow, batch)
         first = uow.ledger.reserve_identities(batch_id, count, measured)  # row lock: concurrent issuers queue
         if first is None:
@@ -269,6 +277,12 @@ def query(platform: Platform, principal: Principal, params: list[tuple[str, str]
     page = rows[:per_page]
     token = _encode_token(page[-1]["id"]) if len(rows) > per_page else None
     return [json.loads(row["event"]) for row in page], token
+
+
+def require_event_reader(platform: Platform, uow: UnitOfWork, principal: Principal, enterprise_id: int | None) -> None:
+    """May the principal read this enterprise's EPCIS events (the rule of the EPCIS query)."""
+    if enterprise_id not in _visible_enterprises(platform, uow, principal):
+        raise NotFound(f"no EPCIS events of enterprise {enterprise_id} are visible to {principal.username}")
 
 
 def _visible_enterprises(platform: Platform, uow: UnitOfWork, principal: Principal) -> list[int]:

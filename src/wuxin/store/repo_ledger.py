@@ -68,10 +68,11 @@ class LedgerRepo(_Repo):
         if rows:
             self.conn.execute(_PUT_NODES, [dict(level=lv, idx=ix, hash=h) for lv, ix, h in rows])
 
-    def add_entry(self, leaf_index: int, kind: str, subject: str, enterprise_id: int | None, leaf_data: str,
-                  created_ms: int) -> None:
-        self.conn.execute(_ADD_ENTRY, dict(leaf_index=leaf_index, kind=kind, subject=subject,
-                                           enterprise_id=enterprise_id, leaf_data=leaf_data, created_ms=created_ms))
+    def add_entry(self, leaf_index: int, kind: str, subject: str, enterprise_id: int | None, owner_tenant_id: int | None,
+                  data_class: str, leaf_data: str, created_ms: int) -> None:
+        self.conn.execute(_ADD_ENTRY, dict(leaf_index=leaf_index, kind=kind, subject=subject, enterprise_id=enterprise_id,
+                                           owner_tenant_id=owner_tenant_id, data_class=data_class, leaf_data=leaf_data,
+                                           created_ms=created_ms))
 
     def entry(self, leaf_index: int) -> Row | None:
         return _one(self.conn.execute(select(ledger_entries).where(ledger_entries.c.leaf_index == leaf_index)))

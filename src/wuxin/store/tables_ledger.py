@@ -27,7 +27,9 @@ ledger_entries = Table(  # one per leaf: what it records; `leaf_data` is the exa
     Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(40), nullable=False),
     Column("subject", String(300), nullable=False),
-    Column("enterprise_id", Integer),  # whose data it is (consent applies); NULL for multi-enterprise batches
+    Column("enterprise_id", Integer),  # whose data it is; NULL for multi-enterprise batches and platform facts
+    Column("owner_tenant_id", Integer),  # whose business it is (a bank's decision, loan, alarm); NULL: the enterprise's
+    Column("data_class", String(20), nullable=False, server_default="platform"),  # what it reveals (services.ledger)
     Column("leaf_data", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_ledger_entries_subject", "subject"),
