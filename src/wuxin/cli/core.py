@@ -38,7 +38,7 @@ def _platform():
 
 
 def _fail(exc: Exception | str) -> NoReturn:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, however long
     raise typer.Exit(2)
 
 
@@ -82,7 +82,10 @@ def db_backup(file: Path = typer.Argument(..., dir_okay=False, help="where to wr
     from wuxin.store.backup import backup
 
     url = get_settings().database_url
-    size = backup(url, file)
+    try:
+        size = backup(url, file)
+    except WuxinError as exc:
+        _fail(exc)
     typer.echo(f"backed up {_shown(url)} to {file} ({size} bytes)")
 
 
@@ -95,9 +98,12 @@ def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
 
     platform = _platform()
     url = platform.settings.database_url
-    restore(url, file)
-    at, newest = revision(url), head()
-    ledger = verify_log(platform)
+    try:
+        restore(url, file)
+        at, newest = revision(url), head()
+        ledger = verify_log(platform)
+    except WuxinError as exc:
+        _fail(exc)
     typer.echo(f"restored {file} into {_shown(url)} at revision {at} (head {newest}); ledger: "
                   f"{ledger['verified_tree_size']} of {ledger['tree_size']} entries recompute the newest signed tree head")
     if at != newest:
