@@ -3,7 +3,7 @@
 #
 #   scripts/test-setup.sh COMMAND [ARGS...]        (what `make test` and `.ci/run` do)
 #
-# 1. Debian packages the tests drive (mosquitto, mosquitto_ctrl, chromium, a CJK font): installed
+# 1. Debian packages the tests drive (mosquitto, mosquitto_ctrl, chromium, a CJK font, nginx): installed
 #    with apt-get when missing and we are root; otherwise one line says what to install, exit 1.
 # 2. PostgreSQL: when WUXIN_TEST_PG_URL is set it is used as it is. Otherwise, if a server answers
 #    on 127.0.0.1:$WUXIN_TEST_PG_PORT (5432), the tests use it. If none answers, a throwaway
@@ -39,6 +39,7 @@ ensure_packages() {
   need_command mosquitto_ctrl mosquitto-clients
   need_file "${WUXIN_CHROMIUM:-/usr/bin/chromium}" chromium  # the console's end-to-end tests
   need_file /usr/share/fonts/truetype/wqy/wqy-microhei.ttc fonts-wqy-microhei  # Chinese in screenshots and PDFs
+  need_command nginx nginx  # the deployment kit's reverse proxy, started on a free port by its test
 }
 
 pg_bindir() { # the newest Debian PostgreSQL server binaries
