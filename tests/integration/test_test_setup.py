@@ -8,10 +8,11 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
-from tests.conftest import free_port
+from tests.conftest import PG_URL, free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "test-setup.sh"
 PROBE = """
@@ -57,8 +58,9 @@ def test_the_command_s_failure_is_the_script_s_failure_and_the_cluster_still_goe
 
 
 def test_a_running_postgresql_is_used_and_left_alone():
-    env = {k: v for k, v in os.environ.items() if k != "WUXIN_TEST_PG_URL"} | {"WUXIN_TEST_PG_PORT": "5432"}
+    running = urlsplit(PG_URL).port or 5432  # the server this suite runs against answers
+    env = {k: v for k, v in os.environ.items() if k != "WUXIN_TEST_PG_URL"} | {"WUXIN_TEST_PG_PORT": str(running)}
     result = subprocess.run(["bash", str(SCRIPT), "sh", "-c", 'echo "url=$WUXIN_TEST_PG_URL"'], env=env,
                             capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and "url=postgresql://127.0.0.1:5432" in result.stdout
-    assert "throwaway" not in result.stderr and _answers(5432)
+    assert result.returncode == 0 and f"url=postgresql://127.0.0.1:{running}" in result.stdout
+    assert "throwaway" not in result.stderr and _answers(running)
