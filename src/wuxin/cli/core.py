@@ -105,7 +105,7 @@ def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
     except WuxinError as exc:
         _fail(exc)
     typer.echo(f"restored {file} into {_shown(url)} at revision {at} (head {newest}); ledger: "
-                  f"{ledger['verified_tree_size']} of {ledger['tree_size']} entries recompute the newest signed tree head")
+               f"{ledger['verified_tree_size']} of {ledger['tree_size']} entries recompute the newest signed tree head")
     if at != newest:
         typer.echo("the backup is of an older schema: run `wuxin db upgrade`")
 

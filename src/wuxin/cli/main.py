@@ -29,7 +29,6 @@ app.add_typer(indicators_cli.app, name="indicators", help="Operating indicators 
 app.add_typer(monitoring_app, name="monitoring", help="Post-loan monitoring: rules, sweep, daily evaluation.")
 
 
-
 def one_line_error(exc: BaseException) -> str | None:
     """The one line an operator needs for an expected error; None for a bug (the traceback is wanted)."""
     from pydantic import ValidationError
