@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,38 @@ def test_jt808_serve_stops_cleanly_on_sigterm_with_a_terminal_connected():
         if gateway.poll() is None:
             gateway.kill()
             gateway.wait()
+
+
+# ---- MQTT worker processes: no password in any process's arguments -----------------------------------
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _argv(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_mqtt_worker_processes_get_the_broker_url_from_the_environment_not_argv(tmp_path):
+    secret = "worker-secret-not-for-ps"
+    env = {**os.environ, "WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "WUXIN_MQTT_URL": f"mqtt://wuxin-worker:{secret}@127.0.0.1:{free_port()}"}  # no broker: they keep retrying
+    parent = subprocess.Popen([*WUXIN, "ingest", "mqtt", "--processes", "2"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(3000):  # both started, past exec (slow on a busy machine)
+            argv = [_argv(pid) for pid in [parent.pid, *_children(parent.pid)]]
+            if len(argv) == 3 and all("--client-id" in line for line in argv[1:]):
+                break
+            time.sleep(0.05)
+        assert len(argv) == 3 and all("--client-id" in line for line in argv[1:]), argv
+        assert not any(secret in line for line in argv), argv
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 0
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()

@@ -69,10 +69,11 @@ def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin
     """One worker per process (the GIL); only the first sweeps and reconciles."""
     children = []
     for n in range(1, processes + 1):
-        args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--url", url, "--client-id", f"{client_id}-{n}",
+        args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--client-id", f"{client_id}-{n}",
                 "--batch-max", str(batch_max), "--sweep-interval-s", str(sweep_interval_s if n == 1 else 0),
                 "--reconcile-interval-s", str(reconcile_interval_s if n == 1 else 0)]
-        env = dict(os.environ, **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
+        env = dict(os.environ, WUXIN_MQTT_URL=url,  # not an argument: `ps` would show the worker's password
+                   **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
         children.append(subprocess.Popen(args, env=env))
     stop = _stop_on_signals()
     while not stop.wait(0.5) and all(c.poll() is None for c in children):
