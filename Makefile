@@ -1,9 +1,11 @@
 # Wuxin: two commands from a fresh clone.
 #   make demo   the platform on embedded SQLite with simulated borrowers, API on 127.0.0.1:8000
-#   make test   the whole test suite (needs PostgreSQL on 127.0.0.1:5432 and Mosquitto on 1883)
+#   make test   the whole test suite; scripts/test-setup.sh installs what it needs (as root) and starts a
+#               throwaway PostgreSQL when none answers on 127.0.0.1:5432
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+PYTEST_ARGS ?= -q -n 2 --dist loadfile
 
 .PHONY: demo test install bench clean
 
@@ -20,7 +22,7 @@ demo: install
 	$(BIN)/wuxin demo
 
 test: install
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	scripts/test-setup.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/wuxin bench ingest

@@ -1,7 +1,9 @@
 """Shared fixtures: a platform on SQLite and on the real PostgreSQL, a live HTTP server, a clock.
 
 PostgreSQL is not optional here: if WUXIN_TEST_PG_URL (default 127.0.0.1:5432) cannot be
-reached, the PostgreSQL tests fail rather than skip.
+reached, the PostgreSQL tests fail rather than skip. WUXIN_TEST_PG_URL may name a server only
+(`postgresql://127.0.0.1:5499`, what scripts/test-setup.sh sets): each test process then gets
+its own database `wuxin_test_<pid>` on it.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,7 +26,14 @@ from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.migrate import upgrade
 from wuxin.store.tables import metadata
 
-PG_URL = os.environ.get("WUXIN_TEST_PG_URL", f"postgresql://127.0.0.1:5432/wuxin_test_{os.getpid()}")
+def _test_pg_url(configured: str) -> str:
+    """The configured URL, with a database of this process's own when it names a server only."""
+    if urlsplit(configured).path.strip("/"):
+        return configured
+    return f"{configured.rstrip('/')}/wuxin_test_{os.getpid()}"
+
+
+PG_URL = _test_pg_url(os.environ.get("WUXIN_TEST_PG_URL", "postgresql://127.0.0.1:5432"))
 T0_MS = 1_790_000_000_000  # 2026-09-21T14:13:20Z, the tests' "now"
 
 

@@ -35,6 +35,9 @@ def test_sigterm_stops_the_api_the_gateway_and_the_demo_broker(tmp_path):
         assert _port_open(api_port) and _port_open(jt808_port) and _port_open(broker_port), said[-2000:]
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=90) == 128 + signal.SIGTERM
+        said += demo.stdout.read()
+        after_stop = said[said.index("Shutting down"):]
+        assert [line for line in after_stop.splitlines() if '"level": "error"' in line or "Traceback" in line] == []
         assert not _port_open(api_port) and not _port_open(jt808_port)
         assert not _port_open(broker_port), "the demo's Mosquitto outlived the demo"
     finally:

@@ -296,6 +296,36 @@ def test_gateway_stop_closes_open_connections() -> None:
     run(scenario)
 
 
+def test_stop_lets_a_closing_connection_finish_and_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A handler still recording its terminal offline when the gateway stops used to be cancelled
+    there; asyncio then logged "Exception in callback StreamReaderProtocol..." at error level."""
+    async def scenario(env: Env) -> None:
+        recording, release = asyncio.Event(), asyncio.Event()
+        record = env.sink.presence
+
+        async def slow_presence(device_key: str, state: str, cause: str) -> None:
+            if state == "offline":
+                recording.set()
+                await release.wait()
+            await record(device_key, state, cause)
+
+        env.sink.presence = slow_presence
+        t = await env.terminal()
+        await t.close()
+        await recording.wait()  # the handler is in the middle of recording the terminal offline
+        stopping = asyncio.create_task(env.gateway.stop())
+        await asyncio.sleep(0)  # stop has begun
+        release.set()
+        await stopping
+        for _ in range(3):
+            await asyncio.sleep(0)  # let the connection's done-callbacks run
+        assert env.sink.presence_changes[-1] == ("truck-1", "offline", "jt808_connection_closed")
+
+    with caplog.at_level(logging.INFO):
+        run(scenario)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 def test_encrypted_and_unknown_messages_get_unsupported() -> None:
     async def scenario(env: Env) -> None:
         t = await env.terminal()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -36,8 +37,8 @@ def _platform():
     return build_platform()
 
 
-def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+def _fail(exc: Exception | str) -> NoReturn:
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, however long
     raise typer.Exit(2)
 
 
@@ -58,6 +59,62 @@ def db_upgrade() -> None:
     platform = _platform()
     prepare_database(platform)
     console.print(f"database {platform.engine.url.render_as_string(hide_password=True)} at revision {current(platform.settings.database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the newest this code knows; exit 1 when behind."""
+    from wuxin.config import get_settings
+    from wuxin.store.migrate import head, revision
+
+    url = get_settings().database_url
+    at, newest = revision(url), head()
+    state = "up to date" if at == newest else "behind: run `wuxin db upgrade`"
+    print(f"database {_shown(url)} at revision {at or 'none (no schema)'}; head {newest}: {state}")
+    if at != newest:
+        raise typer.Exit(1)
+
+
+@db_app.command("backup")
+def db_backup(file: Path = typer.Argument(..., dir_okay=False, help="where to write the backup (must not exist)")) -> None:
+    """Copy the whole database (WUXIN_DATABASE_URL) into FILE: pg_dump -Fc for PostgreSQL, SQLite's online backup."""
+    from wuxin.config import get_settings
+    from wuxin.store.backup import backup
+
+    url = get_settings().database_url
+    try:
+        size = backup(url, file)
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(f"backed up {_shown(url)} to {file} ({size} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a file written by `wuxin db backup`")) -> None:
+    """Load FILE into the empty database WUXIN_DATABASE_URL, then check its ledger recomputes its signed tree head."""
+    from wuxin.services.ledger import verify_log
+    from wuxin.store.backup import restore
+    from wuxin.store.migrate import head, revision
+
+    platform = _platform()
+    url = platform.settings.database_url
+    try:
+        restore(url, file)
+        at, newest = revision(url), head()
+        ledger = verify_log(platform)
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(f"restored {file} into {_shown(url)} at revision {at} (head {newest}); ledger: "
+               f"{ledger['verified_tree_size']} of {ledger['tree_size']} entries recompute the newest signed tree head")
+    if at != newest:
+        typer.echo("the backup is of an older schema: run `wuxin db upgrade`")
+
+
+def _shown(url: str) -> str:
+    """A database URL without its password."""
+    from wuxin.store.db import shown_url
+
+    return shown_url(url)
 
 
 @tm_app.command("import")
@@ -99,14 +156,36 @@ def add_tenant(name: str, kind: str = typer.Option("bank", help="bank | operator
 @users_app.command("add")
 def add_user(username: str, role: str = typer.Option(..., help="platform_admin | credit_officer | risk_manager | enterprise_user | integrator | regulator"),
              tenant_id: Optional[int] = None, enterprise_id: Optional[int] = None,
-             password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True)) -> None:
-    """Create a user; the password is stored as an Argon2id hash."""
+             password_file: Optional[Path] = typer.Option(None, dir_okay=False, help="read the password from the first "
+                                                          "line of this file ('-': standard input)")) -> None:
+    """Create a user; the password is stored as an Argon2id hash.
+
+    The password is asked for twice at a terminal, or read from --password-file or piped standard
+    input; never from the command line, where `ps` and the shell history would keep it."""
     from wuxin.services.identity import create_user
 
+    password = _read_password(password_file)
     try:
         console.print(f"user {create_user(_platform(), username, password, role, tenant_id, enterprise_id)} created")
     except WuxinError as exc:
         _fail(exc)
+
+
+def _read_password(password_file: Optional[Path]) -> str:
+    """From the file ('-' = stdin), else a hidden prompt with confirmation at a terminal, else stdin's first line."""
+    if password_file is None and sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password_file is None or str(password_file) == "-":
+        text, source = sys.stdin.readline(), "standard input"
+    else:
+        try:
+            text, source = password_file.read_text(encoding="utf-8").split("\n", 1)[0], str(password_file)
+        except OSError as exc:
+            _fail(f"cannot read the password file {password_file}: {exc.strerror}")
+    password = text.rstrip("\r\n")
+    if not password:
+        _fail(f"no password on the first line of {source}")
+    return password
 
 
 @q_app.command("list")

@@ -41,5 +41,44 @@ app.command("simulate")(simulate.simulate)
 app.add_typer(indicators_cli.app, name="indicators", help="Operating indicators and industry indexes.")
 app.add_typer(monitoring_app, name="monitoring", help="Post-loan monitoring: rules, sweep, daily evaluation.")
 
+
+def one_line_error(exc: BaseException) -> str | None:
+    """The one line an operator needs for an expected error; None for a bug (the traceback is wanted)."""
+    from pydantic import ValidationError
+
+    from wuxin.errors import WuxinError
+    from wuxin.store.db import unreachable_database
+
+    if isinstance(exc, WuxinError):
+        return str(exc)
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        return "invalid settings: " + "; ".join(_setting_problem(error) for error in exc.errors())
+    return unreachable_database(exc)  # raised before a unit of work could wrap it (migrations)
+
+
+SECRET_SETTING_WORDS = ("secret", "password", "key", "url")  # values never printed (a URL may carry a password)
+
+
+def _setting_problem(error) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    name = str(error["loc"][0])
+    shown = "" if any(word in name for word in SECRET_SETTING_WORDS) else f"={error['input']!r}"
+    return f"WUXIN_{name.upper()}{shown}: {message}"
+
+
+def main() -> None:
+    """The `wuxin` entry point: expected errors print one line `error: ...` and exit 2."""
+    try:
+        app()
+    except Exception as exc:
+        line = one_line_error(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -68,10 +69,11 @@ def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin
     """One worker per process (the GIL); only the first sweeps and reconciles."""
     children = []
     for n in range(1, processes + 1):
-        args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--url", url, "--client-id", f"{client_id}-{n}",
+        args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--client-id", f"{client_id}-{n}",
                 "--batch-max", str(batch_max), "--sweep-interval-s", str(sweep_interval_s if n == 1 else 0),
                 "--reconcile-interval-s", str(reconcile_interval_s if n == 1 else 0)]
-        env = dict(os.environ, **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
+        env = dict(os.environ, WUXIN_MQTT_URL=url,  # not an argument: `ps` would show the worker's password
+                   **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
         children.append(subprocess.Popen(args, env=env))
     stop = _stop_on_signals()
     while not stop.wait(0.5) and all(c.poll() is None for c in children):
@@ -125,6 +127,33 @@ def _reconcile(platform, admin_url: str) -> dict:
         return reconcile_broker(platform, DynsecAccounts(admin))
     finally:
         admin.close()
+
+
+@app.command("mosquitto-config")
+def mosquitto_config(data_dir: Path = typer.Option(Path("/var/lib/mosquitto"), help="persistence and dynamic-security.json"),
+                     port: int = typer.Option(1883, help="plain listener for the workers and the admin"),
+                     bind_address: str = typer.Option("127.0.0.1", help="keep the plain listener on loopback"),
+                     run_as_user: str = typer.Option("mosquitto", help="Mosquitto drops to this user"),
+                     log_file: Optional[Path] = typer.Option(None, help="default: stderr (the journal)"),
+                     tls_port: Optional[int] = typer.Option(None, help="the devices' TLS listener (8883), needs the three files"),
+                     tls_bind_address: str = typer.Option("0.0.0.0"),
+                     device_ca: Optional[Path] = typer.Option(None, help="CA that issues device client certificates"),
+                     server_cert: Optional[Path] = typer.Option(None, help="the broker's certificate (PEM, chain)"),
+                     server_key: Optional[Path] = typer.Option(None, help="the broker's private key (PEM)")) -> None:
+    """Print the broker configuration (deploy/mosquitto templates filled); redirect it to mosquitto.conf."""
+    from wuxin.ingest.mqtt.broker import BrokerError, TlsListener, render_config
+
+    tls = None
+    if tls_port is not None:
+        if not (device_ca and server_cert and server_key):
+            raise typer.BadParameter("--tls-port needs --device-ca, --server-cert and --server-key")
+        tls = TlsListener(tls_port, device_ca, server_cert, server_key, tls_bind_address)
+    try:
+        typer.echo(render_config(port, data_dir, bind_address=bind_address, run_as_user=run_as_user, log_file=log_file,
+                                 tls=tls), nl=False)
+    except BrokerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("mqtt-provision")

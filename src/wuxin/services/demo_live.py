@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +77,9 @@ def terminal_location(values: dict, ts_ms: int, events: list[str]):
                fuel_l=round(float(values["fuel_l"]), 1) if "fuel_l" in values else None)
 
 
+PACER_THREAD = "wuxin-demo-devices"
+
+
 class LiveDevices:
     """Start with `start()` (returns what runs where), stop with `stop()`."""
 
@@ -113,14 +116,14 @@ class LiveDevices:
             said.append(self._start_mqtt())
         else:
             said.append("no mosquitto binary: MQTT devices are not live (apt install mosquitto)")
-        self._thread(self._pace, "wuxin-demo-devices")
+        self._thread(self._pace, PACER_THREAD)
         return "live devices: " + "; ".join(said)
 
     def stop(self) -> None:
         self.stop_event.set()
-        pacer = next((t for t in self._threads if t.name == "wuxin-demo-devices"), None)
-        if pacer is not None:  # let it finish its tick before the terminals and clients it uses go away
-            pacer.join(timeout=30)
+        for thread in self._threads:  # the pacer first: it ends its tick, then nothing sends on what closes next
+            if thread.name == PACER_THREAD:
+                thread.join(timeout=60)
         for client in self._publishers.values():
             client.disconnect()
         if self._gateway is not None:

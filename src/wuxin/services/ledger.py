@@ -9,6 +9,7 @@ says so) rather than silently creating a second key.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from wuxin.bootstrap import Platform
 from wuxin.errors import NotFound, WuxinError
 from wuxin.ledger.evidence import canonical_json
-from wuxin.ledger.merkle import LedgerError, leaf_hash
+from wuxin.ledger.merkle import LedgerError, leaf_hash, node_hash
 from wuxin.ledger.proofs import consistency_proof, inclusion_proof, proof_to_dict
 from wuxin.ledger.signing import (
     SignedTreeHead,
@@ -30,6 +31,7 @@ from wuxin.ledger.signing import (
     private_key_from_bytes,
     public_key_bytes,
     sign_tree_head,
+    verify_tree_head,
 )
 from wuxin.store.ledger_tree import SqlNodeStore, append_leaf_hash, with_tree
 from wuxin.store.uow import UnitOfWork
@@ -170,6 +172,59 @@ def _head_covering(platform: Platform, tree_size_needed: int) -> SignedTreeHead:
     publish_tree_head(platform)
     with platform.uow() as uow:
         return _head_from_row(_require(uow.ledger.latest_tree_head(tree_size_needed), f"tree head of size {tree_size_needed}"))
+
+
+class _StreamingRoot:
+    """RFC 9162 root of leaf hashes added in order, keeping only the complete subtrees' roots (log n memory)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._subtrees: list[tuple[int, bytes]] = []  # (height, hash), left to right, heights decreasing
+
+    def add(self, leaf: bytes) -> None:
+        node, height = leaf, 0
+        while self._subtrees and self._subtrees[-1][0] == height:
+            node, height = node_hash(self._subtrees.pop()[1], node), height + 1
+        self._subtrees.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._subtrees:
+            return hashlib.sha256(b"").digest()
+        nodes = [node for _, node in self._subtrees]
+        root = nodes.pop()
+        while nodes:
+            root = node_hash(nodes.pop(), root)
+        return root
+
+
+def verify_log(platform: Platform, chunk_leaves: int = 10_000) -> dict[str, Any]:
+    """Recompute the newest signed tree head from the entries' own data (not the stored nodes), check the
+    stored Merkle nodes give the same root and the signature verifies; raise LedgerError otherwise.
+    Run after a restore: it proves the copy holds the whole, unaltered log."""
+    with platform.uow() as uow:
+        row = uow.ledger.latest_tree_head()
+        size = uow.ledger.tree_size()
+    if row is None:
+        return {"tree_size": size, "verified_tree_size": 0}
+    head = _head_from_row(row)
+    verify_tree_head(head)
+    root = _StreamingRoot()
+    for first in range(0, head.tree_size, chunk_leaves):
+        with platform.uow() as uow:
+            leaves = uow.ledger.leaf_data(first, min(chunk_leaves, head.tree_size - first))
+        if not leaves:
+            raise LedgerError(f"ledger entries from leaf {first} are missing (the signed head has {head.tree_size})")
+        for text in leaves:
+            root.add(leaf_hash(text.encode("utf-8")))
+    if root.size != head.tree_size or root.root() != head.root_hash:
+        raise LedgerError(f"the entries' {root.size} leaves do not recompute the signed tree head of size "
+                          f"{head.tree_size} (root {head.root_hash.hex()})")
+    with platform.uow() as uow:
+        stored_root = with_tree(SqlNodeStore(uow.ledger), head.tree_size, lambda t: t.root_hash())
+    if stored_root != head.root_hash:
+        raise LedgerError(f"the stored Merkle nodes give root {stored_root.hex()}, the signed head {head.root_hash.hex()}")
+    return {"tree_size": size, "verified_tree_size": head.tree_size, "root_hash": head.root_hash.hex()}
 
 
 # ---- proofs -----------------------------------------------------------------------------------------

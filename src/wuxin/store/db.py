@@ -44,3 +44,18 @@ def ping(engine: Engine) -> None:
     """Raise if the database does not answer."""
     with engine.connect() as conn:
         conn.exec_driver_sql("select 1")
+
+
+def unreachable_database(exc: BaseException) -> str | None:
+    """One line for a database that does not answer (a driver's OperationalError), else None."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+    return f"database unreachable: {lines[0]}"
+
+
+def shown_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)

@@ -35,3 +35,24 @@ def current(url: str) -> str | None:
         return None
     finally:
         engine.dispose()
+
+
+def head() -> str:
+    """The newest revision this code migrates to."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def revision(url: str) -> str | None:
+    """The database's current revision (None: no schema yet); a database that does not answer raises."""
+    from alembic.runtime.migration import MigrationContext
+
+    from wuxin.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

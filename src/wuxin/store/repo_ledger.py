@@ -77,6 +77,13 @@ class LedgerRepo(_Repo):
     def entry(self, leaf_index: int) -> Row | None:
         return _one(self.conn.execute(select(ledger_entries).where(ledger_entries.c.leaf_index == leaf_index)))
 
+    def leaf_data(self, first_index: int, count: int) -> list[str]:
+        """The canonical JSON of leaves first_index .. first_index+count-1, in leaf order."""
+        query = (select(ledger_entries.c.leaf_data).where(ledger_entries.c.leaf_index >= first_index,
+                                                          ledger_entries.c.leaf_index < first_index + count)
+                 .order_by(ledger_entries.c.leaf_index))
+        return list(self.conn.execute(query).scalars())
+
     def entries_by_subjects(self, subjects: Sequence[str]) -> list[Row]:
         query = select(ledger_entries).where(ledger_entries.c.subject.in_(list(subjects))).order_by(ledger_entries.c.leaf_index)
         return _rows(self.conn.execute(query))

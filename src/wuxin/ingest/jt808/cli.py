@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from typing import Annotated, Any, Optional
 
 import typer
@@ -86,17 +87,19 @@ def serve(
     gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s)
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop, or Ctrl-C
+            loop.add_signal_handler(signum, stop.set)
         bound = await gateway.start(host, port)
         typer.echo(f"JT808 gateway on {host}:{bound}; Ctrl-C to stop", err=True)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await gateway.stop()
+        typer.echo(f"JT808 gateway stopped ({len(gateway.sessions)} connections left open)", err=True)
 
-    try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(run())
 
 
 @app.command()

@@ -411,6 +411,8 @@ class Jt808Gateway:
         self.sessions: dict[asyncio.Task[Any], Session] = {}
         self.closed_sessions = 0
         self._server: asyncio.Server | None = None
+        self._writers: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._stopping = False
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the bound port (port 0 picks a free one)."""
@@ -419,51 +421,67 @@ class Jt808Gateway:
         log.info("JT808 gateway listening on %s:%d", host, bound)
         return int(bound)
 
-    async def stop(self) -> None:
-        """Stop listening and close every connection."""
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop listening, close every connection and wait for its handler to finish (a sink call in
+        flight completes); handlers still busy after grace_s are cancelled. Nothing is left running
+        for the event loop to complain about when it closes."""
+        self._stopping = True
         if self._server is not None:
             self._server.close()
+        for writer in self._writers.values():
+            writer.close()  # the handler reads EOF and ends as if the terminal had hung up
         tasks = list(self.sessions)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=grace_s)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection's handler. It never ends cancelled: asyncio (3.11) logs a cancelled
+        connection handler as an error ("Exception in callback StreamReaderProtocol...")."""
         peer = _peer_name(writer)
         session = Session(self.directory, self.sink, self.now, peer)
         task = asyncio.current_task()
         assert task is not None
         self.sessions[task] = session
+        self._writers[task] = writer
         log.info("JT808 connection from %s", peer)
-        cause: str | None = "jt808_connection_closed"
+        cause = await self._pump_until_closed(reader, writer, session, peer)
+        try:
+            if cause is not None and not self._stopping:  # stopping: the terminal reconnects elsewhere
+                await session.closed(cause)
+            writer.close()
+            await writer.wait_closed()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.sessions.pop(task, None)
+            self._writers.pop(task, None)
+            self.closed_sessions += 1
+
+    async def _pump_until_closed(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: Session,
+                                 peer: str) -> str | None:
+        """Serve the connection until it ends; returns why (None: the gateway cancelled it)."""
         try:
             await self._pump(reader, writer, session)
         except TimeoutError:
             log.info("JT808 connection %s idle for %.1f s, closing", peer, self.idle_timeout_s)
-            cause = "jt808_idle_timeout"
+            return "jt808_idle_timeout"
         except FrameOverflow as exc:
             log.warning("JT808 connection %s closed: %s", peer, exc)
-            cause = "jt808_garbage_stream"
+            return "jt808_garbage_stream"
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             log.info("JT808 connection %s lost: %s", peer, exc)
-            cause = "jt808_connection_lost"
+            return "jt808_connection_lost"
         except asyncio.CancelledError:
-            cause = None  # the gateway is stopping; the terminal reconnects elsewhere
+            return None  # the gateway is stopping; the terminal reconnects elsewhere
         except Exception:
             log.exception("JT808 connection %s failed", peer)
-        finally:
-            if cause is not None:
-                await session.closed(cause)
-            self.sessions.pop(task, None)
-            self.closed_sessions += 1
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except (ConnectionError, asyncio.CancelledError):
-                pass
+        return "jt808_connection_closed"
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: Session) -> None:
         """Read, split, answer, until EOF, idle timeout or overflow."""

@@ -68,17 +68,37 @@ def dynsec_plugin_path() -> str:
     raise BrokerError(f"mosquitto_dynamic_security.so not found in {DYNSEC_PLUGIN_CANDIDATES}")
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """The devices' listener: TLS with client certificates from the device CA (deploy/mosquitto/tls-listener.conf.template)."""
+
+    port: int
+    device_ca_file: Path
+    server_cert_file: Path
+    server_key_file: Path
+    bind_address: str = "0.0.0.0"
+
+    def render(self) -> str:
+        for path in (self.device_ca_file, self.server_cert_file, self.server_key_file):
+            if not Path(path).is_file():
+                raise BrokerError(f"TLS file {path} does not exist")
+        template = template_path().with_name("tls-listener.conf.template")
+        return Template(template.read_text()).substitute(
+            tls_port=self.port, tls_bind_address=self.bind_address, device_ca_file=Path(self.device_ca_file).resolve(),
+            server_cert_file=Path(self.server_cert_file).resolve(), server_key_file=Path(self.server_key_file).resolve())
+
+
 def render_config(port: int, data_dir: Path, *, bind_address: str = "127.0.0.1", max_inflight_messages: int = 10_000,
                   max_queued_messages: int = 5_000_000, autosave_interval_s: int = 60, log_file: Path | None = None,
-                  run_as_user: str | None = None) -> str:
-    """The project's template filled for one broker."""
+                  run_as_user: str | None = None, tls: TlsListener | None = None) -> str:
+    """The project's template filled for one broker, with the devices' TLS listener when given."""
     return Template(template_path().read_text()).substitute(
         port=port, bind_address=bind_address, dynsec_plugin=dynsec_plugin_path(),
         dynsec_file=data_dir / "dynamic-security.json", data_dir=data_dir,
         autosave_interval_s=autosave_interval_s, max_inflight_messages=max_inflight_messages,
         max_queued_messages=max_queued_messages, log_dest=f"file {log_file}" if log_file else "stderr",
         connection_messages="true" if log_file else "false", run_as_user=run_as_user or getpass.getuser(),
-    )
+    ) + (tls.render() if tls else "")
 
 
 def free_port() -> int:
