@@ -72,15 +72,23 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError("; ".join(_one_line(error) for error in exc.errors())) from None
+        raise ConfigError(settings_problems(exc)) from None
 
 
-def _one_line(error: dict) -> str:
+SECRET_SETTING_WORDS = ("secret", "password", "key", "url")  # values never printed (a URL may carry a password)
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """A refused Settings in one line: each problem names its WUXIN_ variable (and the value, unless secret)."""
+    return "; ".join(_one_line(error) for error in exc.errors())
+
+
+def _one_line(error) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error" or not error["loc"]:
         return message
     field = str(error["loc"][0])
-    shown = "" if "secret" in field else f" (got {error.get('input')!r})"  # a secret is never printed
+    shown = "" if any(word in field for word in SECRET_SETTING_WORDS) else f" (got {error.get('input')!r})"
     return f"WUXIN_{field.upper()}: {message}{shown}"
 
 

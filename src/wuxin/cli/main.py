@@ -11,22 +11,10 @@ from wuxin.cli import indicators as indicators_cli, simulate
 from wuxin.ingest.cli import app as ingest_app
 from wuxin.ingest.jt808.cli import app as jt808_app
 from wuxin.ledger.cli import app as ledger_app
-from wuxin.errors import ConfigError
 from wuxin.trace.cli import app as epcis_app
 
 
-class WuxinCli(typer.Typer):
-    """The command line; refused settings (WUXIN_* variables) print one line and exit 2, no traceback."""
-
-    def __call__(self, *args, **kwargs):
-        try:
-            return super().__call__(*args, **kwargs)
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            sys.exit(2)
-
-
-app = WuxinCli(
+app = typer.Typer(
     no_args_is_help=True,
     help="Wuxin (物信): IoT evidence for credit. Start with `wuxin demo`, or `wuxin db upgrade` then `wuxin serve`.",
 )
@@ -46,26 +34,15 @@ def one_line_error(exc: BaseException) -> str | None:
     """The one line an operator needs for an expected error; None for a bug (the traceback is wanted)."""
     from pydantic import ValidationError
 
+    from wuxin.config import settings_problems
     from wuxin.errors import WuxinError
     from wuxin.store.db import unreachable_database
 
     if isinstance(exc, WuxinError):
         return str(exc)
-    if isinstance(exc, ValidationError) and exc.title == "Settings":
-        return "invalid settings: " + "; ".join(_setting_problem(error) for error in exc.errors())
+    if isinstance(exc, ValidationError) and exc.title == "Settings":  # Settings built directly, not by load_settings
+        return settings_problems(exc)
     return unreachable_database(exc)  # raised before a unit of work could wrap it (migrations)
-
-
-SECRET_SETTING_WORDS = ("secret", "password", "key", "url")  # values never printed (a URL may carry a password)
-
-
-def _setting_problem(error) -> str:
-    message = error["msg"].removeprefix("Value error, ")
-    if not error["loc"]:
-        return message
-    name = str(error["loc"][0])
-    shown = "" if any(word in name for word in SECRET_SETTING_WORDS) else f"={error['input']!r}"
-    return f"WUXIN_{name.upper()}{shown}: {message}"
 
 
 def main() -> None:

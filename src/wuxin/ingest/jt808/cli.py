@@ -99,7 +99,10 @@ def serve(
             await gateway.stop()
         typer.echo(f"JT808 gateway stopped ({len(gateway.sessions)} connections left open)", err=True)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:  # before the signal handlers were installed
+        pass
 
 
 @app.command()
