@@ -107,7 +107,7 @@ def borrower(demo) -> Borrower:
     """Registered through the API the way a borrower, its integrator and the bank would."""
     officer, admin = _client(demo, "officer"), _client(demo, "admin")
     uscc = make_uscc(random.Random(4242))
-    enterprise = _ok(officer.post("/api/v1/enterprises", json={"name": FIELDS["enterprise_name"], "uscc": uscc,
+    enterprise = _ok(admin.post("/api/v1/enterprises", json={"name": FIELDS["enterprise_name"], "uscc": uscc,
                                                                 "industry": "manufacturing", "region": FIELDS["enterprise_region"]}))["id"]
     _ok(admin.post("/api/v1/users", json={"username": XSS_OWNER, "password": DEMO_PASSWORD, "role": "enterprise_user",
                                           "enterprise_id": enterprise, "display_name": FIELDS["display_name"]}))
