@@ -7,6 +7,7 @@ WuxinError
  │    └── ThingModelError  a thing model (TSL) file is not valid
  ├── AuthError           who you are could not be established (bad password, token)
  ├── Denied              you are known but not allowed (role, tenant, consent)
+ ├── RateLimited         this source failed too often lately: wait `retry_after_s`
  └── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
 """
 
@@ -16,6 +17,7 @@ class WuxinError(Exception):
 
     status_code = 500
     code = "error"
+    headers: dict[str, str] = {}  # sent with the error response
 
 
 class NotFound(WuxinError):
@@ -45,6 +47,16 @@ class AuthError(WuxinError):
 class Denied(WuxinError):
     status_code = 403
     code = "forbidden"
+
+
+class RateLimited(WuxinError):
+    status_code = 429
+    code = "too_many_failures"
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class Unavailable(WuxinError):

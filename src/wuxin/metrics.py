@@ -16,6 +16,18 @@ class Metrics:
         self.quarantined = Counter(
             "wuxin_quarantined", "Entries written to the quarantine", ["reason"], registry=self.registry
         )
+        self.unauthenticated = Counter(
+            "wuxin_unauthenticated_requests", "Device-facing requests refused as unauthenticated, by channel and reason",
+            ["channel", "reason"], registry=self.registry
+        )
+        self.unauthenticated_bytes = Counter(
+            "wuxin_unauthenticated_bytes", "Bytes of unauthenticated bodies (only a bounded prefix of each is kept)",
+            ["channel"], registry=self.registry
+        )
+        self.rate_limited = Counter(
+            "wuxin_rate_limited", "Requests answered 429 because their source failed authentication too often",
+            ["channel"], registry=self.registry
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,6 +12,7 @@ from wuxin.api import routes_monitoring
 from wuxin.api import routes_credit
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_indicators
+from wuxin.api.body_limit import BodyLimit
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
@@ -28,7 +29,7 @@ def create_app(platform: Platform) -> FastAPI:
                   lifespan=routes_monitoring.with_sweeper(platform, routes_ledger.tree_head_lifespan(platform)))
     app.state.platform = platform
     _add_error_handlers(app)
-    _add_body_limit(app, platform.settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     app.include_router(routes_devices.router)
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)
@@ -57,14 +58,14 @@ def create_app(platform: Platform) -> FastAPI:
     return app
 
 
-def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WuxinError)
     async def wuxin_error(_: Request, exc: WuxinError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, str(exc))
+        return _error(exc.status_code, exc.code, str(exc), exc.headers or None)
 
     @app.exception_handler(PayloadError)
     async def payload_error(_: Request, exc: PayloadError) -> JSONResponse:
@@ -84,15 +85,3 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
 
-
-def _add_body_limit(app: FastAPI, max_bytes: int) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            return _error(413, "body_too_large", f"body of {length} bytes is over the limit of {max_bytes}")
-        if request.method in ("POST", "PUT", "PATCH") and length is None:
-            body = await request.body()
-            if len(body) > max_bytes:
-                return _error(413, "body_too_large", f"body of {len(body)} bytes is over the limit of {max_bytes}")
-        return await call_next(request)

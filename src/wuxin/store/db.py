@@ -5,6 +5,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from wuxin.errors import Unavailable
 
 
 def normalise_url(url: str) -> str:
@@ -44,3 +47,22 @@ def ping(engine: Engine) -> None:
     """Raise if the database does not answer."""
     with engine.connect() as conn:
         conn.exec_driver_sql("select 1")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database could not be reached or could not work right now (retry the same
+    data later); False when it is about the data itself (a value the driver or the server refused).
+
+    Connection loss, a refused connection, a server shutting down, a deadlock, a full disk and SQLite's
+    "database is locked" are OperationalError/InterfaceError: retry. PostgreSQL's class 54 (program
+    limit exceeded, e.g. a value too large for an index) is an OperationalError about the data.
+    """
+    if isinstance(exc, (Unavailable, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            return not str(getattr(exc.orig, "sqlstate", "") or "").startswith("54")
+        return False
+    return isinstance(exc, OSError)
