@@ -6,8 +6,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import PlatformDep
-from wuxin.api.sources import guarded
-from wuxin.services.ingest import DeviceTokenError, ingest_device_telemetry
+from wuxin.api.sources import failure_gate
+from wuxin.services.ingest import ingest_device_telemetry
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
@@ -15,10 +15,9 @@ router = APIRouter(prefix="/api/v1", tags=["devices"])
 @router.post("/{device_token}/telemetry")
 async def post_telemetry(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
     """ThingsBoard telemetry: {"ts","values"}, a list of them, or {key: value}; bad points get reasons.
-    A client IP that keeps sending unknown tokens is answered 429 for a while."""
-    async def ingest():
-        return await run_in_threadpool(ingest_device_telemetry, platform, device_token, await request.body())
-
-    result = await guarded(request, platform, "http", (DeviceTokenError,), ingest)
+    A client address that keeps sending unknown tokens is answered 429 for a while."""
+    body = await request.body()
+    result = await run_in_threadpool(ingest_device_telemetry, platform, device_token, body,
+                                     failure_gate(request, platform, "http"))
     status = 400 if result.rejections and not (result.accepted or result.events) else 200
     return JSONResponse(result.public(), status_code=status)

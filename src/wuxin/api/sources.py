@@ -1,15 +1,13 @@
-"""Device-facing routes that anyone can call: refuse sources that keep failing authentication (429)."""
+"""Device-facing routes anyone can call: a source that keeps failing authentication gets 429."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable, TypeVar
+from typing import Callable
 
 from fastapi import Request
 
 from wuxin.bootstrap import Platform
 from wuxin.errors import RateLimited
 from wuxin.services.source_limits import FailureLimiter
-
-T = TypeVar("T")
 
 
 def failure_limiter(request: Request, platform: Platform) -> FailureLimiter:
@@ -20,18 +18,17 @@ def failure_limiter(request: Request, platform: Platform) -> FailureLimiter:
     return state.failure_limiter
 
 
-async def guarded(request: Request, platform: Platform, channel: str, auth_errors: tuple[type[Exception], ...],
-                  work: Callable[[], Awaitable[T]]) -> T:
-    """Refuse a source over its failures before reading its body; count each of `auth_errors` against it."""
+def failure_gate(request: Request, platform: Platform, channel: str) -> Callable[[], None]:
+    """What the service calls when this request fails authentication: counts it against the client's
+    address, and raises RateLimited (before anything of the request is kept) past the limit."""
     limiter = failure_limiter(request, platform)
     source = request.client.host if request.client else "unknown"
-    try:
-        limiter.check(source)
-    except RateLimited:
-        platform.metrics.rate_limited.labels(channel).inc()
-        raise
-    try:
-        return await work()
-    except auth_errors:
-        limiter.failed(source)
-        raise
+
+    def failed() -> None:
+        try:
+            limiter.failed(source)
+        except RateLimited:
+            platform.metrics.rate_limited.labels(channel).inc()
+            raise
+
+    return failed

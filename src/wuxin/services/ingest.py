@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 
@@ -227,9 +227,11 @@ class DeviceTokenError(Exception):
         self.reason = reason
 
 
-def ingest_device_telemetry(platform: Platform, token: str, body: bytes) -> IngestResult:
-    """ThingsBoard HTTP API: POST /api/v1/{token}/telemetry."""
-    device = _device_for_token(platform, token, body)
+def ingest_device_telemetry(platform: Platform, token: str, body: bytes,
+                            on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
+    """ThingsBoard HTTP API: POST /api/v1/{token}/telemetry. `on_unauthenticated` is called when the
+    token fails, before anything is kept (the caller's per-source limit may refuse there)."""
+    device = _device_for_token(platform, token, body, on_unauthenticated)
     try:
         payload = loads(body)
         lines = thingsboard_lines(device["key"], payload, platform.clock_ms())
@@ -241,12 +243,14 @@ def ingest_device_telemetry(platform: Platform, token: str, body: bytes) -> Inge
     return ingest_lines(platform, lines, "http", payload_sha256=hashlib.sha256(body).hexdigest())
 
 
-def _device_for_token(platform: Platform, token: str, body: bytes) -> dict:
+def _device_for_token(platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None) -> dict:
     with platform.uow() as uow:
         row = uow.devices.token_status(token_hash(token))
         if row is None or row["token_revoked_ms"] is not None:
             reason = "unknown_token" if row is None else "revoked_token"
             message = "device token is not known" if row is None else f"device token of {row['key']} was revoked"
+            if on_unauthenticated:
+                on_unauthenticated()
             quarantine_unauthenticated(platform, uow, "http", reason, message, body, row["key"] if row else None)
             uow.commit()
             raise DeviceTokenError(reason, message)

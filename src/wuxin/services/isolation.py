@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, TypeVar
 
+from wuxin.errors import Unavailable
 from wuxin.store.db import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,10 @@ def store_isolating(count: int, store_range: Callable[[int, int], R],
             results.append(store_range(start, end))
         except Exception as exc:
             if is_unavailable(exc):
-                raise
+                if isinstance(exc, Unavailable):
+                    raise
+                raise Unavailable(f"the database did not take the data (retry later): {type(exc).__name__}: "
+                                  f"{str(exc)[:200]}") from exc
             if end - start == 1:
                 log.warning("item %d could not be stored and goes to the quarantine: %s: %s", start,
                             type(exc).__name__, str(exc)[:300])

@@ -5,7 +5,7 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -165,18 +165,21 @@ def push_lines(body: bytes) -> list[Any]:
 
 
 def push_telemetry(platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None,
-                   body: bytes) -> IngestResult:
+                   body: bytes, on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
     """Verify the signature, refuse replays, store the lines of served enterprises' devices.
 
     A line the database refuses although it passed validation is quarantined (store_failed) and the
     others are stored, each part in its own transaction after the nonce is spent. Nothing of an
-    unauthenticated push is kept; it is counted.
+    unauthenticated push is kept; it is counted, and `on_unauthenticated` (the caller's per-source
+    limit) may refuse it as one failure too many.
     """
     try:
         return _verified_push(platform, name, timestamp, nonce, signature, body)
     except AuthError as exc:
         platform.metrics.unauthenticated.labels(PUSH_CHANNEL, exc.code).inc()
         platform.metrics.unauthenticated_bytes.labels(PUSH_CHANNEL).inc(len(body))
+        if on_unauthenticated:
+            on_unauthenticated()
         raise
 
 

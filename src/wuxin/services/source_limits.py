@@ -1,5 +1,6 @@
 """A source (client IP) that keeps failing authentication is refused for a while: guessing device
-tokens or platform signatures, or filling the quarantine without a credential, gets slow."""
+tokens or platform signatures, or filling the quarantine without a credential, gets slow. Only
+failing requests are refused: a device with a valid token behind the same address goes on."""
 from __future__ import annotations
 
 import math
@@ -13,21 +14,19 @@ from wuxin.errors import RateLimited
 
 
 class FailureLimiter:
-    """At most `per_minute` authentication failures per source within any 60 s; past that, `check` refuses."""
+    """At most `per_minute` authentication failures per source within any 60 s."""
 
     def __init__(self, per_minute: int):
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())  # forgets idle sources by itself
-        self._limit = RateLimitItemPerMinute(max(per_minute, 1))
         self.per_minute = max(per_minute, 1)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())  # forgets idle sources by itself
+        self._limit = RateLimitItemPerMinute(self.per_minute)
 
-    def check(self, source: str) -> None:
-        """Raise RateLimited (429 with Retry-After) while `source` is over its failures."""
-        if self._limiter.test(self._limit, source):
+    def failed(self, source: str) -> None:
+        """Count one failure of `source`; raise RateLimited (429 with Retry-After) when it is one too many."""
+        if self._limiter.hit(self._limit, source):
             return
         reset_s = self._limiter.get_window_stats(self._limit, source).reset_time
         retry_after_s = max(1, math.ceil(reset_s - time.time()))
-        raise RateLimited(f"{source} failed authentication {self.per_minute} times within a minute; "
-                          f"try again in {retry_after_s} s with a valid token or signature", retry_after_s)
-
-    def failed(self, source: str) -> None:
-        self._limiter.hit(self._limit, source)
+        raise RateLimited(f"{source} failed authentication {self.per_minute} times within a minute; nothing more "
+                          f"of it is kept until it stops: try again in {retry_after_s} s with a valid token or "
+                          f"signature", retry_after_s)
