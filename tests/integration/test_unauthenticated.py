@@ -106,6 +106,8 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(platform, liv
     before = _peak_rss_bytes()
     response = live.client.post("/api/v1/wxd_any/telemetry", content=body())
     growth = _peak_rss_bytes() - before
+    print(f"limit {limit} B: the client sent {sent / MiB:.1f} MiB of {offered / MiB:.0f} MiB before the 413; "
+          f"peak RSS grew {growth / MiB:.1f} MiB")
     assert response.status_code == 413 and response.json()["error"] == "body_too_large"
     assert sent < 32 * MiB, f"the client could send {sent} bytes: the server read on past the limit"
     assert growth < 64 * MiB, f"the server's memory grew by {growth} bytes for a {limit}-byte limit"

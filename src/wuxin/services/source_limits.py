@@ -27,6 +27,6 @@ class FailureLimiter:
             return
         reset_s = self._limiter.get_window_stats(self._limit, source).reset_time
         retry_after_s = max(1, math.ceil(reset_s - time.time()))
-        raise RateLimited(f"{source} failed authentication {self.per_minute} times within a minute; nothing more "
-                          f"of it is kept until it stops: try again in {retry_after_s} s with a valid token or "
-                          f"signature", retry_after_s)
+        raise RateLimited(f"{source} failed authentication {self.per_minute} times within a minute: its requests "
+                          f"without a valid device token or signature are refused, and not kept, for the next "
+                          f"{retry_after_s} s", retry_after_s)
