@@ -30,7 +30,12 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
     smtp_port: int = 25
     smtp_from: str = "wuxin-alarms@localhost"
-    max_body_bytes: int = 4 * 1024 * 1024
+    max_body_bytes: int = 4 * 1024 * 1024  # a request body past this is refused (413) while it streams in
+    # Unauthenticated input (unknown or revoked device token, bad platform signature) costs the sender, not the disk:
+    unauthenticated_keep_bytes: int = 1024  # of such a body only this prefix is quarantined, with its sha256 and length
+    unauthenticated_quarantine_max: int = 10_000  # such entries kept at most; the oldest go first
+    unauthenticated_failures_per_minute: int = 30  # per client IP; past it the device endpoints answer 429
+    store_failed_keep_bytes: int = 64 * 1024  # a message the database refused is quarantined whole up to this size
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600
     var_dir: Path = Path("var")

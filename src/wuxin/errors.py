@@ -7,6 +7,7 @@ WuxinError
  │    └── ThingModelError  a thing model (TSL) file is not valid
  ├── AuthError           who you are could not be established (bad password, token)
  ├── Throttled           too many attempts (failed logins): retry after `retry_after_s`
+ │    └── RateLimited      this source failed authentication too often lately
  ├── Denied              you are known but not allowed (role, tenant, consent)
  ├── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
  │    └── Busy             the server is saturated (password hashing): retry after `retry_after_s`
@@ -58,6 +59,10 @@ class Throttled(WuxinError):
     def __init__(self, message: str, retry_after_s: int):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class RateLimited(Throttled):
+    code = "too_many_failures"
 
 
 class Unavailable(WuxinError):

@@ -24,6 +24,18 @@ class Metrics:
             "wuxin_jt808_authentications", "JT/T 808 authentications (0x0102) by outcome: authenticated or why refused",
             ["outcome"], registry=self.registry
         )
+        self.unauthenticated = Counter(
+            "wuxin_unauthenticated_requests", "Device-facing requests refused as unauthenticated, by channel and reason",
+            ["channel", "reason"], registry=self.registry
+        )
+        self.unauthenticated_bytes = Counter(
+            "wuxin_unauthenticated_bytes", "Bytes of unauthenticated bodies (only a bounded prefix of each is kept)",
+            ["channel"], registry=self.registry
+        )
+        self.rate_limited = Counter(
+            "wuxin_rate_limited", "Requests answered 429 because their source failed authentication too often",
+            ["channel"], registry=self.registry
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

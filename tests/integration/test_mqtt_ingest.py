@@ -15,6 +15,7 @@ from wuxin.services.protocols import attach_sub_device, issue_mqtt_credentials, 
 
 from tests.conftest import T0_MS
 from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
+from tests.integration.poison import POISON_NUM, deep, good, lone_surrogate, refusing_store  # noqa: F401
 from tests.world import build_world
 
 BRACELET, GPS = "manufacturing.current_bracelet", "vehicles.gps_terminal"
@@ -176,3 +177,56 @@ def test_rotation_is_refused_whole_when_the_broker_is_unreachable(platform, mqtt
     finally:
         platform.settings.mqtt_admin_url = None
     connect_client(broker.url("loom-01", tokens["loom-01"])).disconnect()  # nothing changed
+
+
+def _record_acks(worker) -> list[int]:
+    acked: list[int] = []
+    send_acks = worker.client.ack_many
+
+    def ack_many(mids):
+        acked.extend(mids)
+        return send_acks(mids)
+
+    worker.client.ack_many = ack_many
+    return acked
+
+
+def test_poison_messages_are_quarantined_and_acknowledged_and_the_good_ones_behind_them_stored(platform, mqtt_env):
+    _, _, _, _, device, worker = mqtt_env
+    acked = _record_acks(worker)
+    loom = device("loom-01")
+    topic = "v1/devices/loom-01/telemetry"
+    messages = [good(T0_MS - 5, 1.0), lone_surrogate(T0_MS - 4), good(T0_MS - 3, 2.0), deep(T0_MS - 2), good(T0_MS - 1, 3.0)]
+    for payload in messages:
+        assert loom.publish(topic, payload).value == 0
+    wait_for(lambda: len(acked) == 5, what=lambda: f"5 acknowledgements, {len(acked)} so far, "
+                                                   f"{worker.stats.failed_attempts} failed attempts")
+    assert sorted(num for _, _, num in _readings(platform, "loom-01")) == [1.0, 2.0, 3.0]
+    with platform.uow() as uow:
+        entries = uow.quarantine.list("open", 10)
+    assert sorted(q["reason"] for q in entries) == ["invalid_unicode", "too_deep"]
+    assert all(q["channel"] == "mqtt" and q["device_key"] == "loom-01" for q in entries)
+    assert worker.stats.failed_attempts == 0
+    assert loom.publish(topic, good(T0_MS, 4.0)).value == 0  # and it keeps going
+    wait_for(lambda: len(_readings(platform, "loom-01")) == 4, what="the message after the poison")
+
+
+def test_a_message_the_database_refuses_is_isolated_but_a_cut_database_is_retried(platform, mqtt_env, refusing_store):
+    _, _, _, _, device, worker = mqtt_env
+    acked = _record_acks(worker)
+    loom = device("loom-01")
+    topic = "v1/devices/loom-01/telemetry"
+    for payload in (good(T0_MS - 3, 1.0), good(T0_MS - 2, POISON_NUM), good(T0_MS - 1, 3.0)):
+        assert loom.publish(topic, payload).value == 0
+    wait_for(lambda: len(acked) == 3, what=lambda: f"3 acknowledgements, {len(acked)} so far")
+    assert sorted(num for _, _, num in _readings(platform, "loom-01")) == [1.0, 3.0]
+    with platform.uow() as uow:
+        [entry] = uow.quarantine.list("open", 10)
+    assert entry["reason"] == "store_failed" and "666" in entry["payload"] and "DataError" in entry["message"]
+    refusing_store.outages = 2  # now the database is cut twice: the batch waits, nothing is quarantined
+    assert loom.publish(topic, good(T0_MS, 4.0)).value == 0
+    wait_for(lambda: len(_readings(platform, "loom-01")) == 3, what="the message stored after the outage")
+    assert worker.stats.failed_attempts == 2 and "server closed the connection" in worker.stats.last_error
+    with platform.uow() as uow:
+        assert len(uow.quarantine.list("open", 10)) == 1
+    wait_for(lambda: len(acked) == 4, what="the acknowledgement after the outage")

@@ -12,6 +12,7 @@ from wuxin.api import routes_monitoring
 from wuxin.api import routes_credit
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_indicators
+from wuxin.api.body_limit import BodyLimit
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
@@ -30,8 +31,8 @@ def create_app(platform: Platform) -> FastAPI:
                   lifespan=routes_monitoring.with_sweeper(platform, routes_ledger.tree_head_lifespan(platform)))
     app.state.platform = platform
     _add_error_handlers(app)
-    _add_body_limit(app, platform.settings.max_body_bytes)
-    _add_security_headers(app)
+    app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
+    _add_security_headers(app)  # outermost: a 413 carries the headers too
     app.include_router(routes_devices.router)
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)
@@ -60,8 +61,8 @@ def create_app(platform: Platform) -> FastAPI:
     return app
 
 
-def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -97,15 +98,3 @@ def _add_security_headers(app: FastAPI) -> None:
 
     app.add_middleware(SecurityHeaders, docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url))
 
-
-def _add_body_limit(app: FastAPI, max_bytes: int) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            return _error(413, "body_too_large", f"body of {length} bytes is over the limit of {max_bytes}")
-        if request.method in ("POST", "PUT", "PATCH") and length is None:
-            body = await request.body()
-            if len(body) > max_bytes:
-                return _error(413, "body_too_large", f"body of {len(body)} bytes is over the limit of {max_bytes}")
-        return await call_next(request)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.sources import failure_gate
 from wuxin.services import connectivity, jt808_terminals, protocols
 
 router = APIRouter(prefix="/api/v1")
@@ -54,7 +55,7 @@ async def push_telemetry(name: str, request: Request, platform: PlatformDep,
     """Bulk lines (JSON array or JSON Lines) for many devices, signed; stored as third_party_platform data."""
     body = await request.body()
     result = await run_in_threadpool(protocols.push_telemetry, platform, name, x_wuxin_timestamp, x_wuxin_nonce,
-                                     x_wuxin_signature, body)
+                                     x_wuxin_signature, body, failure_gate(request, platform, protocols.PUSH_CHANNEL))
     status = 400 if result.rejections and not (result.accepted or result.events) else 200
     return JSONResponse(result.public(), status_code=status)
 

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import orjson
 
+from wuxin.domain.text import shown, text_fault
 from wuxin.errors import ThingModelError
 
 NUMERIC_TYPES = {"int", "float", "double"}
@@ -60,13 +61,13 @@ class ThingModel:
     def check(self, key: str, value: Any) -> Stored:
         checker = self.properties.get(key)
         if checker is None:
-            raise PointRejected("unknown_property", f"{self.device_type} has no property {key!r}")
+            raise PointRejected("unknown_property", f"{self.device_type} has no property {shown(key)}")
         return checker(value)
 
     def check_event(self, name: str, params: Any) -> dict:
         checker = self.events.get(name)
         if checker is None:
-            raise PointRejected("unknown_event", f"{self.device_type} has no event {name!r}")
+            raise PointRejected("unknown_event", f"{self.device_type} has no event {shown(name)}")
         return checker(params)
 
     def check_attributes(self, attributes: dict) -> dict:
@@ -219,13 +220,13 @@ def _numeric_checker(key: str, integer: bool, low: float | None, high: float | N
 def _numeric_failure(key: str, value: Any, integer: bool, low: float | None, high: float | None) -> Stored:
     """The careful path: say exactly why a value is not an acceptable number."""
     if type(value) is bool or not isinstance(value, (int, float)):
-        raise PointRejected("wrong_type", f"{key}={value!r} is not a number")
+        raise PointRejected("wrong_type", f"{key}={shown(value)} is not a number")
     if value != value or value in (math.inf, -math.inf):
-        raise PointRejected("not_finite", f"{key}={value!r} is not a finite number")
+        raise PointRejected("not_finite", f"{key}={shown(value)} is not a finite number")
     if integer and isinstance(value, float) and not value.is_integer():
-        raise PointRejected("wrong_type", f"{key}={value!r} is not an integer")
+        raise PointRejected("wrong_type", f"{key}={shown(value)} is not an integer")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise PointRejected("out_of_range", f"{key}={value!r} is outside [{low}, {high}]")
+        raise PointRejected("out_of_range", f"{key}={shown(value)} is outside [{low}, {high}]")
     return float(value), None
 
 
@@ -235,7 +236,7 @@ def _bool_checker(key: str) -> Checker:
             return float(value), None
         if type(value) is int and value in (0, 1):
             return float(value), None
-        raise PointRejected("wrong_type", f"{key}={value!r} is not a boolean")
+        raise PointRejected("wrong_type", f"{key}={shown(value)} is not a boolean")
 
     return check
 
@@ -248,7 +249,7 @@ def _enum_checker(key: str, labels: dict[int, str]) -> Checker:
             return float(codes[value]), value
         if type(value) is int and value in labels:
             return float(value), labels[value]
-        raise PointRejected("bad_enum", f"{key}={value!r} is not one of {sorted(codes)}")
+        raise PointRejected("bad_enum", f"{key}={shown(value)} is not one of {sorted(codes)}")
 
     return check
 
@@ -256,9 +257,12 @@ def _enum_checker(key: str, labels: dict[int, str]) -> Checker:
 def _text_checker(key: str, length: int) -> Checker:
     def check(value: Any) -> Stored:
         if not isinstance(value, str):
-            raise PointRejected("wrong_type", f"{key}={value!r} is not text")
+            raise PointRejected("wrong_type", f"{key}={shown(value)} is not text")
         if len(value) > length:
             raise PointRejected("too_long", f"{key} is {len(value)} characters, more than {length}")
+        fault = text_fault(value)
+        if fault:
+            raise PointRejected("invalid_text", f"{key}={shown(value)} {fault}: no database keeps it")
         return None, value
 
     return check
@@ -267,10 +271,10 @@ def _text_checker(key: str, length: int) -> Checker:
 def _struct_checker(key: str, fields: dict[str, Checker]) -> Checker:
     def check(value: Any) -> Stored:
         if not isinstance(value, dict):
-            raise PointRejected("wrong_type", f"{key}={value!r} is not an object")
+            raise PointRejected("wrong_type", f"{key}={shown(value)} is not an object")
         for name, item in value.items():
             if name not in fields:
-                raise PointRejected("unknown_property", f"{key} has no field {name!r}")
+                raise PointRejected("unknown_property", f"{key} has no field {shown(name)}")
             fields[name](item)
         return None, orjson.dumps(value).decode()
 
@@ -280,7 +284,7 @@ def _struct_checker(key: str, fields: dict[str, Checker]) -> Checker:
 def _array_checker(key: str, item_checker: Checker, size: int) -> Checker:
     def check(value: Any) -> Stored:
         if not isinstance(value, list):
-            raise PointRejected("wrong_type", f"{key}={value!r} is not a list")
+            raise PointRejected("wrong_type", f"{key}={shown(value)} is not a list")
         if len(value) > size:
             raise PointRejected("too_long", f"{key} has {len(value)} items, more than {size}")
         for item in value:
@@ -294,11 +298,11 @@ def _event_checker(device_type: str, name: str, params: dict[str, Checker]) -> C
     def check(value: Any) -> dict:
         value = {} if value is None else value
         if not isinstance(value, dict):
-            raise PointRejected("wrong_type", f"event {name} params {value!r} is not an object")
+            raise PointRejected("wrong_type", f"event {name} params {shown(value)} is not an object")
         for key, item in value.items():
             checker = params.get(key)
             if checker is None:
-                raise PointRejected("unknown_property", f"event {device_type}/{name} has no parameter {key!r}")
+                raise PointRejected("unknown_property", f"event {device_type}/{name} has no parameter {shown(key)}")
             checker(item)
         return value
 

@@ -14,6 +14,10 @@ from typing import Any
 
 import orjson
 
+from wuxin.domain.text import shown, text_fault
+
+MAX_DEPTH = 64  # levels of JSON nesting the stdlib fallback accepts (orjson stops at 1,024)
+
 
 class PayloadError(ValueError):
     """The whole payload is unusable (malformed JSON, wrong shape); `reason` is a stable code."""
@@ -24,15 +28,50 @@ class PayloadError(ValueError):
 
 
 def loads(body: bytes | str) -> Any:
-    """Parse JSON; NaN and Infinity parse (to be refused point by point), anything else malformed fails."""
+    """Parse JSON; NaN and Infinity parse (to be refused point by point), anything else malformed fails.
+
+    orjson refuses lone surrogates and nesting deeper than 1,024; the stdlib fallback, there for
+    NaN and Infinity only, is held to the same and stricter: valid Unicode, at most MAX_DEPTH deep.
+    """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
+    return lenient_loads(body)
+
+
+def lenient_loads(body: bytes | str) -> Any:
+    """The stdlib parser (it reads NaN and Infinity), refusing what no store could keep."""
     try:
-        return json.loads(body)
+        payload = json.loads(body)
+    except RecursionError:
+        raise PayloadError("too_deep", f"JSON is nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError("malformed_json", f"body is not valid JSON: {exc}") from None
+    check_tree(payload)
+    return payload
+
+
+def check_tree(payload: Any) -> None:
+    """Raise PayloadError when `payload` nests deeper than MAX_DEPTH or holds a string no database keeps
+    (a lone surrogate; NUL is refused point by point, where it is a value)."""
+    pending = [(payload, "$", 1)]
+    while pending:
+        node, where, depth = pending.pop()
+        if isinstance(node, str):
+            if not node.isascii() and "surrogate" in (text_fault(node) or ""):
+                raise PayloadError("invalid_unicode", f"string at {where} {text_fault(node)}: {shown(node)}")
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise PayloadError("too_deep", f"JSON is nested deeper than {MAX_DEPTH} levels (at {shown(where)})")
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            path = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+            if isinstance(key, str):
+                pending.append((key, f"{where} (a key)", depth))
+            pending.append((value, path, depth + 1))
 
 
 def thingsboard_lines(device_key: str, payload: Any, server_ms: int) -> list[dict]:
@@ -65,8 +104,8 @@ def parse_ts_ms(ts: Any) -> int:
         try:
             moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"ts {ts!r} is not ISO 8601") from None
+            raise ValueError(f"ts {shown(ts)} is not ISO 8601") from None
         if moment.tzinfo is None:
-            raise ValueError(f"ts {ts!r} has no UTC offset (device time must say its zone)")
+            raise ValueError(f"ts {shown(ts)} has no UTC offset (device time must say its zone)")
         return int(moment.timestamp() * 1000)
-    raise ValueError(f"ts {ts!r} is neither epoch milliseconds nor ISO 8601")
+    raise ValueError(f"ts {shown(ts)} is neither epoch milliseconds nor ISO 8601")

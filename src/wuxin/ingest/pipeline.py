@@ -6,6 +6,7 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
+from wuxin.domain.text import shown
 from wuxin.domain.thing_model import PointRejected, ThingModel
 from wuxin.ingest.parse import parse_ts_ms
 
@@ -92,7 +93,7 @@ def _validate_line(index: int, line: Any, resolve, earliest_ms: int, latest_ms: 
         return
     device = resolve(line["device"])
     if device is None:
-        out.rejections.append(Rejection(index, line["device"], None, "unknown_device", f"device {line['device']!r} is not registered", line))
+        out.rejections.append(Rejection(index, line["device"], None, "unknown_device", f"device {shown(line['device'])} is not registered", line))
         return
     try:
         ts_ms = parse_ts_ms(line.get("ts"))

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import gc
-import json
 from contextlib import contextmanager
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -12,8 +11,11 @@ from typing import Callable, Iterable, Iterator
 import orjson
 
 from wuxin.bootstrap import Platform
+from wuxin.ingest.parse import PayloadError, lenient_loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
-from wuxin.services.ingest import DeviceResolver, store_validated
+from wuxin.services.ingest import DeviceResolver, IngestResult, merge_results, quarantine_unstorable, store_validated
+from wuxin.services.isolation import store_isolating
+from wuxin.store.db import is_unavailable
 
 CHUNK_LINES = 100_000
 
@@ -43,10 +45,10 @@ def parse_jsonl(raw_lines: list[bytes], first_index: int, out: Validated) -> lis
 
 def _lenient(raw: bytes, index: int, out: Validated):
     try:
-        return json.loads(raw)  # NaN / Infinity: parsed here, refused point by point later
-    except ValueError as exc:
+        return lenient_loads(raw)  # NaN / Infinity: parsed here, refused point by point later
+    except PayloadError as exc:
         text = raw.decode("utf-8", errors="replace").strip()
-        out.rejections.append(Rejection(index, None, None, "malformed_json", f"line {index + 1}: {exc}", text))
+        out.rejections.append(Rejection(index, None, None, exc.reason, f"line {index + 1}: {exc}", text))
         return None
 
 
@@ -70,25 +72,73 @@ def import_lines_chunked(platform: Platform, chunks: Iterable[list], channel: st
 
     A chunk is a list of raw JSON lines (bytes) or of already parsed line objects. The
     database writes of one chunk run in a writer thread while the next chunk is parsed and
-    validated (both SQLite and psycopg release the GIL while the database works).
+    validated (both SQLite and psycopg release the GIL while the database works). A chunk that
+    fails on its data (the database answers) is stored again in parts: only the lines that fail
+    alone are quarantined (store_failed); a database that is down stops the import.
     """
     summary = ImportSummary()
-    max_future_ms = platform.settings.max_future_skew_s * 1000
     with _gc_paused(), platform.uow() as reader, platform.uow() as writer, ThreadPoolExecutor(1, "wuxin-writer") as pool:
-        resolver = DeviceResolver(platform, reader)
+        chunk_import = _ChunkImport(platform, reader, writer, channel)
         pending = None
         for chunk in chunks:
-            validated = Validated()
-            objects = parse_jsonl(chunk, summary.lines, validated) if chunk and isinstance(chunk[0], bytes) else chunk
-            validate_lines(objects, resolver, platform.clock_ms(), max_future_ms, validated, summary.lines)
-            summary.lines += len(chunk)
+            validated = chunk_import.validate(chunk, summary.lines)
+            first_index, summary.lines = summary.lines, summary.lines + len(chunk)
             _collect(summary, pending, progress)
-            pending = pool.submit(_write_chunk, platform, writer, validated, channel, len(chunk))
+            if validated is None:  # validating this chunk failed on something in it: line by line
+                pending = None
+                _add(summary, chunk_import.isolated(chunk, first_index), len(chunk), progress)
+                continue
+            pending = (pool.submit(chunk_import.write, validated), chunk_import, chunk, first_index)
             if not platform.engine.dialect.name == "postgresql":
                 _collect(summary, pending, progress)  # SQLite writes in-process: overlap only fights for the GIL
                 pending = None
         _collect(summary, pending, progress)
     return summary
+
+
+class _ChunkImport:
+    def __init__(self, platform: Platform, reader, writer, channel: str):
+        self.platform, self.reader, self.writer, self.channel = platform, reader, writer, channel
+        self.resolver = DeviceResolver(platform, reader)
+        self.max_future_ms = platform.settings.max_future_skew_s * 1000
+
+    def validate(self, chunk: list, first_index: int) -> Validated | None:
+        """The chunk's points and rejections; None when something in it made validation itself fail."""
+        validated = Validated()
+        try:
+            objects = parse_jsonl(chunk, first_index, validated) if chunk and isinstance(chunk[0], bytes) else chunk
+            return validate_lines(objects, self.resolver, self.platform.clock_ms(), self.max_future_ms, validated,
+                                  first_index)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            self.reader.rollback()  # a failed lookup leaves PostgreSQL's transaction unusable
+            return None
+
+    def write(self, validated: Validated) -> IngestResult:
+        result = store_validated(self.platform, self.writer, validated, self.channel, None, None)
+        self.writer.commit()
+        return result
+
+    def isolated(self, chunk: list, first_index: int) -> IngestResult:
+        """Store the chunk in parts, each its own transaction; quarantine the lines that fail alone."""
+        def store_range(start: int, end: int) -> IngestResult:
+            validated = self.validate(chunk[start:end], first_index + start)
+            if validated is None:
+                raise ValueError(f"lines {first_index + start + 1}..{first_index + end} could not be validated")
+            with self.platform.uow() as uow:
+                result = store_validated(self.platform, uow, validated, self.channel, None, None)
+                uow.commit()
+            return result
+
+        def quarantine_line(index: int, error: Exception) -> IngestResult:
+            line = chunk[index]
+            message = quarantine_unstorable(self.platform, self.channel, line, error, None,
+                                            f"line {first_index + index + 1}")
+            return IngestResult(None, rejections=[Rejection(first_index + index, None, None, "store_failed", message,
+                                                            line)])
+
+        return merge_results(store_isolating(len(chunk), store_range, quarantine_line))
 
 
 @contextmanager
@@ -104,16 +154,21 @@ def _gc_paused():
             gc.enable()
 
 
-def _write_chunk(platform: Platform, uow, validated: Validated, channel: str, lines: int):
-    result = store_validated(platform, uow, validated, channel, None, None)
-    uow.commit()
-    return result, lines
-
-
-def _collect(summary: ImportSummary, pending: Future | None, progress: Callable[[int], None] | None) -> None:
+def _collect(summary: ImportSummary, pending: tuple | None, progress: Callable[[int], None] | None) -> None:
     if pending is None:
         return
-    result, lines = pending.result()
+    future, chunk_import, chunk, first_index = pending
+    try:
+        result = future.result()
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise
+        chunk_import.writer.rollback()
+        result = chunk_import.isolated(chunk, first_index)
+    _add(summary, result, len(chunk), progress)
+
+
+def _add(summary: ImportSummary, result: IngestResult, lines: int, progress: Callable[[int], None] | None) -> None:
     summary.readings += result.accepted
     summary.events += result.events
     summary.rejected += len(result.rejections)

@@ -4,17 +4,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 
 from wuxin.bootstrap import Platform
+from wuxin.domain.text import shown, storable_text, text_fault
 from wuxin.indicators.days import dirty_device_days
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, validate_lines
 from wuxin.security.secrets import token_hash
 from wuxin.services import monitoring
 from wuxin.services.evidence import record_evidence
+from wuxin.services.isolation import store_isolating
 from wuxin.store import bulk
 from wuxin.store.uow import UnitOfWork
 
@@ -51,11 +53,11 @@ class DeviceResolver:
 
     def __call__(self, key: str) -> DeviceContext | None:
         if key not in self._cache:
-            self._cache[key] = self._load(key)
+            self._cache[key] = None if text_fault(key) else self._load(key)  # NUL: no lookup can even ask
         return self._cache[key]
 
     def prime(self, keys: Iterable[str]) -> None:
-        missing = [k for k in keys if k not in self._cache]
+        missing = [k for k in keys if k not in self._cache and not text_fault(k)]
         for row in self._uow.devices.by_keys(missing) if missing else []:
             self._cache[row["key"]] = self._context(row)
 
@@ -70,23 +72,71 @@ class DeviceResolver:
         return DeviceContext(row["id"], row["key"], model, self._source_mode or row["source_mode"])
 
 
+UNAUTHENTICATED_REASONS = ("unknown_token", "revoked_token")
+DEVICE_KEY_CHARS = 100  # quarantine.device_key
+
+
 def quarantine_payload(platform: Platform, uow: UnitOfWork, channel: str, reason: str, message: str,
                        payload: Any, device_key: str | None = None) -> None:
-    """Keep a whole rejected payload (malformed, unknown token, ...) for inspection."""
-    text = _as_text(payload)
-    uow.quarantine.add([dict(received_ms=platform.clock_ms(), channel=channel, device_key=device_key,
-                             reason=reason, message=message, payload=text)])
+    """Keep a whole rejected payload (malformed, wrong shape, ...) of a known sender for inspection."""
+    uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, reason, message, _as_text(payload))])
     platform.metrics.quarantined.labels(reason).inc()
     platform.metrics.points_rejected.labels(channel, reason).inc()
+
+
+def quarantine_unauthenticated(platform: Platform, uow: UnitOfWork, channel: str, reason: str, message: str,
+                               body: bytes, device_key: str | None = None) -> None:
+    """Keep what an unauthenticated sender posted at a bounded cost: a prefix, its sha256 and length;
+    only the newest `unauthenticated_quarantine_max` such entries are kept."""
+    settings = platform.settings
+    uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, reason, message,
+                                        bounded_body(body, settings.unauthenticated_keep_bytes))])
+    uow.quarantine.keep_newest(UNAUTHENTICATED_REASONS, settings.unauthenticated_quarantine_max)
+    platform.metrics.unauthenticated.labels(channel, reason).inc()
+    platform.metrics.unauthenticated_bytes.labels(channel).inc(len(body))
+    platform.metrics.quarantined.labels(reason).inc()
+
+
+def quarantine_unstorable(platform: Platform, channel: str, payload: Any, error: Exception,
+                          device_key: str | None = None, what: str = "message") -> str:
+    """The database refused `payload` although it passed validation: keep it (whole up to
+    `store_failed_keep_bytes`) with reason store_failed, in its own transaction; returns the message."""
+    message = f"{what} could not be stored: {type(error).__name__}: {shown(str(error))}"
+    text = _as_text(payload)
+    encoded = text.encode("utf-8")
+    if len(encoded) > platform.settings.store_failed_keep_bytes:
+        text = bounded_body(encoded, platform.settings.store_failed_keep_bytes)
+    with platform.uow() as uow:
+        uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, "store_failed", message, text)])
+        uow.commit()
+    platform.metrics.quarantined.labels("store_failed").inc()
+    platform.metrics.points_rejected.labels(channel, "store_failed").inc()
+    return message
+
+
+def bounded_body(body: bytes, keep_bytes: int) -> str:
+    """What is kept of a body too large or too untrusted to keep whole: its length, sha256 and first bytes."""
+    return json.dumps({"body_bytes": len(body), "body_sha256": hashlib.sha256(body).hexdigest(),
+                       "body_prefix": body[:keep_bytes].decode("utf-8", errors="replace")}, ensure_ascii=False)
+
+
+def _quarantine_row(now_ms: int, channel: str, device_key: str | None, reason: str, message: str, payload: str) -> dict:
+    """A row every database takes: no NUL, no lone surrogate, a device key within its column."""
+    key = None if device_key is None else storable_text(str(device_key))[:DEVICE_KEY_CHARS]
+    return dict(received_ms=now_ms, channel=channel, device_key=key, reason=reason, message=storable_text(message),
+                payload=storable_text(payload))
 
 
 def _as_text(payload: Any) -> str:
     """Quarantine keeps text; stdlib json keeps NaN and Infinity as written (orjson would null them)."""
     if isinstance(payload, (bytes, bytearray)):
-        return payload.decode("utf-8", errors="replace")
+        return bytes(payload).decode("utf-8", errors="replace")
     if isinstance(payload, str):
         return payload
-    return json.dumps(payload, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(payload, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError, TypeError):  # nested past what json writes: show its start
+        return shown(payload)
 
 
 def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, channel: str,
@@ -120,11 +170,8 @@ def _seen_ms(validated: Validated, channel: str, now_ms: int) -> dict[int, int]:
 
 
 def _quarantine_rejections(platform: Platform, uow: UnitOfWork, channel: str, rejections: list[Rejection], now_ms: int) -> None:
-    uow.quarantine.add([
-        dict(received_ms=now_ms, channel=channel, device_key=r.device, reason=r.reason, message=r.message,
-             payload=_as_text(r.line))
-        for r in rejections
-    ])
+    uow.quarantine.add([_quarantine_row(now_ms, channel, r.device, r.reason, r.message, _as_text(r.line))
+                        for r in rejections])
     for r in rejections:
         platform.metrics.points_rejected.labels(channel, r.reason).inc()
         platform.metrics.quarantined.labels(r.reason).inc()
@@ -132,14 +179,44 @@ def _quarantine_rejections(platform: Platform, uow: UnitOfWork, channel: str, re
 
 def ingest_lines(platform: Platform, lines: list[Any], channel: str, source_mode: str | None = None,
                  payload_sha256: str | None = None) -> IngestResult:
-    """Validate and store a list of bulk-format lines in one transaction."""
-    with platform.uow() as uow:
-        resolver = DeviceResolver(platform, uow, source_mode)
-        resolver.prime({l["device"] for l in lines if isinstance(l, dict) and isinstance(l.get("device"), str)})
-        validated = validate_lines(lines, resolver, platform.clock_ms(), platform.settings.max_future_skew_s * 1000)
-        result = store_validated(platform, uow, validated, channel, source_mode, payload_sha256)
-        uow.commit()
-    return result
+    """Validate and store a list of bulk-format lines in one transaction; a line the database refuses
+    is quarantined (store_failed) and the others are stored."""
+    def store_range(start: int, end: int) -> IngestResult:
+        with platform.uow() as uow:
+            result = _ingest_in(platform, uow, lines[start:end], start, channel, source_mode, payload_sha256)
+            uow.commit()
+        return result
+
+    def quarantine_line(index: int, error: Exception) -> IngestResult:
+        line = lines[index]
+        device = line.get("device") if isinstance(line, dict) and isinstance(line.get("device"), str) else None
+        message = quarantine_unstorable(platform, channel, line, error, device, f"line {index}")
+        return IngestResult(None, rejections=[Rejection(index, device, None, "store_failed", message, line)])
+
+    return merge_results(store_isolating(len(lines), store_range, quarantine_line))
+
+
+def _ingest_in(platform: Platform, uow: UnitOfWork, lines: list[Any], first_index: int, channel: str,
+               source_mode: str | None, payload_sha256: str | None) -> IngestResult:
+    resolver = DeviceResolver(platform, uow, source_mode)
+    resolver.prime({l["device"] for l in lines if isinstance(l, dict) and isinstance(l.get("device"), str)})
+    validated = validate_lines(lines, resolver, platform.clock_ms(), platform.settings.max_future_skew_s * 1000,
+                               first_index=first_index)
+    return store_validated(platform, uow, validated, channel, source_mode, payload_sha256)
+
+
+def merge_results(results: list[IngestResult]) -> IngestResult:
+    """One result for parts stored in several transactions (the first batch id stands for them)."""
+    if len(results) == 1:
+        return results[0]
+    batch_ids = [r.batch_id for r in results if r.batch_id is not None]
+    merged = IngestResult(batch_ids[0] if batch_ids else None)
+    for result in results:
+        merged.accepted += result.accepted
+        merged.events += result.events
+        merged.rejections += result.rejections
+    merged.rejections.sort(key=lambda r: r.index)
+    return merged
 
 
 class DeviceTokenError(Exception):
@@ -150,9 +227,11 @@ class DeviceTokenError(Exception):
         self.reason = reason
 
 
-def ingest_device_telemetry(platform: Platform, token: str, body: bytes) -> IngestResult:
-    """ThingsBoard HTTP API: POST /api/v1/{token}/telemetry."""
-    device = _device_for_token(platform, token, body)
+def ingest_device_telemetry(platform: Platform, token: str, body: bytes,
+                            on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
+    """ThingsBoard HTTP API: POST /api/v1/{token}/telemetry. `on_unauthenticated` is called when the
+    token fails, before anything is kept (the caller's per-source limit may refuse there)."""
+    device = _device_for_token(platform, token, body, on_unauthenticated)
     try:
         payload = loads(body)
         lines = thingsboard_lines(device["key"], payload, platform.clock_ms())
@@ -164,13 +243,15 @@ def ingest_device_telemetry(platform: Platform, token: str, body: bytes) -> Inge
     return ingest_lines(platform, lines, "http", payload_sha256=hashlib.sha256(body).hexdigest())
 
 
-def _device_for_token(platform: Platform, token: str, body: bytes) -> dict:
+def _device_for_token(platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None) -> dict:
     with platform.uow() as uow:
         row = uow.devices.token_status(token_hash(token))
         if row is None or row["token_revoked_ms"] is not None:
             reason = "unknown_token" if row is None else "revoked_token"
             message = "device token is not known" if row is None else f"device token of {row['key']} was revoked"
-            quarantine_payload(platform, uow, "http", reason, message, body, row["key"] if row else None)
+            if on_unauthenticated:
+                on_unauthenticated()
+            quarantine_unauthenticated(platform, uow, "http", reason, message, body, row["key"] if row else None)
             uow.commit()
             raise DeviceTokenError(reason, message)
     return row

@@ -12,7 +12,9 @@ from wuxin.ingest.mqtt import topics
 from wuxin.ingest.parse import PayloadError
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.services.connectivity import record_presence
-from wuxin.services.ingest import DeviceResolver, IngestResult, quarantine_payload, store_validated
+from wuxin.services.ingest import (DeviceResolver, IngestResult, merge_results, quarantine_payload,
+                                   quarantine_unstorable, store_validated)
+from wuxin.services.isolation import store_isolating
 
 CHANNEL = "mqtt"
 
@@ -43,8 +45,25 @@ def store_mqtt_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcom
     """Decode, check who may publish for whom, validate and store every message in one transaction.
 
     Called before the messages are acknowledged to the broker; a redelivered batch is harmless
-    because readings are idempotent on (device, key, device time).
+    because readings are idempotent on (device, key, device time). A message that still makes the
+    store fail (on its data: the database answers) is quarantined as store_failed and the others are
+    stored, so the worker acknowledges and moves on; a database that is down raises (retry later).
     """
+    def quarantine_message(index: int, error: Exception) -> BatchOutcome:
+        message = messages[index]
+        route = topics.parse_topic(message.topic)
+        quarantine_unstorable(platform, CHANNEL, {"topic": message.topic, "payload": message.payload.decode(
+            "utf-8", errors="replace")}, error, route.device if route else None, f"message on {message.topic}")
+        return BatchOutcome(IngestResult(None), quarantined_payloads=1)
+
+    outcomes = store_isolating(len(messages), lambda start, end: _store_batch(platform, messages[start:end]),
+                               quarantine_message)
+    return outcomes[0] if len(outcomes) == 1 else BatchOutcome(
+        merge_results([o.result for o in outcomes]), [r for o in outcomes for r in o.replies],
+        sum(o.quarantined_payloads for o in outcomes))
+
+
+def _store_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcome:
     now_ms = platform.clock_ms()
     lines: list = []
     parsed: list[_Message] = []

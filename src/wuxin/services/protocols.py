@@ -5,7 +5,7 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -13,12 +13,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, SourceMode
+from wuxin.domain.text import shown, text_fault
 from wuxin.errors import AuthError, Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.parse import PayloadError, loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.security.policy import Principal, require_role
 from wuxin.security.secrets import new_token
-from wuxin.services.ingest import DeviceResolver, IngestResult, quarantine_payload, store_validated
+from wuxin.services.ingest import (DeviceResolver, IngestResult, merge_results, quarantine_payload,
+                                   quarantine_unstorable, store_validated)
+from wuxin.services.isolation import store_isolating
+from wuxin.store.db import is_unavailable
 from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, rotate_device_token
 
 PUSH_CHANNEL = "platform"
@@ -157,16 +161,34 @@ def push_lines(body: bytes) -> list[Any]:
 
 
 def push_telemetry(platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None,
+                   body: bytes, on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
+    """Verify the signature, refuse replays, store the lines of served enterprises' devices.
+
+    A line the database refuses although it passed validation is quarantined (store_failed) and the
+    others are stored, each part in its own transaction after the nonce is spent. Nothing of an
+    unauthenticated push is kept; it is counted, and `on_unauthenticated` (the caller's per-source
+    limit) may refuse it as one failure too many.
+    """
+    try:
+        return _verified_push(platform, name, timestamp, nonce, signature, body)
+    except AuthError as exc:
+        platform.metrics.unauthenticated.labels(PUSH_CHANNEL, exc.code).inc()
+        platform.metrics.unauthenticated_bytes.labels(PUSH_CHANNEL).inc(len(body))
+        if on_unauthenticated:
+            on_unauthenticated()
+        raise
+
+
+def _verified_push(platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None,
                    body: bytes) -> IngestResult:
-    """Verify the signature, refuse replays, store the lines of served enterprises' devices."""
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         row = uow.protocols.platform_by_name(name)
         if row is None or row["disabled_ms"] is not None:
-            raise AuthError(f"platform {name!r} is not registered or is disabled")
+            raise AuthError(f"platform {shown(name)} is not registered or is disabled")
         timestamp_ms = _check_timestamp(timestamp, now_ms)
         if not nonce or not NONCE_PATTERN.match(nonce):
-            raise SignatureRefused(f"X-Wuxin-Nonce must be 16-64 of A-Z a-z 0-9 _ -, got {nonce!r}")
+            raise SignatureRefused(f"X-Wuxin-Nonce must be 16-64 of A-Z a-z 0-9 _ -, got {shown(nonce)}")
         _check_signature(platform, row, timestamp, nonce, signature or "", body)
         if not uow.protocols.use_nonce(row["id"], nonce, now_ms, timestamp_ms + PUSH_WINDOW_MS):
             raise ReplayRefused(f"nonce {nonce} of platform {name!r} was already used")
@@ -176,9 +198,34 @@ def push_telemetry(platform: Platform, name: str, timestamp: str | None, nonce: 
             quarantine_payload(platform, uow, PUSH_CHANNEL, exc.reason, f"platform {name}: {exc}", body)
             uow.commit()
             raise
-        result = _store_push(platform, uow, row, lines, hashlib.sha256(body).hexdigest())
-        uow.commit()
-    return result
+        sha = hashlib.sha256(body).hexdigest()
+        try:
+            result = _store_push(platform, uow, row, lines, sha)
+            uow.commit()
+            return result
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            uow.rollback()  # something in the lines: spend the nonce, then store them in parts
+            uow.protocols.use_nonce(row["id"], nonce, now_ms, timestamp_ms + PUSH_WINDOW_MS)
+            uow.commit()
+    return _store_push_isolated(platform, row, lines, sha)
+
+
+def _store_push_isolated(platform: Platform, row: dict, lines: list, sha: str) -> IngestResult:
+    def store_range(start: int, end: int) -> IngestResult:
+        with platform.uow() as uow:
+            result = _store_push(platform, uow, row, lines[start:end], sha, start)
+            uow.commit()
+        return result
+
+    def quarantine_line(index: int, error: Exception) -> IngestResult:
+        line = lines[index]
+        device = line.get("device") if isinstance(line, dict) and isinstance(line.get("device"), str) else None
+        message = quarantine_unstorable(platform, PUSH_CHANNEL, line, error, device, f"platform {row['name']} line {index}")
+        return IngestResult(None, rejections=[Rejection(index, device, None, "store_failed", message, line)])
+
+    return merge_results(store_isolating(len(lines), store_range, quarantine_line))
 
 
 def _check_timestamp(timestamp: str | None, now_ms: int) -> int:
@@ -200,10 +247,12 @@ def _check_signature(platform: Platform, row: dict, timestamp: str, nonce: str, 
         raise SignatureRefused(f"X-Wuxin-Signature does not match the body for platform {row['name']!r}")
 
 
-def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str) -> IngestResult:
+def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str, first_index: int = 0) -> IngestResult:
     mode = SourceMode.THIRD_PARTY_PLATFORM.value
+    lines = list(lines)  # lines of devices not served become None below: the caller's list stays whole
     resolver = DeviceResolver(platform, uow, mode)
-    keys = {l["device"] for l in lines if isinstance(l, dict) and isinstance(l.get("device"), str)}
+    keys = {l["device"] for l in lines if isinstance(l, dict) and isinstance(l.get("device"), str)
+            and not text_fault(l["device"])}
     served = uow.protocols.served_enterprises(row["id"])
     enterprise_of = {d["key"]: d["enterprise_id"] for d in uow.devices.by_keys(keys)} if keys else {}
     resolver.prime(keys)
@@ -211,9 +260,10 @@ def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str) -> In
     for index, line in enumerate(lines):
         device = line.get("device") if isinstance(line, dict) else None
         if device in enterprise_of and enterprise_of[device] not in served:
-            out.rejections.append(Rejection(index, device, None, "not_served_by_platform",
+            out.rejections.append(Rejection(first_index + index, device, None, "not_served_by_platform",
                                             f"device {device!r} is not of an enterprise served by platform "
                                             f"{row['name']!r}", line))
             lines[index] = None
-    validate_lines(lines, resolver, platform.clock_ms(), platform.settings.max_future_skew_s * 1000, out=out)
+    validate_lines(lines, resolver, platform.clock_ms(), platform.settings.max_future_skew_s * 1000, out=out,
+                   first_index=first_index)
     return store_validated(platform, uow, out, PUSH_CHANNEL, mode, sha)

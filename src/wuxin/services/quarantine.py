@@ -1,6 +1,8 @@
 """The quarantine: list what was refused, replay it after a fix, or discard it."""
 from __future__ import annotations
 
+import logging
+
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput
@@ -8,6 +10,9 @@ from wuxin.ingest.parse import PayloadError, loads
 from wuxin.services.ingest import DeviceResolver, store_validated
 from wuxin.ingest.pipeline import validate_lines
 from wuxin.security.policy import Principal, require_role
+from wuxin.store.db import is_unavailable
+
+log = logging.getLogger(__name__)
 
 
 def list_entries(platform: Platform, principal: Principal | None, status: str | None = "open", limit: int = 100,
@@ -24,14 +29,24 @@ def replay(platform: Platform, principal: Principal | None, entry_ids: list[int]
         require_role(principal, Role.PLATFORM_ADMIN)
     replayed, still_refused = [], []
     with platform.uow() as uow:
-        resolver = DeviceResolver(platform, uow)
-        for entry in uow.quarantine.get_many(entry_ids):
-            if entry["status"] != "open":
-                continue
-            ok = _replay_one(platform, uow, resolver, entry)
-            (replayed if ok else still_refused).append(entry["id"])
-        uow.commit()
+        open_ids = [entry["id"] for entry in uow.quarantine.get_many(entry_ids) if entry["status"] == "open"]
+    for entry_id in open_ids:  # each in its own transaction: one the database refuses leaves the others
+        (replayed if _replay_alone(platform, entry_id) else still_refused).append(entry_id)
     return {"replayed": replayed, "still_refused": still_refused}
+
+
+def _replay_alone(platform: Platform, entry_id: int) -> bool:
+    try:
+        with platform.uow() as uow:
+            [entry] = uow.quarantine.get_many([entry_id])
+            ok = entry["status"] == "open" and _replay_one(platform, uow, DeviceResolver(platform, uow), entry)
+            uow.commit()
+        return ok
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise
+        log.warning("quarantine entry %d still cannot be stored: %s: %s", entry_id, type(exc).__name__, str(exc)[:300])
+        return False
 
 
 def _replay_one(platform: Platform, uow, resolver: DeviceResolver, entry: dict) -> bool:

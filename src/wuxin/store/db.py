@@ -5,6 +5,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from wuxin.errors import Unavailable
 
 
 def normalise_url(url: str) -> str:
@@ -48,8 +51,6 @@ def ping(engine: Engine) -> None:
 
 def unreachable_database(exc: BaseException) -> str | None:
     """One line for a database that does not answer (a driver's OperationalError), else None."""
-    from sqlalchemy.exc import OperationalError
-
     if not isinstance(exc, OperationalError):
         return None
     lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
@@ -59,3 +60,22 @@ def unreachable_database(exc: BaseException) -> str | None:
 def shown_url(url: str) -> str:
     """The URL with its password hidden, for messages."""
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database could not be reached or could not work right now (retry the same
+    data later); False when it is about the data itself (a value the driver or the server refused).
+
+    Connection loss, a refused connection, a server shutting down, a deadlock, a full disk and SQLite's
+    "database is locked" are OperationalError/InterfaceError: retry. PostgreSQL's class 54 (program
+    limit exceeded, e.g. a value too large for an index) is an OperationalError about the data.
+    """
+    if isinstance(exc, (Unavailable, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            return not str(getattr(exc.orig, "sqlstate", "") or "").startswith("54")
+        return False
+    return isinstance(exc, OSError)

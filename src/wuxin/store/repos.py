@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wuxin.store.tables import (
@@ -278,6 +278,15 @@ class QuarantineRepo(_Repo):
 
     def resolve(self, entry_id: int, status: str, now_ms: int) -> None:
         self.conn.execute(update(quarantine).where(quarantine.c.id == entry_id).values(status=status, resolved_ms=now_ms))
+
+    def keep_newest(self, reasons: Sequence[str], keep: int) -> int:
+        """Delete all but the `keep` (at least 1) newest entries with these reasons; returns how many went."""
+        of_reasons = quarantine.c.reason.in_(list(reasons))
+        oldest_kept = self.conn.execute(select(quarantine.c.id).where(of_reasons).order_by(quarantine.c.id.desc())
+                                        .offset(max(keep, 1) - 1).limit(1)).scalar()
+        if oldest_kept is None:
+            return 0
+        return self.conn.execute(delete(quarantine).where(of_reasons & (quarantine.c.id < oldest_kept))).rowcount
 
     def counts_by_reason(self) -> list[Row]:
         query = select(quarantine.c.reason, quarantine.c.status, func.count().label("n")).group_by(

@@ -185,6 +185,7 @@ quarantine = Table(  # everything rejected, kept for inspection and replay
     Column("status", String(20), nullable=False, default="open"),  # open | replayed | discarded
     Column("resolved_ms", BigInteger),
     Index("ix_quarantine_status_id", "status", "id"),
+    Index("ix_quarantine_reason_id", "reason", "id"),  # filters by reason; the cap on unauthenticated entries
 )
 
 access_log = Table(  # every read of an enterprise's data

@@ -58,6 +58,11 @@ class UnitOfWork:
         self._transaction.commit()
         self._transaction = self.conn.begin()
 
+    def rollback(self) -> None:
+        """Undo the open transaction (after a failed write) and begin the next one."""
+        self._transaction.rollback()
+        self._transaction = self.conn.begin()
+
     def __exit__(self, *exc) -> None:
         if self._transaction.is_active:
             self._transaction.rollback()

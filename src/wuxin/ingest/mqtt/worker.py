@@ -3,7 +3,9 @@
 A message is acknowledged (PUBACK) only after the transaction holding its points committed;
 while the database is unreachable the worker stops acknowledging and retries the same batch
 with backoff, so the broker keeps (and after a crash redelivers) everything unacknowledged.
-Redelivery is harmless: readings are idempotent on (device, key, device time).
+Redelivery is harmless: readings are idempotent on (device, key, device time). A message the
+database refuses on its data does not hold the batch: the store quarantines it (store_failed) and
+commits the others, so only a database that is away makes the worker retry.
 Several workers share the load through `$share/{group}/...`; each keeps a persistent session
 (clean_session False, a fixed client id) so a restarted worker gets back its in-flight messages.
 """
