@@ -67,6 +67,7 @@ def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL"
 
 def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s) -> None:
     """One worker per process (the GIL); only the first sweeps and reconciles."""
+    stop = _stop_on_signals()  # before the children start: a stop while they start still stops them
     children = []
     for n in range(1, processes + 1):
         args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--client-id", f"{client_id}-{n}",
@@ -75,7 +76,6 @@ def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin
         env = dict(os.environ, WUXIN_MQTT_URL=url,  # not an argument: `ps` would show the worker's password
                    **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
         children.append(subprocess.Popen(args, env=env))
-    stop = _stop_on_signals()
     while not stop.wait(0.5) and all(c.poll() is None for c in children):
         pass
     for child in children:
