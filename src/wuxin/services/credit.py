@@ -57,7 +57,7 @@ from wuxin.security.policy import Principal, readable_device_keys, require_role
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 
-HISTORY_DAYS = 400
+HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
 REPORTED_FIELDS = ("revenue_cny", "vehicle_km", "milk_sales_kg")  # statement fields cross-verified over the period
 
@@ -464,7 +464,7 @@ def pledge_registry_value(uow, tenant_id: int | None, enterprise_id: int, at_ms:
     if declared_cny is not None and Money(declared_cny).amount < registry.amount:
         lines.append((f"申报押品价值 {Money(declared_cny)} 低于登记簿价值 {registry}：取申报值",
                       f"declared pledge value {Money(declared_cny)} is below the registry's {registry}: the declared value counts"))
-        return Money(declared_cny), tuple(lines)
+        return Money(declared_cny).cents(), tuple(lines)
     if declared_cny is not None and Money(declared_cny).amount > registry.amount:
         lines.append((f"申报押品价值 {Money(declared_cny)} 高于登记簿价值 {registry}：以登记簿为准",
                       f"declared pledge value {Money(declared_cny)} exceeds the registry's {registry}: the registry counts"))
