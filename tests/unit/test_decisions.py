@@ -324,3 +324,18 @@ def test_grade_bands_come_from_the_product_file() -> None:
         "approve", "approve", "refer", "decline", "decline"]
     every = {c.condition for p in load_products().values() for c in p.policy.conditions}
     assert every == set(CONDITIONS)  # every product states every condition (thresholds its own)
+
+
+def test_a_score_on_mostly_missing_features_refers_instead_of_declining_on_imputed_points(model) -> None:
+    """Missing values score their worst bins, so a borrower with no evidence gets a very high PD; that PD
+    measures the missing evidence, not the borrower: the application goes to a person."""
+    product = load_products(json.dumps({"products": [{
+        "code": "p", "name_zh": "贷", "name_en": "loan", "scenario": "x", "basis": "revenue", "revenue_share": "0.2",
+        "cap": "1000000", "lgd": "0.4", "max_pd": "0.2", "unverified_haircut": "0.3",
+        "policy": {**POLICY, "conditions": [{"condition": "missing_features_above", "threshold": 1, "outcome": "refer"}]}}]}))["p"]
+    decision = decide(model, product, {}, LimitEvidence("verified", evidenced_revenue=cny("100000")), CLEAR, EXPLANATIONS)
+    assert decision.pd > 0.2 and decision.outcome == "refer"
+    assert [f.code for f in decision.decided_by] == ["missing_features_above"]
+    ceiling = next(f for f in decision.findings if f.code == "pd_above_ceiling")
+    assert not ceiling.holds and ceiling.text_en.endswith("(not decisive: the score rests on mostly missing features)")
+    assert decision.limit is not None  # proposed to the person who decides

@@ -208,14 +208,19 @@ def decide_scored(model: Scorecard, product: Product, breakdown: ScoreBreakdown,
                   bands: Sequence[GradeBand] = DEFAULT_GRADES) -> CreditDecision:
     """`decide` for a score already computed (e.g. by `wuxin.risk.batch.score_rows` for many at once).
 
-    The facts' missing-feature count is taken from the breakdown (what was scored as missing)."""
+    The facts' missing-feature count is taken from the breakdown (what was scored as missing). When more
+    features are missing than the product allows, the score (its missing values at their worst bins) does
+    not decide: the application goes to a person for lack of evidence, not to a decline on imputed points."""
     grade = grade_for_pd(breakdown.pd, bands)
     reasons = reason_codes(breakdown, explanations, {f.name: f.label for f in model.features})
     limit = credit_limit(product, evidence)
     missing = sum(1 for c in breakdown.contributions if c.value is None)
     facts = replace(facts, missing_features=missing, scored_features=len(breakdown.contributions))
-    findings = [grade_finding(product, grade, breakdown.pd), *evaluate(product, facts),
-                limit_finding(limit.limit.amount, "；".join(limit.steps_zh), "; ".join(limit.steps))]
+    conditions = evaluate(product, facts)
+    mostly_missing = any(f.code == "missing_features_above" and f.holds for f in conditions)
+    why = 0 if not limit.refused else -1  # what explains a zero limit: the refusal, else the basis
+    findings = [grade_finding(product, grade, breakdown.pd, decisive=not mostly_missing), *conditions,
+                limit_finding(limit.limit.amount, limit.steps_zh[why] if limit.steps_zh else "", limit.steps[why])]
     outcome, decided_by = strictest(findings)
     kept = None if outcome == "decline" else limit
     ead = kept.limit if kept is not None else Money(Decimal(0), limit.limit.currency)

@@ -63,17 +63,21 @@ def evaluate(product: Product, facts: PolicyFacts) -> list[Finding]:
     return [_EVALUATORS[c.condition](c, facts) for c in product.policy.conditions]
 
 
-def grade_finding(product: Product, grade: str, pd: float) -> Finding:
-    """The grade band's outcome, declined outright above the product's PD ceiling."""
+def grade_finding(product: Product, grade: str, pd: float, decisive: bool = True) -> Finding:
+    """The grade band's outcome, declined outright above the product's PD ceiling. Not `decisive` when the
+    score rests on mostly missing features: then it is said but does not hold."""
+    note_zh, note_en = ("", "") if decisive else ("（评分主要基于缺失特征，不作为决定依据）",
+                                                  " (not decisive: the score rests on mostly missing features)")
     if Decimal(repr(pd)) > product.max_pd:
-        return Finding("pd_above_ceiling", "decline", True, pd, product.max_pd,
-                       f"违约概率 {pd:.2%}（等级 {grade}）高于本产品上限 {product.max_pd:.2%}",
-                       f"PD {pd:.2%} (grade {grade}) is above the product's ceiling of {product.max_pd:.2%}")
+        return Finding("pd_above_ceiling", "decline", decisive, pd, product.max_pd,
+                       f"违约概率 {pd:.2%}（等级 {grade}）高于本产品上限 {product.max_pd:.2%}{note_zh}",
+                       f"PD {pd:.2%} (grade {grade}) is above the product's ceiling of {product.max_pd:.2%}{note_en}")
     outcome = product.policy.outcome_of_grade(grade)
     zh = {"approve": "可批准", "refer": "须人工审批", "decline": "拒绝"}[outcome]
     en = {"approve": "approves", "refer": "refers to a person", "decline": "declines"}[outcome]
-    return Finding("grade_band", outcome, outcome != "approve", grade, [g for g, o in product.policy.grade_outcomes if o == outcome],
-                   f"等级 {grade}：本产品对该等级{zh}", f"grade {grade}: the product {en} at this grade")
+    return Finding("grade_band", outcome, decisive and outcome != "approve", grade,
+                   [g for g, o in product.policy.grade_outcomes if o == outcome],
+                   f"等级 {grade}：本产品对该等级{zh}{note_zh}", f"grade {grade}: the product {en} at this grade{note_en}")
 
 
 def limit_finding(limit_amount: Decimal, why_zh: str, why_en: str) -> Finding:
