@@ -35,7 +35,7 @@ from wuxin.risk.crossverify import (
     revenue_consistency,
     verification,
 )
-from wuxin.risk.decisions import BASIS_LABELS, LimitEvidence, decide
+from wuxin.risk.decisions import LimitEvidence, decide
 from wuxin.risk.features import (
     EXPLANATIONS,
     IOT_FEATURES,
