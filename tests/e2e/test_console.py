@@ -81,6 +81,15 @@ def test_enterprise_page_shows_the_credit_decision_and_opens_the_report_with_the
     c.open(f"#/enterprise/{mill['id']}", "[data-decision]")
     c.page.wait_for_selector("[data-assessment]")
     assert c.page.locator("ol.reasons li").count() >= 1
+    decision = _api(demo, "officer").get(f"/api/v1/enterprises/{mill['id']}/credit/decisions").json()[0]
+    outcome = c.page.locator("[data-outcome]").first
+    assert outcome.get_attribute("data-outcome") == decision["outcome"]  # approve / refer / decline, not approved-or-not
+    if decision["decision"]["decided_by"]:  # the conditions that decided it, in the console's language
+        shown = c.page.locator("[data-decided-by] li").all_inner_texts()
+        assert shown == [f["text_en"] for f in decision["decision"]["decided_by"]]
+    assert c.page.locator("[data-verification]").get_attribute("data-verification") in ("verified", "supported", "failed", "undecided")
+    c.page.locator("[data-decision]").first.scroll_into_view_if_needed()
+    c.shot("officer-credit-outcome-and-conditions")
     with c.page.context.expect_page() as popup:
         c.page.click("[data-report='html']")
     report = popup.value

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from wuxin.indicators.days import local_day
-from wuxin.indicators.engine import AggregateRow
+from wuxin.indicators.engine import AggregateRow, DayRow
 from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, train_scorecard
 from wuxin.services.credit import DatabaseModelRegistry
@@ -23,20 +23,43 @@ def as_of(platform) -> int:
     return int(local_day(platform.clock_ms())) - 1
 
 
-def put_indicators(platform, enterprise_id: int, scenario: str = "manufacturing", region: str = "江苏省苏州市吴江区") -> None:
-    """280 days of run hours, output value and energy for the enterprise, and a peer index around it."""
+def put_indicators(platform, enterprise_id: int, scenario: str = "manufacturing", region: str = "江苏省苏州市吴江区",
+                   history: int = HISTORY, output_factor: float = 1.0) -> None:
+    """`history` days of run hours, output value (`output_factor` times the true one) and energy for the
+    enterprise, and a peer index around it."""
     last = as_of(platform)
     now = platform.clock_ms()
     with platform.uow() as uow:
-        for day in range(last - HISTORY + 1, last + 1):
+        for day in range(last - history + 1, last + 1):
             wobble = 1.0 + 0.05 * np.sin(day / 7.0)
             rows = [AggregateRow("run_hours", 16.0 * wobble, "complete", 2),
-                    AggregateRow("output_value_cny", OUTPUT_CNY_PER_DAY * wobble, "complete", 1),
+                    AggregateRow("output_value_cny", OUTPUT_CNY_PER_DAY * wobble * output_factor, "complete", 1),
                     AggregateRow("energy_kwh", 3000.0 * wobble, "complete", 1)]
             uow.indicators.put_enterprise_day(enterprise_id, day, rows, now)
             uow.indicators.put_index(scenario, region, day, [dict(indicator="run_hours", enterprises=8, p25=12.0, median=15.0,
                                                                    p75=18.0, mean=15.0)], now)
         uow.commit()
+
+
+def put_device_output(platform, enterprise_id: int, device_ids: list[int], history: int = HISTORY,
+                      factor: float = 1.0) -> None:
+    """The device-day lineage of the output value: each device's share of the day (as the indicators part
+    writes it), so that cross-verification knows which devices (and source modes) stand behind it."""
+    last = as_of(platform)
+    with platform.uow() as uow:
+        for device_id in device_ids:
+            rows = [DayRow(day, "output_value_cny", OUTPUT_CNY_PER_DAY * factor * (1.0 + 0.05 * np.sin(day / 7.0)) / len(device_ids),
+                           "complete", 96) for day in range(last - history + 1, last + 1)]
+            uow.indicators.put_device_days(device_id, enterprise_id, rows, platform.clock_ms())
+        uow.commit()
+
+
+def recent_readings(platform, keys: dict[str, str]) -> None:
+    """One reading from each device an hour ago, so that none counts as offline (key -> property)."""
+    from wuxin.services.ingest import ingest_lines
+
+    lines = [{"device": key, "ts": platform.clock_ms() - 3_600_000, "values": {prop: 1.0}} for key, prop in keys.items()]
+    assert not ingest_lines(platform, lines, "http").rejections
 
 
 def statement_rows(uscc: str, platform, factor: float = 1.0) -> list[dict]:

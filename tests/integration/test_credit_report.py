@@ -20,7 +20,10 @@ def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platf
     html = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=officer)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     page = html.text
-    assert "吴江恒达化纤有限公司" in page and "NOT cross-verified" in page
+    assert "吴江恒达化纤有限公司" in page and "NOT cross-verified: the reports exceed what the devices measured" in page
+    assert 'data-outcome="decline"' in page and "拒绝 DECLINED" in page and "Decided by 决定原因" in page
+    assert "交叉验证未通过（申报数据高于设备实测） — cross-verification failed" in page  # the deciding condition, both languages
+    assert "[DECLINE] " in page and "[clear] " in page  # every policy condition, held or clear
     assert "is 2.4x what the machines&#39; metered output support" in page
     assert f'href="{live.url}/api/v1/enterprises/{world.factory}/indicators?from=' in page
     assert f"/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page

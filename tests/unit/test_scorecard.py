@@ -244,3 +244,30 @@ def test_calibration_groups_rows_by_grade() -> None:
     rows = calibration_by_grade([0, 1, 0, 1], [0.0005, 0.0008, 0.5, 0.7])
     assert [(c.grade, c.rows, c.defaults) for c in rows] == [("AAA", 2, 1), ("C", 2, 1)]
     assert rows[1].predicted_pd == pytest.approx(0.6) and rows[1].observed_default_rate == 0.5
+
+
+def test_a_missing_value_scores_the_worst_bin_never_the_average(model) -> None:
+    """The training data had no missing values, so optbinning's missing WOE is 0 (the book's average):
+    scored as such, an applicant with nothing reported would look average. It scores the worst bin."""
+    for bins in model.features:
+        points = bins.bin_points(model.scaling)
+        assert bins.missing_woe == 0.0  # what the library fitted
+        assert points[-1] == pytest.approx(min(points[:-1]))  # what a missing value scores
+    empty = score_features(model, {})
+    worst = sum(min(b.bin_points(model.scaling)[:-1]) for b in model.features)
+    assert empty.score == pytest.approx(model.base_points + worst)
+    assert empty.pd > predict_pd(model, synthetic_loans(400, seed=3)[0]).max() * 0.99
+
+
+def test_a_wrong_sign_feature_is_dropped_and_said() -> None:
+    """x2 follows x1, so on its own a higher x2 looks safer (its WOE rises); given x1, though, a higher x2
+    raises the default odds: the regression gives x2's WOE a positive coefficient, a safer bin scoring
+    fewer points. Such a feature is dropped, said, and the rest refitted."""
+    rng = np.random.default_rng(5)
+    x1 = rng.normal(0, 1, 3000)
+    x2 = x1 + rng.normal(0, 0.5, 3000)
+    defaults = (rng.random(3000) < 1 / (1 + np.exp(-(-1.0 - 3.0 * x1 + 1.8 * x2)))).astype(int)
+    specs = (FeatureSpec("x1", "numerical", "descending"), FeatureSpec("x2", "numerical", "descending"))
+    model = train_scorecard(pd.DataFrame({"x1": x1, "x2": x2}), defaults, ScorecardConfig(specs, name="collinear"))
+    assert model.trained["dropped_wrong_sign"] == ["x2"]
+    assert [f.name for f in model.features] == ["x1"] and model.features[0].coefficient < 0

@@ -75,7 +75,8 @@ def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
 
 class DecisionIn(BaseModel):
     product_code: str = Field(max_length=40)
-    pledged_value_cny: Decimal | None = Field(default=None, ge=0, description="for collateral products")
+    pledged_value_cny: Decimal | None = Field(default=None, ge=0, description=(
+        "collateral products lend on the lots in the pledge registry; a declared value can only lower that"))
     model_version: str | None = Field(default=None, max_length=64)
     as_of: str | None = Field(default=None, pattern=DAY)
 

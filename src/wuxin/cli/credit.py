@@ -66,7 +66,8 @@ def credit_train(simulated: Optional[int] = typer.Option(None, help="train on a 
 def credit_decide(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
                   product: str = typer.Option(..., help="product code, e.g. digital_manufacturing"),
                   as_user: str = typer.Option(..., "--as", help="the credit officer or risk manager deciding"),
-                  pledged_value_cny: Optional[str] = typer.Option(None, help="for collateral products")) -> None:
+                  pledged_value_cny: Optional[str] = typer.Option(
+                      None, help="collateral products: a declared value, which can only lower the pledge registry's")) -> None:
     """Decide for one enterprise and product as a bank user; prints the stored decision."""
     from decimal import Decimal
 

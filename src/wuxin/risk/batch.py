@@ -28,7 +28,7 @@ def score_rows(model: Scorecard, rows: Sequence[Mapping[str, Any]] | pd.DataFram
 def _column(model: Scorecard, bins, series: pd.Series) -> tuple:
     indices = bins.bin_indices(series)
     points = np.asarray(bins.bin_points(model.scaling), dtype=float)
-    woe = np.append(np.asarray(bins.woe, dtype=float), bins.missing_woe)
+    woe = np.append(np.asarray(bins.woe, dtype=float), bins.scored_missing_woe)
     described = [bins.describe_bin(i) for i in range(bins.missing_index + 1)]
     values = [None if index == bins.missing_index and _missing(v) else v for v, index in zip(series.tolist(), indices)]
     return bins.name, values, indices.tolist(), described, woe, points, max(points[:-1].tolist())

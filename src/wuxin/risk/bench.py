@@ -110,9 +110,9 @@ def _sim_row(borrower: Any) -> tuple[dict[str, Any], list]:
 
 
 def _cross_verification_figures(book: list, results: list[list]) -> dict[str, Any]:
-    from wuxin.risk.crossverify import is_cross_verified
+    from wuxin.risk.crossverify import verification
 
-    flagged = np.array([not is_cross_verified(r) and any(c.status != "insufficient_evidence" for c in r) for r in results])
+    flagged = np.array([verification(r) == "failed" for r in results])
     inflated = np.array([b.inflated for b in book])
     checks = [c for r in results for c in r]
     return {"inflated": int(inflated.sum()), "honest": int((~inflated).sum()),
@@ -136,7 +136,8 @@ def _throughput(model: Any, book: list, enterprises: int) -> dict[str, float]:
     features_s = time.perf_counter() - started
     breakdowns = score_rows(model, [row for row, _ in prepared])
     for borrower, (row, results), breakdown in zip(borrowers, prepared, breakdowns):
-        decide_scored(model, product, breakdown, _limit_evidence(borrower, row, results), EXPLANATIONS)
+        decide_scored(model, product, breakdown, _limit_evidence(borrower, row, results), _policy_facts(borrower, results),
+                      EXPLANATIONS)
     decisions_s = time.perf_counter() - started
     frame = pd.DataFrame([row for row, _ in prepared])
     started = time.perf_counter()
@@ -147,14 +148,25 @@ def _throughput(model: Any, book: list, enterprises: int) -> dict[str, float]:
 
 
 def _limit_evidence(borrower: Any, row: dict[str, Any], results: list) -> Any:
-    from wuxin.domain.model import SourceMode
-    from wuxin.risk.crossverify import evidenced_annual_revenue, is_cross_verified
+    from wuxin.risk.crossverify import evidenced_annual_revenue, verification
     from wuxin.risk.decisions import LimitEvidence
     from wuxin.risk.money import Money
 
-    revenue = evidenced_annual_revenue(results) or sum(f.value for f in borrower.reported)
-    mode = SourceMode.ENTERPRISE_SHARED if row.get("share_enterprise_shared") else SourceMode.BANK_INSTALLED
-    return LimitEvidence(mode, is_cross_verified(results), verified_revenue=Money(Decimal(f"{max(revenue, 0.0):.2f}")))
+    evidenced = evidenced_annual_revenue(results)
+    reported = sum(f.value for f in borrower.reported) * 365.0 / max(sum(f.last_day - f.first_day + 1 for f in borrower.reported), 1)
+    money = (lambda v: None if v is None else Money(Decimal(f"{max(v, 0.0):.2f}")))
+    return LimitEvidence(verification(results), money(reported), money(evidenced))
+
+
+def _policy_facts(borrower: Any, results: list) -> Any:
+    from wuxin.risk.crossverify import enterprise_shared_only, evidence_coverage, verification
+    from wuxin.risk.policy import PolicyFacts
+
+    devices = borrower.evidence.devices
+    known = borrower.revenue_evidence.days[np.isfinite(borrower.revenue_evidence.values)]
+    span = int(borrower.evidence.as_of_day - known.min() + 1) if len(known) else 0
+    return PolicyFacts(verification(results), span, evidence_coverage(results), 0, 0, {},
+                       devices.installed, devices.installed - devices.reporting_last_7d, bool(enterprise_shared_only(results)))
 
 
 def _iot_table(figures: dict[str, Any]) -> str:

@@ -1,8 +1,13 @@
-"""Loan products as data: `products.json` read into frozen dataclasses and checked."""
+"""Loan products as data: `products.json` read into frozen dataclasses and checked.
+
+Each product carries its decision policy (`Policy`): which grades approve, refer to a person or decline,
+and the conditions that force a referral or a decline, each with its threshold. `wuxin.risk.policy`
+evaluates them; this module only reads and checks them, so a bad file names the product and the field.
+"""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any, Literal
@@ -11,6 +16,50 @@ from wuxin.errors import InvalidInput, NotFound
 from wuxin.risk.money import Money
 
 Basis = Literal["revenue", "collateral"]
+Outcome = Literal["approve", "refer", "decline"]
+OUTCOMES: tuple[Outcome, ...] = ("approve", "refer", "decline")  # mildest first: the strictest wins
+GRADES = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C")  # best first (decisions.DEFAULT_GRADES)
+# Every policy condition and the kind of its threshold: none (a fact), count (whole number) or rate (0-1).
+CONDITIONS: dict[str, Literal["none", "count", "rate"]] = {
+    "cross_verification_failed": "none",
+    "cross_verification_undecided": "none",
+    "evidence_days_below": "count",
+    "iot_coverage_below": "rate",
+    "missing_features_above": "count",
+    "tamper_alarms_open": "count",
+    "fabricated_data_alarms_open": "count",
+    "clock_alarms_open": "count",
+    "devices_offline_above": "rate",
+    "enterprise_shared_evidence_only": "none",
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition that, when it holds, asks for `outcome` (refer or decline); `threshold` per its kind."""
+
+    condition: str
+    outcome: Outcome
+    threshold: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Grades to outcomes, and the conditions forcing a stricter one."""
+
+    grade_outcomes: tuple[tuple[str, Outcome], ...]
+    conditions: tuple[Condition, ...]
+
+    def outcome_of_grade(self, grade: str) -> Outcome:
+        return dict(self.grade_outcomes)[grade]
+
+
+@dataclass(frozen=True)
+class UnevidencedRevenue:
+    """What a revenue product does when no IoT evidence decided the revenue: refuse, or cut the reported one."""
+
+    action: Literal["refuse", "haircut"]
+    haircut: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -26,9 +75,16 @@ class Product:
     lgd: Decimal
     max_pd: Decimal
     unverified_haircut: Decimal
-    revenue_share: Decimal | None = None  # of verified annual revenue, for basis "revenue"
+    revenue_share: Decimal | None = None  # of the annual revenue basis, for basis "revenue"
     pledge_rate: Decimal | None = None  # of pledged value, for basis "collateral"
     note: str = ""
+    policy: Policy = field(default_factory=lambda: default_policy())
+    unevidenced_revenue: UnevidencedRevenue = UnevidencedRevenue("refuse")
+
+
+def default_policy() -> Policy:
+    """Approve B and better, refer CCC, decline below; no conditions (a product file states its own)."""
+    return Policy(tuple((g, "approve" if i < 6 else "refer" if g == "CCC" else "decline") for i, g in enumerate(GRADES)), ())
 
 
 def load_products(text: str | None = None) -> dict[str, Product]:
@@ -64,6 +120,8 @@ def _product(entry: dict[str, Any], currency: str) -> Product:
         revenue_share=_rate(code, share_key, entry.get(share_key)) if basis == "revenue" else None,
         pledge_rate=_rate(code, share_key, entry.get(share_key)) if basis == "collateral" else None,
         note=str(entry.get("note", "")),
+        policy=_policy(code, entry.get("policy")),
+        unevidenced_revenue=_unevidenced(code, entry.get("unevidenced_revenue", {"action": "refuse"})),
     )
     if product.cap.amount <= 0:
         raise InvalidInput(f"product {code!r}: cap must be positive, got {product.cap}")
@@ -84,3 +142,48 @@ def _rate(code: str, key: str, value: Any) -> Decimal:
     if not Decimal(0) <= rate <= Decimal(1):
         raise InvalidInput(f"product {code!r}: {key} must be within 0-1, got {rate}")
     return rate
+
+
+def _policy(code: str, raw: Any) -> Policy:
+    if not isinstance(raw, dict) or not isinstance(raw.get("grades"), dict):
+        raise InvalidInput(f"product {code!r}: policy must be an object with grades and conditions, got {raw!r}")
+    grades: dict[str, Outcome] = {}
+    for outcome, listed in raw["grades"].items():
+        if outcome not in OUTCOMES or not isinstance(listed, list):
+            raise InvalidInput(f"product {code!r}: policy grades maps one of {list(OUTCOMES)} to a list, got {outcome!r}")
+        for grade in listed:
+            if grade not in GRADES or grade in grades:
+                raise InvalidInput(f"product {code!r}: policy grade {grade!r} is unknown or listed twice (grades: {list(GRADES)})")
+            grades[grade] = outcome
+    if set(grades) != set(GRADES):
+        raise InvalidInput(f"product {code!r}: policy grades leave out {sorted(set(GRADES) - set(grades))}")
+    conditions = tuple(_condition(code, c) for c in raw.get("conditions", []))
+    return Policy(tuple((g, grades[g]) for g in GRADES), conditions)
+
+
+def _condition(code: str, raw: Any) -> Condition:
+    name = raw.get("condition") if isinstance(raw, dict) else None
+    if name not in CONDITIONS:
+        raise InvalidInput(f"product {code!r}: policy condition {name!r} is unknown; known: {sorted(CONDITIONS)}")
+    outcome = raw.get("outcome")
+    if outcome not in ("refer", "decline"):
+        raise InvalidInput(f"product {code!r}: condition {name} must refer or decline, got outcome {outcome!r}")
+    kind = CONDITIONS[name]
+    if kind == "none":
+        if raw.get("threshold") is not None:
+            raise InvalidInput(f"product {code!r}: condition {name} takes no threshold, got {raw['threshold']!r}")
+        return Condition(name, outcome)
+    threshold = _rate(code, f"{name} threshold", raw.get("threshold")) if kind == "rate" else \
+        _decimal(code, f"{name} threshold", raw.get("threshold"))
+    if kind == "count" and (threshold < 0 or threshold != threshold.to_integral_value()):
+        raise InvalidInput(f"product {code!r}: condition {name} needs a whole number >= 0, got {threshold}")
+    return Condition(name, outcome, threshold)
+
+
+def _unevidenced(code: str, raw: Any) -> UnevidencedRevenue:
+    action = raw.get("action") if isinstance(raw, dict) else None
+    if action == "refuse":
+        return UnevidencedRevenue("refuse")
+    if action == "haircut":
+        return UnevidencedRevenue("haircut", _rate(code, "unevidenced_revenue haircut", raw.get("haircut")))
+    raise InvalidInput(f"product {code!r}: unevidenced_revenue action must be refuse or haircut, got {action!r}")

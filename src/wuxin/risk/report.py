@@ -105,7 +105,7 @@ def render_pdf(report: dict, base_url: str = "") -> bytes:
                             P, h2, font, (30, 38, 38, 38, 38))
     story.append(Spacer(1, 6))
     story.append(P("Amounts in CNY. Unknown means no data, never zero. Source modes: bank_installed (trust 0.9), "
-                   "third_party_platform (0.7), enterprise_shared (0.4; needs cross-verification).", small))
+                   "third_party_platform (0.7), enterprise_shared (0.4; supports, never verifies on its own).", small))
     doc.build(story, onFirstPage=_footer(font), onLaterPages=_footer(font))
     return out.getvalue()
 
@@ -115,16 +115,25 @@ def _pdf_decision(report: dict, P, h2, small) -> list:
     if not d:
         return [P("Decision", h2), P("No decision yet for this enterprise by your bank.")]
     dec = d["decision"]
-    verdict = "APPROVED" if d["approved"] else "DECLINED"
+    outcome = d.get("outcome") or ("approve" if d["approved"] else "decline")
+    verdict = {"approve": "APPROVED 批准", "refer": "REFERRED TO A PERSON 转人工审批", "decline": "DECLINED 拒绝"}[outcome]
     lines = [P("Decision", h2),
              P(f"<b>{verdict}</b> · product {d['product_code']} · score <b>{d['score']:.0f}</b> · PD {d['pd']:.2%} · "
                f"grade <b>{d['grade']}</b> · proposed limit <b>{_link('CNY ' + fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
                f"expected loss CNY {fmt(_float(d['expected_loss_cny']))}"),
              P(f"model {d['model_version'][:16]}… · decision #{d['id']} · {_link('ledger proof', d['links']['ledger_proof'])}", small)]
-    if dec.get("decline_reason"):
+    if dec.get("decided_by"):
+        lines.append(P("Decided by 决定原因:"))
+        lines += [P(f"• {_esc(f['text_zh'])} — {_esc(f['text_en'])}", small) for f in dec["decided_by"]]
+    elif dec.get("decline_reason"):
         lines.append(P(f"Declined because: {_esc(dec['decline_reason'])}"))
     if dec.get("limit"):
-        lines += [P("Limit: " + " → ".join(_esc(s) for s in dec["limit"]["steps"]), small)]
+        limit = dec["limit"]
+        if limit.get("basis_label"):
+            lines.append(P(f"Limit basis 额度依据: <b>{_esc(limit['basis_label_zh'])} / {_esc(limit['basis_label_en'])}</b>"))
+        lines += [P("Limit: " + " → ".join(_esc(s) for s in limit["steps"]), small)]
+        if limit.get("steps_zh"):
+            lines.append(P("额度计算：" + " → ".join(_esc(s) for s in limit["steps_zh"]), small))
     if dec.get("reasons"):
         lines.append(P("Reasons (factors costing most points):"))
         lines += [P(f"• {_esc(r['text'])}", small) for r in dec["reasons"]]
@@ -164,12 +173,17 @@ def _pdf_activity(report: dict, P, h2, small, font: str) -> list:
 
 def _pdf_checks(report: dict, P, h2, small, font: str) -> list:
     checks = report["cross_checks"]
-    verdict = "cross-verified" if report["cross_verified"] else "NOT cross-verified"
+    verdict = {"verified": "cross-verified by an independent source 已由独立来源验证",
+               "supported": "NOT cross-verified: supported by enterprise-shared devices only 仅企业共享设备佐证，未验证",
+               "failed": "NOT cross-verified: the reports exceed what the devices measured 交叉验证未通过",
+               "undecided": "NOT cross-verified: too little device evidence 证据不足，无法判定"}[
+        report.get("verification") or ("verified" if report["cross_verified"] else "undecided")]
     head = [P("Cross-verification (交叉验证)", h2), P(f"Evidence is <b>{verdict}</b>.")]
     if not checks:
         return head + [P("No reported figure could be checked against device data.", small)]
     rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(_link(fmt(c["ratio"]), c["evidence_link"])),
-             P(f"<b>{c['status'].replace('_', ' ')}</b>"), P(_esc(c["finding"]) + " " + _link("[reported]", c["reported_link"]), small)]
+             P(f"<b>{c['status'].replace('_', ' ')}</b> {c.get('level', '').replace('_', ' ')}"),
+             P(_esc(c["finding"]) + " " + _link("[reported]", c["reported_link"]), small)]
             for c in checks]
     return head + _pdf_table(None, ["period", "check", "ratio", "status", "finding"], rows, P, h2, font, (18, 28, 17, 22, 95))
 

@@ -142,12 +142,23 @@ class FeatureBins:
         idx = np.searchsorted(np.asarray(self.splits, dtype=float), numbers, side="right")
         return np.where(missing, self.missing_index, idx)
 
-    def woe_of_bins(self, indices: np.ndarray) -> np.ndarray:
-        return np.append(np.asarray(self.woe, dtype=float), self.missing_woe)[indices]
+    @property
+    def scored_missing_woe(self) -> float:
+        """The WOE a missing value scores with: never better than the worst bin, so that missing is never
+        "average". In points the worst is the lowest WOE under the expected negative coefficient (a
+        higher WOE is safer) and the highest under a wrong-sign one; the fitted missing WOE counts only
+        when it is worse still."""
+        candidates = (*self.woe, self.missing_woe)
+        return max(candidates) if self.coefficient > 0 else min(candidates)
+
+    def woe_of_bins(self, indices: np.ndarray, as_fitted: bool = False) -> np.ndarray:
+        """WOE of each bin index; missing scores conservatively unless `as_fitted` (training's regression)."""
+        missing = self.missing_woe if as_fitted else self.scored_missing_woe
+        return np.append(np.asarray(self.woe, dtype=float), missing)[indices]
 
     def bin_points(self, scaling: ScoreScaling) -> tuple[float, ...]:
-        """Points of each regular bin, then of the missing bin."""
-        return tuple(-scaling.factor * self.coefficient * w for w in (*self.woe, self.missing_woe))
+        """Points of each regular bin, then of the missing bin (conservative: see `scored_missing_woe`)."""
+        return tuple(-scaling.factor * self.coefficient * w for w in (*self.woe, self.scored_missing_woe))
 
     def describe_bin(self, index: int) -> str:
         if index == self.missing_index:
@@ -223,18 +234,25 @@ def train_scorecard(table: FeatureTable, defaults: Sequence[int] | np.ndarray, c
     frame = as_frame(table, [f.name for f in config.features])
     target = as_default_flags(defaults, len(frame))
     fitted = [_fit_bins(spec, frame[spec.name], target, config) for spec in config.features]
-    kept = [bins for bins in fitted if bins.iv >= config.min_iv]
+    kept: list[FeatureBins] = [bins for bins in fitted if bins.iv >= config.min_iv]
     if not kept:
         raise InvalidInput(f"no feature reaches min_iv {config.min_iv}: best IV {max(b.iv for b in fitted):.4f}")
     coefficients, intercept = _fit_logistic(kept, frame, target, config)
+    wrong_sign = []
+    while len(kept) > 1 and max(coefficients) > 0:  # a higher (safer) WOE raising the default odds: collinearity
+        worst = int(np.argmax(coefficients))
+        wrong_sign.append(kept[worst].name)
+        kept = kept[:worst] + kept[worst + 1:]
+        coefficients, intercept = _fit_logistic(kept, frame, target, config)
     features = tuple(_with_coefficient(bins, c) for bins, c in zip(kept, coefficients))
-    return Scorecard(config.name, features, intercept, config.scaling, _training_facts(frame, target, fitted, kept))
+    facts = _training_facts(frame, target, fitted, kept) | {"dropped_wrong_sign": wrong_sign}
+    return Scorecard(config.name, features, intercept, config.scaling, facts)
 
 
-def woe_matrix(model_features: Sequence[FeatureBins], table: FeatureTable) -> np.ndarray:
-    """Rows x features WOE values under the frozen bins."""
+def woe_matrix(model_features: Sequence[FeatureBins], table: FeatureTable, as_fitted: bool = False) -> np.ndarray:
+    """Rows x features WOE values under the frozen bins (missing conservative unless `as_fitted`)."""
     frame = as_frame(table, [f.name for f in model_features])
-    columns = [bins.woe_of_bins(bins.bin_indices(frame[bins.name])) for bins in model_features]
+    columns = [bins.woe_of_bins(bins.bin_indices(frame[bins.name]), as_fitted) for bins in model_features]
     return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 
 
@@ -347,12 +365,12 @@ def _fit_bins(spec: FeatureSpec, column: pd.Series, target: np.ndarray, config: 
     return FeatureBins(spec.name, spec.kind, spec.trend, woe, missing_woe, 0.0, iv, categories=groups, label=spec.label)
 
 
-def _fit_logistic(kept: Sequence[FeatureBins], frame: pd.DataFrame, target: np.ndarray,
+def _fit_logistic(kept: list[FeatureBins], frame: pd.DataFrame, target: np.ndarray,
                   config: ScorecardConfig) -> tuple[list[float], float]:
     from sklearn.linear_model import LogisticRegression
 
     regression = LogisticRegression(C=config.regularisation_c, max_iter=1000, random_state=config.seed)
-    regression.fit(woe_matrix(kept, frame), target)
+    regression.fit(woe_matrix(kept, frame, as_fitted=True), target)
     return [float(c) for c in regression.coef_[0]], float(regression.intercept_[0])
 
 

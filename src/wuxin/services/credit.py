@@ -24,12 +24,16 @@ from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day
 from wuxin.indicators.declare import indicator_packs
 from wuxin.risk.business import month_label, month_span
 from wuxin.risk.crossverify import (
+    REVENUE_CHECKS,
     CheckResult,
     ReportedFigure,
+    SourceShares,
     cross_verify,
+    enterprise_shared_only,
+    evidence_coverage,
     evidenced_annual_revenue,
-    is_cross_verified,
     revenue_consistency,
+    verification,
 )
 from wuxin.risk.decisions import LimitEvidence, decide
 from wuxin.risk.features import (
@@ -45,21 +49,26 @@ from wuxin.risk.features import (
     statement_features,
 )
 from wuxin.risk.money import Money
-from wuxin.risk.products import get_product
+from wuxin.risk.policy import PolicyFacts
+from wuxin.risk.products import Product, get_product
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, model_from_dict, model_to_dict, predict_pd, train_scorecard
 from wuxin.risk.validation import auc, ks
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 
-HISTORY_DAYS = 400
+HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
 REPORTED_FIELDS = ("revenue_cny", "vehicle_km", "milk_sales_kg")  # statement fields cross-verified over the period
 
 
+OPEN_ALARM_STATES = ("active", "acknowledged")
+
+
 @dataclass(frozen=True)
 class Assessment:
-    """What the platform knows of one enterprise as of a day: series, checks and features."""
+    """What the platform knows of one enterprise as of a day: series, checks, features and the facts the
+    product policy reads (evidence span, open alarms, devices)."""
 
     enterprise: dict
     as_of_day: int
@@ -72,14 +81,39 @@ class Assessment:
     features: dict[str, Any]
     source_mode: str
     record_subjects: tuple[str, ...]  # ledger subjects of the business imports used
+    evidence_days: int = 0
+    open_alarms: dict[str, int] | None = None
 
-    def limit_evidence(self, pledged_value_cny: Decimal | None) -> LimitEvidence:
-        verified = evidenced_annual_revenue(self.checks)
-        if verified is None:
-            verified = _reported_annual_revenue(self.statements)
-        return LimitEvidence(SourceMode(self.source_mode), is_cross_verified(self.checks),
-                             None if verified is None else Money(Decimal(f"{max(verified, 0.0):.2f}")),
-                             None if pledged_value_cny is None else Money(pledged_value_cny))
+    def relevant_checks(self, product: Product | None) -> list[CheckResult]:
+        """The checks a product's limit rests on: the revenue checks for a revenue product, else all."""
+        if product is not None and product.basis == "revenue":
+            return [c for c in self.checks if c.check in REVENUE_CHECKS]
+        return list(self.checks)
+
+    def verification(self, product: Product | None = None) -> str:
+        """Failed when any reported figure fails; else how far the product's own checks are verified."""
+        overall = verification(self.checks)
+        return "failed" if overall == "failed" else verification(self.relevant_checks(product))
+
+    def limit_evidence(self, product: Product, pledged: Money | None = None,
+                       pledge_lines: tuple[tuple[str, str], ...] = ()) -> LimitEvidence:
+        evidenced = evidenced_annual_revenue(self.checks)
+        reported = _reported_annual_revenue(self.statements)
+        return LimitEvidence(self.verification(product), _money(reported), _money(evidenced), pledged, pledge_lines)
+
+    def policy_facts(self, product: Product) -> PolicyFacts:
+        relevant = self.relevant_checks(product)
+        shared_only = enterprise_shared_only(relevant)
+        if shared_only is None:  # nothing decided: judge by the devices installed
+            modes = self.devices.by_source_mode
+            shared_only = sum(modes.values()) > 0 and set(m for m, n in modes.items() if n) <= {SourceMode.ENTERPRISE_SHARED.value}
+        return PolicyFacts(self.verification(product), self.evidence_days, evidence_coverage(relevant), 0, 0,
+                           dict(self.open_alarms or {}), self.devices.installed,
+                           self.devices.installed - self.devices.reporting_last_7d, bool(shared_only))
+
+
+def _money(value: float | None) -> Money | None:
+    return None if value is None else Money(Decimal(f"{max(value, 0.0):.2f}"))
 
 
 class DatabaseModelRegistry:
@@ -158,7 +192,8 @@ def default_as_of_day(platform: Platform) -> int:
 
 
 def gather(platform: Platform, uow, enterprise: dict, devices: list[dict], tenant_id: int | None, as_of_day: int) -> Assessment:
-    """Read the enterprise's indicators, index, devices and business records, then cross-verify and featurise."""
+    """Read the enterprise's indicators (with the source modes behind them), index, devices, alarms and
+    business records, then cross-verify and featurise."""
     first = as_of_day - HISTORY_DAYS + 1
     series = _series(uow.indicators.enterprise_days(enterprise["id"], first, as_of_day))
     pack = indicator_packs().get(enterprise["industry"])
@@ -168,13 +203,83 @@ def gather(platform: Platform, uow, enterprise: dict, devices: list[dict], tenan
     facts = _device_facts(platform, uow, devices, as_of_day)
     records = uow.credit.records(enterprise["id"], ["statements", "electricity_bills", "wms_movements"], tenant_id)
     statements = tuple(_statement(r) for r in records if r["kind"] == "statements")
-    checks = tuple(cross_verify(_reported(enterprise["id"], records), series))
+    sources = _source_shares(uow, enterprise, devices, sorted(series), first, as_of_day)
+    checks = tuple(cross_verify(_reported(enterprise["id"], records), series, sources=sources))
     evidence = evidence_features(EvidenceInputs(as_of_day, activity or "", series.get(activity or "", DailySeries.empty()),
                                                 index_median, facts))
     features = feature_row(evidence, statement_features(statements), revenue_consistency(checks))
     subjects = tuple(sorted({f"business_import:{r['import_id']}:{enterprise['id']}" for r in records}))
     return Assessment(enterprise, as_of_day, activity, series, index_rows, facts, statements, checks, features,
-                      _dominant_mode(devices), subjects)
+                      _dominant_mode(devices), subjects, _evidence_days(series, as_of_day),
+                      _open_alarms(uow, enterprise["id"], tenant_id))
+
+
+def _source_shares(uow, enterprise: dict, devices: list[dict], names: list[str], first_day: int,
+                   last_day: int) -> dict[str, SourceShares]:
+    """Per indicator, the source modes behind each day's value: the devices' own values for a device-level
+    indicator (each mode's share of the day's sum), else the installed devices of the types feeding it."""
+    mode_of = {d["id"]: d["source_mode"] for d in devices}
+    rows = uow.indicators.enterprise_device_values(enterprise["id"], first_day, last_day, names) if names else []
+    by_name: dict[str, list[dict]] = {}
+    for row in rows:
+        by_name.setdefault(row["indicator"], []).append(row)
+    pack = indicator_packs().get(enterprise["industry"])
+    out = {}
+    for name in names:
+        if name in by_name:
+            out[name] = _daily_shares(by_name[name], mode_of)
+            continue
+        types = _feeding_types(pack, name) if pack else set()
+        feeding = [d for d in devices if d["device_type"] in types] or devices
+        if feeding:
+            counts: dict[str, float] = {}
+            for d in feeding:
+                counts[d["source_mode"]] = counts.get(d["source_mode"], 0.0) + 1.0
+            out[name] = SourceShares.constant({m: n / len(feeding) for m, n in counts.items()}, first_day, last_day)
+    return out
+
+
+def _daily_shares(rows: list[dict], mode_of: dict[int, str]) -> SourceShares:
+    weights: dict[int, dict[str, float]] = {}
+    counts: dict[int, dict[str, float]] = {}
+    for r in rows:
+        mode = mode_of.get(r["device_id"], "unknown")
+        weights.setdefault(r["day"], {})[mode] = weights.get(r["day"], {}).get(mode, 0.0) + abs(float(r["value"]))
+        counts.setdefault(r["day"], {})[mode] = counts.get(r["day"], {}).get(mode, 0.0) + 1.0
+    days = sorted(weights)
+    modes = sorted({m for w in counts.values() for m in w})
+    shares: dict[str, list[float]] = {m: [] for m in modes}
+    for day in days:
+        basis = weights[day] if sum(weights[day].values()) > 0 else counts[day]
+        total = sum(basis.values())
+        for m in modes:
+            shares[m].append(basis.get(m, 0.0) / total)
+    return SourceShares.of(days, shares)
+
+
+def _feeding_types(pack, name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The device types whose data an enterprise indicator is computed from."""
+    decl = pack.get(name)
+    if decl is None or name in seen:
+        return set()
+    if hasattr(decl, "device_type"):
+        return {decl.device_type}
+    return set().union(*(_feeding_types(pack, i.split(":", 1)[-1], seen | {name}) for i in decl.inputs))
+
+
+def _evidence_days(series: dict[str, DailySeries], as_of_day: int) -> int:
+    """Days from the first day with any known device-evidenced value to the as-of day (0 when none)."""
+    firsts = [int(s.days[np.isfinite(s.values)][0]) for s in series.values() if np.isfinite(s.values).any()]
+    return as_of_day - min(firsts) + 1 if firsts else 0
+
+
+def _open_alarms(uow, enterprise_id: int, tenant_id: int | None) -> dict[str, int]:
+    """Open (active or acknowledged) alarms of the enterprise the tenant may see, by type."""
+    counts: dict[str, int] = {}
+    for alarm in uow.monitoring.list_alarms([enterprise_id], tenant_id, None, None, 10_000):
+        if alarm["status"] in OPEN_ALARM_STATES:
+            counts[alarm["alarm_type"]] = counts.get(alarm["alarm_type"], 0) + 1
+    return counts
 
 
 def assess(platform: Platform, principal: Principal, enterprise_id: int, as_of_day: int | None = None) -> dict:
@@ -190,9 +295,11 @@ def assess(platform: Platform, principal: Principal, enterprise_id: int, as_of_d
 
 
 def assessment_view(a: Assessment) -> dict:
+    status = a.verification()
     return {"enterprise_id": a.enterprise["id"], "as_of": day_iso(a.as_of_day), "activity_indicator": a.activity_indicator,
-            "features": a.features, "source_mode": a.source_mode, "cross_verified": is_cross_verified(a.checks),
-            "cross_checks": [c.to_dict() for c in a.checks]}
+            "features": a.features, "source_mode": a.source_mode, "cross_verified": status == "verified",
+            "verification": status, "iot_coverage": evidence_coverage(a.checks), "evidence_days": a.evidence_days,
+            "open_alarms": a.open_alarms or {}, "cross_checks": [c.to_dict() for c in a.checks]}
 
 
 def _series(rows: list[dict]) -> dict[str, DailySeries]:
@@ -341,10 +448,46 @@ def list_models(platform: Platform, principal: Principal) -> list[dict]:
 # ---------------------------------------------------------------- decisions
 
 
+def pledge_registry_value(uow, tenant_id: int | None, enterprise_id: int, at_ms: int,
+                          declared_cny: Decimal | None = None) -> tuple[Money, tuple[tuple[str, str], ...]]:
+    """The lots the enterprise has in the pledge registry under the tenant's open loans, each valued as
+    quantity (monitored where a reader counts it) x price index x (1 - lot haircut); unpriced lots are
+    left out and said. A declared value can only lower the total. Returns the value and (zh, en) lines."""
+    from wuxin.loans.pledge import item_value_cny
+    from wuxin.services.pledges import CLOSED, holdings
+
+    total, lines = Decimal(0), []
+    for loan in uow.monitoring.loans(tenant_id, enterprise_id):
+        if loan["state"] in CLOSED:
+            continue
+        for h in holdings(uow, loan, at_ms):
+            value = item_value_cny(h)
+            if value is None:
+                lines.append((f"质押物 {h.identity}（{h.sku}）无价格指数：不计入", f"lot {h.identity} ({h.sku}) has no price index: left out"))
+                continue
+            total += value
+            words = f"{h.quantity.normalize():f} x CNY {h.unit_price_cny} x (1 - {h.haircut}) = {Money(value)}"
+            lines.append((f"质押物 {h.identity}（{h.sku}，贷款 #{loan['id']}）：{words}",
+                          f"lot {h.identity} ({h.sku}, loan #{loan['id']}): {words}"))
+    if not lines:
+        lines.append(("押品登记簿中没有该企业的质押物", "the pledge registry holds no lot of this enterprise"))
+    registry = Money(total)
+    if declared_cny is not None and Money(declared_cny).amount < registry.amount:
+        lines.append((f"申报押品价值 {Money(declared_cny)} 低于登记簿价值 {registry}：取申报值",
+                      f"declared pledge value {Money(declared_cny)} is below the registry's {registry}: the declared value counts"))
+        return Money(declared_cny).cents(), tuple(lines)
+    if declared_cny is not None and Money(declared_cny).amount > registry.amount:
+        lines.append((f"申报押品价值 {Money(declared_cny)} 高于登记簿价值 {registry}：以登记簿为准",
+                      f"declared pledge value {Money(declared_cny)} exceeds the registry's {registry}: the registry counts"))
+    return registry, tuple(lines)
+
+
 def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, product_code: str,
                   pledged_value_cny: Decimal | None = None, model_version: str | None = None,
                   as_of_day: int | None = None) -> dict:
-    """Score the enterprise with the active (or named) model, decide for the product, persist, prove, log."""
+    """Score the enterprise with the active (or named) model, decide for the product under its policy, persist,
+    prove, log. A collateral product lends on the lots in the pledge registry (`pledged_value_cny`, when
+    given, can only lower that value: a declared value is not evidence)."""
     product = get_product(product_code)
     as_of = as_of_day if as_of_day is not None else default_as_of_day(platform)
     now_ms = platform.clock_ms()
@@ -353,7 +496,10 @@ def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, 
         registry = DatabaseModelRegistry(uow, principal.tenant_id)
         model = registry.load(model_version) if model_version else registry.active()
         a = gather(platform, uow, enterprise, devices, principal.tenant_id, as_of)
-        decision = decide(model, product, a.features, a.limit_evidence(pledged_value_cny), EXPLANATIONS)
+        pledged, lines = pledge_registry_value(uow, principal.tenant_id, enterprise_id, now_ms, pledged_value_cny) \
+            if product.basis == "collateral" else (None, ())
+        decision = decide(model, product, a.features, a.limit_evidence(product, pledged, lines), a.policy_facts(product),
+                          EXPLANATIONS)
         record = decision.to_dict()
         row = dict(enterprise_id=enterprise_id, tenant_id=principal.tenant_id, user_id=principal.user_id,
                    product_code=product.code, model_version=model.version, as_of_day=as_of, features=_jsonable(a.features),
@@ -365,11 +511,12 @@ def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, 
         leaf = record_evidence(uow, "credit_decision", f"credit_decision:{decision_id}", owner_tenant_id=principal.tenant_id, data={
             "enterprise_id": enterprise_id, "at_ms": now_ms, "tenant_id": principal.tenant_id, "product": product.code,
             "model_version": model.version, "score": round(decision.score, 4), "pd": decision.pd, "grade": decision.grade,
-            "approved": decision.approved, "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
-            "features_sha256": _digest(row["features"]), "inputs": list(a.record_subjects)})
+            "approved": decision.approved, "outcome": decision.outcome, "limit_cny": row["limit_cny"],
+            "expected_loss_cny": row["expected_loss_cny"], "features_sha256": _digest(row["features"]), "inputs": list(a.record_subjects)})
         uow.credit.set_decision_leaf(decision_id, leaf)
         _log(platform, uow, principal, enterprise_id, "credit.decide", consent_id, 1, f"credit_decision:{decision_id}",
-             {"product": product.code, "model_version": model.version, "grade": decision.grade, "approved": decision.approved})
+             {"product": product.code, "model_version": model.version, "grade": decision.grade, "approved": decision.approved,
+              "outcome": decision.outcome})
         uow.commit()
         stored = uow.credit.decision(decision_id)
     return decision_view(stored)
@@ -377,9 +524,10 @@ def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, 
 
 def decision_view(row: dict) -> dict:
     eid = row["enterprise_id"]
+    outcome = row["decision"].get("outcome") or ("approve" if row["approved"] else "decline")  # older records
     return {"id": row["id"], "enterprise_id": eid, "product_code": row["product_code"], "model_version": row["model_version"],
             "as_of": day_iso(row["as_of_day"]), "score": row["score"], "pd": row["pd"], "grade": row["grade"],
-            "approved": row["approved"], "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
+            "approved": row["approved"], "outcome": outcome, "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
             "decision": row["decision"], "features": row["features"], "cross_checks": row["cross_checks"],
             "decided_ms": row["decided_ms"],
             "links": {"ledger_proof": f"/api/v1/ledger/entries/{row['ledger_leaf']}/proof" if row["ledger_leaf"] is not None else None,
@@ -447,7 +595,8 @@ def report_data(a: Assessment, decision: dict | None, generated_by: str, generat
                     "tamper_events_90d": a.devices.tamper_events_90d, "by_source_mode": dict(a.devices.by_source_mode),
                     "source_mode": a.source_mode, "link": f"{base}/devices"},
         "cross_checks": [_check_view(c, base) for c in a.checks],
-        "cross_verified": is_cross_verified(a.checks),
+        "cross_verified": a.verification() == "verified", "verification": a.verification(),
+        "iot_coverage": evidence_coverage(a.checks), "evidence_days": a.evidence_days, "open_alarms": a.open_alarms or {},
         "features": [{"name": k, "label": EXPLANATIONS_LABELS.get(k, k.replace("_", " ")), "value": v}
                      for k, v in a.features.items()],
         "statements": [{"period": s.label, "revenue_cny": s.revenue_cny, "net_profit_cny": s.net_profit_cny,
@@ -560,9 +709,8 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
     decided = 0
     for spec, eid in zip(fleet, enterprise_ids):
         product = products.get(spec.industry)
-        if product is not None:
-            pledged = Decimal("5000000") if product.basis == "collateral" else None  # nominal pledge for the demo
-            decide_credit(platform, officer, eid, product.code, pledged)
+        if product is not None:  # collateral products value what the demo's loans pledged in the registry
+            decide_credit(platform, officer, eid, product.code)
             decided += 1
     return f"credit: a scorecard trained on 400 simulated borrowers, statements for {len(fleet)} borrowers, {decided} decisions"
 

@@ -47,9 +47,9 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
     progress(f"indicators: {computed.device_days} device-days, {computed.enterprise_days} enterprise-days, "
              f"{computed.index_groups} industry-index groups")
     progress(f"daily warning rules: {evaluate_daily(platform)} alarms")
-    progress(load_demo_credit(platform, fleet, enterprise_ids, "officer", seed))
     from wuxin.services.demo_monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
-    demo_loans(platform, fleet, enterprise_ids)
+    demo_loans(platform, fleet, enterprise_ids)  # first: the collateral decisions value the registry's lots
+    progress(load_demo_credit(platform, fleet, enterprise_ids, "officer", seed))
     return (f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "
             f"{sum(len(s.devices) for s in fleet)} devices, {summary.readings} readings, {summary.events} events, "
             f"{summary.rejected} rejected")

@@ -156,6 +156,14 @@ class IndicatorsRepo(_Repo):
             query = query.where(device_day_indicators.c.indicator.in_(list(names)))
         return _rows(self.conn.execute(query.order_by(device_day_indicators.c.day, device_day_indicators.c.indicator)))
 
+    def enterprise_device_values(self, enterprise_id: int, from_day: int, to_day: int, names: Sequence[str]) -> list[Row]:
+        """Known device-day values of the enterprise's devices for the named indicators (the lineage of its aggregates)."""
+        t = device_day_indicators
+        query = select(t.c.device_id, t.c.day, t.c.indicator, t.c.value).where(
+            t.c.enterprise_id == enterprise_id, t.c.day >= from_day, t.c.day <= to_day, t.c.indicator.in_(list(names)),
+            t.c.value.is_not(None))
+        return _rows(self.conn.execute(query.order_by(t.c.indicator, t.c.day, t.c.device_id)))
+
     def put_enterprise_day(self, enterprise_id: int, day: int, rows: Sequence, now_ms: int) -> None:
         self.conn.execute(delete(enterprise_day_indicators).where(enterprise_day_indicators.c.enterprise_id == enterprise_id,
                                                                   enterprise_day_indicators.c.day == day))

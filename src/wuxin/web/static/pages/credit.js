@@ -1,5 +1,7 @@
-// The credit part on the enterprise page: score, grade, PD, reasons and proposed limit (the latest
-// decision), the cross-verification findings (the assessment), and the credit report (HTML / PDF).
+// The credit part on the enterprise page: score, grade, PD, the outcome (approve / refer / decline) and the
+// policy conditions that decided it, reasons, the limit with its basis label (verified, supported or
+// reported and not verified), the cross-verification findings with the source modes behind each check
+// (the assessment), and the credit report (HTML / PDF).
 import { api, apiBlob } from "../api.js";
 import { fmtCny, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
 import { card, h, section, table } from "../ui.js";
@@ -33,20 +35,37 @@ export function creditCards(enterpriseId) {
   return h("div", { class: "grid two", "data-credit": enterpriseId }, card(t("score"), decision), card(t("crosscheck"), checks));
 }
 
+/** A policy finding (a condition or the grade band) in the console's language. */
+export function findingText(f) { return getLang() === "en" ? f.text_en : f.text_zh; }
+
+const OUTCOME_BADGE = { approve: "online", refer: "refer", decline: "offline" };
+
 async function decisionView(enterpriseId) {
   const rows = await api(`/api/v1/enterprises/${enterpriseId}/credit/decisions`);
   if (!rows.length) return h("p", { class: "muted", "data-decision": "none" }, t("no_decision"));
   const d = rows.reduce((a, b) => (b.decided_ms > a.decided_ms ? b : a));
   const limit = d.decision?.limit;
+  const outcome = d.outcome || (d.approved ? "approve" : "decline");
+  const decidedBy = d.decision?.decided_by || [];
+  const policy = d.decision?.policy || [];
+  const steps = getLang() === "en" ? limit?.steps : (limit?.steps_zh?.length ? limit.steps_zh : limit?.steps);
   return h("div", { "data-decision": d.id },
     h("div", { class: "kpis compact" },
       kpi(t("grade"), h("span", { class: `grade g-${d.grade}` }, d.grade)), kpi(t("score_pts"), fmtNum(d.score, 0)),
-      kpi(t("pd"), fmtPct(d.pd)), kpi(t("limit"), d.limit_cny == null ? "—" : fmtCny(Number(d.limit_cny)))),
-    h("p", {}, h("span", { class: `badge ${d.approved ? "online" : "offline"}` }, t(d.approved ? "approved" : "declined")), " ",
-      d.decision?.decline_reason ? h("span", { class: "muted" }, d.decision.decline_reason) : null),
+      kpi(t("pd"), fmtPct(d.pd)), kpi(t(outcome === "refer" ? "limit_proposed" : "limit"), d.limit_cny == null ? "—" : fmtCny(Number(d.limit_cny)))),
+    h("p", {}, h("span", { class: `badge ${OUTCOME_BADGE[outcome]}`, "data-outcome": outcome }, t("outcome_" + outcome)), " ",
+      !decidedBy.length && d.decision?.decline_reason ? h("span", { class: "muted" }, d.decision.decline_reason) : null),
+    decidedBy.length ? h("div", {}, h("h3", {}, t("decided_by")),
+      h("ul", { class: "decided-by", "data-decided-by": outcome }, decidedBy.map((f) => h("li", { "data-finding": f.code }, findingText(f))))) : null,
     h("h3", {}, t("reasons")),
     h("ol", { class: "reasons" }, (d.decision?.reasons || []).map((r) => h("li", {}, reasonText(r)))),
-    limit?.steps?.length ? h("div", {}, h("h3", {}, t("limit_steps")), h("ul", { class: "muted small" }, limit.steps.map((s) => h("li", {}, s)))) : null,
+    limit ? h("div", { "data-limit-basis": limit.basis_label || "" }, h("h3", {}, t("limit_steps")),
+      limit.basis_label ? h("p", {}, h("span", { class: `badge ${limit.basis_label === "reported_unverified" ? "offline" : limit.basis_label === "iot_supported" ? "refer" : "online"}` },
+        getLang() === "en" ? limit.basis_label_en : limit.basis_label_zh)) : null,
+      h("ul", { class: "muted small" }, (steps || []).map((s) => h("li", {}, s)))) : null,
+    policy.length ? h("details", {}, h("summary", {}, t("policy_checks")), h("ul", { class: "small" },
+      policy.map((f) => h("li", { "data-finding": f.code }, h("span", { class: `badge ${f.holds ? OUTCOME_BADGE[f.outcome] : ""}` },
+        f.holds ? t("outcome_" + f.outcome) : t("condition_clear")), " ", findingText(f))))) : null,
     h("p", { class: "muted small" }, `${t("product_code")}: ${d.product_code} · ${t("model")}: ${d.model_version.slice(0, 12)} · ${t("decided")}: ${fmtDateTime(d.decided_ms)}`,
       d.links?.ledger_proof ? [" · ", h("a", { href: d.links.ledger_proof, target: "_blank", onclick: openJson(d.links.ledger_proof) }, t("decision_proof"))] : null));
 }
@@ -66,16 +85,23 @@ async function crossChecks(enterpriseId) {
   const a = await api(`/api/v1/enterprises/${enterpriseId}/credit/assessment`);
   const status = (c) => h("span", { class: `badge ${c.status === "consistent" ? "online" : c.status === "insufficient_evidence" ? "" : "offline"}` },
     tOr("chk_" + c.status, c.status));
+  const verification = a.verification || (a.cross_verified ? "verified" : "undecided");
+  const badge = { verified: "online", supported: "refer", failed: "offline", undecided: "" }[verification];
+  const sources = (c) => Object.entries(c.sources || {}).map(([m, s]) => `${tOr("mode_" + m, m)} ${fmtPct(s)}`).join(" · ") || "—";
   return h("div", { "data-assessment": enterpriseId },
-    h("p", {}, h("span", { class: `badge ${a.cross_verified ? "online" : "offline"}` }, t(a.cross_verified ? "cross_verified" : "not_cross_verified")),
-      h("span", { class: "muted" }, ` · ${a.as_of}`)),
+    h("p", {}, h("span", { class: `badge ${badge}`, "data-verification": verification }, t("verification_" + verification)),
+      h("span", { class: "muted" }, ` · ${a.as_of}` + (a.iot_coverage == null ? "" : ` · ${t("coverage_days")} ${fmtPct(a.iot_coverage)}`))),
     a.cross_checks.length ? table([
       { title: t("period"), render: (c) => c.period },
       { title: t("reported"), num: true, render: (c) => c.reported == null ? "—" : fmtCny(c.reported) },
       { title: t("evidenced"), num: true, render: (c) => c.evidenced == null ? "—" : fmtCny(c.evidenced) },
       { title: t("ratio"), num: true, render: (c) => c.ratio == null ? "—" : fmtNum(c.ratio, 2) },
       { title: t("coverage_days"), num: true, render: (c) => fmtPct(c.coverage) },
+      { title: t("tolerance"), num: true, render: (c) => c.tolerance == null ? "—" : fmtNum(c.tolerance, 2) },
       { title: t("status"), render: (c) => h("span", { title: c.finding }, status(c)) },
+      { title: t("evidence_sources"), render: (c) => h("span", { title: c.tolerance_basis || "" }, sources(c)) },
+      { title: t("check_level"), render: (c) => h("span", { class: `badge ${c.level === "verified" ? "online" : c.level === "supported" ? "refer" : ""}` },
+        tOr("level_" + c.level, c.level || "—")) },
     ], a.cross_checks) : h("p", { class: "muted" }, t("none")),
     h("details", {}, h("summary", {}, t("finding")), h("ul", { class: "small" }, a.cross_checks.map((c) => h("li", {}, c.finding)))),
     h("details", {}, h("summary", {}, t("features")), table([
