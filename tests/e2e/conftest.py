@@ -63,7 +63,7 @@ def console_as(demo, browser):
         page.on("dialog", lambda d: d.accept(d.default_value))  # a prompt keeps its suggested reason
         c = Console(page, demo)
         page.on("console", lambda m: c.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: c.errors.append(f"uncaught: {e}"))
+        page.on("pageerror", lambda e: c.errors.append(f"uncaught: {e}\n{e.stack or ''}"))  # the stack says where
         c.open("#/login", "#username")
         page.fill("#username", username)
         page.fill("#password", DEMO_PASSWORD)
