@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_from: str = "wuxin-alarms@localhost"
     max_body_bytes: int = 4 * 1024 * 1024
+    min_free_disk_mb: int = 64  # /health says degraded when the SQLite database's volume has less room to write
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600
     var_dir: Path = Path("var")

@@ -8,6 +8,7 @@ WuxinError
  ├── AuthError           who you are could not be established (bad password, token)
  ├── Denied              you are known but not allowed (role, tenant, consent)
  └── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
+      └── StorageFull     the database's disk (or its size limit) is full: writes fail until space is freed
 """
 
 
@@ -50,3 +51,9 @@ class Denied(WuxinError):
 class Unavailable(WuxinError):
     status_code = 503
     code = "unavailable"
+    retry_after_s = 30  # the HTTP Retry-After a client is told
+
+
+class StorageFull(Unavailable):
+    code = "storage_full"
+    retry_after_s = 60

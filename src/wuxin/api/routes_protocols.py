@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import EpochMs, Id
 from wuxin.services import connectivity, protocols
 
 router = APIRouter(prefix="/api/v1")
@@ -17,7 +18,7 @@ class PlatformIn(BaseModel):
 
 
 class ServeIn(BaseModel):
-    enterprise_id: int
+    enterprise_id: Id
 
 
 class ChildIn(BaseModel):
@@ -59,7 +60,7 @@ def attach_child(gateway_key: str, body: ChildIn, user: CurrentUser, platform: P
 
 
 @router.get("/enterprises/{enterprise_id}/connectivity/transitions", tags=["devices"])
-def transitions(enterprise_id: int, user: CurrentUser, platform: PlatformDep, from_ms: int = 0,
-                to_ms: int = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
+def transitions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, from_ms: EpochMs = 0,
+                to_ms: EpochMs = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
     """Online/offline transitions of the devices a valid consent covers (read logged)."""
     return connectivity.read_transitions(platform, user, enterprise_id, from_ms, to_ms, limit)
