@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import ID_MAX, Id
+from wuxin.api.fields import ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
 from wuxin.services import identity, quarantine, registry
@@ -56,7 +56,8 @@ def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) 
     return model.source
 
 
-@router.post("/thing-models", tags=["thing models"], status_code=201)
+@router.post("/thing-models", tags=["thing models"], status_code=201,
+             openapi_extra=raw_body("an Alibaba Cloud IoT TSL thing model (JSON)", {"application/json": {"type": "object"}}))
 async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep) -> dict:
     return {"device_type": registry.import_thing_model(platform, await request.body(), user)}
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import Id
+from wuxin.api.fields import Id, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import render_html, render_pdf
@@ -30,7 +30,9 @@ def _as_of(text: str | None) -> int | None:
         raise InvalidInput(str(exc)) from None
 
 
-@router.post("/business-data/{kind}", status_code=201)
+@router.post("/business-data/{kind}", status_code=201, openapi_extra=raw_body(
+    "rows: a JSON list, JSON Lines or CSV", {"application/json": {"type": "array", "items": {"type": "object"}},
+                                           "application/x-ndjson": {"type": "string"}, "text/csv": {"type": "string"}}))
 async def import_business_data(kind: str, request: Request, user: CurrentUser, platform: PlatformDep,
                                source: Literal["enterprise_reported", "bank", "third_party"] = "enterprise_reported") -> dict:
     """Rows as a JSON list (numbers kept exact), JSON Lines or CSV (by Content-Type); bad rows are listed, good rows kept."""

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import EpochMs, Id
+from wuxin.api.fields import EpochMs, Id, raw_body
 from wuxin.services import connectivity, protocols
 
 router = APIRouter(prefix="/api/v1")
@@ -38,7 +38,9 @@ def serve_enterprise(name: str, body: ServeIn, user: CurrentUser, platform: Plat
     return {"platform": name, "enterprise_id": body.enterprise_id}
 
 
-@router.post("/platforms/{name}/telemetry", tags=["platforms"])
+@router.post("/platforms/{name}/telemetry", tags=["platforms"], openapi_extra=raw_body(
+    "bulk lines, signed", {"application/json": {"type": "array", "items": {"type": "object"}},
+                           "application/x-ndjson": {"type": "string"}}))
 async def push_telemetry(name: str, request: Request, platform: PlatformDep,
                          x_wuxin_timestamp: str | None = Header(None, description="epoch milliseconds"),
                          x_wuxin_nonce: str | None = Header(None, description="16-64 of A-Z a-z 0-9 _ -, never reused"),

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import EpochMs, Id
+from wuxin.api.fields import EpochMs, Id, raw_body
 from wuxin.services import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
 
@@ -30,7 +30,8 @@ def _problem(status: int, kind: str, title: str, detail: str, instance: str) -> 
 
 # ---- EPCIS 2.0 -------------------------------------------------------------------------------------
 
-@router.post("/epcis/capture", tags=["epcis"], status_code=202)
+@router.post("/epcis/capture", tags=["epcis"], status_code=202, openapi_extra=raw_body(
+    "an EPCISDocument", {media_type: {"type": "object"} for media_type in ("application/ld+json", "application/json")}))
 async def epcis_capture(request: Request, user: CurrentUser, platform: PlatformDep,
                         enterprise_id: Id | None = None) -> JSONResponse:
     """Capture an EPCISDocument (JSON / JSON-LD); idempotent on each event's CBV 2.0 hash ID."""
