@@ -60,6 +60,15 @@ def test_a_duplicate_site_name_answers_409_naming_the_site(live, platform):
                                        f"(site {first.json()['id']})")
 
 
+def test_a_narrowing_that_changes_nothing_answers_422(live, platform):
+    world = build_world(platform)
+    response = live.client.patch(f"/api/v1/consents/{world.consent_bank_factory}", json={"scope_items": None},
+                                 headers=login(live.client, "owner"))
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == (f"consent {world.consent_bank_factory}: a narrowing gives scope_items, "
+                                          "expires_ms or both; got neither")
+
+
 def test_a_unique_violation_the_services_did_not_foresee_is_a_conflict_naming_table_and_columns(platform):
     world = build_world(platform)
     site = dict(enterprise_id=world.factory, name="一号车间", region="江苏省苏州市吴江区", lat=None, lon=None)
