@@ -14,8 +14,8 @@ from wuxin.api import routes_monitoring
 from wuxin.api import routes_credit
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_indicators
-from wuxin.bootstrap import Platform
 from wuxin.api.guards import refuse_unstorable_text
+from wuxin.bootstrap import Platform
 from wuxin.errors import Unavailable, WuxinError
 from wuxin.ingest.parse import PayloadError
 from wuxin.services.ingest import DeviceTokenError
