@@ -69,6 +69,19 @@ def test_a_narrowing_that_changes_nothing_answers_422(live, platform):
                                           "expires_ms or both; got neither")
 
 
+def test_business_data_that_is_not_utf8_or_has_a_bare_carriage_return_is_no_server_error(live, platform):
+    build_world(platform)
+    csv_owner = login(live.client, "owner") | {"content-type": "text/csv"}
+    response = live.client.post("/api/v1/business-data/statements", content=b"uscc,period\n\xff,2026-Q1\n",
+                                headers=csv_owner)
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == "file is not UTF-8 text: byte b'\\xff' at offset 12"
+    response = live.client.post("/api/v1/business-data/statements", content=b"uscc,period\r\nx\ry,2026-Q1\r\n",
+                                headers=csv_owner)
+    assert response.status_code == 201, response.text  # the row is read (and refused for its fields), not a crash
+    assert response.json()["rejected"] == 2
+
+
 def test_a_unique_violation_the_services_did_not_foresee_is_a_conflict_naming_table_and_columns(platform):
     world = build_world(platform)
     site = dict(enterprise_id=world.factory, name="一号车间", region="江苏省苏州市吴江区", lat=None, lon=None)
