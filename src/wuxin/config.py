@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     unauthenticated_quarantine_max: int = 10_000  # such entries kept at most; the oldest go first
     unauthenticated_failures_per_minute: int = 30  # per client IP; past it the device endpoints answer 429
     store_failed_keep_bytes: int = 64 * 1024  # a message the database refused is quarantined whole up to this size
+    min_free_disk_mb: int = 64  # /health says degraded when the SQLite database's volume has less room to write
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600
     var_dir: Path = Path("var")

@@ -10,7 +10,8 @@ WuxinError
  │    └── RateLimited      this source failed authentication too often lately
  ├── Denied              you are known but not allowed (role, tenant, consent)
  ├── Unavailable         a service we depend on (the database, the broker) does not answer: retry later
- │    └── Busy             the server is saturated (password hashing): retry after `retry_after_s`
+ │    ├── Busy             the server is saturated (password hashing): retry after `retry_after_s`
+ │    └── StorageFull      the database's disk (or its size limit) is full: writes fail until space is freed
  └── ConfigError         the settings (WUXIN_* variables) are refused; the message is one line
 """
 
@@ -68,6 +69,12 @@ class RateLimited(Throttled):
 class Unavailable(WuxinError):
     status_code = 503
     code = "unavailable"
+    retry_after_s = 30  # the HTTP Retry-After a client is told
+
+
+class StorageFull(Unavailable):
+    code = "storage_full"
+    retry_after_s = 60
 
 
 class Busy(Unavailable):

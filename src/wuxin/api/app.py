@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException
 
 from wuxin import __version__
 from wuxin.api import routes_monitoring
@@ -13,13 +15,15 @@ from wuxin.api import routes_credit
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_indicators
 from wuxin.api.body_limit import BodyLimit
+from wuxin.api.guards import refuse_unstorable_text
 from wuxin.bootstrap import Platform
-from wuxin.errors import WuxinError
+from wuxin.errors import Unavailable, WuxinError
 from wuxin.ingest.parse import PayloadError
 from wuxin.logs import install_redaction
 from wuxin.services.ingest import DeviceTokenError
 from wuxin.web.pages import mount_console
-from wuxin.store.db import ping
+from wuxin.store.db import ping, writes_refused
+from wuxin.store.errors import translate
 
 log = logging.getLogger("wuxin.api")
 
@@ -28,7 +32,8 @@ def create_app(platform: Platform) -> FastAPI:
     install_redaction()  # device tokens travel in URLs: no log line of this process may hold one
     app = FastAPI(title="Wuxin (物信) API", version=__version__,
                   description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
-                  lifespan=routes_monitoring.with_sweeper(platform, routes_ledger.tree_head_lifespan(platform)))
+                  lifespan=routes_monitoring.with_sweeper(platform, routes_ledger.tree_head_lifespan(platform)),
+                  dependencies=[Depends(refuse_unstorable_text)])
     app.state.platform = platform
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
@@ -52,7 +57,12 @@ def create_app(platform: Platform) -> FastAPI:
         except Exception as exc:  # the database is down: say so, do not crash
             log.error("health check failed: %s", exc)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": platform.engine.dialect.name, "version": __version__})
+        database = platform.engine.dialect.name
+        refused = writes_refused(platform.engine, platform.settings.min_free_disk_mb * 2**20)
+        if refused:  # reads still work, writes would fail: say so, so that a balancer or an operator acts
+            return JSONResponse({"status": "degraded", "database": database, "writes": refused, "version": __version__},
+                                status_code=503, headers={"Retry-After": str(Unavailable.retry_after_s)})
+        return JSONResponse({"status": "ok", "database": database, "writes": "ok", "version": __version__})
 
     @app.get("/metrics", tags=["operations"])
     def metrics() -> PlainTextResponse:
@@ -61,17 +71,26 @@ def create_app(platform: Platform) -> FastAPI:
     return app
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+def _error(status: int, code: str, message: str, headers: dict | None = None, **extra) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
+
+
+def _wuxin_error(exc: WuxinError) -> JSONResponse:
+    retry_after_s = exc.retry_after_s  # throttled or unavailable: when to try again
+    return _error(exc.status_code, exc.code, str(exc), {"Retry-After": str(retry_after_s)} if retry_after_s else None)
+
+
+def _shown(value):
+    """A request value as an error may echo it: scalars only, cut short, lone surrogates escaped."""
+    if isinstance(value, str):
+        return value[:200].encode("utf-8", "backslashreplace").decode("utf-8")
+    return value if isinstance(value, (int, float, bool)) else None
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WuxinError)
     async def wuxin_error(_: Request, exc: WuxinError) -> JSONResponse:
-        response = _error(exc.status_code, exc.code, str(exc))
-        if exc.retry_after_s:
-            response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
+        return _wuxin_error(exc)
 
     @app.exception_handler(PayloadError)
     async def payload_error(_: Request, exc: PayloadError) -> JSONResponse:
@@ -83,11 +102,28 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        problems = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "value": _shown(e.get("input"))}
+                    for e in exc.errors()]
         return _error(422, "invalid_request", "the request does not match the API schema", problems=problems)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI could not parse a JSON body this deep
+            return await too_deep(request, exc.__cause__)
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, _: RecursionError) -> JSONResponse:
+        log.warning("request too deeply nested on %s %s", request.method, request.url.path)
+        return _error(400, "too_deep", "the request body is nested too deeply to process (Python's recursion limit); "
+                                       "send arrays and objects nested at most a few hundred levels")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        translated = translate(exc)  # a database failure outside a unit of work, a full disk (ENOSPC)
+        if translated is not None:
+            log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, translated)
+            return _wuxin_error(translated)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
 

@@ -1,10 +1,11 @@
 """Operator endpoints: tenants, users, thing models, quarantine."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
 from wuxin.services import identity, quarantine, registry
@@ -21,8 +22,8 @@ class UserIn(BaseModel):
     username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{3,100}$")
     password: str = Field(min_length=10, max_length=200)
     role: str
-    tenant_id: int | None = None
-    enterprise_id: int | None = None
+    tenant_id: Id | None = None
+    enterprise_id: Id | None = None
     display_name: str | None = None
 
 
@@ -55,18 +56,20 @@ def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) 
     return model.source
 
 
-@router.post("/thing-models", tags=["thing models"], status_code=201)
+@router.post("/thing-models", tags=["thing models"], status_code=201,
+             openapi_extra=raw_body("an Alibaba Cloud IoT TSL thing model (JSON)", {"application/json": {"type": "object"}}))
 async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep) -> dict:
     return {"device_type": registry.import_thing_model(platform, await request.body(), user)}
 
 
 class EntryIds(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
 @router.get("/quarantine", tags=["quarantine"])
-def list_quarantine(user: CurrentUser, platform: PlatformDep, status: str | None = "open", limit: int = 100,
-                    after_id: int = 0, reason: str | None = None) -> list[dict]:
+def list_quarantine(user: CurrentUser, platform: PlatformDep, status: str | None = "open",
+                    limit: int = Query(100, ge=1, le=1000),
+                    after_id: int = Query(0, ge=0, le=ID_MAX), reason: str | None = None) -> list[dict]:
     return quarantine.list_entries(platform, user, status, limit, after_id, reason)
 
 

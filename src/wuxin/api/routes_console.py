@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import Id
 from wuxin.services import console
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -34,7 +35,7 @@ def consent_tenants(user: CurrentUser, platform: PlatformDep) -> list[dict]:
 
 
 @router.get("/enterprises/{enterprise_id}/equipment-timeline")
-def equipment_timeline(enterprise_id: int, user: CurrentUser, platform: PlatformDep,
+def equipment_timeline(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
                        days: int = Query(30, ge=1, le=console.MAX_TIMELINE_DAYS),
                        end_day: str | None = Query(None, description="last local day, ISO date; default today")) -> dict:
     """Per machine, per 15-minute slot (China local time): R running, S stopped, - unknown."""

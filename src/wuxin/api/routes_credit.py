@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import Id, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
@@ -29,7 +30,9 @@ def _as_of(text: str | None) -> int | None:
         raise InvalidInput(str(exc)) from None
 
 
-@router.post("/business-data/{kind}", status_code=201)
+@router.post("/business-data/{kind}", status_code=201, openapi_extra=raw_body(
+    "rows: a JSON list, JSON Lines or CSV", {"application/json": {"type": "array", "items": {"type": "object"}},
+                                           "application/x-ndjson": {"type": "string"}, "text/csv": {"type": "string"}}))
 async def import_business_data(kind: str, request: Request, user: CurrentUser, platform: PlatformDep,
                                source: Literal["enterprise_reported", "bank", "third_party"] = "enterprise_reported") -> dict:
     """Rows as a JSON list (numbers kept exact), JSON Lines or CSV (by Content-Type); bad rows are listed, good rows kept."""
@@ -41,17 +44,17 @@ async def import_business_data(kind: str, request: Request, user: CurrentUser, p
 
 
 @router.get("/business-data/imports/{import_id}/rejections")
-def business_rejections(import_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def business_rejections(import_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return business_data.rejections(platform, user, import_id)
 
 
 @router.get("/enterprises/{enterprise_id}/business-data")
-def business_records(enterprise_id: int, user: CurrentUser, platform: PlatformDep, kind: str | None = None) -> dict:
+def business_records(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, kind: str | None = None) -> dict:
     return business_data.records(platform, user, enterprise_id, kind)
 
 
 @router.get("/enterprises/{enterprise_id}/credit/assessment")
-def assessment(enterprise_id: int, user: CurrentUser, platform: PlatformDep,
+def assessment(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
                as_of: str | None = Query(None, pattern=DAY)) -> dict:
     """Features and cross-verification findings (credit officers and risk managers under consent)."""
     return credit.assess(platform, user, enterprise_id, _as_of(as_of))
@@ -59,7 +62,7 @@ def assessment(enterprise_id: int, user: CurrentUser, platform: PlatformDep,
 
 class TrainIn(BaseModel):
     simulated: int | None = Field(default=None, ge=200, le=5000, description="train on a simulated book of this size")
-    seed: int = 2024
+    seed: int = Field(default=2024, ge=0, le=2**32 - 2, description="of the simulated book (a NumPy seed)")
 
 
 @router.post("/credit/models", status_code=201)
@@ -82,18 +85,18 @@ class DecisionIn(BaseModel):
 
 
 @router.post("/enterprises/{enterprise_id}/credit/decisions", status_code=201)
-def decide(enterprise_id: int, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return credit.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny, body.model_version,
                                 _as_of(body.as_of))
 
 
 @router.get("/enterprises/{enterprise_id}/credit/decisions")
-def decisions(enterprise_id: int, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+def decisions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return credit.decisions(platform, user, enterprise_id)
 
 
 @router.get("/enterprises/{enterprise_id}/credit/report", response_model=None)
-def report(enterprise_id: int, request: Request, user: CurrentUser, platform: PlatformDep,
+def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: PlatformDep,
            format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY)):
     """The credit report; every figure links to the API data behind it."""
     data = credit.credit_report(platform, user, enterprise_id, _as_of(as_of), format)

@@ -1,12 +1,13 @@
 """People-facing endpoints: login, enterprises, devices, telemetry reads, consents."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import EpochMs, Id
 from wuxin.services import consent, data_access, identity, registry
 
 router = APIRouter(prefix="/api/v1")
@@ -58,7 +59,7 @@ def create_enterprise(body: EnterpriseIn, user: CurrentUser, platform: PlatformD
 
 
 @router.get("/enterprises/{enterprise_id}", tags=["enterprises"])
-def get_enterprise(enterprise_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def get_enterprise(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return registry.enterprise_profile(platform, user, enterprise_id)
 
 
@@ -70,7 +71,7 @@ class SiteIn(BaseModel):
 
 
 @router.post("/enterprises/{enterprise_id}/sites", tags=["enterprises"], status_code=201)
-def add_site(enterprise_id: int, body: SiteIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def add_site(enterprise_id: Id, body: SiteIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return {"id": registry.add_site(platform, user, enterprise_id, body.name, body.region, body.lat, body.lon)}
 
 
@@ -78,17 +79,17 @@ class DeviceIn(BaseModel):
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{1,99}$")
     device_type: str
     source_mode: Literal["bank_installed", "third_party_platform", "enterprise_shared"]
-    site_id: int | None = None
+    site_id: Id | None = None
     attributes: dict = Field(default_factory=dict)
 
 
 @router.get("/enterprises/{enterprise_id}/devices", tags=["devices"])
-def list_devices(enterprise_id: int, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return data_access.list_devices(platform, user, enterprise_id)
 
 
 @router.post("/enterprises/{enterprise_id}/devices", tags=["devices"], status_code=201)
-def register_device(enterprise_id: int, body: DeviceIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def register_device(enterprise_id: Id, body: DeviceIn, user: CurrentUser, platform: PlatformDep) -> dict:
     device_id, token = registry.register_device(platform, user, enterprise_id, body.key, body.device_type,
                                                 body.source_mode, body.site_id, body.attributes)
     return {"id": device_id, "key": body.key, "access_token": token, "note": "the token is shown once; it is stored hashed"}
@@ -105,42 +106,42 @@ def revoke_token(device_key: str, user: CurrentUser, platform: PlatformDep) -> d
 
 
 @router.get("/enterprises/{enterprise_id}/devices/{device_key}/telemetry", tags=["telemetry"])
-def read_telemetry(enterprise_id: int, device_key: str, user: CurrentUser, platform: PlatformDep,
-                   key: str | None = None, from_ms: int = Query(0, alias="from"),
-                   to_ms: int = Query(2**62, alias="to"), limit: int = Query(1000, ge=1, le=10_000)) -> dict:
+def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep,
+                   key: str | None = None, from_ms: Annotated[EpochMs, Query(alias="from")] = 0,
+                   to_ms: Annotated[EpochMs, Query(alias="to")] = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> dict:
     return data_access.read_telemetry(platform, user, enterprise_id, device_key, key, from_ms, to_ms, limit)
 
 
 class ConsentIn(BaseModel):
-    tenant_id: int
+    tenant_id: Id
     scope: Literal["all", "scenarios", "devices"] = "all"
     scope_items: list[str] = Field(default_factory=list)
     purpose: str = Field(min_length=3, max_length=200)
-    expires_ms: int
+    expires_ms: EpochMs
 
 
 class ConsentPatch(BaseModel):
     scope_items: list[str] | None = None
-    expires_ms: int | None = None
+    expires_ms: EpochMs | None = None
 
 
 @router.get("/consents", tags=["consent"])
-def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: int | None = None) -> list[dict]:
+def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
     return consent.list_for(platform, user, enterprise_id)
 
 
 @router.post("/enterprises/{enterprise_id}/consents", tags=["consent"], status_code=201)
-def grant_consent(enterprise_id: int, body: ConsentIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def grant_consent(enterprise_id: Id, body: ConsentIn, user: CurrentUser, platform: PlatformDep) -> dict:
     consent_id = consent.grant(platform, user, enterprise_id, body.tenant_id, body.scope, body.scope_items,
                                body.purpose, body.expires_ms)
     return {"id": consent_id}
 
 
 @router.patch("/consents/{consent_id}", tags=["consent"])
-def narrow_consent(consent_id: int, body: ConsentPatch, user: CurrentUser, platform: PlatformDep) -> dict:
+def narrow_consent(consent_id: Id, body: ConsentPatch, user: CurrentUser, platform: PlatformDep) -> dict:
     return consent.narrow(platform, user, consent_id, body.scope_items, body.expires_ms)
 
 
 @router.post("/consents/{consent_id}/revoke", tags=["consent"])
-def revoke_consent(consent_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def revoke_consent(consent_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return consent.revoke(platform, user, consent_id)

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import PlatformDep
+from wuxin.api.fields import raw_body
 from wuxin.api.sources import failure_gate
 from wuxin.services.ingest import DeviceTokenError, ingest_device_telemetry
 
@@ -31,7 +32,8 @@ async def post_telemetry_with_header(
     return await _telemetry(platform, credentials.credentials, request)
 
 
-@router.post("/{device_token}/telemetry")
+@router.post("/{device_token}/telemetry", openapi_extra=raw_body("ThingsBoard telemetry", {
+    "application/json": {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}))
 async def post_telemetry(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
     """ThingsBoard telemetry: {"ts","values"}, a list of them, or {key: value}; bad points get reasons.
     A client address that keeps sending unknown tokens is answered 429 for a while."""

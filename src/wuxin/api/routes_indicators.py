@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import ID_MAX, Id
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
@@ -31,33 +32,33 @@ def catalog(user: CurrentUser) -> list[dict]:
 
 
 @router.post("/indicators/update")
-def update(user: CurrentUser, platform: PlatformDep, max_batches: int | None = Query(None, ge=1)) -> dict:
+def update(user: CurrentUser, platform: PlatformDep, max_batches: int | None = Query(None, ge=1, le=ID_MAX)) -> dict:
     """Recompute the dirty device-days and what they touch (platform admins)."""
     require_role(user, Role.PLATFORM_ADMIN)
     return indicators.update_indicators(platform, max_batches=max_batches).public()
 
 
 @router.get("/enterprises/{enterprise_id}/indicators")
-def enterprise_values(enterprise_id: int, user: CurrentUser, platform: PlatformDep,
+def enterprise_values(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
                       from_day: str = Query(..., alias="from", pattern=DAY), to_day: str = Query(..., alias="to", pattern=DAY),
                       period: Literal["day", "month"] = "day", name: list[str] | None = Query(None)) -> dict:
     return indicators.enterprise_indicators(platform, user, enterprise_id, _day(from_day), _day(to_day), period, name)
 
 
 @router.get("/enterprises/{enterprise_id}/indicators/{indicator}/{day}")
-def enterprise_figure(enterprise_id: int, indicator: str, day: str, user: CurrentUser, platform: PlatformDep) -> dict:
+def enterprise_figure(enterprise_id: Id, indicator: str, day: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """One enterprise figure and the device values behind it, each linking to its readings."""
     return indicators.enterprise_figure(platform, user, enterprise_id, indicator, _day(day))
 
 
 @router.get("/enterprises/{enterprise_id}/devices/{device_key}/indicators")
-def device_values(enterprise_id: int, device_key: str, user: CurrentUser, platform: PlatformDep,
+def device_values(enterprise_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep,
                   from_day: str = Query(..., alias="from", pattern=DAY), to_day: str = Query(..., alias="to", pattern=DAY)) -> dict:
     return indicators.device_indicators(platform, user, enterprise_id, device_key, _day(from_day), _day(to_day))
 
 
 @router.get("/enterprises/{enterprise_id}/devices/{device_key}/indicators/{indicator}/{day}/readings")
-def readings_behind(enterprise_id: int, device_key: str, indicator: str, day: str, user: CurrentUser, platform: PlatformDep) -> dict:
+def readings_behind(enterprise_id: Id, device_key: str, indicator: str, day: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """The readings and events a device-day value was computed from (consent checked, access logged)."""
     return indicators.readings_behind(platform, user, enterprise_id, device_key, indicator, _day(day))
 
@@ -71,7 +72,7 @@ def industry_index(user: CurrentUser, platform: PlatformDep, from_day: str = Que
 
 
 @router.get("/enterprises/{enterprise_id}/percentile")
-def percentile(enterprise_id: int, user: CurrentUser, platform: PlatformDep, indicator: str,
+def percentile(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, indicator: str,
                day: str = Query(..., pattern=DAY)) -> dict:
     """The enterprise's percentile among its peers; the enterprise sees its own."""
     return indicators.enterprise_percentile(platform, user, enterprise_id, indicator, _day(day))

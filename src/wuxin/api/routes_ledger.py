@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import INT64_MAX, Id
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
@@ -45,13 +47,14 @@ def publish_tree_head(user: CurrentUser, platform: PlatformDep) -> dict:
 
 
 @router.get("/consistency")
-def consistency(platform: PlatformDep, first: int = Query(..., ge=1), second: int | None = Query(None, ge=1)) -> dict:
+def consistency(platform: PlatformDep, first: int = Query(..., ge=1, le=INT64_MAX),
+                second: int | None = Query(None, ge=1, le=INT64_MAX)) -> dict:
     """RFC 9162 consistency proof from tree size `first` to a published head (default the newest); public."""
     return ledger.consistency(platform, first, second)
 
 
 @router.get("/entries/{leaf_index}/proof")
-def entry_proof(leaf_index: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def entry_proof(leaf_index: Annotated[int, Path(ge=0, le=INT64_MAX)], user: CurrentUser, platform: PlatformDep) -> dict:
     """Inclusion proof of one entry with its leaf data and signed head, for whoever may read what it proves."""
     return ledger_access.entry_proof(platform, user, leaf_index)
 
@@ -63,7 +66,7 @@ def evidence_bundle(user: CurrentUser, platform: PlatformDep, subject: str = Que
 
 
 @router.get("/telemetry/batches/{batch_id}/devices/{device_key}/proof")
-def telemetry_proof(batch_id: int, device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
+def telemetry_proof(batch_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """A device's points stored under a batch, their recomputed digest, and the batch leaf's inclusion proof."""
     return ledger_access.telemetry_proof(platform, user, batch_id, device_key)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import EpochMs, Id
 from wuxin.bootstrap import Platform
 from wuxin.services import loans, monitoring, notifications, pledges
 
@@ -65,8 +66,8 @@ def delete_override(product: str, rule_id: str, user: CurrentUser, platform: Pla
 
 
 @router.get("/alarms", tags=["alarms"])
-def list_alarms(user: CurrentUser, platform: PlatformDep, status: str | None = None, enterprise_id: int | None = None,
-                loan_id: int | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+def list_alarms(user: CurrentUser, platform: PlatformDep, status: str | None = None, enterprise_id: Id | None = None,
+                loan_id: Id | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
     return monitoring.list_alarms(platform, user, status, enterprise_id, loan_id, limit)
 
 
@@ -75,17 +76,17 @@ class ReasonIn(BaseModel):
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", tags=["alarms"])
-def acknowledge(alarm_id: int, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def acknowledge(alarm_id: Id, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return monitoring.acknowledge(platform, user, alarm_id, body.reason)
 
 
 @router.post("/alarms/{alarm_id}/clear", tags=["alarms"])
-def clear(alarm_id: int, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def clear(alarm_id: Id, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return monitoring.clear(platform, user, alarm_id, body.reason)
 
 
 @router.get("/alarms/{alarm_id}/audit", tags=["alarms"])
-def audit(alarm_id: int, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+def audit(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return monitoring.alarm_audit(platform, user, alarm_id)
 
 
@@ -104,7 +105,7 @@ def add_channel(body: ChannelIn, user: CurrentUser, platform: PlatformDep) -> di
 
 
 class LoanIn(BaseModel):
-    enterprise_id: int
+    enterprise_id: Id
     product: str = Field(min_length=1, max_length=60)
     amount_cny: str = Field(description="decimal string, e.g. '1500000.00'")
     maintenance_ratio: str = "1.3"
@@ -118,12 +119,12 @@ def create_loan(body: LoanIn, user: CurrentUser, platform: PlatformDep) -> dict:
 
 
 @router.get("/loans", tags=["loans"])
-def list_loans(user: CurrentUser, platform: PlatformDep, enterprise_id: int | None = None) -> list[dict]:
+def list_loans(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
     return loans.list_loans(platform, user, enterprise_id)
 
 
 @router.get("/loans/{loan_id}", tags=["loans"])
-def get_loan(loan_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def get_loan(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return loans.get_loan(platform, user, loan_id)
 
 
@@ -134,7 +135,7 @@ class TransitionIn(BaseModel):
 
 
 @router.post("/loans/{loan_id}/transitions", tags=["loans"])
-def transition(loan_id: int, body: TransitionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def transition(loan_id: Id, body: TransitionIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return loans.transition(platform, user, loan_id, body.action, body.reason, body.devices)
 
 
@@ -144,7 +145,7 @@ class RiskClassIn(BaseModel):
 
 
 @router.post("/loans/{loan_id}/risk-class", tags=["loans"])
-def risk_class(loan_id: int, body: RiskClassIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def risk_class(loan_id: Id, body: RiskClassIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return loans.set_risk_class(platform, user, loan_id, body.risk_class, body.reason)
 
 
@@ -166,7 +167,7 @@ class PledgeIn(BaseModel):
 
 
 @router.post("/loans/{loan_id}/pledges", tags=["pledges"], status_code=201)
-def pledge(loan_id: int, body: PledgeIn, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+def pledge(loan_id: Id, body: PledgeIn, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return pledges.pledge(platform, user, loan_id, [i.model_dump() for i in body.items])
 
 
@@ -176,35 +177,35 @@ class ZoneIn(BaseModel):
 
 
 @router.post("/loans/{loan_id}/zones", tags=["pledges"], status_code=201)
-def add_zone(loan_id: int, body: ZoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def add_zone(loan_id: Id, body: ZoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return pledges.add_zone(platform, user, loan_id, body.zone_id, body.polygon)
 
 
 @router.get("/loans/{loan_id}/valuation", tags=["pledges"])
-def valuation(loan_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def valuation(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return pledges.valuation(platform, user, loan_id)
 
 
 class ReconcileIn(BaseModel):
     zone_id: str
-    from_ms: int
-    to_ms: int
+    from_ms: EpochMs
+    to_ms: EpochMs
     wms_out_units: float | None = None
 
 
 @router.post("/loans/{loan_id}/reconcile", tags=["pledges"])
-def reconcile(loan_id: int, body: ReconcileIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def reconcile(loan_id: Id, body: ReconcileIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return pledges.reconcile(platform, user, loan_id, body.zone_id, body.from_ms, body.to_ms, body.wms_out_units)
 
 
 class ReleaseIn(BaseModel):
-    item_ids: list[int] = Field(min_length=1)
+    item_ids: list[Id] = Field(min_length=1)
     reason: str = Field(min_length=3, max_length=2000)
     substitutes: list[ItemIn] | None = None
 
 
 @router.post("/loans/{loan_id}/release", tags=["pledges"])
-def release(loan_id: int, body: ReleaseIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def release(loan_id: Id, body: ReleaseIn, user: CurrentUser, platform: PlatformDep) -> dict:
     subs = [s.model_dump() for s in body.substitutes] if body.substitutes else None
     return pledges.release(platform, user, loan_id, body.item_ids, body.reason, subs)
 
@@ -212,7 +213,7 @@ def release(loan_id: int, body: ReleaseIn, user: CurrentUser, platform: Platform
 class PriceIn(BaseModel):
     sku: str = Field(min_length=1, max_length=80)
     price_cny: str
-    at_ms: int
+    at_ms: EpochMs
     source: str = Field(min_length=1, max_length=100)
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import EpochMs, Id, raw_body
 from wuxin.api.sources import failure_gate
 from wuxin.services import connectivity, jt808_terminals, protocols
 
@@ -18,7 +19,7 @@ class PlatformIn(BaseModel):
 
 
 class ServeIn(BaseModel):
-    enterprise_id: int
+    enterprise_id: Id
 
 
 class ChildIn(BaseModel):
@@ -46,7 +47,9 @@ def serve_enterprise(name: str, body: ServeIn, user: CurrentUser, platform: Plat
     return {"platform": name, "enterprise_id": body.enterprise_id}
 
 
-@router.post("/platforms/{name}/telemetry", tags=["platforms"])
+@router.post("/platforms/{name}/telemetry", tags=["platforms"], openapi_extra=raw_body(
+    "bulk lines, signed", {"application/json": {"type": "array", "items": {"type": "object"}},
+                           "application/x-ndjson": {"type": "string"}}))
 async def push_telemetry(name: str, request: Request, platform: PlatformDep,
                          x_wuxin_timestamp: str | None = Header(None, description="epoch milliseconds"),
                          x_wuxin_nonce: str | None = Header(None, description="16-64 of A-Z a-z 0-9 _ -, never reused"),
@@ -76,7 +79,7 @@ def attach_child(gateway_key: str, body: ChildIn, user: CurrentUser, platform: P
 
 
 @router.get("/enterprises/{enterprise_id}/connectivity/transitions", tags=["devices"])
-def transitions(enterprise_id: int, user: CurrentUser, platform: PlatformDep, from_ms: int = 0,
-                to_ms: int = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
+def transitions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, from_ms: EpochMs = 0,
+                to_ms: EpochMs = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
     """Online/offline transitions of the devices a valid consent covers (read logged)."""
     return connectivity.read_transitions(platform, user, enterprise_id, from_ms, to_ms, limit)

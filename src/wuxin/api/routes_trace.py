@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import EpochMs, Id, raw_body
 from wuxin.services import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
 
@@ -29,9 +30,10 @@ def _problem(status: int, kind: str, title: str, detail: str, instance: str) -> 
 
 # ---- EPCIS 2.0 -------------------------------------------------------------------------------------
 
-@router.post("/epcis/capture", tags=["epcis"], status_code=202)
+@router.post("/epcis/capture", tags=["epcis"], status_code=202, openapi_extra=raw_body(
+    "an EPCISDocument", {media_type: {"type": "object"} for media_type in ("application/ld+json", "application/json")}))
 async def epcis_capture(request: Request, user: CurrentUser, platform: PlatformDep,
-                        enterprise_id: int | None = None) -> JSONResponse:
+                        enterprise_id: Id | None = None) -> JSONResponse:
     """Capture an EPCISDocument (JSON / JSON-LD); idempotent on each event's CBV 2.0 hash ID."""
     path = request.url.path
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -122,10 +124,10 @@ class BatchIn(BaseModel):
     gtin: str = Field(pattern=r"^[0-9]{8,14}$")
     lot: str = Field(pattern=r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
     origin: str = Field(min_length=2, max_length=200)
-    production_start_ms: int
-    production_end_ms: int
+    production_start_ms: EpochMs
+    production_end_ms: EpochMs
     company_prefix_digits: int = Field(ge=6, le=12)
-    enterprise_id: int | None = None
+    enterprise_id: Id | None = None
 
 
 class IdentitiesIn(BaseModel):
@@ -140,12 +142,12 @@ def create_batch(body: BatchIn, user: CurrentUser, platform: PlatformDep) -> dic
 
 
 @router.get("/api/v1/trace/batches/{batch_id}", tags=["trace"])
-def get_batch(batch_id: int, user: CurrentUser, platform: PlatformDep) -> dict:
+def get_batch(batch_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return trace.batch_view(platform, user, batch_id)
 
 
 @router.post("/api/v1/trace/batches/{batch_id}/identities", tags=["trace"], status_code=201)
-def issue_identities(batch_id: int, body: IdentitiesIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def issue_identities(batch_id: Id, body: IdentitiesIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Issue SGTIN identities (EPC URI + GS1 Digital Link); 409 beyond the measured output."""
     return trace.issue_identities(platform, user, batch_id, body.count)
 

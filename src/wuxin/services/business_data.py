@@ -76,9 +76,15 @@ def import_file(platform: Platform, principal: Principal | None, path: Path, kin
 
 def parse_rows(raw: bytes, suffix: str) -> list[Any]:
     """Rows from CSV, a JSON list or JSON Lines; a malformed JSON line becomes a row that fails validation."""
-    text = raw.decode("utf-8-sig")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"file is not UTF-8 text: byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start}") from None
     if suffix == ".csv":
-        return [{k: v for k, v in row.items() if k is not None} for row in csv.DictReader(io.StringIO(text))]
+        try:  # newline="": a line break inside a quoted field is data, as the csv module needs
+            return [{k: v for k, v in row.items() if k is not None} for row in csv.DictReader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise InvalidInput(f"file is not valid CSV: {exc}") from None
     if suffix == ".json":
         try:
             rows = json.loads(text, parse_float=Decimal)

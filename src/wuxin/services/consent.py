@@ -49,6 +49,8 @@ def narrow(platform: Platform, principal: Principal, consent_id: int, scope_item
             if expires_ms > consent["expires_ms"]:
                 raise InvalidInput(f"consent {consent_id}: new expiry {expires_ms} is later than {consent['expires_ms']}")
             changes["expires_ms"] = expires_ms
+        if not changes:
+            raise InvalidInput(f"consent {consent_id}: a narrowing gives scope_items, expires_ms or both; got neither")
         uow.consents.update(consent_id, **changes)
         _audit(platform, uow, principal, "consent.narrow", consent_id, changes)
         uow.commit()

@@ -82,6 +82,9 @@ def add_site(platform: Platform, principal: Principal | None, enterprise_id: int
              lat: float | None = None, lon: float | None = None) -> int:
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
+        same = [site["id"] for site in uow.enterprises.sites(enterprise_id) if site["name"] == name]
+        if same:
+            raise Conflict(f"enterprise {enterprise_id} already has a site named {name!r} (site {same[0]})")
         site_id = uow.enterprises.add_site(enterprise_id=enterprise_id, name=name, region=region, lat=lat, lon=lon)
         uow.commit()
     return site_id

@@ -1,6 +1,7 @@
 """Engines from one URL: SQLite (embedded default) or PostgreSQL (psycopg 3)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -8,6 +9,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from wuxin.errors import Unavailable
+from wuxin.store.errors import FULL_MESSAGE, storage_full_within
+
+RECENT_FULL_S = 60  # after a write failed for want of room, /health says degraded this long (PostgreSQL's only sign)
 
 
 def normalise_url(url: str) -> str:
@@ -79,3 +83,27 @@ def is_unavailable(exc: BaseException) -> bool:
             return not str(getattr(exc.orig, "sqlstate", "") or "").startswith("54")
         return False
     return isinstance(exc, OSError)
+
+
+def writes_refused(engine: Engine, min_free_bytes: int) -> str | None:
+    """Why writes would fail now, or None: a write failed for want of room in the last RECENT_FULL_S, or (SQLite)
+    less than min_free_bytes left on the database's volume or under its page limit (PRAGMA max_page_count)."""
+    if storage_full_within(engine, RECENT_FULL_S):
+        return f"a write failed in the last {RECENT_FULL_S} s: {FULL_MESSAGE}"
+    if engine.dialect.name == "sqlite":
+        room = sqlite_room_bytes(engine)
+        if room < min_free_bytes:
+            return f"{room // 1024} KiB left to write to the database, under the {min_free_bytes // 1024} KiB kept free"
+    return None
+
+
+def sqlite_room_bytes(engine: Engine) -> int:
+    """Bytes the SQLite database can still grow by: the smaller of its volume's free space and its page limit."""
+    with engine.connect() as conn:
+        page_bytes, pages, max_pages, free_pages = (conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
+                                                    ("page_size", "page_count", "max_page_count", "freelist_count"))
+    room = (max_pages - pages + free_pages) * page_bytes
+    path = engine.url.database
+    if path and path != ":memory:":
+        room = min(room, shutil.disk_usage(Path(path).resolve().parent).free + free_pages * page_bytes)
+    return room

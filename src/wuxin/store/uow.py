@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from wuxin.errors import Unavailable
+from wuxin.errors import StorageFull, Unavailable
+from wuxin.store.errors import note_storage_full, translate
 
 from wuxin.store.repo_console import ConsoleRepo
 from wuxin.store.repo_credit import CreditRepo
@@ -25,7 +26,10 @@ from wuxin.store.repos import (
 
 
 class UnitOfWork:
-    """`with UnitOfWork(engine) as uow: ...; uow.commit()` — anything else rolls back."""
+    """`with UnitOfWork(engine) as uow: ...; uow.commit()` — anything else rolls back.
+
+    A database failure that ends it and that a caller can act on (a duplicate, a value the column cannot hold, a full
+    disk) leaves as the platform's error (`store.errors.translate`), not as the driver's."""
 
     def __init__(self, engine: Engine):
         self._engine = engine
@@ -63,7 +67,14 @@ class UnitOfWork:
         self._transaction.rollback()
         self._transaction = self.conn.begin()
 
-    def __exit__(self, *exc) -> None:
-        if self._transaction.is_active:
-            self._transaction.rollback()
-        self.conn.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self.conn.close()
+        translated = translate(exc) if exc is not None else None
+        if isinstance(translated, StorageFull):
+            note_storage_full(self._engine)
+        if translated is not None:
+            raise translated from exc
