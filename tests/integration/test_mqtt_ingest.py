@@ -222,7 +222,7 @@ def test_a_message_the_database_refuses_is_isolated_but_a_cut_database_is_retrie
     assert sorted(num for _, _, num in _readings(platform, "loom-01")) == [1.0, 3.0]
     with platform.uow() as uow:
         [entry] = uow.quarantine.list("open", 10)
-    assert entry["reason"] == "store_failed" and "666" in entry["payload"] and "DataError" in entry["message"]
+    assert entry["reason"] == "store_failed" and "666" in entry["payload"] and "value 666 refused" in entry["message"]
     refusing_store.outages = 2  # now the database is cut twice: the batch waits, nothing is quarantined
     assert loom.publish(topic, good(T0_MS, 4.0)).value == 0
     wait_for(lambda: len(_readings(platform, "loom-01")) == 3, what="the message stored after the outage")
