@@ -1,0 +1,95 @@
+"""Nothing good is lost: known events with unlisted params, undeclared install attributes, standby noise, alarm pages."""
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tests.conftest import T0_MS
+from tests.world import build_world, login
+
+
+@pytest.fixture
+def world(platform):
+    return build_world(platform)
+
+
+def post(live, token: str, body):
+    return live.client.post(f"/api/v1/{token}/telemetry", content=orjson.dumps(body),
+                            headers={"content-type": "application/json"})
+
+
+def stored_events(platform, device_key: str) -> list[dict]:
+    with platform.uow() as uow:
+        device = uow.devices.by_key(device_key)
+        return uow.telemetry.events([device["id"]], 0, 2**62, 100)
+
+
+def params_of(event: dict) -> dict:
+    params = event["params"]
+    return orjson.loads(params) if isinstance(params, str) else params
+
+
+@pytest.mark.parametrize("name", ["tamper", "power_lost", "reboot"])
+def test_a_known_event_with_an_unlisted_param_is_stored_and_the_param_kept_and_flagged(platform, live, world, name):
+    response = post(live, world.device_tokens["loom-01"],
+                    [{"ts": T0_MS - 5, "event": name, "params": {"cover": "open", "source_ip": "10.0.0.7"}}])
+    body = response.json()
+    assert response.status_code == 200 and body["events"] == 1 and body["rejected"] == 0, body
+    [warning] = body["warnings"]
+    assert warning["key"] == name and warning["reason"] == "unknown_params_kept"
+    assert warning["params"] == ["cover", "source_ip"]
+    [event] = stored_events(platform, "loom-01")
+    assert event["name"] == name
+    assert params_of(event) == {"_unknown": {"cover": "open", "source_ip": "10.0.0.7"}}
+    with platform.uow() as uow:
+        assert uow.quarantine.list("open", 10) == []
+
+
+def test_a_listed_param_with_a_bad_value_is_quarantined_alone_and_the_event_kept(platform, live, world):
+    from wuxin.services import registry
+
+    _, token = registry.register_device(platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed")
+    response = post(live, token, [{"ts": T0_MS - 5, "event": "fault", "params": {"code": -3, "message": "grid", "x": 1}}])
+    body = response.json()
+    assert body["events"] == 1 and body["rejected"] == 1 and body["errors"][0]["key"] == "fault.code", body
+    [event] = stored_events(platform, "pv-01")
+    assert params_of(event) == {"message": "grid", "_unknown": {"x": 1}, "_invalid": ["code"]}
+    with platform.uow() as uow:
+        [entry] = uow.quarantine.list("open", 10)
+    assert orjson.loads(entry["payload"])["params"] == {"code": -3}
+
+
+def test_an_unknown_event_is_still_refused(platform, live, world):
+    response = post(live, world.device_tokens["loom-01"], [{"ts": T0_MS - 5, "event": "explode", "params": {"a": 1}}])
+    body = response.json()
+    assert body["events"] == 0 and body["errors"][0]["reason"] == "unknown_event" and body["warnings"] == []
+    assert stored_events(platform, "loom-01") == []
+
+
+def test_undeclared_install_attributes_are_stored_and_returned_as_undeclared(platform, live, world):
+    admin = login(live.client, "admin")
+    attributes = {"meter_id": "M-7", "feeds": ["A1", "A2"], "voltage_v": 380, "power_factor": 0.92, "base_load_kw": 12.5}
+    response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=admin, json={
+        "key": "meter-02", "device_type": "manufacturing.energy_meter", "source_mode": "bank_installed",
+        "attributes": attributes})
+    assert response.status_code == 201, response.text
+    response = live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=login(live.client, "officer"))
+    assert response.status_code == 200, response.text
+    devices = response.json()
+    [meter] = [d for d in devices if d["key"] == "meter-02"]
+    assert meter["attributes"] == attributes
+    assert meter["undeclared_attributes"] == ["base_load_kw", "feeds", "power_factor", "voltage_v"]
+
+
+def test_undeclared_install_attributes_are_bounded_and_declared_ones_still_checked(platform, world):
+    from wuxin.errors import ThingModelError
+
+    model = platform.thing_models.get("energy.pv_inverter")
+    with pytest.raises(ThingModelError, match="capacity_kwp"):
+        model.check_attributes({"capacity_kwp": -1})
+    with pytest.raises(ThingModelError, match="not an identifier"):
+        model.check_attributes({"bad name": 1})
+    with pytest.raises(ThingModelError, match="more than 1024"):
+        model.check_attributes({"notes": "x" * 2000})
+    with pytest.raises(ThingModelError, match="more than 50"):
+        model.check_attributes({f"a{i}": i for i in range(51)})
