@@ -93,3 +93,41 @@ def test_undeclared_install_attributes_are_bounded_and_declared_ones_still_check
         model.check_attributes({"notes": "x" * 2000})
     with pytest.raises(ThingModelError, match="more than 50"):
         model.check_attributes({f"a{i}": i for i in range(51)})
+
+
+def test_inverter_standby_draw_at_night_is_stored_as_measured_and_a_real_negative_refused(platform, live, world):
+    from wuxin.indicators.memory import device_days
+    from wuxin.scenarios.energy.indicators import generation_kwh
+    from wuxin.services import registry
+
+    _, token = registry.register_device(platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed",
+                                        None, {"capacity_kwp": 100.0})
+    night = T0_MS - 3_600_000  # 21:13 in Suzhou
+    lines = [{"ts": night + i * 600_000, "values": {"ac_power_kw": -0.003, "energy_kwh_total": 5000.0}} for i in range(4)]
+    lines.append({"ts": night + 1, "values": {"ac_power_kw": -5.0}})
+    body = post(live, token, lines).json()
+    assert body["accepted"] == 8 and body["rejected"] == 1, body
+    assert body["errors"][0]["key"] == "ac_power_kw" and body["errors"][0]["reason"] == "out_of_range"
+    with platform.uow() as uow:
+        device = uow.devices.by_key("pv-01")
+        rows = uow.telemetry.readings([device["id"]], None, 0, 2**62, 100)
+    power = [r["num"] for r in rows if r["key"] == "ac_power_kw"]
+    assert power == [-0.003] * 4  # stored as measured, not clamped
+    values = {k: [(r["ts_ms"], r["num"]) for r in rows if r["key"] == k] for k in ("ac_power_kw", "energy_kwh_total")}
+    generation = generation_kwh(device_days("pv-01", "energy.pv_inverter", {"capacity_kwp": 100.0}, values, {}))
+    assert len(generation.value) == 1 and not (generation.value < 0).any()  # generation comes from the energy counter: standby draw is not negative output
+
+
+def test_a_noise_band_must_be_a_non_negative_number_below_a_declared_min():
+    from wuxin.domain.thing_model import compile_thing_model
+    from wuxin.errors import ThingModelError
+
+    def model(wuxin: dict, specs: dict) -> dict:
+        return {"profile": {"productKey": "energy.probe"}, "properties": [
+            {"identifier": "p_kw", "dataType": {"type": "float", "specs": specs}, "wuxin": wuxin}]}
+
+    assert compile_thing_model(model({"noise_below_min": 0.05}, {"min": "0"})).check("p_kw", -0.05) == (-0.05, None)
+    with pytest.raises(ThingModelError, match="noise_below_min must be >= 0"):
+        compile_thing_model(model({"noise_below_min": -1}, {"min": "0"}))
+    with pytest.raises(ThingModelError, match="needs a specs.min"):
+        compile_thing_model(model({"noise_below_min": 0.05}, {}))
