@@ -131,3 +131,54 @@ def test_a_noise_band_must_be_a_non_negative_number_below_a_declared_min():
         compile_thing_model(model({"noise_below_min": -1}, {"min": "0"}))
     with pytest.raises(ThingModelError, match="needs a specs.min"):
         compile_thing_model(model({"noise_below_min": 0.05}, {}))
+
+
+def seed_alarms(platform, enterprise_id: int, count: int) -> list[int]:
+    ids = []
+    with platform.uow() as uow:
+        for i in range(count):
+            alarm_id, _ = uow.monitoring.raise_alarm(dict(
+                scope="platform", tenant_id=None, source=f"device:{i}", alarm_type="device_tamper", rule_id="tamper",
+                severity="critical", status="active", enterprise_id=enterprise_id, device_id=None, loan_ids=[],
+                started_ms=T0_MS - i, last_ms=T0_MS - i, stored_ms=T0_MS, detail={}))
+            ids.append(alarm_id)
+        uow.commit()
+    return ids
+
+
+def test_alarms_page_over_250_with_limit_100_in_three_pages_without_duplicates_or_gaps(platform, live, world):
+    ids = seed_alarms(platform, world.factory, 250)
+    headers = login(live.client, "risk")
+    pages, url = [], "/api/v1/alarms?status=active&limit=100"
+    while url:
+        response = live.client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        pages.append([a["id"] for a in response.json()])
+        url = response.links.get("next", {}).get("url")
+    assert [len(p) for p in pages] == [100, 100, 50]
+    seen = [i for page in pages for i in page]
+    assert seen == sorted(ids, reverse=True)  # newest first, each once, none missing
+    assert live.client.get("/api/v1/alarms?status=active", headers=headers).headers["X-Next-Before-Id"] == str(pages[0][-1])
+    assert len(live.client.get("/api/v1/alarms", headers=headers).json()) == 100  # the default page
+
+
+
+def test_a_page_of_one_loans_alarms_is_full_while_more_match(platform, world):
+    from wuxin.services import monitoring
+    from wuxin.services.identity import login as do_login, principal_for_token
+
+    with platform.uow() as uow:
+        for i in range(30):
+            uow.monitoring.raise_alarm(dict(
+                scope="platform", tenant_id=None, source=f"device:{i}", alarm_type="device_tamper", rule_id="tamper",
+                severity="critical", status="active", enterprise_id=world.factory, device_id=None,
+                loan_ids=[7] if i % 3 == 0 else [], started_ms=T0_MS, last_ms=T0_MS, stored_ms=T0_MS, detail={}))
+        uow.commit()
+    admin = principal_for_token(platform, do_login(platform, "admin", "correct-horse-battery"))
+    seen, cursor = [], None
+    while True:
+        rows, cursor = monitoring.alarm_page(platform, admin, loan_id=7, limit=4, before_id=cursor)
+        seen.append(len(rows))
+        if cursor is None:
+            break
+    assert seen == [4, 4, 2]
