@@ -52,9 +52,13 @@ def test_bad_values_are_refused_with_a_reason_naming_the_property(key, value, re
 
 
 def test_event_params_are_checked():
-    assert model().check_event("fault", {"code": 3}) == {"code": 3}
+    assert model().check_event("fault", {"code": 3}).params == {"code": 3}
+    bad = model().check_event("fault", {"code": "x"})  # the event is kept, the bad param refused and named
+    assert bad.params == {"_invalid": ["code"]} and [(k, e.reason) for k, e in bad.refused] == [("code", "wrong_type")]
+    extra = model().check_event("fault", {"code": 3, "door": "open"})
+    assert extra.params == {"code": 3, "_unknown": {"door": "open"}} and extra.unknown == ["door"]
     with pytest.raises(PointRejected):
-        model().check_event("fault", {"code": "x"})
+        model().check_event("fault", "not an object")
     with pytest.raises(PointRejected):
         model().check_event("meltdown", {})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
@@ -66,9 +66,16 @@ def delete_override(product: str, rule_id: str, user: CurrentUser, platform: Pla
 
 
 @router.get("/alarms", tags=["alarms"])
-def list_alarms(user: CurrentUser, platform: PlatformDep, status: str | None = None, enterprise_id: Id | None = None,
-                loan_id: Id | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
-    return monitoring.list_alarms(platform, user, status, enterprise_id, loan_id, limit)
+def list_alarms(request: Request, response: Response, user: CurrentUser, platform: PlatformDep,
+                status: str | None = None, enterprise_id: Id | None = None, loan_id: Id | None = None,
+                limit: int = Query(100, ge=1, le=1000), before_id: Id | None = None) -> list[dict]:
+    """A page of alarms, newest first; when more follow, the `Link` header (rel="next") and
+    `X-Next-Before-Id` give the next page (the same query with `before_id`)."""
+    rows, next_before_id = monitoring.alarm_page(platform, user, status, enterprise_id, loan_id, limit, before_id)
+    if next_before_id is not None:
+        response.headers["X-Next-Before-Id"] = str(next_before_id)
+        response.headers["Link"] = f'<{request.url.include_query_params(before_id=next_before_id)}>; rel="next"'
+    return rows
 
 
 class ReasonIn(BaseModel):

@@ -32,6 +32,7 @@ NUMERIC_TYPES = {"int", "float", "double"}
 DATA_TYPES = NUMERIC_TYPES | {"bool", "enum", "text", "date", "struct", "array"}
 DEVICE_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")
+MAX_UNDECLARED_ATTRIBUTES = 50
 
 Stored = tuple[float | None, str | None]
 Checker = Callable[[Any], Stored]
@@ -52,7 +53,7 @@ class ThingModel:
     version: str
     properties: dict[str, Checker]
     units: dict[str, str]
-    events: dict[str, Callable[[Any], dict]]
+    events: dict[str, Callable[[Any], "CheckedEvent"]]
     attributes: dict[str, Checker]
     heartbeat_timeout_s: int
     label: dict[str, str] = field(default_factory=dict)
@@ -64,22 +65,34 @@ class ThingModel:
             raise PointRejected("unknown_property", f"{self.device_type} has no property {shown(key)}")
         return checker(value)
 
-    def check_event(self, name: str, params: Any) -> dict:
+    def check_event(self, name: str, params: Any) -> "CheckedEvent":
         checker = self.events.get(name)
         if checker is None:
             raise PointRejected("unknown_event", f"{self.device_type} has no event {shown(name)}")
         return checker(params)
 
     def check_attributes(self, attributes: dict) -> dict:
+        """Declared attributes keep their checks; undeclared ones are kept as sent, within bounds
+        (identifier names, at most MAX_UNDECLARED_ATTRIBUTES, each at most EXTRA_VALUE_BYTES of JSON)."""
+        undeclared = self.undeclared_attributes(attributes)
+        if len(undeclared) > MAX_UNDECLARED_ATTRIBUTES:
+            raise ThingModelError(f"{self.device_type}: {len(undeclared)} install attributes not in its thing model, "
+                                  f"more than {MAX_UNDECLARED_ATTRIBUTES}: {undeclared[:5]}...")
         for key, value in attributes.items():
             checker = self.attributes.get(key)
-            if checker is None:
-                raise ThingModelError(f"{self.device_type} has no install attribute {key!r}")
+            fault = extra_value_fault(key, value) if checker is None else None
+            if fault:
+                raise ThingModelError(f"{self.device_type}: undeclared install attribute {fault}")
             try:
-                checker(value)
+                if checker is not None:
+                    checker(value)
             except PointRejected as exc:
                 raise ThingModelError(f"attribute {key}: {exc}") from None
         return attributes
+
+    def undeclared_attributes(self, attributes: dict | None) -> list[str]:
+        """Names of install attributes the thing model does not declare (kept, usable by rules, not checked)."""
+        return sorted(str(k) for k in (attributes or {}) if k not in self.attributes)
 
 
 def parse_thing_model(raw: bytes | str) -> dict:
@@ -153,8 +166,21 @@ def _compile_items(device_type: str, where: str, items: Any) -> dict[str, Checke
         ident = _identifier(device_type, where, item)
         if ident in checkers:
             raise ThingModelError(f"{device_type}: {where} defines {ident!r} twice")
-        checkers[ident] = _compile_data_type(device_type, f"{where}.{ident}", item.get("dataType"))
+        noise = _noise_below_min(device_type, f"{where}.{ident}", item)
+        checkers[ident] = _compile_data_type(device_type, f"{where}.{ident}", item.get("dataType"), noise)
     return checkers
+
+
+def _noise_below_min(device_type: str, where: str, item: dict) -> float:
+    """The property's `wuxin.noise_below_min` (in its unit): how far below `min` a reading is still a real
+    measurement (standby draw, sensor noise) and stored as measured; 0 when not declared."""
+    ext = item.get("wuxin") or {}
+    if not isinstance(ext, dict):
+        raise ThingModelError(f"{device_type}: {where} wuxin must be an object, got {ext!r}")
+    noise = _spec_number(device_type, f"{where} wuxin", ext, "noise_below_min") or 0.0
+    if noise < 0:
+        raise ThingModelError(f"{device_type}: {where} wuxin.noise_below_min must be >= 0, got {noise}")
+    return noise
 
 
 def _spec_number(device_type: str, where: str, specs: dict, name: str) -> float | None:
@@ -170,7 +196,7 @@ def _spec_number(device_type: str, where: str, specs: dict, name: str) -> float 
     return number
 
 
-def _compile_data_type(device_type: str, where: str, data_type: Any) -> Checker:
+def _compile_data_type(device_type: str, where: str, data_type: Any, noise_below_min: float = 0.0) -> Checker:
     if not isinstance(data_type, dict) or data_type.get("type") not in DATA_TYPES:
         got = data_type.get("type") if isinstance(data_type, dict) else data_type
         raise ThingModelError(f"{device_type}: {where} dataType.type must be one of {sorted(DATA_TYPES)}, got {got!r}")
@@ -181,7 +207,10 @@ def _compile_data_type(device_type: str, where: str, data_type: Any) -> Checker:
         high = _spec_number(device_type, where, specs, "max")
         if low is not None and high is not None and low > high:
             raise ThingModelError(f"{device_type}: {where} min {low} is above max {high}")
-        return _numeric_checker(where.rsplit(".", 1)[-1], kind == "int", low, high)
+        if noise_below_min and low is None:
+            raise ThingModelError(f"{device_type}: {where} wuxin.noise_below_min needs a specs.min")
+        accept_low = low - noise_below_min if low is not None else None
+        return _numeric_checker(where.rsplit(".", 1)[-1], kind == "int", accept_low, high)
     if kind == "bool":
         return _bool_checker(where.rsplit(".", 1)[-1])
     if kind == "enum":
@@ -294,16 +323,62 @@ def _array_checker(key: str, item_checker: Checker, size: int) -> Checker:
     return check
 
 
-def _event_checker(device_type: str, name: str, params: dict[str, Checker]) -> Callable[[Any], dict]:
-    def check(value: Any) -> dict:
+UNKNOWN_PARAMS_KEY = "_unknown"  # stored event params: parameters the thing model does not list, kept as sent
+INVALID_PARAMS_KEY = "_invalid"  # stored event params: names of listed parameters refused (each quarantined)
+EXTRA_VALUE_BYTES = 1024  # one undeclared parameter or install attribute, as JSON
+
+
+@dataclass
+class CheckedEvent:
+    """An event the thing model knows: what to store, and what was set aside (never the whole event)."""
+
+    params: dict  # valid listed params, plus _unknown {name: value} and _invalid [names] when there are any
+    unknown: list[str] = field(default_factory=list)  # names kept under _unknown: a warning to the sender
+    refused: list[tuple[str, PointRejected]] = field(default_factory=list)  # listed or unkeepable params
+
+
+def extra_value_fault(name: Any, value: Any) -> str | None:
+    """Why an undeclared name/value cannot be kept as sent (bad name, not JSON, too large, unstorable text), or None."""
+    if not isinstance(name, str) or not IDENTIFIER_RE.match(name):
+        return f"name {shown(name)} is not an identifier (letters, digits, _; at most 50)"
+    try:
+        encoded = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return f"{name}={shown(value)} is not plain JSON"
+    if len(encoded) > EXTRA_VALUE_BYTES:
+        return f"{name} is {len(encoded)} bytes of JSON, more than {EXTRA_VALUE_BYTES}"
+    if b"\\u0000" in encoded or text_fault(encoded.decode()):
+        return f"{name}={shown(value)} holds text no database keeps"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name}={shown(value)} is not a finite number"
+    return None
+
+
+def _event_checker(device_type: str, name: str, params: dict[str, Checker]) -> Callable[[Any], CheckedEvent]:
+    def check(value: Any) -> CheckedEvent:
         value = {} if value is None else value
         if not isinstance(value, dict):
             raise PointRejected("wrong_type", f"event {name} params {shown(value)} is not an object")
+        out = CheckedEvent({})
+        unknown: dict[str, Any] = {}
         for key, item in value.items():
             checker = params.get(key)
-            if checker is None:
-                raise PointRejected("unknown_property", f"event {device_type}/{name} has no parameter {shown(key)}")
-            checker(item)
-        return value
+            try:
+                if checker is not None:
+                    checker(item)
+                    out.params[key] = item
+                    continue
+                fault = extra_value_fault(key, item)
+                if fault:
+                    raise PointRejected("unknown_property", f"event {device_type}/{name}: unlisted parameter {fault}")
+                unknown[key] = item
+            except PointRejected as exc:
+                out.refused.append((str(key), exc))
+        if unknown:
+            out.params[UNKNOWN_PARAMS_KEY] = unknown
+            out.unknown = list(unknown)
+        if out.refused:
+            out.params[INVALID_PARAMS_KEY] = [k for k, _ in out.refused]
+        return out
 
     return check

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from wuxin.domain.text import shown
-from wuxin.domain.thing_model import PointRejected, ThingModel
+from wuxin.domain.thing_model import UNKNOWN_PARAMS_KEY, PointRejected, ThingModel
 from wuxin.ingest.parse import parse_ts_ms
 
 EARLIEST_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: nothing we lend on is older
@@ -35,10 +35,27 @@ class Rejection:
 
 
 @dataclass
+class IngestWarning:
+    """Something stored with a reservation the sender should hear about (not a rejection)."""
+
+    index: int
+    device: str
+    key: str  # the event name
+    reason: str
+    message: str
+    params: list[str]
+
+    def public(self) -> dict:
+        return {"index": self.index, "device": self.device, "key": self.key, "reason": self.reason,
+                "message": self.message, "params": self.params}
+
+
+@dataclass
 class Validated:
     readings: list[tuple] = field(default_factory=list)  # (device_id, key, ts_ms, num, txt)
     events: list[tuple] = field(default_factory=list)  # (device_id, name, ts_ms, params_json)
     rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[IngestWarning] = field(default_factory=list)
     last_seen_ms: dict[int, int] = field(default_factory=dict)
 
 
@@ -131,12 +148,22 @@ def _validate_values(index: int, line: dict, device: DeviceContext, ts_ms: int, 
 
 
 def _validate_event(index: int, line: dict, device: DeviceContext, ts_ms: int, out: Validated) -> None:
+    """A known event is always stored: unlisted params kept under `_unknown` (a warning), a listed param
+    with a bad value (or an unlisted one that cannot be kept) quarantined alone and named under `_invalid`."""
     name = line["event"]
     try:
-        params = device.model.check_event(name, line.get("params"))
+        checked = device.model.check_event(name, line.get("params"))
     except PointRejected as exc:
         out.rejections.append(Rejection(index, device.key, str(name), exc.reason, f"{device.key}: {exc}", line))
         return
-    out.events.append((device.id, name, ts_ms, orjson.dumps(params).decode()))
+    for param, exc in checked.refused:
+        point = {"device": device.key, "ts": ts_ms, "event": name, "params": {param: line["params"][param]}}
+        out.rejections.append(Rejection(index, device.key, f"{name}.{param}", exc.reason, f"{device.key}: {exc}", point))
+    if checked.unknown:
+        out.warnings.append(IngestWarning(index, device.key, name, "unknown_params_kept",
+                                    f"{device.key}: event {name} stored; parameters {checked.unknown} are not in the "
+                                    f"thing model of {device.model.device_type}, kept under {UNKNOWN_PARAMS_KEY}",
+                                    checked.unknown))
+    out.events.append((device.id, name, ts_ms, orjson.dumps(checked.params).decode()))
     if out.last_seen_ms.get(device.id, 0) < ts_ms:
         out.last_seen_ms[device.id] = ts_ms

@@ -12,7 +12,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.text import shown, storable_text, text_fault
 from wuxin.indicators.days import dirty_device_days
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
-from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, validate_lines
+from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, IngestWarning, validate_lines
 from wuxin.security.secrets import token_hash
 from wuxin.services import monitoring
 from wuxin.services.evidence import record_evidence
@@ -33,6 +33,7 @@ class IngestResult:
     accepted: int = 0  # readings stored or already stored (re-sends are idempotent)
     events: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[IngestWarning] = field(default_factory=list)  # stored, with a reservation (e.g. unlisted event params)
 
     def public(self) -> dict:
         return {
@@ -41,6 +42,7 @@ class IngestResult:
             "events": self.events,
             "rejected": len(self.rejections),
             "errors": [r.public() for r in self.rejections],
+            "warnings": [w.public() for w in self.warnings],
         }
 
 
@@ -159,7 +161,7 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
         "batch_id": batch_id, "channel": channel, "received_ms": now_ms, "readings": rows, "events": validated.events,
         "inserted_readings": inserted})
     platform.metrics.points_accepted.labels(channel).inc(len(rows) + len(validated.events))
-    return IngestResult(batch_id, len(rows), len(validated.events), validated.rejections)
+    return IngestResult(batch_id, len(rows), len(validated.events), validated.rejections, validated.warnings)
 
 
 def _seen_ms(validated: Validated, channel: str, now_ms: int) -> dict[int, int]:
@@ -215,6 +217,7 @@ def merge_results(results: list[IngestResult]) -> IngestResult:
         merged.accepted += result.accepted
         merged.events += result.events
         merged.rejections += result.rejections
+        merged.warnings += result.warnings
     merged.rejections.sort(key=lambda r: r.index)
     return merged
 

@@ -610,10 +610,21 @@ def _visible_enterprises(uow: UnitOfWork, principal: Principal, now_ms: int) -> 
     return sorted({c.enterprise_id for c in valid_consents(consents, principal.tenant_id, now_ms)})
 
 
+ALARM_PAGE_MAX = 1000
+
+
 def list_alarms(platform: Platform, principal: Principal, status: str | None = None, enterprise_id: int | None = None,
                 loan_id: int | None = None, limit: int = 200) -> list[dict]:
+    return alarm_page(platform, principal, status, enterprise_id, loan_id, limit)[0]
+
+
+def alarm_page(platform: Platform, principal: Principal, status: str | None = None, enterprise_id: int | None = None,
+               loan_id: int | None = None, limit: int = 100, before_id: int | None = None) -> tuple[list[dict], int | None]:
+    """One page of the alarms this principal reads, newest first, and the cursor of the next page
+    (the `before_id` to ask with; None on the last page)."""
     if status is not None and status not in ("active", "acknowledged", "cleared"):
         raise InvalidInput(f"status {status!r} is not one of active, acknowledged, cleared")
+    limit = max(1, min(limit, ALARM_PAGE_MAX))
     with platform.uow() as uow:
         visible = _visible_enterprises(uow, principal, platform.clock_ms())
         if enterprise_id is not None:
@@ -621,11 +632,26 @@ def list_alarms(platform: Platform, principal: Principal, status: str | None = N
                 raise enterprise_not_found(enterprise_id)
             visible = [enterprise_id]
         tenant = None if principal.is_admin else principal.tenant_id
-        rows = uow.monitoring.list_alarms(visible, tenant, status, loan_id, max(1, min(limit, 1000)))
-        if tenant is not None:  # a bank that tuned a rule sees its own variant, not the platform's
-            tuned = {o["rule_id"] for o in uow.monitoring.overrides(tenant)}
-            rows = [r for r in rows if not (r["scope"] == PLATFORM_SCOPE and r["rule_id"] in tuned)]
-    return [public_alarm(r) for r in rows]
+        tuned = {o["rule_id"] for o in uow.monitoring.overrides(tenant)} if tenant is not None else set()
+        rows = _alarm_rows(uow, visible, tenant, status, loan_id, tuned, limit + 1, before_id)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [public_alarm(r) for r in rows], (rows[-1]["id"] if more else None)
+
+
+def _alarm_rows(uow: UnitOfWork, visible, tenant: int | None, status: str | None, loan_id: int | None, tuned: set,
+                wanted: int, before_id: int | None) -> list[dict]:
+    """Up to `wanted` readable alarms below `before_id`, read in chunks: some are filtered after the query
+    (a loan's alarms; the platform rule a bank tuned shows as the bank's variant instead)."""
+    kept: list[dict] = []
+    while len(kept) < wanted:
+        chunk = uow.monitoring.list_alarms(visible, tenant, status, None, wanted, before_id)
+        kept += [r for r in chunk if (loan_id is None or loan_id in (r["loan_ids"] or []))
+                 and not (r["scope"] == PLATFORM_SCOPE and r["rule_id"] in tuned)]
+        if len(chunk) < wanted:
+            break
+        before_id = chunk[-1]["id"]
+    return kept[:wanted]
 
 
 def public_alarm(r: dict) -> dict:

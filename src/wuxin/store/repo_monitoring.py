@@ -94,8 +94,11 @@ class MonitoringRepo(_Repo):
         self.conn.execute(update(alarms).where(alarms.c.id == alarm_id).values(**values))
 
     def list_alarms(self, enterprise_ids: Sequence[int] | None, tenant_id: int | None, status: str | None,
-                    loan_id: int | None, limit: int) -> list[Row]:
+                    loan_id: int | None, limit: int, before_id: int | None = None) -> list[Row]:
+        """Newest first; `before_id` starts below that alarm id (the next page's cursor)."""
         query = select(alarms).order_by(alarms.c.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(alarms.c.id < before_id)
         visible = alarms.c.tenant_id.is_(None) if tenant_id is None else or_(alarms.c.tenant_id.is_(None),
                                                                             alarms.c.tenant_id == tenant_id)
         query = query.where(visible)

@@ -53,7 +53,7 @@ const STRINGS = {
   ind_energy: ["智慧能源", "Energy"], ind_logistics: ["智慧物流", "Logistics"], ind_construction: ["智慧基建", "Construction"],
   ack_reason: ["确认原因", "Reason for acknowledging"], clear_reason: ["解除原因", "Reason for clearing"],
   ack_default: ["已联系企业核实", "Contacted the enterprise to check"], clear_default: ["已核实并处理", "Checked and resolved"],
-  alarm_active: ["未处理", "active"], alarm_acknowledged: ["已确认", "acknowledged"], alarm_cleared: ["已解除", "cleared"],
+  alarm_active: ["未处理", "active"], alarm_acknowledged: ["已确认", "acknowledged"], alarm_cleared: ["已解除", "cleared"], more_alarms: ["加载更多预警", "More alarms"],
   acknowledge: ["确认", "Acknowledge"], clear: ["解除", "Clear"], severity: ["级别", "Severity"], started: ["开始", "Started"],
   occurrences: ["次数", "Occurrences"], product: ["产品", "Product"], state: ["状态", "State"], risk_class: ["风险分类", "Risk class"],
   amount: ["金额", "Amount"], outstanding: ["余额", "Outstanding"], coverage: ["押品覆盖", "Coverage"],

@@ -6,12 +6,14 @@ import { industryLabel } from "./bank.js";
 import { drawIndexChart, isoDay } from "./evidence.js";
 
 const DAY_MS = 86_400_000;
+const ALARM_PAGE = 100; // alarms per page of the inbox
 
 const SEVERITY_COLORS = { critical: "offline", major: "offline", warning: "unknown", minor: "unknown", info: "online" };
 
 export async function alarms() {
   const status = new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "active";
-  const [rows, enterprises] = await Promise.all([api(`/api/v1/alarms?status=${status}&limit=500`), api("/api/v1/enterprises")]);
+  const page = (beforeId) => api(`/api/v1/alarms?status=${status}&limit=${ALARM_PAGE}${beforeId ? `&before_id=${beforeId}` : ""}`);
+  const [rows, enterprises] = await Promise.all([page(null), api("/api/v1/enterprises")]);
   const names = Object.fromEntries(enterprises.map((e) => [e.id, e.name]));
   const note = h("p", { class: "muted", id: "alarm-result" });
   const act = (action, alarm) => async () => {
@@ -24,7 +26,7 @@ export async function alarms() {
     h("div", { class: "tabs" }, ["active", "acknowledged", "cleared"].map((s) =>
       h("button", { class: s === status ? "primary" : null, onclick: () => { location.hash = `#/alarms?status=${s}`; } }, t("alarm_" + s)))),
     note,
-    card(null, rows.length ? table([
+    card(null, rows.length ? pagedTable(rows, page, (rs) => table([
       { title: "#", render: (a) => a.id },
       { title: t("severity"), render: (a) => h("span", { class: `badge ${SEVERITY_COLORS[a.severity] || ""}` }, a.severity) },
       { title: t("type"), render: (a) => a.alarm_type },
@@ -36,7 +38,19 @@ export async function alarms() {
       { title: "", render: (a) => h("span", { class: "row" },
         a.status === "active" ? h("button", { "data-ack": a.id, onclick: act("acknowledge", a) }, t("acknowledge")) : null,
         a.status !== "cleared" ? h("button", { class: "danger", "data-clear": a.id, onclick: act("clear", a) }, t("clear")) : null) },
-    ], rows) : h("p", { class: "muted", "data-empty": "alarms" }, t("none"))));
+    ], rs)) : h("p", { class: "muted", "data-empty": "alarms" }, t("none"))));
+}
+
+/** A table of the first page and a "more" button that appends the next (cursor: the last row's id). */
+function pagedTable(first, page, render) {
+  const rows = [...first], box = h("div");
+  const draw = (more) => box.replaceChildren(...[render(rows), more ? h("button", { "data-more": "alarms", onclick: async () => {
+    const next = await page(rows[rows.length - 1].id);
+    rows.push(...next);
+    draw(next.length === ALARM_PAGE);
+  } }, t("more_alarms")) : null].filter(Boolean));
+  draw(first.length === ALARM_PAGE);
+  return box;
 }
 
 export async function loans() {
