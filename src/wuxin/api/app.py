@@ -13,13 +13,14 @@ from wuxin.api import routes_credit
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_indicators
 from wuxin.api.body_limit import BodyLimit
+from wuxin.api.health import health_report
+from wuxin.api.request_metrics import RequestMetrics
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
 from wuxin.logs import install_redaction
 from wuxin.services.ingest import DeviceTokenError
 from wuxin.web.pages import mount_console
-from wuxin.store.db import ping
 
 log = logging.getLogger("wuxin.api")
 
@@ -33,6 +34,7 @@ def create_app(platform: Platform) -> FastAPI:
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     _add_security_headers(app)  # outermost: a 413 carries the headers too
+    app.add_middleware(RequestMetrics, metrics=platform.metrics)  # latency by route template, 413s included
     app.include_router(routes_devices.router)
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)
@@ -47,12 +49,8 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.get("/health", tags=["operations"])
     def health() -> JSONResponse:
-        try:
-            ping(platform.engine)
-        except Exception as exc:  # the database is down: say so, do not crash
-            log.error("health check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": platform.engine.dialect.name, "version": __version__})
+        status, body = health_report(platform, app.state)  # one function per part: see api/health.py
+        return JSONResponse(body, status_code=status)
 
     @app.get("/metrics", tags=["operations"])
     def metrics() -> PlainTextResponse:
