@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
@@ -200,3 +202,31 @@ def test_health_answers_503_with_each_part_when_the_database_is_unreachable():
     parts = response.json()["parts"]
     assert parts["database"]["status"] == "down"
     assert set(parts) == {"database", "broker", "workers", "scheduler", "disk"}
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "wuxin.json"
+
+
+def exposed_names(text: str) -> set[str]:
+    """Every series name a query may use: each family's samples, even a labelled family with none yet."""
+    suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
+                "gauge": ("",), "summary": ("_sum", "_count", "_created")}
+    names = set()
+    for family in text_string_to_metric_families(text):
+        names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
+        names.update(s.name for s in family.samples)
+    return names
+
+
+def test_the_grafana_dashboard_parses_and_queries_only_exposed_metrics(platform, live):
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    assert dashboard["uid"] and dashboard["schemaVersion"] >= 36 and dashboard["__inputs"][0]["pluginId"] == "prometheus"
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels) and all({"x", "y", "w", "h"} <= set(p["gridPos"]) for p in panels)
+    queried = {name for p in panels for t in p["targets"] for name in re.findall(r"\bwuxin_[a-z0-9_]+", t["expr"])}
+    exposed = exposed_names(live.client.get("/metrics").text)
+    assert queried - exposed == set()
+    wanted = {"wuxin_points_accepted_total", "wuxin_channel_quarantined_total", "wuxin_request_duration_seconds_bucket",
+              "wuxin_db_query_duration_seconds_bucket", "wuxin_db_pool_checked_out", "wuxin_job_last_success_timestamp_seconds",
+              "wuxin_ledger_tree_size", "wuxin_ledger_last_head_timestamp_seconds", "wuxin_channel_last_accepted_timestamp_seconds"}
+    assert wanted <= queried
