@@ -75,8 +75,8 @@ def tree_head_lifespan(platform: Platform, interval_s: float = ledger.TREE_HEAD_
     async def lifespan(app) -> AsyncIterator[None]:
         try:
             await asyncio.to_thread(ledger.show_latest_head_in_metrics, platform)
-        except Exception:  # the database may be down at start: the gauges wait for the next head
-            log.exception("could not read the latest tree head for /metrics")
+        except Exception as exc:  # the database may be down at start: the gauges wait for the next head
+            log.warning("could not read the latest tree head for /metrics: %s", exc)
         task = asyncio.create_task(_publish_periodically(platform, interval_s))
         app.state.tree_head_task = task
         try:
