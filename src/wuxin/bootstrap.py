@@ -12,7 +12,7 @@ from wuxin.config import Settings, get_settings
 from wuxin.domain.thing_model import ThingModel, compile_thing_model
 from wuxin.metrics import Metrics
 from wuxin.security.login_guard import LoginGuard, ThrottlePolicy
-from wuxin.store.db import make_engine
+from wuxin.store.db import make_engine, observe_queries, pool_checked_out
 from wuxin.store.uow import UnitOfWork
 
 
@@ -74,4 +74,7 @@ def login_guard_for(settings: Settings) -> LoginGuard:
 def build_platform(settings: Settings | None = None, clock_ms: Callable[[], int] = system_clock_ms) -> Platform:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
-    return Platform(settings, engine, ThingModelRegistry(engine), Metrics(), clock_ms)
+    metrics = Metrics()
+    observe_queries(engine, lambda kind, seconds: metrics.db_query_seconds.labels(kind).observe(seconds))
+    metrics.watch_pool(pool_checked_out(engine))
+    return Platform(settings, engine, ThingModelRegistry(engine), metrics, clock_ms)

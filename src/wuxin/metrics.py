@@ -1,7 +1,19 @@
-"""Prometheus counters: points accepted, rejected by reason, quarantined; JT/T 808 registrations and logins."""
+"""Prometheus metrics of one process: points accepted, rejected by reason, quarantined, by channel (http, mqtt,
+jt808, platform push, import); JT/T 808 registrations and logins; request and database latency; the database
+pool; sweep and daily-job durations and last success; the ledger's size and last signed head.
+
+Every name is listed in deploy/grafana/wuxin.json's queries; tests/integration/test_metrics_health.py checks each
+one exists in a running app's exposition."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+import time
+from typing import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# Seconds: a request or a query is ms to s; a sweep or a daily job s to minutes.
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+JOB_BUCKETS_S = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class Metrics:
@@ -36,6 +48,69 @@ class Metrics:
             "wuxin_rate_limited", "Requests answered 429 because their source failed authentication too often",
             ["channel"], registry=self.registry
         )
+
+        self.channel_quarantined = Counter(
+            "wuxin_channel_quarantined", "Entries written to the quarantine, by channel", ["channel"],
+            registry=self.registry)
+        self.channel_last_accepted = Gauge(
+            "wuxin_channel_last_accepted_timestamp_seconds",
+            "When the channel last stored data (Unix s); its lag is time() minus this", ["channel"],
+            registry=self.registry)
+        self.request_seconds = Histogram(
+            "wuxin_request_duration_seconds", "HTTP request latency by route template (never the raw path)",
+            ["method", "route", "status"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
+        self.db_query_seconds = Histogram(
+            "wuxin_db_query_duration_seconds", "Database statement latency by statement kind (select, insert, ...)",
+            ["operation"], buckets=LATENCY_BUCKETS_S, registry=self.registry)
+        self.db_pool_checked_out = Gauge(
+            "wuxin_db_pool_checked_out", "Database connections in use from this process's pool", registry=self.registry)
+        self.job_seconds = Histogram(
+            "wuxin_job_duration_seconds", "Duration of background jobs: monitoring sweep, notification delivery, "
+            "daily evaluation, tree-head publication", ["job"], buckets=JOB_BUCKETS_S, registry=self.registry)
+        self.job_last_success = Gauge(
+            "wuxin_job_last_success_timestamp_seconds", "When the job last finished without error (Unix s)", ["job"],
+            registry=self.registry)
+        self.job_failures = Counter(
+            "wuxin_job_failures", "Background job runs that raised", ["job"], registry=self.registry)
+        self.ledger_size = Gauge(
+            "wuxin_ledger_tree_size", "Leaves in the evidence log at the last signed tree head", registry=self.registry)
+        self.ledger_last_head = Gauge(
+            "wuxin_ledger_last_head_timestamp_seconds", "When the last tree head was signed (Unix s)",
+            registry=self.registry)
+
+    def accepted(self, channel: str, count: int) -> None:
+        """`count` points or events of `channel` stored now."""
+        self.points_accepted.labels(channel).inc(count)
+        self.channel_last_accepted.labels(channel).set_to_current_time()
+
+    def rejected(self, channel: str, reason: str) -> None:
+        """One line or payload of `channel` refused for `reason` and kept in the quarantine."""
+        self.points_rejected.labels(channel, reason).inc()
+        self.quarantine_entry(channel, reason)
+
+    def quarantine_entry(self, channel: str, reason: str) -> None:
+        self.quarantined.labels(reason).inc()
+        self.channel_quarantined.labels(channel).inc()
+
+    def timed_job(self, job: str, run: Callable[[], object]) -> object:
+        """Run a background job, observing its duration and, when it returns, its last success."""
+        started = time.perf_counter()
+        try:
+            result = run()
+        except BaseException:
+            self.job_failures.labels(job).inc()
+            raise
+        finally:
+            self.job_seconds.labels(job).observe(time.perf_counter() - started)
+        self.job_last_success.labels(job).set_to_current_time()
+        return result
+
+    def signed_head(self, tree_size: int, timestamp_ms: int) -> None:
+        self.ledger_size.set(tree_size)
+        self.ledger_last_head.set(timestamp_ms / 1000)
+
+    def watch_pool(self, checked_out: Callable[[], int]) -> None:
+        self.db_pool_checked_out.set_function(checked_out)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -143,7 +143,7 @@ def test_a_full_database_answers_503_with_retry_after_and_health_says_degraded(l
     platform.engine.dispose()  # every connection from now on has the limit
 
     health = live.client.get("/health")
-    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    assert health.status_code == 503 and health.json()["status"] == "read_only"
     assert "KiB left to write to the database" in health.json()["writes"] and health.headers["Retry-After"]
     for attempt in range(200):  # sites of 400 bytes fill the free bytes left in the pages the database has
         response = live.client.post(f"/api/v1/enterprises/{world.factory}/sites", headers=owner,

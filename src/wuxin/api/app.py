@@ -16,13 +16,14 @@ from wuxin.api import routes_admin, routes_console, routes_data, routes_devices,
 from wuxin.api import routes_indicators
 from wuxin.api.body_limit import BodyLimit
 from wuxin.api.guards import refuse_unstorable_text
+from wuxin.api.health import health_report
+from wuxin.api.request_metrics import RequestMetrics
 from wuxin.bootstrap import Platform
-from wuxin.errors import Unavailable, WuxinError
+from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
 from wuxin.logs import install_redaction
 from wuxin.services.ingest import DeviceTokenError
 from wuxin.web.pages import mount_console
-from wuxin.store.db import ping, writes_refused
 from wuxin.store.errors import translate
 
 log = logging.getLogger("wuxin.api")
@@ -38,6 +39,7 @@ def create_app(platform: Platform) -> FastAPI:
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     _add_security_headers(app)  # outermost: a 413 carries the headers too
+    app.add_middleware(RequestMetrics, metrics=platform.metrics)  # latency by route template, 413s included
     app.include_router(routes_devices.router)
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)
@@ -52,17 +54,8 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.get("/health", tags=["operations"])
     def health() -> JSONResponse:
-        try:
-            ping(platform.engine)
-        except Exception as exc:  # the database is down: say so, do not crash
-            log.error("health check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        database = platform.engine.dialect.name
-        refused = writes_refused(platform.engine, platform.settings.min_free_disk_mb * 2**20)
-        if refused:  # reads still work, writes would fail: say so, so that a balancer or an operator acts
-            return JSONResponse({"status": "degraded", "database": database, "writes": refused, "version": __version__},
-                                status_code=503, headers={"Retry-After": str(Unavailable.retry_after_s)})
-        return JSONResponse({"status": "ok", "database": database, "writes": "ok", "version": __version__})
+        status, body, headers = health_report(platform, app.state)  # one function per part: see api/health.py
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.get("/metrics", tags=["operations"])
     def metrics() -> PlainTextResponse:

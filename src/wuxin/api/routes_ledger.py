@@ -75,8 +75,13 @@ def tree_head_lifespan(platform: Platform, interval_s: float = ledger.TREE_HEAD_
     """App lifespan: while serving, sign and publish a tree head every interval_s when the log has grown."""
 
     @asynccontextmanager
-    async def lifespan(_app) -> AsyncIterator[None]:
+    async def lifespan(app) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(ledger.show_latest_head_in_metrics, platform)
+        except Exception as exc:  # the database may be down at start: the gauges wait for the next head
+            log.warning("could not read the latest tree head for /metrics: %s", exc)
         task = asyncio.create_task(_publish_periodically(platform, interval_s))
+        app.state.tree_head_task = task
         try:
             yield
         finally:
@@ -89,6 +94,7 @@ async def _publish_periodically(platform: Platform, interval_s: float) -> None:
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await asyncio.to_thread(ledger.publish_tree_head, platform, True)
+            await asyncio.to_thread(platform.metrics.timed_job, "tree_head",
+                                    lambda: ledger.publish_tree_head(platform, True))
         except Exception:  # the database may be down for a while: log, keep the schedule
             log.exception("periodic tree head publication failed; retrying in %s s", interval_s)

@@ -17,6 +17,8 @@ app = typer.Typer(no_args_is_help=True)
 
 URL_HELP = "mqtt://worker:password@host:1883 (WUXIN_MQTT_URL)"
 ADMIN_HELP = "dynamic-security admin, mqtt://wuxin-admin:password@host:1883 (WUXIN_MQTT_ADMIN_URL)"
+METRICS_PORT_HELP = ("serve this worker's /metrics on this port (0 = off); with --processes N, worker n uses "
+                     "port + n - 1 (WUXIN_MQTT_METRICS_PORT)")
 # A worker process has two busy threads (network, database): hand the GIL over sooner than the 5 ms
 # default, or each database round trip can wait a whole interval for the network thread.
 SWITCH_INTERVAL_S = 0.0005
@@ -42,7 +44,11 @@ def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL"
                  batch_max: int = typer.Option(2000, help="messages per transaction at most"),
                  sweep_interval_s: float = typer.Option(30.0, help="connectivity sweep period (0 = off)"),
                  admin_url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
-                 reconcile_interval_s: float = typer.Option(60.0, help="disable revoked devices' accounts this often")) -> None:
+                 reconcile_interval_s: float = typer.Option(60.0, help="disable revoked devices' accounts this often"),
+                 metrics_port: int = typer.Option(0, envvar="WUXIN_MQTT_METRICS_PORT", min=0, max=65535,
+                                                  help=METRICS_PORT_HELP),
+                 metrics_host: str = typer.Option("127.0.0.1", envvar="WUXIN_MQTT_METRICS_HOST",
+                                                  help="address the workers' /metrics listen on")) -> None:
     """Consume device telemetry from the broker into the database (QoS 1, ack after commit)."""
     from wuxin.logs import configure_logging
 
@@ -50,10 +56,13 @@ def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL"
     if not url:
         raise typer.BadParameter("give --url or set WUXIN_MQTT_URL")
     if processes > 1:
-        _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s)
+        _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s,
+                       metrics_port, metrics_host)
         return
     stop = _stop_on_signals()
     platform = _platform()
+    if metrics_port:
+        serve_metrics(platform, metrics_host, metrics_port)
     background = start_background(platform, url, client_id, sweep_interval_s, admin_url, reconcile_interval_s,
                                   batch_max, stop, worker=False)
     from wuxin.ingest.mqtt.worker import MqttWorker
@@ -65,14 +74,26 @@ def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL"
     typer.echo(f"{client_id}: {stats.messages_stored} messages stored in {stats.batches} batches", err=True)
 
 
-def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s) -> None:
-    """One worker per process (the GIL); only the first sweeps and reconciles."""
+def serve_metrics(platform, host: str, port: int) -> None:
+    """This worker process's own /metrics (its counters live in this process): prometheus_client's
+    start_http_server on a daemon thread; one scrape target per worker process."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=platform.metrics.registry)
+    logging.getLogger("wuxin.ingest").info("worker metrics on http://%s:%s/metrics", host, port)
+
+
+def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s,
+                   metrics_port: int = 0, metrics_host: str = "127.0.0.1") -> None:
+    """One worker per process (the GIL); only the first sweeps and reconciles; worker n serves its /metrics
+    on metrics_port + n - 1."""
     stop = _stop_on_signals()  # before the children start: a stop while they start still stops them
     children = []
     for n in range(1, processes + 1):
         args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--client-id", f"{client_id}-{n}",
                 "--batch-max", str(batch_max), "--sweep-interval-s", str(sweep_interval_s if n == 1 else 0),
-                "--reconcile-interval-s", str(reconcile_interval_s if n == 1 else 0)]
+                "--reconcile-interval-s", str(reconcile_interval_s if n == 1 else 0),
+                "--metrics-port", str(metrics_port + n - 1 if metrics_port else 0), "--metrics-host", metrics_host]
         env = dict(os.environ, WUXIN_MQTT_URL=url,  # not an argument: `ps` would show the worker's password
                    **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
         children.append(subprocess.Popen(args, env=env))

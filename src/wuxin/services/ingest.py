@@ -82,8 +82,7 @@ def quarantine_payload(platform: Platform, uow: UnitOfWork, channel: str, reason
                        payload: Any, device_key: str | None = None) -> None:
     """Keep a whole rejected payload (malformed, wrong shape, ...) of a known sender for inspection."""
     uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, reason, message, _as_text(payload))])
-    platform.metrics.quarantined.labels(reason).inc()
-    platform.metrics.points_rejected.labels(channel, reason).inc()
+    platform.metrics.rejected(channel, reason)
 
 
 def quarantine_unauthenticated(platform: Platform, uow: UnitOfWork, channel: str, reason: str, message: str,
@@ -96,7 +95,7 @@ def quarantine_unauthenticated(platform: Platform, uow: UnitOfWork, channel: str
     uow.quarantine.keep_newest(UNAUTHENTICATED_REASONS, settings.unauthenticated_quarantine_max)
     platform.metrics.unauthenticated.labels(channel, reason).inc()
     platform.metrics.unauthenticated_bytes.labels(channel).inc(len(body))
-    platform.metrics.quarantined.labels(reason).inc()
+    platform.metrics.quarantine_entry(channel, reason)
 
 
 def quarantine_unstorable(platform: Platform, channel: str, payload: Any, error: Exception,
@@ -111,8 +110,7 @@ def quarantine_unstorable(platform: Platform, channel: str, payload: Any, error:
     with platform.uow() as uow:
         uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, "store_failed", message, text)])
         uow.commit()
-    platform.metrics.quarantined.labels("store_failed").inc()
-    platform.metrics.points_rejected.labels(channel, "store_failed").inc()
+    platform.metrics.rejected(channel, "store_failed")
     return message
 
 
@@ -160,7 +158,7 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
     record_evidence(uow, "telemetry_batch", f"batch:{batch_id}", {
         "batch_id": batch_id, "channel": channel, "received_ms": now_ms, "readings": rows, "events": validated.events,
         "inserted_readings": inserted})
-    platform.metrics.points_accepted.labels(channel).inc(len(rows) + len(validated.events))
+    platform.metrics.accepted(channel, len(rows) + len(validated.events))
     return IngestResult(batch_id, len(rows), len(validated.events), validated.rejections, validated.warnings)
 
 
@@ -175,8 +173,7 @@ def _quarantine_rejections(platform: Platform, uow: UnitOfWork, channel: str, re
     uow.quarantine.add([_quarantine_row(now_ms, channel, r.device, r.reason, r.message, _as_text(r.line))
                         for r in rejections])
     for r in rejections:
-        platform.metrics.points_rejected.labels(channel, r.reason).inc()
-        platform.metrics.quarantined.labels(r.reason).inc()
+        platform.metrics.rejected(channel, r.reason)
 
 
 def ingest_lines(platform: Platform, lines: list[Any], channel: str, source_mode: str | None = None,

@@ -134,7 +134,16 @@ def publish_tree_head(platform: Platform, only_if_grown: bool = False) -> dict[s
             return None
         head = _sign_and_store(platform, uow, key, size)
         uow.commit()
+    platform.metrics.signed_head(head.tree_size, head.timestamp_ms)
     return proof_to_dict(head)
+
+
+def show_latest_head_in_metrics(platform: Platform) -> None:
+    """Set the ledger gauges from the newest stored head (at start, before this process signs one)."""
+    with platform.uow() as uow:
+        row = uow.ledger.latest_tree_head()
+    if row is not None:
+        platform.metrics.signed_head(row["tree_size"], row["timestamp_ms"])
 
 
 def _sign_and_store(platform: Platform, uow: UnitOfWork, key: Ed25519PrivateKey, size: int) -> SignedTreeHead:

@@ -311,10 +311,14 @@ def sweep(platform: Platform) -> dict:
     """Connectivity (recorded by the protocols part), offline alarms, herd counts, escalation, the daily rules."""
     from wuxin.services.connectivity import sweep_connectivity
 
-    recorded = sweep_connectivity(platform)
-    return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
-            "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
-            "escalated": escalate(platform), "daily": run_daily_due(platform)}
+    def run() -> dict:
+        recorded = sweep_connectivity(platform)
+        return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
+                "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
+                "escalated": escalate(platform),
+                "daily": platform.metrics.timed_job("daily", lambda: run_daily_due(platform))}
+
+    return platform.metrics.timed_job("sweep", run)  # duration and last success in /metrics
 
 
 def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
@@ -796,7 +800,7 @@ class MonitoringSweeper:
         while not self._stop.wait(self.interval_s):
             try:
                 sweep(self.platform)
-                deliver_due(self.platform)
+                self.platform.metrics.timed_job("notifications", lambda: deliver_due(self.platform))
                 self.swept.set()
             except Exception as exc:  # the database may be down: try again next time
                 log.warning("monitoring sweep failed: %s", exc)

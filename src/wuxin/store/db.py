@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -107,3 +109,40 @@ def sqlite_room_bytes(engine: Engine) -> int:
     if path and path != ":memory:":
         room = min(room, shutil.disk_usage(Path(path).resolve().parent).free + free_pages * page_bytes)
     return room
+
+
+def observe_queries(engine: Engine, observe_s: Callable[[str, float], None]) -> None:
+    """Call observe_s(statement kind, seconds) after every statement the engine runs (SQLAlchemy cursor events);
+    the kind is the statement's first word in lower case (select, insert, update, delete, ...), never its text."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _started(conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
+        conn.info.setdefault("wuxin_query_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _finished(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        started = conn.info["wuxin_query_started"].pop()
+        observe_s(statement_kind(statement), time.perf_counter() - started)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context) -> None:
+        stack = context.connection.info.get("wuxin_query_started") if context.connection is not None else None
+        if stack:
+            stack.pop()
+
+
+QUERY_KINDS = frozenset({"select", "insert", "update", "delete", "with", "pragma", "begin", "commit", "rollback",
+                         "create", "drop", "alter", "truncate", "lock", "savepoint", "release", "set", "show"})
+
+
+def statement_kind(statement: str) -> str:
+    """A bounded label: the first word when it is a known kind, else "other"."""
+    words = statement.lstrip(" (\n\t").split(None, 1)
+    kind = words[0].lower() if words else ""
+    return kind if kind in QUERY_KINDS else "other"
+
+
+def pool_checked_out(engine: Engine) -> Callable[[], int]:
+    """Connections in use now from the engine's pool (0 for a pool that does not count them)."""
+    pool = engine.pool
+    return lambda: int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
