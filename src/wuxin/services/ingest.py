@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-import orjson
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.text import shown, storable_text, text_fault
