@@ -14,6 +14,7 @@ Run: python -m wuxin.bench.pv_real   (prints every figure in docs/benchmarks.md'
 """
 from __future__ import annotations
 
+import warnings
 from importlib.resources import files
 
 import numpy as np
@@ -63,11 +64,13 @@ def pvlib_reference_kw(df: pd.DataFrame, kwp: float) -> np.ndarray:
         temperature_model_parameters=E.SAPM_OPEN_RACK, losses_parameters={})
     chain = pvlib.modelchain.ModelChain(system, location, transposition_model="isotropic", aoi_model="no_loss",
                                         spectral_model="no_loss", losses_model="pvwatts")
-    solar = location.get_solarposition(df.index)
-    erbs = pvlib.irradiance.erbs(df["ghi"], solar["zenith"], df.index)
-    weather = pd.DataFrame({"ghi": df["ghi"], "dni": erbs["dni"], "dhi": erbs["dhi"], "temp_air": df["temp_air"],
-                            "wind_speed": E.DEFAULT_WIND_MS}, index=df.index)
-    chain.run_model(weather)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*dayofyear.*")
+        solar = location.get_solarposition(df.index)
+        erbs = pvlib.irradiance.erbs(df["ghi"], solar["zenith"], df.index)
+        weather = pd.DataFrame({"ghi": df["ghi"], "dni": erbs["dni"], "dhi": erbs["dhi"], "temp_air": df["temp_air"],
+                                "wind_speed": E.DEFAULT_WIND_MS}, index=df.index)
+        chain.run_model(weather)
     return np.clip(np.nan_to_num(np.asarray(chain.results.ac, dtype=float)), 0, None) / 1000.0
 
 
