@@ -4,7 +4,6 @@ into bench/data/pvanalytics/ with the PSM3 file cut to the columns used).
   serf_east_15min_ac_power.csv  NREL SERF East inverter, measured AC power (W), 15 min, 2016-07-01..2016-10-13
   serf_east_psm3_ghi_temp.csv   NSRDB PSM3 GHI and air temperature for the same site and stamps: satellite-derived,
                                 not an on-site sensor, so the expectation is coarser than a station's would be
-  nrel_RSF_II.csv               NREL RSF II, measured POA, ambient and module temperature, wind, 15 min, 5 days
 
 The array's orientation is not shipped: SERF East is taken at NREL Golden (39.742 N, 105.179 W), tilt 40°, south;
 these only move the plant's baseline PR, which every rule is judged against. Capacity is declared from the measured
@@ -119,7 +118,10 @@ def figures() -> dict:
         series = plant_days(plant, factor, start, cloudy)
         pr = PR.first_alarm(series, "above", **PR_BAND)
         above = PR.first_alarm(series, "above", **ABOVE_PHYSICS)
+        flagged = [d for d in days[start:] if (c := PR.ratio_check(series, d, **ABOVE_PHYSICS)) and c.direction == "above"]
+        changed = sum(1 for (_, m, _), (_, m0, _) in zip(series[start:], honest[start:]) if m != m0)
         out[name] = {"pr_high_delay_days": None if pr is None else pr - days[start],
+                     "above_physics_days": f"{len(flagged)}/{changed} inflated days",
                      "above_physics_delay_days": None if above is None else above - days[start],
                      "old_cap_days_after": old_cap_days(plant.iloc[int(np.searchsorted(plant.index.tz_convert("Etc/GMT+7").date,
                                                                                        pd.Timestamp.fromordinal(days[start]).date())):],
