@@ -39,7 +39,7 @@ STANDARD = {
     "dairy.env_sensor": ({"temp_c", "humidity_pct", "nh3_ppm", "co2_ppm"}, set(), {"barn_id"}),
     "dairy.tmr_feeder": ({"feed_kg"}, set(), {"ration"}),
     "energy.pv_inverter": ({"ac_power_kw", "energy_kwh_total", "dc_voltage_v", "status"}, {"fault"},
-                           {"capacity_kwp", "tilt_deg", "azimuth_deg", "lat", "lon"}),
+                           {"capacity_kwp", "ac_capacity_kw", "tilt_deg", "azimuth_deg", "lat", "lon"}),
     "energy.weather_station": ({"ghi_wm2", "poa_wm2", "air_temp_c", "module_temp_c", "wind_ms"}, set(), {"lat", "lon"}),
     "energy.charging_pile": ({"power_kw", "energy_kwh_total", "status"}, {"session_end"}, {"rated_kw", "tariff_cny_per_kwh"}),
     "logistics.gate_camera": ({"count_in", "count_out", "sku"}, {"unauthorised_out"}, {"zone_id"}),

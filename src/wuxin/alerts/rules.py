@@ -19,6 +19,9 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   herd_relative   a device's `key` at least `min_excess` above its herd's median of the same `bucket_s` for `duration_s`
                   (a sick cow, while heat stress warms the whole herd; see alerts/herd.py); on the sweep
   baseline_change a daily indicator leaving the borrower's own normal band
+  performance_ratio a PV plant's `measured` / `expected` daily indicators (generation against the pvlib expectation
+                  from its own station) over `window_days` outside the band of its own first `baseline_days` (see
+                  alerts/performance.py): above physics for one day, a performance ratio too high or too low for a week
   unbooked_outbound goods counted out (`count_key` of the rule's device type) with no `confirm_event` of a
                   `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out)
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
@@ -44,6 +47,7 @@ RULE_TYPES = {
     "herd_drop": {"window_s", "min_share"},
     "herd_relative": {"key", "min_excess", "duration_s"},
     "baseline_change": {"indicator"},
+    "performance_ratio": {"measured", "expected", "window_days", "direction"},
     "fabricated_data": {"keys"},
     "unbooked_outbound": {"count_key", "confirm_device_type", "confirm_event"},
 }
@@ -117,10 +121,14 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
         raise InvalidInput(f"rule {rule_id}: give exactly one of 'zone' (a polygon) or 'zone_attr' (an install attribute)")
     if kind == "fabricated_data":
         _check_fabricated(rule_id, params)
+    if kind == "performance_ratio" and params["direction"] not in ("above", "below", "both"):
+        raise InvalidInput(f"rule {rule_id}: direction {params['direction']!r} must be 'above', 'below' or 'both'")
     for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",
                  "rest_share", "min_days_outside", "min_copy_points", "min_copy_s", "min_flat_s", "min_flat_points",
                  "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes",
-                 "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd"):
+                 "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd",
+                 "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
+                 "margin"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

@@ -25,6 +25,7 @@ import orjson
 
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
+from wuxin.alerts.performance import explain, ratio_check
 from wuxin.alerts.fabricated import fabricated_verdict
 from wuxin.alerts.herd import herd_outliers
 from wuxin.alerts.movements import episodes, unconfirmed
@@ -492,11 +493,42 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
                 signal = baseline_signal(enterprise["id"], rule, series, day, now_ms)
                 if signal:
                     signals.append(signal)
+        signals += performance_signals(uow, day, now_ms)
         signals += fabricated_signals(uow, day, now_ms)
         signals += unbooked_signals(uow, day, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
+
+
+PERFORMANCE_HISTORY_DAYS = 400  # how far back a plant's baseline days are looked for
+
+
+def performance_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
+    """Performance-ratio rules on each enterprise's measured and expected daily indicators: raise when the window
+    ending on `day` leaves the plant's own band in the rule's direction, clear when it is back inside."""
+    rules = [r for r in default_rules().values() if r.type == "performance_ratio" and r.enabled]
+    signals = []
+    for enterprise in uow.enterprises.list() if rules else []:
+        for rule in (r for r in rules if r.scenario == enterprise["industry"]):
+            p = rule.params
+            rows = uow.indicators.enterprise_days(enterprise["id"], day - PERFORMANCE_HISTORY_DAYS, day, [p["measured"], p["expected"]])
+            values: dict[int, dict[str, float]] = {}
+            for r in rows:
+                if r["value"] is not None and r["quality"] != "unknown":
+                    values.setdefault(r["day"], {})[r["indicator"]] = r["value"]
+            days = [(d, v.get(p["measured"]), v.get(p["expected"])) for d, v in sorted(values.items())]
+            band = {k: p[k] for k in ("window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop",
+                                      "model_uncertainty", "quantile", "margin") if k in p}
+            check = ratio_check(days, day, **band)
+            if check is None:
+                continue
+            wanted, source = p["direction"], f"enterprise:{enterprise['id']}"
+            action = ("raise" if check.direction and wanted in (check.direction, "both")
+                      else "clear" if check.direction is None else None)
+            if action:
+                signals.append(Signal(action, PLATFORM_SCOPE, rule, source, enterprise["id"], now_ms, explain(check)))
+    return signals
 
 
 def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_000_000) -> list[Signal]:

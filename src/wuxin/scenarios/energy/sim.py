@@ -79,7 +79,7 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
         dc_ac = rng.uniform(1.15, 1.35)
         for i in range(n_inv):
             devices.append(DeviceSpec(f"{prefix}-inv-{i + 1:02d}", "energy.pv_inverter", site.name, mode, {
-                "capacity_kwp": round(kw_ac * dc_ac, 1), "tilt_deg": float(tilt), "azimuth_deg": float(180 + rng.choice((0, 0, -5, 5))),
+                "capacity_kwp": round(kw_ac * dc_ac, 1), "ac_capacity_kw": kw_ac, "tilt_deg": float(tilt), "azimuth_deg": float(180 + rng.choice((0, 0, -5, 5))),
                 "lat": lat, "lon": lon}))
         devices.append(DeviceSpec(f"{prefix}-wx-01", "energy.weather_station", site.name, mode, {"lat": lat, "lon": lon}))
     if kind != "pv":
@@ -174,7 +174,8 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
         if dev.device_type != "energy.pv_inverter":
             continue
         cap = float(dev.attributes["capacity_kwp"])
-        ac_max = cap / r.uniform(1.15, 1.3)
+        drawn_ac_max = cap / r.uniform(1.15, 1.3)  # drawn either way: the random stream stays the same
+        ac_max = float(dev.attributes.get("ac_capacity_kw") or drawn_ac_max)  # the inverter clips at its AC rating
         poa = poa_for(float(dev.attributes["tilt_deg"]), float(dev.attributes["azimuth_deg"]))
         cell = pvlib.temperature.sapm_cell(poa, air, wind, -3.47, -0.0594, 3)
         soiling = {"growing": 0.98, "stable": 0.96, "declining": 0.9, "failing": 0.88}[health] * r.uniform(0.98, 1.01)
