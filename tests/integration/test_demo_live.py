@@ -74,3 +74,43 @@ def test_a_taken_jt808_port_is_said_and_the_rest_goes_on(platform, tmp_path):
         said = live.start()
         live.stop()
     assert "no JT/T 808 gateway" in said and "MQTT devices" in said
+
+
+def _broker_lets_in(port: int, key: str, token: str) -> bool:
+    """Whether the demo broker accepts a device's MQTT CONNECT with this password."""
+    import paho.mqtt.client as mqtt
+
+    result: list[int] = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"check-{key}-{time.monotonic_ns()}")
+    client.username_pw_set(key, token)
+    client.on_connect = lambda _c, _u, _f, reason, _p: result.append(reason.value)
+    client.connect("127.0.0.1", port, keepalive=10)
+    deadline = time.monotonic() + 10
+    while not result and time.monotonic() < deadline:
+        client.loop(timeout=0.1)
+    client.disconnect()
+    assert result, f"no CONNACK for {key}"
+    return result[0] == 0
+
+
+def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_once(platform, tmp_path):
+    from wuxin.services.registry import revoke_device_tokens, rotate_device_token
+
+    fleet = build_fleet(["manufacturing"], 1, 5)
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [])
+    live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=60, heartbeat_s=5, data_dir=tmp_path / "broker")
+    live.start()
+    try:
+        key, other = sorted(live.mqtt_devices)[:2]
+        port = live._broker.port
+        old = rotate_device_token(platform, None, key)  # the token the device now holds
+        assert _broker_lets_in(port, key, old)
+        new = rotate_device_token(platform, None, key)
+        assert _broker_lets_in(port, key, new) and not _broker_lets_in(port, key, old)
+        other_token = rotate_device_token(platform, None, other)
+        revoke_device_tokens(platform, None, other)
+        assert not _broker_lets_in(port, other, other_token)
+    finally:
+        live.stop()
+    assert platform.settings.mqtt_admin_url is None  # the stopped broker is no longer the platform's

@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 def set_broker_password(platform: Platform, device_key: str, device_type: str, token: str) -> None:
     """Make `token` the device's MQTT password before the database commits it (refuse if unreachable)."""
     if not platform.settings.mqtt_admin_url:
+        _say_not_synced(platform, device_key, "new token")
         return
     from wuxin.ingest.mqtt.broker import BrokerError, DynsecAccounts, DynsecAdmin
 
@@ -28,6 +29,7 @@ def set_broker_password(platform: Platform, device_key: str, device_type: str, t
 def disable_broker_account(platform: Platform, device_key: str) -> None:
     """Refuse the device at the broker now; if the broker is down the periodic reconcile does it."""
     if not platform.settings.mqtt_admin_url:
+        _say_not_synced(platform, device_key, "revocation")
         return
     from wuxin.ingest.mqtt.broker import BrokerError, DynsecAccounts, DynsecAdmin
 
@@ -39,3 +41,10 @@ def disable_broker_account(platform: Platform, device_key: str) -> None:
             admin.close()
     except BrokerError as exc:
         log.warning("broker account of %s not disabled now (reconcile will): %s", device_key, exc)
+
+
+def _say_not_synced(platform: Platform, device_key: str, what: str) -> None:
+    """An MQTT broker is in use but the platform cannot reach its accounts: say so, every time."""
+    if platform.settings.mqtt_url:
+        log.warning("the %s of %s does not reach the MQTT broker: WUXIN_MQTT_ADMIN_URL is not set "
+                    "(the broker keeps the old credentials until its accounts are reconciled)", what, device_key)

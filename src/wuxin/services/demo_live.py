@@ -132,6 +132,7 @@ class LiveDevices:
         for thread in self._threads:
             thread.join(timeout=10)
         if self._broker is not None:
+            self.platform.settings.mqtt_admin_url = None
             self._broker.stop()
 
     def _thread(self, target, name: str) -> None:
@@ -220,6 +221,9 @@ class LiveDevices:
         finally:
             admin.close()
         self._await_connected()
+        # From now on token rotations and revocations (API, CLI) reach this broker at once; the settings object
+        # is the process's one (get_settings), so the API served beside the demo sees it too.
+        self.platform.settings.mqtt_admin_url = self._broker.admin_url
         worker = MqttWorker(self.platform, self._broker.url(WORKER_USER, worker_password), "wuxin-demo-worker")
         self._thread(lambda: worker.run(self.stop_event), "wuxin-demo-mqtt-worker")
         return f"Mosquitto on 127.0.0.1:{self._broker.port} with {len(self._publishers)} MQTT devices"
