@@ -257,3 +257,17 @@ def test_a_terminal_connection_records_its_online_and_offline_transitions(platfo
     assert [(t["from_state"], t["to_state"], t["cause"]) for t in transitions] == [
         ("unknown", "online", "jt808_authenticated"), ("online", "offline", "jt808_connection_closed")]
     assert device["last_seen_ms"] >= started_ms  # login and heartbeat are signs of life, without any reading
+
+
+def test_an_enterprise_provisions_only_its_enterprise_shared_terminals(platform, live):
+    """Re-provisioning a bank-installed terminal would drop the real terminal's code and let a fake one enrol."""
+    world = _world(platform)
+    registry.register_device(platform, None, world.fleet, "truck-05", "vehicles.gps_terminal", "enterprise_shared",
+                             attributes={"jt808_phone": "013900000005", "plate": "粤B00005"})
+    owner = login(live.client, "fleetowner")
+    url = "/api/v1/devices/{}/jt808/enrolment"
+    refused = live.client.post(url.format("truck-02"), json={"terminal_id": "FAKE01"}, headers=owner)
+    assert refused.status_code == 403 and "bank_installed" in refused.json()["message"]
+    with platform.uow() as uow:
+        assert uow.jt808.of_device(uow.devices.by_key("truck-02")["id"])["terminal_id"] == TERMINAL_ID
+    assert live.client.post(url.format("truck-05"), json={"terminal_id": "SZ80805"}, headers=owner).status_code == 200

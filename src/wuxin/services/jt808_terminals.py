@@ -32,7 +32,7 @@ from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.connectivity import record_device_presence
 from wuxin.services.ingest import ingest_lines
-from wuxin.services.registry import _require_device_manager, known_device
+from wuxin.services.registry import known_device, require_device_manager_of
 
 TERMINAL_TYPE = "vehicles.gps_terminal"
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
@@ -55,7 +55,7 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
         raise InvalidInput(f"enrolment window {window_s} s is not between 60 s and {MAX_ENROL_WINDOW_S} s (30 days)")
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)
-        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        require_device_manager_of(platform, uow, principal, device)
         phone = _device_phone(device)
         holder = uow.jt808.by_phone(phone)
         if holder is not None and holder["device_id"] != device["id"]:
