@@ -59,8 +59,7 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
         phone = _device_phone(device)
         holder = uow.jt808.by_phone(phone)
         if holder is not None and holder["device_id"] != device["id"]:
-            raise Conflict(f"JT/T 808 phone {device['attributes']['jt808_phone']} is already provisioned for "
-                           f"device {holder['device_key']!r}")
+            raise Conflict(_phone_taken(principal, device['attributes']['jt808_phone'], holder['device_key']))
         now_ms = platform.clock_ms()
         until_ms = now_ms + window_s * 1000
         dropped = uow.jt808.provision(device["id"], phone, terminal_id, manufacturer_id, terminal_model, imei, now_ms,
@@ -71,6 +70,14 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
     return {"key": device_key, "phone": device["attributes"]["jt808_phone"], "terminal_id": terminal_id,
             "manufacturer_id": manufacturer_id, "terminal_model": terminal_model, "imei": imei,
             "enrol_until_ms": until_ms, "auth_code_dropped": dropped}
+
+
+def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> str:
+    """Only the admin (who sees every device) is told which device holds the SIM number; for anyone else the
+    holder may be another enterprise's device, and naming it would say that it exists."""
+    if principal is None or principal.is_admin:
+        return f"JT/T 808 phone {phone} is already provisioned for device {holder_key!r}"
+    return f"JT/T 808 phone {phone} is already provisioned for another device"
 
 
 def _device_phone(device: dict) -> str:
