@@ -174,3 +174,24 @@ def test_sessions_expire(platform, live, world):
     headers = login(live.client, "officer")
     platform.clock.advance(13 * 3600_000)
     assert live.client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_an_enterprise_manages_only_its_enterprise_shared_devices(live, world):
+    """A borrower holding a bank-installed device's credential could send readings the bank trusts at 0.9."""
+    owner, admin, integrator = (login(live.client, u) for u in ("owner", "admin", "integrator"))
+    for action in ("rotate", "revoke"):
+        refused = live.client.post(f"/api/v1/devices/loom-01/token/{action}", headers=owner)
+        assert refused.status_code == 403 and "bank_installed" in refused.json()["message"], refused.text
+    body = orjson.dumps([{"ts": T0_MS - 500, "values": {"current_a": 8.0}}])
+    assert live.client.post(f"/api/v1/{world.device_tokens['loom-01']}/telemetry", content=body).status_code == 200
+    for key in ("gw-01", "loom-11"):
+        shared = {"key": key, "device_type": "manufacturing.current_bracelet", "source_mode": "enterprise_shared"}
+        assert live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=owner, json=shared).status_code == 201
+    assert live.client.post("/api/v1/devices/gw-01/token/rotate", headers=owner).status_code == 200
+    attach = "/api/v1/gateways/gw-01/children"
+    refused = live.client.post(attach, headers=owner, json={"device_key": "loom-01"})
+    assert refused.status_code == 403 and "bank_installed" in refused.json()["message"]
+    above = live.client.post(attach, headers=admin, json={"device_key": "loom-01"})  # trust 0.9 behind trust 0.5
+    assert above.status_code == 422 and "gw-01" in above.json()["message"] and "loom-01" in above.json()["message"]
+    assert live.client.post(attach, headers=owner, json={"device_key": "loom-11"}).status_code == 201
+    assert live.client.post("/api/v1/devices/loom-01/token/rotate", headers=integrator).status_code == 200

@@ -10,7 +10,7 @@ import orjson
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.services import registry
+from wuxin.services import consent, registry
 from wuxin.services.ingest import ingest_device_telemetry
 from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
 
@@ -257,3 +257,31 @@ def test_a_terminal_connection_records_its_online_and_offline_transitions(platfo
     assert [(t["from_state"], t["to_state"], t["cause"]) for t in transitions] == [
         ("unknown", "online", "jt808_authenticated"), ("online", "offline", "jt808_connection_closed")]
     assert device["last_seen_ms"] >= started_ms  # login and heartbeat are signs of life, without any reading
+
+
+def test_an_enterprise_provisions_only_its_enterprise_shared_terminals(platform, live):
+    """Re-provisioning a bank-installed terminal would drop the real terminal's code and let a fake one enrol."""
+    world = _world(platform)
+    registry.register_device(platform, None, world.fleet, "truck-05", "vehicles.gps_terminal", "enterprise_shared",
+                             attributes={"jt808_phone": "013900000005", "plate": "粤B00005"})
+    owner = login(live.client, "fleetowner")
+    url = "/api/v1/devices/{}/jt808/enrolment"
+    refused = live.client.post(url.format("truck-02"), json={"terminal_id": "FAKE01"}, headers=owner)
+    assert refused.status_code == 403 and "bank_installed" in refused.json()["message"]
+    with platform.uow() as uow:
+        assert uow.jt808.of_device(uow.devices.by_key("truck-02")["id"])["terminal_id"] == TERMINAL_ID
+    assert live.client.post(url.format("truck-05"), json={"terminal_id": "SZ80805"}, headers=owner).status_code == 200
+
+
+def test_a_taken_sim_number_is_not_traced_to_its_device_for_non_admins(platform, live):
+    world = _world(platform)
+    consent.grant(platform, None, world.fleet, world.operator, "all", [], "maintenance", platform.clock_ms() + 86_400_000)
+    registry.register_device(platform, None, world.fleet, "truck-04", "vehicles.gps_terminal", "enterprise_shared",
+                             attributes={"jt808_phone": "0" + PHONE, "plate": "粤B00004"})
+    url = "/api/v1/devices/truck-04/jt808/enrolment"
+    for user in ("integrator", "fleetowner"):
+        taken = live.client.post(url, json={"terminal_id": "SZ80804"}, headers=login(live.client, user))
+        assert taken.status_code == 409 and "truck-02" not in taken.text, (user, taken.text)
+        assert "already provisioned for another device" in taken.json()["message"]
+    admin = live.client.post(url, json={"terminal_id": "SZ80804"}, headers=login(live.client, "admin"))
+    assert admin.status_code == 409 and "truck-02" in admin.json()["message"]

@@ -2,6 +2,8 @@
 calls, zone geofences, outbound reconciliation, release only after repayment or substitution."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.world import build_world, login
 from wuxin.services import consent, monitoring, pledges, registry
 from wuxin.services.ingest import ingest_lines
@@ -105,3 +107,33 @@ def test_zone_geofence_and_outbound_reconciliation(platform, live):
     ok = c.post(f"/api/v1/loans/{lid}/reconcile", headers=officer, json={**body, "wms_out_units": 120})
     assert ok.json()["mismatch"] is False
     assert c.post(f"/api/v1/loans/{lid}/reconcile", headers=login(c, "owner"), json=body).status_code == 403
+
+
+def test_after_revocation_the_bank_keeps_its_loan_but_reads_no_device_through_pledges(platform, live):
+    world = build_world(platform)
+    c = live.client
+    officer, risk, owner = login(c, "officer"), login(c, "risk"), login(c, "owner")
+    registry.register_device(platform, None, world.factory, "rfid-9", "logistics.rfid_reader", "bank_installed", None,
+                             {"zone_id": "Z1"})
+    now = platform.clock_ms()
+    ingest_lines(platform, [{"device": "rfid-9", "ts": now - 7_200_000, "values": {"tag_count": 900}},
+                            {"device": "rfid-9", "ts": now - 1000, "values": {"tag_count": 800}}], "http")
+    lid = _loan(c, officer, world.factory)
+    c.post(f"/api/v1/loans/{lid}/pledges", headers=officer, json={"items": [TYRES]})
+    c.post("/api/v1/price-index", headers=risk, json={"sku": TYRES["sku"], "price_cny": "600", "at_ms": 0, "source": "x"})
+    _live(platform, lid)
+    body = {"zone_id": "Z1", "from_ms": now - 3_600_000, "to_ms": now, "wms_out_units": 100}
+    under_consent = c.get(f"/api/v1/loans/{lid}/valuation", headers=officer).json()
+    assert under_consent["monitored"] is True and Decimal(under_consent["items"][0]["quantity"]) == 800
+    assert c.post(f"/api/v1/loans/{lid}/reconcile", headers=officer, json=body).json()["values"]["rfid_out"] == 100
+    with platform.uow() as uow:
+        reads = {e["action"]: e for e in uow.logs.access_entries() if e["action"].startswith("pledges.")}
+    assert set(reads) == {"pledges.valuation", "pledges.reconcile"}
+    assert reads["pledges.reconcile"]["consent_id"] == world.consent_bank_factory
+    assert c.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner).status_code == 200
+    refused = c.post(f"/api/v1/loans/{lid}/reconcile", headers=officer, json=body)
+    assert refused.status_code == 404 and refused.json()["message"] == f"enterprise {world.factory} does not exist"
+    revoked = c.get(f"/api/v1/loans/{lid}/valuation", headers=officer)
+    assert revoked.status_code == 200 and revoked.json()["monitored"] is False
+    assert Decimal(revoked.json()["items"][0]["quantity"]) == 1000  # as pledged: no reader counts for the bank now
+    assert revoked.json()["pledged_value_cny"] == "420000.00"

@@ -55,7 +55,9 @@ def consistency(platform: PlatformDep, first: int = Query(..., ge=1, le=INT64_MA
 
 @router.get("/entries/{leaf_index}/proof")
 def entry_proof(leaf_index: Annotated[int, Path(ge=0, le=INT64_MAX)], user: CurrentUser, platform: PlatformDep) -> dict:
-    """Inclusion proof of one entry with its leaf data and signed head, for whoever may read what it proves."""
+    """Inclusion proof of one entry with its leaf data and signed head, for whoever may read what it proves; any
+    refusal reads as a missing entry. A telemetry batch is proven per device: GET
+    /api/v1/ledger/telemetry/batches/{batch}/devices/{device}/proof."""
     return ledger_access.entry_proof(platform, user, leaf_index)
 
 

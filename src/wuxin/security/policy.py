@@ -87,11 +87,18 @@ def readable_device_keys(
         return {key for key, _ in devices}, None
     if principal.role not in BANK_ROLES | {Role.INTEGRATOR, Role.REGULATOR}:
         raise Denied(f"role {principal.role.value} does not read enterprise telemetry")
-    live = valid_consents(consents, principal.tenant_id, now_ms)
-    if not live:
+    keys, consent_id = consented_device_keys(principal.tenant_id, devices, consents, now_ms)
+    if consent_id is None:
         raise enterprise_not_found(enterprise_id)
+    return keys, consent_id
+
+
+def consented_device_keys(tenant_id: int | None, devices: list[tuple[str, str]], consents: list[ConsentView],
+                          now_ms: int) -> tuple[set[str], int | None]:
+    """Device keys a valid consent to the tenant covers now, and that consent (none: nothing, None)."""
+    live = valid_consents(consents, tenant_id, now_ms)
     keys = {key for key, device_type in devices if any(c.covers(key, device_type) for c in live)}
-    return keys, live[0].id
+    return keys, (live[0].id if live else None)
 
 
 def require_can_see_enterprise(principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int) -> None:

@@ -460,7 +460,7 @@ def pledge_registry_value(uow, tenant_id: int | None, enterprise_id: int, at_ms:
     for loan in uow.monitoring.loans(tenant_id, enterprise_id):
         if loan["state"] in CLOSED:
             continue
-        for h in holdings(uow, loan, at_ms):
+        for h in holdings(uow, loan, at_ms, tenant_id):
             value = item_value_cny(h)
             if value is None:
                 lines.append((f"质押物 {h.identity}（{h.sku}）无价格指数：不计入", f"lot {h.identity} ({h.sku}) has no price index: left out"))

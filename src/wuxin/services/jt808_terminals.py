@@ -32,7 +32,7 @@ from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.connectivity import record_device_presence
 from wuxin.services.ingest import ingest_lines
-from wuxin.services.registry import _require_device_manager, known_device
+from wuxin.services.registry import known_device, require_device_manager_of
 
 TERMINAL_TYPE = "vehicles.gps_terminal"
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
@@ -55,12 +55,11 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
         raise InvalidInput(f"enrolment window {window_s} s is not between 60 s and {MAX_ENROL_WINDOW_S} s (30 days)")
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)
-        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        require_device_manager_of(platform, uow, principal, device)
         phone = _device_phone(device)
         holder = uow.jt808.by_phone(phone)
         if holder is not None and holder["device_id"] != device["id"]:
-            raise Conflict(f"JT/T 808 phone {device['attributes']['jt808_phone']} is already provisioned for "
-                           f"device {holder['device_key']!r}")
+            raise Conflict(_phone_taken(principal, device['attributes']['jt808_phone'], holder['device_key']))
         now_ms = platform.clock_ms()
         until_ms = now_ms + window_s * 1000
         dropped = uow.jt808.provision(device["id"], phone, terminal_id, manufacturer_id, terminal_model, imei, now_ms,
@@ -71,6 +70,14 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
     return {"key": device_key, "phone": device["attributes"]["jt808_phone"], "terminal_id": terminal_id,
             "manufacturer_id": manufacturer_id, "terminal_model": terminal_model, "imei": imei,
             "enrol_until_ms": until_ms, "auth_code_dropped": dropped}
+
+
+def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> str:
+    """Only the admin (who sees every device) is told which device holds the SIM number; for anyone else the
+    holder may be another enterprise's device, and naming it would say that it exists."""
+    if principal is None or principal.is_admin:
+        return f"JT/T 808 phone {phone} is already provisioned for device {holder_key!r}"
+    return f"JT/T 808 phone {phone} is already provisioned for another device"
 
 
 def _device_phone(device: dict) -> str:

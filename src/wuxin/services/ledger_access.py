@@ -3,9 +3,11 @@ own rule (the same functions its API calls), so a proof never shows more than th
 
 A bank's credit decision, loan and pledges, and its tuned alarms, are that bank's business: a
 second bank the borrower also consented to does not see them (consent covers the enterprise's
-device data, never another bank's business). An entry the principal may not read is answered as
-absent, like the thing itself; a role that never reads such things is told so (403), as by the API.
-Telemetry batches mix devices of several enterprises: they are proven per device, under consent.
+device data, never another bank's business). Every refusal on an entry, a proof or an evidence bundle
+(a role that never reads such things included) is answered exactly as a missing entry (404, same
+message): a 403 would tell which leaf indexes hold which kinds of entry.
+Telemetry batches mix devices of several enterprises: they are proven per device, under consent
+(GET /api/v1/ledger/telemetry/batches/{batch}/devices/{device}/proof), never as a whole entry.
 """
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ from wuxin.services.ledger import _inclusions, _require
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 
-TELEMETRY_HINT = "ask GET /api/v1/ledger/telemetry/batches/{batch}/devices/{device}/proof"
 
 
 def entry_proof(platform: Platform, principal: Principal, leaf_index: int) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def evidence_bundle(platform: Platform, principal: Principal, subject: str) -> d
             raise NotFound(f"no ledger entry records subject {subject!r}")
         inputs = sorted({s for e in entries for s in _inputs_of(e)} - {subject})
         found = uow.ledger.entries_by_subjects(inputs) if inputs else []
-        readable = [e for e in found if _may_read(platform, uow, principal, e, seen, quiet=True)]
+        readable = [e for e in found if _may_read(platform, uow, principal, e, seen)]
     withheld = sorted({e["subject"] for e in found} - {e["subject"] for e in readable})
     proofs, head = _inclusions(platform, entries + readable)
     return {"type": "evidence_bundle", "subject": subject, "entries": proofs, "withheld_inputs": withheld,
@@ -70,10 +71,10 @@ Reader = Callable[[Platform, UnitOfWork, Principal, dict], None]
 
 
 def _may_read(platform: Platform, uow: UnitOfWork, principal: Principal, entry: dict,
-              seen: dict[tuple[str, str], bool], quiet: bool = False) -> bool:
-    """True if the domain lets the principal read the thing; False if it does not exist for them.
+              seen: dict[tuple[str, str], bool]) -> bool:
+    """True if the domain lets the principal read the thing; False if it does not exist for them or their
+    role never reads it (the domain's Denied): callers answer both as a missing entry.
 
-    A role that never reads this kind raises Denied (as the domain API does), unless `quiet`.
     Answers are kept in `seen` per (kind, subject): a loan's pledge entries are decided once.
     """
     key = (entry["kind"], entry["subject"])
@@ -82,11 +83,7 @@ def _may_read(platform: Platform, uow: UnitOfWork, principal: Principal, entry: 
         try:
             reader(platform, uow, principal, entry)
             seen[key] = True
-        except NotFound:
-            seen[key] = False
-        except Denied:
-            if not quiet:
-                raise
+        except (NotFound, Denied):
             seen[key] = False
     return seen[key]
 
@@ -100,7 +97,8 @@ def _number(subject: str, prefix: str, position: int = 1) -> int:
 
 
 def _telemetry_batch(platform, uow, principal, entry) -> None:
-    raise Denied(f"ledger entry {entry['leaf_index']} is a telemetry batch holding several devices' data: {TELEMETRY_HINT}")
+    """A batch holds several enterprises' devices: it is proven per device only (answered as missing here)."""
+    raise Denied(f"ledger entry {entry['leaf_index']} is proven per device only")
 
 
 def _credit_decision(platform, uow, principal, entry) -> None:

@@ -26,10 +26,11 @@ from wuxin.loans.pledge import (
     release_allowed,
     top_up_cny,
 )
-from wuxin.security.policy import Principal, require_role
+from wuxin.security.policy import Principal, consented_device_keys, readable_device_keys, require_role
 from wuxin.services.evidence import record_evidence
 from wuxin.services.loans import money, own_loan
 from wuxin.services.monitoring import apply_signals, invalidate_index, tenant_scope
+from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 
 COVERAGE_RULE = "logistics.pledge_coverage"
@@ -118,11 +119,12 @@ def set_price(platform: Platform, principal: Principal, sku: str, price_cny, at_
     return {"sku": sku, "price_cny": str(price), "at_ms": at_ms, "source": source}
 
 
-def holdings(uow: UnitOfWork, loan: dict, at_ms: int) -> list[Holding]:
-    """Items valued today: a zone's RFID count caps the quantity of the single lot it watches (monitored, not declared)."""
+def holdings(uow: UnitOfWork, loan: dict, at_ms: int, reader_tenant_id: int | None) -> list[Holding]:
+    """Items valued today: a zone's RFID count caps the quantity of the single lot it watches (monitored, not declared),
+    counted only from readers a valid consent to the reader's tenant covers (after revocation: declared quantities)."""
     items = uow.monitoring.items(loan["id"])
     prices = uow.monitoring.prices({i["sku"] for i in items}, at_ms) if items else {}
-    monitored = _monitored_by_zone(uow, loan["enterprise_id"], at_ms)
+    monitored = _monitored_by_zone(uow, consented_devices(uow, loan, at_ms, reader_tenant_id)[0], at_ms)
     per_zone: dict[str, int] = {}
     for i in items:
         per_zone[i["zone_id"]] = per_zone.get(i["zone_id"], 0) + 1
@@ -137,9 +139,23 @@ def holdings(uow: UnitOfWork, loan: dict, at_ms: int) -> list[Holding]:
     return out
 
 
-def _monitored_by_zone(uow: UnitOfWork, enterprise_id: int, at_ms: int) -> dict[str, float]:
-    readers = {d["id"]: d["attributes"].get("zone_id") for d in uow.devices.list(enterprise_id)
-               if d["device_type"] == "logistics.rfid_reader" and (d["attributes"] or {}).get("zone_id")}
+def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int | None) -> tuple[list[dict], int | None]:
+    """Devices of the loan's enterprise that a valid consent to `tenant_id` (the loan's bank, or the reader's
+    tenant) covers now, and that consent: pledge figures use device data only under it."""
+    devices = uow.devices.list(loan["enterprise_id"])
+    consents = consent_views(uow.consents.for_enterprise(loan["enterprise_id"]))
+    keys, consent_id = consented_device_keys(tenant_id, [(d["key"], d["device_type"]) for d in devices],
+                                             consents, now_ms)
+    return [d for d in devices if d["key"] in keys], consent_id
+
+
+def _zone_readers(devices: list[dict]) -> dict[int, str]:
+    return {d["id"]: d["attributes"]["zone_id"] for d in devices
+            if d["device_type"] == "logistics.rfid_reader" and (d["attributes"] or {}).get("zone_id")}
+
+
+def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict[str, float]:
+    readers = _zone_readers(devices)
     if not readers:
         return {}
     latest = uow.monitoring.latest_value(list(readers), "tag_count", at_ms)
@@ -150,7 +166,7 @@ def _monitored_by_zone(uow: UnitOfWork, enterprise_id: int, at_ms: int) -> dict[
 
 
 def loan_coverage(uow: UnitOfWork, loan: dict, at_ms: int) -> Coverage:
-    return coverage(holdings(uow, loan, at_ms), Decimal(loan["outstanding_cny"]), Decimal(loan["maintenance_ratio"]),
+    return coverage(holdings(uow, loan, at_ms, loan["tenant_id"]), Decimal(loan["outstanding_cny"]), Decimal(loan["maintenance_ratio"]),
                     Decimal(loan["liquidation_ratio"]))
 
 
@@ -158,9 +174,15 @@ def valuation(platform: Platform, principal: Principal, loan_id: int) -> dict:
     with platform.uow() as uow:
         loan = own_loan(uow, principal, loan_id)
         now_ms = platform.clock_ms()
-        hs = holdings(uow, loan, now_ms)
-        cov = loan_coverage(uow, loan, now_ms)
-    return {"loan_id": loan_id, "items": [{"identity": h.identity, "sku": h.sku, "quantity": str(h.quantity),
+        hs = holdings(uow, loan, now_ms, principal.tenant_id)  # the admin (no tenant) sees declared quantities
+        cov = coverage(hs, Decimal(loan["outstanding_cny"]), Decimal(loan["maintenance_ratio"]),
+                       Decimal(loan["liquidation_ratio"]))
+        devices, consent_id = consented_devices(uow, loan, now_ms, principal.tenant_id)
+        readers = _zone_readers(devices)
+        if consent_id is not None and readers:  # monitored quantities are a read of the enterprise's data
+            _log_read(platform, uow, principal, loan, "pledges.valuation", consent_id, len(readers))
+        uow.commit()
+    return {"loan_id": loan_id, "monitored": consent_id is not None, "items": [{"identity": h.identity, "sku": h.sku, "quantity": str(h.quantity),
                                            "unit_price_cny": None if h.unit_price_cny is None else str(h.unit_price_cny),
                                            "haircut": str(h.haircut),
                                            "value_cny": None if item_value_cny(h) is None else str(item_value_cny(h))}
@@ -214,7 +236,9 @@ def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: s
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         loan = own_loan(uow, principal, loan_id)
-        values = zone_outbound(uow, loan["enterprise_id"], zone_id, from_ms, to_ms)
+        devices, consent_id = _readable_devices(platform, uow, principal, loan["enterprise_id"])
+        values = zone_outbound(uow, devices, zone_id, from_ms, to_ms)
+        _log_read(platform, uow, principal, loan, "pledges.reconcile", consent_id, len(devices))
         values["wms_out"] = wms_out_units
         gap = mismatch(values, float(rule.params["tolerance"]))
         big_enough = gap is not None and gap["gap"] >= rule.params.get("min_units", 0)
@@ -226,8 +250,26 @@ def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: s
     return {"zone_id": zone_id, "values": values, "mismatch": big_enough, "detail": gap}
 
 
-def zone_outbound(uow: UnitOfWork, enterprise_id: int, zone_id: str, from_ms: int, to_ms: int) -> dict:
-    devices = [d for d in uow.devices.list(enterprise_id) if (d["attributes"] or {}).get("zone_id") == zone_id]
+def _readable_devices(platform: Platform, uow: UnitOfWork, principal: Principal,
+                      enterprise_id: int) -> tuple[list[dict], int | None]:
+    """The enterprise's devices the caller may read now (as data_access reads them); without a valid consent the
+    enterprise does not exist for the caller (404), even under the caller's own loan."""
+    devices = uow.devices.list(enterprise_id)
+    consents = consent_views(uow.consents.for_enterprise(enterprise_id))
+    keys, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],
+                                            consents, platform.clock_ms())
+    return [d for d in devices if d["key"] in keys], consent_id
+
+
+def _log_read(platform: Platform, uow: UnitOfWork, principal: Principal, loan: dict, action: str,
+              consent_id: int | None, rows: int) -> None:
+    uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
+                    enterprise_id=loan["enterprise_id"], device_id=None, action=action, consent_id=consent_id, rows=rows)
+
+
+def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: int, to_ms: int) -> dict:
+    """Outbound counts of the zone from the given devices only (those the caller may read)."""
+    devices = [d for d in readable if (d["attributes"] or {}).get("zone_id") == zone_id]
     cameras = [d["id"] for d in devices if d["device_type"] == "logistics.gate_camera"]
     readers = [d["id"] for d in devices if d["device_type"] == "logistics.rfid_reader"]
     camera_out = uow.monitoring.sum_values(cameras, "count_out", from_ms, to_ms) if cameras else None

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wuxin.bootstrap import Platform
-from wuxin.domain.model import Role, SourceMode
+from wuxin.domain.model import Role, SourceMode, trust_level
 from wuxin.domain.text import shown, text_fault
 from wuxin.errors import AuthError, Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.parse import PayloadError, loads
@@ -23,7 +23,7 @@ from wuxin.services.ingest import (DeviceResolver, IngestResult, merge_results, 
                                    quarantine_unstorable, store_validated)
 from wuxin.services.isolation import store_isolating
 from wuxin.store.db import is_unavailable
-from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, rotate_device_token
+from wuxin.services.registry import known_device, known_enterprise, require_device_manager_of, rotate_device_token
 
 PUSH_CHANNEL = "platform"
 PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp
@@ -84,16 +84,27 @@ def attach_sub_device(platform: Platform, principal: Principal | None, gateway_k
     """Register `child_key` behind `gateway_key`: only that gateway may then publish for it (same enterprise)."""
     with platform.uow() as uow:
         gateway = known_device(platform, uow, principal, gateway_key)
-        _require_device_manager(platform, uow, principal, gateway["enterprise_id"])
+        require_device_manager_of(platform, uow, principal, gateway)
         child = uow.devices.by_key(child_key)
         if child is None or child["enterprise_id"] != gateway["enterprise_id"]:  # whose it is, is not said
             raise NotFound(f"device {child_key!r} is not a device of the gateway's enterprise {gateway['enterprise_id']}")
         if gateway["id"] == child["id"]:
             raise InvalidInput(f"device {gateway_key!r} cannot be its own sub-device")
+        require_device_manager_of(platform, uow, principal, child)
+        _require_trust_not_above_gateway(gateway, child)
         uow.protocols.attach_child(gateway["id"], child["id"], platform.clock_ms())
         uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "gateway.attach", child_key,
                        {"gateway": gateway_key})
         uow.commit()
+
+
+def _require_trust_not_above_gateway(gateway: dict, child: dict) -> None:
+    """Relayed data is labelled with the child's source mode, so whoever holds the gateway's credential could
+    otherwise send readings more trusted than its own: a gateway has children of the same or lower trust only."""
+    if trust_level(child["source_mode"]) > trust_level(gateway["source_mode"]):
+        raise InvalidInput(f"device {child['key']!r} is {child['source_mode']} and cannot be relayed by gateway "
+                           f"{gateway['key']!r}, which is {gateway['source_mode']} (a gateway relays devices of the "
+                           "same or lower trust)")
 
 
 # ---- third-party platforms: registration

@@ -144,6 +144,17 @@ def _require_device_manager(platform: Platform, uow: UnitOfWork, principal: Prin
     raise Denied(f"user {principal.username} may not manage devices of enterprise {enterprise_id}")
 
 
+def require_device_manager_of(platform: Platform, uow: UnitOfWork, principal: Principal | None, device: dict) -> None:
+    """Who may manage this device's credentials, terminal and gateway ties. An enterprise user manages only its
+    own enterprise_shared devices: a bank-installed or third-party device's credential in the borrower's hands
+    would let it send readings the bank trusts as such; those are the admin's and a consented integrator's."""
+    _require_device_manager(platform, uow, principal, device["enterprise_id"])
+    if (principal is not None and principal.role is Role.ENTERPRISE_USER
+            and device["source_mode"] != SourceMode.ENTERPRISE_SHARED.value):
+        raise Denied(f"device {device['key']!r} is {device['source_mode']}: the platform admin or the integrator "
+                     "manages it, an enterprise manages only its enterprise_shared devices")
+
+
 def register_device(platform: Platform, principal: Principal | None, enterprise_id: int, key: str, device_type: str,
                     source_mode: str, site_id: int | None = None, attributes: dict | None = None) -> tuple[int, str]:
     """Register a device and issue its first access token (shown once, stored hashed)."""
@@ -183,7 +194,7 @@ def rotate_device_token(platform: Platform, principal: Principal | None, device_
     token = new_token("wxd_")
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)
-        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        require_device_manager_of(platform, uow, principal, device)
         now_ms = platform.clock_ms()
         uow.devices.revoke_tokens(device["id"], now_ms)
         uow.devices.add_token(device["id"], token_hash(token), now_ms)
@@ -197,7 +208,7 @@ def revoke_device_tokens(platform: Platform, principal: Principal | None, device
     """Revoke every credential of the device: its access tokens and its JT/T 808 auth code."""
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)
-        _require_device_manager(platform, uow, principal, device["enterprise_id"])
+        require_device_manager_of(platform, uow, principal, device)
         revoked = uow.devices.revoke_tokens(device["id"], platform.clock_ms())
         revoked += uow.jt808.revoke(device["id"])  # a JT/T 808 auth code too; enrolling again needs a new window
         uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device_token.revoke", device_key, {})
