@@ -199,3 +199,26 @@ def test_a_day_outside_2000_to_2100_answers_422_naming_the_parameter(live, platf
     path = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days=366&end_day=0001-01-01"
     problem = _problem(live.client.get(path, headers=owner))
     assert (problem["where"], problem["value"]) == ("query.end_day", "0001-01-01")
+
+
+def test_a_nul_in_one_point_keeps_the_good_points_on_both_telemetry_routes(live, platform):
+    """The token-in-header route answered 422 for the whole body (good points lost) where the token-in-path route
+    stores the good points and names the bad one: both are the ingest parser's."""
+    world = build_world(platform)
+    body = b'{"current_a": 9, "bad\\u0000name": 1}'
+    token = world.device_tokens["loom-01"]
+    in_path = live.client.post(f"/api/v1/{token}/telemetry", content=body)
+    in_header = live.client.post("/api/v1/devices/me/telemetry", content=body,
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert in_path.status_code == in_header.status_code == 200, in_header.text
+    without_batch = [{k: v for k, v in r.json().items() if k != "batch_id"} for r in (in_path, in_header)]
+    assert without_batch[0] == without_batch[1]
+    assert (in_header.json()["accepted"], in_header.json()["rejected"]) == (1, 1), in_header.text
+
+
+def test_every_telemetry_route_leaves_its_body_to_the_ingest_parser(platform):
+    from wuxin.api.app import create_app
+    from wuxin.api.guards import INGEST_ROUTES
+    paths = create_app(platform).openapi()["paths"]
+    telemetry = {path for path, operations in paths.items() if path.endswith("/telemetry") and "post" in operations}
+    assert telemetry and telemetry <= INGEST_ROUTES
