@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address people reach the API at (https://wuxin.example.com), for absolute links in reports; unset, a
+    # report links under the address its own request came to (never a Host header kept for other requests)
+    public_url: str | None = None
     mqtt_url: str | None = None
     mqtt_admin_url: str | None = None  # dynamic-security admin: token rotations reach the broker at once
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)

@@ -100,7 +100,7 @@ def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: Pla
            format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY)):
     """The credit report; every figure links to the API data behind it."""
     data = credit.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
-    base = str(request.base_url).rstrip("/")
+    base = (platform.settings.public_url or str(request.base_url)).rstrip("/")
     if format == "json":
         return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json")
     if format == "pdf":
