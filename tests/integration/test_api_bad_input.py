@@ -222,3 +222,13 @@ def test_every_telemetry_route_leaves_its_body_to_the_ingest_parser(platform):
     paths = create_app(platform).openapi()["paths"]
     telemetry = {path for path, operations in paths.items() if path.endswith("/telemetry") and "post" in operations}
     assert telemetry and telemetry <= INGEST_ROUTES
+
+
+def test_a_number_beyond_a_double_in_free_form_parameters_answers_422(live, platform):
+    build_world(platform)
+    risk = login(live.client, "risk")
+    body = b'{"params": {"value": 1e999999}}'
+    response = live.client.put("/api/v1/rule-overrides/*/construction.crane_overload", content=body,
+                               headers={**risk, "Content-Type": "application/json"})
+    problem = _problem(response)
+    assert problem["where"] == "body" and "params.value" in problem["message"]

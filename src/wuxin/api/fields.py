@@ -5,11 +5,12 @@ exact as a JSON number's double, so that the OpenAPI states it exactly). tests/i
 that the OpenAPI has no integer without both bounds inside 64 bits."""
 from __future__ import annotations
 
+import math
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ID_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -21,9 +22,33 @@ EpochMs = Annotated[int, Interval(ge=-EPOCH_MS_LIMIT, le=EPOCH_MS_LIMIT)]
 
 class RequestModel(BaseModel):
     """Base of every request body: a float or Decimal must be finite (a JSON number like 1e999999 parses to inf,
-    which no answer can carry back as JSON), refused with 422 naming the field."""
+    which no answer can carry back as JSON, nor PostgreSQL's JSON store), refused with 422 naming the field; in
+    free-form parts (a dict of parameters) too."""
 
     model_config = ConfigDict(allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_numbers(cls, data: Any) -> Any:
+        where = _non_finite(data, "")
+        if where is not None:
+            raise ValueError(f"the number at {where.lstrip('.') or 'the top'} is beyond a double (inf) or not a "
+                             f"number (NaN): send a finite number")
+        return data
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """Where in a parsed JSON value a non-finite float is, or None."""
+    stack = [(where, value)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return where
+        if isinstance(value, dict):
+            stack += [(f"{where}.{key}", item) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}.{index}", item) for index, item in enumerate(value)]
+    return None
 
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]  # a float query parameter or body field
