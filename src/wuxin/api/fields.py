@@ -27,14 +27,14 @@ class RequestModel(BaseModel):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _finite_numbers(cls, data: Any) -> Any:
-        where = _non_finite(data, "")
+    @model_validator(mode="after")
+    def _finite_numbers(self) -> "RequestModel":
+        """Typed fields refused inf already (naming the field); this finds it in free-form ones (dict, Any)."""
+        where = _non_finite(self.__dict__, "")
         if where is not None:
-            raise ValueError(f"the number at {where.lstrip('.') or 'the top'} is beyond a double (inf) or not a "
-                             f"number (NaN): send a finite number")
-        return data
+            raise ValueError(f"the number at {where.lstrip('.')} is beyond a double (inf) or not a number (NaN): "
+                             f"send a finite number")
+        return self
 
 
 def _non_finite(value: Any, where: str) -> str | None:
