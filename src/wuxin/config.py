@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address people reach the API at (https://wuxin.example.com), for absolute links in reports; unset, a
+    # report links under the address its own request came to (never a Host header kept for other requests)
+    public_url: str | None = None
     mqtt_url: str | None = None
     mqtt_admin_url: str | None = None  # dynamic-security admin: token rotations reach the broker at once
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
@@ -36,6 +39,9 @@ class Settings(BaseSettings):
     unauthenticated_quarantine_max: int = 10_000  # such entries kept at most; the oldest go first
     unauthenticated_failures_per_minute: int = 30  # per client IP; past it the device endpoints answer 429
     store_failed_keep_bytes: int = 64 * 1024  # a message the database refused is quarantined whole up to this size
+    # A known device's rejected lines cost the disk at most this per request (each line whole while it fits, then
+    # its prefix, sha256 and length): a valid token cannot fill the quarantine with megabytes of refused data
+    rejected_keep_bytes: int = Field(64 * 1024, ge=0)
     min_free_disk_mb: int = 64  # /health says degraded when the SQLite database's volume has less room to write
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600

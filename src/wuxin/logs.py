@@ -86,11 +86,14 @@ def install_redaction() -> None:
 
 def configure_logging(level: str = "INFO") -> None:
     install_redaction()
-    renderer = structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+    terminal = sys.stderr.isatty()
+    renderer = structlog.dev.ConsoleRenderer() if terminal else structlog.processors.JSONRenderer()
+    # JSON lines get the traceback as text in "exception" (the console renderer prints exc_info itself)
+    tracebacks = [] if terminal else [structlog.processors.format_exc_info]
     processors = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
                   structlog.processors.TimeStamper(fmt="iso", utc=True)]
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=processors, processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer])
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tracebacks, renderer])
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()

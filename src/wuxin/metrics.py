@@ -44,6 +44,10 @@ class Metrics:
             "wuxin_unauthenticated_bytes", "Bytes of unauthenticated bodies (only a bounded prefix of each is kept)",
             ["channel"], registry=self.registry
         )
+        self.quarantine_dropped_bytes = Counter(
+            "wuxin_quarantine_dropped_bytes", "Bytes of rejected lines and payloads not kept in the quarantine (beyond "
+            "rejected_keep_bytes per request; their sha256 and length are kept)", ["channel"], registry=self.registry
+        )
         self.rate_limited = Counter(
             "wuxin_rate_limited", "Requests answered 429 because their source failed authentication too often",
             ["channel"], registry=self.registry

@@ -162,3 +162,73 @@ def test_full_disks_are_storage_full_on_either_database():
     assert isinstance(translate(disk_full), StorageFull)
     assert isinstance(translate(OSError(errno.ENOSPC, "No space left on device")), StorageFull)
     assert translate(OSError(errno.EACCES, "Permission denied")) is None
+
+
+def test_money_beyond_its_column_answers_422_naming_the_field_and_value(live, platform):
+    """1e26 overflowed the 28-digit Decimal context when quantized to the cent (500 InvalidOperation)."""
+    world = build_world(platform)
+    officer, risk = login(live.client, "officer"), login(live.client, "risk")
+    loan = {"enterprise_id": world.factory, "product": "p", "amount_cny": "1e26"}
+    problem = _problem(live.client.post("/api/v1/loans", json=loan, headers=officer))
+    assert (problem["where"], problem["value"]) == ("body.amount_cny", "1e26")
+    assert "18 digits" in problem["message"]
+    price = {"sku": "s", "price_cny": "1e30", "at_ms": 0, "source": "x"}
+    problem = _problem(live.client.post("/api/v1/price-index", json=price, headers=risk))
+    assert (problem["where"], problem["value"]) == ("body.price_cny", "1e30")
+
+
+def test_a_json_number_beyond_a_double_answers_422_not_inf(live, platform):
+    """1e999999 parsed to inf, which the answer could not carry back as JSON (500 'Out of range float values')."""
+    world = build_world(platform)
+    officer = login(live.client, "officer")
+    body = b'{"product_code": "movable_pledge", "pledged_value_cny": 1e999999}'
+    response = live.client.post(f"/api/v1/enterprises/{world.factory}/credit/decisions", content=body,
+                                headers={**officer, "Content-Type": "application/json"})
+    problem = _problem(response)
+    assert problem["where"] == "body.pledged_value_cny"
+    zone = b'{"zone_id": "z", "polygon": [[1e999999, 0], [1, 0], [1, 1]]}'
+    response = live.client.post("/api/v1/loans/1/zones", content=zone,
+                                headers={**officer, "Content-Type": "application/json"})
+    assert _problem(response)["where"] == "body.polygon.0.0"
+
+
+def test_a_day_outside_2000_to_2100_answers_422_naming_the_parameter(live, platform):
+    """end_day=0001-01-01 with days=366 left Python's date range (500 OverflowError)."""
+    world = build_world(platform)
+    owner = login(live.client, "owner")
+    path = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days=366&end_day=0001-01-01"
+    problem = _problem(live.client.get(path, headers=owner))
+    assert (problem["where"], problem["value"]) == ("query.end_day", "0001-01-01")
+
+
+def test_a_nul_in_one_point_keeps_the_good_points_on_both_telemetry_routes(live, platform):
+    """The token-in-header route answered 422 for the whole body (good points lost) where the token-in-path route
+    stores the good points and names the bad one: both are the ingest parser's."""
+    world = build_world(platform)
+    body = b'{"current_a": 9, "bad\\u0000name": 1}'
+    token = world.device_tokens["loom-01"]
+    in_path = live.client.post(f"/api/v1/{token}/telemetry", content=body)
+    in_header = live.client.post("/api/v1/devices/me/telemetry", content=body,
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert in_path.status_code == in_header.status_code == 200, in_header.text
+    without_batch = [{k: v for k, v in r.json().items() if k != "batch_id"} for r in (in_path, in_header)]
+    assert without_batch[0] == without_batch[1]
+    assert (in_header.json()["accepted"], in_header.json()["rejected"]) == (1, 1), in_header.text
+
+
+def test_every_telemetry_route_leaves_its_body_to_the_ingest_parser(platform):
+    from wuxin.api.app import create_app
+    from wuxin.api.guards import INGEST_ROUTES
+    paths = create_app(platform).openapi()["paths"]
+    telemetry = {path for path, operations in paths.items() if path.endswith("/telemetry") and "post" in operations}
+    assert telemetry and telemetry <= INGEST_ROUTES
+
+
+def test_a_number_beyond_a_double_in_free_form_parameters_answers_422(live, platform):
+    build_world(platform)
+    risk = login(live.client, "risk")
+    body = b'{"params": {"value": 1e999999}}'
+    response = live.client.put("/api/v1/rule-overrides/*/construction.crane_overload", content=body,
+                               headers={**risk, "Content-Type": "application/json"})
+    problem = _problem(response)
+    assert problem["where"] == "body" and "params.value" in problem["message"]

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.integration.credit_world import put_indicators, register_model, statement_rows
 from tests.world import build_world, login
+from wuxin.risk import report as report_module
 
 
 def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platform):
@@ -42,3 +46,37 @@ def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platf
         accesses = [a for a in uow.logs.access_entries(world.factory) if a["action"] == "credit.report"]
     assert len(reports) == 3 and len(accesses) == 3
     assert live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=login(live.client, "owner")).status_code == 403
+
+
+def _pdf_links(pdf: bytes) -> set[bytes]:
+    return set(re.findall(rb"/URI \((https?://[^/)]+)", pdf))
+
+
+def test_reports_built_at_once_each_link_only_under_their_own_base(live, platform, monkeypatch):
+    """The PDF's link base was a module global set by each request (from its Host header): a report built while
+    another one started linked under the other's base (a Host: evil.example leaked into other users' PDFs)."""
+    world = build_world(platform)
+    put_indicators(platform, world.factory)
+    register_model(platform)
+    officer = login(live.client, "officer")
+    live.client.post(f"/api/v1/enterprises/{world.factory}/credit/decisions", headers=officer,
+                     json={"product_code": "digital_manufacturing"})
+    data = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?format=json", headers=officer).json()
+    both_started = threading.Barrier(2, timeout=30)
+    font = report_module._cjk_font
+    monkeypatch.setattr(report_module, "_cjk_font", lambda: (both_started.wait(), font())[1])  # both past their start
+    bases = ["https://bank.example", "https://evil.example"]
+    with ThreadPoolExecutor(2) as pool:
+        pdfs = list(pool.map(lambda base: report_module.render_pdf(data, base), bases))
+    assert [_pdf_links(pdf) for pdf in pdfs] == [{b"https://bank.example"}, {b"https://evil.example"}]
+
+
+def test_a_host_header_does_not_set_the_report_links_when_the_public_url_is_configured(live, platform, monkeypatch):
+    world = build_world(platform)
+    put_indicators(platform, world.factory)
+    officer = login(live.client, "officer")
+    monkeypatch.setattr(platform.settings, "public_url", "https://wuxin.bank.example")
+    html = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report",
+                           headers={**officer, "Host": "evil.example"}).text
+    assert "evil.example" not in html
+    assert f'href="https://wuxin.bank.example/api/v1/enterprises/{world.factory}/indicators?' in html

@@ -117,3 +117,25 @@ def test_a_device_sends_its_token_in_the_authorization_header(platform, live):
     assert "Authorization: Bearer <device token>" in missing.json()["message"]
     forged = live.client.post(url, content=READING, headers={"Authorization": "Bearer wxd_forged"})
     assert forged.status_code == 401 and forged.json()["error"] == "unknown_token"
+
+
+def _fail_deep_in_the_platform():
+    raise RuntimeError("the ledger could not publish")
+
+
+def test_a_logged_exception_carries_its_traceback(wuxin_serve_logging):
+    """The JSON line showed '<traceback object at 0x...>' instead of the stack (exc_info was never formatted)."""
+    buffer, _ = wuxin_serve_logging
+    for logger in (logging.getLogger("wuxin.test"), structlog.get_logger("wuxin.test")):
+        try:
+            _fail_deep_in_the_platform()
+        except RuntimeError:
+            logger.exception("publishing failed")
+    lines = [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        assert line["event"] == "publishing failed"
+        assert "Traceback (most recent call last)" in line["exception"], line
+        assert "_fail_deep_in_the_platform" in line["exception"]
+        assert "RuntimeError: the ledger could not publish" in line["exception"]
+        assert "traceback object" not in orjson.dumps(line).decode()

@@ -133,3 +133,25 @@ def test_replay_of_an_entry_the_database_still_refuses_leaves_the_others(platfor
     result = replay(platform, None, [entries["store_failed"], entries["unknown_device"]])
     assert result == {"replayed": [entries["unknown_device"]], "still_refused": [entries["store_failed"]]}
     assert [r["num"] for r in stored(platform, "loom-03")] == [1.0]
+
+
+def test_a_known_device_cannot_fill_the_quarantine_with_rejected_lines(platform, live, world):
+    """Each rejected line was kept whole: five 4 MB bodies of unknown properties added 16 MB. Now a request's
+    rejected lines keep at most rejected_keep_bytes (64 KiB), the rest as sha256 and length, counted as dropped."""
+    keep = platform.settings.rejected_keep_bytes
+    assert keep == 64 * 1024
+    token = world.device_tokens["loom-01"]
+    filler = "x" * 50_000
+    points = [{"ts": T0_MS - 1000 * i, "values": {f"unknown_{i}": filler}} for i in range(4)]  # 200 kB refused
+    for _ in range(3):
+        assert post(live, token, points).status_code == 400
+    entries = open_quarantine(platform)
+    assert len(entries) == 12  # every rejected line is still named in the quarantine
+    assert sum(len(e["payload"].encode()) for e in entries) < 3 * (keep + 4 * 1024)  # was 600 kB
+    digests = [json.loads(e["payload"]) for e in entries if e["payload"].startswith('{"body_bytes"')]
+    assert len(digests) == 3 * 3  # per request: the first line whole (50 kB), the others as their digest
+    assert all(d["body_bytes"] > 50_000 and len(d["body_sha256"]) == 64 for d in digests)
+    metrics = live.client.get("/metrics").text
+    [dropped] = [l.split()[-1] for l in metrics.splitlines() if l.startswith('wuxin_quarantine_dropped_bytes_total{channel="http"}')]
+    total = sum(d["body_bytes"] - len(d["body_prefix"].encode()) for d in digests)
+    assert float(dropped) == total

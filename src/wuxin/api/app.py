@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -77,6 +78,8 @@ def _shown(value):
     """A request value as an error may echo it: scalars only, cut short, lone surrogates escaped."""
     if isinstance(value, str):
         return value[:200].encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # 'inf' from a JSON number beyond a double: JSON has no value for it
     return value if isinstance(value, (int, float, bool)) else None
 
 

@@ -11,7 +11,8 @@ import re
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
-INGEST_ROUTES = frozenset({"/api/v1/{device_token}/telemetry", "/api/v1/platforms/{name}/telemetry"})
+INGEST_ROUTES = frozenset({"/api/v1/{device_token}/telemetry", "/api/v1/devices/me/telemetry",
+                           "/api/v1/platforms/{name}/telemetry"})
 MAX_PROBLEMS = 5
 # what a body must hold for it to hide such text: a NUL byte, a \u0000 escape, or an escaped surrogate
 _SUSPECT = re.compile(rb"\x00|\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")

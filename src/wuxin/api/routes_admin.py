@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import ID_MAX, Id, raw_body
+from wuxin.api.fields import RequestModel, ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
 from wuxin.services import identity, quarantine, registry
@@ -13,12 +13,12 @@ from wuxin.services import identity, quarantine, registry
 router = APIRouter(prefix="/api/v1")
 
 
-class TenantIn(BaseModel):
+class TenantIn(RequestModel):
     name: str = Field(min_length=2, max_length=200)
     kind: str
 
 
-class UserIn(BaseModel):
+class UserIn(RequestModel):
     username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{3,100}$")
     password: str = Field(min_length=10, max_length=200)
     role: str
@@ -62,7 +62,7 @@ async def import_thing_model(request: Request, user: CurrentUser, platform: Plat
     return {"device_type": registry.import_thing_model(platform, await request.body(), user)}
 
 
-class EntryIds(BaseModel):
+class EntryIds(RequestModel):
     ids: list[Id] = Field(min_length=1, max_length=1000)
 
 

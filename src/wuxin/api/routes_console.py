@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import Id
+from wuxin.api.fields import DAY_PATTERN, Id
 from wuxin.services import console
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -37,6 +37,7 @@ def consent_tenants(user: CurrentUser, platform: PlatformDep) -> list[dict]:
 @router.get("/enterprises/{enterprise_id}/equipment-timeline")
 def equipment_timeline(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
                        days: int = Query(30, ge=1, le=console.MAX_TIMELINE_DAYS),
-                       end_day: str | None = Query(None, description="last local day, ISO date; default today")) -> dict:
+                       end_day: str | None = Query(None, pattern=DAY_PATTERN,
+                                                   description="last local day, ISO date 2000-01-01..2100-12-31; default today")) -> dict:
     """Per machine, per 15-minute slot (China local time): R running, S stopped, - unknown."""
     return console.equipment_timeline(platform, user, enterprise_id, days, end_day)

@@ -8,17 +8,17 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import Id, raw_body
+from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
 from wuxin.services import business_data, credit
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
-DAY = r"^\d{4}-\d{2}-\d{2}$"
+DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31
 
 
 def _as_of(text: str | None) -> int | None:
@@ -60,7 +60,7 @@ def assessment(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
     return credit.assess(platform, user, enterprise_id, _as_of(as_of))
 
 
-class TrainIn(BaseModel):
+class TrainIn(RequestModel):
     simulated: int | None = Field(default=None, ge=200, le=5000, description="train on a simulated book of this size")
     seed: int = Field(default=2024, ge=0, le=2**32 - 2, description="of the simulated book (a NumPy seed)")
 
@@ -76,9 +76,9 @@ def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return credit.list_models(platform, user)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestModel):
     product_code: str = Field(max_length=40)
-    pledged_value_cny: Decimal | None = Field(default=None, ge=0, description=(
+    pledged_value_cny: MoneyCny | None = Field(default=None, description=(
         "collateral products lend on the lots in the pledge registry; a declared value can only lower that"))
     model_version: str | None = Field(default=None, max_length=64)
     as_of: str | None = Field(default=None, pattern=DAY)
@@ -100,7 +100,7 @@ def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: Pla
            format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY)):
     """The credit report; every figure links to the API data behind it."""
     data = credit.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
-    base = str(request.base_url).rstrip("/")
+    base = (platform.settings.public_url or str(request.base_url)).rstrip("/")
     if format == "json":
         return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json")
     if format == "pdf":

@@ -4,16 +4,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import EpochMs, Id
+from wuxin.api.fields import RequestModel, EpochMs, Id
 from wuxin.services import consent, data_access, identity, registry
 
 router = APIRouter(prefix="/api/v1")
 
 
-class LoginIn(BaseModel):
+class LoginIn(RequestModel):
     username: str = Field(max_length=100)
     password: str = Field(max_length=200)
 
@@ -41,7 +41,7 @@ def me(user: CurrentUser) -> dict:
             "enterprise_id": user.enterprise_id}
 
 
-class EnterpriseIn(BaseModel):
+class EnterpriseIn(RequestModel):
     name: str = Field(min_length=2, max_length=200)
     uscc: str = Field(description="unified social credit code, 18 characters")
     industry: str = Field(description="a scenario name, e.g. manufacturing")
@@ -63,7 +63,7 @@ def get_enterprise(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) 
     return registry.enterprise_profile(platform, user, enterprise_id)
 
 
-class SiteIn(BaseModel):
+class SiteIn(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     region: str = Field(min_length=2, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -75,7 +75,7 @@ def add_site(enterprise_id: Id, body: SiteIn, user: CurrentUser, platform: Platf
     return {"id": registry.add_site(platform, user, enterprise_id, body.name, body.region, body.lat, body.lon)}
 
 
-class DeviceIn(BaseModel):
+class DeviceIn(RequestModel):
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{1,99}$")
     device_type: str
     source_mode: Literal["bank_installed", "third_party_platform", "enterprise_shared"]
@@ -112,7 +112,7 @@ def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platfo
     return data_access.read_telemetry(platform, user, enterprise_id, device_key, key, from_ms, to_ms, limit)
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(RequestModel):
     tenant_id: Id
     scope: Literal["all", "scenarios", "devices"] = "all"
     scope_items: list[str] = Field(default_factory=list)
@@ -120,7 +120,7 @@ class ConsentIn(BaseModel):
     expires_ms: EpochMs
 
 
-class ConsentPatch(BaseModel):
+class ConsentPatch(RequestModel):
     scope_items: list[str] | None = None
     expires_ms: EpochMs | None = None
 

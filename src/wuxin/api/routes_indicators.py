@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import ID_MAX, Id
+from wuxin.api.fields import DAY_PATTERN, ID_MAX, Id
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
@@ -15,7 +15,7 @@ from wuxin.security.policy import require_role
 from wuxin.services import indicators
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
-DAY = r"^\d{4}-\d{2}-\d{2}$"
+DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31
 
 
 def _day(text: str) -> int:

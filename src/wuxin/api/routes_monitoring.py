@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import AsyncIterator, Callable, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import EpochMs, Id
+from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
 from wuxin.bootstrap import Platform
 from wuxin.services import loans, monitoring, notifications, pledges
 
@@ -41,7 +42,7 @@ def list_rules(user: CurrentUser, scenario: str | None = None) -> list[dict]:
     return monitoring.list_rules(scenario)
 
 
-class OverrideIn(BaseModel):
+class OverrideIn(RequestModel):
     severity: Literal["critical", "major", "minor", "warning"] | None = None
     enabled: bool | None = None
     params: dict | None = None
@@ -78,7 +79,7 @@ def list_alarms(request: Request, response: Response, user: CurrentUser, platfor
     return rows
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(RequestModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
@@ -97,7 +98,7 @@ def audit(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return monitoring.alarm_audit(platform, user, alarm_id)
 
 
-class ChannelIn(BaseModel):
+class ChannelIn(RequestModel):
     kind: Literal["webhook", "email"]
     target: str = Field(min_length=3, max_length=300)
     min_severity: Literal["critical", "major", "minor", "warning"] = "major"
@@ -111,12 +112,12 @@ def add_channel(body: ChannelIn, user: CurrentUser, platform: PlatformDep) -> di
 # ---- loans
 
 
-class LoanIn(BaseModel):
+class LoanIn(RequestModel):
     enterprise_id: Id
     product: str = Field(min_length=1, max_length=60)
-    amount_cny: str = Field(description="decimal string, e.g. '1500000.00'")
-    maintenance_ratio: str = "1.3"
-    liquidation_ratio: str = "1.1"
+    amount_cny: MoneyCny
+    maintenance_ratio: Ratio = Decimal("1.3")
+    liquidation_ratio: Ratio = Decimal("1.1")
 
 
 @router.post("/loans", tags=["loans"], status_code=201)
@@ -135,7 +136,7 @@ def get_loan(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return loans.get_loan(platform, user, loan_id)
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(RequestModel):
     action: str
     reason: str = Field(min_length=3, max_length=2000)
     devices: list[str] | None = Field(default=None, description="for plan_monitoring: the device keys to watch")
@@ -146,7 +147,7 @@ def transition(loan_id: Id, body: TransitionIn, user: CurrentUser, platform: Pla
     return loans.transition(platform, user, loan_id, body.action, body.reason, body.devices)
 
 
-class RiskClassIn(BaseModel):
+class RiskClassIn(RequestModel):
     risk_class: Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
     reason: str = Field(min_length=3, max_length=2000)
 
@@ -159,28 +160,28 @@ def risk_class(loan_id: Id, body: RiskClassIn, user: CurrentUser, platform: Plat
 # ---- pledges
 
 
-class ItemIn(BaseModel):
+class ItemIn(RequestModel):
     kind: Literal["rfid", "serial", "lot"]
     value: str = Field(min_length=1, max_length=120)
     sku: str = Field(min_length=1, max_length=80)
-    quantity: str
+    quantity: Quantity
     unit: str = "unit"
     zone_id: str | None = None
-    haircut: str = "0.3"
+    haircut: Ratio = Decimal("0.3")
 
 
-class PledgeIn(BaseModel):
+class PledgeIn(RequestModel):
     items: list[ItemIn] = Field(min_length=1, max_length=1000)
 
 
 @router.post("/loans/{loan_id}/pledges", tags=["pledges"], status_code=201)
 def pledge(loan_id: Id, body: PledgeIn, user: CurrentUser, platform: PlatformDep) -> list[dict]:
-    return pledges.pledge(platform, user, loan_id, [i.model_dump() for i in body.items])
+    return pledges.pledge(platform, user, loan_id, [i.model_dump(mode="json") for i in body.items])
 
 
-class ZoneIn(BaseModel):
+class ZoneIn(RequestModel):
     zone_id: str = Field(min_length=1, max_length=60)
-    polygon: list[list[float]] = Field(min_length=3, max_length=500, description="[[lon, lat], ...]")
+    polygon: list[list[Finite]] = Field(min_length=3, max_length=500, description="[[lon, lat], ...]")
 
 
 @router.post("/loans/{loan_id}/zones", tags=["pledges"], status_code=201)
@@ -193,11 +194,11 @@ def valuation(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     return pledges.valuation(platform, user, loan_id)
 
 
-class ReconcileIn(BaseModel):
+class ReconcileIn(RequestModel):
     zone_id: str
     from_ms: EpochMs
     to_ms: EpochMs
-    wms_out_units: float | None = None
+    wms_out_units: Finite | None = None
 
 
 @router.post("/loans/{loan_id}/reconcile", tags=["pledges"])
@@ -205,7 +206,7 @@ def reconcile(loan_id: Id, body: ReconcileIn, user: CurrentUser, platform: Platf
     return pledges.reconcile(platform, user, loan_id, body.zone_id, body.from_ms, body.to_ms, body.wms_out_units)
 
 
-class ReleaseIn(BaseModel):
+class ReleaseIn(RequestModel):
     item_ids: list[Id] = Field(min_length=1)
     reason: str = Field(min_length=3, max_length=2000)
     substitutes: list[ItemIn] | None = None
@@ -213,13 +214,13 @@ class ReleaseIn(BaseModel):
 
 @router.post("/loans/{loan_id}/release", tags=["pledges"])
 def release(loan_id: Id, body: ReleaseIn, user: CurrentUser, platform: PlatformDep) -> dict:
-    subs = [s.model_dump() for s in body.substitutes] if body.substitutes else None
+    subs = [s.model_dump(mode="json") for s in body.substitutes] if body.substitutes else None
     return pledges.release(platform, user, loan_id, body.item_ids, body.reason, subs)
 
 
-class PriceIn(BaseModel):
+class PriceIn(RequestModel):
     sku: str = Field(min_length=1, max_length=80)
-    price_cny: str
+    price_cny: PriceCny
     at_ms: EpochMs
     source: str = Field(min_length=1, max_length=100)
 

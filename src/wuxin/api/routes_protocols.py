@@ -3,30 +3,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import EpochMs, Id, raw_body
+from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
 from wuxin.api.sources import failure_gate
 from wuxin.services import connectivity, jt808_terminals, protocols
 
 router = APIRouter(prefix="/api/v1")
 
 
-class PlatformIn(BaseModel):
+class PlatformIn(RequestModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,59}$", description="e.g. rootcloud, casicloud")
 
 
-class ServeIn(BaseModel):
+class ServeIn(RequestModel):
     enterprise_id: Id
 
 
-class ChildIn(BaseModel):
+class ChildIn(RequestModel):
     device_key: str = Field(max_length=100)
 
 
-class Jt808EnrolmentIn(BaseModel):
+class Jt808EnrolmentIn(RequestModel):
     terminal_id: str = Field(pattern=r"^[0-9A-Za-z]{1,30}$", description="终端ID the maker gave the terminal")
     manufacturer_id: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,11}$", description="制造商ID; checked when given")
     terminal_model: str | None = Field(None, min_length=1, max_length=30, description="终端型号; checked when given")

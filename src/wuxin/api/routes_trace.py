@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import EpochMs, Id, raw_body
+from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
 from wuxin.services import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
 
@@ -120,7 +120,7 @@ def verify(gtin: str, serial: str, request: Request, platform: PlatformDep,
 
 # ---- product batches and identities ----------------------------------------------------------------
 
-class BatchIn(BaseModel):
+class BatchIn(RequestModel):
     gtin: str = Field(pattern=r"^[0-9]{8,14}$")
     lot: str = Field(pattern=r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
     origin: str = Field(min_length=2, max_length=200)
@@ -130,7 +130,7 @@ class BatchIn(BaseModel):
     enterprise_id: Id | None = None
 
 
-class IdentitiesIn(BaseModel):
+class IdentitiesIn(RequestModel):
     count: int = Field(ge=1, le=trace.MAX_IDENTITIES_PER_REQUEST)
 
 

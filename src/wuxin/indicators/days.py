@@ -37,12 +37,19 @@ def day_iso(day: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat()
 
 
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # days outside are refused (date arithmetic
+# on year 1 or 9999 leaves Python's date range)
+
+
 def parse_day(text: str) -> int:
     """'2025-11-10' -> local day number; raises ValueError naming the text."""
     try:
-        return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"day {text!r} is not an ISO date like 2025-11-10") from None
+    if not FIRST_DAY <= date <= LAST_DAY:
+        raise ValueError(f"day {text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+    return (date - dt.date(1970, 1, 1)).days
 
 
 def month_of_day(day: int) -> int:

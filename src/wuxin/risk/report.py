@@ -9,7 +9,7 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from jinja2 import Environment, PackageLoader
 
@@ -67,8 +67,7 @@ def render_html(report: dict, base_url: str = "") -> str:
 
 def render_pdf(report: dict, base_url: str = "") -> bytes:
     """The report as an A4 PDF: the same sections as the HTML, the links kept as PDF links under `base_url`."""
-    global _BASE
-    _BASE = base_url.rstrip("/")
+    link = _linker(base_url.rstrip("/"))  # this report's links, under its own base (no state shared between requests)
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -90,17 +89,17 @@ def render_pdf(report: dict, base_url: str = "") -> bytes:
     story += [P(f"授信报告 Credit report — {_esc(e['name'])}", h1),
               P(f"USCC {_esc(e['uscc'])} · {_esc(e['industry'])} · {_esc(e['region'])} · as of {report['as_of']} · "
                 f"generated for {_esc(report['generated_by'])}. Every underlined figure links to the API URL of the data behind it.", small)]
-    story += _pdf_decision(report, P, h2, small)
-    story += _pdf_activity(report, P, h2, small, font)
+    story += _pdf_decision(report, P, h2, small, link)
+    story += _pdf_activity(report, P, h2, small, font, link)
     story += _pdf_table("Indicators (last 90 days)", ["indicator", "mean", "unit", "days known / complete"],
-                        [[P(_link(r["label"], r["link"])), P(_link(fmt(r["mean_90d"]), r["last_day_link"] or r["link"])), r["unit"],
+                        [[P(link(r["label"], r["link"])), P(link(fmt(r["mean_90d"]), r["last_day_link"] or r["link"])), r["unit"],
                           f"{r['known_days']} / {r['complete_days']}"] for r in report["indicators"]], P, h2, font, (80, 40, 25, 35))
-    story += _pdf_checks(report, P, h2, small, font)
+    story += _pdf_checks(report, P, h2, small, font, link)
     story += _pdf_table("Features as scored", ["feature", "value"],
                         [[P(_esc(f["label"])), fmt(f["value"], 3)] for f in report["features"]], P, h2, font, (120, 60))
     if report["statements"]:
         story += _pdf_table("Reported statements (CNY)", ["period", "revenue", "net profit", "assets", "liabilities"],
-                            [[P(_link(s["period"], report["statements_link"])), fmt(s["revenue_cny"], 0), fmt(s["net_profit_cny"], 0),
+                            [[P(link(s["period"], report["statements_link"])), fmt(s["revenue_cny"], 0), fmt(s["net_profit_cny"], 0),
                               fmt(s["total_assets_cny"], 0), fmt(s["total_liabilities_cny"], 0)] for s in report["statements"]],
                             P, h2, font, (30, 38, 38, 38, 38))
     story.append(Spacer(1, 6))
@@ -110,7 +109,7 @@ def render_pdf(report: dict, base_url: str = "") -> bytes:
     return out.getvalue()
 
 
-def _pdf_decision(report: dict, P, h2, small) -> list:
+def _pdf_decision(report: dict, P, h2, small, link) -> list:
     d = report.get("decision")
     if not d:
         return [P("Decision", h2), P("No decision yet for this enterprise by your bank.")]
@@ -119,9 +118,9 @@ def _pdf_decision(report: dict, P, h2, small) -> list:
     verdict = {"approve": "APPROVED 批准", "refer": "REFERRED TO A PERSON 转人工审批", "decline": "DECLINED 拒绝"}[outcome]
     lines = [P("Decision", h2),
              P(f"<b>{verdict}</b> · product {d['product_code']} · score <b>{d['score']:.0f}</b> · PD {d['pd']:.2%} · "
-               f"grade <b>{d['grade']}</b> · proposed limit <b>{_link('CNY ' + fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
+               f"grade <b>{d['grade']}</b> · proposed limit <b>{link('CNY ' + fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
                f"expected loss CNY {fmt(_float(d['expected_loss_cny']))}"),
-             P(f"model {d['model_version'][:16]}… · decision #{d['id']} · {_link('ledger proof', d['links']['ledger_proof'])}", small)]
+             P(f"model {d['model_version'][:16]}… · decision #{d['id']} · {link('ledger proof', d['links']['ledger_proof'])}", small)]
     if dec.get("decided_by"):
         lines.append(P("Decided by 决定原因:"))
         lines += [P(f"• {_esc(f['text_zh'])} — {_esc(f['text_en'])}", small) for f in dec["decided_by"]]
@@ -140,7 +139,7 @@ def _pdf_decision(report: dict, P, h2, small) -> list:
     return lines
 
 
-def _pdf_activity(report: dict, P, h2, small, font: str) -> list:
+def _pdf_activity(report: dict, P, h2, small, font: str, link) -> list:
     from reportlab.graphics.shapes import Drawing, Line, PolyLine, String
     from reportlab.lib import colors
 
@@ -163,15 +162,15 @@ def _pdf_activity(report: dict, P, h2, small, font: str) -> list:
     drawing.add(String(0, height + 14, f"max {fmt(top / 1.1)} {a['unit']}", fontName=font, fontSize=7))
     peer = report.get("peer")
     standing = [] if not peer else [P(
-        f"Peer standing: {_link(fmt(peer['value']) + ' ' + a['unit'], peer['link'])} against the industry median "
+        f"Peer standing: {link(fmt(peer['value']) + ' ' + a['unit'], peer['link'])} against the industry median "
         f"{fmt(peer['median'])} (p25 {fmt(peer['p25'])}, p75 {fmt(peer['p75'])}; up to {peer['peers']} peers): "
         f"<b>{peer['standing']}</b>.")]
     return [P("Activity against the industry index (180 days)", h2),
-            P(f"{_link(a['label'], a['link'])} (blue) and the {_link('industry median', a['index_link'])} (grey); "
+            P(f"{link(a['label'], a['link'])} (blue) and the {link('industry median', a['index_link'])} (grey); "
               "gaps are days without data.", small), drawing, *standing]
 
 
-def _pdf_checks(report: dict, P, h2, small, font: str) -> list:
+def _pdf_checks(report: dict, P, h2, small, font: str, link) -> list:
     checks = report["cross_checks"]
     verdict = {"verified": "cross-verified by an independent source 已由独立来源验证",
                "supported": "NOT cross-verified: supported by enterprise-shared devices only 仅企业共享设备佐证，未验证",
@@ -181,9 +180,9 @@ def _pdf_checks(report: dict, P, h2, small, font: str) -> list:
     head = [P("Cross-verification (交叉验证)", h2), P(f"Evidence is <b>{verdict}</b>.")]
     if not checks:
         return head + [P("No reported figure could be checked against device data.", small)]
-    rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(_link(fmt(c["ratio"]), c["evidence_link"])),
+    rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(link(fmt(c["ratio"]), c["evidence_link"])),
              P(f"<b>{c['status'].replace('_', ' ')}</b> {c.get('level', '').replace('_', ' ')}"),
-             P(_esc(c["finding"]) + " " + _link("[reported]", c["reported_link"]), small)]
+             P(_esc(c["finding"]) + " " + link("[reported]", c["reported_link"]), small)]
             for c in checks]
     return head + _pdf_table(None, ["period", "check", "ratio", "status", "finding"], rows, P, h2, font, (18, 28, 17, 22, 95))
 
@@ -230,12 +229,14 @@ def _cjk_font() -> str:
     return "STSong-Light"
 
 
-_BASE = ""  # the API's address, prefixed to the report's relative links while one PDF is built
+def _linker(base: str) -> Callable[[Any, str | None], str]:
+    """`link(text, href)`: Paragraph markup for `text` (escaped: reportlab reads tags such as <a> and <img> in it)
+    linked to `base + href`."""
 
+    def link(text: Any, href: str | None) -> str:
+        return f'<a href="{_esc(base + href)}" color="#0b5394"><u>{_esc(text)}</u></a>' if href else _esc(text)
 
-def _link(text: Any, href: str | None) -> str:
-    """Paragraph markup for `text` (escaped: reportlab reads tags such as <a> and <img> in it) linked to `href`."""
-    return f'<a href="{_esc(_BASE + href)}" color="#0b5394"><u>{_esc(text)}</u></a>' if href else _esc(text)
+    return link
 
 
 def _esc(text: Any) -> str:

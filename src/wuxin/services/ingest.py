@@ -79,8 +79,10 @@ DEVICE_KEY_CHARS = 100  # quarantine.device_key
 
 def quarantine_payload(platform: Platform, uow: UnitOfWork, channel: str, reason: str, message: str,
                        payload: Any, device_key: str | None = None) -> None:
-    """Keep a whole rejected payload (malformed, wrong shape, ...) of a known sender for inspection."""
-    uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, reason, message, _as_text(payload))])
+    """Keep a rejected payload (malformed, wrong shape, ...) of a known sender for inspection: whole up to
+    `rejected_keep_bytes`, else its prefix, sha256 and length."""
+    kept = _KeepBudget(platform, channel).kept(_as_text(payload))
+    uow.quarantine.add([_quarantine_row(platform.clock_ms(), channel, device_key, reason, message, kept)])
     platform.metrics.rejected(channel, reason)
 
 
@@ -169,10 +171,29 @@ def _seen_ms(validated: Validated, channel: str, now_ms: int) -> dict[int, int]:
 
 
 def _quarantine_rejections(platform: Platform, uow: UnitOfWork, channel: str, rejections: list[Rejection], now_ms: int) -> None:
-    uow.quarantine.add([_quarantine_row(now_ms, channel, r.device, r.reason, r.message, _as_text(r.line))
+    budget = _KeepBudget(platform, channel)
+    uow.quarantine.add([_quarantine_row(now_ms, channel, r.device, r.reason, r.message, budget.kept(_as_text(r.line)))
                         for r in rejections])
     for r in rejections:
         platform.metrics.rejected(channel, r.reason)
+
+
+class _KeepBudget:
+    """What one request's rejected lines may cost the quarantine: `rejected_keep_bytes` in all. A line is kept whole
+    while it fits what is left, else as its prefix (what is left), sha256 and length; the bytes not kept are counted
+    in wuxin_quarantine_dropped_bytes."""
+
+    def __init__(self, platform: Platform, channel: str):
+        self._left, self._metrics, self._channel = platform.settings.rejected_keep_bytes, platform.metrics, channel
+
+    def kept(self, text: str) -> str:
+        encoded = text.encode("utf-8", errors="replace")
+        if len(encoded) <= self._left:
+            self._left -= len(encoded)
+            return text
+        prefix_bytes, self._left = self._left, 0
+        self._metrics.quarantine_dropped_bytes.labels(self._channel).inc(len(encoded) - prefix_bytes)
+        return bounded_body(encoded, prefix_bytes)
 
 
 def ingest_lines(platform: Platform, lines: list[Any], channel: str, source_mode: str | None = None,

@@ -17,13 +17,17 @@ CHECK_WINDOW_MS = 24 * 3_600_000
 DEFAULT_HEARTBEAT_S = 900
 
 
+MONEY_LIMIT = Decimal(10) ** 16  # NUMERIC(18, 2): 16 digits before the point
+
+
 def money(value, what: str) -> Decimal:
+    """A non-negative amount to the cent, below 10^16 (larger ones neither fit the columns nor quantize)."""
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise InvalidInput(f"{what} {value!r} is not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidInput(f"{what} must be a finite amount >= 0, got {value!r}")
+    if not amount.is_finite() or not 0 <= amount < MONEY_LIMIT:
+        raise InvalidInput(f"{what} must be a finite amount >= 0 and below 10^16, got {value!r}")
     return amount.quantize(Decimal("0.01"))
 
 
