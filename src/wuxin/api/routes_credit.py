@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from decimal import Decimal
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
