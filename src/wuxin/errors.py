@@ -23,6 +23,11 @@ class WuxinError(Exception):
     code = "error"
     retry_after_s: int | None = None  # sent as Retry-After when set
 
+    def __init__(self, message: str = "", retry_after_s: int | None = None):
+        super().__init__(message)
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
+
 
 class NotFound(WuxinError):
     status_code = 404
@@ -57,10 +62,6 @@ class Throttled(WuxinError):
     status_code = 429
     code = "too_many_attempts"
 
-    def __init__(self, message: str, retry_after_s: int):
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
 
 class RateLimited(Throttled):
     code = "too_many_failures"
@@ -79,10 +80,6 @@ class StorageFull(Unavailable):
 
 class Busy(Unavailable):
     code = "busy"
-
-    def __init__(self, message: str, retry_after_s: int):
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 class ConfigError(WuxinError):
