@@ -16,7 +16,7 @@ READINGS = {"loom-01": "current_a", "loom-02": "current_a", "meter-01": "power_k
 def _setup(live, platform, history: int | None = None):
     world = build_world(platform)
     world.users["risk2"] = identity.create_user(platform, "risk2", PASSWORD, "risk_manager", world.bank)
-    world.users["other-risk"] = identity.create_user(platform, "other-risk", PASSWORD, "risk_manager", world.other)
+    world.users["other-risk"] = identity.create_user(platform, "other-risk", PASSWORD, "risk_manager", world.other_bank)
     put_indicators(platform, world.factory, **({"history": history} if history else {}))
     register_model(platform)
     with platform.uow() as uow:
@@ -85,6 +85,7 @@ def test_an_override_waits_for_a_second_person_then_moves_the_application_on(liv
     assert _state(c, officer, loan) == "application"  # nothing moves before the second person
 
     pending = c.get("/api/v1/credit/reviews", headers=risk).json()
+    assert isinstance(pending, list), pending
     assert [(p["id"], p["can_review"], p["loan_id"]) for p in pending] == [(review["id"], True, loan)]
     assert [p["can_review"] for p in c.get("/api/v1/credit/reviews", headers=officer).json()] == [False]
     assert c.get("/api/v1/credit/reviews", headers=other_risk).json() == []  # their tenant only
@@ -196,7 +197,7 @@ def test_a_decision_moves_only_the_banks_own_application_of_that_enterprise(live
     from tests.world import DAY_MS
 
     consent.grant(platform, None, world.fleet, world.bank, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS)
-    consent.grant(platform, None, world.factory, world.other, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS)
+    consent.grant(platform, None, world.factory, world.other_bank, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS)
     fleet_loan = _loan(c, officer, world.fleet)
     wrong = _decide(c, officer, world.factory, fleet_loan)
     assert wrong.status_code == 422 and f"enterprise {world.fleet}, not {world.factory}" in wrong.json()["message"]
@@ -204,7 +205,7 @@ def test_a_decision_moves_only_the_banks_own_application_of_that_enterprise(live
     assert _decide(c, officer, world.factory, theirs).status_code == 404  # another bank's loan does not exist
     assert _decide(c, officer, world.factory, 999999).status_code == 404
     moved = _loan(c, officer, world.factory)
-    assert c.post(f"/api/v1/loans/{moved}/transitions", headers=risk, json={"action": "reject", "reason": "no"}).status_code == 200
+    assert c.post(f"/api/v1/loans/{moved}/transitions", headers=risk, json={"action": "reject", "reason": "no evidence"}).status_code == 200
     assert _decide(c, officer, world.factory, moved).status_code == 409
     with platform.uow() as uow:
         decisions = uow.credit.decisions(world.factory, world.bank)

@@ -49,3 +49,9 @@ def approve(review_id: Id, body: ReviewIn, user: CurrentUser, platform: Platform
 @router.post("/reviews/{review_id}/reject")
 def reject(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
     return credit_workflow.review(platform, user, review_id, False, body.reason)
+
+
+@router.get("/products")
+def products(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The credit products a bank decides on: names in zh-CN and en, cap and four-eyes threshold (CNY)."""
+    return credit_workflow.products(user)

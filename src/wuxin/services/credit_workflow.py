@@ -207,8 +207,10 @@ def pending(platform: Platform, principal: Principal) -> list[dict]:
     require_role(principal, *BANK_ROLES)
     with platform.uow() as uow:
         rows = uow.credit_workflow.tenant_reviews(principal.tenant_id, "pending")
-        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                        enterprise_id=None, device_id=None, action="credit.reviews.pending", consent_id=None, rows=len(rows))
+        for enterprise_id in sorted({r["enterprise_id"] for r in rows}):  # what the bank's staff saw, per borrower
+            uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
+                            enterprise_id=enterprise_id, device_id=None, action="credit.reviews.pending", consent_id=None,
+                            rows=sum(r["enterprise_id"] == enterprise_id for r in rows))
         uow.commit()
         out = []
         for r in rows:
@@ -324,3 +326,13 @@ def _log(uow: UnitOfWork, principal: Principal, workflow: dict, action: str, sub
     uow.logs.access(at_ms=now_ms, user_id=principal.user_id, tenant_id=principal.tenant_id,
                     enterprise_id=workflow["enterprise_id"], device_id=None, action=action, consent_id=None, rows=1)
     uow.logs.audit(now_ms, principal.user_id, action, subject, detail)
+
+
+def products(principal: Principal) -> list[dict]:
+    """The products, for the request form (bank staff)."""
+    from wuxin.risk.products import load_products
+
+    require_role(principal, *BANK_ROLES)
+    return [{"code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "basis": p.basis, "cap_cny": str(p.cap.amount),
+             "four_eyes_limit_cny": str(p.four_eyes_limit.amount) if p.four_eyes_limit is not None else None}
+            for p in load_products().values()]
