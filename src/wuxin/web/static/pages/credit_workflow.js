@@ -15,7 +15,7 @@ export function formDialog(title, fields, submit, name) {
   const error = h("p", { class: "error", "data-dialog-error": "" });
   const inputs = fields.map((f) => {
     const attrs = { name: f.name, id: `dlg-${f.name}`, required: f.required || null, minlength: f.minlength || null,
-      placeholder: f.placeholder || null };
+      placeholder: f.placeholder || null, step: f.step || null, min: f.min || null };
     const input = f.options ? h("select", attrs, f.options.map(([v, label]) => h("option", { value: v }, label)))
       : f.textarea ? h("textarea", { ...attrs, rows: 3 }) : h("input", { ...attrs, type: f.type || "text", value: f.value ?? null });
     if (f.value != null && f.options) input.value = f.value;
@@ -72,7 +72,8 @@ export async function standing(decision, onChange) {
       h("span", { class: `badge ${STATE_BADGE[w.state]}`, "data-wf-state": w.state }, bilingual(w, "state")),
       w.limit_cny != null ? ` · ${t("limit")}: ${cny(w.limit_cny)}` : null,
       w.four_eyes_limit_cny != null ? h("span", { class: "muted" }, ` · ${t("wf_threshold")}: ${cny(w.four_eyes_limit_cny)}`) : null,
-      coverage && coverage.measured != null ? h("span", { class: "muted", "data-coverage": coverage.measured }, ` · ${t("wf_coverage")}: ${Math.round(coverage.measured * 100)}%`) : null),
+      coverage ? h("span", { class: "muted", "data-coverage": coverage.measured ?? "unknown" },
+        ` · ${t("wf_coverage")}: ${coverage.measured == null ? t("unknown") : `${Math.round(coverage.measured * 100)}%`}`) : null),
     w.loan ? h("p", { "data-loan": w.loan.id, "data-loan-state": w.loan.state },
       `${t("wf_application")} #${w.loan.id} · ${t("wf_loan_state")}: `, h("span", { class: "badge" }, t("loan_state_" + w.loan.state))) : null,
     w.reviews.length ? h("div", {}, h("h3", {}, t("wf_reviews")), reviewTable(w.reviews)) : null,
@@ -83,7 +84,8 @@ export async function standing(decision, onChange) {
 function overrideDialog(decision, onChange) {
   return formDialog(t("wf_override_title"), [
     { name: "outcome", label: t("wf_outcome"), options: [["approve", t("outcome_approve")], ["decline", t("outcome_decline")]] },
-    { name: "limit_cny", label: t("wf_limit"), type: "number", value: decision.limit_cny ?? "", placeholder: "1000000" },
+    { name: "limit_cny", label: t("wf_limit"), type: "number", step: "0.01", min: "0.01", value: decision.limit_cny ?? "",
+      placeholder: "1000000" },
     { name: "reason", label: t("wf_reason"), textarea: true, required: true, minlength: 5, placeholder: t("wf_reason_hint") },
   ], async (v) => {
     const body = { outcome: v.outcome, reason: v.reason, ...(v.outcome === "approve" ? { limit_cny: v.limit_cny } : {}) };
