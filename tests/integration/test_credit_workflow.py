@@ -214,3 +214,13 @@ def test_a_decision_moves_only_the_banks_own_application_of_that_enterprise(live
     assert d["workflow"]["loan"] is None and d["workflow"]["state"] == "referred"
     assert c.get(f"/api/v1/credit/decisions/{d['id']}/workflow", headers=officer).status_code == 404
     assert c.get(f"/api/v1/credit/decisions/{d['id']}/workflow", headers=other).json()["state"] == "referred"
+
+
+def test_the_products_for_the_request_form_carry_their_threshold_for_bank_staff_only(live, platform):
+    build_world(platform)
+    c = live.client
+    products = {p["code"]: p for p in c.get("/api/v1/credit/products", headers=login(c, "officer")).json()}
+    assert products["movable_pledge"]["four_eyes_limit_cny"] == "10000000" and products["movable_pledge"]["cap_cny"] == "50000000"
+    assert (products["charging_station"]["name_zh"], products["charging_station"]["scenario"]) == ("充电站运营贷", "energy")
+    assert c.get("/api/v1/credit/products", headers=login(c, "owner")).status_code == 403
+    assert c.get("/api/v1/credit/products").status_code == 401

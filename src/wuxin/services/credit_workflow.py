@@ -24,7 +24,7 @@ from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.risk.products import get_product
 from wuxin.security.policy import Principal, require_role
-from wuxin.services.credit import readable_decision, require_lender
+from wuxin.services.credit import readable_decision
 from wuxin.services.evidence import record_evidence
 from wuxin.services.loans import money, own_loan, public_loan
 from wuxin.store.uow import UnitOfWork
@@ -333,6 +333,7 @@ def products(principal: Principal) -> list[dict]:
     from wuxin.risk.products import load_products
 
     require_role(principal, *BANK_ROLES)
-    return [{"code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "basis": p.basis, "cap_cny": str(p.cap.amount),
+    return [{"code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "scenario": p.scenario, "basis": p.basis,
+             "cap_cny": str(p.cap.amount),
              "four_eyes_limit_cny": str(p.four_eyes_limit.amount) if p.four_eyes_limit is not None else None}
             for p in load_products().values()]

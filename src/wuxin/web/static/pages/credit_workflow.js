@@ -40,8 +40,11 @@ export function formDialog(title, fields, submit, name) {
 
 /** The request form: a product and, optionally, one of the bank's open applications of this borrower. */
 export async function requestForm(enterpriseId, onDecided) {
-  const [products, loans] = await Promise.all([api("/api/v1/credit/products"), api(`/api/v1/loans?enterprise_id=${enterpriseId}`)]);
+  const [products, loans, profile] = await Promise.all([api("/api/v1/credit/products"),
+    api(`/api/v1/loans?enterprise_id=${enterpriseId}`), api(`/api/v1/enterprises/${enterpriseId}`)]);
   const product = h("select", { id: "wf-product" }, products.map((p) => h("option", { value: p.code }, getLang() === "en" ? p.name_en : p.name_zh)));
+  const fits = products.find((p) => p.scenario === profile.industry);  // the borrower's industry's product first
+  if (fits) product.value = fits.code;
   const open = loans.filter((l) => l.state === "application");
   const loan = h("select", { id: "wf-loan" }, h("option", { value: "" }, t("wf_no_application")),
     open.map((l) => h("option", { value: l.id }, `#${l.id} · ${l.product} · ${fmtCny(Number(l.amount_cny))}`)));
