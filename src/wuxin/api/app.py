@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from wuxin import __version__
 from wuxin.api import routes_monitoring
 from wuxin.api import routes_credit
+from wuxin.api import routes_credit_workflow
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_indicators
 from wuxin.api.body_limit import BodyLimit
@@ -48,6 +49,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(routes_trace.router)
     app.include_router(routes_protocols.router)
     app.include_router(routes_credit.router)
+    app.include_router(routes_credit_workflow.router)
     app.include_router(routes_console.router)
     mount_console(app)
     app.include_router(routes_monitoring.router)

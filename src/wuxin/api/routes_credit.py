@@ -14,7 +14,7 @@ from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
-from wuxin.services import business_data, credit
+from wuxin.services import business_data, credit, credit_workflow
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
 DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31
@@ -81,12 +81,16 @@ class DecisionIn(RequestModel):
         "collateral products lend on the lots in the pledge registry; a declared value can only lower that"))
     model_version: str | None = Field(default=None, max_length=64)
     as_of: str | None = Field(default=None, pattern=DAY)
+    loan_id: Id | None = Field(default=None, description="the loan application the decision moves on (credit_workflow)")
 
 
 @router.post("/enterprises/{enterprise_id}/credit/decisions", status_code=201)
 def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
-    return credit.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny, body.model_version,
-                                _as_of(body.as_of))
+    """Decide, then put the decision on the officer's workflow (four eyes above the product's threshold)."""
+    credit_workflow.check_application(platform, user, enterprise_id, body.loan_id)
+    decision = credit.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny,
+                                    body.model_version, _as_of(body.as_of))
+    return credit_workflow.start(platform, user, decision, body.loan_id)
 
 
 @router.get("/enterprises/{enterprise_id}/credit/decisions")

@@ -80,6 +80,7 @@ class Product:
     note: str = ""
     policy: Policy = field(default_factory=lambda: default_policy())
     unevidenced_revenue: UnevidencedRevenue = UnevidencedRevenue("refuse")
+    four_eyes_limit: Money | None = None  # a limit above it needs a risk manager's approval (None: every limit does)
 
 
 def default_policy() -> Policy:
@@ -122,9 +123,14 @@ def _product(entry: dict[str, Any], currency: str) -> Product:
         note=str(entry.get("note", "")),
         policy=_policy(code, entry.get("policy")),
         unevidenced_revenue=_unevidenced(code, entry.get("unevidenced_revenue", {"action": "refuse"})),
+        four_eyes_limit=Money(_decimal(code, "four_eyes_limit_cny", entry["four_eyes_limit_cny"]), currency)
+        if entry.get("four_eyes_limit_cny") is not None else None,
     )
     if product.cap.amount <= 0:
         raise InvalidInput(f"product {code!r}: cap must be positive, got {product.cap}")
+    if product.four_eyes_limit is not None and not 0 <= product.four_eyes_limit.amount <= product.cap.amount:
+        raise InvalidInput(f"product {code!r}: four_eyes_limit_cny must be within 0 and the cap {product.cap}, "
+                           f"got {product.four_eyes_limit}")
     return product
 
 

@@ -54,6 +54,7 @@ class LedgerKeyError(WuxinError):
 DATA_CLASSES = {
     "telemetry_batch": "device_data",
     "credit_decision": "credit",
+    "credit_review": "credit",  # an override or a limit for four eyes, and its approval (services.credit_workflow)
     "pledge_change": "pledge",
     "alarm_action": "alarm",
     "business_import": "business",

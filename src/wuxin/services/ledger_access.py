@@ -134,6 +134,7 @@ def _platform_fact(platform, uow, principal, entry) -> None:
 READERS: dict[str, Reader] = {
     "telemetry_batch": _telemetry_batch,
     "credit_decision": _credit_decision,
+    "credit_review": _credit_decision,  # subject credit_decision:<id>:review:<id>: read as its decision
     "pledge_change": _pledge_change,
     "alarm_action": _alarm_action,
     "business_import": _business_import,

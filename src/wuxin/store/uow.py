@@ -9,6 +9,7 @@ from wuxin.store.errors import note_storage_full, translate
 
 from wuxin.store.repo_console import ConsoleRepo
 from wuxin.store.repo_credit import CreditRepo
+from wuxin.store.repo_credit_workflow import CreditWorkflowRepo
 from wuxin.store.repo_indicators import IndicatorsRepo
 from wuxin.store.repo_jt808 import Jt808Repo
 from wuxin.store.repo_ledger import LedgerRepo
@@ -54,6 +55,7 @@ class UnitOfWork:
         self.indicators = IndicatorsRepo(self.conn)
         self.monitoring = MonitoringRepo(self.conn)
         self.credit = CreditRepo(self.conn)
+        self.credit_workflow = CreditWorkflowRepo(self.conn)
         self.console = ConsoleRepo(self.conn)
         self.jt808 = Jt808Repo(self.conn)
         return self

@@ -7,12 +7,14 @@ import * as ent from "./pages/enterprise.js";
 import * as evidence from "./pages/evidence.js";
 import * as firm from "./pages/firm.js";
 import * as more from "./pages/more.js";
+import * as workflow from "./pages/credit_workflow.js";
 
 const BANK_ROLES = ["credit_officer", "risk_manager", "platform_admin", "regulator", "integrator"];
 const NAV = [
   { hash: "#/portfolio", label: "nav_portfolio", roles: BANK_ROLES },
   { hash: "#/alarms", label: "nav_alarms", roles: BANK_ROLES },
   { hash: "#/loans", label: "nav_loans", roles: BANK_ROLES },
+  { hash: "#/reviews", label: "nav_reviews", roles: ["credit_officer", "risk_manager"] },
   { hash: "#/pledges", label: "nav_pledges", roles: BANK_ROLES },
   { hash: "#/map", label: "nav_map", roles: BANK_ROLES },
   { hash: "#/industry", label: "nav_index", roles: BANK_ROLES },
@@ -29,6 +31,7 @@ const ROUTES = [
   [/^#\/device\/(\d+)\/(.+)$/, (id, key) => ent.devicePage(Number(id), decodeURIComponent(key))],
   [/^#\/alarms$/, () => more.alarms()],
   [/^#\/loans$/, () => more.loans()],
+  [/^#\/reviews$/, () => workflow.reviewsPage()],
   [/^#\/pledges$/, () => more.pledges()],
   [/^#\/map$/, () => bank.mapPage()],
   [/^#\/industry$/, () => more.industryIndex()],

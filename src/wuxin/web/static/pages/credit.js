@@ -2,9 +2,10 @@
 // policy conditions that decided it, reasons, the limit with its basis label (verified, supported or
 // reported and not verified), the cross-verification findings with the source modes behind each check
 // (the assessment), and the credit report (HTML / PDF).
-import { api, apiBlob } from "../api.js";
+import { api, apiBlob, session } from "../api.js";
 import { fmtCny, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
 import { card, h, section, table } from "../ui.js";
+import { requestForm, standing } from "./credit_workflow.js";
 
 // Reason words in Chinese; English comes from the server's text. {v} is the formatted value.
 const REASONS_ZH = {
@@ -29,10 +30,12 @@ export function reasonText(r) {
 
 /** Two cards: the latest decision (score, grade, PD, reasons, limit) and the cross-verification findings. */
 export function creditCards(enterpriseId) {
-  const decision = h("div"), checks = h("div");
-  section(decision, () => decisionView(enterpriseId));
+  const decision = h("div"), checks = h("div"), request = h("div");
+  const reload = () => section(decision, () => decisionView(enterpriseId, reload));
+  reload();
+  if (["credit_officer", "risk_manager"].includes(session.me?.role)) section(request, () => requestForm(enterpriseId, reload));
   section(checks, () => crossChecks(enterpriseId));
-  return h("div", { class: "grid two", "data-credit": enterpriseId }, card(t("score"), decision), card(t("crosscheck"), checks));
+  return h("div", { class: "grid two", "data-credit": enterpriseId }, card(t("score"), request, decision), card(t("crosscheck"), checks));
 }
 
 /** A policy finding (a condition or the grade band) in the console's language. */
@@ -40,7 +43,7 @@ export function findingText(f) { return getLang() === "en" ? f.text_en : f.text_
 
 const OUTCOME_BADGE = { approve: "online", refer: "refer", decline: "offline" };
 
-async function decisionView(enterpriseId) {
+async function decisionView(enterpriseId, reload) {
   const rows = await api(`/api/v1/enterprises/${enterpriseId}/credit/decisions`);
   if (!rows.length) return h("p", { class: "muted", "data-decision": "none" }, t("no_decision"));
   const d = rows.reduce((a, b) => (b.decided_ms > a.decided_ms ? b : a));
@@ -67,7 +70,8 @@ async function decisionView(enterpriseId) {
       policy.map((f) => h("li", { "data-finding": f.code }, h("span", { class: `badge ${f.holds ? OUTCOME_BADGE[f.outcome] : ""}` },
         f.holds ? t("outcome_" + f.outcome) : t("condition_clear")), " ", findingText(f))))) : null,
     h("p", { class: "muted small" }, `${t("product_code")}: ${d.product_code} · ${t("model")}: ${d.model_version.slice(0, 12)} · ${t("decided")}: ${fmtDateTime(d.decided_ms)}`,
-      d.links?.ledger_proof ? [" · ", h("a", { href: d.links.ledger_proof, target: "_blank", onclick: openJson(d.links.ledger_proof) }, t("decision_proof"))] : null));
+      d.links?.ledger_proof ? [" · ", h("a", { href: d.links.ledger_proof, target: "_blank", onclick: openJson(d.links.ledger_proof) }, t("decision_proof"))] : null),
+    await standing(d, reload));
 }
 
 function kpi(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v" }, value), h("div", { class: "l" }, label)); }

@@ -1,0 +1,57 @@
+"""HTTP routes of the officer's workflow on credit decisions: override with a reason, four-eyes review,
+what waits for review, where a decision stands (services.credit_workflow)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import Id, MoneyCny, RequestModel
+from wuxin.services import credit_workflow
+
+router = APIRouter(prefix="/api/v1/credit", tags=["credit"])
+
+
+class OverrideIn(RequestModel):
+    outcome: Literal["approve", "decline"]
+    limit_cny: MoneyCny | None = Field(default=None, description="the limit granted (approve only)")
+    reason: str = Field(max_length=2000, description="why the person decides otherwise (required, written)")
+
+
+class ReviewIn(RequestModel):
+    reason: str = Field(max_length=2000)
+
+
+@router.get("/decisions/{decision_id}/workflow")
+def workflow(decision_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    return credit_workflow.decision_workflow(platform, user, decision_id)
+
+
+@router.post("/decisions/{decision_id}/override", status_code=201)
+def override(decision_id: Id, body: OverrideIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Change a referred decision's outcome with a written reason; a risk manager approves it (four eyes)."""
+    return credit_workflow.override(platform, user, decision_id, body.outcome, body.limit_cny, body.reason)
+
+
+@router.get("/reviews")
+def reviews(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """Overrides and limits above a product's threshold waiting for a risk manager of the bank."""
+    return credit_workflow.pending(platform, user)
+
+
+@router.post("/reviews/{review_id}/approve")
+def approve(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return credit_workflow.review(platform, user, review_id, True, body.reason)
+
+
+@router.post("/reviews/{review_id}/reject")
+def reject(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    return credit_workflow.review(platform, user, review_id, False, body.reason)
+
+
+@router.get("/products")
+def products(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The credit products a bank decides on: names in zh-CN and en, cap and four-eyes threshold (CNY)."""
+    return credit_workflow.products(user)

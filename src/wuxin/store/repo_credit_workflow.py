@@ -1,0 +1,51 @@
+"""Repository of the officer's workflow on credit decisions: standings and reviews (four eyes)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.tables_credit_workflow import credit_reviews, credit_workflows
+
+
+class CreditWorkflowRepo(_Repo):
+    def _locked(self, query):
+        return query.with_for_update() if self.conn.dialect.name == "postgresql" else query
+
+    def add_workflow(self, **values: Any) -> None:
+        self.conn.execute(insert(credit_workflows).values(**values))
+
+    def workflow(self, decision_id: int, for_update: bool = False) -> Row | None:
+        query = select(credit_workflows).where(credit_workflows.c.decision_id == decision_id)
+        return _one(self.conn.execute(self._locked(query) if for_update else query))
+
+    def set_workflow(self, decision_id: int, **values: Any) -> None:
+        self.conn.execute(update(credit_workflows).where(credit_workflows.c.decision_id == decision_id).values(**values))
+
+    def open_for_loan(self, loan_id: int) -> Row | None:
+        """A decision on the loan that is not final yet (referred or awaiting four eyes)."""
+        t = credit_workflows
+        query = select(t).where(t.c.loan_id == loan_id, t.c.state.in_(["referred", "pending_approval"]))
+        return _one(self.conn.execute(query.order_by(t.c.decision_id.desc()).limit(1)))
+
+    def add_review(self, **values: Any) -> int:
+        return self.conn.execute(insert(credit_reviews).values(**values)).inserted_primary_key[0]
+
+    def review(self, review_id: int, for_update: bool = False) -> Row | None:
+        query = select(credit_reviews).where(credit_reviews.c.id == review_id)
+        return _one(self.conn.execute(self._locked(query) if for_update else query))
+
+    def set_review(self, review_id: int, **values: Any) -> None:
+        self.conn.execute(update(credit_reviews).where(credit_reviews.c.id == review_id).values(**values))
+
+    def reviews(self, decision_id: int) -> list[Row]:
+        t = credit_reviews
+        return _rows(self.conn.execute(select(t).where(t.c.decision_id == decision_id).order_by(t.c.id)))
+
+    def tenant_reviews(self, tenant_id: int, state: str | None = None, limit: int = 200) -> list[Row]:
+        t = credit_reviews
+        query = select(t).where(t.c.tenant_id == tenant_id)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        return _rows(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)))
