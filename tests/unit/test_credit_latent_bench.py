@@ -41,9 +41,9 @@ def test_a_bad_correlation_or_a_tiny_cohort_is_refused() -> None:
 
 def test_no_lift_when_the_sensors_see_nothing_of_health() -> None:
     """rho = 0: the IoT features carry no information on default, so the out-of-time lift's CI covers 0."""
-    row, _ = lift_at(0.0, 1000, 11, 400, LatentConfig())
+    row, _ = lift_at(0.0, 1500, 11, 400, LatentConfig())
     assert row["lift_ci"][0] <= 0.0 <= row["lift_ci"][1]
-    assert row["auc_statements_ci"][0] > 0.5  # the statements do see health: the experiment is not blind
+    assert row["auc_statements"] > 0.6  # the statements do see health: the experiment is not blind
 
 
 def test_the_sensors_see_health_only_through_rho() -> None:
