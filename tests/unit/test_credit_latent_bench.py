@@ -84,3 +84,15 @@ def test_wilson_interval_brackets_the_share() -> None:
     assert w["share"] == 0.3 and w["ci"][0] < 0.3 < w["ci"][1]
     assert 0.21 < w["ci"][0] < 0.22 and 0.39 < w["ci"][1] < 0.40
     assert wilson(0, 0)["share"] is None
+
+
+@pytest.mark.parametrize(("rhos", "said"), [("0,1.5", "rho must be a correlation in [-1, 1], got 1.5"),
+                                            ("0,high", "--rhos must be comma-separated numbers, got '0,high'")])
+def test_the_bench_command_refuses_a_bad_rho_naming_it(rhos: str, said: str) -> None:
+    from typer.testing import CliRunner
+
+    from wuxin.cli.main import app
+
+    result = CliRunner().invoke(app, ["bench", "credit", "--rhos", rhos])
+    assert result.exit_code == 2
+    assert said in " ".join(result.output.replace("│", " ").split())
