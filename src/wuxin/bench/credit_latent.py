@@ -8,12 +8,14 @@ statements see a third factor S = s H + sqrt(1 - s^2) Z' (margin and leverage; `
 
 What the devices see comes from A only: the firm's daily output is capacity x exp(drift (t - as_of) / 365)
 x recent move x season x weekday x AR(1) noise, with drift = 0.15 A + N(0, 0.08) and a recent move ramping to
-exp(0.25 A + N(0, 0.1)) over the last 60-150 days. The statements are booked from the same output (so
-honest revenue growth sees A too), but the latest one a bank holds at origination ends a quarter earlier. Each firm has 1-8 devices, each metering a
-share of the output with a multiplicative bias (lognormal, sigma 0.10), daily measurement noise (lognormal,
-sigma 0.05), random missing days (0-8 % per device) and outages (Poisson, about one a year, geometric lengths,
-mean 7 days). Outages are independent of H unless `outages_follow_health` (then about twice as many for a
-firm one sigma weaker). A day's value is what the platform stores (indicators.engine.aggregate_enterprise_day):
+exp(0.25 A + N(0, 0.1)) over the last 60-150 days. The statements are booked from the same output (so honest
+revenue growth sees A too), but the latest one a bank holds at origination ends a quarter earlier.
+
+Each firm has 1-8 devices, each metering a share of the output with a multiplicative bias (lognormal, sigma
+`device_bias_sigma` = 0.10), daily measurement noise (lognormal, sigma 0.05), random missing days (0 to
+`missing_day_max` = 8 % per device) and outages (Poisson, `outages_per_year` = 1 per device, geometric
+lengths, mean 7 days). Outages are independent of H unless `outages_follow_health` (then about twice as many
+for a firm one sigma weaker). A day's value is what the platform stores (indicators.engine.aggregate_enterprise_day):
 the sum of the devices that reported, partial when one is missing (so an outage under-counts the day), unknown
 when none reported.
 
@@ -23,7 +25,10 @@ seasonal timing (invoiced 20-75 days after production), receivables (payment ter
 are declared with) or a product mix shift (value per unit stepping by 0.75-0.9 or 1.1-1.33 within the year).
 
 A fraud share of firms, independent of H unless `fraud_follows_health`, inflates the last 2-4 checked
-quarters by 1.2-2x, in one of the variants of `FRAUD_VARIANTS`. Nothing here reads a platform module's
+quarters by 1.2-2x, in one of the variants of `FRAUD_VARIANTS`: the statements alone (any fleet); the
+statements and the borrower's own enterprise-shared devices by the same factor (a fleet of those only); its
+own shared devices beside honest bank-installed ones; one bank-installed device tampered by the same factor
+(a bank-installed fleet). Nothing here reads a platform module's
 thresholds: the generator is bench code, the platform's own feature, cross-verification and scorecard code
 runs on what it makes (wuxin.bench.credit).
 """
