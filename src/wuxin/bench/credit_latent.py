@@ -35,7 +35,7 @@ runs on what it makes (wuxin.bench.credit).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import lfilter
@@ -104,7 +104,6 @@ class LatentFirm:
     statements: tuple[StatementPeriod, ...]
     reported: tuple[ReportedFigure, ...]
     inflation: float = 1.0
-    notes: dict = field(default_factory=dict)
 
 
 def day_number(date: dt.date) -> int:
