@@ -1,23 +1,24 @@
 """Credit bench: our scorecard engine against plain optbinning + logistic regression on German Credit,
-then the IoT evidence on simulated enterprises.
+then the credit experiments on a latent-factor generator, then the decision throughput.
 
-    wuxin bench credit [--folds 5] [--seed 2024] [--csv PATH]
+    wuxin bench credit [--folds 5] [--seed 2024] [--csv PATH] [--firms 2000] [--rhos 0,0.3,0.6,0.9] ...
 
 German Credit: stratified k-fold cross-validation; every fold fits its binning on its own training
 rows only. The baseline is optbinning's BinningProcess (defaults) + scikit-learn LogisticRegression
 (defaults), measured in the same run on the same folds.
 
-IoT evidence (sim/finance.py): a scorecard on IoT features plus statements against one on statements
-alone, trained on one simulated book and measured on another (held out, other seed); the share of
-inflated statements that cross-verification catches and of honest ones it wrongly flags; and the
-decision throughput for 10,000 enterprises (features, cross-verification, score, grade, reasons,
-limit, EL) against the raw vectorised scoring of the same rows.
+Credit experiments (wuxin.bench.credit, generator wuxin.bench.credit_latent): default and sensors follow
+distinct latent factors with correlation rho; IoT lift out of time with bootstrap CIs per rho; inflated-
+statement detection per fraud variant and honest false flags per legitimate divergence, Wilson CIs.
+
+Throughput: 10,000 decisions (features, cross-verification, score, grade, reasons, limit, EL) on generated
+firms against the raw vectorised scoring of the same rows.
 """
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ Fit = Callable[[pd.DataFrame, np.ndarray, pd.DataFrame], np.ndarray]
 
 
 def run_credit_bench(folds: int = 5, seed: int = 2024, csv: Path | str | None = None,
-                     echo: Callable[[str], None] | None = print) -> dict[str, Any]:
+                     echo: Callable[[str], None] | None = print, **experiments: Any) -> dict[str, Any]:
     """Cross-validate ours and the baseline on German Credit; print a per-fold table and the ratios."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -57,68 +58,38 @@ def run_credit_bench(folds: int = 5, seed: int = 2024, csv: Path | str | None = 
     figures["fold1_validation"] = report.to_dict()
     if echo is not None:
         echo(_table(figures))
-    figures["iot"] = run_iot_bench(seed=seed, echo=echo)
+    figures["iot"] = run_iot_bench(seed=seed, echo=echo, **experiments)
     return figures
 
 
-def run_iot_bench(enterprises: int = 1200, throughput: int = 10_000, seed: int = 2024,
+def run_iot_bench(firms: int = 1500, seed: int = 2024, rhos: Sequence[float] | None = None, bootstrap: int = 1000,
+                  config: Any = None, throughput: int = 1000,
                   echo: Callable[[str], None] | None = print) -> dict[str, Any]:
-    """IoT + statements against statements alone on a held-out simulated book; cross-verification; throughput."""
-    from wuxin.sim.finance import simulate_book
+    """The credit experiments on the latent-factor generator (wuxin.bench.credit), then the decision throughput."""
+    from wuxin.bench.credit import RHOS, model_configs, run_latent_experiments, scored
+    from wuxin.bench.credit_latent import LatentConfig, generate_cohort
 
-    started = time.perf_counter()
-    train_book, test_book = simulate_book(enterprises, seed, AS_OF_DAY), simulate_book(enterprises, seed + 1, AS_OF_DAY)
-    simulated_s = time.perf_counter() - started
-    train, test = [_sim_row(b) for b in train_book], [_sim_row(b) for b in test_book]
-    y_train = np.array([b.defaulted for b in train_book], dtype=int)
-    y_test = np.array([b.defaulted for b in test_book], dtype=int)
-    models = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, config in _iot_configs(seed).items():
-            model = train_scorecard(pd.DataFrame([r for r, _ in train]), y_train, config)
-            pd_test = predict_pd(model, pd.DataFrame([r for r, _ in test]))
-            models[name] = {"model": model, "auc": auc(y_test, pd_test), "ks": ks(y_test, pd_test),
-                            "features": len(model.features)}
-    figures = {"enterprises_per_book": enterprises, "train_defaults": int(y_train.sum()), "test_defaults": int(y_test.sum()),
-               "simulate_s": simulated_s,
-               "models": {k: {m: v for m, v in d.items() if m != "model"} for k, d in models.items()},
-               "cross_verification": _cross_verification_figures(test_book, [res for _, res in test]),
-               "throughput": _throughput(models["iot_and_statements"]["model"], test_book, throughput)}
-    figures["lift"] = {m: figures["models"]["iot_and_statements"][m] / figures["models"]["statements_only"][m]
-                       for m in ("auc", "ks")}
-    if echo is not None:
-        echo(_iot_table(figures))
+    figures = run_latent_experiments(firms, seed, tuple(rhos or RHOS), bootstrap, config or LatentConfig(), echo=echo)
+    if throughput:
+        book = scored(generate_cohort(min(firms, 1000), seed + 5, AS_OF_DAY, config or LatentConfig()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = train_scorecard(pd.DataFrame([r for _, r, _ in book]), np.array([f.defaulted for f, _, _ in book], dtype=int),
+                                    model_configs(seed)["iot_and_statements"])
+        figures["throughput"] = _throughput(model, [f for f, _, _ in book], throughput)
+        if echo is not None:
+            echo(_throughput_line(figures["throughput"]))
     return figures
 
 
 AS_OF_DAY = 20_726  # 2026-09-30, a quarter end
 
 
-def _iot_configs(seed: int) -> dict[str, ScorecardConfig]:
-    from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES
+def _sim_row(firm: Any) -> tuple[dict[str, Any], list]:
+    from wuxin.bench.credit import scored
 
-    return {"iot_and_statements": ScorecardConfig(IOT_FEATURES + STATEMENT_FEATURES, name="iot-evidence", seed=seed,
-                                                  min_bin_share=0.05),
-            "statements_only": ScorecardConfig(STATEMENT_FEATURES, name="statements-only", seed=seed, min_bin_share=0.05)}
-
-
-def _sim_row(borrower: Any) -> tuple[dict[str, Any], list]:
-    from wuxin.sim.finance import borrower_row
-
-    return borrower_row(borrower)
-
-
-def _cross_verification_figures(book: list, results: list[list]) -> dict[str, Any]:
-    from wuxin.risk.crossverify import verification
-
-    flagged = np.array([verification(r) == "failed" for r in results])
-    inflated = np.array([b.inflated for b in book])
-    checks = [c for r in results for c in r]
-    return {"inflated": int(inflated.sum()), "honest": int((~inflated).sum()),
-            "caught_share": float(flagged[inflated].mean()) if inflated.any() else None,
-            "false_flag_share": float(flagged[~inflated].mean()) if (~inflated).any() else None,
-            "checks": len(checks), "undecided_checks": sum(c.status == "insufficient_evidence" for c in checks)}
+    _, row, results = scored([firm])[0]
+    return row, results
 
 
 def _throughput(model: Any, book: list, enterprises: int) -> dict[str, float]:
@@ -169,24 +140,11 @@ def _policy_facts(borrower: Any, results: list) -> Any:
                        devices.installed, devices.installed - devices.reporting_last_7d, bool(enterprise_shared_only(results)))
 
 
-def _iot_table(figures: dict[str, Any]) -> str:
-    models, cv, tp = figures["models"], figures["cross_verification"], figures["throughput"]
-    lines = [f"credit bench: IoT evidence on simulated enterprises (sim/finance.py), trained on one book of "
-             f"{figures['enterprises_per_book']} ({figures['train_defaults']} defaults), measured on a held-out book "
-             f"of {figures['enterprises_per_book']} ({figures['test_defaults']} defaults)",
-             f"{'model':>20} | {'features':>8} {'AUC':>7} {'KS':>7}"]
-    for name, m in models.items():
-        lines.append(f"{name:>20} | {m['features']:8d} {m['auc']:7.4f} {m['ks']:7.4f}")
-    lines.append(f"cross-verification: inflated statements caught {cv['caught_share']:.1%} of {cv['inflated']}; "
-                 f"honest wrongly flagged {cv['false_flag_share']:.1%} of {cv['honest']} "
-                 f"({cv['checks']} quarter checks, {cv['undecided_checks']} without enough device coverage)")
-    lines.append(f"throughput: {tp['enterprises']} decisions (features, cross-verification, score, grade, reasons, limit, EL) "
-                 f"in {tp['decisions_s']:.2f} s = {tp['per_second']:,.0f}/s (features {tp['features_s']:.2f} s); raw vectorised scoring of the same rows "
-                 f"{tp['raw_vectorised_s']:.3f} s")
-    lift = figures["lift"]
-    lines.append(f"ratio IoT+statements/statements-only (held out): AUC {lift['auc']:.4f}  KS {lift['ks']:.4f}; "
-                 f"decisions/raw scoring time {tp['decisions_s'] / tp['raw_vectorised_s']:.0f}x")
-    return "\n".join(lines)
+def _throughput_line(tp: dict[str, float]) -> str:
+    return (f"throughput: {tp['enterprises']} decisions (features, cross-verification, score, grade, reasons, limit, EL) "
+            f"in {tp['decisions_s']:.2f} s = {tp['per_second']:,.0f}/s (features {tp['features_s']:.2f} s); raw vectorised "
+            f"scoring of the same rows {tp['raw_vectorised_s']:.3f} s; decisions/raw scoring time "
+            f"{tp['decisions_s'] / tp['raw_vectorised_s']:.0f}x")
 
 
 def _engine_fit(config: ScorecardConfig) -> Fit:
