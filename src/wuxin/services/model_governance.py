@@ -15,7 +15,7 @@ import pandas as pd
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
-from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.errors import Conflict, Denied, InvalidInput, NotFound, WuxinError
 from wuxin.indicators.days import day_iso
 from wuxin.risk.governance import (
     SIMULATED_LABEL,
@@ -275,35 +275,47 @@ def daily_stability(platform: Platform, day: int, window_days: int = 30) -> list
     reference and the assessments decided in the last `window_days`; a record per day, a warning (log,
     metric) above PSI 0.25. Returns the records written."""
     from wuxin.indicators.days import DAY_MS, day_start_ms
-    from wuxin.risk.validation import feature_psi, grade_psi
-    from wuxin.risk.scorecard import predict_pd
 
     since = day_start_ms(day + 1) - window_days * DAY_MS
     written = []
     with platform.uow() as uow:
         for tenant, version in uow.credit.tenants_with_active_models():
-            row = uow.credit.model(version)
-            recent = uow.credit.decisions_of_tenant(tenant, version, since)
-            reference = _reference_frame(row)
-            if not recent or reference is None:
+            try:
+                record = _stability_record(platform, uow, tenant, version, since, day, window_days)
+            except WuxinError as exc:  # one model's bad data never stops the daily job
+                log.error("model_stability_failed", extra={"tenant_id": tenant, "model_version": version, "error": str(exc)})
                 continue
-            model = model_from_dict(row["body"])
-            sample = pd.DataFrame([r["features"] for r in recent])
-            score_psi = grade_psi(predict_pd(model, reference), predict_pd(model, sample))
-            drift = feature_psi(model, reference, sample)
-            band = psi_band(score_psi)
-            record = dict(tenant_id=tenant, version=version, day=day, score_psi=float(score_psi), band=band, rows=len(recent),
-                          detail={"feature_psi": {k: float(v) for k, v in drift.items()}, "reference_rows": len(reference),
-                                  "window_days": window_days, "simulated": is_simulated(row)},
-                          created_ms=platform.clock_ms())
-            uow.credit.put_stability(**record)
-            if score_psi > PSI_SHIFTED:
-                log.warning("model_stability_shifted", extra={"tenant_id": tenant, "model_version": version,
-                                                              "score_psi": round(score_psi, 4), "day": day_iso(day)})
-            _metric(platform, tenant, band, score_psi)
-            written.append(record)
+            if record is not None:
+                written.append(record)
         uow.commit()
     return written
+
+
+def _stability_record(platform: Platform, uow, tenant: int, version: str, since: int, day: int,
+                      window_days: int) -> dict | None:
+    from wuxin.risk.scorecard import predict_pd
+    from wuxin.risk.validation import feature_psi, grade_psi
+
+    row = uow.credit.model(version)
+    recent = uow.credit.decisions_of_tenant(tenant, version, since)
+    reference = _reference_frame(row)
+    if not recent or reference is None:
+        return None
+    model = model_from_dict(row["body"])
+    sample = pd.DataFrame([r["features"] for r in recent])
+    score_psi = grade_psi(predict_pd(model, reference), predict_pd(model, sample))
+    drift = feature_psi(model, reference, sample)
+    band = psi_band(score_psi)
+    record = dict(tenant_id=tenant, version=version, day=day, score_psi=float(score_psi), band=band, rows=len(recent),
+                  detail={"feature_psi": {k: float(v) for k, v in drift.items()}, "reference_rows": len(reference),
+                          "window_days": window_days, "simulated": is_simulated(row)},
+                  created_ms=platform.clock_ms())
+    uow.credit.put_stability(**record)
+    if score_psi > PSI_SHIFTED:
+        log.warning("model_stability_shifted", extra={"tenant_id": tenant, "model_version": version,
+                                                      "score_psi": round(score_psi, 4), "day": day_iso(day)})
+    _metric(platform, tenant, band, score_psi)
+    return record
 
 
 def _metric(platform: Platform, tenant: int, band: str, score_psi: float) -> None:
@@ -334,3 +346,69 @@ def stability_records(platform: Platform, principal: Principal, limit: int = 100
     with platform.uow() as uow:
         rows = uow.credit.stability(principal.tenant_id, limit)
     return [{**r, "day": day_iso(r["day"]), "warning": r["score_psi"] > PSI_SHIFTED} for r in rows]
+
+
+# ---------------------------------------------------------------- any data set (the command line)
+
+
+def train_from_file(platform: Platform, principal: Principal | None, csv_path, target: str, spec_path,
+                    bad_value: str | None = None, seed: int = 20240601) -> dict:
+    """Train a scorecard on a CSV under a feature spec and register it (a draft in the principal's tenant;
+    without one, a platform model). With a date column only the earliest 70% of rows train: the rest are
+    the out-of-time sample `validate_from_file` uses."""
+    import hashlib
+    from pathlib import Path
+
+    from wuxin.risk.dataset import HOLDOUT_SHARE, fit_scorecard, load_csv, load_spec, rows, time_split
+    from wuxin.services.credit import DatabaseModelRegistry
+
+    if principal is not None:
+        _tenant_of(principal)
+    spec = load_spec(spec_path)
+    data = load_csv(csv_path, target, spec, bad_value)
+    train = time_split(data)[0] if data.days is not None else np.ones(len(data.defaults), dtype=bool)
+    frame, flags = rows(data, train)
+    model = fit_scorecard(spec, frame, flags, seed)
+    training = {"source": "csv", "file": Path(csv_path).name, "sha256": hashlib.sha256(Path(csv_path).read_bytes()).hexdigest(),
+                "target": target, "bad_value": bad_value, "simulated": spec.simulated, "spec": spec.to_dict(),
+                "declared_trends": spec.declared_trends, "rows": int(train.sum()), "defaults": int(flags.sum()),
+                "trained_until_day": float(data.days[train].max()) if data.days is not None else None,
+                "holdout_share": HOLDOUT_SHARE if data.days is not None else 0.0,
+                "reference_rows": _plain(frame.head(5000).astype(object).where(frame.head(5000).notna(), None).to_dict("records"))}
+    tenant = principal.tenant_id if principal else None
+    by = principal.user_id if principal else None
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        version = DatabaseModelRegistry(uow, tenant, by, now_ms).save(model, {"rows": int(train.sum())}, training)
+        record_draft(uow, tenant, version, now_ms)
+        uow.logs.audit(now_ms, by, "credit.train", f"credit_model:{version}",
+                       {"name": model.name, "source": "csv", "file": training["file"], "sha256": training["sha256"]})
+        uow.commit()
+    return {"version": version, "name": model.name, "tenant_id": tenant, "state": "draft", "simulated": spec.simulated,
+            "label": model_label(spec.simulated), "rows": int(train.sum()), "features": [f.name for f in model.features],
+            "dropped": {k: model.trained.get(k) for k in ("dropped_low_iv", "dropped_wrong_sign")}}
+
+
+def validate_from_file(platform: Platform, principal: Principal, version: str, csv_path, target: str, spec_path,
+                       bad_value: str | None = None) -> dict:
+    """Validate a registered model on the out-of-time rows of a CSV (after the day its training ended) and
+    record the report in the principal's tenant; 409 naming the failures when a gate fails."""
+    from wuxin.risk.dataset import load_csv, load_spec
+
+    tenant = _tenant_of(principal)
+    with platform.uow() as uow:
+        row = _visible_model(uow, tenant, version)
+    spec = load_spec(spec_path)
+    data = load_csv(csv_path, target, spec, bad_value)
+    until = (row["training"] or {}).get("trained_until_day")
+    if data.days is None or until is None:
+        raise InvalidInput(f"model {version[:12]}: out-of-time validation needs a date column in the spec and a model "
+                           "trained with it (`date_column:`)")
+    oot = data.days > until
+    if oot.sum() == 0:
+        raise InvalidInput(f"{csv_path}: no row is dated after the model's training ({day_iso(int(until))})")
+    train = ~oot
+    sample, flags = data.frame[oot].reset_index(drop=True), data.defaults[oot]
+    return validate_model(platform, principal, version, sample, flags, data.frame[train].reset_index(drop=True),
+                          spec.declared_trends, f"out-of-time: {int(oot.sum())} rows of {csv_path} dated after "
+                          f"{day_iso(int(until))}")
