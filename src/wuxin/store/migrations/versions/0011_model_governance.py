@@ -13,8 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
-        batch.add_column(sa.Column("demo", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("tenants", sa.Column("demo", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "credit_model_states",
         sa.Column("tenant_id", sa.Integer(), nullable=False),
@@ -56,5 +55,5 @@ def downgrade() -> None:
     op.drop_table("model_stability")
     op.drop_index("ix_credit_model_states_tenant_state", table_name="credit_model_states")
     op.drop_table("credit_model_states")
-    with op.batch_alter_table("tenants") as batch:
-        batch.drop_column("demo")
+    # natively (SQLite >= 3.35 too): a batch copy of `tenants` would break the foreign keys pointing at it
+    op.execute("ALTER TABLE tenants DROP COLUMN demo")
