@@ -60,6 +60,10 @@ class Metrics:
             "wuxin_channel_last_accepted_timestamp_seconds",
             "When the channel last stored data (Unix s); its lag is time() minus this", ["channel"],
             registry=self.registry)
+        self.model_stability_psi = Gauge(
+            "wuxin_model_stability_psi", "Daily PSI of each tenant's active credit model (score grade mix, recent "
+            "decisions against its training sample); above 0.25 the population has shifted", ["tenant", "band"],
+            registry=self.registry)
         self.request_seconds = Histogram(
             "wuxin_request_duration_seconds", "HTTP request latency by route template (never the raw path)",
             ["method", "route", "status"], buckets=LATENCY_BUCKETS_S, registry=self.registry)

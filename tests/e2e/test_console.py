@@ -88,6 +88,7 @@ def test_enterprise_page_shows_the_credit_decision_and_opens_the_report_with_the
         shown = c.page.locator("[data-decided-by] li").all_inner_texts()
         assert shown == [f["text_en"] for f in decision["decision"]["decided_by"]]
     assert c.page.locator("[data-verification]").get_attribute("data-verification") in ("verified", "supported", "failed", "undecided")
+    assert c.page.locator("[data-model-label]").first.inner_text() == "simulated — demo only"  # the demo's model says so
     c.page.locator("[data-decision]").first.scroll_into_view_if_needed()
     c.shot("officer-credit-outcome-and-conditions")
     with c.page.context.expect_page() as popup:

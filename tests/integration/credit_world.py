@@ -85,8 +85,15 @@ def small_model() -> Scorecard:
 
 
 def register_model(platform) -> str:
+    """The small model as a platform model, already active in every bank tenant (the lifecycle itself is
+    tested in test_model_governance.py; here it is the world the credit tests decide in)."""
+    now = platform.clock_ms()
     with platform.uow() as uow:
-        version = DatabaseModelRegistry(uow, None, None, platform.clock_ms()).save(small_model(), {"test": True}, {"source": "test"})
+        version = DatabaseModelRegistry(uow, None, None, now).save(small_model(), {"test": True}, {"source": "test"})
+        for tenant in uow.identity.list_tenants():
+            if tenant["kind"] == "bank":
+                uow.credit.put_model_state(tenant["id"], version, state="active", validation={"passed": True, "sample": "test world"},
+                                           activated_ms=now, updated_ms=now)
         uow.commit()
     return version
 

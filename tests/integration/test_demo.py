@@ -26,3 +26,9 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     assert len(readings) > 100 and all(r["value"] >= 0 for r in readings)
     assert live.client.get("/api/v1/enterprises", headers=login(live.client, "other-officer")).json() == []
     assert [e["id"] for e in live.client.get("/api/v1/enterprises", headers=login(live.client, "owner")).json()] == [factory["id"]]
+    models = live.client.get("/api/v1/credit/models", headers=officer).json()  # the demo model went through governance
+    active = [m for m in models if m["state"] == "active"]
+    assert len(active) == 1 and active[0]["validation"]["passed"] and active[0]["approved_by_name"] == "risk"
+    assert active[0]["label"] == {"zh": "模拟数据训练 — 仅限演示", "en": "simulated — demo only"}
+    decisions = live.client.get(f"/api/v1/enterprises/{factory['id']}/credit/decisions", headers=officer).json()
+    assert decisions and all(d["model_label"] == active[0]["label"] for d in decisions)

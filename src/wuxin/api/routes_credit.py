@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
@@ -14,7 +14,7 @@ from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
-from wuxin.services import business_data, credit, credit_workflow
+from wuxin.services import business_data, credit, credit_workflow, model_governance
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
 DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31
@@ -73,6 +73,31 @@ def train(body: TrainIn, user: CurrentUser, platform: PlatformDep) -> dict:
 @router.get("/credit/models")
 def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return credit.list_models(platform, user)
+
+
+MODEL_VERSION = r"^[0-9a-f]{64}$"  # a model's content hash
+
+
+@router.get("/credit/models/{version}")
+def model(user: CurrentUser, platform: PlatformDep, version: str = Path(pattern=MODEL_VERSION)) -> dict:
+    """One model with its lifecycle in the caller's tenant and its stored validation report."""
+    return model_governance.model_detail(platform, user, version)
+
+
+@router.post("/credit/models/{version}/{action}")
+def govern(user: CurrentUser, platform: PlatformDep, version: str = Path(pattern=MODEL_VERSION),
+           action: Literal["validate", "approve", "activate", "retire"] = Path()) -> dict:
+    """Model governance (risk managers of the tenant): validate on the tenant's loan outcomes (out of time),
+    approve (not by who trained it), activate (retires the previous active model), retire."""
+    step = {"validate": model_governance.validate_model, "approve": model_governance.approve_model,
+            "activate": model_governance.activate_model, "retire": model_governance.retire_model}[action]
+    return step(platform, user, version)
+
+
+@router.get("/credit/model-stability")
+def model_stability(user: CurrentUser, platform: PlatformDep, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    """Daily population stability of the tenant's active models; `warning` when the score PSI is above 0.25."""
+    return model_governance.stability_records(platform, user, limit)
 
 
 class DecisionIn(RequestModel):

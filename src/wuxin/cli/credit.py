@@ -51,15 +51,123 @@ def business_import(file: Path = typer.Argument(..., exists=True, dir_okay=False
 
 @credit_app.command("train")
 def credit_train(simulated: Optional[int] = typer.Option(None, help="train on a simulated book of this many enterprises"),
-                 seed: int = 2024) -> None:
-    """Train and register a platform scorecard (on all imported loan outcomes, or a simulated book)."""
-    from wuxin.services.credit import train_model
+                 seed: int = 2024,
+                 csv: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="train on this CSV (any data set)"),
+                 target: Optional[str] = typer.Option(None, help="--csv: the outcome column (1 = default, or --bad-value)"),
+                 spec: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                                     help="--csv: feature spec YAML (types, declared trends, special values)"),
+                 bad_value: Optional[str] = typer.Option(None, help="--csv: the target value meaning default, e.g. bad"),
+                 as_user: Optional[str] = typer.Option(None, "--as", help="a risk manager: the model is a draft of their bank")) -> None:
+    """Train and register a scorecard: on a CSV under a spec, on imported loan outcomes, or on a simulated book.
+    It starts as a draft: validate, approve (another risk manager), activate before it decides."""
+    from wuxin.services.credit import principal_for_username, train_model
+    from wuxin.services.model_governance import train_from_file
 
     try:
-        result = train_model(_platform(), None, simulated, seed)
+        platform = _platform()
+        principal = principal_for_username(platform, as_user) if as_user else None
+        if csv is not None:
+            if not target or spec is None:
+                raise typer.BadParameter("--csv needs --target and --spec")
+            result = train_from_file(platform, principal, csv, target, spec, bad_value)
+        else:
+            result = train_model(platform, principal, simulated, seed)
     except WuxinError as exc:
         _fail(exc)
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+
+
+@credit_app.command("validate")
+def credit_validate(csv: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="the data set (CSV)"),
+                    target: Optional[str] = typer.Option(None, help="the outcome column"),
+                    spec: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="feature spec YAML"),
+                    bad_value: Optional[str] = typer.Option(None, help="the target value meaning default"),
+                    model: Optional[str] = typer.Option(None, help="also validate this registered model (out of time) "
+                                                                   "and record the report in the --as user's bank"),
+                    as_user: Optional[str] = typer.Option(None, "--as", help="the risk manager validating --model"),
+                    folds: int = typer.Option(5, min=2, max=20), resamples: int = typer.Option(500, min=50, max=5000)) -> None:
+    """k-fold and out-of-time AUC/KS with 95% bootstrap intervals of the scorecard, a plain optbinning + logistic
+    baseline and a gradient-boosting challenger; with --model, the governance gates of a registered model."""
+    from wuxin.risk.dataset import evaluate, format_evaluation, load_csv, load_spec
+    from wuxin.services.credit import principal_for_username
+    from wuxin.services.model_governance import validate_from_file, validate_model
+
+    try:
+        if csv is not None:
+            if not target or spec is None:
+                raise typer.BadParameter("--csv needs --target and --spec")
+            data_spec = load_spec(spec)
+            typer.echo(format_evaluation(evaluate(data_spec, load_csv(csv, target, data_spec, bad_value), folds,
+                                                  resamples=resamples)))
+        if model is not None:
+            if not as_user:
+                raise typer.BadParameter("--model needs --as (the risk manager validating)")
+            platform = _platform()
+            principal = principal_for_username(platform, as_user)
+            view = validate_from_file(platform, principal, model, csv, target, spec, bad_value) if csv is not None \
+                else validate_model(platform, principal, model)
+            _print_validation(view)
+    except WuxinError as exc:
+        _fail(exc)
+
+
+def _print_validation(view: dict) -> None:
+    report = view["validation"]
+    label = view.get("label")
+    typer.echo(f"model {view['version'][:12]} ({view['name']}): {view['state']}"
+               + (f" [{label['zh']} · {label['en']}]" if label else ""))
+    oot = report["out_of_time"]
+    typer.echo(f"  {report['sample']}: AUC {oot['auc']:.3f} [{oot['auc_ci95'][0]:.3f}, {oot['auc_ci95'][1]:.3f}], "
+               f"KS {oot['ks']:.3f} [{oot['ks_ci95'][0]:.3f}, {oot['ks_ci95'][1]:.3f}]")
+    for warning in report["warnings"]:
+        typer.echo(f"  warning: {warning}")
+
+
+def _step(action: str, version: str, as_user: str) -> None:
+    from wuxin.services import model_governance
+    from wuxin.services.credit import principal_for_username
+
+    try:
+        platform = _platform()
+        view = getattr(model_governance, f"{action}_model")(platform, principal_for_username(platform, as_user), version)
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(f"model {view['version'][:12]} ({view['name']}): {view['state']}")
+
+
+@credit_app.command("approve")
+def credit_approve(version: str, as_user: str = typer.Option(..., "--as", help="a risk manager who did not train it")) -> None:
+    """Approve a validated model."""
+    _step("approve", version, as_user)
+
+
+@credit_app.command("activate")
+def credit_activate(version: str, as_user: str = typer.Option(..., "--as", help="a risk manager of the bank")) -> None:
+    """Make an approved model the bank's active one (the previous active model is retired)."""
+    _step("activate", version, as_user)
+
+
+@credit_app.command("retire")
+def credit_retire(version: str, as_user: str = typer.Option(..., "--as", help="a risk manager of the bank")) -> None:
+    _step("retire", version, as_user)
+
+
+@credit_app.command("models")
+def credit_models(as_user: str = typer.Option(..., "--as", help="a credit officer or risk manager")) -> None:
+    """The bank's and the platform's models with their lifecycle state, who trained, validated and approved them."""
+    from wuxin.services.credit import list_models, principal_for_username
+
+    try:
+        platform = _platform()
+        rows = list_models(platform, principal_for_username(platform, as_user))
+    except WuxinError as exc:
+        _fail(exc)
+    for r in rows:
+        label = f"  [{r['label']['zh']} · {r['label']['en']}]" if r["label"] else ""
+        passed = (r["validation"] or {}).get("passed")
+        typer.echo(f"{r['version'][:12]}  {r['name']:<24} {r['state']:<9} trained by {r['trained_by_name'] or 'platform'}, "
+                   f"validated by {r['validated_by_name'] or '-'} ({'passed' if passed else 'not passed' if passed is False else '-'}), "
+                   f"approved by {r['approved_by_name'] or '-'}{label}")
 
 
 @credit_app.command("decide")

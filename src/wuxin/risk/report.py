@@ -109,6 +109,12 @@ def render_pdf(report: dict, base_url: str = "") -> bytes:
     return out.getvalue()
 
 
+def _model_label(decision: dict) -> str:
+    """' · <b>模拟数据训练 — 仅限演示 · simulated — demo only</b>' for a simulated-data model, else ''."""
+    label = decision.get("model_label")
+    return f" · <b>{_esc(label['zh'])} · {_esc(label['en'])}</b>" if label else ""
+
+
 def _pdf_decision(report: dict, P, h2, small, link) -> list:
     d = report.get("decision")
     if not d:
@@ -120,7 +126,8 @@ def _pdf_decision(report: dict, P, h2, small, link) -> list:
              P(f"<b>{verdict}</b> · product {d['product_code']} · score <b>{d['score']:.0f}</b> · PD {d['pd']:.2%} · "
                f"grade <b>{d['grade']}</b> · proposed limit <b>{link('CNY ' + fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
                f"expected loss CNY {fmt(_float(d['expected_loss_cny']))}"),
-             P(f"model {d['model_version'][:16]}… · decision #{d['id']} · {link('ledger proof', d['links']['ledger_proof'])}", small)]
+             P(f"model {d['model_version'][:16]}…{_model_label(d)} · decision #{d['id']} · "
+               f"{link('ledger proof', d['links']['ledger_proof'])}", small)]
     if dec.get("decided_by"):
         lines.append(P("Decided by 决定原因:"))
         lines += [P(f"• {_esc(f['text_zh'])} — {_esc(f['text_en'])}", small) for f in dec["decided_by"]]

@@ -27,9 +27,11 @@ from wuxin.errors import InvalidInput
 
 SCHEMA = "wuxin.scorecard/1"
 Kind = Literal["numerical", "categorical"]
-# Declared trend of the default rate as the feature grows. "auto": the library picks it from data.
+# Declared trend of the default rate as the feature grows. "auto": the library picks it from data;
+# "auto_asc_desc": monotonic, the data picks the direction (model governance then checks it against the
+# direction the business declared, and refuses a contradiction).
 TRENDS = {"ascending": "ascending", "descending": "descending", "auto": "auto",
-          "peak": "peak", "valley": "valley"}
+          "peak": "peak", "valley": "valley", "auto_asc_desc": "auto_asc_desc"}
 FeatureTable = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 

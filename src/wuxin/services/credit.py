@@ -54,7 +54,9 @@ from wuxin.risk.products import Product, get_product
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, model_from_dict, model_to_dict, predict_pd, train_scorecard
 from wuxin.risk.validation import auc, ks
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
+from wuxin.risk.governance import IV_MIN
 from wuxin.services.evidence import record_evidence
+from wuxin.services.model_governance import active_model, is_simulated, model_label, record_draft, usable_model
 from wuxin.services.registry import consent_views
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
@@ -138,11 +140,10 @@ class DatabaseModelRegistry:
         return [r["version"] for r in self._uow.credit.models(self._tenant)]
 
     def active(self) -> Scorecard:
-        """The newest model of the tenant or the platform."""
-        versions = self.versions()
-        if not versions:
-            raise NotFound("no credit model is registered: train one (`wuxin credit train --simulated 1200`)")
-        return self.load(versions[0])
+        """The tenant's active approved model (model governance: `wuxin.services.model_governance`)."""
+        from wuxin.services.model_governance import active_model
+
+        return active_model(self._uow, self._tenant)[0]
 
 
 # ---------------------------------------------------------------- access
@@ -392,7 +393,7 @@ def train_model(platform: Platform, principal: Principal | None, simulated: int 
         require_role(principal, *TRAIN_ROLES)
     tenant = principal.tenant_id if principal else None
     config = ScorecardConfig(IOT_FEATURES + STATEMENT_FEATURES, name=name or ("iot-evidence-simulated" if simulated else "iot-evidence"),
-                             seed=seed, min_bin_share=0.05)
+                             seed=seed, min_bin_share=0.05, min_iv=IV_MIN)
     if simulated:
         model, metrics, training = _train_simulated(config, simulated, seed, default_as_of_day(platform))
     else:
@@ -400,11 +401,13 @@ def train_model(platform: Platform, principal: Principal | None, simulated: int 
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         version = DatabaseModelRegistry(uow, tenant, principal.user_id if principal else None, now_ms).save(model, metrics, training)
+        record_draft(uow, tenant, version, now_ms)
         uow.logs.audit(now_ms, principal.user_id if principal else None, "credit.train", f"credit_model:{version}",
                        {"name": model.name, "metrics": metrics, "training": training})
         uow.commit()
-    return {"version": version, "name": model.name, "tenant_id": tenant, "metrics": metrics, "training": training,
-            "features": [f.name for f in model.features]}
+    return {"version": version, "name": model.name, "tenant_id": tenant, "metrics": metrics,
+            "training": {k: v for k, v in training.items() if k != "reference_rows"}, "state": "draft",
+            "simulated": bool(simulated), "label": model_label(bool(simulated)), "features": [f.name for f in model.features]}
 
 
 def _train_simulated(config: ScorecardConfig, enterprises: int, seed: int, as_of_day: int) -> tuple[Scorecard, dict, dict]:
@@ -420,8 +423,9 @@ def _train_simulated(config: ScorecardConfig, enterprises: int, seed: int, as_of
     return model, metrics, {"source": "simulated", "enterprises": enterprises, "seed": seed, "as_of": day_iso(as_of_day)}
 
 
-def _train_on_outcomes(platform: Platform, config: ScorecardConfig, tenant: int | None) -> tuple[Scorecard, dict, dict]:
-    rows, flags = [], []
+def outcome_rows(platform: Platform, tenant: int | None) -> tuple[list[dict], list[int], list[int]]:
+    """The tenant's imported loan outcomes as feature rows (as of each outcome's date), flags, and days."""
+    rows, flags, days = [], [], []
     with platform.uow() as uow:
         for outcome in uow.credit.loan_outcomes(tenant):
             enterprise = uow.enterprises.get(outcome["enterprise_id"])
@@ -429,6 +433,12 @@ def _train_on_outcomes(platform: Platform, config: ScorecardConfig, tenant: int 
             rows.append(gather(platform, uow, enterprise, uow.devices.list(enterprise["id"]), tenant, as_of).features)
             data = outcome["data"]
             flags.append(int(bool(data["defaulted"]) or int(default_flags([data["days_past_due"]])[0])))
+            days.append(as_of)
+    return rows, flags, days
+
+
+def _train_on_outcomes(platform: Platform, config: ScorecardConfig, tenant: int | None) -> tuple[Scorecard, dict, dict]:
+    rows, flags, _ = outcome_rows(platform, tenant)
     if len(rows) < 20 or len(set(flags)) < 2:
         raise InvalidInput(f"training needs at least 20 loan outcomes with both defaults and repayments, "
                            f"got {len(rows)} with {sum(flags)} defaults: import loan_outcomes, or train --simulated")
@@ -436,13 +446,15 @@ def _train_on_outcomes(platform: Platform, config: ScorecardConfig, tenant: int 
     in_sample = predict_pd(model, pd.DataFrame(rows))
     metrics = {"in_sample_auc": auc(flags, in_sample), "in_sample_ks": ks(flags, in_sample), "rows": len(rows),
                "defaults": int(sum(flags))}
-    return model, metrics, {"source": "loan_outcomes", "tenant_id": tenant, "rows": len(rows)}
+    return model, metrics, {"source": "loan_outcomes", "tenant_id": tenant, "rows": len(rows),
+                            "reference_rows": _jsonable(rows[:5000])}  # the daily stability reference
 
 
 def list_models(platform: Platform, principal: Principal) -> list[dict]:
-    require_role(principal, *BANK_ROLES)
-    with platform.uow() as uow:
-        return uow.credit.models(principal.tenant_id)
+    """The tenant's and the platform's models with their lifecycle (model governance)."""
+    from wuxin.services.model_governance import list_models as governed
+
+    return governed(platform, principal)
 
 
 # ---------------------------------------------------------------- decisions
@@ -493,14 +505,15 @@ def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, 
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         enterprise, devices, consent_id = require_lender(platform, uow, principal, enterprise_id)
-        registry = DatabaseModelRegistry(uow, principal.tenant_id)
-        model = registry.load(model_version) if model_version else registry.active()
+        model, model_row = usable_model(uow, principal.tenant_id, model_version) if model_version \
+            else active_model(uow, principal.tenant_id)  # only the tenant's active approved model decides
         a = gather(platform, uow, enterprise, devices, principal.tenant_id, as_of)
         pledged, lines = pledge_registry_value(uow, principal.tenant_id, enterprise_id, now_ms, pledged_value_cny) \
             if product.basis == "collateral" else (None, ())
         decision = decide(model, product, a.features, a.limit_evidence(product, pledged, lines), a.policy_facts(product),
                           EXPLANATIONS)
-        record = decision.to_dict()
+        record = decision.to_dict() | {"model": {"version": model.version, "name": model.name,
+                                                 "simulated": is_simulated(model_row), "label": model_label(is_simulated(model_row))}}
         row = dict(enterprise_id=enterprise_id, tenant_id=principal.tenant_id, user_id=principal.user_id,
                    product_code=product.code, model_version=model.version, as_of_day=as_of, features=_jsonable(a.features),
                    cross_checks=[c.to_dict() for c in a.checks], decision=_jsonable(record), score=decision.score,
@@ -526,6 +539,7 @@ def decision_view(row: dict) -> dict:
     eid = row["enterprise_id"]
     outcome = row["decision"].get("outcome") or ("approve" if row["approved"] else "decline")  # older records
     return {"id": row["id"], "enterprise_id": eid, "product_code": row["product_code"], "model_version": row["model_version"],
+            "model_label": (row["decision"].get("model") or {}).get("label"),  # "simulated — demo only" when so
             "as_of": day_iso(row["as_of_day"]), "score": row["score"], "pd": row["pd"], "grade": row["grade"],
             "approved": row["approved"], "outcome": outcome, "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
             "decision": row["decision"], "features": row["features"], "cross_checks": row["cross_checks"],
@@ -695,8 +709,9 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
     from wuxin.risk.products import load_products
     from wuxin.sim.finance import quarters_until, statements_from_evidence
 
-    train_model(platform, None, simulated=400, seed=seed, name="demo-iot-evidence")
+    trained = train_model(platform, None, simulated=400, seed=seed, name="demo-iot-evidence")
     officer = principal_for_username(platform, officer_username)
+    _adopt_demo_model(platform, officer.tenant_id, trained["version"])
     as_of = default_as_of_day(platform)
     products = {p.scenario: p for p in load_products().values()}
     rows = []
@@ -713,6 +728,18 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
             decide_credit(platform, officer, eid, product.code)
             decided += 1
     return f"credit: a scorecard trained on 400 simulated borrowers, statements for {len(fleet)} borrowers, {decided} decisions"
+
+
+def _adopt_demo_model(platform: Platform, tenant_id: int, version: str) -> None:
+    """The demo bank is a demo tenant: its risk managers take the simulated model through the lifecycle."""
+    from wuxin.services.model_governance import adopt_for_demo
+
+    with platform.uow() as uow:
+        managers = [u for u in uow.identity.list_users(tenant_id) if u["role"] == Role.RISK_MANAGER.value and not u["disabled"]]
+    if not managers:
+        raise NotFound(f"demo tenant {tenant_id} has no risk manager to validate and approve its model")
+    risk = [principal_for_username(platform, u["username"]) for u in managers[:2]]
+    adopt_for_demo(platform, tenant_id, version, risk[0], risk[-1])
 
 
 def _quarter_revenue(series: dict[str, DailySeries], devices: int) -> float:

@@ -470,6 +470,9 @@ def run_daily_due(platform: Platform, max_days: int = MAX_CATCH_UP_DAYS) -> int:
         with platform.uow() as uow:
             uow.monitoring.save_states({DAILY_CURSOR: {"day": day}}, platform.clock_ms())
             uow.commit()
+    from wuxin.services.model_governance import daily_stability
+
+    daily_stability(platform, yesterday)  # population stability of each tenant's active credit model
     return raised
 
 

@@ -12,8 +12,11 @@ from wuxin.store.tables_credit import (
     business_records,
     business_rejections,
     credit_decisions,
+    credit_model_states,
     credit_models,
+    model_stability,
 )
+from wuxin.store.tables import tenants
 
 
 class CreditRepo(_Repo):
@@ -90,6 +93,56 @@ class CreditRepo(_Repo):
         columns = [c for c in t.c if c.name != "body"]
         query = select(*columns).where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
         return _rows(self.conn.execute(query.order_by(t.c.trained_ms.desc(), t.c.version)))
+
+    # ------------------------------------------------------------ model governance (0011)
+
+    def tenant_is_demo(self, tenant_id: int | None) -> bool:
+        if tenant_id is None:
+            return False
+        return bool(self.conn.execute(select(tenants.c.demo).where(tenants.c.id == tenant_id)).scalar())
+
+    def set_tenant_demo(self, tenant_id: int, demo: bool) -> None:
+        self.conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(demo=demo))
+
+    def model_state(self, tenant_id: int, version: str) -> Row | None:
+        t = credit_model_states
+        return _one(self.conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.version == version)))
+
+    def model_states(self, tenant_id: int) -> list[Row]:
+        t = credit_model_states
+        return _rows(self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.updated_ms.desc(), t.c.version)))
+
+    def put_model_state(self, tenant_id: int, version: str, **values: Any) -> None:
+        t = credit_model_states
+        if self.model_state(tenant_id, version) is None:
+            self.conn.execute(insert(t).values(tenant_id=tenant_id, version=version, **values))
+        else:
+            self.conn.execute(update(t).where(t.c.tenant_id == tenant_id, t.c.version == version).values(**values))
+
+    def active_versions(self, tenant_id: int) -> list[str]:
+        t = credit_model_states
+        return list(self.conn.execute(select(t.c.version).where(t.c.tenant_id == tenant_id, t.c.state == "active")
+                                      .order_by(t.c.activated_ms.desc())).scalars())
+
+    def tenants_with_active_models(self) -> list[tuple[int, str]]:
+        t = credit_model_states
+        return [(r.tenant_id, r.version) for r in self.conn.execute(
+            select(t.c.tenant_id, t.c.version).where(t.c.state == "active").order_by(t.c.tenant_id))]
+
+    def decisions_of_tenant(self, tenant_id: int, version: str, since_ms: int, limit: int = 10_000) -> list[Row]:
+        t = credit_decisions
+        return _rows(self.conn.execute(select(t.c.id, t.c.features, t.c.score).where(
+            t.c.tenant_id == tenant_id, t.c.model_version == version, t.c.decided_ms >= since_ms).order_by(t.c.id).limit(limit)))
+
+    def put_stability(self, **values: Any) -> None:
+        t = model_stability
+        self.conn.execute(t.delete().where(t.c.tenant_id == values["tenant_id"], t.c.version == values["version"],
+                                           t.c.day == values["day"]))
+        self.conn.execute(insert(t).values(**values))
+
+    def stability(self, tenant_id: int, limit: int = 100) -> list[Row]:
+        t = model_stability
+        return _rows(self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.day.desc(), t.c.id.desc()).limit(limit)))
 
     # ------------------------------------------------------------ decisions
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -33,6 +34,7 @@ tenants = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("kind", String(20), nullable=False),  # bank | operator | regulator
     Column("created_ms", BigInteger, nullable=False),
+    Column("demo", Boolean, nullable=False, server_default=false()),  # may activate simulated-data models (0011)
 )
 
 enterprises = Table(

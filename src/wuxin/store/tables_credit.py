@@ -5,7 +5,7 @@ Days are China local day numbers; money is kept as decimal strings inside JSON, 
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 
 from wuxin.store.tables import metadata
 
@@ -94,4 +94,40 @@ credit_decisions = Table(
     Column("ledger_leaf", BigInteger),
     Column("decided_ms", BigInteger, nullable=False),
     Index("ix_credit_decisions_enterprise_tenant", "enterprise_id", "tenant_id", "id"),
+)
+
+
+credit_model_states = Table(  # model governance (0011): one lifecycle per tenant and model version
+    "credit_model_states",
+    metadata,
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), nullable=False),
+    Column("version", String(64), ForeignKey("credit_models.version"), nullable=False),
+    Column("state", String(12), nullable=False),  # draft | validated | approved | active | retired
+    Column("validation", JSON),  # wuxin.risk.governance.validate_scorecard (the last one run)
+    Column("validated_by", Integer),
+    Column("validated_ms", BigInteger),
+    Column("approved_by", Integer),
+    Column("approved_ms", BigInteger),
+    Column("activated_by", Integer),
+    Column("activated_ms", BigInteger),
+    Column("retired_by", Integer),
+    Column("retired_ms", BigInteger),
+    Column("updated_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    Index("ix_credit_model_states_tenant_state", "tenant_id", "state"),
+)
+
+model_stability = Table(  # daily PSI of an active model: training scores against the day's assessments
+    "model_stability",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", Integer, nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("score_psi", Float, nullable=False),
+    Column("band", String(10), nullable=False),  # stable | watch | shifted
+    Column("rows", Integer, nullable=False),
+    Column("detail", JSON, nullable=False),  # per-feature PSI, reference rows
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_model_stability_tenant_day", "tenant_id", "version", "day", unique=True),
 )

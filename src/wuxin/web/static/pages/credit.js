@@ -70,6 +70,7 @@ async function decisionView(enterpriseId, reload) {
       policy.map((f) => h("li", { "data-finding": f.code }, h("span", { class: `badge ${f.holds ? OUTCOME_BADGE[f.outcome] : ""}` },
         f.holds ? t("outcome_" + f.outcome) : t("condition_clear")), " ", findingText(f))))) : null,
     h("p", { class: "muted small" }, `${t("product_code")}: ${d.product_code} · ${t("model")}: ${d.model_version.slice(0, 12)} · ${t("decided")}: ${fmtDateTime(d.decided_ms)}`,
+      d.model_label ? [" · ", h("span", { class: "badge refer", "data-model-label": "simulated" }, getLang() === "en" ? d.model_label.en : d.model_label.zh)] : null,
       d.links?.ledger_proof ? [" · ", h("a", { href: d.links.ledger_proof, target: "_blank", onclick: openJson(d.links.ledger_proof) }, t("decision_proof"))] : null),
     await standing(d, reload));
 }
