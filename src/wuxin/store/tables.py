@@ -218,3 +218,4 @@ from wuxin.store import tables_indicators, tables_ledger, tables_protocols, tabl
 from wuxin.store import tables_credit  # noqa: E402,F401
 from wuxin.store import tables_console  # noqa: E402,F401
 from wuxin.store import tables_jt808  # noqa: E402,F401
+from wuxin.store import tables_retention  # noqa: E402,F401
