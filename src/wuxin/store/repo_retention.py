@@ -20,6 +20,7 @@ from wuxin.store.tables_retention import (
 
 HOUR_MS = 3_600_000
 _HOUR = literal_column(str(HOUR_MS))
+_COUNTED = {"preserve_rowcount": True}  # INSERT ... SELECT: SQLAlchemy keeps the driver's rowcount only when asked
 _AGGREGATE_COLUMNS = ("device_id", "key", "hour_ms", "n", "n_num", "num_min", "num_max", "num_sum", "last_ts_ms",
                       "last_num", "last_txt", "raw_deleted", "computed_ms")
 
@@ -112,7 +113,7 @@ class RetentionRepo(_Repo):
         stmt = self._insert(readings_hourly).from_select(_AGGREGATE_COLUMNS, source)
         return self.conn.execute(stmt.on_conflict_do_update(
             index_elements=["device_id", "key", "hour_ms"], set_=_merge(stmt.excluded, sealing),
-            where=None if sealing else readings_hourly.c.raw_deleted.is_(False))).rowcount
+            where=None if sealing else readings_hourly.c.raw_deleted.is_(False)), execution_options=_COUNTED).rowcount
 
     def hourly(self, device_ids: Sequence[int], from_ms: int, to_ms: int) -> list[Row]:
         h = readings_hourly.c
@@ -130,7 +131,7 @@ class RetentionRepo(_Repo):
             where.append(readings.c.ts_ms >= from_ms)
         source = select(readings.c.batch_id, literal(now_ms)).where(*where).distinct()
         stmt = self._insert(pruned_batches).from_select(["batch_id", "pruned_ms"], source)
-        return self.conn.execute(stmt.on_conflict_do_nothing()).rowcount
+        return self.conn.execute(stmt.on_conflict_do_nothing(), execution_options=_COUNTED).rowcount
 
     def delete_readings(self, before_ms: int, enterprise_ids: Sequence[int]) -> int:
         return self.conn.execute(delete(readings).where(readings.c.ts_ms < before_ms, *self._of(enterprise_ids))).rowcount
