@@ -17,6 +17,7 @@ from wuxin.cli.main import app as cli
 from wuxin.config import get_settings
 from wuxin.domain.model import Role
 from wuxin.errors import Gone
+from wuxin.indicators.days import local_day
 from wuxin.services import ledger, monitoring, retention
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest import ingest_lines
@@ -172,7 +173,16 @@ def test_a_rerun_leaves_the_aggregates_as_they_are_and_late_readings_are_merged(
             [dict(r, computed_ms=0) for r in first]
     hour = first[10]
     late = hour["hour_ms"] + 3_599_000  # later in the same hour than any stored, a new maximum
+    day_values = f"SELECT day, indicator, value, quality, points FROM device_day_indicators WHERE device_id = {loom} " \
+                 f"AND day = {local_day(late)} ORDER BY indicator"
+    with platform.engine.connect() as conn:
+        indicators_before = conn.exec_driver_sql(day_values).all()
     assert not ingest_lines(platform, [{"device": "loom-01", "ts": late, "values": {"current_a": 99.0}}], "bulk").rejections
+    assert _count(platform, "indicator_dirty") == 1
+    update_indicators(platform)  # the day's raw readings are gone: its values stay as computed from all of them
+    with platform.engine.connect() as conn:
+        assert conn.exec_driver_sql(day_values).all() == indicators_before and indicators_before
+    assert _count(platform, "indicator_dirty") == 0
     report = retention.maintain(platform)
     with platform.uow() as uow:
         [merged] = uow.retention.hourly([loom], hour["hour_ms"], hour["hour_ms"] + 1)
