@@ -116,8 +116,8 @@ def maintain(platform: Platform) -> dict[str, Any]:
 def _maintain(platform: Platform) -> dict[str, Any]:
     now_ms = platform.clock_ms()
     created = ensure_partitions(platform, now_ms)
+    report = apply_retention(platform, now_ms)  # aggregates what it deletes itself
     written, until = downsample_closed_hours(platform, now_ms)
-    report = apply_retention(platform, now_ms)
     with platform.uow() as uow:
         uow.retention.set_state(LAST_SUCCESS, now_ms)
         count = len(uow.retention.partitions())
@@ -152,16 +152,14 @@ def ensure_partitions(platform: Platform, now_ms: int) -> list[str]:
 
 
 def downsample_closed_hours(platform: Platform, now_ms: int) -> tuple[int, int | None]:
-    """Aggregate the hours from the watermark to the last closed one, a day per transaction. Returns the hourly
-    rows written and the new watermark."""
+    """Aggregate the hours from the watermark (or the oldest reading left, if later) to the last closed one, a day
+    per transaction, at most MAX_DOWNSAMPLE_DAYS a run. Returns the hourly rows written and the new watermark."""
     closed_until = (now_ms - SETTLE_MS) // HOUR_MS * HOUR_MS
     with platform.uow() as uow:
-        start = uow.retention.state(WATERMARK)
-        if start is None:
-            oldest = uow.retention.oldest_reading_ms()
-            if oldest is None:
-                return 0, None
-            start = oldest // HOUR_MS * HOUR_MS
+        watermark, oldest = uow.retention.state(WATERMARK), uow.retention.oldest_reading_ms()
+    if oldest is None:
+        return 0, watermark
+    start = max(watermark or 0, oldest // HOUR_MS * HOUR_MS)
     written, lo = 0, start
     end = min(closed_until, start + MAX_DOWNSAMPLE_DAYS * DAY_MS)
     while lo < end:
