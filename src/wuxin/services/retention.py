@@ -220,6 +220,6 @@ def drop_old_partitions(platform: Platform, before_ms: int, now_ms: int) -> list
 def gone_message(device_key: str, batch_id: int, pruned: dict, mark: dict | None) -> str:
     kept = (f"; its enterprise's raw readings are kept {mark['raw_days']} days, those before "
             f"{day_iso(mark['raw_before_ms'])} are deleted") if mark else ""
-    return (f"readings of device {device_key!r} in batch {batch_id} were deleted by the retention policy on "
-            f"{day_iso(pruned['pruned_ms'])}{kept}: the batch's ledger entry stays in the log and still verifies, "
-            f"but its points can no longer be recomputed (hourly aggregates remain)")
+    return (f"readings of batch {batch_id} were deleted by the retention policy on {day_iso(pruned['pruned_ms'])}"
+            f"{kept}: the points of device {device_key!r} in it can no longer be recomputed; the batch's ledger entry "
+            f"stays in the log and still verifies, and hourly aggregates remain")
