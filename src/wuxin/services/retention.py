@@ -206,6 +206,8 @@ def drop_old_partitions(platform: Platform, before_ms: int, now_ms: int) -> list
     for partition in old:
         with platform.uow() as uow:
             uow.retention.lock_partitions()
+            if partition not in uow.retention.partitions():  # another run dropped it meanwhile
+                continue
             uow.retention.downsample(partition.lo_ms, partition.hi_ms, now_ms, sealing=True)
             uow.retention.note_pruned_batches(partition.lo_ms, partition.hi_ms, now_ms)
             uow.retention.drop_partition(partition)
