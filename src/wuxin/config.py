@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     max_future_skew_s: int = 24 * 3600
     access_token_ttl_s: int = 12 * 3600
     var_dir: Path = Path("var")
+    # Data lifecycle (services.retention, `wuxin db maintain`, hourly inside `wuxin serve`): raw readings are kept
+    # this many days, their hourly aggregates longer; a tenant may have its own (`wuxin db retention set`). The
+    # floor keeps the daily rules' 7-day histories and their 7-day catch-up on raw data.
+    raw_retention_days: int = Field(400, ge=31)
+    hourly_retention_days: int = Field(1830, ge=31)
+    partition_months_ahead: int = Field(3, ge=1)  # PostgreSQL: month partitions of readings created ahead
+    maintenance_interval_s: float = Field(3600.0, gt=0)
     # Login throttling (security.login_guard), per server process. A failure counts against the
     # account (the username as typed, existing or not) and the source address; past the maximum the
     # key is locked for the base time, doubled by each further failure up to the maximum lock.
@@ -72,6 +79,9 @@ class Settings(BaseSettings):
         if len(self.secret_key.encode("utf-8")) < MIN_SECRET_BYTES:
             raise ValueError(f"WUXIN_SECRET_KEY has {len(self.secret_key.encode('utf-8'))} bytes; at least "
                              f"{MIN_SECRET_BYTES} are needed (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        if self.hourly_retention_days < self.raw_retention_days:
+            raise ValueError(f"WUXIN_HOURLY_RETENTION_DAYS ({self.hourly_retention_days}) must be at least "
+                             f"WUXIN_RAW_RETENTION_DAYS ({self.raw_retention_days}): aggregates outlive the readings")
         if self.login_lock_max_s < self.login_lock_base_s or self.login_failure_window_s < self.login_lock_max_s:
             raise ValueError(f"login throttling needs WUXIN_LOGIN_LOCK_BASE_S ({self.login_lock_base_s}) <= "
                              f"WUXIN_LOGIN_LOCK_MAX_S ({self.login_lock_max_s}) <= WUXIN_LOGIN_FAILURE_WINDOW_S "

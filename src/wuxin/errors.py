@@ -2,6 +2,7 @@
 
 WuxinError
  ├── NotFound            an enterprise, device, thing model ... does not exist
+ ├── Gone                it existed and was deleted on purpose (readings past their retention)
  ├── Conflict            a unique thing already exists (USCC, device key, username)
  ├── InvalidInput        bad data from a user, file or device
  │    └── ThingModelError  a thing model (TSL) file is not valid
@@ -32,6 +33,11 @@ class WuxinError(Exception):
 class NotFound(WuxinError):
     status_code = 404
     code = "not_found"
+
+
+class Gone(WuxinError):
+    status_code = 410
+    code = "gone"
 
 
 class Conflict(WuxinError):

@@ -74,12 +74,24 @@ class Metrics:
             "wuxin_db_pool_checked_out", "Database connections in use from this process's pool", registry=self.registry)
         self.job_seconds = Histogram(
             "wuxin_job_duration_seconds", "Duration of background jobs: monitoring sweep, notification delivery, "
-            "daily evaluation, tree-head publication", ["job"], buckets=JOB_BUCKETS_S, registry=self.registry)
+            "daily evaluation, tree-head publication, maintenance", ["job"], buckets=JOB_BUCKETS_S, registry=self.registry)
         self.job_last_success = Gauge(
             "wuxin_job_last_success_timestamp_seconds", "When the job last finished without error (Unix s)", ["job"],
             registry=self.registry)
         self.job_failures = Counter(
             "wuxin_job_failures", "Background job runs that raised", ["job"], registry=self.registry)
+        self.telemetry_partitions = Gauge(
+            "wuxin_telemetry_partitions", "Partitions of the readings table (PostgreSQL; the DEFAULT one included), "
+            "at start and after each maintenance run", registry=self.registry)
+        self.hourly_rows_written = Counter(
+            "wuxin_telemetry_hourly_rows_written", "Hourly aggregate rows written by maintenance (downsampling)",
+            registry=self.registry)
+        self.readings_deleted = Counter(
+            "wuxin_telemetry_readings_deleted", "Raw readings deleted row by row by retention (dropped partitions "
+            "not counted here)", registry=self.registry)
+        self.partitions_dropped = Counter(
+            "wuxin_telemetry_partitions_dropped", "Month partitions of readings dropped by retention",
+            registry=self.registry)
         self.ledger_size = Gauge(
             "wuxin_ledger_tree_size", "Leaves in the evidence log at the last signed tree head", registry=self.registry)
         self.ledger_last_head = Gauge(

@@ -77,12 +77,11 @@ def workers(state: State) -> dict[str, Any]:
 
 
 def scheduler(state: State) -> dict[str, Any]:
-    """The task that signs a tree head periodically."""
-    task = getattr(state, "tree_head_task", None)
-    if task is None:
-        return {"status": "down", "tree_head_task": "not started"}
-    running = not task.done()
-    return {"status": "ok" if running else "down", "tree_head_task": "running" if running else "stopped"}
+    """The tasks that sign a tree head and run the telemetry maintenance periodically."""
+    found = {name: getattr(state, name, None) for name in ("tree_head_task", "maintenance_task")}
+    shown = {name: "not started" if task is None else "running" if not task.done() else "stopped"
+             for name, task in found.items()}
+    return {"status": "ok" if all(v == "running" for v in shown.values()) else "down", **shown}
 
 
 def disk(platform: Platform, database_up: bool) -> dict[str, Any]:

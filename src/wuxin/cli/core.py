@@ -110,6 +110,56 @@ def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         typer.echo("the backup is of an older schema: run `wuxin db upgrade`")
 
 
+retention_app = typer.Typer(no_args_is_help=True, help="How long raw readings and their hourly aggregates are kept.")
+db_app.add_typer(retention_app, name="retention")
+
+
+@db_app.command("maintain")
+def db_maintain() -> None:
+    """Telemetry lifecycle, once: month partitions ahead (PostgreSQL), hourly aggregates of closed hours,
+    retention per tenant policy (dropping old partitions or deleting rows). `wuxin serve` runs it hourly."""
+    from wuxin.services.retention import maintain
+
+    try:
+        report = maintain(_platform())
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(report, ensure_ascii=False))
+
+
+@retention_app.command("show")
+def retention_show() -> None:
+    """The defaults (WUXIN_RAW_RETENTION_DAYS, WUXIN_HOURLY_RETENTION_DAYS) and each tenant's own policy."""
+    from wuxin.services.retention import list_policies
+
+    typer.echo(json.dumps(list_policies(_platform()), ensure_ascii=False))
+
+
+@retention_app.command("set")
+def retention_set(tenant_id: int, raw_days: int = typer.Option(..., help="days raw readings are kept (>= 31)"),
+                  hourly_days: int = typer.Option(..., help="days hourly aggregates are kept (>= raw days)")) -> None:
+    """Give a tenant its own retention (an enterprise keeps the longest of its consented tenants' policies)."""
+    from wuxin.services.retention import set_policy
+
+    try:
+        set_policy(_platform(), tenant_id, raw_days, hourly_days)
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(f"tenant {tenant_id}: raw readings kept {raw_days} days, hourly aggregates {hourly_days} days")
+
+
+@retention_app.command("clear")
+def retention_clear(tenant_id: int) -> None:
+    """Return a tenant to the default retention."""
+    from wuxin.services.retention import clear_policy
+
+    try:
+        clear_policy(_platform(), tenant_id)
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(f"tenant {tenant_id}: default retention")
+
+
 def _shown(url: str) -> str:
     """A database URL without its password."""
     from wuxin.store.db import shown_url

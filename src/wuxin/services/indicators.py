@@ -11,7 +11,7 @@ import orjson
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import day_iso, day_window, month_days, month_iso, month_of_day
+from wuxin.indicators.days import day_iso, day_start_ms, day_window, month_days, month_iso, month_of_day
 from wuxin.indicators.declare import GroupIndicator, Indicator, IndicatorPack, indicator_packs, pack_for_device_type
 from wuxin.indicators.engine import aggregate_enterprise_day, aggregate_month, compute_device_days, compute_group_days
 from wuxin.indicators.index import distribution, percentile_rank
@@ -80,7 +80,10 @@ def _update_batch(platform: Platform, uow, dirty: list[tuple[int, int, int]], su
     now_ms = platform.clock_ms()
     t = time.perf_counter()
     devices = {d["id"]: d for d in uow.indicators.devices({d for d, _, _ in dirty})}
-    plan = plan_update([(d, day) for d, day, _ in dirty if d in devices], {d: row["enterprise_id"] for d, row in devices.items()})
+    marks = uow.retention.marks()  # days whose raw readings retention deleted keep their values (late points too)
+    kept = [(d, day) for d, day, _ in dirty if d in devices
+            and day_start_ms(day) >= marks.get(devices[d]["enterprise_id"], {}).get("raw_before_ms", 0)]
+    plan = plan_update(kept, {d: row["enterprise_id"] for d, row in devices.items()})
     fleet = _fleet(uow, {e for e, _ in plan.enterprise_days})
     for device_id, runs in plan.device_runs.items():
         device = devices[device_id]

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from wuxin.bootstrap import Platform
-from wuxin.errors import Denied, NotFound
+from wuxin.errors import Denied, Gone, NotFound
 from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.proofs import proof_to_dict
 from wuxin.security.policy import Principal, device_not_found, readable_device_keys
 from wuxin.services import business_data, credit, loans, monitoring, trace
 from wuxin.services.ledger import _inclusions, _require
 from wuxin.services.registry import consent_views
+from wuxin.services.retention import gone_message
 from wuxin.store.uow import UnitOfWork
 
 
@@ -154,12 +155,22 @@ class _Device:
 
 
 def telemetry_proof(platform: Platform, principal: Principal, batch_id: int, device_key: str) -> dict[str, Any]:
-    """Recompute a device's points digest for a batch from the readings table and prove it is in the ledger."""
+    """Recompute a device's points digest for a batch from the readings table and prove it is in the ledger.
+
+    When retention deleted some of the batch's readings (services.retention) and what is left no longer gives the
+    leaf's commitment, the answer is 410 Gone with the policy: the entry still verifies in the log, its points
+    cannot be shown."""
     with platform.uow() as uow:
         device = _readable_device(platform, uow, principal, device_key)
         entry = _require(next(iter(uow.ledger.entries_by_subjects([f"batch:{batch_id}"])), None),
                          f"ledger entry of telemetry batch {batch_id}")
         readings, events = uow.ledger.device_batch_points(batch_id, device.id)
+        digest = points_digest([r[1:] for r in readings], [e[1:] for e in events])
+        commitment = device_commitment(device.id, digest)
+        in_leaf = commitment in json.loads(entry["leaf_data"])["device_commitments"]
+        pruned = None if in_leaf else uow.retention.pruned_batch(batch_id)
+        if pruned is not None:
+            raise Gone(gone_message(device_key, batch_id, pruned, uow.retention.mark(device.enterprise_id)))
         if not readings and not events:
             raise NotFound(f"batch {batch_id} stored no points of device {device_key!r}")
         uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
@@ -167,11 +178,9 @@ def telemetry_proof(platform: Platform, principal: Principal, batch_id: int, dev
                         consent_id=None, rows=len(readings) + len(events))
         uow.commit()
     [proof], head = _inclusions(platform, [entry])
-    digest = points_digest([r[1:] for r in readings], [e[1:] for e in events])
-    commitment = device_commitment(device.id, digest)
     return proof | {"tree_head": proof_to_dict(head), "points": {
         "batch_id": batch_id, "device": device.key, "device_id": device.id, "points_digest": digest,
-        "commitment": commitment, "in_leaf": commitment in json.loads(entry["leaf_data"])["device_commitments"],
+        "commitment": commitment, "in_leaf": in_leaf,
         "readings": [[key, ts, num, txt] for _, key, ts, num, txt in sorted(readings)],
         "events": [[name, ts, params] for _, name, ts, params in sorted(events)]}}
 

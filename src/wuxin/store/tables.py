@@ -221,3 +221,4 @@ from wuxin.store import tables_credit  # noqa: E402,F401
 from wuxin.store import tables_console  # noqa: E402,F401
 from wuxin.store import tables_jt808  # noqa: E402,F401
 from wuxin.store import tables_credit_workflow  # noqa: E402,F401
+from wuxin.store import tables_retention  # noqa: E402,F401

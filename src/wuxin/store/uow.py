@@ -15,6 +15,7 @@ from wuxin.store.repo_jt808 import Jt808Repo
 from wuxin.store.repo_ledger import LedgerRepo
 from wuxin.store.repo_monitoring import MonitoringRepo
 from wuxin.store.repo_protocols import ProtocolsRepo
+from wuxin.store.repo_retention import RetentionRepo
 from wuxin.store.repos import (
     ConsentRepo,
     DeviceRepo,
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.credit_workflow = CreditWorkflowRepo(self.conn)
         self.console = ConsoleRepo(self.conn)
         self.jt808 = Jt808Repo(self.conn)
+        self.retention = RetentionRepo(self.conn)
         return self
 
     def commit(self) -> None:
