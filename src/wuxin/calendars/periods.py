@@ -2,13 +2,13 @@
 
 A declared period (shutdown, maintenance, holiday_extra) covers the whole enterprise, one site or one device, over
 [start_ms, end_ms). A day is excluded from a baseline, and not judged, when such a period overlaps the local day; with
-the official calendar on (rules on work that follows it: mileage, utilisation), PRC holidays and ordinary rest days are
-excluded too, and a make-up working Saturday counts as a workday. Each exclusion carries its reason, for the alarm's
-explanation.
+the official calendar on (rules on work that follows it: mileage, utilisation), PRC statutory holidays and days off in
+lieu are excluded too, and a make-up working Saturday is judged as a workday even where the firm usually rests on
+Saturdays (ordinary weekends are left to the firm's own rest pattern, learnt from its data: many work them). Each
+exclusion carries its reason, for the alarm's explanation.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -62,12 +62,22 @@ def day_exclusion(day: int, zone: str, periods: Iterable[Period], official: bool
     try:
         kind = official_day_number(day)
     except CalendarNotCovered:
-        weekday = (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).weekday()
-        return {"day": int(day), "reason": "rest_day", "calendar": "weekdays only (year not covered)"} if weekday >= 5 else None
-    if kind.working:
+        return None  # no holiday known for the year: judged as an ordinary day (the firm's own rest pattern still holds)
+    if kind.kind != "holiday":
         return None
-    return {"day": int(day), "reason": kind.kind, **({"holiday": {"en": kind.holiday_en, "zh": kind.holiday_zh}}
-                                                     if kind.holiday_en else {})}
+    return {"day": int(day), "reason": "holiday", "holiday": {"en": kind.holiday_en, "zh": kind.holiday_zh}}
+
+
+def makeup_workdays(days: Iterable[int]) -> frozenset[int]:
+    """The days among `days` that are official make-up working days (a Saturday worked for the Spring Festival)."""
+    out = set()
+    for day in days:
+        try:
+            if official_day_number(day).makeup:
+                out.add(int(day))
+        except CalendarNotCovered:
+            continue
+    return frozenset(out)
 
 
 def excluded_days(days: Iterable[int], zone: str, periods: Sequence[Period], official: bool, device_id: int | None = None,

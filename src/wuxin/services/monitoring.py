@@ -39,7 +39,7 @@ from wuxin.alerts.engine import (
     herd_share,
     points_by_device,
 )
-from wuxin.calendars.periods import Period, excluded_days, period_at
+from wuxin.calendars.periods import Period, excluded_days, makeup_workdays, period_at
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.alerts.rules import SEVERITIES, STREAM_TYPES, Rule, apply_override, parse_rule, severity_rank
 from wuxin.bootstrap import Platform
@@ -544,9 +544,10 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
             for rule in mine:
                 series = [(r["day"], r["value"]) for r in rows
                           if r["indicator"] == rule.params["indicator"] and r["value"] is not None and r["quality"] != "unknown"]
-                excluded = calendars[enterprise["id"]].excluded({d for d, _ in series} | {day},
-                                                                rule.params.get("calendar") == "prc_workdays")
-                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms, excluded)
+                official = bool(rule.params.get("official_calendar", False))
+                excluded = calendars[enterprise["id"]].excluded({d for d, _ in series} | {day}, official)
+                workdays = makeup_workdays({d for d, _ in series} | {day}) if official else frozenset()
+                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms, excluded, workdays)
                 if signal:
                     signals.append(signal)
         signals += performance_signals(uow, day, now_ms, enterprises, calendars)
@@ -685,11 +686,12 @@ def device_fabricated(uow: UnitOfWork, device_id: int, rule: Rule, day_start: in
 
 
 def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int,
-                    excluded: dict[int, dict] | None = None) -> Signal | None:
+                    excluded: dict[int, dict] | None = None, workdays: frozenset[int] = frozenset()) -> Signal | None:
     """Raise when the day's value, and the `min_days_outside` judged days before, left the band in the rule's
     direction; clear when the day is back inside; say nothing on the borrower's rest days. `excluded` days (declared
-    shutdowns and maintenance; with the rule's `calendar: prc_workdays`, official holidays and rest days) are left out
-    of the baseline and not judged; the alarm lists those of its window."""
+    shutdowns and maintenance; with the rule's `official_calendar`, PRC holidays) are left out of the baseline and
+    not judged, and the alarm lists those of its window; `workdays` (official make-up working days) are judged even on
+    a weekday the borrower usually rests."""
     excluded = excluded or {}
     if day in excluded:
         return None
@@ -700,7 +702,7 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
     p = rule.params
     band = {"z": p.get("z", 4.0), "min_rel_change": p.get("min_rel_change", 0.3), "min_days": p.get("min_days", 7),
             "rest_share": p.get("rest_share")}
-    check = band_check(series, day, today[0], **band)
+    check = band_check(series, day, today[0], workday=day in workdays, **band)
     if check is None or check.rest_day:
         return None
     source = f"enterprise:{enterprise_id}"
@@ -708,7 +710,7 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
     detail = {"indicator": p["indicator"], "day": day, "value": check.value, "median": round(check.median, 4),
               "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days}
     if check.direction == wanted or (wanted == "both" and check.direction):
-        outside = days_outside(series, day, wanted, needed, **band)
+        outside = days_outside(series, day, wanted, needed, workdays, **band)
         if outside < needed:
             return None
         detail["days_outside"] = outside
