@@ -330,12 +330,20 @@ def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
     return device_type not in rule.params.get("no_heartbeat_device_types", ())
 
 
+OFFLINE_AFTER_PERIOD = ("cursor", "offline_after_period", "-")  # devices gone quiet inside a declared window
+
+
 def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
-    """Absence rules over the transitions recorded since the last sweep (cursor stored in rule_states)."""
+    """Absence rules over the transitions recorded since the last sweep (cursor stored in rule_states). A device going
+    quiet while out of service raises nothing; one going quiet inside a declared shutdown or maintenance window is
+    judged when the window ends: still offline then, it raises, offline since the window's end."""
     now_ms = platform.clock_ms()
     absence = [r for r in default_rules().values() if r.type == "absence" and r.enabled]
     with platform.uow() as uow:
-        cursor = uow.monitoring.states([CURSOR]).get(CURSOR, {}).get("after_id", 0)
+        stored = uow.monitoring.states([CURSOR, OFFLINE_AFTER_PERIOD])
+        cursor = stored.get(CURSOR, {}).get("after_id", 0)
+        pending = {int(k): v for k, v in stored.get(OFFLINE_AFTER_PERIOD, {}).get("devices", {}).items()}
+        before = dict(pending)
         rows = uow.monitoring.transitions_after(cursor, batch)
         signals = []
         offline = [r for r in rows if r["to_state"] == "offline"]
@@ -343,27 +351,53 @@ def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
                                         min((r["at_ms"] for r in offline), default=0), now_ms + 1)
         for row in rows:
             info = DeviceInfo(row["device_id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
-            if row["to_state"] == "offline" and expected_silence(row, periods.get(row["enterprise_id"], []), row["at_ms"]):
-                continue
-            for rule in absence:
-                if not rule.applies_to(info.device_type) or not has_heartbeat_duty(rule, info.device_type):
+            pending.pop(info.id, None)
+            if row["to_state"] == "offline":
+                if not in_service(row, row["at_ms"]):
                     continue
-                offline_since = row["at_ms"] if row["to_state"] == "offline" else None
-                signal = absence_signal(info, PLATFORM_SCOPE, rule, row["to_state"], row["at_ms"], offline_since, now_ms)
-                if signal:
-                    signals.append(signal)
+                window = period_at(periods.get(row["enterprise_id"], []), row["at_ms"], info.id, row.get("site_id"),
+                                   ("shutdown", "maintenance"))
+                if window is not None:
+                    pending[info.id] = window.end_ms
+                    continue
+            signals += _absence_signals(absence, info, row["to_state"], row["at_ms"], now_ms)
+        signals += _offline_after_periods(uow, absence, pending, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         if rows:
             uow.monitoring.save_states({CURSOR: {"after_id": rows[-1]["id"]}}, now_ms)
+        if pending != before:
+            uow.monitoring.save_states({OFFLINE_AFTER_PERIOD: {"devices": {str(k): v for k, v in pending.items()}}}, now_ms)
         uow.commit()
     return len(signals)
 
 
-def expected_silence(device: dict, periods: list[Period], at_ms: int) -> bool:
-    """A device going quiet at `at_ms` is no outage when it was out of service (not installed yet, decommissioned)
-    or inside a declared shutdown or maintenance window of its enterprise, site or itself."""
-    return not in_service(device, at_ms) or period_at(periods, at_ms, device.get("device_id", device.get("id")),
-                                                      device.get("site_id"), ("shutdown", "maintenance")) is not None
+def _absence_signals(absence: list[Rule], info: DeviceInfo, to_state: str, at_ms: int, now_ms: int,
+                     **detail) -> list[Signal]:
+    out = []
+    for rule in absence:
+        if not rule.applies_to(info.device_type) or not has_heartbeat_duty(rule, info.device_type):
+            continue
+        offline_since = at_ms if to_state == "offline" else None
+        signal = absence_signal(info, PLATFORM_SCOPE, rule, to_state, at_ms, offline_since, now_ms)
+        if signal:
+            out.append(Signal(signal.action, signal.scope, signal.rule, signal.source, signal.enterprise_id, signal.at_ms,
+                              {**signal.detail, **detail}, signal.device_id) if detail else signal)
+    return out
+
+
+def _offline_after_periods(uow: UnitOfWork, absence: list[Rule], pending: dict[int, int], now_ms: int) -> list[Signal]:
+    """Devices that went quiet inside a declared window now over: still offline and in service, they raise."""
+    due = [d for d, end in pending.items() if end <= now_ms]
+    states = uow.monitoring.device_states(due) if due else {}
+    signals = []
+    for device_id in due:
+        end = pending.pop(device_id)
+        row = uow.devices.get(device_id)
+        if row is None or states.get(device_id) != "offline" or not in_service(row, end):
+            continue
+        info = DeviceInfo(row["id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
+        signals += _absence_signals(absence, info, "offline", end, now_ms, after_declared_period_ms=end)
+    return signals
 
 
 def sweep_herds(platform: Platform) -> int:
