@@ -187,3 +187,35 @@ def test_a_factory_shut_down_for_its_declared_overhaul_raises_no_utilisation_dro
         uow.commit()
     monitoring.evaluate_daily(platform, today - 1)
     assert alarms(platform, "utilization_drop") == [f"enterprise:{world.factory}"]
+
+
+def test_the_operator_imports_a_calendar_and_retires_a_meter_from_the_command_line(platform, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from wuxin.cli.main import app
+    from wuxin.config import get_settings
+
+    world = build_world(platform)
+    monkeypatch.setenv("WUXIN_DATABASE_URL", platform.settings.database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        good = tmp_path / "calendar.csv"
+        good.write_text("kind,start,end,note,site_id,device\nshutdown,2026-02-14T00:00:00+08:00,2026-02-24T00:00:00+08:00,"
+                        "春节停产,,\nmaintenance,1790000000000,1790021600000,校表,,meter-01\n", encoding="utf-8")
+        result = runner.invoke(app, ["calendars", "import", str(world.factory), str(good)])
+        assert result.exit_code == 0, result.output
+        assert "'added': 2" in result.output
+        bad = tmp_path / "bad.csv"
+        bad.write_text("kind,start,end\nvacation,2026-02-14T00:00:00+08:00,2026-02-15T00:00:00+08:00\n", encoding="utf-8")
+        result = runner.invoke(app, ["calendars", "import", str(world.factory), str(bad)])
+        assert result.exit_code != 0 and "vacation" in str(result.exception)  # `wuxin` prints it as one error line
+        result = runner.invoke(app, ["calendars", "service-dates", "meter-01", "--decommissioned", "2026-09-01T00:00:00+08:00"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["calendars", "official", "2026-02-14", "2026-02-15"])
+        assert "make-up" in result.output and "春节" in result.output
+    finally:
+        get_settings.cache_clear()
+    with platform.uow() as uow:
+        assert [p["kind"] for p in uow.calendars.periods([world.factory])] == ["shutdown", "maintenance"]
+        assert uow.devices.by_key("meter-01")["decommissioned_ms"] == 1788192000000

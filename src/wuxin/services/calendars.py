@@ -68,7 +68,7 @@ def enterprise_zones(uow: UnitOfWork, enterprise_ids: list[int]) -> dict[int, st
 def set_site_timezone(platform: Platform, principal: Principal | None, enterprise_id: int, site_id: int,
                       timezone: str | None) -> dict:
     """Name the IANA zone cutting a site's days (None: back to Asia/Shanghai). Days already computed are not
-    recomputed here: mark them dirty (`wuxin indicators rebuild`) to re-cut history."""
+    recomputed here: mark them dirty (`wuxin indicators mark`, then `update`) to re-cut history."""
     try:
         zone = check_zone(timezone)
     except ValueError as exc:
