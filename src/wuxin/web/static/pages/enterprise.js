@@ -26,7 +26,7 @@ export async function enterprisePage(id) {
     creditSlot.replaceChildren(creditCards(id));
     section(indicatorsSlot, () => indicatorsCard(profile, Math.max(days, 14)));
     section(peersSlot, () => peerStanding(profile));
-    monitoringParts(id, partsSlot);
+    monitoringParts(id, partsSlot, profile);
   });
   return page;
 }
@@ -51,13 +51,48 @@ export function devicesCard(enterpriseId, devices) {
   ], devices));
 }
 
-function monitoringParts(id, slot) {
-  const alarms = h("div"), loans = h("div");
-  slot.append(card(t("alarms"), alarms), card(`${t("loans")} / ${t("pledges")}`, loans));
+function monitoringParts(id, slot, profile) {
+  const alarms = h("div"), loans = h("div"), calendar = h("div");
+  slot.append(card(t("alarms"), alarms), card(`${t("loans")} / ${t("pledges")}`, loans), card(t("calendar"), calendar));
+  section(calendar, () => calendarPart(id, profile, calendar));
   section(alarms, async () => miniTable(await api(`/api/v1/alarms?enterprise_id=${id}&limit=50`),
     [["severity", (a) => a.severity], ["type", (a) => a.alarm_type], ["status", (a) => t("alarm_" + a.status)], ["started", (a) => fmtDateTime(a.started_ms)]]));
   section(loans, async () => miniTable(await api(`/api/v1/loans?enterprise_id=${id}`),
     [["product", (l) => l.product], ["state", (l) => l.state], ["risk_class", (l) => l.risk_class ?? "—"], ["outstanding", (l) => fmtCny(Number(l.outstanding_cny))]]));
+}
+
+// ------------------------------------------------------------------ the firm's calendar: shutdowns and maintenance
+
+const PERIOD_KINDS = ["shutdown", "maintenance", "holiday_extra"];
+
+async function calendarPart(id, profile, slot) {
+  const [periods, devices] = await Promise.all([api(`/api/v1/enterprises/${id}/calendar`), api(`/api/v1/enterprises/${id}/devices`)]);
+  const siteName = Object.fromEntries((profile.sites || []).map((s) => [s.id, `${s.name}${s.timezone ? " (" + s.timezone + ")" : ""}`]));
+  const list = periods.length ? table([
+    { title: t("period_kind"), render: (p) => t("period_" + p.kind) },
+    { title: t("period_from"), render: (p) => fmtDateTime(p.start_ms) }, { title: t("period_to"), render: (p) => fmtDateTime(p.end_ms) },
+    { title: t("period_applies"), render: (p) => p.device || siteName[p.site_id] || t("period_whole") },
+    { title: t("note"), render: (p) => p.note },
+  ], periods.slice(-20)) : h("p", { class: "muted" }, t("none"));
+  const error = h("p", { class: "error" });
+  const kind = h("select", { id: "period-kind" }, PERIOD_KINDS.map((k) => h("option", { value: k }, t("period_" + k))));
+  const start = h("input", { id: "period-start", type: "datetime-local" }), end = h("input", { id: "period-end", type: "datetime-local" });
+  const target = h("select", { id: "period-target" }, h("option", { value: "" }, t("period_whole")),
+    (profile.sites || []).map((s) => h("option", { value: "site:" + s.id }, siteName[s.id])),
+    devices.map((d) => h("option", { value: "device:" + d.key }, d.key)));
+  const note = h("input", { id: "period-note", maxlength: 500, style: "min-width:220px" });
+  const add = async () => {
+    const [what, ref] = target.value ? target.value.split(/:(.*)/s) : [null, null];
+    const body = { kind: kind.value, start_ms: new Date(start.value).getTime(), end_ms: new Date(end.value).getTime(), note: note.value,
+      site_id: what === "site" ? Number(ref) : null, device: what === "device" ? ref : null };
+    if (!Number.isFinite(body.start_ms) || !Number.isFinite(body.end_ms)) { error.textContent = t("period_times_needed"); return; }
+    try { await api(`/api/v1/enterprises/${id}/calendar`, { method: "POST", body }); section(slot, () => calendarPart(id, profile, slot)); }
+    catch (err) { error.textContent = err.message; }
+  };
+  return h("div", { "data-testid": "calendar" }, h("p", { class: "muted" }, t("calendar_hint")), list,
+    h("div", { class: "row" }, h("label", { for: "period-kind" }, t("period_kind")), kind, h("label", { for: "period-start" }, t("period_from")), start,
+      h("label", { for: "period-end" }, t("period_to")), end, h("label", { for: "period-target" }, t("period_applies")), target,
+      h("label", { for: "period-note" }, t("note")), note, h("button", { class: "primary", id: "period-add", onclick: add }, t("period_add"))), error);
 }
 
 function miniTable(rows, cols) {
