@@ -73,7 +73,7 @@ def test_dirty_days_of_a_device_elsewhere_are_its_own_local_days():
 
 def test_a_zone_name_is_checked():
     assert check_zone(None) == "Asia/Shanghai" and check_zone("Europe/Berlin") == "Europe/Berlin"
-    for bad in ("Mars/Olympus", "UTC+8", "../etc/passwd", "x" * 80):
+    for bad in ("Mars/Olympus", "UTC+8", "../etc/passwd", "America", "x" * 80):  # "America" is a folder of zones
         with pytest.raises(ValueError, match="IANA"):
             check_zone(bad)
 
@@ -181,3 +181,15 @@ def test_a_make_up_saturday_is_judged_as_a_workday_where_the_firm_rests_on_satur
 def test_the_official_calendar_switch_is_checked_in_a_rule():
     with pytest.raises(InvalidInput, match="official_calendar"):
         parse_rule({"id": "x.y", "type": "baseline_change", "params": {"indicator": "a", "official_calendar": "yes"}}, "x")
+
+
+def test_a_calendar_csv_that_is_not_one_is_refused_by_line():
+    from wuxin.services.calendars import parse_periods_csv
+
+    rows = parse_periods_csv("kind,start,end,note,site_id,device\nshutdown,2026-02-14T00:00:00+08:00,1771344000000,春节,,\n")
+    assert rows == [{"kind": "shutdown", "start_ms": utc_ms("2026-02-14T00:00:00+08:00"), "end_ms": 1771344000000, "note": "春节"}]
+    for text, says in [("kind,start\nshutdown,1\n", "lacks columns"), ("kind,start,end\nshutdown,2026-02-14,2\n", "line 2"),
+                       ("kind,start,end\nshutdown,1,99999999999999999999\n", "epoch milliseconds"),
+                       ("kind,start,end\nshutdown,\"1\x00,2\n", "")]:
+        with pytest.raises(InvalidInput, match=says):
+            parse_periods_csv(text)

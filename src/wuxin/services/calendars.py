@@ -171,28 +171,34 @@ def add_periods(platform: Platform, principal: Principal | None, enterprise_id: 
 
 def parse_periods_csv(text: str) -> list[dict]:
     """Rows of `kind,start,end,note,site_id,device` (start and end as ISO times with offset, or epoch ms)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"kind", "start", "end"} - set(reader.fieldnames or [])
-    if missing:
-        raise InvalidInput(f"the calendar CSV lacks columns {sorted(missing)} (kind,start,end[,note,site_id,device])")
-    out = []
-    for n, row in enumerate(reader, 2):
-        try:
-            doc = {"kind": row["kind"].strip(), "start_ms": _moment(row["start"]), "end_ms": _moment(row["end"]),
-                   "note": (row.get("note") or "").strip()}
-        except ValueError as exc:
-            raise InvalidInput(f"calendar CSV line {n}: {exc}") from None
-        if (row.get("site_id") or "").strip():
-            doc["site_id"] = int(row["site_id"]) if row["site_id"].strip().isdigit() else row["site_id"]
-        if (row.get("device") or "").strip():
-            doc["device"] = row["device"].strip()
-        out.append(doc)
-    return out
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        missing = {"kind", "start", "end"} - set(reader.fieldnames or [])
+        if missing:
+            raise InvalidInput(f"the calendar CSV lacks columns {sorted(missing)} (kind,start,end[,note,site_id,device])")
+        return [_csv_period(n, row) for n, row in enumerate(reader, 2)]
+    except csv.Error as exc:
+        raise InvalidInput(f"the calendar CSV is not readable CSV: {exc}") from None
+
+
+def _csv_period(line: int, row: dict) -> dict:
+    cell = lambda name: (row.get(name) or "").strip() if isinstance(row.get(name), str) else ""  # noqa: E731
+    try:
+        doc = {"kind": cell("kind"), "start_ms": _moment(cell("start")), "end_ms": _moment(cell("end")), "note": cell("note")}
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(f"calendar CSV line {line}: {exc}") from None
+    if cell("site_id"):
+        doc["site_id"] = int(cell("site_id")) if cell("site_id").isdigit() and len(cell("site_id")) < 10 else cell("site_id")
+    if cell("device"):
+        doc["device"] = cell("device")
+    return doc
 
 
 def _moment(text: str) -> int:
     text = (text or "").strip()
     if text.isdigit():
+        if len(text) > 16:
+            raise ValueError(f"time {text[:20]!r}... is not epoch milliseconds")
         return int(text)
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
