@@ -219,3 +219,28 @@ def test_the_operator_imports_a_calendar_and_retires_a_meter_from_the_command_li
     with platform.uow() as uow:
         assert [p["kind"] for p in uow.calendars.periods([world.factory])] == ["shutdown", "maintenance"]
         assert uow.devices.by_key("meter-01")["decommissioned_ms"] == 1788192000000
+
+
+def test_culled_cows_tags_do_not_count_as_a_herd_drop(platform):
+    """Ten collars, three of them on culled cows (decommissioned) and silent: 7 of 7 in service report, no drop; the
+    same three silent without a decommission date are 7 of 10, a drop."""
+    import random as _random
+
+    from wuxin.services import registry
+    from wuxin.sim.spec import make_uscc
+
+    farm = registry.create_enterprise(platform, None, "和林格尔恒达牧业有限公司", make_uscc(_random.Random(11)), "dairy",
+                                      "内蒙古自治区呼和浩特市和林格尔县")
+    for c in range(10):
+        registry.register_device(platform, None, farm, f"collar-{c:02d}", "dairy.collar", "bank_installed")
+    now = platform.clock_ms()
+    ingest_lines(platform, [{"device": f"collar-{c:02d}", "ts": now - 60_000, "values": {"body_temp_c": 38.6}}
+                            for c in range(3, 10)], "bulk")
+    for c in range(3):
+        calendars.set_service_dates(platform, None, f"collar-{c:02d}", None, now - DAY_MS)
+    monitoring.sweep_herds(platform)
+    assert alarms(platform, "herd_drop") == []
+    for c in range(3):
+        calendars.set_service_dates(platform, None, f"collar-{c:02d}", None, None)
+    monitoring.sweep_herds(platform)
+    assert alarms(platform, "herd_drop") == [f"enterprise:{farm}"]
