@@ -244,3 +244,28 @@ def test_culled_cows_tags_do_not_count_as_a_herd_drop(platform):
         calendars.set_service_dates(platform, None, f"collar-{c:02d}", None, None)
     monitoring.sweep_herds(platform)
     assert alarms(platform, "herd_drop") == [f"enterprise:{farm}"]
+
+
+def test_a_pv_plant_with_half_its_strings_in_declared_maintenance_raises_no_performance_alarm(platform):
+    """The real SERF East days: the meter reads half from day 30 on. Declared as maintenance, nothing is raised; the
+    same days undeclared at another plant raise the 7-day performance-ratio alarm."""
+    import random as _random
+
+    from tests.integration.test_alarms_pv_performance import START, _pv_alarms, _store_days
+    from wuxin.bench import pv_real as B
+    from wuxin.services import registry
+    from wuxin.sim.spec import make_uscc
+
+    declared = registry.create_enterprise(platform, None, "青海检修光伏电站有限公司", make_uscc(_random.Random(7)), "energy", "青海省西宁市")
+    silent = registry.create_enterprise(platform, None, "青海未报光伏电站有限公司", make_uscc(_random.Random(8)), "energy", "青海省西宁市")
+    df, _ = B.serf_plant(0.92)
+    halved = B.plant_days(df, 0.5, START)[:45]
+    first = local_day(platform.clock_ms()) - 46
+    _store_days(platform, declared, halved, first)
+    _store_days(platform, silent, halved, first)
+    calendars.add_periods(platform, None, declared, [{"kind": "maintenance", "start_ms": day_start_ms(first + START, "Asia/Shanghai"),
+                                                      "end_ms": day_start_ms(first + 45, "Asia/Shanghai"), "note": "组串更换"}])
+    for day in range(first + START - 1, first + 45):
+        monitoring.evaluate_daily(platform, day)
+    raised = {(a["enterprise_id"], a["alarm_type"]) for a in _pv_alarms(platform)}
+    assert raised == {(silent, "performance_ratio_out_of_band")}
