@@ -115,6 +115,18 @@ export async function timelineCard(enterpriseId, days, baseHash) {
   return el;
 }
 
+/** Epoch ms of local midnight starting an ISO day in an IANA zone (the site's days, not always China's). */
+function zoneMidnightMs(isoDay, zone) {
+  const offsetAt = (ms) => {  // the zone's offset from UTC at ms, from the wall clock Intl reads there
+    const p = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+  };
+  const wall = Date.parse(isoDay + "T00:00:00Z");
+  const guess = wall - offsetAt(wall);
+  return wall - offsetAt(guess);
+}
+
 function drawTimeline(wrap, data) {
   const started = performance.now();
   const labelW = 120, hoursW = 90, rowH = 13, gap = 3, headH = 22;
@@ -130,7 +142,7 @@ function drawTimeline(wrap, data) {
   ctx.scale(ratio, ratio);
   const css = getComputedStyle(document.documentElement);
   const color = { R: css.getPropertyValue("--run").trim(), S: css.getPropertyValue("--stop").trim(), "-": css.getPropertyValue("--unknown").trim() };
-  const firstMs = Date.parse(data.first_day + "T00:00:00+08:00");
+  const firstMs = zoneMidnightMs(data.first_day, data.timezone || TIME_ZONE);  // the site's local midnight
   const x = (slot) => labelW + (slot / nSlots) * plotW;
   ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#6b7785"; ctx.textBaseline = "middle";
   const every = Math.max(1, Math.ceil(data.days / 12));
