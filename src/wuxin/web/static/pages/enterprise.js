@@ -72,7 +72,7 @@ async function calendarPart(id, profile, slot) {
     { title: t("period_kind"), render: (p) => t("period_" + p.kind) },
     { title: t("period_from"), render: (p) => fmtDateTime(p.start_ms) }, { title: t("period_to"), render: (p) => fmtDateTime(p.end_ms) },
     { title: t("period_applies"), render: (p) => p.device || siteName[p.site_id] || t("period_whole") },
-    { title: t("note"), render: (p) => p.note },
+    { title: t("note"), render: (p) => h("span", { style: "overflow-wrap:anywhere" }, p.note) },
   ], periods.slice(-20)) : h("p", { class: "muted" }, t("none"));
   const error = h("p", { class: "error" });
   const kind = h("select", { id: "period-kind" }, PERIOD_KINDS.map((k) => h("option", { value: k }, t("period_" + k))));
@@ -90,9 +90,10 @@ async function calendarPart(id, profile, slot) {
     catch (err) { error.textContent = err.message; }
   };
   return h("div", { "data-testid": "calendar" }, h("p", { class: "muted" }, t("calendar_hint")), list,
-    h("div", { class: "row" }, h("label", { for: "period-kind" }, t("period_kind")), kind, h("label", { for: "period-start" }, t("period_from")), start,
-      h("label", { for: "period-end" }, t("period_to")), end, h("label", { for: "period-target" }, t("period_applies")), target,
-      h("label", { for: "period-note" }, t("note")), note, h("button", { class: "primary", id: "period-add", onclick: add }, t("period_add"))), error);
+    h("div", { class: "row" }, [["period-kind", "period_kind", kind], ["period-start", "period_from", start], ["period-end", "period_to", end],
+      ["period-target", "period_applies", target], ["period-note", "note", note]].map(([id, label, control]) =>
+      h("div", {}, h("label", { for: id, style: "display:block" }, t(label)), control)),
+      h("button", { class: "primary", id: "period-add", onclick: add }, t("period_add"))), error);
 }
 
 function miniTable(rows, cols) {
