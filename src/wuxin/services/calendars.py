@@ -45,11 +45,6 @@ def zoned_devices(platform: Platform, uow: UnitOfWork) -> dict[int, str]:
     return zones
 
 
-def device_zone(zones_by_site: dict[int, str | None], site_id: int | None) -> str:
-    """A device's zone: its site's, else the default."""
-    return zones_by_site.get(site_id) or DEFAULT_ZONE if site_id is not None else DEFAULT_ZONE
-
-
 def latest_zone(zones: list[str]) -> str:
     """Of several zones, the one whose day ends last (an enterprise's daily verdict waits until its day is over at
     every site); the default when none is named."""
