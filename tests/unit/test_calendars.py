@@ -190,6 +190,6 @@ def test_a_calendar_csv_that_is_not_one_is_refused_by_line():
     assert rows == [{"kind": "shutdown", "start_ms": utc_ms("2026-02-14T00:00:00+08:00"), "end_ms": 1771344000000, "note": "春节"}]
     for text, says in [("kind,start\nshutdown,1\n", "lacks columns"), ("kind,start,end\nshutdown,2026-02-14,2\n", "line 2"),
                        ("kind,start,end\nshutdown,1,99999999999999999999\n", "epoch milliseconds"),
-                       ("kind,start,end\nshutdown,\"1\x00,2\n", "")]:
+                       ("kind,start,end\nshutdown,\"1\x00,2\n", "line 2")]:
         with pytest.raises(InvalidInput, match=says):
             parse_periods_csv(text)

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import threading
 import time
+import weakref
 
 from wuxin.bootstrap import Platform
 from wuxin.calendars.official import CalendarNotCovered, covered_years, official_day
@@ -25,7 +26,7 @@ from wuxin.store.uow import UnitOfWork
 MAX_PERIOD_MS = 366 * 86_400_000  # a declared period longer than a year is a typo, or no longer a calendar
 MAX_IMPORT_ROWS = 5000
 ZONE_TTL_MS = 30_000
-_ZONES: dict[int, tuple[int, dict[int, str]]] = {}
+_ZONES: "weakref.WeakKeyDictionary[object, tuple[int, dict[int, str]]]" = weakref.WeakKeyDictionary()  # per engine
 _ZONES_LOCK = threading.Lock()
 
 
@@ -33,15 +34,15 @@ _ZONES_LOCK = threading.Lock()
 
 
 def zoned_devices(platform: Platform, uow: UnitOfWork) -> dict[int, str]:
-    """{device id: zone} of devices on sites outside the default zone; cached per platform for ZONE_TTL_MS and
+    """{device id: zone} of devices on sites outside the default zone; cached per database engine for ZONE_TTL_MS and
     dropped when a site's zone changes in this process (ingest marks dirty days with it on every batch)."""
     now = time.monotonic_ns() // 1_000_000
-    cached = _ZONES.get(id(platform))
+    cached = _ZONES.get(platform.engine)
     if cached is not None and now - cached[0] <= ZONE_TTL_MS:
         return cached[1]
     zones = uow.calendars.zoned_devices(DEFAULT_ZONE)
     with _ZONES_LOCK:
-        _ZONES[id(platform)] = (now, zones)
+        _ZONES[platform.engine] = (now, zones)
     return zones
 
 
@@ -77,7 +78,7 @@ def set_site_timezone(platform: Platform, principal: Principal | None, enterpris
         uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "site.timezone", f"site:{site_id}",
                        {"timezone": zone})
         uow.commit()
-    _ZONES.pop(id(platform), None)
+    _ZONES.pop(platform.engine, None)
     return {"site_id": site_id, "timezone": zone}
 
 
