@@ -36,7 +36,7 @@ function header(p) {
     card(null, h("div", { class: "row" },
       h("span", {}, `${t("uscc")}: `, h("code", {}, p.uscc)), h("span", {}, `${t("industry")}: ${industryLabel(p.industry)}`),
       h("span", {}, `${t("region")}: ${p.region}`),
-      h("span", {}, `${t("sites")}: ${p.sites.map((s) => s.name).join("、") || "—"}`))));
+      h("span", {}, `${t("sites")}: ${p.sites.map((s) => s.name + (s.timezone ? ` (${s.timezone})` : "")).join("、") || "—"}`))));
 }
 
 export function devicesCard(enterpriseId, devices) {
