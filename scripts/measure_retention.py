@@ -15,7 +15,7 @@ from wuxin.store.migrate import upgrade
 
 url, rows = sys.argv[1], int(sys.argv[2])
 recreate_postgres_database(url)
-upgrade(url, "0010")
+upgrade(url, "0012_model_governance")
 start_ms, span_ms = 1_767_225_600_000, 365 * 86_400_000  # 2026-01-01, a year
 engine = make_engine(url)
 with engine.begin() as conn:  # 100 devices x 10 keys, spread evenly over the year

@@ -37,8 +37,9 @@ def weekday(day: int) -> int:
 
 def band_check(history: Sequence[tuple[int, float]], day: int, value: float, z: float = 4.0,
                min_rel_change: float = 0.3, min_days: int = 7, same_weekday_min: int = 3,
-               rest_share: float | None = None) -> BandCheck | None:
-    """Is (day, value) outside the borrower's own normal band? None when the history is too short."""
+               rest_share: float | None = None, workday: bool = False) -> BandCheck | None:
+    """Is (day, value) outside the borrower's own normal band? None when the history is too short. `workday` marks
+    an official make-up working day: judged even on a weekday the borrower usually rests."""
     past = [(d, v) for d, v in history if d < day and v is not None and math.isfinite(v)]
     if len(past) < min_days:
         return None
@@ -46,7 +47,7 @@ def band_check(history: Sequence[tuple[int, float]], day: int, value: float, z: 
         usual_high = float(np.quantile([v for _, v in past], 0.9))
         rest = {d for d, v in past if v < rest_share * usual_high}
         same = [d for d, _ in past if weekday(d) == weekday(day)]
-        if same and sum(d in rest for d in same) * 2 > len(same):
+        if same and sum(d in rest for d in same) * 2 > len(same) and not workday:
             return BandCheck(value, usual_high, -math.inf, math.inf, 0, None, rest_day=True)
         past = [(d, v) for d, v in past if d not in rest]
         if len(past) < max(3, min_days // 2):
@@ -60,15 +61,17 @@ def band_check(history: Sequence[tuple[int, float]], day: int, value: float, z: 
     return BandCheck(value, median, low, high, len(sample), direction)
 
 
-def days_outside(series: Sequence[tuple[int, float]], day: int, wanted: str, needed: int, **band) -> int:
+def days_outside(series: Sequence[tuple[int, float]], day: int, wanted: str, needed: int,
+                 workdays: frozenset[int] = frozenset(), **band) -> int:
     """Consecutive judged days up to `day` outside the band in the `wanted` direction ("below", "above", "both"),
-    counting at most `needed`; rest days and days without a value are stepped over (absent is not zero)."""
+    counting at most `needed`; rest days and days without a value are stepped over (absent is not zero); `workdays`
+    are official make-up working days (see band_check)."""
     values = dict(series)
     count = 0
     for d in range(day, day - needed - 7, -1):
         if d not in values:
             continue
-        check = band_check(series, d, values[d], **band)
+        check = band_check(series, d, values[d], workday=d in workdays, **band)
         if check is None:
             break
         if check.rest_day:

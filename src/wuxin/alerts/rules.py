@@ -18,7 +18,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   herd_drop       share of a device type reporting in a window below `min_share` (herd count)
   herd_relative   a device's `key` at least `min_excess` above its herd's median of the same `bucket_s` for `duration_s`
                   (a sick cow, while heat stress warms the whole herd; see alerts/herd.py); on the sweep
-  baseline_change a daily indicator leaving the borrower's own normal band
+  baseline_change a daily indicator leaving the borrower's own normal band; declared shutdown and maintenance days
+                  are left out; with `official_calendar` PRC holidays too, and make-up workdays are judged
   performance_ratio a PV plant's `measured` / `expected` daily indicators (generation against the pvlib expectation
                   from its own station) over `window_days` outside the band of its own first `baseline_days` (see
                   alerts/performance.py): above physics for one day, a performance ratio too high or too low for a week
@@ -121,6 +122,8 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
         raise InvalidInput(f"rule {rule_id}: give exactly one of 'zone' (a polygon) or 'zone_attr' (an install attribute)")
     if kind == "fabricated_data":
         _check_fabricated(rule_id, params)
+    if not isinstance(params.get("official_calendar", False), bool):
+        raise InvalidInput(f"rule {rule_id}: official_calendar must be true or false, got {params['official_calendar']!r}")
     if kind == "performance_ratio" and params["direction"] not in ("above", "below", "both"):
         raise InvalidInput(f"rule {rule_id}: direction {params['direction']!r} must be 'above', 'below' or 'both'")
     for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",

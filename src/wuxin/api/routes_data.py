@@ -68,11 +68,14 @@ class SiteIn(RequestModel):
     region: str = Field(min_length=2, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    timezone: str | None = Field(default=None, max_length=64,
+                                 description="IANA zone cutting the site's days (default Asia/Shanghai)")
 
 
 @router.post("/enterprises/{enterprise_id}/sites", tags=["enterprises"], status_code=201)
 def add_site(enterprise_id: Id, body: SiteIn, user: CurrentUser, platform: PlatformDep) -> dict:
-    return {"id": registry.add_site(platform, user, enterprise_id, body.name, body.region, body.lat, body.lon)}
+    return {"id": registry.add_site(platform, user, enterprise_id, body.name, body.region, body.lat, body.lon,
+                                        body.timezone)}
 
 
 class DeviceIn(RequestModel):

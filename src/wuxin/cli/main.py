@@ -6,6 +6,7 @@ import sys
 import typer
 
 from wuxin.cli import bench, core, credit
+from wuxin.cli import calendars as calendars_cli
 from wuxin.cli.monitoring import app as monitoring_app
 from wuxin.cli import indicators as indicators_cli, simulate
 from wuxin.ingest.cli import app as ingest_app
@@ -28,6 +29,7 @@ app.add_typer(jt808_app, name="jt808", help="JT/T 808 vehicle terminals: provisi
 app.command("simulate")(simulate.simulate)
 app.add_typer(indicators_cli.app, name="indicators", help="Operating indicators and industry indexes.")
 app.add_typer(monitoring_app, name="monitoring", help="Post-loan monitoring: rules, sweep, daily evaluation.")
+app.add_typer(calendars_cli.app, name="calendars", help="Calendars: official PRC holidays, declared shutdowns and maintenance, site time zones, device service dates.")
 
 
 def one_line_error(exc: BaseException) -> str | None:

@@ -1,6 +1,6 @@
 """Operating indicators: the pure engine (no SQL, no clock of its own).
 
-days.py      China local days (UTC+8), the look-back window, which days a point touches
+days.py      local days cut in the site's time zone (default Asia/Shanghai), the look-back window, which days a point touches
 series.py    one device's readings and events over a run of days, as numpy arrays
 kernels.py   vectorised building blocks: per-day reductions, time-weighted hold, counter
              increases with resets, haversine tracks, episodes

@@ -17,7 +17,6 @@ from wuxin.indicators.kernels import (
 )
 from wuxin.indicators.series import DeviceDays
 
-DAY_S = 86_400.0
 MINUTE_MS = 60_000
 
 
@@ -25,7 +24,7 @@ def coverage(data: DeviceDays, key: str, max_gap_ms: int) -> tuple[np.ndarray, n
     """(observed share of each day, has points) for one property held for max_gap_ms."""
     s = data.s(key)
     _, covered = held_seconds(s.ts, np.ones(len(s), dtype=bool), data.days, max_gap_ms)
-    return covered / DAY_S, count_per_day(s.ts, data.days) > 0
+    return covered / data.day_seconds(), count_per_day(s.ts, data.days) > 0
 
 
 def held_hours(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.ndarray], max_gap_ms: int,
@@ -38,7 +37,7 @@ def held_hours(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.
     if coverage_gap_ms is not None:
         _, covered = held_seconds(s.ts, np.ones(len(s), dtype=bool), data.days, coverage_gap_ms)
     has = count_per_day(s.ts, data.days) > 0
-    return DayValues(np.where(has, on / 3600.0, np.nan), quality(covered / DAY_S, has))
+    return DayValues(np.where(has, on / 3600.0, np.nan), quality(covered / data.day_seconds(), has))
 
 
 def held_share(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.ndarray], max_gap_ms: int,
@@ -52,7 +51,7 @@ def held_share(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.
     has = (count_per_day(s.ts, data.days) > 0) & (seen > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(has, on / np.where(seen > 0, seen, 1.0), np.nan)
-    return DayValues(share, quality(all_covered / DAY_S, has))
+    return DayValues(share, quality(all_covered / data.day_seconds(), has))
 
 
 def counter_delta(data: DeviceDays, key: str, max_gap_ms: int, scale: float = 1.0) -> DayValues:
@@ -76,7 +75,7 @@ def presence_quality(data: DeviceDays, has: np.ndarray, heartbeat_key: str | Non
     if heartbeat_key is not None:
         cover, beats = coverage(data, heartbeat_key, max_gap_ms)
         return quality(cover, has | beats)
-    over = data.elapsed_s() >= DAY_S
+    over = data.elapsed_s() >= data.day_seconds()
     return np.where(has, np.where(over, Q_COMPLETE, Q_PARTIAL), "unknown").astype(object)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS, LOOKBACK_MS
+from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS, DEFAULT_ZONE, LOOKBACK_MS, active_zone, day_start_ms, local_day
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 COMPLETE_COVERAGE = 0.99  # share of a day observed for its value to count as complete
@@ -29,7 +29,15 @@ def day_positions(day_numbers: np.ndarray, days: np.ndarray) -> np.ndarray:
 
 def day_index(ts: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Index into `days` of each time's local day, -1 outside them."""
-    return day_positions((np.asarray(ts, dtype=np.int64) + CN_OFFSET_MS) // DAY_MS, days)
+    return day_positions(local_day(np.asarray(ts, dtype=np.int64)), days)
+
+
+def _day_starts(day_numbers: np.ndarray) -> np.ndarray:
+    """Local midnight (epoch ms) starting each day number, in the active zone."""
+    if active_zone() == DEFAULT_ZONE:
+        return np.asarray(day_numbers, dtype=np.int64) * DAY_MS - CN_OFFSET_MS
+    unique, inverse = np.unique(day_numbers, return_inverse=True)
+    return np.array([day_start_ms(int(d)) for d in unique], dtype=np.int64)[inverse].reshape(np.shape(day_numbers))
 
 
 def _bincount(idx: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
@@ -93,8 +101,8 @@ def held_integral(ts: np.ndarray, x: np.ndarray, days: np.ndarray, max_gap_ms: i
     nxt[:-1] = ts[1:]
     nxt[-1] = ts[-1] + max_gap_ms
     end = np.minimum(nxt, ts + max_gap_ms)
-    day0 = (ts + CN_OFFSET_MS) // DAY_MS
-    boundary = (day0 + 1) * DAY_MS - CN_OFFSET_MS
+    day0 = local_day(ts)
+    boundary = _day_starts(day0 + 1)
     first = (np.minimum(end, boundary) - ts) / 1000.0
     second = np.maximum(end - boundary, 0) / 1000.0  # max_gap < 1 day: at most one midnight
     i0, i1 = day_positions(day0, days), day_positions(day0 + 1, days)
@@ -128,10 +136,10 @@ def counter_increase(ts: np.ndarray, value: np.ndarray, days: np.ndarray, max_ga
     idx = day_index(ts[1:], days)
     sums = _bincount(idx, inc, n)
     points = count_per_day(ts, days)
-    starts = np.array([d * DAY_MS - CN_OFFSET_MS for d in days], dtype=np.int64)
+    starts = _day_starts(np.asarray(days, dtype=np.int64))
     has_base = np.searchsorted(ts, starts) > np.searchsorted(ts, starts - LOOKBACK_MS)
     last = reduce_per_day(ts, ts.astype(np.float64), days, "last")
-    reaches_end = last >= starts + DAY_MS - max_gap_ms
+    reaches_end = last >= _day_starts(np.asarray(days, dtype=np.int64) + 1) - max_gap_ms
     have = points > 0
     increase[have] = sums[have]
     observed = np.where(have, 0.5 * has_base + 0.5 * reaches_end, 0.0)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wuxin.indicators.days import DAY_MS, day_start_ms
+from wuxin.indicators.days import day_start_ms
 
 _EMPTY_TS = np.zeros(0, dtype=np.int64)
 _EMPTY_NUM = np.zeros(0, dtype=np.float64)
@@ -83,8 +83,12 @@ class DeviceDays:
         return np.array([day_start_ms(d) for d in self.days], dtype=np.int64)
 
     def day_ends(self) -> np.ndarray:
-        return self.day_starts() + DAY_MS
+        return np.array([day_start_ms(d + 1) for d in self.days], dtype=np.int64)
+
+    def day_seconds(self) -> np.ndarray:
+        """Length of each local day in seconds (86400; 82800 or 90000 on a daylight-saving change)."""
+        return (self.day_ends() - self.day_starts()) / 1000.0
 
     def elapsed_s(self) -> np.ndarray:
-        """Seconds of each day already past at `now` (86400 for finished days)."""
-        return np.clip(self.now_ms - self.day_starts(), 0, DAY_MS) / 1000.0
+        """Seconds of each day already past at `now` (the day's length for finished days)."""
+        return np.clip(self.now_ms - self.day_starts(), 0, self.day_ends() - self.day_starts()) / 1000.0

@@ -26,7 +26,8 @@ import numpy as np
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, TenantKind
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day, parse_day
+from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, day_zone, local_day, parse_day
+from wuxin.services.calendars import enterprise_zones
 from wuxin.indicators.series import DeviceDays
 from wuxin.security.policy import Principal, require_role
 from wuxin.services import data_access, registry
@@ -149,16 +150,18 @@ def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: 
     with platform.uow() as uow:
         stored = uow.console.run_slots([d["id"] for d in machines], first_day, last_day)
         stale = uow.console.stale_days([d["id"] for d in machines], first_day, last_day)
+        zone = enterprise_zones(uow, [enterprise_id])[enterprise_id]
     cache, read_points, from_store, rows = _cache(platform), 0, 0, []
     for device in machines:
-        slots, points, stored_days = _machine_slots(platform, cache, device, first_day, days, now_ms, stored, stale)
+        with day_zone(zone):  # the site's local days (slots run on from local midnight of the first day)
+            slots, points, stored_days = _machine_slots(platform, cache, device, first_day, days, now_ms, stored, stale)
         read_points, from_store = read_points + points, from_store + stored_days
         rows.append({"key": device["key"], "machine_id": _machine_label(device),
                      "run_threshold_a": device["attributes"]["run_threshold_a"], "connectivity": device["connectivity"],
                      "source_mode": device["source_mode"], "trust_level": device["trust_level"], "slots": slots})
     _log_read(platform, principal, enterprise_id, read_points + from_store)
     return {"enterprise_id": enterprise_id, "first_day": day_iso(first_day), "last_day": day_iso(last_day), "days": days,
-            "slot_minutes": SLOT_MS // 60_000, "timezone": "Asia/Shanghai", "states": {"R": "running", "S": "stopped",
+            "slot_minutes": SLOT_MS // 60_000, "timezone": zone, "states": {"R": "running", "S": "stopped",
             "-": "unknown"}, "machines": rows, "machine_days_from_read_model": from_store}
 
 

@@ -27,7 +27,7 @@ def _device_view(platform: Platform, device: dict, now_ms: int) -> dict:
     state = "unknown" if seen is None else ("online" if now_ms - seen <= timeout_ms else "offline")
     undeclared = model.undeclared_attributes(device["attributes"]) if model else sorted(device["attributes"] or {})
     return {k: device[k] for k in ("id", "key", "device_type", "site_id", "attributes", "source_mode", "trust_level",
-                                   "last_seen_ms")} | {"connectivity": state, "undeclared_attributes": undeclared}
+                                   "last_seen_ms", "installed_ms", "decommissioned_ms")} | {"connectivity": state, "undeclared_attributes": undeclared}
 
 
 def read_telemetry(platform: Platform, principal: Principal, enterprise_id: int, device_key: str, key: str | None,

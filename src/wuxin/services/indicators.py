@@ -11,7 +11,8 @@ import orjson
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import day_iso, day_start_ms, day_window, month_days, month_iso, month_of_day
+from wuxin.indicators.days import (DEFAULT_ZONE, day_iso, day_start_ms, day_window, day_zone, month_days, month_iso,
+                                 month_of_day)
 from wuxin.indicators.declare import GroupIndicator, Indicator, IndicatorPack, indicator_packs, pack_for_device_type
 from wuxin.indicators.engine import aggregate_enterprise_day, aggregate_month, compute_device_days, compute_group_days
 from wuxin.indicators.index import distribution, percentile_rank
@@ -24,6 +25,7 @@ from wuxin.security.policy import (
     require_can_see_enterprise,
     require_role,
 )
+from wuxin.services.calendars import zoned_devices
 from wuxin.services.console import record_run_slots
 from wuxin.services.registry import consent_views
 
@@ -85,21 +87,24 @@ def _update_batch(platform: Platform, uow, dirty: list[tuple[int, int, int]], su
             and day_start_ms(day) >= marks.get(devices[d]["enterprise_id"], {}).get("raw_before_ms", 0)]
     plan = plan_update(kept, {d: row["enterprise_id"] for d, row in devices.items()})
     fleet = _fleet(uow, {e for e, _ in plan.enterprise_days})
+    zones = zoned_devices(platform, uow)
     for device_id, runs in plan.device_runs.items():
         device = devices[device_id]
         pack = pack_for_device_type(device["device_type"])
         decls = pack.for_type(device["device_type"]) if pack else []
         for first, last in runs if decls else ():
-            data = load_device_days(uow, device, np.arange(first, last + 1), fleet[device["enterprise_id"]], now_ms, pack, decls)
-            rows = compute_device_days(decls, data)
-            uow.indicators.put_device_days(device_id, device["enterprise_id"], rows, now_ms)
-            record_run_slots(uow, device, data, now_ms)  # the console's equipment timeline read model
+            with day_zone(zones.get(device_id)):  # the device's days are its site's local days
+                data = load_device_days(uow, device, np.arange(first, last + 1), fleet[device["enterprise_id"]], now_ms, pack, decls)
+                rows = compute_device_days(decls, data)
+                uow.indicators.put_device_days(device_id, device["enterprise_id"], rows, now_ms)
+                record_run_slots(uow, device, data, now_ms)  # the console's equipment timeline read model
             summary.device_days += last - first + 1
             summary.points += sum(len(s) for s in data.series.values()) + sum(len(e) for e in data.events.values())
     t = _tick(summary, "device_days", t)
     peers = uow.indicators.peer_groups({e for e, _ in plan.enterprise_days})
     for enterprise_id, day in sorted(plan.enterprise_days):
-        _update_enterprise_day(uow, enterprise_id, day, peers.get(enterprise_id, ("", ""))[0], fleet[enterprise_id], now_ms)
+        with day_zone(next((zones[d["id"]] for d in fleet[enterprise_id] if d["id"] in zones), None)):
+            _update_enterprise_day(uow, enterprise_id, day, peers.get(enterprise_id, ("", ""))[0], fleet[enterprise_id], now_ms)
     summary.enterprise_days += len(plan.enterprise_days)
     t = _tick(summary, "enterprise_days", t)
     for enterprise_id, month in sorted(plan.enterprise_months):
@@ -316,7 +321,9 @@ def readings_behind(platform: Platform, principal: Principal, enterprise_id: int
         if decl is None or getattr(decl, "device_type", None) != device["device_type"]:
             raise NotFound(f"indicator {indicator!r} is not computed for {device['device_type']} devices")
         value = next((r for r in uow.indicators.device_days(device["id"], day, day, [indicator])), None)
-        from_ms, to_ms = day_window(day, day)
+        zone = zoned_devices(platform, uow).get(device["id"], DEFAULT_ZONE)
+        with day_zone(zone):
+            from_ms, to_ms = day_window(day, day)
         keys = (*decl.properties, *decl.text_properties)
         readings = [r for k in sorted(set(keys)) for r in uow.telemetry.readings([device["id"]], k, from_ms, to_ms, MAX_EVIDENCE_ROWS)]
         events = [e for e in uow.telemetry.events([device["id"]], from_ms, to_ms, MAX_EVIDENCE_ROWS) if e["name"] in decl.events]
@@ -324,7 +331,8 @@ def readings_behind(platform: Platform, principal: Principal, enterprise_id: int
         uow.commit()
     return {"enterprise_id": enterprise_id, "device": device_key, "day": day_iso(day), "indicator": indicator, "unit": decl.unit,
             "value": value["value"] if value else None, "quality": value["quality"] if value else "unknown",
-            "window": {"from_ms": from_ms, "to_ms": to_ms, "note": "the local day (UTC+8) and the look-back hour before it"},
+            "window": {"from_ms": from_ms, "to_ms": to_ms, "timezone": zone,
+                       "note": f"the local day ({zone}) and the look-back hour before it"},
             "readings": [{"key": r["key"], "ts": r["ts_ms"], "value": r["txt"] if r["txt"] is not None else r["num"],
                           "batch_id": r["batch_id"]} for r in readings],
             "events": [{"event": e["name"], "ts": e["ts_ms"], "params": orjson.loads(e["params"]), "batch_id": e["batch_id"]}

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 from wuxin.bootstrap import Platform
 from wuxin.domain.text import shown, storable_text, text_fault
 from wuxin.indicators.days import dirty_device_days
+from wuxin.services.calendars import zoned_devices
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, IngestWarning, validate_lines
 from wuxin.security.secrets import token_hash
@@ -153,7 +154,7 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
     ])
     uow.devices.mark_seen(_seen_ms(validated, channel, now_ms))
     monitoring.on_batch(platform, uow, validated)  # warning rules, in this transaction (see services.monitoring)
-    uow.indicators.mark_dirty(dirty_device_days(validated.readings, validated.events), now_ms)
+    uow.indicators.mark_dirty(dirty_device_days(validated.readings, validated.events, zoned_devices(platform, uow)), now_ms)
     _quarantine_rejections(platform, uow, channel, validated.rejections, now_ms)
     uow.telemetry.finish_batch(batch_id, len(rows) + len(validated.events), len(validated.rejections))
     record_evidence(uow, "telemetry_batch", f"batch:{batch_id}", {

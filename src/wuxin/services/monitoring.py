@@ -41,11 +41,14 @@ from wuxin.alerts.engine import (
 )
 from wuxin.alerts.rules import SEVERITIES, STREAM_TYPES, Rule, apply_override, parse_rule, severity_rank
 from wuxin.bootstrap import Platform
+from wuxin.calendars.periods import Period, excluded_days, makeup_workdays, period_at
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
+from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
+from wuxin.services.calendars import enterprise_zones, in_service, periods_by_enterprise
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -59,7 +62,6 @@ CURSOR = ("cursor", "connectivity", "-")
 DAILY_CURSOR = ("cursor", "daily", "-")  # the last local day whose daily rules ran
 MAX_CATCH_UP_DAYS = 7
 DAY_MS = 86_400_000
-CN_OFFSET_MS = 8 * 3_600_000
 
 
 def tenant_scope(tenant_id: int) -> str:
@@ -328,28 +330,74 @@ def has_heartbeat_duty(rule: Rule, device_type: str) -> bool:
     return device_type not in rule.params.get("no_heartbeat_device_types", ())
 
 
+OFFLINE_AFTER_PERIOD = ("cursor", "offline_after_period", "-")  # devices gone quiet inside a declared window
+
+
 def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
-    """Absence rules over the transitions recorded since the last sweep (cursor stored in rule_states)."""
+    """Absence rules over the transitions recorded since the last sweep (cursor stored in rule_states). A device going
+    quiet while out of service raises nothing; one going quiet inside a declared shutdown or maintenance window is
+    judged when the window ends: still offline then, it raises, offline since the window's end."""
     now_ms = platform.clock_ms()
     absence = [r for r in default_rules().values() if r.type == "absence" and r.enabled]
     with platform.uow() as uow:
-        cursor = uow.monitoring.states([CURSOR]).get(CURSOR, {}).get("after_id", 0)
+        stored = uow.monitoring.states([CURSOR, OFFLINE_AFTER_PERIOD])
+        cursor = stored.get(CURSOR, {}).get("after_id", 0)
+        pending = {int(k): v for k, v in stored.get(OFFLINE_AFTER_PERIOD, {}).get("devices", {}).items()}
+        before = dict(pending)
         rows = uow.monitoring.transitions_after(cursor, batch)
         signals = []
+        offline = [r for r in rows if r["to_state"] == "offline"]
+        periods = periods_by_enterprise(uow, sorted({r["enterprise_id"] for r in offline}),
+                                        min((r["at_ms"] for r in offline), default=0), now_ms + 1)
         for row in rows:
             info = DeviceInfo(row["device_id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
-            for rule in absence:
-                if not rule.applies_to(info.device_type) or not has_heartbeat_duty(rule, info.device_type):
+            pending.pop(info.id, None)
+            if row["to_state"] == "offline":
+                if not in_service(row, row["at_ms"]):
                     continue
-                offline_since = row["at_ms"] if row["to_state"] == "offline" else None
-                signal = absence_signal(info, PLATFORM_SCOPE, rule, row["to_state"], row["at_ms"], offline_since, now_ms)
-                if signal:
-                    signals.append(signal)
+                window = period_at(periods.get(row["enterprise_id"], []), row["at_ms"], info.id, row.get("site_id"),
+                                   ("shutdown", "maintenance"))
+                if window is not None:
+                    pending[info.id] = window.end_ms
+                    continue
+            signals += _absence_signals(absence, info, row["to_state"], row["at_ms"], now_ms)
+        signals += _offline_after_periods(uow, absence, pending, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         if rows:
             uow.monitoring.save_states({CURSOR: {"after_id": rows[-1]["id"]}}, now_ms)
+        if pending != before:
+            uow.monitoring.save_states({OFFLINE_AFTER_PERIOD: {"devices": {str(k): v for k, v in pending.items()}}}, now_ms)
         uow.commit()
     return len(signals)
+
+
+def _absence_signals(absence: list[Rule], info: DeviceInfo, to_state: str, at_ms: int, now_ms: int,
+                     **detail) -> list[Signal]:
+    out = []
+    for rule in absence:
+        if not rule.applies_to(info.device_type) or not has_heartbeat_duty(rule, info.device_type):
+            continue
+        offline_since = at_ms if to_state == "offline" else None
+        signal = absence_signal(info, PLATFORM_SCOPE, rule, to_state, at_ms, offline_since, now_ms)
+        if signal:
+            out.append(Signal(signal.action, signal.scope, signal.rule, signal.source, signal.enterprise_id, signal.at_ms,
+                              {**signal.detail, **detail}, signal.device_id) if detail else signal)
+    return out
+
+
+def _offline_after_periods(uow: UnitOfWork, absence: list[Rule], pending: dict[int, int], now_ms: int) -> list[Signal]:
+    """Devices that went quiet inside a declared window now over: still offline and in service, they raise."""
+    due = [d for d, end in pending.items() if end <= now_ms]
+    states = uow.monitoring.device_states(due) if due else {}
+    signals = []
+    for device_id in due:
+        end = pending.pop(device_id)
+        row = uow.devices.get(device_id)
+        if row is None or states.get(device_id) != "offline" or not in_service(row, end):
+            continue
+        info = DeviceInfo(row["id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
+        signals += _absence_signals(absence, info, "offline", end, now_ms, after_declared_period_ms=end)
+    return signals
 
 
 def sweep_herds(platform: Platform) -> int:
@@ -369,7 +417,12 @@ def sweep_herds(platform: Platform) -> int:
 
 
 def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) -> Signal | None:
-    ids = [d["id"] for d in uow.devices.list(enterprise_id) if rule.applies_to(d["device_type"])]
+    """A herd counted against the devices in service (a culled cow's tag is not missing); not judged while the
+    enterprise declared a shutdown or maintenance window."""
+    periods = periods_by_enterprise(uow, [enterprise_id], now_ms, now_ms + 1)[enterprise_id]
+    if period_at(periods, now_ms, kinds=("shutdown", "maintenance")) is not None:
+        return None
+    ids = [d["id"] for d in uow.devices.list(enterprise_id) if rule.applies_to(d["device_type"]) and in_service(d, now_ms)]
     reporting = uow.monitoring.reporting_devices(ids, now_ms - int(rule.params["window_s"] * 1000), now_ms + 1) if ids else set()
     share = herd_share(len(reporting), len(ids))
     if share is None:
@@ -448,43 +501,79 @@ def escalate(platform: Platform) -> int:
 # ---------------------------------------------------------------- daily indicators
 
 
-def local_day(ms: int) -> int:
-    return (ms + CN_OFFSET_MS) // DAY_MS
+def daily_cursor(zone: str) -> tuple[str, str, str]:
+    """Where the last local day whose daily rules ran is kept, per zone ("-" for the default zone)."""
+    return DAILY_CURSOR if zone == DEFAULT_ZONE else ("cursor", "daily", zone)
 
 
 def run_daily_due(platform: Platform, max_days: int = MAX_CATCH_UP_DAYS) -> int:
-    """After local (China) midnight: bring the indicators up to date, then run the daily rules on each day not yet
-    evaluated (at most `max_days` back); the last day done is stored, so a restart neither repeats nor skips one."""
-    yesterday = local_day(platform.clock_ms()) - 1
+    """After local midnight in each zone the enterprises are judged in (their sites' zones; China by default): bring
+    the indicators up to date, then run the daily rules on each day not yet evaluated in that zone (at most `max_days`
+    back); the last day done is stored per zone, so a restart neither repeats nor skips one, and a plant in Berlin is
+    judged after its own midnight, not China's."""
+    now_ms = platform.clock_ms()
     with platform.uow() as uow:
-        done = uow.monitoring.states([DAILY_CURSOR]).get(DAILY_CURSOR, {}).get("day")
-    days = range(max(done + 1 if done is not None else yesterday, yesterday - max_days + 1), yesterday + 1)
-    if not days:
+        zones = sorted(set(enterprise_zones(uow, [e["id"] for e in uow.enterprises.list()]).values()) | {DEFAULT_ZONE})
+        cursors = uow.monitoring.states([daily_cursor(z) for z in zones])
+    due = {}
+    for zone in zones:
+        yesterday = local_day(now_ms, zone) - 1
+        done = cursors.get(daily_cursor(zone), {}).get("day")
+        days = range(max(done + 1 if done is not None else yesterday, yesterday - max_days + 1), yesterday + 1)
+        if days:
+            due[zone] = days
+    if not due:
         return 0
     from wuxin.services.indicators import update_indicators
 
     update_indicators(platform)
     raised = 0
-    for day in days:
-        raised += evaluate_daily(platform, day)
-        with platform.uow() as uow:
-            uow.monitoring.save_states({DAILY_CURSOR: {"day": day}}, platform.clock_ms())
-            uow.commit()
-    from wuxin.services.model_governance import daily_stability
+    for zone, days in due.items():
+        for day in days:
+            raised += evaluate_daily(platform, day, zone=zone)
+            with platform.uow() as uow:
+                uow.monitoring.save_states({daily_cursor(zone): {"day": day}}, platform.clock_ms())
+                uow.commit()
+    if DEFAULT_ZONE in due:
+        from wuxin.services.model_governance import daily_stability
 
-    daily_stability(platform, yesterday)  # population stability of each tenant's active credit model
+        daily_stability(platform, due[DEFAULT_ZONE][-1])  # population stability of each tenant's active credit model
     return raised
 
 
-def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: int = 35) -> int:
+@dataclass(frozen=True)
+class DayCalendar:
+    """What the daily rules need of an enterprise's calendar: the zone its days are cut in and its declared periods."""
+
+    zone: str
+    periods: list[Period]
+
+    def excluded(self, days, official: bool, device_id: int | None = None, site_id: int | None = None) -> dict[int, dict]:
+        return excluded_days(days, self.zone, self.periods, official, device_id, site_id)
+
+
+def day_calendars(uow: UnitOfWork, enterprises: list[dict], first_day: int, last_day: int) -> dict[int, DayCalendar]:
+    ids = [e["id"] for e in enterprises]
+    zones = enterprise_zones(uow, ids)
+    periods = periods_by_enterprise(uow, ids, day_start_ms(first_day, DEFAULT_ZONE) - DAY_MS,
+                                    day_start_ms(last_day + 1, DEFAULT_ZONE) + DAY_MS)
+    return {e: DayCalendar(zones[e], periods[e]) for e in ids}
+
+
+def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: int = 35, zone: str | None = None) -> int:
     """Baseline-change rules on each enterprise's daily indicators (from the indicators part) for `day`, then the
-    fabricated-data and unbooked-outbound rules on the day's readings."""
+    fabricated-data and unbooked-outbound rules on the day's readings. With `zone`, only the enterprises judged in
+    that zone; `day` is a local date of each enterprise's own zone."""
     now_ms = platform.clock_ms()
-    day = day if day is not None else local_day(now_ms) - 1
+    day = day if day is not None else local_day(now_ms, zone or DEFAULT_ZONE) - 1
     rules = [r for r in default_rules().values() if r.type == "baseline_change" and r.enabled]
     signals = []
     with platform.uow() as uow:
-        for enterprise in uow.enterprises.list():
+        enterprises = uow.enterprises.list()
+        calendars = day_calendars(uow, enterprises, day - max(lookback_days, PERFORMANCE_HISTORY_DAYS), day)
+        if zone is not None:
+            enterprises = [e for e in enterprises if calendars[e["id"]].zone == zone]
+        for enterprise in enterprises:
             mine = [r for r in rules if r.scenario == enterprise["industry"]]
             if not mine:
                 continue
@@ -493,12 +582,15 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
             for rule in mine:
                 series = [(r["day"], r["value"]) for r in rows
                           if r["indicator"] == rule.params["indicator"] and r["value"] is not None and r["quality"] != "unknown"]
-                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms)
+                official = bool(rule.params.get("official_calendar", False))
+                excluded = calendars[enterprise["id"]].excluded({d for d, _ in series} | {day}, official)
+                workdays = makeup_workdays({d for d, _ in series} | {day}) if official else frozenset()
+                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms, excluded, workdays)
                 if signal:
                     signals.append(signal)
-        signals += performance_signals(uow, day, now_ms)
-        signals += fabricated_signals(uow, day, now_ms)
-        signals += unbooked_signals(uow, day, now_ms)
+        signals += performance_signals(uow, day, now_ms, enterprises, calendars)
+        signals += fabricated_signals(uow, day, now_ms, enterprises=enterprises, calendars=calendars)
+        signals += unbooked_signals(uow, day, now_ms, enterprises=enterprises, calendars=calendars)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
@@ -507,12 +599,17 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
 PERFORMANCE_HISTORY_DAYS = 400  # how far back a plant's baseline days are looked for
 
 
-def performance_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
+def performance_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None,
+                        calendars: dict[int, DayCalendar] | None = None) -> list[Signal]:
     """Performance-ratio rules on each enterprise's measured and expected daily indicators: raise when the window
-    ending on `day` leaves the plant's own band in the rule's direction, clear when it is back inside."""
+    ending on `day` leaves the plant's own band in the rule's direction, clear when it is back inside. Days of a
+    declared shutdown or maintenance are left out of the baseline and the window, and such a day is not judged."""
     rules = [r for r in default_rules().values() if r.type == "performance_ratio" and r.enabled]
     signals = []
-    for enterprise in uow.enterprises.list() if rules else []:
+    enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
+    if rules and calendars is None:
+        calendars = day_calendars(uow, enterprises, day - PERFORMANCE_HISTORY_DAYS, day)
+    for enterprise in enterprises if rules else []:
         for rule in (r for r in rules if r.scenario == enterprise["industry"]):
             p = rule.params
             rows = uow.indicators.enterprise_days(enterprise["id"], day - PERFORMANCE_HISTORY_DAYS, day, [p["measured"], p["expected"]])
@@ -520,7 +617,10 @@ def performance_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
             for r in rows:
                 if r["value"] is not None and r["quality"] != "unknown":
                     values.setdefault(r["day"], {})[r["indicator"]] = r["value"]
-            days = [(d, v.get(p["measured"]), v.get(p["expected"])) for d, v in sorted(values.items())]
+            excluded = calendars[enterprise["id"]].excluded(set(values) | {day}, False)
+            if day in excluded:
+                continue
+            days = [(d, v.get(p["measured"]), v.get(p["expected"])) for d, v in sorted(values.items()) if d not in excluded]
             band = {k: p[k] for k in ("window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop",
                                       "model_uncertainty", "quantile", "margin") if k in p}
             check = ratio_check(days, day, **band)
@@ -530,20 +630,34 @@ def performance_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
             action = ("raise" if check.direction and wanted in (check.direction, "both")
                       else "clear" if check.direction is None else None)
             if action:
-                signals.append(Signal(action, PLATFORM_SCOPE, rule, source, enterprise["id"], now_ms, explain(check)))
+                detail = explain(check)
+                if excluded:
+                    detail["excluded_days"] = sorted(excluded.values(), key=lambda x: x["day"])[-10:]
+                signals.append(Signal(action, PLATFORM_SCOPE, rule, source, enterprise["id"], now_ms, detail))
     return signals
 
 
-def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_000_000) -> list[Signal]:
+def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_000_000, enterprises: list[dict] | None = None,
+                       calendars: dict[int, DayCalendar] | None = None) -> list[Signal]:
     """Fabricated-data rules on each device they apply to, for the local `day` against the device's earlier days.
-    Raise only: a fabricated day stays under review until a person clears the alarm."""
+    Raise only: a fabricated day stays under review until a person clears the alarm. A day of a declared shutdown or
+    maintenance of the device (its site, its enterprise), or one it was out of service, is not judged: a meter on a
+    test signal or a stopped line reads flat and smooth honestly."""
     rules = [r for r in default_rules().values() if r.type == "fabricated_data" and r.enabled]
     if not rules:
         return []
-    day_start = day * DAY_MS - CN_OFFSET_MS
+    enterprises = enterprises if enterprises is not None else uow.enterprises.list()
+    calendars = calendars if calendars is not None else day_calendars(uow, enterprises, day, day)
     signals = []
-    for enterprise in uow.enterprises.list():
+    for enterprise in enterprises:
+        calendar = calendars[enterprise["id"]]
+        site_zones = {s["id"]: s.get("timezone") for s in uow.enterprises.sites(enterprise["id"])}
         for row in uow.devices.list(enterprise["id"]):
+            zone = site_zones.get(row["site_id"]) or DEFAULT_ZONE
+            day_start = day_start_ms(day, zone)
+            if not (in_service(row, day_start) and in_service(row, day_start_ms(day + 1, zone) - 1)) or \
+                    excluded_days([day], zone, calendar.periods, False, row["id"], row["site_id"]):
+                continue
             for rule in (r for r in rules if r.applies_to(row["device_type"])):
                 history = int(rule.params.get("history_days", 7))
                 verdict = device_fabricated(uow, row["id"], rule, day_start, history, limit)
@@ -553,17 +667,21 @@ def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_00
     return signals
 
 
-def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_000) -> list[Signal]:
+def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_000, enterprises: list[dict] | None = None,
+                     calendars: dict[int, DayCalendar] | None = None) -> list[Signal]:
     """Unbooked-outbound rules: count episodes ending in the local `day` shifted back by the rule's `after_s` (so the
     confirmation has had time to arrive); an enterprise without a confirming device is not judged."""
     rules = [r for r in default_rules().values() if r.type == "unbooked_outbound" and r.enabled]
     signals = []
-    for enterprise in uow.enterprises.list() if rules else []:
+    enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
+    if rules and calendars is None:
+        calendars = day_calendars(uow, enterprises, day, day)
+    for enterprise in enterprises if rules else []:
         devices = uow.devices.list(enterprise["id"])
         for rule in (r for r in rules if r.scenario == enterprise["industry"]):
             p = rule.params
             after_ms, before_ms = int(p.get("after_s", 7200) * 1000), int(p.get("before_s", 1800) * 1000)
-            judged_to = day * DAY_MS - CN_OFFSET_MS + DAY_MS - after_ms
+            judged_to = day_start_ms(day + 1, calendars[enterprise["id"]].zone) - after_ms
             judged_from = judged_to - DAY_MS
             counters = [d for d in devices if rule.device_type in (None, d["device_type"])]
             confirmers = [d["id"] for d in devices if d["device_type"] == p["confirm_device_type"]]
@@ -605,16 +723,24 @@ def device_fabricated(uow: UnitOfWork, device_id: int, rule: Rule, day_start: in
     return None
 
 
-def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int) -> Signal | None:
+def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int,
+                    excluded: dict[int, dict] | None = None, workdays: frozenset[int] = frozenset()) -> Signal | None:
     """Raise when the day's value, and the `min_days_outside` judged days before, left the band in the rule's
-    direction; clear when the day is back inside; say nothing on the borrower's rest days."""
+    direction; clear when the day is back inside; say nothing on the borrower's rest days. `excluded` days (declared
+    shutdowns and maintenance; with the rule's `official_calendar`, PRC holidays) are left out of the baseline and
+    not judged, and the alarm lists those of its window; `workdays` (official make-up working days) are judged even on
+    a weekday the borrower usually rests."""
+    excluded = excluded or {}
+    if day in excluded:
+        return None
+    series = [(d, v) for d, v in series if d not in excluded]
     today = [v for d, v in series if d == day]
     if not today:
         return None
     p = rule.params
     band = {"z": p.get("z", 4.0), "min_rel_change": p.get("min_rel_change", 0.3), "min_days": p.get("min_days", 7),
             "rest_share": p.get("rest_share")}
-    check = band_check(series, day, today[0], **band)
+    check = band_check(series, day, today[0], workday=day in workdays, **band)
     if check is None or check.rest_day:
         return None
     source = f"enterprise:{enterprise_id}"
@@ -622,10 +748,12 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
     detail = {"indicator": p["indicator"], "day": day, "value": check.value, "median": round(check.median, 4),
               "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days}
     if check.direction == wanted or (wanted == "both" and check.direction):
-        outside = days_outside(series, day, wanted, needed, **band)
+        outside = days_outside(series, day, wanted, needed, workdays, **band)
         if outside < needed:
             return None
         detail["days_outside"] = outside
+        if excluded:
+            detail["excluded_days"] = sorted(excluded.values(), key=lambda x: x["day"])[-10:]
         values = [v for _, v in sorted(series)]
         start = change_point(values)
         if start is not None:

@@ -5,6 +5,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import ConsentScope, ConsentView, Role, SourceMode, trust_level
 from wuxin.domain.thing_model import compile_thing_model, parse_thing_model
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.indicators.days import DEFAULT_ZONE, check_zone
 from wuxin.scenarios import scenario_packs
 from wuxin.services import broker_sync
 from wuxin.security.policy import (
@@ -79,13 +80,19 @@ def create_enterprise(platform: Platform, principal: Principal | None, name: str
 
 
 def add_site(platform: Platform, principal: Principal | None, enterprise_id: int, name: str, region: str,
-             lat: float | None = None, lon: float | None = None) -> int:
+             lat: float | None = None, lon: float | None = None, timezone: str | None = None) -> int:
+    """A site of the enterprise; `timezone` (an IANA name, default Asia/Shanghai) cuts its devices' days."""
+    try:
+        zone = check_zone(timezone)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
         same = [site["id"] for site in uow.enterprises.sites(enterprise_id) if site["name"] == name]
         if same:
             raise Conflict(f"enterprise {enterprise_id} already has a site named {name!r} (site {same[0]})")
-        site_id = uow.enterprises.add_site(enterprise_id=enterprise_id, name=name, region=region, lat=lat, lon=lon)
+        site_id = uow.enterprises.add_site(enterprise_id=enterprise_id, name=name, region=region, lat=lat, lon=lon,
+                                           timezone=None if zone == DEFAULT_ZONE else zone)
         uow.commit()
     return site_id
 

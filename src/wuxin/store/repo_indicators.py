@@ -57,12 +57,14 @@ class IndicatorsRepo(_Repo):
     # ------------------------------------------------------------ devices and enterprises
 
     def devices(self, device_ids: Iterable[int]) -> list[Row]:
-        query = select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.attributes).where(
+        query = select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.attributes,
+                       devices.c.site_id).where(
             devices.c.id.in_(list(device_ids)))
         return _rows(self.conn.execute(query))
 
     def enterprise_devices(self, enterprise_ids: Iterable[int]) -> list[Row]:
-        query = select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.attributes).where(
+        query = select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.attributes,
+                       devices.c.site_id).where(
             devices.c.enterprise_id.in_(list(enterprise_ids))).order_by(devices.c.id)
         return _rows(self.conn.execute(query))
 

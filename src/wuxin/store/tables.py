@@ -83,6 +83,7 @@ sites = Table(
     Column("region", String(200), nullable=False),
     Column("lat", Float),
     Column("lon", Float),
+    Column("timezone", String(64)),  # IANA name cutting the site's days; NULL = Asia/Shanghai
     UniqueConstraint("enterprise_id", "name"),
 )
 
@@ -109,6 +110,8 @@ devices = Table(
     Column("trust_level", Float, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("last_seen_ms", BigInteger),
+    Column("installed_ms", BigInteger),  # in service from (no outage before); NULL = since registered
+    Column("decommissioned_ms", BigInteger),  # out of service from (a culled cow's tag, a replaced meter)
 )
 
 device_tokens = Table(  # per-device access tokens (ThingsBoard style); only the SHA-256 is kept
@@ -222,3 +225,4 @@ from wuxin.store import tables_console  # noqa: E402,F401
 from wuxin.store import tables_jt808  # noqa: E402,F401
 from wuxin.store import tables_credit_workflow  # noqa: E402,F401
 from wuxin.store import tables_retention  # noqa: E402,F401
+from wuxin.store import tables_calendars  # noqa: E402,F401

@@ -12,6 +12,7 @@ from wuxin.store.repo_credit import CreditRepo
 from wuxin.store.repo_credit_workflow import CreditWorkflowRepo
 from wuxin.store.repo_indicators import IndicatorsRepo
 from wuxin.store.repo_jt808 import Jt808Repo
+from wuxin.store.repo_calendars import CalendarRepo
 from wuxin.store.repo_ledger import LedgerRepo
 from wuxin.store.repo_monitoring import MonitoringRepo
 from wuxin.store.repo_protocols import ProtocolsRepo
@@ -60,6 +61,7 @@ class UnitOfWork:
         self.console = ConsoleRepo(self.conn)
         self.jt808 = Jt808Repo(self.conn)
         self.retention = RetentionRepo(self.conn)
+        self.calendars = CalendarRepo(self.conn)
         return self
 
     def commit(self) -> None:

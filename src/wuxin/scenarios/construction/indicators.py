@@ -7,7 +7,7 @@ import numpy as np
 
 from wuxin.indicators.common import MINUTE_MS, DayValues, coverage, daily, event_count, held_hours, presence_quality
 from wuxin.indicators.declare import GroupIndicator, Indicator, label
-from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS
+from wuxin.indicators.days import local_hour
 from wuxin.indicators.kernels import Q_UNKNOWN, count_per_day, day_index, episode_starts, merged_count_per_day, quality, worst
 from wuxin.indicators.series import DeviceDays
 
@@ -59,7 +59,7 @@ def pm10_mean_ugm3(data: DeviceDays) -> DayValues:
 def noise_exceedance_hours(data: DeviceDays) -> DayValues:
     """Hours above the day limit (06-22 local) or the night limit (otherwise)."""
     s = data.s("noise_db")
-    hour = ((s.ts + CN_OFFSET_MS) % DAY_MS) / 3_600_000
+    hour = local_hour(s.ts)
     limit = np.where((hour >= DAY_HOURS[0]) & (hour < DAY_HOURS[1]), NOISE_DAY_LIMIT_DB, NOISE_NIGHT_LIMIT_DB)
     over = s.num > limit
     return held_hours(data, "noise_db", lambda v: over, ENV_MAX_GAP_MS)

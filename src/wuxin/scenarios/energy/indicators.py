@@ -113,14 +113,14 @@ def expected_kwh(data: DeviceDays) -> DayValues:
           if kwp > 0 else np.full(len(ts), np.nan))
     kws, covered = held_integral(ts, kw, data.days, WEATHER_MAX_GAP_MS)
     has = count_per_day(ts, data.days) > 0
-    return DayValues(np.where(has & (kwp > 0), kws / 3600.0, np.nan), quality(covered / 86_400.0, has))
+    return DayValues(np.where(has & (kwp > 0), kws / 3600.0, np.nan), quality(covered / data.day_seconds(), has))
 
 
 def irradiation_kwh_m2(data: DeviceDays) -> DayValues:
     s = data.s("poa_wm2")
     wh, covered = held_integral(s.ts, s.num, data.days, WEATHER_MAX_GAP_MS)
     has = count_per_day(s.ts, data.days) > 0
-    return DayValues(np.where(has, wh / 3600.0 / 1000.0, np.nan), quality(covered / 86_400.0, has))
+    return DayValues(np.where(has, wh / 3600.0 / 1000.0, np.nan), quality(covered / data.day_seconds(), has))
 
 
 def generation_kwh(data: DeviceDays) -> DayValues:
@@ -141,7 +141,7 @@ def availability_rate(data: DeviceDays) -> DayValues:
     light, _ = held_seconds(s.ts, daylight, data.days, PV_MAX_GAP_MS)
     _, covered = held_seconds(s.ts, np.ones(len(s), dtype=bool), data.days, PV_MAX_GAP_MS)
     has = (count_per_day(s.ts, data.days) > 0) & (light > 0)
-    return DayValues(np.where(has, up / np.where(light > 0, light, 1.0), np.nan), quality(covered / 86_400.0, has))
+    return DayValues(np.where(has, up / np.where(light > 0, light, 1.0), np.nan), quality(covered / data.day_seconds(), has))
 
 
 def charging_sessions(data: DeviceDays) -> DayValues:

@@ -125,6 +125,12 @@ const STRINGS = {
   latest: ["最新", "Latest"], mean: ["均值", "Mean"],
   mode_bank_installed: ["银行自装", "bank-installed"], mode_third_party_platform: ["第三方平台", "third-party platform"],
   mode_enterprise_shared: ["企业共享", "enterprise-shared"],
+  calendar: ["停产与检修日历", "Shutdowns and maintenance"], period_kind: ["类型", "Kind"], period_from: ["开始", "From"], period_to: ["结束", "To"],
+  period_applies: ["范围", "Applies to"], note: ["备注", "Note"], period_whole: ["全企业", "whole enterprise"], period_add: ["登记", "Declare"],
+  period_shutdown: ["停产", "shutdown"], period_maintenance: ["检修", "maintenance"], period_holiday_extra: ["额外放假", "extra rest day"],
+  period_times_needed: ["请填写开始与结束时间", "Enter a start and an end time"],
+  calendar_hint: ["登记的停产、检修与放假日不计入基线，也不据此预警；法定节假日与调休按国务院办公厅通知自动处理。时间按本机时区输入，按北京时间显示。",
+    "Declared shutdowns, maintenance and rest days are left out of baselines and raise no drop or offline alarm; official PRC holidays and make-up workdays are known already. Times are entered in this browser's time zone and shown in China time."],
 };
 
 let lang = localStorage.getItem("wuxin.lang") || ((navigator.language || "zh-CN").startsWith("zh") ? "zh-CN" : "en");

@@ -26,7 +26,7 @@ export async function enterprisePage(id) {
     creditSlot.replaceChildren(creditCards(id));
     section(indicatorsSlot, () => indicatorsCard(profile, Math.max(days, 14)));
     section(peersSlot, () => peerStanding(profile));
-    monitoringParts(id, partsSlot);
+    monitoringParts(id, partsSlot, profile);
   });
   return page;
 }
@@ -36,7 +36,7 @@ function header(p) {
     card(null, h("div", { class: "row" },
       h("span", {}, `${t("uscc")}: `, h("code", {}, p.uscc)), h("span", {}, `${t("industry")}: ${industryLabel(p.industry)}`),
       h("span", {}, `${t("region")}: ${p.region}`),
-      h("span", {}, `${t("sites")}: ${p.sites.map((s) => s.name).join("、") || "—"}`))));
+      h("span", {}, `${t("sites")}: ${p.sites.map((s) => s.name + (s.timezone ? ` (${s.timezone})` : "")).join("、") || "—"}`))));
 }
 
 export function devicesCard(enterpriseId, devices) {
@@ -51,13 +51,49 @@ export function devicesCard(enterpriseId, devices) {
   ], devices));
 }
 
-function monitoringParts(id, slot) {
-  const alarms = h("div"), loans = h("div");
-  slot.append(card(t("alarms"), alarms), card(`${t("loans")} / ${t("pledges")}`, loans));
+function monitoringParts(id, slot, profile) {
+  const alarms = h("div"), loans = h("div"), calendar = h("div");
+  slot.append(card(t("alarms"), alarms), card(`${t("loans")} / ${t("pledges")}`, loans), card(t("calendar"), calendar));
+  section(calendar, () => calendarPart(id, profile, calendar));
   section(alarms, async () => miniTable(await api(`/api/v1/alarms?enterprise_id=${id}&limit=50`),
     [["severity", (a) => a.severity], ["type", (a) => a.alarm_type], ["status", (a) => t("alarm_" + a.status)], ["started", (a) => fmtDateTime(a.started_ms)]]));
   section(loans, async () => miniTable(await api(`/api/v1/loans?enterprise_id=${id}`),
     [["product", (l) => l.product], ["state", (l) => l.state], ["risk_class", (l) => l.risk_class ?? "—"], ["outstanding", (l) => fmtCny(Number(l.outstanding_cny))]]));
+}
+
+// ------------------------------------------------------------------ the firm's calendar: shutdowns and maintenance
+
+const PERIOD_KINDS = ["shutdown", "maintenance", "holiday_extra"];
+
+async function calendarPart(id, profile, slot) {
+  const [periods, devices] = await Promise.all([api(`/api/v1/enterprises/${id}/calendar`), api(`/api/v1/enterprises/${id}/devices`)]);
+  const siteName = Object.fromEntries((profile.sites || []).map((s) => [s.id, `${s.name}${s.timezone ? " (" + s.timezone + ")" : ""}`]));
+  const list = periods.length ? table([
+    { title: t("period_kind"), render: (p) => t("period_" + p.kind) },
+    { title: t("period_from"), render: (p) => fmtDateTime(p.start_ms) }, { title: t("period_to"), render: (p) => fmtDateTime(p.end_ms) },
+    { title: t("period_applies"), render: (p) => p.device || siteName[p.site_id] || t("period_whole") },
+    { title: t("note"), render: (p) => h("span", { style: "overflow-wrap:anywhere" }, p.note) },
+  ], periods.slice(-20)) : h("p", { class: "muted" }, t("none"));
+  const error = h("p", { class: "error" });
+  const kind = h("select", { id: "period-kind" }, PERIOD_KINDS.map((k) => h("option", { value: k }, t("period_" + k))));
+  const start = h("input", { id: "period-start", type: "datetime-local" }), end = h("input", { id: "period-end", type: "datetime-local" });
+  const target = h("select", { id: "period-target" }, h("option", { value: "" }, t("period_whole")),
+    (profile.sites || []).map((s) => h("option", { value: "site:" + s.id }, siteName[s.id])),
+    devices.map((d) => h("option", { value: "device:" + d.key }, d.key)));
+  const note = h("input", { id: "period-note", maxlength: 500, style: "min-width:220px" });
+  const add = async () => {
+    const [what, ref] = target.value ? target.value.split(/:(.*)/s) : [null, null];
+    const body = { kind: kind.value, start_ms: new Date(start.value).getTime(), end_ms: new Date(end.value).getTime(), note: note.value,
+      site_id: what === "site" ? Number(ref) : null, device: what === "device" ? ref : null };
+    if (!Number.isFinite(body.start_ms) || !Number.isFinite(body.end_ms)) { error.textContent = t("period_times_needed"); return; }
+    try { await api(`/api/v1/enterprises/${id}/calendar`, { method: "POST", body }); section(slot, () => calendarPart(id, profile, slot)); }
+    catch (err) { error.textContent = err.message; }
+  };
+  return h("div", { "data-testid": "calendar" }, h("p", { class: "muted" }, t("calendar_hint")), list,
+    h("div", { class: "row" }, [["period-kind", "period_kind", kind], ["period-start", "period_from", start], ["period-end", "period_to", end],
+      ["period-target", "period_applies", target], ["period-note", "note", note]].map(([id, label, control]) =>
+      h("div", {}, h("label", { for: id, style: "display:block" }, t(label)), control)),
+      h("button", { class: "primary", id: "period-add", onclick: add }, t("period_add"))), error);
 }
 
 function miniTable(rows, cols) {
@@ -80,6 +116,18 @@ export async function timelineCard(enterpriseId, days, baseHash) {
   return el;
 }
 
+/** Epoch ms of local midnight starting an ISO day in an IANA zone (the site's days, not always China's). */
+function zoneMidnightMs(isoDay, zone) {
+  const offsetAt = (ms) => {  // the zone's offset from UTC at ms, from the wall clock Intl reads there
+    const p = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - ms;
+  };
+  const wall = Date.parse(isoDay + "T00:00:00Z");
+  const guess = wall - offsetAt(wall);
+  return wall - offsetAt(guess);
+}
+
 function drawTimeline(wrap, data) {
   const started = performance.now();
   const labelW = 120, hoursW = 90, rowH = 13, gap = 3, headH = 22;
@@ -95,7 +143,7 @@ function drawTimeline(wrap, data) {
   ctx.scale(ratio, ratio);
   const css = getComputedStyle(document.documentElement);
   const color = { R: css.getPropertyValue("--run").trim(), S: css.getPropertyValue("--stop").trim(), "-": css.getPropertyValue("--unknown").trim() };
-  const firstMs = Date.parse(data.first_day + "T00:00:00+08:00");
+  const firstMs = zoneMidnightMs(data.first_day, data.timezone || TIME_ZONE);  // the site's local midnight
   const x = (slot) => labelW + (slot / nSlots) * plotW;
   ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#6b7785"; ctx.textBaseline = "middle";
   const every = Math.max(1, Math.ceil(data.days / 12));

@@ -1,0 +1,58 @@
+"""Repository of calendars and time zones: firm calendar periods, site zones, device service dates."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import delete, insert, or_, select, update
+
+from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.tables import devices, sites
+from wuxin.store.tables_calendars import calendar_periods
+
+
+class CalendarRepo(_Repo):
+    def add_period(self, **values) -> int:
+        return self.conn.execute(insert(calendar_periods).values(**values)).inserted_primary_key[0]
+
+    def period(self, period_id: int) -> Row | None:
+        return _one(self.conn.execute(select(calendar_periods).where(calendar_periods.c.id == period_id)))
+
+    def periods(self, enterprise_ids: Iterable[int], from_ms: int | None = None, to_ms: int | None = None) -> list[Row]:
+        """Periods of the enterprises overlapping [from_ms, to_ms) (all when unbounded), by start."""
+        query = select(calendar_periods).where(calendar_periods.c.enterprise_id.in_(list(enterprise_ids)))
+        if from_ms is not None:
+            query = query.where(calendar_periods.c.end_ms > from_ms)
+        if to_ms is not None:
+            query = query.where(calendar_periods.c.start_ms < to_ms)
+        return _rows(self.conn.execute(query.order_by(calendar_periods.c.start_ms, calendar_periods.c.id)))
+
+    def delete_period(self, period_id: int) -> int:
+        return self.conn.execute(delete(calendar_periods).where(calendar_periods.c.id == period_id)).rowcount
+
+    def set_site_timezone(self, site_id: int, timezone: str | None) -> None:
+        self.conn.execute(update(sites).where(sites.c.id == site_id).values(timezone=timezone))
+
+    def zoned_devices(self, default_zone: str) -> dict[int, str]:
+        """{device id: zone} of the devices whose site is in another zone than the default (few)."""
+        query = (select(devices.c.id, sites.c.timezone).join(sites, sites.c.id == devices.c.site_id)
+                 .where(sites.c.timezone.is_not(None), sites.c.timezone != default_zone))
+        return {r[0]: r[1] for r in self.conn.execute(query)}
+
+    def site_zones(self, enterprise_ids: Iterable[int]) -> dict[int, list[str]]:
+        """{enterprise id: zones of its sites that name one}."""
+        query = select(sites.c.enterprise_id, sites.c.timezone).where(
+            sites.c.enterprise_id.in_(list(enterprise_ids)), sites.c.timezone.is_not(None))
+        out: dict[int, list[str]] = {}
+        for enterprise_id, zone in self.conn.execute(query):
+            out.setdefault(enterprise_id, []).append(zone)
+        return out
+
+    def set_service_dates(self, device_id: int, installed_ms: int | None, decommissioned_ms: int | None) -> None:
+        self.conn.execute(update(devices).where(devices.c.id == device_id)
+                          .values(installed_ms=installed_ms, decommissioned_ms=decommissioned_ms))
+
+    def out_of_service(self, device_ids: Iterable[int], at_ms: int) -> set[int]:
+        """Devices not in service at `at_ms`: not installed yet, or decommissioned by then."""
+        query = select(devices.c.id).where(devices.c.id.in_(list(device_ids)), or_(
+            devices.c.installed_ms > at_ms, devices.c.decommissioned_ms <= at_ms))
+        return {r[0] for r in self.conn.execute(query)}
