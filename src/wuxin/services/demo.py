@@ -49,9 +49,8 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
     quarters = statement_quarters(default_as_of_day(platform))
     start_ms = history_start_ms(quarters[-4][0])
     made: dict[str, dict[int, float]] = {}
-    progress(f"simulating {days} days for {len(monitored)} enterprises"
-             + (f" and {(now_ms - start_ms) // DAY_MS} days (older ones coarse) for the {len(stories)} credit applicants" if stories else "")
-             + " ...")
+    applicants = f" and {(now_ms - start_ms) // DAY_MS} days (older ones coarse) for {len(stories)} credit applicants"
+    progress(f"simulating {days} days for {len(monitored)} enterprises{applicants if stories else ''} ...")
     lines = chain(fleet_telemetry(monitored, now_ms - days * DAY_MS, now_ms, seed),
                   history_lines(stories, start_ms, now_ms - days * DAY_MS, now_ms, seed, made))
     summary = import_lines_chunked(platform, chunked(lines), "bulk")
@@ -85,8 +84,7 @@ def statement_quarters(as_of_day: int) -> list[tuple[int, int, str]]:
     return quarters_until(as_of_day, 9)[:-1]
 
 
-HISTORY_CLEARED_REASON = ("演示历史：告警发生时已由运维现场核查处理 / demo history: checked on site by the operator "
-                          "when it was raised")
+HISTORY_CLEARED_REASON = "演示历史：告警发生时已现场核查处理 / demo history: checked on site when it was raised"
 
 
 def clear_history_alarms(platform: Platform, before_ms: int) -> int:

@@ -69,8 +69,9 @@ STORIES: tuple[Story, ...] = (
           "steady mill, thin margin, leverage on the high side, bank-installed devices, honest books", "stable",
           "bank_installed", 5, margin=0.02, debt_to_assets=0.62),
     Story("growing", "鑫达丝绸有限公司", "Xinda Silk Co.", "去年扩产后收入同比增长约四分之一，高附加值产品利润率高、负债低，银行安装设备，如实申报",
-          "expanded last year: revenue up about a quarter on the year, high-value products with a good margin, low leverage, bank-installed "
-          "devices, honest books", "stable", "bank_installed", 5, earlier_level=0.8, margin=0.125, debt_to_assets=0.40),
+          "expanded last year: revenue up about a quarter on the year, high-value products with a good margin, "
+          "low leverage, bank-installed devices, honest books", "stable", "bank_installed", 5,
+          earlier_level=0.8, margin=0.125, debt_to_assets=0.40),
     Story("third_party", "华泰纺织有限公司", "Huatai Textiles Co.", "稳定经营，设备数据来自第三方平台，如实申报",
           "steady mill whose devices report through a third-party platform, honest books", "stable",
           "third_party_platform", 6),
