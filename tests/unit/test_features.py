@@ -57,6 +57,17 @@ def test_weekly_volatility_ignores_the_weekly_rhythm() -> None:
     assert activity_volatility(series(weekly), AS_OF) == pytest.approx(0.0, abs=0.02)
 
 
+def test_a_holiday_every_peer_shares_is_not_the_firms_volatility() -> None:
+    holiday = np.where((np.arange(len(DAYS)) // 7) % 10 == 3, 0.15, 1.0)  # a week in ten closed, for everyone
+    firm, peers = series(12.0 * holiday), series(9.0 * holiday)
+    assert activity_volatility(firm, AS_OF) > 0.15
+    assert activity_volatility(firm, AS_OF, index=peers) == pytest.approx(0.0, abs=1e-9)
+    own = series(12.0 * holiday * np.where((np.arange(len(DAYS)) - len(DAYS) % 7) // 7 % 2 == 0, 1.2, 0.8))  # its own stay
+    assert activity_volatility(own, AS_OF, index=peers) == pytest.approx(0.2, abs=0.02)
+    sparse_index = series(np.where(np.arange(len(DAYS)) % 2 == 0, 9.0 * holiday, np.nan))  # index on half the days
+    assert activity_volatility(firm, AS_OF, index=sparse_index) == activity_volatility(firm, AS_OF)
+
+
 def test_evidence_features_count_devices_and_source_modes() -> None:
     inputs = EvidenceInputs(AS_OF, "run_hours", series(np.full(len(DAYS), 10.0)), DailySeries.empty(),
                             DeviceFacts(10, 7, 2, {"bank_installed": 6, "enterprise_shared": 4}))

@@ -21,6 +21,7 @@ from wuxin.risk.scorecard import FeatureSpec
 RECENT_DAYS = 90  # "now": the last quarter
 TREND_DAYS = 180  # the trend and volatility look at half a year
 MIN_KNOWN_DAYS = 20  # fewer known days than this in a window: the feature is unknown
+INDEX_SHARE_FOR_RELATIVE = 0.8  # the index must be known on this share of the firm's days to read volatility against it
 SOURCE_MODES = ("bank_installed", "third_party_platform", "enterprise_shared")
 
 
@@ -130,7 +131,7 @@ def evidence_features(inputs: EvidenceInputs) -> dict[str, float | None]:
     return {
         "activity_level": _mean(recent),
         "activity_trend_per_year": activity_trend_per_year(inputs.activity, inputs.as_of_day),
-        "activity_volatility": activity_volatility(inputs.activity, inputs.as_of_day),
+        "activity_volatility": activity_volatility(inputs.activity, inputs.as_of_day, index=inputs.index_median),
         "activity_change_vs_index": change_against_index(inputs.activity, inputs.index_median, inputs.as_of_day),
         "utilization_vs_index": level_against_index(inputs.activity, inputs.index_median, inputs.as_of_day),
         "data_completeness": data_completeness(inputs.activity, inputs.as_of_day),
@@ -155,9 +156,18 @@ def activity_trend_per_year(series: DailySeries, as_of_day: int, days: int = TRE
     return _clip(slope * 365.0 / mean, -5.0, 5.0)
 
 
-def activity_volatility(series: DailySeries, as_of_day: int, days: int = TREND_DAYS) -> float | None:
-    """Coefficient of variation of the weekly means over `days` (weekly, so weekends do not count)."""
+def activity_volatility(series: DailySeries, as_of_day: int, days: int = TREND_DAYS,
+                        index: DailySeries | None = None) -> float | None:
+    """Coefficient of variation of the weekly means over `days` (weekly, so weekends do not count). With the
+    industry index known on most of the firm's days, of the firm's activity over the peers' median each day:
+    the season and the holidays every peer shares cancel (a National Day week is not the firm's volatility)."""
     values = series.on_days(as_of_day - days + 1, as_of_day)
+    if index is not None:
+        peers = index.on_days(as_of_day - days + 1, as_of_day)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = np.where(np.isfinite(peers) & (peers > 0), values / peers, np.nan)
+        if np.isfinite(relative).sum() >= INDEX_SHARE_FOR_RELATIVE * max(np.isfinite(values).sum(), 1):
+            values = relative
     weeks = values[len(values) % 7:].reshape(-1, 7)
     known = np.isfinite(weeks).sum(axis=1) >= 4
     if known.sum() < 4:

@@ -702,9 +702,11 @@ def enterprise_id_of(platform: Platform, ref: str) -> int:
 # ---------------------------------------------------------------- the demo
 
 
-def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int], officer_username: str, seed: int) -> str:
-    """Demo: a scorecard trained on a simulated book, statements for every borrower (honest or inflated
-    against what its devices measured, nominal where no revenue indicator exists yet), one decision each."""
+def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int], officer_username: str, seed: int,
+                     books: dict[str, list[dict]] | None = None) -> str:
+    """Demo: a scorecard trained on a simulated book, statements for every borrower (`books`, by USCC, where
+    the borrower's books are given; else honest or inflated against what its devices measured, nominal where
+    no revenue indicator exists yet), one decision each."""
     from wuxin.services.business_data import import_rows
     from wuxin.risk.products import load_products
     from wuxin.sim.finance import quarters_until, statements_from_evidence
@@ -717,6 +719,9 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
     rows = []
     with platform.uow() as uow:
         for spec, eid in zip(fleet, enterprise_ids):
+            if spec.uscc in (books or {}):
+                rows += books[spec.uscc]
+                continue
             series = _series(uow.indicators.enterprise_days(eid, as_of - 89, as_of, ["output_value_cny", "revenue_cny"]))
             quarter = _quarter_revenue(series, len(spec.devices))
             rows += statements_from_evidence(spec.uscc, spec.health, [(*q, quarter) for q in quarters_until(as_of, 5)[:-1]], seed)

@@ -8,7 +8,7 @@ protocols real devices speak, paced at real time by the same seeded simulator.
   Mosquitto the demo starts on a free loopback port (dynamic security: a device can publish only
   as itself); the platform's MQTT worker consumes it and acknowledges after commit. Without a
   `mosquitto` binary this part is skipped and said so.
-- Dairy collars and ear tags (432 of the demo's 602 devices) stay history only: in the field
+- Dairy collars and ear tags (most of the demo's devices) stay history only: in the field
   they report through LoRa gateways, which the demo does not model.
 
 The console then shows last-seen times, connectivity transitions and fresh readings.

@@ -119,8 +119,11 @@ def _scheduled(shift: str, hour: np.ndarray, weekday: np.ndarray) -> tuple[np.nd
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
-    """Lines of every device; `truth`, when given, receives {(bracelet key, local day): seconds run}."""
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None,
+              installed_ms: dict[str, int] | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {(bracelet key, local day): seconds run}.
+    `installed_ms` (device type -> epoch ms) holds back a type's lines before it was installed: the plant
+    ran all along (the other devices count what it made), those devices only report from then on."""
     cluster = _cluster_of(enterprise)
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     step = iv["manufacturing.current_bracelet"] * 1000
@@ -163,10 +166,13 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
             truth.update({(dev.key, int(d)): float(n) * step / 1000 for d, n in zip(days, np.bincount(di, weights=running, minlength=len(days)))})
         kw += current * KW_PER_A
         cols = {"current_a": current, **P.status_columns(r, ts)}
-        streams.append((dev, r, P.lines_from_arrays(dev.key, ts, cols, {"battery_pct": 1, "rssi_dbm": 0})))
+        shown = ts >= (installed_ms or {}).get(dev.device_type, 0)
+        streams.append((dev, r, P.lines_from_arrays(dev.key, ts[shown], {k: v[shown] for k, v in cols.items()},
+                                                     {"battery_pct": 1, "rssi_dbm": 0})))
 
     for dev, r, values in streams:
-        yield from P.device_stream(dev.key, r, start_ms, end_ms, enterprise.health, values)
+        yield from P.device_stream(dev.key, r, max(start_ms, (installed_ms or {}).get(dev.device_type, 0)), end_ms,
+                                   enterprise.health, values)
 
     base_kw = ent_rng.uniform(5, 25) * np.where(on, 1.0, 0.4)
     kw_total = kw + base_kw * (1 + ent_rng.normal(0, 0.03, len(ts)))
