@@ -1,8 +1,8 @@
 """GET /health, one function per part: database, broker, workers (monitoring sweeper), scheduler (tree-head,
-maintenance and indicators tasks), disk. Each part answers {"status": "ok" | "down" | "low" | "not_configured", ...}. The whole answers
-503 when writes cannot succeed: "unavailable" when the database does not answer, "read_only" when it answers but
-a write would fail (a write failed for want of room lately, or the disk or SQLite's page limit is nearly full;
-`writes` says which); otherwise 200, "degraded" when a part that does not stop writes is down."""
+maintenance and indicators tasks), disk. Each part answers {"status": "ok" | "down" | "low" | "not_configured",
+...}. The whole answers 503 when writes cannot succeed: "unavailable" when the database does not answer,
+"read_only" when it answers but a write would fail (a write failed for want of room lately, or the disk or
+SQLite's page limit is nearly full; `writes` says which); otherwise 200, "degraded" when a part that does not stop writes is down."""
 from __future__ import annotations
 
 import logging
