@@ -80,7 +80,9 @@ def platform(request, tmp_path, sqlite_template):
         url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("pg_database")
-    settings = Settings(database_url=url, environment="test", max_body_bytes=256 * 1024)
+    # the serve job's indicators updates only where a test asks for them (tests/integration/test_live_indicators.py):
+    # elsewhere a test's own `update_indicators` decides what is computed when
+    settings = Settings(database_url=url, environment="test", max_body_bytes=256 * 1024, indicators_interval_s=3600)
     plat = build_platform(settings, clock_ms=clock)
     if request.param == "postgresql":
         _truncate_postgres(plat)

@@ -52,7 +52,14 @@ class Settings(BaseSettings):
     raw_retention_days: int = Field(400, ge=31)
     hourly_retention_days: int = Field(1830, ge=31)
     partition_months_ahead: int = Field(3, ge=1)  # PostgreSQL: month partitions of readings created ahead
-    maintenance_interval_s: float = Field(3600.0, gt=0)
+    # The periodic jobs of `wuxin serve`, every one of them (docs/operations.md "What runs, and when" is their table):
+    sweep_interval_s: float = Field(30.0, gt=0)  # monitoring sweep, daily rules when due, notification delivery
+    tree_head_interval_s: float = Field(300.0, gt=0)  # sign a ledger tree head when the log grew
+    indicators_interval_s: float = Field(30.0, gt=0)  # recompute the indicators of dirty device-days, their index days
+    # at most this many dirty device-days per indicators run; a larger backlog is caught up run after run, the next
+    # one a second after the last instead of a whole interval, so the API and the other jobs keep their turn
+    indicators_device_days_per_run: int = Field(2000, ge=1)
+    maintenance_interval_s: float = Field(3600.0, gt=0)  # telemetry maintenance: partitions, hourly aggregates, retention
     # Login throttling (security.login_guard), per server process. A failure counts against the
     # account (the username as typed, existing or not) and the source address; past the maximum the
     # key is locked for the base time, doubled by each further failure up to the maximum lock.

@@ -74,12 +74,15 @@ class Metrics:
             "wuxin_db_pool_checked_out", "Database connections in use from this process's pool", registry=self.registry)
         self.job_seconds = Histogram(
             "wuxin_job_duration_seconds", "Duration of background jobs: monitoring sweep, notification delivery, "
-            "daily evaluation, tree-head publication, maintenance", ["job"], buckets=JOB_BUCKETS_S, registry=self.registry)
+            "daily evaluation, tree-head publication, maintenance, indicators", ["job"], buckets=JOB_BUCKETS_S, registry=self.registry)
         self.job_last_success = Gauge(
             "wuxin_job_last_success_timestamp_seconds", "When the job last finished without error (Unix s)", ["job"],
             registry=self.registry)
         self.job_failures = Counter(
             "wuxin_job_failures", "Background job runs that raised", ["job"], registry=self.registry)
+        self.indicators_backlog = Gauge(
+            "wuxin_indicators_backlog_device_days", "Dirty device-days waiting for the indicators job (after its "
+            "last run)", registry=self.registry)
         self.telemetry_partitions = Gauge(
             "wuxin_telemetry_partitions", "Partitions of the readings table (PostgreSQL; the DEFAULT one included), "
             "at start and after each maintenance run", registry=self.registry)

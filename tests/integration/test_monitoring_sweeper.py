@@ -6,7 +6,6 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.world import build_world, login
-from wuxin.api import routes_monitoring
 from wuxin.api.app import create_app
 from wuxin.bootstrap import build_platform
 from wuxin.services import monitoring, registry
@@ -22,8 +21,8 @@ def alarm_types(platform, **filters) -> list[tuple[str, str | None]]:
     return sorted((r["alarm_type"], keys.get(r["device_id"])) for r in rows)
 
 
-def test_the_app_starts_the_sweeper_and_stops_it(platform, monkeypatch):
-    monkeypatch.setattr(routes_monitoring, "SWEEP_INTERVAL_S", 0.01)
+def test_the_app_starts_the_sweeper_and_stops_it(platform):
+    platform.settings.sweep_interval_s = 0.01
     build_world(platform)
     app = create_app(platform)
     with TestClient(app) as client:

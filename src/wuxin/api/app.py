@@ -23,6 +23,7 @@ from wuxin.api.request_metrics import RequestMetrics
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
+from wuxin.api.indicators_job import indicators_lifespan
 from wuxin.api.maintenance import maintenance_lifespan
 from wuxin.logs import install_redaction
 from wuxin.services.ingest import DeviceTokenError
@@ -36,8 +37,8 @@ def create_app(platform: Platform) -> FastAPI:
     install_redaction()  # device tokens travel in URLs: no log line of this process may hold one
     app = FastAPI(title="Wuxin (物信) API", version=__version__,
                   description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
-                  lifespan=routes_monitoring.with_sweeper(platform, maintenance_lifespan(
-                      platform, routes_ledger.tree_head_lifespan(platform))),
+                  lifespan=routes_monitoring.with_sweeper(platform, maintenance_lifespan(platform, indicators_lifespan(
+                      platform, routes_ledger.tree_head_lifespan(platform)))),  # intervals: config.Settings
                   dependencies=[Depends(refuse_unstorable_text)])
     app.state.platform = platform
     _add_error_handlers(app)

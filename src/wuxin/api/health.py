@@ -1,8 +1,8 @@
-"""GET /health, one function per part: database, broker, workers (monitoring sweeper), scheduler (tree-head
-task), disk. Each part answers {"status": "ok" | "down" | "low" | "not_configured", ...}. The whole answers
-503 when writes cannot succeed: "unavailable" when the database does not answer, "read_only" when it answers but
-a write would fail (a write failed for want of room lately, or the disk or SQLite's page limit is nearly full;
-`writes` says which); otherwise 200, "degraded" when a part that does not stop writes is down."""
+"""GET /health, one function per part: database, broker, workers (monitoring sweeper), scheduler (tree-head,
+maintenance and indicators tasks), disk. Each part answers {"status": "ok" | "down" | "low" | "not_configured",
+...}. The whole answers 503 when writes cannot succeed: "unavailable" when the database does not answer,
+"read_only" when it answers but a write would fail (a write failed for want of room lately, or the disk or
+SQLite's page limit is nearly full; `writes` says which); otherwise 200, "degraded" when a part that does not stop writes is down."""
 from __future__ import annotations
 
 import logging
@@ -77,11 +77,15 @@ def workers(state: State) -> dict[str, Any]:
 
 
 def scheduler(state: State) -> dict[str, Any]:
-    """The tasks that sign a tree head and run the telemetry maintenance periodically."""
+    """The tasks that sign a tree head, run the telemetry maintenance and recompute the indicators periodically;
+    down when one stopped or the indicators job's last run failed (it is retried: `indicators.last_error`)."""
+    job = getattr(state, "indicators_job", None)
     found = {name: getattr(state, name, None) for name in ("tree_head_task", "maintenance_task")}
+    found["indicators_task"] = job.task if job else None
     shown = {name: "not started" if task is None else "running" if not task.done() else "stopped"
              for name, task in found.items()}
-    return {"status": "ok" if all(v == "running" for v in shown.values()) else "down", **shown}
+    up = all(v == "running" for v in shown.values()) and not (job and job.last_error)
+    return {"status": "ok" if up else "down", **shown, "indicators": job.view() if job else None}
 
 
 def disk(platform: Platform, database_up: bool) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def telemetry_proof(batch_id: Id, device_key: str, user: CurrentUser, platform: 
     return ledger_access.telemetry_proof(platform, user, batch_id, device_key)
 
 
-def tree_head_lifespan(platform: Platform, interval_s: float = ledger.TREE_HEAD_INTERVAL_S):
+def tree_head_lifespan(platform: Platform, interval_s: float | None = None):
     """App lifespan: while serving, sign and publish a tree head every interval_s when the log has grown."""
 
     @asynccontextmanager
@@ -82,7 +82,7 @@ def tree_head_lifespan(platform: Platform, interval_s: float = ledger.TREE_HEAD_
             await asyncio.to_thread(ledger.show_latest_head_in_metrics, platform)
         except Exception as exc:  # the database may be down at start: the gauges wait for the next head
             log.warning("could not read the latest tree head for /metrics: %s", exc)
-        task = asyncio.create_task(_publish_periodically(platform, interval_s))
+        task = asyncio.create_task(_publish_periodically(platform, interval_s or platform.settings.tree_head_interval_s))
         app.state.tree_head_task = task
         try:
             yield

@@ -14,7 +14,6 @@ from wuxin.bootstrap import Platform
 from wuxin.services import loans, monitoring, notifications, pledges
 
 router = APIRouter(prefix="/api/v1")
-SWEEP_INTERVAL_S = 30.0
 
 
 def with_sweeper(platform: Platform, inner: Callable) -> Callable:
@@ -23,7 +22,7 @@ def with_sweeper(platform: Platform, inner: Callable) -> Callable:
 
     @asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
-        sweeper = monitoring.MonitoringSweeper(platform, SWEEP_INTERVAL_S).start()
+        sweeper = monitoring.MonitoringSweeper(platform, platform.settings.sweep_interval_s).start()
         app.state.monitoring_sweeper = sweeper
         try:
             async with inner(app):

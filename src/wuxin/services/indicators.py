@@ -2,6 +2,7 @@
 the readings behind them, industry indexes and percentiles under the platform's access rules."""
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -53,10 +54,36 @@ class UpdateSummary:
 # ---------------------------------------------------------------- the incremental update
 
 
+_one_update = threading.Lock()  # one update at a time in a process: the serve job, the daily rules, an API call
+
+
 def update_indicators(platform: Platform, batch_device_days: int = BATCH_DEVICE_DAYS, max_batches: int | None = None) -> UpdateSummary:
     """Recompute the dirty device-days, then the enterprise days, months and industry indexes they
     touch; each batch is one transaction that also clears the marks it saw (a mark renewed by a
     point stored meanwhile survives for the next run)."""
+    with _one_update:
+        return _update(platform, batch_device_days, max_batches)
+
+
+@dataclass
+class CatchUp:
+    """One bounded run of the indicators job: what it recomputed, and the dirty device-days still waiting."""
+    summary: UpdateSummary
+    backlog_device_days: int
+
+
+def catch_up(platform: Platform, max_device_days: int) -> CatchUp:
+    """The periodic job of `wuxin serve`: at most `max_device_days` dirty device-days (one batch, in device
+    and day order) with their enterprise days, months and index days, so a large backlog is caught up
+    over several runs instead of one that holds the database for an hour."""
+    summary = update_indicators(platform, batch_device_days=max_device_days, max_batches=1)
+    with platform.uow() as uow:
+        backlog = uow.indicators.count_dirty()
+    platform.metrics.indicators_backlog.set(backlog)
+    return CatchUp(summary, backlog)
+
+
+def _update(platform: Platform, batch_device_days: int, max_batches: int | None) -> UpdateSummary:
     summary = UpdateSummary()
     started = time.perf_counter()
     while max_batches is None or summary.batches < max_batches:

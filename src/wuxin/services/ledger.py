@@ -37,7 +37,6 @@ from wuxin.store.ledger_tree import SqlNodeStore, append_leaf_hash, with_tree
 from wuxin.store.uow import UnitOfWork
 
 KEY_PURPOSE = "tree_head"
-TREE_HEAD_INTERVAL_S = 300  # `wuxin serve` signs a new head this often when the log has grown
 _HKDF_INFO = b"wuxin ledger signing key v1"
 
 
