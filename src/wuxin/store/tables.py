@@ -205,6 +205,7 @@ access_log = Table(  # every read of an enterprise's data
     Column("action", String(40), nullable=False),
     Column("consent_id", Integer),
     Column("rows", Integer, nullable=False, default=0),
+    Index("ix_access_log_enterprise_id", "enterprise_id", "id"),  # the owner's view, newest first (0015)
 )
 
 audit_log = Table(  # who changed what: consents, tokens, thing models, replays
