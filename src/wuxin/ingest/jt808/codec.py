@@ -162,7 +162,8 @@ def decode_frame(content: bytes, version: str = "auto") -> Frame:
     """Decode the escaped bytes between two 0x7e delimiters into a verified Frame.
 
     With version "auto", a frame with bit 14 set that does not read as 2019 is read as 2013 (the quirk); when
-    neither reads, the 2019 error is raised."""
+    neither reads, the error of the reading whose header was read is raised (so the terminal can be answered),
+    the 2019 one when both or neither were."""
     if len(content) > MAX_ESCAPED_FRAME_BYTES:
         raise Jt808Error(f"JT808 frame too long: {len(content)} bytes")
     raw = unescape(content)
@@ -173,8 +174,8 @@ def decode_frame(content: bytes, version: str = "auto") -> Frame:
             raise
         try:
             return _verified(raw, "2013")
-        except Jt808Error:
-            raise as_2019 from None
+        except Jt808Error as as_2013:
+            raise (as_2013 if as_2013.header and not as_2019.header else as_2019) from None
 
 
 def _verified(raw: bytes, version: str) -> Frame:
