@@ -20,6 +20,7 @@ from wuxin.store.tables import (
     readings,
     sites,
     tenants,
+    thing_model_products,
     thing_models,
     users,
 )
@@ -132,6 +133,19 @@ class DeviceRepo(_Repo):
             self.conn.execute(update(thing_models).where(thing_models.c.device_type == device_type).values(**values))
         else:
             self.conn.execute(insert(thing_models).values(device_type=device_type, **values))
+
+    def product_device_type(self, product_key: str) -> str | None:
+        """The device type an Alibaba productKey was imported as, or None."""
+        return self.conn.execute(select(thing_model_products.c.device_type)
+                                 .where(thing_model_products.c.product_key == product_key)).scalar()
+
+    def map_product(self, product_key: str, device_type: str, now_ms: int, user_id: int | None) -> None:
+        values = dict(device_type=device_type, mapped_ms=now_ms, mapped_by_user_id=user_id)
+        if self.product_device_type(product_key) is None:
+            self.conn.execute(insert(thing_model_products).values(product_key=product_key, **values))
+        else:
+            self.conn.execute(update(thing_model_products)
+                              .where(thing_model_products.c.product_key == product_key).values(**values))
 
     def thing_models(self) -> list[Row]:
         return _rows(self.conn.execute(select(thing_models).order_by(thing_models.c.device_type)))

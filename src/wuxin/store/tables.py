@@ -97,6 +97,15 @@ thing_models = Table(
     Column("updated_ms", BigInteger, nullable=False),
 )
 
+thing_model_products = Table(  # an Alibaba productKey (as exported) -> the Wuxin device type it was imported as (0015)
+    "thing_model_products",
+    metadata,
+    Column("product_key", String(64), primary_key=True),
+    Column("device_type", String(80), nullable=False),
+    Column("mapped_ms", BigInteger, nullable=False),
+    Column("mapped_by_user_id", Integer),
+)
+
 devices = Table(
     "devices",
     metadata,
