@@ -39,7 +39,7 @@ class ThingModelRegistry:
         with UnitOfWork(self._engine) as uow:
             rows = uow.devices.thing_models()
         with self._lock:
-            self._models = {row["device_type"]: compile_thing_model(row["tsl"]) for row in rows}
+            self._models = {row["device_type"]: compile_thing_model(row["tsl"], row["device_type"]) for row in rows}
 
 
 @dataclass

@@ -58,8 +58,11 @@ def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) 
 
 @router.post("/thing-models", tags=["thing models"], status_code=201,
              openapi_extra=raw_body("an Alibaba Cloud IoT TSL thing model (JSON)", {"application/json": {"type": "object"}}))
-async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep) -> dict:
-    return {"device_type": registry.import_thing_model(platform, await request.body(), user)}
+async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep,
+                             device_type: str | None = Query(None, max_length=80, description=(
+                                 "'<scenario>.<type>' for an Alibaba export (its productKey is Alibaba's); "
+                                 "remembered for that productKey"))) -> dict:
+    return {"device_type": registry.import_thing_model(platform, await request.body(), user, device_type)}
 
 
 class EntryIds(RequestModel):

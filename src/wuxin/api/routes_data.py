@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id
-from wuxin.services import consent, data_access, identity, registry
+from wuxin.services import access_log, consent, data_access, identity, registry
 
 router = APIRouter(prefix="/api/v1")
 
@@ -113,6 +113,32 @@ def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platfo
                    key: str | None = None, from_ms: Annotated[EpochMs, Query(alias="from")] = 0,
                    to_ms: Annotated[EpochMs, Query(alias="to")] = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> dict:
     return data_access.read_telemetry(platform, user, enterprise_id, device_key, key, from_ms, to_ms, limit)
+
+
+@router.get("/enterprises/{enterprise_id}/access-log", tags=["consent"], response_model=None,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def read_access_log(enterprise_id: Id, request: Request, response: Response, user: CurrentUser, platform: PlatformDep,
+                    tenant_id: Id | None = None, from_ms: Annotated[EpochMs | None, Query(alias="from")] = None,
+                    to_ms: Annotated[EpochMs | None, Query(alias="to")] = None,
+                    limit: int | None = Query(None, ge=1, le=10_000, description="100 for JSON, 10000 for CSV unless set"),
+                    before_id: Id | None = None, format: Literal["json", "csv"] = "json",
+                    tenants_only: bool = Query(False, description="only reads by banks and other organisations")
+                    ) -> list[dict] | Response:
+    """Who read this enterprise's data: user, bank (tenant), action, device, consent, rows; newest first. Only the
+    enterprise's own users and the platform admin. When more follow, `Link` (rel="next") and `X-Next-Before-Id` give
+    the next page; `format=csv` answers the same page as CSV (formula-like cells prefixed with ')."""
+    size = limit or (10_000 if format == "csv" else 100)
+    rows, next_before_id = access_log.access_page(platform, user, enterprise_id, size, before_id, tenant_id, from_ms, to_ms,
+                                                 tenants_only)
+    headers = {}
+    if next_before_id is not None:
+        headers["X-Next-Before-Id"] = str(next_before_id)
+        headers["Link"] = f'<{request.url.include_query_params(before_id=next_before_id)}>; rel="next"'
+    if format == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="access-log-enterprise-{enterprise_id}.csv"'
+        return Response(access_log.to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    response.headers.update(headers)
+    return rows
 
 
 class ConsentIn(RequestModel):

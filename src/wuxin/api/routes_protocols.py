@@ -1,6 +1,8 @@
 """HTTP routes of the protocols part: third-party platform push, gateways' sub-devices, connectivity."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
@@ -32,6 +34,8 @@ class Jt808EnrolmentIn(RequestModel):
     terminal_model: str | None = Field(None, min_length=1, max_length=30, description="终端型号; checked when given")
     imei: str | None = Field(None, pattern=r"^\d{15}$", description="when given, only a 2019 terminal sending it logs in")
     window_hours: int = Field(72, ge=1, le=720, description="how long the terminal may register (0x0100)")
+    header_version: Literal["auto", "2013", "2019"] = Field(
+        "auto", description="how the gateway reads its headers: auto (bit 14, 2013 fallback), or forced 2013 / 2019")
 
 
 @router.post("/platforms", tags=["platforms"], status_code=201)
@@ -68,7 +72,8 @@ def provision_jt808_terminal(device_key: str, body: Jt808EnrolmentIn, user: Curr
     """Provision a JT/T 808 terminal and open its enrolment window; doing it again drops the terminal's auth code."""
     return jt808_terminals.provision_terminal(platform, user, device_key, body.terminal_id,
                                               window_s=body.window_hours * 3600, manufacturer_id=body.manufacturer_id,
-                                              terminal_model=body.terminal_model, imei=body.imei)
+                                              terminal_model=body.terminal_model, imei=body.imei,
+                                              header_version=body.header_version)
 
 
 @router.post("/gateways/{gateway_key}/children", tags=["devices"], status_code=201)

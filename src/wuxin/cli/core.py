@@ -168,12 +168,14 @@ def _shown(url: str) -> str:
 
 
 @tm_app.command("import")
-def thing_model_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="TSL JSON file")) -> None:
+def thing_model_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="TSL JSON file"),
+                       device_type: Optional[str] = typer.Option(
+                           None, help="'<scenario>.<type>' for an Alibaba export (remembered for its productKey)")) -> None:
     """Validate a thing model file and add (or replace) its device type."""
     from wuxin.services.registry import import_thing_model
 
     try:
-        device_type = import_thing_model(_platform(), file.read_bytes())
+        device_type = import_thing_model(_platform(), file.read_bytes(), device_type=device_type)
     except WuxinError as exc:
         _fail(exc)
     console.print(f"imported thing model {device_type}")

@@ -31,6 +31,7 @@ from wuxin.errors import ThingModelError
 NUMERIC_TYPES = {"int", "float", "double"}
 DATA_TYPES = NUMERIC_TYPES | {"bool", "enum", "text", "date", "struct", "array"}
 DEVICE_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+PRODUCT_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # a Wuxin device type, or Alibaba's productKey as exported
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")
 MAX_UNDECLARED_ATTRIBUTES = 50
 
@@ -105,11 +106,18 @@ def parse_thing_model(raw: bytes | str) -> dict:
     return doc
 
 
-def compile_thing_model(doc: dict) -> ThingModel:
-    """Validate a TSL document and build its checkers; raises ThingModelError naming the fault."""
-    device_type = (doc.get("profile") or {}).get("productKey")
-    if not isinstance(device_type, str) or not DEVICE_TYPE_RE.match(device_type):
-        raise ThingModelError(f"profile.productKey must be '<scenario>.<type>', got {device_type!r}")
+def compile_thing_model(doc: dict, device_type: str | None = None) -> ThingModel:
+    """Validate a TSL document and build its checkers; raises ThingModelError naming the fault.
+
+    The device type is `device_type` when given (an Alibaba export, whose productKey is Alibaba's own), else
+    profile.productKey, which must then be '<scenario>.<type>'."""
+    if device_type is None:
+        device_type = (doc.get("profile") or {}).get("productKey")
+        if not isinstance(device_type, str) or not DEVICE_TYPE_RE.match(device_type):
+            raise ThingModelError(f"profile.productKey must be '<scenario>.<type>' unless the device type is given "
+                                  f"at import, got {device_type!r}")
+    elif not DEVICE_TYPE_RE.match(device_type):
+        raise ThingModelError(f"device type must be '<scenario>.<type>' (lower case, digits, _), got {device_type!r}")
     ext = doc.get("wuxin") or {}
     scenario = ext.get("scenario", device_type.split(".")[0])
     if scenario != device_type.split(".")[0]:

@@ -18,6 +18,7 @@ from typing import Any
 from wuxin.bootstrap import Platform
 from wuxin.errors import Conflict, InvalidInput
 from wuxin.ingest.jt808 import messages as m
+from wuxin.ingest.jt808.codec import HEADER_VERSIONS
 from wuxin.ingest.jt808.enrolment import (
     IMEI_PATTERN,
     MANUFACTURER_ID_PATTERN,
@@ -43,8 +44,14 @@ log = logging.getLogger(__name__)
 
 def provision_terminal(platform: Platform, principal: Principal | None, device_key: str, terminal_id: str, *,
                        window_s: int = DEFAULT_ENROL_WINDOW_S, manufacturer_id: str | None = None,
-                       terminal_model: str | None = None, imei: str | None = None) -> dict[str, Any]:
-    """Provision the device's terminal and open its enrolment window; provisioning again drops its auth code."""
+                       terminal_model: str | None = None, imei: str | None = None,
+                       header_version: str = "auto") -> dict[str, Any]:
+    """Provision the device's terminal and open its enrolment window; provisioning again drops its auth code.
+
+    header_version "2013" or "2019" forces how the gateway reads the terminal's headers (a 2013 terminal that sets
+    bit 14, say); "auto" follows bit 14 and falls back to 2013 when the 2019 header does not read."""
+    if header_version not in HEADER_VERSIONS:
+        raise InvalidInput(f"JT/T 808 header version {header_version!r} is not one of {', '.join(HEADER_VERSIONS)}")
     terminal_id = _checked(terminal_id.strip().upper(), TERMINAL_ID_PATTERN, "terminal id", "1-30 capitals or digits")
     manufacturer_id = _optional(manufacturer_id, MANUFACTURER_ID_PATTERN, "manufacturer id", "1-11 letters or digits")
     imei = _optional(imei, IMEI_PATTERN, "IMEI", "15 digits")
@@ -63,13 +70,15 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
         now_ms = platform.clock_ms()
         until_ms = now_ms + window_s * 1000
         dropped = uow.jt808.provision(device["id"], phone, terminal_id, manufacturer_id, terminal_model, imei, now_ms,
-                                      principal.user_id if principal else None, until_ms)
+                                      principal.user_id if principal else None, until_ms,
+                                      None if header_version == "auto" else header_version)
         uow.logs.audit(now_ms, principal.user_id if principal else None, "jt808.provision", device_key,
-                       {"terminal_id": terminal_id, "enrol_until_ms": until_ms, "auth_code_dropped": dropped})
+                       {"terminal_id": terminal_id, "enrol_until_ms": until_ms, "auth_code_dropped": dropped,
+                        "header_version": header_version})
         uow.commit()
     return {"key": device_key, "phone": device["attributes"]["jt808_phone"], "terminal_id": terminal_id,
             "manufacturer_id": manufacturer_id, "terminal_model": terminal_model, "imei": imei,
-            "enrol_until_ms": until_ms, "auth_code_dropped": dropped}
+            "enrol_until_ms": until_ms, "auth_code_dropped": dropped, "header_version": header_version}
 
 
 def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> str:
@@ -141,6 +150,12 @@ class DatabaseDirectory:
             uow.commit()
         log.info("JT808 terminal %s enrolled as device %s", row["terminal_id"], row["device_key"])
         return Verdict(m.REGISTER_OK, "enrolled"), auth_code
+
+    def header_version(self, phone: str) -> str:
+        """The provisioned header version of the terminal with this SIM number ("auto" when none was set)."""
+        with self.platform.uow() as uow:
+            row = uow.jt808.by_phone(phone_key(phone))
+        return (row and row["header_version"]) or "auto"
 
     def authenticate(self, phone: str, auth_code: str, imei: str | None = None) -> str | None:
         """The device key when the auth code is the live one of the terminal provisioned for this phone."""

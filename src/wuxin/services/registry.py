@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import ConsentScope, ConsentView, Role, SourceMode, trust_level
-from wuxin.domain.thing_model import compile_thing_model, parse_thing_model
-from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.domain.thing_model import DEVICE_TYPE_RE, PRODUCT_KEY_RE, compile_thing_model, parse_thing_model
+from wuxin.errors import Conflict, Denied, InvalidInput, NotFound, ThingModelError
 from wuxin.indicators.days import DEFAULT_ZONE, check_zone
 from wuxin.scenarios import scenario_packs
 from wuxin.services import broker_sync
@@ -44,19 +44,48 @@ def sync_builtin_thing_models(platform: Platform) -> int:
     return added
 
 
-def import_thing_model(platform: Platform, raw: bytes | str, principal: Principal | None = None) -> str:
-    """Validate a TSL file and add or replace its device type."""
+def import_thing_model(platform: Platform, raw: bytes | str, principal: Principal | None = None,
+                       device_type: str | None = None) -> str:
+    """Validate a TSL file and add or replace its device type.
+
+    A Wuxin file names its device type in profile.productKey ('<scenario>.<type>'). An Alibaba Cloud export
+    carries Alibaba's own productKey ('a1Bc2De3F4g') and is imported as exported: the device type is given
+    here (and the productKey -> device type mapping kept), or found in a mapping kept by an earlier import.
+    The scenario must be one the platform knows (its scenario packs)."""
     if principal is not None:
         require_role(principal, Role.PLATFORM_ADMIN, Role.INTEGRATOR)
     doc = parse_thing_model(raw)
-    model = compile_thing_model(doc)
+    product_key = (doc.get("profile") or {}).get("productKey")
+    if not isinstance(product_key, str) or not PRODUCT_KEY_RE.match(product_key):
+        raise ThingModelError(f"profile.productKey must be a product key (1-64 letters, digits, . _ -), got {product_key!r}")
+    alibaba_key = not DEVICE_TYPE_RE.match(product_key)
     with platform.uow() as uow:
-        uow.devices.upsert_thing_model(model.device_type, model.scenario, model.version, doc, platform.clock_ms())
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "thing_model.import",
-                       model.device_type, {"version": model.version})
+        if device_type is None and alibaba_key:
+            device_type = uow.devices.product_device_type(product_key)
+            if device_type is None:
+                raise ThingModelError(
+                    f"profile.productKey {product_key!r} is an Alibaba product key with no device type mapped yet: "
+                    f"import it with a device type '<scenario>.<type>' (API ?device_type=, CLI --device-type); "
+                    f"known scenarios: {', '.join(sorted(scenario_packs()))}")
+        model = compile_thing_model(doc, device_type)
+        _require_known_scenario(model.device_type)
+        now_ms, user_id = platform.clock_ms(), principal.user_id if principal else None
+        uow.devices.upsert_thing_model(model.device_type, model.scenario, model.version, doc, now_ms)
+        if alibaba_key:
+            uow.devices.map_product(product_key, model.device_type, now_ms, user_id)
+        uow.logs.audit(now_ms, user_id, "thing_model.import", model.device_type,
+                       {"version": model.version, "product_key": product_key})
         uow.commit()
     platform.thing_models.reload()
     return model.device_type
+
+
+def _require_known_scenario(device_type: str) -> None:
+    scenario = device_type.split(".")[0]
+    known = sorted(scenario_packs())
+    if scenario not in known:
+        raise ThingModelError(f"thing model {device_type}: scenario {scenario!r} is not a known scenario "
+                              f"(known: {', '.join(known)})")
 
 
 def create_enterprise(platform: Platform, principal: Principal | None, name: str, uscc: str, industry: str,

@@ -14,13 +14,14 @@ _WITH_DEVICE = select(jt808_terminals, devices.c.key.label("device_key"), device
 class Jt808Repo(_Repo):
     def provision(self, device_id: int, phone: str, terminal_id: str, manufacturer_id: str | None,
                   terminal_model: str | None, imei: str | None, now_ms: int, user_id: int | None,
-                  enrol_until_ms: int) -> bool:
+                  enrol_until_ms: int, header_version: str | None = None) -> bool:
         """Provision the device's terminal, or provision it again: the window opens, a live auth code is dropped.
 
         True when the device had a live auth code."""
         values = dict(phone=phone, terminal_id=terminal_id, manufacturer_id=manufacturer_id,
                       terminal_model=terminal_model, imei=imei, provisioned_ms=now_ms, provisioned_by_user_id=user_id,
-                      enrol_until_ms=enrol_until_ms, auth_code_hash=None, enrolled_ms=None)
+                      enrol_until_ms=enrol_until_ms, auth_code_hash=None, enrolled_ms=None,
+                      header_version=header_version)
         current = _one(self.conn.execute(select(jt808_terminals).where(jt808_terminals.c.device_id == device_id)))
         if current is None:
             self.conn.execute(insert(jt808_terminals).values(device_id=device_id, **values))

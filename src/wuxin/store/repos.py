@@ -20,6 +20,7 @@ from wuxin.store.tables import (
     readings,
     sites,
     tenants,
+    thing_model_products,
     thing_models,
     users,
 )
@@ -132,6 +133,19 @@ class DeviceRepo(_Repo):
             self.conn.execute(update(thing_models).where(thing_models.c.device_type == device_type).values(**values))
         else:
             self.conn.execute(insert(thing_models).values(device_type=device_type, **values))
+
+    def product_device_type(self, product_key: str) -> str | None:
+        """The device type an Alibaba productKey was imported as, or None."""
+        return self.conn.execute(select(thing_model_products.c.device_type)
+                                 .where(thing_model_products.c.product_key == product_key)).scalar()
+
+    def map_product(self, product_key: str, device_type: str, now_ms: int, user_id: int | None) -> None:
+        values = dict(device_type=device_type, mapped_ms=now_ms, mapped_by_user_id=user_id)
+        if self.product_device_type(product_key) is None:
+            self.conn.execute(insert(thing_model_products).values(product_key=product_key, **values))
+        else:
+            self.conn.execute(update(thing_model_products)
+                              .where(thing_model_products.c.product_key == product_key).values(**values))
 
     def thing_models(self) -> list[Row]:
         return _rows(self.conn.execute(select(thing_models).order_by(thing_models.c.device_type)))
@@ -306,6 +320,28 @@ class LogRepo(_Repo):
         query = select(access_log).order_by(access_log.c.id.desc()).limit(limit)
         if enterprise_id is not None:
             query = query.where(access_log.c.enterprise_id == enterprise_id)
+        return _rows(self.conn.execute(query))
+
+    def access_page(self, enterprise_id: int, limit: int, before_id: int | None = None, tenant_id: int | None = None,
+                    from_ms: int | None = None, to_ms: int | None = None, tenants_only: bool = False) -> list[Row]:
+        """An enterprise's access log, newest first, with who read (username, role), for which tenant and which
+        device; `before_id` starts below that entry (the next page's cursor); `to_ms` is exclusive."""
+        query = (select(access_log, users.c.username, users.c.display_name, users.c.role,
+                        tenants.c.name.label("tenant_name"), devices.c.key.label("device_key"))
+                 .select_from(access_log.outerjoin(users, users.c.id == access_log.c.user_id)
+                              .outerjoin(tenants, tenants.c.id == access_log.c.tenant_id)
+                              .outerjoin(devices, devices.c.id == access_log.c.device_id))
+                 .where(access_log.c.enterprise_id == enterprise_id).order_by(access_log.c.id.desc()).limit(limit))
+        if before_id is not None:
+            query = query.where(access_log.c.id < before_id)
+        if tenant_id is not None:
+            query = query.where(access_log.c.tenant_id == tenant_id)
+        if tenants_only:  # reads by banks and other organisations, not by the enterprise itself
+            query = query.where(access_log.c.tenant_id.is_not(None))
+        if from_ms is not None:
+            query = query.where(access_log.c.at_ms >= from_ms)
+        if to_ms is not None:
+            query = query.where(access_log.c.at_ms < to_ms)
         return _rows(self.conn.execute(query))
 
     def audit_entries(self, limit: int = 100) -> list[Row]:

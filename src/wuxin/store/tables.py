@@ -97,6 +97,15 @@ thing_models = Table(
     Column("updated_ms", BigInteger, nullable=False),
 )
 
+thing_model_products = Table(  # an Alibaba productKey (as exported) -> the Wuxin device type it was imported as (0015)
+    "thing_model_products",
+    metadata,
+    Column("product_key", String(64), primary_key=True),
+    Column("device_type", String(80), nullable=False),
+    Column("mapped_ms", BigInteger, nullable=False),
+    Column("mapped_by_user_id", Integer),
+)
+
 devices = Table(
     "devices",
     metadata,
@@ -205,6 +214,7 @@ access_log = Table(  # every read of an enterprise's data
     Column("action", String(40), nullable=False),
     Column("consent_id", Integer),
     Column("rows", Integer, nullable=False, default=0),
+    Index("ix_access_log_enterprise_id", "enterprise_id", "id"),  # the owner's view, newest first (0015)
 )
 
 audit_log = Table(  # who changed what: consents, tokens, thing models, replays

@@ -24,4 +24,5 @@ jt808_terminals = Table(
     Column("enrol_until_ms", BigInteger),  # end of the enrolment window; NULL: closed
     Column("auth_code_hash", String(64), unique=True),  # SHA-256 of the live auth code; NULL: none
     Column("enrolled_ms", BigInteger),
+    Column("header_version", String(4)),  # NULL: auto (bit 14, 2013 fallback); "2013" / "2019": forced (0015)
 )

@@ -113,6 +113,8 @@ def provision(
     manufacturer_id: Annotated[Optional[str], typer.Option(help="制造商ID; checked when given.")] = None,
     terminal_model: Annotated[Optional[str], typer.Option(help="终端型号; checked when given.")] = None,
     imei: Annotated[Optional[str], typer.Option(help="15 digits; when given, only a 2019 terminal sending it logs in.")] = None,
+    header_version: Annotated[str, typer.Option(help="auto (bit 14, 2013 fallback), 2013 (a 2013 terminal setting "
+                                                     "bit 14) or 2019: how the gateway reads its headers.")] = "auto",
 ) -> None:
     """Provision a terminal and open its enrolment window (again: its old auth code stops working)."""
     from wuxin.bootstrap import build_platform
@@ -121,7 +123,8 @@ def provision(
 
     try:
         enrolment = provision_terminal(build_platform(), None, device_key, terminal_id, window_s=round(window_hours * 3600),
-                                       manufacturer_id=manufacturer_id, terminal_model=terminal_model, imei=imei)
+                                       manufacturer_id=manufacturer_id, terminal_model=terminal_model, imei=imei,
+                                       header_version=header_version)
     except WuxinError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -5,6 +5,12 @@ delimiters is escaped (0x7e -> 7d 02, 0x7d -> 7d 01) and the checksum is the XOR
 unescaped header and body. The 2011 and 2013 headers are identical (6-byte BCD phone); the
 2019 header sets body-attribute bit 14 and adds a protocol-version byte and a 10-byte phone.
 
+Some 2013 terminals set bit 14 too (a known device quirk). With header version "auto" a frame
+with bit 14 whose 2019 header does not parse (phone not BCD, body length not matching) is read
+again with the 2013 header; the two cannot both fit, since they differ by five bytes. A
+terminal's header version may also be forced ("2013" ignores bit 14, "2019" reads the 2019
+header whatever bit 14 says), per terminal at provisioning.
+
 Pure code: bytes in, values out. Errors are ``Jt808Error`` (an ``InvalidInput``); when the
 header could be read the error carries it, so the gateway can still answer the terminal.
 """
@@ -26,6 +32,7 @@ ATTR_LENGTH_MASK = 0x03FF
 ATTR_ENCRYPTION_SHIFT = 10
 ATTR_SUBPACKAGE = 0x2000
 ATTR_VERSION_2019 = 0x4000
+HEADER_VERSIONS = ("auto", "2013", "2019")  # how a terminal's header is read; "auto" follows bit 14
 
 _WORD2 = struct.Struct(">HH")
 _WORD = struct.Struct(">H")
@@ -58,6 +65,7 @@ class Header:
     serial: int
     total: int | None = None  # subpackage count, when bit 13 is set
     index: int | None = None  # 1-based subpackage number
+    bit14_quirk: bool = False  # read as 2013 although bit 14 (the 2019 flag) was set
 
     @property
     def version(self) -> str:
@@ -119,12 +127,16 @@ def encode_bcd(digits: str, size_bytes: int) -> bytes:
     return bytes.fromhex(digits.zfill(size_bytes * 2))
 
 
-def parse_header(raw: bytes) -> tuple[Header, int]:
-    """Read the header at the start of an unescaped frame; returns it and its length."""
+def parse_header(raw: bytes, version: str = "auto") -> tuple[Header, int]:
+    """Read the header at the start of an unescaped frame; returns it and its length.
+
+    version "auto" follows bit 14; "2013" and "2019" read that header whatever bit 14 says."""
+    if version not in HEADER_VERSIONS:
+        raise Jt808Error(f"JT808 header version {version!r} is not one of {', '.join(HEADER_VERSIONS)}")
     if len(raw) < 12:
         raise Jt808Error(f"JT808 frame too short for a header: {len(raw)} bytes")
     msg_id, attr = _WORD2.unpack_from(raw)
-    version_2019 = bool(attr & ATTR_VERSION_2019)
+    version_2019 = bool(attr & ATTR_VERSION_2019) if version == "auto" else version == "2019"
     protocol_version = raw[4] if version_2019 else None
     phone_at, offset = (5, 15) if version_2019 else (4, 10)
     if len(raw) < offset + 2:
@@ -141,16 +153,33 @@ def parse_header(raw: bytes) -> tuple[Header, int]:
     header = Header(
         msg_id, attr & ATTR_LENGTH_MASK, (attr >> ATTR_ENCRYPTION_SHIFT) & 0x7,
         version_2019, protocol_version, phone, serial, total, index,
+        bit14_quirk=bool(attr & ATTR_VERSION_2019) and not version_2019,
     )
     return header, offset
 
 
-def decode_frame(content: bytes) -> Frame:
-    """Decode the escaped bytes between two 0x7e delimiters into a verified Frame."""
+def decode_frame(content: bytes, version: str = "auto") -> Frame:
+    """Decode the escaped bytes between two 0x7e delimiters into a verified Frame.
+
+    With version "auto", a frame with bit 14 set that does not read as 2019 is read as 2013 (the quirk); when
+    neither reads, the error of the reading whose header was read is raised (so the terminal can be answered),
+    the 2019 one when both or neither were."""
     if len(content) > MAX_ESCAPED_FRAME_BYTES:
         raise Jt808Error(f"JT808 frame too long: {len(content)} bytes")
     raw = unescape(content)
-    header, offset = parse_header(raw)
+    try:
+        return _verified(raw, version)
+    except Jt808Error as as_2019:
+        if version != "auto" or len(raw) < 3 or not raw[2] & (ATTR_VERSION_2019 >> 8):
+            raise
+        try:
+            return _verified(raw, "2013")
+        except Jt808Error as as_2013:
+            raise (as_2013 if as_2013.header and not as_2019.header else as_2019) from None
+
+
+def _verified(raw: bytes, version: str) -> Frame:
+    header, offset = parse_header(raw, version)
     _check_frame(raw, header, offset)
     return Frame(header, raw[offset:-1])
 
@@ -188,8 +217,10 @@ def encode_frame(
     protocol_version: int = 1,
     subpackage: tuple[int, int] | None = None,
     encryption: int = 0,
+    bit14_quirk: bool = False,
 ) -> bytes:
-    """Build one complete frame, delimiters included. subpackage is (total, index)."""
+    """Build one complete frame, delimiters included. subpackage is (total, index); bit14_quirk sets bit 14 on a
+    2013 header, as some 2013 terminals do."""
     if len(body) > MAX_BODY_BYTES:
         raise Jt808Error(f"JT808 body too long for one frame: {len(body)} bytes, max {MAX_BODY_BYTES}")
     attr = len(body) | (encryption & 0x7) << ATTR_ENCRYPTION_SHIFT
@@ -198,7 +229,7 @@ def encode_frame(
     if version == "2019":
         head = _WORD2.pack(msg_id, attr | ATTR_VERSION_2019) + bytes([protocol_version]) + encode_bcd(phone, 10)
     else:
-        head = _WORD2.pack(msg_id, attr) + encode_bcd(phone, 6)
+        head = _WORD2.pack(msg_id, attr | (ATTR_VERSION_2019 if bit14_quirk else 0)) + encode_bcd(phone, 6)
     head += _WORD.pack(serial & 0xFFFF)
     if subpackage is not None:
         head += _WORD2.pack(*subpackage)

@@ -55,6 +55,11 @@ class TerminalDirectory(Protocol):
         """The platform device key, or None to refuse (imei: what a 2019 terminal sent)."""
         ...
 
+    def header_version(self, phone: str) -> str:
+        """How this terminal's header is read: "auto" (bit 14, with the 2013 fallback), "2013" or "2019".
+        Optional: a directory without it reads every terminal "auto"."""
+        ...
+
 
 class ReadingSink(Protocol):
     """Where readings and events go, as bulk-import line dicts, and what the connection says of presence."""
@@ -83,15 +88,20 @@ class InMemoryDirectory:
         self._clock_ms = clock_ms
         self._terminals: dict[str, ProvisionedTerminal] = {}
         self._auth_codes: dict[str, str] = {}
+        self._header_versions: dict[str, str] = {}
         for phone, (device_key, terminal_id) in (terminals or {}).items():
             self.add(phone, device_key, terminal_id)
 
-    def add(self, phone: str, device_key: str, terminal_id: str) -> None:
+    def add(self, phone: str, device_key: str, terminal_id: str, header_version: str = "auto") -> None:
         """Provision a terminal (again): its enrolment window opens, a code it held is forgotten."""
         key = phone_key(phone)
         self._terminals[key] = ProvisionedTerminal(device_key, terminal_id.upper(),
                                                    enrol_until_ms=self._clock_ms() + self._window_ms)
         self._auth_codes.pop(key, None)
+        self._header_versions[key] = header_version
+
+    def header_version(self, phone: str) -> str:
+        return self._header_versions.get(phone_key(phone), "auto")
 
     def register(self, phone: str, body: dict[str, Any]) -> tuple[int, str | None]:
         """An auth code when the terminal id matches within the window; never a second one."""
@@ -177,6 +187,7 @@ class Session:
         self.bad_frames = 0
         self._serial = 0
         self._parts: dict[tuple[str, int], _Parts] = {}
+        self._header_versions: dict[str, str] = {}  # phone key -> the provisioned header version, asked once
 
     @property
     def authenticated(self) -> bool:
@@ -191,7 +202,7 @@ class Session:
         for content in contents:
             self.frames += 1
             try:
-                frame = decode_frame(content)
+                frame = await self._decode(content)
             except Jt808Error as exc:
                 replies.append(self._bad_frame(exc))
                 continue
@@ -211,6 +222,31 @@ class Session:
         return [reply for reply in replies if reply is not None]
 
     # ---- frames and subpackages
+
+    async def _decode(self, content: bytes) -> Frame:
+        """The frame read by bit 14 (with the 2013 fallback), or in the header version provisioned for its
+        terminal; a terminal provisioned "2019" may leave bit 14 clear."""
+        try:
+            frame = decode_frame(content)
+        except Jt808Error as exc:
+            try:
+                frame = decode_frame(content, "2019")
+            except Jt808Error:
+                raise exc from None
+            if await self._header_version(frame.header.phone) != "2019":
+                raise exc from None
+            return frame
+        forced = await self._header_version(frame.header.phone)
+        if forced not in ("auto", frame.header.version):
+            frame = decode_frame(content, forced)
+        return frame
+
+    async def _header_version(self, phone: str) -> str:
+        key = phone_key(phone)
+        if key not in self._header_versions:
+            ask = getattr(self.directory, "header_version", None)
+            self._header_versions[key] = "auto" if ask is None else await asyncio.to_thread(ask, phone)
+        return self._header_versions[key]
 
     def _bad_frame(self, exc: Jt808Error) -> bytes | None:
         """Answer result 2 when the header was read, else drop."""

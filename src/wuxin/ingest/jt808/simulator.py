@@ -38,10 +38,11 @@ def fix(
 class TerminalSimulator:
     """Frame builder for one terminal; every method returns the frames to send, in order."""
 
-    def __init__(self, phone: str, version: str = "2013", *, protocol_version: int = 1) -> None:
+    def __init__(self, phone: str, version: str = "2013", *, protocol_version: int = 1, bit14_quirk: bool = False) -> None:
         self.phone = phone
         self.version = version
         self.protocol_version = protocol_version
+        self.bit14_quirk = bit14_quirk  # a 2013 terminal that sets bit 14 of the body attributes
         self.serial = 0
 
     def frames(self, msg_id: int, body: bytes = b"", *, part_bytes: int | None = None) -> list[bytes]:
@@ -56,6 +57,7 @@ class TerminalSimulator:
         return encode_frame(
             msg_id, self.phone, self.serial, body,
             version=self.version, protocol_version=self.protocol_version, subpackage=subpackage,
+            bit14_quirk=self.bit14_quirk,
         )
 
     def register(self, plate: str = "粤B12345", **fields: object) -> list[bytes]:
@@ -93,8 +95,9 @@ class SimulatedTerminal:
     registered, as a terminal keeps it in flash."""
 
     def __init__(self, phone: str, version: str = "2013", *, terminal_id: str = DEFAULT_TERMINAL_ID,
-                 manufacturer_id: str = "WUXIN", terminal_model: str = "SIM-1", imei: str = DEFAULT_IMEI) -> None:
-        self.builder = TerminalSimulator(phone, version)
+                 manufacturer_id: str = "WUXIN", terminal_model: str = "SIM-1", imei: str = DEFAULT_IMEI,
+                 bit14_quirk: bool = False) -> None:
+        self.builder = TerminalSimulator(phone, version, bit14_quirk=bit14_quirk)
         self.identity = {"terminal_id": terminal_id, "manufacturer_id": manufacturer_id, "terminal_model": terminal_model}
         self.imei = imei
         self.auth_code: str | None = None

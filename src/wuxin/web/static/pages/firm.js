@@ -1,6 +1,6 @@
 // The enterprise's own console (the SaaS the bank gives back): company dashboard, device health,
 // and its data-sharing consents: grant, narrow, revoke.
-import { api, session } from "../api.js";
+import { api, apiBlob, session } from "../api.js";
 import { fmtDate, fmtDateTime, fmtNum, fmtPct, t } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
@@ -14,11 +14,14 @@ export async function myCompany() {
   const [profile, devices] = await Promise.all([api(`/api/v1/enterprises/${id}`), api(`/api/v1/enterprises/${id}/devices`)]);
   const online = devices.filter((d) => d.connectivity === "online").length;
   const timelineSlot = h("div"), dashSlot = h("div", { class: "grid" }), indicatorsSlot = h("div"), peersSlot = h("div");
+  const accessSlot = h("div");
   const page = h("div", {}, h("h1", {}, `${profile.name}`),
     h("div", { class: "kpis" }, kpi(t("industry"), industryLabel(profile.industry)), kpi(t("devices"), fmtNum(devices.length)),
       kpi(t("online_share"), devices.length ? fmtPct(online / devices.length) : "—"), kpi(t("region"), profile.region)),
     h("h2", {}, t("dash_" + profile.industry)), timelineSlot,
-    h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), dashSlot);
+    h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), dashSlot,
+    h("section", { class: "card", "data-testid": "access-log" }, h("h2", {}, t("access_log")), accessSlot));
+  section(accessSlot, () => accessLogCard(id));
   section(indicatorsSlot, () => indicatorsCard(profile, 30));
   section(peersSlot, () => peerStanding(profile));
   if (devices.some((d) => d.attributes && "run_threshold_a" in d.attributes)) section(timelineSlot, () => timelineCard(id, Number(params().get("days") || 7), "#/my"));
@@ -28,6 +31,33 @@ export async function myCompany() {
     section(slot, () => miniChart(id, device));
   }
   return page;
+}
+
+// ------------------------------------------------------------------ who read our data
+
+async function accessLogCard(enterpriseId, beforeId = null) {
+  const base = `/api/v1/enterprises/${enterpriseId}/access-log`;
+  const rows = await api(`${base}?tenants_only=true&limit=51${beforeId ? `&before_id=${beforeId}` : ""}`);
+  const page = rows.slice(0, 50);
+  const body = h("div");
+  const columns = [
+    { title: t("access_when"), render: (e) => fmtDateTime(e.at_ms) },
+    { title: t("access_who"), render: (e) => e.display_name ? `${e.display_name} (${e.username})` : (e.username ?? `#${e.user_id}`) },
+    { title: t("access_bank"), render: (e) => e.tenant_name ?? t("access_own") },
+    { title: t("access_what"), render: (e) => e.device_key ? `${e.action} · ${e.device_key}` : e.action },
+    { title: t("access_consent"), render: (e) => e.consent_id == null ? "—" : `#${e.consent_id}` },
+    { title: t("access_rows"), num: true, render: (e) => fmtNum(e.rows) },
+  ];
+  const exportCsv = h("button", { id: "access-export", onclick: async () => {
+    const blob = await apiBlob(`${base}?format=csv&tenants_only=true`);
+    const a = h("a", { href: URL.createObjectURL(blob), download: `access-log-${enterpriseId}.csv` });
+    a.click();
+  } }, t("access_export"));
+  const more = rows.length > 50 ? h("button", { id: "access-more", onclick: () => section(body, () => accessLogCard(enterpriseId, page[page.length - 1].id)) }, t("access_more")) : null;
+  body.append(h("p", { class: "muted" }, t("access_hint")),
+    page.length ? table(columns, page) : h("p", { class: "muted", "data-state": "empty" }, t("access_none")),
+    h("p", { class: "row" }, exportCsv, more));
+  return body;
 }
 
 function kpi(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v", style: "font-size:18px" }, value), h("div", { class: "l" }, label)); }
