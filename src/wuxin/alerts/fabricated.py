@@ -1,10 +1,12 @@
 """Fabricated data, judged once a day per device and property against the device's own history; pure.
 
-Three tests, each on one property's time-ordered (ts_ms, value) series:
+Four tests, each on one property's time-ordered (ts_ms, value) series:
 
   copy    a run of readings each exactly equal to the reading one `period_ms` earlier (a day replayed with its
           stamps shifted): only readings that changed from the one before count, so a parked truck or an idle
           machine repeating itself is not a copy; the run must hold `min_copy_points` readings over `min_copy_s`.
+  replay  the day's shape against every earlier day of a window (a week looped, a shifted, scaled or lightly noised
+          copy), with a threshold from the device's own day-to-day similarity (see alerts/copies.py).
   flat    a non-zero value held exactly, reading after reading (`min_flat_points` or more), for at least `min_flat_s`
           up to the judged day (a run begun the evening before is judged whole), at a level the device never
           held for a quarter of that in its earlier days (`min_history_days` of them at least) (a machine's standby current is its own habit; a dust or
@@ -19,6 +21,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from typing import Mapping, Sequence
+
+from wuxin.alerts.copies import copy_check
+from wuxin.alerts.copies import explain as explain_copy
 
 DAY_MS = 86_400_000
 Series = Sequence[tuple[int, float]]
@@ -88,11 +93,15 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     """The first test the day [day_start_ms, +1 day) fails, with its figures; None when the data look real.
     `series` holds the device's earlier days too (at least one for the copy test, `history_days` for the others)."""
     day_end = day_start_ms + DAY_MS
-    tests = params.get("tests", ("copy", "flat", "smooth"))
+    tests = params.get("tests", ("copy", "replay", "flat", "smooth"))
     period = int(params.get("period_ms", DAY_MS))
     run = copy_run(series, day_start_ms - DAY_MS, day_end, period) if "copy" in tests else None  # seen whole across midnight
     if run and run.points >= params.get("min_copy_points", 16) and run.span_ms >= params.get("min_copy_s", 21600) * 1000:
         return {"test": "copy", "points": run.points, "from_ms": run.start_ms, "to_ms": run.end_ms, "period_ms": period}
+    if "replay" in tests:
+        check = copy_check(series, day_start_ms, params.get("replay", {}))
+        if check is not None and check.copied:
+            return explain_copy(check)
     before = [p for p in series if p[0] < day_start_ms]
     today = [p for p in series if day_start_ms <= p[0] < day_end]
     if not before or not today:

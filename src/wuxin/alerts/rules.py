@@ -141,9 +141,13 @@ def _check_fabricated(rule_id: str, params: dict) -> None:
         keys = params.get(name, [])
         if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
             raise InvalidInput(f"rule {rule_id}: {name} must be a list of property keys, got {keys!r}")
-    tests = params.get("tests", ["copy", "flat", "smooth"])
-    if not isinstance(tests, list) or not tests or not set(tests) <= {"copy", "flat", "smooth"}:
-        raise InvalidInput(f"rule {rule_id}: tests must be a non-empty list of copy, flat, smooth, got {tests!r}")
+    tests = params.get("tests", ["copy", "replay", "flat", "smooth"])
+    if not isinstance(tests, list) or not tests or not set(tests) <= {"copy", "replay", "flat", "smooth"}:
+        raise InvalidInput(f"rule {rule_id}: tests must be a non-empty list of copy, replay, flat, smooth, got {tests!r}")
+    replay = params.get("replay", {})
+    if not isinstance(replay, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                                               for v in replay.values()):
+        raise InvalidInput(f"rule {rule_id}: replay must map its settings to numbers >= 0, got {replay!r}")
 
 
 def apply_override(rule: Rule, override: Mapping[str, Any]) -> Rule:

@@ -26,6 +26,7 @@ import orjson
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.performance import explain, ratio_check
+from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
 from wuxin.alerts.fabricated import fabricated_verdict
 from wuxin.alerts.herd import herd_outliers
 from wuxin.alerts.movements import episodes, unconfirmed
@@ -542,7 +543,7 @@ def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_00
     for enterprise in uow.enterprises.list():
         for row in uow.devices.list(enterprise["id"]):
             for rule in (r for r in rules if r.applies_to(row["device_type"])):
-                history = int(rule.params.get("history_days", 7))
+                history = fabricated_history_days(rule)
                 verdict = device_fabricated(uow, row["id"], rule, day_start, history, limit)
                 if verdict:
                     signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{row['id']}", enterprise["id"], now_ms,
@@ -582,6 +583,13 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
 def _params_match(raw, wanted: dict) -> bool:
     params = orjson.loads(raw) if isinstance(raw, (str, bytes)) else (raw or {})
     return all(params.get(k) == v for k, v in wanted.items())
+
+
+def fabricated_history_days(rule: Rule) -> int:
+    """Days of readings a fabricated-data rule reads before the judged day: its history, or the replay test's window."""
+    tests = rule.params.get("tests", ["copy", "replay", "flat", "smooth"])
+    replay = int(rule.params.get("replay", {}).get("window_days", REPLAY_DEFAULTS["window_days"])) if "replay" in tests else 0
+    return max(int(rule.params.get("history_days", 7)), replay)
 
 
 def device_fabricated(uow: UnitOfWork, device_id: int, rule: Rule, day_start: int, history_days: int, limit: int) -> dict | None:
