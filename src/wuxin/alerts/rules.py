@@ -24,6 +24,12 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   alerts/performance.py): above physics for one day, a performance ratio too high or too low for a week
   unbooked_outbound goods counted out (`count_key` of the rule's device type) with no `confirm_event` of a
                   `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out)
+  odometer        a vehicle's odometer stepping back beyond its own jitter (resets to near zero are benign), or its
+                  day's km against the GPS track's km outside its own usual ratio (daily; see alerts/odometer.py)
+  machine_idle    one machine's running hours below the band of its own working days while the plant works (daily;
+                  see alerts/machines.py)
+  meter_balance   an energy meter's day of kWh against the kWh its machines' currents imply, outside the pair's own
+                  fitted relation (daily; see alerts/meters.py)
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
                   history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
@@ -50,6 +56,9 @@ RULE_TYPES = {
     "performance_ratio": {"measured", "expected", "window_days", "direction"},
     "fabricated_data": {"keys"},
     "unbooked_outbound": {"count_key", "confirm_device_type", "confirm_event"},
+    "odometer": set(),
+    "machine_idle": set(),
+    "meter_balance": set(),
 }
 STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence", "clock_skew"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -128,7 +137,8 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes",
                  "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd",
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
-                 "margin"):
+                 "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "max_gap_s",
+                 "min_days", "min_machine_kwh", "resolution_km"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

@@ -25,8 +25,8 @@ import orjson
 
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
-from wuxin.alerts.performance import explain, ratio_check
 from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
+from wuxin.alerts.performance import explain, ratio_check
 from wuxin.alerts.fabricated import fabricated_verdict
 from wuxin.alerts.herd import herd_outliers
 from wuxin.alerts.movements import episodes, unconfirmed
@@ -47,6 +47,7 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
+from wuxin.services.device_rules import device_rule_signals
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -497,6 +498,7 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
         signals += performance_signals(uow, day, now_ms)
         signals += fabricated_signals(uow, day, now_ms)
         signals += unbooked_signals(uow, day, now_ms)
+        signals += device_rule_signals(uow, day, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
