@@ -209,3 +209,44 @@ def test_rule_types_parse_and_reject_bad_numbers():
         assert "min_gps_km" in str(exc)
     else:
         raise AssertionError("negative min_gps_km accepted")
+
+
+# ---------------------------------------------------------------- herd count against its own variation
+
+from wuxin.alerts.herd import herd_count_step  # noqa: E402
+
+WINDOW = 2 * HOUR
+
+
+def run_herd(shares_reporting, eligible=100, params=None):
+    state, out = {}, []
+    for i, reporting in enumerate(shares_reporting):
+        out.append(herd_count_step(reporting, eligible, state, START + i * WINDOW, WINDOW,
+                                   {"min_share": 0.85, **(params or {})}))
+    return out, state
+
+
+def test_herd_drop_of_13_percent_is_caught_once_the_herd_is_known():
+    rng = random.Random(4)
+    normal = [100 - rng.choice((0, 0, 1, 1, 2)) for _ in range(24)]
+    out, state = run_herd(normal + [86, 86])
+    assert all(a == "clear" for a, _ in out[:24])
+    action, detail = out[-1]
+    assert action == "raise" and detail["min_share"] > 0.9 and detail["usual_share"] >= 0.98
+    assert "usual share" in detail["threshold_from"]["en"]
+    assert 0.86 not in state["samples"]  # a drop does not teach the herd that dropping is normal
+
+
+def test_herd_with_its_own_large_variation_gets_a_lower_line():
+    rng = random.Random(5)
+    out, _ = run_herd([rng.randint(80, 100) for _ in range(30)] + [84])
+    assert out[-1][0] == "clear" and out[-1][1]["min_share"] < 0.84
+
+
+def test_before_enough_windows_the_declared_share_is_used():
+    out, _ = run_herd([100, 100, 90])
+    assert out[-1][0] == "clear" and out[-1][1]["min_share"] == 0.85 and "declared" in out[-1][1]["threshold_from"]["en"]
+
+
+def test_no_eligible_collars_is_not_judged():
+    assert herd_count_step(0, 0, {}, START, WINDOW, {"min_share": 0.85}) == (None, {})

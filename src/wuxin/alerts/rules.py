@@ -15,7 +15,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   `min_fixes` consecutive fixes on the wrong side raise (default 1)
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
   coverage        pledged value / outstanding loan below a maintenance line
-  herd_drop       share of a device type reporting in a window below `min_share` (herd count)
+  herd_drop       share of a device type reporting in a window below the herd's own usual share less its own spread
+                  (`min_share` until enough windows are known; devices count from one window after registration)
   herd_relative   a device's `key` at least `min_excess` above its herd's median of the same `bucket_s` for `duration_s`
                   (a sick cow, while heat stress warms the whole herd; see alerts/herd.py); on the sweep
   baseline_change a daily indicator leaving the borrower's own normal band
@@ -138,7 +139,8 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd",
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
                  "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "max_gap_s",
-                 "min_days", "min_machine_kwh", "resolution_km"):
+                 "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
+                 "history_windows"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

@@ -28,7 +28,7 @@ from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
 from wuxin.alerts.performance import explain, ratio_check
 from wuxin.alerts.fabricated import fabricated_verdict
-from wuxin.alerts.herd import herd_outliers
+from wuxin.alerts.herd import herd_count_step, herd_outliers
 from wuxin.alerts.movements import episodes, unconfirmed
 from wuxin.alerts.engine import (
     DeviceInfo,
@@ -37,7 +37,6 @@ from wuxin.alerts.engine import (
     absence_signal,
     evaluate_clock,
     evaluate_device,
-    herd_share,
     points_by_device,
 )
 from wuxin.alerts.rules import SEVERITIES, STREAM_TYPES, Rule, apply_override, parse_rule, severity_rank
@@ -371,16 +370,20 @@ def sweep_herds(platform: Platform) -> int:
 
 
 def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) -> Signal | None:
-    ids = [d["id"] for d in uow.devices.list(enterprise_id) if rule.applies_to(d["device_type"])]
-    reporting = uow.monitoring.reporting_devices(ids, now_ms - int(rule.params["window_s"] * 1000), now_ms + 1) if ids else set()
-    share = herd_share(len(reporting), len(ids))
-    if share is None:
-        return None
+    """The herd's share reporting in the window against its own usual share (alerts/herd.py herd_count_step); only
+    devices registered at least one window ago count."""
+    window_ms = int(rule.params["window_s"] * 1000)
+    ids = [d["id"] for d in uow.devices.list(enterprise_id)
+           if rule.applies_to(d["device_type"]) and d["created_ms"] <= now_ms - window_ms]
+    reporting = uow.monitoring.reporting_devices(ids, now_ms - window_ms, now_ms + 1) if ids else set()
     source = f"enterprise:{enterprise_id}"
-    detail = {"reporting": len(reporting), "registered": len(ids), "share": round(share, 4),
-              "min_share": rule.params["min_share"]}
-    action = "raise" if share < rule.params["min_share"] else "clear"
-    return Signal(action, PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)
+    key = (PLATFORM_SCOPE, rule.id, source)
+    state = uow.monitoring.states([key]).get(key) or {}
+    before = orjson.dumps(state)
+    action, detail = herd_count_step(len(reporting), len(ids), state, now_ms, window_ms, rule.params)
+    if orjson.dumps(state) != before:
+        uow.monitoring.save_states({key: state}, now_ms)
+    return Signal(action, PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail) if action else None
 
 
 def sweep_herd_relative(platform: Platform, limit: int = 1_000_000) -> int:
