@@ -1,0 +1,80 @@
+"""Daily per-device rules through the platform (SQLite and PostgreSQL): an odometer wound back raises
+odometer_tamper on that truck; one machine idle two working days while the others run raises machine_idle on it;
+the healthy devices beside them raise nothing."""
+from __future__ import annotations
+
+import math
+import random
+
+from wuxin.services import registry
+from wuxin.services.ingest import ingest_lines
+from wuxin.services.monitoring import evaluate_daily, local_day
+from wuxin.sim.spec import make_uscc
+
+DAY_MS, MIN, HOUR = 86_400_000, 60_000, 3_600_000
+CN = 8 * HOUR
+
+
+def _alarms(platform, alarm_type: str) -> list[dict]:
+    with platform.uow() as uow:
+        return [a for a in uow.monitoring.list_alarms(None, None, None, None, 1000) if a["alarm_type"] == alarm_type]
+
+
+def truck_lines(device: str, first_ms: int, days: int, seed: int, wind_back_at: int | None = None) -> list[dict]:
+    rng = random.Random(seed)
+    odo, lat, lon, out = 80_000.0, 31.0, 120.0, []
+    for t in range(first_ms, first_ms + days * DAY_MS, 5 * MIN):
+        minute = (t - first_ms) % DAY_MS // MIN
+        if 480 <= minute < 960:
+            km = (60 + rng.gauss(0, 4)) / 12
+            lon += (1 if minute < 720 else -1) * km / (111.32 * math.cos(math.radians(lat)))
+            odo += km * 1.05
+        shown = odo - 3_000 if wind_back_at is not None and t >= wind_back_at else odo
+        out.append({"device": device, "ts": t, "values": {"lat": round(lat, 6), "lon": round(lon, 6),
+                                                          "odometer_km": round(shown, 1)}})
+    return out
+
+
+def test_odometer_wound_back_raises_on_that_truck_only(platform):
+    firm = registry.create_enterprise(platform, None, "苏州顺达物流有限公司", make_uscc(random.Random(11)), "vehicles", "江苏省苏州市")
+    for key in ("truck-1", "truck-2"):
+        registry.register_device(platform, None, firm, key, "vehicles.gps_terminal", "bank_installed")
+    today = local_day(platform.clock_ms())
+    first = (today - 8) * DAY_MS - CN
+    wound = first + 7 * DAY_MS + 12 * HOUR
+    lines = truck_lines("truck-1", first, 8, 1, wind_back_at=wound) + truck_lines("truck-2", first, 8, 2)
+    assert not ingest_lines(platform, lines, "bulk").rejections
+    evaluate_daily(platform, today - 2)
+    assert _alarms(platform, "odometer_tamper") == []
+    evaluate_daily(platform, today - 1)
+    (alarm,) = _alarms(platform, "odometer_tamper")
+    assert alarm["detail"]["device"] == "truck-1" and alarm["detail"]["test"] == "rollback"
+    assert alarm["detail"]["rollback_km"] > 2_900 and alarm["detail"]["tolerance_km"] < 1
+
+
+def machine_lines(device: str, first_ms: int, days: int, seed: int, idle: set[int]) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for t in range(first_ms, first_ms + days * DAY_MS, 15 * MIN):
+        day, minute = (t - first_ms) // DAY_MS, (t - first_ms) % DAY_MS // MIN
+        on = day not in idle and 480 <= minute < 1200 and rng.random() > 0.05
+        out.append({"device": device, "ts": t, "values": {"current_a": round(30 + rng.gauss(0, 2), 1) if on else 1.5}})
+    return out
+
+
+def test_one_machine_idle_while_the_others_run_raises_machine_idle(platform):
+    firm = registry.create_enterprise(platform, None, "常州精工机械有限公司", make_uscc(random.Random(12)), "manufacturing", "江苏省常州市")
+    for k in range(3):
+        registry.register_device(platform, None, firm, f"lathe-{k}", "manufacturing.current_bracelet", "bank_installed",
+                                 None, {"rated_current_a": 60, "run_threshold_a": 10, "machine_id": f"M{k}"})
+    today = local_day(platform.clock_ms())
+    first = (today - 12) * DAY_MS - CN
+    lines = (machine_lines("lathe-0", first, 12, 1, idle={10, 11}) + machine_lines("lathe-1", first, 12, 2, set())
+             + machine_lines("lathe-2", first, 12, 3, set()))
+    assert not ingest_lines(platform, lines, "bulk").rejections
+    evaluate_daily(platform, today - 2)
+    assert _alarms(platform, "machine_idle") == []  # one idle day is not yet two
+    evaluate_daily(platform, today - 1)
+    (alarm,) = [a for a in _alarms(platform, "machine_idle") if a["status"] != "cleared"]
+    assert alarm["detail"]["device"] == "lathe-0" and alarm["detail"]["running_h"] == 0.0
+    assert alarm["detail"]["usual_h"] > 10 and "working days" in alarm["detail"]["threshold_from"]["en"]
