@@ -78,3 +78,23 @@ def test_one_machine_idle_while_the_others_run_raises_machine_idle(platform):
     (alarm,) = [a for a in _alarms(platform, "machine_idle") if a["status"] != "cleared"]
     assert alarm["detail"]["device"] == "lathe-0" and alarm["detail"]["running_h"] == 0.0
     assert alarm["detail"]["usual_h"] > 10 and "working days" in alarm["detail"]["threshold_from"]["en"]
+
+
+def test_night_outbound_at_a_warehouse_without_weighbridge(platform):
+    """No weighbridge to confirm with: the gate's own working hours (a week of daytime trucks) make 02:00 its night."""
+    firm = registry.create_enterprise(platform, None, "昆山通达仓储有限公司", make_uscc(random.Random(13)), "logistics", "江苏省苏州市昆山市")
+    registry.register_device(platform, None, firm, "gate-1", "logistics.gate_camera", "bank_installed", None, {"zone_id": "A"})
+    today = local_day(platform.clock_ms())
+    first = (today - 9) * DAY_MS - CN
+    trucks = {first + d * DAY_MS + h * HOUR for d in range(9) for h in (9, 11, 15)}
+    night = first + 8 * DAY_MS + 2 * HOUR
+    day_truck = first + 8 * DAY_MS + 10 * HOUR
+    lines = [{"device": "gate-1", "ts": t, "values": {"count_out": 20 if t in trucks | {night, day_truck} else 0}}
+             for t in range(first, first + 9 * DAY_MS, 15 * MIN)]
+    assert not ingest_lines(platform, lines, "bulk").rejections
+    evaluate_daily(platform, today - 2)
+    assert _alarms(platform, "unauthorised_outbound") == []  # daytime trucks only: nothing to say
+    evaluate_daily(platform, today - 1)
+    (alarm,) = _alarms(platform, "unauthorised_outbound")
+    assert alarm["detail"]["from_ms"] == night and 2 in alarm["detail"]["quiet_hours"]
+    assert 10 not in alarm["detail"]["quiet_hours"] and "earlier days" in alarm["detail"]["threshold_from"]["en"]

@@ -24,7 +24,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   from its own station) over `window_days` outside the band of its own first `baseline_days` (see
                   alerts/performance.py): above physics for one day, a performance ratio too high or too low for a week
   unbooked_outbound goods counted out (`count_key` of the rule's device type) with no `confirm_event` of a
-                  `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out)
+                  `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out);
+                  without such a device, goods counted out in the gate's own quiet hours (`quiet_share`, its night)
   odometer        a vehicle's odometer stepping back beyond its own jitter (resets to near zero are benign), or its
                   day's km against the GPS track's km outside its own usual ratio (daily; see alerts/odometer.py)
   machine_idle    one machine's running hours below the band of its own working days while the plant works (daily;
@@ -140,7 +141,7 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
                  "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "max_gap_s",
                  "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
-                 "history_windows"):
+                 "history_windows", "quiet_share"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

@@ -29,7 +29,7 @@ from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
 from wuxin.alerts.performance import explain, ratio_check
 from wuxin.alerts.fabricated import fabricated_verdict
 from wuxin.alerts.herd import herd_count_step, herd_outliers
-from wuxin.alerts.movements import episodes, unconfirmed
+from wuxin.alerts.movements import episodes, off_hours, quiet_hours, unconfirmed
 from wuxin.alerts.engine import (
     DeviceInfo,
     Evaluation,
@@ -570,7 +570,10 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
             judged_from = judged_to - DAY_MS
             counters = [d for d in devices if rule.device_type in (None, d["device_type"])]
             confirmers = [d["id"] for d in devices if d["device_type"] == p["confirm_device_type"]]
-            if not counters or not confirmers:
+            if counters and not confirmers:
+                signals += night_outbound_signals(uow, rule, enterprise["id"], counters, judged_from, judged_to, now_ms, limit)
+                continue
+            if not counters:
                 continue
             stamps = [e["ts_ms"] for e in uow.telemetry.events(confirmers, judged_from - DAY_MS, judged_to + after_ms, limit)
                       if e["name"] == p["confirm_event"] and _params_match(e["params"], p.get("confirm_match", {}))]
@@ -582,6 +585,36 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
                     signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{d['id']}", enterprise["id"], now_ms,
                                           {"device": d["key"], "units": e.units, "from_ms": e.start_ms, "to_ms": e.end_ms,
                                            "unconfirmed_by": p["confirm_event"]}, d["id"]))
+    return signals
+
+
+def night_outbound_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, counters: list[dict], judged_from: int,
+                           judged_to: int, now_ms: int, limit: int) -> list[Signal]:
+    """Without a weighbridge: count-out episodes in the gate's own quiet hours, learnt from its `history_days`
+    before the judged window (alerts/movements.py quiet_hours); a gate with under `min_history_days` of counts is not
+    judged."""
+    p = rule.params
+    days, quiet_share = int(p.get("history_days", 14)), float(p.get("quiet_share", 0.01))
+    signals = []
+    for d in counters:
+        rows = uow.telemetry.readings([d["id"]], p["count_key"], judged_from - (days + 1) * DAY_MS, judged_to, limit)
+        counts = [(r["ts_ms"], r["num"]) for r in rows if r["num"] is not None]
+        history = [c for c in counts if c[0] < judged_from - 6 * 3_600_000]
+        counted_days = {(ts + CN_OFFSET_MS) // DAY_MS for ts, units in history if units and units > 0}
+        quiet = quiet_hours(history, CN_OFFSET_MS, quiet_share)
+        if quiet is None or len(counted_days) < int(p.get("min_history_days", 5)):
+            continue
+        found = [e for e in episodes(counts, int(p.get("gap_s", 1800) * 1000)) if judged_from <= e.end_ms < judged_to]
+        for e in off_hours(found, quiet, CN_OFFSET_MS, p.get("min_units", 1)):
+            signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{d['id']}", enterprise_id, now_ms,
+                                  {"device": d["key"], "units": e.units, "from_ms": e.start_ms, "to_ms": e.end_ms,
+                                   "unconfirmed_by": "no weighbridge: outside the gate's own outbound hours",
+                                   "quiet_hours": sorted(quiet), "history_days": len(counted_days),
+                                   "threshold_from": {
+                                       "en": f"hours outside the shortest span holding {1 - quiet_share:.0%} of this gate's "
+                                             f"outbound units over its {len(counted_days)} earlier days with counts",
+                                       "zh": f"本道闸此前{len(counted_days)}天出库数量{1 - quiet_share:.0%}所在的最短时段之外"}},
+                                  d["id"]))
     return signals
 
 
