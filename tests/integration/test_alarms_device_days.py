@@ -98,3 +98,41 @@ def test_night_outbound_at_a_warehouse_without_weighbridge(platform):
     (alarm,) = _alarms(platform, "unauthorised_outbound")
     assert alarm["detail"]["from_ms"] == night and 2 in alarm["detail"]["quiet_hours"]
     assert 10 not in alarm["detail"]["quiet_hours"] and "earlier days" in alarm["detail"]["threshold_from"]["en"]
+
+
+def test_goods_moved_between_zones_of_a_lot_stay_pledged_and_a_lot_drawn_down_raises(platform):
+    """A lot pledged as a whole over two zones: a move from zone A to B is no drawdown; the lot below its pledge
+    for 30 min raises once, on the lot; back over it clears."""
+    from wuxin.services.device_rules import sweep_lots
+
+    firm = registry.create_enterprise(platform, None, "太仓港联仓储有限公司", make_uscc(random.Random(14)), "logistics", "江苏省苏州市太仓市")
+    registry.register_device(platform, None, firm, "rfid-a", "logistics.rfid_reader", "bank_installed", None,
+                             {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300})
+    registry.register_device(platform, None, firm, "rfid-b", "logistics.rfid_reader", "bank_installed", None,
+                             {"zone_id": "B", "lot_id": "L1"})
+
+    def counts(a: int, b: int) -> None:
+        t = platform.clock_ms()
+        assert not ingest_lines(platform, [{"device": "rfid-a", "ts": t, "values": {"tag_count": a}},
+                                           {"device": "rfid-b", "ts": t, "values": {"tag_count": b}}], "http").rejections
+        sweep_lots(platform)
+
+    def lot_alarms() -> list[dict]:
+        return [a for a in _alarms(platform, "stock_below_pledge") if a["status"] != "cleared"]
+
+    for a, b in ((200, 120), (60, 260), (20, 300)):  # goods moved from zone A to B: the lot holds 320
+        counts(a, b)
+        platform.clock.advance(20 * MIN)
+    assert _alarms(platform, "stock_below_pledge") == []
+    counts(20, 250)
+    platform.clock.advance(20 * MIN)
+    counts(20, 250)
+    assert lot_alarms() == []  # below for 20 min only
+    platform.clock.advance(15 * MIN)
+    counts(20, 250)
+    (alarm,) = lot_alarms()
+    assert alarm["detail"]["lot"] == "L1" and alarm["detail"]["stock_units"] == 270 and alarm["detail"]["pledged_units"] == 300
+    assert alarm["detail"]["threshold_from"]["en"] == "the pledge set on the lot"
+    platform.clock.advance(15 * MIN)
+    counts(100, 250)
+    assert lot_alarms() == []

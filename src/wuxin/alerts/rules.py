@@ -32,6 +32,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   see alerts/machines.py)
   meter_balance   an energy meter's day of kWh against the kWh its machines' currents imply, outside the pair's own
                   fitted relation (daily; see alerts/meters.py)
+  lot_stock       a pledged lot's stock (the sum of its RFID readers' counts, every reader fresh) below the pledge set on
+                  the lot (or the sum of its readers' shares) for `duration_s` (see alerts/stock.py); on the sweep
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
                   history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
@@ -61,6 +63,7 @@ RULE_TYPES = {
     "odometer": set(),
     "machine_idle": set(),
     "meter_balance": set(),
+    "lot_stock": set(),
 }
 STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence", "clock_skew"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -141,7 +144,7 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
                  "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "max_gap_s",
                  "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
-                 "history_windows", "quiet_share"):
+                 "history_windows", "quiet_share", "fresh_s"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

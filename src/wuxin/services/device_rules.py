@@ -13,6 +13,8 @@ from wuxin.alerts.meters import judge_meter
 from wuxin.alerts.odometer import DEFAULTS as ODOMETER_DEFAULTS
 from wuxin.alerts.odometer import judge as judge_odometer
 from wuxin.alerts.rules import Rule
+from wuxin.alerts.stock import DEFAULTS as LOT_DEFAULTS
+from wuxin.alerts.stock import lot_positions, lot_step, readers_of
 from wuxin.store.uow import UnitOfWork
 
 DAY_MS = 86_400_000
@@ -123,3 +125,50 @@ def _feeds(meter: dict, machine: dict) -> bool:
     meter is the enterprise's only one (checked by the caller's list)."""
     named = (machine.get("attributes") or {}).get("meter_id")
     return named is None or named == (meter.get("attributes") or {}).get("meter_id")
+
+
+def sweep_lots(platform) -> int:
+    """Lot-stock rules on each enterprise's RFID readers: the whole pledged lot's stock against its pledge."""
+    from wuxin.services.monitoring import apply_signals
+
+    now_ms = platform.clock_ms()
+    rules = [r for r in default_rules().values() if r.type == "lot_stock" and r.enabled]
+    signals: list[Signal] = []
+    with platform.uow() as uow:
+        for enterprise in uow.enterprises.list() if rules else []:
+            devices = uow.devices.list(enterprise["id"])
+            for rule in rules:
+                mine = [d for d in devices if rule.applies_to(d["device_type"])]
+                if mine:
+                    signals += lot_signals(uow, rule, enterprise["id"], mine, now_ms)
+        apply_signals(platform, uow, signals, now_ms)
+        uow.commit()
+    return len(signals)
+
+
+def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[dict], now_ms: int) -> list[Signal]:
+    p = {**LOT_DEFAULTS, **rule.params}
+    readers = readers_of(devices, p["lot_attr"], p["value_attr"], p["lot_value_attr"])
+    fresh = {d["id"] for d in devices if d.get("last_seen_ms") is not None and now_ms - d["last_seen_ms"] <= p["fresh_s"] * 1000}
+    latest = uow.monitoring.latest_value([r.id for r in readers], p["key"], now_ms)
+    positions = lot_positions(readers, latest, fresh)
+    keys = {lot: (PLATFORM_SCOPE, rule.id, f"lot:{enterprise_id}:{lot}"[:60]) for lot in positions}
+    states = uow.monitoring.states(keys.values())
+    changed, out = {}, []
+    for lot, position in positions.items():
+        state = dict(states.get(keys[lot]) or {})
+        before = dict(state)
+        action = lot_step(position, state, now_ms, int(p["duration_s"] * 1000))
+        if state != before:
+            changed[keys[lot]] = state
+        if action:
+            detail = {"lot": lot, "stock_units": position["stock"], "pledged_units": position["pledged"],
+                      "readers": len(position["readers"]), "since_ms": state.get("since", before.get("since")),
+                      "threshold_from": {
+                          "en": "the pledge set on the lot" if position["declared_on_lot"] else
+                                f"the sum of the pledged shares of the lot's {len(position['readers'])} readers",
+                          "zh": "质押合同约定的整批数量" if position["declared_on_lot"] else
+                                f"该批货{len(position['readers'])}个读写器质押份额之和"}}
+            out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
+    uow.monitoring.save_states(changed, now_ms)
+    return out

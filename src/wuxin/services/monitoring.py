@@ -46,7 +46,7 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
-from wuxin.services.device_rules import device_rule_signals
+from wuxin.services.device_rules import device_rule_signals, sweep_lots
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -317,6 +317,7 @@ def sweep(platform: Platform) -> dict:
         recorded = sweep_connectivity(platform)
         return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
                 "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
+                "lots": sweep_lots(platform),
                 "escalated": escalate(platform),
                 "daily": platform.metrics.timed_job("daily", lambda: run_daily_due(platform))}
 
