@@ -29,7 +29,7 @@ def day_start(day: int) -> int:
 
 
 def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
-    """Odometer, machine-idle and meter-balance rules for the local `day`."""
+    """Odometer, machine-idle and meter-balance rules for the local `day`; a clear only where an alarm is open."""
     rules = [r for r in default_rules().values() if r.enabled and r.type in ("odometer", "machine_idle", "meter_balance")]
     signals: list[Signal] = []
     for enterprise in uow.enterprises.list() if rules else []:
@@ -44,7 +44,7 @@ def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
                 signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms)
             else:
                 signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms)
-    return signals
+    return [s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)]
 
 
 def _series(uow: UnitOfWork, device_ids: list[int], keys: set[str], from_ms: int, to_ms: int) -> dict[int, dict[str, list]]:
