@@ -83,6 +83,17 @@ def test_gps_jump_legs_are_left_out_of_the_distance():
     assert gps_km(track, 200.0) == 0.0
 
 
+def test_refuelling_stops_with_a_jittering_fix_are_not_distance():
+    """Parked at a fuel station an hour each day, the receiver wanders ~15 m a minute: no km, no alarm."""
+    odometer, track = drive(16)
+    rng = random.Random(8)
+    jitter = [(ts, lat + rng.gauss(0, 0.0001), lon + rng.gauss(0, 0.0001))
+              if (ts - START) % DAY // MIN in range(960, 1020) else (ts, lat, lon) for ts, lat, lon in track]
+    assert gps_km(jitter[960:1020], 200.0, 3.0) == 0.0
+    for d in range(8, 16):
+        assert judge(odometer, jitter, START + d * DAY) is None, d
+
+
 def test_short_history_is_not_judged_on_distance():
     odometer, track = drive(4, odo_factor=lambda d: 1.04 if d < 3 else 2.0)
     assert judge(odometer, track, START + 3 * DAY) is None

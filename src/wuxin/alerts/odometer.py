@@ -6,7 +6,8 @@
             to under `reset_below_km` is a counter reset or a replaced terminal (benign): it starts a new segment,
             and the distance sums continue from it.
   distance  the day's odometer distance (sum of forward steps, resets left out) against the GPS distance (haversine
-            over the fixes, legs implying more than `max_speed_kmh` left out as jumps), as a ratio; judged on days
+            over the fixes, legs implying more than `max_speed_kmh` left out as jumps, under `min_speed_kmh` as a parked
+            receiver's jitter), as a ratio; judged on days
             with at least `min_gps_km` driven, against the same ratio on the device's own earlier days: outside
             median +- max(z x 1.4826 x MAD, `min_rel_change` x median). Sparse fixes cut corners, so a device's ratio is
             its own habit (above 1 on winding roads); a wound-back or inflated odometer leaves it.
@@ -22,7 +23,8 @@ from wuxin.alerts.geofence import haversine_km
 DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 MAD_TO_SIGMA = 1.4826
 DEFAULTS = {"history_days": 14, "min_history_days": 5, "min_gps_km": 20.0, "z": 5.0, "min_rel_change": 0.15,
-            "reset_below_km": 10.0, "max_speed_kmh": 200.0, "resolution_km": 0.1}
+            "reset_below_km": 10.0, "max_speed_kmh": 200.0, "min_speed_kmh": 3.0,
+            "resolution_km": 0.1}
 Series = Sequence[tuple[int, float]]
 
 
@@ -44,13 +46,14 @@ def steps(odometer: Series, reset_below_km: float) -> Steps:
     return Steps(forward, back, resets)
 
 
-def gps_km(track: Sequence[tuple[int, float, float]], max_speed_kmh: float) -> float:
-    """Haversine distance over time-ordered (ts, lat, lon) fixes, legs faster than `max_speed_kmh` left out."""
+def gps_km(track: Sequence[tuple[int, float, float]], max_speed_kmh: float, min_speed_kmh: float = 0.0) -> float:
+    """Haversine distance over time-ordered (ts, lat, lon) fixes, legs faster than `max_speed_kmh` (jumps) or slower
+    than `min_speed_kmh` (a parked receiver's jitter: a refuelling stop, a night in the yard) left out."""
     total = 0.0
     for (t0, la0, lo0), (t1, la1, lo1) in zip(track, track[1:]):
         km = haversine_km(la0, lo0, la1, lo1)
         hours = (t1 - t0) / HOUR_MS
-        if hours > 0 and km / hours <= max_speed_kmh:
+        if hours > 0 and min_speed_kmh <= km / hours <= max_speed_kmh:
             total += km
     return total
 
@@ -100,7 +103,7 @@ def judge(odometer: Series, track: Sequence[tuple[int, float, float]], day_start
 
 def _distances(odometer: Series, track, start: int, p: Mapping) -> tuple[float, float] | None:
     """A day's (odometer km, GPS km), None on a day with less than `min_gps_km` of GPS track."""
-    km = gps_km(_day(track, start), p["max_speed_kmh"])
+    km = gps_km(_day(track, start), p["max_speed_kmh"], p["min_speed_kmh"])
     if km < p["min_gps_km"]:
         return None
     before = [q for q in odometer if q[0] < start][-1:]

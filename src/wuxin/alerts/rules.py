@@ -142,7 +142,7 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes",
                  "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd",
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
-                 "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "max_gap_s",
+                 "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "min_speed_kmh", "max_gap_s",
                  "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
                  "history_windows", "quiet_share", "fresh_s"):
         value = params.get(name)
