@@ -15,6 +15,8 @@ Four tests, each on one property's time-ordered (ts_ms, value) series:
           device's usual roughness: a noiseless curve where the device is normally noisy. With `smooth_relative`
           the roughness is taken relative to the day's median level, for sensors whose noise is a share of what they
           measure (an RFID reader misses a share of the tags): a zone drawn down to a few pallets is quieter, not forged.
+          A day whose spread is under `min_variation_share` (0.25) of the device's usual daily spread is not judged
+          smooth: a machine on standby is quiet because nothing happens.
 """
 from __future__ import annotations
 
@@ -89,6 +91,28 @@ def day_roughness(series: Series, relative: bool) -> float | None:
     return rough / level if level else None
 
 
+def spread(day: Series, relative: bool) -> float | None:
+    """A day's population standard deviation (divided by its median |level| when `relative`); None when unknown."""
+    if len(day) < 2:
+        return None
+    sd = statistics.pstdev(v for _, v in day)
+    if not relative:
+        return sd
+    level = statistics.median(abs(v) for _, v in day)
+    return sd / level if level else None
+
+
+def varies(today: Series, before: Series, day_start_ms: int, history_days: int, share: float, relative: bool) -> bool:
+    """The day moves: its spread at least `share` of the device's usual daily spread (median over its earlier days);
+    a standby day is smooth because nothing happens, and is not judged smooth."""
+    days = ([p for p in before if d <= p[0] < d + DAY_MS] for d in range(day_start_ms - history_days * DAY_MS, day_start_ms, DAY_MS))
+    spreads = [s for s in (spread(day, relative) for day in days) if s is not None]
+    mine = spread(today, relative)
+    if not spreads or mine is None:
+        return True
+    return mine >= share * statistics.median(spreads)
+
+
 def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> dict | None:
     """The first test the day [day_start_ms, +1 day) fails, with its figures; None when the data look real.
     `series` holds the device's earlier days too (at least one for the copy test, `history_days` for the others)."""
@@ -124,6 +148,9 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     rough = day_roughness(today, relative)
     if rough is None or len(daily) < params.get("min_history_days", 3):
         return None
+    if not varies(today, before, day_start_ms, int(params.get("history_days", 7)), params.get("min_variation_share", 0.25),
+                  relative):
+        return None  # a machine on standby, a stopped plant: quiet, not forged
     usual = statistics.median(daily)
     if usual > 0 and rough < ratio * usual:
         return {"test": "smooth", "roughness": round(rough, 6), "usual_roughness": round(usual, 6)}

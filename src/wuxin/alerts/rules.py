@@ -144,7 +144,7 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
                  "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "min_speed_kmh", "max_gap_s",
                  "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
-                 "history_windows", "quiet_share", "fresh_s"):
+                 "history_windows", "quiet_share", "fresh_s", "min_variation_share"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")
