@@ -30,13 +30,20 @@ def running_hours(current: Sequence[tuple[int, float]], run_threshold: float, da
 
 def daily_hours(current: Sequence[tuple[int, float]], run_threshold: float, first_day: int, last_day: int,
                 day_start_ms, max_gap_ms: int) -> list[tuple[int, float]]:
-    """(day, running hours) for each day number from first_day to last_day with readings."""
-    out = []
-    for d in range(first_day, last_day + 1):
-        h = running_hours(current, run_threshold, day_start_ms(d), max_gap_ms)
-        if h is not None:
-            out.append((d, h))
-    return out
+    """(day, running hours) for each day number from first_day to last_day with readings (one pass over the series)."""
+    by_day: dict[int, list[tuple[int, float]]] = {}
+    starts = {d: day_start_ms(d) for d in range(first_day, last_day + 2)}
+    d, bound = first_day, starts[first_day + 1]
+    for ts, v in current:
+        if ts < starts[first_day]:
+            continue
+        while d <= last_day and ts >= bound:
+            d += 1
+            bound = starts[d + 1] if d + 1 in starts else bound
+        if d > last_day:
+            break
+        by_day.setdefault(d, []).append((ts, v))
+    return [(day, running_hours(points, run_threshold, starts[day], max_gap_ms)) for day, points in sorted(by_day.items())]
 
 
 def band(p: Mapping) -> dict:

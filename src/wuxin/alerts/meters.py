@@ -13,6 +13,7 @@ than its machines draw (an undeclared line, power resold) or far less (a meter b
 """
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Mapping, Sequence
 
@@ -29,12 +30,17 @@ Series = Sequence[tuple[int, float]]
 
 def meter_kwh(counter: Series, start: int, end: int) -> float | None:
     """The meter's forward steps in [start, end) (from the last reading before start); None without a reading in it."""
-    before = [p for p in counter if p[0] < start][-1:]
-    inside = [p for p in counter if start <= p[0] < end]
+    i = bisect.bisect_left(counter, (start,))
+    before, inside = list(counter[max(i - 1, 0):i]), _between(counter, start, end)
     if not inside:
         return None
     points = before + inside
     return sum(b - a for (_, a), (_, b) in zip(points, points[1:]) if b > a)
+
+
+def _between(series: Series, start: int, end: int) -> list:
+    """The readings of a time-ordered series in [start, end)."""
+    return list(series[bisect.bisect_left(series, (start,)):bisect.bisect_left(series, (end,))])
 
 
 def machine_kwh(current: Series, attributes: Mapping, start: int, end: int, max_gap_ms: int) -> float:
@@ -42,7 +48,7 @@ def machine_kwh(current: Series, attributes: Mapping, start: int, end: int, max_
     volts = float(attributes.get("voltage_v", 380.0))
     pf = float(attributes.get("power_factor", 0.85))
     phase = math.sqrt(3) if int(attributes.get("phases", 3)) == 3 else 1.0
-    day = [p for p in current if start <= p[0] < end]
+    day = _between(current, start, end)
     ends = [ts for ts, _ in day[1:]] + [end]
     amp_hours = sum(v * min(e - ts, max_gap_ms) for (ts, v), e in zip(day, ends)) / 3_600_000
     return amp_hours * volts * phase * pf / 1000

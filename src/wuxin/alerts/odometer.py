@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import statistics
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -59,7 +60,13 @@ def gps_km(track: Sequence[tuple[int, float, float]], max_speed_kmh: float, min_
 
 
 def _day(series, start: int) -> list:
-    return [p for p in series if start <= p[0] < start + DAY_MS]
+    """The readings of a time-ordered series in [start, start + 1 day)."""
+    return list(series[bisect.bisect_left(series, (start,)):bisect.bisect_left(series, (start + DAY_MS,))])
+
+
+def _last_before(series, start: int) -> list:
+    i = bisect.bisect_left(series, (start,))
+    return list(series[max(i - 1, 0):i])
 
 
 def judge(odometer: Series, track: Sequence[tuple[int, float, float]], day_start_ms: int,
@@ -67,9 +74,9 @@ def judge(odometer: Series, track: Sequence[tuple[int, float, float]], day_start
     """The day's rollback or distance verdict (the alarm's detail, thresholds stated), else None."""
     p = {**DEFAULTS, **(params or {})}
     days = range(day_start_ms - int(p["history_days"]) * DAY_MS, day_start_ms, DAY_MS)
-    earlier = [p_ for p_ in odometer if p_[0] < day_start_ms]
+    earlier = list(odometer[:bisect.bisect_left(odometer, (day_start_ms,))])
     history = steps(earlier, p["reset_below_km"])
-    prior = [q for q in earlier[-1:]]  # the last reading before the day: a step back at midnight is the day's
+    prior = earlier[-1:]  # the last reading before the day: a step back at midnight is the day's
     today = steps(prior + _day(odometer, day_start_ms), p["reset_below_km"])
     resolution = float(p["resolution_km"])
     jitter = max((a - b for _, a, b in history.backward), default=0.0)
@@ -106,5 +113,4 @@ def _distances(odometer: Series, track, start: int, p: Mapping) -> tuple[float, 
     km = gps_km(_day(track, start), p["max_speed_kmh"], p["min_speed_kmh"])
     if km < p["min_gps_km"]:
         return None
-    before = [q for q in odometer if q[0] < start][-1:]
-    return steps(before + _day(odometer, start), p["reset_below_km"]).forward_km, km
+    return steps(_last_before(odometer, start) + _day(odometer, start), p["reset_below_km"]).forward_km, km
