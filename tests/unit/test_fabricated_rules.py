@@ -105,9 +105,19 @@ def test_a_zone_drawn_down_is_quieter_not_forged_when_noise_is_a_share_of_the_st
     tags = [(t, round(stock(t) * min(max(rng.gauss(0.995, 0.004), 0.97), 1.0)))
             for t in range(DAY0, DAY0 + 9 * DAY_MS, STEP)]
     day8, relative = DAY0 + 8 * DAY_MS, {**PARAMS, "smooth_relative": True}
-    assert fabricated_verdict(tags, day8, PARAMS)["test"] == "smooth"  # absolute roughness falls with the stock
+    # absolute roughness falls with the stock, and so does the day's spread: too little variation to judge smooth
+    assert fabricated_verdict(tags, day8, {**PARAMS, "min_variation_share": 0})["test"] == "smooth"
+    assert fabricated_verdict(tags, day8, PARAMS) is None
     assert fabricated_verdict(tags, day8, relative) is None
     forged = [(t, round(1000 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= day8 else (t, v) for t, v in tags]
     assert fabricated_verdict(forged, day8, relative)["test"] == "smooth"
     with pytest.raises(InvalidInput, match="smooth_relative"):
         parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": ["x"], "smooth_relative": "yes"}})
+
+
+def test_a_machine_on_standby_is_quiet_not_too_smooth():
+    """Working days, then a day on standby (2.0/2.1 A and a reading moving now and then): smooth, but nothing happens."""
+    rng = random.Random(6)
+    real = noisy(8, 4)
+    standby = [(t, rng.choice((2.0, 2.1, 2.2))) for t in range(DAY0 + 8 * DAY_MS, DAY0 + 9 * DAY_MS, STEP)]
+    assert fabricated_verdict(real + standby, DAY0 + 8 * DAY_MS, PARAMS) is None

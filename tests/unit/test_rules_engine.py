@@ -98,17 +98,33 @@ def test_a_geofence_needs_exactly_one_zone_source():
 
 
 def test_stock_below_the_pledged_quantity_of_the_zone():
+    """A reader with no lot is a lot of its own: its stock against its own pledged share, for 30 min."""
+    from wuxin.alerts.stock import lot_positions, lot_step, readers_of
+
     r = default_rules()["logistics.stock_below_pledge"]
-    reader = DeviceInfo(11, "wh-rfid-1", "logistics.rfid_reader", 5, {"zone_id": "A", "pledged_units": 100})
-    out, states = run(reader, r, [(0, "tag_count", 130.0, None), (900_000, "tag_count", 99.0, None),
-                                  (1_800_000, "tag_count", 98.0, None)])
-    assert out.signals == []  # below for 15 min only
-    out, states = run(reader, r, [(2_700_000, "tag_count", 97.0, None)], states)
-    assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["limit"] == 100.0
-    out, _ = run(reader, r, [(3_600_000, "tag_count", 100.0, None)], states)
-    assert [s.action for s in out.signals] == ["clear"]  # back at the pledge
-    unpledged = DeviceInfo(12, "wh-rfid-2", "logistics.rfid_reader", 5, {"zone_id": "B"})
-    assert run(unpledged, r, [(0, "tag_count", 1.0, None), (3_600_000, "tag_count", 1.0, None)])[0].signals == []
+    p = r.params
+    readers = readers_of([{"id": 11, "attributes": {"zone_id": "A", "pledged_units": 100}},
+                          {"id": 12, "attributes": {"zone_id": "B"}}], p["lot_attr"], p["value_attr"], p["lot_value_attr"])
+    state, actions = {}, []
+    for t, count in ((0, 130.0), (900_000, 99.0), (1_800_000, 98.0), (2_700_000, 97.0), (3_600_000, 100.0)):
+        (position,) = lot_positions(readers, {11: count, 12: 1.0}, {11, 12}).values()  # the unpledged reader: no lot
+        actions.append(lot_step(position, state, t, int(p["duration_s"] * 1000)))
+    assert actions == [None, None, None, "raise", "clear"]
+
+
+def test_a_lot_over_several_zones_is_judged_whole_and_a_stale_reader_leaves_it_unknown():
+    from wuxin.alerts.stock import lot_positions, readers_of
+
+    rows = [{"id": 1, "attributes": {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300}},
+            {"id": 2, "attributes": {"zone_id": "B", "lot_id": "L1"}},
+            {"id": 3, "attributes": {"zone_id": "C", "lot_id": "L2", "pledged_units": 50}},
+            {"id": 4, "attributes": {"zone_id": "D", "lot_id": "L2", "pledged_units": 70}}]
+    readers = readers_of(rows, "lot_id", "pledged_units", "lot_pledged_units")
+    moved = lot_positions(readers, {1: 40.0, 2: 270.0, 3: 20.0, 4: 100.0}, {1, 2, 3, 4})
+    assert moved["L1"] == {"stock": 310.0, "pledged": 300.0, "readers": [1, 2], "declared_on_lot": True}
+    assert moved["L2"]["stock"] == 120.0 and moved["L2"]["pledged"] == 120.0  # goods moved between zones: still whole
+    stale = lot_positions(readers, {1: 40.0, 2: 270.0}, {1})
+    assert stale["L1"]["stock"] is None  # reader 2 silent: unknown, never zero
 
 
 def test_the_batch_filter_keeps_only_watched_keys_in_time_order():

@@ -1,10 +1,12 @@
 """Fabricated data, judged once a day per device and property against the device's own history; pure.
 
-Three tests, each on one property's time-ordered (ts_ms, value) series:
+Four tests, each on one property's time-ordered (ts_ms, value) series:
 
   copy    a run of readings each exactly equal to the reading one `period_ms` earlier (a day replayed with its
           stamps shifted): only readings that changed from the one before count, so a parked truck or an idle
           machine repeating itself is not a copy; the run must hold `min_copy_points` readings over `min_copy_s`.
+  replay  the day's shape against every earlier day of a window (a week looped, a shifted, scaled or lightly noised
+          copy), with a threshold from the device's own day-to-day similarity (see alerts/copies.py).
   flat    a non-zero value held exactly, reading after reading (`min_flat_points` or more), for at least `min_flat_s`
           up to the judged day (a run begun the evening before is judged whole), at a level the device never
           held for a quarter of that in its earlier days (`min_history_days` of them at least) (a machine's standby current is its own habit; a dust or
@@ -13,12 +15,17 @@ Three tests, each on one property's time-ordered (ts_ms, value) series:
           device's usual roughness: a noiseless curve where the device is normally noisy. With `smooth_relative`
           the roughness is taken relative to the day's median level, for sensors whose noise is a share of what they
           measure (an RFID reader misses a share of the tags): a zone drawn down to a few pallets is quieter, not forged.
+          A day whose spread is under `min_variation_share` (0.25) of the device's usual daily spread is not judged
+          smooth: a machine on standby is quiet because nothing happens.
 """
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 from typing import Mapping, Sequence
+
+from wuxin.alerts.copies import copy_check
+from wuxin.alerts.copies import explain as explain_copy
 
 DAY_MS = 86_400_000
 Series = Sequence[tuple[int, float]]
@@ -84,15 +91,41 @@ def day_roughness(series: Series, relative: bool) -> float | None:
     return rough / level if level else None
 
 
+def spread(day: Series, relative: bool) -> float | None:
+    """A day's population standard deviation (divided by its median |level| when `relative`); None when unknown."""
+    if len(day) < 2:
+        return None
+    sd = statistics.pstdev(v for _, v in day)
+    if not relative:
+        return sd
+    level = statistics.median(abs(v) for _, v in day)
+    return sd / level if level else None
+
+
+def varies(today: Series, before: Series, day_start_ms: int, history_days: int, share: float, relative: bool) -> bool:
+    """The day moves: its spread at least `share` of the device's usual daily spread (median over its earlier days);
+    a standby day is smooth because nothing happens, and is not judged smooth."""
+    days = ([p for p in before if d <= p[0] < d + DAY_MS] for d in range(day_start_ms - history_days * DAY_MS, day_start_ms, DAY_MS))
+    spreads = [s for s in (spread(day, relative) for day in days) if s is not None]
+    mine = spread(today, relative)
+    if not spreads or mine is None:
+        return True
+    return mine >= share * statistics.median(spreads)
+
+
 def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> dict | None:
     """The first test the day [day_start_ms, +1 day) fails, with its figures; None when the data look real.
     `series` holds the device's earlier days too (at least one for the copy test, `history_days` for the others)."""
     day_end = day_start_ms + DAY_MS
-    tests = params.get("tests", ("copy", "flat", "smooth"))
+    tests = params.get("tests", ("copy", "replay", "flat", "smooth"))
     period = int(params.get("period_ms", DAY_MS))
     run = copy_run(series, day_start_ms - DAY_MS, day_end, period) if "copy" in tests else None  # seen whole across midnight
     if run and run.points >= params.get("min_copy_points", 16) and run.span_ms >= params.get("min_copy_s", 21600) * 1000:
         return {"test": "copy", "points": run.points, "from_ms": run.start_ms, "to_ms": run.end_ms, "period_ms": period}
+    if "replay" in tests:
+        check = copy_check(series, day_start_ms, params.get("replay", {}))
+        if check is not None and check.copied:
+            return explain_copy(check)
     before = [p for p in series if p[0] < day_start_ms]
     today = [p for p in series if day_start_ms <= p[0] < day_end]
     if not before or not today:
@@ -115,6 +148,9 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     rough = day_roughness(today, relative)
     if rough is None or len(daily) < params.get("min_history_days", 3):
         return None
+    if not varies(today, before, day_start_ms, int(params.get("history_days", 7)), params.get("min_variation_share", 0.25),
+                  relative):
+        return None  # a machine on standby, a stopped plant: quiet, not forged
     usual = statistics.median(daily)
     if usual > 0 and rough < ratio * usual:
         return {"test": "smooth", "roughness": round(rough, 6), "usual_roughness": round(usual, 6)}

@@ -3,6 +3,7 @@
 Heat stress, the weather or a miscalibrated batch of sensors move the whole herd; a sick animal leaves it. Each reading
 is compared with the median of the herd's readings in its time bucket (buckets with fewer than `min_herd` readings are
 not judged); a device whose readings stayed at least `min_excess` above the median for `duration_ms` is an outlier.
+The herd count (herd_count_step) judges the share of collars reporting against the herd's own usual share.
 """
 from __future__ import annotations
 
@@ -55,3 +56,45 @@ def herd_outliers(series: Mapping[int, Series], min_excess: float, duration_ms: 
         elif latest is not None and since is None:
             calm.add(device)
     return outliers, calm
+
+
+# ---------------------------------------------------------------- herd count against its own variation
+
+HERD_COUNT_DEFAULTS = {"z": 5.0, "min_drop_devices": 2, "min_samples": 12, "history_windows": 84}
+MAD_TO_SIGMA = 1.4826
+
+
+def herd_count_step(reporting: int, eligible: int, state: dict, now_ms: int, window_ms: int, params: Mapping
+                    ) -> tuple[str | None, dict]:
+    """Judge the share of the herd reporting in the last window; ("raise" | "clear" | None, figures).
+
+    Only devices past their first report window count (`eligible`: registered at least one window ago): a herd being
+    installed is not a herd dropping. Once a share per window has been sampled `min_samples` times (one sample per
+    window, never while below the line: a drop must not teach the herd that dropping is normal), the line is the
+    herd's own usual share minus max(z x 1.4826 x MAD of its samples, `min_drop_devices` / eligible); before that,
+    the declared `min_share`. The samples (at most `history_windows`) live in `state`."""
+    p = {**HERD_COUNT_DEFAULTS, **params}
+    if not eligible:
+        return None, {}
+    share = reporting / eligible
+    samples = state.setdefault("samples", [])
+    if len(samples) >= p["min_samples"]:
+        usual = statistics.median(samples)
+        mad = statistics.median(abs(s - usual) for s in samples)
+        line = usual - max(p["z"] * MAD_TO_SIGMA * mad, p["min_drop_devices"] / eligible)
+        origin = {"en": f"this herd's own usual share {usual:.3f} over {len(samples)} windows minus max({p['z']:g} robust "
+                        f"deviations, {p['min_drop_devices']} collars)",
+                  "zh": f"本牧群自身{len(samples)}个窗口上报比例中位数{usual:.3f}减max({p['z']:g}倍稳健离差, "
+                        f"{p['min_drop_devices']}个项圈)"}
+    else:
+        usual, line = None, float(p["min_share"])
+        origin = {"en": f"declared minimum share {line:.2f} until {p['min_samples']} windows of the herd's own are known",
+                  "zh": f"积累{p['min_samples']}个窗口的自身数据前, 采用规则设定的最低比例{line:.2f}"}
+    below = share < line
+    if not below and now_ms - state.get("sampled_ms", -window_ms) >= window_ms:
+        samples.append(round(share, 4))
+        del samples[:-int(p["history_windows"])]
+        state["sampled_ms"] = now_ms
+    detail = {"reporting": reporting, "registered": eligible, "share": round(share, 4), "min_share": round(line, 4),
+              "usual_share": None if usual is None else round(usual, 4), "threshold_from": origin}
+    return ("raise" if below else "clear"), detail

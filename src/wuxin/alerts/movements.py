@@ -5,6 +5,10 @@ apart). An episode is confirmed when the confirming device recorded its event (a
 out) from `before_ms` before the episode's first count to `after_ms` after its last; an episode of at least
 `min_units` units without one is goods leaving unbooked. Trucks at the gate together share one episode, so an
 unbooked truck beside a booked one is not told apart (a miss, never a false alarm).
+
+A warehouse without a weighbridge has nothing to confirm a truck with; there the gate's own history says when goods
+normally leave: an episode beginning outside the shortest span of hours holding 1 - `quiet_share` of its outbound
+units over its earlier days (its own night) is goods leaving unbooked at night (quiet_hours, off_hours).
 """
 from __future__ import annotations
 
@@ -44,3 +48,27 @@ def unconfirmed(found: Sequence[Episode], confirmations: Sequence[int], before_m
         if e.units >= min_units and not (i < len(stamps) and stamps[i] <= e.end_ms + after_ms):
             out.append(e)
     return out
+
+
+def quiet_hours(counts: Sequence[tuple[int, float]], offset_ms: int, quiet_share: float) -> set[int] | None:
+    """Local hours of the day (0-23, clock shifted by `offset_ms`) outside the gate's own working span: the shortest
+    run of consecutive hours (across midnight too) in which it counted at least 1 - `quiet_share` of its outbound
+    units over its history; its night, whatever shifts it works. None with no units counted."""
+    per_hour = [0.0] * 24
+    for ts, units in counts:
+        if units and units > 0:
+            per_hour[(ts + offset_ms) // 3_600_000 % 24] += units
+    total = sum(per_hour)
+    if total <= 0:
+        return None
+    for length in range(1, 25):
+        for start in range(24):
+            span = {(start + k) % 24 for k in range(length)}
+            if sum(per_hour[h] for h in span) >= (1 - quiet_share) * total:
+                return set(range(24)) - span
+    return set()
+
+
+def off_hours(found: Sequence[Episode], quiet: set[int], offset_ms: int, min_units: float) -> list[Episode]:
+    """Episodes of at least `min_units` that begin in one of the gate's own quiet hours."""
+    return [e for e in found if e.units >= min_units and (e.start_ms + offset_ms) // 3_600_000 % 24 in quiet]

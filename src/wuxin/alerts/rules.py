@@ -15,7 +15,8 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   `min_fixes` consecutive fixes on the wrong side raise (default 1)
   mismatch        two sources disagreeing (camera count vs RFID vs WMS) beyond a tolerance
   coverage        pledged value / outstanding loan below a maintenance line
-  herd_drop       share of a device type reporting in a window below `min_share` (herd count)
+  herd_drop       share of a device type reporting in a window below the herd's own usual share less its own spread
+                  (`min_share` until enough windows are known; devices count from one window after registration)
   herd_relative   a device's `key` at least `min_excess` above its herd's median of the same `bucket_s` for `duration_s`
                   (a sick cow, while heat stress warms the whole herd; see alerts/herd.py); on the sweep
   baseline_change a daily indicator leaving the borrower's own normal band; declared shutdown and maintenance days
@@ -24,7 +25,16 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   from its own station) over `window_days` outside the band of its own first `baseline_days` (see
                   alerts/performance.py): above physics for one day, a performance ratio too high or too low for a week
   unbooked_outbound goods counted out (`count_key` of the rule's device type) with no `confirm_event` of a
-                  `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out)
+                  `confirm_device_type` device of the enterprise around it (a weighbridge weighing the truck out);
+                  without such a device, goods counted out in the gate's own quiet hours (`quiet_share`, its night)
+  odometer        a vehicle's odometer stepping back beyond its own jitter (resets to near zero are benign), or its
+                  day's km against the GPS track's km outside its own usual ratio (daily; see alerts/odometer.py)
+  machine_idle    one machine's running hours below the band of its own working days while the plant works (daily;
+                  see alerts/machines.py)
+  meter_balance   an energy meter's day of kWh against the kWh its machines' currents imply, outside the pair's own
+                  fitted relation (daily; see alerts/meters.py)
+  lot_stock       a pledged lot's stock (the sum of its RFID readers' counts, every reader fresh) below the pledge set on
+                  the lot (or the sum of its readers' shares) for `duration_s` (see alerts/stock.py); on the sweep
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
                   history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
@@ -51,6 +61,10 @@ RULE_TYPES = {
     "performance_ratio": {"measured", "expected", "window_days", "direction"},
     "fabricated_data": {"keys"},
     "unbooked_outbound": {"count_key", "confirm_device_type", "confirm_event"},
+    "odometer": set(),
+    "machine_idle": set(),
+    "meter_balance": set(),
+    "lot_stock": set(),
 }
 STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence", "clock_skew"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -131,7 +145,9 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes",
                  "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd",
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
-                 "margin"):
+                 "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "min_speed_kmh", "max_gap_s",
+                 "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
+                 "history_windows", "quiet_share", "fresh_s", "min_variation_share"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")
@@ -144,9 +160,13 @@ def _check_fabricated(rule_id: str, params: dict) -> None:
         keys = params.get(name, [])
         if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
             raise InvalidInput(f"rule {rule_id}: {name} must be a list of property keys, got {keys!r}")
-    tests = params.get("tests", ["copy", "flat", "smooth"])
-    if not isinstance(tests, list) or not tests or not set(tests) <= {"copy", "flat", "smooth"}:
-        raise InvalidInput(f"rule {rule_id}: tests must be a non-empty list of copy, flat, smooth, got {tests!r}")
+    tests = params.get("tests", ["copy", "replay", "flat", "smooth"])
+    if not isinstance(tests, list) or not tests or not set(tests) <= {"copy", "replay", "flat", "smooth"}:
+        raise InvalidInput(f"rule {rule_id}: tests must be a non-empty list of copy, replay, flat, smooth, got {tests!r}")
+    replay = params.get("replay", {})
+    if not isinstance(replay, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                                               for v in replay.values()):
+        raise InvalidInput(f"rule {rule_id}: replay must map its settings to numbers >= 0, got {replay!r}")
 
 
 def apply_override(rule: Rule, override: Mapping[str, Any]) -> Rule:

@@ -35,7 +35,7 @@ from wuxin.sim.patterns import local_iso
 
 DAY_MS, MINUTE_MS = 86_400_000, 60_000
 KINDS_OF_ALARM = {"device_tamper": {"device_off"}, "device_offline": {"device_off", "herd_drop"},
-                  "utilization_drop": {"machine_idle"}, "generation_above_physics": {"pv_above_irradiance"},
+                  "utilization_drop": {"machine_idle"}, "machine_idle": {"machine_idle"}, "generation_above_physics": {"pv_above_irradiance"},
                   "gps_jump": {"gps_jump"}, "herd_drop": {"herd_drop"}, "crane_overload": {"crane_overload"},
                   "fever": {"sick_animals"}, "geofence_exit": {"geofence_exit"},
                   "stock_below_pledge": {"stock_below_pledge"}, "unauthorised_outbound": {"unauthorised_outbound"},

@@ -109,8 +109,16 @@ def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5) -> Non
 @app.command("alerts")
 def bench_alerts(days: int = typer.Option(14, help="simulated days (anomalies start from day 8, a baseline first)"),
                  per_scenario: int = 2, seed: int = 2026,
-                 latency_s: float = typer.Option(5.0, help="seconds of 5,000 points/s for the latency figure")) -> None:
+                 latency_s: float = typer.Option(5.0, help="seconds of 5,000 points/s for the latency figure"),
+                 data: Optional[str] = typer.Option(None, help="a labelled data set folder (devices.json, telemetry.jsonl, "
+                                                               "labels.json; docs/benchmarks.md) scored instead of the simulator")
+                 ) -> None:
     """Alarm quality on labelled anomalies (recall, precision, false alarms/1k device-days, delay) and latency."""
+    if data is not None:
+        from wuxin.bench.labelled import measure_labelled
+
+        measure_labelled(data, console)
+        return
     from wuxin.bench.alerts import run_alerts_bench
 
     run_alerts_bench(days, per_scenario, seed, latency_s, console)

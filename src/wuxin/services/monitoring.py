@@ -25,10 +25,11 @@ import orjson
 
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
+from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
 from wuxin.alerts.performance import explain, ratio_check
 from wuxin.alerts.fabricated import fabricated_verdict
-from wuxin.alerts.herd import herd_outliers
-from wuxin.alerts.movements import episodes, unconfirmed
+from wuxin.alerts.herd import herd_count_step, herd_outliers
+from wuxin.alerts.movements import episodes, off_hours, quiet_hours, unconfirmed
 from wuxin.alerts.engine import (
     DeviceInfo,
     Evaluation,
@@ -36,7 +37,6 @@ from wuxin.alerts.engine import (
     absence_signal,
     evaluate_clock,
     evaluate_device,
-    herd_share,
     points_by_device,
 )
 from wuxin.alerts.rules import SEVERITIES, STREAM_TYPES, Rule, apply_override, parse_rule, severity_rank
@@ -49,6 +49,7 @@ from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.calendars import enterprise_zones, in_service, periods_by_enterprise
+from wuxin.services.device_rules import device_rule_signals, sweep_lots
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -318,6 +319,7 @@ def sweep(platform: Platform) -> dict:
         recorded = sweep_connectivity(platform)
         return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
                 "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
+                "lots": sweep_lots(platform),
                 "escalated": escalate(platform),
                 "daily": platform.metrics.timed_job("daily", lambda: run_daily_due(platform))}
 
@@ -417,21 +419,24 @@ def sweep_herds(platform: Platform) -> int:
 
 
 def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) -> Signal | None:
-    """A herd counted against the devices in service (a culled cow's tag is not missing); not judged while the
-    enterprise declared a shutdown or maintenance window."""
+    """The herd's share reporting in the window against its own usual share (alerts/herd.py herd_count_step), counted
+    over the devices in service (a culled cow's tag is not missing) registered at least one window ago; not judged
+    while the enterprise declared a shutdown or maintenance window."""
     periods = periods_by_enterprise(uow, [enterprise_id], now_ms, now_ms + 1)[enterprise_id]
     if period_at(periods, now_ms, kinds=("shutdown", "maintenance")) is not None:
         return None
-    ids = [d["id"] for d in uow.devices.list(enterprise_id) if rule.applies_to(d["device_type"]) and in_service(d, now_ms)]
-    reporting = uow.monitoring.reporting_devices(ids, now_ms - int(rule.params["window_s"] * 1000), now_ms + 1) if ids else set()
-    share = herd_share(len(reporting), len(ids))
-    if share is None:
-        return None
+    window_ms = int(rule.params["window_s"] * 1000)
+    ids = [d["id"] for d in uow.devices.list(enterprise_id)
+           if rule.applies_to(d["device_type"]) and in_service(d, now_ms) and d["created_ms"] <= now_ms - window_ms]
+    reporting = uow.monitoring.reporting_devices(ids, now_ms - window_ms, now_ms + 1) if ids else set()
     source = f"enterprise:{enterprise_id}"
-    detail = {"reporting": len(reporting), "registered": len(ids), "share": round(share, 4),
-              "min_share": rule.params["min_share"]}
-    action = "raise" if share < rule.params["min_share"] else "clear"
-    return Signal(action, PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)
+    key = (PLATFORM_SCOPE, rule.id, source)
+    state = uow.monitoring.states([key]).get(key) or {}
+    before = orjson.dumps(state)
+    action, detail = herd_count_step(len(reporting), len(ids), state, now_ms, window_ms, rule.params)
+    if orjson.dumps(state) != before:
+        uow.monitoring.save_states({key: state}, now_ms)
+    return Signal(action, PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail) if action else None
 
 
 def sweep_herd_relative(platform: Platform, limit: int = 1_000_000) -> int:
@@ -591,6 +596,7 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
         signals += performance_signals(uow, day, now_ms, enterprises, calendars)
         signals += fabricated_signals(uow, day, now_ms, enterprises=enterprises, calendars=calendars)
         signals += unbooked_signals(uow, day, now_ms, enterprises=enterprises, calendars=calendars)
+        signals += device_rule_signals(uow, day, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
@@ -659,7 +665,7 @@ def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_00
                     excluded_days([day], zone, calendar.periods, False, row["id"], row["site_id"]):
                 continue
             for rule in (r for r in rules if r.applies_to(row["device_type"])):
-                history = int(rule.params.get("history_days", 7))
+                history = fabricated_history_days(rule)
                 verdict = device_fabricated(uow, row["id"], rule, day_start, history, limit)
                 if verdict:
                     signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{row['id']}", enterprise["id"], now_ms,
@@ -685,7 +691,10 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
             judged_from = judged_to - DAY_MS
             counters = [d for d in devices if rule.device_type in (None, d["device_type"])]
             confirmers = [d["id"] for d in devices if d["device_type"] == p["confirm_device_type"]]
-            if not counters or not confirmers:
+            if counters and not confirmers:
+                signals += night_outbound_signals(uow, rule, enterprise["id"], counters, judged_from, judged_to, now_ms, limit)
+                continue
+            if not counters:
                 continue
             stamps = [e["ts_ms"] for e in uow.telemetry.events(confirmers, judged_from - DAY_MS, judged_to + after_ms, limit)
                       if e["name"] == p["confirm_event"] and _params_match(e["params"], p.get("confirm_match", {}))]
@@ -700,9 +709,46 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
     return signals
 
 
+def night_outbound_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, counters: list[dict], judged_from: int,
+                           judged_to: int, now_ms: int, limit: int) -> list[Signal]:
+    """Without a weighbridge: count-out episodes in the gate's own quiet hours, learnt from its `history_days`
+    before the judged window (alerts/movements.py quiet_hours); a gate with under `min_history_days` of counts is not
+    judged."""
+    p = rule.params
+    days, quiet_share = int(p.get("history_days", 14)), float(p.get("quiet_share", 0.01))
+    signals = []
+    for d in counters:
+        rows = uow.telemetry.readings([d["id"]], p["count_key"], judged_from - (days + 1) * DAY_MS, judged_to, limit)
+        counts = [(r["ts_ms"], r["num"]) for r in rows if r["num"] is not None]
+        history = [c for c in counts if c[0] < judged_from - 6 * 3_600_000]
+        counted_days = {(ts + CN_OFFSET_MS) // DAY_MS for ts, units in history if units and units > 0}
+        quiet = quiet_hours(history, CN_OFFSET_MS, quiet_share)
+        if quiet is None or len(counted_days) < int(p.get("min_history_days", 5)):
+            continue
+        found = [e for e in episodes(counts, int(p.get("gap_s", 1800) * 1000)) if judged_from <= e.end_ms < judged_to]
+        for e in off_hours(found, quiet, CN_OFFSET_MS, p.get("min_units", 1)):
+            signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{d['id']}", enterprise_id, now_ms,
+                                  {"device": d["key"], "units": e.units, "from_ms": e.start_ms, "to_ms": e.end_ms,
+                                   "unconfirmed_by": "no weighbridge: outside the gate's own outbound hours",
+                                   "quiet_hours": sorted(quiet), "history_days": len(counted_days),
+                                   "threshold_from": {
+                                       "en": f"hours outside the shortest span holding {1 - quiet_share:.0%} of this gate's "
+                                             f"outbound units over its {len(counted_days)} earlier days with counts",
+                                       "zh": f"本道闸此前{len(counted_days)}天出库数量{1 - quiet_share:.0%}所在的最短时段之外"}},
+                                  d["id"]))
+    return signals
+
+
 def _params_match(raw, wanted: dict) -> bool:
     params = orjson.loads(raw) if isinstance(raw, (str, bytes)) else (raw or {})
     return all(params.get(k) == v for k, v in wanted.items())
+
+
+def fabricated_history_days(rule: Rule) -> int:
+    """Days of readings a fabricated-data rule reads before the judged day: its history, or the replay test's window."""
+    tests = rule.params.get("tests", ["copy", "replay", "flat", "smooth"])
+    replay = int(rule.params.get("replay", {}).get("window_days", REPLAY_DEFAULTS["window_days"])) if "replay" in tests else 0
+    return max(int(rule.params.get("history_days", 7)), replay)
 
 
 def device_fabricated(uow: UnitOfWork, device_id: int, rule: Rule, day_start: int, history_days: int, limit: int) -> dict | None:
