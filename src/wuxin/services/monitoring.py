@@ -44,7 +44,7 @@ from wuxin.bootstrap import Platform
 from wuxin.calendars.periods import Period, excluded_days, makeup_workdays, period_at
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
+from wuxin.indicators.days import CN_OFFSET_MS, DEFAULT_ZONE, day_start_ms, local_day  # CN: night-outbound hours (not yet per site zone)
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
