@@ -75,7 +75,8 @@ export function niceScale(values, target = 5) {
   const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
   const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   const round = (v) => Number(v.toFixed(decimals + 2));
-  return { min: round(Math.floor(lo / step + 1e-9) * step), max: round(Math.ceil(hi / step - 1e-9) * step), interval: round(step), decimals };
+  const min = round(Math.floor(lo / step + 1e-9) * step);
+  return { min: Math.min(...xs) >= 0 ? Math.max(0, min) : min, max: round(Math.ceil(hi / step - 1e-9) * step), interval: round(step), decimals };
 }
 
 /** A y axis for a unit: nice ticks, each label with the decimals its step needs, the unit as the axis name
