@@ -121,3 +121,26 @@ def test_the_evidence_page_says_what_a_signed_tree_head_and_a_proof_are(console_
     assert "check" in c.page.locator("[data-explain='proof']").first.inner_text()
     c.shot("figures-evidence-en")
     assert c.errors == []
+
+
+def test_cross_verification_never_shows_a_raw_none_and_no_statements_is_neutral(console_as, demo):
+    officer = _api(demo, "officer")
+    assessments = {}
+    for e in officer.get("/api/v1/enterprises").json():
+        r = officer.get(f"/api/v1/enterprises/{e['id']}/credit/assessment")
+        if r.status_code == 200:
+            assessments[e["id"]] = r.json()
+    assert assessments
+    texts = [c["finding"] for a in assessments.values() for c in a["cross_checks"]]
+    assert not [t for t in texts if "None" in t]
+    c = console_as("officer", "en")
+    bare = [eid for eid, a in assessments.items() if a["statements_count"] == 0]
+    for eid in [*bare[:1], *list(assessments)[:1]]:
+        c.open(f"#/enterprise/{eid}", "[data-assessment]")
+        card = c.page.locator("[data-assessment]")
+        assert "None" not in card.inner_text() and "null" not in card.inner_text()
+        badge = c.page.locator("[data-verification]")
+        if assessments[eid]["statements_count"] == 0:  # nothing reported: neither passed nor failed
+            assert badge.get_attribute("data-verification") == "none" and "offline" not in badge.get_attribute("class")
+            assert "upload" in c.page.locator("[data-empty='cross-checks']").inner_text()
+    assert c.errors == []

@@ -230,7 +230,7 @@ def _pdf_activity(report: dict, P, h2, small, font: str, link) -> list:
         f"Peer standing: {link(fmt_unit(peer['value'], a['unit']), peer['link'])} against the industry median "
         f"{fmt_unit(peer['median'], a['unit'])} (p25 {fmt_unit(peer['p25'], a['unit'])}, p75 {fmt_unit(peer['p75'], a['unit'])}; "
         f"up to {peer['peers']} peers): <b>{peer['standing']}</b>.")]
-    span = f"last {n} days" + (f" (of {a['window_days']}: no data before {a['days'][0]})" if a.get("window_days") else "")
+    span = f"last {n} days" + (f" of {a['window_days']}; no data before {a['days'][0]}" if a.get("window_days") else "")
     return [P(f"Activity against the industry index ({span})", h2),
             P(f"{link(a['label'], a['link'])} (blue) and the {link('industry median', a['index_link'])} (grey); "
               "gaps are days without data, never zero.", small), drawing, *standing]

@@ -141,6 +141,8 @@ const STRINGS = {
   partial_point: ["未完整日（数据不全）", "partial day (incomplete data)"], unit_cny: ["元", "CNY"],
   no_decision_request: ["尚无授信决策——可在上方申请一次。", "No decision yet — request one above."],
   no_decision_wait: ["尚无授信决策——请联系信贷员发起。", "No decision yet — ask a credit officer to request one."],
+  no_checks_hint: ["暂无可核对的申报期间——申报期间须与设备数据重叠；设备上报满一个季度后再查看。",
+    "No reported period overlaps the device data yet — nothing to check; look again once the devices have reported for a full quarter."],
   no_statements: ["未提交财务报表", "no statements"],
   no_statements_hint: ["尚无申报报表可核对——请企业上传季度财务报表后再核验。", "No reported statements to check yet — ask the firm to upload its quarterly statements."],
   no_indicators_hint: ["尚无指标值——设备首次上报后的次日起显示。", "No indicator values yet — they appear the day after the devices first report."],
@@ -176,7 +178,7 @@ export const fmtFixed = (x, digits = 0) => x == null || Number.isNaN(x) ? "—" 
   new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(x);
 /** CNY short enough for a KPI card (¥200万 / CN¥2M); the full amount goes in its title. */
 export const fmtCnyCompact = (x) => x == null ? "—" :
-  new Intl.NumberFormat(locale(), { style: "currency", currency: "CNY", notation: "compact", maximumFractionDigits: 2 }).format(x);
+  new Intl.NumberFormat(locale(), { style: "currency", currency: "CNY", notation: "compact", maximumFractionDigits: 1 }).format(x);
 export const fmtDateTime = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {
   timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(ms));
 export const fmtDate = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {

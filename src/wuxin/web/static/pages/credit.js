@@ -109,7 +109,7 @@ async function crossChecks(enterpriseId) {
       { title: t("evidence_sources"), render: (c) => h("span", { title: c.tolerance_basis || "" }, sources(c)) },
       { title: t("check_level"), render: (c) => h("span", { class: `badge ${c.level === "verified" ? "online" : c.level === "supported" ? "refer" : ""}` },
         tOr("level_" + c.level, c.level || "—")) },
-    ], a.cross_checks) : h("p", { class: "muted", "data-empty": "cross-checks" }, t(noStatements ? "no_statements_hint" : "none")),
+    ], a.cross_checks) : h("p", { class: "muted", "data-empty": "cross-checks" }, t(noStatements ? "no_statements_hint" : "no_checks_hint")),
     h("details", {}, h("summary", {}, t("finding")), h("ul", { class: "small" }, a.cross_checks.map((c) => h("li", {}, c.finding)))),
     h("details", {}, h("summary", {}, t("features")), table([
       { title: t("name"), render: ([k]) => getLang() === "en" ? k : FEATURE_ZH[k] || k },

@@ -180,10 +180,6 @@ function drawTimeline(wrap, data) {
   }
   // Today is not over: its slots after now are left blank (not "no data"), and the day is outlined dashed.
   const nowSlot = data.partial_day ? Math.floor((data.now_ms - firstMs) / SLOT_MS) : nSlots;
-  if (data.partial_day) {
-    const d0 = Math.round((Date.parse(data.partial_day) - Date.parse(data.first_day)) / DAY_MS) * 96;
-    ctx.fillStyle = "#6b7785"; ctx.fillText(t("today_partial"), Math.min(x(d0) + 2, labelW + plotW - 90), 10);
-  }
   data.machines.forEach((m, i) => {
     const y = headH + i * (rowH + gap);
     ctx.fillStyle = "#1f2933"; ctx.fillText(m.machine_id.slice(0, 16), 2, y + rowH / 2);
