@@ -86,3 +86,40 @@ def test_the_hook_ignores_devices_without_a_run_threshold_or_current():
 def test_missing_days_are_read_in_consecutive_runs():
     assert _runs([]) == []
     assert _runs([3, 4, 5, 9, 11, 12]) == [(3, 5), (9, 9), (11, 12)]
+
+
+# ---------------------------------------------------------------- the figures the timeline shows
+
+from wuxin.indicators.days import day_iso  # noqa: E402
+from wuxin.services.console import run_summary  # noqa: E402
+
+
+def _day(running_slots: int, unknown_slots: int = 0) -> str:
+    return "R" * running_slots + "-" * unknown_slots + "S" * (SLOTS_PER_DAY - running_slots - unknown_slots)
+
+
+def test_run_hours_are_averaged_over_the_days_with_data_not_the_window():
+    # 38 R slots = 9.5 h on one day, then 6 days without any data: 9.5 h/d over 1 day, not 9.5 / 7 = 1.4
+    slots = _day(38) + "-" * (6 * SLOTS_PER_DAY)
+    s = run_summary(slots, DAY, None)
+    assert s["run_hours_per_day"] == 9.5 and s["days_with_data"] == 1 and s["first_day_with_data"] == day_iso(DAY)
+
+
+def test_days_without_data_are_gaps_and_a_stopped_day_counts_as_zero():
+    slots = "-" * SLOTS_PER_DAY + _day(40) + _day(0) + _day(20, unknown_slots=50)
+    s = run_summary(slots, DAY, None)
+    assert s["days_with_data"] == 3 and s["first_day_with_data"] == day_iso(DAY + 1)
+    assert s["run_hours_per_day"] == (10 + 0 + 5) / 3
+
+
+def test_the_open_day_is_reported_apart_and_left_out_of_the_average():
+    slots = _day(40) + _day(32) + "R" * 8 + "-" * (SLOTS_PER_DAY - 8)
+    s = run_summary(slots, DAY, DAY + 2)
+    assert s["run_hours_per_day"] == 9.0 and s["days_with_data"] == 2
+    assert s["partial_day"] == {"day": day_iso(DAY + 2), "run_hours": 2.0, "observed_hours": 2.0}
+
+
+def test_a_machine_without_any_data_has_no_average_rather_than_zero():
+    s = run_summary("-" * (3 * SLOTS_PER_DAY), DAY, DAY + 2)
+    assert s["run_hours_per_day"] is None and s["days_with_data"] == 0 and s["first_day_with_data"] is None
+    assert s["partial_day"]["run_hours"] == 0 and s["partial_day"]["observed_hours"] == 0

@@ -39,6 +39,53 @@ def chart_points(values: Sequence[float | None], width: float, height: float, to
     return runs
 
 
+def fit_activity(activity: dict | None, min_days: int = 14) -> dict | None:
+    """The activity chart's days cut to start at the first day either series has data (at least `min_days`):
+    180 days with data only in the last few would draw as one spike at the right edge."""
+    if not activity or not activity.get("days"):
+        return activity
+    n = len(activity["days"])
+    known = [i for i in range(n) if activity["values"][i] is not None or activity["index_median"][i] is not None]
+    start = min(known[0], max(n - min_days, 0)) if known else max(n - min_days, 0)
+    if start == 0:
+        return activity
+    return {**activity, "days": activity["days"][start:], "values": activity["values"][start:],
+            "index_median": activity["index_median"][start:], "window_days": n}
+
+
+def nice_ticks(high: float, count: int = 4) -> list[float]:
+    """Axis ticks from 0 to a round top at or above `high`, in steps of 1, 2 or 5 x 10^k.
+
+    >>> nice_ticks(0.31)
+    [0.0, 0.1, 0.2, 0.3, 0.4]
+    >>> nice_ticks(9.5)
+    [0, 5, 10]
+    """
+    if not high or high <= 0 or not math.isfinite(high):
+        return [0.0, 1.0]
+    raw = high / count
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw - 1e-12)
+    top = math.ceil(high / step - 1e-9) * step
+    digits = max(0, -math.floor(math.log10(step) + 1e-9)) + 1
+    return [round(i * step, digits) for i in range(int(round(top / step)) + 1)]
+
+
+def fmt_unit(value: Any, unit: str | None, digits: int = 2) -> str:
+    """A value with its unit for people: a share ("1") as a percent, CNY before the amount, else the unit after.
+
+    >>> fmt_unit(0.3125, "1"), fmt_unit(2_000_000, "CNY"), fmt_unit(20.25, "kg/head"), fmt_unit(None, "1")
+    ('31.2%', 'CNY 2,000,000', '20.25 kg/head', 'unknown')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "unknown"
+    if unit == "1":
+        return f"{value * 100:,.1f}%"
+    if unit == "CNY":
+        return f"CNY {value:,.0f}"
+    return f"{fmt(value, digits)} {unit}".rstrip()
+
+
 def fmt(value: Any, digits: int = 2) -> str:
     """A number for people: thousands separated, None as 'unknown'."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -53,15 +100,17 @@ def fmt(value: Any, digits: int = 2) -> str:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("wuxin.risk", "templates"), autoescape=True)  # HTML only: every value escaped
     env.filters["num"] = fmt
+    env.filters["unit"] = fmt_unit
     env.globals["chart_points"] = chart_points
     return env
 
 
 def render_html(report: dict, base_url: str = "") -> str:
     """The report as one self-contained HTML page (inline SVG charts, no scripts); links under `base_url`."""
+    report = {**report, "activity": fit_activity(report.get("activity"))}
     activity = report.get("activity") or {}
     values = [v for v in (activity.get("values") or []) + (activity.get("index_median") or []) if v is not None]
-    top = max(values) * 1.1 if values else 1.0
+    top = nice_ticks(max(values) if values else 1.0)[-1]
     return _environment().get_template("credit_report.html.j2").render(r=report, chart_top=top, base=base_url.rstrip("/"))
 
 
@@ -147,34 +196,44 @@ def _pdf_decision(report: dict, P, h2, small, link) -> list:
 
 
 def _pdf_activity(report: dict, P, h2, small, font: str, link) -> list:
-    from reportlab.graphics.shapes import Drawing, Line, PolyLine, String
+    from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
     from reportlab.lib import colors
 
-    a = report.get("activity")
+    a = fit_activity(report.get("activity"))
     if not a:
         return []
-    width, height = 500.0, 110.0
+    left, width, height, bottom = 44.0, 456.0, 110.0, 14.0
     values = [v for v in a["values"] + a["index_median"] if v is not None]
-    top = max(values) * 1.1 if values else 1.0
-    drawing = Drawing(width + 10, height + 24)
-    drawing.add(Line(0, 12, width, 12, strokeColor=colors.grey, strokeWidth=0.5))
+    ticks = nice_ticks(max(values) if values else 1.0)
+    top = ticks[-1]
+    drawing = Drawing(left + width + 10, height + bottom + 18)
+    for tick in ticks:  # y axis: round ticks from 0, each labelled with its unit
+        y = bottom + tick / top * height
+        drawing.add(Line(left, y, left + width, y, strokeColor=colors.HexColor("#e1e6ec"), strokeWidth=0.4))
+        drawing.add(String(left - 3, y - 2.5, fmt_unit(tick, a["unit"], 2 if tick < 10 else 0), fontName=font, fontSize=6.5,
+                           textAnchor="end"))
     for series, colour in ((a["index_median"], colors.HexColor("#9aa5b1")), (a["values"], colors.HexColor("#1f6feb"))):
         for run in chart_points(series, width, height, top):
             pts = [float(c) for pair in run.split(" ") for c in pair.split(",")]
-            flipped = [p if i % 2 == 0 else height - p + 12 for i, p in enumerate(pts)]
+            flipped = [p + left if i % 2 == 0 else height - p + bottom for i, p in enumerate(pts)]
             if len(flipped) >= 4:
                 drawing.add(PolyLine(flipped, strokeColor=colour, strokeWidth=1.2))
-    drawing.add(String(0, 0, a["days"][0], fontName=font, fontSize=7))
-    drawing.add(String(width - 40, 0, a["days"][-1], fontName=font, fontSize=7))
-    drawing.add(String(0, height + 14, f"max {fmt(top / 1.1)} {a['unit']}", fontName=font, fontSize=7))
+            else:  # a single known day between gaps: a dot, not nothing
+                drawing.add(Circle(flipped[0], flipped[1], 1.2, fillColor=colour, strokeColor=colour))
+    n = len(a["days"])
+    for i in sorted({0, n // 3, 2 * n // 3, n - 1}):  # x axis: four dates across the fitted range
+        x = left + i * width / max(n - 1, 1)
+        drawing.add(String(x, 2, a["days"][i], fontName=font, fontSize=6.5, textAnchor="middle" if 0 < i < n - 1 else
+                           ("start" if i == 0 else "end")))
     peer = report.get("peer")
     standing = [] if not peer else [P(
-        f"Peer standing: {link(fmt(peer['value']) + ' ' + a['unit'], peer['link'])} against the industry median "
-        f"{fmt(peer['median'])} (p25 {fmt(peer['p25'])}, p75 {fmt(peer['p75'])}; up to {peer['peers']} peers): "
-        f"<b>{peer['standing']}</b>.")]
-    return [P("Activity against the industry index (180 days)", h2),
+        f"Peer standing: {link(fmt_unit(peer['value'], a['unit']), peer['link'])} against the industry median "
+        f"{fmt_unit(peer['median'], a['unit'])} (p25 {fmt_unit(peer['p25'], a['unit'])}, p75 {fmt_unit(peer['p75'], a['unit'])}; "
+        f"up to {peer['peers']} peers): <b>{peer['standing']}</b>.")]
+    span = f"last {n} days" + (f" of {a['window_days']}; no data before {a['days'][0]}" if a.get("window_days") else "")
+    return [P(f"Activity against the industry index ({span})", h2),
             P(f"{link(a['label'], a['link'])} (blue) and the {link('industry median', a['index_link'])} (grey); "
-              "gaps are days without data.", small), drawing, *standing]
+              "gaps are days without data, never zero.", small), drawing, *standing]
 
 
 def _pdf_checks(report: dict, P, h2, small, font: str, link) -> list:

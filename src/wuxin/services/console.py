@@ -151,6 +151,9 @@ def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: 
         stored = uow.console.run_slots([d["id"] for d in machines], first_day, last_day)
         stale = uow.console.stale_days([d["id"] for d in machines], first_day, last_day)
         zone = enterprise_zones(uow, [enterprise_id])[enterprise_id]
+    with day_zone(zone):
+        today = local_day(now_ms)
+    partial_day = today if first_day <= today <= last_day else None  # the site's day still open
     cache, read_points, from_store, rows = _cache(platform), 0, 0, []
     for device in machines:
         with day_zone(zone):  # the site's local days (slots run on from local midnight of the first day)
@@ -158,11 +161,39 @@ def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: 
         read_points, from_store = read_points + points, from_store + stored_days
         rows.append({"key": device["key"], "machine_id": _machine_label(device),
                      "run_threshold_a": device["attributes"]["run_threshold_a"], "connectivity": device["connectivity"],
-                     "source_mode": device["source_mode"], "trust_level": device["trust_level"], "slots": slots})
+                     "source_mode": device["source_mode"], "trust_level": device["trust_level"], "slots": slots,
+                     "summary": run_summary(slots, first_day, partial_day)})
     _log_read(platform, principal, enterprise_id, read_points + from_store)
-    return {"enterprise_id": enterprise_id, "first_day": day_iso(first_day), "last_day": day_iso(last_day), "days": days,
+    seen = [r["summary"]["first_day_with_data"] for r in rows if r["summary"]["first_day_with_data"]]
+    return {"partial_day": None if partial_day is None else day_iso(partial_day), "now_ms": now_ms,
+            "first_day_with_data": min(seen) if seen else None,
+            "enterprise_id": enterprise_id, "first_day": day_iso(first_day), "last_day": day_iso(last_day), "days": days,
             "slot_minutes": SLOT_MS // 60_000, "timezone": zone, "states": {"R": "running", "S": "stopped",
             "-": "unknown"}, "machines": rows, "machine_days_from_read_model": from_store}
+
+
+def run_summary(slots: str, first_day: int, partial_day: int | None) -> dict:
+    """The machine's run hours per day, averaged over the complete days that have data (a slot not
+    unknown): days without data are left out, never counted as 0, and the still open day
+    (`partial_day`, today) is reported on its own, since a day half over would drag the average down.
+
+    >>> run_summary("R" * 40 + "-" * 56 + "-" * 96 + "R" * 8 + "-" * 88, 100, 102)
+    {'run_hours_per_day': 10.0, 'days_with_data': 1, 'run_hours': 10.0, 'first_day_with_data': '1970-04-11', 'partial_day': {'day': '1970-04-13', 'run_hours': 2.0, 'observed_hours': 2.0}}
+    """
+    days = len(slots) // SLOTS_PER_DAY
+    hours, counted, first_seen, partial = 0.0, 0, None, None
+    for i in range(days):
+        day_slots = slots[i * SLOTS_PER_DAY:(i + 1) * SLOTS_PER_DAY]
+        observed = SLOTS_PER_DAY - day_slots.count("-")
+        if observed and first_seen is None:
+            first_seen = first_day + i
+        ran = day_slots.count("R") * SLOT_MS / 3_600_000
+        if first_day + i == partial_day:
+            partial = {"day": day_iso(partial_day), "run_hours": ran, "observed_hours": observed * SLOT_MS / 3_600_000}
+        elif observed:
+            hours, counted = hours + ran, counted + 1
+    return {"run_hours_per_day": round(hours / counted, 4) if counted else None, "days_with_data": counted,
+            "run_hours": hours, "first_day_with_data": None if first_seen is None else day_iso(first_seen), "partial_day": partial}
 
 
 def _machine_label(device: dict) -> str:

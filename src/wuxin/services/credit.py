@@ -300,7 +300,8 @@ def assessment_view(a: Assessment) -> dict:
     return {"enterprise_id": a.enterprise["id"], "as_of": day_iso(a.as_of_day), "activity_indicator": a.activity_indicator,
             "features": a.features, "source_mode": a.source_mode, "cross_verified": status == "verified",
             "verification": status, "iot_coverage": evidence_coverage(a.checks), "evidence_days": a.evidence_days,
-            "open_alarms": a.open_alarms or {}, "cross_checks": [c.to_dict() for c in a.checks]}
+            "open_alarms": a.open_alarms or {}, "statements_count": len(a.statements),
+            "cross_checks": [c.to_dict() for c in a.checks]}
 
 
 def _series(rows: list[dict]) -> dict[str, DailySeries]:

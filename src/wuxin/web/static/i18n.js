@@ -137,6 +137,26 @@ const STRINGS = {
   period_times_needed: ["请填写开始与结束时间", "Enter a start and an end time"],
   calendar_hint: ["登记的停产、检修与放假日不计入基线，也不据此预警；法定节假日与调休按国务院办公厅通知自动处理。时间按本机时区输入，按北京时间显示。",
     "Declared shutdowns, maintenance and rest days are left out of baselines and raise no drop or offline alarm; official PRC holidays and make-up workdays are known already. Times are entered in this browser's time zone and shown in China time."],
+  // console-figures: honest charts and plain words
+  run_hours_col: ["运行时长（小时/天）", "Run hours (h/d)"], h_per_day: ["小时/天", "h/d"], d_short: ["天", "d"],
+  run_hours_note: ["小时/天 = 有数据日的平均运行时长（括号内为有数据的天数）；无数据的日子不计入、不按 0 计；今日未结束，单独显示，不计入平均。",
+    "h/d = average run hours over the days with data (their number in brackets); days without data are left out, never counted as 0; today is not over, so it is shown apart and not averaged."],
+  run_hours_none: ["无数据", "no data"], today_partial: ["今日（未结束）", "today (partial)"],
+  today_so_far: ["今日至今 {h} 小时（已观测 {o} 小时）", "today so far {h} h ({o} h observed)"],
+  range_fitted: ["数据自 {day} 起，显示 {n} 天", "data start {day}: showing {n} days"],
+  partial_point: ["未完整日（数据不全）", "partial day (incomplete data)"], unit_cny: ["元", "CNY"],
+  no_decision_request: ["尚无授信决策——可在上方申请一次。", "No decision yet — request one above."],
+  no_decision_wait: ["尚无授信决策——请联系信贷员发起。", "No decision yet — ask a credit officer to request one."],
+  no_checks_hint: ["暂无可核对的申报期间——申报期间须与设备数据重叠；设备上报满一个季度后再查看。",
+    "No reported period overlaps the device data yet — nothing to check; look again once the devices have reported for a full quarter."],
+  no_statements: ["未提交财务报表", "no statements"],
+  no_statements_hint: ["尚无申报报表可核对——请企业上传季度财务报表后再核验。", "No reported statements to check yet — ask the firm to upload its quarterly statements."],
+  no_indicators_hint: ["尚无指标值——设备首次上报后的次日起显示。", "No indicator values yet — they appear the day after the devices first report."],
+  tree_head_explain: ["签名树头：平台对账本当前全部记录算出一个指纹（根哈希）并签名，任何记录事后被改动，指纹都会对不上。",
+    "Signed tree head: the platform's signed fingerprint (root hash) of every record in the ledger so far; changing any record afterwards would no longer match it."],
+  proof_explain: ["包含证明：一串哈希，可在本机验证某批读数确实包含在已签名的指纹中，无需信任平台。",
+    "Inclusion proof: a short chain of hashes that lets anyone check, on their own machine, that a batch of readings is inside the signed fingerprint, without trusting the platform."],
+  no_tree_head: ["尚无签名树头——设备首批读数入库后自动生成，请稍后再查看。", "No signed tree head yet — one is made when the first batch of device readings arrives; check again after devices report."],
 };
 
 let lang = localStorage.getItem("wuxin.lang") || ((navigator.language || "zh-CN").startsWith("zh") ? "zh-CN" : "en");
@@ -159,6 +179,12 @@ export const fmtNum = (x, digits = 0) => x == null || Number.isNaN(x) ? "—" :
   new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(x);
 export const fmtPct = (x) => x == null ? "—" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(x);
 export const fmtCny = (x) => x == null ? "—" : new Intl.NumberFormat(locale(), { style: "currency", currency: "CNY", maximumFractionDigits: 0 }).format(x);
+/** A number with exactly `digits` decimals (axis ticks: 20.00, 20.05 rather than 20 and 20.1 twice). */
+export const fmtFixed = (x, digits = 0) => x == null || Number.isNaN(x) ? "—" :
+  new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(x);
+/** CNY short enough for a KPI card (¥200万 / CN¥2M); the full amount goes in its title. */
+export const fmtCnyCompact = (x) => x == null ? "—" :
+  new Intl.NumberFormat(locale(), { style: "currency", currency: "CNY", notation: "compact", maximumFractionDigits: 1 }).format(x);
 export const fmtDateTime = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {
   timeZone: TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(ms));
 export const fmtDate = (ms) => ms == null ? "—" : new Intl.DateTimeFormat(locale(), {

@@ -2,7 +2,7 @@
 // Text reaches the page only as text: h() makes text nodes and attributes, never HTML. The one place
 // HTML is built from strings is an ECharts tooltip (ECharts sets it as innerHTML): every string in it
 // goes through esc() / tooltipHtml().
-import { t } from "./i18n.js";
+import { fmtFixed, t } from "./i18n.js";
 
 /** Text made safe to put inside HTML (ECharts' own encoder: & < > " ' as entities). */
 export const esc = (text) => echarts.format.encodeHTML(text == null ? "" : String(text));
@@ -62,4 +62,31 @@ window.addEventListener("resize", () => { for (const c of charts) c.resize(); })
 export function table(columns, rows) {
   return h("table", {}, h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.title)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.render(r)))))));
+}
+
+/** Nice axis ticks for `values` (nulls ignored): steps of 1, 2 or 5 x 10^k, the range widened to whole
+ * steps, and the decimals the step needs, so no two tick labels read the same. Null when no value. */
+export function niceScale(values, target = 5) {
+  const xs = values.filter((v) => v != null && Number.isFinite(v));
+  if (!xs.length) return null;
+  let lo = Math.min(...xs), hi = Math.max(...xs);
+  if (lo === hi) { const pad = Math.abs(lo) * 0.05 || 1; lo -= pad; hi += pad; }
+  const raw = (hi - lo) / target, mag = 10 ** Math.floor(Math.log10(raw)), f = raw / mag;
+  const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const round = (v) => Number(v.toFixed(decimals + 2));
+  const min = round(Math.floor(lo / step + 1e-9) * step);
+  return { min: Math.min(...xs) >= 0 ? Math.max(0, min) : min, max: round(Math.ceil(hi / step - 1e-9) * step), interval: round(step), decimals };
+}
+
+/** A y axis for a unit: nice ticks, each label with the decimals its step needs, the unit as the axis name
+ * (shares in percent, CNY as 元 / CNY). */
+export function valueAxis(values, unit) {
+  const scale = niceScale(values);
+  const pct = unit === "1";
+  const decimals = scale ? Math.max(0, scale.decimals - (pct ? 2 : 0)) : 0;
+  const label = (v) => pct ? `${fmtFixed(v * 100, decimals)}%` : fmtFixed(v, decimals);
+  return { type: "value", ...(scale ? { min: scale.min, max: scale.max, interval: scale.interval } : {}),
+    name: pct ? "" : unit === "CNY" ? t("unit_cny") : unit || "", nameTextStyle: { align: "left" },
+    axisLabel: { formatter: label } };
 }

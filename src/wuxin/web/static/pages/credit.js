@@ -3,7 +3,7 @@
 // reported and not verified), the cross-verification findings with the source modes behind each check
 // (the assessment), and the credit report (HTML / PDF).
 import { api, apiBlob, session } from "../api.js";
-import { fmtCny, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
+import { fmtCny, fmtCnyCompact, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
 import { card, h, section, table } from "../ui.js";
 import { requestForm, standing } from "./credit_workflow.js";
 
@@ -45,7 +45,8 @@ const OUTCOME_BADGE = { approve: "online", refer: "refer", decline: "offline" };
 
 async function decisionView(enterpriseId, reload) {
   const rows = await api(`/api/v1/enterprises/${enterpriseId}/credit/decisions`);
-  if (!rows.length) return h("p", { class: "muted", "data-decision": "none" }, t("no_decision"));
+  if (!rows.length) return h("p", { class: "muted", "data-decision": "none" },
+    t(["credit_officer", "risk_manager"].includes(session.me?.role) ? "no_decision_request" : "no_decision_wait"));
   const d = rows.reduce((a, b) => (b.decided_ms > a.decided_ms ? b : a));
   const limit = d.decision?.limit;
   const outcome = d.outcome || (d.approved ? "approve" : "decline");
@@ -55,7 +56,7 @@ async function decisionView(enterpriseId, reload) {
   return h("div", { "data-decision": d.id },
     h("div", { class: "kpis compact" },
       kpi(t("grade"), h("span", { class: `grade g-${d.grade}` }, d.grade)), kpi(t("score_pts"), fmtNum(d.score, 0)),
-      kpi(t("pd"), fmtPct(d.pd)), kpi(t(outcome === "refer" ? "limit_proposed" : "limit"), d.limit_cny == null ? "—" : fmtCny(Number(d.limit_cny)))),
+      kpi(t("pd"), fmtPct(d.pd)), kpi(t(outcome === "refer" ? "limit_proposed" : "limit"), d.limit_cny == null ? "—" : h("span", { title: fmtCny(Number(d.limit_cny)), "data-limit-cny": d.limit_cny }, fmtCnyCompact(Number(d.limit_cny))))),
     h("p", {}, h("span", { class: `badge ${OUTCOME_BADGE[outcome]}`, "data-outcome": outcome }, t("outcome_" + outcome)), " ",
       !decidedBy.length && d.decision?.decline_reason ? h("span", { class: "muted" }, d.decision.decline_reason) : null),
     decidedBy.length ? h("div", {}, h("h3", {}, t("decided_by")),
@@ -90,11 +91,12 @@ async function crossChecks(enterpriseId) {
   const a = await api(`/api/v1/enterprises/${enterpriseId}/credit/assessment`);
   const status = (c) => h("span", { class: `badge ${c.status === "consistent" ? "online" : c.status === "insufficient_evidence" ? "" : "offline"}` },
     tOr("chk_" + c.status, c.status));
-  const verification = a.verification || (a.cross_verified ? "verified" : "undecided");
-  const badge = { verified: "online", supported: "refer", failed: "offline", undecided: "" }[verification];
+  const noStatements = a.statements_count === 0;  // nothing reported to check: neither passed nor failed
+  const verification = noStatements ? "none" : a.verification || (a.cross_verified ? "verified" : "undecided");
+  const badge = { verified: "online", supported: "refer", failed: "offline", undecided: "", none: "" }[verification];
   const sources = (c) => Object.entries(c.sources || {}).map(([m, s]) => `${tOr("mode_" + m, m)} ${fmtPct(s)}`).join(" · ") || "—";
   return h("div", { "data-assessment": enterpriseId },
-    h("p", {}, h("span", { class: `badge ${badge}`, "data-verification": verification }, t("verification_" + verification)),
+    h("p", {}, h("span", { class: `badge ${badge}`, "data-verification": verification }, t(noStatements ? "no_statements" : "verification_" + verification)),
       h("span", { class: "muted" }, ` · ${a.as_of}` + (a.iot_coverage == null ? "" : ` · ${t("coverage_days")} ${fmtPct(a.iot_coverage)}`))),
     a.cross_checks.length ? table([
       { title: t("period"), render: (c) => c.period },
@@ -107,7 +109,7 @@ async function crossChecks(enterpriseId) {
       { title: t("evidence_sources"), render: (c) => h("span", { title: c.tolerance_basis || "" }, sources(c)) },
       { title: t("check_level"), render: (c) => h("span", { class: `badge ${c.level === "verified" ? "online" : c.level === "supported" ? "refer" : ""}` },
         tOr("level_" + c.level, c.level || "—")) },
-    ], a.cross_checks) : h("p", { class: "muted" }, t("none")),
+    ], a.cross_checks) : h("p", { class: "muted", "data-empty": "cross-checks" }, t(noStatements ? "no_statements_hint" : "no_checks_hint")),
     h("details", {}, h("summary", {}, t("finding")), h("ul", { class: "small" }, a.cross_checks.map((c) => h("li", {}, c.finding)))),
     h("details", {}, h("summary", {}, t("features")), table([
       { title: t("name"), render: ([k]) => getLang() === "en" ? k : FEATURE_ZH[k] || k },

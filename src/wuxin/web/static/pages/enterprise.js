@@ -16,11 +16,11 @@ export async function enterprisePage(id) {
   const loading = () => h("p", { class: "muted" }, t("loading"));
   const creditSlot = h("div", {}, loading()), timelineSlot = h("div"), devicesSlot = h("div"), indicatorsSlot = h("div", {}, loading()),
     peersSlot = h("div", {}, loading()), partsSlot = h("div", { class: "grid" });
-  const days = Number(params().get("days") || 30);
+  const asked = params().get("days"), days = Number(asked || 30);
   const page = h("div", { "data-enterprise": id }, header(profile), creditSlot, timelineSlot,
     h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), partsSlot, devicesSlot);
   // The timeline and the devices first (the page's main content), then the credit, indicator and monitoring parts.
-  Promise.all([section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`)),
+  Promise.all([section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`, !asked)),
     section(devicesSlot, async () => devicesCard(id, await api(`/api/v1/enterprises/${id}/devices`)))]).then(() => {
     if (!page.isConnected) return;  // the user moved on
     creditSlot.replaceChildren(creditCards(id));
@@ -103,17 +103,38 @@ function miniTable(rows, cols) {
 
 // ------------------------------------------------------------------ the equipment status timeline
 
-export async function timelineCard(enterpriseId, days, baseHash) {
+export async function timelineCard(enterpriseId, days, baseHash, fit = false) {
   const data = await api(`/api/v1/console/enterprises/${enterpriseId}/equipment-timeline?days=${days}`);
   if (!data.machines.length) return card(t("timeline"), h("p", { class: "muted" }, t("no_machines")));
-  const picker = h("span", { class: "row" }, [7, 30, 90].map((d) => h("button", { class: d === days ? "primary" : null,
+  const view = fit ? fitted(data) : data;
+  const picker = h("span", { class: "row" }, [7, 30, 90].map((d) => h("button", { class: d === view.days ? "primary" : null,
     onclick: () => { location.hash = `${baseHash}?days=${d}`; } }, `${d} ${t("days")}`)));
   const legend = h("div", { class: "timeline-legend" }, ["running", "stopped", "no_data"].map((k) =>
-    h("span", {}, h("i", { style: `background:var(--${{ running: "run", stopped: "stop", no_data: "unknown" }[k]})` }), t(k))));
-  const wrap = h("div", { class: "timeline-wrap" });
-  const el = card(t("timeline"), h("div", { class: "row", style: "justify-content:space-between" }, legend, picker), wrap);
-  setTimeout(() => drawTimeline(wrap, data), 0);
+    h("span", {}, h("i", { style: `background:var(--${{ running: "run", stopped: "stop", no_data: "unknown" }[k]})` }), t(k))),
+    data.partial_day ? h("span", {}, h("i", { style: "background:#fff;border:1px dashed #6b7785" }), t("today_partial")) : null,
+    view.days < data.days ? h("span", { class: "muted", "data-range-fitted": view.days }, t("range_fitted", { day: view.first_day, n: view.days })) : null);
+  const wrap = h("div", { class: "timeline-wrap", style: "display:flex;align-items:flex-start" });
+  const el = card(t("timeline"), h("div", { class: "row", style: "justify-content:space-between" }, legend, picker), wrap,
+    h("p", { class: "muted small" }, t("run_hours_note")));
+  setTimeout(() => drawTimeline(wrap, view), 0);
   return el;
+}
+
+/** The window cut to the days from the first with data (at least 7): the days before it would be an empty
+ * chart. Only days without any data are cut, so the run-hour figures (over days with data) stay the same. */
+function fitted(data) {
+  if (!data.first_day_with_data) return data;
+  const span = Math.round((Date.parse(data.last_day) - Date.parse(data.first_day_with_data)) / DAY_MS) + 1;
+  const days = Math.min(data.days, Math.max(7, span)), skip = data.days - days;
+  if (!skip) return data;
+  const first = new Date(Date.parse(data.first_day) + skip * DAY_MS).toISOString().slice(0, 10);
+  return { ...data, days, first_day: first, machines: data.machines.map((m) => ({ ...m, slots: m.slots.slice(skip * 96) })) };
+}
+
+/** "9.5 h/d (7 d)": the average over the days with data and how many; "no data" when there is none. */
+export function runHoursText(summary) {
+  if (summary.run_hours_per_day == null) return t("run_hours_none");
+  return `${fmtNum(summary.run_hours_per_day, 1)} ${t("h_per_day")} (${fmtNum(summary.days_with_data)} ${t("d_short")})`;
 }
 
 /** Epoch ms of local midnight starting an ISO day in an IANA zone (the site's days, not always China's). */
@@ -130,15 +151,21 @@ function zoneMidnightMs(isoDay, zone) {
 
 function drawTimeline(wrap, data) {
   const started = performance.now();
-  const labelW = 120, hoursW = 90, rowH = 13, gap = 3, headH = 22;
-  const width = Math.max(640, wrap.clientWidth || 1000);
-  const plotW = width - labelW - hoursW;
+  const labelW = 120, hoursW = 200, rowH = 13, gap = 3, headH = 22;
+  const width = Math.max(640, (wrap.clientWidth || 1000) - hoursW);
+  const plotW = width - labelW - 8;
   const n = data.machines.length, nSlots = data.days * 96;
   const height = headH + n * (rowH + gap) + 4;
   const ratio = window.devicePixelRatio || 1;
   const canvas = h("canvas", { width: Math.round(width * ratio), height: Math.round(height * ratio), style: `width:${width}px;height:${height}px`, "data-testid": "timeline" });
   const tip = h("div", { class: "tip" });
-  wrap.replaceChildren(canvas, tip);
+  // The run-hour figures as text beside the rows (readable, selectable, and what the tests read).
+  const hoursCol = h("div", { class: "small", style: `width:${hoursW}px;padding-top:${headH - 16}px;line-height:${rowH + gap}px` },
+    h("div", { class: "muted", style: "height:16px;line-height:16px" }, t("run_hours_col")),
+    data.machines.map((m) => h("div", { "data-run-hours": m.machine_id, "data-days-with-data": m.summary.days_with_data,
+      title: m.summary.partial_day ? t("today_so_far", { h: fmtNum(m.summary.partial_day.run_hours, 1), o: fmtNum(m.summary.partial_day.observed_hours, 1) }) : null,
+      style: `height:${rowH + gap}px;white-space:nowrap` }, runHoursText(m.summary))));
+  wrap.replaceChildren(h("div", { style: "position:relative" }, canvas, tip), hoursCol);
   const ctx = canvas.getContext("2d");
   ctx.scale(ratio, ratio);
   const css = getComputedStyle(document.documentElement);
@@ -151,27 +178,32 @@ function drawTimeline(wrap, data) {
     ctx.fillText(fmtShortDate(firstMs + d * DAY_MS + 12 * 3_600_000), x(d * 96) + 2, 10);
     ctx.fillRect(x(d * 96), 16, 1, height - 16);
   }
-  ctx.fillText(t("run_hours_approx"), labelW + plotW + 8, 10);
+  // Today is not over: its slots after now are left blank (not "no data"), and the day is outlined dashed.
+  const nowSlot = data.partial_day ? Math.floor((data.now_ms - firstMs) / SLOT_MS) : nSlots;
   data.machines.forEach((m, i) => {
     const y = headH + i * (rowH + gap);
     ctx.fillStyle = "#1f2933"; ctx.fillText(m.machine_id.slice(0, 16), 2, y + rowH / 2);
-    ctx.fillStyle = color["-"]; ctx.fillRect(x(0), y, plotW, rowH);
-    let start = 0, runs = 0;
-    const s = m.slots;
+    const known = Math.max(0, Math.min(nowSlot, nSlots));
+    ctx.fillStyle = color["-"]; ctx.fillRect(x(0), y, x(known) - x(0), rowH);
+    let start = 0;
+    const s = m.slots.slice(0, known);
     for (let k = 1; k <= s.length; k++) {
       if (k === s.length || s[k] !== s[start]) {
         if (s[start] !== "-") { ctx.fillStyle = color[s[start]]; ctx.fillRect(x(start), y, Math.max(x(k) - x(start), 0.5), rowH); }
-        if (s[start] === "R") runs += k - start;
         start = k;
       }
     }
-    ctx.fillStyle = "#1f2933";
-    ctx.fillText(fmtNum(runs * 0.25 / data.days, 1) + " h/d", labelW + plotW + 8, y + rowH / 2);
   });
+  if (data.partial_day) {
+    const d0 = Math.round((Date.parse(data.partial_day) - Date.parse(data.first_day)) / DAY_MS) * 96;
+    ctx.setLineDash([3, 3]); ctx.strokeStyle = "#6b7785"; ctx.lineWidth = 1;
+    ctx.strokeRect(x(d0) + 0.5, headH - 3.5, x(d0 + 96) - x(d0) - 1, n * (rowH + gap) + 3);
+    ctx.setLineDash([]);
+  }
   canvas.addEventListener("mousemove", (e) => {
     const r = canvas.getBoundingClientRect(), px = e.clientX - r.left, py = e.clientY - r.top;
     const i = Math.floor((py - headH) / (rowH + gap)), slot = Math.floor(((px - labelW) / plotW) * nSlots);
-    if (i < 0 || i >= n || slot < 0 || slot >= nSlots) { tip.style.display = "none"; return; }
+    if (i < 0 || i >= n || slot < 0 || slot >= Math.min(nSlots, nowSlot)) { tip.style.display = "none"; return; }
     const m = data.machines[i], st = m.slots[slot];
     tip.textContent = `${m.machine_id} · ${fmtDateTime(firstMs + slot * SLOT_MS)} · ${t({ R: "running", S: "stopped", "-": "no_data" }[st])}`;
     tip.style.display = "block"; tip.style.left = `${Math.min(px + 12, width - 260)}px`; tip.style.top = `${py + 14}px`;

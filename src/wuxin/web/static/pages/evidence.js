@@ -3,7 +3,7 @@
 // behind it, their readings, and the ledger proof of the readings' batch, checked in the browser.
 import { api, apiBlob, indicatorCatalog, session } from "../api.js";
 import { fmtDateTime, fmtNum, fmtValue, labelOf, t, tOr } from "../i18n.js";
-import { card, chart, h, section, stateFor, table, tooltipHtml } from "../ui.js";
+import { card, chart, h, section, stateFor, table, tooltipHtml, valueAxis } from "../ui.js";
 
 const DAY_MS = 86_400_000, CN_OFFSET_MS = 8 * 3_600_000;
 export const isoDay = (ms) => new Date(ms + CN_OFFSET_MS).toISOString().slice(0, 10);
@@ -20,7 +20,7 @@ export async function indicatorsCard(profile, days) {
   const to = isoDay(Date.now()), from = isoDay(Date.now() - (days - 1) * DAY_MS);
   const [data, cat] = await Promise.all([api(`/api/v1/enterprises/${profile.id}/indicators?from=${from}&to=${to}`), scenarioCatalog(profile.industry)]);
   const names = [...new Set(data.values.map((v) => v.indicator))];
-  if (!names.length) return h("p", { class: "muted", "data-empty": "indicators" }, t("none"));
+  if (!names.length) return h("p", { class: "muted", "data-empty": "indicators" }, t("no_indicators_hint"));
   const byName = Object.fromEntries(cat.map((c) => [c.name, c]));
   const wanted = hashParams().get("ind");
   let chosen = names.includes(wanted) ? wanted : cat.find((c) => c.index && names.includes(c.name))?.name ?? names[0];
@@ -32,7 +32,7 @@ export async function indicatorsCard(profile, days) {
     const unit = byName[chosen]?.unit;
     const mine = data.values.filter((v) => v.indicator === chosen && v.value != null).map((v) => ({ value: v.value, day: v.day, quality: v.quality }));
     const band = byName[chosen]?.index ? await peerBand(profile, chosen, from, to) : [];
-    drawIndexChart(el, { unit, label: labelOf(byName[chosen], chosen), mine, band, onClick: (day) => {
+    drawIndexChart(el, { unit, label: labelOf(byName[chosen], chosen), mine, band, until: to, onClick: (day) => {
       location.hash = `#/evidence/${profile.id}/${chosen}/${day}`;
     } });
     el.dataset.ready = chosen;
@@ -55,10 +55,12 @@ async function peerBand(profile, indicator, from, to) {
 
 /** A line (the enterprise, optional) over the peer median and the P25–P75 band; days are a category
  * axis of China local dates, so the browser's own time zone never shifts them. */
-export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick }) {
+export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick, until }) {
   const fmt = (v) => fmtValue(v, unit, 2);
-  const days = [...new Set([...band.map((b) => b.day), ...mine.map((m) => m.day)])].sort();
+  const days = chartDays([...band.map((b) => b.day), ...mine.map((m) => m.day)], until);
   const at = (rows, f) => days.map((d) => { const r = rows.find((x) => x.day === d); return r ? f(r) : null; });
+  const partialLabel = t("partial_point");
+  const complete = mine.filter((m) => m.quality !== "partial"), partial = mine.filter((m) => m.quality === "partial");
   const series = [];
   if (band.length) {
     series.push({ name: "p25", type: "line", stack: "band", data: at(band, (b) => b.p25), symbol: "none", lineStyle: { opacity: 0 } },
@@ -66,19 +68,34 @@ export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick 
         areaStyle: { color: "rgba(11,92,173,0.15)" }, itemStyle: { color: "rgba(11,92,173,0.3)" } },
       { name: t("median"), type: "line", data: at(band, (b) => b.median), symbol: band.length < 3 ? "diamond" : "none", symbolSize: 9, lineStyle: { type: "dashed", color: "#0b5cad" }, itemStyle: { color: "#0b5cad" } });
   }
-  if (mine.length) series.push({ name: label, type: "line", data: at(mine, (m) => m.value), symbolSize: 9, itemStyle: { color: "#f28c28" }, lineStyle: { width: 2 } });
+  // Complete days make the line; a partial day (today, or a day with gaps) is a hollow point apart, never a dip of the line.
+  if (mine.length) series.push({ name: label, type: "line", data: at(complete, (m) => m.value), symbolSize: 9, itemStyle: { color: "#f28c28" }, lineStyle: { width: 2 } });
+  if (partial.length) series.push({ name: partialLabel, type: "scatter", data: at(partial, (m) => m.value), symbol: "emptyCircle", symbolSize: 10,
+    itemStyle: { color: "#f28c28", borderType: "dashed" } });
   const c = chart(el, {
     tooltip: { trigger: "axis", formatter: (ps) => {
       const day = days[ps[0].dataIndex], b = band.find((x) => x.day === day);
       return tooltipHtml(day, [...ps.filter((p) => p.seriesName !== "p25" && p.seriesName !== t("band") && p.value != null).map((p) => [p.marker, `${p.seriesName}: ${fmt(p.value)}`]),
         ...(b ? [["", `P25–P75: ${fmt(b.p25)} – ${fmt(b.p75)} (${b.enterprises} ${t("peers_n")})`]] : [])]);
     } },
-    legend: { data: [...(mine.length ? [label] : []), ...(band.length ? [t("median"), t("band")] : [])], top: 0 },
-    grid: { left: 70, right: 20, top: 36, bottom: 30 },
+    legend: { data: [...(mine.length ? [label] : []), ...(partial.length ? [partialLabel] : []), ...(band.length ? [t("median"), t("band")] : [])], top: 0 },
+    grid: { left: 70, right: 20, top: 44, bottom: 30 },
     xAxis: { type: "category", data: days, boundaryGap: false, axisLabel: { formatter: (d) => d.slice(5) } },
-    yAxis: { type: "value", scale: !band.length, axisLabel: { formatter: (v) => fmtValue(v, unit, 1) } }, series });
-  if (onClick) c.on("click", (p) => { if (p.seriesName === label && p.value != null) onClick(days[p.dataIndex]); });
+    yAxis: valueAxis([...mine.map((m) => m.value), ...band.flatMap((b) => [b.p25, b.p75, b.median])], unit), series });
+  if (onClick) c.on("click", (p) => { if ((p.seriesName === label || p.seriesName === partialLabel) && p.value != null) onClick(days[p.dataIndex]); });
   return c;
+}
+
+/** Every day from the first with data to `until` (or the last with data), at least 7: a day without data is a
+ * gap on the axis (never skipped, never 0), and the days before the first data are not drawn empty. */
+export function chartDays(withData, until) {
+  const known = [...new Set(withData)].sort();
+  if (!known.length) return [];
+  const last = until && until > known[known.length - 1] ? until : known[known.length - 1];
+  const lastMs = Date.parse(last + "T00:00:00Z"), firstMs = Math.min(Date.parse(known[0] + "T00:00:00Z"), lastMs - 6 * DAY_MS);
+  const out = [];
+  for (let ms = firstMs; ms <= lastMs; ms += DAY_MS) out.push(new Date(ms).toISOString().slice(0, 10));
+  return out;
 }
 
 // ------------------------------------------------------------------ peer standing
@@ -212,7 +229,7 @@ export async function proofCard(batchId, deviceKey) {
   const mark = (ok) => h("span", { class: `badge ${ok ? "online" : "offline"}` }, ok ? "✓" : "✗");
   const download = h("a", { href: "#", onclick: async (e) => { e.preventDefault(); const blob = await apiBlob(path);
     const a = h("a", { href: URL.createObjectURL(blob), download: `proof-batch-${batchId}-${deviceKey}.json` }); a.click(); } }, t("download_proof"));
-  return card(`${t("proof")} · ${t("batch")} #${batchId} · ${deviceKey}`,
+  return card(`${t("proof")} · ${t("batch")} #${batchId} · ${deviceKey}`, h("p", { class: "muted small", "data-explain": "proof" }, t("proof_explain")),
     h("div", { "data-proof": batchId, "data-verified": checks ? String(Object.values(checks).every(Boolean)) : "unavailable" },
       table([{ title: "", render: ([k]) => k }, { title: "", render: ([, v]) => v }], [
         [t("points"), `${fmtNum(pts.readings.length)} ${t("readings")}, ${fmtNum(pts.events.length)} ${t("events")}`],
@@ -247,7 +264,8 @@ export async function evidenceHome() {
       h("label", { for: "ev-enterprise" }, t("name")), ent, h("label", { for: "ev-indicator" }, t("indicator")), ind,
       h("label", { for: "ev-day" }, t("day")), day,
       h("button", { class: "primary", id: "ev-go", onclick: () => { location.hash = `#/evidence/${ent.value}/${ind.value}/${day.value}`; } }, t("go")))),
+    card(null, h("p", { "data-explain": "tree-head" }, t("tree_head_explain")), h("p", { "data-explain": "proof" }, t("proof_explain"))),
     card(t("latest_head"), head ? table([{ title: "", render: ([k]) => k }, { title: "", render: ([, v]) => v }], [
       [t("tree_size"), fmtNum(head.tree_size)], [t("root_hash"), h("code", {}, head.root_hash)], [t("signed_at"), fmtDateTime(head.timestamp_ms)],
-      ["public key", h("code", { "data-tree-head": "latest" }, head.public_key)]]) : h("p", { class: "muted", "data-tree-head": "none" }, t("none"))));
+      ["public key", h("code", { "data-tree-head": "latest" }, head.public_key)]]) : h("p", { class: "muted", "data-tree-head": "none" }, t("no_tree_head"))));
 }

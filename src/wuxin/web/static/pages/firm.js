@@ -24,7 +24,7 @@ export async function myCompany() {
   section(accessSlot, () => accessLogCard(id));
   section(indicatorsSlot, () => indicatorsCard(profile, 30));
   section(peersSlot, () => peerStanding(profile));
-  if (devices.some((d) => d.attributes && "run_threshold_a" in d.attributes)) section(timelineSlot, () => timelineCard(id, Number(params().get("days") || 7), "#/my"));
+  if (devices.some((d) => d.attributes && "run_threshold_a" in d.attributes)) section(timelineSlot, () => timelineCard(id, Number(params().get("days") || 30), "#/my", !params().get("days")));
   for (const device of representatives(devices)) {
     const slot = h("div");
     dashSlot.append(slot);
