@@ -62,7 +62,8 @@ def test_500_rows_with_3_bad_create_497_devices_and_report_the_3(platform, live,
         assert stored["dev-0001"]["attributes"] == {"run_threshold_a": 5.0, "machine_id": "M1"}
         assert stored["dev-0001"]["source_mode"] == "bank_installed"
         created = report["created"][0]
-        assert uow.devices.token_status(token_hash(created["access_token"]))["device_id"] == created["device_id"]
+        status = uow.devices.token_status(token_hash(created["access_token"]))
+        assert (status["id"], status["token_revoked_ms"]) == (created["device_id"], None)
     # each token works once handed to the installer
     token = report["created"][-1]["access_token"]
     sent = live.client.post(f"/api/v1/{token}/telemetry", json={"current_a": 12.5})

@@ -74,6 +74,9 @@ def _csv_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"device file {filename!r} is not UTF-8 (byte {exc.start}); save it as CSV UTF-8") from None
+    if "\x00" in text:
+        raise InvalidInput(f"device file {filename!r} holds a NUL character at character {text.index(chr(0))}; "
+                           "it is not a CSV text file")
     lines = list(csv.reader(io.StringIO(text)))
     if not lines:
         raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
