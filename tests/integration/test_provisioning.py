@@ -184,3 +184,12 @@ def test_credentials_sheet_has_one_line_per_created_device(platform, world):
     lines = provisioning.credentials_csv(report).splitlines()
     assert lines[0] == "row,key,device_type,site,source_mode,access_token"
     assert len(lines) == 1 + 10 and lines[1].startswith("2,dev-0001,") and lines[1].split(",")[-1].startswith("wxd_")
+
+
+def test_a_nul_in_the_file_name_or_the_csv_is_no_server_error(platform, live, world):
+    headers = login(live.client, "admin")
+    response = upload(live, headers, world.factory, device_file(2), name="de\x00vices.csv")
+    assert response.status_code == 200, response.text
+    assert "\x00" not in response.json()["file"] and response.json()["created_count"] == 2
+    response = upload(live, headers, world.factory, HEADER.encode() + b"\nx\x00y,a,b,c,,\n")
+    assert response.status_code == 422 and "NUL" in response.json()["message"]

@@ -144,6 +144,7 @@ def _attribute_value(value):
 def provision_devices(platform: Platform, principal: Principal | None, enterprise_id: int, raw: bytes,
                       filename: str, dry_run: bool = False) -> dict:
     """Check every row, then create the valid ones in one transaction; see the module doc."""
+    filename = _shown_name(filename)
     records = read_table(raw, filename)
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
@@ -162,13 +163,19 @@ def provision_devices(platform: Platform, principal: Principal | None, enterpris
         created = [] if dry_run else _create(platform, uow, principal, enterprise_id, valid)
         if not dry_run:
             uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device.bulk_register",
-                           f"enterprise:{enterprise_id}", {"file": filename[:200], "rows": len(rows),
+                           f"enterprise:{enterprise_id}", {"file": filename, "rows": len(rows),
                                                            "created": len(created), "refused_rows": _bad_rows(errors)})
             uow.commit()
     return {"enterprise_id": enterprise_id, "file": filename, "dry_run": dry_run, "rows": len(rows),
             "valid_rows": len(valid), "created_count": len(created), "refused_rows": _bad_rows(errors),
             "created": created, "errors": [e.public() for e in errors],
             "note": "access tokens are shown once; only their hashes are stored"}
+
+
+def _shown_name(filename: str) -> str:
+    """An uploaded file's name fit for messages and the audit log: printable Unicode text, at most 200 characters."""
+    text = filename.encode("utf-8", errors="replace").decode("utf-8")
+    return "".join(ch for ch in text if ch.isprintable())[:200] or "upload"
 
 
 def _bad_rows(errors: list[RowError]) -> int:
