@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from wuxin.cli import bench, core, credit
+from wuxin.cli import bench, core, credit, onboarding
 from wuxin.cli import calendars as calendars_cli
 from wuxin.cli.monitoring import app as monitoring_app
 from wuxin.cli import indicators as indicators_cli, simulate
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 core.register(app)
 credit.register(app)
+onboarding.register(app)
 app.add_typer(bench.app, name="bench", help="Benchmarks that print their figures (ratios against a raw baseline).")
 app.add_typer(ledger_app, name="ledger", help="The evidence ledger: verify exported proofs offline.")
 app.add_typer(epcis_app, name="epcis", help="GS1 EPCIS 2.0 documents: validate, print event hash IDs.")

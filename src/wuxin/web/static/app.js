@@ -8,6 +8,7 @@ import * as evidence from "./pages/evidence.js";
 import * as firm from "./pages/firm.js";
 import * as more from "./pages/more.js";
 import * as workflow from "./pages/credit_workflow.js";
+import * as provision from "./pages/provision.js";
 
 const BANK_ROLES = ["credit_officer", "risk_manager", "platform_admin", "regulator", "integrator"];
 const NAV = [
@@ -20,6 +21,7 @@ const NAV = [
   { hash: "#/industry", label: "nav_index", roles: BANK_ROLES },
   { hash: "#/evidence", label: "nav_evidence", roles: BANK_ROLES },
   { hash: "#/quarantine", label: "nav_quarantine", roles: ["platform_admin"] },
+  { hash: "#/provision", label: "nav_provision", roles: ["integrator", "platform_admin"] },
   { hash: "#/my", label: "nav_my", roles: ["enterprise_user"] },
   { hash: "#/my/devices", label: "nav_devices", roles: ["enterprise_user"] },
   { hash: "#/consents", label: "nav_consents", roles: ["enterprise_user"] },
@@ -38,6 +40,7 @@ const ROUTES = [
   [/^#\/evidence$/, () => evidence.evidenceHome()],
   [/^#\/evidence\/(\d+)\/([a-z0-9_]+)\/(\d{4}-\d{2}-\d{2})$/, (id, name, day) => evidence.figurePage(Number(id), name, day)],
   [/^#\/quarantine$/, () => more.quarantine()],
+  [/^#\/provision$/, () => provision.provisionPage()],
   [/^#\/my$/, () => firm.myCompany()],
   [/^#\/my\/devices$/, () => firm.myDevices()],
   [/^#\/consents$/, () => firm.consents()],

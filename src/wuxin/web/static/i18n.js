@@ -157,6 +157,20 @@ const STRINGS = {
   proof_explain: ["包含证明：一串哈希，可在本机验证某批读数确实包含在已签名的指纹中，无需信任平台。",
     "Inclusion proof: a short chain of hashes that lets anyone check, on their own machine, that a batch of readings is inside the signed fingerprint, without trusting the platform."],
   no_tree_head: ["尚无签名树头——设备首批读数入库后自动生成，请稍后再查看。", "No signed tree head yet — one is made when the first batch of device readings arrives; check again after devices report."],
+  // bulk device provisioning (pages/provision.js)
+  nav_provision: ["设备批量开通", "Provision devices"],
+  prov_hint: ["上传设备清单（CSV UTF-8 或 XLSX，首行为表头）：key、device_type、source_mode 必填，site 为站点名称或编号，attr.<名称> 为安装属性。合格的行在一个事务中全部创建，不合格的行逐行列出，不创建任何内容。",
+    "Upload a device list (CSV UTF-8 or XLSX, header in the first row): key, device_type and source_mode are required, site is a site name or id, attr.<name> are install attributes. Valid rows are created together in one transaction; refused rows are listed one by one and create nothing."],
+  prov_enterprise: ["企业", "Enterprise"], prov_file: ["设备清单文件", "Device file"], prov_dry_run: ["仅校验，不创建", "Check only, create nothing"],
+  prov_upload: ["上传并开通", "Upload and provision"], prov_pick_file: ["请选择文件", "Choose a file"],
+  prov_report: ["导入结果", "Import report"], prov_errors: ["被拒绝的行", "Refused rows"], prov_no_errors: ["没有被拒绝的行", "No row was refused"],
+  prov_summary: ["共 {rows} 行：已创建 {valid} 台设备，拒绝 {refused} 行。", "{rows} rows: {valid} devices created, {refused} rows refused."],
+  prov_summary_dry: ["共 {rows} 行：{valid} 行合格（仅校验，未创建），拒绝 {refused} 行。", "{rows} rows: {valid} valid (dry run, nothing created), {refused} rows refused."],
+  prov_row: ["行号", "Row"], prov_column: ["列", "Column"], prov_value: ["值", "Value"], prov_reason: ["原因", "Reason"],
+  prov_download: ["下载 {n} 台设备的接入凭证（CSV）", "Download the access tokens of {n} devices (CSV)"],
+  prov_downloaded: ["凭证已下载（仅此一次）", "Tokens downloaded (once only)"],
+  prov_once: ["接入凭证只显示一次，平台只保存其哈希。请下载后交给安装人员妥善保管。", "Access tokens are shown once; the platform keeps only their hashes. Download them and hand them to the installer."],
+  prov_no_enterprise: ["没有可管理的企业：需要企业先向您的机构授权。", "No enterprise to manage: an enterprise must first grant your organisation a consent."],
 };
 
 let lang = localStorage.getItem("wuxin.lang") || ((navigator.language || "zh-CN").startsWith("zh") ? "zh-CN" : "en");

@@ -1,0 +1,272 @@
+"""Bulk provisioning: a CSV or XLSX of devices for one enterprise, checked row by row.
+
+Semantics (docs/onboarding.md): every row is checked before anything is written; the rows that pass are
+created together in ONE transaction, each device with its first access token; the rows that fail are
+reported with their row number (as a spreadsheet shows it: the header is row 1), column, value and reason,
+and create nothing. No row is ever partly created (a device without its token): a database failure rolls
+the whole batch back. A file whose header is wrong is refused whole. Tokens are returned once (only their
+SHA-256 is stored), for the caller to hand to the installer."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+import orjson
+
+from wuxin.bootstrap import Platform
+from wuxin.domain.model import SourceMode, trust_level
+from wuxin.errors import InvalidInput, WuxinError
+from wuxin.security.policy import Principal
+from wuxin.security.secrets import new_token, token_hash
+from wuxin.services.registry import _require_device_manager, _source_mode
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 5000
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{1,99}$")  # the API's DeviceIn.key
+REQUIRED_COLUMNS = ("key", "device_type", "source_mode")
+OPTIONAL_COLUMNS = ("site",)
+ATTRIBUTE_PREFIX = "attr."
+CREDENTIAL_COLUMNS = ("row", "key", "device_type", "site", "source_mode", "access_token")
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def public(self) -> dict:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+@dataclass
+class _Row:
+    row: int
+    key: str
+    device_type: str
+    source_mode: str
+    site: str
+    attributes: dict = field(default_factory=dict)
+
+
+def read_table(raw: bytes, filename: str) -> list[dict]:
+    """The rows of a CSV (UTF-8, BOM allowed) or XLSX file (first sheet) as dicts keyed by the header."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"device file {filename!r} has {len(raw)} bytes; at most {MAX_FILE_BYTES} are accepted")
+    lower = filename.lower()
+    if lower.endswith(".xlsx"):
+        header, body = _xlsx_rows(raw, filename)
+    elif lower.endswith(".csv"):
+        header, body = _csv_rows(raw, filename)
+    else:
+        raise InvalidInput(f"device file {filename!r} is neither .csv nor .xlsx")
+    _check_header(header, filename)
+    if len(body) > MAX_ROWS:
+        raise InvalidInput(f"device file {filename!r} has {len(body)} rows; at most {MAX_ROWS} per file")
+    return [dict(zip(header, cells)) for cells in body]
+
+
+def _csv_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"device file {filename!r} is not UTF-8 (byte {exc.start}); save it as CSV UTF-8") from None
+    if "\x00" in text:
+        raise InvalidInput(f"device file {filename!r} holds a NUL character at character {text.index(chr(0))}; "
+                           "it is not a CSV text file")
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines:
+        raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
+    header = [h.strip() for h in lines[0]]
+    return header, [_padded(cells, len(header)) for cells in lines[1:]]
+
+
+def _xlsx_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, ... all mean "not a workbook"
+        raise InvalidInput(f"device file {filename!r} is not an XLSX workbook: {type(exc).__name__}") from None
+    try:
+        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+    finally:
+        book.close()
+    if not rows:
+        raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
+    header = ["" if h is None else str(h).strip() for h in rows[0]]
+    while header and not header[-1]:
+        header.pop()
+    return header, [_padded(r, len(header)) for r in rows[1:]]
+
+
+def _padded(cells: list, width: int) -> list:
+    """A row cut or padded to the header's width (empty cells past the last written one)."""
+    return (list(cells) + [None] * width)[:width]
+
+
+def _check_header(header: list[str], filename: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput(f"device file {filename!r} lacks the column(s) {missing}; the header has {header}")
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    unknown = [h for h in header if h not in known and not (h.startswith(ATTRIBUTE_PREFIX) and len(h) > len(ATTRIBUTE_PREFIX))]
+    if unknown:
+        raise InvalidInput(f"device file {filename!r} has unknown column(s) {unknown}; columns are "
+                           f"{list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} and attr.<name> for install attributes")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InvalidInput(f"device file {filename!r} repeats the column(s) {repeated}")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _attribute_value(value):
+    """A spreadsheet cell as an attribute: numbers and true/false as such (CSV cells parsed as JSON scalars)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+    return parsed if isinstance(parsed, (int, float, bool)) else value
+
+
+def provision_devices(platform: Platform, principal: Principal | None, enterprise_id: int, raw: bytes,
+                      filename: str, dry_run: bool = False) -> dict:
+    """Check every row, then create the valid ones in one transaction; see the module doc."""
+    filename = _shown_name(filename)
+    records = read_table(raw, filename)
+    with platform.uow() as uow:
+        _require_device_manager(platform, uow, principal, enterprise_id)
+        sites = uow.enterprises.sites(enterprise_id)
+        rows = [_parse(i, record) for i, record in enumerate(records, start=2)]
+        rows = [r for r in rows if r is not None]  # wholly empty lines are skipped
+        existing = {d["key"] for d in uow.devices.by_keys({r.key for r in rows if r.key})}
+        errors: list[RowError] = []
+        valid: list[tuple[_Row, int | None, dict]] = []
+        first_row_of: dict[str, int] = {}
+        for row in rows:
+            row_errors, site_id, attributes = _check(platform, principal, row, sites, existing, first_row_of)
+            errors.extend(row_errors)
+            if not row_errors:
+                valid.append((row, site_id, attributes))
+        created = [] if dry_run else _create(platform, uow, principal, enterprise_id, valid)
+        if not dry_run:
+            uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device.bulk_register",
+                           f"enterprise:{enterprise_id}", {"file": filename, "rows": len(rows),
+                                                           "created": len(created), "refused_rows": _bad_rows(errors)})
+            uow.commit()
+    return {"enterprise_id": enterprise_id, "file": filename, "dry_run": dry_run, "rows": len(rows),
+            "valid_rows": len(valid), "created_count": len(created), "refused_rows": _bad_rows(errors),
+            "created": created, "errors": [e.public() for e in errors],
+            "note": "access tokens are shown once; only their hashes are stored"}
+
+
+def _shown_name(filename: str) -> str:
+    """An uploaded file's name fit for messages and the audit log: printable Unicode text, at most 200 characters."""
+    text = filename.encode("utf-8", errors="replace").decode("utf-8")
+    return "".join(ch for ch in text if ch.isprintable())[:200] or "upload"
+
+
+def _bad_rows(errors: list[RowError]) -> int:
+    return len({e.row for e in errors})
+
+
+def _parse(row_number: int, record: dict) -> _Row | None:
+    if all(_text(v) == "" for v in record.values()):
+        return None
+    attributes = {name[len(ATTRIBUTE_PREFIX):]: _attribute_value(value.strip() if isinstance(value, str) else value)
+                  for name, value in record.items()
+                  if name.startswith(ATTRIBUTE_PREFIX) and _text(value) != ""}
+    return _Row(row_number, _text(record.get("key")), _text(record.get("device_type")),
+                _text(record.get("source_mode")), _text(record.get("site")), attributes)
+
+
+def _check(platform: Platform, principal: Principal | None, row: _Row, sites: list[dict], existing: set[str],
+           first_row_of: dict[str, int]) -> tuple[list[RowError], int | None, dict]:
+    """Every fault of one row (not just the first), the site id and the checked attributes."""
+    errors = []
+
+    def fault(column: str, value, reason: str) -> None:
+        errors.append(RowError(row.row, column, _text(value)[:200], reason))
+
+    if not KEY_PATTERN.match(row.key):
+        fault("key", row.key, "a device key is 2-100 characters: letters, digits and _ . : - (not first)")
+    elif row.key in first_row_of:
+        fault("key", row.key, f"the key is already in row {first_row_of[row.key]} of this file")
+    elif row.key in existing:
+        fault("key", row.key, "a device with this key is already registered")
+    if KEY_PATTERN.match(row.key):
+        first_row_of.setdefault(row.key, row.row)
+    try:
+        _source_mode(row.source_mode, principal)
+    except WuxinError as exc:
+        fault("source_mode", row.source_mode, str(exc))
+    site_id = _site_id(row.site, sites)
+    if row.site and site_id is None:
+        fault("site", row.site, "no site of this enterprise has this name or id")
+    attributes: dict = {}
+    model = platform.thing_models.get(row.device_type)
+    if model is None:
+        fault("device_type", row.device_type, "no thing model for this device type; import one first")
+    else:
+        try:
+            attributes = model.check_attributes(row.attributes)
+        except WuxinError as exc:
+            column = next((f"{ATTRIBUTE_PREFIX}{k}" for k in row.attributes if f"attribute {k}:" in str(exc)), "attr.*")
+            fault(column, row.attributes.get(column[len(ATTRIBUTE_PREFIX):], ""), str(exc))
+    return errors, site_id, attributes
+
+
+def _site_id(ref: str, sites: list[dict]) -> int | None:
+    if not ref:
+        return None
+    for site in sites:
+        if site["name"] == ref or (ref.isdigit() and site["id"] == int(ref)):
+            return site["id"]
+    return None
+
+
+def _create(platform: Platform, uow, principal: Principal | None, enterprise_id: int,
+            valid: list[tuple[_Row, int | None, dict]]) -> list[dict]:
+    """Each valid row's device and token, all in the caller's transaction."""
+    now_ms = platform.clock_ms()
+    site_names = {s["id"]: s["name"] for s in uow.enterprises.sites(enterprise_id)}
+    created = []
+    for row, site_id, attributes in valid:
+        mode = SourceMode(row.source_mode)
+        token = new_token("wxd_")
+        device_id = uow.devices.add(key=row.key, enterprise_id=enterprise_id, site_id=site_id,
+                                    device_type=row.device_type, attributes=attributes, source_mode=mode.value,
+                                    trust_level=trust_level(mode), created_ms=now_ms)
+        uow.devices.add_token(device_id, token_hash(token), now_ms)
+        created.append({"row": row.row, "key": row.key, "device_id": device_id, "device_type": row.device_type,
+                        "site": site_names.get(site_id, ""), "source_mode": mode.value, "access_token": token})
+    return created
+
+
+def credentials_csv(result: dict) -> str:
+    """The installer's sheet: one line per created device with its access token (write it once, keep it safe)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CREDENTIAL_COLUMNS)
+    for device in result["created"]:
+        writer.writerow([device[c] for c in CREDENTIAL_COLUMNS])
+    return out.getvalue()
+
+
+def template_csv() -> str:
+    """An example file: the columns, one row per source mode."""
+    return ("key,device_type,site,source_mode,attr.run_threshold_a\n"
+            "loom-101,manufacturing.current_bracelet,一号车间,bank_installed,5.0\n")
+
