@@ -60,7 +60,7 @@ def assessment(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
 
 
 class TrainIn(RequestModel):
-    simulated: int | None = Field(default=None, ge=200, le=5000, description="train on a simulated book of this size")
+    simulated: int | None = Field(default=None, ge=200, le=2000, description="train on a simulated book of this size (larger books: `wuxin credit train`)")
     seed: int = Field(default=2024, ge=0, le=2**32 - 2, description="of the simulated book (a NumPy seed)")
 
 
