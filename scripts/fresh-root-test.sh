@@ -104,11 +104,22 @@ in_root() { # COMMAND...: run in the root as root, with a clean environment
 say "python: $(in_root python3 --version); chromium: $(in_root sh -c 'command -v chromium || echo absent');" \
     "postgresql: $(in_root sh -c 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null || echo absent')"
 
+# Where this machine's network inspects TLS, the host names the CA bundle that trusts it in PIP_CERT
+# (or SSL_CERT_FILE, REQUESTS_CA_BUNDLE): the networked step gives pip the same bundle. No such setting
+# reaches the `make test` step (no network there).
+net_ca=${PIP_CERT:-${SSL_CERT_FILE:-${REQUESTS_CA_BUNDLE:-}}}
+net_env=()
+if [ -n "$net_ca" ] && [ -f "$net_ca" ]; then
+  cp "$net_ca" "$ROOT/etc/ssl/host-network-ca.pem"
+  net_env=(PIP_CERT=/etc/ssl/host-network-ca.pem)
+  say "pip trusts this machine's CA bundle $net_ca in the networked step"
+fi
+
 say "with the network: make install, then scripts/test-setup.sh true (installs the test packages)"
 unused_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 timeout "$INSTALL_TIMEOUT" chroot "$ROOT" /usr/bin/env -i HOME=/root \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb \
-  WUXIN_TEST_PG_PORT="$unused_port" \
+  WUXIN_TEST_PG_PORT="$unused_port" "${net_env[@]}" \
   sh -c 'cd /root/wuxin && make install && scripts/test-setup.sh true'
 
 say "without the network (own namespace, loopback only): make test"
