@@ -120,7 +120,8 @@ unused_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 timeout "$INSTALL_TIMEOUT" chroot "$ROOT" /usr/bin/env -i HOME=/root \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb \
   WUXIN_TEST_PG_PORT="$unused_port" "${net_env[@]}" \
-  sh -c 'cd /root/wuxin && make install && scripts/test-setup.sh true'
+  sh -c 'cd /root/wuxin && make install && scripts/test-setup.sh true' \
+  || { status=$?; say "the networked step (make install, test-setup) failed: exit $status"; exit "$status"; }
 
 say "without the network (own namespace, loopback only): make test"
 status=0

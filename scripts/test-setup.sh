@@ -42,8 +42,8 @@ ensure_packages() {
   need_command nginx nginx  # the deployment kit's reverse proxy, started on a free port by its test
 }
 
-pg_bindir() { # the newest Debian PostgreSQL server binaries
-  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+pg_bindir() { # the newest Debian PostgreSQL server binaries; nothing (and success) when none is installed
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true
 }
 
 free_port() {
