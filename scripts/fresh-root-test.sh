@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test` from a fresh clone on a fresh Debian 12 root: no Chromium, no PostgreSQL, no Mosquitto.
 #
-#   sudo scripts/fresh-root-test.sh [COMMIT] [REPO]      (default: HEAD of the repository this script is in)
+#   sudo scripts/fresh-root-test.sh [COMMIT] [REPO]         (default: HEAD of the repository this script is in)
+#   sudo scripts/fresh-root-test.sh --walk [COMMIT] [REPO]  docs/operations.md's walk instead of make test
 #
 # 1. A minimal Debian bookworm root (debootstrap --variant=minbase) with only what the README asks of a
 #    fresh machine: python3 (3.11), python3-venv, make, git, ca-certificates. The downloaded packages
@@ -23,6 +24,8 @@ say() { echo "fresh-root: $*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "run as root (debootstrap, chroot, mounts, network namespace)" >&2; exit 1; }
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+MODE=test
+if [ "${1:-}" = --walk ]; then MODE=walk; shift; fi
 COMMIT=${1:-HEAD}
 REPO=${2:-$HERE}
 DIR=${WUXIN_FRESH_ROOT_DIR:-/var/tmp/wuxin-fresh-root}
@@ -101,6 +104,49 @@ in_root() { # COMMAND...: run in the root as root, with a clean environment
     LANG=C.UTF-8 TERM=dumb "$@"
 }
 
+walk_operations() { # docs/operations.md, step 1 with the network, steps 2-10 in a namespace of their own
+  local bare=$ROOT/root/wuxin.git status=0
+  git clone --quiet --bare --no-local "$REPO" "$bare"
+  git -C "$bare" branch -f walk "$COMMIT" && git -C "$bare" symbolic-ref HEAD refs/heads/walk
+  python3 "$ROOT/root/wuxin/scripts/operations-walk.py" "$ROOT/root/wuxin/docs/operations.md" network >"$ROOT/root/walk-network.sh"
+  python3 "$ROOT/root/wuxin/scripts/operations-walk.py" "$ROOT/root/wuxin/docs/operations.md" local >"$ROOT/root/walk-local.sh"
+  python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$ROOT/root/walk-password"
+  cat >"$ROOT/root/walk-check.sh" <<'CHECK'
+# What the walk must have left: a healthy instance behind TLS, the device's readings, a checked restore.
+set -u
+fail=0
+check() { if eval "$2"; then echo "walk-check: ok: $1"; else echo "walk-check: FAILED: $1"; fail=1; fi; }
+check "HTTPS /health answers ok through nginx" \
+  "curl -s --cacert /etc/wuxin/tls/ca.crt https://localhost/health | grep -q '\"status\":\"ok\"'"
+check "one MQTT-over-TLS and one HTTPS reading stored" \
+  "[ \"\$(cd / && runuser -u postgres -- psql -At wuxin -c \"select string_agg(channel || ':' || points_accepted, ' ' order by id) from batches\")\" = 'mqtt:1 http:1' ]"
+check "nightly backup and manual backup written" \
+  "ls /var/backups/wuxin/wuxin-2*.backup /var/backups/wuxin/wuxin-manual.backup >/dev/null"
+check "restore recomputed a signed tree head over all entries" \
+  "grep -Eq 'ledger: ([1-9][0-9]*) of \\1 entries recompute the newest signed tree head' /root/walk.log"
+exit $fail
+CHECK
+  say "walk, step 1 with the network: $(grep -c . "$ROOT/root/walk-network.sh") lines"
+  timeout "$INSTALL_TIMEOUT" chroot "$ROOT" /usr/bin/env -i HOME=/root \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb \
+    DEBIAN_FRONTEND=noninteractive "${net_env[@]}" \
+    bash -c 'cd /root && apt-get update -qq && apt-get install -y -qq systemd >/dev/null && bash -e walk-network.sh' \
+    || { status=$?; say "walk step 1 failed: exit $status"; return "$status"; }
+  # A host's PostgreSQL starts with the package; here the cluster is started by hand, on 5432 (apt chose
+  # another port if this machine's own server held 5432 while it ran).
+  local cluster
+  cluster=$(in_root pg_lsclusters -h | awk 'NR == 1 {print $1 " " $2}')
+  in_root pg_conftool $cluster set port 5432
+  say "walk, steps 2-10 without the network (own namespace, loopback only)"
+  timeout "$TEST_TIMEOUT" unshare --net bash -c '
+    ip link set lo up
+    exec chroot "$1" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      LANG=C.UTF-8 TERM=dumb bash -c "pg_ctlcluster $2 start && cd /root && bash walk-local.sh </dev/null >walk.log 2>&1; tail -n 40 walk.log; bash walk-check.sh"' \
+    fresh-root "$ROOT" "$cluster" || status=$?
+  say "operations walk exited $status (commit $COMMIT)"
+  return "$status"
+}
+
 say "python: $(in_root python3 --version); chromium: $(in_root sh -c 'command -v chromium || echo absent');" \
     "postgresql: $(in_root sh -c 'ls -d /usr/lib/postgresql/*/bin 2>/dev/null || echo absent')"
 
@@ -113,6 +159,11 @@ if [ -n "$net_ca" ] && [ -f "$net_ca" ]; then
   cp "$net_ca" "$ROOT/etc/ssl/host-network-ca.pem"
   net_env=(PIP_CERT=/etc/ssl/host-network-ca.pem)
   say "pip trusts this machine's CA bundle $net_ca in the networked step"
+fi
+
+if [ "$MODE" = walk ]; then
+  walk_operations
+  exit $?
 fi
 
 say "with the network: make install, then scripts/test-setup.sh true (installs the test packages)"
