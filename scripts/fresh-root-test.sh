@@ -73,6 +73,7 @@ if [ ! -s "$TARBALL" ]; then
 fi
 
 ROOT=$(mktemp -d "$DIR/root.XXXXXX")
+chmod 0755 "$ROOT"  # the root's "/": mktemp's 0700 would keep every user but root (postgres, mail) out of it
 say "debootstrap bookworm into $ROOT (from $TARBALL)"
 timeout "$INSTALL_TIMEOUT" debootstrap --variant=minbase --include="$BASE_PACKAGES" \
   --unpack-tarball="$TARBALL" bookworm "$ROOT" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1 \
