@@ -3,7 +3,8 @@
 #
 #   scripts/test-setup.sh COMMAND [ARGS...]        (what `make test` and `.ci/run` do)
 #
-# 1. Debian packages the tests drive (mosquitto, mosquitto_ctrl, chromium, a CJK font, nginx): installed
+# 1. Debian packages the tests drive (mosquitto, mosquitto_ctrl, chromium, libatomic1 for Playwright's driver,
+#    a CJK font, nginx): installed
 #    with apt-get when missing and we are root; otherwise one line says what to install, exit 1.
 # 2. PostgreSQL: when WUXIN_TEST_PG_URL is set it is used as it is. Otherwise, if a server answers
 #    on 127.0.0.1:$WUXIN_TEST_PG_PORT (5432), the tests use it. If none answers, a throwaway
@@ -34,16 +35,21 @@ need_command() { # command package
   command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || apt_install "$2"
 }
 
+need_library() { # soname package: install the package when the dynamic linker does not know the library
+  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q "$1" || apt_install "$2"
+}
+
 ensure_packages() {
   need_command mosquitto mosquitto           # the MQTT tests start their own brokers on free ports
   need_command mosquitto_ctrl mosquitto-clients
   need_file "${WUXIN_CHROMIUM:-/usr/bin/chromium}" chromium  # the console's end-to-end tests
+  need_library libatomic.so.1 libatomic1  # Playwright's driver (its bundled node) links it
   need_file /usr/share/fonts/truetype/wqy/wqy-microhei.ttc fonts-wqy-microhei  # Chinese in screenshots and PDFs
   need_command nginx nginx  # the deployment kit's reverse proxy, started on a free port by its test
 }
 
-pg_bindir() { # the newest Debian PostgreSQL server binaries
-  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+pg_bindir() { # the newest Debian PostgreSQL server binaries; nothing (and success) when none is installed
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true
 }
 
 free_port() {
