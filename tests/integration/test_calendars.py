@@ -233,6 +233,7 @@ def test_culled_cows_tags_do_not_count_as_a_herd_drop(platform):
                                       "内蒙古自治区呼和浩特市和林格尔县")
     for c in range(10):
         registry.register_device(platform, None, farm, f"collar-{c:02d}", "dairy.collar", "bank_installed")
+    platform.clock.advance(DAY_MS)  # past each collar's first report window: only then does it count in the herd
     now = platform.clock_ms()
     ingest_lines(platform, [{"device": f"collar-{c:02d}", "ts": now - 60_000, "values": {"body_temp_c": 38.6}}
                             for c in range(3, 10)], "bulk")
