@@ -14,7 +14,7 @@ import orjson
 
 from wuxin.alerts.rules import SEVERITIES
 from wuxin.calendars.periods import PERIOD_KINDS
-from wuxin.domain.model import ConsentScope, Role, SourceMode
+from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
 from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
 from wuxin.loans.pledge import IDENTITY_KINDS
@@ -35,6 +35,15 @@ PLATFORM_ALARM_TYPES = {"liquidation_line": ("跌破平仓线", "Below the liqui
 # Consent purposes the console offers; a consent may carry any other text, shown as written.
 CONSENT_PURPOSES = {"credit_monitoring": ("信贷评估与贷后监控", "Credit assessment and post-loan monitoring"),
                     "device_maintenance": ("设备安装与维护", "Device installation and maintenance")}
+
+# Units as a person reads them: symbols stay symbols, counted things get their Chinese measure word.
+UNIT_WORDS = {"count": ("个", "count"), "units": ("件", "units"), "d": ("天", "d"), "entries": ("人次", "entries"),
+              "events": ("次", "events"), "events/100 km": ("次/百公里", "events/100 km"), "head": ("头", "head"),
+              "incidents": ("起", "incidents"), "kg/head": ("kg/头", "kg/head"), "lifts": ("吊次", "lifts"),
+              "persons": ("人", "persons"), "sessions": ("次", "sessions"), "steps/h": ("步/小时", "steps/h"),
+              "min/h": ("分钟/小时", "min/h"), "1": ("比率", "ratio"), "ug/m3": ("μg/m³", "μg/m³"), "m3": ("m³", "m³"),
+              "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY")}
+TENANT_KINDS = {"bank": ("银行", "Bank"), "operator": ("平台运营方", "Operator"), "regulator": ("监管机构", "Regulator")}
 
 _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
     "severity": (SEVERITIES, {"critical": ("严重", "Critical"), "major": ("重要", "Major"), "minor": ("次要", "Minor"),
@@ -75,6 +84,7 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
     "consent_scope": (tuple(ConsentScope), {"all": ("全部设备", "All devices"), "scenarios": ("指定场景", "Scenarios"),
                                             "devices": ("指定设备", "Devices")}),
     "consent_purpose": (tuple(CONSENT_PURPOSES), CONSENT_PURPOSES),
+    "tenant_kind": (tuple(TenantKind), TENANT_KINDS),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 
@@ -118,10 +128,17 @@ def product_labels() -> dict[str, Label]:
     return {p.code: _pair(p.name_zh, p.name_en) for p in load_products().values()}
 
 
+def unit_labels(packs: dict[str, dict[str, dict]]) -> dict[str, Label]:
+    """Every unit a metric or indicator declares; a symbol (kWh, °C, A) reads the same in both languages."""
+    units = {entry["unit"] for kind in ("metric", "indicator") for entry in packs[kind].values() if entry.get("unit")}
+    return {u: _pair(*UNIT_WORDS.get(u, (u, u))) for u in sorted(units)}
+
+
 @lru_cache
 def all_labels() -> dict[str, dict[str, dict]]:
     """Every kind of code with its labels: {kind: {code: {zh, en[, unit]}}}."""
-    return {**pack_labels(), **platform_labels(), "product": product_labels()}
+    packs = pack_labels()
+    return {**packs, **platform_labels(), "product": product_labels(), "unit": unit_labels(packs)}
 
 
 def label(kind: str, code: str, lang: str = "zh") -> str:

@@ -19,12 +19,23 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_every_label_has_chinese_and_english():
-    bad = [f"{kind}.{code}: {entry}" for kind, codes in all_labels().items() for code, entry in codes.items()
+    bad = [f"{kind}.{code}: {entry}" for kind, codes in all_labels().items() if kind != "unit" for code, entry in codes.items()
            if not entry.get("en", "").strip() or not CJK.search(entry.get("zh", "")) and code not in _LATIN_ZH]
     assert bad == []
 
 
 _LATIN_ZH = {"pm25_ugm3", "pm10_ugm3"}  # PM2.5 and PM10 are written so in Chinese too
+
+
+def test_every_unit_reads_as_a_symbol_or_in_chinese():
+    """A unit's zh label holds no English word: symbols (kWh, °C, μg/m³) stay, counted things get a measure word."""
+    words = re.compile(r"[A-Za-z]{3,}")
+    units = all_labels()["unit"]
+    assert {"count", "kWh", "units", "steps/h"} <= set(units)
+    assert [u for u, entry in units.items() if words.search(entry["zh"]) and entry["zh"] not in SYMBOLS] == []
+
+
+SYMBOLS = {"kWh", "kWh/m²", "dBm", "ppm"}  # SI and trade symbols, written so in Chinese
 
 
 def test_every_pack_code_is_labelled():

@@ -111,7 +111,7 @@ const STRINGS = {
   no_pledges: ["以下贷款没有登记押品：", "These loans have no pledged goods registered:"],
   index_groups: ["指数分组", "Index groups"], scenario: ["场景", "Scenario"], enterprises_n: ["企业数", "Enterprises"],
   index_note: ["同一场景与地区至少5家企业才发布。", "Published only for groups of at least 5 enterprises of one scenario and region."],
-  position: ["纬度, 经度 (°)", "Latitude, longitude (°)"], latest: ["最新", "Latest"], mean: ["均值", "Mean"],
+  position: ["纬度, 经度 (°)", "Latitude, longitude (°)"], params: ["参数", "Parameters"], unpriced: ["无价格", "Unpriced"], latest: ["最新", "Latest"], mean: ["均值", "Mean"],
   calendar: ["停产与检修日历", "Shutdowns and maintenance"], period_kind: ["类型", "Kind"], period_from: ["开始", "From"], period_to: ["结束", "To"],
   period_applies: ["范围", "Applies to"], note: ["备注", "Note"], period_whole: ["全企业", "whole enterprise"], period_add: ["登记", "Declare"],
   period_times_needed: ["请填写开始与结束时间", "Enter a start and an end time"],
@@ -145,7 +145,9 @@ export function code(kind, value) {
 /** The unit a metric or indicator is measured in, from the same labels. */
 /** Every code of one kind (e.g. the consent purposes the console offers). */
 export const codesOf = (kind) => Object.keys(CODES[kind] || {});
-export const unitOf = (kind, value) => CODES[kind]?.[value]?.unit ?? null;
+export const unitOf = (kind, value) => { const u = CODES[kind]?.[value]?.unit; return u ? code("unit", u) : null; };
+/** A metric's or indicator's label with its unit: "电流 (A)". */
+export const withUnit = (kind, value) => { const u = unitOf(kind, value); return `${code(kind, value)}${u ? ` (${u})` : ""}`; };
 
 export function tOr(key, fallback) { return STRINGS[key] ? t(key) : fallback; }
 const locale = () => (lang === "en" ? "en-US" : "zh-CN");
@@ -167,5 +169,5 @@ export function fmtValue(value, unit, digits = 1) {
   if (value == null) return "—";
   if (unit === "1") return fmtPct(value);
   if (unit === "CNY") return fmtCny(value);
-  return `${fmtNum(value, digits)}${unit ? " " + unit : ""}`;
+  return `${fmtNum(value, digits)}${unit ? " " + code("unit", unit) : ""}`;
 }

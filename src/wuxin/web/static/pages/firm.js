@@ -126,7 +126,7 @@ function narrowForm(c, tenantName) {
 
 function grantForm(enterpriseId, tenants, devices) {
   const error = h("p", { class: "error" });
-  const tenant = h("select", { id: "grant-tenant" }, tenants.map((x) => h("option", { value: x.id }, `${x.name} (${x.kind})`)));
+  const tenant = h("select", { id: "grant-tenant" }, tenants.map((x) => h("option", { value: x.id }, `${x.name} (${code("tenant_kind", x.kind)})`)));
   const scope = h("select", { id: "grant-scope" }, ["all", "scenarios", "devices"].map((s) => h("option", { value: s }, t("scope_" + s))));
   const items = h("select", { id: "grant-items", multiple: true, size: 5, style: "min-width:260px" });
   const scenarios = [...new Set(devices.map((d) => d.device_type.split(".")[0]))];

@@ -98,12 +98,12 @@ function coverageCard(loan, v, enterpriseName) {
         h("p", {}, h("span", { class: `badge ${COVERAGE_BADGE[v.status] || ""}`, "data-coverage-status": v.status }, tOr("cov_" + v.status, v.status)),
           h("span", { class: "muted" }, ` ${t("margin_line")} ${fmtPct(margin)} · ${t("liquidation_line")} ${fmtPct(liq)}`)),
         v.items.length ? table([
-          { title: t("identity"), render: (i) => i.identity }, { title: t("sku"), render: (i) => i.sku },
+          { title: t("identity"), render: (i) => identityText(i.identity) }, { title: t("sku"), render: (i) => i.sku },
           { title: t("quantity"), num: true, render: (i) => fmtNum(Number(i.quantity), 2) },
           { title: t("unit_price"), num: true, render: (i) => fmtCny(Number(i.unit_price_cny)) },
           { title: t("haircut"), num: true, render: (i) => fmtPct(Number(i.haircut)) },
           { title: t("value"), num: true, render: (i) => fmtCny(Number(i.value_cny)) }], v.items) : h("p", { class: "muted" }, t("none")),
-        v.unpriced.length ? h("p", { class: "error" }, `unpriced: ${v.unpriced.map((u) => u.sku || u.identity || JSON.stringify(u)).join(", ")}`) : null)));
+        v.unpriced.length ? h("p", { class: "error" }, `${t("unpriced")}: ${v.unpriced.map((u) => u.sku || u.identity || JSON.stringify(u)).join(", ")}`) : null)));
 }
 
 function kpiBox(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v" }, value), h("div", { class: "l" }, label)); }
@@ -173,3 +173,9 @@ export async function quarantine() {
 }
 
 export { section };
+
+/** A pledged item's identity "kind:value" with its kind in words (RFID 标签 / 序列号 / 批号). */
+function identityText(identity) {
+  const m = /^([a-z_]+):(.*)$/.exec(identity || "");
+  return m ? `${code("identity_kind", m[1])} ${m[2]}` : identity || "—";
+}
