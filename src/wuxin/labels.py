@@ -9,6 +9,7 @@ enumerations, and tests/unit/test_labels.py fails when an enumeration gains a co
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import get_args
 
 import orjson
 
@@ -19,7 +20,9 @@ from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
 from wuxin.loans.pledge import IDENTITY_KINDS
 from wuxin.loans.risk_class import RISK_CLASSES
+from wuxin.risk.crossverify import Level, Status
 from wuxin.risk.decisions import BASIS_LABELS
+from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.governance import STATES as MODEL_STATES
 from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
 from wuxin.scenarios import scenario_packs
@@ -44,6 +47,8 @@ UNIT_WORDS = {"count": ("个", "count"), "units": ("件", "units"), "d": ("天",
               "min/h": ("分钟/小时", "min/h"), "1": ("比率", "ratio"), "ug/m3": ("μg/m³", "μg/m³"), "m3": ("m³", "m³"),
               "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY")}
 TENANT_KINDS = {"bank": ("银行", "Bank"), "operator": ("平台运营方", "Operator"), "regulator": ("监管机构", "Regulator")}
+
+FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
 
 _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
     "severity": (SEVERITIES, {"critical": ("严重", "Critical"), "major": ("重要", "Major"), "minor": ("次要", "Minor"),
@@ -85,6 +90,12 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
                                             "devices": ("指定设备", "Devices")}),
     "consent_purpose": (tuple(CONSENT_PURPOSES), CONSENT_PURPOSES),
     "tenant_kind": (tuple(TenantKind), TENANT_KINDS),
+    "feature": (tuple(FEATURE_LABELS_EN), {k: (FEATURE_LABELS_ZH[k], en) for k, en in FEATURE_LABELS_EN.items()}),
+    "check_status": (get_args(Status), {
+        "consistent": ("一致", "Consistent"), "overstated": ("高报", "Overstated"), "understated": ("低报", "Understated"),
+        "insufficient_evidence": ("证据不足", "Insufficient evidence")}),
+    "check_level": (get_args(Level), {
+        "verified": ("已验证", "Verified"), "supported": ("仅佐证", "Supported only"), "not_verified": ("未验证", "Not verified")}),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 

@@ -82,3 +82,14 @@ def test_label_falls_back_to_the_code_for_free_text():
     assert label("risk_class", "substandard") == "次级"
     assert label("risk_class", "substandard", "en") == "Substandard"
     assert label("consent_purpose", "for our own audit") == "for our own audit"
+
+
+def test_the_report_words_give_reasons_and_codes_in_the_readers_language():
+    from wuxin.risk.report import Words
+
+    reason = {"feature": "data_completeness", "value": 0.42, "points_below_best": 31.6, "text": "only 42% of the last 90 days ..."}
+    assert Words("zh-CN").reason(reason) == "近90天仅 42% 的天数数据完整（−32 分）"
+    assert Words("en").reason(reason) == reason["text"]
+    assert Words("zh-CN").reason({"feature": "net_margin", "value": None, "points_below_best": 5}) == "净利率未报告（按最差档计分）（−5 分）"
+    assert (Words("zh-CN").code("risk_class", "substandard"), Words("en").code("risk_class", "substandard")) == ("次级", "Substandard")
+    assert Words("fr").lang == "zh-CN"  # anything but en reads Chinese

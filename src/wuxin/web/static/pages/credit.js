@@ -120,7 +120,7 @@ export function reportLinks(enterpriseId) {
   const open = (format) => async () => {
     error.textContent = "";
     try {
-      const blob = await apiBlob(`/api/v1/enterprises/${enterpriseId}/credit/report?format=${format}`);
+      const blob = await apiBlob(`/api/v1/enterprises/${enterpriseId}/credit/report?format=${format}&lang=${getLang() === "en" ? "en" : "zh-CN"}`);
       const url = URL.createObjectURL(blob);
       window.open(url, "_blank");
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
