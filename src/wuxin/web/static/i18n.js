@@ -143,6 +143,8 @@ export function code(kind, value) {
   return entry ? (lang === "en" ? entry.en : entry.zh) || String(value) : String(value);
 }
 /** The unit a metric or indicator is measured in, from the same labels. */
+/** Whether the labels know this code. */
+export const hasCode = (kind, value) => Boolean(CODES[kind]?.[value]);
 /** Every code of one kind (e.g. the consent purposes the console offers). */
 export const codesOf = (kind) => Object.keys(CODES[kind] || {});
 export const unitOf = (kind, value) => { const u = CODES[kind]?.[value]?.unit; return u ? code("unit", u) : null; };

@@ -1,7 +1,7 @@
 // The enterprise page (bank view, also the firm's own dashboard parts), the equipment timeline,
 // and the device page: readings with their provenance down to the ledger proof of their batch.
 import { api } from "../api.js";
-import { code, unitOf, withUnit, fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
+import { code, hasCode, unitOf, withUnit, fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { creditCards, reportLinks } from "./credit.js";
@@ -192,6 +192,10 @@ export async function devicePage(enterpriseId, key) {
   const hours = Number(params().get("hours") || 24);
   const seen = device?.last_seen_ms ?? Date.now();
   const data = await api(`/api/v1/enterprises/${enterpriseId}/devices/${encodeURIComponent(key)}/telemetry?from=${seen - hours * 3_600_000}&to=${seen + 1}&limit=10000`);
+  let model = null;  // a tenant's own thing model names its properties; the packs' ones come from the labels
+  try { model = device && !hasCode("device_type", device.device_type) ? await api(`/api/v1/thing-models/${encodeURIComponent(device.device_type)}`) : null; } catch { model = null; }
+  const names = Object.fromEntries((model?.properties || []).map((p) => [p.identifier, p.name]));
+  const propName = (k) => names[k] ? `${names[k]} · ${k}` : withUnit("metric", k);
   const numeric = [...new Set(data.readings.filter((r) => typeof r.value === "number").map((r) => r.key))];
   const chosen = params().get("key") && numeric.includes(params().get("key")) ? params().get("key")
     : numeric.find((k) => !["battery_pct", "rssi_dbm"].includes(k)) ?? numeric[0];
@@ -207,15 +211,15 @@ export async function devicePage(enterpriseId, key) {
       h("span", {}, `${t("trust")}: ${fmtNum(data.provenance.trust_level, 1)}`),
       device ? h("span", {}, `${t("connectivity")}: `, h("span", { class: `badge ${device.connectivity}` }, t(device.connectivity))) : null,
       h("span", {}, `${t("last_seen")}: ${fmtDateTime(device?.last_seen_ms)}`))),
-    card(`${t("readings")} · ${chosen ? withUnit("metric", chosen) : "—"}`,
+    card(`${t("readings")} · ${chosen ? propName(chosen) : "—"}`,
       h("div", { class: "row" }, h("span", { class: "muted" }, t("window") + ":"), [6, 24, 72].map((hh) =>
         h("button", { class: hh === hours ? "primary" : null, onclick: () => { location.hash = `${base}?hours=${hh}&key=${chosen ?? ""}`; } }, `${hh} ${t("hours")}`)),
         h("span", { class: "muted" }, t("property") + ":"), h("select", { id: "prop", onchange: (e) => { location.hash = `${base}?hours=${hours}&key=${e.target.value}`; } },
-          numeric.map((k) => h("option", { value: k, selected: k === chosen }, withUnit("metric", k))))),
+          numeric.map((k) => h("option", { value: k, selected: k === chosen }, propName(k))))),
       chartEl),
     card(t("readings"), table([
       { title: t("device_time"), render: (r) => fmtDateTime(r.ts) },
-      { title: t("property"), render: (r) => withUnit("metric", r.key) },
+      { title: t("property"), render: (r) => propName(r.key) },
       { title: t("value"), num: true, render: (r) => typeof r.value === "number" ? fmtNum(r.value, 3) : String(r.value) },
       { title: t("received"), render: (r) => fmtDateTime(r.received_ms) },
       { title: t("batch"), render: (r) => h("button", { "data-batch": r.batch_id, onclick: () => showProof(proofSlot, r.batch_id, key) }, `#${r.batch_id} · ${t("show_proof")}`) },
