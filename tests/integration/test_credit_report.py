@@ -21,14 +21,22 @@ def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platf
     live.client.post("/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform, 2.4)), headers=officer)
     decision = live.client.post(f"/api/v1/enterprises/{world.factory}/credit/decisions", headers=officer,
                                 json={"product_code": "digital_manufacturing"}).json()
-    html = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=officer)
+    html = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?lang=en", headers=officer)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     page = html.text
     assert "吴江恒达化纤有限公司" in page and "NOT cross-verified: the reports exceed what the devices measured" in page
-    assert 'data-outcome="decline"' in page and "拒绝 DECLINED" in page and "Decided by 决定原因" in page
-    assert "交叉验证未通过（申报数据高于设备实测） — cross-verification failed" in page  # the deciding condition, both languages
-    assert "[DECLINE] " in page and "[clear] " in page  # every policy condition, held or clear
+    assert 'data-outcome="decline"' in page and ">Decline</strong>" in page and "Decided by:" in page
+    assert "cross-verification failed" in page and "交叉验证未通过" not in page  # the deciding condition, in English only
+    assert "[Decline] " in page and "[clear] " in page  # every policy condition, held or clear
     assert "is 2.4x what the machines&#39; metered output support" in page
+    zh = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=officer)  # no lang: zh-CN
+    assert zh.headers["content-language"] == "zh-CN" and '<html lang="zh-CN">' in zh.text
+    assert "交叉验证未通过（申报数据高于设备实测）" in zh.text and "决定原因" in zh.text and ">拒绝</strong>" in zh.text
+    assert "Decided by" not in zh.text and "cross-verification failed" not in zh.text and "Features as scored" not in zh.text
+    assert re.search(r"<li data-reason=\"[a-z_]+\">[^<]*[\u4e00-\u9fff][^<]*（−\d+ 分）</li>", zh.text)  # reasons in Chinese
+    browser_en = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report",
+                                 headers=officer | {"Accept-Language": "en-GB,en;q=0.9"})
+    assert browser_en.headers["content-language"] == "en" and "Decided by:" in browser_en.text
     assert f'href="{live.url}/api/v1/enterprises/{world.factory}/indicators?from=' in page
     assert f"/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page
     assert "<polyline" in page and decision["grade"] in page
@@ -44,7 +52,7 @@ def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platf
     with platform.uow() as uow:
         reports = [a for a in uow.logs.audit_entries() if a["action"] == "credit.report"]
         accesses = [a for a in uow.logs.access_entries(world.factory) if a["action"] == "credit.report"]
-    assert len(reports) == 3 and len(accesses) == 3
+    assert len(reports) == 5 and len(accesses) == 5
     assert live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=login(live.client, "owner")).status_code == 403
 
 

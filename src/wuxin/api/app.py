@@ -17,6 +17,7 @@ from wuxin.api import routes_credit_workflow
 from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
 from wuxin.api import routes_calendars, routes_indicators
 from wuxin.api import routes_provisioning
+from wuxin.api import routes_labels
 from wuxin.api.body_limit import BodyLimit
 from wuxin.api.guards import refuse_unstorable_text
 from wuxin.api.health import health_report
@@ -59,6 +60,7 @@ def create_app(platform: Platform) -> FastAPI:
     mount_console(app)
     app.include_router(routes_monitoring.router)
     app.include_router(routes_indicators.router)
+    app.include_router(routes_labels.router)
     app.include_router(routes_calendars.router)
 
     @app.get("/health", tags=["operations"])

@@ -125,13 +125,24 @@ def decisions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> li
 
 @router.get("/enterprises/{enterprise_id}/credit/report", response_model=None)
 def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: PlatformDep,
-           format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY)):
-    """The credit report; every figure links to the API data behind it."""
+           format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY),
+           lang: Literal["zh-CN", "en"] | None = None):
+    """The credit report in the reader's language (`lang`, else the Accept-Language header, else zh-CN); every
+    figure links to the API data behind it."""
     data = credit.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
     base = (platform.settings.public_url or str(request.base_url)).rstrip("/")
     if format == "json":
         return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json")
     if format == "pdf":
-        return Response(render_pdf(data, base), media_type="application/pdf",
+        return Response(render_pdf(data, base, reader_lang(lang, request)), media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="credit-report-{enterprise_id}.pdf"'})
-    return HTMLResponse(render_html(data, base), headers={"Content-Security-Policy": REPORT_CSP})
+    return HTMLResponse(render_html(data, base, reader_lang(lang, request)), headers={"Content-Security-Policy": REPORT_CSP,
+                                                                                      "Content-Language": reader_lang(lang, request)})
+
+
+def reader_lang(lang: str | None, request: Request) -> str:
+    """The asked language, else English when the browser's first language is English, else zh-CN."""
+    if lang:
+        return lang
+    first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "zh-CN"

@@ -124,6 +124,31 @@ EXPLANATIONS: dict[str, str] = {  # reason-code words; {value} is the feature va
 }
 
 
+EXPLANATIONS_ZH: dict[str, str] = {  # the same reasons in Chinese, for the report in the reader's language
+    "activity_trend_per_year": "经营活跃度年变化 {value:+.0%}",
+    "activity_volatility": "经营活跃度周波动大（变异系数 {value:.2f}）",
+    "activity_change_vs_index": "上季度相对行业指数变化 {value:+.0%}",
+    "utilization_vs_index": "经营活跃度为行业中位数的 {value:.0%}",
+    "data_completeness": "近90天仅 {value:.0%} 的天数数据完整",
+    "device_health_rate": "近7天仅 {value:.0%} 的设备有上报",
+    "share_enterprise_shared": "{value:.0%} 的设备为企业共享（可信度最低）",
+    "revenue_consistency_ratio": "申报收入为IoT证据支持收入的 {value:.1f} 倍",
+    "reported_revenue_growth": "申报收入增长 {value:+.0%}",
+    "net_margin": "申报净利率 {value:.1%}",
+    "debt_to_assets": "申报资产负债率 {value:.0%}",
+}
+# Feature names in Chinese (English: each FeatureSpec's label), and the extra inputs the report shows.
+FEATURE_LABELS_ZH: dict[str, str] = {
+    "activity_trend_per_year": "经营活跃度年变化", "activity_volatility": "经营活跃度波动", "activity_change_vs_index": "相对行业指数变化",
+    "utilization_vs_index": "相对行业中位数", "data_completeness": "数据完整度", "device_health_rate": "设备健康率",
+    "share_enterprise_shared": "企业共享设备占比", "revenue_consistency_ratio": "收入一致性比值", "reported_revenue_growth": "申报收入增长",
+    "net_margin": "净利率", "debt_to_assets": "资产负债率", "activity_level": "经营活跃度（近90天）",
+    "tamper_events_90d": "防拆事件（近90天）", "share_bank_installed": "银行自装设备占比", "share_third_party": "第三方平台设备占比"}
+EXTRA_FEATURE_LABELS_EN: dict[str, str] = {
+    "activity_level": "activity level (last 90 days)", "tamper_events_90d": "tamper events (last 90 days)",
+    "share_bank_installed": "share of bank-installed devices", "share_third_party": "share of third-party platform devices"}
+
+
 def evidence_features(inputs: EvidenceInputs) -> dict[str, float | None]:
     """The IoT features (all but the revenue consistency, which cross-verification gives)."""
     recent = _last(inputs.activity, inputs.as_of_day, RECENT_DAYS)

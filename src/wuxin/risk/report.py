@@ -1,4 +1,5 @@
-"""The credit report rendered from its data (see services.credit.report_data): HTML through a Jinja2
+"""The credit report rendered from its data (see services.credit.report_data) in the reader's language
+(zh-CN or en; codes through wuxin.labels, reasons through features.EXPLANATIONS_ZH): HTML through a Jinja2
 template, PDF through reportlab (pip only; Chinese text in WenQuanYi Micro Hei when the font is
 installed, else the Adobe CID font STSong-Light that PDF readers supply). Every figure links to the
 API URL that returns the data behind it.
@@ -13,9 +14,99 @@ from typing import Any, Callable
 
 from jinja2 import Environment, PackageLoader
 
+from wuxin.labels import label
+from wuxin.risk.features import EXPLANATIONS_ZH
+
 # The HTML report is one self-contained page: its own <style>, inline SVG, links, and no script at all.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
               "frame-ancestors 'none'")
+# Words of the report in the reader's language: (zh-CN, en). Codes come from wuxin.labels.
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("授信报告", "Credit report"), "as_of": ("截至", "as of"), "generated_for": ("生成给", "generated for"),
+    "links_note": ("每个带链接的数值都可打开其背后的 API 数据（读数、指标、账本证明）。",
+                   "Every linked figure opens the API data behind it (readings, indicators, ledger proofs)."),
+    "decision": ("授信决策", "Decision"), "product": ("产品", "product"), "score": ("评分", "score"), "pd": ("违约概率", "PD"),
+    "grade": ("等级", "grade"), "proposed_limit": ("建议额度", "proposed limit"), "expected_loss": ("预期损失", "expected loss"),
+    "model": ("模型", "model"), "decision_no": ("决策", "decision"), "ledger_proof": ("账本证明", "ledger proof"),
+    "evidence_bundle": ("证据包", "evidence bundle"), "decided_by": ("决定原因", "Decided by"),
+    "declined_because": ("拒绝原因", "Declined because"), "limit_basis": ("额度依据", "Limit basis"),
+    "basis_default": ("经验证的收入或押品价值", "verified revenue or pledged value"),
+    "proposed_note": ("建议额度，待人工审批", "proposed, for the person who decides"), "limit_steps": ("额度计算", "Limit"),
+    "policy": ("产品政策条件", "Product policy conditions"), "clear": ("未触发", "clear"),
+    "reasons": ("主要扣分原因", "Reasons (factors costing most points)"),
+    "no_decision": ("贵行尚未对该企业作出授信决策。", "No decision yet for this enterprise by your bank."),
+    "activity": ("经营活跃度与行业指数对比（180天）", "Activity against the industry index (180 days)"),
+    "activity_note": ("（蓝线）与{median}（灰线）；空缺为无数据的日期。", " (blue) and the {median} (grey); gaps are days without data."),
+    "industry_median": ("行业中位数", "industry median"), "scale": ("刻度", "Scale"),
+    "peer_standing": ("同业对标", "Peer standing"), "against_median": ("行业中位数", "against the industry median"),
+    "peers_up_to": ("同组企业至多 {n} 家", "up to {n} peers"),
+    "indicators": ("经营指标（近90天）", "Indicators (last 90 days)"), "indicator": ("指标", "indicator"), "mean": ("均值", "mean"),
+    "unit": ("单位", "unit"), "days_known": ("有数据天数 / 完整天数", "days known / complete"),
+    "no_indicators": ("期间内无指标值。", "No indicator values in the period."),
+    "devices_line": ("设备：已安装 {installed} 台，近7天上报 {reporting} 台，近90天防拆事件 {tamper} 次；按来源：",
+                     "Devices: {installed} installed, {reporting} reporting in the last 7 days, {tamper} tamper events in 90 days; by source mode "),
+    "devices": ("设备", "devices"), "crosscheck": ("交叉验证", "Cross-verification"), "evidence_is": ("证据", "Evidence is"),
+    "coverage": ("申报期间的 IoT 覆盖率", "IoT coverage of the reported periods"),
+    "period": ("期间", "period"), "check": ("核对项", "check"), "ratio": ("比值", "ratio"), "tolerance": ("容差", "tolerance"),
+    "status": ("结论", "status"), "evidence_from": ("证据来源", "evidence from"), "finding": ("说明", "finding"),
+    "reported": ("申报", "reported"), "no_checks": ("没有可与设备数据核对的申报数据。", "No reported figure could be checked against device data."),
+    "features": ("评分所用特征", "Features as scored"), "feature": ("特征", "feature"), "value": ("数值", "value"),
+    "statements": ("申报财务报表（元）", "Reported statements (CNY)"), "revenue": ("营业收入", "revenue"),
+    "net_profit": ("净利润", "net profit"), "assets": ("总资产", "assets"), "liabilities": ("总负债", "liabilities"),
+    "footer_note": ("金额单位为元。未知表示无数据，绝不等于零。数据来源可信度：银行自装 0.9，第三方平台 0.7，企业共享 0.4（只能佐证，不能单独验证）。",
+                    "Amounts in CNY. Unknown means no data, never zero. Source modes: bank-installed (trust 0.9), "
+                    "third-party platform (0.7), enterprise-shared (0.4; supports, never verifies on its own)."),
+    "page": ("第 {n} 页", "page {n}"), "unknown": ("未知", "unknown"), "points": ("（−{n} 分）", " (-{n} points)"),
+    "not_reported": ("{label}未报告（按最差档计分）", "{label} is not reported (scored as its worst band)"),
+    "v_verified": ("已由独立来源交叉验证", "cross-verified by an independent source"),
+    "v_supported": ("未交叉验证：仅企业共享设备佐证", "NOT cross-verified: supported by enterprise-shared devices only"),
+    "v_failed": ("交叉验证未通过：申报高于设备实测", "NOT cross-verified: the reports exceed what the devices measured"),
+    "v_undecided": ("未交叉验证：设备证据不足，无法判定", "NOT cross-verified: too little device evidence"),
+    "top quartile": ("位于前四分之一", "top quartile"), "above the median": ("高于中位数", "above the median"),
+    "below the median": ("低于中位数", "below the median"), "bottom quartile": ("位于后四分之一", "bottom quartile"),
+}
+LANGS = ("zh-CN", "en")
+
+
+class Words:
+    """The report's words, codes and reasons in one language ("zh-CN" or "en")."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = "en" if lang == "en" else "zh-CN"
+        self.en = self.lang == "en"
+
+    def __call__(self, key: str, **values: Any) -> str:
+        text = WORDS[key][1 if self.en else 0] if key in WORDS else key
+        return text.format(**values) if values else text
+
+    def code(self, kind: str, value: Any) -> str:
+        return label(kind, str(value), "en" if self.en else "zh") if value is not None else "—"
+
+    def pick(self, obj: dict, key: str) -> Any:
+        """obj[key_en] or obj[key_zh] (zh falling back to the English when a record predates it)."""
+        return obj.get(f"{key}_en") if self.en else obj.get(f"{key}_zh") or obj.get(f"{key}_en")
+
+    def steps(self, limit: dict) -> list[str]:
+        return list(limit.get("steps") or []) if self.en else list(limit.get("steps_zh") or limit.get("steps") or [])
+
+    def reason(self, r: dict) -> str:
+        """A reason code's words: the stored English text, or the same reason in Chinese from its feature and value."""
+        if self.en:
+            return str(r.get("text", ""))
+        lost = self("points", n=f"{float(r.get('points_below_best') or 0):.0f}")
+        template = EXPLANATIONS_ZH.get(r.get("feature", ""))
+        if r.get("value") is None or template is None:
+            return self("not_reported", label=self.code("feature", r.get("feature"))) + lost
+        try:
+            return template.format(value=r["value"]) + lost
+        except (ValueError, TypeError):
+            return f"{self.code('feature', r.get('feature'))} {r['value']}" + lost
+
+    def fmt(self, value: Any, digits: int = 2) -> str:
+        text = fmt(value, digits)
+        return self("unknown") if text == "unknown" else text
+
+
 CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
 
 
@@ -105,17 +196,18 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(report: dict, base_url: str = "") -> str:
-    """The report as one self-contained HTML page (inline SVG charts, no scripts); links under `base_url`."""
+def render_html(report: dict, base_url: str = "", lang: str = "zh-CN") -> str:
+    """The report as one self-contained HTML page (inline SVG charts, no scripts) in `lang`; links under `base_url`."""
     report = {**report, "activity": fit_activity(report.get("activity"))}
     activity = report.get("activity") or {}
     values = [v for v in (activity.get("values") or []) + (activity.get("index_median") or []) if v is not None]
     top = nice_ticks(max(values) if values else 1.0)[-1]
-    return _environment().get_template("credit_report.html.j2").render(r=report, chart_top=top, base=base_url.rstrip("/"))
+    return _environment().get_template("credit_report.html.j2").render(r=report, chart_top=top, base=base_url.rstrip("/"), w=Words(lang))
 
 
-def render_pdf(report: dict, base_url: str = "") -> bytes:
-    """The report as an A4 PDF: the same sections as the HTML, the links kept as PDF links under `base_url`."""
+def render_pdf(report: dict, base_url: str = "", lang: str = "zh-CN") -> bytes:
+    """The report as an A4 PDF in `lang`: the same sections as the HTML, the links kept as PDF links under `base_url`."""
+    w = Words(lang)
     link = _linker(base_url.rstrip("/"))  # this report's links, under its own base (no state shared between requests)
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -131,71 +223,69 @@ def render_pdf(report: dict, base_url: str = "") -> bytes:
                         textColor=colors.HexColor("#12355b"))
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=14 * mm,
-                            title=f"Credit report {report['enterprise']['name']}", author="Wuxin")
+                            title=f"{w('title')} {report['enterprise']['name']}", author="Wuxin")
     P = lambda text, style=body: Paragraph(text, style)  # noqa: E731
     story: list = []
     e = report["enterprise"]
-    story += [P(f"授信报告 Credit report — {_esc(e['name'])}", h1),
-              P(f"USCC {_esc(e['uscc'])} · {_esc(e['industry'])} · {_esc(e['region'])} · as of {report['as_of']} · "
-                f"generated for {_esc(report['generated_by'])}. Every underlined figure links to the API URL of the data behind it.", small)]
-    story += _pdf_decision(report, P, h2, small, link)
-    story += _pdf_activity(report, P, h2, small, font, link)
-    story += _pdf_table("Indicators (last 90 days)", ["indicator", "mean", "unit", "days known / complete"],
-                        [[P(link(r["label"], r["link"])), P(link(fmt(r["mean_90d"]), r["last_day_link"] or r["link"])), r["unit"],
-                          f"{r['known_days']} / {r['complete_days']}"] for r in report["indicators"]], P, h2, font, (80, 40, 25, 35))
-    story += _pdf_checks(report, P, h2, small, font, link)
-    story += _pdf_table("Features as scored", ["feature", "value"],
-                        [[P(_esc(f["label"])), fmt(f["value"], 3)] for f in report["features"]], P, h2, font, (120, 60))
+    story += [P(f"{w('title')} — {_esc(e['name'])}", h1),
+              P(f"USCC {_esc(e['uscc'])} · {_esc(w.code('scenario', e['industry']))} · {_esc(e['region'])} · {w('as_of')} {report['as_of']} · "
+                f"{w('generated_for')} {_esc(report['generated_by'])}. {w('links_note')}", small)]
+    story += _pdf_decision(report, P, h2, small, link, w)
+    story += _pdf_activity(report, P, h2, small, font, link, w)
+    story += _pdf_table(w("indicators"), [w("indicator"), w("mean"), w("unit"), w("days_known")],
+                        [[P(link(w.code("indicator", r["name"]), r["link"])), P(link(w.fmt(r["mean_90d"]), r["last_day_link"] or r["link"])),
+                          w.code("unit", r["unit"]), f"{r['known_days']} / {r['complete_days']}"] for r in report["indicators"]],
+                        P, h2, font, (80, 40, 25, 35))
+    story += _pdf_checks(report, P, h2, small, font, link, w)
+    story += _pdf_table(w("features"), [w("feature"), w("value")],
+                        [[P(_esc(w.code("feature", f["name"]))), w.fmt(f["value"], 3)] for f in report["features"]], P, h2, font, (120, 60))
     if report["statements"]:
-        story += _pdf_table("Reported statements (CNY)", ["period", "revenue", "net profit", "assets", "liabilities"],
-                            [[P(link(s["period"], report["statements_link"])), fmt(s["revenue_cny"], 0), fmt(s["net_profit_cny"], 0),
-                              fmt(s["total_assets_cny"], 0), fmt(s["total_liabilities_cny"], 0)] for s in report["statements"]],
+        story += _pdf_table(w("statements"), [w("period"), w("revenue"), w("net_profit"), w("assets"), w("liabilities")],
+                            [[P(link(s["period"], report["statements_link"])), w.fmt(s["revenue_cny"], 0), w.fmt(s["net_profit_cny"], 0),
+                              w.fmt(s["total_assets_cny"], 0), w.fmt(s["total_liabilities_cny"], 0)] for s in report["statements"]],
                             P, h2, font, (30, 38, 38, 38, 38))
     story.append(Spacer(1, 6))
-    story.append(P("Amounts in CNY. Unknown means no data, never zero. Source modes: bank_installed (trust 0.9), "
-                   "third_party_platform (0.7), enterprise_shared (0.4; supports, never verifies on its own).", small))
-    doc.build(story, onFirstPage=_footer(font), onLaterPages=_footer(font))
+    story.append(P(w("footer_note"), small))
+    doc.build(story, onFirstPage=_footer(font, w), onLaterPages=_footer(font, w))
     return out.getvalue()
 
 
-def _model_label(decision: dict) -> str:
-    """' · <b>模拟数据训练 — 仅限演示 · simulated — demo only</b>' for a simulated-data model, else ''."""
-    label = decision.get("model_label")
-    return f" · <b>{_esc(label['zh'])} · {_esc(label['en'])}</b>" if label else ""
+def _model_label(decision: dict, w: Words) -> str:
+    """' · <b>模拟数据训练 — 仅限演示</b>' (or the English) for a simulated-data model, else ''."""
+    words = decision.get("model_label")
+    return f" · <b>{_esc(words['en'] if w.en else words['zh'])}</b>" if words else ""
 
 
-def _pdf_decision(report: dict, P, h2, small, link) -> list:
+def _pdf_decision(report: dict, P, h2, small, link, w: Words) -> list:
     d = report.get("decision")
     if not d:
-        return [P("Decision", h2), P("No decision yet for this enterprise by your bank.")]
+        return [P(w("decision"), h2), P(w("no_decision"))]
     dec = d["decision"]
     outcome = d.get("outcome") or ("approve" if d["approved"] else "decline")
-    verdict = {"approve": "APPROVED 批准", "refer": "REFERRED TO A PERSON 转人工审批", "decline": "DECLINED 拒绝"}[outcome]
-    lines = [P("Decision", h2),
-             P(f"<b>{verdict}</b> · product {d['product_code']} · score <b>{d['score']:.0f}</b> · PD {d['pd']:.2%} · "
-               f"grade <b>{d['grade']}</b> · proposed limit <b>{link('CNY ' + fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
-               f"expected loss CNY {fmt(_float(d['expected_loss_cny']))}"),
-             P(f"model {d['model_version'][:16]}…{_model_label(d)} · decision #{d['id']} · "
-               f"{link('ledger proof', d['links']['ledger_proof'])}", small)]
+    lines = [P(w("decision"), h2),
+             P(f"<b>{_esc(w.code('outcome', outcome))}</b> · {w('product')} {_esc(w.code('product', d['product_code']))} · "
+               f"{w('score')} <b>{d['score']:.0f}</b> · {w('pd')} {d['pd']:.2%} · {w('grade')} <b>{d['grade']}</b> · "
+               f"{w('proposed_limit')} <b>{link('CNY ' + w.fmt(_float(d['limit_cny']), 2), d['links']['evidence_bundle'])}</b> · "
+               f"{w('expected_loss')} CNY {w.fmt(_float(d['expected_loss_cny']))}"),
+             P(f"{w('model')} {d['model_version'][:16]}…{_model_label(d, w)} · {w('decision_no')} #{d['id']} · "
+               f"{link(w('ledger_proof'), d['links']['ledger_proof'])}", small)]
     if dec.get("decided_by"):
-        lines.append(P("Decided by 决定原因:"))
-        lines += [P(f"• {_esc(f['text_zh'])} — {_esc(f['text_en'])}", small) for f in dec["decided_by"]]
+        lines.append(P(f"{w('decided_by')}:"))
+        lines += [P(f"• {_esc(w.pick(f, 'text'))}", small) for f in dec["decided_by"]]
     elif dec.get("decline_reason"):
-        lines.append(P(f"Declined because: {_esc(dec['decline_reason'])}"))
+        lines.append(P(f"{w('declined_because')}: {_esc(dec['decline_reason'])}"))
     if dec.get("limit"):
         limit = dec["limit"]
         if limit.get("basis_label"):
-            lines.append(P(f"Limit basis 额度依据: <b>{_esc(limit['basis_label_zh'])} / {_esc(limit['basis_label_en'])}</b>"))
-        lines += [P("Limit: " + " → ".join(_esc(s) for s in limit["steps"]), small)]
-        if limit.get("steps_zh"):
-            lines.append(P("额度计算：" + " → ".join(_esc(s) for s in limit["steps_zh"]), small))
+            lines.append(P(f"{w('limit_basis')}: <b>{_esc(w.pick(limit, 'basis_label'))}</b>"))
+        lines.append(P(f"{w('limit_steps')}: " + " → ".join(_esc(s) for s in w.steps(limit)), small))
     if dec.get("reasons"):
-        lines.append(P("Reasons (factors costing most points):"))
-        lines += [P(f"• {_esc(r['text'])}", small) for r in dec["reasons"]]
+        lines.append(P(f"{w('reasons')}:"))
+        lines += [P(f"• {_esc(w.reason(r))}", small) for r in dec["reasons"]]
     return lines
 
 
-def _pdf_activity(report: dict, P, h2, small, font: str, link) -> list:
+def _pdf_activity(report: dict, P, h2, small, font: str, link, w: Words) -> list:
     from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
     from reportlab.lib import colors
 
@@ -225,32 +315,29 @@ def _pdf_activity(report: dict, P, h2, small, font: str, link) -> list:
         x = left + i * width / max(n - 1, 1)
         drawing.add(String(x, 2, a["days"][i], fontName=font, fontSize=6.5, textAnchor="middle" if 0 < i < n - 1 else
                            ("start" if i == 0 else "end")))
+    unit = w.code("unit", a["unit"])
     peer = report.get("peer")
     standing = [] if not peer else [P(
-        f"Peer standing: {link(fmt_unit(peer['value'], a['unit']), peer['link'])} against the industry median "
-        f"{fmt_unit(peer['median'], a['unit'])} (p25 {fmt_unit(peer['p25'], a['unit'])}, p75 {fmt_unit(peer['p75'], a['unit'])}; "
-        f"up to {peer['peers']} peers): <b>{peer['standing']}</b>.")]
-    span = f"last {n} days" + (f" of {a['window_days']}; no data before {a['days'][0]}" if a.get("window_days") else "")
-    return [P(f"Activity against the industry index ({span})", h2),
-            P(f"{link(a['label'], a['link'])} (blue) and the {link('industry median', a['index_link'])} (grey); "
-              "gaps are days without data, never zero.", small), drawing, *standing]
+        f"{w('peer_standing')}: {link(w.fmt(peer['value']) + ' ' + unit, peer['link'])} · {w('against_median')} "
+        f"{w.fmt(peer['median'])} (P25 {w.fmt(peer['p25'])}, P75 {w.fmt(peer['p75'])}; {w('peers_up_to', n=peer['peers'])}): "
+        f"<b>{_esc(w(peer['standing']))}</b>.")]
+    return [P(f"{w('activity')} ({n} / {a.get('window_days') or n})", h2),
+            P(link(w.code("indicator", a["indicator"]), a["link"]) + _esc(w("activity_note", median=w("industry_median"))), small),
+            drawing, *standing]
 
 
-def _pdf_checks(report: dict, P, h2, small, font: str, link) -> list:
+def _pdf_checks(report: dict, P, h2, small, font: str, link, w: Words) -> list:
     checks = report["cross_checks"]
-    verdict = {"verified": "cross-verified by an independent source 已由独立来源验证",
-               "supported": "NOT cross-verified: supported by enterprise-shared devices only 仅企业共享设备佐证，未验证",
-               "failed": "NOT cross-verified: the reports exceed what the devices measured 交叉验证未通过",
-               "undecided": "NOT cross-verified: too little device evidence 证据不足，无法判定"}[
-        report.get("verification") or ("verified" if report["cross_verified"] else "undecided")]
-    head = [P("Cross-verification (交叉验证)", h2), P(f"Evidence is <b>{verdict}</b>.")]
+    verdict = w("v_" + (report.get("verification") or ("verified" if report["cross_verified"] else "undecided")))
+    head = [P(w("crosscheck"), h2), P(f"{w('evidence_is')}: <b>{_esc(verdict)}</b>.")]
     if not checks:
-        return head + [P("No reported figure could be checked against device data.", small)]
-    rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(link(fmt(c["ratio"]), c["evidence_link"])),
-             P(f"<b>{c['status'].replace('_', ' ')}</b> {c.get('level', '').replace('_', ' ')}"),
-             P(_esc(c["finding"]) + " " + link("[reported]", c["reported_link"]), small)]
+        return head + [P(w("no_checks"), small)]
+    rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(link(w.fmt(c["ratio"]), c["evidence_link"])),
+             P(f"<b>{_esc(w.code('check_status', c['status']))}</b> {_esc(w.code('check_level', c['level'])) if c.get('level') else ''}"),
+             P(_esc(c["finding"]) + " " + link(f"[{w('reported')}]", c["reported_link"]), small)]
             for c in checks]
-    return head + _pdf_table(None, ["period", "check", "ratio", "status", "finding"], rows, P, h2, font, (18, 28, 17, 22, 95))
+    return head + _pdf_table(None, [w("period"), w("check"), w("ratio"), w("status"), w("finding")], rows, P, h2, font,
+                             (18, 28, 17, 22, 95))
 
 
 def _pdf_table(title: str | None, header: list[str], rows: list[list], P, h2, font: str, widths_mm: tuple) -> list:
@@ -268,11 +355,11 @@ def _pdf_table(title: str | None, header: list[str], rows: list[list], P, h2, fo
     return ([P(title, h2)] if title else []) + [table]
 
 
-def _footer(font: str):
+def _footer(font: str, w: Words):
     def draw(canvas, doc) -> None:
         canvas.saveState()
         canvas.setFont(font, 7)
-        canvas.drawString(doc.leftMargin, 8 * 2.83, f"Wuxin 物信 credit report · page {doc.page}")
+        canvas.drawString(doc.leftMargin, 8 * 2.83, f"物信 Wuxin · {w('title')} · {w('page', n=doc.page)}")
         canvas.restoreState()
     return draw
 

@@ -38,6 +38,7 @@ from wuxin.risk.crossverify import (
 from wuxin.risk.decisions import LimitEvidence, decide
 from wuxin.risk.features import (
     EXPLANATIONS,
+    EXTRA_FEATURE_LABELS_EN,
     IOT_FEATURES,
     STATEMENT_FEATURES,
     DailySeries,
@@ -622,9 +623,7 @@ def report_data(a: Assessment, decision: dict | None, generated_by: str, generat
     }
 
 
-EXPLANATIONS_LABELS = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | {
-    "activity_level": "activity level (last 90 days)", "tamper_events_90d": "tamper events (last 90 days)",
-    "share_bank_installed": "share of bank-installed devices", "share_third_party": "share of third-party platform devices"}
+EXPLANATIONS_LABELS = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
 
 
 def _labels(scenario: str) -> dict[str, tuple[str, str]]:

@@ -124,8 +124,7 @@ def _tenants(platform: Platform) -> tuple[int, int, int]:
 
 
 def _onboard(platform: Platform, spec, bank: int, operator: int) -> int:
-    return onboard_enterprise(platform, spec, [(bank, "credit assessment and post-loan monitoring"),
-                                               (operator, "device installation and maintenance")])
+    return onboard_enterprise(platform, spec, [(bank, "credit_monitoring"), (operator, "device_maintenance")])
 
 
 def _first_of(fleet, enterprise_ids: list[int], industry: str) -> int:

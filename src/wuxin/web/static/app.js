@@ -1,6 +1,6 @@
 // The console's shell: login, the top bar for the user's role, the language switch, the hash router.
 import { api, session } from "./api.js";
-import { getLang, setLang, t } from "./i18n.js";
+import { code, getLang, setCodeLabels, setLang, t } from "./i18n.js";
 import { disposeCharts, h, stateFor } from "./ui.js";
 import * as bank from "./pages/bank.js";
 import * as ent from "./pages/enterprise.js";
@@ -46,6 +46,8 @@ const ROUTES = [
   [/^#\/consents$/, () => firm.consents()],
 ];
 
+let labelsLoaded = false;
+
 function home() { return session.me?.role === "enterprise_user" ? "#/my" : "#/portfolio"; }
 
 function topbar() {
@@ -56,7 +58,7 @@ function topbar() {
   bar.replaceChildren(
     h("span", { class: "brand" }, t("brand")),
     h("nav", {}, links),
-    me ? h("span", { class: "who", "data-user": me.username }, `${me.username} · ${t("role_" + me.role)}`) : null,
+    me ? h("span", { class: "who", "data-user": me.username }, `${me.username} · ${code("role", me.role)}`) : null,
     h("button", { id: "lang", onclick: () => { setLang(getLang() === "en" ? "zh-CN" : "en"); render(); } }, t("language")),
     me ? h("button", { id: "logout", onclick: logout }, t("logout")) : null,
   );
@@ -95,6 +97,9 @@ async function render() {
   }
   if (!session.me) {
     try { session.me = await api("/api/v1/me"); } catch { session.token = null; location.hash = "#/login"; return; }
+  }
+  if (!labelsLoaded) {
+    try { setCodeLabels(await api("/api/v1/labels")); labelsLoaded = true; } catch { /* codes show as sent; the page still works */ }
   }
   topbar();
   const path = hash.split("?")[0];

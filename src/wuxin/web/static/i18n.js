@@ -46,14 +46,8 @@ const STRINGS = {
   quarantine: ["隔离数据", "Quarantined data"], reason: ["原因", "Reason"], message: ["说明", "Message"], channel: ["通道", "Channel"],
   replay: ["重放", "Replay"], discard: ["丢弃", "Discard"], none: ["暂无", "None"],
   evidence_hint: ["从任一指标值追溯到原始读数与账本证明：在企业页点击设备，查看读数及其批次的默克尔证明。", "Trace any figure down to its readings and ledger proof: open a device on an enterprise page, then a reading's batch proof."],
-  role_platform_admin: ["平台管理员", "Platform admin"], role_credit_officer: ["信贷员", "Credit officer"],
-  role_risk_manager: ["风险经理", "Risk manager"], role_enterprise_user: ["企业用户", "Enterprise user"],
-  role_integrator: ["集成商", "Integrator"], role_regulator: ["监管", "Regulator"],
-  ind_manufacturing: ["智慧制造", "Manufacturing"], ind_vehicles: ["智慧车联", "Vehicles"], ind_dairy: ["智慧农业", "Dairy"],
-  ind_energy: ["智慧能源", "Energy"], ind_logistics: ["智慧物流", "Logistics"], ind_construction: ["智慧基建", "Construction"],
   ack_reason: ["确认原因", "Reason for acknowledging"], clear_reason: ["解除原因", "Reason for clearing"],
-  ack_default: ["已联系企业核实", "Contacted the enterprise to check"], clear_default: ["已核实并处理", "Checked and resolved"],
-  alarm_active: ["未处理", "active"], alarm_acknowledged: ["已确认", "acknowledged"], alarm_cleared: ["已解除", "cleared"], more_alarms: ["加载更多预警", "More alarms"],
+  ack_default: ["已联系企业核实", "Contacted the enterprise to check"], clear_default: ["已核实并处理", "Checked and resolved"], more_alarms: ["加载更多预警", "More alarms"],
   acknowledge: ["确认", "Acknowledge"], clear: ["解除", "Clear"], severity: ["级别", "Severity"], started: ["开始", "Started"],
   occurrences: ["次数", "Occurrences"], product: ["产品", "Product"], state: ["状态", "State"], risk_class: ["风险分类", "Risk class"],
   amount: ["金额", "Amount"], outstanding: ["余额", "Outstanding"], coverage: ["押品覆盖", "Coverage"],
@@ -64,7 +58,6 @@ const STRINGS = {
   open_html: ["打开 HTML 报告", "Open HTML report"], open_pdf: ["打开 PDF 报告", "Open PDF report"],
   report_hint: ["报告需登录授权，在本地以附件方式打开。", "The report needs your login; it opens as a local document."],
   cross_verified: ["已交叉验证", "cross-verified"], not_cross_verified: ["未通过交叉验证", "not cross-verified"],
-  outcome_approve: ["批准", "approve"], outcome_refer: ["转人工审批", "refer to a person"], outcome_decline: ["拒绝", "decline"],
   wf_request: ["申请授信决策", "Request a credit decision"], wf_product: ["产品", "Product"],
   wf_application: ["贷款申请", "Loan application"], wf_no_application: ["不关联申请", "no application"],
   wf_submit: ["提交决策", "Decide"], wf_standing: ["决策状态", "Standing"], wf_coverage: ["IoT 覆盖率", "IoT coverage"],
@@ -79,10 +72,8 @@ const STRINGS = {
   wf_approve: ["复核通过", "Approve"], wf_reject: ["驳回", "Reject"], wf_approve_title: ["复核通过", "Approve the review"],
   wf_reject_title: ["驳回（退回人工决定）", "Reject (back to a person)"], wf_requested_by: ["申请人", "Asked by"],
   wf_kind_override: ["人工推翻", "override"], wf_kind_limit: ["超阈值额度", "limit above the threshold"],
-  wf_review_pending: ["待复核", "pending"], wf_review_approved: ["复核通过", "approved"], wf_review_rejected: ["复核驳回", "rejected"],
   wf_own_request: ["本人发起，须由另一位风险经理复核", "asked by you: another risk manager approves"],
   wf_loan_state: ["申请状态", "Application state"], nav_reviews: ["双人复核", "Four eyes"],
-  loan_state_application: ["申请", "application"], loan_state_assessment: ["评估通过", "assessment"], loan_state_rejected: ["已拒绝", "rejected"],
   decided_by: ["决定原因", "Decided by"], policy_checks: ["产品政策条件", "Product policy conditions"], condition_clear: ["未触发", "clear"],
   limit_proposed: ["建议额度（待人工审批）", "Proposed limit (for review)"],
   verification_verified: ["已由独立来源验证", "verified by an independent source"],
@@ -90,9 +81,7 @@ const STRINGS = {
   verification_failed: ["交叉验证未通过", "cross-verification failed"],
   verification_undecided: ["证据不足，无法判定", "undecided: too little device evidence"],
   level_verified: ["已验证", "verified"], level_supported: ["仅佐证", "supported only"], level_not_verified: ["未验证", "not verified"],
-  evidence_sources: ["证据来源", "Evidence sources"], check_level: ["验证程度", "Verification"], tolerance: ["容差", "Tolerance"],
-  mode_bank_installed: ["银行安装", "bank-installed"], mode_third_party_platform: ["第三方平台", "third-party"],
-  mode_enterprise_shared: ["企业共享", "enterprise-shared"], mode_unknown: ["来源未知", "unknown source"],
+  evidence_sources: ["证据来源", "Evidence sources"], check_level: ["验证程度", "Verification"], tolerance: ["容差", "Tolerance"], mode_unknown: ["来源未知", "unknown source"],
   period: ["期间", "Period"], reported: ["申报", "Reported"], evidenced: ["IoT 证据", "IoT evidence"], ratio: ["比值", "Ratio"],
   coverage_days: ["数据覆盖", "Coverage"], finding: ["结论", "Finding"], features: ["特征", "Features"],
   chk_consistent: ["一致", "consistent"], chk_inconsistent: ["不一致", "inconsistent"], chk_insufficient_evidence: ["证据不足", "insufficient evidence"],
@@ -122,7 +111,7 @@ const STRINGS = {
   no_pledges: ["以下贷款没有登记押品：", "These loans have no pledged goods registered:"],
   index_groups: ["指数分组", "Index groups"], scenario: ["场景", "Scenario"], enterprises_n: ["企业数", "Enterprises"],
   index_note: ["同一场景与地区至少5家企业才发布。", "Published only for groups of at least 5 enterprises of one scenario and region."],
-  latest: ["最新", "Latest"], mean: ["均值", "Mean"],
+  position: ["纬度, 经度 (°)", "Latitude, longitude (°)"], params: ["参数", "Parameters"], unpriced: ["无价格", "Unpriced"], latest: ["最新", "Latest"], mean: ["均值", "Mean"],
   mode_bank_installed: ["银行自装", "bank-installed"], mode_third_party_platform: ["第三方平台", "third-party platform"],
   mode_enterprise_shared: ["企业共享", "enterprise-shared"],
   access_log: ["谁读取了我们的数据", "Who read our data"], access_who: ["读取人", "Who"], access_bank: ["机构", "Bank / organisation"],
@@ -133,7 +122,6 @@ const STRINGS = {
     "Every read of this enterprise's device data, business data or credit information is recorded: who, which organisation, what, when and under which consent."],
   calendar: ["停产与检修日历", "Shutdowns and maintenance"], period_kind: ["类型", "Kind"], period_from: ["开始", "From"], period_to: ["结束", "To"],
   period_applies: ["范围", "Applies to"], note: ["备注", "Note"], period_whole: ["全企业", "whole enterprise"], period_add: ["登记", "Declare"],
-  period_shutdown: ["停产", "shutdown"], period_maintenance: ["检修", "maintenance"], period_holiday_extra: ["额外放假", "extra rest day"],
   period_times_needed: ["请填写开始与结束时间", "Enter a start and an end time"],
   calendar_hint: ["登记的停产、检修与放假日不计入基线，也不据此预警；法定节假日与调休按国务院办公厅通知自动处理。时间按本机时区输入，按北京时间显示。",
     "Declared shutdowns, maintenance and rest days are left out of baselines and raise no drop or offline alarm; official PRC holidays and make-up workdays are known already. Times are entered in this browser's time zone and shown in China time."],
@@ -187,6 +175,24 @@ export function t(key, vars = {}) {
   return text;
 }
 
+let CODES = {};
+/** The labels of every code the API returns ({kind: {code: {zh, en, unit?}}} from /api/v1/labels), set once after login. */
+export function setCodeLabels(data) { CODES = data || {}; }
+/** A code's label in the user's language: the scenario packs' and the platform's words, the code itself if unknown. */
+export function code(kind, value) {
+  if (value == null) return "—";
+  const entry = CODES[kind]?.[value];
+  return entry ? (lang === "en" ? entry.en : entry.zh) || String(value) : String(value);
+}
+/** The unit a metric or indicator is measured in, from the same labels. */
+/** Whether the labels know this code. */
+export const hasCode = (kind, value) => Boolean(CODES[kind]?.[value]);
+/** Every code of one kind (e.g. the consent purposes the console offers). */
+export const codesOf = (kind) => Object.keys(CODES[kind] || {});
+export const unitOf = (kind, value) => { const u = CODES[kind]?.[value]?.unit; return u ? code("unit", u) : null; };
+/** A metric's or indicator's label with its unit: "电流 (A)". */
+export const withUnit = (kind, value) => { const u = unitOf(kind, value); return `${code(kind, value)}${u ? ` (${u})` : ""}`; };
+
 export function tOr(key, fallback) { return STRINGS[key] ? t(key) : fallback; }
 const locale = () => (lang === "en" ? "en-US" : "zh-CN");
 export const fmtNum = (x, digits = 0) => x == null || Number.isNaN(x) ? "—" :
@@ -213,5 +219,5 @@ export function fmtValue(value, unit, digits = 1) {
   if (value == null) return "—";
   if (unit === "1") return fmtPct(value);
   if (unit === "CNY") return fmtCny(value);
-  return `${fmtNum(value, digits)}${unit ? " " + unit : ""}`;
+  return `${fmtNum(value, digits)}${unit ? " " + code("unit", unit) : ""}`;
 }

@@ -1,9 +1,9 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
 import { api, indicatorCatalog } from "../api.js";
-import { fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t, tOr } from "../i18n.js";
+import { code, fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t } from "../i18n.js";
 import { card, chart, esc, h, section, table, tooltipHtml } from "../ui.js";
 
-export const industryLabel = (x) => tOr("ind_" + x, x);
+export const industryLabel = (x) => code("scenario", x);
 
 export async function portfolio() {
   const data = await api("/api/v1/console/portfolio");
@@ -47,11 +47,11 @@ async function monitoringPanels(rows) {
       chart(exposure, { tooltip: { valueFormatter: fmtCny }, grid: { left: 150, right: 20, top: 10, bottom: 24 }, xAxis: { type: "value", axisLabel: { formatter: (v) => fmtNum(v / 1e4) + (getLang() === "en" ? "0k" : "万") } },
         yAxis: { type: "category", data: pairs.map((p) => p[0]) }, series: [{ type: "bar", data: pairs.map((p) => p[1]), itemStyle: { color: "#0b5cad" } }] });
       const cls = new Map(); for (const l of loanRows) cls.set(l.risk_class ?? "—", (cls.get(l.risk_class ?? "—") || 0) + 1);
-      chart(classes, { tooltip: {}, series: [{ type: "pie", radius: ["35%", "65%"], data: [...cls.entries()].map(([name, value]) => ({ name, value })) }] });
+      chart(classes, { tooltip: {}, series: [{ type: "pie", radius: ["35%", "65%"], data: [...cls.entries()].map(([name, value]) => ({ name: code("risk_class", name), value })) }] });
     }
     if (alarmRows) {
       const sev = new Map(); for (const a of alarmRows) sev.set(a.severity, (sev.get(a.severity) || 0) + 1);
-      chart(alarms, { tooltip: {}, xAxis: { type: "category", data: [...sev.keys()] }, yAxis: { type: "value", minInterval: 1 }, grid: { left: 40, right: 10, top: 10, bottom: 24 },
+      chart(alarms, { tooltip: {}, xAxis: { type: "category", data: [...sev.keys()].map((s) => code("severity", s)) }, yAxis: { type: "value", minInterval: 1 }, grid: { left: 40, right: 10, top: 10, bottom: 24 },
         series: [{ type: "bar", data: [...sev.values()], itemStyle: { color: "#c0392b" } }] });
     }
   }, 0);
@@ -121,7 +121,7 @@ export async function mapPage() {
       { title: t("key"), render: (v) => h("a", { href: `#/device/${v.enterprise_id}/${encodeURIComponent(v.key)}` }, v.plate || v.key) },
       { title: t("name"), render: (v) => v.enterprise },
       { title: t("connectivity"), render: (v) => h("span", { class: `badge ${v.connectivity}` }, t(v.connectivity)) },
-      { title: "lat, lon", render: (v) => `${fmtNum(v.lat, 4)}, ${fmtNum(v.lon, 4)}` },
+      { title: t("position"), render: (v) => `${fmtNum(v.lat, 4)}, ${fmtNum(v.lon, 4)}` },
     ], data.vehicles) : h("p", { class: "muted" }, t("none"))));
   setTimeout(() => {  // once the page is in the document (charts need a size)
     const groups = {};

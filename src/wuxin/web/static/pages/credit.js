@@ -3,7 +3,7 @@
 // reported and not verified), the cross-verification findings with the source modes behind each check
 // (the assessment), and the credit report (HTML / PDF).
 import { api, apiBlob, session } from "../api.js";
-import { fmtCny, fmtCnyCompact, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
+import { code, fmtCny, fmtCnyCompact, fmtDateTime, fmtNum, fmtPct, getLang, t, tOr } from "../i18n.js";
 import { card, h, section, table } from "../ui.js";
 import { requestForm, standing } from "./credit_workflow.js";
 
@@ -57,7 +57,7 @@ async function decisionView(enterpriseId, reload) {
     h("div", { class: "kpis compact" },
       kpi(t("grade"), h("span", { class: `grade g-${d.grade}` }, d.grade)), kpi(t("score_pts"), fmtNum(d.score, 0)),
       kpi(t("pd"), fmtPct(d.pd)), kpi(t(outcome === "refer" ? "limit_proposed" : "limit"), d.limit_cny == null ? "—" : h("span", { title: fmtCny(Number(d.limit_cny)), "data-limit-cny": d.limit_cny }, fmtCnyCompact(Number(d.limit_cny))))),
-    h("p", {}, h("span", { class: `badge ${OUTCOME_BADGE[outcome]}`, "data-outcome": outcome }, t("outcome_" + outcome)), " ",
+    h("p", {}, h("span", { class: `badge ${OUTCOME_BADGE[outcome]}`, "data-outcome": outcome }, code("outcome", outcome)), " ",
       !decidedBy.length && d.decision?.decline_reason ? h("span", { class: "muted" }, d.decision.decline_reason) : null),
     decidedBy.length ? h("div", {}, h("h3", {}, t("decided_by")),
       h("ul", { class: "decided-by", "data-decided-by": outcome }, decidedBy.map((f) => h("li", { "data-finding": f.code }, findingText(f))))) : null,
@@ -69,8 +69,8 @@ async function decisionView(enterpriseId, reload) {
       h("ul", { class: "muted small" }, (steps || []).map((s) => h("li", {}, s)))) : null,
     policy.length ? h("details", {}, h("summary", {}, t("policy_checks")), h("ul", { class: "small" },
       policy.map((f) => h("li", { "data-finding": f.code }, h("span", { class: `badge ${f.holds ? OUTCOME_BADGE[f.outcome] : ""}` },
-        f.holds ? t("outcome_" + f.outcome) : t("condition_clear")), " ", findingText(f))))) : null,
-    h("p", { class: "muted small" }, `${t("product_code")}: ${d.product_code} · ${t("model")}: ${d.model_version.slice(0, 12)} · ${t("decided")}: ${fmtDateTime(d.decided_ms)}`,
+        f.holds ? code("outcome", f.outcome) : t("condition_clear")), " ", findingText(f))))) : null,
+    h("p", { class: "muted small" }, `${t("product_code")}: ${code("product", d.product_code)} · ${t("model")}: ${d.model_version.slice(0, 12)} · ${t("decided")}: ${fmtDateTime(d.decided_ms)}`,
       d.model_label ? [" · ", h("span", { class: "badge refer", "data-model-label": "simulated" }, getLang() === "en" ? d.model_label.en : d.model_label.zh)] : null,
       d.links?.ledger_proof ? [" · ", h("a", { href: d.links.ledger_proof, target: "_blank", onclick: openJson(d.links.ledger_proof) }, t("decision_proof"))] : null),
     await standing(d, reload));
@@ -94,7 +94,7 @@ async function crossChecks(enterpriseId) {
   const noStatements = a.statements_count === 0;  // nothing reported to check: neither passed nor failed
   const verification = noStatements ? "none" : a.verification || (a.cross_verified ? "verified" : "undecided");
   const badge = { verified: "online", supported: "refer", failed: "offline", undecided: "", none: "" }[verification];
-  const sources = (c) => Object.entries(c.sources || {}).map(([m, s]) => `${tOr("mode_" + m, m)} ${fmtPct(s)}`).join(" · ") || "—";
+  const sources = (c) => Object.entries(c.sources || {}).map(([m, s]) => `${code("source_mode", m)} ${fmtPct(s)}`).join(" · ") || "—";
   return h("div", { "data-assessment": enterpriseId },
     h("p", {}, h("span", { class: `badge ${badge}`, "data-verification": verification }, t(noStatements ? "no_statements" : "verification_" + verification)),
       h("span", { class: "muted" }, ` · ${a.as_of}` + (a.iot_coverage == null ? "" : ` · ${t("coverage_days")} ${fmtPct(a.iot_coverage)}`))),
@@ -122,7 +122,7 @@ export function reportLinks(enterpriseId) {
   const open = (format) => async () => {
     error.textContent = "";
     try {
-      const blob = await apiBlob(`/api/v1/enterprises/${enterpriseId}/credit/report?format=${format}`);
+      const blob = await apiBlob(`/api/v1/enterprises/${enterpriseId}/credit/report?format=${format}&lang=${getLang() === "en" ? "en" : "zh-CN"}`);
       const url = URL.createObjectURL(blob);
       window.open(url, "_blank");
       setTimeout(() => URL.revokeObjectURL(url), 60_000);

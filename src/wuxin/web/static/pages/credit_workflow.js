@@ -2,7 +2,7 @@
 // where it stands, override it with a written reason in a modal dialog; and the risk managers' list of what
 // waits for four eyes, with approve / reject dialogs. Every text reaches the page as text (h()).
 import { api, session } from "../api.js";
-import { fmtCny, fmtDateTime, getLang, t } from "../i18n.js";
+import { code, fmtCny, fmtDateTime, getLang, t } from "../i18n.js";
 import { card, h, section, table } from "../ui.js";
 
 const STATE_BADGE = { approved: "online", declined: "offline", referred: "refer", pending_approval: "refer" };
@@ -47,7 +47,7 @@ export async function requestForm(enterpriseId, onDecided) {
   if (fits) product.value = fits.code;
   const open = loans.filter((l) => l.state === "application");
   const loan = h("select", { id: "wf-loan" }, h("option", { value: "" }, t("wf_no_application")),
-    open.map((l) => h("option", { value: l.id }, `#${l.id} · ${l.product} · ${fmtCny(Number(l.amount_cny))}`)));
+    open.map((l) => h("option", { value: l.id }, `#${l.id} · ${code("product", l.product)} · ${fmtCny(Number(l.amount_cny))}`)));
   if (open.length) loan.value = String(open[open.length - 1].id);
   const error = h("p", { class: "error" });
   const button = h("button", { class: "primary", id: "wf-request", type: "submit" }, t("wf_submit"));
@@ -78,7 +78,7 @@ export async function standing(decision, onChange) {
       coverage ? h("span", { class: "muted", "data-coverage": coverage.measured ?? "unknown" },
         ` · ${t("wf_coverage")}: ${coverage.measured == null ? t("unknown") : `${Math.round(coverage.measured * 100)}%`}`) : null),
     w.loan ? h("p", { "data-loan": w.loan.id, "data-loan-state": w.loan.state },
-      `${t("wf_application")} #${w.loan.id} · ${t("wf_loan_state")}: `, h("span", { class: "badge" }, t("loan_state_" + w.loan.state))) : null,
+      `${t("wf_application")} #${w.loan.id} · ${t("wf_loan_state")}: `, h("span", { class: "badge" }, code("loan_state", w.loan.state))) : null,
     w.reviews.length ? h("div", {}, h("h3", {}, t("wf_reviews")), reviewTable(w.reviews)) : null,
     w.state === "referred" ? h("button", { class: "primary", "data-override": decision.id,
       onclick: () => overrideDialog(decision, onChange) }, t("wf_override")) : null);
@@ -86,7 +86,7 @@ export async function standing(decision, onChange) {
 
 function overrideDialog(decision, onChange) {
   return formDialog(t("wf_override_title"), [
-    { name: "outcome", label: t("wf_outcome"), options: [["approve", t("outcome_approve")], ["decline", t("outcome_decline")]] },
+    { name: "outcome", label: t("wf_outcome"), options: [["approve", code("outcome", "approve")], ["decline", code("outcome", "decline")]] },
     { name: "limit_cny", label: t("wf_limit"), type: "number", step: "0.01", min: "0.01", value: decision.limit_cny ?? "",
       placeholder: "1000000" },
     { name: "reason", label: t("wf_reason"), textarea: true, required: true, minlength: 5, placeholder: t("wf_reason_hint") },
@@ -100,7 +100,7 @@ function overrideDialog(decision, onChange) {
 function reviewTable(reviews, actions = null) {
   return table([
     { title: t("type"), render: (r) => bilingual(r, "kind") },
-    { title: t("wf_outcome"), render: (r) => `${t("outcome_" + r.prior_outcome)} → ${t("outcome_" + r.new_outcome)}` },
+    { title: t("wf_outcome"), render: (r) => `${code("outcome", r.prior_outcome)} → ${code("outcome", r.new_outcome)}` },
     { title: t("wf_limit"), num: true, render: (r) => cny(r.new_limit_cny) },
     { title: t("wf_reason"), render: (r) => h("span", { "data-review-reason": r.id }, r.reason) },
     { title: t("wf_requested_by"), render: (r) => `${r.requested_by || "—"} · ${fmtDateTime(r.created_ms)}` },
@@ -122,7 +122,7 @@ export async function reviewsPage() {
         h("button", { "data-reject": r.id, onclick: () => reviewDialog(r, false, load) }, t("wf_reject")))
       : h("span", { class: "muted small" }, session.me?.role === "risk_manager" ? t("wf_own_request") : "—")),
     h("p", { class: "muted small" }, rows.map((r) => h("a", { href: `#/enterprise/${r.enterprise_id}`, "data-review-enterprise": r.id },
-      `${r.enterprise_name || r.enterprise_id} · ${r.product_code}${r.loan_id ? ` · #${r.loan_id}` : ""}`)).flatMap((a) => [a, " "])));
+      `${r.enterprise_name || r.enterprise_id} · ${code("product", r.product_code)}${r.loan_id ? ` · #${r.loan_id}` : ""}`)).flatMap((a) => [a, " "])));
   });
   load();
   return h("div", {}, h("h1", {}, t("wf_pending")), card(null, slot));

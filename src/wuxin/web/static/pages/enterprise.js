@@ -1,14 +1,14 @@
 // The enterprise page (bank view, also the firm's own dashboard parts), the equipment timeline,
 // and the device page: readings with their provenance down to the ledger proof of their batch.
 import { api } from "../api.js";
-import { fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
+import { code, hasCode, unitOf, withUnit, fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { creditCards, reportLinks } from "./credit.js";
 import { indicatorsCard, peerStanding, proofCard } from "./evidence.js";
 
 export const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
-export const modeLabel = (m) => tOr("mode_" + m, m);
+export const modeLabel = (m) => code("source_mode", m);
 const DAY_MS = 86_400_000, SLOT_MS = 900_000;
 
 export async function enterprisePage(id) {
@@ -42,7 +42,7 @@ function header(p) {
 export function devicesCard(enterpriseId, devices) {
   return card(`${t("devices")} (${fmtNum(devices.length)})`, table([
     { title: t("key"), render: (d) => h("a", { href: `#/device/${enterpriseId}/${encodeURIComponent(d.key)}` }, d.key) },
-    { title: t("type"), render: (d) => d.device_type },
+    { title: t("type"), render: (d) => code("device_type", d.device_type) },
     { title: t("machine"), render: (d) => d.attributes?.machine_id || d.attributes?.plate || "" },
     { title: t("source_mode"), render: (d) => modeLabel(d.source_mode) },
     { title: t("trust"), num: true, render: (d) => fmtNum(d.trust_level, 1) },
@@ -56,9 +56,9 @@ function monitoringParts(id, slot, profile) {
   slot.append(card(t("alarms"), alarms), card(`${t("loans")} / ${t("pledges")}`, loans), card(t("calendar"), calendar));
   section(calendar, () => calendarPart(id, profile, calendar));
   section(alarms, async () => miniTable(await api(`/api/v1/alarms?enterprise_id=${id}&limit=50`),
-    [["severity", (a) => a.severity], ["type", (a) => a.alarm_type], ["status", (a) => t("alarm_" + a.status)], ["started", (a) => fmtDateTime(a.started_ms)]]));
+    [["severity", (a) => code("severity", a.severity)], ["type", (a) => code("alarm_type", a.alarm_type)], ["status", (a) => code("alarm_state", a.status)], ["started", (a) => fmtDateTime(a.started_ms)]]));
   section(loans, async () => miniTable(await api(`/api/v1/loans?enterprise_id=${id}`),
-    [["product", (l) => l.product], ["state", (l) => l.state], ["risk_class", (l) => l.risk_class ?? "—"], ["outstanding", (l) => fmtCny(Number(l.outstanding_cny))]]));
+    [["product", (l) => code("product", l.product)], ["state", (l) => code("loan_state", l.state)], ["risk_class", (l) => code("risk_class", l.risk_class)], ["outstanding", (l) => fmtCny(Number(l.outstanding_cny))]]));
 }
 
 // ------------------------------------------------------------------ the firm's calendar: shutdowns and maintenance
@@ -69,13 +69,13 @@ async function calendarPart(id, profile, slot) {
   const [periods, devices] = await Promise.all([api(`/api/v1/enterprises/${id}/calendar`), api(`/api/v1/enterprises/${id}/devices`)]);
   const siteName = Object.fromEntries((profile.sites || []).map((s) => [s.id, `${s.name}${s.timezone ? " (" + s.timezone + ")" : ""}`]));
   const list = periods.length ? table([
-    { title: t("period_kind"), render: (p) => t("period_" + p.kind) },
+    { title: t("period_kind"), render: (p) => code("calendar_kind", p.kind) },
     { title: t("period_from"), render: (p) => fmtDateTime(p.start_ms) }, { title: t("period_to"), render: (p) => fmtDateTime(p.end_ms) },
     { title: t("period_applies"), render: (p) => p.device || siteName[p.site_id] || t("period_whole") },
     { title: t("note"), render: (p) => h("span", { style: "overflow-wrap:anywhere" }, p.note) },
   ], periods.slice(-20)) : h("p", { class: "muted" }, t("none"));
   const error = h("p", { class: "error" });
-  const kind = h("select", { id: "period-kind" }, PERIOD_KINDS.map((k) => h("option", { value: k }, t("period_" + k))));
+  const kind = h("select", { id: "period-kind" }, PERIOD_KINDS.map((k) => h("option", { value: k }, code("calendar_kind", k))));
   const start = h("input", { id: "period-start", type: "datetime-local" }), end = h("input", { id: "period-end", type: "datetime-local" });
   const target = h("select", { id: "period-target" }, h("option", { value: "" }, t("period_whole")),
     (profile.sites || []).map((s) => h("option", { value: "site:" + s.id }, siteName[s.id])),
@@ -224,9 +224,10 @@ export async function devicePage(enterpriseId, key) {
   const hours = Number(params().get("hours") || 24);
   const seen = device?.last_seen_ms ?? Date.now();
   const data = await api(`/api/v1/enterprises/${enterpriseId}/devices/${encodeURIComponent(key)}/telemetry?from=${seen - hours * 3_600_000}&to=${seen + 1}&limit=10000`);
-  let model = null;
-  try { model = device ? await api(`/api/v1/thing-models/${encodeURIComponent(device.device_type)}`) : null; } catch { model = null; }
+  let model = null;  // a tenant's own thing model names its properties; the packs' ones come from the labels
+  try { model = device && !hasCode("device_type", device.device_type) ? await api(`/api/v1/thing-models/${encodeURIComponent(device.device_type)}`) : null; } catch { model = null; }
   const names = Object.fromEntries((model?.properties || []).map((p) => [p.identifier, p.name]));
+  const propName = (k) => names[k] ? `${names[k]} · ${k}` : withUnit("metric", k);
   const numeric = [...new Set(data.readings.filter((r) => typeof r.value === "number").map((r) => r.key))];
   const chosen = params().get("key") && numeric.includes(params().get("key")) ? params().get("key")
     : numeric.find((k) => !["battery_pct", "rssi_dbm"].includes(k)) ?? numeric[0];
@@ -238,32 +239,32 @@ export async function devicePage(enterpriseId, key) {
     h("p", {}, h("a", { href: `#/enterprise/${enterpriseId}` }, "← " + t("back"))),
     h("h1", {}, key),
     card(t("provenance"), h("div", { class: "row" },
-      h("span", {}, `${t("type")}: ${device?.device_type ?? "—"}`), h("span", {}, `${t("source_mode")}: ${modeLabel(data.provenance.source_mode)}`),
+      h("span", {}, `${t("type")}: ${code("device_type", device?.device_type)}`), h("span", {}, `${t("source_mode")}: ${modeLabel(data.provenance.source_mode)}`),
       h("span", {}, `${t("trust")}: ${fmtNum(data.provenance.trust_level, 1)}`),
       device ? h("span", {}, `${t("connectivity")}: `, h("span", { class: `badge ${device.connectivity}` }, t(device.connectivity))) : null,
       h("span", {}, `${t("last_seen")}: ${fmtDateTime(device?.last_seen_ms)}`))),
-    card(`${t("readings")} · ${names[chosen] ? names[chosen] + " " : ""}${chosen ?? ""}`,
+    card(`${t("readings")} · ${chosen ? propName(chosen) : "—"}`,
       h("div", { class: "row" }, h("span", { class: "muted" }, t("window") + ":"), [6, 24, 72].map((hh) =>
         h("button", { class: hh === hours ? "primary" : null, onclick: () => { location.hash = `${base}?hours=${hh}&key=${chosen ?? ""}`; } }, `${hh} ${t("hours")}`)),
         h("span", { class: "muted" }, t("property") + ":"), h("select", { id: "prop", onchange: (e) => { location.hash = `${base}?hours=${hours}&key=${e.target.value}`; } },
-          numeric.map((k) => h("option", { value: k, selected: k === chosen }, names[k] ? `${names[k]} (${k})` : k)))),
+          numeric.map((k) => h("option", { value: k, selected: k === chosen }, propName(k))))),
       chartEl),
     card(t("readings"), table([
       { title: t("device_time"), render: (r) => fmtDateTime(r.ts) },
-      { title: t("property"), render: (r) => names[r.key] ? `${names[r.key]} · ${r.key}` : r.key },
+      { title: t("property"), render: (r) => propName(r.key) },
       { title: t("value"), num: true, render: (r) => typeof r.value === "number" ? fmtNum(r.value, 3) : String(r.value) },
       { title: t("received"), render: (r) => fmtDateTime(r.received_ms) },
       { title: t("batch"), render: (r) => h("button", { "data-batch": r.batch_id, onclick: () => showProof(proofSlot, r.batch_id, key) }, `#${r.batch_id} · ${t("show_proof")}`) },
     ], latest)),
     proofSlot,
     data.events.length ? card(t("events"), table([
-      { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => e.event },
-      { title: "params", render: (e) => JSON.stringify(e.params) }], data.events.slice(-20).reverse())) : null);
+      { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => code("event", e.event) },
+      { title: t("params"), render: (e) => JSON.stringify(e.params) }], data.events.slice(-20).reverse())) : null);
   proofSlot.append(card(t("proof"), h("p", { class: "muted" }, t("evidence_hint"))));
   setTimeout(() => {
     const points = data.readings.filter((r) => r.key === chosen).map((r) => [r.ts, r.value]);
     chart(chartEl, { tooltip: { trigger: "axis", valueFormatter: (v) => fmtNum(v, 3) }, grid: { left: 60, right: 20, top: 20, bottom: 40 },
-      xAxis: { type: "time", axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } }, yAxis: { type: "value", scale: true },
+      xAxis: { type: "time", axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } }, yAxis: { type: "value", scale: true, name: unitOf("metric", chosen) || "" },
       dataZoom: [{ type: "inside" }], series: [{ type: "line", showSymbol: false, data: points, lineStyle: { width: 1 }, itemStyle: { color: "#0b5cad" } }] });
   }, 0);
   return page;

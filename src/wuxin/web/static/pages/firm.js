@@ -1,7 +1,7 @@
 // The enterprise's own console (the SaaS the bank gives back): company dashboard, device health,
 // and its data-sharing consents: grant, narrow, revoke.
 import { api, apiBlob, session } from "../api.js";
-import { fmtDate, fmtDateTime, fmtNum, fmtPct, t } from "../i18n.js";
+import { code, codesOf, unitOf, fmtDate, fmtDateTime, fmtNum, fmtPct, t } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { devicesCard, params, timelineCard } from "./enterprise.js";
@@ -73,11 +73,12 @@ async function miniChart(enterpriseId, device) {
   const data = await api(`/api/v1/enterprises/${enterpriseId}/devices/${encodeURIComponent(device.key)}/telemetry?from=${seen - 86_400_000}&to=${seen + 1}&limit=10000`);
   const skip = new Set(["battery_pct", "rssi_dbm"]);
   const key = data.readings.find((r) => typeof r.value === "number" && !skip.has(r.key))?.key;
+  const unit = unitOf("metric", key);
   const el = h("div", { class: "chart", style: "height:200px" });
-  setTimeout(() => chart(el, { tooltip: { trigger: "axis" }, grid: { left: 50, right: 10, top: 10, bottom: 30 },
-    xAxis: { type: "time", axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } }, yAxis: { type: "value", scale: true },
+  setTimeout(() => chart(el, { tooltip: { trigger: "axis" }, grid: { left: 50, right: 10, top: 24, bottom: 30 },
+    xAxis: { type: "time", axisLabel: { formatter: (v) => fmtDateTime(v).slice(-5) } }, yAxis: { type: "value", scale: true, name: unit || "" },
     series: [{ type: "line", showSymbol: false, data: data.readings.filter((r) => r.key === key).map((r) => [r.ts, r.value]), itemStyle: { color: "#0b5cad" } }] }), 0);
-  return card(`${device.device_type.split(".")[1]} · ${key ?? "—"} · ${t("last_24h")}`,
+  return card(`${code("device_type", device.device_type)} · ${code("metric", key)}${unit ? ` (${unit})` : ""} · ${t("last_24h")}`,
     h("p", { class: "muted" }, h("a", { href: `#/device/${enterpriseId}/${encodeURIComponent(device.key)}` }, device.key)), el);
 }
 
@@ -109,7 +110,7 @@ export async function consents() {
       { title: t("tenant"), render: (c) => tenantName(c.tenant_id) },
       { title: t("scope"), render: (c) => scopeLabel(c.scope) },
       { title: t("items"), render: (c) => (c.scope_items || []).join(", ") || "—" },
-      { title: t("purpose"), render: (c) => c.purpose },
+      { title: t("purpose"), render: (c) => code("consent_purpose", c.purpose) },
       { title: t("granted"), render: (c) => fmtDate(c.granted_ms) },
       { title: t("expires"), render: (c) => fmtDate(c.expires_ms) },
       { title: t("status"), render: (c) => h("span", { class: `badge ${consentStatus(c)}`, "data-consent-status": c.id }, t(consentStatus(c))) },
@@ -155,14 +156,14 @@ function narrowForm(c, tenantName) {
 
 function grantForm(enterpriseId, tenants, devices) {
   const error = h("p", { class: "error" });
-  const tenant = h("select", { id: "grant-tenant" }, tenants.map((x) => h("option", { value: x.id }, `${x.name} (${x.kind})`)));
+  const tenant = h("select", { id: "grant-tenant" }, tenants.map((x) => h("option", { value: x.id }, `${x.name} (${code("tenant_kind", x.kind)})`)));
   const scope = h("select", { id: "grant-scope" }, ["all", "scenarios", "devices"].map((s) => h("option", { value: s }, t("scope_" + s))));
   const items = h("select", { id: "grant-items", multiple: true, size: 5, style: "min-width:260px" });
   const scenarios = [...new Set(devices.map((d) => d.device_type.split(".")[0]))];
   const fillItems = () => items.replaceChildren(...(scope.value === "scenarios" ? scenarios.map((s) => h("option", { value: s }, industryLabel(s)))
     : scope.value === "devices" ? devices.map((d) => h("option", { value: d.key }, d.key)) : []));
   scope.addEventListener("change", fillItems);
-  const purpose = h("input", { id: "grant-purpose", value: "credit assessment and post-loan monitoring", style: "width:100%;box-sizing:border-box" });
+  const purpose = h("select", { id: "grant-purpose" }, codesOf("consent_purpose").map((p) => h("option", { value: p }, code("consent_purpose", p))));
   const expiry = dateInput("grant-expiry", Date.now() + 365 * 86_400_000);
   return h("div", {}, h("div", { class: "grid" },
     h("div", {}, h("label", { for: "grant-tenant" }, t("tenant")), tenant, h("label", { for: "grant-scope" }, t("scope")), scope,

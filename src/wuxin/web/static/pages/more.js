@@ -1,6 +1,6 @@
 // Bank pages: the alarm inbox, loans and pledge coverage, the industry index, and the admin's quarantine.
 import { api, indicatorCatalog } from "../api.js";
-import { fmtCny, fmtDateTime, fmtNum, fmtPct, fmtValue, labelOf, t, tOr } from "../i18n.js";
+import { code, fmtCny, fmtDateTime, fmtNum, fmtPct, fmtValue, labelOf, t, tOr } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { drawIndexChart, isoDay } from "./evidence.js";
@@ -24,17 +24,17 @@ export async function alarms() {
   };
   return h("div", {}, h("h1", {}, t("nav_alarms")),
     h("div", { class: "tabs" }, ["active", "acknowledged", "cleared"].map((s) =>
-      h("button", { class: s === status ? "primary" : null, onclick: () => { location.hash = `#/alarms?status=${s}`; } }, t("alarm_" + s)))),
+      h("button", { class: s === status ? "primary" : null, onclick: () => { location.hash = `#/alarms?status=${s}`; } }, code("alarm_state", s)))),
     note,
     card(null, rows.length ? pagedTable(rows, page, (rs) => table([
       { title: "#", render: (a) => a.id },
-      { title: t("severity"), render: (a) => h("span", { class: `badge ${SEVERITY_COLORS[a.severity] || ""}` }, a.severity) },
-      { title: t("type"), render: (a) => a.alarm_type },
+      { title: t("severity"), render: (a) => h("span", { class: `badge ${SEVERITY_COLORS[a.severity] || ""}` }, code("severity", a.severity)) },
+      { title: t("type"), render: (a) => code("alarm_type", a.alarm_type) },
       { title: t("name"), render: (a) => a.enterprise_id ? h("a", { href: `#/enterprise/${a.enterprise_id}` }, names[a.enterprise_id] || `#${a.enterprise_id}`) : "—" },
       { title: t("started"), render: (a) => fmtDateTime(a.started_ms) },
       { title: t("last_seen"), render: (a) => fmtDateTime(a.last_ms) },
       { title: t("occurrences"), num: true, render: (a) => fmtNum(a.occurrences) },
-      { title: t("status"), render: (a) => h("span", { "data-alarm-status": a.id }, t("alarm_" + a.status)) },
+      { title: t("status"), render: (a) => h("span", { "data-alarm-status": a.id }, code("alarm_state", a.status)) },
       { title: "", render: (a) => h("span", { class: "row" },
         a.status === "active" ? h("button", { "data-ack": a.id, onclick: act("acknowledge", a) }, t("acknowledge")) : null,
         a.status !== "cleared" ? h("button", { class: "danger", "data-clear": a.id, onclick: act("clear", a) }, t("clear")) : null) },
@@ -60,8 +60,8 @@ export async function loans() {
   return h("div", {}, h("h1", {}, t("nav_loans")), card(null, rows.length ? table([
     { title: "#", render: (l) => l.id },
     { title: t("name"), render: (l) => h("a", { href: `#/enterprise/${l.enterprise_id}` }, names[l.enterprise_id] || `#${l.enterprise_id}`) },
-    { title: t("product"), render: (l) => l.product }, { title: t("state"), render: (l) => l.state },
-    { title: t("risk_class"), render: (l) => l.risk_class ?? "—" },
+    { title: t("product"), render: (l) => code("product", l.product) }, { title: t("state"), render: (l) => code("loan_state", l.state) },
+    { title: t("risk_class"), render: (l) => code("risk_class", l.risk_class) },
     { title: t("amount"), num: true, render: (l) => fmtCny(Number(l.amount_cny)) },
     { title: t("outstanding"), num: true, render: (l) => fmtCny(Number(l.outstanding_cny)) },
     { title: "", render: (l) => h("button", { "data-coverage": l.id, onclick: () => section(detail, async () =>
@@ -98,12 +98,12 @@ function coverageCard(loan, v, enterpriseName) {
         h("p", {}, h("span", { class: `badge ${COVERAGE_BADGE[v.status] || ""}`, "data-coverage-status": v.status }, tOr("cov_" + v.status, v.status)),
           h("span", { class: "muted" }, ` ${t("margin_line")} ${fmtPct(margin)} · ${t("liquidation_line")} ${fmtPct(liq)}`)),
         v.items.length ? table([
-          { title: t("identity"), render: (i) => i.identity }, { title: t("sku"), render: (i) => i.sku },
+          { title: t("identity"), render: (i) => identityText(i.identity) }, { title: t("sku"), render: (i) => i.sku },
           { title: t("quantity"), num: true, render: (i) => fmtNum(Number(i.quantity), 2) },
           { title: t("unit_price"), num: true, render: (i) => fmtCny(Number(i.unit_price_cny)) },
           { title: t("haircut"), num: true, render: (i) => fmtPct(Number(i.haircut)) },
           { title: t("value"), num: true, render: (i) => fmtCny(Number(i.value_cny)) }], v.items) : h("p", { class: "muted" }, t("none")),
-        v.unpriced.length ? h("p", { class: "error" }, `unpriced: ${v.unpriced.map((u) => u.sku || u.identity || JSON.stringify(u)).join(", ")}`) : null)));
+        v.unpriced.length ? h("p", { class: "error" }, `${t("unpriced")}: ${v.unpriced.map((u) => u.sku || u.identity || JSON.stringify(u)).join(", ")}`) : null)));
 }
 
 function kpiBox(label, value) { return h("div", { class: "kpi" }, h("div", { class: "v" }, value), h("div", { class: "l" }, label)); }
@@ -173,3 +173,9 @@ export async function quarantine() {
 }
 
 export { section };
+
+/** A pledged item's identity "kind:value" with its kind in words (RFID 标签 / 序列号 / 批号). */
+function identityText(identity) {
+  const m = /^([a-z_]+):(.*)$/.exec(identity || "");
+  return m ? `${code("identity_kind", m[1])} ${m[2]}` : identity || "—";
+}

@@ -1,0 +1,158 @@
+"""zh-CN and English labels of every code the API returns, grouped by kind: one source for the console,
+the credit report and anything else a person reads.
+
+Pack codes come from the scenario packs (manifest.json: the scenario and its alarm types; thing models:
+device types, metrics with their units, events; indicators.py: indicators with units). Platform codes
+come from the Python enumerations beside the code that uses them; the labels below are keyed by those
+enumerations, and tests/unit/test_labels.py fails when an enumeration gains a code without both labels.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import get_args
+
+import orjson
+
+from wuxin.alerts.rules import SEVERITIES
+from wuxin.calendars.periods import PERIOD_KINDS
+from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
+from wuxin.indicators.declare import indicator_packs
+from wuxin.loans.lifecycle import STATES as LOAN_STATES
+from wuxin.loans.pledge import IDENTITY_KINDS
+from wuxin.loans.risk_class import RISK_CLASSES
+from wuxin.risk.crossverify import Level, Status
+from wuxin.risk.decisions import BASIS_LABELS
+from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
+from wuxin.risk.governance import STATES as MODEL_STATES
+from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
+from wuxin.scenarios import scenario_packs
+
+Label = dict[str, str]
+
+ALARM_STATES = ("active", "acknowledged", "cleared")  # services.monitoring
+REVIEW_STATES = ("pending", "approved", "rejected")  # services.credit_workflow (four-eyes reviews)
+# Alarm types the platform raises itself (not a pack's rules): pledge coverage and loan zones.
+PLATFORM_ALARM_TYPES = {"liquidation_line": ("跌破平仓线", "Below the liquidation line"),
+                        "margin_call": ("质押率跌破警戒线", "Margin call"),
+                        "zone_exit": ("驶出质押区域", "Left the pledge zone")}
+# Consent purposes the console offers; a consent may carry any other text, shown as written.
+CONSENT_PURPOSES = {"credit_monitoring": ("信贷评估与贷后监控", "Credit assessment and post-loan monitoring"),
+                    "device_maintenance": ("设备安装与维护", "Device installation and maintenance")}
+
+# Units as a person reads them: symbols stay symbols, counted things get their Chinese measure word.
+UNIT_WORDS = {"count": ("个", "count"), "units": ("件", "units"), "d": ("天", "d"), "entries": ("人次", "entries"),
+              "events": ("次", "events"), "events/100 km": ("次/百公里", "events/100 km"), "head": ("头", "head"),
+              "incidents": ("起", "incidents"), "kg/head": ("kg/头", "kg/head"), "lifts": ("吊次", "lifts"),
+              "persons": ("人", "persons"), "sessions": ("次", "sessions"), "steps/h": ("步/小时", "steps/h"),
+              "min/h": ("分钟/小时", "min/h"), "1": ("比率", "ratio"), "ug/m3": ("μg/m³", "μg/m³"), "m3": ("m³", "m³"),
+              "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY")}
+TENANT_KINDS = {"bank": ("银行", "Bank"), "operator": ("平台运营方", "Operator"), "regulator": ("监管机构", "Regulator")}
+
+FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
+
+_PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
+    "severity": (SEVERITIES, {"critical": ("严重", "Critical"), "major": ("重要", "Major"), "minor": ("次要", "Minor"),
+                              "warning": ("提示", "Warning")}),
+    "alarm_state": (ALARM_STATES, {"active": ("未处理", "Active"), "acknowledged": ("已确认", "Acknowledged"),
+                                   "cleared": ("已解除", "Cleared")}),
+    "loan_state": (LOAN_STATES, {"application": ("申请", "Application"), "assessment": ("评估", "Assessment"),
+                                 "monitoring_plan": ("制定监控方案", "Monitoring plan"), "installation": ("设备安装", "Installation"),
+                                 "approval": ("审批", "Approval"), "disbursement": ("放款", "Disbursement"),
+                                 "monitoring": ("贷后监控", "Monitoring"), "warning": ("预警", "Warning"),
+                                 "disposal": ("处置", "Disposal"), "closed": ("已结清", "Closed"), "rejected": ("已拒绝", "Rejected")}),
+    "risk_class": (RISK_CLASSES, {"normal": ("正常", "Normal"), "special_mention": ("关注", "Special mention"),
+                                  "substandard": ("次级", "Substandard"), "doubtful": ("可疑", "Doubtful"), "loss": ("损失", "Loss")}),
+    "outcome": (OUTCOMES, {"approve": ("批准", "Approve"), "refer": ("转人工审批", "Refer to a person"), "decline": ("拒绝", "Decline")}),
+    "condition": (tuple(CONDITIONS), {
+        "cross_verification_failed": ("交叉验证未通过", "Cross-verification failed"),
+        "cross_verification_undecided": ("交叉验证无法判定", "Cross-verification undecided"),
+        "evidence_days_below": ("IoT 证据天数不足", "Too few days of IoT evidence"),
+        "iot_coverage_below": ("IoT 覆盖率不足", "IoT coverage too low"),
+        "missing_features_above": ("缺失特征过多", "Too many missing features"),
+        "tamper_alarms_open": ("有未解除的防拆报警", "Open tamper alarms"),
+        "fabricated_data_alarms_open": ("有未解除的疑似伪造数据预警", "Open fabricated-data alarms"),
+        "clock_alarms_open": ("有未解除的时钟偏差预警", "Open clock-skew alarms"),
+        "devices_offline_above": ("离线设备比例过高", "Too many devices offline"),
+        "enterprise_shared_evidence_only": ("仅有企业共享设备的证据", "Enterprise-shared evidence only")}),
+    "basis": (tuple(BASIS_LABELS), {k: v for k, v in BASIS_LABELS.items()}),
+    "model_state": (MODEL_STATES, {"draft": ("草稿", "Draft"), "validated": ("已验证", "Validated"), "approved": ("已批准", "Approved"),
+                                   "active": ("在用", "Active"), "retired": ("已停用", "Retired")}),
+    "review_state": (REVIEW_STATES, {"pending": ("待复核", "Pending"), "approved": ("复核通过", "Approved"), "rejected": ("复核驳回", "Rejected")}),
+    "calendar_kind": (PERIOD_KINDS, {"shutdown": ("停产", "Shutdown"), "maintenance": ("检修", "Maintenance"),
+                                     "holiday_extra": ("额外放假", "Extra rest day")}),
+    "role": (tuple(Role), {"platform_admin": ("平台管理员", "Platform admin"), "credit_officer": ("信贷员", "Credit officer"),
+                           "risk_manager": ("风险经理", "Risk manager"), "enterprise_user": ("企业用户", "Enterprise user"),
+                           "integrator": ("集成商", "Integrator"), "regulator": ("监管", "Regulator")}),
+    "source_mode": (tuple(SourceMode), {"bank_installed": ("银行自装", "Bank-installed"),
+                                        "third_party_platform": ("第三方平台", "Third-party platform"),
+                                        "enterprise_shared": ("企业共享", "Enterprise-shared")}),
+    "consent_scope": (tuple(ConsentScope), {"all": ("全部设备", "All devices"), "scenarios": ("指定场景", "Scenarios"),
+                                            "devices": ("指定设备", "Devices")}),
+    "consent_purpose": (tuple(CONSENT_PURPOSES), CONSENT_PURPOSES),
+    "tenant_kind": (tuple(TenantKind), TENANT_KINDS),
+    "feature": (tuple(FEATURE_LABELS_EN), {k: (FEATURE_LABELS_ZH[k], en) for k, en in FEATURE_LABELS_EN.items()}),
+    "check_status": (get_args(Status), {
+        "consistent": ("一致", "Consistent"), "overstated": ("高报", "Overstated"), "understated": ("低报", "Understated"),
+        "insufficient_evidence": ("证据不足", "Insufficient evidence")}),
+    "check_level": (get_args(Level), {
+        "verified": ("已验证", "Verified"), "supported": ("仅佐证", "Supported only"), "not_verified": ("未验证", "Not verified")}),
+    "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
+}
+
+
+def _pair(zh: str, en: str) -> Label:
+    return {"zh": zh, "en": en}
+
+
+def platform_labels() -> dict[str, dict[str, Label]]:
+    """The Python enumerations' codes with their labels; a code without a label raises KeyError here."""
+    return {kind: {code: _pair(*words[code]) for code in codes} for kind, (codes, words) in _PLATFORM.items()}
+
+
+def pack_labels() -> dict[str, dict[str, dict]]:
+    """Scenarios, device types, metrics (with unit), events, indicators (with unit) and alarm types of every pack."""
+    out: dict[str, dict[str, dict]] = {k: {} for k in ("scenario", "device_type", "metric", "event", "indicator", "alarm_type")}
+    for name, pack in scenario_packs().items():
+        manifest = orjson.loads((pack.folder / "manifest.json").read_bytes())
+        out["scenario"][name] = dict(pack.label)
+        out["alarm_type"].update({code: dict(label) for code, label in manifest.get("alarm_types", {}).items()})
+        for doc in pack.thing_model_docs:
+            ext = doc.get("wuxin", {})
+            out["device_type"][doc["profile"]["productKey"]] = dict(ext.get("label", {}))
+            names_en = ext.get("names_en", {})
+            for prop in doc.get("properties", []):
+                specs = prop.get("dataType", {}).get("specs")
+                unit = specs.get("unit") if isinstance(specs, dict) else None
+                out["metric"].setdefault(prop["identifier"], {"zh": prop.get("name", ""), "en": names_en.get(prop["identifier"], ""),
+                                                              "unit": unit})
+            for event in doc.get("events", []):
+                out["event"].setdefault(event["identifier"], {"zh": event.get("name", ""), "en": names_en.get(event["identifier"], "")})
+    for name, ipack in indicator_packs().items():
+        for decl in ipack.all():
+            out["indicator"].setdefault(decl.name, {**decl.label, "unit": decl.unit})
+    for code, (zh, en) in PLATFORM_ALARM_TYPES.items():
+        out["alarm_type"].setdefault(code, _pair(zh, en))
+    return out
+
+
+def product_labels() -> dict[str, Label]:
+    return {p.code: _pair(p.name_zh, p.name_en) for p in load_products().values()}
+
+
+def unit_labels(packs: dict[str, dict[str, dict]]) -> dict[str, Label]:
+    """Every unit a metric or indicator declares; a symbol (kWh, °C, A) reads the same in both languages."""
+    units = {entry["unit"] for kind in ("metric", "indicator") for entry in packs[kind].values() if entry.get("unit")}
+    return {u: _pair(*UNIT_WORDS.get(u, (u, u))) for u in sorted(units)}
+
+
+@lru_cache
+def all_labels() -> dict[str, dict[str, dict]]:
+    """Every kind of code with its labels: {kind: {code: {zh, en[, unit]}}}."""
+    packs = pack_labels()
+    return {**packs, **platform_labels(), "product": product_labels(), "unit": unit_labels(packs)}
+
+
+def label(kind: str, code: str, lang: str = "zh") -> str:
+    """One code's label in `lang` ("zh" or "en"); the code itself when it has none (free text, a new code)."""
+    entry = all_labels().get(kind, {}).get(code)
+    return entry.get("en" if lang == "en" else "zh") or code if entry else code
