@@ -41,8 +41,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_calendar_periods_enterprise_end", table_name="calendar_periods")
     op.drop_table("calendar_periods")
-    with op.batch_alter_table("devices") as batch:
-        batch.drop_column("decommissioned_ms")
-        batch.drop_column("installed_ms")
-    with op.batch_alter_table("sites") as batch:
-        batch.drop_column("timezone")
+    # plain DROP COLUMN (SQLite >= 3.35): a batch copy of devices/sites breaks the foreign keys that point at them
+    op.drop_column("devices", "decommissioned_ms")
+    op.drop_column("devices", "installed_ms")
+    op.drop_column("sites", "timezone")
