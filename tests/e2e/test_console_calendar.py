@@ -2,6 +2,8 @@
 hostile note shown as text), and the officer's form is refused by the API (a bank reads, it does not declare)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 
 from wuxin.services.demo import DEMO_PASSWORD
@@ -21,8 +23,9 @@ def test_the_enterprise_declares_a_maintenance_window_on_its_page(console_as, de
     c.open(f"#/enterprise/{me['enterprise_id']}", "[data-testid='calendar']")
     assert c.page.locator("[data-testid='calendar'] h2, section.card h2", has_text="Shutdowns and maintenance").count() >= 1
     c.page.select_option("#period-kind", "maintenance")
-    c.page.fill("#period-start", "2026-10-12T08:00")
-    c.page.fill("#period-end", "2026-10-12T16:00")
+    day = (dt.date.today() + dt.timedelta(days=1)).isoformat()  # the enterprise declares ahead, not history
+    c.page.fill("#period-start", f"{day}T08:00")
+    c.page.fill("#period-end", f"{day}T16:00")
     c.page.fill("#period-note", HOSTILE)
     c.page.click("#period-add")
     c.page.wait_for_selector("[data-testid='calendar'] td:has-text('maintenance')")

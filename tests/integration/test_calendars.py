@@ -7,12 +7,15 @@ import random
 
 from fastapi.testclient import TestClient
 
+from sqlalchemy import select
+
 from tests.world import build_world, login
 from wuxin.api.app import create_app
 from wuxin.indicators.days import day_start_ms, local_day
 from wuxin.services import calendars, monitoring
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest import ingest_lines
+from wuxin.store.tables_calendars import calendar_periods
 
 DAY_MS, HOUR_MS, STEP = 86_400_000, 3_600_000, 15 * 60_000
 
@@ -37,10 +40,10 @@ def test_who_may_declare_read_and_delete_a_firms_calendar(platform):
     with TestClient(create_app(platform)) as client:
         url = f"/api/v1/enterprises/{factory}/calendar"
         owner, officer, other = login(client, "owner"), login(client, "officer"), login(client, "other")
-        created = client.post(url, json=period, headers=owner)
+        created = client.post(url, json=period, headers=login(client, "integrator"))  # loom-01 is bank-installed
         assert created.status_code == 201, created.text
         assert created.json()["device"] == "loom-01" and created.json()["kind"] == "maintenance"
-        assert client.post(url, json={**period, "device": None}, headers=login(client, "integrator")).status_code == 201
+        assert client.post(url, json={**period, "device": None}, headers=owner).status_code == 201
         assert client.post(url, json=period, headers=officer).status_code == 403  # a bank reads, it does not declare
         assert client.post(url, json=period, headers=login(client, "fleetowner")).status_code == 404  # not theirs to know
         assert client.post(url, json=period, headers=other).status_code == 404  # a bank without consent
@@ -52,11 +55,14 @@ def test_who_may_declare_read_and_delete_a_firms_calendar(platform):
         assert backwards.status_code == 422 and "end after it starts" in backwards.text
         foreign = client.post(url, json={**period, "device": "truck-01"}, headers=owner)
         assert foreign.status_code == 422 and "truck-01" in foreign.text
-        csv = ("kind,start,end,note\nshutdown,2026-02-14T00:00:00+08:00,2026-02-24T00:00:00+08:00,春节停产\n"
+        csv = ("kind,start,end,note\nshutdown,2027-02-06T00:00:00+08:00,2027-02-16T00:00:00+08:00,春节停产\n"
                "holiday_extra,2026-10-08T00:00:00+08:00,2026-10-09T00:00:00+08:00,厂休\n")
         imported = client.post(f"{url}/import", content=csv.encode(), headers={**owner, "content-type": "text/csv"})
         assert imported.status_code == 201 and imported.json()["added"] == 2
         broken = csv + "shutdown,2026-11-01,2026-11-02,no offset\n"
+        past = csv.replace("2027-02-06", "2026-02-14").replace("2027-02-16", "2026-02-24")  # the borrower does not rewrite last winter
+        refused = client.post(f"{url}/import", content=past.encode(), headers={**owner, "content-type": "text/csv"})
+        assert refused.status_code == 422 and "in the past" in refused.text
         refused = client.post(f"{url}/import", content=broken.encode(), headers={**owner, "content-type": "text/csv"})
         assert refused.status_code == 422 and "line 4" in refused.text and "offset" in refused.text
         assert len(client.get(url, headers=owner).json()) == 4  # the refused import added nothing
@@ -183,7 +189,10 @@ def test_a_factory_shut_down_for_its_declared_overhaul_raises_no_utilisation_dro
     assert alarms(platform, "utilization_drop") == []
     with platform.uow() as uow:
         (period,) = uow.calendars.periods([world.factory])
-        uow.calendars.delete_period(period["id"])
+        uow.calendars.delete_period(period["id"], platform.clock_ms())
+        # the same shutdown declared by the borrower itself: its looms are bank-installed, so it takes nothing out
+        uow.calendars.add_period(**{k: period[k] for k in ("enterprise_id", "site_id", "device_id", "kind", "start_ms",
+                                                           "end_ms", "note", "created_ms")}, declared_by_enterprise=True)
         uow.commit()
     monitoring.evaluate_daily(platform, today - 1)
     assert alarms(platform, "utilization_drop") == [f"enterprise:{world.factory}"]
@@ -270,3 +279,97 @@ def test_a_pv_plant_with_half_its_strings_in_declared_maintenance_raises_no_perf
         monitoring.evaluate_daily(platform, day)
     raised = {(a["enterprise_id"], a["alarm_type"]) for a in _pv_alarms(platform)}
     assert raised == {(silent, "performance_ratio_out_of_band")}
+
+
+def test_the_borrower_cannot_blind_the_banks_monitoring_with_a_declared_window(platform):
+    """Review finding 1: the borrower declares only on its own enterprise_shared devices, ahead (not more than a day
+    back), for at most 31 days of maintenance; its enterprise-wide window is listed to the consented bank and audited in
+    full, and silences its own enterprise_shared loom but never the bank-installed one."""
+    from wuxin.services import registry
+
+    world = build_world(platform)
+    site = site_of(platform, world.factory)
+    registry.register_device(platform, None, world.factory, "loom-09", "manufacturing.current_bracelet",
+                             "enterprise_shared", site, {"run_threshold_a": 5.0})
+    now = platform.clock_ms()
+    window = {"kind": "maintenance", "start_ms": now, "end_ms": now + 30 * DAY_MS, "note": "全厂检修"}
+    with TestClient(create_app(platform)) as client:
+        url = f"/api/v1/enterprises/{world.factory}/calendar"
+        owner, officer, integrator = login(client, "owner"), login(client, "officer"), login(client, "integrator")
+        on_bank_device = client.post(url, json={**window, "device": "loom-01"}, headers=owner)
+        assert on_bank_device.status_code == 403 and "bank_installed" in on_bank_device.text
+        assert client.post(url, json={**window, "device": "loom-09"}, headers=owner).status_code == 201
+        year = client.post(url, json={**window, "end_ms": now + 365 * DAY_MS}, headers=owner)
+        assert year.status_code == 422 and "31 days" in year.text
+        assert client.post(url, json={**window, "kind": "shutdown", "end_ms": now + 62 * DAY_MS}, headers=owner).status_code == 201
+        client.delete(f"{url}/{client.get(url, headers=owner).json()[-1]['id']}", headers=owner)
+        backdated = client.post(url, json={**window, "start_ms": now - 2 * DAY_MS, "end_ms": now + DAY_MS}, headers=owner)
+        assert backdated.status_code == 422 and "past" in backdated.text
+        history = client.post(url, json={**window, "start_ms": now - 40 * DAY_MS, "end_ms": now - 39 * DAY_MS}, headers=integrator)
+        assert history.status_code == 201 and history.json()["declared_by_enterprise"] is False  # the bank side may
+        declared = client.post(url, json=window, headers=owner)
+        assert declared.status_code == 201 and declared.json()["declared_by_enterprise"] is True
+        seen = [p for p in client.get(url, headers=officer).json() if p["declared_by_enterprise"] and p["device"] is None]
+        assert [(p["start_ms"], p["end_ms"], p["note"]) for p in seen] == [(now, now + 30 * DAY_MS, "全厂检修")]
+    with platform.uow() as uow:
+        audit = next(e for e in uow.logs.audit_entries(20) if e["action"] == "calendar.add")
+    assert audit["detail"]["periods"] == [{"id": declared.json()["id"], "kind": "maintenance", "start_ms": now,
+                                           "end_ms": now + 30 * DAY_MS, "site_id": None, "device": None, "note": "全厂检修",
+                                           "declared_by_enterprise": True}]
+    ingest_lines(platform, [{"device": k, "ts": now, "values": {"current_a": 1.0}} for k in ("loom-01", "loom-09")], "http")
+    monitoring.sweep(platform)
+    platform.clock.advance(15 * 60_000)  # past the bracelets' 600 s heartbeat, inside the declared window
+    monitoring.sweep(platform)
+    assert alarms(platform, "device_offline") == ["loom-01"]  # the bank's loom still raises; the borrower's own does not
+
+
+def test_a_deleted_period_stays_on_record_and_both_changes_are_audited_in_full(platform):
+    """Review finding 9: deletion is soft (deleted_ms, deleted_by) and the audit holds the whole period."""
+    world = build_world(platform)
+    now = platform.clock_ms()
+    with TestClient(create_app(platform)) as client:
+        url = f"/api/v1/enterprises/{world.factory}/calendar"
+        owner = login(client, "owner")
+        made = client.post(url, json={"kind": "shutdown", "start_ms": now, "end_ms": now + DAY_MS, "note": "停电"},
+                           headers=owner).json()
+        assert client.delete(f"{url}/{made['id']}", headers=owner).status_code == 204
+        assert client.get(url, headers=owner).json() == []
+        assert client.delete(f"{url}/{made['id']}", headers=owner).status_code == 404  # gone for the rules and the API
+    with platform.engine.connect() as conn:
+        row = conn.execute(select(calendar_periods).where(calendar_periods.c.id == made["id"])).mappings().one()
+    assert (row["deleted_ms"], row["deleted_by"], row["note"]) == (now, world.users["owner"], "停电")
+    with platform.uow() as uow:
+        entry = next(e for e in uow.logs.audit_entries(20) if e["action"] == "calendar.delete")
+    assert entry["detail"]["period"] == {"id": made["id"], "kind": "shutdown", "start_ms": now, "end_ms": now + DAY_MS,
+                                         "site_id": None, "device": None, "note": "停电", "declared_by_enterprise": True}
+
+
+def test_a_calendar_import_checks_rights_first_and_stops_at_the_row_limit(platform):
+    """Review findings 10 and 8: a caller who may not know the firm gets its 404 before any parsing; too many rows are
+    refused naming the limit; a superscript site id is refused by name, not a crash."""
+    world = build_world(platform)
+    with TestClient(create_app(platform)) as client:
+        url = f"/api/v1/enterprises/{world.factory}/calendar/import"
+        csv_headers = {"content-type": "text/csv"}
+        broken = "kind,start,end\nvacation,nonsense,nonsense\n".encode()
+        assert client.post(url, content=broken, headers={**login(client, "other"), **csv_headers}).status_code == 404
+        assert client.post(url, content=broken, headers={**login(client, "officer"), **csv_headers}).status_code == 403
+        owner = {**login(client, "owner"), **csv_headers}
+        many = client.post(url, content=("kind,start,end\n" + "x,1,2\n" * 5001).encode(), headers=owner)
+        assert many.status_code == 422 and "more than 5000 rows" in many.text
+        superscript = "kind,start,end,site_id\nholiday_extra,2026-10-08T00:00:00+08:00,2026-10-09T00:00:00+08:00,²\n"
+        refused = client.post(url, content=superscript.encode(), headers=owner)
+        assert refused.status_code == 422 and "'²'" in refused.json()["message"]
+
+
+def test_a_site_zone_must_be_a_real_iana_zone_not_the_hosts(platform):
+    """Review finding 13: `localtime` names the server's own zone file, not a place."""
+    world = build_world(platform)
+    site = site_of(platform, world.factory)
+    with TestClient(create_app(platform)) as client:
+        url = f"/api/v1/enterprises/{world.factory}/sites/{site}/timezone"
+        owner = login(client, "owner")
+        for name in ("localtime", "posixrules", "Factory"):
+            refused = client.put(url, json={"timezone": name}, headers=owner)
+            assert refused.status_code == 422 and name in refused.text
+        assert client.put(url, json={"timezone": "Europe/Berlin"}, headers=owner).status_code == 200

@@ -193,3 +193,29 @@ def test_a_calendar_csv_that_is_not_one_is_refused_by_line():
                        ("kind,start,end\nshutdown,\"1\x00,2\n", "line 2")]:
         with pytest.raises(InvalidInput, match=says):
             parse_periods_csv(text)
+
+
+def test_a_superscript_digit_is_no_site_id_and_no_time():
+    """Review finding 8: "²".isdigit() is True but int("²") raises; the CSV keeps it as text, named by the check."""
+    from wuxin.services.calendars import parse_periods_csv
+
+    (row,) = parse_periods_csv("kind,start,end,site_id\nshutdown,1,2,²\n")
+    assert row["site_id"] == "²"
+    with pytest.raises(InvalidInput, match="line 2"):
+        parse_periods_csv("kind,start,end\nshutdown,²,2\n")
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "Factory"])
+def test_the_hosts_zone_files_are_no_iana_zone(name):
+    """Review finding 13: `localtime` is whatever the server's clock is set to, not a place."""
+    with pytest.raises(ValueError, match=name):
+        check_zone(name)
+    assert check_zone("Europe/Berlin") == "Europe/Berlin"
+
+
+def test_the_borrowers_own_periods_bind_only_devices_it_controls():
+    from wuxin.calendars.periods import binding
+
+    own, banks = Period("maintenance", 0, 10, by_enterprise=True), Period("maintenance", 0, 10)
+    assert binding([own, banks], independent=False) == [own, banks]
+    assert binding([own, banks], independent=True) == [banks]

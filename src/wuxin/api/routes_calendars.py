@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
@@ -49,13 +50,8 @@ async def import_periods(enterprise_id: Id, request: Request, user: CurrentUser,
     body = await request.body()
     if len(body) > 2_000_000:
         raise InvalidInput(f"the calendar CSV is {len(body)} bytes, more than 2000000")
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("the calendar CSV is not UTF-8 text") from None
-    from starlette.concurrency import run_in_threadpool
-
-    added = await run_in_threadpool(calendars.add_periods, platform, user, enterprise_id, calendars.parse_periods_csv(text))
+    # rights first, then decoding and parsing, all off the event loop
+    added = await run_in_threadpool(calendars.import_periods_csv, platform, user, enterprise_id, body)
     return {"added": len(added), "periods": added}
 
 

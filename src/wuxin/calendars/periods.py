@@ -26,11 +26,12 @@ class Period:
     note: str = ""
     site_id: int | None = None
     device_id: int | None = None
+    by_enterprise: bool = False  # declared by the enterprise itself: never binds a device it does not control
 
     @staticmethod
     def of(row: Mapping) -> "Period":
         return Period(row["kind"], int(row["start_ms"]), int(row["end_ms"]), row.get("note") or "", row.get("site_id"),
-                      row.get("device_id"))
+                      row.get("device_id"), bool(row.get("declared_by_enterprise")))
 
     def covers(self, device_id: int | None = None, site_id: int | None = None) -> bool:
         """Does the period apply to this device (or site; both None: the enterprise as a whole)?"""
@@ -39,6 +40,13 @@ class Period:
         if self.site_id is not None:
             return site_id is None and device_id is None or self.site_id == site_id
         return True
+
+
+def binding(periods: Iterable[Period], independent: bool) -> list[Period]:
+    """The periods that may take data out of judgement: all for an enterprise_shared device (or an enterprise-level
+    rule over such devices only); for a bank-installed or third-party device (or a rule over any such device) only
+    those the bank side declared (admin, integrator, operator), never the borrower's own."""
+    return [p for p in periods if not (independent and p.by_enterprise)]
 
 
 def period_at(periods: Iterable[Period], ts_ms: int, device_id: int | None = None, site_id: int | None = None,

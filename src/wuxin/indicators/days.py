@@ -34,9 +34,13 @@ def check_zone(name: str | None) -> str:
     return name
 
 
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})  # the host's zone, a tzcode default, a placeholder
+
+
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """IANA names zoneinfo knows, less the host-dependent or placeholder files that a system tz database also holds."""
+    return frozenset(available_timezones()) - NOT_ZONES
 
 
 @lru_cache(maxsize=256)

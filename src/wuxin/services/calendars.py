@@ -17,13 +17,18 @@ import weakref
 from wuxin.bootstrap import Platform
 from wuxin.calendars.official import CalendarNotCovered, covered_years, official_day
 from wuxin.calendars.periods import PERIOD_KINDS, Period
-from wuxin.errors import InvalidInput, NotFound
+from wuxin.domain.model import Role, SourceMode
+from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import DEFAULT_ZONE, check_zone, day_start_ms, local_day
 from wuxin.security.policy import Principal
 from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of
 from wuxin.store.uow import UnitOfWork
 
-MAX_PERIOD_MS = 366 * 86_400_000  # a declared period longer than a year is a typo, or no longer a calendar
+DAY_MS = 86_400_000
+MAX_PERIOD_MS = 366 * DAY_MS  # a declared period longer than a year is a typo, or no longer a calendar
+# What the enterprise itself may declare (the bank side, admin, integrator, operator, is held only to MAX_PERIOD_MS):
+BORROWER_MAX_DAYS = {"maintenance": 31, "shutdown": 62, "holiday_extra": 31}  # a month's overhaul; a season's stop
+BORROWER_PAST_MS = DAY_MS  # no further back than a day: yesterday's breakdown, not a rewritten history
 MAX_IMPORT_ROWS = 5000
 ZONE_TTL_MS = 30_000
 _ZONES: "weakref.WeakKeyDictionary[object, tuple[int, dict[int, str]]]" = weakref.WeakKeyDictionary()  # per engine
@@ -113,9 +118,14 @@ def in_service(device: dict, at_ms: int) -> bool:
 # ---------------------------------------------------------------- firm calendars
 
 
-def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict) -> dict:
+def declared_by_enterprise(principal: Principal | None) -> bool:
+    return principal is not None and principal.role is Role.ENTERPRISE_USER
+
+
+def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict, borrower: bool = False, now_ms: int = 0) -> dict:
     """A declared period checked: kind, [start, end) in epoch ms, note, and optionally a site id or a device key of
-    this enterprise."""
+    this enterprise. Declared by the enterprise itself (`borrower`): only on its enterprise_shared devices, starting
+    no earlier than BORROWER_PAST_MS ago, lasting at most BORROWER_MAX_DAYS of its kind."""
     kind = doc.get("kind")
     if kind not in PERIOD_KINDS:
         raise InvalidInput(f"period kind {kind!r} is not one of {list(PERIOD_KINDS)}")
@@ -125,6 +135,12 @@ def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict) -> dict:
             raise InvalidInput(f"period {name} must be epoch milliseconds, got {value!r}")
     if not start < end or end - start > MAX_PERIOD_MS:
         raise InvalidInput(f"period [{start}, {end}) must end after it starts and last at most 366 days")
+    if borrower and end - start > BORROWER_MAX_DAYS[kind] * DAY_MS:
+        raise InvalidInput(f"a {kind} period the enterprise declares lasts at most {BORROWER_MAX_DAYS[kind]} days, "
+                           f"[{start}, {end}) lasts {(end - start) / DAY_MS:.1f}")
+    if borrower and start < now_ms - BORROWER_PAST_MS:
+        raise InvalidInput(f"period start_ms {start} is more than a day in the past: the enterprise declares ahead, "
+                           "the bank side records history")
     note = doc.get("note") or ""
     if not isinstance(note, str) or len(note) > 500:
         raise InvalidInput(f"period note must be text of at most 500 characters, got {str(note)[:40]!r}")
@@ -137,16 +153,21 @@ def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict) -> dict:
         device = uow.devices.by_key(str(doc["device"]))
         if device is None or device["enterprise_id"] != enterprise_id:
             raise InvalidInput(f"device {doc['device']!r} is not a device of enterprise {enterprise_id}")
+        if borrower and device["source_mode"] != SourceMode.ENTERPRISE_SHARED.value:
+            raise Denied(f"device {doc['device']!r} is {device['source_mode']}: the enterprise declares periods only "
+                         "on its enterprise_shared devices")
         device_id = device["id"]
     return dict(enterprise_id=enterprise_id, site_id=site_id, device_id=device_id, kind=kind, start_ms=start,
-                end_ms=end, note=note)
+                end_ms=end, note=note, declared_by_enterprise=borrower)
 
 
 def add_periods(platform: Platform, principal: Principal | None, enterprise_id: int, docs: list[dict]) -> list[dict]:
-    """Declare shutdowns / maintenance windows / extra rest days (one, or an import of many: all or none)."""
+    """Declare shutdowns / maintenance windows / extra rest days (one, or an import of many: all or none). Each
+    period is listed to whoever may read the enterprise (its consented banks) and audited in full."""
     if not isinstance(docs, list) or not 1 <= len(docs) <= MAX_IMPORT_ROWS:
         raise InvalidInput(f"between 1 and {MAX_IMPORT_ROWS} periods at a time")
     now_ms = platform.clock_ms()
+    borrower = declared_by_enterprise(principal)
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
         ids = []
@@ -154,15 +175,34 @@ def add_periods(platform: Platform, principal: Principal | None, enterprise_id: 
             if not isinstance(doc, dict):
                 raise InvalidInput(f"period {n} is not an object")
             try:
-                values = _period_values(uow, enterprise_id, doc)
-            except InvalidInput as exc:
-                raise InvalidInput(f"period {n}: {exc}") from None
+                values = _period_values(uow, enterprise_id, doc, borrower, now_ms)
+            except (InvalidInput, Denied) as exc:
+                raise type(exc)(f"period {n}: {exc}") from None
             ids.append(uow.calendars.add_period(**values, created_ms=now_ms,
                                                 created_by=principal.user_id if principal else None))
+        keys = _device_keys(uow, enterprise_id)
+        added = [public_period(uow.calendars.period(i), keys) for i in ids]
         uow.logs.audit(now_ms, principal.user_id if principal else None, "calendar.add", f"enterprise:{enterprise_id}",
-                       {"periods": len(ids)})
+                       {"periods": [_audited(p) for p in added]})
         uow.commit()
-        return [public_period(uow.calendars.period(i), _device_keys(uow, enterprise_id)) for i in ids]
+        return added
+
+
+def _audited(period: dict) -> dict:
+    return {k: period[k] for k in ("id", "kind", "start_ms", "end_ms", "site_id", "device", "note",
+                                   "declared_by_enterprise")}
+
+
+def import_periods_csv(platform: Platform, principal: Principal | None, enterprise_id: int, body: bytes) -> list[dict]:
+    """A calendar CSV import (blocking: run it off the event loop): rights first, then the text, read no further
+    than MAX_IMPORT_ROWS rows."""
+    with platform.uow() as uow:
+        _require_device_manager(platform, uow, principal, enterprise_id)
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the calendar CSV is not UTF-8 text") from None
+    return add_periods(platform, principal, enterprise_id, parse_periods_csv(text))
 
 
 def parse_periods_csv(text: str) -> list[dict]:
@@ -172,7 +212,12 @@ def parse_periods_csv(text: str) -> list[dict]:
         missing = {"kind", "start", "end"} - set(reader.fieldnames or [])
         if missing:
             raise InvalidInput(f"the calendar CSV lacks columns {sorted(missing)} (kind,start,end[,note,site_id,device])")
-        return [_csv_period(n, row) for n, row in enumerate(reader, 2)]
+        rows = []
+        for n, row in enumerate(reader, 2):
+            if len(rows) >= MAX_IMPORT_ROWS:
+                raise InvalidInput(f"the calendar CSV has more than {MAX_IMPORT_ROWS} rows (line {n})")
+            rows.append(_csv_period(n, row))
+        return rows
     except csv.Error as exc:
         raise InvalidInput(f"the calendar CSV is not readable CSV: {exc}") from None
 
@@ -184,7 +229,8 @@ def _csv_period(line: int, row: dict) -> dict:
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(f"calendar CSV line {line}: {exc}") from None
     if cell("site_id"):
-        doc["site_id"] = int(cell("site_id")) if cell("site_id").isdigit() and len(cell("site_id")) < 10 else cell("site_id")
+        site = cell("site_id")
+        doc["site_id"] = int(site) if site.isascii() and site.isdigit() and len(site) < 10 else site
     if cell("device"):
         doc["device"] = cell("device")
     return doc
@@ -192,7 +238,7 @@ def _csv_period(line: int, row: dict) -> dict:
 
 def _moment(text: str) -> int:
     text = (text or "").strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if len(text) > 16:
             raise ValueError(f"time {text[:20]!r}... is not epoch milliseconds")
         return int(text)
@@ -209,7 +255,8 @@ def _device_keys(uow: UnitOfWork, enterprise_id: int) -> dict[int, str]:
 def public_period(row: dict, keys: dict[int, str]) -> dict:
     return {"id": row["id"], "enterprise_id": row["enterprise_id"], "site_id": row["site_id"],
             "device": keys.get(row["device_id"]) if row["device_id"] is not None else None, "kind": row["kind"],
-            "start_ms": row["start_ms"], "end_ms": row["end_ms"], "note": row["note"], "created_ms": row["created_ms"]}
+            "start_ms": row["start_ms"], "end_ms": row["end_ms"], "note": row["note"], "created_ms": row["created_ms"],
+            "declared_by_enterprise": bool(row["declared_by_enterprise"])}
 
 
 def list_periods(platform: Platform, principal: Principal, enterprise_id: int, from_ms: int | None = None,
@@ -226,9 +273,10 @@ def delete_period(platform: Platform, principal: Principal | None, enterprise_id
         row = uow.calendars.period(period_id)
         if row is None or row["enterprise_id"] != enterprise_id:
             raise NotFound(f"calendar period {period_id} does not exist")
-        uow.calendars.delete_period(period_id)
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "calendar.delete",
-                       f"enterprise:{enterprise_id}", {"period_id": period_id})
+        now_ms, user_id = platform.clock_ms(), principal.user_id if principal else None
+        uow.calendars.delete_period(period_id, now_ms, user_id)  # soft: the row stays, marked deleted
+        uow.logs.audit(now_ms, user_id, "calendar.delete", f"enterprise:{enterprise_id}",
+                       {"period": _audited(public_period(row, _device_keys(uow, enterprise_id)))})
         uow.commit()
 
 

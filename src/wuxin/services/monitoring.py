@@ -41,7 +41,7 @@ from wuxin.alerts.engine import (
 )
 from wuxin.alerts.rules import SEVERITIES, STREAM_TYPES, Rule, apply_override, parse_rule, severity_rank
 from wuxin.bootstrap import Platform
-from wuxin.calendars.periods import Period, excluded_days, makeup_workdays, period_at
+from wuxin.calendars.periods import Period, binding, excluded_days, makeup_workdays, period_at
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import CN_OFFSET_MS, DEFAULT_ZONE, day_start_ms, local_day  # CN: night-outbound hours (not yet per site zone)
@@ -357,8 +357,8 @@ def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
             if row["to_state"] == "offline":
                 if not in_service(row, row["at_ms"]):
                     continue
-                window = period_at(periods.get(row["enterprise_id"], []), row["at_ms"], info.id, row.get("site_id"),
-                                   ("shutdown", "maintenance"))
+                mine = binding(periods.get(row["enterprise_id"], []), row.get("source_mode") != "enterprise_shared")
+                window = period_at(mine, row["at_ms"], info.id, row.get("site_id"), ("shutdown", "maintenance"))
                 if window is not None:
                     pending[info.id] = window.end_ms
                     continue
@@ -422,7 +422,8 @@ def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) ->
     """The herd's share reporting in the window against its own usual share (alerts/herd.py herd_count_step), counted
     over the devices in service (a culled cow's tag is not missing) registered at least one window ago; not judged
     while the enterprise declared a shutdown or maintenance window."""
-    periods = periods_by_enterprise(uow, [enterprise_id], now_ms, now_ms + 1)[enterprise_id]
+    periods = binding(periods_by_enterprise(uow, [enterprise_id], now_ms, now_ms + 1)[enterprise_id],
+                      bool(uow.calendars.with_independent_devices([enterprise_id])))
     if period_at(periods, now_ms, kinds=("shutdown", "maintenance")) is not None:
         return None
     window_ms = int(rule.params["window_s"] * 1000)
@@ -552,9 +553,11 @@ class DayCalendar:
 
     zone: str
     periods: list[Period]
+    independent: bool = False  # the enterprise has a bank-installed or third-party device: its own periods do not bind
 
     def excluded(self, days, official: bool, device_id: int | None = None, site_id: int | None = None) -> dict[int, dict]:
-        return excluded_days(days, self.zone, self.periods, official, device_id, site_id)
+        """Days out of an enterprise-level rule's judgement."""
+        return excluded_days(days, self.zone, binding(self.periods, self.independent), official, device_id, site_id)
 
 
 def day_calendars(uow: UnitOfWork, enterprises: list[dict], first_day: int, last_day: int) -> dict[int, DayCalendar]:
@@ -562,7 +565,8 @@ def day_calendars(uow: UnitOfWork, enterprises: list[dict], first_day: int, last
     zones = enterprise_zones(uow, ids)
     periods = periods_by_enterprise(uow, ids, day_start_ms(first_day, DEFAULT_ZONE) - DAY_MS,
                                     day_start_ms(last_day + 1, DEFAULT_ZONE) + DAY_MS)
-    return {e: DayCalendar(zones[e], periods[e]) for e in ids}
+    independent = uow.calendars.with_independent_devices(ids) if ids else set()
+    return {e: DayCalendar(zones[e], periods[e], e in independent) for e in ids}
 
 
 def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: int = 35, zone: str | None = None) -> int:
@@ -662,7 +666,8 @@ def fabricated_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 2_00
             zone = site_zones.get(row["site_id"]) or DEFAULT_ZONE
             day_start = day_start_ms(day, zone)
             if not (in_service(row, day_start) and in_service(row, day_start_ms(day + 1, zone) - 1)) or \
-                    excluded_days([day], zone, calendar.periods, False, row["id"], row["site_id"]):
+                    excluded_days([day], zone, binding(calendar.periods, row["source_mode"] != "enterprise_shared"), False,
+                                  row["id"], row["site_id"]):
                 continue
             for rule in (r for r in rules if r.applies_to(row["device_type"])):
                 history = fabricated_history_days(rule)

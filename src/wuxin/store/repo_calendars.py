@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from wuxin.store.repos import Row, _one, _Repo, _rows
 from wuxin.store.tables import devices, sites
@@ -15,19 +15,31 @@ class CalendarRepo(_Repo):
         return self.conn.execute(insert(calendar_periods).values(**values)).inserted_primary_key[0]
 
     def period(self, period_id: int) -> Row | None:
-        return _one(self.conn.execute(select(calendar_periods).where(calendar_periods.c.id == period_id)))
+        """A live (not deleted) period."""
+        return _one(self.conn.execute(select(calendar_periods).where(calendar_periods.c.id == period_id,
+                                                                     calendar_periods.c.deleted_ms.is_(None))))
 
     def periods(self, enterprise_ids: Iterable[int], from_ms: int | None = None, to_ms: int | None = None) -> list[Row]:
-        """Periods of the enterprises overlapping [from_ms, to_ms) (all when unbounded), by start."""
-        query = select(calendar_periods).where(calendar_periods.c.enterprise_id.in_(list(enterprise_ids)))
+        """Live periods of the enterprises overlapping [from_ms, to_ms) (all when unbounded), by start."""
+        query = select(calendar_periods).where(calendar_periods.c.enterprise_id.in_(list(enterprise_ids)),
+                                               calendar_periods.c.deleted_ms.is_(None))
         if from_ms is not None:
             query = query.where(calendar_periods.c.end_ms > from_ms)
         if to_ms is not None:
             query = query.where(calendar_periods.c.start_ms < to_ms)
         return _rows(self.conn.execute(query.order_by(calendar_periods.c.start_ms, calendar_periods.c.id)))
 
-    def delete_period(self, period_id: int) -> int:
-        return self.conn.execute(delete(calendar_periods).where(calendar_periods.c.id == period_id)).rowcount
+    def delete_period(self, period_id: int, deleted_ms: int, deleted_by: int | None = None) -> int:
+        """Soft delete: the period stops counting; the row stays, with when and by whom."""
+        return self.conn.execute(update(calendar_periods).where(calendar_periods.c.id == period_id,
+                                                                calendar_periods.c.deleted_ms.is_(None))
+                                 .values(deleted_ms=deleted_ms, deleted_by=deleted_by)).rowcount
+
+    def with_independent_devices(self, enterprise_ids: Iterable[int]) -> set[int]:
+        """The enterprises having a device not enterprise_shared (bank-installed or third-party)."""
+        query = select(devices.c.enterprise_id).distinct().where(
+            devices.c.enterprise_id.in_(list(enterprise_ids)), devices.c.source_mode != "enterprise_shared")
+        return {r[0] for r in self.conn.execute(query)}
 
     def set_site_timezone(self, site_id: int, timezone: str | None) -> None:
         self.conn.execute(update(sites).where(sites.c.id == site_id).values(timezone=timezone))

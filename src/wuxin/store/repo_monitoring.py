@@ -227,7 +227,8 @@ class MonitoringRepo(_Repo):
 
     def transitions_after(self, after_id: int, limit: int) -> list[Row]:
         query = (select(connectivity_transitions, devices.c.key, devices.c.device_type, devices.c.attributes,
-                        devices.c.site_id, devices.c.installed_ms, devices.c.decommissioned_ms)
+                        devices.c.site_id, devices.c.installed_ms, devices.c.decommissioned_ms,
+                        devices.c.source_mode)
                  .join(devices, devices.c.id == connectivity_transitions.c.device_id)
                  .where(connectivity_transitions.c.id > after_id).order_by(connectivity_transitions.c.id).limit(limit))
         return _rows(self.conn.execute(query))

@@ -2,7 +2,7 @@
 one device (the official PRC holiday calendar comes from a maintained package, not from here)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, false
 
 from wuxin.store.tables import metadata
 
@@ -19,5 +19,9 @@ calendar_periods = Table(
     Column("note", String(500), nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("created_by", Integer),
+    # declared by the enterprise itself (its own user): binds only its enterprise_shared devices (design.md, Calendars)
+    Column("declared_by_enterprise", Boolean, nullable=False, server_default=false()),
+    Column("deleted_ms", BigInteger),  # soft deletion: a deleted period no longer counts but stays for the record
+    Column("deleted_by", Integer),
     Index("ix_calendar_periods_enterprise_end", "enterprise_id", "end_ms"),
 )
