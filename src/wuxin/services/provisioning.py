@@ -109,16 +109,18 @@ def _xlsx_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # the file's own <dimension ref> is not trusted: it would pad every row to it
-        rows = [list(r) for r in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1)]
+        first = next(sheet.iter_rows(values_only=True, max_row=1), None)  # one row: as wide as its last cell
+        if first is None:
+            raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
+        header = ["" if h is None else str(h).strip() for h in first]
+        while header and not header[-1]:
+            header.pop()
+        _check_width(len(header), filename)
+        body = [list(r) for r in sheet.iter_rows(values_only=True, min_row=2, max_row=MAX_ROWS + 2,
+                                                  max_col=max(len(header), 1))]
     finally:
         book.close()
-    if not rows:
-        raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
-    header = ["" if h is None else str(h).strip() for h in rows[0]]
-    while header and not header[-1]:
-        header.pop()
-    _check_width(len(header), filename)
-    return header, [_padded(r, len(header)) for r in rows[1:]]
+    return header, [_padded(r, len(header)) for r in body]
 
 
 def _check_zip_sizes(raw: bytes, filename: str) -> None:
