@@ -39,7 +39,7 @@ FIELDS = {
     "display_name": hostile("display_name"), "probe_label": hostile("probe_label"), "probe_property": hostile("probe_property"),
 }
 XSS_OWNER = "xss-owner"
-PROBE_MODEL = {  # a device type an integrator brings (the admin imports it: POST /api/v1/thing-models), its names for people hostile
+PROBE_MODEL = {  # a device type the admin imports (POST /api/v1/thing-models), its names for people hostile
     "profile": {"productKey": "manufacturing.xss_probe", "version": "1"},
     "wuxin": {"scenario": "manufacturing", "label": {"zh": FIELDS["probe_label"], "en": FIELDS["probe_label"]}, "heartbeat_timeout_s": 1800},
     "properties": [{"identifier": "level_pct", "name": FIELDS["probe_property"], "accessMode": "r", "required": False,
