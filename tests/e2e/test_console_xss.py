@@ -39,7 +39,7 @@ FIELDS = {
     "display_name": hostile("display_name"), "probe_label": hostile("probe_label"), "probe_property": hostile("probe_property"),
 }
 XSS_OWNER = "xss-owner"
-PROBE_MODEL = {  # a device type an integrator brings (POST /api/v1/thing-models), its names for people hostile
+PROBE_MODEL = {  # a device type the admin imports (POST /api/v1/thing-models), its names for people hostile
     "profile": {"productKey": "manufacturing.xss_probe", "version": "1"},
     "wuxin": {"scenario": "manufacturing", "label": {"zh": FIELDS["probe_label"], "en": FIELDS["probe_label"]}, "heartbeat_timeout_s": 1800},
     "properties": [{"identifier": "level_pct", "name": FIELDS["probe_property"], "accessMode": "r", "required": False,
@@ -112,7 +112,7 @@ def borrower(demo) -> Borrower:
     _ok(admin.post("/api/v1/users", json={"username": XSS_OWNER, "password": DEMO_PASSWORD, "role": "enterprise_user",
                                           "enterprise_id": enterprise, "display_name": FIELDS["display_name"]}))
     owner = _client(demo, XSS_OWNER)
-    _ok(_client(demo, "integrator").post("/api/v1/thing-models", content=json.dumps(PROBE_MODEL)))
+    _ok(admin.post("/api/v1/thing-models", content=json.dumps(PROBE_MODEL)))
     site = _ok(owner.post(f"/api/v1/enterprises/{enterprise}/sites", json={
         "name": FIELDS["site_name"], "region": FIELDS["site_region"], "lat": 31.3, "lon": 120.6}))["id"]
     devices = {

@@ -36,3 +36,13 @@ def test_the_integrator_uploads_devices_and_downloads_their_tokens_once(console_
     assert all(line.split(",")[-1].startswith("wxd_") for line in lines[1:])
     assert c.page.locator("#prov-download").is_disabled()  # once only
     assert not [e for e in c.errors if e.startswith("uncaught")]
+
+
+def test_the_token_sheet_neutralises_every_formula_start_as_the_server_does(console_as):
+    c = console_as("integrator", "en")
+    c.open("#/provision", "#prov-file")
+    cells = c.page.evaluate("""async () => {
+        const { csvField } = await import("/console/static/pages/provision.js");
+        return ["=1+1", "+1", "-1", "@SUM(A1)", "\\t=1+1", "\\r=1+1", "plain", "a,b"].map(csvField);
+    }""")
+    assert cells == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\t=1+1", "\"'\r=1+1\"", "plain", "\"a,b\""]

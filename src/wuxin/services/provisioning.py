@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
@@ -20,10 +22,17 @@ from wuxin.domain.model import SourceMode, trust_level
 from wuxin.errors import InvalidInput, WuxinError
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
+from wuxin.services.access_log import safe_cell
 from wuxin.services.registry import _require_device_manager, _source_mode
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
+MAX_COLUMNS = 200
+# An XLSX is a zip: its parts are refused above these before openpyxl inflates anything (docs/onboarding.md).
+# 100 is Apache POI's ZipSecureFile default (MIN_INFLATE_RATIO 0.01); real sheets deflate about 5-20 times.
+MAX_XLSX_UNCOMPRESSED_BYTES = 20 * 1024 * 1024
+MAX_XLSX_MEMBER_RATIO = 100
+XLSX_RATIO_GRACE_BYTES = 1024 * 1024  # smaller parts are not ratio-checked: the total bounds them
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{1,99}$")  # the API's DeviceIn.key
 REQUIRED_COLUMNS = ("key", "device_type", "source_mode")
 OPTIONAL_COLUMNS = ("site",)
@@ -77,9 +86,14 @@ def _csv_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
     if "\x00" in text:
         raise InvalidInput(f"device file {filename!r} holds a NUL character at character {text.index(chr(0))}; "
                            "it is not a CSV text file")
-    lines = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        lines = list(reader)
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise InvalidInput(f"device file {filename!r} is not readable CSV at line {reader.line_num}: {exc}") from None
     if not lines:
         raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
+    _check_width(len(lines[0]), filename)
     header = [h.strip() for h in lines[0]]
     return header, [_padded(cells, len(header)) for cells in lines[1:]]
 
@@ -87,20 +101,48 @@ def _csv_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
 def _xlsx_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
     import openpyxl
 
+    _check_zip_sizes(raw, filename)
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, ... all mean "not a workbook"
         raise InvalidInput(f"device file {filename!r} is not an XLSX workbook: {type(exc).__name__}") from None
     try:
-        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # the file's own <dimension ref> is not trusted: it would pad every row to it
+        first = next(sheet.iter_rows(values_only=True, max_row=1), None)  # one row: as wide as its last cell
+        if first is None:
+            raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
+        header = ["" if h is None else str(h).strip() for h in first]
+        while header and not header[-1]:
+            header.pop()
+        _check_width(len(header), filename)
+        body = [list(r) for r in sheet.iter_rows(values_only=True, min_row=2, max_row=MAX_ROWS + 2,
+                                                  max_col=max(len(header), 1))]
     finally:
         book.close()
-    if not rows:
-        raise InvalidInput(f"device file {filename!r} is empty; it needs a header row {list(REQUIRED_COLUMNS)}")
-    header = ["" if h is None else str(h).strip() for h in rows[0]]
-    while header and not header[-1]:
-        header.pop()
-    return header, [_padded(r, len(header)) for r in rows[1:]]
+    return header, [_padded(r, len(header)) for r in body]
+
+
+def _check_zip_sizes(raw: bytes, filename: str) -> None:
+    """Refuse a zip bomb: the parts' declared sizes (zipfile never inflates a part past its declared size)."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise InvalidInput(f"device file {filename!r} is not an XLSX workbook: {type(exc).__name__}") from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise InvalidInput(f"device file {filename!r} unpacks to {total} bytes; at most "
+                           f"{MAX_XLSX_UNCOMPRESSED_BYTES} are accepted")
+    for m in members:
+        if m.file_size > XLSX_RATIO_GRACE_BYTES and m.file_size > MAX_XLSX_MEMBER_RATIO * max(m.compress_size, 1):
+            raise InvalidInput(f"device file {filename!r}: part {m.filename!r} unpacks {m.file_size} bytes from "
+                               f"{m.compress_size}; more than {MAX_XLSX_MEMBER_RATIO} times is refused")
+
+
+def _check_width(columns: int, filename: str) -> None:
+    if columns > MAX_COLUMNS:
+        raise InvalidInput(f"device file {filename!r} has over {MAX_COLUMNS} columns in its header; at most "
+                           f"{MAX_COLUMNS} are accepted (key, device_type, site, source_mode, attr.<name>)")
 
 
 def _padded(cells: list, width: int) -> list:
@@ -117,7 +159,7 @@ def _check_header(header: list[str], filename: str) -> None:
     if unknown:
         raise InvalidInput(f"device file {filename!r} has unknown column(s) {unknown}; columns are "
                            f"{list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} and attr.<name> for install attributes")
-    repeated = sorted({h for h in header if header.count(h) > 1})
+    repeated = sorted(h for h, n in Counter(header).items() if n > 1)
     if repeated:
         raise InvalidInput(f"device file {filename!r} repeats the column(s) {repeated}")
 
@@ -145,9 +187,11 @@ def provision_devices(platform: Platform, principal: Principal | None, enterpris
                       filename: str, dry_run: bool = False) -> dict:
     """Check every row, then create the valid ones in one transaction; see the module doc."""
     filename = _shown_name(filename)
+    with platform.uow() as uow:  # rights first: the file of someone who may not import is never parsed
+        _require_device_manager(platform, uow, principal, enterprise_id)
     records = read_table(raw, filename)
     with platform.uow() as uow:
-        _require_device_manager(platform, uow, principal, enterprise_id)
+        _require_device_manager(platform, uow, principal, enterprise_id)  # again, in the writing transaction
         sites = uow.enterprises.sites(enterprise_id)
         rows = [_parse(i, record) for i, record in enumerate(records, start=2)]
         rows = [r for r in rows if r is not None]  # wholly empty lines are skipped
@@ -232,7 +276,7 @@ def _site_id(ref: str, sites: list[dict]) -> int | None:
     if not ref:
         return None
     for site in sites:
-        if site["name"] == ref or (ref.isdigit() and site["id"] == int(ref)):
+        if site["name"] == ref or (ref.isascii() and ref.isdecimal() and site["id"] == int(ref)):
             return site["id"]
     return None
 
@@ -261,7 +305,7 @@ def credentials_csv(result: dict) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CREDENTIAL_COLUMNS)
     for device in result["created"]:
-        writer.writerow([device[c] for c in CREDENTIAL_COLUMNS])
+        writer.writerow([safe_cell(device[c]) for c in CREDENTIAL_COLUMNS])  # no cell a spreadsheet would run
     return out.getvalue()
 
 

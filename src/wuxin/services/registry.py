@@ -51,9 +51,10 @@ def import_thing_model(platform: Platform, raw: bytes | str, principal: Principa
     A Wuxin file names its device type in profile.productKey ('<scenario>.<type>'). An Alibaba Cloud export
     carries Alibaba's own productKey ('a1Bc2De3F4g') and is imported as exported: the device type is given
     here (and the productKey -> device type mapping kept), or found in a mapping kept by an earlier import.
-    The scenario must be one the platform knows (its scenario packs)."""
+    The scenario must be one the platform knows (its scenario packs). Only the platform admin imports
+    (docs/security.md): a thing model and a productKey mapping serve every tenant."""
     if principal is not None:
-        require_role(principal, Role.PLATFORM_ADMIN, Role.INTEGRATOR)
+        require_role(principal, Role.PLATFORM_ADMIN)
     doc = parse_thing_model(raw)
     product_key = (doc.get("profile") or {}).get("productKey")
     if not isinstance(product_key, str) or not PRODUCT_KEY_RE.match(product_key):
@@ -71,10 +72,13 @@ def import_thing_model(platform: Platform, raw: bytes | str, principal: Principa
         _require_known_scenario(model.device_type)
         now_ms, user_id = platform.clock_ms(), principal.user_id if principal else None
         uow.devices.upsert_thing_model(model.device_type, model.scenario, model.version, doc, now_ms)
+        details = {"version": model.version, "product_key": product_key}
         if alibaba_key:
+            previous = uow.devices.product_device_type(product_key)
+            if previous not in (None, model.device_type):
+                details["replaced_mapping"] = previous  # re-pointed by the admin: the audit keeps the old type
             uow.devices.map_product(product_key, model.device_type, now_ms, user_id)
-        uow.logs.audit(now_ms, user_id, "thing_model.import", model.device_type,
-                       {"version": model.version, "product_key": product_key})
+        uow.logs.audit(now_ms, user_id, "thing_model.import", model.device_type, details)
         uow.commit()
     platform.thing_models.reload()
     return model.device_type

@@ -6,10 +6,11 @@ import { card, h, table } from "../ui.js";
 
 const CREDENTIAL_COLUMNS = ["row", "key", "device_type", "site", "source_mode", "access_token"];
 
-/** One CSV field: quoted when needed; a leading = + - @ is neutralised so a spreadsheet does not run it. */
-function csvField(value) {
+/** One CSV field: quoted when needed; a leading = + - @ tab or CR is neutralised so a spreadsheet does not run it
+ * (as services/access_log.py safe_cell). */
+export function csvField(value) {
   let text = value == null ? "" : String(value);
-  if (/^[=+\-@]/.test(text)) text = "'" + text;
+  if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
