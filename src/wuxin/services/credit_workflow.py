@@ -22,6 +22,7 @@ from decimal import Decimal
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.loans.lifecycle import credit_refusal
 from wuxin.risk.products import get_product
 from wuxin.security.policy import Principal, require_role
 from wuxin.services.credit import readable_decision
@@ -313,6 +314,8 @@ def _move_loan(uow: UnitOfWork, principal: Principal, workflow: dict, review_row
     if loan is None or loan["state"] != APPLICATION_STATE:  # moved by hand meanwhile: the history says so
         return
     approved = workflow["state"] == "approved"
+    if approved and credit_refusal(loan, workflow):  # amount above the approved limit: it stays an application
+        return
     target, action = ("assessment", "assess") if approved else ("rejected", "reject")
     how = f"; four eyes: review {review_row['id']}" if review_row else ""
     limit = f", limit CNY {workflow['limit_cny']}" if approved and workflow["limit_cny"] else ""

@@ -29,6 +29,12 @@ class CreditWorkflowRepo(_Repo):
         query = select(t).where(t.c.loan_id == loan_id, t.c.state.in_(["referred", "pending_approval"]))
         return _one(self.conn.execute(query.order_by(t.c.decision_id.desc()).limit(1)))
 
+    def latest_for_loan(self, loan_id: int) -> Row | None:
+        """The newest decision requested for the loan, whatever its standing."""
+        t = credit_workflows
+        query = select(t).where(t.c.loan_id == loan_id).order_by(t.c.decision_id.desc()).limit(1)
+        return _one(self.conn.execute(query))
+
     def add_review(self, **values: Any) -> int:
         return self.conn.execute(insert(credit_reviews).values(**values)).inserted_primary_key[0]
 
