@@ -197,3 +197,19 @@ def _version(output: str) -> str:
 
 def _flat(output: str) -> str:
     return " ".join(output.split())  # the console wraps long lines
+
+
+def test_one_risk_manager_may_not_validate_and_approve_a_platform_model_alone(platform, tmp_path):
+    world = build_world(platform)
+    _more_users(platform, world)
+    from wuxin.errors import Denied
+    from wuxin.services.model_governance import activate_model, approve_model, validate_from_file
+
+    risk, risk2 = principal_for_username(platform, "risk"), principal_for_username(platform, "risk2")
+    book, spec = write_book(tmp_path), write_spec(tmp_path, "ascending", "platform-book")
+    version = train_from_file(platform, None, book, "defaulted", spec)["version"]  # no trainer recorded
+    assert validate_from_file(platform, risk, version, book, "defaulted", spec)["state"] == "validated"
+    with pytest.raises(Denied, match="validated by you"):
+        approve_model(platform, risk, version)
+    assert approve_model(platform, risk2, version)["state"] == "approved"
+    assert activate_model(platform, risk, version)["state"] == "active"

@@ -63,7 +63,8 @@ def _facts(uow, tenant_id: int, row: dict) -> tuple[ModelFacts, dict | None]:
     state = uow.credit.model_state(tenant_id, row["version"])
     validation = (state or {}).get("validation") or {}
     return ModelFacts(row["version"], state["state"] if state else "draft", row["trained_by"], is_simulated(row),
-                      uow.credit.tenant_is_demo(tenant_id), bool(validation.get("passed"))), state
+                      uow.credit.tenant_is_demo(tenant_id), bool(validation.get("passed")),
+                      (state or {}).get("validated_by")), state
 
 
 def record_draft(uow, tenant_id: int | None, version: str, now_ms: int) -> None:
@@ -140,13 +141,14 @@ def _step(platform: Platform, principal: Principal, version: str, action: str) -
 
 
 def adopt_for_demo(platform: Platform, tenant_id: int, version: str, risk_manager: Principal,
-                   second_risk_manager: Principal | None = None) -> dict:
-    """The demo: mark the tenant a demo tenant and take its simulated model through the lifecycle."""
+                   validator: Principal) -> dict:
+    """The demo: mark the tenant a demo tenant and take its simulated model through the lifecycle, four eyes:
+    `validator` validates, `risk_manager` (another person) approves and activates."""
     with platform.uow() as uow:
         uow.credit.set_tenant_demo(tenant_id, True)
         uow.commit()
-    validate_model(platform, risk_manager, version)
-    approve_model(platform, second_risk_manager or risk_manager, version)
+    validate_model(platform, validator, version)
+    approve_model(platform, risk_manager, version)
     return activate_model(platform, risk_manager, version)
 
 
