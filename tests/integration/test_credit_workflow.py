@@ -252,3 +252,27 @@ def test_the_loan_passes_the_credit_decision_only_on_a_final_approval_within_its
 
 def _move(client, headers, loan_id, action):
     return client.post(f"/api/v1/loans/{loan_id}/transitions", headers=headers, json={"action": action, "reason": "ok!"})
+
+
+def test_pending_reviews_come_in_pages_and_vanish_when_the_consent_is_revoked(live, platform):
+    world, officer = _setup(live, platform)
+    c = live.client
+    risk, owner = login(c, "risk"), login(c, "owner")
+    asked = []
+    for n in range(3):
+        d = _decide(c, officer, world.factory).json()
+        w = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
+                   json={"outcome": "decline", "reason": f"declined, note {n}"}).json()
+        asked.append(w["reviews"][0]["id"])
+    first = c.get("/api/v1/credit/reviews?limit=2", headers=risk)
+    assert [r["id"] for r in first.json()] == asked[::-1][:2]
+    assert first.headers["X-Next-Before-Id"] == str(asked[1]) and 'rel="next"' in first.headers["Link"]
+    second = c.get(f"/api/v1/credit/reviews?limit=2&before_id={asked[1]}", headers=risk)
+    assert [r["id"] for r in second.json()] == [asked[0]] and "X-Next-Before-Id" not in second.headers
+    assert c.get("/api/v1/credit/reviews?limit=0", headers=risk).status_code == 422
+    assert c.get("/api/v1/credit/reviews?limit=201", headers=risk).status_code == 422
+
+    assert c.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner).status_code == 200
+    assert c.get("/api/v1/credit/reviews", headers=risk).json() == []  # the borrower withdrew: nothing of it shows
+    refused = c.post(f"/api/v1/credit/reviews/{asked[0]}/approve", headers=risk, json={"reason": "agreed, decline"})
+    assert refused.status_code in (403, 404)  # the same rule as the decision itself

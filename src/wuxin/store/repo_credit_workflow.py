@@ -49,9 +49,13 @@ class CreditWorkflowRepo(_Repo):
         t = credit_reviews
         return _rows(self.conn.execute(select(t).where(t.c.decision_id == decision_id).order_by(t.c.id)))
 
-    def tenant_reviews(self, tenant_id: int, state: str | None = None, limit: int = 200) -> list[Row]:
+    def tenant_reviews(self, tenant_id: int, state: str | None = None, limit: int = 200,
+                       before_id: int | None = None) -> list[Row]:
+        """The bank's reviews, newest first, `limit` at a time; the next page starts below `before_id`."""
         t = credit_reviews
         query = select(t).where(t.c.tenant_id == tenant_id)
         if state is not None:
             query = query.where(t.c.state == state)
+        if before_id is not None:
+            query = query.where(t.c.id < before_id)
         return _rows(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)))
