@@ -96,6 +96,9 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     records = daily_stability(platform, day)
     assert [(r["tenant_id"], r["version"], r["rows"]) for r in records] == [(world.bank, version, 1)]
     assert records[0]["score_psi"] > 0.25 and records[0]["band"] == "shifted"  # one borrower is one grade, not a book
+    metrics = live.client.get("/metrics").text  # aggregates only: /metrics names no tenant
+    assert f"wuxin_model_stability_psi_max {records[0]['score_psi']}" in metrics
+    assert "wuxin_model_stability_shifted_tenants 1.0" in metrics and "tenant=" not in metrics
     shown = live.client.get("/api/v1/credit/model-stability", headers=officer).json()
     assert shown[0]["warning"] is True and shown[0]["version"] == version
     assert live.client.get("/api/v1/credit/model-stability", headers=login(live.client, "other")).json() == []
