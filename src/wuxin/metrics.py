@@ -60,10 +60,13 @@ class Metrics:
             "wuxin_channel_last_accepted_timestamp_seconds",
             "When the channel last stored data (Unix s); its lag is time() minus this", ["channel"],
             registry=self.registry)
-        self.model_stability_psi = Gauge(
-            "wuxin_model_stability_psi", "Daily PSI of each tenant's active credit model (score grade mix, recent "
-            "decisions against its training sample); above 0.25 the population has shifted", ["tenant", "band"],
+        self.model_stability_psi_max = Gauge(  # no tenant label: /metrics names no tenant (security.md)
+            "wuxin_model_stability_psi_max", "Largest daily PSI over the tenants' active credit models (score grade mix, "
+            "recent decisions against the training sample) at the last daily run; above 0.25 a population has shifted",
             registry=self.registry)
+        self.model_stability_shifted_tenants = Gauge(
+            "wuxin_model_stability_shifted_tenants", "Tenants whose active credit model had a daily PSI above 0.25 at the "
+            "last daily run (which ones: GET /api/v1/credit/model-stability, per bank)", registry=self.registry)
         self.request_seconds = Histogram(
             "wuxin_request_duration_seconds", "HTTP request latency by route template (never the raw path)",
             ["method", "route", "status"], buckets=LATENCY_BUCKETS_S, registry=self.registry)

@@ -163,7 +163,7 @@ def test_a_limit_above_the_products_threshold_waits_for_approval_before_the_appl
     risk = login(c, "risk")
     assert c.post("/api/v1/price-index", headers=risk,
                   json={"sku": "tyre-205", "price_cny": "600", "at_ms": 0, "source": "中国橡胶网"}).status_code == 201
-    small = _loan(c, officer, world.factory, "movable_pledge")
+    small = _loan(c, officer, world.factory, "movable_pledge", "200000")  # within the 210,000 it will get
     lot = {"kind": "lot", "value": "LOT-1", "sku": "tyre-205", "quantity": "1000", "haircut": "0.3"}
     assert c.post(f"/api/v1/loans/{small}/pledges", headers=officer, json={"items": [lot]}).status_code == 201
     d = _decide(c, officer, world.factory, small, "movable_pledge").json()
@@ -224,3 +224,55 @@ def test_the_products_for_the_request_form_carry_their_threshold_for_bank_staff_
     assert (products["charging_station"]["name_zh"], products["charging_station"]["scenario"]) == ("充电站运营贷", "energy")
     assert c.get("/api/v1/credit/products", headers=login(c, "owner")).status_code == 403
     assert c.get("/api/v1/credit/products").status_code == 401
+
+
+def test_the_loan_passes_the_credit_decision_only_on_a_final_approval_within_its_limit(live, platform):
+    world, officer = _setup(live, platform)
+    c = live.client
+    risk = login(c, "risk")
+    loan = _loan(c, officer, world.factory, amount="300000")
+    bare = _move(c, officer, loan, "assess")
+    assert bare.status_code == 409 and f"loan {loan} in state 'application'" in bare.json()["message"]
+    d = _decide(c, officer, world.factory, loan).json()
+    assert d["workflow"]["state"] == "referred"
+    referred = _move(c, officer, loan, "assess")  # the review finding: 200 while referred
+    assert referred.status_code == 409, referred.text
+    assert f"credit decision {d['id']} is referred, not approved (approved limit: none)" in referred.json()["message"]
+    w = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
+               json={"outcome": "approve", "limit_cny": "200000", "reason": "部分额度 / a part of the amount"}).json()
+    assert _move(c, officer, loan, "assess").status_code == 409  # pending approval
+    r = c.post(f"/api/v1/credit/reviews/{w['reviews'][0]['id']}/approve", headers=risk, json={"reason": "agreed, 200k"})
+    assert r.json()["state"] == "approved" and r.json()["limit_cny"] == "200000.00"
+    assert _state(c, officer, loan) == "application"  # 300,000 asked, 200,000 approved: it does not move
+    above = _move(c, officer, loan, "assess")
+    assert above.status_code == 409
+    assert "amount CNY 300000.00 is above the approved limit CNY 200000.00" in above.json()["message"]
+    assert _state(c, officer, loan) == "application"
+
+
+def _move(client, headers, loan_id, action):
+    return client.post(f"/api/v1/loans/{loan_id}/transitions", headers=headers, json={"action": action, "reason": "ok!"})
+
+
+def test_pending_reviews_come_in_pages_and_vanish_when_the_consent_is_revoked(live, platform):
+    world, officer = _setup(live, platform)
+    c = live.client
+    risk, owner = login(c, "risk"), login(c, "owner")
+    asked = []
+    for n in range(3):
+        d = _decide(c, officer, world.factory).json()
+        w = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
+                   json={"outcome": "decline", "reason": f"declined, note {n}"}).json()
+        asked.append(w["reviews"][0]["id"])
+    first = c.get("/api/v1/credit/reviews?limit=2", headers=risk)
+    assert [r["id"] for r in first.json()] == asked[::-1][:2]
+    assert first.headers["X-Next-Before-Id"] == str(asked[1]) and 'rel="next"' in first.headers["Link"]
+    second = c.get(f"/api/v1/credit/reviews?limit=2&before_id={asked[1]}", headers=risk)
+    assert [r["id"] for r in second.json()] == [asked[0]] and "X-Next-Before-Id" not in second.headers
+    assert c.get("/api/v1/credit/reviews?limit=0", headers=risk).status_code == 422
+    assert c.get("/api/v1/credit/reviews?limit=201", headers=risk).status_code == 422
+
+    assert c.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner).status_code == 200
+    assert c.get("/api/v1/credit/reviews", headers=risk).json() == []  # the borrower withdrew: nothing of it shows
+    refused = c.post(f"/api/v1/credit/reviews/{asked[0]}/approve", headers=risk, json={"reason": "agreed, decline"})
+    assert refused.status_code in (403, 404)  # the same rule as the decision itself

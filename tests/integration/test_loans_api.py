@@ -1,6 +1,7 @@
 """Loans over HTTP: the lifecycle by allowed roles, the commissioning check, risk class, tenant isolation."""
 from __future__ import annotations
 
+from tests.integration.test_credit_workflow import _decide, _setup
 from tests.world import build_world, login
 
 
@@ -9,8 +10,17 @@ def _move(client, headers, loan_id, action, **extra):
                        json={"action": action, "reason": f"step {action}", **extra})
 
 
+def _approve_credit(c, officer, risk, world, loan_id, limit_cny):
+    """A final approved credit decision for the loan (override and a second person): it moves to assessment."""
+    d = _decide(c, officer, world.factory, loan_id).json()
+    w = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
+               json={"outcome": "approve", "limit_cny": limit_cny, "reason": "orders support it"}).json()
+    r = c.post(f"/api/v1/credit/reviews/{w['reviews'][0]['id']}/approve", headers=risk, json={"reason": "agreed"})
+    assert r.status_code == 200, r.text
+
+
 def test_the_lifecycle_from_application_to_repayment(platform, live):
-    world = build_world(platform)
+    world, _ = _setup(live, platform)
     c = live.client
     officer, risk, other, owner = (login(c, u) for u in ("officer", "risk", "other", "owner"))
     r = c.post("/api/v1/loans", headers=officer, json={"enterprise_id": world.factory, "product": "loom-loan",
@@ -24,7 +34,10 @@ def test_the_lifecycle_from_application_to_repayment(platform, live):
                                                         "amount_cny": "1"}).status_code == 403
     assert c.get(f"/api/v1/loans/{loan['id']}", headers=other).status_code == 404  # another bank's loan does not exist
     lid = loan["id"]
-    assert _move(c, officer, lid, "assess").status_code == 200
+    refused = _move(c, officer, lid, "assess")  # no credit decision approved for it
+    assert refused.status_code == 409 and f"loan {lid} in state 'application'" in refused.json()["message"]
+    _approve_credit(c, officer, risk, world, lid, "1500000")
+    assert c.get(f"/api/v1/loans/{lid}", headers=officer).json()["state"] == "assessment"
     assert _move(c, officer, lid, "plan_monitoring", devices=["truck-01"]).status_code == 422  # not this firm's device
     assert _move(c, officer, lid, "plan_monitoring", devices=["loom-01", "loom-02"]).json()["state"] == "monitoring_plan"
     assert _move(c, officer, lid, "install").status_code == 200

@@ -96,6 +96,9 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     records = daily_stability(platform, day)
     assert [(r["tenant_id"], r["version"], r["rows"]) for r in records] == [(world.bank, version, 1)]
     assert records[0]["score_psi"] > 0.25 and records[0]["band"] == "shifted"  # one borrower is one grade, not a book
+    metrics = live.client.get("/metrics").text  # aggregates only: /metrics names no tenant
+    assert f"wuxin_model_stability_psi_max {records[0]['score_psi']}" in metrics
+    assert "wuxin_model_stability_shifted_tenants 1.0" in metrics and "tenant=" not in metrics
     shown = live.client.get("/api/v1/credit/model-stability", headers=officer).json()
     assert shown[0]["warning"] is True and shown[0]["version"] == version
     assert live.client.get("/api/v1/credit/model-stability", headers=login(live.client, "other")).json() == []
@@ -197,3 +200,19 @@ def _version(output: str) -> str:
 
 def _flat(output: str) -> str:
     return " ".join(output.split())  # the console wraps long lines
+
+
+def test_one_risk_manager_may_not_validate_and_approve_a_platform_model_alone(platform, tmp_path):
+    world = build_world(platform)
+    _more_users(platform, world)
+    from wuxin.errors import Denied
+    from wuxin.services.model_governance import activate_model, approve_model, validate_from_file
+
+    risk, risk2 = principal_for_username(platform, "risk"), principal_for_username(platform, "risk2")
+    book, spec = write_book(tmp_path), write_spec(tmp_path, "ascending", "platform-book")
+    version = train_from_file(platform, None, book, "defaulted", spec)["version"]  # no trainer recorded
+    assert validate_from_file(platform, risk, version, book, "defaulted", spec)["state"] == "validated"
+    with pytest.raises(Denied, match="validated by you"):
+        approve_model(platform, risk, version)
+    assert approve_model(platform, risk2, version)["state"] == "approved"
+    assert activate_model(platform, risk, version)["state"] == "active"

@@ -29,7 +29,7 @@ FACTS = ModelFacts("a" * 64, "draft", trained_by=7, simulated=False, tenant_demo
 
 
 def test_the_lifecycle_runs_draft_to_retired_in_order():
-    facts = replace(FACTS, state=next_state(FACTS, "validate", 7), validation_passed=True)
+    facts = replace(FACTS, state=next_state(FACTS, "validate", 7), validation_passed=True, validated_by=7)
     assert facts.state == "validated"
     facts = replace(facts, state=next_state(facts, "approve", 8))
     assert facts.state == "approved"
@@ -57,6 +57,18 @@ def test_the_trainer_may_not_approve_and_a_failed_report_may_not_be_approved():
         next_state(replace(validated, validation_passed=False), "approve", 8)
     with pytest.raises(InvalidInput, match="'promote'"):
         next_state(validated, "promote", 8)
+
+
+def test_the_approver_is_neither_the_trainer_nor_the_validator():
+    validated = replace(FACTS, state="validated", validation_passed=True, validated_by=8)
+    with pytest.raises(Denied, match="validated by you: a risk manager who neither trained nor validated it"):
+        next_state(validated, "approve", 8)  # one person validating and approving alone
+    no_trainer = replace(validated, trained_by=None)  # trained by the system (a simulated or imported book)
+    with pytest.raises(Denied, match="validated by you"):
+        next_state(no_trainer, "approve", 8)
+    with pytest.raises(Denied, match="named risk manager"):
+        next_state(no_trainer, "approve", None)
+    assert next_state(no_trainer, "approve", 9) == "approved"
 
 
 def test_a_simulated_model_moves_only_in_a_demo_tenant():

@@ -104,3 +104,27 @@ def test_a_terminal_provisioned_2019_may_leave_bit_14_clear_and_an_auto_one_may_
     (reply,) = asyncio.run(session.handle([bytes(cleared[1:-1])]))
     response = decode_frame(reply[1:-1])
     assert response.header.msg_id == m.REGISTER_RESPONSE and response.header.version == "2019"
+
+
+class CountingDirectory(InMemoryDirectory):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def header_version(self, phone: str) -> str:
+        self.asked.append(phone)
+        return super().header_version(phone)
+
+
+def test_the_header_version_is_asked_only_for_a_registering_or_authenticated_phone_and_kept_bounded() -> None:
+    from wuxin.ingest.jt808.gateway import HEADER_VERSIONS_KEPT
+
+    directory = CountingDirectory()
+    session = Session(directory, InMemorySink(), lambda: datetime.now(UTC))
+    strangers = [TerminalSimulator(f"1390000{n:04d}") for n in range(50)]
+    for sim in strangers:  # heartbeats of unknown SIMs before any login: no lookup at all
+        asyncio.run(session.handle([sim.heartbeat()[0][1:-1]]))
+    assert directory.asked == []
+    for sim in strangers:  # registrations: one lookup each, the memory bounded
+        asyncio.run(session.handle([sim.register()[0][1:-1]]))
+    assert len(directory.asked) == 50 and len(session._header_versions) == HEADER_VERSIONS_KEPT

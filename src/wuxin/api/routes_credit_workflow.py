@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
@@ -36,9 +36,16 @@ def override(decision_id: Id, body: OverrideIn, user: CurrentUser, platform: Pla
 
 
 @router.get("/reviews")
-def reviews(user: CurrentUser, platform: PlatformDep) -> list[dict]:
-    """Overrides and limits above a product's threshold waiting for a risk manager of the bank."""
-    return credit_workflow.pending(platform, user)
+def reviews(user: CurrentUser, platform: PlatformDep, request: Request, response: Response,
+            limit: int = Query(50, ge=1, le=credit_workflow.PAGE_MAX), before_id: Id | None = None) -> list[dict]:
+    """Overrides and limits above a product's threshold waiting for a risk manager of the bank, on borrowers it
+    may still lend on; newest first, `limit` a page. When more follow, `Link` (rel="next") and
+    `X-Next-Before-Id` give the next page."""
+    rows, next_before_id = credit_workflow.pending(platform, user, limit, before_id)
+    if next_before_id is not None:
+        response.headers["X-Next-Before-Id"] = str(next_before_id)
+        response.headers["Link"] = f'<{request.url.include_query_params(before_id=next_before_id)}>; rel="next"'
+    return rows
 
 
 @router.post("/reviews/{review_id}/approve")

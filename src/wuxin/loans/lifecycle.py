@@ -6,6 +6,7 @@ application -> assessment -> monitoring_plan -> installation -> approval -> disb
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Iterable, Mapping
 
 from wuxin.domain.model import Role
@@ -52,6 +53,22 @@ def next_state(state: str, action: str, role: Role) -> str:
     if state not in spec.sources:
         raise Conflict(f"a loan in state {state!r} cannot {action} (only from {', '.join(spec.sources)})")
     return spec.target
+
+
+def credit_refusal(loan: Mapping, workflow: Mapping | None) -> str | None:
+    """Why the loan may not pass the credit decision (`assess`): it needs a final approved credit decision
+    (the four-eyes workflow) for this loan, and its amount within the approved limit. None when it may."""
+    head = f"loan {loan['id']} in state {loan['state']!r} cannot pass the credit decision"
+    if workflow is None:
+        return f"{head}: no credit decision was requested for it (approved limit: none)"
+    if workflow["state"] != "approved":
+        return (f"{head}: credit decision {workflow['decision_id']} is {workflow['state']}, not approved "
+                f"(approved limit: none)")
+    limit = workflow["limit_cny"]
+    if limit is None or Decimal(str(loan["amount_cny"])) > Decimal(limit):
+        return (f"{head}: amount CNY {loan['amount_cny']} is above the approved limit CNY {limit} of credit decision "
+                f"{workflow['decision_id']}")
+    return None
 
 
 @dataclass(frozen=True)

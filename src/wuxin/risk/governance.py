@@ -1,7 +1,8 @@
 """Credit model governance, pure: the lifecycle state machine and the validation gates.
 
 Lifecycle per tenant: draft -> validated -> approved -> active -> retired. A model is validated only when
-its validation report passes every gate below; approved only by a risk manager who did not train it;
+its validation report passes every gate below; approved only by a named risk manager who neither trained
+nor validated it (four eyes: with no trainer recorded, the validator and the approver still differ);
 active only once approved; a model trained on simulated data only in a demo tenant. Activating a model
 retires the tenant's previous active one (the caller does that).
 
@@ -53,6 +54,7 @@ class ModelFacts:
     simulated: bool
     tenant_demo: bool
     validation_passed: bool
+    validated_by: int | None = None
 
 
 def next_state(facts: ModelFacts, action: str, actor_user_id: int | None) -> str:
@@ -67,11 +69,22 @@ def next_state(facts: ModelFacts, action: str, actor_user_id: int | None) -> str
     if action in ("validate", "approve", "activate") and facts.simulated and not facts.tenant_demo:
         raise Conflict(f"model {facts.version[:12]} was trained on simulated data: it may only be used in a demo tenant "
                        f"({SIMULATED_LABEL['en']} / {SIMULATED_LABEL['zh']})")
-    if action == "approve" and actor_user_id is not None and actor_user_id == facts.trained_by:
-        raise Denied(f"model {facts.version[:12]} was trained by you: a risk manager who did not train it must approve it")
+    if action == "approve":
+        _four_eyes(facts, actor_user_id)
     if action in ("approve", "activate") and not facts.validation_passed:
         raise Conflict(f"model {facts.version[:12]} has no passing validation report: validate it first")
     return target
+
+
+def _four_eyes(facts: ModelFacts, actor_user_id: int | None) -> None:
+    """The approver is a named person other than the one who trained and the one who validated the model."""
+    if actor_user_id is None:
+        raise Denied(f"model {facts.version[:12]}: approval needs a named risk manager, not an unnamed actor")
+    if actor_user_id == facts.trained_by:
+        raise Denied(f"model {facts.version[:12]} was trained by you: a risk manager who did not train it must approve it")
+    if actor_user_id == facts.validated_by:
+        raise Denied(f"model {facts.version[:12]} was validated by you: a risk manager who neither trained nor "
+                     f"validated it must approve it")
 
 
 # ---------------------------------------------------------------- metrics with intervals

@@ -736,15 +736,15 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
 
 
 def _adopt_demo_model(platform: Platform, tenant_id: int, version: str) -> None:
-    """The demo bank is a demo tenant: its risk managers take the simulated model through the lifecycle."""
+    """The demo bank is a demo tenant: two of its risk managers take the simulated model through the lifecycle."""
     from wuxin.services.model_governance import adopt_for_demo
 
     with platform.uow() as uow:
         managers = [u for u in uow.identity.list_users(tenant_id) if u["role"] == Role.RISK_MANAGER.value and not u["disabled"]]
-    if not managers:
-        raise NotFound(f"demo tenant {tenant_id} has no risk manager to validate and approve its model")
+    if len(managers) < 2:  # four eyes: one validates, another approves
+        raise NotFound(f"demo tenant {tenant_id} has {len(managers)} risk managers, needs 2 to validate and approve its model")
     risk = [principal_for_username(platform, u["username"]) for u in managers[:2]]
-    adopt_for_demo(platform, tenant_id, version, risk[0], risk[-1])
+    adopt_for_demo(platform, tenant_id, version, risk[0], validator=risk[1])
 
 
 def _quarter_revenue(series: dict[str, DailySeries], devices: int) -> float:

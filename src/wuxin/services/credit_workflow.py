@@ -22,9 +22,10 @@ from decimal import Decimal
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.loans.lifecycle import credit_refusal
 from wuxin.risk.products import get_product
 from wuxin.security.policy import Principal, require_role
-from wuxin.services.credit import readable_decision
+from wuxin.services.credit import readable_decision, require_lender
 from wuxin.services.evidence import record_evidence
 from wuxin.services.loans import money, own_loan, public_loan
 from wuxin.store.uow import UnitOfWork
@@ -202,11 +203,21 @@ def review(platform: Platform, principal: Principal, review_id: int, approve: bo
         return workflow_view(uow, row["decision_id"])
 
 
-def pending(platform: Platform, principal: Principal) -> list[dict]:
-    """What waits for four eyes in the bank (its own tenant only), newest first, with whether the caller may approve."""
+PAGE_MAX = 200
+
+
+def pending(platform: Platform, principal: Principal, limit: int = 50, before_id: int | None = None
+            ) -> tuple[list[dict], int | None]:
+    """What waits for four eyes in the bank (its own tenant only), newest first, with whether the caller may
+    approve: only borrowers the bank may still lend on (the decision's own rule: consent covering every
+    device). A page of `limit`, and the `before_id` of the next page (None when none follows)."""
     require_role(principal, *BANK_ROLES)
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidInput(f"limit must be 1-{PAGE_MAX}, got {limit}")
     with platform.uow() as uow:
-        rows = uow.credit_workflow.tenant_reviews(principal.tenant_id, "pending")
+        rows = _lendable_reviews(platform, uow, principal, limit + 1, before_id)
+        next_before_id = rows[limit - 1]["id"] if len(rows) > limit else None
+        rows = rows[:limit]
         for enterprise_id in sorted({r["enterprise_id"] for r in rows}):  # what the bank's staff saw, per borrower
             uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
                             enterprise_id=enterprise_id, device_id=None, action="credit.reviews.pending", consent_id=None,
@@ -220,7 +231,29 @@ def pending(platform: Platform, principal: Principal) -> list[dict]:
             out.append({**review_view(uow, r), "enterprise_name": enterprise["name"] if enterprise else None,
                         "product_code": decision["product_code"], "loan_id": workflow["loan_id"] if workflow else None,
                         "can_review": principal.role == Role.RISK_MANAGER and r["requested_by"] != principal.user_id})
-        return out
+        return out, next_before_id
+
+
+def _lendable_reviews(platform: Platform, uow: UnitOfWork, principal: Principal, wanted: int,
+                      before_id: int | None) -> list[dict]:
+    """Up to `wanted` pending reviews below `before_id` on borrowers the bank may still lend on."""
+    lendable: dict[int, bool] = {}
+    out: list[dict] = []
+    while len(out) < wanted:
+        batch = uow.credit_workflow.tenant_reviews(principal.tenant_id, "pending", wanted, before_id)
+        for r in batch:
+            if r["enterprise_id"] not in lendable:
+                try:
+                    require_lender(platform, uow, principal, r["enterprise_id"])
+                    lendable[r["enterprise_id"]] = True
+                except (Denied, NotFound):  # consent revoked, expired or narrowed: as if it were not there
+                    lendable[r["enterprise_id"]] = False
+            if lendable[r["enterprise_id"]]:
+                out.append(r)
+        if len(batch) < wanted:
+            break
+        before_id = batch[-1]["id"]
+    return out[:wanted]
 
 
 def decision_workflow(platform: Platform, principal: Principal, decision_id: int) -> dict:
@@ -313,6 +346,8 @@ def _move_loan(uow: UnitOfWork, principal: Principal, workflow: dict, review_row
     if loan is None or loan["state"] != APPLICATION_STATE:  # moved by hand meanwhile: the history says so
         return
     approved = workflow["state"] == "approved"
+    if approved and credit_refusal(loan, workflow):  # amount above the approved limit: it stays an application
+        return
     target, action = ("assessment", "assess") if approved else ("rejected", "reject")
     how = f"; four eyes: review {review_row['id']}" if review_row else ""
     limit = f", limit CNY {workflow['limit_cny']}" if approved and workflow["limit_cny"] else ""

@@ -23,6 +23,7 @@ DEMO_USERS = [  # username, password, role — printed by `wuxin demo`
     ("admin", DEMO_PASSWORD, "platform_admin"),
     ("officer", DEMO_PASSWORD, "credit_officer"),
     ("risk", DEMO_PASSWORD, "risk_manager"),
+    ("risk2", DEMO_PASSWORD, "risk_manager (validated the demo's credit model; four eyes)"),
     ("integrator", DEMO_PASSWORD, "integrator"),
     ("owner", DEMO_PASSWORD, "enterprise_user (first manufacturing borrower)"),
     ("other-officer", DEMO_PASSWORD, "credit_officer at another bank (sees nothing)"),
@@ -135,6 +136,7 @@ def _users(platform: Platform, bank: int, other: int, operator: int, owner_enter
     identity.create_user(platform, "admin", DEMO_PASSWORD, "platform_admin", display_name="平台管理员")
     identity.create_user(platform, "officer", DEMO_PASSWORD, "credit_officer", bank, display_name="信贷员 王芳")
     identity.create_user(platform, "risk", DEMO_PASSWORD, "risk_manager", bank, display_name="风险经理 李强")
+    identity.create_user(platform, "risk2", DEMO_PASSWORD, "risk_manager", bank, display_name="风险经理 赵敏")
     identity.create_user(platform, "integrator", DEMO_PASSWORD, "integrator", operator, display_name="集成商 张工")
     identity.create_user(platform, "owner", DEMO_PASSWORD, "enterprise_user", enterprise_id=owner_enterprise,
                          display_name="企业主")

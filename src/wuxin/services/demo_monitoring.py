@@ -29,14 +29,22 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
 def _step(platform: Platform, officer: Principal, risk: Principal, loan_id: int, action: str, devices: list[str]) -> None:
     who = risk if action in ("approve", "warn") else officer
     if action == "commission":  # demo devices have history; skip the live check by recording the step as it would be
-        with platform.uow() as uow:
-            uow.monitoring.set_loan(loan_id, state="approval")
-            uow.monitoring.add_history(loan_id=loan_id, at_ms=platform.clock_ms(), kind="state", from_value="installation",
-                                       to_value="approval", action="commission", user_id=officer.user_id,
-                                       role=officer.role.value, reason="demo: devices commissioned at installation")
-            uow.commit()
+        _record(platform, officer, loan_id, "installation", "approval", action, "demo: devices commissioned at installation")
+        return
+    if action == "assess":  # these loans predate the demo's credit model: recorded, saying so (a real `assess`
+        # needs a final approved credit decision of the four-eyes workflow, services/credit_workflow.py)
+        _record(platform, officer, loan_id, "application", "assessment", action,
+                "demo: credit approved before the platform (no credit decision recorded here)")
         return
     loans.transition(platform, who, loan_id, action, f"demo: {action}", devices if action == "plan_monitoring" else None)
+
+
+def _record(platform: Platform, who: Principal, loan_id: int, source: str, target: str, action: str, reason: str) -> None:
+    with platform.uow() as uow:
+        uow.monitoring.set_loan(loan_id, state=target)
+        uow.monitoring.add_history(loan_id=loan_id, at_ms=platform.clock_ms(), kind="state", from_value=source,
+                                   to_value=target, action=action, user_id=who.user_id, role=who.role.value, reason=reason)
+        uow.commit()
 
 
 def _pledge(platform: Platform, officer: Principal, risk: Principal, loan_id: int, spec) -> None:

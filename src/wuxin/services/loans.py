@@ -5,8 +5,8 @@ from decimal import Decimal, InvalidOperation
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
-from wuxin.errors import InvalidInput, NotFound
-from wuxin.loans.lifecycle import DeviceCheck, commissioning_failures, next_state
+from wuxin.errors import Conflict, InvalidInput, NotFound
+from wuxin.loans.lifecycle import DeviceCheck, commissioning_failures, credit_refusal, next_state
 from wuxin.loans.risk_class import check_risk_class
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.monitoring import invalidate_index
@@ -93,6 +93,10 @@ def transition(platform: Platform, principal: Principal, loan_id: int, action: s
         loan = own_loan(uow, principal, loan_id, for_update=True)
         target = next_state(loan["state"], action, principal.role)
         values: dict = {"state": target, "updated_ms": now_ms}
+        if action == "assess":  # past the credit decision only on a final approved one, within its limit
+            refusal = credit_refusal(loan, uow.credit_workflow.latest_for_loan(loan_id))
+            if refusal:
+                raise Conflict(refusal)
         if action == "plan_monitoring":
             values["monitoring_plan"] = {"devices": _plan(uow, loan, plan_devices)}
         if action == "commission":

@@ -63,7 +63,8 @@ def _facts(uow, tenant_id: int, row: dict) -> tuple[ModelFacts, dict | None]:
     state = uow.credit.model_state(tenant_id, row["version"])
     validation = (state or {}).get("validation") or {}
     return ModelFacts(row["version"], state["state"] if state else "draft", row["trained_by"], is_simulated(row),
-                      uow.credit.tenant_is_demo(tenant_id), bool(validation.get("passed"))), state
+                      uow.credit.tenant_is_demo(tenant_id), bool(validation.get("passed")),
+                      (state or {}).get("validated_by")), state
 
 
 def record_draft(uow, tenant_id: int | None, version: str, now_ms: int) -> None:
@@ -140,13 +141,14 @@ def _step(platform: Platform, principal: Principal, version: str, action: str) -
 
 
 def adopt_for_demo(platform: Platform, tenant_id: int, version: str, risk_manager: Principal,
-                   second_risk_manager: Principal | None = None) -> dict:
-    """The demo: mark the tenant a demo tenant and take its simulated model through the lifecycle."""
+                   validator: Principal) -> dict:
+    """The demo: mark the tenant a demo tenant and take its simulated model through the lifecycle, four eyes:
+    `validator` validates, `risk_manager` (another person) approves and activates."""
     with platform.uow() as uow:
         uow.credit.set_tenant_demo(tenant_id, True)
         uow.commit()
-    validate_model(platform, risk_manager, version)
-    approve_model(platform, second_risk_manager or risk_manager, version)
+    validate_model(platform, validator, version)
+    approve_model(platform, risk_manager, version)
     return activate_model(platform, risk_manager, version)
 
 
@@ -288,6 +290,7 @@ def daily_stability(platform: Platform, day: int, window_days: int = 30) -> list
             if record is not None:
                 written.append(record)
         uow.commit()
+    _metrics(platform, [r["score_psi"] for r in written])
     return written
 
 
@@ -314,15 +317,16 @@ def _stability_record(platform: Platform, uow, tenant: int, version: str, since:
     if score_psi > PSI_SHIFTED:
         log.warning("model_stability_shifted", extra={"tenant_id": tenant, "model_version": version,
                                                       "score_psi": round(score_psi, 4), "day": day_iso(day)})
-    _metric(platform, tenant, band, score_psi)
     return record
 
 
-def _metric(platform: Platform, tenant: int, band: str, score_psi: float) -> None:
-    gauge = getattr(platform.metrics, "model_stability_psi", None)
-    if gauge is not None:
-        for other in ("stable", "watch", "shifted"):  # one band per tenant at a time
-            gauge.labels(tenant=str(tenant), band=other).set(score_psi if other == band else 0.0)
+def _metrics(platform: Platform, score_psis: list[float]) -> None:
+    """Aggregates over tenants only (/metrics names no tenant): the largest PSI and how many models shifted."""
+    metrics = platform.metrics
+    if getattr(metrics, "model_stability_psi_max", None) is None:
+        return
+    metrics.model_stability_psi_max.set(max(score_psis, default=0.0))
+    metrics.model_stability_shifted_tenants.set(sum(p > PSI_SHIFTED for p in score_psis))
 
 
 def _reference_frame(row: dict) -> pd.DataFrame | None:

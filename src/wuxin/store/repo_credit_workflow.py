@@ -29,6 +29,12 @@ class CreditWorkflowRepo(_Repo):
         query = select(t).where(t.c.loan_id == loan_id, t.c.state.in_(["referred", "pending_approval"]))
         return _one(self.conn.execute(query.order_by(t.c.decision_id.desc()).limit(1)))
 
+    def latest_for_loan(self, loan_id: int) -> Row | None:
+        """The newest decision requested for the loan, whatever its standing."""
+        t = credit_workflows
+        query = select(t).where(t.c.loan_id == loan_id).order_by(t.c.decision_id.desc()).limit(1)
+        return _one(self.conn.execute(query))
+
     def add_review(self, **values: Any) -> int:
         return self.conn.execute(insert(credit_reviews).values(**values)).inserted_primary_key[0]
 
@@ -43,9 +49,13 @@ class CreditWorkflowRepo(_Repo):
         t = credit_reviews
         return _rows(self.conn.execute(select(t).where(t.c.decision_id == decision_id).order_by(t.c.id)))
 
-    def tenant_reviews(self, tenant_id: int, state: str | None = None, limit: int = 200) -> list[Row]:
+    def tenant_reviews(self, tenant_id: int, state: str | None = None, limit: int = 200,
+                       before_id: int | None = None) -> list[Row]:
+        """The bank's reviews, newest first, `limit` at a time; the next page starts below `before_id`."""
         t = credit_reviews
         query = select(t).where(t.c.tenant_id == tenant_id)
         if state is not None:
             query = query.where(t.c.state == state)
+        if before_id is not None:
+            query = query.where(t.c.id < before_id)
         return _rows(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)))

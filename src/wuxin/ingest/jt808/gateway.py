@@ -168,6 +168,9 @@ class _Parts:
     bodies: dict[int, bytes] = field(default_factory=dict)
 
 
+HEADER_VERSIONS_KEPT = 8  # phones whose provisioned header version a connection remembers (one terminal uses one)
+
+
 class Session:
     """One terminal connection: who it is, its alarm state, subpackages being reassembled."""
 
@@ -187,7 +190,7 @@ class Session:
         self.bad_frames = 0
         self._serial = 0
         self._parts: dict[tuple[str, int], _Parts] = {}
-        self._header_versions: dict[str, str] = {}  # phone key -> the provisioned header version, asked once
+        self._header_versions: dict[str, str] = {}  # phone key -> the provisioned header version, asked once (bounded)
 
     @property
     def authenticated(self) -> bool:
@@ -233,20 +236,30 @@ class Session:
                 frame = decode_frame(content, "2019")
             except Jt808Error:
                 raise exc from None
-            if await self._header_version(frame.header.phone) != "2019":
+            if await self._header_version(frame.header.phone, frame.header.msg_id) != "2019":
                 raise exc from None
             return frame
-        forced = await self._header_version(frame.header.phone)
+        forced = await self._header_version(frame.header.phone, frame.header.msg_id)
         if forced not in ("auto", frame.header.version):
             frame = decode_frame(content, forced)
         return frame
 
-    async def _header_version(self, phone: str) -> str:
+    async def _header_version(self, phone: str, msg_id: int) -> str:
+        """The provisioned header version, asked of the directory (maybe a database) only for the phone of a
+        register or authenticate, or the phone this connection authenticated; any other frame reads "auto".
+        At most HEADER_VERSIONS_KEPT phones are remembered per connection (the oldest forgotten)."""
         key = phone_key(phone)
-        if key not in self._header_versions:
-            ask = getattr(self.directory, "header_version", None)
-            self._header_versions[key] = "auto" if ask is None else await asyncio.to_thread(ask, phone)
-        return self._header_versions[key]
+        if key in self._header_versions:
+            return self._header_versions[key]
+        own = self.phone is not None and phone_key(self.phone) == key
+        if msg_id not in (m.REGISTER, m.AUTHENTICATE) and not own:
+            return "auto"
+        ask = getattr(self.directory, "header_version", None)
+        version = "auto" if ask is None else await asyncio.to_thread(ask, phone)
+        if len(self._header_versions) >= HEADER_VERSIONS_KEPT:
+            self._header_versions.pop(next(iter(self._header_versions)))
+        self._header_versions[key] = version
+        return version
 
     def _bad_frame(self, exc: Jt808Error) -> bytes | None:
         """Answer result 2 when the header was read, else drop."""
