@@ -87,8 +87,9 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     assert decision.status_code == 201, decision.text
     assert decision.json()["model_version"] == version
     assert decision.json()["model_label"] == {"zh": "模拟数据训练 — 仅限演示", "en": "simulated — demo only"}
-    html = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=officer).text
-    assert "模拟数据训练 — 仅限演示 · simulated — demo only" in html
+    report_url = f"/api/v1/enterprises/{world.factory}/credit/report"
+    assert "模拟数据训练 — 仅限演示" in live.client.get(report_url, headers=officer).text  # the reader's language: zh-CN
+    assert "simulated — demo only" in live.client.get(report_url + "?lang=en", headers=officer).text
     listed = {m["version"]: m for m in live.client.get(MODELS, headers=officer).json()}
     assert listed[version]["state"] == "active" and listed[version]["label"]["zh"] == "模拟数据训练 — 仅限演示"
 
