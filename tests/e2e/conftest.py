@@ -16,9 +16,8 @@ from wuxin.web.harness import chromium, serve_in_thread
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    """The demo bank with one borrower per scenario and a day of history, served over HTTP."""
+def serve_demo(tmp_path_factory):
+    """The demo bank with one borrower per scenario and a day of history, served over HTTP (a generator)."""
     folder = tmp_path_factory.mktemp("e2e")
     platform = build_platform(Settings(database_url=f"sqlite:///{folder}/demo.db", environment="test", var_dir=folder))
     prepare_database(platform)
@@ -26,6 +25,13 @@ def demo(tmp_path_factory):
     with serve_in_thread(platform) as url:
         yield url
     platform.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """One demo shared by the e2e files; files whose checks other files' changes would upset (a revoked consent, hostile
+    names planted by the XSS tests) take a fresh one with `fresh_demo`."""
+    yield from serve_demo(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

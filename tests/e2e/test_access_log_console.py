@@ -1,12 +1,22 @@
 """The enterprise owner sees, on its own page in a real browser, that a bank read its data, and exports the log."""
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 
 import httpx
 
 from wuxin.services.demo import DEMO_PASSWORD
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A demo of this file's own: the shared one carries other files' changes (a consent revoked, hostile names)."""
+    from tests.e2e.conftest import serve_demo
+
+    yield from serve_demo(tmp_path_factory)
 
 
 def _client(base: str, username: str) -> tuple[httpx.Client, dict]:

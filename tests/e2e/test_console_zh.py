@@ -8,10 +8,18 @@ import pytest
 
 from tests.e2e.test_console import BANK_PAGES, FIRM_PAGES, _api, _settle, _town_mill
 
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A demo of this file's own: the shared one carries other files' changes (a consent revoked, hostile names)."""
+    from tests.e2e.conftest import serve_demo
+
+    yield from serve_demo(tmp_path_factory)
+
 # Brand names, standards, units and abbreviations written so in Chinese text too.
 ALLOWED = {
     "Wuxin", "EPCIS", "JT", "MQTT", "IoT", "RFID", "SKU", "HTML", "PDF", "JSON", "SHA", "HTTPS", "USCC", "ACC", "GPS", "PM",
-    "kWh", "kW", "kg", "km", "h", "min", "t", "m", "A", "V", "W", "L", "dB", "dBm", "ppm", "RH", "CNY", "PR", "PD", "TMR", "WMS",
+    "kWh", "kW", "kg", "km", "h", "min", "t", "m", "A", "V", "W", "L", "dB", "dBm", "ppm", "RH", "CNY", "PR", "PD", "TMR", "WMS", "CSV",
     "AAA", "AA", "BBB", "BB", "B", "CCC", "CC", "C", "P25", "P75", "ECharts", "GS1",
     "wuxin", "ledger", "verify",  # the CLI command `wuxin ledger verify` quoted in a hint
     "Operator", "Monitoring", "operator", "Bank",  # the demo tenants' own names (物信监测 Wuxin Monitoring (operator))

@@ -40,9 +40,28 @@ def test_backlog_runs_follow_each_other_and_failures_are_retried(monkeypatch):
     monkeypatch.setattr(indicators_job.indicators, "catch_up", fake_catch_up)
     monkeypatch.setattr(indicators_job.asyncio, "sleep", fake_sleep)
     with pytest.raises(asyncio.CancelledError):
-        asyncio.run(indicators_job._run_periodically(platform, job))
+        _run_in_own_thread(lambda: indicators_job._run_periodically(platform, job))
     assert sleeps == [INTERVAL_S, CATCH_UP_PAUSE_S, CATCH_UP_PAUSE_S, INTERVAL_S, INTERVAL_S, INTERVAL_S]
     assert [s["backlog_device_days"] for s in seen[1:]] == [7, 2, 2, 0, 0]
     assert seen[3]["last_error"] == "RuntimeError: database is down" and seen[4]["last_error"] is None
     assert job.idle.is_set()
     assert platform.metrics.job_failures.labels("indicators")._value.get() == 1
+
+
+def _run_in_own_thread(make_coroutine) -> None:
+    """asyncio.run in a thread of its own: in the full suite Playwright's sync API keeps a loop running in this one."""
+    import threading
+
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(make_coroutine())
+        except BaseException as error:  # noqa: BLE001 - handed back to the test's thread
+            raised.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if raised:
+        raise raised[0]

@@ -44,7 +44,7 @@ async function accessLogCard(enterpriseId, beforeId = null) {
     { title: t("access_when"), render: (e) => fmtDateTime(e.at_ms) },
     { title: t("access_who"), render: (e) => e.display_name ? `${e.display_name} (${e.username})` : (e.username ?? `#${e.user_id}`) },
     { title: t("access_bank"), render: (e) => e.tenant_name ?? t("access_own") },
-    { title: t("access_what"), render: (e) => e.device_key ? `${e.action} · ${e.device_key}` : e.action },
+    { title: t("access_what"), render: (e) => h("span", { title: e.action }, e.device_key ? `${accessWhat(e.action)} · ${e.device_key}` : accessWhat(e.action)) },
     { title: t("access_consent"), render: (e) => e.consent_id == null ? "—" : `#${e.consent_id}` },
     { title: t("access_rows"), num: true, render: (e) => fmtNum(e.rows) },
   ];
@@ -179,3 +179,10 @@ function grantForm(enterpriseId, tenants, devices) {
 }
 
 export { fmtDateTime };
+
+/** What was read, in words: the domain of the logged action (credit.decide → credit); the code itself is the tooltip. */
+function accessWhat(action) {
+  const domain = String(action ?? "").split(".")[0];
+  const key = "access_domain_" + domain;
+  return t(key) === key ? t("access_domain_other") : t(key);
+}
