@@ -19,9 +19,9 @@ from wuxin.calendars.official import CalendarNotCovered, covered_years, official
 from wuxin.calendars.periods import PERIOD_KINDS, Period
 from wuxin.domain.model import Role, SourceMode
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import DEFAULT_ZONE, check_zone, day_start_ms, local_day
+from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.security.policy import Principal
-from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of
+from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of, site_zone
 from wuxin.store.uow import UnitOfWork
 
 DAY_MS = 86_400_000
@@ -70,10 +70,7 @@ def set_site_timezone(platform: Platform, principal: Principal | None, enterpris
                       timezone: str | None) -> dict:
     """Name the IANA zone cutting a site's days (None: back to Asia/Shanghai). Days already computed are not
     recomputed here: mark them dirty (`wuxin indicators mark`, then `update`) to re-cut history."""
-    try:
-        zone = check_zone(timezone)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    zone = site_zone(timezone)
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
         site = uow.enterprises.site(site_id)

@@ -112,13 +112,18 @@ def create_enterprise(platform: Platform, principal: Principal | None, name: str
     return enterprise_id
 
 
+def site_zone(timezone: str | None) -> str:
+    """The IANA zone a site's days are cut in (None: Asia/Shanghai); a bad name is InvalidInput naming it."""
+    try:
+        return check_zone(timezone)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 def add_site(platform: Platform, principal: Principal | None, enterprise_id: int, name: str, region: str,
              lat: float | None = None, lon: float | None = None, timezone: str | None = None) -> int:
     """A site of the enterprise; `timezone` (an IANA name, default Asia/Shanghai) cuts its devices' days."""
-    try:
-        zone = check_zone(timezone)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    zone = site_zone(timezone)
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
         same = [site["id"] for site in uow.enterprises.sites(enterprise_id) if site["name"] == name]
