@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from wuxin.alerts.change import band_check, days_outside
+from wuxin.alerts.change import band_check, days_outside, weekday
+from wuxin.alerts.workdays import rest_weekdays, weekday_names
 
 DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 DEFAULTS = {"history_days": 28, "max_gap_s": 900, "z": 4.0, "min_rel_change": 0.5, "min_days": 7, "rest_share": 0.3,
-            "min_days_outside": 2}
+            "min_days_outside": 2, "min_weeks": 3}
 
 
 def running_hours(current: Sequence[tuple[int, float]], run_threshold: float, day_start_ms: int, max_gap_ms: int) -> float | None:
@@ -50,33 +51,50 @@ def band(p: Mapping) -> dict:
     return {"z": p["z"], "min_rel_change": p["min_rel_change"], "min_days": int(p["min_days"]), "rest_share": p["rest_share"]}
 
 
-def judge_machines(hours: Mapping[int, list[tuple[int, float]]], day: int, params: Mapping | None = None
+def judge_machines(hours: Mapping[int, list[tuple[int, float]]], day: int, params: Mapping | None = None,
+                   excluded: Mapping[int, Mapping[int, dict]] | None = None, workdays: frozenset[int] = frozenset()
                    ) -> dict[int, dict]:
     """Per machine (device id -> its (day, hours) series): "raise" with the figures when idle against its own working
-    days, "clear" when back inside its band; machines not judged are left out."""
+    days, "clear" when back inside its band; machines not judged are left out. `excluded` (per machine: {day: why})
+    are its declared shutdown / maintenance days and, with the rule's official calendar, PRC holidays: out of its
+    baseline and not judged. A day on one of the firm's own rest weekdays (alerts/workdays.py) is not judged for any
+    machine, unless it is an official make-up working day (`workdays`)."""
     p = {**DEFAULTS, **(params or {})}
+    excluded = excluded or {}
+    hours = {device: [(d, h) for d, h in series if d not in excluded.get(device, {})] for device, series in hours.items()}
+    firm_rest = rest_weekdays(hours, day, p["rest_share"], int(p["min_weeks"]))
+    if weekday(day) in firm_rest and day not in workdays:
+        return {}
     checks = {}
     for device, series in hours.items():
         today = [h for d, h in series if d == day]
         if today:
-            check = band_check(series, day, today[0], **band(p))
+            check = band_check(series, day, today[0], workday=day in workdays, **band(p))
             if check is not None and not check.rest_day:
                 checks[device] = check
     plant_open = any(c.direction is None for c in checks.values())
+    rest_words = weekday_names(firm_rest)
     out = {}
     for device, check in checks.items():
         detail = {"day": day, "running_h": round(check.value, 2), "usual_h": round(check.median, 2),
                   "low_h": round(check.low, 2), "baseline_days": check.baseline_days,
+                  "firm_rest_weekdays": sorted(firm_rest),
                   "threshold_from": {"en": f"this machine's own working days ({check.baseline_days}, rest days left out): "
                                            f"median {check.median:.1f} h minus max({p['z']:g} robust deviations, "
-                                           f"{p['min_rel_change']:.0%}) = {check.low:.1f} h",
+                                           f"{p['min_rel_change']:.0%}) = {check.low:.1f} h; the firm's own rest weekdays "
+                                           f"learnt from its machines ({rest_words['en']}), declared periods"
+                                           f"{' and PRC holidays' if p.get('official_calendar') else ''} not judged",
                                      "zh": f"本机自身{check.baseline_days}个工作日(休息日除外)运行时长中位数"
                                            f"{check.median:.1f}小时减max({p['z']:g}倍稳健离差, {p['min_rel_change']:.0%})"
-                                           f" = {check.low:.1f}小时"}}
+                                           f" = {check.low:.1f}小时;企业自身休息日(由其设备历史得出:{rest_words['zh']})、"
+                                           f"申报停产检修期{'及法定节假日' if p.get('official_calendar') else ''}不判断"}}
+        mine = excluded.get(device, {})
+        if mine:
+            detail["excluded_days"] = sorted(mine.values(), key=lambda x: x["day"])[-10:]
         if check.direction is None:
             out[device] = {"action": "clear", **detail}
         elif check.direction == "below" and plant_open:
             needed = int(p["min_days_outside"])
-            if days_outside(hours[device], day, "below", needed, **band(p)) >= needed:
+            if days_outside(hours[device], day, "below", needed, workdays, **band(p)) >= needed:
                 out[device] = {"action": "raise", "days_outside": needed, **detail}
     return out

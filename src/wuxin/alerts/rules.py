@@ -33,8 +33,11 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   see alerts/machines.py)
   meter_balance   an energy meter's day of kWh against the kWh its machines' currents imply, outside the pair's own
                   fitted relation (daily; see alerts/meters.py)
-  lot_stock       a pledged lot's stock (the sum of its RFID readers' counts, every reader fresh) below the pledge set on
-                  the lot (or the sum of its readers' shares) for `duration_s` (see alerts/stock.py); on the sweep
+  lot_stock       a pledged lot's stock below the pledge set on the lot (or the sum of its readers' shares) for
+                  `duration_s`: the lowest credible of its RFID readers' counts (every reader fresh), the RFID anchor
+                  plus its zones' gate-camera counts, and the anchor plus its WMS bookings (see alerts/stock.py); sweep
+  lot_unbooked    the same lot below its pledge for `booking_grace_s` while its own WMS bookings say it still holds the
+                  pledge: the drop is covered by no booked outbound (judged beside the scenario's lot_stock rule)
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
                   history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
@@ -65,6 +68,7 @@ RULE_TYPES = {
     "machine_idle": set(),
     "meter_balance": set(),
     "lot_stock": set(),
+    "lot_unbooked": set(),
 }
 STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence", "clock_skew"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
@@ -147,7 +151,8 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
                  "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
                  "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "min_speed_kmh", "max_gap_s",
                  "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
-                 "history_windows", "quiet_share", "fresh_s", "min_variation_share"):
+                 "history_windows", "quiet_share", "fresh_s", "min_variation_share", "anchor_s", "flow_tolerance",
+                 "booking_grace_s", "min_weeks", "wms_feed_days"):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")

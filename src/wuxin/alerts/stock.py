@@ -71,3 +71,79 @@ def lot_step(position: Mapping, state: dict, now_ms: int, duration_ms: int) -> s
         return None
     state.pop("since", None)
     return "clear" if state.pop("raised", False) else None
+
+
+# ---------------------------------------------------------------- camera and WMS reconciled into the lot's stock
+#
+# RFID counts the tags present: a stock. A gate camera counts goods in and out, and the WMS books movements: flows.
+# A flow gives a stock only from an anchor: the lot's RFID stock at a moment it was at or above its pledge
+# (`anchor_step`), kept while the lot is below, renewed once it is `anchor_s` old and the lot back at or above. Each
+# source then gives an estimate (camera: anchor + counted in - out over every zone of the lot; WMS: anchor + booked
+# in - out naming the lot or one of its zones), credited with its own error (camera: `flow_tolerance` of the units it
+# counted since the anchor; WMS: exact bookings). The lot is judged on the lowest credible estimate: a reader held at
+# a copied count while the camera sees goods leave no longer hides the drawdown, and a camera that miscounts a
+# little cannot pull a healthy lot under.
+
+FLOW_DEFAULTS = {"anchor_s": 86400, "flow_tolerance": 0.05, "booking_grace_s": 7200}
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: str  # "camera" or "wms"
+    in_units: float
+    out_units: float
+    tolerance: float  # fraction of the units moved this source may miscount (0 for bookings)
+
+    @property
+    def net(self) -> float:
+        return self.in_units - self.out_units
+
+
+def anchor_step(state: dict, rfid_units: float | None, below: bool, now_ms: int, anchor_s: float) -> dict | None:
+    """The anchor (`{"ts_ms", "units"}`) the flows count from: set from the lot's RFID stock when there is none, or
+    when it is `anchor_s` old and the lot is not below its pledge; kept while the lot is below."""
+    anchor = state.get("anchor")
+    if rfid_units is not None and (anchor is None or not below and now_ms - anchor["ts_ms"] >= anchor_s * 1000):
+        anchor = state["anchor"] = {"ts_ms": now_ms, "units": rfid_units}
+    return anchor
+
+
+def reconcile(rfid_units: float, anchor: Mapping | None, flows: Sequence[Flow]) -> dict:
+    """The lot's sources and its judged stock: the lowest of RFID and each flow's anchor + net + its error."""
+    estimates = {"rfid": {"units": rfid_units, "credible_units": rfid_units}}
+    if anchor is not None:
+        for f in flows:
+            units = anchor["units"] + f.net
+            error = f.tolerance * (f.in_units + f.out_units)
+            estimates[f.source] = {"units": round(units, 2), "credible_units": round(units + error, 2),
+                                   "error_units": round(error, 2), "in_units": f.in_units, "out_units": f.out_units}
+    source = min(estimates, key=lambda s: (estimates[s]["credible_units"], s != "rfid"))
+    disagree = sorted(s for s, e in estimates.items() if s != "rfid" and abs(e["units"] - rfid_units) > e["error_units"])
+    return {"stock": estimates[source]["credible_units"], "set_by": source, "sources": estimates, "disagree": disagree}
+
+
+def unbooked_crossing(judged: float, pledged: float, anchor: Mapping | None, wms: Flow | None) -> dict | None:
+    """The lot below its pledge while its own bookings say it still holds at least the pledge: the drop that took it
+    under is not covered by any booked outbound. None when there is no booking feed or the books agree."""
+    if anchor is None or wms is None or judged >= pledged:
+        return None
+    booked = anchor["units"] + wms.net
+    if booked < pledged:
+        return None
+    return {"booked_stock_units": round(booked, 2), "unbooked_units": round(booked - judged, 2),
+            "booked_out_units": wms.out_units, "anchor_units": anchor["units"], "anchor_ms": anchor["ts_ms"]}
+
+
+def source_words(reconciled: Mapping, tolerance: float) -> dict:
+    """Which source set the judged stock and how it was credited, zh-CN and en."""
+    s = reconciled["sources"]
+    names = {"rfid": ("RFID readers' latest counts", "RFID读写器最新计数"),
+             "camera": ("the RFID anchor plus the gate cameras' counts in minus out", "RFID锚点加视频计数入库减出库"),
+             "wms": ("the RFID anchor plus the WMS bookings in minus out", "RFID锚点加WMS入库减出库记账")}
+    parts_en = [f"{names[k][0]}: {v['units']:g}" for k, v in s.items()]
+    parts_zh = [f"{names[k][1]}: {v['units']:g}" for k, v in s.items()]
+    en, zh = names[reconciled["set_by"]]
+    return {"en": f"lowest credible of {len(s)} source(s) ({'; '.join(parts_en)}), set by {en}; a camera estimate is "
+                  f"credited its counting error of {tolerance:.0%} of the units it counted since the anchor",
+            "zh": f"{len(s)}个来源中可信的最低值({'; '.join(parts_zh)}),取自{zh};视频估计加上其计数误差"
+                  f"(锚点以来计数件数的{tolerance:.0%})"}

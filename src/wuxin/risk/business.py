@@ -111,7 +111,7 @@ KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
     KindSpec("wms_movements", (
         FieldSpec("uscc", "text"), FieldSpec("sku", "text"), FieldSpec("quantity", "integer", minimum=1),
         FieldSpec("direction", "choice", choices=("in", "out")), FieldSpec("ts", "datetime"),
-        FieldSpec("movement_id", "text", False)),
+        FieldSpec("movement_id", "text", False), FieldSpec("zone_id", "text", False), FieldSpec("lot_id", "text", False)),
         key=lambda r: r.get("movement_id") or f"{r['sku']}|{r['ts']}|{r['direction']}|{r['quantity']}", days=_ts_day,
         label="WMS stock movements"),
     KindSpec("price_index", (

@@ -2,7 +2,9 @@
 alerts/machines.py, alerts/meters.py): the readings are loaded here, the verdicts are pure functions there."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from typing import Mapping
 
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.engine import Signal
@@ -14,7 +16,10 @@ from wuxin.alerts.odometer import DEFAULTS as ODOMETER_DEFAULTS
 from wuxin.alerts.odometer import judge as judge_odometer
 from wuxin.alerts.rules import Rule
 from wuxin.alerts.stock import DEFAULTS as LOT_DEFAULTS
-from wuxin.alerts.stock import lot_positions, lot_step, readers_of
+from wuxin.alerts.stock import FLOW_DEFAULTS, Flow, anchor_step, lot_positions, lot_step, readers_of, reconcile, source_words
+from wuxin.alerts.stock import unbooked_crossing
+from wuxin.calendars.periods import binding, excluded_days, makeup_workdays
+from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.store.uow import UnitOfWork
 
 DAY_MS = 86_400_000
@@ -28,11 +33,14 @@ def day_start(day: int) -> int:
     return day * DAY_MS - CN_OFFSET_MS
 
 
-def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
-    """Odometer, machine-idle and meter-balance rules for the local `day`; a clear only where an alarm is open."""
+def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None,
+                        calendars: Mapping | None = None) -> list[Signal]:
+    """Odometer, machine-idle and meter-balance rules for the local `day` (of each enterprise's own zone, with its
+    calendar when `calendars` maps enterprise ids to monitoring.DayCalendar); a clear only where an alarm is open."""
     rules = [r for r in default_rules().values() if r.enabled and r.type in ("odometer", "machine_idle", "meter_balance")]
     signals: list[Signal] = []
-    for enterprise in uow.enterprises.list() if rules else []:
+    enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
+    for enterprise in enterprises if rules else []:
         devices = uow.devices.list(enterprise["id"])
         for rule in rules:
             mine = [d for d in devices if rule.applies_to(d["device_type"])]
@@ -41,7 +49,7 @@ def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int) -> list[Signal]:
             if rule.type == "odometer":
                 signals += _odometer(uow, rule, enterprise["id"], mine, day, now_ms)
             elif rule.type == "machine_idle":
-                signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms)
+                signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms, (calendars or {}).get(enterprise["id"]))
             else:
                 signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms)
     return [s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)]
@@ -81,20 +89,28 @@ def _odometer(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int
     return out
 
 
-def _machines(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int) -> list[Signal]:
+def _machines(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int, calendar=None
+              ) -> list[Signal]:
+    """Machine idle: days cut in the enterprise's zone; each machine's declared periods (binding as for its source
+    mode) and, with `official_calendar`, PRC holidays out of its baseline; make-up working days judged."""
     p = {**MACHINE_DEFAULTS, **rule.params}
     key, attr = p.get("current_key", "current_a"), p.get("run_attr", "run_threshold_a")
+    zone = calendar.zone if calendar is not None else DEFAULT_ZONE
     first = day - int(p["history_days"])
-    data = _series(uow, [d["id"] for d in devices], {key}, day_start(first), day_start(day + 1))
-    hours = {}
+    data = _series(uow, [d["id"] for d in devices], {key}, day_start_ms(first, zone), day_start_ms(day + 1, zone))
+    official = bool(p.get("official_calendar", False))
+    hours, excluded = {}, {}
     for d in devices:
         threshold = (d.get("attributes") or {}).get(attr)
         if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and data.get(d["id"]):
-            hours[d["id"]] = daily_hours(data[d["id"]][key], float(threshold), first, day, day_start,
-                                         int(p["max_gap_s"] * 1000))
+            hours[d["id"]] = daily_hours(data[d["id"]][key], float(threshold), first, day,
+                                         lambda n: day_start_ms(n, zone), int(p["max_gap_s"] * 1000))
+            periods = binding(calendar.periods, d["source_mode"] != "enterprise_shared") if calendar is not None else []
+            excluded[d["id"]] = excluded_days(range(first, day + 1), zone, periods, official, d["id"], d.get("site_id"))
+    workdays = makeup_workdays(range(first, day + 1)) if official else frozenset()
     by_id = {d["id"]: d for d in devices}
     return [_signal(v.pop("action"), rule, enterprise_id, by_id[device], now_ms, v)
-            for device, v in judge_machines(hours, day, p).items()]
+            for device, v in judge_machines(hours, day, p, excluded, workdays).items()]
 
 
 def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: list[dict], day: int, now_ms: int
@@ -128,11 +144,13 @@ def _feeds(meter: dict, machine: dict) -> bool:
 
 
 def sweep_lots(platform) -> int:
-    """Lot-stock rules on each enterprise's RFID readers: the whole pledged lot's stock against its pledge."""
+    """Lot-stock rules on each enterprise's RFID readers: the whole pledged lot's stock against its pledge, with its
+    gate cameras' counts and its WMS bookings reconciled in; the scenario's lot_unbooked rule beside it."""
     from wuxin.services.monitoring import apply_signals
 
     now_ms = platform.clock_ms()
     rules = [r for r in default_rules().values() if r.type == "lot_stock" and r.enabled]
+    unbooked = {r.scenario: r for r in default_rules().values() if r.type == "lot_unbooked" and r.enabled}
     signals: list[Signal] = []
     with platform.uow() as uow:
         for enterprise in uow.enterprises.list() if rules else []:
@@ -140,35 +158,134 @@ def sweep_lots(platform) -> int:
             for rule in rules:
                 mine = [d for d in devices if rule.applies_to(d["device_type"])]
                 if mine:
-                    signals += lot_signals(uow, rule, enterprise["id"], mine, now_ms)
+                    signals += lot_signals(uow, rule, enterprise["id"], mine, now_ms, devices, unbooked.get(rule.scenario))
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
 
 
-def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[dict], now_ms: int) -> list[Signal]:
-    p = {**LOT_DEFAULTS, **rule.params}
+def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[dict], now_ms: int,
+                everything: list[dict] | None = None, unbooked_rule: Rule | None = None) -> list[Signal]:
+    p = {**LOT_DEFAULTS, **FLOW_DEFAULTS, **rule.params}
     readers = readers_of(devices, p["lot_attr"], p["value_attr"], p["lot_value_attr"])
-    fresh = {d["id"] for d in devices if d.get("last_seen_ms") is not None and now_ms - d["last_seen_ms"] <= p["fresh_s"] * 1000}
+    fresh = {d["id"] for d in (everything or devices)
+             if d.get("last_seen_ms") is not None and now_ms - d["last_seen_ms"] <= p["fresh_s"] * 1000}
     latest = uow.monitoring.latest_value([r.id for r in readers], p["key"], now_ms)
     positions = lot_positions(readers, latest, fresh)
     keys = {lot: (PLATFORM_SCOPE, rule.id, f"lot:{enterprise_id}:{lot}"[:60]) for lot in positions}
     states = uow.monitoring.states(keys.values())
+    zones = {d["id"]: (d.get("attributes") or {}).get(p.get("zone_attr", "zone_id")) for d in devices}
     changed, out = {}, []
     for lot, position in positions.items():
         state = dict(states.get(keys[lot]) or {})
         before = dict(state)
-        action = lot_step(position, state, now_ms, int(p["duration_s"] * 1000))
+        rfid = position["stock"]
+        below = "since" in state or (rfid is not None and rfid < position["pledged"])
+        anchor = anchor_step(state, rfid, below, now_ms, p["anchor_s"])
+        lot_zones = {zones[r] for r in position["readers"]} - {None}
+        flows = _lot_flows(uow, p, enterprise_id, lot, lot_zones, everything or [], fresh, anchor, now_ms)
+        reconciled = reconcile(rfid, anchor, flows) if rfid is not None else None
+        judged = {**position, "stock": reconciled["stock"] if reconciled else None}
+        action = lot_step(judged, state, now_ms, int(p["duration_s"] * 1000))
+        if action:
+            detail = _lot_detail(lot, judged, state, before, reconciled, p)
+            out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
+        if unbooked_rule is not None and reconciled is not None:
+            out += _unbooked_step(unbooked_rule, enterprise_id, keys[lot][2], lot, judged, anchor,
+                                  next((f for f in flows if f.source == "wms"), None), state, now_ms, reconciled, p)
         if state != before:
             changed[keys[lot]] = state
-        if action:
-            detail = {"lot": lot, "stock_units": position["stock"], "pledged_units": position["pledged"],
-                      "readers": len(position["readers"]), "since_ms": state.get("since", before.get("since")),
-                      "threshold_from": {
-                          "en": "the pledge set on the lot" if position["declared_on_lot"] else
-                                f"the sum of the pledged shares of the lot's {len(position['readers'])} readers",
-                          "zh": "质押合同约定的整批数量" if position["declared_on_lot"] else
-                                f"该批货{len(position['readers'])}个读写器质押份额之和"}}
-            out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
     uow.monitoring.save_states(changed, now_ms)
     return out
+
+
+def _lot_detail(lot: str, judged: dict, state: dict, before: dict, reconciled: dict | None, p: dict) -> dict:
+    n = len(judged["readers"])
+    detail = {"lot": lot, "stock_units": judged["stock"], "pledged_units": judged["pledged"], "readers": n,
+              "since_ms": state.get("since", before.get("since")),
+              "threshold_from": {"en": "the pledge set on the lot" if judged["declared_on_lot"] else
+                                 f"the sum of the pledged shares of the lot's {n} readers",
+                                 "zh": "质押合同约定的整批数量" if judged["declared_on_lot"] else f"该批货{n}个读写器质押份额之和"}}
+    if reconciled:
+        detail.update(stock_set_by=reconciled["set_by"], sources=reconciled["sources"], disagree=reconciled["disagree"],
+                      stock_from=source_words(reconciled, p["flow_tolerance"]))
+    return detail
+
+
+def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged: dict, anchor, wms, state: dict,
+                   now_ms: int, reconciled: dict, p: dict) -> list[Signal]:
+    """The lot under its pledge while its bookings say it holds the pledge, for `booking_grace_s` (a late booking
+    has that long to arrive): raise; the books covering the drop again, or the lot back, clears."""
+    grace_ms = int({**FLOW_DEFAULTS, **rule.params}["booking_grace_s"] * 1000)
+    crossing = unbooked_crossing(judged["stock"], judged["pledged"], anchor, wms)
+    if crossing is None:
+        state.pop("unbooked_since", None)
+        if state.pop("unbooked_raised", False):
+            return [Signal("clear", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, {"lot": lot})]
+        return []
+    since = state.setdefault("unbooked_since", now_ms)
+    if state.get("unbooked_raised") or now_ms - since < grace_ms:
+        return []
+    state["unbooked_raised"] = True
+    detail = {"lot": lot, "stock_units": judged["stock"], "pledged_units": judged["pledged"], "since_ms": since,
+              **crossing, "stock_from": source_words(reconciled, p["flow_tolerance"]),
+              "threshold_from": {
+                  "en": f"the lot's pledge ({judged['pledged']:g}) against its own WMS bookings since the RFID anchor "
+                        f"({crossing['anchor_units']:g} + in - out = {crossing['booked_stock_units']:g}): the books hold "
+                        f"the pledge, the goods do not, {grace_ms // 60000} min after (a late booking's allowance)",
+                  "zh": f"质押数量({judged['pledged']:g})对照该批自身WMS记账(RFID锚点{crossing['anchor_units']:g}+入库-出库"
+                        f"={crossing['booked_stock_units']:g}):账面仍足额而实物不足,已超过{grace_ms // 60000}分钟(补记账宽限)"}}
+    return [Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)]
+
+
+def _lot_flows(uow: UnitOfWork, p: dict, enterprise_id: int, lot: str, lot_zones: set, everything: list[dict],
+               fresh: set[int], anchor, now_ms: int) -> list[Flow]:
+    """The lot's camera and WMS flows since the anchor; a source is left out when it does not cover the whole lot
+    (a zone without a fresh camera, a camera silent since the anchor; no WMS booking naming the lot or its zones in
+    `wms_feed_days`)."""
+    if anchor is None or not lot_zones:
+        return []
+    out = []
+    camera = _camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms)
+    if camera:
+        out.append(camera)
+    wms = _wms_flow(uow, p, enterprise_id, lot, lot_zones, anchor, now_ms)
+    if wms:
+        out.append(wms)
+    return out
+
+
+def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int
+                 ) -> Flow | None:
+    kind = p.get("camera_device_type", "logistics.gate_camera")
+    cams = [d for d in everything if d["device_type"] == kind and ((d.get("attributes") or {}).get("zone_id") in lot_zones
+                                                                  or (d.get("attributes") or {}).get(p["lot_attr"]) == lot)]
+    if not lot_zones <= {(c.get("attributes") or {}).get("zone_id") for c in cams} or not all(c["id"] in fresh for c in cams):
+        return None
+    ids = [c["id"] for c in cams]
+    units = {"count_in": 0.0, "count_out": 0.0}
+    first: dict[int, int] = {}
+    for key in units:
+        for r in uow.telemetry.readings(ids, key, anchor["ts_ms"] + 1, now_ms + 1, LIMIT):
+            first[r["device_id"]] = min(first.get(r["device_id"], r["ts_ms"]), r["ts_ms"])
+            units[key] += float(r["num"] or 0)
+    if now_ms - anchor["ts_ms"] > p["fresh_s"] * 1000 and not all(
+            c in first and first[c] - anchor["ts_ms"] <= p["fresh_s"] * 1000 for c in ids):
+        return None  # a camera silent since the anchor: its counts are unknown, never zero
+    return Flow("camera", units["count_in"], units["count_out"], float(p["flow_tolerance"]))
+
+
+def _wms_flow(uow, p: dict, enterprise_id: int, lot: str, lot_zones: set, anchor, now_ms: int) -> Flow | None:
+    feed_days = int(p.get("wms_feed_days", 30))
+    today = local_day(now_ms)
+    rows = uow.credit.shared_records_between(enterprise_id, "wms_movements", today - feed_days, today + 1)
+    mine = [r["data"] for r in rows if r["data"].get("lot_id") == lot
+            or (not r["data"].get("lot_id") and r["data"].get("zone_id") in lot_zones)]
+    if not mine:
+        return None  # no booking feed for this lot: bookings unknown, never zero
+    moved = {"in": 0.0, "out": 0.0}
+    for m in mine:
+        ts = int(dt.datetime.fromisoformat(m["ts"]).timestamp() * 1000)
+        if anchor["ts_ms"] < ts <= now_ms:
+            moved[m["direction"]] += float(m["quantity"])
+    return Flow("wms", moved["in"], moved["out"], 0.0)

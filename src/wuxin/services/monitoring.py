@@ -600,7 +600,7 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
         signals += performance_signals(uow, day, now_ms, enterprises, calendars)
         signals += fabricated_signals(uow, day, now_ms, enterprises=enterprises, calendars=calendars)
         signals += unbooked_signals(uow, day, now_ms, enterprises=enterprises, calendars=calendars)
-        signals += device_rule_signals(uow, day, now_ms)
+        signals += device_rule_signals(uow, day, now_ms, enterprises, calendars)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)

@@ -62,6 +62,15 @@ class CreditRepo(_Repo):
             query = query.where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
         return _rows(self.conn.execute(query.order_by(t.c.kind, t.c.last_day, t.c.id).limit(limit)))
 
+    def shared_records_between(self, enterprise_id: int, kind: str, first_day: int, last_day: int,
+                               limit: int = 100_000) -> list[Row]:
+        """An enterprise's records of one kind shared with every reader (no tenant's own), covering a day in
+        [first_day, last_day]: what the platform-wide monitoring may read."""
+        t = business_records
+        return _rows(self.conn.execute(select(t).where(
+            t.c.enterprise_id == enterprise_id, t.c.kind == kind, t.c.tenant_id.is_(None), t.c.last_day >= first_day,
+            t.c.first_day <= last_day).order_by(t.c.first_day, t.c.id).limit(limit)))
+
     def add_rejections(self, rows: Sequence[Row]) -> None:
         if rows:
             self.conn.execute(insert(business_rejections), list(rows))

@@ -1,0 +1,95 @@
+"""A pledged lot over two zones with RFID readers, gate cameras and WMS bookings, through the real ingest path and the
+business-data import: a reader held at its count while the cameras see goods leave raises stock_below_pledge on the
+camera's figure and, with the books still holding the pledge, pledge_crossed_unbooked; a booked drawdown raises the
+stock alarm only; goods moved between the lot's zones raise nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from wuxin.services import business_data, registry
+from wuxin.services.device_rules import sweep_lots
+from wuxin.services.ingest import ingest_lines
+from wuxin.sim.spec import make_uscc
+
+MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
+
+
+def _open(platform, alarm_type: str) -> list[dict]:
+    with platform.uow() as uow:
+        return [a for a in uow.monitoring.list_alarms(None, None, None, None, 1000)
+                if a["alarm_type"] == alarm_type and a["status"] != "cleared"]
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone(dt.timedelta(hours=8))).isoformat()
+
+
+def _warehouse(platform, seed: int) -> tuple[int, str]:
+    uscc = make_uscc(random.Random(seed))
+    firm = registry.create_enterprise(platform, None, f"太仓港联仓储有限公司{seed}", uscc, "logistics", "江苏省苏州市太仓市")
+    registry.register_device(platform, None, firm, f"rfid-a{seed}", "logistics.rfid_reader", "bank_installed", None,
+                             {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300})
+    registry.register_device(platform, None, firm, f"rfid-b{seed}", "logistics.rfid_reader", "bank_installed", None,
+                             {"zone_id": "B", "lot_id": "L1"})
+    for zone in "ab":
+        registry.register_device(platform, None, firm, f"cam-{zone}{seed}", "logistics.gate_camera", "bank_installed",
+                                 None, {"zone_id": zone.upper()})
+    booked = business_data.import_rows(platform, None, "wms_movements", [
+        {"uscc": uscc, "sku": "轮胎-205/55R16", "quantity": 40, "direction": "in", "ts": _iso(platform.clock_ms() - DAY),
+         "lot_id": "L1", "zone_id": "A"}], "third_party")
+    assert booked["accepted"] == 1, booked
+    return firm, uscc
+
+
+def _report(platform, seed: int, a: int, b: int, out_a: int = 0, in_b: int = 0, out_b: int = 0) -> None:
+    t = platform.clock_ms()
+    lines = [{"device": f"rfid-a{seed}", "ts": t, "values": {"tag_count": a}},
+             {"device": f"rfid-b{seed}", "ts": t, "values": {"tag_count": b}},
+             {"device": f"cam-a{seed}", "ts": t, "values": {"count_in": 0, "count_out": out_a}},
+             {"device": f"cam-b{seed}", "ts": t, "values": {"count_in": in_b, "count_out": out_b}}]
+    assert not ingest_lines(platform, lines, "http").rejections
+    sweep_lots(platform)
+    platform.clock.advance(15 * MIN)
+
+
+def test_reader_held_while_cameras_see_goods_leave_raises_both_alarms(platform):
+    _warehouse(platform, 21)
+    _report(platform, 21, 200, 120)  # the anchor: 320 against a pledge of 300
+    _report(platform, 21, 200, 120, out_a=60, in_b=0)
+    _report(platform, 21, 200, 120, out_a=50)  # the readers hold 320; the camera counted 110 out
+    assert _open(platform, "stock_below_pledge") == []  # below for 15 min only
+    for _ in range(3):
+        _report(platform, 21, 200, 120)
+    (alarm,) = _open(platform, "stock_below_pledge")
+    d = alarm["detail"]
+    assert d["stock_set_by"] == "camera" and d["sources"]["rfid"]["units"] == 320 and d["sources"]["camera"]["units"] == 210
+    assert d["stock_units"] == 210 + 0.05 * 110 and d["disagree"] == ["camera"]  # the books agree with the readers
+    assert "camera" in d["stock_from"]["en"] and "视频" in d["stock_from"]["zh"]
+    assert _open(platform, "pledge_crossed_unbooked") == []  # a late booking has two hours
+    for _ in range(7):
+        _report(platform, 21, 200, 120)
+    (unbooked,) = _open(platform, "pledge_crossed_unbooked")
+    u = unbooked["detail"]
+    assert u["booked_stock_units"] == 320 and u["unbooked_units"] == 320 - d["stock_units"] and u["booked_out_units"] == 0
+    assert "WMS" in u["threshold_from"]["en"] and "记账" in u["threshold_from"]["zh"]
+
+
+def test_booked_drawdown_raises_the_stock_alarm_only_and_a_move_between_zones_nothing(platform):
+    _, uscc = _warehouse(platform, 22)
+    _report(platform, 22, 200, 120)
+    _report(platform, 22, 150, 170, out_a=50, in_b=50)  # moved from zone A to zone B: the lot holds 320
+    for _ in range(3):
+        _report(platform, 22, 150, 170)
+    assert _open(platform, "stock_below_pledge") == [] and _open(platform, "pledge_crossed_unbooked") == []
+    booked = business_data.import_rows(platform, None, "wms_movements", [
+        {"uscc": uscc, "sku": "轮胎-205/55R16", "quantity": 60, "direction": "out", "ts": _iso(platform.clock_ms() - MIN),
+         "lot_id": "L1"}], "third_party")
+    assert booked["accepted"] == 1
+    _report(platform, 22, 90, 170, out_a=60)  # booked, counted, and gone from the readers: 260 < 300
+    for _ in range(12):
+        _report(platform, 22, 90, 170)
+    (alarm,) = _open(platform, "stock_below_pledge")
+    assert alarm["detail"]["stock_units"] == 260 and alarm["detail"]["stock_set_by"] == "rfid"
+    assert alarm["detail"]["sources"]["wms"]["units"] == 260
+    assert _open(platform, "pledge_crossed_unbooked") == []

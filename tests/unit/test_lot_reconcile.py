@@ -1,0 +1,51 @@
+"""A pledged lot's stock with its RFID readers, gate cameras and WMS bookings reconciled (alerts/stock.py): the lowest
+credible source judges, a camera's small miscount never pulls a healthy lot under, and a drop under the pledge that
+the lot's own bookings do not cover is told apart from a booked drawdown."""
+from wuxin.alerts.stock import Flow, anchor_step, lot_step, reconcile, source_words, unbooked_crossing
+
+HOUR = 3_600_000
+
+
+def test_anchor_is_kept_while_below_and_renewed_only_when_old_and_healthy():
+    state: dict = {}
+    assert anchor_step(state, 500, False, 0, 86400) == {"ts_ms": 0, "units": 500}
+    assert anchor_step(state, 480, False, 2 * HOUR, 86400)["units"] == 500  # not yet a day old
+    assert anchor_step(state, 200, True, 30 * HOUR, 86400)["units"] == 500  # below: kept
+    assert anchor_step(state, 510, False, 31 * HOUR, 86400) == {"ts_ms": 31 * HOUR, "units": 510}
+    assert anchor_step({}, None, False, 0, 86400) is None  # an unknown RFID stock sets no anchor
+
+
+def test_healthy_lot_with_a_camera_miscounting_a_little_stays_on_rfid():
+    anchor = {"ts_ms": 0, "units": 500}
+    camera = Flow("camera", 300, 330, 0.05)  # counted 2 % short on the way in: 470 by the camera, real 476
+    wms = Flow("wms", 306, 330, 0.0)
+    r = reconcile(476, anchor, [camera, wms])
+    assert r["set_by"] == "rfid" and r["stock"] == 476
+    assert r["sources"]["camera"]["units"] == 470 and r["sources"]["camera"]["credible_units"] == 501.5
+    assert r["disagree"] == []
+
+
+def test_rfid_held_at_a_copied_count_while_the_camera_sees_goods_leave_is_judged_on_the_camera():
+    anchor = {"ts_ms": 0, "units": 500}
+    r = reconcile(500, anchor, [Flow("camera", 0, 260, 0.05)])
+    assert r["set_by"] == "camera" and r["stock"] == 253.0 and r["disagree"] == ["camera"]
+    words = source_words(r, 0.05)
+    assert "camera" in words["en"] and "5%" in words["en"] and "视频" in words["zh"]
+    state: dict = {}
+    position = {"stock": r["stock"], "pledged": 300}
+    assert lot_step(position, state, 0, 1800_000) is None and lot_step(position, state, 1800_000, 1800_000) == "raise"
+    assert lot_step({"stock": 500, "pledged": 300}, {}, 0, 1800_000) is None  # RFID alone would have seen nothing
+
+
+def test_without_an_anchor_only_rfid_counts():
+    r = reconcile(120, None, [Flow("camera", 0, 100, 0.05)])
+    assert r["set_by"] == "rfid" and list(r["sources"]) == ["rfid"]
+
+
+def test_booked_drawdown_is_not_an_unbooked_crossing_but_an_unbooked_one_is():
+    anchor = {"ts_ms": 0, "units": 500}
+    assert unbooked_crossing(250, 300, anchor, Flow("wms", 0, 250, 0.0)) is None  # booked out: the books agree
+    crossing = unbooked_crossing(250, 300, anchor, Flow("wms", 0, 50, 0.0))
+    assert crossing["booked_stock_units"] == 450 and crossing["unbooked_units"] == 200
+    assert unbooked_crossing(250, 300, anchor, None) is None  # no booking feed: not judged
+    assert unbooked_crossing(320, 300, anchor, Flow("wms", 0, 0, 0.0)) is None  # still above the pledge
