@@ -7,6 +7,10 @@ alerts/change.py against the same machine's own history: its rest days (Sundays,
 left out and a weekday it mostly rests is not judged; the day must sit below median - max(z x 1.4826 x MAD,
 `min_rel_change` x median) for `min_days_outside` judged days running. A day when no machine of the enterprise
 ran within its own band (a plant holiday, a power cut) is not judged per machine: the plant-wide rule says that.
+The firm's own rest weekdays (alerts/workdays.py, learnt from all its machines, so one always-on compressor does not
+make a Sunday a working day) are not judged for any machine; the caller takes each machine's declared periods and,
+with the rule's `official_calendar`, PRC holidays out (`excluded`), and names official make-up working days
+(`workdays`), judged whatever the weekday.
 """
 from __future__ import annotations
 

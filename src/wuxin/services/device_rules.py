@@ -176,17 +176,19 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
     states = uow.monitoring.states(keys.values())
     zones = {d["id"]: (d.get("attributes") or {}).get(p.get("zone_attr", "zone_id")) for d in devices}
     changed, out = {}, []
+    wms_rows = _wms_rows(uow, enterprise_id, int(p.get("wms_feed_days", 30)), now_ms) if positions else []
     for lot, position in positions.items():
         state = dict(states.get(keys[lot]) or {})
         before = dict(state)
         rfid = position["stock"]
-        below = "since" in state or (rfid is not None and rfid < position["pledged"])
-        anchor = anchor_step(state, rfid, below, now_ms, p["anchor_s"])
+        anchor = anchor_step(state, rfid, True, now_ms, p["anchor_s"])  # only set when there is none yet
         lot_zones = {zones[r] for r in position["readers"]} - {None}
-        flows = _lot_flows(uow, p, enterprise_id, lot, lot_zones, everything or [], fresh, anchor, now_ms)
+        flows = _lot_flows(p, lot, lot_zones, everything or [], fresh, anchor, now_ms, uow, wms_rows)
         reconciled = reconcile(rfid, anchor, flows) if rfid is not None else None
         judged = {**position, "stock": reconciled["stock"] if reconciled else None}
         action = lot_step(judged, state, now_ms, int(p["duration_s"] * 1000))
+        # renewed for the next sweep only once judged at or above the pledge: a drop seen by a flow keeps its anchor
+        anchor_step(state, rfid, judged["stock"] is None or judged["stock"] < judged["pledged"], now_ms, p["anchor_s"])
         if action:
             detail = _lot_detail(lot, judged, state, before, reconciled, p)
             out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
@@ -238,21 +240,16 @@ def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged
     return [Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)]
 
 
-def _lot_flows(uow: UnitOfWork, p: dict, enterprise_id: int, lot: str, lot_zones: set, everything: list[dict],
-               fresh: set[int], anchor, now_ms: int) -> list[Flow]:
+def _lot_flows(p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int,
+               uow: UnitOfWork, wms_rows: list[dict]) -> list[Flow]:
     """The lot's camera and WMS flows since the anchor; a source is left out when it does not cover the whole lot
     (a zone without a fresh camera, a camera silent since the anchor; no WMS booking naming the lot or its zones in
     `wms_feed_days`)."""
     if anchor is None or not lot_zones:
         return []
-    out = []
-    camera = _camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms)
-    if camera:
-        out.append(camera)
-    wms = _wms_flow(uow, p, enterprise_id, lot, lot_zones, anchor, now_ms)
-    if wms:
-        out.append(wms)
-    return out
+    flows = [_camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms),
+             _wms_flow(wms_rows, lot, lot_zones, anchor, now_ms)]
+    return [f for f in flows if f is not None]
 
 
 def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int
@@ -275,17 +272,20 @@ def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict],
     return Flow("camera", units["count_in"], units["count_out"], float(p["flow_tolerance"]))
 
 
-def _wms_flow(uow, p: dict, enterprise_id: int, lot: str, lot_zones: set, anchor, now_ms: int) -> Flow | None:
-    feed_days = int(p.get("wms_feed_days", 30))
+def _wms_rows(uow: UnitOfWork, enterprise_id: int, feed_days: int, now_ms: int) -> list[dict]:
+    """The enterprise's shared WMS movements of the last `feed_days` (a bank's own import stays its own), with their
+    time in ms."""
     today = local_day(now_ms)
     rows = uow.credit.shared_records_between(enterprise_id, "wms_movements", today - feed_days, today + 1)
-    mine = [r["data"] for r in rows if r["data"].get("lot_id") == lot
-            or (not r["data"].get("lot_id") and r["data"].get("zone_id") in lot_zones)]
+    return [{**r["data"], "ts_ms": int(dt.datetime.fromisoformat(r["data"]["ts"]).timestamp() * 1000)} for r in rows]
+
+
+def _wms_flow(rows: list[dict], lot: str, lot_zones: set, anchor, now_ms: int) -> Flow | None:
+    mine = [m for m in rows if m.get("lot_id") == lot or (not m.get("lot_id") and m.get("zone_id") in lot_zones)]
     if not mine:
         return None  # no booking feed for this lot: bookings unknown, never zero
     moved = {"in": 0.0, "out": 0.0}
     for m in mine:
-        ts = int(dt.datetime.fromisoformat(m["ts"]).timestamp() * 1000)
-        if anchor["ts_ms"] < ts <= now_ms:
+        if anchor["ts_ms"] < m["ts_ms"] <= now_ms:
             moved[m["direction"]] += float(m["quantity"])
     return Flow("wms", moved["in"], moved["out"], 0.0)
