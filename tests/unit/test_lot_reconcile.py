@@ -49,3 +49,11 @@ def test_booked_drawdown_is_not_an_unbooked_crossing_but_an_unbooked_one_is():
     assert crossing["booked_stock_units"] == 450 and crossing["unbooked_units"] == 200
     assert unbooked_crossing(250, 300, anchor, None) is None  # no booking feed: not judged
     assert unbooked_crossing(320, 300, anchor, Flow("wms", 0, 0, 0.0)) is None  # still above the pledge
+
+
+def test_a_silent_reader_is_replaced_by_the_flows_from_the_last_anchor():
+    anchor = {"ts_ms": 0, "units": 500}
+    r = reconcile(None, anchor, [Flow("camera", 40, 300, 0.05), Flow("wms", 40, 40, 0.0)])
+    assert r["set_by"] == "camera" and r["stock"] == 240 + 0.05 * 340 and "rfid" not in r["sources"]
+    assert r["disagree"] == []
+    assert reconcile(None, anchor, []) is None and reconcile(None, None, [Flow("camera", 0, 1, 0.05)]) is None

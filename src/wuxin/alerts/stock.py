@@ -82,7 +82,7 @@ def lot_step(position: Mapping, state: dict, now_ms: int, duration_ms: int) -> s
 # in - out naming the lot or one of its zones), credited with its own error (camera: `flow_tolerance` of the units it
 # counted since the anchor; WMS: exact bookings). The lot is judged on the lowest credible estimate: a reader held at
 # a copied count while the camera sees goods leave no longer hides the drawdown, and a camera that miscounts a
-# little cannot pull a healthy lot under.
+# little cannot pull a healthy lot under. A reader gone silent no longer blinds the lot where a flow covers it.
 
 FLOW_DEFAULTS = {"anchor_s": 86400, "flow_tolerance": 0.05, "booking_grace_s": 7200}
 
@@ -108,17 +108,21 @@ def anchor_step(state: dict, rfid_units: float | None, below: bool, now_ms: int,
     return anchor
 
 
-def reconcile(rfid_units: float, anchor: Mapping | None, flows: Sequence[Flow]) -> dict:
-    """The lot's sources and its judged stock: the lowest of RFID and each flow's anchor + net + its error."""
-    estimates = {"rfid": {"units": rfid_units, "credible_units": rfid_units}}
+def reconcile(rfid_units: float | None, anchor: Mapping | None, flows: Sequence[Flow]) -> dict | None:
+    """The lot's sources and its judged stock: the lowest of RFID and each flow's anchor + net + its error. With a
+    reader silent (RFID unknown) the flows alone judge, from the last anchor; None with no source at all."""
+    estimates = {} if rfid_units is None else {"rfid": {"units": rfid_units, "credible_units": rfid_units}}
     if anchor is not None:
         for f in flows:
             units = anchor["units"] + f.net
             error = f.tolerance * (f.in_units + f.out_units)
             estimates[f.source] = {"units": round(units, 2), "credible_units": round(units + error, 2),
                                    "error_units": round(error, 2), "in_units": f.in_units, "out_units": f.out_units}
+    if not estimates:
+        return None
     source = min(estimates, key=lambda s: (estimates[s]["credible_units"], s != "rfid"))
-    disagree = sorted(s for s, e in estimates.items() if s != "rfid" and abs(e["units"] - rfid_units) > e["error_units"])
+    disagree = [] if rfid_units is None else sorted(
+        s for s, e in estimates.items() if s != "rfid" and abs(e["units"] - rfid_units) > e["error_units"])
     return {"stock": estimates[source]["credible_units"], "set_by": source, "sources": estimates, "disagree": disagree}
 
 

@@ -184,7 +184,7 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
         anchor = anchor_step(state, rfid, True, now_ms, p["anchor_s"])  # only set when there is none yet
         lot_zones = {zones[r] for r in position["readers"]} - {None}
         flows = _lot_flows(p, lot, lot_zones, everything or [], fresh, anchor, now_ms, uow, wms_rows)
-        reconciled = reconcile(rfid, anchor, flows) if rfid is not None else None
+        reconciled = reconcile(rfid, anchor, flows)
         judged = {**position, "stock": reconciled["stock"] if reconciled else None}
         action = lot_step(judged, state, now_ms, int(p["duration_s"] * 1000))
         # renewed for the next sweep only once judged at or above the pledge: a drop seen by a flow keeps its anchor
