@@ -42,7 +42,8 @@ def _warehouse(platform, seed: int) -> tuple[int, str]:
     return firm, uscc
 
 
-def _report(platform, seed: int, a: int | None, b: int | None, out_a: int = 0, in_b: int = 0, out_b: int = 0) -> None:
+def _report(platform, seed: int, a: int | None, b: int | None, out_a: int = 0, in_b: int = 0, out_b: int = 0,
+            step_min: int = 15) -> None:
     """One 15-min report of the lot's readers (None: the readers are silent) and cameras, then the sweep."""
     t = platform.clock_ms()
     lines = [{"device": f"cam-a{seed}", "ts": t, "values": {"count_in": 0, "count_out": out_a}},
@@ -52,7 +53,7 @@ def _report(platform, seed: int, a: int | None, b: int | None, out_a: int = 0, i
                   {"device": f"rfid-b{seed}", "ts": t, "values": {"tag_count": b}}]
     assert not ingest_lines(platform, lines, "http").rejections
     sweep_lots(platform)
-    platform.clock.advance(15 * MIN)
+    platform.clock.advance(step_min * MIN)
 
 
 def test_reader_held_while_cameras_see_goods_leave_raises_both_alarms(platform):
@@ -109,3 +110,21 @@ def test_readers_gone_silent_while_goods_leave_are_judged_on_the_cameras(platfor
     (alarm,) = _open(platform, "stock_below_pledge")
     assert alarm["detail"]["stock_set_by"] == "camera" and alarm["detail"]["stock_units"] == 244
     assert "rfid" not in alarm["detail"]["sources"]
+
+
+def test_a_wms_imported_once_a_day_gets_a_day_to_book_the_drop(platform):
+    _, uscc = _warehouse(platform, 24)  # the first import
+    platform.clock.advance(DAY)
+    again = business_data.import_rows(platform, None, "wms_movements", [
+        {"uscc": uscc, "sku": "轮胎-205/55R16", "quantity": 10, "direction": "in", "ts": _iso(platform.clock_ms() - HOUR),
+         "lot_id": "L1"}], "third_party")
+    assert again["accepted"] == 1  # the feed's imports come a day apart
+    _report(platform, 24, 200, 120)
+    _report(platform, 24, 200, 120, out_a=110)
+    for _ in range(12):  # three hours: past the declared two, within the feed's own day
+        _report(platform, 24, 200, 120)
+    assert len(_open(platform, "stock_below_pledge")) == 1 and _open(platform, "pledge_crossed_unbooked") == []
+    for _ in range(22):
+        _report(platform, 24, 200, 120, step_min=60)
+    (unbooked,) = _open(platform, "pledge_crossed_unbooked")
+    assert "between imports" in unbooked["detail"]["threshold_from"]["en"] and "1440 min" in unbooked["detail"]["threshold_from"]["en"]

@@ -194,7 +194,8 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
             out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
         if unbooked_rule is not None and reconciled is not None:
             out += _unbooked_step(unbooked_rule, enterprise_id, keys[lot][2], lot, judged, anchor,
-                                  next((f for f in flows if f.source == "wms"), None), state, now_ms, reconciled, p)
+                                  next((f for f in flows if f.source == "wms"), None), state, now_ms, reconciled, p,
+                                  _feed_delay_ms(wms_rows))
         if state != before:
             changed[keys[lot]] = state
     uow.monitoring.save_states(changed, now_ms)
@@ -215,10 +216,15 @@ def _lot_detail(lot: str, judged: dict, state: dict, before: dict, reconciled: d
 
 
 def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged: dict, anchor, wms, state: dict,
-                   now_ms: int, reconciled: dict, p: dict) -> list[Signal]:
-    """The lot under its pledge while its bookings say it holds the pledge, for `booking_grace_s` (a late booking
-    has that long to arrive): raise; the books covering the drop again, or the lot back, clears."""
-    grace_ms = int({**FLOW_DEFAULTS, **rule.params}["booking_grace_s"] * 1000)
+                   now_ms: int, reconciled: dict, p: dict, feed_delay_ms: int = 0) -> list[Signal]:
+    """The lot under its pledge while its bookings say it holds the pledge, for the grace a late booking has to
+    arrive (`booking_grace_s`, or the feed's own longest interval between imports over `wms_feed_days`, whichever
+    is longer: a WMS imported once a day gets a day): raise; the books covering the drop again, or the lot
+    back, clears."""
+    declared_ms = int({**FLOW_DEFAULTS, **rule.params}["booking_grace_s"] * 1000)
+    grace_ms = max(declared_ms, feed_delay_ms)
+    why = ({"en": "the WMS feed's own longest interval between imports", "zh": "该WMS数据自身最长导入间隔"}
+           if feed_delay_ms > declared_ms else {"en": "the declared allowance", "zh": "规则设定的补记账宽限"})
     crossing = unbooked_crossing(judged["stock"], judged["pledged"], anchor, wms)
     if crossing is None:
         state.pop("unbooked_since", None)
@@ -234,9 +240,10 @@ def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged
               "threshold_from": {
                   "en": f"the lot's pledge ({judged['pledged']:g}) against its own WMS bookings since the RFID anchor "
                         f"({crossing['anchor_units']:g} + in - out = {crossing['booked_stock_units']:g}): the books hold "
-                        f"the pledge, the goods do not, {grace_ms // 60000} min after (a late booking's allowance)",
+                        f"the pledge, the goods do not, {grace_ms // 60000} min after ({why['en']} for a late booking)",
                   "zh": f"质押数量({judged['pledged']:g})对照该批自身WMS记账(RFID锚点{crossing['anchor_units']:g}+入库-出库"
-                        f"={crossing['booked_stock_units']:g}):账面仍足额而实物不足,已超过{grace_ms // 60000}分钟(补记账宽限)"}}
+                        f"={crossing['booked_stock_units']:g}):账面仍足额而实物不足,已超过{grace_ms // 60000}分钟"
+                        f"({why['zh']})"}}
     return [Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)]
 
 
@@ -274,10 +281,19 @@ def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict],
 
 def _wms_rows(uow: UnitOfWork, enterprise_id: int, feed_days: int, now_ms: int) -> list[dict]:
     """The enterprise's shared WMS movements of the last `feed_days` (a bank's own import stays its own), with their
-    time in ms."""
+    time and their import's time in ms."""
     today = local_day(now_ms)
     rows = uow.credit.shared_records_between(enterprise_id, "wms_movements", today - feed_days, today + 1)
-    return [{**r["data"], "ts_ms": int(dt.datetime.fromisoformat(r["data"]["ts"]).timestamp() * 1000)} for r in rows]
+    return [{**r["data"], "ts_ms": int(dt.datetime.fromisoformat(r["data"]["ts"]).timestamp() * 1000),
+             "imported_ms": r["created_ms"]} for r in rows]
+
+
+def _feed_delay_ms(rows: list[dict]) -> int:
+    """How long a booking may wait to reach the platform: the WMS feed's own longest interval between two consecutive
+    imports over the window (a movement just after one import arrives with the next; a month's back-fill does not
+    count as a delay). 0 with fewer than two imports."""
+    imports = sorted({r["imported_ms"] for r in rows})
+    return max((b - a for a, b in zip(imports, imports[1:])), default=0)
 
 
 def _wms_flow(rows: list[dict], lot: str, lot_zones: set, anchor, now_ms: int) -> Flow | None:
