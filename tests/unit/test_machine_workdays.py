@@ -89,3 +89,21 @@ def test_a_makeup_working_saturday_is_judged():
     assert raised(judge_machines(hours, saturday)) == []  # an ordinary Saturday: not judged
     verdict = judge_machines(hours, saturday, workdays=frozenset({saturday}))
     assert saturday in {v["day"] for v in verdict.values()}
+
+
+def test_a_fleet_that_never_drives_sundays_raises_no_mileage_drop_on_a_sunday_but_a_parked_week_does():
+    """Two weeks of history: the same-weekday baseline is not yet there, so before the fleet's own rest days were left
+    out its Sunday was judged against its working days and raised."""
+    from wuxin.alerts.catalog import default_rules
+    from wuxin.services.monitoring import baseline_signal
+
+    rule = default_rules()["vehicles.active_days_drop"]
+    rng = random.Random(3)
+    sunday = next(d for d in range(20720, 20730) if weekday(d) == 6)
+    series = [(d, 0.0 if weekday(d) == 6 else 400 + rng.gauss(0, 30)) for d in range(sunday - 14, sunday + 1)]
+    assert baseline_signal(1, rule, series, sunday, 0) is None
+    parked = series[:-1] + [(sunday + 1, 0.0)]  # Monday parked
+    signal = baseline_signal(1, rule, parked, sunday + 1, 0)
+    assert signal.action == "raise"
+    words = signal.detail["threshold_from"]
+    assert "own" in words["en"] and "rest days" in words["en"] and "休息日" in words["zh"]

@@ -797,7 +797,8 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
     source = f"enterprise:{enterprise_id}"
     wanted, needed = p.get("direction", "below"), int(p.get("min_days_outside", 1))
     detail = {"indicator": p["indicator"], "day": day, "value": check.value, "median": round(check.median, 4),
-              "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days}
+              "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days,
+              "threshold_from": baseline_words(check, band)}
     if check.direction == wanted or (wanted == "both" and check.direction):
         outside = days_outside(series, day, wanted, needed, workdays, **band)
         if outside < needed:
@@ -811,6 +812,19 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
             detail["regime_since_day"] = sorted(series)[start][0]
         return Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)
     return Signal("clear", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail) if check.direction is None else None
+
+
+def baseline_words(check, band: dict) -> dict:
+    """Where a baseline rule's band came from, zh-CN and en: the borrower's own days."""
+    rest = band.get("rest_share")
+    en = (f"this borrower's own {check.baseline_days} comparable days: median {check.median:.4g} -/+ max({band['z']:g} "
+          f"robust deviations, {band['min_rel_change']:.0%}) = {check.low:.4g} to {check.high:.4g}")
+    zh = (f"本企业自身{check.baseline_days}个可比日:中位数{check.median:.4g}加减max({band['z']:g}倍稳健离差, "
+          f"{band['min_rel_change']:.0%}) = {check.low:.4g}至{check.high:.4g}")
+    if rest is not None:
+        en += f"; its own rest days (under {rest:.0%} of its usual high) left out, a weekday it mostly rests not judged"
+        zh += f";其自身休息日(低于其常态高值的{rest:.0%})不计入,多为休息的星期几不判断"
+    return {"en": en, "zh": zh}
 
 
 # ---------------------------------------------------------------- people: list, acknowledge, clear
