@@ -57,3 +57,24 @@ def test_a_silent_reader_is_replaced_by_the_flows_from_the_last_anchor():
     assert r["set_by"] == "camera" and r["stock"] == 240 + 0.05 * 340 and "rfid" not in r["sources"]
     assert r["disagree"] == []
     assert reconcile(None, anchor, []) is None and reconcile(None, None, [Flow("camera", 0, 1, 0.05)]) is None
+
+
+def test_lot_rules_refuse_bad_numbers_naming_them():
+    import pytest
+
+    from wuxin.alerts.rules import parse_rule
+    from wuxin.errors import InvalidInput
+
+    assert parse_rule({"id": "logistics.x", "type": "lot_unbooked", "params": {"booking_grace_s": 600}}).type == "lot_unbooked"
+    for name, value in (("booking_grace_s", -1), ("flow_tolerance", "5%"), ("anchor_s", True), ("wms_feed_days", -3)):
+        with pytest.raises(InvalidInput, match=name):
+            parse_rule({"id": "logistics.x", "type": "lot_stock", "params": {name: value}})
+
+
+def test_wms_rows_may_name_their_lot_and_zone_and_a_bad_one_is_refused_by_name():
+    from wuxin.risk.business import validate_rows
+
+    base = {"uscc": "91320000MA1XXXXX0X", "sku": "棉花", "quantity": 5, "direction": "out", "ts": "2026-09-01T08:00:00+08:00"}
+    good, bad = validate_rows("wms_movements", [{**base, "lot_id": "L1", "zone_id": "A"}, {**base, "lot_id": "x" * 300}], str)
+    assert [g.data["lot_id"] for g in good] == ["L1"] and good[0].data["zone_id"] == "A"
+    assert bad[0].field == "lot_id" and "190" in bad[0].message
