@@ -128,3 +128,23 @@ def test_a_wms_imported_once_a_day_gets_a_day_to_book_the_drop(platform):
         _report(platform, 24, 200, 120, step_min=60)
     (unbooked,) = _open(platform, "pledge_crossed_unbooked")
     assert "between imports" in unbooked["detail"]["threshold_from"]["en"] and "1440 min" in unbooked["detail"]["threshold_from"]["en"]
+
+
+def test_a_truck_unloaded_between_the_reading_and_the_sweep_is_counted_once(platform):
+    """The readers read at t; a truck of 100 is counted in at t+5 min; the sweep at t+10 sets the anchor. Counting the
+    camera only after the sweep left the truck out and, with 100 going out later, judged a full lot 100 short."""
+    _warehouse(platform, 25)
+    t = platform.clock_ms()
+    lines = [{"device": "rfid-a25", "ts": t, "values": {"tag_count": 200}},
+             {"device": "rfid-b25", "ts": t, "values": {"tag_count": 120}},
+             {"device": "cam-a25", "ts": t + 5 * MIN, "values": {"count_in": 100, "count_out": 0}},
+             {"device": "cam-b25", "ts": t + 5 * MIN, "values": {"count_in": 0, "count_out": 0}}]
+    assert not ingest_lines(platform, lines, "http").rejections
+    platform.clock.advance(10 * MIN)
+    sweep_lots(platform)
+    platform.clock.advance(5 * MIN)
+    _report(platform, 25, 300, 120)
+    _report(platform, 25, 200, 120, out_a=100)
+    for _ in range(4):
+        _report(platform, 25, 200, 120)
+    assert _open(platform, "stock_below_pledge") == []

@@ -8,10 +8,11 @@ HOUR = 3_600_000
 
 def test_anchor_is_kept_while_below_and_renewed_only_when_old_and_healthy():
     state: dict = {}
-    assert anchor_step(state, 500, False, 0, 86400) == {"ts_ms": 0, "units": 500}
+    assert anchor_step(state, 500, False, 0, 86400) == {"ts_ms": 0, "units": 500, "zones": {}}
     assert anchor_step(state, 480, False, 2 * HOUR, 86400)["units"] == 500  # not yet a day old
     assert anchor_step(state, 200, True, 30 * HOUR, 86400)["units"] == 500  # below: kept
-    assert anchor_step(state, 510, False, 31 * HOUR, 86400) == {"ts_ms": 31 * HOUR, "units": 510}
+    read = {"A": 31 * HOUR - 600_000, "B": 31 * HOUR - 60_000}  # when each zone's readers were read
+    assert anchor_step(state, 510, False, 31 * HOUR, 86400, read) == {"ts_ms": 31 * HOUR - 600_000, "units": 510, "zones": read}
     assert anchor_step({}, None, False, 0, 86400) is None  # an unknown RFID stock sets no anchor
 
 

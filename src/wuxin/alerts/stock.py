@@ -99,12 +99,16 @@ class Flow:
         return self.in_units - self.out_units
 
 
-def anchor_step(state: dict, rfid_units: float | None, below: bool, now_ms: int, anchor_s: float) -> dict | None:
-    """The anchor (`{"ts_ms", "units"}`) the flows count from: set from the lot's RFID stock when there is none, or
-    when it is `anchor_s` old and the lot is not below its pledge; kept while the lot is below."""
+def anchor_step(state: dict, rfid_units: float | None, below: bool, now_ms: int, anchor_s: float,
+                read_ms: Mapping[str, int] | None = None) -> dict | None:
+    """The anchor (`{"ts_ms", "units", "zones"}`) the flows count from: set from the lot's RFID stock when there is
+    none, or when it is `anchor_s` old and the lot is not below its pledge; kept while the lot is below. `read_ms`
+    holds, per zone, when its readers' counts were read: a zone's flows count from then (a truck unloaded between the
+    reading and the sweep is in neither), the anchor's own time is the earliest of them."""
     anchor = state.get("anchor")
     if rfid_units is not None and (anchor is None or not below and now_ms - anchor["ts_ms"] >= anchor_s * 1000):
-        anchor = state["anchor"] = {"ts_ms": now_ms, "units": rfid_units}
+        zones = dict(read_ms or {})
+        anchor = state["anchor"] = {"ts_ms": min(zones.values(), default=now_ms), "units": rfid_units, "zones": zones}
     return anchor
 
 

@@ -170,7 +170,8 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
     readers = readers_of(devices, p["lot_attr"], p["value_attr"], p["lot_value_attr"])
     fresh = {d["id"] for d in (everything or devices)
              if d.get("last_seen_ms") is not None and now_ms - d["last_seen_ms"] <= p["fresh_s"] * 1000}
-    latest = uow.monitoring.latest_value([r.id for r in readers], p["key"], now_ms)
+    points = uow.monitoring.latest_points([r.id for r in readers], p["key"], now_ms)
+    latest = {device: value for device, (_, value) in points.items() if value is not None}
     positions = lot_positions(readers, latest, fresh)
     keys = {lot: (PLATFORM_SCOPE, rule.id, f"lot:{enterprise_id}:{lot}"[:60]) for lot in positions}
     states = uow.monitoring.states(keys.values())
@@ -181,14 +182,19 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
         state = dict(states.get(keys[lot]) or {})
         before = dict(state)
         rfid = position["stock"]
-        anchor = anchor_step(state, rfid, True, now_ms, p["anchor_s"])  # only set when there is none yet
         lot_zones = {zones[r] for r in position["readers"]} - {None}
+        read_ms: dict[str, int] = {}
+        for r in position["readers"]:
+            if r in points and zones[r] is not None:
+                read_ms[zones[r]] = min(read_ms.get(zones[r], points[r][0]), points[r][0])
+        anchor = anchor_step(state, rfid, True, now_ms, p["anchor_s"], read_ms)  # only set when there is none yet
         flows = _lot_flows(p, lot, lot_zones, everything or [], fresh, anchor, now_ms, uow, wms_rows)
         reconciled = reconcile(rfid, anchor, flows)
         judged = {**position, "stock": reconciled["stock"] if reconciled else None}
         action = lot_step(judged, state, now_ms, int(p["duration_s"] * 1000))
         # renewed for the next sweep only once judged at or above the pledge: a drop seen by a flow keeps its anchor
-        anchor_step(state, rfid, judged["stock"] is None or judged["stock"] < judged["pledged"], now_ms, p["anchor_s"])
+        anchor_step(state, rfid, judged["stock"] is None or judged["stock"] < judged["pledged"], now_ms, p["anchor_s"],
+                    read_ms)
         if action:
             detail = _lot_detail(lot, judged, state, before, reconciled, p)
             out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
@@ -267,12 +273,15 @@ def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict],
     if not lot_zones <= {(c.get("attributes") or {}).get("zone_id") for c in cams} or not all(c["id"] in fresh for c in cams):
         return None
     ids = [c["id"] for c in cams]
+    since = {c["id"]: (anchor.get("zones") or {}).get((c.get("attributes") or {}).get("zone_id"), anchor["ts_ms"])
+             for c in cams}  # each zone's flows from when its readers were read
     units = {"count_in": 0.0, "count_out": 0.0}
     first: dict[int, int] = {}
     for key in units:
-        for r in uow.telemetry.readings(ids, key, anchor["ts_ms"] + 1, now_ms + 1, LIMIT):
-            first[r["device_id"]] = min(first.get(r["device_id"], r["ts_ms"]), r["ts_ms"])
-            units[key] += float(r["num"] or 0)
+        for r in uow.telemetry.readings(ids, key, min(since.values()) + 1, now_ms + 1, LIMIT):
+            if r["ts_ms"] > since[r["device_id"]]:
+                first[r["device_id"]] = min(first.get(r["device_id"], r["ts_ms"]), r["ts_ms"])
+                units[key] += float(r["num"] or 0)
     if now_ms - anchor["ts_ms"] > p["fresh_s"] * 1000 and not all(
             c in first and first[c] - anchor["ts_ms"] <= p["fresh_s"] * 1000 for c in ids):
         return None  # a camera silent since the anchor: its counts are unknown, never zero

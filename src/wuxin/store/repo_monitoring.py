@@ -218,6 +218,15 @@ class MonitoringRepo(_Repo):
             readings.c.device_id == latest.c.device_id, readings.c.ts_ms == latest.c.ts)).where(readings.c.key == key)
         return {r.device_id: r.num for r in self.conn.execute(query)}
 
+    def latest_points(self, device_ids: Sequence[int], key: str, at_ms: int) -> dict[int, tuple[int, float]]:
+        """Latest (ts_ms, numeric value) of `key` at or before at_ms per device."""
+        latest = (select(readings.c.device_id, func.max(readings.c.ts_ms).label("ts"))
+                  .where(readings.c.device_id.in_(list(device_ids)), readings.c.key == key, readings.c.ts_ms <= at_ms)
+                  .group_by(readings.c.device_id).subquery())
+        query = select(readings.c.device_id, readings.c.ts_ms, readings.c.num).join(latest, and_(
+            readings.c.device_id == latest.c.device_id, readings.c.ts_ms == latest.c.ts)).where(readings.c.key == key)
+        return {r.device_id: (r.ts_ms, r.num) for r in self.conn.execute(query)}
+
     def sum_values(self, device_ids: Sequence[int], key: str, from_ms: int, to_ms: int) -> float | None:
         query = select(func.sum(readings.c.num)).where(readings.c.device_id.in_(list(device_ids)), readings.c.key == key,
                                                        readings.c.ts_ms >= from_ms, readings.c.ts_ms < to_ms)
