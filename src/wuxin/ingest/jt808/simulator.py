@@ -78,13 +78,14 @@ class SimulatedVehicle:
         return self.parameters[0x0001]
 
     def status(self) -> int:
-        return (m.STATUS_ACC_ON if self.acc_on else 0) | m.STATUS_POSITIONED | (
+        return (m.STATUS_ACC_ON if self.acc_on and not self.immobilised else 0) | m.STATUS_POSITIONED | (
             c.STATUS_OIL_CUT if self.oil_cut else 0) | (c.STATUS_CIRCUIT_CUT if self.circuit_cut else 0) | (
             c.STATUS_DOORS_LOCKED if self.doors_locked else 0)
 
     def fix(self, time: datetime) -> Location:
-        """A report of where it is now, with its status bits."""
-        return Location(0, self.status(), self.lat, self.lon, 0, self.speed_kmh, self.heading_deg, time)
+        """A report of where it is now, with its status bits (a cut vehicle stands, its ignition dead)."""
+        speed = 0.0 if self.immobilised else self.speed_kmh
+        return Location(0, self.status(), self.lat, self.lon, 0, speed, self.heading_deg, time)
 
     def drive(self, seconds: float) -> None:
         """Move along its heading; a cut vehicle does not move (its engine has no fuel or power)."""
