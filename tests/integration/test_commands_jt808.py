@@ -11,7 +11,7 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.jt808 import commands as c
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway, command_serial
-from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
+from wuxin.ingest.jt808.simulator import SimulatedTerminal
 from wuxin.services import calendars, consent, identity, loans, registry
 from wuxin.services import commands as cmd
 from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
