@@ -11,8 +11,8 @@ from tests.world import DAY_MS, PASSWORD, build_world, login
 def _setup(platform):
     world = build_world(platform)
     expires = platform.clock_ms() + 30 * DAY_MS
-    for tenant in (world.bank, world.operator, world.other_bank):
-        consent.grant(platform, None, world.fleet, tenant, "all", [], "credit monitoring", expires)
+    world.fleet_consents = {tenant: consent.grant(platform, None, world.fleet, tenant, "all", [], "credit monitoring", expires)
+                            for tenant in (world.bank, world.operator, world.other_bank)}
     registry.register_device(platform, None, world.fleet, "truck-02", "vehicles.gps_terminal", "bank_installed",
                              attributes={"jt808_phone": "013912345678", "plate": "粤B12345"})
     provision_terminal(platform, None, "truck-02", "SZ80801")
@@ -67,6 +67,12 @@ def test_the_lock_is_requested_approved_and_seen_on_the_device_loan_and_alarm_by
     bundle = client.get("/api/v1/ledger/evidence", params={"subject": f"command:{cid}"}, headers=h["risk"])
     assert bundle.status_code == 200 and len(bundle.json()["entries"]) == 2  # request, approve
     assert client.get("/api/v1/ledger/evidence", params={"subject": f"command:{cid}"}, headers=h["other"]).status_code == 404
+
+    revoked = client.post(f"/api/v1/consents/{world.fleet_consents[world.bank]}/revoke", headers=h["fleetowner"])
+    assert revoked.status_code == 200, revoked.text  # the borrower withdraws its consent: the answers are device data
+    assert client.get(f"/api/v1/commands/{cid}", headers=h["officer"]).status_code == 404
+    assert ids(f"/api/v1/loans/{loan_id}/commands", "officer") == (200, [])
+    assert client.get(f"/api/v1/commands/{cid}", headers=h["fleetowner"]).status_code == 200
 
 
 def test_bad_requests_and_refusals_say_what_and_why(live, platform):

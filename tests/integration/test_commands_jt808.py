@@ -131,6 +131,8 @@ def test_immobilise_is_approved_by_a_second_person_sent_once_and_acknowledged_an
     entries = world.ledger(out["id"])
     assert [e["step"] for e in entries] == ["request", "approve", "send", "acknowledge"]
     assert entries[1]["by_user_id"] == world.world.users["risk"] and entries[0]["loan_id"] == world.loan_id
+    counted = platform.metrics.registry.get_sample_value
+    assert counted("wuxin_commands_total", {"operation": "immobilise", "step": "acknowledge"}) == 1
     # the borrower sees what was done to its vehicle; the loan lists it
     assert [r["id"] for r in cmd.device_commands(platform, world.who("fleetowner"), "truck-02")] == [out["id"]]
     assert [r["id"] for r in cmd.loan_commands(platform, world.who("risk"), world.loan_id)] == [out["id"]]

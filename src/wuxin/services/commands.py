@@ -31,7 +31,7 @@ from wuxin.commands.model import (
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.jt808.gateway import OutgoingCommand
-from wuxin.security.policy import Principal, consented_device_keys
+from wuxin.security.policy import Principal, consented_device_keys, may_know_enterprise
 from wuxin.services.evidence import record_evidence
 from wuxin.services.loans import own_loan
 from wuxin.services.monitoring import readable_alarm
@@ -69,7 +69,7 @@ def request_command(platform: Platform, principal: Principal, device_key: str, o
             loan_id=loan["id"] if loan else None, alarm_id=alarm_id, state=state, four_eyes=int(spec.four_eyes),
             requested_by=principal.user_id, requested_ms=now_ms, expires_ms=now_ms + ttl * 1000, updated_ms=now_ms)
         row = uow.commands.get(command_id)
-        _record(uow, row, "request", principal.user_id, now_ms, {"reason": reason, "params": checked,
+        _record(platform, uow, row, "request", principal.user_id, now_ms, {"reason": reason, "params": checked,
                                                                  "approval": "four_eyes" if spec.four_eyes else "not_needed"})
         uow.commit()
         return public_command(uow.commands.get(command_id))
@@ -194,7 +194,7 @@ def cancel_command(platform: Platform, principal: Principal, command_id: int, re
 def _decide(platform: Platform, principal: Principal, command_id: int, step: str, reason: str | None) -> dict:
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
-        row = readable_command(uow, principal, command_id)
+        row = readable_command(uow, principal, command_id, now_ms)
         target = next_state(row["state"], step, command_id)
         if step == "cancel":
             _require_canceller(principal, row)
@@ -203,7 +203,7 @@ def _decide(platform: Platform, principal: Principal, command_id: int, step: str
         if not uow.commands.move(command_id, {row["state"]}, state=target, decided_by=principal.user_id,
                                  decided_ms=now_ms, decision_reason=reason, updated_ms=now_ms):
             raise Conflict(f"command {command_id} changed meanwhile: read it again")
-        _record(uow, uow.commands.get(command_id), step, principal.user_id, now_ms, {"reason": reason})
+        _record(platform, uow, uow.commands.get(command_id), step, principal.user_id, now_ms, {"reason": reason})
         uow.commit()
         return public_command(uow.commands.get(command_id))
 
@@ -233,11 +233,12 @@ def _require_approver(platform: Platform, uow: UnitOfWork, principal: Principal,
 
 # ---------------------------------------------------------------- reading
 
-def readable_command(uow: UnitOfWork, principal: Principal, command_id: int) -> dict:
-    """A command this principal may read: the admin, the requesting tenant's users, and the device's own enterprise
-    (a borrower sees what was done to its vehicle); for anyone else it does not exist."""
+def readable_command(uow: UnitOfWork, principal: Principal, command_id: int, now_ms: int) -> dict:
+    """A command this principal may read: the admin, the requesting tenant's users while the enterprise's consent to
+    the tenant is valid (an answer may carry the vehicle's position), and the device's own enterprise (a borrower sees
+    what was done to its vehicle); for anyone else it does not exist."""
     row = uow.commands.get(command_id)
-    if row is None or not _may_read(principal, row):
+    if row is None or not _may_read(principal, row) or not _still_consented(uow, principal, row, now_ms):
         raise NotFound(f"command {command_id} does not exist")
     return row
 
@@ -250,9 +251,14 @@ def _may_read(principal: Principal, row: dict) -> bool:
     return principal.tenant_id is not None and principal.tenant_id == row["tenant_id"]
 
 
+def _still_consented(uow: UnitOfWork, principal: Principal, row: dict, now_ms: int) -> bool:
+    consents = consent_views(uow.consents.for_enterprise(row["enterprise_id"]))
+    return may_know_enterprise(principal, row["enterprise_id"], consents, now_ms)
+
+
 def command_detail(platform: Platform, principal: Principal, command_id: int) -> dict:
     with platform.uow() as uow:
-        return public_command(readable_command(uow, principal, command_id))
+        return public_command(readable_command(uow, principal, command_id, platform.clock_ms()))
 
 
 def device_commands(platform: Platform, principal: Principal, device_key: str) -> list[dict]:
@@ -265,7 +271,9 @@ def device_commands(platform: Platform, principal: Principal, device_key: str) -
 def loan_commands(platform: Platform, principal: Principal, loan_id: int) -> list[dict]:
     """Commands acting on a loan's collateral (the bank's own loan only)."""
     with platform.uow() as uow:
-        own_loan(uow, principal, loan_id)
+        loan = own_loan(uow, principal, loan_id)
+        if not _still_consented(uow, principal, {"enterprise_id": loan["enterprise_id"]}, platform.clock_ms()):
+            return []
         return [public_command(r) for r in uow.commands.listed(loan_id=loan_id) if _may_read(principal, r)]
 
 
@@ -287,8 +295,10 @@ def public_command(row: dict) -> dict:
 
 # ---------------------------------------------------------------- the ledger and the audit log
 
-def _record(uow: UnitOfWork, row: dict, step: str, user_id: int | None, now_ms: int, extra: dict) -> None:
-    """One audit entry and one evidence entry per step of the command's life."""
+def _record(platform: Platform, uow: UnitOfWork, row: dict, step: str, user_id: int | None, now_ms: int,
+            extra: dict) -> None:
+    """One audit entry and one evidence entry per step of the command's life (counted once committed: close enough)."""
+    platform.metrics.commands.labels(row["operation"], step).inc()
     fact = {"command_id": row["id"], "step": step, "state": row["state"], "device": row["device_key"],
             "operation": row["operation"], "channel": row["channel"], "loan_id": row["loan_id"],
             "alarm_id": row["alarm_id"], "by_user_id": user_id, **extra}
@@ -308,7 +318,7 @@ def expire_commands(platform: Platform) -> int:
             why = (f"no answer from the device within {ANSWER_WINDOW_S} s of sending" if row["state"] == "sent"
                    else f"not {'approved and ' if row['state'] == 'requested' else ''}delivered before it expired")
             if uow.commands.move(row["id"], {row["state"]}, state="expired", failure=why, updated_ms=now_ms):
-                _record(uow, uow.commands.get(row["id"]), "expire", None, now_ms, {"failure": why})
+                _record(platform, uow, uow.commands.get(row["id"]), "expire", None, now_ms, {"failure": why})
                 expired += 1
         uow.commit()
     return expired
@@ -344,7 +354,8 @@ class DatabaseOutbox:
             if not uow.commands.move(command_id, {"approved"}, state="sent", serial=serial, msg_id=msg_id,
                                      sent_ms=now_ms, updated_ms=now_ms):
                 return False
-            _record(uow, uow.commands.get(command_id), "send", None, now_ms, {"serial": serial, "msg_id": f"0x{msg_id:04x}"})
+            _record(self.platform, uow, uow.commands.get(command_id), "send", None, now_ms,
+                    {"serial": serial, "msg_id": f"0x{msg_id:04x}"})
             uow.commit()
         return True
 
@@ -352,7 +363,7 @@ class DatabaseOutbox:
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
             if uow.commands.move(command_id, {"approved"}, state="failed", failure=why[:500], updated_ms=now_ms):
-                _record(uow, uow.commands.get(command_id), "undeliverable", None, now_ms, {"failure": why[:500]})
+                _record(self.platform, uow, uow.commands.get(command_id), "undeliverable", None, now_ms, {"failure": why[:500]})
                 uow.commit()
 
     def answered(self, device_key: str, serial: int, msg_id: int, answer: dict[str, Any]) -> str | None:
@@ -373,7 +384,7 @@ class DatabaseOutbox:
             if not uow.commands.move(row["id"], {"sent"}, state=target, answered_ms=now_ms, answer=stored,
                                      failure=failure, updated_ms=now_ms):
                 return None
-            _record(uow, uow.commands.get(row["id"]), "acknowledge" if step == "acknowledge" else "fail", None, now_ms,
+            _record(self.platform, uow, uow.commands.get(row["id"]), "acknowledge" if step == "acknowledge" else "fail", None, now_ms,
                     {"answer": stored, "failure": failure})
             uow.commit()
             return target

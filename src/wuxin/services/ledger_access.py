@@ -115,7 +115,7 @@ def _alarm_action(platform, uow, principal, entry) -> None:
 
 
 def _device_command(platform, uow, principal, entry) -> None:
-    commands.readable_command(uow, principal, _number(entry["subject"], "command"))
+    commands.readable_command(uow, principal, _number(entry["subject"], "command"), platform.clock_ms())
 
 
 def _business_import(platform, uow, principal, entry) -> None:
