@@ -109,6 +109,7 @@ def test_immobilise_is_approved_by_a_second_person_sent_once_and_acknowledged_an
             cmd.approve_command(platform, world.who("officer"), command["id"])
         assert await gateway.push_commands() == 0  # nothing leaves before approval
         cmd.approve_command(platform, world.who("risk"), command["id"], "checked the overdue file")
+        terminal.clock = lambda: FIX_TIME.replace(minute=5)  # it answers five minutes after its last report
         assert await gateway.push_commands("truck-02") == 1
         (frame,) = await terminal.await_commands(1)
         await terminal.request(terminal.builder.heartbeat())  # the 0x8001 to its 0x0500 has come back by now
@@ -131,6 +132,11 @@ def test_immobilise_is_approved_by_a_second_person_sent_once_and_acknowledged_an
     entries = world.ledger(out["id"])
     assert [e["step"] for e in entries] == ["request", "approve", "send", "acknowledge"]
     assert entries[1]["by_user_id"] == world.world.users["risk"] and entries[0]["loan_id"] == world.loan_id
+    with platform.uow() as uow:  # the 0x0500's location is stored as a reading like any report
+        device_id = uow.devices.by_key("truck-02")["id"]
+        at_ms = int(FIX_TIME.replace(minute=5).timestamp() * 1000)
+        answered = {r["key"]: r["num"] for r in uow.telemetry.readings([device_id], None, at_ms, at_ms + 1, 100)}
+    assert answered["speed_kmh"] == 0.0 and answered["acc_on"] == 0.0
     counted = platform.metrics.registry.get_sample_value
     assert counted("wuxin_commands_total", {"operation": "immobilise", "step": "acknowledge"}) == 1
     # the borrower sees what was done to its vehicle; the loan lists it

@@ -506,7 +506,20 @@ class Session:
             if state is None:
                 log.warning("JT808 reply 0x%04x serial %d from terminal %s matches no sent command (ignored)",
                             header.msg_id, serial, header.phone)
+        if header.msg_id in (c.QUERY_LOCATION_REPLY, c.VEHICLE_CONTROL_REPLY):
+            await self._store_reply_location(message)
         return self._general(header, m.RESULT_OK) if needs_answer else None
+
+    async def _store_reply_location(self, message: Frame) -> None:
+        """The location a 0x0201 / 0x0500 carries is a reading like a 0x0200's (the vehicle as it answered)."""
+        assert self.device_key is not None
+        _, location = c.parse_location_reply(message.body)
+        lines, alarm = m.location_lines(self.device_key, [location], self.alarm)
+        try:
+            await self.sink.accept(lines)
+            self.alarm = alarm
+        except Exception:  # the answer is recorded with the command; the reading is evidence, not the answer
+            log.exception("JT808 location of reply 0x%04x from terminal %s not stored", message.header.msg_id, self.phone)
 
     async def _presence(self, state: str, cause: str) -> None:
         """Tell the sink; a failure there is logged and never ends the session."""
