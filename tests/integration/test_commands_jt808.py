@@ -419,3 +419,16 @@ def test_a_2013_terminal_cannot_be_cut_and_the_command_fails_saying_so(platform)
     _run(platform, scenario)
     detail = cmd.command_detail(platform, world.who("officer"), out["id"])
     assert detail["state"] == "failed" and "needs a 2019 terminal" in detail["failure"] and out["received"] == []
+
+
+def test_approval_checks_the_loan_and_the_expiry_again(platform):
+    world = Commands(platform)
+    command = world.request("officer", "lock_doors", loan_id=world.loan_id, ttl_s=600)
+    world.set_loan("monitoring", ["truck-02"])  # the borrower caught up meanwhile
+    with pytest.raises(Conflict, match="cannot be approved now: loan .* is monitoring"):
+        cmd.approve_command(platform, world.who("risk"), command["id"])
+    world.set_loan("warning", ["truck-02"])
+    platform.clock.advance(601_000)  # past its expiry, before any sweep
+    with pytest.raises(Conflict, match="expired at"):
+        cmd.approve_command(platform, world.who("risk"), command["id"])
+    assert world.state(command["id"]) == "requested" and cmd.expire_commands(platform) == 1

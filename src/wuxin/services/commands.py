@@ -59,7 +59,10 @@ def request_command(platform: Platform, principal: Principal, device_key: str, o
         spec = channel.operation(operation)
         checked = spec.check_params(params or {})
         _require_requester(platform, uow, principal, device, spec)
-        loan = _lender_checks(platform, uow, principal, device, spec, loan_id) if spec.lender else _loan_of(uow, principal, device, loan_id)
+        if spec.lender:
+            loan = _lender_checks(platform, uow, principal, device, spec, loan_id)
+        else:
+            loan = _loan_of(uow, principal, device, loan_id)
         if alarm_id is not None:
             _require_alarm_of(uow, principal, device, alarm_id, now_ms)
         state = "requested" if spec.four_eyes else "approved"
@@ -69,8 +72,8 @@ def request_command(platform: Platform, principal: Principal, device_key: str, o
             loan_id=loan["id"] if loan else None, alarm_id=alarm_id, state=state, four_eyes=int(spec.four_eyes),
             requested_by=principal.user_id, requested_ms=now_ms, expires_ms=now_ms + ttl * 1000, updated_ms=now_ms)
         row = uow.commands.get(command_id)
-        _record(platform, uow, row, "request", principal.user_id, now_ms, {"reason": reason, "params": checked,
-                                                                 "approval": "four_eyes" if spec.four_eyes else "not_needed"})
+        _record(platform, uow, row, "request", principal.user_id, now_ms,
+                {"reason": reason, "params": checked, "approval": "four_eyes" if spec.four_eyes else "not_needed"})
         uow.commit()
         return public_command(uow.commands.get(command_id))
 
@@ -226,6 +229,9 @@ def _require_approver(platform: Platform, uow: UnitOfWork, principal: Principal,
     _require_live(device, platform.clock_ms())
     loan = uow.monitoring.loan(row["loan_id"]) if row["loan_id"] is not None else None
     if recheck:
+        if row["expires_ms"] <= platform.clock_ms():
+            raise Conflict(f"command {row['id']} expired at {row['expires_ms']} (epoch ms): request it again")
+        _require_consent_covers(platform, uow, principal, device)
         refusal = loan_refusal(spec, loan, device["key"]) or _standing_refusal(platform, uow, device, spec)
         if refusal:
             raise Conflict(f"command {row['id']} cannot be approved now: {refusal}")
