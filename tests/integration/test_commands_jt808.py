@@ -290,7 +290,8 @@ def test_a_command_approved_while_offline_is_delivered_when_the_terminal_logs_in
     async def scenario(gateway, port):
         command = world.request("integrator", "query_location", reason="installation check")
         assert command["state"] == "approved"  # no second person for a query
-        assert await gateway.push_commands() == 0  # nobody online
+        assert cmd.DatabaseOutbox(platform).devices_due() == {"truck-02"}  # what the periodic push asks about
+        assert await gateway.push_commands(device_keys={"truck-02"}) == 0  # nobody online
         terminal = SimulatedTerminal(PHONE, "2019", terminal_id="SZ80801")
         terminal.clock = lambda: FIX_TIME
         await terminal.connect("127.0.0.1", port)
@@ -302,6 +303,7 @@ def test_a_command_approved_while_offline_is_delivered_when_the_terminal_logs_in
     _run(platform, scenario)
     detail = cmd.command_detail(platform, world.who("integrator"), out["id"])
     assert out["msg"] == 0x8201 and detail["state"] == "acknowledged"
+    assert cmd.DatabaseOutbox(platform).devices_due() == set()
     assert detail["answer"]["vehicle"]["lat"] == 29.8683 and detail["answer"]["msg_id"] == "0x0201"
 
 

@@ -354,6 +354,11 @@ class DatabaseOutbox:
                 out.append(OutgoingCommand(row["id"], row["operation"], dict(row["params"])))
             return out
 
+    def devices_due(self) -> set[str]:
+        """Devices with approved, unexpired commands: the only sessions the periodic push needs to ask."""
+        with self.platform.uow() as uow:
+            return uow.commands.devices_with_due(self.platform.clock_ms())
+
     def claim(self, command_id: int, serial: int, msg_id: int) -> bool:
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:

@@ -41,6 +41,12 @@ class CommandRepo(_Repo):
             device_commands.c.device_id == device_id, device_commands.c.state == "approved",
             device_commands.c.expires_ms > now_ms).order_by(device_commands.c.id)))
 
+    def devices_with_due(self, now_ms: int) -> set[str]:
+        """Keys of the devices that have approved, unexpired commands (one query for the gateway's poll)."""
+        query = select(devices.c.key).distinct().join(device_commands, devices.c.id == device_commands.c.device_id).where(
+            device_commands.c.state == "approved", device_commands.c.expires_ms > now_ms)
+        return set(self.conn.execute(query).scalars())
+
     def sent_as(self, device_id: int, serial: int) -> Row | None:
         """The sent command of this device with this serial (the newest, should serials have wrapped)."""
         return _one(self.conn.execute(_WITH_DEVICE.where(

@@ -97,7 +97,9 @@ def serve(
             await asyncio.sleep(command_poll_s)
             try:
                 await asyncio.to_thread(expire_commands, platform)
-                await gateway.push_commands()
+                due = await asyncio.to_thread(outbox.devices_due)  # one query, not one per connected terminal
+                if due:
+                    await gateway.push_commands(device_keys=due)
             except Exception:  # the database may be down for a while: keep the schedule
                 logging.getLogger(__name__).exception("JT808 command delivery failed; retrying")
 

@@ -604,13 +604,15 @@ class Jt808Gateway:
             await self._server.wait_closed()
             self._server = None
 
-    async def push_commands(self, device_key: str | None = None) -> int:
-        """Send the due commands of the connected terminals (of one device when given); returns frames sent.
-        Run on approval and from a periodic loop, so an online terminal need not wait for its heartbeat."""
+    async def push_commands(self, device_key: str | None = None, *, device_keys: set[str] | None = None) -> int:
+        """Send the due commands of the connected terminals (of one device, or of device_keys, when given); returns
+        frames sent. Run on approval and from a periodic loop, so an online terminal need not wait for its heartbeat."""
+        if device_key is not None:
+            device_keys = {device_key}
         sent = 0
         for task, session in list(self.sessions.items()):
             writer = self._writers.get(task)
-            if writer is None or session.device_key is None or device_key not in (None, session.device_key):
+            if writer is None or session.device_key is None or (device_keys is not None and session.device_key not in device_keys):
                 continue
             frames = await session.command_frames()
             if frames:
