@@ -434,3 +434,39 @@ def test_approval_checks_the_loan_and_the_expiry_again(platform):
     with pytest.raises(Conflict, match="expired at"):
         cmd.approve_command(platform, world.who("risk"), command["id"])
     assert world.state(command["id"]) == "requested" and cmd.expire_commands(platform) == 1
+
+
+def test_the_gateway_service_sends_a_command_approved_while_the_terminal_is_connected(platform, monkeypatch):
+    """`wuxin jt808 serve` on the platform: its poll loop delivers without waiting for the terminal's heartbeat."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import free_port
+
+    platform.clock.now_ms = int(time.time() * 1000)  # the gateway process runs on the real clock
+    world = Commands(platform)
+    monkeypatch.setenv("WUXIN_DATABASE_URL", platform.settings.database_url)
+    port = free_port()
+    gateway = subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", "jt808", "serve", "--host", "127.0.0.1",
+                                "--port", str(port), "--command-poll-s", "0.2"],
+                               env={**os.environ}, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "JT808 gateway listening" in gateway.stderr.readline()
+
+        async def scenario() -> tuple[int, int]:
+            terminal = SimulatedTerminal(PHONE, "2019", terminal_id="SZ80801")
+            await terminal.connect("127.0.0.1", port)
+            await terminal.login("粤B12345")
+            command = world.request("integrator", "query_location", reason="installation check")
+            (frame,) = await terminal.await_commands(1, timeout_s=60)
+            await terminal.request(terminal.builder.heartbeat())  # its answer has been handled by now
+            await terminal.close()
+            return command["id"], frame.header.msg_id
+
+        command_id, msg_id = asyncio.run(scenario())
+        assert msg_id == 0x8201 and world.state(command_id) == "acknowledged"
+    finally:
+        gateway.send_signal(15)
+        gateway.wait(timeout=60)
