@@ -118,3 +118,19 @@ def test_answers_close_only_what_they_answer():
     assert judge_answer("immobilise", 0x8500, 0x0500, cut) == ("acknowledge", None)
     step, why = judge_answer("restore", 0x8500, 0x0500, cut)
     assert step == "fail" and "circuit_cut=True, oil_cut=True" in why
+
+
+def test_a_thing_models_services_become_operations_checked_by_their_input_data():
+    from wuxin.commands.tsl import tsl_operations
+
+    doc = {"services": [{"identifier": "set_run_threshold", "name": "设置运行阈值", "callType": "async", "inputData": [
+        {"identifier": "run_threshold_a", "name": "阈值", "dataType": {"type": "float", "specs": {"min": "0", "max": "50"}}}]}]}
+    operations = tsl_operations("manufacturing.current_bracelet", doc)
+    spec = operations["set_run_threshold"]
+    assert spec.check_params({"run_threshold_a": 5.0}) == {"run_threshold_a": 5.0}
+    assert spec.label["zh"] == "设置运行阈值" and not spec.four_eyes
+    with pytest.raises(InvalidInput, match="run_threshold_a"):
+        spec.check_params({"run_threshold_a": 500.0})
+    with pytest.raises(InvalidInput, match="not \\['colour'\\]"):
+        spec.check_params({"colour": "red"})
+    assert tsl_operations("vehicles.gps_terminal", {"services": []}) == {}
