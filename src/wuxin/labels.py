@@ -15,6 +15,8 @@ import orjson
 
 from wuxin.alerts.rules import SEVERITIES
 from wuxin.calendars.periods import PERIOD_KINDS
+from wuxin.commands.jt808 import JT808
+from wuxin.commands.model import STATES as COMMAND_STATES
 from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
 from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
@@ -96,6 +98,18 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "insufficient_evidence": ("证据不足", "Insufficient evidence")}),
     "check_level": (get_args(Level), {
         "verified": ("已验证", "Verified"), "supported": ("仅佐证", "Supported only"), "not_verified": ("未验证", "Not verified")}),
+    "command_state": (COMMAND_STATES, {
+        "requested": ("待审批", "Awaiting approval"), "approved": ("已批准待下发", "Approved, waiting to be sent"),
+        "sent": ("已下发", "Sent"), "acknowledged": ("终端已确认", "Acknowledged by the device"),
+        "failed": ("执行失败", "Failed"), "expired": ("已过期", "Expired"), "refused": ("已驳回", "Refused"),
+        "cancelled": ("已撤销", "Cancelled")}),
+    "command_operation": (tuple(JT808.operations), {
+        "query_parameters": ("查询终端参数", "Query terminal parameters"),
+        "set_parameters": ("设置终端参数", "Set terminal parameters"),
+        "query_location": ("位置信息查询", "Query location"), "send_text": ("文本信息下发", "Send a text message"),
+        "lock_doors": ("车门加锁", "Lock the doors"), "unlock_doors": ("车门解锁", "Unlock the doors"),
+        "immobilise": ("断油断电", "Cut oil and power (immobilise)"),
+        "restore": ("恢复油电", "Restore oil and power")}),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 

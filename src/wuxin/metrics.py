@@ -32,6 +32,9 @@ class Metrics:
             "wuxin_jt808_registrations", "JT/T 808 registrations (0x0100) by outcome: enrolled or why refused",
             ["outcome"], registry=self.registry
         )
+        self.commands = Counter(
+            "wuxin_commands", "Steps of commands to devices by operation and step (request, approve, send, acknowledge, "
+            "fail, expire ...)", ["operation", "step"], registry=self.registry)
         self.jt808_authentications = Counter(
             "wuxin_jt808_authentications", "JT/T 808 authentications (0x0102) by outcome: authenticated or why refused",
             ["outcome"], registry=self.registry

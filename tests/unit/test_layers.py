@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wuxin"
-PURE = ("domain", "security", "ledger", "trace", "indicators", "risk", "alerts", "loans", "calendars")
+PURE = ("domain", "security", "ledger", "trace", "indicators", "risk", "alerts", "loans", "calendars", "commands")
 
 
 def imported_modules(path: Path) -> set[str]:

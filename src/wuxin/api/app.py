@@ -18,6 +18,7 @@ from wuxin.api import routes_admin, routes_console, routes_data, routes_devices,
 from wuxin.api import routes_calendars, routes_indicators
 from wuxin.api import routes_provisioning
 from wuxin.api import routes_labels
+from wuxin.api import routes_commands
 from wuxin.api.body_limit import BodyLimit
 from wuxin.api.guards import refuse_unstorable_text
 from wuxin.api.health import health_report
@@ -48,6 +49,7 @@ def create_app(platform: Platform) -> FastAPI:
     _add_security_headers(app)  # outermost: a 413 carries the headers too
     app.add_middleware(RequestMetrics, metrics=platform.metrics)  # latency by route template, 413s included
     app.include_router(routes_devices.router)
+    app.include_router(routes_commands.router)
     app.include_router(routes_provisioning.router)  # before routes_data: /devices/import is not a device key
     app.include_router(routes_data.router)
     app.include_router(routes_admin.router)

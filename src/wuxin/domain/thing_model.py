@@ -168,6 +168,12 @@ def _identifier(device_type: str, where: str, item: Any) -> str:
     return ident
 
 
+def service_input_checkers(device_type: str, service: dict) -> dict[str, Checker]:
+    """Checkers of a TSL service's inputData, by identifier (what a command invoking the service may carry)."""
+    name = _identifier(device_type, "services", service)
+    return _compile_items(device_type, f"service {name} inputData", service.get("inputData", []))
+
+
 def _compile_items(device_type: str, where: str, items: Any) -> dict[str, Checker]:
     checkers: dict[str, Checker] = {}
     for item in _list(device_type, where, items):

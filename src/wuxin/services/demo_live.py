@@ -37,6 +37,7 @@ from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.ingest.mqtt.broker import DynsecAdmin, MosquittoProcess, provision_device, provision_worker
 from wuxin.ingest.mqtt.worker import MqttWorker
+from wuxin.services.commands import DatabaseOutbox
 from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
@@ -159,7 +160,8 @@ class LiveDevices:
         return provisioned
 
     async def _start_jt808(self, keys: list[str]) -> int:
-        self._gateway = Jt808Gateway(DatabaseDirectory(self.platform), PlatformSink(self.platform))
+        self._gateway = Jt808Gateway(DatabaseDirectory(self.platform), PlatformSink(self.platform),
+                                     outbox=DatabaseOutbox(self.platform))
         port = await self._gateway.start("127.0.0.1", self.jt808_port)
         for key in keys:
             device = self.terminals[key]
@@ -187,7 +189,8 @@ class LiveDevices:
         terminal = self._sessions[key]
         for line in lines:
             if "values" in line:
-                location = terminal_location(line["values"], line["ts"], events_at.get(line["ts"], []))
+                location = terminal.vehicle.constrain(  # a vehicle the bank cut stands still
+                    terminal_location(line["values"], line["ts"], events_at.get(line["ts"], [])))
                 (answer,) = await terminal.request(terminal.builder.location(location))
                 if m.parse_general_response(answer.body)["result"] != m.RESULT_OK:
                     raise ConnectionError(f"location of {key} at {line['ts']} answered {answer.body.hex()}")

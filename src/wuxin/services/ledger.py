@@ -56,6 +56,7 @@ DATA_CLASSES = {
     "credit_review": "credit",  # an override or a limit for four eyes, and its approval (services.credit_workflow)
     "pledge_change": "pledge",
     "alarm_action": "alarm",
+    "device_command": "command",  # a command to a device: its request, decision, delivery and answer (services.commands)
     "business_import": "business",
     "epcis_event": "trace",
     "product_batch": "trace",

@@ -21,7 +21,7 @@ from wuxin.errors import Denied, Gone, NotFound
 from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.proofs import proof_to_dict
 from wuxin.security.policy import Principal, device_not_found, readable_device_keys
-from wuxin.services import business_data, credit, loans, monitoring, trace
+from wuxin.services import business_data, commands, credit, loans, monitoring, trace
 from wuxin.services.ledger import _inclusions, _require
 from wuxin.services.registry import consent_views
 from wuxin.services.retention import gone_message
@@ -114,6 +114,10 @@ def _alarm_action(platform, uow, principal, entry) -> None:
     monitoring.readable_alarm(uow, principal, _number(entry["subject"], "alarm"), platform.clock_ms())
 
 
+def _device_command(platform, uow, principal, entry) -> None:
+    commands.readable_command(uow, principal, _number(entry["subject"], "command"), platform.clock_ms())
+
+
 def _business_import(platform, uow, principal, entry) -> None:
     business_data.require_records_reader(platform, uow, principal, entry["enterprise_id"], entry["owner_tenant_id"])
 
@@ -138,6 +142,7 @@ READERS: dict[str, Reader] = {
     "credit_review": _credit_decision,  # subject credit_decision:<id>:review:<id>: read as its decision
     "pledge_change": _pledge_change,
     "alarm_action": _alarm_action,
+    "device_command": _device_command,
     "business_import": _business_import,
     "epcis_event": _epcis_event,
     "product_batch": _product_batch,

@@ -7,6 +7,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from wuxin.errors import StorageFull, Unavailable
 from wuxin.store.errors import note_storage_full, translate
 
+from wuxin.store.repo_commands import CommandRepo
 from wuxin.store.repo_console import ConsoleRepo
 from wuxin.store.repo_credit import CreditRepo
 from wuxin.store.repo_credit_workflow import CreditWorkflowRepo
@@ -62,6 +63,7 @@ class UnitOfWork:
         self.jt808 = Jt808Repo(self.conn)
         self.retention = RetentionRepo(self.conn)
         self.calendars = CalendarRepo(self.conn)
+        self.commands = CommandRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -71,20 +71,37 @@ def serve(
     device: Annotated[list[str], typer.Option(
         help="A terminal open for enrolment for 24 h, as PHONE:TERMINAL_ID=DEVICE_KEY; repeatable.")] = [],  # noqa: B006
     idle_timeout_s: Annotated[float, typer.Option(help="Close a connection silent this long.")] = 180.0,
+    command_poll_s: Annotated[float, typer.Option(help="How often approved commands are sent to online terminals "
+                                                       "and overdue ones expired (platform mode).")] = 5.0,
 ) -> None:
     """Run the gateway on the platform (terminals = provisioned GPS terminal devices, readings stored);
     with --device, an in-memory directory that prints received lines as JSON Lines instead."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host = listen_host(host)
+    platform = None
     if device:
-        directory, sink = InMemoryDirectory(_parse_devices(device)), PrintingSink()
+        directory, sink, outbox = InMemoryDirectory(_parse_devices(device)), PrintingSink(), None
     else:
         from wuxin.bootstrap import build_platform
+        from wuxin.services.commands import DatabaseOutbox
         from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink
 
         platform = build_platform()
-        directory, sink = DatabaseDirectory(platform), PlatformSink(platform)
-    gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s)
+        directory, sink, outbox = DatabaseDirectory(platform), PlatformSink(platform), DatabaseOutbox(platform)
+    gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s, outbox=outbox)
+
+    async def commands_loop() -> None:
+        from wuxin.services.commands import expire_commands
+
+        while True:
+            await asyncio.sleep(command_poll_s)
+            try:
+                await asyncio.to_thread(expire_commands, platform)
+                due = await asyncio.to_thread(outbox.devices_due)  # one query, not one per connected terminal
+                if due:
+                    await gateway.push_commands(device_keys=due)
+            except Exception:  # the database may be down for a while: keep the schedule
+                logging.getLogger(__name__).exception("JT808 command delivery failed; retrying")
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -93,9 +110,12 @@ def serve(
             loop.add_signal_handler(signum, stop.set)
         bound = await gateway.start(host, port)
         typer.echo(f"JT808 gateway on {host}:{bound}; Ctrl-C to stop", err=True)
+        poller = asyncio.create_task(commands_loop()) if platform is not None else None
         try:
             await stop.wait()
         finally:
+            if poller is not None:
+                poller.cancel()
             await gateway.stop()
         typer.echo(f"JT808 gateway stopped ({len(gateway.sessions)} connections left open)", err=True)
 

@@ -10,6 +10,12 @@ acknowledged is lost; if accept raises the answer is result 1 and the terminal r
 Locations that arrive together (pipelined) are handed to the sink in one call.
 A bad frame never ends the server or other connections: with a readable header it is answered
 result 2, otherwise dropped; a stream with no 0x7e for too long is closed.
+
+Commands (optional third port, ``CommandOutbox``): when a terminal authenticates or sends a heartbeat,
+and whenever ``Jt808Gateway.push_commands`` runs, the session asks the outbox for the device's due
+commands, claims each (once: the claim fails if it was cancelled or another connection sent it) and
+sends it with the serial ``command id & 0xFFFF``; the terminal's answer (0x0001, 0x0104, 0x0201,
+0x0500) goes back to the outbox with that serial, for the device of this connection only.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from wuxin.ingest.jt808 import commands as c
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.codec import (
     DEFAULT_MAX_BUFFER_BYTES,
@@ -71,6 +78,41 @@ class ReadingSink(Protocol):
     async def presence(self, device_key: str, state: str, cause: str) -> None:
         """The terminal is online (authenticated, heartbeat) or offline (logout, connection gone); best effort."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingCommand:
+    """An approved command due for a device."""
+
+    command_id: int
+    operation: str
+    params: dict[str, Any]
+
+
+class CommandOutbox(Protocol):
+    """Commands waiting for their terminal, and where its answers go. Synchronous (run in a thread)."""
+
+    def due(self, device_key: str) -> list[OutgoingCommand]:
+        """Approved, unexpired, unsent commands of the device that may leave now."""
+        ...
+
+    def claim(self, command_id: int, serial: int, msg_id: int) -> bool:
+        """Mark the command sent as this serial and message; False if it may no longer be sent."""
+        ...
+
+    def undeliverable(self, command_id: int, why: str) -> None:
+        """The terminal cannot carry it (a 2013 terminal asked for the oil/power cut): it failed."""
+        ...
+
+    def answered(self, device_key: str, serial: int, msg_id: int, answer: dict[str, Any]) -> str | None:
+        """The device's answer to the command sent with `serial`; the command's new state, or None if no
+        sent command of this device matches (a duplicate, a forged or a stale serial)."""
+        ...
+
+
+def command_serial(command_id: int) -> int:
+    """The 808 serial a command is sent with: the same on every connection, so answers find it."""
+    return command_id & 0xFFFF
 
 
 def phone_key(phone: str) -> str:
@@ -175,9 +217,13 @@ class Session:
     """One terminal connection: who it is, its alarm state, subpackages being reassembled."""
 
     def __init__(
-        self, directory: TerminalDirectory, sink: ReadingSink, now: Callable[[], datetime], peer: str = "?"
+        self, directory: TerminalDirectory, sink: ReadingSink, now: Callable[[], datetime], peer: str = "?",
+        outbox: CommandOutbox | None = None,
     ) -> None:
         self.directory = directory
+        self.outbox = outbox
+        self.version = "2013"  # header version of the authenticating frame: commands are sent in it
+        self.protocol_version = 1
         self.sink = sink
         self.now = now
         self.peer = peer
@@ -218,6 +264,8 @@ class Session:
                     continue
                 pending = await self._flush(pending, replies)
                 replies.append(await self._answer(message, frame.header))
+                if message.header.msg_id in (m.AUTHENTICATE, m.HEARTBEAT) and self._is_current(frame.header):
+                    replies.extend(await self.command_frames())
             except Exception:  # one bad message must not end the connection
                 log.exception("JT808 error handling msg 0x%04x from terminal %s", frame.header.msg_id, frame.header.phone)
                 replies.append(self._general(frame.header, m.RESULT_FAILURE))
@@ -367,8 +415,8 @@ class Session:
                 await self._presence("offline", "jt808_logout")
                 self.phone = self.device_key = None
             return self._general(header, m.RESULT_OK)
-        if msg_id == m.TERMINAL_RESPONSE:
-            return None  # answers to platform commands need no answer
+        if msg_id in c.REPLIES:
+            return await self._command_reply(message, header)
         log.info("JT808 unsupported message 0x%04x from terminal %s", msg_id, header.phone)
         return self._general(header, m.RESULT_UNSUPPORTED)
 
@@ -404,9 +452,74 @@ class Session:
         if self.device_key != device_key:
             self.alarm = 0
         self.phone, self.device_key = header.phone, device_key
+        self.version, self.protocol_version = header.version, header.protocol_version or 1
         log.info("JT808 terminal %s authenticated as device %s", header.phone, device_key)
         await self._presence("online", "jt808_authenticated")
         return self._general(header, m.RESULT_OK)
+
+    # ---- commands
+
+    async def command_frames(self) -> list[bytes]:
+        """Frames of the device's due commands, each claimed first (sent once); none without an outbox."""
+        if self.outbox is None or self.device_key is None:
+            return []
+        try:
+            due = await asyncio.to_thread(self.outbox.due, self.device_key)
+        except Exception:
+            log.exception("JT808 commands of device %s not read", self.device_key)
+            return []
+        frames = []
+        for command in due:
+            frame = await self._command_frame(command)
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    async def _command_frame(self, command: OutgoingCommand) -> bytes | None:
+        assert self.outbox is not None and self.phone is not None
+        try:
+            msg_id, body = c.command_message(command.operation, command.params, self.version)
+        except Jt808Error as exc:
+            await asyncio.to_thread(self.outbox.undeliverable, command.command_id, str(exc))
+            return None
+        serial = command_serial(command.command_id)
+        if not await asyncio.to_thread(self.outbox.claim, command.command_id, serial, msg_id):
+            return None
+        log.info("JT808 command %d (%s) to terminal %s as 0x%04x serial %d",
+                 command.command_id, command.operation, self.phone, msg_id, serial)
+        return encode_frame(msg_id, self.phone, serial, body, version=self.version,
+                            protocol_version=self.protocol_version)
+
+    async def _command_reply(self, message: Frame, header: Header) -> bytes | None:
+        """Hand a command answer to the outbox (this connection's device only); 0x0001 itself is not answered."""
+        needs_answer = header.msg_id != m.TERMINAL_RESPONSE
+        if not self._is_current(header):
+            return self._general(header, m.RESULT_FAILURE) if needs_answer else None
+        try:
+            serial, answer = c.parse_reply(header.msg_id, message.body)
+        except Jt808Error as exc:
+            log.warning("JT808 bad command reply from terminal %s: %s", header.phone, exc)
+            return self._general(header, m.RESULT_MESSAGE_ERROR) if needs_answer else None
+        if self.outbox is not None:
+            assert self.device_key is not None
+            state = await asyncio.to_thread(self.outbox.answered, self.device_key, serial, header.msg_id, answer)
+            if state is None:
+                log.warning("JT808 reply 0x%04x serial %d from terminal %s matches no sent command (ignored)",
+                            header.msg_id, serial, header.phone)
+        if header.msg_id in (c.QUERY_LOCATION_REPLY, c.VEHICLE_CONTROL_REPLY):
+            await self._store_reply_location(message)
+        return self._general(header, m.RESULT_OK) if needs_answer else None
+
+    async def _store_reply_location(self, message: Frame) -> None:
+        """The location a 0x0201 / 0x0500 carries is a reading like a 0x0200's (the vehicle as it answered)."""
+        assert self.device_key is not None
+        _, location = c.parse_location_reply(message.body)
+        lines, alarm = m.location_lines(self.device_key, [location], self.alarm)
+        try:
+            await self.sink.accept(lines)
+            self.alarm = alarm
+        except Exception:  # the answer is recorded with the command; the reading is evidence, not the answer
+            log.exception("JT808 location of reply 0x%04x from terminal %s not stored", message.header.msg_id, self.phone)
 
     async def _presence(self, state: str, cause: str) -> None:
         """Tell the sink; a failure there is logged and never ends the session."""
@@ -450,8 +563,10 @@ class Jt808Gateway:
         now: Callable[[], datetime] = utc_now,
         max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES,
         read_bytes: int = 65536,
+        outbox: CommandOutbox | None = None,
     ) -> None:
         self.directory = directory
+        self.outbox = outbox
         self.sink = sink
         self.idle_timeout_s = idle_timeout_s
         self.now = now
@@ -489,11 +604,28 @@ class Jt808Gateway:
             await self._server.wait_closed()
             self._server = None
 
+    async def push_commands(self, device_key: str | None = None, *, device_keys: set[str] | None = None) -> int:
+        """Send the due commands of the connected terminals (of one device, or of device_keys, when given); returns
+        frames sent. Run on approval and from a periodic loop, so an online terminal need not wait for its heartbeat."""
+        if device_key is not None:
+            device_keys = {device_key}
+        sent = 0
+        for task, session in list(self.sessions.items()):
+            writer = self._writers.get(task)
+            if writer is None or session.device_key is None or (device_keys is not None and session.device_key not in device_keys):
+                continue
+            frames = await session.command_frames()
+            if frames:
+                writer.write(b"".join(frames))
+                await writer.drain()
+                sent += len(frames)
+        return sent
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection's handler. It never ends cancelled: asyncio (3.11) logs a cancelled
         connection handler as an error ("Exception in callback StreamReaderProtocol...")."""
         peer = _peer_name(writer)
-        session = Session(self.directory, self.sink, self.now, peer)
+        session = Session(self.directory, self.sink, self.now, peer, self.outbox)
         task = asyncio.current_task()
         assert task is not None
         self.sessions[task] = session

@@ -2,7 +2,8 @@
 
 Pure code. Terminal -> platform: 0x0100 register, 0x0102 authenticate, 0x0002 heartbeat,
 0x0003 logout, 0x0200 location, 0x0704 batch location. Platform -> terminal: 0x8001 general
-response, 0x8100 register response.
+response, 0x8100 register response. Commands and their answers (0x8103/0x8104/0x8201/0x8300/0x8500,
+0x0001/0x0104/0x0201/0x0500) are in wuxin.ingest.jt808.commands.
 """
 from __future__ import annotations
 

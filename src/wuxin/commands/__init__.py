@@ -1,0 +1,1 @@
+"""Commands to devices: the model, its rules and the channels' operation sets (pure; see design.md, Commands)."""

@@ -1,0 +1,106 @@
+"""Commands over HTTP: request, approve, reject, cancel, the lists of a device, a loan and an alarm, the evidence
+bundle; every endpoint answers only whom the tenant, the role and the consent allow."""
+from __future__ import annotations
+
+from wuxin.services import consent, identity, loans, registry
+from wuxin.services.jt808_terminals import provision_terminal
+
+from tests.world import DAY_MS, PASSWORD, build_world, login
+
+
+def _setup(platform):
+    world = build_world(platform)
+    expires = platform.clock_ms() + 30 * DAY_MS
+    world.fleet_consents = {tenant: consent.grant(platform, None, world.fleet, tenant, "all", [], "credit monitoring", expires)
+                            for tenant in (world.bank, world.operator, world.other_bank)}
+    registry.register_device(platform, None, world.fleet, "truck-02", "vehicles.gps_terminal", "bank_installed",
+                             attributes={"jt808_phone": "013912345678", "plate": "粤B12345"})
+    provision_terminal(platform, None, "truck-02", "SZ80801")
+    with platform.uow() as uow:
+        device_id = uow.devices.by_key("truck-02")["id"]
+    officer = identity.principal_for_token(platform, identity.login(platform, "officer", PASSWORD))
+    loan = loans.create_loan(platform, officer, world.fleet, "auto", "300000")
+    with platform.uow() as uow:
+        uow.monitoring.set_loan(loan["id"], state="warning", monitoring_plan={"devices": ["truck-02"]})
+        alarm_id, _ = uow.monitoring.raise_alarm(dict(
+            scope="platform", tenant_id=None, source=f"device:{device_id}", alarm_type="theft", rule_id="vehicles.theft",
+            severity="critical", status="active", enterprise_id=world.fleet, device_id=device_id, loan_ids=[loan["id"]],
+            started_ms=platform.clock_ms(), last_ms=platform.clock_ms(), stored_ms=platform.clock_ms(), detail={}))
+        uow.commit()
+    return world, loan["id"], alarm_id
+
+
+def test_the_lock_is_requested_approved_and_seen_on_the_device_loan_and_alarm_by_whom_it_concerns(live, platform):
+    world, loan_id, alarm_id = _setup(platform)
+    client = live.client
+    h = {name: login(client, name) for name in ("officer", "risk", "other", "integrator", "fleetowner", "owner")}
+    body = {"operation": "lock_doors", "reason": "theft alarm on the pledged vehicle", "loan_id": loan_id, "alarm_id": alarm_id}
+    assert client.post("/api/v1/devices/truck-02/commands", json=body).status_code == 401
+    created = client.post("/api/v1/devices/truck-02/commands", json=body, headers=h["officer"])
+    assert created.status_code == 201, created.text
+    command = created.json()
+    assert command["state"] == "requested" and command["four_eyes"] and command["alarm_id"] == alarm_id
+    cid = command["id"]
+
+    own = client.post(f"/api/v1/commands/{cid}/approve", json={}, headers=h["officer"])
+    assert own.status_code == 403 and "four eyes" in own.text
+    assert client.post(f"/api/v1/commands/{cid}/approve", json={}, headers=h["other"]).status_code == 404
+    approved = client.post(f"/api/v1/commands/{cid}/approve", json={"reason": "confirmed"}, headers=h["risk"])
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    assert client.post(f"/api/v1/commands/{cid}/approve", json={}, headers=h["risk"]).status_code == 409
+
+    def ids(path, who):
+        response = client.get(path, headers=h[who])
+        return response.status_code, [c["id"] for c in response.json()] if response.status_code == 200 else None
+
+    assert ids("/api/v1/devices/truck-02/commands", "officer") == (200, [cid])
+    assert ids("/api/v1/devices/truck-02/commands", "fleetowner") == (200, [cid])  # the borrower sees it
+    assert ids("/api/v1/devices/truck-02/commands", "other") == (200, [])  # another bank: not its command
+    assert ids("/api/v1/devices/truck-02/commands", "owner")[0] == 404  # another enterprise's user
+    assert ids(f"/api/v1/loans/{loan_id}/commands", "risk") == (200, [cid])
+    assert ids(f"/api/v1/loans/{loan_id}/commands", "other")[0] == 404
+    assert ids(f"/api/v1/alarms/{alarm_id}/commands", "officer") == (200, [cid])
+    assert ids(f"/api/v1/alarms/{alarm_id}/commands", "owner")[0] == 404
+    assert client.get(f"/api/v1/commands/{cid}", headers=h["other"]).status_code == 404
+    assert client.get(f"/api/v1/commands/{cid}", headers=h["integrator"]).status_code == 404
+
+    bundle = client.get("/api/v1/ledger/evidence", params={"subject": f"command:{cid}"}, headers=h["risk"])
+    assert bundle.status_code == 200 and len(bundle.json()["entries"]) == 2  # request, approve
+    assert client.get("/api/v1/ledger/evidence", params={"subject": f"command:{cid}"}, headers=h["other"]).status_code == 404
+
+    revoked = client.post(f"/api/v1/consents/{world.fleet_consents[world.bank]}/revoke", headers=h["fleetowner"])
+    assert revoked.status_code == 200, revoked.text  # the borrower withdraws its consent: the answers are device data
+    assert client.get(f"/api/v1/commands/{cid}", headers=h["officer"]).status_code == 404
+    assert ids(f"/api/v1/loans/{loan_id}/commands", "officer") == (200, [])
+    assert client.get(f"/api/v1/commands/{cid}", headers=h["fleetowner"]).status_code == 200
+
+
+def test_bad_requests_and_refusals_say_what_and_why(live, platform):
+    world, loan_id, _ = _setup(platform)
+    client = live.client
+    h = {name: login(client, name) for name in ("officer", "integrator", "fleetowner")}
+
+    def post(who, **body):
+        return client.post("/api/v1/devices/truck-02/commands", json={"reason": "needed now", **body}, headers=h[who])
+
+    denied = post("integrator", operation="immobilise", loan_id=loan_id)
+    assert denied.status_code == 403 and "lending bank" in denied.text
+    assert post("fleetowner", operation="query_location").status_code == 403
+    bad = post("integrator", operation="set_parameters", params={"report_interval_s": 0})
+    assert bad.status_code == 422 and "report_interval_s" in bad.text and "got 0" in bad.text
+    unknown = post("integrator", operation="reboot")
+    assert unknown.status_code == 422 and "'reboot'" in unknown.text
+    assert post("integrator", operation="query_location", ttl_s=10).status_code == 422
+    short = client.post("/api/v1/devices/truck-02/commands", json={"operation": "query_location", "reason": "x"},
+                        headers=h["integrator"])
+    assert short.status_code == 422 and "reason" in short.text
+    cut = post("officer", operation="immobilise", loan_id=loan_id)
+    assert cut.status_code == 409 and "no speed and ignition" in cut.text  # it never reported standing still
+    ok = post("integrator", operation="set_parameters", params={"report_interval_s": 15})
+    assert ok.status_code == 201 and ok.json()["state"] == "approved" and not ok.json()["four_eyes"]
+    cancelled = client.post(f"/api/v1/commands/{ok.json()['id']}/cancel", json={"reason": "wrong truck"},
+                            headers=h["integrator"])
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    labels = client.get("/api/v1/labels", headers=h["officer"]).json()
+    assert labels["command_state"]["requested"] == {"zh": "待审批", "en": "Awaiting approval"}
+    assert labels["command_operation"]["immobilise"]["zh"] == "断油断电"
