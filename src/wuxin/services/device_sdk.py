@@ -42,6 +42,7 @@ class DeviceIdentity:
     dialect: str  # thingsboard | alink
     product_key: str | None = None  # Alink: the vendor productKey in its topics
     device_name: str | None = None
+    server_subscribe: bool = False
 
 
 class ConnectRefused(Exception):
@@ -85,6 +86,7 @@ class AlinkConnect:
     sign_method: str
     secure_mode: str
     timestamp: str | None
+    server_subscribe: bool = False  # _ss=1: the platform subscribes the device to its system replies
 
 
 def parse_alink_connect(client_id: str, username: str | None) -> AlinkConnect | None:
@@ -95,7 +97,7 @@ def parse_alink_connect(client_id: str, username: str | None) -> AlinkConnect | 
     options = dict(part.split("=", 1) for part in rest.rstrip("|").split(",") if "=" in part)
     device_name, _, product_key = username.partition("&")
     return AlinkConnect(bare, product_key, device_name, options.get("signmethod", ""), options.get("securemode", ""),
-                        options.get("timestamp"))
+                        options.get("timestamp"), options.get("_ss") == "1")
 
 
 def alink_sign(secret: str, connect: AlinkConnect) -> str:
@@ -130,7 +132,7 @@ def alink_device(platform: Platform, connect: AlinkConnect, password: str | None
     if not password or not hmac.compare_digest(alink_sign(secret, connect), password):
         raise ConnectRefused("bad_signature", f"the signature of {connect.device_name!r} does not match its secret")
     return DeviceIdentity(row["device_id"], row["key"], row["device_type"], "alink", connect.product_key,
-                          connect.device_name)
+                          connect.device_name, connect.server_subscribe)
 
 
 def issue_alink_secret(platform: Platform, principal: Principal | None, device_key: str, product_key: str,

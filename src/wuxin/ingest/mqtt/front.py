@@ -289,6 +289,8 @@ class DeviceFrontEnd:
             await writer.drain()
             return None
         connection = _Connection(identity, connect.level, writer, connect.username or "")
+        if identity.server_subscribe:  # LinkKit's _ss=1: Alibaba subscribes the device to its replies itself
+            connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply")
         self.connections.setdefault(identity.key, set()).add(connection)
         writer.write(codec.connack(connect.level, codec.SUCCESS))
         return connection
