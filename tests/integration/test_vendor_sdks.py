@@ -201,3 +201,50 @@ def test_a_revoked_token_closes_the_devices_connection(platform, sdk_env):
     registry.revoke_device_tokens(platform, None, "loom-01")
     assert front.check_credentials() == 1
     assert loom.call("wait_disconnected")["disconnected"] is True
+
+
+@pytest.fixture
+def http_sdk(platform, live):
+    world = build_world(platform)
+    platform.clock.now_ms = int(time.time() * 1000)  # the HTTP client stamps telemetry with the wall clock
+    processes: list[SdkProcess] = []
+
+    def device(token: str) -> SdkProcess:
+        processes.append(SdkProcess("tb", "tb_driver.py", {"http": True, "host": live.url, "token": token}))
+        return processes[-1]
+
+    yield world, device
+    for process in processes:
+        process.close()
+
+
+def test_thingsboard_http_sdk_telemetry_attributes_and_rpc(platform, live, http_sdk):
+    world, device = http_sdk
+    loom = device(world.device_tokens["loom-01"])
+    assert loom.hello == {"connected": True}
+    assert "error" not in loom.call("telemetry", values={"current_a": 11.0})  # the SDK returns nothing on success
+    assert "error" not in loom.call("attributes", values={"firmware_version": "2.0.1", "battery_pct": 64})
+    assert sorted(_readings(platform, "loom-01")) == [("battery_pct", 64.0), ("current_a", 11.0)]
+    assert _attributes(platform, "loom-01") == {"firmware_version": "2.0.1"}
+    answer = loom.call("request_attributes", client_keys=["firmware_version"], shared_keys=["target_fw"])["answer"]
+    assert answer == {"client": {"firmware_version": "2.0.1"}, "shared": {}}
+    assert loom.call("rpc", method="getCurrentTime")["answer"] == {"time": platform.clock_ms()}
+    refused = loom.call("attributes", values={"battery_pct": 640})
+    assert refused["status"] == 400 and _quarantined(platform) == [("out_of_range", "loom-01")]
+
+
+def test_thingsboard_http_with_a_wrong_token_is_refused(platform, live, http_sdk):
+    _, device = http_sdk
+    intruder = device("wxd_not-a-token")
+    assert intruder.hello == {"connected": False}
+    assert intruder.call("attributes", values={"firmware_version": "x"})["status"] == 401
+    assert live.client.get("/api/v1/wxd_not-a-token/attributes").status_code == 401
+    assert live.client.get("/api/v1/wxd_not-a-token/rpc", params={"timeout": 1}).status_code == 401
+
+
+def test_the_rpc_long_poll_answers_408_when_nothing_is_pending(platform, live, http_sdk):
+    world, _ = http_sdk
+    token = world.device_tokens["loom-01"]
+    answer = live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 200})
+    assert answer.status_code == 408 and answer.content == b""
+    assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": -1}).status_code == 422

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 from cryptography.fernet import Fernet, InvalidToken
@@ -22,8 +22,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wuxin.bootstrap import Platform
 from wuxin.errors import Conflict, InvalidInput
+from wuxin.ingest.parse import PayloadError, loads
+from wuxin.ingest.pipeline import Rejection
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
+from wuxin.services.ingest import IngestResult, _device_for_token, ingest_lines, quarantine_payload
 from wuxin.services.registry import known_device, require_device_manager_of
 
 ALINK_WINDOW_MS = 15 * 60_000  # a device clock some minutes off still connects; a captured password expires
@@ -221,3 +224,65 @@ def answer_rpc(platform: Platform, method: Any, _params: Any) -> dict:
     if method == "getCurrentTime":
         return {"time": platform.clock_ms()}
     return {"error": f"unknown RPC method {str(method)[:100]!r}; the platform answers getCurrentTime"}
+
+
+# ---- ThingsBoard HTTP device API beyond telemetry
+
+HTTP_RPC_DEFAULT_TIMEOUT_MS = 10_000
+HTTP_RPC_MAX_TIMEOUT_MS = 120_000
+
+
+def http_device(platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None) -> dict:
+    """The device of a token in an HTTP path; an unknown or revoked one is quarantined (its first KiB) and refused."""
+    return _device_for_token(platform, token, body, on_unauthenticated)
+
+
+def post_http_attributes(platform: Platform, token: str, body: bytes,
+                         on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
+    """POST /api/v1/{token}/attributes: declared keys are readings at receive time, the others attributes."""
+    device = http_device(platform, token, body, on_unauthenticated)
+    now_ms = platform.clock_ms()
+    try:
+        values = loads(body)
+        if not isinstance(values, dict):
+            raise PayloadError("wrong_shape", f"attributes are {type(values).__name__}, expected an object")
+    except PayloadError as exc:
+        with platform.uow() as uow:
+            quarantine_payload(platform, uow, "http", exc.reason, f"{device['key']}: {exc}", body, device["key"])
+            uow.commit()
+        raise
+    model = platform.thing_models.get(device["device_type"])
+    declared, undeclared = split_attributes(model, values) if model else ({}, values)
+    rows, refused = attribute_rows(device["id"], undeclared, now_ms)
+    with platform.uow() as uow:
+        uow.protocols.upsert_attributes(rows)
+        uow.commit()
+    result = ingest_lines(platform, [{"device": device["key"], "ts": now_ms, "values": declared}], "http") \
+        if declared else IngestResult(None)
+    for key, reason in refused:
+        result.rejections.append(Rejection(0, device["key"], key, "bad_attribute_key", reason, None))
+    return result
+
+
+def get_http_attributes(platform: Platform, token: str, client_keys: list[str] | None, shared_keys: list[str] | None,
+                        on_unauthenticated: Callable[[], None] | None = None) -> dict:
+    """GET /api/v1/{token}/attributes?clientKeys=a,b&sharedKeys=c."""
+    device = http_device(platform, token, b"", on_unauthenticated)
+    return attribute_response(platform, device["id"], client_keys, shared_keys)
+
+
+def post_http_rpc(platform: Platform, token: str, body: bytes,
+                  on_unauthenticated: Callable[[], None] | None = None) -> dict:
+    """POST /api/v1/{token}/rpc {"method", "params"}: the device calls the platform."""
+    http_device(platform, token, body, on_unauthenticated)
+    request = loads(body) if body else {}
+    if not isinstance(request, dict):
+        raise PayloadError("wrong_shape", f"an RPC request is an object, got {type(request).__name__}")
+    return answer_rpc(platform, request.get("method"), request.get("params"))
+
+
+def rpc_poll_timeout_ms(timeout_ms: int | None) -> int:
+    """ThingsBoard's long poll: timeout 0 or absent -> the default; longer than the limit is cut to it."""
+    if not timeout_ms or timeout_ms <= 0:
+        return HTTP_RPC_DEFAULT_TIMEOUT_MS
+    return min(timeout_ms, HTTP_RPC_MAX_TIMEOUT_MS)

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from tb_device_http import TBHTTPDevice
 from tb_device_mqtt import TBDeviceMqttClient
 from tb_gateway_mqtt import TBGatewayMqttClient
 
@@ -40,8 +41,37 @@ def _answer(request):
     return next((a for a in got[0] if isinstance(a, dict)), None) if got else None  # (id,) content (, error)
 
 
+def http_main(config):
+    """ThingsBoard's HTTP device client: connect() posts an empty telemetry to test the token."""
+    client = TBHTTPDevice(config["host"], config["token"])
+    print("@@ " + json.dumps({"connected": client.connect()}), flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        op, out = command["op"], {}
+        try:
+            if op == "telemetry":
+                out["answer"] = client.send_telemetry(command["values"], queued=False)
+            elif op == "attributes":
+                out["answer"] = client.send_attributes(command["values"])
+            elif op == "request_attributes":
+                out["answer"] = client.request_attributes(client_keys=command.get("client_keys"),
+                                                          shared_keys=command.get("shared_keys"))
+            elif op == "rpc":
+                out["answer"] = client.send_rpc(command["method"], command.get("params"))
+            elif op == "stop":
+                client.stop_publish_worker()
+                print("@@ " + json.dumps({"stopped": True}), flush=True)
+                return
+        except Exception as exc:  # the SDK raises requests' HTTPError for a refusal: report it
+            out["error"] = f"{type(exc).__name__}: {exc}"
+            out["status"] = getattr(getattr(exc, "response", None), "status_code", None)
+        print("@@ " + json.dumps(out, default=str), flush=True)
+
+
 def main():
     config = json.loads(sys.argv[1])
+    if config.get("http"):
+        return http_main(config)
     logging.getLogger("tb_connection").addHandler(_Recorder())
     logging.getLogger("tb_connection").setLevel(logging.DEBUG)
     kind = TBGatewayMqttClient if config.get("gateway") else TBDeviceMqttClient
