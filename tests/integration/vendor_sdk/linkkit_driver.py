@@ -7,7 +7,6 @@ then one JSON command per stdin line, one JSON answer per stdout line. Nothing o
 import json
 import sys
 import threading
-import time
 
 from linkkit import linkkit
 
