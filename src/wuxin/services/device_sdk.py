@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wuxin.bootstrap import Platform
+from wuxin.domain.text import shown, text_fault
 from wuxin.errors import Conflict, InvalidInput
 from wuxin.ingest.parse import PayloadError, loads
 from wuxin.ingest.pipeline import Rejection
@@ -187,11 +188,16 @@ def attribute_rows(device_id: int, values: dict, now_ms: int) -> tuple[list[dict
     """Rows to store, and (key, reason) for keys that cannot be stored."""
     rows, refused = [], []
     for key, value in values.items():
-        if not key or len(key) > ATTRIBUTE_KEY_CHARS:
-            refused.append((key[:ATTRIBUTE_KEY_CHARS], f"attribute key must be 1-{ATTRIBUTE_KEY_CHARS} characters"))
+        if not key or len(key) > ATTRIBUTE_KEY_CHARS or text_fault(key):
+            refused.append((shown(key[:ATTRIBUTE_KEY_CHARS]), f"attribute key {shown(key)} must be 1-"
+                            f"{ATTRIBUTE_KEY_CHARS} characters of text the database can store"))
             continue
-        rows.append({"device_id": device_id, "key": key, "value_json": orjson.dumps(value).decode(),
-                     "updated_ms": now_ms})
+        try:
+            value_json = orjson.dumps(value).decode()
+        except TypeError as exc:  # a lone surrogate or a number out of range: not storable JSON
+            refused.append((key, f"attribute {shown(key)} is not storable JSON: {exc}"))
+            continue
+        rows.append({"device_id": device_id, "key": key, "value_json": value_json, "updated_ms": now_ms})
     return rows, refused
 
 
@@ -260,7 +266,8 @@ def post_http_attributes(platform: Platform, token: str, body: bytes,
     result = ingest_lines(platform, [{"device": device["key"], "ts": now_ms, "values": declared}], "http") \
         if declared else IngestResult(None)
     for key, reason in refused:
-        result.rejections.append(Rejection(0, device["key"], key, "bad_attribute_key", reason, None))
+        result.rejections.append(Rejection(0, device["key"], key, "bad_attribute", reason,
+                                           {"device": device["key"], "attribute": key}))
     return result
 
 

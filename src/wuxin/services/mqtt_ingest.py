@@ -87,7 +87,7 @@ def _store_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcome:
         resolver.prime({line["device"] for line in lines if isinstance(line.get("device"), str)}
                        | {m.route.device for m in parsed})
         _refuse_impostors(uow, parsed, lines, resolver, validated)
-        _store_undeclared_attributes(uow, parsed, lines, resolver, now_ms)
+        _store_undeclared_attributes(uow, parsed, lines, resolver, now_ms, validated)
         validate_lines(lines, resolver, now_ms, platform.settings.max_future_skew_s * 1000, out=validated)
         sha = hashlib.sha256(b"".join(m.payload for m in messages)).hexdigest()
         result = store_validated(platform, uow, validated, CHANNEL, None, sha)
@@ -126,7 +126,7 @@ def _refuse_impostors(uow, parsed: list[_Message], lines: list, resolver: Device
 
 
 def _store_undeclared_attributes(uow, parsed: list[_Message], lines: list, resolver: DeviceResolver,
-                                 now_ms: int) -> None:
+                                 now_ms: int, out: Validated) -> None:
     """ThingsBoard client attributes the device's thing model does not declare are kept as attributes (the
     latest value per key); the declared ones go on as readings. A line left with nothing declared is done."""
     rows = []
@@ -141,7 +141,11 @@ def _store_undeclared_attributes(uow, parsed: list[_Message], lines: list, resol
             declared, undeclared = split_attributes(device.model, line["values"])
             if not undeclared:
                 continue
-            rows.extend(attribute_rows(device.id, undeclared, now_ms)[0])
+            stored, refused = attribute_rows(device.id, undeclared, now_ms)
+            rows.extend(stored)
+            out.rejections.extend(Rejection(index, device.key, key, "bad_attribute", message, {"device": device.key,
+                                  "ts": now_ms, "attribute": key})
+                                  for key, message in refused)
             if declared:
                 lines[index] = {**line, "values": declared}
             else:
