@@ -248,3 +248,23 @@ def test_the_rpc_long_poll_answers_408_when_nothing_is_pending(platform, live, h
     answer = live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 200})
     assert answer.status_code == 408 and answer.content == b""
     assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": -1}).status_code == 422
+
+
+def test_an_mqtt5_client_hears_why_the_front_end_closes_it(platform, sdk_env):
+    """Beyond the SDKs: a plain MQTT 5 client sees the reason code of the DISCONNECT (0x87, 0x9B)."""
+    import paho.mqtt.client as mqtt
+
+    from wuxin.ingest.mqtt.broker import connect_client
+
+    world, _, _, front, _ = sdk_env
+    reasons: dict[str, list] = {}
+    for case, topic, qos in (("foreign", "v1/devices/loom-02/telemetry", 1), ("qos2", "v1/devices/me/telemetry", 2)):
+        client = connect_client(f"mqtt://{world.device_tokens['loom-01']}@127.0.0.1:{front.port}", protocol=mqtt.MQTTv5)
+        reasons[case] = []
+        client.on_disconnect = lambda _c, _u, _f, reason, _p, case=case: reasons[case].append(reason.getName())
+        client.reconnect_delay_set(60, 120)  # stay down: the test reads why it went down
+        client.publish(topic, '{"current_a": 1}', qos=qos)
+        wait_for(lambda case=case: reasons[case], what=f"the {case} disconnect")
+        client.loop_stop()
+    assert reasons == {"foreign": ["Not authorized"], "qos2": ["QoS not supported"]}
+    assert _readings(platform, "loom-02") == [] and _readings(platform, "loom-01") == []

@@ -324,6 +324,10 @@ class DeviceFrontEnd:
 
     async def _publish(self, connection: _Connection, message: codec.Publish) -> None:
         identity = connection.identity
+        if message.qos == 2:  # exactly-once would need PUBREC/PUBREL state: refused, not half-done
+            log.warning("MQTT front end: %s published at QoS 2; connection closed", identity.key)
+            connection.close(codec.QOS_NOT_SUPPORTED)
+            return
         action = inbound_action(identity, message.topic)
         if action.kind == "refuse":
             self._refused(identity.key, "topic_not_allowed")
