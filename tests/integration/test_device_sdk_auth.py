@@ -7,10 +7,11 @@ import hmac
 
 import pytest
 
-from wuxin.errors import Conflict, InvalidInput
+from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt import codec
 from wuxin.ingest.mqtt.front import inbound_action, may_subscribe
 from wuxin.services import registry
+from wuxin.services.credit import principal_for_username
 from wuxin.services.device_sdk import (AlinkConnect, ConnectRefused, DeviceIdentity, alink_device, issue_alink_secret,
                                        parse_alink_connect, thingsboard_device)
 
@@ -119,3 +120,16 @@ def test_topic_filters_match_as_mqtt_says():
     assert codec.topic_matches("/sys/a/b/thing/event/+/post_reply", "/sys/a/b/thing/event/sos/post_reply")
     assert codec.topic_matches("v1/devices/me/#", "v1/devices/me/rpc/request/1")
     assert not codec.topic_matches("v1/devices/me/+", "v1/devices/me/rpc/request/1")
+
+
+def test_only_a_manager_of_the_device_may_give_it_an_alink_secret(platform):
+    build_world(platform)
+    with pytest.raises(Denied):  # a bank officer reads under consent, never manages credentials
+        issue_alink_secret(platform, principal_for_username(platform, "officer"), "loom-01", PK)
+    with pytest.raises(NotFound):  # the fleet did not consent to the integrator's tenant: truck-01 does not exist for it
+        issue_alink_secret(platform, principal_for_username(platform, "integrator"), "truck-01", PK)
+    with pytest.raises(Denied):  # an enterprise user manages only its enterprise_shared devices
+        issue_alink_secret(platform, principal_for_username(platform, "owner"), "loom-01", PK)
+    assert issue_alink_secret(platform, principal_for_username(platform, "integrator"), "loom-01", PK)
+    with platform.uow() as uow:
+        assert uow.protocols.alink_identity(PK, "loom-01")["key"] == "loom-01"
