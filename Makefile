@@ -14,6 +14,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	PYTHON=$(PYTHON) scripts/vendor-sdks.sh
 	touch $@
 
 install: $(BIN)/.installed
@@ -30,4 +31,4 @@ bench: install
 	$(BIN)/wuxin bench ledger
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) $(VENV)-sdk-tb $(VENV)-sdk-linkkit var test-artifacts

@@ -52,3 +52,8 @@ def test_thingsboard_forms_and_json_edge_cases():
     with pytest.raises(ValueError):
         parse_ts_ms("2026-01-01T00:00:00")  # no offset: ambiguous device time
     assert parse_ts_ms("2026-01-01T08:00:00+08:00") == parse_ts_ms("2026-01-01T00:00:00Z")
+
+
+def test_an_empty_thingsboard_object_says_nothing_and_is_not_refused():
+    assert thingsboard_lines("d", {}, 5) == []  # ThingsBoard's HTTP client tests its token with {}
+    assert thingsboard_lines("d", [{}, {"a": 1}], 5)[0] == {"device": "d", "ts": 5, "values": {}}  # still refused

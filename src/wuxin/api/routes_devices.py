@@ -5,9 +5,11 @@ in `Authorization: Bearer <token>` on `/api/v1/devices/me/telemetry`, which keep
 (and so out of proxies' access logs). Our own logs redact the path form (wuxin.logs)."""
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from annotated_types import Interval
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from wuxin.api.deps import PlatformDep
 from wuxin.api.fields import raw_body
 from wuxin.api.sources import failure_gate
+from wuxin.services import device_sdk
 from wuxin.services.ingest import DeviceTokenError, ingest_device_telemetry
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
@@ -46,3 +49,50 @@ async def _telemetry(platform, device_token: str, request: Request) -> JSONRespo
                                      failure_gate(request, platform, "http"))
     status = 400 if result.rejections and not (result.accepted or result.events) else 200
     return JSONResponse(result.public(), status_code=status)
+
+
+@router.post("/{device_token}/attributes", openapi_extra=raw_body("ThingsBoard client attributes", {
+    "application/json": {"type": "object"}}))
+async def post_attributes(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
+    """ThingsBoard client attributes {key: value}: keys the thing model declares are readings at receive time,
+    the others are kept as the device's attributes (latest value)."""
+    body = await request.body()
+    result = await run_in_threadpool(device_sdk.post_http_attributes, platform, device_token, body,
+                                     failure_gate(request, platform, "http"))
+    status = 400 if result.rejections and not result.accepted else 200
+    return JSONResponse(result.public(), status_code=status)
+
+
+@router.get("/{device_token}/attributes")
+async def get_attributes(device_token: str, request: Request, platform: PlatformDep,
+                         clientKeys: Annotated[str | None, Query(max_length=4000)] = None,  # noqa: N803 (TB's names)
+                         sharedKeys: Annotated[str | None, Query(max_length=4000)] = None,  # noqa: N803
+                         client_keys: Annotated[list[str] | None, Query(max_length=200)] = None,
+                         shared_keys: Annotated[list[str] | None, Query(max_length=200)] = None) -> JSONResponse:
+    """ThingsBoard attribute request: ?clientKeys=a,b&sharedKeys=c (or repeated client_keys, as ThingsBoard's
+    Python HTTP client sends them) -> {"client": {...}, "shared": {...}}; no keys = all client attributes."""
+    client = device_sdk.keys_param(clientKeys) if clientKeys is not None else device_sdk.keys_param(client_keys)
+    shared = device_sdk.keys_param(sharedKeys) if sharedKeys is not None else device_sdk.keys_param(shared_keys)
+    answer = await run_in_threadpool(device_sdk.get_http_attributes, platform, device_token, client, shared,
+                                     failure_gate(request, platform, "http"))
+    return JSONResponse(answer)
+
+
+@router.post("/{device_token}/rpc")
+async def post_rpc(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
+    """The device calls the platform: {"method", "params"}; getCurrentTime answers {"time": ms}."""
+    body = await request.body()
+    answer = await run_in_threadpool(device_sdk.post_http_rpc, platform, device_token, body,
+                                     failure_gate(request, platform, "http"))
+    return JSONResponse(answer)
+
+
+@router.get("/{device_token}/rpc", responses={408: {"description": "nothing pending within the timeout"}})
+async def poll_rpc(device_token: str, request: Request, platform: PlatformDep,
+                   timeout: Annotated[int | None, Query(), Interval(ge=0, le=2**31 - 1)] = None) -> Response:
+    """ThingsBoard's RPC long poll: waits up to `timeout` ms (0 or absent: 10 s; at most 120 s) for a command
+    for the device. The platform sends devices no commands yet, so the answer is 408 Request Timeout with an
+    empty body after the wait, as ThingsBoard answers when nothing is pending (its clients poll again)."""
+    await run_in_threadpool(device_sdk.http_device, platform, device_token, b"", failure_gate(request, platform, "http"))
+    await asyncio.sleep(device_sdk.rpc_poll_timeout_ms(timeout) / 1000)
+    return Response(status_code=408)

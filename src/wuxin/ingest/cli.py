@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+log = logging.getLogger(__name__)
 
 URL_HELP = "mqtt://worker:password@host:1883 (WUXIN_MQTT_URL)"
 ADMIN_HELP = "dynamic-security admin, mqtt://wuxin-admin:password@host:1883 (WUXIN_MQTT_ADMIN_URL)"
@@ -209,6 +210,58 @@ def mqtt_credentials(device_key: str,
     finally:
         admin.close()
     typer.echo(token)
+
+
+@app.command("mqtt-front")
+def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROKER_URL",
+                                              help="the front end's broker account, mqtt://wuxin-front:password@host:1883"),
+               host: str = typer.Option("0.0.0.0", help="where devices connect"),
+               port: int = typer.Option(1884, help="the devices' MQTT port (put TLS in front of it)"),
+               check_every_s: float = typer.Option(60.0, help="close connections of revoked credentials this often")) -> None:
+    """The devices' MQTT front end: ThingsBoard SDKs (token as username) and Alibaba LinkKit (signed) connect
+    here unchanged; it forwards to the broker the workers read (`wuxin ingest mqtt`)."""
+    from wuxin.ingest.mqtt.front import DeviceFrontEnd
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = _stop_on_signals()
+    front = DeviceFrontEnd(_platform(), broker_url, host, port).start_in_thread()
+    typer.echo(f"MQTT front end on {host}:{front.port}")
+    while not stop.wait(check_every_s):
+        closed = front.check_credentials()
+        if closed:
+            log.info("closed %d connection(s) whose credential was revoked", closed)
+    front.stop()
+
+
+@app.command("mqtt-front-account")
+def mqtt_front_account(admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
+                       username: str = typer.Option("wuxin-front"),
+                       password: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_PASSWORD", prompt=True,
+                                                    hide_input=True)) -> None:
+    """Create the front end's broker account: it may publish on every device's internal topics."""
+    from wuxin.ingest.mqtt.broker import DynsecAdmin, provision_front
+
+    admin = DynsecAdmin(admin_url)
+    try:
+        provision_front(admin, username, password)
+    finally:
+        admin.close()
+    typer.echo(f"front end account {username} ready")
+
+
+@app.command("alink-secret")
+def alink_secret(device_key: str,
+                 product_key: str = typer.Option(..., help="the productKey LinkKit is configured with"),
+                 device_name: Optional[str] = typer.Option(None, help="LinkKit's deviceName (default: the device key)")) -> None:
+    """Give a device an Alibaba LinkKit identity and a new DeviceSecret (printed once, kept encrypted)."""
+    from wuxin.errors import WuxinError
+    from wuxin.services.device_sdk import issue_alink_secret
+
+    try:
+        typer.echo(issue_alink_secret(_platform(), None, device_key, product_key, device_name))
+    except WuxinError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def serve_background(platform) -> threading.Event:

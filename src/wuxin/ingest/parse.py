@@ -89,8 +89,9 @@ def thingsboard_lines(device_key: str, payload: Any, server_ms: int) -> list[dic
                           "params": item.get("params", {})})
         elif "values" in item and set(item) <= {"ts", "values"}:
             lines.append({"device": device_key, "ts": item.get("ts", server_ms), "values": item["values"]})
-        else:
+        elif item or len(items) > 1:
             lines.append({"device": device_key, "ts": server_ms, "values": item})
+        # a lone {} is ThingsBoard's "nothing to say" (its HTTP client's connection test): no line, no refusal
     return lines
 
 

@@ -12,6 +12,7 @@ from wuxin.ingest.mqtt import topics
 from wuxin.ingest.parse import PayloadError
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.services.connectivity import record_presence
+from wuxin.services.device_sdk import attribute_rows, split_attributes
 from wuxin.services.ingest import (DeviceResolver, IngestResult, merge_results, quarantine_payload,
                                    quarantine_unstorable, store_validated)
 from wuxin.services.isolation import store_isolating
@@ -86,6 +87,7 @@ def _store_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcome:
         resolver.prime({line["device"] for line in lines if isinstance(line.get("device"), str)}
                        | {m.route.device for m in parsed})
         _refuse_impostors(uow, parsed, lines, resolver, validated)
+        _store_undeclared_attributes(uow, parsed, lines, resolver, now_ms, validated)
         validate_lines(lines, resolver, now_ms, platform.settings.max_future_skew_s * 1000, out=validated)
         sha = hashlib.sha256(b"".join(m.payload for m in messages)).hexdigest()
         result = store_validated(platform, uow, validated, CHANNEL, None, sha)
@@ -121,6 +123,34 @@ def _refuse_impostors(uow, parsed: list[_Message], lines: list, resolver: Device
                                                     f"{route.device} is a {device.model.device_type}, "
                                                     f"not product {route.product_key!r}", lines[index]))
                     lines[index] = None
+
+
+def _store_undeclared_attributes(uow, parsed: list[_Message], lines: list, resolver: DeviceResolver,
+                                 now_ms: int, out: Validated) -> None:
+    """ThingsBoard client attributes the device's thing model does not declare are kept as attributes (the
+    latest value per key); the declared ones go on as readings. A line left with nothing declared is done."""
+    rows = []
+    for message in parsed:
+        if message.route.kind != "attributes":
+            continue
+        for index in range(message.first_line, message.last_line):
+            line = lines[index]
+            device = resolver(line["device"]) if line is not None and isinstance(line.get("device"), str) else None
+            if device is None or not isinstance(line.get("values"), dict):
+                continue
+            declared, undeclared = split_attributes(device.model, line["values"])
+            if not undeclared:
+                continue
+            stored, refused = attribute_rows(device.id, undeclared, now_ms)
+            rows.extend(stored)
+            out.rejections.extend(Rejection(index, device.key, key, "bad_attribute", message, {"device": device.key,
+                                  "ts": now_ms, "attribute": key})
+                                  for key, message in refused)
+            if declared:
+                lines[index] = {**line, "values": declared}
+            else:
+                lines[index] = None
+    uow.protocols.upsert_attributes(rows)
 
 
 def _presence(platform: Platform, uow, parsed: list[_Message], resolver: DeviceResolver, now_ms: int) -> None:

@@ -9,7 +9,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from wuxin.store.repos import Row, _one, _Repo, _rows
 from wuxin.store.tables import device_tokens, devices
 from wuxin.store.tables_protocols import (
+    alink_identities,
     connectivity_transitions,
+    device_attributes,
     device_connectivity,
     gateway_children,
     push_nonces,
@@ -52,6 +54,45 @@ class ProtocolsRepo(_Repo):
         )
         query = select(devices.c.id, devices.c.key, devices.c.device_type, live.label("live_tokens")).order_by(devices.c.id)
         return _rows(self.conn.execute(query))
+
+    # ---- vendor SDK identities and attributes
+
+    def set_alink_identity(self, device_id: int, product_key: str, device_name: str, secret_ciphertext: str,
+                           now_ms: int) -> None:
+        self.conn.execute(delete(alink_identities).where(alink_identities.c.device_id == device_id))
+        self.conn.execute(insert(alink_identities).values(device_id=device_id, product_key=product_key,
+                                                          device_name=device_name, secret_ciphertext=secret_ciphertext,
+                                                          created_ms=now_ms))
+
+    def alink_identity(self, product_key: str, device_name: str) -> Row | None:
+        """The device LinkKit calls (productKey, deviceName), with its key, type and encrypted secret."""
+        query = (select(alink_identities, devices.c.key, devices.c.device_type, devices.c.enterprise_id)
+                 .join(devices, devices.c.id == alink_identities.c.device_id)
+                 .where(alink_identities.c.product_key == product_key, alink_identities.c.device_name == device_name))
+        return _one(self.conn.execute(query))
+
+    def alink_identity_of_device(self, device_id: int) -> Row | None:
+        return _one(self.conn.execute(select(alink_identities).where(alink_identities.c.device_id == device_id)))
+
+    def upsert_attributes(self, rows: Sequence[dict]) -> None:
+        """rows: device_id, key, value_json, updated_ms; a newer value replaces the stored one."""
+        if not rows:
+            return
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(device_attributes)
+        statement = statement.on_conflict_do_update(
+            index_elements=["device_id", "key"],
+            set_={"value_json": statement.excluded.value_json, "updated_ms": statement.excluded.updated_ms},
+            where=device_attributes.c.updated_ms <= statement.excluded.updated_ms)
+        self.conn.execute(statement, sorted(rows, key=lambda r: (r["device_id"], r["key"])))
+
+    def attributes(self, device_id: int, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """key -> stored JSON text of a device's client attributes (all of them when keys is None)."""
+        query = select(device_attributes.c.key, device_attributes.c.value_json).where(
+            device_attributes.c.device_id == device_id)
+        if keys is not None:
+            query = query.where(device_attributes.c.key.in_(list(keys)))
+        return {row.key: row.value_json for row in self.conn.execute(query)}
 
     # ---- third-party platforms
 

@@ -191,6 +191,10 @@ class DeviceRepo(_Repo):
         )
         return _one(self.conn.execute(query))
 
+    def live_token_count(self, device_id: int) -> int:
+        return self.conn.execute(select(func.count()).select_from(device_tokens).where(
+            device_tokens.c.device_id == device_id, device_tokens.c.revoked_ms.is_(None))).scalar_one()
+
     def mark_seen(self, last_seen_ms_by_device: dict[int, int]) -> None:
         if not last_seen_ms_by_device:
             return

@@ -65,3 +65,23 @@ connectivity_transitions = Table(  # online <-> offline changes, for warning rul
     Column("last_seen_ms", BigInteger),
     Index("ix_connectivity_transitions_enterprise_at", "enterprise_id", "at_ms"),
 )
+
+alink_identities = Table(  # a device as Alibaba LinkKit names it: the vendor's productKey and deviceName
+    "alink_identities",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("product_key", String(64), nullable=False),
+    Column("device_name", String(64), nullable=False),
+    Column("secret_ciphertext", Text, nullable=False),  # the DeviceSecret, Fernet (HKDF of settings.secret_key)
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ux_alink_identities_name", "product_key", "device_name", unique=True),
+)
+
+device_attributes = Table(  # client attributes the device's thing model does not declare (ThingsBoard attributes)
+    "device_attributes",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value_json", Text, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)

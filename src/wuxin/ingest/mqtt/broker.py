@@ -30,6 +30,7 @@ DYNSEC_PLUGIN_CANDIDATES = (
 )
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 WORKER_ROLE = "wuxin-worker"
+FRONT_ROLE = "wuxin-front"
 
 
 class BrokerError(RuntimeError):
@@ -245,25 +246,37 @@ class DynsecAdmin:
         return responses
 
     def ensure_role(self, rolename: str, acls: list[dict]) -> None:
-        """Create the role, or replace its ACLs when it exists."""
+        """Create the role, or replace its ACLs when they differ. Dynamic security disconnects every client
+        of a role whose ACLs change, so an unchanged role is left alone (a refresh must not drop devices)."""
         responses = self.run([{"command": "createRole", "rolename": rolename, "acls": acls}], tolerate=("already exists",))
         if responses[0].get("error"):
             current = self.run([{"command": "getRole", "rolename": rolename}])[0]["data"]["role"].get("acls", [])
+            if _acl_set(current) == _acl_set(acls):
+                return
             self.run([{"command": "removeRoleACL", "rolename": rolename, "acltype": a["acltype"], "topic": a["topic"]}
                       for a in current] + [{"command": "addRoleACL", "rolename": rolename, **a} for a in acls])
 
     def ensure_client(self, username: str, password: str | None, roles: list[str], enabled: bool = True) -> None:
-        """Create or update a client account (password None keeps the current one)."""
+        """Create or update a client account (password None keeps the current one). Dynamic security
+        disconnects a client it modifies, so only what differs is sent: a refresh leaves connections be."""
         create = {"command": "createClient", "username": username, "roles": [{"rolename": r} for r in roles]}
         if password is not None:
             create["password"] = password
         responses = self.run([create], tolerate=("already exists",))
-        if responses[0].get("error"):
-            update = [{"command": "modifyClient", "username": username, "roles": [{"rolename": r} for r in roles]}]
-            if password is not None:
-                update.append({"command": "setClientPassword", "username": username, "password": password})
+        if not responses[0].get("error"):
+            if not enabled:
+                self.run([{"command": "disableClient", "username": username}])
+            return
+        current = self.run([{"command": "getClient", "username": username}])[0]["data"]["client"]
+        update = []
+        if sorted(r["rolename"] for r in current.get("roles", [])) != sorted(roles):
+            update.append({"command": "modifyClient", "username": username, "roles": [{"rolename": r} for r in roles]})
+        if password is not None:
+            update.append({"command": "setClientPassword", "username": username, "password": password})
+        if bool(current.get("disabled")) == enabled:
+            update.append({"command": "enableClient" if enabled else "disableClient", "username": username})
+        if update:
             self.run(update)
-        self.run([{"command": "enableClient" if enabled else "disableClient", "username": username}])
 
     def disable_client(self, username: str) -> None:
         """Refuse the account and disconnect it if connected."""
@@ -276,6 +289,10 @@ class DynsecAdmin:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def _acl_set(acls: list[dict]) -> set[tuple]:
+    return {(a["acltype"], a["topic"], bool(a.get("allow")), int(a.get("priority", 0))) for a in acls}
 
 
 def _acl(acltype: str, topic: str, allow: bool = True, priority: int = 0) -> dict:
@@ -300,6 +317,17 @@ def worker_acls(share_group: str) -> list[dict]:
     subscribe += [_acl("subscribePattern", f"$share/{share_group}/{f}") for f in filters]
     receive = [_acl("publishClientReceive", f) for f in filters]
     return subscribe + receive + [_acl("publishClientSend", topics.ALINK_REPLY_ALL)]
+
+
+def front_acls() -> list[dict]:
+    """The device front end publishes on every device's internal topics and hears the Alink replies."""
+    return [_acl("publishClientSend", f) for f in topics.worker_filters()] + [
+        _acl("subscribePattern", topics.ALINK_REPLY_ALL), _acl("publishClientReceive", topics.ALINK_REPLY_ALL)]
+
+
+def provision_front(admin: "DynsecAdmin", username: str, password: str) -> None:
+    admin.ensure_role(FRONT_ROLE, front_acls())
+    admin.ensure_client(username, password, [FRONT_ROLE])
 
 
 def provision_worker(admin: DynsecAdmin, username: str, password: str, share_group: str = "wuxin") -> None:

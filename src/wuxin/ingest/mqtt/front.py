@@ -1,0 +1,396 @@
+"""The devices' MQTT front end: the vendors' SDKs connect here unchanged; it forwards to the durable queue.
+
+ThingsBoard's SDK publishes on `v1/devices/me/...` and Alibaba's LinkKit signs its connection with an
+HMAC of a timestamp: neither can be told apart on a shared broker topic, nor checked by a broker's
+password file. So devices speak to this front end, which asks the platform who they are
+(`services.device_sdk`: token hash, Alink signature), lets each publish only on its own vendor
+topics, and forwards to the broker the workers consume (Mosquitto now, RabbitMQ/NATS with the
+scale-out) on the internal topics that carry the device key (`topics.py`). A device's QoS 1 publish
+is acknowledged only after the broker acknowledged the forwarded copy. Attribute requests and the
+device's own RPC calls are answered here from the database; Alink `_reply` answers come back from
+the workers through the broker. Refusals are visible: a bad credential gets CONNACK "not
+authorized" / "bad user name or password"; a publish on a topic that is not the device's closes the
+connection (MQTT 5: DISCONNECT 0x87 first); a ThingsBoard publish with a value the thing model
+refuses is forwarded (good points are kept, bad ones quarantined with their reason) and answered
+PUBACK 0x99 "payload format invalid" (MQTT 5). Device accounts live in the platform, not the
+broker: nothing about them is ever refreshed at the broker, so no connection is dropped by it; a
+revoked credential closes its connections at the next check (`check_credentials`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+
+from wuxin.bootstrap import Platform
+from wuxin.domain.thing_model import PointRejected
+from wuxin.ingest.mqtt import codec, topics
+from wuxin.ingest.mqtt.broker import BrokerError, connect_client
+from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
+from wuxin.services import device_sdk
+from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
+
+log = logging.getLogger(__name__)
+SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}
+TB_ME = "v1/devices/me/"
+
+
+@dataclass
+class Action:
+    """What to do with one device publish."""
+
+    kind: str  # forward | attribute_request | rpc_request | accept | gateway_attribute_request | refuse
+    topic: str | None = None  # forward: the internal topic; requests: the topic to answer on
+    reason: str = ""
+
+
+def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
+    """Map a device's vendor topic to what the platform does with it; anything else is refused."""
+    key = identity.key
+    if identity.dialect == "alink":
+        prefix = f"/sys/{identity.product_key}/{identity.device_name}/thing/event/"
+        parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+        if len(parts) == 2 and parts[0] and parts[1] == "post":
+            return Action("forward", f"/sys/{identity.device_type}/{key}/thing/event/{parts[0]}/post")
+        if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/") and topic.endswith("_reply"):
+            return Action("accept")  # the device answering a platform call (none is sent yet)
+        return Action("refuse", reason=f"{topic!r} is not a topic of Alink device {identity.device_name!r}")
+    if topic in (TB_ME + "telemetry", TB_ME + "attributes"):
+        return Action("forward", f"v1/devices/{key}/{topic[len(TB_ME):]}")
+    for request, response, kind in (("attributes/request/", "attributes/response/", "attribute_request"),
+                                    ("rpc/request/", "rpc/response/", "rpc_request")):
+        if topic.startswith(TB_ME + request) and topic[len(TB_ME + request):]:
+            return Action(kind, TB_ME + response + topic[len(TB_ME + request):])
+    if topic.startswith(TB_ME + "rpc/response/"):
+        return Action("accept")  # the device answering a server-side RPC
+    if topic in ("v1/gateway/telemetry", "v1/gateway/attributes", "v1/gateway/connect", "v1/gateway/disconnect"):
+        return Action("forward", f"v1/gateway/{key}/{topic.rsplit('/', 1)[1]}")
+    if topic == "v1/gateway/attributes/request":
+        return Action("gateway_attribute_request", "v1/gateway/attributes/response")
+    if topic in ("v1/gateway/rpc", "v1/gateway/claim", TB_ME + "claim"):
+        return Action("accept")
+    return Action("refuse", reason=f"{topic!r} is not a topic device {key!r} may publish on")
+
+
+def may_subscribe(identity: DeviceIdentity, topic_filter: str) -> bool:
+    """A device subscribes to its own answers only."""
+    if identity.dialect == "alink":
+        return topic_filter.startswith(f"/sys/{identity.product_key}/{identity.device_name}/")
+    return topic_filter.startswith(TB_ME) or topic_filter.startswith("v1/gateway/") or topic_filter.startswith("v2/fw/")
+
+
+def refused_values(platform: Platform, identity: DeviceIdentity, topic: str, payload: bytes, now_ms: int) -> list[str]:
+    """ThingsBoard telemetry/attributes of a device: the points its thing model refuses (reason: message)."""
+    model = platform.thing_models.get(identity.device_type)
+    if model is None or identity.dialect != "thingsboard":
+        return []
+    try:
+        body = loads(payload)
+        if topic.endswith("/attributes"):
+            if not isinstance(body, dict):
+                return [f"wrong_shape: attributes are {type(body).__name__}, expected an object"]
+            lines = [{"values": device_sdk.split_attributes(model, body)[0]}]
+        else:
+            lines = thingsboard_lines(identity.key, body, now_ms)
+    except PayloadError as exc:
+        return [f"{exc.reason}: {exc}"]
+    refused = []
+    for line in lines:
+        values = line.get("values") if isinstance(line, dict) else None
+        for key, value in (values or {}).items() if isinstance(values, dict) else ():
+            try:
+                model.check(key, value)
+            except PointRejected as exc:
+                refused.append(f"{exc.reason}: {exc}")
+    return refused
+
+
+@dataclass(eq=False)
+class _Connection:
+    identity: DeviceIdentity
+    level: int
+    writer: asyncio.StreamWriter
+    credential: str  # the token (ThingsBoard) for the revocation check
+    subscriptions: list[str] = field(default_factory=list)
+
+    def send(self, data: bytes | None) -> None:
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+
+    def deliver(self, topic: str, payload: bytes) -> None:
+        if any(codec.topic_matches(f, topic) for f in self.subscriptions):
+            self.send(codec.publish(self.level, topic, payload))
+
+    def close(self, reason: int) -> None:
+        self.send(codec.disconnect(self.level, reason))
+        self.writer.close()
+
+
+class _Backend:
+    """The broker the workers read: QoS 1 forwards resolved on its PUBACK; Alink replies come back."""
+
+    def __init__(self, url: str, client_id: str, on_reply) -> None:
+        self.client = connect_client(url, client_id)
+        self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._lock = threading.Lock()
+        self.client.on_publish = self._on_publish
+        self.client.on_message = lambda _c, _u, message: on_reply(message.topic, message.payload)
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.subscribe(topics.ALINK_REPLY_ALL, qos=0)
+        if not subscribed.wait(10):
+            raise BrokerError("the front end could not subscribe to the Alink replies")
+
+    def forward(self, topic: str, payload: bytes) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._lock:
+            info = self.client.publish(topic, payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                future.set_exception(BrokerError(f"forward to the broker failed: {mqtt.error_string(info.rc)}"))
+            else:
+                self._pending[info.mid] = (loop, future)
+        return future
+
+    def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
+        with self._lock:
+            loop, future = self._pending.pop(mid, (None, None))
+        if future is not None:
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(reason_code))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class DeviceFrontEnd:
+    """An asyncio MQTT server for devices (plain TCP; put TLS in front with the broker's certificates)."""
+
+    def __init__(self, platform: Platform, backend_url: str, host: str = "127.0.0.1", port: int = 0,
+                 client_id: str | None = None, connect_timeout_s: float = 10.0) -> None:
+        self.platform, self.backend_url, self.host, self.port = platform, backend_url, host, port
+        self.client_id = client_id or f"wuxin-front-{uuid.uuid4().hex[:8]}"
+        self.connect_timeout_s = connect_timeout_s
+        self.connections: dict[str, set[_Connection]] = {}
+        self.refusals: list[tuple[str, str]] = []  # (device or peer, reason) of recent refusals, for operators
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._backend: _Backend | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+
+    # ---- running it
+
+    def start_in_thread(self) -> "DeviceFrontEnd":
+        """Start the server on its own thread and event loop (CLI, tests); returns once it listens."""
+        self._thread = threading.Thread(target=self._run_loop, name="wuxin-mqtt-front", daemon=True)
+        self._thread.start()
+        if not self._started.wait(15) or self._server is None:
+            raise BrokerError("the MQTT front end did not start")
+        return self
+
+    def _run_loop(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._start())
+        finally:
+            self._started.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("MQTT front end listening on %s:%d, forwarding to the broker", self.host, self.port)
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+
+        async def _close() -> None:
+            self._server.close()
+            for connection in [c for group in self.connections.values() for c in group]:
+                connection.writer.close()
+            self._loop.stop()
+
+        asyncio.run_coroutine_threadsafe(_close(), self._loop)
+        self._thread.join(10)
+        self._backend.close()
+
+    def connected(self, device_key: str) -> int:
+        return len(self.connections.get(device_key, ()))
+
+    def check_credentials(self) -> int:
+        """Close the connections whose credential was revoked since they connected; returns how many."""
+        closed = []
+        for key, group in list(self.connections.items()):
+            for connection in list(group):
+                if not self._still_valid(connection):
+                    closed.append(connection)
+        for connection in closed:
+            self._loop.call_soon_threadsafe(connection.close, codec.NOT_AUTHORIZED)
+        return len(closed)
+
+    def _still_valid(self, connection: _Connection) -> bool:
+        if connection.identity.dialect == "thingsboard":
+            return device_sdk.token_is_live(self.platform, connection.credential)
+        with self.platform.uow() as uow:
+            return uow.devices.live_token_count(connection.identity.device_id) > 0
+
+    # ---- one device connection
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = None
+        try:
+            packet = await asyncio.wait_for(codec.read_packet(reader), self.connect_timeout_s)
+            if packet.kind != codec.CONNECT:
+                raise codec.ProtocolError("the first packet is not CONNECT")
+            connect = codec.parse_connect(packet)
+            if connect.level not in (codec.MQTT311, codec.MQTT5):
+                writer.write(codec.connack(codec.MQTT311, 0x84))
+                return
+            connection = await self._authenticate(connect, writer)
+            if connection is None:
+                return
+            keepalive = connect.keepalive_s * 1.5 if connect.keepalive_s else None
+            while not writer.is_closing():
+                packet = await asyncio.wait_for(codec.read_packet(reader), keepalive)
+                if packet.kind == codec.DISCONNECT:
+                    break
+                await self._handle(connection, packet)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+            pass
+        except codec.ProtocolError as exc:
+            log.info("MQTT front end: %s closed: %s", connection.identity.key if connection else "a peer", exc)
+        finally:
+            if connection is not None:
+                self.connections.get(connection.identity.key, set()).discard(connection)
+            writer.close()
+
+    async def _authenticate(self, connect: codec.Connect, writer: asyncio.StreamWriter) -> _Connection | None:
+        alink = device_sdk.parse_alink_connect(connect.client_id, connect.username)
+        try:
+            if alink is not None:
+                identity = await asyncio.to_thread(device_sdk.alink_device, self.platform, alink, connect.password)
+            else:
+                identity = await asyncio.to_thread(device_sdk.thingsboard_device, self.platform, connect.username)
+        except ConnectRefused as exc:
+            self._refused(alink.device_name if alink else "a ThingsBoard client", exc.reason)
+            log.warning("MQTT front end refused a connection (%s): %s", exc.reason, exc)
+            writer.write(codec.connack(connect.level, codec.NOT_AUTHORIZED if exc.reason in (
+                "revoked_token", "secret_unreadable") else codec.BAD_CREDENTIALS))
+            await writer.drain()
+            return None
+        connection = _Connection(identity, connect.level, writer, connect.username or "")
+        if identity.server_subscribe:  # LinkKit's _ss=1: Alibaba subscribes the device to its replies itself
+            connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply")
+        self.connections.setdefault(identity.key, set()).add(connection)
+        writer.write(codec.connack(connect.level, codec.SUCCESS))
+        return connection
+
+    def _refused(self, who: str, reason: str) -> None:
+        self.refusals = (self.refusals + [(who, reason)])[-1000:]
+        self.platform.metrics.unauthenticated.labels("mqtt", reason).inc()
+
+    async def _handle(self, connection: _Connection, packet: codec.Packet) -> None:
+        if packet.kind == codec.PUBLISH:
+            await self._publish(connection, codec.parse_publish(packet, connection.level))
+        elif packet.kind == codec.SUBSCRIBE:
+            request = codec.parse_subscribe(packet, connection.level)
+            codes = []
+            for topic_filter, qos in request.filters:
+                allowed = may_subscribe(connection.identity, topic_filter)
+                if allowed:
+                    connection.subscriptions.append(topic_filter)
+                codes.append(min(qos, 1) if allowed else codec.NOT_AUTHORIZED)
+            connection.send(codec.suback(connection.level, request.packet_id, codes))
+        elif packet.kind == codec.UNSUBSCRIBE:
+            packet_id, filters = codec.parse_unsubscribe(packet, connection.level)
+            connection.subscriptions = [f for f in connection.subscriptions if f not in filters]
+            connection.send(codec.unsuback(connection.level, packet_id, len(filters)))
+        elif packet.kind == codec.PINGREQ:
+            connection.send(codec.pingresp())
+        elif packet.kind == codec.PUBACK:
+            pass  # the device acknowledging a QoS 1 message; the front end sends QoS 0 only
+        else:
+            raise codec.ProtocolError(f"packet type {packet.kind} is not expected from a device")
+
+    async def _publish(self, connection: _Connection, message: codec.Publish) -> None:
+        identity = connection.identity
+        if message.qos == 2:  # exactly-once would need PUBREC/PUBREL state: refused, not half-done
+            log.warning("MQTT front end: %s published at QoS 2; connection closed", identity.key)
+            connection.close(codec.QOS_NOT_SUPPORTED)
+            return
+        action = inbound_action(identity, message.topic)
+        if action.kind == "refuse":
+            self._refused(identity.key, "topic_not_allowed")
+            log.warning("MQTT front end: %s; connection of %s closed", action.reason, identity.key)
+            connection.close(codec.NOT_AUTHORIZED)
+            return
+        reason = codec.SUCCESS
+        if action.kind == "forward":
+            now_ms = self.platform.clock_ms()
+            refused = await asyncio.to_thread(refused_values, self.platform, identity, message.topic,
+                                              message.payload, now_ms)
+            await self._backend.forward(action.topic, message.payload)  # good points kept, bad quarantined
+            if refused:
+                reason = codec.PAYLOAD_INVALID
+                log.info("MQTT front end: %s sent values its thing model refuses: %s", identity.key,
+                         "; ".join(refused)[:500])
+        elif action.kind in ("attribute_request", "rpc_request", "gateway_attribute_request"):
+            answer = await asyncio.to_thread(self._answer, identity, action.kind, message.payload)
+            connection.deliver(action.topic, orjson.dumps(answer))
+        if message.qos:
+            if reason != codec.SUCCESS and connection.level != codec.MQTT5:
+                connection.close(reason)  # 3.1.1 has no way to refuse a publish but closing
+                return
+            connection.send(codec.puback(connection.level, message.packet_id, reason))
+
+    def _answer(self, identity: DeviceIdentity, kind: str, payload: bytes) -> Any:
+        try:
+            body = loads(payload) if payload else {}
+        except PayloadError as exc:
+            return {"error": str(exc)}
+        body = body if isinstance(body, dict) else {}
+        if kind == "attribute_request":
+            return device_sdk.attribute_response(self.platform, identity.device_id,
+                                                 device_sdk.keys_param(body.get("clientKeys")),
+                                                 device_sdk.keys_param(body.get("sharedKeys")))
+        if kind == "gateway_attribute_request":
+            return self._gateway_attributes(identity, body)
+        if body.get("method") == "getSessionLimits":
+            return SESSION_LIMITS
+        return device_sdk.answer_rpc(self.platform, body.get("method"), body.get("params"))
+
+    def _gateway_attributes(self, identity: DeviceIdentity, body: dict) -> dict:
+        """ThingsBoard gateway: {"id", "device", "client", "key" | "keys"} -> {"id", "device", "value" | "values"}."""
+        child = body.get("device")
+        with self.platform.uow() as uow:
+            allowed = uow.protocols.children_by_gateway_key().get(identity.key, set())
+            row = uow.devices.by_key(child) if child in allowed else None
+        if row is None:
+            return {"id": body.get("id"), "device": child, "error": f"{child!r} is not behind gateway {identity.key!r}"}
+        keys = body.get("keys") if isinstance(body.get("keys"), list) else [body.get("key")]
+        values = device_sdk.client_attributes(self.platform, row["id"], [k for k in keys if isinstance(k, str)]) \
+            if body.get("client") else {}
+        if "key" in body:
+            return {"id": body.get("id"), "device": child, "value": values.get(body["key"])}
+        return {"id": body.get("id"), "device": child, "values": values}
+
+    def _on_reply(self, topic: str, payload: bytes) -> None:
+        """An Alink answer from the workers (/sys/{type}/{key}/...): to that device's connections, in its names."""
+        parts = topic.split("/")
+        if len(parts) < 4 or self._loop is None:
+            return
+        for connection in list(self.connections.get(parts[3], ())):
+            identity = connection.identity
+            if identity.dialect == "alink":
+                vendor = "/".join(["", "sys", identity.product_key, identity.device_name] + parts[4:])
+                self._loop.call_soon_threadsafe(connection.deliver, vendor, payload)

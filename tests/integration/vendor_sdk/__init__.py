@@ -1,0 +1,1 @@
+"""Drivers that run the vendors' SDKs, unchanged, in their own virtualenvs (see run.py)."""

@@ -1,0 +1,75 @@
+"""Alibaba's LinkKit (aliyun-iot-linkkit) as its documentation uses it (一机一密), driven line by line.
+
+Runs in the SDK's own virtualenv (.venv-sdk-linkkit):
+`python linkkit_driver.py '{"host", "port", "product_key", "device_name", "device_secret", "tsl"}'`,
+then one JSON command per stdin line, one JSON answer per stdout line. Nothing of the platform is imported.
+"""
+import json
+import sys
+import threading
+
+from linkkit import linkkit
+
+EVENTS: list = []
+CHANGED = threading.Condition()
+
+
+def _record(kind, **fields):
+    with CHANGED:
+        EVENTS.append({"kind": kind, **fields})
+        CHANGED.notify_all()
+
+
+def _wait_for(predicate, timeout_s=15.0):
+    with CHANGED:
+        CHANGED.wait_for(lambda: any(predicate(e) for e in EVENTS), timeout_s)
+        return [e for e in EVENTS if predicate(e)]
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    lk = linkkit.LinkKit(host_name=config["host"], product_key=config["product_key"],
+                         device_name=config["device_name"], device_secret=config["device_secret"])
+    lk.config_mqtt(port=config["port"], secure="", keep_alive=60, auto_reconnect_min_sec=1,
+                   auto_reconnect_max_sec=2)
+    lk.on_connect = lambda session_flag, rc, userdata: _record("connect", rc=rc)
+    lk.on_disconnect = lambda rc, userdata: _record("disconnect", rc=rc)
+    lk.on_thing_enable = lambda userdata: _record("enable")
+    lk.on_thing_prop_post = lambda request_id, code, data, message, userdata: _record(
+        "prop_reply", id=str(request_id), code=code, message=message)
+    lk.on_thing_event_post = lambda event, request_id, code, data, message, userdata: _record(
+        "event_reply", event=event, id=str(request_id), code=code, message=message)
+    lk.on_publish_topic = lambda mid, userdata: _record("puback", mid=mid)
+    lk.thing_setup(config["tsl"])
+    lk.connect_async()
+    connected = _wait_for(lambda e: e["kind"] == "enable", config.get("connect_timeout_s", 15))
+    print("@@ " + json.dumps({"connected": bool(connected)}), flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        op, out = command["op"], {}
+        if op == "post_property":
+            rc, request_id = lk.thing_post_property(command["params"])
+            out["rc"] = rc
+            replies = _wait_for(lambda e: e["kind"] == "prop_reply" and e["id"] == str(request_id))
+            out["reply"] = replies[0] if replies else None
+        elif op == "trigger_event":
+            rc, request_id = lk.thing_trigger_event((command["event"], command["params"]))
+            out["rc"] = rc
+            replies = _wait_for(lambda e: e["kind"] == "event_reply" and e["id"] == str(request_id))
+            out["reply"] = replies[0] if replies else None
+        elif op == "publish_topic":
+            out["rc"] = list(lk.publish_topic(command["topic"], command["payload"], 1))
+            out["disconnects"] = _wait_for(lambda e: e["kind"] == "disconnect")
+        elif op == "status":
+            pass
+        elif op == "stop":
+            lk.disconnect()
+            print("@@ " + json.dumps({"stopped": True}), flush=True)
+            return
+        out["events"] = EVENTS[-50:]
+        out["state"] = str(lk.check_state())
+        print("@@ " + json.dumps(out, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
