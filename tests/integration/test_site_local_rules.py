@@ -9,7 +9,7 @@ import random
 from zoneinfo import ZoneInfo
 
 from wuxin.indicators.days import day_start_ms, local_day
-from wuxin.services import business_data, calendars, registry
+from wuxin.services import business_data, registry
 from wuxin.services.credit import gather
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest import ingest_lines
@@ -124,7 +124,7 @@ def test_a_pv_plants_inflated_feed_in_bill_fails_and_its_honest_month_agrees(pla
     firm = registry.create_enterprise(platform, None, "嘉兴阳光电力有限公司", make_uscc(random.Random(34)), "energy", "浙江省嘉兴市")
     registry.register_device(platform, None, firm, "inv-1", "energy.pv_inverter", "bank_installed", None,
                              {"capacity_kwp": 500, "energy_accuracy_pct": 2})
-    rng, total, lines, daily = random.Random(9), 1000.0, [], {}
+    rng, total, lines = random.Random(9), 1000.0, []
     first, last = day_start_ms(local_day(at(2026, 7, 1, 12), "Asia/Shanghai")), at(2026, 9, 1, 12)
     for t in range(first, last, 30 * MIN):
         hour = (t - first) % DAY_MS / HOUR

@@ -383,10 +383,10 @@ def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedF
         return []
     figures = [PvFigure(f, exact) for f, exact in _feed_in_figures(enterprise_id, records)]
     inverters = [d.get("attributes") or {} for d in devices if d["device_type"] == PV_INVERTER]
-    accuracy = [float(a["energy_accuracy_pct"]) for a in inverters if _number(a.get("energy_accuracy_pct"))]
+    accuracy = [float(a["energy_accuracy_pct"]) for a in inverters if _attribute_number(a.get("energy_accuracy_pct"))]
     billed = tariff_from_bills([(float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
                                 for r in records if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")])
-    declared = [float(a["tariff_cny_per_kwh"]) for a in inverters if _number(a.get("tariff_cny_per_kwh"))]
+    declared = [float(a["tariff_cny_per_kwh"]) for a in inverters if _attribute_number(a.get("tariff_cny_per_kwh"))]
     tariff, spread, origin = (billed + ("bills",)) if billed else \
         (sum(declared) / len(declared), 0.0, "declared") if declared else (None, 0.0, "declared")
     bound = PvBound(max(accuracy) if accuracy else INVERTER_ERROR_PCT, tariff_cny_per_kwh=tariff, tariff_spread=spread,
@@ -396,7 +396,7 @@ def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedF
     return pv_cross_verify(figures, generation, bound, sources.get("generation_kwh"))
 
 
-def _number(value) -> bool:
+def _attribute_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
 
