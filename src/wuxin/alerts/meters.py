@@ -55,14 +55,17 @@ def machine_kwh(current: Series, attributes: Mapping, start: int, end: int, max_
 
 
 def judge_meter(counter: Series, machines: Mapping[int, tuple[Series, Mapping]], meter_attributes: Mapping,
-                day_starts: Sequence[int], params: Mapping | None = None) -> dict | None:
-    """"raise" or "clear" with the figures for the last of `day_starts` against the earlier ones; None when not judged."""
+                day_starts: Sequence[int], params: Mapping | None = None, day_ends: Sequence[int] | None = None
+                ) -> dict | None:
+    """"raise" or "clear" with the figures for the last of `day_starts` against the earlier ones; None when not judged.
+    `day_ends` end each day (local days of the site: 23 h or 25 h on a daylight-saving change); default 24 h later."""
     p = {**DEFAULTS, **(params or {})}
     gap = int(p["max_gap_s"] * 1000)
+    ends = list(day_ends) if day_ends is not None else [start + DAY_MS for start in day_starts]
     rows = []
-    for start in day_starts:
-        m = meter_kwh(counter, start, start + DAY_MS)
-        fed = sum(machine_kwh(c, a, start, start + DAY_MS, gap) for c, a in machines.values())
+    for start, end in zip(day_starts, ends):
+        m = meter_kwh(counter, start, end)
+        fed = sum(machine_kwh(c, a, start, end, gap) for c, a in machines.values())
         rows.append((m, fed))
     m_today, fed_today = rows[-1]
     past = [(m, f) for m, f in rows[:-1] if m is not None and f >= p["min_machine_kwh"]]

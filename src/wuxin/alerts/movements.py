@@ -8,13 +8,20 @@ unbooked truck beside a booked one is not told apart (a miss, never a false alar
 
 A warehouse without a weighbridge has nothing to confirm a truck with; there the gate's own history says when goods
 normally leave: an episode beginning outside the shortest span of hours holding 1 - `quiet_share` of its outbound
-units over its earlier days (its own night) is goods leaving unbooked at night (quiet_hours, off_hours).
+units over its earlier days (its own night) is goods leaving unbooked at night (quiet_hours, off_hours). The hours
+are the local clock of the gate's site: `clock` is its IANA zone name (daylight saving followed: a Berlin gate's 02:00
+is 02:00 in summer and in winter) or a fixed offset from UTC in ms.
 """
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
 from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from wuxin.indicators.days import HOUR_MS, check_zone
 
 
 @dataclass(frozen=True)
@@ -50,14 +57,25 @@ def unconfirmed(found: Sequence[Episode], confirmations: Sequence[int], before_m
     return out
 
 
-def quiet_hours(counts: Sequence[tuple[int, float]], offset_ms: int, quiet_share: float) -> set[int] | None:
-    """Local hours of the day (0-23, clock shifted by `offset_ms`) outside the gate's own working span: the shortest
-    run of consecutive hours (across midnight too) in which it counted at least 1 - `quiet_share` of its outbound
-    units over its history; its night, whatever shifts it works. None with no units counted."""
+def hours_of(ts_ms: Sequence[int], clock: int | str) -> list[int]:
+    """The local clock hour (0-23) of each time: in the zone `clock` names (DST-correct; the repeated hour of an
+    autumn change is counted as the hour it shows), or shifted by a fixed `clock` ms."""
+    if not len(ts_ms):
+        return []
+    if isinstance(clock, str):
+        wall = pd.to_datetime(np.asarray(ts_ms, dtype=np.int64), unit="ms", utc=True).tz_convert(check_zone(clock))
+        return [int(h) for h in wall.hour]
+    return [(int(ts) + clock) // HOUR_MS % 24 for ts in ts_ms]
+
+
+def quiet_hours(counts: Sequence[tuple[int, float]], clock: int | str, quiet_share: float) -> set[int] | None:
+    """Local hours of the day (0-23 of `clock`: a zone name or a fixed offset in ms) outside the gate's own working
+    span: the shortest run of consecutive hours (across midnight too) in which it counted at least 1 - `quiet_share` of
+    its outbound units over its history; its night, whatever shifts it works. None with no units counted."""
     per_hour = [0.0] * 24
-    for ts, units in counts:
-        if units and units > 0:
-            per_hour[(ts + offset_ms) // 3_600_000 % 24] += units
+    moving = [(ts, units) for ts, units in counts if units and units > 0]
+    for hour, (_, units) in zip(hours_of([ts for ts, _ in moving], clock), moving):
+        per_hour[hour] += units
     total = sum(per_hour)
     if total <= 0:
         return None
@@ -69,6 +87,7 @@ def quiet_hours(counts: Sequence[tuple[int, float]], offset_ms: int, quiet_share
     return set()
 
 
-def off_hours(found: Sequence[Episode], quiet: set[int], offset_ms: int, min_units: float) -> list[Episode]:
-    """Episodes of at least `min_units` that begin in one of the gate's own quiet hours."""
-    return [e for e in found if e.units >= min_units and (e.start_ms + offset_ms) // 3_600_000 % 24 in quiet]
+def off_hours(found: Sequence[Episode], quiet: set[int], clock: int | str, min_units: float) -> list[Episode]:
+    """Episodes of at least `min_units` that begin in one of the gate's own quiet hours (of `clock`)."""
+    big = [e for e in found if e.units >= min_units]
+    return [e for e, hour in zip(big, hours_of([e.start_ms for e in big], clock)) if hour in quiet]

@@ -11,6 +11,8 @@
             with at least `min_gps_km` driven, against the same ratio on the device's own earlier days: outside
             median +- max(z x 1.4826 x MAD, `min_rel_change` x median). Sparse fixes cut corners, so a device's ratio is
             its own habit (above 1 on winding roads); a wound-back or inflated odometer leaves it.
+Days are the local days of `zone` (the vehicle's site; None: fixed 24 h days from `day_start_ms`), so a truck based
+in Berlin is judged on Berlin days, 23 h or 25 h long on a daylight-saving change.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from wuxin.alerts.geofence import haversine_km
+from wuxin.indicators.days import day_start_ms as zone_day_start
+from wuxin.indicators.days import local_day
 
 DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 MAD_TO_SIGMA = 1.4826
@@ -59,9 +63,20 @@ def gps_km(track: Sequence[tuple[int, float, float]], max_speed_kmh: float, min_
     return total
 
 
-def _day(series, start: int) -> list:
-    """The readings of a time-ordered series in [start, start + 1 day)."""
-    return list(series[bisect.bisect_left(series, (start,)):bisect.bisect_left(series, (start + DAY_MS,))])
+def _day(series, start: int, end: int | None = None) -> list:
+    """The readings of a time-ordered series in [start, end) (default: start + 24 h)."""
+    end = start + DAY_MS if end is None else end
+    return list(series[bisect.bisect_left(series, (start,)):bisect.bisect_left(series, (end,))])
+
+
+def day_bounds(day_start_ms: int, back: int, zone: str | None) -> tuple[int, int]:
+    """[start, end) of the day `back` days before the one starting at `day_start_ms`: local days of `zone`, or
+    fixed 24 h days when zone is None."""
+    if zone is None:
+        start = day_start_ms - back * DAY_MS
+        return start, start + DAY_MS
+    day = local_day(int(day_start_ms), zone) - back
+    return zone_day_start(day, zone), zone_day_start(day + 1, zone)
 
 
 def _last_before(series, start: int) -> list:
@@ -70,14 +85,15 @@ def _last_before(series, start: int) -> list:
 
 
 def judge(odometer: Series, track: Sequence[tuple[int, float, float]], day_start_ms: int,
-          params: Mapping | None = None) -> dict | None:
+          params: Mapping | None = None, zone: str | None = None) -> dict | None:
     """The day's rollback or distance verdict (the alarm's detail, thresholds stated), else None."""
     p = {**DEFAULTS, **(params or {})}
-    days = range(day_start_ms - int(p["history_days"]) * DAY_MS, day_start_ms, DAY_MS)
+    days = [day_bounds(day_start_ms, back, zone) for back in range(int(p["history_days"]), 0, -1)]
+    _, day_end = day_bounds(day_start_ms, 0, zone)
     earlier = list(odometer[:bisect.bisect_left(odometer, (day_start_ms,))])
     history = steps(earlier, p["reset_below_km"])
     prior = earlier[-1:]  # the last reading before the day: a step back at midnight is the day's
-    today = steps(prior + _day(odometer, day_start_ms), p["reset_below_km"])
+    today = steps(prior + _day(odometer, day_start_ms, day_end), p["reset_below_km"])
     resolution = float(p["resolution_km"])
     jitter = max((a - b for _, a, b in history.backward), default=0.0)
     tolerance = max(2 * jitter, 2 * resolution)
@@ -89,8 +105,8 @@ def judge(odometer: Series, track: Sequence[tuple[int, float, float]], day_start
                                          f"resolution ({resolution:g} km); steps to under {p['reset_below_km']:g} km are resets",
                                    "zh": f"本设备此前最大回退({jitter:g}千米)或分辨率({resolution:g}千米)的两倍; "
                                          f"回到{p['reset_below_km']:g}千米以下视为清零/换表"}}
-    ratios = [r[0] / r[1] for r in (_distances(odometer, track, start, p) for start in days) if r is not None]
-    today_km = _distances(odometer, track, day_start_ms, p)
+    ratios = [r[0] / r[1] for r in (_distances(odometer, track, start, p, end) for start, end in days) if r is not None]
+    today_km = _distances(odometer, track, day_start_ms, p, day_end)
     if today_km is None or len(ratios) < p["min_history_days"]:
         return None
     odo, gps = today_km
@@ -108,9 +124,9 @@ def judge(odometer: Series, track: Sequence[tuple[int, float, float]], day_start
                                      f"加减max({p['z']:g}倍稳健离差, {p['min_rel_change']:.0%})"}}
 
 
-def _distances(odometer: Series, track, start: int, p: Mapping) -> tuple[float, float] | None:
-    """A day's (odometer km, GPS km), None on a day with less than `min_gps_km` of GPS track."""
-    km = gps_km(_day(track, start), p["max_speed_kmh"], p["min_speed_kmh"])
+def _distances(odometer: Series, track, start: int, p: Mapping, end: int | None = None) -> tuple[float, float] | None:
+    """A day's (odometer km, GPS km) over [start, end), None on a day with less than `min_gps_km` of GPS track."""
+    km = gps_km(_day(track, start, end), p["max_speed_kmh"], p["min_speed_kmh"])
     if km < p["min_gps_km"]:
         return None
-    return steps(_last_before(odometer, start) + _day(odometer, start), p["reset_below_km"]).forward_km, km
+    return steps(_last_before(odometer, start) + _day(odometer, start, end), p["reset_below_km"]).forward_km, km

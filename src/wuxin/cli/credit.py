@@ -33,7 +33,7 @@ def _fail(exc: Exception) -> None:
 
 @business_app.command("import")
 def business_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv, .json (a list) or .jsonl"),
-                    kind: str = typer.Option(..., help="statements | tax_invoices | electricity_bills | bank_flows | "
+                    kind: str = typer.Option(..., help="statements | tax_invoices | electricity_bills | feed_in_bills | bank_flows | "
                                                        "wms_movements | price_index | loan_outcomes"),
                     source: str = typer.Option("enterprise_reported", help="enterprise_reported | bank | third_party")) -> None:
     """Validate and store rows; refused rows are printed with the field and value and kept for inspection."""

@@ -80,6 +80,16 @@ def _period_days(row: Mapping[str, Any]) -> tuple[int, int]:
     return first, last
 
 
+def _bill_days(row: Mapping[str, Any]) -> tuple[int, int]:
+    """A feed-in bill's meter-reading dates when it states both, else its month."""
+    if row.get("period_start") and row.get("period_end"):
+        return _period_days(row)
+    if row.get("period_start") or row.get("period_end"):
+        given = "period_start" if row.get("period_start") else "period_end"
+        raise _FieldError(given, row[given], "a feed-in bill states both period_start and period_end, or neither")
+    return month_span(row["month"])
+
+
 def _ts_day(row: Mapping[str, Any]) -> tuple[int, int]:
     moment = dt.datetime.fromisoformat(row["ts"])
     local = moment.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
@@ -104,6 +114,12 @@ KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
         FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("kwh", "decimal", minimum=0),
         FieldSpec("amount_cny", MONEY, False, 0), FieldSpec("meter_id", "text", False)),
         key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}", days=lambda r: month_span(r["month"]), label="electricity bills"),
+    KindSpec("feed_in_bills", (
+        FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("kwh", "decimal", minimum=0),
+        FieldSpec("amount_cny", MONEY, False, 0), FieldSpec("period_start", "date", False),
+        FieldSpec("period_end", "date", False), FieldSpec("meter_id", "text", False)),
+        key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}", days=_bill_days,
+        label="grid feed-in settlement bills"),
     KindSpec("bank_flows", (
         FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("inflow_cny", MONEY, minimum=0),
         FieldSpec("outflow_cny", MONEY, minimum=0), FieldSpec("account", "text", False)),

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -84,7 +84,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("milk_sales_vs_herd", "milk_sales_kg", "herd_count", "sum", 21.0, "milk sales",
               "the ear-tagged herd x lactation (21 kg per head per day)", "kg"),
 )
-REVENUE_CHECKS = frozenset(c.name for c in CHECKS if c.reported == "revenue_cny")
+REVENUE_CHECKS = frozenset(c.name for c in CHECKS if c.reported == "revenue_cny") | {"pv_revenue_vs_generation"}  # risk/pv_sales.py
 
 
 @dataclass(frozen=True)
@@ -183,9 +183,11 @@ class CheckResult:
     trust: float | None = None  # evidence-weighted trust level of the devices behind it
     independent_share: float = 0.0  # of the evidence from bank-installed or third-party devices
     level: Level = "not_verified"
+    finding_code: str = ""
+    finding_params: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {**vars(self), "sources": dict(self.sources)}
+        return {**vars(self), "sources": dict(self.sources), "finding_params": dict(self.finding_params)}
 
 
 def cross_verify(reported: Sequence[ReportedFigure], evidence: Mapping[str, DailySeries],

@@ -36,6 +36,7 @@ from wuxin.risk.crossverify import (
     verification,
 )
 from wuxin.risk.decisions import LimitEvidence, decide
+from wuxin.risk.pv_sales import INVERTER_ERROR_PCT, PvBound, PvFigure, pv_cross_verify, tariff_from_bills
 from wuxin.risk.features import (
     EXPLANATIONS,
     EXTRA_FEATURE_LABELS_EN,
@@ -62,6 +63,7 @@ from wuxin.services.registry import consent_views
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
+PV_INVERTER = "energy.pv_inverter"
 REPORTED_FIELDS = ("revenue_cny", "vehicle_km", "milk_sales_kg")  # statement fields cross-verified over the period
 
 
@@ -203,10 +205,13 @@ def gather(platform: Platform, uow, enterprise: dict, devices: list[dict], tenan
     index_rows = uow.indicators.index(enterprise["industry"], enterprise["region"], activity, first, as_of_day) if activity else []
     index_median = DailySeries.of([r["day"] for r in index_rows], [r["median"] for r in index_rows])
     facts = _device_facts(platform, uow, devices, as_of_day)
-    records = uow.credit.records(enterprise["id"], ["statements", "electricity_bills", "wms_movements"], tenant_id)
+    records = uow.credit.records(enterprise["id"], ["statements", "electricity_bills", "wms_movements", "feed_in_bills"],
+                                 tenant_id)
     statements = tuple(_statement(r) for r in records if r["kind"] == "statements")
     sources = _source_shares(uow, enterprise, devices, sorted(series), first, as_of_day)
-    checks = tuple(cross_verify(_reported(enterprise["id"], records), series, sources=sources))
+    reported = _reported(enterprise["id"], records)
+    checks = tuple(cross_verify(reported, series, sources=sources)) + tuple(
+        _pv_checks(enterprise["id"], records, reported, series, devices, sources))
     evidence = evidence_features(EvidenceInputs(as_of_day, activity or "", series.get(activity or "", DailySeries.empty()),
                                                 index_median, facts))
     features = feature_row(evidence, statement_features(statements), revenue_consistency(checks))
@@ -367,6 +372,45 @@ def _reported(enterprise_id: int, records: list[dict]) -> list[ReportedFigure]:
                 for (first, last, source), (kwh, ref) in bills.items()]
     figures += [_month_figure("wms_out_units", month, units, source, enterprise_id) for (month, source), units in outbound.items()]
     return figures
+
+
+def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedFigure], series: dict[str, DailySeries],
+               devices: list[dict], sources: dict[str, SourceShares]) -> list[CheckResult]:
+    """Feed-in bills and, for a plant without charging piles (whose revenue would be in the same statement), declared
+    revenue against the inverters' metered generation (risk/pv_sales.py)."""
+    generation = series.get("generation_kwh")
+    if generation is None:
+        return []
+    figures = [PvFigure(f, exact) for f, exact in _feed_in_figures(enterprise_id, records)]
+    inverters = [d.get("attributes") or {} for d in devices if d["device_type"] == PV_INVERTER]
+    accuracy = [float(a["energy_accuracy_pct"]) for a in inverters if _attribute_number(a.get("energy_accuracy_pct"))]
+    billed = tariff_from_bills([(float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
+                                for r in records if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")])
+    declared = [float(a["tariff_cny_per_kwh"]) for a in inverters if _attribute_number(a.get("tariff_cny_per_kwh"))]
+    tariff, spread, origin = (billed + ("bills",)) if billed else \
+        (sum(declared) / len(declared), 0.0, "declared") if declared else (None, 0.0, "declared")
+    bound = PvBound(max(accuracy) if accuracy else INVERTER_ERROR_PCT, tariff_cny_per_kwh=tariff, tariff_spread=spread,
+                    tariff_from=origin)
+    if "revenue_cny" not in series:  # no charging piles: the statement's revenue is the plant's sales
+        figures += [PvFigure(f) for f in reported if f.name == "revenue_cny"]
+    return pv_cross_verify(figures, generation, bound, sources.get("generation_kwh"))
+
+
+def _attribute_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _feed_in_figures(enterprise_id: int, records: list[dict]) -> list[tuple[ReportedFigure, bool]]:
+    """Feed-in kWh per billing period and source (the meters of one bill summed); whether the bill dates its readings."""
+    bills: dict[tuple, tuple[float, str]] = {}
+    for r in records:
+        if r["kind"] == "feed_in_bills":
+            key = (r["first_day"], r["last_day"], r["source"], r["data"]["month"], bool(r["data"].get("period_start")))
+            ref = f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof" if r.get("ledger_leaf") is not None else \
+                f"/api/v1/enterprises/{enterprise_id}/business-data?kind=feed_in_bills"
+            bills[key] = (bills.get(key, (0.0, ref))[0] + float(Decimal(r["data"]["kwh"])), ref)
+    return [(ReportedFigure("feed_in_kwh", first, last, kwh, month, source, ref), exact)
+            for (first, last, source, month, exact), (kwh, ref) in bills.items()]
 
 
 def _month_figure(name: str, month: str, value: float, source: str, enterprise_id: int) -> ReportedFigure:

@@ -23,14 +23,14 @@ from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.store.uow import UnitOfWork
 
 DAY_MS = 86_400_000
-CN_OFFSET_MS = 8 * 3_600_000
 PLATFORM_SCOPE = "platform"
 LIMIT = 5_000_000
 
 
-def day_start(day: int) -> int:
-    """The first ms of a local (China) day number."""
-    return day * DAY_MS - CN_OFFSET_MS
+def device_zones(uow: UnitOfWork, enterprise_id: int, devices: list[dict], enterprise_zone: str) -> dict[int, str]:
+    """{device id: the zone of its site's clock}: the site's `timezone`, else the enterprise's zone."""
+    named = {s["id"]: s.get("timezone") for s in uow.enterprises.sites(enterprise_id)}
+    return {d["id"]: named.get(d.get("site_id")) or enterprise_zone for d in devices}
 
 
 def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None,
@@ -42,16 +42,18 @@ def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: lis
     enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
     for enterprise in enterprises if rules else []:
         devices = uow.devices.list(enterprise["id"])
+        calendar = (calendars or {}).get(enterprise["id"])
+        zones = device_zones(uow, enterprise["id"], devices, calendar.zone if calendar is not None else DEFAULT_ZONE)
         for rule in rules:
             mine = [d for d in devices if rule.applies_to(d["device_type"])]
             if not mine:
                 continue
             if rule.type == "odometer":
-                signals += _odometer(uow, rule, enterprise["id"], mine, day, now_ms)
+                signals += _odometer(uow, rule, enterprise["id"], mine, day, now_ms, zones)
             elif rule.type == "machine_idle":
-                signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms, (calendars or {}).get(enterprise["id"]))
+                signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms, calendar)
             else:
-                signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms)
+                signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms, zones)
     return [s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)]
 
 
@@ -69,23 +71,27 @@ def _signal(action: str, rule: Rule, enterprise_id: int, device: dict, now_ms: i
                   {"device": device["key"], **detail}, device["id"])
 
 
-def _odometer(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int) -> list[Signal]:
+def _odometer(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int,
+              zones: Mapping[int, str] | None = None) -> list[Signal]:
+    """Odometer rule on each vehicle for the local `day` of its site's zone (`zones`, default China)."""
     p = {**ODOMETER_DEFAULTS, **rule.params}
     key = p.get("odometer_key", "odometer_km")
-    start = day_start(day)
-    data = _series(uow, [d["id"] for d in devices], {key, "lat", "lon"}, start - (int(p["history_days"]) + 1) * DAY_MS,
-                   start + DAY_MS)
+    zone_of = {d["id"]: (zones or {}).get(d["id"], DEFAULT_ZONE) for d in devices}
+    first = min(day_start_ms(day - int(p["history_days"]) - 1, z) for z in zone_of.values())
+    last = max(day_start_ms(day + 1, z) for z in zone_of.values())
+    data = _series(uow, [d["id"] for d in devices], {key, "lat", "lon"}, first, last)
     out = []
     for d in devices:
+        start = day_start_ms(day, zone_of[d["id"]])
         series = data.get(d["id"], {})
         lat, lon = dict(series.get("lat", [])), series.get("lon", [])
         track = [(ts, lat[ts], v) for ts, v in lon if ts in lat]
         odometer = series.get(key, [])
         if not odometer:
             continue
-        verdict = judge_odometer(odometer, track, start, p)
+        verdict = judge_odometer(odometer, track, start, p, zone_of[d["id"]])
         if verdict:
-            out.append(_signal("raise", rule, enterprise_id, d, now_ms, {"day": day, **verdict}))
+            out.append(_signal("raise", rule, enterprise_id, d, now_ms, {"day": day, "timezone": zone_of[d["id"]], **verdict}))
     return out
 
 
@@ -113,26 +119,33 @@ def _machines(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int
             for device, v in judge_machines(hours, day, p, excluded, workdays).items()]
 
 
-def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: list[dict], day: int, now_ms: int
-            ) -> list[Signal]:
+def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: list[dict], day: int, now_ms: int,
+            zones: Mapping[int, str] | None = None) -> list[Signal]:
+    """Meter balance on each meter for the local `day` of the meter's site zone (`zones`, default China)."""
     p = {**METER_DEFAULTS, **rule.params}
     machines = [d for d in devices if d["device_type"] == p["machine_device_type"]]
     if not machines:
         return []
     first = day - int(p["history_days"])
     ids = [d["id"] for d in meters + machines]
-    data = _series(uow, ids, {p["energy_key"], p["current_key"]}, day_start(first) - DAY_MS, day_start(day + 1))
+    zone_of = {d["id"]: (zones or {}).get(d["id"], DEFAULT_ZONE) for d in meters}
+    data = _series(uow, ids, {p["energy_key"], p["current_key"]},
+                   min(day_start_ms(first, z) for z in zone_of.values()) - DAY_MS,
+                   max(day_start_ms(day + 1, z) for z in zone_of.values()))
     out = []
     for meter in meters:
         fed = [m for m in machines if _feeds(meter, m)]
         if not fed:
             continue
+        zone = zone_of[meter["id"]]
         verdict = judge_meter(data.get(meter["id"], {}).get(p["energy_key"], []),
                               {m["id"]: (data.get(m["id"], {}).get(p["current_key"], []), m.get("attributes") or {})
                                for m in fed},
-                              meter.get("attributes") or {}, [day_start(d) for d in range(first, day + 1)], p)
+                              meter.get("attributes") or {}, [day_start_ms(d, zone) for d in range(first, day + 1)], p,
+                              [day_start_ms(d + 1, zone) for d in range(first, day + 1)])
         if verdict:
-            out.append(_signal(verdict.pop("action"), rule, enterprise_id, meter, now_ms, {"day": day, **verdict}))
+            out.append(_signal(verdict.pop("action"), rule, enterprise_id, meter, now_ms,
+                               {"day": day, "timezone": zone, **verdict}))
     return out
 
 

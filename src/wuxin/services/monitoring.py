@@ -44,12 +44,12 @@ from wuxin.bootstrap import Platform
 from wuxin.calendars.periods import Period, binding, excluded_days, makeup_workdays, period_at
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import CN_OFFSET_MS, DEFAULT_ZONE, day_start_ms, local_day  # CN: night-outbound hours (not yet per site zone)
+from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.calendars import enterprise_zones, in_service, periods_by_enterprise
-from wuxin.services.device_rules import device_rule_signals, sweep_lots
+from wuxin.services.device_rules import device_rule_signals, device_zones, sweep_lots
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -697,7 +697,9 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
             counters = [d for d in devices if rule.device_type in (None, d["device_type"])]
             confirmers = [d["id"] for d in devices if d["device_type"] == p["confirm_device_type"]]
             if counters and not confirmers:
-                signals += night_outbound_signals(uow, rule, enterprise["id"], counters, judged_from, judged_to, now_ms, limit)
+                zones = device_zones(uow, enterprise["id"], counters, calendars[enterprise["id"]].zone)
+                signals += night_outbound_signals(uow, rule, enterprise["id"], counters, judged_from, judged_to, now_ms, limit,
+                                                  zones)
                 continue
             if not counters:
                 continue
@@ -715,10 +717,11 @@ def unbooked_signals(uow: UnitOfWork, day: int, now_ms: int, limit: int = 1_000_
 
 
 def night_outbound_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, counters: list[dict], judged_from: int,
-                           judged_to: int, now_ms: int, limit: int) -> list[Signal]:
+                           judged_to: int, now_ms: int, limit: int, zones: dict[int, str] | None = None) -> list[Signal]:
     """Without a weighbridge: count-out episodes in the gate's own quiet hours, learnt from its `history_days`
     before the judged window (alerts/movements.py quiet_hours); a gate with under `min_history_days` of counts is not
-    judged."""
+    judged. Hours and days are those of the gate's site (`zones`, default China): a Berlin warehouse's night is
+    Berlin's, through its daylight-saving changes."""
     p = rule.params
     days, quiet_share = int(p.get("history_days", 14)), float(p.get("quiet_share", 0.01))
     signals = []
@@ -726,20 +729,24 @@ def night_outbound_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, coun
         rows = uow.telemetry.readings([d["id"]], p["count_key"], judged_from - (days + 1) * DAY_MS, judged_to, limit)
         counts = [(r["ts_ms"], r["num"]) for r in rows if r["num"] is not None]
         history = [c for c in counts if c[0] < judged_from - 6 * 3_600_000]
-        counted_days = {(ts + CN_OFFSET_MS) // DAY_MS for ts, units in history if units and units > 0}
-        quiet = quiet_hours(history, CN_OFFSET_MS, quiet_share)
+        zone = (zones or {}).get(d["id"], DEFAULT_ZONE)
+        moved = [ts for ts, units in history if units and units > 0]
+        counted_days = {int(x) for x in local_day(moved, zone)} if moved else set()
+        quiet = quiet_hours(history, zone, quiet_share)
         if quiet is None or len(counted_days) < int(p.get("min_history_days", 5)):
             continue
         found = [e for e in episodes(counts, int(p.get("gap_s", 1800) * 1000)) if judged_from <= e.end_ms < judged_to]
-        for e in off_hours(found, quiet, CN_OFFSET_MS, p.get("min_units", 1)):
+        for e in off_hours(found, quiet, zone, p.get("min_units", 1)):
             signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{d['id']}", enterprise_id, now_ms,
                                   {"device": d["key"], "units": e.units, "from_ms": e.start_ms, "to_ms": e.end_ms,
                                    "unconfirmed_by": "no weighbridge: outside the gate's own outbound hours",
-                                   "quiet_hours": sorted(quiet), "history_days": len(counted_days),
+                                   "quiet_hours": sorted(quiet), "history_days": len(counted_days), "timezone": zone,
                                    "threshold_from": {
                                        "en": f"hours outside the shortest span holding {1 - quiet_share:.0%} of this gate's "
-                                             f"outbound units over its {len(counted_days)} earlier days with counts",
-                                       "zh": f"本道闸此前{len(counted_days)}天出库数量{1 - quiet_share:.0%}所在的最短时段之外"}},
+                                             f"outbound units over its {len(counted_days)} earlier days with counts "
+                                             f"(local time of its site, {zone})",
+                                       "zh": f"本道闸此前{len(counted_days)}天出库数量{1 - quiet_share:.0%}所在的最短时段之外"
+                                             f"(按站点当地时间, {zone})"}},
                                   d["id"]))
     return signals
 

@@ -1,0 +1,260 @@
+"""PV sales against metered generation (pure): a feed-in bill's kWh, or the revenue a PV firm declares, against what
+its inverters metered (x the tariff), with a tolerance derived from the physics of the plant, not fitted to the firm.
+
+Sold energy cannot exceed generated energy: between the inverters' counters and the grid's revenue meter there are
+only losses (transformer, cables) and the plant's own consumption, and curtailment lowers both sides (energy the
+dispatcher did not take is neither generated nor sold). So only the upper side is a flag, and its bound is the product
+of what an honest plant's figure can carry above its inverters:
+
+  metering  the grid meter's class (`meter_class_pct`, 0.5 for the class 0.5S revenue meter) plus the inverters' own
+            counter error (their `energy_accuracy_pct` install attribute, default 3 %): a steady bias inside this
+            is an honest plant's, not a flag;
+  timing    a bill's month is the grid's meter-reading period, which may start up to `shift_days` (5) days off the
+            calendar month (1 when the bill gives its reading dates): the largest ratio of the plant's own metered
+            generation over the bill's days shifted by up to that many days to its generation over the bill's days
+            (a sunny week moved in or out of the month);
+  tariff    revenue only: how far the highest tariff billed on the firm's feed-in bills lies above their median
+            (market trading moves it); 0 with a declared single tariff (`tariff_cny_per_kwh` of the inverters);
+  sampling  days the inverters did not cover are extrapolated: exp(2 x CV(daily) x sqrt((1 - coverage) / known)).
+
+A month without a bill followed by a bill its own month cannot hold is judged over the unbilled month too (the grid
+bills two months at once: a catch-up): the total still cannot exceed the generation. Evidence over under 60 % of the
+days decides nothing, as in the other checks. Each finding carries `finding_code` and `finding_params`, rendered in
+zh-CN or English by `render_pv_finding` from `PV_FINDING_TEMPLATES` (the catalogue shape of the other findings).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from wuxin.risk.crossverify import (
+    MIN_COVERAGE, MODE_TRUST, INDEPENDENT_MODES, CheckResult, ReportedFigure, SourceShares, Status, _evidence_shares, _level,
+    _provenance)
+from wuxin.risk.features import DailySeries
+
+METER_CLASS_PCT = 0.5  # the grid's revenue meter, class 0.5S (GB/T 17215.322)
+INVERTER_ERROR_PCT = 3.0  # an inverter's own energy counter, when its `energy_accuracy_pct` is not declared
+SHIFT_DAYS = 5  # a bill's meter-reading period against the calendar month, when the bill gives no reading dates
+EXACT_SHIFT_DAYS = 1  # readings taken during the day of the stated date
+Z = 2.0
+FEED_IN, REVENUE = "feed_in_vs_generation", "pv_revenue_vs_generation"
+UNBILLED_GAP_DAYS = 28  # a gap this long before a bill is an unbilled month
+PV_CHECK_WORDS: dict[str, dict[str, tuple[str, str]]] = {
+    FEED_IN: {"name": ("上网电量对逆变器发电量", "feed-in vs generation"), "what": ("上网结算电量", "grid feed-in"),
+              "evidence": ("逆变器计量的发电量", "the inverters' metered generation")},
+    REVENUE: {"name": ("收入对发电量乘电价", "revenue vs generation x tariff"), "what": ("营业收入", "revenue"),
+              "evidence": ("逆变器计量发电量乘电价", "the inverters' metered generation x tariff")},
+}
+PV_FINDING_TEMPLATES: dict[str, tuple[str, str]] = {
+    "pv_bound": ("容差 {tolerance} = 计量 {meter} (电网表 {meter_class}% + 逆变器 {inverter}%) x 抄表日错位 ±{shift_days} 天 {timing}"
+                 " x 电价 {tariff_part} x 缺测推算 {sampling}; 弃光与线损只会使售电量偏低",
+                 "tolerance {tolerance} = metering {meter} (grid meter {meter_class}% + inverters {inverter}%) x billing "
+                 "period off by up to {shift_days} days {timing} x tariff {tariff_part} x gaps {sampling}; curtailment "
+                 "and losses only lower the sales"),
+    "pv_consistent": ("申报的 {period} {what} {reported}，与{evidence}相符（比值 {ratio}，不超过 {tolerance}；{basis}）",
+                      "reported {period} {what} {reported} agrees with {evidence} (ratio {ratio}, at most {tolerance}; {basis})"),
+    "pv_overstated": ("申报的 {period} {what} {reported}，是{evidence}的 {ratio} 倍，超出物理上限（{basis}）",
+                      "reported {period} {what} {reported} is {ratio}x {evidence}, above what the plant can have sold ({basis})"),
+    "pv_understated": ("申报的 {period} {what} {reported}，仅为{evidence}的 {ratio} 倍（{basis}）：自用、线损、弃光或少报",
+                       "reported {period} {what} {reported} is only {ratio}x {evidence} ({basis}): own use, losses, "
+                       "curtailment or under-reporting"),
+    "pv_insufficient_evidence": ("申报的 {period} {what} {reported}，无法核对：{evidence}仅覆盖了 {coverage} 的天数",
+                                 "reported {period} {what} {reported} cannot be checked: {evidence} covered only {coverage} "
+                                 "of the days"),
+    "pv_basis": ("按 {known_days}/{days} 天的设备数据推算为 {evidenced}；{bound}{unbilled}",
+                 "{evidenced} over {known_days} of {days} days; {bound}{unbilled}"),
+    "pv_unbilled": ("；含此前未出账的 {unbilled_days} 天（补开账单）", "; with the {unbilled_days} unbilled days before it (a catch-up bill)"),
+    "pv_tariff_bills": ("电网账单电价 {tariff} 元/kWh", "billed tariff CNY {tariff}/kWh"),
+    "pv_tariff_declared": ("申报电价 {tariff} 元/kWh", "declared tariff CNY {tariff}/kWh"),
+}
+
+
+@dataclass(frozen=True)
+class PvBound:
+    """What the plant's bound is derived from: its meters' errors, how bills are dated, and its tariff."""
+
+    inverter_error_pct: float = INVERTER_ERROR_PCT
+    meter_class_pct: float = METER_CLASS_PCT
+    tariff_cny_per_kwh: float | None = None  # None: no revenue check
+    tariff_spread: float = 0.0  # the highest billed tariff above the one used, as a fraction
+    tariff_from: str = "declared"  # "bills" or "declared"
+
+
+@dataclass(frozen=True)
+class PvFigure:
+    """A reported PV figure and how its days were dated."""
+
+    figure: ReportedFigure
+    exact_dates: bool = False  # the bill states its meter-reading dates
+
+
+def upper_bound(bound: PvBound, series: DailySeries, first_day: int, last_day: int, shift_days: int,
+                revenue: bool) -> tuple[float, dict[str, float]]:
+    """The highest ratio reported / evidenced an honest plant reaches over these days, and its factors."""
+    meter = 1.0 + (bound.meter_class_pct + bound.inverter_error_pct) / 100.0
+    timing = timing_factor(series, first_day, last_day, shift_days)
+    values = series.on_days(first_day, last_day)
+    known = np.isfinite(values)
+    coverage = float(known.sum()) / (last_day - first_day + 1)
+    cv = _cv(values[known])
+    sampling = math.exp(Z * cv * math.sqrt(max(1.0 - coverage, 0.0) / max(int(known.sum()), 1)))
+    tariff = 1.0 + (bound.tariff_spread if revenue else 0.0)
+    return meter * timing * tariff * sampling, {"meter": meter, "timing": timing, "tariff": tariff, "sampling": sampling}
+
+
+def timing_factor(series: DailySeries, first_day: int, last_day: int, shift_days: int) -> float:
+    """max over shifts s in [-shift_days, shift_days] of generation(days + s) / generation(days), at least 1; unknown
+    days count as the mean of the known ones around."""
+    values = series.on_days(first_day - shift_days, last_day + shift_days)
+    known = np.isfinite(values)
+    if not known.any():
+        return 1.0
+    filled = np.where(known, values, float(values[known].mean()))
+    span = last_day - first_day + 1
+    nominal = float(filled[shift_days:shift_days + span].sum())
+    if nominal <= 0:
+        return 1.0
+    shifted = max(float(filled[k:k + span].sum()) for k in range(0, 2 * shift_days + 1))
+    return max(shifted / nominal, 1.0)
+
+
+def pv_cross_verify(figures: Sequence[PvFigure], generation: DailySeries, bound: PvBound,
+                    sources: SourceShares | None = None) -> list[CheckResult]:
+    """Each feed-in bill (`feed_in_kwh`) and, with a tariff, each declared revenue (`revenue_cny`) against the
+    inverters' metered generation, oldest first."""
+    out = []
+    feed_ins = sorted((f for f in figures if f.figure.name == "feed_in_kwh"), key=lambda f: f.figure.first_day)
+    billed_until = None
+    for f in feed_ins:
+        out.append(_judge(FEED_IN, f, generation, bound, sources, billed_until))
+        billed_until = max(billed_until or f.figure.last_day, f.figure.last_day)
+    if bound.tariff_cny_per_kwh:
+        value = DailySeries.of(generation.days, generation.values * bound.tariff_cny_per_kwh)
+        for f in sorted((f for f in figures if f.figure.name == "revenue_cny"), key=lambda f: f.figure.first_day):
+            out.append(_judge(REVENUE, f, value, bound, sources, None))
+    return out
+
+
+def _judge(check: str, f: PvFigure, series: DailySeries, bound: PvBound, sources: SourceShares | None,
+           billed_until: int | None) -> CheckResult:
+    figure, revenue = f.figure, check == REVENUE
+    shift = EXACT_SHIFT_DAYS if f.exact_dates else SHIFT_DAYS
+    first = figure.first_day
+    result = _ratio(series, first, figure.last_day, figure.value)
+    upper, parts = upper_bound(bound, series, first, figure.last_day, shift, revenue)
+    unbilled = 0
+    if (result[0] is not None and result[0] > upper and billed_until is not None
+            and first - billed_until - 1 >= UNBILLED_GAP_DAYS):  # a catch-up bill after an unbilled month
+        wider = max(billed_until + 1, first - 62)
+        again = _ratio(series, wider, figure.last_day, figure.value)
+        if again[0] is not None:
+            first, unbilled, result = wider, figure.first_day - wider, again
+            upper, parts = upper_bound(bound, series, first, figure.last_day, shift, revenue)
+    ratio, evidenced, coverage, known_days, values, known = result
+    days = figure.last_day - first + 1
+    status: Status
+    if ratio is None or coverage < MIN_COVERAGE:
+        status = "insufficient_evidence"
+    else:
+        status = "overstated" if ratio > upper else "understated" if ratio < 1.0 / upper else "consistent"
+    shares = _evidence_shares_of(values, known, sources, first, figure.last_day)
+    independent = sum(s for m, s in shares.items() if m in INDEPENDENT_MODES)
+    trust = sum(s * MODE_TRUST.get(m, 0.0) for m, s in shares.items()) if shares else None
+    level = _level(status, independent, figure.source)
+    params: dict[str, Any] = {
+        "check": check, "period": figure.label, "unit": "CNY" if revenue else "kWh", "reported": figure.value,
+        "evidenced": evidenced, "ratio": ratio, "tolerance": round(upper, 4), "coverage": coverage,
+        "known_days": known_days, "days": days, "meter_class_pct": bound.meter_class_pct,
+        "inverter_error_pct": bound.inverter_error_pct, "shift_days": shift, "unbilled_days": unbilled,
+        **{f"{k}_factor": round(v, 4) for k, v in parts.items()},
+        **({"tariff_cny_per_kwh": bound.tariff_cny_per_kwh, "tariff_from": bound.tariff_from} if revenue else {})}
+    code = f"pv_{status}"
+    finding = render_pv_finding(code, params, "en")
+    return CheckResult(check=check, indicator="generation_kwh", period=figure.label, first_day=first,
+                       last_day=figure.last_day, reported=figure.value, evidenced=evidenced, ratio=ratio,
+                       coverage=coverage, status=status, finding=finding + _provenance(level, shares, figure.source),
+                       source=figure.source, reference=figure.reference, tolerance=upper,
+                       tolerance_basis=render_pv_bound(params, "en"), sources=shares, trust=trust,
+                       independent_share=independent, level=level, finding_code=code, finding_params=params)
+
+
+def _ratio(series: DailySeries, first: int, last: int, reported: float):
+    values = series.on_days(first, last)
+    known = np.isfinite(values)
+    days = last - first + 1
+    coverage = float(known.sum()) / days
+    evidenced = float(values[known].sum()) * days / int(known.sum()) if known.any() else None
+    ratio = reported / evidenced if evidenced else None
+    return ratio, evidenced, coverage, int(known.sum()), values, known
+
+
+def _evidence_shares_of(values, known, sources, first, last) -> dict[str, float]:
+    """Each source mode's share of the generation behind the check (days weighted by their value)."""
+    return _evidence_shares(SimpleNamespace(aggregate="sum"), values, known, sources, first, last)
+
+
+def _cv(known_values: np.ndarray) -> float:
+    if len(known_values) < 2 or known_values.mean() <= 0:
+        return 0.0
+    return float(known_values.std(ddof=1) / known_values.mean())
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def _amount(value: float | None, unit: str, lang: str) -> str:
+    if value is None:
+        return "unknown" if lang == "en" else "未知"
+    if unit == "CNY":
+        if lang == "en":
+            return f"CNY {value / 1e6:,.2f}M" if abs(value) >= 1e6 else f"CNY {value:,.0f}"
+        return f"{value / 1e4:,.2f} 万元" if abs(value) >= 1e4 else f"{value:,.0f} 元"
+    return f"{value:,.0f} kWh"
+
+
+def render_pv_bound(params: Mapping[str, Any], lang: str) -> str:
+    """How the check's tolerance was derived, in `lang` ("zh" or "en")."""
+    tariff = "x1.00"
+    if params.get("tariff_cny_per_kwh"):
+        which = "pv_tariff_bills" if params.get("tariff_from") == "bills" else "pv_tariff_declared"
+        tariff = (f"{params['tariff_factor']:.3f} ("
+                  + _pick(PV_FINDING_TEMPLATES[which], lang).format(tariff=f"{params['tariff_cny_per_kwh']:.4f}") + ")")
+    return _pick(PV_FINDING_TEMPLATES["pv_bound"], lang).format(
+        tolerance=f"{params['tolerance']:.3f}", meter=f"{params['meter_factor']:.3f}",
+        meter_class=f"{params['meter_class_pct']:g}", inverter=f"{params['inverter_error_pct']:g}",
+        shift_days=params["shift_days"], timing=f"{params['timing_factor']:.3f}", tariff_part=tariff,
+        sampling=f"{params['sampling_factor']:.3f}")
+
+
+def render_pv_finding(code: str, params: Mapping[str, Any], lang: str) -> str:
+    """A PV finding in `lang` ("zh" or "en") from its code and parameters."""
+    words = PV_CHECK_WORDS[params["check"]]
+    unit, ratio = params["unit"], params.get("ratio")
+    unbilled = (_pick(PV_FINDING_TEMPLATES["pv_unbilled"], lang).format(unbilled_days=params["unbilled_days"])
+                if params.get("unbilled_days") else "")
+    basis = _pick(PV_FINDING_TEMPLATES["pv_basis"], lang).format(
+        evidenced=_amount(params.get("evidenced"), unit, lang), known_days=params["known_days"], days=params["days"],
+        bound=render_pv_bound(params, lang), unbilled=unbilled)
+    return _pick(PV_FINDING_TEMPLATES[code], lang).format(
+        period=params["period"], what=_pick(words["what"], lang), evidence=_pick(words["evidence"], lang),
+        reported=_amount(params["reported"], unit, lang), ratio="" if ratio is None else f"{ratio:.2f}",
+        tolerance=f"{params['tolerance']:.3f}", coverage=f"{float(params.get('coverage') or 0):.0%}", basis=basis)
+
+
+def pv_finding_texts(code: str, params: Mapping[str, Any]) -> dict[str, str]:
+    return {"finding_zh": render_pv_finding(code, params, "zh"), "finding_en": render_pv_finding(code, params, "en")}
+
+
+def tariff_from_bills(bills: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """(median tariff, spread of the highest above it) from (kWh, CNY) feed-in bills with amounts; None without any."""
+    tariffs = sorted(cny / kwh for kwh, cny in bills if kwh > 0 and cny > 0)
+    if not tariffs:
+        return None
+    median = float(np.median(tariffs))
+    return median, max(tariffs) / median - 1.0
