@@ -170,7 +170,9 @@ def test_summary_shows_where_exposure_sits_and_what_changed_this_week(live, plat
     assert [(g["key"], g["borrowers"]) for g in body["by_grade"]] == [("BB", 1), ("A", 1)]
     week = body["week"]
     assert [(d["enterprise_id"], d["from_grade"], d["to_grade"]) for d in week["downgrades"]] == [(world.factory, "BBB", "BB")]
-    assert week["new_critical_alarms"] == [{"enterprise_id": world.fleet, "name": "宁波顺达物流有限公司", "alarms": 1}]
+    assert week["new_critical_alarms"] == [  # started this week, cleared or not; the other bank's own one not counted
+        {"enterprise_id": world.factory, "name": "吴江恒达化纤有限公司", "alarms": 1},
+        {"enterprise_id": world.fleet, "name": "宁波顺达物流有限公司", "alarms": 1}]
     assert week["decisions"] == {"total": 2, "by_outcome": {"approve": 1, "refer": 1, "decline": 0}}
 
 
@@ -221,13 +223,14 @@ def test_another_bank_an_enterprise_user_and_a_revoked_or_partial_consent_see_no
         assert r.status_code == 403, (path, r.text)
     assert live.client.get("/api/v1/portfolio/borrowers").status_code == 401
     live.client.put(f"/api/v1/portfolio/watchlist/{world.fleet}", headers=officer)
-    consent.revoke(platform, None, world.consent_bank_fleet)
+    revoked = live.client.post(f"/api/v1/consents/{world.consent_bank_fleet}/revoke", headers=login(live.client, "fleetowner"))
+    assert revoked.status_code == 200, revoked.text
     assert world.fleet not in [r["enterprise_id"] for r in _rows(live, officer)["items"]]
     assert live.client.get("/api/v1/portfolio/watchlist", headers=officer).json() == {"enterprise_ids": []}
     exported = live.client.get("/api/v1/portfolio/borrowers/export", headers=officer, params={"lang": "en"}).text
     assert "宁波顺达物流有限公司" not in exported and "吴江恒达化纤有限公司" in exported
     assert live.client.put(f"/api/v1/portfolio/watchlist/{world.fleet}", headers=officer).status_code == 404
-    consent.revoke(platform, None, world.consent_bank_factory)
+    assert live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner).status_code == 200
     consent.grant(platform, None, world.factory, world.bank, "devices", ["loom-01"], "credit", platform.clock_ms() + DAY_MS)
     partial = next(r for r in _rows(live, officer)["items"] if r["enterprise_id"] == world.factory)
     assert partial["consent_partial"] and partial["decision"] is None and partial["activity"]["values"] is None

@@ -29,7 +29,7 @@ def test_filters_and_pages():
     assert [r["enterprise_id"] for r in select(ROWS, Query(q="甲"))] == [2]
     assert [r["enterprise_id"] for r in select(ROWS, Query(watched_only=True))] == [3]
     page = page_of(ROWS, Query(sort="name", order="asc", page=2, page_size=2))
-    assert (page["total"], page["pages"], [r["enterprise_id"] for r in page["items"]]) == (3, 2, [1])
+    assert (page["total"], page["pages"], [r["enterprise_id"] for r in page["items"]]) == (3, 2, [2])  # 丙 乙 | 甲
 
 
 def test_the_activity_trend_needs_enough_days_and_never_reads_a_gap_as_zero():
@@ -37,7 +37,7 @@ def test_the_activity_trend_needs_enough_days_and_never_reads_a_gap_as_zero():
     assert activity_trend_ratio([10.0] * 23 + [5.0] * 7) == pytest.approx(5 / ((23 * 10 + 35) / 30), abs=1e-3)
     assert activity_trend_ratio([None] * 25 + [10.0] * 5) is None  # too few days for a baseline
     assert activity_trend_ratio([10.0] * 20 + [None] * 10) is None  # gone quiet: no trend, not a steady 1.0
-    assert activity_trend_ratio([10.0] * 25 + [None, 5.0, None, 5.0, 5.0]) == pytest.approx(5 / (265 / 28), abs=1e-3)
+    assert activity_trend_ratio([10.0] * 25 + [None, 5.0, None, 5.0, 5.0]) == pytest.approx(7 / (265 / 28), abs=1e-3)  # last 7 days: 10 10 - 5 - 5 5
     assert activity_trend_ratio([0.0] * 30) is None
 
 
