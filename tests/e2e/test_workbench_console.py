@@ -81,6 +81,7 @@ def test_the_officer_searches_sorts_filters_and_exports_what_the_page_shows(cons
     for fmt in ("csv", "xlsx"):
         with c.page.expect_download() as download:
             c.page.click(f"#wb-export-{fmt}")
+        assert download.value.suggested_filename == f"borrowers.{fmt}"
         header, rows = _read_export(download.value.path(), fmt)
         assert set(headers) <= set(header), (headers, header)  # every column of the page, in the page's language
         name_at = header.index(headers[1])
@@ -93,7 +94,8 @@ def _read_export(path: str, fmt: str) -> tuple[list[str], list[list]]:
     if fmt == "csv":
         table = list(csv.reader(io.StringIO(open(path, encoding="utf-8-sig").read())))
     else:
-        table = [list(r) for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+        with open(path, "rb") as f:  # Playwright's download has no file suffix
+            table = [list(r) for r in openpyxl.load_workbook(io.BytesIO(f.read())).active.iter_rows(values_only=True)]
     return table[0], table[1:]
 
 
