@@ -26,6 +26,7 @@ from wuxin.risk.crossverify import Level, Status
 from wuxin.risk.decisions import BASIS_LABELS
 from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.governance import STATES as MODEL_STATES
+from wuxin.risk.portfolio import COLUMNS as PORTFOLIO_COLUMNS, EXPORT_ONLY as PORTFOLIO_EXPORT_ONLY
 from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
 from wuxin.scenarios import scenario_packs
 
@@ -49,6 +50,21 @@ UNIT_WORDS = {"count": ("个", "count"), "units": ("件", "units"), "d": ("天",
               "min/h": ("分钟/小时", "min/h"), "1": ("比率", "ratio"), "ug/m3": ("μg/m³", "μg/m³"), "m3": ("m³", "m³"),
               "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY")}
 TENANT_KINDS = {"bank": ("银行", "Bank"), "operator": ("平台运营方", "Operator"), "regulator": ("监管机构", "Regulator")}
+
+# The risk workbench's columns (risk/portfolio.py): the console's headers and the CSV / XLSX exports' headers.
+PORTFOLIO_COLUMN_LABELS = {
+    "watched": ("关注", "Watched"), "name": ("借款企业", "Borrower"), "industry": ("行业", "Industry"),
+    "outcome": ("最新授信决定", "Latest decision"), "grade": ("等级", "Grade"), "score": ("评分", "Score"),
+    "score_change": ("评分变动", "Score change"), "exposure_cny": ("敞口（元）", "Exposure (CNY)"),
+    "limit_use_ratio": ("额度使用率", "Limit use"), "activity_trend_ratio": ("近7天活跃度/30天均值", "Activity 7 d / 30 d"),
+    "alarms_critical": ("严重预警", "Critical alarms"), "alarms_open": ("未结预警", "Open alarms"),
+    "evidence_coverage_ratio": ("证据覆盖率（30天）", "Evidence coverage (30 d)"), "online_share_ratio": ("设备在线率", "Online share"),
+    "pledge_coverage_ratio": ("押品覆盖率", "Pledge coverage"), "region": ("地区", "Region"),
+    "previous_grade": ("上次等级", "Previous grade"), "limit_cny": ("批准额度（元）", "Approved limit (CNY)"),
+    "alarms_major": ("重要预警", "Major alarms"), "alarms_minor": ("次要预警", "Minor alarms"),
+    "alarms_warning": ("提示预警", "Warning alarms"), "devices_online": ("在线设备数", "Devices online"),
+    "devices": ("可读设备", "Readable devices"), "pledged_value_cny": ("押品价值（元）", "Pledged value (CNY)"),
+    "decided_day": ("决策日期", "Decided on")}
 
 FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
 
@@ -110,6 +126,8 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "lock_doors": ("车门加锁", "Lock the doors"), "unlock_doors": ("车门解锁", "Unlock the doors"),
         "immobilise": ("断油断电", "Cut oil and power (immobilise)"),
         "restore": ("恢复油电", "Restore oil and power")}),
+    "portfolio_column": (PORTFOLIO_COLUMNS + PORTFOLIO_EXPORT_ONLY, PORTFOLIO_COLUMN_LABELS),
+    "flag": (("yes", "no"), {"yes": ("是", "Yes"), "no": ("否", "No")}),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 

@@ -20,7 +20,7 @@ def demo(tmp_path_factory):
 ALLOWED = {
     "Wuxin", "EPCIS", "JT", "MQTT", "IoT", "RFID", "SKU", "HTML", "PDF", "JSON", "SHA", "HTTPS", "USCC", "ACC", "GPS", "PM",
     "kWh", "kW", "kg", "km", "h", "min", "t", "m", "A", "V", "W", "L", "dB", "dBm", "ppm", "RH", "CNY", "PR", "PD", "TMR", "WMS", "CSV",
-    "AAA", "AA", "BBB", "BB", "B", "CCC", "CC", "C", "P25", "P75", "ECharts", "GS1",
+    "AAA", "AA", "BBB", "BB", "B", "CCC", "CC", "C", "P25", "P75", "ECharts", "GS1", "XLSX",
     "wuxin", "ledger", "verify",  # the CLI command `wuxin ledger verify` quoted in a hint
     "Operator", "Monitoring", "operator", "Bank",  # the demo tenants' own names (物信监测 Wuxin Monitoring (operator))
     "English",  # the language switch names the other language in that language

@@ -19,6 +19,7 @@ from wuxin.api import routes_calendars, routes_indicators
 from wuxin.api import routes_provisioning
 from wuxin.api import routes_labels
 from wuxin.api import routes_commands
+from wuxin.api import routes_portfolio
 from wuxin.api.body_limit import BodyLimit
 from wuxin.api.guards import refuse_unstorable_text
 from wuxin.api.health import health_report
@@ -59,6 +60,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(routes_credit.router)
     app.include_router(routes_credit_workflow.router)
     app.include_router(routes_console.router)
+    app.include_router(routes_portfolio.router)
     mount_console(app)
     app.include_router(routes_monitoring.router)
     app.include_router(routes_indicators.router)

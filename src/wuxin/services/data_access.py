@@ -20,11 +20,17 @@ def list_devices(platform: Platform, principal: Principal, enterprise_id: int) -
     return [_device_view(platform, d, now_ms) for d in visible]
 
 
-def _device_view(platform: Platform, device: dict, now_ms: int) -> dict:
+def device_connectivity(platform: Platform, device: dict, now_ms: int) -> str:
+    """online (reported within its thing model's heartbeat timeout, 900 s without one), offline, or unknown (never)."""
     model = platform.thing_models.get(device["device_type"])
     timeout_ms = (model.heartbeat_timeout_s if model else 900) * 1000
     seen = device["last_seen_ms"]
-    state = "unknown" if seen is None else ("online" if now_ms - seen <= timeout_ms else "offline")
+    return "unknown" if seen is None else ("online" if now_ms - seen <= timeout_ms else "offline")
+
+
+def _device_view(platform: Platform, device: dict, now_ms: int) -> dict:
+    model = platform.thing_models.get(device["device_type"])
+    state = device_connectivity(platform, device, now_ms)
     undeclared = model.undeclared_attributes(device["attributes"]) if model else sorted(device["attributes"] or {})
     return {k: device[k] for k in ("id", "key", "device_type", "site_id", "attributes", "source_mode", "trust_level",
                                    "last_seen_ms", "installed_ms", "decommissioned_ms")} | {"connectivity": state, "undeclared_attributes": undeclared}

@@ -237,3 +237,4 @@ from wuxin.store import tables_credit_workflow  # noqa: E402,F401
 from wuxin.store import tables_retention  # noqa: E402,F401
 from wuxin.store import tables_calendars  # noqa: E402,F401
 from wuxin.store import tables_commands  # noqa: E402,F401
+from wuxin.store import tables_portfolio  # noqa: E402,F401

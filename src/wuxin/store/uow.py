@@ -16,6 +16,7 @@ from wuxin.store.repo_jt808 import Jt808Repo
 from wuxin.store.repo_calendars import CalendarRepo
 from wuxin.store.repo_ledger import LedgerRepo
 from wuxin.store.repo_monitoring import MonitoringRepo
+from wuxin.store.repo_portfolio import PortfolioRepo
 from wuxin.store.repo_protocols import ProtocolsRepo
 from wuxin.store.repo_retention import RetentionRepo
 from wuxin.store.repos import (
@@ -64,6 +65,7 @@ class UnitOfWork:
         self.retention = RetentionRepo(self.conn)
         self.calendars = CalendarRepo(self.conn)
         self.commands = CommandRepo(self.conn)
+        self.portfolio = PortfolioRepo(self.conn)
         return self
 
     def commit(self) -> None:

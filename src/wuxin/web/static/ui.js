@@ -26,6 +26,14 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** An SVG element (the workbench's sparklines): attributes set as given, children as nodes or text nodes, never markup. */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, String(v));
+  for (const c of children.flat()) if (c != null) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
 export function stateFor(err) {
   if (err?.status === 403) return h("div", { class: "state noaccess", "data-state": "no-access" }, h("strong", {}, t("no_access")),
     h("div", { class: "detail" }, t("no_access_hint")), h("div", { class: "detail" }, err.message));

@@ -1,7 +1,8 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
-import { api, indicatorCatalog } from "../api.js";
+import { api, indicatorCatalog, session } from "../api.js";
 import { code, fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t } from "../i18n.js";
 import { card, chart, esc, h, section, table, tooltipHtml } from "../ui.js";
+import { WORKBENCH_ROLES, workbenchSection } from "./workbench.js";
 
 export const industryLabel = (x) => code("scenario", x);
 
@@ -17,8 +18,10 @@ export async function portfolio() {
       kpi(t("online_share"), devices ? fmtPct(online / devices) : "—"), kpi(t("machines"), fmtNum(sum((r) => r.machines)))));
   const byScenario = h("div", { class: "chart" }), byRegion = h("div", { class: "chart" }), conn = h("div", { class: "chart" });
   const pending = h("div", { class: "grid" });
-  page.append(h("div", { class: "grid" }, card(t("by_scenario"), byScenario), card(t("by_region"), byRegion), card(t("connectivity"), conn)), pending,
-    card(t("enterprises"), table([
+  const workbench = WORKBENCH_ROLES.includes(session.me?.role);  // bank staff get the risk workbench, others the plain list
+  if (workbench) page.append(workbenchSection());
+  page.append(h("div", { class: "grid" }, card(t("by_scenario"), byScenario), card(t("by_region"), byRegion), card(t("connectivity"), conn)), pending);
+  if (!workbench) page.append(card(t("enterprises"), table([
       { title: t("name"), render: (r) => h("a", { href: `#/enterprise/${r.id}` }, r.name) },
       { title: t("industry"), render: (r) => industryLabel(r.industry) },
       { title: t("region"), render: (r) => r.region },
