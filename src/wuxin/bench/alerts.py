@@ -54,6 +54,11 @@ UNDECLARED_STOP_SHOWS = ("utilization_drop", "machine_idle", "device_offline", "
                          "performance_ratio_out_of_band", "meter_balance")
 for _type in UNDECLARED_STOP_SHOWS:
     ALSO_SHOWN.setdefault(_type, set()).add("maintenance_undeclared")
+# The meter balance names the meter, but its evidence is the machines the meter feeds: a machine's current copied
+# from an earlier day, skewed or zeroed leaves the meter and the machines apart, so the alarm is true on those labels
+# of its enterprise whichever device they name.
+ALSO_SHOWN.setdefault("meter_balance", set()).update({"fabricated_copy", "fabricated_smooth", "clock_skew", "machine_idle"})
+EVIDENCE_ON_OTHER_DEVICES = {"meter_balance"}
 BUDGET_FALSE_PER_1K = 0.5  # issue 15 item 6: false alarms per 1,000 device-days on healthy data
 TARGET_PRECISION, TARGET_RECALL = 0.98, 0.95
 DEFAULT_END = "2026-10-05"  # the window's end (a local midnight): 14 days hold Mid-Autumn and the start of National Day
@@ -343,7 +348,8 @@ def _matches(alarm: dict, label, uscc_of: dict, at: str = "started_ms") -> bool:
     kinds = KINDS_OF_ALARM.get(alarm["alarm_type"], set()) | ALSO_SHOWN.get(alarm["alarm_type"], set())
     stamped_from = label.start_ms + min(0, label.facts.get("skew_ms", 0))
     return (label.kind in kinds and uscc_of.get(alarm["enterprise_id"]) == label.enterprise_uscc
-            and (alarm["device_key"] is None or alarm["device_key"] in label.devices)
+            and (alarm["device_key"] is None or alarm["device_key"] in label.devices
+                 or alarm["alarm_type"] in EVIDENCE_ON_OTHER_DEVICES)
             and stamped_from - 5 * MINUTE_MS <= alarm[at] <= label.end_ms + MATCH_AFTER_END_MS)
 
 
