@@ -224,6 +224,13 @@ def measure_quality(days: int, per_scenario: int, seed: int, console: Console, s
     out = score(labels + undeclared, alarms, uscc_of, device_days, console, tampers_of(lines), detectable,
                 [b for b in benign if b.kind != "maintenance_undeclared"])
     out["benign_events"] = _benign_counts(benign)
+    on_undeclared = defaultdict(int)
+    for alarm in alarms:
+        if any(in_benign(alarm, stop, uscc_of) for stop in undeclared):
+            on_undeclared[alarm["alarm_type"]] += 1
+    console.print(f"  maintenance_undeclared: {len(undeclared)} events, alarms on them (wanted, counted true): "
+                  f"{', '.join(f'{t} {n}' for t, n in sorted(on_undeclared.items())) or 'none'}")
+    out["on_undeclared_stops"] = dict(on_undeclared)
     return out
 
 
