@@ -58,7 +58,10 @@ for _type in UNDECLARED_STOP_SHOWS:
 # from an earlier day, skewed or zeroed leaves the meter and the machines apart, so the alarm is true on those labels
 # of its enterprise whichever device they name.
 ALSO_SHOWN.setdefault("meter_balance", set()).update({"fabricated_copy", "fabricated_smooth", "clock_skew", "machine_idle"})
-EVIDENCE_ON_OTHER_DEVICES = {"meter_balance"}
+# Likewise an unbooked outbound names the gate camera, but its evidence is the weighbridge: a weighbridge whose clock
+# is hours off leaves the camera's count-outs without a weighing. An odometer read with stamps hours off steps back.
+ALSO_SHOWN["odometer_tamper"] = {"clock_skew"}
+EVIDENCE_ON_OTHER_DEVICES = {"meter_balance", "unauthorised_outbound"}
 BUDGET_FALSE_PER_1K = 0.5  # issue 15 item 6: false alarms per 1,000 device-days on healthy data
 TARGET_PRECISION, TARGET_RECALL = 0.98, 0.95
 DEFAULT_END = "2026-10-05"  # the window's end (a local midnight): 14 days hold Mid-Autumn and the start of National Day
