@@ -257,7 +257,6 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     hour = P.local_hour(ts_h)
     days_since = (ts_h - start_ms) / P.DAY_MS
     dim = dim0[:, None] + days_since[None, :]
-    lactating = (dim % 365) < 305
     env_at_h = np.searchsorted(ts_env, ts_h).clip(0, len(ts_env) - 1)
     thi = _thi(barn_t, rh)[env_at_h]
     heat = np.clip((thi - 72) / 10, 0, 1.5)[None, :]
