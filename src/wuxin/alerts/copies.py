@@ -6,7 +6,8 @@ day's *shape* with every earlier day of the window:
 
   1. each day is binned (`bin_s`, mean per bin) and its slow part (a centred rolling median over `detail_bins` bins:
      shifts, working hours, the daily sun) removed: what remains is the day's own fine detail, which real days do
-     not share with each other (load swings, noise), while a copy keeps it;
+     not share with each other (load swings, noise), while a copy keeps it; the device's habit, the median detail
+     of its earlier days bin by bin (a start-up peak at every shift start), is taken off too: it is shared by routine;
   2. two days' similarity is the largest Pearson correlation of their detail over lags up to `max_lag_s` (a copy
      shifted by minutes); a scaled copy or one with an offset correlates as well as the original;
   3. the threshold comes from the device's own history: for every earlier day, its highest similarity to the days
@@ -96,6 +97,18 @@ def similarity(left: np.ndarray, right: np.ndarray, max_lag: int, min_overlap: i
     return best, where
 
 
+def own_detail(details: np.ndarray) -> np.ndarray:
+    """Each day's detail minus the device's habit: the median detail of its earlier days (all rows but the last, the
+    judged day) bin by bin. What every working day shares at the same time of day (a start-up peak when the shift
+    starts, the lunch break's restart) is the machine's routine, not a copy; a copy keeps the day's own detail."""
+    if len(details) < 3:
+        return details
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a bin empty on every earlier day gives NaN
+        habit = np.nanmedian(details[:-1], axis=0)
+    return details - np.where(np.isfinite(habit), habit, 0.0)
+
+
 def resolution(values: np.ndarray) -> float:
     """The device's own smallest step between distinct readings (its quantisation), 0 when it never changes."""
     steps = np.diff(np.unique(values))
@@ -125,13 +138,14 @@ def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: M
     keep = np.flatnonzero(varied)
     if len(keep) - 1 < p["min_history_days"]:
         return None
+    own = own_detail(details[keep])
     max_lag, overlap = int(p["max_lag_s"] * 1000 // bin_ms), int(p["min_bins_share"] * bins // 2)
-    sims, lags = similarity(details[keep], details[keep], max_lag, overlap)
+    sims, lags = similarity(own, own, max_lag, overlap)
     phases = int(p.get("phases", 5))  # a copy shifted by part of a bin: the days binned again at sub-bin offsets
     for k in range(1, phases):
         offset = bin_ms * k // phases
         moved = detail(day_matrix(ts - offset, values, first, window + 1, bin_ms), window_bins)[keep]  # bins `offset` later
-        more, at = similarity(moved, details[keep], max_lag, overlap)
+        more, at = similarity(own_detail(moved), own_detail(details[keep]), max_lag, overlap)
         more, at = np.maximum(more, more.T), np.where(more >= more.T, at, -at.T)
         better = more > sims
         sims, lags = np.where(better, more, sims), np.where(better, at, lags)

@@ -109,6 +109,9 @@ def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5) -> Non
 @app.command("alerts")
 def bench_alerts(days: int = typer.Option(14, help="simulated days (anomalies start from day 8, a baseline first)"),
                  per_scenario: int = 2, seed: int = 2026,
+                 end: str = typer.Option("2026-10-05", help="the local date the window ends at (its midnight); the "
+                                                           "default's 14 days hold Mid-Autumn and National Day"),
+                 scenario: Optional[list[str]] = typer.Option(None, help="only these scenario packs (repeat; default all)"),
                  latency_s: float = typer.Option(5.0, help="seconds of 5,000 points/s for the latency figure"),
                  data: Optional[str] = typer.Option(None, help="a labelled data set folder (devices.json, telemetry.jsonl, "
                                                                "labels.json; docs/benchmarks.md) scored instead of the simulator")
@@ -121,4 +124,4 @@ def bench_alerts(days: int = typer.Option(14, help="simulated days (anomalies st
         return
     from wuxin.bench.alerts import run_alerts_bench
 
-    run_alerts_bench(days, per_scenario, seed, latency_s, console)
+    run_alerts_bench(days, per_scenario, seed, latency_s, console, end=end, scenarios=scenario or None)

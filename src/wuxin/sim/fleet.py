@@ -33,17 +33,20 @@ def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[Ente
 
 
 def fleet_telemetry(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int,
-                    anomalies: list[AnomalyRecord] | None = None) -> Iterator[dict]:
+                    anomalies: list[AnomalyRecord] | None = None, benign: list[AnomalyRecord] | None = None) -> Iterator[dict]:
     """Every enterprise's bulk-import lines in turn (time-ordered per device, except a skewed clock's lines,
     which stay in sending order and carry the true time they were sent as `sent_ms`, a field the platform ignores),
-    with the labelled `anomalies` (see `plan_anomalies`) applied when given."""
+    with the labelled `anomalies` (see `plan_anomalies`) applied when given, and the planned stops among the `benign`
+    records (wuxin.sim.benign; effect "sim") handed to the pack's simulator; wuxin.sim.benign.apply_benign applies
+    the rest."""
     packs = scenario_packs()
     for enterprise in fleet:
         sim = packs[enterprise.industry].sim()
         mine = [a for a in anomalies or () if a.enterprise_uscc == enterprise.uscc]
         in_sim = [a for a in mine if a.effect == "sim"]
-        lines = (sim.telemetry(enterprise, start_ms, end_ms, seed, anomalies=in_sim) if in_sim
-                 else sim.telemetry(enterprise, start_ms, end_ms, seed))
+        stops = [b for b in benign or () if b.enterprise_uscc == enterprise.uscc and b.effect == "sim"]
+        extra = {**({"anomalies": in_sim} if in_sim else {}), **({"benign": stops} if stops else {})}
+        lines = sim.telemetry(enterprise, start_ms, end_ms, seed, **extra)
         rest = [a for a in mine if a.effect != "sim"]
         yield from inject(lines, rest, anomaly_kinds(enterprise)) if rest else lines
 

@@ -110,7 +110,22 @@ def days_from_spring_festival(date: dt.date) -> int:
     return best
 
 
+def _official(date: dt.date):
+    """The official PRC calendar's day (wuxin.calendars.official), or None for a year it does not cover."""
+    from wuxin.calendars.official import CalendarNotCovered, official_day
+
+    try:
+        return official_day(date)
+    except CalendarNotCovered:
+        return None
+
+
 def is_statutory_holiday(date: dt.date) -> bool:
+    """A statutory holiday or day off in lieu by the official calendar (the State Council's notice); for a year the
+    calendar does not cover, the fixed approximations below."""
+    official = _official(date)
+    if official is not None:
+        return official.kind == "holiday"
     if -1 <= days_from_spring_festival(date) <= 6:
         return True
     for month, first, length in FIXED_HOLIDAYS:
@@ -118,6 +133,22 @@ def is_statutory_holiday(date: dt.date) -> bool:
         if 0 <= (date - start).days < length:
             return True
     return False
+
+
+def is_makeup_workday(date: dt.date) -> bool:
+    """A Saturday or Sunday worked in exchange for a holiday (调休), by the official calendar."""
+    official = _official(date)
+    return bool(official is not None and official.makeup)
+
+
+def work_weekday(day: np.ndarray | int) -> np.ndarray:
+    """The weekday a firm works a local day as: its own (0 = Monday), except a make-up working weekend day, which is
+    worked as a Monday (plants on a Monday-Saturday week work a make-up Sunday too)."""
+    days = np.atleast_1d(np.asarray(day, dtype=np.int64))
+    unique, back = np.unique(days, return_inverse=True)
+    makeup = np.array([is_makeup_workday(date_of_day(int(d))) for d in unique], dtype=bool)[back]
+    out = np.where(makeup, 0, weekday_of_day(days))
+    return out if np.ndim(day) else out[0]
 
 
 def work_factor(date: dt.date) -> float:

@@ -47,6 +47,8 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
                "a dust monitor fed made-up figures"),
 }
 
+REST_WEEKDAYS = frozenset({6})  # Sunday: a light day (see telemetry)
+
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     place, _ = rng.choice(PLACES)
     name = P.company_name(rng, place, ("建设工程", "建筑工程", "建设发展", "市政工程"))
@@ -90,7 +92,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     level = P.health_level(health, P.days_to_end(np.array([P.day_ms(d) + P.DAY_MS // 2 for d in days]), end_ms), er)
     pace = {}
     for k, d in enumerate(days):
-        wf = P.work_factor(P.date_of_day(int(d))) * (0.6 if P.weekday_of_day(d) == 6 else 1.0)
+        wf = P.work_factor(P.date_of_day(int(d))) * (0.6 if P.work_weekday(d) == 6 else 1.0)
         pace[int(d)] = float(wf * level[k]) if er.random() < 0.9 + 0.1 * level[k] else 0.0  # rain days off
     # weather shared by the site: 1-min wind for the cranes, 10-min for the monitor
     fine = P.grid(start_ms, end_ms, iv["crane_working"] * 1000)

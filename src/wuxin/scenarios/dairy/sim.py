@@ -82,6 +82,66 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
         "activity_steps": {"mean": 260.0, "amplitude": 120.0, "peak_hour": 12.0, "decimals": 0}}),
 }
 
+CULL_RATE_PER_COW_DAY = 0.33 / 365  # about a third of a dairy herd is replaced each year
+FIRST_CALVING_SHARE = 0.35  # of the calvings, heifers joining the milking herd (fitted with a collar and a tag then)
+CALVING_RATE_PER_COW_DAY = 1 / 395  # a calving interval of about 13 months
+
+
+def benign_events(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int) -> list[P.AnomalyRecord]:
+    """No-risk herd events: culls (a cow sold for slaughter on the cattle trader's day, 09:00-12:00: her collar and tag
+    are taken off and stop for good, the farm records the decommission date; effect "cull"), heifers calving into the
+    milking herd (fitted with a collar and an ear tag when they calve, installed then; effect "join": the devices send
+    nothing before), and the dry cows the simulator lets calve on their own (effect "calendar": the data already hold
+    it). Drawn from a stream of their own, so the herd's data do not change with them."""
+    r = P.py_rng_for(seed, enterprise.uscc, "herd-events")
+    collars = [d for d in enterprise.devices if d.device_type == "dairy.collar"]
+    tags = {d.attributes["animal_id"]: d.key for d in enterprise.devices if d.device_type == "dairy.ear_tag"}
+    days = (end_ms - start_ms) / P.DAY_MS
+    out: list[P.AnomalyRecord] = []
+    calved: dict = {}
+    for _ in telemetry(enterprise, start_ms, end_ms, seed, calvings=calved):
+        pass
+    pool = list(collars)
+    r.shuffle(pool)
+    culls = min(len(pool) // 10, _poisson(r, CULL_RATE_PER_COW_DAY * len(collars) * days))
+    heifers = min(len(pool) // 10, _poisson(r, FIRST_CALVING_SHARE * CALVING_RATE_PER_COW_DAY * len(collars) * days))
+    first_day = int(P.local_day(np.int64(start_ms))) + 2
+    last_day = int(P.local_day(np.int64(end_ms - 1))) - 1
+    for n, collar in enumerate(pool[:culls + heifers]):
+        animal = collar.attributes["animal_id"]
+        devices = tuple(sorted({collar.key, tags.get(animal, collar.key)}))
+        if n < culls:
+            t = P.day_ms(r.randint(first_day, last_day)) + int(r.uniform(9, 12) * P.HOUR_MS)
+            out.append(P.AnomalyRecord("cull", enterprise.uscc, devices, t, t + P.HOUR_MS, "cull", {},
+                                       facts={"animal_id": animal, "decommissioned_ms": t},
+                                       expect="the cow's collar, tag and milk records stop for good at start; her devices "
+                                              "are decommissioned at start"))
+        else:
+            t = r.randint(P.day_ms(first_day), P.day_ms(last_day))
+            out.append(P.AnomalyRecord("calving", enterprise.uscc, devices, t, t + 6 * P.HOUR_MS, "join", {},
+                                       facts={"animal_id": animal, "installed_ms": t, "first_calving": True},
+                                       expect="a heifer calves and joins the milking herd: her collar and tag are installed "
+                                              "at start and report from then on; the herd grows by one"))
+    joined = {d for rec in out for d in rec.devices}
+    for collar in collars:
+        t = calved.get(collar.key)
+        if t is not None and collar.key not in joined and start_ms <= t < end_ms:
+            out.append(P.AnomalyRecord("calving", enterprise.uscc, (collar.key,), t, t + 6 * P.HOUR_MS, "calendar", {},
+                                       facts={"animal_id": collar.attributes["animal_id"], "first_calving": False},
+                                       expect="a dry cow calves: milked again from then on"))
+    return out
+
+
+def _poisson(r: random.Random, mean: float) -> int:
+    """A Poisson draw from a Python generator (Knuth; the means here are small)."""
+    limit, k, p = np.exp(-mean), 0, 1.0
+    while True:
+        p *= r.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     place = rng.choice(PLACES)
     name = P.company_name(rng, place, ("牧业", "奶牛养殖", "乳业", "生态牧业"), ("有限公司", "有限责任公司"))
@@ -153,8 +213,11 @@ def _thi(temp_c: np.ndarray, rh: np.ndarray) -> np.ndarray:
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
-    """Lines of every device; `truth`, when given, receives {(uscc, local day): cows whose tag was read}."""
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None,
+              calvings: dict | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {(uscc, local day): cows whose tag was read};
+    `calvings`, when given, receives {collar key: epoch ms} of the dry cows that calve in the window (their
+    lactation starts again: tag reads move from the sorting gate to the parlour, the milk meters record them)."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     place = _place_of(enterprise)
     health = enterprise.health
@@ -185,13 +248,15 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         when = start_ms + (er.uniform(0.45, 0.9) * span if health == "failing" else er.uniform(0.1, 0.95, n) * span)
         gone_at = np.where(who, np.asarray(when + er.normal(0, 3 * P.HOUR_MS, n), dtype=np.int64), gone_at)
     oestrus_phase = er.uniform(0, 21, n)
+    if calvings is not None:
+        due = start_ms + ((365 - dim0 % 365) * P.DAY_MS).astype(np.int64)
+        calvings.update({c.key: int(t) for c, t, gone in zip(collars, due, gone_at) if t < min(end_ms, gone)})
 
     # collars: hourly matrix cows x hours
     ts_h = P.grid(start_ms, end_ms, iv["dairy.collar"] * 1000)
     hour = P.local_hour(ts_h)
     days_since = (ts_h - start_ms) / P.DAY_MS
     dim = dim0[:, None] + days_since[None, :]
-    lactating = (dim % 365) < 305
     env_at_h = np.searchsorted(ts_env, ts_h).clip(0, len(ts_env) - 1)
     thi = _thi(barn_t, rh)[env_at_h]
     heat = np.clip((thi - 72) / 10, 0, 1.5)[None, :]

@@ -63,6 +63,9 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
                "whatever the sky: no cloud dips, same curve each day"),
 }
 
+MAINTENANCE = {"scope": "device", "device_type": "energy.pv_inverter"}  # an inverter powered down for service
+COUNTERS = {"energy.pv_inverter": "energy_kwh_total", "energy.charging_pile": "energy_kwh_total"}
+
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     kind = rng.choices(("pv", "charging", "roof_and_piles"), (0.5, 0.3, 0.2))[0]
     place, _, tilt = rng.choice(PV_PLACES if kind == "pv" else ROOF_PLACES) if kind != "charging" else (rng.choice(CHARGE_PLACES), None, 0)

@@ -106,6 +106,8 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
 }
 
 
+REST_WEEKDAYS = frozenset({6})  # Sunday: a light day (see telemetry)
+
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     place = rng.choice(PLACES)
     name = P.company_name(rng, place, ("仓储", "物流", "供应链管理", "贸易"))
@@ -151,7 +153,7 @@ def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int
         levels = P.health_level(health, P.days_to_end(days * P.DAY_MS - P.CN_OFFSET_MS + P.DAY_MS // 2, end_ms), r)
         for day, lvl in zip(days.tolist(), levels.tolist()):
             date = P.date_of_day(day)
-            wf = P.work_factor(date) * (0.5 if P.weekday_of_day(day) == 6 else 1.0)
+            wf = P.work_factor(date) * (0.5 if P.work_weekday(day) == 6 else 1.0)
             n = r.poisson(trucks_per_day * wf * (0.6 + 0.4 * lvl))
             for t in sorted(P.day_ms(day) + (r.uniform(8, 17.5, n) * P.HOUR_MS).astype(np.int64)):
                 direction = "in" if r.random() < bias else "out"

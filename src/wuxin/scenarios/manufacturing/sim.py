@@ -72,6 +72,9 @@ ANOMALIES = {
         expect="current_a exactly constant (72 % of rated, no noise, no stops, no start-up peaks) day and night"),
 }
 
+MAINTENANCE = {"scope": "plant"}  # a planned stop switches every machine off (wuxin.sim.benign; telemetry `benign`)
+COUNTERS = {"manufacturing.energy_meter": "energy_kwh_total", "manufacturing.output_counter": "output_count_total"}
+
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     cluster = rng.choice(CLUSTERS)
     place = cluster.place
@@ -94,6 +97,11 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
                                   {"product": product, "unit_price_cny": price}))
     return EnterpriseSpec(name, make_uscc(rng, place.code), "manufacturing", place.region,
                           P.choose_health(rng), (site,), tuple(devices))
+
+
+def rest_weekdays(enterprise: EnterpriseSpec) -> frozenset[int]:
+    """The weekdays the plant rests (0 = Monday): Sunday on shift plants, none on a 24-hour plant."""
+    return frozenset() if _cluster_of(enterprise).shift == "24h" else frozenset({6})
 
 
 def _cluster_of(enterprise: EnterpriseSpec) -> Cluster:
@@ -120,10 +128,12 @@ def _scheduled(shift: str, hour: np.ndarray, weekday: np.ndarray) -> tuple[np.nd
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
               intervals_s: dict[str, int] | None = None, truth: dict | None = None,
-              installed_ms: dict[str, int] | None = None) -> Iterator[dict]:
+              installed_ms: dict[str, int] | None = None, benign: list | None = None) -> Iterator[dict]:
     """Lines of every device; `truth`, when given, receives {(bracelet key, local day): seconds run}.
     `installed_ms` (device type -> epoch ms) holds back a type's lines before it was installed: the plant
-    ran all along (the other devices count what it made), those devices only report from then on."""
+    ran all along (the other devices count what it made), those devices only report from then on.
+    `benign` (wuxin.sim.benign records) may hold maintenance stops: from start to end every machine is switched off
+    (no run, idle or standby current, no output) and the plant's base load falls to its off-shift level."""
     cluster = _cluster_of(enterprise)
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     step = iv["manufacturing.current_bracelet"] * 1000
@@ -137,8 +147,13 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     dates = [P.date_of_day(int(d)) for d in days]
     level = P.health_level(enterprise.health, P.days_to_end(P.day_ms(days[0]) + (days - days[0]) * P.DAY_MS + P.DAY_MS // 2, end_ms), ent_rng)
     orders = np.array([P.work_factor(d) * P.seasonal_orders(d, cluster.orders) for d in dates]) * level
-    on, brk = _scheduled(cluster.shift, hour, P.weekday_of_day(day))
+    on, brk = _scheduled(cluster.shift, hour, P.work_weekday(day))
     holiday_closed = np.array([P.work_factor(d) < 0.2 for d in dates])[di]
+    down = np.zeros(len(ts), dtype=bool)
+    for stop in benign or ():
+        if stop.kind.startswith("maintenance"):
+            down |= (ts >= stop.start_ms) & (ts < stop.end_ms)
+    on = on & ~down
 
     bracelets = [d for d in enterprise.devices if d.device_type == "manufacturing.current_bracelet"]
     running_all = np.zeros((len(bracelets), len(ts)), dtype=bool)
@@ -153,7 +168,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         stops = P.segments_mask(r, len(ts), rate=0.012, mean_len=5)
         running = run & ~stops
         idle = (run & stops) | (on & busy_day[di] & brk)
-        standby = ~running & ~idle & (r.random() < 0.6) & ~holiday_closed
+        standby = ~running & ~idle & (r.random() < 0.6) & ~holiday_closed & ~down
         load = r.uniform(0.6, 0.85) * (1 + P.smooth_noise(r, len(ts), 0.04, 0.95)) + r.normal(0, 0.015, len(ts))
         current = np.where(running, rated * load,
                            np.where(idle, rated * r.uniform(0.22, 0.32) * (1 + r.normal(0, 0.05, len(ts))),

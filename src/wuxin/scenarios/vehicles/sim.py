@@ -212,6 +212,21 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
                                           "geofence_exit event only when terminal_event (the rule must work from positions)"),
     "fabricated_copy": P.fabricated_copy("vehicles.gps_terminal"),
 }
+REST_WEEKDAYS = frozenset({6})  # fewer trips on Sundays (see telemetry)
+
+
+def benign_events(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int) -> list[P.AnomalyRecord]:
+    """The refuelling stops `telemetry` simulates, as benign records (no risk: the fuel level jumps up while the
+    truck stands 20-35 min at a service area)."""
+    stops: dict = {}
+    for _ in telemetry(enterprise, start_ms, end_ms, seed, refuels=stops):
+        pass
+    return [P.AnomalyRecord("refuelling", enterprise.uscc, (key,), t0, t1, "benign", {},
+                            facts={"fuel_before_l": round(before, 1), "fuel_after_l": round(after, 1)},
+                            expect="parked 20-35 min, fuel_l jumps up half-way through")
+            for key, mine in stops.items() for t0, t1, before, after in mine]
+
+COUNTERS = {"vehicles.gps_terminal": "odometer_km"}  # the terminal's own odometer (a new terminal starts at 0)
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     home = CITY[rng.choice(HOMES)]
@@ -261,6 +276,7 @@ class _Truck:
         self.speeder = r.uniform(0.0, 0.004)  # chance per driving sample of a speeding spell
         self.rows: list[tuple] = []
         self.events: list[tuple[int, str, dict]] = []
+        self.refuels: list[tuple[int, int, float, float]] = []  # (parked from, leaves at, litres before, after)
 
     def park(self, t0: int, t1: int, step: int) -> None:
         for t in range(-(-t0 // step) * step, t1, step):
@@ -306,7 +322,8 @@ class _Truck:
                 rest = int(r.uniform(20, 35) * 60_000)
                 if self.fuel < 0.35 * self.tank:  # refuel at the service area
                     self.park(t + 1, t + rest // 2, step)
-                    self.fuel = self.tank * r.uniform(0.9, 0.98)
+                    before, self.fuel = self.fuel, self.tank * r.uniform(0.9, 0.98)
+                    self.refuels.append((t, t + rest, before, self.fuel))
                 self.park(t + rest // 2, t + rest, step)
                 t += rest
                 since_rest = 0.0
@@ -314,8 +331,11 @@ class _Truck:
 
 
 def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
-    """Lines of every device; `truth`, when given, receives {(gps key, local day): km driven}."""
+              intervals_s: dict[str, int] | None = None, truth: dict | None = None,
+              refuels: dict | None = None) -> Iterator[dict]:
+    """Lines of every device; `truth`, when given, receives {(gps key, local day): km driven}; `refuels`, when
+    given, receives {gps key: [(parked from, leaves at, litres before, litres after), ...]} of the refuelling stops
+    in the window (a service-area stop: parked 20-35 min, the tank filled to 90-98 % half-way through)."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     drive_step, park_step = iv["driving"] * 1000, iv["parked"] * 1000
     home = _home_of(enterprise)
@@ -338,7 +358,7 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         here = home
         for k, d in enumerate(days):
             depart = P.day_ms(int(d)) + int(r.uniform(5.5, 9.0) * P.HOUR_MS)
-            active = r.random() < 0.85 * level[k] * work[k] and r.random() < (0.75 if P.weekday_of_day(d) < 6 else 0.45)
+            active = r.random() < 0.85 * level[k] * work[k] and r.random() < (0.75 if P.work_weekday(d) < 6 else 0.45)
             if not active or depart <= t or depart >= end_ms:
                 continue
             options = [c for c in served if c is not here and 120 < float(haversine_km(here.lat, here.lon, c.lat, c.lon)) < 600]
@@ -350,6 +370,8 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
             here = dest_city
         truck.park(t, end_ms, park_step)
         rows = [row for row in truck.rows if start_ms <= row[0] < end_ms]
+        if refuels is not None:
+            refuels[dev.key] = [stop for stop in truck.refuels if start_ms <= stop[0] < end_ms]
         if not rows:
             continue
         cols = list(zip(*rows))
