@@ -20,10 +20,11 @@ from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
 from wuxin.loans.pledge import IDENTITY_KINDS
 from wuxin.loans.risk_class import RISK_CLASSES
-from wuxin.risk.crossverify import Level, Status
+from wuxin.risk.crossverify import CHECKS, Level, Status
 from wuxin.risk.decisions import BASIS_LABELS
 from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.governance import STATES as MODEL_STATES
+from wuxin.risk.messages import CHECK_WORDS, FINDING_CODES, FINDING_TEMPLATES, PROVENANCE_CODES
 from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
 from wuxin.scenarios import scenario_packs
 
@@ -96,6 +97,9 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "insufficient_evidence": ("证据不足", "Insufficient evidence")}),
     "check_level": (get_args(Level), {
         "verified": ("已验证", "Verified"), "supported": ("仅佐证", "Supported only"), "not_verified": ("未验证", "Not verified")}),
+    "check": (tuple(c.name for c in CHECKS), {name: words["name"] for name, words in CHECK_WORDS.items()}),
+    # cross-verification findings: templates filled with a check result's finding_params (wuxin.risk.messages)
+    "finding": (FINDING_CODES + PROVENANCE_CODES + ("said", "basis"), FINDING_TEMPLATES),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 
