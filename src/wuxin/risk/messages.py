@@ -39,17 +39,17 @@ CHECK_WORDS: dict[str, dict[str, tuple[str, str]]] = {
 
 # Templates, (zh, en). {said} and {basis} are themselves templates filled first; the others are formatted values.
 FINDING_TEMPLATES: dict[str, tuple[str, str]] = {
-    "said": ("申报的{period}{what} {reported}", "reported {period} {what} {reported}"),
+    "said": ("申报的 {period} {what} {reported}", "reported {period} {what} {reported}"),
     "basis": ("按 {known_days}/{days} 天的设备数据推算为 {evidenced}", "{evidenced} over {known_days} of {days} days"),
-    "consistent": ("{said}与{evidence}一致（比值 {ratio}，在容差 {tolerance} 以内；{basis}）",
+    "consistent": ("{said}，与{evidence}一致（比值 {ratio}，在容差 {tolerance} 以内；{basis}）",
                    "{said} agrees with {evidence} (ratio {ratio} within {tolerance}; {basis})"),
-    "overstated": ("{said}是{evidence}所支持数值的 {ratio} 倍（{basis}；容差 {tolerance}）",
+    "overstated": ("{said}，是{evidence}所支持数值的 {ratio} 倍（{basis}；容差 {tolerance}）",
                    "{said} is {ratio}x what {evidence} support ({basis}; tolerance {tolerance})"),
-    "understated": ("{said}仅为{evidence}所支持数值的 {ratio} 倍（{basis}）：少报，或动用库存销售",
+    "understated": ("{said}，仅为{evidence}所支持数值的 {ratio} 倍（{basis}）：少报，或动用库存销售",
                     "{said} is only {ratio}x what {evidence} support ({basis}): under-reported or sold from stock"),
-    "insufficient_evidence": ("{said}无法核对：{evidence}仅覆盖了 {coverage} 的天数（{basis}）",
+    "insufficient_evidence": ("{said}，无法核对：{evidence}仅覆盖了 {coverage} 的天数（{basis}）",
                               "{said} cannot be checked: {evidence} covered only {coverage} of the days ({basis})"),
-    "no_evidence": ("{said}无法核对：{evidence}仅覆盖了 {coverage} 的天数",
+    "no_evidence": ("{said}，无法核对：{evidence}仅覆盖了 {coverage} 的天数",
                     "{said} cannot be checked: {evidence} covered only {coverage} of the days"),
     # where the evidence came from, appended to the finding
     "evidence_verified_devices": ("；证据来源：{sources}：由独立设备验证", "; evidence from {sources}: verified by independent devices"),
