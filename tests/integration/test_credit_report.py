@@ -42,7 +42,7 @@ def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platf
                                  headers=officer | {"Accept-Language": "en-GB,en;q=0.9"})
     assert browser_en.headers["content-language"] == "en" and "Decided by:" in browser_en.text
     assert f'href="{live.url}/api/v1/enterprises/{world.factory}/indicators?from=' in page
-    assert f"/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page
+    assert "/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page
     assert "<polyline" in page and decision["grade"] in page
     pdf = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?format=pdf", headers=officer)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 5000

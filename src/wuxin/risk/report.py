@@ -210,7 +210,7 @@ def render_pdf(report: dict, base_url: str = "", lang: str = "zh-CN") -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     font = _cjk_font()
     body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11)
