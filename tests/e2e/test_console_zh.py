@@ -45,10 +45,11 @@ def test_the_checker_finds_codes_and_english_words():
 
 
 def _visible_text(c) -> str:
-    """The page's text with every folded part (<details>) opened, and the tooltips a person reads on hover."""
+    """The page's text with every folded part (<details>) opened, and the credit part's tooltips (a finding, how a
+    tolerance was measured: words a person reads on hover; elsewhere a tooltip may name a code on purpose)."""
     return c.page.evaluate("""() => {
       document.querySelectorAll('#view details').forEach((d) => { d.open = true; });
-      const tips = [...document.querySelectorAll('#view [title]')].map((e) => e.getAttribute('title')).join('\\n');
+      const tips = [...document.querySelectorAll('#view [data-credit] [title]')].map((e) => e.getAttribute('title')).join('\\n');
       return document.getElementById('topbar').innerText + '\\n' + document.getElementById('view').innerText + '\\n' + tips;
     }""")
 

@@ -75,6 +75,7 @@ def test_a_finding_is_a_code_with_parameters_said_in_both_languages(case):
     assert data["finding_en"] == result.finding  # the English sentence the API always carried
     zh = data["finding_zh"]
     assert english_in(zh) == [], zh
+    assert english_in(data["tolerance_basis_zh"]) == [] and data["tolerance_basis_en"] == result.tolerance_basis
     assert re.search(r"[\u4e00-\u9fff]", zh) and "2026-Q3" in zh
     assert CHECK_WORDS[case[0]]["evidence"][0] in zh and CHECK_WORDS[case[0]]["evidence"][1] in data["finding_en"]
 

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from wuxin.risk.features import DailySeries
-from wuxin.risk.messages import finding_texts, render_finding
+from wuxin.risk.messages import finding_texts, render_finding, tolerance_basis
 
 PRIOR_TOLERANCE = 1.3  # before the firm has periods enough to measure its dispersion
 PRIOR_SIGMA = math.log(PRIOR_TOLERANCE) / 2.0
@@ -132,9 +132,8 @@ class Tolerance:
 
     @property
     def basis(self) -> str:
-        between = (f"dispersion of ln(ratio) over {self.periods} periods {self.sigma_between:.3f}" if self.periods
-                   else f"prior dispersion {self.sigma_between:.3f} (fewer than {MIN_PERIODS_FOR_DISPERSION} periods measured)")
-        return f"{between}, sampling {self.sigma_sample:.3f}"
+        """In English; wuxin.risk.messages.tolerance_basis says it in zh-CN too."""
+        return tolerance_basis(self.periods, self.sigma_between, self.sigma_sample, MIN_PERIODS_FOR_DISPERSION, "en")
 
 
 def tolerance(log_ratios: Sequence[float], daily_cv: float = 0.0, coverage: float = 1.0, known_days: int = 1) -> Tolerance:
@@ -219,7 +218,9 @@ def check_figure(spec: CheckSpec, figure: ReportedFigure, series: DailySeries, s
     code = "no_evidence" if status == "insufficient_evidence" and evidenced is None else status
     params = {"check": spec.name, "indicator": spec.indicator, "period": figure.label, "unit": spec.unit,
               "reported": figure.value, "evidenced": evidenced, "ratio": ratio, "coverage": coverage,
-              "known_days": int(known.sum()), "days": days, "tolerance": measured.ratio,
+              "known_days": int(known.sum()), "days": days, "tolerance": measured.ratio, "periods": measured.periods,
+              "sigma_between": measured.sigma_between, "sigma_sample": measured.sigma_sample,
+              "min_periods": MIN_PERIODS_FOR_DISPERSION,
               "provenance": _provenance(level, shares, figure.source), "sources": shares, "figure_source": figure.source}
     return CheckResult(spec.name, spec.indicator, figure.label, figure.first_day, figure.last_day, figure.value, evidenced,
                        ratio, coverage, status, render_finding(code, params, "en"), figure.source,

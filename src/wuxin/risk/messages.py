@@ -58,6 +58,13 @@ FINDING_TEMPLATES: dict[str, tuple[str, str]] = {
                            "; evidence from {sources}: supported only, not verified (no independent source)"),
     "evidence_from": ("；证据来源：{sources}", "; evidence from {sources}"),
 }
+# How a check's tolerance was measured (a tooltip): over the firm's periods, or the prior before it has enough.
+TOLERANCE_TEMPLATES: dict[str, tuple[str, str]] = {
+    "measured": ("按 {periods} 个期间测得的对数比值离散度 {between}，抽样误差 {sample}",
+                 "dispersion of ln(ratio) over {periods} periods {between}, sampling {sample}"),
+    "prior": ("先验离散度 {between}（已测期间少于 {min_periods} 个），抽样误差 {sample}",
+              "prior dispersion {between} (fewer than {min_periods} periods measured), sampling {sample}"),
+}
 FINDING_CODES = ("consistent", "overstated", "understated", "insufficient_evidence", "no_evidence")
 PROVENANCE_CODES = ("evidence_verified_devices", "evidence_verified_figure", "evidence_supported", "evidence_from")
 SOURCE_WORDS = {"bank_installed": ("银行自装", "bank-installed"), "third_party_platform": ("第三方平台", "third-party-platform"),
@@ -109,8 +116,20 @@ def render_finding(code: str, params: Mapping[str, Any], lang: Lang) -> str:
     return text
 
 
+def tolerance_basis(periods: int, between: float, sample: float, min_periods: int, lang: Lang) -> str:
+    """How a tolerance was measured, in `lang`: over `periods` of the firm's periods (0: the prior)."""
+    template = _pick(TOLERANCE_TEMPLATES["measured" if periods else "prior"], lang)
+    return template.format(periods=periods, between=f"{between:.3f}", sample=f"{sample:.3f}", min_periods=min_periods)
+
+
 def finding_texts(code: str, params: Mapping[str, Any]) -> dict[str, str]:
-    return {"finding_zh": render_finding(code, params, "zh"), "finding_en": render_finding(code, params, "en")}
+    """The finding, and how its tolerance was measured when the parameters say, in zh-CN and English."""
+    texts = {"finding_zh": render_finding(code, params, "zh"), "finding_en": render_finding(code, params, "en")}
+    if "sigma_between" in params:
+        measured = [params.get("periods") or 0, params["sigma_between"], params.get("sigma_sample") or 0.0,
+                    params.get("min_periods") or 0]
+        texts |= {"tolerance_basis_zh": tolerance_basis(*measured, "zh"), "tolerance_basis_en": tolerance_basis(*measured, "en")}
+    return texts
 
 
 def reason_text(reason: Mapping[str, Any], lang: Lang) -> str:

@@ -93,6 +93,10 @@ class Words:
         """A reason code's words in the reader's language (wuxin.risk.messages: the features' own words)."""
         return reason_text(r, "en" if self.en else "zh")
 
+    def tolerance_basis(self, c: dict) -> str:
+        """How a check's tolerance was measured, in the reader's language (English for records from before)."""
+        return c.get("tolerance_basis_en" if self.en else "tolerance_basis_zh") or str(c.get("tolerance_basis", ""))
+
     def finding(self, c: dict) -> str:
         """A cross-verification finding in the reader's language; a record from before the finding codes in English."""
         if c.get("finding_code"):

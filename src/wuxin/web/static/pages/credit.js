@@ -92,7 +92,7 @@ async function crossChecks(enterpriseId) {
       { title: t("coverage_days"), num: true, render: (c) => fmtPct(c.coverage) },
       { title: t("tolerance"), num: true, render: (c) => c.tolerance == null ? "—" : fmtNum(c.tolerance, 2) },
       { title: t("status"), render: (c) => h("span", { title: checkFinding(c) }, status(c)) },
-      { title: t("evidence_sources"), render: (c) => h("span", { title: c.tolerance_basis || "" }, sources(c)) },
+      { title: t("evidence_sources"), render: (c) => h("span", { title: (getLang() === "en" ? c.tolerance_basis_en : c.tolerance_basis_zh) || c.tolerance_basis || "" }, sources(c)) },
       { title: t("check_level"), render: (c) => h("span", { class: `badge ${c.level === "verified" ? "online" : c.level === "supported" ? "refer" : ""}` },
         tOr("level_" + c.level, c.level || "—")) },
     ], a.cross_checks) : h("p", { class: "muted", "data-empty": "cross-checks" }, t(noStatements ? "no_statements_hint" : "no_checks_hint")),
