@@ -92,7 +92,8 @@ def test_the_crosscheck_findings_read_in_the_console_language(console_as, demo):
     for lang, own, other in (("zh-CN", re.compile(r"[\u4e00-\u9fff]"), re.compile(r"\b(reported|cannot be checked|evidence)\b")),
                              ("en", re.compile(r"\breported\b"), re.compile(r"[\u4e00-\u9fff]"))):
         c = console_as("officer", lang)
-        c.open(f"#/enterprise/{mill['id']}", "[data-assessment] li[data-finding-code]")
+        c.open(f"#/enterprise/{mill['id']}", "[data-assessment]")
+        c.page.wait_for_selector("[data-assessment] li[data-finding-code]", state="attached")  # inside folded <details>
         findings = c.page.locator("[data-assessment] li[data-finding-code]").evaluate_all("els => els.map(e => e.textContent)")
         assert findings and all(own.search(f) and not other.search(f) for f in findings), findings
         if lang == "zh-CN":
