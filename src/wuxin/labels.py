@@ -22,11 +22,13 @@ from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
 from wuxin.loans.pledge import IDENTITY_KINDS
 from wuxin.loans.risk_class import RISK_CLASSES
-from wuxin.risk.crossverify import Level, Status
+from wuxin.risk.crossverify import CHECKS, Level, Status
 from wuxin.risk.decisions import BASIS_LABELS
 from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.governance import STATES as MODEL_STATES
 from wuxin.risk.portfolio import COLUMNS as PORTFOLIO_COLUMNS, EXPORT_ONLY as PORTFOLIO_EXPORT_ONLY
+from wuxin.risk.messages import CHECK_WORDS, FINDING_CODES, FINDING_TEMPLATES, PROVENANCE_CODES
+from wuxin.risk.pv_messages import PV_CHECK_WORDS
 from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
 from wuxin.scenarios import scenario_packs
 
@@ -128,6 +130,10 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "restore": ("恢复油电", "Restore oil and power")}),
     "portfolio_column": (PORTFOLIO_COLUMNS + PORTFOLIO_EXPORT_ONLY, PORTFOLIO_COLUMN_LABELS),
     "flag": (("yes", "no"), {"yes": ("是", "Yes"), "no": ("否", "No")}),
+    "check": (tuple(c.name for c in CHECKS) + tuple(PV_CHECK_WORDS),
+              {name: words["name"] for name, words in (CHECK_WORDS | PV_CHECK_WORDS).items()}),
+    # cross-verification findings: templates filled with a check result's finding_params (wuxin.risk.messages)
+    "finding": (FINDING_CODES + PROVENANCE_CODES + ("said", "basis"), FINDING_TEMPLATES),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 

@@ -34,11 +34,15 @@ def test_the_report_in_html_and_pdf_links_every_figure_and_is_logged(live, platf
     assert "交叉验证未通过（申报数据高于设备实测）" in zh.text and "决定原因" in zh.text and ">拒绝</strong>" in zh.text
     assert "Decided by" not in zh.text and "cross-verification failed" not in zh.text and "Features as scored" not in zh.text
     assert re.search(r"<li data-reason=\"[a-z_]+\">[^<]*[\u4e00-\u9fff][^<]*（−\d+ 分）</li>", zh.text)  # reasons in Chinese
+    assert "是机台计量产值所支持数值的 2.4 倍" in zh.text and "<td>收入对机台产值</td>" in zh.text  # the findings too
+    assert "metered output" not in zh.text and "revenue vs output" not in zh.text
+    assert all(r["text_zh"].endswith("分）") and r["text_en"] == r["text"] for r in decision["decision"]["reasons"])
+    assert decision["cross_checks"][-1]["finding_code"] == "overstated" and "2.4 倍" in decision["cross_checks"][-1]["finding_zh"]
     browser_en = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report",
                                  headers=officer | {"Accept-Language": "en-GB,en;q=0.9"})
     assert browser_en.headers["content-language"] == "en" and "Decided by:" in browser_en.text
     assert f'href="{live.url}/api/v1/enterprises/{world.factory}/indicators?from=' in page
-    assert f"/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page
+    assert "/api/v1/ledger/entries/" in page and f"credit_decision:{decision['id']}" in page
     assert "<polyline" in page and decision["grade"] in page
     pdf = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report?format=pdf", headers=officer)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 5000

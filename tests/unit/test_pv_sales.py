@@ -10,7 +10,8 @@ from wuxin.bench.pv_sales import run
 from wuxin.risk.business import month_span, validate_rows
 from wuxin.risk.crossverify import ReportedFigure, SourceShares, verification
 from wuxin.risk.features import DailySeries
-from wuxin.risk.pv_sales import PvBound, PvFigure, pv_cross_verify, pv_finding_texts, tariff_from_bills, timing_factor
+from wuxin.risk.pv_messages import pv_finding_texts
+from wuxin.risk.pv_sales import PvBound, PvFigure, pv_cross_verify, tariff_from_bills, timing_factor
 
 FIRST, LAST = month_span("2026-01")[0], month_span("2026-06")[1]
 

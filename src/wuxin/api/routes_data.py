@@ -87,8 +87,18 @@ class DeviceIn(RequestModel):
 
 
 @router.get("/enterprises/{enterprise_id}/devices", tags=["devices"])
-def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
-    return data_access.list_devices(platform, user, enterprise_id)
+def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
+                 page: Annotated[int | None, Query(ge=1, le=1_000_000, description="1-based; with any paging or filter "
+                                                   "parameter the answer is one page: {total, pages, groups, items}")] = None,
+                 page_size: Annotated[int | None, Query(ge=1, le=data_access.MAX_PAGE_SIZE)] = None,
+                 site: Annotated[Id | None, Query(description="only the devices of this site (its id)")] = None,
+                 device_type: Annotated[str | None, Query(alias="type", max_length=100,
+                                                          description="only devices of this type")] = None) -> list[dict] | dict:
+    """Every readable device as a list; with page / page_size / site / type one page of them, ordered by site, type and
+    key, with the total the filters keep and the groups (site x type, with counts) over all readable devices."""
+    if page is None and page_size is None and site is None and device_type is None:
+        return data_access.list_devices(platform, user, enterprise_id)
+    return data_access.device_page(platform, user, enterprise_id, page or 1, page_size or 50, site, device_type)
 
 
 @router.post("/enterprises/{enterprise_id}/devices", tags=["devices"], status_code=201)

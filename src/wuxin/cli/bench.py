@@ -99,11 +99,16 @@ def bench_indicators(devices: int = typer.Option(200, help="bracelets in the thr
 
 
 @app.command("console")
-def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5) -> None:
-    """Enterprise page render time in headless Chromium (machines x days of 1-minute readings), cold and warm."""
-    from wuxin.bench.console import run_console_bench
+def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5,
+                  farm_devices: int = typer.Option(300, help="devices of the large borrower (a dairy farm on two sites)"),
+                  farm_only: bool = typer.Option(False, help="only the large-borrower figure (minutes less)")) -> None:
+    """Enterprise page render time in headless Chromium (machines x days of 1-minute readings), cold and warm; and a
+    large borrower's enterprise page: its first-paint API calls against a raw SQL pass over its device rows."""
+    from wuxin.bench.console import run_console_bench, run_large_borrower_bench
 
-    run_console_bench(machines, days, warm_runs, console)
+    if not farm_only:
+        run_console_bench(machines, days, warm_runs, console)
+    run_large_borrower_bench(farm_devices, console)
 
 
 @app.command("alerts")

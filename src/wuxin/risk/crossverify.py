@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from wuxin.risk.features import DailySeries
+from wuxin.risk.messages import finding_texts, render_finding, tolerance_basis
 
 PRIOR_TOLERANCE = 1.3  # before the firm has periods enough to measure its dispersion
 PRIOR_SIGMA = math.log(PRIOR_TOLERANCE) / 2.0
@@ -54,35 +55,26 @@ Verification = Literal["verified", "supported", "failed", "undecided"]
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One declared check: which reported figure, against which indicator, scaled how, said how."""
+    """One declared check: which reported figure, against which indicator, scaled how (its words, in zh-CN and
+    English: wuxin.risk.messages.CHECK_WORDS)."""
 
     name: str
     reported: str  # the reported figure's name, e.g. "revenue_cny"
     indicator: str  # the enterprise-day indicator holding the evidence
     aggregate: Literal["sum", "last"]
     factor: float  # evidence x factor is in the reported figure's unit
-    what: str  # words for the reported figure
-    evidence_words: str  # words for the evidence, as the subject of "support"
     unit: str
 
 
 CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec("revenue_vs_output", "revenue_cny", "output_value_cny", "sum", 1.0, "revenue",
-              "the machines' metered output", "CNY"),
-    CheckSpec("revenue_vs_charging", "revenue_cny", "revenue_cny", "sum", 1.0, "revenue",
-              "the charging piles' metered sessions", "CNY"),
-    CheckSpec("electricity_bill_vs_meter", "electricity_kwh", "energy_kwh", "sum", 1.0, "billed electricity",
-              "the energy meters", "kWh"),
-    CheckSpec("stock_vs_count", "stock_units", "stock_units_rfid", "last", 1.0, "stock",
-              "the RFID count in the warehouse", "units"),
-    CheckSpec("wms_outbound_vs_camera", "wms_out_units", "units_out", "sum", 1.0, "WMS outbound",
-              "the gate cameras' counts", "units"),
-    CheckSpec("fleet_km_vs_tracks", "vehicle_km", "distance_gps_km", "sum", 1.0, "fleet mileage",
-              "the vehicles' GPS tracks", "km"),
-    CheckSpec("milk_sales_vs_meters", "milk_sales_kg", "milk_kg", "sum", 1.0, "milk sales",
-              "the milking-parlour meters", "kg"),
-    CheckSpec("milk_sales_vs_herd", "milk_sales_kg", "herd_count", "sum", 21.0, "milk sales",
-              "the ear-tagged herd x lactation (21 kg per head per day)", "kg"),
+    CheckSpec("revenue_vs_output", "revenue_cny", "output_value_cny", "sum", 1.0, "CNY"),
+    CheckSpec("revenue_vs_charging", "revenue_cny", "revenue_cny", "sum", 1.0, "CNY"),
+    CheckSpec("electricity_bill_vs_meter", "electricity_kwh", "energy_kwh", "sum", 1.0, "kWh"),
+    CheckSpec("stock_vs_count", "stock_units", "stock_units_rfid", "last", 1.0, "units"),
+    CheckSpec("wms_outbound_vs_camera", "wms_out_units", "units_out", "sum", 1.0, "units"),
+    CheckSpec("fleet_km_vs_tracks", "vehicle_km", "distance_gps_km", "sum", 1.0, "km"),
+    CheckSpec("milk_sales_vs_meters", "milk_sales_kg", "milk_kg", "sum", 1.0, "kg"),
+    CheckSpec("milk_sales_vs_herd", "milk_sales_kg", "herd_count", "sum", 21.0, "kg"),
 )
 REVENUE_CHECKS = frozenset(c.name for c in CHECKS if c.reported == "revenue_cny") | {"pv_revenue_vs_generation"}  # risk/pv_sales.py
 
@@ -140,9 +132,8 @@ class Tolerance:
 
     @property
     def basis(self) -> str:
-        between = (f"dispersion of ln(ratio) over {self.periods} periods {self.sigma_between:.3f}" if self.periods
-                   else f"prior dispersion {self.sigma_between:.3f} (fewer than {MIN_PERIODS_FOR_DISPERSION} periods measured)")
-        return f"{between}, sampling {self.sigma_sample:.3f}"
+        """In English; wuxin.risk.messages.tolerance_basis says it in zh-CN too."""
+        return tolerance_basis(self.periods, self.sigma_between, self.sigma_sample, MIN_PERIODS_FOR_DISPERSION, "en")
 
 
 def tolerance(log_ratios: Sequence[float], daily_cv: float = 0.0, coverage: float = 1.0, known_days: int = 1) -> Tolerance:
@@ -174,7 +165,7 @@ class CheckResult:
     ratio: float | None
     coverage: float  # share of the period's days the devices covered
     status: Status
-    finding: str
+    finding: str  # in English; finding_code and finding_params say it in either language (wuxin.risk.messages)
     source: str
     reference: str | None
     tolerance: float = PRIOR_TOLERANCE
@@ -187,7 +178,9 @@ class CheckResult:
     finding_params: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {**vars(self), "sources": dict(self.sources), "finding_params": dict(self.finding_params)}
+        """The result with its finding said in both languages (finding_zh, finding_en)."""
+        return {**vars(self), "sources": dict(self.sources), "finding_params": dict(self.finding_params),
+                **finding_texts(self.finding_code, self.finding_params)}
 
 
 def cross_verify(reported: Sequence[ReportedFigure], evidence: Mapping[str, DailySeries],
@@ -222,10 +215,16 @@ def check_figure(spec: CheckSpec, figure: ReportedFigure, series: DailySeries, s
     independent = sum(s for m, s in shares.items() if m in INDEPENDENT_MODES)
     trust = sum(s * MODE_TRUST.get(m, 0.0) for m, s in shares.items()) if shares else None
     level = _level(status, independent, figure.source)
-    finding = _finding(spec, figure, evidenced, ratio, coverage, status, int(known.sum()), days, measured.ratio)
+    code = "no_evidence" if status == "insufficient_evidence" and evidenced is None else status
+    params = {"check": spec.name, "indicator": spec.indicator, "period": figure.label, "unit": spec.unit,
+              "reported": figure.value, "evidenced": evidenced, "ratio": ratio, "coverage": coverage,
+              "known_days": int(known.sum()), "days": days, "tolerance": measured.ratio, "periods": measured.periods,
+              "sigma_between": measured.sigma_between, "sigma_sample": measured.sigma_sample,
+              "min_periods": MIN_PERIODS_FOR_DISPERSION,
+              "provenance": _provenance(level, shares, figure.source), "sources": shares, "figure_source": figure.source}
     return CheckResult(spec.name, spec.indicator, figure.label, figure.first_day, figure.last_day, figure.value, evidenced,
-                       ratio, coverage, status, finding + _provenance(level, shares, figure.source), figure.source,
-                       figure.reference, measured.ratio, measured.basis, shares, trust, independent, level)
+                       ratio, coverage, status, render_finding(code, params, "en"), figure.source,
+                       figure.reference, measured.ratio, measured.basis, shares, trust, independent, level, code, params)
 
 
 def verification(results: Sequence[CheckResult]) -> Verification:
@@ -331,16 +330,13 @@ def _level(status: Status, independent_share: float, figure_source: str) -> Leve
     return "verified" if independent else "supported"
 
 
-def _provenance(level: Level, shares: Mapping[str, float], figure_source: str) -> str:
+def _provenance(level: Level, shares: Mapping[str, float], figure_source: str) -> str | None:
+    """The code of what the evidence's sources make of the finding (none when there was no evidence)."""
     if not shares:
-        return ""
-    said = ", ".join(f"{m.replace('_', '-')} {s:.0%}" for m, s in sorted(shares.items(), key=lambda x: -x[1]))
+        return None
     if level == "verified":
-        why = "independent devices" if figure_source not in INDEPENDENT_FIGURE_SOURCES else f"a {figure_source.replace('_', '-')} figure"
-        return f"; evidence from {said}: verified by {why}"
-    if level == "supported":
-        return f"; evidence from {said}: supported only, not verified (no independent source)"
-    return f"; evidence from {said}"
+        return "evidence_verified_devices" if figure_source not in INDEPENDENT_FIGURE_SOURCES else "evidence_verified_figure"
+    return "evidence_supported" if level == "supported" else "evidence_from"
 
 
 def _status(ratio: float | None, coverage: float, spec: CheckSpec, tolerance_ratio: float = PRIOR_TOLERANCE) -> Status:
@@ -350,25 +346,3 @@ def _status(ratio: float | None, coverage: float, spec: CheckSpec, tolerance_rat
     if ratio > tolerance_ratio:
         return "overstated"
     return "understated" if ratio < 1.0 / tolerance_ratio else "consistent"
-
-
-def _finding(spec: CheckSpec, figure: ReportedFigure, evidenced: float | None, ratio: float | None, coverage: float,
-             status: Status, known_days: int, days: int, tolerance_ratio: float) -> str:
-    said = f"reported {figure.label} {spec.what} {_amount(figure.value, spec.unit)}"
-    basis = f"{_amount(evidenced, spec.unit)} over {known_days} of {days} days" if evidenced is not None else ""
-    if status == "insufficient_evidence":
-        return (f"{said} cannot be checked: {spec.evidence_words} covered only {coverage:.0%} of the days"
-                + (f" ({basis})" if basis else ""))
-    if status == "overstated":
-        return f"{said} is {ratio:.1f}x what {spec.evidence_words} support ({basis}; tolerance {tolerance_ratio:.2f})"
-    if status == "understated":
-        return f"{said} is only {ratio:.2f}x what {spec.evidence_words} support ({basis}): under-reported or sold from stock"
-    return f"{said} agrees with {spec.evidence_words} (ratio {ratio:.2f} within {tolerance_ratio:.2f}; {basis})"
-
-
-def _amount(value: float | None, unit: str) -> str:
-    if value is None:
-        return "unknown"
-    if unit == "CNY":
-        return f"CNY {value / 1e6:,.2f}M" if abs(value) >= 1e6 else f"CNY {value:,.0f}"
-    return f"{value:,.0f} {unit}"

@@ -1,5 +1,5 @@
 """The credit report rendered from its data (see services.credit.report_data) in the reader's language
-(zh-CN or en; codes through wuxin.labels, reasons through features.EXPLANATIONS_ZH): HTML through a Jinja2
+(zh-CN or en; codes through wuxin.labels, reasons and findings through wuxin.risk.messages): HTML through a Jinja2
 template, PDF through reportlab (pip only; Chinese text in WenQuanYi Micro Hei when the font is
 installed, else the Adobe CID font STSong-Light that PDF readers supply). Every figure links to the
 API URL that returns the data behind it.
@@ -15,7 +15,7 @@ from typing import Any, Callable
 from jinja2 import Environment, PackageLoader
 
 from wuxin.labels import label
-from wuxin.risk.features import EXPLANATIONS_ZH
+from wuxin.risk.messages import reason_text, render_finding
 
 # The HTML report is one self-contained page: its own <style>, inline SVG, links, and no script at all.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
@@ -90,17 +90,18 @@ class Words:
         return list(limit.get("steps") or []) if self.en else list(limit.get("steps_zh") or limit.get("steps") or [])
 
     def reason(self, r: dict) -> str:
-        """A reason code's words: the stored English text, or the same reason in Chinese from its feature and value."""
-        if self.en:
-            return str(r.get("text", ""))
-        lost = self("points", n=f"{float(r.get('points_below_best') or 0):.0f}")
-        template = EXPLANATIONS_ZH.get(r.get("feature", ""))
-        if r.get("value") is None or template is None:
-            return self("not_reported", label=self.code("feature", r.get("feature"))) + lost
-        try:
-            return template.format(value=r["value"]) + lost
-        except (ValueError, TypeError):
-            return f"{self.code('feature', r.get('feature'))} {r['value']}" + lost
+        """A reason code's words in the reader's language (wuxin.risk.messages: the features' own words)."""
+        return reason_text(r, "en" if self.en else "zh")
+
+    def tolerance_basis(self, c: dict) -> str:
+        """How a check's tolerance was measured, in the reader's language (English for records from before)."""
+        return c.get("tolerance_basis_en" if self.en else "tolerance_basis_zh") or str(c.get("tolerance_basis", ""))
+
+    def finding(self, c: dict) -> str:
+        """A cross-verification finding in the reader's language; a record from before the finding codes in English."""
+        if c.get("finding_code"):
+            return render_finding(c["finding_code"], c.get("finding_params") or {}, "en" if self.en else "zh")
+        return str(c.get("finding", ""))
 
     def fmt(self, value: Any, digits: int = 2) -> str:
         text = fmt(value, digits)
@@ -213,7 +214,7 @@ def render_pdf(report: dict, base_url: str = "", lang: str = "zh-CN") -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     font = _cjk_font()
     body = ParagraphStyle("body", fontName=font, fontSize=8.5, leading=11)
@@ -332,9 +333,9 @@ def _pdf_checks(report: dict, P, h2, small, font: str, link, w: Words) -> list:
     head = [P(w("crosscheck"), h2), P(f"{w('evidence_is')}: <b>{_esc(verdict)}</b>.")]
     if not checks:
         return head + [P(w("no_checks"), small)]
-    rows = [[P(_esc(c["period"])), P(_esc(c["check"].replace("_", " "))), P(link(w.fmt(c["ratio"]), c["evidence_link"])),
+    rows = [[P(_esc(c["period"])), P(_esc(w.code("check", c["check"]))), P(link(w.fmt(c["ratio"]), c["evidence_link"])),
              P(f"<b>{_esc(w.code('check_status', c['status']))}</b> {_esc(w.code('check_level', c['level'])) if c.get('level') else ''}"),
-             P(_esc(c["finding"]) + " " + link(f"[{w('reported')}]", c["reported_link"]), small)]
+             P(_esc(w.finding(c)) + " " + link(f"[{w('reported')}]", c["reported_link"]), small)]
             for c in checks]
     return head + _pdf_table(None, [w("period"), w("check"), w("ratio"), w("status"), w("finding")], rows, P, h2, font,
                              (18, 28, 17, 22, 95))

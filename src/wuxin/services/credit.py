@@ -50,6 +50,7 @@ from wuxin.risk.features import (
     feature_row,
     statement_features,
 )
+from wuxin.risk.messages import finding_texts, reason_texts
 from wuxin.risk.money import Money
 from wuxin.risk.policy import PolicyFacts
 from wuxin.risk.products import Product, get_product
@@ -588,11 +589,23 @@ def decision_view(row: dict) -> dict:
             "model_label": (row["decision"].get("model") or {}).get("label"),  # "simulated — demo only" when so
             "as_of": day_iso(row["as_of_day"]), "score": row["score"], "pd": row["pd"], "grade": row["grade"],
             "approved": row["approved"], "outcome": outcome, "limit_cny": row["limit_cny"], "expected_loss_cny": row["expected_loss_cny"],
-            "decision": row["decision"], "features": row["features"], "cross_checks": row["cross_checks"],
-            "decided_ms": row["decided_ms"],
+            "decision": _said_in_both(row["decision"]), "features": row["features"],
+            "cross_checks": [_check_in_both(c) for c in row["cross_checks"] or []], "decided_ms": row["decided_ms"],
             "links": {"ledger_proof": f"/api/v1/ledger/entries/{row['ledger_leaf']}/proof" if row["ledger_leaf"] is not None else None,
                       "evidence_bundle": f"/api/v1/ledger/evidence?subject=credit_decision:{row['id']}",
                       "report": f"/api/v1/enterprises/{eid}/credit/report"}}
+
+
+def _said_in_both(decision: dict) -> dict:
+    """The decision with each reason said in zh-CN and English (text_zh, text_en) from the features' words."""
+    return {**decision, "reasons": [{**r, **reason_texts(r)} for r in decision.get("reasons") or []]}
+
+
+def _check_in_both(check: dict) -> dict:
+    """A stored check result with its finding in both languages; a record from before the finding codes keeps its English."""
+    if check.get("finding_code") and not check.get("finding_zh"):
+        return {**check, **finding_texts(check["finding_code"], check.get("finding_params") or {})}
+    return check
 
 
 def decisions(platform: Platform, principal: Principal, enterprise_id: int) -> list[dict]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import trust_level
-from wuxin.errors import NotFound
+from wuxin.errors import InvalidInput, NotFound
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys
 from wuxin.services.registry import consent_views
 
@@ -18,6 +18,42 @@ def list_devices(platform: Platform, principal: Principal, enterprise_id: int) -
         uow.commit()
     now_ms = platform.clock_ms()
     return [_device_view(platform, d, now_ms) for d in visible]
+
+
+MAX_PAGE_SIZE = 200
+
+
+def device_page(platform: Platform, principal: Principal, enterprise_id: int, page: int = 1, page_size: int = 50,
+                site_id: int | None = None, device_type: str | None = None) -> dict:
+    """One page of the devices the principal may read, ordered by site, device type and key, and the groups
+    (site x device type, with their device counts) over all of them, so a borrower with hundreds of devices
+    shows a short list and what it is a part of. `total` counts the devices the filters keep."""
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page {page} / page_size {page_size}: page starts at 1, page_size is 1 to {MAX_PAGE_SIZE}")
+    with platform.uow() as uow:
+        devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
+        site_names = {s["id"]: s["name"] for s in uow.enterprises.sites(enterprise_id)}
+        if site_id is not None and site_id not in site_names:
+            raise NotFound(f"site {site_id} is not a site of enterprise {enterprise_id}")
+        visible = sorted((d for d in devices if d["key"] in readable),
+                         key=lambda d: (site_names.get(d["site_id"], "\uffff"), d["site_id"] or 0, d["device_type"], d["key"]))
+        kept = [d for d in visible if (site_id is None or d["site_id"] == site_id)
+                and (device_type is None or d["device_type"] == device_type)]
+        items = kept[(page - 1) * page_size:page * page_size]
+        _log(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(items))
+        uow.commit()
+    now_ms = platform.clock_ms()
+    return {"total": len(kept), "page": page, "page_size": page_size, "pages": max(1, -(-len(kept) // page_size)),
+            "site_id": site_id, "device_type": device_type, "groups": _groups(visible, site_names),
+            "items": [_device_view(platform, d, now_ms) | {"site_name": site_names.get(d["site_id"])} for d in items]}
+
+
+def _groups(devices: list[dict], site_names: dict[int, str]) -> list[dict]:
+    """Site x device type with the number of devices, in the order of the list (devices come sorted)."""
+    counts: dict[tuple, int] = {}
+    for d in devices:
+        counts[(d["site_id"], d["device_type"])] = counts.get((d["site_id"], d["device_type"]), 0) + 1
+    return [{"site_id": site, "site": site_names.get(site), "device_type": kind, "count": n} for (site, kind), n in counts.items()]
 
 
 def device_connectivity(platform: Platform, device: dict, now_ms: int) -> str:

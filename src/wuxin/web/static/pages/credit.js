@@ -7,26 +7,11 @@ import { code, fmtCny, fmtCnyCompact, fmtDateTime, fmtNum, fmtPct, getLang, t, t
 import { card, h, section, table } from "../ui.js";
 import { requestForm, standing } from "./credit_workflow.js";
 
-// Reason words in Chinese; English comes from the server's text. {v} is the formatted value.
-const REASONS_ZH = {
-  activity_trend_per_year: ["经营活跃度年变化 {v}", "pct"], activity_volatility: ["经营活跃度周波动大（变异系数 {v}）", "num"],
-  activity_change_vs_index: ["上季度相对行业指数变化 {v}", "pct"], utilization_vs_index: ["经营活跃度为行业中位数的 {v}", "pct"],
-  data_completeness: ["近90天仅 {v} 的天数数据完整", "pct"], device_health_rate: ["近7天仅 {v} 的设备有上报", "pct"],
-  share_enterprise_shared: ["{v} 的设备为企业共享（可信度最低）", "pct"],
-  revenue_consistency_ratio: ["申报收入为IoT证据支持收入的 {v} 倍", "num"], reported_revenue_growth: ["申报收入增长 {v}", "pct"],
-  net_margin: ["申报净利率 {v}", "pct"], debt_to_assets: ["申报资产负债率 {v}", "pct"],
-};
-const FEATURE_ZH = { activity_trend_per_year: "经营活跃度年变化", activity_volatility: "经营活跃度波动", activity_change_vs_index: "相对行业指数变化",
-  utilization_vs_index: "相对行业中位数", data_completeness: "数据完整度", device_health_rate: "设备健康率", share_enterprise_shared: "企业共享设备占比",
-  revenue_consistency_ratio: "收入一致性比值", reported_revenue_growth: "申报收入增长", net_margin: "净利率", debt_to_assets: "资产负债率" };
+/** A reason code in the console's language: the server says each reason in both (the features' own words). */
+export function reasonText(r) { return (getLang() === "en" ? r.text_en : r.text_zh) || r.text; }
 
-export function reasonText(r) {
-  if (getLang() === "en") return r.text;
-  const [template, kind] = REASONS_ZH[r.feature] || [`${r.feature} {v}`, "num"];
-  const v = r.value == null ? null : kind === "pct" ? fmtPct(r.value) : fmtNum(r.value, 2);
-  const words = v == null ? `${FEATURE_ZH[r.feature] || r.feature}未报告` : template.replace("{v}", v);
-  return `${words}（−${fmtNum(r.points_below_best, 0)} 分）`;
-}
+/** A cross-verification finding in the console's language (the server renders its code and parameters in both). */
+export function checkFinding(c) { return (getLang() === "en" ? c.finding_en : c.finding_zh) || c.finding; }
 
 /** Two cards: the latest decision (score, grade, PD, reasons, limit) and the cross-verification findings. */
 export function creditCards(enterpriseId) {
@@ -100,19 +85,20 @@ async function crossChecks(enterpriseId) {
       h("span", { class: "muted" }, ` · ${a.as_of}` + (a.iot_coverage == null ? "" : ` · ${t("coverage_days")} ${fmtPct(a.iot_coverage)}`))),
     a.cross_checks.length ? table([
       { title: t("period"), render: (c) => c.period },
+      { title: t("check"), render: (c) => code("check", c.check) },
       { title: t("reported"), num: true, render: (c) => c.reported == null ? "—" : fmtCny(c.reported) },
       { title: t("evidenced"), num: true, render: (c) => c.evidenced == null ? "—" : fmtCny(c.evidenced) },
       { title: t("ratio"), num: true, render: (c) => c.ratio == null ? "—" : fmtNum(c.ratio, 2) },
       { title: t("coverage_days"), num: true, render: (c) => fmtPct(c.coverage) },
       { title: t("tolerance"), num: true, render: (c) => c.tolerance == null ? "—" : fmtNum(c.tolerance, 2) },
-      { title: t("status"), render: (c) => h("span", { title: c.finding }, status(c)) },
-      { title: t("evidence_sources"), render: (c) => h("span", { title: c.tolerance_basis || "" }, sources(c)) },
+      { title: t("status"), render: (c) => h("span", { title: checkFinding(c) }, status(c)) },
+      { title: t("evidence_sources"), render: (c) => h("span", { title: (getLang() === "en" ? c.tolerance_basis_en : c.tolerance_basis_zh) || c.tolerance_basis || "" }, sources(c)) },
       { title: t("check_level"), render: (c) => h("span", { class: `badge ${c.level === "verified" ? "online" : c.level === "supported" ? "refer" : ""}` },
         tOr("level_" + c.level, c.level || "—")) },
     ], a.cross_checks) : h("p", { class: "muted", "data-empty": "cross-checks" }, t(noStatements ? "no_statements_hint" : "no_checks_hint")),
-    h("details", {}, h("summary", {}, t("finding")), h("ul", { class: "small" }, a.cross_checks.map((c) => h("li", {}, c.finding)))),
+    h("details", {}, h("summary", {}, t("finding")), h("ul", { class: "small" }, a.cross_checks.map((c) => h("li", { "data-finding-code": c.finding_code || null }, checkFinding(c))))),
     h("details", {}, h("summary", {}, t("features")), table([
-      { title: t("name"), render: ([k]) => getLang() === "en" ? k : FEATURE_ZH[k] || k },
+      { title: t("name"), render: ([k]) => code("feature", k) },
       { title: t("value"), num: true, render: ([, v]) => v == null ? "—" : fmtNum(v, 3) }], Object.entries(a.features))));
 }
 

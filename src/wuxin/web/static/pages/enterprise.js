@@ -21,7 +21,7 @@ export async function enterprisePage(id) {
     h("div", { class: "grid wide-first" }, card(t("indicators"), indicatorsSlot), card(t("peers"), peersSlot)), partsSlot, devicesSlot);
   // The timeline and the devices first (the page's main content), then the credit, indicator and monitoring parts.
   Promise.all([section(timelineSlot, () => timelineCard(id, days, `#/enterprise/${id}`, !asked)),
-    section(devicesSlot, async () => devicesCard(id, await api(`/api/v1/enterprises/${id}/devices`)))]).then(() => {
+    section(devicesSlot, () => pagedDevicesCard(id))]).then(() => {
     if (!page.isConnected) return;  // the user moved on
     creditSlot.replaceChildren(creditCards(id));
     section(indicatorsSlot, () => indicatorsCard(profile, Math.max(days, 14)));
@@ -39,8 +39,45 @@ function header(p) {
       h("span", {}, `${t("sites")}: ${p.sites.map((s) => s.name + (s.timezone ? ` (${s.timezone})` : "")).join("、") || "—"}`))));
 }
 
-export function devicesCard(enterpriseId, devices) {
-  return card(`${t("devices")} (${fmtNum(devices.length)})`, table([
+export const DEVICE_PAGE_SIZE = 50;
+
+/** The devices a page at a time (the server pages them), with the groups (site x type) and their counts
+ * as filters: a borrower with hundreds of devices shows a short list and what it is made of. */
+export async function pagedDevicesCard(enterpriseId) {
+  const body = h("div", { "data-devices": enterpriseId });
+  const state = { page: 1, site: null, type: null };
+  const show = async () => {
+    const q = new URLSearchParams({ page: state.page, page_size: DEVICE_PAGE_SIZE });
+    if (state.site != null) q.set("site", state.site);
+    if (state.type != null) q.set("type", state.type);
+    const data = await api(`/api/v1/enterprises/${enterpriseId}/devices?${q}`);
+    body.replaceChildren(...devicePageParts(enterpriseId, data, state, (next) => { Object.assign(state, next); show().catch(failed); }));
+  };
+  const failed = (err) => body.replaceChildren(h("p", { class: "error" }, err.message || String(err)));
+  await show();
+  return card(t("devices"), body);
+}
+
+function devicePageParts(enterpriseId, data, state, go) {
+  const all = data.groups.reduce((n, g) => n + g.count, 0);
+  const chosen = (g) => g.site_id === state.site && g.device_type === state.type;
+  const groupName = (g) => `${g.site || t("no_site")} · ${code("device_type", g.device_type)}`;
+  const chips = h("div", { class: "row chips", "data-device-groups": data.groups.length },
+    h("button", { class: state.type == null ? "primary" : null, "data-group": "all", onclick: () => go({ page: 1, site: null, type: null }) },
+      `${t("all_devices")} (${fmtNum(all)})`),
+    data.groups.map((g) => h("button", { class: chosen(g) ? "primary" : null, "data-group": `${g.site_id ?? ""}:${g.device_type}`,
+      "data-count": g.count, onclick: () => go({ page: 1, site: g.site_id, type: g.device_type }) }, `${groupName(g)} (${fmtNum(g.count)})`)));
+  const pager = h("div", { class: "row", "data-pager": `${data.page}/${data.pages}` },
+    h("button", { id: "devices-prev", disabled: data.page <= 1, onclick: () => go({ page: data.page - 1 }) }, `‹ ${t("page_prev")}`),
+    h("span", { class: "muted" }, t("page_of", { p: fmtNum(data.page), n: fmtNum(data.pages), total: fmtNum(data.total) })),
+    h("button", { id: "devices-next", disabled: data.page >= data.pages, onclick: () => go({ page: data.page + 1 }) }, `${t("page_next")} ›`));
+  return [chips, devicesTable(enterpriseId, data.items, true), data.pages > 1 ? pager : h("p", { class: "muted small", "data-pager": "1/1" },
+    t("page_of", { p: fmtNum(1), n: fmtNum(1), total: fmtNum(data.total) }))];
+}
+
+function devicesTable(enterpriseId, devices, withSite = false) {
+  return table([
+    withSite ? { title: t("site"), render: (d) => d.site_name || t("no_site") } : null,
     { title: t("key"), render: (d) => h("a", { href: `#/device/${enterpriseId}/${encodeURIComponent(d.key)}` }, d.key) },
     { title: t("type"), render: (d) => code("device_type", d.device_type) },
     { title: t("machine"), render: (d) => d.attributes?.machine_id || d.attributes?.plate || "" },
@@ -48,7 +85,7 @@ export function devicesCard(enterpriseId, devices) {
     { title: t("trust"), num: true, render: (d) => fmtNum(d.trust_level, 1) },
     { title: t("connectivity"), render: (d) => h("span", { class: `badge ${d.connectivity}` }, t(d.connectivity)) },
     { title: t("last_seen"), render: (d) => fmtDateTime(d.last_seen_ms) },
-  ], devices));
+  ].filter(Boolean), devices);
 }
 
 function monitoringParts(id, slot, profile) {

@@ -4,7 +4,7 @@ import { api, apiBlob, session } from "../api.js";
 import { code, codesOf, unitOf, fmtDate, fmtDateTime, fmtNum, fmtPct, t } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
-import { devicesCard, params, timelineCard } from "./enterprise.js";
+import { pagedDevicesCard, params, timelineCard } from "./enterprise.js";
 import { indicatorsCard, peerStanding } from "./evidence.js";
 
 const myId = () => session.me.enterprise_id;
@@ -89,7 +89,7 @@ export async function myDevices() {
   for (const d of devices) counts[d.connectivity] += 1;
   return h("div", {}, h("h1", {}, t("nav_devices")),
     h("div", { class: "kpis" }, Object.entries(counts).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "v" }, fmtNum(v)), h("div", { class: "l" }, t(k))))),
-    devicesCard(id, devices));
+    await pagedDevicesCard(id));
 }
 
 // ------------------------------------------------------------------ consents
