@@ -56,7 +56,7 @@ def test_the_calendar_is_the_state_council_notice():
 
 
 def test_too_short_a_set_is_refused_naming_the_firm():
-    with pytest.raises(ValueError, match="days must be >= 28 for dairy firm D1"):
+    with pytest.raises(ValueError, match="days must be >= 28 for energy firm E1"):
         generate(1, START, 20)
 
 
