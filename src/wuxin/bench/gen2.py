@@ -97,6 +97,8 @@ class DataSet:
         out.mkdir(parents=True, exist_ok=True)
         (out / "devices.json").write_bytes(orjson.dumps({"enterprises": self.enterprises, "devices": self.devices},
                                                         option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+        end_ms = self.start_ms + self.days * DAY_MS  # a meter stamping its interval's end would open one more day
+        self.lines = [l for l in self.lines if l["ts"] < end_ms and l.get("sent_ms", 0) < end_ms]
         self.lines.sort(key=lambda l: (l["ts"], l["device"]))
         with (out / "telemetry.jsonl").open("wb") as f:
             for line in self.lines:
