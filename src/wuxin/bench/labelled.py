@@ -16,7 +16,8 @@ DIR holds three files (documented in docs/benchmarks.md, "Labelled data sets"):
                     benign events. "devices" empty: the label is on the whole enterprise.
 
 Scored per alarm type: recall on the risk labels naming that type (and per label source), precision, false alarms
-per 1,000 device-days (device-days: devices x days with at least one line), and false alarms inside benign events.
+per 1,000 device-days (device-days: devices x days with at least one line), false alarms inside benign events, and
+the alarms per data-set enterprise (a healthy control firm's count is its false alarms).
 An alarm belongs to a label with its type, enterprise and device (or no device) that started between 5 minutes
 before the label's start and 2 days after its end (daily rules judge a day after it ends).
 """
@@ -159,6 +160,9 @@ def score_labelled(labels: list[Label], alarms: list[dict], enterprise_of: dict[
         false = [a for a in mine if a not in true]
         benign = [a for a in false if any(in_benign(a, l, enterprise_of) for l in labels)]
         found = [l for l in wanted if any(matches(a, l, enterprise_of) for a in mine)]
+        by_enterprise: dict[str, int] = defaultdict(int)
+        for a in mine:
+            by_enterprise[enterprise_of.get(a["enterprise_id"], "-")] += 1
         by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for l in wanted:
             by_source[l.source][1] += 1
@@ -169,7 +173,8 @@ def score_labelled(labels: list[Label], alarms: list[dict], enterprise_of: dict[
                            "precision": len(true) / len(mine) if mine else None,
                            "false_per_1k_device_days": 1000 * len(false) / device_days if device_days else None,
                            "false_in_benign_events": len(benign),
-                           "recall_by_source": {s: f"{hit}/{n}" for s, (hit, n) in sorted(by_source.items())}}
+                           "recall_by_source": {s: f"{hit}/{n}" for s, (hit, n) in sorted(by_source.items())},
+                           "alarms_by_enterprise": dict(sorted(by_enterprise.items()))}
     return out
 
 

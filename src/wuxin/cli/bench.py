@@ -111,6 +111,33 @@ def bench_console(machines: int = 50, days: int = 90, warm_runs: int = 5,
     run_large_borrower_bench(farm_devices, console)
 
 
+@app.command("generate")
+def bench_generate(out: str = typer.Option(..., help="folder to write devices.json, telemetry.jsonl, labels.json into"),
+                   seed: int = 2026,
+                   start: str = typer.Option("2026-09-21", help="first local (China) day, ISO date"),
+                   days: int = typer.Option(41, help="days (>= 28); the default spans Mid-Autumn and National Day 2026"),
+                   size: str = typer.Option("full", help="full (11 firms, risky and healthy controls) or small (2)"),
+                   firms: str = typer.Option("", help="comma-separated firm ids to keep (M1, E2, ...); empty: all")) -> None:
+    """A labelled data set from a second generator, apart from the simulator (wuxin.bench.gen2), for --data."""
+    import datetime as dt
+    from pathlib import Path
+
+    from wuxin.bench.gen2 import write_data_set
+
+    try:
+        first = dt.date.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(f"start {start!r} is not an ISO date (YYYY-MM-DD)") from None
+    if size not in ("full", "small"):
+        raise typer.BadParameter(f"size {size!r}: use full or small")
+    only = [f.strip() for f in firms.split(",") if f.strip()] or None
+    try:
+        summary = write_data_set(Path(out), seed, first, days, size, only)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    console.print(f"wrote {out}: {summary}")
+
+
 @app.command("alerts")
 def bench_alerts(days: int = typer.Option(14, help="simulated days (anomalies start from day 8, a baseline first)"),
                  per_scenario: int = 2, seed: int = 2026,
