@@ -62,7 +62,7 @@ def _pages_for_officer(demo: str) -> list[str]:
     mill = _town_mill(demo)
     device = officer.get(f"/api/v1/enterprises/{mill['id']}/devices").json()[0]["key"]
     alarm = officer.get("/api/v1/alarms", params={"limit": 1}).json()[0]["id"]
-    return BANK_PAGES + ["#/reviews", f"#/enterprise/{mill['id']}", f"#/device/{mill['id']}/{device}", f"#/alarm/{alarm}"]
+    return BANK_PAGES + [f"#/alarm/{alarm}", "#/reviews", f"#/enterprise/{mill['id']}", f"#/device/{mill['id']}/{device}"]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
