@@ -50,7 +50,49 @@ UNIT_WORDS = {"count": ("个", "count"), "units": ("件", "units"), "d": ("天",
               "incidents": ("起", "incidents"), "kg/head": ("kg/头", "kg/head"), "lifts": ("吊次", "lifts"),
               "persons": ("人", "persons"), "sessions": ("次", "sessions"), "steps/h": ("步/小时", "steps/h"),
               "min/h": ("分钟/小时", "min/h"), "1": ("比率", "ratio"), "ug/m3": ("μg/m³", "μg/m³"), "m3": ("m³", "m³"),
-              "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY")}
+              "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY"),
+              "h": ("小时", "h"), "s": ("秒", "s")}
+EXPLANATION_UNITS = ("1", "h", "s", "kWh", "km", "units")  # fixed units of alarm explanations (alerts/explain.py)
+# The alarm desk (services/alarm_desk.py): the list's and the CSV's columns, the actions in an alarm's history,
+# the side a value crossed, and the figures rules put in an alarm's detail (alerts/explain.py).
+ALARM_FIELDS = {
+    "id": ("编号", "ID"), "severity": ("级别", "Severity"), "alarm_type": ("预警类型", "Alarm type"), "status": ("状态", "State"),
+    "borrower": ("借款企业", "Borrower"), "device": ("设备编号", "Device"), "device_type": ("设备类型", "Device type"),
+    "site": ("厂区/站点", "Site"), "metric": ("指标", "Metric"), "value": ("数值", "Value"), "threshold": ("阈值", "Threshold"),
+    "baseline": ("基线", "Baseline"), "unit": ("单位", "Unit"), "window": ("判定窗口", "Window"), "opened": ("开始时间", "Opened"),
+    "last_seen": ("最后出现", "Last seen"), "occurrences": ("次数", "Occurrences"), "acknowledged_at": ("确认时间", "Acknowledged at"),
+    "cleared_at": ("解除时间", "Cleared at"), "rule_id": ("规则", "Rule")}
+ALARM_ACTIONS = {"raise": ("触发", "Raised"), "acknowledge": ("确认", "Acknowledged"), "clear": ("解除", "Cleared"),
+                 "escalate": ("升级", "Escalated")}
+COMPARISONS = {"above": ("高于", "above"), "below": ("低于", "below")}
+ALARM_FACTS = {
+    "value": ("数值", "value"), "limit": ("阈值", "limit"), "rate_per_hour": ("每小时变化", "change per hour"),
+    "skew_s": ("时钟偏差", "clock skew"), "limit_s": ("允许偏差", "allowed skew"), "share": ("上报比例", "share reporting"),
+    "min_share": ("最低比例", "minimum share"), "usual_share": ("通常比例", "usual share"), "reporting": ("上报设备数", "devices reporting"),
+    "registered": ("登记设备数", "devices registered"), "running_h": ("运行时长", "running hours"), "low_h": ("下限时长", "lower bound"),
+    "usual_h": ("通常时长", "usual hours"), "meter_kwh": ("电表电量", "meter energy"), "expected_kwh": ("预期电量", "expected energy"),
+    "tolerance_kwh": ("允许偏差", "tolerance"), "machines_kwh": ("设备推算电量", "energy the machines imply"),
+    "gap_kwh": ("差额", "gap"), "rollback_km": ("回退里程", "rollback"), "tolerance_km": ("允许回退", "tolerance"),
+    "from_km": ("回退前读数", "reading before"), "to_km": ("回退后读数", "reading after"), "ratio": ("比率", "ratio"),
+    "usual_ratio": ("通常比率", "usual ratio"), "baseline_pr": ("基线性能比", "baseline performance ratio"),
+    "odometer_km": ("里程表里程", "odometer distance"), "gps_km": ("GPS 里程", "GPS distance"),
+    "measured_kwh": ("实测发电量", "measured energy"), "similarity": ("相似度", "similarity"),
+    "usual_similarity": ("通常相似度", "usual similarity"), "roughness": ("粗糙度", "roughness"),
+    "usual_roughness": ("通常粗糙度", "usual roughness"), "stock_units": ("库存数量", "stock"),
+    "pledged_units": ("质押数量", "pledged quantity"), "readers": ("读写器数", "readers"), "lot": ("批次", "lot"),
+    "coverage_ratio": ("质押率", "coverage ratio"), "pledged_value_cny": ("押品价值", "pledged value"),
+    "outstanding_cny": ("贷款余额", "outstanding"), "top_up_cny": ("需补足金额", "top-up needed"), "status": ("状态", "status"),
+    "units": ("数量", "units"), "unconfirmed_by": ("缺少确认", "not confirmed by"), "test": ("检验", "test"),
+    "state": ("状态", "state"), "event": ("事件", "event"), "zone": ("区域", "zone"), "zone_id": ("区域", "zone"),
+    "lat": ("纬度", "latitude"), "lon": ("经度", "longitude"), "day": ("日期序号", "day number"),
+    "days_outside": ("超出天数", "days outside"), "herd_median": ("群体中位数", "herd median"), "excess": ("超出量", "excess"),
+    "min_excess": ("最小超出量", "minimum excess"), "points": ("点数", "points"), "period_ms": ("周期(毫秒)", "period (ms)"),
+    "lag_s": ("时间差(秒)", "lag (s)"), "source_day_start_ms": ("被复制的日期", "day copied from"), "slope": ("斜率", "slope"),
+    "base_kwh": ("基础电量", "base load energy"), "machines": ("设备数", "machines"), "high": ("上限", "upper bound"),
+    "low": ("下限", "lower bound"), "direction": ("方向", "direction"), "median": ("中位数", "median"),
+    "window_days": ("窗口天数", "window days"), "baseline_days": ("基线天数", "baseline days"),
+    "history_days": ("历史天数", "history days"), "regime_since_day": ("新常态起始日", "new regime since day"),
+    "at_ms": ("发生时间", "at"), "threshold": ("阈值", "threshold"), "via": ("方式", "via")}
 TENANT_KINDS = {"bank": ("银行", "Bank"), "operator": ("平台运营方", "Operator"), "regulator": ("监管机构", "Regulator")}
 
 # The risk workbench's columns (risk/portfolio.py): the console's headers and the CSV / XLSX exports' headers.
@@ -134,6 +176,10 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
               {name: words["name"] for name, words in (CHECK_WORDS | PV_CHECK_WORDS).items()}),
     # cross-verification findings: templates filled with a check result's finding_params (wuxin.risk.messages)
     "finding": (FINDING_CODES + PROVENANCE_CODES + ("said", "basis"), FINDING_TEMPLATES),
+    "alarm_field": (tuple(ALARM_FIELDS), ALARM_FIELDS),
+    "alarm_action": (tuple(ALARM_ACTIONS), ALARM_ACTIONS),
+    "comparison": (tuple(COMPARISONS), COMPARISONS),
+    "alarm_fact": (tuple(ALARM_FACTS), ALARM_FACTS),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 
@@ -180,6 +226,7 @@ def product_labels() -> dict[str, Label]:
 def unit_labels(packs: dict[str, dict[str, dict]]) -> dict[str, Label]:
     """Every unit a metric or indicator declares; a symbol (kWh, °C, A) reads the same in both languages."""
     units = {entry["unit"] for kind in ("metric", "indicator") for entry in packs[kind].values() if entry.get("unit")}
+    units |= set(EXPLANATION_UNITS)
     return {u: _pair(*UNIT_WORDS.get(u, (u, u))) for u in sorted(units)}
 
 

@@ -115,6 +115,9 @@ def test_officer_acknowledges_an_alarm(console_as, demo):
     c = console_as("officer", "en")
     c.open("#/alarms", "[data-page='#/alarms'] h1")
     c.page.click(f"[data-ack='{active[0]['id']}']")
+    dialog = c.page.locator("dialog[data-dialog='alarm-acknowledge']")
+    dialog.locator("textarea[name='reason']").fill("Contacted the enterprise to check")
+    dialog.locator("[data-dialog-submit]").click()
     c.page.wait_for_selector(f"[data-ack='{active[0]['id']}']", state="detached")
     assert officer.get("/api/v1/alarms", params={"status": "acknowledged"}).json()[0]["id"] == active[0]["id"]
     c.shot("officer-alarm-acknowledged")

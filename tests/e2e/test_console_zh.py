@@ -70,7 +70,8 @@ def _pages_for_officer(demo: str) -> list[str]:
     officer = _api(demo, "officer")
     mill = _town_mill(demo)
     device = officer.get(f"/api/v1/enterprises/{mill['id']}/devices").json()[0]["key"]
-    return BANK_PAGES + ["#/reviews", f"#/enterprise/{mill['id']}", f"#/device/{mill['id']}/{device}"]
+    alarm = officer.get("/api/v1/alarms", params={"limit": 1}).json()[0]["id"]
+    return BANK_PAGES + [f"#/alarm/{alarm}", "#/reviews", f"#/enterprise/{mill['id']}", f"#/device/{mill['id']}/{device}"]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])

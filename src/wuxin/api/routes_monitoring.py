@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import AsyncIterator, Callable, Literal
+from typing import Annotated, AsyncIterator, Callable, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
 from wuxin.bootstrap import Platform
-from wuxin.services import loans, monitoring, notifications, pledges
+from wuxin.services import alarm_desk, loans, monitoring, notifications, pledges
+from wuxin.services.monitoring import AlarmFilter
 
 router = APIRouter(prefix="/api/v1")
 
@@ -65,17 +67,62 @@ def delete_override(product: str, rule_id: str, user: CurrentUser, platform: Pla
 # ---- alarms
 
 
+def alarm_filter(status: list[str] | None = Query(None, description="active | acknowledged | cleared; repeat for several"),
+                 alarm_type: list[str] | None = Query(None, max_length=60, description="repeat for several"),
+                 severity: list[str] | None = Query(None, description="critical | major | minor | warning; repeat for several"),
+                 enterprise_id: Id | None = Query(None, description="the borrower"), loan_id: Id | None = None,
+                 opened_from_ms: EpochMs | None = Query(None, description="opened at or after (epoch ms)"),
+                 opened_to_ms: EpochMs | None = Query(None, description="opened before (epoch ms)")) -> AlarmFilter:
+    """The alarm list's filters as query parameters (the list and its CSV export take the same)."""
+    return AlarmFilter(tuple(alarm_type or ()), tuple(severity or ()), tuple(status or ()), enterprise_id, loan_id,
+                       opened_from_ms, opened_to_ms)
+
+
+AlarmFilterDep = Annotated[AlarmFilter, Depends(alarm_filter)]
+
+
 @router.get("/alarms", tags=["alarms"])
-def list_alarms(request: Request, response: Response, user: CurrentUser, platform: PlatformDep,
-                status: str | None = None, enterprise_id: Id | None = None, loan_id: Id | None = None,
+def list_alarms(request: Request, response: Response, user: CurrentUser, platform: PlatformDep, where: AlarmFilterDep,
                 limit: int = Query(100, ge=1, le=1000), before_id: Id | None = None) -> list[dict]:
-    """A page of alarms, newest first; when more follow, the `Link` header (rel="next") and
-    `X-Next-Before-Id` give the next page (the same query with `before_id`)."""
-    rows, next_before_id = monitoring.alarm_page(platform, user, status, enterprise_id, loan_id, limit, before_id)
+    """A page of alarms, newest first, each with its borrower, device (key, type, site) and explanation (metric,
+    value, threshold or baseline, unit, window); `X-Total-Count` says how many match over all pages. When more
+    follow, the `Link` header (rel="next") and `X-Next-Before-Id` give the next page (the same query with `before_id`)."""
+    rows, next_before_id, total = alarm_desk.alarm_list(platform, user, where, limit, before_id)
+    response.headers["X-Total-Count"] = str(total)
     if next_before_id is not None:
         response.headers["X-Next-Before-Id"] = str(next_before_id)
         response.headers["Link"] = f'<{request.url.include_query_params(before_id=next_before_id)}>; rel="next"'
     return rows
+
+
+@router.get("/alarms/export.csv", tags=["alarms"], response_class=PlainTextResponse)
+def export_alarms(user: CurrentUser, platform: PlatformDep, where: AlarmFilterDep,
+                  lang: Literal["zh-CN", "zh", "en"] = "zh-CN") -> Response:
+    """The filtered alarm list as CSV (UTF-8 with BOM; headers and codes in `lang`; times in China time); text
+    cells that a spreadsheet would run as a formula start with a quote."""
+    text, rows = alarm_desk.export_csv(platform, user, where, "en" if lang == "en" else "zh")
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="alarms.csv"', "X-Row-Count": str(rows)})
+
+
+@router.get("/alarms/{alarm_id}", tags=["alarms"])
+def alarm_detail(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One alarm in full: device, reading and threshold, since when, its state history with who and why, its
+    ledger entries and evidence bundle."""
+    return alarm_desk.alarm_detail(platform, user, alarm_id)
+
+
+class BulkIn(RequestModel):
+    action: Literal["acknowledge", "clear"]
+    ids: list[Id] = Field(min_length=1, max_length=alarm_desk.BULK_MAX)
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.post("/alarms/bulk", tags=["alarms"])
+def bulk(body: BulkIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Acknowledge or clear several alarms with one reason; each is checked and done on its own, and the answer
+    lists every id with its result (ok and its new state, or the error: not_found, invalid_input ...)."""
+    return alarm_desk.bulk_action(platform, user, body.action, body.ids, body.reason)
 
 
 class ReasonIn(RequestModel):

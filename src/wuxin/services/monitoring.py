@@ -44,6 +44,7 @@ from wuxin.bootstrap import Platform
 from wuxin.calendars.periods import Period, binding, excluded_days, makeup_workdays, period_at
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
+from wuxin.labels import ALARM_STATES
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
@@ -52,6 +53,7 @@ from wuxin.services.calendars import enterprise_zones, in_service, periods_by_en
 from wuxin.services.device_rules import device_rule_signals, device_zones, sweep_lots
 from wuxin.services.evidence import record_evidence
 from wuxin.services.registry import consent_views
+from wuxin.store.repo_monitoring import AlarmWhere
 from wuxin.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -861,36 +863,71 @@ def alarm_page(platform: Platform, principal: Principal, status: str | None = No
                loan_id: int | None = None, limit: int = 100, before_id: int | None = None) -> tuple[list[dict], int | None]:
     """One page of the alarms this principal reads, newest first, and the cursor of the next page
     (the `before_id` to ask with; None on the last page)."""
-    if status is not None and status not in ("active", "acknowledged", "cleared"):
-        raise InvalidInput(f"status {status!r} is not one of active, acknowledged, cleared")
-    limit = max(1, min(limit, ALARM_PAGE_MAX))
+    where = AlarmFilter(statuses=(status,) if status else (), enterprise_id=enterprise_id, loan_id=loan_id)
     with platform.uow() as uow:
-        visible = _visible_enterprises(uow, principal, platform.clock_ms())
-        if enterprise_id is not None:
-            if visible is not None and enterprise_id not in visible:  # not theirs to know: as if absent
-                raise enterprise_not_found(enterprise_id)
-            visible = [enterprise_id]
-        tenant = None if principal.is_admin else principal.tenant_id
-        tuned = {o["rule_id"] for o in uow.monitoring.overrides(tenant)} if tenant is not None else set()
-        rows = _alarm_rows(uow, visible, tenant, status, loan_id, tuned, limit + 1, before_id)
+        rows, next_before_id = filtered_alarms(uow, principal, where, limit, before_id, platform.clock_ms())
+    return [public_alarm(r) for r in rows], next_before_id
+
+
+@dataclass(frozen=True)
+class AlarmFilter:
+    """What an officer narrows the alarm list to: any of the codes given, a borrower, a loan, opened in
+    [opened_from_ms, opened_to_ms)."""
+
+    alarm_types: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    enterprise_id: int | None = None
+    loan_id: int | None = None
+    opened_from_ms: int | None = None
+    opened_to_ms: int | None = None
+
+    def checked(self) -> "AlarmFilter":
+        """Itself, or InvalidInput naming the code or range that cannot match anything."""
+        for kind, codes, known in (("status", self.statuses, ALARM_STATES), ("severity", self.severities, SEVERITIES)):
+            for c in codes:
+                if c not in known:
+                    raise InvalidInput(f"{kind} {c!r} is not one of {', '.join(known)}")
+        if None not in (self.opened_from_ms, self.opened_to_ms) and self.opened_from_ms >= self.opened_to_ms:
+            raise InvalidInput(f"opened_from_ms {self.opened_from_ms} is not before opened_to_ms {self.opened_to_ms}")
+        return self
+
+
+def _readable_scope(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: int) -> tuple[list[int] | None, int | None, AlarmWhere]:
+    """(enterprise ids, tenant, SQL filter) of what this principal reads under filter `f`; a borrower they may
+    not see is answered as absent."""
+    visible = _visible_enterprises(uow, principal, now_ms)
+    if f.enterprise_id is not None:
+        if visible is not None and f.enterprise_id not in visible:  # not theirs to know: as if absent
+            raise enterprise_not_found(f.enterprise_id)
+        visible = [f.enterprise_id]
+    tenant = None if principal.is_admin else principal.tenant_id
+    tuned = tuple(sorted({o["rule_id"] for o in uow.monitoring.overrides(tenant)})) if tenant is not None else ()
+    return visible, tenant, AlarmWhere(f.alarm_types, f.severities, f.statuses, f.opened_from_ms, f.opened_to_ms, tuned)
+
+
+def filtered_alarms(uow: UnitOfWork, principal: Principal, f: AlarmFilter, limit: int, before_id: int | None,
+                    now_ms: int) -> tuple[list[dict], int | None]:
+    """Up to `limit` readable alarms matching `f` below `before_id`, newest first, and the next page's cursor."""
+    f, limit = f.checked(), max(1, min(limit, ALARM_PAGE_MAX))
+    visible, tenant, where = _readable_scope(uow, principal, f, now_ms)
+    rows: list[dict] = []
+    cursor = before_id
+    while len(rows) <= limit:  # a loan's alarms are picked after the query (loan ids are a JSON list)
+        chunk = uow.monitoring.list_alarms(visible, tenant, None, None, limit + 1, cursor, where)
+        rows += [r for r in chunk if f.loan_id is None or f.loan_id in (r["loan_ids"] or [])]
+        if len(chunk) < limit + 1:
+            break
+        cursor = chunk[-1]["id"]
     more = len(rows) > limit
     rows = rows[:limit]
-    return [public_alarm(r) for r in rows], (rows[-1]["id"] if more else None)
+    return rows, (rows[-1]["id"] if more else None)
 
 
-def _alarm_rows(uow: UnitOfWork, visible, tenant: int | None, status: str | None, loan_id: int | None, tuned: set,
-                wanted: int, before_id: int | None) -> list[dict]:
-    """Up to `wanted` readable alarms below `before_id`, read in chunks: some are filtered after the query
-    (a loan's alarms; the platform rule a bank tuned shows as the bank's variant instead)."""
-    kept: list[dict] = []
-    while len(kept) < wanted:
-        chunk = uow.monitoring.list_alarms(visible, tenant, status, None, wanted, before_id)
-        kept += [r for r in chunk if (loan_id is None or loan_id in (r["loan_ids"] or []))
-                 and not (r["scope"] == PLATFORM_SCOPE and r["rule_id"] in tuned)]
-        if len(chunk) < wanted:
-            break
-        before_id = chunk[-1]["id"]
-    return kept[:wanted]
+def count_alarms(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: int) -> int:
+    """How many readable alarms match `f`, over every page."""
+    visible, tenant, where = _readable_scope(uow, principal, f.checked(), now_ms)
+    return uow.monitoring.count_filtered_alarms(visible, tenant, where, f.loan_id)
 
 
 def public_alarm(r: dict) -> dict:
@@ -919,7 +956,8 @@ def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms:
     return alarm
 
 
-def _reason(reason: str) -> str:
+def checked_reason(reason: str) -> str:
+    """The reason stripped, at most 2000 characters; InvalidInput under 3."""
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise InvalidInput(f"a reason of at least 3 characters is needed, got {reason!r}")
@@ -927,29 +965,41 @@ def _reason(reason: str) -> str:
 
 
 def acknowledge(platform: Platform, principal: Principal, alarm_id: int, reason: str) -> dict:
-    reason, now_ms = _reason(reason), platform.clock_ms()
+    reason, now_ms = checked_reason(reason), platform.clock_ms()
     with platform.uow() as uow:
-        alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
-        if alarm["status"] != "active":
-            raise InvalidInput(f"alarm {alarm_id} is {alarm['status']}, only an active alarm can be acknowledged")
-        uow.monitoring.set_alarm(alarm_id, status="acknowledged", acknowledged_ms=now_ms, acknowledged_by=principal.user_id)
-        uow.monitoring.add_action(alarm_id, now_ms, principal.user_id, "acknowledge", reason)
-        record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
-            "action": "acknowledge", "alarm_id": alarm_id, "user_id": principal.user_id, "reason": reason,
-            "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms}, owner_tenant_id=alarm["tenant_id"])
+        acknowledge_in(uow, principal, alarm_id, reason, now_ms)
         uow.commit()
         return public_alarm(uow.monitoring.alarm(alarm_id))
+
+
+def acknowledge_in(uow: UnitOfWork, principal: Principal, alarm_id: int, reason: str, now_ms: int,
+                   via: str | None = None) -> None:
+    """Acknowledge one readable active alarm in the caller's transaction: audited and evidenced (`via`: "bulk")."""
+    alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
+    if alarm["status"] != "active":
+        raise InvalidInput(f"alarm {alarm_id} is {alarm['status']}, only an active alarm can be acknowledged")
+    uow.monitoring.set_alarm(alarm_id, status="acknowledged", acknowledged_ms=now_ms, acknowledged_by=principal.user_id)
+    uow.monitoring.add_action(alarm_id, now_ms, principal.user_id, "acknowledge", reason)
+    record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
+        "action": "acknowledge", "alarm_id": alarm_id, "user_id": principal.user_id, "reason": reason,
+        "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms, **({"via": via} if via else {})},
+        owner_tenant_id=alarm["tenant_id"])
 
 
 def clear(platform: Platform, principal: Principal, alarm_id: int, reason: str) -> dict:
-    reason, now_ms = _reason(reason), platform.clock_ms()
+    reason, now_ms = checked_reason(reason), platform.clock_ms()
     with platform.uow() as uow:
-        alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
-        if alarm["status"] == "cleared":
-            raise InvalidInput(f"alarm {alarm_id} is already cleared")
-        _clear(uow, alarm, principal.user_id, reason, now_ms)
+        clear_in(uow, principal, alarm_id, reason, now_ms)
         uow.commit()
         return public_alarm(uow.monitoring.alarm(alarm_id))
+
+
+def clear_in(uow: UnitOfWork, principal: Principal, alarm_id: int, reason: str, now_ms: int) -> None:
+    """Clear one readable alarm that is not cleared yet, in the caller's transaction: audited, evidenced, notified."""
+    alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
+    if alarm["status"] == "cleared":
+        raise InvalidInput(f"alarm {alarm_id} is already cleared")
+    _clear(uow, alarm, principal.user_id, reason, now_ms)
 
 
 def alarm_audit(platform: Platform, principal: Principal, alarm_id: int) -> list[dict]:

@@ -1,6 +1,7 @@
 """Repository of the monitoring part (rules, alarms, notifications, loans, pledges): its SQL lives here."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -8,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wuxin.store.repos import Row, _one, _Repo, _rows
-from wuxin.store.tables import devices, quarantine, readings
+from wuxin.store.tables import devices, enterprises, quarantine, readings, sites, users
 from wuxin.store.tables_monitoring import (
     alarm_actions,
     alarms,
@@ -25,6 +26,42 @@ from wuxin.store.tables_monitoring import (
 from wuxin.store.tables_protocols import connectivity_transitions, device_connectivity
 
 OPEN = alarms.c.cleared_ms.is_(None)  # the partial unique index predicate
+
+
+@dataclass(frozen=True)
+class AlarmWhere:
+    """The alarm list's filters, each optional: codes any of which match, opened in [opened_from_ms, opened_to_ms),
+    and the platform rules a bank tuned (their alarms show as the bank's variant instead)."""
+
+    alarm_types: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    opened_from_ms: int | None = None
+    opened_to_ms: int | None = None
+    hidden_platform_rules: tuple[str, ...] = ()
+
+
+def _alarm_conditions(enterprise_ids: Sequence[int] | None, tenant_id: int | None, status: str | None,
+                      where: AlarmWhere | None) -> list:
+    """Who may read (a tenant's own alarms and the platform's, of the enterprises given) and what was asked for."""
+    visible = alarms.c.tenant_id.is_(None) if tenant_id is None else or_(alarms.c.tenant_id.is_(None),
+                                                                        alarms.c.tenant_id == tenant_id)
+    out = [visible]
+    if enterprise_ids is not None:
+        out.append(alarms.c.enterprise_id.in_(list(enterprise_ids)))
+    if status:
+        out.append(alarms.c.status == status)
+    w = where or AlarmWhere()
+    for column, codes in ((alarms.c.alarm_type, w.alarm_types), (alarms.c.severity, w.severities), (alarms.c.status, w.statuses)):
+        if codes:
+            out.append(column.in_(list(codes)))
+    if w.opened_from_ms is not None:
+        out.append(alarms.c.started_ms >= w.opened_from_ms)
+    if w.opened_to_ms is not None:
+        out.append(alarms.c.started_ms < w.opened_to_ms)
+    if w.hidden_platform_rules:
+        out.append(or_(alarms.c.scope != "platform", alarms.c.rule_id.notin_(list(w.hidden_platform_rules))))
+    return out
 
 
 class MonitoringRepo(_Repo):
@@ -94,20 +131,46 @@ class MonitoringRepo(_Repo):
         self.conn.execute(update(alarms).where(alarms.c.id == alarm_id).values(**values))
 
     def list_alarms(self, enterprise_ids: Sequence[int] | None, tenant_id: int | None, status: str | None,
-                    loan_id: int | None, limit: int, before_id: int | None = None) -> list[Row]:
+                    loan_id: int | None, limit: int, before_id: int | None = None, where: AlarmWhere | None = None) -> list[Row]:
         """Newest first; `before_id` starts below that alarm id (the next page's cursor)."""
         query = select(alarms).order_by(alarms.c.id.desc()).limit(limit)
         if before_id is not None:
             query = query.where(alarms.c.id < before_id)
-        visible = alarms.c.tenant_id.is_(None) if tenant_id is None else or_(alarms.c.tenant_id.is_(None),
-                                                                            alarms.c.tenant_id == tenant_id)
-        query = query.where(visible)
-        if enterprise_ids is not None:
-            query = query.where(alarms.c.enterprise_id.in_(list(enterprise_ids)))
-        if status:
-            query = query.where(alarms.c.status == status)
+        query = query.where(*_alarm_conditions(enterprise_ids, tenant_id, status, where))
         rows = _rows(self.conn.execute(query))
         return [r for r in rows if loan_id is None or loan_id in (r["loan_ids"] or [])]
+
+    def count_filtered_alarms(self, enterprise_ids: Sequence[int] | None, tenant_id: int | None, where: AlarmWhere,
+                              loan_id: int | None) -> int:
+        """How many alarms the same conditions as `list_alarms` match (all pages); a loan's are counted from
+        the loan ids each alarm carries (a JSON list, read column-only)."""
+        conditions = _alarm_conditions(enterprise_ids, tenant_id, None, where)
+        if loan_id is None:
+            return self.conn.execute(select(func.count()).select_from(alarms).where(*conditions)).scalar_one()
+        return sum(1 for r in self.conn.execute(select(alarms.c.loan_ids).where(*conditions)) if loan_id in (r[0] or []))
+
+    def device_places(self, device_ids: Sequence[int]) -> dict[int, Row]:
+        """Key, type, site name and region of each device (a device without a site has None there)."""
+        if not device_ids:
+            return {}
+        query = (select(devices.c.id, devices.c.key, devices.c.device_type, devices.c.site_id,
+                        sites.c.name.label("site_name"), sites.c.region.label("site_region"))
+                 .select_from(devices.outerjoin(sites, sites.c.id == devices.c.site_id))
+                 .where(devices.c.id.in_(sorted(set(device_ids)))))
+        return {r["id"]: r for r in _rows(self.conn.execute(query))}
+
+    def enterprise_names(self, enterprise_ids: Sequence[int]) -> dict[int, str]:
+        if not enterprise_ids:
+            return {}
+        query = select(enterprises.c.id, enterprises.c.name).where(enterprises.c.id.in_(sorted(set(enterprise_ids))))
+        return {r.id: r.name for r in self.conn.execute(query)}
+
+    def user_names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """Who acted on an alarm, by login name."""
+        wanted = sorted({u for u in user_ids if u is not None})
+        if not wanted:
+            return {}
+        return {r.id: r.username for r in self.conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(wanted)))}
 
     def count_alarms(self) -> int:
         return self.conn.execute(select(func.count()).select_from(alarms)).scalar_one()

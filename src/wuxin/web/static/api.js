@@ -9,7 +9,12 @@ export const session = {
   me: null,
 };
 
-export async function api(path, { method = "GET", body } = {}) {
+export async function api(path, options = {}) {
+  return (await apiWithHeaders(path, options)).data;
+}
+
+/** The answer and its headers (a list's total and next-page cursor travel in headers). */
+export async function apiWithHeaders(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -23,7 +28,7 @@ export async function api(path, { method = "GET", body } = {}) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
   if (!response.ok) throw new ApiError(response.status, data?.error || "http_" + response.status, data?.message || response.statusText);
-  return data;
+  return { data, headers: response.headers };
 }
 
 /** A protected document (the credit report) fetched with the bearer token, as a Blob to open locally. */

@@ -7,6 +7,7 @@ import * as ent from "./pages/enterprise.js";
 import * as evidence from "./pages/evidence.js";
 import * as firm from "./pages/firm.js";
 import * as more from "./pages/more.js";
+import * as alarms from "./pages/alarms.js";
 import * as workflow from "./pages/credit_workflow.js";
 import * as provision from "./pages/provision.js";
 
@@ -31,7 +32,8 @@ const ROUTES = [
   [/^#\/portfolio$/, () => bank.portfolio()],
   [/^#\/enterprise\/(\d+)$/, (id) => ent.enterprisePage(Number(id))],
   [/^#\/device\/(\d+)\/(.+)$/, (id, key) => ent.devicePage(Number(id), decodeURIComponent(key))],
-  [/^#\/alarms$/, () => more.alarms()],
+  [/^#\/alarms$/, () => alarms.alarmsPage()],
+  [/^#\/alarm\/(\d+)$/, (id) => alarms.alarmDetail(Number(id))],
   [/^#\/loans$/, () => more.loans()],
   [/^#\/reviews$/, () => workflow.reviewsPage()],
   [/^#\/pledges$/, () => more.pledges()],

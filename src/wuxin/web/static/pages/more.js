@@ -1,4 +1,4 @@
-// Bank pages: the alarm inbox, loans and pledge coverage, the industry index, and the admin's quarantine.
+// Bank pages (the alarm desk is pages/alarms.js): loans and pledge coverage, the industry index, and the admin's quarantine.
 import { api, indicatorCatalog } from "../api.js";
 import { code, fmtCny, fmtDateTime, fmtNum, fmtPct, fmtValue, labelOf, t, tOr } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
@@ -6,52 +6,7 @@ import { industryLabel } from "./bank.js";
 import { drawIndexChart, isoDay } from "./evidence.js";
 
 const DAY_MS = 86_400_000;
-const ALARM_PAGE = 100; // alarms per page of the inbox
 
-const SEVERITY_COLORS = { critical: "offline", major: "offline", warning: "unknown", minor: "unknown", info: "online" };
-
-export async function alarms() {
-  const status = new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "active";
-  const page = (beforeId) => api(`/api/v1/alarms?status=${status}&limit=${ALARM_PAGE}${beforeId ? `&before_id=${beforeId}` : ""}`);
-  const [rows, enterprises] = await Promise.all([page(null), api("/api/v1/enterprises")]);
-  const names = Object.fromEntries(enterprises.map((e) => [e.id, e.name]));
-  const note = h("p", { class: "muted", id: "alarm-result" });
-  const act = (action, alarm) => async () => {
-    const reason = prompt(t(action === "acknowledge" ? "ack_reason" : "clear_reason"), t(action === "acknowledge" ? "ack_default" : "clear_default"));
-    if (!reason) return;
-    try { await api(`/api/v1/alarms/${alarm.id}/${action}`, { method: "POST", body: { reason } }); window.dispatchEvent(new HashChangeEvent("hashchange")); }
-    catch (err) { note.textContent = err.message; }
-  };
-  return h("div", {}, h("h1", {}, t("nav_alarms")),
-    h("div", { class: "tabs" }, ["active", "acknowledged", "cleared"].map((s) =>
-      h("button", { class: s === status ? "primary" : null, onclick: () => { location.hash = `#/alarms?status=${s}`; } }, code("alarm_state", s)))),
-    note,
-    card(null, rows.length ? pagedTable(rows, page, (rs) => table([
-      { title: "#", render: (a) => a.id },
-      { title: t("severity"), render: (a) => h("span", { class: `badge ${SEVERITY_COLORS[a.severity] || ""}` }, code("severity", a.severity)) },
-      { title: t("type"), render: (a) => code("alarm_type", a.alarm_type) },
-      { title: t("name"), render: (a) => a.enterprise_id ? h("a", { href: `#/enterprise/${a.enterprise_id}` }, names[a.enterprise_id] || `#${a.enterprise_id}`) : "—" },
-      { title: t("started"), render: (a) => fmtDateTime(a.started_ms) },
-      { title: t("last_seen"), render: (a) => fmtDateTime(a.last_ms) },
-      { title: t("occurrences"), num: true, render: (a) => fmtNum(a.occurrences) },
-      { title: t("status"), render: (a) => h("span", { "data-alarm-status": a.id }, code("alarm_state", a.status)) },
-      { title: "", render: (a) => h("span", { class: "row" },
-        a.status === "active" ? h("button", { "data-ack": a.id, onclick: act("acknowledge", a) }, t("acknowledge")) : null,
-        a.status !== "cleared" ? h("button", { class: "danger", "data-clear": a.id, onclick: act("clear", a) }, t("clear")) : null) },
-    ], rs)) : h("p", { class: "muted", "data-empty": "alarms" }, t("none"))));
-}
-
-/** A table of the first page and a "more" button that appends the next (cursor: the last row's id). */
-function pagedTable(first, page, render) {
-  const rows = [...first], box = h("div");
-  const draw = (more) => box.replaceChildren(...[render(rows), more ? h("button", { "data-more": "alarms", onclick: async () => {
-    const next = await page(rows[rows.length - 1].id);
-    rows.push(...next);
-    draw(next.length === ALARM_PAGE);
-  } }, t("more_alarms")) : null].filter(Boolean));
-  draw(first.length === ALARM_PAGE);
-  return box;
-}
 
 export async function loans() {
   const [rows, enterprises] = await Promise.all([api("/api/v1/loans"), api("/api/v1/enterprises")]);
