@@ -58,7 +58,9 @@ export async function section(slot, load) {
 }
 
 const charts = new Set();
+/** Draw `option` in `el`; null when `el` left the document first (the reader moved on while its data loaded). */
 export function chart(el, option) {
+  if (!el.isConnected) return null;
   const c = echarts.init(el, null, { renderer: "canvas" });
   c.setOption({ animation: false, ...option });  // drawn at once: screenshots and slow machines see the final chart
   charts.add(c);

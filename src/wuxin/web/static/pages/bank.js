@@ -136,7 +136,7 @@ export async function mapPage() {
     const c = chart(el, { tooltip: { formatter: (p) => esc(p.name) }, legend: { bottom: 0 },
       geo: { map: "china", roam: true, zoom: 1.2, itemStyle: { areaColor: "#eef2f6", borderColor: "#9aa5b1" }, emphasis: { itemStyle: { areaColor: "#dbe4ee" } } },
       series });
-    c.on("click", (p) => { if (p.data?.id) location.hash = `#/enterprise/${p.data.id}`; });
+    c?.on("click", (p) => { if (p.data?.id) location.hash = `#/enterprise/${p.data.id}`; });
   }, 0);
   return page;
 }

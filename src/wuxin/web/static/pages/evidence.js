@@ -82,7 +82,7 @@ export function drawIndexChart(el, { unit, label, mine = [], band = [], onClick,
     grid: { left: 70, right: 20, top: 44, bottom: 30 },
     xAxis: { type: "category", data: days, boundaryGap: false, axisLabel: { formatter: (d) => d.slice(5) } },
     yAxis: valueAxis([...mine.map((m) => m.value), ...band.flatMap((b) => [b.p25, b.p75, b.median])], unit), series });
-  if (onClick) c.on("click", (p) => { if ((p.seriesName === label || p.seriesName === partialLabel) && p.value != null) onClick(days[p.dataIndex]); });
+  if (onClick) c?.on("click", (p) => { if ((p.seriesName === label || p.seriesName === partialLabel) && p.value != null) onClick(days[p.dataIndex]); });
   return c;
 }
 
