@@ -228,6 +228,7 @@ class DeviceFrontEnd:
 
         async def _close() -> None:
             self._commands_task.cancel()
+            await asyncio.gather(self._commands_task, return_exceptions=True)
             self._server.close()
             for connection in [c for group in self.connections.values() for c in group]:
                 connection.writer.close()
