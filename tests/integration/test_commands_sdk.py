@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wuxin.commands.model import ANSWER_WINDOW_S
-from wuxin.errors import Conflict, Denied, InvalidInput
+from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt.broker import provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
@@ -154,6 +154,21 @@ def test_an_error_answer_fails_the_command(platform, env):
     failed = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 5.5})
     state_is(platform, failed["id"], "failed")
     assert "threshold locked by the PLC" in command(platform, failed["id"])["failure"]
+
+
+def test_a_command_cancelled_before_the_device_connects_is_never_sent(platform, env):
+    world, _, sdk = env
+    withdrawn = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 4.5}, "integrator")
+    cmd.cancel_command(platform, who(platform, "integrator"), withdrawn["id"], "wrong machine")
+    kept = request(platform, "loom-01", "set_report_interval", {"interval_s": 10}, "integrator")
+    with pytest.raises(NotFound):  # another tenant's command does not exist for a bank
+        cmd.cancel_command(platform, who(platform, "other"), kept["id"], "not yours")
+    loom = sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"ok": True})
+    marker = request(platform, "loom-01", "set_report_interval", {"interval_s": 30})
+    state_is(platform, marker["id"], "acknowledged")
+    methods = [(r["method"], r["params"]) for r in loom.call("rpc_requests", count=2)["requests"]]
+    assert methods == [("set_report_interval", {"interval_s": 10}), ("set_report_interval", {"interval_s": 30})]
+    assert command(platform, withdrawn["id"])["state"] == "cancelled"
 
 
 # ---- ThingsBoard gateway RPC

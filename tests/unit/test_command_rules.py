@@ -157,6 +157,11 @@ def test_the_sdk_channels_carry_the_thing_models_services_and_the_standard_opera
         "thing/service/property/set",
         {"id": "7", "version": "1.0", "method": "thing.service.property.set", "params": {"report_interval_s": 30}})
     assert rpc.alink_request(8, "locate_now", {})[0] == "thing/service/locate_now"
+    meter = json.loads((root / "manufacturing/thing_models/manufacturing.energy_meter.json").read_text(encoding="utf-8"))
+    relay = rpc.rpc_channel(rpc.THINGSBOARD, "manufacturing.energy_meter", meter).operation("relay_control")
+    assert relay.check_params({"closed": False}) == {"closed": False} and not relay.lender
+    with pytest.raises(InvalidInput, match="closed"):
+        relay.check_params({"closed": "off"})
     assert rpc.gateway_request("loom-02", 9, "m", {}) == {"device": "loom-02", "data": {"id": 9, "method": "m",
                                                                                          "params": {}}}
 
