@@ -17,6 +17,7 @@ from wuxin.alerts.rules import SEVERITIES
 from wuxin.calendars.periods import PERIOD_KINDS
 from wuxin.commands.jt808 import JT808
 from wuxin.commands.model import STATES as COMMAND_STATES
+from wuxin.commands.rpc import STANDARD as RPC_STANDARD
 from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
 from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
@@ -112,6 +113,9 @@ PORTFOLIO_COLUMN_LABELS = {
 
 FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
 
+# the built-in thing models' services (a thing model imported later labels its own in its TSL)
+BUILT_IN_SERVICES = ("set_run_threshold", "relay_control", "locate_now", "set_overspeed_limit")
+
 _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
     "severity": (SEVERITIES, {"critical": ("严重", "Critical"), "major": ("重要", "Major"), "minor": ("次要", "Minor"),
                               "warning": ("提示", "Warning")}),
@@ -163,13 +167,17 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "sent": ("已下发", "Sent"), "acknowledged": ("终端已确认", "Acknowledged by the device"),
         "failed": ("执行失败", "Failed"), "expired": ("已过期", "Expired"), "refused": ("已驳回", "Refused"),
         "cancelled": ("已撤销", "Cancelled")}),
-    "command_operation": (tuple(JT808.operations), {
+    "command_operation": (tuple(JT808.operations) + tuple(op.name for op in RPC_STANDARD) + BUILT_IN_SERVICES, {
         "query_parameters": ("查询终端参数", "Query terminal parameters"),
         "set_parameters": ("设置终端参数", "Set terminal parameters"),
         "query_location": ("位置信息查询", "Query location"), "send_text": ("文本信息下发", "Send a text message"),
         "lock_doors": ("车门加锁", "Lock the doors"), "unlock_doors": ("车门解锁", "Unlock the doors"),
         "immobilise": ("断油断电", "Cut oil and power (immobilise)"),
-        "restore": ("恢复油电", "Restore oil and power")}),
+        "restore": ("恢复油电", "Restore oil and power"),
+        "set_report_interval": ("设置上报间隔", "Set the reporting interval"),
+        "set_run_threshold": ("设置运行判定电流", "Set the running current threshold"),
+        "relay_control": ("拉闸/合闸", "Open / close the relay"), "locate_now": ("立即定位", "Locate now"),
+        "set_overspeed_limit": ("设置超速阈值", "Set the overspeed limit")}),
     "portfolio_column": (PORTFOLIO_COLUMNS + PORTFOLIO_EXPORT_ONLY, PORTFOLIO_COLUMN_LABELS),
     "flag": (("yes", "no"), {"yes": ("是", "Yes"), "no": ("否", "No")}),
     "check": (tuple(c.name for c in CHECKS) + tuple(PV_CHECK_WORDS),

@@ -103,6 +103,9 @@ def test_the_front_end_maps_vendor_topics_to_the_devices_own_and_refuses_the_res
     assert inbound_action(tb, "v1/gateway/telemetry").topic == "v1/gateway/loom-01/telemetry"
     assert inbound_action(tb, "v1/devices/me/attributes/request/7").topic == "v1/devices/me/attributes/response/7"
     assert inbound_action(tb, "v1/devices/me/rpc/request/3").kind == "rpc_request"
+    answer = inbound_action(tb, "v1/devices/me/rpc/response/41")
+    assert (answer.kind, answer.reason) == ("command_reply", "41")
+    assert inbound_action(tb, "v1/gateway/rpc").kind == "gateway_command_reply"
     for topic in ("v1/devices/loom-02/telemetry", "v1/gateway/loom-02/telemetry", "/sys/x/loom-01/thing/event/property/post",
                   "v1/devices/me/attributes/request/", "#"):
         assert inbound_action(tb, topic).kind == "refuse", topic
@@ -112,6 +115,9 @@ def test_the_front_end_maps_vendor_topics_to_the_devices_own_and_refuses_the_res
     for topic in (f"/sys/{PK}/truck-02/thing/event/property/post", "/sys/vehicles.gps_terminal/truck-01/thing/event/property/post",
                   "v1/devices/me/telemetry"):
         assert inbound_action(alink, topic).kind == "refuse", topic
+    for topic in ("thing/service/locate_now_reply", "thing/service/property/set_reply"):
+        assert inbound_action(alink, f"/sys/{PK}/truck-01/{topic}").kind == "command_reply", topic
+    assert inbound_action(alink, f"/sys/{PK}/truck-02/thing/service/locate_now_reply").kind == "refuse"
     assert may_subscribe(alink, f"/sys/{PK}/truck-01/thing/#") and not may_subscribe(alink, f"/sys/{PK}/truck-02/#")
     assert not may_subscribe(tb, "/sys/#") and not may_subscribe(tb, "#")
 

@@ -134,3 +134,46 @@ def test_a_thing_models_services_become_operations_checked_by_their_input_data()
     with pytest.raises(InvalidInput, match="not \\['colour'\\]"):
         spec.check_params({"colour": "red"})
     assert tsl_operations("vehicles.gps_terminal", {"services": []}) == {}
+
+
+def test_the_sdk_channels_carry_the_thing_models_services_and_the_standard_operations():
+    import json
+    from pathlib import Path
+
+    from wuxin.commands import rpc
+
+    root = Path(__file__).resolve().parents[2] / "src/wuxin/scenarios"
+    gps = json.loads((root / "vehicles/thing_models/vehicles.gps_terminal.json").read_text(encoding="utf-8"))
+    channel = rpc.rpc_channel(rpc.ALINK, "vehicles.gps_terminal", gps)
+    assert sorted(channel.operations) == ["locate_now", "set_overspeed_limit", "set_report_interval"]
+    assert channel.operation("set_overspeed_limit").check_params({"limit_kmh": 90}) == {"limit_kmh": 90}
+    with pytest.raises(InvalidInput, match="limit_kmh"):
+        channel.operation("set_overspeed_limit").check_params({"limit_kmh": 10})
+    with pytest.raises(InvalidInput, match="interval_s must be a whole number"):
+        channel.operation("set_report_interval").check_params({"interval_s": 2.5})
+    with pytest.raises(InvalidInput, match="not one of channel alink's"):
+        channel.operation("immobilise")
+    assert rpc.alink_request(7, "set_report_interval", {"interval_s": 30}) == (
+        "thing/service/property/set",
+        {"id": "7", "version": "1.0", "method": "thing.service.property.set", "params": {"report_interval_s": 30}})
+    assert rpc.alink_request(8, "locate_now", {})[0] == "thing/service/locate_now"
+    meter = json.loads((root / "manufacturing/thing_models/manufacturing.energy_meter.json").read_text(encoding="utf-8"))
+    relay = rpc.rpc_channel(rpc.THINGSBOARD, "manufacturing.energy_meter", meter).operation("relay_control")
+    assert relay.check_params({"closed": False}) == {"closed": False} and not relay.lender
+    with pytest.raises(InvalidInput, match="closed"):
+        relay.check_params({"closed": "off"})
+    assert rpc.gateway_request("loom-02", 9, "m", {}) == {"device": "loom-02", "data": {"id": 9, "method": "m",
+                                                                                         "params": {}}}
+
+
+def test_the_sdk_channels_judge_answers_and_read_ids_strictly():
+    from wuxin.commands import rpc
+
+    assert rpc.alink_outcome({"id": "1", "code": 200}) == ("acknowledge", None)
+    step, why = rpc.alink_outcome({"id": "1", "code": 460, "message": "busy"})
+    assert step == "fail" and "code 460: busy" in why
+    assert rpc.thingsboard_outcome({"saved": True}) == ("acknowledge", None)
+    assert rpc.thingsboard_outcome("ok") == ("acknowledge", None)
+    assert rpc.thingsboard_outcome({"error": "locked"})[0] == "fail"
+    assert [rpc.command_id_of(v) for v in (12, "12", "1e3", True, None, "x", "9" * 30)] == [12, 12, None, None, None,
+                                                                                              None, None]

@@ -6,6 +6,7 @@ in `Authorization: Bearer <token>` on `/api/v1/devices/me/telemetry`, which keep
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 from annotated_types import Interval
@@ -91,8 +92,27 @@ async def post_rpc(device_token: str, request: Request, platform: PlatformDep) -
 async def poll_rpc(device_token: str, request: Request, platform: PlatformDep,
                    timeout: Annotated[int | None, Query(), Interval(ge=0, le=2**31 - 1)] = None) -> Response:
     """ThingsBoard's RPC long poll: waits up to `timeout` ms (0 or absent: 10 s; at most 120 s) for a command
-    for the device. The platform sends devices no commands yet, so the answer is 408 Request Timeout with an
-    empty body after the wait, as ThingsBoard answers when nothing is pending (its clients poll again)."""
-    await run_in_threadpool(device_sdk.http_device, platform, device_token, b"", failure_gate(request, platform, "http"))
-    await asyncio.sleep(device_sdk.rpc_poll_timeout_ms(timeout) / 1000)
-    return Response(status_code=408)
+    for the device and answers it as {"id", "method", "params"} (the command is then sent: answer it with
+    POST /api/v1/{token}/rpc/{id}); nothing pending: 408 Request Timeout with an empty body, as ThingsBoard
+    answers (its clients poll again)."""
+    device = await run_in_threadpool(device_sdk.http_device, platform, device_token, b"",
+                                     failure_gate(request, platform, "http"))
+    deadline = time.monotonic() + device_sdk.rpc_poll_timeout_ms(timeout) / 1000
+    while True:
+        command = await run_in_threadpool(device_sdk.take_http_command, platform, device["key"])
+        if command is not None:
+            return JSONResponse(command)
+        left = deadline - time.monotonic()
+        if left <= 0 or await request.is_disconnected():
+            return Response(status_code=408)
+        await asyncio.sleep(min(device_sdk.HTTP_RPC_CHECK_S, left))
+
+
+@router.post("/{device_token}/rpc/{command_id}", responses={404: {"description": "no such command awaits this device"}})
+async def answer_rpc(device_token: str, command_id: int, request: Request, platform: PlatformDep) -> JSONResponse:
+    """The device answers the command it took from the long poll; the body (any JSON) is stored as its answer,
+    an {"error": ...} body fails the command. Another device's command, an unknown id or a second answer: 404."""
+    body = await request.body()
+    outcome = await run_in_threadpool(device_sdk.answer_http_command, platform, device_token, command_id, body,
+                                      failure_gate(request, platform, "http"))
+    return JSONResponse({"command_id": command_id, "state": outcome})

@@ -217,19 +217,28 @@ def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROK
                                               help="the front end's broker account, mqtt://wuxin-front:password@host:1883"),
                host: str = typer.Option("0.0.0.0", help="where devices connect"),
                port: int = typer.Option(1884, help="the devices' MQTT port (put TLS in front of it)"),
-               check_every_s: float = typer.Option(60.0, help="close connections of revoked credentials this often")) -> None:
+               check_every_s: float = typer.Option(60.0, help="close connections of revoked credentials and expire "
+                                                   "overdue commands this often"),
+               command_poll_s: float = typer.Option(1.0, help="how often approved commands are sent to connected "
+                                                    "devices (and at once when one connects)")) -> None:
     """The devices' MQTT front end: ThingsBoard SDKs (token as username) and Alibaba LinkKit (signed) connect
-    here unchanged; it forwards to the broker the workers read (`wuxin ingest mqtt`)."""
+    here unchanged; it forwards to the broker the workers read (`wuxin ingest mqtt`) and sends them the commands
+    approved for them (ThingsBoard RPC, Alink services)."""
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
+    from wuxin.services.commands import expire_commands
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = _stop_on_signals()
-    front = DeviceFrontEnd(_platform(), broker_url, host, port).start_in_thread()
+    platform = _platform()
+    front = DeviceFrontEnd(platform, broker_url, host, port, command_poll_s=command_poll_s).start_in_thread()
     typer.echo(f"MQTT front end on {host}:{front.port}")
     while not stop.wait(check_every_s):
         closed = front.check_credentials()
         if closed:
             log.info("closed %d connection(s) whose credential was revoked", closed)
+        expired = expire_commands(platform)
+        if expired:
+            log.info("expired %d overdue command(s)", expired)
     front.stop()
 
 

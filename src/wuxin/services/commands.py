@@ -18,6 +18,7 @@ from typing import Any
 
 from wuxin.bootstrap import Platform
 from wuxin.commands.jt808 import JT808, judge_answer
+from wuxin.commands.rpc import ALINK, RPC_CHANNELS, THINGSBOARD, rpc_channel
 from wuxin.commands.model import (
     ANSWER_WINDOW_S,
     Channel,
@@ -55,7 +56,7 @@ def request_command(platform: Platform, principal: Principal, device_key: str, o
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)
-        channel = _channel(uow, device)
+        channel = _channel(platform, uow, device)
         spec = channel.operation(operation)
         checked = spec.check_params(params or {})
         _require_requester(platform, uow, principal, device, spec)
@@ -78,12 +79,30 @@ def request_command(platform: Platform, principal: Principal, device_key: str, o
         return public_command(uow.commands.get(command_id))
 
 
-def _channel(uow: UnitOfWork, device: dict) -> Channel:
-    """The channel a device is commanded through: a provisioned JT/T 808 terminal now."""
+def _channel(platform: Platform, uow: UnitOfWork, device: dict) -> Channel:
+    """The channel a device is commanded through: a provisioned JT/T 808 terminal; a LinkKit device (Alink
+    identity); a ThingsBoard device (live access token, or a sub-device behind a ThingsBoard gateway)."""
     if uow.jt808.of_device(device["id"]) is not None:
         return CHANNELS["jt808"]
-    raise Conflict(f"device {device['key']!r} has no command channel: only provisioned JT/T 808 terminals take "
-                   "commands so far")
+    if uow.protocols.alink_identity_of_device(device["id"]) is not None:
+        return _rpc_channel(platform, ALINK, device["device_type"])
+    behind_gateway = any(device["key"] in children for children in uow.protocols.children_by_gateway_key().values())
+    if behind_gateway or uow.devices.live_token_count(device["id"]) > 0:
+        return _rpc_channel(platform, THINGSBOARD, device["device_type"])
+    raise Conflict(f"device {device['key']!r} has no command channel: it is neither a provisioned JT/T 808 terminal, "
+                   "nor a LinkKit device, nor a ThingsBoard device with an access token or gateway")
+
+
+def _rpc_channel(platform: Platform, name: str, device_type: str) -> Channel:
+    model = platform.thing_models.get(device_type)
+    return rpc_channel(name, device_type, model.source if model is not None else None)
+
+
+def _operation_of(platform: Platform, row: dict, device: dict) -> Operation:
+    """The operation a stored command asks for, as its channel defines it now."""
+    if row["channel"] in RPC_CHANNELS:
+        return _rpc_channel(platform, row["channel"], device["device_type"]).operation(row["operation"])
+    return CHANNELS[row["channel"]].operation(row["operation"])
 
 
 def _decommissioned(device: dict, now_ms: int) -> bool:
@@ -223,9 +242,9 @@ def _require_approver(platform: Platform, uow: UnitOfWork, principal: Principal,
         raise Denied(f"command {row['id']} is decided by a credit officer or risk manager of the requesting bank")
     if principal.user_id == row["requested_by"]:
         raise Denied(f"four eyes: user {principal.username} requested command {row['id']} and may not decide it")
-    spec = CHANNELS[row["channel"]].operation(row["operation"])
     device = uow.devices.by_key(row["device_key"])
     assert device is not None
+    spec = _operation_of(platform, row, device)
     _require_live(device, platform.clock_ms())
     loan = uow.monitoring.loan(row["loan_id"]) if row["loan_id"] is not None else None
     if recheck:
@@ -347,7 +366,9 @@ class DatabaseOutbox:
                 return []
             out = []
             for row in uow.commands.due(device["id"], now_ms):
-                refusal = _standing_refusal(self.platform, uow, device, CHANNELS[row["channel"]].operation(row["operation"]))
+                if row["channel"] != "jt808":
+                    continue
+                refusal = _standing_refusal(self.platform, uow, device, _operation_of(self.platform, row, device))
                 if refusal:
                     log.info("command %d held: %s", row["id"], refusal)
                     continue
@@ -397,5 +418,62 @@ class DatabaseOutbox:
                 return None
             _record(self.platform, uow, uow.commands.get(row["id"]), "acknowledge" if step == "acknowledge" else "fail", None, now_ms,
                     {"answer": stored, "failure": failure})
+            uow.commit()
+            return target
+
+
+# ---------------------------------------------------------------- delivery on the vendors' SDKs
+
+class RpcOutbox:
+    """ThingsBoard RPC and Alink commands for the MQTT front end and the HTTP long poll: the command id is the
+    RPC id on the wire; a command is claimed (approved -> sent) once, by whichever route reaches the device first."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def devices_due(self) -> set[str]:
+        with self.platform.uow() as uow:
+            return uow.commands.devices_with_due(self.platform.clock_ms())
+
+    def due(self, device_key: str, channel: str | None = None) -> list[dict]:
+        """Approved, unexpired commands of the device on the RPC channels ({"id", "channel", "operation", "params"})."""
+        now_ms = self.platform.clock_ms()
+        with self.platform.uow() as uow:
+            device = uow.devices.by_key(device_key)
+            if device is None or _decommissioned(device, now_ms):
+                return []
+            return [{"id": row["id"], "channel": row["channel"], "operation": row["operation"],
+                     "params": dict(row["params"] or {})}
+                    for row in uow.commands.due(device["id"], now_ms)
+                    if row["channel"] in RPC_CHANNELS and (channel is None or row["channel"] == channel)]
+
+    def claim(self, command_id: int, via: str) -> bool:
+        """approved -> sent, recorded with the route; False when another route (or a cancel) came first."""
+        now_ms = self.platform.clock_ms()
+        with self.platform.uow() as uow:
+            if not uow.commands.move(command_id, {"approved"}, state="sent", sent_ms=now_ms, updated_ms=now_ms):
+                return False
+            _record(self.platform, uow, uow.commands.get(command_id), "send", None, now_ms, {"via": via})
+            uow.commit()
+        return True
+
+    def answered(self, device_key: str, command_id: int | None, answer: dict[str, Any], step: str,
+                 failure: str | None) -> str | None:
+        """Close the sent command `command_id` of this device; another device's, a duplicate or an unknown id
+        matches nothing (None)."""
+        now_ms = self.platform.clock_ms()
+        with self.platform.uow() as uow:
+            row = uow.commands.get(command_id) if command_id is not None else None
+            if row is None or row["device_key"] != device_key or row["channel"] not in RPC_CHANNELS \
+                    or row["state"] != "sent":
+                log.info("answer of %s for command %s ignored: it awaits no answer from this device", device_key,
+                         command_id)
+                return None
+            target = next_state(row["state"], step, row["id"])
+            if not uow.commands.move(row["id"], {"sent"}, state=target, answered_ms=now_ms, answer=answer,
+                                     failure=failure, updated_ms=now_ms):
+                return None
+            _record(self.platform, uow, uow.commands.get(row["id"]), step, None, now_ms,
+                    {"answer": answer, "failure": failure})
             uow.commit()
             return target

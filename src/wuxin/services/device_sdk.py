@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.text import shown, text_fault
-from wuxin.errors import Conflict, InvalidInput
+from wuxin.errors import Conflict, InvalidInput, NotFound
 from wuxin.ingest.parse import PayloadError, loads
 from wuxin.ingest.pipeline import Rejection
 from wuxin.security.policy import Principal
@@ -235,6 +235,7 @@ def answer_rpc(platform: Platform, method: Any, _params: Any) -> dict:
 # ---- ThingsBoard HTTP device API beyond telemetry
 
 HTTP_RPC_DEFAULT_TIMEOUT_MS = 10_000
+HTTP_RPC_CHECK_S = 0.25  # how often a waiting long poll looks for a command
 HTTP_RPC_MAX_TIMEOUT_MS = 120_000
 
 
@@ -293,3 +294,31 @@ def rpc_poll_timeout_ms(timeout_ms: int | None) -> int:
     if not timeout_ms or timeout_ms <= 0:
         return HTTP_RPC_DEFAULT_TIMEOUT_MS
     return min(timeout_ms, HTTP_RPC_MAX_TIMEOUT_MS)
+
+
+def take_http_command(platform: Platform, device_key: str) -> dict | None:
+    """The oldest waiting ThingsBoard command of the device, claimed for this poll: {"id", "method", "params"}."""
+    from wuxin.commands.rpc import THINGSBOARD
+    from wuxin.services.commands import RpcOutbox
+
+    outbox = RpcOutbox(platform)
+    for command in outbox.due(device_key, THINGSBOARD):
+        if outbox.claim(command["id"], "http"):
+            return {"id": command["id"], "method": command["operation"], "params": command["params"]}
+    return None
+
+
+def answer_http_command(platform: Platform, token: str, command_id: int, body: bytes,
+                        on_unauthenticated: Callable[[], None] | None = None) -> str:
+    """POST /api/v1/{token}/rpc/{id}: the device's answer closes its sent command (state returned)."""
+    from wuxin.commands.rpc import thingsboard_outcome
+    from wuxin.services.commands import RpcOutbox
+
+    device = http_device(platform, token, body, on_unauthenticated)
+    answer = loads(body) if body else {}
+    step, failure = thingsboard_outcome(answer)
+    state = RpcOutbox(platform).answered(device["key"], command_id, {"response": answer}, step, failure)
+    if state is None:
+        raise NotFound(f"command {command_id} awaits no answer from device {device['key']!r} (unknown, another "
+                       "device's, or already answered)")
+    return state

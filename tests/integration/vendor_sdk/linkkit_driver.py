@@ -40,6 +40,16 @@ def main():
     lk.on_thing_event_post = lambda event, request_id, code, data, message, userdata: _record(
         "event_reply", event=event, id=str(request_id), code=code, message=message)
     lk.on_publish_topic = lambda mid, userdata: _record("puback", mid=mid)
+    answers = config.get("service_answers", {})  # service identifier -> [code, data]; absent: no answer
+
+    def on_call_service(identifier, request_id, params, userdata):
+        _record("service_call", identifier=identifier, id=str(request_id), params=params)
+        if identifier in answers:
+            code, data = answers[identifier]
+            lk.thing_answer_service(identifier, request_id, code, data)
+
+    lk.on_thing_call_service = on_call_service
+    lk.on_thing_prop_changed = lambda params, userdata: _record("prop_set", params=params)  # LinkKit replies 200
     lk.thing_setup(config["tsl"])
     lk.connect_async()
     connected = _wait_for(lambda e: e["kind"] == "enable", config.get("connect_timeout_s", 15))
@@ -60,6 +70,12 @@ def main():
         elif op == "publish_topic":
             out["rc"] = list(lk.publish_topic(command["topic"], command["payload"], 1))
             out["disconnects"] = _wait_for(lambda e: e["kind"] == "disconnect")
+        elif op == "calls":  # wait for this many service calls and property sets
+            _wait_for(lambda e: len([x for x in EVENTS if x["kind"] in ("service_call", "prop_set")]) >= command["count"],
+                      command.get("timeout_s", 15))
+            out["calls"] = [e for e in EVENTS if e["kind"] in ("service_call", "prop_set")]
+        elif op == "answer_service":  # an answer of the device's own making (a repeat, another id)
+            out["rc"] = lk.thing_answer_service(command["identifier"], command["id"], command["code"], command.get("data"))
         elif op == "status":
             pass
         elif op == "stop":

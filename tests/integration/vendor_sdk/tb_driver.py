@@ -14,6 +14,20 @@ from tb_device_mqtt import TBDeviceMqttClient
 from tb_gateway_mqtt import TBGatewayMqttClient
 
 SDK_LOG: list = []
+RPC_REQUESTS: list = []  # server-side RPC the device (or gateway) received, in order
+RPC_SEEN = threading.Condition()
+
+
+def _rpc_received(entry):
+    with RPC_SEEN:
+        RPC_REQUESTS.append(entry)
+        RPC_SEEN.notify_all()
+
+
+def _rpc_requests(count, timeout_s=15.0):
+    with RPC_SEEN:
+        RPC_SEEN.wait_for(lambda: len(RPC_REQUESTS) >= count, timeout_s)
+        return list(RPC_REQUESTS)
 
 
 class _Recorder(logging.Handler):
@@ -58,7 +72,19 @@ def http_main(config):
                                                           shared_keys=command.get("shared_keys"))
             elif op == "rpc":
                 out["answer"] = client.send_rpc(command["method"], command.get("params"))
+            elif op == "serve_rpc":  # ThingsBoard's documented way: subscribe('rpc') polls, send_rpc(rpc_id=) answers
+                answer = command.get("answer")
+
+                def on_rpc(request, answer=answer):
+                    _rpc_received(request)
+                    if answer is not None:
+                        client.send_rpc(name=request["method"], params=answer, rpc_id=request["id"])
+
+                client.subscribe("rpc", on_rpc)
+            elif op == "rpc_requests":
+                out["requests"] = _rpc_requests(command["count"])
             elif op == "stop":
+                client.unsubscribe("rpc")
                 client.stop_publish_worker()
                 print("@@ " + json.dumps({"stopped": True}), flush=True)
                 return
@@ -76,6 +102,19 @@ def main():
     logging.getLogger("tb_connection").setLevel(logging.DEBUG)
     kind = TBGatewayMqttClient if config.get("gateway") else TBDeviceMqttClient
     client = kind(config["host"], port=config["port"], username=config["token"])
+    answer = config.get("rpc_answer")  # what the device answers a server-side RPC (None: it stays silent)
+    if config.get("gateway"):
+        def on_gateway_rpc(gateway, content):
+            _rpc_received(content)
+            if answer is not None:
+                gateway.gw_send_rpc_reply(content["device"], content["data"]["id"], answer)
+        client.gw_set_server_side_rpc_request_handler(on_gateway_rpc)
+    else:
+        def on_rpc(request_id, request):
+            _rpc_received({"id": request_id, **request})
+            if answer is not None:
+                client.send_rpc_reply(request_id, answer)
+        client.set_server_side_rpc_request_handler(on_rpc)
     client.connect()
     connected = _wait(client.is_connected, config.get("connect_timeout_s", 15))
     print("@@ " + json.dumps({"connected": connected}), flush=True)
@@ -101,6 +140,12 @@ def main():
         elif op == "gw_request_client_attributes":
             out["answer"] = _answer(lambda cb: client.gw_request_client_attributes(command["device"], command["keys"],
                                                                                     cb))
+        elif op == "rpc_requests":
+            out["requests"] = _rpc_requests(command["count"], command.get("timeout_s", 15))
+        elif op == "rpc_reply":  # an answer of the device's own making (a repeat, another id)
+            client.send_rpc_reply(str(command["id"]), command["answer"], wait_for_publish=True)
+        elif op == "gw_rpc_reply":
+            out["rc"] = client.gw_send_rpc_reply(command["device"], command["id"], command["answer"]).get()
         elif op == "wait_disconnected":
             out["disconnected"] = _wait(lambda: not client.is_connected(), command.get("timeout_s", 15))
         elif op == "status":

@@ -29,11 +29,13 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from wuxin.bootstrap import Platform
+from wuxin.commands import rpc
 from wuxin.domain.thing_model import PointRejected
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.services import device_sdk
+from wuxin.services.commands import RpcOutbox
 from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ TB_ME = "v1/devices/me/"
 class Action:
     """What to do with one device publish."""
 
-    kind: str  # forward | attribute_request | rpc_request | accept | gateway_attribute_request | refuse
+    kind: str  # forward | attribute_request | rpc_request | accept | gateway_attribute_request | command_reply
+    #            | gateway_command_reply | refuse
     topic: str | None = None  # forward: the internal topic; requests: the topic to answer on
     reason: str = ""
 
@@ -58,8 +61,11 @@ def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
         parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
         if len(parts) == 2 and parts[0] and parts[1] == "post":
             return Action("forward", f"/sys/{identity.device_type}/{key}/thing/event/{parts[0]}/post")
+        if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/") \
+                and topic.endswith("_reply"):
+            return Action("command_reply")  # the device answering a service invocation or a property set
         if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/") and topic.endswith("_reply"):
-            return Action("accept")  # the device answering a platform call (none is sent yet)
+            return Action("accept")
         return Action("refuse", reason=f"{topic!r} is not a topic of Alink device {identity.device_name!r}")
     if topic in (TB_ME + "telemetry", TB_ME + "attributes"):
         return Action("forward", f"v1/devices/{key}/{topic[len(TB_ME):]}")
@@ -68,12 +74,14 @@ def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
         if topic.startswith(TB_ME + request) and topic[len(TB_ME + request):]:
             return Action(kind, TB_ME + response + topic[len(TB_ME + request):])
     if topic.startswith(TB_ME + "rpc/response/"):
-        return Action("accept")  # the device answering a server-side RPC
+        return Action("command_reply", reason=topic[len(TB_ME + "rpc/response/"):])  # answering a server-side RPC
     if topic in ("v1/gateway/telemetry", "v1/gateway/attributes", "v1/gateway/connect", "v1/gateway/disconnect"):
         return Action("forward", f"v1/gateway/{key}/{topic.rsplit('/', 1)[1]}")
     if topic == "v1/gateway/attributes/request":
         return Action("gateway_attribute_request", "v1/gateway/attributes/response")
-    if topic in ("v1/gateway/rpc", "v1/gateway/claim", TB_ME + "claim"):
+    if topic == "v1/gateway/rpc":
+        return Action("gateway_command_reply")
+    if topic in ("v1/gateway/claim", TB_ME + "claim"):
         return Action("accept")
     return Action("refuse", reason=f"{topic!r} is not a topic device {key!r} may publish on")
 
@@ -173,8 +181,11 @@ class DeviceFrontEnd:
     """An asyncio MQTT server for devices (plain TCP; put TLS in front with the broker's certificates)."""
 
     def __init__(self, platform: Platform, backend_url: str, host: str = "127.0.0.1", port: int = 0,
-                 client_id: str | None = None, connect_timeout_s: float = 10.0) -> None:
+                 client_id: str | None = None, connect_timeout_s: float = 10.0, command_poll_s: float = 1.0) -> None:
         self.platform, self.backend_url, self.host, self.port = platform, backend_url, host, port
+        self.outbox = RpcOutbox(platform)
+        self.command_poll_s = command_poll_s
+        self._wake: asyncio.Event | None = None
         self.client_id = client_id or f"wuxin-front-{uuid.uuid4().hex[:8]}"
         self.connect_timeout_s = connect_timeout_s
         self.connections: dict[str, set[_Connection]] = {}
@@ -207,6 +218,8 @@ class DeviceFrontEnd:
         self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        self._wake = asyncio.Event()
+        self._commands_task = asyncio.get_running_loop().create_task(self._command_loop())
         log.info("MQTT front end listening on %s:%d, forwarding to the broker", self.host, self.port)
 
     def stop(self) -> None:
@@ -214,6 +227,8 @@ class DeviceFrontEnd:
             return
 
         async def _close() -> None:
+            self._commands_task.cancel()
+            await asyncio.gather(self._commands_task, return_exceptions=True)
             self._server.close()
             for connection in [c for group in self.connections.values() for c in group]:
                 connection.writer.close()
@@ -291,8 +306,11 @@ class DeviceFrontEnd:
         connection = _Connection(identity, connect.level, writer, connect.username or "")
         if identity.server_subscribe:  # LinkKit's _ss=1: Alibaba subscribes the device to its replies itself
             connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply")
+            connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/+")
+            connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/property/set")
         self.connections.setdefault(identity.key, set()).add(connection)
         writer.write(codec.connack(connect.level, codec.SUCCESS))
+        self._wake.set()  # commands that waited for this device go now
         return connection
 
     def _refused(self, who: str, reason: str) -> None:
@@ -311,6 +329,7 @@ class DeviceFrontEnd:
                     connection.subscriptions.append(topic_filter)
                 codes.append(min(qos, 1) if allowed else codec.NOT_AUTHORIZED)
             connection.send(codec.suback(connection.level, request.packet_id, codes))
+            self._wake.set()  # a device now listening for commands gets those waiting for it
         elif packet.kind == codec.UNSUBSCRIBE:
             packet_id, filters = codec.parse_unsubscribe(packet, connection.level)
             connection.subscriptions = [f for f in connection.subscriptions if f not in filters]
@@ -344,6 +363,8 @@ class DeviceFrontEnd:
                 reason = codec.PAYLOAD_INVALID
                 log.info("MQTT front end: %s sent values its thing model refuses: %s", identity.key,
                          "; ".join(refused)[:500])
+        elif action.kind in ("command_reply", "gateway_command_reply"):
+            await asyncio.to_thread(self._command_reply, identity, action, message.topic, message.payload)
         elif action.kind in ("attribute_request", "rpc_request", "gateway_attribute_request"):
             answer = await asyncio.to_thread(self._answer, identity, action.kind, message.payload)
             connection.deliver(action.topic, orjson.dumps(answer))
@@ -394,3 +415,103 @@ class DeviceFrontEnd:
             if identity.dialect == "alink":
                 vendor = "/".join(["", "sys", identity.product_key, identity.device_name] + parts[4:])
                 self._loop.call_soon_threadsafe(connection.deliver, vendor, payload)
+
+    # ---- commands to devices (server-side RPC, Alink services)
+
+    def push_commands(self) -> None:
+        """Deliver waiting commands now (the loop also does every command_poll_s)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _command_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.command_poll_s)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self._push_commands()
+            except Exception:  # a database hiccup must not end delivery for good
+                log.exception("MQTT front end: delivering commands failed; retrying")
+
+    async def _push_commands(self) -> None:
+        if not self.connections:
+            return
+        keys = await asyncio.to_thread(self.outbox.devices_due)
+        if not keys:
+            return
+        children = await asyncio.to_thread(self._children_by_gateway)
+        for key in keys:
+            routes = self._routes(key, children)
+            if not routes:
+                continue  # not connected (or not listening): it stays approved until it is
+            for command in await asyncio.to_thread(self.outbox.due, key):
+                delivery = self._delivery(routes, key, command)
+                if delivery is None:
+                    continue
+                connection, topic, payload, via = delivery
+                if await asyncio.to_thread(self.outbox.claim, command["id"], via):
+                    connection.send(codec.publish(connection.level, topic, payload))
+
+    def _children_by_gateway(self) -> dict[str, set[str]]:
+        with self.platform.uow() as uow:
+            return uow.protocols.children_by_gateway_key()
+
+    def _routes(self, key: str, children: dict[str, set[str]]) -> list[tuple[_Connection, str | None]]:
+        """(connection, None) for the device's own connections, (connection, key) for its gateways'."""
+        routes: list[tuple[_Connection, str | None]] = [(c, None) for c in self.connections.get(key, ())]
+        for gateway, kids in children.items():
+            if key in kids:
+                routes += [(c, key) for c in self.connections.get(gateway, ())]
+        return routes
+
+    @staticmethod
+    def _delivery(routes, key: str, command: dict) -> tuple[_Connection, str, bytes, str] | None:
+        """The first route listening on the command's topic: (connection, topic, payload, via)."""
+        for connection, child in routes:
+            identity = connection.identity
+            if child is not None and command["channel"] == rpc.THINGSBOARD:
+                topic = "v1/gateway/rpc"
+                body = rpc.gateway_request(child, command["id"], command["operation"], command["params"])
+                via = f"mqtt gateway {identity.key}"
+            elif child is not None:
+                continue
+            elif identity.dialect == "alink" and command["channel"] == rpc.ALINK:
+                suffix, body = rpc.alink_request(command["id"], command["operation"], command["params"])
+                topic = f"/sys/{identity.product_key}/{identity.device_name}/{suffix}"
+                via = "mqtt alink"
+            elif identity.dialect == "thingsboard" and command["channel"] == rpc.THINGSBOARD:
+                topic = f"{TB_ME}rpc/request/{command['id']}"
+                body = rpc.thingsboard_request(command["id"], command["operation"], command["params"])
+                via = "mqtt"
+            else:
+                continue
+            if any(codec.topic_matches(f, topic) for f in connection.subscriptions):
+                return connection, topic, orjson.dumps(body), via
+        return None
+
+    def _command_reply(self, identity: DeviceIdentity, action: Action, topic: str, payload: bytes) -> None:
+        """A device's answer to a command: it closes the command of that device with that id, or nothing."""
+        try:
+            body = loads(payload) if payload else {}
+        except PayloadError as exc:
+            log.info("MQTT front end: %s answered a command with %s", identity.key, exc)
+            return
+        if action.kind == "gateway_command_reply":
+            if not isinstance(body, dict) or "id" not in body or not isinstance(body.get("device"), str):
+                return  # a sub-device calling the platform (client-side RPC through a gateway): not served
+            child = body["device"]
+            if child not in self._children_by_gateway().get(identity.key, set()):
+                log.info("MQTT front end: gateway %s answered for %r, which is not behind it", identity.key, child)
+                return
+            step, failure = rpc.thingsboard_outcome(body.get("data"))
+            self.outbox.answered(child, rpc.command_id_of(body["id"]), {"response": body.get("data")}, step, failure)
+        elif identity.dialect == "alink":
+            body = body if isinstance(body, dict) else {}
+            step, failure = rpc.alink_outcome(body)
+            answer = {"code": body.get("code"), "data": body.get("data"), "message": body.get("message")}
+            self.outbox.answered(identity.key, rpc.command_id_of(body.get("id")), answer, step, failure)
+        else:
+            step, failure = rpc.thingsboard_outcome(body)
+            self.outbox.answered(identity.key, rpc.command_id_of(action.reason), {"response": body}, step, failure)

@@ -1,0 +1,304 @@
+"""Commands to devices on the vendors' SDKs, end to end over real sockets: the platform's MQTT front end sends
+ThingsBoard server-side RPC (to a device, and through a ThingsBoard gateway) and Alink service invocations and
+property sets; the ThingsBoard HTTP long poll hands a command to a polling device. The SDKs run unchanged in their
+own processes (tests/integration/vendor_sdk); each case asserts the command's state, its stored answer and its
+audit trail."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from wuxin.commands.model import ANSWER_WINDOW_S
+from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.ingest.mqtt.broker import provision_front
+from wuxin.ingest.mqtt.front import DeviceFrontEnd
+from wuxin.ingest.mqtt.worker import MqttWorker
+from wuxin.services import commands as cmd
+from wuxin.services import calendars, identity, registry
+from wuxin.services.device_sdk import issue_alink_secret
+from wuxin.services.protocols import attach_sub_device
+
+from tests.integration.mqtt_env import start_broker, wait_for, worker_url
+from tests.integration.vendor_sdk.run import SdkProcess
+from tests.world import PASSWORD, build_world
+
+GPS_TSL = Path(__file__).resolve().parents[2] / "src/wuxin/scenarios/vehicles/thing_models/vehicles.gps_terminal.json"
+FRONT_USER, FRONT_PASSWORD = "wuxin-front", "front-secret-for-tests"
+PRODUCT_KEY = "a1GpsTrk001"
+REASON = "weaving shift change, new threshold"
+
+
+def who(platform, username: str):
+    return identity.principal_for_token(platform, identity.login(platform, username, PASSWORD))
+
+
+def request(platform, device: str, operation: str, params: dict | None = None, username: str = "admin") -> dict:
+    return cmd.request_command(platform, who(platform, username), device, operation, params, REASON)
+
+
+def command(platform, command_id: int) -> dict:
+    return cmd.command_detail(platform, who(platform, "admin"), command_id)
+
+
+def audit(platform, command_id: int) -> list[str]:
+    with platform.uow() as uow:
+        return [a["action"] for a in reversed(uow.logs.audit_entries(500)) if a["subject"] == f"command:{command_id}"]
+
+
+def state_is(platform, command_id: int, state: str) -> None:
+    wait_for(lambda: command(platform, command_id)["state"] == state, what=f"command {command_id} {state}")
+
+
+@pytest.fixture
+def env(platform, tmp_path):
+    platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time; consents start now
+    world = build_world(platform)
+    broker, admin = start_broker(tmp_path / "broker")
+    provision_front(admin, FRONT_USER, FRONT_PASSWORD)
+    stop = threading.Event()
+    worker = MqttWorker(platform, worker_url(broker), "cmd-worker", batch_wait_s=0.005)
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    assert worker.subscribed.wait(10)
+    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD), command_poll_s=0.1).start_in_thread()
+    processes: list[SdkProcess] = []
+
+    def sdk(kind: str, **config) -> SdkProcess:
+        driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
+        process = SdkProcess("linkkit" if kind == "linkkit" else "tb", driver,
+                             {"host": "127.0.0.1", "port": front.port, **config})
+        processes.append(process)
+        assert process.hello == {"connected": True}
+        return process
+
+    yield world, front, sdk
+    for process in processes:
+        process.close()
+    front.stop()
+    stop.set()
+    thread.join(10)
+    admin.close()
+    broker.stop()
+
+
+# ---- ThingsBoard MQTT: server-side RPC
+
+def test_thingsboard_device_gets_the_rpc_and_its_answer_closes_the_command(platform, env):
+    world, _, sdk = env
+    loom = sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"run_threshold_a": 6.5, "saved": True})
+    sent = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 6.5})
+    assert sent["state"] == "approved" and sent["channel"] == "thingsboard"
+    requests = loom.call("rpc_requests", count=1)["requests"]
+    assert requests == [{"id": str(sent["id"]), "method": "set_run_threshold", "params": {"run_threshold_a": 6.5}}]
+    state_is(platform, sent["id"], "acknowledged")
+    assert command(platform, sent["id"])["answer"] == {"response": {"run_threshold_a": 6.5, "saved": True}}
+    assert audit(platform, sent["id"]) == ["command.request", "command.send", "command.acknowledge"]
+    # the same answer again (a device retrying) changes nothing
+    loom.call("rpc_reply", id=sent["id"], answer={"error": "late duplicate"})
+    second = request(platform, "loom-01", "set_report_interval", {"interval_s": 60})
+    state_is(platform, second["id"], "acknowledged")  # the duplicate was handled before this later command
+    assert command(platform, sent["id"])["state"] == "acknowledged"
+    assert audit(platform, sent["id"]) == ["command.request", "command.send", "command.acknowledge"]
+    assert loom.call("rpc_requests", count=2)["requests"][1]["method"] == "set_report_interval"
+
+
+def test_a_command_waits_for_the_device_to_connect_and_is_delivered_once(platform, env):
+    world, front, sdk = env
+    queued = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 4.0})
+    front.push_commands()
+    assert command(platform, queued["id"])["state"] == "approved"  # nobody to send it to
+    loom = sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"ok": True})
+    state_is(platform, queued["id"], "acknowledged")
+    marker = request(platform, "loom-01", "set_report_interval", {"interval_s": 30})
+    state_is(platform, marker["id"], "acknowledged")
+    requests = loom.call("rpc_requests", count=2)["requests"]
+    assert [r["id"] for r in requests] == [str(queued["id"]), str(marker["id"])]  # the first one once
+    assert audit(platform, queued["id"]).count("command.send") == 1
+
+
+def test_an_unanswered_rpc_expires_and_a_late_answer_is_ignored(platform, env):
+    world, _, sdk = env
+    loom = sdk("tb", token=world.device_tokens["loom-01"])  # receives, does not answer
+    silent = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 3.0})
+    assert loom.call("rpc_requests", count=1)["requests"][0]["id"] == str(silent["id"])
+    state_is(platform, silent["id"], "sent")
+    platform.clock.now_ms += (ANSWER_WINDOW_S + 1) * 1000
+    assert cmd.expire_commands(platform) == 1
+    assert command(platform, silent["id"])["state"] == "expired"
+    loom.call("rpc_reply", id=silent["id"], answer={"ok": True})
+    marker = request(platform, "loom-01", "set_report_interval", {"interval_s": 30})
+    state_is(platform, marker["id"], "sent")  # the late answer was read before this was delivered
+    assert command(platform, silent["id"])["state"] == "expired"
+    assert command(platform, silent["id"])["answer"] is None
+
+
+def test_a_device_answering_another_devices_command_is_ignored(platform, env):
+    world, _, sdk = env
+    loom2 = sdk("tb", token=world.device_tokens["loom-02"])  # silent: its command stays sent
+    theirs = request(platform, "loom-02", "set_run_threshold", {"run_threshold_a": 2.0})
+    assert loom2.call("rpc_requests", count=1)["requests"]
+    state_is(platform, theirs["id"], "sent")
+    loom1 = sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"ok": True})
+    loom1.call("rpc_reply", id=theirs["id"], answer={"ok": "forged"})
+    mine = request(platform, "loom-01", "set_report_interval", {"interval_s": 30})
+    state_is(platform, mine["id"], "acknowledged")  # loom-01's forged answer came before this one
+    assert command(platform, theirs["id"])["state"] == "sent" and command(platform, theirs["id"])["answer"] is None
+
+
+def test_an_error_answer_fails_the_command(platform, env):
+    world, _, sdk = env
+    sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"error": "threshold locked by the PLC"})
+    failed = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 5.5})
+    state_is(platform, failed["id"], "failed")
+    assert "threshold locked by the PLC" in command(platform, failed["id"])["failure"]
+
+
+def test_a_command_cancelled_before_the_device_connects_is_never_sent(platform, env):
+    world, _, sdk = env
+    withdrawn = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 4.5}, "integrator")
+    cmd.cancel_command(platform, who(platform, "integrator"), withdrawn["id"], "wrong machine")
+    kept = request(platform, "loom-01", "set_report_interval", {"interval_s": 10}, "integrator")
+    with pytest.raises(NotFound):  # another tenant's command does not exist for a bank
+        cmd.cancel_command(platform, who(platform, "other"), kept["id"], "not yours")
+    loom = sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"ok": True})
+    marker = request(platform, "loom-01", "set_report_interval", {"interval_s": 30})
+    state_is(platform, marker["id"], "acknowledged")
+    methods = [(r["method"], r["params"]) for r in loom.call("rpc_requests", count=2)["requests"]]
+    assert methods == [("set_report_interval", {"interval_s": 10}), ("set_report_interval", {"interval_s": 30})]
+    assert command(platform, withdrawn["id"])["state"] == "cancelled"
+
+
+# ---- ThingsBoard gateway RPC
+
+def test_a_gateway_gets_its_sub_devices_rpc_and_its_reply_closes_it(platform, env):
+    world, _, sdk = env
+    attach_sub_device(platform, None, "meter-01", "loom-02")
+    sent = request(platform, "loom-02", "set_run_threshold", {"run_threshold_a": 7.0})
+    assert sent["channel"] == "thingsboard"
+    gateway = sdk("tb", token=world.device_tokens["meter-01"], gateway=True, rpc_answer={"done": 1})
+    requests = gateway.call("rpc_requests", count=1)["requests"]
+    assert requests == [{"device": "loom-02", "data": {"id": sent["id"], "method": "set_run_threshold",
+                                                       "params": {"run_threshold_a": 7.0}}}]
+    state_is(platform, sent["id"], "acknowledged")
+    assert command(platform, sent["id"])["answer"] == {"response": {"done": 1}}
+    # the gateway answering for a device that is not behind it changes nothing
+    loom1 = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 1.0})
+    gateway.call("gw_rpc_reply", device="loom-01", id=loom1["id"], answer={"forged": True})
+    marker = request(platform, "loom-02", "set_report_interval", {"interval_s": 20})
+    state_is(platform, marker["id"], "acknowledged")
+    assert command(platform, loom1["id"])["state"] == "approved"  # loom-01 is not connected at all
+
+
+# ---- Alibaba Alink: service invocation and property set
+
+def test_linkkit_answers_a_service_call_and_a_property_set(platform, env):
+    _, _, sdk = env
+    secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
+    truck = sdk("linkkit", product_key=PRODUCT_KEY, device_name="truck-01", device_secret=secret, tsl=str(GPS_TSL),
+                service_answers={"set_overspeed_limit": [200, {"limit_kmh": 90}], "locate_now": [460, {}]})
+    limit = request(platform, "truck-01", "set_overspeed_limit", {"limit_kmh": 90})
+    assert limit["channel"] == "alink"
+    state_is(platform, limit["id"], "acknowledged")
+    assert command(platform, limit["id"])["answer"] == {"code": 200, "data": {"limit_kmh": 90}, "message": None}
+    interval = request(platform, "truck-01", "set_report_interval", {"interval_s": 30})
+    state_is(platform, interval["id"], "acknowledged")
+    locate = request(platform, "truck-01", "locate_now")
+    state_is(platform, locate["id"], "failed")
+    assert "code 460" in command(platform, locate["id"])["failure"]
+    calls = truck.call("calls", count=3)["calls"]
+    assert [(c["kind"], c.get("identifier"), c["params"]) for c in calls] == [
+        ("service_call", "set_overspeed_limit", {"limit_kmh": 90}), ("prop_set", None, {"report_interval_s": 30}),
+        ("service_call", "locate_now", {})]
+    assert calls[0]["id"] == str(limit["id"])
+    # the device repeating its answer to the first call changes nothing
+    truck.call("answer_service", identifier="set_overspeed_limit", id=str(limit["id"]), code=460)
+    marker = request(platform, "truck-01", "set_overspeed_limit", {"limit_kmh": 80})
+    state_is(platform, marker["id"], "acknowledged")
+    assert command(platform, limit["id"])["state"] == "acknowledged"
+
+
+# ---- the rules still apply
+
+def test_the_command_rules_apply_to_the_sdk_channels(platform, env):
+    world, _, sdk = env
+    with pytest.raises(InvalidInput, match="run_threshold_a"):
+        request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 500})
+    with pytest.raises(InvalidInput, match="not one of channel thingsboard's"):
+        request(platform, "loom-01", "immobilise")
+    with pytest.raises(InvalidInput, match="interval_s"):
+        request(platform, "loom-01", "set_report_interval", {"interval_s": 1})
+    with pytest.raises(Denied):
+        request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 5.0}, username="officer")
+    with pytest.raises(Denied):
+        request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 5.0}, username="owner")
+    approved = request(platform, "loom-02", "set_run_threshold", {"run_threshold_a": 5.0})
+    calendars.set_service_dates(platform, None, "loom-02", None, platform.clock_ms() - 1)
+    with pytest.raises(Conflict, match="decommissioned"):
+        request(platform, "loom-02", "set_run_threshold", {"run_threshold_a": 5.0})
+    sdk("tb", token=world.device_tokens["loom-02"], rpc_answer={"ok": True})  # connects; its token is still live
+    marker = request(platform, "loom-01", "set_report_interval", {"interval_s": 30})
+    sdk("tb", token=world.device_tokens["loom-01"], rpc_answer={"ok": True})
+    state_is(platform, marker["id"], "acknowledged")
+    assert command(platform, approved["id"])["state"] == "approved"  # a decommissioned device is sent nothing
+
+
+@pytest.fixture
+def http_env(platform, live):
+    world = build_world(platform)
+    processes: list[SdkProcess] = []
+
+    def device(token: str) -> SdkProcess:
+        processes.append(SdkProcess("tb", "tb_driver.py", {"http": True, "host": live.url, "token": token}))
+        return processes[-1]
+
+    yield world, device
+    for process in processes:
+        process.close()
+
+
+def test_thingsboard_http_sdk_polls_the_command_and_answers_it(platform, live, http_env):
+    world, device = http_env
+    queued = request(platform, "loom-01", "set_run_threshold", {"run_threshold_a": 8.0})
+    loom = device(world.device_tokens["loom-01"])
+    loom.call("serve_rpc", answer={"saved": True})
+    requests = loom.call("rpc_requests", count=1)["requests"]
+    assert requests == [{"id": queued["id"], "method": "set_run_threshold", "params": {"run_threshold_a": 8.0}}]
+    state_is(platform, queued["id"], "acknowledged")
+    assert command(platform, queued["id"])["answer"] == {"response": {"method": "set_run_threshold",
+                                                                      "params": {"saved": True}}}
+    token = world.device_tokens["loom-01"]
+    repeat = live.client.post(f"/api/v1/{token}/rpc/{queued['id']}", json={"again": True})
+    assert repeat.status_code == 404 and "awaits no answer" in repeat.text
+    assert command(platform, queued["id"])["state"] == "acknowledged"
+
+
+def test_thingsboard_http_long_poll_and_answer_without_the_sdk(platform, live, http_env):
+    world, _ = http_env
+    token, other = world.device_tokens["loom-01"], world.device_tokens["loom-02"]
+    assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 100}).status_code == 408
+    queued = request(platform, "loom-01", "set_report_interval", {"interval_s": 120})
+    taken = live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 2000})
+    assert taken.status_code == 200
+    assert taken.json() == {"id": queued["id"], "method": "set_report_interval", "params": {"interval_s": 120}}
+    assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 100}).status_code == 408  # given once
+    forged = live.client.post(f"/api/v1/{other}/rpc/{queued['id']}", json={"ok": True})
+    assert forged.status_code == 404 and command(platform, queued["id"])["state"] == "sent"
+    assert live.client.post(f"/api/v1/wxd_not-a-token/rpc/{queued['id']}", json={}).status_code == 401
+    answered = live.client.post(f"/api/v1/{token}/rpc/{queued['id']}", json={"interval_s": 120})
+    assert answered.status_code == 200 and answered.json() == {"command_id": queued["id"], "state": "acknowledged"}
+    assert command(platform, queued["id"])["answer"] == {"response": {"interval_s": 120}}
+
+
+def test_a_device_without_a_command_channel_is_refused(platform, env):
+    world, _, _ = env
+    registry.register_device(platform, None, world.factory, "loom-09", "manufacturing.current_bracelet",
+                             "bank_installed")
+    with platform.uow() as uow:
+        device_id = uow.devices.by_key("loom-09")["id"]
+        assert uow.devices.live_token_count(device_id) >= 1
+    registry.revoke_device_tokens(platform, None, "loom-09")
+    with pytest.raises(Conflict, match="no command channel"):
+        request(platform, "loom-09", "set_run_threshold", {"run_threshold_a": 5.0})
