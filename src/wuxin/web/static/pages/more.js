@@ -1,9 +1,10 @@
 // Bank pages: the alarm inbox, loans and pledge coverage, the industry index, and the admin's quarantine.
-import { api, indicatorCatalog } from "../api.js";
+import { api, indicatorCatalog, session } from "../api.js";
 import { code, fmtCny, fmtDateTime, fmtNum, fmtPct, fmtValue, labelOf, t, tOr } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { drawIndexChart, isoDay } from "./evidence.js";
+import { COMMANDERS, commandsCard, requestCommand } from "./commands.js";
 
 const DAY_MS = 86_400_000;
 const ALARM_PAGE = 100; // alarms per page of the inbox
@@ -11,11 +12,17 @@ const ALARM_PAGE = 100; // alarms per page of the inbox
 const SEVERITY_COLORS = { critical: "offline", major: "offline", warning: "unknown", minor: "unknown", info: "online" };
 
 export async function alarms() {
-  const status = new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "active";
-  const page = (beforeId) => api(`/api/v1/alarms?status=${status}&limit=${ALARM_PAGE}${beforeId ? `&before_id=${beforeId}` : ""}`);
+  const query = new URLSearchParams(location.hash.split("?")[1] || "");
+  const status = query.get("status") || "active";
+  const firm = /^\d+$/.test(query.get("enterprise") || "") ? Number(query.get("enterprise")) : null;  // one borrower's
+  const page = (beforeId) => api(`/api/v1/alarms?status=${status}&limit=${ALARM_PAGE}${firm ? `&enterprise_id=${firm}` : ""}${beforeId ? `&before_id=${beforeId}` : ""}`);
   const [rows, enterprises] = await Promise.all([page(null), api("/api/v1/enterprises")]);
   const names = Object.fromEntries(enterprises.map((e) => [e.id, e.name]));
   const note = h("p", { class: "muted", id: "alarm-result" });
+  const detail = h("div", { id: "alarm-commands" });
+  const showCommands = (alarm) => detail.replaceChildren(h("h2", {}, `#${alarm.id} · ${code("alarm_type", alarm.alarm_type)}`),
+    commandsCard(`/api/v1/alarms/${alarm.id}/commands`, { request: alarm.device_id && COMMANDERS.includes(session.me?.role)
+      ? () => commandFromAlarm(alarm) : null }));
   const act = (action, alarm) => async () => {
     const reason = prompt(t(action === "acknowledge" ? "ack_reason" : "clear_reason"), t(action === "acknowledge" ? "ack_default" : "clear_default"));
     if (!reason) return;
@@ -24,7 +31,8 @@ export async function alarms() {
   };
   return h("div", {}, h("h1", {}, t("nav_alarms")),
     h("div", { class: "tabs" }, ["active", "acknowledged", "cleared"].map((s) =>
-      h("button", { class: s === status ? "primary" : null, onclick: () => { location.hash = `#/alarms?status=${s}`; } }, code("alarm_state", s)))),
+      h("button", { class: s === status ? "primary" : null, onclick: () => { location.hash = `#/alarms?status=${s}${firm ? `&enterprise=${firm}` : ""}`; } }, code("alarm_state", s))),
+      firm ? h("span", { class: "muted", "data-alarm-enterprise": firm }, `${t("name")}: ${names[firm] || `#${firm}`}`) : null),
     note,
     card(null, rows.length ? pagedTable(rows, page, (rs) => table([
       { title: "#", render: (a) => a.id },
@@ -37,8 +45,18 @@ export async function alarms() {
       { title: t("status"), render: (a) => h("span", { "data-alarm-status": a.id }, code("alarm_state", a.status)) },
       { title: "", render: (a) => h("span", { class: "row" },
         a.status === "active" ? h("button", { "data-ack": a.id, onclick: act("acknowledge", a) }, t("acknowledge")) : null,
-        a.status !== "cleared" ? h("button", { class: "danger", "data-clear": a.id, onclick: act("clear", a) }, t("clear")) : null) },
-    ], rs)) : h("p", { class: "muted", "data-empty": "alarms" }, t("none"))));
+        a.status !== "cleared" ? h("button", { class: "danger", "data-clear": a.id, onclick: act("clear", a) }, t("clear")) : null,
+        a.device_id ? h("button", { "data-alarm-commands": a.id, onclick: () => showCommands(a) }, t("nav_commands")) : null) },
+    ], rs)) : h("p", { class: "muted", "data-empty": "alarms" }, t("none"))), detail);
+}
+
+/** The request dialog for the device an alarm is about (its key looked up among the enterprise's devices). */
+async function commandFromAlarm(alarm) {
+  const devices = await api(`/api/v1/enterprises/${alarm.enterprise_id}/devices`);
+  const device = devices.find((d) => d.id === alarm.device_id);
+  if (!device) return null;
+  const loanId = (alarm.loan_ids || [])[0] ?? null;
+  return requestCommand(device.key, { enterpriseId: alarm.enterprise_id, alarmId: alarm.id, loanId });
 }
 
 /** A table of the first page and a "more" button that appends the next (cursor: the last row's id). */
@@ -64,8 +82,11 @@ export async function loans() {
     { title: t("risk_class"), render: (l) => code("risk_class", l.risk_class) },
     { title: t("amount"), num: true, render: (l) => fmtCny(Number(l.amount_cny)) },
     { title: t("outstanding"), num: true, render: (l) => fmtCny(Number(l.outstanding_cny)) },
-    { title: "", render: (l) => h("button", { "data-coverage": l.id, onclick: () => section(detail, async () =>
-      coverageCard(l, await api(`/api/v1/loans/${l.id}/valuation`), names[l.enterprise_id])) }, t("coverage")) },
+    { title: "", render: (l) => h("span", { class: "row" }, h("button", { "data-coverage": l.id, onclick: () => section(detail, async () =>
+      coverageCard(l, await api(`/api/v1/loans/${l.id}/valuation`), names[l.enterprise_id])) }, t("coverage")),
+      h("a", { href: `#/alarms?enterprise=${l.enterprise_id}`, "data-loan-alarms": l.id }, t("alarms")),
+      h("button", { "data-loan-commands": l.id, onclick: () => detail.replaceChildren(h("h2", {}, `#${l.id}`),
+        commandsCard(`/api/v1/loans/${l.id}/commands`)) }, t("nav_commands"))) },
   ], rows) : h("p", { class: "muted" }, t("none"))), detail);
 }
 
