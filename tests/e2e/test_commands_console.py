@@ -62,14 +62,16 @@ def fleet_loan(live_demo):
     loan = loans[0]
     with platform.uow() as uow:
         plan = uow.monitoring.loan(loan["id"])["monitoring_plan"]["devices"]
-        trucks = {uow.devices.by_key(k)["id"]: k for k in plan if k in live._sessions}
-    assert trucks, plan
+        by_plate = {d["attributes"]["plate"]: d["key"] for d in uow.devices.by_keys(plan) if d["key"] in live._sessions}
+        on_truck = {d["id"]: by_plate[d["attributes"]["plate"]] for d in uow.devices.list(loan["enterprise_id"])
+                    if (d["attributes"] or {}).get("plate") in by_plate}  # the truck's terminal and its other units
+    assert by_plate, plan
     alarms = [a for a in _get(url, officer, f"/api/v1/alarms?status=active&enterprise_id={loan['enterprise_id']}").json()
-              if a["device_id"] in trucks]
-    assert alarms
+              if a["device_id"] in on_truck]
+    assert alarms  # what put the loan in warning
     alarm = sorted(alarms, key=lambda a: (a["alarm_type"] != "geofence_exit", a["id"]))[0]
     identity.create_user(platform, FLEET_OWNER, DEMO_PASSWORD, "enterprise_user", enterprise_id=loan["enterprise_id"])
-    return {"loan": loan, "alarm": alarm, "truck": trucks[alarm["device_id"]]}
+    return {"loan": loan, "alarm": alarm, "truck": on_truck[alarm["device_id"]]}
 
 
 @pytest.fixture

@@ -41,47 +41,20 @@ def _plan_devices(spec) -> list[str]:
 
 
 def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> None:
-    """The risk manager moves the fleet loan to `warning` through the loan workflow when its pledged trucks have open
-    alarms (geofence exits first), naming them as the reason; without any it stays in monitoring, and the demo says
-    nothing it did not see."""
+    """The risk manager moves the fleet loan to `warning` through the loan workflow when its pledged vehicles have open
+    alarms (of the truck's terminal or another unit on the same plate, e.g. its ADAS camera; geofence exits first),
+    naming them as the reason; without any it stays in monitoring: the demo says nothing it did not see."""
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
-        planned = set(loan["monitoring_plan"]["devices"])
-        trucks = {d["id"]: d["key"] for key in planned if (d := uow.devices.by_key(key)) and d["device_type"] == TERMINAL_TYPE}
+        terminals = [d for key in loan["monitoring_plan"]["devices"]
+                     if (d := uow.devices.by_key(key)) and d["device_type"] == TERMINAL_TYPE]
+        plates = {(d["attributes"] or {}).get("plate") for d in terminals} - {None, ""}
+        on_vehicle = {d["id"]: (d["attributes"] or {}).get("plate") for d in uow.devices.list(loan["enterprise_id"])
+                      if (d["attributes"] or {}).get("plate") in plates}
     alarms = [a for a in monitoring.list_alarms(platform, risk, "active", loan["enterprise_id"], limit=200)
-              if a["device_id"] in trucks]
+              if a["device_id"] in on_vehicle]
     if not alarms:
         return
     alarms.sort(key=lambda a: (a["alarm_type"] != "geofence_exit", a["id"]))
-    named = ", ".join(f"#{a['id']} {a['alarm_type']} ({trucks[a['device_id']]})" for a in alarms[:3])
-    loans.transition(platform, risk, loan_id, "warn", f"pledged trucks alarmed: {named}")
-
-
-def _step(platform: Platform, officer: Principal, risk: Principal, loan_id: int, action: str, devices: list[str]) -> None:
-    who = risk if action in ("approve", "warn") else officer
-    if action == "commission":  # demo devices have history; skip the live check by recording the step as it would be
-        _record(platform, officer, loan_id, "installation", "approval", action, "demo: devices commissioned at installation")
-        return
-    if action == "assess":  # these loans predate the demo's credit model: recorded, saying so (a real `assess`
-        # needs a final approved credit decision of the four-eyes workflow, services/credit_workflow.py)
-        _record(platform, officer, loan_id, "application", "assessment", action,
-                "demo: credit approved before the platform (no credit decision recorded here)")
-        return
-    loans.transition(platform, who, loan_id, action, f"demo: {action}", devices if action == "plan_monitoring" else None)
-
-
-def _record(platform: Platform, who: Principal, loan_id: int, source: str, target: str, action: str, reason: str) -> None:
-    with platform.uow() as uow:
-        uow.monitoring.set_loan(loan_id, state=target)
-        uow.monitoring.add_history(loan_id=loan_id, at_ms=platform.clock_ms(), kind="state", from_value=source,
-                                   to_value=target, action=action, user_id=who.user_id, role=who.role.value, reason=reason)
-        uow.commit()
-
-
-def _pledge(platform: Platform, officer: Principal, risk: Principal, loan_id: int, spec) -> None:
-    zones = sorted({d.attributes.get("zone_id") for d in spec.devices if d.attributes.get("zone_id")})
-    for i, zone in enumerate(zones[:2]):
-        sku = f"demo-sku-{zone}"
-        pledges.set_price(platform, risk, sku, "420", 0, "demo price index")
-        pledges.pledge(platform, officer, loan_id, [{"kind": "lot", "value": f"DEMO-{loan_id}-{zone}", "sku": sku,
-                                                     "quantity": "2000", "zone_id": zone, "haircut": "0.3"}])
+    named = ", ".join(f"#{a['id']} {a['alarm_type']} ({on_vehicle[a['device_id']]})" for a in alarms[:3])
+    loans.transition(platform, risk, loan_id, "warn", f"alarms on pledged vehicles: {named}")

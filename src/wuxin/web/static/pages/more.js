@@ -50,11 +50,15 @@ export async function alarms() {
     ], rs)) : h("p", { class: "muted", "data-empty": "alarms" }, t("none"))), detail);
 }
 
-/** The request dialog for the device an alarm is about (its key looked up among the enterprise's devices). */
+/** The request dialog for the vehicle an alarm is about: its GPS terminal (the one device taking commands), found
+ * as the alarm's device or, for another unit on the vehicle (an ADAS camera), by the plate they share. */
 async function commandFromAlarm(alarm) {
   const devices = await api(`/api/v1/enterprises/${alarm.enterprise_id}/devices`);
-  const device = devices.find((d) => d.id === alarm.device_id);
-  if (!device) return null;
+  const unit = devices.find((d) => d.id === alarm.device_id);
+  const plate = unit?.attributes?.plate;
+  const device = unit?.device_type === "vehicles.gps_terminal" ? unit
+    : plate ? devices.find((d) => d.device_type === "vehicles.gps_terminal" && d.attributes?.plate === plate) : null;
+  if (!device) { alert(t("cmd_none_allowed")); return null; }
   const loanId = (alarm.loan_ids || [])[0] ?? null;
   return requestCommand(device.key, { enterpriseId: alarm.enterprise_id, alarmId: alarm.id, loanId });
 }
