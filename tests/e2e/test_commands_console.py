@@ -122,7 +122,9 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
     officer.page.fill("#cmd-reason", "车辆驶出电子围栏，贷款已预警，先行锁门")
     officer.shot("commands-request-zh")
     officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
-    officer.page.wait_for_selector("dialog[data-dialog='command-request']", state="detached")
+    officer.page.wait_for_function("() => !document.querySelector(\"dialog[data-dialog='command-request']\") || "
+                                   "document.querySelector(\"dialog[data-dialog='command-request'] [data-dialog-error]\").textContent !== ''")
+    assert officer.page.locator("dialog[data-dialog='command-request']").count() == 0, error.inner_text()
     state = officer.page.locator("#alarm-commands [data-command-state]").first
     state.wait_for()
     command_id = int(state.get_attribute("data-command-state"))

@@ -177,8 +177,17 @@ def _standing_refusal(platform: Platform, uow: UnitOfWork, device: dict, spec: O
 
 def _require_alarm_of(uow: UnitOfWork, principal: Principal, device: dict, alarm_id: int, now_ms: int) -> None:
     alarm = readable_alarm(uow, principal, alarm_id, now_ms)
-    if alarm["device_id"] not in (None, device["id"]) or alarm["enterprise_id"] not in (None, device["enterprise_id"]):
-        raise InvalidInput(f"alarm {alarm_id} is not about device {device['key']!r} or its enterprise")
+    if alarm["enterprise_id"] not in (None, device["enterprise_id"]) or not (
+            alarm["device_id"] in (None, device["id"]) or _same_vehicle(uow, alarm["device_id"], device)):
+        raise InvalidInput(f"alarm {alarm_id} is not about device {device['key']!r}, its vehicle or its enterprise")
+
+
+def _same_vehicle(uow: UnitOfWork, unit_id: int, device: dict) -> bool:
+    """Another unit on the same vehicle (an ADAS camera beside the GPS terminal): same enterprise, same plate."""
+    unit = uow.devices.get(unit_id)
+    plate = str((device["attributes"] or {}).get("plate") or "").strip()
+    return bool(unit and plate and unit["enterprise_id"] == device["enterprise_id"]
+                and str((unit["attributes"] or {}).get("plate") or "").strip() == plate)
 
 
 # ---------------------------------------------------------------- deciding
