@@ -158,3 +158,28 @@ def test_the_operations_a_device_takes_say_for_each_caller_which_they_may_ask(li
     assert specs["set_parameters"]["params"]["report_interval_s"] == {"type": "integer", "min": 1, "max": 86_400}
     assert client.get("/api/v1/devices/truck-02/command-operations", headers=h["owner"]).status_code == 404
     assert client.get("/api/v1/devices/truck-02/command-operations").status_code == 401
+
+
+def test_an_alarm_of_another_unit_on_the_same_vehicle_may_prompt_the_terminals_command(live, platform):
+    """An ADAS camera's alarm (same plate as the GPS terminal) may be named; one of another vehicle may not."""
+    world, loan_id, _ = _setup(platform)
+    client = live.client
+    officer = login(client, "officer")
+    alarm_ids = {}
+    for key, plate in (("adas-02", "粤B12345"), ("adas-09", "粤B99999")):
+        registry.register_device(platform, None, world.fleet, key, "vehicles.adas_unit", "bank_installed",
+                                 attributes={"plate": plate})
+        with platform.uow() as uow:
+            unit_id = uow.devices.by_key(key)["id"]
+            alarm_ids[key], _ = uow.monitoring.raise_alarm(dict(
+                scope="platform", tenant_id=None, source=f"device:{unit_id}", alarm_type="driver_behaviour",
+                rule_id="vehicles.driver_behaviour", severity="major", status="active", enterprise_id=world.fleet,
+                device_id=unit_id, loan_ids=[], started_ms=platform.clock_ms(), last_ms=platform.clock_ms(),
+                stored_ms=platform.clock_ms(), detail={}))
+            uow.commit()
+    body = {"operation": "lock_doors", "reason": "driver alarm on the pledged truck", "loan_id": loan_id}
+    same = client.post("/api/v1/devices/truck-02/commands", json={**body, "alarm_id": alarm_ids["adas-02"]}, headers=officer)
+    assert same.status_code == 201, same.text
+    assert same.json()["alarm_id"] == alarm_ids["adas-02"]
+    other = client.post("/api/v1/devices/truck-02/commands", json={**body, "alarm_id": alarm_ids["adas-09"]}, headers=officer)
+    assert other.status_code == 422 and f"alarm {alarm_ids['adas-09']} is not about device 'truck-02'" in other.text
