@@ -150,7 +150,7 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
         time.sleep(0.5)
     done = _command_state(url, token, command_id)
     assert done["state"] == "acknowledged", done
-    assert done["answer"]["doors_locked"] is True, done["answer"]
+    assert done["answer"]["vehicle"]["doors_locked"] is True, done["answer"]
     assert done["sent_ms"] <= done["answered_ms"] and done["decided_ms"] <= done["sent_ms"]
     terminal = live._sessions[truck]
     assert terminal.vehicle.doors_locked  # the simulated truck did it; its reports from now on carry bit 12
