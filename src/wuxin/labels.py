@@ -18,6 +18,7 @@ from wuxin.calendars.periods import PERIOD_KINDS
 from wuxin.commands.jt808 import JT808
 from wuxin.commands.model import STATES as COMMAND_STATES
 from wuxin.commands.rpc import STANDARD as RPC_STANDARD
+from wuxin.ingest.jt808.commands import PARAMETERS as JT808_PARAMETERS
 from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
 from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
@@ -188,6 +189,13 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
     "alarm_action": (tuple(ALARM_ACTIONS), ALARM_ACTIONS),
     "comparison": (tuple(COMPARISONS), COMPARISONS),
     "alarm_fact": (tuple(ALARM_FACTS), ALARM_FACTS),
+    "command_param": (tuple(JT808_PARAMETERS) + ("text", "tts"), {
+        "heartbeat_interval_s": ("心跳间隔（秒）", "Heartbeat interval (s)"),
+        "sleep_report_interval_s": ("休眠汇报间隔（秒）", "Report interval asleep (s)"),
+        "report_interval_s": ("缺省汇报间隔（秒）", "Report interval (s)"),
+        "max_speed_kmh": ("最高速度（km/h）", "Maximum speed (km/h)"),
+        "overspeed_duration_s": ("超速持续时间（秒）", "Overspeed duration (s)"),
+        "text": ("文本内容", "Text"), "tts": ("语音播读", "Read aloud (TTS)")}),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 

@@ -104,3 +104,82 @@ def test_bad_requests_and_refusals_say_what_and_why(live, platform):
     labels = client.get("/api/v1/labels", headers=h["officer"]).json()
     assert labels["command_state"]["requested"] == {"zh": "待审批", "en": "Awaiting approval"}
     assert labels["command_operation"]["immobilise"]["zh"] == "断油断电"
+
+
+def test_the_command_lists_across_devices_show_each_caller_only_their_own(live, platform):
+    """GET /commands: the bank's own (its pending approvals with state=requested), the borrower's every command to its
+    devices, nothing of it to another bank, another enterprise or an integrator that did not ask."""
+    world, loan_id, alarm_id = _setup(platform)
+    client = live.client
+    h = {name: login(client, name) for name in ("officer", "risk", "other", "integrator", "fleetowner", "owner", "admin")}
+    body = {"operation": "lock_doors", "reason": "theft alarm on the pledged vehicle", "loan_id": loan_id}
+    cid = client.post("/api/v1/devices/truck-02/commands", json=body, headers=h["officer"]).json()["id"]
+    located = client.post("/api/v1/devices/truck-02/commands", json={"operation": "query_location", "reason": "where is it"},
+                          headers=h["other"])
+    assert located.status_code == 201, located.text
+
+    def ids(path, who):
+        response = client.get(path, headers=h[who])
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()]
+
+    assert ids("/api/v1/commands?state=requested", "risk") == [cid]  # the risk manager's pending approvals
+    assert ids("/api/v1/commands?state=approved", "risk") == []
+    assert ids("/api/v1/commands", "officer") == [cid]
+    assert ids("/api/v1/commands", "other") == [located.json()["id"]]  # another bank: only its own
+    assert ids("/api/v1/commands", "fleetowner") == [located.json()["id"], cid]  # the borrower: all, newest first
+    assert ids("/api/v1/commands", "owner") == []  # another enterprise
+    assert ids("/api/v1/commands", "integrator") == []
+    assert len(ids("/api/v1/commands", "admin")) == 2
+    assert client.get("/api/v1/commands").status_code == 401
+    bad = client.get("/api/v1/commands?state=lost", headers=h["risk"])
+    assert bad.status_code == 422 and "'lost'" in bad.text
+
+
+def test_the_operations_a_device_takes_say_for_each_caller_which_they_may_ask(live, platform):
+    _setup(platform)
+    client = live.client
+    h = {name: login(client, name) for name in ("officer", "integrator", "fleetowner", "owner")}
+
+    def refusals(who):
+        response = client.get("/api/v1/devices/truck-02/command-operations", headers=h[who])
+        assert response.status_code == 200, response.text
+        return {o["operation"]: o["refusal"] for o in response.json()}
+
+    officer = refusals("officer")
+    assert officer["lock_doors"] is None and officer["query_location"] is None
+    assert "set_parameters" in officer and officer["set_parameters"] is not None  # the integrator sets parameters
+    integrator = refusals("integrator")
+    assert integrator["set_parameters"] is None and integrator["immobilise"] is not None
+    assert all(r is not None for r in refusals("fleetowner").values())  # enterprise users command nothing
+    specs = {o["operation"]: o for o in client.get("/api/v1/devices/truck-02/command-operations", headers=h["officer"]).json()}
+    assert specs["immobilise"]["four_eyes"] and specs["immobilise"]["stationary"]
+    assert specs["immobilise"]["loan_states"] == ["disposal", "warning"]
+    assert specs["set_parameters"]["params"]["report_interval_s"] == {"type": "integer", "min": 1, "max": 86_400}
+    assert client.get("/api/v1/devices/truck-02/command-operations", headers=h["owner"]).status_code == 404
+    assert client.get("/api/v1/devices/truck-02/command-operations").status_code == 401
+
+
+def test_an_alarm_of_another_unit_on_the_same_vehicle_may_prompt_the_terminals_command(live, platform):
+    """An ADAS camera's alarm (same plate as the GPS terminal) may be named; one of another vehicle may not."""
+    world, loan_id, _ = _setup(platform)
+    client = live.client
+    officer = login(client, "officer")
+    alarm_ids = {}
+    for key, plate in (("adas-02", "粤B12345"), ("adas-09", "粤B99999")):
+        registry.register_device(platform, None, world.fleet, key, "vehicles.adas_unit", "bank_installed",
+                                 attributes={"plate": plate})
+        with platform.uow() as uow:
+            unit_id = uow.devices.by_key(key)["id"]
+            alarm_ids[key], _ = uow.monitoring.raise_alarm(dict(
+                scope="platform", tenant_id=None, source=f"device:{unit_id}", alarm_type="driver_behaviour",
+                rule_id="vehicles.driver_behaviour", severity="major", status="active", enterprise_id=world.fleet,
+                device_id=unit_id, loan_ids=[], started_ms=platform.clock_ms(), last_ms=platform.clock_ms(),
+                stored_ms=platform.clock_ms(), detail={}))
+            uow.commit()
+    body = {"operation": "lock_doors", "reason": "driver alarm on the pledged truck", "loan_id": loan_id}
+    same = client.post("/api/v1/devices/truck-02/commands", json={**body, "alarm_id": alarm_ids["adas-02"]}, headers=officer)
+    assert same.status_code == 201, same.text
+    assert same.json()["alarm_id"] == alarm_ids["adas-02"]
+    other = client.post("/api/v1/devices/truck-02/commands", json={**body, "alarm_id": alarm_ids["adas-09"]}, headers=officer)
+    assert other.status_code == 422 and f"alarm {alarm_ids['adas-09']} is not about device 'truck-02'" in other.text

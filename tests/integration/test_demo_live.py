@@ -114,3 +114,42 @@ def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_on
     finally:
         live.stop()
     assert platform.settings.mqtt_admin_url is None  # the stopped broker is no longer the platform's
+
+
+def _command_state(platform, admin, command_id: int) -> dict:
+    from wuxin.services import commands
+
+    return commands.command_detail(platform, admin, command_id)
+
+
+def test_the_live_demo_polls_for_approved_commands_and_its_terminal_answers_without_a_heartbeat(platform, tmp_path):
+    """An approved command reaches a live demo terminal through the gateway's poll loop (the one `wuxin jt808 serve`
+    runs), not on a heartbeat: the terminals here send none, so without the poll it would wait forever."""
+    from wuxin.security.policy import Principal
+    from wuxin.domain.model import Role
+    from wuxin.services import commands, identity
+
+    fleet = build_fleet(["vehicles"], 1, 11)
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [])
+    admin_id = identity.create_user(platform, "cmd-admin", "a-long-password-1", "platform_admin", None, None)
+    admin = Principal(admin_id, "cmd-admin", Role.PLATFORM_ADMIN, None, None)
+    live = LiveDevices(platform, fleet, 11, jt808_port=0, speed=1, heartbeat_s=10_000, command_poll_s=0.2,
+                       data_dir=tmp_path / "broker")
+    live.start()
+    try:
+        key = sorted(live._sessions)[0]
+        asked = commands.request_command(platform, admin, key, "set_parameters", {"report_interval_s": 30},
+                                         "demo: report every 30 s")
+        assert asked["state"] == "approved"
+        deadline = time.monotonic() + 60
+        while _command_state(platform, admin, asked["id"])["state"] in ("approved", "sent") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        terminal = live._sessions[key]
+    finally:
+        live.stop()
+    done = _command_state(platform, admin, asked["id"])
+    assert done["state"] == "acknowledged", done
+    assert live.counts.jt808_heartbeats == 0  # delivered by the poll, not on a heartbeat
+    assert terminal.vehicle.parameters[0x0029] == 30  # the terminal carried it out
+    assert live.counts.failures == 0, live.counts.last_error

@@ -40,6 +40,18 @@ def of_device(device_key: str, user: CurrentUser, platform: PlatformDep) -> list
     return commands.device_commands(platform, user, device_key)
 
 
+@router.get("/devices/{device_key}/command-operations")
+def operations(device_key: str, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The operations the device takes, what each needs, and whether you may request it now (refusal: why not)."""
+    return commands.device_operations(platform, user, device_key)
+
+
+@router.get("/commands")
+def listed(user: CurrentUser, platform: PlatformDep, state: str | None = None) -> list[dict]:
+    """Your tenant's commands (pending approvals: state=requested); an enterprise user's, those to its devices."""
+    return commands.listed_commands(platform, user, state)
+
+
 @router.get("/loans/{loan_id}/commands", tags=["loans"])
 def of_loan(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     return commands.loan_commands(platform, user, loan_id)

@@ -13,14 +13,17 @@ Nobody commands a decommissioned device; enterprise users and regulators command
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from wuxin.bootstrap import Platform
-from wuxin.commands.jt808 import JT808, judge_answer
+from wuxin.commands.jt808 import JT808, TEXT_MAX_CHARS, judge_answer
 from wuxin.commands.rpc import ALINK, RPC_CHANNELS, THINGSBOARD, rpc_channel
 from wuxin.commands.model import (
     ANSWER_WINDOW_S,
+    STATES,
     Channel,
     Operation,
     checked_reason,
@@ -31,6 +34,7 @@ from wuxin.commands.model import (
 )
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
+from wuxin.ingest.jt808.commands import PARAMETERS
 from wuxin.ingest.jt808.gateway import OutgoingCommand
 from wuxin.security.policy import Principal, consented_device_keys, may_know_enterprise
 from wuxin.services.evidence import record_evidence
@@ -192,8 +196,17 @@ def _standing_refusal(platform: Platform, uow: UnitOfWork, device: dict, spec: O
 
 def _require_alarm_of(uow: UnitOfWork, principal: Principal, device: dict, alarm_id: int, now_ms: int) -> None:
     alarm = readable_alarm(uow, principal, alarm_id, now_ms)
-    if alarm["device_id"] not in (None, device["id"]) or alarm["enterprise_id"] not in (None, device["enterprise_id"]):
-        raise InvalidInput(f"alarm {alarm_id} is not about device {device['key']!r} or its enterprise")
+    if alarm["enterprise_id"] not in (None, device["enterprise_id"]) or not (
+            alarm["device_id"] in (None, device["id"]) or _same_vehicle(uow, alarm["device_id"], device)):
+        raise InvalidInput(f"alarm {alarm_id} is not about device {device['key']!r}, its vehicle or its enterprise")
+
+
+def _same_vehicle(uow: UnitOfWork, unit_id: int, device: dict) -> bool:
+    """Another unit on the same vehicle (an ADAS camera beside the GPS terminal): same enterprise, same plate."""
+    unit = uow.devices.get(unit_id)
+    plate = str((device["attributes"] or {}).get("plate") or "").strip()
+    return bool(unit and plate and unit["enterprise_id"] == device["enterprise_id"]
+                and str((unit["attributes"] or {}).get("plate") or "").strip() == plate)
 
 
 # ---------------------------------------------------------------- deciding
@@ -309,6 +322,57 @@ def alarm_commands(platform: Platform, principal: Principal, alarm_id: int) -> l
         return [public_command(r) for r in uow.commands.listed(alarm_id=alarm_id) if _may_read(principal, r)]
 
 
+def listed_commands(platform: Platform, principal: Principal, state: str | None = None) -> list[dict]:
+    """The commands the caller may read across devices, newest first: a tenant's own requests (a bank's pending
+    approvals among them), an enterprise user's every command to its devices (read-only), the admin's all."""
+    if state is not None and state not in STATES:
+        raise InvalidInput(f"state must be one of {', '.join(STATES)}, got {state!r}")
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        if principal.is_admin:
+            rows = uow.commands.listed(state=state)
+        elif principal.role is Role.ENTERPRISE_USER:
+            rows = uow.commands.listed(enterprise_id=principal.enterprise_id, state=state)
+        elif principal.tenant_id is not None and principal.role is not Role.REGULATOR:
+            rows = uow.commands.listed(tenant_id=principal.tenant_id, state=state)
+        else:
+            rows = []
+        return [public_command(r) for r in rows if _may_read(principal, r) and _still_consented(uow, principal, r, now_ms)]
+
+
+def device_operations(platform: Platform, principal: Principal, device_key: str) -> list[dict]:
+    """The operations the device's channel offers, each with what it needs (loan, four eyes, standing still) and
+    whether this caller may request it on this device now (`refusal` says why not); an unknown device is NotFound."""
+    with platform.uow() as uow:
+        device = known_device(platform, uow, principal, device_key)
+        try:
+            channel = _channel(uow, device)
+        except Conflict:
+            return []
+        out = []
+        for spec in channel.operations.values():
+            try:
+                _require_requester(platform, uow, principal, device, spec)
+                refusal = None
+            except (Denied, Conflict) as exc:
+                refusal = str(exc)
+            out.append({"operation": spec.name, "channel": channel.name, "lender": spec.lender,
+                        "four_eyes": spec.four_eyes, "stationary": spec.stationary,
+                        "loan_states": sorted(spec.loan_states) if spec.loan_states else None,
+                        "params": OPERATION_PARAMS.get(spec.name, {}), "refusal": refusal})
+        return out
+
+
+def _parameter_fields() -> dict[str, dict]:
+    return {name: {"type": "integer", "min": low, "max": high} for name, (_, low, high) in PARAMETERS.items()}
+
+
+OPERATION_PARAMS: dict[str, dict[str, dict]] = {
+    "set_parameters": _parameter_fields(),
+    "send_text": {"text": {"type": "string", "max_chars": TEXT_MAX_CHARS}, "tts": {"type": "boolean"}},
+}
+
+
 def public_command(row: dict) -> dict:
     out = {k: row[k] for k in ("id", "device_key", "channel", "operation", "params", "reason", "loan_id", "alarm_id",
                                "state", "requested_by", "requested_ms", "expires_ms", "decided_by", "decided_ms",
@@ -350,6 +414,27 @@ def expire_commands(platform: Platform) -> int:
 
 
 # ---------------------------------------------------------------- delivery (the gateway's outbox)
+
+Push = Callable[[set[str]], Awaitable[int]]
+
+
+async def deliver_due_commands(platform: Platform, outbox: "DatabaseOutbox", push: Push) -> int:
+    """One round of the gateway's command poll: expire overdue commands, ask once which devices have due ones, and
+    push to those (`push(device_keys)`, e.g. `Jt808Gateway.push_commands`); returns what push sent."""
+    await asyncio.to_thread(expire_commands, platform)
+    due = await asyncio.to_thread(outbox.devices_due)  # one query, not one per connected terminal
+    return await push(due) if due else 0
+
+
+async def command_poll_loop(platform: Platform, outbox: "DatabaseOutbox", push: Push, poll_s: float) -> None:
+    """Run `deliver_due_commands` every poll_s seconds until cancelled (`wuxin jt808 serve`, the live demo)."""
+    while True:
+        await asyncio.sleep(poll_s)
+        try:
+            await deliver_due_commands(platform, outbox, push)
+        except Exception:  # the database may be down for a while: keep the schedule
+            log.exception("JT808 command delivery failed; retrying")
+
 
 class DatabaseOutbox:
     """The JT/T 808 gateway's CommandOutbox over the database (synchronous: the gateway runs it in a thread)."""

@@ -37,7 +37,7 @@ from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.ingest.mqtt.broker import DynsecAdmin, MosquittoProcess, provision_device, provision_worker
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services.commands import DatabaseOutbox
+from wuxin.services.commands import DatabaseOutbox, command_poll_loop
 from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
@@ -46,6 +46,7 @@ from wuxin.sim.live import thingsboard_item
 log = logging.getLogger(__name__)
 TICK_S = 2.0
 HEARTBEAT_S = 60.0  # JT/T 808 terminals send 0x0002 when they have nothing else to say
+COMMAND_POLL_S = 3.0  # as `wuxin jt808 serve --command-poll-s`: an approved command reaches its terminal within this
 CHUNK_MS = 30 * 60_000  # simulated ahead, sent when due
 HISTORY_ONLY_TYPES = frozenset({"dairy.collar", "dairy.ear_tag"})
 EVENT_ALARM_BITS = {name: bit for bit, name in m.ALARM_EVENTS.items()}
@@ -85,8 +86,10 @@ class LiveDevices:
     """Start with `start()` (returns what runs where), stop with `stop()`."""
 
     def __init__(self, platform: Platform, fleet: list, seed: int, *, jt808_port: int = 7808, speed: float = 1.0,
-                 heartbeat_s: float = HEARTBEAT_S, data_dir: Path | None = None) -> None:
+                 heartbeat_s: float = HEARTBEAT_S, command_poll_s: float = COMMAND_POLL_S,
+                 data_dir: Path | None = None) -> None:
         self.platform, self.seed, self.speed, self.heartbeat_s = platform, seed, speed, heartbeat_s
+        self.command_poll_s = command_poll_s
         self.fleet = fleet
         self.jt808_port = jt808_port
         self.data_dir = data_dir or platform.settings.var_dir / "demo-broker"
@@ -98,6 +101,8 @@ class LiveDevices:
         self._loop = asyncio.new_event_loop()
         self._threads: list[threading.Thread] = []
         self._sessions: dict[str, SimulatedTerminal] = {}
+        self._terminal_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one reader per connection
+        self._poller: asyncio.Task | None = None
         self._publishers: dict[str, mqtt.Client] = {}
         self._gateway: Jt808Gateway | None = None
         self._broker: MosquittoProcess | None = None
@@ -160,9 +165,11 @@ class LiveDevices:
         return provisioned
 
     async def _start_jt808(self, keys: list[str]) -> int:
-        self._gateway = Jt808Gateway(DatabaseDirectory(self.platform), PlatformSink(self.platform),
-                                     outbox=DatabaseOutbox(self.platform))
+        outbox = DatabaseOutbox(self.platform)
+        self._gateway = Jt808Gateway(DatabaseDirectory(self.platform), PlatformSink(self.platform), outbox=outbox)
         port = await self._gateway.start("127.0.0.1", self.jt808_port)
+        self._poller = asyncio.create_task(command_poll_loop(self.platform, outbox, self._push_commands,
+                                                             self.command_poll_s))
         for key in keys:
             device = self.terminals[key]
             terminal = SimulatedTerminal(device.attributes["jt808_phone"], terminal_id=demo_terminal_id(key))
@@ -176,7 +183,26 @@ class LiveDevices:
             self._sessions[key] = terminal
         return port
 
+    async def _push_commands(self, device_keys: set[str]) -> int:
+        """The poll's push: the gateway sends each due terminal its commands, and the simulated terminal (which
+        otherwise reads only when it reports) takes and answers them at once, as a real one listening would."""
+        sent = 0
+        for key in sorted(device_keys & self._sessions.keys()):
+            terminal = self._sessions[key]
+            async with self._terminal_locks[key]:
+                taken = len(terminal.commands)
+                frames = await self._gateway.push_commands(key)
+                if frames:
+                    try:
+                        await terminal.await_commands(taken + frames)
+                    except (ConnectionError, OSError, TimeoutError) as exc:
+                        self._failed(f"JT/T 808 terminal {key} taking commands: {exc}")
+                sent += frames
+        return sent
+
     async def _stop_jt808(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         for terminal in self._sessions.values():
             await terminal.close()
         await self._gateway.stop()
@@ -187,6 +213,10 @@ class LiveDevices:
             if "event" in line:
                 events_at[line["ts"]].append(line["event"])
         terminal = self._sessions[key]
+        async with self._terminal_locks[key]:
+            await self._report(key, terminal, lines, events_at)
+
+    async def _report(self, key: str, terminal: SimulatedTerminal, lines: list[dict], events_at: dict) -> None:
         for line in lines:
             if "values" in line:
                 location = terminal.vehicle.constrain(  # a vehicle the bank cut stands still
@@ -199,7 +229,8 @@ class LiveDevices:
     async def _heartbeats(self) -> None:
         for key, terminal in self._sessions.items():
             try:
-                await terminal.request(terminal.builder.heartbeat())
+                async with self._terminal_locks[key]:
+                    await terminal.request(terminal.builder.heartbeat())
                 self.counts.jt808_heartbeats += 1
             except (ConnectionError, OSError, TimeoutError) as exc:
                 self._failed(f"JT/T 808 heartbeat of {key}: {exc}")

@@ -26,11 +26,13 @@ class CommandRepo(_Repo):
         return result.rowcount == 1
 
     def listed(self, *, device_id: int | None = None, loan_id: int | None = None, alarm_id: int | None = None,
+               tenant_id: int | None = None, enterprise_id: int | None = None, state: str | None = None,
                limit: int = LIST_LIMIT) -> list[Row]:
-        """Newest first, for one device, loan or alarm."""
+        """Newest first, for one device, loan, alarm, requesting tenant or enterprise (and state, when given)."""
         query = _WITH_DEVICE.order_by(device_commands.c.id.desc()).limit(limit)
         for column, value in ((device_commands.c.device_id, device_id), (device_commands.c.loan_id, loan_id),
-                              (device_commands.c.alarm_id, alarm_id)):
+                              (device_commands.c.alarm_id, alarm_id), (device_commands.c.tenant_id, tenant_id),
+                              (device_commands.c.enterprise_id, enterprise_id), (device_commands.c.state, state)):
             if value is not None:
                 query = query.where(column == value)
         return _rows(self.conn.execute(query))

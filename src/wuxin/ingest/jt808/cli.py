@@ -91,17 +91,9 @@ def serve(
     gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s, outbox=outbox)
 
     async def commands_loop() -> None:
-        from wuxin.services.commands import expire_commands
+        from wuxin.services.commands import command_poll_loop
 
-        while True:
-            await asyncio.sleep(command_poll_s)
-            try:
-                await asyncio.to_thread(expire_commands, platform)
-                due = await asyncio.to_thread(outbox.devices_due)  # one query, not one per connected terminal
-                if due:
-                    await gateway.push_commands(device_keys=due)
-            except Exception:  # the database may be down for a while: keep the schedule
-                logging.getLogger(__name__).exception("JT808 command delivery failed; retrying")
+        await command_poll_loop(platform, outbox, lambda due: gateway.push_commands(device_keys=due), command_poll_s)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -10,6 +10,7 @@ import * as more from "./pages/more.js";
 import * as alarms from "./pages/alarms.js";
 import * as workflow from "./pages/credit_workflow.js";
 import * as provision from "./pages/provision.js";
+import * as commands from "./pages/commands.js";
 
 const BANK_ROLES = ["credit_officer", "risk_manager", "platform_admin", "regulator", "integrator"];
 const NAV = [
@@ -17,6 +18,7 @@ const NAV = [
   { hash: "#/alarms", label: "nav_alarms", roles: BANK_ROLES },
   { hash: "#/loans", label: "nav_loans", roles: BANK_ROLES },
   { hash: "#/reviews", label: "nav_reviews", roles: ["credit_officer", "risk_manager"] },
+  { hash: "#/commands", label: "nav_commands", roles: ["credit_officer", "risk_manager", "platform_admin", "integrator", "enterprise_user"] },
   { hash: "#/pledges", label: "nav_pledges", roles: BANK_ROLES },
   { hash: "#/map", label: "nav_map", roles: BANK_ROLES },
   { hash: "#/industry", label: "nav_index", roles: BANK_ROLES },
@@ -37,6 +39,7 @@ const ROUTES = [
   [/^#\/loans$/, () => more.loans()],
   [/^#\/reviews$/, () => workflow.reviewsPage()],
   [/^#\/pledges$/, () => more.pledges()],
+  [/^#\/commands$/, () => commands.commandsPage()],
   [/^#\/map$/, () => bank.mapPage()],
   [/^#\/industry$/, () => more.industryIndex()],
   [/^#\/evidence$/, () => evidence.evidenceHome()],

@@ -6,6 +6,7 @@
 import { api, apiBlob, apiWithHeaders, session } from "../api.js";
 import { code, codesOf, fmtDate, fmtDateTime, fmtNum, getLang, t, unitOf } from "../i18n.js";
 import { card, h, table } from "../ui.js";
+import { COMMANDERS, commandFromAlarm, commandsCard } from "./commands.js";
 import { formDialog } from "./credit_workflow.js";
 
 export const ALARM_PAGE = 100; // alarms per page of the list
@@ -256,7 +257,10 @@ export async function alarmDetail(id) {
     mayAct() ? h("div", { class: "row" },
       a.status === "active" ? h("button", { class: "primary", "data-ack": a.id, onclick: act("acknowledge") }, t("acknowledge")) : null,
       a.status !== "cleared" ? h("button", { class: "danger", "data-clear": a.id, onclick: act("clear") }, t("clear")) : null) : null,
-    card(t("alarm_what_fired"), fired), card(t("alarm_history"), history), card(t("alarm_evidence"), evidence));
+    card(t("alarm_what_fired"), fired), card(t("alarm_history"), history), card(t("alarm_evidence"), evidence),
+    // commands prompted by this alarm, and the request dialog for its vehicle (pages/commands.js)
+    h("div", { id: "alarm-commands" }, commandsCard(`/api/v1/alarms/${a.id}/commands`, {
+      request: a.device_id && COMMANDERS.includes(session.me?.role) ? () => commandFromAlarm(a) : null })));
 }
 
 // String facts shown as written (names of places and lots) or through a label; other strings (a rule's English

@@ -1,11 +1,12 @@
 // The enterprise page (bank view, also the firm's own dashboard parts), the equipment timeline,
 // and the device page: readings with their provenance down to the ledger proof of their batch.
-import { api } from "../api.js";
+import { api, session } from "../api.js";
 import { code, hasCode, unitOf, withUnit, fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { creditCards, reportLinks } from "./credit.js";
 import { indicatorsCard, peerStanding, proofCard } from "./evidence.js";
+import { COMMANDERS, commandsCard, requestCommand } from "./commands.js";
 
 export const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
 export const modeLabel = (m) => code("source_mode", m);
@@ -294,6 +295,10 @@ export async function devicePage(enterpriseId, key) {
       { title: t("batch"), render: (r) => h("button", { "data-batch": r.batch_id, onclick: () => showProof(proofSlot, r.batch_id, key) }, `#${r.batch_id} · ${t("show_proof")}`) },
     ], latest)),
     proofSlot,
+    commandsCard(`/api/v1/devices/${encodeURIComponent(key)}/commands`, {
+      readOnly: session.me?.role === "enterprise_user",
+      request: device?.device_type === "vehicles.gps_terminal" && COMMANDERS.includes(session.me?.role)
+        ? () => requestCommand(key, { enterpriseId }) : null }),
     data.events.length ? card(t("events"), table([
       { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => code("event", e.event) },
       { title: t("params"), render: (e) => JSON.stringify(e.params) }], data.events.slice(-20).reverse())) : null);

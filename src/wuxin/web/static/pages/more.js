@@ -1,9 +1,10 @@
 // Bank pages (the alarm desk is pages/alarms.js): loans and pledge coverage, the industry index, and the admin's quarantine.
-import { api, indicatorCatalog } from "../api.js";
+import { api, indicatorCatalog, session } from "../api.js";
 import { code, fmtCny, fmtDateTime, fmtNum, fmtPct, fmtValue, labelOf, t, tOr } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { drawIndexChart, isoDay } from "./evidence.js";
+import { commandsCard } from "./commands.js";
 
 const DAY_MS = 86_400_000;
 
@@ -19,8 +20,11 @@ export async function loans() {
     { title: t("risk_class"), render: (l) => code("risk_class", l.risk_class) },
     { title: t("amount"), num: true, render: (l) => fmtCny(Number(l.amount_cny)) },
     { title: t("outstanding"), num: true, render: (l) => fmtCny(Number(l.outstanding_cny)) },
-    { title: "", render: (l) => h("button", { "data-coverage": l.id, onclick: () => section(detail, async () =>
-      coverageCard(l, await api(`/api/v1/loans/${l.id}/valuation`), names[l.enterprise_id])) }, t("coverage")) },
+    { title: "", render: (l) => h("span", { class: "row" }, h("button", { "data-coverage": l.id, onclick: () => section(detail, async () =>
+      coverageCard(l, await api(`/api/v1/loans/${l.id}/valuation`), names[l.enterprise_id])) }, t("coverage")),
+      h("a", { href: `#/alarms?enterprise_id=${l.enterprise_id}`, "data-loan-alarms": l.id }, t("alarms")),
+      h("button", { "data-loan-commands": l.id, onclick: () => detail.replaceChildren(h("h2", {}, `#${l.id}`),
+        commandsCard(`/api/v1/loans/${l.id}/commands`)) }, t("nav_commands"))) },
   ], rows) : h("p", { class: "muted" }, t("none"))), detail);
 }
 
