@@ -346,7 +346,7 @@ def device_operations(platform: Platform, principal: Principal, device_key: str)
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)
         try:
-            channel = _channel(uow, device)
+            channel = _channel(platform, uow, device)
         except Conflict:
             return []
         out = []
