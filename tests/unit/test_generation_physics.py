@@ -41,11 +41,12 @@ def test_a_clear_day_with_half_the_expected_generation_still_raises_and_says_phy
     assert signal is not None and signal.action == "raise"
     assert "irradiance" in signal.detail["judged_on"]["en"] and "实测辐照" in signal.detail["judged_on"]["zh"]
     assert signal.detail["expected_kwh"] == 380.0 and "irradiance" in signal.detail["threshold_from"]["en"]
+    assert signal.detail["indicator"] == "performance_ratio" and signal.detail["measured_kwh"] < 100
 
 
 def test_a_dark_day_is_not_judged_and_a_plant_without_a_station_falls_back_to_raw_kwh():
     generation, expected = plant(10)
-    series, words = against_physics(generation, {**expected, DAY0 + 9: 0.2}, DAY0 + 9, 1.0, 7)
-    assert series is None and "not judged" in words["en"]
-    series, words = against_physics(generation, None, DAY0 + 9, 1.0, 7)
-    assert series == generation and "raw kWh" in words["en"]
+    series, basis, words = against_physics(generation, {**expected, DAY0 + 9: 0.2}, DAY0 + 9, 1.0, 7)
+    assert series is None and basis == "dark" and "not judged" in words["en"]
+    series, basis, words = against_physics(generation, None, DAY0 + 9, 1.0, 7)
+    assert series == generation and basis == "raw_kwh" and "raw kWh" in words["en"]

@@ -801,9 +801,9 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
     if day in excluded:
         return None
     series = [(d, v) for d, v in series if d not in excluded]
-    judged_on, raw_today = None, dict(series).get(day)
+    judged_on, basis, raw_today = None, None, dict(series).get(day)
     if rule.params.get("expected_indicator"):
-        physics, judged_on = against_physics(series, expected, day, float(rule.params.get("min_expected_kwh", 1.0)),
+        physics, basis, judged_on = against_physics(series, expected, day, float(rule.params.get("min_expected_kwh", 1.0)),
                                              int(rule.params.get("min_days", 7)))
         if physics is None:
             return None
@@ -824,8 +824,9 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
               "threshold_from": baseline_words(check, band)}
     if judged_on is not None:
         detail["judged_on"] = judged_on
-        if expected and day in expected:
-            detail.update(measured_kwh=raw_today, expected_kwh=round(expected[day], 2))
+        if basis == "performance_ratio":
+            # the band is on the performance ratio: its indicator's label and unit, the day's kWh beside it
+            detail.update(indicator="performance_ratio", measured_kwh=raw_today, expected_kwh=round(expected[day], 2))
         detail["threshold_from"] = {k: f"{judged_on[k]}; {v}" for k, v in detail["threshold_from"].items()}
     if check.direction == wanted or (wanted == "both" and check.direction):
         outside = days_outside(series, day, wanted, needed, workdays, **band)
