@@ -14,6 +14,12 @@ day's *shape* with every earlier day of the window:
      before it; threshold = median + `z` x 1.4826 x MAD of those, at least `min_similarity` and at most
      `max_similarity` (a machine running one programme every day is allowed its own high resemblance).
 
+An inverter clipping at its AC rating on clear days draws the same flat top every clear day: the bins at the device's
+own ceiling (the window's highest reading, reached for at least `min_clip_bins` bins of one day) and their neighbours
+within the detail window carry no detail of the day and are left out of the comparison. With fewer than
+`min_threshold_days` earlier days behind the learnt threshold, it is at least `short_history_similarity`: four days
+cannot say how alike this device's honest days are.
+
 A day without real variation is not judged: fewer than `min_bins_share` of the bins filled, or a detail spread
 under the device's own resolution (a machine on standby, a parked truck, a stopped plant repeat themselves, which is
 no evidence of a copy; the flat and smooth tests judge those).
@@ -29,7 +35,8 @@ import numpy as np
 DAY_MS = 86_400_000
 MAD_TO_SIGMA = 1.4826
 DEFAULTS = {"window_days": 28, "bin_s": 300, "detail_bins": 7, "max_lag_s": 7200, "z": 5.0, "min_similarity": 0.6,
-            "max_similarity": 0.97, "min_bins_share": 0.5, "min_history_days": 5}
+            "max_similarity": 0.97, "min_bins_share": 0.5, "min_history_days": 5, "min_clip_bins": 6, "clip_share": 0.995,
+            "min_threshold_days": 7, "short_history_similarity": 0.85}
 
 
 @dataclass(frozen=True)
@@ -98,15 +105,38 @@ def similarity(left: np.ndarray, right: np.ndarray, max_lag: int, min_overlap: i
 
 
 def own_detail(details: np.ndarray) -> np.ndarray:
-    """Each day's detail minus the device's habit: the median detail of its earlier days (all rows but the last, the
-    judged day) bin by bin. What every working day shares at the same time of day (a start-up peak when the shift
+    """Each day's detail minus the device's habit, scaled to the day: the median detail of its earlier days (all rows
+    but the last, the judged day) bin by bin. What every working day shares at the same time of day (a start-up peak when the shift
     starts, the lunch break's restart) is the machine's routine, not a copy; a copy keeps the day's own detail."""
     if len(details) < 3:
         return details
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a bin empty on every earlier day gives NaN
         habit = np.nanmedian(details[:-1], axis=0)
-    return details - np.where(np.isfinite(habit), habit, 0.0)
+    habit = np.where(np.isfinite(habit), habit, 0.0)
+    # the habit scaled to each day (least squares): a PV day is the clear-sky shape times its day's light, so an
+    # overcast day's detail is a scaled copy of a clear day's; a machine's routine day takes its habit off ~x1
+    both = np.isfinite(details)
+    num = np.where(both, details * habit, 0.0).sum(axis=1)
+    den = np.where(both, habit * habit, 0.0).sum(axis=1)
+    scale = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return details - scale[:, None] * habit
+
+
+def clipped_bins(days: np.ndarray, window: int, min_bins: int, share: float) -> np.ndarray:
+    """(days, bins) True where a bin sits at the device's ceiling (at least `share` x the highest bin of the window,
+    held for `min_bins` bins of a day: a plateau, not one peak) or within half the detail `window` of such a bin."""
+    top = np.nanmax(days) if np.isfinite(days).any() else np.nan
+    if not np.isfinite(top) or top <= 0:
+        return np.zeros(days.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        at = np.where(np.isfinite(days), days >= share * top, False)
+    at &= (at.sum(axis=1) >= min_bins)[:, None]
+    half, out = window // 2, at.copy()
+    for k in range(1, half + 1):
+        out[:, k:] |= at[:, :-k]
+        out[:, :-k] |= at[:, k:]
+    return out
 
 
 def resolution(values: np.ndarray) -> float:
@@ -127,8 +157,10 @@ def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: M
     inside = (ts >= first) & (ts < day_start_ms + DAY_MS)
     ts, values = ts[inside], values[inside]
     window_bins = int(p["detail_bins"])
-    details = detail(day_matrix(ts, values, first, window + 1, bin_ms), window_bins)
+    binned = day_matrix(ts, values, first, window + 1, bin_ms)
+    details = detail(binned, window_bins)
     bins = details.shape[1]
+    clipped = clipped_bins(binned, window_bins, int(p["min_clip_bins"]), float(p["clip_share"]))
     step = resolution(values)
     filled = np.isfinite(details).sum(axis=1) >= p["min_bins_share"] * bins
     spread = np.array([np.nanstd(r) if np.isfinite(r).any() else 0.0 for r in details])
@@ -138,13 +170,15 @@ def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: M
     keep = np.flatnonzero(varied)
     if len(keep) - 1 < p["min_history_days"]:
         return None
+    details = np.where(clipped, np.nan, details)  # a clipped top is the inverter's rating, not the day's detail
     own = own_detail(details[keep])
     max_lag, overlap = int(p["max_lag_s"] * 1000 // bin_ms), int(p["min_bins_share"] * bins // 2)
     sims, lags = similarity(own, own, max_lag, overlap)
     phases = int(p.get("phases", 5))  # a copy shifted by part of a bin: the days binned again at sub-bin offsets
     for k in range(1, phases):
         offset = bin_ms * k // phases
-        moved = detail(day_matrix(ts - offset, values, first, window + 1, bin_ms), window_bins)[keep]  # bins `offset` later
+        moved = np.where(clipped, np.nan, detail(day_matrix(ts - offset, values, first, window + 1, bin_ms),
+                                                 window_bins))[keep]  # bins `offset` later
         more, at = similarity(own_detail(moved), own_detail(details[keep]), max_lag, overlap)
         more, at = np.maximum(more, more.T), np.where(more >= more.T, at, -at.T)
         better = more > sims
@@ -154,10 +188,11 @@ def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: M
     j = int(np.argmax(today))
     usual = float(np.median(history)) if history.size else 0.0
     mad = float(np.median(np.abs(history - usual))) if history.size else 0.0
-    threshold = min(max(usual + p["z"] * MAD_TO_SIGMA * mad, p["min_similarity"]), p["max_similarity"])
+    floor = p["min_similarity"] if history.size >= p["min_threshold_days"] else p["short_history_similarity"]
+    threshold = min(max(usual + p["z"] * MAD_TO_SIGMA * mad, floor), p["max_similarity"])
     return CopyCheck(round(float(today[j]), 4), first + int(keep[j]) * DAY_MS, int(lags[-1, j]) * bin_ms // 1000,
                      round(threshold, 4), round(usual, 4), int(history.size), float(p["z"]),
-                     (float(p["min_similarity"]), float(p["max_similarity"])))
+                     (float(floor), float(p["max_similarity"])))
 
 
 def explain(check: CopyCheck) -> dict:

@@ -83,3 +83,28 @@ def first_alarm(days: Sequence[tuple[int, float | None, float | None]], wanted: 
         if check and (check.direction == wanted or (wanted == "both" and check.direction)):
             return d
     return None
+
+
+def against_physics(series: Sequence[tuple[int, float]], expected: dict[int, float] | None, day: int,
+                    min_expected_kwh: float, min_days: int) -> tuple[list[tuple[int, float]] | None, str, dict]:
+    """A generation series to judge for `day`, its basis ("performance_ratio", "raw_kwh" or "dark") and the words
+    saying what it is, zh-CN and en.
+
+    With the plant's own irradiance (`expected`: {day: pvlib expected kWh from its weather station}), each day becomes
+    its performance ratio measured / expected, so an overcast day (low irradiance, low expectation) is not a drop;
+    a day whose expectation is under `min_expected_kwh` (dark, snow) is not judged (None). Only when the plant has no
+    irradiance for the day, or too few days with it for a band (`min_days`), the raw kWh are judged."""
+    expected = expected or {}
+    if day in expected and expected[day] is not None:
+        if expected[day] < min_expected_kwh:
+            return None, "dark", {"en": f"not judged: expected generation from measured irradiance {expected[day]:.1f} kWh "
+                                f"is under {min_expected_kwh:g} kWh", "zh": f"不判断:按实测辐照的理论发电量"
+                                f"{expected[day]:.1f}千瓦时低于{min_expected_kwh:g}千瓦时"}
+        ratios = [(d, v / expected[d]) for d, v in series
+                  if expected.get(d) is not None and expected[d] >= min_expected_kwh]
+        if sum(1 for d, _ in ratios if d != day) >= min_days:
+            return ratios, "performance_ratio", {"en": f"judged as generation / expected generation from the plant's own measured irradiance "
+                                  f"(pvlib; expected {expected[day]:.1f} kWh today)",
+                            "zh": f"按发电量/本站实测辐照下的理论发电量(pvlib,今日理论{expected[day]:.1f}千瓦时)判断"}
+    return list(series), "raw_kwh", {"en": "judged on raw kWh against the plant's own days: no measured irradiance for this day",
+                          "zh": "本日无实测辐照,按原始发电量对照本电站自身历史判断"}

@@ -3,6 +3,7 @@ alerts/machines.py, alerts/meters.py): the readings are loaded here, the verdict
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from typing import Mapping
 
@@ -21,6 +22,8 @@ from wuxin.alerts.stock import unbooked_crossing
 from wuxin.calendars.periods import binding, excluded_days, makeup_workdays
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.store.uow import UnitOfWork
+
+LOG = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 PLATFORM_SCOPE = "platform"
@@ -53,7 +56,7 @@ def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: lis
             elif rule.type == "machine_idle":
                 signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms, calendar)
             else:
-                signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms, zones)
+                signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms, zones, calendar)
     return [s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)]
 
 
@@ -120,8 +123,10 @@ def _machines(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int
 
 
 def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: list[dict], day: int, now_ms: int,
-            zones: Mapping[int, str] | None = None) -> list[Signal]:
-    """Meter balance on each meter for the local `day` of the meter's site zone (`zones`, default China)."""
+            zones: Mapping[int, str] | None = None, calendar=None) -> list[Signal]:
+    """Meter balance on each meter for the local `day` of the meter's site zone (`zones`, default China); PRC
+    holidays (not make-up working days) and the declared periods binding the meter are its closed days. A verdict
+    "unjudged" (an unphysical fit) is logged with its reason, not raised."""
     p = {**METER_DEFAULTS, **rule.params}
     machines = [d for d in devices if d["device_type"] == p["machine_device_type"]]
     if not machines:
@@ -138,12 +143,18 @@ def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: li
         if not fed:
             continue
         zone = zone_of[meter["id"]]
+        periods = binding(calendar.periods, meter.get("source_mode") != "enterprise_shared") if calendar is not None else []
+        shut = excluded_days(range(first, day + 1), zone, periods, True, meter["id"], meter.get("site_id"))
+        working = makeup_workdays(range(first, day + 1))
+        closed = [day_start_ms(d, zone) for d in shut if d not in working]
         verdict = judge_meter(data.get(meter["id"], {}).get(p["energy_key"], []),
                               {m["id"]: (data.get(m["id"], {}).get(p["current_key"], []), m.get("attributes") or {})
                                for m in fed},
                               meter.get("attributes") or {}, [day_start_ms(d, zone) for d in range(first, day + 1)], p,
-                              [day_start_ms(d + 1, zone) for d in range(first, day + 1)])
-        if verdict:
+                              [day_start_ms(d + 1, zone) for d in range(first, day + 1)], closed)
+        if verdict and verdict["action"] == "unjudged":
+            LOG.info("meter %s day %s not judged: %s", meter["key"], day, verdict["reason"]["en"])
+        elif verdict:
             out.append(_signal(verdict.pop("action"), rule, enterprise_id, meter, now_ms,
                                {"day": day, "timezone": zone, **verdict}))
     return out

@@ -26,7 +26,7 @@ import orjson
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
-from wuxin.alerts.performance import explain, ratio_check
+from wuxin.alerts.performance import against_physics, explain, ratio_check
 from wuxin.alerts.fabricated import fabricated_verdict
 from wuxin.alerts.herd import herd_count_step, herd_outliers
 from wuxin.alerts.movements import episodes, off_hours, quiet_hours, unconfirmed
@@ -589,14 +589,18 @@ def evaluate_daily(platform: Platform, day: int | None = None, lookback_days: in
             if not mine:
                 continue
             rows = uow.indicators.enterprise_days(enterprise["id"], day - lookback_days, day,
-                                                  [r.params["indicator"] for r in mine])
+                                                  [r.params["indicator"] for r in mine] +
+                                                  [r.params["expected_indicator"] for r in mine if r.params.get("expected_indicator")])
             for rule in mine:
                 series = [(r["day"], r["value"]) for r in rows
                           if r["indicator"] == rule.params["indicator"] and r["value"] is not None and r["quality"] != "unknown"]
                 official = bool(rule.params.get("official_calendar", False))
                 excluded = calendars[enterprise["id"]].excluded({d for d, _ in series} | {day}, official)
                 workdays = makeup_workdays({d for d, _ in series} | {day}) if official else frozenset()
-                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms, excluded, workdays)
+                expected = ({r["day"]: r["value"] for r in rows if r["indicator"] == rule.params["expected_indicator"]
+                             and r["value"] is not None and r["quality"] != "unknown"}
+                            if rule.params.get("expected_indicator") else None)
+                signal = baseline_signal(enterprise["id"], rule, series, day, now_ms, excluded, workdays, expected)
                 if signal:
                     signals.append(signal)
         signals += performance_signals(uow, day, now_ms, enterprises, calendars)
@@ -784,16 +788,26 @@ def device_fabricated(uow: UnitOfWork, device_id: int, rule: Rule, day_start: in
 
 
 def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, float]], day: int, now_ms: int,
-                    excluded: dict[int, dict] | None = None, workdays: frozenset[int] = frozenset()) -> Signal | None:
+                    excluded: dict[int, dict] | None = None, workdays: frozenset[int] = frozenset(),
+                    expected: dict[int, float] | None = None) -> Signal | None:
     """Raise when the day's value, and the `min_days_outside` judged days before, left the band in the rule's
     direction; clear when the day is back inside; say nothing on the borrower's rest days. `excluded` days (declared
     shutdowns and maintenance; with the rule's `official_calendar`, PRC holidays) are left out of the baseline and
     not judged, and the alarm lists those of its window; `workdays` (official make-up working days) are judged even on
-    a weekday the borrower usually rests."""
+    a weekday the borrower usually rests. With the rule's `expected_indicator` (PV generation), the days are judged
+    as measured / `expected` (from the plant's own irradiance, alerts/performance.against_physics), raw only without
+    one, and the detail says which (`judged_on`)."""
     excluded = excluded or {}
     if day in excluded:
         return None
     series = [(d, v) for d, v in series if d not in excluded]
+    judged_on, basis, raw_today = None, None, dict(series).get(day)
+    if rule.params.get("expected_indicator"):
+        physics, basis, judged_on = against_physics(series, expected, day, float(rule.params.get("min_expected_kwh", 1.0)),
+                                             int(rule.params.get("min_days", 7)))
+        if physics is None:
+            return None
+        series = physics
     today = [v for d, v in series if d == day]
     if not today:
         return None
@@ -808,6 +822,12 @@ def baseline_signal(enterprise_id: int, rule: Rule, series: list[tuple[int, floa
     detail = {"indicator": p["indicator"], "day": day, "value": check.value, "median": round(check.median, 4),
               "low": round(check.low, 4), "high": round(check.high, 4), "baseline_days": check.baseline_days,
               "threshold_from": baseline_words(check, band)}
+    if judged_on is not None:
+        detail["judged_on"] = judged_on
+        if basis == "performance_ratio":
+            # the band is on the performance ratio: its indicator's label and unit, the day's kWh beside it
+            detail.update(indicator="performance_ratio", measured_kwh=raw_today, expected_kwh=round(expected[day], 2))
+        detail["threshold_from"] = {k: f"{judged_on[k]}; {v}" for k, v in detail["threshold_from"].items()}
     if check.direction == wanted or (wanted == "both" and check.direction):
         outside = days_outside(series, day, wanted, needed, workdays, **band)
         if outside < needed:
