@@ -75,3 +75,14 @@ def test_the_explanation_names_the_background_and_the_margin_in_both_languages()
     fallback = explanation(judge(NOON, 200.0, (45.0, 1), RULE), RULE)
     assert "fixed limit 150" in fallback["en"] and "working hours 7:00-18:00" in fallback["en"] and "fewer than 3" in fallback["en"]
     assert "固定限值150" in fallback["zh"] and "不足3个" in fallback["zh"]
+
+
+def test_a_sites_day_off_has_no_working_hours_so_the_fallback_is_silent():
+    from wuxin.indicators.days import DEFAULT_ZONE, local_day
+    from wuxin.services.monitoring import _hours_in
+    holiday = int(local_day(NOON, DEFAULT_ZONE))
+    assert _hours_in(DEFAULT_ZONE, set())(NOON) == 12.0
+    off = _hours_in(DEFAULT_ZONE, {holiday})
+    assert off(NOON) == -1.0 and off(NOON + 24 * HOUR_MS) == 12.0
+    excess, calm = site_excess(series(NOON, 3, 200.0), {}, RULE, off)
+    assert excess is None and calm

@@ -526,14 +526,20 @@ def regional_excess_signals(uow: UnitOfWork, rule: Rule, enterprises: list[dict]
             continue  # judged only in the rule's own scenario; other industries' monitors serve as peers
         peers = {i: s for i, s in series.items() if here[i]["enterprise_id"] != enterprise_id}
         own = {i: s for i, s in series.items() if here[i]["enterprise_id"] == enterprise_id}
-        zone = enterprise_zones(uow, [enterprise_id])[enterprise_id]
-        signals += _site_signals(uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(zone))
+        calendar = day_calendars(uow, [in_region[enterprise_id]], local_day(since_ms), local_day(now_ms))[enterprise_id]
+        days = range(int(local_day(since_ms, calendar.zone)), int(local_day(now_ms, calendar.zone)) + 1)
+        off = set(calendar.excluded(days, official=calendar.zone == DEFAULT_ZONE))
+        signals += _site_signals(uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(calendar.zone, off))
     return signals
 
 
-def _hours_in(zone: str):
-    """Hours since local midnight in the site's zone (working hours are the site's own)."""
-    return lambda ts: (ts - day_start_ms(int(local_day(ts, zone)), zone)) / 3_600_000
+def _hours_in(zone: str, days_off: set[int]):
+    """Hours since local midnight in the site's zone (working hours are the site's own); -1 on the site's days off
+    (declared periods; PRC holidays for a site on China time): no working hours then, so the fallback is silent."""
+    def hour_of(ts: int) -> float:
+        day = int(local_day(ts, zone))
+        return -1.0 if day in days_off else (ts - day_start_ms(day, zone)) / 3_600_000
+    return hour_of
 
 
 def _site_signals(uow: UnitOfWork, rule: Rule, judged, enterprise_id: int, own: dict, peers: dict, devices: dict,
