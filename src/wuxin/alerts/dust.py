@@ -7,7 +7,8 @@ counted once per bucket, by its mean there). A site whose readings stayed more t
 state-controlled air-quality station at the same time); the platform's peers stand in for the station.
 
 With fewer than `min_peers` peers in a bucket there is no background: the reading is then judged against the fixed
-`fallback_limit` only inside the site's working hours (`work_hours`, the site's local time; China by default): outside them an idle site
+`fallback_limit` only inside the site's working hours (`work_hours`, the site's local time; China by default) of
+its working days (the caller's `hour_of` says -1 on a day off): outside them an idle site
 cannot be the source, and the fixed limit would only measure the weather. Readings not judged end a run.
 """
 from __future__ import annotations
@@ -106,10 +107,11 @@ def explanation(j: Judgement, rule: DustRule) -> dict[str, str]:
                       f"{rule.bucket_ms // 60000}分钟的中位数)加{rule.margin:.0f} µg/m³, 持续{rule.duration_ms // 60000}分钟"}
     start, end = rule.work_hours
     return {"en": f"PM10 {j.value:.0f} µg/m³ against the fixed limit {rule.fallback_limit:.0f} µg/m³ for "
-                  f"{rule.duration_ms // 60000} min, judged only in working hours {start:g}:00-{end:g}:00: fewer than "
+                  f"{rule.duration_ms // 60000} min, judged only in working hours {start:g}:00-{end:g}:00 of the site's "
+                  f"working days: fewer than "
                   f"{rule.min_peers} other sites in the region ({j.peers}) to give a background",
             "zh": f"PM10 {j.value:.0f} µg/m³, 同区域其他工地监测点不足{rule.min_peers}个({j.peers}个), 无区域背景值, "
-                  f"仅在施工时段{start:g}:00-{end:g}:00按固定限值{rule.fallback_limit:.0f} µg/m³判断, "
+                  f"仅在工作日施工时段{start:g}:00-{end:g}:00按固定限值{rule.fallback_limit:.0f} µg/m³判断, "
                   f"持续{rule.duration_ms // 60000}分钟"}
 
 
