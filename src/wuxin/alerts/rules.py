@@ -19,6 +19,9 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   (`min_share` until enough windows are known; devices count from one window after registration)
   herd_relative   a device's `key` at least `min_excess` above its herd's median of the same `bucket_s` for `duration_s`
                   (a sick cow, while heat stress warms the whole herd; see alerts/herd.py); on the sweep
+  regional_excess a site's `key` more than `margin` above the regional background (median of the same device type's
+                  devices of the other enterprises in its region, same `bucket_s`) for `duration_s`; with fewer than
+                  `min_peers`, the fixed `fallback_limit` inside `work_hours` only (a site's dust; alerts/dust.py)
   baseline_change a daily indicator leaving the borrower's own normal band; declared shutdown and maintenance days
                   are left out; with `official_calendar` PRC holidays too, and make-up workdays are judged
   performance_ratio a PV plant's `measured` / `expected` daily indicators (generation against the pvlib expectation
@@ -60,6 +63,7 @@ RULE_TYPES = {
     "coverage": {"maintenance_ratio"},
     "herd_drop": {"window_s", "min_share"},
     "herd_relative": {"key", "min_excess", "duration_s"},
+    "regional_excess": {"key", "margin", "duration_s", "fallback_limit"},
     "baseline_change": {"indicator"},
     "performance_ratio": {"measured", "expected", "window_days", "direction"},
     "fabricated_data": {"keys"},

@@ -27,6 +27,7 @@ from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
 from wuxin.alerts.performance import against_physics, explain, ratio_check
+from wuxin.alerts.dust import dust_rule, explanation, site_excess
 from wuxin.alerts.fabricated import fabricated_verdict
 from wuxin.alerts.herd import herd_count_step, herd_outliers
 from wuxin.alerts.movements import episodes, off_hours, quiet_hours, unconfirmed
@@ -321,6 +322,7 @@ def sweep(platform: Platform) -> dict:
         recorded = sweep_connectivity(platform)
         return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
                 "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
+                "regional_excess": sweep_regional_excess(platform),
                 "lots": sweep_lots(platform),
                 "escalated": escalate(platform),
                 "daily": platform.metrics.timed_job("daily", lambda: run_daily_due(platform))}
@@ -484,6 +486,86 @@ def herd_relative_signals(uow: UnitOfWork, enterprise_id: int, rule: Rule, devic
     now_raised = sorted((raised - calm) | set(outliers))
     if now_raised != sorted(raised):
         uow.monitoring.save_states({state_key: {"raised": now_raised}}, now_ms)
+    return signals
+
+
+def sweep_regional_excess(platform: Platform, limit: int = 1_000_000) -> int:
+    """Regional-excess rules (a site's dust): each enterprise's devices of the rule's type against the same type's
+    devices of the other enterprises in its region over the last `duration_s` (and two buckets more), up to the
+    current bucket, left until it is complete (peers report at their own moments): up to one bucket of delay. See
+    alerts/dust.py. Only the background's median and its number of peers reach the alarm, never a peer's name."""
+    now_ms = platform.clock_ms()
+    rules = [r for r in default_rules().values() if r.type == "regional_excess" and r.enabled]
+    signals = []
+    with platform.uow() as uow:
+        enterprises = uow.enterprises.list() if rules else []
+        devices = [d for e in enterprises for d in uow.devices.list(e["id"])] if rules else []
+        for rule in rules:
+            mine = [d for d in devices if rule.applies_to(d["device_type"])]
+            for region in {e["region"] for e in enterprises if e["industry"] == rule.scenario}:
+                signals += regional_excess_signals(uow, rule, enterprises, region, mine, now_ms, limit)
+        apply_signals(platform, uow, signals, now_ms)
+        uow.commit()
+    return len(signals)
+
+
+def regional_excess_signals(uow: UnitOfWork, rule: Rule, enterprises: list[dict], region: str, devices: list[dict],
+                            now_ms: int, limit: int) -> list[Signal]:
+    judged = dust_rule(rule.params)
+    in_region = {e["id"]: e for e in enterprises if e["region"] == region}
+    here = {d["id"]: d for d in devices if d["enterprise_id"] in in_region}
+    if not here:
+        return []
+    series: dict[int, list[tuple[int, float]]] = {}
+    since_ms = now_ms - judged.duration_ms - 2 * judged.bucket_ms
+    complete_ms = now_ms // judged.bucket_ms * judged.bucket_ms  # the current bucket waits for its peers' readings
+    for r in uow.telemetry.readings(list(here), rule.params["key"], since_ms, complete_ms, limit):
+        if r["num"] is not None:
+            series.setdefault(r["device_id"], []).append((r["ts_ms"], r["num"]))
+    signals = []
+    for enterprise_id in {d["enterprise_id"] for d in here.values()}:
+        if in_region[enterprise_id]["industry"] != rule.scenario:
+            continue  # judged only in the rule's own scenario; other industries' monitors serve as peers
+        peers = {i: s for i, s in series.items() if here[i]["enterprise_id"] != enterprise_id}
+        own = {i: s for i, s in series.items() if here[i]["enterprise_id"] == enterprise_id}
+        calendar = day_calendars(uow, [in_region[enterprise_id]], local_day(since_ms), local_day(now_ms))[enterprise_id]
+        days = range(int(local_day(since_ms, calendar.zone)), int(local_day(now_ms, calendar.zone)) + 1)
+        off = set(calendar.excluded(days, official=calendar.zone == DEFAULT_ZONE))
+        signals += _site_signals(uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(calendar.zone, off))
+    return signals
+
+
+def _hours_in(zone: str, days_off: set[int]):
+    """Hours since local midnight in the site's zone (working hours are the site's own); -1 on the site's days off
+    (declared periods; PRC holidays for a site on China time): no working hours then, so the fallback is silent."""
+    def hour_of(ts: int) -> float:
+        day = int(local_day(ts, zone))
+        return -1.0 if day in days_off else (ts - day_start_ms(day, zone)) / 3_600_000
+    return hour_of
+
+
+def _site_signals(uow: UnitOfWork, rule: Rule, judged, enterprise_id: int, own: dict, peers: dict, devices: dict,
+                  now_ms: int, hour_of) -> list[Signal]:
+    state_key = (PLATFORM_SCOPE, rule.id, f"enterprise:{enterprise_id}")
+    raised = set(uow.monitoring.states([state_key]).get(state_key, {}).get("raised", []))
+    signals, now_raised = [], set(raised)
+    for device_id, points in own.items():
+        excess, calm = site_excess(points, peers, judged, hour_of)
+        j = excess.latest if excess else None
+        if excess and device_id not in raised:
+            now_raised.add(device_id)
+            signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, excess.at_ms, {
+                "device": devices[device_id]["key"], "key": rule.params["key"], "value": j.value,
+                "background": None if j.background is None else round(j.background, 1), "peers": j.peers,
+                "margin": judged.margin, "limit": round(j.limit, 1), "since_ms": excess.since_ms,
+                "judged_by": "regional_background" if j.background is not None else "fallback_working_hours",
+                "threshold_from": explanation(j, judged)}, device_id))
+        elif calm and device_id in raised:
+            now_raised.discard(device_id)
+            signals.append(Signal("clear", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, now_ms,
+                                  {"device": devices[device_id]["key"], "key": rule.params["key"]}, device_id))
+    if now_raised != raised:
+        uow.monitoring.save_states({state_key: {"raised": sorted(now_raised)}}, now_ms)
     return signals
 
 

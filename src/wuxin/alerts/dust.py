@@ -1,0 +1,121 @@
+"""A site's dust judged by its own contribution: PM10 above the regional background; pure.
+
+Haze raises every monitor of a region together; a site's earthworks raise its own. Each reading is compared with
+the regional background of its time bucket: the median of the other sites' monitors in the same region (each peer
+counted once per bucket, by its mean there). A site whose readings stayed more than `margin` above the background for
+`duration_ms` raises. This is the difference form of the Chinese site-dust rules (the site's monitor minus the nearby
+state-controlled air-quality station at the same time); the platform's peers stand in for the station.
+
+With fewer than `min_peers` peers in a bucket there is no background: the reading is then judged against the fixed
+`fallback_limit` only inside the site's working hours (`work_hours`, the site's local time; China by default) of
+its working days (the caller's `hour_of` says -1 on a day off): outside them an idle site
+cannot be the source, and the fixed limit would only measure the weather. Readings not judged end a run.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+Series = Sequence[tuple[int, float]]
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+CHINA_OFFSET_MS = 8 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class DustRule:
+    margin: float  # µg/m³ above the regional background
+    duration_ms: int
+    bucket_ms: int
+    min_peers: int
+    fallback_limit: float  # µg/m³, judged only inside work_hours when the region has too few peers
+    work_hours: tuple[float, float]  # local hours [start, end)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ts: int
+    value: float
+    exceeding: bool
+    background: float | None  # None: too few peers, judged by the fallback
+    peers: int
+    limit: float  # the line the reading was compared with: background + margin, or the fallback limit
+
+
+@dataclass(frozen=True)
+class SiteExcess:
+    since_ms: int
+    at_ms: int
+    latest: Judgement
+
+
+def regional_background(peers: Mapping[int, Series], bucket_ms: int) -> dict[int, tuple[float, int]]:
+    """(median of the peers' bucket means, number of peers) per bucket (ts // bucket_ms)."""
+    per_peer: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for peer, points in peers.items():
+        for ts, value in points:
+            per_peer[ts // bucket_ms][peer].append(value)
+    return {b: (statistics.median(statistics.fmean(v) for v in by_peer.values()), len(by_peer))
+            for b, by_peer in per_peer.items()}
+
+
+def local_hour(ts_ms: int) -> float:
+    """Hours since China's local midnight."""
+    return ((ts_ms + CHINA_OFFSET_MS) % DAY_MS) / HOUR_MS
+
+
+def judge(ts: int, value: float, background: tuple[float, int] | None, rule: DustRule,
+          hour_of: Callable[[int], float] = local_hour) -> Judgement | None:
+    """One reading against the background (enough peers) or the fallback (working hours only, by `hour_of`, the
+    hours since the site's local midnight); None: not judged."""
+    if background is not None and background[1] >= rule.min_peers:
+        line = background[0] + rule.margin
+        return Judgement(ts, value, value > line, background[0], background[1], line)
+    start, end = rule.work_hours
+    if not start <= hour_of(ts) < end:
+        return None
+    return Judgement(ts, value, value > rule.fallback_limit, None, background[1] if background else 0, rule.fallback_limit)
+
+
+def site_excess(own: Series, peers: Mapping[int, Series], rule: DustRule,
+                hour_of: Callable[[int], float] = local_hour) -> tuple[SiteExcess | None, bool]:
+    """(the current run above the line, once it lasted `duration_ms`; whether the latest reading is calm: not
+    exceeding, or not judged). A device with no reading is neither."""
+    background = regional_background(peers, rule.bucket_ms)
+    since, at, last, calm = None, None, None, False
+    for ts, value in sorted(own):
+        j = judge(ts, value, background.get(ts // rule.bucket_ms), rule, hour_of)
+        if j is None or not j.exceeding:
+            since, at, calm = None, None, True
+            continue
+        calm, last = False, j
+        since = ts if since is None else since
+        if at is None and ts - since >= rule.duration_ms:
+            at = ts
+    return (SiteExcess(since, at, last) if at is not None else None), calm
+
+
+def explanation(j: Judgement, rule: DustRule) -> dict[str, str]:
+    """What the reading was judged against, in zh and en."""
+    if j.background is not None:
+        return {"en": f"PM10 {j.value:.0f} µg/m³ against the regional background {j.background:.0f} µg/m³ (median of "
+                      f"{j.peers} other sites' monitors in the region, same {rule.bucket_ms // 60000} min) plus a margin "
+                      f"of {rule.margin:.0f} µg/m³, for {rule.duration_ms // 60000} min",
+                "zh": f"PM10 {j.value:.0f} µg/m³, 区域背景值{j.background:.0f} µg/m³(同区域其他{j.peers}个工地监测点同"
+                      f"{rule.bucket_ms // 60000}分钟的中位数)加{rule.margin:.0f} µg/m³, 持续{rule.duration_ms // 60000}分钟"}
+    start, end = rule.work_hours
+    return {"en": f"PM10 {j.value:.0f} µg/m³ against the fixed limit {rule.fallback_limit:.0f} µg/m³ for "
+                  f"{rule.duration_ms // 60000} min, judged only in working hours {start:g}:00-{end:g}:00 of the site's "
+                  f"working days: fewer than "
+                  f"{rule.min_peers} other sites in the region ({j.peers}) to give a background",
+            "zh": f"PM10 {j.value:.0f} µg/m³, 同区域其他工地监测点不足{rule.min_peers}个({j.peers}个), 无区域背景值, "
+                  f"仅在工作日施工时段{start:g}:00-{end:g}:00按固定限值{rule.fallback_limit:.0f} µg/m³判断, "
+                  f"持续{rule.duration_ms // 60000}分钟"}
+
+
+def dust_rule(params: Mapping) -> DustRule:
+    hours = params.get("work_hours", [7, 18])
+    return DustRule(float(params["margin"]), int(params["duration_s"] * 1000), int(params.get("bucket_s", 900) * 1000),
+                    int(params.get("min_peers", 3)), float(params["fallback_limit"]), (float(hours[0]), float(hours[1])))

@@ -1,0 +1,62 @@
+"""A site's dust through the platform: readings ingested, judged on the sweep against the median of the other
+construction sites' monitors in the same region (regional haze raises every site and no alarm; one site's works
+raise its own), and a site alone in its region judged by the fixed limit in working hours only."""
+from __future__ import annotations
+
+import random
+
+from wuxin.services import monitoring, registry
+from wuxin.services.ingest import ingest_lines
+from wuxin.sim.spec import make_uscc
+
+HOUR_MS = 3_600_000
+STEP_MS = 600_000
+REGION = "上海市浦东新区"
+ALONE = "四川省成都市双流区"
+
+
+def alarms(platform) -> list[tuple[str, str]]:
+    with platform.uow() as uow:
+        rows = uow.monitoring.list_alarms(None, None, None, None, 1000)
+        keys = {d["id"]: d["key"] for e in uow.enterprises.list() for d in uow.devices.list(e["id"])}
+    return sorted((keys.get(r["device_id"]), r["status"]) for r in rows if r["alarm_type"] == "dust")
+
+
+def sites(platform) -> None:
+    rng = random.Random(5)
+    for s, region in enumerate([REGION] * 4 + [ALONE]):
+        firm = registry.create_enterprise(platform, None, f"上海建工第{s}工程有限公司", make_uscc(rng), "construction", region)
+        registry.register_device(platform, None, firm, f"env-{s}", "construction.env_monitor", "bank_installed")
+
+
+def china_midnight(platform) -> int:
+    return platform.clock_ms() // (24 * HOUR_MS) * (24 * HOUR_MS) - 8 * HOUR_MS
+
+
+def feed(platform, start: int, hours: int, pm10) -> None:
+    """10-min PM10 readings of every site, swept every 10 min as they come in."""
+    for i in range(hours * HOUR_MS // STEP_MS):
+        ts = start + i * STEP_MS
+        platform.clock.now_ms = ts + 60_000
+        lines = [{"device": f"env-{s}", "ts": ts, "values": {"pm10_ugm3": pm10(s, i)}} for s in range(5)]
+        assert not ingest_lines(platform, lines, "bulk").rejections
+        monitoring.sweep_regional_excess(platform)
+
+
+def test_haze_over_the_region_raises_nothing_and_one_sites_own_dust_does(platform):
+    sites(platform)
+    midnight = china_midnight(platform)
+    feed(platform, midnight + 1 * HOUR_MS, 4, lambda s, i: 230.0 + 5 * s)  # night haze, 01:00-05:00, 230-250
+    assert alarms(platform) == []  # the region's sites are each within 80 of their peers; env-4 alone is idle at night
+    feed(platform, midnight + 9 * HOUR_MS, 3, lambda s, i: 150.0 + (100.0 if s == 1 and i >= 3 else 0.0) + (50.0 if s == 4 else 0.0))
+    assert alarms(platform) == [("env-1", "active"), ("env-4", "active")]  # env-1: 250 over 150; env-4: 200 over the fixed 150 by day
+    with platform.uow() as uow:
+        details = {a["device_id"]: a["detail"] for a in uow.monitoring.list_alarms(None, None, None, None, 10)}
+        keys = {d["id"]: d["key"] for e in uow.enterprises.list() for d in uow.devices.list(e["id"])}
+    by_key = {keys[i]: d for i, d in details.items()}
+    assert by_key["env-1"]["judged_by"] == "regional_background" and by_key["env-1"]["background"] == 150.0
+    assert by_key["env-1"]["peers"] == 3 and "margin of 80" in by_key["env-1"]["threshold_from"]["en"]
+    assert by_key["env-4"]["judged_by"] == "fallback_working_hours" and by_key["env-4"]["peers"] == 0
+    assert "固定限值150" in by_key["env-4"]["threshold_from"]["zh"]
+    feed(platform, midnight + 12 * HOUR_MS, 1, lambda s, i: 60.0)
+    assert alarms(platform) == [("env-1", "cleared"), ("env-4", "cleared")]
