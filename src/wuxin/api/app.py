@@ -68,11 +68,13 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.get("/health", tags=["operations"])
     def health() -> JSONResponse:
+        """Liveness and readiness of the database, brokers and background jobs; 503 when a dependency is down."""
         status, body, headers = health_report(platform, app.state)  # one function per part: see api/health.py
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.get("/metrics", tags=["operations"])
     def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process (text exposition format)."""
         return PlainTextResponse(platform.metrics.exposition().decode(), media_type="text/plain; version=0.0.4")
 
     return app

@@ -144,6 +144,7 @@ def create_batch(body: BatchIn, user: CurrentUser, platform: PlatformDep) -> dic
 
 @router.get("/api/v1/trace/batches/{batch_id}", tags=["trace"])
 def get_batch(batch_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One traced product batch and its events."""
     return trace.batch_view(platform, user, batch_id)
 
 

@@ -1,0 +1,102 @@
+"""Response models of the integrator's path (enterprises, sites, devices, tokens, consents, bulk provisioning,
+device telemetry): what /docs shows an integrator. Extra members a service adds are kept (extra="allow"),
+so these models document answers without ever dropping a field."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Created(Answer):
+    id: int = Field(description="The new record's id")
+
+
+class Me(Answer):
+    id: int = Field(description="The user's id")
+    username: str
+    role: str = Field(description="admin, officer, analyst, owner ... (see GET /api/v1/labels)")
+    tenant_id: int | None = Field(None, description="The tenant (lender) the user belongs to")
+    enterprise_id: int | None = Field(None, description="For an owner: the enterprise they speak for")
+
+
+class LoginAnswer(Answer):
+    access_token: str = Field(description="Bearer token: send as 'Authorization: Bearer <token>'")
+    token_type: str = Field(description="Always 'bearer'", examples=["bearer"])
+
+
+class DeviceCredentials(Answer):
+    id: int = Field(description="The device's id")
+    key: str = Field(description="The device key (unique per platform)", examples=["loom-01"])
+    access_token: str = Field(description="The device's access token (wxd_...): shown once, only its SHA-256 is "
+                                          "stored. The device sends it as ThingsBoard devices do (URL, MQTT username)")
+    note: str
+
+
+class RotatedToken(Answer):
+    key: str = Field(description="The device key")
+    access_token: str = Field(description="The new access token (shown once); earlier tokens stop working")
+
+
+class RevokedTokens(Answer):
+    key: str = Field(description="The device key")
+    revoked: int = Field(description="How many access tokens were revoked")
+
+
+class PointRejection(Answer):
+    index: int | None = Field(None, description="Position of the point (or message) in the request")
+    device: str | None = Field(None, description="The device key")
+    key: str | None = Field(None, description="The property key refused")
+    reason: str = Field(description="Short code: unknown_device, bad_timestamp ... (see GET /api/v1/labels)")
+    message: str = Field(description="The sentence naming the key and the value")
+
+
+class PointWarning(PointRejection):
+    params: dict | None = Field(None, description="The values the message refers to")
+
+
+class TelemetryAnswer(Answer):
+    """What a device hears back: how many points were stored and why each refused one was quarantined."""
+    batch_id: int | None = Field(None, description="The ingest batch the stored points belong to")
+    accepted: int = Field(description="Points stored")
+    events: int = Field(description="Events stored (ThingsBoard 'event' messages)")
+    rejected: int = Field(description="Points refused (and quarantined for replay)")
+    errors: list[PointRejection] = Field(description="One entry per refused point")
+    warnings: list[PointWarning] = Field(description="Points stored with a reservation")
+
+
+TELEMETRY_EXAMPLE = {"batch_id": 42, "accepted": 2, "events": 0, "rejected": 1, "warnings": [],
+                     "errors": [{"index": 2, "device": "loom-01", "key": None, "reason": "bad_timestamp",
+                                 "message": "ts 86400000 is outside [946684800000, 1800000000000] (2000-01-01 .. now + 24 h)"}]}
+
+
+class ProvisionedDevice(Answer):
+    row: int = Field(description="The spreadsheet row (the header is row 1)")
+    key: str
+    device_id: int
+    device_type: str
+    site: str = Field(description="The site's name ('' when none)")
+    source_mode: str = Field(description="bank_installed, third_party_platform or enterprise_shared")
+    access_token: str = Field(description="Shown once; only its SHA-256 is stored")
+
+
+class RowRefusal(Answer):
+    row: int = Field(description="The spreadsheet row (the header is row 1)")
+    column: str = Field(description="The column refused")
+    value: str = Field(description="The value found")
+    reason: str = Field(description="Why, naming the thing and the value")
+
+
+class ProvisioningReport(Answer):
+    enterprise_id: int
+    file: str = Field(description="The uploaded file's name")
+    dry_run: bool = Field(description="True: checked only, nothing created")
+    rows: int = Field(description="Data rows read")
+    valid_rows: int = Field(description="Rows that passed every check")
+    created_count: int = Field(description="Devices created (0 on a dry run)")
+    refused_rows: int = Field(description="How many rows were refused")
+    created: list[ProvisionedDevice]
+    errors: list[RowRefusal] = Field(description="One entry per refused cell: row, column, value, reason")
+    note: str
