@@ -292,5 +292,15 @@ def start_front_end(platform, stop: threading.Event):
 
     front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port).start_in_thread()
     logging.getLogger("wuxin.ingest").info("MQTT front end for the vendors' SDKs on %s:%d", settings.host, front.port)
-    threading.Thread(target=lambda: (stop.wait(), front.stop()), name="wuxin-mqtt-front-stop", daemon=True).start()
+    threading.Thread(target=_watch_front, args=(front, stop), name="wuxin-mqtt-front-check", daemon=True).start()
     return front
+
+
+def _watch_front(front, stop: threading.Event, check_interval_s: float = 60.0) -> None:
+    """Close revoked devices' connections every minute (as `wuxin ingest mqtt-front`); stop with `stop`."""
+    while not stop.wait(check_interval_s):
+        try:
+            front.check_credentials()
+        except Exception:  # the database may be down for a while: log, keep checking
+            log.exception("MQTT front end: checking the connected devices' credentials failed")
+    front.stop()
