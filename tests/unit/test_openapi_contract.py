@@ -15,6 +15,7 @@ INTEGRATOR_PATH = [
     ("post", "/api/v1/devices/{device_key}/token/rotate"), ("post", "/api/v1/devices/{device_key}/token/revoke"),
     ("post", "/api/v1/enterprises/{enterprise_id}/consents"),
     ("post", "/api/v1/enterprises/{enterprise_id}/devices/import"),
+    ("get", "/api/v1/enterprises/{enterprise_id}/devices"), ("get", "/api/v1/thing-models"),
     ("post", "/api/v1/{device_token}/telemetry"), ("post", "/api/v1/devices/me/telemetry"),
 ]
 

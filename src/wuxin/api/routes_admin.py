@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.schemas import ThingModelSummary
 from wuxin.api.fields import RequestModel, ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
@@ -42,9 +43,9 @@ def create_user(body: UserIn, user: CurrentUser, platform: PlatformDep) -> dict:
                                        body.enterprise_id, body.display_name)}
 
 
-@router.get("/thing-models", tags=["thing models"])
+@router.get("/thing-models", tags=["thing models"], response_model=list[ThingModelSummary])
 def list_thing_models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
-    """The thing models (device types) this platform knows: their properties, units and ranges."""
+    """The thing models this platform knows: device type, scenario, version, when imported (details: GET .../{device_type})."""
     with platform.uow() as uow:
         return [{k: row[k] for k in ("device_type", "scenario", "version", "updated_ms")} for row in uow.devices.thing_models()]
 

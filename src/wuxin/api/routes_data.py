@@ -8,7 +8,7 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id
-from wuxin.api.schemas import Created, DeviceCredentials, LoginAnswer, Me, RevokedTokens, RotatedToken
+from wuxin.api.schemas import Created, DeviceCredentials, DeviceView, LoginAnswer, Me, RevokedTokens, RotatedToken
 from wuxin.services import access_log, consent, data_access, identity, registry
 
 router = APIRouter(prefix="/api/v1")
@@ -93,7 +93,7 @@ class DeviceIn(RequestModel):
     attributes: dict = Field(default_factory=dict)
 
 
-@router.get("/enterprises/{enterprise_id}/devices", tags=["devices"])
+@router.get("/enterprises/{enterprise_id}/devices", tags=["devices"], response_model=list[DeviceView])
 def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The enterprise's devices (key, type, site, source mode ...)."""
     return data_access.list_devices(platform, user, enterprise_id)

@@ -100,3 +100,26 @@ class ProvisioningReport(Answer):
     created: list[ProvisionedDevice]
     errors: list[RowRefusal] = Field(description="One entry per refused cell: row, column, value, reason")
     note: str
+
+
+class DeviceView(Answer):
+    id: int
+    key: str = Field(description="The device key (what the device is called in every answer)")
+    device_type: str = Field(description="Its thing model's device type", examples=["manufacturing.current_bracelet"])
+    site_id: int | None = Field(None, description="The site it is installed at")
+    attributes: dict | None = Field(None, description="Install attributes (checked against the thing model)")
+    source_mode: str = Field(description="bank_installed, third_party_platform or enterprise_shared")
+    trust_level: float = Field(description="How far its data is trusted as evidence (from the source mode), 0..1")
+    last_seen_ms: int | None = Field(None, description="When it last sent (epoch ms); null: never")
+    installed_ms: int | None = Field(None, description="When it was registered (epoch ms)")
+    decommissioned_ms: int | None = Field(None, description="When it was decommissioned (epoch ms); null: in service")
+    connectivity: str = Field(description="online, offline (silent past its thing model's heartbeat timeout) or "
+                                          "unknown (never sent)")
+    undeclared_attributes: list[str] = Field(description="Attributes its thing model does not declare")
+
+
+class ThingModelSummary(Answer):
+    device_type: str = Field(description="The device type the thing model describes")
+    scenario: str | None = Field(None, description="The industry scenario (manufacturing, vehicles ...)")
+    version: str | int | None = Field(None, description="The thing model's version")
+    updated_ms: int | None = Field(None, description="When it was last imported (epoch ms)")
