@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     mqtt_url: str | None = None
     mqtt_admin_url: str | None = None  # dynamic-security admin: token rotations reach the broker at once
+    # The MQTT front end for the vendors' SDKs (ingest/mqtt/front.py), started by `wuxin serve` when the port is set
+    # (0 = any free port); it forwards to the broker at mqtt_front_url (its own broker account; see provision_front)
+    mqtt_front_port: int | None = Field(None, ge=0, le=65535)
+    mqtt_front_url: str | None = None
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
     smtp_port: int = 25
     smtp_from: str = "wuxin-alarms@localhost"

@@ -26,10 +26,12 @@ def test_live_demo_devices_send_over_jt808_and_mqtt_until_stopped(platform, tmp_
     fleet = build_fleet(["logistics", "vehicles"], 1, 11)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
-    live = LiveDevices(platform, fleet, 11, jt808_port=0, speed=900, heartbeat_s=1, data_dir=tmp_path / "broker")
+    live = LiveDevices(platform, fleet, 11, jt808_port=0, speed=900, heartbeat_s=1, data_dir=tmp_path / "broker",
+                         mqtt_front_port=0)
     said = live.start()
     try:
         assert "GPS terminals" in said and "MQTT devices" in said
+        assert f"MQTT front end for the vendors' SDKs on 127.0.0.1:{live._front.port}" in said and live._front.port
         terminals, mqtt_devices = set(live.terminals), set(live.mqtt_devices)
         assert terminals and mqtt_devices
         deadline = time.monotonic() + 60
@@ -70,7 +72,8 @@ def test_a_taken_jt808_port_is_said_and_the_rest_goes_on(platform, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        live = LiveDevices(platform, fleet, 5, jt808_port=taken.getsockname()[1], data_dir=tmp_path / "broker")
+        live = LiveDevices(platform, fleet, 5, jt808_port=taken.getsockname()[1], data_dir=tmp_path / "broker",
+                             mqtt_front_port=0)
         said = live.start()
         live.stop()
     assert "no JT/T 808 gateway" in said and "MQTT devices" in said
@@ -99,7 +102,8 @@ def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_on
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
-    live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=60, heartbeat_s=5, data_dir=tmp_path / "broker")
+    live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=60, heartbeat_s=5, data_dir=tmp_path / "broker",
+                         mqtt_front_port=0)
     live.start()
     try:
         key, other = sorted(live.mqtt_devices)[:2]

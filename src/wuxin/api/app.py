@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 import math
+from http import HTTPStatus
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
@@ -23,6 +23,7 @@ from wuxin.api import routes_portfolio
 from wuxin.api.body_limit import BodyLimit
 from wuxin.api.guards import refuse_unstorable_text
 from wuxin.api.health import health_report
+from wuxin.api.problems import PROBLEM_RESPONSES, problem_response
 from wuxin.api.request_metrics import RequestMetrics
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
@@ -43,7 +44,7 @@ def create_app(platform: Platform) -> FastAPI:
                   description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
                   lifespan=routes_monitoring.with_sweeper(platform, maintenance_lifespan(platform, indicators_lifespan(
                       platform, routes_ledger.tree_head_lifespan(platform)))),  # intervals: config.Settings
-                  dependencies=[Depends(refuse_unstorable_text)])
+                  responses=PROBLEM_RESPONSES, dependencies=[Depends(refuse_unstorable_text)])
     app.state.platform = platform
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
@@ -69,23 +70,27 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.get("/health", tags=["operations"])
     def health() -> JSONResponse:
+        """Liveness and readiness of the database, brokers and background jobs; 503 when a dependency is down."""
         status, body, headers = health_report(platform, app.state)  # one function per part: see api/health.py
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.get("/metrics", tags=["operations"])
     def metrics() -> PlainTextResponse:
+        """Prometheus metrics of this process (text exposition format)."""
         return PlainTextResponse(platform.metrics.exposition().decode(), media_type="text/plain; version=0.0.4")
 
     return app
 
 
-def _error(status: int, code: str, message: str, headers: dict | None = None, **extra) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status, headers=headers)
+def _error(request: Request, status: int, code: str, message: str, headers: dict | None = None,
+           **extra) -> JSONResponse:
+    return problem_response(status, code, message, request.url.path, headers, **extra)
 
 
-def _wuxin_error(exc: WuxinError) -> JSONResponse:
+def _wuxin_error(request: Request, exc: WuxinError) -> JSONResponse:
     retry_after_s = exc.retry_after_s  # throttled or unavailable: when to try again
-    return _error(exc.status_code, exc.code, str(exc), {"Retry-After": str(retry_after_s)} if retry_after_s else None)
+    return _error(request, exc.status_code, exc.code, str(exc),
+                  {"Retry-After": str(retry_after_s)} if retry_after_s else None)
 
 
 def _shown(value):
@@ -97,45 +102,75 @@ def _shown(value):
     return value if isinstance(value, (int, float, bool)) else None
 
 
+def _field_problems(exc: RequestValidationError) -> list[dict]:
+    """Each refused field: where (loc), why (msg) and the value sent."""
+    return [{"loc": [_shown(p) if isinstance(p, str) else p for p in e["loc"]], "msg": e["msg"],
+             "value": _shown(e.get("input"))} for e in exc.errors()]
+
+
+def _validation_detail(errors: list[dict]) -> str:
+    """One sentence naming every refused field and its value (the first five)."""
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}={e['value']!r}: {e['msg']}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "the request does not match the API schema: " + "; ".join(parts) + more
+
+
+def _http_detail(exc: HTTPException) -> tuple[str, dict]:
+    """An HTTPException's detail as the problem's sentence; a structured detail travels as `errors`."""
+    if isinstance(exc.detail, str):
+        return exc.detail, {}
+    return HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "error", \
+        {"errors": exc.detail}
+
+
 def _add_error_handlers(app: FastAPI) -> None:
+    """One format for every error: RFC 9457 problem+json (see api/problems.py)."""
     @app.exception_handler(WuxinError)
-    async def wuxin_error(_: Request, exc: WuxinError) -> JSONResponse:
-        return _wuxin_error(exc)
+    async def wuxin_error(request: Request, exc: WuxinError) -> JSONResponse:
+        return _wuxin_error(request, exc)
 
     @app.exception_handler(PayloadError)
-    async def payload_error(_: Request, exc: PayloadError) -> JSONResponse:
-        return _error(400, exc.reason, str(exc))
+    async def payload_error(request: Request, exc: PayloadError) -> JSONResponse:
+        return _error(request, 400, exc.reason, str(exc))
 
     @app.exception_handler(DeviceTokenError)
-    async def token_error(_: Request, exc: DeviceTokenError) -> JSONResponse:
-        return _error(401, exc.reason, str(exc))
+    async def token_error(request: Request, exc: DeviceTokenError) -> JSONResponse:
+        return _error(request, 401, exc.reason, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "value": _shown(e.get("input"))}
-                    for e in exc.errors()]
-        return _error(422, "invalid_request", "the request does not match the API schema", problems=problems)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_problems(exc)
+        problems = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "value": e["value"]}
+                    for e in errors]  # the pre-problem+json shape, kept for existing clients
+        return _error(request, 422, "invalid_request", _validation_detail(errors), errors=errors, problems=problems)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         if isinstance(exc.__cause__, RecursionError):  # FastAPI could not parse a JSON body this deep
             return await too_deep(request, exc.__cause__)
-        return await http_exception_handler(request, exc)
+        detail, extra = _http_detail(exc)
+        code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return _error(request, exc.status_code, code, detail, getattr(exc, "headers", None), **extra)
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, _: RecursionError) -> JSONResponse:
         log.warning("request too deeply nested on %s %s", request.method, request.url.path)
-        return _error(400, "too_deep", "the request body is nested too deeply to process (Python's recursion limit); "
-                                       "send arrays and objects nested at most a few hundred levels")
+        return _error(request, 400, "too_deep", "the request body is nested too deeply to process (Python's "
+                      "recursion limit); send arrays and objects nested at most a few hundred levels")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         translated = translate(exc)  # a database failure outside a unit of work, a full disk (ENOSPC)
         if translated is not None:
             log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, translated)
-            return _wuxin_error(translated)
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
+            return _wuxin_error(request, translated)
+        log.exception("unexpected error on %s %s", request.method, request.url.path)  # the trace stays in the log
+        return _error(request, 500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "body_too_large",
+               415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests"}
 
 
 def _add_security_headers(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ connection is closed so the server stops reading the rest from the network.
 """
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from wuxin.api.problems import problem_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -31,8 +31,7 @@ class BodyLimit:
         await _LimitedRequest(self, scope, receive, send).run()
 
     async def _refuse(self, scope: Scope, send: Send, message: str) -> None:
-        response = JSONResponse({"error": "body_too_large", "message": message}, status_code=413,
-                                headers={"connection": "close"})
+        response = problem_response(413, "body_too_large", message, scope.get("path"), {"connection": "close"})
         await response(scope, _no_receive, send)
 
 

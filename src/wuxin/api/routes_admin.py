@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.schemas import ThingModelSummary
 from wuxin.api.fields import RequestModel, ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
@@ -29,25 +30,29 @@ class UserIn(RequestModel):
 
 @router.post("/tenants", tags=["admin"], status_code=201)
 def create_tenant(body: TenantIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Create a tenant (a bank or lender). Answers its id."""
     require_role(user, Role.PLATFORM_ADMIN)
     return {"id": identity.create_tenant(platform, body.name, body.kind)}
 
 
 @router.post("/users", tags=["admin"], status_code=201)
 def create_user(body: UserIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Create a user of a tenant with one role. The password is stored hashed."""
     require_role(user, Role.PLATFORM_ADMIN)
     return {"id": identity.create_user(platform, body.username, body.password, body.role, body.tenant_id,
                                        body.enterprise_id, body.display_name)}
 
 
-@router.get("/thing-models", tags=["thing models"])
+@router.get("/thing-models", tags=["thing models"], response_model=list[ThingModelSummary])
 def list_thing_models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The thing models this platform knows: device type, scenario, version, when imported (details: GET .../{device_type})."""
     with platform.uow() as uow:
         return [{k: row[k] for k in ("device_type", "scenario", "version", "updated_ms")} for row in uow.devices.thing_models()]
 
 
 @router.get("/thing-models/{device_type}", tags=["thing models"])
 def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One thing model by device type: each property with its unit, type and accepted range."""
     model = platform.thing_models.get(device_type)
     if model is None:
         from wuxin.errors import NotFound
@@ -62,6 +67,7 @@ async def import_thing_model(request: Request, user: CurrentUser, platform: Plat
                              device_type: str | None = Query(None, max_length=80, description=(
                                  "'<scenario>.<type>' for an Alibaba export (its productKey is Alibaba's); "
                                  "remembered for that productKey"))) -> dict:
+    """Import a thing model (Wuxin JSON or an Alibaba Cloud IoT TSL file); refusals name the property and the value."""
     return {"device_type": registry.import_thing_model(platform, await request.body(), user, device_type)}
 
 
@@ -73,14 +79,17 @@ class EntryIds(RequestModel):
 def list_quarantine(user: CurrentUser, platform: PlatformDep, status: str | None = "open",
                     limit: int = Query(100, ge=1, le=1000),
                     after_id: int = Query(0, ge=0, le=ID_MAX), reason: str | None = None) -> list[dict]:
+    """Points and messages refused at ingest (unknown property, out of range ...), paged by after_id."""
     return quarantine.list_entries(platform, user, status, limit, after_id, reason)
 
 
 @router.post("/quarantine/replay", tags=["quarantine"])
 def replay_quarantine(body: EntryIds, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Send quarantined entries through ingest again (after a thing model was fixed); answers how many were stored."""
     return quarantine.replay(platform, user, body.ids)
 
 
 @router.post("/quarantine/discard", tags=["quarantine"])
 def discard_quarantine(body: EntryIds, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Discard quarantined entries for good; answers how many were discarded."""
     return {"discarded": quarantine.discard(platform, user, body.ids)}

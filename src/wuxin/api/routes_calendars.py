@@ -35,11 +35,13 @@ class PeriodIn(RequestModel):
 @router.get("/enterprises/{enterprise_id}/calendar")
 def list_periods(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, from_ms: EpochMs | None = None,
                  to_ms: EpochMs | None = None) -> list[dict]:
+    """The enterprise's calendar: planned stops, holidays and shifts that explain idle days."""
     return calendars.list_periods(platform, user, enterprise_id, from_ms, to_ms)
 
 
 @router.post("/enterprises/{enterprise_id}/calendar", status_code=201)
 def add_period(enterprise_id: Id, body: PeriodIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Add a calendar period (a planned stop, holiday ...) to the enterprise; answers its id."""
     return calendars.add_periods(platform, user, enterprise_id, [body.model_dump()])[0]
 
 
@@ -57,6 +59,7 @@ async def import_periods(enterprise_id: Id, request: Request, user: CurrentUser,
 
 @router.delete("/enterprises/{enterprise_id}/calendar/{period_id}", status_code=204)
 def delete_period(enterprise_id: Id, period_id: Id, user: CurrentUser, platform: PlatformDep) -> None:
+    """Remove one calendar period of the enterprise."""
     calendars.delete_period(platform, user, enterprise_id, period_id)
 
 
@@ -66,6 +69,7 @@ class TimezoneIn(RequestModel):
 
 @router.put("/enterprises/{enterprise_id}/sites/{site_id}/timezone")
 def set_site_timezone(enterprise_id: Id, site_id: Id, body: TimezoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Set the IANA time zone that cuts a site's days (default Asia/Shanghai)."""
     return calendars.set_site_timezone(platform, user, enterprise_id, site_id, body.timezone)
 
 

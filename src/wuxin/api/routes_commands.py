@@ -37,6 +37,7 @@ def request(device_key: str, body: CommandIn, user: CurrentUser, platform: Platf
 
 @router.get("/devices/{device_key}/commands")
 def of_device(device_key: str, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The commands of one device (proposed, sent, answered ...)."""
     return commands.device_commands(platform, user, device_key)
 
 
@@ -54,16 +55,19 @@ def listed(user: CurrentUser, platform: PlatformDep, state: str | None = None) -
 
 @router.get("/loans/{loan_id}/commands", tags=["loans"])
 def of_loan(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The commands raised for the devices pledged to one loan."""
     return commands.loan_commands(platform, user, loan_id)
 
 
 @router.get("/alarms/{alarm_id}/commands", tags=["alarms"])
 def of_alarm(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The commands raised by one alarm."""
     return commands.alarm_commands(platform, user, alarm_id)
 
 
 @router.get("/commands/{command_id}")
 def detail(command_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One command: its state, who proposed and approved it, and the device's answer."""
     return commands.command_detail(platform, user, command_id)
 
 
@@ -75,9 +79,11 @@ def approve(command_id: Id, body: DecisionIn, user: CurrentUser, platform: Platf
 
 @router.post("/commands/{command_id}/reject")
 def reject(command_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Reject a proposed command (a second person's decision); it is never sent."""
     return commands.reject_command(platform, user, command_id, body.reason)
 
 
 @router.post("/commands/{command_id}/cancel")
 def cancel(command_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Cancel a command that was not yet delivered to its device."""
     return commands.cancel_command(platform, user, command_id, body.reason)

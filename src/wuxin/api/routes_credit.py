@@ -44,11 +44,13 @@ async def import_business_data(kind: str, request: Request, user: CurrentUser, p
 
 @router.get("/business-data/imports/{import_id}/rejections")
 def business_rejections(import_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """The rows of one business-data import that were refused, each with row, column, value and reason."""
     return business_data.rejections(platform, user, import_id)
 
 
 @router.get("/enterprises/{enterprise_id}/business-data")
 def business_records(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, kind: str | None = None) -> dict:
+    """The enterprise's imported business records, optionally of one kind."""
     return business_data.records(platform, user, enterprise_id, kind)
 
 
@@ -72,6 +74,7 @@ def train(body: TrainIn, user: CurrentUser, platform: PlatformDep) -> dict:
 
 @router.get("/credit/models")
 def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The credit models the caller may use."""
     return credit.list_models(platform, user)
 
 
@@ -120,6 +123,7 @@ def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: Pla
 
 @router.get("/enterprises/{enterprise_id}/credit/decisions")
 def decisions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The credit decisions recorded for an enterprise."""
     return credit.decisions(platform, user, enterprise_id)
 
 

@@ -26,6 +26,7 @@ class ReviewIn(RequestModel):
 
 @router.get("/decisions/{decision_id}/workflow")
 def workflow(decision_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """The review workflow of one credit decision: who reviewed, approved or rejected it and when."""
     return credit_workflow.decision_workflow(platform, user, decision_id)
 
 
@@ -50,11 +51,13 @@ def reviews(user: CurrentUser, platform: PlatformDep, request: Request, response
 
 @router.post("/reviews/{review_id}/approve")
 def approve(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Approve a credit review (a different person than the proposer)."""
     return credit_workflow.review(platform, user, review_id, True, body.reason)
 
 
 @router.post("/reviews/{review_id}/reject")
 def reject(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Reject a credit review, with the reason."""
     return credit_workflow.review(platform, user, review_id, False, body.reason)
 
 

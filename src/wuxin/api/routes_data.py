@@ -8,6 +8,7 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id
+from wuxin.api.schemas import Created, DeviceCredentials, DevicePage, DeviceView, LoginAnswer, Me, RevokedTokens, RotatedToken
 from wuxin.services import access_log, consent, data_access, identity, registry
 
 router = APIRouter(prefix="/api/v1")
@@ -18,7 +19,7 @@ class LoginIn(RequestModel):
     password: str = Field(max_length=200)
 
 
-@router.post("/auth/login", tags=["auth"], responses={
+@router.post("/auth/login", tags=["auth"], response_model=LoginAnswer, responses={
     401: {"description": "wrong username or password (the same answer for an unknown user)"},
     429: {"description": "too many failed logins for the account or from the address; see Retry-After"},
     503: {"description": "too many logins being verified at once; see Retry-After"}})
@@ -31,12 +32,14 @@ def login(body: LoginIn, platform: PlatformDep, request: Request) -> dict:
 
 @router.post("/auth/logout", tags=["auth"])
 def logout(user: CurrentUser, platform: PlatformDep, request: Request) -> dict:
+    """End this bearer token's session."""
     identity.logout(platform, request.headers["authorization"].split(" ", 1)[1].strip())
     return {"logged_out": user.username}
 
 
-@router.get("/me", tags=["auth"])
+@router.get("/me", tags=["auth"], response_model=Me)
 def me(user: CurrentUser) -> dict:
+    """Who the bearer token belongs to: user id, username, role, tenant and (for an owner) enterprise."""
     return {"id": user.user_id, "username": user.username, "role": user.role.value, "tenant_id": user.tenant_id,
             "enterprise_id": user.enterprise_id}
 
@@ -50,16 +53,19 @@ class EnterpriseIn(RequestModel):
 
 @router.get("/enterprises", tags=["enterprises"])
 def list_enterprises(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The enterprises the caller may see (own tenant's borrowers, or the owner's own enterprise)."""
     return registry.visible_enterprises(platform, user)
 
 
-@router.post("/enterprises", tags=["enterprises"], status_code=201)
+@router.post("/enterprises", tags=["enterprises"], status_code=201, response_model=Created)
 def create_enterprise(body: EnterpriseIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Register a borrowing enterprise by its unified social credit code (USCC); answers its id."""
     return {"id": registry.create_enterprise(platform, user, body.name, body.uscc, body.industry, body.region)}
 
 
 @router.get("/enterprises/{enterprise_id}", tags=["enterprises"])
 def get_enterprise(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One enterprise's profile, within the caller's tenant and consent."""
     return registry.enterprise_profile(platform, user, enterprise_id)
 
 
@@ -72,8 +78,9 @@ class SiteIn(RequestModel):
                                  description="IANA zone cutting the site's days (default Asia/Shanghai)")
 
 
-@router.post("/enterprises/{enterprise_id}/sites", tags=["enterprises"], status_code=201)
+@router.post("/enterprises/{enterprise_id}/sites", tags=["enterprises"], status_code=201, response_model=Created)
 def add_site(enterprise_id: Id, body: SiteIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Add a site (a plant, farm, warehouse) to an enterprise; answers its id."""
     return {"id": registry.add_site(platform, user, enterprise_id, body.name, body.region, body.lat, body.lon,
                                         body.timezone)}
 
@@ -86,7 +93,7 @@ class DeviceIn(RequestModel):
     attributes: dict = Field(default_factory=dict)
 
 
-@router.get("/enterprises/{enterprise_id}/devices", tags=["devices"])
+@router.get("/enterprises/{enterprise_id}/devices", tags=["devices"], response_model=list[DeviceView] | DevicePage)
 def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
                  page: Annotated[int | None, Query(ge=1, le=1_000_000, description="1-based; with any paging or filter "
                                                    "parameter the answer is one page: {total, pages, groups, items}")] = None,
@@ -101,20 +108,24 @@ def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
     return data_access.device_page(platform, user, enterprise_id, page or 1, page_size or 50, site, device_type)
 
 
-@router.post("/enterprises/{enterprise_id}/devices", tags=["devices"], status_code=201)
+@router.post("/enterprises/{enterprise_id}/devices", tags=["devices"], status_code=201,
+             response_model=DeviceCredentials)
 def register_device(enterprise_id: Id, body: DeviceIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Register one device and get its first access token (shown once; only its SHA-256 is stored). For many devices use POST /api/v1/enterprises/{enterprise_id}/devices/import."""
     device_id, token = registry.register_device(platform, user, enterprise_id, body.key, body.device_type,
                                                 body.source_mode, body.site_id, body.attributes)
     return {"id": device_id, "key": body.key, "access_token": token, "note": "the token is shown once; it is stored hashed"}
 
 
-@router.post("/devices/{device_key}/token/rotate", tags=["devices"])
+@router.post("/devices/{device_key}/token/rotate", tags=["devices"], response_model=RotatedToken)
 def rotate_token(device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Issue a new access token for a device (shown once); the old tokens stop working."""
     return {"key": device_key, "access_token": registry.rotate_device_token(platform, user, device_key)}
 
 
-@router.post("/devices/{device_key}/token/revoke", tags=["devices"])
+@router.post("/devices/{device_key}/token/revoke", tags=["devices"], response_model=RevokedTokens)
 def revoke_token(device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Revoke every access token of a device; answers how many were revoked."""
     return {"key": device_key, "revoked": registry.revoke_device_tokens(platform, user, device_key)}
 
 
@@ -122,6 +133,7 @@ def revoke_token(device_key: str, user: CurrentUser, platform: PlatformDep) -> d
 def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep,
                    key: str | None = None, from_ms: Annotated[EpochMs, Query(alias="from")] = 0,
                    to_ms: Annotated[EpochMs, Query(alias="to")] = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> dict:
+    """A device's stored points between from and to (epoch ms), optionally one property key; at most `limit`."""
     return data_access.read_telemetry(platform, user, enterprise_id, device_key, key, from_ms, to_ms, limit)
 
 
@@ -166,11 +178,13 @@ class ConsentPatch(RequestModel):
 
 @router.get("/consents", tags=["consent"])
 def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
+    """The data-sharing consents the caller can see, with their scope and validity."""
     return consent.list_for(platform, user, enterprise_id)
 
 
-@router.post("/enterprises/{enterprise_id}/consents", tags=["consent"], status_code=201)
+@router.post("/enterprises/{enterprise_id}/consents", tags=["consent"], status_code=201, response_model=Created)
 def grant_consent(enterprise_id: Id, body: ConsentIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """The enterprise grants a lender access to its device data: which devices or properties, until when."""
     consent_id = consent.grant(platform, user, enterprise_id, body.tenant_id, body.scope, body.scope_items,
                                body.purpose, body.expires_ms)
     return {"id": consent_id}
@@ -178,9 +192,11 @@ def grant_consent(enterprise_id: Id, body: ConsentIn, user: CurrentUser, platfor
 
 @router.patch("/consents/{consent_id}", tags=["consent"])
 def narrow_consent(consent_id: Id, body: ConsentPatch, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Narrow a consent (fewer devices, properties or an earlier end); it can never be widened."""
     return consent.narrow(platform, user, consent_id, body.scope_items, body.expires_ms)
 
 
 @router.post("/consents/{consent_id}/revoke", tags=["consent"])
 def revoke_consent(consent_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Revoke a consent; the lender's reads stop at once."""
     return consent.revoke(platform, user, consent_id)

@@ -17,16 +17,23 @@ from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import PlatformDep
 from wuxin.api.fields import raw_body
+from wuxin.api.schemas import TELEMETRY_EXAMPLE, TelemetryAnswer
 from wuxin.api.sources import failure_gate
 from wuxin.services import device_sdk
 from wuxin.services.ingest import DeviceTokenError, ingest_device_telemetry
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
+TELEMETRY_RESPONSES: dict = {
+    200: {"model": TelemetryAnswer, "description": "stored (some points may be refused: see `errors`)",
+          "content": {"application/json": {"example": TELEMETRY_EXAMPLE}}},
+    400: {"model": TelemetryAnswer, "description": "every point refused (each reason in `errors`), or unreadable"},
+    401: {"description": "unknown or revoked device token (a problem document)"},
+    429: {"description": "this address sent unknown tokens too often; see Retry-After"}}
 _device_bearer = HTTPBearer(auto_error=False, scheme_name="DeviceToken",
                             description="a device access token (wxd_...), as issued at registration or rotation")
 
 
-@router.post("/devices/me/telemetry")
+@router.post("/devices/me/telemetry", responses=TELEMETRY_RESPONSES)
 async def post_telemetry_with_header(
         request: Request, platform: PlatformDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_device_bearer)]) -> JSONResponse:
@@ -36,7 +43,7 @@ async def post_telemetry_with_header(
     return await _telemetry(platform, credentials.credentials, request)
 
 
-@router.post("/{device_token}/telemetry", openapi_extra=raw_body("ThingsBoard telemetry", {
+@router.post("/{device_token}/telemetry", responses=TELEMETRY_RESPONSES, openapi_extra=raw_body("ThingsBoard telemetry", {
     "application/json": {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}))
 async def post_telemetry(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
     """ThingsBoard telemetry: {"ts","values"}, a list of them, or {key: value}; bad points get reasons.

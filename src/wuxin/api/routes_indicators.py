@@ -42,6 +42,7 @@ def update(user: CurrentUser, platform: PlatformDep, max_batches: int | None = Q
 def enterprise_values(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
                       from_day: str = Query(..., alias="from", pattern=DAY), to_day: str = Query(..., alias="to", pattern=DAY),
                       period: Literal["day", "month"] = "day", name: list[str] | None = Query(None)) -> dict:
+    """The enterprise's computed indicators (utilisation, output ...) per day, from its devices."""
     return indicators.enterprise_indicators(platform, user, enterprise_id, _day(from_day), _day(to_day), period, name)
 
 
@@ -54,6 +55,7 @@ def enterprise_figure(enterprise_id: Id, indicator: str, day: str, user: Current
 @router.get("/enterprises/{enterprise_id}/devices/{device_key}/indicators")
 def device_values(enterprise_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep,
                   from_day: str = Query(..., alias="from", pattern=DAY), to_day: str = Query(..., alias="to", pattern=DAY)) -> dict:
+    """One device's computed indicators per day."""
     return indicators.device_indicators(platform, user, enterprise_id, device_key, _day(from_day), _day(to_day))
 
 

@@ -40,6 +40,7 @@ def with_sweeper(platform: Platform, inner: Callable) -> Callable:
 
 @router.get("/rules", tags=["monitoring"])
 def list_rules(user: CurrentUser, scenario: str | None = None) -> list[dict]:
+    """The monitoring rules (alarm conditions) and their thresholds, optionally of one scenario."""
     return monitoring.list_rules(scenario)
 
 
@@ -51,16 +52,19 @@ class OverrideIn(RequestModel):
 
 @router.put("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
 def put_override(product: str, rule_id: str, body: OverrideIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Override one rule's threshold for a loan product."""
     return monitoring.set_override(platform, user, product, rule_id, body.model_dump(exclude_none=True))
 
 
 @router.get("/rule-overrides", tags=["monitoring"])
 def get_overrides(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The rule overrides in force for the caller's tenant."""
     return monitoring.list_overrides(platform, user)
 
 
 @router.delete("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
 def delete_override(product: str, rule_id: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Remove a rule override; the product's default threshold applies again."""
     return {"deleted": monitoring.delete_override(platform, user, product, rule_id)}
 
 
@@ -131,16 +135,19 @@ class ReasonIn(RequestModel):
 
 @router.post("/alarms/{alarm_id}/acknowledge", tags=["alarms"])
 def acknowledge(alarm_id: Id, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Acknowledge an alarm (someone is looking at it); recorded in its audit trail."""
     return monitoring.acknowledge(platform, user, alarm_id, body.reason)
 
 
 @router.post("/alarms/{alarm_id}/clear", tags=["alarms"])
 def clear(alarm_id: Id, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Clear an alarm, with the reason; recorded in its audit trail."""
     return monitoring.clear(platform, user, alarm_id, body.reason)
 
 
 @router.get("/alarms/{alarm_id}/audit", tags=["alarms"])
 def audit(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """The audit trail of one alarm: raised, acknowledged, cleared, by whom and when."""
     return monitoring.alarm_audit(platform, user, alarm_id)
 
 
@@ -152,6 +159,7 @@ class ChannelIn(RequestModel):
 
 @router.post("/notification-channels", tags=["alarms"], status_code=201)
 def add_channel(body: ChannelIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Add a notification channel (kind, target, minimum severity) for the tenant's alarms."""
     return notifications.add_channel(platform, user, body.kind, body.target, body.min_severity)
 
 
@@ -168,17 +176,20 @@ class LoanIn(RequestModel):
 
 @router.post("/loans", tags=["loans"], status_code=201)
 def create_loan(body: LoanIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Record a loan to an enterprise, to be monitored from its devices; answers its id."""
     return loans.create_loan(platform, user, body.enterprise_id, body.product, body.amount_cny, body.maintenance_ratio,
                              body.liquidation_ratio)
 
 
 @router.get("/loans", tags=["loans"])
 def list_loans(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
+    """The tenant's loans with their state and risk class."""
     return loans.list_loans(platform, user, enterprise_id)
 
 
 @router.get("/loans/{loan_id}", tags=["loans"])
 def get_loan(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One loan of the caller's tenant: its borrower, product, amount and state."""
     return loans.get_loan(platform, user, loan_id)
 
 
@@ -190,6 +201,7 @@ class TransitionIn(RequestModel):
 
 @router.post("/loans/{loan_id}/transitions", tags=["loans"])
 def transition(loan_id: Id, body: TransitionIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Apply an action to a loan's state (with the reason); a refused action names the loan's state."""
     return loans.transition(platform, user, loan_id, body.action, body.reason, body.devices)
 
 
@@ -200,6 +212,7 @@ class RiskClassIn(RequestModel):
 
 @router.post("/loans/{loan_id}/risk-class", tags=["loans"])
 def risk_class(loan_id: Id, body: RiskClassIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Set the loan's risk class, with the reason."""
     return loans.set_risk_class(platform, user, loan_id, body.risk_class, body.reason)
 
 
@@ -222,6 +235,7 @@ class PledgeIn(RequestModel):
 
 @router.post("/loans/{loan_id}/pledges", tags=["pledges"], status_code=201)
 def pledge(loan_id: Id, body: PledgeIn, user: CurrentUser, platform: PlatformDep) -> list[dict]:
+    """Pledge collateral (devices, goods) to a loan."""
     return pledges.pledge(platform, user, loan_id, [i.model_dump(mode="json") for i in body.items])
 
 
@@ -232,11 +246,13 @@ class ZoneIn(RequestModel):
 
 @router.post("/loans/{loan_id}/zones", tags=["pledges"], status_code=201)
 def add_zone(loan_id: Id, body: ZoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Add a geofence zone to the loan (where its pledged assets are expected)."""
     return pledges.add_zone(platform, user, loan_id, body.zone_id, body.polygon)
 
 
 @router.get("/loans/{loan_id}/valuation", tags=["pledges"])
 def valuation(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """The current valuation of the loan's pledged collateral."""
     return pledges.valuation(platform, user, loan_id)
 
 
@@ -249,6 +265,7 @@ class ReconcileIn(RequestModel):
 
 @router.post("/loans/{loan_id}/reconcile", tags=["pledges"])
 def reconcile(loan_id: Id, body: ReconcileIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Reconcile the loan's pledged goods against what its devices report."""
     return pledges.reconcile(platform, user, loan_id, body.zone_id, body.from_ms, body.to_ms, body.wms_out_units)
 
 
@@ -260,6 +277,7 @@ class ReleaseIn(RequestModel):
 
 @router.post("/loans/{loan_id}/release", tags=["pledges"])
 def release(loan_id: Id, body: ReleaseIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Release pledged collateral from the loan."""
     subs = [s.model_dump(mode="json") for s in body.substitutes] if body.substitutes else None
     return pledges.release(platform, user, loan_id, body.item_ids, body.reason, subs)
 
@@ -273,4 +291,5 @@ class PriceIn(RequestModel):
 
 @router.post("/price-index", tags=["pledges"], status_code=201)
 def set_price(body: PriceIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Record a commodity price used to value pledged goods."""
     return pledges.set_price(platform, user, body.sku, body.price_cny, body.at_ms, body.source)

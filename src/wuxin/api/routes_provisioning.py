@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import PlainTextResponse
 
+from wuxin.api.schemas import ProvisioningReport
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import Id
 from wuxin.errors import InvalidInput
@@ -15,7 +16,7 @@ from wuxin.services import provisioning
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 
 
-@router.post("/enterprises/{enterprise_id}/devices/import", responses={
+@router.post("/enterprises/{enterprise_id}/devices/import", response_model=ProvisioningReport, responses={
     404: {"description": "the enterprise does not exist or is not known to the caller"},
     403: {"description": "the caller may not manage this enterprise's devices (no consent, wrong role)"},
     413: {"description": "the request body is over the server's limit"},

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.problems import problem_response
 from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
 from wuxin.services import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
@@ -113,8 +114,8 @@ def verify(gtin: str, serial: str, request: Request, platform: PlatformDep,
     client = request.client.host if request.client else "unknown"
     wait_s = _limiter(request).retry_after_s(client, platform.clock_ms())
     if wait_s:
-        return JSONResponse({"error": "rate_limited", "message": f"too many verifications from this client; retry in "
-                             f"{wait_s:.0f} s"}, status_code=429, headers={"Retry-After": str(max(1, round(wait_s)))})
+        return problem_response(429, "rate_limited", f"too many verifications from this client; retry in {wait_s:.0f} s",
+                                request.url.path, {"Retry-After": str(max(1, round(wait_s)))})
     return JSONResponse(trace.verify_scan(platform, gtin, serial, client, lat, lon))
 
 
@@ -143,6 +144,7 @@ def create_batch(body: BatchIn, user: CurrentUser, platform: PlatformDep) -> dic
 
 @router.get("/api/v1/trace/batches/{batch_id}", tags=["trace"])
 def get_batch(batch_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+    """One traced product batch and its events."""
     return trace.batch_view(platform, user, batch_id)
 
 

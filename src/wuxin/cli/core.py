@@ -307,7 +307,9 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
          seed: int = 2026, serve_api: bool = typer.Option(True, "--serve/--no-serve"),
          live: bool = typer.Option(True, "--live/--no-live", help="while serving, devices go on sending over "
                                                                   "JT/T 808 and MQTT"),
-         jt808_port: int = typer.Option(7808, envvar="WUXIN_JT808_PORT", help="the live demo's JT/T 808 gateway")) -> None:
+         jt808_port: int = typer.Option(7808, envvar="WUXIN_JT808_PORT", help="the live demo's JT/T 808 gateway"),
+         mqtt_front_port: int = typer.Option(1884, envvar="WUXIN_DEMO_MQTT_FRONT_PORT",
+                                             help="the live demo's MQTT front end for the vendors' SDKs")) -> None:
     """Load the demo bank with simulated borrowers of all six scenarios, then serve with live devices."""
     from wuxin.services.demo import DEMO_USERS, demo_fleet, load_demo
 
@@ -328,7 +330,8 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
     if live:
         from wuxin.services.demo_live import LiveDevices
 
-        devices = LiveDevices(platform, demo_fleet(per_scenario, seed), seed, jt808_port=jt808_port)
+        devices = LiveDevices(platform, demo_fleet(per_scenario, seed), seed, jt808_port=jt808_port,
+                              mqtt_front_port=mqtt_front_port)
         console.print(devices.start())
     try:
         serve(None, None)

@@ -12,6 +12,8 @@ from typing import Optional
 
 import typer
 
+from wuxin.errors import ConfigError
+
 app = typer.Typer(no_args_is_help=True)
 log = logging.getLogger(__name__)
 
@@ -282,4 +284,32 @@ def serve_background(platform) -> threading.Event:
     stop = threading.Event()
     start_background(platform, platform.settings.mqtt_url, os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"),
                      0.0, platform.settings.mqtt_admin_url, 60.0, 2000, stop)
+    start_front_end(platform, stop)
     return stop
+
+
+def start_front_end(platform, stop: threading.Event):
+    """The vendors' SDKs' MQTT front end when WUXIN_MQTT_FRONT_PORT is set; it stops when `stop` is set."""
+    settings = platform.settings
+    if settings.mqtt_front_port is None:
+        return None
+    backend_url = settings.mqtt_front_url or settings.mqtt_url
+    if not backend_url:
+        raise ConfigError("WUXIN_MQTT_FRONT_PORT is set but neither WUXIN_MQTT_FRONT_URL nor WUXIN_MQTT_URL names "
+                          "the broker the front end forwards to")
+    from wuxin.ingest.mqtt.front import DeviceFrontEnd
+
+    front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port).start_in_thread()
+    logging.getLogger("wuxin.ingest").info("MQTT front end for the vendors' SDKs on %s:%d", settings.host, front.port)
+    threading.Thread(target=_watch_front, args=(front, stop), name="wuxin-mqtt-front-check", daemon=True).start()
+    return front
+
+
+def _watch_front(front, stop: threading.Event, check_interval_s: float = 60.0) -> None:
+    """Close revoked devices' connections every minute (as `wuxin ingest mqtt-front`); stop with `stop`."""
+    while not stop.wait(check_interval_s):
+        try:
+            front.check_credentials()
+        except Exception:  # the database may be down for a while: log, keep checking
+            log.exception("MQTT front end: checking the connected devices' credentials failed")
+    front.stop()

@@ -35,7 +35,9 @@ from wuxin.errors import NotFound, WuxinError
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.ingest.mqtt.broker import DynsecAdmin, MosquittoProcess, provision_device, provision_worker
+from wuxin.ingest.mqtt.broker import (BrokerError, DynsecAdmin, MosquittoProcess, provision_device, provision_front,
+                                     provision_worker)
+from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services.commands import DatabaseOutbox, command_poll_loop
 from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
@@ -51,6 +53,7 @@ CHUNK_MS = 30 * 60_000  # simulated ahead, sent when due
 HISTORY_ONLY_TYPES = frozenset({"dairy.collar", "dairy.ear_tag"})
 EVENT_ALARM_BITS = {name: bit for bit, name in m.ALARM_EVENTS.items()}
 WORKER_USER = "wuxin-demo-worker"
+FRONT_USER = "wuxin-demo-front"  # the MQTT front end's own broker account
 ENROL_WINDOW_S = 3600  # the demo's terminals register right after they are provisioned
 
 
@@ -87,11 +90,13 @@ class LiveDevices:
 
     def __init__(self, platform: Platform, fleet: list, seed: int, *, jt808_port: int = 7808, speed: float = 1.0,
                  heartbeat_s: float = HEARTBEAT_S, command_poll_s: float = COMMAND_POLL_S,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, mqtt_front_port: int = 1884) -> None:
         self.platform, self.seed, self.speed, self.heartbeat_s = platform, seed, speed, heartbeat_s
         self.command_poll_s = command_poll_s
         self.fleet = fleet
         self.jt808_port = jt808_port
+        self.mqtt_front_port = mqtt_front_port  # the vendors' SDKs connect here (ingest/mqtt/front.py)
+        self._front: DeviceFrontEnd | None = None
         self.data_dir = data_dir or platform.settings.var_dir / "demo-broker"
         self.counts = LiveCounts()
         self.stop_event = threading.Event()
@@ -137,6 +142,8 @@ class LiveDevices:
         self._loop.call_soon_threadsafe(self._loop.stop)
         for thread in self._threads:
             thread.join(timeout=10)
+        if self._front is not None:
+            self._front.stop()
         if self._broker is not None:
             self.platform.settings.mqtt_admin_url = None
             self._broker.stop()
@@ -240,10 +247,11 @@ class LiveDevices:
     def _start_mqtt(self) -> str:
         shutil.rmtree(self.data_dir, ignore_errors=True)  # the demo broker's accounts are made afresh each run
         self._broker = MosquittoProcess(self.data_dir).start()
-        worker_password = uuid.uuid4().hex
+        worker_password, front_password = uuid.uuid4().hex, uuid.uuid4().hex
         admin = DynsecAdmin(self._broker.admin_url)
         try:
             provision_worker(admin, WORKER_USER, worker_password)
+            provision_front(admin, FRONT_USER, front_password)
             for key, device in self.mqtt_devices.items():
                 try:  # a demo loaded with other options has other devices
                     token = rotate_device_token(self.platform, None, key)
@@ -260,7 +268,18 @@ class LiveDevices:
         self.platform.settings.mqtt_admin_url = self._broker.admin_url
         worker = MqttWorker(self.platform, self._broker.url(WORKER_USER, worker_password), "wuxin-demo-worker")
         self._thread(lambda: worker.run(self.stop_event), "wuxin-demo-mqtt-worker")
-        return f"Mosquitto on 127.0.0.1:{self._broker.port} with {len(self._publishers)} MQTT devices"
+        return (f"Mosquitto on 127.0.0.1:{self._broker.port} with {len(self._publishers)} MQTT devices; "
+                + self._start_front(front_password))
+
+    def _start_front(self, front_password: str) -> str:
+        """The MQTT front end a ThingsBoard or LinkKit SDK device connects to (device token as username)."""
+        try:
+            self._front = DeviceFrontEnd(self.platform, self._broker.url(FRONT_USER, front_password), "127.0.0.1",
+                                         self.mqtt_front_port).start_in_thread()
+        except (OSError, BrokerError) as exc:  # the port is taken
+            self._front = None
+            return f"no MQTT front end for the vendors' SDKs ({exc}; set WUXIN_DEMO_MQTT_FRONT_PORT)"
+        return f"MQTT front end for the vendors' SDKs on 127.0.0.1:{self._front.port}"
 
     def _device_client(self, key: str, token: str) -> mqtt.Client:
         """The device's own connection; its network I/O runs on the pacing thread (no thread per device)."""

@@ -20,9 +20,13 @@ import orjson
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import SourceMode, trust_level
 from wuxin.errors import InvalidInput, WuxinError
+from wuxin.ingest.jt808.codec import HEADER_VERSIONS
+from wuxin.ingest.jt808.enrolment import TERMINAL_ID_PATTERN
+from wuxin.ingest.jt808.gateway import phone_key
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.access_log import safe_cell
+from wuxin.services.jt808_terminals import DEFAULT_ENROL_WINDOW_S, TERMINAL_TYPE
 from wuxin.services.registry import _require_device_manager, _source_mode
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -35,7 +39,7 @@ MAX_XLSX_MEMBER_RATIO = 100
 XLSX_RATIO_GRACE_BYTES = 1024 * 1024  # smaller parts are not ratio-checked: the total bounds them
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{1,99}$")  # the API's DeviceIn.key
 REQUIRED_COLUMNS = ("key", "device_type", "source_mode")
-OPTIONAL_COLUMNS = ("site",)
+OPTIONAL_COLUMNS = ("site", "jt808_terminal_id", "jt808_header_version")  # jt808_*: JT/T 808 terminals only
 ATTRIBUTE_PREFIX = "attr."
 CREDENTIAL_COLUMNS = ("row", "key", "device_type", "site", "source_mode", "access_token")
 
@@ -59,6 +63,8 @@ class _Row:
     source_mode: str
     site: str
     attributes: dict = field(default_factory=dict)
+    terminal_id: str = ""  # JT/T 808: the terminal's id (its phone is attr.jt808_phone, its plate attr.plate)
+    header_version: str = ""  # JT/T 808: auto, 2013 or 2019 (empty = auto)
 
 
 def read_table(raw: bytes, filename: str) -> list[dict]:
@@ -199,8 +205,10 @@ def provision_devices(platform: Platform, principal: Principal | None, enterpris
         errors: list[RowError] = []
         valid: list[tuple[_Row, int | None, dict]] = []
         first_row_of: dict[str, int] = {}
+        phones_seen = _provisioned_phones(uow, rows)
         for row in rows:
-            row_errors, site_id, attributes = _check(platform, principal, row, sites, existing, first_row_of)
+            row_errors, site_id, attributes = _check(platform, principal, row, sites, existing, first_row_of,
+                                                     phones_seen)
             errors.extend(row_errors)
             if not row_errors:
                 valid.append((row, site_id, attributes))
@@ -222,6 +230,13 @@ def _shown_name(filename: str) -> str:
     return "".join(ch for ch in text if ch.isprintable())[:200] or "upload"
 
 
+def _provisioned_phones(uow, rows: list[_Row]) -> dict[str, int]:
+    """The SIM numbers of the file's terminal rows already provisioned on the platform, as row 0."""
+    phones = {phone_key(str(r.attributes.get("jt808_phone"))) for r in rows
+              if r.terminal_id and str(r.attributes.get("jt808_phone") or "").isdigit()}
+    return {phone: 0 for phone in phones if uow.jt808.by_phone(phone) is not None}
+
+
 def _bad_rows(errors: list[RowError]) -> int:
     return len({e.row for e in errors})
 
@@ -232,12 +247,15 @@ def _parse(row_number: int, record: dict) -> _Row | None:
     attributes = {name[len(ATTRIBUTE_PREFIX):]: _attribute_value(value.strip() if isinstance(value, str) else value)
                   for name, value in record.items()
                   if name.startswith(ATTRIBUTE_PREFIX) and _text(value) != ""}
+    if "jt808_phone" in attributes:
+        attributes["jt808_phone"] = _text(record.get(ATTRIBUTE_PREFIX + "jt808_phone"))  # digits stay text: 0 leads
     return _Row(row_number, _text(record.get("key")), _text(record.get("device_type")),
-                _text(record.get("source_mode")), _text(record.get("site")), attributes)
+                _text(record.get("source_mode")), _text(record.get("site")), attributes,
+                _text(record.get("jt808_terminal_id")).upper(), _text(record.get("jt808_header_version")))
 
 
 def _check(platform: Platform, principal: Principal | None, row: _Row, sites: list[dict], existing: set[str],
-           first_row_of: dict[str, int]) -> tuple[list[RowError], int | None, dict]:
+           first_row_of: dict[str, int], phones_seen: dict[str, int]) -> tuple[list[RowError], int | None, dict]:
     """Every fault of one row (not just the first), the site id and the checked attributes."""
     errors = []
 
@@ -269,7 +287,34 @@ def _check(platform: Platform, principal: Principal | None, row: _Row, sites: li
         except WuxinError as exc:
             column = next((f"{ATTRIBUTE_PREFIX}{k}" for k in row.attributes if f"attribute {k}:" in str(exc)), "attr.*")
             fault(column, row.attributes.get(column[len(ATTRIBUTE_PREFIX):], ""), str(exc))
+    _check_terminal(row, fault, phones_seen)
     return errors, site_id, attributes
+
+
+def _check_terminal(row: _Row, fault, phones_seen: dict[str, int]) -> None:
+    """A JT/T 808 row: terminal id, header version and SIM number (attr.jt808_phone), unique in the file and
+    the platform (phones_seen holds the platform's provisioned numbers as row 0)."""
+    if not (row.terminal_id or row.header_version):
+        return
+    if row.device_type != TERMINAL_TYPE:
+        column = "jt808_terminal_id" if row.terminal_id else "jt808_header_version"
+        fault(column, row.terminal_id or row.header_version, f"only a {TERMINAL_TYPE} row is a JT/T 808 terminal, "
+                                                             f"not a {row.device_type or 'row without device_type'}")
+        return
+    if not TERMINAL_ID_PATTERN.match(row.terminal_id):
+        fault("jt808_terminal_id", row.terminal_id, "a JT/T 808 terminal id is 1-30 capitals or digits")
+    if row.header_version and row.header_version not in HEADER_VERSIONS:
+        fault("jt808_header_version", row.header_version, f"the header version is one of {', '.join(HEADER_VERSIONS)}")
+    phone = str(row.attributes.get("jt808_phone") or "")
+    if not phone.isdigit() or len(phone) > 20:
+        fault("attr.jt808_phone", phone, "a JT/T 808 terminal needs its SIM number: up to 20 digits")
+        return
+    seen = phones_seen.get(phone_key(phone))
+    if seen is not None:
+        fault("attr.jt808_phone", phone, "this SIM number is already provisioned on the platform" if seen == 0
+              else f"this SIM number is already in row {seen} of this file")
+    else:
+        phones_seen[phone_key(phone)] = row.row
 
 
 def _site_id(ref: str, sites: list[dict]) -> int | None:
@@ -295,8 +340,22 @@ def _create(platform: Platform, uow, principal: Principal | None, enterprise_id:
                                     trust_level=trust_level(mode), created_ms=now_ms)
         uow.devices.add_token(device_id, token_hash(token), now_ms)
         created.append({"row": row.row, "key": row.key, "device_id": device_id, "device_type": row.device_type,
-                        "site": site_names.get(site_id, ""), "source_mode": mode.value, "access_token": token})
+                        "site": site_names.get(site_id, ""), "source_mode": mode.value, "access_token": token,
+                        **_enrol_terminal(platform, uow, principal, device_id, row, now_ms)})
     return created
+
+
+def _enrol_terminal(platform: Platform, uow, principal: Principal | None, device_id: int, row: _Row,
+                    now_ms: int) -> dict:
+    """A JT/T 808 row's terminal, provisioned with the device (its enrolment window opens now)."""
+    if not row.terminal_id:
+        return {}
+    until_ms = now_ms + DEFAULT_ENROL_WINDOW_S * 1000
+    version = row.header_version or "auto"
+    uow.jt808.provision(device_id, phone_key(row.attributes["jt808_phone"]), row.terminal_id, None, None, None,
+                        now_ms, principal.user_id if principal else None, until_ms,
+                        None if version == "auto" else version)
+    return {"jt808_terminal_id": row.terminal_id, "jt808_header_version": version, "enrol_until_ms": until_ms}
 
 
 def credentials_csv(result: dict) -> str:
