@@ -46,6 +46,8 @@ def _typed(schema: dict | None, spec: dict) -> bool:
         return bool(spec["components"]["schemas"][name].get("properties"))
     if schema.get("type") == "array":
         return _typed(schema.get("items"), spec)
+    if "anyOf" in schema:  # one of several shapes (a list, or a page of it): each must be typed
+        return all(_typed(s, spec) for s in schema["anyOf"])
     return bool(schema.get("properties"))
 
 
