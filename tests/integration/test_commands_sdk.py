@@ -302,3 +302,53 @@ def test_a_device_without_a_command_channel_is_refused(platform, env):
     registry.revoke_device_tokens(platform, None, "loom-09")
     with pytest.raises(Conflict, match="no command channel"):
         request(platform, "loom-09", "set_run_threshold", {"run_threshold_a": 5.0})
+
+
+def test_a_poll_opened_before_its_token_was_rotated_takes_no_command(platform, live, http_env):
+    """Outside review: a long poll checked its token once, so an old token went on taking the device's commands."""
+    world, _ = http_env
+    old = world.device_tokens["loom-01"]
+    answers: list = []
+    poll = threading.Thread(target=lambda: answers.append(
+        live.client.get(f"/api/v1/{old}/rpc", params={"timeout": 5000})))
+    poll.start()
+    time.sleep(0.5)  # the poll is waiting
+    registry.rotate_device_token(platform, None, "loom-01")
+    queued = request(platform, "loom-01", "set_report_interval", {"interval_s": 60})
+    poll.join(10)
+    assert answers and answers[0].status_code == 401
+    assert command(platform, queued["id"])["state"] == "approved"  # kept for the device's new token
+
+
+def test_long_polls_per_device_are_capped(platform, live, http_env):
+    world, _ = http_env
+    token = world.device_tokens["loom-01"]
+    waiting = [threading.Thread(target=lambda: live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 2000}))
+               for _ in range(2)]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.5)
+    third = live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 100})
+    assert third.status_code == 409 and "long polls open" in third.json()["detail"]
+    for thread in waiting:
+        thread.join(10)
+    assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 100}).status_code == 408  # freed
+
+
+def test_an_answer_that_is_not_json_is_refused_and_the_command_waits(platform, live, http_env):
+    world, _ = http_env
+    token = world.device_tokens["loom-01"]
+    queued = request(platform, "loom-01", "set_report_interval", {"interval_s": 90})
+    assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 2000}).status_code == 200
+    nan = live.client.post(f"/api/v1/{token}/rpc/{queued['id']}", content=b'{"ok": NaN}',
+                           headers={"content-type": "application/json"})
+    assert nan.status_code == 400 and "NaN" in nan.json()["detail"]
+    assert token not in nan.json()["instance"]  # the path's token is not echoed
+    assert command(platform, queued["id"])["state"] == "sent"
+    fine = live.client.post(f"/api/v1/{token}/rpc/{queued['id']}", json={"ok": True})
+    assert fine.json()["state"] == "acknowledged"
+
+
+def test_a_service_call_needs_every_declared_input(platform, http_env):
+    with pytest.raises(InvalidInput, match="needs"):
+        request(platform, "loom-01", "set_run_threshold", {})

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from wuxin.logs import redact
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:wuxin:problem:"  # + the short code: urn:wuxin:problem:not_found
@@ -42,7 +43,8 @@ class Problem(BaseModel):
 def problem_body(status: int, code: str, detail: str, instance: str | None = None, **extra: Any) -> dict[str, Any]:
     """The problem document as a dict; `extra` members (errors, retry hints ...) are added as they are."""
     return {"type": PROBLEM_TYPE_PREFIX + code, "title": _title(status), "status": status, "detail": detail,
-            "instance": instance, "error": code, "message": detail, **extra}
+            "instance": redact(instance) if instance else instance,  # a device token in the path is not echoed
+            "error": code, "message": detail, **extra}
 
 
 def problem_response(status: int, code: str, detail: str, instance: str | None = None,

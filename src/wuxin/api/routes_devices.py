@@ -19,6 +19,7 @@ from wuxin.api.deps import PlatformDep
 from wuxin.api.fields import raw_body
 from wuxin.api.schemas import TELEMETRY_EXAMPLE, TelemetryAnswer
 from wuxin.api.sources import failure_gate
+from wuxin.errors import Conflict
 from wuxin.services import device_sdk
 from wuxin.services.ingest import DeviceTokenError, ingest_device_telemetry
 
@@ -104,15 +105,28 @@ async def poll_rpc(device_token: str, request: Request, platform: PlatformDep,
     answers (its clients poll again)."""
     device = await run_in_threadpool(device_sdk.http_device, platform, device_token, b"",
                                      failure_gate(request, platform, "http"))
-    deadline = time.monotonic() + device_sdk.rpc_poll_timeout_ms(timeout) / 1000
-    while True:
-        command = await run_in_threadpool(device_sdk.take_http_command, platform, device["key"])
-        if command is not None:
-            return JSONResponse(command)
-        left = deadline - time.monotonic()
-        if left <= 0 or await request.is_disconnected():
-            return Response(status_code=408)
-        await asyncio.sleep(min(device_sdk.HTTP_RPC_CHECK_S, left))
+    key = device["key"]
+    if _OPEN_POLLS.get(key, 0) >= MAX_POLLS_PER_DEVICE:  # more would only load the database
+        raise Conflict(f"device {key!r} already has {MAX_POLLS_PER_DEVICE} long polls open; poll again when one answers")
+    _OPEN_POLLS[key] = _OPEN_POLLS.get(key, 0) + 1
+    try:
+        deadline = time.monotonic() + device_sdk.rpc_poll_timeout_ms(timeout) / 1000
+        while True:
+            command = await run_in_threadpool(device_sdk.take_http_command, platform, device_token, device["key"])
+            if command is not None:
+                return JSONResponse(command)
+            left = deadline - time.monotonic()
+            if left <= 0 or await request.is_disconnected():
+                return Response(status_code=408)
+            await asyncio.sleep(min(device_sdk.HTTP_RPC_CHECK_S, left))
+    finally:
+        _OPEN_POLLS[key] -= 1
+        if not _OPEN_POLLS[key]:
+            del _OPEN_POLLS[key]
+
+
+MAX_POLLS_PER_DEVICE = 2  # a client re-polling as its last poll ends may overlap it briefly
+_OPEN_POLLS: dict[str, int] = {}  # device key -> long polls waiting in this process
 
 
 @router.post("/{device_token}/rpc/{command_id}", responses={404: {"description": "no such command awaits this device"}})

@@ -26,6 +26,9 @@ def _checked_by(device_type: str, service: str, checkers: dict[str, Checker]):
         unknown = sorted(set(params) - set(checkers))
         if unknown:
             raise InvalidInput(f"service {service} of {device_type} takes {sorted(checkers)}, not {unknown}")
+        missing = sorted(set(checkers) - set(params))
+        if missing:  # every input the thing model declares for the service is needed
+            raise InvalidInput(f"service {service} of {device_type} needs {missing}; got {sorted(params)}")
         for key, value in params.items():
             try:
                 checkers[key](value)

@@ -40,6 +40,15 @@ def loads(body: bytes | str) -> Any:
     return lenient_loads(body)
 
 
+def strict_loads(body: bytes | str) -> Any:
+    """Parse JSON as the standard has it: NaN and Infinity are refused (a device's answer to a command is stored
+    whole, so it must be JSON any reader can parse)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError("malformed", f"not JSON (NaN and Infinity are not JSON): {exc}") from None
+
+
 def lenient_loads(body: bytes | str) -> Any:
     """The stdlib parser (it reads NaN and Infinity), refusing what no store could keep."""
     try:

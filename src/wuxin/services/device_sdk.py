@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from wuxin.bootstrap import Platform
 from wuxin.domain.text import shown, text_fault
 from wuxin.errors import Conflict, InvalidInput, NotFound
-from wuxin.ingest.parse import PayloadError, loads
+from wuxin.ingest.parse import PayloadError, loads, strict_loads
 from wuxin.ingest.pipeline import Rejection
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
@@ -184,6 +185,17 @@ def split_attributes(model, values: dict) -> tuple[dict, dict]:
     return declared, {k: v for k, v in values.items() if k not in model.properties}
 
 
+def _finite(value: Any) -> bool:
+    """No NaN or Infinity anywhere in the value."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
 def attribute_rows(device_id: int, values: dict, now_ms: int) -> tuple[list[dict], list[tuple[str, str]]]:
     """Rows to store, and (key, reason) for keys that cannot be stored."""
     rows, refused = [], []
@@ -191,6 +203,9 @@ def attribute_rows(device_id: int, values: dict, now_ms: int) -> tuple[list[dict
         if not key or len(key) > ATTRIBUTE_KEY_CHARS or text_fault(key):
             refused.append((shown(key[:ATTRIBUTE_KEY_CHARS]), f"attribute key {shown(key)} must be 1-"
                             f"{ATTRIBUTE_KEY_CHARS} characters of text the database can store"))
+            continue
+        if not _finite(value):
+            refused.append((key, f"attribute {shown(key)} holds NaN or Infinity, which JSON cannot store"))
             continue
         try:
             value_json = orjson.dumps(value).decode()
@@ -283,7 +298,7 @@ def post_http_rpc(platform: Platform, token: str, body: bytes,
                   on_unauthenticated: Callable[[], None] | None = None) -> dict:
     """POST /api/v1/{token}/rpc {"method", "params"}: the device calls the platform."""
     http_device(platform, token, body, on_unauthenticated)
-    request = loads(body) if body else {}
+    request = strict_loads(body) if body else {}
     if not isinstance(request, dict):
         raise PayloadError("wrong_shape", f"an RPC request is an object, got {type(request).__name__}")
     return answer_rpc(platform, request.get("method"), request.get("params"))
@@ -296,10 +311,13 @@ def rpc_poll_timeout_ms(timeout_ms: int | None) -> int:
     return min(timeout_ms, HTTP_RPC_MAX_TIMEOUT_MS)
 
 
-def take_http_command(platform: Platform, device_key: str) -> dict | None:
-    """The oldest waiting ThingsBoard command of the device, claimed for this poll: {"id", "method", "params"}."""
+def take_http_command(platform: Platform, token: str, device_key: str) -> dict | None:
+    """The oldest waiting ThingsBoard command of the device, claimed for this poll: {"id", "method", "params"}.
+    The token is checked again first: a poll opened before the token was rotated or revoked claims nothing."""
     from wuxin.commands.rpc import THINGSBOARD
     from wuxin.services.commands import RpcOutbox
+
+    http_device(platform, token, b"", None)
 
     outbox = RpcOutbox(platform)
     for command in outbox.due(device_key, THINGSBOARD):
@@ -315,7 +333,7 @@ def answer_http_command(platform: Platform, token: str, command_id: int, body: b
     from wuxin.services.commands import RpcOutbox
 
     device = http_device(platform, token, body, on_unauthenticated)
-    answer = loads(body) if body else {}
+    answer = strict_loads(body) if body else {}
     step, failure = thingsboard_outcome(answer)
     state = RpcOutbox(platform).answered(device["key"], command_id, {"response": answer}, step, failure)
     if state is None:

@@ -33,7 +33,7 @@ from wuxin.commands import rpc
 from wuxin.domain.thing_model import PointRejected
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
-from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
+from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
 from wuxin.services import device_sdk
 from wuxin.services.commands import RpcOutbox
 from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
@@ -376,7 +376,7 @@ class DeviceFrontEnd:
 
     def _answer(self, identity: DeviceIdentity, kind: str, payload: bytes) -> Any:
         try:
-            body = loads(payload) if payload else {}
+            body = strict_loads(payload) if payload else {}
         except PayloadError as exc:
             return {"error": str(exc)}
         body = body if isinstance(body, dict) else {}
@@ -494,7 +494,7 @@ class DeviceFrontEnd:
     def _command_reply(self, identity: DeviceIdentity, action: Action, topic: str, payload: bytes) -> None:
         """A device's answer to a command: it closes the command of that device with that id, or nothing."""
         try:
-            body = loads(payload) if payload else {}
+            body = strict_loads(payload) if payload else {}
         except PayloadError as exc:
             log.info("MQTT front end: %s answered a command with %s", identity.key, exc)
             return
