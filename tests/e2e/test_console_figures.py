@@ -100,7 +100,8 @@ def test_the_enterprise_page_headline_figures_match_the_api_data(console_as, dem
 
     # the device count, and the decision's score and limit
     devices = officer.get(f"/api/v1/enterprises/{eid}/devices").json()
-    assert c.page.locator("h2", has_text=f"({len(devices)})").count() >= 1
+    c.page.wait_for_selector("[data-group='all']")  # the device list's "all devices (N)" group
+    assert c.page.locator("[data-group='all']", has_text=f"({len(devices)})").count() == 1
     decisions = officer.get(f"/api/v1/enterprises/{eid}/credit/decisions").json()
     if decisions:
         latest = max(decisions, key=lambda d: d["decided_ms"])

@@ -4,6 +4,7 @@ logged, shown and retried an interval later, and the job never dies of it."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +15,7 @@ from wuxin.metrics import Metrics
 from wuxin.services.indicators import CatchUp, UpdateSummary
 
 INTERVAL_S = 30.0
+JOB_THREAD = "indicators-job-under-test"  # asyncio.sleep is patched for the whole process: only its sleeps count
 
 
 def test_backlog_runs_follow_each_other_and_failures_are_retried(monkeypatch):
@@ -31,7 +33,11 @@ def test_backlog_runs_follow_each_other_and_failures_are_retried(monkeypatch):
             raise outcome
         return CatchUp(UpdateSummary(device_days=5), outcome)
 
+    real_sleep = asyncio.sleep
+
     async def fake_sleep(seconds):
+        if threading.current_thread().name != JOB_THREAD:  # another test's server still running in this process
+            return await real_sleep(seconds)
         sleeps.append(seconds)
         seen.append(job.view())
         if not outcomes:
@@ -50,8 +56,6 @@ def test_backlog_runs_follow_each_other_and_failures_are_retried(monkeypatch):
 
 def _run_in_own_thread(make_coroutine) -> None:
     """asyncio.run in a thread of its own: in the full suite Playwright's sync API keeps a loop running in this one."""
-    import threading
-
     raised: list[BaseException] = []
 
     def target() -> None:
@@ -60,7 +64,7 @@ def _run_in_own_thread(make_coroutine) -> None:
         except BaseException as error:  # noqa: BLE001 - handed back to the test's thread
             raised.append(error)
 
-    thread = threading.Thread(target=target)
+    thread = threading.Thread(target=target, name=JOB_THREAD)
     thread.start()
     thread.join(60)
     if raised:

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import PlatformDep
-from wuxin.api.fields import raw_body
+from wuxin.api.fields import Id, raw_body
 from wuxin.api.schemas import TELEMETRY_EXAMPLE, TelemetryAnswer
 from wuxin.api.sources import failure_gate
 from wuxin.errors import Conflict
@@ -130,7 +130,7 @@ _OPEN_POLLS: dict[str, int] = {}  # device key -> long polls waiting in this pro
 
 
 @router.post("/{device_token}/rpc/{command_id}", responses={404: {"description": "no such command awaits this device"}})
-async def answer_rpc(device_token: str, command_id: int, request: Request, platform: PlatformDep) -> JSONResponse:
+async def answer_rpc(device_token: str, command_id: Id, request: Request, platform: PlatformDep) -> JSONResponse:
     """The device answers the command it took from the long poll; the body (any JSON) is stored as its answer,
     an {"error": ...} body fails the command. Another device's command, an unknown id or a second answer: 404."""
     body = await request.body()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
@@ -247,8 +248,12 @@ def render_pdf(report: dict, base_url: str = "", lang: str = "zh-CN") -> bytes:
                             P, h2, font, (30, 38, 38, 38, 38))
     story.append(Spacer(1, 6))
     story.append(P(w("footer_note"), small))
-    doc.build(story, onFirstPage=_footer(font, w), onLaterPages=_footer(font, w))
+    with _PDF_BUILD:  # reportlab keeps module-level state while it writes: two builds at once broke one (KeyError)
+        doc.build(story, onFirstPage=_footer(font, w), onLaterPages=_footer(font, w))
     return out.getvalue()
+
+
+_PDF_BUILD = threading.Lock()
 
 
 def _model_label(decision: dict, w: Words) -> str:
