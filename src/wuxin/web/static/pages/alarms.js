@@ -238,7 +238,9 @@ export async function alarmDetail(id) {
     { title: t("alarm_when"), render: (x) => fmtDateTime(x.at_ms) },
     { title: t("alarm_what"), render: (x) => h("span", { "data-history-action": x.action }, code("alarm_action", x.action)) },
     { title: t("alarm_who"), render: (x) => x.username || (x.user_id == null ? t("alarm_platform") : `#${x.user_id}`) },
-    { title: t("reason"), render: (x) => h("span", { "data-history-reason": "" }, x.reason) },
+    // a person's reason as written; the platform's own (an English audit line) as the rule's label in the reader's language
+    { title: t("reason"), render: (x) => h("span", { "data-history-reason": "" }, x.user_id != null ? x.reason
+      : a.rule_label ? (getLang() === "en" ? a.rule_label.en : a.rule_label.zh) : "—") },
   ], a.history);
   const ev = a.evidence;
   const evidence = ev.entries.length ? h("div", {},
