@@ -14,6 +14,7 @@ import sys
 import traceback
 
 import structlog
+from structlog.typing import Processor
 
 REDACTED = "***"
 _PATTERNS = [
@@ -80,7 +81,7 @@ def install_redaction() -> None:
         redact_record(record)
         return record
 
-    redacting_factory.wuxin_redacts = True
+    redacting_factory.wuxin_redacts = True  # type: ignore[attr-defined]  # marks the factory as already installed
     logging.setLogRecordFactory(redacting_factory)
 
 
@@ -90,7 +91,7 @@ def configure_logging(level: str = "INFO") -> None:
     renderer = structlog.dev.ConsoleRenderer() if terminal else structlog.processors.JSONRenderer()
     # JSON lines get the traceback as text in "exception" (the console renderer prints exc_info itself)
     tracebacks = [] if terminal else [structlog.processors.format_exc_info]
-    processors = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+    processors: list[Processor] = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
                   structlog.processors.TimeStamper(fmt="iso", utc=True)]
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=processors, processors=[
         structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tracebacks, renderer])

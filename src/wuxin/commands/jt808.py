@@ -87,7 +87,7 @@ def judge_answer(operation: str, sent_msg_id: int, reply_msg_id: int, answer: di
             return None, None
         result = answer.get("result")
         if result != 0:
-            return "fail", f"the terminal answered 0x{sent_msg_id:04x} with result {result} ({RESULT_WORDS.get(result, 'unknown')})"
+            return "fail", f"the terminal answered 0x{sent_msg_id:04x} with result {result} ({RESULT_WORDS.get(int(result), 'unknown') if isinstance(result, int) else 'unknown'})"
         return ("acknowledge", None) if wanted_reply == GENERAL_REPLY else ("wait", None)
     if reply_msg_id != wanted_reply:
         return None, None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.merkle import (
@@ -233,7 +233,7 @@ def _parse_tree_head(document: dict[str, Any]) -> SignedTreeHead:
 
 
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
-_PARSERS = {"inclusion": _parse_inclusion, "consistency": _parse_consistency, "tree_head": _parse_tree_head}
+_PARSERS: dict[str, Callable[[dict], InclusionProof | ConsistencyProof | SignedTreeHead]] = {"inclusion": _parse_inclusion, "consistency": _parse_consistency, "tree_head": _parse_tree_head}
 
 
 def _field(document: dict[str, Any], name: str, kind: type) -> Any:

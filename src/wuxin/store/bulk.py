@@ -9,6 +9,8 @@ from typing import Sequence
 
 from sqlalchemy import Connection
 
+from wuxin.store.db import driver_connection
+
 READING_COLUMNS = ("device_id", "key", "ts_ms", "num", "txt", "batch_id", "received_ms")
 ReadingRow = tuple
 
@@ -23,7 +25,7 @@ def write_readings(conn: Connection, rows: Sequence[ReadingRow]) -> int:
 
 
 def _executemany_sqlite(conn: Connection, sql: str, rows: Sequence[ReadingRow]) -> int:
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = driver_connection(conn).cursor()
     try:
         cursor.executemany(sql, rows)
         return cursor.rowcount
@@ -33,7 +35,7 @@ def _executemany_sqlite(conn: Connection, sql: str, rows: Sequence[ReadingRow]) 
 
 def _copy_readings_pg(conn: Connection, rows: Sequence[ReadingRow]) -> int:
     """COPY straight into `readings`; if any row is already there, merge through a staging table."""
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     from psycopg import errors
 
     try:
@@ -82,7 +84,7 @@ def raw_baseline_table(conn: Connection) -> str:
 def raw_write(conn: Connection, table: str, rows: Sequence[ReadingRow]) -> None:
     """The raw speed of the database: plain COPY (PostgreSQL) or plain executemany (SQLite)."""
     if conn.dialect.name == "postgresql":
-        _copy(conn.connection.driver_connection, table, rows)
+        _copy(driver_connection(conn), table, rows)
     else:
         _executemany_sqlite(conn, f"INSERT INTO {table} VALUES (?,?,?,?,?,?,?)", rows)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -43,6 +43,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI driver's own connection under a SQLAlchemy one (psycopg's COPY, sqlite3's executemany)."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the database connection is closed")
+    return raw
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -102,8 +110,8 @@ def writes_refused(engine: Engine, min_free_bytes: int) -> str | None:
 def sqlite_room_bytes(engine: Engine) -> int:
     """Bytes the SQLite database can still grow by: the smaller of its volume's free space and its page limit."""
     with engine.connect() as conn:
-        page_bytes, pages, max_pages, free_pages = (conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
-                                                    ("page_size", "page_count", "max_page_count", "freelist_count"))
+        page_bytes, pages, max_pages, free_pages = (int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()) for name
+                                                    in ("page_size", "page_count", "max_page_count", "freelist_count"))
     room = (max_pages - pages + free_pages) * page_bytes
     path = engine.url.database
     if path and path != ":memory:":

@@ -41,7 +41,10 @@ def head() -> str:
     """The newest revision this code migrates to."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError("the migrations folder holds no revision")
+    return head
 
 
 def revision(url: str) -> str | None:

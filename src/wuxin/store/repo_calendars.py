@@ -12,7 +12,7 @@ from wuxin.store.tables_calendars import calendar_periods
 
 class CalendarRepo(_Repo):
     def add_period(self, **values) -> int:
-        return self.conn.execute(insert(calendar_periods).values(**values)).inserted_primary_key[0]
+        return self._add(calendar_periods, **values)
 
     def period(self, period_id: int) -> Row | None:
         """A live (not deleted) period."""

@@ -14,7 +14,7 @@ LIST_LIMIT = 200
 
 class CommandRepo(_Repo):
     def add(self, **values) -> int:
-        return int(self.conn.execute(insert(device_commands).values(**values)).inserted_primary_key[0])
+        return self._add(device_commands, **values)
 
     def get(self, command_id: int) -> Row | None:
         return _one(self.conn.execute(_WITH_DEVICE.where(device_commands.c.id == command_id)))

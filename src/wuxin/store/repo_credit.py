@@ -23,7 +23,7 @@ class CreditRepo(_Repo):
     # ------------------------------------------------------------ business data
 
     def add_import(self, **values: Any) -> int:
-        return self.conn.execute(insert(business_imports).values(**values)).inserted_primary_key[0]
+        return self._add(business_imports, **values)
 
     def finish_import(self, import_id: int, accepted: int, duplicate: int, rejected: int) -> None:
         self.conn.execute(update(business_imports).where(business_imports.c.id == import_id).values(
@@ -41,7 +41,7 @@ class CreditRepo(_Repo):
         self.conn.execute(dialect.insert(business_records).on_conflict_do_nothing(), list(rows))
         t = business_records
         import_id = rows[0]["import_id"]
-        stored = []
+        stored: list[Any] = []
         for start in range(0, len(keys), 1000):
             stored += self.conn.execute(select(t.c.id, t.c.enterprise_id).where(
                 t.c.dedupe_key.in_(keys[start:start + 1000]), t.c.import_id == import_id)).all()
@@ -156,7 +156,7 @@ class CreditRepo(_Repo):
     # ------------------------------------------------------------ decisions
 
     def add_decision(self, **values: Any) -> int:
-        return self.conn.execute(insert(credit_decisions).values(**values)).inserted_primary_key[0]
+        return self._add(credit_decisions, **values)
 
     def set_decision_leaf(self, decision_id: int, leaf: int) -> None:
         self.conn.execute(update(credit_decisions).where(credit_decisions.c.id == decision_id).values(ledger_leaf=leaf))

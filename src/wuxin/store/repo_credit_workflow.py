@@ -36,7 +36,7 @@ class CreditWorkflowRepo(_Repo):
         return _one(self.conn.execute(query))
 
     def add_review(self, **values: Any) -> int:
-        return self.conn.execute(insert(credit_reviews).values(**values)).inserted_primary_key[0]
+        return self._add(credit_reviews, **values)
 
     def review(self, review_id: int, for_update: bool = False) -> Row | None:
         query = select(credit_reviews).where(credit_reviews.c.id == review_id)

@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import and_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from wuxin.store.db import driver_connection
 from wuxin.store.repos import Row, _Repo, _rows
 from wuxin.store.tables import devices, enterprises, events, readings
 from wuxin.store.tables_indicators import (
@@ -92,7 +93,7 @@ class IndicatorsRepo(_Repo):
         sql = (f"COPY (SELECT (CASE key {cases} END)::int2, ts_ms, coalesce(num, 'NaN'::float8) FROM readings "
                f"WHERE device_id = %s AND key IN ({', '.join(['%s'] * len(keys))}) AND ts_ms >= %s AND ts_ms < %s "
                f"ORDER BY key, ts_ms) TO STDOUT (FORMAT BINARY)")
-        raw = self.conn.connection.driver_connection
+        raw = driver_connection(self.conn)
         with raw.cursor() as cursor:
             with cursor.copy(sql, (*keys, device_id, *keys, from_ms, to_ms)) as copy:
                 data = b"".join(bytes(block) for block in copy)
@@ -100,7 +101,7 @@ class IndicatorsRepo(_Repo):
         return body["k"].astype(np.int64), body["ts"].astype(np.int64), body["v"].astype(np.float64)
 
     def _sqlite_series(self, device_id: int, keys: list[str], from_ms: int, to_ms: int):
-        cursor = self.conn.connection.driver_connection.cursor()
+        cursor = driver_connection(self.conn).cursor()
         parts = []
         try:
             for i, key in enumerate(keys):  # one ordered range scan of the primary key per property

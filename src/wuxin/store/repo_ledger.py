@@ -91,7 +91,7 @@ class LedgerRepo(_Repo):
     # ---- tree heads and the signing key -----------------------------------------------------------
 
     def add_tree_head(self, **values: Any) -> int:
-        return self.conn.execute(insert(ledger_tree_heads).values(**values)).inserted_primary_key[0]
+        return self._add(ledger_tree_heads, **values)
 
     def latest_tree_head(self, min_tree_size: int = 0) -> Row | None:
         query = (select(ledger_tree_heads).where(ledger_tree_heads.c.tree_size >= min_tree_size)
@@ -142,7 +142,7 @@ class LedgerRepo(_Repo):
     # ---- products -------------------------------------------------------------------------------
 
     def add_product_batch(self, **values: Any) -> int:
-        return self.conn.execute(insert(product_batches).values(issued_count=0, **values)).inserted_primary_key[0]
+        return self._add(product_batches, issued_count=0, **values)
 
     def product_batch(self, batch_id: int) -> Row | None:
         return _one(self.conn.execute(select(product_batches).where(product_batches.c.id == batch_id)))
@@ -194,7 +194,7 @@ class LedgerRepo(_Repo):
         return {r[0]: r[1] for r in self.conn.execute(query)}
 
     def add_epcis_event(self, **values: Any) -> int:
-        return self.conn.execute(insert(epcis_events).values(**values)).inserted_primary_key[0]
+        return self._add(epcis_events, **values)
 
     def add_epcis_epcs(self, rows: Sequence[Row]) -> None:
         self._insert_ignoring_duplicates(epcis_event_epcs, rows)

@@ -189,7 +189,7 @@ class MonitoringRepo(_Repo):
     # ---- notifications
 
     def add_channel(self, **values) -> int:
-        return self.conn.execute(insert(notification_channels).values(**values)).inserted_primary_key[0]
+        return self._add(notification_channels, **values)
 
     def channels(self, tenant_ids: Iterable[int]) -> list[Row]:
         query = select(notification_channels).where(notification_channels.c.tenant_id.in_(list(tenant_ids)),
@@ -218,7 +218,7 @@ class MonitoringRepo(_Repo):
     # ---- loans
 
     def add_loan(self, **values) -> int:
-        return self.conn.execute(insert(loans).values(**values)).inserted_primary_key[0]
+        return self._add(loans, **values)
 
     def loan(self, loan_id: int, for_update: bool = False) -> Row | None:
         query = select(loans).where(loans.c.id == loan_id)
@@ -316,7 +316,7 @@ class MonitoringRepo(_Repo):
         """Insert pledged items; None (and nothing inserted) when an identity is already under an active pledge."""
         try:
             with self.conn.begin_nested():
-                return [self.conn.execute(insert(collateral_items).values(**row)).inserted_primary_key[0] for row in rows]
+                return [self._add(collateral_items, **row) for row in rows]
         except IntegrityError:
             return None
 
@@ -331,7 +331,7 @@ class MonitoringRepo(_Repo):
                           .values(released_ms=now_ms, release_reason=reason))
 
     def add_zone(self, **values) -> int:
-        return self.conn.execute(insert(pledge_zones).values(**values)).inserted_primary_key[0]
+        return self._add(pledge_zones, **values)
 
     def zones(self, loan_ids: Sequence[int]) -> list[Row]:
         return _rows(self.conn.execute(select(pledge_zones).where(pledge_zones.c.loan_id.in_(list(loan_ids)))

@@ -98,7 +98,7 @@ class ProtocolsRepo(_Repo):
 
     def add_platform(self, name: str, secret_ciphertext: str, now_ms: int) -> int:
         values = dict(name=name, secret_ciphertext=secret_ciphertext, created_ms=now_ms)
-        return self.conn.execute(insert(push_platforms).values(**values)).inserted_primary_key[0]
+        return self._add(push_platforms, **values)
 
     def platform_by_name(self, name: str) -> Row | None:
         return _one(self.conn.execute(select(push_platforms).where(push_platforms.c.name == name)))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import and_, case, delete, func, literal, literal_column, select, true
+from sqlalchemy import ColumnElement, and_, case, delete, func, literal, literal_column, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wuxin.store import partitions
+from wuxin.store.partitions import Partition
 from wuxin.store.repos import Row, _one, _Repo, _rows
 from wuxin.store.tables import consents, devices, enterprises, readings
 from wuxin.store.tables_retention import (
@@ -19,7 +20,7 @@ from wuxin.store.tables_retention import (
 )
 
 HOUR_MS = 3_600_000
-_HOUR = literal_column(str(HOUR_MS))
+_HOUR: ColumnElement[int] = literal_column(str(HOUR_MS))
 _COUNTED = {"preserve_rowcount": True}  # INSERT ... SELECT: SQLAlchemy keeps the driver's rowcount only when asked
 _AGGREGATE_COLUMNS = ("device_id", "key", "hour_ms", "n", "n_num", "num_min", "num_max", "num_sum", "last_ts_ms",
                       "last_num", "last_txt", "raw_deleted", "computed_ms")
@@ -159,7 +160,7 @@ class RetentionRepo(_Repo):
     def months_in_default(self) -> list[tuple[int, int]]:
         return partitions.months_with_rows(self.conn, partitions.DEFAULT)
 
-    def drop_partition(self, partition: partitions.Partition) -> None:
+    def drop_partition(self, partition: Partition) -> None:
         partitions.drop(self.conn, partition)
 
     # ---- helpers ----------------------------------------------------------------------------------------

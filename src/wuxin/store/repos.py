@@ -1,6 +1,7 @@
 """Repositories: every SQL statement of the platform lives here (and in bulk.py)."""
 from __future__ import annotations
 
+import builtins
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
@@ -41,6 +42,13 @@ class _Repo:
     def __init__(self, conn: Connection):
         self.conn = conn
 
+    def _add(self, table, **values) -> int:
+        """INSERT one row and return its new id."""
+        key = self.conn.execute(insert(table).values(**values)).inserted_primary_key
+        if key is None:
+            raise RuntimeError(f"the database returned no id for the new {table.name} row")
+        return int(key[0])
+
     def _insert_ignoring_duplicates(self, table, rows: Sequence[Row]) -> None:
         """INSERT ... ON CONFLICT DO NOTHING: re-sent points are harmless."""
         if not rows:
@@ -51,7 +59,7 @@ class _Repo:
 
 class IdentityRepo(_Repo):
     def add_tenant(self, name: str, kind: str, now_ms: int) -> int:
-        return self.conn.execute(insert(tenants).values(name=name, kind=kind, created_ms=now_ms)).inserted_primary_key[0]
+        return self._add(tenants, name=name, kind=kind, created_ms=now_ms)
 
     def tenant(self, tenant_id: int) -> Row | None:
         return _one(self.conn.execute(select(tenants).where(tenants.c.id == tenant_id)))
@@ -63,7 +71,7 @@ class IdentityRepo(_Repo):
         return _rows(self.conn.execute(select(tenants).order_by(tenants.c.id)))
 
     def add_user(self, **values) -> int:
-        return self.conn.execute(insert(users).values(**values)).inserted_primary_key[0]
+        return self._add(users, **values)
 
     def user(self, user_id: int) -> Row | None:
         return _one(self.conn.execute(select(users).where(users.c.id == user_id)))
@@ -101,7 +109,7 @@ class IdentityRepo(_Repo):
 
 class EnterpriseRepo(_Repo):
     def add(self, **values) -> int:
-        return self.conn.execute(insert(enterprises).values(**values)).inserted_primary_key[0]
+        return self._add(enterprises, **values)
 
     def get(self, enterprise_id: int) -> Row | None:
         return _one(self.conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)))
@@ -109,16 +117,16 @@ class EnterpriseRepo(_Repo):
     def by_uscc(self, uscc: str) -> Row | None:
         return _one(self.conn.execute(select(enterprises).where(enterprises.c.uscc == uscc)))
 
-    def list(self, ids: Iterable[int] | None = None) -> list[Row]:
+    def list(self, ids: Iterable[int] | None = None) -> builtins.list[Row]:
         query = select(enterprises).order_by(enterprises.c.id)
         if ids is not None:
             query = query.where(enterprises.c.id.in_(list(ids)))
         return _rows(self.conn.execute(query))
 
     def add_site(self, **values) -> int:
-        return self.conn.execute(insert(sites).values(**values)).inserted_primary_key[0]
+        return self._add(sites, **values)
 
-    def sites(self, enterprise_id: int) -> list[Row]:
+    def sites(self, enterprise_id: int) -> builtins.list[Row]:
         return _rows(self.conn.execute(select(sites).where(sites.c.enterprise_id == enterprise_id).order_by(sites.c.id)))
 
     def site(self, site_id: int) -> Row | None:
@@ -154,7 +162,7 @@ class DeviceRepo(_Repo):
         return _one(self.conn.execute(select(thing_models).where(thing_models.c.device_type == device_type)))
 
     def add(self, **values) -> int:
-        return self.conn.execute(insert(devices).values(**values)).inserted_primary_key[0]
+        return self._add(devices, **values)
 
     def get(self, device_id: int) -> Row | None:
         return _one(self.conn.execute(select(devices).where(devices.c.id == device_id)))
@@ -165,7 +173,7 @@ class DeviceRepo(_Repo):
     def by_keys(self, keys: Iterable[str]) -> list[Row]:
         return _rows(self.conn.execute(select(devices).where(devices.c.key.in_(list(keys)))))
 
-    def list(self, enterprise_id: int | None = None) -> list[Row]:
+    def list(self, enterprise_id: int | None = None) -> builtins.list[Row]:
         query = select(devices).order_by(devices.c.id)
         if enterprise_id is not None:
             query = query.where(devices.c.enterprise_id == enterprise_id)
@@ -209,7 +217,7 @@ class DeviceRepo(_Repo):
 
 class ConsentRepo(_Repo):
     def add(self, **values) -> int:
-        return self.conn.execute(insert(consents).values(**values)).inserted_primary_key[0]
+        return self._add(consents, **values)
 
     def get(self, consent_id: int) -> Row | None:
         return _one(self.conn.execute(select(consents).where(consents.c.id == consent_id)))
@@ -231,7 +239,7 @@ class TelemetryRepo(_Repo):
     def add_batch(self, channel: str, source_mode: str | None, received_ms: int, payload_sha256: str | None) -> int:
         values = dict(channel=channel, source_mode=source_mode, received_ms=received_ms, payload_sha256=payload_sha256,
                       points_accepted=0, points_rejected=0)
-        return self.conn.execute(insert(batches).values(**values)).inserted_primary_key[0]
+        return self._add(batches, **values)
 
     def finish_batch(self, batch_id: int, accepted: int, rejected: int) -> None:
         self.conn.execute(update(batches).where(batches.c.id == batch_id).values(points_accepted=accepted, points_rejected=rejected))
@@ -283,7 +291,7 @@ class QuarantineRepo(_Repo):
         if rows:
             self.conn.execute(insert(quarantine), [dict(status="open", **r) for r in rows])
 
-    def list(self, status: str | None, limit: int, after_id: int = 0, reason: str | None = None) -> list[Row]:
+    def list(self, status: str | None, limit: int, after_id: int = 0, reason: str | None = None) -> builtins.list[Row]:
         query = select(quarantine).where(quarantine.c.id > after_id).order_by(quarantine.c.id).limit(limit)
         if status:
             query = query.where(quarantine.c.status == status)
@@ -291,7 +299,7 @@ class QuarantineRepo(_Repo):
             query = query.where(quarantine.c.reason == reason)
         return _rows(self.conn.execute(query))
 
-    def get_many(self, ids: Sequence[int]) -> list[Row]:
+    def get_many(self, ids: Sequence[int]) -> builtins.list[Row]:
         return _rows(self.conn.execute(select(quarantine).where(quarantine.c.id.in_(list(ids))).order_by(quarantine.c.id)))
 
     def resolve(self, entry_id: int, status: str, now_ms: int) -> None:
@@ -306,7 +314,7 @@ class QuarantineRepo(_Repo):
             return 0
         return self.conn.execute(delete(quarantine).where(of_reasons & (quarantine.c.id < oldest_kept))).rowcount
 
-    def counts_by_reason(self) -> list[Row]:
+    def counts_by_reason(self) -> builtins.list[Row]:
         query = select(quarantine.c.reason, quarantine.c.status, func.count().label("n")).group_by(
             quarantine.c.reason, quarantine.c.status
         )

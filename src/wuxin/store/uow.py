@@ -36,9 +36,10 @@ class UnitOfWork:
     A database failure that ends it and that a caller can act on (a duplicate, a value the column cannot hold, a full
     disk) leaves as the platform's error (`store.errors.translate`), not as the driver's."""
 
+    conn: Connection
+
     def __init__(self, engine: Engine):
         self._engine = engine
-        self.conn: Connection | None = None
 
     def __enter__(self) -> "UnitOfWork":
         try:

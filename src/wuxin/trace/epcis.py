@@ -173,8 +173,10 @@ def hash_context(document: Any) -> HashContext:
 
 def _ignored_fields(document: dict[str, Any]) -> list[str]:
     """Names listed under a `prefix:ignoreFields` key of the document, its body or its query results."""
-    body = document.get("epcisBody") if isinstance(document.get("epcisBody"), dict) else {}
-    results = body.get("queryResults") if isinstance(body.get("queryResults"), dict) else {}
+    body = document.get("epcisBody")
+    body = body if isinstance(body, dict) else {}
+    results = body.get("queryResults")
+    results = results if isinstance(results, dict) else {}
     return [name for holder in (document, body, results) for key, names in holder.items()
             if key.split(":")[-1] == "ignoreFields" and isinstance(names, list)
             for name in names if isinstance(name, str)]

@@ -53,10 +53,10 @@ class Scan:
 
 def implausible_travel(scans: Sequence[Scan]) -> str | None:
     """The first pair of located scans (time order) too far apart for the time between them, as a reason."""
-    located = [s for s in scans if s.lat is not None and s.lon is not None]
-    for first, second in zip(located, located[1:]):
-        km = distance_km(first.lat, first.lon, second.lat, second.lon)
-        hours = max(second.scanned_ms - first.scanned_ms, 1) / 3_600_000
+    located = [(s.scanned_ms, s.lat, s.lon) for s in scans if s.lat is not None and s.lon is not None]
+    for (first_ms, first_lat, first_lon), (second_ms, second_lat, second_lon) in zip(located, located[1:]):
+        km = distance_km(first_lat, first_lon, second_lat, second_lon)
+        hours = max(second_ms - first_ms, 1) / 3_600_000
         if km >= MIN_DISTANCE_FOR_SPEED_CHECK_KM and km / hours > MAX_PLAUSIBLE_SPEED_KMH:
             return f"scanned {km:.0f} km apart within {hours * 60:.0f} min ({km / hours:.0f} km/h)"
     return None
