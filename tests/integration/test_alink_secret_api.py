@@ -15,8 +15,8 @@ PRODUCT_KEY = "a1Loom00001"
 
 @pytest.fixture
 def env(platform, live):
+    platform.clock.now_ms = int(time.time() * 1000)  # before the world: its consents run from now
     world = build_world(platform)
-    platform.clock.now_ms = int(time.time() * 1000)
     return world, live.client
 
 
@@ -53,9 +53,9 @@ def test_a_consented_integrator_issues_and_reissues_a_secret(platform, env):
 @pytest.mark.parametrize("username,device,status,words", [
     ("officer", "loom-01", 403, "may not manage devices of enterprise"),  # a bank user reads, never manages
     ("owner", "loom-01", 403, "bank_installed"),  # the borrower may not hold a bank-installed device's secret
-    ("other", "loom-01", 404, "does not exist"),  # a bank without consent does not learn the device exists
-    ("integrator", "truck-01", 404, "does not exist"),  # the fleet never consented to the integrator's tenant
-    ("integrator", "no-such-device", 404, "does not exist"),
+    ("other", "loom-01", 404, "is not registered"),  # a bank without consent does not learn the device exists
+    ("integrator", "truck-01", 404, "is not registered"),  # the fleet never consented to the integrator's tenant
+    ("integrator", "no-such-device", 404, "is not registered"),
 ])
 def test_everyone_else_is_refused_and_nothing_changes(platform, env, username, device, status, words):
     _, client = env
