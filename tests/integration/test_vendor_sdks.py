@@ -45,8 +45,8 @@ def server_tls(tmp_path_factory):
 
 @pytest.fixture
 def sdk_env(platform, tmp_path, server_tls):
+    platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time; the consents run from it
     world = build_world(platform)
-    platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time
     broker, admin = start_broker(tmp_path / "broker")
     provision_front(admin, FRONT_USER, FRONT_PASSWORD)
     stop = threading.Event()

@@ -53,7 +53,9 @@ def main():
     lk.on_thing_prop_changed = lambda params, userdata: _record("prop_set", params=params)  # LinkKit replies 200
     lk.thing_setup(config["tsl"])
     lk.connect_async()
-    connected = _wait_for(lambda e: e["kind"] == "enable", config.get("connect_timeout_s", 15))
+    enabled = _wait_for(lambda e: e["kind"] == "enable", config.get("connect_timeout_s", 15))
+    # LinkKit calls on_thing_enable after a failed attempt too (a socket or TLS error: on_connect with rc 9)
+    connected = enabled and any(e["kind"] == "connect" and e["rc"] == 0 for e in EVENTS)
     print("@@ " + json.dumps({"connected": bool(connected)}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)
