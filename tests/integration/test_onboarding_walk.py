@@ -55,8 +55,7 @@ class Shell:
             stdin = shlex.split(printed)[1].replace("\\n", "\n")
         args = shlex.split(line.split("  #")[0])
         assert args[0] == "wuxin", line
-        args = [str(self.workdir / a) if a.endswith(".csv") else a for a in args[1:]]
-        result = self.runner.invoke(app, args, input=stdin)
+        result = self.runner.invoke(app, args[1:], input=stdin)
         assert result.exit_code == exit_code, f"{line}\n{result.output}"
         return result.output
 
@@ -78,6 +77,7 @@ def _heredoc(name: str) -> str:
 def walk(platform, tmp_path, monkeypatch, request):
     """A fresh platform: the CLI on its database, then `wuxin serve` with the MQTT worker and front end."""
     monkeypatch.setenv("WUXIN_DATABASE_URL", platform.settings.database_url)
+    monkeypatch.chdir(tmp_path)  # the walk-through's files (devices.csv, tokens.csv) are in the working directory
     get_settings.cache_clear()
     platform.clock.now_ms = int(time.time() * 1000)  # the CLI, the SDK and the consents run on the real clock
     broker, admin = start_broker(tmp_path / "broker")
