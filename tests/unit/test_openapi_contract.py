@@ -20,8 +20,9 @@ INTEGRATOR_PATH = [
 ]
 
 
-# Every operation under these tags is on an integrator's or a device's path and answers a typed body.
-INTEGRATOR_TAGS = {"auth", "enterprises", "devices", "telemetry", "consent", "thing models", "platforms", "provisioning"}
+# Every operation under these tags is on an integrator's, a device's or a bank's reading path and answers a typed body.
+INTEGRATOR_TAGS = {"auth", "enterprises", "devices", "telemetry", "consent", "thing models", "platforms", "provisioning",
+                   "indicators"}
 
 
 @pytest.fixture(scope="module")

@@ -313,3 +313,132 @@ class ServiceDates(Answer):
     device: str = Field(description="The device key")
     installed_ms: int | None = Field(None, description="In service from (epoch ms); null: since registration")
     decommissioned_ms: int | None = Field(None, description="Out of service from (epoch ms); null: in service")
+
+
+# ---- indicators (what a bank reads of a borrower)
+
+Quality = float | str | None
+
+
+class IndicatorDeclaration(Answer):
+    scenario: str
+    name: str = Field(description="The indicator's name, as in the other answers", examples=["run_hours"])
+    unit: str | None = None
+    label: dict | None = Field(None, description="zh and en labels")
+    level: str = Field(description="device, enterprise or derived")
+    device_type: str | None = None
+    properties: list[str] = Field(default_factory=list, description="The thing model properties it reads")
+    events: list[str] = Field(default_factory=list)
+    aggregation: str | None = Field(None, description="How device values make the enterprise's (mean, sum ...)")
+    inputs: list[str] = Field(default_factory=list)
+    month: str | None = Field(None, description="How days make a month")
+    index: bool = Field(description="Part of the industry index")
+
+
+class IndicatorsUpdate(Answer):
+    device_days: int
+    enterprise_days: int
+    enterprise_months: int
+    index_groups: int
+    points: int = Field(description="Readings and events read")
+    seconds: float
+    batches: int
+    timings_s: dict = Field(default_factory=dict)
+
+
+class IndicatorValue(Answer):
+    indicator: str
+    value: float | None = Field(None, description="null: unknown, never zero for a missing day")
+    unit: str | None = None
+    quality: Quality = Field(None, description="How complete the observation was")
+
+
+class EnterpriseIndicatorValue(IndicatorValue):
+    day: str | None = Field(None, description="YYYY-MM-DD (period=day)")
+    month: str | None = Field(None, description="YYYY-MM (period=month)")
+    devices: int | None = Field(None, description="Devices behind the day's value (period=day)")
+    days: int | None = Field(None, description="Days behind the month's value (period=month)")
+
+
+class EnterpriseIndicators(Answer):
+    enterprise_id: int
+    scenario: str
+    period: str = Field(description="day or month")
+    values: list[EnterpriseIndicatorValue]
+    note: str
+
+
+class DeviceBehindFigure(Answer):
+    device: str
+    device_type: str
+    value: float | None = None
+    quality: Quality = None
+    points: int | None = Field(None, description="Readings and events the value was computed from")
+    readings: str = Field(description="Where those readings are (an API path)")
+
+
+class EnterpriseFigure(IndicatorValue):
+    enterprise_id: int
+    day: str
+    devices: list[DeviceBehindFigure]
+
+
+class DeviceIndicatorValue(IndicatorValue):
+    day: str
+    points: int | None = None
+
+
+class DeviceIndicators(Answer):
+    enterprise_id: int
+    device: str
+    values: list[DeviceIndicatorValue]
+
+
+class EvidenceReading(Answer):
+    key: str
+    ts: int
+    value: float | str | bool | None = None
+    batch_id: int | None = None
+
+
+class ReadingsBehind(Answer):
+    enterprise_id: int
+    device: str
+    day: str
+    indicator: str
+    unit: str | None = None
+    value: float | None = None
+    quality: Quality = None
+    window: dict = Field(description="from_ms, to_ms, timezone: the local day and the look-back hour before it")
+    readings: list[EvidenceReading]
+    events: list[StoredEvent]
+
+
+class IndexValue(Answer):
+    scenario: str
+    region: str | None = None
+    day: str
+    indicator: str
+    unit: str | None = None
+    enterprises: int = Field(description="Enterprises in the peer group")
+    p25: float | None = None
+    median: float | None = None
+    p75: float | None = None
+    mean: float | None = None
+
+
+class IndustryIndex(Answer):
+    min_enterprises: int = Field(description="Smaller peer groups are not published")
+    values: list[IndexValue]
+
+
+class Percentile(Answer):
+    enterprise_id: int
+    scenario: str
+    region: str | None = None
+    day: str
+    indicator: str
+    value: float | None = None
+    peers: int | None = None
+    percentile: float | None = Field(None, description="0-100; null: see reason")
+    reason: str | None = None
