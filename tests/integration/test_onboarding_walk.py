@@ -132,6 +132,8 @@ def test_the_documented_onboarding_from_nothing_to_indicators(walk, request):
     assert [line.split()[0] for line in listed.splitlines()] == ["hd-loom-01", "hd-loom-02", "hd-meter-01"]
 
     # `wuxin serve` with the MQTT worker and front end (WUXIN_MQTT_URL, WUXIN_MQTT_FRONT_URL, _PORT)
+    for setting in ("export WUXIN_MQTT_URL=", "export WUXIN_MQTT_FRONT_URL=", "export WUXIN_MQTT_FRONT_PORT="):
+        documented(setting)
     live = request.getfixturevalue("live")
     stop = serve_background(platform)
     try:
@@ -181,6 +183,8 @@ def _the_served_walk(platform, live, tokens: dict) -> None:
         day = dt.datetime.fromtimestamp(now_ms / 1000, CHINA).date()
         window = {"from": str(day - dt.timedelta(days=1)), "to": str(day + dt.timedelta(days=1)), "name": "run_hours"}
 
+        documented('curl -s "http://127.0.0.1:49233/api/v1/enterprises/1/indicators?from=')
+
         def run_hours() -> list:
             answer = live.client.get("/api/v1/enterprises/1/indicators", headers=officer, params=window)
             assert answer.status_code == 200, answer.text
@@ -196,7 +200,10 @@ def _the_served_walk(platform, live, tokens: dict) -> None:
 
     # the enterprise sees who read its data, from which bank, under which consent
     owner = _login(live, "hengda", "hengda-pass-2026")
+    documented('curl -s "http://127.0.0.1:49233/api/v1/enterprises/1/access-log?tenants_only=true"')
     log = live.client.get("/api/v1/enterprises/1/access-log", headers=owner, params={"tenants_only": True}).json()
     reads = {(e["username"], e["tenant_id"], e["action"], e["consent_id"]) for e in log}
     assert ("officer", 1, "telemetry.read", 2) in reads and ("officer", 1, "indicators.enterprise_day", 2) in reads
-    assert live.client.get("/api/v1/enterprises/1/access-log", headers=officer).status_code == 403
+    refused = live.client.get("/api/v1/enterprises/1/access-log", headers=officer)
+    assert refused.status_code == 403 and refused.json()["detail"] == documented(
+        "only enterprise 1 itself and the platform admin read its access log (role credit_officer)")
