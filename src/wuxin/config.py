@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     # (0 = any free port); it forwards to the broker at mqtt_front_url (its own broker account; see provision_front)
     mqtt_front_port: int | None = Field(None, ge=0, le=65535)
     mqtt_front_url: str | None = None
+    # MQTTS for the front end (LinkKit securemode=2, ThingsBoard over TLS): its port and a PEM certificate chain and key
+    mqtt_front_tls_port: int | None = Field(None, ge=0, le=65535)
+    mqtt_front_tls_cert: Path | None = None
+    mqtt_front_tls_key: Path | None = None
+    mqtt_front_max_sessions: int = Field(4, ge=1)  # connections one device may hold at once; more are refused
+    mqtt_front_failed_connects_per_minute: int = Field(20, ge=1)  # per source address; past it refused unread
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
     smtp_port: int = 25
     smtp_from: str = "wuxin-alarms@localhost"

@@ -7,16 +7,22 @@ import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from wuxin.ingest.mqtt.broker import provision_front
-from wuxin.ingest.mqtt.front import DeviceFrontEnd
+from wuxin.ingest.mqtt.front import DeviceFrontEnd, tls_context
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services import registry
+from wuxin.security.policy import Principal, Role
+from wuxin.services import device_sdk, registry
+from wuxin.services.connectivity import read_transitions
+from wuxin.services.data_access import list_devices
+from wuxin.services.source_limits import FailureLimiter
 from wuxin.services.device_sdk import client_attributes, issue_alink_secret
 from wuxin.services.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
 
 from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
+from tests.integration.tls_certs import make_ca
 from tests.integration.vendor_sdk.run import SdkProcess
 from tests.world import build_world
 
@@ -25,10 +31,22 @@ FRONT_USER, FRONT_PASSWORD = "wuxin-front", "front-secret-for-tests"
 PRODUCT_KEY = "a1GpsTrk001"
 
 
+def _server_certificate(directory: Path) -> tuple[str, str, str]:
+    """A throwaway CA and a certificate for 127.0.0.1 it signed: (CA PEM, certificate path, key path)."""
+    ca = make_ca(directory, "wuxin-test-ca")
+    issued = ca.issue(directory, "front", server=True)
+    return ca.cert.read_text(), str(issued.cert), str(issued.key)
+
+
+@pytest.fixture(scope="module")
+def server_tls(tmp_path_factory):
+    return _server_certificate(tmp_path_factory.mktemp("tls"))
+
+
 @pytest.fixture
-def sdk_env(platform, tmp_path):
+def sdk_env(platform, tmp_path, server_tls):
+    platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time; the consents run from it
     world = build_world(platform)
-    platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time
     broker, admin = start_broker(tmp_path / "broker")
     provision_front(admin, FRONT_USER, FRONT_PASSWORD)
     stop = threading.Event()
@@ -36,7 +54,9 @@ def sdk_env(platform, tmp_path):
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     assert worker.subscribed.wait(10)
-    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD)).start_in_thread()
+    _, cert, key = server_tls
+    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD), tls_port=0,
+                           tls_context=tls_context(cert, key)).start_in_thread()
     processes: list[SdkProcess] = []
 
     def sdk(kind: str, **config) -> SdkProcess:
@@ -268,3 +288,107 @@ def test_an_mqtt5_client_hears_why_the_front_end_closes_it(platform, sdk_env):
         client.loop_stop()
     assert reasons == {"foreign": ["Not authorized"], "qos2": ["QoS not supported"]}
     assert _readings(platform, "loom-02") == [] and _readings(platform, "loom-01") == []
+
+
+def test_linkkit_connects_over_tls_with_securemode_2(platform, sdk_env, server_tls):
+    """LinkKit's default (secure="TLS", securemode=2), trusting the platform's CA as its docs show with cadata."""
+    _, _, _, front, sdk = sdk_env
+    secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
+    truck = _linkkit(sdk, secret, port=front.tls_port, cadata=server_tls[0])
+    assert truck.hello == {"connected": True}
+    good = truck.call("post_property", params={"lat": 31.23, "lon": 121.47})
+    assert good["rc"] == 0 and good["reply"]["code"] == 200
+    assert sorted(_readings(platform, "truck-01")) == [("lat", 31.23), ("lon", 121.47)]
+    (connection,) = front.connections["truck-01"]
+    assert connection.writer.get_extra_info("ssl_object").version() in ("TLSv1.2", "TLSv1.3")
+    assert "securemode=2" in connection.client_id
+
+
+def test_linkkit_refuses_a_front_end_it_does_not_trust(platform, sdk_env, tmp_path):
+    """The TLS is real: a CA that did not sign the front end's certificate fails the handshake."""
+    _, _, _, front, sdk = sdk_env
+    secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
+    stranger_ca, _, _ = _server_certificate(tmp_path / "other")
+    truck = _linkkit(sdk, secret, port=front.tls_port, cadata=stranger_ca, connect_timeout_s=3)
+    assert truck.hello == {"connected": False}
+    assert front.connections == {}
+
+
+def _officer(world) -> Principal:
+    return Principal(world.users["officer"], "officer", Role.CREDIT_OFFICER, world.bank, None)
+
+
+def _listed_state(platform, world, key: str) -> str:
+    return {d["key"]: d["connectivity"] for d in list_devices(platform, _officer(world), world.factory)}[key]
+
+
+def _transitions(platform, world) -> list[tuple]:
+    return [(t["device"], t["from"], t["to"], t["cause"])
+            for t in read_transitions(platform, _officer(world), world.factory, 0, 2**62)]
+
+
+def test_connecting_and_disconnecting_at_the_front_end_is_the_devices_connectivity(platform, sdk_env):
+    world, _, _, front, sdk = sdk_env
+    assert _listed_state(platform, world, "loom-01") == "unknown"
+    loom = sdk("tb", token=world.device_tokens["loom-01"])
+    assert loom.hello == {"connected": True}
+    assert _listed_state(platform, world, "loom-01") == "online"  # before it sent anything
+    loom.close()
+    wait_for(lambda: front.connected("loom-01") == 0, what="the front end noticing the closed connection")
+    wait_for(lambda: _listed_state(platform, world, "loom-01") == "offline", what="offline in the device list")
+    assert _transitions(platform, world) == [("loom-01", "unknown", "online", "mqtt_connect"),
+                                             ("loom-01", "online", "offline", "mqtt_disconnect")]
+
+
+def _raw_connect(port: int, username: str, client_id: str | None = None) -> tuple[int, mqtt.Client]:
+    """A plain MQTT 3.1.1 CONNECT; (CONNACK return code, the client to close)."""
+    outcome: list = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "")
+    client.username_pw_set(username)
+    client.on_connect = lambda _c, _u, _f, reason, _p: outcome.append(reason)
+    client.reconnect_delay_set(60, 120)
+    client.connect("127.0.0.1", port, keepalive=30)
+    client.loop_start()
+    wait_for(lambda: outcome, what="CONNACK")
+    return CONNACK_CODES[outcome[0].getName()], client
+
+
+CONNACK_CODES = {"Success": 0, "Server unavailable": 3, "Bad user name or password": 4, "Not authorized": 5}
+
+
+def test_a_device_holds_at_most_max_sessions_and_its_own_client_id_takes_over(platform, sdk_env):
+    world, _, _, front, _ = sdk_env
+    front.max_sessions = 2
+    token = world.device_tokens["loom-01"]
+    clients = []
+    for client_id in ("loom-a", "loom-b", "loom-c"):
+        code, client = _raw_connect(front.port, token, client_id)
+        clients.append((code, client))
+    assert [code for code, _ in clients] == [0, 0, 5]  # the third is refused (MQTT 5: 0x97 quota exceeded)
+    assert front.connected("loom-01") == 2 and ("loom-01", "too_many_sessions") in front.refusals
+    code, again = _raw_connect(front.port, token, "loom-a")  # the same client id replaces its stale session
+    assert code == 0 and front.connected("loom-01") == 2
+    for _, client in clients + [(0, again)]:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_a_flood_of_bad_connects_from_one_address_is_refused_without_lookups(platform, sdk_env, monkeypatch):
+    world, _, _, front, _ = sdk_env
+    front.connect_failures = FailureLimiter(3)
+    lookups: list[str] = []
+    real_lookup = device_sdk.thingsboard_device
+    monkeypatch.setattr(device_sdk, "thingsboard_device",
+                        lambda platform, token: lookups.append(token) or real_lookup(platform, token))
+    codes = []
+    for attempt in range(8):
+        code, client = _raw_connect(front.port, f"wxd_guess-{attempt}")
+        codes.append(code)
+        client.loop_stop()
+        client.disconnect()
+    assert codes == [4, 4, 4, 3, 3, 3, 3, 3]  # bad credentials, then "server unavailable" unread
+    assert len(lookups) == 3 and front.refusals.count(("127.0.0.1", "throttled")) == 5
+    code, client = _raw_connect(front.port, world.device_tokens["loom-01"])  # the address waits out its minute
+    assert code == 3 and front.connected("loom-01") == 0
+    client.loop_stop()
+    client.disconnect()

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.schemas import ThingModelSummary
+from wuxin.api.schemas import ImportedThingModel, ThingModelDetail, ThingModelSummary
 from wuxin.api.fields import RequestModel, ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
@@ -50,7 +50,7 @@ def list_thing_models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
         return [{k: row[k] for k in ("device_type", "scenario", "version", "updated_ms")} for row in uow.devices.thing_models()]
 
 
-@router.get("/thing-models/{device_type}", tags=["thing models"])
+@router.get("/thing-models/{device_type}", tags=["thing models"], response_model=ThingModelDetail)
 def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """One thing model by device type: each property with its unit, type and accepted range."""
     model = platform.thing_models.get(device_type)
@@ -61,7 +61,7 @@ def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) 
     return model.source
 
 
-@router.post("/thing-models", tags=["thing models"], status_code=201,
+@router.post("/thing-models", tags=["thing models"], status_code=201, response_model=ImportedThingModel,
              openapi_extra=raw_body("an Alibaba Cloud IoT TSL thing model (JSON)", {"application/json": {"type": "object"}}))
 async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep,
                              device_type: str | None = Query(None, max_length=80, description=(

@@ -10,6 +10,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.schemas import ServiceDates
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.services import calendars
@@ -78,7 +79,7 @@ class ServiceDatesIn(RequestModel):
     decommissioned_ms: EpochMs | None = None
 
 
-@router.put("/devices/{device_key}/service-dates", tags=["devices"])
+@router.put("/devices/{device_key}/service-dates", tags=["devices"], response_model=ServiceDates)
 def set_service_dates(device_key: str, body: ServiceDatesIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """A device's install and decommission times: out of service before and after, it raises no outage or drop."""
     return calendars.set_service_dates(platform, user, device_key, body.installed_ms, body.decommissioned_ms)

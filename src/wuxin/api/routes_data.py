@@ -8,8 +8,10 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id
+from wuxin.api.schemas import (AccessLogEntry, AlinkSecret, Consent, Enterprise, EnterpriseProfile, LoggedOut,
+                                TelemetryRead)
 from wuxin.api.schemas import Created, DeviceCredentials, DevicePage, DeviceView, LoginAnswer, Me, RevokedTokens, RotatedToken
-from wuxin.services import access_log, consent, data_access, identity, registry
+from wuxin.services import access_log, consent, data_access, device_sdk, identity, registry
 
 router = APIRouter(prefix="/api/v1")
 
@@ -30,7 +32,7 @@ def login(body: LoginIn, platform: PlatformDep, request: Request) -> dict:
     return {"access_token": identity.login(platform, body.username, body.password, source), "token_type": "bearer"}
 
 
-@router.post("/auth/logout", tags=["auth"])
+@router.post("/auth/logout", tags=["auth"], response_model=LoggedOut)
 def logout(user: CurrentUser, platform: PlatformDep, request: Request) -> dict:
     """End this bearer token's session."""
     identity.logout(platform, request.headers["authorization"].split(" ", 1)[1].strip())
@@ -51,7 +53,7 @@ class EnterpriseIn(RequestModel):
     region: str = Field(min_length=2, max_length=200)
 
 
-@router.get("/enterprises", tags=["enterprises"])
+@router.get("/enterprises", tags=["enterprises"], response_model=list[Enterprise])
 def list_enterprises(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The enterprises the caller may see (own tenant's borrowers, or the owner's own enterprise)."""
     return registry.visible_enterprises(platform, user)
@@ -63,7 +65,7 @@ def create_enterprise(body: EnterpriseIn, user: CurrentUser, platform: PlatformD
     return {"id": registry.create_enterprise(platform, user, body.name, body.uscc, body.industry, body.region)}
 
 
-@router.get("/enterprises/{enterprise_id}", tags=["enterprises"])
+@router.get("/enterprises/{enterprise_id}", tags=["enterprises"], response_model=EnterpriseProfile)
 def get_enterprise(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """One enterprise's profile, within the caller's tenant and consent."""
     return registry.enterprise_profile(platform, user, enterprise_id)
@@ -129,7 +131,23 @@ def revoke_token(device_key: str, user: CurrentUser, platform: PlatformDep) -> d
     return {"key": device_key, "revoked": registry.revoke_device_tokens(platform, user, device_key)}
 
 
-@router.get("/enterprises/{enterprise_id}/devices/{device_key}/telemetry", tags=["telemetry"])
+class AlinkSecretIn(RequestModel):
+    product_key: str = Field(max_length=64, description="The productKey the device's LinkKit firmware is built with",
+                             examples=["a1GpsTrk001"])
+    device_name: str | None = Field(None, max_length=64, description="LinkKit's deviceName (default: the device key)")
+
+
+@router.post("/devices/{device_key}/alink-secret", tags=["devices"], response_model=AlinkSecret, responses={
+    409: {"description": "another device already has this productKey and deviceName"}})
+def issue_alink_secret(device_key: str, body: AlinkSecretIn, user: CurrentUser, platform: PlatformDep) -> dict:
+    """Name the device as Alibaba LinkKit will and issue its DeviceSecret (一机一密), shown once and stored
+    encrypted; an earlier secret stops working. Who may manage the device's enterprise may do this."""
+    secret = device_sdk.issue_alink_secret(platform, user, device_key, body.product_key, body.device_name)
+    return {"key": device_key, "product_key": body.product_key, "device_name": body.device_name or device_key,
+            "device_secret": secret}
+
+
+@router.get("/enterprises/{enterprise_id}/devices/{device_key}/telemetry", tags=["telemetry"], response_model=TelemetryRead)
 def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep,
                    key: str | None = None, from_ms: Annotated[EpochMs, Query(alias="from")] = 0,
                    to_ms: Annotated[EpochMs, Query(alias="to")] = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> dict:
@@ -138,7 +156,8 @@ def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platfo
 
 
 @router.get("/enterprises/{enterprise_id}/access-log", tags=["consent"], response_model=None,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+            responses={200: {"model": list[AccessLogEntry], "description": "newest first (JSON), or CSV with format=csv",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def read_access_log(enterprise_id: Id, request: Request, response: Response, user: CurrentUser, platform: PlatformDep,
                     tenant_id: Id | None = None, from_ms: Annotated[EpochMs | None, Query(alias="from")] = None,
                     to_ms: Annotated[EpochMs | None, Query(alias="to")] = None,
@@ -176,7 +195,7 @@ class ConsentPatch(RequestModel):
     expires_ms: EpochMs | None = None
 
 
-@router.get("/consents", tags=["consent"])
+@router.get("/consents", tags=["consent"], response_model=list[Consent])
 def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
     """The data-sharing consents the caller can see, with their scope and validity."""
     return consent.list_for(platform, user, enterprise_id)
@@ -190,13 +209,13 @@ def grant_consent(enterprise_id: Id, body: ConsentIn, user: CurrentUser, platfor
     return {"id": consent_id}
 
 
-@router.patch("/consents/{consent_id}", tags=["consent"])
+@router.patch("/consents/{consent_id}", tags=["consent"], response_model=Consent)
 def narrow_consent(consent_id: Id, body: ConsentPatch, user: CurrentUser, platform: PlatformDep) -> dict:
     """Narrow a consent (fewer devices, properties or an earlier end); it can never be widened."""
     return consent.narrow(platform, user, consent_id, body.scope_items, body.expires_ms)
 
 
-@router.post("/consents/{consent_id}/revoke", tags=["consent"])
+@router.post("/consents/{consent_id}/revoke", tags=["consent"], response_model=Consent)
 def revoke_consent(consent_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """Revoke a consent; the lender's reads stop at once."""
     return consent.revoke(platform, user, consent_id)

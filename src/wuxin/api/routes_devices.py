@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import PlatformDep
 from wuxin.api.fields import Id, raw_body
-from wuxin.api.schemas import TELEMETRY_EXAMPLE, TelemetryAnswer
+from wuxin.api.schemas import (TELEMETRY_EXAMPLE, CommandAnswered, DeviceAttributes, DeviceCommand, DeviceRpcAnswer,
+                                TelemetryAnswer)
 from wuxin.api.sources import failure_gate
 from wuxin.errors import Conflict
 from wuxin.services import device_sdk
@@ -30,6 +31,7 @@ TELEMETRY_RESPONSES: dict = {
     400: {"model": TelemetryAnswer, "description": "every point refused (each reason in `errors`), or unreadable"},
     401: {"description": "unknown or revoked device token (a problem document)"},
     429: {"description": "this address sent unknown tokens too often; see Retry-After"}}
+DEVICE_REFUSALS: dict = {k: TELEMETRY_RESPONSES[k] for k in (401, 429)}
 _device_bearer = HTTPBearer(auto_error=False, scheme_name="DeviceToken",
                             description="a device access token (wxd_...), as issued at registration or rotation")
 
@@ -60,7 +62,7 @@ async def _telemetry(platform, device_token: str, request: Request) -> JSONRespo
     return JSONResponse(result.public(), status_code=status)
 
 
-@router.post("/{device_token}/attributes", openapi_extra=raw_body("ThingsBoard client attributes", {
+@router.post("/{device_token}/attributes", responses=TELEMETRY_RESPONSES, openapi_extra=raw_body("ThingsBoard client attributes", {
     "application/json": {"type": "object"}}))
 async def post_attributes(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
     """ThingsBoard client attributes {key: value}: keys the thing model declares are readings at receive time,
@@ -72,7 +74,7 @@ async def post_attributes(device_token: str, request: Request, platform: Platfor
     return JSONResponse(result.public(), status_code=status)
 
 
-@router.get("/{device_token}/attributes")
+@router.get("/{device_token}/attributes", responses={200: {"model": DeviceAttributes}, **DEVICE_REFUSALS})
 async def get_attributes(device_token: str, request: Request, platform: PlatformDep,
                          clientKeys: Annotated[str | None, Query(max_length=4000)] = None,  # noqa: N803 (TB's names)
                          sharedKeys: Annotated[str | None, Query(max_length=4000)] = None,  # noqa: N803
@@ -87,7 +89,7 @@ async def get_attributes(device_token: str, request: Request, platform: Platform
     return JSONResponse(answer)
 
 
-@router.post("/{device_token}/rpc")
+@router.post("/{device_token}/rpc", responses={200: {"model": DeviceRpcAnswer}, **DEVICE_REFUSALS})
 async def post_rpc(device_token: str, request: Request, platform: PlatformDep) -> JSONResponse:
     """The device calls the platform: {"method", "params"}; getCurrentTime answers {"time": ms}."""
     body = await request.body()
@@ -96,7 +98,8 @@ async def post_rpc(device_token: str, request: Request, platform: PlatformDep) -
     return JSONResponse(answer)
 
 
-@router.get("/{device_token}/rpc", responses={408: {"description": "nothing pending within the timeout"}})
+@router.get("/{device_token}/rpc", responses={200: {"model": DeviceCommand}, **DEVICE_REFUSALS,
+                                              408: {"description": "nothing pending within the timeout"}})
 async def poll_rpc(device_token: str, request: Request, platform: PlatformDep,
                    timeout: Annotated[int | None, Query(), Interval(ge=0, le=2**31 - 1)] = None) -> Response:
     """ThingsBoard's RPC long poll: waits up to `timeout` ms (0 or absent: 10 s; at most 120 s) for a command
@@ -129,7 +132,8 @@ MAX_POLLS_PER_DEVICE = 2  # a client re-polling as its last poll ends may overla
 _OPEN_POLLS: dict[str, int] = {}  # device key -> long polls waiting in this process
 
 
-@router.post("/{device_token}/rpc/{command_id}", responses={404: {"description": "no such command awaits this device"}})
+@router.post("/{device_token}/rpc/{command_id}", responses={200: {"model": CommandAnswered}, **DEVICE_REFUSALS,
+                                                          404: {"description": "no such command awaits this device"}})
 async def answer_rpc(device_token: str, command_id: Id, request: Request, platform: PlatformDep) -> JSONResponse:
     """The device answers the command it took from the long poll; the body (any JSON) is stored as its answer,
     an {"error": ...} body fails the command. Another device's command, an unknown id or a second answer: 404."""

@@ -10,6 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
+from wuxin.api.routes_devices import TELEMETRY_RESPONSES
+from wuxin.api.schemas import GatewayChild, Jt808Enrolment, PushPlatform, ServedEnterprise, Transition
 from wuxin.api.sources import failure_gate
 from wuxin.services import connectivity, jt808_terminals, protocols
 
@@ -38,20 +40,20 @@ class Jt808EnrolmentIn(RequestModel):
         "auto", description="how the gateway reads its headers: auto (bit 14, 2013 fallback), or forced 2013 / 2019")
 
 
-@router.post("/platforms", tags=["platforms"], status_code=201)
+@router.post("/platforms", tags=["platforms"], status_code=201, response_model=PushPlatform)
 def register_platform(body: PlatformIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Register a third-party IoT platform; its HMAC secret is returned once."""
     return {"name": body.name, "secret": protocols.register_push_platform(platform, user, body.name)}
 
 
-@router.post("/platforms/{name}/enterprises", tags=["platforms"], status_code=201)
+@router.post("/platforms/{name}/enterprises", tags=["platforms"], status_code=201, response_model=ServedEnterprise)
 def serve_enterprise(name: str, body: ServeIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Let the platform push for this enterprise's devices (the admin, or the enterprise itself)."""
     protocols.serve_enterprise(platform, user, name, body.enterprise_id)
     return {"platform": name, "enterprise_id": body.enterprise_id}
 
 
-@router.post("/platforms/{name}/telemetry", tags=["platforms"], openapi_extra=raw_body(
+@router.post("/platforms/{name}/telemetry", tags=["platforms"], responses=TELEMETRY_RESPONSES, openapi_extra=raw_body(
     "bulk lines, signed", {"application/json": {"type": "array", "items": {"type": "object"}},
                            "application/x-ndjson": {"type": "string"}}))
 async def push_telemetry(name: str, request: Request, platform: PlatformDep,
@@ -67,7 +69,7 @@ async def push_telemetry(name: str, request: Request, platform: PlatformDep,
     return JSONResponse(result.public(), status_code=status)
 
 
-@router.post("/devices/{device_key}/jt808/enrolment", tags=["devices"])
+@router.post("/devices/{device_key}/jt808/enrolment", tags=["devices"], response_model=Jt808Enrolment)
 def provision_jt808_terminal(device_key: str, body: Jt808EnrolmentIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Provision a JT/T 808 terminal and open its enrolment window; doing it again drops the terminal's auth code."""
     return jt808_terminals.provision_terminal(platform, user, device_key, body.terminal_id,
@@ -76,14 +78,14 @@ def provision_jt808_terminal(device_key: str, body: Jt808EnrolmentIn, user: Curr
                                               header_version=body.header_version)
 
 
-@router.post("/gateways/{gateway_key}/children", tags=["devices"], status_code=201)
+@router.post("/gateways/{gateway_key}/children", tags=["devices"], status_code=201, response_model=GatewayChild)
 def attach_child(gateway_key: str, body: ChildIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Register a sub-device behind an MQTT gateway (same enterprise): only that gateway may publish for it."""
     protocols.attach_sub_device(platform, user, gateway_key, body.device_key)
     return {"gateway": gateway_key, "child": body.device_key}
 
 
-@router.get("/enterprises/{enterprise_id}/connectivity/transitions", tags=["devices"])
+@router.get("/enterprises/{enterprise_id}/connectivity/transitions", tags=["devices"], response_model=list[Transition])
 def transitions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, from_ms: EpochMs = 0,
                 to_ms: EpochMs = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
     """Online/offline transitions of the devices a valid consent covers (read logged)."""

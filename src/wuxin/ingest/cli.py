@@ -218,7 +218,10 @@ def mqtt_credentials(device_key: str,
 def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROKER_URL",
                                               help="the front end's broker account, mqtt://wuxin-front:password@host:1883"),
                host: str = typer.Option("0.0.0.0", help="where devices connect"),
-               port: int = typer.Option(1884, help="the devices' MQTT port (put TLS in front of it)"),
+               port: int = typer.Option(1884, help="the devices' MQTT port"),
+               tls_port: Optional[int] = typer.Option(None, envvar="WUXIN_MQTT_FRONT_TLS_PORT",
+                                                      help="the devices' MQTTS port (8883), with the certificate and "
+                                                           "key of WUXIN_MQTT_FRONT_TLS_CERT / _KEY"),
                check_every_s: float = typer.Option(60.0, help="close connections of revoked credentials and expire "
                                                    "overdue commands this often"),
                command_poll_s: float = typer.Option(1.0, help="how often approved commands are sent to connected "
@@ -232,8 +235,9 @@ def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROK
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = _stop_on_signals()
     platform = _platform()
-    front = DeviceFrontEnd(platform, broker_url, host, port, command_poll_s=command_poll_s).start_in_thread()
-    typer.echo(f"MQTT front end on {host}:{front.port}")
+    front = DeviceFrontEnd(platform, broker_url, host, port, command_poll_s=command_poll_s,
+                           **_front_tls(platform.settings, tls_port)).start_in_thread()
+    typer.echo(f"MQTT front end on {host}:{front.port}" + (f", MQTTS on {host}:{front.tls_port}" if front.tls_port else ""))
     while not stop.wait(check_every_s):
         closed = front.check_credentials()
         if closed:
@@ -299,10 +303,23 @@ def start_front_end(platform, stop: threading.Event):
                           "the broker the front end forwards to")
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
 
-    front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port).start_in_thread()
-    logging.getLogger("wuxin.ingest").info("MQTT front end for the vendors' SDKs on %s:%d", settings.host, front.port)
+    front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port,
+                           **_front_tls(settings, settings.mqtt_front_tls_port)).start_in_thread()
+    logging.getLogger("wuxin.ingest").info("MQTT front end for the vendors' SDKs on %s:%d (MQTTS: %s)", settings.host,
+                                           front.port, front.tls_port)
     threading.Thread(target=_watch_front, args=(front, stop), name="wuxin-mqtt-front-check", daemon=True).start()
     return front
+
+
+def _front_tls(settings, tls_port: int | None) -> dict:
+    """The front end's MQTTS listener arguments: none without a TLS port; a port without a readable
+    certificate and key is a ConfigError naming them."""
+    if tls_port is None:
+        return {}
+    from wuxin.ingest.mqtt.front import tls_context
+
+    cert, key = settings.mqtt_front_tls_cert, settings.mqtt_front_tls_key
+    return {"tls_port": tls_port, "tls_context": tls_context(cert and str(cert), key and str(key))}
 
 
 def _watch_front(front, stop: threading.Event, check_interval_s: float = 60.0) -> None:

@@ -57,11 +57,25 @@ def _groups(devices: list[dict], site_names: dict[int, str]) -> list[dict]:
 
 
 def device_connectivity(platform: Platform, device: dict, now_ms: int) -> str:
-    """online (reported within its thing model's heartbeat timeout, 900 s without one), offline, or unknown (never)."""
+    """online (reported within its thing model's heartbeat timeout, 900 s without one), offline, or unknown (never).
+
+    A recorded offline at or after the last sign of life (the device closed its MQTT connection, a JT/T 808
+    logout, its gateway's disconnect) is offline at once: `presence` from `with_presence`."""
     model = platform.thing_models.get(device["device_type"])
     timeout_ms = (model.heartbeat_timeout_s if model else 900) * 1000
     seen = device["last_seen_ms"]
-    return "unknown" if seen is None else ("online" if now_ms - seen <= timeout_ms else "offline")
+    if seen is None:
+        return "unknown"
+    if device.get("presence") == "offline" and (device.get("presence_since_ms") or 0) >= seen:
+        return "offline"
+    return "online" if now_ms - seen <= timeout_ms else "offline"
+
+
+def with_presence(uow, devices: list[dict]) -> list[dict]:
+    """The devices with their last recorded connectivity state (`presence`, `presence_since_ms`)."""
+    recorded = {r["id"]: r for r in uow.protocols.devices_for_sweep([d["id"] for d in devices])} if devices else {}
+    return [dict(d) | {"presence": recorded.get(d["id"], {}).get("state"),
+                       "presence_since_ms": recorded.get(d["id"], {}).get("since_ms")} for d in devices]
 
 
 def _device_view(platform: Platform, device: dict, now_ms: int) -> dict:
@@ -100,7 +114,7 @@ def _value(row: dict):
 def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int):
     if uow.enterprises.get(enterprise_id) is None:
         raise enterprise_not_found(enterprise_id)
-    devices = uow.devices.list(enterprise_id)  # no shortcut for admins: operators read data only under consent
+    devices = with_presence(uow, uow.devices.list(enterprise_id))  # no shortcut for admins: only under consent
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
     pairs = [(d["key"], d["device_type"]) for d in devices]
     readable, consent_id = readable_device_keys(principal, enterprise_id, pairs, consents, platform.clock_ms())

@@ -21,6 +21,10 @@ class FailureLimiter:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())  # forgets idle sources by itself
         self._limit = RateLimitItemPerMinute(self.per_minute)
 
+    def blocked(self, source: str) -> bool:
+        """True while `source` has used up its failures: refuse it before any lookup."""
+        return not self._limiter.test(self._limit, source)
+
     def failed(self, source: str) -> None:
         """Count one failure of `source`; raise RateLimited (429 with Retry-After) when it is one too many."""
         if self._limiter.hit(self._limit, source):

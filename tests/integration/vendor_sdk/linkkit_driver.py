@@ -1,7 +1,8 @@
 """Alibaba's LinkKit (aliyun-iot-linkkit) as its documentation uses it (一机一密), driven line by line.
 
 Runs in the SDK's own virtualenv (.venv-sdk-linkkit):
-`python linkkit_driver.py '{"host", "port", "product_key", "device_name", "device_secret", "tsl"}'`,
+`python linkkit_driver.py '{"host", "port", "product_key", "device_name", "device_secret", "tsl"}'` (with
+"cadata", the broker CA's PEM: over TLS, securemode=2),
 then one JSON command per stdin line, one JSON answer per stdout line. Nothing of the platform is imported.
 """
 import json
@@ -30,8 +31,8 @@ def main():
     config = json.loads(sys.argv[1])
     lk = linkkit.LinkKit(host_name=config["host"], product_key=config["product_key"],
                          device_name=config["device_name"], device_secret=config["device_secret"])
-    lk.config_mqtt(port=config["port"], secure="", keep_alive=60, auto_reconnect_min_sec=1,
-                   auto_reconnect_max_sec=2)
+    tls = {"secure": "TLS", "cadata": config["cadata"]} if config.get("cadata") else {"secure": ""}
+    lk.config_mqtt(port=config["port"], keep_alive=60, auto_reconnect_min_sec=1, auto_reconnect_max_sec=2, **tls)
     lk.on_connect = lambda session_flag, rc, userdata: _record("connect", rc=rc)
     lk.on_disconnect = lambda rc, userdata: _record("disconnect", rc=rc)
     lk.on_thing_enable = lambda userdata: _record("enable")
@@ -52,7 +53,9 @@ def main():
     lk.on_thing_prop_changed = lambda params, userdata: _record("prop_set", params=params)  # LinkKit replies 200
     lk.thing_setup(config["tsl"])
     lk.connect_async()
-    connected = _wait_for(lambda e: e["kind"] == "enable", config.get("connect_timeout_s", 15))
+    enabled = _wait_for(lambda e: e["kind"] == "enable", config.get("connect_timeout_s", 15))
+    # LinkKit calls on_thing_enable after a failed attempt too (a socket or TLS error: on_connect with rc 9)
+    connected = enabled and any(e["kind"] == "connect" and e["rc"] == 0 for e in EVENTS)
     print("@@ " + json.dumps({"connected": bool(connected)}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)

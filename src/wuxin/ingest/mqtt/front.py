@@ -15,11 +15,19 @@ refuses is forwarded (good points are kept, bad ones quarantined with their reas
 PUBACK 0x99 "payload format invalid" (MQTT 5). Device accounts live in the platform, not the
 broker: nothing about them is ever refreshed at the broker, so no connection is dropped by it; a
 revoked credential closes its connections at the next check (`check_credentials`).
+
+Connection lifecycle: a device's first connection records it online, its last one closing records it
+offline (`services.connectivity`, shown in the device list). A device holds at most
+`mqtt_front_max_sessions` connections (a new CONNECT with the client id of a live one takes it over, as
+MQTT requires); a source address whose CONNECTs failed `mqtt_front_failed_connects_per_minute` times
+is answered "server unavailable" without any lookup until its minute is over. MQTTS is a second
+listener on `mqtt_front_tls_port` with the PEM certificate chain and key of the settings.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -34,13 +42,17 @@ from wuxin.domain.thing_model import PointRejected
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
+from wuxin.errors import ConfigError, RateLimited
 from wuxin.services import device_sdk
 from wuxin.services.commands import RpcOutbox
+from wuxin.services.connectivity import record_device_presence
 from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
+from wuxin.services.source_limits import FailureLimiter
 
 log = logging.getLogger(__name__)
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}
 TB_ME = "v1/devices/me/"
+QUOTA_EXCEEDED, SERVER_UNAVAILABLE = 0x97, 0x88  # MQTT 5 CONNACK reasons (3.1.1: 5 and 3)
 
 
 @dataclass
@@ -125,6 +137,7 @@ class _Connection:
     level: int
     writer: asyncio.StreamWriter
     credential: str  # the token (ThingsBoard) for the revocation check
+    client_id: str = ""
     subscriptions: list[str] = field(default_factory=list)
 
     def send(self, data: bytes | None) -> None:
@@ -177,12 +190,31 @@ class _Backend:
         self.client.disconnect()
 
 
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
+    """The MQTTS listener's server context (TLS 1.2 or newer) from a PEM certificate chain and its key."""
+    if not cert or not key:
+        raise ConfigError("the MQTT front end's TLS port needs WUXIN_MQTT_FRONT_TLS_CERT and WUXIN_MQTT_FRONT_TLS_KEY")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"MQTT front end TLS certificate {cert!r} / key {key!r} cannot be loaded: {exc}") from None
+    return context
+
+
 class DeviceFrontEnd:
-    """An asyncio MQTT server for devices (plain TCP; put TLS in front with the broker's certificates)."""
+    """An asyncio MQTT server for devices: plain TCP on `port`, MQTTS on `tls_port` when given."""
 
     def __init__(self, platform: Platform, backend_url: str, host: str = "127.0.0.1", port: int = 0,
-                 client_id: str | None = None, connect_timeout_s: float = 10.0, command_poll_s: float = 1.0) -> None:
+                 client_id: str | None = None, connect_timeout_s: float = 10.0, command_poll_s: float = 1.0,
+                 tls_port: int | None = None, tls_context: ssl.SSLContext | None = None) -> None:
         self.platform, self.backend_url, self.host, self.port = platform, backend_url, host, port
+        self.tls_port, self._tls_context = tls_port, tls_context
+        self.max_sessions = platform.settings.mqtt_front_max_sessions
+        self.connect_failures = FailureLimiter(platform.settings.mqtt_front_failed_connects_per_minute)
+        self._tls_server: asyncio.base_events.Server | None = None
+        self._presence_lock: asyncio.Lock | None = None  # presence is recorded in the order it happened
         self.outbox = RpcOutbox(platform)
         self.command_poll_s = command_poll_s
         self._wake: asyncio.Event | None = None
@@ -215,10 +247,14 @@ class DeviceFrontEnd:
         self._loop.run_forever()
 
     async def _start(self) -> None:
+        self._wake, self._presence_lock = asyncio.Event(), asyncio.Lock()  # before the first device connects
         self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
-        self._wake = asyncio.Event()
+        if self.tls_port is not None:
+            self._tls_server = await asyncio.start_server(self._serve, self.host, self.tls_port, ssl=self._tls_context)
+            self.tls_port = self._tls_server.sockets[0].getsockname()[1]
+            log.info("MQTT front end listening for MQTTS on %s:%d", self.host, self.tls_port)
         self._commands_task = asyncio.get_running_loop().create_task(self._command_loop())
         log.info("MQTT front end listening on %s:%d, forwarding to the broker", self.host, self.port)
 
@@ -230,6 +266,8 @@ class DeviceFrontEnd:
             self._commands_task.cancel()
             await asyncio.gather(self._commands_task, return_exceptions=True)
             self._server.close()
+            if self._tls_server is not None:
+                self._tls_server.close()
             for connection in [c for group in self.connections.values() for c in group]:
                 connection.writer.close()
             self._loop.stop()
@@ -262,6 +300,7 @@ class DeviceFrontEnd:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = None
+        source = _source_address(writer)
         try:
             packet = await asyncio.wait_for(codec.read_packet(reader), self.connect_timeout_s)
             if packet.kind != codec.CONNECT:
@@ -270,7 +309,12 @@ class DeviceFrontEnd:
             if connect.level not in (codec.MQTT311, codec.MQTT5):
                 writer.write(codec.connack(codec.MQTT311, 0x84))
                 return
-            connection = await self._authenticate(connect, writer)
+            if self.connect_failures.blocked(source):  # a flood of bad CONNECTs costs no lookup
+                self._refused(source, "throttled")
+                writer.write(codec.connack(connect.level, SERVER_UNAVAILABLE))
+                await writer.drain()
+                return
+            connection = await self._authenticate(connect, writer, source)
             if connection is None:
                 return
             keepalive = connect.keepalive_s * 1.5 if connect.keepalive_s else None
@@ -285,11 +329,27 @@ class DeviceFrontEnd:
         except codec.ProtocolError as exc:
             log.info("MQTT front end: %s closed: %s", connection.identity.key if connection else "a peer", exc)
         finally:
-            if connection is not None:
-                self.connections.get(connection.identity.key, set()).discard(connection)
             writer.close()
+            if connection is not None:
+                await self._disconnected(connection)
 
-    async def _authenticate(self, connect: codec.Connect, writer: asyncio.StreamWriter) -> _Connection | None:
+    async def _disconnected(self, connection: _Connection) -> None:
+        """Forget the connection; the device's last one closing records it offline."""
+        group = self.connections.get(connection.identity.key, set())
+        group.discard(connection)
+        if not group:
+            self.connections.pop(connection.identity.key, None)
+            await self._presence(connection.identity.key, "offline", "mqtt_disconnect")
+
+    async def _presence(self, device_key: str, state: str, cause: str) -> None:
+        try:
+            async with self._presence_lock:
+                await asyncio.to_thread(record_device_presence, self.platform, device_key, state, cause)
+        except Exception:  # the database may be down: the heartbeat sweep corrects the state later
+            log.exception("MQTT front end: recording %s %s failed", device_key, state)
+
+    async def _authenticate(self, connect: codec.Connect, writer: asyncio.StreamWriter,
+                            source: str) -> _Connection | None:
         alink = device_sdk.parse_alink_connect(connect.client_id, connect.username)
         try:
             if alink is not None:
@@ -298,20 +358,43 @@ class DeviceFrontEnd:
                 identity = await asyncio.to_thread(device_sdk.thingsboard_device, self.platform, connect.username)
         except ConnectRefused as exc:
             self._refused(alink.device_name if alink else "a ThingsBoard client", exc.reason)
-            log.warning("MQTT front end refused a connection (%s): %s", exc.reason, exc)
+            log.warning("MQTT front end refused a connection from %s (%s): %s", source, exc.reason, exc)
+            try:
+                self.connect_failures.failed(source)
+            except RateLimited as limited:
+                log.warning("MQTT front end: %s", limited)
             writer.write(codec.connack(connect.level, codec.NOT_AUTHORIZED if exc.reason in (
                 "revoked_token", "secret_unreadable") else codec.BAD_CREDENTIALS))
             await writer.drain()
             return None
-        connection = _Connection(identity, connect.level, writer, connect.username or "")
+        if not self._admit(identity.key, connect.client_id):
+            self._refused(identity.key, "too_many_sessions")
+            log.warning("MQTT front end: %s already holds %d connections; another was refused", identity.key,
+                        self.max_sessions)
+            writer.write(codec.connack(connect.level, QUOTA_EXCEEDED))
+            await writer.drain()
+            return None
+        connection = _Connection(identity, connect.level, writer, connect.username or "", client_id=connect.client_id)
         if identity.server_subscribe:  # LinkKit's _ss=1: Alibaba subscribes the device to its replies itself
             connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply")
             connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/+")
             connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/property/set")
+        first = not self.connections.get(identity.key)
         self.connections.setdefault(identity.key, set()).add(connection)
+        if first:
+            await self._presence(identity.key, "online", "mqtt_connect")
         writer.write(codec.connack(connect.level, codec.SUCCESS))
         self._wake.set()  # commands that waited for this device go now
         return connection
+
+    def _admit(self, device_key: str, client_id: str) -> bool:
+        """Room for one more connection of this device: a live one with the same client id is taken over
+        (MQTT 3.1.4-2), else at most max_sessions."""
+        group = self.connections.get(device_key, set())
+        for old in [c for c in group if client_id and c.client_id == client_id]:
+            group.discard(old)  # its _serve ends on the closed socket; the device stays online
+            old.close(0x8E)  # MQTT 5 "session taken over"
+        return len(group) < self.max_sessions
 
     def _refused(self, who: str, reason: str) -> None:
         self.refusals = (self.refusals + [(who, reason)])[-1000:]
@@ -515,3 +598,8 @@ class DeviceFrontEnd:
         else:
             step, failure = rpc.thingsboard_outcome(body)
             self.outbox.answered(identity.key, rpc.command_id_of(action.reason), {"response": body}, step, failure)
+
+
+def _source_address(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
