@@ -57,7 +57,7 @@ async def nats_phase(cluster: NatsCluster, label: str) -> None:
         started = time.perf_counter()
         await js.publish(jetstream.SUBJECT, payload(i), headers={jetstream.TOPIC_HEADER: "v1/devices/d1/telemetry"})
         latencies.append(time.perf_counter() - started)
-    cpu_before = sum(cpu_s(n.pid) for n in cluster.nodes)
+    cpu_before, own_before = sum(cpu_s(n.pid) for n in cluster.nodes), time.process_time()
     started = time.perf_counter()
     window = 256
     for first in range(0, MESSAGES, window):
@@ -66,6 +66,7 @@ async def nats_phase(cluster: NatsCluster, label: str) -> None:
             for i in range(first, min(MESSAGES, first + window))))
     publish_s = time.perf_counter() - started
     broker_cpu_publish = sum(cpu_s(n.pid) for n in cluster.nodes) - cpu_before
+    publisher_cpu = time.process_time() - own_before
     subscription = await js.pull_subscribe_bind(jetstream.CONSUMER, jetstream.STREAM)
     consumed = 0
     cpu_before, own_before = sum(cpu_s(n.pid) for n in cluster.nodes), time.process_time()
@@ -78,7 +79,8 @@ async def nats_phase(cluster: NatsCluster, label: str) -> None:
     consumer_cpu = time.process_time() - own_before
     broker_cpu_consume = sum(cpu_s(n.pid) for n in cluster.nodes) - cpu_before
     print(f"NATS {label} (R{replicas}): PubAck latency {percentiles(latencies)}; publish {MESSAGES / publish_s:,.0f} msg/s "
-          f"(256 in flight), broker CPU {broker_cpu_publish / MESSAGES * 1e6:.0f} us/msg; pull consumer "
+          f"(256 in flight), broker CPU {broker_cpu_publish / MESSAGES * 1e6:.0f} us/msg, publisher "
+          f"{publisher_cpu / MESSAGES * 1e6:.0f} us/msg; pull consumer "
           f"{consumed / consume_s:,.0f} msg/s at {consumer_cpu / consumed * 1e6:.0f} us CPU/msg "
           f"({consumed / consumer_cpu:,.0f} msg/s per consumer core), broker CPU {broker_cpu_consume / consumed * 1e6:.0f} us/msg")
     await nc.jetstream().delete_stream(jetstream.STREAM)
@@ -161,13 +163,14 @@ def run_rabbit(mqtt_port: int, amqp_port: int, pid: int) -> None:
         with acked:
             acked.wait_for(lambda: mid in done, 10)
         latencies.append(time.perf_counter() - started)
-    cpu_before = cpu_s(pid)
+    cpu_before, own_before = cpu_s(pid), time.process_time()
     started = time.perf_counter()
     infos = [client.publish("v1/devices/d1/telemetry", payload(i), qos=1) for i in range(MESSAGES)]
     for info in infos:
         info.wait_for_publish(60)
     publish_s = time.perf_counter() - started
     broker_publish = cpu_s(pid) - cpu_before
+    publisher_cpu = time.process_time() - own_before
     client.loop_stop()
     client.disconnect()
     channel.basic_qos(0, 1000, False)
@@ -180,15 +183,17 @@ def run_rabbit(mqtt_port: int, amqp_port: int, pid: int) -> None:
 
     cpu_before, own_before = cpu_s(pid), time.process_time()
     started = time.perf_counter()
-    channel.basic_consume("wuxin-spike", callback=on_message)
+    tag = channel.basic_consume("wuxin-spike", callback=on_message)
     while consumed < MESSAGES + LATENCY_SAMPLES:
         connection.drain_events(timeout=10)
     consume_s = time.perf_counter() - started
     own = time.process_time() - own_before
     print(f"RabbitMQ 3.10 MQTT -> quorum queue (1 node): PUBACK latency {percentiles(latencies)}; publish "
-          f"{MESSAGES / publish_s:,.0f} msg/s (256 in flight), broker CPU {broker_publish / MESSAGES * 1e6:.0f} us/msg; "
+          f"{MESSAGES / publish_s:,.0f} msg/s (256 in flight), broker CPU {broker_publish / MESSAGES * 1e6:.0f} us/msg, "
+          f"publisher {publisher_cpu / MESSAGES * 1e6:.0f} us/msg; "
           f"AMQP consumer {consumed / consume_s:,.0f} msg/s at {own / consumed * 1e6:.0f} us CPU/msg, broker CPU "
           f"{(cpu_s(pid) - cpu_before) / consumed * 1e6:.0f} us/msg")
+    channel.basic_cancel(tag)
     channel.queue_delete("wuxin-spike")
     connection.close()
 
