@@ -18,12 +18,28 @@ import tempfile
 import time
 from pathlib import Path
 
-from wuxin.ingest.mqtt.bench import DEVICE_TYPE, _children_cpu_s, _cpu_s, _payload_files
+from wuxin.ingest.mqtt.bench import BASE_TS, DEVICE_TYPE, _children_cpu_s, _cpu_s
 from wuxin.ingest.stream import jetstream
 from wuxin.ingest.stream.nats_process import NatsCluster
 
 WORKER_COUNTS = (1, 2, 4)
 READY_TIMEOUT_S = 60.0
+
+
+def _payload_files(directory: Path, keys: list[str], per_device: int, run: int) -> dict[str, Path]:
+    """One file per device, one 3-point message a line, device times of this run's own: the stream drops a
+    device's publish it has seen within its duplicate window (same packet id, topic and bytes: Nats-Msg-Id)."""
+    rng = random.Random(run)
+    files = {}
+    for key in keys:
+        path = directory / f"{key}-{run}.jsonl"
+        with path.open("w") as out:
+            for i in range(per_device):
+                out.write('{"ts":%d,"values":{"current_a":%.2f,"battery_pct":%.1f,"rssi_dbm":%d}}\n'
+                          % (BASE_TS + run * 10_000_000 + i, rng.uniform(0, 50), rng.uniform(20, 100),
+                             rng.randint(-110, -40)))
+        files[key] = path
+    return files
 
 
 def _publish_through_front(port: int, tokens: dict[str, str], files: dict[str, Path]) -> list[subprocess.Popen]:
@@ -191,7 +207,6 @@ def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
     print(f"{'broker':<14}{'run':<12}{'msg/s':>8}   CPU us/msg")
     with tempfile.TemporaryDirectory(prefix="wuxin-bench-cluster-") as tmp:
         work = Path(tmp)
-        files = _payload_files(work, keys, per_device)
         for size in (1, 3):
             label = "1 node (R1)" if size == 1 else "3 nodes (R3)"
             cluster = NatsCluster(work / f"nats-{size}", size=size).start()
@@ -207,6 +222,7 @@ def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
                 for workers in WORKER_COUNTS:
                     with platform.engine.begin() as conn:
                         conn.exec_driver_sql("TRUNCATE readings, batches")
+                    files = _payload_files(work, keys, per_device, run=10 * size + workers)
                     rate, used = _ingress(cluster, front, front_port, tokens, files, total)
                     print(f"{label:<14}{'ingress':<12}{rate:>8,.0f}   " + _cpu_line(used, total))
                     rate, used = _drain(cluster, database, env, workers, total, work)
