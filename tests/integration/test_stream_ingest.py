@@ -143,7 +143,9 @@ def _mqtt311_publish_dup(port: int, token: str, packet_id: int, topic: str, payl
         acks = []
         for first in (0x32, 0x3A):  # QoS 1, then QoS 1 + DUP
             sock.sendall(packet(first, text_field(topic) + struct.pack(">H", packet_id) + payload))
-            acks.append(sock.recv(4))
+            ack = sock.recv(4)
+            assert ack, "no PUBACK: the front end closed the connection"
+            acks.append(ack)
         return acks
 
 
@@ -240,3 +242,21 @@ def test_a_worker_killed_mid_batch_leaves_its_messages_to_another_and_they_are_s
         workers.close()
     assert _reading_count(platform, "loom-01") == 90
     assert workers.workers[0].stats.messages_stored == 30
+
+
+def test_a_publish_the_stream_does_not_acknowledge_gets_no_puback(platform, tmp_path, monkeypatch):
+    """The only node is gone: the front end retries until its deadline, then closes the connection without a
+    PUBACK, so that the device keeps the message and re-sends it after reconnecting."""
+    from wuxin.ingest.stream import publisher
+
+    monkeypatch.setattr(publisher, "PUBLISH_DEADLINE_S", 1.0)
+    world = build_world(platform)
+    cluster = NatsCluster(tmp_path / "nats", size=1).start()
+    front = DeviceFrontEnd(platform, None, stream_urls=cluster.urls).start_in_thread()
+    try:
+        cluster.kill_node(cluster.nodes[0])
+        with pytest.raises(AssertionError, match="no PUBACK"):
+            _mqtt311_publish_dup(front.port, world.device_tokens["loom-01"], 3, "v1/devices/me/telemetry", b'{"a":1}')
+    finally:
+        front.stop()
+        cluster.stop()

@@ -11,7 +11,10 @@ answers go back on core NATS `wuxin.replies` (at most once, as on the broker bef
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 STREAM = "WUXIN_INGEST"
 SUBJECT = "wuxin.ingest.mqtt"
@@ -52,8 +55,11 @@ async def connect(servers: list[str], name: str, **options):
     """A NATS connection that keeps reconnecting (to any node of the cluster) rather than giving up."""
     import nats
 
+    async def error(exc: Exception) -> None:  # one line, not nats-py's traceback per failed reconnect
+        log.warning("NATS connection %s: %s %s", name, type(exc).__name__, exc)
+
     defaults = dict(name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5,
-                    allow_reconnect=True)
+                    allow_reconnect=True, error_cb=error)
     return await nats.connect(servers=servers, **{**defaults, **options})
 
 
