@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     mqtt_front_tls_key: Path | None = None
     mqtt_front_max_sessions: int = Field(4, ge=1)  # connections one device may hold at once; more are refused
     mqtt_front_failed_connects_per_minute: int = Field(20, ge=1)  # per source address; past it refused unread
+    # The replicated ingestion stream (NATS JetStream, issue 21): set, the front end publishes there and
+    # `wuxin ingest stream-worker` stores it; unset, the single Mosquitto (mqtt_url) stays the path
+    stream_urls: str | None = None
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
     smtp_port: int = 25
     smtp_from: str = "wuxin-alarms@localhost"
