@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # (0 = any free port); it forwards to the broker at mqtt_front_url (its own broker account; see provision_front)
     mqtt_front_port: int | None = Field(None, ge=0, le=65535)
     mqtt_front_url: str | None = None
+    # The replicated ingestion stream (NATS JetStream, issue 21): set, the front end publishes there and
+    # `wuxin ingest stream-worker` stores it; unset, the single Mosquitto (mqtt_url) stays the path
+    stream_urls: str | None = None
     smtp_host: str = "127.0.0.1"  # alarm e-mails (services.notifications)
     smtp_port: int = 25
     smtp_from: str = "wuxin-alarms@localhost"

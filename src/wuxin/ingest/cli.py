@@ -18,6 +18,7 @@ app = typer.Typer(no_args_is_help=True)
 log = logging.getLogger(__name__)
 
 URL_HELP = "mqtt://worker:password@host:1883 (WUXIN_MQTT_URL)"
+STREAM_HELP = "the NATS JetStream cluster, nats://host:4222[,nats://host2:4222...]"
 ADMIN_HELP = "dynamic-security admin, mqtt://wuxin-admin:password@host:1883 (WUXIN_MQTT_ADMIN_URL)"
 METRICS_PORT_HELP = ("serve this worker's /metrics on this port (0 = off); with --processes N, worker n uses "
                      "port + n - 1 (WUXIN_MQTT_METRICS_PORT)")
@@ -215,8 +216,12 @@ def mqtt_credentials(device_key: str,
 
 
 @app.command("mqtt-front")
-def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROKER_URL",
-                                              help="the front end's broker account, mqtt://wuxin-front:password@host:1883"),
+def mqtt_front(broker_url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_FRONT_BROKER_URL",
+                                                       help="the front end's broker account, "
+                                                       "mqtt://wuxin-front:password@host:1883"),
+               stream_urls: Optional[str] = typer.Option(None, "--stream-urls", envvar="WUXIN_STREAM_URLS",
+                                                         help=STREAM_HELP + "; given, the front end publishes there "
+                                                         "instead of to the broker"),
                host: str = typer.Option("0.0.0.0", help="where devices connect"),
                port: int = typer.Option(1884, help="the devices' MQTT port (put TLS in front of it)"),
                check_every_s: float = typer.Option(60.0, help="close connections of revoked credentials and expire "
@@ -230,9 +235,12 @@ def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROK
     from wuxin.services.commands import expire_commands
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not broker_url and not stream_urls:
+        raise typer.BadParameter("give --broker-url (WUXIN_MQTT_FRONT_BROKER_URL) or --stream-urls (WUXIN_STREAM_URLS)")
     stop = _stop_on_signals()
     platform = _platform()
-    front = DeviceFrontEnd(platform, broker_url, host, port, command_poll_s=command_poll_s).start_in_thread()
+    front = DeviceFrontEnd(platform, broker_url, host, port, command_poll_s=command_poll_s,
+                           stream_urls=_stream_servers(stream_urls) if stream_urls else None).start_in_thread()
     typer.echo(f"MQTT front end on {host}:{front.port}")
     while not stop.wait(check_every_s):
         closed = front.check_credentials()
@@ -242,6 +250,66 @@ def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROK
         if expired:
             log.info("expired %d overdue command(s)", expired)
     front.stop()
+
+
+def _stream_servers(urls: str) -> list[str]:
+    from wuxin.ingest.stream.jetstream import parse_urls
+
+    try:
+        return parse_urls(urls)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _stream_policy(replicas: int, ack_wait_s: float):
+    from wuxin.ingest.stream.jetstream import StreamPolicy
+
+    return StreamPolicy(replicas=replicas, ack_wait_s=ack_wait_s)
+
+
+@app.command("stream-setup")
+def stream_setup(nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_URLS", help=STREAM_HELP),
+                 replicas: int = typer.Option(0, min=0, max=5, help="0: 3 on a cluster of 3 or more nodes, else 1"),
+                 ack_wait_s: float = typer.Option(30.0, min=0.5, help="an unacked message goes to another worker "
+                                                  "after this")) -> None:
+    """Create the ingestion stream and the workers' durable consumer (nothing changes when they exist)."""
+    import asyncio
+
+    from wuxin.ingest.stream import jetstream
+
+    servers = _stream_servers(nats)
+
+    async def setup() -> tuple[int, int]:
+        nc = await jetstream.connect(servers, "wuxin-stream-setup", max_reconnect_attempts=3)
+        try:
+            return await jetstream.ensure_stream(nc, servers, _stream_policy(replicas, ack_wait_s))
+        finally:
+            await nc.close()
+
+    made, waiting = asyncio.run(setup())
+    typer.echo(f"stream {jetstream.STREAM}: {made} replica(s), {waiting} message(s) waiting; "
+               f"consumer {jetstream.CONSUMER}")
+
+
+@app.command("stream-worker")
+def stream_worker(nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_URLS", help=STREAM_HELP),
+                  name: str = typer.Option("wuxin-stream-worker", help="connection name (shows in the NATS monitor)"),
+                  batch_max: int = typer.Option(1000, min=1, help="messages per transaction at most"),
+                  replicas: int = typer.Option(0, min=0, max=5, help="when it creates the stream: as stream-setup"),
+                  ack_wait_s: float = typer.Option(30.0, min=0.5, help="when it creates the consumer: as "
+                                                   "stream-setup")) -> None:
+    """Store the ingestion stream into the database (WUXIN_DATABASE_URL): a competing consumer, ack after commit.
+    Start as many as needed, on any host; stop any at any time (its unacked messages go to the others)."""
+    from wuxin.ingest.stream.worker import StreamWorker
+    from wuxin.logs import configure_logging
+
+    configure_logging()
+    servers = _stream_servers(nats)
+    stop = _stop_on_signals()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    worker = StreamWorker(_platform(), servers, name, batch_max=batch_max, policy=_stream_policy(replicas, ack_wait_s))
+    stats = worker.run(stop)
+    typer.echo(f"{name}: {stats.messages_stored} messages stored in {stats.batches} batches", err=True)
 
 
 @app.command("mqtt-front-account")
@@ -294,12 +362,14 @@ def start_front_end(platform, stop: threading.Event):
     if settings.mqtt_front_port is None:
         return None
     backend_url = settings.mqtt_front_url or settings.mqtt_url
-    if not backend_url:
-        raise ConfigError("WUXIN_MQTT_FRONT_PORT is set but neither WUXIN_MQTT_FRONT_URL nor WUXIN_MQTT_URL names "
-                          "the broker the front end forwards to")
+    if not backend_url and not settings.stream_urls:
+        raise ConfigError("WUXIN_MQTT_FRONT_PORT is set but none of WUXIN_STREAM_URLS, WUXIN_MQTT_FRONT_URL and "
+                          "WUXIN_MQTT_URL names where the front end forwards to")
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
 
-    front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port).start_in_thread()
+    streams = _stream_servers(settings.stream_urls) if settings.stream_urls else None
+    front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port,
+                           stream_urls=streams).start_in_thread()
     logging.getLogger("wuxin.ingest").info("MQTT front end for the vendors' SDKs on %s:%d", settings.host, front.port)
     threading.Thread(target=_watch_front, args=(front, stop), name="wuxin-mqtt-front-check", daemon=True).start()
     return front

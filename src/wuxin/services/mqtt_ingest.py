@@ -25,6 +25,7 @@ class Inbound(NamedTuple):
 
     topic: str
     payload: bytes
+    received_ms: int | None = None  # the front end's receive time (stream path): a redelivery stamps the same
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _store_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcome:
             bad.append((message, "unknown_topic", f"topic {message.topic!r} is not a device topic", None))
             continue
         try:
-            decoded = topics.decode(route, message.payload, now_ms)
+            decoded = topics.decode(route, message.payload, message.received_ms or now_ms)
         except PayloadError as exc:
             bad.append((message, exc.reason, f"{route.device} on {message.topic}: {exc}", route.device))
             continue

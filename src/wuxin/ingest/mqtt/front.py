@@ -34,6 +34,7 @@ from wuxin.domain.thing_model import PointRejected
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
+from wuxin.ingest.stream.jetstream import dedupe_id
 from wuxin.services import device_sdk
 from wuxin.services.commands import RpcOutbox
 from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
@@ -155,7 +156,7 @@ class _Backend:
         if not subscribed.wait(10):
             raise BrokerError("the front end could not subscribe to the Alink replies")
 
-    def forward(self, topic: str, payload: bytes) -> asyncio.Future:
+    def forward(self, topic: str, payload: bytes, _dedupe_id: str | None = None) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._lock:
@@ -172,7 +173,7 @@ class _Backend:
         if future is not None:
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(reason_code))
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
 
@@ -180,9 +181,14 @@ class _Backend:
 class DeviceFrontEnd:
     """An asyncio MQTT server for devices (plain TCP; put TLS in front with the broker's certificates)."""
 
-    def __init__(self, platform: Platform, backend_url: str, host: str = "127.0.0.1", port: int = 0,
-                 client_id: str | None = None, connect_timeout_s: float = 10.0, command_poll_s: float = 1.0) -> None:
+    def __init__(self, platform: Platform, backend_url: str | None, host: str = "127.0.0.1", port: int = 0,
+                 client_id: str | None = None, connect_timeout_s: float = 10.0, command_poll_s: float = 1.0,
+                 stream_urls: list[str] | None = None) -> None:
+        """Forwards to the MQTT broker at backend_url, or, given stream_urls, to the NATS JetStream stream."""
+        if not backend_url and not stream_urls:
+            raise ValueError("the MQTT front end needs a broker URL or the NATS stream URLs to forward to")
         self.platform, self.backend_url, self.host, self.port = platform, backend_url, host, port
+        self.stream_urls = stream_urls
         self.outbox = RpcOutbox(platform)
         self.command_poll_s = command_poll_s
         self._wake: asyncio.Event | None = None
@@ -192,7 +198,7 @@ class DeviceFrontEnd:
         self.refusals: list[tuple[str, str]] = []  # (device or peer, reason) of recent refusals, for operators
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
-        self._backend: _Backend | None = None
+        self._backend = None  # _Backend (MQTT broker) or stream.publisher.StreamBackend
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
 
@@ -215,7 +221,13 @@ class DeviceFrontEnd:
         self._loop.run_forever()
 
     async def _start(self) -> None:
-        self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
+        if self.stream_urls:
+            from wuxin.ingest.stream.publisher import StreamBackend
+
+            self._backend = await StreamBackend.open(self.stream_urls, self.client_id, self._on_reply,
+                                                     self.platform.clock_ms)
+        else:
+            self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         self._wake = asyncio.Event()
@@ -232,11 +244,11 @@ class DeviceFrontEnd:
             self._server.close()
             for connection in [c for group in self.connections.values() for c in group]:
                 connection.writer.close()
+            await self._backend.aclose()
             self._loop.stop()
 
         asyncio.run_coroutine_threadsafe(_close(), self._loop)
         self._thread.join(10)
-        self._backend.close()
 
     def connected(self, device_key: str) -> int:
         return len(self.connections.get(device_key, ()))
@@ -284,6 +296,9 @@ class DeviceFrontEnd:
             pass
         except codec.ProtocolError as exc:
             log.info("MQTT front end: %s closed: %s", connection.identity.key if connection else "a peer", exc)
+        except BrokerError as exc:  # not acknowledged downstream: no PUBACK, the device re-sends after reconnecting
+            log.warning("MQTT front end: %s closed unacknowledged: %s",
+                        connection.identity.key if connection else "a peer", exc)
         finally:
             if connection is not None:
                 self.connections.get(connection.identity.key, set()).discard(connection)
@@ -358,7 +373,8 @@ class DeviceFrontEnd:
             now_ms = self.platform.clock_ms()
             refused = await asyncio.to_thread(refused_values, self.platform, identity, message.topic,
                                               message.payload, now_ms)
-            await self._backend.forward(action.topic, message.payload)  # good points kept, bad quarantined
+            dedupe = dedupe_id(identity.key, message.packet_id, action.topic, message.payload) if message.qos else None
+            await self._backend.forward(action.topic, message.payload, dedupe)  # good points kept, bad quarantined
             if refused:
                 reason = codec.PAYLOAD_INVALID
                 log.info("MQTT front end: %s sent values its thing model refuses: %s", identity.key,
