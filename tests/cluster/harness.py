@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,6 +39,10 @@ PREFIX = "wxc"
 NATS_PORT, ROUTE_PORT, MONITOR_PORT, FRONT_PORT = 4222, 6222, 8222, 1884
 STREAM_WORKER_ARGS = ("ingest", "stream-worker")
 FRONT_ARGS = ("ingest", "mqtt-front")
+SETUP_ARGS = ("ingest", "stream-setup")
+STREAM = "WUXIN_INGEST"
+ACK_WAIT_S = 5.0  # a message fetched by a worker that died or was cut off goes to another after this
+DEVICE_TYPE = "manufacturing.current_bracelet"  # current_a, battery_pct, rssi_dbm: 3 points a message
 PG_URL = os.environ.get("WUXIN_TEST_PG_URL", "postgresql://127.0.0.1:5432")
 
 
@@ -187,6 +192,7 @@ class Cluster:
         for index in range(len(self.brokers)):
             self.start_nats(index)
         wait_until(self._jetstream_ready, 60, "the JetStream cluster to elect a meta leader")
+        self.setup_stream()
         for index in range(len(self.brokers)):
             self.start_front(index)
         for host in self.workers:
@@ -265,11 +271,33 @@ class Cluster:
             return False
         return len(leaders) == 1 and None not in leaders
 
+    def stream_messages(self) -> int | None:
+        """Messages in the ingestion stream (work queue: acknowledged ones are removed), from a live node."""
+        for broker in self.brokers:
+            if broker.processes.get(f"nats-{broker.name.rsplit('-', 1)[1]}").poll() is not None:
+                continue
+            try:
+                jsz = httpx.get(f"http://{broker.address}:{MONITOR_PORT}/jsz?streams=true", timeout=2).json()
+            except (httpx.HTTPError, ValueError):
+                continue
+            for account in jsz.get("account_details") or []:
+                for stream in account.get("stream_detail") or []:
+                    if stream["name"] == STREAM:
+                        return stream["state"]["messages"]
+        return None
+
+    def setup_stream(self) -> None:
+        """The stream (R3) and the workers' durable consumer, made once before anything uses them."""
+        subprocess.run([self.python, "-m", "wuxin.cli.main", *SETUP_ARGS, "--nats", self.nats_urls,
+                        "--ack-wait-s", str(ACK_WAIT_S)], cwd=ROOT, check=True, timeout=60,
+                       env={**os.environ, **self.platform_env()}, stdout=open(self.dir / "stream-setup.log", "ab"),
+                       stderr=subprocess.STDOUT)
+
     def start_front(self, index: int) -> subprocess.Popen:
         host = self.brokers[index]
         local_first = [f"nats://{host.address}:{NATS_PORT}"] + [
             f"nats://{b.address}:{NATS_PORT}" for b in self.brokers if b is not host]
-        args = [self.python, "-m", "wuxin.cli.main", *FRONT_ARGS, "--nats", ",".join(local_first),
+        args = [self.python, "-m", "wuxin.cli.main", *FRONT_ARGS, "--stream-urls", ",".join(local_first),
                 "--host", host.address, "--port", str(FRONT_PORT)]
         return self.spawn(host, f"front-b{index + 1}", args, self.platform_env())
 
@@ -277,6 +305,52 @@ class Cluster:
         label = f"worker-{host.name.rsplit('-', 1)[1]}-{n}"
         args = [self.python, "-m", "wuxin.cli.main", *STREAM_WORKER_ARGS, "--nats", self.nats_urls]
         return self.spawn(host, label, args, self.platform_env())
+
+    # devices
+    def provision_devices(self, count: int) -> list[dict]:
+        """Register `count` devices through the platform (each its own access token); home front i mod 3."""
+        import random
+
+        from wuxin.bootstrap import build_platform
+        from wuxin.config import Settings
+        from wuxin.services import registry
+        from wuxin.sim.spec import make_uscc
+
+        platform = build_platform(Settings(database_url=self.local_database_url, environment="test"))
+        try:
+            registry.sync_builtin_thing_models(platform)
+            enterprise = registry.create_enterprise(platform, None, "无锡织造有限公司", make_uscc(random.Random(21)),
+                                                    "manufacturing", "江苏省无锡市")
+
+            def register(n: int) -> dict:
+                key = f"loom-{n:03d}"
+                _, token = registry.register_device(platform, None, enterprise, key, DEVICE_TYPE, "bank_installed")
+                return {"key": key, "token": token, "home": n % len(self.brokers)}
+
+            with ThreadPoolExecutor(8) as pool:  # each registration mostly waits for its commit
+                return list(pool.map(register, range(count)))
+        finally:
+            platform.close()
+
+    def start_devices(self, devices: list[dict], interval_s: float, t0_ms: int, max_s: float = 150,
+                      flush_s: float = 30) -> subprocess.Popen:
+        config = {"fronts": self.front_addresses, "devices": devices, "interval_s": interval_s, "t0_ms": t0_ms,
+                  "max_s": max_s, "flush_s": flush_s, "status": str(self.dir / "devices-status.json"),
+                  "result": str(self.dir / "devices-result.json")}
+        path = self.dir / "devices.json"
+        path.write_text(json.dumps(config))
+        return self.spawn(self.device_host, "devices", [self.python, "-m", "tests.cluster.devices", str(path)])
+
+    def device_status(self) -> dict:
+        path = self.dir / "devices-status.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def stop_devices(self, timeout_s: float = 45) -> list[dict]:
+        """Stop publishing, let the devices wait for their last PUBACKs; what each device was acknowledged."""
+        process = self.device_host.processes["devices"]
+        process.terminate()
+        process.wait(timeout=timeout_s)
+        return json.loads((self.dir / "devices-result.json").read_text())["devices"]
 
     def log(self, label: str) -> str:
         path = self.dir / f"{label}.log"
