@@ -201,20 +201,20 @@ class Cluster:
         return self
 
     def close(self) -> None:
-        for host in self.hosts:
-            for process in host.processes.values():
-                if process.poll() is None:
-                    process.terminate()
-        for host in self.hosts:
-            for process in host.processes.values():
+        try:
+            processes = [p for host in self.hosts for p in host.processes.values() if p.poll() is None]
+            for process in processes:
+                process.terminate()
+            deadline = time.monotonic() + 10
+            for process in processes:
                 try:
-                    process.wait(timeout=10)
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     process.kill()
-                    process.wait()
-        if self.proxy:
-            self.proxy.close()
-        remove_run(self.run_id)
+            if self.proxy:
+                self.proxy.close()
+        finally:
+            remove_run(self.run_id)  # kills whatever is still in the namespaces
 
     def _network(self) -> None:
         run("ip", "link", "add", self.bridge, "type", "bridge")
@@ -404,13 +404,14 @@ class Cluster:
 
 
 def main(argv: list[str]) -> int:
-    """`up [--workers N]`: start a cluster and keep it until Ctrl-C; `clean`: remove crashed runs' leftovers."""
+    """`up`: start a cluster (and devices) and keep it until Ctrl-C; `clean`: remove crashed runs' leftovers."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m tests.cluster.harness", description=main.__doc__)
     parser.add_argument("action", choices=["up", "clean"])
     parser.add_argument("--worker-hosts", type=int, default=2)
     parser.add_argument("--workers-per-host", type=int, default=1)
+    parser.add_argument("--devices", type=int, default=0, help="provision and start this many devices (1 message/s)")
     options = parser.parse_args(argv)
     if options.action == "clean":
         print("removed runs:", " ".join(remove_leftovers()) or "none")
@@ -419,6 +420,9 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         cluster.start()
+        if options.devices:
+            cluster.start_devices(cluster.provision_devices(options.devices), 1.0, int(time.time() * 1000) - 3_600_000,
+                                  max_s=24 * 3600)
         print(json.dumps({"run": cluster.run_id, "logs": str(cluster.dir), "bridge": cluster.bridge,
                           "nats": cluster.nats_urls, "fronts": cluster.front_addresses,
                           "database": cluster.database_url, "hosts": {h.name: h.address for h in cluster.hosts}},
@@ -429,6 +433,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # a second Ctrl-C: still clean up
         cluster.close()
 
 
