@@ -40,6 +40,18 @@ def bench_jt808(terminals: int = 20, frames_per_terminal: int = 5000) -> None:
     run_jt808_bench(terminals, frames_per_terminal)
 
 
+@app.command("cluster")
+def bench_cluster(devices: int = typer.Option(50, help="simulated devices (one mosquitto_pub each)"),
+                  messages: int = typer.Option(6000, help="3-point messages per run (6 runs and 2 raw baselines)"),
+                  database_url: str = typer.Option(None, envvar="WUXIN_BENCH_CLUSTER_PG_URL",
+                                                   help="PostgreSQL database the bench recreates")) -> None:
+    """Issue 21: front end -> NATS JetStream -> 1/2/4 stream workers -> PostgreSQL, single node vs 3-node cluster,
+    with the raw stream as baseline: throughput and CPU per message per component."""
+    from wuxin.ingest.stream.bench import run_cluster_bench
+
+    run_cluster_bench(devices, messages, database_url or DEFAULT_BENCH_PG + "_cluster")
+
+
 @app.command("mqtt")
 def bench_mqtt(devices: int = 100, messages: int = 100_000) -> None:
     """MQTT: 3-point messages through Mosquitto into PostgreSQL (QoS 1), one and two workers, vs the broker alone."""

@@ -71,7 +71,7 @@ class StreamWorker:
 
         try:
             return await subscription.fetch(self.batch_max, timeout=FETCH_WAIT_S)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):  # nothing waiting
             return []
         except nats.errors.Error as exc:  # the node it asked went away: the client reconnects to another
             log.warning("stream worker %s: fetch failed: %s", self.name, exc)
