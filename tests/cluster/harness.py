@@ -153,6 +153,7 @@ class Cluster:
         self.workers_per_host = workers_per_host
         self.database = f"{PREFIX}_{self.run_id}"
         self.proxy: CutProxy | None = None
+        self.killed: set[str] = set()  # labels of processes ended on purpose (kill_broker)
 
     # names and addresses
     def netns(self, role: str) -> str:
@@ -303,7 +304,7 @@ class Cluster:
 
     def start_worker(self, host: Host, n: int) -> subprocess.Popen:
         label = f"worker-{host.name.rsplit('-', 1)[1]}-{n}"
-        args = [self.python, "-m", "wuxin.cli.main", *STREAM_WORKER_ARGS, "--nats", self.nats_urls]
+        args = [self.python, "-m", "wuxin.cli.main", *STREAM_WORKER_ARGS, "--nats", self.nats_urls, "--name", label]
         return self.spawn(host, label, args, self.platform_env())
 
     # devices
@@ -369,10 +370,15 @@ class Cluster:
     def kill_broker(self, index: int) -> None:
         """kill -9 a broker host's nats-server and front end: the node is gone, its store stays as it was."""
         host = self.brokers[index]
-        for process in host.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                process.wait()
+        for label, process in host.processes.items():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            self.killed.add(label)
+
+    def unexpected_exits(self) -> dict[str, int]:
+        """Processes that ended though no fault was meant to end them (label: exit status)."""
+        return {label: process.returncode for host in self.hosts for label, process in host.processes.items()
+                if label not in self.killed and label != "devices" and process.poll() is not None}
 
     def partition(self, host: Host) -> None:
         """Cut a host off from the brokers, both ways, and from nothing else (PostgreSQL stays reachable):

@@ -107,6 +107,7 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
         wait_for(lambda: stored() >= before + DEVICES * 2, 60, "storing after the database came back")
         phase(started, f"PostgreSQL cut for {DATABASE_CUT_S} s; storing again")
 
+        assert cluster.unexpected_exits() == {}, "a process died that no fault was meant to end"
         results = cluster.stop_devices()
         acked = {(d["key"], t0_ms + seq) for d in results for seq in d["acked"]}
         published = {(d["key"], t0_ms + seq) for d in results for seq in range(d["published"])}
