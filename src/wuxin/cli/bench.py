@@ -42,7 +42,7 @@ def bench_jt808(terminals: int = 20, frames_per_terminal: int = 5000) -> None:
 
 @app.command("cluster")
 def bench_cluster(devices: int = typer.Option(50, help="simulated devices (one mosquitto_pub each)"),
-                  messages: int = typer.Option(6000, help="3-point messages per run (6 runs and 2 raw baselines)"),
+                  messages: int = typer.Option(2000, help="3-point messages per run (6 runs and 2 raw baselines)"),
                   database_url: str = typer.Option(None, envvar="WUXIN_BENCH_CLUSTER_PG_URL",
                                                    help="PostgreSQL database the bench recreates")) -> None:
     """Issue 21: front end -> NATS JetStream -> 1/2/4 stream workers -> PostgreSQL, single node vs 3-node cluster,
