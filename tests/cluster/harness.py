@@ -299,7 +299,8 @@ class Cluster:
         local_first = [f"nats://{host.address}:{NATS_PORT}"] + [
             f"nats://{b.address}:{NATS_PORT}" for b in self.brokers if b is not host]
         args = [self.python, "-m", "wuxin.cli.main", *FRONT_ARGS, "--stream-urls", ",".join(local_first),
-                "--host", host.address, "--port", str(FRONT_PORT)]
+                "--host", host.address, "--port", str(FRONT_PORT),
+                "--check-every-s", "1"]  # its database checks run during a cut, as they would in a long one
         return self.spawn(host, f"front-b{index + 1}", args, self.platform_env())
 
     def start_worker(self, host: Host, n: int) -> subprocess.Popen:
