@@ -117,9 +117,20 @@ def leftover_runs() -> set[str]:
     leftovers = set()
     for run_id in ids:
         owner = STATE_DIR / run_id / "owner.pid"
-        if not (owner.exists() and _alive(int(owner.read_text() or 0))):
+        if owner.exists():
+            if not _alive(int(owner.read_text() or 0)):
+                leftovers.add(run_id)
+        elif not _just_made(STATE_DIR / run_id):
             leftovers.add(run_id)
     return leftovers
+
+
+def _just_made(run_dir: Path) -> bool:
+    """A run starting right now has made its directory and not yet written its owner: not a leftover."""
+    try:
+        return time.time() - run_dir.stat().st_mtime < 60
+    except FileNotFoundError:
+        return False
 
 
 def remove_leftovers() -> list[str]:
