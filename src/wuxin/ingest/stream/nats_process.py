@@ -136,9 +136,13 @@ class NatsCluster:
                     node.process.wait()
 
 
+async def _quiet(_error: Exception) -> None:
+    """Connection errors while the nodes start are expected: the caller retries."""
+
+
 async def _account_info(urls: list[str]) -> None:
     nc = await jetstream.connect(urls, "wuxin-ready-check", max_reconnect_attempts=0, allow_reconnect=False,
-                                 connect_timeout=1)
+                                 connect_timeout=1, error_cb=_quiet)
     try:
         await nc.jetstream(timeout=1).account_info()
     finally:
