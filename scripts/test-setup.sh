@@ -4,7 +4,7 @@
 #   scripts/test-setup.sh COMMAND [ARGS...]        (what `make test` and `.ci/run` do)
 #
 # 1. Debian packages the tests drive (mosquitto, mosquitto_ctrl, chromium, libatomic1 for Playwright's driver,
-#    a CJK font, nginx): installed
+#    a CJK font, nginx, nats-server, iproute2): installed
 #    with apt-get when missing and we are root; otherwise one line says what to install, exit 1.
 # 2. PostgreSQL: when WUXIN_TEST_PG_URL is set it is used as it is. Otherwise, if a server answers
 #    on 127.0.0.1:$WUXIN_TEST_PG_PORT (5432), the tests use it. If none answers, a throwaway
@@ -46,6 +46,8 @@ ensure_packages() {
   need_library libatomic.so.1 libatomic1  # Playwright's driver (its bundled node) links it
   need_file /usr/share/fonts/truetype/wqy/wqy-microhei.ttc fonts-wqy-microhei  # Chinese in screenshots and PDFs
   need_command nginx nginx  # the deployment kit's reverse proxy, started on a free port by its test
+  need_command nats-server nats-server  # the JetStream stream; the cluster test starts a 3-node cluster
+  need_command ip iproute2  # the cluster test's hosts: network namespaces, veth, a bridge (tests/cluster)
 }
 
 pg_bindir() { # the newest Debian PostgreSQL server binaries; nothing (and success) when none is installed

@@ -1,5 +1,6 @@
-"""A loopback TCP proxy the tests can cut: every connection through it is closed and new ones refused
-until it is restored (PostgreSQL "unreachable" for the process behind it)."""
+"""A TCP proxy the tests can cut: every connection through it is closed and new ones refused until it is
+restored (PostgreSQL "unreachable" for the process behind it). It listens on loopback, or on another
+address of this host (the cluster harness: the bridge address its network namespaces reach)."""
 from __future__ import annotations
 
 import socket
@@ -7,9 +8,9 @@ import threading
 
 
 class CutProxy:
-    def __init__(self, target_host: str, target_port: int):
+    def __init__(self, target_host: str, target_port: int, listen_host: str = "127.0.0.1"):
         self.target = (target_host, target_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((listen_host, 0))
         self.port = self._listener.getsockname()[1]
         self._open = threading.Event()
         self._open.set()
