@@ -15,6 +15,8 @@ from wuxin.alerts.meters import DEFAULTS as METER_DEFAULTS
 from wuxin.alerts.meters import judge_meter
 from wuxin.alerts.odometer import DEFAULTS as ODOMETER_DEFAULTS
 from wuxin.alerts.odometer import judge as judge_odometer
+from wuxin.alerts.pv_sky import day_profile, inverter_days, peer_check, sky_tracking, sky_words
+from wuxin.alerts.performance import explain as explain_ratio
 from wuxin.alerts.rules import Rule
 from wuxin.alerts.stock import DEFAULTS as LOT_DEFAULTS
 from wuxin.alerts.stock import FLOW_DEFAULTS, Flow, anchor_step, lot_positions, lot_step, readers_of, reconcile, source_words
@@ -38,9 +40,10 @@ def device_zones(uow: UnitOfWork, enterprise_id: int, devices: list[dict], enter
 
 def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None,
                         calendars: Mapping | None = None) -> list[Signal]:
-    """Odometer, machine-idle and meter-balance rules for the local `day` (of each enterprise's own zone, with its
+    """Odometer, machine-idle, meter-balance and the PV sky rules for the local `day` (of each enterprise's own zone, with its
     calendar when `calendars` maps enterprise ids to monitoring.DayCalendar); a clear only where an alarm is open."""
-    rules = [r for r in default_rules().values() if r.enabled and r.type in ("odometer", "machine_idle", "meter_balance")]
+    rules = [r for r in default_rules().values()
+             if r.enabled and r.type in ("odometer", "machine_idle", "meter_balance", "sky_tracking", "inverter_peers")]
     signals: list[Signal] = []
     enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
     for enterprise in enterprises if rules else []:
@@ -55,6 +58,10 @@ def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: lis
                 signals += _odometer(uow, rule, enterprise["id"], mine, day, now_ms, zones)
             elif rule.type == "machine_idle":
                 signals += _machines(uow, rule, enterprise["id"], mine, day, now_ms, calendar)
+            elif rule.type == "sky_tracking":
+                signals += _sky_tracking(uow, rule, enterprise["id"], mine, devices, day, now_ms, zones, calendar)
+            elif rule.type == "inverter_peers":
+                signals += _inverter_peers(uow, rule, enterprise["id"], mine, devices, day, now_ms, calendar)
             else:
                 signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms, zones, calendar)
     return [s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)]
@@ -158,6 +165,121 @@ def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: li
             out.append(_signal(verdict.pop("action"), rule, enterprise_id, meter, now_ms,
                                {"day": day, "timezone": zone, **verdict}))
     return out
+
+
+def _station_of(inverter: dict, stations: list[dict]) -> dict | None:
+    """The weather station measuring the inverter's sky: the one on its site, else the enterprise's only one."""
+    same = [s for s in stations if s.get("site_id") is not None and s.get("site_id") == inverter.get("site_id")]
+    return same[0] if same else stations[0] if len(stations) == 1 else None
+
+
+def _days_off(calendar, device: dict, days: range, zone: str) -> set[int]:
+    """The device's declared shutdown and maintenance days (binding as for its source mode): not judged, not learnt."""
+    if calendar is None:
+        return set()
+    periods = binding(calendar.periods, device.get("source_mode") != "enterprise_shared")
+    return set(excluded_days(days, zone, periods, False, device["id"], device.get("site_id")))
+
+
+def _sky_tracking(uow, rule: Rule, enterprise_id: int, inverters: list[dict], devices: list[dict], day: int,
+                  now_ms: int, zones: Mapping[int, str], calendar=None) -> list[Signal]:
+    """Sky tracking on each inverter for the local `day` of its site (alerts/pv_sky.sky_tracking): its power's
+    quarter-hours against its station's measured irradiance (plane-of-array, else GHI), judged against its own
+    earlier days. Raise only, as the other fabricated-data tests."""
+    p = rule.params
+    stations = [d for d in devices if d["device_type"] == p["sky_device_type"]]
+    first = day - int(p.get("history_days", 28))
+    out = []
+    for inv in inverters:
+        station = _station_of(inv, stations)
+        if station is None:
+            continue
+        zone = zones.get(inv["id"], DEFAULT_ZONE)
+        days = range(first, day + 1)
+        off = _days_off(calendar, inv, days, zone)
+        if day in off:
+            continue
+        data = _series(uow, [inv["id"], station["id"]], {p["power_key"], *p["sky_keys"]}, day_start_ms(first, zone),
+                       day_start_ms(day + 1, zone))
+        sky_key = next((k for k in p["sky_keys"] if data.get(station["id"], {}).get(k)), None)
+        if sky_key is None:
+            continue
+        power = {d: day_profile(data[inv["id"]][p["power_key"]], day_start_ms(d, zone)) for d in days if d not in off}
+        sky = {d: day_profile(data[station["id"]][sky_key], day_start_ms(d, zone)) for d in days if d not in off}
+        band = {k: p[k] for k in ("z", "min_history_days", "min_sky_wm2", "min_bins", "min_spread") if k in p}
+        check = sky_tracking(power, sky, day, **band)
+        if check is not None and check.fabricated:
+            out.append(_signal("raise", rule, enterprise_id, inv, now_ms, {
+                "day": day, "timezone": zone, "key": p["power_key"], "test": "sky_tracking", "sky": f"{station['key']}:{sky_key}",
+                "decorrelation": round(check.decorrelation, 4), "threshold": round(check.threshold, 4),
+                "history_days": check.history_days, "best_other_day": check.best_other_day,
+                "best_other_decorrelation": round(check.best_other_decorrelation, 4),
+                "threshold_from": sky_words(check, float(p.get("z", 3.72)))}))
+    return out
+
+
+def _inverter_peers(uow, rule: Rule, enterprise_id: int, inverters: list[dict], devices: list[dict], day: int,
+                    now_ms: int, calendar=None) -> list[Signal]:
+    """Each inverter of a site with two or more against the site's others and its kWp share of the site's pvlib
+    expectation (alerts/pv_sky.peer_check), on the daily indicators; raise when both agree it left its own band,
+    clear when it is back inside."""
+    p = rule.params
+    first = day - int(p.get("history_days", 400))
+    measured, expected = _split(uow, enterprise_id, first, day, p)
+    zone = calendar.zone if calendar is not None else DEFAULT_ZONE
+    stations = [d for d in devices if d["device_type"] == p["sky_device_type"]]
+    out = []
+    for site in {i.get("site_id") for i in inverters}:
+        here = [i for i in inverters if i.get("site_id") == site and _kwp(i) > 0]
+        station = _station_of(here[0], stations) if here else None
+        if len(here) < 2 or station is None:
+            continue
+        site_kwp = sum(_kwp(i) for i in here)
+        for inv in here:
+            others = [o for o in here if o["id"] != inv["id"]]
+            off = _days_off(calendar, inv, range(first, day + 1), zone)
+            if day in off:
+                continue
+            own = {d: v for d, v in measured.get(inv["id"], {}).items() if d not in off}
+            by_peer, by_physics = inverter_days(own, [measured.get(o["id"], {}) for o in others], _kwp(inv),
+                                                [_kwp(o) for o in others], expected.get(station["id"], {}), site_kwp)
+            band = {k: p[k] for k in ("window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop") if k in p}
+            check = peer_check(by_peer, by_physics, day, **band)
+            if check is None:
+                continue
+            detail = {"day": day, "against_peers": explain_ratio(check.against_peers),
+                      "against_physics": explain_ratio(check.against_physics), "peers": len(others),
+                      "threshold_from": _peer_words(check, len(others))}
+            if check.direction is not None:
+                out.append(_signal("raise", rule, enterprise_id, inv, now_ms, {**detail, "direction": check.direction}))
+            elif check.against_peers.direction is None and check.against_physics.direction is None:
+                out.append(_signal("clear", rule, enterprise_id, inv, now_ms, detail))
+    return out
+
+
+def _kwp(inverter: dict) -> float:
+    value = (inverter.get("attributes") or {}).get("capacity_kwp")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _split(uow, enterprise_id: int, first: int, day: int, p: Mapping) -> tuple[dict, dict]:
+    """({device: {day: measured kWh}}, {device: {day: expected kWh}}) of the enterprise's daily device indicators."""
+    measured: dict[int, dict[int, float]] = defaultdict(dict)
+    expected: dict[int, dict[int, float]] = defaultdict(dict)
+    for r in uow.indicators.enterprise_device_values(enterprise_id, first, day, [p["measured"], p["expected"]]):
+        (measured if r["indicator"] == p["measured"] else expected)[r["device_id"]][r["day"]] = float(r["value"])
+    return measured, expected
+
+
+def _peer_words(check, peers: int) -> dict[str, str]:
+    a, b = check.against_peers, check.against_physics
+    return {"en": f"{a.window_days}-day kWh against {peers} other inverter(s) of the site per kWp (ratio {a.ratio:.3f}, "
+                  f"own baseline {a.baseline_pr:.3f}, band {a.low:.3f}-{a.high:.3f}) and against its kWp share of the "
+                  f"station's pvlib expectation (ratio {b.ratio:.3f}, band {b.low:.3f}-{b.high:.3f}); raised only when "
+                  f"both leave their band the same way",
+            "zh": f"{a.window_days}天发电量按千瓦峰值对照本站其他{peers}台逆变器(比值{a.ratio:.3f}, 自身基线{a.baseline_pr:.3f}, "
+                  f"区间{a.low:.3f}-{a.high:.3f}), 并对照按容量分摊的本站pvlib理论发电量(比值{b.ratio:.3f}, 区间"
+                  f"{b.low:.3f}-{b.high:.3f}); 两者同向越界才告警"}
 
 
 def _feeds(meter: dict, machine: dict) -> bool:
