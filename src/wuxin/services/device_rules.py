@@ -19,7 +19,8 @@ from wuxin.alerts.pv_sky import day_profile, inverter_days, peer_check, sky_trac
 from wuxin.alerts.performance import explain as explain_ratio
 from wuxin.alerts.rules import Rule
 from wuxin.alerts.stock import DEFAULTS as LOT_DEFAULTS
-from wuxin.alerts.stock import FLOW_DEFAULTS, Flow, anchor_step, lot_positions, lot_step, readers_of, reconcile, source_words
+from wuxin.alerts.stock import (FLOW_DEFAULTS, CameraTolerance, Flow, anchor_step, camera_tolerance, lot_positions, lot_step,
+                                readers_of, reconcile, source_words)
 from wuxin.alerts.stock import unbooked_crossing
 from wuxin.calendars.periods import binding, excluded_days, makeup_workdays
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
@@ -334,8 +335,13 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
             if r in points and zones[r] is not None:
                 read_ms[zones[r]] = min(read_ms.get(zones[r], points[r][0]), points[r][0])
         anchor = anchor_step(state, rfid, True, now_ms, p["anchor_s"], read_ms)  # only set when there is none yet
-        flows = _lot_flows(p, lot, lot_zones, everything or [], fresh, anchor, now_ms, uow, wms_rows)
+        learnt = _camera_tolerances(uow, p, lot, lot_zones, everything or [], position["readers"], zones, state, now_ms)
+        flows = _lot_flows(p, lot, lot_zones, everything or [], fresh, anchor, now_ms, uow, wms_rows, learnt)
         reconciled = reconcile(rfid, anchor, flows)
+        camera = next((f for f in flows if f.source == "camera"), None)
+        if reconciled is not None:
+            reconciled["camera_tolerance"] = (camera.tolerance if camera else p["flow_tolerance"],
+                                              {c["key"]: learnt[c["id"]] for c in everything or [] if c["id"] in learnt})
         judged = {**position, "stock": reconciled["stock"] if reconciled else None}
         action = lot_step(judged, state, now_ms, int(p["duration_s"] * 1000))
         # renewed for the next sweep only once judged at or above the pledge: a drop seen by a flow keeps its anchor
@@ -363,7 +369,7 @@ def _lot_detail(lot: str, judged: dict, state: dict, before: dict, reconciled: d
                                  "zh": "质押合同约定的整批数量" if judged["declared_on_lot"] else f"该批货{n}个读写器质押份额之和"}}
     if reconciled:
         detail.update(stock_set_by=reconciled["set_by"], sources=reconciled["sources"], disagree=reconciled["disagree"],
-                      stock_from=source_words(reconciled, p["flow_tolerance"]))
+                      stock_from=source_words(reconciled, *reconciled["camera_tolerance"]))
     return detail
 
 
@@ -388,7 +394,7 @@ def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged
         return []
     state["unbooked_raised"] = True
     detail = {"lot": lot, "stock_units": judged["stock"], "pledged_units": judged["pledged"], "since_ms": since,
-              **crossing, "stock_from": source_words(reconciled, p["flow_tolerance"]),
+              **crossing, "stock_from": source_words(reconciled, *reconciled["camera_tolerance"]),
               "threshold_from": {
                   "en": f"the lot's pledge ({judged['pledged']:g}) against its own WMS bookings since the RFID anchor "
                         f"({crossing['anchor_units']:g} + in - out = {crossing['booked_stock_units']:g}): the books hold "
@@ -399,39 +405,95 @@ def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged
     return [Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)]
 
 
+def _lot_cameras(p: dict, lot: str, lot_zones: set, everything: list[dict]) -> list[dict]:
+    kind = p.get("camera_device_type", "logistics.gate_camera")
+    return [d for d in everything if d["device_type"] == kind and ((d.get("attributes") or {}).get("zone_id") in lot_zones
+                                                                  or (d.get("attributes") or {}).get(p["lot_attr"]) == lot)]
+
+
+def _camera_tolerances(uow: UnitOfWork, p: dict, lot: str, lot_zones: set, everything: list[dict], readers: list[int],
+                       zones: Mapping[int, str], state: dict, now_ms: int) -> dict[int, CameraTolerance]:
+    """Each gate camera's own counting error (alerts/stock.camera_tolerance) over its last `tolerance_days` China days:
+    its net count against its zone's RFID stock change, day by day (a zone with several gates: their sum, shared).
+    Learnt once a day and kept in the lot's state."""
+    cams = _lot_cameras(p, lot, lot_zones, everything) if lot_zones else []
+    today = int(local_day(now_ms))
+    kept = state.get("camera_tolerance") or {}
+    if kept.get("day") == today and set(kept.get("by_camera", {})) == {str(c["id"]) for c in cams}:
+        return {int(k): CameraTolerance(*v) for k, v in kept["by_camera"].items()}
+    days = range(today - int(p["tolerance_days"]), today)
+    starts = [day_start_ms(d, DEFAULT_ZONE) for d in days] + [day_start_ms(today, DEFAULT_ZONE)]
+    zone_of = {c["id"]: (c.get("attributes") or {}).get("zone_id") for c in cams}
+    counts = _series(uow, [c["id"] for c in cams], {"count_in", "count_out"}, starts[0], starts[-1]) if cams else {}
+    tags = _series(uow, readers, {p["key"]}, starts[0] - DAY_MS, starts[-1]) if cams else {}
+    per_zone: dict[str, list[tuple[float, float, float]]] = {}
+    for z in set(zone_of.values()) - {None}:
+        mine = [c for c in cams if zone_of[c["id"]] == z]
+        held = [tags.get(r, {}).get(p["key"], []) for r in readers if zones.get(r) == z]
+        rows = []
+        for a, b in zip(starts, starts[1:]):
+            moved_in = sum(v for c in mine for ts, v in counts.get(c["id"], {}).get("count_in", []) if a <= ts < b)
+            moved_out = sum(v for c in mine for ts, v in counts.get(c["id"], {}).get("count_out", []) if a <= ts < b)
+            before, after = _held_at(held, a), _held_at(held, b)
+            if held and before is not None and after is not None and moved_in + moved_out > 0:
+                rows.append((moved_in - moved_out, after - before, moved_in + moved_out))
+        per_zone[z] = rows
+    learnt = {c["id"]: camera_tolerance(per_zone.get(zone_of[c["id"]], []), float(p["flow_tolerance"]),
+                                        int(p["min_tolerance_days"]), float(p["tolerance_z"])) for c in cams}
+    state["camera_tolerance"] = {"day": today, "by_camera": {str(k): [v.share, v.days, v.basis] for k, v in learnt.items()}}
+    return learnt
+
+
+def _held_at(series_by_reader: list[list[tuple[int, float]]], ts_ms: int) -> float | None:
+    """The zone's stock at `ts_ms`: each reader's last count before it, summed; None when a reader has none."""
+    total = 0.0
+    for series in series_by_reader:
+        before = [v for t, v in series if t < ts_ms]
+        if not before:
+            return None
+        total += before[-1]
+    return total
+
+
 def _lot_flows(p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int,
-               uow: UnitOfWork, wms_rows: list[dict]) -> list[Flow]:
+               uow: UnitOfWork, wms_rows: list[dict], learnt: Mapping[int, CameraTolerance] | None = None) -> list[Flow]:
     """The lot's camera and WMS flows since the anchor; a source is left out when it does not cover the whole lot
     (a zone without a fresh camera, a camera silent since the anchor; no WMS booking naming the lot or its zones in
     `wms_feed_days`)."""
     if anchor is None or not lot_zones:
         return []
-    flows = [_camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms),
+    flows = [_camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms, learnt or {}),
              _wms_flow(wms_rows, lot, lot_zones, anchor, now_ms)]
     return [f for f in flows if f is not None]
 
 
-def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int
-                 ) -> Flow | None:
-    kind = p.get("camera_device_type", "logistics.gate_camera")
-    cams = [d for d in everything if d["device_type"] == kind and ((d.get("attributes") or {}).get("zone_id") in lot_zones
-                                                                  or (d.get("attributes") or {}).get(p["lot_attr"]) == lot)]
+def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int,
+                 learnt: Mapping[int, CameraTolerance]) -> Flow | None:
+    """The cameras' counts since the anchor, credited the blend of each camera's own tolerance weighted by the units
+    it counted (the declared `flow_tolerance` for a camera with too few days of its own)."""
+    cams = _lot_cameras(p, lot, lot_zones, everything)
     if not lot_zones <= {(c.get("attributes") or {}).get("zone_id") for c in cams} or not all(c["id"] in fresh for c in cams):
         return None
     ids = [c["id"] for c in cams]
     since = {c["id"]: (anchor.get("zones") or {}).get((c.get("attributes") or {}).get("zone_id"), anchor["ts_ms"])
              for c in cams}  # each zone's flows from when its readers were read
     units = {"count_in": 0.0, "count_out": 0.0}
+    moved: dict[int, float] = defaultdict(float)
     first: dict[int, int] = {}
     for key in units:
         for r in uow.telemetry.readings(ids, key, min(since.values()) + 1, now_ms + 1, LIMIT):
             if r["ts_ms"] > since[r["device_id"]]:
                 first[r["device_id"]] = min(first.get(r["device_id"], r["ts_ms"]), r["ts_ms"])
                 units[key] += float(r["num"] or 0)
+                moved[r["device_id"]] += float(r["num"] or 0)
     if now_ms - anchor["ts_ms"] > p["fresh_s"] * 1000 and not all(
             c in first and first[c] - anchor["ts_ms"] <= p["fresh_s"] * 1000 for c in ids):
         return None  # a camera silent since the anchor: its counts are unknown, never zero
-    return Flow("camera", units["count_in"], units["count_out"], float(p["flow_tolerance"]))
+    declared = float(p["flow_tolerance"])
+    share = {c: learnt[c].share if c in learnt else declared for c in ids}
+    total = sum(moved.values())
+    tolerance = sum(share[c] * moved[c] for c in ids) / total if total > 0 else (max(share.values()) if share else declared)
+    return Flow("camera", units["count_in"], units["count_out"], round(tolerance, 4))
 
 
 def _wms_rows(uow: UnitOfWork, enterprise_id: int, feed_days: int, now_ms: int) -> list[dict]:
