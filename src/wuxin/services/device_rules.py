@@ -212,8 +212,8 @@ def _sky_tracking(uow, rule: Rule, enterprise_id: int, inverters: list[dict], de
         if check is not None and check.fabricated:
             out.append(_signal("raise", rule, enterprise_id, inv, now_ms, {
                 "day": day, "timezone": zone, "key": p["power_key"], "test": "sky_tracking", "sky": f"{station['key']}:{sky_key}",
-                "decorrelation": round(check.decorrelation, 4), "threshold": round(check.threshold, 4),
-                "history_days": check.history_days, "best_other_day": check.best_other_day,
+                "decorrelation": round(check.decorrelation, 4), "score": round(check.score, 4),
+                "threshold": round(check.threshold, 4), "history_days": check.history_days, "best_other_day": check.best_other_day,
                 "best_other_decorrelation": round(check.best_other_decorrelation, 4),
                 "threshold_from": sky_words(check, float(p.get("z", 3.72)))}))
     return out
