@@ -43,10 +43,10 @@ def _warehouse(platform, seed: int) -> tuple[int, str]:
 
 
 def _report(platform, seed: int, a: int | None, b: int | None, out_a: int = 0, in_b: int = 0, out_b: int = 0,
-            step_min: int = 15) -> None:
+            step_min: int = 15, in_a: int = 0) -> None:
     """One 15-min report of the lot's readers (None: the readers are silent) and cameras, then the sweep."""
     t = platform.clock_ms()
-    lines = [{"device": f"cam-a{seed}", "ts": t, "values": {"count_in": 0, "count_out": out_a}},
+    lines = [{"device": f"cam-a{seed}", "ts": t, "values": {"count_in": in_a, "count_out": out_a}},
              {"device": f"cam-b{seed}", "ts": t, "values": {"count_in": in_b, "count_out": out_b}}]
     if a is not None:
         lines += [{"device": f"rfid-a{seed}", "ts": t, "values": {"tag_count": a}},
@@ -148,3 +148,24 @@ def test_a_truck_unloaded_between_the_reading_and_the_sweep_is_counted_once(plat
     for _ in range(4):
         _report(platform, 25, 200, 120)
     assert _open(platform, "stock_below_pledge") == []
+
+
+def test_a_camera_that_counted_true_for_days_is_credited_its_own_error_not_the_declared_five_percent(platform):
+    """Eight days of zone A's camera counting 100 out and 100 in exactly as its reader saw them: its own tolerance is
+    one unit of its usual 200 a day (0.5 %), so the drawdown it sees is credited 0.55 units, not 5.5."""
+    _warehouse(platform, 23)
+    for _ in range(8):
+        _report(platform, 23, 100, 220, out_a=100, step_min=6 * 60)
+        _report(platform, 23, 200, 220, in_a=100, step_min=18 * 60)
+    _report(platform, 23, 200, 120)  # the anchor: 320 against a pledge of 300
+    _report(platform, 23, 200, 120, out_a=60)
+    _report(platform, 23, 200, 120, out_a=50)  # the readers hold 320; the camera counted 110 out
+    for _ in range(3):
+        _report(platform, 23, 200, 120)
+    (alarm,) = _open(platform, "stock_below_pledge")
+    d = alarm["detail"]
+    assert d["stock_set_by"] == "camera" and d["sources"]["camera"]["units"] == 210
+    assert d["stock_units"] == 210 + 0.55  # 0.005 x 110, the camera's own error
+    # 7 of the 8 days: the first has no reader count before its start to measure the zone's change from
+    assert "cam-a23: 0.5% from its own 7 days" in d["stock_from"]["en"] and "自身7天" in d["stock_from"]["zh"]
+    assert "cam-b23: the declared 5%" in d["stock_from"]["en"]  # zone B's gate moved nothing: too few days of its own

@@ -86,3 +86,21 @@ def test_a_sites_day_off_has_no_working_hours_so_the_fallback_is_silent():
     assert off(NOON) == -1.0 and off(NOON + 24 * HOUR_MS) == 12.0
     excess, calm = site_excess(series(NOON, 3, 200.0), {}, RULE, off)
     assert excess is None and calm
+
+
+def test_a_peer_counts_only_under_a_valid_covering_consent_to_every_reader():
+    from wuxin.domain.model import ConsentScope, ConsentView
+    from wuxin.security.policy import reading_tenants, usable_by_every_reader
+
+    def view(tenant, scope=ConsentScope.ALL, items=(), expires=10, revoked=None):
+        return ConsentView(1, 7, tenant, scope, items, expires, revoked)
+
+    readers = reading_tenants([view(1), view(2), view(3, expires=5), view(4, revoked=2)], now_ms=6)
+    assert readers == {1, 2}  # expired and revoked consents read nothing
+    peer = [view(1), view(2, ConsentScope.DEVICES, ("env-9",))]
+    assert usable_by_every_reader(readers, peer, "env-9", "construction.env_monitor", 6)
+    assert not usable_by_every_reader(readers, peer, "env-8", "construction.env_monitor", 6)  # bank 2: not this device
+    assert not usable_by_every_reader(readers, [view(1)], "env-9", "construction.env_monitor", 6)  # bank 2: none
+    assert not usable_by_every_reader(readers, [view(1), view(2, expires=6)], "env-9", "construction.env_monitor", 6)
+    assert usable_by_every_reader({1}, [view(1, ConsentScope.SCENARIOS, ("construction",))], "x", "construction.env_monitor", 6)
+    assert not usable_by_every_reader(set(), [view(1)], "env-9", "construction.env_monitor", 6)  # nobody to rely on

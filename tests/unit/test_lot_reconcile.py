@@ -79,3 +79,16 @@ def test_wms_rows_may_name_their_lot_and_zone_and_a_bad_one_is_refused_by_name()
     good, bad = validate_rows("wms_movements", [{**base, "lot_id": "L1", "zone_id": "A"}, {**base, "lot_id": "x" * 300}], str)
     assert [g.data["lot_id"] for g in good] == ["L1"] and good[0].data["zone_id"] == "A"
     assert bad[0].field == "lot_id" and "190" in bad[0].message
+
+
+def test_each_camera_is_credited_its_own_counting_error_from_its_own_days():
+    from wuxin.alerts.stock import camera_tolerance
+
+    careful = [(-100 + 100, 0, 200)] * 10  # counted what the readers saw
+    assert camera_tolerance(careful, 0.05).share == 0.005 and camera_tolerance(careful, 0.05).basis == "own_history"
+    sloppy = [(-20.0 + 0.16 * i % 0.1, -5.0, 100) for i in range(10)]  # about 15 % of what it counts, every day
+    tol = camera_tolerance(sloppy, 0.05)
+    assert tol.share >= 0.15 and tol.days == 10
+    short = camera_tolerance([(0, 0, 100)] * 6, 0.05)
+    assert (short.share, short.days, short.basis) == (0.05, 6, "declared_default")
+    assert camera_tolerance([(0, 0, 0)] * 10, 0.05).basis == "declared_default"  # days without movement teach nothing

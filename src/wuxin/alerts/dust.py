@@ -6,7 +6,8 @@ counted once per bucket, by its mean there). A site whose readings stayed more t
 `duration_ms` raises. This is the difference form of the Chinese site-dust rules (the site's monitor minus the nearby
 state-controlled air-quality station at the same time); the platform's peers stand in for the station.
 
-With fewer than `min_peers` peers in a bucket there is no background: the reading is then judged against the fixed
+Which peers may count is the caller's to decide (services/monitoring.consented_peers: only firms that consented to
+every bank reading the alarm). With fewer than `min_peers` peers in a bucket there is no background: the reading is then judged against the fixed
 `fallback_limit` only inside the site's working hours (`work_hours`, the site's local time; China by default) of
 its working days (the caller's `hour_of` says -1 on a day off): outside them an idle site
 cannot be the source, and the fixed limit would only measure the weather. Readings not judged end a run.
@@ -101,9 +102,11 @@ def explanation(j: Judgement, rule: DustRule) -> dict[str, str]:
     """What the reading was judged against, in zh and en."""
     if j.background is not None:
         return {"en": f"PM10 {j.value:.0f} µg/m³ against the regional background {j.background:.0f} µg/m³ (median of "
-                      f"{j.peers} other sites' monitors in the region, same {rule.bucket_ms // 60000} min) plus a margin "
+                      f"{j.peers} other sites' monitors in the region whose firms consented to every bank reading this alarm, same "
+                      f"{rule.bucket_ms // 60000} min) plus a margin "
                       f"of {rule.margin:.0f} µg/m³, for {rule.duration_ms // 60000} min",
-                "zh": f"PM10 {j.value:.0f} µg/m³, 区域背景值{j.background:.0f} µg/m³(同区域其他{j.peers}个工地监测点同"
+                "zh": f"PM10 {j.value:.0f} µg/m³, 区域背景值{j.background:.0f} µg/m³(同区域已向查看本告警的每家银行授权的其他"
+                      f"{j.peers}个工地监测点同"
                       f"{rule.bucket_ms // 60000}分钟的中位数)加{rule.margin:.0f} µg/m³, 持续{rule.duration_ms // 60000}分钟"}
     start, end = rule.work_hours
     return {"en": f"PM10 {j.value:.0f} µg/m³ against the fixed limit {rule.fallback_limit:.0f} µg/m³ for "

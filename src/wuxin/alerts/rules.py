@@ -41,6 +41,10 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
                   plus its zones' gate-camera counts, and the anchor plus its WMS bookings (see alerts/stock.py); sweep
   lot_unbooked    the same lot below its pledge for `booking_grace_s` while its own WMS bookings say it still holds the
                   pledge: the drop is covered by no booked outbound (judged beside the scenario's lot_stock rule)
+  sky_tracking    a PV inverter's day of `power_key` not following its station's measured irradiance (`sky_keys`)
+                  as its own days do, and better explained by another day's sky: fabricated (daily; alerts/pv_sky.py)
+  inverter_peers  one inverter's `measured` kWh against the site's other inverters per kWp and its kWp share of the
+                  station's `expected`, both outside its own band the same way (daily; alerts/pv_sky.py)
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
                   history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
@@ -73,6 +77,8 @@ RULE_TYPES = {
     "meter_balance": set(),
     "lot_stock": set(),
     "lot_unbooked": set(),
+    "sky_tracking": {"power_key", "sky_keys", "sky_device_type"},
+    "inverter_peers": {"measured", "expected", "sky_device_type"},
 }
 STREAM_TYPES = frozenset({"threshold", "rate_of_change", "event", "geofence", "clock_skew"})
 OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}

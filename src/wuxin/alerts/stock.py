@@ -84,7 +84,36 @@ def lot_step(position: Mapping, state: dict, now_ms: int, duration_ms: int) -> s
 # a copied count while the camera sees goods leave no longer hides the drawdown, and a camera that miscounts a
 # little cannot pull a healthy lot under. A reader gone silent no longer blinds the lot where a flow covers it.
 
-FLOW_DEFAULTS = {"anchor_s": 86400, "flow_tolerance": 0.05, "booking_grace_s": 7200}
+FLOW_DEFAULTS = {"anchor_s": 86400, "flow_tolerance": 0.05, "booking_grace_s": 7200, "tolerance_days": 14,
+                 "min_tolerance_days": 7, "tolerance_z": 3.72}
+
+
+@dataclass(frozen=True)
+class CameraTolerance:
+    share: float  # the fraction of the units it counts this camera may miscount
+    days: int  # its own days the share was learnt from (0: the declared default)
+    basis: str  # "own_history" or "declared_default"
+
+
+def camera_tolerance(days: Sequence[tuple[float, float, float]], default: float, min_days: int = 7,
+                     z: float = 3.72) -> CameraTolerance:
+    """A gate camera's counting error from its own days: each day's (camera net in - out, the RFID stock change of
+    its zone, units it counted) gives |net - change| / counted; the tolerance is the larger of the worst day seen and
+    the days' median plus `z` robust deviations (1.4826 x MAD; z = 3.72, the one-sided normal tail of 1e-4 per day),
+    and never under one unit of its median day's count (counts are whole units).
+    With fewer than `min_days` days with movements, the rule's declared `default`. A careful camera gets a tight
+    tolerance (a drawdown it sees is not hidden by another camera's sloppiness), a sloppy one a wide one (its
+    miscounts no longer pull a healthy lot under)."""
+    errors = sorted(abs(net - change) / moved for net, change, moved in days if moved > 0)
+    if len(errors) < min_days:
+        return CameraTolerance(default, len(errors), "declared_default")
+    median = errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+    deviations = sorted(abs(e - median) for e in errors)
+    n = len(deviations)
+    mad = deviations[n // 2] if n % 2 else (deviations[n // 2 - 1] + deviations[n // 2]) / 2
+    moved = sorted(m for _, _, m in days if m > 0)
+    resolution = 1.0 / moved[len(moved) // 2]  # one unit of its median day: a count is whole units
+    return CameraTolerance(round(max(errors[-1], median + z * 1.4826 * mad, resolution), 4), len(errors), "own_history")
 
 
 @dataclass(frozen=True)
@@ -142,8 +171,9 @@ def unbooked_crossing(judged: float, pledged: float, anchor: Mapping | None, wms
             "booked_out_units": wms.out_units, "anchor_units": anchor["units"], "anchor_ms": anchor["ts_ms"]}
 
 
-def source_words(reconciled: Mapping, tolerance: float) -> dict:
-    """Which source set the judged stock and how it was credited, zh-CN and en."""
+def source_words(reconciled: Mapping, tolerance: float, learnt: Mapping[str, CameraTolerance] | None = None) -> dict:
+    """Which source set the judged stock and how it was credited, zh-CN and en; `learnt` gives each camera's own
+    tolerance (by device key), `tolerance` is then their blend weighted by the units each counted."""
     s = reconciled["sources"]
     names = {"rfid": ("RFID readers' latest counts", "RFID读写器最新计数"),
              "camera": ("the RFID anchor plus the gate cameras' counts in minus out", "RFID锚点加视频计数入库减出库"),
@@ -151,7 +181,13 @@ def source_words(reconciled: Mapping, tolerance: float) -> dict:
     parts_en = [f"{names[k][0]}: {v['units']:g}" for k, v in s.items()]
     parts_zh = [f"{names[k][1]}: {v['units']:g}" for k, v in s.items()]
     en, zh = names[reconciled["set_by"]]
+    pct = f"{tolerance:.1%}" if learnt else f"{tolerance:.0%}"
+    own_en = "; ".join(f"{k}: {t.share:.1%} from its own {t.days} days" if t.basis == "own_history" else
+                       f"{k}: the declared {t.share:.0%} ({t.days} days of its own, too few)" for k, t in (learnt or {}).items())
+    own_zh = "; ".join(f"{k}: {t.share:.1%}(自身{t.days}天)" if t.basis == "own_history" else
+                       f"{k}: 规则设定的{t.share:.0%}(自身仅{t.days}天)" for k, t in (learnt or {}).items())
     return {"en": f"lowest credible of {len(s)} source(s) ({'; '.join(parts_en)}), set by {en}; a camera estimate is "
-                  f"credited its counting error of {tolerance:.0%} of the units it counted since the anchor",
+                  f"credited its counting error of {pct} of the units it counted since the anchor"
+                  + (f" (each camera's own: {own_en})" if own_en else ""),
             "zh": f"{len(s)}个来源中可信的最低值({'; '.join(parts_zh)}),取自{zh};视频估计加上其计数误差"
-                  f"(锚点以来计数件数的{tolerance:.0%})"}
+                  f"(锚点以来计数件数的{pct})" + (f"(各摄像头自身误差: {own_zh})" if own_zh else "")}

@@ -21,6 +21,7 @@ import pandas as pd
 import pvlib
 
 from wuxin.alerts import performance as PR
+from wuxin.alerts import pv_sky as SKY
 from wuxin.scenarios.energy import indicators as E
 
 DATA = files("wuxin.bench") / "data" / "pvanalytics"
@@ -129,8 +130,56 @@ def figures() -> dict:
     return out
 
 
+def day_profiles(df: pd.DataFrame, column: str) -> dict[int, np.ndarray]:
+    """{local day number: 96 quarter-hour values} of a 15-minute column (the plant's UTC-7 clock)."""
+    local = df.index.tz_convert("Etc/GMT+7")
+    out: dict[int, np.ndarray] = {}
+    for day, rows in df[column].groupby(local.date):
+        profile = np.full(96, np.nan)
+        stamps = rows.index.tz_convert("Etc/GMT+7")
+        profile[(stamps.hour * 4 + stamps.minute // 15).to_numpy()] = rows.to_numpy(float)
+        out[pd.Timestamp(day).toordinal()] = profile
+    return out
+
+
+def sky_figures(seed: int = 15) -> dict:
+    """The sky-tracking test (alerts/pv_sky.py, energy.pv_sky_tracking's parameters) on SERF East against its PSM3
+    GHI: the honest plant's days raised, and two plants fabricated from the 31st day on, every day: a copy of the
+    honest day a week earlier with 2 % noise, and a smooth bell (a sine from the first to the last producing quarter
+    hour, scaled to the day's honest kWh). The history holds the fabricated days too, as the platform would see them."""
+    df, _ = serf_plant(0.92)
+    power, sky = day_profiles(df, "ac_kw"), day_profiles(df, "ghi")
+    days = sorted(power)
+    rng = np.random.default_rng(seed)
+    def check(plant: dict, day: int):  # as the rule reads them: its history_days (28) before the day
+        window = range(day - 28, day + 1)
+        return SKY.sky_tracking({d: plant[d] for d in window if d in plant}, {d: sky[d] for d in window if d in sky}, day)
+
+    checks = {d: check(power, d) for d in days}
+    judged = [d for d, c in checks.items() if c is not None]
+    honest = [d for d in judged if checks[d].fabricated]
+    copied, bell = dict(power), dict(power)
+    for d in days[30:]:
+        if d - 7 in power:
+            copied[d] = power[d - 7] * (1 + 0.02 * rng.normal(size=96))
+        on = np.flatnonzero(np.nan_to_num(power[d]) > 0)
+        if len(on) > 1:
+            shape = np.zeros(96)
+            shape[on[0]:on[-1] + 1] = np.sin(np.linspace(0, np.pi, on[-1] - on[0] + 3)[1:-1])
+            bell[d] = shape * np.nansum(power[d]) / shape.sum()
+    out = {"sky_days_judged": len(judged), "sky_honest_raised": len(honest),
+           "sky_honest_score_max": round(max(checks[d].score for d in judged), 3),
+           "sky_threshold_range": (round(min(checks[d].threshold for d in judged), 3),
+                                   round(max(checks[d].threshold for d in judged), 3))}
+    for name, plant in (("copy of a week earlier", copied), ("smooth bell", bell)):
+        raised = [d for d in days[30:] if (c := check(plant, d)) is not None and c.fabricated]
+        out[f"sky_{name}"] = {"raised": f"{len(raised)}/{len(days[30:])} fabricated days",
+                              "first_raised_after_days": None if not raised else raised[0] - days[30]}
+    return out
+
+
 def main() -> None:
-    for key, value in figures().items():
+    for key, value in {**figures(), **sky_figures()}.items():
         print(f"{key}: {value}")
 
 

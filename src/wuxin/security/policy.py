@@ -70,6 +70,21 @@ def valid_consents(consents: list[ConsentView], tenant_id: int | None, now_ms: i
     return [c for c in consents if c.tenant_id == tenant_id and c.is_valid(now_ms)]
 
 
+def reading_tenants(consents: list[ConsentView], now_ms: int) -> set[int]:
+    """The tenants that read an enterprise's alarms now: each holding a valid consent from it (any scope: a consent
+    scoped to some devices still shows all the borrower's alarms)."""
+    return {c.tenant_id for c in consents if c.is_valid(now_ms)}
+
+
+def usable_by_every_reader(readers: set[int], consents: list[ConsentView], device_key: str, device_type: str,
+                           now_ms: int) -> bool:
+    """Whether another enterprise's device (its `consents`) may feed a figure that `readers` will read: each reader
+    holds a valid consent from that enterprise covering the device. No reader: False (nobody's consent to rely on)."""
+    return bool(readers) and all(
+        any(c.tenant_id == t and c.is_valid(now_ms) and c.covers(device_key, device_type) for c in consents)
+        for t in readers)
+
+
 def readable_device_keys(
     principal: Principal,
     enterprise_id: int,

@@ -49,7 +49,8 @@ from wuxin.labels import ALARM_STATES
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
-from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
+from wuxin.security.policy import (Principal, enterprise_not_found, reading_tenants, require_role, usable_by_every_reader,
+                                   valid_consents)
 from wuxin.services.calendars import enterprise_zones, in_service, periods_by_enterprise
 from wuxin.services.device_rules import device_rule_signals, device_zones, sweep_lots
 from wuxin.services.evidence import record_evidence
@@ -491,7 +492,8 @@ def herd_relative_signals(uow: UnitOfWork, enterprise_id: int, rule: Rule, devic
 
 def sweep_regional_excess(platform: Platform, limit: int = 1_000_000) -> int:
     """Regional-excess rules (a site's dust): each enterprise's devices of the rule's type against the same type's
-    devices of the other enterprises in its region over the last `duration_s` (and two buckets more), up to the
+    devices of the other enterprises in its region that consented to every bank reading its alarms
+    (`consented_peers`), over the last `duration_s` (and two buckets more), up to the
     current bucket, left until it is complete (peers report at their own moments): up to one bucket of delay. See
     alerts/dust.py. Only the background's median and its number of peers reach the alarm, never a peer's name."""
     now_ms = platform.clock_ms()
@@ -523,16 +525,28 @@ def regional_excess_signals(uow: UnitOfWork, rule: Rule, enterprises: list[dict]
         if r["num"] is not None:
             series.setdefault(r["device_id"], []).append((r["ts_ms"], r["num"]))
     signals = []
+    consents = {e: consent_views(uow.consents.for_enterprise(e)) for e in {d["enterprise_id"] for d in here.values()}}
     for enterprise_id in {d["enterprise_id"] for d in here.values()}:
         if in_region[enterprise_id]["industry"] != rule.scenario:
             continue  # judged only in the rule's own scenario; other industries' monitors serve as peers
-        peers = {i: s for i, s in series.items() if here[i]["enterprise_id"] != enterprise_id}
+        usable = consented_peers(enterprise_id, here, consents, now_ms)
+        peers = {i: s for i, s in series.items() if i in usable}
         own = {i: s for i, s in series.items() if here[i]["enterprise_id"] == enterprise_id}
         calendar = day_calendars(uow, [in_region[enterprise_id]], local_day(since_ms), local_day(now_ms))[enterprise_id]
         days = range(int(local_day(since_ms, calendar.zone)), int(local_day(now_ms, calendar.zone)) + 1)
         off = set(calendar.excluded(days, official=calendar.zone == DEFAULT_ZONE))
         signals += _site_signals(uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(calendar.zone, off))
     return signals
+
+
+def consented_peers(enterprise_id: int, devices: dict[int, dict], consents: dict[int, list], now_ms: int) -> set[int]:
+    """The other enterprises' devices whose readings may enter `enterprise_id`'s background: a platform alarm is read
+    by every bank holding a valid consent from the enterprise, so a peer counts only when each of those banks also
+    holds a valid consent from the peer's enterprise covering that device. A firm no bank watches gets no peers (its
+    own users would read a figure made of firms that never consented to them): judged by the fallback alone."""
+    readers = reading_tenants(consents.get(enterprise_id, []), now_ms)
+    return {i for i, d in devices.items() if d["enterprise_id"] != enterprise_id
+            and usable_by_every_reader(readers, consents.get(d["enterprise_id"], []), d["key"], d["device_type"], now_ms)}
 
 
 def _hours_in(zone: str, days_off: set[int]):
