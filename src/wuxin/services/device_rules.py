@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from typing import Mapping
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.engine import Signal
 from wuxin.alerts.machines import DEFAULTS as MACHINE_DEFAULTS
 from wuxin.alerts.machines import daily_hours, judge_machines

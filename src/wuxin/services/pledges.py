@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.engine import Signal, mismatch
 from wuxin.alerts.geofence import parse_zone
 from wuxin.alerts.rules import parse_rule
