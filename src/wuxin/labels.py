@@ -215,7 +215,8 @@ def pack_labels() -> dict[str, dict[str, dict]]:
         out["alarm_type"].update({code: dict(label) for code, label in pack.alarm_types.items()})
         for doc in pack.thing_model_docs:
             ext = doc.get("wuxin", {})
-            out["device_type"][doc["profile"]["productKey"]] = dict(ext.get("label", {}))
+            device_type = doc["profile"]["productKey"]
+            out["device_type"][device_type] = {**ext.get("label", {}), "roles": list(pack.roles.get(device_type, ()))}
             names_en = ext.get("names_en", {})
             for prop in doc.get("properties", []):
                 specs = prop.get("dataType", {}).get("specs")
