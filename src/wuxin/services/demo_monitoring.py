@@ -47,8 +47,9 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     naming them as the reason; without any it stays in monitoring: the demo says nothing it did not see."""
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
+        vehicles = device_types_with("locates_vehicles")
         terminals = [d for key in loan["monitoring_plan"]["devices"]
-                     if (d := uow.devices.by_key(key)) and d["device_type"] in device_types_with("locates_vehicles")]
+                     if (d := uow.devices.by_key(key)) and d["device_type"] in vehicles]
         plates = {(d["attributes"] or {}).get("plate") for d in terminals} - {None, ""}
         on_vehicle = {d["id"]: (d["attributes"] or {}).get("plate") for d in uow.devices.list(loan["enterprise_id"])
                       if (d["attributes"] or {}).get("plate") in plates}

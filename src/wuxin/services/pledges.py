@@ -148,8 +148,9 @@ def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int |
 
 
 def _zone_readers(devices: list[dict]) -> dict[int, str]:
+    counting = device_types_with("counts_stock")
     return {d["id"]: d["attributes"]["zone_id"] for d in devices
-            if d["device_type"] in device_types_with("counts_stock") and (d["attributes"] or {}).get("zone_id")}
+            if d["device_type"] in counting and (d["attributes"] or {}).get("zone_id")}
 
 
 def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict[str, float]:
@@ -268,8 +269,9 @@ def _log_read(platform: Platform, uow: UnitOfWork, principal: Principal, loan: d
 def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: int, to_ms: int) -> dict:
     """Outbound counts of the zone from the given devices only (those the caller may read)."""
     devices = [d for d in readable if (d["attributes"] or {}).get("zone_id") == zone_id]
-    cameras = [d["id"] for d in devices if d["device_type"] in device_types_with("counts_goods_out")]
-    readers = [d["id"] for d in devices if d["device_type"] in device_types_with("counts_stock")]
+    outbound, counting = device_types_with("counts_goods_out"), device_types_with("counts_stock")
+    cameras = [d["id"] for d in devices if d["device_type"] in outbound]
+    readers = [d["id"] for d in devices if d["device_type"] in counting]
     camera_out = uow.monitoring.sum_values(cameras, "count_out", from_ms, to_ms) if cameras else None
     rfid_out = None
     if readers:
