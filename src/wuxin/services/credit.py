@@ -21,9 +21,6 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role, SourceMode, trust_level
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day
-from wuxin.services.bootstrap import checks as pack_checks, device_types_with, indicator_packs
-from wuxin.services.bootstrap import demo_product, finance_profiles
-from wuxin.services.bootstrap import product as product_of
 from wuxin.risk.business import month_label, month_span
 from wuxin.risk.crossverify import (
     CheckResult,
@@ -59,6 +56,14 @@ from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, mode
 from wuxin.risk.validation import auc, ks
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
 from wuxin.risk.governance import IV_MIN
+from wuxin.services.bootstrap import (
+    checks as pack_checks,
+    demo_product,
+    device_types_with,
+    finance_profiles,
+    indicator_packs,
+)
+from wuxin.services.bootstrap import product as product_of
 from wuxin.services.evidence import record_evidence
 from wuxin.services.model_governance import active_model, is_simulated, model_label, record_draft, usable_model
 from wuxin.services.registry import consent_views
