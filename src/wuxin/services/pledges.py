@@ -197,7 +197,6 @@ def coverage_doc(cov: Coverage, maintenance: Decimal) -> dict:
 
 def check_coverage(platform: Platform) -> int:
     """Margin-call warnings for every live loan with pledged goods: raise below the line, clear above it."""
-    base = rule_of_type("coverage")
     now_ms = platform.clock_ms()
     signals = []
     with platform.uow() as uow:
@@ -205,10 +204,16 @@ def check_coverage(platform: Platform) -> int:
             if not uow.monitoring.items(loan["id"]):
                 continue
             cov = loan_coverage(uow, loan, now_ms)
-            signals += coverage_signals(base, loan, cov, now_ms)
+            signals += coverage_signals(_industry_rule(uow, "coverage", loan), loan, cov, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return sum(1 for s in signals if s.action == "raise")
+
+
+def _industry_rule(uow: UnitOfWork, kind: str, loan: dict):
+    """The rule of `kind` of the borrower's industry pack, else the first pack's that declares one."""
+    enterprise = uow.enterprises.get(loan["enterprise_id"])
+    return rule_of_type(kind, enterprise["industry"] if enterprise else None)
 
 
 def coverage_signals(base, loan: dict, cov: Coverage, now_ms: int) -> list[Signal]:
@@ -231,10 +236,10 @@ def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: s
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
     if to_ms <= from_ms:
         raise InvalidInput(f"window [{from_ms}, {to_ms}) is empty")
-    rule = rule_of_type("mismatch")
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         loan = own_loan(uow, principal, loan_id)
+        rule = _industry_rule(uow, "mismatch", loan)
         devices, consent_id = _readable_devices(platform, uow, principal, loan["enterprise_id"])
         values = zone_outbound(uow, devices, zone_id, from_ms, to_ms)
         _log_read(platform, uow, principal, loan, "pledges.reconcile", consent_id, len(devices))
