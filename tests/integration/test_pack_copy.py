@@ -101,7 +101,7 @@ def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
 
 @pytest.mark.parametrize("change, message", [
     ({"colour": "orange"}, "colour must be #rrggbb, got 'orange'"),
-    ({"roles": {f"{COPY}.pv_inverter": ["meters_generaton"]}}, r"unknown roles \['meters_generaton'\]"),
+    ({"roles": {f"{COPY}.pv_inverter": ["meters_generaton"]}}, r"solar_farm.pv_inverter has unknown roles \['meters_generaton'\]"),
     ({"roles": {f"{COPY}.teleporter": ["locates_vehicles"]}}, "role of unknown device type 'solar_farm.teleporter'"),
     ({"pack_roles": ["demo_everything"]}, r"unknown pack roles \['demo_everything'\]"),
 ])
