@@ -18,6 +18,7 @@ from wuxin.risk.features import (
     level_against_index,
     statement_features,
 )
+from wuxin.services.bootstrap import finance_profiles
 from wuxin.sim.finance import borrower_row, quarter_of, simulate_book
 
 AS_OF = 20_000
@@ -93,7 +94,7 @@ def test_statement_features_compare_the_last_four_quarters_with_the_four_before(
 
 
 def test_the_simulated_book_is_deterministic_and_inflators_are_caught() -> None:
-    first, again = simulate_book(60, 3, 20_726), simulate_book(60, 3, 20_726)
+    first, again = simulate_book(60, 3, 20_726, finance_profiles()), simulate_book(60, 3, 20_726, finance_profiles())
     assert [b.statements for b in first] == [b.statements for b in again]
     assert {b.health for b in first} <= {"growing", "stable", "declining", "failing"}
     inflated = [b for b in first if b.inflated]

@@ -1,14 +1,14 @@
 """Live devices for `wuxin demo`: after the history, the demo fleet goes on sending, over the
 protocols real devices speak, paced at real time by the same seeded simulator.
 
-- GPS terminals (`vehicles.gps_terminal`) are provisioned as an integrator would (terminal id,
+- JT/T 808 terminals (device types playing the `speaks_jt808` role) are provisioned as an integrator would (terminal id,
   enrolment window), then register and log in to an in-process JT/T 808 gateway on 127.0.0.1
   (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms travel as alarm bits.
 - The other devices publish ThingsBoard MQTT telemetry, each with its own credentials, to a
   Mosquitto the demo starts on a free loopback port (dynamic security: a device can publish only
   as itself); the platform's MQTT worker consumes it and acknowledges after commit. Without a
   `mosquitto` binary this part is skipped and said so.
-- Dairy collars and ear tags (most of the demo's devices) stay history only: in the field
+- Devices playing the `history_only` role (collars and ear tags, most of the demo's devices) stay history only: in the field
   they report through LoRa gateways, which the demo does not model.
 
 The console then shows last-seen times, connectivity transitions and fresh readings.
@@ -40,7 +40,8 @@ from wuxin.ingest.mqtt.broker import (BrokerError, DynsecAdmin, MosquittoProcess
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services.commands import DatabaseOutbox, command_poll_loop
-from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.bootstrap import device_types_with
+from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
 from wuxin.sim.live import thingsboard_item
@@ -50,7 +51,6 @@ TICK_S = 2.0
 HEARTBEAT_S = 60.0  # JT/T 808 terminals send 0x0002 when they have nothing else to say
 COMMAND_POLL_S = 3.0  # as `wuxin jt808 serve --command-poll-s`: an approved command reaches its terminal within this
 CHUNK_MS = 30 * 60_000  # simulated ahead, sent when due
-HISTORY_ONLY_TYPES = frozenset({"dairy.collar", "dairy.ear_tag"})
 EVENT_ALARM_BITS = {name: bit for bit, name in m.ALARM_EVENTS.items()}
 WORKER_USER = "wuxin-demo-worker"
 FRONT_USER = "wuxin-demo-front"  # the MQTT front end's own broker account
@@ -72,7 +72,7 @@ class LiveCounts:
 
 
 def terminal_location(values: dict, ts_ms: int, events: list[str]):
-    """A `vehicles.gps_terminal` reading (and its events at that time) as the terminal's 0x0200 location."""
+    """A JT/T 808 terminal's reading (and its events at that time) as the terminal's 0x0200 location."""
     alarm = sum(1 << EVENT_ALARM_BITS[e] for e in events if e in EVENT_ALARM_BITS)
     return fix(datetime.fromtimestamp(ts_ms / 1000, UTC), float(values.get("lat", 0.0)), float(values.get("lon", 0.0)),
                speed_kmh=round(float(values.get("speed_kmh", 0.0)), 1), heading_deg=int(values.get("heading_deg", 0)) % 360,
@@ -100,9 +100,10 @@ class LiveDevices:
         self.data_dir = data_dir or platform.settings.var_dir / "demo-broker"
         self.counts = LiveCounts()
         self.stop_event = threading.Event()
-        devices = [d for e in fleet for d in e.devices if d.device_type not in HISTORY_ONLY_TYPES]
-        self.terminals = {d.key: d for d in devices if d.device_type == TERMINAL_TYPE}
-        self.mqtt_devices = {d.key: d for d in devices if d.device_type != TERMINAL_TYPE}
+        history_only, terminals = device_types_with("history_only"), device_types_with("speaks_jt808")
+        devices = [d for e in fleet for d in e.devices if d.device_type not in history_only]
+        self.terminals = {d.key: d for d in devices if d.device_type in terminals}
+        self.mqtt_devices = {d.key: d for d in devices if d.device_type not in terminals}
         self._loop = asyncio.new_event_loop()
         self._threads: list[threading.Thread] = []
         self._sessions: dict[str, SimulatedTerminal] = {}
