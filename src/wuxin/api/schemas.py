@@ -173,7 +173,7 @@ class Enterprise(Answer):
     id: int
     name: str
     uscc: str = Field(description="Unified social credit code (18 characters)")
-    industry: str = Field(description="The scenario its devices and indicators belong to", examples=["manufacturing"])
+    industry: str = Field(description="The scenario its devices and indicators belong to")
     region: str
     onboarded_by_tenant_id: int | None = Field(None, description="The tenant that onboarded it, if any")
     created_ms: int | None = Field(None, description="When it was registered (epoch ms)")
