@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import get_args
 
-import orjson
 
 from wuxin.alerts.rules import SEVERITIES
 from wuxin.calendars.periods import PERIOD_KINDS
@@ -20,19 +19,19 @@ from wuxin.commands.model import STATES as COMMAND_STATES
 from wuxin.commands.rpc import STANDARD as RPC_STANDARD
 from wuxin.ingest.jt808.commands import PARAMETERS as JT808_PARAMETERS
 from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
-from wuxin.indicators.declare import indicator_packs
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
 from wuxin.loans.pledge import IDENTITY_KINDS
 from wuxin.loans.risk_class import RISK_CLASSES
-from wuxin.risk.crossverify import CHECKS, Level, Status
+from wuxin.risk.crossverify import Level, Status
 from wuxin.risk.decisions import BASIS_LABELS
 from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.governance import STATES as MODEL_STATES
 from wuxin.risk.portfolio import COLUMNS as PORTFOLIO_COLUMNS, EXPORT_ONLY as PORTFOLIO_EXPORT_ONLY
-from wuxin.risk.messages import CHECK_WORDS, FINDING_CODES, FINDING_TEMPLATES, PROVENANCE_CODES
+from wuxin.risk.messages import FINDING_CODES, FINDING_TEMPLATES, PROVENANCE_CODES
 from wuxin.risk.pv_messages import PV_CHECK_WORDS
-from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
-from wuxin.scenarios import scenario_packs
+from wuxin.risk.products import CONDITIONS, OUTCOMES
+from wuxin.scenarios import packs_dirs, scenario_packs
+from wuxin.services.bootstrap import check_words, indicator_packs, products
 
 Label = dict[str, str]
 
@@ -181,8 +180,6 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "set_overspeed_limit": ("设置超速阈值", "Set the overspeed limit")}),
     "portfolio_column": (PORTFOLIO_COLUMNS + PORTFOLIO_EXPORT_ONLY, PORTFOLIO_COLUMN_LABELS),
     "flag": (("yes", "no"), {"yes": ("是", "Yes"), "no": ("否", "No")}),
-    "check": (tuple(c.name for c in CHECKS) + tuple(PV_CHECK_WORDS),
-              {name: words["name"] for name, words in (CHECK_WORDS | PV_CHECK_WORDS).items()}),
     # cross-verification findings: templates filled with a check result's finding_params (wuxin.risk.messages)
     "finding": (FINDING_CODES + PROVENANCE_CODES + ("said", "basis"), FINDING_TEMPLATES),
     "alarm_field": (tuple(ALARM_FIELDS), ALARM_FIELDS),
@@ -210,15 +207,16 @@ def platform_labels() -> dict[str, dict[str, Label]]:
 
 
 def pack_labels() -> dict[str, dict[str, dict]]:
-    """Scenarios, device types, metrics (with unit), events, indicators (with unit) and alarm types of every pack."""
+    """Scenarios (with their colour), device types, metrics (with unit), events, indicators (with unit), alarm types
+    and cross-verification checks of every pack."""
     out: dict[str, dict[str, dict]] = {k: {} for k in ("scenario", "device_type", "metric", "event", "indicator", "alarm_type")}
     for name, pack in scenario_packs().items():
-        manifest = orjson.loads((pack.folder / "manifest.json").read_bytes())
-        out["scenario"][name] = dict(pack.label)
-        out["alarm_type"].update({code: dict(label) for code, label in manifest.get("alarm_types", {}).items()})
+        out["scenario"][name] = {**pack.label, "colour": pack.colour}
+        out["alarm_type"].update({code: dict(label) for code, label in pack.alarm_types.items()})
         for doc in pack.thing_model_docs:
             ext = doc.get("wuxin", {})
-            out["device_type"][doc["profile"]["productKey"]] = dict(ext.get("label", {}))
+            device_type = doc["profile"]["productKey"]
+            out["device_type"][device_type] = {**ext.get("label", {}), "roles": list(pack.roles.get(device_type, ()))}
             names_en = ext.get("names_en", {})
             for prop in doc.get("properties", []):
                 specs = prop.get("dataType", {}).get("specs")
@@ -232,11 +230,12 @@ def pack_labels() -> dict[str, dict[str, dict]]:
             out["indicator"].setdefault(decl.name, {**decl.label, "unit": decl.unit})
     for code, (zh, en) in PLATFORM_ALARM_TYPES.items():
         out["alarm_type"].setdefault(code, _pair(zh, en))
+    out["check"] = {name: _pair(*words["name"]) for name, words in (check_words() | PV_CHECK_WORDS).items()}
     return out
 
 
 def product_labels() -> dict[str, Label]:
-    return {p.code: _pair(p.name_zh, p.name_en) for p in load_products().values()}
+    return {p.code: _pair(p.name_zh, p.name_en) for p in products().values()}
 
 
 def unit_labels(packs: dict[str, dict[str, dict]]) -> dict[str, Label]:
@@ -246,9 +245,13 @@ def unit_labels(packs: dict[str, dict[str, dict]]) -> dict[str, Label]:
     return {u: _pair(*UNIT_WORDS.get(u, (u, u))) for u in sorted(units)}
 
 
-@lru_cache
 def all_labels() -> dict[str, dict[str, dict]]:
-    """Every kind of code with its labels: {kind: {code: {zh, en[, unit]}}}."""
+    """Every kind of code with its labels: {kind: {code: {zh, en[, unit]}}}, for the packs of the packs folders."""
+    return _all_labels(packs_dirs())
+
+
+@lru_cache
+def _all_labels(dirs: tuple) -> dict[str, dict[str, dict]]:
     packs = pack_labels()
     return {**packs, **platform_labels(), "product": product_labels(), "unit": unit_labels(packs)}
 

@@ -1,24 +1,22 @@
-"""The default rules each scenario pack declares in its `rules.json`; validated when first read."""
+"""The default rules each scenario pack declares in its `rules.json`; validated when read.
+
+The packs are given (wuxin.services.bootstrap composes them): this core names none."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-import orjson
+from collections.abc import Iterable, Mapping
 
 from wuxin.alerts.rules import Rule, parse_rule
 from wuxin.errors import InvalidInput
-from wuxin.scenarios import scenario_packs
 
 
-@lru_cache
-def default_rules() -> dict[str, Rule]:
-    """Every pack's rules by id; a pack without rules.json, or a broken one, stops the platform."""
+def pack_rules(packs: Iterable[tuple[str, Mapping | None]]) -> dict[str, Rule]:
+    """Every pack's rules by id from (pack name, its rules.json document); a pack without rules.json (None), or a
+    broken one, stops the platform."""
     rules: dict[str, Rule] = {}
-    for name, pack in scenario_packs().items():
-        path = pack.folder / "rules.json"
-        if not path.is_file():
-            raise InvalidInput(f"scenario pack {name} declares no rules (missing {path.name})")
-        for doc in orjson.loads(path.read_bytes()).get("rules", []):
+    for name, document in packs:
+        if document is None:
+            raise InvalidInput(f"scenario pack {name} declares no rules (missing rules.json)")
+        for doc in document.get("rules", []):
             rule = parse_rule(doc, name)
             if not rule.id.startswith(f"{name}."):
                 raise InvalidInput(f"rule {rule.id} in pack {name} must be named '{name}.<rule>'")
@@ -28,7 +26,3 @@ def default_rules() -> dict[str, Rule]:
                     raise InvalidInput(f"rule {rule.id} names device type {device_type} of another scenario")
             rules[rule.id] = rule
     return rules
-
-
-def rules_of_type(kind: str) -> list[Rule]:
-    return [r for r in default_rules().values() if r.type == kind]

@@ -29,8 +29,8 @@ from scipy.stats import theilslopes
 DAY_MS = 86_400_000
 MAD_TO_SIGMA = 1.4826
 DEFAULTS = {"history_days": 21, "min_history_days": 7, "max_gap_s": 900, "z": 5.0, "min_rel_change": 0.15,
-            "min_machine_kwh": 1.0, "closed_share": 0.1, "energy_key": "energy_kwh_total", "current_key": "current_a",
-            "machine_device_type": "manufacturing.current_bracelet"}
+            "min_machine_kwh": 1.0, "closed_share": 0.1, "energy_key": "energy_kwh_total", "current_key": "current_a"}
+# The machines a meter feeds: the rule's `machine_device_type`, else the devices playing the `measures_machine_current` role.
 Series = Sequence[tuple[int, float]]
 
 

@@ -294,7 +294,7 @@ def detectable_labels(labels: list, lines: list[dict], clean: list[dict], fleet,
     during it spanned) longer than the `duration_s` its rules want (a 4-hour fever is no 6-hour one), and for
     `device_offline` a silence longer than the device type's heartbeat timeout on a device with a heartbeat duty (the
     absence rule's own declaration)."""
-    from wuxin.alerts.catalog import default_rules
+    from wuxin.services.bootstrap import default_rules
     from wuxin.scenarios import builtin_thing_models
     from wuxin.services.monitoring import has_heartbeat_duty
 

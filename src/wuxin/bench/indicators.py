@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wuxin.indicators.days import DAY_MS, day_start_ms, local_day
-from wuxin.indicators.declare import indicator_packs
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.indicators.engine import compute_device_days
 from wuxin.indicators.memory import collect, device_days
 from wuxin.indicators.series import DeviceDays, Series

@@ -8,9 +8,7 @@ Nothing outside the pack folder names a scenario or an indicator.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -118,23 +116,13 @@ def label(zh: str, en: str) -> dict[str, str]:
     return {"zh": zh, "en": en}
 
 
-@lru_cache
-def indicator_packs() -> dict[str, IndicatorPack]:
-    """Every scenario pack's indicators, validated: a broken declaration stops the platform."""
-    from wuxin.scenarios import scenario_packs
-
-    out = {}
-    for name, pack in scenario_packs().items():
-        module = importlib.import_module(f"wuxin.scenarios.{name}.indicators")
-        ipack = IndicatorPack(name, tuple(module.INDICATORS), tuple(getattr(module, "GROUPS", ())),
-                              tuple(getattr(module, "DERIVED", ())), tuple(getattr(module, "INDEX", ())))
-        check_pack(ipack, {m.device_type: m for m in map(compile_thing_model, pack.thing_model_docs)})
-        out[name] = ipack
-    return out
-
-
-def pack_for_device_type(device_type: str) -> IndicatorPack | None:
-    return indicator_packs().get(device_type.split(".", 1)[0])
+def indicator_pack(scenario: str, module, thing_model_docs) -> IndicatorPack:
+    """A scenario pack's indicators (its `indicators` module), validated against its thing models: a broken
+    declaration stops the platform. The packs come from the composition (wuxin.services.bootstrap)."""
+    ipack = IndicatorPack(scenario, tuple(module.INDICATORS), tuple(getattr(module, "GROUPS", ())),
+                          tuple(getattr(module, "DERIVED", ())), tuple(getattr(module, "INDEX", ())))
+    check_pack(ipack, {m.device_type: m for m in map(compile_thing_model, thing_model_docs)})
+    return ipack
 
 
 def check_pack(pack: IndicatorPack, models: dict) -> None:

@@ -3,7 +3,7 @@
 Each check compares one reported figure of a period (revenue, billed kWh, stock, mileage, milk sold)
 with an indicator summed (or read at the period end) over the same days, extrapolated over the days
 the devices did not cover. The consistency ratio is reported / evidenced: 1.0 agrees, 2.4 means the
-report claims 2.4 times what the devices support. Checks are declared as data: a check applies to an
+report claims 2.4 times what the devices support. Checks are declared as data by the scenario packs (checks.json): a check applies to an
 enterprise whenever it has both the reported figure and the indicator, whatever its industry.
 
 Where the evidence comes from matters. Each day of an indicator carries the source modes of the
@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from wuxin.errors import InvalidInput
 from wuxin.risk.features import DailySeries
 from wuxin.risk.messages import finding_texts, render_finding, tolerance_basis
 
@@ -56,7 +57,7 @@ Verification = Literal["verified", "supported", "failed", "undecided"]
 @dataclass(frozen=True)
 class CheckSpec:
     """One declared check: which reported figure, against which indicator, scaled how (its words, in zh-CN and
-    English: wuxin.risk.messages.CHECK_WORDS)."""
+    English: the pack's checks.json `words`)."""
 
     name: str
     reported: str  # the reported figure's name, e.g. "revenue_cny"
@@ -66,17 +67,22 @@ class CheckSpec:
     unit: str
 
 
-CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec("revenue_vs_output", "revenue_cny", "output_value_cny", "sum", 1.0, "CNY"),
-    CheckSpec("revenue_vs_charging", "revenue_cny", "revenue_cny", "sum", 1.0, "CNY"),
-    CheckSpec("electricity_bill_vs_meter", "electricity_kwh", "energy_kwh", "sum", 1.0, "kWh"),
-    CheckSpec("stock_vs_count", "stock_units", "stock_units_rfid", "last", 1.0, "units"),
-    CheckSpec("wms_outbound_vs_camera", "wms_out_units", "units_out", "sum", 1.0, "units"),
-    CheckSpec("fleet_km_vs_tracks", "vehicle_km", "distance_gps_km", "sum", 1.0, "km"),
-    CheckSpec("milk_sales_vs_meters", "milk_sales_kg", "milk_kg", "sum", 1.0, "kg"),
-    CheckSpec("milk_sales_vs_herd", "milk_sales_kg", "herd_count", "sum", 21.0, "kg"),
-)
-REVENUE_CHECKS = frozenset(c.name for c in CHECKS if c.reported == "revenue_cny") | {"pv_revenue_vs_generation"}  # risk/pv_sales.py
+REVENUE_FIGURE = "revenue_cny"  # a check of this reported figure is a revenue check (the limit's basis)
+
+
+def check_spec(raw: Mapping[str, Any], where: str) -> CheckSpec:
+    """One check declared as data (a scenario pack's checks.json entry), checked: a bad one names `where` and the field."""
+    try:
+        spec = CheckSpec(str(raw["name"]), str(raw["reported"]), str(raw["indicator"]), raw["aggregate"],
+                         float(raw.get("factor", 1.0)), str(raw["unit"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{where}: check {raw.get('name') if isinstance(raw, Mapping) else raw!r} is missing or has a "
+                           f"bad field ({exc}); it needs name, reported, indicator, aggregate, factor, unit") from exc
+    if spec.aggregate not in ("sum", "last"):
+        raise InvalidInput(f"{where}: check {spec.name} aggregate must be sum or last, got {spec.aggregate!r}")
+    if not spec.factor > 0:
+        raise InvalidInput(f"{where}: check {spec.name} factor must be positive, got {spec.factor}")
+    return spec
 
 
 @dataclass(frozen=True)
@@ -176,15 +182,16 @@ class CheckResult:
     level: Level = "not_verified"
     finding_code: str = ""
     finding_params: Mapping[str, Any] = field(default_factory=dict)
+    revenue: bool = False  # a revenue check: its evidence is the limit's basis
 
     def to_dict(self) -> dict:
         """The result with its finding said in both languages (finding_zh, finding_en)."""
-        return {**vars(self), "sources": dict(self.sources), "finding_params": dict(self.finding_params),
-                **finding_texts(self.finding_code, self.finding_params)}
+        return {**{k: v for k, v in vars(self).items() if k != "revenue"}, "sources": dict(self.sources),
+                "finding_params": dict(self.finding_params), **finding_texts(self.finding_code, self.finding_params)}
 
 
 def cross_verify(reported: Sequence[ReportedFigure], evidence: Mapping[str, DailySeries],
-                 checks: Sequence[CheckSpec] = CHECKS, sources: Mapping[str, SourceShares] | None = None) -> list[CheckResult]:
+                 checks: Sequence[CheckSpec], sources: Mapping[str, SourceShares] | None = None) -> list[CheckResult]:
     """Every applicable check of every reported figure, oldest period first; each check's tolerance is
     measured on the firm's other periods of the same check, and its evidence weighed by `sources`
     (indicator -> source shares; an indicator without them has evidence of unknown source: not independent)."""
@@ -224,7 +231,8 @@ def check_figure(spec: CheckSpec, figure: ReportedFigure, series: DailySeries, s
               "provenance": _provenance(level, shares, figure.source), "sources": shares, "figure_source": figure.source}
     return CheckResult(spec.name, spec.indicator, figure.label, figure.first_day, figure.last_day, figure.value, evidenced,
                        ratio, coverage, status, render_finding(code, params, "en"), figure.source,
-                       figure.reference, measured.ratio, measured.basis, shares, trust, independent, level, code, params)
+                       figure.reference, measured.ratio, measured.basis, shares, trust, independent, level, code, params,
+                       spec.reported == REVENUE_FIGURE)
 
 
 def verification(results: Sequence[CheckResult]) -> Verification:
@@ -266,7 +274,7 @@ def evidence_coverage(results: Sequence[CheckResult], periods: int = 4) -> float
 
 def revenue_consistency(results: Sequence[CheckResult]) -> float | None:
     """The latest decided revenue check's ratio (the scorecard's revenue_consistency_ratio)."""
-    decided = [r for r in results if r.check in REVENUE_CHECKS and r.ratio is not None
+    decided = [r for r in results if r.revenue and r.ratio is not None
                and r.status != "insufficient_evidence"]
     return decided[-1].ratio if decided else None
 
@@ -274,7 +282,7 @@ def revenue_consistency(results: Sequence[CheckResult]) -> float | None:
 def evidenced_annual_revenue(results: Sequence[CheckResult]) -> float | None:
     """IoT-evidenced annual revenue: the lesser of reported and evidenced over the latest decided revenue
     checks (up to four periods), scaled to 365 days. Whether it is verified is `verification`'s answer."""
-    decided = [r for r in results if r.check in REVENUE_CHECKS and r.evidenced is not None
+    decided = [r for r in results if r.revenue and r.evidenced is not None
                and r.status != "insufficient_evidence"][-4:]
     if not decided:
         return None
@@ -283,7 +291,7 @@ def evidenced_annual_revenue(results: Sequence[CheckResult]) -> float | None:
 
 
 def revenue_checks(results: Sequence[CheckResult]) -> list[CheckResult]:
-    return [r for r in results if r.check in REVENUE_CHECKS]
+    return [r for r in results if r.revenue]
 
 
 def _evidenced(spec: CheckSpec, values: np.ndarray, known: np.ndarray, days: int) -> float | None:

@@ -18,25 +18,15 @@ from wuxin.risk.pv_messages import PV_CHECK_WORDS, PV_FINDING_TEMPLATES, render_
 Lang = str  # "zh" (zh-CN) or "en"
 FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
 
-# Each check's name, the reported figure it checks and the evidence that must support it, (zh, en).
-CHECK_WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    "revenue_vs_output": {"name": ("收入对机台产值", "revenue vs output"), "what": ("营业收入", "revenue"),
-                          "evidence": ("机台计量产值", "the machines' metered output")},
-    "revenue_vs_charging": {"name": ("收入对充电记录", "revenue vs charging"), "what": ("营业收入", "revenue"),
-                            "evidence": ("充电桩计量的充电订单", "the charging piles' metered sessions")},
-    "electricity_bill_vs_meter": {"name": ("电费账单对电表", "electricity bill vs meter"), "what": ("账单电量", "billed electricity"),
-                                  "evidence": ("电能表", "the energy meters")},
-    "stock_vs_count": {"name": ("库存对盘点", "stock vs count"), "what": ("库存", "stock"),
-                       "evidence": ("仓库 RFID 盘点", "the RFID count in the warehouse")},
-    "wms_outbound_vs_camera": {"name": ("WMS 出库对摄像头", "WMS outbound vs camera"), "what": ("WMS 出库量", "WMS outbound"),
-                               "evidence": ("闸口摄像头计数", "the gate cameras' counts")},
-    "fleet_km_vs_tracks": {"name": ("车队里程对轨迹", "fleet km vs tracks"), "what": ("车队里程", "fleet mileage"),
-                           "evidence": ("车辆 GPS 轨迹", "the vehicles' GPS tracks")},
-    "milk_sales_vs_meters": {"name": ("售奶量对奶量计", "milk sales vs meters"), "what": ("售奶量", "milk sales"),
-                             "evidence": ("挤奶厅奶量计", "the milking-parlour meters")},
-    "milk_sales_vs_herd": {"name": ("售奶量对存栏", "milk sales vs herd"), "what": ("售奶量", "milk sales"),
-                           "evidence": ("耳标存栏数乘泌乳量（每头每天 21 kg）", "the ear-tagged herd x lactation (21 kg per head per day)")},
-}
+# Each check's name, the reported figure it checks and the evidence that must support it, (zh, en): declared by the
+# scenario packs (checks.json `words`) and made known here by the composition (wuxin.services.bootstrap).
+CHECK_WORDS: dict[str, dict[str, tuple[str, str]]] = {}
+
+
+def know_check_words(words: Mapping[str, Mapping[str, tuple[str, str]]]) -> None:
+    """Add the packs' check words (check -> name / what / evidence -> (zh, en)) to the catalogue."""
+    CHECK_WORDS.update({check: dict(w) for check, w in words.items()})
+
 
 # Templates, (zh, en). {said} and {basis} are themselves templates filled first; the others are formatted values.
 FINDING_TEMPLATES: dict[str, tuple[str, str]] = {

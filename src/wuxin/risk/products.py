@@ -1,4 +1,15 @@
-"""Loan products as data: `products.json` read into frozen dataclasses and checked.
+"""Loan products as data: each scenario pack's `products.json` read into frozen dataclasses and checked.
+
+The fields (seeds 000 §4-5, 004): amounts in CNY as strings (exact decimals); shares and rates 0-1. basis: revenue =
+a share of annual revenue, min(reported, IoT-evidenced); collateral = the lots in the pledge registry (quantity x
+price index x (1 - lot haircut)) x pledge rate. lgd: loss given default for expected loss. max_pd: applications above
+it are declined. unverified_haircut: cut applied when the evidence only supports (enterprise-shared devices) and does
+not verify. unevidenced_revenue: what a revenue product does when no IoT evidence decided the revenue: refuse (no
+limit) or haircut (the reported revenue, cut by its rate, labelled 'reported, not verified'). policy: grades ->
+approve / refer (a person decides) / decline, and conditions that force refer or decline, each with its threshold;
+the outcome is the strictest. four_eyes_limit_cny: a bank policy setting (not fitted to any data), a limit above it -
+decided by the policy or by an override - needs a second person, a risk manager, before the loan application moves
+on; every override needs one whatever its limit. `scenario` is the pack the product lies in.
 
 Each product carries its decision policy (`Policy`): which grades approve, refer to a person or decline,
 and the conditions that force a referral or a decline, each with its threshold. `wuxin.risk.policy`
@@ -9,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from importlib import resources
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from wuxin.errors import InvalidInput, NotFound
@@ -88,23 +99,30 @@ def default_policy() -> Policy:
     return Policy(tuple((g, "approve" if i < 6 else "refer" if g == "CCC" else "decline") for i, g in enumerate(GRADES)), ())
 
 
-def load_products(text: str | None = None) -> dict[str, Product]:
-    """Products by code, from `text` (JSON) or the packaged products.json."""
-    raw = text if text is not None else resources.files("wuxin.risk").joinpath("products.json").read_text("utf-8")
-    data = json.loads(raw)
-    currency = data.get("currency", "CNY")
-    products = [_product(entry, currency) for entry in data["products"]]
+def load_products(text: str) -> dict[str, Product]:
+    """Products by code, from a JSON text {"currency": ..., "products": [...]} (each entry naming its scenario)."""
+    data = json.loads(text)
+    return catalogue({None: data["products"]}, data.get("currency", "CNY"))
+
+
+def catalogue(entries_by_pack: Mapping[str | None, list[dict[str, Any]]], currency: str = "CNY") -> dict[str, Product]:
+    """Products by code from each pack's entries (a pack's entries lie in it: `scenario` is the pack, or absent)."""
+    products = []
+    for pack, entries in entries_by_pack.items():
+        for entry in entries:
+            if pack is not None and entry.get("scenario", pack) != pack:
+                raise InvalidInput(f"product {entry.get('code')!r} lies in pack {pack} but names scenario {entry['scenario']!r}")
+            products.append(_product({"scenario": pack, **entry}, currency))
     codes = [p.code for p in products]
     if len(set(codes)) != len(codes):
-        raise InvalidInput(f"products file repeats a code: {sorted(c for c in codes if codes.count(c) > 1)}")
+        raise InvalidInput(f"products repeat a code: {sorted({c for c in codes if codes.count(c) > 1})}")
     return {p.code: p for p in products}
 
 
-def get_product(code: str, products: dict[str, Product] | None = None) -> Product:
-    catalogue = products if products is not None else load_products()
-    if code not in catalogue:
-        raise NotFound(f"credit product {code!r} does not exist; known: {sorted(catalogue)}")
-    return catalogue[code]
+def get_product(code: str, products: Mapping[str, Product]) -> Product:
+    if code not in products:
+        raise NotFound(f"credit product {code!r} does not exist; known: {sorted(products)}")
+    return products[code]
 
 
 def _product(entry: dict[str, Any], currency: str) -> Product:

@@ -150,7 +150,8 @@ def _judge(check: str, f: PvFigure, series: DailySeries, bound: PvBound, sources
                        coverage=coverage, status=status, finding=finding + _provenance(level, shares, figure.source),
                        source=figure.source, reference=figure.reference, tolerance=upper,
                        tolerance_basis=render_pv_bound(params, "en"), sources=shares, trust=trust,
-                       independent_share=independent, level=level, finding_code=code, finding_params=params)
+                       independent_share=independent, level=level, finding_code=code, finding_params=params,
+                       revenue=revenue)
 
 
 def _ratio(series: DailySeries, first: int, last: int, reported: float):

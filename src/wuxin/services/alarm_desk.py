@@ -13,7 +13,7 @@ import datetime as dt
 import io
 from typing import Any, Callable, Iterable
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.explain import explain, summary_numbers
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role

@@ -276,7 +276,7 @@ MAX_TREND_DAYS = 90
 def portfolio_trend(platform: Platform, principal: Principal, days: int = 30) -> dict:
     """Per local day of the last `days`: each scenario's first industry-index indicator as the
     median over the visible enterprises whose consent covers it, and the alarms raised and open."""
-    from wuxin.indicators.declare import indicator_packs
+    from wuxin.services.bootstrap import indicator_packs
     from wuxin.services import indicators, monitoring  # indicators imports this module (the run-slot hook)
 
     if not 1 <= days <= MAX_TREND_DAYS:

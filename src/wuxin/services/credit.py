@@ -21,10 +21,11 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role, SourceMode, trust_level
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day
-from wuxin.indicators.declare import indicator_packs
+from wuxin.services.bootstrap import checks as pack_checks, device_types_with, indicator_packs
+from wuxin.services.bootstrap import demo_product, finance_profiles
+from wuxin.services.bootstrap import product as product_of
 from wuxin.risk.business import month_label, month_span
 from wuxin.risk.crossverify import (
-    REVENUE_CHECKS,
     CheckResult,
     ReportedFigure,
     SourceShares,
@@ -53,7 +54,7 @@ from wuxin.risk.features import (
 from wuxin.risk.messages import finding_texts, reason_texts
 from wuxin.risk.money import Money
 from wuxin.risk.policy import PolicyFacts
-from wuxin.risk.products import Product, get_product
+from wuxin.risk.products import Product
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, model_from_dict, model_to_dict, predict_pd, train_scorecard
 from wuxin.risk.validation import auc, ks
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
@@ -64,7 +65,6 @@ from wuxin.services.registry import consent_views
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
-PV_INVERTER = "energy.pv_inverter"
 REPORTED_FIELDS = ("revenue_cny", "vehicle_km", "milk_sales_kg")  # statement fields cross-verified over the period
 
 
@@ -93,7 +93,7 @@ class Assessment:
     def relevant_checks(self, product: Product | None) -> list[CheckResult]:
         """The checks a product's limit rests on: the revenue checks for a revenue product, else all."""
         if product is not None and product.basis == "revenue":
-            return [c for c in self.checks if c.check in REVENUE_CHECKS]
+            return [c for c in self.checks if c.revenue]
         return list(self.checks)
 
     def verification(self, product: Product | None = None) -> str:
@@ -211,7 +211,7 @@ def gather(platform: Platform, uow, enterprise: dict, devices: list[dict], tenan
     statements = tuple(_statement(r) for r in records if r["kind"] == "statements")
     sources = _source_shares(uow, enterprise, devices, sorted(series), first, as_of_day)
     reported = _reported(enterprise["id"], records)
-    checks = tuple(cross_verify(reported, series, sources=sources)) + tuple(
+    checks = tuple(cross_verify(reported, series, pack_checks(), sources=sources)) + tuple(
         _pv_checks(enterprise["id"], records, reported, series, devices, sources))
     evidence = evidence_features(EvidenceInputs(as_of_day, activity or "", series.get(activity or "", DailySeries.empty()),
                                                 index_median, facts))
@@ -383,7 +383,7 @@ def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedF
     if generation is None:
         return []
     figures = [PvFigure(f, exact) for f, exact in _feed_in_figures(enterprise_id, records)]
-    inverters = [d.get("attributes") or {} for d in devices if d["device_type"] == PV_INVERTER]
+    inverters = [d.get("attributes") or {} for d in devices if d["device_type"] in device_types_with("meters_generation")]
     accuracy = [float(a["energy_accuracy_pct"]) for a in inverters if _attribute_number(a.get("energy_accuracy_pct"))]
     billed = tariff_from_bills([(float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
                                 for r in records if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")])
@@ -460,7 +460,7 @@ def train_model(platform: Platform, principal: Principal | None, simulated: int 
 def _train_simulated(config: ScorecardConfig, enterprises: int, seed: int, as_of_day: int) -> tuple[Scorecard, dict, dict]:
     from wuxin.sim.finance import borrower_row, simulate_book
 
-    books = [simulate_book(enterprises, seed + k, as_of_day) for k in (0, 1)]
+    books = [simulate_book(enterprises, seed + k, as_of_day, finance_profiles()) for k in (0, 1)]
     rows = [[borrower_row(b)[0] for b in book] for book in books]
     flags = [np.array([b.defaulted for b in book], dtype=int) for book in books]
     model = train_scorecard(pd.DataFrame(rows[0]), flags[0], config)
@@ -547,7 +547,7 @@ def decide_credit(platform: Platform, principal: Principal, enterprise_id: int, 
     """Score the enterprise with the active (or named) model, decide for the product under its policy, persist,
     prove, log. A collateral product lends on the lots in the pledge registry (`pledged_value_cny`, when
     given, can only lower that value: a declared value is not evidence)."""
-    product = get_product(product_code)
+    product = product_of(product_code)
     as_of = as_of_day if as_of_day is not None else default_as_of_day(platform)
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
@@ -765,14 +765,12 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
     the borrower's books are given; else honest or inflated against what its devices measured, nominal where
     no revenue indicator exists yet), one decision each."""
     from wuxin.services.business_data import import_rows
-    from wuxin.risk.products import load_products
     from wuxin.sim.finance import quarters_until, statements_from_evidence
 
     trained = train_model(platform, None, simulated=400, seed=seed, name="demo-iot-evidence")
     officer = principal_for_username(platform, officer_username)
     _adopt_demo_model(platform, officer.tenant_id, trained["version"])
     as_of = default_as_of_day(platform)
-    products = {p.scenario: p for p in load_products().values()}
     rows = []
     with platform.uow() as uow:
         for spec, eid in zip(fleet, enterprise_ids):
@@ -785,7 +783,7 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
     import_rows(platform, None, "statements", rows, "enterprise_reported")
     decided = 0
     for spec, eid in zip(fleet, enterprise_ids):
-        product = products.get(spec.industry)
+        product = demo_product(spec.industry)
         if product is not None:  # collateral products value what the demo's loans pledged in the registry
             decide_credit(platform, officer, eid, product.code)
             decided += 1

@@ -23,7 +23,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import credit_refusal
-from wuxin.risk.products import get_product
+from wuxin.services.bootstrap import product as get_product
 from wuxin.security.policy import Principal, require_role
 from wuxin.services.credit import readable_decision, require_lender
 from wuxin.services.evidence import record_evidence
@@ -365,10 +365,10 @@ def _log(uow: UnitOfWork, principal: Principal, workflow: dict, action: str, sub
 
 def products(principal: Principal) -> list[dict]:
     """The products, for the request form (bank staff)."""
-    from wuxin.risk.products import load_products
+    from wuxin.services.bootstrap import products as pack_products
 
     require_role(principal, *BANK_ROLES)
     return [{"code": p.code, "name_zh": p.name_zh, "name_en": p.name_en, "scenario": p.scenario, "basis": p.basis,
              "cap_cny": str(p.cap.amount),
              "four_eyes_limit_cny": str(p.four_eyes_limit.amount) if p.four_eyes_limit is not None else None}
-            for p in load_products().values()]
+            for p in pack_products().values()]

@@ -13,7 +13,7 @@ from wuxin.services.indicators import update_indicators
 from wuxin.services.monitoring import evaluate_daily
 from wuxin.services.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
-from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows
+from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows, story_pack
 
 DEMO_BANK = "苏州示范银行 Demo Bank"
 OTHER_BANK = "江南对照银行 Other Bank"
@@ -25,7 +25,7 @@ DEMO_USERS = [  # username, password, role — printed by `wuxin demo`
     ("risk", DEMO_PASSWORD, "risk_manager"),
     ("risk2", DEMO_PASSWORD, "risk_manager (validated the demo's credit model; four eyes)"),
     ("integrator", DEMO_PASSWORD, "integrator"),
-    ("owner", DEMO_PASSWORD, "enterprise_user (first manufacturing borrower)"),
+    ("owner", DEMO_PASSWORD, "enterprise_user (first borrower of the demo portfolio's industry)"),
     ("other-officer", DEMO_PASSWORD, "credit_officer at another bank (sees nothing)"),
 ]
 DAY_MS = 86_400_000
@@ -42,7 +42,7 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
     bank, other, operator = _tenants(platform)
     fleet = demo_fleet(per_scenario, seed, credit_portfolio)
     enterprise_ids = [_onboard(platform, spec, bank, operator) for spec in fleet]
-    _users(platform, bank, other, operator, _first_of(fleet, enterprise_ids, "manufacturing"))
+    _users(platform, bank, other, operator, _first_of(fleet, enterprise_ids, story_pack().name))
     now_ms = platform.clock_ms()
     stories = portfolio(seed) if credit_portfolio else []
     in_portfolio = {spec.uscc for _, spec in stories}
@@ -108,7 +108,7 @@ def town_cluster(fleet: list, seed: int, town: str = "盛泽", size: int = 5) ->
     """Enough chemical-fibre mills in one town for its industry index to be published (>= 5, seed 004)."""
     import random
 
-    sim = scenario_packs()["manufacturing"].sim()
+    sim = story_pack().sim()
     have = sum(town in spec.region for spec in fleet)
     rng, extra, index = random.Random(seed + 1), [], len(fleet)
     while have + len(extra) < size:

@@ -40,7 +40,8 @@ from wuxin.ingest.mqtt.broker import (BrokerError, DynsecAdmin, MosquittoProcess
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services.commands import DatabaseOutbox, command_poll_loop
-from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.bootstrap import device_types_with
+from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
 from wuxin.sim.live import thingsboard_item
@@ -50,7 +51,6 @@ TICK_S = 2.0
 HEARTBEAT_S = 60.0  # JT/T 808 terminals send 0x0002 when they have nothing else to say
 COMMAND_POLL_S = 3.0  # as `wuxin jt808 serve --command-poll-s`: an approved command reaches its terminal within this
 CHUNK_MS = 30 * 60_000  # simulated ahead, sent when due
-HISTORY_ONLY_TYPES = frozenset({"dairy.collar", "dairy.ear_tag"})
 EVENT_ALARM_BITS = {name: bit for bit, name in m.ALARM_EVENTS.items()}
 WORKER_USER = "wuxin-demo-worker"
 FRONT_USER = "wuxin-demo-front"  # the MQTT front end's own broker account
@@ -100,9 +100,9 @@ class LiveDevices:
         self.data_dir = data_dir or platform.settings.var_dir / "demo-broker"
         self.counts = LiveCounts()
         self.stop_event = threading.Event()
-        devices = [d for e in fleet for d in e.devices if d.device_type not in HISTORY_ONLY_TYPES]
-        self.terminals = {d.key: d for d in devices if d.device_type == TERMINAL_TYPE}
-        self.mqtt_devices = {d.key: d for d in devices if d.device_type != TERMINAL_TYPE}
+        devices = [d for e in fleet for d in e.devices if d.device_type not in device_types_with("history_only")]
+        self.terminals = {d.key: d for d in devices if d.device_type in device_types_with("speaks_jt808")}
+        self.mqtt_devices = {d.key: d for d in devices if d.device_type not in device_types_with("speaks_jt808")}
         self._loop = asyncio.new_event_loop()
         self._threads: list[threading.Thread] = []
         self._sessions: dict[str, SimulatedTerminal] = {}

@@ -6,7 +6,7 @@ from wuxin.bootstrap import Platform
 from wuxin.security.policy import Principal
 from wuxin.services import loans, monitoring, pledges
 from wuxin.services.identity import login, principal_for_token
-from wuxin.services.jt808_terminals import TERMINAL_TYPE
+from wuxin.services.bootstrap import device_types_with, packs_with
 
 PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "plan_monitoring", "install", "commission",
          "approve", "disburse"], ["assess", "plan_monitoring", "install", "commission", "approve", "disburse", "warn"]]
@@ -20,12 +20,12 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
     vehicle_loans: list[int] = []
     for n, (spec, eid) in enumerate(zip(fleet, enterprise_ids)):
         loan = loans.create_loan(platform, officer, eid, f"{spec.industry}-iot", str(500_000 + 250_000 * (n % 4)))
-        path = PATHS[-2] if spec.industry in ("logistics", "vehicles") else PATHS[n % len(PATHS)]
+        path = PATHS[-2] if spec.industry in packs_with("demo_pledge") + packs_with("demo_fleet_loan") else PATHS[n % len(PATHS)]
         for action in path:
             _step(platform, officer, risk, loan["id"], action, _plan_devices(spec))
-        if spec.industry == "logistics":
+        if spec.industry in packs_with("demo_pledge"):
             _pledge(platform, officer, risk, loan["id"], spec)
-        if spec.industry == "vehicles":
+        if spec.industry in packs_with("demo_fleet_loan"):
             vehicle_loans.append(loan["id"])
     monitoring.sweep(platform)
     pledges.check_coverage(platform)
@@ -35,8 +35,9 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
 
 def _plan_devices(spec) -> list[str]:
     """The devices a loan's monitoring plan names: a fleet's GPS terminals first (the vehicles are the collateral)."""
-    keys = [d.key for d in spec.devices if d.device_type == TERMINAL_TYPE] + [
-        d.key for d in spec.devices if d.device_type != TERMINAL_TYPE]
+    vehicles = device_types_with("locates_vehicles")
+    keys = [d.key for d in spec.devices if d.device_type in vehicles] + [
+        d.key for d in spec.devices if d.device_type not in vehicles]
     return keys[:5]
 
 
@@ -47,7 +48,7 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
         terminals = [d for key in loan["monitoring_plan"]["devices"]
-                     if (d := uow.devices.by_key(key)) and d["device_type"] == TERMINAL_TYPE]
+                     if (d := uow.devices.by_key(key)) and d["device_type"] in device_types_with("locates_vehicles")]
         plates = {(d["attributes"] or {}).get("plate") for d in terminals} - {None, ""}
         on_vehicle = {d["id"]: (d["attributes"] or {}).get("plate") for d in uow.devices.list(loan["enterprise_id"])
                       if (d["attributes"] or {}).get("plate") in plates}

@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from typing import Mapping
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules, device_types_with
 from wuxin.alerts.engine import Signal
 from wuxin.alerts.machines import DEFAULTS as MACHINE_DEFAULTS
 from wuxin.alerts.machines import daily_hours, judge_machines
@@ -128,7 +128,8 @@ def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: li
     holidays (not make-up working days) and the declared periods binding the meter are its closed days. A verdict
     "unjudged" (an unphysical fit) is logged with its reason, not raised."""
     p = {**METER_DEFAULTS, **rule.params}
-    machines = [d for d in devices if d["device_type"] == p["machine_device_type"]]
+    kinds = {p["machine_device_type"]} if p.get("machine_device_type") else device_types_with("measures_machine_current")
+    machines = [d for d in devices if d["device_type"] in kinds]
     if not machines:
         return []
     first = day - int(p["history_days"])
@@ -291,8 +292,8 @@ def _lot_flows(p: dict, lot: str, lot_zones: set, everything: list[dict], fresh:
 
 def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int
                  ) -> Flow | None:
-    kind = p.get("camera_device_type", "logistics.gate_camera")
-    cams = [d for d in everything if d["device_type"] == kind and ((d.get("attributes") or {}).get("zone_id") in lot_zones
+    kinds = {p["camera_device_type"]} if p.get("camera_device_type") else device_types_with("counts_goods_out")
+    cams = [d for d in everything if d["device_type"] in kinds and ((d.get("attributes") or {}).get("zone_id") in lot_zones
                                                                   or (d.get("attributes") or {}).get(p["lot_attr"]) == lot)]
     if not lot_zones <= {(c.get("attributes") or {}).get("zone_id") for c in cams} or not all(c["id"] in fresh for c in cams):
         return None

@@ -14,7 +14,8 @@ from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import (DEFAULT_ZONE, day_iso, day_start_ms, day_window, day_zone, month_days, month_iso,
                                  month_of_day)
-from wuxin.indicators.declare import GroupIndicator, Indicator, IndicatorPack, indicator_packs, pack_for_device_type
+from wuxin.indicators.declare import GroupIndicator, Indicator, IndicatorPack
+from wuxin.services.bootstrap import indicator_packs, pack_for_device_type
 from wuxin.indicators.engine import aggregate_enterprise_day, aggregate_month, compute_device_days, compute_group_days
 from wuxin.indicators.index import distribution, percentile_rank
 from wuxin.indicators.planner import index_groups, plan_update

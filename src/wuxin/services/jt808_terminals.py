@@ -1,6 +1,6 @@
 """JT/T 808 terminals on the platform: enrolment, and the gateway's TerminalDirectory and ReadingSink over the database.
 
-A terminal is a `vehicles.gps_terminal` device whose install attribute `jt808_phone` is its SIM
+A terminal is a device whose type plays the `speaks_jt808` role (its pack's manifest) and whose install attribute `jt808_phone` is its SIM
 number. The integrator provisions it (`provision_terminal`: terminal id, optionally maker id,
 model and IMEI, and an enrolment window); a registration (0x0100) then gets an auth code only
 under the rules of `wuxin.ingest.jt808.enrolment`, once. The auth code is a credential of its
@@ -31,14 +31,15 @@ from wuxin.ingest.jt808.enrolment import (
 from wuxin.ingest.jt808.gateway import phone_key
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
+from wuxin.services.bootstrap import device_types_with, has_role
 from wuxin.services.connectivity import record_device_presence
 from wuxin.services.ingest import ingest_lines
 from wuxin.services.registry import known_device, require_device_manager_of
 
-TERMINAL_TYPE = "vehicles.gps_terminal"
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
 DEFAULT_ENROL_WINDOW_S = 72 * 3600
 MAX_ENROL_WINDOW_S = 30 * 86_400
+JT808_ROLE = "speaks_jt808"  # the device role of a JT/T 808 terminal (scenario pack manifests)
 log = logging.getLogger(__name__)
 
 
@@ -90,8 +91,9 @@ def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> st
 
 
 def _device_phone(device: dict) -> str:
-    if device["device_type"] != TERMINAL_TYPE:
-        raise InvalidInput(f"device {device['key']!r} is a {device['device_type']}, not a {TERMINAL_TYPE}")
+    if not has_role(device["device_type"], JT808_ROLE):
+        raise InvalidInput(f"device {device['key']!r} is a {device['device_type']}, not a JT/T 808 terminal "
+                           f"(one of {sorted(device_types_with(JT808_ROLE))})")
     phone = str(device["attributes"].get("jt808_phone") or "")
     if not phone.isdigit() or len(phone) > 20:
         raise InvalidInput(f"device {device['key']!r} has no JT/T 808 phone (install attribute jt808_phone, "

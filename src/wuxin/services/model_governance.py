@@ -228,11 +228,12 @@ def _user_names(uow) -> dict[int, str]:
 
 def _validation_sample(platform: Platform, model: Scorecard, training: dict, tenant: int):
     if training.get("source") == "simulated":
+        from wuxin.services.bootstrap import finance_profiles
         from wuxin.sim.finance import borrower_row, simulate_book
 
         size, seed = int(training.get("enterprises", 400)), int(training.get("seed", 2024))
         as_of = _as_day(training.get("as_of"))
-        books = [simulate_book(size, seed + k, as_of) for k in (0, 2)]  # training book, a fresh one (not the held-out one)
+        books = [simulate_book(size, seed + k, as_of, finance_profiles()) for k in (0, 2)]  # training book, a fresh one (not the held-out one)
         frames = [pd.DataFrame([borrower_row(b)[0] for b in book]) for book in books]
         flags = np.array([b.defaulted for b in books[1]], dtype=int)
         return frames[1], flags, frames[0], f"a fresh simulated book of {size} (seed {seed + 2}): simulated, not out-of-time"
@@ -336,9 +337,10 @@ def _reference_frame(row: dict) -> pd.DataFrame | None:
     if training.get("reference_rows"):
         return pd.DataFrame(training["reference_rows"])
     if training.get("source") == "simulated":
+        from wuxin.services.bootstrap import finance_profiles
         from wuxin.sim.finance import borrower_row, simulate_book
 
-        book = simulate_book(int(training.get("enterprises", 400)), int(training.get("seed", 2024)), _as_day(training.get("as_of")))
+        book = simulate_book(int(training.get("enterprises", 400)), int(training.get("seed", 2024)), _as_day(training.get("as_of")), finance_profiles())
         return pd.DataFrame([borrower_row(b)[0] for b in book])
     return None
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 import orjson
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.copies import DEFAULTS as REPLAY_DEFAULTS
 from wuxin.alerts.performance import against_physics, explain, ratio_check

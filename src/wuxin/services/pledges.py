@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import device_types_with, rule_of_type
 from wuxin.alerts.engine import Signal, mismatch
 from wuxin.alerts.geofence import parse_zone
 from wuxin.alerts.rules import parse_rule
@@ -33,8 +33,6 @@ from wuxin.services.monitoring import apply_signals, invalidate_index, tenant_sc
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 
-COVERAGE_RULE = "logistics.pledge_coverage"
-MISMATCH_RULE = "logistics.count_mismatch"
 CLOSED = ("closed", "rejected")
 
 
@@ -151,7 +149,7 @@ def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int |
 
 def _zone_readers(devices: list[dict]) -> dict[int, str]:
     return {d["id"]: d["attributes"]["zone_id"] for d in devices
-            if d["device_type"] == "logistics.rfid_reader" and (d["attributes"] or {}).get("zone_id")}
+            if d["device_type"] in device_types_with("counts_stock") and (d["attributes"] or {}).get("zone_id")}
 
 
 def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict[str, float]:
@@ -198,7 +196,7 @@ def coverage_doc(cov: Coverage, maintenance: Decimal) -> dict:
 
 def check_coverage(platform: Platform) -> int:
     """Margin-call warnings for every live loan with pledged goods: raise below the line, clear above it."""
-    base = default_rules()[COVERAGE_RULE]
+    base = rule_of_type("coverage")
     now_ms = platform.clock_ms()
     signals = []
     with platform.uow() as uow:
@@ -232,7 +230,7 @@ def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: s
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
     if to_ms <= from_ms:
         raise InvalidInput(f"window [{from_ms}, {to_ms}) is empty")
-    rule = default_rules()[MISMATCH_RULE]
+    rule = rule_of_type("mismatch")
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         loan = own_loan(uow, principal, loan_id)
@@ -270,8 +268,8 @@ def _log_read(platform: Platform, uow: UnitOfWork, principal: Principal, loan: d
 def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: int, to_ms: int) -> dict:
     """Outbound counts of the zone from the given devices only (those the caller may read)."""
     devices = [d for d in readable if (d["attributes"] or {}).get("zone_id") == zone_id]
-    cameras = [d["id"] for d in devices if d["device_type"] == "logistics.gate_camera"]
-    readers = [d["id"] for d in devices if d["device_type"] == "logistics.rfid_reader"]
+    cameras = [d["id"] for d in devices if d["device_type"] in device_types_with("counts_goods_out")]
+    readers = [d["id"] for d in devices if d["device_type"] in device_types_with("counts_stock")]
     camera_out = uow.monitoring.sum_values(cameras, "count_out", from_ms, to_ms) if cameras else None
     rfid_out = None
     if readers:

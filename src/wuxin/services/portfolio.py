@@ -19,7 +19,7 @@ from decimal import Decimal
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.indicators.days import DAY_MS, day_iso, local_day
-from wuxin.indicators.declare import indicator_packs
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.risk.portfolio import (
     Query,
     activity_trend_ratio,

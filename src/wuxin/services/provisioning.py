@@ -26,7 +26,8 @@ from wuxin.ingest.jt808.gateway import phone_key
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.access_log import safe_cell
-from wuxin.services.jt808_terminals import DEFAULT_ENROL_WINDOW_S, TERMINAL_TYPE
+from wuxin.services.bootstrap import device_types_with, has_role
+from wuxin.services.jt808_terminals import DEFAULT_ENROL_WINDOW_S, JT808_ROLE
 from wuxin.services.registry import _require_device_manager, _source_mode
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -296,9 +297,9 @@ def _check_terminal(row: _Row, fault, phones_seen: dict[str, int]) -> None:
     the platform (phones_seen holds the platform's provisioned numbers as row 0)."""
     if not (row.terminal_id or row.header_version):
         return
-    if row.device_type != TERMINAL_TYPE:
+    if not has_role(row.device_type, JT808_ROLE):
         column = "jt808_terminal_id" if row.terminal_id else "jt808_header_version"
-        fault(column, row.terminal_id or row.header_version, f"only a {TERMINAL_TYPE} row is a JT/T 808 terminal, "
+        fault(column, row.terminal_id or row.header_version, f"only a row of {sorted(device_types_with(JT808_ROLE))} is a JT/T 808 terminal, "
                                                              f"not a {row.device_type or 'row without device_type'}")
         return
     if not TERMINAL_ID_PATTERN.match(row.terminal_id):

@@ -14,6 +14,7 @@ from wuxin.domain.model import Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ledger.merkle import leaf_hash
 from wuxin.security.policy import Principal, enterprise_not_found, require_can_see_enterprise, valid_consents
+from wuxin.services.bootstrap import device_types_with
 from wuxin.services.ledger import append_entry, record
 from wuxin.services.registry import consent_views
 from wuxin.store.uow import UnitOfWork
@@ -32,7 +33,6 @@ from wuxin.trace.epcis import (
 from wuxin.trace.gs1 import canonical_digital_link, gtin14, sgtin_to_digital_link
 from wuxin.trace.products import Scan, measured_output, suspicion_reasons
 
-OUTPUT_COUNTER_TYPE = "manufacturing.output_counter"
 OUTPUT_COUNTER_KEY = "output_count_total"
 MAX_IDENTITIES_PER_REQUEST = 10_000
 MAX_CAPTURE_EVENTS = 10_000  # GS1-EPCIS-Capture-Limit
@@ -126,7 +126,7 @@ def _batch(uow: UnitOfWork, batch_id: int) -> dict:
 
 
 def _measured(uow: UnitOfWork, batch: dict) -> int:
-    rows = uow.ledger.counter_readings(batch["enterprise_id"], OUTPUT_COUNTER_TYPE, OUTPUT_COUNTER_KEY,
+    rows = uow.ledger.counter_readings(batch["enterprise_id"], device_types_with("counts_output"), OUTPUT_COUNTER_KEY,
                                        batch["production_start_ms"], batch["production_end_ms"])
     return measured_output(rows)
 

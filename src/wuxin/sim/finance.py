@@ -21,7 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from wuxin.risk.crossverify import ReportedFigure, cross_verify, revenue_consistency
+from wuxin.errors import InvalidInput
+from wuxin.risk.crossverify import CheckSpec, ReportedFigure, cross_verify, revenue_consistency
 from wuxin.risk.features import (
     DailySeries,
     DeviceFacts,
@@ -55,13 +56,29 @@ class Profile:
     reported_figure: str  # what the statements report against that evidence
     value_per_activity: tuple[float, float]  # evidence units per activity unit per day
     holiday_sensitivity: float  # 1: closes over Spring Festival like a factory; 0: does not notice
+    checks: tuple[CheckSpec, ...] = ()  # the pack's cross-verification checks of its statements
 
 
-PROFILES: tuple[Profile, ...] = (
-    Profile("manufacturing", "run_hours", (8.0, 22.0), "output_value_cny", "revenue_cny", (800.0, 6000.0), 1.0),
-    Profile("energy", "pile_utilization_rate", (0.12, 0.45), "revenue_cny", "revenue_cny", (8000.0, 40000.0), 0.3),
-    Profile("vehicles", "distance_per_vehicle_km", (150.0, 420.0), "distance_gps_km", "vehicle_km", (6.0, 30.0), 0.7),
-)
+FINANCE_FIELDS = ("activity_indicator", "activity_range", "revenue_indicator", "reported_figure", "value_per_activity",
+                  "holiday_sensitivity")
+
+
+def profile_of(scenario: str, raw: dict, checks: Sequence[CheckSpec] = ()) -> Profile:
+    """A scenario pack's finance.json as a Profile; a missing or malformed field names the pack and the field."""
+    missing = [f for f in FINANCE_FIELDS if f not in raw]
+    if missing:
+        raise InvalidInput(f"scenario pack {scenario}: finance.json lacks {missing}")
+    try:
+        return Profile(scenario, str(raw["activity_indicator"]), _pair(raw["activity_range"]), str(raw["revenue_indicator"]),
+                       str(raw["reported_figure"]), _pair(raw["value_per_activity"]), float(raw["holiday_sensitivity"]),
+                       tuple(checks))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"scenario pack {scenario}: finance.json has a bad field ({exc})") from exc
+
+
+def _pair(raw) -> tuple[float, float]:
+    low, high = (float(v) for v in raw)
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -97,8 +114,8 @@ def quarters_until(as_of_day: int, count: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def simulate_book(n: int, seed: int, as_of_day: int, profiles: Sequence[Profile] = PROFILES) -> list[SimBorrower]:
-    """`n` borrowers spread over the profiles, with peer medians computed across the book."""
+def simulate_book(n: int, seed: int, as_of_day: int, profiles: Sequence[Profile]) -> list[SimBorrower]:
+    """`n` borrowers spread over the profiles (the scenario packs' finance.json, in their book order), with peer medians computed across the book."""
     firms = [_firm(seed, i, profiles[i % len(profiles)], as_of_day) for i in range(n)]
     medians = {p.scenario: _peer_median([f for f in firms if f["profile"] is p]) for p in profiles}
     return [_borrower(f, medians[f["profile"].scenario], as_of_day) for f in firms]
@@ -263,7 +280,8 @@ def _iso(day: int) -> str:
 
 def borrower_row(borrower: SimBorrower) -> tuple[dict, list]:
     """The platform's feature functions on one simulated borrower: (feature row, cross-verification results)."""
-    results = cross_verify(borrower.reported, {borrower.profile.revenue_indicator: borrower.revenue_evidence})
+    results = cross_verify(borrower.reported, {borrower.profile.revenue_indicator: borrower.revenue_evidence},
+                           borrower.profile.checks)
     row = feature_row(evidence_features(borrower.evidence), statement_features(borrower.statements),
                       revenue_consistency(results))
     return row, results

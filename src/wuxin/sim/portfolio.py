@@ -1,14 +1,14 @@
-"""The demo's credit portfolio: named manufacturing borrowers with a story each, their long history and
+"""The demo's credit portfolio: named borrowers with a story each (mills, built by the simulator of the pack playing `demo_portfolio`), their long history and
 their books.
 
 Each borrower is a mill of the 盛泽 chemical-fibre cluster (enough of them for the town's industry index)
-built by the manufacturing simulator, then given its story as plain facts: latent health, who installed the
+built by that pack's simulator, then given its story as plain facts: latent health, who installed the
 devices, whether it inflates its statements, whether someone tampers with its devices this week. Nothing
 here says what the bank should decide; the platform's indicators, cross-verification and product policy
 decide, and `tests/integration/test_demo_credit.py` checks that each story is decided for its reason.
 
 History, coarse where it is old (fast to load, still complete for the indicators):
-- output counters and the energy meter report hourly for the whole window (from the start of the oldest
+- output counters and the electricity meter report hourly for the whole window (from the start of the oldest
   statement quarter the bank checks), so every checked quarter has its revenue evidence;
 - the current bracelets (the activity evidence) were installed `BRACELET_DAYS` ago and report every 5
   minutes (the run-hours indicator holds a reading at most 5 minutes);
@@ -36,11 +36,9 @@ DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 CN_OFFSET_MS = 8 * HOUR_MS
 TOWN = "盛泽"
-BRACELET = "manufacturing.current_bracelet"
-COUNTER = "manufacturing.output_counter"
 BRACELET_DAYS = 120  # the activity features look back 90 days against the 90 before (20 known days needed there)
 CUMULATIVE = frozenset({"output_count_total", "energy_kwh_total"})
-COARSE_INTERVALS_S = {BRACELET: 300, "manufacturing.energy_meter": 3600, COUNTER: 3600}
+COARSE_INTERVALS_S = {"measures_machine_current": 300, "meters_energy": 3600, "counts_output": 3600}  # by device role
 INVOICED_NEXT_QUARTER = 0.08  # share of a quarter's output invoiced in the next one
 PRICE_SPREAD = 0.04  # realised prices within +-4% of the list price
 
@@ -91,8 +89,8 @@ STORIES: tuple[Story, ...] = (
 
 
 def portfolio(seed: int, first_index: int = 900) -> list[tuple[Story, EnterpriseSpec]]:
-    """The stories' mills: built by the manufacturing simulator in the 盛泽 cluster, given each story's facts."""
-    sim = scenario_packs()["manufacturing"].sim()
+    """The stories' mills: built by that pack's simulator in the 盛泽 cluster, given each story's facts."""
+    sim = story_pack().sim()
     rng = random.Random(f"wuxin-credit-portfolio|{seed}")
     out, index = [], first_index
     for story in STORIES:
@@ -105,9 +103,21 @@ def portfolio(seed: int, first_index: int = 900) -> list[tuple[Story, Enterprise
     return out
 
 
+def story_pack():
+    """The pack whose simulator builds the stories' borrowers (manifest pack role `demo_portfolio`)."""
+    named = [pack for pack in scenario_packs().values() if "demo_portfolio" in pack.pack_roles]
+    if not named:
+        raise LookupError("no scenario pack plays the pack role demo_portfolio")
+    return named[0]
+
+
+def _typed(role: str) -> tuple[str, ...]:
+    return story_pack().device_types_with(role)
+
+
 def _with_story(spec: EnterpriseSpec, story: Story) -> EnterpriseSpec:
-    bracelets = [d for d in spec.devices if d.device_type == BRACELET][:story.bracelets]
-    others = [d for d in spec.devices if d.device_type != BRACELET]
+    bracelets = [d for d in spec.devices if d.device_type in _typed("measures_machine_current")][:story.bracelets]
+    others = [d for d in spec.devices if d.device_type not in _typed("measures_machine_current")]
     devices = tuple(dataclasses.replace(d, source_mode=story.source_mode) for d in bracelets + others)
     return dataclasses.replace(spec, name=story.name_zh, health=story.health, devices=devices)
 
@@ -122,10 +132,11 @@ def history_lines(stories: Sequence[tuple[Story, EnterpriseSpec]], start_ms: int
     """Each mill's history: coarse from start, at the devices' own cadence from `fine_from_ms` to the end (the
     cumulative counters carried on across the join), its tampering applied; `made`, when given, receives per
     USCC the list value (CNY) its counters counted each local day (what its books follow)."""
-    sim = scenario_packs()["manufacturing"].sim()
-    installed = {BRACELET: end_ms - BRACELET_DAYS * DAY_MS}
+    sim = story_pack().sim()
+    installed = {t: end_ms - BRACELET_DAYS * DAY_MS for t in _typed("measures_machine_current")}
+    intervals = {t: s for role, s in COARSE_INTERVALS_S.items() for t in _typed(role)}
     for story, spec in stories:
-        coarse = sim.telemetry(spec, start_ms, end_ms, seed, intervals_s=COARSE_INTERVALS_S, installed_ms=installed)
+        coarse = sim.telemetry(spec, start_ms, end_ms, seed, intervals_s=intervals, installed_ms=installed)
         lines = _joined(coarse, sim.telemetry(spec, fine_from_ms, end_ms, seed), fine_from_ms)
         if story.tampered:
             lines = inject(lines, [tamper_record(spec, end_ms, seed)])
@@ -159,7 +170,7 @@ def _joined(coarse: Iterator[dict], fine: Iterator[dict], join_ms: int) -> Itera
 def tamper_record(spec: EnterpriseSpec, end_ms: int, seed: int) -> AnomalyRecord:
     """Two bracelets opened (a tamper event each) and silent for half a day, three days before the end."""
     rng = rng_for(seed, "portfolio-tamper", spec.uscc)
-    keys = tuple(sorted(d.key for d in spec.devices if d.device_type == BRACELET)[:2])
+    keys = tuple(sorted(d.key for d in spec.devices if d.device_type in _typed("measures_machine_current"))[:2])
     start = end_ms - 3 * DAY_MS + int(rng.integers(0, 12)) * HOUR_MS
     return AnomalyRecord("device_off", spec.uscc, keys, start, start + 12 * HOUR_MS, "silence", {}, True, {},
                          "a tamper event at start, then no line from the device until end")
@@ -167,7 +178,7 @@ def tamper_record(spec: EnterpriseSpec, end_ms: int, seed: int) -> AnomalyRecord
 
 def _counting(lines: Iterator[dict], spec: EnterpriseSpec, made: dict[str, dict[int, float]]) -> Iterator[dict]:
     """Pass the lines on; add up, per local day, the value the output counters counted (units x list price)."""
-    price = {d.key: float(d.attributes["unit_price_cny"]) for d in spec.devices if d.device_type == COUNTER}
+    price = {d.key: float(d.attributes["unit_price_cny"]) for d in spec.devices if d.device_type in _typed("counts_output")}
     days = made.setdefault(spec.uscc, {})
     last: dict[str, float] = {}
     for line in lines:

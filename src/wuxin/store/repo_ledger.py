@@ -1,7 +1,7 @@
 """Repository of the ledger part: its SQL lives here (Merkle nodes, entries, tree heads, products, EPCIS)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from sqlalchemy import bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -170,11 +170,11 @@ class LedgerRepo(_Repo):
     def products_by_digital_links(self, links: Sequence[str]) -> list[Row]:
         return _rows(self.conn.execute(select(products).where(products.c.digital_link.in_(list(links)))))
 
-    def counter_readings(self, enterprise_id: int, device_type: str, key: str, from_ms: int, to_ms: int) -> list[Row]:
-        """Readings of `key` on the enterprise's devices of `device_type` in [from_ms, to_ms], per device in time order."""
+    def counter_readings(self, enterprise_id: int, device_types: Collection[str], key: str, from_ms: int, to_ms: int) -> list[Row]:
+        """Readings of `key` on the enterprise's devices of `device_types` in [from_ms, to_ms], per device in time order."""
         query = (select(readings.c.device_id, readings.c.ts_ms, readings.c.num)
                  .join(devices, devices.c.id == readings.c.device_id)
-                 .where(devices.c.enterprise_id == enterprise_id, devices.c.device_type == device_type,
+                 .where(devices.c.enterprise_id == enterprise_id, devices.c.device_type.in_(sorted(device_types)),
                         readings.c.key == key, readings.c.ts_ms >= from_ms, readings.c.ts_ms <= to_ms)
                  .order_by(readings.c.device_id, readings.c.ts_ms))
         return _rows(self.conn.execute(query))

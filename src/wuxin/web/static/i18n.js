@@ -246,6 +246,10 @@ export function code(kind, value) {
 export const hasCode = (kind, value) => Boolean(CODES[kind]?.[value]);
 /** Every code of one kind (e.g. the consent purposes the console offers). */
 export const codesOf = (kind) => Object.keys(CODES[kind] || {});
+/** Whether a device type plays a role (its scenario pack's manifest), e.g. "immobilises_vehicle". */
+export const hasRole = (deviceType, role) => Boolean(CODES.device_type?.[deviceType]?.roles?.includes(role));
+/** A scenario's colour on the console (its pack's manifest). */
+export const colourOf = (scenario) => CODES.scenario?.[scenario]?.colour || "#333";
 export const unitOf = (kind, value) => { const u = CODES[kind]?.[value]?.unit; return u ? code("unit", u) : null; };
 /** A metric's or indicator's label with its unit: "电流 (A)". */
 export const withUnit = (kind, value) => { const u = unitOf(kind, value); return `${code(kind, value)}${u ? ` (${u})` : ""}`; };

@@ -1,6 +1,6 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
 import { api, indicatorCatalog, session } from "../api.js";
-import { code, fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t } from "../i18n.js";
+import { code, colourOf, fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t } from "../i18n.js";
 import { card, chart, esc, h, section, table, tooltipHtml } from "../ui.js";
 import { WORKBENCH_ROLES, workbenchSection } from "./workbench.js";
 
@@ -114,8 +114,6 @@ function barChart(el, pairs) {
     series: [{ type: "bar", data: pairs.map((p) => p[1]).reverse(), itemStyle: { color: "#0b5cad" } }] });
 }
 
-const INDUSTRY_COLORS = { manufacturing: "#f28c28", vehicles: "#0b5cad", dairy: "#2e8540", energy: "#d4ac0d", logistics: "#8e44ad", construction: "#7f8c8d" };
-
 export async function mapPage() {
   const data = await api("/api/v1/console/map");
   const el = h("div", { class: "chart tall", id: "map" });
@@ -130,7 +128,7 @@ export async function mapPage() {
     const groups = {};
     for (const s of data.sites) (groups[s.industry] ||= []).push({ name: `${s.enterprise} · ${s.name}`, value: [s.lon, s.lat], id: s.enterprise_id });
     const series = Object.entries(groups).map(([ind, pts]) => ({ name: industryLabel(ind), type: "scatter", coordinateSystem: "geo",
-      symbolSize: 9, itemStyle: { color: INDUSTRY_COLORS[ind] || "#333" }, data: pts }));
+      symbolSize: 9, itemStyle: { color: colourOf(ind) }, data: pts }));
     series.push({ name: t("vehicles"), type: "effectScatter", coordinateSystem: "geo", symbolSize: 7, itemStyle: { color: "#c0392b" },
       data: data.vehicles.map((v) => ({ name: v.plate || v.key, value: [v.lon, v.lat] })) });
     const c = chart(el, { tooltip: { formatter: (p) => esc(p.name) }, legend: { bottom: 0 },

@@ -2,7 +2,7 @@
 // decision dialog, and the command lists shown on the device, loan and alarm pages, the approvals page and the
 // enterprise's read-only list. Every API value reaches the page as text (h() makes text nodes).
 import { api, session } from "../api.js";
-import { code, fmtDateTime, t } from "../i18n.js";
+import { code, fmtDateTime, hasRole, t } from "../i18n.js";
 import { card, h, section, table } from "../ui.js";
 
 const BANK_DECIDERS = ["credit_officer", "risk_manager"];
@@ -178,8 +178,8 @@ export async function commandFromAlarm(alarm) {
   const devices = await api(`/api/v1/enterprises/${alarm.enterprise_id}/devices`);
   const unit = devices.find((d) => d.id === alarm.device_id);
   const plate = unit?.attributes?.plate;
-  const device = unit?.device_type === "vehicles.gps_terminal" ? unit
-    : plate ? devices.find((d) => d.device_type === "vehicles.gps_terminal" && d.attributes?.plate === plate) : null;
+  const device = hasRole(unit?.device_type, "immobilises_vehicle") ? unit
+    : plate ? devices.find((d) => hasRole(d.device_type, "immobilises_vehicle") && d.attributes?.plate === plate) : null;
   if (!device) { alert(t("cmd_none_allowed")); return null; }
   const loanId = (alarm.loan_ids || [])[0] ?? null;
   return requestCommand(device.key, { enterpriseId: alarm.enterprise_id, alarmId: alarm.id, loanId });

@@ -1,7 +1,7 @@
 // The enterprise page (bank view, also the firm's own dashboard parts), the equipment timeline,
 // and the device page: readings with their provenance down to the ledger proof of their batch.
 import { api, session } from "../api.js";
-import { code, hasCode, unitOf, withUnit, fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
+import { code, hasCode, hasRole, unitOf, withUnit, fmtCny, fmtDate, fmtDateTime, fmtNum, fmtShortDate, t, tOr, TIME_ZONE } from "../i18n.js";
 import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { creditCards, reportLinks } from "./credit.js";
@@ -297,7 +297,7 @@ export async function devicePage(enterpriseId, key) {
     proofSlot,
     commandsCard(`/api/v1/devices/${encodeURIComponent(key)}/commands`, {
       readOnly: session.me?.role === "enterprise_user",
-      request: device?.device_type === "vehicles.gps_terminal" && COMMANDERS.includes(session.me?.role)
+      request: hasRole(device?.device_type, "immobilises_vehicle") && COMMANDERS.includes(session.me?.role)
         ? () => requestCommand(key, { enterpriseId }) : null }),
     data.events.length ? card(t("events"), table([
       { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => code("event", e.event) },

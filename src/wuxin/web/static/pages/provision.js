@@ -1,7 +1,7 @@
 // Integrators and admins: bulk device provisioning. Upload a CSV/XLSX for one enterprise, read the per-row
 // report, download the created devices' access tokens once (they live only in this page's memory).
 import { ApiError, api, session } from "../api.js";
-import { fmtNum, t } from "../i18n.js";
+import { codesOf, fmtNum, hasRole, t } from "../i18n.js";
 import { card, h, table } from "../ui.js";
 
 const CREDENTIAL_COLUMNS = ["row", "key", "device_type", "site", "source_mode", "access_token"];
@@ -82,7 +82,7 @@ export async function provisionPage() {
     h("p", {}, h("button", { class: "primary", type: "submit", id: "prov-submit" }, t("prov_upload"))), note);
   return h("div", {}, h("h1", {}, t("nav_provision")),
     card(null, h("p", { class: "muted" }, t("prov_hint")),
-      h("pre", {}, "key,device_type,site,source_mode,attr.run_threshold_a\nloom-101,manufacturing.current_bracelet,一号车间,bank_installed,5.0"),
+      h("pre", {}, `key,device_type,site,source_mode,attr.run_threshold_a\nloom-101,${codesOf("device_type").find((d) => hasRole(d, "measures_machine_current")) || "device_type"},一号车间,bank_installed,5.0`),
       enterprises.length ? form : h("p", { class: "state" }, t("prov_no_enterprise"))),
     out);
 }

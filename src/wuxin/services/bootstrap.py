@@ -1,0 +1,159 @@
+"""The composition of the scenario packs with the cores: the one place that reads the packs and hands the cores
+what they declare (indicators, rules, credit products, cross-verification checks, finance profiles, device roles,
+labels and colours). Cores never import `wuxin.scenarios`; nothing here names a pack or a device type.
+
+Every answer is computed once per set of packs folders (the built-in one, plus WUXIN_PACKS_DIRS), so a test that
+points WUXIN_PACKS_DIRS at a new folder sees its packs without any other change.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from wuxin.alerts.catalog import pack_rules
+from wuxin.alerts.rules import Rule
+from wuxin.errors import InvalidInput
+from wuxin.indicators.declare import IndicatorPack, indicator_pack
+from wuxin.risk.crossverify import CheckSpec, check_spec
+from wuxin.risk.messages import know_check_words
+from wuxin.risk.products import Product, catalogue, get_product
+from wuxin.scenarios import ScenarioPack, packs_dirs, scenario_packs
+from wuxin.sim.finance import Profile, profile_of
+
+
+def packs() -> dict[str, ScenarioPack]:
+    return scenario_packs()
+
+
+def indicator_packs() -> dict[str, IndicatorPack]:
+    """Every pack's indicators, validated: a broken declaration stops the platform."""
+    return _indicator_packs(packs_dirs())
+
+
+def pack_for_device_type(device_type: str) -> IndicatorPack | None:
+    return indicator_packs().get(device_type.split(".", 1)[0])
+
+
+def default_rules() -> dict[str, Rule]:
+    """Every pack's rules by id (rules.json), validated."""
+    return _default_rules(packs_dirs())
+
+
+def rules_of_type(kind: str) -> list[Rule]:
+    return [r for r in default_rules().values() if r.type == kind]
+
+
+def rule_of_type(kind: str, scenario: str | None = None) -> Rule:
+    """The rule of `kind` of `scenario`'s pack, else the first pack's that declares one."""
+    rules = sorted(rules_of_type(kind), key=lambda r: (r.scenario != scenario, r.id))
+    if not rules:
+        raise InvalidInput(f"no scenario pack declares a rule of type {kind!r}")
+    return rules[0]
+
+
+def products() -> dict[str, Product]:
+    """Every pack's credit products (products.json) by code, in pack order."""
+    return _products(packs_dirs())
+
+
+def product(code: str) -> Product:
+    return get_product(code, products())
+
+
+def demo_product(industry: str) -> Product | None:
+    """The product the demo decides a borrower of `industry` on: its pack's first."""
+    return next((p for p in products().values() if p.scenario == industry), None)
+
+
+def checks() -> tuple[CheckSpec, ...]:
+    """Every pack's cross-verification checks (checks.json); their words are made known to the messages."""
+    return _checks(packs_dirs())
+
+
+def check_words() -> dict[str, dict[str, tuple[str, str]]]:
+    """check -> name / what / evidence -> (zh, en)."""
+    return _check_words(packs_dirs())
+
+
+def finance_profiles() -> tuple[Profile, ...]:
+    """The finance profiles of the packs' simulated firms (finance.json), in their book order."""
+    return _finance_profiles(packs_dirs())
+
+
+def device_types_with(role: str) -> frozenset[str]:
+    """Every device type of every pack that plays `role` (manifest `roles`)."""
+    return frozenset(t for pack in packs().values() for t in pack.device_types_with(role))
+
+
+def has_role(device_type: str, role: str) -> bool:
+    return device_type in device_types_with(role)
+
+
+def packs_with(pack_role: str) -> tuple[str, ...]:
+    """The packs that play a pack-level role (manifest `pack_roles`, e.g. the demo's stories)."""
+    return tuple(name for name, pack in packs().items() if pack_role in pack.pack_roles)
+
+
+def pack_with(pack_role: str) -> ScenarioPack:
+    named = packs_with(pack_role)
+    if not named:
+        raise InvalidInput(f"no scenario pack plays the role {pack_role!r}")
+    return packs()[named[0]]
+
+
+# ------------------------------------------------------------------ computed once per packs folders
+
+
+@lru_cache
+def _indicator_packs(dirs: tuple[Path, ...]) -> dict[str, IndicatorPack]:
+    return {name: indicator_pack(name, pack.indicators(), pack.thing_model_docs) for name, pack in scenario_packs().items()}
+
+
+@lru_cache
+def _default_rules(dirs: tuple[Path, ...]) -> dict[str, Rule]:
+    return pack_rules((name, pack.document("rules.json")) for name, pack in scenario_packs().items())
+
+
+@lru_cache
+def _products(dirs: tuple[Path, ...]) -> dict[str, Product]:
+    return catalogue({name: pack.document("products.json", {}).get("products", []) for name, pack in scenario_packs().items()})
+
+
+@lru_cache
+def _checks(dirs: tuple[Path, ...]) -> tuple[CheckSpec, ...]:
+    by_name: dict[str, CheckSpec] = {}
+    for name, pack in scenario_packs().items():
+        for raw in pack.document("checks.json", {}).get("checks", []):
+            spec = check_spec(raw, f"scenario pack {name}")
+            if by_name.get(spec.name, spec) != spec:
+                raise InvalidInput(f"scenario pack {name}: check {spec.name} is declared differently by another pack")
+            by_name[spec.name] = spec
+    know_check_words(_check_words(dirs))
+    return tuple(by_name.values())
+
+
+@lru_cache
+def _check_words(dirs: tuple[Path, ...]) -> dict[str, dict[str, tuple[str, str]]]:
+    words: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, pack in scenario_packs().items():
+        for raw in pack.document("checks.json", {}).get("checks", []):
+            said = raw.get("words", {})
+            missing = [k for k in ("name", "what", "evidence") if not {"zh", "en"} <= set(said.get(k, {}))]
+            if missing:
+                raise InvalidInput(f"scenario pack {name}: check {raw.get('name')} lacks zh/en words for {missing}")
+            words[raw["name"]] = {k: (said[k]["zh"], said[k]["en"]) for k in ("name", "what", "evidence")}
+    return words
+
+
+@lru_cache
+def _finance_profiles(dirs: tuple[Path, ...]) -> tuple[Profile, ...]:
+    declared = []
+    for name, pack in scenario_packs().items():
+        raw = pack.document("finance.json")
+        if raw is not None:
+            own = tuple(c for c in _checks(dirs) if c.name in {r["name"] for r in pack.document("checks.json", {}).get("checks", [])})
+            declared.append((int(raw.get("book_order", 0)), name, profile_of(name, raw, own)))
+    return tuple(p for _, _, p in sorted(declared, key=lambda d: (d[0], d[1])))
+
+
+checks()  # the packs' check words are known to the messages from the start
