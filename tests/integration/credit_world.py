@@ -14,6 +14,7 @@ from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, train_scorecard
 from wuxin.services.credit import DatabaseModelRegistry
 from wuxin.sim.finance import borrower_row, quarters_until, simulate_book
+from wuxin.services.bootstrap import finance_profiles
 
 OUTPUT_CNY_PER_DAY = 20_000.0
 HISTORY = 280  # covers the last two whole quarters
@@ -76,7 +77,7 @@ def statement_rows(uscc: str, platform, factor: float = 1.0) -> list[dict]:
 @lru_cache(maxsize=1)
 def small_model() -> Scorecard:
     """A scorecard trained once per test session on a small simulated book (the platform's features)."""
-    book = simulate_book(400, 11, 20_700)
+    book = simulate_book(400, 11, 20_700, finance_profiles())
     rows = [borrower_row(b)[0] for b in book]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

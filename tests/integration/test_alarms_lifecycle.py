@@ -161,7 +161,7 @@ def test_concurrent_writers_make_one_alarm(platform):
     index folds them into one on PostgreSQL and on SQLite."""
     plat = platform
     build_world(plat)
-    from wuxin.alerts.catalog import default_rules
+    from wuxin.services.bootstrap import default_rules
     from wuxin.alerts.engine import Signal
 
     rule = default_rules()["manufacturing.device_tamper"]

@@ -28,7 +28,7 @@ def test_same_seed_same_files_other_seed_other_data(tmp_path):
 
 
 def test_every_industry_loads_with_risk_and_benign_labels_of_the_platform_types(tmp_path):
-    from wuxin.alerts.catalog import default_rules
+    from wuxin.services.bootstrap import default_rules
 
     summary = write_data_set(tmp_path, 11, START, 28)
     devices, lines, labels = load_data_set(tmp_path)

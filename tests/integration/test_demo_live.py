@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from wuxin.services.demo_live import HISTORY_ONLY_TYPES, LiveDevices, terminal_location
+from wuxin.services.demo_live import LiveDevices, terminal_location
+from wuxin.services.bootstrap import device_types_with
 from wuxin.services.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet
 
@@ -55,7 +56,7 @@ def test_live_demo_devices_send_over_jt808_and_mqtt_until_stopped(platform, tmp_
 
 def test_animal_wearables_stay_history_only_and_alarms_become_alarm_bits():
     fleet = build_fleet(["dairy"], 1, 3)
-    kept = [d.key for e in fleet for d in e.devices if d.device_type not in HISTORY_ONLY_TYPES]
+    kept = [d.key for e in fleet for d in e.devices if d.device_type not in device_types_with("history_only")]
     assert kept and len(kept) < sum(len(e.devices) for e in fleet)
     location = terminal_location({"lat": 30.1, "lon": 120.2, "speed_kmh": 61.26, "heading_deg": 370,
                                   "odometer_km": 1234.56, "acc_on": False}, 1_790_000_000_000, ["power_cut", "geofence_exit"])

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import PG_URL, T0_MS
 from tests.world import build_world, login
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.engine import Signal
 from wuxin.cli.main import app as cli
 from wuxin.config import get_settings

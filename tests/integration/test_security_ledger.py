@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import T0_MS
 from tests.integration.credit_world import put_indicators, register_model, statement_rows
 from tests.world import DAY_MS, build_world, login
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.engine import Signal
 from wuxin.services import consent, monitoring, pledges
 from wuxin.sim.spec import make_uscc

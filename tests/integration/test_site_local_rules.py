@@ -113,7 +113,7 @@ def test_a_berlin_meter_with_an_undeclared_evening_load_raises_on_that_berlin_da
 
 
 def _meter_alarm_type() -> str:
-    from wuxin.alerts.catalog import default_rules
+    from wuxin.services.bootstrap import default_rules
 
     return default_rules()["manufacturing.meter_balance"].alarm_type
 

@@ -9,6 +9,7 @@ import pytest
 
 from wuxin.errors import InvalidInput
 from wuxin.risk.products import load_products
+from wuxin.services.bootstrap import packs, products as pack_products
 from wuxin.services.credit_workflow import initial_state, written_reason
 
 
@@ -34,13 +35,13 @@ def test_a_reason_is_written_and_bounded():
 
 
 def test_every_product_states_its_threshold_within_its_cap_and_a_bad_one_is_named():
-    products = load_products()
+    products = pack_products()
     assert {code: str(p.four_eyes_limit.amount) for code, p in products.items()} == {
         "digital_manufacturing": "1000000", "livestock": "5000000", "charging_station": "1500000",
         "movable_pledge": "10000000", "logistics_transport": "500000"}
     assert all(p.four_eyes_limit.amount <= p.cap.amount for p in products.values())
-    from importlib import resources
-    raw = json.loads(resources.files("wuxin.risk").joinpath("products.json").read_text("utf-8"))
+    raw = {"products": [{"scenario": name, **entry} for name in ["manufacturing"]
+                        for entry in packs()[name].document("products.json")["products"]]}
     raw["products"][0]["four_eyes_limit_cny"] = "3000000.01"
     with pytest.raises(InvalidInput, match="'digital_manufacturing': four_eyes_limit_cny must be within 0 and the cap"):
         load_products(json.dumps(raw))

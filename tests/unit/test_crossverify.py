@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from wuxin.risk.crossverify import (
-    CHECKS,
     TOLERANCE_FLOOR,
     ReportedFigure,
     SourceShares,
@@ -21,6 +20,9 @@ from wuxin.risk.crossverify import (
     verification,
 )
 from wuxin.risk.features import DailySeries
+from wuxin.services.bootstrap import checks
+
+CHECKS = checks()
 
 DAYS = np.arange(20_000, 20_092)  # a 92-day quarter
 REVENUE_CHECK = next(c for c in CHECKS if c.name == "revenue_vs_output")
@@ -75,9 +77,9 @@ def test_no_device_data_at_all_cannot_be_checked() -> None:
 
 def test_checks_apply_only_where_the_enterprise_has_the_indicator() -> None:
     figures = [revenue(920_000), ReportedFigure("electricity_kwh", int(DAYS[0]), int(DAYS[-1]), 9_200.0, "2024-09")]
-    results = cross_verify(figures, {"output_value_cny": output(), "energy_kwh": output(100.0)})
+    results = cross_verify(figures, {"output_value_cny": output(), "energy_kwh": output(100.0)}, CHECKS)
     assert sorted(r.check for r in results) == ["electricity_bill_vs_meter", "revenue_vs_output"]
-    assert cross_verify(figures, {}) == []
+    assert cross_verify(figures, {}, CHECKS) == []
 
 
 def test_stock_is_compared_at_the_period_end() -> None:
@@ -126,12 +128,12 @@ def test_adversarial_statements_and_own_shared_device_inflated_together_are_not_
     report agrees with itself, and nothing independent stands behind it. Supported, never verified."""
     inflated_meter = output(2 * 10_000.0)
     figures = [ReportedFigure("revenue_cny", int(DAYS[0]), int(DAYS[-1]), 2 * 920_000.0, "2024-Q3")]
-    results = cross_verify(figures, {"output_value_cny": inflated_meter}, sources={"output_value_cny": SHARED})
+    results = cross_verify(figures, {"output_value_cny": inflated_meter}, CHECKS, sources={"output_value_cny": SHARED})
     assert [r.status for r in results] == ["consistent"] and results[0].ratio == pytest.approx(1.0)
     assert results[0].level == "supported" and "supported only, not verified (no independent source)" in results[0].finding
     assert verification(results) == "supported" and not is_cross_verified(results)
     assert enterprise_shared_only(results) is True
-    honest_bank = cross_verify(figures[:1], {"output_value_cny": output()}, sources={"output_value_cny": BANK})
+    honest_bank = cross_verify(figures[:1], {"output_value_cny": output()}, CHECKS, sources={"output_value_cny": BANK})
     assert verification(honest_bank) == "failed"  # the same report against a bank-installed meter is caught
 
 
@@ -148,7 +150,7 @@ def test_a_firm_inflating_by_the_same_factor_every_quarter_has_a_tight_measured_
     quarters = [ReportedFigure("revenue_cny", int(DAYS[0]) + 92 * q, int(DAYS[-1]) + 92 * q, 1.2 * 920_000 * (1 + 0.005 * q),
                                f"Q{q + 1}") for q in range(4)]
     long = DailySeries.of(np.arange(DAYS[0], DAYS[0] + 92 * 4), np.full(92 * 4, 10_000.0))
-    results = cross_verify(quarters, {"output_value_cny": long})
+    results = cross_verify(quarters, {"output_value_cny": long}, CHECKS)
     assert all(r.tolerance == pytest.approx(TOLERANCE_FLOOR) for r in results)
     assert [r.status for r in results] == ["overstated"] * 4 and "tolerance 1.10" in results[0].finding
     assert "dispersion of ln(ratio) over 4 periods" in results[0].tolerance_basis

@@ -24,7 +24,8 @@ from wuxin.risk.decisions import (
 )
 from wuxin.risk.money import Money, cny
 from wuxin.risk.policy import PolicyFacts
-from wuxin.risk.products import CONDITIONS, get_product, load_products
+from wuxin.risk.products import CONDITIONS, load_products
+from wuxin.services.bootstrap import product as get_product, products as pack_products
 from wuxin.risk.scorecard import FeatureSpec, ScorecardConfig, ScoreScaling, score_features, train_scorecard
 
 EXPLANATIONS = {
@@ -51,7 +52,7 @@ def model():
 
 
 def test_products_from_the_seeds_are_declared_as_data() -> None:
-    products = load_products()
+    products = pack_products()
     names = {p.name_zh for p in products.values()}
     assert names == {"数字贷(智造)", "养殖贷", "充电站运营贷", "动产质押", "物流运输经营贷"}
     assert products["movable_pledge"].pledge_rate == Decimal("0.50")
@@ -322,7 +323,7 @@ def test_grade_bands_come_from_the_product_file() -> None:
     product = get_product("digital_manufacturing")
     assert [product.policy.outcome_of_grade(g) for g in ("AAA", "B", "CCC", "CC", "C")] == [
         "approve", "approve", "refer", "decline", "decline"]
-    every = {c.condition for p in load_products().values() for c in p.policy.conditions}
+    every = {c.condition for p in pack_products().values() for c in p.policy.conditions}
     assert every == set(CONDITIONS)  # every product states every condition (thresholds its own)
 
 

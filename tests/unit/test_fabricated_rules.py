@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.fabricated import DAY_MS, copy_run, fabricated_verdict, flat_runs, roughness
 from wuxin.alerts.rules import parse_rule
 from wuxin.errors import InvalidInput

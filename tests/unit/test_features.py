@@ -19,6 +19,7 @@ from wuxin.risk.features import (
     statement_features,
 )
 from wuxin.sim.finance import borrower_row, quarter_of, simulate_book
+from wuxin.services.bootstrap import finance_profiles
 
 AS_OF = 20_000
 DAYS = np.arange(AS_OF - 199, AS_OF + 1)
@@ -93,7 +94,7 @@ def test_statement_features_compare_the_last_four_quarters_with_the_four_before(
 
 
 def test_the_simulated_book_is_deterministic_and_inflators_are_caught() -> None:
-    first, again = simulate_book(60, 3, 20_726), simulate_book(60, 3, 20_726)
+    first, again = simulate_book(60, 3, 20_726, finance_profiles()), simulate_book(60, 3, 20_726, finance_profiles())
     assert [b.statements for b in first] == [b.statements for b in again]
     assert {b.health for b in first} <= {"growing", "stable", "declining", "failing"}
     inflated = [b for b in first if b.inflated]

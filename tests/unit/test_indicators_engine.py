@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from wuxin.indicators.days import DAY_MS, LOOKBACK_MS, day_start_ms, dirty_device_days, month_days, parse_day, touched_days
-from wuxin.indicators.declare import Derived, Indicator, IndicatorPack, check_pack, indicator_packs, label
+from wuxin.indicators.declare import Derived, Indicator, IndicatorPack, check_pack, label
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.indicators.engine import AggregateRow, aggregate_enterprise_day, aggregate_month, compute_device_days
 from wuxin.indicators.index import MIN_PEERS, distribution, percentile_rank
 from wuxin.indicators.kernels import counter_increase, haversine_km, held_seconds, reduce_per_day, track_km

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wuxin.indicators.days import DAY_MS, local_day
-from wuxin.indicators.declare import indicator_packs
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.indicators.engine import compute_device_days
 from wuxin.indicators.memory import collect, device_days
 from wuxin.scenarios import scenario_packs

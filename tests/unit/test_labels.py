@@ -6,13 +6,14 @@ import re
 
 import orjson
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.rules import SEVERITIES
-from wuxin.indicators.declare import indicator_packs
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.labels import PLATFORM_ALARM_TYPES, all_labels, label
 from wuxin.loans.lifecycle import STATES
 from wuxin.loans.risk_class import RISK_CLASSES
-from wuxin.risk.products import CONDITIONS, OUTCOMES, load_products
+from wuxin.risk.products import CONDITIONS, OUTCOMES
+from wuxin.services.bootstrap import products
 from wuxin.scenarios import scenario_packs
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -63,7 +64,7 @@ def test_every_enumeration_code_is_labelled():
     assert set(labels["risk_class"]) == set(RISK_CLASSES)
     assert set(labels["outcome"]) == set(OUTCOMES)
     assert set(labels["condition"]) == set(CONDITIONS)
-    assert set(labels["product"]) == set(load_products())
+    assert set(labels["product"]) == set(products())
     assert set(PLATFORM_ALARM_TYPES) <= set(labels["alarm_type"])
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wuxin"
@@ -46,3 +47,65 @@ def test_adapters_reach_the_database_only_through_services():
     offenders = [f"{path.relative_to(SRC)} imports {name}" for path in (SRC / "ingest").rglob("*.py")
                  if path.name != "bench.py" for name in imported_modules(path) if name.startswith("wuxin.store")]
     assert offenders == []
+
+
+def test_no_core_package_imports_the_scenario_packs():
+    """The cores receive the packs as arguments (wuxin.services.bootstrap composes them)."""
+    offenders = [f"{path.relative_to(SRC)} imports {name}" for package in PURE for path in (SRC / package).rglob("*.py")
+                 for name in imported_modules(path) if name.startswith("wuxin.scenarios")]
+    assert offenders == []
+
+
+def pack_and_device_type_names() -> tuple[set[str], set[str]]:
+    """Every pack's name and every device type, read from the packs themselves."""
+    from wuxin.scenarios import scenario_packs
+
+    packs = scenario_packs()
+    return set(packs), {t for pack in packs.values() for t in pack.device_types}
+
+
+def naming_strings(path: Path) -> list[str]:
+    """The string literals of a Python module (docstrings and f-string parts included)."""
+    return [node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def is_bench(path: Path) -> bool:
+    rel = path.relative_to(SRC)
+    return rel.parts[0] == "bench" or rel.name == "bench.py" or rel.name.startswith("bench_")
+
+
+# Words that are a pack's name by coincidence: the console map's field of moving units (services/console.py,
+# any device reporting lat/lon, whatever its pack), an API field name kept for its clients, and its i18n key.
+API_FIELDS = {"vehicles"}
+
+
+def test_no_string_outside_the_packs_names_a_pack_or_a_device_type():
+    """Outside scenarios/, tests and bench code, no string literal is a pack's name or holds a device type
+    (Python, JavaScript, HTML and JSON alike): the platform finds devices by role and industries through the packs."""
+    names, device_types = pack_and_device_type_names()
+    type_pattern = re.compile("|".join(re.escape(t) for t in sorted(device_types)))
+    name_pattern = re.compile(r"""["'`](%s)["'`]""" % "|".join(re.escape(n) for n in sorted(names)))
+    offenders = []
+    for path in sorted(SRC.rglob("*")):
+        if not path.is_file() or path.relative_to(SRC).parts[0] == "scenarios" or is_bench(path):
+            continue
+        if path.suffix == ".py":
+            for text in naming_strings(path):
+                if (text in names and text not in API_FIELDS) or type_pattern.search(text):
+                    offenders.append(f"{path.relative_to(SRC)}: {text[:80]!r}")
+        elif path.suffix in (".js", ".html", ".json"):
+            text = path.read_text(encoding="utf-8")
+            offenders += [f"{path.relative_to(SRC)}: {m.group(0)}" for m in type_pattern.finditer(text)]
+            offenders += [f"{path.relative_to(SRC)}: {m.group(0)}" for m in name_pattern.finditer(text)
+                          if m.group(1) not in API_FIELDS]
+    assert offenders == []
+
+
+def test_the_naming_check_finds_a_named_pack_and_device_type(tmp_path):
+    names, device_types = pack_and_device_type_names()
+    pack, device_type = sorted(names)[0], sorted(device_types)[0]
+    module = tmp_path / "m.py"
+    module.write_text(f'"""Reads {device_type}."""\nKIND = {pack!r}\n', encoding="utf-8")
+    found = naming_strings(module)
+    assert pack in found and any(device_type in s for s in found)

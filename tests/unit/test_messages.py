@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from wuxin.labels import all_labels
-from wuxin.risk.crossverify import CHECKS, ReportedFigure, SourceShares, check_figure
+from wuxin.risk.crossverify import ReportedFigure, SourceShares, check_figure
 from wuxin.risk.features import EXPLANATIONS, EXPLANATIONS_ZH, IOT_FEATURES, STATEMENT_FEATURES, DailySeries
 from wuxin.risk.pv_messages import PV_CHECK_WORDS
+from wuxin.services.bootstrap import check_words, checks
 from wuxin.risk.messages import (
-    CHECK_WORDS,
     FINDING_CODES,
     FINDING_TEMPLATES,
     PROVENANCE_CODES,
@@ -23,6 +23,7 @@ from wuxin.risk.messages import (
     render_finding,
 )
 
+CHECKS, CHECK_WORDS = checks(), check_words()
 # Abbreviations and unit symbols Chinese text writes so too.
 ALLOWED = {"WMS", "RFID", "GPS", "IoT", "kWh", "kg", "km"}
 WORD = re.compile(r"(?<![\w\-./])[A-Za-z]{2,}(?![\w\-./])")

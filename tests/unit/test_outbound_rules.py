@@ -1,5 +1,5 @@
 """Unbooked outbound: gate-camera count episodes without a weighbridge weighing around them; pack declaration."""
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.movements import Episode, episodes, unconfirmed
 
 M = 60_000

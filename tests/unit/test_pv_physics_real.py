@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.performance import explain, first_alarm, ratio_check
 from wuxin.bench import pv_real as B
 from wuxin.scenarios.energy import indicators as E

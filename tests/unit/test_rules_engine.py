@@ -1,7 +1,7 @@
 """The pure rule engine: declarations, overrides, each stream evaluator, change detection, pack rules."""
 import pytest
 
-from wuxin.alerts.catalog import default_rules
+from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.engine import DeviceInfo, Evaluation, absence_signal, evaluate_device, mismatch, points_by_device
 from wuxin.alerts.rules import RULE_TYPES, apply_override, parse_rule

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from wuxin.domain.thing_model import ThingModel, compile_thing_model
-from wuxin.indicators.declare import indicator_packs
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.scenarios import PACKS_DIR, builtin_thing_models, scenario_packs
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.spec import HEALTHS, is_valid_uscc
@@ -222,7 +222,7 @@ def test_fleet_is_deterministic_and_covers_the_packs():
 
 
 def test_every_pack_declares_its_warning_rules():
-    from wuxin.alerts.catalog import default_rules
+    from wuxin.services.bootstrap import default_rules
 
     declared = {rule.scenario for rule in default_rules().values()}
     assert declared == set(scenario_packs())

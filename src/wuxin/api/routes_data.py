@@ -47,7 +47,7 @@ def me(user: CurrentUser) -> dict:
 class EnterpriseIn(RequestModel):
     name: str = Field(min_length=2, max_length=200)
     uscc: str = Field(description="unified social credit code, 18 characters")
-    industry: str = Field(description="a scenario name, e.g. manufacturing")
+    industry: str = Field(description="a scenario pack's name")
     region: str = Field(min_length=2, max_length=200)
 
 

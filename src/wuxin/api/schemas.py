@@ -105,7 +105,7 @@ class ProvisioningReport(Answer):
 class DeviceView(Answer):
     id: int
     key: str = Field(description="The device key (what the device is called in every answer)")
-    device_type: str = Field(description="Its thing model's device type", examples=["manufacturing.current_bracelet"])
+    device_type: str = Field(description="Its thing model's device type", examples=["<scenario>.current_bracelet"])
     site_id: int | None = Field(None, description="The site it is installed at")
     attributes: dict | None = Field(None, description="Install attributes (checked against the thing model)")
     source_mode: str = Field(description="bank_installed, third_party_platform or enterprise_shared")
@@ -142,6 +142,6 @@ class DevicePage(Answer):
 
 class ThingModelSummary(Answer):
     device_type: str = Field(description="The device type the thing model describes")
-    scenario: str | None = Field(None, description="The industry scenario (manufacturing, vehicles ...)")
+    scenario: str | None = Field(None, description="The industry scenario: a scenario pack's name")
     version: str | int | None = Field(None, description="The thing model's version")
     updated_ms: int | None = Field(None, description="When it was last imported (epoch ms)")

@@ -35,6 +35,7 @@ from wuxin.bench.credit_latent import (
     generate_cohort,
 )
 from wuxin.risk.crossverify import cross_verify, revenue_consistency, verification
+from wuxin.services.bootstrap import checks
 from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES, evidence_features, feature_row, statement_features
 from wuxin.risk.scorecard import ScorecardConfig, predict_pd, train_scorecard
 from wuxin.risk.validation import auc
@@ -116,7 +117,7 @@ def scored(firms: list[LatentFirm]) -> list[tuple[LatentFirm, dict[str, Any], li
     """The platform's feature and cross-verification functions on each firm: (firm, feature row, check results)."""
     out = []
     for firm in firms:
-        results = cross_verify(firm.reported, {REVENUE_INDICATOR: firm.revenue_evidence},
+        results = cross_verify(firm.reported, {REVENUE_INDICATOR: firm.revenue_evidence}, checks(),
                                sources={REVENUE_INDICATOR: firm.sources})
         row = feature_row(evidence_features(firm.evidence), statement_features(firm.statements),
                           revenue_consistency(results))

@@ -57,8 +57,8 @@ def _enterprise_id(platform, ref: str) -> int:
 
 @enterprise_app.command("add")
 def enterprise_add(name: str, uscc: str = typer.Option(..., help="unified social credit code (18 characters)"),
-                   industry: str = typer.Option(..., help="a scenario: manufacturing | vehicles | energy | dairy | "
-                                                          "construction | logistics"),
+                   industry: str = typer.Option(..., help="a scenario pack's name (the folders of "
+                                                          "src/wuxin/scenarios and WUXIN_PACKS_DIRS)"),
                    region: str = typer.Option(..., help="e.g. 江苏省苏州市吴江区"),
                    as_user: str = typer.Option(..., "--as", help="a platform admin")) -> None:
     """Register an enterprise (platform admin only)."""

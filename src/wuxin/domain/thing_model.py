@@ -3,8 +3,8 @@
 A thing model file describes one device type::
 
     {"schema": "https://iotx-tsl.oss-ap-southeast-1.aliyuncs.com/schema.json",
-     "profile": {"productKey": "manufacturing.current_bracelet", "version": "1"},
-     "wuxin": {"scenario": "manufacturing", "label": {"zh": "设备手环", "en": "Current bracelet"},
+     "profile": {"productKey": "textiles.current_bracelet", "version": "1"},
+     "wuxin": {"scenario": "textiles", "label": {"zh": "设备手环", "en": "Current bracelet"},
                "heartbeat_timeout_s": 600, "attributes": [<TSL data items>]},
      "properties": [{"identifier": "current_a", "name": "电流", "accessMode": "r",
                      "dataType": {"type": "float", "specs": {"min": "0", "max": "2000", "unit": "A"}}}],

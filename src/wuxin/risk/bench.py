@@ -98,7 +98,7 @@ def _throughput(model: Any, book: list, enterprises: int) -> dict[str, float]:
     from wuxin.risk.batch import score_rows
     from wuxin.risk.decisions import decide_scored
     from wuxin.risk.features import EXPLANATIONS
-    from wuxin.risk.products import get_product
+    from wuxin.services.bootstrap import product as get_product
 
     product = get_product("digital_manufacturing")
     borrowers = [book[i % len(book)] for i in range(enterprises)]

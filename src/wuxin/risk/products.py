@@ -115,7 +115,7 @@ def catalogue(entries_by_pack: Mapping[str | None, list[dict[str, Any]]], curren
             products.append(_product({"scenario": pack, **entry}, currency))
     codes = [p.code for p in products]
     if len(set(codes)) != len(codes):
-        raise InvalidInput(f"products repeat a code: {sorted({c for c in codes if codes.count(c) > 1})}")
+        raise InvalidInput(f"a product code repeats: {sorted({c for c in codes if codes.count(c) > 1})}")
     return {p.code: p for p in products}
 
 

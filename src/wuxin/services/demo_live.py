@@ -1,14 +1,14 @@
 """Live devices for `wuxin demo`: after the history, the demo fleet goes on sending, over the
 protocols real devices speak, paced at real time by the same seeded simulator.
 
-- GPS terminals (`vehicles.gps_terminal`) are provisioned as an integrator would (terminal id,
+- JT/T 808 terminals (device types playing the `speaks_jt808` role) are provisioned as an integrator would (terminal id,
   enrolment window), then register and log in to an in-process JT/T 808 gateway on 127.0.0.1
   (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms travel as alarm bits.
 - The other devices publish ThingsBoard MQTT telemetry, each with its own credentials, to a
   Mosquitto the demo starts on a free loopback port (dynamic security: a device can publish only
   as itself); the platform's MQTT worker consumes it and acknowledges after commit. Without a
   `mosquitto` binary this part is skipped and said so.
-- Dairy collars and ear tags (most of the demo's devices) stay history only: in the field
+- Devices playing the `history_only` role (collars and ear tags, most of the demo's devices) stay history only: in the field
   they report through LoRa gateways, which the demo does not model.
 
 The console then shows last-seen times, connectivity transitions and fresh readings.
@@ -72,7 +72,7 @@ class LiveCounts:
 
 
 def terminal_location(values: dict, ts_ms: int, events: list[str]):
-    """A `vehicles.gps_terminal` reading (and its events at that time) as the terminal's 0x0200 location."""
+    """A JT/T 808 terminal's reading (and its events at that time) as the terminal's 0x0200 location."""
     alarm = sum(1 << EVENT_ALARM_BITS[e] for e in events if e in EVENT_ALARM_BITS)
     return fix(datetime.fromtimestamp(ts_ms / 1000, UTC), float(values.get("lat", 0.0)), float(values.get("lon", 0.0)),
                speed_kmh=round(float(values.get("speed_kmh", 0.0)), 1), heading_deg=int(values.get("heading_deg", 0)) % 360,

@@ -370,7 +370,9 @@ def credentials_csv(result: dict) -> str:
 
 
 def template_csv() -> str:
-    """An example file: the columns, one row per source mode."""
+    """An example file: the columns, and a row for a machine's current bracelet (the first device type playing
+    the `measures_machine_current` role)."""
+    bracelet = min(device_types_with("measures_machine_current"), default="device_type")
     return ("key,device_type,site,source_mode,attr.run_threshold_a\n"
-            "loom-101,manufacturing.current_bracelet,一号车间,bank_installed,5.0\n")
+            f"loom-101,{bracelet},一号车间,bank_installed,5.0\n")
 

@@ -119,7 +119,7 @@ def serve(
 
 @app.command()
 def provision(
-    device_key: Annotated[str, typer.Argument(help="The vehicles.gps_terminal device (its jt808_phone is the SIM).")],
+    device_key: Annotated[str, typer.Argument(help="The JT/T 808 terminal device (its jt808_phone is the SIM).")],
     terminal_id: Annotated[str, typer.Option(help="终端ID the maker gave the terminal (on its label).")],
     window_hours: Annotated[float, typer.Option(help="How long the terminal may register (0x0100).")] = 72.0,
     manufacturer_id: Annotated[Optional[str], typer.Option(help="制造商ID; checked when given.")] = None,

@@ -44,7 +44,7 @@ STATUS_POSITIONED = 1 << 1
 STATUS_SOUTH = 1 << 2
 STATUS_WEST = 1 << 3
 
-# Alarm bit -> platform event (scenarios.md, vehicles.gps_terminal). Bit 27 has no event in
+# Alarm bit -> platform event (scenarios.md, the GPS terminal's thing model). Bit 27 has no event in
 # the scenario table yet; `illegal_ignition` is the proposed name.
 ALARM_EVENTS: dict[int, str] = {
     0: "sos",
@@ -317,7 +317,7 @@ def epoch_ms(when: datetime) -> int:
 
 
 def location_values(location: Location) -> dict[str, Any]:
-    """Thing-model values of vehicles.gps_terminal; GNSS values only with a valid fix."""
+    """Thing-model values of a JT/T 808 terminal (its pack's GPS terminal type); GNSS values only with a valid fix."""
     values: dict[str, Any] = {}
     if location.positioned:
         values["lat"] = location.lat

@@ -1,0 +1,99 @@
+"""A scenario pack is the whole of an industry: a copy of one, under a new name in a folder of its own
+(WUXIN_PACKS_DIRS), gets a credit product, cross-verification checks, labels and colour, and a demo credit decision,
+with no change anywhere else in the platform. Renaming the copy is the only edit: the pack name, which prefixes its
+device types and rule ids, and its product code, unique across packs."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from wuxin.scenarios import PACKS_DIR, PACKS_DIRS_ENV, scenario_packs
+from wuxin.services import bootstrap
+
+ORIGINAL, COPY = "energy", "solar_farm"
+
+
+def copy_pack(target_root) -> None:
+    """The energy pack copied to target_root/solar_farm, renamed inside (pack name and product code)."""
+    target = target_root / COPY
+    shutil.copytree(PACKS_DIR / ORIGINAL, target, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [p for p in target.rglob("*") if p.is_file()]:
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(rf'\b{ORIGINAL}\.(?=[a-z])', f"{COPY}.", text)  # device types and rule ids
+        text = text.replace(f'"{ORIGINAL}"', f'"{COPY}"')  # the pack name in manifest, thing models and rules
+        text = text.replace('"code": "charging_station"', '"code": "solar_farm_operations"')
+        path.write_text(text, encoding="utf-8")
+        if path.name.startswith(f"{ORIGINAL}."):
+            path.rename(path.with_name(COPY + path.name[len(ORIGINAL):]))
+
+
+@pytest.fixture
+def copied(tmp_path, monkeypatch):
+    copy_pack(tmp_path)
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path))
+    yield scenario_packs()[COPY]
+
+
+def test_a_copied_pack_brings_its_product_checks_and_labels(copied):
+    from wuxin.labels import all_labels
+
+    assert copied.folder.parent != PACKS_DIR and not copied.builtin
+    assert bootstrap.products()["solar_farm_operations"].scenario == COPY
+    assert bootstrap.demo_product(COPY).code == "solar_farm_operations"
+    assert "revenue_vs_charging" in {c.name for c in bootstrap.checks()}
+    assert {p.scenario for p in bootstrap.finance_profiles()} >= {COPY, ORIGINAL}
+    assert bootstrap.indicator_packs()[COPY].index == bootstrap.indicator_packs()[ORIGINAL].index
+    assert any(rule.startswith(f"{COPY}.") for rule in bootstrap.default_rules())
+    assert bootstrap.device_types_with("meters_generation") == {f"{ORIGINAL}.pv_inverter", f"{COPY}.pv_inverter"}
+    labels = all_labels()
+    assert labels["scenario"][COPY] == {**scenario_packs()[ORIGINAL].label, "colour": scenario_packs()[ORIGINAL].colour}
+    assert labels["product"]["solar_farm_operations"] == {"zh": "充电站运营贷", "en": "charging-station operations loan"}
+    assert labels["device_type"][f"{COPY}.pv_inverter"]["roles"] == ["meters_generation"]
+    assert set(labels["check"]) >= {"revenue_vs_charging"}
+
+
+def test_without_the_folder_the_copy_is_gone(tmp_path, monkeypatch):
+    from wuxin.errors import ThingModelError
+
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(ThingModelError, match="nowhere"):
+        scenario_packs()
+    monkeypatch.delenv(PACKS_DIRS_ENV)
+    assert COPY not in scenario_packs() and "solar_farm_operations" not in bootstrap.products()
+
+
+def test_a_pack_found_twice_is_refused(tmp_path, monkeypatch):
+    from wuxin.errors import ThingModelError
+
+    shutil.copytree(PACKS_DIR / ORIGINAL, tmp_path / ORIGINAL, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path))
+    with pytest.raises(ThingModelError, match="found twice"):
+        scenario_packs()
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
+    """The demo's credit path on one simulated borrower of the copied industry: its telemetry imported,
+    indicators computed, books derived, and a decision on its pack's product."""
+    from wuxin.services.bulk_import import chunked, import_lines_chunked
+    from wuxin.services.credit import decisions, load_demo_credit, principal_for_username
+    from wuxin.services.demo import _onboard, _tenants, _users
+    from wuxin.services.indicators import update_indicators
+    from wuxin.services.registry import sync_builtin_thing_models
+    from wuxin.sim.fleet import build_fleet, fleet_telemetry
+
+    sync_builtin_thing_models(platform)  # the copy's thing models too
+    fleet = build_fleet([COPY], 1, 7)
+    assert fleet[0].industry == COPY and all(d.device_type.startswith(f"{COPY}.") for d in fleet[0].devices)
+    bank, other, operator = _tenants(platform)
+    ids = [_onboard(platform, spec, bank, operator) for spec in fleet]
+    _users(platform, bank, other, operator, ids[0])
+    now_ms = platform.clock_ms()
+    import_lines_chunked(platform, chunked(fleet_telemetry(fleet, now_ms - 3 * 86_400_000, now_ms, 7)), "bulk")
+    update_indicators(platform)
+    said = load_demo_credit(platform, fleet, ids, "officer", 7)
+    assert said.endswith("1 decisions")
+    (decision,) = decisions(platform, principal_for_username(platform, "officer"), ids[0])
+    assert decision["product_code"] == "solar_farm_operations"
