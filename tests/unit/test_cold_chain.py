@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from wuxin.alerts.engine import DeviceInfo, Evaluation, evaluate_device
+from wuxin.alerts.stock import lot_positions, lot_step, readers_of
 from wuxin.indicators.days import DAY_MS, local_day
 from wuxin.indicators.engine import compute_device_days
 from wuxin.indicators.memory import collect, device_days
@@ -179,7 +180,8 @@ def test_the_labelled_anomalies_raise_their_rules():
     fleet = build_fleet([PACK], 6, 9)
     end = START + 6 * DAY_MS
     records = plan_anomalies(fleet, ["refrigeration_failure", "power_cut", "pledged_goods_moved"], START, end, 9)
-    seen = {rule for rule, _ in _stream_alarms(fleet, list(fleet_telemetry(fleet, START, end, 9, anomalies=records)))}
+    lines = list(fleet_telemetry(fleet, START, end, 9, anomalies=records))
+    seen = {rule for rule, _ in _stream_alarms(fleet, lines)}
     assert "cold_chain.refrigeration_power_cut" in seen
     assert "cold_chain.weight_below_pledge" in seen
     failure = next(r for r in records if r.kind == "refrigeration_failure")
@@ -189,3 +191,10 @@ def test_the_labelled_anomalies_raise_their_rules():
     e = next(x for x in fleet if x.uscc == moved.enterprise_uscc)
     booked = sim().wms_movements(e, START, end, 9, records)
     assert not any(row["ts"] in moved.facts["times_ms"] for row in booked)  # the night trips are not in the books
+    reader = next(d for d in e.devices if d.device_type == "cold_chain.rfid_reader" and d.attributes["zone_id"] == moved.facts["room"])
+    readers = readers_of([{"id": 1, "attributes": reader.attributes}], "lot_id", "pledged_units", "lot_pledged_units")
+    state, actions = {}, []
+    for line in (x for x in lines if x["device"] == reader.key and "tag_count" in x.get("values", {})):
+        position = lot_positions(readers, {1: line["values"]["tag_count"]}, {1})[moved.facts["lot_id"]]
+        actions.append(lot_step(position, state, line["ts"], 30 * MIN))  # the pack's lot_stock rule's 30 min
+    assert actions.count("raise") == 1 and state["since"] > moved.start_ms  # RFID: the lot below its pledge after the trips

@@ -172,17 +172,14 @@ def _door_facts(rng: random.Random, enterprise: EnterpriseSpec, chosen: list[Dev
 
 
 def _moved_facts(rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
-    """Pledged pallets leave the room in the night after start, unbooked: 15-40 % of the lot, in 1-2 trips."""
+    """The room is emptied at night after start, unbooked, in 1-2 trips, down to `left_share` of the pledge: the free
+    pallets first, then pledged ones off the weighed stack (how many follows from the stock the simulator holds)."""
     reader = chosen[0]
-    pledged = reader.attributes["pledged_units"]
     night = P.day_ms(int(P.local_day(np.int64(start_ms)))) + P.DAY_MS + int(rng.uniform(1.0, 4.0) * P.HOUR_MS)
-    times = sorted({min(max(night if night < end_ms else start_ms, start_ms), end_ms - P.HOUR_MS) + k * 40 * P.MINUTE_MS
-                    for k in range(rng.randint(1, 2))})
-    total = max(2, round(pledged * rng.uniform(0.15, 0.4)))
-    each = [total // len(times)] * len(times)
-    each[-1] += total - sum(each)
-    return {"room": _room_of(reader), "lot_id": reader.attributes["lot_id"], "pledged_units": pledged,
-            "times_ms": times, "pallets": each}
+    first = min(max(night if night < end_ms else start_ms, start_ms), end_ms - 2 * P.HOUR_MS)
+    times = [first + k * 40 * P.MINUTE_MS for k in range(rng.randint(1, 2))]
+    return {"room": _room_of(reader), "lot_id": reader.attributes["lot_id"], "pledged_units": reader.attributes["pledged_units"],
+            "times_ms": times, "left_share": round(rng.uniform(0.6, 0.85), 2)}
 
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
@@ -202,9 +199,10 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
                "open too long after 20 min; the room's air warms by up to 5-8 K while it is open (a truck's while loaded)"),
     "pledged_goods_moved": P.AnomalySpec(
         RFID, "sim", (2 * 86400, 3 * 86400), facts=_moved_facts, widen=_room_widen,
-        expect="at `times_ms` `pallets` of the pledged lot leave the room at night (door openings, tag_count and the "
-               "scale's weight drop) with no row in wms_movements: stock below the pledge, pledge crossed unbooked, "
-               "weight below the pledged kg; the pallets do not come back"),
+        expect="at `times_ms` trucks empty the room at night down to `left_share` x `pledged_units` pallets (door "
+               "openings; tag_count drops below the pledge, the pledged stack's weight below pledged_kg) with no row in "
+               "wms_movements and no booked trade until end: stock below the pledge, pledge crossed unbooked, weight "
+               "below the pledge; the pallets do not come back"),
     "reefer_off_in_transit": P.AnomalySpec(
         REEFER, "sim", (86400, 2 * 86400), widen=_truck_widen, facts=lambda rng, e, chosen, s, t: {"plate": chosen[0].attributes["plate"]},
         expect="the reefer unit stays off from start to end (unit_on false, power 0) while the truck still delivers: on "
@@ -281,25 +279,35 @@ def _poisson(r: random.Random, mean: float) -> int:
 
 def room_movements(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms: int, anomalies: list | None = None) -> dict:
     """The room's stock: {stock0, moves: [loading...]}; booked trade keeps the stock above WORKING_FLOOR x the pledge
-    and under its capacity; a pledged_goods_moved anomaly adds the unbooked night trips."""
+    and under its capacity. A pledged_goods_moved anomaly's night trips (unbooked) take the room down to its
+    `left_share` of the pledge (`pledged_taken`: the pallets off the pledged stack); no booked trade until its end."""
     rfid = _first(rooms(enterprise)[room], RFID)
     capacity, pledged = rfid.attributes["capacity_pallets"], rfid.attributes["pledged_units"]
     floor = math.ceil(WORKING_FLOOR * pledged)
     stock = random.Random(f"stock0|{enterprise.uscc}|{room}").randint(floor + 10, max(floor + 11, int(0.85 * capacity)))
-    stock0, moves = stock, []
-    for m in loadings(enterprise, room, start_ms, end_ms):
-        units = m["pallets"] if m["direction"] == "in" else min(m["pallets"], stock - floor)
-        units = min(units, capacity - stock) if m["direction"] == "in" else units
-        if units <= 0:
+    stock0, on_stack, moves = stock, pledged, []
+    thefts = [(t, facts, len(facts["times_ms"]) - k) for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)
+              for k, t in enumerate(facts["times_ms"])]
+    quiet = [(facts["times_ms"][0], t1, {}) for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)]
+    trade = [m for m in loadings(enterprise, room, start_ms, end_ms) if not _inside(np.array([m["ts"]]), quiet)[0]]
+    for m in sorted(trade + [{"ts": t, "theft": (facts, left)} for t, facts, left in thefts], key=lambda m: m["ts"]):
+        if "theft" in m:
+            facts, trips_left = m["theft"]
+            units = max(0, stock - round(facts["left_share"] * pledged)) // trips_left
+            taken = max(0, units - (stock - on_stack))  # the free pallets go first
+            openings = [(m["ts"] + k * 4 * P.MINUTE_MS, m["ts"] + k * 4 * P.MINUTE_MS + 3 * P.MINUTE_MS)
+                        for k in range(max(1, math.ceil(units / 2)))]
+            m = {"ts": m["ts"], "end_ms": openings[-1][1], "pallets": units, "direction": "out", "openings": openings,
+                 "booked": False, "pledged_taken": taken}
+            on_stack -= taken
+        else:
+            units = min(m["pallets"], capacity - stock) if m["direction"] == "in" else min(m["pallets"], stock - floor)
+            m = {**m, "pallets": units}
+        if m["pallets"] <= 0:
             continue
-        stock += units if m["direction"] == "in" else -units
-        moves.append({**m, "pallets": units})
-    for t0, _, facts in _windows(anomalies, "pledged_goods_moved", "room", room):
-        for t, pallets in zip(facts["times_ms"], facts["pallets"]):
-            openings = [(t + k * 4 * P.MINUTE_MS, t + k * 4 * P.MINUTE_MS + 3 * P.MINUTE_MS) for k in range(math.ceil(pallets / 2))]
-            moves.append({"ts": t, "end_ms": openings[-1][1], "pallets": pallets, "direction": "out", "openings": openings,
-                          "booked": False, "pledged": True})
-    return {"stock0": stock0, "moves": sorted(moves, key=lambda m: m["ts"])}
+        stock += m["pallets"] if m["direction"] == "in" else -m["pallets"]
+        moves.append(m)
+    return {"stock0": stock0, "moves": moves}
 
 
 def wms_movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None) -> list[dict]:
@@ -441,7 +449,7 @@ def _stock_lines(d: DeviceSpec, r: np.random.Generator, start_ms: int, end_ms: i
         value = np.round(level * np.clip(r.normal(0.998, 0.002, len(ts)), 0.99, 1.0))
         decimals = 0
     else:
-        taken = np.array([m["pallets"] if m.get("pledged") else 0 for m in moves])
+        taken = np.array([m.get("pledged_taken", 0) for m in moves])
         pallets = reader["pledged_units"] - np.concatenate(([0], np.cumsum(taken)))[np.searchsorted(done, ts, side="right")]
         packing = float(r.uniform(0.995, 1.02))  # cartons, glaze and pallet wood on top of the net weight
         value = pallets * reader["pallet_kg"] * packing * r.normal(1.0, 0.0005, len(ts))
