@@ -12,9 +12,9 @@ from wuxin.indicators.days import local_day
 from wuxin.indicators.engine import AggregateRow, DayRow
 from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, train_scorecard
+from wuxin.services.bootstrap import finance_profiles
 from wuxin.services.credit import DatabaseModelRegistry
 from wuxin.sim.finance import borrower_row, quarters_until, simulate_book
-from wuxin.services.bootstrap import finance_profiles
 
 OUTPUT_CNY_PER_DAY = 20_000.0
 HISTORY = 280  # covers the last two whole quarters

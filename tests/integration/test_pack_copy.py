@@ -97,3 +97,35 @@ def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
     assert said.endswith("1 decisions")
     (decision,) = decisions(platform, principal_for_username(platform, "officer"), ids[0])
     assert decision["product_code"] == "solar_farm_operations"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"colour": "orange"}, "colour must be #rrggbb, got 'orange'"),
+    ({"roles": {f"{COPY}.pv_inverter": ["meters_generaton"]}}, r"unknown roles \['meters_generaton'\]"),
+    ({"roles": {f"{COPY}.teleporter": ["locates_vehicles"]}}, "role of unknown device type 'solar_farm.teleporter'"),
+    ({"pack_roles": ["demo_everything"]}, r"unknown pack roles \['demo_everything'\]"),
+])
+def test_a_bad_manifest_is_refused_naming_the_pack_and_the_field(tmp_path, monkeypatch, change, message):
+    import json
+
+    from wuxin.errors import ThingModelError
+
+    copy_pack(tmp_path)
+    manifest = tmp_path / COPY / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text(encoding="utf-8")), **change}), encoding="utf-8")
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path))
+    with pytest.raises(ThingModelError, match=f"scenario pack {COPY}: {message}"):
+        scenario_packs()
+
+
+def test_a_bad_check_is_refused_naming_the_pack(copied):
+    import json
+
+    from wuxin.errors import InvalidInput
+
+    path = copied.folder / "checks.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["checks"][0]["aggregate"] = "mean"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(InvalidInput, match=f"scenario pack {COPY}: check revenue_vs_charging aggregate must be sum or last"):
+        bootstrap.checks()

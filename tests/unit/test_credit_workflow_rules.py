@@ -9,7 +9,8 @@ import pytest
 
 from wuxin.errors import InvalidInput
 from wuxin.risk.products import load_products
-from wuxin.services.bootstrap import packs, products as pack_products
+from wuxin.services.bootstrap import packs
+from wuxin.services.bootstrap import products as pack_products
 from wuxin.services.credit_workflow import initial_state, written_reason
 
 

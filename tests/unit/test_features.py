@@ -18,8 +18,8 @@ from wuxin.risk.features import (
     level_against_index,
     statement_features,
 )
-from wuxin.sim.finance import borrower_row, quarter_of, simulate_book
 from wuxin.services.bootstrap import finance_profiles
+from wuxin.sim.finance import borrower_row, quarter_of, simulate_book
 
 AS_OF = 20_000
 DAYS = np.arange(AS_OF - 199, AS_OF + 1)

@@ -2,8 +2,8 @@
 day is not a drop, a plant losing generation under a clear sky is; raw kWh only without irradiance, and said."""
 import random
 
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.performance import against_physics
+from wuxin.services.bootstrap import default_rules
 from wuxin.services.monitoring import baseline_signal
 
 DAY0 = 20700

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from wuxin.indicators.days import DAY_MS, local_day
-from wuxin.services.bootstrap import indicator_packs
 from wuxin.indicators.engine import compute_device_days
 from wuxin.indicators.memory import collect, device_days
 from wuxin.scenarios import scenario_packs
+from wuxin.services.bootstrap import indicator_packs
 
 CN = dt.timezone(dt.timedelta(hours=8))
 START = int(dt.datetime(2025, 11, 10, tzinfo=CN).timestamp() * 1000)

@@ -6,15 +6,13 @@ import re
 
 import orjson
 
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.rules import SEVERITIES
-from wuxin.services.bootstrap import indicator_packs
 from wuxin.labels import PLATFORM_ALARM_TYPES, all_labels, label
 from wuxin.loans.lifecycle import STATES
 from wuxin.loans.risk_class import RISK_CLASSES
 from wuxin.risk.products import CONDITIONS, OUTCOMES
-from wuxin.services.bootstrap import products
 from wuxin.scenarios import scenario_packs
+from wuxin.services.bootstrap import default_rules, indicator_packs, products
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -1,6 +1,6 @@
 """Unbooked outbound: gate-camera count episodes without a weighbridge weighing around them; pack declaration."""
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.movements import Episode, episodes, unconfirmed
+from wuxin.services.bootstrap import default_rules
 
 M = 60_000
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.performance import explain, first_alarm, ratio_check
 from wuxin.bench import pv_real as B
 from wuxin.scenarios.energy import indicators as E
+from wuxin.services.bootstrap import default_rules
 
 START = 30  # inflation from the 31st day of the series
 

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from wuxin.domain.thing_model import ThingModel, compile_thing_model
-from wuxin.services.bootstrap import indicator_packs
 from wuxin.scenarios import PACKS_DIR, builtin_thing_models, scenario_packs
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.spec import HEALTHS, is_valid_uscc
 

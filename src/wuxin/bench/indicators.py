@@ -19,11 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from wuxin.indicators.days import DAY_MS, day_start_ms, local_day
-from wuxin.services.bootstrap import indicator_packs
 from wuxin.indicators.engine import compute_device_days
 from wuxin.indicators.memory import collect, device_days
 from wuxin.indicators.series import DeviceDays, Series
 from wuxin.scenarios import scenario_packs
+from wuxin.services.bootstrap import indicator_packs
 
 CN = dt.timezone(dt.timedelta(hours=8))
 QUALITY_START = int(dt.datetime(2025, 10, 13, tzinfo=CN).timestamp() * 1000)  # a Monday, clear of holidays

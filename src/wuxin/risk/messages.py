@@ -13,7 +13,7 @@ from typing import Any
 
 from wuxin.risk.features import (EXPLANATIONS, EXPLANATIONS_ZH, EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES,
                                  STATEMENT_FEATURES)
-from wuxin.risk.pv_messages import PV_CHECK_WORDS, PV_FINDING_TEMPLATES, render_pv_finding
+from wuxin.risk.pv_messages import PV_FINDING_TEMPLATES, render_pv_finding
 
 Lang = str  # "zh" (zh-CN) or "en"
 FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN

@@ -18,9 +18,9 @@ evaluates them; this module only reads and checks them, so a bad file names the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from wuxin.errors import InvalidInput, NotFound

@@ -86,8 +86,13 @@ class ScenarioPack:
 
 def packs_dirs(extra_dirs: Iterable[str | Path] = ()) -> tuple[Path, ...]:
     """The built-in packs folder, then `extra_dirs`, then the folders of WUXIN_PACKS_DIRS (os.pathsep-separated)."""
-    env = [p for p in os.environ.get(PACKS_DIRS_ENV, "").split(os.pathsep) if p.strip()]
-    return (PACKS_DIR, *(Path(p) for p in extra_dirs), *(Path(p) for p in env))
+    return _packs_dirs(tuple(str(p) for p in extra_dirs), os.environ.get(PACKS_DIRS_ENV, ""))
+
+
+@lru_cache
+def _packs_dirs(extra_dirs: tuple[str, ...], env: str) -> tuple[Path, ...]:
+    named = [p for p in env.split(os.pathsep) if p.strip()]
+    return (PACKS_DIR, *(Path(p) for p in extra_dirs), *(Path(p) for p in named))
 
 
 def scenario_packs(extra_dirs: Iterable[str | Path] = ()) -> dict[str, ScenarioPack]:

@@ -13,7 +13,6 @@ import datetime as dt
 import io
 from typing import Any, Callable, Iterable
 
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.explain import explain, summary_numbers
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
@@ -21,6 +20,7 @@ from wuxin.errors import InvalidInput, WuxinError
 from wuxin.labels import all_labels, label
 from wuxin.security.policy import Principal, require_role
 from wuxin.services import monitoring
+from wuxin.services.bootstrap import default_rules
 from wuxin.services.monitoring import AlarmFilter, public_alarm
 from wuxin.store.uow import UnitOfWork
 

@@ -82,7 +82,7 @@ def finance_profiles() -> tuple[Profile, ...]:
 
 def device_types_with(role: str) -> frozenset[str]:
     """Every device type of every pack that plays `role` (manifest `roles`)."""
-    return frozenset(t for pack in packs().values() for t in pack.device_types_with(role))
+    return _device_types_with(packs_dirs(), role)
 
 
 def has_role(device_type: str, role: str) -> bool:
@@ -143,6 +143,11 @@ def _check_words(dirs: tuple[Path, ...]) -> dict[str, dict[str, tuple[str, str]]
                 raise InvalidInput(f"scenario pack {name}: check {raw.get('name')} lacks zh/en words for {missing}")
             words[raw["name"]] = {k: (said[k]["zh"], said[k]["en"]) for k in ("name", "what", "evidence")}
     return words
+
+
+@lru_cache
+def _device_types_with(dirs: tuple[Path, ...], role: str) -> frozenset[str]:
+    return frozenset(t for pack in scenario_packs().values() for t in pack.device_types_with(role))
 
 
 @lru_cache

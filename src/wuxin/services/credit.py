@@ -21,9 +21,6 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role, SourceMode, trust_level
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day
-from wuxin.services.bootstrap import checks as pack_checks, device_types_with, indicator_packs
-from wuxin.services.bootstrap import demo_product, finance_profiles
-from wuxin.services.bootstrap import product as product_of
 from wuxin.risk.business import month_label, month_span
 from wuxin.risk.crossverify import (
     CheckResult,
@@ -59,13 +56,20 @@ from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, mode
 from wuxin.risk.validation import auc, ks
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
 from wuxin.risk.governance import IV_MIN
+from wuxin.services.bootstrap import (
+    checks as pack_checks,
+    demo_product,
+    device_types_with,
+    finance_profiles,
+    indicator_packs,
+)
+from wuxin.services.bootstrap import product as product_of
 from wuxin.services.evidence import record_evidence
 from wuxin.services.model_governance import active_model, is_simulated, model_label, record_draft, usable_model
 from wuxin.services.registry import consent_views
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
-REPORTED_FIELDS = ("revenue_cny", "vehicle_km", "milk_sales_kg")  # statement fields cross-verified over the period
 
 
 OPEN_ALARM_STATES = ("active", "acknowledged")
@@ -351,18 +355,25 @@ def _statement(row: dict) -> StatementPeriod:
                            _number(d.get("total_liabilities_cny")))
 
 
+def _checked_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The reported figures the packs' checks verify: summed over a statement's period, and read at its end."""
+    over_period = tuple(dict.fromkeys(c.reported for c in pack_checks() if c.aggregate == "sum"))
+    return over_period, tuple(dict.fromkeys(c.reported for c in pack_checks() if c.aggregate == "last"))
+
+
 def _reported(enterprise_id: int, records: list[dict]) -> list[ReportedFigure]:
     """Reported figures to check: statement fields by period, bills by month, WMS outbound by month."""
     figures, bills, outbound = [], {}, {}
+    over_period, at_end = _checked_fields()
     for r in records:
         ref = f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof" if r.get("ledger_leaf") is not None else \
             f"/api/v1/enterprises/{enterprise_id}/business-data?kind={r['kind']}"
         if r["kind"] == "statements":
             figures += [ReportedFigure(name, r["first_day"], r["last_day"], float(Decimal(r["data"][name])), r["data"]["period"],
-                                       r["source"], ref) for name in REPORTED_FIELDS if r["data"].get(name) is not None]
-            if r["data"].get("stock_units") is not None:
-                figures.append(ReportedFigure("stock_units", r["last_day"], r["last_day"], float(Decimal(r["data"]["stock_units"])),
-                                              f"{r['data']['period']} end", r["source"], ref))
+                                       r["source"], ref) for name in over_period if r["data"].get(name) is not None]
+            figures += [ReportedFigure(name, r["last_day"], r["last_day"], float(Decimal(r["data"][name])),
+                                       f"{r['data']['period']} end", r["source"], ref) for name in at_end
+                        if r["data"].get(name) is not None]
         elif r["kind"] == "electricity_bills":
             key = (r["first_day"], r["last_day"], r["source"])
             bills[key] = (bills.get(key, (0.0, ref))[0] + float(Decimal(r["data"]["kwh"])), ref)
@@ -383,7 +394,8 @@ def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedF
     if generation is None:
         return []
     figures = [PvFigure(f, exact) for f, exact in _feed_in_figures(enterprise_id, records)]
-    inverters = [d.get("attributes") or {} for d in devices if d["device_type"] in device_types_with("meters_generation")]
+    generating = device_types_with("meters_generation")
+    inverters = [d.get("attributes") or {} for d in devices if d["device_type"] in generating]
     accuracy = [float(a["energy_accuracy_pct"]) for a in inverters if _attribute_number(a.get("energy_accuracy_pct"))]
     billed = tariff_from_bills([(float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
                                 for r in records if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")])

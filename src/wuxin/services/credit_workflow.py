@@ -23,8 +23,8 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import credit_refusal
-from wuxin.services.bootstrap import product as get_product
 from wuxin.security.policy import Principal, require_role
+from wuxin.services.bootstrap import product as get_product
 from wuxin.services.credit import readable_decision, require_lender
 from wuxin.services.evidence import record_evidence
 from wuxin.services.loans import money, own_loan, public_loan

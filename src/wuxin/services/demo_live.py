@@ -100,9 +100,10 @@ class LiveDevices:
         self.data_dir = data_dir or platform.settings.var_dir / "demo-broker"
         self.counts = LiveCounts()
         self.stop_event = threading.Event()
-        devices = [d for e in fleet for d in e.devices if d.device_type not in device_types_with("history_only")]
-        self.terminals = {d.key: d for d in devices if d.device_type in device_types_with("speaks_jt808")}
-        self.mqtt_devices = {d.key: d for d in devices if d.device_type not in device_types_with("speaks_jt808")}
+        history_only, terminals = device_types_with("history_only"), device_types_with("speaks_jt808")
+        devices = [d for e in fleet for d in e.devices if d.device_type not in history_only]
+        self.terminals = {d.key: d for d in devices if d.device_type in terminals}
+        self.mqtt_devices = {d.key: d for d in devices if d.device_type not in terminals}
         self._loop = asyncio.new_event_loop()
         self._threads: list[threading.Thread] = []
         self._sessions: dict[str, SimulatedTerminal] = {}

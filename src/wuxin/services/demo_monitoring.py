@@ -5,8 +5,8 @@ from __future__ import annotations
 from wuxin.bootstrap import Platform
 from wuxin.security.policy import Principal
 from wuxin.services import loans, monitoring, pledges
-from wuxin.services.identity import login, principal_for_token
 from wuxin.services.bootstrap import device_types_with, packs_with
+from wuxin.services.identity import login, principal_for_token
 
 PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "plan_monitoring", "install", "commission",
          "approve", "disburse"], ["assess", "plan_monitoring", "install", "commission", "approve", "disburse", "warn"]]
@@ -20,7 +20,8 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
     vehicle_loans: list[int] = []
     for n, (spec, eid) in enumerate(zip(fleet, enterprise_ids)):
         loan = loans.create_loan(platform, officer, eid, f"{spec.industry}-iot", str(500_000 + 250_000 * (n % 4)))
-        path = PATHS[-2] if spec.industry in packs_with("demo_pledge") + packs_with("demo_fleet_loan") else PATHS[n % len(PATHS)]
+        collateral = spec.industry in packs_with("demo_pledge") + packs_with("demo_fleet_loan")
+        path = PATHS[-2] if collateral else PATHS[n % len(PATHS)]
         for action in path:
             _step(platform, officer, risk, loan["id"], action, _plan_devices(spec))
         if spec.industry in packs_with("demo_pledge"):
@@ -47,8 +48,9 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     naming them as the reason; without any it stays in monitoring: the demo says nothing it did not see."""
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
+        vehicles = device_types_with("locates_vehicles")
         terminals = [d for key in loan["monitoring_plan"]["devices"]
-                     if (d := uow.devices.by_key(key)) and d["device_type"] in device_types_with("locates_vehicles")]
+                     if (d := uow.devices.by_key(key)) and d["device_type"] in vehicles]
         plates = {(d["attributes"] or {}).get("plate") for d in terminals} - {None, ""}
         on_vehicle = {d["id"]: (d["attributes"] or {}).get("plate") for d in uow.devices.list(loan["enterprise_id"])
                       if (d["attributes"] or {}).get("plate") in plates}

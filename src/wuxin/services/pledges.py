@@ -148,8 +148,9 @@ def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int |
 
 
 def _zone_readers(devices: list[dict]) -> dict[int, str]:
+    counting = device_types_with("counts_stock")
     return {d["id"]: d["attributes"]["zone_id"] for d in devices
-            if d["device_type"] in device_types_with("counts_stock") and (d["attributes"] or {}).get("zone_id")}
+            if d["device_type"] in counting and (d["attributes"] or {}).get("zone_id")}
 
 
 def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict[str, float]:
@@ -196,7 +197,6 @@ def coverage_doc(cov: Coverage, maintenance: Decimal) -> dict:
 
 def check_coverage(platform: Platform) -> int:
     """Margin-call warnings for every live loan with pledged goods: raise below the line, clear above it."""
-    base = rule_of_type("coverage")
     now_ms = platform.clock_ms()
     signals = []
     with platform.uow() as uow:
@@ -204,10 +204,16 @@ def check_coverage(platform: Platform) -> int:
             if not uow.monitoring.items(loan["id"]):
                 continue
             cov = loan_coverage(uow, loan, now_ms)
-            signals += coverage_signals(base, loan, cov, now_ms)
+            signals += coverage_signals(_industry_rule(uow, "coverage", loan), loan, cov, now_ms)
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return sum(1 for s in signals if s.action == "raise")
+
+
+def _industry_rule(uow: UnitOfWork, kind: str, loan: dict):
+    """The rule of `kind` of the borrower's industry pack, else the first pack's that declares one."""
+    enterprise = uow.enterprises.get(loan["enterprise_id"])
+    return rule_of_type(kind, enterprise["industry"] if enterprise else None)
 
 
 def coverage_signals(base, loan: dict, cov: Coverage, now_ms: int) -> list[Signal]:
@@ -230,10 +236,10 @@ def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: s
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
     if to_ms <= from_ms:
         raise InvalidInput(f"window [{from_ms}, {to_ms}) is empty")
-    rule = rule_of_type("mismatch")
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         loan = own_loan(uow, principal, loan_id)
+        rule = _industry_rule(uow, "mismatch", loan)
         devices, consent_id = _readable_devices(platform, uow, principal, loan["enterprise_id"])
         values = zone_outbound(uow, devices, zone_id, from_ms, to_ms)
         _log_read(platform, uow, principal, loan, "pledges.reconcile", consent_id, len(devices))
@@ -268,8 +274,9 @@ def _log_read(platform: Platform, uow: UnitOfWork, principal: Principal, loan: d
 def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: int, to_ms: int) -> dict:
     """Outbound counts of the zone from the given devices only (those the caller may read)."""
     devices = [d for d in readable if (d["attributes"] or {}).get("zone_id") == zone_id]
-    cameras = [d["id"] for d in devices if d["device_type"] in device_types_with("counts_goods_out")]
-    readers = [d["id"] for d in devices if d["device_type"] in device_types_with("counts_stock")]
+    outbound, counting = device_types_with("counts_goods_out"), device_types_with("counts_stock")
+    cameras = [d["id"] for d in devices if d["device_type"] in outbound]
+    readers = [d["id"] for d in devices if d["device_type"] in counting]
     camera_out = uow.monitoring.sum_values(cameras, "count_out", from_ms, to_ms) if cameras else None
     rfid_out = None
     if readers:
