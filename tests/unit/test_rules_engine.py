@@ -40,6 +40,19 @@ def test_threshold_relative_to_an_install_attribute():
     assert run(CRANE, r, [(0, "current_a", 1e6, None)])[0].signals == []  # no attribute: the rule does not apply
 
 
+def test_threshold_duration_from_the_devices_own_install_attribute():
+    r = rule(type="threshold", params={"key": "temp_c", "op": ">", "value_attr": "temp_max_c", "duration_s": 600,
+                                       "duration_min_attr": "excursion_limit_min"})
+    own = DeviceInfo(11, "logger-1", "cold_chain.temp_logger", 3, {"temp_max_c": -18.0, "excursion_limit_min": 45})
+    warm = [(t * 60_000, "temp_c", -12.0, None) for t in range(0, 45, 5)]  # 40 min above -18
+    assert run(own, r, warm)[0].signals == []  # 40 min is not the 45 its goods allow
+    assert [s.action for s in run(own, r, warm + [(45 * 60_000, "temp_c", -12.0, None)])[0].signals] == ["raise"]
+    plain = DeviceInfo(12, "logger-2", "cold_chain.temp_logger", 3, {"temp_max_c": -18.0})  # no allowance: duration_s
+    assert [s.action for s in run(plain, r, warm[:3])[0].signals] == ["raise"]
+    with pytest.raises(InvalidInput, match="duration_min_attr"):
+        rule(type="threshold", params={"key": "temp_c", "op": ">", "value": 0, "duration_min_attr": 5})
+
+
 def test_position_jump_is_an_implied_speed():
     r = rule(type="rate_of_change", params={"key": "position", "max_per_hour": 250})
     points = [(0, "lat", 31.0, None), (0, "lon", 120.0, None), (60_000, "lat", 31.01, None), (60_000, "lon", 120.0, None),

@@ -345,6 +345,7 @@ def test_injected_anomalies_are_labelled_valid_and_visible():
 FOUR = (WEEK[0], WEEK[0] + 4 * DAY)
 NEW_KINDS = ["fabricated_copy", "fabricated_smooth", "geofence_exit", "sick_animals", "unauthorised_outbound",
              "stock_below_pledge", "clock_skew"]
+COLD_CHAIN_KINDS = {"refrigeration_failure", "power_cut", "door_left_open", "pledged_goods_moved", "reefer_off_in_transit"}
 _CLEAN: dict = {}
 
 
@@ -390,7 +391,7 @@ def test_every_kind_of_the_issue_can_be_injected_and_its_record_says_what_to_loo
     from wuxin.sim.fleet import all_anomaly_kinds, plan_anomalies
 
     assert set(all_anomaly_kinds()) == set(NEW_KINDS) | {"device_off", "machine_idle", "gps_jump", "herd_drop",
-                                                         "pv_above_irradiance", "crane_overload"}
+                                                         "pv_above_irradiance", "crane_overload"} | COLD_CHAIN_KINDS
     records = plan_anomalies(list(hosts.values()), all_anomaly_kinds(), *FOUR, 4)
     assert records == plan_anomalies(list(hosts.values()), all_anomaly_kinds(), *FOUR, 4)
     keys = {d.key for e in hosts.values() for d in e.devices}
@@ -403,7 +404,7 @@ def test_every_kind_of_the_issue_can_be_injected_and_its_record_says_what_to_loo
         plan_anomalies([hosts["dairy"]], ["geofence_exit"], *FOUR, 4)
 
 
-@pytest.mark.parametrize("pack", ["manufacturing", "vehicles", "dairy", "energy", "logistics", "construction"])
+@pytest.mark.parametrize("pack", ["manufacturing", "vehicles", "dairy", "energy", "logistics", "construction", "cold_chain"])
 def test_fabricated_copy_replays_the_day_before_the_start(hosts, pack):
     rec, clean, dirty = injected(hosts[pack], "fabricated_copy")
     (dev,) = rec.devices

@@ -101,11 +101,20 @@ def threshold_limit(rule: Rule, attributes: Mapping[str, Any]) -> float | None:
     return float(base) * float(rule.params.get("factor", 1.0))
 
 
+def threshold_duration_ms(rule: Rule, attributes: Mapping[str, Any]) -> int:
+    """How long the condition must hold: the device's own install attribute named by `duration_min_attr` (minutes,
+    e.g. the excursion its goods tolerate) when it has one, else the rule's `duration_s`."""
+    own = attributes.get(rule.params.get("duration_min_attr", ""))
+    if isinstance(own, (int, float)) and not isinstance(own, bool) and own >= 0:
+        return int(own * 60_000)
+    return int(rule.params.get("duration_s", 0) * 1000)
+
+
 def _threshold(device, scope, rule, points, state, out) -> None:
     limit = threshold_limit(rule, device.attributes)
     if limit is None:
         return
-    compare, duration_ms = OPS[rule.params["op"]], int(rule.params.get("duration_s", 0) * 1000)
+    compare, duration_ms = OPS[rule.params["op"]], threshold_duration_ms(rule, device.attributes)
     for ts, key, num, _ in points:
         if num is None:
             continue

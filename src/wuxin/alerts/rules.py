@@ -2,7 +2,8 @@
 
 A rule is a frozen declaration; its `type` says which evaluator reads it:
 
-  threshold       a property compared with a value (or an install attribute x factor) for `duration_s`
+  threshold       a property compared with a value (or an install attribute x factor) for `duration_s`, or for the
+                  minutes in the device's install attribute named by `duration_min_attr` when it has one
   rate_of_change  a property's change per hour, or "position" as implied speed between fixes (km/h)
   clock_skew      a device's newest stamp in each batch more than `max_skew_s` ahead of or behind the platform's
                   receive time, the same way for `min_batches` batches over `min_duration_s`; behind only on a device
@@ -141,6 +142,8 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
             raise InvalidInput(f"rule {rule_id}: op {params['op']!r} is not one of {list(OPS)}")
         if ("value" in params) == ("value_attr" in params):
             raise InvalidInput(f"rule {rule_id}: give exactly one of 'value' or 'value_attr' (with 'factor')")
+    if not isinstance(params.get("duration_min_attr", ""), str):
+        raise InvalidInput(f"rule {rule_id}: duration_min_attr must name an install attribute, got {params['duration_min_attr']!r}")
     exempt = params.get("no_heartbeat_device_types", [])
     if not isinstance(exempt, list) or not all(isinstance(t, str) and "." in t for t in exempt):
         raise InvalidInput(f"rule {rule_id}: no_heartbeat_device_types must be a list of device types, got {exempt!r}")
