@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from wuxin.services.bootstrap import default_rules
+from wuxin.services.bootstrap import default_rules, packs
 from wuxin.alerts.fabricated import DAY_MS, copy_run, fabricated_verdict, flat_runs, roughness
 from wuxin.alerts.rules import parse_rule
 from wuxin.errors import InvalidInput
@@ -78,7 +78,7 @@ def test_a_noiseless_curve_is_too_smooth_against_the_devices_own_roughness():
 
 def test_fabricated_rules_are_declared_and_validated():
     mine = [r for r in default_rules().values() if r.type == "fabricated_data"]
-    assert {r.scenario for r in mine} == {"construction", "dairy", "energy", "logistics", "manufacturing", "vehicles"}
+    assert {r.scenario for r in mine} == set(packs())  # every pack watches its data for fabrication
     assert all(r.alarm_type == "fabricated_data" and r.params["keys"] for r in mine)
     with pytest.raises(InvalidInput, match="tests must be"):
         parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": ["x"], "tests": ["guess"]}})
