@@ -176,13 +176,15 @@ def test_a_live_demo_mqtt_device_answers_rpc_and_its_cadence_follows_the_new_int
     """The whole loop over real sockets: an integrator's set_report_interval is delivered by the front end on
     v1/devices/me/rpc/request/{id}, the demo device answers on .../response/{id}, the command is acknowledged,
     and the device's readings that follow are at least that far apart."""
-    from wuxin.services import commands
-    from wuxin.services.credit import principal_for_username
+    from wuxin.domain.model import Role
+    from wuxin.security.policy import Principal
+    from wuxin.services import commands, identity
 
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
-    admin = principal_for_username(platform, "admin")
+    admin = Principal(identity.create_user(platform, "rpc-admin", "a-long-password-1", "platform_admin", None, None),
+                      "rpc-admin", Role.PLATFORM_ADMIN, None, None)
     live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=600, heartbeat_s=10_000, data_dir=tmp_path / "broker",
                        mqtt_front_port=0)
     live.start()
