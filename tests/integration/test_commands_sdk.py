@@ -360,7 +360,6 @@ def _pledged_tracker(platform, world, loan_state: str = "warning") -> int:
     """truck-01 (a ThingsBoard MQTT tracker) pledged on a loan of the bank; consents of both banks and the
     integrator; its last report says standing, ignition off."""
     from wuxin.services import consent, loans
-    from wuxin.services.ingest import ingest_lines
     from tests.world import DAY_MS
 
     expires = platform.clock_ms() + 30 * DAY_MS

@@ -298,7 +298,7 @@ export async function devicePage(enterpriseId, key) {
     device?.device_type === "vehicles.gps_terminal" ? vehicleStateCard(key) : null,
     commandsCard(`/api/v1/devices/${encodeURIComponent(key)}/commands`, {
       readOnly: session.me?.role === "enterprise_user",
-      request: device?.device_type === "vehicles.gps_terminal" && COMMANDERS.includes(session.me?.role)
+      request: COMMANDERS.includes(session.me?.role)  // the dialog offers what the device's channel takes
         ? () => requestCommand(key, { enterpriseId }) : null }),
     data.events.length ? card(t("events"), table([
       { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => code("event", e.event) },
