@@ -209,8 +209,12 @@ def test_the_vehicle_state_comes_from_its_reports_and_only_for_whom_the_consent_
     assert client.get(path, headers=h["fleetowner"]).json()["state"] == state  # the borrower sees its truck
     assert client.get(path, headers=h["integrator"]).status_code == 200
     assert client.get(path, headers=h["owner"]).status_code == 404  # another enterprise's user: no such device
-    assert client.get(path, headers=h["regulator"]).status_code in (403, 404)
+    assert client.get(path, headers=h["regulator"]).status_code == 404  # a regulator holds no consent: no such device
     revoked = client.post(f"/api/v1/consents/{world.fleet_consents[world.other_bank]}/revoke", headers=h["fleetowner"])
     assert revoked.status_code == 200, revoked.text
     assert client.get(path, headers=h["other"]).status_code == 404
+    consent.grant(platform, None, world.fleet, world.other_bank, "devices", ["truck-01"], "credit monitoring",
+                  now + 30 * DAY_MS)  # the other bank may see the fleet's truck-01 only
+    narrow = client.get(path, headers=h["other"])
+    assert narrow.status_code == 403 and "truck-02" in narrow.text, narrow.text
     assert client.get("/api/v1/devices/nope/command-state", headers=h["officer"]).status_code == 404
