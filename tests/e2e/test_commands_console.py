@@ -205,13 +205,27 @@ def _track_after(platform, truck: str, after_ms: int) -> list[tuple[int, float, 
     return [(ts, p["lat"], p["lon"], p["speed_kmh"]) for ts, p in sorted(points.items()) if len(p) == 3]
 
 
+def _drive(live, url: str, token: str, truck: str, speed_kmh: float, acc_on: bool) -> None:
+    """The driver's move, and wait until the platform reads it as the truck's latest state (a report's time has whole
+    seconds: the next report may be stamped a moment ahead)."""
+    live.take_wheel(truck, speed_kmh, acc_on)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = _get(url, token, f"/api/v1/devices/{truck}/command-state").json()["state"]
+        if state["speed_kmh"]["value"] == speed_kmh and state["acc_on"]["value"] is acc_on:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{truck} never read as {speed_kmh} km/h, ACC {acc_on}: {state}")
+
+
 def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_data_after(live_demo, fleet_loan, as_user):
     """Auto-loan recovery: the cut is refused while the truck moves; once parked it is requested, approved by a second
     person, sent as JT/T 808 0x8500 over TCP to the simulated terminal, answered 0x0500 with the cut bits, and the
     reports that follow (the driver trying to leave) show it standing where it was, oil and circuit cut."""
     url, platform, live = live_demo
     loan, alarm, truck = fleet_loan["loan"], fleet_loan["alarm"], fleet_loan["truck"]
-    live.take_wheel(truck, 42.0, True)  # the truck is on the road
+    token = _token(url, "officer")
+    _drive(live, url, token, truck, 42.0, True)  # the truck is on the road
 
     officer = as_user("officer", "en")
     officer.open(f"#/alarm/{alarm['id']}", "#alarm-commands [data-request-command]")
@@ -226,17 +240,16 @@ def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_d
     assert "42.0 km/h" in error.inner_text()  # refused while it moves: the dialog says why and stays open
     officer.shot("commands-cut-refused-moving-en")
 
-    live.take_wheel(truck, 0.0, True)  # stopped, engine running: still refused
+    _drive(live, url, token, truck, 0.0, True)  # stopped, engine running: still refused
     officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
     officer.page.wait_for_function("() => document.querySelector(\"dialog[data-dialog='command-request'] "
                                    "[data-dialog-error]\").textContent.includes('ACC on')")
-    live.take_wheel(truck, 0.0, False)  # parked, ignition off
+    _drive(live, url, token, truck, 0.0, False)  # parked, ignition off
     parked_at_ms = platform.clock_ms()
     officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
     officer.page.wait_for_selector("dialog[data-dialog='command-request']", state="detached")
     state = officer.page.locator("#alarm-commands [data-command-state]").first
     state.wait_for()
-    token = _token(url, "officer")
     cut = [c for c in _get(url, token, f"/api/v1/alarms/{alarm['id']}/commands").json() if c["operation"] == "immobilise"]
     assert [c["state"] for c in cut] == ["requested"], cut
     command_id = cut[0]["id"]

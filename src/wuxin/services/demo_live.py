@@ -1,7 +1,7 @@
 """Live devices for `wuxin demo`: after the history, the demo fleet goes on sending, over the
 protocols real devices speak, paced at real time by the same seeded simulator.
 
-- GPS terminals (`vehicles.gps_terminal`) are provisioned as an integrator would (terminal id,
+- GPS terminals (`vehicles.gps_terminal`, JT/T 808-2019: the oil and power cut needs it) are provisioned as an integrator would (terminal id,
   enrolment window), then register and log in to an in-process JT/T 808 gateway on 127.0.0.1
   (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms travel as alarm bits.
 - The other devices are ThingsBoard MQTT clients of the platform's MQTT front end (127.0.0.1, port
@@ -57,7 +57,7 @@ ENROL_WINDOW_S = 3600  # the demo's terminals register right after they are prov
 
 
 def demo_terminal_id(device_key: str) -> str:
-    """The 7-character terminal id (2013 layout) the demo's simulated terminal was 'made' with."""
+    """The terminal id the demo's simulated terminal was "made" with (7 characters: fits the 2013 and 2019 layouts)."""
     return "W" + hashlib.sha256(device_key.encode()).hexdigest()[:6].upper()
 
 
@@ -110,6 +110,7 @@ class LiveDevices:
         self._publishers: dict[str, RpcDevice] = {}
         self._last_report_ms: dict[str, int | None] = {}  # per terminal: its last location (its cadence)
         self._wheel: dict[str, dict] = {}  # per truck taken off its seeded speed and ACC (take_wheel)
+        self._last_fix_ms: dict[str, int] = {}  # per terminal: the time of its latest location sent
         self._gateway: Jt808Gateway | None = None
         self._broker: MosquittoProcess | None = None
 
@@ -179,7 +180,7 @@ class LiveDevices:
                                                              self.command_poll_s))
         for key in keys:
             device = self.terminals[key]
-            terminal = SimulatedTerminal(device.attributes["jt808_phone"], terminal_id=demo_terminal_id(key))
+            terminal = SimulatedTerminal(device.attributes["jt808_phone"], "2019", terminal_id=demo_terminal_id(key))
             try:
                 await terminal.connect("127.0.0.1", port)
                 await terminal.login(device.attributes.get("plate", ""))
@@ -235,18 +236,22 @@ class LiveDevices:
                 location = terminal.vehicle.constrain(  # a vehicle the bank cut stands still
                     terminal_location(values, line["ts"], events_at.get(line["ts"], [])))
                 (answer,) = await terminal.request(terminal.builder.location(location))
+                self._last_fix_ms[key] = max(self._last_fix_ms.get(key, 0), line["ts"])
                 if m.parse_general_response(answer.body)["result"] != m.RESULT_OK:
                     raise ConnectionError(f"location of {key} at {line['ts']} answered {answer.body.hex()}")
                 self.counts.jt808_locations += 1
 
     def take_wheel(self, key: str, speed_kmh: float, acc_on: bool) -> None:
         """The driver of demo truck `key` drives at speed_kmh with the ignition as said (instead of its seeded
-        track's speed and ACC; its position still follows the track) and its terminal reports so at once. A truck
+        track's speed and ACC; its position still follows the track) and its terminal reports so at once (in the
+        next whole second after its last report, which may be a moment ahead of the clock). A truck
         the bank cut stays standing whatever the driver does: its report says so. For the presenter and the tests:
         whether a seeded truck is parked when the cut is asked cannot be known beforehand."""
         terminal = self._sessions[key]
         self._wheel[key] = {"speed_kmh": speed_kmh, "acc_on": acc_on}
-        now = {"device": key, "ts": self.platform.clock_ms(),
+        # a location's time has whole seconds: a second report within the same second would be the same reading
+        at_ms = max(self.platform.clock_ms(), self._last_fix_ms.get(key, 0) // 1000 * 1000 + 1000)
+        now = {"device": key, "ts": at_ms,
                "values": {"lat": terminal.vehicle.lat, "lon": terminal.vehicle.lon, "heading_deg": terminal.vehicle.heading_deg}}
         self._await(self._send_locations(key, [now], at_once=True))  # as a terminal reports an ACC change
 
