@@ -188,8 +188,19 @@ class LiveDevices:
                 self._failed(f"JT/T 808 terminal {key}: {exc}")
                 await terminal.close()
                 continue
+            terminal.vehicle.lat, terminal.vehicle.lon = await asyncio.to_thread(self._last_position, key,
+                                                                                terminal.vehicle)
             self._sessions[key] = terminal
         return port
+
+    def _last_position(self, key: str, vehicle) -> tuple[float, float]:
+        """Where the truck's history left it (before its first live report), else where the simulator starts."""
+        now_ms = self.platform.clock_ms()
+        with self.platform.uow() as uow:
+            device_id = uow.devices.by_key(key)["id"]
+            lat = uow.monitoring.latest_value([device_id], "lat", now_ms).get(device_id)
+            lon = uow.monitoring.latest_value([device_id], "lon", now_ms).get(device_id)
+        return (lat, lon) if lat is not None and lon is not None else (vehicle.lat, vehicle.lon)
 
     async def _push_commands(self, device_keys: set[str]) -> int:
         """The poll's push: the gateway sends each due terminal its commands, and the simulated terminal (which
