@@ -271,11 +271,11 @@ def test_a_hostile_borrower_cannot_run_script_in_its_own_console(console_as, bor
     _visit(c, "#/my", ["enterprise_name", "enterprise_region"])
     _visit(c, "#/my/devices", ["machine_id"])
     _visit(c, "#/consents", ["consent_purpose"])
-    _visit(c, "#/commands", ["command_answer"])  # every command to its devices, the device's raw answer as text
     c.page.locator("[data-narrow]").first.click()
     c.page.wait_for_selector("#narrow-save")
     _visit(c, f"#/device/{borrower.id}/xss-gate-01", ["gate_sku"])
     _visit(c, f"#/device/{borrower.id}/xss-probe-01", ["probe_property"])
+    _visit(c, "#/commands", ["command_answer"])  # every command to its devices, the device's raw answer as text
     assert c.errors == []
 
 
