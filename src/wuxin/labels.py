@@ -16,6 +16,7 @@ from wuxin.alerts.rules import SEVERITIES
 from wuxin.calendars.periods import PERIOD_KINDS
 from wuxin.commands.jt808 import JT808
 from wuxin.commands.model import STATES as COMMAND_STATES
+from wuxin.commands.model import VEHICLE_STATE_KEYS
 from wuxin.commands.rpc import STANDARD as RPC_STANDARD
 from wuxin.ingest.jt808.commands import PARAMETERS as JT808_PARAMETERS
 from wuxin.domain.model import ConsentScope, Role, SourceMode, TenantKind
@@ -114,7 +115,7 @@ PORTFOLIO_COLUMN_LABELS = {
 FEATURE_LABELS_EN = {f.name: f.label for f in IOT_FEATURES + STATEMENT_FEATURES} | EXTRA_FEATURE_LABELS_EN
 
 # the built-in thing models' services (a thing model imported later labels its own in its TSL)
-BUILT_IN_SERVICES = ("set_run_threshold", "relay_control", "locate_now", "set_overspeed_limit")
+BUILT_IN_SERVICES = ("set_run_threshold", "relay_control", "locate_now", "set_overspeed_limit")  # immobilise, restore: as JT808
 
 _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
     "severity": (SEVERITIES, {"critical": ("严重", "Critical"), "major": ("重要", "Major"), "minor": ("次要", "Minor"),
@@ -193,6 +194,9 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
         "max_speed_kmh": ("最高速度（km/h）", "Maximum speed (km/h)"),
         "overspeed_duration_s": ("超速持续时间（秒）", "Overspeed duration (s)"),
         "text": ("文本内容", "Text"), "tts": ("语音播读", "Read aloud (TTS)")}),
+    "vehicle_state": (VEHICLE_STATE_KEYS, {
+        "speed_kmh": ("车速", "Speed"), "acc_on": ("ACC点火", "Ignition (ACC)"), "oil_cut": ("油路断开", "Oil circuit cut"),
+        "circuit_cut": ("电路断开", "Electric circuit cut"), "doors_locked": ("车门加锁", "Doors locked")}),
     "identity_kind": (IDENTITY_KINDS, {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")}),
 }
 

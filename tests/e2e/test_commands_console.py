@@ -187,3 +187,114 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
     assert officer.errors == [refused], officer.errors  # the request without a reason, refused above; nothing else
     for c in (risk, owner, other):
         assert c.errors == [], c.errors
+
+
+def _track_after(platform, truck: str, after_ms: int) -> list[tuple[int, float, float, float]]:
+    """The truck's reports after after_ms: (time, lat, lon, speed km/h), in order."""
+    with platform.uow() as uow:
+        device_id = uow.devices.by_key(truck)["id"]
+    from sqlalchemy import text
+
+    with platform.engine.connect() as conn:
+        rows = conn.execute(text("SELECT ts_ms, key, num FROM readings WHERE device_id = :d AND ts_ms > :t "
+                                 "AND key IN ('lat', 'lon', 'speed_kmh') ORDER BY ts_ms"),
+                            {"d": device_id, "t": after_ms}).all()
+    points: dict[int, dict] = {}
+    for ts, key, num in rows:
+        points.setdefault(ts, {})[key] = num
+    return [(ts, p["lat"], p["lon"], p["speed_kmh"]) for ts, p in sorted(points.items()) if len(p) == 3]
+
+
+def _drive(live, url: str, token: str, truck: str, speed_kmh: float, acc_on: bool) -> None:
+    """The driver's move, and wait until the platform reads it as the truck's latest state (a report's time has whole
+    seconds: the next report may be stamped a moment ahead)."""
+    live.take_wheel(truck, speed_kmh, acc_on)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = _get(url, token, f"/api/v1/devices/{truck}/command-state").json()["state"]
+        if state["speed_kmh"]["value"] == speed_kmh and state["acc_on"]["value"] is acc_on:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{truck} never read as {speed_kmh} km/h, ACC {acc_on}: {state}")
+
+
+def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_data_after(live_demo, fleet_loan, as_user):
+    """Auto-loan recovery: the cut is refused while the truck moves; once parked it is requested, approved by a second
+    person, sent as JT/T 808 0x8500 over TCP to the simulated terminal, answered 0x0500 with the cut bits, and the
+    reports that follow (the driver trying to leave) show it standing where it was, oil and circuit cut."""
+    url, platform, live = live_demo
+    loan, alarm, truck = fleet_loan["loan"], fleet_loan["alarm"], fleet_loan["truck"]
+    token = _token(url, "officer")
+    _drive(live, url, token, truck, 42.0, True)  # the truck is on the road
+
+    officer = as_user("officer", "en")
+    officer.open(f"#/alarm/{alarm['id']}", "#alarm-commands [data-request-command]")
+    officer.page.click("#alarm-commands [data-request-command]")
+    officer.page.wait_for_selector("dialog[data-dialog='command-request'] #cmd-operation")
+    officer.page.select_option("#cmd-operation", "immobilise")
+    assert officer.page.locator("#cmd-loan").input_value() == str(loan["id"])
+    assert officer.page.locator("[data-note='four-eyes']").count() == 1
+    officer.page.fill("#cmd-reason", "Loan in warning, truck left its fence: immobilise for recovery")
+    officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
+    error = officer.page.wait_for_selector("dialog[data-dialog='command-request'] [data-dialog-error]:not(:empty)")
+    assert "42.0 km/h" in error.inner_text()  # refused while it moves: the dialog says why and stays open
+    officer.shot("commands-cut-refused-moving-en")
+
+    _drive(live, url, token, truck, 0.0, True)  # stopped, engine running: still refused
+    officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
+    officer.page.wait_for_function("() => document.querySelector(\"dialog[data-dialog='command-request'] "
+                                   "[data-dialog-error]\").textContent.includes('ACC on')")
+    _drive(live, url, token, truck, 0.0, False)  # parked, ignition off
+    parked_at_ms = platform.clock_ms()
+    officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
+    officer.page.wait_for_selector("dialog[data-dialog='command-request']", state="detached")
+    state = officer.page.locator("#alarm-commands [data-command-state]").first
+    state.wait_for()
+    cut = [c for c in _get(url, token, f"/api/v1/alarms/{alarm['id']}/commands").json() if c["operation"] == "immobilise"]
+    assert [c["state"] for c in cut] == ["requested"], cut
+    command_id = cut[0]["id"]
+
+    risk = as_user("risk", "zh-CN")
+    risk.open("#/commands", f"[data-command-list='pending'] [data-decide='{command_id}']")
+    risk.page.click(f"[data-decide='{command_id}']")
+    risk.page.fill("#cmd-decision-reason", "已核实：车辆停放熄火，贷款预警中，同意断油断电")
+    risk.page.click("dialog[data-dialog='command-decide'] [data-dialog-submit]")
+    risk.page.wait_for_selector("dialog[data-dialog='command-decide']", state="detached")
+
+    deadline = time.monotonic() + 90
+    while _command_state(url, token, command_id)["state"] in ("approved", "sent") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    done = _command_state(url, token, command_id)
+    assert done["state"] == "acknowledged", done
+    assert done["msg_id"] == "0x8500" and done["answer"]["msg_id"] == "0x0500", done
+    assert done["answer"]["vehicle"]["oil_cut"] is True and done["answer"]["vehicle"]["circuit_cut"] is True
+    terminal = live._sessions[truck]
+    assert terminal.vehicle.immobilised and terminal.commands[-1].header.msg_id == 0x8500
+
+    # the driver tries to leave: the reports that follow show the truck standing where it was, oil and power cut
+    stood = (terminal.vehicle.lat, terminal.vehicle.lon)
+    live.take_wheel(truck, 55.0, True)
+    live.take_wheel(truck, 60.0, True)
+    after = _track_after(platform, truck, done["answered_ms"] // 1000 * 1000 - 1)  # a report's time has whole seconds
+    assert len(after) >= 2 and all(speed == 0.0 and (lat, lon) == pytest.approx(stood) for _, lat, lon, speed in after), after
+    assert parked_at_ms <= done["answered_ms"]
+
+    # the device page: the vehicle state from those reports and the command with the terminal's raw answer
+    risk.open(f"#/device/{loan['enterprise_id']}/{truck}", f"[data-command-state='{command_id}'][data-state-code='acknowledged']")
+    risk.page.wait_for_selector("[data-vehicle-state] [data-state-key='oil_cut'][data-state-value='true']")
+    assert risk.page.locator("[data-state-key='circuit_cut']").get_attribute("data-state-value") == "true"
+    assert risk.page.locator("[data-state-key='acc_on']").get_attribute("data-state-value") == "false"
+    assert risk.page.locator("[data-state-key='speed_kmh']").get_attribute("data-state-value") == "0"
+    raw = risk.page.locator(f"[data-command-raw='{command_id}']").inner_text()
+    assert '"oil_cut":true' in raw and '"msg_id":"0x0500"' in raw
+    risk.shot("commands-cut-device-zh")
+    officer.open("#/loans", f"[data-loan-commands='{loan['id']}']")
+    officer.page.click(f"[data-loan-commands='{loan['id']}']")
+    officer.page.wait_for_selector(f"[data-command-state='{command_id}'][data-state-code='acknowledged']")
+    officer.open(f"#/alarm/{alarm['id']}", "#alarm-commands")
+    officer.page.wait_for_selector(f"#alarm-commands [data-command-state='{command_id}'][data-state-code='acknowledged']")
+    officer.shot("commands-cut-alarm-en")
+
+    conflict = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+    assert officer.errors == [conflict, conflict], officer.errors  # the two refusals above; nothing else
+    assert risk.errors == [], risk.errors

@@ -37,6 +37,7 @@ FIELDS = {
     "consent_purpose": hostile("consent_purpose"), "statement_period": hostile("statement_period"),
     "loan_product": hostile("loan_product"), "lot_sku": hostile("lot_sku"),
     "display_name": hostile("display_name"), "probe_label": hostile("probe_label"), "probe_property": hostile("probe_property"),
+    "command_answer": "<img src=x onerror=X()><svg onload=X()>command_answer",  # shown as raw JSON: no quotes
 }
 XSS_OWNER = "xss-owner"
 PROBE_MODEL = {  # a device type the admin imports (POST /api/v1/thing-models), its names for people hostile
@@ -139,9 +140,20 @@ def borrower(demo) -> Borrower:
                                                    "amount_cny": "500000.00"}))["id"]
     _ok(officer.post(f"/api/v1/loans/{loan}/pledges", json={"items": [
         {"kind": "lot", "value": "XSS-LOT-2026-01", "sku": FIELDS["lot_sku"], "quantity": "10"}]}))
+    _answer_a_command(demo, admin, tokens["xss-loom-01"])
     # A device sends a property named with HTML: the quarantine keeps it with its reason for the admin.
     httpx.post(f"{demo}/api/v1/{tokens['xss-gate-01']}/telemetry", json={"ts": int(time.time() * 1000), "values": {"<b onclick=X()>q": 1}})
     return Borrower(enterprise, XSS_OWNER, loan)
+
+
+def _answer_a_command(base: str, admin: httpx.Client, token: str) -> None:
+    """The admin sets the bracelet's reporting interval; the device takes it by the HTTP long poll and answers with
+    HTML, which the console shows as the device's raw answer."""
+    asked = _ok(admin.post("/api/v1/devices/xss-loom-01/commands", json={
+        "operation": "set_report_interval", "params": {"interval_s": 300}, "reason": "hostile answer probe"}))
+    polled = _ok(httpx.get(f"{base}/api/v1/{token}/rpc", params={"timeout": 10_000}, timeout=30))
+    assert polled["id"] == asked["id"], polled
+    _ok(httpx.post(f"{base}/api/v1/{token}/rpc/{asked['id']}", json={"note": FIELDS["command_answer"]}))
 
 
 def _last_quarter() -> tuple[str, str]:
@@ -263,6 +275,7 @@ def test_a_hostile_borrower_cannot_run_script_in_its_own_console(console_as, bor
     c.page.wait_for_selector("#narrow-save")
     _visit(c, f"#/device/{borrower.id}/xss-gate-01", ["gate_sku"])
     _visit(c, f"#/device/{borrower.id}/xss-probe-01", ["probe_property"])
+    _visit(c, "#/commands", ["command_answer"])  # every command to its devices, the device's raw answer as text
     assert c.errors == []
 
 

@@ -183,3 +183,38 @@ def test_an_alarm_of_another_unit_on_the_same_vehicle_may_prompt_the_terminals_c
     assert same.json()["alarm_id"] == alarm_ids["adas-02"]
     other = client.post("/api/v1/devices/truck-02/commands", json={**body, "alarm_id": alarm_ids["adas-09"]}, headers=officer)
     assert other.status_code == 422 and f"alarm {alarm_ids['adas-09']} is not about device 'truck-02'" in other.text
+
+
+def test_the_vehicle_state_comes_from_its_reports_and_only_for_whom_the_consent_allows(live, platform):
+    from wuxin.services.ingest import ingest_lines
+
+    world, _, _ = _setup(platform)
+    regulator = identity.create_tenant(platform, "Regulator", "regulator")
+    identity.create_user(platform, "regulator", PASSWORD, "regulator", regulator)
+    client = live.client
+    now = platform.clock_ms()
+    ingest_lines(platform, [
+        {"device": "truck-02", "ts": now - 60_000, "values": {"speed_kmh": 31.0, "acc_on": True, "oil_cut": False,
+                                                               "circuit_cut": False, "doors_locked": False}},
+        {"device": "truck-02", "ts": now - 1_000, "values": {"speed_kmh": 0.0, "acc_on": False, "oil_cut": True,
+                                                              "circuit_cut": True, "doors_locked": False}}], "http")
+    h = {name: login(client, name) for name in ("officer", "fleetowner", "owner", "other", "integrator", "regulator")}
+    path = "/api/v1/devices/truck-02/command-state"
+    assert client.get(path).status_code == 401
+    seen = client.get(path, headers=h["officer"])
+    assert seen.status_code == 200, seen.text
+    state = seen.json()["state"]
+    assert state["oil_cut"] == {"value": True, "ts_ms": now - 1_000} and state["circuit_cut"]["value"] is True
+    assert state["acc_on"]["value"] is False and state["speed_kmh"]["value"] == 0.0 and state["doors_locked"]["value"] is False
+    assert client.get(path, headers=h["fleetowner"]).json()["state"] == state  # the borrower sees its truck
+    assert client.get(path, headers=h["integrator"]).status_code == 200
+    assert client.get(path, headers=h["owner"]).status_code == 404  # another enterprise's user: no such device
+    assert client.get(path, headers=h["regulator"]).status_code == 404  # a regulator holds no consent: no such device
+    revoked = client.post(f"/api/v1/consents/{world.fleet_consents[world.other_bank]}/revoke", headers=h["fleetowner"])
+    assert revoked.status_code == 200, revoked.text
+    assert client.get(path, headers=h["other"]).status_code == 404
+    consent.grant(platform, None, world.fleet, world.other_bank, "devices", ["truck-01"], "credit monitoring",
+                  now + 30 * DAY_MS)  # the other bank may see the fleet's truck-01 only
+    narrow = client.get(path, headers=h["other"])
+    assert narrow.status_code == 403 and "truck-02" in narrow.text, narrow.text
+    assert client.get("/api/v1/devices/nope/command-state", headers=h["officer"]).status_code == 404

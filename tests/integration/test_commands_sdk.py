@@ -352,3 +352,113 @@ def test_an_answer_that_is_not_json_is_refused_and_the_command_waits(platform, l
 def test_a_service_call_needs_every_declared_input(platform, http_env):
     with pytest.raises(InvalidInput, match="needs"):
         request(platform, "loom-01", "set_run_threshold", {})
+
+
+# ---- lender operations on the RPC channels: the rules of the JT/T 808 cut hold for an MQTT GPS tracker
+
+def _pledged_tracker(platform, world, loan_state: str = "warning") -> int:
+    """truck-01 (a ThingsBoard MQTT tracker) pledged on a loan of the bank; consents of both banks and the
+    integrator; its last report says standing, ignition off."""
+    from wuxin.services import consent, loans
+    from tests.world import DAY_MS
+
+    expires = platform.clock_ms() + 30 * DAY_MS
+    for tenant in (world.bank, world.other_bank, world.operator):
+        consent.grant(platform, None, world.fleet, tenant, "all", [], "credit monitoring", expires)
+    loan = loans.create_loan(platform, who(platform, "officer"), world.fleet, "auto", "300000")
+    with platform.uow() as uow:
+        uow.monitoring.set_loan(loan["id"], state=loan_state, monitoring_plan={"devices": ["truck-01"]})
+        uow.commit()
+    _tracker_reports(platform, speed_kmh=0.0, acc_on=False)
+    return loan["id"]
+
+
+def _tracker_reports(platform, speed_kmh: float, acc_on: bool) -> None:
+    from wuxin.services.ingest import ingest_lines
+
+    platform.clock.now_ms += 1000
+    ingest_lines(platform, [{"device": "truck-01", "ts": platform.clock_ms() - 500,
+                             "values": {"speed_kmh": speed_kmh, "acc_on": acc_on, "lat": 29.87, "lon": 121.54}}], "http")
+
+
+def _lender_request(platform, username: str, operation: str, loan_id: int | None) -> dict:
+    return cmd.request_command(platform, who(platform, username), "truck-01", operation, None,
+                               "default: recover the pledged truck", loan_id=loan_id)
+
+
+def test_an_mqtt_trackers_immobilise_needs_the_lending_bank_four_eyes_and_a_standing_truck(platform, env):
+    world, _, sdk = env
+    loan_id = _pledged_tracker(platform, world)
+    truck = sdk("tb", token=world.device_tokens["truck-01"], rpc_answer={"immobilised": True})
+    operations = {o["operation"]: o for o in cmd.device_operations(platform, who(platform, "officer"), "truck-01")}
+    assert operations["immobilise"]["channel"] == "thingsboard" and operations["immobilise"]["four_eyes"]
+    assert operations["immobilise"]["lender"] and operations["immobilise"]["stationary"]
+    cut = _lender_request(platform, "officer", "immobilise", loan_id)
+    assert cut["state"] == "requested" and cut["four_eyes"]
+    with pytest.raises(Denied, match="four eyes"):
+        cmd.approve_command(platform, who(platform, "officer"), cut["id"])
+    with pytest.raises(NotFound):  # another bank does not even see it
+        cmd.approve_command(platform, who(platform, "other"), cut["id"])
+    _tracker_reports(platform, speed_kmh=35.0, acc_on=True)
+    with pytest.raises(Conflict, match="35.0 km/h"):  # the approver's check: the truck drives again
+        cmd.approve_command(platform, who(platform, "risk"), cut["id"])
+    _tracker_reports(platform, speed_kmh=0.0, acc_on=False)
+    assert cmd.approve_command(platform, who(platform, "risk"), cut["id"], "confirmed")["state"] == "approved"
+    state_is(platform, cut["id"], "acknowledged")
+    assert truck.call("rpc_requests", count=1)["requests"] == [{"id": str(cut["id"]), "method": "immobilise",
+                                                                "params": {}}]
+    assert command(platform, cut["id"])["answer"] == {"response": {"immobilised": True}}
+    assert audit(platform, cut["id"]) == ["command.request", "command.approve", "command.send", "command.acknowledge"]
+
+
+def test_an_approved_rpc_cut_waits_while_the_tracker_moves(platform, env):
+    world, front, sdk = env
+    loan_id = _pledged_tracker(platform, world)
+    cut = _lender_request(platform, "officer", "immobilise", loan_id)
+    cmd.approve_command(platform, who(platform, "risk"), cut["id"], "confirmed")
+    _tracker_reports(platform, speed_kmh=0.0, acc_on=True)  # the engine started after the approval
+    truck = sdk("tb", token=world.device_tokens["truck-01"], rpc_answer={"immobilised": True})
+    marker = request(platform, "truck-01", "set_report_interval", {"interval_s": 30}, username="integrator")
+    state_is(platform, marker["id"], "acknowledged")  # the front end delivered what it could
+    assert command(platform, cut["id"])["state"] == "approved"  # held: ACC on
+    _tracker_reports(platform, speed_kmh=0.0, acc_on=False)
+    front.push_commands()
+    state_is(platform, cut["id"], "acknowledged")
+    assert [r["method"] for r in truck.call("rpc_requests", count=2)["requests"]] == ["set_report_interval", "immobilise"]
+
+
+@pytest.mark.parametrize("username, loan_state, error, match", [
+    ("integrator", "warning", Denied, "only the lending bank"),  # the integrator sets intervals, never cuts
+    ("admin", "warning", Denied, "only the lending bank"),
+    ("fleetowner", "warning", Denied, "may not command"),
+    ("owner", "warning", NotFound, "truck-01"),  # another enterprise's user does not know the device
+    ("officer", "monitoring", Conflict, "allowed only while it is disposal or warning"),  # a loan in good standing
+])
+def test_who_may_not_immobilise_an_mqtt_tracker(platform, env, username, loan_state, error, match):
+    world, _, _ = env
+    loan_id = _pledged_tracker(platform, world, loan_state)
+    with pytest.raises(error, match=match):
+        _lender_request(platform, username, "immobilise", loan_id if username == "officer" else None)
+
+
+def test_another_bank_and_a_bank_without_a_pledging_loan_may_not_immobilise(platform, env):
+    world, _, _ = env
+    loan_id = _pledged_tracker(platform, world)
+    with pytest.raises(NotFound):  # the loan is not the other bank's
+        _lender_request(platform, "other", "immobilise", loan_id)
+    with pytest.raises(Conflict, match="needs a loan of your bank"):
+        _lender_request(platform, "other", "immobilise", None)
+    with pytest.raises(Denied, match="only the lending bank"):
+        _lender_request(platform, "integrator", "restore", None)
+
+
+def test_the_report_interval_is_the_integrators_and_not_the_banks(platform, env):
+    world, _, sdk = env
+    _pledged_tracker(platform, world)
+    sdk("tb", token=world.device_tokens["truck-01"], rpc_answer={"ok": True})
+    set_by_integrator = request(platform, "truck-01", "set_report_interval", {"interval_s": 60}, username="integrator")
+    assert set_by_integrator["state"] == "approved" and not set_by_integrator["four_eyes"]
+    state_is(platform, set_by_integrator["id"], "acknowledged")
+    for banker in ("officer", "risk"):
+        with pytest.raises(Denied, match="integrator managing the device"):
+            request(platform, "truck-01", "set_report_interval", {"interval_s": 60}, username=banker)

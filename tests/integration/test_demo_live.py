@@ -33,6 +33,7 @@ def test_live_demo_devices_send_over_jt808_and_mqtt_until_stopped(platform, tmp_
     try:
         assert "GPS terminals" in said and "MQTT devices" in said
         assert f"MQTT front end for the vendors' SDKs on 127.0.0.1:{live._front.port}" in said and live._front.port
+        assert live._front.connected(sorted(live.mqtt_devices)[0]) == 1  # the demo's devices are its clients
         terminals, mqtt_devices = set(live.terminals), set(live.mqtt_devices)
         assert terminals and mqtt_devices
         deadline = time.monotonic() + 60
@@ -80,24 +81,25 @@ def test_a_taken_jt808_port_is_said_and_the_rest_goes_on(platform, tmp_path):
     assert "no JT/T 808 gateway" in said and "MQTT devices" in said
 
 
-def _broker_lets_in(port: int, key: str, token: str) -> bool:
-    """Whether the demo broker accepts a device's MQTT CONNECT with this password."""
+def _front_lets_in(port: int, token: str) -> bool:
+    """Whether the platform's MQTT front end accepts a ThingsBoard CONNECT with this access token."""
     import paho.mqtt.client as mqtt
 
     result: list[int] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"check-{key}-{time.monotonic_ns()}")
-    client.username_pw_set(key, token)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"check-{time.monotonic_ns()}")
+    client.username_pw_set(token)
     client.on_connect = lambda _c, _u, _f, reason, _p: result.append(reason.value)
     client.connect("127.0.0.1", port, keepalive=10)
     deadline = time.monotonic() + 10
     while not result and time.monotonic() < deadline:
         client.loop(timeout=0.1)
     client.disconnect()
-    assert result, f"no CONNACK for {key}"
+    assert result, "no CONNACK"
     return result[0] == 0
 
 
-def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_once(platform, tmp_path):
+def test_a_token_rotated_or_revoked_while_the_demo_runs_counts_at_the_front_end_at_once(platform, tmp_path):
+    """Device accounts live in the platform: the demo's devices connect to its MQTT front end, never to the broker."""
     from wuxin.services.registry import revoke_device_tokens, rotate_device_token
 
     fleet = build_fleet(["manufacturing"], 1, 5)
@@ -108,17 +110,19 @@ def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_on
     live.start()
     try:
         key, other = sorted(live.mqtt_devices)[:2]
-        port = live._broker.port
+        port = live._front.port
+        assert live._front.connected(key) == 1  # the demo device itself
         old = rotate_device_token(platform, None, key)  # the token the device now holds
-        assert _broker_lets_in(port, key, old)
+        assert _front_lets_in(port, old)
         new = rotate_device_token(platform, None, key)
-        assert _broker_lets_in(port, key, new) and not _broker_lets_in(port, key, old)
+        assert _front_lets_in(port, new) and not _front_lets_in(port, old)
         other_token = rotate_device_token(platform, None, other)
         revoke_device_tokens(platform, None, other)
-        assert not _broker_lets_in(port, other, other_token)
+        assert not _front_lets_in(port, other_token)
+        assert not _front_lets_in(live._broker.port, new)  # the broker knows no device
     finally:
         live.stop()
-    assert platform.settings.mqtt_admin_url is None  # the stopped broker is no longer the platform's
+    assert platform.settings.mqtt_admin_url is None  # no device account is synchronised to the demo's broker
 
 
 def _command_state(platform, admin, command_id: int) -> dict:
@@ -157,4 +161,51 @@ def test_the_live_demo_polls_for_approved_commands_and_its_terminal_answers_with
     assert done["state"] == "acknowledged", done
     assert live.counts.jt808_heartbeats == 0  # delivered by the poll, not on a heartbeat
     assert terminal.vehicle.parameters[0x0029] == 30  # the terminal carried it out
+    assert live.counts.failures == 0, live.counts.last_error
+
+
+def _reading_times(platform, key: str, after_ms: int) -> list[int]:
+    from sqlalchemy import text
+
+    with platform.engine.connect() as conn:
+        return [ts for (ts,) in conn.execute(text(
+            "SELECT DISTINCT r.ts_ms FROM readings r JOIN devices d ON d.id = r.device_id WHERE d.key = :key "
+            "AND r.ts_ms > :after ORDER BY r.ts_ms"), {"key": key, "after": after_ms}).all()]
+
+
+def test_a_live_demo_mqtt_device_answers_rpc_and_its_cadence_follows_the_new_interval(platform, tmp_path):
+    """The whole loop over real sockets: an integrator's set_report_interval is delivered by the front end on
+    v1/devices/me/rpc/request/{id}, the demo device answers on .../response/{id}, the command is acknowledged,
+    and the device's readings that follow are at least that far apart."""
+    from wuxin.domain.model import Role
+    from wuxin.security.policy import Principal
+    from wuxin.services import commands, identity
+
+    fleet = build_fleet(["manufacturing"], 1, 5)
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [])
+    admin = Principal(identity.create_user(platform, "rpc-admin", "a-long-password-1", "platform_admin", None, None),
+                      "rpc-admin", Role.PLATFORM_ADMIN, None, None)
+    live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=600, heartbeat_s=10_000, data_dir=tmp_path / "broker",
+                       mqtt_front_port=0)
+    live.start()
+    try:
+        key = sorted(live.mqtt_devices)[0]
+        asked = commands.request_command(platform, admin, key, "set_report_interval", {"interval_s": 3600},
+                                         "demo: report hourly")
+        deadline = time.monotonic() + 60
+        while _command_state(platform, admin, asked["id"])["state"] in ("approved", "sent") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        sent_before = live._publishers[key].last_sent_ms or 0
+        deadline = time.monotonic() + 90
+        while len(stamps := _reading_times(platform, key, sent_before)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        live.stop()
+    done = _command_state(platform, admin, asked["id"])
+    assert done["state"] == "acknowledged", done
+    assert done["answer"] == {"response": {"report_interval_s": 3600}}
+    assert live._publishers[key].report_interval_s == 3600
+    assert len(stamps) >= 3, stamps
+    assert min(b - a for a, b in zip(stamps, stamps[1:])) >= 3_600_000  # hourly now, not the simulator's step
     assert live.counts.failures == 0, live.counts.last_error

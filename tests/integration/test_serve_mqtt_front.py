@@ -55,3 +55,49 @@ def test_a_front_port_without_a_broker_is_refused(platform):
                                                              "mqtt_front_port": free_port()})
     with pytest.raises(ConfigError, match="WUXIN_MQTT_FRONT_PORT"):
         start_front_end(platform, threading.Event())
+
+
+def test_many_devices_publishing_qos1_at_once_are_all_acknowledged(platform, tmp_path):
+    """The front end forwards each QoS 1 publish and PUBACKs the device once the broker PUBACKed the copy. It used to
+    hold its own lock around paho's publish while paho called back holding paho's: with several devices publishing
+    at once the two threads waited on each other and the front end stopped (found with the demo's devices on it)."""
+    import threading
+
+    from wuxin.ingest.mqtt.front import DeviceFrontEnd
+
+    world = build_world(platform)
+    broker, admin = start_broker(tmp_path / "broker")
+    provision_front(admin, FRONT_USER, FRONT_PASSWORD)
+    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD)).start_in_thread()
+    per_device, acked, lock = 300, {}, threading.Lock()
+    clients = []
+    try:
+        for key in ("loom-01", "loom-02", "meter-01"):
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{key}-burst", protocol=mqtt.MQTTv5)
+            client.username_pw_set(world.device_tokens[key])
+            client.max_inflight_messages_set(100)
+            client.max_queued_messages_set(0)
+
+            def on_publish(_c, _u, _mid, reason, _p, key=key) -> None:
+                with lock:
+                    acked[key] = acked.get(key, 0) + (not reason.is_failure)
+
+            client.on_publish = on_publish
+            client.connect("127.0.0.1", front.port)
+            client.loop_start()
+            clients.append(client)
+            wait_for(client.is_connected, what=f"{key} connected")
+        for n in range(per_device):
+            for client, key in zip(clients, ("loom-01", "loom-02", "meter-01")):
+                body = {"current_a": n % 50} if key.startswith("loom") else {"energy_kwh_total": n}
+                client.publish("v1/devices/me/telemetry", json.dumps(body), qos=1)
+        wait_for(lambda: sum(acked.values()) == 3 * per_device, timeout_s=120,
+                 what=lambda: f"all {3 * per_device} publishes acknowledged (got {sum(acked.values())})")
+    finally:
+        for client in clients:
+            client.loop_stop()
+            client.disconnect()
+        front.stop()
+        admin.close()
+        broker.stop()
+    assert acked == {"loom-01": per_device, "loom-02": per_device, "meter-01": per_device}

@@ -134,6 +134,10 @@ def test_a_thing_models_services_become_operations_checked_by_their_input_data()
     with pytest.raises(InvalidInput, match="not \\['colour'\\]"):
         spec.check_params({"colour": "red"})
     assert tsl_operations("vehicles.gps_terminal", {"services": []}) == {}
+    with pytest.raises(InvalidInput, match="wuxin_command must be an object"):
+        tsl_operations("vehicles.gps_terminal", {"services": [{"identifier": "x", "wuxin_command": {"boss": True}}]})
+    lender = tsl_operations("t.x", {"services": [{"identifier": "x", "wuxin_command": {"lender": True}}]})["x"]
+    assert lender.lender and lender.four_eyes  # a lender operation always needs a second person
 
 
 def test_the_sdk_channels_carry_the_thing_models_services_and_the_standard_operations():
@@ -145,14 +149,20 @@ def test_the_sdk_channels_carry_the_thing_models_services_and_the_standard_opera
     root = Path(__file__).resolve().parents[2] / "src/wuxin/scenarios"
     gps = json.loads((root / "vehicles/thing_models/vehicles.gps_terminal.json").read_text(encoding="utf-8"))
     channel = rpc.rpc_channel(rpc.ALINK, "vehicles.gps_terminal", gps)
-    assert sorted(channel.operations) == ["locate_now", "set_overspeed_limit", "set_report_interval"]
+    assert sorted(channel.operations) == ["immobilise", "locate_now", "restore", "set_overspeed_limit",
+                                          "set_report_interval"]
     assert channel.operation("set_overspeed_limit").check_params({"limit_kmh": 90}) == {"limit_kmh": 90}
     with pytest.raises(InvalidInput, match="limit_kmh"):
         channel.operation("set_overspeed_limit").check_params({"limit_kmh": 10})
     with pytest.raises(InvalidInput, match="interval_s must be a whole number"):
         channel.operation("set_report_interval").check_params({"interval_s": 2.5})
     with pytest.raises(InvalidInput, match="not one of channel alink's"):
-        channel.operation("immobilise")
+        channel.operation("lock_doors")
+    cut, undo = channel.operation("immobilise"), channel.operation("restore")  # the tracker's relay: lender only
+    assert (cut.lender, cut.four_eyes, cut.stationary, cut.loan_states) == (True, True, True,
+                                                                            frozenset({"warning", "disposal"}))
+    assert (undo.lender, undo.four_eyes, undo.stationary, undo.loan_states) == (True, True, False, None)
+    assert not channel.operation("set_report_interval").lender and not channel.operation("set_report_interval").four_eyes
     assert rpc.alink_request(7, "set_report_interval", {"interval_s": 30}) == (
         "thing/service/property/set",
         {"id": "7", "version": "1.0", "method": "thing.service.property.set", "params": {"report_interval_s": 30}})

@@ -1,6 +1,8 @@
 """JT/T 808 codec and message bodies: hand-built frames, published frames, pure mapping."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 from datetime import UTC, datetime
 from functools import reduce
@@ -292,7 +294,8 @@ def test_location_lines_values_and_utc_epoch_ms() -> None:
     assert lines[0] == {
         "device": "truck-7", "ts": ts,
         "values": {"lat": -22.51488, "lon": -113.916508, "speed_kmh": 85.3, "heading_deg": 270,
-                   "altitude_m": 71, "odometer_km": 1234.5, "fuel_l": 50.0, "acc_on": True},
+                   "altitude_m": 71, "odometer_km": 1234.5, "fuel_l": 50.0, "acc_on": True,
+                   "oil_cut": False, "circuit_cut": False, "doors_locked": False},
     }
     assert lines[1:] == [
         {"device": "truck-7", "ts": ts, "event": "sos", "params": {"lat": -22.51488, "lon": -113.916508}},
@@ -304,7 +307,18 @@ def test_location_lines_values_and_utc_epoch_ms() -> None:
 def test_no_fix_means_no_position_values_not_zero() -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
     (line,), _ = m.location_lines("truck-7", [fix(when, 0, 0, positioned=False, acc_on=False)], 0)
-    assert line["values"] == {"acc_on": False}
+    assert line["values"] == {"acc_on": False, "oil_cut": False, "circuit_cut": False, "doors_locked": False}
+
+
+def test_every_location_carries_the_oil_circuit_and_door_bits_so_the_data_after_a_cut_confirms_it() -> None:
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    cut = replace(fix(when, 30, 120, acc_on=False), status=m.STATUS_POSITIONED | m.STATUS_OIL_CUT | m.STATUS_CIRCUIT_CUT)
+    (line,), _ = m.location_lines("truck-7", [cut], 0)
+    assert line["values"]["oil_cut"] is True and line["values"]["circuit_cut"] is True
+    assert line["values"]["doors_locked"] is False and line["values"]["acc_on"] is False
+    locked = replace(cut, status=m.STATUS_POSITIONED | m.STATUS_DOORS_LOCKED)
+    (line,), _ = m.location_lines("truck-7", [locked], 0)
+    assert (line["values"]["oil_cut"], line["values"]["circuit_cut"], line["values"]["doors_locked"]) == (False, False, True)
 
 
 def test_events_fire_on_rising_alarm_bits_only() -> None:

@@ -47,6 +47,12 @@ def operations(device_key: str, user: CurrentUser, platform: PlatformDep) -> lis
     return commands.device_operations(platform, user, device_key)
 
 
+@router.get("/devices/{device_key}/command-state")
+def command_state(device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
+    """What the vehicle last reported of speed, ignition, oil and electric circuit and doors, with times."""
+    return commands.vehicle_state(platform, user, device_key)
+
+
 @router.get("/commands")
 def listed(user: CurrentUser, platform: PlatformDep, state: str | None = None) -> list[dict]:
     """Your tenant's commands (pending approvals: state=requested); an enterprise user's, those to its devices."""

@@ -52,6 +52,20 @@ def bench_cluster(devices: int = typer.Option(50, help="simulated devices (one m
     run_cluster_bench(devices, messages, database_url or DEFAULT_BENCH_PG + "_cluster")
 
 
+@app.command("rpc-poll")
+def bench_rpc_poll(fronts: str = typer.Option("1,4,16", help="front ends polling at once, comma-separated"),
+                   queued: str = typer.Option("0,100,1000", help="approved commands waiting for offline devices"),
+                   history: int = typer.Option(100_000, help="finished commands in the table"),
+                   seconds: float = typer.Option(10.0, help="wall seconds per run"),
+                   poll_s: float = typer.Option(1.0, help="each front end's command_poll_s"),
+                   database_url: str = typer.Option(None, help="default: a fresh SQLite file")) -> None:
+    """The MQTT front end's command poll: polls/s, SQL statements/s, ms and CPU per poll with N fronts, M queued."""
+    from wuxin.ingest.mqtt.rpc_bench import run_rpc_poll_bench
+
+    run_rpc_poll_bench([int(x) for x in fronts.split(",")], [int(x) for x in queued.split(",")], history, seconds,
+                       poll_s, database_url, console)
+
+
 @app.command("mqtt")
 def bench_mqtt(devices: int = 100, messages: int = 100_000) -> None:
     """MQTT: 3-point messages through Mosquitto into PostgreSQL (QoS 1), one and two workers, vs the broker alone."""

@@ -28,6 +28,8 @@ STEPS: dict[str, tuple[frozenset[str], str]] = {
     "expire": (OPEN_STATES, "expired"),
 }
 
+# what a vehicle's reports say of what commands act on (speed and ACC for the cut; JT/T 808 status bits 10-12)
+VEHICLE_STATE_KEYS = ("speed_kmh", "acc_on", "oil_cut", "circuit_cut", "doors_locked")
 MIN_REASON_CHARS = 3
 DEFAULT_TTL_S = 24 * 3600
 MAX_TTL_S = 7 * 86_400

@@ -24,6 +24,7 @@ from wuxin.commands.rpc import ALINK, RPC_CHANNELS, THINGSBOARD, rpc_channel
 from wuxin.commands.model import (
     ANSWER_WINDOW_S,
     STATES,
+    VEHICLE_STATE_KEYS,
     Channel,
     Operation,
     checked_reason,
@@ -363,6 +364,28 @@ def device_operations(platform: Platform, principal: Principal, device_key: str)
         return out
 
 
+BOOLEAN_STATE_KEYS = frozenset(VEHICLE_STATE_KEYS[1:])
+
+
+def vehicle_state(platform: Platform, principal: Principal, device_key: str) -> dict:
+    """What the vehicle's latest reports say of what commands act on (speed, ignition, oil and electric circuit,
+    doors), each with its time: a cut is confirmed by the reports that follow it, not by its answer alone. Read by
+    the admin, the owning enterprise, and a bank or integrator whose valid consent covers the device (its type)."""
+    now_ms = platform.clock_ms()
+    with platform.uow() as uow:
+        device = known_device(platform, uow, principal, device_key)  # a regulator (no consent) does not know it
+        if not principal.is_admin and not (principal.role is Role.ENTERPRISE_USER
+                                           and principal.enterprise_id == device["enterprise_id"]):
+            _require_consent_covers(platform, uow, principal, device)
+        state = {}
+        for key in VEHICLE_STATE_KEYS:
+            point = uow.monitoring.latest_points([device["id"]], key, now_ms).get(device["id"])
+            if point is not None:
+                ts_ms, value = point
+                state[key] = {"value": bool(value) if key in BOOLEAN_STATE_KEYS else value, "ts_ms": ts_ms}
+        return {"device_key": device_key, "state": state}
+
+
 def _parameter_fields() -> dict[str, dict]:
     return {name: {"type": "integer", "min": low, "max": high} for name, (_, low, high) in PARAMETERS.items()}
 
@@ -521,16 +544,24 @@ class RpcOutbox:
             return uow.commands.devices_with_due(self.platform.clock_ms())
 
     def due(self, device_key: str, channel: str | None = None) -> list[dict]:
-        """Approved, unexpired commands of the device on the RPC channels ({"id", "channel", "operation", "params"})."""
+        """Approved, unexpired commands of the device on the RPC channels ({"id", "channel", "operation", "params"});
+        a cut waits while the vehicle last reported moving or ACC on."""
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
             device = uow.devices.by_key(device_key)
             if device is None or _decommissioned(device, now_ms):
                 return []
-            return [{"id": row["id"], "channel": row["channel"], "operation": row["operation"],
-                     "params": dict(row["params"] or {})}
-                    for row in uow.commands.due(device["id"], now_ms)
-                    if row["channel"] in RPC_CHANNELS and (channel is None or row["channel"] == channel)]
+            out = []
+            for row in uow.commands.due(device["id"], now_ms):
+                if row["channel"] not in RPC_CHANNELS or (channel is not None and row["channel"] != channel):
+                    continue
+                refusal = _standing_refusal(self.platform, uow, device, _operation_of(self.platform, row, device))
+                if refusal:  # a cut waits while the vehicle moves, as on JT/T 808
+                    log.info("command %d held: %s", row["id"], refusal)
+                    continue
+                out.append({"id": row["id"], "channel": row["channel"], "operation": row["operation"],
+                            "params": dict(row["params"] or {})})
+            return out
 
     def claim(self, command_id: int, via: str) -> bool:
         """approved -> sent, recorded with the route; False when another route (or a cancel) came first."""

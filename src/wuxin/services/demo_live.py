@@ -1,13 +1,15 @@
 """Live devices for `wuxin demo`: after the history, the demo fleet goes on sending, over the
 protocols real devices speak, paced at real time by the same seeded simulator.
 
-- JT/T 808 terminals (device types playing the `speaks_jt808` role) are provisioned as an integrator would (terminal id,
-  enrolment window), then register and log in to an in-process JT/T 808 gateway on 127.0.0.1
-  (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms travel as alarm bits.
-- The other devices publish ThingsBoard MQTT telemetry, each with its own credentials, to a
-  Mosquitto the demo starts on a free loopback port (dynamic security: a device can publish only
-  as itself); the platform's MQTT worker consumes it and acknowledges after commit. Without a
-  `mosquitto` binary this part is skipped and said so.
+- JT/T 808 terminals (device types playing the `speaks_jt808` role; JT/T 808-2019: the oil and power cut needs it) are
+  provisioned as an integrator would (terminal id, enrolment window), then register and log in to an in-process JT/T 808
+  gateway on 127.0.0.1 (`WUXIN_JT808_PORT`, default 7808) and report 0x0200 locations; their alarms travel as alarm bits.
+- The other devices are ThingsBoard MQTT clients of the platform's MQTT front end (127.0.0.1, port
+  `WUXIN_DEMO_MQTT_FRONT_PORT`, default 1884), each with its own access token, as a device on the vendor's
+  SDK would be (`sim/rpc_device.py`): telemetry up, server-side RPC down and answered (a new reporting
+  interval changes its cadence). The front end forwards to a Mosquitto the demo starts on a free loopback
+  port, which holds only the front end's and the worker's accounts; the platform's MQTT worker consumes it
+  and acknowledges after commit. Without a `mosquitto` binary this part is skipped and said so.
 - Devices playing the `history_only` role (collars and ear tags, most of the demo's devices) stay history only: in the field
   they report through LoRa gateways, which the demo does not model.
 
@@ -27,16 +29,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-import paho.mqtt.client as mqtt
 
 from wuxin.bootstrap import Platform
 from wuxin.errors import NotFound, WuxinError
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.ingest.mqtt.broker import (BrokerError, DynsecAdmin, MosquittoProcess, provision_device, provision_front,
-                                     provision_worker)
+from wuxin.ingest.mqtt.broker import BrokerError, DynsecAdmin, MosquittoProcess, provision_front, provision_worker
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services.commands import DatabaseOutbox, command_poll_loop
@@ -44,7 +43,7 @@ from wuxin.services.bootstrap import device_types_with
 from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
-from wuxin.sim.live import thingsboard_item
+from wuxin.sim.rpc_device import RpcDevice, thinned
 
 log = logging.getLogger(__name__)
 TICK_S = 2.0
@@ -58,7 +57,7 @@ ENROL_WINDOW_S = 3600  # the demo's terminals register right after they are prov
 
 
 def demo_terminal_id(device_key: str) -> str:
-    """The 7-character terminal id (2013 layout) the demo's simulated terminal was 'made' with."""
+    """The terminal id the demo's simulated terminal was "made" with (7 characters: fits the 2013 and 2019 layouts)."""
     return "W" + hashlib.sha256(device_key.encode()).hexdigest()[:6].upper()
 
 
@@ -109,7 +108,10 @@ class LiveDevices:
         self._sessions: dict[str, SimulatedTerminal] = {}
         self._terminal_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one reader per connection
         self._poller: asyncio.Task | None = None
-        self._publishers: dict[str, mqtt.Client] = {}
+        self._publishers: dict[str, RpcDevice] = {}
+        self._last_report_ms: dict[str, int | None] = {}  # per terminal: its last location (its cadence)
+        self._wheel: dict[str, dict] = {}  # per truck taken off its seeded speed and ACC (take_wheel)
+        self._last_fix_ms: dict[str, int] = {}  # per terminal: the time of its latest location sent
         self._gateway: Jt808Gateway | None = None
         self._broker: MosquittoProcess | None = None
 
@@ -136,8 +138,8 @@ class LiveDevices:
         for thread in self._threads:  # the pacer first: it ends its tick, then nothing sends on what closes next
             if thread.name == PACER_THREAD:
                 thread.join(timeout=60)
-        for client in self._publishers.values():
-            client.disconnect()
+        for device in self._publishers.values():
+            device.disconnect()
         if self._gateway is not None:
             self._await(self._stop_jt808())
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -146,7 +148,6 @@ class LiveDevices:
         if self._front is not None:
             self._front.stop()
         if self._broker is not None:
-            self.platform.settings.mqtt_admin_url = None
             self._broker.stop()
 
     def _thread(self, target, name: str) -> None:
@@ -180,7 +181,7 @@ class LiveDevices:
                                                              self.command_poll_s))
         for key in keys:
             device = self.terminals[key]
-            terminal = SimulatedTerminal(device.attributes["jt808_phone"], terminal_id=demo_terminal_id(key))
+            terminal = SimulatedTerminal(device.attributes["jt808_phone"], "2019", terminal_id=demo_terminal_id(key))
             try:
                 await terminal.connect("127.0.0.1", port)
                 await terminal.login(device.attributes.get("plate", ""))
@@ -188,8 +189,19 @@ class LiveDevices:
                 self._failed(f"JT/T 808 terminal {key}: {exc}")
                 await terminal.close()
                 continue
+            terminal.vehicle.lat, terminal.vehicle.lon = await asyncio.to_thread(self._last_position, key,
+                                                                                terminal.vehicle)
             self._sessions[key] = terminal
         return port
+
+    def _last_position(self, key: str, vehicle) -> tuple[float, float]:
+        """Where the truck's history left it (before its first live report), else where the simulator starts."""
+        now_ms = self.platform.clock_ms()
+        with self.platform.uow() as uow:
+            device_id = uow.devices.by_key(key)["id"]
+            lat = uow.monitoring.latest_value([device_id], "lat", now_ms).get(device_id)
+            lon = uow.monitoring.latest_value([device_id], "lon", now_ms).get(device_id)
+        return (lat, lon) if lat is not None and lon is not None else (vehicle.lat, vehicle.lon)
 
     async def _push_commands(self, device_keys: set[str]) -> int:
         """The poll's push: the gateway sends each due terminal its commands, and the simulated terminal (which
@@ -215,24 +227,45 @@ class LiveDevices:
             await terminal.close()
         await self._gateway.stop()
 
-    async def _send_locations(self, key: str, lines: list[dict]) -> None:
+    async def _send_locations(self, key: str, lines: list[dict], at_once: bool = False) -> None:
         events_at = defaultdict(list)
         for line in lines:
             if "event" in line:
                 events_at[line["ts"]].append(line["event"])
         terminal = self._sessions[key]
-        async with self._terminal_locks[key]:
+        async with self._terminal_locks[key]:  # at the terminal's report interval (0x0029), which a command may change
+            if not at_once:
+                lines, self._last_report_ms[key] = thinned(lines, terminal.vehicle.report_interval_s,
+                                                           self._last_report_ms.get(key))
             await self._report(key, terminal, lines, events_at)
 
     async def _report(self, key: str, terminal: SimulatedTerminal, lines: list[dict], events_at: dict) -> None:
         for line in lines:
             if "values" in line:
+                values = {**line["values"], **self._wheel.get(key, {})}
+                if values.get("speed_kmh") == 0 and key in self._wheel:  # the driver parked it: it stays where it is
+                    values.update(lat=terminal.vehicle.lat, lon=terminal.vehicle.lon)
                 location = terminal.vehicle.constrain(  # a vehicle the bank cut stands still
-                    terminal_location(line["values"], line["ts"], events_at.get(line["ts"], [])))
+                    terminal_location(values, line["ts"], events_at.get(line["ts"], [])))
                 (answer,) = await terminal.request(terminal.builder.location(location))
+                self._last_fix_ms[key] = max(self._last_fix_ms.get(key, 0), line["ts"])
                 if m.parse_general_response(answer.body)["result"] != m.RESULT_OK:
                     raise ConnectionError(f"location of {key} at {line['ts']} answered {answer.body.hex()}")
                 self.counts.jt808_locations += 1
+
+    def take_wheel(self, key: str, speed_kmh: float, acc_on: bool) -> None:
+        """The driver of demo truck `key` drives at speed_kmh with the ignition as said (instead of its seeded
+        track's speed and ACC; its position still follows the track) and its terminal reports so at once (in the
+        next whole second after its last report, which may be a moment ahead of the clock). A truck
+        the bank cut stays standing whatever the driver does: its report says so. For the presenter and the tests:
+        whether a seeded truck is parked when the cut is asked cannot be known beforehand."""
+        terminal = self._sessions[key]
+        self._wheel[key] = {"speed_kmh": speed_kmh, "acc_on": acc_on}
+        # a location's time has whole seconds: a second report within the same second would be the same reading
+        at_ms = max(self.platform.clock_ms(), self._last_fix_ms.get(key, 0) // 1000 * 1000 + 1000)
+        now = {"device": key, "ts": at_ms,
+               "values": {"lat": terminal.vehicle.lat, "lon": terminal.vehicle.lon, "heading_deg": terminal.vehicle.heading_deg}}
+        self._await(self._send_locations(key, [now], at_once=True))  # as a terminal reports an ACC change
 
     async def _heartbeats(self) -> None:
         for key, terminal in self._sessions.items():
@@ -250,61 +283,58 @@ class LiveDevices:
         self._broker = MosquittoProcess(self.data_dir).start()
         worker_password, front_password = uuid.uuid4().hex, uuid.uuid4().hex
         admin = DynsecAdmin(self._broker.admin_url)
-        try:
+        try:  # the broker is the platform's own: devices never connect to it, only to the front end
             provision_worker(admin, WORKER_USER, worker_password)
             provision_front(admin, FRONT_USER, front_password)
-            for key, device in self.mqtt_devices.items():
-                try:  # a demo loaded with other options has other devices
-                    token = rotate_device_token(self.platform, None, key)
-                except NotFound as exc:
-                    self._failed(str(exc))
-                    continue
-                provision_device(admin, key, device.device_type, token)
-                self._publishers[key] = self._device_client(key, token)
         finally:
             admin.close()
-        self._await_connected()
-        # From now on token rotations and revocations (API, CLI) reach this broker at once; the settings object
-        # is the process's one (get_settings), so the API served beside the demo sees it too.
-        self.platform.settings.mqtt_admin_url = self._broker.admin_url
         worker = MqttWorker(self.platform, self._broker.url(WORKER_USER, worker_password), "wuxin-demo-worker")
         self._thread(lambda: worker.run(self.stop_event), "wuxin-demo-mqtt-worker")
-        return (f"Mosquitto on 127.0.0.1:{self._broker.port} with {len(self._publishers)} MQTT devices; "
-                + self._start_front(front_password))
+        front = self._start_front(front_password)
+        if self._front is None:
+            return f"Mosquitto on 127.0.0.1:{self._broker.port}, no MQTT devices live: " + front
+        self._connect_devices()
+        return f"Mosquitto on 127.0.0.1:{self._broker.port}; {front} with {len(self._publishers)} MQTT devices"
 
     def _start_front(self, front_password: str) -> str:
-        """The MQTT front end a ThingsBoard or LinkKit SDK device connects to (device token as username)."""
+        """The MQTT front end devices connect to (ThingsBoard token as user name, or LinkKit's signature)."""
         try:
             self._front = DeviceFrontEnd(self.platform, self._broker.url(FRONT_USER, front_password), "127.0.0.1",
                                          self.mqtt_front_port).start_in_thread()
         except (OSError, BrokerError) as exc:  # the port is taken
             self._front = None
-            return f"no MQTT front end for the vendors' SDKs ({exc}; set WUXIN_DEMO_MQTT_FRONT_PORT)"
+            return f"no MQTT front end ({exc}; set WUXIN_DEMO_MQTT_FRONT_PORT)"
         return f"MQTT front end for the vendors' SDKs on 127.0.0.1:{self._front.port}"
 
-    def _device_client(self, key: str, token: str) -> mqtt.Client:
-        """The device's own connection; its network I/O runs on the pacing thread (no thread per device)."""
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"demo-{key}")
-        client.username_pw_set(key, token)
-        client.connect("127.0.0.1", self._broker.port, keepalive=60)
-        return client
+    def _connect_devices(self) -> None:
+        """Each MQTT device with a fresh token of its own, connected to the front end and listening for RPC."""
+        assert self._front is not None
+        for key, device in self.mqtt_devices.items():
+            try:  # a demo loaded with other options has other devices
+                token = rotate_device_token(self.platform, None, key)
+            except NotFound as exc:
+                self._failed(str(exc))
+                continue
+            model = self.platform.thing_models.get(device.device_type)
+            services = frozenset(s["identifier"] for s in (model.source.get("services") or [])) if model else frozenset()
+            self._publishers[key] = RpcDevice(key, token, "127.0.0.1", self._front.port, services)
+        self._await_connected()
 
     def _await_connected(self, timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s
         waiting = dict(self._publishers)
         while waiting and time.monotonic() < deadline:
-            for key, client in list(waiting.items()):
-                client.loop(timeout=0.01)
-                if client.is_connected():
+            for key, device in list(waiting.items()):
+                device.loop()
+                if device.connected():
                     del waiting[key]
         for key in waiting:
-            self._failed(f"MQTT device {key} was not let in by the broker")
+            self._failed(f"MQTT device {key} was not let in by the front end")
             self._publishers.pop(key).disconnect()
 
     def _publish(self, key: str, lines: list[dict]) -> None:
-        client = self._publishers[key]
-        client.publish(f"v1/devices/{key}/telemetry", orjson.dumps([thingsboard_item(l) for l in lines]), qos=1)
-        self.counts.mqtt_messages += 1
+        if self._publishers[key].publish(lines):
+            self.counts.mqtt_messages += 1
 
     # ---- pacing
 
@@ -323,8 +353,8 @@ class LiveDevices:
             due = [l for l in pending if l["ts"] <= now_ms]
             pending = [l for l in pending if l["ts"] > now_ms]
             self._send(due)
-            for client in self._publishers.values():
-                client.loop(timeout=0)  # write, read PUBACKs, keep alive
+            for device in self._publishers.values():
+                device.loop()  # write, read PUBACKs and RPC requests (answered at once), keep alive
 
     def _simulate(self, from_ms: int, to_ms: int) -> list[dict]:
         live = self.terminals.keys() | self.mqtt_devices.keys()

@@ -36,4 +36,5 @@ device_commands = Table(
     Index("ix_device_commands_device_state", "device_id", "state"),
     Index("ix_device_commands_loan", "loan_id"),
     Index("ix_device_commands_alarm", "alarm_id"),
+    Index("ix_device_commands_state_expires", "state", "expires_ms"),  # the poll of due commands (0020_commands)
 )

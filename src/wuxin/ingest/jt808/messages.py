@@ -43,6 +43,10 @@ STATUS_ACC_ON = 1 << 0
 STATUS_POSITIONED = 1 << 1
 STATUS_SOUTH = 1 << 2
 STATUS_WEST = 1 << 3
+STATUS_OIL_CUT = 1 << 10  # oil circuit cut (2019 status bit 10)
+STATUS_CIRCUIT_CUT = 1 << 11  # electric circuit cut (bit 11)
+STATUS_DOORS_LOCKED = 1 << 12  # doors locked (bit 12)
+VEHICLE_STATUS_BITS = {"oil_cut": STATUS_OIL_CUT, "circuit_cut": STATUS_CIRCUIT_CUT, "doors_locked": STATUS_DOORS_LOCKED}
 
 # Alarm bit -> platform event (scenarios.md, the GPS terminal's thing model). Bit 27 has no event in
 # the scenario table yet; `illegal_ignition` is the proposed name.
@@ -330,7 +334,14 @@ def location_values(location: Location) -> dict[str, Any]:
     if location.fuel_l is not None:
         values["fuel_l"] = location.fuel_l
     values["acc_on"] = location.acc_on
+    values.update(vehicle_bits(location.status))
     return values
+
+
+def vehicle_bits(status: int) -> dict[str, bool]:
+    """What every location's status word says of the vehicle's oil, circuit and doors (bits 10-12): the data
+    after a cut or a lock confirms it (or shows it undone)."""
+    return {name: bool(status & bit) for name, bit in VEHICLE_STATUS_BITS.items()}
 
 
 def raised_alarms(previous_alarm: int, alarm: int) -> list[str]:

@@ -160,6 +160,7 @@ class _Backend:
     def __init__(self, url: str, client_id: str, on_reply) -> None:
         self.client = connect_client(url, client_id)
         self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._early: dict[int, Any] = {}  # PUBACKs of forwards not yet listed in _pending (mid -> reason code)
         self._lock = threading.Lock()
         self.client.on_publish = self._on_publish
         self.client.on_message = lambda _c, _u, message: on_reply(message.topic, message.payload)
@@ -172,10 +173,15 @@ class _Backend:
     def forward(self, topic: str, payload: bytes, _dedupe_id: str | None = None) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        # publish outside our lock: paho calls _on_publish holding its own, so holding ours around publish deadlocked
+        # (a broker PUBACK racing the next forward); a PUBACK that comes before we listed the mid waits in _early
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            future.set_exception(BrokerError(f"forward to the broker failed: {mqtt.error_string(info.rc)}"))
+            return future
         with self._lock:
-            info = self.client.publish(topic, payload, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                future.set_exception(BrokerError(f"forward to the broker failed: {mqtt.error_string(info.rc)}"))
+            if info.mid in self._early:
+                future.set_result(self._early.pop(info.mid))
             else:
                 self._pending[info.mid] = (loop, future)
         return future
@@ -183,6 +189,8 @@ class _Backend:
     def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
         with self._lock:
             loop, future = self._pending.pop(mid, (None, None))
+            if future is None:
+                self._early[mid] = reason_code
         if future is not None:
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(reason_code))
 

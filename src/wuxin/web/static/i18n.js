@@ -216,6 +216,7 @@ const STRINGS = {
   cmd_requested_at: ["申请时间", "Requested"], cmd_decided_at: ["审批时间", "Decided"], cmd_sent_at: ["下发时间", "Sent"],
   cmd_answered_at: ["应答时间", "Answered"], cmd_answer: ["终端应答", "Device's answer"], cmd_expires: ["有效期至", "Expires"],
   cmd_by: ["申请人/审批人", "Requested by / decided by"], cmd_refresh: ["刷新", "Refresh"],
+  cmd_vehicle_state: ["车辆状态（最近上报）", "Vehicle state (latest reports)"],
 };
 
 let lang = localStorage.getItem("wuxin.lang") || ((navigator.language || "zh-CN").startsWith("zh") ? "zh-CN" : "en");

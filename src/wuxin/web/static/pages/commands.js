@@ -120,10 +120,11 @@ function actions(c, reload) {
   return null;
 }
 
-function answerText(c) {
-  if (c.failure) return c.failure;
-  if (!c.answer) return "—";
-  return Object.entries(c.answer).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
+/** Why it failed (when it did) and the device's answer as it was stored, raw JSON shown as text (never markup). */
+function answerCell(c) {
+  return [c.failure ? h("div", { "data-command-failure": c.id }, c.failure) : null,
+    c.answer ? h("code", { class: "raw", "data-command-raw": c.id }, JSON.stringify(c.answer)) : null,
+    !c.failure && !c.answer ? "—" : null].filter(Boolean);
 }
 
 /** A table of commands with their state, answer and timestamps; `readOnly` shows no actions. */
@@ -140,7 +141,7 @@ export function commandTable(rows, reload, { readOnly = false } = {}) {
     { title: t("cmd_decided_at"), render: (c) => fmtDateTime(c.decided_ms) },
     { title: t("cmd_sent_at"), render: (c) => fmtDateTime(c.sent_ms) },
     { title: t("cmd_answered_at"), render: (c) => fmtDateTime(c.answered_ms) },
-    { title: t("cmd_answer"), render: (c) => h("span", { "data-command-answer": c.id }, answerText(c)) },
+    { title: t("cmd_answer"), render: (c) => h("span", { "data-command-answer": c.id }, answerCell(c)) },
     ...(readOnly ? [] : [{ title: "", render: (c) => actions(c, reload) }]),
   ], rows);
 }
@@ -154,6 +155,25 @@ export function commandsCard(path, { request = null, readOnly = false } = {}) {
   return card(t("commands"), h("div", { class: "row" },
     request ? h("button", { class: "primary", "data-request-command": "", onclick: async () => { await request(); load(); } }, t("cmd_request")) : null,
     h("button", { "data-refresh-commands": "", onclick: load }, t("cmd_refresh"))), slot);
+}
+
+const VEHICLE_STATE_KEYS = ["speed_kmh", "acc_on", "oil_cut", "circuit_cut", "doors_locked"];
+
+/** What the vehicle's latest reports say of what commands act on (a cut is confirmed by the data after it). */
+export function vehicleStateCard(deviceKey) {
+  const slot = h("div", { "data-vehicle-state": deviceKey });
+  const load = () => section(slot, async () => {
+    const { state } = await api(`/api/v1/devices/${encodeURIComponent(deviceKey)}/command-state`);
+    const rows = VEHICLE_STATE_KEYS.filter((k) => state[k]);
+    if (!rows.length) return h("p", { class: "muted" }, t("none"));
+    return table([
+      { title: t("property"), render: (k) => code("vehicle_state", k) },
+      { title: t("value"), render: (k) => h("span", { "data-state-key": k, "data-state-value": String(state[k].value) },
+        typeof state[k].value === "boolean" ? code("flag", state[k].value ? "yes" : "no") : `${state[k].value} km/h`) },
+      { title: t("device_time"), render: (k) => fmtDateTime(state[k].ts_ms) }], rows);
+  });
+  load();
+  return card(t("cmd_vehicle_state"), h("div", { class: "row" }, h("button", { "data-refresh-vehicle-state": "", onclick: load }, t("cmd_refresh"))), slot);
 }
 
 /** #/commands: a bank's pending approvals and all its commands; an enterprise user's read-only list. */

@@ -6,7 +6,7 @@ import { card, chart, h, section, table } from "../ui.js";
 import { industryLabel } from "./bank.js";
 import { creditCards, reportLinks } from "./credit.js";
 import { indicatorsCard, peerStanding, proofCard } from "./evidence.js";
-import { COMMANDERS, commandsCard, requestCommand } from "./commands.js";
+import { COMMANDERS, commandsCard, requestCommand, vehicleStateCard } from "./commands.js";
 
 export const params = () => new URLSearchParams(location.hash.split("?")[1] || "");
 export const modeLabel = (m) => code("source_mode", m);
@@ -295,9 +295,10 @@ export async function devicePage(enterpriseId, key) {
       { title: t("batch"), render: (r) => h("button", { "data-batch": r.batch_id, onclick: () => showProof(proofSlot, r.batch_id, key) }, `#${r.batch_id} · ${t("show_proof")}`) },
     ], latest)),
     proofSlot,
+    hasRole(device?.device_type, "immobilises_vehicle") ? vehicleStateCard(key) : null,
     commandsCard(`/api/v1/devices/${encodeURIComponent(key)}/commands`, {
       readOnly: session.me?.role === "enterprise_user",
-      request: hasRole(device?.device_type, "immobilises_vehicle") && COMMANDERS.includes(session.me?.role)
+      request: COMMANDERS.includes(session.me?.role)  // the dialog offers what the device's channel takes
         ? () => requestCommand(key, { enterpriseId }) : null }),
     data.events.length ? card(t("events"), table([
       { title: t("device_time"), render: (e) => fmtDateTime(e.ts) }, { title: t("events"), render: (e) => code("event", e.event) },
