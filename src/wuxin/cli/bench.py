@@ -60,7 +60,7 @@ def bench_rpc_poll(fronts: str = typer.Option("1,4,16", help="front ends polling
                    poll_s: float = typer.Option(1.0, help="each front end's command_poll_s"),
                    database_url: str = typer.Option(None, help="default: a fresh SQLite file")) -> None:
     """The MQTT front end's command poll: polls/s, SQL statements/s, ms and CPU per poll with N fronts, M queued."""
-    from wuxin.ingest.mqtt.rpc_bench import run_rpc_poll_bench
+    from wuxin.bench.rpc_poll import run_rpc_poll_bench
 
     run_rpc_poll_bench([int(x) for x in fronts.split(",")], [int(x) for x in queued.split(",")], history, seconds,
                        poll_s, database_url, console)
