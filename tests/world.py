@@ -4,7 +4,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from wuxin.services import consent, identity, registry
+from wuxin.services.access import consent, identity
+from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
 
 PASSWORD = "correct-horse-battery"

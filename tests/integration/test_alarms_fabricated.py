@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from tests.world import build_world
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import evaluate_daily, local_day
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.alarms import evaluate_daily, local_day
 
 DAY_MS, STEP = 86_400_000, 15 * 60_000
 
@@ -43,7 +43,7 @@ def test_a_copied_day_raises_fabricated_data_and_real_days_do_not(platform):
 def test_goods_counted_out_without_a_weighing_raise_unauthorised_outbound(platform):
     import random as _random
 
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     firm = registry.create_enterprise(platform, None, "太仓港达仓储有限公司", make_uscc(_random.Random(5)), "logistics", "江苏省苏州市太仓市")

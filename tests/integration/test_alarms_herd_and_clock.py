@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from wuxin.services import monitoring, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
 
 HOUR_MS = 3_600_000

@@ -11,9 +11,11 @@ from wuxin.bootstrap import build_platform
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal
 from wuxin.domain.model import Role
-from wuxin.services import loans, monitoring, registry
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import rule_index
+from wuxin.services.credit import loans
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.alarms import rule_index
 
 
 def crane(platform, world) -> str:
@@ -23,7 +25,7 @@ def crane(platform, world) -> str:
 
 
 def principal(platform, world, username: str) -> Principal:
-    from wuxin.services.identity import principal_for_token, login as do_login
+    from wuxin.services.access.identity import principal_for_token, login as do_login
     return principal_for_token(platform, do_login(platform, username, "correct-horse-battery"))
 
 
@@ -101,7 +103,7 @@ def test_escalation_when_unacknowledged(platform):
 
 
 def test_offline_transitions_raise_and_clear(platform):
-    from wuxin.services.connectivity import sweep_connectivity
+    from wuxin.services.devices.connectivity import sweep_connectivity
 
     world = build_world(platform)
     ingest_lines(platform, [{"device": "loom-01", "ts": platform.clock_ms(), "values": {"current_a": 1.0}}], "http")

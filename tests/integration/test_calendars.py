@@ -12,9 +12,10 @@ from sqlalchemy import select
 from tests.world import build_world, login
 from wuxin.api.app import create_app
 from wuxin.indicators.days import day_start_ms, local_day
-from wuxin.services import calendars, monitoring
+from wuxin.services.devices import calendars
+from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.indicators import update_indicators
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.store.tables_calendars import calendar_periods
 
 DAY_MS, HOUR_MS, STEP = 86_400_000, 3_600_000, 15 * 60_000
@@ -235,7 +236,7 @@ def test_culled_cows_tags_do_not_count_as_a_herd_drop(platform):
     same three silent without a decommission date are 7 of 10, a drop."""
     import random as _random
 
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     farm = registry.create_enterprise(platform, None, "和林格尔恒达牧业有限公司", make_uscc(_random.Random(11)), "dairy",
@@ -263,7 +264,7 @@ def test_a_pv_plant_with_half_its_strings_in_declared_maintenance_raises_no_perf
 
     from tests.integration.test_alarms_pv_performance import START, _pv_alarms, _store_days
     from wuxin.bench import pv_real as B
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     declared = registry.create_enterprise(platform, None, "青海检修光伏电站有限公司", make_uscc(_random.Random(7)), "energy", "青海省西宁市")
@@ -285,7 +286,7 @@ def test_the_borrower_cannot_blind_the_banks_monitoring_with_a_declared_window(p
     """Review finding 1: the borrower declares only on its own enterprise_shared devices, ahead (not more than a day
     back), for at most 31 days of maintenance; its enterprise-wide window is listed to the consented bank and audited in
     full, and silences its own enterprise_shared loom but never the bank-installed one."""
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
 
     world = build_world(platform)
     site = site_of(platform, world.factory)

@@ -2,8 +2,10 @@
 bundle; every endpoint answers only whom the tenant, the role and the consent allow."""
 from __future__ import annotations
 
-from wuxin.services import consent, identity, loans, registry
-from wuxin.services.jt808_terminals import provision_terminal
+from wuxin.services.access import consent, identity
+from wuxin.services.credit import loans
+from wuxin.services.devices import registry
+from wuxin.services.ingest.jt808 import provision_terminal
 
 from tests.world import DAY_MS, PASSWORD, build_world, login
 

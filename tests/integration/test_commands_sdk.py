@@ -16,10 +16,11 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt.broker import provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services import commands as cmd
-from wuxin.services import calendars, identity, registry
-from wuxin.services.device_sdk import issue_alink_secret
-from wuxin.services.protocols import attach_sub_device
+from wuxin.services.devices import commands as cmd
+from wuxin.services.devices import calendars, registry
+from wuxin.services.access import identity
+from wuxin.services.ingest.device_sdk import issue_alink_secret
+from wuxin.services.ingest.protocols import attach_sub_device
 
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url
 from tests.integration.vendor_sdk.run import SdkProcess

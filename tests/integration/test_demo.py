@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from wuxin.scenarios import scenario_packs
-from wuxin.services.demo import DEMO_PASSWORD, load_demo
+from wuxin.services.demo.setup import DEMO_PASSWORD, load_demo
 
 
 def login(client, username):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from wuxin.services.demo_live import HISTORY_ONLY_TYPES, LiveDevices, terminal_location
-from wuxin.services.onboarding import onboard_enterprise
+from wuxin.services.demo.live import HISTORY_ONLY_TYPES, LiveDevices, terminal_location
+from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet
 
 
@@ -97,7 +97,7 @@ def _broker_lets_in(port: int, key: str, token: str) -> bool:
 
 
 def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_once(platform, tmp_path):
-    from wuxin.services.registry import revoke_device_tokens, rotate_device_token
+    from wuxin.services.devices.registry import revoke_device_tokens, rotate_device_token
 
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:
@@ -121,7 +121,7 @@ def test_a_token_rotated_or_revoked_while_the_demo_runs_reaches_its_broker_at_on
 
 
 def _command_state(platform, admin, command_id: int) -> dict:
-    from wuxin.services import commands
+    from wuxin.services.devices import commands
 
     return commands.command_detail(platform, admin, command_id)
 
@@ -131,7 +131,8 @@ def test_the_live_demo_polls_for_approved_commands_and_its_terminal_answers_with
     runs), not on a heartbeat: the terminals here send none, so without the poll it would wait forever."""
     from wuxin.security.policy import Principal
     from wuxin.domain.model import Role
-    from wuxin.services import commands, identity
+    from wuxin.services.devices import commands
+    from wuxin.services.access import identity
 
     fleet = build_fleet(["vehicles"], 1, 11)
     for spec in fleet:

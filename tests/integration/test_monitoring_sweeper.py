@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from tests.world import build_world, login
 from wuxin.api.app import create_app
 from wuxin.bootstrap import build_platform
-from wuxin.services import monitoring, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 
 DAY_MS, STEP_MS = 86_400_000, 300_000
 

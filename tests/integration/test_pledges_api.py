@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.world import build_world, login
-from wuxin.services import consent, monitoring, pledges, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.access import consent
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.credit import pledges
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 
 TYRES = {"kind": "lot", "value": "LOT-2026-001", "sku": "tyre-205-55r16", "quantity": "1000", "zone_id": "Z1",
          "haircut": "0.3"}

@@ -7,8 +7,9 @@ import pytest
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login
-from wuxin.services import registry, trace
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.devices import registry
+from wuxin.services.evidence import trace
+from wuxin.services.ingest.telemetry import ingest_lines
 
 GTIN = "06901234567892"  # company prefix 6901234 (7 digits), item 56789
 HOUR_MS = 3_600_000

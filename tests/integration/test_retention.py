@@ -18,10 +18,12 @@ from wuxin.config import get_settings
 from wuxin.domain.model import Role
 from wuxin.errors import Gone
 from wuxin.indicators.days import local_day
-from wuxin.services import ledger, monitoring, retention
+from wuxin.services.evidence import ledger
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.ingest import retention
 from wuxin.services.indicators import update_indicators
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.ledger_access import telemetry_proof
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.evidence.ledger_access import telemetry_proof
 from wuxin.security.policy import Principal
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.db import make_engine

@@ -14,7 +14,9 @@ from tests.integration.credit_world import put_indicators, register_model, state
 from tests.world import DAY_MS, build_world, login
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.engine import Signal
-from wuxin.services import consent, monitoring, pledges
+from wuxin.services.access import consent
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.credit import pledges
 from wuxin.sim.spec import make_uscc
 from wuxin.store.migrate import upgrade
 
@@ -165,7 +167,7 @@ def test_the_enterprise_reads_its_own_device_data_entries_and_strangers_get_the_
 
 
 def _principal(platform, username: str):
-    from wuxin.services.credit import principal_for_username
+    from wuxin.services.credit.assessment import principal_for_username
 
     return principal_for_username(platform, username)
 

@@ -12,9 +12,9 @@ import pytest
 from wuxin.ingest.mqtt.broker import provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services import registry
-from wuxin.services.device_sdk import client_attributes, issue_alink_secret
-from wuxin.services.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
+from wuxin.services.devices import registry
+from wuxin.services.ingest.device_sdk import client_attributes, issue_alink_secret
+from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
 
 from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
 from tests.integration.vendor_sdk.run import SdkProcess

@@ -9,7 +9,7 @@ import pytest
 
 from wuxin.errors import InvalidInput
 from wuxin.risk.products import load_products
-from wuxin.services.credit_workflow import initial_state, written_reason
+from wuxin.services.credit.workflow import initial_state, written_reason
 
 
 @pytest.mark.parametrize("outcome, limit, threshold, state", [

@@ -34,8 +34,6 @@ def test_pure_cores_import_no_services_api_or_store():
     offenders = []
     for package in PURE:
         for path in (SRC / package).rglob("*.py") if (SRC / package).is_dir() else []:
-            if path.name in ("cli.py", "bench.py"):
-                continue  # entry points living beside their core
             for name in imported_modules(path):
                 if name.startswith(("wuxin.services", "wuxin.api", "wuxin.store", "wuxin.cli")):
                     offenders.append(f"{path.relative_to(SRC)} imports {name}")
@@ -44,5 +42,5 @@ def test_pure_cores_import_no_services_api_or_store():
 
 def test_adapters_reach_the_database_only_through_services():
     offenders = [f"{path.relative_to(SRC)} imports {name}" for path in (SRC / "ingest").rglob("*.py")
-                 if path.name != "bench.py" for name in imported_modules(path) if name.startswith("wuxin.store")]
+                 for name in imported_modules(path) if name.startswith("wuxin.store")]
     assert offenders == []

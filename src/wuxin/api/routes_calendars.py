@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.errors import InvalidInput
-from wuxin.services import calendars
+from wuxin.services.devices import calendars
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
 

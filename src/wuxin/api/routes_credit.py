@@ -14,7 +14,7 @@ from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
-from wuxin.services import business_data, credit, credit_workflow, model_governance
+from wuxin.services.credit import business_data, assessment as credit, workflow as credit_workflow, governance as model_governance
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
 DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31

@@ -9,7 +9,8 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id
 from wuxin.api.schemas import Created, DeviceCredentials, DevicePage, DeviceView, LoginAnswer, Me, RevokedTokens, RotatedToken
-from wuxin.services import access_log, consent, data_access, identity, registry
+from wuxin.services.access import access_log, consent, data_access, identity
+from wuxin.services.devices import registry
 
 router = APIRouter(prefix="/api/v1")
 

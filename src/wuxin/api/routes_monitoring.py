@@ -12,8 +12,9 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
 from wuxin.bootstrap import Platform
-from wuxin.services import alarm_desk, loans, monitoring, notifications, pledges
-from wuxin.services.monitoring import AlarmFilter
+from wuxin.services.monitoring import alarm_desk, alarms as monitoring, notifications
+from wuxin.services.credit import loans, pledges
+from wuxin.services.monitoring.alarms import AlarmFilter
 
 router = APIRouter(prefix="/api/v1")
 

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
 from wuxin.api.sources import failure_gate
-from wuxin.services import connectivity, jt808_terminals, protocols
+from wuxin.services.devices import connectivity
+from wuxin.services.ingest import jt808 as jt808_terminals, protocols
 
 router = APIRouter(prefix="/api/v1")
 

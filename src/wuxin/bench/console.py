@@ -23,11 +23,12 @@ from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
 from wuxin.scenarios import scenario_packs
-from wuxin.services import consent, identity, registry
-from wuxin.services.bulk_import import chunked, import_lines_chunked
+from wuxin.services.access import consent, identity
+from wuxin.services.devices import registry
+from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.indicators import update_indicators
 from wuxin.sim.spec import DeviceSpec, SiteSpec
-from wuxin.web.harness import chromium, serve_in_thread
+from wuxin.bench.browser import chromium, serve_in_thread
 
 DAY_MS = 86_400_000
 PASSWORD = "bench-console-2026"

@@ -61,7 +61,8 @@ def _capture_over_http(url: str, documents: list[dict[str, Any]]) -> float:
     from wuxin.api.app import create_app
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.services import identity, registry
+    from wuxin.services.access import identity
+    from wuxin.services.devices import registry
     from wuxin.store.migrate import upgrade
 
     upgrade(url)

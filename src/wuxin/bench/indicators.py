@@ -167,9 +167,9 @@ def _end_to_end(db: str, devices: int, days: int, pg_url: str | None, console: C
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
     from wuxin.indicators.days import dirty_device_days
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.services.indicators import update_indicators
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.ingest.telemetry import ingest_lines
     from wuxin.sim.spec import make_uscc
     from wuxin.store import bulk
     from wuxin.store.admin import recreate_postgres_database

@@ -121,7 +121,7 @@ def load_data_set(folder: Path) -> tuple[dict, list[dict], list[Label]]:
 
 def register(platform, devices: dict) -> dict[int, str]:
     """Enterprises and devices into the platform; platform enterprise id -> data set enterprise id."""
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     ids = {}

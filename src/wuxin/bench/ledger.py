@@ -1,7 +1,7 @@
 """Ledger benchmark: append N leaves to the in-memory tree, then time proof generation and checks;
 then the same through the SQL-backed store on a temporary SQLite database (appends/s, proof time).
 
-    .venv/bin/python -m wuxin.ledger.bench 10000000
+    .venv/bin/python -m wuxin.bench.ledger 10000000
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def run_sql_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
     from wuxin.store.ledger_tree import SqlNodeStore
-    from wuxin.services.ledger import append_entry
+    from wuxin.services.evidence.ledger import append_entry
     from wuxin.store.migrate import upgrade
 
     with tempfile.TemporaryDirectory(prefix="wuxin-ledger-bench-") as folder:

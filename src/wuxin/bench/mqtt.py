@@ -123,9 +123,9 @@ def database_run(broker, platform, db_url: str, workers: int, credentials, files
 
 def run_mqtt_bench(devices: int, messages: int) -> None:
     from wuxin.bootstrap import build_platform
-    from wuxin.cli.bench import DEFAULT_BENCH_PG
+    from wuxin.bench import DEFAULT_BENCH_PG
     from wuxin.config import Settings
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
     from wuxin.store.admin import recreate_postgres_database
     from wuxin.store.migrate import upgrade

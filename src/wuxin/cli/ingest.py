@@ -111,7 +111,7 @@ def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin
 def start_background(platform, url: str | None, client_id: str, sweep_interval_s: float, admin_url: str | None,
                      reconcile_interval_s: float, batch_max: int, stop: threading.Event, worker: bool = True) -> list[threading.Thread]:
     """Threads beside the API or a worker: the MQTT worker (if `worker`), connectivity sweep, broker reconciliation."""
-    from wuxin.services.connectivity import sweep_connectivity
+    from wuxin.services.devices.connectivity import sweep_connectivity
 
     threads = []
     if worker and url:
@@ -143,7 +143,7 @@ def _periodic(name: str, interval_s: float, stop: threading.Event, job) -> threa
 
 def _reconcile(platform, admin_url: str) -> dict:
     from wuxin.ingest.mqtt.broker import DynsecAccounts, DynsecAdmin
-    from wuxin.services.protocols import reconcile_broker
+    from wuxin.services.ingest.protocols import reconcile_broker
 
     admin = DynsecAdmin(admin_url)
     try:
@@ -201,7 +201,7 @@ def mqtt_credentials(device_key: str,
     """Rotate a device's access token and set it as its MQTT password (username = device key); printed once."""
     from wuxin.errors import WuxinError
     from wuxin.ingest.mqtt.broker import DynsecAccounts, DynsecAdmin
-    from wuxin.services.protocols import issue_mqtt_credentials
+    from wuxin.services.ingest.protocols import issue_mqtt_credentials
 
     admin = DynsecAdmin(admin_url)
     try:
@@ -227,7 +227,7 @@ def mqtt_front(broker_url: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_BROK
     here unchanged; it forwards to the broker the workers read (`wuxin ingest mqtt`) and sends them the commands
     approved for them (ThingsBoard RPC, Alink services)."""
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
-    from wuxin.services.commands import expire_commands
+    from wuxin.services.devices.commands import expire_commands
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = _stop_on_signals()
@@ -266,7 +266,7 @@ def alink_secret(device_key: str,
                  device_name: Optional[str] = typer.Option(None, help="LinkKit's deviceName (default: the device key)")) -> None:
     """Give a device an Alibaba LinkKit identity and a new DeviceSecret (printed once, kept encrypted)."""
     from wuxin.errors import WuxinError
-    from wuxin.services.device_sdk import issue_alink_secret
+    from wuxin.services.ingest.device_sdk import issue_alink_secret
 
     try:
         typer.echo(issue_alink_secret(_platform(), None, device_key, product_key, device_name))

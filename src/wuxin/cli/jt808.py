@@ -83,15 +83,15 @@ def serve(
         directory, sink, outbox = InMemoryDirectory(_parse_devices(device)), PrintingSink(), None
     else:
         from wuxin.bootstrap import build_platform
-        from wuxin.services.commands import DatabaseOutbox
-        from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink
+        from wuxin.services.devices.commands import DatabaseOutbox
+        from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink
 
         platform = build_platform()
         directory, sink, outbox = DatabaseDirectory(platform), PlatformSink(platform), DatabaseOutbox(platform)
     gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s, outbox=outbox)
 
     async def commands_loop() -> None:
-        from wuxin.services.commands import command_poll_loop
+        from wuxin.services.devices.commands import command_poll_loop
 
         await command_poll_loop(platform, outbox, lambda due: gateway.push_commands(device_keys=due), command_poll_s)
 
@@ -131,7 +131,7 @@ def provision(
     """Provision a terminal and open its enrolment window (again: its old auth code stops working)."""
     from wuxin.bootstrap import build_platform
     from wuxin.errors import WuxinError
-    from wuxin.services.jt808_terminals import provision_terminal
+    from wuxin.services.ingest.jt808 import provision_terminal
 
     try:
         enrolment = provision_terminal(build_platform(), None, device_key, terminal_id, window_s=round(window_hours * 3600),

@@ -45,7 +45,7 @@ def publish() -> None:
     import json
 
     from wuxin.bootstrap import build_platform
-    from wuxin.services.ledger import publish_tree_head
+    from wuxin.services.evidence.ledger import publish_tree_head
 
     platform = build_platform()
     try:

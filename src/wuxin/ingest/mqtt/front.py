@@ -34,9 +34,9 @@ from wuxin.domain.thing_model import PointRejected
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
-from wuxin.services import device_sdk
-from wuxin.services.commands import RpcOutbox
-from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
+from wuxin.services.ingest import device_sdk
+from wuxin.services.devices.commands import RpcOutbox
+from wuxin.services.ingest.device_sdk import ConnectRefused, DeviceIdentity
 
 log = logging.getLogger(__name__)
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}

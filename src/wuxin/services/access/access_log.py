@@ -13,7 +13,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import Denied
 from wuxin.security.policy import Principal, enterprise_not_found, may_know_enterprise
-from wuxin.services.registry import consent_views
+from wuxin.services.devices.registry import consent_views
 
 CSV_COLUMNS = ["id", "at_ms", "at_china_time", "username", "display_name", "role", "tenant_id", "tenant_name",
                "action", "device_key", "consent_id", "rows"]

@@ -5,7 +5,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import trust_level
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys
-from wuxin.services.registry import consent_views
+from wuxin.services.devices.registry import consent_views
 
 MAX_ROWS = 10_000
 

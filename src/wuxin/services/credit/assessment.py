@@ -58,9 +58,9 @@ from wuxin.risk.scorecard import Scorecard, ScorecardConfig, default_flags, mode
 from wuxin.risk.validation import auc, ks
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
 from wuxin.risk.governance import IV_MIN
-from wuxin.services.evidence import record_evidence
-from wuxin.services.model_governance import active_model, is_simulated, model_label, record_draft, usable_model
-from wuxin.services.registry import consent_views
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.credit.governance import active_model, is_simulated, model_label, record_draft, usable_model
+from wuxin.services.devices.registry import consent_views
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
@@ -144,8 +144,8 @@ class DatabaseModelRegistry:
         return [r["version"] for r in self._uow.credit.models(self._tenant)]
 
     def active(self) -> Scorecard:
-        """The tenant's active approved model (model governance: `wuxin.services.model_governance`)."""
-        from wuxin.services.model_governance import active_model
+        """The tenant's active approved model (model governance: `wuxin.services.credit.governance`)."""
+        from wuxin.services.credit.governance import active_model
 
         return active_model(self._uow, self._tenant)[0]
 
@@ -499,7 +499,7 @@ def _train_on_outcomes(platform: Platform, config: ScorecardConfig, tenant: int 
 
 def list_models(platform: Platform, principal: Principal) -> list[dict]:
     """The tenant's and the platform's models with their lifecycle (model governance)."""
-    from wuxin.services.model_governance import list_models as governed
+    from wuxin.services.credit.governance import list_models as governed
 
     return governed(platform, principal)
 
@@ -513,7 +513,7 @@ def pledge_registry_value(uow, tenant_id: int | None, enterprise_id: int, at_ms:
     quantity (monitored where a reader counts it) x price index x (1 - lot haircut); unpriced lots are
     left out and said. A declared value can only lower the total. Returns the value and (zh, en) lines."""
     from wuxin.loans.pledge import item_value_cny
-    from wuxin.services.pledges import CLOSED, holdings
+    from wuxin.services.credit.pledges import CLOSED, holdings
 
     total, lines = Decimal(0), []
     for loan in uow.monitoring.loans(tenant_id, enterprise_id):
@@ -764,7 +764,7 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
     """Demo: a scorecard trained on a simulated book, statements for every borrower (`books`, by USCC, where
     the borrower's books are given; else honest or inflated against what its devices measured, nominal where
     no revenue indicator exists yet), one decision each."""
-    from wuxin.services.business_data import import_rows
+    from wuxin.services.credit.business_data import import_rows
     from wuxin.risk.products import load_products
     from wuxin.sim.finance import quarters_until, statements_from_evidence
 
@@ -794,7 +794,7 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
 
 def _adopt_demo_model(platform: Platform, tenant_id: int, version: str) -> None:
     """The demo bank is a demo tenant: two of its risk managers take the simulated model through the lifecycle."""
-    from wuxin.services.model_governance import adopt_for_demo
+    from wuxin.services.credit.governance import adopt_for_demo
 
     with platform.uow() as uow:
         managers = [u for u in uow.identity.list_users(tenant_id) if u["role"] == Role.RISK_MANAGER.value and not u["disabled"]]

@@ -26,8 +26,8 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import day_start_ms
 from wuxin.risk.business import BadRow, GoodRow, kind_spec, trust_of_source, validate_rows
 from wuxin.security.policy import Principal, enterprise_not_found, require_own_enterprise, require_role, valid_consents
-from wuxin.services.evidence import record_evidence
-from wuxin.services.registry import consent_views
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.devices.registry import consent_views
 
 PRIVATE_KINDS = {"loan_outcomes"}  # the lender's own book: never shared with other banks
 MAX_ROWS = 100_000

@@ -239,7 +239,7 @@ def _validation_sample(platform: Platform, model: Scorecard, training: dict, ten
     if training.get("source") != "loan_outcomes":
         raise InvalidInput(f"model trained on {training.get('source')!r}: validate it with the data it came from "
                            "(`wuxin credit validate --csv FILE --target COL --spec SPEC --model VERSION --as USER`)")
-    from wuxin.services.credit import outcome_rows
+    from wuxin.services.credit.assessment import outcome_rows
 
     rows, flags, days = outcome_rows(platform, tenant)
     train, oot = out_of_time_split(days)
@@ -364,7 +364,7 @@ def train_from_file(platform: Platform, principal: Principal | None, csv_path, t
     from pathlib import Path
 
     from wuxin.risk.dataset import HOLDOUT_SHARE, fit_scorecard, load_csv, load_spec, rows, time_split
-    from wuxin.services.credit import DatabaseModelRegistry
+    from wuxin.services.credit.assessment import DatabaseModelRegistry
 
     if principal is not None:
         _tenant_of(principal)

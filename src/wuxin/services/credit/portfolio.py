@@ -31,10 +31,10 @@ from wuxin.risk.portfolio import (
     select,
 )
 from wuxin.security.policy import Principal, readable_device_keys, require_role, valid_consents
-from wuxin.services.data_access import device_connectivity
-from wuxin.services.monitoring import PLATFORM_SCOPE
-from wuxin.services.pledges import CLOSED, loan_coverage
-from wuxin.services.registry import consent_views, known_enterprise
+from wuxin.services.access.data_access import device_connectivity
+from wuxin.services.monitoring.alarms import PLATFORM_SCOPE
+from wuxin.services.credit.pledges import CLOSED, loan_coverage
+from wuxin.services.devices.registry import consent_views, known_enterprise
 from wuxin.store.uow import UnitOfWork
 
 WINDOW_DAYS = 30  # the activity sparkline and the evidence coverage: the last 30 complete local days

@@ -12,7 +12,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from wuxin.labels import label
 from wuxin.risk.portfolio import COLUMNS, EXPORT_ONLY
-from wuxin.services.access_log import safe_cell
+from wuxin.services.access.access_log import safe_cell
 
 # The page's columns in its order, each export-only detail after the column it belongs to.
 EXPORT_COLUMNS = ("watched", "name", "region", "industry", "outcome", "grade", "previous_grade", "score", "score_change",

@@ -25,9 +25,9 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import credit_refusal
 from wuxin.risk.products import get_product
 from wuxin.security.policy import Principal, require_role
-from wuxin.services.credit import readable_decision, require_lender
-from wuxin.services.evidence import record_evidence
-from wuxin.services.loans import money, own_loan, public_loan
+from wuxin.services.credit.assessment import readable_decision, require_lender
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.credit.loans import money, own_loan, public_loan
 from wuxin.store.uow import UnitOfWork
 
 STATES = ("referred", "pending_approval", "approved", "declined")

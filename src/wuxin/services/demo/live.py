@@ -39,9 +39,9 @@ from wuxin.ingest.mqtt.broker import (BrokerError, DynsecAdmin, MosquittoProcess
                                      provision_worker)
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services.commands import DatabaseOutbox, command_poll_loop
-from wuxin.services.jt808_terminals import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
-from wuxin.services.registry import rotate_device_token
+from wuxin.services.devices.commands import DatabaseOutbox, command_poll_loop
+from wuxin.services.ingest.jt808 import TERMINAL_TYPE, DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.devices.registry import rotate_device_token
 from wuxin.sim.fleet import fleet_telemetry
 from wuxin.sim.live import thingsboard_item
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from wuxin.bootstrap import Platform
 from wuxin.security.policy import Principal
-from wuxin.services import loans, monitoring, pledges
-from wuxin.services.identity import login, principal_for_token
-from wuxin.services.jt808_terminals import TERMINAL_TYPE
+from wuxin.services.credit import loans, pledges
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.access.identity import login, principal_for_token
+from wuxin.services.ingest.jt808 import TERMINAL_TYPE
 
 PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "plan_monitoring", "install", "commission",
          "approve", "disburse"], ["assess", "plan_monitoring", "install", "commission", "approve", "disburse", "warn"]]
 
 
 def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
-    from wuxin.services.demo import DEMO_PASSWORD
+    from wuxin.services.demo.setup import DEMO_PASSWORD
 
     officer = principal_for_token(platform, login(platform, "officer", DEMO_PASSWORD))
     risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
@@ -66,7 +67,7 @@ def _step(platform: Platform, officer: Principal, risk: Principal, loan_id: int,
         _record(platform, officer, loan_id, "installation", "approval", action, "demo: devices commissioned at installation")
         return
     if action == "assess":  # these loans predate the demo's credit model: recorded, saying so (a real `assess`
-        # needs a final approved credit decision of the four-eyes workflow, services/credit_workflow.py)
+        # needs a final approved credit decision of the four-eyes workflow, services/credit/workflow.py)
         _record(platform, officer, loan_id, "application", "assessment", action,
                 "demo: credit approved before the platform (no credit decision recorded here)")
         return

@@ -6,12 +6,12 @@ from typing import Callable
 
 from wuxin.bootstrap import Platform
 from wuxin.scenarios import scenario_packs
-from wuxin.services import identity
-from wuxin.services.bulk_import import chunked, import_lines_chunked
-from wuxin.services.credit import default_as_of_day, load_demo_credit
+from wuxin.services.access import identity
+from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
+from wuxin.services.credit.assessment import default_as_of_day, load_demo_credit
 from wuxin.services.indicators import update_indicators
-from wuxin.services.monitoring import evaluate_daily
-from wuxin.services.onboarding import onboard_enterprise
+from wuxin.services.monitoring.alarms import evaluate_daily
+from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows
 
@@ -60,7 +60,7 @@ def load_demo(platform: Platform, days: int = 7, per_scenario: int = 2, seed: in
              f"{computed.index_groups} industry-index groups")
     progress(f"daily warning rules: {evaluate_daily(platform)} alarms")
     progress(f"alarms of the history handled when raised: {clear_history_alarms(platform, now_ms - days * DAY_MS)}")
-    from wuxin.services.demo_monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
+    from wuxin.services.demo.monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
     ids_of = dict(zip([s.uscc for s in fleet], enterprise_ids))
     demo_loans(platform, monitored, [ids_of[s.uscc] for s in monitored])  # first: collateral decisions value the lots
     books = {spec.uscc: statement_rows(story, spec, made.get(spec.uscc, {}), quarters, seed) for story, spec in stories}
@@ -91,8 +91,8 @@ HISTORY_CLEARED_REASON = "演示历史：告警发生时已现场核查处理 / 
 def clear_history_alarms(platform: Platform, before_ms: int) -> int:
     """The history's alarms (started before the live week) were handled when they happened: the demo's risk
     manager clears them with that reason, so the open alarms a decision reads are this week's."""
-    from wuxin.services import monitoring
-    from wuxin.services.identity import login, principal_for_token
+    from wuxin.services.monitoring import alarms as monitoring
+    from wuxin.services.access.identity import login, principal_for_token
 
     risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
     with platform.uow() as uow:

@@ -21,7 +21,7 @@ from wuxin.domain.model import Role, SourceMode
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.security.policy import Principal
-from wuxin.services.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of, site_zone
+from wuxin.services.devices.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of, site_zone
 from wuxin.store.uow import UnitOfWork
 
 DAY_MS = 86_400_000

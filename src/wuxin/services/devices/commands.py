@@ -37,10 +37,10 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.jt808.commands import PARAMETERS
 from wuxin.ingest.jt808.gateway import OutgoingCommand
 from wuxin.security.policy import Principal, consented_device_keys, may_know_enterprise
-from wuxin.services.evidence import record_evidence
-from wuxin.services.loans import own_loan
-from wuxin.services.monitoring import readable_alarm
-from wuxin.services.registry import consent_views, known_device, require_device_manager_of
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.credit.loans import own_loan
+from wuxin.services.monitoring.alarms import readable_alarm
+from wuxin.services.devices.registry import consent_views, known_device, require_device_manager_of
 from wuxin.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import threading
 from wuxin.bootstrap import Platform
 from wuxin.errors import Denied
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys
-from wuxin.services.registry import consent_views
+from wuxin.services.devices.registry import consent_views
 
 log = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_TIMEOUT_S = 900

@@ -3,7 +3,8 @@ and the consents it grants, through the registry and consent use cases."""
 from __future__ import annotations
 
 from wuxin.bootstrap import Platform
-from wuxin.services import consent, registry
+from wuxin.services.access import consent
+from wuxin.services.devices import registry
 
 YEAR_MS = 365 * 86_400_000
 

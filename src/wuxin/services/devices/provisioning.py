@@ -25,9 +25,9 @@ from wuxin.ingest.jt808.enrolment import TERMINAL_ID_PATTERN
 from wuxin.ingest.jt808.gateway import phone_key
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
-from wuxin.services.access_log import safe_cell
-from wuxin.services.jt808_terminals import DEFAULT_ENROL_WINDOW_S, TERMINAL_TYPE
-from wuxin.services.registry import _require_device_manager, _source_mode
+from wuxin.services.access.access_log import safe_cell
+from wuxin.services.ingest.jt808 import DEFAULT_ENROL_WINDOW_S, TERMINAL_TYPE
+from wuxin.services.devices.registry import _require_device_manager, _source_mode
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000

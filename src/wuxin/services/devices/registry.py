@@ -7,7 +7,7 @@ from wuxin.domain.thing_model import DEVICE_TYPE_RE, PRODUCT_KEY_RE, compile_thi
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound, ThingModelError
 from wuxin.indicators.days import DEFAULT_ZONE, check_zone
 from wuxin.scenarios import scenario_packs
-from wuxin.services import broker_sync
+from wuxin.services.devices import broker_sync
 from wuxin.security.policy import (
     Principal,
     device_not_found,

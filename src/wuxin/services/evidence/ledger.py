@@ -1,5 +1,5 @@
 """The evidence ledger: append entries, sign and publish tree heads, build proofs (who may read which
-entry is wuxin.services.ledger_access).
+entry is wuxin.services.evidence.ledger_access).
 
 Signing key: one Ed25519 key per platform, generated on first use and kept in the database
 (`ledger_keys`) encrypted with AES-256-GCM under a key derived from WUXIN_SECRET_KEY by
@@ -49,7 +49,7 @@ class LedgerKeyError(WuxinError):
 # ---- appending ------------------------------------------------------------------------------------
 
 # What each kind of entry reveals. The class and the owning tenant are kept beside the leaf (not in the
-# hashed bytes); who may read an entry is decided by wuxin.services.ledger_access from the kind.
+# hashed bytes); who may read an entry is decided by wuxin.services.evidence.ledger_access from the kind.
 DATA_CLASSES = {
     "telemetry_batch": "device_data",
     "credit_decision": "credit",

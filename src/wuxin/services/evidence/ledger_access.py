@@ -21,10 +21,13 @@ from wuxin.errors import Denied, Gone, NotFound
 from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.proofs import proof_to_dict
 from wuxin.security.policy import Principal, device_not_found, readable_device_keys
-from wuxin.services import business_data, commands, credit, loans, monitoring, trace
-from wuxin.services.ledger import _inclusions, _require
-from wuxin.services.registry import consent_views
-from wuxin.services.retention import gone_message
+from wuxin.services.credit import business_data, assessment as credit, loans
+from wuxin.services.devices import commands
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.evidence import trace
+from wuxin.services.evidence.ledger import _inclusions, _require
+from wuxin.services.devices.registry import consent_views
+from wuxin.services.ingest.retention import gone_message
 from wuxin.store.uow import UnitOfWork
 
 

@@ -6,7 +6,7 @@ pledge_change, ... — whose `data` is kept whole in the leaf (keep it small; li
 decision used under data["inputs"] so its evidence bundle finds them). `data` may carry
 `enterprise_id` (whose data it is) and `at_ms` (the fact's time). `owner_tenant_id` is the tenant
 whose business it is (a bank's decision, loan, tuned alarm; None for an enterprise's own data):
-with the kind's data class it is stored beside the leaf, and wuxin.services.ledger_access lets
+with the kind's data class it is stored beside the leaf, and wuxin.services.evidence.ledger_access lets
 only whoever may read the thing itself read the entry.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from wuxin.ledger.evidence import telemetry_leaf
-from wuxin.services.ledger import append_entry, record
+from wuxin.services.evidence.ledger import append_entry, record
 from wuxin.store.uow import UnitOfWork
 
 

@@ -14,8 +14,8 @@ from wuxin.domain.model import Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ledger.merkle import leaf_hash
 from wuxin.security.policy import Principal, enterprise_not_found, require_can_see_enterprise, valid_consents
-from wuxin.services.ledger import append_entry, record
-from wuxin.services.registry import consent_views
+from wuxin.services.evidence.ledger import append_entry, record
+from wuxin.services.devices.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 from wuxin.trace.epcis import (
     EVENT_TYPES,

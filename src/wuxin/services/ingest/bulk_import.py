@@ -13,8 +13,8 @@ import orjson
 from wuxin.bootstrap import Platform
 from wuxin.ingest.parse import PayloadError, lenient_loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
-from wuxin.services.ingest import DeviceResolver, IngestResult, merge_results, quarantine_unstorable, store_validated
-from wuxin.services.isolation import store_isolating
+from wuxin.services.ingest.telemetry import DeviceResolver, IngestResult, merge_results, quarantine_unstorable, store_validated
+from wuxin.services.ingest.isolation import store_isolating
 from wuxin.store.db import is_unavailable
 
 CHUNK_LINES = 100_000

@@ -28,8 +28,8 @@ from wuxin.ingest.parse import PayloadError, loads, strict_loads
 from wuxin.ingest.pipeline import Rejection
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
-from wuxin.services.ingest import IngestResult, _device_for_token, ingest_lines, quarantine_payload
-from wuxin.services.registry import known_device, require_device_manager_of
+from wuxin.services.ingest.telemetry import IngestResult, _device_for_token, ingest_lines, quarantine_payload
+from wuxin.services.devices.registry import known_device, require_device_manager_of
 
 ALINK_WINDOW_MS = 15 * 60_000  # a device clock some minutes off still connects; a captured password expires
 ALINK_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")  # Alibaba's productKey / deviceName characters
@@ -315,7 +315,7 @@ def take_http_command(platform: Platform, token: str, device_key: str) -> dict |
     """The oldest waiting ThingsBoard command of the device, claimed for this poll: {"id", "method", "params"}.
     The token is checked again first: a poll opened before the token was rotated or revoked claims nothing."""
     from wuxin.commands.rpc import THINGSBOARD
-    from wuxin.services.commands import RpcOutbox
+    from wuxin.services.devices.commands import RpcOutbox
 
     http_device(platform, token, b"", None)
 
@@ -330,7 +330,7 @@ def answer_http_command(platform: Platform, token: str, command_id: int, body: b
                         on_unauthenticated: Callable[[], None] | None = None) -> str:
     """POST /api/v1/{token}/rpc/{id}: the device's answer closes its sent command (state returned)."""
     from wuxin.commands.rpc import thingsboard_outcome
-    from wuxin.services.commands import RpcOutbox
+    from wuxin.services.devices.commands import RpcOutbox
 
     device = http_device(platform, token, body, on_unauthenticated)
     answer = strict_loads(body) if body else {}

@@ -31,9 +31,9 @@ from wuxin.ingest.jt808.enrolment import (
 from wuxin.ingest.jt808.gateway import phone_key
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
-from wuxin.services.connectivity import record_device_presence
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.registry import known_device, require_device_manager_of
+from wuxin.services.devices.connectivity import record_device_presence
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.devices.registry import known_device, require_device_manager_of
 
 TERMINAL_TYPE = "vehicles.gps_terminal"
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance

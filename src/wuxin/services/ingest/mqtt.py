@@ -11,11 +11,10 @@ from wuxin.bootstrap import Platform
 from wuxin.ingest.mqtt import topics
 from wuxin.ingest.parse import PayloadError
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
-from wuxin.services.connectivity import record_presence
-from wuxin.services.device_sdk import attribute_rows, split_attributes
-from wuxin.services.ingest import (DeviceResolver, IngestResult, merge_results, quarantine_payload,
-                                   quarantine_unstorable, store_validated)
-from wuxin.services.isolation import store_isolating
+from wuxin.services.devices.connectivity import record_presence
+from wuxin.services.ingest.device_sdk import attribute_rows, split_attributes
+from wuxin.services.ingest.telemetry import DeviceResolver, IngestResult, merge_results, quarantine_payload, quarantine_unstorable, store_validated
+from wuxin.services.ingest.isolation import store_isolating
 
 CHANNEL = "mqtt"
 

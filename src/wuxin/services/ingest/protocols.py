@@ -19,11 +19,10 @@ from wuxin.ingest.parse import PayloadError, loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.security.policy import Principal, require_role
 from wuxin.security.secrets import new_token
-from wuxin.services.ingest import (DeviceResolver, IngestResult, merge_results, quarantine_payload,
-                                   quarantine_unstorable, store_validated)
-from wuxin.services.isolation import store_isolating
+from wuxin.services.ingest.telemetry import DeviceResolver, IngestResult, merge_results, quarantine_payload, quarantine_unstorable, store_validated
+from wuxin.services.ingest.isolation import store_isolating
 from wuxin.store.db import is_unavailable
-from wuxin.services.registry import known_device, known_enterprise, require_device_manager_of, rotate_device_token
+from wuxin.services.devices.registry import known_device, known_enterprise, require_device_manager_of, rotate_device_token
 
 PUSH_CHANNEL = "platform"
 PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp

@@ -7,7 +7,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput
 from wuxin.ingest.parse import PayloadError, loads
-from wuxin.services.ingest import DeviceResolver, store_validated
+from wuxin.services.ingest.telemetry import DeviceResolver, store_validated
 from wuxin.ingest.pipeline import validate_lines
 from wuxin.security.policy import Principal, require_role
 from wuxin.store.db import is_unavailable

@@ -10,13 +10,13 @@ from typing import Any, Callable, Iterable
 from wuxin.bootstrap import Platform
 from wuxin.domain.text import shown, storable_text, text_fault
 from wuxin.indicators.days import dirty_device_days
-from wuxin.services.calendars import zoned_devices
+from wuxin.services.devices.calendars import zoned_devices
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, IngestWarning, validate_lines
 from wuxin.security.secrets import token_hash
-from wuxin.services import monitoring
-from wuxin.services.evidence import record_evidence
-from wuxin.services.isolation import store_isolating
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.ingest.isolation import store_isolating
 from wuxin.store import bulk
 from wuxin.store.uow import UnitOfWork
 

@@ -20,8 +20,8 @@ from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput, WuxinError
 from wuxin.labels import all_labels, label
 from wuxin.security.policy import Principal, require_role
-from wuxin.services import monitoring
-from wuxin.services.monitoring import AlarmFilter, public_alarm
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring.alarms import AlarmFilter, public_alarm
 from wuxin.store.uow import UnitOfWork
 
 BULK_MAX = 500  # alarms per bulk request

@@ -50,10 +50,10 @@ from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
-from wuxin.services.calendars import enterprise_zones, in_service, periods_by_enterprise
-from wuxin.services.device_rules import device_rule_signals, device_zones, sweep_lots
-from wuxin.services.evidence import record_evidence
-from wuxin.services.registry import consent_views
+from wuxin.services.devices.calendars import enterprise_zones, in_service, periods_by_enterprise
+from wuxin.services.monitoring.device_rules import device_rule_signals, device_zones, sweep_lots
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.devices.registry import consent_views
 from wuxin.store.repo_monitoring import AlarmWhere
 from wuxin.store.uow import UnitOfWork
 
@@ -316,7 +316,7 @@ def alarm_payload(alarm: dict, event: str) -> dict:
 
 def sweep(platform: Platform) -> dict:
     """Connectivity (recorded by the protocols part), offline alarms, herd counts, escalation, the daily rules."""
-    from wuxin.services.connectivity import sweep_connectivity
+    from wuxin.services.devices.connectivity import sweep_connectivity
 
     def run() -> dict:
         recorded = sweep_connectivity(platform)
@@ -625,7 +625,7 @@ def run_daily_due(platform: Platform, max_days: int = MAX_CATCH_UP_DAYS) -> int:
                 uow.monitoring.save_states({daily_cursor(zone): {"day": day}}, platform.clock_ms())
                 uow.commit()
     if DEFAULT_ZONE in due:
-        from wuxin.services.model_governance import daily_stability
+        from wuxin.services.credit.governance import daily_stability
 
         daily_stability(platform, due[DEFAULT_ZONE][-1])  # population stability of each tenant's active credit model
     return raised
@@ -1182,7 +1182,7 @@ class MonitoringSweeper:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        from wuxin.services.notifications import deliver_due
+        from wuxin.services.monitoring.notifications import deliver_due
 
         while not self._stop.wait(self.interval_s):
             try:

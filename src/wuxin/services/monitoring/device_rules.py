@@ -170,7 +170,7 @@ def _feeds(meter: dict, machine: dict) -> bool:
 def sweep_lots(platform) -> int:
     """Lot-stock rules on each enterprise's RFID readers: the whole pledged lot's stock against its pledge, with its
     gate cameras' counts and its WMS bookings reconciled in; the scenario's lot_unbooked rule beside it."""
-    from wuxin.services.monitoring import apply_signals
+    from wuxin.services.monitoring.alarms import apply_signals
 
     now_ms = platform.clock_ms()
     rules = [r for r in default_rules().values() if r.type == "lot_stock" and r.enabled]
