@@ -12,7 +12,7 @@ from wuxin.indicators.days import local_day
 from wuxin.indicators.engine import AggregateRow, DayRow
 from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, train_scorecard
-from wuxin.services.credit.assessment import DatabaseModelRegistry
+from wuxin.services.credit.governance import DatabaseModelRegistry
 from wuxin.sim.finance import borrower_row, quarters_until, simulate_book
 
 OUTPUT_CNY_PER_DAY = 20_000.0

@@ -97,7 +97,7 @@ def test_only_the_lending_banks_staff_under_valid_consent_may_decide(live, platf
     assert expired.status_code == 404 and expired.json()["message"] == f"enterprise {world.factory} does not exist"
     platform.clock.advance(-31 * DAY_MS)
     from wuxin.services.access import consent
-    from wuxin.services.credit.assessment import principal_for_username
+    from wuxin.services.credit.decisions import principal_for_username
 
     consent.revoke(platform, principal_for_username(platform, "owner"), world.consent_bank_factory)
     revoked = live.client.post(url, headers=risk, json=body)

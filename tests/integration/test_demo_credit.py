@@ -8,7 +8,7 @@ import pytest
 
 from wuxin.risk.crossverify import MIN_COVERAGE
 from wuxin.risk.decisions import DEFAULT_GRADES
-from wuxin.services.credit.assessment import decisions, principal_for_username
+from wuxin.services.credit.decisions import decisions, principal_for_username
 from wuxin.services.demo.setup import load_demo
 from wuxin.sim.portfolio import STORIES, portfolio
 

@@ -16,7 +16,7 @@ from wuxin.cli.main import app
 from wuxin.config import get_settings
 from wuxin.indicators.days import local_day
 from wuxin.services.access import identity
-from wuxin.services.credit.assessment import principal_for_username
+from wuxin.services.credit.decisions import principal_for_username
 from wuxin.services.credit.governance import daily_stability, train_from_file
 
 MODELS = "/api/v1/credit/models"

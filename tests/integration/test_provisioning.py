@@ -14,7 +14,7 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import token_hash
 from wuxin.services.devices import provisioning
-from wuxin.services.credit.assessment import principal_for_username
+from wuxin.services.credit.decisions import principal_for_username
 
 HEADER = "key,device_type,site,source_mode,attr.run_threshold_a,attr.machine_id"
 BRACELET = "manufacturing.current_bracelet"

@@ -167,7 +167,7 @@ def test_the_enterprise_reads_its_own_device_data_entries_and_strangers_get_the_
 
 
 def _principal(platform, username: str):
-    from wuxin.services.credit.assessment import principal_for_username
+    from wuxin.services.credit.decisions import principal_for_username
 
     return principal_for_username(platform, username)
 

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 def _acting(as_user: str):
     """The platform and the principal of `--as`."""
     from wuxin.bootstrap import build_platform
-    from wuxin.services.credit.assessment import principal_for_username
+    from wuxin.services.credit.decisions import principal_for_username
 
     platform = build_platform()
     return platform, principal_for_username(platform, as_user)
@@ -47,7 +47,7 @@ def _echo(data) -> None:
 
 
 def _enterprise_id(platform, ref: str) -> int:
-    from wuxin.services.credit.assessment import enterprise_id_of
+    from wuxin.services.credit.decisions import enterprise_id_of
 
     return enterprise_id_of(platform, ref)
 

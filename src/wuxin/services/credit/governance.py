@@ -27,11 +27,37 @@ from wuxin.risk.governance import (
     PSI_SHIFTED,
     validate_scorecard,
 )
-from wuxin.risk.scorecard import Scorecard, model_from_dict
+from wuxin.risk.scorecard import Scorecard, model_from_dict, model_to_dict
 from wuxin.security.policy import Principal, require_role
 
 log = logging.getLogger(__name__)
 GOVERN_ROLES = (Role.RISK_MANAGER,)
+
+
+class DatabaseModelRegistry:
+    """The `ModelRegistry` protocol on the credit_models table, in the caller's unit of work."""
+
+    def __init__(self, uow, tenant_id: int | None = None, trained_by: int | None = None, now_ms: int = 0):
+        self._uow, self._tenant, self._by, self._now = uow, tenant_id, trained_by, now_ms
+
+    def save(self, model: Scorecard, metrics: dict | None = None, training: dict | None = None) -> str:
+        body = model_to_dict(model)
+        self._uow.credit.save_model(version=body["version"], name=model.name, body=body, tenant_id=self._tenant,
+                                    trained_ms=self._now, trained_by=self._by, metrics=metrics or {}, training=training or {})
+        return str(body["version"])
+
+    def load(self, version: str) -> Scorecard:
+        row = self._uow.credit.model(version)
+        if row is None or (row["tenant_id"] not in (None, self._tenant)):
+            raise NotFound(f"scorecard version {version!r} is not in the registry of tenant {self._tenant}")
+        return model_from_dict(row["body"])
+
+    def versions(self) -> list[str]:
+        return [r["version"] for r in self._uow.credit.models(self._tenant)]
+
+    def active(self) -> Scorecard:
+        """The tenant's active approved model (model governance: `wuxin.services.credit.governance`)."""
+        return active_model(self._uow, self._tenant)[0]
 
 
 def is_simulated(model_row: dict) -> bool:
@@ -364,7 +390,6 @@ def train_from_file(platform: Platform, principal: Principal | None, csv_path, t
     from pathlib import Path
 
     from wuxin.risk.dataset import HOLDOUT_SHARE, fit_scorecard, load_csv, load_spec, rows, time_split
-    from wuxin.services.credit.assessment import DatabaseModelRegistry
 
     if principal is not None:
         _tenant_of(principal)

@@ -8,7 +8,8 @@ from wuxin.bootstrap import Platform
 from wuxin.scenarios import scenario_packs
 from wuxin.services.access import identity
 from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
-from wuxin.services.credit.assessment import default_as_of_day, load_demo_credit
+from wuxin.services.credit.assessment import default_as_of_day
+from wuxin.services.demo.credit import load_demo_credit
 from wuxin.services.indicators import update_indicators
 from wuxin.services.monitoring.alarms import evaluate_daily
 from wuxin.services.devices.onboarding import onboard_enterprise
