@@ -10,7 +10,8 @@ import pytest
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
-from wuxin.services.demo.setup import DEMO_PASSWORD, load_demo
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import load_demo
 from wuxin.bench.browser import chromium, serve_in_thread
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"

@@ -14,7 +14,8 @@ from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
 from wuxin.services.access import identity
-from wuxin.services.demo.setup import DEMO_PASSWORD, demo_fleet, load_demo
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import demo_fleet, load_demo
 from wuxin.services.demo.live import LiveDevices
 from wuxin.bench.browser import serve_in_thread
 

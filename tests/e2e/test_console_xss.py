@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_console import _settle
-from wuxin.services.demo.setup import DEMO_PASSWORD
+from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.sim.spec import make_uscc
 
 DAY_MS = 86_400_000

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wuxin"
@@ -35,7 +36,7 @@ def test_pure_cores_import_no_services_api_or_store():
     for package in PURE:
         for path in (SRC / package).rglob("*.py") if (SRC / package).is_dir() else []:
             for name in imported_modules(path):
-                if name.startswith(("wuxin.services", "wuxin.api", "wuxin.store", "wuxin.cli")):
+                if name.startswith(("wuxin.services", "wuxin.api", "wuxin.store", "wuxin.cli", "wuxin.bench")):
                     offenders.append(f"{path.relative_to(SRC)} imports {name}")
     assert offenders == []
 
@@ -44,3 +45,37 @@ def test_adapters_reach_the_database_only_through_services():
     offenders = [f"{path.relative_to(SRC)} imports {name}" for path in (SRC / "ingest").rglob("*.py")
                  for name in imported_modules(path) if name.startswith("wuxin.store")]
     assert offenders == []
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """wuxin module -> the wuxin modules it imports (lazy imports inside functions count: they are loops too)."""
+    modules = {module_name(path): path for path in SRC.rglob("*.py") if "migrations" not in path.parts}
+    graph: dict[str, set[str]] = {module: set() for module in modules}
+    for module, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:  # `from a.b import c`: a.b.c when c is a module
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            graph[module].update(t for t in targets if t in modules and t != module)
+    return graph
+
+
+def test_no_import_loops_among_modules():
+    try:
+        TopologicalSorter(import_graph()).prepare()
+    except CycleError as loop:
+        raise AssertionError(f"import loop: {' -> '.join(loop.args[1])}") from None
+
+
+def test_entry_points_live_in_cli_and_bench():
+    entry_points = [str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+                    if path.stem in ("cli", "bench", "harness") and path.parent.name not in ("cli", "bench")]
+    assert entry_points == []

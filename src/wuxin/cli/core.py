@@ -311,7 +311,8 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
          mqtt_front_port: int = typer.Option(1884, envvar="WUXIN_DEMO_MQTT_FRONT_PORT",
                                              help="the live demo's MQTT front end for the vendors' SDKs")) -> None:
     """Load the demo bank with simulated borrowers of all six scenarios, then serve with live devices."""
-    from wuxin.services.demo.setup import DEMO_USERS, demo_fleet, load_demo
+    from wuxin.services.demo.people import DEMO_USERS
+    from wuxin.services.demo.setup import demo_fleet, load_demo
 
     platform = _platform()
     prepare_database(platform)

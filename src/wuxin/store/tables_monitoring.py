@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint, text, text
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 OPEN_ALARM = text("cleared_ms IS NULL")
 ACTIVE_PLEDGE = text("released_ms IS NULL")

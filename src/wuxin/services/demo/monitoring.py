@@ -7,6 +7,7 @@ from wuxin.security.policy import Principal
 from wuxin.services.credit import loans, pledges
 from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.access.identity import login, principal_for_token
+from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.ingest.jt808 import TERMINAL_TYPE
 
 PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "plan_monitoring", "install", "commission",
@@ -14,8 +15,6 @@ PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "p
 
 
 def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
-    from wuxin.services.demo.setup import DEMO_PASSWORD
-
     officer = principal_for_token(platform, login(platform, "officer", DEMO_PASSWORD))
     risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
     vehicle_loans: list[int] = []

@@ -7,6 +7,7 @@ from typing import Callable
 from wuxin.bootstrap import Platform
 from wuxin.scenarios import scenario_packs
 from wuxin.services.access import identity
+from wuxin.services.demo.people import DEMO_BANK, DEMO_PASSWORD, DEMO_USERS, OPERATOR, OTHER_BANK
 from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.credit.assessment import default_as_of_day
 from wuxin.services.demo.credit import load_demo_credit
@@ -16,19 +17,6 @@ from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows
 
-DEMO_BANK = "苏州示范银行 Demo Bank"
-OTHER_BANK = "江南对照银行 Other Bank"
-OPERATOR = "物信监测 Wuxin Monitoring (operator)"
-DEMO_PASSWORD = "wuxin-demo-2026"
-DEMO_USERS = [  # username, password, role — printed by `wuxin demo`
-    ("admin", DEMO_PASSWORD, "platform_admin"),
-    ("officer", DEMO_PASSWORD, "credit_officer"),
-    ("risk", DEMO_PASSWORD, "risk_manager"),
-    ("risk2", DEMO_PASSWORD, "risk_manager (validated the demo's credit model; four eyes)"),
-    ("integrator", DEMO_PASSWORD, "integrator"),
-    ("owner", DEMO_PASSWORD, "enterprise_user (first manufacturing borrower)"),
-    ("other-officer", DEMO_PASSWORD, "credit_officer at another bank (sees nothing)"),
-]
 DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
 
