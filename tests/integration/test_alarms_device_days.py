@@ -8,7 +8,8 @@ import random
 
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
-from wuxin.services.monitoring.alarms import evaluate_daily, local_day
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
 from wuxin.sim.spec import make_uscc
 
 DAY_MS, MIN, HOUR = 86_400_000, 60_000, 3_600_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import sweeps
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
@@ -41,7 +41,7 @@ def feed(platform, start: int, hours: int, pm10) -> None:
         platform.clock.now_ms = ts + 60_000
         lines = [{"device": f"env-{s}", "ts": ts, "values": {"pm10_ugm3": pm10(s, i)}} for s in range(5)]
         assert not ingest_lines(platform, lines, "bulk").rejections
-        monitoring.sweep_regional_excess(platform)
+        sweeps.sweep_regional_excess(platform)
 
 
 def test_haze_over_the_region_raises_nothing_and_one_sites_own_dust_does(platform):

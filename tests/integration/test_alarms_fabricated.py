@@ -6,7 +6,8 @@ import random
 
 from tests.world import build_world
 from wuxin.services.ingest.telemetry import ingest_lines
-from wuxin.services.monitoring.alarms import evaluate_daily, local_day
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
 
 DAY_MS, STEP = 86_400_000, 15 * 60_000
 

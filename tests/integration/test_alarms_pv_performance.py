@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from tests.world import build_world
 from wuxin.bench import pv_real as B
 from wuxin.services.devices import registry
-from wuxin.services.monitoring.alarms import evaluate_daily, local_day
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
 from wuxin.sim.spec import make_uscc
 
 START = 30

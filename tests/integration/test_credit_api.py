@@ -163,7 +163,8 @@ def test_adversarial_statements_and_own_shared_device_inflated_together_are_refe
 def test_adversarial_a_tampered_bank_installed_device_raises_alarms_and_the_decision_is_referred(live, platform):
     from tests.integration.test_alarms_fabricated import bracelet_lines
     from wuxin.services.ingest.telemetry import ingest_lines
-    from wuxin.services.monitoring.alarms import evaluate_daily, local_day
+    from wuxin.services.monitoring.daily import evaluate_daily
+    from wuxin.indicators.days import local_day
 
     world, _, officer = _setup(live, platform, 1.0, history=460)
     recent_readings(platform, READINGS)

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from wuxin.config import Settings
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import sweeps
 from wuxin.services.devices import registry
 from wuxin.services.ingest.bulk_import import import_file
 from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
@@ -144,7 +144,7 @@ def test_ledger_size_and_last_signed_head_after_publishing(platform, live):
 
 def test_sweep_and_daily_job_durations_and_last_success(platform, live):
     build_world(platform)
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     found = samples(live)
     for job in ("sweep", "daily"):
         assert value(found, "wuxin_job_duration_seconds_count", job=job) == 1

@@ -20,6 +20,7 @@ from wuxin.errors import Gone
 from wuxin.indicators.days import local_day
 from wuxin.services.evidence import ledger
 from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import rule_cache
 from wuxin.services.ingest import retention
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest.telemetry import ingest_lines
@@ -98,7 +99,7 @@ def history(platform):
     rule = next(r for r in default_rules().values() if r.applies_to("manufacturing.current_bracelet"))
     with platform.uow() as uow:
         device = uow.devices.by_key("loom-01")
-        monitoring.raise_alarm(uow, Signal("raise", monitoring.PLATFORM_SCOPE, rule, f"device:{device['id']}",
+        monitoring.raise_alarm(uow, Signal("raise", rule_cache.PLATFORM_SCOPE, rule, f"device:{device['id']}",
                                            world.factory, _ms(2025, 8, 3), {"current_a": 0.0}, device["id"]), T0_MS)
         uow.commit()
     ledger.publish_tree_head(platform)

@@ -16,6 +16,7 @@ from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.engine import Signal
 from wuxin.services.access import consent
 from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import rule_cache
 from wuxin.services.credit import pledges
 from wuxin.sim.spec import make_uscc
 from wuxin.store.migrate import upgrade
@@ -71,7 +72,7 @@ def _pledged_loan_below_liquidation(live, platform, world) -> int:
     with platform.uow() as uow:
         uow.monitoring.set_loan(loan_id, state="monitoring", outstanding_cny="300000")
         uow.commit()
-    monitoring.invalidate_index()
+    rule_cache.invalidate_index()
     assert pledges.check_coverage(platform) == 2  # margin call and liquidation line: the bank's own alarms
     return loan_id
 
@@ -127,7 +128,7 @@ def test_an_integrator_is_refused_alarm_entries_that_the_banks_and_the_enterpris
     rule = next(r for r in default_rules().values() if r.applies_to("manufacturing.current_bracelet"))
     with platform.uow() as uow:
         device = uow.devices.by_key("loom-01")
-        alarm_id = monitoring.raise_alarm(uow, Signal("raise", monitoring.PLATFORM_SCOPE, rule, f"device:{device['id']}",
+        alarm_id = monitoring.raise_alarm(uow, Signal("raise", rule_cache.PLATFORM_SCOPE, rule, f"device:{device['id']}",
                                                       world.factory, T0_MS, {"current_a": 0.0}, device["id"]), T0_MS)
         uow.commit()
     [entry] = _entries(platform, f"alarm:{alarm_id}")

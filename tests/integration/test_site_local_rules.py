@@ -14,7 +14,7 @@ from wuxin.services.devices import registry
 from wuxin.services.credit.assessment import gather
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest.telemetry import ingest_lines
-from wuxin.services.monitoring.alarms import evaluate_daily
+from wuxin.services.monitoring.daily import evaluate_daily
 from wuxin.sim.spec import make_uscc
 
 MIN, HOUR, DAY_MS = 60_000, 3_600_000, 86_400_000

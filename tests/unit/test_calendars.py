@@ -24,7 +24,7 @@ from wuxin.indicators.days import (
     parse_day,
 )
 from wuxin.indicators.kernels import counter_increase, held_seconds
-from wuxin.services.monitoring.alarms import baseline_signal
+from wuxin.services.monitoring.daily import baseline_signal
 
 HOUR_MS = 3_600_000
 

@@ -79,7 +79,7 @@ def test_the_explanation_names_the_background_and_the_margin_in_both_languages()
 
 def test_a_sites_day_off_has_no_working_hours_so_the_fallback_is_silent():
     from wuxin.indicators.days import DEFAULT_ZONE, local_day
-    from wuxin.services.monitoring.alarms import _hours_in
+    from wuxin.services.monitoring.sweeps import _hours_in
     holiday = int(local_day(NOON, DEFAULT_ZONE))
     assert _hours_in(DEFAULT_ZONE, set())(NOON) == 12.0
     off = _hours_in(DEFAULT_ZONE, {holiday})

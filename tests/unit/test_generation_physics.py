@@ -4,7 +4,7 @@ import random
 
 from wuxin.alerts.catalog import default_rules
 from wuxin.alerts.performance import against_physics
-from wuxin.services.monitoring.alarms import baseline_signal
+from wuxin.services.monitoring.daily import baseline_signal
 
 DAY0 = 20700
 

@@ -137,7 +137,8 @@ def replay(platform, clock: BenchClock, lines: list[dict], start_ms: int, end_ms
     `actions`: (at_ms, fn(platform)) the firm's side does in the platform (a decommission recorded), each run at the
     start of the slice holding at_ms, before its lines."""
     from wuxin.services.ingest.telemetry import ingest_lines
-    from wuxin.services.monitoring.alarms import run_daily_due, sweep
+    from wuxin.services.monitoring.daily import run_daily_due
+    from wuxin.services.monitoring.sweeps import sweep
 
     lines.sort(key=arrival_ms)
     stamps = [arrival_ms(line) for line in lines]
@@ -296,7 +297,7 @@ def detectable_labels(labels: list, lines: list[dict], clean: list[dict], fleet,
     absence rule's own declaration)."""
     from wuxin.alerts.catalog import default_rules
     from wuxin.scenarios import builtin_thing_models
-    from wuxin.services.monitoring.alarms import has_heartbeat_duty
+    from wuxin.services.monitoring.sweeps import has_heartbeat_duty
 
     timeout_ms = {m.device_type: m.heartbeat_timeout_s * 1000 for m in builtin_thing_models()}
     type_of = {d.key: (d.device_type, e.industry) for e in fleet for d in e.devices}

@@ -9,7 +9,7 @@ from wuxin.errors import Conflict, InvalidInput, NotFound
 from wuxin.loans.lifecycle import DeviceCheck, commissioning_failures, credit_refusal, next_state
 from wuxin.loans.risk_class import check_risk_class
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
-from wuxin.services.monitoring.alarms import invalidate_index
+from wuxin.services.monitoring.rule_cache import invalidate_index
 from wuxin.services.devices.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 

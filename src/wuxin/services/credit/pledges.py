@@ -29,7 +29,8 @@ from wuxin.loans.pledge import (
 from wuxin.security.policy import Principal, consented_device_keys, readable_device_keys, require_role
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.credit.loans import money, own_loan
-from wuxin.services.monitoring.alarms import apply_signals, invalidate_index, tenant_scope
+from wuxin.services.monitoring.alarms import apply_signals
+from wuxin.services.monitoring.rule_cache import invalidate_index, tenant_scope
 from wuxin.services.devices.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 

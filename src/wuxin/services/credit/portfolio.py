@@ -32,7 +32,7 @@ from wuxin.risk.portfolio import (
 )
 from wuxin.security.policy import Principal, readable_device_keys, require_role, valid_consents
 from wuxin.services.access.data_access import device_connectivity
-from wuxin.services.monitoring.alarms import PLATFORM_SCOPE
+from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
 from wuxin.services.credit.pledges import CLOSED, loan_coverage
 from wuxin.services.devices.registry import consent_views, known_enterprise
 from wuxin.store.uow import UnitOfWork

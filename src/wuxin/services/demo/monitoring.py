@@ -6,6 +6,7 @@ from wuxin.bootstrap import Platform
 from wuxin.security.policy import Principal
 from wuxin.services.credit import loans, pledges
 from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import sweeps
 from wuxin.services.access.identity import login, principal_for_token
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.ingest.jt808 import TERMINAL_TYPE
@@ -27,7 +28,7 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
             _pledge(platform, officer, risk, loan["id"], spec)
         if spec.industry == "vehicles":
             vehicle_loans.append(loan["id"])
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     pledges.check_coverage(platform)
     for loan_id in vehicle_loans:
         _warn_on_truck_alarms(platform, risk, loan_id)

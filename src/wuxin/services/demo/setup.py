@@ -7,12 +7,12 @@ from typing import Callable
 from wuxin.bootstrap import Platform
 from wuxin.scenarios import scenario_packs
 from wuxin.services.access import identity
-from wuxin.services.demo.people import DEMO_BANK, DEMO_PASSWORD, DEMO_USERS, OPERATOR, OTHER_BANK
+from wuxin.services.demo.people import DEMO_BANK, DEMO_PASSWORD, OPERATOR, OTHER_BANK
 from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.credit.assessment import default_as_of_day
 from wuxin.services.demo.credit import load_demo_credit
 from wuxin.services.indicators import update_indicators
-from wuxin.services.monitoring.alarms import evaluate_daily
+from wuxin.services.monitoring.daily import evaluate_daily
 from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows

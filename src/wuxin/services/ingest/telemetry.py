@@ -14,7 +14,7 @@ from wuxin.services.devices.calendars import zoned_devices
 from wuxin.ingest.parse import PayloadError, loads, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, Rejection, Validated, IngestWarning, validate_lines
 from wuxin.security.secrets import token_hash
-from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import streaming
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.ingest.isolation import store_isolating
 from wuxin.store import bulk
@@ -153,7 +153,7 @@ def store_validated(platform: Platform, uow: UnitOfWork, validated: Validated, c
         for d, n, t, p in validated.events
     ])
     uow.devices.mark_seen(_seen_ms(validated, channel, now_ms))
-    monitoring.on_batch(platform, uow, validated)  # warning rules, in this transaction (see services.monitoring)
+    streaming.on_batch(platform, uow, validated)  # warning rules, in this transaction (see services.monitoring)
     uow.indicators.mark_dirty(dirty_device_days(validated.readings, validated.events, zoned_devices(platform, uow)), now_ms)
     _quarantine_rejections(platform, uow, channel, validated.rejections, now_ms)
     uow.telemetry.finish_batch(batch_id, len(rows) + len(validated.events), len(validated.rejections))

@@ -20,13 +20,13 @@ from wuxin.alerts.stock import DEFAULTS as LOT_DEFAULTS
 from wuxin.alerts.stock import FLOW_DEFAULTS, Flow, anchor_step, lot_positions, lot_step, readers_of, reconcile, source_words
 from wuxin.alerts.stock import unbooked_crossing
 from wuxin.calendars.periods import binding, excluded_days, makeup_workdays
-from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
+from wuxin.indicators.days import DAY_MS, DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.store.uow import UnitOfWork
+from wuxin.services.monitoring.alarms import apply_signals
+from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
 
 LOG = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
-PLATFORM_SCOPE = "platform"
 LIMIT = 5_000_000
 
 
@@ -170,7 +170,6 @@ def _feeds(meter: dict, machine: dict) -> bool:
 def sweep_lots(platform) -> int:
     """Lot-stock rules on each enterprise's RFID readers: the whole pledged lot's stock against its pledge, with its
     gate cameras' counts and its WMS bookings reconciled in; the scenario's lot_unbooked rule beside it."""
-    from wuxin.services.monitoring.alarms import apply_signals
 
     now_ms = platform.clock_ms()
     rules = [r for r in default_rules().values() if r.type == "lot_stock" and r.enabled]
