@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from wuxin.services.access import consent, identity
 from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import DAY_MS
 
 PASSWORD = "correct-horse-battery"
-DAY_MS = 86_400_000
 
 
 @dataclass

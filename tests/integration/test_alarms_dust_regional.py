@@ -9,8 +9,8 @@ from wuxin.services.monitoring import sweeps
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 STEP_MS = 600_000
 REGION = "上海市浦东新区"
 ALONE = "四川省成都市双流区"

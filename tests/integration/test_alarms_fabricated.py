@@ -8,8 +8,9 @@ from tests.world import build_world
 from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.services.monitoring.daily import evaluate_daily
 from wuxin.indicators.days import local_day
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, STEP = 86_400_000, 15 * 60_000
+STEP = 15 * 60_000
 
 
 def bracelet_lines(device: str, first_ms: int, days: int, seed: int) -> list[dict]:

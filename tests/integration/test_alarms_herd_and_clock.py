@@ -8,8 +8,8 @@ from wuxin.services.monitoring import sweeps
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 
 
 def alarms(platform, alarm_type: str, status: str | None = None) -> list[tuple[str, str]]:

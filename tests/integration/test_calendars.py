@@ -19,8 +19,9 @@ from wuxin.services.monitoring import daily
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.store.tables_calendars import calendar_periods
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
-DAY_MS, HOUR_MS, STEP = 86_400_000, 3_600_000, 15 * 60_000
+STEP = 15 * 60_000
 
 
 def alarms(platform, alarm_type: str, status: str | None = None) -> list[str]:

@@ -14,6 +14,7 @@ from wuxin.services.access import consent
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_device_telemetry
 from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.indicators.days import HOUR_MS
 
 from tests.world import build_world, login
 
@@ -21,7 +22,6 @@ PHONE = "013912345678"
 TERMINAL_ID = "SZ80801"
 PLATE = "粤B12345"
 FIX_TIME = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
-HOUR_MS = 3_600_000
 
 
 def _world(platform, **enrolment):

@@ -13,8 +13,9 @@ from wuxin.indicators import days as monitoring_days
 from wuxin.services.monitoring import daily
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, STEP_MS = 86_400_000, 300_000
+STEP_MS = 300_000
 
 
 def alarm_types(platform, **filters) -> list[tuple[str, str | None]]:

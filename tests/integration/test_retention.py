@@ -29,8 +29,8 @@ from wuxin.security.policy import Principal
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.db import make_engine
 from wuxin.store.migrate import upgrade
+from wuxin.indicators.days import HOUR_MS
 
-DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 KEPT_TABLES = ("device_day_indicators", "enterprise_day_indicators", "ledger_entries", "ledger_nodes", "alarms",
                "events", "quarantine", "batches")
 

@@ -25,8 +25,8 @@ from wuxin.indicators.days import (
 )
 from wuxin.indicators.kernels import counter_increase, held_seconds
 from wuxin.services.monitoring.daily import baseline_signal
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 
 
 def utc_ms(text: str) -> int:

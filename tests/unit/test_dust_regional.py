@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from wuxin.alerts.dust import DustRule, explanation, judge, local_hour, regional_background, site_excess
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 STEP_MS = 600_000  # a monitor's 10-min reading
 RULE = DustRule(margin=80.0, duration_ms=HOUR_MS, bucket_ms=900_000, min_peers=3, fallback_limit=150.0,
                 work_hours=(7.0, 18.0))

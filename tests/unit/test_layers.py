@@ -79,3 +79,14 @@ def test_entry_points_live_in_cli_and_bench():
     entry_points = [str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
                     if path.stem in ("cli", "bench", "harness") and path.parent.name not in ("cli", "bench")]
     assert entry_points == []
+
+
+def test_the_day_cut_is_defined_once():
+    """DAY_MS, HOUR_MS, CN_OFFSET_MS and local_day live in indicators/days.py; everyone else imports them."""
+    names, definitions = {"DAY_MS", "HOUR_MS", "CN_OFFSET_MS", "local_day"}, []
+    for path in SRC.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = [node.name] if isinstance(node, ast.FunctionDef) else [
+                e.id for t in getattr(node, "targets", []) for e in (t.elts if isinstance(t, ast.Tuple) else [t]) if isinstance(e, ast.Name)]
+            definitions += [f"{path.relative_to(SRC)}: {name}" for name in targets if name in names]
+    assert sorted(definitions) == sorted(f"indicators/days.py: {name}" for name in names)

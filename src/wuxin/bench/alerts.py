@@ -32,8 +32,9 @@ from rich.console import Console
 
 from wuxin.sim.fleet import anomaly_kinds, build_fleet, fleet_telemetry, natural_anomalies, plan_anomalies
 from wuxin.sim.patterns import local_iso
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, MINUTE_MS = 86_400_000, 60_000
+MINUTE_MS = 60_000
 KINDS_OF_ALARM = {"device_tamper": {"device_off"}, "device_offline": {"device_off", "herd_drop"},
                   "utilization_drop": {"machine_idle"}, "machine_idle": {"machine_idle"}, "generation_above_physics": {"pv_above_irradiance"},
                   "gps_jump": {"gps_jump"}, "herd_drop": {"herd_drop"}, "crane_overload": {"crane_overload"},

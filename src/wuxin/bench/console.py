@@ -29,8 +29,8 @@ from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.indicators import update_indicators
 from wuxin.sim.spec import DeviceSpec, SiteSpec
 from wuxin.bench.browser import chromium, serve_in_thread
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 PASSWORD = "bench-console-2026"
 LIVE_MS = 2 * 3_600_000  # imported after the indicators' update: still dirty when the page opens
 

@@ -24,8 +24,8 @@ from wuxin.indicators.engine import compute_device_days
 from wuxin.indicators.memory import collect, device_days
 from wuxin.indicators.series import DeviceDays, Series
 from wuxin.scenarios import scenario_packs
+from wuxin.indicators.days import CHINA_TZ as CN
 
-CN = dt.timezone(dt.timedelta(hours=8))
 QUALITY_START = int(dt.datetime(2025, 10, 13, tzinfo=CN).timestamp() * 1000)  # a Monday, clear of holidays
 BRACELET = "manufacturing.current_bracelet"
 WORKLOAD_DAY0 = 20_400  # 2025-11-09 local

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from wuxin.errors import InvalidInput, NotFound, WuxinError
+from wuxin.indicators.days import DAY_MS
 
 console = Console(stderr=True)
 enterprise_app = typer.Typer(no_args_is_help=True, help="Enterprises (borrowers): the platform admin adds them.")
@@ -18,7 +19,6 @@ site_app = typer.Typer(no_args_is_help=True, help="Sites of an enterprise (works
 device_app = typer.Typer(no_args_is_help=True, help="Devices: register one, or import a CSV/XLSX; tokens shown once.")
 consent_app = typer.Typer(no_args_is_help=True, help="Consents: an enterprise user grants a bank or operator access.")
 AS_HELP = "the user acting (its role, tenant and consents decide what is allowed)"
-DAY_MS = 86_400_000
 
 
 def register(app: typer.Typer) -> None:

@@ -9,9 +9,9 @@ from typing import Optional
 import orjson
 import typer
 from rich.console import Console
+from wuxin.indicators.days import DAY_MS
 
 console = Console(stderr=True)
-DAY_MS = 86_400_000
 
 
 def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario packs, or all"),

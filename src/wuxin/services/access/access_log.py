@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import Denied
 from wuxin.security.policy import Principal, enterprise_not_found, may_know_enterprise
 from wuxin.services.devices.registry import consent_views
+from wuxin.indicators.days import CHINA_TZ
 
 CSV_COLUMNS = ["id", "at_ms", "at_china_time", "username", "display_name", "role", "tenant_id", "tenant_name",
                "action", "device_key", "consent_id", "rows"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula (OWASP CSV injection)
-CHINA = timezone(timedelta(hours=8))
 
 
 def access_page(platform: Platform, principal: Principal, enterprise_id: int, limit: int, before_id: int | None = None,
@@ -60,7 +60,7 @@ def to_csv(entries: list[dict]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for e in entries:
-        at = datetime.fromtimestamp(e["at_ms"] / 1000, CHINA).isoformat(timespec="seconds")
+        at = datetime.fromtimestamp(e["at_ms"] / 1000, CHINA_TZ).isoformat(timespec="seconds")
         writer.writerow([safe_cell(v) for v in (e["id"], e["at_ms"], at, e["username"], e["display_name"], e["role"],
                                                 e["tenant_id"], e["tenant_name"], e["action"], e["device_key"],
                                                 e["consent_id"], e["rows"])])

@@ -16,8 +16,8 @@ from wuxin.services.monitoring.daily import evaluate_daily
 from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 YEAR_MS = 365 * DAY_MS
 
 

@@ -23,8 +23,8 @@ from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.security.policy import Principal
 from wuxin.services.devices.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of, site_zone
 from wuxin.store.uow import UnitOfWork
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 MAX_PERIOD_MS = 366 * DAY_MS  # a declared period longer than a year is a typo, or no longer a calendar
 # What the enterprise itself may declare (the bank side, admin, integrator, operator, is held only to MAX_PERIOD_MS):
 BORROWER_MAX_DAYS = {"maintenance": 31, "shutdown": 62, "holiday_extra": 31}  # a month's overhaul; a season's stop

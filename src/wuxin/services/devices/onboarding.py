@@ -5,8 +5,9 @@ from __future__ import annotations
 from wuxin.bootstrap import Platform
 from wuxin.services.access import consent
 from wuxin.services.devices import registry
+from wuxin.indicators.days import DAY_MS
 
-YEAR_MS = 365 * 86_400_000
+YEAR_MS = 365 * DAY_MS
 
 
 def onboard_enterprise(platform: Platform, spec, grants: list[tuple[int, str]], consent_ms: int = YEAR_MS) -> int:

@@ -22,11 +22,10 @@ from typing import Any
 from wuxin.bootstrap import Platform
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.store import partitions as parts
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
 MIN_RAW_DAYS = 31  # the daily rules read 7 days of raw history and catch up 7 days
 SETTLE_MS = 10 * 60_000  # an hour is aggregated once it ended this long ago (device buffers, network)
 MAX_DOWNSAMPLE_DAYS = 31  # per run: a first run over years of history catches up over several runs

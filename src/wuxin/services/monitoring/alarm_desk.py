@@ -23,6 +23,7 @@ from wuxin.security.policy import Principal, require_role
 from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.monitoring.alarms import AlarmFilter, public_alarm
 from wuxin.store.uow import UnitOfWork
+from wuxin.indicators.days import CHINA_TZ
 
 BULK_MAX = 500  # alarms per bulk request
 EXPORT_MAX = 20_000  # rows per CSV; a larger list is refused with its count (narrow the filter)
@@ -189,4 +190,4 @@ def china_time(ms: int | None) -> str:
     """An instant as China time, "2026-12-07 11:04:05" (UTC+8, no daylight saving)."""
     if ms is None:
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
