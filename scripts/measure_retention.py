@@ -8,7 +8,7 @@ import time
 
 from wuxin.bootstrap import build_platform
 from wuxin.config import Settings
-from wuxin.services import retention
+from wuxin.services.ingest import retention
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.db import make_engine
 from wuxin.store.migrate import upgrade

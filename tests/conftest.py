@@ -21,7 +21,7 @@ import uvicorn
 
 from wuxin.bootstrap import build_platform
 from wuxin.config import Settings
-from wuxin.services.registry import sync_builtin_thing_models
+from wuxin.services.devices.registry import sync_builtin_thing_models
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.migrate import upgrade
 from wuxin.store.tables import metadata

@@ -4,11 +4,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from wuxin.services import consent, identity, registry
+from wuxin.services.access import consent, identity
+from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import DAY_MS
 
 PASSWORD = "correct-horse-battery"
-DAY_MS = 86_400_000
 
 
 @dataclass

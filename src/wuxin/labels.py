@@ -55,7 +55,7 @@ UNIT_WORDS = {"count": ("个", "count"), "units": ("件", "units"), "d": ("天",
               "kWh/m2": ("kWh/m²", "kWh/m²"), "CNY": ("元", "CNY"),
               "h": ("小时", "h"), "s": ("秒", "s"), "min": ("分钟", "min"), "t": ("吨", "t"), "kWh/t": ("千瓦时/吨", "kWh/t")}
 EXPLANATION_UNITS = ("1", "h", "s", "kWh", "km", "units")  # fixed units of alarm explanations (alerts/explain.py)
-# The alarm desk (services/alarm_desk.py): the list's and the CSV's columns, the actions in an alarm's history,
+# The alarm desk (services/monitoring/alarm_desk.py): the list's and the CSV's columns, the actions in an alarm's history,
 # the side a value crossed, and the figures rules put in an alarm's detail (alerts/explain.py).
 ALARM_FIELDS = {
     "id": ("编号", "ID"), "severity": ("级别", "Severity"), "alarm_type": ("预警类型", "Alarm type"), "status": ("状态", "State"),

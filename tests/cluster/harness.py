@@ -326,7 +326,7 @@ class Cluster:
 
         from wuxin.bootstrap import build_platform
         from wuxin.config import Settings
-        from wuxin.services import registry
+        from wuxin.services.devices import registry
         from wuxin.sim.spec import make_uscc
 
         platform = build_platform(Settings(database_url=self.local_database_url, environment="test"))

@@ -10,8 +10,9 @@ import pytest
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
-from wuxin.services.demo import DEMO_PASSWORD, load_demo
-from wuxin.web.harness import chromium, serve_in_thread
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import load_demo
+from wuxin.bench.browser import chromium, serve_in_thread
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 

@@ -8,7 +8,7 @@ import io
 
 import httpx
 
-from wuxin.services.demo import DEMO_PASSWORD
+from wuxin.services.demo.people import DEMO_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from tests.e2e.conftest import ARTIFACTS
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
-from wuxin.services.demo import DEMO_PASSWORD, load_demo
-from wuxin.web.harness import serve_in_thread
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import load_demo
+from wuxin.bench.browser import serve_in_thread
 
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
 PLANTED = 3

@@ -7,7 +7,7 @@ from tests.world import PASSWORD, build_world
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
-from wuxin.web.harness import serve_in_thread
+from wuxin.bench.browser import serve_in_thread
 
 ALARMS = 120
 

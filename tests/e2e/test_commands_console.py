@@ -13,10 +13,11 @@ import pytest
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
-from wuxin.services import identity
-from wuxin.services.demo import DEMO_PASSWORD, demo_fleet, load_demo
-from wuxin.services.demo_live import LiveDevices
-from wuxin.web.harness import serve_in_thread
+from wuxin.services.access import identity
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import demo_fleet, load_demo
+from wuxin.services.demo.live import LiveDevices
+from wuxin.bench.browser import serve_in_thread
 
 from tests.e2e.conftest import Console
 

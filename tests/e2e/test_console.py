@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from wuxin.services.demo import DEMO_PASSWORD
+from wuxin.services.demo.people import DEMO_PASSWORD
 
 BANK_PAGES = ["#/portfolio", "#/alarms", "#/loans", "#/pledges", "#/map", "#/industry", "#/evidence"]
 FIRM_PAGES = ["#/my", "#/my/devices", "#/consents"]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import httpx
 
-from wuxin.services.demo import DEMO_PASSWORD
+from wuxin.services.demo.people import DEMO_PASSWORD
 
 HOSTILE = "<img src=x onerror=\"window.__pwned=1\">检修"
 

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from tests.e2e.test_console import _settle
-from wuxin.services.demo import DEMO_PASSWORD
+from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 
 
 def hostile(field: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from wuxin.services.demo import DEMO_PASSWORD
+from wuxin.services.demo.people import DEMO_PASSWORD
 
 
 def _api(base: str, username: str) -> httpx.Client:

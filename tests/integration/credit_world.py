@@ -13,7 +13,8 @@ from wuxin.indicators.engine import AggregateRow, DayRow
 from wuxin.risk.features import IOT_FEATURES, STATEMENT_FEATURES
 from wuxin.risk.scorecard import Scorecard, ScorecardConfig, train_scorecard
 from wuxin.services.bootstrap import finance_profiles
-from wuxin.services.credit import DatabaseModelRegistry
+from wuxin.services.credit.governance import DatabaseModelRegistry
+from wuxin.services.credit.governance import DatabaseModelRegistry
 from wuxin.sim.finance import borrower_row, quarters_until, simulate_book
 
 OUTPUT_CNY_PER_DAY = 20_000.0
@@ -57,7 +58,7 @@ def put_device_output(platform, enterprise_id: int, device_ids: list[int], histo
 
 def recent_readings(platform, keys: dict[str, str]) -> None:
     """One reading from each device an hour ago, so that none counts as offline (key -> property)."""
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.ingest.telemetry import ingest_lines
 
     lines = [{"device": key, "ts": platform.clock_ms() - 3_600_000, "values": {prop: 1.0}} for key, prop in keys.items()]
     assert not ingest_lines(platform, lines, "http").rejections

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from wuxin.services import consent, identity
+from wuxin.services.access import consent, identity
 
 from tests.world import DAY_MS, PASSWORD, build_world, login
 

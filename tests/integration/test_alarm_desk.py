@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from tests.world import DAY_MS, build_world, login
 from wuxin.api.app import create_app
-from wuxin.services import consent, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.access import consent
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 
 
 def crane_alarm(platform, world) -> int:
@@ -199,7 +200,7 @@ def test_the_export_is_the_filtered_list_in_the_readers_language_and_runs_no_for
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_start_with_a_quote():
-    from wuxin.services.alarm_desk import safe_cell
+    from wuxin.services.monitoring.alarm_desk import safe_cell
 
     assert [safe_cell(v) for v in ("=1+1", "+1", "-x", "@A1", "\tA", "\rA", "plain", -3.5, 7, None)] == [
         "'=1+1", "'+1", "'-x", "'@A1", "'\tA", "'\rA", "plain", -3.5, 7, ""]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 import random
 
-from wuxin.services import registry
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import evaluate_daily, local_day
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, MIN, HOUR = 86_400_000, 60_000, 3_600_000
+MIN, HOUR = 60_000, 3_600_000
 CN = 8 * HOUR
 
 
@@ -103,7 +105,7 @@ def test_night_outbound_at_a_warehouse_without_weighbridge(platform):
 def test_goods_moved_between_zones_of_a_lot_stay_pledged_and_a_lot_drawn_down_raises(platform):
     """A lot pledged as a whole over two zones: a move from zone A to B is no drawdown; the lot below its pledge
     for 30 min raises once, on the lot; back over it clears."""
-    from wuxin.services.device_rules import sweep_lots
+    from wuxin.services.monitoring.device_rules import sweep_lots
 
     firm = registry.create_enterprise(platform, None, "太仓港联仓储有限公司", make_uscc(random.Random(14)), "logistics", "江苏省苏州市太仓市")
     registry.register_device(platform, None, firm, "rfid-a", "logistics.rfid_reader", "bank_installed", None,

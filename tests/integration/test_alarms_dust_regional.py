@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import random
 
-from wuxin.services import consent, identity, monitoring, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.access import consent, identity
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring import sweeps
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 STEP_MS = 600_000
 REGION = "上海市浦东新区"
 ALONE = "四川省成都市双流区"
@@ -48,7 +52,7 @@ def feed(platform, start: int, hours: int, pm10, sites: int = 5) -> None:
         platform.clock.now_ms = ts + 60_000
         lines = [{"device": f"env-{s}", "ts": ts, "values": {"pm10_ugm3": pm10(s, i)}} for s in range(sites)]
         assert not ingest_lines(platform, lines, "bulk").rejections
-        monitoring.sweep_regional_excess(platform)
+        sweeps.sweep_regional_excess(platform)
 
 
 def test_haze_over_the_region_raises_nothing_and_one_sites_own_dust_does(platform):

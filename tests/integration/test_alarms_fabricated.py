@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 
 from tests.world import build_world
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import evaluate_daily, local_day
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, STEP = 86_400_000, 15 * 60_000
+STEP = 15 * 60_000
 
 
 def bracelet_lines(device: str, first_ms: int, days: int, seed: int) -> list[dict]:
@@ -43,7 +45,7 @@ def test_a_copied_day_raises_fabricated_data_and_real_days_do_not(platform):
 def test_goods_counted_out_without_a_weighing_raise_unauthorised_outbound(platform):
     import random as _random
 
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     firm = registry.create_enterprise(platform, None, "太仓港达仓储有限公司", make_uscc(_random.Random(5)), "logistics", "江苏省苏州市太仓市")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
-from wuxin.services import monitoring, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.monitoring import sweeps
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 
 
 def alarms(platform, alarm_type: str, status: str | None = None) -> list[tuple[str, str]]:
@@ -37,7 +38,7 @@ def test_a_cow_above_her_herd_for_six_hours_has_a_fever_a_hot_herd_does_not(plat
     for h in range(10):  # sick from hour 3; the sweep runs every hour as the data come in
         platform.clock.now_ms = start + h * HOUR_MS + 60_000
         assert not ingest_lines(platform, herd_hour(start + h * HOUR_MS, h >= 3), "bulk").rejections
-        monitoring.sweep_herd_relative(platform)
+        sweeps.sweep_herd_relative(platform)
         assert alarms(platform, "fever") == ([("collar-00", "active")] if h >= 9 else [])  # 39.6 C alone is no fever
     with platform.uow() as uow:
         (alarm,) = [a for a in uow.monitoring.list_alarms(None, None, None, None, 10) if a["alarm_type"] == "fever"]
@@ -45,7 +46,7 @@ def test_a_cow_above_her_herd_for_six_hours_has_a_fever_a_hot_herd_does_not(plat
     assert 0.8 < alarm["detail"]["excess"] < 1.0  # 1 C above her own healthy reading
     platform.clock.now_ms = start + 10 * HOUR_MS + 60_000
     ingest_lines(platform, herd_hour(start + 10 * HOUR_MS, False), "bulk")
-    monitoring.sweep_herd_relative(platform)
+    sweeps.sweep_herd_relative(platform)
     assert alarms(platform, "fever") == [("collar-00", "cleared")]
 
 

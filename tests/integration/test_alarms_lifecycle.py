@@ -6,14 +6,17 @@ import threading
 
 import pytest
 
-from tests.world import build_world, login
+from tests.world import build_world
 from wuxin.bootstrap import build_platform
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal
-from wuxin.domain.model import Role
-from wuxin.services import loans, monitoring, registry
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import rule_index
+from wuxin.services.credit import loans
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import sweeps
+from wuxin.services.monitoring import rule_cache
+from wuxin.services.monitoring import overrides
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 
 
 def crane(platform, world) -> str:
@@ -23,7 +26,7 @@ def crane(platform, world) -> str:
 
 
 def principal(platform, world, username: str) -> Principal:
-    from wuxin.services.identity import principal_for_token, login as do_login
+    from wuxin.services.access.identity import principal_for_token, login as do_login
     return principal_for_token(platform, do_login(platform, username, "correct-horse-battery"))
 
 
@@ -53,7 +56,7 @@ def test_threshold_state_survives_a_restart(platform):
 
 
 def _INDEXES_CLEAR():
-    monitoring._INDEXES.clear()
+    rule_cache._INDEXES.clear()
 
 
 def test_acknowledge_clear_audit_and_denials(platform):
@@ -101,19 +104,19 @@ def test_escalation_when_unacknowledged(platform):
 
 
 def test_offline_transitions_raise_and_clear(platform):
-    from wuxin.services.connectivity import sweep_connectivity
+    from wuxin.services.devices.connectivity import sweep_connectivity
 
     world = build_world(platform)
     ingest_lines(platform, [{"device": "loom-01", "ts": platform.clock_ms(), "values": {"current_a": 1.0}}], "http")
     sweep_connectivity(platform)
     platform.clock.advance(3 * 3_600_000)
     sweep_connectivity(platform)
-    assert monitoring.sweep_connectivity_alarms(platform) >= 1
+    assert sweeps.sweep_connectivity_alarms(platform) >= 1
     risk = principal(platform, world, "risk")
     assert [a["alarm_type"] for a in monitoring.list_alarms(platform, risk, status="active")] == ["device_offline"]
     ingest_lines(platform, [{"device": "loom-01", "ts": platform.clock_ms(), "values": {"current_a": 1.0}}], "http")
     sweep_connectivity(platform)
-    monitoring.sweep_connectivity_alarms(platform)
+    sweeps.sweep_connectivity_alarms(platform)
     assert monitoring.list_alarms(platform, risk, status="active") == []
 
 
@@ -124,7 +127,7 @@ def test_alarm_propagates_to_the_loan_and_moves_its_risk_class(platform):
     with platform.uow() as uow:  # skip the early stages: this test is about monitoring
         uow.monitoring.set_loan(loan["id"], state="monitoring", outstanding_cny=loan["amount_cny"])
         uow.commit()
-    monitoring.invalidate_index()
+    rule_cache.invalidate_index()
     ingest_lines(platform, [{"device": "loom-02", "ts": platform.clock_ms(), "event": "tamper", "params": {}}], "http")
     risk = principal(platform, world, "risk")
     (alarm,) = monitoring.list_alarms(platform, risk, loan_id=loan["id"])
@@ -139,15 +142,15 @@ def test_a_tenant_override_tunes_its_own_variant(platform):
     key = crane(platform, world)
     risk, officer = principal(platform, world, "risk"), principal(platform, world, "officer")
     with pytest.raises(Denied):
-        monitoring.set_override(platform, officer, "*", "construction.crane_overload", {"params": {"value": 100}})
+        overrides.set_override(platform, officer, "*", "construction.crane_overload", {"params": {"value": 100}})
     with pytest.raises(InvalidInput):
-        monitoring.set_override(platform, risk, "*", "construction.crane_overload", {"params": {"value": "high"}})
-    monitoring.set_override(platform, risk, "crane-loan", "construction.crane_overload", {"params": {"value": 100}})
+        overrides.set_override(platform, risk, "*", "construction.crane_overload", {"params": {"value": "high"}})
+    overrides.set_override(platform, risk, "crane-loan", "construction.crane_overload", {"params": {"value": 100}})
     loan = loans.create_loan(platform, officer, world.factory, "crane-loan", "500000")
     with platform.uow() as uow:
         uow.monitoring.set_loan(loan["id"], state="monitoring")
         uow.commit()
-    monitoring.invalidate_index()
+    rule_cache.invalidate_index()
     ingest_lines(platform, [{"device": key, "ts": platform.clock_ms(), "values": {"moment_pct": 115.0}}], "http")
     ingest_lines(platform, [{"device": key, "ts": platform.clock_ms() + 1, "values": {"moment_pct": 135.0}}], "http")
     alarms = monitoring.list_alarms(platform, risk)

@@ -12,9 +12,9 @@ from aiosmtpd.controller import Controller
 from tests.conftest import free_port
 from tests.world import build_world
 from wuxin.errors import Denied, InvalidInput
-from wuxin.services import monitoring, notifications
-from wuxin.services.identity import login, principal_for_token
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.monitoring import alarms as monitoring, notifications
+from wuxin.services.access.identity import login, principal_for_token
+from wuxin.services.ingest.telemetry import ingest_lines
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 from tests.world import build_world
 from wuxin.bench import pv_real as B
-from wuxin.services import registry
-from wuxin.services.monitoring import evaluate_daily, local_day
+from wuxin.services.devices import registry
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
 from wuxin.sim.spec import make_uscc
 
 START = 30

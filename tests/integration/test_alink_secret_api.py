@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from wuxin.services.device_sdk import AlinkConnect, ConnectRefused, alink_device, alink_sign
+from wuxin.services.ingest.device_sdk import AlinkConnect, ConnectRefused, alink_device, alink_sign
 
 from tests.world import build_world, login
 

@@ -24,8 +24,8 @@ from wuxin.api.app import create_app
 from wuxin.api.fields import INT64_MAX, INT64_MIN
 from wuxin.bootstrap import build_platform
 from wuxin.config import Settings
-from wuxin.services import identity
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.access import identity
+from wuxin.services.ingest.telemetry import ingest_lines
 
 EXAMPLES = int(os.environ.get("WUXIN_FUZZ_EXAMPLES", "12"))
 SEED = os.environ.get("WUXIN_FUZZ_SEED")

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import T0_MS
 from tests.world import build_world
-from wuxin.services.bulk_import import import_file
+from wuxin.services.ingest.bulk_import import import_file
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_reimporting_the_same_file_adds_no_row(platform, world, tmp_path):
 
 
 def test_import_spanning_several_chunks_keeps_line_numbers(platform, world, tmp_path, monkeypatch):
-    import wuxin.services.bulk_import as bulk_import
+    import wuxin.services.ingest.bulk_import as bulk_import
 
     monkeypatch.setattr(bulk_import, "CHUNK_LINES", 100)
     path = tmp_path / "history.jsonl"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from wuxin.services import business_data
+from wuxin.services.credit import business_data
 from tests.integration.credit_world import statement_rows
 from tests.world import build_world, login
 
@@ -54,7 +54,7 @@ def test_csv_files_import_and_who_may_import_what(platform, tmp_path):
     path.write_text("uscc,month,kwh,amount_cny\n" f"{uscc},2026-07,90000,72000.00\n" f"{uscc},2026-8,abc,1\n", encoding="utf-8")
     result = business_data.import_file(platform, None, path, "electricity_bills", "third_party")
     assert (result["accepted"], result["rejected"]) == (1, 1) and result["errors"][0]["field"] == "kwh"
-    from wuxin.services.credit import principal_for_username
+    from wuxin.services.credit.decisions import principal_for_username
 
     owner, other = principal_for_username(platform, "owner"), principal_for_username(platform, "other")
     from wuxin.errors import Denied

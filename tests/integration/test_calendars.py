@@ -12,12 +12,16 @@ from sqlalchemy import select
 from tests.world import build_world, login
 from wuxin.api.app import create_app
 from wuxin.indicators.days import day_start_ms, local_day
-from wuxin.services import calendars, monitoring
+from wuxin.services.devices import calendars
+from wuxin.services.monitoring import sweeps
+from wuxin.indicators import days as monitoring_days
+from wuxin.services.monitoring import daily
 from wuxin.services.indicators import update_indicators
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.store.tables_calendars import calendar_periods
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
-DAY_MS, HOUR_MS, STEP = 86_400_000, 3_600_000, 15 * 60_000
+STEP = 15 * 60_000
 
 
 def alarms(platform, alarm_type: str, status: str | None = None) -> list[str]:
@@ -105,17 +109,17 @@ def test_a_decommissioned_bracelet_and_one_under_maintenance_raise_no_offline_al
     now = platform.clock_ms()
     lines = [{"device": k, "ts": now, "values": {"current_a": 1.0}} for k in ("loom-01", "loom-02", "meter-01")]
     ingest_lines(platform, lines[:2], "http")
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     calendars.set_service_dates(platform, None, "loom-01", None, now + 60_000)  # retired a minute later
     calendars.add_periods(platform, None, world.factory, [{"kind": "maintenance", "start_ms": now + 60_000,
                                                            "end_ms": now + 4 * HOUR_MS, "device": "loom-02"}])
     platform.clock.advance(15 * 60_000)  # past the bracelets' 600 s heartbeat
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     assert alarms(platform, "device_offline") == []
     ingest_lines(platform, [{"device": "loom-02", "ts": platform.clock_ms(), "values": {"current_a": 1.0}}], "http")
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     platform.clock.advance(5 * HOUR_MS)  # after its maintenance, loom-02's silence is an outage again
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     assert alarms(platform, "device_offline") == ["loom-02"]
 
 
@@ -129,7 +133,7 @@ def test_a_copied_looking_day_inside_a_maintenance_window_is_not_called_fabricat
     """The day a technician replays a test profile on loom-01 (the day before, again) is declared maintenance: no
     alarm; the same day undeclared on loom-02 raises (the rule still works)."""
     world = build_world(platform)
-    today = monitoring.local_day(platform.clock_ms())
+    today = monitoring_days.local_day(platform.clock_ms())
     first = day_start_ms(today - 6, "Asia/Shanghai")
     lines = []
     for device, seed in (("loom-01", 1), ("loom-02", 2)):
@@ -141,7 +145,7 @@ def test_a_copied_looking_day_inside_a_maintenance_window_is_not_called_fabricat
     calendars.add_periods(platform, None, world.factory, [{"kind": "maintenance", "start_ms": first + 5 * DAY_MS + 2 * HOUR_MS,
                                                            "end_ms": first + 5 * DAY_MS + 20 * HOUR_MS, "device": "loom-01",
                                                            "note": "test profile"}])
-    monitoring.evaluate_daily(platform, today - 1)
+    daily.evaluate_daily(platform, today - 1)
     assert alarms(platform, "fabricated_data") == ["loom-02"]
 
 
@@ -169,11 +173,11 @@ def test_a_plant_in_berlin_gets_berlin_days_and_its_verdict_after_berlin_midnigh
         hours = {r["day"]: r["value"] for r in uow.indicators.device_days(loom, today - 11, today - 2, ["run_hours"])}
     assert list(hours.values()) == [12.0] * 10  # 08:00-20:00 Berlin whole in each Berlin day (China cut: 10 h + 2 h)
     platform.clock.now_ms = day_start_ms(today + 1, "Asia/Shanghai") + 4 * HOUR_MS  # 04:00 China, 22:00 Berlin
-    assert monitoring.run_daily_due(platform) >= 0
+    assert daily.run_daily_due(platform) >= 0
     with platform.uow() as uow:
-        cursors = uow.monitoring.states([monitoring.daily_cursor("Europe/Berlin"), monitoring.DAILY_CURSOR])
-    assert cursors[monitoring.daily_cursor("Europe/Berlin")]["day"] == today - 1  # Berlin's today is not over yet
-    assert cursors[monitoring.DAILY_CURSOR]["day"] == today  # China's is
+        cursors = uow.monitoring.states([daily.daily_cursor("Europe/Berlin"), daily.DAILY_CURSOR])
+    assert cursors[daily.daily_cursor("Europe/Berlin")]["day"] == today - 1  # Berlin's today is not over yet
+    assert cursors[daily.DAILY_CURSOR]["day"] == today  # China's is
 
 
 def test_a_factory_shut_down_for_its_declared_overhaul_raises_no_utilisation_drop(platform):
@@ -185,7 +189,7 @@ def test_a_factory_shut_down_for_its_declared_overhaul_raises_no_utilisation_dro
     calendars.add_periods(platform, None, world.factory, [{"kind": "shutdown", "start_ms": day_start_ms(today - 2, "Asia/Shanghai"),
                                                            "end_ms": day_start_ms(today, "Asia/Shanghai"), "note": "检修停产"}])
     update_indicators(platform)
-    monitoring.evaluate_daily(platform, today - 1)
+    daily.evaluate_daily(platform, today - 1)
     assert alarms(platform, "utilization_drop") == []
     with platform.uow() as uow:
         (period,) = uow.calendars.periods([world.factory])
@@ -194,7 +198,7 @@ def test_a_factory_shut_down_for_its_declared_overhaul_raises_no_utilisation_dro
         uow.calendars.add_period(**{k: period[k] for k in ("enterprise_id", "site_id", "device_id", "kind", "start_ms",
                                                            "end_ms", "note", "created_ms")}, declared_by_enterprise=True)
         uow.commit()
-    monitoring.evaluate_daily(platform, today - 1)
+    daily.evaluate_daily(platform, today - 1)
     assert alarms(platform, "utilization_drop") == [f"enterprise:{world.factory}"]
 
 
@@ -235,7 +239,7 @@ def test_culled_cows_tags_do_not_count_as_a_herd_drop(platform):
     same three silent without a decommission date are 7 of 10, a drop."""
     import random as _random
 
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     farm = registry.create_enterprise(platform, None, "和林格尔恒达牧业有限公司", make_uscc(_random.Random(11)), "dairy",
@@ -248,11 +252,11 @@ def test_culled_cows_tags_do_not_count_as_a_herd_drop(platform):
                             for c in range(3, 10)], "bulk")
     for c in range(3):
         calendars.set_service_dates(platform, None, f"collar-{c:02d}", None, now - DAY_MS)
-    monitoring.sweep_herds(platform)
+    sweeps.sweep_herds(platform)
     assert alarms(platform, "herd_drop") == []
     for c in range(3):
         calendars.set_service_dates(platform, None, f"collar-{c:02d}", None, None)
-    monitoring.sweep_herds(platform)
+    sweeps.sweep_herds(platform)
     assert alarms(platform, "herd_drop") == [f"enterprise:{farm}"]
 
 
@@ -263,7 +267,7 @@ def test_a_pv_plant_with_half_its_strings_in_declared_maintenance_raises_no_perf
 
     from tests.integration.test_alarms_pv_performance import START, _pv_alarms, _store_days
     from wuxin.bench import pv_real as B
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     declared = registry.create_enterprise(platform, None, "青海检修光伏电站有限公司", make_uscc(_random.Random(7)), "energy", "青海省西宁市")
@@ -276,7 +280,7 @@ def test_a_pv_plant_with_half_its_strings_in_declared_maintenance_raises_no_perf
     calendars.add_periods(platform, None, declared, [{"kind": "maintenance", "start_ms": day_start_ms(first + START, "Asia/Shanghai"),
                                                       "end_ms": day_start_ms(first + 45, "Asia/Shanghai"), "note": "组串更换"}])
     for day in range(first + START - 1, first + 45):
-        monitoring.evaluate_daily(platform, day)
+        daily.evaluate_daily(platform, day)
     raised = {(a["enterprise_id"], a["alarm_type"]) for a in _pv_alarms(platform)}
     assert raised == {(silent, "performance_ratio_out_of_band")}
 
@@ -285,7 +289,7 @@ def test_the_borrower_cannot_blind_the_banks_monitoring_with_a_declared_window(p
     """Review finding 1: the borrower declares only on its own enterprise_shared devices, ahead (not more than a day
     back), for at most 31 days of maintenance; its enterprise-wide window is listed to the consented bank and audited in
     full, and silences its own enterprise_shared loom but never the bank-installed one."""
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
 
     world = build_world(platform)
     site = site_of(platform, world.factory)
@@ -317,9 +321,9 @@ def test_the_borrower_cannot_blind_the_banks_monitoring_with_a_declared_window(p
                                            "end_ms": now + 30 * DAY_MS, "site_id": None, "device": None, "note": "全厂检修",
                                            "declared_by_enterprise": True}]
     ingest_lines(platform, [{"device": k, "ts": now, "values": {"current_a": 1.0}} for k in ("loom-01", "loom-09")], "http")
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     platform.clock.advance(15 * 60_000)  # past the bracelets' 600 s heartbeat, inside the declared window
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     assert alarms(platform, "device_offline") == ["loom-01"]  # the bank's loom still raises; the borrower's own does not
 
 

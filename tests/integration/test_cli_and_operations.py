@@ -46,7 +46,7 @@ def test_thing_model_import_accepts_a_good_file_and_names_the_fault_of_a_bad_one
 
 def test_quarantine_list_and_replay_from_the_command_line(platform, cli_env):
     from tests.world import build_world
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.ingest.telemetry import ingest_lines
 
     build_world(platform)
     ingest_lines(platform, [{"device": "loom-01", "ts": platform.clock_ms(), "values": {"current_a": -5}}], "http")

@@ -2,7 +2,8 @@
 watched by its RFID readers, a credit decision on the pack's product, and the pack's words in both languages."""
 from __future__ import annotations
 
-from wuxin.services.demo import DEMO_PASSWORD, load_demo
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import load_demo
 
 TYPES = {"cold_chain.temp_logger", "cold_chain.door_sensor", "cold_chain.refrigeration_meter", "cold_chain.rfid_reader",
          "cold_chain.scale", "cold_chain.reefer_unit"}

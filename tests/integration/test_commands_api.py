@@ -2,8 +2,10 @@
 bundle; every endpoint answers only whom the tenant, the role and the consent allow."""
 from __future__ import annotations
 
-from wuxin.services import consent, identity, loans, registry
-from wuxin.services.jt808_terminals import provision_terminal
+from wuxin.services.access import consent, identity
+from wuxin.services.credit import loans
+from wuxin.services.devices import registry
+from wuxin.services.ingest.jt808 import provision_terminal
 
 from tests.world import DAY_MS, PASSWORD, build_world, login
 
@@ -186,7 +188,7 @@ def test_an_alarm_of_another_unit_on_the_same_vehicle_may_prompt_the_terminals_c
 
 
 def test_the_vehicle_state_comes_from_its_reports_and_only_for_whom_the_consent_allows(live, platform):
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.ingest.telemetry import ingest_lines
 
     world, _, _ = _setup(platform)
     regulator = identity.create_tenant(platform, "Regulator", "regulator")

@@ -12,9 +12,11 @@ from wuxin.ingest.jt808 import commands as c
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway, command_serial
 from wuxin.ingest.jt808.simulator import SimulatedTerminal
-from wuxin.services import calendars, consent, identity, loans, registry
-from wuxin.services import commands as cmd
-from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.devices import calendars, registry
+from wuxin.services.access import consent, identity
+from wuxin.services.credit import loans
+from wuxin.services.devices import commands as cmd
+from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
 
 from tests.world import DAY_MS, PASSWORD, build_world
 

@@ -16,10 +16,11 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt.broker import provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services import commands as cmd
-from wuxin.services import calendars, identity, registry
-from wuxin.services.device_sdk import issue_alink_secret
-from wuxin.services.protocols import attach_sub_device
+from wuxin.services.devices import commands as cmd
+from wuxin.services.devices import calendars, registry
+from wuxin.services.access import identity
+from wuxin.services.ingest.device_sdk import issue_alink_secret
+from wuxin.services.ingest.protocols import attach_sub_device
 
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url
 from tests.integration.vendor_sdk.run import SdkProcess
@@ -359,7 +360,8 @@ def test_a_service_call_needs_every_declared_input(platform, http_env):
 def _pledged_tracker(platform, world, loan_state: str = "warning") -> int:
     """truck-01 (a ThingsBoard MQTT tracker) pledged on a loan of the bank; consents of both banks and the
     integrator; its last report says standing, ignition off."""
-    from wuxin.services import consent, loans
+    from wuxin.services.access import consent
+    from wuxin.services.credit import loans
     from tests.world import DAY_MS
 
     expires = platform.clock_ms() + 30 * DAY_MS
@@ -374,7 +376,7 @@ def _pledged_tracker(platform, world, loan_state: str = "warning") -> int:
 
 
 def _tracker_reports(platform, speed_kmh: float, acc_on: bool) -> None:
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.ingest.telemetry import ingest_lines
 
     platform.clock.now_ms += 1000
     ingest_lines(platform, [{"device": "truck-01", "ts": platform.clock_ms() - 500,

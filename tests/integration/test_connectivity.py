@@ -1,8 +1,8 @@
 """Online/offline from last-seen time and the thing model's heartbeat timeout; transitions readable under consent."""
 from __future__ import annotations
 
-from wuxin.services.connectivity import sweep_connectivity
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.devices.connectivity import sweep_connectivity
+from wuxin.services.ingest.telemetry import ingest_lines
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tests.world import build_world, login
 from wuxin.indicators.days import local_day
-from wuxin.services.console import SLOTS_PER_DAY, clear_timeline_cache
+from wuxin.services.console.timeline import SLOTS_PER_DAY, clear_timeline_cache
 from wuxin.services.indicators import update_indicators
 
 MINUTE = 60_000

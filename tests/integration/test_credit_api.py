@@ -18,7 +18,7 @@ from tests.integration.credit_world import (
     statement_rows,
 )
 from tests.world import DAY_MS, build_world, login
-from wuxin.services import registry
+from wuxin.services.devices import registry
 
 READINGS = {"loom-01": "current_a", "loom-02": "current_a", "meter-01": "power_kw"}
 
@@ -96,8 +96,8 @@ def test_only_the_lending_banks_staff_under_valid_consent_may_decide(live, platf
     expired = live.client.post(url, headers=risk, json=body)
     assert expired.status_code == 404 and expired.json()["message"] == f"enterprise {world.factory} does not exist"
     platform.clock.advance(-31 * DAY_MS)
-    from wuxin.services import consent
-    from wuxin.services.credit import principal_for_username
+    from wuxin.services.access import consent
+    from wuxin.services.credit.decisions import principal_for_username
 
     consent.revoke(platform, principal_for_username(platform, "owner"), world.consent_bank_factory)
     revoked = live.client.post(url, headers=risk, json=body)
@@ -162,8 +162,9 @@ def test_adversarial_statements_and_own_shared_device_inflated_together_are_refe
 
 def test_adversarial_a_tampered_bank_installed_device_raises_alarms_and_the_decision_is_referred(live, platform):
     from tests.integration.test_alarms_fabricated import bracelet_lines
-    from wuxin.services.ingest import ingest_lines
-    from wuxin.services.monitoring import evaluate_daily, local_day
+    from wuxin.services.ingest.telemetry import ingest_lines
+    from wuxin.services.monitoring.daily import evaluate_daily
+    from wuxin.indicators.days import local_day
 
     world, _, officer = _setup(live, platform, 1.0, history=460)
     recent_readings(platform, READINGS)

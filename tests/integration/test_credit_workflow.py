@@ -8,7 +8,7 @@ import json
 
 from tests.integration.credit_world import put_indicators, recent_readings, register_model, statement_rows
 from tests.world import PASSWORD, build_world, login
-from wuxin.services import identity
+from wuxin.services.access import identity
 
 READINGS = {"loom-01": "current_a", "loom-02": "current_a", "meter-01": "power_kw"}
 
@@ -193,7 +193,7 @@ def test_a_decision_moves_only_the_banks_own_application_of_that_enterprise(live
     world, officer = _setup(live, platform)
     c = live.client
     risk, other = login(c, "risk"), login(c, "other")
-    from wuxin.services import consent
+    from wuxin.services.access import consent
     from tests.world import DAY_MS
 
     consent.grant(platform, None, world.fleet, world.bank, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS)

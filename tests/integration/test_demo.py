@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from wuxin.scenarios import scenario_packs
-from wuxin.services.demo import DEMO_PASSWORD, load_demo
+from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.demo.setup import load_demo
 
 
 def login(client, username):

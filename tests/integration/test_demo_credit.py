@@ -8,8 +8,8 @@ import pytest
 
 from wuxin.risk.crossverify import MIN_COVERAGE
 from wuxin.risk.decisions import DEFAULT_GRADES
-from wuxin.services.credit import decisions, principal_for_username
-from wuxin.services.demo import load_demo
+from wuxin.services.credit.decisions import decisions, principal_for_username
+from wuxin.services.demo.setup import load_demo
 from wuxin.sim.portfolio import STORIES, portfolio
 
 SEED = 2026  # the seed `make demo` uses
@@ -26,7 +26,7 @@ def demo_decisions(tmp_path_factory, sqlite_template):
 
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.services.registry import sync_builtin_thing_models
+    from wuxin.services.devices.registry import sync_builtin_thing_models
 
     path = tmp_path_factory.mktemp("demo-credit") / "wuxin.db"
     shutil.copy(sqlite_template, path)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
-from wuxin.services.demo_live import LiveDevices, terminal_location
+from wuxin.services.demo.live import LiveDevices, terminal_location
 from wuxin.services.bootstrap import device_types_with
-from wuxin.services.onboarding import onboard_enterprise
+from wuxin.services.devices.onboarding import onboard_enterprise
+from wuxin.services.demo.live import LiveDevices, terminal_location
+from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet
 
 
@@ -100,7 +102,7 @@ def _front_lets_in(port: int, token: str) -> bool:
 
 def test_a_token_rotated_or_revoked_while_the_demo_runs_counts_at_the_front_end_at_once(platform, tmp_path):
     """Device accounts live in the platform: the demo's devices connect to its MQTT front end, never to the broker."""
-    from wuxin.services.registry import revoke_device_tokens, rotate_device_token
+    from wuxin.services.devices.registry import revoke_device_tokens, rotate_device_token
 
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:
@@ -126,7 +128,7 @@ def test_a_token_rotated_or_revoked_while_the_demo_runs_counts_at_the_front_end_
 
 
 def _command_state(platform, admin, command_id: int) -> dict:
-    from wuxin.services import commands
+    from wuxin.services.devices import commands
 
     return commands.command_detail(platform, admin, command_id)
 
@@ -136,7 +138,8 @@ def test_the_live_demo_polls_for_approved_commands_and_its_terminal_answers_with
     runs), not on a heartbeat: the terminals here send none, so without the poll it would wait forever."""
     from wuxin.security.policy import Principal
     from wuxin.domain.model import Role
-    from wuxin.services import commands, identity
+    from wuxin.services.devices import commands
+    from wuxin.services.access import identity
 
     fleet = build_fleet(["vehicles"], 1, 11)
     for spec in fleet:
@@ -179,7 +182,8 @@ def test_a_live_demo_mqtt_device_answers_rpc_and_its_cadence_follows_the_new_int
     and the device's readings that follow are at least that far apart."""
     from wuxin.domain.model import Role
     from wuxin.security.policy import Principal
-    from wuxin.services import commands, identity
+    from wuxin.services.devices import commands
+    from wuxin.services.access import identity
 
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from tests.world import DAY_MS, build_world, login
 from wuxin.api.app import create_app
-from wuxin.services import consent, registry
+from wuxin.services.access import consent
+from wuxin.services.devices import registry
 
 
 @pytest.fixture

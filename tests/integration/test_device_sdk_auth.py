@@ -10,10 +10,9 @@ import pytest
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt import codec
 from wuxin.ingest.mqtt.front import inbound_action, may_subscribe
-from wuxin.services import registry
-from wuxin.services.credit import principal_for_username
-from wuxin.services.device_sdk import (AlinkConnect, ConnectRefused, DeviceIdentity, alink_device, issue_alink_secret,
-                                       parse_alink_connect, thingsboard_device)
+from wuxin.services.devices import registry
+from wuxin.services.credit.decisions import principal_for_username
+from wuxin.services.ingest.device_sdk import AlinkConnect, ConnectRefused, DeviceIdentity, alink_device, issue_alink_secret, parse_alink_connect, thingsboard_device
 
 from tests.world import build_world
 

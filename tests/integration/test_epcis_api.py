@@ -9,7 +9,7 @@ import pytest
 
 from tests.world import build_world, login
 from wuxin.ledger.proofs import verify_document
-from wuxin.services import trace
+from wuxin.services.evidence import trace
 from wuxin.trace.epcis import EVENT_TYPES, event_hash_ids, event_time_ms, events_of
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "epcis"

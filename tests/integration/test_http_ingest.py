@@ -88,7 +88,7 @@ def test_unknown_and_revoked_tokens_are_refused_and_kept(platform, live, world):
     response = post(live, "wxd_not-a-token", {"current_a": 1.0})
     assert response.status_code == 401 and response.json()["error"] == "unknown_token"
     old = world.device_tokens["loom-01"]
-    from wuxin.services.registry import rotate_device_token
+    from wuxin.services.devices.registry import rotate_device_token
 
     new = rotate_device_token(platform, None, "loom-01")
     response = post(live, old, {"current_a": 1.0})
@@ -131,8 +131,8 @@ def test_quarantined_points_replay_after_the_thing_model_is_fixed(platform, live
     post(live, world.device_tokens["loom-01"], {"ts": T0_MS - 10, "values": {"current_a": 1.0, "vibration_mm_s": 4.2}})
     [entry] = open_quarantine(platform)
     assert entry["reason"] == "unknown_property"
-    from wuxin.services.quarantine import replay
-    from wuxin.services.registry import import_thing_model
+    from wuxin.services.ingest.quarantine import replay
+    from wuxin.services.devices.registry import import_thing_model
 
     assert replay(platform, None, [entry["id"]]) == {"replayed": [], "still_refused": [entry["id"]]}
     model = platform.thing_models.get("manufacturing.current_bracelet").source

@@ -8,8 +8,9 @@ import pytest
 
 from tests.world import build_world, login
 from wuxin.indicators.days import day_iso, day_start_ms, local_day
-from wuxin.services import indicators, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services import indicators
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
 
 MIN = 60_000

@@ -9,8 +9,8 @@ import pytest
 from wuxin.errors import InvalidInput
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.services import registry
-from wuxin.services.jt808_terminals import provision_terminal
+from wuxin.services.devices import registry
+from wuxin.services.ingest.jt808 import provision_terminal
 
 from tests.integration.test_jt808_platform import PHONE, PLATE, TERMINAL_ID, _run
 from tests.world import build_world, login

@@ -10,9 +10,11 @@ import orjson
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.services import consent, registry
-from wuxin.services.ingest import ingest_device_telemetry
-from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.access import consent
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_device_telemetry
+from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.indicators.days import HOUR_MS
 
 from tests.world import build_world, login
 
@@ -20,7 +22,6 @@ PHONE = "013912345678"
 TERMINAL_ID = "SZ80801"
 PLATE = "粤B12345"
 FIX_TIME = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
-HOUR_MS = 3_600_000
 
 
 def _world(platform, **enrolment):
@@ -229,7 +230,7 @@ def test_database_failure_answers_1_and_nothing_is_acknowledged(platform, monkey
     async def scenario(port: int) -> None:
         terminal = await _terminal(port)
         await terminal.login(PLATE)
-        monkeypatch.setattr("wuxin.services.jt808_terminals.ingest_lines",
+        monkeypatch.setattr("wuxin.services.ingest.jt808.ingest_lines",
                             lambda *a, **k: (_ for _ in ()).throw(ConnectionError("database unreachable")))
         (ack,) = await terminal.request(terminal.builder.location(fix(FIX_TIME, 29.8, 121.5)))
         assert _result(ack) == m.RESULT_FAILURE

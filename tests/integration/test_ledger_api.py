@@ -11,12 +11,12 @@ from typer.testing import CliRunner
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login
-from wuxin.ledger.cli import app as ledger_cli
+from wuxin.cli.ledger import app as ledger_cli
 from wuxin.ledger.merkle import ProofVerificationError
 from wuxin.ledger.proofs import verify_document
-from wuxin.services import ledger
-from wuxin.services.evidence import record_evidence
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.evidence import ledger
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.ingest.telemetry import ingest_lines
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from tests.integration.test_metrics_health import samples, value
 from tests.world import build_world, login
 from wuxin.indicators.days import day_iso, day_start_ms, local_day
 from wuxin.services import indicators
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.ingest.telemetry import ingest_lines
 
 MIN = 60_000
 APPEAR_WITHIN_S = 60

@@ -92,7 +92,7 @@ def test_device_tokens_appear_in_no_log_line(platform, request, logging_setup):
             assert client.post(f"/api/v1/{token}/telemetry?access_token={token}", content=READING).status_code == 200
             assert client.post(f"/api/v1/{unknown}/telemetry", content=READING).status_code == 401
             assert client.post(f"/api/v1/{token}/telemtry", content=READING).status_code in (404, 405)  # a typo
-            logging.getLogger("wuxin.services.ingest").warning("device posted to /api/v1/%s/telemetry", token)
+            logging.getLogger("wuxin.services.ingest.telemetry").warning("device posted to /api/v1/%s/telemetry", token)
             logging.getLogger("wuxin.api").warning(f"retry with token={token}")
             output = wait_for(buffer, "POST /api/v1/", 4)  # uvicorn's access lines (httpx's hold the full URL)
     finally:

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher, extract_parameters
 
 import wuxin.security.secrets as secrets
 from wuxin.security.login_guard import LoginGuard, ThrottlePolicy
-from wuxin.services import identity
+from wuxin.services.access import identity
 
 PASSWORD = "correct-horse-battery"
 LOGIN = "/api/v1/auth/login"

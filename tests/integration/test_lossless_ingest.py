@@ -46,7 +46,7 @@ def test_a_known_event_with_an_unlisted_param_is_stored_and_the_param_kept_and_f
 
 
 def test_a_listed_param_with_a_bad_value_is_quarantined_alone_and_the_event_kept(platform, live, world):
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
 
     _, token = registry.register_device(platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed")
     response = post(live, token, [{"ts": T0_MS - 5, "event": "fault", "params": {"code": -3, "message": "grid", "x": 1}}])
@@ -98,7 +98,7 @@ def test_undeclared_install_attributes_are_bounded_and_declared_ones_still_check
 def test_inverter_standby_draw_at_night_is_stored_as_measured_and_a_real_negative_refused(platform, live, world):
     from wuxin.indicators.memory import device_days
     from wuxin.scenarios.energy.indicators import generation_kwh
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
 
     _, token = registry.register_device(platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed",
                                         None, {"capacity_kwp": 100.0})
@@ -164,8 +164,8 @@ def test_alarms_page_over_250_with_limit_100_in_three_pages_without_duplicates_o
 
 
 def test_a_page_of_one_loans_alarms_is_full_while_more_match(platform, world):
-    from wuxin.services import monitoring
-    from wuxin.services.identity import login as do_login, principal_for_token
+    from wuxin.services.monitoring import alarms as monitoring
+    from wuxin.services.access.identity import login as do_login, principal_for_token
 
     with platform.uow() as uow:
         for i in range(30):

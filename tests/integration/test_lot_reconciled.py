@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from wuxin.services import business_data, registry
-from wuxin.services.device_rules import sweep_lots
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.credit import business_data
+from wuxin.services.devices import registry
+from wuxin.services.monitoring.device_rules import sweep_lots
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.sim.spec import make_uscc
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000

@@ -7,12 +7,14 @@ import random
 
 from wuxin.alerts.change import weekday
 from wuxin.calendars.periods import makeup_workdays
-from wuxin.services import calendars, registry
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import evaluate_daily, local_day
+from wuxin.services.devices import calendars, registry
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.daily import evaluate_daily
+from wuxin.indicators.days import local_day
 from wuxin.sim.spec import make_uscc
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, MIN, HOUR = 86_400_000, 60_000, 3_600_000
+MIN, HOUR = 60_000, 3_600_000
 CN = 8 * HOUR
 
 

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from wuxin.config import Settings
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.services import monitoring, registry
-from wuxin.services.bulk_import import import_file
-from wuxin.services.jt808_terminals import DatabaseDirectory, PlatformSink, provision_terminal
-from wuxin.services.mqtt_ingest import Inbound, store_mqtt_batch
-from wuxin.services.protocols import push_signature
+from wuxin.services.monitoring import sweeps
+from wuxin.services.devices import registry
+from wuxin.services.ingest.bulk_import import import_file
+from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.ingest.mqtt import Inbound, store_mqtt_batch
+from wuxin.services.ingest.protocols import push_signature
 
 from tests.conftest import T0_MS, free_port
 from tests.world import build_world, login
@@ -143,7 +143,7 @@ def test_ledger_size_and_last_signed_head_after_publishing(platform, live):
 
 def test_sweep_and_daily_job_durations_and_last_success(platform, live):
     build_world(platform)
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     found = samples(live)
     for job in ("sweep", "daily"):
         assert value(found, "wuxin_job_duration_seconds_count", job=job) == 1
@@ -151,7 +151,7 @@ def test_sweep_and_daily_job_durations_and_last_success(platform, live):
 
 
 def test_an_mqtt_worker_process_serves_its_own_metrics(platform):
-    from wuxin.ingest.cli import serve_metrics
+    from wuxin.cli.ingest import serve_metrics
 
     build_world(platform)
     store_mqtt_batch(platform, [Inbound("v1/devices/loom-01/telemetry", orjson.dumps({"current_a": 2.0}))])

@@ -15,9 +15,9 @@ from tests.world import PASSWORD, build_world, login
 from wuxin.cli.main import app
 from wuxin.config import get_settings
 from wuxin.indicators.days import local_day
-from wuxin.services import identity
-from wuxin.services.credit import principal_for_username
-from wuxin.services.model_governance import daily_stability, train_from_file
+from wuxin.services.access import identity
+from wuxin.services.credit.decisions import principal_for_username
+from wuxin.services.credit.governance import daily_stability, train_from_file
 
 MODELS = "/api/v1/credit/models"
 
@@ -170,7 +170,7 @@ def test_any_data_set_wrong_sign_refused_then_a_right_model_goes_live_by_the_com
 def test_a_second_activation_retires_the_first_and_a_demo_tenant_alone_may_run_a_simulated_file(platform, tmp_path):
     world = build_world(platform)
     _more_users(platform, world)
-    from wuxin.services.model_governance import activate_model, approve_model, list_models, validate_from_file
+    from wuxin.services.credit.governance import activate_model, approve_model, list_models, validate_from_file
 
     risk, risk2 = principal_for_username(platform, "risk"), principal_for_username(platform, "risk2")
     book = write_book(tmp_path)
@@ -207,7 +207,7 @@ def test_one_risk_manager_may_not_validate_and_approve_a_platform_model_alone(pl
     world = build_world(platform)
     _more_users(platform, world)
     from wuxin.errors import Denied
-    from wuxin.services.model_governance import activate_model, approve_model, validate_from_file
+    from wuxin.services.credit.governance import activate_model, approve_model, validate_from_file
 
     risk, risk2 = principal_for_username(platform, "risk"), principal_for_username(platform, "risk2")
     book, spec = write_book(tmp_path), write_spec(tmp_path, "ascending", "platform-book")

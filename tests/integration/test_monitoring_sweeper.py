@@ -8,10 +8,14 @@ from fastapi.testclient import TestClient
 from tests.world import build_world, login
 from wuxin.api.app import create_app
 from wuxin.bootstrap import build_platform
-from wuxin.services import monitoring, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.monitoring import sweeps
+from wuxin.indicators import days as monitoring_days
+from wuxin.services.monitoring import daily
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, STEP_MS = 86_400_000, 300_000
+STEP_MS = 300_000
 
 
 def alarm_types(platform, **filters) -> list[tuple[str, str | None]]:
@@ -32,8 +36,8 @@ def test_the_app_starts_the_sweeper_and_stops_it(platform):
         assert sweeper.alive
     assert not sweeper.alive
     with platform.uow() as uow:  # the round also ran the daily rules for yesterday (China time)
-        state = uow.monitoring.states([monitoring.DAILY_CURSOR])[monitoring.DAILY_CURSOR]
-    assert state["day"] == monitoring.local_day(platform.clock_ms()) - 1
+        state = uow.monitoring.states([daily.DAILY_CURSOR])[daily.DAILY_CURSOR]
+    assert state["day"] == monitoring_days.local_day(platform.clock_ms()) - 1
 
 
 def test_offline_follows_the_heartbeat_and_spares_event_only_devices(platform):
@@ -43,17 +47,17 @@ def test_offline_follows_the_heartbeat_and_spares_event_only_devices(platform):
     ingest_lines(platform, [{"device": "loom-01", "ts": now, "values": {"current_a": 1.0}},
                             {"device": "truck-01", "ts": now, "values": {"lat": 29.9, "lon": 121.6}},
                             {"device": "adas-01", "ts": now, "event": "fatigue", "params": {}}], "http")
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     platform.clock.advance(15 * 60_000)  # past the bracelet's 600 s heartbeat, within the GPS terminal's 1,800 s
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     assert ("device_offline", "loom-01") in alarm_types(platform, status="active")
     assert ("device_offline", "truck-01") not in alarm_types(platform)
     platform.clock.advance(2 * DAY_MS)  # the ADAS unit has been silent for two days: it speaks only when it sees something
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     offline = [k for t, k in alarm_types(platform) if t == "device_offline"]
     assert sorted(offline) == ["loom-01", "truck-01"]  # not the ADAS unit; the meter never spoke: unknown, not offline
     ingest_lines(platform, [{"device": "loom-01", "ts": platform.clock_ms(), "values": {"current_a": 1.0}}], "http")
-    monitoring.sweep(platform)
+    sweeps.sweep(platform)
     assert ("device_offline", "loom-01") not in alarm_types(platform, status="active")  # back online: cleared
 
 
@@ -72,22 +76,22 @@ def bracelet_days(first_day: int, days: int, idle_from_day: int) -> list[dict]:
 
 def test_daily_rules_run_after_midnight_on_fresh_indicators_once_per_day(platform):
     build_world(platform)
-    today = monitoring.local_day(platform.clock_ms())
+    today = monitoring_days.local_day(platform.clock_ms())
     first, idle_from = today - 12, today - 2
     ingest_lines(platform, bracelet_days(first, 12, idle_from), "bulk")
-    assert monitoring.run_daily_due(platform) == 1  # a first run judges yesterday: idle, and the day before too
+    assert daily.run_daily_due(platform) == 1  # a first run judges yesterday: idle, and the day before too
     assert alarm_types(platform) == [("utilization_drop", None)]
     with platform.uow() as uow:
         (alarm,) = uow.monitoring.list_alarms(None, None, "active", None, 10)
     assert alarm["detail"]["days_outside"] == 2 and alarm["detail"]["value"] == 0.0
-    assert monitoring.run_daily_due(platform) == 0  # nothing new before the next midnight
+    assert daily.run_daily_due(platform) == 0  # nothing new before the next midnight
 
     restarted = build_platform(platform.settings, clock_ms=platform.clock)  # another process, same database
     try:
-        assert monitoring.run_daily_due(restarted) == 0  # the last day done is stored: not evaluated twice
+        assert daily.run_daily_due(restarted) == 0  # the last day done is stored: not evaluated twice
         platform.clock.advance(DAY_MS)
         ingest_lines(restarted, bracelet_days(today, 1, today + 1), "bulk")  # the looms run again
-        assert monitoring.run_daily_due(restarted) == 1  # a clear
+        assert daily.run_daily_due(restarted) == 1  # a clear
     finally:
         restarted.close()
     assert alarm_types(platform, status="active") == []

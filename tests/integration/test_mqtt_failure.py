@@ -23,7 +23,7 @@ from tests.integration.tcp_cut_proxy import CutProxy
 from wuxin.bootstrap import build_platform
 from wuxin.config import Settings
 from wuxin.ingest.mqtt.broker import provision_device
-from wuxin.services import registry
+from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
 
 import random

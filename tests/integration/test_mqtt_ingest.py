@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 import threading
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from wuxin.errors import NotFound
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services import registry
-from wuxin.services.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
+from wuxin.services.devices import registry
+from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
 
 from tests.conftest import T0_MS
 from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url

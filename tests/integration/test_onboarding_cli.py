@@ -46,7 +46,7 @@ def test_the_onboarding_order_from_the_command_line(platform, cli):
     early = cli("site", "add", USCC, "一号车间", "--region", "江苏省苏州市", "--as", "integrator")
     assert early.exit_code == 2 and "does not exist" in early.output
     # the admin creates the enterprise's user (users add), which grants the operator's tenant a consent
-    from wuxin.services import identity
+    from wuxin.services.access import identity
     identity.create_user(platform, "newowner", "correct-horse-battery", "enterprise_user", None, enterprise_id)
     operator = next(t["id"] for t in _tenants(platform) if t["kind"] == "operator")
     granted = cli("consent", "add", str(enterprise_id), "--tenant", operator, "--purpose", "device installation",

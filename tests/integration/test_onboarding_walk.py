@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from wuxin.cli.main import app
 from wuxin.config import get_settings
-from wuxin.ingest.cli import serve_background
+from wuxin.cli.ingest import serve_background
 from wuxin.ingest.mqtt.broker import provision_front
 
 from tests.conftest import free_port

@@ -21,9 +21,9 @@ from wuxin.config import Settings, get_settings
 from wuxin.errors import AuthError
 from wuxin.ingest.jt808.simulator import SimulatedTerminal
 from wuxin.ledger.merkle import LedgerError
-from wuxin.services.identity import login
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.ledger import latest_tree_head, publish_tree_head, verify_log
+from wuxin.services.access.identity import login
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.evidence.ledger import latest_tree_head, publish_tree_head, verify_log
 from wuxin.store.admin import recreate_postgres_database
 
 WUXIN = [sys.executable, "-m", "wuxin.cli.main"]

@@ -77,11 +77,13 @@ def test_a_pack_found_twice_is_refused(tmp_path, monkeypatch):
 def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
     """The demo's credit path on one simulated borrower of the copied industry: its telemetry imported,
     indicators computed, books derived, and a decision on its pack's product."""
-    from wuxin.services.bulk_import import chunked, import_lines_chunked
-    from wuxin.services.credit import decisions, load_demo_credit, principal_for_username
-    from wuxin.services.demo import _onboard, _tenants, _users
+    from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
+    from wuxin.services.credit import decisions
+    from wuxin.services.demo.credit import load_demo_credit
+    from wuxin.services.credit.decisions import principal_for_username
+    from wuxin.services.demo.setup import _onboard, _tenants, _users
     from wuxin.services.indicators import update_indicators
-    from wuxin.services.registry import sync_builtin_thing_models
+    from wuxin.services.devices.registry import sync_builtin_thing_models
     from wuxin.sim.fleet import build_fleet, fleet_telemetry
 
     sync_builtin_thing_models(platform)  # the copy's thing models too

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from wuxin.services.protocols import push_signature
+from wuxin.services.ingest.protocols import push_signature
 from wuxin.store.tables_protocols import push_platforms
 
 from tests.conftest import T0_MS
@@ -73,7 +73,7 @@ def test_wrong_signature_stale_timestamp_and_replayed_nonce_are_refused(live, pl
 
 def test_nonce_is_refused_after_a_restart_and_the_secret_is_stored_encrypted(live, platform):
     from wuxin.bootstrap import build_platform
-    from wuxin.services.protocols import push_telemetry
+    from wuxin.services.ingest.protocols import push_telemetry
     from wuxin.errors import AuthError
     import pytest
 

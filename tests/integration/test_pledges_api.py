@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.world import build_world, login
-from wuxin.services import consent, monitoring, pledges, registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.access import consent
+from wuxin.services.monitoring import rule_cache
+from wuxin.services.credit import pledges
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 
 TYRES = {"kind": "lot", "value": "LOT-2026-001", "sku": "tyre-205-55r16", "quantity": "1000", "zone_id": "Z1",
          "haircut": "0.3"}
@@ -22,7 +25,7 @@ def _live(platform, loan_id, outstanding="300000"):
     with platform.uow() as uow:  # the lifecycle is tested in test_loans_api; here the loan is simply disbursed
         uow.monitoring.set_loan(loan_id, state="monitoring", outstanding_cny=outstanding)
         uow.commit()
-    monitoring.invalidate_index()
+    rule_cache.invalidate_index()
 
 
 def test_double_pledge_is_refused_alike_whoever_holds_it(platform, live):

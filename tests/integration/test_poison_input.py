@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from wuxin.services import registry
-from wuxin.services.bulk_import import import_file
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.devices import registry
+from wuxin.services.ingest.bulk_import import import_file
+from wuxin.services.ingest.telemetry import ingest_lines
 
 from tests.conftest import T0_MS
 from tests.integration.poison import POISON_NUM, deep, good, line, lone_surrogate, refusing_store  # noqa: F401
@@ -124,7 +124,7 @@ def test_platform_push_with_a_line_the_database_refuses_stores_the_rest(live, pl
 
 
 def test_replay_of_an_entry_the_database_still_refuses_leaves_the_others(platform, world, refusing_store):
-    from wuxin.services.quarantine import replay
+    from wuxin.services.ingest.quarantine import replay
 
     ingest_lines(platform, [{"device": "loom-01", "ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
                             {"device": "loom-03", "ts": T0_MS - 1, "values": {"current_a": 1.0}}], "http")

@@ -12,7 +12,8 @@ import openpyxl
 
 from tests.integration.credit_world import as_of, put_indicators, recent_readings, register_model
 from tests.world import DAY_MS, build_world, login
-from wuxin.services import consent, registry
+from wuxin.services.access import consent
+from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
 
 HOSTILE = "=HYPERLINK(\"http://evil\",\"x\")"

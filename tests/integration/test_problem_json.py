@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.world import build_world, login
-from wuxin.services import registry
+from wuxin.services.devices import registry
 
 PROBLEM = "application/problem+json"
 

@@ -7,11 +7,12 @@ import pytest
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login
-from wuxin.services import registry, trace
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.devices import registry
+from wuxin.services.evidence import trace
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.indicators.days import HOUR_MS
 
 GTIN = "06901234567892"  # company prefix 6901234 (7 digits), item 56789
-HOUR_MS = 3_600_000
 START_MS = T0_MS - 10 * HOUR_MS
 END_MS = T0_MS - 2 * HOUR_MS
 

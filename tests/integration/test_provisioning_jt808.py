@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.world import build_world
-from wuxin.services import provisioning
-from wuxin.services.credit import principal_for_username
+from wuxin.services.devices import provisioning
+from wuxin.services.credit.decisions import principal_for_username
 
 HEADER = "key,device_type,source_mode,attr.plate,attr.jt808_phone,jt808_terminal_id,jt808_header_version"
 GPS = "vehicles.gps_terminal"

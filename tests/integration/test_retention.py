@@ -18,16 +18,19 @@ from wuxin.config import get_settings
 from wuxin.domain.model import Role
 from wuxin.errors import Gone
 from wuxin.indicators.days import local_day
-from wuxin.services import ledger, monitoring, retention
+from wuxin.services.evidence import ledger
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import rule_cache
+from wuxin.services.ingest import retention
 from wuxin.services.indicators import update_indicators
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.ledger_access import telemetry_proof
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.evidence.ledger_access import telemetry_proof
 from wuxin.security.policy import Principal
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.db import make_engine
 from wuxin.store.migrate import upgrade
+from wuxin.indicators.days import HOUR_MS
 
-DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 KEPT_TABLES = ("device_day_indicators", "enterprise_day_indicators", "ledger_entries", "ledger_nodes", "alarms",
                "events", "quarantine", "batches")
 
@@ -96,7 +99,7 @@ def history(platform):
     rule = next(r for r in default_rules().values() if r.applies_to("manufacturing.current_bracelet"))
     with platform.uow() as uow:
         device = uow.devices.by_key("loom-01")
-        monitoring.raise_alarm(uow, Signal("raise", monitoring.PLATFORM_SCOPE, rule, f"device:{device['id']}",
+        monitoring.raise_alarm(uow, Signal("raise", rule_cache.PLATFORM_SCOPE, rule, f"device:{device['id']}",
                                            world.factory, _ms(2025, 8, 3), {"current_a": 0.0}, device["id"]), T0_MS)
         uow.commit()
     ledger.publish_tree_head(platform)

@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 from tests.integration.credit_world import statement_rows
 from tests.world import build_world, login
-from wuxin.services import consent, registry
+from wuxin.services.access import consent
+from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
 from wuxin.web.pages import STATIC_DIR
 

@@ -14,7 +14,10 @@ from tests.integration.credit_world import put_indicators, register_model, state
 from tests.world import DAY_MS, build_world, login
 from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.engine import Signal
-from wuxin.services import consent, monitoring, pledges
+from wuxin.services.access import consent
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import rule_cache
+from wuxin.services.credit import pledges
 from wuxin.sim.spec import make_uscc
 from wuxin.store.migrate import upgrade
 
@@ -69,7 +72,7 @@ def _pledged_loan_below_liquidation(live, platform, world) -> int:
     with platform.uow() as uow:
         uow.monitoring.set_loan(loan_id, state="monitoring", outstanding_cny="300000")
         uow.commit()
-    monitoring.invalidate_index()
+    rule_cache.invalidate_index()
     assert pledges.check_coverage(platform) == 2  # margin call and liquidation line: the bank's own alarms
     return loan_id
 
@@ -125,7 +128,7 @@ def test_an_integrator_is_refused_alarm_entries_that_the_banks_and_the_enterpris
     rule = next(r for r in default_rules().values() if r.applies_to("manufacturing.current_bracelet"))
     with platform.uow() as uow:
         device = uow.devices.by_key("loom-01")
-        alarm_id = monitoring.raise_alarm(uow, Signal("raise", monitoring.PLATFORM_SCOPE, rule, f"device:{device['id']}",
+        alarm_id = monitoring.raise_alarm(uow, Signal("raise", rule_cache.PLATFORM_SCOPE, rule, f"device:{device['id']}",
                                                       world.factory, T0_MS, {"current_a": 0.0}, device["id"]), T0_MS)
         uow.commit()
     [entry] = _entries(platform, f"alarm:{alarm_id}")
@@ -165,7 +168,7 @@ def test_the_enterprise_reads_its_own_device_data_entries_and_strangers_get_the_
 
 
 def _principal(platform, username: str):
-    from wuxin.services.credit import principal_for_username
+    from wuxin.services.credit.decisions import principal_for_username
 
     return principal_for_username(platform, username)
 

@@ -8,7 +8,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from wuxin.errors import ConfigError
-from wuxin.ingest.cli import serve_background, start_front_end
+from wuxin.cli.ingest import serve_background, start_front_end
 from wuxin.ingest.mqtt.broker import provision_front
 
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url

@@ -9,11 +9,12 @@ import random
 from zoneinfo import ZoneInfo
 
 from wuxin.indicators.days import day_start_ms, local_day
-from wuxin.services import business_data, registry
-from wuxin.services.credit import gather
+from wuxin.services.credit import business_data
+from wuxin.services.devices import registry
+from wuxin.services.credit.assessment import gather
 from wuxin.services.indicators import update_indicators
-from wuxin.services.ingest import ingest_lines
-from wuxin.services.monitoring import evaluate_daily
+from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.daily import evaluate_daily
 from wuxin.sim.spec import make_uscc
 
 MIN, HOUR, DAY_MS = 60_000, 3_600_000, 86_400_000

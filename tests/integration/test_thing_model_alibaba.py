@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from wuxin.cli.main import app
 from wuxin.config import get_settings
-from wuxin.services import registry
-from wuxin.services.ingest import ingest_lines
+from wuxin.services.devices import registry
+from wuxin.services.ingest.telemetry import ingest_lines
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login

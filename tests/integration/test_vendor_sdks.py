@@ -14,12 +14,16 @@ from wuxin.ingest.mqtt.broker import provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd, tls_context
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.security.policy import Principal, Role
-from wuxin.services import device_sdk, registry
-from wuxin.services.connectivity import read_transitions
-from wuxin.services.data_access import list_devices
-from wuxin.services.source_limits import FailureLimiter
-from wuxin.services.device_sdk import client_attributes, issue_alink_secret
-from wuxin.services.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
+from wuxin.services.ingest import device_sdk
+from wuxin.services.devices import registry
+from wuxin.services.devices.connectivity import read_transitions
+from wuxin.services.access.data_access import list_devices
+from wuxin.services.access.source_limits import FailureLimiter
+from wuxin.services.ingest.device_sdk import client_attributes, issue_alink_secret
+from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
+from wuxin.services.devices import registry
+from wuxin.services.ingest.device_sdk import client_attributes, issue_alink_secret
+from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
 
 from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
 from tests.integration.tls_certs import make_ca

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from wuxin.services.access_log import CSV_COLUMNS, safe_cell, to_csv
+from wuxin.services.access.access_log import CSV_COLUMNS, safe_cell, to_csv
 
 
 def test_text_starting_like_a_formula_gets_an_apostrophe_and_nothing_else_does() -> None:

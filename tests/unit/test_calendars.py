@@ -24,9 +24,9 @@ from wuxin.indicators.days import (
     parse_day,
 )
 from wuxin.indicators.kernels import counter_increase, held_seconds
-from wuxin.services.monitoring import baseline_signal
+from wuxin.services.monitoring.daily import baseline_signal
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 
 
 def utc_ms(text: str) -> int:
@@ -184,7 +184,7 @@ def test_the_official_calendar_switch_is_checked_in_a_rule():
 
 
 def test_a_calendar_csv_that_is_not_one_is_refused_by_line():
-    from wuxin.services.calendars import parse_periods_csv
+    from wuxin.services.devices.calendars import parse_periods_csv
 
     rows = parse_periods_csv("kind,start,end,note,site_id,device\nshutdown,2026-02-14T00:00:00+08:00,1771344000000,春节,,\n")
     assert rows == [{"kind": "shutdown", "start_ms": utc_ms("2026-02-14T00:00:00+08:00"), "end_ms": 1771344000000, "note": "春节"}]
@@ -197,7 +197,7 @@ def test_a_calendar_csv_that_is_not_one_is_refused_by_line():
 
 def test_a_superscript_digit_is_no_site_id_and_no_time():
     """Review finding 8: "²".isdigit() is True but int("²") raises; the CSV keeps it as text, named by the check."""
-    from wuxin.services.calendars import parse_periods_csv
+    from wuxin.services.devices.calendars import parse_periods_csv
 
     (row,) = parse_periods_csv("kind,start,end,site_id\nshutdown,1,2,²\n")
     assert row["site_id"] == "²"

@@ -7,7 +7,7 @@ import numpy as np
 
 from wuxin.indicators.days import day_start_ms
 from wuxin.indicators.series import DeviceDays, Series
-from wuxin.services.console import SLOTS_PER_DAY, _runs, record_run_slots, run_slots
+from wuxin.services.console.timeline import SLOTS_PER_DAY, _runs, record_run_slots, run_slots
 
 DAY = 20_400
 T0 = day_start_ms(DAY)
@@ -91,7 +91,7 @@ def test_missing_days_are_read_in_consecutive_runs():
 # ---------------------------------------------------------------- the figures the timeline shows
 
 from wuxin.indicators.days import day_iso  # noqa: E402
-from wuxin.services.console import run_summary  # noqa: E402
+from wuxin.services.console.timeline import run_summary  # noqa: E402
 
 
 def _day(running_slots: int, unknown_slots: int = 0) -> str:

@@ -11,7 +11,8 @@ from wuxin.errors import InvalidInput
 from wuxin.risk.products import load_products
 from wuxin.services.bootstrap import packs
 from wuxin.services.bootstrap import products as pack_products
-from wuxin.services.credit_workflow import initial_state, written_reason
+from wuxin.services.credit.workflow import initial_state, written_reason
+from wuxin.services.credit.workflow import initial_state, written_reason
 
 
 @pytest.mark.parametrize("outcome, limit, threshold, state", [

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from wuxin.services.data_access import device_connectivity
+from wuxin.services.access.data_access import device_connectivity
 
 NOW = 1_800_000_000_000
 PLATFORM = SimpleNamespace(thing_models={"t": SimpleNamespace(heartbeat_timeout_s=600)})

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from wuxin.alerts.dust import DustRule, explanation, judge, local_hour, regional_background, site_excess
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 STEP_MS = 600_000  # a monitor's 10-min reading
 RULE = DustRule(margin=80.0, duration_ms=HOUR_MS, bucket_ms=900_000, min_peers=3, fallback_limit=150.0,
                 work_hours=(7.0, 18.0))
@@ -79,7 +79,7 @@ def test_the_explanation_names_the_background_and_the_margin_in_both_languages()
 
 def test_a_sites_day_off_has_no_working_hours_so_the_fallback_is_silent():
     from wuxin.indicators.days import DEFAULT_ZONE, local_day
-    from wuxin.services.monitoring import _hours_in
+    from wuxin.services.monitoring.sweeps import _hours_in
     holiday = int(local_day(NOON, DEFAULT_ZONE))
     assert _hours_in(DEFAULT_ZONE, set())(NOON) == 12.0
     off = _hours_in(DEFAULT_ZONE, {holiday})

@@ -4,7 +4,8 @@ import random
 
 from wuxin.alerts.performance import against_physics
 from wuxin.services.bootstrap import default_rules
-from wuxin.services.monitoring import baseline_signal
+from wuxin.services.monitoring.daily import baseline_signal
+from wuxin.services.monitoring.daily import baseline_signal
 
 DAY0 = 20700
 

@@ -6,7 +6,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from wuxin.domain.text import shown, storable_text, text_fault
 from wuxin.errors import Unavailable
-from wuxin.services.isolation import store_isolating
+from wuxin.services.ingest.isolation import store_isolating
 from wuxin.store.db import is_unavailable
 
 

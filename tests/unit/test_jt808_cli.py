@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wuxin.config import get_settings
-from wuxin.ingest.jt808.cli import app
+from wuxin.cli.jt808 import app
 from wuxin.ingest.jt808.codec import encode_frame
 from wuxin.ingest.jt808.simulator import TerminalSimulator, fix
 
@@ -87,7 +87,7 @@ class _RecordingGateway:
 
 @pytest.fixture
 def recording_gateway(monkeypatch):
-    monkeypatch.setattr("wuxin.ingest.jt808.cli.Jt808Gateway", _RecordingGateway)
+    monkeypatch.setattr("wuxin.cli.jt808.Jt808Gateway", _RecordingGateway)
     _RecordingGateway.bound = []
     get_settings.cache_clear()
     yield _RecordingGateway.bound

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wuxin"
@@ -35,17 +36,15 @@ def test_pure_cores_import_no_services_api_or_store():
     offenders = []
     for package in PURE:
         for path in (SRC / package).rglob("*.py") if (SRC / package).is_dir() else []:
-            if path.name in ("cli.py", "bench.py"):
-                continue  # entry points living beside their core
             for name in imported_modules(path):
-                if name.startswith(("wuxin.services", "wuxin.api", "wuxin.store", "wuxin.cli")):
+                if name.startswith(("wuxin.services", "wuxin.api", "wuxin.store", "wuxin.cli", "wuxin.bench")):
                     offenders.append(f"{path.relative_to(SRC)} imports {name}")
     assert offenders == []
 
 
 def test_adapters_reach_the_database_only_through_services():
     offenders = [f"{path.relative_to(SRC)} imports {name}" for path in (SRC / "ingest").rglob("*.py")
-                 if path.name != "bench.py" for name in imported_modules(path) if name.startswith("wuxin.store")]
+                 for name in imported_modules(path) if name.startswith("wuxin.store")]
     assert offenders == []
 
 
@@ -75,7 +74,7 @@ def is_bench(path: Path) -> bool:
     return rel.parts[0] == "bench" or rel.name == "bench.py" or rel.name.startswith("bench_")
 
 
-# Words that are a pack's name by coincidence: the console map's field of moving units (services/console.py,
+# Words that are a pack's name by coincidence: the console map's field of moving units (services/console/timeline.py,
 # any device reporting lat/lon, whatever its pack), an API field name kept for its clients, and its i18n key.
 API_FIELDS = {"vehicles"}
 
@@ -109,3 +108,46 @@ def test_the_naming_check_finds_a_named_pack_and_device_type(tmp_path):
     module.write_text(f'"""Reads {device_type}."""\nKIND = {pack!r}\n', encoding="utf-8")
     found = naming_strings(module)
     assert pack in found and any(device_type in s for s in found)
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """wuxin module -> the wuxin modules it imports (lazy imports inside functions count: they are loops too)."""
+    modules = {module_name(path): path for path in SRC.rglob("*.py") if "migrations" not in path.parts}
+    graph: dict[str, set[str]] = {module: set() for module in modules}
+    for module, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:  # `from a.b import c`: a.b.c when c is a module
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            graph[module].update(t for t in targets if t in modules and t != module)
+    return graph
+
+
+def test_no_import_loops_among_modules():
+    try:
+        TopologicalSorter(import_graph()).prepare()
+    except CycleError as loop:
+        raise AssertionError(f"import loop: {' -> '.join(loop.args[1])}") from None
+
+
+def test_entry_points_live_in_cli_and_bench():
+    entry_points = [str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+                    if path.stem in ("cli", "bench", "harness") and path.parent.name not in ("cli", "bench")]
+    assert entry_points == []
+
+
+def test_the_day_cut_is_defined_once():
+    """DAY_MS, HOUR_MS, CN_OFFSET_MS and local_day live in indicators/days.py; everyone else imports them."""
+    names, definitions = {"DAY_MS", "HOUR_MS", "CN_OFFSET_MS", "local_day"}, []
+    for path in SRC.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = [node.name] if isinstance(node, ast.FunctionDef) else [
+                e.id for t in getattr(node, "targets", []) for e in (t.elts if isinstance(t, ast.Tuple) else [t]) if isinstance(e, ast.Name)]
+            definitions += [f"{path.relative_to(SRC)}: {name}" for name in targets if name in names]
+    assert sorted(definitions) == sorted(f"indicators/days.py: {name}" for name in names)

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from wuxin.ledger.bench import leaf_data
+from wuxin.bench.ledger import leaf_data
 from wuxin.ledger.merkle import InMemoryNodeStore, MerkleTree
 from wuxin.ledger.proofs import consistency_proof, inclusion_proof, proof_to_dict, proof_to_json
 from wuxin.ledger.signing import generate_private_key, public_key_bytes, sign_tree_head

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from wuxin.ledger.merkle import InMemoryNodeStore, MerkleTree, leaf_hash
-from wuxin.services.ledger import _StreamingRoot
+from wuxin.services.evidence.ledger import _StreamingRoot
 
 
 def test_streaming_root_equals_the_tree_root_for_sizes_0_to_70():

@@ -95,7 +95,7 @@ def test_a_fleet_that_never_drives_sundays_raises_no_mileage_drop_on_a_sunday_bu
     """Two weeks of history: the same-weekday baseline is not yet there, so before the fleet's own rest days were left
     out its Sunday was judged against its working days and raised."""
     from wuxin.services.bootstrap import default_rules
-    from wuxin.services.monitoring import baseline_signal
+    from wuxin.services.monitoring.daily import baseline_signal
 
     rule = default_rules()["vehicles.active_days_drop"]
     rng = random.Random(3)

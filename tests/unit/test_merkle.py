@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wuxin.ledger.bench import run_ledger_bench
+from wuxin.bench.ledger import run_ledger_bench
 from wuxin.ledger.merkle import (
     EMPTY_ROOT_HASH,
     InMemoryNodeStore,
@@ -295,7 +295,7 @@ def test_bench_runs_small_and_reports_the_true_root() -> None:
     lines: list[str] = []
     figures = run_ledger_bench(3000, proof_samples=20, echo=lines.append)
     assert "3,000 leaves" in lines[0] and json.loads(lines[0].splitlines()[1]) == figures
-    from wuxin.ledger.bench import leaf_data
+    from wuxin.bench.ledger import leaf_data
     assert figures["root_hash"] == _tree([leaf_data(i) for i in range(3000)]).root_hash().hex()
     assert figures["appends_per_s"] > 0 and figures["inclusion_path_nodes_max"] == 12
     assert set(figures) >= {"inclusion_proof_ms", "consistency_proof_ms", "inclusion_verify_ms", "consistency_verify_ms"}

@@ -6,7 +6,7 @@ import pytest
 from wuxin.ingest.mqtt import topics
 from wuxin.ingest.mqtt.worker import backoff_s
 from wuxin.ingest.parse import PayloadError
-from wuxin.services.connectivity import next_transition
+from wuxin.services.devices.connectivity import next_transition
 
 NOW = 1_790_000_000_000
 

@@ -213,7 +213,7 @@ def test_rest_days_are_left_out_and_only_a_multi_day_idle_counts():
 
 
 def test_no_heartbeat_device_types_have_no_heartbeat_duty():
-    from wuxin.services.monitoring import has_heartbeat_duty
+    from wuxin.services.monitoring.sweeps import has_heartbeat_duty
 
     offline = default_rules()["vehicles.device_offline"]
     assert not has_heartbeat_duty(offline, "vehicles.adas_unit")

@@ -443,7 +443,7 @@ def test_geofence_exit_drives_out_of_the_permitted_area_and_back(hosts):
     import dataclasses
 
     from wuxin.alerts.geofence import point_in_polygon
-    from wuxin.sim.fleet import fleet_telemetry, plan_anomalies
+    from wuxin.sim.fleet import fleet_telemetry
 
     e = hosts["vehicles"]
     vsim = sim("vehicles")

@@ -5,8 +5,8 @@ import pytest
 
 from wuxin.ledger.evidence import batch_commitments, canonical_json, device_commitment, points_digest, telemetry_leaf
 from wuxin.trace.products import Scan, counter_increase, implausible_travel, measured_output, suspicion_reasons
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 
 
 @pytest.mark.parametrize("values, units", [([], 0), ([7], 0), ([10, 10, 12], 2), ([100, 130, 5, 20], 50),

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 MAD_TO_SIGMA = 1.4826
 DEFAULTS = {"window_days": 28, "bin_s": 300, "detail_bins": 7, "max_lag_s": 7200, "z": 5.0, "min_similarity": 0.6,
             "max_similarity": 0.97, "min_bins_share": 0.5, "min_history_days": 5, "min_clip_bins": 6, "clip_share": 0.995,

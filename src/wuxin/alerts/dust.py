@@ -18,10 +18,9 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
 Series = Sequence[tuple[int, float]]
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 CHINA_OFFSET_MS = 8 * HOUR_MS
 
 

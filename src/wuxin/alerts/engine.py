@@ -15,10 +15,10 @@ import orjson
 from wuxin.alerts.geofence import Zone, haversine_km, parse_zone
 from wuxin.alerts.rules import OPS, Rule
 from wuxin.errors import InvalidInput
+from wuxin.indicators.days import HOUR_MS
 
 log = logging.getLogger(__name__)
 StateKey = tuple[str, str, int]  # (scope, rule id, device id)
-HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from typing import Mapping, Sequence
 
 from wuxin.alerts.copies import copy_check
 from wuxin.alerts.copies import explain as explain_copy
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 Series = Sequence[tuple[int, float]]
 
 

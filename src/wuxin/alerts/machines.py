@@ -18,8 +18,8 @@ from typing import Mapping, Sequence
 
 from wuxin.alerts.change import band_check, days_outside, weekday
 from wuxin.alerts.workdays import rest_weekdays, weekday_names
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
-DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 DEFAULTS = {"history_days": 28, "max_gap_s": 900, "z": 4.0, "min_rel_change": 0.5, "min_days": 7, "rest_share": 0.3,
             "min_days_outside": 2, "min_weeks": 3}
 

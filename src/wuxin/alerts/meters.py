@@ -25,8 +25,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from scipy.stats import theilslopes
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 MAD_TO_SIGMA = 1.4826
 DEFAULTS = {"history_days": 21, "min_history_days": 7, "max_gap_s": 900, "z": 5.0, "min_rel_change": 0.15,
             "min_machine_kwh": 1.0, "closed_share": 0.1, "energy_key": "energy_kwh_total", "current_key": "current_a"}

@@ -24,8 +24,8 @@ from typing import Mapping, Sequence
 from wuxin.alerts.geofence import haversine_km
 from wuxin.indicators.days import day_start_ms as zone_day_start
 from wuxin.indicators.days import local_day
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
-DAY_MS, HOUR_MS = 86_400_000, 3_600_000
 MAD_TO_SIGMA = 1.4826
 DEFAULTS = {"history_days": 14, "min_history_days": 5, "min_gps_km": 20.0, "z": 5.0, "min_rel_change": 0.15,
             "reset_below_km": 10.0, "max_speed_kmh": 200.0, "min_speed_kmh": 3.0,

@@ -31,7 +31,7 @@ from wuxin.ingest.parse import PayloadError
 from wuxin.api.indicators_job import indicators_lifespan
 from wuxin.api.maintenance import maintenance_lifespan
 from wuxin.logs import install_redaction
-from wuxin.services.ingest import DeviceTokenError
+from wuxin.services.ingest.telemetry import DeviceTokenError
 from wuxin.web.pages import mount_console
 from wuxin.store.errors import translate
 

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from wuxin.bootstrap import Platform
 from wuxin.errors import AuthError
 from wuxin.security.policy import Principal
-from wuxin.services.identity import principal_for_token
+from wuxin.services.access.identity import principal_for_token
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
 from wuxin.bootstrap import Platform
-from wuxin.services import retention
+from wuxin.services.ingest import retention
 
 log = logging.getLogger("wuxin.api")
 

@@ -9,7 +9,9 @@ from wuxin.api.schemas import ImportedThingModel, ThingModelDetail, ThingModelSu
 from wuxin.api.fields import RequestModel, ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
-from wuxin.services import identity, quarantine, registry
+from wuxin.services.access import identity
+from wuxin.services.ingest import quarantine
+from wuxin.services.devices import registry
 
 router = APIRouter(prefix="/api/v1")
 

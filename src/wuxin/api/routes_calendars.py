@@ -13,7 +13,7 @@ from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.schemas import ServiceDates
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.errors import InvalidInput
-from wuxin.services import calendars
+from wuxin.services.devices import calendars
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
 

@@ -10,7 +10,7 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import Id, RequestModel
 from wuxin.commands.model import MAX_TTL_S
-from wuxin.services import commands
+from wuxin.services.devices import commands
 
 router = APIRouter(prefix="/api/v1", tags=["commands"])
 

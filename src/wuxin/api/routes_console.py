@@ -5,7 +5,8 @@ from fastapi import APIRouter, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import DAY_PATTERN, Id
-from wuxin.services import console
+from wuxin.services.console import timeline as console
+from wuxin.services.console import overview
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
@@ -13,25 +14,25 @@ router = APIRouter(prefix="/api/v1/console", tags=["console"])
 @router.get("/portfolio")
 def portfolio(user: CurrentUser, platform: PlatformDep) -> dict:
     """Visible enterprises with device counts by connectivity (online / offline / unknown)."""
-    return console.portfolio(platform, user)
+    return overview.portfolio(platform, user)
 
 
 @router.get("/portfolio/trend")
-def portfolio_trend(user: CurrentUser, platform: PlatformDep, days: int = Query(30, ge=1, le=console.MAX_TREND_DAYS)) -> dict:
+def portfolio_trend(user: CurrentUser, platform: PlatformDep, days: int = Query(30, ge=1, le=overview.MAX_TREND_DAYS)) -> dict:
     """Per day: each scenario's key indicator (median over the visible enterprises) and the alarms raised and open."""
-    return console.portfolio_trend(platform, user, days)
+    return overview.portfolio_trend(platform, user, days)
 
 
 @router.get("/map")
 def map_points(user: CurrentUser, platform: PlatformDep) -> dict:
     """Sites with coordinates and each readable vehicle's last position."""
-    return console.map_points(platform, user)
+    return overview.map_points(platform, user)
 
 
 @router.get("/tenants")
 def consent_tenants(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """Banks and operators an enterprise can grant a consent to."""
-    return console.consent_tenants(platform, user)
+    return overview.consent_tenants(platform, user)
 
 
 @router.get("/enterprises/{enterprise_id}/equipment-timeline")

@@ -14,7 +14,8 @@ from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
-from wuxin.services import business_data, credit, credit_workflow, model_governance
+from wuxin.services.credit import business_data, assessment as credit, workflow as credit_workflow, governance as model_governance
+from wuxin.services.credit import decisions as credit_decisions
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
 DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31
@@ -69,13 +70,13 @@ class TrainIn(RequestModel):
 @router.post("/credit/models", status_code=201)
 def train(body: TrainIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Train and register a scorecard (risk managers): on the bank's loan outcomes, or a simulated book."""
-    return credit.train_model(platform, user, body.simulated, body.seed)
+    return credit_decisions.train_model(platform, user, body.simulated, body.seed)
 
 
 @router.get("/credit/models")
 def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The credit models the caller may use."""
-    return credit.list_models(platform, user)
+    return credit_decisions.list_models(platform, user)
 
 
 MODEL_VERSION = r"^[0-9a-f]{64}$"  # a model's content hash
@@ -116,7 +117,7 @@ class DecisionIn(RequestModel):
 def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Decide, then put the decision on the officer's workflow (four eyes above the product's threshold)."""
     credit_workflow.check_application(platform, user, enterprise_id, body.loan_id)
-    decision = credit.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny,
+    decision = credit_decisions.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny,
                                     body.model_version, _as_of(body.as_of))
     return credit_workflow.start(platform, user, decision, body.loan_id)
 
@@ -124,7 +125,7 @@ def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: Pla
 @router.get("/enterprises/{enterprise_id}/credit/decisions")
 def decisions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The credit decisions recorded for an enterprise."""
-    return credit.decisions(platform, user, enterprise_id)
+    return credit_decisions.decisions(platform, user, enterprise_id)
 
 
 @router.get("/enterprises/{enterprise_id}/credit/report", response_model=None)
@@ -133,7 +134,7 @@ def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: Pla
            lang: Literal["zh-CN", "en"] | None = None):
     """The credit report in the reader's language (`lang`, else the Accept-Language header, else zh-CN); every
     figure links to the API data behind it."""
-    data = credit.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
+    data = credit_decisions.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
     base = (platform.settings.public_url or str(request.base_url)).rstrip("/")
     if format == "json":
         return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json")

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import Id, MoneyCny, RequestModel
-from wuxin.services import credit_workflow
+from wuxin.services.credit import workflow as credit_workflow
 
 router = APIRouter(prefix="/api/v1/credit", tags=["credit"])
 

@@ -11,7 +11,9 @@ from wuxin.api.fields import RequestModel, EpochMs, Id
 from wuxin.api.schemas import (AccessLogEntry, AlinkSecret, Consent, Enterprise, EnterpriseProfile, LoggedOut,
                                 TelemetryRead)
 from wuxin.api.schemas import Created, DeviceCredentials, DevicePage, DeviceView, LoginAnswer, Me, RevokedTokens, RotatedToken
-from wuxin.services import access_log, consent, data_access, device_sdk, identity, registry
+from wuxin.services.access import access_log, consent, data_access, identity
+from wuxin.services.ingest import device_sdk
+from wuxin.services.devices import registry
 
 router = APIRouter(prefix="/api/v1")
 

@@ -21,8 +21,8 @@ from wuxin.api.schemas import (TELEMETRY_EXAMPLE, CommandAnswered, DeviceAttribu
                                 TelemetryAnswer)
 from wuxin.api.sources import failure_gate
 from wuxin.errors import Conflict
-from wuxin.services import device_sdk
-from wuxin.services.ingest import DeviceTokenError, ingest_device_telemetry
+from wuxin.services.ingest import device_sdk
+from wuxin.services.ingest.telemetry import DeviceTokenError, ingest_device_telemetry
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 TELEMETRY_RESPONSES: dict = {

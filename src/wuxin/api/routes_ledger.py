@@ -15,7 +15,7 @@ from wuxin.api.fields import INT64_MAX, Id
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
-from wuxin.services import ledger, ledger_access
+from wuxin.services.evidence import ledger, ledger_access
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 log = logging.getLogger("wuxin.ledger")

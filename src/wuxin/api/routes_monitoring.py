@@ -12,8 +12,11 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
 from wuxin.bootstrap import Platform
-from wuxin.services import alarm_desk, loans, monitoring, notifications, pledges
-from wuxin.services.monitoring import AlarmFilter
+from wuxin.services.monitoring import alarm_desk, alarms as monitoring, notifications
+from wuxin.services.monitoring import overrides
+from wuxin.services.monitoring import sweeps
+from wuxin.services.credit import loans, pledges
+from wuxin.services.monitoring.alarms import AlarmFilter
 
 router = APIRouter(prefix="/api/v1")
 
@@ -24,7 +27,7 @@ def with_sweeper(platform: Platform, inner: Callable) -> Callable:
 
     @asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
-        sweeper = monitoring.MonitoringSweeper(platform, platform.settings.sweep_interval_s).start()
+        sweeper = sweeps.MonitoringSweeper(platform, platform.settings.sweep_interval_s).start()
         app.state.monitoring_sweeper = sweeper
         try:
             async with inner(app):
@@ -41,7 +44,7 @@ def with_sweeper(platform: Platform, inner: Callable) -> Callable:
 @router.get("/rules", tags=["monitoring"])
 def list_rules(user: CurrentUser, scenario: str | None = None) -> list[dict]:
     """The monitoring rules (alarm conditions) and their thresholds, optionally of one scenario."""
-    return monitoring.list_rules(scenario)
+    return overrides.list_rules(scenario)
 
 
 class OverrideIn(RequestModel):
@@ -53,19 +56,19 @@ class OverrideIn(RequestModel):
 @router.put("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
 def put_override(product: str, rule_id: str, body: OverrideIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Override one rule's threshold for a loan product."""
-    return monitoring.set_override(platform, user, product, rule_id, body.model_dump(exclude_none=True))
+    return overrides.set_override(platform, user, product, rule_id, body.model_dump(exclude_none=True))
 
 
 @router.get("/rule-overrides", tags=["monitoring"])
 def get_overrides(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The rule overrides in force for the caller's tenant."""
-    return monitoring.list_overrides(platform, user)
+    return overrides.list_overrides(platform, user)
 
 
 @router.delete("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
 def delete_override(product: str, rule_id: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """Remove a rule override; the product's default threshold applies again."""
-    return {"deleted": monitoring.delete_override(platform, user, product, rule_id)}
+    return {"deleted": overrides.delete_override(platform, user, product, rule_id)}
 
 
 # ---- alarms

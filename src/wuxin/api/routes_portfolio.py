@@ -11,7 +11,7 @@ from wuxin.api.fields import Id
 from wuxin.api.routes_credit import reader_lang
 from wuxin.risk.portfolio import COLUMNS, PAGE_SIZE_MAX
 from wuxin.risk.portfolio import Query as TableQuery
-from wuxin.services import portfolio, portfolio_export
+from wuxin.services.credit import portfolio, portfolio_export
 
 router = APIRouter(prefix="/api/v1/portfolio", tags=["portfolio"])
 

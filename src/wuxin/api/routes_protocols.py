@@ -13,7 +13,8 @@ from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
 from wuxin.api.routes_devices import TELEMETRY_RESPONSES
 from wuxin.api.schemas import GatewayChild, Jt808Enrolment, PushPlatform, ServedEnterprise, Transition
 from wuxin.api.sources import failure_gate
-from wuxin.services import connectivity, jt808_terminals, protocols
+from wuxin.services.devices import connectivity
+from wuxin.services.ingest import jt808 as jt808_terminals, protocols
 
 router = APIRouter(prefix="/api/v1")
 

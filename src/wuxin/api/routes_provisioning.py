@@ -11,7 +11,7 @@ from wuxin.api.schemas import ProvisioningReport
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import Id
 from wuxin.errors import InvalidInput
-from wuxin.services import provisioning
+from wuxin.services.devices import provisioning
 
 router = APIRouter(prefix="/api/v1", tags=["devices"])
 

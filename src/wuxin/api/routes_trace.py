@@ -13,7 +13,7 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.problems import problem_response
 from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
-from wuxin.services import trace
+from wuxin.services.evidence import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
 
 router = APIRouter()

@@ -7,7 +7,7 @@ from fastapi import Request
 
 from wuxin.bootstrap import Platform
 from wuxin.errors import RateLimited
-from wuxin.services.source_limits import FailureLimiter
+from wuxin.services.access.source_limits import FailureLimiter
 
 
 def failure_limiter(request: Request, platform: Platform) -> FailureLimiter:

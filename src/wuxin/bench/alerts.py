@@ -32,8 +32,9 @@ from rich.console import Console
 
 from wuxin.sim.fleet import anomaly_kinds, build_fleet, fleet_telemetry, natural_anomalies, plan_anomalies
 from wuxin.sim.patterns import local_iso
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS, MINUTE_MS = 86_400_000, 60_000
+MINUTE_MS = 60_000
 KINDS_OF_ALARM = {"device_tamper": {"device_off"}, "device_offline": {"device_off", "herd_drop"},
                   "utilization_drop": {"machine_idle"}, "machine_idle": {"machine_idle"}, "generation_above_physics": {"pv_above_irradiance"},
                   "gps_jump": {"gps_jump"}, "herd_drop": {"herd_drop"}, "crane_overload": {"crane_overload"},
@@ -120,7 +121,7 @@ def bench_platform(folder: str, clock: BenchClock):
     """A fresh SQLite platform on the simulated clock, thing models loaded."""
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.store.migrate import upgrade
 
     url = f"sqlite:///{Path(folder) / 'alerts.db'}"
@@ -136,8 +137,9 @@ def replay(platform, clock: BenchClock, lines: list[dict], start_ms: int, end_ms
     clock's line when it was sent, `sent_ms`, not at its stamp), the clock at each slice's end, the sweep after each.
     `actions`: (at_ms, fn(platform)) the firm's side does in the platform (a decommission recorded), each run at the
     start of the slice holding at_ms, before its lines."""
-    from wuxin.services.ingest import ingest_lines
-    from wuxin.services.monitoring import run_daily_due, sweep
+    from wuxin.services.ingest.telemetry import ingest_lines
+    from wuxin.services.monitoring.daily import run_daily_due
+    from wuxin.services.monitoring.sweeps import sweep
 
     lines.sort(key=arrival_ms)
     stamps = [arrival_ms(line) for line in lines]
@@ -188,7 +190,7 @@ def window_end_ms(end: str) -> int:
 
 def measure_quality(days: int, per_scenario: int, seed: int, console: Console, step_min: int = 15,
                     end: str = DEFAULT_END, scenarios: list[str] | None = None) -> dict:
-    from wuxin.services.onboarding import onboard_enterprise
+    from wuxin.services.devices.onboarding import onboard_enterprise
     from wuxin.sim.benign import apply_benign, plan_benign
 
     if days < 13:
@@ -249,7 +251,7 @@ def firm_actions(benign: list, enterprise_of: dict[str, int], start_ms: int) -> 
     planned maintenance declared in the firm calendar a week ahead (by the integrator, on the firm's notice: a period
     the borrower declares itself binds only its enterprise_shared devices), a decommission recorded at the cull, a
     collar's install date recorded at the calving (before the replay: the farm registers the collar when fitted)."""
-    from wuxin.services import calendars
+    from wuxin.services.devices import calendars
     from wuxin.sim.benign import calendar_actions
 
     out = []
@@ -296,7 +298,7 @@ def detectable_labels(labels: list, lines: list[dict], clean: list[dict], fleet,
     absence rule's own declaration)."""
     from wuxin.services.bootstrap import default_rules
     from wuxin.scenarios import builtin_thing_models
-    from wuxin.services.monitoring import has_heartbeat_duty
+    from wuxin.services.monitoring.sweeps import has_heartbeat_duty
 
     timeout_ms = {m.device_type: m.heartbeat_timeout_s * 1000 for m in builtin_thing_models()}
     type_of = {d.key: (d.device_type, e.industry) for e in fleet for d in e.devices}
@@ -512,8 +514,8 @@ def measure_latency(seconds: float, console: Console) -> dict:
     """Batches of 100 points every 20 ms (5,000 points/s) from 50 cranes; every 10th point over the limit."""
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.services import registry
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.devices import registry
+    from wuxin.services.ingest.telemetry import ingest_lines
     from wuxin.sim.spec import make_uscc
     from wuxin.store.migrate import upgrade
 

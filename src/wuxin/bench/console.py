@@ -23,13 +23,14 @@ from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
 from wuxin.scenarios import scenario_packs
-from wuxin.services import consent, identity, registry
-from wuxin.services.bulk_import import chunked, import_lines_chunked
+from wuxin.services.access import consent, identity
+from wuxin.services.devices import registry
+from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.indicators import update_indicators
 from wuxin.sim.spec import DeviceSpec, SiteSpec
-from wuxin.web.harness import chromium, serve_in_thread
+from wuxin.bench.browser import chromium, serve_in_thread
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 PASSWORD = "bench-console-2026"
 LIVE_MS = 2 * 3_600_000  # imported after the indicators' update: still dirty when the page opens
 

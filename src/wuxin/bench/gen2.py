@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+from wuxin.indicators.days import DAY_MS, HOUR_MS
+from wuxin.indicators.days import CHINA_TZ as CN
 
-DAY_MS, HOUR_MS, MINUTE_MS = 86_400_000, 3_600_000, 60_000
-CN = dt.timezone(dt.timedelta(hours=8))
+MINUTE_MS = 60_000
 SOURCE = "gen2"
 # State Council notice for 2026: Mid-Autumn 25-27 Sep, National Day 1-7 Oct; Sun 20 Sep and Sat 10 Oct are worked.
 HOLIDAYS_2026 = {dt.date(2026, 9, 25), dt.date(2026, 9, 26), dt.date(2026, 9, 27),

@@ -24,8 +24,8 @@ from wuxin.indicators.memory import collect, device_days
 from wuxin.indicators.series import DeviceDays, Series
 from wuxin.scenarios import scenario_packs
 from wuxin.services.bootstrap import indicator_packs
+from wuxin.indicators.days import CHINA_TZ as CN
 
-CN = dt.timezone(dt.timedelta(hours=8))
 QUALITY_START = int(dt.datetime(2025, 10, 13, tzinfo=CN).timestamp() * 1000)  # a Monday, clear of holidays
 BRACELET = "manufacturing.current_bracelet"
 WORKLOAD_DAY0 = 20_400  # 2025-11-09 local
@@ -167,9 +167,9 @@ def _end_to_end(db: str, devices: int, days: int, pg_url: str | None, console: C
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
     from wuxin.indicators.days import dirty_device_days
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.services.indicators import update_indicators
-    from wuxin.services.ingest import ingest_lines
+    from wuxin.services.ingest.telemetry import ingest_lines
     from wuxin.sim.spec import make_uscc
     from wuxin.store import bulk
     from wuxin.store.admin import recreate_postgres_database

@@ -17,8 +17,8 @@ from rich.table import Table
 
 from wuxin.bootstrap import build_platform
 from wuxin.config import Settings
-from wuxin.services import registry
-from wuxin.services.bulk_import import import_file
+from wuxin.services.devices import registry
+from wuxin.services.ingest.bulk_import import import_file
 from wuxin.store import bulk
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.migrate import upgrade

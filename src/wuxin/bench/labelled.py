@@ -35,9 +35,9 @@ import orjson
 from rich.console import Console
 
 from wuxin.errors import InvalidInput
+from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS
 
-DAY_MS, MINUTE_MS = 86_400_000, 60_000
-CN_OFFSET_MS = 8 * 3_600_000
+MINUTE_MS = 60_000
 MATCH_AFTER_END_MS = 2 * DAY_MS
 
 
@@ -121,7 +121,7 @@ def load_data_set(folder: Path) -> tuple[dict, list[dict], list[Label]]:
 
 def register(platform, devices: dict) -> dict[int, str]:
     """Enterprises and devices into the platform; platform enterprise id -> data set enterprise id."""
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     ids = {}

@@ -23,7 +23,7 @@ def _seed(platform, devices: int) -> tuple[int, list[int]]:
     """An enterprise with `devices` bracelets; their ids."""
     import random
 
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
 
     enterprise = registry.create_enterprise(platform, None, "基准测试有限公司", make_uscc(random.Random(1)),
@@ -92,7 +92,7 @@ def run_rpc_poll_bench(fronts: list[int], queued: list[int], history: int, secon
         statements += 1
 
     event.listen(platform.engine, "before_cursor_execute", count)
-    from wuxin.services.identity import create_user
+    from wuxin.services.access.identity import create_user
 
     user_id = create_user(platform, "bench-admin", "a-long-bench-password-1", "platform_admin", None, None)
     enterprise, device_ids = _seed(platform, max(max(queued), 1))

@@ -7,10 +7,10 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from wuxin.bench import DEFAULT_BENCH_PG
+
 app = typer.Typer(no_args_is_help=True)
 console = Console()
-
-DEFAULT_BENCH_PG = "postgresql://127.0.0.1:5432/wuxin_bench"
 
 
 @app.command("ingest")
@@ -27,7 +27,7 @@ def bench_ingest(points: int = typer.Option(1_000_000, help="points per path and
 @app.command("ledger")
 def bench_ledger(leaves: int = typer.Option(10_000_000, help="leaves appended to the Merkle log")) -> None:
     """Merkle ledger: appends/s and proof generation time at N leaves."""
-    from wuxin.ledger.bench import run_ledger_bench
+    from wuxin.bench.ledger import run_ledger_bench
 
     run_ledger_bench(leaves)
 
@@ -35,7 +35,7 @@ def bench_ledger(leaves: int = typer.Option(10_000_000, help="leaves appended to
 @app.command("jt808")
 def bench_jt808(terminals: int = 20, frames_per_terminal: int = 5000) -> None:
     """JT/T 808 gateway: 0x0200 location frames/s over TCP, against the codec's raw parse rate."""
-    from wuxin.ingest.jt808.bench import run_jt808_bench
+    from wuxin.bench.jt808 import run_jt808_bench
 
     run_jt808_bench(terminals, frames_per_terminal)
 
@@ -69,7 +69,7 @@ def bench_rpc_poll(fronts: str = typer.Option("1,4,16", help="front ends polling
 @app.command("mqtt")
 def bench_mqtt(devices: int = 100, messages: int = 100_000) -> None:
     """MQTT: 3-point messages through Mosquitto into PostgreSQL (QoS 1), one and two workers, vs the broker alone."""
-    from wuxin.ingest.mqtt.bench import run_mqtt_bench
+    from wuxin.bench.mqtt import run_mqtt_bench
 
     run_mqtt_bench(devices, messages)
 
@@ -77,7 +77,7 @@ def bench_mqtt(devices: int = 100, messages: int = 100_000) -> None:
 @app.command("epcis")
 def bench_epcis(events: int = 10_000) -> None:
     """EPCIS 2.0 capture: events/s validated, hashed and written to the ledger."""
-    from wuxin.trace.bench import run_epcis_bench
+    from wuxin.bench.epcis import run_epcis_bench
 
     run_epcis_bench(events)
 
@@ -97,7 +97,7 @@ def bench_credit(folds: int = 5, seed: int = 2024,
     intervals: IoT lift out of time against corr(health, activity), inflated-statement detection, false flags."""
     from wuxin.bench.credit_latent import LatentConfig
     from wuxin.errors import InvalidInput
-    from wuxin.risk.bench import run_credit_bench
+    from wuxin.bench.credit_suite import run_credit_bench
 
     try:
         values = tuple(float(r) for r in rhos.split(",") if r.strip())

@@ -22,7 +22,7 @@ def _platform():
 def _ms(text: Optional[str]) -> Optional[int]:
     if text is None or text == "":
         return None
-    from wuxin.services.calendars import _moment
+    from wuxin.services.devices.calendars import _moment
 
     try:
         return _moment(text)
@@ -34,7 +34,7 @@ def _ms(text: Optional[str]) -> Optional[int]:
 def official(start: str = typer.Argument(..., help="first day, e.g. 2026-02-10"),
              end: str = typer.Argument(..., help="last day, e.g. 2026-02-28")) -> None:
     """Each day's kind in the official PRC calendar (holidays named, make-up workdays flagged)."""
-    from wuxin.services.calendars import official_days
+    from wuxin.services.devices.calendars import official_days
 
     for day in official_days(dt.date.fromisoformat(start), dt.date.fromisoformat(end))["days"]:
         name = day["holiday"]["zh"] + " " + day["holiday"]["en"] if day["holiday"] else ""
@@ -45,7 +45,7 @@ def official(start: str = typer.Argument(..., help="first day, e.g. 2026-02-10")
 def import_periods(enterprise_id: int, csv_file: Path = typer.Argument(..., exists=True, dir_okay=False,
                    help="kind,start,end[,note,site_id,device]; times ISO with offset or epoch ms")) -> None:
     """Declare an enterprise's shutdowns, maintenance windows and extra rest days from a CSV (all rows or none)."""
-    from wuxin.services.calendars import add_periods, parse_periods_csv
+    from wuxin.services.devices.calendars import add_periods, parse_periods_csv
 
     added = add_periods(_platform(), None, enterprise_id, parse_periods_csv(csv_file.read_text(encoding="utf-8-sig")))
     console.print({"added": len(added)})
@@ -54,7 +54,7 @@ def import_periods(enterprise_id: int, csv_file: Path = typer.Argument(..., exis
 @app.command("list")
 def list_periods(enterprise_id: int) -> None:
     """An enterprise's declared periods."""
-    from wuxin.services.calendars import _device_keys, public_period
+    from wuxin.services.devices.calendars import _device_keys, public_period
 
     platform = _platform()
     with platform.uow() as uow:
@@ -66,7 +66,7 @@ def list_periods(enterprise_id: int) -> None:
 @app.command("site-timezone")
 def site_timezone(enterprise_id: int, site_id: int, timezone: str = typer.Argument(..., help="IANA name, e.g. Europe/Berlin")) -> None:
     """Name the zone cutting a site's days (then `wuxin indicators mark --from ... --to ...` and `update` to re-cut stored days)."""
-    from wuxin.services.calendars import set_site_timezone
+    from wuxin.services.devices.calendars import set_site_timezone
 
     console.print(set_site_timezone(_platform(), None, enterprise_id, site_id, timezone))
 
@@ -75,6 +75,6 @@ def site_timezone(enterprise_id: int, site_id: int, timezone: str = typer.Argume
 def service_dates(device_key: str, installed: Optional[str] = typer.Option(None, help="ISO time with offset, or epoch ms"),
                   decommissioned: Optional[str] = typer.Option(None, help="ISO time with offset, or epoch ms")) -> None:
     """A device's install and decommission times (a culled cow's tag, a replaced meter)."""
-    from wuxin.services.calendars import set_service_dates
+    from wuxin.services.devices.calendars import set_service_dates
 
     console.print(set_service_dates(_platform(), None, device_key, _ms(installed), _ms(decommissioned)))

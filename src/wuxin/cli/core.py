@@ -44,7 +44,7 @@ def _fail(exc: Exception | str) -> NoReturn:
 
 def prepare_database(platform) -> None:
     """Migrate to the newest schema and add the built-in thing models."""
-    from wuxin.services.registry import sync_builtin_thing_models
+    from wuxin.services.devices.registry import sync_builtin_thing_models
     from wuxin.store.migrate import upgrade
 
     upgrade(platform.settings.database_url)
@@ -92,7 +92,7 @@ def db_backup(file: Path = typer.Argument(..., dir_okay=False, help="where to wr
 @db_app.command("restore")
 def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a file written by `wuxin db backup`")) -> None:
     """Load FILE into the empty database WUXIN_DATABASE_URL, then check its ledger recomputes its signed tree head."""
-    from wuxin.services.ledger import verify_log
+    from wuxin.services.evidence.ledger import verify_log
     from wuxin.store.backup import restore
     from wuxin.store.migrate import head, revision
 
@@ -118,7 +118,7 @@ db_app.add_typer(retention_app, name="retention")
 def db_maintain() -> None:
     """Telemetry lifecycle, once: month partitions ahead (PostgreSQL), hourly aggregates of closed hours,
     retention per tenant policy (dropping old partitions or deleting rows). `wuxin serve` runs it hourly."""
-    from wuxin.services.retention import maintain
+    from wuxin.services.ingest.retention import maintain
 
     try:
         report = maintain(_platform())
@@ -130,7 +130,7 @@ def db_maintain() -> None:
 @retention_app.command("show")
 def retention_show() -> None:
     """The defaults (WUXIN_RAW_RETENTION_DAYS, WUXIN_HOURLY_RETENTION_DAYS) and each tenant's own policy."""
-    from wuxin.services.retention import list_policies
+    from wuxin.services.ingest.retention import list_policies
 
     typer.echo(json.dumps(list_policies(_platform()), ensure_ascii=False))
 
@@ -139,7 +139,7 @@ def retention_show() -> None:
 def retention_set(tenant_id: int, raw_days: int = typer.Option(..., help="days raw readings are kept (>= 31)"),
                   hourly_days: int = typer.Option(..., help="days hourly aggregates are kept (>= raw days)")) -> None:
     """Give a tenant its own retention (an enterprise keeps the longest of its consented tenants' policies)."""
-    from wuxin.services.retention import set_policy
+    from wuxin.services.ingest.retention import set_policy
 
     try:
         set_policy(_platform(), tenant_id, raw_days, hourly_days)
@@ -151,7 +151,7 @@ def retention_set(tenant_id: int, raw_days: int = typer.Option(..., help="days r
 @retention_app.command("clear")
 def retention_clear(tenant_id: int) -> None:
     """Return a tenant to the default retention."""
-    from wuxin.services.retention import clear_policy
+    from wuxin.services.ingest.retention import clear_policy
 
     try:
         clear_policy(_platform(), tenant_id)
@@ -172,7 +172,7 @@ def thing_model_import(file: Path = typer.Argument(..., exists=True, dir_okay=Fa
                        device_type: Optional[str] = typer.Option(
                            None, help="'<scenario>.<type>' for an Alibaba export (remembered for its productKey)")) -> None:
     """Validate a thing model file and add (or replace) its device type."""
-    from wuxin.services.registry import import_thing_model
+    from wuxin.services.devices.registry import import_thing_model
 
     try:
         device_type = import_thing_model(_platform(), file.read_bytes(), device_type=device_type)
@@ -197,7 +197,7 @@ def thing_model_list() -> None:
 @users_app.command("add-tenant")
 def add_tenant(name: str, kind: str = typer.Option("bank", help="bank | operator | regulator")) -> None:
     """Create a tenant (a bank or a platform operator)."""
-    from wuxin.services.identity import create_tenant
+    from wuxin.services.access.identity import create_tenant
 
     try:
         console.print(f"tenant {create_tenant(_platform(), name, kind)} created")
@@ -214,7 +214,7 @@ def add_user(username: str, role: str = typer.Option(..., help="platform_admin |
 
     The password is asked for twice at a terminal, or read from --password-file or piped standard
     input; never from the command line, where `ps` and the shell history would keep it."""
-    from wuxin.services.identity import create_user
+    from wuxin.services.access.identity import create_user
 
     password = _read_password(password_file)
     try:
@@ -243,7 +243,7 @@ def _read_password(password_file: Optional[Path]) -> str:
 @q_app.command("list")
 def quarantine_list(status: str = "open", limit: int = 50, reason: Optional[str] = None) -> None:
     """Show quarantined entries with their reasons."""
-    from wuxin.services.quarantine import list_entries
+    from wuxin.services.ingest.quarantine import list_entries
 
     table = Table("id", "channel", "device", "reason", "message")
     for row in list_entries(_platform(), None, status, limit, 0, reason):
@@ -254,14 +254,14 @@ def quarantine_list(status: str = "open", limit: int = 50, reason: Optional[str]
 @q_app.command("replay")
 def quarantine_replay(ids: list[int]) -> None:
     """Run entries through validation again (after fixing a thing model or registering a device)."""
-    from wuxin.services.quarantine import replay
+    from wuxin.services.ingest.quarantine import replay
 
     print(json.dumps(replay(_platform(), None, ids)))
 
 
 def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines, one reading or event a line")) -> None:
     """Bulk-import history: {"device", "ts", "values"} or {"device", "ts", "event", "params"} per line."""
-    from wuxin.services.bulk_import import import_file
+    from wuxin.services.ingest.bulk_import import import_file
 
     platform = _platform()
     total = sum(1 for _ in file.open("rb"))
@@ -285,7 +285,7 @@ def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
     configure_logging()
     platform = _platform()
     prepare_database(platform)
-    from wuxin.ingest.cli import serve_background
+    from wuxin.cli.ingest import serve_background
 
     stop = serve_background(platform)  # MQTT consumer when WUXIN_MQTT_URL is set
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: with this handler that
@@ -311,7 +311,8 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
          mqtt_front_port: int = typer.Option(1884, envvar="WUXIN_DEMO_MQTT_FRONT_PORT",
                                              help="the live demo's MQTT front end for the vendors' SDKs")) -> None:
     """Load the demo bank with simulated borrowers of all six scenarios, then serve with live devices."""
-    from wuxin.services.demo import DEMO_USERS, demo_fleet, load_demo
+    from wuxin.services.demo.people import DEMO_USERS
+    from wuxin.services.demo.setup import demo_fleet, load_demo
 
     platform = _platform()
     prepare_database(platform)
@@ -328,7 +329,7 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
         return
     devices = None
     if live:
-        from wuxin.services.demo_live import LiveDevices
+        from wuxin.services.demo.live import LiveDevices
 
         devices = LiveDevices(platform, demo_fleet(per_scenario, seed), seed, jt808_port=jt808_port,
                               mqtt_front_port=mqtt_front_port)

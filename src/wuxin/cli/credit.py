@@ -37,7 +37,7 @@ def business_import(file: Path = typer.Argument(..., exists=True, dir_okay=False
                                                        "wms_movements | price_index | loan_outcomes"),
                     source: str = typer.Option("enterprise_reported", help="enterprise_reported | bank | third_party")) -> None:
     """Validate and store rows; refused rows are printed with the field and value and kept for inspection."""
-    from wuxin.services.business_data import import_file
+    from wuxin.services.credit.business_data import import_file
 
     try:
         result = import_file(_platform(), None, file, kind, source)
@@ -60,8 +60,8 @@ def credit_train(simulated: Optional[int] = typer.Option(None, help="train on a 
                  as_user: Optional[str] = typer.Option(None, "--as", help="a risk manager: the model is a draft of their bank")) -> None:
     """Train and register a scorecard: on a CSV under a spec, on imported loan outcomes, or on a simulated book.
     It starts as a draft: validate, approve (another risk manager), activate before it decides."""
-    from wuxin.services.credit import principal_for_username, train_model
-    from wuxin.services.model_governance import train_from_file
+    from wuxin.services.credit.decisions import principal_for_username, train_model
+    from wuxin.services.credit.governance import train_from_file
 
     try:
         platform = _platform()
@@ -89,8 +89,8 @@ def credit_validate(csv: Optional[Path] = typer.Option(None, exists=True, dir_ok
     """k-fold and out-of-time AUC/KS with 95% bootstrap intervals of the scorecard, a plain optbinning + logistic
     baseline and a gradient-boosting challenger; with --model, the governance gates of a registered model."""
     from wuxin.risk.dataset import evaluate, format_evaluation, load_csv, load_spec
-    from wuxin.services.credit import principal_for_username
-    from wuxin.services.model_governance import validate_from_file, validate_model
+    from wuxin.services.credit.decisions import principal_for_username
+    from wuxin.services.credit.governance import validate_from_file, validate_model
 
     try:
         if csv is not None:
@@ -124,8 +124,8 @@ def _print_validation(view: dict) -> None:
 
 
 def _step(action: str, version: str, as_user: str) -> None:
-    from wuxin.services import model_governance
-    from wuxin.services.credit import principal_for_username
+    from wuxin.services.credit import governance as model_governance
+    from wuxin.services.credit.decisions import principal_for_username
 
     try:
         platform = _platform()
@@ -155,7 +155,7 @@ def credit_retire(version: str, as_user: str = typer.Option(..., "--as", help="a
 @credit_app.command("models")
 def credit_models(as_user: str = typer.Option(..., "--as", help="a credit officer or risk manager")) -> None:
     """The bank's and the platform's models with their lifecycle state, who trained, validated and approved them."""
-    from wuxin.services.credit import list_models, principal_for_username
+    from wuxin.services.credit.decisions import list_models, principal_for_username
 
     try:
         platform = _platform()
@@ -179,7 +179,7 @@ def credit_decide(enterprise: str = typer.Argument(..., help="enterprise id or U
     """Decide for one enterprise and product as a bank user; prints the stored decision."""
     from decimal import Decimal
 
-    from wuxin.services.credit import decide_credit, enterprise_id_of, principal_for_username
+    from wuxin.services.credit.decisions import decide_credit, enterprise_id_of, principal_for_username
 
     try:
         platform = _platform()
@@ -198,7 +198,7 @@ def credit_report(enterprise: str = typer.Argument(..., help="enterprise id or U
                   base_url: str = typer.Option("http://127.0.0.1:8000", help="API address the report's links point to")) -> None:
     """The credit report of an enterprise as PDF and/or HTML (JSON on stdout when neither is asked)."""
     from wuxin.risk.report import render_html, render_pdf
-    from wuxin.services.credit import credit_report as build, enterprise_id_of, principal_for_username
+    from wuxin.services.credit.decisions import credit_report as build, enterprise_id_of, principal_for_username
 
     try:
         platform = _platform()

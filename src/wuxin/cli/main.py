@@ -9,10 +9,10 @@ from wuxin.cli import bench, core, credit, onboarding
 from wuxin.cli import calendars as calendars_cli
 from wuxin.cli.monitoring import app as monitoring_app
 from wuxin.cli import indicators as indicators_cli, simulate
-from wuxin.ingest.cli import app as ingest_app
-from wuxin.ingest.jt808.cli import app as jt808_app
-from wuxin.ledger.cli import app as ledger_app
-from wuxin.trace.cli import app as epcis_app
+from wuxin.cli.ingest import app as ingest_app
+from wuxin.cli.jt808 import app as jt808_app
+from wuxin.cli.ledger import app as ledger_app
+from wuxin.cli.epcis import app as epcis_app
 
 
 app = typer.Typer(

@@ -20,7 +20,7 @@ def _platform():
 @app.command("rules")
 def rules(scenario: Optional[str] = None) -> None:
     """Print the default rules the scenario packs declare."""
-    from wuxin.services.monitoring import list_rules
+    from wuxin.services.monitoring.overrides import list_rules
 
     for r in list_rules(scenario):
         console.print(f"{r['id']:45} {r['type']:16} {r['severity']:9} {json.dumps(r['params'], ensure_ascii=False)[:80]}")
@@ -29,10 +29,12 @@ def rules(scenario: Optional[str] = None) -> None:
 @app.command("sweep")
 def sweep() -> None:
     """Offline devices, herd counts, escalation, pledge coverage, then deliver due notifications (once)."""
-    from wuxin.services import monitoring, notifications, pledges
+    from wuxin.services.monitoring import notifications
+    from wuxin.services.monitoring import sweeps
+    from wuxin.services.credit import pledges
 
     platform = _platform()
-    result = monitoring.sweep(platform)
+    result = sweeps.sweep(platform)
     result["margin_calls"] = pledges.check_coverage(platform)
     result["notifications"] = notifications.deliver_due(platform)
     console.print(result)
@@ -41,6 +43,6 @@ def sweep() -> None:
 @app.command("daily")
 def daily(day: Optional[int] = typer.Option(None, help="China local day number (default: yesterday)")) -> None:
     """Baseline-change rules on the daily indicators (computed by the indicators part)."""
-    from wuxin.services.monitoring import evaluate_daily
+    from wuxin.services.monitoring.daily import evaluate_daily
 
     console.print({"signals": evaluate_daily(_platform(), day)})

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from wuxin.errors import InvalidInput, NotFound, WuxinError
+from wuxin.indicators.days import DAY_MS
 
 console = Console(stderr=True)
 enterprise_app = typer.Typer(no_args_is_help=True, help="Enterprises (borrowers): the platform admin adds them.")
@@ -18,7 +19,6 @@ site_app = typer.Typer(no_args_is_help=True, help="Sites of an enterprise (works
 device_app = typer.Typer(no_args_is_help=True, help="Devices: register one, or import a CSV/XLSX; tokens shown once.")
 consent_app = typer.Typer(no_args_is_help=True, help="Consents: an enterprise user grants a bank or operator access.")
 AS_HELP = "the user acting (its role, tenant and consents decide what is allowed)"
-DAY_MS = 86_400_000
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 def _acting(as_user: str):
     """The platform and the principal of `--as`."""
     from wuxin.bootstrap import build_platform
-    from wuxin.services.credit import principal_for_username
+    from wuxin.services.credit.decisions import principal_for_username
 
     platform = build_platform()
     return platform, principal_for_username(platform, as_user)
@@ -47,7 +47,7 @@ def _echo(data) -> None:
 
 
 def _enterprise_id(platform, ref: str) -> int:
-    from wuxin.services.credit import enterprise_id_of
+    from wuxin.services.credit.decisions import enterprise_id_of
 
     return enterprise_id_of(platform, ref)
 
@@ -62,7 +62,7 @@ def enterprise_add(name: str, uscc: str = typer.Option(..., help="unified social
                    region: str = typer.Option(..., help="e.g. 江苏省苏州市吴江区"),
                    as_user: str = typer.Option(..., "--as", help="a platform admin")) -> None:
     """Register an enterprise (platform admin only)."""
-    from wuxin.services.registry import create_enterprise
+    from wuxin.services.devices.registry import create_enterprise
 
     try:
         platform, principal = _acting(as_user)
@@ -75,7 +75,7 @@ def enterprise_add(name: str, uscc: str = typer.Option(..., help="unified social
 @enterprise_app.command("list")
 def enterprise_list(as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
     """The enterprises the user may know: all (admin), its own (enterprise user), consented ones (a tenant's users)."""
-    from wuxin.services.registry import visible_enterprises
+    from wuxin.services.devices.registry import visible_enterprises
 
     try:
         platform, principal = _acting(as_user)
@@ -90,7 +90,7 @@ def enterprise_list(as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> N
 def enterprise_show(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
                     as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
     """An enterprise with its sites."""
-    from wuxin.services.registry import enterprise_profile
+    from wuxin.services.devices.registry import enterprise_profile
 
     try:
         platform, principal = _acting(as_user)
@@ -108,7 +108,7 @@ def site_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC")
              timezone: Optional[str] = typer.Option(None, help="IANA zone (default Asia/Shanghai)"),
              as_user: str = typer.Option(..., "--as", help="admin, the enterprise's user, or a consented integrator")) -> None:
     """Add a site to an enterprise."""
-    from wuxin.services.registry import add_site
+    from wuxin.services.devices.registry import add_site
 
     try:
         platform, principal = _acting(as_user)
@@ -119,7 +119,7 @@ def site_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC")
 
 
 def _sites(as_user: str, enterprise: str) -> list[dict]:
-    from wuxin.services.registry import enterprise_profile
+    from wuxin.services.devices.registry import enterprise_profile
 
     platform, principal = _acting(as_user)
     return enterprise_profile(platform, principal, _enterprise_id(platform, enterprise))["sites"]
@@ -156,7 +156,7 @@ def site_show(enterprise: str = typer.Argument(..., help="enterprise id or USCC"
 
 def _attributes(pairs: list[str]) -> dict:
     """`--attr name=value` pairs; values read as JSON scalars where they parse (5.0, true), else as text."""
-    from wuxin.services.provisioning import _attribute_value
+    from wuxin.services.devices.provisioning import _attribute_value
 
     attributes = {}
     for pair in pairs:
@@ -176,7 +176,7 @@ def device_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC
                as_user: str = typer.Option(..., "--as", help="admin, a consented integrator, or the enterprise's user "
                                                              "(enterprise_shared only)")) -> None:
     """Register one device; its access token is printed once (only its hash is stored)."""
-    from wuxin.services.registry import enterprise_profile, register_device
+    from wuxin.services.devices.registry import enterprise_profile, register_device
 
     try:
         platform, principal = _acting(as_user)
@@ -198,7 +198,7 @@ def device_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC
 def device_list(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
                 as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
     """The devices of an enterprise the user may read (consent scope applies)."""
-    from wuxin.services.data_access import list_devices
+    from wuxin.services.access.data_access import list_devices
 
     try:
         platform, principal = _acting(as_user)
@@ -214,7 +214,7 @@ def device_list(enterprise: str = typer.Argument(..., help="enterprise id or USC
 def device_show(enterprise: str = typer.Argument(..., help="enterprise id or USCC"), key: str = typer.Argument(...),
                 as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
     """One device: type, site, attributes, source mode, trust level, connectivity."""
-    from wuxin.services.data_access import list_devices
+    from wuxin.services.access.data_access import list_devices
 
     try:
         platform, principal = _acting(as_user)
@@ -236,7 +236,7 @@ def device_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
                   dry_run: bool = typer.Option(False, "--dry-run", help="check every row, create nothing")) -> None:
     """Bulk provisioning: valid rows are created in one transaction, refused rows reported (row, column, value,
     reason). Exit 1 when any row was refused."""
-    from wuxin.services.provisioning import credentials_csv, provision_devices
+    from wuxin.services.devices.provisioning import credentials_csv, provision_devices
 
     if credentials_out is not None and credentials_out.exists():
         _fail(f"{credentials_out} exists; tokens are written once to a new file")
@@ -277,7 +277,7 @@ def consent_add(enterprise: str = typer.Argument(..., help="enterprise id or USC
                 item: list[str] = typer.Option([], help="a scenario or device key the scope keeps (repeatable)"),
                 as_user: str = typer.Option(..., "--as", help="the enterprise's own user")) -> None:
     """Grant a consent (only the enterprise itself grants)."""
-    from wuxin.services import consent
+    from wuxin.services.access import consent
 
     try:
         platform, principal = _acting(as_user)
@@ -289,7 +289,7 @@ def consent_add(enterprise: str = typer.Argument(..., help="enterprise id or USC
 
 
 def _consents(as_user: str, enterprise: Optional[str]) -> list[dict]:
-    from wuxin.services import consent
+    from wuxin.services.access import consent
 
     platform, principal = _acting(as_user)
     return consent.list_for(platform, principal, _enterprise_id(platform, enterprise) if enterprise else None)

@@ -9,9 +9,9 @@ from typing import Optional
 import orjson
 import typer
 from rich.console import Console
+from wuxin.indicators.days import DAY_MS
 
 console = Console(stderr=True)
-DAY_MS = 86_400_000
 
 
 def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario packs, or all"),
@@ -79,7 +79,7 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
         count = _write(out, lines)
         console.print(f"wrote {count} lines for {len(fleet)} enterprises ({devices} devices) to {out}; load with `wuxin import {out}`")
     else:
-        from wuxin.services.bulk_import import chunked, import_lines_chunked
+        from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 
         summary = import_lines_chunked(platform, chunked(lines), "bulk")
         console.print(f"stored {summary.readings} readings and {summary.events} events for {len(fleet)} enterprises "
@@ -94,7 +94,7 @@ def simulate(scenarios: str = typer.Option("all", help="comma-separated scenario
 
 
 def _onboard(platform, fleet, tenants: list[int]) -> None:
-    from wuxin.services.onboarding import onboard_enterprise
+    from wuxin.services.devices.onboarding import onboard_enterprise
 
     for spec in fleet:
         onboard_enterprise(platform, spec, [(t, "simulated credit assessment") for t in tenants])
@@ -111,7 +111,7 @@ def _write(path: Path, lines) -> int:
 
 def _stream_live(platform, fleet, base_url: str, speed: float, duration_s: float, seed: int) -> None:
     """Issue each simulated device a fresh token and stream its data from now on, paced by --speed."""
-    from wuxin.services.registry import rotate_device_token
+    from wuxin.services.devices.registry import rotate_device_token
     from wuxin.sim.fleet import fleet_telemetry
     from wuxin.sim.live import stream_http
 

@@ -20,6 +20,7 @@ import numpy as np
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 CN_OFFSET_MS = 8 * HOUR_MS
+CHINA_TZ = dt.timezone(dt.timedelta(milliseconds=CN_OFFSET_MS))  # fixed UTC+8: no daylight saving since 1991
 DEFAULT_ZONE = "Asia/Shanghai"
 _EPOCH = dt.date(1970, 1, 1)
 _ZONE: ContextVar[str] = ContextVar("wuxin_day_zone", default=DEFAULT_ZONE)

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Literal
 
 from wuxin.errors import InvalidInput
+from wuxin.indicators.days import CHINA_TZ
 
 SOURCES = {"enterprise_reported": 0.4, "third_party": 0.7, "bank": 0.9}  # trust level 0-1 by who provided it
 EPOCH = dt.date(1970, 1, 1)
@@ -92,7 +93,7 @@ def _bill_days(row: Mapping[str, Any]) -> tuple[int, int]:
 
 def _ts_day(row: Mapping[str, Any]) -> tuple[int, int]:
     moment = dt.datetime.fromisoformat(row["ts"])
-    local = moment.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    local = moment.astimezone(CHINA_TZ).date()
     day = (local - EPOCH).days
     return day, day
 

@@ -1,6 +1,6 @@
 """Credit features of one enterprise, from its daily indicators, its devices and its statements (pure).
 
-The platform builds `EvidenceInputs` from the database (services/credit.py); the credit bench builds
+The platform builds `EvidenceInputs` from the database (services/credit/assessment.py); the credit bench builds
 them straight from simulated daily indicators (sim/finance.py). Both call `evidence_features` and
 `statement_features`, so a model is trained and scored on the same definitions.
 

@@ -1,6 +1,6 @@
 """The risk workbench's table, pure: one row per borrower, then search, filter, sort and pages.
 
-A row is a plain dict built by `services/portfolio.py` from stored data; a figure that cannot be computed is None
+A row is a plain dict built by `services/credit/portfolio.py` from stored data; a figure that cannot be computed is None
 (shown as "—"), never 0. Sorting puts None last in both directions, so a missing figure never passes for the best
 or the worst. Column codes are the API's sort keys and the labels' kind `portfolio_column` (zh-CN and en headers of
 the console and of the exports come from one place).

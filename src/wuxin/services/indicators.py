@@ -27,9 +27,9 @@ from wuxin.security.policy import (
     require_can_see_enterprise,
     require_role,
 )
-from wuxin.services.calendars import zoned_devices
-from wuxin.services.console import record_run_slots
-from wuxin.services.registry import consent_views
+from wuxin.services.devices.calendars import zoned_devices
+from wuxin.services.console.timeline import record_run_slots
+from wuxin.services.devices.registry import consent_views
 
 BATCH_DEVICE_DAYS = 5000
 MAX_EVIDENCE_ROWS = 20_000

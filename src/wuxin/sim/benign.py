@@ -41,8 +41,9 @@ from wuxin.scenarios import scenario_packs
 from wuxin.sim import patterns as P
 from wuxin.sim.patterns import AnomalyRecord
 from wuxin.sim.spec import EnterpriseSpec
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 
-DAY_MS, HOUR_MS, MINUTE_MS = P.DAY_MS, P.HOUR_MS, P.MINUTE_MS
+MINUTE_MS = P.MINUTE_MS
 BENIGN_KINDS = ("holiday", "makeup_workday", "rest_day", "maintenance_declared", "maintenance_undeclared",
                 "refuelling", "cull", "calving", "counter_reset", "counter_rollover", "reboot")
 REBOOT_GAP_MIN = (1, 6)  # an embedded terminal boots and its modem re-attaches in a few minutes

@@ -10,8 +10,8 @@ from typing import Iterator
 from wuxin.scenarios import scenario_packs
 from wuxin.sim.patterns import COMMON_ANOMALIES, AnomalyRecord, AnomalySpec, check_fleet_unique, curve_value
 from wuxin.sim.spec import EnterpriseSpec
+from wuxin.indicators.days import DAY_MS
 
-DAY_MS = 86_400_000
 
 
 def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[EnterpriseSpec]:

@@ -19,11 +19,9 @@ import numpy as np
 from scipy.signal import lfilter
 
 from wuxin.sim.spec import HEALTHS, EnterpriseSpec
+from wuxin.indicators.days import CHINA_TZ, CN_OFFSET_MS, DAY_MS, HOUR_MS, local_day
 
 MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-CN_OFFSET_MS = 8 * HOUR_MS
 MAX_MS = 2**62  # later than any simulated time
 
 # Lunar New Year's day (正月初一); factories close around it for two to four weeks.
@@ -78,11 +76,6 @@ def grid(start_ms: int, end_ms: int, step_ms: int) -> np.ndarray:
 def local_hour(ts: np.ndarray) -> np.ndarray:
     """China local hour of day as a float 0..24."""
     return ((ts + CN_OFFSET_MS) % DAY_MS) / HOUR_MS
-
-
-def local_day(ts: np.ndarray) -> np.ndarray:
-    """China local day number (days since 1970-01-01 local)."""
-    return (ts + CN_OFFSET_MS) // DAY_MS
 
 
 def weekday_of_day(day: np.ndarray) -> np.ndarray:
@@ -464,7 +457,7 @@ class AnomalyRecord:
 
 def local_iso(ts_ms: int) -> str:
     """China local time of an epoch ms, ISO 8601 with its offset (for people reading the ground truth)."""
-    return dt.datetime.fromtimestamp(ts_ms / 1000, dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts_ms / 1000, CHINA_TZ).isoformat(timespec="seconds")
 
 
 def curve_value(curve: Mapping, ts: int, last: float | None = None) -> float | int:

@@ -31,10 +31,8 @@ from wuxin.scenarios import scenario_packs
 from wuxin.sim.fleet import inject
 from wuxin.sim.patterns import AnomalyRecord, rng_for
 from wuxin.sim.spec import EnterpriseSpec
+from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS, HOUR_MS
 
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
-CN_OFFSET_MS = 8 * HOUR_MS
 TOWN = "盛泽"
 BRACELET_DAYS = 120  # the activity features look back 90 days against the 90 before (20 known days needed there)
 CUMULATIVE = frozenset({"output_count_total", "energy_kwh_total"})

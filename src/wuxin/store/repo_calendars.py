@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 
 from wuxin.store.repos import Row, _one, _Repo, _rows
 from wuxin.store.tables import devices, sites

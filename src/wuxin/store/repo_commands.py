@@ -1,7 +1,7 @@
 """Repository of commands to devices: every state change is a compare-and-set on the state it leaves."""
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from wuxin.store.repos import Row, _one, _Repo, _rows
 from wuxin.store.tables import devices

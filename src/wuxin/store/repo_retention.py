@@ -18,8 +18,8 @@ from wuxin.store.tables_retention import (
     retention_marks,
     retention_policies,
 )
+from wuxin.indicators.days import HOUR_MS
 
-HOUR_MS = 3_600_000
 _HOUR: ColumnElement[int] = literal_column(str(HOUR_MS))
 _COUNTED = {"preserve_rowcount": True}  # INSERT ... SELECT: SQLAlchemy keeps the driver's rowcount only when asked
 _AGGREGATE_COLUMNS = ("device_id", "key", "hour_ms", "n", "n_num", "num_min", "num_max", "num_sum", "last_ts_ms",

@@ -10,7 +10,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -18,14 +17,7 @@ from sqlalchemy import (
     false,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from wuxin.store.metadata import metadata
 
 tenants = Table(
     "tenants",
@@ -228,7 +220,7 @@ audit_log = Table(  # who changed what: consents, tokens, thing models, replays
     Column("detail", JSON, nullable=False),
 )
 
-# The parts' own tables register on the same metadata (imported last: they import `metadata`).
+# The parts' own tables register on the same metadata (imported here so that importing this module defines them all).
 from wuxin.store import tables_indicators, tables_ledger, tables_protocols, tables_monitoring  # noqa: E402,F401
 from wuxin.store import tables_credit  # noqa: E402,F401
 from wuxin.store import tables_console  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, false
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 calendar_periods = Table(
     "calendar_periods",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 device_commands = Table(
     "device_commands",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 machine_day_slots = Table(
     "machine_day_slots",

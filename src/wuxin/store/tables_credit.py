@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 business_imports = Table(  # one upload or file of business data
     "business_imports",

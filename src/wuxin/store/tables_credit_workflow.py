@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 credit_workflows = Table(  # one per decision: its standing now
     "credit_workflows",

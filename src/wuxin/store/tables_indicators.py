@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 indicator_dirty = Table(  # (device, day) pairs whose indicators are stale; written with the points
     "indicator_dirty",

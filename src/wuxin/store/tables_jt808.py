@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 jt808_terminals = Table(
     "jt808_terminals",

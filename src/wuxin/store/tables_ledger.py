@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 ledger_head = Table(  # one row (id 1): the tree size; appends lock it (row lock / SQLite write lock)
     "ledger_head",

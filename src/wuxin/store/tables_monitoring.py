@@ -2,9 +2,9 @@
 loans and their history, the collateral registry, pledge zones and the price index."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint, text, text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint, text
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 OPEN_ALARM = text("cleared_ms IS NULL")
 ACTIVE_PLEDGE = text("released_ms IS NULL")

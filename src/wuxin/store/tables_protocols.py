@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 gateway_children = Table(  # a sub-device (工业网关 child) may be published for only by its gateway
     "gateway_children",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Integer, String, Table, Text
 
-from wuxin.store.tables import metadata
+from wuxin.store.metadata import metadata
 
 readings_hourly = Table(  # one row per device, key and UTC hour: kept longer than the raw readings
     "readings_hourly",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wuxin.ingest.jt808.codec import Frame, Jt808Error
+from wuxin.indicators.days import CHINA_TZ  # 0x0200 times are BCD in GMT+8
 
 TERMINAL_RESPONSE = 0x0001
 HEARTBEAT = 0x0002
@@ -35,7 +36,6 @@ REGISTER_NO_VEHICLE = 2
 REGISTER_TERMINAL_TAKEN = 3
 REGISTER_NO_TERMINAL = 4
 
-CHINA_TZ = timezone(timedelta(hours=8))  # 0x0200 times are BCD in GMT+8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 

@@ -44,11 +44,11 @@ from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
 from wuxin.errors import ConfigError, RateLimited
 from wuxin.ingest.stream.jetstream import dedupe_id
-from wuxin.services import device_sdk
-from wuxin.services.commands import RpcOutbox
-from wuxin.services.connectivity import record_device_presence
-from wuxin.services.device_sdk import ConnectRefused, DeviceIdentity
-from wuxin.services.source_limits import FailureLimiter
+from wuxin.services.ingest import device_sdk
+from wuxin.services.devices.commands import RpcOutbox
+from wuxin.services.devices.connectivity import record_device_presence
+from wuxin.services.ingest.device_sdk import ConnectRefused, DeviceIdentity
+from wuxin.services.access.source_limits import FailureLimiter
 
 log = logging.getLogger(__name__)
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}

@@ -25,7 +25,7 @@ from wuxin.bootstrap import Platform
 from wuxin.ingest.mqtt import topics
 from wuxin.ingest.mqtt.broker import parse_mqtt_url
 from wuxin.ingest.mqtt.client import BulkClient
-from wuxin.services.mqtt_ingest import BatchOutcome, Inbound, store_mqtt_batch
+from wuxin.services.ingest.mqtt import BatchOutcome, Inbound, store_mqtt_batch
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0

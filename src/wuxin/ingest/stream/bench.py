@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wuxin.ingest.mqtt.bench import BASE_TS, DEVICE_TYPE, _children_cpu_s, _cpu_s
+from wuxin.bench.mqtt import BASE_TS, DEVICE_TYPE, _children_cpu_s, _cpu_s
 from wuxin.ingest.stream import jetstream
 from wuxin.ingest.stream.nats_process import NatsCluster
 
@@ -181,7 +181,7 @@ def _startup_cpu(log: Path) -> float | None:
 def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.services import registry
+    from wuxin.services.devices import registry
     from wuxin.sim.spec import make_uscc
     from wuxin.store.admin import recreate_postgres_database
     from wuxin.store.migrate import upgrade

@@ -21,7 +21,7 @@ from typing import Callable
 from wuxin.bootstrap import Platform
 from wuxin.ingest.mqtt.worker import WorkerStats, _no_cycle_collection, backoff_s
 from wuxin.ingest.stream import jetstream
-from wuxin.services.mqtt_ingest import BatchOutcome, Inbound, store_mqtt_batch
+from wuxin.services.ingest.mqtt import BatchOutcome, Inbound, store_mqtt_batch
 
 log = logging.getLogger(__name__)
 FETCH_WAIT_S = 1.0

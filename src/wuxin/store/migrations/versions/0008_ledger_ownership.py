@@ -6,7 +6,7 @@ Revises: 0007
 Entries already written are backfilled from the tables of what they prove: a credit decision's
 bank (credit_decisions.ledger_leaf), a loan's bank for pledge changes (subject loan:N), a tenant's
 alarm (subject alarm:N), the bank that alone reads an import's records (business_records.ledger_leaf).
-An entry whose thing cannot be found keeps owner NULL; its reader rule (wuxin.services.ledger_access)
+An entry whose thing cannot be found keeps owner NULL; its reader rule (wuxin.services.evidence.ledger_access)
 then finds no such thing and answers as if absent, so an old entry never becomes readable by more
 people than before. Kinds the platform does not know get the class "platform" (the admin's).
 """
@@ -18,7 +18,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-DATA_CLASSES = {  # as wuxin.services.ledger.DATA_CLASSES when this revision was written
+DATA_CLASSES = {  # as wuxin.services.evidence.ledger.DATA_CLASSES when this revision was written
     "telemetry_batch": "device_data",
     "credit_decision": "credit",
     "pledge_change": "pledge",

@@ -1,0 +1,1 @@
+"""Who may read what: people and tokens, consent, consented reads and the access log."""

@@ -1,0 +1,1 @@
+"""Enterprises, sites and devices: the registry, provisioning, connectivity, calendars, commands to devices."""

@@ -1,0 +1,1 @@
+"""Evidence: the ledger, who reads its entries, and traceability (EPCIS)."""
