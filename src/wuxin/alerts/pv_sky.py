@@ -33,9 +33,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from wuxin.alerts.performance import RatioCheck, ratio_check
+from wuxin.indicators.days import DAY_MS
 
 BIN_MS = 900_000
-DAY_MS = 86_400_000
 Profile = np.ndarray  # 96 quarter-hour means of one local day, nan where nothing was measured
 
 

@@ -47,7 +47,7 @@ def bench_cluster(devices: int = typer.Option(50, help="simulated devices (one m
                                                    help="PostgreSQL database the bench recreates")) -> None:
     """Issue 21: front end -> NATS JetStream -> 1/2/4 stream workers -> PostgreSQL, single node vs 3-node cluster,
     with the raw stream as baseline: throughput and CPU per message per component."""
-    from wuxin.ingest.stream.bench import run_cluster_bench
+    from wuxin.bench.cluster import run_cluster_bench
 
     run_cluster_bench(devices, messages, database_url or DEFAULT_BENCH_PG + "_cluster")
 
