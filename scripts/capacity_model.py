@@ -4,6 +4,7 @@ Usage (the defaults are the figures of docs/capacity.md, each from the command i
     .venv/bin/python scripts/capacity_model.py [--front-us 410] [--nats-us 335] [--worker-us 233] [--pg-us 80]
         [--reading-bytes 149] [--hourly-bytes 181] [--raw-days 400] [--hourly-days 1830] [--utilisation 0.5]
 """
+
 import argparse
 
 DEVICE_COUNTS = (10_000, 1_000_000, 10_000_000)
@@ -21,11 +22,17 @@ def main() -> None:
     p.add_argument("--hourly-bytes", type=float, default=181.0)
     p.add_argument("--raw-days", type=int, default=400)
     p.add_argument("--hourly-days", type=int, default=1830)
-    p.add_argument("--utilisation", type=float, default=0.5, help="planned busy share of a core (headroom for a "
-                   "lost node and for catching up)")
+    p.add_argument(
+        "--utilisation",
+        type=float,
+        default=0.5,
+        help="planned busy share of a core (headroom for a lost node and for catching up)",
+    )
     a = p.parse_args()
-    print("| devices | msg/s | readings/s | front end cores | nats-server cores (3 nodes) | worker cores | "
-          "PostgreSQL backend cores | raw readings/day | raw GB/day | raw TB at retention | hourly TB at retention |")
+    print(
+        "| devices | msg/s | readings/s | front end cores | nats-server cores (3 nodes) | worker cores | "
+        "PostgreSQL backend cores | raw readings/day | raw GB/day | raw TB at retention | hourly TB at retention |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for devices in DEVICE_COUNTS:
         rate = devices * MESSAGES_PER_DEVICE_PER_S
@@ -33,10 +40,12 @@ def main() -> None:
         readings_day = rate * READINGS_PER_MESSAGE * 86_400
         raw_gb_day = readings_day * a.reading_bytes / 1e9
         hourly_rows = devices * READINGS_PER_MESSAGE * 24 * a.hourly_days
-        print(f"| {devices:,} | {rate:,.0f} | {rate * READINGS_PER_MESSAGE:,.0f} | "
-              + " | ".join(f"{c:,.1f}" for c in cores)
-              + f" | {readings_day / 1e6:,.0f} M | {raw_gb_day:,.1f} | {raw_gb_day * a.raw_days / 1e3:,.1f} | "
-                f"{hourly_rows * a.hourly_bytes / 1e12:,.2f} |")
+        print(
+            f"| {devices:,} | {rate:,.0f} | {rate * READINGS_PER_MESSAGE:,.0f} | "
+            + " | ".join(f"{c:,.1f}" for c in cores)
+            + f" | {readings_day / 1e6:,.0f} M | {raw_gb_day:,.1f} | {raw_gb_day * a.raw_days / 1e3:,.1f} | "
+            f"{hourly_rows * a.hourly_bytes / 1e12:,.2f} |"
+        )
 
 
 if __name__ == "__main__":

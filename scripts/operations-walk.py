@@ -7,6 +7,7 @@ Every line of the document's bash blocks is kept as it is, except the few that c
 without systemd as PID 1 or without a terminal; each of those is replaced by what runs in its place
 (REPLACE below, and the document says so next to each).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,18 +15,15 @@ import sys
 
 REPLACE = {
     "git clone REPOSITORY-URL /opt/wuxin": "git clone /root/wuxin.git /opt/wuxin",
-    "systemctl daemon-reload && systemctl restart mosquitto":
-        "(mosquitto -c /etc/wuxin/mosquitto.conf </dev/null >/var/log/mosquitto/wuxin.log 2>&1 &); sleep 2",
+    "systemctl daemon-reload && systemctl restart mosquitto": "(mosquitto -c /etc/wuxin/mosquitto.conf </dev/null >/var/log/mosquitto/wuxin.log 2>&1 &); sleep 2",
     "systemctl reload nginx": "nginx",
-    "systemctl daemon-reload && systemctl enable --now":
-        "systemctl enable wuxin-api wuxin-mqtt wuxin-jt808 wuxin-indicators.timer wuxin-backup.timer; start_units",
+    "systemctl daemon-reload && systemctl enable --now": "systemctl enable wuxin-api wuxin-mqtt wuxin-jt808 wuxin-indicators.timer wuxin-backup.timer; start_units",
     "read -rsp 'ops-admin password: ' PASSWORD": "read -r PASSWORD < /root/walk-password  # typed at a terminal",
     "wuxin users add ops-admin --role platform_admin": "wuxin users add ops-admin --role platform_admin < /root/walk-password",
-    "wuxin db backup /var/backups/wuxin/wuxin-manual.backup":
-        "sleep 320  # the API signs a tree head every 300 s\nwuxin db backup /var/backups/wuxin/wuxin-manual.backup",
+    "wuxin db backup /var/backups/wuxin/wuxin-manual.backup": "sleep 320  # the API signs a tree head every 300 s\nwuxin db backup /var/backups/wuxin/wuxin-manual.backup",
 }
 
-PRELUDE = r'''PS4='+ walk: '
+PRELUDE = r"""PS4='+ walk: '
 trap 'echo "walk: exit $? from: $BASH_COMMAND" >&2' ERR
 run_unit() { # NAME: as systemd would run it: User=wuxin, WorkingDirectory, EnvironmentFile(s), ExecStart, ExecStartPost
   local f=/etc/systemd/system/$1.service envs="" cmd post e
@@ -42,11 +40,11 @@ start_units() { # the three services in the background, then each timer's job on
   run_unit wuxin-indicators; run_unit wuxin-backup; ls -l /var/backups/wuxin
 }
 set -x
-'''
+"""
 
 
 def blocks(doc: str) -> list[str]:
-    walk = doc[doc.index("## From a bare Debian 12 host"):doc.index("## How this walk was verified")]
+    walk = doc[doc.index("## From a bare Debian 12 host") : doc.index("## How this walk was verified")]
     return re.findall(r"```bash\n(.*?)```", walk, re.S)
 
 

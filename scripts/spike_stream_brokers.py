@@ -9,6 +9,7 @@ publish throughput, consumer throughput per core (no database: the broker's side
 The RabbitMQ node is one of our own (see docs/design.md for how it is started); nothing on the
 machine's own brokers is touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,16 +38,18 @@ def cpu_s(pid: int) -> float:
 
 
 def payload(i: int) -> bytes:
-    return json.dumps({"ts": BASE_TS + i, "values": {"current_a": 12.5 + i % 10, "battery_pct": 81.0,
-                                                     "rssi_dbm": -71}}).encode()
+    return json.dumps(
+        {"ts": BASE_TS + i, "values": {"current_a": 12.5 + i % 10, "battery_pct": 81.0, "rssi_dbm": -71}}
+    ).encode()
 
 
 def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
-    return (f"p50 {statistics.median(ordered) * 1000:.2f} ms, p99 {ordered[int(len(ordered) * 0.99)] * 1000:.2f} ms")
+    return f"p50 {statistics.median(ordered) * 1000:.2f} ms, p99 {ordered[int(len(ordered) * 0.99)] * 1000:.2f} ms"
 
 
 # ---- NATS JetStream
+
 
 async def nats_phase(cluster: NatsCluster, label: str) -> None:
     nc = await jetstream.connect(cluster.urls, "spike")
@@ -61,9 +64,19 @@ async def nats_phase(cluster: NatsCluster, label: str) -> None:
     started = time.perf_counter()
     window = 256
     for first in range(0, MESSAGES, window):
-        await asyncio.gather(*(js.publish(jetstream.SUBJECT, payload(i), headers={
-            jetstream.TOPIC_HEADER: "v1/devices/d1/telemetry", jetstream.DEDUPE_HEADER: f"{label}-{i}"})
-            for i in range(first, min(MESSAGES, first + window))))
+        await asyncio.gather(
+            *(
+                js.publish(
+                    jetstream.SUBJECT,
+                    payload(i),
+                    headers={
+                        jetstream.TOPIC_HEADER: "v1/devices/d1/telemetry",
+                        jetstream.DEDUPE_HEADER: f"{label}-{i}",
+                    },
+                )
+                for i in range(first, min(MESSAGES, first + window))
+            )
+        )
     publish_s = time.perf_counter() - started
     broker_cpu_publish = sum(cpu_s(n.pid) for n in cluster.nodes) - cpu_before
     publisher_cpu = time.process_time() - own_before
@@ -78,11 +91,13 @@ async def nats_phase(cluster: NatsCluster, label: str) -> None:
     consume_s = time.perf_counter() - started
     consumer_cpu = time.process_time() - own_before
     broker_cpu_consume = sum(cpu_s(n.pid) for n in cluster.nodes) - cpu_before
-    print(f"NATS {label} (R{replicas}): PubAck latency {percentiles(latencies)}; publish {MESSAGES / publish_s:,.0f} msg/s "
-          f"(256 in flight), broker CPU {broker_cpu_publish / MESSAGES * 1e6:.0f} us/msg, publisher "
-          f"{publisher_cpu / MESSAGES * 1e6:.0f} us/msg; pull consumer "
-          f"{consumed / consume_s:,.0f} msg/s at {consumer_cpu / consumed * 1e6:.0f} us CPU/msg "
-          f"({consumed / consumer_cpu:,.0f} msg/s per consumer core), broker CPU {broker_cpu_consume / consumed * 1e6:.0f} us/msg")
+    print(
+        f"NATS {label} (R{replicas}): PubAck latency {percentiles(latencies)}; publish {MESSAGES / publish_s:,.0f} msg/s "
+        f"(256 in flight), broker CPU {broker_cpu_publish / MESSAGES * 1e6:.0f} us/msg, publisher "
+        f"{publisher_cpu / MESSAGES * 1e6:.0f} us/msg; pull consumer "
+        f"{consumed / consume_s:,.0f} msg/s at {consumer_cpu / consumed * 1e6:.0f} us CPU/msg "
+        f"({consumed / consumer_cpu:,.0f} msg/s per consumer core), broker CPU {broker_cpu_consume / consumed * 1e6:.0f} us/msg"
+    )
     await nc.jetstream().delete_stream(jetstream.STREAM)
     await nc.close()
 
@@ -113,9 +128,11 @@ async def nats_node_loss(cluster: NatsCluster, duration_s: float = 8.0) -> None:
         acked += 1
         i += 1
     info = await js.stream_info(jetstream.STREAM)
-    print(f"NATS R3 node loss: leader {leader} killed (-9); {acked} published and acked, {info.state.messages} in the "
-          f"stream, new leader {info.cluster.leader}; {errors} publish attempts failed and were retried, longest wait "
-          f"for a PubAck {longest:.2f} s")
+    print(
+        f"NATS R3 node loss: leader {leader} killed (-9); {acked} published and acked, {info.state.messages} in the "
+        f"stream, new leader {info.cluster.leader}; {errors} publish attempts failed and were retried, longest wait "
+        f"for a PubAck {longest:.2f} s"
+    )
     await nc.close()
 
 
@@ -132,6 +149,7 @@ def run_nats() -> None:
 
 
 # ---- RabbitMQ 3.10: MQTT plugin in, quorum queue, AMQP consumer
+
 
 def run_rabbit(mqtt_port: int, amqp_port: int, pid: int) -> None:
     import amqp
@@ -188,11 +206,13 @@ def run_rabbit(mqtt_port: int, amqp_port: int, pid: int) -> None:
         connection.drain_events(timeout=10)
     consume_s = time.perf_counter() - started
     own = time.process_time() - own_before
-    print(f"RabbitMQ 3.10 MQTT -> quorum queue (1 node): PUBACK latency {percentiles(latencies)}; publish "
-          f"{MESSAGES / publish_s:,.0f} msg/s (256 in flight), broker CPU {broker_publish / MESSAGES * 1e6:.0f} us/msg, "
-          f"publisher {publisher_cpu / MESSAGES * 1e6:.0f} us/msg; "
-          f"AMQP consumer {consumed / consume_s:,.0f} msg/s at {own / consumed * 1e6:.0f} us CPU/msg, broker CPU "
-          f"{(cpu_s(pid) - cpu_before) / consumed * 1e6:.0f} us/msg")
+    print(
+        f"RabbitMQ 3.10 MQTT -> quorum queue (1 node): PUBACK latency {percentiles(latencies)}; publish "
+        f"{MESSAGES / publish_s:,.0f} msg/s (256 in flight), broker CPU {broker_publish / MESSAGES * 1e6:.0f} us/msg, "
+        f"publisher {publisher_cpu / MESSAGES * 1e6:.0f} us/msg; "
+        f"AMQP consumer {consumed / consume_s:,.0f} msg/s at {own / consumed * 1e6:.0f} us CPU/msg, broker CPU "
+        f"{(cpu_s(pid) - cpu_before) / consumed * 1e6:.0f} us/msg"
+    )
     channel.basic_cancel(tag)
     channel.queue_delete("wuxin-spike")
     connection.close()

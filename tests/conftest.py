@@ -5,6 +5,7 @@ reached, the PostgreSQL tests fail rather than skip. WUXIN_TEST_PG_URL may name 
 (`postgresql://127.0.0.1:5499`, what scripts/test-setup.sh sets): each test process then gets
 its own database `wuxin_test_<pid>` on it.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,6 +26,7 @@ from wuxin.services.devices.registry import sync_builtin_thing_models
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.migrate import upgrade
 from wuxin.store.tables import metadata
+
 
 def _test_pg_url(configured: str) -> str:
     """The configured URL, with a database of this process's own when it names a server only."""

@@ -1,10 +1,11 @@
 """The only wiring: settings -> engine, thing-model registry, clock, metrics."""
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import Engine
 
@@ -64,11 +65,16 @@ class Platform:
 
 def login_guard_for(settings: Settings) -> LoginGuard:
     def policy(max_failures: int) -> ThrottlePolicy:
-        return ThrottlePolicy(max_failures, settings.login_failure_window_s, settings.login_lock_base_s,
-                              settings.login_lock_max_s)
+        return ThrottlePolicy(
+            max_failures, settings.login_failure_window_s, settings.login_lock_base_s, settings.login_lock_max_s
+        )
 
-    return LoginGuard(policy(settings.login_account_max_failures), policy(settings.login_source_max_failures),
-                      settings.login_hash_slots, settings.login_hash_wait_s)
+    return LoginGuard(
+        policy(settings.login_account_max_failures),
+        policy(settings.login_source_max_failures),
+        settings.login_hash_slots,
+        settings.login_hash_wait_s,
+    )
 
 
 def build_platform(settings: Settings | None = None, clock_ms: Callable[[], int] = system_clock_ms) -> Platform:

@@ -1,4 +1,5 @@
 """One typed Settings object, read from WUXIN_* environment variables."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -72,7 +73,9 @@ class Settings(BaseSettings):
     # at most this many dirty device-days per indicators run; a larger backlog is caught up run after run, the next
     # one a second after the last instead of a whole interval, so the API and the other jobs keep their turn
     indicators_device_days_per_run: int = Field(2000, ge=1)
-    maintenance_interval_s: float = Field(3600.0, gt=0)  # telemetry maintenance: partitions, hourly aggregates, retention
+    maintenance_interval_s: float = Field(
+        3600.0, gt=0
+    )  # telemetry maintenance: partitions, hourly aggregates, retention
     # Login throttling (security.login_guard), per server process. A failure counts against the
     # account (the username as typed, existing or not) and the source address; past the maximum the
     # key is locked for the base time, doubled by each further failure up to the maximum lock.
@@ -93,19 +96,25 @@ class Settings(BaseSettings):
         return name
 
     @model_validator(mode="after")
-    def _refuse_weak_secret(self) -> "Settings":
+    def _refuse_weak_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("WUXIN_SECRET_KEY must be set in production (the development default is refused)")
         if len(self.secret_key.encode("utf-8")) < MIN_SECRET_BYTES:
-            raise ValueError(f"WUXIN_SECRET_KEY has {len(self.secret_key.encode('utf-8'))} bytes; at least "
-                             f"{MIN_SECRET_BYTES} are needed (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+            raise ValueError(
+                f"WUXIN_SECRET_KEY has {len(self.secret_key.encode('utf-8'))} bytes; at least "
+                f"{MIN_SECRET_BYTES} are needed (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         if self.hourly_retention_days < self.raw_retention_days:
-            raise ValueError(f"WUXIN_HOURLY_RETENTION_DAYS ({self.hourly_retention_days}) must be at least "
-                             f"WUXIN_RAW_RETENTION_DAYS ({self.raw_retention_days}): aggregates outlive the readings")
+            raise ValueError(
+                f"WUXIN_HOURLY_RETENTION_DAYS ({self.hourly_retention_days}) must be at least "
+                f"WUXIN_RAW_RETENTION_DAYS ({self.raw_retention_days}): aggregates outlive the readings"
+            )
         if self.login_lock_max_s < self.login_lock_base_s or self.login_failure_window_s < self.login_lock_max_s:
-            raise ValueError(f"login throttling needs WUXIN_LOGIN_LOCK_BASE_S ({self.login_lock_base_s}) <= "
-                             f"WUXIN_LOGIN_LOCK_MAX_S ({self.login_lock_max_s}) <= WUXIN_LOGIN_FAILURE_WINDOW_S "
-                             f"({self.login_failure_window_s}), else failures are forgotten while locked")
+            raise ValueError(
+                f"login throttling needs WUXIN_LOGIN_LOCK_BASE_S ({self.login_lock_base_s}) <= "
+                f"WUXIN_LOGIN_LOCK_MAX_S ({self.login_lock_max_s}) <= WUXIN_LOGIN_FAILURE_WINDOW_S "
+                f"({self.login_failure_window_s}), else failures are forgotten while locked"
+            )
         return self
 
 

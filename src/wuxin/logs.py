@@ -6,6 +6,7 @@ process: every record of every logger (uvicorn's access and error logs, httpx, o
 message, arguments and traceback text redacted when it is made, whatever handlers or formatters
 write it out later.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,10 @@ REDACTED = "***"
 _PATTERNS = [
     # the token segment of ThingsBoard's device API paths, /api/v1/<token>/telemetry ...: 16+ characters
     # (our tokens have 47), so that our own short route names (/api/v1/ledger/telemetry/...) are kept
-    (re.compile(r"(/api/v1/)[^/?#\s\"']{16,}(?=/(?:telemetry|attributes|rpc|claim|firmware|software))"),
-     r"\1" + REDACTED),
+    (
+        re.compile(r"(/api/v1/)[^/?#\s\"']{16,}(?=/(?:telemetry|attributes|rpc|claim|firmware|software))"),
+        r"\1" + REDACTED,
+    ),
     # our tokens wherever they appear: wxd_ device, wxu_ user, wxp_ platform, whsec webhook
     (re.compile(r"\b(wx[a-z]_|whsec)[A-Za-z0-9_-]{16,}"), r"\1" + REDACTED),
     # credentials in query strings and headers
@@ -91,14 +94,21 @@ def configure_logging(level: str = "INFO") -> None:
     renderer = structlog.dev.ConsoleRenderer() if terminal else structlog.processors.JSONRenderer()
     # JSON lines get the traceback as text in "exception" (the console renderer prints exc_info itself)
     tracebacks = [] if terminal else [structlog.processors.format_exc_info]
-    processors: list[Processor] = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
-                  structlog.processors.TimeStamper(fmt="iso", utc=True)]
-    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=processors, processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tracebacks, renderer])
+    processors: list[Processor] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=processors,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tracebacks, renderer],
+    )
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    structlog.configure(processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-                        logger_factory=structlog.stdlib.LoggerFactory())
+    structlog.configure(
+        processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+    )

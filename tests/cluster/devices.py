@@ -10,6 +10,7 @@ number, so a stored reading names the message. SIGTERM stops publishing; the dev
     {"devices": [{"key", "published", "acked": [seq...], "connects": [[front, acks_before, t_s]...]}]}
 A status file (counts, connections per front) is rewritten every second while it runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,11 @@ class Device:
 
     def publish(self, seq: int, t0_ms: int) -> None:
         payload = '{"ts":%d,"values":{"current_a":%.2f,"battery_pct":%.1f,"rssi_dbm":%d}}' % (
-            t0_ms + seq, 1.0 + seq % 50 / 10, 90.0 - seq % 40, -60 - seq % 30)
+            t0_ms + seq,
+            1.0 + seq % 50 / 10,
+            90.0 - seq % 40,
+            -60 - seq % 30,
+        )
         info = self.client.publish(TOPIC, payload, qos=1)
         self.seq_by_mid[info.mid] = seq
 
@@ -92,9 +97,13 @@ def _status(devices: list[Device], publishing: bool) -> dict:
     for d in devices:
         if d.connected:
             by_front[d.front] = by_front.get(d.front, 0) + 1
-    return {"publishing": publishing, "published": sum(len(d.seq_by_mid) for d in devices),
-            "acked": sum(len(d.acked_mids) for d in devices), "pending": sum(d.pending for d in devices),
-            "connected_by_front": {str(k): v for k, v in sorted(by_front.items())}}
+    return {
+        "publishing": publishing,
+        "published": sum(len(d.seq_by_mid) for d in devices),
+        "acked": sum(len(d.acked_mids) for d in devices),
+        "pending": sum(d.pending for d in devices),
+        "connected_by_front": {str(k): v for k, v in sorted(by_front.items())},
+    }
 
 
 def main(config_path: str) -> int:

@@ -14,6 +14,7 @@ later run removes what a crashed one left (namespaces and their processes, bridg
 
 By hand: `python -m tests.cluster.harness up` (docs/operations.md, "The cluster harness").
 """
+
 from __future__ import annotations
 
 import json
@@ -109,11 +110,16 @@ def remove_run(run_id: str) -> None:
 def leftover_runs() -> set[str]:
     """Runs whose owner died without cleaning up: from the state directory, namespaces and bridges."""
     ids = {p.name for p in STATE_DIR.glob("*") if p.is_dir()}
-    ids |= {line.split(" ")[0].split("-")[1] for line in run("ip", "netns", "list", check=False).stdout.split("\n")
-            if line.startswith(f"{PREFIX}-") and line.count("-") >= 2}
-    ids |= {line.split(":")[1].strip().split("@")[0][len(PREFIX):] for line in
-            run("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.split("\n")
-            if line.count(":") >= 2 and line.split(":")[1].strip().startswith(PREFIX)}
+    ids |= {
+        line.split(" ")[0].split("-")[1]
+        for line in run("ip", "netns", "list", check=False).stdout.split("\n")
+        if line.startswith(f"{PREFIX}-") and line.count("-") >= 2
+    }
+    ids |= {
+        line.split(":")[1].strip().split("@")[0][len(PREFIX) :]
+        for line in run("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.split("\n")
+        if line.count(":") >= 2 and line.split(":")[1].strip().startswith(PREFIX)
+    }
     leftovers = set()
     for run_id in ids:
         owner = STATE_DIR / run_id / "owner.pid"
@@ -195,7 +201,7 @@ class Cluster:
         return f"{_server_url(PG_URL)}/{self.database}"
 
     # life cycle
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         remove_leftovers()
         self.dir.mkdir(parents=True)
         (self.dir / "owner.pid").write_text(str(os.getpid()))
@@ -237,8 +243,11 @@ class Cluster:
             run("ip", "netns", "add", host.name)
             run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", host.name)
             run("ip", "link", "set", veth, "master", self.bridge, "up")
-            for args in (("link", "set", "lo", "up"), ("addr", "add", f"{host.address}/24", "dev", "eth0"),
-                         ("link", "set", "eth0", "up")):
+            for args in (
+                ("link", "set", "lo", "up"),
+                ("addr", "add", f"{host.address}/24", "dev", "eth0"),
+                ("link", "set", "eth0", "up"),
+            ):
                 run("ip", "-n", host.name, *args)
 
     def _database(self) -> None:
@@ -253,8 +262,13 @@ class Cluster:
     # processes
     def spawn(self, host: Host, label: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.dir / f"{label}.log", "ab")
-        process = subprocess.Popen(["ip", "netns", "exec", host.name, *args], cwd=ROOT, stdout=log,
-                                   stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", host.name, *args],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
         log.close()
         host.processes[label] = process
         return process
@@ -272,13 +286,19 @@ class Cluster:
             f'server_name: "b{index + 1}"\nlisten: "{host.address}:{NATS_PORT}"\n'
             f'http: "{host.address}:{MONITOR_PORT}"\n'
             f'jetstream {{ store_dir: "{store}", max_memory_store: 64MB, max_file_store: 1GB }}\n'
-            f'cluster {{ name: "{self.bridge}", listen: "{host.address}:{ROUTE_PORT}", routes: [{routes}] }}\n')
+            f'cluster {{ name: "{self.bridge}", listen: "{host.address}:{ROUTE_PORT}", routes: [{routes}] }}\n'
+        )
         return self.spawn(host, f"nats-b{index + 1}", ["nats-server", "-c", str(config)])
 
     def _jetstream_ready(self) -> bool:
         try:
-            leaders = {httpx.get(f"http://{b.address}:{MONITOR_PORT}/jsz", timeout=1).json()
-                       .get("meta_cluster", {}).get("leader") for b in self.brokers}
+            leaders = {
+                httpx.get(f"http://{b.address}:{MONITOR_PORT}/jsz", timeout=1)
+                .json()
+                .get("meta_cluster", {})
+                .get("leader")
+                for b in self.brokers
+            }
         except (httpx.HTTPError, ValueError):
             return False
         return len(leaders) == 1 and None not in leaders
@@ -300,18 +320,44 @@ class Cluster:
 
     def setup_stream(self) -> None:
         """The stream (R3) and the workers' durable consumer, made once before anything uses them."""
-        subprocess.run([self.python, "-m", "wuxin.cli.main", *SETUP_ARGS, "--nats", self.nats_urls,
-                        "--ack-wait-s", str(ACK_WAIT_S)], cwd=ROOT, check=True, timeout=60,
-                       env={**os.environ, **self.platform_env()}, stdout=open(self.dir / "stream-setup.log", "ab"),
-                       stderr=subprocess.STDOUT)
+        subprocess.run(
+            [
+                self.python,
+                "-m",
+                "wuxin.cli.main",
+                *SETUP_ARGS,
+                "--nats",
+                self.nats_urls,
+                "--ack-wait-s",
+                str(ACK_WAIT_S),
+            ],
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+            env={**os.environ, **self.platform_env()},
+            stdout=open(self.dir / "stream-setup.log", "ab"),
+            stderr=subprocess.STDOUT,
+        )
 
     def start_front(self, index: int) -> subprocess.Popen:
         host = self.brokers[index]
         local_first = [f"nats://{host.address}:{NATS_PORT}"] + [
-            f"nats://{b.address}:{NATS_PORT}" for b in self.brokers if b is not host]
-        args = [self.python, "-m", "wuxin.cli.main", *FRONT_ARGS, "--stream-urls", ",".join(local_first),
-                "--host", host.address, "--port", str(FRONT_PORT),
-                "--check-every-s", "1"]  # its database checks run during a cut, as they would in a long one
+            f"nats://{b.address}:{NATS_PORT}" for b in self.brokers if b is not host
+        ]
+        args = [
+            self.python,
+            "-m",
+            "wuxin.cli.main",
+            *FRONT_ARGS,
+            "--stream-urls",
+            ",".join(local_first),
+            "--host",
+            host.address,
+            "--port",
+            str(FRONT_PORT),
+            "--check-every-s",
+            "1",
+        ]  # its database checks run during a cut, as they would in a long one
         return self.spawn(host, f"front-b{index + 1}", args, self.platform_env())
 
     def start_worker(self, host: Host, n: int) -> subprocess.Popen:
@@ -332,8 +378,9 @@ class Cluster:
         platform = build_platform(Settings(database_url=self.local_database_url, environment="test"))
         try:
             registry.sync_builtin_thing_models(platform)
-            enterprise = registry.create_enterprise(platform, None, "无锡织造有限公司", make_uscc(random.Random(21)),
-                                                    "manufacturing", "江苏省无锡市")
+            enterprise = registry.create_enterprise(
+                platform, None, "无锡织造有限公司", make_uscc(random.Random(21)), "manufacturing", "江苏省无锡市"
+            )
 
             def register(n: int) -> dict:
                 key = f"loom-{n:03d}"
@@ -345,11 +392,19 @@ class Cluster:
         finally:
             platform.close()
 
-    def start_devices(self, devices: list[dict], interval_s: float, t0_ms: int, max_s: float = 150,
-                      flush_s: float = 30) -> subprocess.Popen:
-        config = {"fronts": self.front_addresses, "devices": devices, "interval_s": interval_s, "t0_ms": t0_ms,
-                  "max_s": max_s, "flush_s": flush_s, "status": str(self.dir / "devices-status.json"),
-                  "result": str(self.dir / "devices-result.json")}
+    def start_devices(
+        self, devices: list[dict], interval_s: float, t0_ms: int, max_s: float = 150, flush_s: float = 30
+    ) -> subprocess.Popen:
+        config = {
+            "fronts": self.front_addresses,
+            "devices": devices,
+            "interval_s": interval_s,
+            "t0_ms": t0_ms,
+            "max_s": max_s,
+            "flush_s": flush_s,
+            "status": str(self.dir / "devices-status.json"),
+            "result": str(self.dir / "devices-result.json"),
+        }
         path = self.dir / "devices.json"
         path.write_text(json.dumps(config))
         return self.spawn(self.device_host, "devices", [self.python, "-m", "tests.cluster.devices", str(path)])
@@ -370,8 +425,10 @@ class Cluster:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def logs_tail(self, lines: int = 15) -> str:
-        return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
-                         for p in sorted(self.dir.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
+            for p in sorted(self.dir.glob("*.log"))
+        )
 
     def keep_logs(self, into: Path) -> None:
         into.mkdir(parents=True, exist_ok=True)
@@ -389,8 +446,12 @@ class Cluster:
 
     def unexpected_exits(self) -> dict[str, int]:
         """Processes that ended though no fault was meant to end them (label: exit status)."""
-        return {label: process.returncode for host in self.hosts for label, process in host.processes.items()
-                if label not in self.killed and label != "devices" and process.poll() is not None}
+        return {
+            label: process.returncode
+            for host in self.hosts
+            for label, process in host.processes.items()
+            if label not in self.killed and label != "devices" and process.poll() is not None
+        }
 
     def partition(self, host: Host) -> None:
         """Cut a host off from the brokers, both ways, and from nothing else (PostgreSQL stays reachable):
@@ -439,12 +500,23 @@ def main(argv: list[str]) -> int:
     try:
         cluster.start()
         if options.devices:
-            cluster.start_devices(cluster.provision_devices(options.devices), 1.0, int(time.time() * 1000) - 3_600_000,
-                                  max_s=24 * 3600)
-        print(json.dumps({"run": cluster.run_id, "logs": str(cluster.dir), "bridge": cluster.bridge,
-                          "nats": cluster.nats_urls, "fronts": cluster.front_addresses,
-                          "database": cluster.database_url, "hosts": {h.name: h.address for h in cluster.hosts}},
-                         indent=2))
+            cluster.start_devices(
+                cluster.provision_devices(options.devices), 1.0, int(time.time() * 1000) - 3_600_000, max_s=24 * 3600
+            )
+        print(
+            json.dumps(
+                {
+                    "run": cluster.run_id,
+                    "logs": str(cluster.dir),
+                    "bridge": cluster.bridge,
+                    "nats": cluster.nats_urls,
+                    "fronts": cluster.front_addresses,
+                    "database": cluster.database_url,
+                    "hosts": {h.name: h.address for h in cluster.hosts},
+                },
+                indent=2,
+            )
+        )
         print("Ctrl-C stops and removes everything (`ip netns exec NAME ...` to look inside a host)")
         while True:
             time.sleep(3600)

@@ -14,6 +14,7 @@ device count (default 300, one message a second each).
 Also here (one file, so that no other test's cluster start cleans up the fake crashed run meanwhile): what a
 crashed run leaves is removed by the next start, and a live run is left alone.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,10 @@ def phase(started: float, what: str) -> None:
 def stored_points(cluster: Cluster) -> dict[tuple[str, int], int]:
     """Points per message (device key, device time), read straight from PostgreSQL (not through the proxy)."""
     with psycopg.connect(cluster.local_database_url) as conn:
-        rows = conn.execute("SELECT d.key, r.ts_ms, count(*) FROM readings r JOIN devices d ON d.id = r.device_id "
-                            "GROUP BY d.key, r.ts_ms").fetchall()
+        rows = conn.execute(
+            "SELECT d.key, r.ts_ms, count(*) FROM readings r JOIN devices d ON d.id = r.device_id "
+            "GROUP BY d.key, r.ts_ms"
+        ).fetchall()
     return {(key, ts): n for key, ts, n in rows}
 
 
@@ -74,23 +77,34 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
         phase(started, f"cluster up: run {cluster.run_id}, NATS {cluster.nats_urls}")
         devices = cluster.provision_devices(DEVICES)
         phase(started, f"{DEVICES} devices provisioned")
-        wait_for(lambda: all("MQTT front end on" in cluster.log(f"front-b{i}") for i in (1, 2, 3)), 150,
-                 "the three front ends listening")  # slow only on a busy machine
+        wait_for(
+            lambda: all("MQTT front end on" in cluster.log(f"front-b{i}") for i in (1, 2, 3)),
+            150,
+            "the three front ends listening",
+        )  # slow only on a busy machine
         wait_for(lambda: all("consuming" in cluster.log(f"worker-w{i}-1") for i in (1, 2)), 150, "workers consuming")
         t0_ms = int(time.time() * 1000) - 3_600_000  # device time: an hour ago plus the message's sequence number
         cluster.start_devices(devices, INTERVAL_S, t0_ms)
         status = cluster.device_status
         stored = lambda: len(stored_points(cluster))  # noqa: E731
-        wait_for(lambda: sum(status().get("connected_by_front", {}).values()) == DEVICES, 60,
-                 lambda: f"all devices connected ({status()})")
+        wait_for(
+            lambda: sum(status().get("connected_by_front", {}).values()) == DEVICES,
+            60,
+            lambda: f"all devices connected ({status()})",
+        )
         phase(started, "devices connected")
         wait_for(lambda: stored() >= DEVICES * 3, 60, lambda: f"3 rounds stored (have {stored()})")
         phase(started, "devices connected and storing")
 
         cluster.kill_broker(KILLED)  # nats-server and front end, kill -9
-        wait_for(lambda: status().get("connected_by_front", {}) .keys() <= {"0", "1"}
-                 and sum(status()["connected_by_front"].values()) == DEVICES, 60,
-                 lambda: f"every device on a surviving front end ({status()})")
+        wait_for(
+            lambda: (
+                status().get("connected_by_front", {}).keys() <= {"0", "1"}
+                and sum(status()["connected_by_front"].values()) == DEVICES
+            ),
+            60,
+            lambda: f"every device on a surviving front end ({status()})",
+        )
         phase(started, "broker 3 killed; its devices moved to the others")
         before = stored()
         wait_for(lambda: stored() >= before + DEVICES * 2, 120, "storing after the node loss")
@@ -117,9 +131,14 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
         results = cluster.stop_devices()
         acked = {(d["key"], t0_ms + seq) for d in results for seq in d["acked"]}
         published = {(d["key"], t0_ms + seq) for d in results for seq in range(d["published"])}
-        wait_for(lambda: acked <= stored_points(cluster).keys() and cluster.stream_messages() == 0, 90,
-                 lambda: f"drain: {len(acked - stored_points(cluster).keys())} acknowledged messages not stored, "
-                         f"{cluster.stream_messages()} in the stream")
+        wait_for(
+            lambda: acked <= stored_points(cluster).keys() and cluster.stream_messages() == 0,
+            90,
+            lambda: (
+                f"drain: {len(acked - stored_points(cluster).keys())} acknowledged messages not stored, "
+                f"{cluster.stream_messages()} in the stream"
+            ),
+        )
         points = stored_points(cluster)
         phase(started, "devices stopped, stream drained")
 
@@ -133,15 +152,18 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
             later = [c for c in device["connects"][1:] if c[0] != KILLED]
             assert later and len(device["acked"]) > later[0][1], f"{device['key']} did not carry on elsewhere"
         assert "not stored" in cluster.log("worker-w1-1") + cluster.log("worker-w2-1"), "no worker saw the cut"
-        print(f"\ncluster: {len(published)} messages from {DEVICES} devices, all acknowledged and stored once "
-              f"({len(points) * POINTS_PER_MESSAGE} points); {redelivered_points(cluster)} points redelivered "
-              f"and ignored; {len(moved)} devices moved off the killed node")
+        print(
+            f"\ncluster: {len(published)} messages from {DEVICES} devices, all acknowledged and stored once "
+            f"({len(points) * POINTS_PER_MESSAGE} points); {redelivered_points(cluster)} points redelivered "
+            f"and ignored; {len(moved)} devices moved off the killed node"
+        )
     except BaseException:
         print(f"\ncluster logs (kept in {tmp_path / 'cluster-logs'}), their ends:\n{cluster.logs_tail()}")
         raise
     finally:
         cluster.keep_logs(tmp_path / "cluster-logs")
         cluster.close()
+
 
 def fake_run(owner_pid: int) -> tuple[str, subprocess.Popen]:
     """A run as a crash leaves it: state dir, namespace with a process in it, bridge, database."""

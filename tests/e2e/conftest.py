@@ -1,5 +1,6 @@
 """End-to-end: the demo on a temporary SQLite database served on a free port, and headless
 Chromium (Debian's package) driven by Playwright. Screenshots go to test-artifacts/ (gitignored)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from wuxin.bench.browser import chromium, serve_in_thread
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.demo.setup import load_demo
-from wuxin.bench.browser import chromium, serve_in_thread
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 

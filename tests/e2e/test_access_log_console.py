@@ -1,12 +1,12 @@
 """The enterprise owner sees, on its own page in a real browser, that a bank read its data, and exports the log."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import csv
 import io
 
 import httpx
+import pytest
 
 from wuxin.services.demo.people import DEMO_PASSWORD
 
@@ -21,7 +21,9 @@ def demo(tmp_path_factory):
 
 def _client(base: str, username: str) -> tuple[httpx.Client, dict]:
     client = httpx.Client(base_url=base, timeout=30)
-    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     return client, {"Authorization": f"Bearer {token}"}
 
 

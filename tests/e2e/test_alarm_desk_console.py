@@ -1,6 +1,7 @@
 """The alarm desk in Chromium: an officer filters the list on the server, opens an alarm and reads which device,
 reading and threshold fired and its history, acknowledges two alarms with a written reason in a modal dialog
 (never window.prompt), and exports the filtered list as CSV, in zh-CN and in English."""
+
 from __future__ import annotations
 
 import csv
@@ -10,12 +11,12 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS
+from wuxin.bench.browser import serve_in_thread
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.demo.setup import load_demo
-from wuxin.bench.browser import serve_in_thread
 
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
 PLANTED = 3
@@ -32,14 +33,35 @@ def demo(tmp_path_factory):
     now = platform.clock_ms()
     with platform.uow() as uow:
         enterprise_id = uow.identity.user_by_username("owner")["enterprise_id"]
-        bracelets = [d for d in uow.devices.list(enterprise_id) if d["device_type"] == "manufacturing.current_bracelet"][:PLANTED]
+        bracelets = [
+            d for d in uow.devices.list(enterprise_id) if d["device_type"] == "manufacturing.current_bracelet"
+        ][:PLANTED]
         for i, d in enumerate(bracelets):
-            uow.monitoring.raise_alarm(dict(
-                scope="platform", tenant_id=None, source=f"device:{d['id']}", alarm_type="overcurrent",
-                rule_id="manufacturing.overcurrent", severity="minor", status="active", enterprise_id=enterprise_id,
-                device_id=d["id"], loan_ids=[], started_ms=now - (i + 1) * 60_000, last_ms=now - i * 1000, stored_ms=now,
-                detail={"device": d["key"], "key": "current_a", "value": 61.5 + i, "limit": 45.0,
-                        "since_ms": now - (i + 1) * 60_000, "zone": HOSTILE}))
+            uow.monitoring.raise_alarm(
+                dict(
+                    scope="platform",
+                    tenant_id=None,
+                    source=f"device:{d['id']}",
+                    alarm_type="overcurrent",
+                    rule_id="manufacturing.overcurrent",
+                    severity="minor",
+                    status="active",
+                    enterprise_id=enterprise_id,
+                    device_id=d["id"],
+                    loan_ids=[],
+                    started_ms=now - (i + 1) * 60_000,
+                    last_ms=now - i * 1000,
+                    stored_ms=now,
+                    detail={
+                        "device": d["key"],
+                        "key": "current_a",
+                        "value": 61.5 + i,
+                        "limit": 45.0,
+                        "since_ms": now - (i + 1) * 60_000,
+                        "zone": HOSTILE,
+                    },
+                )
+            )
         uow.commit()
     with serve_in_thread(platform) as url:
         yield url
@@ -48,7 +70,9 @@ def demo(tmp_path_factory):
 
 def _api(base: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=30)
-    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     client.headers["Authorization"] = f"Bearer {token}"
     return client
 
@@ -123,15 +147,21 @@ def test_an_officer_filters_reads_acknowledges_in_a_dialog_and_exports(console_a
     for alarm_id in chosen:
         detail = officer.get(f"/api/v1/alarms/{alarm_id}").json()
         assert detail["status"] == "acknowledged"
-        assert [(h["action"], h["username"], h["reason"]) for h in detail["history"]][-1] == ("acknowledge", "officer", "已电话联系厂长核实")
+        assert [(h["action"], h["username"], h["reason"]) for h in detail["history"]][-1] == (
+            "acknowledge",
+            "officer",
+            "已电话联系厂长核实",
+        )
     assert windows == []
 
     _filter(c, enterprise_id)
     assert c.page.locator("[data-select]").count() == total - 2
     table = _read_download(c)
     assert table[0][:4] == ["编号", "级别", "预警类型", "状态"]
-    listed = officer.get("/api/v1/alarms", params={"alarm_type": "overcurrent", "status": "active", "enterprise_id": enterprise_id,
-                                                    "limit": 1000}).json()
+    listed = officer.get(
+        "/api/v1/alarms",
+        params={"alarm_type": "overcurrent", "status": "active", "enterprise_id": enterprise_id, "limit": 1000},
+    ).json()
     assert [int(r[0]) for r in table[1:]] == [r["id"] for r in listed]
     exported = {int(r[0]): dict(zip(table[0], r)) for r in table[1:]}
     assert exported[rows[2]["id"]]["阈值"] == "45.0" and exported[rows[2]["id"]]["级别"] == "次要"
@@ -163,7 +193,10 @@ def test_the_desk_reads_in_english_and_exports_english_headers(console_as, demo)
 
 def _planted_any(officer: httpx.Client) -> tuple[int, list[dict], int]:
     """The planted alarms whatever their state (the first test acknowledged two)."""
-    rows = [r for r in officer.get("/api/v1/alarms", params={"alarm_type": "overcurrent", "status": "active"}).json()
-            if r["explanation"]["threshold"] == 45.0]
+    rows = [
+        r
+        for r in officer.get("/api/v1/alarms", params={"alarm_type": "overcurrent", "status": "active"}).json()
+        if r["explanation"]["threshold"] == 45.0
+    ]
     assert rows
     return rows[0]["enterprise_id"], rows, len(rows)

@@ -1,13 +1,14 @@
 """The alarm inbox pages: 120 active alarms show as 100, and "more" appends the other 20, each once."""
+
 from __future__ import annotations
 
 import pytest
 
 from tests.world import PASSWORD, build_world
+from wuxin.bench.browser import serve_in_thread
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
-from wuxin.bench.browser import serve_in_thread
 
 ALARMS = 120
 
@@ -20,10 +21,24 @@ def served(tmp_path):
     now = platform.clock_ms()
     with platform.uow() as uow:
         for i in range(ALARMS):
-            uow.monitoring.raise_alarm(dict(
-                scope="platform", tenant_id=None, source=f"device:{i}", alarm_type="device_tamper", rule_id="tamper",
-                severity="critical", status="active", enterprise_id=world.factory, device_id=None, loan_ids=[],
-                started_ms=now - i, last_ms=now - i, stored_ms=now, detail={}))
+            uow.monitoring.raise_alarm(
+                dict(
+                    scope="platform",
+                    tenant_id=None,
+                    source=f"device:{i}",
+                    alarm_type="device_tamper",
+                    rule_id="tamper",
+                    severity="critical",
+                    status="active",
+                    enterprise_id=world.factory,
+                    device_id=None,
+                    loan_ids=[],
+                    started_ms=now - i,
+                    last_ms=now - i,
+                    stored_ms=now,
+                    detail={},
+                )
+            )
         uow.commit()
     with serve_in_thread(platform) as url:
         yield url

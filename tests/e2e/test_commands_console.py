@@ -3,6 +3,7 @@ a truck's alarm -> the officer requests a door lock on the fleet loan's collater
 the risk manager approves -> the demo gateway's poll sends it and the simulated terminal answers -> the device,
 loan and alarm pages show it acknowledged, with the terminal's answer -> the fleet owner reads it (read-only) ->
 another bank's officer sees none of it. Screenshots zh-CN and en in test-artifacts/e2e/."""
+
 from __future__ import annotations
 
 import time
@@ -10,16 +11,15 @@ import time
 import httpx
 import pytest
 
+from tests.e2e.conftest import Console
+from wuxin.bench.browser import serve_in_thread
 from wuxin.bootstrap import build_platform
 from wuxin.cli.core import prepare_database
 from wuxin.config import Settings
 from wuxin.services.access import identity
+from wuxin.services.demo.live import LiveDevices
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.demo.setup import demo_fleet, load_demo
-from wuxin.services.demo.live import LiveDevices
-from wuxin.bench.browser import serve_in_thread
-
-from tests.e2e.conftest import Console
 
 SEED = 11
 FLEET_OWNER = "fleet-owner"
@@ -32,8 +32,14 @@ def live_demo(tmp_path_factory):
     platform = build_platform(Settings(database_url=f"sqlite:///{folder}/demo.db", environment="test", var_dir=folder))
     prepare_database(platform)
     load_demo(platform, days=2, per_scenario=1, seed=SEED, progress=lambda _: None, credit_portfolio=False)
-    live = LiveDevices(platform, demo_fleet(1, SEED, credit_portfolio=False), SEED, jt808_port=0,
-                       command_poll_s=0.5, data_dir=folder / "broker")
+    live = LiveDevices(
+        platform,
+        demo_fleet(1, SEED, credit_portfolio=False),
+        SEED,
+        jt808_port=0,
+        command_poll_s=0.5,
+        data_dir=folder / "broker",
+    )
     live.start()
     try:
         with serve_in_thread(platform) as url:
@@ -64,11 +70,17 @@ def fleet_loan(live_demo):
     with platform.uow() as uow:
         plan = uow.monitoring.loan(loan["id"])["monitoring_plan"]["devices"]
         by_plate = {d["attributes"]["plate"]: d["key"] for d in uow.devices.by_keys(plan) if d["key"] in live._sessions}
-        on_truck = {d["id"]: by_plate[d["attributes"]["plate"]] for d in uow.devices.list(loan["enterprise_id"])
-                    if (d["attributes"] or {}).get("plate") in by_plate}  # the truck's terminal and its other units
+        on_truck = {
+            d["id"]: by_plate[d["attributes"]["plate"]]
+            for d in uow.devices.list(loan["enterprise_id"])
+            if (d["attributes"] or {}).get("plate") in by_plate
+        }  # the truck's terminal and its other units
     assert by_plate, plan
-    alarms = [a for a in _get(url, officer, f"/api/v1/alarms?status=active&enterprise_id={loan['enterprise_id']}").json()
-              if a["device_id"] in on_truck]
+    alarms = [
+        a
+        for a in _get(url, officer, f"/api/v1/alarms?status=active&enterprise_id={loan['enterprise_id']}").json()
+        if a["device_id"] in on_truck
+    ]
     assert alarms  # what put the loan in warning
     alarm = sorted(alarms, key=lambda a: (a["alarm_type"] != "geofence_exit", a["id"]))[0]
     identity.create_user(platform, FLEET_OWNER, DEMO_PASSWORD, "enterprise_user", enterprise_id=loan["enterprise_id"])
@@ -122,8 +134,10 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
     officer.page.fill("#cmd-reason", "车辆驶出电子围栏，贷款已预警，先行锁门")
     officer.shot("commands-request-zh")
     officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
-    officer.page.wait_for_function("() => !document.querySelector(\"dialog[data-dialog='command-request']\") || "
-                                   "document.querySelector(\"dialog[data-dialog='command-request'] [data-dialog-error]\").textContent !== ''")
+    officer.page.wait_for_function(
+        "() => !document.querySelector(\"dialog[data-dialog='command-request']\") || "
+        "document.querySelector(\"dialog[data-dialog='command-request'] [data-dialog-error]\").textContent !== ''"
+    )
     assert officer.page.locator("dialog[data-dialog='command-request']").count() == 0, error.inner_text()
     state = officer.page.locator("#alarm-commands [data-command-state]").first
     state.wait_for()
@@ -157,7 +171,10 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
     assert [f.header.msg_id for f in terminal.commands] == [0x8500]
 
     # device, loan and alarm pages show it acknowledged with the answer
-    risk.open(f"#/device/{loan['enterprise_id']}/{truck}", f"[data-command-state='{command_id}'][data-state-code='acknowledged']")
+    risk.open(
+        f"#/device/{loan['enterprise_id']}/{truck}",
+        f"[data-command-state='{command_id}'][data-state-code='acknowledged']",
+    )
     assert risk.page.locator(f"[data-command-answer='{command_id}']").inner_text() != "—"
     risk.shot("commands-device-en")
     officer.open("#/loans", f"[data-loan-commands='{loan['id']}']")
@@ -165,13 +182,17 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
     officer.page.wait_for_selector(f"[data-command-state='{command_id}'][data-state-code='acknowledged']")
     officer.shot("commands-loan-zh")
     officer.open(f"#/alarm/{alarm['id']}", "#alarm-commands")
-    officer.page.wait_for_selector(f"#alarm-commands [data-command-state='{command_id}'][data-state-code='acknowledged']")
+    officer.page.wait_for_selector(
+        f"#alarm-commands [data-command-state='{command_id}'][data-state-code='acknowledged']"
+    )
     officer.shot("commands-alarm-zh")
 
     # the fleet's owner reads every command to its trucks, with no action
     owner = as_user(FLEET_OWNER, "zh-CN")
     owner.open("#/commands", f"[data-command-state='{command_id}']")
-    assert owner.page.locator("[data-decide]").count() == 0 and owner.page.locator("[data-request-command]").count() == 0
+    assert (
+        owner.page.locator("[data-decide]").count() == 0 and owner.page.locator("[data-request-command]").count() == 0
+    )
     owner.shot("commands-owner-zh")
 
     # another bank's officer sees nothing of it
@@ -180,8 +201,14 @@ def test_alarm_to_acknowledged_door_lock_with_four_eyes(live_demo, fleet_loan, a
     assert other.page.locator(f"[data-command-state='{command_id}']").count() == 0
     other_token = _token(url, "other-officer")
     assert _get(url, other_token, f"/api/v1/commands/{command_id}").status_code == 404
-    assert httpx.post(f"{url}/api/v1/commands/{command_id}/cancel", json={"reason": "not mine"},
-                      headers={"Authorization": f"Bearer {other_token}"}).status_code == 404
+    assert (
+        httpx.post(
+            f"{url}/api/v1/commands/{command_id}/cancel",
+            json={"reason": "not mine"},
+            headers={"Authorization": f"Bearer {other_token}"},
+        ).status_code
+        == 404
+    )
     other.shot("commands-other-bank-en")
 
     refused = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
@@ -197,9 +224,13 @@ def _track_after(platform, truck: str, after_ms: int) -> list[tuple[int, float, 
     from sqlalchemy import text
 
     with platform.engine.connect() as conn:
-        rows = conn.execute(text("SELECT ts_ms, key, num FROM readings WHERE device_id = :d AND ts_ms > :t "
-                                 "AND key IN ('lat', 'lon', 'speed_kmh') ORDER BY ts_ms"),
-                            {"d": device_id, "t": after_ms}).all()
+        rows = conn.execute(
+            text(
+                "SELECT ts_ms, key, num FROM readings WHERE device_id = :d AND ts_ms > :t "
+                "AND key IN ('lat', 'lon', 'speed_kmh') ORDER BY ts_ms"
+            ),
+            {"d": device_id, "t": after_ms},
+        ).all()
     points: dict[int, dict] = {}
     for ts, key, num in rows:
         points.setdefault(ts, {})[key] = num
@@ -219,7 +250,9 @@ def _drive(live, url: str, token: str, truck: str, speed_kmh: float, acc_on: boo
     raise AssertionError(f"{truck} never read as {speed_kmh} km/h, ACC {acc_on}: {state}")
 
 
-def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_data_after(live_demo, fleet_loan, as_user):
+def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_data_after(
+    live_demo, fleet_loan, as_user
+):
     """Auto-loan recovery: the cut is refused while the truck moves; once parked it is requested, approved by a second
     person, sent as JT/T 808 0x8500 over TCP to the simulated terminal, answered 0x0500 with the cut bits, and the
     reports that follow (the driver trying to leave) show it standing where it was, oil and circuit cut."""
@@ -243,15 +276,19 @@ def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_d
 
     _drive(live, url, token, truck, 0.0, True)  # stopped, engine running: still refused
     officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
-    officer.page.wait_for_function("() => document.querySelector(\"dialog[data-dialog='command-request'] "
-                                   "[data-dialog-error]\").textContent.includes('ACC on')")
+    officer.page.wait_for_function(
+        "() => document.querySelector(\"dialog[data-dialog='command-request'] "
+        "[data-dialog-error]\").textContent.includes('ACC on')"
+    )
     _drive(live, url, token, truck, 0.0, False)  # parked, ignition off
     parked_at_ms = platform.clock_ms()
     officer.page.click("dialog[data-dialog='command-request'] [data-dialog-submit]")
     officer.page.wait_for_selector("dialog[data-dialog='command-request']", state="detached")
     state = officer.page.locator("#alarm-commands [data-command-state]").first
     state.wait_for()
-    cut = [c for c in _get(url, token, f"/api/v1/alarms/{alarm['id']}/commands").json() if c["operation"] == "immobilise"]
+    cut = [
+        c for c in _get(url, token, f"/api/v1/alarms/{alarm['id']}/commands").json() if c["operation"] == "immobilise"
+    ]
     assert [c["state"] for c in cut] == ["requested"], cut
     command_id = cut[0]["id"]
 
@@ -277,11 +314,16 @@ def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_d
     live.take_wheel(truck, 55.0, True)
     live.take_wheel(truck, 60.0, True)
     after = _track_after(platform, truck, done["answered_ms"] // 1000 * 1000 - 1)  # a report's time has whole seconds
-    assert len(after) >= 2 and all(speed == 0.0 and (lat, lon) == pytest.approx(stood) for _, lat, lon, speed in after), after
+    assert len(after) >= 2 and all(
+        speed == 0.0 and (lat, lon) == pytest.approx(stood) for _, lat, lon, speed in after
+    ), after
     assert parked_at_ms <= done["answered_ms"]
 
     # the device page: the vehicle state from those reports and the command with the terminal's raw answer
-    risk.open(f"#/device/{loan['enterprise_id']}/{truck}", f"[data-command-state='{command_id}'][data-state-code='acknowledged']")
+    risk.open(
+        f"#/device/{loan['enterprise_id']}/{truck}",
+        f"[data-command-state='{command_id}'][data-state-code='acknowledged']",
+    )
     risk.page.wait_for_selector("[data-vehicle-state] [data-state-key='oil_cut'][data-state-value='true']")
     assert risk.page.locator("[data-state-key='circuit_cut']").get_attribute("data-state-value") == "true"
     assert risk.page.locator("[data-state-key='acc_on']").get_attribute("data-state-value") == "false"
@@ -293,7 +335,9 @@ def test_alarm_to_oil_and_power_cut_refused_while_moving_then_confirmed_by_the_d
     officer.page.click(f"[data-loan-commands='{loan['id']}']")
     officer.page.wait_for_selector(f"[data-command-state='{command_id}'][data-state-code='acknowledged']")
     officer.open(f"#/alarm/{alarm['id']}", "#alarm-commands")
-    officer.page.wait_for_selector(f"#alarm-commands [data-command-state='{command_id}'][data-state-code='acknowledged']")
+    officer.page.wait_for_selector(
+        f"#alarm-commands [data-command-state='{command_id}'][data-state-code='acknowledged']"
+    )
     officer.shot("commands-cut-alarm-en")
 
     conflict = "Failed to load resource: the server responded with a status of 409 (Conflict)"

@@ -1,6 +1,7 @@
 """The console in a real browser: every page for a credit officer (in Chinese and in English) and an
 enterprise user, the evidence of a figure down to its verified ledger proof, the credit part and its
 report, an alarm acknowledged, a consent revoked and the bank losing access at once."""
+
 from __future__ import annotations
 
 import httpx
@@ -13,21 +14,28 @@ FIRM_PAGES = ["#/my", "#/my/devices", "#/consents"]
 
 
 def _settle(c):
-    c.page.wait_for_function("() => ![...document.querySelectorAll('main p.muted')].some(p => /Loading|加载中/.test(p.textContent))",
-                             timeout=15_000)
+    c.page.wait_for_function(
+        "() => ![...document.querySelectorAll('main p.muted')].some(p => /Loading|加载中/.test(p.textContent))",
+        timeout=15_000,
+    )
 
 
 def _api(base: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=30)
-    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     client.headers["Authorization"] = f"Bearer {token}"
     return client
 
 
 def _town_mill(base: str) -> dict:
     """A manufacturing borrower of the demo's town cluster: its industry index is published."""
-    return next(e for e in _api(base, "officer").get("/api/v1/enterprises").json()
-                if e["industry"] == "manufacturing" and "盛泽" in e["region"])
+    return next(
+        e
+        for e in _api(base, "officer").get("/api/v1/enterprises").json()
+        if e["industry"] == "manufacturing" and "盛泽" in e["region"]
+    )
 
 
 def _tour(c, lang: str, paths: list[str]) -> None:
@@ -83,12 +91,21 @@ def test_enterprise_page_shows_the_credit_decision_and_opens_the_report_with_the
     assert c.page.locator("ol.reasons li").count() >= 1
     decision = _api(demo, "officer").get(f"/api/v1/enterprises/{mill['id']}/credit/decisions").json()[0]
     outcome = c.page.locator("[data-outcome]").first
-    assert outcome.get_attribute("data-outcome") == decision["outcome"]  # approve / refer / decline, not approved-or-not
+    assert (
+        outcome.get_attribute("data-outcome") == decision["outcome"]
+    )  # approve / refer / decline, not approved-or-not
     if decision["decision"]["decided_by"]:  # the conditions that decided it, in the console's language
         shown = c.page.locator("[data-decided-by] li").all_inner_texts()
         assert shown == [f["text_en"] for f in decision["decision"]["decided_by"]]
-    assert c.page.locator("[data-verification]").get_attribute("data-verification") in ("verified", "supported", "failed", "undecided")
-    assert c.page.locator("[data-model-label]").first.inner_text() == "simulated — demo only"  # the demo's model says so
+    assert c.page.locator("[data-verification]").get_attribute("data-verification") in (
+        "verified",
+        "supported",
+        "failed",
+        "undecided",
+    )
+    assert (
+        c.page.locator("[data-model-label]").first.inner_text() == "simulated — demo only"
+    )  # the demo's model says so
     c.page.locator("[data-decision]").first.scroll_into_view_if_needed()
     c.shot("officer-credit-outcome-and-conditions")
     with c.page.context.expect_page() as popup:
@@ -97,11 +114,14 @@ def test_enterprise_page_shows_the_credit_decision_and_opens_the_report_with_the
     report.wait_for_load_state()
     assert report.url.startswith("blob:") and mill["name"] in report.content()
     report.close()
-    pdf = c.page.evaluate("""async () => {
+    pdf = c.page.evaluate(
+        """async () => {
         const r = await fetch(location.origin + '/api/v1/enterprises/' + %d + '/credit/report?format=pdf',
                               { headers: { Authorization: 'Bearer ' + sessionStorage.getItem('wuxin.token') } });
         return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength];
-    }""" % mill["id"])
+    }"""
+        % mill["id"]
+    )
     assert pdf[0] == 200 and pdf[1] == "application/pdf" and pdf[2] > 1000
     anonymous = httpx.get(f"{demo}/api/v1/enterprises/{mill['id']}/credit/report?format=html")
     assert anonymous.status_code == 401  # why the console fetches it with the token
@@ -132,8 +152,11 @@ def test_enterprise_user_revokes_consent_and_the_bank_loses_access(console_as, d
     _tour(owner, "owner-zh-CN", FIRM_PAGES)
     me = _api(demo, "owner").get("/api/v1/me").json()
     officer = _api(demo, "officer")
-    bank_consent = next(c for c in _api(demo, "owner").get("/api/v1/consents").json()
-                        if c["tenant_id"] == officer.get("/api/v1/me").json()["tenant_id"] and c["revoked_ms"] is None)
+    bank_consent = next(
+        c
+        for c in _api(demo, "owner").get("/api/v1/consents").json()
+        if c["tenant_id"] == officer.get("/api/v1/me").json()["tenant_id"] and c["revoked_ms"] is None
+    )
     owner.open("#/consents", f"[data-revoke='{bank_consent['id']}']")
     owner.page.click(f"[data-revoke='{bank_consent['id']}']")
     owner.page.wait_for_selector(f"[data-consent-status='{bank_consent['id']}'].revoked")

@@ -2,6 +2,7 @@
 API's own data: run hours per day over the days with data (today apart), the range fitted to the data,
 partial days apart from the indicator line, y-axis labels that never repeat, peer percentiles, the device
 count and the decision's score and limit. Screenshots in zh-CN and en go to test-artifacts/e2e/."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ def _expected_run_hours(machine: dict, first_day: dt.date, today: dt.date, lang:
     """Hours per day over the complete days with any observed slot; today (still open) left out."""
     per_day = []
     for i in range(len(machine["slots"]) // 96):
-        chunk = machine["slots"][i * 96:(i + 1) * 96]
+        chunk = machine["slots"][i * 96 : (i + 1) * 96]
         if first_day + dt.timedelta(days=i) != today and set(chunk) != {"-"}:
             per_day.append(chunk.count("R") * 0.25)
     unit, d, none = WORDS[lang]
@@ -48,15 +49,20 @@ def test_the_enterprise_page_headline_figures_match_the_api_data(console_as, dem
     timeline = officer.get(f"/api/v1/console/enterprises/{eid}/equipment-timeline", params={"days": 30}).json()
     today = dt.datetime.now(ZoneInfo(timeline["timezone"])).date()
     first = dt.date.fromisoformat(timeline["first_day"])
-    shown = {el.get_attribute("data-run-hours"): el.inner_text().strip() for el in c.page.locator("[data-run-hours]").all()}
+    shown = {
+        el.get_attribute("data-run-hours"): el.inner_text().strip() for el in c.page.locator("[data-run-hours]").all()
+    }
     assert shown and set(shown) == {m["machine_id"] for m in timeline["machines"]}
     for m in timeline["machines"]:
         assert shown[m["machine_id"]] == _expected_run_hours(m, first, today, lang), m["machine_id"]
     assert any(text != WORDS[lang][2] for text in shown.values())  # the demo's machines ran
 
     # the window shown starts at the first day with data (at least 7 days)
-    first_data = min(dt.date.fromisoformat(m["summary"]["first_day_with_data"]) for m in timeline["machines"]
-                     if m["summary"]["first_day_with_data"])
+    first_data = min(
+        dt.date.fromisoformat(m["summary"]["first_day_with_data"])
+        for m in timeline["machines"]
+        if m["summary"]["first_day_with_data"]
+    )
     span = (dt.date.fromisoformat(timeline["last_day"]) - first_data).days + 1
     if max(7, span) < 30:  # the 30-day default is cut to the data, not left mostly empty
         assert c.page.locator("[data-range-fitted]").get_attribute("data-range-fitted") == str(max(7, span))
@@ -71,11 +77,14 @@ def test_the_enterprise_page_headline_figures_match_the_api_data(console_as, dem
                  chosen: document.querySelector('[data-indicator-chart]').dataset.ready };
     }""")
     assert len(chart["labels"]) >= 2 and len(set(chart["labels"])) == len(chart["labels"]), chart["labels"]
-    values = officer.get(f"/api/v1/enterprises/{eid}/indicators",
-                         params={"from": chart["days"][0], "to": chart["days"][-1]}).json()["values"]
+    values = officer.get(
+        f"/api/v1/enterprises/{eid}/indicators", params={"from": chart["days"][0], "to": chart["days"][-1]}
+    ).json()["values"]
     mine = {v["day"]: v for v in values if v["indicator"] == chart["chosen"] and v["value"] is not None}
     assert mine, "the town mill has indicator values"
-    line = [s for s in chart["series"] if s["type"] == "line"][-1]  # the band's series first, the enterprise's line last
+    line = [s for s in chart["series"] if s["type"] == "line"][
+        -1
+    ]  # the band's series first, the enterprise's line last
     assert len(chart["days"]) >= 7 and chart["days"][0] <= min(mine)  # the range starts at the data, at least a week
     for day, x in zip(chart["days"], line["data"]):
         v = mine.get(day)
@@ -96,7 +105,9 @@ def test_the_enterprise_page_headline_figures_match_the_api_data(console_as, dem
             p = officer.get(f"/api/v1/enterprises/{eid}/percentile", params={"indicator": name, "day": day}).json()
             if p["percentile"] is not None:
                 break
-        assert el.inner_text() == f"P{int(Decimal(repr(p['percentile'])).quantize(Decimal('1'), rounding=ROUND_HALF_UP))}"
+        assert (
+            el.inner_text() == f"P{int(Decimal(repr(p['percentile'])).quantize(Decimal('1'), rounding=ROUND_HALF_UP))}"
+        )
 
     # the device count, and the decision's score and limit
     devices = officer.get(f"/api/v1/enterprises/{eid}/devices").json()
@@ -106,7 +117,9 @@ def test_the_enterprise_page_headline_figures_match_the_api_data(console_as, dem
     if decisions:
         latest = max(decisions, key=lambda d: d["decided_ms"])
         if latest["limit_cny"] is not None:
-            assert float(c.page.locator("[data-limit-cny]").get_attribute("data-limit-cny")) == float(latest["limit_cny"])
+            assert float(c.page.locator("[data-limit-cny]").get_attribute("data-limit-cny")) == float(
+                latest["limit_cny"]
+            )
     else:
         assert "—" not in c.page.locator("[data-decision='none']").inner_text()
     c.page.locator("[data-assessment]").scroll_into_view_if_needed()

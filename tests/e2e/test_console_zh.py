@@ -1,5 +1,6 @@
 """Every page of the console in zh-CN shows no raw code (snake_case, dotted type ids) and no English word
 outside an allow-list of brand names, standards and units; screenshots of every page in zh-CN and en."""
+
 from __future__ import annotations
 
 import re
@@ -16,16 +17,73 @@ def demo(tmp_path_factory):
 
     yield from serve_demo(tmp_path_factory)
 
+
 # Brand names, standards, units and abbreviations written so in Chinese text too.
 ALLOWED = {
-    "Wuxin", "EPCIS", "JT", "MQTT", "IoT", "RFID", "SKU", "HTML", "PDF", "JSON", "SHA", "HTTPS", "USCC", "ACC", "GPS", "PM",
-    "kWh", "kW", "kg", "km", "h", "min", "t", "m", "A", "V", "W", "L", "dB", "dBm", "ppm", "RH", "CNY", "PR", "PD", "TMR", "WMS", "CSV",
-    "AAA", "AA", "BBB", "BB", "B", "CCC", "CC", "C", "P25", "P75", "ECharts", "GS1", "XLSX",
-    "wuxin", "ledger", "verify",  # the CLI command `wuxin ledger verify` quoted in a hint
-    "Operator", "Monitoring", "operator", "Bank",  # the demo tenants' own names (物信监测 Wuxin Monitoring (operator))
+    "Wuxin",
+    "EPCIS",
+    "JT",
+    "MQTT",
+    "IoT",
+    "RFID",
+    "SKU",
+    "HTML",
+    "PDF",
+    "JSON",
+    "SHA",
+    "HTTPS",
+    "USCC",
+    "ACC",
+    "GPS",
+    "PM",
+    "kWh",
+    "kW",
+    "kg",
+    "km",
+    "h",
+    "min",
+    "t",
+    "m",
+    "A",
+    "V",
+    "W",
+    "L",
+    "dB",
+    "dBm",
+    "ppm",
+    "RH",
+    "CNY",
+    "PR",
+    "PD",
+    "TMR",
+    "WMS",
+    "CSV",
+    "AAA",
+    "AA",
+    "BBB",
+    "BB",
+    "B",
+    "CCC",
+    "CC",
+    "C",
+    "P25",
+    "P75",
+    "ECharts",
+    "GS1",
+    "XLSX",
+    "wuxin",
+    "ledger",
+    "verify",  # the CLI command `wuxin ledger verify` quoted in a hint
+    "Operator",
+    "Monitoring",
+    "operator",
+    "Bank",  # the demo tenants' own names (物信监测 Wuxin Monitoring (operator))
     "English",  # the language switch names the other language in that language
-    "officer", "owner", "admin",  # the demo users' login names, shown as data
-    "Demo", "Other",  # the demo banks' names (苏州示范银行 Demo Bank, 江南对照银行 Other Bank), shown as data
+    "officer",
+    "owner",
+    "admin",  # the demo users' login names, shown as data
+    "Demo",
+    "Other",  # the demo banks' names (苏州示范银行 Demo Bank, 江南对照银行 Other Bank), shown as data
 }
 RAW_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z]+\.[a-z_]+\b")
 WORD = re.compile(r"(?<![\w\-./])[A-Za-z]{2,}(?![\w\-./])")
@@ -40,8 +98,9 @@ def offending_tokens(text: str) -> list[str]:
 
 
 def test_the_checker_finds_codes_and_english_words():
-    assert offending_tokens("严重 liquidation_line manufacturing.current_bracelet substandard 10 kWh Wuxin sz-mill-01") == [
-        "liquidation_line", "manufacturing.current_bracelet", "substandard"]
+    assert offending_tokens(
+        "严重 liquidation_line manufacturing.current_bracelet substandard 10 kWh Wuxin sz-mill-01"
+    ) == ["liquidation_line", "manufacturing.current_bracelet", "substandard"]
 
 
 def _visible_text(c) -> str:
@@ -71,7 +130,12 @@ def _pages_for_officer(demo: str) -> list[str]:
     mill = _town_mill(demo)
     device = officer.get(f"/api/v1/enterprises/{mill['id']}/devices").json()[0]["key"]
     alarm = officer.get("/api/v1/alarms", params={"limit": 1}).json()[0]["id"]
-    return BANK_PAGES + [f"#/alarm/{alarm}", "#/reviews", f"#/enterprise/{mill['id']}", f"#/device/{mill['id']}/{device}"]
+    return BANK_PAGES + [
+        f"#/alarm/{alarm}",
+        "#/reviews",
+        f"#/enterprise/{mill['id']}",
+        f"#/device/{mill['id']}/{device}",
+    ]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -90,12 +154,16 @@ def test_every_page_in_zh_cn_shows_labels_not_codes_and_screenshots_both_languag
 def test_the_crosscheck_findings_read_in_the_console_language(console_as, demo):
     """The findings are a code and parameters: the console says them in Chinese or English, never the one in the other."""
     mill = _town_mill(demo)
-    for lang, own, other in (("zh-CN", re.compile(r"[\u4e00-\u9fff]"), re.compile(r"\b(reported|cannot be checked|evidence)\b")),
-                             ("en", re.compile(r"\breported\b"), re.compile(r"[\u4e00-\u9fff]"))):
+    for lang, own, other in (
+        ("zh-CN", re.compile(r"[\u4e00-\u9fff]"), re.compile(r"\b(reported|cannot be checked|evidence)\b")),
+        ("en", re.compile(r"\breported\b"), re.compile(r"[\u4e00-\u9fff]")),
+    ):
         c = console_as("officer", lang)
         c.open(f"#/enterprise/{mill['id']}", "[data-assessment]")
         c.page.wait_for_selector("[data-assessment] li[data-finding-code]", state="attached")  # inside folded <details>
-        findings = c.page.locator("[data-assessment] li[data-finding-code]").evaluate_all("els => els.map(e => e.textContent)")
+        findings = c.page.locator("[data-assessment] li[data-finding-code]").evaluate_all(
+            "els => els.map(e => e.textContent)"
+        )
         assert findings and all(own.search(f) and not other.search(f) for f in findings), findings
         if lang == "zh-CN":
             assert all(offending_tokens(f) == [] for f in findings), findings

@@ -2,6 +2,7 @@
 page, sees the outcome with the policy findings, the coverage and the limit steps, overrides it with a written
 reason in a modal dialog (never window.prompt); a risk manager logs in, approves it in a dialog, and the
 application moves on."""
+
 from __future__ import annotations
 
 import httpx
@@ -11,7 +12,9 @@ from wuxin.services.demo.people import DEMO_PASSWORD
 
 def _api(base: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=30)
-    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     client.headers["Authorization"] = f"Bearer {token}"
     return client
 
@@ -19,8 +22,10 @@ def _api(base: str, username: str) -> httpx.Client:
 def test_officer_overrides_in_a_dialog_and_a_risk_manager_approves_it(console_as, demo):
     officer = _api(demo, "officer")
     station = next(e for e in officer.get("/api/v1/enterprises").json() if e["industry"] == "energy")
-    loan = officer.post("/api/v1/loans", json={"enterprise_id": station["id"], "product": "充电站运营贷 <b>x</b>",
-                                               "amount_cny": "800000"}).json()["id"]
+    loan = officer.post(
+        "/api/v1/loans",
+        json={"enterprise_id": station["id"], "product": "充电站运营贷 <b>x</b>", "amount_cny": "800000"},
+    ).json()["id"]
 
     c = console_as("officer", "en")
     prompts: list[str] = []
@@ -52,10 +57,15 @@ def test_officer_overrides_in_a_dialog_and_a_risk_manager_approves_it(console_as
     dialog.wait_for(state="visible")
     assert c.page.evaluate("() => document.querySelector(\"dialog[data-dialog='override']\").matches(':modal')")
     dialog.locator("select[name='outcome']").select_option("approve")
-    dialog.locator("input[name='limit_cny']").fill("800000")  # the loan asks 800,000: assess needs a limit that covers it
+    dialog.locator("input[name='limit_cny']").fill(
+        "800000"
+    )  # the loan asks 800,000: assess needs a limit that covers it
     dialog.locator("textarea[name='reason']").fill("ab")
     dialog.locator("[data-dialog-submit]").click()  # too short: the browser keeps the dialog open
-    assert dialog.is_visible() and officer.get(f"/api/v1/credit/decisions/{decision['id']}/workflow").json()["state"] == "referred"
+    assert (
+        dialog.is_visible()
+        and officer.get(f"/api/v1/credit/decisions/{decision['id']}/workflow").json()["state"] == "referred"
+    )
     reason = "Station revenue confirmed by the grid operator <script>alert(1)</script>"
     dialog.locator("textarea[name='reason']").fill(reason)
     c.shot("workflow-officer-override-dialog")

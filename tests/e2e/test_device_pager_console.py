@@ -1,6 +1,7 @@
 """A large borrower's devices in the console (issue 17): the demo's dairy farm (well over one page of devices) shows
 its devices 50 at a time, the groups (site x type) as buttons with their counts, a pager that walks the pages, and a
 group chosen narrows the list to it; in zh-CN and in English."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ def _shown_keys(c) -> list[str]:
     return c.page.locator("[data-devices] table tbody a[href^='#/device/']").all_inner_texts()
 
 
-@pytest.mark.parametrize("lang, page_words, type_words", [("zh-CN", "第 {p} / {n} 页", "项圈"), ("en", "Page {p} of {n}", "collar")])
+@pytest.mark.parametrize(
+    "lang, page_words, type_words", [("zh-CN", "第 {p} / {n} 页", "项圈"), ("en", "Page {p} of {n}", "collar")]
+)
 def test_the_pager_walks_the_devices_and_a_group_narrows_them(console_as, demo, lang, page_words, type_words):
     farm, devices = _farm(demo)
     pages = -(-len(devices) // PAGE_SIZE)
@@ -31,8 +34,12 @@ def test_the_pager_walks_the_devices_and_a_group_narrows_them(console_as, demo, 
     c.open(f"#/enterprise/{farm['id']}", "[data-devices] table a[href^='#/device/']")
     _settle(c)
     chips = c.page.locator("[data-devices] [data-group]")
-    counts = [int(n) for n in c.page.locator("[data-devices] [data-group][data-count]").evaluate_all(
-        "els => els.map(e => e.dataset.count)")]
+    counts = [
+        int(n)
+        for n in c.page.locator("[data-devices] [data-group][data-count]").evaluate_all(
+            "els => els.map(e => e.dataset.count)"
+        )
+    ]
     assert sum(counts) == len(devices) and chips.count() == len(counts) + 1  # "all" and one per site x type
     for chip in c.page.locator("[data-devices] [data-group][data-count]").all():  # each button says its count
         assert chip.inner_text().endswith(f"({chip.get_attribute('data-count')})")

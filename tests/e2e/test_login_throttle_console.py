@@ -1,4 +1,5 @@
 """The console's login says, in the reader's language, that the account is locked after too many failures."""
+
 from __future__ import annotations
 
 import pytest

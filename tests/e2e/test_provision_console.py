@@ -1,12 +1,15 @@
 """Bulk provisioning in a real browser: the integrator uploads a device file, reads the per-row report (a hostile
 value shown as text), and downloads the created devices' tokens once."""
+
 from __future__ import annotations
 
-HOSTILE = "<img src=x onerror=\"window.__pwned=1\">车间"
-FILE = ("key,device_type,site,source_mode,attr.run_threshold_a\n"
-        "e2e-prov-1,manufacturing.current_bracelet,,bank_installed,5.0\n"
-        "e2e-prov-2,manufacturing.current_bracelet,,bank_installed,6.0\n"
-        f"e2e-prov-3,manufacturing.current_bracelet,\"{HOSTILE.replace(chr(34), chr(34) * 2)}\",bank_installed,5.0\n")
+HOSTILE = '<img src=x onerror="window.__pwned=1">车间'
+FILE = (
+    "key,device_type,site,source_mode,attr.run_threshold_a\n"
+    "e2e-prov-1,manufacturing.current_bracelet,,bank_installed,5.0\n"
+    "e2e-prov-2,manufacturing.current_bracelet,,bank_installed,6.0\n"
+    f'e2e-prov-3,manufacturing.current_bracelet,"{HOSTILE.replace(chr(34), chr(34) * 2)}",bank_installed,5.0\n'
+)
 
 
 def test_the_integrator_uploads_devices_and_downloads_their_tokens_once(console_as, tmp_path):
@@ -28,7 +31,7 @@ def test_the_integrator_uploads_devices_and_downloads_their_tokens_once(console_
     c.shot("integrator-en-provision-report")
     with c.page.expect_download() as download_info:
         c.page.click("#prov-download")
-    sheet = (tmp_path / "tokens.csv")
+    sheet = tmp_path / "tokens.csv"
     download_info.value.save_as(sheet)
     lines = sheet.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "row,key,device_type,site,source_mode,access_token"
@@ -45,4 +48,4 @@ def test_the_token_sheet_neutralises_every_formula_start_as_the_server_does(cons
         const { csvField } = await import("/console/static/pages/provision.js");
         return ["=1+1", "+1", "-1", "@SUM(A1)", "\\t=1+1", "\\r=1+1", "plain", "a,b"].map(csvField);
     }""")
-    assert cells == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\t=1+1", "\"'\r=1+1\"", "plain", "\"a,b\""]
+    assert cells == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\t=1+1", '"\'\r=1+1"', "plain", '"a,b"']

@@ -1,6 +1,7 @@
 """The risk workbench in Chromium: an officer searches, sorts and filters the borrower table (each state checked
 against the API's own answer), exports it as CSV and XLSX (the files' headers and rows are the page's), and puts a
 borrower on the watch-list and takes it off; screenshots in zh-CN and en."""
+
 from __future__ import annotations
 
 import csv
@@ -34,13 +35,18 @@ def _page_names(c) -> list[str]:
 
 def _wait_rows(c, names: list[str]) -> None:
     """Until the table shows exactly these borrowers in this order (the server answered and the page drew it)."""
-    c.page.wait_for_function("""(names) => JSON.stringify([...document.querySelectorAll(
+    c.page.wait_for_function(
+        """(names) => JSON.stringify([...document.querySelectorAll(
         "[data-workbench] [data-borrower] td:nth-child(2) a")].map((a) => a.textContent)) === JSON.stringify(names)""",
-                             arg=names, timeout=15_000)
+        arg=names,
+        timeout=15_000,
+    )
 
 
 def _page_headers(c) -> list[str]:
-    return [h.replace("▲", "").replace("▼", "").strip() for h in c.page.locator("[data-workbench] th").all_inner_texts()]
+    return [
+        h.replace("▲", "").replace("▼", "").strip() for h in c.page.locator("[data-workbench] th").all_inner_texts()
+    ]
 
 
 def _open(c) -> None:

@@ -1,10 +1,11 @@
 """Helpers for the MQTT tests: a Mosquitto with the project's configuration, device clients, waiting."""
+
 from __future__ import annotations
 
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
@@ -63,8 +64,9 @@ class Device:
         self.client.disconnect()
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0,
-             what: str | Callable[[], str] = "condition") -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout_s: float = 20.0, what: str | Callable[[], str] = "condition"
+) -> None:
     """Poll until true (the worker is another thread or process: there is nothing to join on);
     `what` may be a function, to say how things stand when the time is up."""
     deadline = time.monotonic() + timeout_s

@@ -4,6 +4,7 @@
 surrogate cannot be encoded for any database, and 5,000 levels of nesting overflow the stdlib
 parser. `nul_text` is valid JSON that PostgreSQL refuses (NUL in text).
 """
+
 from __future__ import annotations
 
 import pytest

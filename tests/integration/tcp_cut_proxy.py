@@ -1,6 +1,7 @@
 """A TCP proxy the tests can cut: every connection through it is closed and new ones refused until it is
 restored (PostgreSQL "unreachable" for the process behind it). It listens on loopback, or on another
 address of this host (the cluster harness: the bridge address its network namespaces reach)."""
+
 from __future__ import annotations
 
 import socket

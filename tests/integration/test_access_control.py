@@ -1,4 +1,5 @@
 """Every denial path: tenant, role, consent (expired, revoked, narrowed), enterprise, device token."""
+
 from __future__ import annotations
 
 import orjson
@@ -59,7 +60,11 @@ def test_bank_officer_reads_under_consent_and_the_read_is_logged(platform, live,
 def test_another_banks_officer_is_denied_everything(live, world):
     headers = login(live.client, "other")
     assert live.client.get("/api/v1/enterprises", headers=headers).json() == []
-    for url in (telemetry_url(world), f"/api/v1/enterprises/{world.factory}", f"/api/v1/enterprises/{world.factory}/devices"):
+    for url in (
+        telemetry_url(world),
+        f"/api/v1/enterprises/{world.factory}",
+        f"/api/v1/enterprises/{world.factory}/devices",
+    ):
         response = live.client.get(url, headers=headers)  # without consent the enterprise does not exist for it
         assert response.status_code == 404, url
         assert response.json()["message"] == f"enterprise {world.factory} does not exist"
@@ -77,7 +82,10 @@ def test_revoked_consent_denies_and_only_the_enterprise_can_revoke(platform, liv
     response = live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=officer)
     assert response.status_code == 403
     other_owner = login(live.client, "fleetowner")
-    assert live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=other_owner).status_code == 404
+    assert (
+        live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=other_owner).status_code
+        == 404
+    )
     owner = login(live.client, "owner")
     response = live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner)
     assert response.status_code == 200 and response.json()["revoked_ms"] == T0_MS
@@ -87,18 +95,31 @@ def test_revoked_consent_denies_and_only_the_enterprise_can_revoke(platform, liv
 
 def test_narrowed_consent_covers_only_the_kept_devices(platform, live, world):
     owner = login(live.client, "owner")
-    response = live.client.post(f"/api/v1/enterprises/{world.factory}/consents", headers=owner, json={
-        "tenant_id": world.bank, "scope": "devices", "scope_items": ["loom-01", "loom-02"],
-        "purpose": "line check", "expires_ms": T0_MS + DAY_MS})
+    response = live.client.post(
+        f"/api/v1/enterprises/{world.factory}/consents",
+        headers=owner,
+        json={
+            "tenant_id": world.bank,
+            "scope": "devices",
+            "scope_items": ["loom-01", "loom-02"],
+            "purpose": "line check",
+            "expires_ms": T0_MS + DAY_MS,
+        },
+    )
     assert response.status_code == 201
     narrow_id = response.json()["id"]
     live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner)
     widened = live.client.patch(f"/api/v1/consents/{narrow_id}", headers=owner, json={"scope_items": ["meter-01"]})
     assert widened.status_code == 422
-    assert live.client.patch(f"/api/v1/consents/{narrow_id}", headers=owner, json={"scope_items": ["loom-02"]}).status_code == 200
+    assert (
+        live.client.patch(f"/api/v1/consents/{narrow_id}", headers=owner, json={"scope_items": ["loom-02"]}).status_code
+        == 200
+    )
     officer = login(live.client, "officer")
     assert live.client.get(telemetry_url(world, "loom-02"), headers=officer).status_code == 200
-    assert live.client.get(telemetry_url(world, "loom-01"), headers=officer).status_code == 404  # outside it: as if absent
+    assert (
+        live.client.get(telemetry_url(world, "loom-01"), headers=officer).status_code == 404
+    )  # outside it: as if absent
     devices = live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=officer).json()
     assert [d["key"] for d in devices] == ["loom-02"]
 
@@ -125,7 +146,9 @@ def test_device_of_another_enterprise_is_not_found_through_this_one(live, world)
 def test_roles_guard_operations(live, world):
     officer = login(live.client, "officer")
     assert live.client.get("/api/v1/quarantine", headers=officer).status_code == 403
-    assert live.client.post("/api/v1/tenants", headers=officer, json={"name": "X Bank", "kind": "bank"}).status_code == 403
+    assert (
+        live.client.post("/api/v1/tenants", headers=officer, json={"name": "X Bank", "kind": "bank"}).status_code == 403
+    )
     assert live.client.post("/api/v1/thing-models", headers=officer, content=b"{}").status_code == 403
     admin = login(live.client, "admin")
     assert live.client.get("/api/v1/quarantine", headers=admin).status_code == 200
@@ -134,9 +157,15 @@ def test_roles_guard_operations(live, world):
 def test_device_registration_needs_the_right_party(live, world):
     device = {"key": "loom-09", "device_type": "manufacturing.current_bracelet", "source_mode": "bank_installed"}
     officer = login(live.client, "officer")
-    assert live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=officer, json=device).status_code == 403
+    assert (
+        live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=officer, json=device).status_code
+        == 403
+    )
     integrator = login(live.client, "integrator")
-    assert live.client.post(f"/api/v1/enterprises/{world.fleet}/devices", headers=integrator, json=device).status_code == 404
+    assert (
+        live.client.post(f"/api/v1/enterprises/{world.fleet}/devices", headers=integrator, json=device).status_code
+        == 404
+    )
     response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=integrator, json=device)
     assert response.status_code == 201 and response.json()["access_token"].startswith("wxd_")
     owner = login(live.client, "owner")
@@ -145,7 +174,9 @@ def test_device_registration_needs_the_right_party(live, world):
     shared = {**mine, "source_mode": "enterprise_shared"}
     response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=owner, json=shared)
     assert response.status_code == 201
-    devices = {d["key"]: d for d in live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=owner).json()}
+    devices = {
+        d["key"]: d for d in live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=owner).json()
+    }
     assert devices["loom-10"]["trust_level"] < devices["loom-09"]["trust_level"]
 
 
@@ -154,8 +185,12 @@ def test_bad_registration_input_names_the_thing(live, world):
     bad_type = {"key": "x-1", "device_type": "manufacturing.teleporter", "source_mode": "bank_installed"}
     response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=admin, json=bad_type)
     assert response.status_code == 422 and "manufacturing.teleporter" in response.json()["message"]
-    bad_attr = {"key": "x-2", "device_type": "manufacturing.current_bracelet", "source_mode": "bank_installed",
-                "attributes": {"run_threshold_a": "high"}}
+    bad_attr = {
+        "key": "x-2",
+        "device_type": "manufacturing.current_bracelet",
+        "source_mode": "bank_installed",
+        "attributes": {"run_threshold_a": "high"},
+    }
     response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=admin, json=bad_attr)
     assert response.status_code == 422 and "run_threshold_a" in response.json()["message"]
     bad_uscc = {"name": "假公司", "uscc": "91320509MA1XXXXXX1", "industry": "manufacturing", "region": "江苏"}
@@ -186,7 +221,10 @@ def test_an_enterprise_manages_only_its_enterprise_shared_devices(live, world):
     assert live.client.post(f"/api/v1/{world.device_tokens['loom-01']}/telemetry", content=body).status_code == 200
     for key in ("gw-01", "loom-11"):
         shared = {"key": key, "device_type": "manufacturing.current_bracelet", "source_mode": "enterprise_shared"}
-        assert live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=owner, json=shared).status_code == 201
+        assert (
+            live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=owner, json=shared).status_code
+            == 201
+        )
     assert live.client.post("/api/v1/devices/gw-01/token/rotate", headers=owner).status_code == 200
     attach = "/api/v1/gateways/gw-01/children"
     refused = live.client.post(attach, headers=owner, json={"device_key": "loom-01"})

@@ -1,12 +1,12 @@
 """The enterprise sees who read its data: the access-log view and its CSV export, and every denial, over HTTP."""
+
 from __future__ import annotations
 
 import csv
 import io
 
-from wuxin.services.access import consent, identity
-
 from tests.world import DAY_MS, PASSWORD, build_world, login
+from wuxin.services.access import consent, identity
 
 
 def _url(enterprise_id: int) -> str:
@@ -17,13 +17,25 @@ def test_the_owner_sees_which_bank_read_what_under_which_consent(live, platform)
     world = build_world(platform)
     officer = login(live.client, "officer")
     assert live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=officer).status_code == 200
-    assert live.client.get(f"/api/v1/enterprises/{world.factory}/devices/loom-01/telemetry", headers=officer).status_code == 200
+    assert (
+        live.client.get(f"/api/v1/enterprises/{world.factory}/devices/loom-01/telemetry", headers=officer).status_code
+        == 200
+    )
     response = live.client.get(_url(world.factory), headers=login(live.client, "owner"))
     assert response.status_code == 200, response.text
     telemetry, listing = response.json()
     assert (listing["username"], listing["role"], listing["tenant_name"], listing["action"], listing["consent_id"]) == (
-        "officer", "credit_officer", "Test Bank", "devices.list", world.consent_bank_factory)
-    assert (telemetry["action"], telemetry["device_key"], telemetry["tenant_id"]) == ("telemetry.read", "loom-01", world.bank)
+        "officer",
+        "credit_officer",
+        "Test Bank",
+        "devices.list",
+        world.consent_bank_factory,
+    )
+    assert (telemetry["action"], telemetry["device_key"], telemetry["tenant_id"]) == (
+        "telemetry.read",
+        "loom-01",
+        world.bank,
+    )
     assert listing["rows"] == 3 and listing["at_ms"] == platform.clock_ms()
     admin = live.client.get(_url(world.factory), headers=login(live.client, "admin"))
     assert admin.status_code == 200 and [e["id"] for e in admin.json()] == [telemetry["id"], listing["id"]]

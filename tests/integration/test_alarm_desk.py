@@ -1,6 +1,7 @@
 """The alarm desk over HTTP: each alarm says which device, reading and threshold fired; the list filters on the
 server with a total; bulk acknowledge / clear checks every id on its own (a foreign id inside a bulk request is
 reported absent and left alone); the CSV export is in the reader's language and runs no formula; denials."""
+
 from __future__ import annotations
 
 import csv
@@ -19,22 +20,49 @@ from wuxin.services.ingest.telemetry import ingest_lines
 def crane_alarm(platform, world) -> int:
     """A real threshold alarm: the tower crane's moment at 150 % against the rule's 130 %."""
     site = registry.add_site(platform, None, world.factory, "二号工地", "江苏省苏州市", 31.3, 120.6)
-    registry.register_device(platform, None, world.factory, "crane-1", "construction.tower_crane", "bank_installed", site)
-    ingest_lines(platform, [{"device": "crane-1", "ts": platform.clock_ms() - 1000, "values": {"moment_pct": 150.0}}], "http")
+    registry.register_device(
+        platform, None, world.factory, "crane-1", "construction.tower_crane", "bank_installed", site
+    )
+    ingest_lines(
+        platform, [{"device": "crane-1", "ts": platform.clock_ms() - 1000, "values": {"moment_pct": 150.0}}], "http"
+    )
     with platform.uow() as uow:
-        (alarm,) = [a for a in uow.monitoring.list_alarms(None, None, None, None, 10) if a["alarm_type"] == "crane_overload"]
+        (alarm,) = [
+            a for a in uow.monitoring.list_alarms(None, None, None, None, 10) if a["alarm_type"] == "crane_overload"
+        ]
     return alarm["id"]
 
 
-def planted(platform, enterprise_id: int, alarm_type: str = "device_tamper", severity: str = "critical",
-            started_ms: int | None = None, detail: dict | None = None, source: str | None = None) -> int:
+def planted(
+    platform,
+    enterprise_id: int,
+    alarm_type: str = "device_tamper",
+    severity: str = "critical",
+    started_ms: int | None = None,
+    detail: dict | None = None,
+    source: str | None = None,
+) -> int:
     """An alarm stored as a rule would store it (what the list, the desk and the export read)."""
     at = started_ms if started_ms is not None else platform.clock_ms()
     with platform.uow() as uow:
-        alarm_id, _ = uow.monitoring.raise_alarm(dict(
-            scope="platform", tenant_id=None, source=source or f"device:{enterprise_id}:{at}:{alarm_type}", alarm_type=alarm_type,
-            rule_id="manufacturing.tamper", severity=severity, status="active", enterprise_id=enterprise_id, device_id=None,
-            loan_ids=[], started_ms=at, last_ms=at, stored_ms=at, detail=detail or {}))
+        alarm_id, _ = uow.monitoring.raise_alarm(
+            dict(
+                scope="platform",
+                tenant_id=None,
+                source=source or f"device:{enterprise_id}:{at}:{alarm_type}",
+                alarm_type=alarm_type,
+                rule_id="manufacturing.tamper",
+                severity=severity,
+                status="active",
+                enterprise_id=enterprise_id,
+                device_id=None,
+                loan_ids=[],
+                started_ms=at,
+                last_ms=at,
+                stored_ms=at,
+                detail=detail or {},
+            )
+        )
         uow.commit()
     return alarm_id
 
@@ -43,7 +71,9 @@ def planted(platform, enterprise_id: int, alarm_type: str = "device_tamper", sev
 def desk(platform):
     world = build_world(platform)
     # the fleet shares its data with the other bank only: its alarms are not the test bank's to see or touch
-    consent.grant(platform, None, world.fleet, world.other_bank, "all", [], "credit assessment", platform.clock_ms() + 30 * DAY_MS)
+    consent.grant(
+        platform, None, world.fleet, world.other_bank, "all", [], "credit assessment", platform.clock_ms() + 30 * DAY_MS
+    )
     with TestClient(create_app(platform)) as client:
         yield client, world
 
@@ -59,18 +89,30 @@ def test_each_alarm_says_which_device_reading_and_threshold_fired(platform, desk
     assert row["device"]["key"] == "crane-1" and row["device"]["device_type"] == "construction.tower_crane"
     assert row["device"]["site_name"] == "二号工地"
     e = row["explanation"]
-    assert (e["metric"], e["metric_kind"], e["value"], e["threshold"], e["comparison"]) == ("moment_pct", "metric", 150.0, 130.0, "above")
+    assert (e["metric"], e["metric_kind"], e["value"], e["threshold"], e["comparison"]) == (
+        "moment_pct",
+        "metric",
+        150.0,
+        130.0,
+        "above",
+    )
     assert e["unit"] == "%" and e["window_s"] == 0
     labels = client.get("/api/v1/labels", headers=officer).json()
-    assert labels["metric"]["moment_pct"]["en"] and labels["alarm_field"]["threshold"] == {"zh": "阈值", "en": "Threshold"}
+    assert labels["metric"]["moment_pct"]["en"] and labels["alarm_field"]["threshold"] == {
+        "zh": "阈值",
+        "en": "Threshold",
+    }
 
 
 def test_the_detail_shows_history_audit_and_evidence_to_its_readers_only(platform, desk):
     client, world = desk
     alarm_id = crane_alarm(platform, world)
     officer, other, owner = (login(client, u) for u in ("officer", "other", "owner"))
-    done = client.post("/api/v1/alarms/bulk", headers=officer,
-                       json={"action": "acknowledge", "ids": [alarm_id], "reason": "called the site manager"})
+    done = client.post(
+        "/api/v1/alarms/bulk",
+        headers=officer,
+        json={"action": "acknowledge", "ids": [alarm_id], "reason": "called the site manager"},
+    )
     assert done.status_code == 200 and done.json()["done"] == 1
     detail = client.get(f"/api/v1/alarms/{alarm_id}", headers=officer).json()
     assert [(h["action"], h["username"]) for h in detail["history"]] == [("raise", None), ("acknowledge", "officer")]
@@ -82,7 +124,11 @@ def test_the_detail_shows_history_audit_and_evidence_to_its_readers_only(platfor
     proof = client.get(detail["evidence"]["entries"][1]["proof_path"], headers=officer)
     assert proof.status_code == 200
     assert client.get(f"/api/v1/alarms/{alarm_id}", headers=owner).status_code == 200  # the borrower sees its own
-    for path in (f"/api/v1/alarms/{alarm_id}", detail["evidence"]["bundle_path"], detail["evidence"]["entries"][0]["proof_path"]):
+    for path in (
+        f"/api/v1/alarms/{alarm_id}",
+        detail["evidence"]["bundle_path"],
+        detail["evidence"]["entries"][0]["proof_path"],
+    ):
         assert client.get(path, headers=other).status_code == 404  # no consent: as if absent
     assert client.get(f"/api/v1/alarms/{alarm_id}", headers=login(client, "integrator")).status_code == 403
 
@@ -90,10 +136,12 @@ def test_the_detail_shows_history_audit_and_evidence_to_its_readers_only(platfor
 def test_filters_run_on_the_server_with_a_total_and_pages(platform, desk):
     client, world = desk
     now = platform.clock_ms()
-    ids = {"old": planted(platform, world.factory, started_ms=now - 10 * DAY_MS),
-           "idle": planted(platform, world.factory, "machine_idle", "minor", now - 2 * DAY_MS),
-           "tamper": planted(platform, world.factory, "device_tamper", "critical", now - DAY_MS),
-           "fleet": planted(platform, world.fleet, "device_tamper", "critical", now - DAY_MS)}
+    ids = {
+        "old": planted(platform, world.factory, started_ms=now - 10 * DAY_MS),
+        "idle": planted(platform, world.factory, "machine_idle", "minor", now - 2 * DAY_MS),
+        "tamper": planted(platform, world.factory, "device_tamper", "critical", now - DAY_MS),
+        "fleet": planted(platform, world.fleet, "device_tamper", "critical", now - DAY_MS),
+    }
     officer = login(client, "officer")
 
     def ask(**params) -> tuple[list[int], int]:
@@ -128,24 +176,50 @@ def test_bulk_checks_every_alarm_on_its_own_and_leaves_foreign_ones_alone(platfo
     foreign = planted(platform, world.fleet, source="device:fleet")
     officer, other = login(client, "officer"), login(client, "other")
     client.post(f"/api/v1/alarms/{mine[2]}/acknowledge", headers=officer, json={"reason": "already seen"})
-    out = client.post("/api/v1/alarms/bulk", headers=officer, json={
-        "action": "acknowledge", "ids": [mine[0], foreign, mine[1], mine[2], 999_999], "reason": "site visit booked"}).json()
+    out = client.post(
+        "/api/v1/alarms/bulk",
+        headers=officer,
+        json={
+            "action": "acknowledge",
+            "ids": [mine[0], foreign, mine[1], mine[2], 999_999],
+            "reason": "site visit booked",
+        },
+    ).json()
     assert (out["done"], out["failed"]) == (2, 3)
     assert [(r["id"], r["ok"], r["error"]) for r in out["results"]] == [
-        (mine[0], True, None), (foreign, False, "not_found"), (mine[1], True, None), (mine[2], False, "invalid_input"),
-        (999_999, False, "not_found")]
+        (mine[0], True, None),
+        (foreign, False, "not_found"),
+        (mine[1], True, None),
+        (mine[2], False, "invalid_input"),
+        (999_999, False, "not_found"),
+    ]
     assert out["results"][1]["message"] == f"alarm {foreign} does not exist"  # the same words as for no alarm at all
     seen_by_other = client.get(f"/api/v1/alarms/{foreign}", headers=other).json()
     assert seen_by_other["status"] == "active" and [h["action"] for h in seen_by_other["history"]] == []
     audit = client.get(f"/api/v1/alarms/{mine[0]}", headers=officer).json()["history"]
     assert [(h["action"], h["reason"]) for h in audit] == [("acknowledge", "site visit booked")]
-    cleared = client.post("/api/v1/alarms/bulk", headers=officer,
-                          json={"action": "clear", "ids": mine, "reason": "inspected, seal replaced"}).json()
+    cleared = client.post(
+        "/api/v1/alarms/bulk",
+        headers=officer,
+        json={"action": "clear", "ids": mine, "reason": "inspected, seal replaced"},
+    ).json()
     assert cleared["done"] == 3 and {r["status"] for r in cleared["results"]} == {"cleared"}
-    short = client.post("/api/v1/alarms/bulk", headers=officer, json={"action": "acknowledge", "ids": [foreign], "reason": " "})
+    short = client.post(
+        "/api/v1/alarms/bulk", headers=officer, json={"action": "acknowledge", "ids": [foreign], "reason": " "}
+    )
     assert short.status_code == 422
-    assert client.post("/api/v1/alarms/bulk", headers=officer, json={"action": "snooze", "ids": mine, "reason": "later on"}).status_code == 422
-    assert client.post("/api/v1/alarms/bulk", headers=officer, json={"action": "clear", "ids": [], "reason": "nothing"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/alarms/bulk", headers=officer, json={"action": "snooze", "ids": mine, "reason": "later on"}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/alarms/bulk", headers=officer, json={"action": "clear", "ids": [], "reason": "nothing"}
+        ).status_code
+        == 422
+    )
 
 
 @pytest.mark.parametrize("username", ["owner", "integrator", "admin"])
@@ -154,8 +228,11 @@ def test_only_credit_officers_and_risk_managers_act_on_alarms(platform, desk, us
     admin reads but does not act for a bank; a refusal changes nothing."""
     client, world = desk
     alarm_id = planted(platform, world.factory)
-    refused = client.post("/api/v1/alarms/bulk", headers=login(client, username),
-                          json={"action": "acknowledge", "ids": [alarm_id], "reason": "not mine to do"})
+    refused = client.post(
+        "/api/v1/alarms/bulk",
+        headers=login(client, username),
+        json={"action": "acknowledge", "ids": [alarm_id], "reason": "not mine to do"},
+    )
     assert refused.status_code == 403
     assert client.get(f"/api/v1/alarms/{alarm_id}", headers=login(client, "risk")).json()["status"] == "active"
 
@@ -179,8 +256,13 @@ def read_csv(response) -> list[list[str]]:
 def test_the_export_is_the_filtered_list_in_the_readers_language_and_runs_no_formula(platform, desk):
     client, world = desk
     crane = crane_alarm(platform, world)
-    hostile = planted(platform, world.factory, "device_tamper", "critical",
-                      detail={"device": "=HYPERLINK(\"http://evil\",\"x\")", "value": -3.5, "test": "@SUM(A1)"})
+    hostile = planted(
+        platform,
+        world.factory,
+        "device_tamper",
+        "critical",
+        detail={"device": '=HYPERLINK("http://evil","x")', "value": -3.5, "test": "@SUM(A1)"},
+    )
     planted(platform, world.fleet)
     officer, other = login(client, "officer"), login(client, "other")
     zh = read_csv(client.get("/api/v1/alarms/export.csv", headers=officer))
@@ -188,13 +270,17 @@ def test_the_export_is_the_filtered_list_in_the_readers_language_and_runs_no_for
     by_id = {int(r[0]): dict(zip(zh[0], r)) for r in zh[1:]}
     assert by_id[crane]["设备编号"] == "crane-1" and by_id[crane]["厂区/站点"] == "二号工地"
     assert by_id[crane]["数值"] == "150.0" and by_id[crane]["阈值"] == "130.0" and by_id[crane]["级别"] == "严重"
-    assert by_id[hostile]["设备编号"] == "'=HYPERLINK(\"http://evil\",\"x\")"  # text, not a formula
+    assert by_id[hostile]["设备编号"] == '\'=HYPERLINK("http://evil","x")'  # text, not a formula
     assert by_id[hostile]["数值"] == "-3.5"  # a number stays a number
-    en = read_csv(client.get("/api/v1/alarms/export.csv", headers=officer,
-                             params={"lang": "en", "alarm_type": "crane_overload"}))
+    en = read_csv(
+        client.get("/api/v1/alarms/export.csv", headers=officer, params={"lang": "en", "alarm_type": "crane_overload"})
+    )
     assert en[0][:4] == ["ID", "Severity", "Alarm type", "State"] and [r[0] for r in en[1:]] == [str(crane)]
     assert dict(zip(en[0], en[1]))["Severity"] == "Critical"
-    assert client.get("/api/v1/alarms/export.csv", headers=officer, params={"enterprise_id": world.fleet}).status_code == 404
+    assert (
+        client.get("/api/v1/alarms/export.csv", headers=officer, params={"enterprise_id": world.fleet}).status_code
+        == 404
+    )
     theirs = read_csv(client.get("/api/v1/alarms/export.csv", headers=other))
     assert len(theirs) == 2 and int(theirs[1][0]) not in (crane, hostile)  # the other bank exports the fleet's only
 
@@ -203,4 +289,14 @@ def test_csv_cells_that_a_spreadsheet_would_run_start_with_a_quote():
     from wuxin.services.monitoring.alarm_desk import safe_cell
 
     assert [safe_cell(v) for v in ("=1+1", "+1", "-x", "@A1", "\tA", "\rA", "plain", -3.5, 7, None)] == [
-        "'=1+1", "'+1", "'-x", "'@A1", "'\tA", "'\rA", "plain", -3.5, 7, ""]
+        "'=1+1",
+        "'+1",
+        "'-x",
+        "'@A1",
+        "'\tA",
+        "'\rA",
+        "plain",
+        -3.5,
+        7,
+        "",
+    ]

@@ -1,17 +1,17 @@
 """Daily per-device rules through the platform (SQLite and PostgreSQL): an odometer wound back raises
 odometer_tamper on that truck; one machine idle two working days while the others run raises machine_idle on it;
 the healthy devices beside them raise nothing."""
+
 from __future__ import annotations
 
 import math
 import random
 
+from wuxin.indicators.days import DAY_MS, local_day
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.services.monitoring.daily import evaluate_daily
-from wuxin.indicators.days import local_day
 from wuxin.sim.spec import make_uscc
-from wuxin.indicators.days import DAY_MS
 
 MIN, HOUR = 60_000, 3_600_000
 CN = 8 * HOUR
@@ -32,13 +32,20 @@ def truck_lines(device: str, first_ms: int, days: int, seed: int, wind_back_at: 
             lon += (1 if minute < 720 else -1) * km / (111.32 * math.cos(math.radians(lat)))
             odo += km * 1.05
         shown = odo - 3_000 if wind_back_at is not None and t >= wind_back_at else odo
-        out.append({"device": device, "ts": t, "values": {"lat": round(lat, 6), "lon": round(lon, 6),
-                                                          "odometer_km": round(shown, 1)}})
+        out.append(
+            {
+                "device": device,
+                "ts": t,
+                "values": {"lat": round(lat, 6), "lon": round(lon, 6), "odometer_km": round(shown, 1)},
+            }
+        )
     return out
 
 
 def test_odometer_wound_back_raises_on_that_truck_only(platform):
-    firm = registry.create_enterprise(platform, None, "苏州顺达物流有限公司", make_uscc(random.Random(11)), "vehicles", "江苏省苏州市")
+    firm = registry.create_enterprise(
+        platform, None, "苏州顺达物流有限公司", make_uscc(random.Random(11)), "vehicles", "江苏省苏州市"
+    )
     for key in ("truck-1", "truck-2"):
         registry.register_device(platform, None, firm, key, "vehicles.gps_terminal", "bank_installed")
     today = local_day(platform.clock_ms())
@@ -65,14 +72,27 @@ def machine_lines(device: str, first_ms: int, days: int, seed: int, idle: set[in
 
 
 def test_one_machine_idle_while_the_others_run_raises_machine_idle(platform):
-    firm = registry.create_enterprise(platform, None, "常州精工机械有限公司", make_uscc(random.Random(12)), "manufacturing", "江苏省常州市")
+    firm = registry.create_enterprise(
+        platform, None, "常州精工机械有限公司", make_uscc(random.Random(12)), "manufacturing", "江苏省常州市"
+    )
     for k in range(3):
-        registry.register_device(platform, None, firm, f"lathe-{k}", "manufacturing.current_bracelet", "bank_installed",
-                                 None, {"rated_current_a": 60, "run_threshold_a": 10, "machine_id": f"M{k}"})
+        registry.register_device(
+            platform,
+            None,
+            firm,
+            f"lathe-{k}",
+            "manufacturing.current_bracelet",
+            "bank_installed",
+            None,
+            {"rated_current_a": 60, "run_threshold_a": 10, "machine_id": f"M{k}"},
+        )
     today = local_day(platform.clock_ms())
     first = (today - 12) * DAY_MS - CN
-    lines = (machine_lines("lathe-0", first, 12, 1, idle={10, 11}) + machine_lines("lathe-1", first, 12, 2, set())
-             + machine_lines("lathe-2", first, 12, 3, set()))
+    lines = (
+        machine_lines("lathe-0", first, 12, 1, idle={10, 11})
+        + machine_lines("lathe-1", first, 12, 2, set())
+        + machine_lines("lathe-2", first, 12, 3, set())
+    )
     assert not ingest_lines(platform, lines, "bulk").rejections
     evaluate_daily(platform, today - 2)
     assert _alarms(platform, "machine_idle") == []  # one idle day is not yet two
@@ -84,15 +104,21 @@ def test_one_machine_idle_while_the_others_run_raises_machine_idle(platform):
 
 def test_night_outbound_at_a_warehouse_without_weighbridge(platform):
     """No weighbridge to confirm with: the gate's own working hours (a week of daytime trucks) make 02:00 its night."""
-    firm = registry.create_enterprise(platform, None, "昆山通达仓储有限公司", make_uscc(random.Random(13)), "logistics", "江苏省苏州市昆山市")
-    registry.register_device(platform, None, firm, "gate-1", "logistics.gate_camera", "bank_installed", None, {"zone_id": "A"})
+    firm = registry.create_enterprise(
+        platform, None, "昆山通达仓储有限公司", make_uscc(random.Random(13)), "logistics", "江苏省苏州市昆山市"
+    )
+    registry.register_device(
+        platform, None, firm, "gate-1", "logistics.gate_camera", "bank_installed", None, {"zone_id": "A"}
+    )
     today = local_day(platform.clock_ms())
     first = (today - 9) * DAY_MS - CN
     trucks = {first + d * DAY_MS + h * HOUR for d in range(9) for h in (9, 11, 15)}
     night = first + 8 * DAY_MS + 2 * HOUR
     day_truck = first + 8 * DAY_MS + 10 * HOUR
-    lines = [{"device": "gate-1", "ts": t, "values": {"count_out": 20 if t in trucks | {night, day_truck} else 0}}
-             for t in range(first, first + 9 * DAY_MS, 15 * MIN)]
+    lines = [
+        {"device": "gate-1", "ts": t, "values": {"count_out": 20 if t in trucks | {night, day_truck} else 0}}
+        for t in range(first, first + 9 * DAY_MS, 15 * MIN)
+    ]
     assert not ingest_lines(platform, lines, "bulk").rejections
     evaluate_daily(platform, today - 2)
     assert _alarms(platform, "unauthorised_outbound") == []  # daytime trucks only: nothing to say
@@ -107,16 +133,40 @@ def test_goods_moved_between_zones_of_a_lot_stay_pledged_and_a_lot_drawn_down_ra
     for 30 min raises once, on the lot; back over it clears."""
     from wuxin.services.monitoring.device_rules import sweep_lots
 
-    firm = registry.create_enterprise(platform, None, "太仓港联仓储有限公司", make_uscc(random.Random(14)), "logistics", "江苏省苏州市太仓市")
-    registry.register_device(platform, None, firm, "rfid-a", "logistics.rfid_reader", "bank_installed", None,
-                             {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300})
-    registry.register_device(platform, None, firm, "rfid-b", "logistics.rfid_reader", "bank_installed", None,
-                             {"zone_id": "B", "lot_id": "L1"})
+    firm = registry.create_enterprise(
+        platform, None, "太仓港联仓储有限公司", make_uscc(random.Random(14)), "logistics", "江苏省苏州市太仓市"
+    )
+    registry.register_device(
+        platform,
+        None,
+        firm,
+        "rfid-a",
+        "logistics.rfid_reader",
+        "bank_installed",
+        None,
+        {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300},
+    )
+    registry.register_device(
+        platform,
+        None,
+        firm,
+        "rfid-b",
+        "logistics.rfid_reader",
+        "bank_installed",
+        None,
+        {"zone_id": "B", "lot_id": "L1"},
+    )
 
     def counts(a: int, b: int) -> None:
         t = platform.clock_ms()
-        assert not ingest_lines(platform, [{"device": "rfid-a", "ts": t, "values": {"tag_count": a}},
-                                           {"device": "rfid-b", "ts": t, "values": {"tag_count": b}}], "http").rejections
+        assert not ingest_lines(
+            platform,
+            [
+                {"device": "rfid-a", "ts": t, "values": {"tag_count": a}},
+                {"device": "rfid-b", "ts": t, "values": {"tag_count": b}},
+            ],
+            "http",
+        ).rejections
         sweep_lots(platform)
 
     def lot_alarms() -> list[dict]:
@@ -133,7 +183,11 @@ def test_goods_moved_between_zones_of_a_lot_stay_pledged_and_a_lot_drawn_down_ra
     platform.clock.advance(15 * MIN)
     counts(20, 250)
     (alarm,) = lot_alarms()
-    assert alarm["detail"]["lot"] == "L1" and alarm["detail"]["stock_units"] == 270 and alarm["detail"]["pledged_units"] == 300
+    assert (
+        alarm["detail"]["lot"] == "L1"
+        and alarm["detail"]["stock_units"] == 270
+        and alarm["detail"]["pledged_units"] == 300
+    )
     assert alarm["detail"]["threshold_from"]["en"] == "the pledge set on the lot"
     platform.clock.advance(15 * MIN)
     counts(100, 250)

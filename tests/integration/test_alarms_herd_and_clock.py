@@ -1,15 +1,15 @@
 """Two rules through the platform: a cow's fever judged against her herd on the sweep (a hot afternoon warms every
 cow, a sick one leaves the herd), and a device clock hours off the platform's receive time, persistent over batches."""
+
 from __future__ import annotations
 
 import random
 
-from wuxin.services.monitoring import sweeps
+from wuxin.indicators.days import HOUR_MS
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring import sweeps
 from wuxin.sim.spec import make_uscc
-from wuxin.indicators.days import HOUR_MS
-
 
 
 def alarms(platform, alarm_type: str, status: str | None = None) -> list[tuple[str, str]]:
@@ -20,16 +20,28 @@ def alarms(platform, alarm_type: str, status: str | None = None) -> list[tuple[s
 
 
 def farm(platform, collars: int) -> None:
-    firm = registry.create_enterprise(platform, None, "和林格尔恒达牧业有限公司", make_uscc(random.Random(11)), "dairy",
-                                      "内蒙古自治区呼和浩特市和林格尔县")
+    firm = registry.create_enterprise(
+        platform,
+        None,
+        "和林格尔恒达牧业有限公司",
+        make_uscc(random.Random(11)),
+        "dairy",
+        "内蒙古自治区呼和浩特市和林格尔县",
+    )
     for c in range(collars):
         registry.register_device(platform, None, firm, f"collar-{c:02d}", "dairy.collar", "bank_installed")
 
 
 def herd_hour(ts: int, sick: bool) -> list[dict]:
     """Twelve collars at one hour of a hot afternoon (39.6 C for all), collar-00 1 C above when sick."""
-    return [{"device": f"collar-{c:02d}", "ts": ts, "values": {"body_temp_c": round(39.6 + 0.02 * c + (1.0 if sick and c == 0 else 0), 2)}}
-            for c in range(12)]
+    return [
+        {
+            "device": f"collar-{c:02d}",
+            "ts": ts,
+            "values": {"body_temp_c": round(39.6 + 0.02 * c + (1.0 if sick and c == 0 else 0), 2)},
+        }
+        for c in range(12)
+    ]
 
 
 def test_a_cow_above_her_herd_for_six_hours_has_a_fever_a_hot_herd_does_not(platform):
@@ -54,10 +66,14 @@ def test_a_clock_eight_hours_ahead_raises_clock_skew_once_it_lasted_two_hours(pl
     farm(platform, 2)
     for h in range(4):  # collar-00 stamps its readings 8 h ahead; collar-01 is on time
         now = platform.clock_ms()
-        lines = [{"device": "collar-00", "ts": now + 8 * HOUR_MS, "values": {"body_temp_c": 38.6}},
-                 {"device": "collar-01", "ts": now - 60_000, "values": {"body_temp_c": 38.6}}]
+        lines = [
+            {"device": "collar-00", "ts": now + 8 * HOUR_MS, "values": {"body_temp_c": 38.6}},
+            {"device": "collar-01", "ts": now - 60_000, "values": {"body_temp_c": 38.6}},
+        ]
         assert not ingest_lines(platform, lines, "mqtt").rejections
         assert alarms(platform, "clock_skew") == ([("collar-00", "active")] if h >= 2 else [])
         platform.clock.advance(HOUR_MS)
-    ingest_lines(platform, [{"device": "collar-00", "ts": platform.clock_ms(), "values": {"body_temp_c": 38.6}}], "mqtt")
+    ingest_lines(
+        platform, [{"device": "collar-00", "ts": platform.clock_ms(), "values": {"body_temp_c": 38.6}}], "mqtt"
+    )
     assert alarms(platform, "clock_skew") == [("collar-00", "cleared")]  # set right: cleared

@@ -1,5 +1,6 @@
 """Alarms from data as it arrives: one per source and type (also under concurrent writers), lifecycle,
 audit, escalation, propagation to loans, rule state across restarts, denials."""
+
 from __future__ import annotations
 
 import threading
@@ -11,22 +12,24 @@ from wuxin.bootstrap import build_platform
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal
 from wuxin.services.credit import loans
-from wuxin.services.monitoring import alarms as monitoring
-from wuxin.services.monitoring import sweeps
-from wuxin.services.monitoring import rule_cache
-from wuxin.services.monitoring import overrides
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import overrides, rule_cache, sweeps
 
 
 def crane(platform, world) -> str:
     site = registry.add_site(platform, None, world.factory, "工地", "江苏省苏州市", 31.3, 120.6)
-    registry.register_device(platform, None, world.factory, "crane-1", "construction.tower_crane", "bank_installed", site)
+    registry.register_device(
+        platform, None, world.factory, "crane-1", "construction.tower_crane", "bank_installed", site
+    )
     return "crane-1"
 
 
 def principal(platform, world, username: str) -> Principal:
-    from wuxin.services.access.identity import principal_for_token, login as do_login
+    from wuxin.services.access.identity import login as do_login
+    from wuxin.services.access.identity import principal_for_token
+
     return principal_for_token(platform, do_login(platform, username, "correct-horse-battery"))
 
 
@@ -81,8 +84,11 @@ def test_acknowledge_clear_audit_and_denials(platform):
     cleared = monitoring.clear(platform, risk, alarm["id"], "crane inspected, limiter replaced")
     assert cleared["status"] == "cleared"
     audit = monitoring.alarm_audit(platform, risk, alarm["id"])
-    assert [(a["action"], a["user_id"]) for a in audit] == [("raise", None), ("acknowledge", world.users["risk"]),
-                                                            ("clear", world.users["risk"])]
+    assert [(a["action"], a["user_id"]) for a in audit] == [
+        ("raise", None),
+        ("acknowledge", world.users["risk"]),
+        ("clear", world.users["risk"]),
+    ]
     assert audit[2]["reason"] == "crane inspected, limiter replaced"
     # cleared by hand while the condition lasts: no new alarm until the condition ends and comes back
     ingest_lines(platform, [{"device": key, "ts": platform.clock_ms() + 1, "values": {"moment_pct": 140.0}}], "http")
@@ -164,8 +170,8 @@ def test_concurrent_writers_make_one_alarm(platform):
     index folds them into one on PostgreSQL and on SQLite."""
     plat = platform
     build_world(plat)
-    from wuxin.services.bootstrap import default_rules
     from wuxin.alerts.engine import Signal
+    from wuxin.services.bootstrap import default_rules
 
     rule = default_rules()["manufacturing.device_tamper"]
     barrier = threading.Barrier(8)

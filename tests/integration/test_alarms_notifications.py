@@ -1,4 +1,5 @@
 """Notifications: a signed webhook retried after a failure, and e-mail through a local SMTP server."""
+
 from __future__ import annotations
 
 import hmac
@@ -12,9 +13,10 @@ from aiosmtpd.controller import Controller
 from tests.conftest import free_port
 from tests.world import build_world
 from wuxin.errors import Denied, InvalidInput
-from wuxin.services.monitoring import alarms as monitoring, notifications
 from wuxin.services.access.identity import login, principal_for_token
 from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import notifications
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -62,7 +64,8 @@ def smtp():
 def test_webhook_is_signed_and_retried_and_email_is_sent(platform, webhook, smtp):
     inbox, (smtp_host, smtp_port) = smtp
     platform.settings = platform.settings.model_copy(
-        update={"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_from": "alarms@wuxin.example"})
+        update={"smtp_host": smtp_host, "smtp_port": smtp_port, "smtp_from": "alarms@wuxin.example"}
+    )
     build_world(platform)
     risk = principal_for_token(platform, login(platform, "risk", "correct-horse-battery"))
     officer = principal_for_token(platform, login(platform, "officer", "correct-horse-battery"))

@@ -1,14 +1,14 @@
 """POST /api/v1/devices/{key}/alink-secret: an Alibaba LinkKit DeviceSecret issued over the API by who may manage the
 device, shown once and kept encrypted; every other caller refused, and a refused call changes nothing."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from wuxin.services.ingest.device_sdk import AlinkConnect, ConnectRefused, alink_device, alink_sign
-
 from tests.world import build_world, login
+from wuxin.services.ingest.device_sdk import AlinkConnect, ConnectRefused, alink_device, alink_sign
 
 PRODUCT_KEY = "a1Loom00001"
 
@@ -21,8 +21,9 @@ def env(platform, live):
 
 
 def _connect(device_name: str, timestamp_s: int) -> AlinkConnect:
-    return AlinkConnect(f"{PRODUCT_KEY}.{device_name}", PRODUCT_KEY, device_name, "hmacsha256", "2",
-                        str(timestamp_s * 1000))
+    return AlinkConnect(
+        f"{PRODUCT_KEY}.{device_name}", PRODUCT_KEY, device_name, "hmacsha256", "2", str(timestamp_s * 1000)
+    )
 
 
 def _signs_in(platform, secret: str, device_name: str = "loom-01") -> bool:
@@ -40,7 +41,10 @@ def test_a_consented_integrator_issues_and_reissues_a_secret(platform, env):
     assert answer.status_code == 200, answer.text
     first = answer.json()
     assert {k: first[k] for k in ("key", "product_key", "device_name")} == {
-        "key": "loom-01", "product_key": PRODUCT_KEY, "device_name": "loom-01"}
+        "key": "loom-01",
+        "product_key": PRODUCT_KEY,
+        "device_name": "loom-01",
+    }
     assert _signs_in(platform, first["device_secret"])
     again = client.post("/api/v1/devices/loom-01/alink-secret", headers=headers, json={"product_key": PRODUCT_KEY})
     assert again.status_code == 200
@@ -50,17 +54,21 @@ def test_a_consented_integrator_issues_and_reissues_a_secret(platform, env):
     assert again.json()["device_secret"] not in row["secret_ciphertext"]
 
 
-@pytest.mark.parametrize("username,device,status,words", [
-    ("officer", "loom-01", 403, "may not manage devices of enterprise"),  # a bank user reads, never manages
-    ("owner", "loom-01", 403, "bank_installed"),  # the borrower may not hold a bank-installed device's secret
-    ("other", "loom-01", 404, "is not registered"),  # a bank without consent does not learn the device exists
-    ("integrator", "truck-01", 404, "is not registered"),  # the fleet never consented to the integrator's tenant
-    ("integrator", "no-such-device", 404, "is not registered"),
-])
+@pytest.mark.parametrize(
+    "username,device,status,words",
+    [
+        ("officer", "loom-01", 403, "may not manage devices of enterprise"),  # a bank user reads, never manages
+        ("owner", "loom-01", 403, "bank_installed"),  # the borrower may not hold a bank-installed device's secret
+        ("other", "loom-01", 404, "is not registered"),  # a bank without consent does not learn the device exists
+        ("integrator", "truck-01", 404, "is not registered"),  # the fleet never consented to the integrator's tenant
+        ("integrator", "no-such-device", 404, "is not registered"),
+    ],
+)
 def test_everyone_else_is_refused_and_nothing_changes(platform, env, username, device, status, words):
     _, client = env
-    answer = client.post(f"/api/v1/devices/{device}/alink-secret", headers=login(client, username),
-                         json={"product_key": PRODUCT_KEY})
+    answer = client.post(
+        f"/api/v1/devices/{device}/alink-secret", headers=login(client, username), json={"product_key": PRODUCT_KEY}
+    )
     assert answer.status_code == status, answer.text
     assert words in answer.json()["detail"]
     with platform.uow() as uow:
@@ -73,8 +81,17 @@ def test_without_a_login_or_with_bad_names_or_a_taken_name(platform, env):
     headers = login(client, "integrator")
     bad = client.post("/api/v1/devices/loom-01/alink-secret", headers=headers, json={"product_key": "a1 bad/key"})
     assert bad.status_code == 422 and "'a1 bad/key'" in bad.json()["detail"]
-    assert client.post("/api/v1/devices/loom-01/alink-secret", headers=headers,
-                       json={"product_key": PRODUCT_KEY, "device_name": "shared-name"}).status_code == 200
-    taken = client.post("/api/v1/devices/loom-02/alink-secret", headers=headers,
-                        json={"product_key": PRODUCT_KEY, "device_name": "shared-name"})
+    assert (
+        client.post(
+            "/api/v1/devices/loom-01/alink-secret",
+            headers=headers,
+            json={"product_key": PRODUCT_KEY, "device_name": "shared-name"},
+        ).status_code
+        == 200
+    )
+    taken = client.post(
+        "/api/v1/devices/loom-02/alink-secret",
+        headers=headers,
+        json={"product_key": PRODUCT_KEY, "device_name": "shared-name"},
+    )
     assert taken.status_code == 409 and "'loom-01'" in taken.json()["detail"]

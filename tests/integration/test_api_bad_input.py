@@ -1,5 +1,6 @@
 """Bad input answers 4xx naming the thing and the value, never 5xx; a full database answers 503 (one test per class of
 5xx the fuzzing in test_api_fuzz.py found or the security review listed)."""
+
 from __future__ import annotations
 
 import errno
@@ -56,28 +57,35 @@ def test_a_duplicate_site_name_answers_409_naming_the_site(live, platform):
     assert first.status_code == 201
     again = live.client.post(f"/api/v1/enterprises/{world.factory}/sites", json=site, headers=owner)
     assert again.status_code == 409, again.text
-    assert again.json()["message"] == (f"enterprise {world.factory} already has a site named '二号车间' "
-                                       f"(site {first.json()['id']})")
+    assert again.json()["message"] == (
+        f"enterprise {world.factory} already has a site named '二号车间' (site {first.json()['id']})"
+    )
 
 
 def test_a_narrowing_that_changes_nothing_answers_422(live, platform):
     world = build_world(platform)
-    response = live.client.patch(f"/api/v1/consents/{world.consent_bank_factory}", json={"scope_items": None},
-                                 headers=login(live.client, "owner"))
+    response = live.client.patch(
+        f"/api/v1/consents/{world.consent_bank_factory}",
+        json={"scope_items": None},
+        headers=login(live.client, "owner"),
+    )
     assert response.status_code == 422, response.text
-    assert response.json()["message"] == (f"consent {world.consent_bank_factory}: a narrowing gives scope_items, "
-                                          "expires_ms or both; got neither")
+    assert response.json()["message"] == (
+        f"consent {world.consent_bank_factory}: a narrowing gives scope_items, expires_ms or both; got neither"
+    )
 
 
 def test_business_data_that_is_not_utf8_or_has_a_bare_carriage_return_is_no_server_error(live, platform):
     build_world(platform)
     csv_owner = login(live.client, "owner") | {"content-type": "text/csv"}
-    response = live.client.post("/api/v1/business-data/statements", content=b"uscc,period\n\xff,2026-Q1\n",
-                                headers=csv_owner)
+    response = live.client.post(
+        "/api/v1/business-data/statements", content=b"uscc,period\n\xff,2026-Q1\n", headers=csv_owner
+    )
     assert response.status_code == 422, response.text
     assert response.json()["message"] == "file is not UTF-8 text: byte b'\\xff' at offset 12"
-    response = live.client.post("/api/v1/business-data/statements", content=b"uscc,period\r\nx\ry,2026-Q1\r\n",
-                                headers=csv_owner)
+    response = live.client.post(
+        "/api/v1/business-data/statements", content=b"uscc,period\r\nx\ry,2026-Q1\r\n", headers=csv_owner
+    )
     assert response.status_code == 201, response.text  # the row is read (and refused for its fields), not a crash
     assert response.json()["rejected"] == 2
 
@@ -99,8 +107,11 @@ def test_a_unique_violation_the_services_did_not_foresee_is_a_conflict_naming_ta
 def test_nul_characters_and_lone_surrogates_are_refused_naming_the_field(live, platform):
     build_world(platform)
     problem = _problem(live.client.post("/api/v1/auth/login", json={"username": "ad\x00min", "password": "x" * 12}))
-    assert problem == {"where": "body.username", "value": "ad\x00min",
-                       "message": "contains a NUL character (U+0000), which the database cannot store"}
+    assert problem == {
+        "where": "body.username",
+        "value": "ad\x00min",
+        "message": "contains a NUL character (U+0000), which the database cannot store",
+    }
     admin = login(live.client, "admin")
     problem = _problem(live.client.post("/api/v1/devices/loom%0001/token/rotate", headers=admin))
     assert (problem["where"], problem["value"]) == ("path.device_key", "loom\x0001")
@@ -110,10 +121,16 @@ def test_nul_characters_and_lone_surrogates_are_refused_naming_the_field(live, p
     assert problem["where"] == "path.device_token"
     owner = login(live.client, "owner")
     surrogate = b'{"name": "\\ud800 hall", "region": "Suzhou"}'
-    problem = _problem(live.client.post("/api/v1/enterprises/1/sites", content=surrogate,
-                                        headers=owner | {"content-type": "application/json"}))
-    assert problem == {"where": "body.name", "value": "\\ud800 hall",
-                       "message": "contains a lone surrogate U+D800, which is not Unicode text"}
+    problem = _problem(
+        live.client.post(
+            "/api/v1/enterprises/1/sites", content=surrogate, headers=owner | {"content-type": "application/json"}
+        )
+    )
+    assert problem == {
+        "where": "body.name",
+        "value": "\\ud800 hall",
+        "message": "contains a lone surrogate U+D800, which is not Unicode text",
+    }
     rows = json.dumps([{"uscc": "x", "period": "2026-Q1", "note": "a\x00b"}])
     problem = _problem(live.client.post("/api/v1/business-data/statements", content=rows, headers=owner))
     assert problem["where"] == "body.0.note"
@@ -123,8 +140,12 @@ def test_deeply_nested_json_answers_400_saying_so(live, platform):
     build_world(platform)
     owner, admin = login(live.client, "owner"), login(live.client, "admin")
     json_type = {"content-type": "application/json"}
-    for path, headers in [("/api/v1/business-data/statements", owner), ("/epcis/capture", owner),
-                          ("/api/v1/enterprises/1/sites", owner), ("/api/v1/rule-overrides/equipment_loan/x", admin)]:
+    for path, headers in [
+        ("/api/v1/business-data/statements", owner),
+        ("/epcis/capture", owner),
+        ("/api/v1/enterprises/1/sites", owner),
+        ("/api/v1/rule-overrides/equipment_loan/x", admin),
+    ]:
         method = live.client.put if "rule-overrides" in path else live.client.post
         response = method(path, content=DEEP, headers=headers | json_type)
         assert response.status_code == 400, (path, response.text)
@@ -146,8 +167,11 @@ def test_a_full_database_answers_503_with_retry_after_and_health_says_degraded(l
     assert health.status_code == 503 and health.json()["status"] == "read_only"
     assert "KiB left to write to the database" in health.json()["writes"] and health.headers["Retry-After"]
     for attempt in range(200):  # sites of 400 bytes fill the free bytes left in the pages the database has
-        response = live.client.post(f"/api/v1/enterprises/{world.factory}/sites", headers=owner,
-                                    json={"name": f"{attempt}-" + "x" * 190, "region": "y" * 200})
+        response = live.client.post(
+            f"/api/v1/enterprises/{world.factory}/sites",
+            headers=owner,
+            json={"name": f"{attempt}-" + "x" * 190, "region": "y" * 200},
+        )
         if response.status_code != 201:
             break
     assert response.status_code == 503, response.text
@@ -182,13 +206,17 @@ def test_a_json_number_beyond_a_double_answers_422_not_inf(live, platform):
     world = build_world(platform)
     officer = login(live.client, "officer")
     body = b'{"product_code": "movable_pledge", "pledged_value_cny": 1e999999}'
-    response = live.client.post(f"/api/v1/enterprises/{world.factory}/credit/decisions", content=body,
-                                headers={**officer, "Content-Type": "application/json"})
+    response = live.client.post(
+        f"/api/v1/enterprises/{world.factory}/credit/decisions",
+        content=body,
+        headers={**officer, "Content-Type": "application/json"},
+    )
     problem = _problem(response)
     assert problem["where"] == "body.pledged_value_cny"
     zone = b'{"zone_id": "z", "polygon": [[1e999999, 0], [1, 0], [1, 1]]}'
-    response = live.client.post("/api/v1/loans/1/zones", content=zone,
-                                headers={**officer, "Content-Type": "application/json"})
+    response = live.client.post(
+        "/api/v1/loans/1/zones", content=zone, headers={**officer, "Content-Type": "application/json"}
+    )
     assert _problem(response)["where"] == "body.polygon.0.0"
 
 
@@ -208,8 +236,9 @@ def test_a_nul_in_one_point_keeps_the_good_points_on_both_telemetry_routes(live,
     body = b'{"current_a": 9, "bad\\u0000name": 1}'
     token = world.device_tokens["loom-01"]
     in_path = live.client.post(f"/api/v1/{token}/telemetry", content=body)
-    in_header = live.client.post("/api/v1/devices/me/telemetry", content=body,
-                                 headers={"Authorization": f"Bearer {token}"})
+    in_header = live.client.post(
+        "/api/v1/devices/me/telemetry", content=body, headers={"Authorization": f"Bearer {token}"}
+    )
     assert in_path.status_code == in_header.status_code == 200, in_header.text
     without_batch = [{k: v for k, v in r.json().items() if k != "batch_id"} for r in (in_path, in_header)]
     assert without_batch[0] == without_batch[1]
@@ -219,6 +248,7 @@ def test_a_nul_in_one_point_keeps_the_good_points_on_both_telemetry_routes(live,
 def test_every_telemetry_route_leaves_its_body_to_the_ingest_parser(platform):
     from wuxin.api.app import create_app
     from wuxin.api.guards import INGEST_ROUTES
+
     paths = create_app(platform).openapi()["paths"]
     telemetry = {path for path, operations in paths.items() if path.endswith("/telemetry") and "post" in operations}
     assert telemetry and telemetry <= INGEST_ROUTES
@@ -228,7 +258,10 @@ def test_a_number_beyond_a_double_in_free_form_parameters_answers_422(live, plat
     build_world(platform)
     risk = login(live.client, "risk")
     body = b'{"params": {"value": 1e999999}}'
-    response = live.client.put("/api/v1/rule-overrides/*/construction.crane_overload", content=body,
-                               headers={**risk, "Content-Type": "application/json"})
+    response = live.client.put(
+        "/api/v1/rule-overrides/*/construction.crane_overload",
+        content=body,
+        headers={**risk, "Content-Type": "application/json"},
+    )
     problem = _problem(response)
     assert problem["where"] == "body" and "params.value" in problem["message"]

@@ -4,6 +4,7 @@ PostgreSQL, valid and invalid requests, each as one of the roles (or as nobody);
 Bounded so that it stays fast: WUXIN_FUZZ_EXAMPLES (default 12) examples per operation and generation mode, the
 role drawn per example. The run is derandomised (a CI run is reproducible); WUXIN_FUZZ_SEED=N explores with seed N.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,14 @@ def _fuzz(operation, mode: GenerationMode, base_url: str, headers_of: dict, sess
     """Up to EXAMPLES requests; each server error is kept (not raised, not shrunk) so one run lists them all."""
 
     @given(case=operation.as_strategy(generation_mode=mode), role=st.sampled_from(ROLES))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=SEED is None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=SEED is None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case, role) -> None:
         headers = headers_of[role]
         response = case.call(base_url=base_url, session=session, headers=headers, timeout=60)
@@ -118,11 +125,20 @@ def _referenced(part: object, schemas: dict) -> set[str]:
 
 def test_every_integer_a_request_may_carry_is_bounded_to_64_bits(sqlite_template):
     """The mechanism behind 'ids beyond 64 bits answer 422': a route with a bare `int` fails here, not in production."""
-    spec = create_app(build_platform(Settings(database_url=f"sqlite:///{sqlite_template}", environment="test"))).openapi()
-    paths = {path: {method: {k: v for k, v in op.items() if k in ("parameters", "requestBody")}
-                    for method, op in ops.items()} for path, ops in spec["paths"].items()}
+    spec = create_app(
+        build_platform(Settings(database_url=f"sqlite:///{sqlite_template}", environment="test"))
+    ).openapi()
+    paths = {
+        path: {
+            method: {k: v for k, v in op.items() if k in ("parameters", "requestBody")} for method, op in ops.items()
+        }
+        for path, ops in spec["paths"].items()
+    }
     schemas = spec["components"]["schemas"]
     requests_part = {"paths": paths, "schemas": {name: schemas[name] for name in _referenced(paths, schemas)}}
-    unbounded = [where for where, schema in _integers(requests_part, "")
-                 if not INT64_MIN <= schema.get("minimum", INT64_MIN - 1) <= schema.get("maximum", INT64_MAX + 1) <= INT64_MAX]
+    unbounded = [
+        where
+        for where, schema in _integers(requests_part, "")
+        if not INT64_MIN <= schema.get("minimum", INT64_MIN - 1) <= schema.get("maximum", INT64_MAX + 1) <= INT64_MAX
+    ]
     assert unbounded == [], "\n".join(unbounded)

@@ -1,6 +1,7 @@
 """The second generator (wuxin.bench.gen2): deterministic per seed, its output is a labelled data set the loader
 accepts, and a small set scored end to end through the real platform recalls its tamper and raises no tamper or
 fabricated-data alarm on the healthy control firm."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,9 @@ START = dt.date(2026, 9, 21)
 
 
 def digest(folder) -> str:
-    return hashlib.sha256(b"".join((folder / name).read_bytes()
-                                   for name in ("devices.json", "telemetry.jsonl", "labels.json"))).hexdigest()
+    return hashlib.sha256(
+        b"".join((folder / name).read_bytes() for name in ("devices.json", "telemetry.jsonl", "labels.json"))
+    ).hexdigest()
 
 
 def test_same_seed_same_files_other_seed_other_data(tmp_path):
@@ -33,7 +35,13 @@ def test_every_industry_loads_with_risk_and_benign_labels_of_the_platform_types(
     summary = write_data_set(tmp_path, 11, START, 28)
     devices, lines, labels = load_data_set(tmp_path)
     assert summary["enterprises"] == 11 and len(lines) == summary["lines"]
-    assert {e["industry"] for e in devices["enterprises"]} == {"manufacturing", "energy", "dairy", "vehicles", "logistics"}
+    assert {e["industry"] for e in devices["enterprises"]} == {
+        "manufacturing",
+        "energy",
+        "dairy",
+        "vehicles",
+        "logistics",
+    }
     known = {r.alarm_type for r in default_rules().values()}
     assert {t for l in labels for t in l.alarm_types} <= known
     risky = {l.enterprise for l in labels if not l.benign}

@@ -1,5 +1,6 @@
 """`wuxin bench alerts --data DIR`: a small labelled data set replayed through a real (SQLite) platform and scored;
 broken data sets refused with errors naming the file and the place."""
+
 from __future__ import annotations
 
 import random
@@ -16,21 +17,56 @@ FIRST = 1_780_000_000_000 // DAY * DAY - CN  # a local (China) midnight
 
 
 def write_set(folder, idle=(10, 11)):
-    devices = {"enterprises": [{"id": "E1", "name": "常州精工机械有限公司", "industry": "manufacturing", "region": "江苏省常州市"}],
-               "devices": [{"key": f"lathe-{k}", "enterprise": "E1", "device_type": "manufacturing.current_bracelet",
-                            "attributes": {"rated_current_a": 60, "run_threshold_a": 10}} for k in range(3)]}
+    devices = {
+        "enterprises": [
+            {"id": "E1", "name": "常州精工机械有限公司", "industry": "manufacturing", "region": "江苏省常州市"}
+        ],
+        "devices": [
+            {
+                "key": f"lathe-{k}",
+                "enterprise": "E1",
+                "device_type": "manufacturing.current_bracelet",
+                "attributes": {"rated_current_a": 60, "run_threshold_a": 10},
+            }
+            for k in range(3)
+        ],
+    }
     lines = []
     for k in range(3):
         rng = random.Random(k)
         for t in range(FIRST, FIRST + 13 * DAY, 15 * MIN):
             day, minute = (t - FIRST) // DAY, (t - FIRST) % DAY // MIN
             on = not (k == 0 and day in idle) and 480 <= minute < 1200 and rng.random() > 0.05
-            lines.append({"device": f"lathe-{k}", "ts": t, "values": {"current_a": round(30 + rng.gauss(0, 2), 1) if on else 1.5}})
-    labels = {"labels": [
-        {"id": "idle-1", "alarm_types": ["machine_idle"], "enterprise": "E1", "devices": ["lathe-0"],
-         "start": FIRST + idle[0] * DAY, "end": FIRST + (idle[-1] + 1) * DAY, "source": "test"},
-        {"id": "standby", "alarm_types": ["machine_idle"], "enterprise": "E1", "devices": ["lathe-2"],
-         "start": FIRST + 12 * DAY, "end": FIRST + 13 * DAY, "benign": True, "source": "test"}]}
+            lines.append(
+                {
+                    "device": f"lathe-{k}",
+                    "ts": t,
+                    "values": {"current_a": round(30 + rng.gauss(0, 2), 1) if on else 1.5},
+                }
+            )
+    labels = {
+        "labels": [
+            {
+                "id": "idle-1",
+                "alarm_types": ["machine_idle"],
+                "enterprise": "E1",
+                "devices": ["lathe-0"],
+                "start": FIRST + idle[0] * DAY,
+                "end": FIRST + (idle[-1] + 1) * DAY,
+                "source": "test",
+            },
+            {
+                "id": "standby",
+                "alarm_types": ["machine_idle"],
+                "enterprise": "E1",
+                "devices": ["lathe-2"],
+                "start": FIRST + 12 * DAY,
+                "end": FIRST + 13 * DAY,
+                "benign": True,
+                "source": "test",
+            },
+        ]
+    }
     (folder / "devices.json").write_bytes(orjson.dumps(devices))
     (folder / "telemetry.jsonl").write_bytes(b"\n".join(orjson.dumps(l) for l in lines))
     (folder / "labels.json").write_bytes(orjson.dumps(labels))

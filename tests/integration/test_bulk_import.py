@@ -1,4 +1,5 @@
 """`wuxin import FILE.jsonl` on both databases: good, bad and malformed lines, re-imports, the CLI."""
+
 from __future__ import annotations
 
 import orjson
@@ -20,20 +21,26 @@ def write_jsonl(path, lines) -> None:
 
 
 def good_lines(n: int) -> list[dict]:
-    return [{"device": "meter-01", "ts": T0_MS - i * 60_000, "values": {"energy_kwh_total": 1000.0 + i, "power_kw": 12.5}}
-            for i in range(n)]
+    return [
+        {"device": "meter-01", "ts": T0_MS - i * 60_000, "values": {"energy_kwh_total": 1000.0 + i, "power_kw": 12.5}}
+        for i in range(n)
+    ]
 
 
 def test_import_stores_good_lines_and_quarantines_the_rest(platform, world, tmp_path):
     path = tmp_path / "history.jsonl"
-    write_jsonl(path, good_lines(300) + [
-        {"device": "ghost-99", "ts": T0_MS, "values": {"current_a": 1.0}},
-        {"device": "loom-01", "ts": "2026-09-21 10:00", "values": {"current_a": 1.0}},
-        {"device": "loom-01", "ts": "2026-09-21T10:00:00+08:00", "event": "tamper", "params": {}},
-        b'{"device": "loom-01", "ts": 1, "values": {',
-        b'{"device": "loom-01", "ts": %d, "values": {"current_a": NaN}}' % (T0_MS - 5),
-        {"device": "loom-01", "ts": T0_MS - 7, "values": {"current_a": 3.5, "temperature": 20}},
-    ])
+    write_jsonl(
+        path,
+        good_lines(300)
+        + [
+            {"device": "ghost-99", "ts": T0_MS, "values": {"current_a": 1.0}},
+            {"device": "loom-01", "ts": "2026-09-21 10:00", "values": {"current_a": 1.0}},
+            {"device": "loom-01", "ts": "2026-09-21T10:00:00+08:00", "event": "tamper", "params": {}},
+            b'{"device": "loom-01", "ts": 1, "values": {',
+            b'{"device": "loom-01", "ts": %d, "values": {"current_a": NaN}}' % (T0_MS - 5),
+            {"device": "loom-01", "ts": T0_MS - 7, "values": {"current_a": 3.5, "temperature": 20}},
+        ],
+    )
     summary = import_file(platform, path)
     assert (summary.lines, summary.readings, summary.events, summary.rejected) == (306, 601, 1, 5)
     with platform.uow() as uow:

@@ -1,4 +1,5 @@
 """Operator-facing commands and the health of a server whose database is gone."""
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,29 @@ def test_help_explains_where_to_start():
 
 def test_thing_model_import_accepts_a_good_file_and_names_the_fault_of_a_bad_one(platform, cli_env, tmp_path):
     good = tmp_path / "good.json"
-    good.write_bytes(orjson.dumps({"profile": {"productKey": "manufacturing.vibration_sensor"},
-                                   "properties": [{"identifier": "vibration_mm_s",
-                                                   "dataType": {"type": "float", "specs": {"min": "0", "max": "100"}}}]}))
+    good.write_bytes(
+        orjson.dumps(
+            {
+                "profile": {"productKey": "manufacturing.vibration_sensor"},
+                "properties": [
+                    {"identifier": "vibration_mm_s", "dataType": {"type": "float", "specs": {"min": "0", "max": "100"}}}
+                ],
+            }
+        )
+    )
     result = cli_env.invoke(app, ["thing-model", "import", str(good)])
     assert result.exit_code == 0 and "manufacturing.vibration_sensor" in result.output
     platform.thing_models.reload()
     assert platform.thing_models.get("manufacturing.vibration_sensor") is not None
     bad = tmp_path / "bad.json"
-    bad.write_bytes(orjson.dumps({"profile": {"productKey": "manufacturing.broken"},
-                                  "properties": [{"identifier": "x", "dataType": {"type": "decimal"}}]}))
+    bad.write_bytes(
+        orjson.dumps(
+            {
+                "profile": {"productKey": "manufacturing.broken"},
+                "properties": [{"identifier": "x", "dataType": {"type": "decimal"}}],
+            }
+        )
+    )
     result = cli_env.invoke(app, ["thing-model", "import", str(bad)])
     assert result.exit_code == 2 and "decimal" in result.output
 

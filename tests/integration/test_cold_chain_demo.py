@@ -1,16 +1,25 @@
 """The demo makes a cold-chain borrower from the pack alone: its devices with their history, a loan with pledged lots
 watched by its RFID readers, a credit decision on the pack's product, and the pack's words in both languages."""
+
 from __future__ import annotations
 
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.demo.setup import load_demo
 
-TYPES = {"cold_chain.temp_logger", "cold_chain.door_sensor", "cold_chain.refrigeration_meter", "cold_chain.rfid_reader",
-         "cold_chain.scale", "cold_chain.reefer_unit"}
+TYPES = {
+    "cold_chain.temp_logger",
+    "cold_chain.door_sensor",
+    "cold_chain.refrigeration_meter",
+    "cold_chain.rfid_reader",
+    "cold_chain.scale",
+    "cold_chain.reefer_unit",
+}
 
 
 def login(client, username):
-    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -21,7 +30,9 @@ def test_the_demo_creates_a_cold_chain_borrower_with_devices_a_pledge_and_a_deci
     store = next(e for e in enterprises if e["industry"] == "cold_chain")
     devices = live.client.get(f"/api/v1/enterprises/{store['id']}/devices", headers=officer).json()
     assert {d["device_type"] for d in devices} == TYPES
-    logger = next(d for d in devices if d["device_type"] == "cold_chain.temp_logger" and d["attributes"]["space_kind"] == "room")
+    logger = next(
+        d for d in devices if d["device_type"] == "cold_chain.temp_logger" and d["attributes"]["space_kind"] == "room"
+    )
     url = f"/api/v1/enterprises/{store['id']}/devices/{logger['key']}/telemetry?key=temp_c"
     readings = live.client.get(url, headers=officer).json()["readings"]
     assert len(readings) > 100 and all(-50 <= r["value"] <= 50 for r in readings)
@@ -39,7 +50,11 @@ def test_the_demo_creates_a_cold_chain_borrower_with_devices_a_pledge_and_a_deci
     labels = live.client.get("/api/v1/labels", headers=officer).json()
     assert labels["scenario"]["cold_chain"]["zh"] == "冷链仓储物流" and labels["scenario"]["cold_chain"]["colour"]
     assert labels["product"]["cold_chain_pledge"] == {"zh": "冷链仓单质押", "en": "cold-chain warehouse receipt pledge"}
-    for kind, code in (("device_type", "cold_chain.reefer_unit"), ("metric", "door_open"),
-                       ("indicator", "temp_in_range_ratio"), ("alarm_type", "temperature_excursion"),
-                       ("check", "electricity_bill_vs_refrigeration")):
+    for kind, code in (
+        ("device_type", "cold_chain.reefer_unit"),
+        ("metric", "door_open"),
+        ("indicator", "temp_in_range_ratio"),
+        ("alarm_type", "temperature_excursion"),
+        ("check", "electricity_bill_vs_refrigeration"),
+    ):
         assert labels[kind][code]["zh"] and labels[kind][code]["en"], (kind, code)

@@ -1,5 +1,6 @@
 """Commands to a JT/T 808 terminal end to end: the terminal simulator over real TCP, the gateway with the database
 outbox, the rules of who may ask and approve, the audit log and the evidence ledger."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,18 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.world import DAY_MS, PASSWORD, build_world
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.jt808 import commands as c
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway, command_serial
 from wuxin.ingest.jt808.simulator import SimulatedTerminal
-from wuxin.services.devices import calendars, registry
 from wuxin.services.access import consent, identity
 from wuxin.services.credit import loans
+from wuxin.services.devices import calendars, registry
 from wuxin.services.devices import commands as cmd
 from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
-
-from tests.world import DAY_MS, PASSWORD, build_world
 
 PHONE, PHONE_B = "013912345678", "013912340002"
 VIN = "LFV2A21K6A3000001"
@@ -35,8 +35,15 @@ class Commands:
         for tenant in (world.bank, world.operator, world.other_bank):
             consent.grant(platform, None, world.fleet, tenant, "all", [], "credit monitoring", expires)
         for key, phone, terminal_id in (("truck-02", PHONE, "SZ80801"), ("truck-03", PHONE_B, "SZ80802")):
-            registry.register_device(platform, None, world.fleet, key, "vehicles.gps_terminal", "bank_installed",
-                                     attributes={"jt808_phone": phone, "plate": "粤B12345", "vin": VIN if key == "truck-02" else ""})
+            registry.register_device(
+                platform,
+                None,
+                world.fleet,
+                key,
+                "vehicles.gps_terminal",
+                "bank_installed",
+                attributes={"jt808_phone": phone, "plate": "粤B12345", "vin": VIN if key == "truck-02" else ""},
+            )
             provision_terminal(platform, None, key, terminal_id)
         self.loan_id = loans.create_loan(platform, self.who("officer"), world.fleet, "auto", "300000")["id"]
         self.set_loan(loan_state, ["truck-02"])
@@ -51,15 +58,24 @@ class Commands:
             uow.commit()
 
     def request(self, username: str, operation: str, params: dict | None = None, **kw) -> dict:
-        return cmd.request_command(self.platform, self.who(username), kw.pop("device", "truck-02"), operation, params,
-                                   kw.pop("reason", "borrower 90 days overdue, recovery decided"), **kw)
+        return cmd.request_command(
+            self.platform,
+            self.who(username),
+            kw.pop("device", "truck-02"),
+            operation,
+            params,
+            kw.pop("reason", "borrower 90 days overdue, recovery decided"),
+            **kw,
+        )
 
     def state(self, command_id: int) -> str:
         return cmd.command_detail(self.platform, self.who("admin"), command_id)["state"]
 
     def audit(self, command_id: int) -> list[str]:
         with self.platform.uow() as uow:
-            return [a["action"] for a in reversed(uow.logs.audit_entries(500)) if a["subject"] == f"command:{command_id}"]
+            return [
+                a["action"] for a in reversed(uow.logs.audit_entries(500)) if a["subject"] == f"command:{command_id}"
+            ]
 
     def ledger(self, command_id: int) -> list[dict]:
         import json
@@ -71,8 +87,9 @@ class Commands:
 
 def _run(platform, scenario) -> None:
     async def main() -> None:
-        gateway = Jt808Gateway(DatabaseDirectory(platform), PlatformSink(platform), idle_timeout_s=10,
-                               outbox=cmd.DatabaseOutbox(platform))
+        gateway = Jt808Gateway(
+            DatabaseDirectory(platform), PlatformSink(platform), idle_timeout_s=10, outbox=cmd.DatabaseOutbox(platform)
+        )
         port = await gateway.start("127.0.0.1", 0)
         try:
             await scenario(gateway, port)
@@ -82,8 +99,14 @@ def _run(platform, scenario) -> None:
     asyncio.run(main())
 
 
-async def _online(port: int, phone: str = PHONE, version: str = "2019", terminal_id: str = "SZ80801",
-                  speed_kmh: float = 0.0, acc_on: bool = False) -> SimulatedTerminal:
+async def _online(
+    port: int,
+    phone: str = PHONE,
+    version: str = "2019",
+    terminal_id: str = "SZ80801",
+    speed_kmh: float = 0.0,
+    acc_on: bool = False,
+) -> SimulatedTerminal:
     """A terminal logged in that has reported one location (the speed and ignition the rules read)."""
     terminal = SimulatedTerminal(phone, version, terminal_id=terminal_id)
     terminal.clock = lambda: FIX_TIME
@@ -124,7 +147,11 @@ def test_immobilise_is_approved_by_a_second_person_sent_once_and_acknowledged_an
 
     _run(platform, scenario)
     frame = out["frame"]
-    assert (frame.header.msg_id, frame.header.serial, frame.body.hex()) == (0x8500, command_serial(out["id"]), "0001f00101")
+    assert (frame.header.msg_id, frame.header.serial, frame.body.hex()) == (
+        0x8500,
+        command_serial(out["id"]),
+        "0001f00101",
+    )
     detail = cmd.command_detail(platform, world.who("officer"), out["id"])
     assert detail["state"] == "acknowledged" and detail["msg_id"] == "0x8500"
     assert detail["answer"]["vehicle"]["oil_cut"] and detail["answer"]["vehicle"]["circuit_cut"]
@@ -227,10 +254,22 @@ def test_who_may_not_ask_for_the_cut(platform):
         with pytest.raises(Conflict, match="not on the collateral"):
             world.request("officer", "immobilise", loan_id=world.loan_id)
         with platform.uow() as uow:  # ... unless pledged by its VIN
-            uow.monitoring.add_items([dict(tenant_id=world.world.bank, loan_id=world.loan_id,
-                                           enterprise_id=world.world.fleet, pledged_ms=platform.clock_ms(),
-                                           identity=f"serial:{VIN}", sku="vehicle", quantity=1, unit="unit",
-                                           zone_id=None, haircut=0)])
+            uow.monitoring.add_items(
+                [
+                    dict(
+                        tenant_id=world.world.bank,
+                        loan_id=world.loan_id,
+                        enterprise_id=world.world.fleet,
+                        pledged_ms=platform.clock_ms(),
+                        identity=f"serial:{VIN}",
+                        sku="vehicle",
+                        quantity=1,
+                        unit="unit",
+                        zone_id=None,
+                        haircut=0,
+                    )
+                ]
+            )
             uow.commit()
         assert world.request("officer", "immobilise", loan_id=world.loan_id)["state"] == "requested"
 
@@ -251,7 +290,9 @@ def test_four_eyes_needs_another_person_of_the_same_bank(platform):
             cmd.approve_command(platform, world.who("admin"), command["id"])
         with pytest.raises(InvalidInput, match="reason"):
             cmd.reject_command(platform, world.who("risk"), command["id"], "")
-        assert cmd.reject_command(platform, world.who("risk"), command["id"], "not yet: call first")["state"] == "refused"
+        assert (
+            cmd.reject_command(platform, world.who("risk"), command["id"], "not yet: call first")["state"] == "refused"
+        )
         with pytest.raises(Conflict, match="is refused: it cannot approve"):
             cmd.approve_command(platform, world.who("risk"), command["id"])
         second = world.request("officer", "lock_doors", loan_id=world.loan_id)
@@ -316,8 +357,12 @@ def test_set_parameters_changes_the_cadence_and_a_duplicate_reply_acknowledges_o
     async def scenario(gateway, port):
         terminal = await _online(port)
         terminal.duplicate_replies = True
-        command = world.request("integrator", "set_parameters", {"report_interval_s": 10, "heartbeat_interval_s": 30},
-                                reason="denser track for recovery")
+        command = world.request(
+            "integrator",
+            "set_parameters",
+            {"report_interval_s": 10, "heartbeat_interval_s": 30},
+            reason="denser track for recovery",
+        )
         await gateway.push_commands()
         await terminal.await_commands(1)
         await terminal.request(terminal.builder.heartbeat())
@@ -451,9 +496,24 @@ def test_the_gateway_service_sends_a_command_approved_while_the_terminal_is_conn
     world = Commands(platform)
     monkeypatch.setenv("WUXIN_DATABASE_URL", platform.settings.database_url)
     port = free_port()
-    gateway = subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", "jt808", "serve", "--host", "127.0.0.1",
-                                "--port", str(port), "--command-poll-s", "0.2"],
-                               env={**os.environ}, stderr=subprocess.PIPE, text=True)
+    gateway = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wuxin.cli.main",
+            "jt808",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--command-poll-s",
+            "0.2",
+        ],
+        env={**os.environ},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "JT808 gateway listening" in gateway.stderr.readline()
 

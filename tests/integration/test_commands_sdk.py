@@ -3,6 +3,7 @@ ThingsBoard server-side RPC (to a device, and through a ThingsBoard gateway) and
 property sets; the ThingsBoard HTTP long poll hands a command to a polling device. The SDKs run unchanged in their
 own processes (tests/integration/vendor_sdk); each case asserts the command's state, its stored answer and its
 audit trail."""
+
 from __future__ import annotations
 
 import threading
@@ -11,20 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.mqtt_env import start_broker, wait_for, worker_url
+from tests.integration.vendor_sdk.run import SdkProcess
+from tests.world import PASSWORD, build_world
 from wuxin.commands.model import ANSWER_WINDOW_S
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt.broker import provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services.devices import commands as cmd
-from wuxin.services.devices import calendars, registry
 from wuxin.services.access import identity
+from wuxin.services.devices import calendars, registry
+from wuxin.services.devices import commands as cmd
 from wuxin.services.ingest.device_sdk import issue_alink_secret
 from wuxin.services.ingest.protocols import attach_sub_device
-
-from tests.integration.mqtt_env import start_broker, wait_for, worker_url
-from tests.integration.vendor_sdk.run import SdkProcess
-from tests.world import PASSWORD, build_world
 
 GPS_TSL = Path(__file__).resolve().parents[2] / "src/wuxin/scenarios/vehicles/thing_models/vehicles.gps_terminal.json"
 FRONT_USER, FRONT_PASSWORD = "wuxin-front", "front-secret-for-tests"
@@ -69,8 +69,9 @@ def env(platform, tmp_path):
 
     def sdk(kind: str, **config) -> SdkProcess:
         driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
-        process = SdkProcess("linkkit" if kind == "linkkit" else "tb", driver,
-                             {"host": "127.0.0.1", "port": front.port, **config})
+        process = SdkProcess(
+            "linkkit" if kind == "linkkit" else "tb", driver, {"host": "127.0.0.1", "port": front.port, **config}
+        )
         processes.append(process)
         assert process.hello == {"connected": True}
         return process
@@ -86,6 +87,7 @@ def env(platform, tmp_path):
 
 
 # ---- ThingsBoard MQTT: server-side RPC
+
 
 def test_thingsboard_device_gets_the_rpc_and_its_answer_closes_the_command(platform, env):
     world, _, sdk = env
@@ -174,6 +176,7 @@ def test_a_command_cancelled_before_the_device_connects_is_never_sent(platform, 
 
 # ---- ThingsBoard gateway RPC
 
+
 def test_a_gateway_gets_its_sub_devices_rpc_and_its_reply_closes_it(platform, env):
     world, _, sdk = env
     attach_sub_device(platform, None, "meter-01", "loom-02")
@@ -181,8 +184,12 @@ def test_a_gateway_gets_its_sub_devices_rpc_and_its_reply_closes_it(platform, en
     assert sent["channel"] == "thingsboard"
     gateway = sdk("tb", token=world.device_tokens["meter-01"], gateway=True, rpc_answer={"done": 1})
     requests = gateway.call("rpc_requests", count=1)["requests"]
-    assert requests == [{"device": "loom-02", "data": {"id": sent["id"], "method": "set_run_threshold",
-                                                       "params": {"run_threshold_a": 7.0}}}]
+    assert requests == [
+        {
+            "device": "loom-02",
+            "data": {"id": sent["id"], "method": "set_run_threshold", "params": {"run_threshold_a": 7.0}},
+        }
+    ]
     state_is(platform, sent["id"], "acknowledged")
     assert command(platform, sent["id"])["answer"] == {"response": {"done": 1}}
     # the gateway answering for a device that is not behind it changes nothing
@@ -195,11 +202,18 @@ def test_a_gateway_gets_its_sub_devices_rpc_and_its_reply_closes_it(platform, en
 
 # ---- Alibaba Alink: service invocation and property set
 
+
 def test_linkkit_answers_a_service_call_and_a_property_set(platform, env):
     _, _, sdk = env
     secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
-    truck = sdk("linkkit", product_key=PRODUCT_KEY, device_name="truck-01", device_secret=secret, tsl=str(GPS_TSL),
-                service_answers={"set_overspeed_limit": [200, {"limit_kmh": 90}], "locate_now": [460, {}]})
+    truck = sdk(
+        "linkkit",
+        product_key=PRODUCT_KEY,
+        device_name="truck-01",
+        device_secret=secret,
+        tsl=str(GPS_TSL),
+        service_answers={"set_overspeed_limit": [200, {"limit_kmh": 90}], "locate_now": [460, {}]},
+    )
     limit = request(platform, "truck-01", "set_overspeed_limit", {"limit_kmh": 90})
     assert limit["channel"] == "alink"
     state_is(platform, limit["id"], "acknowledged")
@@ -211,8 +225,10 @@ def test_linkkit_answers_a_service_call_and_a_property_set(platform, env):
     assert "code 460" in command(platform, locate["id"])["failure"]
     calls = truck.call("calls", count=3)["calls"]
     assert [(c["kind"], c.get("identifier"), c["params"]) for c in calls] == [
-        ("service_call", "set_overspeed_limit", {"limit_kmh": 90}), ("prop_set", None, {"report_interval_s": 30}),
-        ("service_call", "locate_now", {})]
+        ("service_call", "set_overspeed_limit", {"limit_kmh": 90}),
+        ("prop_set", None, {"report_interval_s": 30}),
+        ("service_call", "locate_now", {}),
+    ]
     assert calls[0]["id"] == str(limit["id"])
     # the device repeating its answer to the first call changes nothing
     truck.call("answer_service", identifier="set_overspeed_limit", id=str(limit["id"]), code=460)
@@ -222,6 +238,7 @@ def test_linkkit_answers_a_service_call_and_a_property_set(platform, env):
 
 
 # ---- the rules still apply
+
 
 def test_the_command_rules_apply_to_the_sdk_channels(platform, env):
     world, _, sdk = env
@@ -268,8 +285,9 @@ def test_thingsboard_http_sdk_polls_the_command_and_answers_it(platform, live, h
     requests = loom.call("rpc_requests", count=1)["requests"]
     assert requests == [{"id": queued["id"], "method": "set_run_threshold", "params": {"run_threshold_a": 8.0}}]
     state_is(platform, queued["id"], "acknowledged")
-    assert command(platform, queued["id"])["answer"] == {"response": {"method": "set_run_threshold",
-                                                                      "params": {"saved": True}}}
+    assert command(platform, queued["id"])["answer"] == {
+        "response": {"method": "set_run_threshold", "params": {"saved": True}}
+    }
     token = world.device_tokens["loom-01"]
     repeat = live.client.post(f"/api/v1/{token}/rpc/{queued['id']}", json={"again": True})
     assert repeat.status_code == 404 and "awaits no answer" in repeat.text
@@ -295,8 +313,9 @@ def test_thingsboard_http_long_poll_and_answer_without_the_sdk(platform, live, h
 
 def test_a_device_without_a_command_channel_is_refused(platform, env):
     world, _, _ = env
-    registry.register_device(platform, None, world.factory, "loom-09", "manufacturing.current_bracelet",
-                             "bank_installed")
+    registry.register_device(
+        platform, None, world.factory, "loom-09", "manufacturing.current_bracelet", "bank_installed"
+    )
     with platform.uow() as uow:
         device_id = uow.devices.by_key("loom-09")["id"]
         assert uow.devices.live_token_count(device_id) >= 1
@@ -310,8 +329,9 @@ def test_a_poll_opened_before_its_token_was_rotated_takes_no_command(platform, l
     world, _ = http_env
     old = world.device_tokens["loom-01"]
     answers: list = []
-    poll = threading.Thread(target=lambda: answers.append(
-        live.client.get(f"/api/v1/{old}/rpc", params={"timeout": 5000})))
+    poll = threading.Thread(
+        target=lambda: answers.append(live.client.get(f"/api/v1/{old}/rpc", params={"timeout": 5000}))
+    )
     poll.start()
     time.sleep(0.5)  # the poll is waiting
     registry.rotate_device_token(platform, None, "loom-01")
@@ -324,8 +344,10 @@ def test_a_poll_opened_before_its_token_was_rotated_takes_no_command(platform, l
 def test_long_polls_per_device_are_capped(platform, live, http_env):
     world, _ = http_env
     token = world.device_tokens["loom-01"]
-    waiting = [threading.Thread(target=lambda: live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 2000}))
-               for _ in range(2)]
+    waiting = [
+        threading.Thread(target=lambda: live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 2000}))
+        for _ in range(2)
+    ]
     for thread in waiting:
         thread.start()
     time.sleep(0.5)
@@ -341,8 +363,9 @@ def test_an_answer_that_is_not_json_is_refused_and_the_command_waits(platform, l
     token = world.device_tokens["loom-01"]
     queued = request(platform, "loom-01", "set_report_interval", {"interval_s": 90})
     assert live.client.get(f"/api/v1/{token}/rpc", params={"timeout": 2000}).status_code == 200
-    nan = live.client.post(f"/api/v1/{token}/rpc/{queued['id']}", content=b'{"ok": NaN}',
-                           headers={"content-type": "application/json"})
+    nan = live.client.post(
+        f"/api/v1/{token}/rpc/{queued['id']}", content=b'{"ok": NaN}', headers={"content-type": "application/json"}
+    )
     assert nan.status_code == 400 and "NaN" in nan.json()["detail"]
     assert token not in nan.json()["instance"]  # the path's token is not echoed
     assert command(platform, queued["id"])["state"] == "sent"
@@ -357,12 +380,13 @@ def test_a_service_call_needs_every_declared_input(platform, http_env):
 
 # ---- lender operations on the RPC channels: the rules of the JT/T 808 cut hold for an MQTT GPS tracker
 
+
 def _pledged_tracker(platform, world, loan_state: str = "warning") -> int:
     """truck-01 (a ThingsBoard MQTT tracker) pledged on a loan of the bank; consents of both banks and the
     integrator; its last report says standing, ignition off."""
+    from tests.world import DAY_MS
     from wuxin.services.access import consent
     from wuxin.services.credit import loans
-    from tests.world import DAY_MS
 
     expires = platform.clock_ms() + 30 * DAY_MS
     for tenant in (world.bank, world.other_bank, world.operator):
@@ -379,13 +403,29 @@ def _tracker_reports(platform, speed_kmh: float, acc_on: bool) -> None:
     from wuxin.services.ingest.telemetry import ingest_lines
 
     platform.clock.now_ms += 1000
-    ingest_lines(platform, [{"device": "truck-01", "ts": platform.clock_ms() - 500,
-                             "values": {"speed_kmh": speed_kmh, "acc_on": acc_on, "lat": 29.87, "lon": 121.54}}], "http")
+    ingest_lines(
+        platform,
+        [
+            {
+                "device": "truck-01",
+                "ts": platform.clock_ms() - 500,
+                "values": {"speed_kmh": speed_kmh, "acc_on": acc_on, "lat": 29.87, "lon": 121.54},
+            }
+        ],
+        "http",
+    )
 
 
 def _lender_request(platform, username: str, operation: str, loan_id: int | None) -> dict:
-    return cmd.request_command(platform, who(platform, username), "truck-01", operation, None,
-                               "default: recover the pledged truck", loan_id=loan_id)
+    return cmd.request_command(
+        platform,
+        who(platform, username),
+        "truck-01",
+        operation,
+        None,
+        "default: recover the pledged truck",
+        loan_id=loan_id,
+    )
 
 
 def test_an_mqtt_trackers_immobilise_needs_the_lending_bank_four_eyes_and_a_standing_truck(platform, env):
@@ -407,8 +447,9 @@ def test_an_mqtt_trackers_immobilise_needs_the_lending_bank_four_eyes_and_a_stan
     _tracker_reports(platform, speed_kmh=0.0, acc_on=False)
     assert cmd.approve_command(platform, who(platform, "risk"), cut["id"], "confirmed")["state"] == "approved"
     state_is(platform, cut["id"], "acknowledged")
-    assert truck.call("rpc_requests", count=1)["requests"] == [{"id": str(cut["id"]), "method": "immobilise",
-                                                                "params": {}}]
+    assert truck.call("rpc_requests", count=1)["requests"] == [
+        {"id": str(cut["id"]), "method": "immobilise", "params": {}}
+    ]
     assert command(platform, cut["id"])["answer"] == {"response": {"immobilised": True}}
     assert audit(platform, cut["id"]) == ["command.request", "command.approve", "command.send", "command.acknowledge"]
 
@@ -426,16 +467,22 @@ def test_an_approved_rpc_cut_waits_while_the_tracker_moves(platform, env):
     _tracker_reports(platform, speed_kmh=0.0, acc_on=False)
     front.push_commands()
     state_is(platform, cut["id"], "acknowledged")
-    assert [r["method"] for r in truck.call("rpc_requests", count=2)["requests"]] == ["set_report_interval", "immobilise"]
+    assert [r["method"] for r in truck.call("rpc_requests", count=2)["requests"]] == [
+        "set_report_interval",
+        "immobilise",
+    ]
 
 
-@pytest.mark.parametrize("username, loan_state, error, match", [
-    ("integrator", "warning", Denied, "only the lending bank"),  # the integrator sets intervals, never cuts
-    ("admin", "warning", Denied, "only the lending bank"),
-    ("fleetowner", "warning", Denied, "may not command"),
-    ("owner", "warning", NotFound, "truck-01"),  # another enterprise's user does not know the device
-    ("officer", "monitoring", Conflict, "allowed only while it is disposal or warning"),  # a loan in good standing
-])
+@pytest.mark.parametrize(
+    "username, loan_state, error, match",
+    [
+        ("integrator", "warning", Denied, "only the lending bank"),  # the integrator sets intervals, never cuts
+        ("admin", "warning", Denied, "only the lending bank"),
+        ("fleetowner", "warning", Denied, "may not command"),
+        ("owner", "warning", NotFound, "truck-01"),  # another enterprise's user does not know the device
+        ("officer", "monitoring", Conflict, "allowed only while it is disposal or warning"),  # a loan in good standing
+    ],
+)
 def test_who_may_not_immobilise_an_mqtt_tracker(platform, env, username, loan_state, error, match):
     world, _, _ = env
     loan_id = _pledged_tracker(platform, world, loan_state)

@@ -1,11 +1,11 @@
 """Online/offline from last-seen time and the thing model's heartbeat timeout; transitions readable under consent."""
-from __future__ import annotations
 
-from wuxin.services.devices.connectivity import sweep_connectivity
-from wuxin.services.ingest.telemetry import ingest_lines
+from __future__ import annotations
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login
+from wuxin.services.devices.connectivity import sweep_connectivity
+from wuxin.services.ingest.telemetry import ingest_lines
 
 MINUTE_MS = 60_000
 
@@ -24,7 +24,9 @@ def test_sweep_records_online_then_offline_after_the_heartbeat_timeout_and_the_l
     response = live.client.get(f"/api/v1/enterprises/{world.factory}/connectivity/transitions", headers=officer)
     assert response.status_code == 200
     assert [(t["device"], t["from"], t["to"], t["cause"]) for t in response.json()] == [
-        ("loom-01", "unknown", "online", "data"), ("loom-01", "online", "offline", "heartbeat_timeout")]
+        ("loom-01", "unknown", "online", "data"),
+        ("loom-01", "online", "offline", "heartbeat_timeout"),
+    ]
 
 
 def test_transitions_are_refused_without_consent_and_reads_are_logged(live, platform):
@@ -47,13 +49,13 @@ def test_a_device_whose_clock_runs_hours_behind_is_online_while_it_sends_live(pl
     ingest_lines(platform, [{"device": "loom-01", "ts": three_hours_ago, "values": {"current_a": 5}}], "http")
     assert [(t["to_state"], t["at_ms"]) for t in sweep_connectivity(platform)] == [("online", T0_MS)]
     platform.clock.advance(5 * MINUTE_MS)
-    ingest_lines(platform, [{"device": "loom-01", "ts": three_hours_ago + 5 * MINUTE_MS, "values": {"current_a": 6}}],
-                 "mqtt")
+    ingest_lines(
+        platform, [{"device": "loom-01", "ts": three_hours_ago + 5 * MINUTE_MS, "values": {"current_a": 6}}], "mqtt"
+    )
     platform.clock.advance(9 * MINUTE_MS)  # 14 min after the first line, 9 after the last: within the 600 s timeout
     assert sweep_connectivity(platform) == []
     platform.clock.advance(2 * MINUTE_MS)
-    assert [(t["to_state"], t["at_ms"]) for t in sweep_connectivity(platform)] == [
-        ("offline", T0_MS + 15 * MINUTE_MS)]
+    assert [(t["to_state"], t["at_ms"]) for t in sweep_connectivity(platform)] == [("offline", T0_MS + 15 * MINUTE_MS)]
 
 
 def test_imported_history_leaves_a_device_last_seen_at_its_newest_reading_not_at_the_import(platform):

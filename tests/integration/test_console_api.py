@@ -1,4 +1,5 @@
 """The console's read models: the equipment timeline and portfolio follow consent like every read."""
+
 from __future__ import annotations
 
 from tests.world import build_world, login
@@ -25,15 +26,17 @@ def test_timeline_shows_run_state_per_slot_and_refreshes_when_the_device_sends_m
     url = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days=2"
     body = live.client.get(url, headers=officer).json()
     loom = next(m for m in body["machines"] if m["key"] == "loom-01")
-    assert len(loom["slots"]) == 2 * SLOTS_PER_DAY and loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RR-"
+    assert len(loom["slots"]) == 2 * SLOTS_PER_DAY and loom["slots"][SLOTS_PER_DAY : SLOTS_PER_DAY + 3] == "RR-"
     platform.clock.advance(MINUTE)  # it sends its backlog a minute later
     _post_current(live, world.device_tokens["loom-01"], day_start + 30 * MINUTE, 15, 0.0)
     loom = next(m for m in live.client.get(url, headers=officer).json()["machines"] if m["key"] == "loom-01")
-    assert loom["slots"][SLOTS_PER_DAY:SLOTS_PER_DAY + 3] == "RRS"
+    assert loom["slots"][SLOTS_PER_DAY : SLOTS_PER_DAY + 3] == "RRS"
 
 
 def _loom_slots(live, world, headers, days: int = 2) -> tuple[str, dict]:
-    body = live.client.get(f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days={days}", headers=headers).json()
+    body = live.client.get(
+        f"/api/v1/console/enterprises/{world.factory}/equipment-timeline?days={days}", headers=headers
+    ).json()
     return next(m for m in body["machines"] if m["key"] == "loom-01")["slots"], body
 
 
@@ -71,12 +74,19 @@ def test_portfolio_trend_follows_consent_and_counts_alarms(platform, live):
     body = live.client.get("/api/v1/console/portfolio/trend?days=3", headers=login(live.client, "officer")).json()
     assert len(body["days"]) == 3 and body["alarms"] is not None
     manufacturing = next(s for s in body["scenarios"] if s["scenario"] == "manufacturing")
-    assert manufacturing["indicator"] == "run_hours" and manufacturing["median"][1] is not None and manufacturing["enterprises"][1] == 1
+    assert (
+        manufacturing["indicator"] == "run_hours"
+        and manufacturing["median"][1] is not None
+        and manufacturing["enterprises"][1] == 1
+    )
     assert manufacturing["median"][2] is None  # today is still open: never drawn as a dip
     other = live.client.get("/api/v1/console/portfolio/trend?days=3", headers=login(live.client, "other")).json()
     assert other["scenarios"] == []
     assert live.client.get("/api/v1/console/portfolio/trend").status_code == 401
-    assert live.client.get("/api/v1/console/portfolio/trend?days=0", headers=login(live.client, "officer")).status_code == 422
+    assert (
+        live.client.get("/api/v1/console/portfolio/trend?days=0", headers=login(live.client, "officer")).status_code
+        == 422
+    )
 
 
 def test_timeline_and_portfolio_refuse_or_hide_without_consent(platform, live):

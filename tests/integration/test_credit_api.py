@@ -3,6 +3,7 @@ the product policy (approve / refer / decline and which condition decided it), l
 their basis labels, the pledge registry, ledger and logs; the adversarial cases (statements and the
 borrower's own shared device inflated together; a tampered bank-installed device); and every denial
 (other bank, expired or revoked consent, enterprise user, admin)."""
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,20 @@ def _setup(live, platform, factor: float, history: int | None = None, output_fac
     with platform.uow() as uow:
         uscc = uow.enterprises.get(world.factory)["uscc"]
     officer = login(live.client, "officer")
-    response = live.client.post("/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform, factor)),
-                                headers=officer)
+    response = live.client.post(
+        "/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform, factor)), headers=officer
+    )
     assert response.json()["accepted"] == 4, response.text
     return world, version, officer
 
 
 def test_a_decision_is_persisted_with_model_version_inputs_limit_and_proof(live, platform):
     world, version, officer = _setup(live, platform, 1.0)
-    response = live.client.post(f"/api/v1/enterprises/{world.factory}/credit/decisions", headers=officer,
-                                json={"product_code": "digital_manufacturing"})
+    response = live.client.post(
+        f"/api/v1/enterprises/{world.factory}/credit/decisions",
+        headers=officer,
+        json={"product_code": "digital_manufacturing"},
+    )
     assert response.status_code == 201, response.text
     d = response.json()
     assert d["model_version"] == version and d["grade"] in ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C")
@@ -62,7 +67,10 @@ def test_a_decision_is_persisted_with_model_version_inputs_limit_and_proof(live,
     listed = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/decisions", headers=officer).json()
     assert [x["id"] for x in listed] == [d["id"]]
     with platform.uow() as uow:
-        assert any(a["action"] == "credit.decide" and a["subject"] == f"credit_decision:{d['id']}" for a in uow.logs.audit_entries())
+        assert any(
+            a["action"] == "credit.decide" and a["subject"] == f"credit_decision:{d['id']}"
+            for a in uow.logs.audit_entries()
+        )
         assert any(a["action"] == "credit.decide" for a in uow.logs.access_entries(world.factory))
 
 
@@ -80,7 +88,12 @@ def test_only_the_lending_banks_staff_under_valid_consent_may_decide(live, platf
     world, _, officer = _setup(live, platform, 1.0)
     url = f"/api/v1/enterprises/{world.factory}/credit/decisions"
     body = {"product_code": "digital_manufacturing"}
-    for user, status in (("other", 404), ("owner", 403), ("admin", 403), ("integrator", 403)):  # no consent: as if absent
+    for user, status in (
+        ("other", 404),
+        ("owner", 403),
+        ("admin", 403),
+        ("integrator", 403),
+    ):  # no consent: as if absent
         response = live.client.post(url, headers=login(live.client, user), json=body)
         assert response.status_code == status, (user, response.text)
     report = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/report", headers=login(live.client, "other"))
@@ -107,8 +120,11 @@ def test_only_the_lending_banks_staff_under_valid_consent_may_decide(live, platf
 
 
 def _decide(live, headers, enterprise_id, product="digital_manufacturing", **extra):
-    response = live.client.post(f"/api/v1/enterprises/{enterprise_id}/credit/decisions", headers=headers,
-                                json={"product_code": product, **extra})
+    response = live.client.post(
+        f"/api/v1/enterprises/{enterprise_id}/credit/decisions",
+        headers=headers,
+        json={"product_code": product, **extra},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -131,15 +147,18 @@ def test_a_year_of_bank_installed_evidence_is_verified_and_only_the_grade_band_c
     assert assessment["verification"] == "verified" and assessment["cross_verified"] is True
     assert assessment["evidence_days"] == 460 and assessment["iot_coverage"] == 1.0
     decided = [c for c in assessment["cross_checks"] if c["status"] != "insufficient_evidence"]
-    assert len(decided) == 4 and all(c["sources"] == {"bank_installed": 1.0} and c["level"] == "verified" for c in decided)
+    assert len(decided) == 4 and all(
+        c["sources"] == {"bank_installed": 1.0} and c["level"] == "verified" for c in decided
+    )
 
 
 def test_adversarial_statements_and_own_shared_device_inflated_together_are_referred_never_verified(live, platform):
     """The borrower doubles its statements and the output its own enterprise-shared counter reports:
     the checks agree (ratio 1.0), but no independent source stands behind them."""
     world, _, officer = _setup(live, platform, 2.0, history=460, output_factor=2.0)
-    counter, _ = registry.register_device(platform, None, world.factory, "counter-own", "manufacturing.output_counter",
-                                          "enterprise_shared")
+    counter, _ = registry.register_device(
+        platform, None, world.factory, "counter-own", "manufacturing.output_counter", "enterprise_shared"
+    )
     put_device_output(platform, world.factory, [counter], history=460, factor=2.0)
     recent_readings(platform, {**READINGS, "counter-own": "output_count_total"})
     assessment = live.client.get(f"/api/v1/enterprises/{world.factory}/credit/assessment", headers=officer).json()
@@ -151,7 +170,8 @@ def test_adversarial_statements_and_own_shared_device_inflated_together_are_refe
     assert d["grade"] == "B" and d["outcome"] == "refer"  # the grade alone would approve
     assert [f["code"] for f in d["decision"]["decided_by"]] == ["enterprise_shared_evidence_only"]
     assert d["decision"]["decided_by"][0]["text_en"] == (
-        "the evidence comes only from enterprise-shared devices (no bank-installed or third-party source)")
+        "the evidence comes only from enterprise-shared devices (no bank-installed or third-party source)"
+    )
     assert d["decision"]["decided_by"][0]["text_zh"] == "证据仅来自企业共享设备（无银行安装或第三方平台来源）"
     limit = d["decision"]["limit"]  # proposed to the person, on the haircut and labelled for what it is
     assert limit["basis_label"] == "iot_supported" and limit["haircut_rate"] == "0.30"
@@ -162,16 +182,18 @@ def test_adversarial_statements_and_own_shared_device_inflated_together_are_refe
 
 def test_adversarial_a_tampered_bank_installed_device_raises_alarms_and_the_decision_is_referred(live, platform):
     from tests.integration.test_alarms_fabricated import bracelet_lines
+    from wuxin.indicators.days import local_day
     from wuxin.services.ingest.telemetry import ingest_lines
     from wuxin.services.monitoring.daily import evaluate_daily
-    from wuxin.indicators.days import local_day
 
     world, _, officer = _setup(live, platform, 1.0, history=460)
     recent_readings(platform, READINGS)
     today = local_day(platform.clock_ms())
     first = (today - 3) * DAY_MS - 8 * 3_600_000
     real = bracelet_lines("loom-01", first, 2, 1)
-    copied = [{**line, "ts": line["ts"] + DAY_MS} for line in real if line["ts"] >= first + DAY_MS]  # yesterday = the day before
+    copied = [
+        {**line, "ts": line["ts"] + DAY_MS} for line in real if line["ts"] >= first + DAY_MS
+    ]  # yesterday = the day before
     tamper = {"device": "loom-01", "ts": platform.clock_ms() - 60_000, "event": "tamper", "params": {}}
     assert not ingest_lines(platform, real + copied + [tamper], "http").rejections
     evaluate_daily(platform, today - 1)
@@ -181,7 +203,10 @@ def test_adversarial_a_tampered_bank_installed_device_raises_alarms_and_the_deci
     assert [f["code"] for f in d["decision"]["decided_by"]] == ["tamper_alarms_open", "fabricated_data_alarms_open"]
     texts = {f["code"]: f for f in d["decision"]["policy"]}
     assert texts["tamper_alarms_open"]["text_en"] == "1 open tamper alarms, more than the product's 0"
-    assert texts["fabricated_data_alarms_open"]["measured"] == 1 and "疑似造假数据报警 1 个" in texts["fabricated_data_alarms_open"]["text_zh"]
+    assert (
+        texts["fabricated_data_alarms_open"]["measured"] == 1
+        and "疑似造假数据报警 1 个" in texts["fabricated_data_alarms_open"]["text_zh"]
+    )
 
 
 def test_a_collateral_limit_values_the_lots_in_the_pledge_registry(live, platform):
@@ -191,12 +216,23 @@ def test_a_collateral_limit_values_the_lots_in_the_pledge_registry(live, platfor
     assert nothing["outcome"] == "decline" and nothing["limit_cny"] is None  # a declared value is not a lot
     assert "the pledge registry holds no lot of this enterprise" in nothing["decision"]["decline_reason"]
     risk = login(live.client, "risk")
-    loan = live.client.post("/api/v1/loans", headers=officer,
-                            json={"enterprise_id": world.factory, "product": "movable_pledge", "amount_cny": "300000"}).json()["id"]
-    assert live.client.post("/api/v1/price-index", headers=risk,
-                            json={"sku": "tyre-205", "price_cny": "600", "at_ms": 0, "source": "中国橡胶网"}).status_code == 201
-    lots = [{"kind": "lot", "value": "LOT-1", "sku": "tyre-205", "quantity": "1000", "haircut": "0.3"},
-            {"kind": "lot", "value": "LOT-2", "sku": "unpriced-sku", "quantity": "50", "haircut": "0.3"}]
+    loan = live.client.post(
+        "/api/v1/loans",
+        headers=officer,
+        json={"enterprise_id": world.factory, "product": "movable_pledge", "amount_cny": "300000"},
+    ).json()["id"]
+    assert (
+        live.client.post(
+            "/api/v1/price-index",
+            headers=risk,
+            json={"sku": "tyre-205", "price_cny": "600", "at_ms": 0, "source": "中国橡胶网"},
+        ).status_code
+        == 201
+    )
+    lots = [
+        {"kind": "lot", "value": "LOT-1", "sku": "tyre-205", "quantity": "1000", "haircut": "0.3"},
+        {"kind": "lot", "value": "LOT-2", "sku": "unpriced-sku", "quantity": "50", "haircut": "0.3"},
+    ]
     assert live.client.post(f"/api/v1/loans/{loan}/pledges", headers=officer, json={"items": lots}).status_code == 201
     d = _decide(live, officer, world.factory, "movable_pledge", pledged_value_cny="5000000")
     assert d["outcome"] == "approve", d["decision"]["decided_by"]

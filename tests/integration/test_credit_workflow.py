@@ -2,6 +2,7 @@
 reason, approved by a second person (a risk manager of the same bank, not the one who asked), the loan
 application moved on; a limit above the product's four-eyes threshold waits for approval; every refusal
 (missing reason, role, another bank -> 404, self-approval, already final, wrong application); audit log and ledger."""
+
 from __future__ import annotations
 
 import json
@@ -22,21 +23,29 @@ def _setup(live, platform, history: int | None = None):
     with platform.uow() as uow:
         uscc = uow.enterprises.get(world.factory)["uscc"]
     officer = login(live.client, "officer")
-    response = live.client.post("/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform)),
-                                headers=officer)
+    response = live.client.post(
+        "/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform)), headers=officer
+    )
     assert response.json()["accepted"] == 4, response.text
     return world, officer
 
 
 def _loan(client, headers, enterprise_id, product="digital_manufacturing", amount="300000") -> int:
-    r = client.post("/api/v1/loans", headers=headers, json={"enterprise_id": enterprise_id, "product": product, "amount_cny": amount})
+    r = client.post(
+        "/api/v1/loans",
+        headers=headers,
+        json={"enterprise_id": enterprise_id, "product": product, "amount_cny": amount},
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 def _decide(client, headers, enterprise_id, loan_id=None, product="digital_manufacturing", **extra):
-    return client.post(f"/api/v1/enterprises/{enterprise_id}/credit/decisions", headers=headers,
-                       json={"product_code": product, **({"loan_id": loan_id} if loan_id else {}), **extra})
+    return client.post(
+        f"/api/v1/enterprises/{enterprise_id}/credit/decisions",
+        headers=headers,
+        json={"product_code": product, **({"loan_id": loan_id} if loan_id else {}), **extra},
+    )
 
 
 def _state(client, headers, loan_id) -> str:
@@ -59,7 +68,11 @@ def test_an_override_waits_for_a_second_person_then_moves_the_application_on(liv
     assert again.status_code == 409 and f"waits on credit decision {d['id']}" in again.json()["message"]
 
     url = f"/api/v1/credit/decisions/{d['id']}/override"
-    grant = {"outcome": "approve", "limit_cny": "1500000", "reason": "订单充足，行内流水佐证 / orders and bank flows support it"}
+    grant = {
+        "outcome": "approve",
+        "limit_cny": "1500000",
+        "reason": "订单充足，行内流水佐证 / orders and bank flows support it",
+    }
     missing = c.post(url, headers=officer, json={"outcome": "approve", "limit_cny": "1500000"})
     assert missing.status_code == 422 and "reason" in missing.text
     blank = c.post(url, headers=officer, json={**grant, "reason": "   "})
@@ -79,7 +92,11 @@ def test_an_override_waits_for_a_second_person_then_moves_the_application_on(liv
     assert w["state"] == "pending_approval" and w["outcome"] == "refer"  # the outcome stands only once approved
     (review,) = w["reviews"]
     assert (review["kind"], review["state"], review["requested_by"]) == ("override", "pending", "officer")
-    assert (review["prior_outcome"], review["new_outcome"], review["new_limit_cny"]) == ("refer", "approve", "1500000.00")
+    assert (review["prior_outcome"], review["new_outcome"], review["new_limit_cny"]) == (
+        "refer",
+        "approve",
+        "1500000.00",
+    )
     assert review["reason"] == grant["reason"]
     assert c.post(url, headers=officer, json=grant).status_code == 409  # a review is open
     assert _state(c, officer, loan) == "application"  # nothing moves before the second person
@@ -97,7 +114,9 @@ def test_an_override_waits_for_a_second_person_then_moves_the_application_on(liv
     assert c.post(approve, headers=other_risk, json={"reason": "looks fine to me"}).status_code == 404
     assert c.post(approve, headers=risk, json={"reason": ""}).status_code == 422
     assert c.post(approve, headers=risk, json={}).status_code == 422
-    assert c.post("/api/v1/credit/reviews/999999/approve", headers=risk, json={"reason": "looks fine"}).status_code == 404
+    assert (
+        c.post("/api/v1/credit/reviews/999999/approve", headers=risk, json={"reason": "looks fine"}).status_code == 404
+    )
 
     r = c.post(approve, headers=risk, json={"reason": "同意：证据充分 / agreed, evidence suffices"})
     assert r.status_code == 200, r.text
@@ -107,7 +126,10 @@ def test_an_override_waits_for_a_second_person_then_moves_the_application_on(liv
     assert w["loan"]["state"] == "assessment" and _state(c, officer, loan) == "assessment"
     history = c.get(f"/api/v1/loans/{loan}", headers=risk).json()["history"]
     assert history[-1]["action"] == "assess" and history[-1]["user_id"] == world.users["risk"]
-    assert f"credit decision {d['id']} approved, limit CNY 1500000.00; four eyes: review {review['id']}" == history[-1]["reason"]
+    assert (
+        f"credit decision {d['id']} approved, limit CNY 1500000.00; four eyes: review {review['id']}"
+        == history[-1]["reason"]
+    )
     assert c.post(approve, headers=login(c, "risk2"), json={"reason": "again, agreed"}).status_code == 409
     assert c.post(url, headers=officer, json=grant).status_code == 409  # final: request a new decision
     assert c.get("/api/v1/credit/reviews", headers=risk).json() == []
@@ -118,11 +140,15 @@ def test_an_override_waits_for_a_second_person_then_moves_the_application_on(liv
     assert ("credit.override", f"credit_review:{review['id']}") in audit
     assert ("credit.review.approve", f"credit_review:{review['id']}") in audit
     assert ("credit.workflow.start", f"credit_decision:{d['id']}") in audit
-    assert [(e["kind"], e["owner_tenant_id"], e["data_class"]) for e in entries] == [("credit_review", world.bank, "credit")] * 2
+    assert [(e["kind"], e["owner_tenant_id"], e["data_class"]) for e in entries] == [
+        ("credit_review", world.bank, "credit")
+    ] * 2
     proof = w["reviews"][0]["links"]["ledger_proof"]
     assert c.get(proof, headers=officer).status_code == 200
     assert c.get(proof, headers=other).status_code == 404  # another bank's business
-    bundle = c.get(f"/api/v1/ledger/evidence?subject=credit_decision:{d['id']}:review:{review['id']}", headers=risk).json()
+    bundle = c.get(
+        f"/api/v1/ledger/evidence?subject=credit_decision:{d['id']}:review:{review['id']}", headers=risk
+    ).json()
     assert len(bundle["entries"]) == 3  # the request, the approval and the decision they rest on
 
 
@@ -134,16 +160,32 @@ def test_four_eyes_the_one_who_asked_cannot_approve_and_a_rejection_goes_back_to
     d = _decide(c, risk, world.factory, loan).json()  # a risk manager may ask for a decision and override too
     assert d["workflow"]["state"] == "referred"
     url = f"/api/v1/credit/decisions/{d['id']}/override"
-    assert c.post(url, headers=risk, json={"outcome": "decline", "limit_cny": "5", "reason": "declining, see notes"}).status_code == 422
-    w = c.post(url, headers=risk, json={"outcome": "decline", "reason": "申报收入与电费不符 / revenue and power bills disagree"}).json()
+    assert (
+        c.post(
+            url, headers=risk, json={"outcome": "decline", "limit_cny": "5", "reason": "declining, see notes"}
+        ).status_code
+        == 422
+    )
+    w = c.post(
+        url,
+        headers=risk,
+        json={"outcome": "decline", "reason": "申报收入与电费不符 / revenue and power bills disagree"},
+    ).json()
     review = w["reviews"][0]["id"]
     own = c.post(f"/api/v1/credit/reviews/{review}/approve", headers=risk, json={"reason": "approving my own"})
     assert own.status_code == 403 and "four eyes" in own.json()["message"]
     assert [p["can_review"] for p in c.get("/api/v1/credit/reviews", headers=risk).json()] == [False]
-    r = c.post(f"/api/v1/credit/reviews/{review}/reject", headers=risk2, json={"reason": "需补充材料 / more documents needed"})
+    r = c.post(
+        f"/api/v1/credit/reviews/{review}/reject", headers=risk2, json={"reason": "需补充材料 / more documents needed"}
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["outcome"]) == ("referred", "refer")
-    assert c.post(f"/api/v1/credit/reviews/{review}/approve", headers=risk2, json={"reason": "changed my mind"}).status_code == 409
+    assert (
+        c.post(
+            f"/api/v1/credit/reviews/{review}/approve", headers=risk2, json={"reason": "changed my mind"}
+        ).status_code
+        == 409
+    )
     assert _state(c, officer, loan) == "application"
     w = c.post(url, headers=officer, json={"outcome": "decline", "reason": "补充材料仍不足 / still not enough"}).json()
     second = w["reviews"][-1]["id"]
@@ -153,7 +195,10 @@ def test_four_eyes_the_one_who_asked_cannot_approve_and_a_rejection_goes_back_to
     assert _state(c, officer, loan) == "rejected"
     with platform.uow() as uow:
         audit = [(a["action"], a["user_id"]) for a in uow.logs.audit_entries(50)]
-    assert ("credit.review.reject", world.users["risk2"]) in audit and ("credit.review.approve", world.users["risk"]) in audit
+    assert ("credit.review.reject", world.users["risk2"]) in audit and (
+        "credit.review.approve",
+        world.users["risk"],
+    ) in audit
 
 
 def test_a_limit_above_the_products_threshold_waits_for_approval_before_the_application_moves(live, platform):
@@ -161,14 +206,22 @@ def test_a_limit_above_the_products_threshold_waits_for_approval_before_the_appl
     recent_readings(platform, READINGS)
     c = live.client
     risk = login(c, "risk")
-    assert c.post("/api/v1/price-index", headers=risk,
-                  json={"sku": "tyre-205", "price_cny": "600", "at_ms": 0, "source": "中国橡胶网"}).status_code == 201
+    assert (
+        c.post(
+            "/api/v1/price-index",
+            headers=risk,
+            json={"sku": "tyre-205", "price_cny": "600", "at_ms": 0, "source": "中国橡胶网"},
+        ).status_code
+        == 201
+    )
     small = _loan(c, officer, world.factory, "movable_pledge", "200000")  # within the 210,000 it will get
     lot = {"kind": "lot", "value": "LOT-1", "sku": "tyre-205", "quantity": "1000", "haircut": "0.3"}
     assert c.post(f"/api/v1/loans/{small}/pledges", headers=officer, json={"items": [lot]}).status_code == 201
     d = _decide(c, officer, world.factory, small, "movable_pledge").json()
     assert (d["outcome"], d["limit_cny"]) == ("approve", "210000.00"), d["decision"]["decided_by"]
-    assert d["workflow"]["state"] == "approved" and d["workflow"]["reviews"] == []  # within 10,000,000: no second person
+    assert (
+        d["workflow"]["state"] == "approved" and d["workflow"]["reviews"] == []
+    )  # within 10,000,000: no second person
     assert _state(c, officer, small) == "assessment"
 
     large = _loan(c, officer, world.factory, "movable_pledge", "10000000")
@@ -181,10 +234,15 @@ def test_a_limit_above_the_products_threshold_waits_for_approval_before_the_appl
     (review,) = w["reviews"]
     assert review["kind"] == "limit" and review["requested_by"] == "officer" and "10000000" in review["reason"]
     assert _state(c, officer, large) == "application"  # waits for the second person
-    override = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
-                      json={"outcome": "approve", "limit_cny": "9000000", "reason": "lower it myself"})
+    override = c.post(
+        f"/api/v1/credit/decisions/{d['id']}/override",
+        headers=officer,
+        json={"outcome": "approve", "limit_cny": "9000000", "reason": "lower it myself"},
+    )
     assert override.status_code == 409  # a review is open
-    r = c.post(f"/api/v1/credit/reviews/{review['id']}/approve", headers=risk, json={"reason": "押品足值 / lots are worth it"})
+    r = c.post(
+        f"/api/v1/credit/reviews/{review['id']}/approve", headers=risk, json={"reason": "押品足值 / lots are worth it"}
+    )
     assert r.json()["state"] == "approved" and r.json()["limit_cny"] == "10710000.00"
     assert _state(c, officer, large) == "assessment"
 
@@ -193,11 +251,13 @@ def test_a_decision_moves_only_the_banks_own_application_of_that_enterprise(live
     world, officer = _setup(live, platform)
     c = live.client
     risk, other = login(c, "risk"), login(c, "other")
-    from wuxin.services.access import consent
     from tests.world import DAY_MS
+    from wuxin.services.access import consent
 
     consent.grant(platform, None, world.fleet, world.bank, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS)
-    consent.grant(platform, None, world.factory, world.other_bank, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS)
+    consent.grant(
+        platform, None, world.factory, world.other_bank, "all", [], "credit", platform.clock_ms() + 30 * DAY_MS
+    )
     fleet_loan = _loan(c, officer, world.fleet)
     wrong = _decide(c, officer, world.factory, fleet_loan)
     assert wrong.status_code == 422 and f"enterprise {world.fleet}, not {world.factory}" in wrong.json()["message"]
@@ -205,7 +265,12 @@ def test_a_decision_moves_only_the_banks_own_application_of_that_enterprise(live
     assert _decide(c, officer, world.factory, theirs).status_code == 404  # another bank's loan does not exist
     assert _decide(c, officer, world.factory, 999999).status_code == 404
     moved = _loan(c, officer, world.factory)
-    assert c.post(f"/api/v1/loans/{moved}/transitions", headers=risk, json={"action": "reject", "reason": "no evidence"}).status_code == 200
+    assert (
+        c.post(
+            f"/api/v1/loans/{moved}/transitions", headers=risk, json={"action": "reject", "reason": "no evidence"}
+        ).status_code
+        == 200
+    )
     assert _decide(c, officer, world.factory, moved).status_code == 409
     with platform.uow() as uow:
         decisions = uow.credit.decisions(world.factory, world.bank)
@@ -220,8 +285,14 @@ def test_the_products_for_the_request_form_carry_their_threshold_for_bank_staff_
     build_world(platform)
     c = live.client
     products = {p["code"]: p for p in c.get("/api/v1/credit/products", headers=login(c, "officer")).json()}
-    assert products["movable_pledge"]["four_eyes_limit_cny"] == "10000000" and products["movable_pledge"]["cap_cny"] == "50000000"
-    assert (products["charging_station"]["name_zh"], products["charging_station"]["scenario"]) == ("充电站运营贷", "energy")
+    assert (
+        products["movable_pledge"]["four_eyes_limit_cny"] == "10000000"
+        and products["movable_pledge"]["cap_cny"] == "50000000"
+    )
+    assert (products["charging_station"]["name_zh"], products["charging_station"]["scenario"]) == (
+        "充电站运营贷",
+        "energy",
+    )
     assert c.get("/api/v1/credit/products", headers=login(c, "owner")).status_code == 403
     assert c.get("/api/v1/credit/products").status_code == 401
 
@@ -238,8 +309,11 @@ def test_the_loan_passes_the_credit_decision_only_on_a_final_approval_within_its
     referred = _move(c, officer, loan, "assess")  # the review finding: 200 while referred
     assert referred.status_code == 409, referred.text
     assert f"credit decision {d['id']} is referred, not approved (approved limit: none)" in referred.json()["message"]
-    w = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
-               json={"outcome": "approve", "limit_cny": "200000", "reason": "部分额度 / a part of the amount"}).json()
+    w = c.post(
+        f"/api/v1/credit/decisions/{d['id']}/override",
+        headers=officer,
+        json={"outcome": "approve", "limit_cny": "200000", "reason": "部分额度 / a part of the amount"},
+    ).json()
     assert _move(c, officer, loan, "assess").status_code == 409  # pending approval
     r = c.post(f"/api/v1/credit/reviews/{w['reviews'][0]['id']}/approve", headers=risk, json={"reason": "agreed, 200k"})
     assert r.json()["state"] == "approved" and r.json()["limit_cny"] == "200000.00"
@@ -251,7 +325,9 @@ def test_the_loan_passes_the_credit_decision_only_on_a_final_approval_within_its
 
 
 def _move(client, headers, loan_id, action):
-    return client.post(f"/api/v1/loans/{loan_id}/transitions", headers=headers, json={"action": action, "reason": "ok!"})
+    return client.post(
+        f"/api/v1/loans/{loan_id}/transitions", headers=headers, json={"action": action, "reason": "ok!"}
+    )
 
 
 def test_pending_reviews_come_in_pages_and_vanish_when_the_consent_is_revoked(live, platform):
@@ -261,8 +337,11 @@ def test_pending_reviews_come_in_pages_and_vanish_when_the_consent_is_revoked(li
     asked = []
     for n in range(3):
         d = _decide(c, officer, world.factory).json()
-        w = c.post(f"/api/v1/credit/decisions/{d['id']}/override", headers=officer,
-                   json={"outcome": "decline", "reason": f"declined, note {n}"}).json()
+        w = c.post(
+            f"/api/v1/credit/decisions/{d['id']}/override",
+            headers=officer,
+            json={"outcome": "decline", "reason": f"declined, note {n}"},
+        ).json()
         asked.append(w["reviews"][0]["id"])
     first = c.get("/api/v1/credit/reviews?limit=2", headers=risk)
     assert [r["id"] for r in first.json()] == asked[::-1][:2]

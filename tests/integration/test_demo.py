@@ -1,4 +1,5 @@
 """The demo loads borrowers of every scenario with consent and history, and serves them."""
+
 from __future__ import annotations
 
 from wuxin.scenarios import scenario_packs
@@ -7,7 +8,9 @@ from wuxin.services.demo.setup import load_demo
 
 
 def login(client, username):
-    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}).json()[
+        "access_token"
+    ]
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -26,7 +29,9 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     readings = live.client.get(url, headers=officer).json()["readings"]
     assert len(readings) > 100 and all(r["value"] >= 0 for r in readings)
     assert live.client.get("/api/v1/enterprises", headers=login(live.client, "other-officer")).json() == []
-    assert [e["id"] for e in live.client.get("/api/v1/enterprises", headers=login(live.client, "owner")).json()] == [factory["id"]]
+    assert [e["id"] for e in live.client.get("/api/v1/enterprises", headers=login(live.client, "owner")).json()] == [
+        factory["id"]
+    ]
     models = live.client.get("/api/v1/credit/models", headers=officer).json()  # the demo model went through governance
     active = [m for m in models if m["state"] == "active"]
     assert len(active) == 1 and active[0]["validation"]["passed"] and active[0]["approved_by_name"] == "risk"

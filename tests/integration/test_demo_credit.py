@@ -2,6 +2,7 @@
 data load (simulated telemetry imported, indicators computed, alarms raised, books imported), cross-verification
 and the product policy. Nothing here or in the demo names a borrower to force an outcome: each story is a set of
 facts the simulator acts on (wuxin.sim.portfolio), and this test checks what the platform made of them."""
+
 from __future__ import annotations
 
 import pytest
@@ -115,10 +116,19 @@ def test_no_approval_without_verification_and_no_verified_basis_without_evidence
             assert verification(d) not in ("failed", "undecided"), key
         limit = d["decision"]["limit"]
         if limit and limit["basis_label"] == "iot_verified":
-            covered = [c for c in d["cross_checks"] if c["status"] == "consistent" and c["coverage"] >= MIN_COVERAGE
-                       and c["level"] == "verified" and c["independent_share"] >= 0.5]
+            covered = [
+                c
+                for c in d["cross_checks"]
+                if c["status"] == "consistent"
+                and c["coverage"] >= MIN_COVERAGE
+                and c["level"] == "verified"
+                and c["independent_share"] >= 0.5
+            ]
             decided = [c for c in d["cross_checks"] if c["status"] != "insufficient_evidence"]
             assert decided and len(covered) * 2 >= len(decided), key  # most decided periods verified by devices
             assert finding(d, "iot_coverage_below")["measured"] >= 0.6, key
-            assert float(limit["basis_amount"]) <= sum(c["evidenced"] for c in covered) * 365 / sum(
-                c["last_day"] - c["first_day"] + 1 for c in covered) + 0.01, key  # no more than the devices saw
+            assert (
+                float(limit["basis_amount"])
+                <= sum(c["evidenced"] for c in covered) * 365 / sum(c["last_day"] - c["first_day"] + 1 for c in covered)
+                + 0.01
+            ), key  # no more than the devices saw

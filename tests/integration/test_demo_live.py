@@ -1,12 +1,11 @@
 """The demo's live devices: GPS terminals over a real JT/T 808 socket, the rest over a real Mosquitto with
 per-device credentials, consumed by the platform's MQTT worker into the database."""
+
 from __future__ import annotations
 
 import time
 
-from wuxin.services.demo.live import LiveDevices, terminal_location
 from wuxin.services.bootstrap import device_types_with
-from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.services.demo.live import LiveDevices, terminal_location
 from wuxin.services.devices.onboarding import onboard_enterprise
 from wuxin.sim.fleet import build_fleet
@@ -18,7 +17,8 @@ def _channels(platform, keys: set[str]) -> dict[str, set[str]]:
     with platform.engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT DISTINCT d.key, b.channel FROM readings r JOIN devices d ON d.id = r.device_id "
-            "JOIN batches b ON b.id = r.batch_id").all()
+            "JOIN batches b ON b.id = r.batch_id"
+        ).all()
     for key, channel in rows:
         if key in keys:
             out.setdefault(key, set()).add(channel)
@@ -29,8 +29,9 @@ def test_live_demo_devices_send_over_jt808_and_mqtt_until_stopped(platform, tmp_
     fleet = build_fleet(["logistics", "vehicles"], 1, 11)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
-    live = LiveDevices(platform, fleet, 11, jt808_port=0, speed=900, heartbeat_s=1, data_dir=tmp_path / "broker",
-                         mqtt_front_port=0)
+    live = LiveDevices(
+        platform, fleet, 11, jt808_port=0, speed=900, heartbeat_s=1, data_dir=tmp_path / "broker", mqtt_front_port=0
+    )
     said = live.start()
     try:
         assert "GPS terminals" in said and "MQTT devices" in said
@@ -61,8 +62,11 @@ def test_animal_wearables_stay_history_only_and_alarms_become_alarm_bits():
     fleet = build_fleet(["dairy"], 1, 3)
     kept = [d.key for e in fleet for d in e.devices if d.device_type not in device_types_with("history_only")]
     assert kept and len(kept) < sum(len(e.devices) for e in fleet)
-    location = terminal_location({"lat": 30.1, "lon": 120.2, "speed_kmh": 61.26, "heading_deg": 370,
-                                  "odometer_km": 1234.56, "acc_on": False}, 1_790_000_000_000, ["power_cut", "geofence_exit"])
+    location = terminal_location(
+        {"lat": 30.1, "lon": 120.2, "speed_kmh": 61.26, "heading_deg": 370, "odometer_km": 1234.56, "acc_on": False},
+        1_790_000_000_000,
+        ["power_cut", "geofence_exit"],
+    )
     assert location.alarm == 1 << 8 and location.heading_deg == 10 and location.speed_kmh == 61.3
     assert location.mileage_km == 1234.6 and not location.acc_on and location.time.year == 2026
 
@@ -76,8 +80,9 @@ def test_a_taken_jt808_port_is_said_and_the_rest_goes_on(platform, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        live = LiveDevices(platform, fleet, 5, jt808_port=taken.getsockname()[1], data_dir=tmp_path / "broker",
-                             mqtt_front_port=0)
+        live = LiveDevices(
+            platform, fleet, 5, jt808_port=taken.getsockname()[1], data_dir=tmp_path / "broker", mqtt_front_port=0
+        )
         said = live.start()
         live.stop()
     assert "no JT/T 808 gateway" in said and "MQTT devices" in said
@@ -107,8 +112,9 @@ def test_a_token_rotated_or_revoked_while_the_demo_runs_counts_at_the_front_end_
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
-    live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=60, heartbeat_s=5, data_dir=tmp_path / "broker",
-                         mqtt_front_port=0)
+    live = LiveDevices(
+        platform, fleet, 5, jt808_port=0, speed=60, heartbeat_s=5, data_dir=tmp_path / "broker", mqtt_front_port=0
+    )
     live.start()
     try:
         key, other = sorted(live.mqtt_devices)[:2]
@@ -136,26 +142,31 @@ def _command_state(platform, admin, command_id: int) -> dict:
 def test_the_live_demo_polls_for_approved_commands_and_its_terminal_answers_without_a_heartbeat(platform, tmp_path):
     """An approved command reaches a live demo terminal through the gateway's poll loop (the one `wuxin jt808 serve`
     runs), not on a heartbeat: the terminals here send none, so without the poll it would wait forever."""
-    from wuxin.security.policy import Principal
     from wuxin.domain.model import Role
-    from wuxin.services.devices import commands
+    from wuxin.security.policy import Principal
     from wuxin.services.access import identity
+    from wuxin.services.devices import commands
 
     fleet = build_fleet(["vehicles"], 1, 11)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
     admin_id = identity.create_user(platform, "cmd-admin", "a-long-password-1", "platform_admin", None, None)
     admin = Principal(admin_id, "cmd-admin", Role.PLATFORM_ADMIN, None, None)
-    live = LiveDevices(platform, fleet, 11, jt808_port=0, speed=1, heartbeat_s=10_000, command_poll_s=0.2,
-                       data_dir=tmp_path / "broker")
+    live = LiveDevices(
+        platform, fleet, 11, jt808_port=0, speed=1, heartbeat_s=10_000, command_poll_s=0.2, data_dir=tmp_path / "broker"
+    )
     live.start()
     try:
         key = sorted(live._sessions)[0]
-        asked = commands.request_command(platform, admin, key, "set_parameters", {"report_interval_s": 30},
-                                         "demo: report every 30 s")
+        asked = commands.request_command(
+            platform, admin, key, "set_parameters", {"report_interval_s": 30}, "demo: report every 30 s"
+        )
         assert asked["state"] == "approved"
         deadline = time.monotonic() + 60
-        while _command_state(platform, admin, asked["id"])["state"] in ("approved", "sent") and time.monotonic() < deadline:
+        while (
+            _command_state(platform, admin, asked["id"])["state"] in ("approved", "sent")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.2)
         terminal = live._sessions[key]
     finally:
@@ -171,9 +182,16 @@ def _reading_times(platform, key: str, after_ms: int) -> list[int]:
     from sqlalchemy import text
 
     with platform.engine.connect() as conn:
-        return [ts for (ts,) in conn.execute(text(
-            "SELECT DISTINCT r.ts_ms FROM readings r JOIN devices d ON d.id = r.device_id WHERE d.key = :key "
-            "AND r.ts_ms > :after ORDER BY r.ts_ms"), {"key": key, "after": after_ms}).all()]
+        return [
+            ts
+            for (ts,) in conn.execute(
+                text(
+                    "SELECT DISTINCT r.ts_ms FROM readings r JOIN devices d ON d.id = r.device_id WHERE d.key = :key "
+                    "AND r.ts_ms > :after ORDER BY r.ts_ms"
+                ),
+                {"key": key, "after": after_ms},
+            ).all()
+        ]
 
 
 def test_a_live_demo_mqtt_device_answers_rpc_and_its_cadence_follows_the_new_interval(platform, tmp_path):
@@ -182,23 +200,33 @@ def test_a_live_demo_mqtt_device_answers_rpc_and_its_cadence_follows_the_new_int
     and the device's readings that follow are at least that far apart."""
     from wuxin.domain.model import Role
     from wuxin.security.policy import Principal
-    from wuxin.services.devices import commands
     from wuxin.services.access import identity
+    from wuxin.services.devices import commands
 
     fleet = build_fleet(["manufacturing"], 1, 5)
     for spec in fleet:
         onboard_enterprise(platform, spec, [])
-    admin = Principal(identity.create_user(platform, "rpc-admin", "a-long-password-1", "platform_admin", None, None),
-                      "rpc-admin", Role.PLATFORM_ADMIN, None, None)
-    live = LiveDevices(platform, fleet, 5, jt808_port=0, speed=600, heartbeat_s=10_000, data_dir=tmp_path / "broker",
-                       mqtt_front_port=0)
+    admin = Principal(
+        identity.create_user(platform, "rpc-admin", "a-long-password-1", "platform_admin", None, None),
+        "rpc-admin",
+        Role.PLATFORM_ADMIN,
+        None,
+        None,
+    )
+    live = LiveDevices(
+        platform, fleet, 5, jt808_port=0, speed=600, heartbeat_s=10_000, data_dir=tmp_path / "broker", mqtt_front_port=0
+    )
     live.start()
     try:
         key = sorted(live.mqtt_devices)[0]
-        asked = commands.request_command(platform, admin, key, "set_report_interval", {"interval_s": 3600},
-                                         "demo: report hourly")
+        asked = commands.request_command(
+            platform, admin, key, "set_report_interval", {"interval_s": 3600}, "demo: report hourly"
+        )
         deadline = time.monotonic() + 60
-        while _command_state(platform, admin, asked["id"])["state"] in ("approved", "sent") and time.monotonic() < deadline:
+        while (
+            _command_state(platform, admin, asked["id"])["state"] in ("approved", "sent")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.2)
         sent_before = live._publishers[key].last_sent_ms or 0
         deadline = time.monotonic() + 90

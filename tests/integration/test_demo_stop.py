@@ -1,4 +1,5 @@
 """`wuxin demo` stopped the way a service manager stops it (SIGTERM) leaves nothing running behind."""
+
 from __future__ import annotations
 
 import os
@@ -31,10 +32,22 @@ def _port_open(port: int) -> bool:
 
 def test_sigterm_stops_the_api_the_gateway_and_the_demo_broker(tmp_path):
     api_port, jt808_port = free_port(), free_port()
-    env = dict(os.environ, WUXIN_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}", WUXIN_PORT=str(api_port),
-               WUXIN_JT808_PORT=str(jt808_port), WUXIN_VAR_DIR=str(tmp_path / "var"), COLUMNS="400")
-    demo = subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", "demo", "--days", "1", "--per-scenario", "1"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        WUXIN_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}",
+        WUXIN_PORT=str(api_port),
+        WUXIN_JT808_PORT=str(jt808_port),
+        WUXIN_VAR_DIR=str(tmp_path / "var"),
+        COLUMNS="400",
+    )
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "wuxin.cli.main", "demo", "--days", "1", "--per-scenario", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     said = ""
     try:
         deadline = time.monotonic() + 300
@@ -47,7 +60,7 @@ def test_sigterm_stops_the_api_the_gateway_and_the_demo_broker(tmp_path):
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=90) == 128 + signal.SIGTERM
         said += demo.stdout.read()
-        after_stop = said[said.index("Shutting down"):]
+        after_stop = said[said.index("Shutting down") :]
         assert [line for line in after_stop.splitlines() if '"level": "error"' in line or "Traceback" in line] == []
         assert not _port_open(api_port) and not _port_open(jt808_port)
         assert not _port_open(broker_port), "the demo's Mosquitto outlived the demo"

@@ -1,5 +1,6 @@
 """The deployment kit's TLS, with a throwaway CA: Mosquitto's device listener (mutual TLS plus per-device
 credentials) and nginx in front of a live wuxin server (deploy/nginx/wuxin.conf.template)."""
+
 from __future__ import annotations
 
 import shutil
@@ -48,8 +49,9 @@ def test_a_device_publishes_over_tls_with_its_certificate_and_credentials_and_st
     device = device_ca.issue(tmp_path / "pki", "loom-01", server=False)
     stranger = other_ca.issue(tmp_path / "pki", "stranger", server=False)
     tls_port = free_port()
-    broker, admin = start_broker(tmp_path / "broker", tls=TlsListener(tls_port, device_ca.cert, server.cert, server.key,
-                                                                        "127.0.0.1"))
+    broker, admin = start_broker(
+        tmp_path / "broker", tls=TlsListener(tls_port, device_ca.cert, server.cert, server.key, "127.0.0.1")
+    )
     try:
         accounts(admin).provision_device("loom-01", "manufacturing.current_bracelet", "token-loom-01")
         # the device: certificate from the device CA, then its own username and password
@@ -79,8 +81,14 @@ def test_nginx_serves_wuxin_over_https_trusted_with_the_ca_only(live, tmp_path):
     https_port = free_port()
     upstream = live.url.removeprefix("http://")
     site = Template((DEPLOY / "nginx" / "wuxin.conf.template").read_text()).safe_substitute(
-        server_name="localhost", https_port=https_port, http_port=free_port(), listen_address="127.0.0.1",
-        upstream=upstream, cert_file=server.cert, key_file=server.key)
+        server_name="localhost",
+        https_port=https_port,
+        http_port=free_port(),
+        listen_address="127.0.0.1",
+        upstream=upstream,
+        cert_file=server.cert,
+        key_file=server.key,
+    )
     assert "${" not in site  # every placeholder filled
     conf = tmp_path / "nginx.conf"
     conf.write_text(f"""
@@ -96,10 +104,12 @@ http {{
 }}
 """)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path), "-g", "user root;"], check=True,
-                   capture_output=True)
-    proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-g", "daemon off; user root;"],
-                             stderr=subprocess.PIPE)
+    subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path), "-g", "user root;"], check=True, capture_output=True
+    )
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(tmp_path), "-g", "daemon off; user root;"], stderr=subprocess.PIPE
+    )
     try:
         with httpx.Client(verify=ssl.create_default_context(cafile=str(ca.cert)), timeout=30) as trusted:
             response = _wait_answer(trusted, f"https://127.0.0.1:{https_port}/health", proxy)

@@ -1,5 +1,6 @@
 """Device SDK credentials without a network: the Alink signature and its refusals, the DeviceSecret at rest,
 the topic rules of the MQTT front end, the broker refresh that must not rewrite what did not change."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,14 +8,21 @@ import hmac
 
 import pytest
 
+from tests.world import build_world
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.mqtt import codec
 from wuxin.ingest.mqtt.front import inbound_action, may_subscribe
-from wuxin.services.devices import registry
 from wuxin.services.credit.decisions import principal_for_username
-from wuxin.services.ingest.device_sdk import AlinkConnect, ConnectRefused, DeviceIdentity, alink_device, issue_alink_secret, parse_alink_connect, thingsboard_device
-
-from tests.world import build_world
+from wuxin.services.devices import registry
+from wuxin.services.ingest.device_sdk import (
+    AlinkConnect,
+    ConnectRefused,
+    DeviceIdentity,
+    alink_device,
+    issue_alink_secret,
+    parse_alink_connect,
+    thingsboard_device,
+)
 
 PK = "a1GpsTrk001"
 
@@ -43,10 +51,15 @@ def test_an_alink_signature_from_the_device_secret_connects(platform, method, mo
     assert (identity.key, identity.device_type, identity.product_key) == ("truck-01", "vehicles.gps_terminal", PK)
 
 
-@pytest.mark.parametrize("change,reason", [
-    (dict(method="hmacmd5"), "bad_signmethod"), (dict(mode="1"), "bad_securemode"),
-    (dict(offset_s=-16 * 60), "stale_signature"), (dict(offset_s=16 * 60), "stale_signature"),
-])
+@pytest.mark.parametrize(
+    "change,reason",
+    [
+        (dict(method="hmacmd5"), "bad_signmethod"),
+        (dict(mode="1"), "bad_securemode"),
+        (dict(offset_s=-16 * 60), "stale_signature"),
+        (dict(offset_s=16 * 60), "stale_signature"),
+    ],
+)
 def test_an_alink_connection_outside_the_rules_is_refused(platform, change, reason):
     build_world(platform)
     secret = issue_alink_secret(platform, None, "truck-01", PK)
@@ -105,14 +118,24 @@ def test_the_front_end_maps_vendor_topics_to_the_devices_own_and_refuses_the_res
     answer = inbound_action(tb, "v1/devices/me/rpc/response/41")
     assert (answer.kind, answer.reason) == ("command_reply", "41")
     assert inbound_action(tb, "v1/gateway/rpc").kind == "gateway_command_reply"
-    for topic in ("v1/devices/loom-02/telemetry", "v1/gateway/loom-02/telemetry", "/sys/x/loom-01/thing/event/property/post",
-                  "v1/devices/me/attributes/request/", "#"):
+    for topic in (
+        "v1/devices/loom-02/telemetry",
+        "v1/gateway/loom-02/telemetry",
+        "/sys/x/loom-01/thing/event/property/post",
+        "v1/devices/me/attributes/request/",
+        "#",
+    ):
         assert inbound_action(tb, topic).kind == "refuse", topic
     alink = DeviceIdentity(2, "truck-01", "vehicles.gps_terminal", "alink", PK, "truck-01")
-    assert inbound_action(alink, f"/sys/{PK}/truck-01/thing/event/sos/post").topic == \
-        "/sys/vehicles.gps_terminal/truck-01/thing/event/sos/post"
-    for topic in (f"/sys/{PK}/truck-02/thing/event/property/post", "/sys/vehicles.gps_terminal/truck-01/thing/event/property/post",
-                  "v1/devices/me/telemetry"):
+    assert (
+        inbound_action(alink, f"/sys/{PK}/truck-01/thing/event/sos/post").topic
+        == "/sys/vehicles.gps_terminal/truck-01/thing/event/sos/post"
+    )
+    for topic in (
+        f"/sys/{PK}/truck-02/thing/event/property/post",
+        "/sys/vehicles.gps_terminal/truck-01/thing/event/property/post",
+        "v1/devices/me/telemetry",
+    ):
         assert inbound_action(alink, topic).kind == "refuse", topic
     for topic in ("thing/service/locate_now_reply", "thing/service/property/set_reply"):
         assert inbound_action(alink, f"/sys/{PK}/truck-01/{topic}").kind == "command_reply", topic
@@ -131,7 +154,9 @@ def test_only_a_manager_of_the_device_may_give_it_an_alink_secret(platform):
     build_world(platform)
     with pytest.raises(Denied):  # a bank officer reads under consent, never manages credentials
         issue_alink_secret(platform, principal_for_username(platform, "officer"), "loom-01", PK)
-    with pytest.raises(NotFound):  # the fleet did not consent to the integrator's tenant: truck-01 does not exist for it
+    with pytest.raises(
+        NotFound
+    ):  # the fleet did not consent to the integrator's tenant: truck-01 does not exist for it
         issue_alink_secret(platform, principal_for_username(platform, "integrator"), "truck-01", PK)
     with pytest.raises(Denied):  # an enterprise user manages only its enterprise_shared devices
         issue_alink_secret(platform, principal_for_username(platform, "owner"), "loom-01", PK)

@@ -1,5 +1,6 @@
 """EPCIS 2.0 over HTTP: capture of all five event types (sensor data too), idempotent on the CBV
 hash ID, written to the ledger; standard query parameters with pagination; standard errors; consent."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ def test_capture_stores_every_event_type_once_and_in_the_ledger(platform, live, 
         entries = uow.ledger.entries_by_subjects(expected[:3])
     assert [e["kind"] for e in entries] == ["epcis_event"] * 3
     proof = live.client.get(f"/api/v1/ledger/entries/{entries[0]['leaf_index']}/proof", headers=owner).json()
-    assert "verified" not in proof and verify_document(proof).endswith("leaf data matches; signed tree head by "
-                                                                       + proof["tree_head"]["public_key"])
+    assert "verified" not in proof and verify_document(proof).endswith(
+        "leaf data matches; signed tree head by " + proof["tree_head"]["public_key"]
+    )
 
 
 def test_query_parameters_filter_and_paginate(platform, live, world):
@@ -64,18 +66,23 @@ def test_query_parameters_filter_and_paginate(platform, live, world):
     assert shipping and all(e["bizStep"] in ("shipping", "urn:epcglobal:cbv:bizstep:shipping") for e in shipping)
     by_epc = _events(live, owner, MATCH_epc="urn:epc:id:sgtin:0614141.107346.2018")
     by_epc_events = by_epc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-    assert by_epc_events and all("https://id.gs1.org/01/10614141073464/21/2018" in json.dumps(e)
-                                 or "0614141.107346.2018" in json.dumps(e) for e in by_epc_events)
+    assert by_epc_events and all(
+        "https://id.gs1.org/01/10614141073464/21/2018" in json.dumps(e) or "0614141.107346.2018" in json.dumps(e)
+        for e in by_epc_events
+    )
     by_pattern = _events(live, owner, MATCH_anyEPC="urn:epc:idpat:sgtin:0614141.107346.*")
     assert len(by_pattern["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) >= len(by_epc_events)
-    in_2005 = _events(live, owner, GE_eventTime="2005-04-04T00:00:00Z", LT_eventTime="2005-04-05T00:00:00Z",
-                      eventType="ObjectEvent")["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    in_2005 = _events(
+        live, owner, GE_eventTime="2005-04-04T00:00:00Z", LT_eventTime="2005-04-05T00:00:00Z", eventType="ObjectEvent"
+    )["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     day = (event_time_ms({"eventTime": "2005-04-04T00:00:00Z"}), event_time_ms({"eventTime": "2005-04-05T00:00:00Z"}))
     assert in_2005 and all(day[0] <= event_time_ms(e) < day[1] and e["type"] == "ObjectEvent" for e in in_2005)
     assert _events(live, owner, EQ_disposition="in_transit", EQ_readPoint="urn:epc:id:sgln:0614141.07346.1234")[
-        "epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-    assert not _events(live, owner, EQ_bizLocation="urn:epc:id:sgln:9999999.99999.0")[
-        "epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        "epcisBody"
+    ]["queryResults"]["resultsBody"]["eventList"]
+    assert not _events(live, owner, EQ_bizLocation="urn:epc:id:sgln:9999999.99999.0")["epcisBody"]["queryResults"][
+        "resultsBody"
+    ]["eventList"]
     seen, params = [], {"perPage": "2"}
     while True:
         response = live.client.get("/epcis/events", params=params, headers=owner)
@@ -97,10 +104,14 @@ def test_bad_documents_get_the_standard_errors(platform, live, world, monkeypatc
     broken["epcisBody"]["eventList"][0]["action"] = "TELEPORT"
     response = _capture(live, owner, broken)
     assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
-    assert response.json()["type"] == "epcisException:ValidationException" and "eventList[0]" in response.json()["detail"]
+    assert (
+        response.json()["type"] == "epcisException:ValidationException" and "eventList[0]" in response.json()["detail"]
+    )
     not_json = live.client.post("/epcis/capture", content=b"{not json", headers=owner | JSON_LD)
     assert not_json.status_code == 400 and not_json.json()["type"] == "epcisException:ValidationException"
-    wrong_type = live.client.post("/epcis/capture", content=json.dumps(document), headers=owner | {"Content-Type": "text/xml"})
+    wrong_type = live.client.post(
+        "/epcis/capture", content=json.dumps(document), headers=owner | {"Content-Type": "text/xml"}
+    )
     assert wrong_type.status_code == 415 and wrong_type.json()["type"] == "epcisException:UnsupportedMediaTypeException"
     monkeypatch.setattr(trace, "MAX_CAPTURE_EVENTS", 1)
     too_many = _capture(live, owner, document)
@@ -122,8 +133,9 @@ def test_capture_and_query_follow_roles_and_consent(platform, live, world):
     assert _capture(live, login(live.client, "integrator"), document, enterprise_id=world.factory).status_code == 202
     fleet_doc = json.loads(DOCUMENTS[1].read_text())
     assert _capture(live, login(live.client, "fleetowner"), fleet_doc).status_code == 202
-    count = lambda user: len(_events(live, login(live.client, user), perPage="1000")[
-        "epcisBody"]["queryResults"]["resultsBody"]["eventList"])
+    count = lambda user: len(
+        _events(live, login(live.client, user), perPage="1000")["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    )
     factory_events, fleet_events = len(events_of(document)), len(events_of(fleet_doc))
     assert count("owner") == factory_events and count("fleetowner") == fleet_events
     assert count("officer") == factory_events  # the factory consented to the bank, the fleet did not

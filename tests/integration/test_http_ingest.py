@@ -1,6 +1,8 @@
 """ThingsBoard-compatible HTTP ingestion over a real socket: valid, partly invalid, replayed, hostile."""
+
 from __future__ import annotations
 
+import httpx
 import orjson
 import pytest
 
@@ -13,7 +15,7 @@ def world(platform):
     return build_world(platform)
 
 
-def post(live, token: str, body) -> "httpx.Response":
+def post(live, token: str, body) -> httpx.Response:
     data = body if isinstance(body, (bytes, str)) else orjson.dumps(body)
     return live.client.post(f"/api/v1/{token}/telemetry", content=data, headers={"content-type": "application/json"})
 
@@ -32,31 +34,45 @@ def open_quarantine(platform) -> list[dict]:
 def test_three_thingsboard_forms_are_stored_with_device_and_server_time(platform, live, world):
     token = world.device_tokens["loom-01"]
     assert post(live, token, {"ts": T0_MS - 60_000, "values": {"current_a": 12.5}}).status_code == 200
-    assert post(live, token, [{"ts": T0_MS - 30_000, "values": {"current_a": 13.0, "battery_pct": 88}}]).status_code == 200
+    assert (
+        post(live, token, [{"ts": T0_MS - 30_000, "values": {"current_a": 13.0, "battery_pct": 88}}]).status_code == 200
+    )
     assert post(live, token, {"current_a": 0.4}).status_code == 200
     rows = {(r["key"], r["ts_ms"]): r["num"] for r in stored(platform, "loom-01")}
-    assert rows == {("current_a", T0_MS - 60_000): 12.5, ("current_a", T0_MS - 30_000): 13.0,
-                    ("battery_pct", T0_MS - 30_000): 88.0, ("current_a", T0_MS): 0.4}
+    assert rows == {
+        ("current_a", T0_MS - 60_000): 12.5,
+        ("current_a", T0_MS - 30_000): 13.0,
+        ("battery_pct", T0_MS - 30_000): 88.0,
+        ("current_a", T0_MS): 0.4,
+    }
     assert open_quarantine(platform) == []
 
 
 def test_partly_invalid_batch_keeps_good_points_and_explains_each_bad_one(platform, live, world):
-    body = (b'[{"ts": %d, "values": {"current_a": 10.0, "vibration": 3, "battery_pct": "full", "rssi_dbm": -70}},'
-            b' {"ts": %d, "values": {"current_a": 2500}},'
-            b' {"ts": %d, "values": {"current_a": NaN}},'
-            b' {"ts": %d, "values": {"current_a": Infinity}},'
-            b' {"ts": %d, "values": {"current_a": 1.0}},'
-            b' {"ts": 900000000000, "values": {"current_a": 1.0}},'
-            b' {"ts": "2026-09-21T21:00:00+08:00", "values": {"current_a": 7.5}}]'
-            % (T0_MS - 1000, T0_MS - 2000, T0_MS - 3000, T0_MS - 4000, T0_MS + 25 * 3600_000))
+    body = (
+        b'[{"ts": %d, "values": {"current_a": 10.0, "vibration": 3, "battery_pct": "full", "rssi_dbm": -70}},'
+        b' {"ts": %d, "values": {"current_a": 2500}},'
+        b' {"ts": %d, "values": {"current_a": NaN}},'
+        b' {"ts": %d, "values": {"current_a": Infinity}},'
+        b' {"ts": %d, "values": {"current_a": 1.0}},'
+        b' {"ts": 900000000000, "values": {"current_a": 1.0}},'
+        b' {"ts": "2026-09-21T21:00:00+08:00", "values": {"current_a": 7.5}}]'
+        % (T0_MS - 1000, T0_MS - 2000, T0_MS - 3000, T0_MS - 4000, T0_MS + 25 * 3600_000)
+    )
     response = post(live, world.device_tokens["loom-01"], body)
     assert response.status_code == 200
     result = response.json()
     assert result["accepted"] == 3 and result["rejected"] == 7
     reasons = sorted((e["index"], e["key"], e["reason"]) for e in result["errors"])
-    assert reasons == [(0, "battery_pct", "wrong_type"), (0, "vibration", "unknown_property"),
-                       (1, "current_a", "out_of_range"), (2, "current_a", "not_finite"), (3, "current_a", "not_finite"),
-                       (4, None, "timestamp_in_future"), (5, None, "timestamp_too_old")]
+    assert reasons == [
+        (0, "battery_pct", "wrong_type"),
+        (0, "vibration", "unknown_property"),
+        (1, "current_a", "out_of_range"),
+        (2, "current_a", "not_finite"),
+        (3, "current_a", "not_finite"),
+        (4, None, "timestamp_in_future"),
+        (5, None, "timestamp_too_old"),
+    ]
     assert any("2500" in e["message"] and "current_a" in e["message"] for e in result["errors"])
     keys = sorted((r["key"], r["num"]) for r in stored(platform, "loom-01"))
     assert keys == [("current_a", 7.5), ("current_a", 10.0), ("rssi_dbm", -70.0)]
@@ -75,8 +91,11 @@ def test_resending_the_same_points_is_idempotent(platform, live, world):
 
 
 def test_events_are_stored_as_events_not_numbers(platform, live, world):
-    response = post(live, world.device_tokens["loom-01"], [{"ts": T0_MS - 5, "event": "tamper", "params": {}},
-                                                           {"ts": T0_MS - 4, "event": "explode", "params": {}}])
+    response = post(
+        live,
+        world.device_tokens["loom-01"],
+        [{"ts": T0_MS - 5, "event": "tamper", "params": {}}, {"ts": T0_MS - 4, "event": "explode", "params": {}}],
+    )
     assert response.json()["events"] == 1 and response.json()["errors"][0]["reason"] == "unknown_event"
     with platform.uow() as uow:
         device = uow.devices.by_key("loom-01")
@@ -131,14 +150,24 @@ def test_quarantined_points_replay_after_the_thing_model_is_fixed(platform, live
     post(live, world.device_tokens["loom-01"], {"ts": T0_MS - 10, "values": {"current_a": 1.0, "vibration_mm_s": 4.2}})
     [entry] = open_quarantine(platform)
     assert entry["reason"] == "unknown_property"
-    from wuxin.services.ingest.quarantine import replay
     from wuxin.services.devices.registry import import_thing_model
+    from wuxin.services.ingest.quarantine import replay
 
     assert replay(platform, None, [entry["id"]]) == {"replayed": [], "still_refused": [entry["id"]]}
     model = platform.thing_models.get("manufacturing.current_bracelet").source
-    model = {**model, "profile": {**model["profile"], "version": "2"}, "properties": model["properties"] + [
-        {"identifier": "vibration_mm_s", "name": "振动", "accessMode": "r",
-         "dataType": {"type": "float", "specs": {"min": "0", "max": "100", "unit": "mm/s"}}}]}
+    model = {
+        **model,
+        "profile": {**model["profile"], "version": "2"},
+        "properties": model["properties"]
+        + [
+            {
+                "identifier": "vibration_mm_s",
+                "name": "振动",
+                "accessMode": "r",
+                "dataType": {"type": "float", "specs": {"min": "0", "max": "100", "unit": "mm/s"}},
+            }
+        ],
+    }
     import_thing_model(platform, orjson.dumps(model))
     assert replay(platform, None, [entry["id"]]) == {"replayed": [entry["id"]], "still_refused": []}
     assert ("vibration_mm_s", 4.2) in [(r["key"], r["num"]) for r in stored(platform, "loom-01")]

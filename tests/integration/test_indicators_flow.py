@@ -1,5 +1,6 @@
 """Indicators through the store on SQLite and PostgreSQL: dirty marks written with the points,
 incremental updates (a late point recomputes its own day), and reads under consent."""
+
 from __future__ import annotations
 
 import random
@@ -23,7 +24,10 @@ def _days(platform):
 
 def _loom_lines(key: str, day: int, run_minutes: int, current: float = 10.0) -> list[dict]:
     start = day_start_ms(day)
-    return [{"device": key, "ts": start + m * MIN, "values": {"current_a": current if m < run_minutes else 1.0}} for m in range(1440)]
+    return [
+        {"device": key, "ts": start + m * MIN, "values": {"current_a": current if m < run_minutes else 1.0}}
+        for m in range(1440)
+    ]
 
 
 def _value(platform, enterprise: int, day: int, name: str):
@@ -34,7 +38,12 @@ def _value(platform, enterprise: int, day: int, name: str):
 def test_update_is_incremental_and_correct_under_disorder_duplicates_and_late_data(platform):
     world = build_world(platform)
     d1, d2 = _days(platform)
-    lines = _loom_lines("loom-01", d1, 600) + _loom_lines("loom-01", d2, 900) + _loom_lines("loom-02", d1, 300) + _loom_lines("loom-02", d2, 300)
+    lines = (
+        _loom_lines("loom-01", d1, 600)
+        + _loom_lines("loom-01", d2, 900)
+        + _loom_lines("loom-02", d1, 300)
+        + _loom_lines("loom-02", d2, 300)
+    )
     random.Random(3).shuffle(lines)
     ingest_lines(platform, lines[:3000], "bulk")
     ingest_lines(platform, lines[2500:], "bulk")  # 500 duplicates
@@ -42,7 +51,9 @@ def test_update_is_incremental_and_correct_under_disorder_duplicates_and_late_da
     assert first.device_days >= 4 and first.enterprise_days >= 2
     assert _value(platform, world.factory, d1, "run_hours") == (pytest.approx((10 + 5) / 2), "complete")
     assert _value(platform, world.factory, d2, "run_hours") == (pytest.approx((15 + 5) / 2), "complete")
-    assert indicators.update_indicators(platform).device_days == 0  # nothing new: nothing recomputed (also after a restart)
+    assert (
+        indicators.update_indicators(platform).device_days == 0
+    )  # nothing new: nothing recomputed (also after a restart)
 
     late = [{"device": "loom-02", "ts": day_start_ms(d1) + 600 * MIN + 30_000, "values": {"current_a": 12.0}}]
     ingest_lines(platform, late, "http")  # a point between two stored minutes of day 1, arriving late
@@ -52,7 +63,9 @@ def test_update_is_incremental_and_correct_under_disorder_duplicates_and_late_da
     assert value == pytest.approx((10 + 5 + 0.5 / 60) / 2) and quality == "complete"
     assert _value(platform, world.factory, d2, "run_hours") == (pytest.approx(10.0), "complete")
 
-    ingest_lines(platform, [{"device": "truck-01", "ts": day_start_ms(d1) + MIN, "values": {"lat": 30.0, "lon": 120.0}}], "http")
+    ingest_lines(
+        platform, [{"device": "truck-01", "ts": day_start_ms(d1) + MIN, "values": {"lat": 30.0, "lon": 120.0}}], "http"
+    )
     indicators.update_indicators(platform)
     rows = indicators.enterprise_indicators(platform, None, world.factory, d1, d1, "month")["values"]
     month = {r["indicator"]: r for r in rows}
@@ -81,16 +94,31 @@ def test_industry_index_needs_five_peers_and_gives_percentiles(platform):
     region = "江苏省苏州市吴江区盛泽镇"
     firms = []
     for i in range(5):
-        eid = registry.create_enterprise(platform, None, f"盛泽{i}号化纤有限公司", make_uscc(rng), "manufacturing", region)
-        registry.register_device(platform, None, eid, f"loom-{i}", "manufacturing.current_bracelet", "bank_installed", None,
-                                 {"run_threshold_a": 5.0})
+        eid = registry.create_enterprise(
+            platform, None, f"盛泽{i}号化纤有限公司", make_uscc(rng), "manufacturing", region
+        )
+        registry.register_device(
+            platform,
+            None,
+            eid,
+            f"loom-{i}",
+            "manufacturing.current_bracelet",
+            "bank_installed",
+            None,
+            {"run_threshold_a": 5.0},
+        )
         firms.append(eid)
         ingest_lines(platform, _loom_lines(f"loom-{i}", d1, 60 * (20 + i)), "bulk")
         indicators.update_indicators(platform)
         published = indicators.industry_index(platform, None, "manufacturing", region, "run_hours", d1, d1)["values"]
         assert bool(published) == (i == 4)
     (row,) = published
-    assert (row["enterprises"], row["median"], row["p25"], row["p75"]) == (5, pytest.approx(22.0), pytest.approx(21.0), pytest.approx(23.0))
+    assert (row["enterprises"], row["median"], row["p25"], row["p75"]) == (
+        5,
+        pytest.approx(22.0),
+        pytest.approx(21.0),
+        pytest.approx(23.0),
+    )
 
 
 @pytest.fixture
@@ -98,8 +126,14 @@ def served(live, platform):
     world = build_world(platform)
     d1, _ = _days(platform)
     ingest_lines(platform, _loom_lines("loom-01", d1, 600) + _loom_lines("loom-02", d1, 300), "bulk")
-    ingest_lines(platform, [{"device": "meter-01", "ts": day_start_ms(d1) + m * 15 * MIN, "values": {"energy_kwh_total": 100.0 + m}}
-                            for m in range(-2, 96)], "bulk")
+    ingest_lines(
+        platform,
+        [
+            {"device": "meter-01", "ts": day_start_ms(d1) + m * 15 * MIN, "values": {"energy_kwh_total": 100.0 + m}}
+            for m in range(-2, 96)
+        ],
+        "bulk",
+    )
     indicators.update_indicators(platform)
     return world, d1
 
@@ -108,7 +142,9 @@ def test_enterprise_values_and_the_readings_behind_them_follow_consent(served, l
     world, d1 = served
     day = day_iso(d1)
     officer = login(live.client, "officer")
-    r = live.client.get(f"/api/v1/enterprises/{world.factory}/indicators", params={"from": day, "to": day}, headers=officer)
+    r = live.client.get(
+        f"/api/v1/enterprises/{world.factory}/indicators", params={"from": day, "to": day}, headers=officer
+    )
     assert r.status_code == 200, r.text
     values = {v["indicator"]: v for v in r.json()["values"]}
     assert values["run_hours"]["value"] == pytest.approx(7.5) and values["run_hours"]["unit"] == "h"
@@ -133,13 +169,20 @@ def test_enterprise_values_and_the_readings_behind_them_follow_consent(served, l
     with platform.uow() as uow:  # narrowed to one device: enterprise totals hidden, that device still readable
         uow.consents.update(world.consent_bank_factory, scope="devices", scope_items=["loom-01"])
         uow.commit()
-    assert live.client.get(f"/api/v1/enterprises/{world.factory}/indicators?from={day}&to={day}", headers=officer).status_code == 403
+    assert (
+        live.client.get(
+            f"/api/v1/enterprises/{world.factory}/indicators?from={day}&to={day}", headers=officer
+        ).status_code
+        == 403
+    )
     device_url = f"/api/v1/enterprises/{world.factory}/devices/{{}}/indicators?from={day}&to={day}"
     assert live.client.get(device_url.format("loom-01"), headers=officer).json()["values"]
     assert live.client.get(device_url.format("loom-02"), headers=officer).status_code == 404  # outside the consent
     assert live.client.post(f"/api/v1/consents/{world.consent_bank_factory}/revoke", headers=owner).status_code == 200
     assert live.client.get(link, headers=officer).status_code == 404
-    r = live.client.get(f"/api/v1/enterprises/{world.factory}/indicators", params={"from": "2026-13-01", "to": day}, headers=owner)
+    r = live.client.get(
+        f"/api/v1/enterprises/{world.factory}/indicators", params={"from": "2026-13-01", "to": day}, headers=owner
+    )
     assert r.status_code == 422
 
 
@@ -150,11 +193,18 @@ def test_index_roles_percentile_and_update_permissions(served, live, platform):
         r = live.client.get("/api/v1/industry-index", params={"from": day, "to": day}, headers=login(live.client, user))
         assert r.status_code == status, (user, r.text)
     owner = login(live.client, "owner")
-    mine = live.client.get(f"/api/v1/enterprises/{world.factory}/percentile", params={"indicator": "run_hours", "day": day},
-                           headers=owner)
+    mine = live.client.get(
+        f"/api/v1/enterprises/{world.factory}/percentile", params={"indicator": "run_hours", "day": day}, headers=owner
+    )
     assert mine.status_code == 200 and mine.json()["percentile"] is None and "fewer than 5" in mine.json()["reason"]
-    assert live.client.get(f"/api/v1/enterprises/{world.fleet}/percentile", params={"indicator": "run_hours", "day": day},
-                           headers=owner).status_code == 404
+    assert (
+        live.client.get(
+            f"/api/v1/enterprises/{world.fleet}/percentile",
+            params={"indicator": "run_hours", "day": day},
+            headers=owner,
+        ).status_code
+        == 404
+    )
     assert live.client.post("/api/v1/indicators/update", headers=login(live.client, "officer")).status_code == 403
     r = live.client.post("/api/v1/indicators/update", headers=login(live.client, "admin"))
     assert r.status_code == 200 and r.json()["device_days"] == 0

@@ -1,27 +1,34 @@
 """A 2013 terminal that sets bit 14 (the 2019 flag) over real TCP through the gateway: it registers, authenticates and
 its location is stored, whether the terminal is provisioned "auto" (the 2013 fallback) or forced to "2013"."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
 
+from tests.integration.test_jt808_platform import PHONE, PLATE, TERMINAL_ID, _run
+from tests.world import build_world, login
 from wuxin.errors import InvalidInput
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.services.devices import registry
 from wuxin.services.ingest.jt808 import provision_terminal
 
-from tests.integration.test_jt808_platform import PHONE, PLATE, TERMINAL_ID, _run
-from tests.world import build_world, login
-
 FIX_TIME = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
 
 
 def _truck(platform):
     world = build_world(platform)
-    registry.register_device(platform, None, world.fleet, "truck-02", "vehicles.gps_terminal", "bank_installed",
-                             attributes={"jt808_phone": PHONE, "plate": PLATE})
+    registry.register_device(
+        platform,
+        None,
+        world.fleet,
+        "truck-02",
+        "vehicles.gps_terminal",
+        "bank_installed",
+        attributes={"jt808_phone": PHONE, "plate": PLATE},
+    )
     return world
 
 
@@ -70,8 +77,10 @@ def test_a_terminal_forced_to_2019_refuses_the_bit_14_2013_frames(platform):
 
     _run(platform, scenario)
     answer = results["answer"]  # no 2019 header fits: dropped, or a general response "message error"
-    assert answer is None or (answer.header.msg_id == m.GENERAL_RESPONSE
-                              and m.parse_general_response(answer.body)["result"] == m.RESULT_MESSAGE_ERROR)
+    assert answer is None or (
+        answer.header.msg_id == m.GENERAL_RESPONSE
+        and m.parse_general_response(answer.body)["result"] == m.RESULT_MESSAGE_ERROR
+    )
     with platform.uow() as uow:
         assert uow.jt808.of_device(uow.devices.by_key("truck-02")["id"])["auth_code_hash"] is None
 
@@ -86,5 +95,9 @@ def test_the_header_version_is_checked_at_provisioning_and_over_the_api(live, pl
     assert bad.status_code == 422 and "header_version" in bad.text
     ok = live.client.post(url, json={"terminal_id": TERMINAL_ID, "header_version": "2013"}, headers=admin)
     assert ok.status_code == 200 and ok.json()["header_version"] == "2013"
-    assert live.client.post(url, json={"terminal_id": TERMINAL_ID, "header_version": "2013"},
-                            headers=login(live.client, "fleetowner")).status_code == 403  # a bank-installed device
+    assert (
+        live.client.post(
+            url, json={"terminal_id": TERMINAL_ID, "header_version": "2013"}, headers=login(live.client, "fleetowner")
+        ).status_code
+        == 403
+    )  # a bank-installed device

@@ -1,4 +1,5 @@
 """The JT/T 808 gateway over a real loopback TCP socket, driven by the terminal simulator."""
+
 from __future__ import annotations
 
 import asyncio
@@ -69,8 +70,19 @@ def test_register_authenticate_heartbeat_location_logout() -> None:
         assert result(ack) == {"reply_serial": 4, "reply_msg_id": 0x0200, "result": 0}
         ts = int(T0.timestamp() * 1000)
         assert env.sink.lines == [
-            {"device": "truck-1", "ts": ts, "values": {"lat": 31.2304, "lon": 121.4737, "speed_kmh": 60.5,
-             "heading_deg": 90, "altitude_m": 0, "odometer_km": 1500.2, "acc_on": True}},
+            {
+                "device": "truck-1",
+                "ts": ts,
+                "values": {
+                    "lat": 31.2304,
+                    "lon": 121.4737,
+                    "speed_kmh": 60.5,
+                    "heading_deg": 90,
+                    "altitude_m": 0,
+                    "odometer_km": 1500.2,
+                    "acc_on": True,
+                },
+            },
             {"device": "truck-1", "ts": ts, "event": "power_cut", "params": {}},
         ]
         (state,) = env.gateway.sessions.values()
@@ -89,9 +101,11 @@ def test_presence_follows_login_heartbeat_logout_and_a_lost_connection() -> None
         t = await env.terminal()  # register + authenticate
         await t.request(t.builder.heartbeat())
         await t.request(t.builder.logout())
-        assert env.sink.presence_changes == [("truck-1", "online", "jt808_authenticated"),
-                                             ("truck-1", "online", "jt808_heartbeat"),
-                                             ("truck-1", "offline", "jt808_logout")]
+        assert env.sink.presence_changes == [
+            ("truck-1", "online", "jt808_authenticated"),
+            ("truck-1", "online", "jt808_heartbeat"),
+            ("truck-1", "offline", "jt808_logout"),
+        ]
         await t.close()  # logged out already: closing says nothing more
         other = await env.terminal("013900000002")
         await other.close()  # gone without a logout
@@ -99,8 +113,10 @@ def test_presence_follows_login_heartbeat_logout_and_a_lost_connection() -> None
             if len(env.sink.presence_changes) == 5:
                 break
             await asyncio.sleep(0.02)
-        assert env.sink.presence_changes[3:] == [("truck-2", "online", "jt808_authenticated"),
-                                                 ("truck-2", "offline", "jt808_connection_closed")]
+        assert env.sink.presence_changes[3:] == [
+            ("truck-2", "online", "jt808_authenticated"),
+            ("truck-2", "offline", "jt808_connection_closed"),
+        ]
 
     run(scenario)
 
@@ -112,8 +128,10 @@ def test_an_idle_terminal_goes_offline_and_a_stranger_has_no_presence() -> None:
         await stranger.request(stranger.builder.heartbeat())  # not authenticated: answered, no presence
         assert await t.at_eof(timeout_s=3) and await stranger.at_eof(timeout_s=3)
         await asyncio.sleep(0.05)
-        assert env.sink.presence_changes == [("truck-1", "online", "jt808_authenticated"),
-                                             ("truck-1", "offline", "jt808_idle_timeout")]
+        assert env.sink.presence_changes == [
+            ("truck-1", "online", "jt808_authenticated"),
+            ("truck-1", "offline", "jt808_idle_timeout"),
+        ]
 
     run(scenario, idle_timeout_s=0.3)
 
@@ -203,7 +221,11 @@ def test_bad_checksum_answers_2_and_connection_goes_on() -> None:
     async def scenario(env: Env) -> None:
         t = await env.terminal()
         frame = t.builder.location(fix(T0, 30, 120))[0]
-        broken = frame[:-2] + bytes([frame[-2] ^ 0x55 if frame[-2] ^ 0x55 not in (0x7E, 0x7D) else frame[-2] ^ 0x11]) + b"\x7e"
+        broken = (
+            frame[:-2]
+            + bytes([frame[-2] ^ 0x55 if frame[-2] ^ 0x55 not in (0x7E, 0x7D) else frame[-2] ^ 0x11])
+            + b"\x7e"
+        )
         (ack,) = await t.request([broken])
         assert result(ack)["result"] == 2 and result(ack)["reply_msg_id"] == 0x0200
         (beat,) = await t.request(t.builder.heartbeat())
@@ -299,6 +321,7 @@ def test_gateway_stop_closes_open_connections() -> None:
 def test_stop_lets_a_closing_connection_finish_and_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
     """A handler still recording its terminal offline when the gateway stops used to be cancelled
     there; asyncio then logged "Exception in callback StreamReaderProtocol..." at error level."""
+
     async def scenario(env: Env) -> None:
         recording, release = asyncio.Event(), asyncio.Event()
         record = env.sink.presence

@@ -1,5 +1,6 @@
 """JT/T 808 on the platform: simulator over real TCP -> gateway -> provisioned terminals and their auth codes -> readings
 in the database. Enrolment: a terminal gets an auth code only as provisioned by the integrator, within its window, once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,16 +8,15 @@ from datetime import UTC, datetime
 
 import orjson
 
+from tests.world import build_world, login
+from wuxin.indicators.days import HOUR_MS
 from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.services.access import consent
 from wuxin.services.devices import registry
-from wuxin.services.ingest.telemetry import ingest_device_telemetry
 from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
-from wuxin.indicators.days import HOUR_MS
-
-from tests.world import build_world, login
+from wuxin.services.ingest.telemetry import ingest_device_telemetry
 
 PHONE = "013912345678"
 TERMINAL_ID = "SZ80801"
@@ -28,8 +28,14 @@ def _world(platform, **enrolment):
     """truck-02: a GPS terminal device with its SIM and plate, provisioned by the integrator (window 72 h)."""
     world = build_world(platform)
     _, world.device_tokens["truck-02"] = registry.register_device(
-        platform, None, world.fleet, "truck-02", "vehicles.gps_terminal", "bank_installed",
-        attributes={"jt808_phone": PHONE, "plate": PLATE})
+        platform,
+        None,
+        world.fleet,
+        "truck-02",
+        "vehicles.gps_terminal",
+        "bank_installed",
+        attributes={"jt808_phone": PHONE, "plate": PLATE},
+    )
     provision_terminal(platform, None, "truck-02", TERMINAL_ID, **enrolment)
     return world
 
@@ -86,8 +92,12 @@ def test_the_provisioned_terminal_registers_authenticates_and_its_locations_and_
         audit = [a["action"] for a in uow.logs.audit_entries(100)]
     assert readings["lat"] == 29.8683 and readings["speed_kmh"] == 42.0 and readings["odometer_km"] == 12000.5
     assert [e["name"] for e in events] == ["illegal_ignition"]
-    assert batch["channel"] == "jt808" and device["last_seen_ms"] == max(ts, platform.clock_ms())  # the login is seen too
-    assert _count(platform, "registrations", "enrolled") == 1 and _count(platform, "authentications", "authenticated") == 1
+    assert batch["channel"] == "jt808" and device["last_seen_ms"] == max(
+        ts, platform.clock_ms()
+    )  # the login is seen too
+    assert (
+        _count(platform, "registrations", "enrolled") == 1 and _count(platform, "authentications", "authenticated") == 1
+    )
     assert {"jt808.provision", "jt808.enrol"} <= set(audit)
 
 
@@ -103,7 +113,10 @@ def test_a_registration_knowing_only_the_phone_is_refused_and_the_real_terminal_
             assert (await attacker.register(plate=plate))["result"] == m.REGISTER_NO_TERMINAL
         assert (await attacker.register(plate="", terminal_id=TERMINAL_ID))["result"] == m.REGISTER_NO_VEHICLE
         assert (await attacker.register(plate=PLATE, terminal_id=TERMINAL_ID)) == {  # everything right: still no code
-            "reply_serial": 5, "result": m.REGISTER_TERMINAL_TAKEN, "auth_code": None}
+            "reply_serial": 5,
+            "result": m.REGISTER_TERMINAL_TAKEN,
+            "auth_code": None,
+        }
         stranger = await _terminal(port, "013900000009")
         assert (await stranger.register(plate=PLATE))["result"] == m.REGISTER_NO_TERMINAL
         real = await _terminal(port)  # the real terminal comes back with the code it kept
@@ -124,8 +137,15 @@ def test_a_registration_knowing_only_the_phone_is_refused_and_the_real_terminal_
 
 def test_registration_without_provisioning_or_after_the_window_is_refused_until_the_integrator_reopens_it(platform):
     world = _world(platform, window_s=HOUR_MS // 1000)
-    registry.register_device(platform, None, world.fleet, "truck-03", "vehicles.gps_terminal", "bank_installed",
-                             attributes={"jt808_phone": "013900000003", "plate": "粤B00003"})  # never provisioned
+    registry.register_device(
+        platform,
+        None,
+        world.fleet,
+        "truck-03",
+        "vehicles.gps_terminal",
+        "bank_installed",
+        attributes={"jt808_phone": "013900000003", "plate": "粤B00003"},
+    )  # never provisioned
     platform.clock.advance(HOUR_MS + 1)
 
     async def late(port: int) -> None:
@@ -206,18 +226,34 @@ def test_a_provisioned_imei_binds_the_code_to_the_2019_terminal_sending_it(platf
 
 def test_only_a_device_manager_provisions_a_terminal_and_bad_values_are_named(platform, live):
     world = _world(platform)
-    registry.register_device(platform, None, world.fleet, "truck-04", "vehicles.gps_terminal", "bank_installed",
-                             attributes={"jt808_phone": "0" + PHONE, "plate": "粤B00004"})
+    registry.register_device(
+        platform,
+        None,
+        world.fleet,
+        "truck-04",
+        "vehicles.gps_terminal",
+        "bank_installed",
+        attributes={"jt808_phone": "0" + PHONE, "plate": "粤B00004"},
+    )
     admin, integrator = login(live.client, "admin"), login(live.client, "integrator")
     url = "/api/v1/devices/{}/jt808/enrolment"
-    assert live.client.post(url.format("truck-02"), json={"terminal_id": "SZ80802"}, headers=integrator).status_code == 404  # no consent: as if absent
-    response = live.client.post(url.format("truck-02"), json={"terminal_id": "sz80802", "window_hours": 2}, headers=admin)
+    assert (
+        live.client.post(url.format("truck-02"), json={"terminal_id": "SZ80802"}, headers=integrator).status_code == 404
+    )  # no consent: as if absent
+    response = live.client.post(
+        url.format("truck-02"), json={"terminal_id": "sz80802", "window_hours": 2}, headers=admin
+    )
     assert response.status_code == 200, response.text
-    assert response.json()["terminal_id"] == "SZ80802" and response.json()["enrol_until_ms"] == platform.clock_ms() + 2 * HOUR_MS
+    assert (
+        response.json()["terminal_id"] == "SZ80802"
+        and response.json()["enrol_until_ms"] == platform.clock_ms() + 2 * HOUR_MS
+    )
     loom = live.client.post(url.format("loom-01"), json={"terminal_id": "SZ80802"}, headers=admin)
     assert loom.status_code == 422 and "manufacturing.current_bracelet" in loom.json()["message"]
     taken = live.client.post(url.format("truck-04"), json={"terminal_id": "SZ80804"}, headers=admin)
-    assert taken.status_code == 409 and "truck-02" in taken.json()["message"]  # the same SIM number (leading zeros aside)
+    assert (
+        taken.status_code == 409 and "truck-02" in taken.json()["message"]
+    )  # the same SIM number (leading zeros aside)
     bad = live.client.post(url.format("truck-02"), json={"terminal_id": "SZ-808"}, headers=admin)
     assert bad.status_code == 422
     with platform.uow() as uow:
@@ -230,8 +266,10 @@ def test_database_failure_answers_1_and_nothing_is_acknowledged(platform, monkey
     async def scenario(port: int) -> None:
         terminal = await _terminal(port)
         await terminal.login(PLATE)
-        monkeypatch.setattr("wuxin.services.ingest.jt808.ingest_lines",
-                            lambda *a, **k: (_ for _ in ()).throw(ConnectionError("database unreachable")))
+        monkeypatch.setattr(
+            "wuxin.services.ingest.jt808.ingest_lines",
+            lambda *a, **k: (_ for _ in ()).throw(ConnectionError("database unreachable")),
+        )
         (ack,) = await terminal.request(terminal.builder.location(fix(FIX_TIME, 29.8, 121.5)))
         assert _result(ack) == m.RESULT_FAILURE
 
@@ -256,15 +294,24 @@ def test_a_terminal_connection_records_its_online_and_offline_transitions(platfo
         device = uow.devices.by_key("truck-02")
         transitions = uow.protocols.transitions([device["id"]], 0, 2**62, 10)
     assert [(t["from_state"], t["to_state"], t["cause"]) for t in transitions] == [
-        ("unknown", "online", "jt808_authenticated"), ("online", "offline", "jt808_connection_closed")]
+        ("unknown", "online", "jt808_authenticated"),
+        ("online", "offline", "jt808_connection_closed"),
+    ]
     assert device["last_seen_ms"] >= started_ms  # login and heartbeat are signs of life, without any reading
 
 
 def test_an_enterprise_provisions_only_its_enterprise_shared_terminals(platform, live):
     """Re-provisioning a bank-installed terminal would drop the real terminal's code and let a fake one enrol."""
     world = _world(platform)
-    registry.register_device(platform, None, world.fleet, "truck-05", "vehicles.gps_terminal", "enterprise_shared",
-                             attributes={"jt808_phone": "013900000005", "plate": "粤B00005"})
+    registry.register_device(
+        platform,
+        None,
+        world.fleet,
+        "truck-05",
+        "vehicles.gps_terminal",
+        "enterprise_shared",
+        attributes={"jt808_phone": "013900000005", "plate": "粤B00005"},
+    )
     owner = login(live.client, "fleetowner")
     url = "/api/v1/devices/{}/jt808/enrolment"
     refused = live.client.post(url.format("truck-02"), json={"terminal_id": "FAKE01"}, headers=owner)
@@ -276,9 +323,18 @@ def test_an_enterprise_provisions_only_its_enterprise_shared_terminals(platform,
 
 def test_a_taken_sim_number_is_not_traced_to_its_device_for_non_admins(platform, live):
     world = _world(platform)
-    consent.grant(platform, None, world.fleet, world.operator, "all", [], "maintenance", platform.clock_ms() + 86_400_000)
-    registry.register_device(platform, None, world.fleet, "truck-04", "vehicles.gps_terminal", "enterprise_shared",
-                             attributes={"jt808_phone": "0" + PHONE, "plate": "粤B00004"})
+    consent.grant(
+        platform, None, world.fleet, world.operator, "all", [], "maintenance", platform.clock_ms() + 86_400_000
+    )
+    registry.register_device(
+        platform,
+        None,
+        world.fleet,
+        "truck-04",
+        "vehicles.gps_terminal",
+        "enterprise_shared",
+        attributes={"jt808_phone": "0" + PHONE, "plate": "粤B00004"},
+    )
     url = "/api/v1/devices/truck-04/jt808/enrolment"
     for user in ("integrator", "fleetowner"):
         taken = live.client.post(url, json={"terminal_id": "SZ80804"}, headers=login(live.client, user))

@@ -1,5 +1,6 @@
 """The evidence ledger through the API: every telemetry batch is a leaf, proofs verify offline,
 tree heads are signed by the platform key, and proofs follow the consent rules of the data."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,10 @@ def test_a_readings_proof_recomputes_from_the_table_and_verifies_offline(platfor
     assert response.status_code == 200, response.text
     proof = response.json()
     assert proof["points"]["in_leaf"] is True
-    assert proof["points"]["readings"] == [["current_a", T0_MS - 2000, 9.5, None], ["current_a", T0_MS - 1000, 7.25, None]]
+    assert proof["points"]["readings"] == [
+        ["current_a", T0_MS - 2000, 9.5, None],
+        ["current_a", T0_MS - 1000, 7.25, None],
+    ]
     key = live.client.get("/api/v1/ledger/public-key").json()["public_key"]
     assert proof["tree_head"]["public_key"] == key
     result = _verify_file(tmp_path, proof, "--public-key", key)
@@ -59,7 +63,9 @@ def test_a_resent_point_stays_proven_by_the_batch_that_first_stored_it(platform,
     second = _send(live, world, "loom-01", [(T0_MS - 2000, 9.5), (T0_MS - 500, 3.0)])  # one re-sent, one new
     headers = login(live.client, "owner")
     for batch, expected in [(first, [T0_MS - 2000]), (second, [T0_MS - 500])]:
-        proof = live.client.get(f"/api/v1/ledger/telemetry/batches/{batch}/devices/loom-01/proof", headers=headers).json()
+        proof = live.client.get(
+            f"/api/v1/ledger/telemetry/batches/{batch}/devices/loom-01/proof", headers=headers
+        ).json()
         assert [r[1] for r in proof["points"]["readings"]] == expected
         assert proof["points"]["in_leaf"] is True
         verify_document(proof)
@@ -74,8 +80,9 @@ def test_telemetry_proofs_follow_consent(platform, live, world):
         assert response.status_code == 404, (username, response.text)
     admin = live.client.get(url, headers=login(live.client, "admin"))  # operators read under consent only
     assert admin.status_code == 403, admin.text
-    missing = live.client.get(f"/api/v1/ledger/telemetry/batches/{batch}/devices/loom-02/proof",
-                              headers=login(live.client, "owner"))
+    missing = live.client.get(
+        f"/api/v1/ledger/telemetry/batches/{batch}/devices/loom-02/proof", headers=login(live.client, "owner")
+    )
     assert missing.status_code == 404
 
 
@@ -98,13 +105,22 @@ def test_a_decisions_evidence_bundle_exports_and_verifies_offline(platform, live
     _send(live, world, "loom-01", [(T0_MS - 1000, 9.0)])
     statements, review = f"business_import:7:{world.factory}", f"business_import:8:{world.factory}"
     with platform.uow() as uow:
-        record_evidence(uow, "business_import", statements, {"enterprise_id": world.factory, "at_ms": T0_MS,
-                                                             "rows": 12, "sha256": "ab" * 32})
-        record_evidence(uow, "business_import", review, {"enterprise_id": world.factory, "at_ms": T0_MS,
-                                                         "outcome": "approve", "inputs": [statements]})
+        record_evidence(
+            uow,
+            "business_import",
+            statements,
+            {"enterprise_id": world.factory, "at_ms": T0_MS, "rows": 12, "sha256": "ab" * 32},
+        )
+        record_evidence(
+            uow,
+            "business_import",
+            review,
+            {"enterprise_id": world.factory, "at_ms": T0_MS, "outcome": "approve", "inputs": [statements]},
+        )
         uow.commit()
-    response = live.client.get("/api/v1/ledger/evidence", params={"subject": review},
-                               headers=login(live.client, "officer"))
+    response = live.client.get(
+        "/api/v1/ledger/evidence", params={"subject": review}, headers=login(live.client, "officer")
+    )
     assert response.status_code == 200, response.text
     bundle = response.json()
     assert [e["subject"] for e in bundle["entries"]] == [review, statements]
@@ -113,11 +129,12 @@ def test_a_decisions_evidence_bundle_exports_and_verifies_offline(platform, live
     bundle["entries"][0]["leaf_data"] = bundle["entries"][0]["leaf_data"].replace("approve", "decline")
     with pytest.raises(ProofVerificationError, match="leaf_data does not hash"):
         verify_document(bundle)
-    denied = live.client.get("/api/v1/ledger/evidence", params={"subject": review},
-                             headers=login(live.client, "other"))
+    denied = live.client.get("/api/v1/ledger/evidence", params={"subject": review}, headers=login(live.client, "other"))
     assert denied.status_code == 404  # no consent: no such evidence for that bank
-    telemetry = live.client.get(f"/api/v1/ledger/entries/0/proof", headers=login(live.client, "owner"))
-    assert telemetry.status_code == 404  # a batch is proven per device; as an entry it reads as missing (no kind oracle)
+    telemetry = live.client.get("/api/v1/ledger/entries/0/proof", headers=login(live.client, "owner"))
+    assert (
+        telemetry.status_code == 404
+    )  # a batch is proven per device; as an entry it reads as missing (no kind oracle)
     assert telemetry.json()["message"] == "ledger entry 0 does not exist"
 
 

@@ -1,5 +1,6 @@
 """Indicators show up by themselves: `wuxin serve`'s indicators job recomputes the dirty device-days as data
 arrives (no `wuxin indicators update`), a backlog is caught up in bounded runs, and /metrics and /health show it."""
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,9 @@ def quick_live(platform, request):
 
 def _loom_points(day: int, run_minutes: int) -> list[dict]:
     start = day_start_ms(day)
-    return [{"ts": start + m * MIN, "values": {"current_a": 12.0 if m < run_minutes else 0.5}} for m in range(0, 1440, 5)]
+    return [
+        {"ts": start + m * MIN, "values": {"current_a": 12.0 if m < run_minutes else 0.5}} for m in range(0, 1440, 5)
+    ]
 
 
 def _poll(fetch, until_s: float):
@@ -42,9 +45,16 @@ def test_a_new_devices_readings_show_as_indicators_without_any_update_command(pl
     world = build_world(platform)
     live, admin, officer = quick_live, login(quick_live.client, "admin"), login(quick_live.client, "officer")
     day = local_day(platform.clock_ms()) - 1
-    created = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=admin, json={
-        "key": "loom-new", "device_type": "manufacturing.current_bracelet", "source_mode": "bank_installed",
-        "attributes": {"run_threshold_a": 5.0}})
+    created = live.client.post(
+        f"/api/v1/enterprises/{world.factory}/devices",
+        headers=admin,
+        json={
+            "key": "loom-new",
+            "device_type": "manufacturing.current_bracelet",
+            "source_mode": "bank_installed",
+            "attributes": {"run_threshold_a": 5.0},
+        },
+    )
     assert created.status_code == 201, created.text
     posted = live.client.post(f"/api/v1/{created.json()['access_token']}/telemetry", json=_loom_points(day, 480))
     assert posted.status_code == 200 and posted.json()["accepted"] == 288, posted.text
@@ -60,8 +70,11 @@ def test_a_new_devices_readings_show_as_indicators_without_any_update_command(pl
     assert found is not None, f"run_hours of {day_iso(day)} did not appear within {APPEAR_WITHIN_S} s"
     assert found["value"] == pytest.approx(8.0, abs=0.1) and found["quality"] == "complete"
     assert time.monotonic() - started < APPEAR_WITHIN_S
-    enterprise = live.client.get(f"/api/v1/enterprises/{world.factory}/indicators",
-                                 params={"from": day_iso(day), "to": day_iso(day), "name": "run_hours"}, headers=officer)
+    enterprise = live.client.get(
+        f"/api/v1/enterprises/{world.factory}/indicators",
+        params={"from": day_iso(day), "to": day_iso(day), "name": "run_hours"},
+        headers=officer,
+    )
     assert enterprise.status_code == 200 and enterprise.json()["values"][0]["devices"] >= 1, enterprise.text
 
     found_metrics = samples(live)
@@ -78,10 +91,14 @@ def test_a_backlog_is_caught_up_in_bounded_runs(platform):
     build_world(platform)
     today = local_day(platform.clock_ms())
     days = range(today - 6, today)
-    lines = [{"device": key, **p} for key in ("loom-01", "loom-02") for d in days for p in _loom_points(d, 60 * (d % 5 + 1))]
+    lines = [
+        {"device": key, **p} for key in ("loom-01", "loom-02") for d in days for p in _loom_points(d, 60 * (d % 5 + 1))
+    ]
     ingest_lines(platform, lines, "bulk")
     with platform.uow() as uow:
-        assert uow.indicators.count_dirty() == 14  # 6 days x 2 looms, and today (its look-back hour reads the last points)
+        assert (
+            uow.indicators.count_dirty() == 14
+        )  # 6 days x 2 looms, and today (its look-back hour reads the last points)
     runs = []
     while not runs or runs[-1].backlog_device_days:
         runs.append(indicators.catch_up(platform, max_device_days=5))

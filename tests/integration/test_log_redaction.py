@@ -1,6 +1,7 @@
 """Device tokens never reach a log line: a real uvicorn server, logging as `wuxin serve` does and with
 uvicorn's own logging set-up, gets tokens in paths and query strings; devices that can set a
 header send the token in `Authorization: Bearer` instead."""
+
 from __future__ import annotations
 
 import io
@@ -107,11 +108,15 @@ def test_device_tokens_appear_in_no_log_line(platform, request, logging_setup):
 def test_a_device_sends_its_token_in_the_authorization_header(platform, live):
     world = build_world(platform)
     url = "/api/v1/devices/me/telemetry"
-    response = live.client.post(url, content=READING, headers={"Authorization": f"Bearer {world.device_tokens['loom-01']}"})
+    response = live.client.post(
+        url, content=READING, headers={"Authorization": f"Bearer {world.device_tokens['loom-01']}"}
+    )
     assert response.status_code == 200 and response.json()["accepted"] == 1
     with platform.uow() as uow:
         device_id = uow.devices.by_key("loom-01")["id"]
-        assert uow.conn.exec_driver_sql(f"SELECT num FROM readings WHERE device_id = {device_id}").scalars().all() == [9.0]
+        assert uow.conn.exec_driver_sql(f"SELECT num FROM readings WHERE device_id = {device_id}").scalars().all() == [
+            9.0
+        ]
     missing = live.client.post(url, content=READING)
     assert missing.status_code == 401 and missing.json()["error"] == "missing_token"
     assert "Authorization: Bearer <device token>" in missing.json()["message"]

@@ -1,5 +1,6 @@
 """Login against guessing: failures lock the account and the source address (429 Retry-After)
 before any password work, an unknown user costs what a known one costs, Argon2 work is bounded."""
+
 from __future__ import annotations
 
 import statistics
@@ -82,7 +83,9 @@ def test_one_address_is_throttled_across_many_usernames(live, users, verificatio
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert len(verifications) == 20
     assert attempt(live, "officer", PASSWORD, source="198.51.100.9").status_code == 200  # other addresses are not
-    assert attempt(live, "officer", PASSWORD, source="203.0.113.7").status_code == 429  # a success elsewhere frees no one
+    assert (
+        attempt(live, "officer", PASSWORD, source="203.0.113.7").status_code == 429
+    )  # a success elsewhere frees no one
 
 
 def test_a_locked_unknown_account_answers_like_a_locked_known_one(live, users):
@@ -114,8 +117,10 @@ def test_unknown_user_login_takes_about_as_long_as_a_wrong_password(live, users,
             assert attempt(live, username).status_code == 401
             times.append(time.perf_counter() - began)
     ratio = statistics.median(unknown_s) / statistics.median(wrong_s)
-    assert 0.5 <= ratio <= 2, f"unknown user {statistics.median(unknown_s) * 1000:.1f} ms, wrong password " \
-                              f"{statistics.median(wrong_s) * 1000:.1f} ms"
+    assert 0.5 <= ratio <= 2, (
+        f"unknown user {statistics.median(unknown_s) * 1000:.1f} ms, wrong password "
+        f"{statistics.median(wrong_s) * 1000:.1f} ms"
+    )
 
 
 def test_password_verification_is_bounded_and_a_saturated_server_says_retry(live, users):
@@ -135,5 +140,7 @@ def test_failed_logins_are_audited_without_the_password(live, users):
         entries = [e for e in uow.logs.audit_entries() if e["action"] == "auth.login_failed"]
         officer_id = uow.identity.user_by_username("officer")["id"]
     assert [(e["user_id"], e["subject"], e["detail"]["source"], e["detail"]["reason"]) for e in entries] == [
-        (None, "nobody-here", "198.51.100.9", "unknown_user"), (officer_id, "officer", "127.0.0.1", "wrong_password")]
+        (None, "nobody-here", "198.51.100.9", "unknown_user"),
+        (officer_id, "officer", "127.0.0.1", "wrong_password"),
+    ]
     assert "wrong-password-123" not in repr(entries) and "another-guess-456" not in repr(entries)

@@ -1,4 +1,5 @@
 """Nothing good is lost: known events with unlisted params, undeclared install attributes, standby noise, alarm pages."""
+
 from __future__ import annotations
 
 import orjson
@@ -14,8 +15,9 @@ def world(platform):
 
 
 def post(live, token: str, body):
-    return live.client.post(f"/api/v1/{token}/telemetry", content=orjson.dumps(body),
-                            headers={"content-type": "application/json"})
+    return live.client.post(
+        f"/api/v1/{token}/telemetry", content=orjson.dumps(body), headers={"content-type": "application/json"}
+    )
 
 
 def stored_events(platform, device_key: str) -> list[dict]:
@@ -31,8 +33,11 @@ def params_of(event: dict) -> dict:
 
 @pytest.mark.parametrize("name", ["tamper", "power_lost", "reboot"])
 def test_a_known_event_with_an_unlisted_param_is_stored_and_the_param_kept_and_flagged(platform, live, world, name):
-    response = post(live, world.device_tokens["loom-01"],
-                    [{"ts": T0_MS - 5, "event": name, "params": {"cover": "open", "source_ip": "10.0.0.7"}}])
+    response = post(
+        live,
+        world.device_tokens["loom-01"],
+        [{"ts": T0_MS - 5, "event": name, "params": {"cover": "open", "source_ip": "10.0.0.7"}}],
+    )
     body = response.json()
     assert response.status_code == 200 and body["events"] == 1 and body["rejected"] == 0, body
     [warning] = body["warnings"]
@@ -49,7 +54,9 @@ def test_a_listed_param_with_a_bad_value_is_quarantined_alone_and_the_event_kept
     from wuxin.services.devices import registry
 
     _, token = registry.register_device(platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed")
-    response = post(live, token, [{"ts": T0_MS - 5, "event": "fault", "params": {"code": -3, "message": "grid", "x": 1}}])
+    response = post(
+        live, token, [{"ts": T0_MS - 5, "event": "fault", "params": {"code": -3, "message": "grid", "x": 1}}]
+    )
     body = response.json()
     assert body["events"] == 1 and body["rejected"] == 1 and body["errors"][0]["key"] == "fault.code", body
     [event] = stored_events(platform, "pv-01")
@@ -68,10 +75,23 @@ def test_an_unknown_event_is_still_refused(platform, live, world):
 
 def test_undeclared_install_attributes_are_stored_and_returned_as_undeclared(platform, live, world):
     admin = login(live.client, "admin")
-    attributes = {"meter_id": "M-7", "feeds": ["A1", "A2"], "voltage_v": 380, "power_factor": 0.92, "base_load_kw": 12.5}
-    response = live.client.post(f"/api/v1/enterprises/{world.factory}/devices", headers=admin, json={
-        "key": "meter-02", "device_type": "manufacturing.energy_meter", "source_mode": "bank_installed",
-        "attributes": attributes})
+    attributes = {
+        "meter_id": "M-7",
+        "feeds": ["A1", "A2"],
+        "voltage_v": 380,
+        "power_factor": 0.92,
+        "base_load_kw": 12.5,
+    }
+    response = live.client.post(
+        f"/api/v1/enterprises/{world.factory}/devices",
+        headers=admin,
+        json={
+            "key": "meter-02",
+            "device_type": "manufacturing.energy_meter",
+            "source_mode": "bank_installed",
+            "attributes": attributes,
+        },
+    )
     assert response.status_code == 201, response.text
     response = live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=login(live.client, "officer"))
     assert response.status_code == 200, response.text
@@ -100,10 +120,13 @@ def test_inverter_standby_draw_at_night_is_stored_as_measured_and_a_real_negativ
     from wuxin.scenarios.energy.indicators import generation_kwh
     from wuxin.services.devices import registry
 
-    _, token = registry.register_device(platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed",
-                                        None, {"capacity_kwp": 100.0})
+    _, token = registry.register_device(
+        platform, None, world.factory, "pv-01", "energy.pv_inverter", "bank_installed", None, {"capacity_kwp": 100.0}
+    )
     night = T0_MS - 3_600_000  # 21:13 in Suzhou
-    lines = [{"ts": night + i * 600_000, "values": {"ac_power_kw": -0.003, "energy_kwh_total": 5000.0}} for i in range(4)]
+    lines = [
+        {"ts": night + i * 600_000, "values": {"ac_power_kw": -0.003, "energy_kwh_total": 5000.0}} for i in range(4)
+    ]
     lines.append({"ts": night + 1, "values": {"ac_power_kw": -5.0}})
     body = post(live, token, lines).json()
     assert body["accepted"] == 8 and body["rejected"] == 1, body
@@ -115,7 +138,9 @@ def test_inverter_standby_draw_at_night_is_stored_as_measured_and_a_real_negativ
     assert power == [-0.003] * 4  # stored as measured, not clamped
     values = {k: [(r["ts_ms"], r["num"]) for r in rows if r["key"] == k] for k in ("ac_power_kw", "energy_kwh_total")}
     generation = generation_kwh(device_days("pv-01", "energy.pv_inverter", {"capacity_kwp": 100.0}, values, {}))
-    assert len(generation.value) == 1 and not (generation.value < 0).any()  # generation comes from the energy counter: standby draw is not negative output
+    assert (
+        len(generation.value) == 1 and not (generation.value < 0).any()
+    )  # generation comes from the energy counter: standby draw is not negative output
 
 
 def test_a_noise_band_must_be_a_non_negative_number_below_a_declared_min():
@@ -123,8 +148,10 @@ def test_a_noise_band_must_be_a_non_negative_number_below_a_declared_min():
     from wuxin.errors import ThingModelError
 
     def model(wuxin: dict, specs: dict) -> dict:
-        return {"profile": {"productKey": "energy.probe"}, "properties": [
-            {"identifier": "p_kw", "dataType": {"type": "float", "specs": specs}, "wuxin": wuxin}]}
+        return {
+            "profile": {"productKey": "energy.probe"},
+            "properties": [{"identifier": "p_kw", "dataType": {"type": "float", "specs": specs}, "wuxin": wuxin}],
+        }
 
     assert compile_thing_model(model({"noise_below_min": 0.05}, {"min": "0"})).check("p_kw", -0.05) == (-0.05, None)
     with pytest.raises(ThingModelError, match="noise_below_min must be >= 0"):
@@ -137,10 +164,24 @@ def seed_alarms(platform, enterprise_id: int, count: int) -> list[int]:
     ids = []
     with platform.uow() as uow:
         for i in range(count):
-            alarm_id, _ = uow.monitoring.raise_alarm(dict(
-                scope="platform", tenant_id=None, source=f"device:{i}", alarm_type="device_tamper", rule_id="tamper",
-                severity="critical", status="active", enterprise_id=enterprise_id, device_id=None, loan_ids=[],
-                started_ms=T0_MS - i, last_ms=T0_MS - i, stored_ms=T0_MS, detail={}))
+            alarm_id, _ = uow.monitoring.raise_alarm(
+                dict(
+                    scope="platform",
+                    tenant_id=None,
+                    source=f"device:{i}",
+                    alarm_type="device_tamper",
+                    rule_id="tamper",
+                    severity="critical",
+                    status="active",
+                    enterprise_id=enterprise_id,
+                    device_id=None,
+                    loan_ids=[],
+                    started_ms=T0_MS - i,
+                    last_ms=T0_MS - i,
+                    stored_ms=T0_MS,
+                    detail={},
+                )
+            )
             ids.append(alarm_id)
         uow.commit()
     return ids
@@ -158,21 +199,37 @@ def test_alarms_page_over_250_with_limit_100_in_three_pages_without_duplicates_o
     assert [len(p) for p in pages] == [100, 100, 50]
     seen = [i for page in pages for i in page]
     assert seen == sorted(ids, reverse=True)  # newest first, each once, none missing
-    assert live.client.get("/api/v1/alarms?status=active", headers=headers).headers["X-Next-Before-Id"] == str(pages[0][-1])
+    assert live.client.get("/api/v1/alarms?status=active", headers=headers).headers["X-Next-Before-Id"] == str(
+        pages[0][-1]
+    )
     assert len(live.client.get("/api/v1/alarms", headers=headers).json()) == 100  # the default page
 
 
-
 def test_a_page_of_one_loans_alarms_is_full_while_more_match(platform, world):
+    from wuxin.services.access.identity import login as do_login
+    from wuxin.services.access.identity import principal_for_token
     from wuxin.services.monitoring import alarms as monitoring
-    from wuxin.services.access.identity import login as do_login, principal_for_token
 
     with platform.uow() as uow:
         for i in range(30):
-            uow.monitoring.raise_alarm(dict(
-                scope="platform", tenant_id=None, source=f"device:{i}", alarm_type="device_tamper", rule_id="tamper",
-                severity="critical", status="active", enterprise_id=world.factory, device_id=None,
-                loan_ids=[7] if i % 3 == 0 else [], started_ms=T0_MS, last_ms=T0_MS, stored_ms=T0_MS, detail={}))
+            uow.monitoring.raise_alarm(
+                dict(
+                    scope="platform",
+                    tenant_id=None,
+                    source=f"device:{i}",
+                    alarm_type="device_tamper",
+                    rule_id="tamper",
+                    severity="critical",
+                    status="active",
+                    enterprise_id=world.factory,
+                    device_id=None,
+                    loan_ids=[7] if i % 3 == 0 else [],
+                    started_ms=T0_MS,
+                    last_ms=T0_MS,
+                    stored_ms=T0_MS,
+                    detail={},
+                )
+            )
         uow.commit()
     admin = principal_for_token(platform, do_login(platform, "admin", "correct-horse-battery"))
     seen, cursor = [], None

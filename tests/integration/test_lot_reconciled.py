@@ -2,6 +2,7 @@
 business-data import: a reader held at its count while the cameras see goods leave raises stock_below_pledge on the
 camera's figure and, with the books still holding the pledge, pledge_crossed_unbooked; a booked drawdown raises the
 stock alarm only; goods moved between the lot's zones raise nothing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,8 @@ import random
 
 from wuxin.services.credit import business_data
 from wuxin.services.devices import registry
-from wuxin.services.monitoring.device_rules import sweep_lots
 from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.services.monitoring.device_rules import sweep_lots
 from wuxin.sim.spec import make_uscc
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -18,8 +19,11 @@ MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 
 def _open(platform, alarm_type: str) -> list[dict]:
     with platform.uow() as uow:
-        return [a for a in uow.monitoring.list_alarms(None, None, None, None, 1000)
-                if a["alarm_type"] == alarm_type and a["status"] != "cleared"]
+        return [
+            a
+            for a in uow.monitoring.list_alarms(None, None, None, None, 1000)
+            if a["alarm_type"] == alarm_type and a["status"] != "cleared"
+        ]
 
 
 def _iso(ms: int) -> str:
@@ -28,30 +32,83 @@ def _iso(ms: int) -> str:
 
 def _warehouse(platform, seed: int) -> tuple[int, str]:
     uscc = make_uscc(random.Random(seed))
-    firm = registry.create_enterprise(platform, None, f"太仓港联仓储有限公司{seed}", uscc, "logistics", "江苏省苏州市太仓市")
-    registry.register_device(platform, None, firm, f"rfid-a{seed}", "logistics.rfid_reader", "bank_installed", None,
-                             {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300})
-    registry.register_device(platform, None, firm, f"rfid-b{seed}", "logistics.rfid_reader", "bank_installed", None,
-                             {"zone_id": "B", "lot_id": "L1"})
+    firm = registry.create_enterprise(
+        platform, None, f"太仓港联仓储有限公司{seed}", uscc, "logistics", "江苏省苏州市太仓市"
+    )
+    registry.register_device(
+        platform,
+        None,
+        firm,
+        f"rfid-a{seed}",
+        "logistics.rfid_reader",
+        "bank_installed",
+        None,
+        {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300},
+    )
+    registry.register_device(
+        platform,
+        None,
+        firm,
+        f"rfid-b{seed}",
+        "logistics.rfid_reader",
+        "bank_installed",
+        None,
+        {"zone_id": "B", "lot_id": "L1"},
+    )
     for zone in "ab":
-        registry.register_device(platform, None, firm, f"cam-{zone}{seed}", "logistics.gate_camera", "bank_installed",
-                                 None, {"zone_id": zone.upper()})
-    booked = business_data.import_rows(platform, None, "wms_movements", [
-        {"uscc": uscc, "sku": "轮胎-205/55R16", "quantity": 40, "direction": "in", "ts": _iso(platform.clock_ms() - DAY),
-         "lot_id": "L1", "zone_id": "A"}], "third_party")
+        registry.register_device(
+            platform,
+            None,
+            firm,
+            f"cam-{zone}{seed}",
+            "logistics.gate_camera",
+            "bank_installed",
+            None,
+            {"zone_id": zone.upper()},
+        )
+    booked = business_data.import_rows(
+        platform,
+        None,
+        "wms_movements",
+        [
+            {
+                "uscc": uscc,
+                "sku": "轮胎-205/55R16",
+                "quantity": 40,
+                "direction": "in",
+                "ts": _iso(platform.clock_ms() - DAY),
+                "lot_id": "L1",
+                "zone_id": "A",
+            }
+        ],
+        "third_party",
+    )
     assert booked["accepted"] == 1, booked
     return firm, uscc
 
 
-def _report(platform, seed: int, a: int | None, b: int | None, out_a: int = 0, in_b: int = 0, out_b: int = 0,
-            step_min: int = 15, in_a: int = 0) -> None:
+def _report(
+    platform,
+    seed: int,
+    a: int | None,
+    b: int | None,
+    out_a: int = 0,
+    in_b: int = 0,
+    out_b: int = 0,
+    step_min: int = 15,
+    in_a: int = 0,
+) -> None:
     """One 15-min report of the lot's readers (None: the readers are silent) and cameras, then the sweep."""
     t = platform.clock_ms()
-    lines = [{"device": f"cam-a{seed}", "ts": t, "values": {"count_in": in_a, "count_out": out_a}},
-             {"device": f"cam-b{seed}", "ts": t, "values": {"count_in": in_b, "count_out": out_b}}]
+    lines = [
+        {"device": f"cam-a{seed}", "ts": t, "values": {"count_in": in_a, "count_out": out_a}},
+        {"device": f"cam-b{seed}", "ts": t, "values": {"count_in": in_b, "count_out": out_b}},
+    ]
     if a is not None:
-        lines += [{"device": f"rfid-a{seed}", "ts": t, "values": {"tag_count": a}},
-                  {"device": f"rfid-b{seed}", "ts": t, "values": {"tag_count": b}}]
+        lines += [
+            {"device": f"rfid-a{seed}", "ts": t, "values": {"tag_count": a}},
+            {"device": f"rfid-b{seed}", "ts": t, "values": {"tag_count": b}},
+        ]
     assert not ingest_lines(platform, lines, "http").rejections
     sweep_lots(platform)
     platform.clock.advance(step_min * MIN)
@@ -67,7 +124,11 @@ def test_reader_held_while_cameras_see_goods_leave_raises_both_alarms(platform):
         _report(platform, 21, 200, 120)
     (alarm,) = _open(platform, "stock_below_pledge")
     d = alarm["detail"]
-    assert d["stock_set_by"] == "camera" and d["sources"]["rfid"]["units"] == 320 and d["sources"]["camera"]["units"] == 210
+    assert (
+        d["stock_set_by"] == "camera"
+        and d["sources"]["rfid"]["units"] == 320
+        and d["sources"]["camera"]["units"] == 210
+    )
     assert d["stock_units"] == 210 + 0.05 * 110 and d["disagree"] == ["camera"]  # the books agree with the readers
     assert "camera" in d["stock_from"]["en"] and "视频" in d["stock_from"]["zh"]
     assert _open(platform, "pledge_crossed_unbooked") == []  # a late booking has two hours
@@ -75,7 +136,9 @@ def test_reader_held_while_cameras_see_goods_leave_raises_both_alarms(platform):
         _report(platform, 21, 200, 120)
     (unbooked,) = _open(platform, "pledge_crossed_unbooked")
     u = unbooked["detail"]
-    assert u["booked_stock_units"] == 320 and u["unbooked_units"] == 320 - d["stock_units"] and u["booked_out_units"] == 0
+    assert (
+        u["booked_stock_units"] == 320 and u["unbooked_units"] == 320 - d["stock_units"] and u["booked_out_units"] == 0
+    )
     assert "WMS" in u["threshold_from"]["en"] and "记账" in u["threshold_from"]["zh"]
 
 
@@ -86,9 +149,22 @@ def test_booked_drawdown_raises_the_stock_alarm_only_and_a_move_between_zones_no
     for _ in range(3):
         _report(platform, 22, 150, 170)
     assert _open(platform, "stock_below_pledge") == [] and _open(platform, "pledge_crossed_unbooked") == []
-    booked = business_data.import_rows(platform, None, "wms_movements", [
-        {"uscc": uscc, "sku": "轮胎-205/55R16", "quantity": 60, "direction": "out", "ts": _iso(platform.clock_ms() - MIN),
-         "lot_id": "L1"}], "third_party")
+    booked = business_data.import_rows(
+        platform,
+        None,
+        "wms_movements",
+        [
+            {
+                "uscc": uscc,
+                "sku": "轮胎-205/55R16",
+                "quantity": 60,
+                "direction": "out",
+                "ts": _iso(platform.clock_ms() - MIN),
+                "lot_id": "L1",
+            }
+        ],
+        "third_party",
+    )
     assert booked["accepted"] == 1
     _report(platform, 22, 90, 170, out_a=60)  # booked, counted, and gone from the readers: 260 < 300
     for _ in range(12):
@@ -116,9 +192,22 @@ def test_readers_gone_silent_while_goods_leave_are_judged_on_the_cameras(platfor
 def test_a_wms_imported_once_a_day_gets_a_day_to_book_the_drop(platform):
     _, uscc = _warehouse(platform, 24)  # the first import
     platform.clock.advance(DAY)
-    again = business_data.import_rows(platform, None, "wms_movements", [
-        {"uscc": uscc, "sku": "轮胎-205/55R16", "quantity": 10, "direction": "in", "ts": _iso(platform.clock_ms() - HOUR),
-         "lot_id": "L1"}], "third_party")
+    again = business_data.import_rows(
+        platform,
+        None,
+        "wms_movements",
+        [
+            {
+                "uscc": uscc,
+                "sku": "轮胎-205/55R16",
+                "quantity": 10,
+                "direction": "in",
+                "ts": _iso(platform.clock_ms() - HOUR),
+                "lot_id": "L1",
+            }
+        ],
+        "third_party",
+    )
     assert again["accepted"] == 1  # the feed's imports come a day apart
     _report(platform, 24, 200, 120)
     _report(platform, 24, 200, 120, out_a=110)
@@ -128,7 +217,10 @@ def test_a_wms_imported_once_a_day_gets_a_day_to_book_the_drop(platform):
     for _ in range(22):
         _report(platform, 24, 200, 120, step_min=60)
     (unbooked,) = _open(platform, "pledge_crossed_unbooked")
-    assert "between imports" in unbooked["detail"]["threshold_from"]["en"] and "1440 min" in unbooked["detail"]["threshold_from"]["en"]
+    assert (
+        "between imports" in unbooked["detail"]["threshold_from"]["en"]
+        and "1440 min" in unbooked["detail"]["threshold_from"]["en"]
+    )
 
 
 def test_a_truck_unloaded_between_the_reading_and_the_sweep_is_counted_once(platform):
@@ -136,10 +228,12 @@ def test_a_truck_unloaded_between_the_reading_and_the_sweep_is_counted_once(plat
     camera only after the sweep left the truck out and, with 100 going out later, judged a full lot 100 short."""
     _warehouse(platform, 25)
     t = platform.clock_ms()
-    lines = [{"device": "rfid-a25", "ts": t, "values": {"tag_count": 200}},
-             {"device": "rfid-b25", "ts": t, "values": {"tag_count": 120}},
-             {"device": "cam-a25", "ts": t + 5 * MIN, "values": {"count_in": 100, "count_out": 0}},
-             {"device": "cam-b25", "ts": t + 5 * MIN, "values": {"count_in": 0, "count_out": 0}}]
+    lines = [
+        {"device": "rfid-a25", "ts": t, "values": {"tag_count": 200}},
+        {"device": "rfid-b25", "ts": t, "values": {"tag_count": 120}},
+        {"device": "cam-a25", "ts": t + 5 * MIN, "values": {"count_in": 100, "count_out": 0}},
+        {"device": "cam-b25", "ts": t + 5 * MIN, "values": {"count_in": 0, "count_out": 0}},
+    ]
     assert not ingest_lines(platform, lines, "http").rejections
     platform.clock.advance(10 * MIN)
     sweep_lots(platform)

@@ -1,4 +1,5 @@
 """/metrics for every part (channels, requests, database, jobs, ledger, MQTT workers) and /health per part."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,18 +17,17 @@ import orjson
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import T0_MS, free_port
+from tests.world import build_world, login
 from wuxin.config import Settings
 from wuxin.ingest.jt808.gateway import Jt808Gateway
 from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
-from wuxin.services.monitoring import sweeps
 from wuxin.services.devices import registry
 from wuxin.services.ingest.bulk_import import import_file
 from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.services.ingest.mqtt import Inbound, store_mqtt_batch
 from wuxin.services.ingest.protocols import push_signature
-
-from tests.conftest import T0_MS, free_port
-from tests.world import build_world, login
+from wuxin.services.monitoring import sweeps
 
 FIX_TIME = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
 
@@ -35,8 +35,11 @@ FIX_TIME = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
 def samples(live) -> dict[tuple[str, frozenset], float]:
     """Every sample of /metrics by (name, labels)."""
     text = live.client.get("/metrics").text
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(found: dict, name: str, **labels) -> float:
@@ -46,22 +49,41 @@ def value(found: dict, name: str, **labels) -> float:
 def _push(live, platform, world) -> None:
     admin = login(live.client, "admin")
     secret = live.client.post("/api/v1/platforms", json={"name": "rootcloud"}, headers=admin).json()["secret"]
-    assert live.client.post("/api/v1/platforms/rootcloud/enterprises", json={"enterprise_id": world.factory},
-                            headers=admin).status_code == 201
-    body = b"\n".join(json.dumps(r).encode() for r in (
-        {"device": "loom-01", "ts": T0_MS - 2000, "values": {"current_a": 11.5}},
-        {"device": "truck-01", "ts": T0_MS - 2000, "values": {"speed_kmh": 40}}))  # not served: refused
+    assert (
+        live.client.post(
+            "/api/v1/platforms/rootcloud/enterprises", json={"enterprise_id": world.factory}, headers=admin
+        ).status_code
+        == 201
+    )
+    body = b"\n".join(
+        json.dumps(r).encode()
+        for r in (
+            {"device": "loom-01", "ts": T0_MS - 2000, "values": {"current_a": 11.5}},
+            {"device": "truck-01", "ts": T0_MS - 2000, "values": {"speed_kmh": 40}},
+        )
+    )  # not served: refused
     nonce = uuid.uuid4().hex
-    headers = {"X-Wuxin-Timestamp": str(T0_MS), "X-Wuxin-Nonce": nonce, "Content-Type": "application/x-ndjson",
-               "X-Wuxin-Signature": push_signature(secret, T0_MS, nonce, body)}
+    headers = {
+        "X-Wuxin-Timestamp": str(T0_MS),
+        "X-Wuxin-Nonce": nonce,
+        "Content-Type": "application/x-ndjson",
+        "X-Wuxin-Signature": push_signature(secret, T0_MS, nonce, body),
+    }
     response = live.client.post("/api/v1/platforms/rootcloud/telemetry", content=body, headers=headers)
     assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
 
 
 def _jt808(platform, world) -> int:
     """A provisioned terminal logs in and sends one location through the gateway; returns points stored."""
-    registry.register_device(platform, None, world.fleet, "truck-02", "vehicles.gps_terminal", "bank_installed",
-                             attributes={"jt808_phone": "013912345678", "plate": "粤B12345"})
+    registry.register_device(
+        platform,
+        None,
+        world.fleet,
+        "truck-02",
+        "vehicles.gps_terminal",
+        "bank_installed",
+        attributes={"jt808_phone": "013912345678", "plate": "粤B12345"},
+    )
     provision_terminal(platform, None, "truck-02", "SZ80801")
 
     async def main() -> None:
@@ -85,22 +107,36 @@ def _jt808(platform, world) -> int:
 def test_every_channel_counts_accepted_rejected_and_quarantined(platform, live, tmp_path):
     world = build_world(platform)
     token = world.device_tokens["loom-01"]
-    response = live.client.post(f"/api/v1/{token}/telemetry", content=orjson.dumps(
-        {"ts": T0_MS - 1000, "values": {"current_a": 12.5, "vibration": 3}}))
+    response = live.client.post(
+        f"/api/v1/{token}/telemetry",
+        content=orjson.dumps({"ts": T0_MS - 1000, "values": {"current_a": 12.5, "vibration": 3}}),
+    )
     assert response.json()["accepted"] == 1
     _push(live, platform, world)
     path = tmp_path / "history.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in (
-        {"device": "meter-01", "ts": T0_MS - 60_000, "values": {"energy_kwh_total": 1000.0, "power_kw": 12.5}},
-        {"device": "ghost-99", "ts": T0_MS, "values": {"current_a": 1.0}})))
+    path.write_bytes(
+        b"".join(
+            orjson.dumps(line) + b"\n"
+            for line in (
+                {"device": "meter-01", "ts": T0_MS - 60_000, "values": {"energy_kwh_total": 1000.0, "power_kw": 12.5}},
+                {"device": "ghost-99", "ts": T0_MS, "values": {"current_a": 1.0}},
+            )
+        )
+    )
     import_file(platform, path)
-    store_mqtt_batch(platform, [Inbound("v1/devices/loom-01/telemetry",
-                                        orjson.dumps({"ts": T0_MS - 3000, "values": {"current_a": 9.0}}))])
+    store_mqtt_batch(
+        platform,
+        [Inbound("v1/devices/loom-01/telemetry", orjson.dumps({"ts": T0_MS - 3000, "values": {"current_a": 9.0}}))],
+    )
     jt808_points = _jt808(platform, world)
     found = samples(live)
-    counts = {channel: (value(found, "wuxin_points_accepted_total", channel=channel),
-                        value(found, "wuxin_channel_quarantined_total", channel=channel))
-              for channel in ("http", "platform", "bulk", "mqtt", "jt808")}
+    counts = {
+        channel: (
+            value(found, "wuxin_points_accepted_total", channel=channel),
+            value(found, "wuxin_channel_quarantined_total", channel=channel),
+        )
+        for channel in ("http", "platform", "bulk", "mqtt", "jt808")
+    }
     assert counts == {"http": (1, 1), "platform": (1, 1), "bulk": (2, 1), "mqtt": (1, 0), "jt808": (jt808_points, 0)}
     assert jt808_points >= 3  # lat, lon, speed at least
     assert value(found, "wuxin_points_rejected_total", channel="platform", reason="not_served_by_platform") == 1
@@ -116,8 +152,16 @@ def test_request_latency_is_labelled_by_route_template_never_the_token(platform,
         live.client.post(f"/api/v1/{token}/telemetry", content=orjson.dumps({"current_a": 1.0}))
     live.client.get("/no/such/page")
     found = samples(live)
-    assert value(found, "wuxin_request_duration_seconds_count", method="POST", route="/api/v1/{device_token}/telemetry",
-                 status="200") == 3
+    assert (
+        value(
+            found,
+            "wuxin_request_duration_seconds_count",
+            method="POST",
+            route="/api/v1/{device_token}/telemetry",
+            status="200",
+        )
+        == 3
+    )
     assert value(found, "wuxin_request_duration_seconds_count", method="GET", route="unmatched", status="404") == 1
     text = live.client.get("/metrics").text
     assert token not in text and "/no/such/page" not in text
@@ -166,7 +210,12 @@ def test_health_reports_each_part(platform, live):
     assert response.status_code == 200
     parts = response.json()["parts"]
     assert {name: part["status"] for name, part in parts.items()} == {
-        "database": "ok", "broker": "not_configured", "workers": "ok", "scheduler": "ok", "disk": "ok"}
+        "database": "ok",
+        "broker": "not_configured",
+        "workers": "ok",
+        "scheduler": "ok",
+        "disk": "ok",
+    }
     assert response.json()["status"] == "ok" and parts["disk"]["free_bytes"] > 0
 
 
@@ -209,8 +258,12 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "wuxin.
 
 def exposed_names(text: str) -> set[str]:
     """Every series name a query may use: each family's samples, even a labelled family with none yet."""
-    suffixes = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
-                "gauge": ("",), "summary": ("_sum", "_count", "_created")}
+    suffixes = {
+        "counter": ("_total", "_created"),
+        "histogram": ("_bucket", "_sum", "_count", "_created"),
+        "gauge": ("",),
+        "summary": ("_sum", "_count", "_created"),
+    }
     names = set()
     for family in text_string_to_metric_families(text):
         names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
@@ -220,13 +273,25 @@ def exposed_names(text: str) -> set[str]:
 
 def test_the_grafana_dashboard_parses_and_queries_only_exposed_metrics(platform, live):
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    assert dashboard["uid"] and dashboard["schemaVersion"] >= 36 and dashboard["__inputs"][0]["pluginId"] == "prometheus"
+    assert (
+        dashboard["uid"] and dashboard["schemaVersion"] >= 36 and dashboard["__inputs"][0]["pluginId"] == "prometheus"
+    )
     panels = dashboard["panels"]
-    assert len({p["id"] for p in panels}) == len(panels) and all({"x", "y", "w", "h"} <= set(p["gridPos"]) for p in panels)
+    assert len({p["id"] for p in panels}) == len(panels) and all(
+        {"x", "y", "w", "h"} <= set(p["gridPos"]) for p in panels
+    )
     queried = {name for p in panels for t in p["targets"] for name in re.findall(r"\bwuxin_[a-z0-9_]+", t["expr"])}
     exposed = exposed_names(live.client.get("/metrics").text)
     assert queried - exposed == set()
-    wanted = {"wuxin_points_accepted_total", "wuxin_channel_quarantined_total", "wuxin_request_duration_seconds_bucket",
-              "wuxin_db_query_duration_seconds_bucket", "wuxin_db_pool_checked_out", "wuxin_job_last_success_timestamp_seconds",
-              "wuxin_ledger_tree_size", "wuxin_ledger_last_head_timestamp_seconds", "wuxin_channel_last_accepted_timestamp_seconds"}
+    wanted = {
+        "wuxin_points_accepted_total",
+        "wuxin_channel_quarantined_total",
+        "wuxin_request_duration_seconds_bucket",
+        "wuxin_db_query_duration_seconds_bucket",
+        "wuxin_db_pool_checked_out",
+        "wuxin_job_last_success_timestamp_seconds",
+        "wuxin_ledger_tree_size",
+        "wuxin_ledger_last_head_timestamp_seconds",
+        "wuxin_channel_last_accepted_timestamp_seconds",
+    }
     assert wanted <= queried

@@ -1,18 +1,18 @@
 """`wuxin db upgrade` migrates a fresh database in place, twice without harm, on both databases."""
+
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
+from tests.conftest import PG_URL
 from wuxin.cli.main import app
 from wuxin.config import get_settings
 from wuxin.store.admin import recreate_postgres_database
 from wuxin.store.db import make_engine
 from wuxin.store.migrate import current
 from wuxin.store.tables import metadata
-import pytest
-
-from tests.conftest import PG_URL
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -2,12 +2,13 @@
 model refused outside a demo tenant, approval by the trainer refused, activation without validation
 refused), the denials (roles, another tenant), decisions only by the active approved model, the label of
 a simulated model, the daily population stability record, and the command line on any data set."""
+
 from __future__ import annotations
+
+import json
 
 import pytest
 from typer.testing import CliRunner
-
-import json
 
 from tests.integration.credit_world import put_indicators, statement_rows
 from tests.integration.loan_dataset import write_book, write_spec
@@ -40,8 +41,9 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     risk, risk2, officer = (login(live.client, u) for u in ("risk", "risk2", "officer"))
     with platform.uow() as uow:
         uscc = uow.enterprises.get(world.factory)["uscc"]
-    imported = live.client.post("/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform)),
-                                headers=officer)
+    imported = live.client.post(
+        "/api/v1/business-data/statements", content=json.dumps(statement_rows(uscc, platform)), headers=officer
+    )
     assert imported.json()["accepted"] == 4, imported.text
     trained = live.client.post(MODELS, headers=risk, json={"simulated": 300, "seed": 2024})
     assert trained.status_code == 201, trained.text
@@ -88,7 +90,9 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     assert decision.json()["model_version"] == version
     assert decision.json()["model_label"] == {"zh": "模拟数据训练 — 仅限演示", "en": "simulated — demo only"}
     report_url = f"/api/v1/enterprises/{world.factory}/credit/report"
-    assert "模拟数据训练 — 仅限演示" in live.client.get(report_url, headers=officer).text  # the reader's language: zh-CN
+    assert (
+        "模拟数据训练 — 仅限演示" in live.client.get(report_url, headers=officer).text
+    )  # the reader's language: zh-CN
     assert "simulated — demo only" in live.client.get(report_url + "?lang=en", headers=officer).text
     listed = {m["version"]: m for m in live.client.get(MODELS, headers=officer).json()}
     assert listed[version]["state"] == "active" and listed[version]["label"]["zh"] == "模拟数据训练 — 仅限演示"
@@ -111,8 +115,13 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     assert after.status_code == 404 and "no active approved credit model" in after.json()["message"]
     with platform.uow() as uow:
         actions = [a["action"] for a in uow.logs.audit_entries() if a["subject"] == f"credit_model:{version}"]
-    assert actions[::-1] == ["credit.train", "credit.model.validate", "credit.model.approve", "credit.model.activate",
-                       "credit.model.retire"]  # a refused step changes nothing and is not a step
+    assert actions[::-1] == [
+        "credit.train",
+        "credit.model.validate",
+        "credit.model.approve",
+        "credit.model.activate",
+        "credit.model.retire",
+    ]  # a refused step changes nothing and is not a step
 
 
 @pytest.fixture
@@ -133,11 +142,29 @@ def test_any_data_set_wrong_sign_refused_then_a_right_model_goes_live_by_the_com
     result = cli.invoke(app, ["credit", "train", *common, "--spec", str(wrong), "--as", "risk"])
     assert result.exit_code == 0, result.output
     wrong_version = _version(result.output)
-    result = cli.invoke(app, ["credit", "validate", "--model", wrong_version, "--as", "risk", *common, "--spec", str(wrong),
-                              "--folds", "2", "--resamples", "50"])
+    result = cli.invoke(
+        app,
+        [
+            "credit",
+            "validate",
+            "--model",
+            wrong_version,
+            "--as",
+            "risk",
+            *common,
+            "--spec",
+            str(wrong),
+            "--folds",
+            "2",
+            "--resamples",
+            "50",
+        ],
+    )
     assert result.exit_code == 2
-    assert ("failed validation: feature 'debt_ratio': declared descending default rate as it grows, the fitted model is "
-            "ascending") in _flat(result.output)
+    assert (
+        "failed validation: feature 'debt_ratio': declared descending default rate as it grows, the fitted model is "
+        "ascending"
+    ) in _flat(result.output)
     for action, needs in (("approve", "validated"), ("activate", "approved")):  # a failed validation leaves a draft
         result = cli.invoke(app, ["credit", action, wrong_version, "--as", "risk2"])
         assert result.exit_code == 2 and f"is draft: {action} needs it {needs}" in _flat(result.output)
@@ -145,11 +172,29 @@ def test_any_data_set_wrong_sign_refused_then_a_right_model_goes_live_by_the_com
     right = write_spec(tmp_path, "ascending")
     result = cli.invoke(app, ["credit", "train", *common, "--spec", str(right), "--as", "risk"])
     version = _version(result.output)
-    result = cli.invoke(app, ["credit", "validate", *common, "--spec", str(right), "--model", version, "--as", "risk",
-                              "--folds", "2", "--resamples", "50"])
+    result = cli.invoke(
+        app,
+        [
+            "credit",
+            "validate",
+            *common,
+            "--spec",
+            str(right),
+            "--model",
+            version,
+            "--as",
+            "risk",
+            "--folds",
+            "2",
+            "--resamples",
+            "50",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = {line.split("  ")[0]: line for line in result.output.splitlines()}
-    assert any(k.startswith("scorecard (declared trends)") for k in rows) and any(k.startswith("gradient boosting") for k in rows)
+    assert any(k.startswith("scorecard (declared trends)") for k in rows) and any(
+        k.startswith("gradient boosting") for k in rows
+    )
     assert "optbinning + logistic baseline" in result.output and "out-of-time: " in result.output
     assert f"model {version[:12]} (sme-book): validated" in result.output
     result = cli.invoke(app, ["credit", "approve", version, "--as", "risk"])
@@ -185,7 +230,9 @@ def test_a_second_activation_retires_the_first_and_a_demo_tenant_alone_may_run_a
     assert [states[v] for v in versions] == ["retired", "active"]
 
     simulated = tmp_path / "simulated.yaml"
-    simulated.write_text(write_spec(tmp_path, "ascending", "simulated-book").read_text() + "simulated: true\n", encoding="utf-8")
+    simulated.write_text(
+        write_spec(tmp_path, "ascending", "simulated-book").read_text() + "simulated: true\n", encoding="utf-8"
+    )
     version = train_from_file(platform, risk, book, "defaulted", simulated)["version"]
     from wuxin.errors import Conflict
 
@@ -196,7 +243,7 @@ def test_a_second_activation_retires_the_first_and_a_demo_tenant_alone_may_run_a
 
 
 def _version(output: str) -> str:
-    return json.loads(output[output.index("{"):])["version"]
+    return json.loads(output[output.index("{") :])["version"]
 
 
 def _flat(output: str) -> str:

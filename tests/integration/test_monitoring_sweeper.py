@@ -1,6 +1,7 @@
 """The monitoring sweep as the platform runs it: started and stopped with the app, offline by each device type's
 heartbeat (event-only types exempt), and the daily rules after China midnight on fresh indicators, once per day
 across restarts."""
+
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
@@ -8,12 +9,11 @@ from fastapi.testclient import TestClient
 from tests.world import build_world, login
 from wuxin.api.app import create_app
 from wuxin.bootstrap import build_platform
-from wuxin.services.monitoring import sweeps
 from wuxin.indicators import days as monitoring_days
-from wuxin.services.monitoring import daily
+from wuxin.indicators.days import DAY_MS
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
-from wuxin.indicators.days import DAY_MS
+from wuxin.services.monitoring import daily, sweeps
 
 STEP_MS = 300_000
 
@@ -44,15 +44,23 @@ def test_offline_follows_the_heartbeat_and_spares_event_only_devices(platform):
     world = build_world(platform)
     registry.register_device(platform, None, world.fleet, "adas-01", "vehicles.adas_unit", "bank_installed")
     now = platform.clock_ms()
-    ingest_lines(platform, [{"device": "loom-01", "ts": now, "values": {"current_a": 1.0}},
-                            {"device": "truck-01", "ts": now, "values": {"lat": 29.9, "lon": 121.6}},
-                            {"device": "adas-01", "ts": now, "event": "fatigue", "params": {}}], "http")
+    ingest_lines(
+        platform,
+        [
+            {"device": "loom-01", "ts": now, "values": {"current_a": 1.0}},
+            {"device": "truck-01", "ts": now, "values": {"lat": 29.9, "lon": 121.6}},
+            {"device": "adas-01", "ts": now, "event": "fatigue", "params": {}},
+        ],
+        "http",
+    )
     sweeps.sweep(platform)
     platform.clock.advance(15 * 60_000)  # past the bracelet's 600 s heartbeat, within the GPS terminal's 1,800 s
     sweeps.sweep(platform)
     assert ("device_offline", "loom-01") in alarm_types(platform, status="active")
     assert ("device_offline", "truck-01") not in alarm_types(platform)
-    platform.clock.advance(2 * DAY_MS)  # the ADAS unit has been silent for two days: it speaks only when it sees something
+    platform.clock.advance(
+        2 * DAY_MS
+    )  # the ADAS unit has been silent for two days: it speaks only when it sees something
     sweeps.sweep(platform)
     offline = [k for t, k in alarm_types(platform) if t == "device_offline"]
     assert sorted(offline) == ["loom-01", "truck-01"]  # not the ADAS unit; the meter never spoke: unknown, not offline

@@ -4,9 +4,11 @@ a worker is SIGKILLed and restarted, the broker is restarted, and PostgreSQL is 
 Bounded and loopback only. WUXIN_MQTT_FAILURE_MESSAGES sets the message count (default 200,000;
 one point per message); `wuxin bench mqtt` measures speed, this test only correctness.
 """
+
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -26,8 +28,6 @@ from wuxin.ingest.mqtt.broker import provision_device
 from wuxin.services.devices import registry
 from wuxin.sim.spec import make_uscc
 
-import random
-
 MESSAGES = int(os.environ.get("WUXIN_MQTT_FAILURE_MESSAGES", "200000"))
 DEVICES = 10
 PUBLISH_RATE = 12_000  # messages/s, so the faults happen while devices are still publishing
@@ -39,8 +39,23 @@ pytestmark = pytest.mark.postgres
 
 def _worker(url: str, db_url: str, client_id: str, log_path) -> subprocess.Popen:
     env = dict(os.environ, WUXIN_DATABASE_URL=db_url, WUXIN_ENVIRONMENT="test")
-    args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--url", url, "--client-id", client_id,
-            "--sweep-interval-s", "0", "--reconcile-interval-s", "0", "--batch-max", "1000"]
+    args = [
+        sys.executable,
+        "-m",
+        "wuxin.cli.main",
+        "ingest",
+        "mqtt",
+        "--url",
+        url,
+        "--client-id",
+        client_id,
+        "--sweep-interval-s",
+        "0",
+        "--reconcile-interval-s",
+        "0",
+        "--batch-max",
+        "1000",
+    ]
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))
 
 
@@ -109,13 +124,15 @@ def test_no_loss_no_duplicates_through_worker_kill_broker_restart_and_database_c
     platform = build_platform(Settings(database_url=pg_database, environment="test"))
     _truncate_postgres(platform)
     registry.sync_builtin_thing_models(platform)
-    enterprise = registry.create_enterprise(platform, None, "无锡织造有限公司", make_uscc(random.Random(9)),
-                                            "manufacturing", "江苏省无锡市")
+    enterprise = registry.create_enterprise(
+        platform, None, "无锡织造有限公司", make_uscc(random.Random(9)), "manufacturing", "江苏省无锡市"
+    )
     tokens = {}
     for n in range(DEVICES):
         key = f"loom-{n:02d}"
-        _, tokens[key] = registry.register_device(platform, None, enterprise, key, "manufacturing.current_bracelet",
-                                                  "bank_installed")
+        _, tokens[key] = registry.register_device(
+            platform, None, enterprise, key, "manufacturing.current_bracelet", "bank_installed"
+        )
     broker, admin = start_broker(tmp_path / "broker", autosave_interval_s=3600)
     for key, token in tokens.items():
         provision_device(admin, key, "manufacturing.current_bracelet", token)
@@ -151,8 +168,11 @@ def test_no_loss_no_duplicates_through_worker_kill_broker_restart_and_database_c
         wait_for(lambda: publishers.acked >= publishers.published, 60, "in-flight publishes acknowledged")
         subscribed_before = {n: _count_text(logs[n], "subscribed") for n in (1, 2)}
         broker.restart()
-        wait_for(lambda: all(_count_text(logs[n], "subscribed") > subscribed_before[n] for n in (1, 2)), 60,
-                 "both workers re-subscribed after the broker restart")
+        wait_for(
+            lambda: all(_count_text(logs[n], "subscribed") > subscribed_before[n] for n in (1, 2)),
+            60,
+            "both workers re-subscribed after the broker restart",
+        )
         publishers.running.set()
 
         wait_for(lambda: publishers.published >= total * 0.7, 60, "70% published")
@@ -167,7 +187,8 @@ def test_no_loss_no_duplicates_through_worker_kill_broker_restart_and_database_c
         assert stored() == total
         with platform.engine.connect() as conn:
             per_device_rows = conn.exec_driver_sql(
-                "SELECT count(*), count(DISTINCT ts_ms), min(ts_ms), max(ts_ms) FROM readings GROUP BY device_id").fetchall()
+                "SELECT count(*), count(DISTINCT ts_ms), min(ts_ms), max(ts_ms) FROM readings GROUP BY device_id"
+            ).fetchall()
             quarantined = conn.exec_driver_sql("SELECT count(*) FROM quarantine").scalar()
         assert sorted(per_device_rows) == [(per_device, per_device, BASE_TS, BASE_TS + per_device - 1)] * DEVICES
         assert quarantined == 0

@@ -1,4 +1,5 @@
 """MQTT through a real Mosquitto (the project's configuration, a free port): dialects, device auth, gateways."""
+
 from __future__ import annotations
 
 import json
@@ -6,16 +7,15 @@ import threading
 
 import pytest
 
+from tests.conftest import T0_MS
+from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
+from tests.integration.poison import POISON_NUM, deep, good, lone_surrogate, refusing_store  # noqa: F401
+from tests.world import build_world
 from wuxin.errors import NotFound
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services.devices import registry
 from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
-
-from tests.conftest import T0_MS
-from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
-from tests.integration.poison import POISON_NUM, deep, good, lone_surrogate, refusing_store  # noqa: F401
-from tests.world import build_world
 
 BRACELET, GPS = "manufacturing.current_bracelet", "vehicles.gps_terminal"
 
@@ -24,7 +24,10 @@ BRACELET, GPS = "manufacturing.current_bracelet", "vehicles.gps_terminal"
 def mqtt_env(platform, tmp_path):
     world = build_world(platform)
     broker, admin = start_broker(tmp_path / "broker")
-    tokens = {k: issue_mqtt_credentials(platform, None, k, accounts(admin)) for k in ("loom-01", "loom-02", "meter-01", "truck-01")}
+    tokens = {
+        k: issue_mqtt_credentials(platform, None, k, accounts(admin))
+        for k in ("loom-01", "loom-02", "meter-01", "truck-01")
+    }
     stop = threading.Event()
     worker = MqttWorker(platform, worker_url(broker), "test-worker", batch_wait_s=0.005)
     thread = threading.Thread(target=worker.run, args=(stop,))
@@ -54,7 +57,10 @@ def _readings(platform, key: str) -> list[tuple]:
 def test_thingsboard_telemetry_and_attributes_are_stored(platform, mqtt_env):
     _, _, _, _, device, worker = mqtt_env
     loom = device("loom-01")
-    payload = [{"ts": T0_MS - 2000, "values": {"current_a": 12.5, "battery_pct": 80}}, {"ts": T0_MS - 1000, "values": {"current_a": 13}}]
+    payload = [
+        {"ts": T0_MS - 2000, "values": {"current_a": 12.5, "battery_pct": 80}},
+        {"ts": T0_MS - 1000, "values": {"current_a": 13}},
+    ]
     assert loom.publish("v1/devices/loom-01/telemetry", json.dumps(payload)).value == 0
     assert loom.publish("v1/devices/loom-01/attributes", json.dumps({"rssi_dbm": -70})).value == 0
     wait_for(lambda: len(_readings(platform, "loom-01")) == 4, what="4 readings")
@@ -66,15 +72,21 @@ def test_alink_properties_and_events_are_stored_and_answered_on_the_reply_topic(
     truck = device("truck-01")
     truck.subscribe(f"/sys/{GPS}/truck-01/thing/event/+/post_reply")
     base = f"/sys/{GPS}/truck-01/thing/event"
-    good = {"id": "1", "version": "1.0", "method": "thing.event.property.post",
-            "params": {"lat": {"value": 31.23, "time": T0_MS - 5000}, "lon": {"value": 121.47, "time": T0_MS - 5000}}}
+    good = {
+        "id": "1",
+        "version": "1.0",
+        "method": "thing.event.property.post",
+        "params": {"lat": {"value": 31.23, "time": T0_MS - 5000}, "lon": {"value": 121.47, "time": T0_MS - 5000}},
+    }
     bad = {"id": "2", "version": "1.0", "method": "thing.event.property.post", "params": {"speed_kmh": 999}}
     event = {"id": "3", "version": "1.0", "params": {"value": {"lat": 31.2, "lon": 121.4}, "time": T0_MS - 4000}}
     for topic, body in ((f"{base}/property/post", good), (f"{base}/property/post", bad), (f"{base}/sos/post", event)):
         assert truck.publish(topic, json.dumps(body)).value == 0
     wait_for(lambda: len(truck.received) == 3, what="three Alink replies")
     replies = {json.loads(p)["id"]: json.loads(p) for _, p in truck.received}
-    assert replies["1"]["code"] == 200 and replies["3"]["code"] == 200 and replies["3"]["method"] == "thing.event.sos.post"
+    assert (
+        replies["1"]["code"] == 200 and replies["3"]["code"] == 200 and replies["3"]["method"] == "thing.event.sos.post"
+    )
     assert replies["2"]["code"] == 460 and "speed_kmh=999" in replies["2"]["message"]
     assert sorted(_readings(platform, "truck-01")) == [("lat", T0_MS - 5000, 31.23), ("lon", T0_MS - 5000, 121.47)]
     with platform.uow() as uow:
@@ -85,8 +97,13 @@ def test_alink_properties_and_events_are_stored_and_answered_on_the_reply_topic(
 def test_a_device_cannot_publish_as_another_and_bad_or_revoked_credentials_are_refused(platform, mqtt_env):
     _, broker, admin, tokens, device, worker = mqtt_env
     loom = device("loom-01")
-    for topic in ("v1/devices/loom-02/telemetry", "v1/devices/me/telemetry", f"/sys/{BRACELET}/loom-02/thing/event/property/post",
-                  "v1/gateway/meter-01/telemetry", f"/sys/{GPS}/loom-01/thing/event/property/post"):
+    for topic in (
+        "v1/devices/loom-02/telemetry",
+        "v1/devices/me/telemetry",
+        f"/sys/{BRACELET}/loom-02/thing/event/property/post",
+        "v1/gateway/meter-01/telemetry",
+        f"/sys/{GPS}/loom-01/thing/event/property/post",
+    ):
         assert loom.publish(topic, json.dumps({"current_a": 1})).getName() == "Not authorized", topic
     assert loom.publish("v1/devices/loom-01/telemetry", json.dumps({"current_a": 2})).value == 0  # a barrier
     wait_for(lambda: _readings(platform, "loom-01"), what="the barrier")
@@ -108,7 +125,10 @@ def test_a_gateway_publishes_only_for_sub_devices_registered_behind_it(platform,
     with pytest.raises(NotFound, match="not a device of the gateway's enterprise"):
         attach_sub_device(platform, None, "meter-01", "truck-01")
     gateway = device("meter-01")
-    body = {"loom-02": [{"ts": T0_MS - 1000, "values": {"current_a": 7.5}}], "loom-01": [{"ts": T0_MS - 1000, "values": {"current_a": 9}}]}
+    body = {
+        "loom-02": [{"ts": T0_MS - 1000, "values": {"current_a": 7.5}}],
+        "loom-01": [{"ts": T0_MS - 1000, "values": {"current_a": 9}}],
+    }
     assert gateway.publish("v1/gateway/meter-01/telemetry", json.dumps(body)).value == 0
     assert gateway.publish("v1/gateway/meter-01/connect", json.dumps({"device": "loom-02"})).value == 0
     assert gateway.publish("v1/gateway/meter-01/connect", json.dumps({"device": "loom-01"})).value == 0
@@ -122,8 +142,10 @@ def test_a_gateway_publishes_only_for_sub_devices_registered_behind_it(platform,
 
 def _transitions(platform) -> list[tuple]:
     with platform.engine.connect() as conn:
-        rows = conn.exec_driver_sql("SELECT d.key, t.from_state, t.to_state, t.cause FROM connectivity_transitions t "
-                                    "JOIN devices d ON d.id = t.device_id ORDER BY t.id").fetchall()
+        rows = conn.exec_driver_sql(
+            "SELECT d.key, t.from_state, t.to_state, t.cause FROM connectivity_transitions t "
+            "JOIN devices d ON d.id = t.device_id ORDER BY t.id"
+        ).fetchall()
     return [tuple(r) for r in rows]
 
 
@@ -144,7 +166,10 @@ def test_malformed_payload_is_quarantined_and_acknowledged_and_a_failing_store_i
         return original(platform_, inbound)
 
     worker.store = flaky
-    assert loom.publish("v1/devices/loom-01/telemetry", json.dumps({"ts": T0_MS - 1, "values": {"current_a": 3}})).value == 0
+    assert (
+        loom.publish("v1/devices/loom-01/telemetry", json.dumps({"ts": T0_MS - 1, "values": {"current_a": 3}})).value
+        == 0
+    )
     wait_for(lambda: _readings(platform, "loom-01"), what="the retried batch")
     assert worker.stats.failed_attempts == 2 and "database unreachable" in worker.stats.last_error
 
@@ -195,11 +220,19 @@ def test_poison_messages_are_quarantined_and_acknowledged_and_the_good_ones_behi
     acked = _record_acks(worker)
     loom = device("loom-01")
     topic = "v1/devices/loom-01/telemetry"
-    messages = [good(T0_MS - 5, 1.0), lone_surrogate(T0_MS - 4), good(T0_MS - 3, 2.0), deep(T0_MS - 2), good(T0_MS - 1, 3.0)]
+    messages = [
+        good(T0_MS - 5, 1.0),
+        lone_surrogate(T0_MS - 4),
+        good(T0_MS - 3, 2.0),
+        deep(T0_MS - 2),
+        good(T0_MS - 1, 3.0),
+    ]
     for payload in messages:
         assert loom.publish(topic, payload).value == 0
-    wait_for(lambda: len(acked) == 5, what=lambda: f"5 acknowledgements, {len(acked)} so far, "
-                                                   f"{worker.stats.failed_attempts} failed attempts")
+    wait_for(
+        lambda: len(acked) == 5,
+        what=lambda: f"5 acknowledgements, {len(acked)} so far, {worker.stats.failed_attempts} failed attempts",
+    )
     assert sorted(num for _, _, num in _readings(platform, "loom-01")) == [1.0, 2.0, 3.0]
     with platform.uow() as uow:
         entries = uow.quarantine.list("open", 10)

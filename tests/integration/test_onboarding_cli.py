@@ -1,5 +1,6 @@
 """`wuxin enterprise|site|device|consent` and `wuxin device import`: the documented onboarding order from the
 command line, as named users, and the refusals of the wrong role."""
+
 from __future__ import annotations
 
 import json
@@ -35,11 +36,33 @@ def cli(platform, monkeypatch):
 
 def test_the_onboarding_order_from_the_command_line(platform, cli):
     # an integrator may not create an enterprise: only the platform admin registers borrowers
-    refused = cli("enterprise", "add", "苏州新纺织有限公司", "--uscc", USCC, "--industry", "manufacturing",
-                  "--region", "江苏省苏州市", "--as", "integrator")
+    refused = cli(
+        "enterprise",
+        "add",
+        "苏州新纺织有限公司",
+        "--uscc",
+        USCC,
+        "--industry",
+        "manufacturing",
+        "--region",
+        "江苏省苏州市",
+        "--as",
+        "integrator",
+    )
     assert refused.exit_code == 2 and "platform_admin" in refused.output
-    made = cli("enterprise", "add", "苏州新纺织有限公司", "--uscc", USCC, "--industry", "manufacturing",
-               "--region", "江苏省苏州市", "--as", "admin")
+    made = cli(
+        "enterprise",
+        "add",
+        "苏州新纺织有限公司",
+        "--uscc",
+        USCC,
+        "--industry",
+        "manufacturing",
+        "--region",
+        "江苏省苏州市",
+        "--as",
+        "admin",
+    )
     assert made.exit_code == 0, made.output
     enterprise_id = int(made.output.split()[1])
     # before the enterprise consents, the integrator does not know it
@@ -47,10 +70,22 @@ def test_the_onboarding_order_from_the_command_line(platform, cli):
     assert early.exit_code == 2 and "does not exist" in early.output
     # the admin creates the enterprise's user (users add), which grants the operator's tenant a consent
     from wuxin.services.access import identity
+
     identity.create_user(platform, "newowner", "correct-horse-battery", "enterprise_user", None, enterprise_id)
     operator = next(t["id"] for t in _tenants(platform) if t["kind"] == "operator")
-    granted = cli("consent", "add", str(enterprise_id), "--tenant", operator, "--purpose", "device installation",
-                  "--days", "90", "--as", "newowner")
+    granted = cli(
+        "consent",
+        "add",
+        str(enterprise_id),
+        "--tenant",
+        operator,
+        "--purpose",
+        "device installation",
+        "--days",
+        "90",
+        "--as",
+        "newowner",
+    )
     assert granted.exit_code == 0, granted.output
     consent_id = int(granted.output.split()[1])
     assert cli("consent", "list", "--as", "newowner").output.startswith(f"{consent_id}\tenterprise {enterprise_id}")
@@ -60,9 +95,22 @@ def test_the_onboarding_order_from_the_command_line(platform, cli):
     assert site.exit_code == 0, site.output
     assert "一号车间" in cli("site", "list", enterprise_id, "--as", "integrator").output
     assert json.loads(cli("site", "show", enterprise_id, "一号车间", "--as", "integrator").output)["name"] == "一号车间"
-    device = cli("device", "add", enterprise_id, "new-loom-1", "--type", "manufacturing.current_bracelet",
-                 "--source-mode", "bank_installed", "--site", "一号车间", "--attr", "run_threshold_a=4.5",
-                 "--as", "integrator")
+    device = cli(
+        "device",
+        "add",
+        enterprise_id,
+        "new-loom-1",
+        "--type",
+        "manufacturing.current_bracelet",
+        "--source-mode",
+        "bank_installed",
+        "--site",
+        "一号车间",
+        "--attr",
+        "run_threshold_a=4.5",
+        "--as",
+        "integrator",
+    )
     assert device.exit_code == 0, device.output
     assert json.loads(device.output)["access_token"].startswith("wxd_")
     shown = json.loads(cli("device", "show", enterprise_id, "new-loom-1", "--as", "integrator").output)
@@ -74,6 +122,7 @@ def test_the_onboarding_order_from_the_command_line(platform, cli):
 
 def _tenants(platform) -> list[dict]:
     from sqlalchemy import text
+
     with platform.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(text("select id, kind from tenants"))]
 

@@ -6,6 +6,7 @@ enterprise's own user and its consents, the installer's site and bulk import (wi
 the served API, then a device on ThingsBoard's official SDK, unchanged, through the platform's MQTT front end with
 the token from the import's credentials file; its readings become indicators with nobody running a command; the
 bank reads them; the enterprise sees who read its data and under which consent."""
+
 from __future__ import annotations
 
 import csv
@@ -19,14 +20,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from wuxin.cli.main import app
-from wuxin.config import get_settings
-from wuxin.cli.ingest import serve_background
-from wuxin.ingest.mqtt.broker import provision_front
-
 from tests.conftest import free_port
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url
 from tests.integration.vendor_sdk.run import SdkProcess
+from wuxin.cli.ingest import serve_background
+from wuxin.cli.main import app
+from wuxin.config import get_settings
+from wuxin.ingest.mqtt.broker import provision_front
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs/onboarding.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")
@@ -82,9 +82,14 @@ def walk(platform, tmp_path, monkeypatch, request):
     platform.clock.now_ms = int(time.time() * 1000)  # the CLI, the SDK and the consents run on the real clock
     broker, admin = start_broker(tmp_path / "broker")
     provision_front(admin, FRONT_USER, FRONT_PASSWORD)  # `wuxin ingest mqtt-front-account`
-    platform.settings = platform.settings.model_copy(update={  # what the document's `wuxin serve` is given
-        "mqtt_url": worker_url(broker), "mqtt_front_url": broker.url(FRONT_USER, FRONT_PASSWORD),
-        "mqtt_front_port": free_port(), "indicators_interval_s": 1.0})
+    platform.settings = platform.settings.model_copy(
+        update={  # what the document's `wuxin serve` is given
+            "mqtt_url": worker_url(broker),
+            "mqtt_front_url": broker.url(FRONT_USER, FRONT_PASSWORD),
+            "mqtt_front_port": free_port(),
+            "indicators_interval_s": 1.0,
+        }
+    )
     yield Shell(tmp_path), platform
     get_settings.cache_clear()
     admin.close()
@@ -100,30 +105,62 @@ def test_the_documented_onboarding_from_nothing_to_indicators(walk, request):
     sh("printf 'installer-pass-2026\\n' | wuxin users add installer --role integrator --tenant-id 2 --password-file -")
     sh("printf 'officer-pass-2026\\n' | wuxin users add officer --role credit_officer --tenant-id 1 --password-file -")
     # the enterprise: the installer may not create it, the admin does
-    enterprise = ('wuxin enterprise add "吴江恒达化纤有限公司" --uscc 913205093E20AC5C5K --industry manufacturing '
-                  '--region 江苏省苏州市吴江区')
-    expect(sh(enterprise + " --as installer", exit_code=2), "error: role integrator may not do this (allowed: platform_admin)")
+    enterprise = (
+        'wuxin enterprise add "吴江恒达化纤有限公司" --uscc 913205093E20AC5C5K --industry manufacturing '
+        "--region 江苏省苏州市吴江区"
+    )
+    expect(
+        sh(enterprise + " --as installer", exit_code=2),
+        "error: role integrator may not do this (allowed: platform_admin)",
+    )
     expect(sh(enterprise + " --as admin"), "enterprise 1 created: 吴江恒达化纤有限公司 (913205093E20AC5C5K)")
-    expect(sh("wuxin site add 1 一号车间 --region 江苏省苏州市吴江区 --as installer", exit_code=2),
-           "error: enterprise 1 does not exist")
+    expect(
+        sh("wuxin site add 1 一号车间 --region 江苏省苏州市吴江区 --as installer", exit_code=2),
+        "error: enterprise 1 does not exist",
+    )
     # the enterprise's own user grants the consents
-    sh("printf 'hengda-pass-2026\\n' | wuxin users add hengda --role enterprise_user --enterprise-id 1 --password-file -")
-    expect(sh('wuxin consent add 1 --tenant 2 --purpose "设备安装与维护 device installation and maintenance" '
-              '--days 365 --as hengda'), "consent 1 granted to tenant 2 for 365 days (all)")
-    expect(sh('wuxin consent add 1 --tenant 1 --purpose "授信评估与贷后监测 credit assessment and monitoring" '
-              '--days 365 --as hengda'), "consent 2 granted to tenant 1 for 365 days (all)")
-    expect(sh("wuxin site add 1 二号车间 --region 江苏省苏州市吴江区 --as officer", exit_code=2),
-           "error: user officer may not manage devices of enterprise 1")
-    expect(sh("wuxin site add 1 一号车间 --region 江苏省苏州市吴江区 --lat 30.91 --lon 120.64 --as installer"),
-           "site 1 created: 一号车间")
+    sh(
+        "printf 'hengda-pass-2026\\n' | wuxin users add hengda --role enterprise_user --enterprise-id 1 --password-file -"
+    )
+    expect(
+        sh(
+            'wuxin consent add 1 --tenant 2 --purpose "设备安装与维护 device installation and maintenance" '
+            "--days 365 --as hengda"
+        ),
+        "consent 1 granted to tenant 2 for 365 days (all)",
+    )
+    expect(
+        sh(
+            'wuxin consent add 1 --tenant 1 --purpose "授信评估与贷后监测 credit assessment and monitoring" '
+            "--days 365 --as hengda"
+        ),
+        "consent 2 granted to tenant 1 for 365 days (all)",
+    )
+    expect(
+        sh("wuxin site add 1 二号车间 --region 江苏省苏州市吴江区 --as officer", exit_code=2),
+        "error: user officer may not manage devices of enterprise 1",
+    )
+    expect(
+        sh("wuxin site add 1 一号车间 --region 江苏省苏州市吴江区 --lat 30.91 --lon 120.64 --as installer"),
+        "site 1 created: 一号车间",
+    )
     # the devices from the document's file, with its two faults
     (sh.workdir / "devices.csv").write_text(_heredoc("devices.csv"), encoding="utf-8")
-    faults = ("row 4, column site, value '三号车间': no site of this enterprise has this name or id",
-              "row 6, column key, value 'hd-loom-01': the key is already in row 2 of this file")
-    expect(sh("wuxin device import devices.csv --enterprise 1 --as installer --dry-run", exit_code=1),
-           *faults, "5 rows: 3 devices would be created (dry run), 2 rows refused")
-    expect(sh("wuxin device import devices.csv --enterprise 1 --as installer --credentials-out tokens.csv", exit_code=1),
-           *faults, "5 rows: 3 devices created, 2 rows refused", "wrote 3 device tokens to tokens.csv (shown once)")
+    faults = (
+        "row 4, column site, value '三号车间': no site of this enterprise has this name or id",
+        "row 6, column key, value 'hd-loom-01': the key is already in row 2 of this file",
+    )
+    expect(
+        sh("wuxin device import devices.csv --enterprise 1 --as installer --dry-run", exit_code=1),
+        *faults,
+        "5 rows: 3 devices would be created (dry run), 2 rows refused",
+    )
+    expect(
+        sh("wuxin device import devices.csv --enterprise 1 --as installer --credentials-out tokens.csv", exit_code=1),
+        *faults,
+        "5 rows: 3 devices created, 2 rows refused",
+        "wrote 3 device tokens to tokens.csv (shown once)",
+    )
     with (sh.workdir / "tokens.csv").open(encoding="utf-8") as sheet:
         tokens = {row["key"]: row["access_token"] for row in csv.DictReader(sheet)}
     documented("row,key,device_type,site,source_mode,access_token")
@@ -150,30 +187,40 @@ def _login(live, username: str, password: str) -> dict:
 
 def _the_served_walk(platform, live, tokens: dict) -> None:
     # a device posts over HTTP with its token in a header
-    documented("curl -s -X POST http://127.0.0.1:49233/api/v1/devices/me/telemetry -H \"Authorization: Bearer $TOKEN\"")
-    posted = live.client.post("/api/v1/devices/me/telemetry", json={"current_a": 12.5, "battery_pct": 88},
-                              headers={"Authorization": f"Bearer {tokens['hd-loom-01']}"})
+    documented('curl -s -X POST http://127.0.0.1:49233/api/v1/devices/me/telemetry -H "Authorization: Bearer $TOKEN"')
+    posted = live.client.post(
+        "/api/v1/devices/me/telemetry",
+        json={"current_a": 12.5, "battery_pct": 88},
+        headers={"Authorization": f"Bearer {tokens['hd-loom-01']}"},
+    )
     assert posted.status_code == 200 and posted.json()["accepted"] == 2, posted.text
     installer = _login(live, documented("installer"), "installer-pass-2026")
     officer = _login(live, "officer", documented("officer-pass-2026"))
-    more = "key,device_type,site,source_mode,attr.run_threshold_a\nhd-loom-04,manufacturing.current_bracelet,一号车间," \
-           "bank_installed,5.0\nhd-loom-05,manufacturing.current_bracelet,一号车间,leased,5.0\n"
+    more = (
+        "key,device_type,site,source_mode,attr.run_threshold_a\nhd-loom-04,manufacturing.current_bracelet,一号车间,"
+        "bank_installed,5.0\nhd-loom-05,manufacturing.current_bracelet,一号车间,leased,5.0\n"
+    )
     documented("printf '" + more.replace("\n", "\\n") + "' > more.csv")
-    imported = live.client.post("/api/v1/enterprises/1/devices/import", headers=installer,
-                                files={"file": ("more.csv", more.encode())})
+    imported = live.client.post(
+        "/api/v1/enterprises/1/devices/import", headers=installer, files={"file": ("more.csv", more.encode())}
+    )
     assert imported.status_code == 200, imported.text
     report = imported.json()
     assert (report["created_count"], report["refused_rows"], report["errors"][0]["value"]) == (1, 1, "leased")
-    refused = live.client.post("/api/v1/enterprises/1/devices/import", headers=officer,
-                               files={"file": ("more.csv", more.encode())})
+    refused = live.client.post(
+        "/api/v1/enterprises/1/devices/import", headers=officer, files={"file": ("more.csv", more.encode())}
+    )
     assert refused.status_code == 403
     assert refused.json()["detail"] == documented("user officer may not manage devices of enterprise 1")
 
     # a device on ThingsBoard's SDK, unchanged: the token from tokens.csv is its MQTT username
     now_ms = int(time.time() * 1000)
     minutes = [{"ts": now_ms - m * 60_000, "values": {"current_a": 12.5}} for m in range(10, 0, -1)]
-    loom = SdkProcess("tb", "tb_driver.py", {"host": "127.0.0.1", "port": platform.settings.mqtt_front_port,
-                                              "token": tokens["hd-loom-02"]})
+    loom = SdkProcess(
+        "tb",
+        "tb_driver.py",
+        {"host": "127.0.0.1", "port": platform.settings.mqtt_front_port, "token": tokens["hd-loom-02"]},
+    )
     try:
         assert loom.hello == {"connected": True}
         assert loom.call("telemetry", values=minutes)["rc"] == 0
@@ -194,8 +241,9 @@ def _the_served_walk(platform, live, tokens: dict) -> None:
         assert 0 < max(run_hours()) <= 15 / 60  # ten minutes at 12.5 A (the 5 A threshold), each held <= 5 min
     finally:
         loom.close()
-    readings = live.client.get("/api/v1/enterprises/1/devices/hd-loom-02/telemetry", headers=officer,
-                               params={"key": "current_a"}).json()["readings"]
+    readings = live.client.get(
+        "/api/v1/enterprises/1/devices/hd-loom-02/telemetry", headers=officer, params={"key": "current_a"}
+    ).json()["readings"]
     assert len(readings) == 10
 
     # the enterprise sees who read its data, from which bank, under which consent
@@ -206,4 +254,5 @@ def _the_served_walk(platform, live, tokens: dict) -> None:
     assert ("officer", 1, "telemetry.read", 2) in reads and ("officer", 1, "indicators.enterprise_day", 2) in reads
     refused = live.client.get("/api/v1/enterprises/1/access-log", headers=officer)
     assert refused.status_code == 403 and refused.json()["detail"] == documented(
-        "only enterprise 1 itself and the platform admin read its access log (role credit_officer)")
+        "only enterprise 1 itself and the platform admin read its access log (role credit_officer)"
+    )

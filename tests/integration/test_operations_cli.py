@@ -1,5 +1,6 @@
 """What an operator runs: one-line errors, users without argv passwords, schema revision, backups,
 and the JT/T 808 gateway stopped by a service manager."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,16 +23,23 @@ from wuxin.errors import AuthError
 from wuxin.ingest.jt808.simulator import SimulatedTerminal
 from wuxin.ledger.merkle import LedgerError
 from wuxin.services.access.identity import login
-from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.services.evidence.ledger import latest_tree_head, publish_tree_head, verify_log
+from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.store.admin import recreate_postgres_database
 
 WUXIN = [sys.executable, "-m", "wuxin.cli.main"]
 
 
 def wuxin(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None):
-    return subprocess.run([*WUXIN, *args], env={**os.environ, "COLUMNS": "400", **(env or {})}, cwd=cwd,
-                          input=stdin, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [*WUXIN, *args],
+        env={**os.environ, "COLUMNS": "400", **(env or {})},
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -44,10 +52,17 @@ def cli_env(platform, monkeypatch):
 
 # ---- one-line errors ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("setting, said", [
-    ({"WUXIN_ENVIRONMENT": "production"}, "error: WUXIN_SECRET_KEY must be set in production"),
-    ({"WUXIN_PORT": "eighty"}, "error: WUXIN_PORT: Input should be a valid integer, unable to parse string as an integer (got 'eighty')"),
-])
+
+@pytest.mark.parametrize(
+    "setting, said",
+    [
+        ({"WUXIN_ENVIRONMENT": "production"}, "error: WUXIN_SECRET_KEY must be set in production"),
+        (
+            {"WUXIN_PORT": "eighty"},
+            "error: WUXIN_PORT: Input should be a valid integer, unable to parse string as an integer (got 'eighty')",
+        ),
+    ],
+)
 def test_a_misconfiguration_is_one_line_and_exit_2(tmp_path, setting, said):
     result = wuxin("db", "upgrade", env={"WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", **setting}, cwd=tmp_path)
     assert result.returncode == 2
@@ -61,8 +76,15 @@ def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path):
 
 
 def test_a_secret_setting_is_never_echoed(tmp_path):
-    result = wuxin("db", "current", env={"WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
-                                         "WUXIN_ACCESS_TOKEN_TTL_S": "soon", "WUXIN_SMTP_PORT": "x"})
+    result = wuxin(
+        "db",
+        "current",
+        env={
+            "WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+            "WUXIN_ACCESS_TOKEN_TTL_S": "soon",
+            "WUXIN_SMTP_PORT": "x",
+        },
+    )
     assert result.returncode == 2 and "WUXIN_ACCESS_TOKEN_TTL_S: " in result.stderr and "(got 'soon')" in result.stderr
     from wuxin.config import _one_line
 
@@ -71,6 +93,7 @@ def test_a_secret_setting_is_never_echoed(tmp_path):
 
 
 # ---- users: the password never on the command line ------------------------------------------------
+
 
 def test_users_add_reads_the_password_from_a_file_or_stdin_never_argv(platform, cli_env, tmp_path):
     secret = tmp_path / "password"
@@ -82,13 +105,16 @@ def test_users_add_reads_the_password_from_a_file_or_stdin_never_argv(platform, 
     assert login(platform, "ops-a", "file-password-2026") and login(platform, "ops-b", "stdin-password-2026")
     with pytest.raises(AuthError):
         login(platform, "ops-a", "wrong-password-2026")
-    refused = cli_env.invoke(app, ["users", "add", "ops-c", "--role", "platform_admin", "--password", "argv-password-2026"])
+    refused = cli_env.invoke(
+        app, ["users", "add", "ops-c", "--role", "platform_admin", "--password", "argv-password-2026"]
+    )
     assert refused.exit_code == 2 and "No such option" in refused.output
     empty = cli_env.invoke(app, ["users", "add", "ops-d", "--role", "platform_admin"], input="\n")
     assert empty.exit_code == 2 and "no password on the first line of standard input" in empty.output
 
 
 # ---- db current ----------------------------------------------------------------------------------------
+
 
 def test_db_current_says_the_revision_and_whether_it_is_the_head(tmp_path):
     env = {"WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
@@ -103,6 +129,7 @@ def test_db_current_says_the_revision_and_whether_it_is_the_head(tmp_path):
 
 # ---- backup and restore --------------------------------------------------------------------------------
 
+
 def _empty_database_beside(platform, tmp_path) -> str:
     url = platform.settings.database_url
     if url.startswith("sqlite"):
@@ -112,12 +139,15 @@ def _empty_database_beside(platform, tmp_path) -> str:
     return restored
 
 
-def test_backup_restores_into_a_fresh_database_whose_ledger_recomputes_the_signed_head(platform, cli_env, tmp_path,
-                                                                                     monkeypatch):
+def test_backup_restores_into_a_fresh_database_whose_ledger_recomputes_the_signed_head(
+    platform, cli_env, tmp_path, monkeypatch
+):
     build_world(platform)
     now = platform.clock_ms()
     for minute in range(5):
-        ingest_lines(platform, [{"device": "loom-01", "ts": now - minute * 60_000, "values": {"current_a": 7.5}}], "http")
+        ingest_lines(
+            platform, [{"device": "loom-01", "ts": now - minute * 60_000, "values": {"current_a": 7.5}}], "http"
+        )
     publish_tree_head(platform)
     signed = latest_tree_head(platform)
     assert signed["tree_size"] >= 5
@@ -156,11 +186,25 @@ def test_restore_refuses_a_file_of_the_other_kind(tmp_path):
 
 # ---- the JT/T 808 gateway under a service manager ----------------------------------------------------
 
+
 def test_jt808_serve_stops_cleanly_on_sigterm_with_a_terminal_connected():
     port = free_port()
-    gateway = subprocess.Popen([*WUXIN, "jt808", "serve", "--host", "127.0.0.1", "--port", str(port),
-                                "--device", "013912345678:T000001=truck-1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    gateway = subprocess.Popen(
+        [
+            *WUXIN,
+            "jt808",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--device",
+            "013912345678:T000001=truck-1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "JT808 gateway listening" in gateway.stderr.readline()
 
@@ -186,6 +230,7 @@ def test_jt808_serve_stops_cleanly_on_sigterm_with_a_terminal_connected():
 
 # ---- MQTT worker processes: no password in any process's arguments -----------------------------------
 
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -199,10 +244,18 @@ def _argv(pid: int) -> str:
 
 def test_mqtt_worker_processes_get_the_broker_url_from_the_environment_not_argv(tmp_path):
     secret = "worker-secret-not-for-ps"
-    env = {**os.environ, "WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "WUXIN_MQTT_URL": f"mqtt://wuxin-worker:{secret}@127.0.0.1:{free_port()}"}  # no broker: they keep retrying
-    parent = subprocess.Popen([*WUXIN, "ingest", "mqtt", "--processes", "2"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "WUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+        "WUXIN_MQTT_URL": f"mqtt://wuxin-worker:{secret}@127.0.0.1:{free_port()}",
+    }  # no broker: they keep retrying
+    parent = subprocess.Popen(
+        [*WUXIN, "ingest", "mqtt", "--processes", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(3000):  # both started, past exec (slow on a busy machine)
             argv = [_argv(pid) for pid in [parent.pid, *_children(parent.pid)]]

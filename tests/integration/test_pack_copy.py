@@ -2,6 +2,7 @@
 (WUXIN_PACKS_DIRS), gets a credit product, cross-verification checks, labels and colour, and a demo credit decision,
 with no change anywhere else in the platform. Renaming the copy is the only edit: the pack name, which prefixes its
 device types and rule ids, and its product code, unique across packs."""
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,12 @@ def copy_pack(target_root) -> None:
     shutil.copytree(PACKS_DIR / ORIGINAL, target, ignore=shutil.ignore_patterns("__pycache__"))
     for path in [p for p in target.rglob("*") if p.is_file()]:
         text = path.read_text(encoding="utf-8")
-        text = re.sub(rf'\b{ORIGINAL}\.(?=[a-z])', f"{COPY}.", text)  # device types and rule ids
+        text = re.sub(rf"\b{ORIGINAL}\.(?=[a-z])", f"{COPY}.", text)  # device types and rule ids
         text = text.replace(f'"{ORIGINAL}"', f'"{COPY}"')  # the pack name in manifest, thing models and rules
         text = text.replace('"code": "charging_station"', '"code": "solar_farm_operations"')
         path.write_text(text, encoding="utf-8")
         if path.name.startswith(f"{ORIGINAL}."):
-            path.rename(path.with_name(COPY + path.name[len(ORIGINAL):]))
+            path.rename(path.with_name(COPY + path.name[len(ORIGINAL) :]))
 
 
 @pytest.fixture
@@ -49,7 +50,10 @@ def test_a_copied_pack_brings_its_product_checks_and_labels(copied):
     assert bootstrap.device_types_with("meters_generation") == {f"{ORIGINAL}.pv_inverter", f"{COPY}.pv_inverter"}
     labels = all_labels()
     assert labels["scenario"][COPY] == {**scenario_packs()[ORIGINAL].label, "colour": scenario_packs()[ORIGINAL].colour}
-    assert labels["product"]["solar_farm_operations"] == {"zh": "充电站运营贷", "en": "charging-station operations loan"}
+    assert labels["product"]["solar_farm_operations"] == {
+        "zh": "充电站运营贷",
+        "en": "charging-station operations loan",
+    }
     assert labels["device_type"][f"{COPY}.pv_inverter"]["roles"] == ["meters_generation"]
     assert set(labels["check"]) >= {"revenue_vs_charging"}
 
@@ -77,13 +81,13 @@ def test_a_pack_found_twice_is_refused(tmp_path, monkeypatch):
 def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
     """The demo's credit path on one simulated borrower of the copied industry: its telemetry imported,
     indicators computed, books derived, and a decision on its pack's product."""
-    from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
     from wuxin.services.credit import decisions
-    from wuxin.services.demo.credit import load_demo_credit
     from wuxin.services.credit.decisions import principal_for_username
+    from wuxin.services.demo.credit import load_demo_credit
     from wuxin.services.demo.setup import _onboard, _tenants, _users
-    from wuxin.services.indicators import update_indicators
     from wuxin.services.devices.registry import sync_builtin_thing_models
+    from wuxin.services.indicators import update_indicators
+    from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
     from wuxin.sim.fleet import build_fleet, fleet_telemetry
 
     sync_builtin_thing_models(platform)  # the copy's thing models too
@@ -101,12 +105,21 @@ def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
     assert decision["product_code"] == "solar_farm_operations"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"colour": "orange"}, "colour must be #rrggbb, got 'orange'"),
-    ({"roles": {f"{COPY}.pv_inverter": ["meters_generaton"]}}, r"solar_farm.pv_inverter has unknown roles \['meters_generaton'\]"),
-    ({"roles": {f"{COPY}.teleporter": ["locates_vehicles"]}}, "role of unknown device type 'solar_farm.teleporter'"),
-    ({"pack_roles": ["demo_everything"]}, r"unknown pack roles \['demo_everything'\]"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"colour": "orange"}, "colour must be #rrggbb, got 'orange'"),
+        (
+            {"roles": {f"{COPY}.pv_inverter": ["meters_generaton"]}},
+            r"solar_farm.pv_inverter has unknown roles \['meters_generaton'\]",
+        ),
+        (
+            {"roles": {f"{COPY}.teleporter": ["locates_vehicles"]}},
+            "role of unknown device type 'solar_farm.teleporter'",
+        ),
+        ({"pack_roles": ["demo_everything"]}, r"unknown pack roles \['demo_everything'\]"),
+    ],
+)
 def test_a_bad_manifest_is_refused_naming_the_pack_and_the_field(tmp_path, monkeypatch, change, message):
     import json
 
@@ -129,5 +142,7 @@ def test_a_bad_check_is_refused_naming_the_pack(copied):
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["checks"][0]["aggregate"] = "mean"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(InvalidInput, match=f"scenario pack {COPY}: check revenue_vs_charging aggregate must be sum or last"):
+    with pytest.raises(
+        InvalidInput, match=f"scenario pack {COPY}: check revenue_vs_charging aggregate must be sum or last"
+    ):
         bootstrap.checks()

@@ -1,20 +1,24 @@
 """Third-party platforms push signed batches; bad signatures, replays and foreign devices are refused."""
+
 from __future__ import annotations
 
 import json
 import uuid
 
-from wuxin.services.ingest.protocols import push_signature
-from wuxin.store.tables_protocols import push_platforms
-
 from tests.conftest import T0_MS
 from tests.world import build_world, login
+from wuxin.services.ingest.protocols import push_signature
+from wuxin.store.tables_protocols import push_platforms
 
 
 def _signed(secret: str, body: bytes, ts: int = T0_MS, nonce: str | None = None) -> dict:
     nonce = nonce or uuid.uuid4().hex
-    return {"X-Wuxin-Timestamp": str(ts), "X-Wuxin-Nonce": nonce,
-            "X-Wuxin-Signature": push_signature(secret, ts, nonce, body), "Content-Type": "application/x-ndjson"}
+    return {
+        "X-Wuxin-Timestamp": str(ts),
+        "X-Wuxin-Nonce": nonce,
+        "X-Wuxin-Signature": push_signature(secret, ts, nonce, body),
+        "Content-Type": "application/x-ndjson",
+    }
 
 
 def _setup(live, platform):
@@ -23,8 +27,9 @@ def _setup(live, platform):
     response = live.client.post("/api/v1/platforms", json={"name": "rootcloud"}, headers=admin)
     assert response.status_code == 201, response.text
     secret = response.json()["secret"]
-    response = live.client.post("/api/v1/platforms/rootcloud/enterprises", json={"enterprise_id": world.factory},
-                                headers=admin)
+    response = live.client.post(
+        "/api/v1/platforms/rootcloud/enterprises", json={"enterprise_id": world.factory}, headers=admin
+    )
     assert response.status_code == 201, response.text
     return world, secret
 
@@ -35,9 +40,11 @@ def _lines(*rows) -> bytes:
 
 def test_signed_push_stores_served_devices_as_third_party_and_refuses_others(live, platform):
     world, secret = _setup(live, platform)
-    body = _lines({"device": "loom-01", "ts": T0_MS - 1000, "values": {"current_a": 11.5}},
-                  {"device": "meter-01", "ts": T0_MS - 1000, "values": {"power_kw": 3.25}},
-                  {"device": "truck-01", "ts": T0_MS - 1000, "values": {"speed_kmh": 40}})
+    body = _lines(
+        {"device": "loom-01", "ts": T0_MS - 1000, "values": {"current_a": 11.5}},
+        {"device": "meter-01", "ts": T0_MS - 1000, "values": {"power_kw": 3.25}},
+        {"device": "truck-01", "ts": T0_MS - 1000, "values": {"speed_kmh": 40}},
+    )
     response = live.client.post("/api/v1/platforms/rootcloud/telemetry", content=body, headers=_signed(secret, body))
     assert response.status_code == 200, response.text
     result = response.json()
@@ -72,10 +79,11 @@ def test_wrong_signature_stale_timestamp_and_replayed_nonce_are_refused(live, pl
 
 
 def test_nonce_is_refused_after_a_restart_and_the_secret_is_stored_encrypted(live, platform):
-    from wuxin.bootstrap import build_platform
-    from wuxin.services.ingest.protocols import push_telemetry
-    from wuxin.errors import AuthError
     import pytest
+
+    from wuxin.bootstrap import build_platform
+    from wuxin.errors import AuthError
+    from wuxin.services.ingest.protocols import push_telemetry
 
     world, secret = _setup(live, platform)
     body = _lines({"device": "loom-01", "ts": T0_MS - 1000, "values": {"current_a": 1.5}})
@@ -83,7 +91,9 @@ def test_nonce_is_refused_after_a_restart_and_the_secret_is_stored_encrypted(liv
     assert live.client.post("/api/v1/platforms/rootcloud/telemetry", content=body, headers=headers).status_code == 200
     restarted = build_platform(platform.settings, clock_ms=platform.clock)
     with pytest.raises(AuthError, match="already used"):
-        push_telemetry(restarted, "rootcloud", headers["X-Wuxin-Timestamp"], "n" * 20, headers["X-Wuxin-Signature"], body)
+        push_telemetry(
+            restarted, "rootcloud", headers["X-Wuxin-Timestamp"], "n" * 20, headers["X-Wuxin-Signature"], body
+        )
     restarted.close()
     with platform.engine.connect() as conn:
         stored = conn.execute(push_platforms.select()).first()._mapping["secret_ciphertext"]

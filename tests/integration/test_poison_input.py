@@ -1,27 +1,28 @@
 """Poison input on every channel but MQTT (see test_mqtt_ingest.py): refused as bad input with a reason,
 and a message the database still refuses is isolated: the rest is stored, it is quarantined."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from wuxin.services.devices import registry
-from wuxin.services.ingest.bulk_import import import_file
-from wuxin.services.ingest.telemetry import ingest_lines
-
 from tests.conftest import T0_MS
 from tests.integration.poison import POISON_NUM, deep, good, line, lone_surrogate, refusing_store  # noqa: F401
 from tests.integration.test_http_ingest import open_quarantine, post, stored
 from tests.integration.test_platform_push import _setup, _signed
 from tests.world import build_world
+from wuxin.services.devices import registry
+from wuxin.services.ingest.bulk_import import import_file
+from wuxin.services.ingest.telemetry import ingest_lines
 
 
 @pytest.fixture
 def world(platform):
     world = build_world(platform)
-    _, world.device_tokens["tag-01"] = registry.register_device(platform, None, world.factory, "tag-01",
-                                                                "dairy.ear_tag", "bank_installed")
+    _, world.device_tokens["tag-01"] = registry.register_device(
+        platform, None, world.factory, "tag-01", "dairy.ear_tag", "bank_installed"
+    )
     return world
 
 
@@ -31,7 +32,13 @@ def _reasons(platform) -> list[str]:
 
 def test_http_refuses_poison_posts_with_reasons_and_keeps_serving(platform, live, world):
     token = world.device_tokens["loom-01"]
-    bodies = [good(T0_MS - 5, 1.0), lone_surrogate(T0_MS - 4), good(T0_MS - 3, 2.0), deep(T0_MS - 2), good(T0_MS - 1, 3.0)]
+    bodies = [
+        good(T0_MS - 5, 1.0),
+        lone_surrogate(T0_MS - 4),
+        good(T0_MS - 3, 2.0),
+        deep(T0_MS - 2),
+        good(T0_MS - 1, 3.0),
+    ]
     responses = [post(live, token, body) for body in bodies]
     assert [r.status_code for r in responses] == [200, 400, 200, 400, 200]
     assert responses[1].json()["error"] == "invalid_unicode" and "U+D800" in responses[1].json()["message"]
@@ -42,8 +49,11 @@ def test_http_refuses_poison_posts_with_reasons_and_keeps_serving(platform, live
 
 
 def test_http_refuses_nul_in_text_per_point(platform, live, world):
-    body = [{"ts": T0_MS - 2, "values": {"animal_id": "cow\u00007"}}, {"ts": T0_MS - 1, "values": {"animal_id": "cow-8"}},
-            {"ts": T0_MS - 1, "values": {"unknown\u0000key": 1}}]
+    body = [
+        {"ts": T0_MS - 2, "values": {"animal_id": "cow\u00007"}},
+        {"ts": T0_MS - 1, "values": {"animal_id": "cow-8"}},
+        {"ts": T0_MS - 1, "values": {"unknown\u0000key": 1}},
+    ]
     response = post(live, world.device_tokens["tag-01"], body)
     assert response.status_code == 200, response.text
     result = response.json()
@@ -59,8 +69,14 @@ def test_raw_nul_bytes_and_long_unknown_device_keys_are_quarantined_not_crashed(
     response = post(live, world.device_tokens["loom-01"], b'\x00{"ts": 1, "values": {"current_a": 1}}')
     assert response.status_code == 400 and response.json()["error"] == "malformed_json"
     ghost = "ghost-" + "x" * 200 + "\u0000"  # longer than quarantine.device_key, and a NUL
-    result = ingest_lines(platform, [{"device": ghost, "ts": T0_MS - 1, "values": {"current_a": 1.0}},
-                                     {"device": "loom-01", "ts": T0_MS - 1, "values": {"current_a": 4.0}}], "http")
+    result = ingest_lines(
+        platform,
+        [
+            {"device": ghost, "ts": T0_MS - 1, "values": {"current_a": 1.0}},
+            {"device": "loom-01", "ts": T0_MS - 1, "values": {"current_a": 4.0}},
+        ],
+        "http",
+    )
     assert result.accepted == 1 and [r.reason for r in result.rejections] == ["unknown_device"]
     entries = {q["reason"]: q for q in open_quarantine(platform)}
     assert entries["malformed_json"]["payload"].startswith("\\u0000{")
@@ -68,8 +84,11 @@ def test_raw_nul_bytes_and_long_unknown_device_keys_are_quarantined_not_crashed(
 
 
 def test_http_batch_with_a_line_the_database_refuses_stores_the_rest(platform, live, world, refusing_store):
-    body = [{"ts": T0_MS - 3, "values": {"current_a": 1.0}}, {"ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
-            {"ts": T0_MS - 1, "values": {"current_a": 3.0}}]
+    body = [
+        {"ts": T0_MS - 3, "values": {"current_a": 1.0}},
+        {"ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
+        {"ts": T0_MS - 1, "values": {"current_a": 3.0}},
+    ]
     response = post(live, world.device_tokens["loom-01"], body)
     assert response.status_code == 200, response.text
     result = response.json()
@@ -86,15 +105,22 @@ def test_http_database_cut_is_not_quarantined(platform, live, world, refusing_st
     response = post(live, world.device_tokens["loom-01"], [{"ts": T0_MS - 1, "values": {"current_a": 1.0}}])
     assert response.status_code == 503 and response.json()["error"] == "unavailable"
     assert open_quarantine(platform) == []
-    assert post(live, world.device_tokens["loom-01"], [{"ts": T0_MS - 1, "values": {"current_a": 1.0}}]).status_code == 200
+    assert (
+        post(live, world.device_tokens["loom-01"], [{"ts": T0_MS - 1, "values": {"current_a": 1.0}}]).status_code == 200
+    )
 
 
 def test_import_keeps_the_good_lines_of_a_chunk_with_poison(platform, world, tmp_path, refusing_store):
-    lines = [line("loom-01", good(T0_MS - 10, 1.0)), line("loom-01", lone_surrogate(T0_MS - 9)),
-             line("loom-01", good(T0_MS - 8, 2.0)), line("loom-01", deep(T0_MS - 7)),
-             line("loom-01", good(T0_MS - 6, 3.0)), line("loom-01", good(T0_MS - 5, POISON_NUM)),
-             line("tag-01", b'{"ts": %d, "values": {"animal_id": "a\\u0000b"}}' % (T0_MS - 4)),
-             line("loom-01", good(T0_MS - 3, 4.0))]
+    lines = [
+        line("loom-01", good(T0_MS - 10, 1.0)),
+        line("loom-01", lone_surrogate(T0_MS - 9)),
+        line("loom-01", good(T0_MS - 8, 2.0)),
+        line("loom-01", deep(T0_MS - 7)),
+        line("loom-01", good(T0_MS - 6, 3.0)),
+        line("loom-01", good(T0_MS - 5, POISON_NUM)),
+        line("tag-01", b'{"ts": %d, "values": {"animal_id": "a\\u0000b"}}' % (T0_MS - 4)),
+        line("loom-01", good(T0_MS - 3, 4.0)),
+    ]
     path = tmp_path / "poison.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     summary = import_file(platform, path)
@@ -107,10 +133,12 @@ def test_import_keeps_the_good_lines_of_a_chunk_with_poison(platform, world, tmp
 
 def test_platform_push_with_a_line_the_database_refuses_stores_the_rest(live, platform, refusing_store):
     world, secret = _setup(live, platform)
-    rows = [{"device": "loom-01", "ts": T0_MS - 3, "values": {"current_a": 1.0}},
-            {"device": "loom-01", "ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
-            {"device": "truck-01", "ts": T0_MS - 2, "values": {"speed_kmh": 40}},
-            {"device": "loom-01", "ts": T0_MS - 1, "values": {"current_a": 3.0}}]
+    rows = [
+        {"device": "loom-01", "ts": T0_MS - 3, "values": {"current_a": 1.0}},
+        {"device": "loom-01", "ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
+        {"device": "truck-01", "ts": T0_MS - 2, "values": {"speed_kmh": 40}},
+        {"device": "loom-01", "ts": T0_MS - 1, "values": {"current_a": 3.0}},
+    ]
     body = "\n".join(json.dumps(r) for r in rows).encode()
     headers = _signed(secret, body)
     response = live.client.post("/api/v1/platforms/rootcloud/telemetry", content=body, headers=headers)
@@ -126,10 +154,18 @@ def test_platform_push_with_a_line_the_database_refuses_stores_the_rest(live, pl
 def test_replay_of_an_entry_the_database_still_refuses_leaves_the_others(platform, world, refusing_store):
     from wuxin.services.ingest.quarantine import replay
 
-    ingest_lines(platform, [{"device": "loom-01", "ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
-                            {"device": "loom-03", "ts": T0_MS - 1, "values": {"current_a": 1.0}}], "http")
+    ingest_lines(
+        platform,
+        [
+            {"device": "loom-01", "ts": T0_MS - 2, "values": {"current_a": POISON_NUM}},
+            {"device": "loom-03", "ts": T0_MS - 1, "values": {"current_a": 1.0}},
+        ],
+        "http",
+    )
     entries = {q["reason"]: q["id"] for q in open_quarantine(platform)}
-    registry.register_device(platform, None, world.factory, "loom-03", "manufacturing.current_bracelet", "bank_installed")
+    registry.register_device(
+        platform, None, world.factory, "loom-03", "manufacturing.current_bracelet", "bank_installed"
+    )
     result = replay(platform, None, [entries["store_failed"], entries["unknown_device"]])
     assert result == {"replayed": [entries["unknown_device"]], "still_refused": [entries["store_failed"]]}
     assert [r["num"] for r in stored(platform, "loom-03")] == [1.0]
@@ -152,6 +188,10 @@ def test_a_known_device_cannot_fill_the_quarantine_with_rejected_lines(platform,
     assert len(digests) == 3 * 3  # per request: the first line whole (50 kB), the others as their digest
     assert all(d["body_bytes"] > 50_000 and len(d["body_sha256"]) == 64 for d in digests)
     metrics = live.client.get("/metrics").text
-    [dropped] = [l.split()[-1] for l in metrics.splitlines() if l.startswith('wuxin_quarantine_dropped_bytes_total{channel="http"}')]
+    [dropped] = [
+        l.split()[-1]
+        for l in metrics.splitlines()
+        if l.startswith('wuxin_quarantine_dropped_bytes_total{channel="http"}')
+    ]
     total = sum(d["body_bytes"] - len(d["body_prefix"].encode()) for d in digests)
     assert float(dropped) == total

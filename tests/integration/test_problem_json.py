@@ -1,5 +1,6 @@
 """Every API error is one RFC 9457 problem document (application/problem+json) with type/title/status/detail/instance;
 `detail` is the human sentence naming the thing and the value; validation problems list each field."""
+
 from __future__ import annotations
 
 from tests.world import build_world, login
@@ -19,15 +20,19 @@ def _assert_problem(response, status: int, code: str) -> dict:
 
 def test_domain_error_is_a_problem_naming_the_thing(live, platform):
     build_world(platform)
-    body = _assert_problem(live.client.get("/api/v1/enterprises/987654", headers=login(live.client, "admin")),
-                           404, "not_found")
+    body = _assert_problem(
+        live.client.get("/api/v1/enterprises/987654", headers=login(live.client, "admin")), 404, "not_found"
+    )
     assert "987654" in body["detail"] and body["instance"] == "/api/v1/enterprises/987654"
 
 
 def test_validation_error_lists_each_field_with_its_value(live, platform):
     build_world(platform)
-    body = _assert_problem(live.client.get("/api/v1/quarantine?after_id=minus-one&limit=-5",
-                                           headers=login(live.client, "admin")), 422, "invalid_request")
+    body = _assert_problem(
+        live.client.get("/api/v1/quarantine?after_id=minus-one&limit=-5", headers=login(live.client, "admin")),
+        422,
+        "invalid_request",
+    )
     fields = {tuple(e["loc"]): e for e in body["errors"]}
     assert fields[("query", "after_id")]["value"] == "minus-one" and fields[("query", "after_id")]["msg"]
     assert "query.after_id='minus-one'" in body["detail"]
@@ -44,8 +49,11 @@ def test_unknown_route_is_a_problem(live):
 
 def test_body_over_the_limit_is_a_problem(live, platform):
     over = b"x" * (platform.settings.max_body_bytes + 1)
-    body = _assert_problem(live.client.post("/api/v1/auth/login", content=over,
-                                            headers={"content-type": "application/json"}), 413, "body_too_large")
+    body = _assert_problem(
+        live.client.post("/api/v1/auth/login", content=over, headers={"content-type": "application/json"}),
+        413,
+        "body_too_large",
+    )
     assert str(platform.settings.max_body_bytes) in body["detail"]
 
 
@@ -55,6 +63,7 @@ def test_unexpected_error_does_not_leak_internals(live, platform, monkeypatch):
 
     def broken(*_args, **_kwargs):
         raise KeyError("SECRET-internal-column")
+
     monkeypatch.setattr(registry, "visible_enterprises", broken)
     response = live.client.get("/api/v1/enterprises", headers=headers)
     body = _assert_problem(response, 500, "internal_error")

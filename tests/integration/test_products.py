@@ -1,4 +1,5 @@
 """Product identities capped by measured output (产量锁定), consumer verification, verified goods."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ import pytest
 
 from tests.conftest import T0_MS
 from tests.world import build_world, login
+from wuxin.indicators.days import HOUR_MS
 from wuxin.services.devices import registry
 from wuxin.services.evidence import trace
 from wuxin.services.ingest.telemetry import ingest_lines
-from wuxin.indicators.days import HOUR_MS
 
 GTIN = "06901234567892"  # company prefix 6901234 (7 digits), item 56789
 START_MS = T0_MS - 10 * HOUR_MS
@@ -20,20 +21,37 @@ END_MS = T0_MS - 2 * HOUR_MS
 @pytest.fixture
 def world(platform):
     world = build_world(platform)
-    registry.register_device(platform, None, world.factory, "counter-01", "manufacturing.output_counter", "bank_installed")
-    registry.register_device(platform, None, world.factory, "counter-02", "manufacturing.output_counter", "bank_installed")
-    counts = {"counter-01": [100, 130, 160, 5, 25],  # 60 counted, then a reset: +5, +20 -> 85
-              "counter-02": [0, 10, 15, 15, 15]}  # 15 -> 100 units measured in the window
-    lines = [{"device": key, "ts": START_MS + (i + 1) * HOUR_MS, "values": {"output_count_total": value}}
-             for key, values in counts.items() for i, value in enumerate(values)]
-    lines.append({"device": "counter-01", "ts": END_MS + HOUR_MS, "values": {"output_count_total": 900}})  # after the window
+    registry.register_device(
+        platform, None, world.factory, "counter-01", "manufacturing.output_counter", "bank_installed"
+    )
+    registry.register_device(
+        platform, None, world.factory, "counter-02", "manufacturing.output_counter", "bank_installed"
+    )
+    counts = {
+        "counter-01": [100, 130, 160, 5, 25],  # 60 counted, then a reset: +5, +20 -> 85
+        "counter-02": [0, 10, 15, 15, 15],
+    }  # 15 -> 100 units measured in the window
+    lines = [
+        {"device": key, "ts": START_MS + (i + 1) * HOUR_MS, "values": {"output_count_total": value}}
+        for key, values in counts.items()
+        for i, value in enumerate(values)
+    ]
+    lines.append(
+        {"device": "counter-01", "ts": END_MS + HOUR_MS, "values": {"output_count_total": 900}}
+    )  # after the window
     assert ingest_lines(platform, lines, "http").accepted == len(lines)
     return world
 
 
 def _batch(live, headers, lot="L2026-09", **extra) -> dict:
-    body = {"gtin": GTIN, "lot": lot, "origin": "江苏省苏州市吴江区", "production_start_ms": START_MS,
-            "production_end_ms": END_MS, "company_prefix_digits": 7} | extra
+    body = {
+        "gtin": GTIN,
+        "lot": lot,
+        "origin": "江苏省苏州市吴江区",
+        "production_start_ms": START_MS,
+        "production_end_ms": END_MS,
+        "company_prefix_digits": 7,
+    } | extra
     response = live.client.post("/api/v1/trace/batches", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
@@ -59,7 +77,8 @@ def test_issuance_is_capped_by_the_measured_output_of_the_batch(platform, live, 
     with platform.uow() as uow:
         assert uow.ledger.product_batch(batch["id"])["issued_count"] == 100
         assert [e["kind"] for e in uow.ledger.entries_by_subjects([f"product_batch:{batch['id']}:issuance:1"])] == [
-            "identity_issuance"]
+            "identity_issuance"
+        ]
 
 
 def test_only_the_enterprise_or_its_consented_operator_issues_identities(platform, live, world):
@@ -67,23 +86,56 @@ def test_only_the_enterprise_or_its_consented_operator_issues_identities(platfor
     for username, status in [("officer", 403), ("fleetowner", 404), ("integrator", 201)]:
         assert _issue(live, login(live.client, username), batch["id"], 1).status_code == status, username
     assert live.client.post("/api/v1/trace/batches", json={}).status_code == 401
-    other_enterprise = {"gtin": GTIN, "lot": "X1", "origin": "宁波", "production_start_ms": START_MS,
-                        "production_end_ms": END_MS, "company_prefix_digits": 7, "enterprise_id": world.fleet}
-    assert live.client.post("/api/v1/trace/batches", json=other_enterprise,
-                            headers=login(live.client, "owner")).status_code == 404
+    other_enterprise = {
+        "gtin": GTIN,
+        "lot": "X1",
+        "origin": "宁波",
+        "production_start_ms": START_MS,
+        "production_end_ms": END_MS,
+        "company_prefix_digits": 7,
+        "enterprise_id": world.fleet,
+    }
+    assert (
+        live.client.post(
+            "/api/v1/trace/batches", json=other_enterprise, headers=login(live.client, "owner")
+        ).status_code
+        == 404
+    )
 
 
 def _capture_shipping(live, headers, digital_link: str) -> None:
-    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-                "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-21T10:00:00Z",
-                "epcisBody": {"eventList": [
-                    {"type": "ObjectEvent", "eventTime": "2026-09-21T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
-                     "epcList": [digital_link], "action": "ADD", "bizStep": "commissioning", "disposition": "active",
-                     "bizLocation": {"id": "urn:epc:id:sgln:6901234.00001.0"}},
-                    {"type": "ObjectEvent", "eventTime": "2026-09-21T12:00:00+08:00", "eventTimeZoneOffset": "+08:00",
-                     "epcList": [digital_link], "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit"}]}}
-    response = live.client.post("/epcis/capture", content=json.dumps(document), headers=headers | {
-        "Content-Type": "application/json"})
+    document = {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-09-21T10:00:00Z",
+        "epcisBody": {
+            "eventList": [
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "2026-09-21T09:00:00+08:00",
+                    "eventTimeZoneOffset": "+08:00",
+                    "epcList": [digital_link],
+                    "action": "ADD",
+                    "bizStep": "commissioning",
+                    "disposition": "active",
+                    "bizLocation": {"id": "urn:epc:id:sgln:6901234.00001.0"},
+                },
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "2026-09-21T12:00:00+08:00",
+                    "eventTimeZoneOffset": "+08:00",
+                    "epcList": [digital_link],
+                    "action": "OBSERVE",
+                    "bizStep": "shipping",
+                    "disposition": "in_transit",
+                },
+            ]
+        },
+    }
+    response = live.client.post(
+        "/epcis/capture", content=json.dumps(document), headers=headers | {"Content-Type": "application/json"}
+    )
     assert response.status_code == 202, response.text
 
 
@@ -97,11 +149,19 @@ def test_a_scan_answers_genuine_with_public_history_then_suspicious_when_copied(
     assert genuine.status_code == 200, genuine.text
     answer = genuine.json()
     assert answer["verdict"] == "genuine" and answer["reasons"] == []
-    assert answer["product"] == {"gtin": GTIN, "serial": unit["serial"], "digital_link": unit["digital_link"],
-                                 "producer": "吴江恒达化纤有限公司", "origin": "江苏省苏州市吴江区", "batch": "L2026-09",
-                                 "production_date": "2026-09-21"}
+    assert answer["product"] == {
+        "gtin": GTIN,
+        "serial": unit["serial"],
+        "digital_link": unit["digital_link"],
+        "producer": "吴江恒达化纤有限公司",
+        "origin": "江苏省苏州市吴江区",
+        "batch": "L2026-09",
+        "production_date": "2026-09-21",
+    }
     assert [(s["step"], s["disposition"], s["verified"]) for s in answer["history"]] == [
-        ("commissioning", "active", True), ("shipping", "in_transit", True)]
+        ("commissioning", "active", True),
+        ("shipping", "in_transit", True),
+    ]
     assert "sgln" not in genuine.text and "414" not in json.dumps(answer["history"])  # no internal locations
     platform.clock.advance(30 * 60_000)
     copied = live.client.get(url, params={"lat": 39.90, "lon": 116.40}).json()  # Beijing, 30 minutes later

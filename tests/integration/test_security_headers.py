@@ -1,5 +1,6 @@
 """Security headers on the console, the credit report and the API (no framing, no sniffing, no
 referrer, a Content-Security-Policy), and borrower text in the report kept as text (HTML and PDF)."""
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,14 @@ def test_console_report_and_api_responses_carry_the_security_headers(live, platf
     for path in ("/console/static/app.js", "/console/static/vendor/echarts.min.js", "/console/static/styles.css"):
         _assert_guarded(live.client.get(path), path)
 
-    for path, headers, status in [("/api/v1/enterprises", officer, 200), ("/api/v1/enterprises", {}, 401),
-                                  ("/api/v1/enterprises/999999", officer, 404), ("/health", {}, 200), ("/metrics", {}, 200),
-                                  ("/openapi.json", {}, 200)]:
+    for path, headers, status in [
+        ("/api/v1/enterprises", officer, 200),
+        ("/api/v1/enterprises", {}, 401),
+        ("/api/v1/enterprises/999999", officer, 404),
+        ("/health", {}, 200),
+        ("/metrics", {}, 200),
+        ("/openapi.json", {}, 200),
+    ]:
         response = live.client.get(path, headers=headers)
         assert response.status_code == status, (path, response.text)
         assert _assert_guarded(response, path)["default-src"] == "'none'", path
@@ -112,9 +118,15 @@ def test_the_console_has_no_inline_script_and_builds_no_html_from_strings():
     parser = _InlineCode()
     parser.feed((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
     assert parser.found == []
-    sinks = re.compile(r"\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|"
-                       r"setTimeout\(\s*[\"'`]|\bhtml:")
-    offenders = [f"{p.relative_to(STATIC_DIR)}:{n}: {line.strip()[:100]}"
-                 for p in sorted(STATIC_DIR.rglob("*.js")) if "vendor" not in p.parts
-                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if sinks.search(line)]
+    sinks = re.compile(
+        r"\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|"
+        r"setTimeout\(\s*[\"'`]|\bhtml:"
+    )
+    offenders = [
+        f"{p.relative_to(STATIC_DIR)}:{n}: {line.strip()[:100]}"
+        for p in sorted(STATIC_DIR.rglob("*.js"))
+        if "vendor" not in p.parts
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if sinks.search(line)
+    ]
     assert offenders == []  # text goes in as text nodes; ECharts tooltips through esc() / tooltipHtml()

@@ -1,5 +1,6 @@
 """`wuxin serve`'s background tasks start the vendors' SDKs' MQTT front end when WUXIN_MQTT_FRONT_PORT is set:
 a plain paho MQTT 5 client with a device token as username publishes through it and the point is stored."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,12 @@ import json
 import paho.mqtt.client as mqtt
 import pytest
 
-from wuxin.errors import ConfigError
-from wuxin.cli.ingest import serve_background, start_front_end
-from wuxin.ingest.mqtt.broker import provision_front
-
+from tests.conftest import free_port
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url
 from tests.world import build_world
-from tests.conftest import free_port
+from wuxin.cli.ingest import serve_background, start_front_end
+from wuxin.errors import ConfigError
+from wuxin.ingest.mqtt.broker import provision_front
 
 FRONT_USER, FRONT_PASSWORD = "wuxin-front", "front-secret-for-serve"
 
@@ -28,9 +28,13 @@ def test_serve_starts_the_front_end_and_a_paho_mqtt5_device_is_stored(platform, 
     world = build_world(platform)
     broker, admin = start_broker(tmp_path / "broker")
     provision_front(admin, FRONT_USER, FRONT_PASSWORD)
-    platform.settings = platform.settings.model_copy(update={
-        "mqtt_url": worker_url(broker), "mqtt_front_url": broker.url(FRONT_USER, FRONT_PASSWORD),
-        "mqtt_front_port": free_port()})
+    platform.settings = platform.settings.model_copy(
+        update={
+            "mqtt_url": worker_url(broker),
+            "mqtt_front_url": broker.url(FRONT_USER, FRONT_PASSWORD),
+            "mqtt_front_port": free_port(),
+        }
+    )
     stop = serve_background(platform)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="loom-01-sdk", protocol=mqtt.MQTTv5)
     try:
@@ -51,8 +55,9 @@ def test_serve_starts_the_front_end_and_a_paho_mqtt5_device_is_stored(platform, 
 def test_a_front_port_without_a_broker_is_refused(platform):
     import threading
 
-    platform.settings = platform.settings.model_copy(update={"mqtt_url": None, "mqtt_front_url": None,
-                                                             "mqtt_front_port": free_port()})
+    platform.settings = platform.settings.model_copy(
+        update={"mqtt_url": None, "mqtt_front_url": None, "mqtt_front_port": free_port()}
+    )
     with pytest.raises(ConfigError, match="WUXIN_MQTT_FRONT_PORT"):
         start_front_end(platform, threading.Event())
 
@@ -91,8 +96,11 @@ def test_many_devices_publishing_qos1_at_once_are_all_acknowledged(platform, tmp
             for client, key in zip(clients, ("loom-01", "loom-02", "meter-01")):
                 body = {"current_a": n % 50} if key.startswith("loom") else {"energy_kwh_total": n}
                 client.publish("v1/devices/me/telemetry", json.dumps(body), qos=1)
-        wait_for(lambda: sum(acked.values()) == 3 * per_device, timeout_s=120,
-                 what=lambda: f"all {3 * per_device} publishes acknowledged (got {sum(acked.values())})")
+        wait_for(
+            lambda: sum(acked.values()) == 3 * per_device,
+            timeout_s=120,
+            what=lambda: f"all {3 * per_device} publishes acknowledged (got {sum(acked.values())})",
+        )
     finally:
         for client in clients:
             client.loop_stop()

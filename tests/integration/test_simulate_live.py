@@ -1,4 +1,5 @@
 """`wuxin simulate --live`: a simulated fleet streams to a running platform over real HTTP."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,22 @@ def test_live_simulation_streams_into_the_platform(platform, live, monkeypatch):
     monkeypatch.setenv("WUXIN_DATABASE_URL", platform.settings.database_url)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["simulate", "--scenarios", "manufacturing", "--per-scenario", "1",
-                                          "--live", live.url, "--speed", "1200", "--duration-s", "2"])
+        result = CliRunner().invoke(
+            app,
+            [
+                "simulate",
+                "--scenarios",
+                "manufacturing",
+                "--per-scenario",
+                "1",
+                "--live",
+                live.url,
+                "--speed",
+                "1200",
+                "--duration-s",
+                "2",
+            ],
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output

@@ -1,6 +1,7 @@
 """The durable path of issue 21 on real nats-server processes (one node, and a 3-node JetStream cluster on
 loopback): device -> the platform's MQTT front end -> replicated stream (PubAck before PUBACK) -> competing
 stream workers -> SQLite / PostgreSQL, at least once on the wire and exactly once in storage."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,14 +19,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import T0_MS
+from tests.integration.mqtt_env import wait_for
+from tests.world import build_world
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.stream import jetstream
 from wuxin.ingest.stream.nats_process import NatsCluster
 from wuxin.ingest.stream.worker import StreamWorker
-
-from tests.conftest import T0_MS
-from tests.integration.mqtt_env import wait_for
-from tests.world import build_world
 
 SHORT_ACK_WAIT = jetstream.StreamPolicy(ack_wait_s=2.0)
 
@@ -44,6 +44,7 @@ def _run(coroutine_function, cluster: NatsCluster):
             return await coroutine_function(nc)
         finally:
             await nc.close()
+
     return asyncio.run(call())
 
 
@@ -74,8 +75,10 @@ class _Workers:
 
     def __init__(self, platform, cluster: NatsCluster, count: int) -> None:
         self.stop = threading.Event()
-        self.workers = [StreamWorker(platform, cluster.urls, f"test-worker-{n}", batch_max=50, policy=SHORT_ACK_WAIT)
-                        for n in range(count)]
+        self.workers = [
+            StreamWorker(platform, cluster.urls, f"test-worker-{n}", batch_max=50, policy=SHORT_ACK_WAIT)
+            for n in range(count)
+        ]
         self.threads = [threading.Thread(target=w.run, args=(self.stop,), daemon=True) for w in self.workers]
         for thread in self.threads:
             thread.start()
@@ -98,8 +101,9 @@ def _device(port: int, token: str, client_id: str) -> mqtt.Client:
 
 
 def _message(i: int) -> str:
-    return json.dumps({"ts": T0_MS - 60_000 * i, "values": {"current_a": 10 + i % 7, "battery_pct": 80.0,
-                                                             "rssi_dbm": -70}})
+    return json.dumps(
+        {"ts": T0_MS - 60_000 * i, "values": {"current_a": 10 + i % 7, "battery_pct": 80.0, "rssi_dbm": -70}}
+    )
 
 
 def test_devices_through_the_front_end_are_stored_once_by_competing_workers(platform, stream):
@@ -108,13 +112,16 @@ def test_devices_through_the_front_end_are_stored_once_by_competing_workers(plat
     workers = _Workers(platform, stream, 2)
     devices = [_device(front.port, world.device_tokens[key], f"sdk-{key}") for key in ("loom-01", "loom-02")]
     try:
-        published = [device.publish("v1/devices/me/telemetry", _message(i), qos=1)
-                     for i in range(40) for device in devices]
+        published = [
+            device.publish("v1/devices/me/telemetry", _message(i), qos=1) for i in range(40) for device in devices
+        ]
         for info in published:
             info.wait_for_publish(20)  # the PUBACK came after the stream's PubAck
         assert all(info.is_published() for info in published)
-        wait_for(lambda: _reading_count(platform, "loom-01") == 120 and _reading_count(platform, "loom-02") == 120,
-                 what=lambda: f"readings {_reading_count(platform, 'loom-01')}, {_reading_count(platform, 'loom-02')}")
+        wait_for(
+            lambda: _reading_count(platform, "loom-01") == 120 and _reading_count(platform, "loom-02") == 120,
+            what=lambda: f"readings {_reading_count(platform, 'loom-01')}, {_reading_count(platform, 'loom-02')}",
+        )
         wait_for(lambda: _stream_info(stream).state.messages == 0, what="the stream emptied by the acks")
         assert sum(w.stats.messages_stored for w in workers.workers) == 80
         assert _stream_info(stream).config.num_replicas == (3 if len(stream.nodes) == 3 else 1)
@@ -129,14 +136,16 @@ def test_devices_through_the_front_end_are_stored_once_by_competing_workers(plat
 def _mqtt311_publish_dup(port: int, token: str, packet_id: int, topic: str, payload: bytes) -> list[bytes]:
     """A device that re-sends the same QoS 1 PUBLISH (DUP set the second time, as after a lost PUBACK);
     returns the two PUBACKs it got."""
+
     def packet(first: int, body: bytes) -> bytes:
         return bytes([first, len(body)]) + body  # bodies here are under 128 bytes
 
     def text_field(value: str) -> bytes:
         return struct.pack(">H", len(value)) + value.encode()
 
-    connect = text_field("MQTT") + bytes([4, 0x80]) + struct.pack(">H", 30) + text_field("dup-device") \
-        + text_field(token)
+    connect = (
+        text_field("MQTT") + bytes([4, 0x80]) + struct.pack(">H", 30) + text_field("dup-device") + text_field(token)
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         sock.sendall(packet(0x10, connect))
         assert sock.recv(4) == b"\x20\x02\x00\x00"  # CONNACK accepted
@@ -169,11 +178,20 @@ def test_a_device_resending_its_publish_is_kept_once_by_the_stream(platform, str
 
 def _publish_raw(cluster: NatsCluster, messages: list[tuple[str, bytes, str]]) -> None:
     """Straight onto the stream, as the front end does: (topic, payload, Nats-Msg-Id)."""
+
     async def publish(nc):
         js = nc.jetstream()
         for topic, payload, msg_id in messages:
-            await js.publish(jetstream.SUBJECT, payload, headers={
-                jetstream.TOPIC_HEADER: topic, jetstream.RECEIVED_HEADER: str(T0_MS), jetstream.DEDUPE_HEADER: msg_id})
+            await js.publish(
+                jetstream.SUBJECT,
+                payload,
+                headers={
+                    jetstream.TOPIC_HEADER: topic,
+                    jetstream.RECEIVED_HEADER: str(T0_MS),
+                    jetstream.DEDUPE_HEADER: msg_id,
+                },
+            )
+
     _run(publish, cluster)
 
 
@@ -183,9 +201,15 @@ def test_a_message_delivered_again_is_stored_once(platform, stream):
     build_world(platform)
     with_time = json.dumps({"ts": T0_MS - 5000, "values": {"current_a": 3.0, "battery_pct": 50.0}}).encode()
     without_time = json.dumps({"current_a": 4.0}).encode()
-    _publish_raw(stream, [("v1/devices/loom-01/telemetry", with_time, "a1"), ("v1/devices/loom-01/telemetry",
-                  with_time, "a2"), ("v1/devices/loom-02/telemetry", without_time, "b1"),
-                          ("v1/devices/loom-02/telemetry", without_time, "b2")])
+    _publish_raw(
+        stream,
+        [
+            ("v1/devices/loom-01/telemetry", with_time, "a1"),
+            ("v1/devices/loom-01/telemetry", with_time, "a2"),
+            ("v1/devices/loom-02/telemetry", without_time, "b1"),
+            ("v1/devices/loom-02/telemetry", without_time, "b2"),
+        ],
+    )
     assert _stream_info(stream).state.messages == 4
     workers = _Workers(platform, stream, 1)
     try:
@@ -221,12 +245,30 @@ def test_a_worker_killed_mid_batch_leaves_its_messages_to_another_and_they_are_s
     _publish_raw(stream, [("v1/devices/loom-01/telemetry", _message(i).encode(), f"m{i}") for i in range(30)])
     lock = _DatabaseLock(platform.settings.database_url)
     env = dict(os.environ, WUXIN_DATABASE_URL=platform.settings.database_url, WUXIN_ENVIRONMENT="test")
-    worker = subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", "ingest", "stream-worker", "--nats",
-                               stream.urls_arg, "--batch-max", "100", "--name", "doomed-worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wuxin.cli.main",
+            "ingest",
+            "stream-worker",
+            "--nats",
+            stream.urls_arg,
+            "--batch-max",
+            "100",
+            "--name",
+            "doomed-worker",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_for(lambda: _consumer_info(stream).num_ack_pending == 30, timeout_s=60,
-                 what="the doomed worker holding the batch")
+        wait_for(
+            lambda: _consumer_info(stream).num_ack_pending == 30,
+            timeout_s=60,
+            what="the doomed worker holding the batch",
+        )
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:
@@ -236,8 +278,11 @@ def test_a_worker_killed_mid_batch_leaves_its_messages_to_another_and_they_are_s
     assert _reading_count(platform, "loom-01") == 0  # nothing of the killed worker's batch committed
     workers = _Workers(platform, stream, 1)
     try:
-        wait_for(lambda: _stream_info(stream).state.messages == 0, timeout_s=30,
-                 what="the batch redelivered after the ack wait and acknowledged")
+        wait_for(
+            lambda: _stream_info(stream).state.messages == 0,
+            timeout_s=30,
+            what="the batch redelivered after the ack wait and acknowledged",
+        )
     finally:
         workers.close()
     assert _reading_count(platform, "loom-01") == 90

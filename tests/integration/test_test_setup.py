@@ -1,5 +1,6 @@
 """scripts/test-setup.sh, what `make test` runs: with no PostgreSQL where it looks, it starts a
 throwaway cluster for the command it runs, and stops and removes it afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ def _answers(port: int) -> bool:
 def test_no_postgresql_where_it_looks_gives_a_throwaway_cluster_stopped_and_removed_after():
     unused = free_port()  # nothing listens there: the script must make its own cluster
     env = {k: v for k, v in os.environ.items() if k != "WUXIN_TEST_PG_URL"} | {"WUXIN_TEST_PG_PORT": str(unused)}
-    result = subprocess.run(["bash", str(SCRIPT), sys.executable, "-c", PROBE], env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     data_dir, answer = re.search(r"^server (\S+) (\d+)$", result.stdout, re.M).groups()
     assert answer == "42"
@@ -50,8 +52,9 @@ def test_no_postgresql_where_it_looks_gives_a_throwaway_cluster_stopped_and_remo
 
 def test_the_command_s_failure_is_the_script_s_failure_and_the_cluster_still_goes():
     env = {k: v for k, v in os.environ.items() if k != "WUXIN_TEST_PG_URL"} | {"WUXIN_TEST_PG_PORT": str(free_port())}
-    result = subprocess.run(["bash", str(SCRIPT), "sh", "-c", "exit 7"], env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "sh", "-c", "exit 7"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 7
     cluster_dir = Path(re.search(r"started a throwaway .* in (\S+) on", result.stderr).group(1))
     assert not cluster_dir.exists() and "removed" in result.stderr
@@ -60,7 +63,12 @@ def test_the_command_s_failure_is_the_script_s_failure_and_the_cluster_still_goe
 def test_a_running_postgresql_is_used_and_left_alone():
     running = urlsplit(PG_URL).port or 5432  # the server this suite runs against answers
     env = {k: v for k, v in os.environ.items() if k != "WUXIN_TEST_PG_URL"} | {"WUXIN_TEST_PG_PORT": str(running)}
-    result = subprocess.run(["bash", str(SCRIPT), "sh", "-c", 'echo "url=$WUXIN_TEST_PG_URL"'], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "sh", "-c", 'echo "url=$WUXIN_TEST_PG_URL"'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0 and f"url=postgresql://127.0.0.1:{running}" in result.stdout
     assert "throwaway" not in result.stderr and _answers(running)

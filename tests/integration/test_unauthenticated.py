@@ -1,5 +1,6 @@
 """Without a credential nobody fills the disk: bounded quarantine of unauthenticated bodies, a cap on
 how many are kept, and 429 for a source that keeps failing; request bodies are limited while they stream."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,9 @@ def test_unauthenticated_4_mib_posts_keep_only_a_bounded_prefix_and_are_counted(
     assert kept["body_prefix"] == body[:1024].decode()
     metrics = live.client.get("/metrics").text
     assert 'wuxin_unauthenticated_requests_total{channel="http",reason="unknown_token"} 10.0' in metrics
-    [counted] = [l.split()[-1] for l in metrics.splitlines() if l.startswith('wuxin_unauthenticated_bytes_total{channel="http"}')]
+    [counted] = [
+        l.split()[-1] for l in metrics.splitlines() if l.startswith('wuxin_unauthenticated_bytes_total{channel="http"}')
+    ]
     assert float(counted) == 10 * len(body)
     assert post(live, world.device_tokens["loom-01"], {"current_a": 2.0}).status_code == 200  # devices go on
 
@@ -52,7 +55,10 @@ def test_only_the_newest_unauthenticated_entries_are_kept(platform, live):
         assert post(live, f"wxd_guess-{attempt}", {"current_a": float(attempt)}).status_code == 401
     entries = open_quarantine(platform)
     assert [json.loads(q["payload"])["body_prefix"] for q in entries] == [
-        '{"current_a":2.0}', '{"current_a":3.0}', '{"current_a":4.0}']
+        '{"current_a":2.0}',
+        '{"current_a":3.0}',
+        '{"current_a":4.0}',
+    ]
 
 
 def test_a_source_that_keeps_failing_gets_429_and_nothing_more_is_kept(platform, live):
@@ -79,8 +85,10 @@ def test_platform_push_with_bad_signatures_gets_429_per_source(live, platform):
     assert statuses == [401, 401, 401, 429]
     assert live.client.post(url, content=body, headers=_signed(secret, body)).status_code == 200
     assert open_quarantine(platform) == []  # nothing of an unauthenticated push is kept
-    assert 'wuxin_unauthenticated_requests_total{channel="platform",reason="bad_signature"} 4.0' in \
-        live.client.get("/metrics").text
+    assert (
+        'wuxin_unauthenticated_requests_total{channel="platform",reason="bad_signature"} 4.0'
+        in live.client.get("/metrics").text
+    )
 
 
 def _peak_rss_bytes() -> int:
@@ -106,8 +114,10 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(platform, liv
     before = _peak_rss_bytes()
     response = live.client.post("/api/v1/wxd_any/telemetry", content=body())
     growth = _peak_rss_bytes() - before
-    print(f"limit {limit} B: the client sent {sent / MiB:.1f} MiB of {offered / MiB:.0f} MiB before the 413; "
-          f"peak RSS grew {growth / MiB:.1f} MiB")
+    print(
+        f"limit {limit} B: the client sent {sent / MiB:.1f} MiB of {offered / MiB:.0f} MiB before the 413; "
+        f"peak RSS grew {growth / MiB:.1f} MiB"
+    )
     assert response.status_code == 413 and response.json()["error"] == "body_too_large"
     assert sent < 32 * MiB, f"the client could send {sent} bytes: the server read on past the limit"
     assert growth < 64 * MiB, f"the server's memory grew by {growth} bytes for a {limit}-byte limit"

@@ -1,6 +1,7 @@
 """Devices connect unchanged: the vendors' own SDKs (ThingsBoard tb-mqtt-client, Alibaba LinkKit), used as
 their documentation shows, over real sockets to the platform's MQTT front end, which forwards to a real
 Mosquitto that the ingestion worker reads. Each case asserts what the platform stored or answered."""
+
 from __future__ import annotations
 
 import threading
@@ -10,25 +11,21 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from wuxin.ingest.mqtt.broker import provision_front
-from wuxin.ingest.mqtt.front import DeviceFrontEnd, tls_context
-from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.security.policy import Principal, Role
-from wuxin.services.ingest import device_sdk
-from wuxin.services.devices import registry
-from wuxin.services.devices.connectivity import read_transitions
-from wuxin.services.access.data_access import list_devices
-from wuxin.services.access.source_limits import FailureLimiter
-from wuxin.services.ingest.device_sdk import client_attributes, issue_alink_secret
-from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
-from wuxin.services.devices import registry
-from wuxin.services.ingest.device_sdk import client_attributes, issue_alink_secret
-from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
-
 from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
 from tests.integration.tls_certs import make_ca
 from tests.integration.vendor_sdk.run import SdkProcess
 from tests.world import build_world
+from wuxin.ingest.mqtt.broker import provision_front
+from wuxin.ingest.mqtt.front import DeviceFrontEnd, tls_context
+from wuxin.ingest.mqtt.worker import MqttWorker
+from wuxin.security.policy import Principal, Role
+from wuxin.services.access.data_access import list_devices
+from wuxin.services.access.source_limits import FailureLimiter
+from wuxin.services.devices import registry
+from wuxin.services.devices.connectivity import read_transitions
+from wuxin.services.ingest import device_sdk
+from wuxin.services.ingest.device_sdk import client_attributes, issue_alink_secret
+from wuxin.services.ingest.protocols import attach_sub_device, issue_mqtt_credentials, reconcile_broker
 
 GPS_TSL = Path(__file__).resolve().parents[2] / "src/wuxin/scenarios/vehicles/thing_models/vehicles.gps_terminal.json"
 FRONT_USER, FRONT_PASSWORD = "wuxin-front", "front-secret-for-tests"
@@ -59,14 +56,16 @@ def sdk_env(platform, tmp_path, server_tls):
     thread.start()
     assert worker.subscribed.wait(10)
     _, cert, key = server_tls
-    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD), tls_port=0,
-                           tls_context=tls_context(cert, key)).start_in_thread()
+    front = DeviceFrontEnd(
+        platform, broker.url(FRONT_USER, FRONT_PASSWORD), tls_port=0, tls_context=tls_context(cert, key)
+    ).start_in_thread()
     processes: list[SdkProcess] = []
 
     def sdk(kind: str, **config) -> SdkProcess:
         driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
-        process = SdkProcess("linkkit" if kind == "linkkit" else "tb", driver,
-                             {"host": "127.0.0.1", "port": front.port, **config})
+        process = SdkProcess(
+            "linkkit" if kind == "linkkit" else "tb", driver, {"host": "127.0.0.1", "port": front.port, **config}
+        )
         processes.append(process)
         return process
 
@@ -153,8 +152,9 @@ def test_thingsboard_gateway_sdk_speaks_for_its_registered_sub_devices_only(plat
 
 
 def _linkkit(sdk, secret: str, **config) -> SdkProcess:
-    return sdk("linkkit", product_key=PRODUCT_KEY, device_name="truck-01", device_secret=secret, tsl=str(GPS_TSL),
-               **config)
+    return sdk(
+        "linkkit", product_key=PRODUCT_KEY, device_name="truck-01", device_secret=secret, tsl=str(GPS_TSL), **config
+    )
 
 
 def test_linkkit_posts_properties_and_events_and_gets_their_replies(platform, sdk_env):
@@ -192,8 +192,14 @@ def test_linkkit_with_a_wrong_secret_or_an_unknown_device_is_refused(platform, s
     wrong = _linkkit(sdk, "not-the-secret", connect_timeout_s=3)
     assert wrong.hello == {"connected": False}
     assert ("truck-01", "bad_signature") in front.refusals
-    stranger = sdk("linkkit", product_key=PRODUCT_KEY, device_name="truck-99", device_secret="x", tsl=str(GPS_TSL),
-                   connect_timeout_s=3)
+    stranger = sdk(
+        "linkkit",
+        product_key=PRODUCT_KEY,
+        device_name="truck-99",
+        device_secret="x",
+        tsl=str(GPS_TSL),
+        connect_timeout_s=3,
+    )
     assert stranger.hello == {"connected": False}
     assert ("truck-99", "unknown_device") in front.refusals
 
@@ -327,8 +333,10 @@ def _listed_state(platform, world, key: str) -> str:
 
 
 def _transitions(platform, world) -> list[tuple]:
-    return [(t["device"], t["from"], t["to"], t["cause"])
-            for t in read_transitions(platform, _officer(world), world.factory, 0, 2**62)]
+    return [
+        (t["device"], t["from"], t["to"], t["cause"])
+        for t in read_transitions(platform, _officer(world), world.factory, 0, 2**62)
+    ]
 
 
 def test_connecting_and_disconnecting_at_the_front_end_is_the_devices_connectivity(platform, sdk_env):
@@ -340,8 +348,10 @@ def test_connecting_and_disconnecting_at_the_front_end_is_the_devices_connectivi
     loom.close()
     wait_for(lambda: front.connected("loom-01") == 0, what="the front end noticing the closed connection")
     wait_for(lambda: _listed_state(platform, world, "loom-01") == "offline", what="offline in the device list")
-    assert _transitions(platform, world) == [("loom-01", "unknown", "online", "mqtt_connect"),
-                                             ("loom-01", "online", "offline", "mqtt_disconnect")]
+    assert _transitions(platform, world) == [
+        ("loom-01", "unknown", "online", "mqtt_connect"),
+        ("loom-01", "online", "offline", "mqtt_disconnect"),
+    ]
 
 
 def _raw_connect(port: int, username: str, client_id: str | None = None) -> tuple[int, mqtt.Client]:
@@ -382,8 +392,9 @@ def test_a_flood_of_bad_connects_from_one_address_is_refused_without_lookups(pla
     front.connect_failures = FailureLimiter(3)
     lookups: list[str] = []
     real_lookup = device_sdk.thingsboard_device
-    monkeypatch.setattr(device_sdk, "thingsboard_device",
-                        lambda platform, token: lookups.append(token) or real_lookup(platform, token))
+    monkeypatch.setattr(
+        device_sdk, "thingsboard_device", lambda platform, token: lookups.append(token) or real_lookup(platform, token)
+    )
     codes = []
     for attempt in range(8):
         code, client = _raw_connect(front.port, f"wxd_guess-{attempt}")

@@ -1,30 +1,69 @@
 """Every rule's alarm detail reads as one structure: metric, value, the line or band it left, baseline, unit, window."""
+
 from __future__ import annotations
 
 from wuxin.alerts.explain import explain, summary_numbers
 
 
 def test_a_threshold_alarm_names_its_metric_value_limit_and_window():
-    e = explain("construction.crane_overload", {"device": "crane-1", "key": "moment_pct", "value": 150.0, "limit": 130.0,
-                                                 "since_ms": 5}, {"op": ">", "duration_s": 0})
-    assert (e["metric"], e["metric_kind"], e["value"], e["threshold"], e["comparison"], e["window_s"], e["since_ms"]) == (
-        "moment_pct", "metric", 150.0, 130.0, "above", 0, 5)
+    e = explain(
+        "construction.crane_overload",
+        {"device": "crane-1", "key": "moment_pct", "value": 150.0, "limit": 130.0, "since_ms": 5},
+        {"op": ">", "duration_s": 0},
+    )
+    assert (
+        e["metric"],
+        e["metric_kind"],
+        e["value"],
+        e["threshold"],
+        e["comparison"],
+        e["window_s"],
+        e["since_ms"],
+    ) == ("moment_pct", "metric", 150.0, 130.0, "above", 0, 5)
     assert e["facts"] == [] and summary_numbers(e) == (150.0, 130.0)
 
 
 def test_a_baseline_alarm_names_its_indicator_band_and_days():
-    e = explain("manufacturing.utilization_drop", {"indicator": "utilization_rate", "day": 20000, "value": 0.31,
-                                                   "median": 0.72, "low": 0.55, "high": 0.9, "baseline_days": 28,
-                                                   "days_outside": 2}, {"indicator": "utilization_rate"})
+    e = explain(
+        "manufacturing.utilization_drop",
+        {
+            "indicator": "utilization_rate",
+            "day": 20000,
+            "value": 0.31,
+            "median": 0.72,
+            "low": 0.55,
+            "high": 0.9,
+            "baseline_days": 28,
+            "days_outside": 2,
+        },
+        {"indicator": "utilization_rate"},
+    )
     assert (e["metric"], e["metric_kind"], e["value"], e["low"], e["high"], e["baseline"], e["comparison"]) == (
-        "utilization_rate", "indicator", 0.31, 0.55, 0.9, 0.72, "below")
+        "utilization_rate",
+        "indicator",
+        0.31,
+        0.55,
+        0.9,
+        0.72,
+        "below",
+    )
     assert e["window_days"] == 28 and summary_numbers(e) == (0.31, 0.55)
     assert {"key": "days_outside", "value": 2} in e["facts"]
 
 
 def test_own_history_rules_keep_where_their_threshold_came_from():
-    e = explain("manufacturing.machine_idle", {"device": "loom-01", "day": 1, "running_h": 2.0, "usual_h": 9.5, "low_h": 6.0,
-                                               "baseline_days": 20, "threshold_from": {"zh": "本机自身", "en": "its own days"}})
+    e = explain(
+        "manufacturing.machine_idle",
+        {
+            "device": "loom-01",
+            "day": 1,
+            "running_h": 2.0,
+            "usual_h": 9.5,
+            "low_h": 6.0,
+            "baseline_days": 20,
+            "threshold_from": {"zh": "本机自身", "en": "its own days"},
+        },
+    )
     assert (e["metric"], e["value"], e["threshold"], e["baseline"], e["unit"]) == ("running_h", 2.0, 6.0, 9.5, "h")
     assert e["threshold_from"] == {"zh": "本机自身", "en": "its own days"}
 

@@ -1,6 +1,7 @@
 """Calendars and time zones, pure: local days cut in a site's zone (DST-correct), the official PRC calendar with its
 make-up working days, declared periods, and the drop rule on healthy data with benign breaks (a holiday week, a
 shutdown, a make-up Saturday)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,6 +15,7 @@ from wuxin.calendars.periods import Period, excluded_days, makeup_workdays, peri
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import (
     DAY_MS,
+    HOUR_MS,
     check_zone,
     day_length_ms,
     day_start_ms,
@@ -25,8 +27,6 @@ from wuxin.indicators.days import (
 )
 from wuxin.indicators.kernels import counter_increase, held_seconds
 from wuxin.services.monitoring.daily import baseline_signal
-from wuxin.indicators.days import HOUR_MS
-
 
 
 def utc_ms(text: str) -> int:
@@ -56,7 +56,9 @@ def test_a_denver_plant_cuts_its_days_at_denver_midnight_in_the_kernels():
         start = day_start_ms(first)
         assert start == utc_ms("2026-07-01T06:00:00+00:00")  # MDT, UTC-6
         ts = np.arange(start - HOUR_MS, start + 3 * DAY_MS + 1, HOUR_MS, dtype=np.int64)
-        increase, observed = counter_increase(ts, np.arange(len(ts), dtype=float), np.arange(first, first + 3), 2 * HOUR_MS)
+        increase, observed = counter_increase(
+            ts, np.arange(len(ts), dtype=float), np.arange(first, first + 3), 2 * HOUR_MS
+        )
         _, covered = held_seconds(ts, np.ones(len(ts), dtype=bool), np.arange(first, first + 3), 2 * HOUR_MS)
         hours = local_hour(np.array([start + 5 * HOUR_MS]))
     assert increase.tolist() == [24.0, 24.0, 24.0] and observed.tolist() == [1.0, 1.0, 1.0]
@@ -68,7 +70,10 @@ def test_a_denver_plant_cuts_its_days_at_denver_midnight_in_the_kernels():
 def test_dirty_days_of_a_device_elsewhere_are_its_own_local_days():
     evening = utc_ms("2026-03-29T20:00:00+00:00")
     rows = [(1, "k", evening), (2, "k", evening)]
-    assert dirty_device_days(rows, [], {2: "Europe/Berlin"}) == {(1, parse_day("2026-03-30")), (2, parse_day("2026-03-29"))}
+    assert dirty_device_days(rows, [], {2: "Europe/Berlin"}) == {
+        (1, parse_day("2026-03-30")),
+        (2, parse_day("2026-03-29")),
+    }
 
 
 def test_a_zone_name_is_checked():
@@ -99,7 +104,9 @@ def test_holidays_are_excluded_and_make_up_saturdays_counted_as_workdays():
     assert excluded[parse_day("2026-02-17")]["holiday"] == {"en": "Spring Festival", "zh": "春节"}
     assert makeup_workdays(days) == {parse_day("2026-02-14"), parse_day("2026-02-28")}
     assert excluded_days(days, "Asia/Shanghai", [], official=False) == {}
-    assert excluded_days([parse_day("2030-01-01")], "Asia/Shanghai", [], official=True) == {}  # unknown year: not guessed
+    assert (
+        excluded_days([parse_day("2030-01-01")], "Asia/Shanghai", [], official=True) == {}
+    )  # unknown year: not guessed
 
 
 def test_a_declared_period_covers_its_enterprise_site_or_device():
@@ -109,23 +116,53 @@ def test_a_declared_period_covers_its_enterprise_site_or_device():
     assert period_at([site_wide], start + HOUR_MS, device_id=9, site_id=3) is site_wide
     assert period_at([site_wide], start + HOUR_MS, device_id=9, site_id=4) is None
     assert period_at([site_wide], start + 6 * HOUR_MS, site_id=3) is None  # the end is exclusive
-    assert period_at([one_meter], start, device_id=7) is one_meter and period_at([one_meter], start, device_id=8) is None
+    assert (
+        period_at([one_meter], start, device_id=7) is one_meter and period_at([one_meter], start, device_id=8) is None
+    )
     assert period_at([one_meter], start) is None  # one meter's maintenance does not stop the enterprise
     day = parse_day("2026-05-10")
-    assert excluded_days([day, day + 1], "Asia/Shanghai", [site_wide], False) == {day: {"day": day, "reason": "maintenance",
-                                                                                         "note": "boiler"}}
+    assert excluded_days([day, day + 1], "Asia/Shanghai", [site_wide], False) == {
+        day: {"day": day, "reason": "maintenance", "note": "boiler"}
+    }
 
 
 # ---------------------------------------------------------------- the drop rule on benign breaks
 
 
-MILEAGE = parse_rule({"id": "vehicles.active_days_drop", "type": "baseline_change", "alarm_type": "mileage_drop",
-                      "params": {"indicator": "distance_gps_km", "direction": "below", "z": 4.0, "min_rel_change": 0.5,
-                                 "min_days": 7, "official_calendar": True}}, "vehicles")
-UTILISATION = parse_rule({"id": "manufacturing.utilization_drop", "type": "baseline_change", "alarm_type": "utilization_drop",
-                          "params": {"indicator": "utilization_rate", "direction": "below", "z": 4.0, "min_rel_change": 0.3,
-                                     "min_days": 7, "rest_share": 0.5, "min_days_outside": 2, "official_calendar": True}},
-                         "manufacturing")
+MILEAGE = parse_rule(
+    {
+        "id": "vehicles.active_days_drop",
+        "type": "baseline_change",
+        "alarm_type": "mileage_drop",
+        "params": {
+            "indicator": "distance_gps_km",
+            "direction": "below",
+            "z": 4.0,
+            "min_rel_change": 0.5,
+            "min_days": 7,
+            "official_calendar": True,
+        },
+    },
+    "vehicles",
+)
+UTILISATION = parse_rule(
+    {
+        "id": "manufacturing.utilization_drop",
+        "type": "baseline_change",
+        "alarm_type": "utilization_drop",
+        "params": {
+            "indicator": "utilization_rate",
+            "direction": "below",
+            "z": 4.0,
+            "min_rel_change": 0.3,
+            "min_days": 7,
+            "rest_share": 0.5,
+            "min_days_outside": 2,
+            "official_calendar": True,
+        },
+    },
+    "manufacturing",
+)
 
 
 def fleet_km(first: str, last: str, parked: set[int]) -> list[tuple[int, float]]:
@@ -148,7 +185,9 @@ def test_a_fleet_parked_for_the_spring_festival_raises_no_mileage_drop_the_same_
     series = fleet_km("2026-02-24", "2026-03-24", march)
     raised = judge(MILEAGE, series, parse_day("2026-03-17"))
     assert raised is not None and raised.action == "raise" and raised.detail["value"] == 5.0
-    without_calendar = judge(MILEAGE, fleet_km("2026-01-10", "2026-02-23", festival), parse_day("2026-02-17"), official=False)
+    without_calendar = judge(
+        MILEAGE, fleet_km("2026-01-10", "2026-02-23", festival), parse_day("2026-02-17"), official=False
+    )
     assert without_calendar is not None and without_calendar.action == "raise"  # what the baselines did before
 
 
@@ -157,7 +196,9 @@ def test_a_declared_shutdown_raises_no_drop_and_a_later_alarm_names_the_excluded
     period = Period("shutdown", day_start_ms(shutdown_from), day_start_ms(shutdown_to + 1), "annual overhaul")
     idle = set(range(shutdown_from, shutdown_to + 1)) | {parse_day("2026-04-20")}
     series = fleet_km("2026-03-01", "2026-04-20", idle)
-    assert all(judge(MILEAGE, series, d, [period], official=False) is None for d in range(shutdown_from, shutdown_to + 1))
+    assert all(
+        judge(MILEAGE, series, d, [period], official=False) is None for d in range(shutdown_from, shutdown_to + 1)
+    )
     later = judge(MILEAGE, series, parse_day("2026-04-20"), [period], official=False)
     assert later.action == "raise"
     assert [e["day"] for e in later.detail["excluded_days"]] == list(range(shutdown_from, shutdown_to + 1))
@@ -180,17 +221,26 @@ def test_a_make_up_saturday_is_judged_as_a_workday_where_the_firm_rests_on_satur
 
 def test_the_official_calendar_switch_is_checked_in_a_rule():
     with pytest.raises(InvalidInput, match="official_calendar"):
-        parse_rule({"id": "x.y", "type": "baseline_change", "params": {"indicator": "a", "official_calendar": "yes"}}, "x")
+        parse_rule(
+            {"id": "x.y", "type": "baseline_change", "params": {"indicator": "a", "official_calendar": "yes"}}, "x"
+        )
 
 
 def test_a_calendar_csv_that_is_not_one_is_refused_by_line():
     from wuxin.services.devices.calendars import parse_periods_csv
 
-    rows = parse_periods_csv("kind,start,end,note,site_id,device\nshutdown,2026-02-14T00:00:00+08:00,1771344000000,春节,,\n")
-    assert rows == [{"kind": "shutdown", "start_ms": utc_ms("2026-02-14T00:00:00+08:00"), "end_ms": 1771344000000, "note": "春节"}]
-    for text, says in [("kind,start\nshutdown,1\n", "lacks columns"), ("kind,start,end\nshutdown,2026-02-14,2\n", "line 2"),
-                       ("kind,start,end\nshutdown,1,99999999999999999999\n", "epoch milliseconds"),
-                       ("kind,start,end\nshutdown,\"1\x00,2\n", "line 2")]:
+    rows = parse_periods_csv(
+        "kind,start,end,note,site_id,device\nshutdown,2026-02-14T00:00:00+08:00,1771344000000,春节,,\n"
+    )
+    assert rows == [
+        {"kind": "shutdown", "start_ms": utc_ms("2026-02-14T00:00:00+08:00"), "end_ms": 1771344000000, "note": "春节"}
+    ]
+    for text, says in [
+        ("kind,start\nshutdown,1\n", "lacks columns"),
+        ("kind,start,end\nshutdown,2026-02-14,2\n", "line 2"),
+        ("kind,start,end\nshutdown,1,99999999999999999999\n", "epoch milliseconds"),
+        ('kind,start,end\nshutdown,"1\x00,2\n', "line 2"),
+    ]:
         with pytest.raises(InvalidInput, match=says):
             parse_periods_csv(text)
 

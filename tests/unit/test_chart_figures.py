@@ -1,5 +1,6 @@
 """The credit report's charts and figures: the activity chart cut to the days with data, round ticks from
 0 with their unit, and shares printed as percentages (never '0.31, unit 1')."""
+
 from __future__ import annotations
 
 from wuxin.risk.report import fit_activity, fmt_unit, nice_ticks

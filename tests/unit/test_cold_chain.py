@@ -1,6 +1,7 @@
 """The cold-chain pack: its indicators on hand-made lines, its rules on hand-made and simulated data (an excursion
 shorter than the goods allow, a defrost or a loading is no alarm; a longer one, a failure, a power cut, pallets moved
 unbooked are), and its goods as data."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,10 +24,22 @@ CN = dt.timezone(dt.timedelta(hours=8))
 START = int(dt.datetime(2025, 11, 10, tzinfo=CN).timestamp() * 1000)  # a Monday, no holiday
 MIN = 60_000
 PACK = "cold_chain"
-FROZEN_PORK = {"space_id": "R1", "space_kind": "room", "goods": "frozen_pork", "temp_min_c": -60.0, "temp_max_c": -18.0,
-               "excursion_limit_min": 60}
-MILK = {"space_id": "R2", "space_kind": "room", "goods": "chilled_milk", "temp_min_c": 0.0, "temp_max_c": 4.0,
-        "excursion_limit_min": 30}
+FROZEN_PORK = {
+    "space_id": "R1",
+    "space_kind": "room",
+    "goods": "frozen_pork",
+    "temp_min_c": -60.0,
+    "temp_max_c": -18.0,
+    "excursion_limit_min": 60,
+}
+MILK = {
+    "space_id": "R2",
+    "space_kind": "room",
+    "goods": "chilled_milk",
+    "temp_min_c": 0.0,
+    "temp_max_c": 4.0,
+    "excursion_limit_min": 30,
+}
 
 
 def sim():
@@ -34,8 +47,11 @@ def sim():
 
 
 def stream_rules(device_type: str) -> list:
-    return [("platform", r) for r in default_rules().values()
-            if r.scenario == PACK and r.type == "threshold" and r.applies_to(device_type)]
+    return [
+        ("platform", r)
+        for r in default_rules().values()
+        if r.scenario == PACK and r.type == "threshold" and r.applies_to(device_type)
+    ]
 
 
 def raised(device: DeviceInfo, points: list[tuple]) -> list[str]:
@@ -50,8 +66,11 @@ def temps(minutes_and_values) -> list[tuple]:
 
 def excursion(length_min: int, inside: float, outside: float, step: int = 5) -> list[tuple]:
     """In range for an hour, out of it for `length_min`, back in for an hour."""
-    return temps([(m, inside) for m in range(0, 60, step)] + [(60 + m, outside) for m in range(0, length_min, step)]
-                 + [(60 + length_min + m, inside) for m in range(0, 60, step)])
+    return temps(
+        [(m, inside) for m in range(0, 60, step)]
+        + [(60 + m, outside) for m in range(0, length_min, step)]
+        + [(60 + length_min + m, inside) for m in range(0, 60, step)]
+    )
 
 
 # ---------------------------------------------------------------- goods and declarations
@@ -63,13 +82,18 @@ def test_goods_ranges_are_data_and_each_logger_carries_its_goods_values():
         assert g["zh"] and g["en"] and g["class"] in catalogue["classes"]
         assert g["temp_min_c"] < g["temp_max_c"] and g["excursion_limit_min"] > 0
     assert {g["temp_max_c"] for g in catalogue["goods"].values() if g["class"] == "frozen"} == {-18}
-    assert {(g["temp_min_c"], g["temp_max_c"]) for g in catalogue["goods"].values() if g["class"] == "chilled"} == {(0, 4)}
+    assert {(g["temp_min_c"], g["temp_max_c"]) for g in catalogue["goods"].values() if g["class"] == "chilled"} == {
+        (0, 4)
+    }
     e = sim().build_enterprise(random.Random("cold-goods"), 1)
     loggers = [d for d in e.devices if d.device_type == "cold_chain.temp_logger"]
     assert loggers
     for d in loggers:
         g = catalogue["goods"][d.attributes["goods"]]
-        assert (d.attributes["temp_max_c"], d.attributes["excursion_limit_min"]) == (g["temp_max_c"], g["excursion_limit_min"])
+        assert (d.attributes["temp_max_c"], d.attributes["excursion_limit_min"]) == (
+            g["temp_max_c"],
+            g["excursion_limit_min"],
+        )
 
 
 def test_the_pack_brings_its_product_checks_labels_and_roles():
@@ -128,22 +152,32 @@ def _indicators(device_type: str, attributes: dict, lines: list[dict]) -> dict[s
 
 
 def test_temperature_compliance_is_the_share_of_minutes_in_the_goods_range():
-    lines = [{"device": "lg", "ts": START + m * MIN, "values": {"temp_c": -12.0 if 600 <= m < 720 else -21.0}}
-             for m in range(0, 1440, 5)]
+    lines = [
+        {"device": "lg", "ts": START + m * MIN, "values": {"temp_c": -12.0 if 600 <= m < 720 else -21.0}}
+        for m in range(0, 1440, 5)
+    ]
     got = _indicators("cold_chain.temp_logger", FROZEN_PORK, lines)
     assert got["temp_in_range_ratio"] == pytest.approx(22 / 24, abs=0.005)
     assert got["temp_out_of_range_h"] == pytest.approx(2.0, abs=0.1)
 
 
 def test_door_open_minutes_utilisation_and_reefer_hours():
-    door = [{"device": "dr", "ts": START + m * MIN, "values": {"door_open": 480 <= m < 500 or 900 <= m < 910}}
-            for m in sorted(set(range(0, 1440, 15)) | {480, 500, 900, 910})]
+    door = [
+        {"device": "dr", "ts": START + m * MIN, "values": {"door_open": 480 <= m < 500 or 900 <= m < 910}}
+        for m in sorted(set(range(0, 1440, 15)) | {480, 500, 900, 910})
+    ]
     assert _indicators("cold_chain.door_sensor", {}, door)["door_open_min"] == pytest.approx(30.0, abs=0.5)
     rfid = [{"device": "rf", "ts": START + m * MIN, "values": {"tag_count": 300}} for m in range(0, 1440, 15)]
     got = _indicators("cold_chain.rfid_reader", {"capacity_pallets": 400, "pallet_kg": 900.0}, rfid)
     assert got["room_utilisation_ratio"] == pytest.approx(0.75) and got["stock_t"] == pytest.approx(270.0)
-    reefer = [{"device": "rv", "ts": START + m * MIN, "values": {"unit_on": 420 <= m < 720, "speed_kmh": 60.0 if 480 <= m < 660 else 0.0}}
-              for m in range(0, 1440, 5)]
+    reefer = [
+        {
+            "device": "rv",
+            "ts": START + m * MIN,
+            "values": {"unit_on": 420 <= m < 720, "speed_kmh": 60.0 if 480 <= m < 660 else 0.0},
+        }
+        for m in range(0, 1440, 5)
+    ]
     got = _indicators("cold_chain.reefer_unit", {}, reefer)
     assert got["reefer_on_h"] == pytest.approx(5.0, abs=0.1) and got["trip_h"] == pytest.approx(3.0, abs=0.1)
 
@@ -191,10 +225,16 @@ def test_the_labelled_anomalies_raise_their_rules():
     e = next(x for x in fleet if x.uscc == moved.enterprise_uscc)
     booked = sim().wms_movements(e, START, end, 9, records)
     assert not any(row["ts"] in moved.facts["times_ms"] for row in booked)  # the night trips are not in the books
-    reader = next(d for d in e.devices if d.device_type == "cold_chain.rfid_reader" and d.attributes["zone_id"] == moved.facts["room"])
+    reader = next(
+        d
+        for d in e.devices
+        if d.device_type == "cold_chain.rfid_reader" and d.attributes["zone_id"] == moved.facts["room"]
+    )
     readers = readers_of([{"id": 1, "attributes": reader.attributes}], "lot_id", "pledged_units", "lot_pledged_units")
     state, actions = {}, []
     for line in (x for x in lines if x["device"] == reader.key and "tag_count" in x.get("values", {})):
         position = lot_positions(readers, {1: line["values"]["tag_count"]}, {1})[moved.facts["lot_id"]]
         actions.append(lot_step(position, state, line["ts"], 30 * MIN))  # the pack's lot_stock rule's 30 min
-    assert actions.count("raise") == 1 and state["since"] > moved.start_ms  # RFID: the lot below its pledge after the trips
+    assert (
+        actions.count("raise") == 1 and state["since"] > moved.start_ms
+    )  # RFID: the lot below its pledge after the trips

@@ -1,4 +1,5 @@
 """The command state machine and the JT/T 808 channel's rules (pure)."""
+
 from __future__ import annotations
 
 import pytest
@@ -61,9 +62,16 @@ def test_reason_and_ttl_bounds():
 def test_parameters_are_checked_by_name_and_range():
     spec = JT808.operation("set_parameters")
     assert spec.check_params({"heartbeat_interval_s": 30, "report_interval_s": 10}) == {
-        "heartbeat_interval_s": 30, "report_interval_s": 10}
-    for bad, message in (({}, "at least one"), ({"apn": 1}, "'apn'"), ({"report_interval_s": 0}, "from 1 to 86400"),
-                         ({"report_interval_s": True}, "whole number"), ({"heartbeat_interval_s": 2.5}, "whole number")):
+        "heartbeat_interval_s": 30,
+        "report_interval_s": 10,
+    }
+    for bad, message in (
+        ({}, "at least one"),
+        ({"apn": 1}, "'apn'"),
+        ({"report_interval_s": 0}, "from 1 to 86400"),
+        ({"report_interval_s": True}, "whole number"),
+        ({"heartbeat_interval_s": 2.5}, "whole number"),
+    ):
         with pytest.raises(InvalidInput, match=message):
             spec.check_params(bad)
     with pytest.raises(InvalidInput, match="takes no parameters"):
@@ -75,8 +83,13 @@ def test_parameters_are_checked_by_name_and_range():
 def test_text_must_be_showable_on_a_terminal():
     spec = JT808.operation("send_text")
     assert spec.check_params({"text": " 请联系银行 "}) == {"text": "请联系银行", "tts": False}
-    for bad, message in (({"text": ""}, "1-200"), ({"text": "x" * 201}, "1-200"), ({"text": "ok", "tts": "yes"}, "tts"),
-                         ({"text": "🚚"}, "GBK"), ({"text": "ok", "colour": 1}, "not \\['colour'\\]")):
+    for bad, message in (
+        ({"text": ""}, "1-200"),
+        ({"text": "x" * 201}, "1-200"),
+        ({"text": "ok", "tts": "yes"}, "tts"),
+        ({"text": "🚚"}, "GBK"),
+        ({"text": "ok", "colour": 1}, "not \\['colour'\\]"),
+    ):
         with pytest.raises(InvalidInput, match=message):
             spec.check_params(bad)
 
@@ -108,7 +121,10 @@ def test_the_loan_must_allow_it():
 
 
 def test_answers_close_only_what_they_answer():
-    assert judge_answer("set_parameters", 0x8103, 0x0001, {"reply_msg_id": 0x8103, "result": 0}) == ("acknowledge", None)
+    assert judge_answer("set_parameters", 0x8103, 0x0001, {"reply_msg_id": 0x8103, "result": 0}) == (
+        "acknowledge",
+        None,
+    )
     step, why = judge_answer("set_parameters", 0x8103, 0x0001, {"reply_msg_id": 0x8103, "result": 3})
     assert step == "fail" and "result 3 (not supported)" in why
     assert judge_answer("set_parameters", 0x8103, 0x0001, {"reply_msg_id": 0x8300, "result": 0}) == (None, None)
@@ -123,8 +139,22 @@ def test_answers_close_only_what_they_answer():
 def test_a_thing_models_services_become_operations_checked_by_their_input_data():
     from wuxin.commands.tsl import tsl_operations
 
-    doc = {"services": [{"identifier": "set_run_threshold", "name": "设置运行阈值", "callType": "async", "inputData": [
-        {"identifier": "run_threshold_a", "name": "阈值", "dataType": {"type": "float", "specs": {"min": "0", "max": "50"}}}]}]}
+    doc = {
+        "services": [
+            {
+                "identifier": "set_run_threshold",
+                "name": "设置运行阈值",
+                "callType": "async",
+                "inputData": [
+                    {
+                        "identifier": "run_threshold_a",
+                        "name": "阈值",
+                        "dataType": {"type": "float", "specs": {"min": "0", "max": "50"}},
+                    }
+                ],
+            }
+        ]
+    }
     operations = tsl_operations("manufacturing.current_bracelet", doc)
     spec = operations["set_run_threshold"]
     assert spec.check_params({"run_threshold_a": 5.0}) == {"run_threshold_a": 5.0}
@@ -149,8 +179,13 @@ def test_the_sdk_channels_carry_the_thing_models_services_and_the_standard_opera
     root = Path(__file__).resolve().parents[2] / "src/wuxin/scenarios"
     gps = json.loads((root / "vehicles/thing_models/vehicles.gps_terminal.json").read_text(encoding="utf-8"))
     channel = rpc.rpc_channel(rpc.ALINK, "vehicles.gps_terminal", gps)
-    assert sorted(channel.operations) == ["immobilise", "locate_now", "restore", "set_overspeed_limit",
-                                          "set_report_interval"]
+    assert sorted(channel.operations) == [
+        "immobilise",
+        "locate_now",
+        "restore",
+        "set_overspeed_limit",
+        "set_report_interval",
+    ]
     assert channel.operation("set_overspeed_limit").check_params({"limit_kmh": 90}) == {"limit_kmh": 90}
     with pytest.raises(InvalidInput, match="limit_kmh"):
         channel.operation("set_overspeed_limit").check_params({"limit_kmh": 10})
@@ -159,21 +194,32 @@ def test_the_sdk_channels_carry_the_thing_models_services_and_the_standard_opera
     with pytest.raises(InvalidInput, match="not one of channel alink's"):
         channel.operation("lock_doors")
     cut, undo = channel.operation("immobilise"), channel.operation("restore")  # the tracker's relay: lender only
-    assert (cut.lender, cut.four_eyes, cut.stationary, cut.loan_states) == (True, True, True,
-                                                                            frozenset({"warning", "disposal"}))
+    assert (cut.lender, cut.four_eyes, cut.stationary, cut.loan_states) == (
+        True,
+        True,
+        True,
+        frozenset({"warning", "disposal"}),
+    )
     assert (undo.lender, undo.four_eyes, undo.stationary, undo.loan_states) == (True, True, False, None)
-    assert not channel.operation("set_report_interval").lender and not channel.operation("set_report_interval").four_eyes
+    assert (
+        not channel.operation("set_report_interval").lender and not channel.operation("set_report_interval").four_eyes
+    )
     assert rpc.alink_request(7, "set_report_interval", {"interval_s": 30}) == (
         "thing/service/property/set",
-        {"id": "7", "version": "1.0", "method": "thing.service.property.set", "params": {"report_interval_s": 30}})
+        {"id": "7", "version": "1.0", "method": "thing.service.property.set", "params": {"report_interval_s": 30}},
+    )
     assert rpc.alink_request(8, "locate_now", {})[0] == "thing/service/locate_now"
-    meter = json.loads((root / "manufacturing/thing_models/manufacturing.energy_meter.json").read_text(encoding="utf-8"))
+    meter = json.loads(
+        (root / "manufacturing/thing_models/manufacturing.energy_meter.json").read_text(encoding="utf-8")
+    )
     relay = rpc.rpc_channel(rpc.THINGSBOARD, "manufacturing.energy_meter", meter).operation("relay_control")
     assert relay.check_params({"closed": False}) == {"closed": False} and not relay.lender
     with pytest.raises(InvalidInput, match="closed"):
         relay.check_params({"closed": "off"})
-    assert rpc.gateway_request("loom-02", 9, "m", {}) == {"device": "loom-02", "data": {"id": 9, "method": "m",
-                                                                                         "params": {}}}
+    assert rpc.gateway_request("loom-02", 9, "m", {}) == {
+        "device": "loom-02",
+        "data": {"id": 9, "method": "m", "params": {}},
+    }
 
 
 def test_the_sdk_channels_judge_answers_and_read_ids_strictly():
@@ -185,5 +231,12 @@ def test_the_sdk_channels_judge_answers_and_read_ids_strictly():
     assert rpc.thingsboard_outcome({"saved": True}) == ("acknowledge", None)
     assert rpc.thingsboard_outcome("ok") == ("acknowledge", None)
     assert rpc.thingsboard_outcome({"error": "locked"})[0] == "fail"
-    assert [rpc.command_id_of(v) for v in (12, "12", "1e3", True, None, "x", "9" * 30)] == [12, 12, None, None, None,
-                                                                                              None, None]
+    assert [rpc.command_id_of(v) for v in (12, "12", "1e3", True, None, "x", "9" * 30)] == [
+        12,
+        12,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]

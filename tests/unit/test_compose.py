@@ -1,6 +1,7 @@
 """deploy/compose.yaml (never run here: no container engine) parses, uses the standard images, runs the same
 commands as the systemd units, asks for every secret it uses, and its broker configuration has every directive
 of the tested template."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ def _compose() -> dict:
 
 def _wuxin_args(command) -> list[str]:
     words = shlex.split(command) if isinstance(command, str) else list(command)
-    return words[words.index("/opt/venv/bin/wuxin") + 1:] if "/opt/venv/bin/wuxin" in words else []
+    return words[words.index("/opt/venv/bin/wuxin") + 1 :] if "/opt/venv/bin/wuxin" in words else []
 
 
 def test_the_compose_file_parses_and_uses_the_standard_images():
@@ -55,5 +56,10 @@ def test_the_brokers_configuration_has_every_directive_of_the_tested_template():
     def directives(path: Path) -> set[str]:
         return {line.split()[0] for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")}
 
-    missing = directives(DEPLOY / "mosquitto" / "mosquitto.conf.template") - directives(DEPLOY / "compose" / "mosquitto.conf")
-    assert missing == {"user", "connection_messages"}  # user: left to the image (not verified); connection lines: the default
+    missing = directives(DEPLOY / "mosquitto" / "mosquitto.conf.template") - directives(
+        DEPLOY / "compose" / "mosquitto.conf"
+    )
+    assert missing == {
+        "user",
+        "connection_messages",
+    }  # user: left to the image (not verified); connection lines: the default

@@ -1,5 +1,6 @@
 """Settings refuse what would run a server unsafely: unknown environment names, short secrets,
 the development secret in production; the command line says so in one line."""
+
 from __future__ import annotations
 
 import os
@@ -67,13 +68,24 @@ def test_login_throttling_settings_must_keep_failures_while_locked(clean_env):
         load_settings()
 
 
-@pytest.mark.parametrize("env, named", [({"WUXIN_ENVIRONMENT": "prod"}, "WUXIN_ENVIRONMENT='prod'"),
-                                        ({"WUXIN_ENVIRONMENT": "Production"}, "WUXIN_SECRET_KEY must be set"),
-                                        ({"WUXIN_SECRET_KEY": "x"}, "WUXIN_SECRET_KEY has 1 bytes")])
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"WUXIN_ENVIRONMENT": "prod"}, "WUXIN_ENVIRONMENT='prod'"),
+        ({"WUXIN_ENVIRONMENT": "Production"}, "WUXIN_SECRET_KEY must be set"),
+        ({"WUXIN_SECRET_KEY": "x"}, "WUXIN_SECRET_KEY has 1 bytes"),
+    ],
+)
 def test_the_command_line_prints_one_line_and_exits_non_zero(tmp_path, env, named):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WUXIN_")}
-    done = subprocess.run([sys.executable, "-m", "wuxin.cli.main", "db", "upgrade"], cwd=tmp_path,
-                          env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "wuxin.cli.main", "db", "upgrade"],
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ") and named in done.stderr, done.stderr
     assert "Traceback" not in done.stderr + done.stdout and not (tmp_path / "var").exists()

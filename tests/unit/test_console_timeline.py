@@ -1,4 +1,5 @@
 """The equipment timeline's slot states: running, stopped, unknown; absent data is never "stopped"."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -62,14 +63,27 @@ class _FakeConsoleRepo:
 
 
 def _device_days(attributes: dict, ts: np.ndarray, current: np.ndarray, days: int = 2) -> DeviceDays:
-    return DeviceDays("loom", "manufacturing.current_bracelet", attributes, np.arange(DAY, DAY + days),
-                      {"current_a": Series(ts, current)}, {}, (), T0 + 3 * 86_400_000)
+    return DeviceDays(
+        "loom",
+        "manufacturing.current_bracelet",
+        attributes,
+        np.arange(DAY, DAY + days),
+        {"current_a": Series(ts, current)},
+        {},
+        (),
+        T0 + 3 * 86_400_000,
+    )
 
 
 def test_the_indicators_hook_stores_one_slot_string_per_machine_day():
     uow = SimpleNamespace(console=_FakeConsoleRepo())
     ts = np.r_[minutes(0, 15), minutes(SLOTS_PER_DAY * 15, 15)]
-    record_run_slots(uow, {"id": 7, "attributes": {"run_threshold_a": 10.0}}, _device_days({}, ts, np.r_[np.full(15, 20.0), np.full(15, 0.0)]), 0)
+    record_run_slots(
+        uow,
+        {"id": 7, "attributes": {"run_threshold_a": 10.0}},
+        _device_days({}, ts, np.r_[np.full(15, 20.0), np.full(15, 0.0)]),
+        0,
+    )
     assert set(uow.console.rows) == {(7, DAY), (7, DAY + 1)}
     assert uow.console.rows[(7, DAY)][:2] == "R-" and uow.console.rows[(7, DAY + 1)][:2] == "S-"
     assert all(len(s) == SLOTS_PER_DAY for s in uow.console.rows.values())

@@ -1,4 +1,5 @@
 """Copies against any earlier day (alerts/copies.py): loops, shifts, scaling, light noise; healthy days and standby."""
+
 import random
 
 import pytest
@@ -34,12 +35,15 @@ def replace_day(series, day: int, new: list[tuple[int, float]]):
     return [p for p in series if not START + day * DAY <= p[0] < START + (day + 1) * DAY] + new
 
 
-def copied(series, source_day: int, target_day: int, shift_min: int = 0, scale: float = 1.0, noise: float = 0.0,
-           seed: int = 9):
+def copied(
+    series, source_day: int, target_day: int, shift_min: int = 0, scale: float = 1.0, noise: float = 0.0, seed: int = 9
+):
     rng = random.Random(seed)
     src = [(ts, v) for ts, v in series if START + source_day * DAY <= ts < START + (source_day + 1) * DAY]
-    moved = [(ts + (target_day - source_day) * DAY + shift_min * MIN, round(v * scale + rng.gauss(0, noise), 1))
-             for ts, v in src]
+    moved = [
+        (ts + (target_day - source_day) * DAY + shift_min * MIN, round(v * scale + rng.gauss(0, noise), 1))
+        for ts, v in src
+    ]
     moved = [(ts, v) for ts, v in moved if START + target_day * DAY <= ts < START + (target_day + 1) * DAY]
     return sorted(replace_day(series, target_day, moved))
 
@@ -85,8 +89,11 @@ def test_device_whose_days_resemble_each_other_is_judged_on_what_its_days_do_not
     days resemble each other only by their own detail, and a copied day, which keeps that detail, still stands out."""
     rng = random.Random(3)
     programme = [round(40 + 10 * rng.random(), 1) for _ in range(1440)]
-    series = [(START + d * DAY + m * MIN, round(programme[m] + random.Random(d * 10_000 + m).gauss(0, 1.5), 1))
-              for d in range(28) for m in range(1440)]
+    series = [
+        (START + d * DAY + m * MIN, round(programme[m] + random.Random(d * 10_000 + m).gauss(0, 1.5), 1))
+        for d in range(28)
+        for m in range(1440)
+    ]
     check = copy_check(series, START + 27 * DAY)
     assert check is not None and not check.copied
     assert check.usual < 0.6 <= check.threshold
@@ -104,8 +111,11 @@ def _shift_day(rng: random.Random, day: int, stop_rate: float) -> list[tuple[int
             stop = 1 + int(rng.expovariate(1 / 5))
         on = scheduled and stop == 0
         stop = max(stop - 1, 0) if scheduled else 0
-        value = (round(50 + rng.gauss(0, 1), 1) if not was else round(25 + rng.gauss(0, 0.6), 1)) if on else \
-            (round(7 + rng.gauss(0, 0.3), 1) if scheduled else 0.0)
+        value = (
+            (round(50 + rng.gauss(0, 1), 1) if not was else round(25 + rng.gauss(0, 0.6), 1))
+            if on
+            else (round(7 + rng.gauss(0, 0.3), 1) if scheduled else 0.0)
+        )
         out.append((START + day * DAY + m * MIN, value))
         was = on
     return out
@@ -116,9 +126,17 @@ def test_shared_start_up_peaks_are_routine_not_a_copy():
     start-up peaks every working day has at 08:00, 13:00 and 18:30 (a false copy, 0.85 against 0.77, before the
     device's habit was taken off). Anomalous: a day replayed from an earlier one is still caught."""
     rng = random.Random(7)
-    series = [p for d in range(10) for p in (
-        _shift_day(rng, d, 0.012) if d in (0, 1, 2, 7, 8) else _shift_day(rng, d, 0.0) if d == 9 else
-        [(START + d * DAY + m * MIN, 0.0) for m in range(1440)])]
+    series = [
+        p
+        for d in range(10)
+        for p in (
+            _shift_day(rng, d, 0.012)
+            if d in (0, 1, 2, 7, 8)
+            else _shift_day(rng, d, 0.0)
+            if d == 9
+            else [(START + d * DAY + m * MIN, 0.0) for m in range(1440)]
+        )
+    ]
     quiet = copy_check(series, START + 9 * DAY, {"min_history_days": 4})
     assert quiet is not None and not quiet.copied
     assert copy_check(copied(series, 8, 9), START + 9 * DAY, {"min_history_days": 4}).copied

@@ -1,4 +1,5 @@
 """German Credit for the bench: the vendored CSV, reading it from the package archives, a small sanity fit."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The credit experiments' generator and the checks the bench's figures rest on (small sizes)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,7 +53,11 @@ def test_the_sensors_see_health_only_through_rho() -> None:
 
     def trend_auc(rho: float) -> float:
         book = scored(generate_cohort(1500, 12, COHORT_1_DAY, LatentConfig(rho=rho, fraud_share=0.0)))
-        pairs = [(f.defaulted, row["activity_trend_per_year"]) for f, row, _ in book if row["activity_trend_per_year"] is not None]
+        pairs = [
+            (f.defaulted, row["activity_trend_per_year"])
+            for f, row, _ in book
+            if row["activity_trend_per_year"] is not None
+        ]
         return roc_auc_score([d for d, _ in pairs], [-t for _, t in pairs])
 
     assert trend_auc(0.9) > 0.62
@@ -86,8 +91,13 @@ def test_wilson_interval_brackets_the_share() -> None:
     assert wilson(0, 0)["share"] is None
 
 
-@pytest.mark.parametrize(("rhos", "said"), [("0,1.5", "rho must be a correlation in [-1, 1], got 1.5"),
-                                            ("0,high", "--rhos must be comma-separated numbers, got '0,high'")])
+@pytest.mark.parametrize(
+    ("rhos", "said"),
+    [
+        ("0,1.5", "rho must be a correlation in [-1, 1], got 1.5"),
+        ("0,high", "--rhos must be comma-separated numbers, got '0,high'"),
+    ],
+)
 def test_the_bench_command_refuses_a_bad_rho_naming_it(rhos: str, said: str) -> None:
     from typer.testing import CliRunner
 

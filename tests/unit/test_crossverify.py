@@ -1,5 +1,6 @@
 """Cross-verification: ratios, statuses, extrapolation over gaps, findings in words, tolerances measured on
 the firm's dispersion, and trust: only independent evidence verifies (the adversarial cases)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,10 +62,15 @@ def test_an_honest_quarter_is_consistent_and_gaps_are_extrapolated_not_zero() ->
     assert result.coverage == pytest.approx(72 / 92)
 
 
-@pytest.mark.parametrize("value, missing, status", [
-    (500_000, 0, "understated"), (920_000, 60, "insufficient_evidence"), (1_150_000, 0, "consistent"),
-    (1_300_000, 0, "overstated"),
-])
+@pytest.mark.parametrize(
+    "value, missing, status",
+    [
+        (500_000, 0, "understated"),
+        (920_000, 60, "insufficient_evidence"),
+        (1_150_000, 0, "consistent"),
+        (1_300_000, 0, "overstated"),
+    ],
+)
 def test_statuses_follow_the_tolerance_and_the_coverage(value, missing, status) -> None:
     assert check_figure(REVENUE_CHECK, revenue(value), output(missing=missing)).status == status
 
@@ -130,7 +136,9 @@ def test_adversarial_statements_and_own_shared_device_inflated_together_are_not_
     figures = [ReportedFigure("revenue_cny", int(DAYS[0]), int(DAYS[-1]), 2 * 920_000.0, "2024-Q3")]
     results = cross_verify(figures, {"output_value_cny": inflated_meter}, CHECKS, sources={"output_value_cny": SHARED})
     assert [r.status for r in results] == ["consistent"] and results[0].ratio == pytest.approx(1.0)
-    assert results[0].level == "supported" and "supported only, not verified (no independent source)" in results[0].finding
+    assert (
+        results[0].level == "supported" and "supported only, not verified (no independent source)" in results[0].finding
+    )
     assert verification(results) == "supported" and not is_cross_verified(results)
     assert enterprise_shared_only(results) is True
     honest_bank = cross_verify(figures[:1], {"output_value_cny": output()}, CHECKS, sources={"output_value_cny": BANK})
@@ -147,8 +155,12 @@ def test_an_independent_figure_agreeing_with_shared_devices_is_verified() -> Non
 def test_a_firm_inflating_by_the_same_factor_every_quarter_has_a_tight_measured_tolerance() -> None:
     """1.2x every quarter passed the old constant 1.3; its ratios barely vary, so the measured
     tolerance is the floor and every quarter is overstated."""
-    quarters = [ReportedFigure("revenue_cny", int(DAYS[0]) + 92 * q, int(DAYS[-1]) + 92 * q, 1.2 * 920_000 * (1 + 0.005 * q),
-                               f"Q{q + 1}") for q in range(4)]
+    quarters = [
+        ReportedFigure(
+            "revenue_cny", int(DAYS[0]) + 92 * q, int(DAYS[-1]) + 92 * q, 1.2 * 920_000 * (1 + 0.005 * q), f"Q{q + 1}"
+        )
+        for q in range(4)
+    ]
     long = DailySeries.of(np.arange(DAYS[0], DAYS[0] + 92 * 4), np.full(92 * 4, 10_000.0))
     results = cross_verify(quarters, {"output_value_cny": long}, CHECKS)
     assert all(r.tolerance == pytest.approx(TOLERANCE_FLOOR) for r in results)
@@ -168,7 +180,9 @@ def test_tolerance_follows_the_measured_dispersion_with_a_floor_and_the_prior_be
 
 
 def test_evidence_coverage_is_day_weighted_over_the_latest_periods() -> None:
-    results = [check_figure(REVENUE_CHECK, revenue(920_000), output(missing=46)),
-               check_figure(REVENUE_CHECK, revenue(920_000), output(missing=0))]
+    results = [
+        check_figure(REVENUE_CHECK, revenue(920_000), output(missing=46)),
+        check_figure(REVENUE_CHECK, revenue(920_000), output(missing=0)),
+    ]
     assert evidence_coverage(results) == pytest.approx(0.75)
     assert evidence_coverage([]) is None

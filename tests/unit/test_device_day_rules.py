@@ -1,4 +1,5 @@
 """Odometer (rollback, km vs GPS), one machine idle against its own working days, meter kWh vs machine currents."""
+
 import math
 import random
 
@@ -87,8 +88,12 @@ def test_refuelling_stops_with_a_jittering_fix_are_not_distance():
     """Parked at a fuel station an hour each day, the receiver wanders ~15 m a minute: no km, no alarm."""
     odometer, track = drive(16)
     rng = random.Random(8)
-    jitter = [(ts, lat + rng.gauss(0, 0.0001), lon + rng.gauss(0, 0.0001))
-              if (ts - START) % DAY // MIN in range(960, 1020) else (ts, lat, lon) for ts, lat, lon in track]
+    jitter = [
+        (ts, lat + rng.gauss(0, 0.0001), lon + rng.gauss(0, 0.0001))
+        if (ts - START) % DAY // MIN in range(960, 1020)
+        else (ts, lat, lon)
+        for ts, lat, lon in track
+    ]
     assert gps_km(jitter[960:1020], 200.0, 3.0) == 0.0
     for d in range(8, 16):
         assert judge(odometer, jitter, START + d * DAY) is None, d
@@ -115,7 +120,10 @@ def machine(days: int, seed: int, idle=(), weekend_rest=True):
 
 
 def hours_of(series_by_device, last_day):
-    return {dev: daily_hours(s, 10.0, 0, last_day, lambda d: START + d * DAY, 900_000) for dev, s in series_by_device.items()}
+    return {
+        dev: daily_hours(s, 10.0, 0, last_day, lambda d: START + d * DAY, 900_000)
+        for dev, s in series_by_device.items()
+    }
 
 
 def test_running_hours_count_readings_above_threshold():
@@ -232,8 +240,11 @@ WINDOW = 2 * HOUR
 def run_herd(shares_reporting, eligible=100, params=None):
     state, out = {}, []
     for i, reporting in enumerate(shares_reporting):
-        out.append(herd_count_step(reporting, eligible, state, START + i * WINDOW, WINDOW,
-                                   {"min_share": 0.85, **(params or {})}))
+        out.append(
+            herd_count_step(
+                reporting, eligible, state, START + i * WINDOW, WINDOW, {"min_share": 0.85, **(params or {})}
+            )
+        )
     return out, state
 
 
@@ -256,7 +267,9 @@ def test_herd_with_its_own_large_variation_gets_a_lower_line():
 
 def test_before_enough_windows_the_declared_share_is_used():
     out, _ = run_herd([100, 100, 90])
-    assert out[-1][0] == "clear" and out[-1][1]["min_share"] == 0.85 and "declared" in out[-1][1]["threshold_from"]["en"]
+    assert (
+        out[-1][0] == "clear" and out[-1][1]["min_share"] == 0.85 and "declared" in out[-1][1]["threshold_from"]["en"]
+    )
 
 
 def test_no_eligible_collars_is_not_judged():

@@ -1,12 +1,14 @@
 """A site's dust judged by its own contribution over the regional background (alerts/dust.py)."""
+
 from __future__ import annotations
 
 from wuxin.alerts.dust import DustRule, explanation, judge, local_hour, regional_background, site_excess
 from wuxin.indicators.days import HOUR_MS
 
 STEP_MS = 600_000  # a monitor's 10-min reading
-RULE = DustRule(margin=80.0, duration_ms=HOUR_MS, bucket_ms=900_000, min_peers=3, fallback_limit=150.0,
-                work_hours=(7.0, 18.0))
+RULE = DustRule(
+    margin=80.0, duration_ms=HOUR_MS, bucket_ms=900_000, min_peers=3, fallback_limit=150.0, work_hours=(7.0, 18.0)
+)
 NIGHT = 1_790_000_000_000 // (24 * HOUR_MS) * (24 * HOUR_MS) - 8 * HOUR_MS + 2 * HOUR_MS  # 02:00 China time
 NOON = NIGHT + 10 * HOUR_MS  # 12:00 China time
 
@@ -73,13 +75,18 @@ def test_the_explanation_names_the_background_and_the_margin_in_both_languages()
     assert "regional background 45" in words["en"] and "margin of 80" in words["en"] and "4 other sites" in words["en"]
     assert "区域背景值45" in words["zh"] and "加80" in words["zh"]
     fallback = explanation(judge(NOON, 200.0, (45.0, 1), RULE), RULE)
-    assert "fixed limit 150" in fallback["en"] and "working hours 7:00-18:00" in fallback["en"] and "fewer than 3" in fallback["en"]
+    assert (
+        "fixed limit 150" in fallback["en"]
+        and "working hours 7:00-18:00" in fallback["en"]
+        and "fewer than 3" in fallback["en"]
+    )
     assert "固定限值150" in fallback["zh"] and "不足3个" in fallback["zh"]
 
 
 def test_a_sites_day_off_has_no_working_hours_so_the_fallback_is_silent():
     from wuxin.indicators.days import DEFAULT_ZONE, local_day
     from wuxin.services.monitoring.sweeps import _hours_in
+
     holiday = int(local_day(NOON, DEFAULT_ZONE))
     assert _hours_in(DEFAULT_ZONE, set())(NOON) == 12.0
     off = _hours_in(DEFAULT_ZONE, {holiday})
@@ -102,5 +109,7 @@ def test_a_peer_counts_only_under_a_valid_covering_consent_to_every_reader():
     assert not usable_by_every_reader(readers, peer, "env-8", "construction.env_monitor", 6)  # bank 2: not this device
     assert not usable_by_every_reader(readers, [view(1)], "env-9", "construction.env_monitor", 6)  # bank 2: none
     assert not usable_by_every_reader(readers, [view(1), view(2, expires=6)], "env-9", "construction.env_monitor", 6)
-    assert usable_by_every_reader({1}, [view(1, ConsentScope.SCENARIOS, ("construction",))], "x", "construction.env_monitor", 6)
+    assert usable_by_every_reader(
+        {1}, [view(1, ConsentScope.SCENARIOS, ("construction",))], "x", "construction.env_monitor", 6
+    )
     assert not usable_by_every_reader(set(), [view(1)], "env-9", "construction.env_monitor", 6)  # nobody to rely on

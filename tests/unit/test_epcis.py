@@ -1,4 +1,5 @@
 """EPCIS 2.0: schema validation of the GS1 examples, broken documents, and the CBV 2.0 hash vectors."""
+
 from __future__ import annotations
 
 import copy
@@ -35,6 +36,7 @@ def _load(name: str) -> dict:
 
 # ---- validation ----
 
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_gs1_examples_are_valid(path: Path) -> None:
     document = json.loads(path.read_text())
@@ -46,7 +48,11 @@ def test_examples_cover_all_five_event_types_and_sensor_data() -> None:
     events = [event for path in EXAMPLES for event in events_of(json.loads(path.read_text()))]
     assert {event["type"] for event in events} == set(EVENT_TYPES)
     assert {event["type"] for event in events if "sensorElementList" in event} >= {
-        "ObjectEvent", "AggregationEvent", "TransformationEvent", "AssociationEvent"}
+        "ObjectEvent",
+        "AggregationEvent",
+        "TransformationEvent",
+        "AssociationEvent",
+    }
 
 
 def _broken(change) -> dict:
@@ -55,17 +61,23 @@ def _broken(change) -> dict:
     return document
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda e: e.pop("action"), "eventList[0]: 'action' is a required property"),
-    (lambda e: e.pop("eventTime"), "'eventTime' is a required property"),
-    (lambda e: e.update(eventTime="2019-04-02T25:00:00.000+01:00"), "eventTime: '2019-04-02T25:00:00.000+01:00' is not a 'date-time'"),
-    (lambda e: e.update(eventTime="yesterday"), "is not a 'date-time'"),
-    (lambda e: e.update(eventTime="2019-04-02 14:00:00Z"), "is not a 'date-time'"),
-    (lambda e: e.update(action="SHOUT"), "action: 'SHOUT' is not one of"),
-    (lambda e: e.update(type="Objectevent"), "type: 'Objectevent' is not a 'uri'"),
-    (lambda e: e.update(eventTimeZoneOffset="+1:00"), "eventTimeZoneOffset"),
-    (lambda e: e["sensorElementList"][0]["sensorMetadata"].update(time="12:00"), "sensorMetadata.time"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda e: e.pop("action"), "eventList[0]: 'action' is a required property"),
+        (lambda e: e.pop("eventTime"), "'eventTime' is a required property"),
+        (
+            lambda e: e.update(eventTime="2019-04-02T25:00:00.000+01:00"),
+            "eventTime: '2019-04-02T25:00:00.000+01:00' is not a 'date-time'",
+        ),
+        (lambda e: e.update(eventTime="yesterday"), "is not a 'date-time'"),
+        (lambda e: e.update(eventTime="2019-04-02 14:00:00Z"), "is not a 'date-time'"),
+        (lambda e: e.update(action="SHOUT"), "action: 'SHOUT' is not one of"),
+        (lambda e: e.update(type="Objectevent"), "type: 'Objectevent' is not a 'uri'"),
+        (lambda e: e.update(eventTimeZoneOffset="+1:00"), "eventTimeZoneOffset"),
+        (lambda e: e["sensorElementList"][0]["sensorMetadata"].update(time="12:00"), "sensorMetadata.time"),
+    ],
+)
 def test_broken_documents_are_rejected_with_a_path(change, expected: str) -> None:
     errors = validation_errors(_broken(change))
     assert any(expected in error for error in errors), errors
@@ -121,15 +133,25 @@ def _object_event() -> tuple[dict, dict]:
 def test_hash_ignores_list_order_record_time_and_event_id() -> None:
     document, event = _object_event()
     context = hash_context(document)
-    shuffled = copy.deepcopy(event) | {"epcList": event["epcList"][::-1], "recordTime": "2030-01-01T00:00:00Z",
-                                       "eventID": "urn:uuid:x"}
+    shuffled = copy.deepcopy(event) | {
+        "epcList": event["epcList"][::-1],
+        "recordTime": "2030-01-01T00:00:00Z",
+        "eventID": "urn:uuid:x",
+    }
     same_instant = copy.deepcopy(event) | {"eventTime": "2020-03-04T10:00:30Z"}
     assert event_hash_id(shuffled, context) == event_hash_id(event, context) == event_hash_id(same_instant, context)
 
 
-@pytest.mark.parametrize("change", [
-    {"eventTime": "2020-03-04T11:00:30.001+01:00"}, {"action": "ADD"}, {"bizStep": "shipping"},
-    {"epcList": ["urn:epc:id:sscc:4012345.0000000333"]}, {"example:myField2": "1"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"eventTime": "2020-03-04T11:00:30.001+01:00"},
+        {"action": "ADD"},
+        {"bizStep": "shipping"},
+        {"epcList": ["urn:epc:id:sscc:4012345.0000000333"]},
+        {"example:myField2": "1"},
+    ],
+)
 def test_hash_changes_when_content_changes(change: dict) -> None:
     document, event = _object_event()
     context = hash_context(document)
@@ -141,26 +163,32 @@ def test_hash_of_a_non_event_is_an_error() -> None:
         prehash_string({"type": "Shipment"})
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2023-02-02T11:04:03.1415Z", "2023-02-02T11:04:03.142Z"),
-    ("2023-02-02T11:04:03.1414Z", "2023-02-02T11:04:03.141Z"),
-    ("2023-12-31T23:59:59.9996Z", "2024-01-01T00:00:00.000Z"),
-    ("2005-04-03T20:33:31.116000-06:00", "2005-04-04T02:33:31.116Z"),
-    ("not a time", "not a time"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2023-02-02T11:04:03.1415Z", "2023-02-02T11:04:03.142Z"),
+        ("2023-02-02T11:04:03.1414Z", "2023-02-02T11:04:03.141Z"),
+        ("2023-12-31T23:59:59.9996Z", "2024-01-01T00:00:00.000Z"),
+        ("2005-04-03T20:33:31.116000-06:00", "2005-04-04T02:33:31.116Z"),
+        ("not a time", "not a time"),
+    ],
+)
 def test_timestamps_become_utc_milliseconds(text: str, expected: str) -> None:
     assert utc_millisecond_timestamp(text) == expected
 
 
 # ---- the command line ----
 
+
 def _wuxin_app() -> typer.Typer:
     """The real `wuxin` app; while sibling CLI modules are missing, the epcis app mounted the same way."""
     try:
         from wuxin.cli.main import app
+
         return app
     except ImportError:
         from wuxin.trace.cli import app as epcis_app
+
         app = typer.Typer()
         app.add_typer(epcis_app, name="epcis")
         return app

@@ -1,13 +1,14 @@
 """Fabricated-data tests (copy, flat, smooth) against a device's own history, and the packs' declarations."""
+
 import math
 import random
 
 import pytest
 
-from wuxin.services.bootstrap import default_rules, packs
 from wuxin.alerts.fabricated import DAY_MS, copy_run, fabricated_verdict, flat_runs, roughness
 from wuxin.alerts.rules import parse_rule
 from wuxin.errors import InvalidInput
+from wuxin.services.bootstrap import default_rules, packs
 
 STEP = 15 * 60_000
 DAY0 = 20_000 * DAY_MS  # any day start will do: the tests only look at differences
@@ -16,11 +17,21 @@ DAY0 = 20_000 * DAY_MS  # any day start will do: the tests only look at differen
 def noisy(days: int, seed: int = 1, level: float = 50.0) -> list[tuple[int, float]]:
     """A real-looking sensor: a daily swing plus noise, 15-min readings."""
     rng = random.Random(seed)
-    return [(t, round(level + 10 * ((t // STEP) % 96 < 48) + rng.gauss(0, 2), 1)) for t in range(DAY0, DAY0 + days * DAY_MS, STEP)]
+    return [
+        (t, round(level + 10 * ((t // STEP) % 96 < 48) + rng.gauss(0, 2), 1))
+        for t in range(DAY0, DAY0 + days * DAY_MS, STEP)
+    ]
 
 
-PARAMS = {"min_copy_points": 16, "min_copy_s": 21600, "min_flat_s": 21600, "min_flat_points": 12, "smooth_ratio": 0.2,
-          "history_days": 7, "min_history_days": 3}
+PARAMS = {
+    "min_copy_points": 16,
+    "min_copy_s": 21600,
+    "min_flat_s": 21600,
+    "min_flat_points": 12,
+    "smooth_ratio": 0.2,
+    "history_days": 7,
+    "min_history_days": 3,
+}
 
 
 def test_real_noise_passes_every_test():
@@ -59,8 +70,11 @@ def test_a_value_frozen_the_evening_before_is_judged_whole_the_next_day():
     assert fabricated_verdict(forged, DAY0 + 7 * DAY_MS, PARAMS) is None
     verdict = fabricated_verdict(forged, DAY0 + 8 * DAY_MS, PARAMS)  # not the device's habit: it is the forgery
     assert verdict["test"] == "flat" and verdict["from_ms"] == frozen_from and verdict["points"] == 12 + 96
-    nights = [(t, 0.4 if (t % DAY_MS) < 6 * 3_600_000 or (t % DAY_MS) >= 20 * 3_600_000 else v)
-              for t, v in noisy(6, 6) if t >= DAY0 + 12 * 3_600_000]  # standby at 0.4 A every night from 20:00
+    nights = [
+        (t, 0.4 if (t % DAY_MS) < 6 * 3_600_000 or (t % DAY_MS) >= 20 * 3_600_000 else v)
+        for t, v in noisy(6, 6)
+        if t >= DAY0 + 12 * 3_600_000
+    ]  # standby at 0.4 A every night from 20:00
     assert fabricated_verdict(nights, DAY0 + DAY_MS, PARAMS) is None  # the first night: its habit is not known yet
     assert fabricated_verdict(nights, DAY0 + 5 * DAY_MS, PARAMS) is None  # a night like the nights before
     assert fabricated_verdict(nights, DAY0 + DAY_MS, {**PARAMS, "min_history_days": 0})["test"] == "flat"
@@ -68,8 +82,10 @@ def test_a_value_frozen_the_evening_before_is_judged_whole_the_next_day():
 
 def test_a_noiseless_curve_is_too_smooth_against_the_devices_own_roughness():
     real = noisy(9, 3)
-    forged = [(t, round(50 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= DAY0 + 8 * DAY_MS else (t, v)
-              for t, v in real]
+    forged = [
+        (t, round(50 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= DAY0 + 8 * DAY_MS else (t, v)
+        for t, v in real
+    ]
     verdict = fabricated_verdict(forged, DAY0 + 8 * DAY_MS, PARAMS)
     assert verdict["test"] == "smooth" and verdict["roughness"] < 0.2 * verdict["usual_roughness"]
     assert fabricated_verdict(forged, DAY0 + 8 * DAY_MS, {**PARAMS, "tests": ["copy", "flat"]}) is None
@@ -102,14 +118,19 @@ def test_the_pack_fever_rule_is_six_hours_above_the_herd_not_a_hot_day():
 def test_a_zone_drawn_down_is_quieter_not_forged_when_noise_is_a_share_of_the_stock():
     rng = random.Random(4)
     stock = lambda t: 1000 if t < DAY0 + 8 * DAY_MS else 100  # noqa: E731  drawn down to 100 units on day 8
-    tags = [(t, round(stock(t) * min(max(rng.gauss(0.995, 0.004), 0.97), 1.0)))
-            for t in range(DAY0, DAY0 + 9 * DAY_MS, STEP)]
+    tags = [
+        (t, round(stock(t) * min(max(rng.gauss(0.995, 0.004), 0.97), 1.0)))
+        for t in range(DAY0, DAY0 + 9 * DAY_MS, STEP)
+    ]
     day8, relative = DAY0 + 8 * DAY_MS, {**PARAMS, "smooth_relative": True}
     # absolute roughness falls with the stock, and so does the day's spread: too little variation to judge smooth
     assert fabricated_verdict(tags, day8, {**PARAMS, "min_variation_share": 0})["test"] == "smooth"
     assert fabricated_verdict(tags, day8, PARAMS) is None
     assert fabricated_verdict(tags, day8, relative) is None
-    forged = [(t, round(1000 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= day8 else (t, v) for t, v in tags]
+    forged = [
+        (t, round(1000 + 5 * math.cos(2 * math.pi * (t % DAY_MS) / DAY_MS), 2)) if t >= day8 else (t, v)
+        for t, v in tags
+    ]
     assert fabricated_verdict(forged, day8, relative)["test"] == "smooth"
     with pytest.raises(InvalidInput, match="smooth_relative"):
         parse_rule({"id": "t.f", "type": "fabricated_data", "params": {"keys": ["x"], "smooth_relative": "yes"}})

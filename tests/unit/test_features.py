@@ -1,5 +1,6 @@
 """Features from daily indicators and statements: trends, volatility, index-relative change, completeness;
 absent stays None; and the simulated book behaves (deterministic, inflators caught, IoT adds lift)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,15 +64,22 @@ def test_a_holiday_every_peer_shares_is_not_the_firms_volatility() -> None:
     firm, peers = series(12.0 * holiday), series(9.0 * holiday)
     assert activity_volatility(firm, AS_OF) > 0.15
     assert activity_volatility(firm, AS_OF, index=peers) == pytest.approx(0.0, abs=1e-9)
-    own = series(12.0 * holiday * np.where((np.arange(len(DAYS)) - len(DAYS) % 7) // 7 % 2 == 0, 1.2, 0.8))  # its own stay
+    own = series(
+        12.0 * holiday * np.where((np.arange(len(DAYS)) - len(DAYS) % 7) // 7 % 2 == 0, 1.2, 0.8)
+    )  # its own stay
     assert activity_volatility(own, AS_OF, index=peers) == pytest.approx(0.2, abs=0.02)
     sparse_index = series(np.where(np.arange(len(DAYS)) % 2 == 0, 9.0 * holiday, np.nan))  # index on half the days
     assert activity_volatility(firm, AS_OF, index=sparse_index) == activity_volatility(firm, AS_OF)
 
 
 def test_evidence_features_count_devices_and_source_modes() -> None:
-    inputs = EvidenceInputs(AS_OF, "run_hours", series(np.full(len(DAYS), 10.0)), DailySeries.empty(),
-                            DeviceFacts(10, 7, 2, {"bank_installed": 6, "enterprise_shared": 4}))
+    inputs = EvidenceInputs(
+        AS_OF,
+        "run_hours",
+        series(np.full(len(DAYS), 10.0)),
+        DailySeries.empty(),
+        DeviceFacts(10, 7, 2, {"bank_installed": 6, "enterprise_shared": 4}),
+    )
     features = evidence_features(inputs)
     assert features["device_health_rate"] == pytest.approx(0.7)
     assert features["share_enterprise_shared"] == pytest.approx(0.4) and features["share_third_party"] == 0.0
@@ -85,7 +93,10 @@ def test_statement_features_compare_the_last_four_quarters_with_the_four_before(
         first, last, label = quarter_of(day)
         quarters.insert(0, (first, last, label))
         day = first - 1
-    periods = [StatementPeriod(f, l, lab, 100.0 if i < 4 else 120.0, 6.0, 1000.0, 550.0) for i, (f, l, lab) in enumerate(quarters)]
+    periods = [
+        StatementPeriod(f, l, lab, 100.0 if i < 4 else 120.0, 6.0, 1000.0, 550.0)
+        for i, (f, l, lab) in enumerate(quarters)
+    ]
     features = statement_features(periods)
     assert features["reported_revenue_growth"] == pytest.approx(0.2)
     assert features["net_margin"] == pytest.approx(24 / 480)

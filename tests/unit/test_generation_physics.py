@@ -1,10 +1,10 @@
 """energy.generation_drop judged against the plant's own irradiance (alerts/performance.against_physics): an overcast
 day is not a drop, a plant losing generation under a clear sky is; raw kWh only without irradiance, and said."""
+
 import random
 
 from wuxin.alerts.performance import against_physics
 from wuxin.services.bootstrap import default_rules
-from wuxin.services.monitoring.daily import baseline_signal
 from wuxin.services.monitoring.daily import baseline_signal
 
 DAY0 = 20700

@@ -1,4 +1,5 @@
 """Polygon zones: inside, outside, edges, crossings and bad input."""
+
 import pytest
 
 from wuxin.alerts.geofence import crossing, haversine_km, parse_zone, point_in_polygon

@@ -1,4 +1,5 @@
 """Model governance, pure: the lifecycle state machine, the validation gates, and training on any data set."""
+
 from __future__ import annotations
 
 import re
@@ -37,13 +38,16 @@ def test_the_lifecycle_runs_draft_to_retired_in_order():
     assert facts.state == "active" and next_state(facts, "retire", 8) == "retired"
 
 
-@pytest.mark.parametrize("state,action,message", [
-    ("draft", "activate", "is draft: activate needs it approved"),
-    ("draft", "approve", "is draft: approve needs it validated"),
-    ("validated", "activate", "is validated: activate needs it approved"),
-    ("retired", "retire", "is retired: retire needs it draft or validated or approved or active"),
-    ("active", "validate", "is active: validate needs it draft or validated"),
-])
+@pytest.mark.parametrize(
+    "state,action,message",
+    [
+        ("draft", "activate", "is draft: activate needs it approved"),
+        ("draft", "approve", "is draft: approve needs it validated"),
+        ("validated", "activate", "is validated: activate needs it approved"),
+        ("retired", "retire", "is retired: retire needs it draft or validated or approved or active"),
+        ("active", "validate", "is active: validate needs it draft or validated"),
+    ],
+)
 def test_a_step_out_of_order_is_refused(state, action, message):
     with pytest.raises(Conflict, match=message):
         next_state(replace(FACTS, state=state, validation_passed=True), action, 8)
@@ -85,20 +89,25 @@ def test_the_fitted_direction_is_the_coefficient_times_the_woe_across_bins():
     assert fitted_direction([0.8, 0.1, -0.9], -1.0) == "ascending"
     assert fitted_direction([-0.9, 0.1, 0.8], -1.0) == "descending"
     assert fitted_direction([0.3], -1.0) == "flat"
-    features = [{"name": "leverage", "kind": "numerical", "trend": "auto_asc_desc", "woe": [0.8, -0.9], "coefficient": -1.0},
-                {"name": "tenure", "kind": "numerical", "trend": "descending", "woe": [-0.5, 0.5], "coefficient": -0.7},
-                {"name": "region", "kind": "categorical", "trend": "auto", "woe": [0.1, -0.1], "coefficient": -1.0}]
+    features = [
+        {"name": "leverage", "kind": "numerical", "trend": "auto_asc_desc", "woe": [0.8, -0.9], "coefficient": -1.0},
+        {"name": "tenure", "kind": "numerical", "trend": "descending", "woe": [-0.5, 0.5], "coefficient": -0.7},
+        {"name": "region", "kind": "categorical", "trend": "auto", "woe": [0.1, -0.1], "coefficient": -1.0},
+    ]
     found = {f["feature"]: f for f in sign_findings(features, {"leverage": "descending"})}
     assert set(found) == {"leverage", "tenure"}  # categorical features declare no trend
-    assert found["leverage"]["message"] == ("feature 'leverage': declared descending default rate as it grows, "
-                                            "the fitted model is ascending")
+    assert found["leverage"]["message"] == (
+        "feature 'leverage': declared descending default rate as it grows, the fitted model is ascending"
+    )
     assert found["tenure"]["passed"] is True
 
 
 def test_calibration_zones_follow_the_binomial_test():
-    rows = [{"grade": "A", "rows": 200, "defaults": 2, "predicted_pd": 0.01},  # as predicted
-            {"grade": "B", "rows": 200, "defaults": 7, "predicted_pd": 0.015},  # p about 0.03: yellow
-            {"grade": "C", "rows": 200, "defaults": 20, "predicted_pd": 0.02}]  # far above: red
+    rows = [
+        {"grade": "A", "rows": 200, "defaults": 2, "predicted_pd": 0.01},  # as predicted
+        {"grade": "B", "rows": 200, "defaults": 7, "predicted_pd": 0.015},  # p about 0.03: yellow
+        {"grade": "C", "rows": 200, "defaults": 20, "predicted_pd": 0.02},
+    ]  # far above: red
     found = {f["grade"]: f for f in calibration_findings(rows)}
     assert [found[g]["zone"] for g in "ABC"] == ["green", "yellow", "red"]
     assert found["C"]["passed"] is False and "20 defaults in 200 rows" in found["C"]["message"]
@@ -106,7 +115,14 @@ def test_calibration_zones_follow_the_binomial_test():
 
 
 def test_psi_bands_are_the_standard_ones():
-    assert [psi_band(v) for v in (0.05, 0.1, 0.2, 0.25, 0.26, None)] == ["stable", "watch", "watch", "watch", "shifted", "unknown"]
+    assert [psi_band(v) for v in (0.05, 0.1, 0.2, 0.25, 0.26, None)] == [
+        "stable",
+        "watch",
+        "watch",
+        "watch",
+        "shifted",
+        "unknown",
+    ]
 
 
 def test_bootstrap_intervals_are_seeded_and_shrink_with_rows():
@@ -123,20 +139,38 @@ def test_bootstrap_intervals_are_seeded_and_shrink_with_rows():
 
 
 def test_a_gate_report_fails_on_a_chance_auc_and_names_every_failure():
-    report = gate_report({"auc": 0.52, "auc_ci95": [0.47, 0.57]}, [], [], [],
-                         [{"of": "score (grade mix)", "psi": 0.4, "band": "shifted", "passed": False,
-                           "message": "score (grade mix): population stability index 0.400 > 0.25"}])
+    report = gate_report(
+        {"auc": 0.52, "auc_ci95": [0.47, 0.57]},
+        [],
+        [],
+        [],
+        [
+            {
+                "of": "score (grade mix)",
+                "psi": 0.4,
+                "band": "shifted",
+                "passed": False,
+                "message": "score (grade mix): population stability index 0.400 > 0.25",
+            }
+        ],
+    )
     assert report["passed"] is False and len(report["failures"]) == 2
     assert "interval starts at 0.470" in report["failures"][0] and "0.400 > 0.25" in report["failures"][1]
 
 
-@pytest.mark.parametrize("spec,message", [
-    ({"features": []}, "non-empty `features:`"),
-    ({"features": [{"name": "x", "type": "text"}]}, "feature 'x' type must be numeric or categorical, got 'text'"),
-    ({"features": [{"name": "x", "trend": "up"}]}, "feature 'x' trend must be one of"),
-    ({"features": [{"name": "c", "type": "categorical", "trend": "ascending"}]}, "categorical feature 'c' cannot declare"),
-    ({"features": [{"name": "x", "special_values": -1}]}, "special_values must be a list"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ({"features": []}, "non-empty `features:`"),
+        ({"features": [{"name": "x", "type": "text"}]}, "feature 'x' type must be numeric or categorical, got 'text'"),
+        ({"features": [{"name": "x", "trend": "up"}]}, "feature 'x' trend must be one of"),
+        (
+            {"features": [{"name": "c", "type": "categorical", "trend": "ascending"}]},
+            "categorical feature 'c' cannot declare",
+        ),
+        ({"features": [{"name": "x", "special_values": -1}]}, "special_values must be a list"),
+    ],
+)
 def test_a_bad_spec_is_refused_naming_the_feature_and_value(spec, message):
     with pytest.raises(InvalidInput, match=message):
         parse_spec(spec)
@@ -159,9 +193,25 @@ def test_data_is_refused_naming_the_column_and_value_and_special_values_become_m
 def test_german_credit_runs_through_the_generic_command_with_baseline_and_challenger():
     from wuxin.cli.main import app
 
-    result = CliRunner().invoke(app, ["credit", "validate", "--csv", str(FIXTURES / "germancredit.csv"), "--target",
-                                      "creditability", "--bad-value", "bad", "--spec", str(FIXTURES / "german_spec.yaml"),
-                                      "--folds", "2", "--resamples", "50"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "credit",
+            "validate",
+            "--csv",
+            str(FIXTURES / "germancredit.csv"),
+            "--target",
+            "creditability",
+            "--bad-value",
+            "bad",
+            "--spec",
+            str(FIXTURES / "german_spec.yaml"),
+            "--folds",
+            "2",
+            "--resamples",
+            "50",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("1000 rows, 300 defaults; 2-fold")

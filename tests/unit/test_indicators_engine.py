@@ -1,19 +1,28 @@
 """The pure indicator engine: local days, time-weighted hold, counters with resets, tracks,
 quality flags, aggregation, month values, indexes and the incremental planner."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from wuxin.indicators.days import DAY_MS, LOOKBACK_MS, day_start_ms, dirty_device_days, month_days, parse_day, touched_days
+from wuxin.errors import ThingModelError
+from wuxin.indicators.days import (
+    DAY_MS,
+    LOOKBACK_MS,
+    day_start_ms,
+    dirty_device_days,
+    month_days,
+    parse_day,
+    touched_days,
+)
 from wuxin.indicators.declare import Derived, Indicator, IndicatorPack, check_pack, label
-from wuxin.services.bootstrap import indicator_packs
 from wuxin.indicators.engine import AggregateRow, aggregate_enterprise_day, aggregate_month, compute_device_days
 from wuxin.indicators.index import MIN_PEERS, distribution, percentile_rank
 from wuxin.indicators.kernels import counter_increase, haversine_km, held_seconds, reduce_per_day, track_km
 from wuxin.indicators.planner import plan_update, runs
 from wuxin.indicators.series import DeviceDays, Series
-from wuxin.errors import ThingModelError
+from wuxin.services.bootstrap import indicator_packs
 
 D = parse_day("2025-11-10")
 T0 = day_start_ms(D)  # local midnight, 2025-11-09T16:00Z
@@ -71,8 +80,14 @@ def test_reductions_per_day_ignore_missing_values():
 
 
 def _bracelet(ts, current, days=DAYS) -> DeviceDays:
-    return DeviceDays("loom", "manufacturing.current_bracelet", {"run_threshold_a": 5.0}, days,
-                      {"current_a": Series.of(ts, current)}, now_ms=T0 + 10 * DAY_MS)
+    return DeviceDays(
+        "loom",
+        "manufacturing.current_bracelet",
+        {"run_threshold_a": 5.0},
+        days,
+        {"current_a": Series.of(ts, current)},
+        now_ms=T0 + 10 * DAY_MS,
+    )
 
 
 def test_run_hours_are_the_same_in_any_order_and_with_duplicates():
@@ -81,12 +96,15 @@ def test_run_hours_are_the_same_in_any_order_and_with_duplicates():
     current = np.where((np.arange(2 * 1440) % 1440) < 600, 10.0, 1.0)
     ordered = compute_device_days(decls, _bracelet(ts, current))
     perm = np.random.default_rng(1).permutation(len(ts))
-    shuffled = compute_device_days(decls, _bracelet(np.concatenate([ts[perm], ts[:50]]), np.concatenate([current[perm], current[:50]])))
+    shuffled = compute_device_days(
+        decls, _bracelet(np.concatenate([ts[perm], ts[:50]]), np.concatenate([current[perm], current[:50]]))
+    )
     assert ordered == shuffled
     run = {r.day: r for r in ordered if r.name == "run_hours"}
     assert run[D].value == pytest.approx(10.0) and run[D].quality == "complete" and run[D].points == 1440
-    no_threshold = compute_device_days(decls, DeviceDays("loom", "manufacturing.current_bracelet", {}, DAYS,
-                                                         {"current_a": Series.of(ts, current)}))
+    no_threshold = compute_device_days(
+        decls, DeviceDays("loom", "manufacturing.current_bracelet", {}, DAYS, {"current_a": Series.of(ts, current)})
+    )
     assert all(r.value is None for r in no_threshold)  # without run_threshold_a, run time is unknown
 
 
@@ -95,15 +113,24 @@ def test_a_day_half_observed_is_partial_and_a_day_without_data_is_unknown():
     ts = T0 + np.arange(720) * MIN
     rows = {(r.day, r.name): r for r in compute_device_days(decls, _bracelet(ts, np.full(720, 9.0)))}
     assert rows[(D, "run_hours")].quality == "partial"
-    assert rows[(D, "run_hours")].value == pytest.approx(12.0 + 4 / 60)  # the last reading stands for the 5-minute max gap
+    assert rows[(D, "run_hours")].value == pytest.approx(
+        12.0 + 4 / 60
+    )  # the last reading stands for the 5-minute max gap
     assert rows[(D, "utilization_rate")].value == pytest.approx(1.0)
     assert rows[(D + 1, "run_hours")].value is None and rows[(D + 1, "run_hours")].quality == "unknown"
 
 
 def test_enterprise_aggregates_flag_missing_devices_and_derive():
     pack = indicator_packs()["dairy"]
-    values = [("dairy.ear_tag", "herd_count", 1.0, "complete")] * 3 + [("dairy.milk_meter", "milk_kg", 90.0, "complete")]
-    rows = {r.name: r for r in aggregate_enterprise_day(pack, values, {"dairy.ear_tag": 3, "dairy.milk_meter": 1, "dairy.collar": 3}, {})}
+    values = [("dairy.ear_tag", "herd_count", 1.0, "complete")] * 3 + [
+        ("dairy.milk_meter", "milk_kg", 90.0, "complete")
+    ]
+    rows = {
+        r.name: r
+        for r in aggregate_enterprise_day(
+            pack, values, {"dairy.ear_tag": 3, "dairy.milk_meter": 1, "dairy.collar": 3}, {}
+        )
+    }
     assert rows["herd_count"] == AggregateRow("herd_count", 3.0, "complete", 3)
     assert rows["milk_kg_per_cow"].value == pytest.approx(30.0) and rows["milk_kg_per_cow"].quality == "complete"
     assert rows["activity_steps_mean"].value is None and rows["activity_steps_mean"].quality == "unknown"
@@ -120,7 +147,9 @@ def test_month_is_complete_only_when_finished_and_every_day_complete():
     assert (row.value, row.quality, row.devices) == (20.0, "complete", 30)
     (row,) = aggregate_month(pack, 202511, full, after - 2)
     assert row.quality == "partial"
-    (row,) = aggregate_month(pack, 202511, {"energy_kwh": [(days.start, 10.0, "complete"), (days.start + 1, 5.0, "complete")]}, after)
+    (row,) = aggregate_month(
+        pack, 202511, {"energy_kwh": [(days.start, 10.0, "complete"), (days.start + 1, 5.0, "complete")]}, after
+    )
     assert (row.value, row.quality) == (15.0, "partial")  # a sum over the month, missing days: partial
 
 
@@ -151,5 +180,13 @@ def test_a_broken_declaration_is_refused_with_its_name():
     with pytest.raises(ThingModelError, match="nope"):
         check_pack(IndicatorPack("manufacturing", (), (), (derived,), ()), models)
     with pytest.raises(ThingModelError, match="median"):
-        check_pack(IndicatorPack("manufacturing", (bad.__class__(**{**bad.__dict__, "properties": ("current_a",), "aggregation": "median"}),),
-                                 (), (), ()), models)
+        check_pack(
+            IndicatorPack(
+                "manufacturing",
+                (bad.__class__(**{**bad.__dict__, "properties": ("current_a",), "aggregation": "median"}),),
+                (),
+                (),
+                (),
+            ),
+            models,
+        )

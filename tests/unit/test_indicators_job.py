@@ -1,6 +1,7 @@
 """The schedule of `wuxin serve`'s indicators job (api.indicators_job) with a fake run (the real runs are in
 tests/integration/test_live_indicators.py): a backlog is caught up run after run a second apart, a failing run is
 logged, shown and retried an interval later, and the job never dies of it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,9 @@ JOB_THREAD = "indicators-job-under-test"  # asyncio.sleep is patched for the who
 def test_backlog_runs_follow_each_other_and_failures_are_retried(monkeypatch):
     outcomes = [7, 2, RuntimeError("database is down"), 0, 0]  # backlog after each run, or what it raises
     sleeps: list[float] = []
-    platform = SimpleNamespace(settings=SimpleNamespace(indicators_interval_s=INTERVAL_S, indicators_device_days_per_run=5),
-                               metrics=Metrics())
+    platform = SimpleNamespace(
+        settings=SimpleNamespace(indicators_interval_s=INTERVAL_S, indicators_device_days_per_run=5), metrics=Metrics()
+    )
     seen: list[dict] = []
     job = IndicatorsJob()
 

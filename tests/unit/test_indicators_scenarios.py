@@ -1,4 +1,5 @@
 """Each pack's indicators on its simulator: they recover the ground truth the simulators expose."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,9 @@ def _run(scenario: str, seed_text: str, pick=lambda e: True):
     for d in e.devices:
         decls = pack.for_type(d.device_type)
         if decls:
-            data = device_days(d.key, d.device_type, d.attributes, values.get(d.key, {}), events.get(d.key, {}), days, siblings)
+            data = device_days(
+                d.key, d.device_type, d.attributes, values.get(d.key, {}), events.get(d.key, {}), days, siblings
+            )
             rows += [(d.key, r) for r in compute_device_days(decls, data)]
     return e, truth, rows, values, events
 
@@ -46,7 +49,9 @@ def test_run_hours_match_the_machines_true_run_time():
 
 def test_track_and_odometer_distance_match_the_km_driven():
     _, truth, rows, *_ = _run("vehicles", "t-veh")
-    gps = [(r.value, truth[(k, r.day)]) for k, r in rows if r.name == "distance_gps_km" and r.value and (k, r.day) in truth]
+    gps = [
+        (r.value, truth[(k, r.day)]) for k, r in rows if r.name == "distance_gps_km" and r.value and (k, r.day) in truth
+    ]
     assert gps and all(abs(a - b) <= 0.02 * b + 0.05 for a, b in gps)
     odo = [r.value for k, r in rows if r.name == "distance_odometer_km" and r.quality == "complete"]
     assert odo  # day 2 has its baseline from day 1
@@ -67,7 +72,7 @@ def test_pv_expectation_matches_pvlib_on_the_true_irradiance():
 
     e, truth, rows, *_ = _run("energy", "t-pv", lambda x: any(d.device_type == E.INVERTER for d in x.devices))
     kwp = sum(float(d.attributes["capacity_kwp"]) for d in e.devices if d.device_type == E.INVERTER)
-    (key, raw), = truth.items()
+    ((key, raw),) = truth.items()
     kw = E.expected_ac_kw(raw["poa_wm2"], raw["module_temp_c"], kwp)
     day = local_day(raw["ts"])
     for k, r in rows:
@@ -80,13 +85,25 @@ def test_pv_expectation_matches_pvlib_on_the_true_irradiance():
 def test_construction_headcount_counts_people_once_across_gates():
     from wuxin.scenarios.construction.indicators import GROUPS
 
-    e, _, _, values, events = _run("construction", "t-con", lambda x: sum(d.device_type == "construction.access_gate" for d in x.devices) == 2)
+    e, _, _, values, events = _run(
+        "construction", "t-con", lambda x: sum(d.device_type == "construction.access_gate" for d in x.devices) == 2
+    )
     days = np.arange(local_day(START), local_day(END - 1) + 1)
-    gates = [device_days(d.key, d.device_type, d.attributes, values.get(d.key, {}), events.get(d.key, {}), days)
-             for d in e.devices if d.device_type == "construction.access_gate"]
+    gates = [
+        device_days(d.key, d.device_type, d.attributes, values.get(d.key, {}), events.get(d.key, {}), days)
+        for d in e.devices
+        if d.device_type == "construction.access_gate"
+    ]
     result = GROUPS[0].compute(gates)
-    people = [{p["person_hash"] for g in gates for t, p in zip(g.e("entry").ts, g.e("entry").params)
-               if local_day(int(t)) == d and p["authorised"]} for d in days]
+    people = [
+        {
+            p["person_hash"]
+            for g in gates
+            for t, p in zip(g.e("entry").ts, g.e("entry").params)
+            if local_day(int(t)) == d and p["authorised"]
+        }
+        for d in days
+    ]
     expected = np.array([float(len(p)) if p else np.nan for p in people])
     assert np.array_equal(result.value, expected, equal_nan=True) and np.nansum(expected) > 0
 
@@ -95,7 +112,15 @@ def test_pledged_stock_reconciliation_takes_the_smallest_stock():
     from wuxin.scenarios.logistics.indicators import reconcile_pledged_stock
 
     wms = [{"quantity": 300, "direction": "in"}, {"quantity": 100, "direction": "out"}]
-    r = reconcile_pledged_stock(10_000, wms, camera_net_units=195, rfid_stock_units=10_150, weighed_in_kg=2700, weighed_out_kg=900,
-                                unit_kg=9.0, price_cny_per_unit=380.0)
+    r = reconcile_pledged_stock(
+        10_000,
+        wms,
+        camera_net_units=195,
+        rfid_stock_units=10_150,
+        weighed_in_kg=2700,
+        weighed_out_kg=900,
+        unit_kg=9.0,
+        price_cny_per_unit=380.0,
+    )
     assert (r.stock_by_wms, r.stock_by_camera, r.stock_by_weighbridge) == (10_200, 10_195, 10_200)
     assert r.max_gap_units == 50 and r.pledged_units == 10_150 and r.pledged_value_cny == 10_150 * 380.0

@@ -1,4 +1,5 @@
 """The net under validation: which errors mean "the database is away" and which "this data", and bisection."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,17 +17,22 @@ class _PgError(Exception):
         self.sqlstate = sqlstate
 
 
-@pytest.mark.parametrize("error, away", [
-    (OperationalError("SELECT 1", {}, _PgError("08006")), True),  # connection failure
-    (OperationalError("SELECT 1", {}, _PgError("57P01")), True),  # admin shutdown
-    (OperationalError("INSERT", {}, _PgError("40P01")), True),  # deadlock: retry
-    (OperationalError("INSERT", {}, Exception("database is locked")), True),  # SQLite, no sqlstate
-    (OperationalError("INSERT", {}, _PgError("54000")), False),  # program limit exceeded: the data
-    (DataError("INSERT", {}, _PgError("22021")), False),
-    (IntegrityError("INSERT", {}, _PgError("23505")), False),
-    (ConnectionRefusedError(), True), (Unavailable("down"), True),
-    (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), False), (RecursionError(), False),
-])
+@pytest.mark.parametrize(
+    "error, away",
+    [
+        (OperationalError("SELECT 1", {}, _PgError("08006")), True),  # connection failure
+        (OperationalError("SELECT 1", {}, _PgError("57P01")), True),  # admin shutdown
+        (OperationalError("INSERT", {}, _PgError("40P01")), True),  # deadlock: retry
+        (OperationalError("INSERT", {}, Exception("database is locked")), True),  # SQLite, no sqlstate
+        (OperationalError("INSERT", {}, _PgError("54000")), False),  # program limit exceeded: the data
+        (DataError("INSERT", {}, _PgError("22021")), False),
+        (IntegrityError("INSERT", {}, _PgError("23505")), False),
+        (ConnectionRefusedError(), True),
+        (Unavailable("down"), True),
+        (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), False),
+        (RecursionError(), False),
+    ],
+)
 def test_the_database_away_is_told_from_the_data(error, away):
     assert is_unavailable(error) is away
 

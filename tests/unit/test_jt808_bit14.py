@@ -1,4 +1,5 @@
 """JT/T 808 bit-14 quirk: 2013 terminals that set the 2019 flag are read with the 2013 header; forced versions."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,13 @@ LOCATION = m.build_location(fix(datetime(2026, 9, 21, 12, 0, tzinfo=UTC), 29.868
 
 def quirk_2013(msg_id: int, body: bytes, serial: int = 0x2A, phone: str = "013912345678") -> bytes:
     """A 2013 header (6-byte BCD phone, no version byte) with bit 14 set, as the quirky terminals send it."""
-    return msg_id.to_bytes(2, "big") + (0x4000 | len(body)).to_bytes(2, "big") + bytes.fromhex(phone) + serial.to_bytes(2, "big") + body
+    return (
+        msg_id.to_bytes(2, "big")
+        + (0x4000 | len(body)).to_bytes(2, "big")
+        + bytes.fromhex(phone)
+        + serial.to_bytes(2, "big")
+        + body
+    )
 
 
 def test_a_2013_location_with_bit_14_is_read_with_the_2013_header() -> None:
@@ -73,8 +80,14 @@ def test_when_neither_header_reads_the_error_of_the_readable_header_is_raised() 
 def test_forced_versions_read_whatever_bit_14_says() -> None:
     quirky = wire(quirk_2013(0x0200, LOCATION))
     assert decode_frame(quirky, "2013").header.bit14_quirk
-    plain_2019 = (0x0200).to_bytes(2, "big") + len(LOCATION).to_bytes(2, "big") + b"\x01" + bytes.fromhex(
-        "00000000013912345678") + b"\x00\x07" + LOCATION  # a 2019 header that forgot bit 14
+    plain_2019 = (
+        (0x0200).to_bytes(2, "big")
+        + len(LOCATION).to_bytes(2, "big")
+        + b"\x01"
+        + bytes.fromhex("00000000013912345678")
+        + b"\x00\x07"
+        + LOCATION
+    )  # a 2019 header that forgot bit 14
     with pytest.raises(Jt808Error):
         decode_frame(wire(plain_2019))
     assert decode_frame(wire(plain_2019), "2019").header.phone == "00000000013912345678"
@@ -83,7 +96,9 @@ def test_forced_versions_read_whatever_bit_14_says() -> None:
 
 
 def test_the_encoder_builds_the_quirky_frame_byte_for_byte() -> None:
-    assert encode_frame(0x0200, "013912345678", 0x2A, LOCATION, bit14_quirk=True)[1:-1] == wire(quirk_2013(0x0200, LOCATION))
+    assert encode_frame(0x0200, "013912345678", 0x2A, LOCATION, bit14_quirk=True)[1:-1] == wire(
+        quirk_2013(0x0200, LOCATION)
+    )
 
 
 def test_a_terminal_provisioned_2019_may_leave_bit_14_clear_and_an_auto_one_may_not() -> None:

@@ -1,4 +1,5 @@
 """`wuxin jt808 decode`: captured frames as JSON for support staff."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from wuxin.config import get_settings
 from wuxin.cli.jt808 import app
+from wuxin.config import get_settings
 from wuxin.ingest.jt808.codec import encode_frame
 from wuxin.ingest.jt808.simulator import TerminalSimulator, fix
 
@@ -28,10 +29,21 @@ def test_decode_location_prints_the_documented_shape() -> None:
     code, out, _ = decode(PUBLISHED_LOCATION)
     assert code == 0
     assert json.loads(out) == {
-        "msg_id": "0x0200", "version": "2013", "phone": "030300000228", "serial": 66, "subpackage": None,
+        "msg_id": "0x0200",
+        "version": "2013",
+        "phone": "030300000228",
+        "serial": 66,
+        "subpackage": None,
         "body": {
-            "alarm": 0, "status": 3, "lat": 23.169716, "lon": 113.450696, "altitude_m": 0, "speed_kmh": 0.0,
-            "heading_deg": 5, "time": "2018-09-21T16:14:57+08:00", "mileage_km": 114.4,
+            "alarm": 0,
+            "status": 3,
+            "lat": 23.169716,
+            "lon": 113.450696,
+            "altitude_m": 0,
+            "speed_kmh": 0.0,
+            "heading_deg": 5,
+            "time": "2018-09-21T16:14:57+08:00",
+            "mileage_km": 114.4,
             "extras": {"signal_strength": 16, "satellites": 10, "0xeb": "000c00b28986011780108622216500060089ffffffff"},
         },
     }
@@ -108,5 +120,9 @@ def test_serve_listens_on_the_configured_host_by_default(recording_gateway, monk
 
 def test_serve_names_a_device_without_its_terminal_id(recording_gateway) -> None:
     result = runner.invoke(app, ["serve", "--device", "013912345678=truck-1"])
-    assert result.exit_code == 2 and "PHONE:TERMINAL_ID=DEVICE_KEY" in result.output and "013912345678=truck-1" in result.output
+    assert (
+        result.exit_code == 2
+        and "PHONE:TERMINAL_ID=DEVICE_KEY" in result.output
+        and "013912345678=truck-1" in result.output
+    )
     assert recording_gateway == []

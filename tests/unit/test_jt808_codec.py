@@ -1,9 +1,9 @@
 """JT/T 808 codec and message bodies: hand-built frames, published frames, pure mapping."""
+
 from __future__ import annotations
 
-from dataclasses import replace
-
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import reduce
 from pathlib import Path
@@ -61,7 +61,9 @@ LOCATION_BODY = bytes.fromhex(
     "310109"  # satellites 9
     "e103aabbcc"  # unknown item, kept raw
 )
-HEADER_2013 = bytes.fromhex("0200") + bytes([0x00, len(LOCATION_BODY)]) + bytes.fromhex("013912345678") + bytes.fromhex("002a")
+HEADER_2013 = (
+    bytes.fromhex("0200") + bytes([0x00, len(LOCATION_BODY)]) + bytes.fromhex("013912345678") + bytes.fromhex("002a")
+)
 
 
 def test_hand_built_2013_location_decodes_every_field() -> None:
@@ -79,7 +81,13 @@ def test_hand_built_2013_location_decodes_every_field() -> None:
 
 def test_hand_built_2019_header_with_version_byte_and_ten_byte_phone() -> None:
     attr = 0x4000 | len(LOCATION_BODY)
-    raw = bytes.fromhex("0200") + attr.to_bytes(2, "big") + b"\x01" + bytes.fromhex("00000000013912345678") + bytes.fromhex("0007")
+    raw = (
+        bytes.fromhex("0200")
+        + attr.to_bytes(2, "big")
+        + b"\x01"
+        + bytes.fromhex("00000000013912345678")
+        + bytes.fromhex("0007")
+    )
     frame = decode_frame(content(wire(raw + LOCATION_BODY)))
     header = frame.header
     assert header.version == "2019" and header.protocol_version == 1
@@ -90,7 +98,13 @@ def test_hand_built_2019_header_with_version_byte_and_ten_byte_phone() -> None:
 def test_body_attribute_bits_subpackage_and_encryption() -> None:
     body = b"\x01\x02\x03"
     attr = 0x2000 | (1 << 10) | len(body)  # subpackage, RSA, length 3
-    raw = bytes.fromhex("0704") + attr.to_bytes(2, "big") + bytes.fromhex("013912345678") + bytes.fromhex("0100") + bytes.fromhex("00050002")
+    raw = (
+        bytes.fromhex("0704")
+        + attr.to_bytes(2, "big")
+        + bytes.fromhex("013912345678")
+        + bytes.fromhex("0100")
+        + bytes.fromhex("00050002")
+    )
     header = decode_frame(content(wire(raw + body))).header
     assert (header.encryption, header.total, header.index, header.body_length, header.serial) == (1, 5, 2, 3, 256)
 
@@ -111,7 +125,10 @@ def test_checksum_mismatch_names_terminal_and_both_values() -> None:
     bad = good[:-2] + bytes([want ^ 0x01]) + b"\x7e"
     with pytest.raises(Jt808Error) as caught:
         decode_frame(content(bad))
-    assert str(caught.value) == f"JT808 checksum mismatch from terminal 013912345678: got 0x{want ^ 1:02x}, want 0x{want:02x}"
+    assert (
+        str(caught.value)
+        == f"JT808 checksum mismatch from terminal 013912345678: got 0x{want ^ 1:02x}, want 0x{want:02x}"
+    )
     assert caught.value.header is not None and caught.value.header.serial == 42
 
 
@@ -144,7 +161,9 @@ def test_encoder_agrees_with_hand_built_frame() -> None:
 
 @pytest.mark.parametrize("version", ["2013", "2019"])
 def test_encode_decode_round_trip_with_subpackage(version: str) -> None:
-    frame = decode_frame(content(encode_frame(0x0704, "13912345678", 65535, b"\x7e\x7d", version=version, subpackage=(3, 2))))
+    frame = decode_frame(
+        content(encode_frame(0x0704, "13912345678", 65535, b"\x7e\x7d", version=version, subpackage=(3, 2)))
+    )
     assert frame.header.phone.lstrip("0") == "13912345678" and frame.header.version == version
     assert (frame.header.total, frame.header.index, frame.body) == (3, 2, b"\x7e\x7d")
 
@@ -229,7 +248,10 @@ def test_published_batch_location() -> None:
 def test_published_register_2013_and_2011() -> None:
     r2013 = m.parse_register(published("register_2013").body, "2013")
     assert (r2013["layout"], r2013["terminal_model"], r2013["terminal_id"], r2013["plate"]) == (
-        "2013", "BSJ-A6-BD", "0567872", "粤B88888",
+        "2013",
+        "BSJ-A6-BD",
+        "0567872",
+        "粤B88888",
     )
     assert (r2013["province_id"], r2013["city_id"]) == (44, 303)
     assert m.parse_register(published("register_2011").body, "2013")["layout"] == "2011"
@@ -252,7 +274,7 @@ def test_published_frame_with_bad_checksum_is_refused() -> None:
 
 def test_additional_items_odd_sizes_and_truncation_never_fail() -> None:
     fixed = LOCATION_BODY[:28]
-    loc = m.parse_location(fixed + bytes.fromhex("0102aaaa" "3105010203"))  # mileage of 2 bytes; truncated item
+    loc = m.parse_location(fixed + bytes.fromhex("0102aaaa3105010203"))  # mileage of 2 bytes; truncated item
     assert loc.mileage_km is None and loc.satellites is None
     assert loc.extras == {0x01: b"\xaa\xaa", 0x31: b"\x01\x02\x03"}
     assert m.parse_location(fixed + b"\x99").extras == {0x99: b""}
@@ -274,7 +296,11 @@ def test_register_and_authenticate_2019_layouts() -> None:
     parsed = m.parse_register(body, "2019")
     assert (parsed["terminal_model"], parsed["terminal_id"], parsed["plate"]) == ("X" * 30, "ID9", "京A00001")
     auth = bytes([4]) + b"abcd" + b"860000000000001" + b"v2.1".ljust(20, b"\x00")
-    assert m.parse_authenticate(auth, "2019") == {"auth_code": "abcd", "imei": "860000000000001", "software_version": "v2.1"}
+    assert m.parse_authenticate(auth, "2019") == {
+        "auth_code": "abcd",
+        "imei": "860000000000001",
+        "software_version": "v2.1",
+    }
 
 
 def test_build_location_round_trips_signs() -> None:
@@ -292,10 +318,21 @@ def test_location_lines_values_and_utc_epoch_ms() -> None:
     lines, alarm = m.location_lines("truck-7", [loc], previous_alarm=0)
     ts = int(datetime(2024, 1, 31, 15, 59, 58, tzinfo=UTC).timestamp() * 1000)
     assert lines[0] == {
-        "device": "truck-7", "ts": ts,
-        "values": {"lat": -22.51488, "lon": -113.916508, "speed_kmh": 85.3, "heading_deg": 270,
-                   "altitude_m": 71, "odometer_km": 1234.5, "fuel_l": 50.0, "acc_on": True,
-                   "oil_cut": False, "circuit_cut": False, "doors_locked": False},
+        "device": "truck-7",
+        "ts": ts,
+        "values": {
+            "lat": -22.51488,
+            "lon": -113.916508,
+            "speed_kmh": 85.3,
+            "heading_deg": 270,
+            "altitude_m": 71,
+            "odometer_km": 1234.5,
+            "fuel_l": 50.0,
+            "acc_on": True,
+            "oil_cut": False,
+            "circuit_cut": False,
+            "doors_locked": False,
+        },
     }
     assert lines[1:] == [
         {"device": "truck-7", "ts": ts, "event": "sos", "params": {"lat": -22.51488, "lon": -113.916508}},
@@ -312,13 +349,19 @@ def test_no_fix_means_no_position_values_not_zero() -> None:
 
 def test_every_location_carries_the_oil_circuit_and_door_bits_so_the_data_after_a_cut_confirms_it() -> None:
     when = datetime(2024, 1, 1, tzinfo=UTC)
-    cut = replace(fix(when, 30, 120, acc_on=False), status=m.STATUS_POSITIONED | m.STATUS_OIL_CUT | m.STATUS_CIRCUIT_CUT)
+    cut = replace(
+        fix(when, 30, 120, acc_on=False), status=m.STATUS_POSITIONED | m.STATUS_OIL_CUT | m.STATUS_CIRCUIT_CUT
+    )
     (line,), _ = m.location_lines("truck-7", [cut], 0)
     assert line["values"]["oil_cut"] is True and line["values"]["circuit_cut"] is True
     assert line["values"]["doors_locked"] is False and line["values"]["acc_on"] is False
     locked = replace(cut, status=m.STATUS_POSITIONED | m.STATUS_DOORS_LOCKED)
     (line,), _ = m.location_lines("truck-7", [locked], 0)
-    assert (line["values"]["oil_cut"], line["values"]["circuit_cut"], line["values"]["doors_locked"]) == (False, False, True)
+    assert (line["values"]["oil_cut"], line["values"]["circuit_cut"], line["values"]["doors_locked"]) == (
+        False,
+        False,
+        True,
+    )
 
 
 def test_events_fire_on_rising_alarm_bits_only() -> None:

@@ -1,4 +1,5 @@
 """JT/T 808 command bodies and their answers, byte by byte (2013 and 2019)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -15,12 +16,12 @@ WHEN = datetime(2026, 9, 21, 12, 0, tzinfo=UTC)
 
 def test_set_parameters_body():
     body = c.build_set_parameters({"report_interval_s": 10, "heartbeat_interval_s": 30})
-    assert body.hex() == "02" + "00000001" "04" "0000001e" + "00000029" "04" "0000000a"
+    assert body.hex() == "02" + "00000001040000001e" + "00000029040000000a"
     assert c.parse_set_parameters(body) == {0x0001: bytes.fromhex("0000001e"), 0x0029: bytes.fromhex("0000000a")}
 
 
 def test_parameters_reply_names_known_ids_and_keeps_others():
-    body = c.build_parameters_reply(0x1234, {0x0001: 60, 0x0029: 30}) + bytes.fromhex("00000013" "03" "616263")
+    body = c.build_parameters_reply(0x1234, {0x0001: 60, 0x0029: 30}) + bytes.fromhex("0000001303616263")
     body = body[:2] + bytes([3]) + body[3:]  # three items now
     serial, values = c.parse_parameters_reply(body)
     assert serial == 0x1234 and values == {"heartbeat_interval_s": 60, "report_interval_s": 30, "0x0013": "616263"}
@@ -43,10 +44,11 @@ def test_vehicle_control_2013_locks_doors_only():
 
 def test_vehicle_control_2019_lists_control_types():
     body = c.build_vehicle_control("2019", oil_power_cut=True)
-    assert body.hex() == "0001" "f001" "01"
-    assert c.build_vehicle_control("2019", doors_locked=True).hex() == "0001" "0001" "01"
-    assert c.parse_vehicle_control(c.build_vehicle_control("2019", doors_locked=False, oil_power_cut=False), "2019") == {
-        "doors_locked": False, "oil_power_cut": False}
+    assert body.hex() == "0001f00101"
+    assert c.build_vehicle_control("2019", doors_locked=True).hex() == "0001000101"
+    assert c.parse_vehicle_control(
+        c.build_vehicle_control("2019", doors_locked=False, oil_power_cut=False), "2019"
+    ) == {"doors_locked": False, "oil_power_cut": False}
     with pytest.raises(Jt808Error, match="0x0002 is not known"):
         c.parse_vehicle_control(bytes.fromhex("0001000201"), "2019")
 
@@ -68,18 +70,29 @@ def test_a_cut_vehicle_answers_with_status_bits_and_stands_still():
 def test_a_new_report_interval_changes_the_cadence():
     vehicle = SimulatedVehicle(speed_kmh=36.0, acc_on=True)
     assert len(vehicle.track(WHEN, 300)) == 10  # every 30 s
-    frame = decode_frame(encode_frame(c.SET_PARAMETERS, "013912345678", 5,
-                                      c.build_set_parameters({"report_interval_s": 10}))[1:-1])
+    frame = decode_frame(
+        encode_frame(c.SET_PARAMETERS, "013912345678", 5, c.build_set_parameters({"report_interval_s": 10}))[1:-1]
+    )
     reply_id, reply = vehicle.obey(frame, WHEN)
-    assert (reply_id, m.parse_general_response(reply)) == (m.TERMINAL_RESPONSE, {"reply_serial": 5, "reply_msg_id": 0x8103, "result": 0})
+    assert (reply_id, m.parse_general_response(reply)) == (
+        m.TERMINAL_RESPONSE,
+        {"reply_serial": 5, "reply_msg_id": 0x8103, "result": 0},
+    )
     fixes = vehicle.track(WHEN, 300)
     assert len(fixes) == 30 and fixes[1].lon > fixes[0].lon  # driving east
 
 
 def test_every_operation_has_a_message():
-    for operation, params in (("query_parameters", {}), ("set_parameters", {"report_interval_s": 5}),
-                              ("query_location", {}), ("send_text", {"text": "hi"}), ("lock_doors", {}),
-                              ("unlock_doors", {}), ("immobilise", {}), ("restore", {})):
+    for operation, params in (
+        ("query_parameters", {}),
+        ("set_parameters", {"report_interval_s": 5}),
+        ("query_location", {}),
+        ("send_text", {"text": "hi"}),
+        ("lock_doors", {}),
+        ("unlock_doors", {}),
+        ("immobilise", {}),
+        ("restore", {}),
+    ):
         msg_id, _ = c.command_message(operation, params, "2019")
         assert msg_id in (c.QUERY_PARAMETERS, c.SET_PARAMETERS, c.QUERY_LOCATION, c.TEXT_MESSAGE, c.VEHICLE_CONTROL)
     with pytest.raises(Jt808Error, match="no message for operation 'reboot'"):

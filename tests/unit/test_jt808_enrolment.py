@@ -1,4 +1,5 @@
 """The enrolment rules of JT/T 808 registrations (pure): identity, vehicle, window, once."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,10 +8,22 @@ from wuxin.ingest.jt808 import messages as m
 from wuxin.ingest.jt808.enrolment import ProvisionedTerminal, authentication_refusal, judge_registration
 
 NOW_MS = 1_790_000_000_000
-TERMINAL = ProvisionedTerminal("truck-1", "SZ80801", manufacturer_id="70111", terminal_model="JT-701",
-                               plate="粤B12345", vin="LZZ1CCND5MB123456", enrol_until_ms=NOW_MS + 1000)
-BODY = {"manufacturer_id": "70111", "terminal_model": "JT-701", "terminal_id": "SZ80801", "plate_color": 1,
-        "plate": "粤B12345"}
+TERMINAL = ProvisionedTerminal(
+    "truck-1",
+    "SZ80801",
+    manufacturer_id="70111",
+    terminal_model="JT-701",
+    plate="粤B12345",
+    vin="LZZ1CCND5MB123456",
+    enrol_until_ms=NOW_MS + 1000,
+)
+BODY = {
+    "manufacturer_id": "70111",
+    "terminal_model": "JT-701",
+    "terminal_id": "SZ80801",
+    "plate_color": 1,
+    "plate": "粤B12345",
+}
 
 
 def judge(terminal=TERMINAL, now_ms=NOW_MS, **fields) -> tuple[int, str]:
@@ -22,7 +35,10 @@ def test_the_provisioned_terminal_in_its_window_enrols() -> None:
     assert judge() == (m.REGISTER_OK, "enrolled")
     assert judge(terminal_id="sz80801") == (m.REGISTER_OK, "enrolled")  # terminal ids are capitals
     assert judge(plate_color=0, plate="LZZ1CCND5MB123456") == (m.REGISTER_OK, "enrolled")  # colour 0: the VIN
-    assert judge(replace(TERMINAL, manufacturer_id=None, terminal_model=None), manufacturer_id="X", terminal_model="Y")[0] == 0
+    assert (
+        judge(replace(TERMINAL, manufacturer_id=None, terminal_model=None), manufacturer_id="X", terminal_model="Y")[0]
+        == 0
+    )
 
 
 def test_each_provisioned_fact_must_match() -> None:

@@ -1,4 +1,5 @@
 """Property-based fuzzing of the JT/T 808 frame parser and session: no input crashes or hangs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,12 @@ T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 def valid_frames() -> list[bytes]:
     sim = TerminalSimulator(PHONE)
     return [
-        *sim.register(), *sim.authenticate("x"), *sim.heartbeat(),
-        *sim.location(fix(T0, 30, 120, alarm=0x1C000103, mileage_km=5, fuel_l=2, satellites=7, extras={0xE1: b"\x7e\x7d"})),
+        *sim.register(),
+        *sim.authenticate("x"),
+        *sim.heartbeat(),
+        *sim.location(
+            fix(T0, 30, 120, alarm=0x1C000103, mileage_km=5, fuel_l=2, satellites=7, extras={0xE1: b"\x7e\x7d"})
+        ),
         *sim.batch_location([fix(T0, -1, -2), fix(T0, 3, 4)], part_bytes=40),
     ]
 
@@ -78,12 +83,20 @@ def test_escape_round_trips_and_hides_delimiters(raw: bytes) -> None:
 
 @FUZZ
 @given(
-    st.integers(0, 0xFFFF), st.from_regex(r"[0-9]{1,12}", fullmatch=True), st.integers(0, 0xFFFF),
-    st.binary(max_size=1023), st.sampled_from(["2013", "2019"]),
+    st.integers(0, 0xFFFF),
+    st.from_regex(r"[0-9]{1,12}", fullmatch=True),
+    st.integers(0, 0xFFFF),
+    st.binary(max_size=1023),
+    st.sampled_from(["2013", "2019"]),
 )
 def test_encode_decode_round_trip(msg_id: int, phone: str, serial: int, body: bytes, version: str) -> None:
     frame = decode_frame(encode_frame(msg_id, phone, serial, body, version=version)[1:-1])
-    assert (frame.header.msg_id, frame.header.serial, frame.body, frame.header.version) == (msg_id, serial, body, version)
+    assert (frame.header.msg_id, frame.header.serial, frame.body, frame.header.version) == (
+        msg_id,
+        serial,
+        body,
+        version,
+    )
     assert int(frame.header.phone) == int(phone)
 
 
@@ -146,7 +159,9 @@ def test_session_survives_corrupted_locations_after_login(frame: bytes, position
 @given(st.lists(st.one_of(st.binary(max_size=300), st.sampled_from(VALID)), min_size=1, max_size=8))
 def test_gateway_over_tcp_survives_any_bytes(chunks: list[bytes]) -> None:
     async def scenario() -> None:
-        gateway = Jt808Gateway(InMemoryDirectory({PHONE: ("truck-1", "T000001")}), InMemorySink(), idle_timeout_s=0.5, max_buffer_bytes=512)
+        gateway = Jt808Gateway(
+            InMemoryDirectory({PHONE: ("truck-1", "T000001")}), InMemorySink(), idle_timeout_s=0.5, max_buffer_bytes=512
+        )
         port = await gateway.start("127.0.0.1", 0)
         try:
             attacker = SimulatedTerminal("013900000009")

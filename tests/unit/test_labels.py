@@ -1,5 +1,6 @@
 """Every code the packs and the Python enumerations define has a zh-CN label (with Chinese in it) and an
 English one; the API's labels come from those sources, not from a second list."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,13 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_every_label_has_chinese_and_english():
-    bad = [f"{kind}.{code}: {entry}" for kind, codes in all_labels().items() if kind != "unit" for code, entry in codes.items()
-           if not entry.get("en", "").strip() or not CJK.search(entry.get("zh", "")) and code not in _LATIN_ZH]
+    bad = [
+        f"{kind}.{code}: {entry}"
+        for kind, codes in all_labels().items()
+        if kind != "unit"
+        for code, entry in codes.items()
+        if not entry.get("en", "").strip() or not CJK.search(entry.get("zh", "")) and code not in _LATIN_ZH
+    ]
     assert bad == []
 
 
@@ -43,7 +49,11 @@ def test_every_pack_code_is_labelled():
     for name, pack in scenario_packs().items():
         missing += [f"scenario {name}"] if name not in labels["scenario"] else []
         for doc in pack.thing_model_docs:
-            missing += [f"device_type {doc['profile']['productKey']}"] if doc["profile"]["productKey"] not in labels["device_type"] else []
+            missing += (
+                [f"device_type {doc['profile']['productKey']}"]
+                if doc["profile"]["productKey"] not in labels["device_type"]
+                else []
+            )
             names_en = doc["wuxin"].get("names_en", {})
             for item in doc.get("properties", []) + doc.get("events", []):
                 if not names_en.get(item["identifier"]):
@@ -86,9 +96,20 @@ def test_label_falls_back_to_the_code_for_free_text():
 def test_the_report_words_give_reasons_and_codes_in_the_readers_language():
     from wuxin.risk.report import Words
 
-    reason = {"feature": "data_completeness", "value": 0.42, "points_below_best": 31.6, "text": "only 42% of the last 90 days ..."}
+    reason = {
+        "feature": "data_completeness",
+        "value": 0.42,
+        "points_below_best": 31.6,
+        "text": "only 42% of the last 90 days ...",
+    }
     assert Words("zh-CN").reason(reason) == "近90天仅 42% 的天数数据完整（−32 分）"
     assert Words("en").reason(reason) == reason["text"]
-    assert Words("zh-CN").reason({"feature": "net_margin", "value": None, "points_below_best": 5}) == "净利率未报告（按最差档计分）（−5 分）"
-    assert (Words("zh-CN").code("risk_class", "substandard"), Words("en").code("risk_class", "substandard")) == ("次级", "Substandard")
+    assert (
+        Words("zh-CN").reason({"feature": "net_margin", "value": None, "points_below_best": 5})
+        == "净利率未报告（按最差档计分）（−5 分）"
+    )
+    assert (Words("zh-CN").code("risk_class", "substandard"), Words("en").code("risk_class", "substandard")) == (
+        "次级",
+        "Substandard",
+    )
     assert Words("fr").lang == "zh-CN"  # anything but en reads Chinese

@@ -1,4 +1,5 @@
 """The dependency rule, kept true by reading the imports: SQL lives only in wuxin.store."""
+
 from __future__ import annotations
 
 import ast
@@ -43,15 +44,24 @@ def test_pure_cores_import_no_services_api_or_store():
 
 
 def test_adapters_reach_the_database_only_through_services():
-    offenders = [f"{path.relative_to(SRC)} imports {name}" for path in (SRC / "ingest").rglob("*.py")
-                 for name in imported_modules(path) if name.startswith("wuxin.store")]
+    offenders = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in (SRC / "ingest").rglob("*.py")
+        for name in imported_modules(path)
+        if name.startswith("wuxin.store")
+    ]
     assert offenders == []
 
 
 def test_no_core_package_imports_the_scenario_packs():
     """The cores receive the packs as arguments (wuxin.services.bootstrap composes them)."""
-    offenders = [f"{path.relative_to(SRC)} imports {name}" for package in PURE for path in (SRC / package).rglob("*.py")
-                 for name in imported_modules(path) if name.startswith("wuxin.scenarios")]
+    offenders = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for package in PURE
+        for path in (SRC / package).rglob("*.py")
+        for name in imported_modules(path)
+        if name.startswith("wuxin.scenarios")
+    ]
     assert offenders == []
 
 
@@ -65,8 +75,11 @@ def pack_and_device_type_names() -> tuple[set[str], set[str]]:
 
 def naming_strings(path: Path) -> list[str]:
     """The string literals of a Python module (docstrings and f-string parts included)."""
-    return [node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    return [
+        node.value
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
 
 
 def is_bench(path: Path) -> bool:
@@ -96,8 +109,11 @@ def test_no_string_outside_the_packs_names_a_pack_or_a_device_type():
         elif path.suffix in (".js", ".html", ".json"):
             text = path.read_text(encoding="utf-8")
             offenders += [f"{path.relative_to(SRC)}: {m.group(0)}" for m in type_pattern.finditer(text)]
-            offenders += [f"{path.relative_to(SRC)}: {m.group(0)}" for m in name_pattern.finditer(text)
-                          if m.group(1) not in API_FIELDS]
+            offenders += [
+                f"{path.relative_to(SRC)}: {m.group(0)}"
+                for m in name_pattern.finditer(text)
+                if m.group(1) not in API_FIELDS
+            ]
     assert offenders == []
 
 
@@ -108,6 +124,8 @@ def test_the_naming_check_finds_a_named_pack_and_device_type(tmp_path):
     module.write_text(f'"""Reads {device_type}."""\nKIND = {pack!r}\n', encoding="utf-8")
     found = naming_strings(module)
     assert pack in found and any(device_type in s for s in found)
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(SRC.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -120,7 +138,10 @@ def import_graph() -> dict[str, set[str]]:
     for module, path in modules.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:  # `from a.b import c`: a.b.c when c is a module
-                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names]
+                targets = [
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    for a in node.names
+                ]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
@@ -137,8 +158,11 @@ def test_no_import_loops_among_modules():
 
 
 def test_entry_points_live_in_cli_and_bench():
-    entry_points = [str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
-                    if path.stem in ("cli", "bench", "harness") and path.parent.name not in ("cli", "bench")]
+    entry_points = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if path.stem in ("cli", "bench", "harness") and path.parent.name not in ("cli", "bench")
+    ]
     assert entry_points == []
 
 
@@ -147,7 +171,15 @@ def test_the_day_cut_is_defined_once():
     names, definitions = {"DAY_MS", "HOUR_MS", "CN_OFFSET_MS", "local_day"}, []
     for path in SRC.rglob("*.py"):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            targets = [node.name] if isinstance(node, ast.FunctionDef) else [
-                e.id for t in getattr(node, "targets", []) for e in (t.elts if isinstance(t, ast.Tuple) else [t]) if isinstance(e, ast.Name)]
+            targets = (
+                [node.name]
+                if isinstance(node, ast.FunctionDef)
+                else [
+                    e.id
+                    for t in getattr(node, "targets", [])
+                    for e in (t.elts if isinstance(t, ast.Tuple) else [t])
+                    if isinstance(e, ast.Name)
+                ]
+            )
             definitions += [f"{path.relative_to(SRC)}: {name}" for name in targets if name in names]
     assert sorted(definitions) == sorted(f"indicators/days.py: {name}" for name in names)

@@ -1,4 +1,5 @@
 """`wuxin ledger verify FILE`: the offline verifier run as a command, on good, tampered and malformed files."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,11 @@ def _wuxin_app() -> typer.Typer:
     """The real `wuxin` app; while sibling CLI modules are missing, the ledger app mounted the same way."""
     try:
         from wuxin.cli.main import app
+
         return app
     except ImportError:
         from wuxin.ledger.cli import app as ledger_app
+
         app = typer.Typer()
         app.add_typer(ledger_app, name="ledger")
         return app
@@ -54,20 +57,36 @@ def test_valid_inclusion_and_consistency_files_exit_zero(tree: MerkleTree, tmp_p
     assert "9 -> 37" in consistency.output
 
 
-@pytest.mark.parametrize("case", VECTORS["derived"]["inclusion_proofs"][::5], ids=lambda c: f"{c['leafIdx']}of{c['treeSize']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["derived"]["inclusion_proofs"][::5], ids=lambda c: f"{c['leafIdx']}of{c['treeSize']}"
+)
 def test_published_inclusion_vectors_verify_from_files(case: dict, tmp_path: Path) -> None:
-    document = {"type": "inclusion", "leaf_index": case["leafIdx"], "tree_size": case["treeSize"],
-                "leaf_hash": case["leafHash"], "inclusion_path": case["proof"], "root_hash": case["root"]}
+    document = {
+        "type": "inclusion",
+        "leaf_index": case["leafIdx"],
+        "tree_size": case["treeSize"],
+        "leaf_hash": case["leafHash"],
+        "inclusion_path": case["proof"],
+        "root_hash": case["root"],
+    }
     assert _run("verify", _write(tmp_path, "p.json", json.dumps(document))).exit_code == 0
     document["root_hash"] = VECTORS["tree"]["root_hashes_by_size"][case["treeSize"] - 1]
     result = _run("verify", _write(tmp_path, "p.json", json.dumps(document)))
     assert result.exit_code == 1 and result.output.startswith("invalid: ")
 
 
-@pytest.mark.parametrize("case", VECTORS["derived"]["consistency_proofs"][::4], ids=lambda c: f"{c['size1']}to{c['size2']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["derived"]["consistency_proofs"][::4], ids=lambda c: f"{c['size1']}to{c['size2']}"
+)
 def test_published_consistency_vectors_verify_and_tampered_fail(case: dict, tmp_path: Path) -> None:
-    document = {"type": "consistency", "first_tree_size": case["size1"], "second_tree_size": case["size2"],
-                "first_root_hash": case["root1"], "second_root_hash": case["root2"], "consistency_path": case["proof"]}
+    document = {
+        "type": "consistency",
+        "first_tree_size": case["size1"],
+        "second_tree_size": case["size2"],
+        "first_root_hash": case["root1"],
+        "second_root_hash": case["root2"],
+        "consistency_path": case["proof"],
+    }
     assert _run("verify", _write(tmp_path, "p.json", json.dumps(document))).exit_code == 0
     document["consistency_path"] = document["consistency_path"][:-1]
     assert _run("verify", _write(tmp_path, "p.json", json.dumps(document))).exit_code == 1
@@ -81,15 +100,24 @@ def test_tampered_proof_exits_one_with_a_single_reason_line(tree: MerkleTree, tm
     assert result.output.count("\n") == 1 and "inclusion proof mismatch" in result.output
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("not json", "not valid JSON"),
-    ('{"type": "inclusion"}', "'leaf_index' is missing"),
-    ('{"type": "consistency", "first_tree_size": 1, "second_tree_size": 2, "first_root_hash": "xy", '
-     '"second_root_hash": "", "consistency_path": []}', "'first_root_hash' is not hex"),
-    ('{"type": "inclusion", "leaf_index": 0, "tree_size": 1, "leaf_hash": "00", "inclusion_path": [], '
-     '"root_hash": "00"}', "'leaf_hash' must be 32 bytes, got 1"),
-    ('{"type": "banana"}', "'type' is 'banana'"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("not json", "not valid JSON"),
+        ('{"type": "inclusion"}', "'leaf_index' is missing"),
+        (
+            '{"type": "consistency", "first_tree_size": 1, "second_tree_size": 2, "first_root_hash": "xy", '
+            '"second_root_hash": "", "consistency_path": []}',
+            "'first_root_hash' is not hex",
+        ),
+        (
+            '{"type": "inclusion", "leaf_index": 0, "tree_size": 1, "leaf_hash": "00", "inclusion_path": [], '
+            '"root_hash": "00"}',
+            "'leaf_hash' must be 32 bytes, got 1",
+        ),
+        ('{"type": "banana"}', "'type' is 'banana'"),
+    ],
+)
 def test_malformed_files_exit_two_with_the_reason(text: str, reason: str, tmp_path: Path) -> None:
     result = _run("verify", _write(tmp_path, "m.json", text))
     assert result.exit_code == 2

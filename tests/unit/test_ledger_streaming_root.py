@@ -1,4 +1,5 @@
 """The restore check's streaming root (services.ledger._StreamingRoot) equals the Merkle tree's root at every size."""
+
 from __future__ import annotations
 
 from wuxin.ledger.merkle import InMemoryNodeStore, MerkleTree, leaf_hash

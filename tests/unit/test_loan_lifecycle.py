@@ -1,4 +1,5 @@
 """The loan state machine, commissioning check, risk class and pledge valuation (pure)."""
+
 from decimal import Decimal
 
 import pytest
@@ -14,8 +15,17 @@ O, R = Role.CREDIT_OFFICER, Role.RISK_MANAGER
 
 def test_the_happy_path_and_who_may_do_each_step():
     state = "application"
-    for action, role in [("assess", O), ("plan_monitoring", O), ("install", O), ("commission", O), ("approve", R),
-                         ("disburse", O), ("warn", R), ("resolve", R), ("repay", O)]:
+    for action, role in [
+        ("assess", O),
+        ("plan_monitoring", O),
+        ("install", O),
+        ("commission", O),
+        ("approve", R),
+        ("disburse", O),
+        ("warn", R),
+        ("resolve", R),
+        ("repay", O),
+    ]:
         state = next_state(state, action, role)
     assert state == "closed"
 
@@ -33,7 +43,11 @@ def test_refusals_name_the_reason():
 
 
 def test_commissioning_needs_online_plausible_devices():
-    checks = {"a": DeviceCheck("a", True, 10, 0), "b": DeviceCheck("b", False, 0, 0), "c": DeviceCheck("c", True, 10, 5)}
+    checks = {
+        "a": DeviceCheck("a", True, 10, 0),
+        "b": DeviceCheck("b", False, 0, 0),
+        "c": DeviceCheck("c", True, 10, 5),
+    }
     assert commissioning_failures(["a"], checks) == []
     failures = commissioning_failures(["a", "b", "c", "d"], checks)
     assert any("b is not online" in f for f in failures) and any("b sent 0" in f for f in failures)

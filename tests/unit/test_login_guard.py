@@ -1,5 +1,6 @@
 """The login guard's rules, on a hand-moved clock: lock after N failures, doubling, forgetting,
 bounded memory, bounded concurrent password work."""
+
 from __future__ import annotations
 
 import threading

@@ -1,6 +1,7 @@
 """A pledged lot's stock with its RFID readers, gate cameras and WMS bookings reconciled (alerts/stock.py): the lowest
 credible source judges, a camera's small miscount never pulls a healthy lot under, and a drop under the pledge that
 the lot's own bookings do not cover is told apart from a booked drawdown."""
+
 from wuxin.alerts.stock import Flow, anchor_step, lot_step, reconcile, source_words, unbooked_crossing
 
 HOUR = 3_600_000
@@ -12,7 +13,11 @@ def test_anchor_is_kept_while_below_and_renewed_only_when_old_and_healthy():
     assert anchor_step(state, 480, False, 2 * HOUR, 86400)["units"] == 500  # not yet a day old
     assert anchor_step(state, 200, True, 30 * HOUR, 86400)["units"] == 500  # below: kept
     read = {"A": 31 * HOUR - 600_000, "B": 31 * HOUR - 60_000}  # when each zone's readers were read
-    assert anchor_step(state, 510, False, 31 * HOUR, 86400, read) == {"ts_ms": 31 * HOUR - 600_000, "units": 510, "zones": read}
+    assert anchor_step(state, 510, False, 31 * HOUR, 86400, read) == {
+        "ts_ms": 31 * HOUR - 600_000,
+        "units": 510,
+        "zones": read,
+    }
     assert anchor_step({}, None, False, 0, 86400) is None  # an unknown RFID stock sets no anchor
 
 
@@ -66,7 +71,10 @@ def test_lot_rules_refuse_bad_numbers_naming_them():
     from wuxin.alerts.rules import parse_rule
     from wuxin.errors import InvalidInput
 
-    assert parse_rule({"id": "logistics.x", "type": "lot_unbooked", "params": {"booking_grace_s": 600}}).type == "lot_unbooked"
+    assert (
+        parse_rule({"id": "logistics.x", "type": "lot_unbooked", "params": {"booking_grace_s": 600}}).type
+        == "lot_unbooked"
+    )
     for name, value in (("booking_grace_s", -1), ("flow_tolerance", "5%"), ("anchor_s", True), ("wms_feed_days", -3)):
         with pytest.raises(InvalidInput, match=name):
             parse_rule({"id": "logistics.x", "type": "lot_stock", "params": {name: value}})
@@ -75,8 +83,16 @@ def test_lot_rules_refuse_bad_numbers_naming_them():
 def test_wms_rows_may_name_their_lot_and_zone_and_a_bad_one_is_refused_by_name():
     from wuxin.risk.business import validate_rows
 
-    base = {"uscc": "91320000MA1XXXXX0X", "sku": "棉花", "quantity": 5, "direction": "out", "ts": "2026-09-01T08:00:00+08:00"}
-    good, bad = validate_rows("wms_movements", [{**base, "lot_id": "L1", "zone_id": "A"}, {**base, "lot_id": "x" * 300}], str)
+    base = {
+        "uscc": "91320000MA1XXXXX0X",
+        "sku": "棉花",
+        "quantity": 5,
+        "direction": "out",
+        "ts": "2026-09-01T08:00:00+08:00",
+    }
+    good, bad = validate_rows(
+        "wms_movements", [{**base, "lot_id": "L1", "zone_id": "A"}, {**base, "lot_id": "x" * 300}], str
+    )
     assert [g.data["lot_id"] for g in good] == ["L1"] and good[0].data["zone_id"] == "A"
     assert bad[0].field == "lot_id" and "190" in bad[0].message
 

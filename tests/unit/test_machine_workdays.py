@@ -1,6 +1,7 @@
 """Machine idle on the firm's own working days (alerts/workdays.py, alerts/machines.py): a firm that never works at
 weekends raises nothing then, even with an always-on compressor; declared periods and PRC holidays are not judged;
 a machine idle on ordinary working days still raises."""
+
 import random
 
 from wuxin.alerts.change import weekday
@@ -28,7 +29,9 @@ def lathe(days: int, seed: int, idle=(), silent_at_rest=True, report_at_rest=())
 
 def compressor(days: int, seed: int):
     rng = random.Random(seed)
-    return [(START + d * DAY + m * MIN, round(20 + rng.gauss(0, 1), 1)) for d in range(days) for m in range(0, 1440, 15)]
+    return [
+        (START + d * DAY + m * MIN, round(20 + rng.gauss(0, 1), 1)) for d in range(days) for m in range(0, 1440, 15)
+    ]
 
 
 def hours_of(plant, last_day):
@@ -51,8 +54,10 @@ def test_a_firm_that_never_works_weekends_raises_nothing_at_a_weekend_its_bracel
     the firm's own rest weekdays were learnt, both lathes were raised on the Sunday)."""
     days = 28
     weekend = [d for d in range(21, days) if d % 7 in WEEKEND]
-    plant = hours_of({1: lathe(days, 1, report_at_rest=weekend), 2: lathe(days, 2, report_at_rest=weekend),
-                      3: compressor(days, 3)}, days - 1)
+    plant = hours_of(
+        {1: lathe(days, 1, report_at_rest=weekend), 2: lathe(days, 2, report_at_rest=weekend), 3: compressor(days, 3)},
+        days - 1,
+    )
     for day in weekend:
         assert raised(judge_machines(plant, day)) == [], day
 

@@ -1,4 +1,5 @@
 """The Merkle log against the published RFC 6962/9162 vectors, a naive RFC model, and tampering."""
+
 from __future__ import annotations
 
 import hashlib
@@ -51,6 +52,7 @@ def _tree(leaves: list[bytes]) -> MerkleTree:
 
 # ---- a deliberately naive RFC 9162 model (section 2.1), recursion straight from the text ----
 
+
 def _k(n: int) -> int:
     k = 1
     while k * 2 < n:
@@ -87,6 +89,7 @@ def _subproof(m: int, hashes: list[bytes], whole: bool) -> list[bytes]:
 
 # ---- published vectors ----
 
+
 def test_hash_primitives_match_rfc6962_vectors() -> None:
     empty, empty_leaf, leaf, node = VECTORS["hash_primitives"]
     assert EMPTY_ROOT_HASH.hex() == empty["expected"]
@@ -107,20 +110,28 @@ def test_stored_subtree_hashes_match_vector_node_hashes() -> None:
         assert [store.get(level, index).hex() for index in range(len(nodes))] == nodes
 
 
-@pytest.mark.parametrize("case", VECTORS["derived"]["inclusion_proofs"], ids=lambda c: f"{c['leafIdx']}of{c['treeSize']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["derived"]["inclusion_proofs"], ids=lambda c: f"{c['leafIdx']}of{c['treeSize']}"
+)
 def test_inclusion_paths_reproduce_vectors_and_verify(case: dict) -> None:
     tree = _tree(LEAVES)
     assert [node.hex() for node in tree.inclusion_path(case["leafIdx"], case["treeSize"])] == case["proof"]
-    verify_inclusion(case["leafIdx"], case["treeSize"], bytes.fromhex(case["leafHash"]), _hexes(case["proof"]),
-                     bytes.fromhex(case["root"]))
+    verify_inclusion(
+        case["leafIdx"],
+        case["treeSize"],
+        bytes.fromhex(case["leafHash"]),
+        _hexes(case["proof"]),
+        bytes.fromhex(case["root"]),
+    )
 
 
 @pytest.mark.parametrize("case", VECTORS["derived"]["consistency_proofs"], ids=lambda c: f"{c['size1']}to{c['size2']}")
 def test_consistency_paths_reproduce_vectors_and_verify(case: dict) -> None:
     tree = _tree(LEAVES)
     assert [node.hex() for node in tree.consistency_path(case["size1"], case["size2"])] == case["proof"]
-    verify_consistency(case["size1"], case["size2"], bytes.fromhex(case["root1"]), bytes.fromhex(case["root2"]),
-                       _hexes(case["proof"]))
+    verify_consistency(
+        case["size1"], case["size2"], bytes.fromhex(case["root1"]), bytes.fromhex(case["root2"]), _hexes(case["proof"])
+    )
 
 
 def _verdict(check, *args) -> bool:
@@ -134,16 +145,30 @@ def _verdict(check, *args) -> bool:
 @pytest.mark.parametrize("probe", VECTORS["inclusion_probes"], ids=lambda p: p["source_path"].removeprefix("testdata/"))
 def test_inclusion_probes_fail_exactly_when_published_say_so(probe: dict) -> None:
     raw = probe["hex"]
-    failed = _verdict(verify_inclusion, probe["leafIdx"], probe["treeSize"], bytes.fromhex(raw["leafHash"]),
-                      _hexes(raw["proof"]), bytes.fromhex(raw["root"]))
+    failed = _verdict(
+        verify_inclusion,
+        probe["leafIdx"],
+        probe["treeSize"],
+        bytes.fromhex(raw["leafHash"]),
+        _hexes(raw["proof"]),
+        bytes.fromhex(raw["root"]),
+    )
     assert failed == probe["wantErr"]
 
 
-@pytest.mark.parametrize("probe", VECTORS["consistency_probes"], ids=lambda p: p["source_path"].removeprefix("testdata/"))
+@pytest.mark.parametrize(
+    "probe", VECTORS["consistency_probes"], ids=lambda p: p["source_path"].removeprefix("testdata/")
+)
 def test_consistency_probes_fail_exactly_when_published_say_so(probe: dict) -> None:
     raw = probe["hex"]
-    failed = _verdict(verify_consistency, probe["size1"], probe["size2"], bytes.fromhex(raw["root1"]),
-                      bytes.fromhex(raw["root2"]), _hexes(raw["proof"]))
+    failed = _verdict(
+        verify_consistency,
+        probe["size1"],
+        probe["size2"],
+        bytes.fromhex(raw["root1"]),
+        bytes.fromhex(raw["root2"]),
+        _hexes(raw["proof"]),
+    )
     assert failed == probe["wantErr"]
 
 
@@ -153,6 +178,7 @@ def test_published_probes_include_both_outcomes() -> None:
 
 
 # ---- against the naive model, at sizes the vectors do not reach ----
+
 
 @settings(max_examples=60, deadline=None)
 @given(size=st.integers(1, 300), data=st.data())
@@ -178,8 +204,11 @@ def test_any_flipped_bit_in_a_proof_is_caught(size: int, data: st.DataObject) ->
     if path:
         position, bit = data.draw(st.integers(0, len(path) - 1)), data.draw(st.integers(0, 255))
         tampered = list(path)
-        tampered[position] = bytes([tampered[position][0] ^ 1 << bit % 8]) + tampered[position][1:] if bit < 8 else (
-            tampered[position][:-1] + bytes([tampered[position][-1] ^ 1 << bit % 8]))
+        tampered[position] = (
+            bytes([tampered[position][0] ^ 1 << bit % 8]) + tampered[position][1:]
+            if bit < 8
+            else (tampered[position][:-1] + bytes([tampered[position][-1] ^ 1 << bit % 8]))
+        )
         with pytest.raises(ProofVerificationError):
             verify_inclusion(index, size, tree.leaf_hash_at(index), tampered, tree.root_hash())
     with pytest.raises(ProofVerificationError):
@@ -216,6 +245,7 @@ def test_store_refuses_a_gap() -> None:
 
 # ---- exported proofs and signed tree heads ----
 
+
 def test_exported_proofs_round_trip_and_verify() -> None:
     tree = _tree([b"%d" % i for i in range(21)])
     inclusion, consistency = inclusion_proof(tree, 13), consistency_proof(tree, 6)
@@ -225,8 +255,10 @@ def test_exported_proofs_round_trip_and_verify() -> None:
     assert "6 -> 21" in verify_json(proof_to_json(consistency))
 
 
-@pytest.mark.parametrize("field, value", [
-    ("leaf_index", 12), ("tree_size", 64), ("tree_size", 13), ("root_hash", "00" * 32), ("leaf_hash", "11" * 32)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("leaf_index", 12), ("tree_size", 64), ("tree_size", 13), ("root_hash", "00" * 32), ("leaf_hash", "11" * 32)],
+)
 def test_tampered_inclusion_export_fails(field: str, value: object) -> None:
     # A tree_size change that keeps the path's shape (21 -> 22 here) is only caught by a signed tree head:
     # RFC 9162 binds the size through the authenticated root, see test_proof_with_tree_head_must_match...
@@ -236,16 +268,19 @@ def test_tampered_inclusion_export_fails(field: str, value: object) -> None:
         verify_json(json.dumps(document))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.pop("tree_size"), "'tree_size' is missing"),
-    (lambda d: d.update(root_hash="zz" * 32), "'root_hash' is not hex"),
-    (lambda d: d.update(root_hash="ab" * 31), "'root_hash' must be 32 bytes, got 31"),
-    (lambda d: d.update(inclusion_path=["ab"]), r"'inclusion_path\[0\]' must be 32 bytes, got 1"),
-    (lambda d: d.update(leaf_index="3"), "'leaf_index' must be int"),
-    (lambda d: d.update(leaf_index=True), "'leaf_index' must be int"),
-    (lambda d: d.update(tree_size=-1), "'tree_size' must be in 0..2"),
-    (lambda d: d.update(type="audit"), "'type' is 'audit'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.pop("tree_size"), "'tree_size' is missing"),
+        (lambda d: d.update(root_hash="zz" * 32), "'root_hash' is not hex"),
+        (lambda d: d.update(root_hash="ab" * 31), "'root_hash' must be 32 bytes, got 31"),
+        (lambda d: d.update(inclusion_path=["ab"]), r"'inclusion_path\[0\]' must be 32 bytes, got 1"),
+        (lambda d: d.update(leaf_index="3"), "'leaf_index' must be int"),
+        (lambda d: d.update(leaf_index=True), "'leaf_index' must be int"),
+        (lambda d: d.update(tree_size=-1), "'tree_size' must be in 0..2"),
+        (lambda d: d.update(type="audit"), "'type' is 'audit'"),
+    ],
+)
 def test_malformed_export_names_the_field(change, message: str) -> None:
     document = proof_to_dict(inclusion_proof(_tree(LEAVES), 3))
     change(document)
@@ -296,6 +331,12 @@ def test_bench_runs_small_and_reports_the_true_root() -> None:
     figures = run_ledger_bench(3000, proof_samples=20, echo=lines.append)
     assert "3,000 leaves" in lines[0] and json.loads(lines[0].splitlines()[1]) == figures
     from wuxin.bench.ledger import leaf_data
+
     assert figures["root_hash"] == _tree([leaf_data(i) for i in range(3000)]).root_hash().hex()
     assert figures["appends_per_s"] > 0 and figures["inclusion_path_nodes_max"] == 12
-    assert set(figures) >= {"inclusion_proof_ms", "consistency_proof_ms", "inclusion_verify_ms", "consistency_verify_ms"}
+    assert set(figures) >= {
+        "inclusion_proof_ms",
+        "consistency_proof_ms",
+        "inclusion_verify_ms",
+        "consistency_verify_ms",
+    }

@@ -1,6 +1,7 @@
 """Messages as a code plus parameters, said in zh-CN and English from one catalogue (wuxin.risk.messages): every
 cross-verification finding and every reason code the credit engine can emit has words in both languages, the
 Chinese has no English words or raw codes in it, and the labels endpoint's catalogue carries the same templates."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,6 @@ import pytest
 from wuxin.labels import all_labels
 from wuxin.risk.crossverify import ReportedFigure, SourceShares, check_figure
 from wuxin.risk.features import EXPLANATIONS, EXPLANATIONS_ZH, IOT_FEATURES, STATEMENT_FEATURES, DailySeries
-from wuxin.risk.pv_messages import PV_CHECK_WORDS
-from wuxin.services.bootstrap import check_words, checks
 from wuxin.risk.messages import (
     FINDING_CODES,
     FINDING_TEMPLATES,
@@ -22,6 +21,8 @@ from wuxin.risk.messages import (
     reason_texts,
     render_finding,
 )
+from wuxin.risk.pv_messages import PV_CHECK_WORDS
+from wuxin.services.bootstrap import check_words, checks
 
 CHECKS, CHECK_WORDS = checks(), check_words()
 # Abbreviations and unit symbols Chinese text writes so too.
@@ -37,7 +38,11 @@ def english_in(text: str) -> list[str]:
 
 
 def test_the_checker_finds_english_and_codes():
-    assert english_in("申报收入 revenue_vs_output 与 the meters 一致，RFID 10 kWh") == ["meters", "revenue_vs_output", "the"]
+    assert english_in("申报收入 revenue_vs_output 与 the meters 一致，RFID 10 kWh") == [
+        "meters",
+        "revenue_vs_output",
+        "the",
+    ]
 
 
 @pytest.mark.parametrize("check", [c.name for c in CHECKS])
@@ -62,7 +67,14 @@ CASES = [  # (check, reported, evidence per day, days missing, sources, figure s
     ("revenue_vs_output", 920_000, 10_000.0, 0, {"bank_installed": 1.0}, "enterprise_reported"),
     ("electricity_bill_vs_meter", 920_000, 10_000.0, 0, {"enterprise_shared": 1.0}, "bank"),
     ("electricity_bill_vs_meter", 920_000, 10_000.0, 0, {"enterprise_shared": 1.0}, "enterprise_reported"),
-    ("milk_sales_vs_meters", 0.3 * 920_000, 10_000.0, 0, {"third_party_platform": 0.5, "enterprise_shared": 0.5}, "enterprise_reported"),
+    (
+        "milk_sales_vs_meters",
+        0.3 * 920_000,
+        10_000.0,
+        0,
+        {"third_party_platform": 0.5, "enterprise_shared": 0.5},
+        "enterprise_reported",
+    ),
     ("fleet_km_vs_tracks", 920_000, 10_000.0, 60, {}, "enterprise_reported"),
     ("stock_vs_count", 500, 10_000.0, 92, {}, "enterprise_reported"),
     ("wms_outbound_vs_camera", 3.0 * 920_000, 10_000.0, 0, {"enterprise_shared": 1.0}, "enterprise_reported"),
@@ -98,16 +110,33 @@ def test_the_numbers_are_said_the_readers_way():
 
 
 def test_a_finding_of_an_unknown_check_or_source_still_renders():
-    text = render_finding("consistent", {"check": "tomorrows_check", "indicator": "x_y", "unit": "t", "reported": 5.0,
-                                         "evidenced": 5.0, "ratio": 1.0, "known_days": 3, "days": 3, "tolerance": 1.3,
-                                         "provenance": "evidence_from", "sources": {"martian": 1.0}}, "zh")
+    text = render_finding(
+        "consistent",
+        {
+            "check": "tomorrows_check",
+            "indicator": "x_y",
+            "unit": "t",
+            "reported": 5.0,
+            "evidenced": 5.0,
+            "ratio": 1.0,
+            "known_days": 3,
+            "days": 3,
+            "tolerance": 1.3,
+            "provenance": "evidence_from",
+            "sources": {"martian": 1.0},
+        },
+        "zh",
+    )
     assert "tomorrows_check" in text and "martian 100%" in text  # said as given, never a KeyError
 
 
 def test_the_labels_serve_the_check_names_and_the_finding_templates():
     labels = all_labels()
     assert set(labels["check"]) == {c.name for c in CHECKS} | set(PV_CHECK_WORDS)
-    assert labels["finding"]["overstated"] == {"zh": FINDING_TEMPLATES["overstated"][0], "en": FINDING_TEMPLATES["overstated"][1]}
+    assert labels["finding"]["overstated"] == {
+        "zh": FINDING_TEMPLATES["overstated"][0],
+        "en": FINDING_TEMPLATES["overstated"][1],
+    }
     assert set(labels["finding"]) == set(FINDING_TEMPLATES)
     assert set(SOURCE_WORDS) >= set(labels["source_mode"])
 
@@ -124,10 +153,18 @@ def test_every_reason_code_the_engine_can_emit_has_zh_and_en_text(feature, value
 
 
 def test_the_stored_english_text_is_kept_and_chinese_is_said_from_the_value():
-    reason = {"feature": "net_margin", "value": 0.031, "points_below_best": 7, "text": "reported net margin is 3.1% (-7 points)"}
+    reason = {
+        "feature": "net_margin",
+        "value": 0.031,
+        "points_below_best": 7,
+        "text": "reported net margin is 3.1% (-7 points)",
+    }
     assert reason_text(reason, "en") == reason["text"]
     assert reason_text(reason, "zh") == "申报净利率 3.1%（−7 分）"
-    assert reason_text({"feature": "net_margin", "value": None, "points_below_best": 7}, "zh") == "净利率未报告（按最差档计分）（−7 分）"
+    assert (
+        reason_text({"feature": "net_margin", "value": None, "points_below_best": 7}, "zh")
+        == "净利率未报告（按最差档计分）（−7 分）"
+    )
 
 
 def test_the_catalogue_covers_the_features_and_nothing_else():

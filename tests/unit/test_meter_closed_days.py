@@ -1,6 +1,7 @@
 """Meter balance on closed days and after a long holiday (alerts/meters.py): a plant's holiday meter (lights and a
 compressor, a few standby amps on the bracelets) is not "below" its 24 x base_load_kw; a week's holiday does not
 turn the declared-base slope negative; a meter bypassed on a working day still raises; an unphysical fit is refused."""
+
 import math
 import random
 
@@ -42,7 +43,11 @@ def test_a_closed_sunday_with_standby_amps_is_not_below_its_declared_base_load()
     counter, machines = plant(29)
     sunday = 27
     verdict = judge_meter(counter, machines, {"base_load_kw": 18}, starts(sunday, sunday - 21))
-    assert verdict["action"] == "clear" and "closed" in verdict["closed_day"]["en"] and "停工" in verdict["closed_day"]["zh"]
+    assert (
+        verdict["action"] == "clear"
+        and "closed" in verdict["closed_day"]["en"]
+        and "停工" in verdict["closed_day"]["zh"]
+    )
     assert verdict["gap_kwh"] < -100  # the meter is far under 432: only the closed day keeps it from "below"
 
 

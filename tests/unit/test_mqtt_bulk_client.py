@@ -1,4 +1,5 @@
 """The worker's paho client: buffered reads serve paho's small reads, one write acknowledges a batch."""
+
 import socket
 
 import paho.mqtt.client as mqtt
@@ -103,7 +104,7 @@ def test_a_publish_cut_across_reads_is_finished_by_paho_once(wired):
     client, broker = wired
     received = []
     client.on_publish_raw = lambda *message: received.append(message)
-    packet = b"\x32\x0e\x00\x03a/b\x00\x07{\"t\":1}"
+    packet = b'\x32\x0e\x00\x03a/b\x00\x07{"t":1}'
     broker.sendall(packet[:6])
     assert client.loop_read() == mqtt.MQTT_ERR_SUCCESS and received == []
     broker.sendall(packet[6:] + b"\x30\x04\x00\x01cd")
@@ -111,11 +112,15 @@ def test_a_publish_cut_across_reads_is_finished_by_paho_once(wired):
     assert received == [("a/b", 7, 1, b'{"t":1}'), ("c", 0, 0, b"d")]
 
 
-@pytest.mark.parametrize("packet", [
-    b"\x32\x05\x00\x09abc",          # topic longer than the packet
-    b"\x32\x03\x00\x01a",            # QoS 1 with no room for the message id
-    b"\x30\xff\xff\xff\xff\x01",     # remaining length of five bytes
-], ids=["topic_overruns", "no_message_id", "length_too_long"])
+@pytest.mark.parametrize(
+    "packet",
+    [
+        b"\x32\x05\x00\x09abc",  # topic longer than the packet
+        b"\x32\x03\x00\x01a",  # QoS 1 with no room for the message id
+        b"\x30\xff\xff\xff\xff\x01",  # remaining length of five bytes
+    ],
+    ids=["topic_overruns", "no_message_id", "length_too_long"],
+)
 def test_a_malformed_publish_is_left_to_paho_which_drops_the_connection(wired, packet):
     client, broker = wired
     received = []

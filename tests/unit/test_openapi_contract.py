@@ -1,5 +1,6 @@
 """/docs is enough for an integrator: every operation is described, the integrator's path answers typed bodies,
 and every error is documented as a problem document."""
+
 from __future__ import annotations
 
 from unittest.mock import MagicMock
@@ -10,19 +11,34 @@ from wuxin.api.app import create_app
 
 # The operations an integrator calls to connect a borrower's devices (docs/onboarding.md).
 INTEGRATOR_PATH = [
-    ("post", "/api/v1/auth/login"), ("get", "/api/v1/me"), ("post", "/api/v1/enterprises"),
-    ("post", "/api/v1/enterprises/{enterprise_id}/sites"), ("post", "/api/v1/enterprises/{enterprise_id}/devices"),
-    ("post", "/api/v1/devices/{device_key}/token/rotate"), ("post", "/api/v1/devices/{device_key}/token/revoke"),
+    ("post", "/api/v1/auth/login"),
+    ("get", "/api/v1/me"),
+    ("post", "/api/v1/enterprises"),
+    ("post", "/api/v1/enterprises/{enterprise_id}/sites"),
+    ("post", "/api/v1/enterprises/{enterprise_id}/devices"),
+    ("post", "/api/v1/devices/{device_key}/token/rotate"),
+    ("post", "/api/v1/devices/{device_key}/token/revoke"),
     ("post", "/api/v1/enterprises/{enterprise_id}/consents"),
     ("post", "/api/v1/enterprises/{enterprise_id}/devices/import"),
-    ("get", "/api/v1/enterprises/{enterprise_id}/devices"), ("get", "/api/v1/thing-models"),
-    ("post", "/api/v1/{device_token}/telemetry"), ("post", "/api/v1/devices/me/telemetry"),
+    ("get", "/api/v1/enterprises/{enterprise_id}/devices"),
+    ("get", "/api/v1/thing-models"),
+    ("post", "/api/v1/{device_token}/telemetry"),
+    ("post", "/api/v1/devices/me/telemetry"),
 ]
 
 
 # Every operation under these tags is on an integrator's, a device's or a bank's reading path and answers a typed body.
-INTEGRATOR_TAGS = {"auth", "enterprises", "devices", "telemetry", "consent", "thing models", "platforms", "provisioning",
-                   "indicators"}
+INTEGRATOR_TAGS = {
+    "auth",
+    "enterprises",
+    "devices",
+    "telemetry",
+    "consent",
+    "thing models",
+    "platforms",
+    "provisioning",
+    "indicators",
+}
 
 
 @pytest.fixture(scope="module")

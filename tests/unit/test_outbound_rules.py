@@ -1,4 +1,5 @@
 """Unbooked outbound: gate-camera count episodes without a weighbridge weighing around them; pack declaration."""
+
 from wuxin.alerts.movements import Episode, episodes, unconfirmed
 from wuxin.services.bootstrap import default_rules
 
@@ -22,7 +23,9 @@ def test_an_episode_without_a_weighing_around_it_is_unbooked():
 def test_the_logistics_pack_declares_it_under_the_cameras_alarm_type():
     rule = default_rules()["logistics.unbooked_outbound"]
     assert rule.alarm_type == default_rules()["logistics.unauthorised_outbound"].alarm_type == "unauthorised_outbound"
-    assert rule.params["confirm_device_type"] == "logistics.weighbridge" and rule.params["confirm_match"] == {"direction": "out"}
+    assert rule.params["confirm_device_type"] == "logistics.weighbridge" and rule.params["confirm_match"] == {
+        "direction": "out"
+    }
 
 
 def test_quiet_hours_are_the_gates_own_night_and_off_hours_picks_episodes_in_them():
@@ -32,6 +35,9 @@ def test_quiet_hours_are_the_gates_own_night_and_off_hours_picks_episodes_in_the
     day_trucks = [(d * 86_400_000 + h * hour, 20.0) for d in range(7) for h in (8, 13, 17)]
     quiet = quiet_hours(day_trucks, 0, 0.01)
     assert {8, 13, 17}.isdisjoint(quiet) and {0, 2, 23} <= quiet
-    night, noon = Episode(7 * 86_400_000 + 2 * hour, 7 * 86_400_000 + 2 * hour, 20), Episode(7 * 86_400_000 + 13 * hour, 7 * 86_400_000 + 13 * hour, 20)
+    night, noon = (
+        Episode(7 * 86_400_000 + 2 * hour, 7 * 86_400_000 + 2 * hour, 20),
+        Episode(7 * 86_400_000 + 13 * hour, 7 * 86_400_000 + 13 * hour, 20),
+    )
     assert off_hours([night, noon], quiet, 0, 1) == [night]
     assert quiet_hours([(0, 0.0)], 0, 0.01) is None  # a gate that never counted out has no habit yet

@@ -1,10 +1,12 @@
 """The validation pipeline with an in-memory device table: no database."""
+
 from __future__ import annotations
+
+import pytest
 
 from wuxin.ingest.parse import PayloadError, loads, parse_ts_ms, thingsboard_lines
 from wuxin.ingest.pipeline import DeviceContext, validate_lines
 from wuxin.scenarios import builtin_thing_models
-import pytest
 
 NOW = 1_790_000_000_000
 MODELS = {m.device_type: m for m in builtin_thing_models()}
@@ -30,14 +32,20 @@ def test_timestamps_at_the_edges():
     assert [r.reason for r in out.rejections] == ["timestamp_in_future", "timestamp_too_old"]
 
 
-@pytest.mark.parametrize("line, reason", [
-    ({"ts": NOW, "values": {"current_a": 1}}, "wrong_shape"), ({"device": 7, "ts": NOW, "values": {}}, "wrong_shape"),
-    ({"device": "loom-01", "ts": NOW, "values": {}}, "wrong_shape"), ({"device": "loom-01", "ts": NOW}, "wrong_shape"),
-    ({"device": "loom-01", "ts": [1], "values": {"current_a": 1}}, "bad_timestamp"),
-    ({"device": "loom-01", "ts": "yesterday", "values": {"current_a": 1}}, "bad_timestamp"),
-    ({"device": "ghost", "ts": NOW, "values": {"current_a": 1}}, "unknown_device"),
-    ([1, 2], "wrong_shape"), ("text", "wrong_shape"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ({"ts": NOW, "values": {"current_a": 1}}, "wrong_shape"),
+        ({"device": 7, "ts": NOW, "values": {}}, "wrong_shape"),
+        ({"device": "loom-01", "ts": NOW, "values": {}}, "wrong_shape"),
+        ({"device": "loom-01", "ts": NOW}, "wrong_shape"),
+        ({"device": "loom-01", "ts": [1], "values": {"current_a": 1}}, "bad_timestamp"),
+        ({"device": "loom-01", "ts": "yesterday", "values": {"current_a": 1}}, "bad_timestamp"),
+        ({"device": "ghost", "ts": NOW, "values": {"current_a": 1}}, "unknown_device"),
+        ([1, 2], "wrong_shape"),
+        ("text", "wrong_shape"),
+    ],
+)
 def test_every_bad_line_gets_a_reason(line, reason):
     out = run([line])
     assert [r.reason for r in out.rejections] == [reason] and out.readings == []

@@ -1,4 +1,5 @@
 """Access policy as pure functions."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,10 +24,15 @@ def test_scenario_scope_covers_that_scenarios_devices_only():
     assert keys == {"truck-01"} and consent_id == 1
 
 
-@pytest.mark.parametrize("consents, now", [
-    ([consent(ConsentScope.ALL, expires=50)], 50), ([consent(ConsentScope.ALL, revoked=10)], 50),
-    ([consent(ConsentScope.ALL, tenant=2)], 50), ([], 50),
-])
+@pytest.mark.parametrize(
+    "consents, now",
+    [
+        ([consent(ConsentScope.ALL, expires=50)], 50),
+        ([consent(ConsentScope.ALL, revoked=10)], 50),
+        ([consent(ConsentScope.ALL, tenant=2)], 50),
+        ([], 50),
+    ],
+)
 def test_no_valid_consent_answers_as_if_the_enterprise_did_not_exist(consents, now):
     with pytest.raises(NotFound, match="^enterprise 9 does not exist$"):
         readable_device_keys(officer(), 9, DEVICES, consents, now)
@@ -41,4 +47,6 @@ def test_enterprise_user_reads_only_own_enterprise():
 
 def test_admin_is_not_a_data_reader():
     with pytest.raises(Denied):
-        readable_device_keys(Principal(3, "a", Role.PLATFORM_ADMIN, None, None), 9, DEVICES, [consent(ConsentScope.ALL)], 0)
+        readable_device_keys(
+            Principal(3, "a", Role.PLATFORM_ADMIN, None, None), 9, DEVICES, [consent(ConsentScope.ALL)], 0
+        )

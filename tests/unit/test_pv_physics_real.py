@@ -2,6 +2,7 @@
 15-minute AC power with the site's PSM3 irradiance and air temperature; see wuxin/bench/pv_real.py).
 
 Figures: python -m wuxin.bench.pv_real"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,10 +50,14 @@ def test_expectation_uses_air_temperature_and_clips_at_the_ac_rating():
     hot = E.expected_ac_kw(poa, None, 10.0, air_temp_c=np.array([35.0] * 3), ac_kw=100.0)
     cold = E.expected_ac_kw(poa, None, 10.0, air_temp_c=np.array([0.0] * 3), ac_kw=100.0)
     assert (hot < cold).all()  # the station's air temperature counts (it used to be ignored: 25 °C module assumed)
-    assert E.expected_ac_kw(poa * 1.5, None, 10.0, air_temp_c=np.array([0.0] * 3), ac_kw=8.0).max() == pytest.approx(8.0)
+    assert E.expected_ac_kw(poa * 1.5, None, 10.0, air_temp_c=np.array([0.0] * 3), ac_kw=8.0).max() == pytest.approx(
+        8.0
+    )
     assert E.DEFAULT_LOSSES_PCT == pytest.approx(14.08, abs=0.01)
     lossless = E.expected_ac_kw(poa, None, 10.0, air_temp_c=np.array([0.0] * 3), ac_kw=100.0, losses_pct=0.0)
-    assert cold[0] / lossless[0] == pytest.approx(1 - 0.1408, abs=0.015)  # the inverter's part-load curve moves it a little
+    assert cold[0] / lossless[0] == pytest.approx(
+        1 - 0.1408, abs=0.015
+    )  # the inverter's part-load curve moves it a little
 
 
 def test_honest_real_plant_at_92_percent_raises_no_physics_or_pr_alarm(honest):

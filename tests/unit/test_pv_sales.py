@@ -1,6 +1,7 @@
 """PV sales against metered generation: an inflated feed-in bill or declared revenue is flagged with its derived
 tolerance stated in zh and en; an honest plant with a steady small bias, shifted billing dates or a missing month
 is not."""
+
 import random
 
 import numpy as np
@@ -47,7 +48,9 @@ def test_honest_bills_with_a_steady_small_bias_agree_and_an_inflated_one_is_flag
 def test_a_bill_dated_five_days_off_the_month_is_within_its_timing_allowance():
     series = generation(3)
     a, b = month_span("2026-03")
-    shifted = PvFigure(ReportedFigure("feed_in_kwh", a, b, float(np.nansum(series.on_days(a + 5, b + 5))), "2026-03", "bank"))
+    shifted = PvFigure(
+        ReportedFigure("feed_in_kwh", a, b, float(np.nansum(series.on_days(a + 5, b + 5))), "2026-03", "bank")
+    )
     (result,) = pv_cross_verify([shifted], series, PvBound())
     assert result.status in ("consistent", "understated") and result.level == "verified"  # a bank's figure agreeing
     assert timing_factor(series, a, b, 5) >= result.ratio / 1.035
@@ -58,14 +61,29 @@ def test_a_bill_dated_five_days_off_the_month_is_within_its_timing_allowance():
 def test_a_missing_month_caught_up_by_the_next_bill_is_not_flagged_but_a_doubled_month_is():
     series = generation(4)
     mar, apr = bill(series, "2026-03"), bill(series, "2026-04")
-    catch_up = PvFigure(ReportedFigure("feed_in_kwh", *month_span("2026-05"),
-                                       apr.figure.value + bill(series, "2026-05").figure.value, "2026-05", "third_party"))
+    catch_up = PvFigure(
+        ReportedFigure(
+            "feed_in_kwh",
+            *month_span("2026-05"),
+            apr.figure.value + bill(series, "2026-05").figure.value,
+            "2026-05",
+            "third_party",
+        )
+    )
     results = pv_cross_verify([mar, catch_up], series, PvBound())  # April unbilled: May's bill carries it
     assert [r.status for r in results] == ["consistent", "consistent"]
     assert results[1].finding_params["unbilled_days"] == 30 and "unbilled" in results[1].finding
-    doubled = pv_cross_verify([mar, apr, PvFigure(ReportedFigure("feed_in_kwh", *month_span("2026-05"),
-                                                                 catch_up.figure.value, "2026-05", "third_party"))],
-                              series, PvBound())
+    doubled = pv_cross_verify(
+        [
+            mar,
+            apr,
+            PvFigure(
+                ReportedFigure("feed_in_kwh", *month_span("2026-05"), catch_up.figure.value, "2026-05", "third_party")
+            ),
+        ],
+        series,
+        PvBound(),
+    )
     assert doubled[2].status == "overstated"  # April was billed: May cannot also hold it
 
 
@@ -84,7 +102,9 @@ def test_declared_revenue_far_above_generation_times_tariff_fails_with_the_tarif
     assert tariff == pytest.approx(0.38) and spread == pytest.approx(0.4 / 0.38 - 1)
     a, b = month_span("2026-01")[0], month_span("2026-03")[1]
     sold = float(np.nansum(series.on_days(a, b))) * tariff
-    quarter = [PvFigure(ReportedFigure("revenue_cny", a, b, sold * k, "2026-Q1", "enterprise_reported")) for k in (1.0, 1.8)]
+    quarter = [
+        PvFigure(ReportedFigure("revenue_cny", a, b, sold * k, "2026-Q1", "enterprise_reported")) for k in (1.0, 1.8)
+    ]
     bound = PvBound(tariff_cny_per_kwh=tariff, tariff_spread=spread, tariff_from="bills")
     honest, inflated = (pv_cross_verify([f], series, bound)[0] for f in quarter)
     assert honest.status == "consistent" and honest.check == "pv_revenue_vs_generation"
@@ -98,16 +118,22 @@ def test_only_independent_inverters_verify():
     own = SourceShares.constant({"enterprise_shared": 1.0}, FIRST, LAST)
     (result,) = pv_cross_verify([bill(series, "2026-03", source="enterprise_reported")], series, PvBound(), own)
     assert result.status == "consistent" and result.level == "supported"
-    (bank,) = pv_cross_verify([bill(series, "2026-03", source="enterprise_reported")], series, PvBound(),
-                              SourceShares.constant({"bank_installed": 1.0}, FIRST, LAST))
+    (bank,) = pv_cross_verify(
+        [bill(series, "2026-03", source="enterprise_reported")],
+        series,
+        PvBound(),
+        SourceShares.constant({"bank_installed": 1.0}, FIRST, LAST),
+    )
     assert bank.level == "verified"
 
 
 def test_feed_in_bills_import_rows_state_their_reading_dates_or_their_month():
-    rows = [{"uscc": "X", "month": "2026-03", "kwh": "51234.5", "amount_cny": "19469.11"},
-            {"uscc": "X", "month": "2026-04", "kwh": "1", "period_start": "2026-03-26", "period_end": "2026-04-25"},
-            {"uscc": "X", "month": "2026-05", "kwh": "1", "period_start": "2026-04-26"},
-            {"uscc": "X", "month": "2026-06", "kwh": -5}]
+    rows = [
+        {"uscc": "X", "month": "2026-03", "kwh": "51234.5", "amount_cny": "19469.11"},
+        {"uscc": "X", "month": "2026-04", "kwh": "1", "period_start": "2026-03-26", "period_end": "2026-04-25"},
+        {"uscc": "X", "month": "2026-05", "kwh": "1", "period_start": "2026-04-26"},
+        {"uscc": "X", "month": "2026-06", "kwh": -5},
+    ]
     good, bad = validate_rows("feed_in_bills", rows, str)
     assert [g.index for g in good] == [0, 1] and (good[1].first_day, good[1].last_day) != month_span("2026-04")
     assert good[0].first_day, good[0].last_day == month_span("2026-03")

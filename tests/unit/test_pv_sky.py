@@ -1,5 +1,6 @@
 """PV generation judged under the sky it was made in (alerts/pv_sky.py): a fabricated day does not follow the site's
 measured irradiance; one inflated inverter of two stands out against its neighbour and its pvlib share."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -102,10 +103,13 @@ def test_one_inflated_inverter_of_two_stands_out_against_its_neighbour_and_its_p
     by about 13 %, under the plant rule's 20 %; each inverter against its neighbour and its own pvlib share does not."""
     rng = np.random.default_rng(5)
     expected = {d: 2500.0 * (0.4 + 0.6 * rng.random()) for d in range(35)}  # the station's pvlib kWh for 720 kWp
-    small = {d: e * 320 / 720 * 0.85 * (1 + 0.02 * rng.normal()) * (1.3 if d >= 25 else 1.0) for d, e in expected.items()}
+    small = {
+        d: e * 320 / 720 * 0.85 * (1 + 0.02 * rng.normal()) * (1.3 if d >= 25 else 1.0) for d, e in expected.items()
+    }
     large = {d: e * 400 / 720 * 0.82 * (1 + 0.02 * rng.normal()) for d, e in expected.items()}
     plant = [(d, small[d] + large[d], expected[d]) for d in range(35)]
     from wuxin.alerts.performance import ratio_check
+
     assert ratio_check(plant, 34, window_days=7, baseline_days=14).direction is None  # the plant rule misses it
     band = dict(window_days=7, baseline_days=14)
     inflated = peer_check(*inverter_days(small, [large], 320, [400], expected, 720), 34, **band)

@@ -1,12 +1,13 @@
 """The pure rule engine: declarations, overrides, each stream evaluator, change detection, pack rules."""
+
 import pytest
 
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.change import band_check, change_point, days_outside
 from wuxin.alerts.engine import DeviceInfo, Evaluation, absence_signal, evaluate_device, mismatch, points_by_device
 from wuxin.alerts.rules import RULE_TYPES, apply_override, parse_rule
 from wuxin.errors import InvalidInput
 from wuxin.scenarios import scenario_packs
+from wuxin.services.bootstrap import default_rules
 
 CRANE = DeviceInfo(7, "crane-1", "construction.tower_crane", 3, {})
 BRACELET = DeviceInfo(8, "loom-1", "manufacturing.current_bracelet", 3, {"rated_current_a": 10.0})
@@ -41,8 +42,16 @@ def test_threshold_relative_to_an_install_attribute():
 
 
 def test_threshold_duration_from_the_devices_own_install_attribute():
-    r = rule(type="threshold", params={"key": "temp_c", "op": ">", "value_attr": "temp_max_c", "duration_s": 600,
-                                       "duration_min_attr": "excursion_limit_min"})
+    r = rule(
+        type="threshold",
+        params={
+            "key": "temp_c",
+            "op": ">",
+            "value_attr": "temp_max_c",
+            "duration_s": 600,
+            "duration_min_attr": "excursion_limit_min",
+        },
+    )
     own = DeviceInfo(11, "logger-1", "cold_chain.temp_logger", 3, {"temp_max_c": -18.0, "excursion_limit_min": 45})
     warm = [(t * 60_000, "temp_c", -12.0, None) for t in range(0, 45, 5)]  # 40 min above -18
     assert run(own, r, warm)[0].signals == []  # 40 min is not the 45 its goods allow
@@ -55,8 +64,14 @@ def test_threshold_duration_from_the_devices_own_install_attribute():
 
 def test_position_jump_is_an_implied_speed():
     r = rule(type="rate_of_change", params={"key": "position", "max_per_hour": 250})
-    points = [(0, "lat", 31.0, None), (0, "lon", 120.0, None), (60_000, "lat", 31.01, None), (60_000, "lon", 120.0, None),
-              (120_000, "lat", 33.5, None), (120_000, "lon", 123.5, None)]
+    points = [
+        (0, "lat", 31.0, None),
+        (0, "lon", 120.0, None),
+        (60_000, "lat", 31.01, None),
+        (60_000, "lon", 120.0, None),
+        (120_000, "lat", 33.5, None),
+        (120_000, "lon", 123.5, None),
+    ]
     out, _ = run(GPS, r, points)
     assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["rate_per_hour"] > 10_000
 
@@ -64,15 +79,21 @@ def test_position_jump_is_an_implied_speed():
 def test_event_rule_with_a_match_and_no_repeat_of_an_old_event():
     r = rule(type="event", params={"events": ["entry"], "match": {"authorised": False}})
     gate = DeviceInfo(1, "gate", "construction.access_gate", 1, {})
-    out, states = run(gate, r, [(5, "entry", None, '{"authorised": true}'), (6, "entry", None, '{"authorised": false}')])
+    out, states = run(
+        gate, r, [(5, "entry", None, '{"authorised": true}'), (6, "entry", None, '{"authorised": false}')]
+    )
     assert len(out.signals) == 1 and out.signals[0].at_ms == 6
     out, _ = run(gate, r, [(6, "entry", None, '{"authorised": false}')], states)
     assert out.signals == []  # a re-sent event raises nothing new
 
 
 def test_geofence_exit_and_return():
-    r = rule(type="geofence", params={"zone": [[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]], "on": "exit"})
-    out, states = run(GPS, r, [(0, "lat", 31.05, None), (0, "lon", 120.05, None), (1, "lat", 31.5, None), (1, "lon", 120.05, None)])
+    r = rule(
+        type="geofence", params={"zone": [[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]], "on": "exit"}
+    )
+    out, states = run(
+        GPS, r, [(0, "lat", 31.05, None), (0, "lon", 120.05, None), (1, "lat", 31.5, None), (1, "lon", 120.05, None)]
+    )
     assert [s.action for s in out.signals] == ["raise"]
     out, _ = run(GPS, r, [(2, "lat", 31.05, None), (2, "lon", 120.05, None)], states)
     assert [s.action for s in out.signals] == ["clear"]
@@ -80,8 +101,13 @@ def test_geofence_exit_and_return():
 
 def test_geofence_on_the_devices_own_area_from_its_install_attribute():
     r = rule(type="geofence", params={"zone_attr": "permitted_area", "on": "exit"})
-    fenced = DeviceInfo(9, "truck-1", "vehicles.gps_terminal", 4,
-                        {"permitted_area": "[[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]]"})
+    fenced = DeviceInfo(
+        9,
+        "truck-1",
+        "vehicles.gps_terminal",
+        4,
+        {"permitted_area": "[[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]]"},
+    )
     outside = [(1, "lat", 31.5, None), (1, "lon", 120.05, None)]
     out, states = run(fenced, r, [(0, "lat", 31.05, None), (0, "lon", 120.05, None)] + outside)
     assert [s.action for s in out.signals] == ["raise"] and out.signals[0].detail["lat"] == 31.5
@@ -93,8 +119,10 @@ def test_geofence_on_the_devices_own_area_from_its_install_attribute():
 
 
 def test_a_single_displaced_fix_is_no_exit_when_two_fixes_are_wanted():
-    r = rule(type="geofence", params={"zone": [[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]], "on": "exit",
-                                      "min_fixes": 2})
+    r = rule(
+        type="geofence",
+        params={"zone": [[120.0, 31.0], [120.1, 31.0], [120.1, 31.1], [120.0, 31.1]], "on": "exit", "min_fixes": 2},
+    )
     fix = lambda ts, lat: [(ts, "lat", lat, None), (ts, "lon", 120.05, None)]
     out, states = run(GPS, r, fix(0, 31.05) + fix(1, 33.0) + fix(2, 31.05))  # a GPS jump out and back
     assert out.signals == []
@@ -116,8 +144,12 @@ def test_stock_below_the_pledged_quantity_of_the_zone():
 
     r = default_rules()["logistics.stock_below_pledge"]
     p = r.params
-    readers = readers_of([{"id": 11, "attributes": {"zone_id": "A", "pledged_units": 100}},
-                          {"id": 12, "attributes": {"zone_id": "B"}}], p["lot_attr"], p["value_attr"], p["lot_value_attr"])
+    readers = readers_of(
+        [{"id": 11, "attributes": {"zone_id": "A", "pledged_units": 100}}, {"id": 12, "attributes": {"zone_id": "B"}}],
+        p["lot_attr"],
+        p["value_attr"],
+        p["lot_value_attr"],
+    )
     state, actions = {}, []
     for t, count in ((0, 130.0), (900_000, 99.0), (1_800_000, 98.0), (2_700_000, 97.0), (3_600_000, 100.0)):
         (position,) = lot_positions(readers, {11: count, 12: 1.0}, {11, 12}).values()  # the unpledged reader: no lot
@@ -128,10 +160,12 @@ def test_stock_below_the_pledged_quantity_of_the_zone():
 def test_a_lot_over_several_zones_is_judged_whole_and_a_stale_reader_leaves_it_unknown():
     from wuxin.alerts.stock import lot_positions, readers_of
 
-    rows = [{"id": 1, "attributes": {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300}},
-            {"id": 2, "attributes": {"zone_id": "B", "lot_id": "L1"}},
-            {"id": 3, "attributes": {"zone_id": "C", "lot_id": "L2", "pledged_units": 50}},
-            {"id": 4, "attributes": {"zone_id": "D", "lot_id": "L2", "pledged_units": 70}}]
+    rows = [
+        {"id": 1, "attributes": {"zone_id": "A", "lot_id": "L1", "lot_pledged_units": 300}},
+        {"id": 2, "attributes": {"zone_id": "B", "lot_id": "L1"}},
+        {"id": 3, "attributes": {"zone_id": "C", "lot_id": "L2", "pledged_units": 50}},
+        {"id": 4, "attributes": {"zone_id": "D", "lot_id": "L2", "pledged_units": 70}},
+    ]
     readers = readers_of(rows, "lot_id", "pledged_units", "lot_pledged_units")
     moved = lot_positions(readers, {1: 40.0, 2: 270.0, 3: 20.0, 4: 100.0}, {1, 2, 3, 4})
     assert moved["L1"] == {"stock": 310.0, "pledged": 300.0, "readers": [1, 2], "declared_on_lot": True}
@@ -141,8 +175,12 @@ def test_a_lot_over_several_zones_is_judged_whole_and_a_stale_reader_leaves_it_u
 
 
 def test_the_batch_filter_keeps_only_watched_keys_in_time_order():
-    readings = [(8, "current_a", 2, 1.0, None), (8, "battery_pct", 1, 50.0, None), (99, "current_a", 1, 1.0, None),
-                (8, "current_a", 1, 2.0, None)]
+    readings = [
+        (8, "current_a", 2, 1.0, None),
+        (8, "battery_pct", 1, 50.0, None),
+        (99, "current_a", 1, 1.0, None),
+        (8, "current_a", 1, 2.0, None),
+    ]
     got = points_by_device(readings, [(8, "tamper", 3, "{}")], {8: frozenset({"current_a", "tamper"})})
     assert [p[0] for p in got[8]] == [1, 2, 3] and 99 not in got
 
@@ -200,7 +238,9 @@ def test_baseline_band_and_change_point():
 
 def test_rest_days_are_left_out_and_only_a_multi_day_idle_counts():
     sunday = 20_002  # weekday(20_002) == 6
-    series = [(sunday + d, 0.0 if d % 7 == 0 or d == 9 else 0.8 + 0.01 * (d % 3)) for d in range(21)]  # day 9: a holiday
+    series = [
+        (sunday + d, 0.0 if d % 7 == 0 or d == 9 else 0.8 + 0.01 * (d % 3)) for d in range(21)
+    ]  # day 9: a holiday
     assert band_check(series, sunday + 14, 0.0).direction == "below"  # without rest days a Sunday looks idle
     assert band_check(series, sunday + 14, 0.0, rest_share=0.5).rest_day  # with them it is not judged
     band = {"rest_share": 0.5, "min_days": 7}
@@ -231,11 +271,15 @@ def test_a_clock_hours_off_raises_once_it_persisted_and_clears_on_time():
     hour, states, out = 3_600_000, {}, Evaluation()
     for received in (0, hour, 2 * hour):  # stamps 8 h ahead of arrival; the third batch is 2 h after the first
         evaluate_clock(CRANE, [("platform", r)], received + 8 * hour, received, states, out)
-    assert [(s.action, s.at_ms, s.detail["skew_s"], s.detail["since_ms"]) for s in out.signals] == [("raise", 2 * hour, 28_800, 0)]
+    assert [(s.action, s.at_ms, s.detail["skew_s"], s.detail["since_ms"]) for s in out.signals] == [
+        ("raise", 2 * hour, 28_800, 0)
+    ]
     evaluate_clock(CRANE, [("platform", r)], 3 * hour + 9 * hour, 3 * hour, states, out)
     assert len(out.signals) == 1  # still skewed: raised once
     evaluate_clock(CRANE, [("platform", r)], 4 * hour - 60_000, 4 * hour, states, out)
-    assert [s.action for s in out.signals] == ["raise", "clear"] and states[("platform", "t.r", CRANE.id)] == {"on_time": True}
+    assert [s.action for s in out.signals] == ["raise", "clear"] and states[("platform", "t.r", CRANE.id)] == {
+        "on_time": True
+    }
 
 
 def test_a_late_batch_or_a_clock_that_flips_sides_is_no_skew_yet():
@@ -243,7 +287,13 @@ def test_a_late_batch_or_a_clock_that_flips_sides_is_no_skew_yet():
 
     r = rule(type="clock_skew", params={"max_skew_s": 3600, "min_batches": 3, "min_duration_s": 7200})
     hour, states, out = 3_600_000, {}, Evaluation()
-    for received, skew in ((0, -8 * hour), (hour, -8 * hour), (2 * hour, 8 * hour), (3 * hour, 8 * hour), (3 * hour + 1, 8 * hour)):
+    for received, skew in (
+        (0, -8 * hour),
+        (hour, -8 * hour),
+        (2 * hour, 8 * hour),
+        (3 * hour, 8 * hour),
+        (3 * hour + 1, 8 * hour),
+    ):
         evaluate_clock(CRANE, [("platform", r)], received + skew, received, states, out)
     assert out.signals == []  # behind twice then ahead: each side counted afresh, three batches but not 2 h yet
     evaluate_clock(CRANE, [("platform", r)], 4 * hour + 8 * hour, 4 * hour, states, out)
@@ -256,7 +306,9 @@ def test_herd_outliers_need_a_herd_and_an_unbroken_run():
 
     hour = 3_600_000
     herd = {cow: [(h * hour, 38.6) for h in range(10)] for cow in range(5)}
-    herd[7] = [(h * hour, 38.6 + (1.0 if h != 4 else 0.2)) for h in range(10)]  # a cool reading at hour 4 breaks the run
+    herd[7] = [
+        (h * hour, 38.6 + (1.0 if h != 4 else 0.2)) for h in range(10)
+    ]  # a cool reading at hour 4 breaks the run
     outliers, calm = herd_outliers(herd, 0.7, 5 * hour, hour, min_herd=5)
     assert outliers == {} and 7 not in calm  # hours 5-9 are only 4 h above the herd; it is above now, so not calm
     outliers, _ = herd_outliers(herd, 0.7, 4 * hour, hour, min_herd=5)

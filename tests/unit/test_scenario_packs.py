@@ -1,5 +1,6 @@
 """Contract test over every scenario pack: folders, thing models, the monitoring-object
 standard (docs/scenarios.md), and simulators whose lines validate against the thing models."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,39 +29,82 @@ STANDARD = {
     "manufacturing.current_bracelet": ({"current_a"}, set(), {"rated_current_a", "run_threshold_a", "machine_id"}),
     "manufacturing.energy_meter": ({"energy_kwh_total", "power_kw"}, set(), {"meter_id"}),
     "manufacturing.output_counter": ({"output_count_total"}, set(), {"product", "unit_price_cny"}),
-    "vehicles.gps_terminal": ({"lat", "lon", "speed_kmh", "heading_deg", "altitude_m", "odometer_km", "fuel_l", "acc_on",
-                               "oil_cut", "circuit_cut", "doors_locked"},
-                              {"sos", "overspeed", "power_cut", "theft", "illegal_move", "geofence_exit"},
-                              {"plate", "vin", "jt808_phone"}),
-    "vehicles.adas_unit": (set(), {"fatigue", "phone_use", "smoking", "distraction", "forward_collision", "lane_departure", "collision"},
-                           {"plate"}),
+    "vehicles.gps_terminal": (
+        {
+            "lat",
+            "lon",
+            "speed_kmh",
+            "heading_deg",
+            "altitude_m",
+            "odometer_km",
+            "fuel_l",
+            "acc_on",
+            "oil_cut",
+            "circuit_cut",
+            "doors_locked",
+        },
+        {"sos", "overspeed", "power_cut", "theft", "illegal_move", "geofence_exit"},
+        {"plate", "vin", "jt808_phone"},
+    ),
+    "vehicles.adas_unit": (
+        set(),
+        {"fatigue", "phone_use", "smoking", "distraction", "forward_collision", "lane_departure", "collision"},
+        {"plate"},
+    ),
     "dairy.ear_tag": ({"animal_id", "reader_id"}, set(), {"animal_id"}),
     "dairy.collar": ({"activity_steps", "rumination_min", "body_temp_c"}, set(), {"animal_id"}),
     "dairy.milk_meter": ({"milk_kg", "animal_id"}, set(), {"parlour_id"}),
     "dairy.env_sensor": ({"temp_c", "humidity_pct", "nh3_ppm", "co2_ppm"}, set(), {"barn_id"}),
     "dairy.tmr_feeder": ({"feed_kg"}, set(), {"ration"}),
-    "energy.pv_inverter": ({"ac_power_kw", "energy_kwh_total", "dc_voltage_v", "status"}, {"fault"},
-                           {"capacity_kwp", "ac_capacity_kw", "tilt_deg", "azimuth_deg", "lat", "lon"}),
+    "energy.pv_inverter": (
+        {"ac_power_kw", "energy_kwh_total", "dc_voltage_v", "status"},
+        {"fault"},
+        {"capacity_kwp", "ac_capacity_kw", "tilt_deg", "azimuth_deg", "lat", "lon"},
+    ),
     "energy.weather_station": ({"ghi_wm2", "poa_wm2", "air_temp_c", "module_temp_c", "wind_ms"}, set(), {"lat", "lon"}),
-    "energy.charging_pile": ({"power_kw", "energy_kwh_total", "status"}, {"session_end"}, {"rated_kw", "tariff_cny_per_kwh"}),
+    "energy.charging_pile": (
+        {"power_kw", "energy_kwh_total", "status"},
+        {"session_end"},
+        {"rated_kw", "tariff_cny_per_kwh"},
+    ),
     "logistics.gate_camera": ({"count_in", "count_out", "sku"}, {"unauthorised_out"}, {"zone_id"}),
     "logistics.rfid_reader": ({"tag_count", "tags"}, set(), {"zone_id"}),
     "logistics.weighbridge": (set(), {"weighing"}, {"site_id"}),
     "logistics.volume_scanner": ({"volume_m3"}, set(), {"zone_id"}),
     "logistics.fence_alarm": (set(), {"breach"}, {"zone_id"}),
-    "construction.tower_crane": ({"load_t", "rated_load_t", "moment_pct", "height_m", "radius_m", "wind_ms", "slew_deg"},
-                                 {"overload", "collision_risk"}, {"crane_id"}),
-    "construction.env_monitor": ({"pm25_ugm3", "pm10_ugm3", "noise_db", "temp_c", "humidity_pct", "wind_ms"}, set(), {"site_id"}),
+    "construction.tower_crane": (
+        {"load_t", "rated_load_t", "moment_pct", "height_m", "radius_m", "wind_ms", "slew_deg"},
+        {"overload", "collision_risk"},
+        {"crane_id"},
+    ),
+    "construction.env_monitor": (
+        {"pm25_ugm3", "pm10_ugm3", "noise_db", "temp_c", "humidity_pct", "wind_ms"},
+        set(),
+        {"site_id"},
+    ),
     "construction.access_gate": (set(), {"entry", "exit"}, {"site_id"}),
-    "cold_chain.temp_logger": ({"temp_c", "humidity_pct"}, set(),
-                               {"space_id", "space_kind", "goods", "temp_min_c", "temp_max_c", "excursion_limit_min"}),
+    "cold_chain.temp_logger": (
+        {"temp_c", "humidity_pct"},
+        set(),
+        {"space_id", "space_kind", "goods", "temp_min_c", "temp_max_c", "excursion_limit_min"},
+    ),
     "cold_chain.door_sensor": ({"door_open"}, set(), {"space_id", "space_kind"}),
-    "cold_chain.refrigeration_meter": ({"power_kw", "energy_kwh_total"}, set(), {"space_id", "fan_load_kw", "rated_kw"}),
-    "cold_chain.rfid_reader": ({"tag_count"}, set(),
-                               {"space_id", "zone_id", "goods", "capacity_pallets", "pallet_kg", "lot_id", "pledged_units"}),
+    "cold_chain.refrigeration_meter": (
+        {"power_kw", "energy_kwh_total"},
+        set(),
+        {"space_id", "fan_load_kw", "rated_kw"},
+    ),
+    "cold_chain.rfid_reader": (
+        {"tag_count"},
+        set(),
+        {"space_id", "zone_id", "goods", "capacity_pallets", "pallet_kg", "lot_id", "pledged_units"},
+    ),
     "cold_chain.scale": ({"weight_kg"}, set(), {"space_id", "goods", "lot_id", "pledged_kg"}),
-    "cold_chain.reefer_unit": ({"lat", "lon", "speed_kmh", "acc_on", "unit_on", "power_kw", "setpoint_c"}, set(),
-                               {"plate", "vin", "rated_kw"}),
+    "cold_chain.reefer_unit": (
+        {"lat", "lon", "speed_kmh", "acc_on", "unit_on", "power_kw", "setpoint_c"},
+        set(),
+        {"plate", "vin", "rated_kw"},
+    ),
 }
 EVENT_PARAMS = {
     ("energy.charging_pile", "session_end"): {"energy_kwh", "duration_min"},
@@ -90,8 +134,11 @@ def fleets() -> dict[str, list]:
 
 def test_every_folder_is_a_complete_pack():
     folders = [p for p in PACKS_DIR.iterdir() if p.is_dir() and not p.name.startswith("__")]
-    assert {f.name for f in folders} == set(scenario_packs()) == {"manufacturing", "vehicles", "dairy", "energy", "logistics", "construction",
-                                                                       "cold_chain"}
+    assert (
+        {f.name for f in folders}
+        == set(scenario_packs())
+        == {"manufacturing", "vehicles", "dairy", "energy", "logistics", "construction", "cold_chain"}
+    )
     for folder in folders:
         manifest = orjson.loads((folder / "manifest.json").read_bytes())
         assert manifest["name"] == folder.name
@@ -124,7 +171,12 @@ def test_every_documented_type_has_its_properties_events_and_attributes(models):
         assert events | COMMON_EVENTS <= set(m.events), device_type
         assert attrs <= set(m.attributes), device_type
     for (device_type, event), params in EVENT_PARAMS.items():
-        declared = {p["identifier"] for e in models[device_type].source["events"] if e["identifier"] == event for p in e["outputData"]}
+        declared = {
+            p["identifier"]
+            for e in models[device_type].source["events"]
+            if e["identifier"] == event
+            for p in e["outputData"]
+        }
         assert params <= declared, (device_type, event)
 
 

@@ -1,4 +1,5 @@
 """Scorecard engine: bins as optbinning fits them, declared trends, scaling, round-trip, versions, validation."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ def synthetic_loans(rows: int, seed: int, utilisation_shift: float = 0.0) -> tup
     industry = rng.choice(list(INDUSTRY_RISK), rows)
     logit = -1.2 - 4.0 * (utilisation - 0.55) + 0.5 * (overdue - 1.5) + np.vectorize(INDUSTRY_RISK.get)(industry)
     defaults = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
-    frame = pd.DataFrame({"utilization_rate": utilisation, "overdue_invoices": overdue,
-                          "power_kwh_per_day": power, "industry": industry})
+    frame = pd.DataFrame(
+        {"utilization_rate": utilisation, "overdue_invoices": overdue, "power_kwh_per_day": power, "industry": industry}
+    )
     return frame, defaults
 
 
@@ -169,9 +171,14 @@ def test_min_iv_drops_noise_features_and_says_so(loans) -> None:
         train_scorecard(noisy, defaults, ScorecardConfig(specs, min_iv=5))
 
 
-@pytest.mark.parametrize("flags, message", [
-    ([0, 1, 2], "0 or 1"), ([1, 1, 1], "both outcomes"), ([0, 1], "expected 3"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ([0, 1, 2], "0 or 1"),
+        ([1, 1, 1], "both outcomes"),
+        ([0, 1], "expected 3"),
+    ],
+)
 def test_bad_default_flags_are_refused(flags, message) -> None:
     table = [{"utilization_rate": v} for v in (0.1, 0.5, 0.9)]
     with pytest.raises(InvalidInput, match=message):

@@ -1,5 +1,6 @@
 """Benign events of the simulator (issue 15, item 6): the official calendar's days, the firms' rest days, planned
 stops, refuelling, culls and calvings, counter resets, rollovers and reboots do what real ones do to the data."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,7 +61,9 @@ def test_a_declared_plant_stop_switches_every_machine_off_and_is_declared_ahead(
     before = [l["values"]["current_a"] for l in lines if "current_a" in l.get("values", {}) and l["ts"] < t0]
     assert during and max(during) == 0.0 and max(before) > 0
     (action,) = B.calendar_actions([stop])
-    assert action["action"] == "period" and action["at_ms"] == t0 - 7 * DAY and action["period"]["kind"] == "maintenance"
+    assert (
+        action["action"] == "period" and action["at_ms"] == t0 - 7 * DAY and action["period"]["kind"] == "maintenance"
+    )
 
 
 def _counter_lines(key="m1", n=10, start=1000.0, step=10.0):
@@ -68,8 +71,16 @@ def _counter_lines(key="m1", n=10, start=1000.0, step=10.0):
 
 
 def test_a_replaced_meter_is_silent_then_counts_from_zero():
-    rec = AnomalyRecord("counter_reset", "U", ("m1",), 3 * 15 * MIN + 1, 5 * 15 * MIN + 1, "reset", {},
-                        facts={"key": "energy_kwh_total"})
+    rec = AnomalyRecord(
+        "counter_reset",
+        "U",
+        ("m1",),
+        3 * 15 * MIN + 1,
+        5 * 15 * MIN + 1,
+        "reset",
+        {},
+        facts={"key": "energy_kwh_total"},
+    )
     out, _ = B.apply_benign(_counter_lines(), [rec], 1, {"m1": "U"})
     values = [(l["ts"] // (15 * MIN), l["values"]["energy_kwh_total"]) for l in out]
     assert [i for i, _ in values] == [0, 1, 2, 3, 6, 7, 8, 9]  # 4 and 5 lost in the swap
@@ -77,8 +88,16 @@ def test_a_replaced_meter_is_silent_then_counts_from_zero():
 
 
 def test_a_rolled_over_register_wraps_at_the_next_power_of_ten():
-    rec = AnomalyRecord("counter_rollover", "U", ("m1",), 4 * 15 * MIN + 1, 4 * 15 * MIN + DAY, "rollover", {},
-                        facts={"key": "energy_kwh_total"})
+    rec = AnomalyRecord(
+        "counter_rollover",
+        "U",
+        ("m1",),
+        4 * 15 * MIN + 1,
+        4 * 15 * MIN + DAY,
+        "rollover",
+        {},
+        facts={"key": "energy_kwh_total"},
+    )
     out, _ = B.apply_benign(_counter_lines(start=123_000.0), [rec], 1, {"m1": "U"})
     v = [l["values"]["energy_kwh_total"] for l in out]
     assert v[4] > 999_900 and v[5] < 20  # the step after start crosses 1,000,000
@@ -86,7 +105,9 @@ def test_a_rolled_over_register_wraps_at_the_next_power_of_ten():
 
 
 def test_a_reboot_leaves_a_gap_and_a_volatile_counter_starts_again():
-    key = next(k for k in (f"c{i}" for i in range(50)) if random.Random(f"reboot|1|{k}").random() < B.VOLATILE_COUNTER_SHARE)
+    key = next(
+        k for k in (f"c{i}" for i in range(50)) if random.Random(f"reboot|1|{k}").random() < B.VOLATILE_COUNTER_SHARE
+    )
     lines = [{"device": key, "ts": i * MIN, "values": {"output_count_total": 500 + i}} for i in range(20)]
     lines.insert(10, {"device": key, "ts": 9 * MIN + 30_000, "event": "reboot", "params": {}})
     out, (rec,) = B.apply_benign(lines, [], 1, {key: "U"})
@@ -97,18 +118,41 @@ def test_a_reboot_leaves_a_gap_and_a_volatile_counter_starts_again():
 
 
 def test_a_culled_cow_stops_for_good_and_a_heifer_reports_from_her_calving():
-    cull = AnomalyRecord("cull", "U", ("collar-1", "tag-1"), 10 * MIN, 11 * MIN, "cull", {},
-                         facts={"animal_id": "A1", "decommissioned_ms": 10 * MIN})
-    join = AnomalyRecord("calving", "U", ("collar-2",), 5 * MIN, 6 * MIN, "join", {}, facts={"animal_id": "A2", "installed_ms": 5 * MIN})
-    lines = [{"device": d, "ts": t * MIN, "values": {"body_temp_c": 38.5}} for d in ("collar-1", "collar-2") for t in range(15)]
-    lines += [{"device": "meter", "ts": t * MIN, "values": {"milk_kg": 10.0, "animal_id": a}} for a in ("A1", "A2") for t in range(15)]
+    cull = AnomalyRecord(
+        "cull",
+        "U",
+        ("collar-1", "tag-1"),
+        10 * MIN,
+        11 * MIN,
+        "cull",
+        {},
+        facts={"animal_id": "A1", "decommissioned_ms": 10 * MIN},
+    )
+    join = AnomalyRecord(
+        "calving", "U", ("collar-2",), 5 * MIN, 6 * MIN, "join", {}, facts={"animal_id": "A2", "installed_ms": 5 * MIN}
+    )
+    lines = [
+        {"device": d, "ts": t * MIN, "values": {"body_temp_c": 38.5}}
+        for d in ("collar-1", "collar-2")
+        for t in range(15)
+    ]
+    lines += [
+        {"device": "meter", "ts": t * MIN, "values": {"milk_kg": 10.0, "animal_id": a}}
+        for a in ("A1", "A2")
+        for t in range(15)
+    ]
     out, _ = B.apply_benign(lines, [cull, join], 1, {})
-    ts = lambda d, a=None: [l["ts"] // MIN for l in out if l["device"] == d and (a is None or l["values"]["animal_id"] == a)]  # noqa: E731
+    ts = lambda d, a=None: [
+        l["ts"] // MIN for l in out if l["device"] == d and (a is None or l["values"]["animal_id"] == a)
+    ]  # noqa: E731
     assert ts("collar-1") == list(range(10)) and ts("meter", "A1") == list(range(10))
     assert ts("collar-2") == list(range(5, 15)) and ts("meter", "A2") == list(range(5, 15))
     actions = B.calendar_actions([cull, join])
     assert {(a["device"], a.get("decommissioned_ms"), a.get("installed_ms")) for a in actions} == {
-        ("collar-1", 10 * MIN, None), ("tag-1", 10 * MIN, None), ("collar-2", None, 5 * MIN)}
+        ("collar-1", 10 * MIN, None),
+        ("tag-1", 10 * MIN, None),
+        ("collar-2", None, 5 * MIN),
+    }
 
 
 def test_refuelling_stops_are_labelled_where_the_fuel_jumps_while_parked():

@@ -1,4 +1,5 @@
 """The simulators behave like the world they imitate: calendars, physics, bookkeeping, health."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -71,8 +72,18 @@ def test_grid_and_local_time():
 
 def test_lines_from_arrays_leaves_missing_out_and_keeps_types():
     ts = np.array([1, 2, 3], dtype=np.int64)
-    lines = list(P.lines_from_arrays("d", ts, {"a": np.array([1.234, np.nan, np.nan]), "n": np.array([5.0, np.nan, np.nan]),
-                                             "s": np.array(["x", "y", "z"], dtype=object)}, {"a": 1, "n": 0}))
+    lines = list(
+        P.lines_from_arrays(
+            "d",
+            ts,
+            {
+                "a": np.array([1.234, np.nan, np.nan]),
+                "n": np.array([5.0, np.nan, np.nan]),
+                "s": np.array(["x", "y", "z"], dtype=object),
+            },
+            {"a": 1, "n": 0},
+        )
+    )
     assert lines[0] == {"device": "d", "ts": 1, "values": {"a": 1.2, "n": 5, "s": "x"}}
     assert type(lines[0]["values"]["n"]) is int
     assert lines[1]["values"] == {"s": "y"}
@@ -81,7 +92,10 @@ def test_lines_from_arrays_leaves_missing_out_and_keeps_types():
 
 def test_health_level_orders_the_latent_health():
     d = np.array([0.5])
-    levels = {h: float(P.health_level(h, d, np.random.default_rng(1))[0]) for h in ("growing", "stable", "declining", "failing")}
+    levels = {
+        h: float(P.health_level(h, d, np.random.default_rng(1))[0])
+        for h in ("growing", "stable", "declining", "failing")
+    }
     assert levels["growing"] > levels["declining"] > levels["failing"]
 
 
@@ -130,7 +144,10 @@ def test_counters_are_cumulative_and_follow_the_machines():
     e = find("manufacturing", "growing")
     lines = by_device(sim("manufacturing").telemetry(e, *WEEK, 4))
     for dev in e.devices:
-        key = {"manufacturing.energy_meter": "energy_kwh_total", "manufacturing.output_counter": "output_count_total"}.get(dev.device_type)
+        key = {
+            "manufacturing.energy_meter": "energy_kwh_total",
+            "manufacturing.output_counter": "output_count_total",
+        }.get(dev.device_type)
         if key:
             _, total = series(lines[dev.key], key)
             assert len(total) > 600 and (np.diff(total) >= 0).all() and total[-1] > total[0]
@@ -206,7 +223,9 @@ def test_a_failing_farm_loses_cows():
 
 
 def test_pv_follows_the_sun_and_clips_at_the_inverter_rating():
-    e = find("energy", where=lambda e: any(d.device_type == "energy.pv_inverter" for d in e.devices) and "格尔木" in e.region)
+    e = find(
+        "energy", where=lambda e: any(d.device_type == "energy.pv_inverter" for d in e.devices) and "格尔木" in e.region
+    )
     lines = by_device(sim("energy").telemetry(e, *JUNE, 9))
     inv = [d for d in e.devices if d.device_type == "energy.pv_inverter"]
     for dev in inv:
@@ -247,7 +266,9 @@ def test_warehouse_counts_reconcile_with_rfid_and_weighbridge():
     lines = by_device(sim("logistics").telemetry(e, *WEEK, 12))
     for cam in (d for d in e.devices if d.device_type == "logistics.gate_camera"):
         zone = cam.attributes["zone_id"]
-        rfid = next(d for d in e.devices if d.device_type == "logistics.rfid_reader" and d.attributes["zone_id"] == zone)
+        rfid = next(
+            d for d in e.devices if d.device_type == "logistics.rfid_reader" and d.attributes["zone_id"] == zone
+        )
         _, cin = series(lines[cam.key], "count_in")
         _, cout = series(lines[cam.key], "count_out")
         _, tags = series(lines[rfid.key], "tag_count")
@@ -286,7 +307,11 @@ def test_cranes_lift_in_working_hours_within_their_load_chart():
         assert (moment > 105).sum() <= 10 * (len(overloads) + 1)
         for l in overloads:
             assert l["params"]["moment_pct"] > 100
-    gates = [l for l in sum((lines[d.key] for d in e.devices if d.device_type == "construction.access_gate"), []) if "event" in l]
+    gates = [
+        l
+        for l in sum((lines[d.key] for d in e.devices if d.device_type == "construction.access_gate"), [])
+        if "event" in l
+    ]
     entries = [l for l in gates if l["event"] == "entry"]
     assert len(entries) > 100 and sum(l["params"]["authorised"] for l in entries) > 0.9 * len(entries)
 
@@ -301,7 +326,8 @@ def test_injected_anomalies_are_labelled_valid_and_visible():
     kinds = ["device_off", "machine_idle", "gps_jump", "herd_drop", "pv_above_irradiance", "crane_overload"]
     fleet = build_fleet(["manufacturing", "vehicles", "dairy", "energy", "construction"], 1, 21)
     fleet = [e for e in fleet if e.industry != "energy"] + [
-        find("energy", where=lambda e: any(d.device_type == "energy.pv_inverter" for d in e.devices))]
+        find("energy", where=lambda e: any(d.device_type == "energy.pv_inverter" for d in e.devices))
+    ]
     start, end = WEEK[0], WEEK[0] + 3 * DAY
     records = plan_anomalies(fleet, kinds, start, end, 21)
     assert [r.kind for r in records] == kinds and records == plan_anomalies(fleet, kinds, start, end, 21)
@@ -322,8 +348,11 @@ def test_injected_anomalies_are_labelled_valid_and_visible():
     off = rec["device_off"]
     (dev,) = off.devices
     assert [l.get("event") for l in inside(off, dirty[dev])] == ["tamper"]
-    for r, key, value in ((rec["machine_idle"], "current_a", 0.0), (rec["crane_overload"], "moment_pct", 142.0),
-                          (rec["pv_above_irradiance"], "ac_power_kw", rec["pv_above_irradiance"].values["ac_power_kw"])):
+    for r, key, value in (
+        (rec["machine_idle"], "current_a", 0.0),
+        (rec["crane_overload"], "moment_pct", 142.0),
+        (rec["pv_above_irradiance"], "ac_power_kw", rec["pv_above_irradiance"].values["ac_power_kw"]),
+    ):
         for dev in r.devices:
             got = [l["values"][key] for l in inside(r, dirty[dev]) if "values" in l and key in l["values"]]
             assert got and all(v == value for v in got), r.kind
@@ -343,9 +372,22 @@ def test_injected_anomalies_are_labelled_valid_and_visible():
 # ---------------------------------------------------------------- the issue's other anomaly kinds
 
 FOUR = (WEEK[0], WEEK[0] + 4 * DAY)
-NEW_KINDS = ["fabricated_copy", "fabricated_smooth", "geofence_exit", "sick_animals", "unauthorised_outbound",
-             "stock_below_pledge", "clock_skew"]
-COLD_CHAIN_KINDS = {"refrigeration_failure", "power_cut", "door_left_open", "pledged_goods_moved", "reefer_off_in_transit"}
+NEW_KINDS = [
+    "fabricated_copy",
+    "fabricated_smooth",
+    "geofence_exit",
+    "sick_animals",
+    "unauthorised_outbound",
+    "stock_below_pledge",
+    "clock_skew",
+]
+COLD_CHAIN_KINDS = {
+    "refrigeration_failure",
+    "power_cut",
+    "door_left_open",
+    "pledged_goods_moved",
+    "reefer_off_in_transit",
+}
 _CLEAN: dict = {}
 
 
@@ -390,21 +432,39 @@ def test_every_kind_of_the_issue_can_be_injected_and_its_record_says_what_to_loo
 
     from wuxin.sim.fleet import all_anomaly_kinds, plan_anomalies
 
-    assert set(all_anomaly_kinds()) == set(NEW_KINDS) | {"device_off", "machine_idle", "gps_jump", "herd_drop",
-                                                         "pv_above_irradiance", "crane_overload"} | COLD_CHAIN_KINDS
+    assert (
+        set(all_anomaly_kinds())
+        == set(NEW_KINDS)
+        | {"device_off", "machine_idle", "gps_jump", "herd_drop", "pv_above_irradiance", "crane_overload"}
+        | COLD_CHAIN_KINDS
+    )
     records = plan_anomalies(list(hosts.values()), all_anomaly_kinds(), *FOUR, 4)
     assert records == plan_anomalies(list(hosts.values()), all_anomaly_kinds(), *FOUR, 4)
     keys = {d.key for e in hosts.values() for d in e.devices}
     for rec in records:
         row = json.loads(json.dumps(rec.as_dict(), ensure_ascii=False))
-        assert {"kind", "enterprise_uscc", "devices", "start_ms", "end_ms", "start", "end", "effect", "values", "facts", "expect"} <= set(row)
+        assert {
+            "kind",
+            "enterprise_uscc",
+            "devices",
+            "start_ms",
+            "end_ms",
+            "start",
+            "end",
+            "effect",
+            "values",
+            "facts",
+            "expect",
+        } <= set(row)
         assert row["devices"] and set(row["devices"]) <= keys and row["start_ms"] <= row["end_ms"], rec.kind
         assert len(row["expect"]) > 40 and row["start"].endswith("+08:00"), rec.kind
     with pytest.raises(KeyError, match="geofence_exit"):
         plan_anomalies([hosts["dairy"]], ["geofence_exit"], *FOUR, 4)
 
 
-@pytest.mark.parametrize("pack", ["manufacturing", "vehicles", "dairy", "energy", "logistics", "construction", "cold_chain"])
+@pytest.mark.parametrize(
+    "pack", ["manufacturing", "vehicles", "dairy", "energy", "logistics", "construction", "cold_chain"]
+)
 def test_fabricated_copy_replays_the_day_before_the_start(hosts, pack):
     rec, clean, dirty = injected(hosts[pack], "fabricated_copy")
     (dev,) = rec.devices
@@ -481,7 +541,11 @@ def test_sick_animals_run_a_fever_ruminate_less_and_give_less_milk(hosts):
         assert len(temp) > 24 and temp.min() >= 39.5 and np.median(normal) < 39.3
         for prop in ("rumination_min", "activity_steps"):
             assert series(within(rec, dirty[dev]), prop)[1].sum() < 0.7 * series(within(rec, clean[dev]), prop)[1].sum()
-    milk = lambda lines: {(l["ts"], l["values"]["animal_id"]): l["values"]["milk_kg"] for l in within(rec, lines) if "milk_kg" in l.get("values", {})}
+    milk = lambda lines: {
+        (l["ts"], l["values"]["animal_id"]): l["values"]["milk_kg"]
+        for l in within(rec, lines)
+        if "milk_kg" in l.get("values", {})
+    }
     meters = [k for k in rec.devices if "milkmeter" in k]
     before, after = {}, {}
     for k in meters:
@@ -502,8 +566,10 @@ def test_unauthorised_outbound_is_seen_by_camera_and_rfid_but_not_booked(hosts):
     zone, units = rec.facts["zone_id"], sum(rec.facts["units"])
     assert rec.facts["pledged_units"] == lsim.pledged_units(e, zone) and units <= 0.2 * rec.facts["pledged_units"]
     assert lsim.wms_movements(e, *FOUR, 21, anomalies=[rec]) == lsim.wms_movements(e, *FOUR, 21)
-    cam, rfid = (next(d.key for d in e.devices if d.device_type == t and d.attributes.get("zone_id") == zone)
-                 for t in ("logistics.gate_camera", "logistics.rfid_reader"))
+    cam, rfid = (
+        next(d.key for d in e.devices if d.device_type == t and d.attributes.get("zone_id") == zone)
+        for t in ("logistics.gate_camera", "logistics.rfid_reader")
+    )
     out_clean, out_dirty = series(clean[cam], "count_out")[1].sum(), series(dirty[cam], "count_out")[1].sum()
     assert abs((out_dirty - out_clean) - units) <= 0.02 * units + 0.01 * out_clean + 3
     last = max(rec.facts["times_ms"]) + lsim.UNLOAD_MS
@@ -524,19 +590,25 @@ def test_unauthorised_outbound_is_seen_by_camera_and_rfid_but_not_booked(hosts):
 def dataclasses_replace_times(rec, times):
     import dataclasses
 
-    return dataclasses.replace(rec, facts={**rec.facts, "times_ms": times, "units": rec.facts["units"][:1], "camera_event_ms": times})
+    return dataclasses.replace(
+        rec, facts={**rec.facts, "times_ms": times, "units": rec.facts["units"][:1], "camera_event_ms": times}
+    )
 
 
 def test_stock_below_pledge_goes_below_at_start_and_comes_back_at_end(hosts):
     from wuxin.sim.fleet import plan_anomalies
 
     e, six = hosts["logistics"], (WEEK[0], WEEK[0] + 6 * DAY)
-    seed = next(s for s in range(100) if plan_anomalies([e], ["stock_below_pledge"], *six, s)[0].end_ms < six[1] - DAY // 2)
+    seed = next(
+        s for s in range(100) if plan_anomalies([e], ["stock_below_pledge"], *six, s)[0].end_ms < six[1] - DAY // 2
+    )
     rec, clean, dirty = injected(e, "stock_below_pledge", seed, six)
     lsim = sim("logistics")
     zone, pledge = rec.facts["zone_id"], rec.facts["pledged_units"]
     assert pledge == lsim.pledged_units(e, zone) and rec.facts["lowest_units"] < pledge
-    rfid = next(d.key for d in e.devices if d.device_type == "logistics.rfid_reader" and d.attributes["zone_id"] == zone)
+    rfid = next(
+        d.key for d in e.devices if d.device_type == "logistics.rfid_reader" and d.attributes["zone_id"] == zone
+    )
     ts, tags = series(dirty[rfid], "tag_count")
     below = (ts >= rec.start_ms) & (ts < rec.end_ms)
     assert below.sum() > 10 and (tags[below] < pledge).all()
@@ -559,8 +631,10 @@ def test_clock_skew_stamps_the_lines_hours_off_in_sending_order(hosts):
     (dev,) = rec.devices
     skew = rec.facts["skew_ms"]
     assert 2 * 3_600_000 <= abs(skew) < DAY and skew % 3_600_000 == 0
-    expected = [{**l, "ts": l["ts"] + skew, "sent_ms": l["ts"]} if rec.start_ms <= l["ts"] < rec.end_ms else l
-                for l in clean[dev]]
+    expected = [
+        {**l, "ts": l["ts"] + skew, "sent_ms": l["ts"]} if rec.start_ms <= l["ts"] < rec.end_ms else l
+        for l in clean[dev]
+    ]
     assert dirty[dev] == expected
     stamps = np.array([l["ts"] for l in dirty[dev]])
     assert (np.diff(stamps) < 0).sum() == 1  # the clock jumps once: back at the end (or at the start if it runs late)

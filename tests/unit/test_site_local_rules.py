@@ -1,5 +1,6 @@
 """Night outbound, odometer and meter balance on the site's own clock: a Berlin gate's night is Berlin's night,
 through the daylight-saving change (issue 15: rules that hold on data the platform has never seen)."""
+
 import datetime as dt
 
 from wuxin.alerts.meters import judge_meter
@@ -31,8 +32,10 @@ def berlin_gate(days):
 
 def test_a_berlin_gate_after_the_autumn_change_keeps_its_own_working_hours():
     history = berlin_gate(range(11, 25))  # a summer fortnight
-    honest, night = Episode(at(BERLIN, 2026, 10, 26, 15), at(BERLIN, 2026, 10, 26, 15), 20), \
-        Episode(at(BERLIN, 2026, 10, 26, 2), at(BERLIN, 2026, 10, 26, 2), 20)
+    honest, night = (
+        Episode(at(BERLIN, 2026, 10, 26, 15), at(BERLIN, 2026, 10, 26, 15), 20),
+        Episode(at(BERLIN, 2026, 10, 26, 2), at(BERLIN, 2026, 10, 26, 2), 20),
+    )
     quiet = quiet_hours(history, BERLIN, 0.01)
     assert {8, 11, 15}.isdisjoint(quiet) and 2 in quiet
     assert off_hours([honest, night], quiet, BERLIN, 1) == [night]
@@ -59,7 +62,7 @@ def test_meter_day_of_25_hours_counts_its_last_hour():
     judged over the day's real length the meter leaves its band; over 24 fixed hours the extra hour was missed."""
     days = [day_start_ms(d, BERLIN) for d in range(20_751 - 10, 20_753)]  # 2026-10-15 to 2026-10-25 (25 h), and its end
     counter, current, total = [], [], 0.0
-    kw = 30 * 3 ** 0.5 * 380 * 0.85 / 1000 + 5
+    kw = 30 * 3**0.5 * 380 * 0.85 / 1000 + 5
     for start, end in zip(days, days[1:]):
         for ts in range(start, end, 15 * 60_000):
             extra = 200.0 if start == days[-2] and end - ts <= HOUR else 0.0
@@ -70,5 +73,7 @@ def test_meter_day_of_25_hours_counts_its_last_hour():
     machines = {1: (current, {})}
     starts, ends = days[:-1], days[1:]
     assert ends[-1] - starts[-1] == 25 * HOUR
-    assert judge_meter(counter, machines, {"base_load_kw": 5}, starts, {"min_history_days": 5}, ends)["action"] == "raise"
+    assert (
+        judge_meter(counter, machines, {"base_load_kw": 5}, starts, {"min_history_days": 5}, ends)["action"] == "raise"
+    )
     assert judge_meter(counter, machines, {"base_load_kw": 5}, starts, {"min_history_days": 5})["action"] == "clear"

@@ -1,4 +1,5 @@
 """The stream's small pure parts: the NATS URL list and the dedupe id of a device's publish."""
+
 import pytest
 
 from wuxin.ingest.stream.jetstream import dedupe_id, parse_urls

@@ -1,6 +1,7 @@
 """The default rules each scenario pack declares in its `rules.json`; validated when read.
 
 The packs are given (wuxin.services.bootstrap composes them): this core names none."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

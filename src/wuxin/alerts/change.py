@@ -8,11 +8,12 @@ weekday was mostly a rest day before is not judged at all. `days_outside` counts
 the band, so a rule can ask for a multi-day change (an idle week, not one holiday). The regime's start is then located
 with ruptures' PELT (L2 cost, BIC-like penalty) over the whole series, so a warning says since when.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -35,9 +36,17 @@ def weekday(day: int) -> int:
     return (day + 3) % 7
 
 
-def band_check(history: Sequence[tuple[int, float]], day: int, value: float, z: float = 4.0,
-               min_rel_change: float = 0.3, min_days: int = 7, same_weekday_min: int = 3,
-               rest_share: float | None = None, workday: bool = False) -> BandCheck | None:
+def band_check(
+    history: Sequence[tuple[int, float]],
+    day: int,
+    value: float,
+    z: float = 4.0,
+    min_rel_change: float = 0.3,
+    min_days: int = 7,
+    same_weekday_min: int = 3,
+    rest_share: float | None = None,
+    workday: bool = False,
+) -> BandCheck | None:
     """Is (day, value) outside the borrower's own normal band? None when the history is too short. `workday` marks
     an official make-up working day: judged even on a weekday the borrower usually rests."""
     past = [(d, v) for d, v in history if d < day and v is not None and math.isfinite(v)]
@@ -61,8 +70,14 @@ def band_check(history: Sequence[tuple[int, float]], day: int, value: float, z: 
     return BandCheck(value, median, low, high, len(sample), direction)
 
 
-def days_outside(series: Sequence[tuple[int, float]], day: int, wanted: str, needed: int,
-                 workdays: frozenset[int] = frozenset(), **band) -> int:
+def days_outside(
+    series: Sequence[tuple[int, float]],
+    day: int,
+    wanted: str,
+    needed: int,
+    workdays: frozenset[int] = frozenset(),
+    **band,
+) -> int:
     """Consecutive judged days up to `day` outside the band in the `wanted` direction ("below", "above", "both"),
     counting at most `needed`; rest days and days without a value are stepped over (absent is not zero); `workdays`
     are official make-up working days (see band_check)."""
@@ -92,6 +107,6 @@ def change_point(values: Sequence[float], min_size: int = 2) -> int | None:
     import ruptures
 
     sigma = float(np.std(np.diff(series))) / math.sqrt(2) or 1e-6
-    penalty = 3.0 * sigma ** 2 * math.log(len(series))
+    penalty = 3.0 * sigma**2 * math.log(len(series))
     breaks = ruptures.Pelt(model="l2", min_size=min_size, jump=1).fit(series.reshape(-1, 1)).predict(pen=penalty)
     return breaks[-2] if len(breaks) >= 2 else None

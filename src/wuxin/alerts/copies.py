@@ -24,19 +24,33 @@ A day without real variation is not judged: fewer than `min_bins_share` of the b
 under the device's own resolution (a machine on standby, a parked truck, a stopped plant repeat themselves, which is
 no evidence of a copy; the flat and smooth tests judge those).
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
+
 from wuxin.indicators.days import DAY_MS
 
 MAD_TO_SIGMA = 1.4826
-DEFAULTS = {"window_days": 28, "bin_s": 300, "detail_bins": 7, "max_lag_s": 7200, "z": 5.0, "min_similarity": 0.6,
-            "max_similarity": 0.97, "min_bins_share": 0.5, "min_history_days": 5, "min_clip_bins": 6, "clip_share": 0.995,
-            "min_threshold_days": 7, "short_history_similarity": 0.85}
+DEFAULTS = {
+    "window_days": 28,
+    "bin_s": 300,
+    "detail_bins": 7,
+    "max_lag_s": 7200,
+    "z": 5.0,
+    "min_similarity": 0.6,
+    "max_similarity": 0.97,
+    "min_bins_share": 0.5,
+    "min_history_days": 5,
+    "min_clip_bins": 6,
+    "clip_share": 0.995,
+    "min_threshold_days": 7,
+    "short_history_similarity": 0.85,
+}
 
 
 @dataclass(frozen=True)
@@ -146,7 +160,9 @@ def resolution(values: np.ndarray) -> float:
     return float(steps.min()) if steps.size else 0.0
 
 
-def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: Mapping | None = None) -> CopyCheck | None:
+def copy_check(
+    series: Sequence[tuple[int, float]], day_start_ms: int, params: Mapping | None = None
+) -> CopyCheck | None:
     """The day [day_start_ms, +1 day) against every earlier day of the window; None when the day has no real
     variation or the device fewer than `min_history_days` judged days before it."""
     p = {**DEFAULTS, **(params or {})}
@@ -177,8 +193,9 @@ def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: M
     phases = int(p.get("phases", 5))  # a copy shifted by part of a bin: the days binned again at sub-bin offsets
     for k in range(1, phases):
         offset = bin_ms * k // phases
-        moved = np.where(clipped, np.nan, detail(day_matrix(ts - offset, values, first, window + 1, bin_ms),
-                                                 window_bins))[keep]  # bins `offset` later
+        moved = np.where(
+            clipped, np.nan, detail(day_matrix(ts - offset, values, first, window + 1, bin_ms), window_bins)
+        )[keep]  # bins `offset` later
         more, at = similarity(own_detail(moved), own_detail(details[keep]), max_lag, overlap)
         more, at = np.maximum(more, more.T), np.where(more >= more.T, at, -at.T)
         better = more > sims
@@ -190,18 +207,33 @@ def copy_check(series: Sequence[tuple[int, float]], day_start_ms: int, params: M
     mad = float(np.median(np.abs(history - usual))) if history.size else 0.0
     floor = p["min_similarity"] if history.size >= p["min_threshold_days"] else p["short_history_similarity"]
     threshold = min(max(usual + p["z"] * MAD_TO_SIGMA * mad, floor), p["max_similarity"])
-    return CopyCheck(round(float(today[j]), 4), first + int(keep[j]) * DAY_MS, int(lags[-1, j]) * bin_ms // 1000,
-                     round(threshold, 4), round(usual, 4), int(history.size), float(p["z"]),
-                     (float(floor), float(p["max_similarity"])))
+    return CopyCheck(
+        round(float(today[j]), 4),
+        first + int(keep[j]) * DAY_MS,
+        int(lags[-1, j]) * bin_ms // 1000,
+        round(threshold, 4),
+        round(usual, 4),
+        int(history.size),
+        float(p["z"]),
+        (float(floor), float(p["max_similarity"])),
+    )
 
 
 def explain(check: CopyCheck) -> dict:
     """The alarm's detail: the similarity, the earlier day it matches, and the threshold with where it came from."""
-    return {"test": "replay", "similarity": check.similarity, "source_day_start_ms": check.source_day_start_ms,
-            "lag_s": check.lag_s, "threshold": check.threshold, "usual_similarity": check.usual,
-            "history_days": check.history_days,
-            "threshold_from": {"en": f"median of this device's own day-to-earlier-day similarities ({check.usual}) plus "
-                                     f"{check.z:g} robust deviations over {check.history_days} days, bounded to "
-                                     f"{check.bounds[0]:g}..{check.bounds[1]:g}",
-                               "zh": f"本设备自身历史{check.history_days}天逐日与此前各天相似度中位数({check.usual})"
-                                     f"加{check.z:g}倍稳健离差, 限定在{check.bounds[0]:g}至{check.bounds[1]:g}之间"}}
+    return {
+        "test": "replay",
+        "similarity": check.similarity,
+        "source_day_start_ms": check.source_day_start_ms,
+        "lag_s": check.lag_s,
+        "threshold": check.threshold,
+        "usual_similarity": check.usual,
+        "history_days": check.history_days,
+        "threshold_from": {
+            "en": f"median of this device's own day-to-earlier-day similarities ({check.usual}) plus "
+            f"{check.z:g} robust deviations over {check.history_days} days, bounded to "
+            f"{check.bounds[0]:g}..{check.bounds[1]:g}",
+            "zh": f"本设备自身历史{check.history_days}天逐日与此前各天相似度中位数({check.usual})"
+            f"加{check.z:g}倍稳健离差, 限定在{check.bounds[0]:g}至{check.bounds[1]:g}之间",
+        },
+    }

@@ -12,12 +12,14 @@ every bank reading the alarm). With fewer than `min_peers` peers in a bucket the
 its working days (the caller's `hour_of` says -1 on a day off): outside them an idle site
 cannot be the source, and the fixed limit would only measure the weather. Readings not judged end a run.
 """
+
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+
 from wuxin.indicators.days import DAY_MS, HOUR_MS
 
 Series = Sequence[tuple[int, float]]
@@ -57,8 +59,10 @@ def regional_background(peers: Mapping[int, Series], bucket_ms: int) -> dict[int
     for peer, points in peers.items():
         for ts, value in points:
             per_peer[ts // bucket_ms][peer].append(value)
-    return {b: (statistics.median(statistics.fmean(v) for v in by_peer.values()), len(by_peer))
-            for b, by_peer in per_peer.items()}
+    return {
+        b: (statistics.median(statistics.fmean(v) for v in by_peer.values()), len(by_peer))
+        for b, by_peer in per_peer.items()
+    }
 
 
 def local_hour(ts_ms: int) -> float:
@@ -66,8 +70,13 @@ def local_hour(ts_ms: int) -> float:
     return ((ts_ms + CHINA_OFFSET_MS) % DAY_MS) / HOUR_MS
 
 
-def judge(ts: int, value: float, background: tuple[float, int] | None, rule: DustRule,
-          hour_of: Callable[[int], float] = local_hour) -> Judgement | None:
+def judge(
+    ts: int,
+    value: float,
+    background: tuple[float, int] | None,
+    rule: DustRule,
+    hour_of: Callable[[int], float] = local_hour,
+) -> Judgement | None:
     """One reading against the background (enough peers) or the fallback (working hours only, by `hour_of`, the
     hours since the site's local midnight); None: not judged."""
     if background is not None and background[1] >= rule.min_peers:
@@ -76,11 +85,14 @@ def judge(ts: int, value: float, background: tuple[float, int] | None, rule: Dus
     start, end = rule.work_hours
     if not start <= hour_of(ts) < end:
         return None
-    return Judgement(ts, value, value > rule.fallback_limit, None, background[1] if background else 0, rule.fallback_limit)
+    return Judgement(
+        ts, value, value > rule.fallback_limit, None, background[1] if background else 0, rule.fallback_limit
+    )
 
 
-def site_excess(own: Series, peers: Mapping[int, Series], rule: DustRule,
-                hour_of: Callable[[int], float] = local_hour) -> tuple[SiteExcess | None, bool]:
+def site_excess(
+    own: Series, peers: Mapping[int, Series], rule: DustRule, hour_of: Callable[[int], float] = local_hour
+) -> tuple[SiteExcess | None, bool]:
     """(the current run above the line, once it lasted `duration_ms`; whether the latest reading is calm: not
     exceeding, or not judged). A device with no reading is neither."""
     background = regional_background(peers, rule.bucket_ms)
@@ -100,24 +112,34 @@ def site_excess(own: Series, peers: Mapping[int, Series], rule: DustRule,
 def explanation(j: Judgement, rule: DustRule) -> dict[str, str]:
     """What the reading was judged against, in zh and en."""
     if j.background is not None:
-        return {"en": f"PM10 {j.value:.0f} µg/m³ against the regional background {j.background:.0f} µg/m³ (median of "
-                      f"{j.peers} other sites' monitors in the region whose firms consented to every bank reading this alarm, same "
-                      f"{rule.bucket_ms // 60000} min) plus a margin "
-                      f"of {rule.margin:.0f} µg/m³, for {rule.duration_ms // 60000} min",
-                "zh": f"PM10 {j.value:.0f} µg/m³, 区域背景值{j.background:.0f} µg/m³(同区域已向查看本告警的每家银行授权的其他"
-                      f"{j.peers}个工地监测点同"
-                      f"{rule.bucket_ms // 60000}分钟的中位数)加{rule.margin:.0f} µg/m³, 持续{rule.duration_ms // 60000}分钟"}
+        return {
+            "en": f"PM10 {j.value:.0f} µg/m³ against the regional background {j.background:.0f} µg/m³ (median of "
+            f"{j.peers} other sites' monitors in the region whose firms consented to every bank reading this alarm, same "
+            f"{rule.bucket_ms // 60000} min) plus a margin "
+            f"of {rule.margin:.0f} µg/m³, for {rule.duration_ms // 60000} min",
+            "zh": f"PM10 {j.value:.0f} µg/m³, 区域背景值{j.background:.0f} µg/m³(同区域已向查看本告警的每家银行授权的其他"
+            f"{j.peers}个工地监测点同"
+            f"{rule.bucket_ms // 60000}分钟的中位数)加{rule.margin:.0f} µg/m³, 持续{rule.duration_ms // 60000}分钟",
+        }
     start, end = rule.work_hours
-    return {"en": f"PM10 {j.value:.0f} µg/m³ against the fixed limit {rule.fallback_limit:.0f} µg/m³ for "
-                  f"{rule.duration_ms // 60000} min, judged only in working hours {start:g}:00-{end:g}:00 of the site's "
-                  f"working days: fewer than "
-                  f"{rule.min_peers} other sites in the region ({j.peers}) to give a background",
-            "zh": f"PM10 {j.value:.0f} µg/m³, 同区域其他工地监测点不足{rule.min_peers}个({j.peers}个), 无区域背景值, "
-                  f"仅在工作日施工时段{start:g}:00-{end:g}:00按固定限值{rule.fallback_limit:.0f} µg/m³判断, "
-                  f"持续{rule.duration_ms // 60000}分钟"}
+    return {
+        "en": f"PM10 {j.value:.0f} µg/m³ against the fixed limit {rule.fallback_limit:.0f} µg/m³ for "
+        f"{rule.duration_ms // 60000} min, judged only in working hours {start:g}:00-{end:g}:00 of the site's "
+        f"working days: fewer than "
+        f"{rule.min_peers} other sites in the region ({j.peers}) to give a background",
+        "zh": f"PM10 {j.value:.0f} µg/m³, 同区域其他工地监测点不足{rule.min_peers}个({j.peers}个), 无区域背景值, "
+        f"仅在工作日施工时段{start:g}:00-{end:g}:00按固定限值{rule.fallback_limit:.0f} µg/m³判断, "
+        f"持续{rule.duration_ms // 60000}分钟",
+    }
 
 
 def dust_rule(params: Mapping) -> DustRule:
     hours = params.get("work_hours", [7, 18])
-    return DustRule(float(params["margin"]), int(params["duration_s"] * 1000), int(params.get("bucket_s", 900) * 1000),
-                    int(params.get("min_peers", 3)), float(params["fallback_limit"]), (float(hours[0]), float(hours[1])))
+    return DustRule(
+        float(params["margin"]),
+        int(params["duration_s"] * 1000),
+        int(params.get("bucket_s", 900) * 1000),
+        int(params.get("min_peers", 3)),
+        float(params["fallback_limit"]),
+        (float(hours[0]), float(hours[1])),
+    )

@@ -3,12 +3,14 @@
 State per (scope, rule, device) is a small dict the caller loads and stores; `Evaluation.changed`
 names the states to write back, so a restart continues where it stopped.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -51,8 +53,9 @@ class Evaluation:
     changed: set[StateKey] = field(default_factory=set)
 
 
-def points_by_device(readings: Iterable[tuple], events: Iterable[tuple], watched: Mapping[int, frozenset[str]]
-                     ) -> dict[int, list[tuple]]:
+def points_by_device(
+    readings: Iterable[tuple], events: Iterable[tuple], watched: Mapping[int, frozenset[str]]
+) -> dict[int, list[tuple]]:
     """(ts, key, num, txt|params) per watched device, time-ordered; the cheap filter in front of the rules."""
     out: dict[int, list[tuple]] = {}
     if not watched:
@@ -70,8 +73,13 @@ def points_by_device(readings: Iterable[tuple], events: Iterable[tuple], watched
     return out
 
 
-def evaluate_device(device: DeviceInfo, rules: list[tuple[str, Rule]], points: list[tuple],
-                    states: dict[StateKey, dict], out: Evaluation) -> None:
+def evaluate_device(
+    device: DeviceInfo,
+    rules: list[tuple[str, Rule]],
+    points: list[tuple],
+    states: dict[StateKey, dict],
+    out: Evaluation,
+) -> None:
     """Run each stream rule over one device's time-ordered points."""
     for scope, rule in rules:
         keys = rule.watched_keys()
@@ -87,8 +95,16 @@ def evaluate_device(device: DeviceInfo, rules: list[tuple[str, Rule]], points: l
 
 
 def _signal(action: str, device: DeviceInfo, scope: str, rule: Rule, ts: int, **detail) -> Signal:
-    return Signal(action, scope, rule, f"device:{device.id}", device.enterprise_id, ts,
-                  {"device": device.key, **detail}, device.id)
+    return Signal(
+        action,
+        scope,
+        rule,
+        f"device:{device.id}",
+        device.enterprise_id,
+        ts,
+        {"device": device.key, **detail},
+        device.id,
+    )
 
 
 def threshold_limit(rule: Rule, attributes: Mapping[str, Any]) -> float | None:
@@ -122,8 +138,9 @@ def _threshold(device, scope, rule, points, state, out) -> None:
             since = state.setdefault("since", ts)
             if not state.get("raised") and ts - since >= duration_ms:
                 state["raised"] = True
-                out.signals.append(_signal("raise", device, scope, rule, ts, key=key, value=num, limit=limit,
-                                           since_ms=since))
+                out.signals.append(
+                    _signal("raise", device, scope, rule, ts, key=key, value=num, limit=limit, since_ms=since)
+                )
         else:
             state.pop("since", None)
             if state.pop("raised", False):
@@ -180,7 +197,9 @@ def rule_zone(rule: Rule, attributes: Mapping[str, Any]) -> Zone | None:
     if not area:
         return None
     try:
-        return _attribute_zone(f"{rule.id}:{rule.params['zone_attr']}", area if isinstance(area, str) else orjson.dumps(area).decode())
+        return _attribute_zone(
+            f"{rule.id}:{rule.params['zone_attr']}", area if isinstance(area, str) else orjson.dumps(area).decode()
+        )
     except InvalidInput as exc:
         log.warning("device fence unusable, not fenced: %s", exc)
         return None
@@ -212,7 +231,9 @@ def _geofence(device, scope, rule, points, state, out) -> None:
             state.pop("run", None)
         if violating and not state.get("raised") and state["run"] >= needed:
             state["raised"] = True
-            out.signals.append(_signal("raise", device, scope, rule, ts, lat=lat, lon=lon, zone=rule.params.get("zone_name")))
+            out.signals.append(
+                _signal("raise", device, scope, rule, ts, lat=lat, lon=lon, zone=rule.params.get("zone_name"))
+            )
         elif not violating and state.pop("raised", False):
             out.signals.append(_signal("clear", device, scope, rule, ts, lat=lat, lon=lon))
 
@@ -220,8 +241,14 @@ def _geofence(device, scope, rule, points, state, out) -> None:
 EVALUATORS = {"threshold": _threshold, "rate_of_change": _rate_of_change, "event": _event, "geofence": _geofence}
 
 
-def evaluate_clock(device: DeviceInfo, rules: list[tuple[str, Rule]], newest_ms: int, received_ms: int,
-                   states: dict[StateKey, dict], out: Evaluation) -> None:
+def evaluate_clock(
+    device: DeviceInfo,
+    rules: list[tuple[str, Rule]],
+    newest_ms: int,
+    received_ms: int,
+    states: dict[StateKey, dict],
+    out: Evaluation,
+) -> None:
     """Run each clock-skew rule on one batch of the device: its newest stamp against the platform's receive time."""
     skew_ms = newest_ms - received_ms
     for scope, rule in rules:
@@ -230,8 +257,18 @@ def evaluate_clock(device: DeviceInfo, rules: list[tuple[str, Rule]], newest_ms:
         before = dict(state)
         action = clock_skew_step(rule, skew_ms, received_ms, state)
         if action:
-            out.signals.append(_signal(action, device, scope, rule, received_ms, skew_s=skew_ms // 1000,
-                                       limit_s=rule.params["max_skew_s"], since_ms=state.get("since", before.get("since"))))
+            out.signals.append(
+                _signal(
+                    action,
+                    device,
+                    scope,
+                    rule,
+                    received_ms,
+                    skew_s=skew_ms // 1000,
+                    limit_s=rule.params["max_skew_s"],
+                    since_ms=state.get("since", before.get("since")),
+                )
+            )
         if state != before:
             out.changed.add(state_key)
 
@@ -264,8 +301,9 @@ def clock_skew_step(rule: Rule, skew_ms: int, received_ms: int, state: dict) -> 
 # ---------------------------------------------------------------- periodic rules (not per point)
 
 
-def absence_signal(device: DeviceInfo, scope: str, rule: Rule, to_state: str, at_ms: int, offline_since_ms: int | None,
-                   now_ms: int) -> Signal | None:
+def absence_signal(
+    device: DeviceInfo, scope: str, rule: Rule, to_state: str, at_ms: int, offline_since_ms: int | None, now_ms: int
+) -> Signal | None:
     """Offline long enough raises; back online clears."""
     if to_state == "online":
         return _signal("clear", device, scope, rule, at_ms, state="online")

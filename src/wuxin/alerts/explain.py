@@ -9,10 +9,12 @@ structure. A detail no shape knows still shows: its plain values are listed unde
     ...                                "since_ms": 1}, {"op": ">", "duration_s": 60})["threshold"]
     20.0
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,19 @@ class Shape:
 
 
 SHAPES: tuple[Shape, ...] = (
-    Shape("value", ("herd_median",), threshold="min_excess", baseline="herd_median", metric="key", metric_kind="metric"),
+    Shape(
+        "value", ("herd_median",), threshold="min_excess", baseline="herd_median", metric="key", metric_kind="metric"
+    ),
     Shape("value", ("limit",), threshold="limit", metric="key", metric_kind="metric"),
-    Shape("value", ("indicator", "median"), low="low", high="high", baseline="median", metric="indicator",
-          metric_kind="indicator"),
+    Shape(
+        "value",
+        ("indicator", "median"),
+        low="low",
+        high="high",
+        baseline="median",
+        metric="indicator",
+        metric_kind="indicator",
+    ),
     Shape("rate_per_hour", threshold="limit"),
     Shape("skew_s", threshold="limit_s", unit="s"),
     Shape("share", ("min_share",), threshold="min_share", baseline="usual_share", unit="1"),
@@ -65,26 +76,48 @@ def explain(rule_id: str, detail: Mapping[str, Any] | None, params: Mapping[str,
     """The structured explanation of one alarm (keys always present; None where the rule gives nothing)."""
     detail, params = dict(detail or {}), dict(params or {})
     shape = shape_of(detail)
-    out = {"metric": None, "metric_kind": None, "value": None, "unit": None, "comparison": None, "threshold": None,
-           "low": None, "high": None, "baseline": None, "window_s": None, "window_days": None,
-           "from_ms": detail.get("from_ms"), "to_ms": detail.get("to_ms"), "since_ms": detail.get("since_ms"),
-           "threshold_from": _text_pair(detail.get("threshold_from")), "facts": []}
+    out = {
+        "metric": None,
+        "metric_kind": None,
+        "value": None,
+        "unit": None,
+        "comparison": None,
+        "threshold": None,
+        "low": None,
+        "high": None,
+        "baseline": None,
+        "window_s": None,
+        "window_days": None,
+        "from_ms": detail.get("from_ms"),
+        "to_ms": detail.get("to_ms"),
+        "since_ms": detail.get("since_ms"),
+        "threshold_from": _text_pair(detail.get("threshold_from")),
+        "facts": [],
+    }
     used = set(USED_ELSEWHERE)
     if shape is not None:
         used |= {k for k in (shape.value, shape.threshold, shape.low, shape.high, shape.baseline) if k}
         metric = detail.get(shape.metric) if shape.metric else shape.value
-        out.update(metric=_code(metric) or shape.value, metric_kind=shape.metric_kind if shape.metric else "alarm_fact",
-                   value=_number(detail.get(shape.value)), unit=shape.unit,
-                   threshold=_number(detail.get(shape.threshold)) if shape.threshold else None,
-                   low=_number(detail.get(shape.low)) if shape.low else None,
-                   high=_number(detail.get(shape.high)) if shape.high else None,
-                   baseline=_number(detail.get(shape.baseline)) if shape.baseline else None)
+        out.update(
+            metric=_code(metric) or shape.value,
+            metric_kind=shape.metric_kind if shape.metric else "alarm_fact",
+            value=_number(detail.get(shape.value)),
+            unit=shape.unit,
+            threshold=_number(detail.get(shape.threshold)) if shape.threshold else None,
+            low=_number(detail.get(shape.low)) if shape.low else None,
+            high=_number(detail.get(shape.high)) if shape.high else None,
+            baseline=_number(detail.get(shape.baseline)) if shape.baseline else None,
+        )
         out["comparison"] = _comparison(detail, params)
     out["window_s"] = next((_number(params[k]) for k in WINDOW_SECONDS if _number(params.get(k)) is not None), None)
-    out["window_days"] = next((_number(src[k]) for src in (detail, params) for k in WINDOW_DAYS
-                               if _number(src.get(k)) is not None), None)
-    out["facts"] = [{"key": k, "value": v} for k, v in detail.items()
-                    if k not in used and isinstance(v, (str, int, float, bool)) and not isinstance(v, bool)]
+    out["window_days"] = next(
+        (_number(src[k]) for src in (detail, params) for k in WINDOW_DAYS if _number(src.get(k)) is not None), None
+    )
+    out["facts"] = [
+        {"key": k, "value": v}
+        for k, v in detail.items()
+        if k not in used and isinstance(v, (str, int, float, bool)) and not isinstance(v, bool)
+    ]
     return out
 
 

@@ -18,11 +18,12 @@ Four tests, each on one property's time-ordered (ts_ms, value) series:
           A day whose spread is under `min_variation_share` (0.25) of the device's usual daily spread is not judged
           smooth: a machine on standby is quiet because nothing happens.
 """
+
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from wuxin.alerts.copies import copy_check
 from wuxin.alerts.copies import explain as explain_copy
@@ -77,8 +78,11 @@ def flat_runs(series: Series) -> list[Run]:
 def roughness(series: Series, min_points: int = 12) -> float | None:
     """Median |second difference| over the triples where the value moves; None with too few of them."""
     values = [v for _, v in series]
-    diffs = [abs(values[i + 1] - 2 * values[i] + values[i - 1]) for i in range(1, len(values) - 1)
-             if not values[i - 1] == values[i] == values[i + 1]]
+    diffs = [
+        abs(values[i + 1] - 2 * values[i] + values[i - 1])
+        for i in range(1, len(values) - 1)
+        if not values[i - 1] == values[i] == values[i + 1]
+    ]
     return statistics.median(diffs) if len(diffs) >= min_points else None
 
 
@@ -105,7 +109,10 @@ def spread(day: Series, relative: bool) -> float | None:
 def varies(today: Series, before: Series, day_start_ms: int, history_days: int, share: float, relative: bool) -> bool:
     """The day moves: its spread at least `share` of the device's usual daily spread (median over its earlier days);
     a standby day is smooth because nothing happens, and is not judged smooth."""
-    days = ([p for p in before if d <= p[0] < d + DAY_MS] for d in range(day_start_ms - history_days * DAY_MS, day_start_ms, DAY_MS))
+    days = (
+        [p for p in before if d <= p[0] < d + DAY_MS]
+        for d in range(day_start_ms - history_days * DAY_MS, day_start_ms, DAY_MS)
+    )
     spreads = [s for s in (spread(day, relative) for day in days) if s is not None]
     mine = spread(today, relative)
     if not spreads or mine is None:
@@ -119,8 +126,14 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     day_end = day_start_ms + DAY_MS
     tests = params.get("tests", ("copy", "replay", "flat", "smooth"))
     period = int(params.get("period_ms", DAY_MS))
-    run = copy_run(series, day_start_ms - DAY_MS, day_end, period) if "copy" in tests else None  # seen whole across midnight
-    if run and run.points >= params.get("min_copy_points", 16) and run.span_ms >= params.get("min_copy_s", 21600) * 1000:
+    run = (
+        copy_run(series, day_start_ms - DAY_MS, day_end, period) if "copy" in tests else None
+    )  # seen whole across midnight
+    if (
+        run
+        and run.points >= params.get("min_copy_points", 16)
+        and run.span_ms >= params.get("min_copy_s", 21600) * 1000
+    ):
         return {"test": "copy", "points": run.points, "from_ms": run.start_ms, "to_ms": run.end_ms, "period_ms": period}
     if "replay" in tests:
         check = copy_check(series, day_start_ms, params.get("replay", {}))
@@ -133,23 +146,44 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     min_flat_ms = params.get("min_flat_s", 21600) * 1000
     runs = flat_runs([p for p in series if p[0] < day_end])  # a run ending today is seen whole across midnight
     habits = {r.value for r in runs if r.end_ms < day_start_ms and r.span_ms >= min_flat_ms / 4}
-    flat = max((r for r in runs if r.end_ms >= day_start_ms and r.value not in habits), key=lambda r: r.span_ms, default=None)
+    flat = max(
+        (r for r in runs if r.end_ms >= day_start_ms and r.value not in habits), key=lambda r: r.span_ms, default=None
+    )
     known_ms = params.get("min_history_days", 3) * DAY_MS  # the device's habits are known: its history before the run
-    if ("flat" in tests and flat and flat.span_ms >= min_flat_ms and flat.points >= params.get("min_flat_points", 12)
-            and series[0][0] <= flat.start_ms - known_ms):
-        return {"test": "flat", "value": flat.value, "points": flat.points, "from_ms": flat.start_ms, "to_ms": flat.end_ms}
+    if (
+        "flat" in tests
+        and flat
+        and flat.span_ms >= min_flat_ms
+        and flat.points >= params.get("min_flat_points", 12)
+        and series[0][0] <= flat.start_ms - known_ms
+    ):
+        return {
+            "test": "flat",
+            "value": flat.value,
+            "points": flat.points,
+            "from_ms": flat.start_ms,
+            "to_ms": flat.end_ms,
+        }
     ratio = params.get("smooth_ratio", 0.2)
     if "smooth" not in tests:
         return None
     relative = bool(params.get("smooth_relative", False))
-    daily = [day_roughness([p for p in before if d <= p[0] < d + DAY_MS], relative)
-             for d in range(day_start_ms - int(params.get("history_days", 7)) * DAY_MS, day_start_ms, DAY_MS)]
+    daily = [
+        day_roughness([p for p in before if d <= p[0] < d + DAY_MS], relative)
+        for d in range(day_start_ms - int(params.get("history_days", 7)) * DAY_MS, day_start_ms, DAY_MS)
+    ]
     daily = [r for r in daily if r is not None]
     rough = day_roughness(today, relative)
     if rough is None or len(daily) < params.get("min_history_days", 3):
         return None
-    if not varies(today, before, day_start_ms, int(params.get("history_days", 7)), params.get("min_variation_share", 0.25),
-                  relative):
+    if not varies(
+        today,
+        before,
+        day_start_ms,
+        int(params.get("history_days", 7)),
+        params.get("min_variation_share", 0.25),
+        relative,
+    ):
         return None  # a machine on standby, a stopped plant: quiet, not forged
     usual = statistics.median(daily)
     if usual > 0 and rough < ratio * usual:

@@ -1,9 +1,10 @@
 """Polygon zones (WGS-84 lon/lat) and enter/exit tests; pure."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from wuxin.errors import InvalidInput
 

@@ -5,12 +5,13 @@ is compared with the median of the herd's readings in its time bucket (buckets w
 not judged); a device whose readings stayed at least `min_excess` above the median for `duration_ms` is an outlier.
 The herd count (herd_count_step) judges the share of collars reporting against the herd's own usual share.
 """
+
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 Series = Sequence[tuple[int, float]]
 
@@ -32,8 +33,9 @@ def herd_medians(series: Mapping[int, Series], bucket_ms: int, min_herd: int) ->
     return {b: statistics.median(values) for b, values in buckets.items() if len(values) >= min_herd}
 
 
-def herd_outliers(series: Mapping[int, Series], min_excess: float, duration_ms: int, bucket_ms: int,
-                  min_herd: int) -> tuple[dict[int, Outlier], set[int]]:
+def herd_outliers(
+    series: Mapping[int, Series], min_excess: float, duration_ms: int, bucket_ms: int, min_herd: int
+) -> tuple[dict[int, Outlier], set[int]]:
     """(devices above the herd for `duration_ms` up to their latest judged reading, devices whose latest judged
     reading is back within the herd). A device with no judged reading is in neither."""
     medians = herd_medians(series, bucket_ms, min_herd)
@@ -64,8 +66,9 @@ HERD_COUNT_DEFAULTS = {"z": 5.0, "min_drop_devices": 2, "min_samples": 12, "hist
 MAD_TO_SIGMA = 1.4826
 
 
-def herd_count_step(reporting: int, eligible: int, state: dict, now_ms: int, window_ms: int, params: Mapping
-                    ) -> tuple[str | None, dict]:
+def herd_count_step(
+    reporting: int, eligible: int, state: dict, now_ms: int, window_ms: int, params: Mapping
+) -> tuple[str | None, dict]:
     """Judge the share of the herd reporting in the last window; ("raise" | "clear" | None, figures).
 
     Only devices past their first report window count (`eligible`: registered at least one window ago): a herd being
@@ -82,19 +85,29 @@ def herd_count_step(reporting: int, eligible: int, state: dict, now_ms: int, win
         usual = statistics.median(samples)
         mad = statistics.median(abs(s - usual) for s in samples)
         line = usual - max(p["z"] * MAD_TO_SIGMA * mad, p["min_drop_devices"] / eligible)
-        origin = {"en": f"this herd's own usual share {usual:.3f} over {len(samples)} windows minus max({p['z']:g} robust "
-                        f"deviations, {p['min_drop_devices']} collars)",
-                  "zh": f"本牧群自身{len(samples)}个窗口上报比例中位数{usual:.3f}减max({p['z']:g}倍稳健离差, "
-                        f"{p['min_drop_devices']}个项圈)"}
+        origin = {
+            "en": f"this herd's own usual share {usual:.3f} over {len(samples)} windows minus max({p['z']:g} robust "
+            f"deviations, {p['min_drop_devices']} collars)",
+            "zh": f"本牧群自身{len(samples)}个窗口上报比例中位数{usual:.3f}减max({p['z']:g}倍稳健离差, "
+            f"{p['min_drop_devices']}个项圈)",
+        }
     else:
         usual, line = None, float(p["min_share"])
-        origin = {"en": f"declared minimum share {line:.2f} until {p['min_samples']} windows of the herd's own are known",
-                  "zh": f"积累{p['min_samples']}个窗口的自身数据前, 采用规则设定的最低比例{line:.2f}"}
+        origin = {
+            "en": f"declared minimum share {line:.2f} until {p['min_samples']} windows of the herd's own are known",
+            "zh": f"积累{p['min_samples']}个窗口的自身数据前, 采用规则设定的最低比例{line:.2f}",
+        }
     below = share < line
     if not below and now_ms - state.get("sampled_ms", -window_ms) >= window_ms:
         samples.append(round(share, 4))
-        del samples[:-int(p["history_windows"])]
+        del samples[: -int(p["history_windows"])]
         state["sampled_ms"] = now_ms
-    detail = {"reporting": reporting, "registered": eligible, "share": round(share, 4), "min_share": round(line, 4),
-              "usual_share": None if usual is None else round(usual, 4), "threshold_from": origin}
+    detail = {
+        "reporting": reporting,
+        "registered": eligible,
+        "share": round(share, 4),
+        "min_share": round(line, 4),
+        "usual_share": None if usual is None else round(usual, 4),
+        "threshold_from": origin,
+    }
     return ("raise" if below else "clear"), detail

@@ -12,11 +12,12 @@ units over its earlier days (its own night) is goods leaving unbooked at night (
 are the local clock of the gate's site: `clock` is its IANA zone name (daylight saving followed: a Berlin gate's 02:00
 is 02:00 in summer and in winter) or a fixed offset from UTC in ms.
 """
+
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,9 @@ def episodes(counts: Sequence[tuple[int, float]], gap_ms: int) -> list[Episode]:
     return out
 
 
-def unconfirmed(found: Sequence[Episode], confirmations: Sequence[int], before_ms: int, after_ms: int,
-                min_units: float) -> list[Episode]:
+def unconfirmed(
+    found: Sequence[Episode], confirmations: Sequence[int], before_ms: int, after_ms: int, min_units: float
+) -> list[Episode]:
     """Episodes of at least `min_units` with no confirmation in [start - before_ms, end + after_ms]."""
     stamps = sorted(confirmations)
     out = []

@@ -24,11 +24,12 @@ Two checks that read the plant's own measured weather and its neighbours, never 
   days; it raises only when both leave the band in the same direction: the peers say it is this inverter and not
   the sky, the expectation says which of the two moved (with two inverters, one up is the other down to its peer).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -75,22 +76,34 @@ def decorrelation(power: Profile, sky: Profile, min_sky_wm2: float, min_bins: in
     return float(1.0 - np.corrcoef(p, s)[0, 1])
 
 
-def _score(power: Mapping[int, Profile], sky: Mapping[int, Profile], day: int, min_sky_wm2: float, min_bins: int,
-           floor: float) -> tuple[float, int, float, float] | None:
+def _score(
+    power: Mapping[int, Profile], sky: Mapping[int, Profile], day: int, min_sky_wm2: float, min_bins: int, floor: float
+) -> tuple[float, int, float, float] | None:
     """(score, best other day, its decorrelation, own decorrelation) of one day; None when it cannot be judged."""
     own = decorrelation(power[day], sky[day], min_sky_wm2, min_bins)
     if own is None:
         return None
-    others = [(d, x) for d in sky if d != day and (x := decorrelation(power[day], sky[d], min_sky_wm2, min_bins)) is not None]
+    others = [
+        (d, x) for d in sky if d != day and (x := decorrelation(power[day], sky[d], min_sky_wm2, min_bins)) is not None
+    ]
     if not others:
         return None
     best_day, best = min(others, key=lambda o: o[1])
     return math.log(max(own, floor) / max(best, floor)), best_day, best, own
 
 
-def sky_tracking(power: Mapping[int, Profile], sky: Mapping[int, Profile], day: int, *, z: float = 3.72,
-                 min_history_days: int = 14, min_sky_wm2: float = 20.0, min_bins: int = 12,
-                 min_spread: float = 0.1, floor: float = 1e-3) -> SkyTracking | None:
+def sky_tracking(
+    power: Mapping[int, Profile],
+    sky: Mapping[int, Profile],
+    day: int,
+    *,
+    z: float = 3.72,
+    min_history_days: int = 14,
+    min_sky_wm2: float = 20.0,
+    min_bins: int = 12,
+    min_spread: float = 0.1,
+    floor: float = 1e-3,
+) -> SkyTracking | None:
     """The day's score against the inverter's own earlier days' scores (profiles by local day, the skies of every
     day given); None when the day or too much of the history cannot be judged."""
     if day not in power or day not in sky:
@@ -98,11 +111,14 @@ def sky_tracking(power: Mapping[int, Profile], sky: Mapping[int, Profile], day: 
     today = _score(power, sky, day, min_sky_wm2, min_bins, floor)
     if today is None:
         return None
-    history = [x[0] for d in sorted(power) if d < day and d in sky
-               and (x := _score(power, sky, d, min_sky_wm2, min_bins, floor)) is not None]
+    history = [
+        x[0]
+        for d in sorted(power)
+        if d < day and d in sky and (x := _score(power, sky, d, min_sky_wm2, min_bins, floor)) is not None
+    ]
     if len(history) < min_history_days:
         return None
-    upper = np.sort(history)[len(history) // 2:]  # the days another sky came closest to explaining
+    upper = np.sort(history)[len(history) // 2 :]  # the days another sky came closest to explaining
     spread = max(1.4826 * float(np.median(np.abs(upper - np.median(upper)))), min_spread)
     threshold = max(0.0, float(upper[-1])) + z * spread
     score, best_day, best, own = today
@@ -111,14 +127,16 @@ def sky_tracking(power: Mapping[int, Profile], sky: Mapping[int, Profile], day: 
 
 def sky_words(check: SkyTracking, z: float) -> dict[str, str]:
     """What the day was judged against, zh-CN and en."""
-    return {"en": f"AC power against measured irradiance, quarter-hour means: the sky of local day "
-                  f"{check.best_other_day} explains this day's power (decorrelation {check.best_other_decorrelation:.3f}) "
-                  f"better than the site's own sky that day ({check.decorrelation:.3f}); log ratio {check.score:.2f} above "
-                  f"{check.threshold:.2f}, the inverter's own {check.history_days} earlier days' median plus {z:g} robust "
-                  f"deviations",
-            "zh": f"交流功率与实测辐照(15分钟均值)对照:第{check.best_other_day}日的天空比当日本站实测辐照更能解释当日功率"
-                  f"(去相关{check.best_other_decorrelation:.3f}对{check.decorrelation:.3f});对数比{check.score:.2f}"
-                  f"高于阈值{check.threshold:.2f}(本逆变器此前{check.history_days}天的中位数加{z:g}个稳健偏差)"}
+    return {
+        "en": f"AC power against measured irradiance, quarter-hour means: the sky of local day "
+        f"{check.best_other_day} explains this day's power (decorrelation {check.best_other_decorrelation:.3f}) "
+        f"better than the site's own sky that day ({check.decorrelation:.3f}); log ratio {check.score:.2f} above "
+        f"{check.threshold:.2f}, the inverter's own {check.history_days} earlier days' median plus {z:g} robust "
+        f"deviations",
+        "zh": f"交流功率与实测辐照(15分钟均值)对照:第{check.best_other_day}日的天空比当日本站实测辐照更能解释当日功率"
+        f"(去相关{check.best_other_decorrelation:.3f}对{check.decorrelation:.3f});对数比{check.score:.2f}"
+        f"高于阈值{check.threshold:.2f}(本逆变器此前{check.history_days}天的中位数加{z:g}个稳健偏差)",
+    }
 
 
 @dataclass(frozen=True)
@@ -129,9 +147,14 @@ class PeerCheck:
     direction: str | None  # "above" / "below" when both agree, else None
 
 
-def inverter_days(own: Mapping[int, float], peers: Sequence[Mapping[int, float]], own_kwp: float,
-                  peer_kwp: Sequence[float], site_expected: Mapping[int, float], site_kwp: float
-                  ) -> tuple[list[tuple[int, float, float]], list[tuple[int, float, float]]]:
+def inverter_days(
+    own: Mapping[int, float],
+    peers: Sequence[Mapping[int, float]],
+    own_kwp: float,
+    peer_kwp: Sequence[float],
+    site_expected: Mapping[int, float],
+    site_kwp: float,
+) -> tuple[list[tuple[int, float, float]], list[tuple[int, float, float]]]:
     """(day, kWh, kWh its peers imply) and (day, kWh, its pvlib share) rows for `performance.ratio_check`: the peers'
     implied kWh is own kWp x the median of the other inverters' kWh per kWp on days all of them reported."""
     by_peer, by_physics = [], []
@@ -144,8 +167,9 @@ def inverter_days(own: Mapping[int, float], peers: Sequence[Mapping[int, float]]
     return by_peer, by_physics
 
 
-def peer_check(by_peer: Sequence[tuple[int, float, float]], by_physics: Sequence[tuple[int, float, float]], day: int,
-               **band) -> PeerCheck | None:
+def peer_check(
+    by_peer: Sequence[tuple[int, float, float]], by_physics: Sequence[tuple[int, float, float]], day: int, **band
+) -> PeerCheck | None:
     """Both ratios over the window ending on `day` against the inverter's own baseline; None when either cannot be
     judged."""
     peers, physics = ratio_check(by_peer, day, **band), ratio_check(by_physics, day, **band)

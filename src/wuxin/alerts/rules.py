@@ -49,10 +49,12 @@ A rule is a frozen declaration; its `type` says which evaluator reads it:
   fabricated_data a device's day of `keys` copied from an earlier day, or too flat / too smooth against its own
                   history (daily; see alerts/fabricated.py); `copy_only_keys` (housekeeping) take the copy test only
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from wuxin.errors import InvalidInput
 
@@ -131,9 +133,18 @@ def parse_rule(doc: Mapping[str, Any], scenario: str | None = None) -> Rule:
     if missing:
         raise InvalidInput(f"rule {rule_id} ({kind}) lacks params {sorted(missing)}")
     _check_params(rule_id, kind, params)
-    return Rule(rule_id, kind, doc.get("alarm_type", rule_id.rsplit(".", 1)[-1]), severity, doc.get("device_type"),
-                params, scenario or doc.get("scenario"), doc.get("risk_class_floor"), dict(doc.get("label", {})),
-                bool(doc.get("enabled", True)))
+    return Rule(
+        rule_id,
+        kind,
+        doc.get("alarm_type", rule_id.rsplit(".", 1)[-1]),
+        severity,
+        doc.get("device_type"),
+        params,
+        scenario or doc.get("scenario"),
+        doc.get("risk_class_floor"),
+        dict(doc.get("label", {})),
+        bool(doc.get("enabled", True)),
+    )
 
 
 def _check_params(rule_id: str, kind: str, params: dict) -> None:
@@ -143,29 +154,84 @@ def _check_params(rule_id: str, kind: str, params: dict) -> None:
         if ("value" in params) == ("value_attr" in params):
             raise InvalidInput(f"rule {rule_id}: give exactly one of 'value' or 'value_attr' (with 'factor')")
     if not isinstance(params.get("duration_min_attr", ""), str):
-        raise InvalidInput(f"rule {rule_id}: duration_min_attr must name an install attribute, got {params['duration_min_attr']!r}")
+        raise InvalidInput(
+            f"rule {rule_id}: duration_min_attr must name an install attribute, got {params['duration_min_attr']!r}"
+        )
     exempt = params.get("no_heartbeat_device_types", [])
     if not isinstance(exempt, list) or not all(isinstance(t, str) and "." in t for t in exempt):
         raise InvalidInput(f"rule {rule_id}: no_heartbeat_device_types must be a list of device types, got {exempt!r}")
     if kind == "geofence" and params["on"] not in ("enter", "exit"):
         raise InvalidInput(f"rule {rule_id}: on {params['on']!r} must be 'enter' or 'exit'")
     if kind == "geofence" and ("zone" in params) == ("zone_attr" in params):
-        raise InvalidInput(f"rule {rule_id}: give exactly one of 'zone' (a polygon) or 'zone_attr' (an install attribute)")
+        raise InvalidInput(
+            f"rule {rule_id}: give exactly one of 'zone' (a polygon) or 'zone_attr' (an install attribute)"
+        )
     if kind == "fabricated_data":
         _check_fabricated(rule_id, params)
     if not isinstance(params.get("official_calendar", False), bool):
-        raise InvalidInput(f"rule {rule_id}: official_calendar must be true or false, got {params['official_calendar']!r}")
+        raise InvalidInput(
+            f"rule {rule_id}: official_calendar must be true or false, got {params['official_calendar']!r}"
+        )
     if kind == "performance_ratio" and params["direction"] not in ("above", "below", "both"):
         raise InvalidInput(f"rule {rule_id}: direction {params['direction']!r} must be 'above', 'below' or 'both'")
-    for name in ("duration_s", "window_s", "max_per_hour", "tolerance", "maintenance_ratio", "min_share", "value",
-                 "rest_share", "min_days_outside", "min_copy_points", "min_copy_s", "min_flat_s", "min_flat_points",
-                 "smooth_ratio", "history_days", "min_history_days", "min_units", "before_s", "after_s", "gap_s", "min_fixes",
-                 "max_skew_s", "min_duration_s", "min_batches", "min_excess", "bucket_s", "min_herd",
-                 "window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop", "model_uncertainty", "quantile",
-                 "margin", "z", "min_rel_change", "min_gps_km", "reset_below_km", "max_speed_kmh", "min_speed_kmh", "max_gap_s",
-                 "min_days", "min_machine_kwh", "resolution_km", "min_drop_devices", "min_samples",
-                 "history_windows", "quiet_share", "fresh_s", "min_variation_share", "anchor_s", "flow_tolerance",
-                 "booking_grace_s", "min_weeks", "wms_feed_days"):
+    for name in (
+        "duration_s",
+        "window_s",
+        "max_per_hour",
+        "tolerance",
+        "maintenance_ratio",
+        "min_share",
+        "value",
+        "rest_share",
+        "min_days_outside",
+        "min_copy_points",
+        "min_copy_s",
+        "min_flat_s",
+        "min_flat_points",
+        "smooth_ratio",
+        "history_days",
+        "min_history_days",
+        "min_units",
+        "before_s",
+        "after_s",
+        "gap_s",
+        "min_fixes",
+        "max_skew_s",
+        "min_duration_s",
+        "min_batches",
+        "min_excess",
+        "bucket_s",
+        "min_herd",
+        "window_days",
+        "baseline_days",
+        "min_expected_kwh",
+        "max_rise",
+        "max_drop",
+        "model_uncertainty",
+        "quantile",
+        "margin",
+        "z",
+        "min_rel_change",
+        "min_gps_km",
+        "reset_below_km",
+        "max_speed_kmh",
+        "min_speed_kmh",
+        "max_gap_s",
+        "min_days",
+        "min_machine_kwh",
+        "resolution_km",
+        "min_drop_devices",
+        "min_samples",
+        "history_windows",
+        "quiet_share",
+        "fresh_s",
+        "min_variation_share",
+        "anchor_s",
+        "flow_tolerance",
+        "booking_grace_s",
+        "min_weeks",
+        "wms_feed_days",
+    ):
         value = params.get(name)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             raise InvalidInput(f"rule {rule_id}: {name} must be a number >= 0, got {value!r}")
@@ -180,10 +246,13 @@ def _check_fabricated(rule_id: str, params: dict) -> None:
             raise InvalidInput(f"rule {rule_id}: {name} must be a list of property keys, got {keys!r}")
     tests = params.get("tests", ["copy", "replay", "flat", "smooth"])
     if not isinstance(tests, list) or not tests or not set(tests) <= {"copy", "replay", "flat", "smooth"}:
-        raise InvalidInput(f"rule {rule_id}: tests must be a non-empty list of copy, replay, flat, smooth, got {tests!r}")
+        raise InvalidInput(
+            f"rule {rule_id}: tests must be a non-empty list of copy, replay, flat, smooth, got {tests!r}"
+        )
     replay = params.get("replay", {})
-    if not isinstance(replay, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-                                               for v in replay.values()):
+    if not isinstance(replay, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in replay.values()
+    ):
         raise InvalidInput(f"rule {rule_id}: replay must map its settings to numbers >= 0, got {replay!r}")
 
 
@@ -192,10 +261,17 @@ def apply_override(rule: Rule, override: Mapping[str, Any]) -> Rule:
     unknown = set(override) - TUNABLE
     if unknown:
         raise InvalidInput(f"rule {rule.id}: only {sorted(TUNABLE)} may be overridden, not {sorted(unknown)}")
-    doc = {"id": rule.id, "type": rule.type, "alarm_type": rule.alarm_type, "device_type": rule.device_type,
-           "severity": override.get("severity", rule.severity), "enabled": override.get("enabled", rule.enabled),
-           "params": {**rule.params, **override.get("params", {})}, "risk_class_floor": rule.risk_class_floor,
-           "label": rule.label}
+    doc = {
+        "id": rule.id,
+        "type": rule.type,
+        "alarm_type": rule.alarm_type,
+        "device_type": rule.device_type,
+        "severity": override.get("severity", rule.severity),
+        "enabled": override.get("enabled", rule.enabled),
+        "params": {**rule.params, **override.get("params", {})},
+        "risk_class_floor": rule.risk_class_floor,
+        "label": rule.label,
+    }
     return replace(parse_rule(doc, rule.scenario))
 
 

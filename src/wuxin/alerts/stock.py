@@ -8,13 +8,20 @@ on the lot), else the sum of its readers' own `value_attr` shares. The lot's sto
 counts, judged only when every reader of the lot has reported within `fresh_s` (a silent reader is unknown, never
 zero). Below the pledge for `duration_s` raises; back at or above it clears.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
-DEFAULTS = {"key": "tag_count", "value_attr": "pledged_units", "lot_attr": "lot_id", "lot_value_attr": "lot_pledged_units",
-            "duration_s": 1800, "fresh_s": 7200}
+DEFAULTS = {
+    "key": "tag_count",
+    "value_attr": "pledged_units",
+    "lot_attr": "lot_id",
+    "lot_value_attr": "lot_pledged_units",
+    "duration_s": 1800,
+    "fresh_s": 7200,
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,14 @@ def readers_of(devices: Sequence[Mapping], lot_attr: str, value_attr: str, lot_v
     for d in devices:
         a = d.get("attributes") or {}
         lot = a.get(lot_attr)
-        out.append(Reader(d["id"], str(lot) if lot not in (None, "") else f"device:{d['id']}",
-                          _number(a.get(value_attr)), _number(a.get(lot_value_attr))))
+        out.append(
+            Reader(
+                d["id"],
+                str(lot) if lot not in (None, "") else f"device:{d['id']}",
+                _number(a.get(value_attr)),
+                _number(a.get(lot_value_attr)),
+            )
+        )
     return out
 
 
@@ -53,13 +66,17 @@ def lot_positions(readers: Sequence[Reader], latest: Mapping[int, float], fresh:
         if pledged is None:
             continue
         known = all(r.id in fresh and r.id in latest for r in members)
-        out[lot] = {"stock": sum(latest[r.id] for r in members) if known else None, "pledged": pledged,
-                    "readers": [r.id for r in members], "declared_on_lot": bool(declared)}
+        out[lot] = {
+            "stock": sum(latest[r.id] for r in members) if known else None,
+            "pledged": pledged,
+            "readers": [r.id for r in members],
+            "declared_on_lot": bool(declared),
+        }
     return out
 
 
 def lot_step(position: Mapping, state: dict, now_ms: int, duration_ms: int) -> str | None:
-    """"raise" once the lot stayed below its pledge for `duration_ms`, "clear" when back; state holds since/raised."""
+    """ "raise" once the lot stayed below its pledge for `duration_ms`, "clear" when back; state holds since/raised."""
     stock, pledged = position["stock"], position["pledged"]
     if stock is None:
         return None
@@ -84,8 +101,14 @@ def lot_step(position: Mapping, state: dict, now_ms: int, duration_ms: int) -> s
 # a copied count while the camera sees goods leave no longer hides the drawdown, and a camera that miscounts a
 # little cannot pull a healthy lot under. A reader gone silent no longer blinds the lot where a flow covers it.
 
-FLOW_DEFAULTS = {"anchor_s": 86400, "flow_tolerance": 0.05, "booking_grace_s": 7200, "tolerance_days": 14,
-                 "min_tolerance_days": 7, "tolerance_z": 3.72}
+FLOW_DEFAULTS = {
+    "anchor_s": 86400,
+    "flow_tolerance": 0.05,
+    "booking_grace_s": 7200,
+    "tolerance_days": 14,
+    "min_tolerance_days": 7,
+    "tolerance_z": 3.72,
+}
 
 
 @dataclass(frozen=True)
@@ -95,8 +118,9 @@ class CameraTolerance:
     basis: str  # "own_history" or "declared_default"
 
 
-def camera_tolerance(days: Sequence[tuple[float, float, float]], default: float, min_days: int = 7,
-                     z: float = 3.72) -> CameraTolerance:
+def camera_tolerance(
+    days: Sequence[tuple[float, float, float]], default: float, min_days: int = 7, z: float = 3.72
+) -> CameraTolerance:
     """A gate camera's counting error from its own days: each day's (camera net in - out, the RFID stock change of
     its zone, units it counted) gives |net - change| / counted; the tolerance is the larger of the worst day seen and
     the days' median plus `z` robust deviations (1.4826 x MAD; z = 3.72, the one-sided normal tail of 1e-4 per day),
@@ -107,7 +131,9 @@ def camera_tolerance(days: Sequence[tuple[float, float, float]], default: float,
     errors = sorted(abs(net - change) / moved for net, change, moved in days if moved > 0)
     if len(errors) < min_days:
         return CameraTolerance(default, len(errors), "declared_default")
-    median = errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+    median = (
+        errors[len(errors) // 2] if len(errors) % 2 else (errors[len(errors) // 2 - 1] + errors[len(errors) // 2]) / 2
+    )
     deviations = sorted(abs(e - median) for e in errors)
     n = len(deviations)
     mad = deviations[n // 2] if n % 2 else (deviations[n // 2 - 1] + deviations[n // 2]) / 2
@@ -128,8 +154,14 @@ class Flow:
         return self.in_units - self.out_units
 
 
-def anchor_step(state: dict, rfid_units: float | None, below: bool, now_ms: int, anchor_s: float,
-                read_ms: Mapping[str, int] | None = None) -> dict | None:
+def anchor_step(
+    state: dict,
+    rfid_units: float | None,
+    below: bool,
+    now_ms: int,
+    anchor_s: float,
+    read_ms: Mapping[str, int] | None = None,
+) -> dict | None:
     """The anchor (`{"ts_ms", "units", "zones"}`) the flows count from: set from the lot's RFID stock when there is
     none, or when it is `anchor_s` old and the lot is not below its pledge; kept while the lot is below. `read_ms`
     holds, per zone, when its readers' counts were read: a zone's flows count from then (a truck unloaded between the
@@ -149,13 +181,21 @@ def reconcile(rfid_units: float | None, anchor: Mapping | None, flows: Sequence[
         for f in flows:
             units = anchor["units"] + f.net
             error = f.tolerance * (f.in_units + f.out_units)
-            estimates[f.source] = {"units": round(units, 2), "credible_units": round(units + error, 2),
-                                   "error_units": round(error, 2), "in_units": f.in_units, "out_units": f.out_units}
+            estimates[f.source] = {
+                "units": round(units, 2),
+                "credible_units": round(units + error, 2),
+                "error_units": round(error, 2),
+                "in_units": f.in_units,
+                "out_units": f.out_units,
+            }
     if not estimates:
         return None
     source = min(estimates, key=lambda s: (estimates[s]["credible_units"], s != "rfid"))
-    disagree = [] if rfid_units is None else sorted(
-        s for s, e in estimates.items() if s != "rfid" and abs(e["units"] - rfid_units) > e["error_units"])
+    disagree = (
+        []
+        if rfid_units is None
+        else sorted(s for s, e in estimates.items() if s != "rfid" and abs(e["units"] - rfid_units) > e["error_units"])
+    )
     return {"stock": estimates[source]["credible_units"], "set_by": source, "sources": estimates, "disagree": disagree}
 
 
@@ -167,27 +207,44 @@ def unbooked_crossing(judged: float, pledged: float, anchor: Mapping | None, wms
     booked = anchor["units"] + wms.net
     if booked < pledged:
         return None
-    return {"booked_stock_units": round(booked, 2), "unbooked_units": round(booked - judged, 2),
-            "booked_out_units": wms.out_units, "anchor_units": anchor["units"], "anchor_ms": anchor["ts_ms"]}
+    return {
+        "booked_stock_units": round(booked, 2),
+        "unbooked_units": round(booked - judged, 2),
+        "booked_out_units": wms.out_units,
+        "anchor_units": anchor["units"],
+        "anchor_ms": anchor["ts_ms"],
+    }
 
 
 def source_words(reconciled: Mapping, tolerance: float, learnt: Mapping[str, CameraTolerance] | None = None) -> dict:
     """Which source set the judged stock and how it was credited, zh-CN and en; `learnt` gives each camera's own
     tolerance (by device key), `tolerance` is then their blend weighted by the units each counted."""
     s = reconciled["sources"]
-    names = {"rfid": ("RFID readers' latest counts", "RFID读写器最新计数"),
-             "camera": ("the RFID anchor plus the gate cameras' counts in minus out", "RFID锚点加视频计数入库减出库"),
-             "wms": ("the RFID anchor plus the WMS bookings in minus out", "RFID锚点加WMS入库减出库记账")}
+    names = {
+        "rfid": ("RFID readers' latest counts", "RFID读写器最新计数"),
+        "camera": ("the RFID anchor plus the gate cameras' counts in minus out", "RFID锚点加视频计数入库减出库"),
+        "wms": ("the RFID anchor plus the WMS bookings in minus out", "RFID锚点加WMS入库减出库记账"),
+    }
     parts_en = [f"{names[k][0]}: {v['units']:g}" for k, v in s.items()]
     parts_zh = [f"{names[k][1]}: {v['units']:g}" for k, v in s.items()]
     en, zh = names[reconciled["set_by"]]
     pct = f"{tolerance:.1%}" if learnt else f"{tolerance:.0%}"
-    own_en = "; ".join(f"{k}: {t.share:.1%} from its own {t.days} days" if t.basis == "own_history" else
-                       f"{k}: the declared {t.share:.0%} ({t.days} days of its own, too few)" for k, t in (learnt or {}).items())
-    own_zh = "; ".join(f"{k}: {t.share:.1%}(自身{t.days}天)" if t.basis == "own_history" else
-                       f"{k}: 规则设定的{t.share:.0%}(自身仅{t.days}天)" for k, t in (learnt or {}).items())
-    return {"en": f"lowest credible of {len(s)} source(s) ({'; '.join(parts_en)}), set by {en}; a camera estimate is "
-                  f"credited its counting error of {pct} of the units it counted since the anchor"
-                  + (f" (each camera's own: {own_en})" if own_en else ""),
-            "zh": f"{len(s)}个来源中可信的最低值({'; '.join(parts_zh)}),取自{zh};视频估计加上其计数误差"
-                  f"(锚点以来计数件数的{pct})" + (f"(各摄像头自身误差: {own_zh})" if own_zh else "")}
+    own_en = "; ".join(
+        f"{k}: {t.share:.1%} from its own {t.days} days"
+        if t.basis == "own_history"
+        else f"{k}: the declared {t.share:.0%} ({t.days} days of its own, too few)"
+        for k, t in (learnt or {}).items()
+    )
+    own_zh = "; ".join(
+        f"{k}: {t.share:.1%}(自身{t.days}天)"
+        if t.basis == "own_history"
+        else f"{k}: 规则设定的{t.share:.0%}(自身仅{t.days}天)"
+        for k, t in (learnt or {}).items()
+    )
+    return {
+        "en": f"lowest credible of {len(s)} source(s) ({'; '.join(parts_en)}), set by {en}; a camera estimate is "
+        f"credited its counting error of {pct} of the units it counted since the anchor"
+        + (f" (each camera's own: {own_en})" if own_en else ""),
+        "zh": f"{len(s)}个来源中可信的最低值({'; '.join(parts_zh)}),取自{zh};视频估计加上其计数误差"
+        f"(锚点以来计数件数的{pct})" + (f"(各摄像头自身误差: {own_zh})" if own_zh else ""),
+    }

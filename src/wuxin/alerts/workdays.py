@@ -8,9 +8,10 @@ firm's rest weekdays when it was not worked on more than half of its past occurr
 them. Official make-up working days (调休) are judged whatever the weekday; holidays and declared periods are taken
 out by the caller (calendars/periods.py).
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -20,8 +21,9 @@ WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
-def worked_days(series: Mapping[int, Sequence[tuple[int, float]]], before_day: int, rest_share: float,
-                quorum: float = 0.5) -> dict[int, bool]:
+def worked_days(
+    series: Mapping[int, Sequence[tuple[int, float]]], before_day: int, rest_share: float, quorum: float = 0.5
+) -> dict[int, bool]:
     """{past day: did the firm work} over the days before `before_day` since its machines' first values. A machine
     silent on a day inside its own span votes "not worked" (a bracelet switched off with its machine every Sunday
     is a rest pattern; one outage among the weeks is outvoted), a machine that never ran does not vote."""
@@ -36,8 +38,13 @@ def worked_days(series: Mapping[int, Sequence[tuple[int, float]]], before_day: i
     return {d: sum(v) >= quorum * len(v) for d, v in votes.items()}
 
 
-def rest_weekdays(series: Mapping[int, Sequence[tuple[int, float]]], before_day: int, rest_share: float,
-                  min_weeks: int = 3, quorum: float = 0.5) -> frozenset[int]:
+def rest_weekdays(
+    series: Mapping[int, Sequence[tuple[int, float]]],
+    before_day: int,
+    rest_share: float,
+    min_weeks: int = 3,
+    quorum: float = 0.5,
+) -> frozenset[int]:
     """The weekdays (0 = Monday) the firm mostly rests on, from its machines' days before `before_day`."""
     by_weekday: dict[int, list[bool]] = {}
     for d, worked in worked_days(series, before_day, rest_share, quorum).items():
@@ -47,5 +54,7 @@ def rest_weekdays(series: Mapping[int, Sequence[tuple[int, float]]], before_day:
 
 def weekday_names(days: frozenset[int]) -> dict[str, str]:
     ordered = sorted(days)
-    return {"en": ", ".join(WEEKDAYS_EN[w] for w in ordered) or "none",
-            "zh": "、".join(WEEKDAYS_ZH[w] for w in ordered) or "无"}
+    return {
+        "en": ", ".join(WEEKDAYS_EN[w] for w in ordered) or "none",
+        "zh": "、".join(WEEKDAYS_ZH[w] for w in ordered) or "无",
+    }

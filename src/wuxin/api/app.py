@@ -1,4 +1,5 @@
 """The FastAPI application: one router per resource under /api/v1, errors translated here."""
+
 from __future__ import annotations
 
 import logging
@@ -11,40 +12,55 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
 
 from wuxin import __version__
-from wuxin.api import routes_monitoring
-from wuxin.api import routes_credit
-from wuxin.api import routes_credit_workflow
-from wuxin.api import routes_admin, routes_console, routes_data, routes_devices, routes_ledger, routes_protocols, routes_trace
-from wuxin.api import routes_calendars, routes_indicators
-from wuxin.api import routes_provisioning
-from wuxin.api import routes_labels
-from wuxin.api import routes_commands
-from wuxin.api import routes_portfolio
+from wuxin.api import (
+    routes_admin,
+    routes_calendars,
+    routes_commands,
+    routes_console,
+    routes_credit,
+    routes_credit_workflow,
+    routes_data,
+    routes_devices,
+    routes_indicators,
+    routes_labels,
+    routes_ledger,
+    routes_monitoring,
+    routes_portfolio,
+    routes_protocols,
+    routes_provisioning,
+    routes_trace,
+)
 from wuxin.api.body_limit import BodyLimit
 from wuxin.api.guards import refuse_unstorable_text
 from wuxin.api.health import health_report
+from wuxin.api.indicators_job import indicators_lifespan
+from wuxin.api.maintenance import maintenance_lifespan
 from wuxin.api.problems import PROBLEM_RESPONSES, problem_response
 from wuxin.api.request_metrics import RequestMetrics
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
-from wuxin.api.indicators_job import indicators_lifespan
-from wuxin.api.maintenance import maintenance_lifespan
 from wuxin.logs import install_redaction
 from wuxin.services.ingest.telemetry import DeviceTokenError
-from wuxin.web.pages import mount_console
 from wuxin.store.errors import translate
+from wuxin.web.pages import mount_console
 
 log = logging.getLogger("wuxin.api")
 
 
 def create_app(platform: Platform) -> FastAPI:
     install_redaction()  # device tokens travel in URLs: no log line of this process may hold one
-    app = FastAPI(title="Wuxin (物信) API", version=__version__,
-                  description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
-                  lifespan=routes_monitoring.with_sweeper(platform, maintenance_lifespan(platform, indicators_lifespan(
-                      platform, routes_ledger.tree_head_lifespan(platform)))),  # intervals: config.Settings
-                  responses=PROBLEM_RESPONSES, dependencies=[Depends(refuse_unstorable_text)])
+    app = FastAPI(
+        title="Wuxin (物信) API",
+        version=__version__,
+        description="IoT evidence for credit: devices, telemetry, consent, enterprises.",
+        lifespan=routes_monitoring.with_sweeper(
+            platform,
+            maintenance_lifespan(platform, indicators_lifespan(platform, routes_ledger.tree_head_lifespan(platform))),
+        ),  # intervals: config.Settings
+        responses=PROBLEM_RESPONSES,
+        dependencies=[Depends(refuse_unstorable_text)],
+    )
     app.state.platform = platform
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
@@ -82,15 +98,17 @@ def create_app(platform: Platform) -> FastAPI:
     return app
 
 
-def _error(request: Request, status: int, code: str, message: str, headers: dict | None = None,
-           **extra) -> JSONResponse:
+def _error(
+    request: Request, status: int, code: str, message: str, headers: dict | None = None, **extra
+) -> JSONResponse:
     return problem_response(status, code, message, request.url.path, headers, **extra)
 
 
 def _wuxin_error(request: Request, exc: WuxinError) -> JSONResponse:
     retry_after_s = exc.retry_after_s  # throttled or unavailable: when to try again
-    return _error(request, exc.status_code, exc.code, str(exc),
-                  {"Retry-After": str(retry_after_s)} if retry_after_s else None)
+    return _error(
+        request, exc.status_code, exc.code, str(exc), {"Retry-After": str(retry_after_s)} if retry_after_s else None
+    )
 
 
 def _shown(value):
@@ -104,8 +122,14 @@ def _shown(value):
 
 def _field_problems(exc: RequestValidationError) -> list[dict]:
     """Each refused field: where (loc), why (msg) and the value sent."""
-    return [{"loc": [_shown(p) if isinstance(p, str) else p for p in e["loc"]], "msg": e["msg"],
-             "value": _shown(e.get("input"))} for e in exc.errors()]
+    return [
+        {
+            "loc": [_shown(p) if isinstance(p, str) else p for p in e["loc"]],
+            "msg": e["msg"],
+            "value": _shown(e.get("input")),
+        }
+        for e in exc.errors()
+    ]
 
 
 def _validation_detail(errors: list[dict]) -> str:
@@ -119,12 +143,14 @@ def _http_detail(exc: HTTPException) -> tuple[str, dict]:
     """An HTTPException's detail as the problem's sentence; a structured detail travels as `errors`."""
     if isinstance(exc.detail, str):
         return exc.detail, {}
-    return HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "error", \
-        {"errors": exc.detail}
+    return HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "error", {
+        "errors": exc.detail
+    }
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     """One format for every error: RFC 9457 problem+json (see api/problems.py)."""
+
     @app.exception_handler(WuxinError)
     async def wuxin_error(request: Request, exc: WuxinError) -> JSONResponse:
         return _wuxin_error(request, exc)
@@ -140,8 +166,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_problems(exc)
-        problems = [{"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "value": e["value"]}
-                    for e in errors]  # the pre-problem+json shape, kept for existing clients
+        problems = [
+            {"where": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "value": e["value"]} for e in errors
+        ]  # the pre-problem+json shape, kept for existing clients
         return _error(request, 422, "invalid_request", _validation_detail(errors), errors=errors, problems=problems)
 
     @app.exception_handler(HTTPException)
@@ -155,8 +182,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, _: RecursionError) -> JSONResponse:
         log.warning("request too deeply nested on %s %s", request.method, request.url.path)
-        return _error(request, 400, "too_deep", "the request body is nested too deeply to process (Python's "
-                      "recursion limit); send arrays and objects nested at most a few hundred levels")
+        return _error(
+            request,
+            400,
+            "too_deep",
+            "the request body is nested too deeply to process (Python's "
+            "recursion limit); send arrays and objects nested at most a few hundred levels",
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -168,9 +200,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(request, 500, "internal_error", f"unexpected {type(exc).__name__}; the server keeps running")
 
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "body_too_large",
-               415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
 
 
 def _add_security_headers(app: FastAPI) -> None:
@@ -178,4 +220,3 @@ def _add_security_headers(app: FastAPI) -> None:
     from wuxin.api.security_headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders, docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url))
-

@@ -5,10 +5,12 @@ read; any other body (chunked, or a length that lies) is counted as the server h
 at the first byte past the limit the 413 goes out, the application's reading stops, and the
 connection is closed so the server stops reading the rest from the network.
 """
+
 from __future__ import annotations
 
-from wuxin.api.problems import problem_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from wuxin.api.problems import problem_response
 
 
 class BodyTooLarge(Exception):
@@ -25,8 +27,9 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send, f"body of {declared.decode('latin-1')} bytes is over the limit of "
-                                            f"{self.max_bytes}")
+            await self._refuse(
+                scope, send, f"body of {declared.decode('latin-1')} bytes is over the limit of {self.max_bytes}"
+            )
             return
         await _LimitedRequest(self, scope, receive, send).run()
 
@@ -59,9 +62,14 @@ class _LimitedRequest:
             if self.received_bytes > self.limit.max_bytes:
                 self.refused = True
                 if not self.response_started:
-                    await self.limit._refuse(self.scope, self._send, (
-                        f"body is over the limit of {self.limit.max_bytes} bytes (refused at {self.received_bytes} "
-                        f"bytes, while it streamed in)"))
+                    await self.limit._refuse(
+                        self.scope,
+                        self._send,
+                        (
+                            f"body is over the limit of {self.limit.max_bytes} bytes (refused at {self.received_bytes} "
+                            f"bytes, while it streamed in)"
+                        ),
+                    )
                 raise BodyTooLarge(f"body is over the limit of {self.limit.max_bytes} bytes")
         return message
 

@@ -1,4 +1,5 @@
 """Dependencies shared by the routers: the platform and the authenticated principal."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -21,8 +22,9 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def get_principal(platform: PlatformDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+def get_principal(
+    platform: PlatformDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
     if credentials is None:
         raise AuthError("this endpoint needs 'Authorization: Bearer <token>' (POST /api/v1/auth/login)")
     return principal_for_token(platform, credentials.credentials)

@@ -3,6 +3,7 @@ boundary (422 naming the parameter and the value) instead of overflowing the dat
 columns (32 bits on PostgreSQL), times BIGINT (64 bits, SQLite's limit for any integer; the bound of +-2^62 is
 exact as a JSON number's double, so that the OpenAPI states it exactly). tests/integration/test_api_fuzz.py checks
 that the OpenAPI has no integer without both bounds inside 64 bits."""
+
 from __future__ import annotations
 
 import math
@@ -28,12 +29,14 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False)
 
     @model_validator(mode="after")
-    def _finite_numbers(self) -> "RequestModel":
+    def _finite_numbers(self) -> RequestModel:
         """Typed fields refused inf already (naming the field); this finds it in free-form ones (dict, Any)."""
         where = _non_finite(self.__dict__, "")
         if where is not None:
-            raise ValueError(f"the number at {where.lstrip('.')} is beyond a double (inf) or not a number (NaN): "
-                             f"send a finite number")
+            raise ValueError(
+                f"the number at {where.lstrip('.')} is beyond a double (inf) or not a number (NaN): "
+                f"send a finite number"
+            )
         return self
 
 
@@ -58,9 +61,17 @@ def decimal_amount(max_digits: int, decimal_places: int, description: str) -> ty
     """A non-negative Decimal (a JSON string like "1500000.00" or a number) that fits its NUMERIC(max_digits,
     decimal_places) column; larger values (1e26) are refused with 422 naming the field and the value."""
     below = Decimal(10) ** (max_digits - decimal_places)  # also in the OpenAPI, so that the fuzzing keeps to it
-    return Annotated[Decimal, Field(ge=0, lt=below, max_digits=max_digits, decimal_places=decimal_places, allow_inf_nan=False,
-                                    description=f"{description}; at most {max_digits} digits, "
-                                                f"{decimal_places} after the point")]
+    return Annotated[
+        Decimal,
+        Field(
+            ge=0,
+            lt=below,
+            max_digits=max_digits,
+            decimal_places=decimal_places,
+            allow_inf_nan=False,
+            description=f"{description}; at most {max_digits} digits, {decimal_places} after the point",
+        ),
+    ]
 
 
 MoneyCny = decimal_amount(18, 2, "an amount in CNY, e.g. '1500000.00'")  # loans.amount_cny NUMERIC(18, 2)
@@ -72,7 +83,6 @@ Ratio = decimal_amount(8, 4, "a ratio, e.g. '1.3'")  # loans.maintenance_ratio N
 # date range). A pattern, so that the OpenAPI (and the fuzzing) states the bound.
 DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 Day = Annotated[str, StringConstraints(pattern=DAY_PATTERN)]
-
 
 
 def raw_body(description: str, schemas: dict[str, dict]) -> dict:

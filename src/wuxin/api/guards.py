@@ -4,15 +4,18 @@ A NUL character (U+0000: PostgreSQL's text refuses it) or a lone surrogate (not 
 it) in a path or query parameter or anywhere in a request body. Telemetry bodies are the ingest parser's: it refuses
 such a point and keeps the good points of the batch. Runs as a dependency of every route (`create_app`).
 """
+
 from __future__ import annotations
 
 import json
 import re
+
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
-INGEST_ROUTES = frozenset({"/api/v1/{device_token}/telemetry", "/api/v1/devices/me/telemetry",
-                           "/api/v1/platforms/{name}/telemetry"})
+INGEST_ROUTES = frozenset(
+    {"/api/v1/{device_token}/telemetry", "/api/v1/devices/me/telemetry", "/api/v1/platforms/{name}/telemetry"}
+)
 MAX_PROBLEMS = 5
 # what a body must hold for it to hide such text: a NUL byte, a \u0000 escape, or an escaped surrogate
 _SUSPECT = re.compile(rb"\x00|\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
@@ -20,14 +23,20 @@ _NUL = re.compile(rb"\x00|\\u0000")
 
 
 async def refuse_unstorable_text(request: Request) -> None:
-    problems = [(("path", name), value) for name, value in request.path_params.items()
-                if isinstance(value, str) and _why(value)]
-    problems += [(("query", name), value) for name, value in request.query_params.multi_items()
-                 if _why(name) or _why(value)]
+    problems = [
+        (("path", name), value) for name, value in request.path_params.items() if isinstance(value, str) and _why(value)
+    ]
+    problems += [
+        (("query", name), value) for name, value in request.query_params.multi_items() if _why(name) or _why(value)
+    ]
     route = request.scope.get("route")
     multipart = request.headers.get("content-type", "").startswith("multipart/form-data")  # uploaded files: the
     # route's service checks its own file (an XLSX is a zip, NUL bytes and all), and the form is already read
-    if request.method in ("POST", "PUT", "PATCH") and getattr(route, "path", None) not in INGEST_ROUTES and not multipart:
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and getattr(route, "path", None) not in INGEST_ROUTES
+        and not multipart
+    ):
         body = await request.body()
         if _SUSPECT.search(body):
             problems += _body_problems(body)
@@ -57,7 +66,7 @@ def _body_problems(body: bytes) -> list[tuple[tuple, str]]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         nul = _NUL.search(body)
-        return [(("body", f"byte {nul.start()}"), body[nul.start():nul.end()].decode("latin-1"))] if nul else []
+        return [(("body", f"byte {nul.start()}"), body[nul.start() : nul.end()].decode("latin-1"))] if nul else []
     problems, stack = [], [(("body",), document)]
     while stack and len(problems) < MAX_PROBLEMS:
         loc, value = stack.pop()

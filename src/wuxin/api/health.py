@@ -3,6 +3,7 @@ maintenance and indicators tasks), disk. Each part answers {"status": "ok" | "do
 ...}. The whole answers 503 when writes cannot succeed: "unavailable" when the database does not answer,
 "read_only" when it answers but a write would fail (a write failed for want of room lately, or the disk or
 SQLite's page limit is nearly full; `writes` says which); otherwise 200, "degraded" when a part that does not stop writes is down."""
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,12 @@ BROKER_TIMEOUT_S = 2.0
 
 def health_report(platform: Platform, state: State) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(HTTP status, body, headers) of /health. `database` stays the dialect name or "unreachable" (its first form)."""
-    parts = {"database": database(platform), "broker": broker(platform), "workers": workers(state),
-             "scheduler": scheduler(state)}
+    parts = {
+        "database": database(platform),
+        "broker": broker(platform),
+        "workers": workers(state),
+        "scheduler": scheduler(state),
+    }
     parts["disk"] = disk(platform, database_up=parts["database"]["status"] == "ok")
     healthy = {"ok", "not_configured"}
     if parts["database"]["status"] not in healthy:
@@ -37,8 +42,13 @@ def health_report(platform: Platform, state: State) -> tuple[int, dict[str, Any]
     else:
         status = "ok" if all(p["status"] in healthy for p in parts.values()) else "degraded"
     database_name = platform.engine.dialect.name if parts["database"]["status"] == "ok" else "unreachable"
-    body = {"status": status, "database": database_name, "writes": parts["disk"].get("writes", "ok"),
-            "version": __version__, "parts": parts}
+    body = {
+        "status": status,
+        "database": database_name,
+        "writes": parts["disk"].get("writes", "ok"),
+        "version": __version__,
+        "parts": parts,
+    }
     if status in ("unavailable", "read_only"):
         return 503, body, {"Retry-After": str(Unavailable.retry_after_s)}
     return 200, body, {}
@@ -82,8 +92,10 @@ def scheduler(state: State) -> dict[str, Any]:
     job = getattr(state, "indicators_job", None)
     found = {name: getattr(state, name, None) for name in ("tree_head_task", "maintenance_task")}
     found["indicators_task"] = job.task if job else None
-    shown = {name: "not started" if task is None else "running" if not task.done() else "stopped"
-             for name, task in found.items()}
+    shown = {
+        name: "not started" if task is None else "running" if not task.done() else "stopped"
+        for name, task in found.items()
+    }
     up = all(v == "running" for v in shown.values()) and not (job and job.last_error)
     return {"status": "ok" if up else "down", **shown, "indicators": job.view() if job else None}
 
@@ -94,8 +106,12 @@ def disk(platform: Platform, database_up: bool) -> dict[str, Any]:
     page limit)."""
     where = _nearest_existing(_data_dir(platform))
     free, min_free = shutil.disk_usage(where).free, platform.settings.min_free_disk_mb * 2**20
-    part = {"status": "ok" if free >= min_free else "low", "path": str(where), "free_bytes": free,
-            "min_free_bytes": min_free}
+    part = {
+        "status": "ok" if free >= min_free else "low",
+        "path": str(where),
+        "free_bytes": free,
+        "min_free_bytes": min_free,
+    }
     refused = writes_refused(platform.engine, min_free) if database_up else None
     if refused:
         part |= {"status": "low", "writes": refused}

@@ -1,11 +1,12 @@
 """App lifespan: the telemetry maintenance job (services.retention) every `maintenance_interval_s` (1 h) while
 serving; the first run waits one interval (a restart loop must not run it again and again)."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable
 
 from wuxin.bootstrap import Platform
 from wuxin.services.ingest import retention

@@ -6,6 +6,7 @@ Extensions kept for the clients written before this format: `error` (the short c
 and `message` (the same sentence as `detail`). Validation problems add `errors`: one entry per refused field
 with `loc` (where, as a list), `msg` (why) and `value` (what was sent, scalars only, cut short).
 """
+
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -13,6 +14,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+
 from wuxin.logs import redact
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -21,6 +23,7 @@ PROBLEM_TYPE_PREFIX = "urn:wuxin:problem:"  # + the short code: urn:wuxin:proble
 
 class FieldProblem(BaseModel):
     """One refused field of a request."""
+
     loc: list[str | int] = Field(description="Where the field is: ['body', 'points', 0, 'ts'], ['query', 'limit'] ...")
     msg: str = Field(description="Why it was refused, in English")
     value: Any = Field(None, description="The value sent (scalars only, at most 200 characters; null otherwise)")
@@ -28,12 +31,15 @@ class FieldProblem(BaseModel):
 
 class Problem(BaseModel):
     """An error, as RFC 9457 problem details (served as application/problem+json)."""
-    type: str = Field(description="The kind of problem, a URI: urn:wuxin:problem:<error>",
-                      examples=["urn:wuxin:problem:not_found"])
+
+    type: str = Field(
+        description="The kind of problem, a URI: urn:wuxin:problem:<error>", examples=["urn:wuxin:problem:not_found"]
+    )
     title: str = Field(description="The HTTP status phrase", examples=["Not Found"])
     status: int = Field(description="The HTTP status code", examples=[404])
-    detail: str = Field(description="What went wrong, naming the thing and the value",
-                        examples=["device 'pump-7' does not exist"])
+    detail: str = Field(
+        description="What went wrong, naming the thing and the value", examples=["device 'pump-7' does not exist"]
+    )
     instance: str | None = Field(None, description="The request path the problem occurred on")
     error: str = Field(description="The short code (same as the end of `type`)", examples=["not_found"])
     message: str = Field(description="Same as `detail` (kept for clients written before problem+json)")
@@ -42,16 +48,33 @@ class Problem(BaseModel):
 
 def problem_body(status: int, code: str, detail: str, instance: str | None = None, **extra: Any) -> dict[str, Any]:
     """The problem document as a dict; `extra` members (errors, retry hints ...) are added as they are."""
-    return {"type": PROBLEM_TYPE_PREFIX + code, "title": _title(status), "status": status, "detail": detail,
-            "instance": redact(instance) if instance else instance,  # a device token in the path is not echoed
-            "error": code, "message": detail, **extra}
+    return {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "instance": redact(instance) if instance else instance,  # a device token in the path is not echoed
+        "error": code,
+        "message": detail,
+        **extra,
+    }
 
 
-def problem_response(status: int, code: str, detail: str, instance: str | None = None,
-                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """A problem document sent with its media type."""
-    return JSONResponse(problem_body(status, code, detail, instance, **extra), status_code=status, headers=headers,
-                        media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(
+        problem_body(status, code, detail, instance, **extra),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
 
 
 def _title(status: int) -> str:

@@ -1,5 +1,6 @@
 """Request latency by route template: /api/v1/devices/{token}/telemetry, never the raw path (device tokens
 travel in paths, and raw paths would make one time series per token)."""
+
 from __future__ import annotations
 
 import time
@@ -31,7 +32,8 @@ class RequestMetrics:
             await self.app(scope, receive, send_noting_status)
         finally:
             self.metrics.request_seconds.labels(scope["method"], route_template(scope), str(status)).observe(
-                time.perf_counter() - started)
+                time.perf_counter() - started
+            )
 
 
 def route_template(scope: Scope) -> str:

@@ -1,17 +1,18 @@
 """Operator endpoints: tenants, users, thing models, quarantine."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import ID_MAX, Id, RequestModel, raw_body
 from wuxin.api.schemas import ImportedThingModel, ThingModelDetail, ThingModelSummary
-from wuxin.api.fields import RequestModel, ID_MAX, Id, raw_body
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
 from wuxin.services.access import identity
-from wuxin.services.ingest import quarantine
 from wuxin.services.devices import registry
+from wuxin.services.ingest import quarantine
 
 router = APIRouter(prefix="/api/v1")
 
@@ -41,15 +42,21 @@ def create_tenant(body: TenantIn, user: CurrentUser, platform: PlatformDep) -> d
 def create_user(body: UserIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Create a user of a tenant with one role. The password is stored hashed."""
     require_role(user, Role.PLATFORM_ADMIN)
-    return {"id": identity.create_user(platform, body.username, body.password, body.role, body.tenant_id,
-                                       body.enterprise_id, body.display_name)}
+    return {
+        "id": identity.create_user(
+            platform, body.username, body.password, body.role, body.tenant_id, body.enterprise_id, body.display_name
+        )
+    }
 
 
 @router.get("/thing-models", tags=["thing models"], response_model=list[ThingModelSummary])
 def list_thing_models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The thing models this platform knows: device type, scenario, version, when imported (details: GET .../{device_type})."""
     with platform.uow() as uow:
-        return [{k: row[k] for k in ("device_type", "scenario", "version", "updated_ms")} for row in uow.devices.thing_models()]
+        return [
+            {k: row[k] for k in ("device_type", "scenario", "version", "updated_ms")}
+            for row in uow.devices.thing_models()
+        ]
 
 
 @router.get("/thing-models/{device_type}", tags=["thing models"], response_model=ThingModelDetail)
@@ -63,12 +70,25 @@ def get_thing_model(device_type: str, user: CurrentUser, platform: PlatformDep) 
     return model.source
 
 
-@router.post("/thing-models", tags=["thing models"], status_code=201, response_model=ImportedThingModel,
-             openapi_extra=raw_body("an Alibaba Cloud IoT TSL thing model (JSON)", {"application/json": {"type": "object"}}))
-async def import_thing_model(request: Request, user: CurrentUser, platform: PlatformDep,
-                             device_type: str | None = Query(None, max_length=80, description=(
-                                 "'<scenario>.<type>' for an Alibaba export (its productKey is Alibaba's); "
-                                 "remembered for that productKey"))) -> dict:
+@router.post(
+    "/thing-models",
+    tags=["thing models"],
+    status_code=201,
+    response_model=ImportedThingModel,
+    openapi_extra=raw_body("an Alibaba Cloud IoT TSL thing model (JSON)", {"application/json": {"type": "object"}}),
+)
+async def import_thing_model(
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    device_type: str | None = Query(
+        None,
+        max_length=80,
+        description=(
+            "'<scenario>.<type>' for an Alibaba export (its productKey is Alibaba's); remembered for that productKey"
+        ),
+    ),
+) -> dict:
     """Import a thing model (Wuxin JSON or an Alibaba Cloud IoT TSL file); refusals name the property and the value."""
     return {"device_type": registry.import_thing_model(platform, await request.body(), user, device_type)}
 
@@ -78,9 +98,14 @@ class EntryIds(RequestModel):
 
 
 @router.get("/quarantine", tags=["quarantine"])
-def list_quarantine(user: CurrentUser, platform: PlatformDep, status: str | None = "open",
-                    limit: int = Query(100, ge=1, le=1000),
-                    after_id: int = Query(0, ge=0, le=ID_MAX), reason: str | None = None) -> list[dict]:
+def list_quarantine(
+    user: CurrentUser,
+    platform: PlatformDep,
+    status: str | None = "open",
+    limit: int = Query(100, ge=1, le=1000),
+    after_id: int = Query(0, ge=0, le=ID_MAX),
+    reason: str | None = None,
+) -> list[dict]:
     """Points and messages refused at ingest (unknown property, out of range ...), paged by after_id."""
     return quarantine.list_entries(platform, user, status, limit, after_id, reason)
 

@@ -1,5 +1,6 @@
 """Calendars and time zones: the official PRC calendar, an enterprise's declared periods (shutdowns, maintenance
 windows, extra rest days), a site's time zone and a device's install and decommission dates."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,8 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.schemas import ServiceDates
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
+from wuxin.api.schemas import ServiceDates
 from wuxin.errors import InvalidInput
 from wuxin.services.devices import calendars
 
@@ -19,7 +20,9 @@ router = APIRouter(prefix="/api/v1", tags=["calendars"])
 
 
 @router.get("/calendars/official")
-def official_calendar(user: CurrentUser, start: dt.date = Query(alias="from"), end: dt.date = Query(alias="to")) -> dict:
+def official_calendar(
+    user: CurrentUser, start: dt.date = Query(alias="from"), end: dt.date = Query(alias="to")
+) -> dict:
     """Each day's kind in the official PRC calendar: workday (a make-up weekend workday flagged), holiday (named), rest day."""
     return calendars.official_days(start, end)
 
@@ -34,8 +37,13 @@ class PeriodIn(RequestModel):
 
 
 @router.get("/enterprises/{enterprise_id}/calendar")
-def list_periods(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, from_ms: EpochMs | None = None,
-                 to_ms: EpochMs | None = None) -> list[dict]:
+def list_periods(
+    enterprise_id: Id,
+    user: CurrentUser,
+    platform: PlatformDep,
+    from_ms: EpochMs | None = None,
+    to_ms: EpochMs | None = None,
+) -> list[dict]:
     """The enterprise's calendar: planned stops, holidays and shifts that explain idle days."""
     return calendars.list_periods(platform, user, enterprise_id, from_ms, to_ms)
 
@@ -46,8 +54,11 @@ def add_period(enterprise_id: Id, body: PeriodIn, user: CurrentUser, platform: P
     return calendars.add_periods(platform, user, enterprise_id, [body.model_dump()])[0]
 
 
-@router.post("/enterprises/{enterprise_id}/calendar/import", status_code=201,
-             openapi_extra=raw_body("calendar CSV", {"text/csv": {"type": "string"}}))
+@router.post(
+    "/enterprises/{enterprise_id}/calendar/import",
+    status_code=201,
+    openapi_extra=raw_body("calendar CSV", {"text/csv": {"type": "string"}}),
+)
 async def import_periods(enterprise_id: Id, request: Request, user: CurrentUser, platform: PlatformDep) -> dict:
     """CSV with columns kind,start,end[,note,site_id,device] (times ISO with offset, or epoch ms): all rows or none."""
     body = await request.body()
@@ -69,7 +80,9 @@ class TimezoneIn(RequestModel):
 
 
 @router.put("/enterprises/{enterprise_id}/sites/{site_id}/timezone")
-def set_site_timezone(enterprise_id: Id, site_id: Id, body: TimezoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
+def set_site_timezone(
+    enterprise_id: Id, site_id: Id, body: TimezoneIn, user: CurrentUser, platform: PlatformDep
+) -> dict:
     """Set the IANA time zone that cuts a site's days (default Asia/Shanghai)."""
     return calendars.set_site_timezone(platform, user, enterprise_id, site_id, body.timezone)
 

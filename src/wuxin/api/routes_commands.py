@@ -1,5 +1,6 @@
 """HTTP routes of commands to devices: request, approve, reject, cancel, and the commands of a device, a loan or an
 alarm (services.commands; every rule of who may ask and who may approve lives there)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,17 @@ class DecisionIn(RequestModel):
 @router.post("/devices/{device_key}/commands", status_code=201)
 def request(device_key: str, body: CommandIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Ask the device to do something; lock and immobilise wait for a second person of the bank."""
-    return commands.request_command(platform, user, device_key, body.operation, body.params, body.reason,
-                                    loan_id=body.loan_id, alarm_id=body.alarm_id, ttl_s=body.ttl_s)
+    return commands.request_command(
+        platform,
+        user,
+        device_key,
+        body.operation,
+        body.params,
+        body.reason,
+        loan_id=body.loan_id,
+        alarm_id=body.alarm_id,
+        ttl_s=body.ttl_s,
+    )
 
 
 @router.get("/devices/{device_key}/commands")

@@ -1,12 +1,13 @@
 """Read models the web console needs beyond the resource endpoints (consent checked as everywhere)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import DAY_PATTERN, Id
-from wuxin.services.console import timeline as console
 from wuxin.services.console import overview
+from wuxin.services.console import timeline as console
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
@@ -18,7 +19,9 @@ def portfolio(user: CurrentUser, platform: PlatformDep) -> dict:
 
 
 @router.get("/portfolio/trend")
-def portfolio_trend(user: CurrentUser, platform: PlatformDep, days: int = Query(30, ge=1, le=overview.MAX_TREND_DAYS)) -> dict:
+def portfolio_trend(
+    user: CurrentUser, platform: PlatformDep, days: int = Query(30, ge=1, le=overview.MAX_TREND_DAYS)
+) -> dict:
     """Per day: each scenario's key indicator (median over the visible enterprises) and the alarms raised and open."""
     return overview.portfolio_trend(platform, user, days)
 
@@ -36,9 +39,14 @@ def consent_tenants(user: CurrentUser, platform: PlatformDep) -> list[dict]:
 
 
 @router.get("/enterprises/{enterprise_id}/equipment-timeline")
-def equipment_timeline(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
-                       days: int = Query(30, ge=1, le=console.MAX_TIMELINE_DAYS),
-                       end_day: str | None = Query(None, pattern=DAY_PATTERN,
-                                                   description="last local day, ISO date 2000-01-01..2100-12-31; default today")) -> dict:
+def equipment_timeline(
+    enterprise_id: Id,
+    user: CurrentUser,
+    platform: PlatformDep,
+    days: int = Query(30, ge=1, le=console.MAX_TIMELINE_DAYS),
+    end_day: str | None = Query(
+        None, pattern=DAY_PATTERN, description="last local day, ISO date 2000-01-01..2100-12-31; default today"
+    ),
+) -> dict:
     """Per machine, per 15-minute slot (China local time): R running, S stopped, - unknown."""
     return console.equipment_timeline(platform, user, enterprise_id, days, end_day)

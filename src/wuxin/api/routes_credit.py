@@ -1,4 +1,5 @@
 """HTTP routes of the credit part: business-data imports, assessment, models, decisions, the credit report."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,11 @@ from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
-from wuxin.services.credit import business_data, assessment as credit, workflow as credit_workflow, governance as model_governance
+from wuxin.services.credit import assessment as credit
+from wuxin.services.credit import business_data
 from wuxin.services.credit import decisions as credit_decisions
+from wuxin.services.credit import governance as model_governance
+from wuxin.services.credit import workflow as credit_workflow
 
 router = APIRouter(prefix="/api/v1", tags=["credit"])
 DAY = DAY_PATTERN  # an ISO day between 2000-01-01 and 2100-12-31
@@ -30,11 +34,25 @@ def _as_of(text: str | None) -> int | None:
         raise InvalidInput(str(exc)) from None
 
 
-@router.post("/business-data/{kind}", status_code=201, openapi_extra=raw_body(
-    "rows: a JSON list, JSON Lines or CSV", {"application/json": {"type": "array", "items": {"type": "object"}},
-                                           "application/x-ndjson": {"type": "string"}, "text/csv": {"type": "string"}}))
-async def import_business_data(kind: str, request: Request, user: CurrentUser, platform: PlatformDep,
-                               source: Literal["enterprise_reported", "bank", "third_party"] = "enterprise_reported") -> dict:
+@router.post(
+    "/business-data/{kind}",
+    status_code=201,
+    openapi_extra=raw_body(
+        "rows: a JSON list, JSON Lines or CSV",
+        {
+            "application/json": {"type": "array", "items": {"type": "object"}},
+            "application/x-ndjson": {"type": "string"},
+            "text/csv": {"type": "string"},
+        },
+    ),
+)
+async def import_business_data(
+    kind: str,
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    source: Literal["enterprise_reported", "bank", "third_party"] = "enterprise_reported",
+) -> dict:
     """Rows as a JSON list (numbers kept exact), JSON Lines or CSV (by Content-Type); bad rows are listed, good rows kept."""
     raw = await request.body()
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
@@ -56,14 +74,20 @@ def business_records(enterprise_id: Id, user: CurrentUser, platform: PlatformDep
 
 
 @router.get("/enterprises/{enterprise_id}/credit/assessment")
-def assessment(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
-               as_of: str | None = Query(None, pattern=DAY)) -> dict:
+def assessment(
+    enterprise_id: Id, user: CurrentUser, platform: PlatformDep, as_of: str | None = Query(None, pattern=DAY)
+) -> dict:
     """Features and cross-verification findings (credit officers and risk managers under consent)."""
     return credit.assess(platform, user, enterprise_id, _as_of(as_of))
 
 
 class TrainIn(RequestModel):
-    simulated: int | None = Field(default=None, ge=200, le=2000, description="train on a simulated book of this size (larger books: `wuxin credit train`)")
+    simulated: int | None = Field(
+        default=None,
+        ge=200,
+        le=2000,
+        description="train on a simulated book of this size (larger books: `wuxin credit train`)",
+    )
     seed: int = Field(default=2024, ge=0, le=2**32 - 2, description="of the simulated book (a NumPy seed)")
 
 
@@ -89,12 +113,20 @@ def model(user: CurrentUser, platform: PlatformDep, version: str = Path(pattern=
 
 
 @router.post("/credit/models/{version}/{action}")
-def govern(user: CurrentUser, platform: PlatformDep, version: str = Path(pattern=MODEL_VERSION),
-           action: Literal["validate", "approve", "activate", "retire"] = Path()) -> dict:
+def govern(
+    user: CurrentUser,
+    platform: PlatformDep,
+    version: str = Path(pattern=MODEL_VERSION),
+    action: Literal["validate", "approve", "activate", "retire"] = Path(),
+) -> dict:
     """Model governance (risk managers of the tenant): validate on the tenant's loan outcomes (out of time),
     approve (not by who trained it), activate (retires the previous active model), retire."""
-    step = {"validate": model_governance.validate_model, "approve": model_governance.approve_model,
-            "activate": model_governance.activate_model, "retire": model_governance.retire_model}[action]
+    step = {
+        "validate": model_governance.validate_model,
+        "approve": model_governance.approve_model,
+        "activate": model_governance.activate_model,
+        "retire": model_governance.retire_model,
+    }[action]
     return step(platform, user, version)
 
 
@@ -106,8 +138,12 @@ def model_stability(user: CurrentUser, platform: PlatformDep, limit: int = Query
 
 class DecisionIn(RequestModel):
     product_code: str = Field(max_length=40)
-    pledged_value_cny: MoneyCny | None = Field(default=None, description=(
-        "collateral products lend on the lots in the pledge registry; a declared value can only lower that"))
+    pledged_value_cny: MoneyCny | None = Field(
+        default=None,
+        description=(
+            "collateral products lend on the lots in the pledge registry; a declared value can only lower that"
+        ),
+    )
     model_version: str | None = Field(default=None, max_length=64)
     as_of: str | None = Field(default=None, pattern=DAY)
     loan_id: Id | None = Field(default=None, description="the loan application the decision moves on (credit_workflow)")
@@ -117,8 +153,9 @@ class DecisionIn(RequestModel):
 def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Decide, then put the decision on the officer's workflow (four eyes above the product's threshold)."""
     credit_workflow.check_application(platform, user, enterprise_id, body.loan_id)
-    decision = credit_decisions.decide_credit(platform, user, enterprise_id, body.product_code, body.pledged_value_cny,
-                                    body.model_version, _as_of(body.as_of))
+    decision = credit_decisions.decide_credit(
+        platform, user, enterprise_id, body.product_code, body.pledged_value_cny, body.model_version, _as_of(body.as_of)
+    )
     return credit_workflow.start(platform, user, decision, body.loan_id)
 
 
@@ -129,9 +166,15 @@ def decisions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> li
 
 
 @router.get("/enterprises/{enterprise_id}/credit/report", response_model=None)
-def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: PlatformDep,
-           format: Literal["json", "html", "pdf"] = "html", as_of: str | None = Query(None, pattern=DAY),
-           lang: Literal["zh-CN", "en"] | None = None):
+def report(
+    enterprise_id: Id,
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    format: Literal["json", "html", "pdf"] = "html",
+    as_of: str | None = Query(None, pattern=DAY),
+    lang: Literal["zh-CN", "en"] | None = None,
+):
     """The credit report in the reader's language (`lang`, else the Accept-Language header, else zh-CN); every
     figure links to the API data behind it."""
     data = credit_decisions.credit_report(platform, user, enterprise_id, _as_of(as_of), format)
@@ -139,10 +182,15 @@ def report(enterprise_id: Id, request: Request, user: CurrentUser, platform: Pla
     if format == "json":
         return Response(json.dumps(data, ensure_ascii=False, default=str), media_type="application/json")
     if format == "pdf":
-        return Response(render_pdf(data, base, reader_lang(lang, request)), media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="credit-report-{enterprise_id}.pdf"'})
-    return HTMLResponse(render_html(data, base, reader_lang(lang, request)), headers={"Content-Security-Policy": REPORT_CSP,
-                                                                                      "Content-Language": reader_lang(lang, request)})
+        return Response(
+            render_pdf(data, base, reader_lang(lang, request)),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="credit-report-{enterprise_id}.pdf"'},
+        )
+    return HTMLResponse(
+        render_html(data, base, reader_lang(lang, request)),
+        headers={"Content-Security-Policy": REPORT_CSP, "Content-Language": reader_lang(lang, request)},
+    )
 
 
 def reader_lang(lang: str | None, request: Request) -> str:

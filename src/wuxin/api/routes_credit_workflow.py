@@ -1,5 +1,6 @@
 """HTTP routes of the officer's workflow on credit decisions: override with a reason, four-eyes review,
 what waits for review, where a decision stands (services.credit_workflow)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -37,8 +38,14 @@ def override(decision_id: Id, body: OverrideIn, user: CurrentUser, platform: Pla
 
 
 @router.get("/reviews")
-def reviews(user: CurrentUser, platform: PlatformDep, request: Request, response: Response,
-            limit: int = Query(50, ge=1, le=credit_workflow.PAGE_MAX), before_id: Id | None = None) -> list[dict]:
+def reviews(
+    user: CurrentUser,
+    platform: PlatformDep,
+    request: Request,
+    response: Response,
+    limit: int = Query(50, ge=1, le=credit_workflow.PAGE_MAX),
+    before_id: Id | None = None,
+) -> list[dict]:
     """Overrides and limits above a product's threshold waiting for a risk manager of the bank, on borrowers it
     may still lend on; newest first, `limit` a page. When more follow, `Link` (rel="next") and
     `X-Next-Before-Id` give the next page."""

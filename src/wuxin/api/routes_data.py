@@ -1,4 +1,5 @@
 """People-facing endpoints: login, enterprises, devices, telemetry reads, consents."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -7,13 +8,27 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import RequestModel, EpochMs, Id
-from wuxin.api.schemas import (AccessLogEntry, AlinkSecret, Consent, Enterprise, EnterpriseProfile, LoggedOut,
-                                TelemetryRead)
-from wuxin.api.schemas import Created, DeviceCredentials, DevicePage, DeviceView, LoginAnswer, Me, RevokedTokens, RotatedToken
+from wuxin.api.fields import EpochMs, Id, RequestModel
+from wuxin.api.schemas import (
+    AccessLogEntry,
+    AlinkSecret,
+    Consent,
+    Created,
+    DeviceCredentials,
+    DevicePage,
+    DeviceView,
+    Enterprise,
+    EnterpriseProfile,
+    LoggedOut,
+    LoginAnswer,
+    Me,
+    RevokedTokens,
+    RotatedToken,
+    TelemetryRead,
+)
 from wuxin.services.access import access_log, consent, data_access, identity
-from wuxin.services.ingest import device_sdk
 from wuxin.services.devices import registry
+from wuxin.services.ingest import device_sdk
 
 router = APIRouter(prefix="/api/v1")
 
@@ -23,10 +38,16 @@ class LoginIn(RequestModel):
     password: str = Field(max_length=200)
 
 
-@router.post("/auth/login", tags=["auth"], response_model=LoginAnswer, responses={
-    401: {"description": "wrong username or password (the same answer for an unknown user)"},
-    429: {"description": "too many failed logins for the account or from the address; see Retry-After"},
-    503: {"description": "too many logins being verified at once; see Retry-After"}})
+@router.post(
+    "/auth/login",
+    tags=["auth"],
+    response_model=LoginAnswer,
+    responses={
+        401: {"description": "wrong username or password (the same answer for an unknown user)"},
+        429: {"description": "too many failed logins for the account or from the address; see Retry-After"},
+        503: {"description": "too many logins being verified at once; see Retry-After"},
+    },
+)
 def login(body: LoginIn, platform: PlatformDep, request: Request) -> dict:
     """A bearer token. Failures are throttled per account and per client address (the address uvicorn
     sees: behind a reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address)."""
@@ -44,8 +65,13 @@ def logout(user: CurrentUser, platform: PlatformDep, request: Request) -> dict:
 @router.get("/me", tags=["auth"], response_model=Me)
 def me(user: CurrentUser) -> dict:
     """Who the bearer token belongs to: user id, username, role, tenant and (for an owner) enterprise."""
-    return {"id": user.user_id, "username": user.username, "role": user.role.value, "tenant_id": user.tenant_id,
-            "enterprise_id": user.enterprise_id}
+    return {
+        "id": user.user_id,
+        "username": user.username,
+        "role": user.role.value,
+        "tenant_id": user.tenant_id,
+        "enterprise_id": user.enterprise_id,
+    }
 
 
 class EnterpriseIn(RequestModel):
@@ -78,15 +104,19 @@ class SiteIn(RequestModel):
     region: str = Field(min_length=2, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    timezone: str | None = Field(default=None, max_length=64,
-                                 description="IANA zone cutting the site's days (default Asia/Shanghai)")
+    timezone: str | None = Field(
+        default=None, max_length=64, description="IANA zone cutting the site's days (default Asia/Shanghai)"
+    )
 
 
 @router.post("/enterprises/{enterprise_id}/sites", tags=["enterprises"], status_code=201, response_model=Created)
 def add_site(enterprise_id: Id, body: SiteIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Add a site (a plant, farm, warehouse) to an enterprise; answers its id."""
-    return {"id": registry.add_site(platform, user, enterprise_id, body.name, body.region, body.lat, body.lon,
-                                        body.timezone)}
+    return {
+        "id": registry.add_site(
+            platform, user, enterprise_id, body.name, body.region, body.lat, body.lon, body.timezone
+        )
+    }
 
 
 class DeviceIn(RequestModel):
@@ -98,13 +128,25 @@ class DeviceIn(RequestModel):
 
 
 @router.get("/enterprises/{enterprise_id}/devices", tags=["devices"], response_model=list[DeviceView] | DevicePage)
-def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
-                 page: Annotated[int | None, Query(ge=1, le=1_000_000, description="1-based; with any paging or filter "
-                                                   "parameter the answer is one page: {total, pages, groups, items}")] = None,
-                 page_size: Annotated[int | None, Query(ge=1, le=data_access.MAX_PAGE_SIZE)] = None,
-                 site: Annotated[Id | None, Query(description="only the devices of this site (its id)")] = None,
-                 device_type: Annotated[str | None, Query(alias="type", max_length=100,
-                                                          description="only devices of this type")] = None) -> list[dict] | dict:
+def list_devices(
+    enterprise_id: Id,
+    user: CurrentUser,
+    platform: PlatformDep,
+    page: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=1_000_000,
+            description="1-based; with any paging or filter "
+            "parameter the answer is one page: {total, pages, groups, items}",
+        ),
+    ] = None,
+    page_size: Annotated[int | None, Query(ge=1, le=data_access.MAX_PAGE_SIZE)] = None,
+    site: Annotated[Id | None, Query(description="only the devices of this site (its id)")] = None,
+    device_type: Annotated[
+        str | None, Query(alias="type", max_length=100, description="only devices of this type")
+    ] = None,
+) -> list[dict] | dict:
     """Every readable device as a list; with page / page_size / site / type one page of them, ordered by site, type and
     key, with the total the filters keep and the groups (site x type, with counts) over all readable devices."""
     if page is None and page_size is None and site is None and device_type is None:
@@ -112,13 +154,20 @@ def list_devices(enterprise_id: Id, user: CurrentUser, platform: PlatformDep,
     return data_access.device_page(platform, user, enterprise_id, page or 1, page_size or 50, site, device_type)
 
 
-@router.post("/enterprises/{enterprise_id}/devices", tags=["devices"], status_code=201,
-             response_model=DeviceCredentials)
+@router.post(
+    "/enterprises/{enterprise_id}/devices", tags=["devices"], status_code=201, response_model=DeviceCredentials
+)
 def register_device(enterprise_id: Id, body: DeviceIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Register one device and get its first access token (shown once; only its SHA-256 is stored). For many devices use POST /api/v1/enterprises/{enterprise_id}/devices/import."""
-    device_id, token = registry.register_device(platform, user, enterprise_id, body.key, body.device_type,
-                                                body.source_mode, body.site_id, body.attributes)
-    return {"id": device_id, "key": body.key, "access_token": token, "note": "the token is shown once; it is stored hashed"}
+    device_id, token = registry.register_device(
+        platform, user, enterprise_id, body.key, body.device_type, body.source_mode, body.site_id, body.attributes
+    )
+    return {
+        "id": device_id,
+        "key": body.key,
+        "access_token": token,
+        "note": "the token is shown once; it is stored hashed",
+    }
 
 
 @router.post("/devices/{device_key}/token/rotate", tags=["devices"], response_model=RotatedToken)
@@ -134,45 +183,82 @@ def revoke_token(device_key: str, user: CurrentUser, platform: PlatformDep) -> d
 
 
 class AlinkSecretIn(RequestModel):
-    product_key: str = Field(max_length=64, description="The productKey the device's LinkKit firmware is built with",
-                             examples=["a1GpsTrk001"])
+    product_key: str = Field(
+        max_length=64,
+        description="The productKey the device's LinkKit firmware is built with",
+        examples=["a1GpsTrk001"],
+    )
     device_name: str | None = Field(None, max_length=64, description="LinkKit's deviceName (default: the device key)")
 
 
-@router.post("/devices/{device_key}/alink-secret", tags=["devices"], response_model=AlinkSecret, responses={
-    409: {"description": "another device already has this productKey and deviceName"}})
+@router.post(
+    "/devices/{device_key}/alink-secret",
+    tags=["devices"],
+    response_model=AlinkSecret,
+    responses={409: {"description": "another device already has this productKey and deviceName"}},
+)
 def issue_alink_secret(device_key: str, body: AlinkSecretIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Name the device as Alibaba LinkKit will and issue its DeviceSecret (一机一密), shown once and stored
     encrypted; an earlier secret stops working. Who may manage the device's enterprise may do this."""
     secret = device_sdk.issue_alink_secret(platform, user, device_key, body.product_key, body.device_name)
-    return {"key": device_key, "product_key": body.product_key, "device_name": body.device_name or device_key,
-            "device_secret": secret}
+    return {
+        "key": device_key,
+        "product_key": body.product_key,
+        "device_name": body.device_name or device_key,
+        "device_secret": secret,
+    }
 
 
-@router.get("/enterprises/{enterprise_id}/devices/{device_key}/telemetry", tags=["telemetry"], response_model=TelemetryRead)
-def read_telemetry(enterprise_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep,
-                   key: str | None = None, from_ms: Annotated[EpochMs, Query(alias="from")] = 0,
-                   to_ms: Annotated[EpochMs, Query(alias="to")] = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> dict:
+@router.get(
+    "/enterprises/{enterprise_id}/devices/{device_key}/telemetry", tags=["telemetry"], response_model=TelemetryRead
+)
+def read_telemetry(
+    enterprise_id: Id,
+    device_key: str,
+    user: CurrentUser,
+    platform: PlatformDep,
+    key: str | None = None,
+    from_ms: Annotated[EpochMs, Query(alias="from")] = 0,
+    to_ms: Annotated[EpochMs, Query(alias="to")] = 2**62,
+    limit: int = Query(1000, ge=1, le=10_000),
+) -> dict:
     """A device's stored points between from and to (epoch ms), optionally one property key; at most `limit`."""
     return data_access.read_telemetry(platform, user, enterprise_id, device_key, key, from_ms, to_ms, limit)
 
 
-@router.get("/enterprises/{enterprise_id}/access-log", tags=["consent"], response_model=None,
-            responses={200: {"model": list[AccessLogEntry], "description": "newest first (JSON), or CSV with format=csv",
-                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
-def read_access_log(enterprise_id: Id, request: Request, response: Response, user: CurrentUser, platform: PlatformDep,
-                    tenant_id: Id | None = None, from_ms: Annotated[EpochMs | None, Query(alias="from")] = None,
-                    to_ms: Annotated[EpochMs | None, Query(alias="to")] = None,
-                    limit: int | None = Query(None, ge=1, le=10_000, description="100 for JSON, 10000 for CSV unless set"),
-                    before_id: Id | None = None, format: Literal["json", "csv"] = "json",
-                    tenants_only: bool = Query(False, description="only reads by banks and other organisations")
-                    ) -> list[dict] | Response:
+@router.get(
+    "/enterprises/{enterprise_id}/access-log",
+    tags=["consent"],
+    response_model=None,
+    responses={
+        200: {
+            "model": list[AccessLogEntry],
+            "description": "newest first (JSON), or CSV with format=csv",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def read_access_log(
+    enterprise_id: Id,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    platform: PlatformDep,
+    tenant_id: Id | None = None,
+    from_ms: Annotated[EpochMs | None, Query(alias="from")] = None,
+    to_ms: Annotated[EpochMs | None, Query(alias="to")] = None,
+    limit: int | None = Query(None, ge=1, le=10_000, description="100 for JSON, 10000 for CSV unless set"),
+    before_id: Id | None = None,
+    format: Literal["json", "csv"] = "json",
+    tenants_only: bool = Query(False, description="only reads by banks and other organisations"),
+) -> list[dict] | Response:
     """Who read this enterprise's data: user, bank (tenant), action, device, consent, rows; newest first. Only the
     enterprise's own users and the platform admin. When more follow, `Link` (rel="next") and `X-Next-Before-Id` give
     the next page; `format=csv` answers the same page as CSV (formula-like cells prefixed with ')."""
     size = limit or (10_000 if format == "csv" else 100)
-    rows, next_before_id = access_log.access_page(platform, user, enterprise_id, size, before_id, tenant_id, from_ms, to_ms,
-                                                 tenants_only)
+    rows, next_before_id = access_log.access_page(
+        platform, user, enterprise_id, size, before_id, tenant_id, from_ms, to_ms, tenants_only
+    )
     headers = {}
     if next_before_id is not None:
         headers["X-Next-Before-Id"] = str(next_before_id)
@@ -206,8 +292,9 @@ def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | 
 @router.post("/enterprises/{enterprise_id}/consents", tags=["consent"], status_code=201, response_model=Created)
 def grant_consent(enterprise_id: Id, body: ConsentIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """The enterprise grants a lender access to its device data: which devices or properties, until when."""
-    consent_id = consent.grant(platform, user, enterprise_id, body.tenant_id, body.scope, body.scope_items,
-                               body.purpose, body.expires_ms)
+    consent_id = consent.grant(
+        platform, user, enterprise_id, body.tenant_id, body.scope, body.scope_items, body.purpose, body.expires_ms
+    )
     return {"id": consent_id}
 
 

@@ -1,4 +1,5 @@
 """Labels: the zh-CN and English words of every code the API returns, for the console and any client."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response

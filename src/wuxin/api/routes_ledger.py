@@ -1,5 +1,6 @@
 """HTTP routes of the ledger part: public key, tree heads and consistency (public); entry proofs and evidence
 bundles (whoever may read what the entry proves); telemetry proofs (under consent)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,11 @@ def publish_tree_head(user: CurrentUser, platform: PlatformDep) -> dict:
 
 
 @router.get("/consistency")
-def consistency(platform: PlatformDep, first: int = Query(..., ge=1, le=INT64_MAX),
-                second: int | None = Query(None, ge=1, le=INT64_MAX)) -> dict:
+def consistency(
+    platform: PlatformDep,
+    first: int = Query(..., ge=1, le=INT64_MAX),
+    second: int | None = Query(None, ge=1, le=INT64_MAX),
+) -> dict:
     """RFC 9162 consistency proof from tree size `first` to a published head (default the newest); public."""
     return ledger.consistency(platform, first, second)
 
@@ -82,7 +86,9 @@ def tree_head_lifespan(platform: Platform, interval_s: float | None = None):
             await asyncio.to_thread(ledger.show_latest_head_in_metrics, platform)
         except Exception as exc:  # the database may be down at start: the gauges wait for the next head
             log.warning("could not read the latest tree head for /metrics: %s", exc)
-        task = asyncio.create_task(_publish_periodically(platform, interval_s or platform.settings.tree_head_interval_s))
+        task = asyncio.create_task(
+            _publish_periodically(platform, interval_s or platform.settings.tree_head_interval_s)
+        )
         app.state.tree_head_task = task
         try:
             yield
@@ -96,7 +102,8 @@ async def _publish_periodically(platform: Platform, interval_s: float) -> None:
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await asyncio.to_thread(platform.metrics.timed_job, "tree_head",
-                                    lambda: ledger.publish_tree_head(platform, True))
+            await asyncio.to_thread(
+                platform.metrics.timed_job, "tree_head", lambda: ledger.publish_tree_head(platform, True)
+            )
         except Exception:  # the database may be down for a while: log, keep the schedule
             log.exception("periodic tree head publication failed; retrying in %s s", interval_s)

@@ -1,9 +1,11 @@
 """Post-loan monitoring endpoints: rules and overrides, alarms, notification channels, loans, pledges."""
+
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Annotated, AsyncIterator, Callable, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -12,10 +14,9 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
 from wuxin.bootstrap import Platform
-from wuxin.services.monitoring import alarm_desk, alarms as monitoring, notifications
-from wuxin.services.monitoring import overrides
-from wuxin.services.monitoring import sweeps
 from wuxin.services.credit import loans, pledges
+from wuxin.services.monitoring import alarm_desk, notifications, overrides, sweeps
+from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.monitoring.alarms import AlarmFilter
 
 router = APIRouter(prefix="/api/v1")
@@ -74,23 +75,40 @@ def delete_override(product: str, rule_id: str, user: CurrentUser, platform: Pla
 # ---- alarms
 
 
-def alarm_filter(status: list[str] | None = Query(None, description="active | acknowledged | cleared; repeat for several"),
-                 alarm_type: list[str] | None = Query(None, max_length=60, description="repeat for several"),
-                 severity: list[str] | None = Query(None, description="critical | major | minor | warning; repeat for several"),
-                 enterprise_id: Id | None = Query(None, description="the borrower"), loan_id: Id | None = None,
-                 opened_from_ms: EpochMs | None = Query(None, description="opened at or after (epoch ms)"),
-                 opened_to_ms: EpochMs | None = Query(None, description="opened before (epoch ms)")) -> AlarmFilter:
+def alarm_filter(
+    status: list[str] | None = Query(None, description="active | acknowledged | cleared; repeat for several"),
+    alarm_type: list[str] | None = Query(None, max_length=60, description="repeat for several"),
+    severity: list[str] | None = Query(None, description="critical | major | minor | warning; repeat for several"),
+    enterprise_id: Id | None = Query(None, description="the borrower"),
+    loan_id: Id | None = None,
+    opened_from_ms: EpochMs | None = Query(None, description="opened at or after (epoch ms)"),
+    opened_to_ms: EpochMs | None = Query(None, description="opened before (epoch ms)"),
+) -> AlarmFilter:
     """The alarm list's filters as query parameters (the list and its CSV export take the same)."""
-    return AlarmFilter(tuple(alarm_type or ()), tuple(severity or ()), tuple(status or ()), enterprise_id, loan_id,
-                       opened_from_ms, opened_to_ms)
+    return AlarmFilter(
+        tuple(alarm_type or ()),
+        tuple(severity or ()),
+        tuple(status or ()),
+        enterprise_id,
+        loan_id,
+        opened_from_ms,
+        opened_to_ms,
+    )
 
 
 AlarmFilterDep = Annotated[AlarmFilter, Depends(alarm_filter)]
 
 
 @router.get("/alarms", tags=["alarms"])
-def list_alarms(request: Request, response: Response, user: CurrentUser, platform: PlatformDep, where: AlarmFilterDep,
-                limit: int = Query(100, ge=1, le=1000), before_id: Id | None = None) -> list[dict]:
+def list_alarms(
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    platform: PlatformDep,
+    where: AlarmFilterDep,
+    limit: int = Query(100, ge=1, le=1000),
+    before_id: Id | None = None,
+) -> list[dict]:
     """A page of alarms, newest first, each with its borrower, device (key, type, site) and explanation (metric,
     value, threshold or baseline, unit, window); `X-Total-Count` says how many match over all pages. When more
     follow, the `Link` header (rel="next") and `X-Next-Before-Id` give the next page (the same query with `before_id`)."""
@@ -103,13 +121,17 @@ def list_alarms(request: Request, response: Response, user: CurrentUser, platfor
 
 
 @router.get("/alarms/export.csv", tags=["alarms"], response_class=PlainTextResponse)
-def export_alarms(user: CurrentUser, platform: PlatformDep, where: AlarmFilterDep,
-                  lang: Literal["zh-CN", "zh", "en"] = "zh-CN") -> Response:
+def export_alarms(
+    user: CurrentUser, platform: PlatformDep, where: AlarmFilterDep, lang: Literal["zh-CN", "zh", "en"] = "zh-CN"
+) -> Response:
     """The filtered alarm list as CSV (UTF-8 with BOM; headers and codes in `lang`; times in China time); text
     cells that a spreadsheet would run as a formula start with a quote."""
     text, rows = alarm_desk.export_csv(platform, user, where, "en" if lang == "en" else "zh")
-    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="alarms.csv"', "X-Row-Count": str(rows)})
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="alarms.csv"', "X-Row-Count": str(rows)},
+    )
 
 
 @router.get("/alarms/{alarm_id}", tags=["alarms"])
@@ -180,8 +202,15 @@ class LoanIn(RequestModel):
 @router.post("/loans", tags=["loans"], status_code=201)
 def create_loan(body: LoanIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Record a loan to an enterprise, to be monitored from its devices; answers its id."""
-    return loans.create_loan(platform, user, body.enterprise_id, body.product, body.amount_cny, body.maintenance_ratio,
-                             body.liquidation_ratio)
+    return loans.create_loan(
+        platform,
+        user,
+        body.enterprise_id,
+        body.product,
+        body.amount_cny,
+        body.maintenance_ratio,
+        body.liquidation_ratio,
+    )
 
 
 @router.get("/loans", tags=["loans"])

@@ -1,5 +1,6 @@
 """The risk workbench: the bank's borrowers with their risk figures, the portfolio summary, the exports and the
 caller's watch-list (credit officers and risk managers; consent checked as on every enterprise read)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -18,15 +19,19 @@ router = APIRouter(prefix="/api/v1/portfolio", tags=["portfolio"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def table_query(q: str | None = Query(None, max_length=100, description="part of the borrower's name"),
-                industry: str | None = Query(None, max_length=40, description="a scenario code"),
-                outcome: Literal["approve", "refer", "decline", "none"] | None = Query(
-                    None, description="the latest decision's outcome; none: no decision yet"),
-                critical: bool = Query(False, description="only borrowers with an open critical alarm"),
-                watched: bool = Query(False, description="only borrowers on the caller's watch-list"),
-                sort: str = Query("exposure_cny", description=f"one of {', '.join(COLUMNS)}"),
-                order: Literal["asc", "desc"] = "desc",
-                page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=PAGE_SIZE_MAX)) -> TableQuery:
+def table_query(
+    q: str | None = Query(None, max_length=100, description="part of the borrower's name"),
+    industry: str | None = Query(None, max_length=40, description="a scenario code"),
+    outcome: Literal["approve", "refer", "decline", "none"] | None = Query(
+        None, description="the latest decision's outcome; none: no decision yet"
+    ),
+    critical: bool = Query(False, description="only borrowers with an open critical alarm"),
+    watched: bool = Query(False, description="only borrowers on the caller's watch-list"),
+    sort: str = Query("exposure_cny", description=f"one of {', '.join(COLUMNS)}"),
+    order: Literal["asc", "desc"] = "desc",
+    page: int = Query(1, ge=1, le=1_000_000),
+    page_size: int = Query(50, ge=1, le=PAGE_SIZE_MAX),
+) -> TableQuery:
     return TableQuery(q or None, industry or None, outcome, critical, watched, sort, order, page, page_size)
 
 
@@ -41,10 +46,19 @@ def borrowers(user: CurrentUser, platform: PlatformDep, query: TableQueryDep) ->
     return portfolio.borrowers(platform, user, query)
 
 
-@router.get("/borrowers/export", response_model=None,
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string"}}}}})
-def export(request: Request, user: CurrentUser, platform: PlatformDep, query: TableQueryDep,
-           format: Literal["csv", "xlsx"] = "csv", lang: Literal["zh-CN", "en"] | None = None) -> Response:
+@router.get(
+    "/borrowers/export",
+    response_model=None,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string"}}}}},
+)
+def export(
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    query: TableQueryDep,
+    format: Literal["csv", "xlsx"] = "csv",
+    lang: Literal["zh-CN", "en"] | None = None,
+) -> Response:
     """Every row the search, filters and sort select (no pages), headers and codes in `lang` (else Accept-Language,
     else zh-CN); formula-like text cells prefixed with '."""
     rows = portfolio.export_rows(platform, user, query)

@@ -1,4 +1,5 @@
 """HTTP routes of the protocols part: third-party platform push, gateways' sub-devices, connectivity."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -9,12 +10,13 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from wuxin.api.deps import CurrentUser, PlatformDep
-from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
+from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.api.routes_devices import TELEMETRY_RESPONSES
 from wuxin.api.schemas import GatewayChild, Jt808Enrolment, PushPlatform, ServedEnterprise, Transition
 from wuxin.api.sources import failure_gate
 from wuxin.services.devices import connectivity
-from wuxin.services.ingest import jt808 as jt808_terminals, protocols
+from wuxin.services.ingest import jt808 as jt808_terminals
+from wuxin.services.ingest import protocols
 
 router = APIRouter(prefix="/api/v1")
 
@@ -33,12 +35,17 @@ class ChildIn(RequestModel):
 
 class Jt808EnrolmentIn(RequestModel):
     terminal_id: str = Field(pattern=r"^[0-9A-Za-z]{1,30}$", description="终端ID the maker gave the terminal")
-    manufacturer_id: str | None = Field(None, pattern=r"^[0-9A-Za-z]{1,11}$", description="制造商ID; checked when given")
+    manufacturer_id: str | None = Field(
+        None, pattern=r"^[0-9A-Za-z]{1,11}$", description="制造商ID; checked when given"
+    )
     terminal_model: str | None = Field(None, min_length=1, max_length=30, description="终端型号; checked when given")
-    imei: str | None = Field(None, pattern=r"^\d{15}$", description="when given, only a 2019 terminal sending it logs in")
+    imei: str | None = Field(
+        None, pattern=r"^\d{15}$", description="when given, only a 2019 terminal sending it logs in"
+    )
     window_hours: int = Field(72, ge=1, le=720, description="how long the terminal may register (0x0100)")
     header_version: Literal["auto", "2013", "2019"] = Field(
-        "auto", description="how the gateway reads its headers: auto (bit 14, 2013 fallback), or forced 2013 / 2019")
+        "auto", description="how the gateway reads its headers: auto (bit 14, 2013 fallback), or forced 2013 / 2019"
+    )
 
 
 @router.post("/platforms", tags=["platforms"], status_code=201, response_model=PushPlatform)
@@ -54,18 +61,38 @@ def serve_enterprise(name: str, body: ServeIn, user: CurrentUser, platform: Plat
     return {"platform": name, "enterprise_id": body.enterprise_id}
 
 
-@router.post("/platforms/{name}/telemetry", tags=["platforms"], responses=TELEMETRY_RESPONSES, openapi_extra=raw_body(
-    "bulk lines, signed", {"application/json": {"type": "array", "items": {"type": "object"}},
-                           "application/x-ndjson": {"type": "string"}}))
-async def push_telemetry(name: str, request: Request, platform: PlatformDep,
-                         x_wuxin_timestamp: str | None = Header(None, description="epoch milliseconds"),
-                         x_wuxin_nonce: str | None = Header(None, description="16-64 of A-Z a-z 0-9 _ -, never reused"),
-                         x_wuxin_signature: str | None = Header(
-                             None, description='hex HMAC-SHA256(secret, "{timestamp}.{nonce}." + body)')) -> JSONResponse:
+@router.post(
+    "/platforms/{name}/telemetry",
+    tags=["platforms"],
+    responses=TELEMETRY_RESPONSES,
+    openapi_extra=raw_body(
+        "bulk lines, signed",
+        {
+            "application/json": {"type": "array", "items": {"type": "object"}},
+            "application/x-ndjson": {"type": "string"},
+        },
+    ),
+)
+async def push_telemetry(
+    name: str,
+    request: Request,
+    platform: PlatformDep,
+    x_wuxin_timestamp: str | None = Header(None, description="epoch milliseconds"),
+    x_wuxin_nonce: str | None = Header(None, description="16-64 of A-Z a-z 0-9 _ -, never reused"),
+    x_wuxin_signature: str | None = Header(None, description='hex HMAC-SHA256(secret, "{timestamp}.{nonce}." + body)'),
+) -> JSONResponse:
     """Bulk lines (JSON array or JSON Lines) for many devices, signed; stored as third_party_platform data."""
     body = await request.body()
-    result = await run_in_threadpool(protocols.push_telemetry, platform, name, x_wuxin_timestamp, x_wuxin_nonce,
-                                     x_wuxin_signature, body, failure_gate(request, platform, protocols.PUSH_CHANNEL))
+    result = await run_in_threadpool(
+        protocols.push_telemetry,
+        platform,
+        name,
+        x_wuxin_timestamp,
+        x_wuxin_nonce,
+        x_wuxin_signature,
+        body,
+        failure_gate(request, platform, protocols.PUSH_CHANNEL),
+    )
     status = 400 if result.rejections and not (result.accepted or result.events) else 200
     return JSONResponse(result.public(), status_code=status)
 
@@ -73,10 +100,17 @@ async def push_telemetry(name: str, request: Request, platform: PlatformDep,
 @router.post("/devices/{device_key}/jt808/enrolment", tags=["devices"], response_model=Jt808Enrolment)
 def provision_jt808_terminal(device_key: str, body: Jt808EnrolmentIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Provision a JT/T 808 terminal and open its enrolment window; doing it again drops the terminal's auth code."""
-    return jt808_terminals.provision_terminal(platform, user, device_key, body.terminal_id,
-                                              window_s=body.window_hours * 3600, manufacturer_id=body.manufacturer_id,
-                                              terminal_model=body.terminal_model, imei=body.imei,
-                                              header_version=body.header_version)
+    return jt808_terminals.provision_terminal(
+        platform,
+        user,
+        device_key,
+        body.terminal_id,
+        window_s=body.window_hours * 3600,
+        manufacturer_id=body.manufacturer_id,
+        terminal_model=body.terminal_model,
+        imei=body.imei,
+        header_version=body.header_version,
+    )
 
 
 @router.post("/gateways/{gateway_key}/children", tags=["devices"], status_code=201, response_model=GatewayChild)
@@ -87,7 +121,13 @@ def attach_child(gateway_key: str, body: ChildIn, user: CurrentUser, platform: P
 
 
 @router.get("/enterprises/{enterprise_id}/connectivity/transitions", tags=["devices"], response_model=list[Transition])
-def transitions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, from_ms: EpochMs = 0,
-                to_ms: EpochMs = 2**62, limit: int = Query(1000, ge=1, le=10_000)) -> list[dict]:
+def transitions(
+    enterprise_id: Id,
+    user: CurrentUser,
+    platform: PlatformDep,
+    from_ms: EpochMs = 0,
+    to_ms: EpochMs = 2**62,
+    limit: int = Query(1000, ge=1, le=10_000),
+) -> list[dict]:
     """Online/offline transitions of the devices a valid consent covers (read logged)."""
     return connectivity.read_transitions(platform, user, enterprise_id, from_ms, to_ms, limit)

@@ -1,5 +1,6 @@
 """HTTP routes of the trace part: EPCIS 2.0 capture and query (/epcis), consumer verification
 (/verify, GS1 Digital Link paths, public and rate-limited), product batches and identities (/api/v1/trace)."""
+
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
+from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.api.problems import problem_response
-from wuxin.api.fields import RequestModel, EpochMs, Id, raw_body
 from wuxin.services.evidence import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
 
@@ -31,16 +32,30 @@ def _problem(status: int, kind: str, title: str, detail: str, instance: str) -> 
 
 # ---- EPCIS 2.0 -------------------------------------------------------------------------------------
 
-@router.post("/epcis/capture", tags=["epcis"], status_code=202, openapi_extra=raw_body(
-    "an EPCISDocument", {media_type: {"type": "object"} for media_type in ("application/ld+json", "application/json")}))
-async def epcis_capture(request: Request, user: CurrentUser, platform: PlatformDep,
-                        enterprise_id: Id | None = None) -> JSONResponse:
+
+@router.post(
+    "/epcis/capture",
+    tags=["epcis"],
+    status_code=202,
+    openapi_extra=raw_body(
+        "an EPCISDocument",
+        {media_type: {"type": "object"} for media_type in ("application/ld+json", "application/json")},
+    ),
+)
+async def epcis_capture(
+    request: Request, user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None
+) -> JSONResponse:
     """Capture an EPCISDocument (JSON / JSON-LD); idempotent on each event's CBV 2.0 hash ID."""
     path = request.url.path
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in EPCIS_MEDIA_TYPES:
-        return _problem(415, "UnsupportedMediaTypeException", "Unsupported media type",
-                        f"content type {media_type or '(none)'!r} is not one of {', '.join(EPCIS_MEDIA_TYPES)}", path)
+        return _problem(
+            415,
+            "UnsupportedMediaTypeException",
+            "Unsupported media type",
+            f"content type {media_type or '(none)'!r} is not one of {', '.join(EPCIS_MEDIA_TYPES)}",
+            path,
+        )
     try:
         result = trace.capture(platform, user, load_document(await request.body()), enterprise_id)
     except EpcisValidationError as error:
@@ -60,9 +75,13 @@ def epcis_events(request: Request, user: CurrentUser, platform: PlatformDep) -> 
         events, token = trace.query(platform, user, params)
     except trace.EpcisQueryError as error:
         return _problem(400, "QueryParameterException", "Invalid query parameter", str(error), request.url.path)
-    document = {"@context": [_EPCIS_CONTEXT], "type": "EPCISQueryDocument", "schemaVersion": "2.0",
-                "creationDate": trace.iso_ms(platform.clock_ms()),
-                "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}}}
+    document = {
+        "@context": [_EPCIS_CONTEXT],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": trace.iso_ms(platform.clock_ms()),
+        "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}},
+    }
     headers = {}
     if token:
         kept = [(k, v) for k, v in params if k != "nextPageToken"] + [("nextPageToken", token)]
@@ -72,6 +91,7 @@ def epcis_events(request: Request, user: CurrentUser, platform: PlatformDep) -> 
 
 
 # ---- consumer verification ------------------------------------------------------------------------
+
 
 @dataclass
 class _Bucket:
@@ -108,18 +128,30 @@ def _limiter(request: Request) -> RateLimiter:
 
 
 @router.get("/verify/01/{gtin}/21/{serial}", tags=["verification"])
-def verify(gtin: str, serial: str, request: Request, platform: PlatformDep,
-           lat: float | None = Query(None, ge=-90, le=90), lon: float | None = Query(None, ge=-180, le=180)) -> JSONResponse:
+def verify(
+    gtin: str,
+    serial: str,
+    request: Request,
+    platform: PlatformDep,
+    lat: float | None = Query(None, ge=-90, le=90),
+    lon: float | None = Query(None, ge=-180, le=180),
+) -> JSONResponse:
     """Public (no login): is this product unit genuine, unknown or suspicious, and its verified history."""
     client = request.client.host if request.client else "unknown"
     wait_s = _limiter(request).retry_after_s(client, platform.clock_ms())
     if wait_s:
-        return problem_response(429, "rate_limited", f"too many verifications from this client; retry in {wait_s:.0f} s",
-                                request.url.path, {"Retry-After": str(max(1, round(wait_s)))})
+        return problem_response(
+            429,
+            "rate_limited",
+            f"too many verifications from this client; retry in {wait_s:.0f} s",
+            request.url.path,
+            {"Retry-After": str(max(1, round(wait_s)))},
+        )
     return JSONResponse(trace.verify_scan(platform, gtin, serial, client, lat, lon))
 
 
 # ---- product batches and identities ----------------------------------------------------------------
+
 
 class BatchIn(RequestModel):
     gtin: str = Field(pattern=r"^[0-9]{8,14}$")
@@ -138,8 +170,17 @@ class IdentitiesIn(RequestModel):
 @router.post("/api/v1/trace/batches", tags=["trace"], status_code=201)
 def create_batch(body: BatchIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Register a production batch; its identities will be capped by the IoT-measured output (产量锁定)."""
-    return trace.create_batch(platform, user, body.gtin, body.lot, body.origin, body.production_start_ms,
-                              body.production_end_ms, body.company_prefix_digits, body.enterprise_id)
+    return trace.create_batch(
+        platform,
+        user,
+        body.gtin,
+        body.lot,
+        body.origin,
+        body.production_start_ms,
+        body.production_end_ms,
+        body.company_prefix_digits,
+        body.enterprise_id,
+    )
 
 
 @router.get("/api/v1/trace/batches/{batch_id}", tags=["trace"])
@@ -152,4 +193,3 @@ def get_batch(batch_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
 def issue_identities(batch_id: Id, body: IdentitiesIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Issue SGTIN identities (EPC URI + GS1 Digital Link); 409 beyond the measured output."""
     return trace.issue_identities(platform, user, batch_id, body.count)
-

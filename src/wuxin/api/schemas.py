@@ -1,6 +1,7 @@
 """Response models of the integrator's path (enterprises, sites, devices, tokens, consents, bulk provisioning,
 device telemetry): what /docs shows an integrator. Extra members a service adds are kept (extra="allow"),
 so these models document answers without ever dropping a field."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,8 +31,10 @@ class LoginAnswer(Answer):
 class DeviceCredentials(Answer):
     id: int = Field(description="The device's id")
     key: str = Field(description="The device key (unique per platform)", examples=["loom-01"])
-    access_token: str = Field(description="The device's access token (wxd_...): shown once, only its SHA-256 is "
-                                          "stored. The device sends it as ThingsBoard devices do (URL, MQTT username)")
+    access_token: str = Field(
+        description="The device's access token (wxd_...): shown once, only its SHA-256 is "
+        "stored. The device sends it as ThingsBoard devices do (URL, MQTT username)"
+    )
     note: str
 
 
@@ -44,8 +47,10 @@ class AlinkSecret(Answer):
     key: str = Field(description="The device key")
     product_key: str = Field(description="The productKey LinkKit sends (username deviceName&productKey)")
     device_name: str = Field(description="LinkKit's deviceName")
-    device_secret: str = Field(description="The DeviceSecret LinkKit signs its connection with: shown once, kept "
-                                           "encrypted; an earlier one stops working")
+    device_secret: str = Field(
+        description="The DeviceSecret LinkKit signs its connection with: shown once, kept "
+        "encrypted; an earlier one stops working"
+    )
 
 
 class RevokedTokens(Answer):
@@ -67,6 +72,7 @@ class PointWarning(PointRejection):
 
 class TelemetryAnswer(Answer):
     """What a device hears back: how many points were stored and why each refused one was quarantined."""
+
     batch_id: int | None = Field(None, description="The ingest batch the stored points belong to")
     accepted: int = Field(description="Points stored")
     events: int = Field(description="Events stored (ThingsBoard 'event' messages)")
@@ -75,9 +81,22 @@ class TelemetryAnswer(Answer):
     warnings: list[PointWarning] = Field(description="Points stored with a reservation")
 
 
-TELEMETRY_EXAMPLE = {"batch_id": 42, "accepted": 2, "events": 0, "rejected": 1, "warnings": [],
-                     "errors": [{"index": 2, "device": "loom-01", "key": None, "reason": "bad_timestamp",
-                                 "message": "ts 86400000 is outside [946684800000, 1800000000000] (2000-01-01 .. now + 24 h)"}]}
+TELEMETRY_EXAMPLE = {
+    "batch_id": 42,
+    "accepted": 2,
+    "events": 0,
+    "rejected": 1,
+    "warnings": [],
+    "errors": [
+        {
+            "index": 2,
+            "device": "loom-01",
+            "key": None,
+            "reason": "bad_timestamp",
+            "message": "ts 86400000 is outside [946684800000, 1800000000000] (2000-01-01 .. now + 24 h)",
+        }
+    ],
+}
 
 
 class ProvisionedDevice(Answer):
@@ -121,10 +140,10 @@ class DeviceView(Answer):
     last_seen_ms: int | None = Field(None, description="When it last sent (epoch ms); null: never")
     installed_ms: int | None = Field(None, description="When it was registered (epoch ms)")
     decommissioned_ms: int | None = Field(None, description="When it was decommissioned (epoch ms); null: in service")
-    connectivity: str = Field(description="online, offline (silent past its thing model's heartbeat timeout) or "
-                                          "unknown (never sent)")
+    connectivity: str = Field(
+        description="online, offline (silent past its thing model's heartbeat timeout) or unknown (never sent)"
+    )
     undeclared_attributes: list[str] = Field(description="Attributes its thing model does not declare")
-
 
 
 class DeviceGroup(Answer):
@@ -147,6 +166,7 @@ class DevicePage(Answer):
     device_type: str | None = Field(None, description="The type filter, if any")
     groups: list[DeviceGroup] = Field(description="Site x device type over every readable device, with counts")
     items: list[PagedDeviceView] = Field(description="This page's devices, ordered by site, type and key")
+
 
 class ThingModelSummary(Answer):
     device_type: str = Field(description="The device type the thing model describes")
@@ -239,6 +259,7 @@ class AccessLogEntry(Answer):
 
 class ThingModelDetail(Answer):
     """The thing model as imported (Alibaba TSL with the platform's `wuxin` section); `schema` is kept as given."""
+
     profile: dict = Field(description="productKey (the device type) and version")
     properties: list[dict] = Field(description="identifier, name, dataType (type, unit, min/max) of each property")
     events: list[dict] = Field(default_factory=list)
@@ -256,8 +277,9 @@ class Transition(Answer):
     from_state: str = Field(alias="from", description="unknown, online or offline")
     to_state: str = Field(alias="to", description="online or offline")
     at_ms: int
-    cause: str = Field(description="data, heartbeat_timeout, mqtt_connect, mqtt_disconnect, gateway_connect, "
-                                   "jt808_logout ...")
+    cause: str = Field(
+        description="data, heartbeat_timeout, mqtt_connect, mqtt_disconnect, gateway_connect, jt808_logout ..."
+    )
     last_seen_ms: int | None = None
 
 

@@ -1,7 +1,8 @@
 """Device-facing routes anyone can call: a source that keeps failing authentication gets 429."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Request
 

@@ -17,6 +17,7 @@ that label is not in the type's recall. Alarm types no label covers are listed w
 Latency: batches at 5,000 points/s through `ingest_lines` into a fresh SQLite database; the time from a
 batch's arrival to its commit (alarm stored with it), p50 and p99.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -30,35 +31,56 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from wuxin.indicators.days import DAY_MS
 from wuxin.sim.fleet import anomaly_kinds, build_fleet, fleet_telemetry, natural_anomalies, plan_anomalies
 from wuxin.sim.patterns import local_iso
-from wuxin.indicators.days import DAY_MS
 
 MINUTE_MS = 60_000
-KINDS_OF_ALARM = {"device_tamper": {"device_off"}, "device_offline": {"device_off", "herd_drop"},
-                  "utilization_drop": {"machine_idle"}, "machine_idle": {"machine_idle"}, "generation_above_physics": {"pv_above_irradiance"},
-                  "gps_jump": {"gps_jump"}, "herd_drop": {"herd_drop"}, "crane_overload": {"crane_overload"},
-                  "fever": {"sick_animals"}, "geofence_exit": {"geofence_exit"},
-                  "stock_below_pledge": {"stock_below_pledge"}, "unauthorised_outbound": {"unauthorised_outbound"},
-                  "fabricated_data": {"fabricated_copy", "fabricated_smooth"}, "clock_skew": {"clock_skew"}}
+KINDS_OF_ALARM = {
+    "device_tamper": {"device_off"},
+    "device_offline": {"device_off", "herd_drop"},
+    "utilization_drop": {"machine_idle"},
+    "machine_idle": {"machine_idle"},
+    "generation_above_physics": {"pv_above_irradiance"},
+    "gps_jump": {"gps_jump"},
+    "herd_drop": {"herd_drop"},
+    "crane_overload": {"crane_overload"},
+    "fever": {"sick_animals"},
+    "geofence_exit": {"geofence_exit"},
+    "stock_below_pledge": {"stock_below_pledge"},
+    "unauthorised_outbound": {"unauthorised_outbound"},
+    "fabricated_data": {"fabricated_copy", "fabricated_smooth"},
+    "clock_skew": {"clock_skew"},
+}
 # Labels of another kind whose injected data also show an alarm type's signature: its alarm on them is true (it says
 # what the data show), but they are not in that type's recall. A copied GPS day starts where yesterday's was at that
 # hour, a jump no speed explains; a PV output held at 90 % of capacity through the night is a flat, fabricated value;
 # and a clock hours off puts stamps where the data were not: by its own stamps (presence is last-seen by stamp) a
 # device hours behind fell silent, a truck's fixes stamped hours off are kilometres apart within minutes, a gate
 # camera's counts find no weighing around them.
-ALSO_SHOWN = {"gps_jump": {"fabricated_copy", "clock_skew"}, "fabricated_data": {"pv_above_irradiance"},
-              "unauthorised_outbound": {"clock_skew"}}
+ALSO_SHOWN = {
+    "gps_jump": {"fabricated_copy", "clock_skew"},
+    "fabricated_data": {"pv_above_irradiance"},
+    "unauthorised_outbound": {"clock_skew"},
+}
 # A stop nobody declared (wuxin.sim.benign "maintenance_undeclared") is no risk, but the bank was not told: an alarm
 # saying the plant stopped or the device went quiet is what it should see (and close once the firm explains).
-UNDECLARED_STOP_SHOWS = ("utilization_drop", "machine_idle", "device_offline", "generation_drop",
-                         "performance_ratio_out_of_band", "meter_balance")
+UNDECLARED_STOP_SHOWS = (
+    "utilization_drop",
+    "machine_idle",
+    "device_offline",
+    "generation_drop",
+    "performance_ratio_out_of_band",
+    "meter_balance",
+)
 for _type in UNDECLARED_STOP_SHOWS:
     ALSO_SHOWN.setdefault(_type, set()).add("maintenance_undeclared")
 # The meter balance names the meter, but its evidence is the machines the meter feeds: a machine's current copied
 # from an earlier day, skewed or zeroed leaves the meter and the machines apart, so the alarm is true on those labels
 # of its enterprise whichever device they name.
-ALSO_SHOWN.setdefault("meter_balance", set()).update({"fabricated_copy", "fabricated_smooth", "clock_skew", "machine_idle"})
+ALSO_SHOWN.setdefault("meter_balance", set()).update(
+    {"fabricated_copy", "fabricated_smooth", "clock_skew", "machine_idle"}
+)
 # Likewise an unbooked outbound names the gate camera, but its evidence is the weighbridge: a weighbridge whose clock
 # is hours off leaves the camera's count-outs without a weighing. An odometer read with stamps hours off steps back.
 ALSO_SHOWN["odometer_tamper"] = {"clock_skew"}
@@ -66,9 +88,21 @@ EVIDENCE_ON_OTHER_DEVICES = {"meter_balance", "unauthorised_outbound"}
 BUDGET_FALSE_PER_1K = 0.5  # issue 15 item 6: false alarms per 1,000 device-days on healthy data
 TARGET_PRECISION, TARGET_RECALL = 0.98, 0.95
 DEFAULT_END = "2026-10-05"  # the window's end (a local midnight): 14 days hold Mid-Autumn and the start of National Day
-KINDS = ["device_off", "machine_idle", "pv_above_irradiance", "gps_jump", "herd_drop", "crane_overload",
-         "sick_animals", "geofence_exit", "stock_below_pledge", "unauthorised_outbound", "fabricated_copy",
-         "fabricated_smooth", "clock_skew"]
+KINDS = [
+    "device_off",
+    "machine_idle",
+    "pv_above_irradiance",
+    "gps_jump",
+    "herd_drop",
+    "crane_overload",
+    "sick_animals",
+    "geofence_exit",
+    "stock_below_pledge",
+    "unauthorised_outbound",
+    "fabricated_copy",
+    "fabricated_smooth",
+    "clock_skew",
+]
 SCENARIOS = ["construction", "dairy", "energy", "logistics", "manufacturing", "vehicles"]
 MATCH_AFTER_END_MS = 2 * DAY_MS  # an alarm this long after an anomaly ended still belongs to it (daily rules)
 
@@ -83,8 +117,16 @@ class BenchClock:
         return self.now_ms
 
 
-def run_alerts_bench(days: int, per_scenario: int, seed: int, latency_s: float, console: Console,
-                     step_min: int = 15, end: str = DEFAULT_END, scenarios: list[str] | None = None) -> dict:
+def run_alerts_bench(
+    days: int,
+    per_scenario: int,
+    seed: int,
+    latency_s: float,
+    console: Console,
+    step_min: int = 15,
+    end: str = DEFAULT_END,
+    scenarios: list[str] | None = None,
+) -> dict:
     quality = measure_quality(days, per_scenario, seed, console, step_min, end, scenarios)
     latency = measure_latency(latency_s, console)
     return {"quality": quality, "latency": latency}
@@ -131,8 +173,15 @@ def bench_platform(folder: str, clock: BenchClock):
     return platform
 
 
-def replay(platform, clock: BenchClock, lines: list[dict], start_ms: int, end_ms: int, step_ms: int,
-           actions: list[tuple[int, object]] = ()) -> dict:
+def replay(
+    platform,
+    clock: BenchClock,
+    lines: list[dict],
+    start_ms: int,
+    end_ms: int,
+    step_ms: int,
+    actions: list[tuple[int, object]] = (),
+) -> dict:
     """Ingest the lines slice by slice, as devices sending live, in the order they reach the platform (a skewed
     clock's line when it was sent, `sent_ms`, not at its stamp), the clock at each slice's end, the sweep after each.
     `actions`: (at_ms, fn(platform)) the firm's side does in the platform (a decommission recorded), each run at the
@@ -188,22 +237,38 @@ def window_end_ms(end: str) -> int:
     return (day - dt.date(1970, 1, 1)).days * DAY_MS - 8 * 3_600_000
 
 
-def measure_quality(days: int, per_scenario: int, seed: int, console: Console, step_min: int = 15,
-                    end: str = DEFAULT_END, scenarios: list[str] | None = None) -> dict:
+def measure_quality(
+    days: int,
+    per_scenario: int,
+    seed: int,
+    console: Console,
+    step_min: int = 15,
+    end: str = DEFAULT_END,
+    scenarios: list[str] | None = None,
+) -> dict:
     from wuxin.services.devices.onboarding import onboard_enterprise
     from wuxin.sim.benign import apply_benign, plan_benign
 
     if days < 13:
-        raise ValueError(f"days must be >= 13 (a week of baseline before the anomalies, 4 days for them to end), got {days}")
+        raise ValueError(
+            f"days must be >= 13 (a week of baseline before the anomalies, 4 days for them to end), got {days}"
+        )
     end_ms = window_end_ms(end)
     start_ms = end_ms - days * DAY_MS
     fleet = build_fleet(scenarios or SCENARIOS, per_scenario, seed)
-    labels = plan_labels(fleet, [k for k in KINDS if any(anomaly_kinds(e).get(k) for e in fleet)],
-                         start_ms + 8 * DAY_MS, end_ms - 4 * DAY_MS, seed)
+    labels = plan_labels(
+        fleet,
+        [k for k in KINDS if any(anomaly_kinds(e).get(k) for e in fleet)],
+        start_ms + 8 * DAY_MS,
+        end_ms - 4 * DAY_MS,
+        seed,
+    )
     benign = plan_benign(fleet, start_ms, end_ms, seed, avoid=labels)
     owners = {d.key: e.uscc for e in fleet for d in e.devices}
     device_days = sum(len(e.devices) for e in fleet) * days
-    lines, reboots = apply_benign(list(fleet_telemetry(fleet, start_ms, end_ms, seed, labels, benign)), benign, seed, owners)
+    lines, reboots = apply_benign(
+        list(fleet_telemetry(fleet, start_ms, end_ms, seed, labels, benign)), benign, seed, owners
+    )
     clean, _ = apply_benign(list(fleet_telemetry(fleet, start_ms, end_ms, seed, benign=benign)), benign, seed, owners)
     benign += reboots
     natural = natural_anomalies(fleet, start_ms, end_ms, seed)
@@ -211,10 +276,12 @@ def measure_quality(days: int, per_scenario: int, seed: int, console: Console, s
     del clean
     labels += natural
     undeclared = [b for b in benign if b.kind == "maintenance_undeclared"]
-    console.print(f"quality: {len(fleet)} enterprises, {device_days:,} device-days ({local_iso(start_ms)[:10]} to "
-                  f"{local_iso(end_ms - 1)[:10]}), {len(lines):,} lines, {len(labels) - len(natural)} labelled anomalies "
-                  f"injected and {len(natural)} the simulators made (sick cows), {len(benign)} benign events "
-                  f"({_benign_counts(benign)}); replayed through the platform in {step_min}-min slices")
+    console.print(
+        f"quality: {len(fleet)} enterprises, {device_days:,} device-days ({local_iso(start_ms)[:10]} to "
+        f"{local_iso(end_ms - 1)[:10]}), {len(lines):,} lines, {len(labels) - len(natural)} labelled anomalies "
+        f"injected and {len(natural)} the simulators made (sick cows), {len(benign)} benign events "
+        f"({_benign_counts(benign)}); replayed through the platform in {step_min}-min slices"
+    )
     clock = BenchClock(start_ms - DAY_MS)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="wuxin-alerts-quality-") as tmp:
@@ -224,17 +291,29 @@ def measure_quality(days: int, per_scenario: int, seed: int, console: Console, s
         run = replay(platform, clock, lines, start_ms, end_ms, step_min * MINUTE_MS, actions)
         alarms = stored_alarms(platform)
         platform.close()
-    console.print(f"replay: {time.perf_counter() - started:.1f} s (ingest {run['ingest_s']:.1f} s, sweeps and daily "
-                  f"rules {run['sweep_s']:.1f} s), {run['rejected']} points rejected, {len(alarms)} alarms stored")
-    out = score(labels + undeclared, alarms, uscc_of, device_days, console, tampers_of(lines), detectable,
-                [b for b in benign if b.kind != "maintenance_undeclared"])
+    console.print(
+        f"replay: {time.perf_counter() - started:.1f} s (ingest {run['ingest_s']:.1f} s, sweeps and daily "
+        f"rules {run['sweep_s']:.1f} s), {run['rejected']} points rejected, {len(alarms)} alarms stored"
+    )
+    out = score(
+        labels + undeclared,
+        alarms,
+        uscc_of,
+        device_days,
+        console,
+        tampers_of(lines),
+        detectable,
+        [b for b in benign if b.kind != "maintenance_undeclared"],
+    )
     out["benign_events"] = _benign_counts(benign)
     on_undeclared = defaultdict(int)
     for alarm in alarms:
         if any(in_benign(alarm, stop, uscc_of) for stop in undeclared):
             on_undeclared[alarm["alarm_type"]] += 1
-    console.print(f"  maintenance_undeclared: {len(undeclared)} events, alarms on them (wanted, counted true): "
-                  f"{', '.join(f'{t} {n}' for t, n in sorted(on_undeclared.items())) or 'none'}")
+    console.print(
+        f"  maintenance_undeclared: {len(undeclared)} events, alarms on them (wanted, counted true): "
+        f"{', '.join(f'{t} {n}' for t, n in sorted(on_undeclared.items())) or 'none'}"
+    )
     out["on_undeclared_stops"] = dict(on_undeclared)
     return out
 
@@ -258,12 +337,24 @@ def firm_actions(benign: list, enterprise_of: dict[str, int], start_ms: int) -> 
     for action in calendar_actions(benign):
         if action["action"] == "period":
             eid = enterprise_of[action["uscc"]]
-            out.append((max(action["at_ms"], start_ms - DAY_MS),
-                        lambda platform, eid=eid, period=action["period"]: calendars.add_periods(platform, None, eid, [period])))
+            out.append(
+                (
+                    max(action["at_ms"], start_ms - DAY_MS),
+                    lambda platform, eid=eid, period=action["period"]: calendars.add_periods(
+                        platform, None, eid, [period]
+                    ),
+                )
+            )
         else:
             at = action["at_ms"] if "decommissioned_ms" in action else start_ms - DAY_MS
-            out.append((at, lambda platform, a=action: calendars.set_service_dates(
-                platform, None, a["device"], a.get("installed_ms"), a.get("decommissioned_ms"))))
+            out.append(
+                (
+                    at,
+                    lambda platform, a=action: calendars.set_service_dates(
+                        platform, None, a["device"], a.get("installed_ms"), a.get("decommissioned_ms")
+                    ),
+                )
+            )
     return out
 
 
@@ -288,16 +379,17 @@ def loan_setup(enterprise):
     return replace(enterprise, devices=tuple(devices))
 
 
-def detectable_labels(labels: list, lines: list[dict], clean: list[dict], fleet, end_ms: int,
-                      natural: list = ()) -> dict[str, set[int]]:
+def detectable_labels(
+    labels: list, lines: list[dict], clean: list[dict], fleet, end_ms: int, natural: list = ()
+) -> dict[str, set[int]]:
     """Per alarm type, the labels (then the `natural` ones, numbered after them) the data can show: the anomaly
     changed some line of its devices (a crane overload at night, when the crane sends nothing, changes nothing; a
     natural one is in the data when its devices sent lines during it), it lasted (a natural one: its devices' lines
     during it spanned) longer than the `duration_s` its rules want (a 4-hour fever is no 6-hour one), and for
     `device_offline` a silence longer than the device type's heartbeat timeout on a device with a heartbeat duty (the
     absence rule's own declaration)."""
-    from wuxin.services.bootstrap import default_rules
     from wuxin.scenarios import builtin_thing_models
+    from wuxin.services.bootstrap import default_rules
     from wuxin.services.monitoring.sweeps import has_heartbeat_duty
 
     timeout_ms = {m.device_type: m.heartbeat_timeout_s * 1000 for m in builtin_thing_models()}
@@ -311,20 +403,32 @@ def detectable_labels(labels: list, lines: list[dict], clean: list[dict], fleet,
     out: dict[str, set[int]] = defaultdict(set)
     for i, label in enumerate([*labels, *natural]):
         until = label.end_ms + MATCH_AFTER_END_MS
-        changed = any(label.start_ms <= ts <= until for key in label.devices for ts, _, _ in seen[key] ^ seen_clean[key])
+        changed = any(
+            label.start_ms <= ts <= until for key in label.devices for ts, _, _ in seen[key] ^ seen_clean[key]
+        )
         shown_ms = label.end_ms - label.start_ms
         if i >= len(labels):  # in the data as long as the devices sent lines during it (a sold cow's collar is cut)
-            stamps = sorted(ts for key in label.devices for ts, _, _ in seen[key] if label.start_ms <= ts < label.end_ms)
+            stamps = sorted(
+                ts for key in label.devices for ts, _, _ in seen[key] if label.start_ms <= ts < label.end_ms
+            )
             changed, shown_ms = bool(stamps), stamps[-1] + 1 - stamps[0] if stamps else 0
         for alarm_type, kinds in KINDS_OF_ALARM.items():
-            wanted_ms = 1000 * max((r.params.get("duration_s", 0) for r in default_rules().values() if r.alarm_type == alarm_type), default=0)
+            wanted_ms = 1000 * max(
+                (r.params.get("duration_s", 0) for r in default_rules().values() if r.alarm_type == alarm_type),
+                default=0,
+            )
             if label.kind not in kinds or not changed or (wanted_ms and shown_ms <= wanted_ms):
                 continue
             if alarm_type != "device_offline" or any(
-                    _silent_past_heartbeat(sorted(ts for ts, event, _ in seen[key] if event is None), label,
-                                           timeout_ms[type_of[key][0]], end_ms)
-                    and has_heartbeat_duty(default_rules()[f"{type_of[key][1]}.device_offline"], type_of[key][0])
-                    for key in label.devices):
+                _silent_past_heartbeat(
+                    sorted(ts for ts, event, _ in seen[key] if event is None),
+                    label,
+                    timeout_ms[type_of[key][0]],
+                    end_ms,
+                )
+                and has_heartbeat_duty(default_rules()[f"{type_of[key][1]}.device_offline"], type_of[key][0])
+                for key in label.devices
+            ):
                 out[alarm_type].add(i)
     return out
 
@@ -351,7 +455,9 @@ def device_reported(alarm: dict, tampers: dict[str, list[int]]) -> bool:
     if "event" in (alarm["detail"] or {}):
         return True
     return alarm["alarm_type"] == "device_offline" and any(
-        alarm["started_ms"] - MATCH_AFTER_END_MS <= t <= alarm["started_ms"] for t in tampers.get(alarm["device_key"], ()))
+        alarm["started_ms"] - MATCH_AFTER_END_MS <= t <= alarm["started_ms"]
+        for t in tampers.get(alarm["device_key"], ())
+    )
 
 
 def _matches(alarm: dict, label, uscc_of: dict, at: str = "started_ms") -> bool:
@@ -359,10 +465,16 @@ def _matches(alarm: dict, label, uscc_of: dict, at: str = "started_ms") -> bool:
     stamps the label's data before its start (an alarm on them is stamped there too)."""
     kinds = KINDS_OF_ALARM.get(alarm["alarm_type"], set()) | ALSO_SHOWN.get(alarm["alarm_type"], set())
     stamped_from = label.start_ms + min(0, label.facts.get("skew_ms", 0))
-    return (label.kind in kinds and uscc_of.get(alarm["enterprise_id"]) == label.enterprise_uscc
-            and (alarm["device_key"] is None or alarm["device_key"] in label.devices
-                 or alarm["alarm_type"] in EVIDENCE_ON_OTHER_DEVICES)
-            and stamped_from - 5 * MINUTE_MS <= alarm[at] <= label.end_ms + MATCH_AFTER_END_MS)
+    return (
+        label.kind in kinds
+        and uscc_of.get(alarm["enterprise_id"]) == label.enterprise_uscc
+        and (
+            alarm["device_key"] is None
+            or alarm["device_key"] in label.devices
+            or alarm["alarm_type"] in EVIDENCE_ON_OTHER_DEVICES
+        )
+        and stamped_from - 5 * MINUTE_MS <= alarm[at] <= label.end_ms + MATCH_AFTER_END_MS
+    )
 
 
 def in_benign(alarm: dict, event, uscc_of: dict) -> bool:
@@ -381,13 +493,21 @@ def in_benign(alarm: dict, event, uscc_of: dict) -> bool:
     return event.start_ms - 5 * MINUTE_MS <= alarm["started_ms"] <= event.end_ms + 3_600_000
 
 
-def score(labels: list, alarms: list[dict], uscc_of: dict, device_days: int, console: Console,
-          tampers: dict[str, list[int]] | None = None, detectable: dict[str, set[int]] | None = None,
-          benign: list | None = None) -> dict:
+def score(
+    labels: list,
+    alarms: list[dict],
+    uscc_of: dict,
+    device_days: int,
+    console: Console,
+    tampers: dict[str, list[int]] | None = None,
+    detectable: dict[str, set[int]] | None = None,
+    benign: list | None = None,
+) -> dict:
     """Per alarm type: true, device-reported, false (and of them inside a benign event), precision, false per 1k
     device-days; per kind: recall, delay; per benign kind: the false alarms inside; the total against the budget."""
-    per_type: dict[str, dict] = defaultdict(lambda: {"alarms": 0, "true": 0, "true_other_kind": 0, "device_reported": 0,
-                                                     "false": 0, "false_in_benign": 0})
+    per_type: dict[str, dict] = defaultdict(
+        lambda: {"alarms": 0, "true": 0, "true_other_kind": 0, "device_reported": 0, "false": 0, "false_in_benign": 0}
+    )
     benign_hits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     delays: dict[tuple[str, int], list[float]] = defaultdict(list)
     for alarm in alarms:
@@ -396,7 +516,9 @@ def score(labels: list, alarms: list[dict], uscc_of: dict, device_days: int, con
         hits = [i for i, label in enumerate(labels) if _matches(alarm, label, uscc_of)]
         if hits:
             row["true"] += 1
-            row["true_other_kind"] += all(labels[i].kind not in KINDS_OF_ALARM.get(alarm["alarm_type"], ()) for i in hits)
+            row["true_other_kind"] += all(
+                labels[i].kind not in KINDS_OF_ALARM.get(alarm["alarm_type"], ()) for i in hits
+            )
             for i in hits:
                 delays[(alarm["alarm_type"], i)].append(alarm["started_ms"] - labels[i].start_ms)
         elif device_reported(alarm, tampers or {}):
@@ -416,11 +538,15 @@ def score(labels: list, alarms: list[dict], uscc_of: dict, device_days: int, con
     for alarm_type in sorted(per_type, key=lambda t: (t not in KINDS_OF_ALARM, t)):
         row, kinds = per_type[alarm_type], KINDS_OF_ALARM.get(alarm_type)
         figures = {**row, "false_per_1k_device_days": 1000 * row["false"] / device_days}
-        figures["false_outside_benign_per_1k_device_days"] = 1000 * (row["false"] - row["false_in_benign"]) / device_days
-        counts = (f"alarms {row['alarms']} (true {row['true']}, on another kind's label {row['true_other_kind']}, "
-                  f"device-reported {row['device_reported']}, false {row['false']}: outside benign events "
-                  f"{row['false'] - row['false_in_benign']}, inside {row['false_in_benign']}), false/1k device-days "
-                  f"{figures['false_per_1k_device_days']:.2f}")
+        figures["false_outside_benign_per_1k_device_days"] = (
+            1000 * (row["false"] - row["false_in_benign"]) / device_days
+        )
+        counts = (
+            f"alarms {row['alarms']} (true {row['true']}, on another kind's label {row['true_other_kind']}, "
+            f"device-reported {row['device_reported']}, false {row['false']}: outside benign events "
+            f"{row['false'] - row['false_in_benign']}, inside {row['false_in_benign']}), false/1k device-days "
+            f"{figures['false_per_1k_device_days']:.2f}"
+        )
         if not kinds:
             console.print(f"  {alarm_type} (no label covers it): {counts}")
             out["types"][alarm_type] = figures
@@ -429,23 +555,34 @@ def score(labels: list, alarms: list[dict], uscc_of: dict, device_days: int, con
         mine = sorted(detectable[alarm_type]) if detectable is not None else labelled
         found = [max(0.0, min(delays[(alarm_type, i)])) / MINUTE_MS for i in mine if (alarm_type, i) in delays]
         judged = row["true"] + row["false"]
-        figures |= {"labels": len(labelled), "detectable": len(mine), "detected": len(found),
-                    "recall": len(found) / len(mine) if mine else None,
-                    "precision": row["true"] / judged if judged else None,
-                    "delay_p50_min": float(np.median(found)) if found else None,
-                    "delay_max_min": max(found) if found else None}
+        figures |= {
+            "labels": len(labelled),
+            "detectable": len(mine),
+            "detected": len(found),
+            "recall": len(found) / len(mine) if mine else None,
+            "precision": row["true"] / judged if judged else None,
+            "delay_p50_min": float(np.median(found)) if found else None,
+            "delay_max_min": max(found) if found else None,
+        }
         out["types"][alarm_type] = figures
-        console.print(f"  {alarm_type} ({','.join(sorted(kinds))}): recall {len(found)}/{len(mine)} detectable of "
-                      f"{len(labelled)} labels = {_fmt(figures['recall'])}, precision {_fmt(figures['precision'])}, "
-                      f"{counts}, delay p50 {_fmt(figures['delay_p50_min'])} min, max {_fmt(figures['delay_max_min'])} min")
+        console.print(
+            f"  {alarm_type} ({','.join(sorted(kinds))}): recall {len(found)}/{len(mine)} detectable of "
+            f"{len(labelled)} labels = {_fmt(figures['recall'])}, precision {_fmt(figures['precision'])}, "
+            f"{counts}, delay p50 {_fmt(figures['delay_p50_min'])} min, max {_fmt(figures['delay_max_min'])} min"
+        )
     show_false(labels, alarms, uscc_of, tampers or {}, console, benign=benign or [])
     if benign is not None:
         out["benign"] = report_benign(benign, benign_hits, console)
     out["total"] = budget_line(out["types"], device_days, console)
     for kind in KINDS:
         n = sum(1 for label in labels if label.kind == kind)
-        shown = {i for t, kinds in KINDS_OF_ALARM.items() if kind in kinds for i in (detectable or {}).get(t, ())
-                 if labels[i].kind == kind}
+        shown = {
+            i
+            for t, kinds in KINDS_OF_ALARM.items()
+            if kind in kinds
+            for i in (detectable or {}).get(t, ())
+            if labels[i].kind == kind
+        }
         shown = shown if detectable is not None else {i for i, label in enumerate(labels) if label.kind == kind}
         caught = sum(1 for i in shown if any(k[1] == i for k in delays))
         out[f"recall:{kind}"] = caught / len(shown) if shown else None
@@ -476,32 +613,48 @@ def budget_line(types: dict, device_days: int, console: Console) -> dict:
     rate = 1000 * false / device_days if device_days else 0.0
     short = sorted(t for t, f in types.items() if f.get("precision") is not None and f["precision"] < TARGET_PRECISION)
     missed = sorted(t for t, f in types.items() if f.get("recall") is not None and f["recall"] < TARGET_RECALL)
-    console.print(f"TOTAL: {false} false alarms on {device_days:,} device-days = {rate:.2f} per 1,000 device-days "
-                  f"(outside benign events {false - inside}, inside {inside}); budget {BUDGET_FALSE_PER_1K}: "
-                  f"{'met' if rate <= BUDGET_FALSE_PER_1K else 'NOT met'}; precision >= {TARGET_PRECISION}: "
-                  f"{'every labelled type' if not short else 'not met by ' + ', '.join(short)}; recall >= "
-                  f"{TARGET_RECALL}: {'every labelled type' if not missed else 'not met by ' + ', '.join(missed)}")
-    return {"false": false, "false_in_benign": inside, "false_per_1k_device_days": rate,
-            "budget_met": rate <= BUDGET_FALSE_PER_1K, "precision_short": short, "recall_short": missed}
+    console.print(
+        f"TOTAL: {false} false alarms on {device_days:,} device-days = {rate:.2f} per 1,000 device-days "
+        f"(outside benign events {false - inside}, inside {inside}); budget {BUDGET_FALSE_PER_1K}: "
+        f"{'met' if rate <= BUDGET_FALSE_PER_1K else 'NOT met'}; precision >= {TARGET_PRECISION}: "
+        f"{'every labelled type' if not short else 'not met by ' + ', '.join(short)}; recall >= "
+        f"{TARGET_RECALL}: {'every labelled type' if not missed else 'not met by ' + ', '.join(missed)}"
+    )
+    return {
+        "false": false,
+        "false_in_benign": inside,
+        "false_per_1k_device_days": rate,
+        "budget_met": rate <= BUDGET_FALSE_PER_1K,
+        "precision_short": short,
+        "recall_short": missed,
+    }
 
 
-def show_false(labels: list, alarms: list[dict], uscc_of: dict, tampers: dict, console: Console, most: int = 4,
-               benign: list = ()) -> None:
+def show_false(
+    labels: list, alarms: list[dict], uscc_of: dict, tampers: dict, console: Console, most: int = 4, benign: list = ()
+) -> None:
     """The first false alarms of each labelled type, each with the labels of other kinds on the same device."""
-    false = [a for a in alarms if not any(_matches(a, l, uscc_of) for l in labels)
-             and not device_reported(a, tampers)]
+    false = [a for a in alarms if not any(_matches(a, l, uscc_of) for l in labels) and not device_reported(a, tampers)]
     shown: dict[str, int] = defaultdict(int)
     for a in false:
         shown[a["alarm_type"]] += 1
         if shown[a["alarm_type"]] > most:
             continue
-        near = sorted({l.kind for l in labels if a["device_key"] in l.devices
-                       and l.start_ms - DAY_MS <= a["started_ms"] <= l.end_ms + MATCH_AFTER_END_MS})
+        near = sorted(
+            {
+                l.kind
+                for l in labels
+                if a["device_key"] in l.devices
+                and l.start_ms - DAY_MS <= a["started_ms"] <= l.end_ms + MATCH_AFTER_END_MS
+            }
+        )
         test = (a["detail"] or {}).get("test") or (a["detail"] or {}).get("key") or ""
         inside = sorted({b.kind for b in benign if in_benign(a, b, uscc_of)})
-        console.print(f"  false {a['alarm_type']} on {a['device_key']} at {local_iso(a['started_ms'])} {test} "
-                      f"(labels of other kinds on it then: {', '.join(near) or 'none'}; benign events: "
-                      f"{', '.join(inside) or 'none'})")
+        console.print(
+            f"  false {a['alarm_type']} on {a['device_key']} at {local_iso(a['started_ms'])} {test} "
+            f"(labels of other kinds on it then: {', '.join(near) or 'none'}; benign events: "
+            f"{', '.join(inside) or 'none'})"
+        )
 
 
 def _fmt(value) -> str:
@@ -524,9 +677,13 @@ def measure_latency(seconds: float, console: Console) -> dict:
         upgrade(url)
         platform = build_platform(Settings(database_url=url))
         registry.sync_builtin_thing_models(platform)
-        eid = registry.create_enterprise(platform, None, "基准建设工程有限公司", make_uscc(random.Random(3)), "construction", "江苏省苏州市")
+        eid = registry.create_enterprise(
+            platform, None, "基准建设工程有限公司", make_uscc(random.Random(3)), "construction", "江苏省苏州市"
+        )
         for c in range(50):
-            registry.register_device(platform, None, eid, f"crane-{c:02d}", "construction.tower_crane", "bank_installed")
+            registry.register_device(
+                platform, None, eid, f"crane-{c:02d}", "construction.tower_crane", "bank_installed"
+            )
         t = platform.clock_ms() - 3_600_000
         latencies, points, started = [], 0, time.perf_counter()
         n = 0
@@ -536,7 +693,9 @@ def measure_latency(seconds: float, console: Console) -> dict:
             for i in range(100):
                 n += 1
                 over = n % 10 == 0
-                batch.append({"device": f"crane-{n % 50:02d}", "ts": t + n, "values": {"moment_pct": 150.0 if over else 60.0}})
+                batch.append(
+                    {"device": f"crane-{n % 50:02d}", "ts": t + n, "values": {"moment_pct": 150.0 if over else 60.0}}
+                )
             arrived = time.perf_counter()
             ingest_lines(platform, batch, "http")
             latencies.append(time.perf_counter() - arrived)
@@ -547,7 +706,14 @@ def measure_latency(seconds: float, console: Console) -> dict:
             stored = uow.monitoring.count_alarms()
         platform.close()
     p50, p99 = float(np.percentile(latencies, 50)) * 1000, float(np.percentile(latencies, 99)) * 1000
-    console.print(f"latency: {points:,} points in {elapsed:.1f} s ({points / elapsed:,.0f} points/s offered 5,000), "
-                  f"{stored} alarms stored; arrival -> alarm stored p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 1000 ms)")
-    return {"points_per_s": points / elapsed, "p50_ms": p50, "p99_ms": p99, "alarms": stored,
-            "mean_ms": statistics.fmean(latencies) * 1000}
+    console.print(
+        f"latency: {points:,} points in {elapsed:.1f} s ({points / elapsed:,.0f} points/s offered 5,000), "
+        f"{stored} alarms stored; arrival -> alarm stored p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 < 1000 ms)"
+    )
+    return {
+        "points_per_s": points / elapsed,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "alarms": stored,
+        "mean_ms": statistics.fmean(latencies) * 1000,
+    }

@@ -7,6 +7,7 @@ front end until every message has its PUBACK, i.e. is in the stream; no worker r
 start on the filled stream and store it). CPU per message is per component, from /proc/<pid>/stat (user + system), so that
 capacity can be projected to machines with more cores (docs/capacity.md).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,19 +36,40 @@ def _payload_files(directory: Path, keys: list[str], per_device: int, run: int) 
         path = directory / f"{key}-{run}.jsonl"
         with path.open("w") as out:
             for i in range(per_device):
-                out.write('{"ts":%d,"values":{"current_a":%.2f,"battery_pct":%.1f,"rssi_dbm":%d}}\n'
-                          % (BASE_TS + run * 10_000_000 + i, rng.uniform(0, 50), rng.uniform(20, 100),
-                             rng.randint(-110, -40)))
+                out.write(
+                    '{"ts":%d,"values":{"current_a":%.2f,"battery_pct":%.1f,"rssi_dbm":%d}}\n'
+                    % (BASE_TS + run * 10_000_000 + i, rng.uniform(0, 50), rng.uniform(20, 100), rng.randint(-110, -40))
+                )
         files[key] = path
     return files
 
 
 def _publish_through_front(port: int, tokens: dict[str, str], files: dict[str, Path]) -> list[subprocess.Popen]:
     """One mosquitto_pub per device (C, light), ThingsBoard style: token as username, `me` topic, QoS 1."""
-    return [subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-u", token, "-q", "1",
-                              "-i", f"bench-{key}", "-t", "v1/devices/me/telemetry", "-l"],
-                             stdin=files[key].open("rb"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for key, token in tokens.items()]
+    return [
+        subprocess.Popen(
+            [
+                "mosquitto_pub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-u",
+                token,
+                "-q",
+                "1",
+                "-i",
+                f"bench-{key}",
+                "-t",
+                "v1/devices/me/telemetry",
+                "-l",
+            ],
+            stdin=files[key].open("rb"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for key, token in tokens.items()
+    ]
 
 
 async def _raw_stream(cluster: NatsCluster, messages: int) -> tuple[float, float]:
@@ -60,8 +82,9 @@ async def _raw_stream(cluster: NatsCluster, messages: int) -> tuple[float, float
     cpu_before = sum(_cpu_s(n.pid) for n in cluster.nodes)
     started = time.perf_counter()
     for first in range(0, messages, 256):
-        await asyncio.gather(*(js.publish(jetstream.SUBJECT, body, headers=headers)
-                               for _ in range(first, min(messages, first + 256))))
+        await asyncio.gather(
+            *(js.publish(jetstream.SUBJECT, body, headers=headers) for _ in range(first, min(messages, first + 256)))
+        )
     subscription = await js.pull_subscribe_bind(jetstream.CONSUMER, jetstream.STREAM)
     consumed = 0
     while consumed < messages:
@@ -76,8 +99,9 @@ async def _raw_stream(cluster: NatsCluster, messages: int) -> tuple[float, float
 
 
 def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "wuxin.cli.main", *args], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wuxin.cli.main", *args], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
 
 
 def _wait(condition, what: str, log_dir: Path) -> None:
@@ -88,9 +112,16 @@ def _wait(condition, what: str, log_dir: Path) -> None:
         time.sleep(0.05)
 
 
-def _ingress(cluster: NatsCluster, front: subprocess.Popen, front_port: int, tokens: dict[str, str],
-             files: dict[str, Path], messages: int) -> tuple[float, dict]:
+def _ingress(
+    cluster: NatsCluster,
+    front: subprocess.Popen,
+    front_port: int,
+    tokens: dict[str, str],
+    files: dict[str, Path],
+    messages: int,
+) -> tuple[float, dict]:
     """Devices -> front end -> stream, no worker running: msg/s until the stream holds them all, CPU used."""
+
     def cpu() -> dict[str, float]:
         return {"front end": _cpu_s(front.pid), "nats-server": sum(_cpu_s(n.pid) for n in cluster.nodes)}
 
@@ -106,14 +137,17 @@ def _ingress(cluster: NatsCluster, front: subprocess.Popen, front_port: int, tok
     return messages / elapsed, used
 
 
-def _drain(cluster: NatsCluster, database: "_Database", env: dict, workers: int, messages: int,
-           log_dir: Path) -> tuple[float, dict]:
+def _drain(
+    cluster: NatsCluster, database: _Database, env: dict, workers: int, messages: int, log_dir: Path
+) -> tuple[float, dict]:
     """Stream -> N worker processes -> PostgreSQL: msg/s from the first worker ready until every point is
     committed; worker CPU counted from each one's own start-up figure (its log), so imports are not in it."""
     logs = [log_dir / f"worker-{len(cluster.nodes)}-{workers}-{n}.log" for n in range(workers)]
     nats_before, database_before = sum(_cpu_s(n.pid) for n in cluster.nodes), database.cpu()
-    procs = [_start(["ingest", "stream-worker", "--nats", cluster.urls_arg, "--name", f"bench-worker-{n}"], env, log)
-             for n, log in enumerate(logs)]
+    procs = [
+        _start(["ingest", "stream-worker", "--nats", cluster.urls_arg, "--name", f"bench-worker-{n}"], env, log)
+        for n, log in enumerate(logs)
+    ]
     try:
         _wait(lambda: any(_startup_cpu(log) is not None for log in logs), "a worker consuming", log_dir)
         started = time.perf_counter()
@@ -122,8 +156,11 @@ def _drain(cluster: NatsCluster, database: "_Database", env: dict, workers: int,
         elapsed = time.perf_counter() - started
         worker_cpu = sum(_cpu_s(p.pid) - (_startup_cpu(log) or 0.0) for p, log in zip(procs, logs))
         database_after = database.cpu()
-        used = {"nats-server": sum(_cpu_s(n.pid) for n in cluster.nodes) - nats_before, "workers": worker_cpu,
-                "PostgreSQL backends": sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items())}
+        used = {
+            "nats-server": sum(_cpu_s(n.pid) for n in cluster.nodes) - nats_before,
+            "workers": worker_cpu,
+            "PostgreSQL backends": sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()),
+        }
     finally:
         for p in procs:
             p.terminate()
@@ -193,17 +230,24 @@ def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
     upgrade(db_url)
     platform = build_platform(Settings(database_url=db_url, environment="test"))
     registry.sync_builtin_thing_models(platform)
-    enterprise = registry.create_enterprise(platform, None, "集群基准织造厂", make_uscc(random.Random(4)),
-                                            "manufacturing", "江苏省")
+    enterprise = registry.create_enterprise(
+        platform, None, "集群基准织造厂", make_uscc(random.Random(4)), "manufacturing", "江苏省"
+    )
     keys = [f"cluster-{n:04d}" for n in range(devices)]
-    tokens = {k: registry.register_device(platform, None, enterprise, k, DEVICE_TYPE, "bank_installed")[1] for k in keys}
+    tokens = {
+        k: registry.register_device(platform, None, enterprise, k, DEVICE_TYPE, "bank_installed")[1] for k in keys
+    }
     env = dict(os.environ, WUXIN_DATABASE_URL=db_url, WUXIN_ENVIRONMENT="test")
     database = _Database(platform)
-    print(f"cluster bench: {devices} devices (mosquitto_pub, QoS 1) -> `wuxin ingest mqtt-front` -> JetStream -> "
-          f"`wuxin ingest stream-worker` x N -> PostgreSQL; {total:,} messages of 3 points per run; "
-          f"{os.cpu_count()} cores shared by everything")
-    print("ingress = devices -> front end -> stream (no worker running); drain = stream -> workers -> PostgreSQL;\n"
-          "CPU in microseconds per 3-point message, per component, from /proc/<pid>/stat")
+    print(
+        f"cluster bench: {devices} devices (mosquitto_pub, QoS 1) -> `wuxin ingest mqtt-front` -> JetStream -> "
+        f"`wuxin ingest stream-worker` x N -> PostgreSQL; {total:,} messages of 3 points per run; "
+        f"{os.cpu_count()} cores shared by everything"
+    )
+    print(
+        "ingress = devices -> front end -> stream (no worker running); drain = stream -> workers -> PostgreSQL;\n"
+        "CPU in microseconds per 3-point message, per component, from /proc/<pid>/stat"
+    )
     print(f"{'broker':<14}{'run':<12}{'msg/s':>8}   CPU us/msg")
     with tempfile.TemporaryDirectory(prefix="wuxin-bench-cluster-") as tmp:
         work = Path(tmp)
@@ -213,11 +257,27 @@ def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
             front = None
             try:
                 raw_rate, raw_cpu = asyncio.run(_raw_stream(cluster, total))
-                print(f"{label:<14}{'raw stream':<12}{raw_rate:>8,.0f}   nats-server {raw_cpu:.0f} (publish with PubAck, "
-                      f"pull and ack; no front end, no database)")
+                print(
+                    f"{label:<14}{'raw stream':<12}{raw_rate:>8,.0f}   nats-server {raw_cpu:.0f} (publish with PubAck, "
+                    f"pull and ack; no front end, no database)"
+                )
                 front_port = _free_port()
-                front = _start(["ingest", "mqtt-front", "--stream-urls", cluster.urls_arg, "--host", "127.0.0.1",
-                                "--port", str(front_port), "--check-every-s", "3600"], env, work / f"front-{size}.log")
+                front = _start(
+                    [
+                        "ingest",
+                        "mqtt-front",
+                        "--stream-urls",
+                        cluster.urls_arg,
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(front_port),
+                        "--check-every-s",
+                        "3600",
+                    ],
+                    env,
+                    work / f"front-{size}.log",
+                )
                 _wait(lambda: _listening(front_port), "the front end listening", work)
                 for workers in WORKER_COUNTS:
                     with platform.engine.begin() as conn:
@@ -234,8 +294,10 @@ def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
                 cluster.stop()
     database.close()
     platform.close()
-    print(f"(bench took {time.monotonic() - bench_started:.0f} s; throughput is what this machine does with every "
-          f"component on the same cores; the per-component CPU is what projects: docs/capacity.md)")
+    print(
+        f"(bench took {time.monotonic() - bench_started:.0f} s; throughput is what this machine does with every "
+        f"component on the same cores; the per-component CPU is what projects: docs/capacity.md)"
+    )
 
 
 def _cpu_line(used: dict[str, float], messages: int) -> str:

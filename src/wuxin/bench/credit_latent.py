@@ -32,6 +32,7 @@ own shared devices beside honest bank-installed ones; one bank-installed device 
 thresholds: the generator is bench code, the platform's own feature, cross-verification and scorecard code
 runs on what it makes (wuxin.bench.credit).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,8 +53,12 @@ STATEMENT_LAG_DAYS = 92  # the latest statement a bank holds at origination is t
 TRUTH_DAYS = 960  # 8 quarters of statements, their lag and the longest invoicing lag before them
 DIVERGENCES = ("none", "seasonal_timing", "receivables", "prices", "product_mix")
 DIVERGENCE_SHARES = (0.40, 0.15, 0.15, 0.15, 0.15)
-FRAUD_VARIANTS = ("statements_only", "statements_and_own_shared_device", "own_shared_device_beside_bank",
-                  "bank_device_tampered")
+FRAUD_VARIANTS = (
+    "statements_only",
+    "statements_and_own_shared_device",
+    "own_shared_device_beside_bank",
+    "bank_device_tampered",
+)
 FRAUD_VARIANT_SHARES = (0.40, 0.20, 0.20, 0.20)
 FLEETS = ("bank_installed", "third_party_platform", "enterprise_shared", "bank_and_shared")
 FLEET_SHARES = (0.40, 0.15, 0.30, 0.15)
@@ -129,8 +134,8 @@ def generate_cohort(n: int, seed: int, as_of_day: int, config: LatentConfig) -> 
         raise InvalidInput(f"a cohort needs at least 20 firms, got {n}")
     rng = np.random.default_rng([seed, 20_241])
     health = rng.standard_normal(n)
-    activity = config.rho * health + np.sqrt(1.0 - config.rho ** 2) * rng.standard_normal(n)
-    statement = config.statement_signal * health + np.sqrt(1.0 - config.statement_signal ** 2) * rng.standard_normal(n)
+    activity = config.rho * health + np.sqrt(1.0 - config.rho**2) * rng.standard_normal(n)
+    statement = config.statement_signal * health + np.sqrt(1.0 - config.statement_signal**2) * rng.standard_normal(n)
     logit = config.default_intercept + config.cohort_shift - config.default_slope * health
     defaulted = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     fraud_p = np.full(n, config.fraud_share)
@@ -138,15 +143,37 @@ def generate_cohort(n: int, seed: int, as_of_day: int, config: LatentConfig) -> 
         fraud_p = np.clip(config.fraud_share * np.exp(-0.8 * health) / np.exp(0.32), 0.0, 1.0)
     fraud = rng.random(n) < fraud_p
     season_phase = SEASON_PHASE
-    drafts = [_firm(np.random.default_rng([seed, 20_242, i]), i, float(health[i]), float(activity[i]),
-                    float(statement[i]), bool(defaulted[i]), bool(fraud[i]), season_phase, as_of_day, config)
-              for i in range(n)]
+    drafts = [
+        _firm(
+            np.random.default_rng([seed, 20_242, i]),
+            i,
+            float(health[i]),
+            float(activity[i]),
+            float(statement[i]),
+            bool(defaulted[i]),
+            bool(fraud[i]),
+            season_phase,
+            as_of_day,
+            config,
+        )
+        for i in range(n)
+    ]
     index = _peer_median([d["observed"] for d in drafts], drafts[0]["evidence_days"])
     return [_finish(d, index, as_of_day) for d in drafts]
 
 
-def _firm(rng: np.random.Generator, i: int, health: float, activity: float, statement: float, defaulted: bool,
-          fraud: bool, season_phase: float, as_of_day: int, config: LatentConfig) -> dict:
+def _firm(
+    rng: np.random.Generator,
+    i: int,
+    health: float,
+    activity: float,
+    statement: float,
+    defaulted: bool,
+    fraud: bool,
+    season_phase: float,
+    as_of_day: int,
+    config: LatentConfig,
+) -> dict:
     days = np.arange(as_of_day - TRUTH_DAYS + 1, as_of_day + 1)
     output = _output(rng, activity, days, as_of_day, season_phase)
     divergence = DIVERGENCES[int(rng.choice(len(DIVERGENCES), p=DIVERGENCE_SHARES))]
@@ -162,25 +189,46 @@ def _firm(rng: np.random.Generator, i: int, health: float, activity: float, stat
     evidence_days = days[-EVIDENCE_DAYS:]
     modes, shares = _devices(rng, fleet)
     device_factor = _device_inflation(rng, variant, modes, inflation, evidence_days, inflated_from)
-    observed, complete, by_mode, reporting_7d = _meter(rng, output[-EVIDENCE_DAYS:], modes, shares, device_factor,
-                                                       health, config)
-    return {"i": i, "health": health, "activity": activity, "statement": statement, "defaulted": defaulted,
-            "divergence": divergence, "fraud": variant, "fleet": fleet, "inflation": inflation, "quarters": quarters,
-            "booked": booked, "evidence_days": evidence_days, "observed": observed, "complete": complete,
-            "by_mode": by_mode, "modes": modes, "reporting_7d": reporting_7d, "rng": rng}
+    observed, complete, by_mode, reporting_7d = _meter(
+        rng, output[-EVIDENCE_DAYS:], modes, shares, device_factor, health, config
+    )
+    return {
+        "i": i,
+        "health": health,
+        "activity": activity,
+        "statement": statement,
+        "defaulted": defaulted,
+        "divergence": divergence,
+        "fraud": variant,
+        "fleet": fleet,
+        "inflation": inflation,
+        "quarters": quarters,
+        "booked": booked,
+        "evidence_days": evidence_days,
+        "observed": observed,
+        "complete": complete,
+        "by_mode": by_mode,
+        "modes": modes,
+        "reporting_7d": reporting_7d,
+        "rng": rng,
+    }
 
 
-def _output(rng: np.random.Generator, activity: float, days: np.ndarray, as_of_day: int, season_phase: float) -> np.ndarray:
+def _output(
+    rng: np.random.Generator, activity: float, days: np.ndarray, as_of_day: int, season_phase: float
+) -> np.ndarray:
     """Daily output at the declared price (CNY): capacity x drift path x recent move x season x weekday x AR(1)."""
     capacity = float(np.exp(rng.normal(np.log(20_000.0), 0.8)))
     drift = 0.15 * activity + rng.normal(0.0, 0.08)
     path = np.exp(drift * (days - as_of_day) / 365.0)
     recent_days = rng.uniform(60, 150)  # the move of the last months, which a statement a quarter old misses
-    path *= np.exp((0.25 * activity + rng.normal(0.0, 0.10)) * np.clip((days - as_of_day + recent_days) / recent_days, 0, 1))
+    path *= np.exp(
+        (0.25 * activity + rng.normal(0.0, 0.10)) * np.clip((days - as_of_day + recent_days) / recent_days, 0, 1)
+    )
     amplitude = rng.uniform(0.05, 0.30)
     season = 1.0 + amplitude * np.sin(2 * np.pi * (days % 365) / 365.0 + season_phase + rng.normal(0.0, 0.3))
     weekend = np.where(np.isin(days % 7, (2, 3)), rng.uniform(0.3, 1.0), 1.0)  # day 0 (1970-01-01) a Thursday
-    shocks = rng.normal(0.0, 0.08 * np.sqrt(1 - 0.7 ** 2), len(days))
+    shocks = rng.normal(0.0, 0.08 * np.sqrt(1 - 0.7**2), len(days))
     noise = lfilter([1.0], [1.0, -0.7], shocks)
     return capacity * path * season * weekend * np.exp(noise)
 
@@ -200,15 +248,22 @@ def _devices(rng: np.random.Generator, fleet: str) -> tuple[list[str], np.ndarra
     count = int(min(1 + rng.poisson(2.0), 8))
     if fleet == "bank_and_shared":
         count = max(count, 2)
-        modes = ["bank_installed", "enterprise_shared"] + [str(rng.choice(["bank_installed", "enterprise_shared"]))
-                                                           for _ in range(count - 2)]
+        modes = ["bank_installed", "enterprise_shared"] + [
+            str(rng.choice(["bank_installed", "enterprise_shared"])) for _ in range(count - 2)
+        ]
     else:
         modes = [fleet] * count
     return modes, rng.dirichlet(np.full(count, 2.0))
 
 
-def _device_inflation(rng: np.random.Generator, variant: str | None, modes: list[str], inflation: float,
-                      days: np.ndarray, inflated_from: int | None) -> np.ndarray:
+def _device_inflation(
+    rng: np.random.Generator,
+    variant: str | None,
+    modes: list[str],
+    inflation: float,
+    days: np.ndarray,
+    inflated_from: int | None,
+) -> np.ndarray:
     """Per device and day, the factor a fraud puts on its readings (1 when honest)."""
     factor = np.ones((len(modes), len(days)))
     if variant is None or variant == "statements_only":
@@ -223,19 +278,28 @@ def _device_inflation(rng: np.random.Generator, variant: str | None, modes: list
     return factor
 
 
-def _meter(rng: np.random.Generator, output: np.ndarray, modes: list[str], shares: np.ndarray, inflation: np.ndarray,
-           health: float, config: LatentConfig) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], int]:
+def _meter(
+    rng: np.random.Generator,
+    output: np.ndarray,
+    modes: list[str],
+    shares: np.ndarray,
+    inflation: np.ndarray,
+    health: float,
+    config: LatentConfig,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], int]:
     """What the devices report: per-device bias, noise, missing days and outages; the firm's daily value."""
     count, days = len(modes), len(output)
     bias = np.exp(rng.normal(0.0, config.device_bias_sigma, count))
     noise = np.exp(rng.normal(0.0, 0.05, (count, days)))
     readings = output[None, :] * shares[:, None] * bias[:, None] * noise * inflation
     up = rng.random((count, days)) >= rng.uniform(0.0, config.missing_day_max, count)[:, None]
-    outage_rate = config.outages_per_year * days / 365.0 * (np.exp(-0.7 * health) if config.outages_follow_health else 1.0)
+    outage_rate = (
+        config.outages_per_year * days / 365.0 * (np.exp(-0.7 * health) if config.outages_follow_health else 1.0)
+    )
     for d in range(count):
         for _ in range(int(rng.poisson(outage_rate))):
             start = int(rng.integers(days))
-            up[d, start:start + int(rng.geometric(1 / 7.0))] = False
+            up[d, start : start + int(rng.geometric(1 / 7.0))] = False
     total = (readings * up).sum(axis=0)
     known = up.any(axis=0)
     observed = np.where(known, total, np.nan)
@@ -257,8 +321,13 @@ def _price_path(rng: np.random.Generator, divergence: str, days: np.ndarray, as_
     return np.ones(len(days))
 
 
-def _booked_revenue(rng: np.random.Generator, divergence: str, revenue: np.ndarray, days: np.ndarray,
-                    quarters: list[tuple[int, int, str]]) -> list[float]:
+def _booked_revenue(
+    rng: np.random.Generator,
+    divergence: str,
+    revenue: np.ndarray,
+    days: np.ndarray,
+    quarters: list[tuple[int, int, str]],
+) -> list[float]:
     """Revenue booked in each quarter: produced revenue moved to the day it is booked, x accounting noise."""
     if divergence == "seasonal_timing":
         lag = np.full(len(days), float(rng.uniform(20, 75)))
@@ -291,19 +360,44 @@ def _finish(d: dict, index: DailySeries, as_of_day: int) -> LatentFirm:
     devices = DeviceFacts(len(modes), d["reporting_7d"], 0, {m: modes.count(m) for m in set(modes)})
     evidence = EvidenceInputs(as_of_day, REVENUE_INDICATOR, revenue, index, devices)
     statements = _statements(rng, d["quarters"], d["booked"], d["statement"])
-    reported = tuple(ReportedFigure("revenue_cny", s.first_day, s.last_day, float(s.revenue_cny), s.label)
-                     for s in statements[-CHECKED_QUARTERS:])
+    reported = tuple(
+        ReportedFigure("revenue_cny", s.first_day, s.last_day, float(s.revenue_cny), s.label)
+        for s in statements[-CHECKED_QUARTERS:]
+    )
     sources = SourceShares.of(d["evidence_days"], d["by_mode"])
-    return LatentFirm(f"LAT{d['i']:06d}", d["health"], d["activity"], d["defaulted"], d["divergence"], d["fraud"],
-                      d["fleet"], evidence, revenue, sources, tuple(statements), reported, d["inflation"])
+    return LatentFirm(
+        f"LAT{d['i']:06d}",
+        d["health"],
+        d["activity"],
+        d["defaulted"],
+        d["divergence"],
+        d["fraud"],
+        d["fleet"],
+        evidence,
+        revenue,
+        sources,
+        tuple(statements),
+        reported,
+        d["inflation"],
+    )
 
 
-def _statements(rng: np.random.Generator, quarters: list[tuple[int, int, str]], booked: list[float],
-                statement: float) -> list[StatementPeriod]:
+def _statements(
+    rng: np.random.Generator, quarters: list[tuple[int, int, str]], booked: list[float], statement: float
+) -> list[StatementPeriod]:
     """Quarterly statements: the booked revenue, a margin and a leverage that see the statement factor S."""
     margin = 0.04 + 0.03 * statement + rng.normal(0.0, 0.02)
     leverage = float(np.clip(0.5 - 0.08 * statement + rng.normal(0.0, 0.10), 0.05, 1.2))
     assets = sum(booked[:4]) * rng.uniform(0.8, 1.6)
-    return [StatementPeriod(first, last, label, round(revenue, 2), round(revenue * margin, 2), round(assets, 2),
-                            round(assets * leverage, 2))
-            for (first, last, label), revenue in zip(quarters, booked)]
+    return [
+        StatementPeriod(
+            first,
+            last,
+            label,
+            round(revenue, 2),
+            round(revenue * margin, 2),
+            round(assets, 2),
+            round(assets * leverage, 2),
+        )
+        for (first, last, label), revenue in zip(quarters, booked)
+    ]

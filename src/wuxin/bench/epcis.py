@@ -1,12 +1,14 @@
 """EPCIS capture benchmark: events/s through real HTTP (validate, hash, store, ledger) on SQLite,
 against the raw GS1 JSON Schema validation rate of the same documents measured in the same run."""
+
 from __future__ import annotations
 
 import json
 import tempfile
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import uvicorn
@@ -22,20 +24,36 @@ def synthetic_documents(events: int, per_document: int = EVENTS_PER_DOCUMENT) ->
     documents, made = [], 0
     while made < events:
         count = min(per_document, events - made)
-        documents.append({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-                          "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-21T10:00:00Z",
-                          "epcisBody": {"eventList": [_event(made + n) for n in range(count)]}})
+        documents.append(
+            {
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-09-21T10:00:00Z",
+                "epcisBody": {"eventList": [_event(made + n) for n in range(count)]},
+            }
+        )
         made += count
     return documents
 
 
 def _event(n: int) -> dict[str, Any]:
-    return {"type": "ObjectEvent", "eventTime": f"2026-09-21T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}.{n % 1000:03d}Z",
-            "eventTimeZoneOffset": "+08:00", "epcList": [f"https://id.gs1.org/01/06901234567892/21/B-{n}"],
-            "action": "OBSERVE", "bizStep": "shipping" if n % 2 else "commissioning", "disposition": "in_transit",
-            "readPoint": {"id": "urn:epc:id:sgln:6901234.00001.0"},
-            "sensorElementList": [{"sensorMetadata": {"time": "2026-09-21T10:00:00Z"},
-                                   "sensorReport": [{"type": "Temperature", "value": 4.0 + n % 10 / 10, "uom": "CEL"}]}]}
+    return {
+        "type": "ObjectEvent",
+        "eventTime": f"2026-09-21T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}.{n % 1000:03d}Z",
+        "eventTimeZoneOffset": "+08:00",
+        "epcList": [f"https://id.gs1.org/01/06901234567892/21/B-{n}"],
+        "action": "OBSERVE",
+        "bizStep": "shipping" if n % 2 else "commissioning",
+        "disposition": "in_transit",
+        "readPoint": {"id": "urn:epc:id:sgln:6901234.00001.0"},
+        "sensorElementList": [
+            {
+                "sensorMetadata": {"time": "2026-09-21T10:00:00Z"},
+                "sensorReport": [{"type": "Temperature", "value": 4.0 + n % 10 / 10, "uom": "CEL"}],
+            }
+        ],
+    }
 
 
 def run_epcis_bench(events: int, echo: Callable[[str], None] = print) -> dict[str, Any]:
@@ -47,13 +65,20 @@ def run_epcis_bench(events: int, echo: Callable[[str], None] = print) -> dict[st
     validate_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="wuxin-epcis-bench-") as folder:
         capture_s = _capture_over_http(f"sqlite:///{folder}/epcis.db", documents)
-    figures = {"events": events, "documents": len(documents), "capture_s": round(capture_s, 3),
-               "capture_events_per_s": round(events / capture_s), "validate_events_per_s": round(events / validate_s),
-               "capture_vs_validate": round(validate_s / capture_s, 3)}
-    echo(f"EPCIS bench, {events:,} events in {len(documents)} documents: capture over HTTP (validate, hash, store, "
-         f"ledger; SQLite) {figures['capture_events_per_s']:,} events/s; raw JSON Schema validation "
-         f"{figures['validate_events_per_s']:,} events/s; capture/validation = {figures['capture_vs_validate']}\n"
-         + json.dumps(figures))
+    figures = {
+        "events": events,
+        "documents": len(documents),
+        "capture_s": round(capture_s, 3),
+        "capture_events_per_s": round(events / capture_s),
+        "validate_events_per_s": round(events / validate_s),
+        "capture_vs_validate": round(validate_s / capture_s, 3),
+    }
+    echo(
+        f"EPCIS bench, {events:,} events in {len(documents)} documents: capture over HTTP (validate, hash, store, "
+        f"ledger; SQLite) {figures['capture_events_per_s']:,} events/s; raw JSON Schema validation "
+        f"{figures['validate_events_per_s']:,} events/s; capture/validation = {figures['capture_vs_validate']}\n"
+        + json.dumps(figures)
+    )
     return figures
 
 
@@ -91,8 +116,9 @@ def _enterprise(platform, registry) -> int:
 
     from wuxin.sim.spec import make_uscc
 
-    return registry.create_enterprise(platform, None, "Bench Foods Co", make_uscc(random.Random(1)), "manufacturing",
-                                      "江苏省苏州市")
+    return registry.create_enterprise(
+        platform, None, "Bench Foods Co", make_uscc(random.Random(1)), "manufacturing", "江苏省苏州市"
+    )
 
 
 def _serve(app) -> tuple[uvicorn.Server, int]:

@@ -1,4 +1,5 @@
 """Ingestion benchmark: bulk import and HTTP against the database's raw write speed."""
+
 from __future__ import annotations
 
 import random
@@ -32,7 +33,9 @@ def run_ingest_bench(points: int, http_points: int, databases: list[str], pg_url
     results = {}
     with tempfile.TemporaryDirectory(prefix="wuxin-bench-") as tmp:
         jsonl, raw_rows = _workload(Path(tmp), points)
-        console.print(f"workload: {points:,} points in {jsonl.stat().st_size / 1e6:.0f} MB of JSON Lines, {DEVICES} devices")
+        console.print(
+            f"workload: {points:,} points in {jsonl.stat().st_size / 1e6:.0f} MB of JSON Lines, {DEVICES} devices"
+        )
         for db in databases:
             url = f"sqlite:///{tmp}/bench.db" if db == "sqlite" else pg_url
             results[db] = _bench_database(db, url, jsonl, raw_rows, http_points, console)
@@ -49,8 +52,11 @@ def _workload(folder: Path, points: int) -> tuple[Path, list[tuple]]:
         while written < points:
             for d in range(DEVICES):
                 ts = START_MS + minute * 60_000
-                values = {"current_a": round(rng.uniform(0, 80), 2)} if d % 2 else {
-                    "energy_kwh_total": round(minute * 0.5 + d, 3), "power_kw": round(rng.uniform(0, 30), 2)}
+                values = (
+                    {"current_a": round(rng.uniform(0, 80), 2)}
+                    if d % 2
+                    else {"energy_kwh_total": round(minute * 0.5 + d, 3), "power_kw": round(rng.uniform(0, 30), 2)}
+                )
                 values = dict(list(values.items())[: points - written])
                 out.write(orjson.dumps({"device": f"bench-{d:04d}", "ts": ts, "values": values}) + b"\n")
                 raw_rows.extend((d + 1, k, ts, float(v), None, 1, ts) for k, v in values.items())
@@ -75,16 +81,18 @@ def _fresh_platform(db: str, url: str):
     tokens = {}
     for d in range(DEVICES):
         device_type = "manufacturing.current_bracelet" if d % 2 else "manufacturing.energy_meter"
-        _, tokens[f"bench-{d:04d}"] = registry.register_device(platform, None, enterprise, f"bench-{d:04d}", device_type,
-                                                               "bank_installed")
+        _, tokens[f"bench-{d:04d}"] = registry.register_device(
+            platform, None, enterprise, f"bench-{d:04d}", device_type, "bank_installed"
+        )
     return platform, tokens
 
 
 def _enterprise(platform) -> int:
     from wuxin.sim.spec import make_uscc
 
-    return registry.create_enterprise(platform, None, "基准测试纺织有限公司", make_uscc(random.Random(1)),
-                                      "manufacturing", "江苏省苏州市吴江区")
+    return registry.create_enterprise(
+        platform, None, "基准测试纺织有限公司", make_uscc(random.Random(1)), "manufacturing", "江苏省苏州市吴江区"
+    )
 
 
 def _bench_database(db: str, url: str, jsonl: Path, raw_rows: list[tuple], http_points: int, console: Console) -> dict:
@@ -156,7 +164,7 @@ def _http_batches(jsonl: Path, points: int) -> list[tuple[str, bytes]]:
     batches = []
     for device, items in by_device.items():
         per_batch = max(1, HTTP_BATCH_POINTS // max(1, len(items[0]["values"])))
-        batches.extend((device, orjson.dumps(items[i:i + per_batch])) for i in range(0, len(items), per_batch))
+        batches.extend((device, orjson.dumps(items[i : i + per_batch])) for i in range(0, len(items), per_batch))
     return batches
 
 
@@ -169,9 +177,19 @@ def _post(client: httpx.Client, token: str, body: bytes) -> int:
 def _print(results: dict, points: int, http_points: int, console: Console) -> None:
     table = Table("database", "raw rows/s", "bulk points/s", "bulk/raw", "HTTP points/s", "HTTP/raw")
     for db, r in results.items():
-        table.add_row(db, f"{r['raw']:,.0f}", f"{r['bulk']:,.0f}", f"{r['bulk'] / r['raw']:.2f}", f"{r['http']:,.0f}",
-                      f"{r['http'] / r['raw']:.2f}")
+        table.add_row(
+            db,
+            f"{r['raw']:,.0f}",
+            f"{r['bulk']:,.0f}",
+            f"{r['bulk'] / r['raw']:.2f}",
+            f"{r['http']:,.0f}",
+            f"{r['http'] / r['raw']:.2f}",
+        )
     console.print(table)
     console.print(f"({points:,} points bulk, {http_points:,} points over HTTP; target bulk/raw >= 0.50)")
-    print("ratios: " + " ".join(f"{db} bulk/raw={r['bulk'] / r['raw']:.2f} http/raw={r['http'] / r['raw']:.2f}"
-                                for db, r in results.items()))
+    print(
+        "ratios: "
+        + " ".join(
+            f"{db} bulk/raw={r['bulk'] / r['raw']:.2f} http/raw={r['http'] / r['raw']:.2f}" for db, r in results.items()
+        )
+    )

@@ -1,5 +1,6 @@
 """`wuxin bench jt808`: 0x0200 frames per second through the gateway over loopback TCP,
 against the codec alone (no socket) as the baseline."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,9 +21,16 @@ def location_frames(terminal: SimulatedTerminal, count: int) -> bytes:
     frames = []
     for n in range(count):
         location = fix(
-            _START + timedelta(seconds=n), 31.2304 + n * 1e-5, 121.4737 + n * 1e-5,
-            speed_kmh=42.5, heading_deg=45, altitude_m=12, mileage_km=1000 + n / 100, fuel_l=40.0,
-            signal_strength=25, satellites=12,
+            _START + timedelta(seconds=n),
+            31.2304 + n * 1e-5,
+            121.4737 + n * 1e-5,
+            speed_kmh=42.5,
+            heading_deg=45,
+            altitude_m=12,
+            mileage_km=1000 + n / 100,
+            fuel_l=40.0,
+            signal_strength=25,
+            satellites=12,
         )
         frames.extend(terminal.builder.location(location))
     return b"".join(frames)

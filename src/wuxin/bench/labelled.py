@@ -21,6 +21,7 @@ the alarms per data-set enterprise (a healthy control firm's count is its false 
 An alarm belongs to a label with its type, enterprise and device (or no device) that started between 5 minutes
 before the label's start and 2 days after its end (daily rules judge a day after it ends).
 """
+
 from __future__ import annotations
 
 import random
@@ -85,7 +86,9 @@ def load_data_set(folder: Path) -> tuple[dict, list[dict], list[Label]]:
     known = {e.get("id") for e in devices["enterprises"]}
     for d in devices["devices"]:
         if d.get("enterprise") not in known:
-            raise InvalidInput(f"devices.json: device {d.get('key')!r} names enterprise {d.get('enterprise')!r}, not listed")
+            raise InvalidInput(
+                f"devices.json: device {d.get('key')!r} names enterprise {d.get('enterprise')!r}, not listed"
+            )
     path = folder / "telemetry.jsonl"
     if not path.is_file():
         raise InvalidInput(f"labelled data set: telemetry.jsonl missing in {folder}")
@@ -113,9 +116,19 @@ def load_data_set(folder: Path) -> tuple[dict, list[dict], list[Label]]:
         start, end = stamp(doc.get("start"), where), stamp(doc.get("end"), where)
         if end < start:
             raise InvalidInput(f"{where}: end {doc.get('end')!r} before start {doc.get('start')!r}")
-        labels.append(Label(str(doc.get("id", n)), frozenset(types), doc["enterprise"], frozenset(doc.get("devices", [])),
-                            start, end, bool(doc.get("benign", False)), str(doc.get("source", "-")),
-                            str(doc.get("kind", ",".join(types)))))
+        labels.append(
+            Label(
+                str(doc.get("id", n)),
+                frozenset(types),
+                doc["enterprise"],
+                frozenset(doc.get("devices", [])),
+                start,
+                end,
+                bool(doc.get("benign", False)),
+                str(doc.get("source", "-")),
+                str(doc.get("kind", ",".join(types))),
+            )
+        )
     return devices, lines, labels
 
 
@@ -127,25 +140,40 @@ def register(platform, devices: dict) -> dict[int, str]:
     ids = {}
     for n, e in enumerate(devices["enterprises"]):
         uscc = e.get("uscc") or make_uscc(random.Random(f"labelled|{e['id']}|{n}"))
-        ids[e["id"]] = registry.create_enterprise(platform, None, e.get("name") or f"enterprise {e['id']}", uscc,
-                                                  e["industry"], e.get("region") or "-")
+        ids[e["id"]] = registry.create_enterprise(
+            platform, None, e.get("name") or f"enterprise {e['id']}", uscc, e["industry"], e.get("region") or "-"
+        )
     for d in devices["devices"]:
-        registry.register_device(platform, None, ids[d["enterprise"]], d["key"], d["device_type"],
-                                 d.get("source_mode", "bank_installed"), None, d.get("attributes") or {})
+        registry.register_device(
+            platform,
+            None,
+            ids[d["enterprise"]],
+            d["key"],
+            d["device_type"],
+            d.get("source_mode", "bank_installed"),
+            None,
+            d.get("attributes") or {},
+        )
     return {v: k for k, v in ids.items()}
 
 
 def matches(alarm: dict, label: Label, enterprise_of: dict[int, str]) -> bool:
-    return (alarm["alarm_type"] in label.alarm_types and enterprise_of.get(alarm["enterprise_id"]) == label.enterprise
-            and (alarm["device_key"] is None or not label.devices or alarm["device_key"] in label.devices)
-            and label.start_ms - 5 * MINUTE_MS <= alarm["started_ms"] <= label.end_ms + MATCH_AFTER_END_MS)
+    return (
+        alarm["alarm_type"] in label.alarm_types
+        and enterprise_of.get(alarm["enterprise_id"]) == label.enterprise
+        and (alarm["device_key"] is None or not label.devices or alarm["device_key"] in label.devices)
+        and label.start_ms - 5 * MINUTE_MS <= alarm["started_ms"] <= label.end_ms + MATCH_AFTER_END_MS
+    )
 
 
 def in_benign(alarm: dict, label: Label, enterprise_of: dict[int, str]) -> bool:
     """The alarm started during a benign event of its enterprise and device (or a whole-enterprise one)."""
-    return (label.benign and enterprise_of.get(alarm["enterprise_id"]) == label.enterprise
-            and (alarm["device_key"] is None or not label.devices or alarm["device_key"] in label.devices)
-            and label.start_ms - 5 * MINUTE_MS <= alarm["started_ms"] <= label.end_ms + MATCH_AFTER_END_MS)
+    return (
+        label.benign
+        and enterprise_of.get(alarm["enterprise_id"]) == label.enterprise
+        and (alarm["device_key"] is None or not label.devices or alarm["device_key"] in label.devices)
+        and label.start_ms - 5 * MINUTE_MS <= alarm["started_ms"] <= label.end_ms + MATCH_AFTER_END_MS
+    )
 
 
 def score_labelled(labels: list[Label], alarms: list[dict], enterprise_of: dict[int, str], device_days: int) -> dict:
@@ -167,14 +195,19 @@ def score_labelled(labels: list[Label], alarms: list[dict], enterprise_of: dict[
         for l in wanted:
             by_source[l.source][1] += 1
             by_source[l.source][0] += l in found
-        out[alarm_type] = {"labels": len(wanted), "detected": len(found),
-                           "recall": len(found) / len(wanted) if wanted else None,
-                           "alarms": len(mine), "true": len(true), "false": len(false),
-                           "precision": len(true) / len(mine) if mine else None,
-                           "false_per_1k_device_days": 1000 * len(false) / device_days if device_days else None,
-                           "false_in_benign_events": len(benign),
-                           "recall_by_source": {s: f"{hit}/{n}" for s, (hit, n) in sorted(by_source.items())},
-                           "alarms_by_enterprise": dict(sorted(by_enterprise.items()))}
+        out[alarm_type] = {
+            "labels": len(wanted),
+            "detected": len(found),
+            "recall": len(found) / len(wanted) if wanted else None,
+            "alarms": len(mine),
+            "true": len(true),
+            "false": len(false),
+            "precision": len(true) / len(mine) if mine else None,
+            "false_per_1k_device_days": 1000 * len(false) / device_days if device_days else None,
+            "false_in_benign_events": len(benign),
+            "recall_by_source": {s: f"{hit}/{n}" for s, (hit, n) in sorted(by_source.items())},
+            "alarms_by_enterprise": dict(sorted(by_enterprise.items())),
+        }
     return out
 
 
@@ -194,9 +227,11 @@ def measure_labelled(folder: Path, console: Console, step_min: int = 15) -> dict
     start_ms = (first + CN_OFFSET_MS) // DAY_MS * DAY_MS - CN_OFFSET_MS  # the local (China) midnight before the data
     end_ms = (last + CN_OFFSET_MS) // DAY_MS * DAY_MS - CN_OFFSET_MS + DAY_MS
     device_days = device_days_of(lines)
-    console.print(f"labelled data set {folder}: {len(devices['enterprises'])} enterprises, {len(devices['devices'])} "
-                  f"devices, {device_days:,} device-days, {len(lines):,} lines, {sum(not l.benign for l in labels)} risk "
-                  f"labels, {sum(l.benign for l in labels)} benign events; replayed in {step_min}-min slices")
+    console.print(
+        f"labelled data set {folder}: {len(devices['enterprises'])} enterprises, {len(devices['devices'])} "
+        f"devices, {device_days:,} device-days, {len(lines):,} lines, {sum(not l.benign for l in labels)} risk "
+        f"labels, {sum(l.benign for l in labels)} benign events; replayed in {step_min}-min slices"
+    )
     clock = BenchClock(start_ms - DAY_MS)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="wuxin-alerts-labelled-") as tmp:
@@ -205,12 +240,16 @@ def measure_labelled(folder: Path, console: Console, step_min: int = 15) -> dict
         run = replay(platform, clock, lines, start_ms, end_ms, step_min * MINUTE_MS)
         alarms = stored_alarms(platform)
         platform.close()
-    console.print(f"replay: {time.perf_counter() - started:.1f} s, {run['rejected']} points rejected, {len(alarms)} alarms")
+    console.print(
+        f"replay: {time.perf_counter() - started:.1f} s, {run['rejected']} points rejected, {len(alarms)} alarms"
+    )
     figures = score_labelled(labels, alarms, enterprise_of, device_days)
     for alarm_type, f in figures.items():
         recall = f"{f['detected']}/{f['labels']}" if f["labels"] else "no label"
         precision = f"{f['precision']:.3f}" if f["precision"] is not None else "-"
-        console.print(f"  {alarm_type}: recall {recall} (by source {f['recall_by_source'] or '-'}), precision {precision}, "
-                      f"alarms {f['alarms']} (true {f['true']}, false {f['false']}, of them in benign events "
-                      f"{f['false_in_benign_events']}), false/1k device-days {f['false_per_1k_device_days']:.2f}")
+        console.print(
+            f"  {alarm_type}: recall {recall} (by source {f['recall_by_source'] or '-'}), precision {precision}, "
+            f"alarms {f['alarms']} (true {f['true']}, false {f['false']}, of them in benign events "
+            f"{f['false_in_benign_events']}), false/1k device-days {f['false_per_1k_device_days']:.2f}"
+        )
     return {"device_days": device_days, "labels": len(labels), "types": figures}

@@ -3,6 +3,7 @@ then the same through the SQL-backed store on a temporary SQLite database (appen
 
     .venv/bin/python -m wuxin.bench.ledger 10000000
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,13 @@ from wuxin.ledger.proofs import consistency_proof, inclusion_proof, verify_proof
 SQL_LEAVES = 10_000  # about 10 s on SQLite: the SQL-backed figures stay under a minute
 
 
-def run_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162,
-                     echo: Callable[[str], None] | None = print, sql_leaves: int | None = None) -> dict[str, Any]:
+def run_ledger_bench(
+    leaves: int,
+    proof_samples: int = 200,
+    seed: int = 9162,
+    echo: Callable[[str], None] | None = print,
+    sql_leaves: int | None = None,
+) -> dict[str, Any]:
     """In memory, then through the SQL-backed store on SQLite (sql_leaves, default min(leaves, SQL_LEAVES));
     prints both via echo and returns the in-memory figures."""
     figures = run_memory_ledger_bench(leaves, proof_samples, seed, echo)
@@ -31,8 +37,9 @@ def run_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162,
     return figures
 
 
-def run_memory_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162,
-                            echo: Callable[[str], None] | None = print) -> dict[str, Any]:
+def run_memory_ledger_bench(
+    leaves: int, proof_samples: int = 200, seed: int = 9162, echo: Callable[[str], None] | None = print
+) -> dict[str, Any]:
     """Append `leaves` leaves, then average proof build/verify times over random indices; prints via echo."""
     if leaves < 2:
         raise ValueError(f"ledger bench needs at least 2 leaves, got {leaves}")
@@ -61,16 +68,20 @@ def run_memory_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9
     return figures
 
 
-def run_sql_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162,
-                         echo: Callable[[str], None] | None = print,
-                         memory_appends_per_s: float | None = None) -> dict[str, Any]:
+def run_sql_ledger_bench(
+    leaves: int,
+    proof_samples: int = 200,
+    seed: int = 9162,
+    echo: Callable[[str], None] | None = print,
+    memory_appends_per_s: float | None = None,
+) -> dict[str, Any]:
     """Appends through the database (one transaction per leaf, as ingestion does) and one-round-trip proofs, on SQLite."""
     import tempfile
 
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
-    from wuxin.store.ledger_tree import SqlNodeStore
     from wuxin.services.evidence.ledger import append_entry
+    from wuxin.store.ledger_tree import SqlNodeStore
     from wuxin.store.migrate import upgrade
 
     with tempfile.TemporaryDirectory(prefix="wuxin-ledger-bench-") as folder:
@@ -87,23 +98,32 @@ def run_sql_ledger_bench(leaves: int, proof_samples: int = 200, seed: int = 9162
         with platform.uow() as uow:
             store = SqlNodeStore(uow.ledger)
             inclusion_ms, inclusion = _timed_each(
-                lambda: _sql_proof(store, leaves, inclusion_proof, rng.randrange(leaves)), proof_samples)
+                lambda: _sql_proof(store, leaves, inclusion_proof, rng.randrange(leaves)), proof_samples
+            )
             consistency_ms, _ = _timed_each(
-                lambda: _sql_proof(store, leaves, consistency_proof, rng.randrange(1, leaves)), proof_samples)
+                lambda: _sql_proof(store, leaves, consistency_proof, rng.randrange(1, leaves)), proof_samples
+            )
         platform.close()
     for proof in inclusion:
         verify_proof(proof)
-    figures = {"leaves": leaves, "append_s": round(append_s, 3), "appends_per_s": round(leaves / append_s),
-               "inclusion_proof_ms": round(inclusion_ms, 4), "consistency_proof_ms": round(consistency_ms, 4),
-               "proof_samples": proof_samples,
-               "appends_vs_memory": round(leaves / append_s / memory_appends_per_s, 4) if memory_appends_per_s else None}
+    figures = {
+        "leaves": leaves,
+        "append_s": round(append_s, 3),
+        "appends_per_s": round(leaves / append_s),
+        "inclusion_proof_ms": round(inclusion_ms, 4),
+        "consistency_proof_ms": round(consistency_ms, 4),
+        "proof_samples": proof_samples,
+        "appends_vs_memory": round(leaves / append_s / memory_appends_per_s, 4) if memory_appends_per_s else None,
+    }
     if echo is not None:
-        echo(f"ledger bench, {leaves:,} leaves through the SQL store (SQLite, one transaction per append): "
-             f"{figures['appends_per_s']:,} appends/s ({figures['append_s']} s"
-             + (f", {figures['appends_vs_memory']:.3f}x the in-memory rate" if memory_appends_per_s else "")
-             + f"); proof generation (one query each): inclusion {figures['inclusion_proof_ms']} ms, "
-             f"consistency {figures['consistency_proof_ms']} ms (mean of {proof_samples}, all inclusion proofs "
-             f"verified)\n" + json.dumps(figures))
+        echo(
+            f"ledger bench, {leaves:,} leaves through the SQL store (SQLite, one transaction per append): "
+            f"{figures['appends_per_s']:,} appends/s ({figures['append_s']} s"
+            + (f", {figures['appends_vs_memory']:.3f}x the in-memory rate" if memory_appends_per_s else "")
+            + f"); proof generation (one query each): inclusion {figures['inclusion_proof_ms']} ms, "
+            f"consistency {figures['consistency_proof_ms']} ms (mean of {proof_samples}, all inclusion proofs "
+            f"verified)\n" + json.dumps(figures)
+        )
     return figures
 
 
@@ -114,12 +134,14 @@ def _sql_proof(store, tree_size: int, build: Callable[..., Any], argument: int) 
 
 
 def _summary(figures: dict[str, Any]) -> str:
-    return (f"ledger bench, {figures['leaves']:,} leaves (in-memory node store): "
-            f"{figures['appends_per_s']:,} appends/s ({figures['append_s']} s); "
-            f"proof generation: inclusion {figures['inclusion_proof_ms']} ms, consistency {figures['consistency_proof_ms']} ms; "
-            f"verification: inclusion {figures['inclusion_verify_ms']} ms, consistency {figures['consistency_verify_ms']} ms "
-            f"(mean of {figures['proof_samples']}); store {figures['store_mib']} MiB, peak RSS {figures['peak_rss_mib']} MiB\n"
-            + json.dumps(figures))
+    return (
+        f"ledger bench, {figures['leaves']:,} leaves (in-memory node store): "
+        f"{figures['appends_per_s']:,} appends/s ({figures['append_s']} s); "
+        f"proof generation: inclusion {figures['inclusion_proof_ms']} ms, consistency {figures['consistency_proof_ms']} ms; "
+        f"verification: inclusion {figures['inclusion_verify_ms']} ms, consistency {figures['consistency_verify_ms']} ms "
+        f"(mean of {figures['proof_samples']}); store {figures['store_mib']} MiB, peak RSS {figures['peak_rss_mib']} MiB\n"
+        + json.dumps(figures)
+    )
 
 
 def leaf_data(index: int) -> bytes:

@@ -11,6 +11,7 @@ peak (peak / 0.92: an inverter at DC/AC 1.0 reaching 92 % of kWp, the case a fix
 
 Run: python -m wuxin.bench.pv_real   (prints every figure in docs/benchmarks.md's PV section)
 """
+
 from __future__ import annotations
 
 import warnings
@@ -58,18 +59,36 @@ def pvlib_reference_kw(df: pd.DataFrame, kwp: float) -> np.ndarray:
     transposition of the Erbs split, no AOI or spectral loss: the reference wuxin's chain must reproduce."""
     location = pvlib.location.Location(SERF["lat"], SERF["lon"])
     system = pvlib.pvsystem.PVSystem(
-        surface_tilt=SERF["tilt"], surface_azimuth=SERF["azimuth"], albedo=0.25,
+        surface_tilt=SERF["tilt"],
+        surface_azimuth=SERF["azimuth"],
+        albedo=0.25,
         module_parameters={"pdc0": kwp * 1000.0, "gamma_pdc": E.GAMMA_PDC_PER_C},
         inverter_parameters={"pdc0": kwp * 1000.0 / E.INVERTER_EFFICIENCY, "eta_inv_nom": E.INVERTER_EFFICIENCY},
-        temperature_model_parameters=E.SAPM_OPEN_RACK, losses_parameters={})
-    chain = pvlib.modelchain.ModelChain(system, location, transposition_model="isotropic", aoi_model="no_loss",
-                                        spectral_model="no_loss", losses_model="pvwatts")
+        temperature_model_parameters=E.SAPM_OPEN_RACK,
+        losses_parameters={},
+    )
+    chain = pvlib.modelchain.ModelChain(
+        system,
+        location,
+        transposition_model="isotropic",
+        aoi_model="no_loss",
+        spectral_model="no_loss",
+        losses_model="pvwatts",
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*dayofyear.*")
         solar = location.get_solarposition(df.index)
         erbs = pvlib.irradiance.erbs(df["ghi"], solar["zenith"], df.index)
-        weather = pd.DataFrame({"ghi": df["ghi"], "dni": erbs["dni"], "dhi": erbs["dhi"], "temp_air": df["temp_air"],
-                                "wind_speed": E.DEFAULT_WIND_MS}, index=df.index)
+        weather = pd.DataFrame(
+            {
+                "ghi": df["ghi"],
+                "dni": erbs["dni"],
+                "dhi": erbs["dhi"],
+                "temp_air": df["temp_air"],
+                "wind_speed": E.DEFAULT_WIND_MS,
+            },
+            index=df.index,
+        )
         chain.run_model(weather)
     return np.clip(np.nan_to_num(np.asarray(chain.results.ac, dtype=float)), 0, None) / 1000.0
 
@@ -79,8 +98,9 @@ def daily(df: pd.DataFrame, column: str) -> pd.Series:
     return (df[column] * 0.25).groupby(df.index.tz_convert("Etc/GMT+7").date).sum()
 
 
-def plant_days(df: pd.DataFrame, inflate: float = 1.0, from_index: int | None = None,
-               cloudy_only: bool = False) -> list[tuple[int, float, float]]:
+def plant_days(
+    df: pd.DataFrame, inflate: float = 1.0, from_index: int | None = None, cloudy_only: bool = False
+) -> list[tuple[int, float, float]]:
     """(day number, measured kWh, expected kWh); measured x `inflate` from the `from_index`-th day on (cloudy days
     only: those under half the median expectation)."""
     measured, expected = daily(df, "ac_kw"), daily(df, "expected_kw")
@@ -107,26 +127,50 @@ def figures() -> dict:
     honest = plant_days(df)
     start = 30  # inflation from the 31st day
     days = [d for d, _, _ in honest]
-    out = {"days": len(honest), "kwp": round(kwp, 3), "reference_error_median": float(np.median(err)),
-           "reference_error_max": float(err.max()),
-           "measured_over_expected_total": sum(m for _, m, _ in honest) / sum(e for _, _, e in honest),
-           "honest_above_physics": [c.day for d in days if (c := PR.ratio_check(honest, d, **ABOVE_PHYSICS)) and c.direction],
-           "honest_pr_band": [c.day for d in days if (c := PR.ratio_check(honest, d, **PR_BAND)) and c.direction],
-           "old_cap_honest_days": old_cap_days(df, kwp)}
-    for name, share, factor, cloudy in (("x1.3 at 0.92", 0.92, 1.3, False), ("x1.27 at 0.92", 0.92, 1.27, False),
-                                        ("x1.3 at 0.60", 0.60, 1.3, False), ("x5 cloudy days", 0.92, 5.0, True)):
+    out = {
+        "days": len(honest),
+        "kwp": round(kwp, 3),
+        "reference_error_median": float(np.median(err)),
+        "reference_error_max": float(err.max()),
+        "measured_over_expected_total": sum(m for _, m, _ in honest) / sum(e for _, _, e in honest),
+        "honest_above_physics": [
+            c.day for d in days if (c := PR.ratio_check(honest, d, **ABOVE_PHYSICS)) and c.direction
+        ],
+        "honest_pr_band": [c.day for d in days if (c := PR.ratio_check(honest, d, **PR_BAND)) and c.direction],
+        "old_cap_honest_days": old_cap_days(df, kwp),
+    }
+    for name, share, factor, cloudy in (
+        ("x1.3 at 0.92", 0.92, 1.3, False),
+        ("x1.27 at 0.92", 0.92, 1.27, False),
+        ("x1.3 at 0.60", 0.60, 1.3, False),
+        ("x5 cloudy days", 0.92, 5.0, True),
+    ):
         plant, cap = serf_plant(share) if share != 0.92 else (df, kwp)
         series = plant_days(plant, factor, start, cloudy)
         pr = PR.first_alarm(series, "above", **PR_BAND)
         above = PR.first_alarm(series, "above", **ABOVE_PHYSICS)
-        flagged = [d for d in days[start:] if (c := PR.ratio_check(series, d, **ABOVE_PHYSICS)) and c.direction == "above"]
+        flagged = [
+            d for d in days[start:] if (c := PR.ratio_check(series, d, **ABOVE_PHYSICS)) and c.direction == "above"
+        ]
         changed = sum(1 for (_, m, _), (_, m0, _) in zip(series[start:], honest[start:]) if m != m0)
-        out[name] = {"pr_high_delay_days": None if pr is None else pr - days[start],
-                     "above_physics_days": f"{len(flagged)}/{changed} inflated days",
-                     "above_physics_delay_days": None if above is None else above - days[start],
-                     "old_cap_days_after": old_cap_days(plant.iloc[int(np.searchsorted(plant.index.tz_convert("Etc/GMT+7").date,
-                                                                                       pd.Timestamp.fromordinal(days[start]).date())):],
-                                                        cap, factor) if not cloudy else None}
+        out[name] = {
+            "pr_high_delay_days": None if pr is None else pr - days[start],
+            "above_physics_days": f"{len(flagged)}/{changed} inflated days",
+            "above_physics_delay_days": None if above is None else above - days[start],
+            "old_cap_days_after": old_cap_days(
+                plant.iloc[
+                    int(
+                        np.searchsorted(
+                            plant.index.tz_convert("Etc/GMT+7").date, pd.Timestamp.fromordinal(days[start]).date()
+                        )
+                    ) :
+                ],
+                cap,
+                factor,
+            )
+            if not cloudy
+            else None,
+        }
     return out
 
 
@@ -151,9 +195,12 @@ def sky_figures(seed: int = 15) -> dict:
     power, sky = day_profiles(df, "ac_kw"), day_profiles(df, "ghi")
     days = sorted(power)
     rng = np.random.default_rng(seed)
+
     def check(plant: dict, day: int):  # as the rule reads them: its history_days (28) before the day
         window = range(day - 28, day + 1)
-        return SKY.sky_tracking({d: plant[d] for d in window if d in plant}, {d: sky[d] for d in window if d in sky}, day)
+        return SKY.sky_tracking(
+            {d: plant[d] for d in window if d in plant}, {d: sky[d] for d in window if d in sky}, day
+        )
 
     checks = {d: check(power, d) for d in days}
     judged = [d for d, c in checks.items() if c is not None]
@@ -165,16 +212,23 @@ def sky_figures(seed: int = 15) -> dict:
         on = np.flatnonzero(np.nan_to_num(power[d]) > 0)
         if len(on) > 1:
             shape = np.zeros(96)
-            shape[on[0]:on[-1] + 1] = np.sin(np.linspace(0, np.pi, on[-1] - on[0] + 3)[1:-1])
+            shape[on[0] : on[-1] + 1] = np.sin(np.linspace(0, np.pi, on[-1] - on[0] + 3)[1:-1])
             bell[d] = shape * np.nansum(power[d]) / shape.sum()
-    out = {"sky_days_judged": len(judged), "sky_honest_raised": len(honest),
-           "sky_honest_score_max": round(max(checks[d].score for d in judged), 3),
-           "sky_threshold_range": (round(min(checks[d].threshold for d in judged), 3),
-                                   round(max(checks[d].threshold for d in judged), 3))}
+    out = {
+        "sky_days_judged": len(judged),
+        "sky_honest_raised": len(honest),
+        "sky_honest_score_max": round(max(checks[d].score for d in judged), 3),
+        "sky_threshold_range": (
+            round(min(checks[d].threshold for d in judged), 3),
+            round(max(checks[d].threshold for d in judged), 3),
+        ),
+    }
     for name, plant in (("copy of a week earlier", copied), ("smooth bell", bell)):
         raised = [d for d in days[30:] if (c := check(plant, d)) is not None and c.fabricated]
-        out[f"sky_{name}"] = {"raised": f"{len(raised)}/{len(days[30:])} fabricated days",
-                              "first_raised_after_days": None if not raised else raised[0] - days[30]}
+        out[f"sky_{name}"] = {
+            "raised": f"{len(raised)}/{len(days[30:])} fabricated days",
+            "first_raised_after_days": None if not raised else raised[0] - days[30],
+        }
     return out
 
 

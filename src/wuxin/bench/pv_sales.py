@@ -11,6 +11,7 @@ inside the declared accuracy unless `inverter_bias_pct` says otherwise, so a pla
 happen by construction there; what is measured is weather, timing, gaps and catch-up bills), self-consumption (a
 全额上网 plant: all is fed in), or a fraud that also inflates its inverters.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,7 @@ def plant(rng: random.Random, inflate: float = 1.0, inverter_bias_pct: float = 3
     metered = true * (1 + rng.uniform(-inverter_bias_pct, inverter_bias_pct) / 100)
     metered[np.array([rng.random() < 0.05 for _ in days])] = np.nan
     out_at = rng.randrange(0, 700)
-    metered[out_at:out_at + rng.randint(3, 10)] = np.nan
+    metered[out_at : out_at + rng.randint(3, 10)] = np.nan
     grid = true * (1 - rng.uniform(0.005, 0.03)) * (1 + rng.uniform(-0.005, 0.005))
     shift = rng.randint(-5, 5)
     months = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)]
@@ -48,7 +49,7 @@ def plant(rng: random.Random, inflate: float = 1.0, inverter_bias_pct: float = 3
     for k, month in enumerate(months):
         a, b = month_span(month)
         lo, hi = max(a + shift, first) - first, min(b + shift, first + 729) - first
-        kwh = float(grid[lo:hi + 1].sum()) + carried
+        kwh = float(grid[lo : hi + 1].sum()) + carried
         if k not in (0, 23) and k not in inflated and rng.random() < 0.10:
             carried = kwh  # unbilled: the next bill carries it
             continue
@@ -79,8 +80,13 @@ def run(firms: int, seed: int, inflate: tuple[float, float] = (1.1, 2.0), invert
             honest_flagged += any(flags)
             honest_bills += len(flags)
             bills_flagged += sum(flags)
-    return {"honest_firms": honest_firms, "honest_firms_flagged": honest_flagged, "honest_bills": honest_bills,
-            "honest_bills_flagged": bills_flagged, "caught_by_factor": dict(sorted(caught.items()))}
+    return {
+        "honest_firms": honest_firms,
+        "honest_firms_flagged": honest_flagged,
+        "honest_bills": honest_bills,
+        "honest_bills_flagged": bills_flagged,
+        "caught_by_factor": dict(sorted(caught.items())),
+    }
 
 
 def main(argv: list[str]) -> None:

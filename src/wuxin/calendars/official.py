@@ -8,6 +8,7 @@ package (pinned; its data follow the State Council's yearly notice). One questio
 A year the package does not cover (the notice for the next year comes out in November) raises CalendarNotCovered:
 the caller decides (the rules fall back to weekdays and say so) rather than guessing a holiday.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,12 @@ class OfficialDay:
         return self.kind == "workday"
 
     def public(self) -> dict:
-        return {"date": self.date.isoformat(), "kind": self.kind, "holiday": {"en": self.holiday_en, "zh": self.holiday_zh}
-                if self.holiday_en else None, "makeup_workday": self.makeup}
+        return {
+            "date": self.date.isoformat(),
+            "kind": self.kind,
+            "holiday": {"en": self.holiday_en, "zh": self.holiday_zh} if self.holiday_en else None,
+            "makeup_workday": self.makeup,
+        }
 
 
 def covered_years() -> tuple[int, int]:
@@ -52,9 +57,11 @@ def official_day(date: dt.date) -> OfficialDay:
     """The kind of `date` in the PRC calendar; CalendarNotCovered for a year outside the package's data."""
     first, last = covered_years()
     if not first <= date.year <= last:
-        raise CalendarNotCovered(f"the official PRC holiday calendar (chinesecalendar {chinese_calendar.__version__}) "
-                                 f"covers {first}-{last}, not {date.isoformat()}; update the package when the State "
-                                 "Council publishes the year's notice")
+        raise CalendarNotCovered(
+            f"the official PRC holiday calendar (chinesecalendar {chinese_calendar.__version__}) "
+            f"covers {first}-{last}, not {date.isoformat()}; update the package when the State "
+            "Council publishes the year's notice"
+        )
     weekend = date.weekday() >= 5
     if date in chinese_calendar.workdays:
         name = chinese_calendar.workdays[date]

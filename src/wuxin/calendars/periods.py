@@ -7,10 +7,11 @@ lieu are excluded too, and a make-up working Saturday is judged as a workday eve
 Saturdays (ordinary weekends are left to the firm's own rest pattern, learnt from its data: many work them). Each
 exclusion carries its reason, for the alarm's explanation.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from wuxin.calendars.official import CalendarNotCovered, official_day_number
 from wuxin.indicators.days import day_start_ms
@@ -29,9 +30,16 @@ class Period:
     by_enterprise: bool = False  # declared by the enterprise itself: never binds a device it does not control
 
     @staticmethod
-    def of(row: Mapping) -> "Period":
-        return Period(row["kind"], int(row["start_ms"]), int(row["end_ms"]), row.get("note") or "", row.get("site_id"),
-                      row.get("device_id"), bool(row.get("declared_by_enterprise")))
+    def of(row: Mapping) -> Period:
+        return Period(
+            row["kind"],
+            int(row["start_ms"]),
+            int(row["end_ms"]),
+            row.get("note") or "",
+            row.get("site_id"),
+            row.get("device_id"),
+            bool(row.get("declared_by_enterprise")),
+        )
 
     def covers(self, device_id: int | None = None, site_id: int | None = None) -> bool:
         """Does the period apply to this device (or site; both None: the enterprise as a whole)?"""
@@ -49,8 +57,13 @@ def binding(periods: Iterable[Period], independent: bool) -> list[Period]:
     return [p for p in periods if not (independent and p.by_enterprise)]
 
 
-def period_at(periods: Iterable[Period], ts_ms: int, device_id: int | None = None, site_id: int | None = None,
-              kinds: Sequence[str] = PERIOD_KINDS) -> Period | None:
+def period_at(
+    periods: Iterable[Period],
+    ts_ms: int,
+    device_id: int | None = None,
+    site_id: int | None = None,
+    kinds: Sequence[str] = PERIOD_KINDS,
+) -> Period | None:
     """The declared period in force at `ts_ms` for the device, if any."""
     for p in periods:
         if p.kind in kinds and p.start_ms <= ts_ms < p.end_ms and p.covers(device_id, site_id):
@@ -58,8 +71,14 @@ def period_at(periods: Iterable[Period], ts_ms: int, device_id: int | None = Non
     return None
 
 
-def day_exclusion(day: int, zone: str, periods: Iterable[Period], official: bool, device_id: int | None = None,
-                  site_id: int | None = None) -> dict | None:
+def day_exclusion(
+    day: int,
+    zone: str,
+    periods: Iterable[Period],
+    official: bool,
+    device_id: int | None = None,
+    site_id: int | None = None,
+) -> dict | None:
     """Why `day` (local in `zone`) is out of judgement, or None for an ordinary working day."""
     start, end = day_start_ms(day, zone), day_start_ms(day + 1, zone)
     for p in periods:
@@ -70,7 +89,9 @@ def day_exclusion(day: int, zone: str, periods: Iterable[Period], official: bool
     try:
         kind = official_day_number(day)
     except CalendarNotCovered:
-        return None  # no holiday known for the year: judged as an ordinary day (the firm's own rest pattern still holds)
+        return (
+            None  # no holiday known for the year: judged as an ordinary day (the firm's own rest pattern still holds)
+        )
     if kind.kind != "holiday":
         return None
     return {"day": int(day), "reason": "holiday", "holiday": {"en": kind.holiday_en, "zh": kind.holiday_zh}}
@@ -88,8 +109,14 @@ def makeup_workdays(days: Iterable[int]) -> frozenset[int]:
     return frozenset(out)
 
 
-def excluded_days(days: Iterable[int], zone: str, periods: Sequence[Period], official: bool, device_id: int | None = None,
-                  site_id: int | None = None) -> dict[int, dict]:
+def excluded_days(
+    days: Iterable[int],
+    zone: str,
+    periods: Sequence[Period],
+    official: bool,
+    device_id: int | None = None,
+    site_id: int | None = None,
+) -> dict[int, dict]:
     """{day: its exclusion} for the days out of judgement."""
     out = {}
     for day in days:

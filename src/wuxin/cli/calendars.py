@@ -1,10 +1,10 @@
 """`wuxin calendars ...`: the official PRC calendar, a firm's declared periods (import a CSV), a site's time zone and
 a device's service dates, as the platform operator (the API does the same for enterprises and integrators)."""
+
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ def _platform():
     return build_platform()
 
 
-def _ms(text: Optional[str]) -> Optional[int]:
+def _ms(text: str | None) -> int | None:
     if text is None or text == "":
         return None
     from wuxin.services.devices.calendars import _moment
@@ -31,8 +31,10 @@ def _ms(text: Optional[str]) -> Optional[int]:
 
 
 @app.command("official")
-def official(start: str = typer.Argument(..., help="first day, e.g. 2026-02-10"),
-             end: str = typer.Argument(..., help="last day, e.g. 2026-02-28")) -> None:
+def official(
+    start: str = typer.Argument(..., help="first day, e.g. 2026-02-10"),
+    end: str = typer.Argument(..., help="last day, e.g. 2026-02-28"),
+) -> None:
     """Each day's kind in the official PRC calendar (holidays named, make-up workdays flagged)."""
     from wuxin.services.devices.calendars import official_days
 
@@ -42,8 +44,12 @@ def official(start: str = typer.Argument(..., help="first day, e.g. 2026-02-10")
 
 
 @app.command("import")
-def import_periods(enterprise_id: int, csv_file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                   help="kind,start,end[,note,site_id,device]; times ISO with offset or epoch ms")) -> None:
+def import_periods(
+    enterprise_id: int,
+    csv_file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="kind,start,end[,note,site_id,device]; times ISO with offset or epoch ms"
+    ),
+) -> None:
     """Declare an enterprise's shutdowns, maintenance windows and extra rest days from a CSV (all rows or none)."""
     from wuxin.services.devices.calendars import add_periods, parse_periods_csv
 
@@ -64,7 +70,9 @@ def list_periods(enterprise_id: int) -> None:
 
 
 @app.command("site-timezone")
-def site_timezone(enterprise_id: int, site_id: int, timezone: str = typer.Argument(..., help="IANA name, e.g. Europe/Berlin")) -> None:
+def site_timezone(
+    enterprise_id: int, site_id: int, timezone: str = typer.Argument(..., help="IANA name, e.g. Europe/Berlin")
+) -> None:
     """Name the zone cutting a site's days (then `wuxin indicators mark --from ... --to ...` and `update` to re-cut stored days)."""
     from wuxin.services.devices.calendars import set_site_timezone
 
@@ -72,8 +80,11 @@ def site_timezone(enterprise_id: int, site_id: int, timezone: str = typer.Argume
 
 
 @app.command("service-dates")
-def service_dates(device_key: str, installed: Optional[str] = typer.Option(None, help="ISO time with offset, or epoch ms"),
-                  decommissioned: Optional[str] = typer.Option(None, help="ISO time with offset, or epoch ms")) -> None:
+def service_dates(
+    device_key: str,
+    installed: str | None = typer.Option(None, help="ISO time with offset, or epoch ms"),
+    decommissioned: str | None = typer.Option(None, help="ISO time with offset, or epoch ms"),
+) -> None:
     """A device's install and decommission times (a culled cow's tag, a replaced meter)."""
     from wuxin.services.devices.calendars import set_service_dates
 

@@ -1,11 +1,12 @@
 """Everyday commands: database, serving, importing, thing models, users, quarantine, demo."""
+
 from __future__ import annotations
 
 import json
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -58,7 +59,9 @@ def db_upgrade() -> None:
 
     platform = _platform()
     prepare_database(platform)
-    console.print(f"database {platform.engine.url.render_as_string(hide_password=True)} at revision {current(platform.settings.database_url)}")
+    console.print(
+        f"database {platform.engine.url.render_as_string(hide_password=True)} at revision {current(platform.settings.database_url)}"
+    )
 
 
 @db_app.command("current")
@@ -76,7 +79,9 @@ def db_current() -> None:
 
 
 @db_app.command("backup")
-def db_backup(file: Path = typer.Argument(..., dir_okay=False, help="where to write the backup (must not exist)")) -> None:
+def db_backup(
+    file: Path = typer.Argument(..., dir_okay=False, help="where to write the backup (must not exist)"),
+) -> None:
     """Copy the whole database (WUXIN_DATABASE_URL) into FILE: pg_dump -Fc for PostgreSQL, SQLite's online backup."""
     from wuxin.config import get_settings
     from wuxin.store.backup import backup
@@ -90,7 +95,9 @@ def db_backup(file: Path = typer.Argument(..., dir_okay=False, help="where to wr
 
 
 @db_app.command("restore")
-def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a file written by `wuxin db backup`")) -> None:
+def db_restore(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a file written by `wuxin db backup`"),
+) -> None:
     """Load FILE into the empty database WUXIN_DATABASE_URL, then check its ledger recomputes its signed tree head."""
     from wuxin.services.evidence.ledger import verify_log
     from wuxin.store.backup import restore
@@ -104,8 +111,10 @@ def db_restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         ledger = verify_log(platform)
     except WuxinError as exc:
         _fail(exc)
-    typer.echo(f"restored {file} into {_shown(url)} at revision {at} (head {newest}); ledger: "
-               f"{ledger['verified_tree_size']} of {ledger['tree_size']} entries recompute the newest signed tree head")
+    typer.echo(
+        f"restored {file} into {_shown(url)} at revision {at} (head {newest}); ledger: "
+        f"{ledger['verified_tree_size']} of {ledger['tree_size']} entries recompute the newest signed tree head"
+    )
     if at != newest:
         typer.echo("the backup is of an older schema: run `wuxin db upgrade`")
 
@@ -136,8 +145,11 @@ def retention_show() -> None:
 
 
 @retention_app.command("set")
-def retention_set(tenant_id: int, raw_days: int = typer.Option(..., help="days raw readings are kept (>= 31)"),
-                  hourly_days: int = typer.Option(..., help="days hourly aggregates are kept (>= raw days)")) -> None:
+def retention_set(
+    tenant_id: int,
+    raw_days: int = typer.Option(..., help="days raw readings are kept (>= 31)"),
+    hourly_days: int = typer.Option(..., help="days hourly aggregates are kept (>= raw days)"),
+) -> None:
     """Give a tenant its own retention (an enterprise keeps the longest of its consented tenants' policies)."""
     from wuxin.services.ingest.retention import set_policy
 
@@ -168,9 +180,12 @@ def _shown(url: str) -> str:
 
 
 @tm_app.command("import")
-def thing_model_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="TSL JSON file"),
-                       device_type: Optional[str] = typer.Option(
-                           None, help="'<scenario>.<type>' for an Alibaba export (remembered for its productKey)")) -> None:
+def thing_model_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="TSL JSON file"),
+    device_type: str | None = typer.Option(
+        None, help="'<scenario>.<type>' for an Alibaba export (remembered for its productKey)"
+    ),
+) -> None:
     """Validate a thing model file and add (or replace) its device type."""
     from wuxin.services.devices.registry import import_thing_model
 
@@ -190,7 +205,9 @@ def thing_model_list() -> None:
         rows = uow.devices.thing_models()
     for row in rows:
         model = platform.thing_models.get(row["device_type"])
-        table.add_row(row["device_type"], row["scenario"], row["version"], ", ".join(model.properties), ", ".join(model.events))
+        table.add_row(
+            row["device_type"], row["scenario"], row["version"], ", ".join(model.properties), ", ".join(model.events)
+        )
     Console().print(table)
 
 
@@ -206,10 +223,17 @@ def add_tenant(name: str, kind: str = typer.Option("bank", help="bank | operator
 
 
 @users_app.command("add")
-def add_user(username: str, role: str = typer.Option(..., help="platform_admin | credit_officer | risk_manager | enterprise_user | integrator | regulator"),
-             tenant_id: Optional[int] = None, enterprise_id: Optional[int] = None,
-             password_file: Optional[Path] = typer.Option(None, dir_okay=False, help="read the password from the first "
-                                                          "line of this file ('-': standard input)")) -> None:
+def add_user(
+    username: str,
+    role: str = typer.Option(
+        ..., help="platform_admin | credit_officer | risk_manager | enterprise_user | integrator | regulator"
+    ),
+    tenant_id: int | None = None,
+    enterprise_id: int | None = None,
+    password_file: Path | None = typer.Option(
+        None, dir_okay=False, help="read the password from the first line of this file ('-': standard input)"
+    ),
+) -> None:
     """Create a user; the password is stored as an Argon2id hash.
 
     The password is asked for twice at a terminal, or read from --password-file or piped standard
@@ -223,7 +247,7 @@ def add_user(username: str, role: str = typer.Option(..., help="platform_admin |
         _fail(exc)
 
 
-def _read_password(password_file: Optional[Path]) -> str:
+def _read_password(password_file: Path | None) -> str:
     """From the file ('-' = stdin), else a hidden prompt with confirmation at a terminal, else stdin's first line."""
     if password_file is None and sys.stdin.isatty():
         return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -241,7 +265,7 @@ def _read_password(password_file: Optional[Path]) -> str:
 
 
 @q_app.command("list")
-def quarantine_list(status: str = "open", limit: int = 50, reason: Optional[str] = None) -> None:
+def quarantine_list(status: str = "open", limit: int = 50, reason: str | None = None) -> None:
     """Show quarantined entries with their reasons."""
     from wuxin.services.ingest.quarantine import list_entries
 
@@ -259,7 +283,9 @@ def quarantine_replay(ids: list[int]) -> None:
     print(json.dumps(replay(_platform(), None, ids)))
 
 
-def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines, one reading or event a line")) -> None:
+def import_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines, one reading or event a line"),
+) -> None:
     """Bulk-import history: {"device", "ts", "values"} or {"device", "ts", "event", "params"} per line."""
     from wuxin.services.ingest.bulk_import import import_file
 
@@ -269,13 +295,15 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("lines", total=total)
         summary = import_file(platform, file, lambda n: progress.advance(task, n))
-    console.print(f"{summary.lines} lines: {summary.readings} readings and {summary.events} events stored, "
-                  f"{summary.rejected} rejected (see `wuxin quarantine list`)")
+    console.print(
+        f"{summary.lines} lines: {summary.readings} readings and {summary.events} events stored, "
+        f"{summary.rejected} rejected (see `wuxin quarantine list`)"
+    )
     if summary.rejected and not (summary.readings or summary.events):
         raise typer.Exit(1)
 
 
-def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
+def serve(host: str | None = None, port: int | None = None) -> None:
     """Serve the HTTP API on WUXIN_HOST:WUXIN_PORT (127.0.0.1:8000)."""
     import uvicorn
 
@@ -292,8 +320,12 @@ def serve(host: Optional[str] = None, port: Optional[int] = None) -> None:
     # unwinds like Ctrl+C, so what the caller started (the demo's broker) is stopped, not orphaned
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run(create_app(platform), host=host or platform.settings.host, port=port or platform.settings.port,
-                    log_config=None)
+        uvicorn.run(
+            create_app(platform),
+            host=host or platform.settings.host,
+            port=port or platform.settings.port,
+            log_config=None,
+        )
     finally:
         stop.set()
 
@@ -302,14 +334,19 @@ def _exit_on_sigterm(signum: int, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
-def demo(days: int = typer.Option(7, help="days of simulated history"),
-         per_scenario: int = typer.Option(2, help="enterprises per scenario"),
-         seed: int = 2026, serve_api: bool = typer.Option(True, "--serve/--no-serve"),
-         live: bool = typer.Option(True, "--live/--no-live", help="while serving, devices go on sending over "
-                                                                  "JT/T 808 and MQTT"),
-         jt808_port: int = typer.Option(7808, envvar="WUXIN_JT808_PORT", help="the live demo's JT/T 808 gateway"),
-         mqtt_front_port: int = typer.Option(1884, envvar="WUXIN_DEMO_MQTT_FRONT_PORT",
-                                             help="the live demo's MQTT front end for the vendors' SDKs")) -> None:
+def demo(
+    days: int = typer.Option(7, help="days of simulated history"),
+    per_scenario: int = typer.Option(2, help="enterprises per scenario"),
+    seed: int = 2026,
+    serve_api: bool = typer.Option(True, "--serve/--no-serve"),
+    live: bool = typer.Option(
+        True, "--live/--no-live", help="while serving, devices go on sending over JT/T 808 and MQTT"
+    ),
+    jt808_port: int = typer.Option(7808, envvar="WUXIN_JT808_PORT", help="the live demo's JT/T 808 gateway"),
+    mqtt_front_port: int = typer.Option(
+        1884, envvar="WUXIN_DEMO_MQTT_FRONT_PORT", help="the live demo's MQTT front end for the vendors' SDKs"
+    ),
+) -> None:
     """Load the demo bank with simulated borrowers of all six scenarios, then serve with live devices."""
     from wuxin.services.demo.people import DEMO_USERS
     from wuxin.services.demo.setup import demo_fleet, load_demo
@@ -319,8 +356,10 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
     report = load_demo(platform, days=days, per_scenario=per_scenario, seed=seed, progress=console.print)
     console.print(report)
     base = f"http://{platform.settings.host}:{platform.settings.port}"
-    console.print(f"\n[bold]Wuxin demo[/bold] — console {base}/console · API docs {base}/docs · health {base}/health · "
-                  f"metrics {base}/metrics")
+    console.print(
+        f"\n[bold]Wuxin demo[/bold] — console {base}/console · API docs {base}/docs · health {base}/health · "
+        f"metrics {base}/metrics"
+    )
     table = Table("user", "password", "role")
     for username, password, role in DEMO_USERS:
         table.add_row(username, password, role)
@@ -331,8 +370,9 @@ def demo(days: int = typer.Option(7, help="days of simulated history"),
     if live:
         from wuxin.services.demo.live import LiveDevices
 
-        devices = LiveDevices(platform, demo_fleet(per_scenario, seed), seed, jt808_port=jt808_port,
-                              mqtt_front_port=mqtt_front_port)
+        devices = LiveDevices(
+            platform, demo_fleet(per_scenario, seed), seed, jt808_port=jt808_port, mqtt_front_port=mqtt_front_port
+        )
         console.print(devices.start())
     try:
         serve(None, None)

@@ -1,9 +1,9 @@
 """`wuxin business ...` and `wuxin credit ...`: business-data imports, scorecards, decisions, credit reports."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -11,7 +11,9 @@ from rich.console import Console
 from wuxin.errors import WuxinError
 
 console = Console(stderr=True)
-business_app = typer.Typer(no_args_is_help=True, help="Business data: statements, invoices, bills, bank flows, WMS, prices, loan outcomes.")
+business_app = typer.Typer(
+    no_args_is_help=True, help="Business data: statements, invoices, bills, bank flows, WMS, prices, loan outcomes."
+)
 credit_app = typer.Typer(no_args_is_help=True, help="Credit: train scorecards, decide, credit reports (HTML and PDF).")
 
 
@@ -32,10 +34,15 @@ def _fail(exc: Exception) -> None:
 
 
 @business_app.command("import")
-def business_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv, .json (a list) or .jsonl"),
-                    kind: str = typer.Option(..., help="statements | tax_invoices | electricity_bills | feed_in_bills | bank_flows | "
-                                                       "wms_movements | price_index | loan_outcomes"),
-                    source: str = typer.Option("enterprise_reported", help="enterprise_reported | bank | third_party")) -> None:
+def business_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv, .json (a list) or .jsonl"),
+    kind: str = typer.Option(
+        ...,
+        help="statements | tax_invoices | electricity_bills | feed_in_bills | bank_flows | "
+        "wms_movements | price_index | loan_outcomes",
+    ),
+    source: str = typer.Option("enterprise_reported", help="enterprise_reported | bank | third_party"),
+) -> None:
     """Validate and store rows; refused rows are printed with the field and value and kept for inspection."""
     from wuxin.services.credit.business_data import import_file
 
@@ -45,19 +52,24 @@ def business_import(file: Path = typer.Argument(..., exists=True, dir_okay=False
         _fail(exc)
     for error in result["errors"][:50]:
         console.print(f"[yellow]refused[/yellow] {error['message']}")
-    typer.echo(f"import {result['import_id']}: {result['accepted']} accepted, {result['duplicate']} already stored, "
-               f"{result['rejected']} refused ({result['kind']}, source {result['source']}, trust {result['trust_level']})")
+    typer.echo(
+        f"import {result['import_id']}: {result['accepted']} accepted, {result['duplicate']} already stored, "
+        f"{result['rejected']} refused ({result['kind']}, source {result['source']}, trust {result['trust_level']})"
+    )
 
 
 @credit_app.command("train")
-def credit_train(simulated: Optional[int] = typer.Option(None, help="train on a simulated book of this many enterprises"),
-                 seed: int = 2024,
-                 csv: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="train on this CSV (any data set)"),
-                 target: Optional[str] = typer.Option(None, help="--csv: the outcome column (1 = default, or --bad-value)"),
-                 spec: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
-                                                     help="--csv: feature spec YAML (types, declared trends, special values)"),
-                 bad_value: Optional[str] = typer.Option(None, help="--csv: the target value meaning default, e.g. bad"),
-                 as_user: Optional[str] = typer.Option(None, "--as", help="a risk manager: the model is a draft of their bank")) -> None:
+def credit_train(
+    simulated: int | None = typer.Option(None, help="train on a simulated book of this many enterprises"),
+    seed: int = 2024,
+    csv: Path | None = typer.Option(None, exists=True, dir_okay=False, help="train on this CSV (any data set)"),
+    target: str | None = typer.Option(None, help="--csv: the outcome column (1 = default, or --bad-value)"),
+    spec: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="--csv: feature spec YAML (types, declared trends, special values)"
+    ),
+    bad_value: str | None = typer.Option(None, help="--csv: the target value meaning default, e.g. bad"),
+    as_user: str | None = typer.Option(None, "--as", help="a risk manager: the model is a draft of their bank"),
+) -> None:
     """Train and register a scorecard: on a CSV under a spec, on imported loan outcomes, or on a simulated book.
     It starts as a draft: validate, approve (another risk manager), activate before it decides."""
     from wuxin.services.credit.decisions import principal_for_username, train_model
@@ -78,14 +90,18 @@ def credit_train(simulated: Optional[int] = typer.Option(None, help="train on a 
 
 
 @credit_app.command("validate")
-def credit_validate(csv: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="the data set (CSV)"),
-                    target: Optional[str] = typer.Option(None, help="the outcome column"),
-                    spec: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="feature spec YAML"),
-                    bad_value: Optional[str] = typer.Option(None, help="the target value meaning default"),
-                    model: Optional[str] = typer.Option(None, help="also validate this registered model (out of time) "
-                                                                   "and record the report in the --as user's bank"),
-                    as_user: Optional[str] = typer.Option(None, "--as", help="the risk manager validating --model"),
-                    folds: int = typer.Option(5, min=2, max=20), resamples: int = typer.Option(500, min=50, max=5000)) -> None:
+def credit_validate(
+    csv: Path | None = typer.Option(None, exists=True, dir_okay=False, help="the data set (CSV)"),
+    target: str | None = typer.Option(None, help="the outcome column"),
+    spec: Path | None = typer.Option(None, exists=True, dir_okay=False, help="feature spec YAML"),
+    bad_value: str | None = typer.Option(None, help="the target value meaning default"),
+    model: str | None = typer.Option(
+        None, help="also validate this registered model (out of time) and record the report in the --as user's bank"
+    ),
+    as_user: str | None = typer.Option(None, "--as", help="the risk manager validating --model"),
+    folds: int = typer.Option(5, min=2, max=20),
+    resamples: int = typer.Option(500, min=50, max=5000),
+) -> None:
     """k-fold and out-of-time AUC/KS with 95% bootstrap intervals of the scorecard, a plain optbinning + logistic
     baseline and a gradient-boosting challenger; with --model, the governance gates of a registered model."""
     from wuxin.risk.dataset import evaluate, format_evaluation, load_csv, load_spec
@@ -97,15 +113,21 @@ def credit_validate(csv: Optional[Path] = typer.Option(None, exists=True, dir_ok
             if not target or spec is None:
                 raise typer.BadParameter("--csv needs --target and --spec")
             data_spec = load_spec(spec)
-            typer.echo(format_evaluation(evaluate(data_spec, load_csv(csv, target, data_spec, bad_value), folds,
-                                                  resamples=resamples)))
+            typer.echo(
+                format_evaluation(
+                    evaluate(data_spec, load_csv(csv, target, data_spec, bad_value), folds, resamples=resamples)
+                )
+            )
         if model is not None:
             if not as_user:
                 raise typer.BadParameter("--model needs --as (the risk manager validating)")
             platform = _platform()
             principal = principal_for_username(platform, as_user)
-            view = validate_from_file(platform, principal, model, csv, target, spec, bad_value) if csv is not None \
+            view = (
+                validate_from_file(platform, principal, model, csv, target, spec, bad_value)
+                if csv is not None
                 else validate_model(platform, principal, model)
+            )
             _print_validation(view)
     except WuxinError as exc:
         _fail(exc)
@@ -114,11 +136,15 @@ def credit_validate(csv: Optional[Path] = typer.Option(None, exists=True, dir_ok
 def _print_validation(view: dict) -> None:
     report = view["validation"]
     label = view.get("label")
-    typer.echo(f"model {view['version'][:12]} ({view['name']}): {view['state']}"
-               + (f" [{label['zh']} · {label['en']}]" if label else ""))
+    typer.echo(
+        f"model {view['version'][:12]} ({view['name']}): {view['state']}"
+        + (f" [{label['zh']} · {label['en']}]" if label else "")
+    )
     oot = report["out_of_time"]
-    typer.echo(f"  {report['sample']}: AUC {oot['auc']:.3f} [{oot['auc_ci95'][0]:.3f}, {oot['auc_ci95'][1]:.3f}], "
-               f"KS {oot['ks']:.3f} [{oot['ks_ci95'][0]:.3f}, {oot['ks_ci95'][1]:.3f}]")
+    typer.echo(
+        f"  {report['sample']}: AUC {oot['auc']:.3f} [{oot['auc_ci95'][0]:.3f}, {oot['auc_ci95'][1]:.3f}], "
+        f"KS {oot['ks']:.3f} [{oot['ks_ci95'][0]:.3f}, {oot['ks_ci95'][1]:.3f}]"
+    )
     for warning in report["warnings"]:
         typer.echo(f"  warning: {warning}")
 
@@ -129,14 +155,18 @@ def _step(action: str, version: str, as_user: str) -> None:
 
     try:
         platform = _platform()
-        view = getattr(model_governance, f"{action}_model")(platform, principal_for_username(platform, as_user), version)
+        view = getattr(model_governance, f"{action}_model")(
+            platform, principal_for_username(platform, as_user), version
+        )
     except WuxinError as exc:
         _fail(exc)
     typer.echo(f"model {view['version'][:12]} ({view['name']}): {view['state']}")
 
 
 @credit_app.command("approve")
-def credit_approve(version: str, as_user: str = typer.Option(..., "--as", help="a risk manager who did not train it")) -> None:
+def credit_approve(
+    version: str, as_user: str = typer.Option(..., "--as", help="a risk manager who did not train it")
+) -> None:
     """Approve a validated model."""
     _step("approve", version, as_user)
 
@@ -165,17 +195,22 @@ def credit_models(as_user: str = typer.Option(..., "--as", help="a credit office
     for r in rows:
         label = f"  [{r['label']['zh']} · {r['label']['en']}]" if r["label"] else ""
         passed = (r["validation"] or {}).get("passed")
-        typer.echo(f"{r['version'][:12]}  {r['name']:<24} {r['state']:<9} trained by {r['trained_by_name'] or 'platform'}, "
-                   f"validated by {r['validated_by_name'] or '-'} ({'passed' if passed else 'not passed' if passed is False else '-'}), "
-                   f"approved by {r['approved_by_name'] or '-'}{label}")
+        typer.echo(
+            f"{r['version'][:12]}  {r['name']:<24} {r['state']:<9} trained by {r['trained_by_name'] or 'platform'}, "
+            f"validated by {r['validated_by_name'] or '-'} ({'passed' if passed else 'not passed' if passed is False else '-'}), "
+            f"approved by {r['approved_by_name'] or '-'}{label}"
+        )
 
 
 @credit_app.command("decide")
-def credit_decide(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-                  product: str = typer.Option(..., help="product code, e.g. digital_manufacturing"),
-                  as_user: str = typer.Option(..., "--as", help="the credit officer or risk manager deciding"),
-                  pledged_value_cny: Optional[str] = typer.Option(
-                      None, help="collateral products: a declared value, which can only lower the pledge registry's")) -> None:
+def credit_decide(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    product: str = typer.Option(..., help="product code, e.g. digital_manufacturing"),
+    as_user: str = typer.Option(..., "--as", help="the credit officer or risk manager deciding"),
+    pledged_value_cny: str | None = typer.Option(
+        None, help="collateral products: a declared value, which can only lower the pledge registry's"
+    ),
+) -> None:
     """Decide for one enterprise and product as a bank user; prints the stored decision."""
     from decimal import Decimal
 
@@ -183,27 +218,39 @@ def credit_decide(enterprise: str = typer.Argument(..., help="enterprise id or U
 
     try:
         platform = _platform()
-        result = decide_credit(platform, principal_for_username(platform, as_user), enterprise_id_of(platform, enterprise), product,
-                               Decimal(pledged_value_cny) if pledged_value_cny else None)
+        result = decide_credit(
+            platform,
+            principal_for_username(platform, as_user),
+            enterprise_id_of(platform, enterprise),
+            product,
+            Decimal(pledged_value_cny) if pledged_value_cny else None,
+        )
     except WuxinError as exc:
         _fail(exc)
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 
 @credit_app.command("report")
-def credit_report(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-                  as_user: str = typer.Option(..., "--as", help="the credit officer or risk manager reading"),
-                  pdf: Optional[Path] = typer.Option(None, help="write the PDF here"),
-                  html: Optional[Path] = typer.Option(None, help="write the HTML here"),
-                  base_url: str = typer.Option("http://127.0.0.1:8000", help="API address the report's links point to")) -> None:
+def credit_report(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    as_user: str = typer.Option(..., "--as", help="the credit officer or risk manager reading"),
+    pdf: Path | None = typer.Option(None, help="write the PDF here"),
+    html: Path | None = typer.Option(None, help="write the HTML here"),
+    base_url: str = typer.Option("http://127.0.0.1:8000", help="API address the report's links point to"),
+) -> None:
     """The credit report of an enterprise as PDF and/or HTML (JSON on stdout when neither is asked)."""
     from wuxin.risk.report import render_html, render_pdf
-    from wuxin.services.credit.decisions import credit_report as build, enterprise_id_of, principal_for_username
+    from wuxin.services.credit.decisions import credit_report as build
+    from wuxin.services.credit.decisions import enterprise_id_of, principal_for_username
 
     try:
         platform = _platform()
-        data = build(platform, principal_for_username(platform, as_user), enterprise_id_of(platform, enterprise),
-                     output="pdf" if pdf else "html" if html else "json")
+        data = build(
+            platform,
+            principal_for_username(platform, as_user),
+            enterprise_id_of(platform, enterprise),
+            output="pdf" if pdf else "html" if html else "json",
+        )
     except WuxinError as exc:
         _fail(exc)
     if pdf:

@@ -2,6 +2,7 @@
 
 Exit codes: 0 ok, 1 the document breaks the EPCIS 2.0 schema, 2 unreadable or not JSON.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,8 +1,8 @@
 """`wuxin indicators ...`: update the dirty days, show values and indexes, list the catalog."""
+
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -38,8 +38,11 @@ def update(batch: int = typer.Option(5000, min=1, help="device-days per transact
 
 
 @app.command("mark")
-def mark(from_day: str = typer.Option(..., "--from"), to_day: str = typer.Option(..., "--to"),
-         enterprise: list[int] = typer.Option([], help="enterprise ids (default: all)")) -> None:
+def mark(
+    from_day: str = typer.Option(..., "--from"),
+    to_day: str = typer.Option(..., "--to"),
+    enterprise: list[int] = typer.Option([], help="enterprise ids (default: all)"),
+) -> None:
     """Mark every device-day of a range dirty (after changing a declaration)."""
     from wuxin.services.indicators import mark_all_dirty
 
@@ -48,8 +51,12 @@ def mark(from_day: str = typer.Option(..., "--from"), to_day: str = typer.Option
 
 
 @app.command("show")
-def show(enterprise_id: int, from_day: str = typer.Option(..., "--from"), to_day: str = typer.Option(..., "--to"),
-         period: str = typer.Option("day", help="day | month")) -> None:
+def show(
+    enterprise_id: int,
+    from_day: str = typer.Option(..., "--from"),
+    to_day: str = typer.Option(..., "--to"),
+    period: str = typer.Option("day", help="day | month"),
+) -> None:
     """An enterprise's values with units and quality (local operator: no consent check)."""
     from wuxin.errors import WuxinError
     from wuxin.services.indicators import enterprise_indicators
@@ -68,16 +75,29 @@ def show(enterprise_id: int, from_day: str = typer.Option(..., "--from"), to_day
 
 
 @app.command("index")
-def index(from_day: str = typer.Option(..., "--from"), to_day: str = typer.Option(..., "--to"),
-          scenario: Optional[str] = None, region: Optional[str] = None, indicator: Optional[str] = None) -> None:
+def index(
+    from_day: str = typer.Option(..., "--from"),
+    to_day: str = typer.Option(..., "--to"),
+    scenario: str | None = None,
+    region: str | None = None,
+    indicator: str | None = None,
+) -> None:
     """Industry indexes (quartiles of peer groups of at least 5 enterprises)."""
     from wuxin.services.indicators import industry_index
 
     first, last = _days(from_day, to_day)
     table = Table("scenario", "region", "day", "indicator", "n", "p25", "median", "p75")
     for v in industry_index(_platform(), None, scenario, region, indicator, first, last)["values"]:
-        table.add_row(v["scenario"], v["region"], v["day"], v["indicator"], str(v["enterprises"]), f"{v['p25']:.4g}",
-                      f"{v['median']:.4g}", f"{v['p75']:.4g}")
+        table.add_row(
+            v["scenario"],
+            v["region"],
+            v["day"],
+            v["indicator"],
+            str(v["enterprises"]),
+            f"{v['p25']:.4g}",
+            f"{v['median']:.4g}",
+            f"{v['p75']:.4g}",
+        )
     Console().print(table)
 
 
@@ -88,6 +108,14 @@ def catalog() -> None:
 
     table = Table("scenario", "indicator", "unit", "label", "level", "from", "aggregation", "index")
     for e in entries():
-        table.add_row(e["scenario"], e["name"], e["unit"], f"{e['label']['zh']} / {e['label']['en']}", e["level"],
-                      e["device_type"] or ", ".join(e["inputs"]), e["aggregation"] or e["month"], "yes" if e["index"] else "")
+        table.add_row(
+            e["scenario"],
+            e["name"],
+            e["unit"],
+            f"{e['label']['zh']} / {e['label']['en']}",
+            e["level"],
+            e["device_type"] or ", ".join(e["inputs"]),
+            e["aggregation"] or e["month"],
+            "yes" if e["index"] else "",
+        )
     Console().print(table)

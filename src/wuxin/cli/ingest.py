@@ -1,4 +1,5 @@
 """`wuxin ingest ...`: long-running ingestion services (MQTT) and broker accounts."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 URL_HELP = "mqtt://worker:password@host:1883 (WUXIN_MQTT_URL)"
 STREAM_HELP = "the NATS JetStream cluster, nats://host:4222[,nats://host2:4222...]"
 ADMIN_HELP = "dynamic-security admin, mqtt://wuxin-admin:password@host:1883 (WUXIN_MQTT_ADMIN_URL)"
-METRICS_PORT_HELP = ("serve this worker's /metrics on this port (0 = off); with --processes N, worker n uses "
-                     "port + n - 1 (WUXIN_MQTT_METRICS_PORT)")
+METRICS_PORT_HELP = (
+    "serve this worker's /metrics on this port (0 = off); with --processes N, worker n uses "
+    "port + n - 1 (WUXIN_MQTT_METRICS_PORT)"
+)
 # A worker process has two busy threads (network, database): hand the GIL over sooner than the 5 ms
 # default, or each database round trip can wait a whole interval for the network thread.
 SWITCH_INTERVAL_S = 0.0005
@@ -41,17 +43,19 @@ def _stop_on_signals() -> threading.Event:
 
 
 @app.command("mqtt")
-def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL", help=URL_HELP),
-                 client_id: str = typer.Option("wuxin-worker-1", help="fixed id: the broker keeps this worker's session"),
-                 processes: int = typer.Option(1, help="worker processes (client ids get -1, -2 ...)"),
-                 batch_max: int = typer.Option(2000, help="messages per transaction at most"),
-                 sweep_interval_s: float = typer.Option(30.0, help="connectivity sweep period (0 = off)"),
-                 admin_url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
-                 reconcile_interval_s: float = typer.Option(60.0, help="disable revoked devices' accounts this often"),
-                 metrics_port: int = typer.Option(0, envvar="WUXIN_MQTT_METRICS_PORT", min=0, max=65535,
-                                                  help=METRICS_PORT_HELP),
-                 metrics_host: str = typer.Option("127.0.0.1", envvar="WUXIN_MQTT_METRICS_HOST",
-                                                  help="address the workers' /metrics listen on")) -> None:
+def mqtt_consume(
+    url: str | None = typer.Option(None, envvar="WUXIN_MQTT_URL", help=URL_HELP),
+    client_id: str = typer.Option("wuxin-worker-1", help="fixed id: the broker keeps this worker's session"),
+    processes: int = typer.Option(1, help="worker processes (client ids get -1, -2 ...)"),
+    batch_max: int = typer.Option(2000, help="messages per transaction at most"),
+    sweep_interval_s: float = typer.Option(30.0, help="connectivity sweep period (0 = off)"),
+    admin_url: str | None = typer.Option(None, envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
+    reconcile_interval_s: float = typer.Option(60.0, help="disable revoked devices' accounts this often"),
+    metrics_port: int = typer.Option(0, envvar="WUXIN_MQTT_METRICS_PORT", min=0, max=65535, help=METRICS_PORT_HELP),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", envvar="WUXIN_MQTT_METRICS_HOST", help="address the workers' /metrics listen on"
+    ),
+) -> None:
     """Consume device telemetry from the broker into the database (QoS 1, ack after commit)."""
     from wuxin.logs import configure_logging
 
@@ -59,15 +63,25 @@ def mqtt_consume(url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_URL"
     if not url:
         raise typer.BadParameter("give --url or set WUXIN_MQTT_URL")
     if processes > 1:
-        _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s,
-                       metrics_port, metrics_host)
+        _run_processes(
+            url,
+            client_id,
+            processes,
+            batch_max,
+            sweep_interval_s,
+            admin_url,
+            reconcile_interval_s,
+            metrics_port,
+            metrics_host,
+        )
         return
     stop = _stop_on_signals()
     platform = _platform()
     if metrics_port:
         serve_metrics(platform, metrics_host, metrics_port)
-    background = start_background(platform, url, client_id, sweep_interval_s, admin_url, reconcile_interval_s,
-                                  batch_max, stop, worker=False)
+    background = start_background(
+        platform, url, client_id, sweep_interval_s, admin_url, reconcile_interval_s, batch_max, stop, worker=False
+    )
     from wuxin.ingest.mqtt.worker import MqttWorker
 
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -86,19 +100,46 @@ def serve_metrics(platform, host: str, port: int) -> None:
     logging.getLogger("wuxin.ingest").info("worker metrics on http://%s:%s/metrics", host, port)
 
 
-def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin_url, reconcile_interval_s,
-                   metrics_port: int = 0, metrics_host: str = "127.0.0.1") -> None:
+def _run_processes(
+    url,
+    client_id,
+    processes,
+    batch_max,
+    sweep_interval_s,
+    admin_url,
+    reconcile_interval_s,
+    metrics_port: int = 0,
+    metrics_host: str = "127.0.0.1",
+) -> None:
     """One worker per process (the GIL); only the first sweeps and reconciles; worker n serves its /metrics
     on metrics_port + n - 1."""
     stop = _stop_on_signals()  # before the children start: a stop while they start still stops them
     children = []
     for n in range(1, processes + 1):
-        args = [sys.executable, "-m", "wuxin.cli.main", "ingest", "mqtt", "--client-id", f"{client_id}-{n}",
-                "--batch-max", str(batch_max), "--sweep-interval-s", str(sweep_interval_s if n == 1 else 0),
-                "--reconcile-interval-s", str(reconcile_interval_s if n == 1 else 0),
-                "--metrics-port", str(metrics_port + n - 1 if metrics_port else 0), "--metrics-host", metrics_host]
-        env = dict(os.environ, WUXIN_MQTT_URL=url,  # not an argument: `ps` would show the worker's password
-                   **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}))
+        args = [
+            sys.executable,
+            "-m",
+            "wuxin.cli.main",
+            "ingest",
+            "mqtt",
+            "--client-id",
+            f"{client_id}-{n}",
+            "--batch-max",
+            str(batch_max),
+            "--sweep-interval-s",
+            str(sweep_interval_s if n == 1 else 0),
+            "--reconcile-interval-s",
+            str(reconcile_interval_s if n == 1 else 0),
+            "--metrics-port",
+            str(metrics_port + n - 1 if metrics_port else 0),
+            "--metrics-host",
+            metrics_host,
+        ]
+        env = dict(
+            os.environ,
+            WUXIN_MQTT_URL=url,  # not an argument: `ps` would show the worker's password
+            **({"WUXIN_MQTT_ADMIN_URL": admin_url} if admin_url and n == 1 else {}),
+        )
         children.append(subprocess.Popen(args, env=env))
     while not stop.wait(0.5) and all(c.poll() is None for c in children):
         pass
@@ -109,8 +150,17 @@ def _run_processes(url, client_id, processes, batch_max, sweep_interval_s, admin
         child.wait()
 
 
-def start_background(platform, url: str | None, client_id: str, sweep_interval_s: float, admin_url: str | None,
-                     reconcile_interval_s: float, batch_max: int, stop: threading.Event, worker: bool = True) -> list[threading.Thread]:
+def start_background(
+    platform,
+    url: str | None,
+    client_id: str,
+    sweep_interval_s: float,
+    admin_url: str | None,
+    reconcile_interval_s: float,
+    batch_max: int,
+    stop: threading.Event,
+    worker: bool = True,
+) -> list[threading.Thread]:
     """Threads beside the API or a worker: the MQTT worker (if `worker`), connectivity sweep, broker reconciliation."""
     from wuxin.services.devices.connectivity import sweep_connectivity
 
@@ -123,7 +173,9 @@ def start_background(platform, url: str | None, client_id: str, sweep_interval_s
     if sweep_interval_s > 0:
         threads.append(_periodic("wuxin-connectivity", sweep_interval_s, stop, lambda: sweep_connectivity(platform)))
     if admin_url and reconcile_interval_s > 0:
-        threads.append(_periodic("wuxin-broker-reconcile", reconcile_interval_s, stop, lambda: _reconcile(platform, admin_url)))
+        threads.append(
+            _periodic("wuxin-broker-reconcile", reconcile_interval_s, stop, lambda: _reconcile(platform, admin_url))
+        )
     for thread in threads:
         thread.start()
     return threads
@@ -154,16 +206,18 @@ def _reconcile(platform, admin_url: str) -> dict:
 
 
 @app.command("mosquitto-config")
-def mosquitto_config(data_dir: Path = typer.Option(Path("/var/lib/mosquitto"), help="persistence and dynamic-security.json"),
-                     port: int = typer.Option(1883, help="plain listener for the workers and the admin"),
-                     bind_address: str = typer.Option("127.0.0.1", help="keep the plain listener on loopback"),
-                     run_as_user: str = typer.Option("mosquitto", help="Mosquitto drops to this user"),
-                     log_file: Optional[Path] = typer.Option(None, help="default: stderr (the journal)"),
-                     tls_port: Optional[int] = typer.Option(None, help="the devices' TLS listener (8883), needs the three files"),
-                     tls_bind_address: str = typer.Option("0.0.0.0"),
-                     device_ca: Optional[Path] = typer.Option(None, help="CA that issues device client certificates"),
-                     server_cert: Optional[Path] = typer.Option(None, help="the broker's certificate (PEM, chain)"),
-                     server_key: Optional[Path] = typer.Option(None, help="the broker's private key (PEM)")) -> None:
+def mosquitto_config(
+    data_dir: Path = typer.Option(Path("/var/lib/mosquitto"), help="persistence and dynamic-security.json"),
+    port: int = typer.Option(1883, help="plain listener for the workers and the admin"),
+    bind_address: str = typer.Option("127.0.0.1", help="keep the plain listener on loopback"),
+    run_as_user: str = typer.Option("mosquitto", help="Mosquitto drops to this user"),
+    log_file: Path | None = typer.Option(None, help="default: stderr (the journal)"),
+    tls_port: int | None = typer.Option(None, help="the devices' TLS listener (8883), needs the three files"),
+    tls_bind_address: str = typer.Option("0.0.0.0"),
+    device_ca: Path | None = typer.Option(None, help="CA that issues device client certificates"),
+    server_cert: Path | None = typer.Option(None, help="the broker's certificate (PEM, chain)"),
+    server_key: Path | None = typer.Option(None, help="the broker's private key (PEM)"),
+) -> None:
     """Print the broker configuration (deploy/mosquitto templates filled); redirect it to mosquitto.conf."""
     from wuxin.ingest.mqtt.broker import BrokerError, TlsListener, render_config
 
@@ -173,18 +227,23 @@ def mosquitto_config(data_dir: Path = typer.Option(Path("/var/lib/mosquitto"), h
             raise typer.BadParameter("--tls-port needs --device-ca, --server-cert and --server-key")
         tls = TlsListener(tls_port, device_ca, server_cert, server_key, tls_bind_address)
     try:
-        typer.echo(render_config(port, data_dir, bind_address=bind_address, run_as_user=run_as_user, log_file=log_file,
-                                 tls=tls), nl=False)
+        typer.echo(
+            render_config(
+                port, data_dir, bind_address=bind_address, run_as_user=run_as_user, log_file=log_file, tls=tls
+            ),
+            nl=False,
+        )
     except BrokerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
 @app.command("mqtt-provision")
-def mqtt_provision(admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
-                   worker_username: str = typer.Option("wuxin-worker"),
-                   worker_password: str = typer.Option(..., envvar="WUXIN_MQTT_WORKER_PASSWORD", prompt=True,
-                                                       hide_input=True)) -> None:
+def mqtt_provision(
+    admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
+    worker_username: str = typer.Option("wuxin-worker"),
+    worker_password: str = typer.Option(..., envvar="WUXIN_MQTT_WORKER_PASSWORD", prompt=True, hide_input=True),
+) -> None:
     """Create the workers' broker account and reconcile device accounts with the registry."""
     from wuxin.ingest.mqtt.broker import DynsecAdmin, provision_worker
 
@@ -197,8 +256,9 @@ def mqtt_provision(admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_U
 
 
 @app.command("mqtt-credentials")
-def mqtt_credentials(device_key: str,
-                     admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP)) -> None:
+def mqtt_credentials(
+    device_key: str, admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP)
+) -> None:
     """Rotate a device's access token and set it as its MQTT password (username = device key); printed once."""
     from wuxin.errors import WuxinError
     from wuxin.ingest.mqtt.broker import DynsecAccounts, DynsecAdmin
@@ -216,21 +276,32 @@ def mqtt_credentials(device_key: str,
 
 
 @app.command("mqtt-front")
-def mqtt_front(broker_url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT_FRONT_BROKER_URL",
-                                                       help="the front end's broker account, "
-                                                       "mqtt://wuxin-front:password@host:1883"),
-               stream_urls: Optional[str] = typer.Option(None, "--stream-urls", envvar="WUXIN_STREAM_URLS",
-                                                         help=STREAM_HELP + "; given, the front end publishes there "
-                                                         "instead of to the broker"),
-               host: str = typer.Option("0.0.0.0", help="where devices connect"),
-               port: int = typer.Option(1884, help="the devices' MQTT port"),
-               tls_port: Optional[int] = typer.Option(None, envvar="WUXIN_MQTT_FRONT_TLS_PORT",
-                                                      help="the devices' MQTTS port (8883), with the certificate and "
-                                                           "key of WUXIN_MQTT_FRONT_TLS_CERT / _KEY"),
-               check_every_s: float = typer.Option(60.0, help="close connections of revoked credentials and expire "
-                                                   "overdue commands this often"),
-               command_poll_s: float = typer.Option(1.0, help="how often approved commands are sent to connected "
-                                                    "devices (and at once when one connects)")) -> None:
+def mqtt_front(
+    broker_url: str | None = typer.Option(
+        None,
+        envvar="WUXIN_MQTT_FRONT_BROKER_URL",
+        help="the front end's broker account, mqtt://wuxin-front:password@host:1883",
+    ),
+    stream_urls: str | None = typer.Option(
+        None,
+        "--stream-urls",
+        envvar="WUXIN_STREAM_URLS",
+        help=STREAM_HELP + "; given, the front end publishes there instead of to the broker",
+    ),
+    host: str = typer.Option("0.0.0.0", help="where devices connect"),
+    port: int = typer.Option(1884, help="the devices' MQTT port"),
+    tls_port: int | None = typer.Option(
+        None,
+        envvar="WUXIN_MQTT_FRONT_TLS_PORT",
+        help="the devices' MQTTS port (8883), with the certificate and key of WUXIN_MQTT_FRONT_TLS_CERT / _KEY",
+    ),
+    check_every_s: float = typer.Option(
+        60.0, help="close connections of revoked credentials and expire overdue commands this often"
+    ),
+    command_poll_s: float = typer.Option(
+        1.0, help="how often approved commands are sent to connected devices (and at once when one connects)"
+    ),
+) -> None:
     """The devices' MQTT front end: ThingsBoard SDKs (token as username) and Alibaba LinkKit (signed) connect
     here unchanged; it forwards to the broker the workers read (`wuxin ingest mqtt`) and sends them the commands
     approved for them (ThingsBoard RPC, Alink services)."""
@@ -242,10 +313,18 @@ def mqtt_front(broker_url: Optional[str] = typer.Option(None, envvar="WUXIN_MQTT
         raise typer.BadParameter("give --broker-url (WUXIN_MQTT_FRONT_BROKER_URL) or --stream-urls (WUXIN_STREAM_URLS)")
     stop = _stop_on_signals()
     platform = _platform()
-    front = DeviceFrontEnd(platform, broker_url, host, port, command_poll_s=command_poll_s,
-                           stream_urls=_stream_servers(stream_urls) if stream_urls else None,
-                           **_front_tls(platform.settings, tls_port)).start_in_thread()
-    typer.echo(f"MQTT front end on {host}:{front.port}" + (f", MQTTS on {host}:{front.tls_port}" if front.tls_port else ""))
+    front = DeviceFrontEnd(
+        platform,
+        broker_url,
+        host,
+        port,
+        command_poll_s=command_poll_s,
+        stream_urls=_stream_servers(stream_urls) if stream_urls else None,
+        **_front_tls(platform.settings, tls_port),
+    ).start_in_thread()
+    typer.echo(
+        f"MQTT front end on {host}:{front.port}" + (f", MQTTS on {host}:{front.tls_port}" if front.tls_port else "")
+    )
     while not stop.wait(check_every_s):
         try:
             closed = front.check_credentials()
@@ -275,10 +354,11 @@ def _stream_policy(replicas: int, ack_wait_s: float):
 
 
 @app.command("stream-setup")
-def stream_setup(nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_URLS", help=STREAM_HELP),
-                 replicas: int = typer.Option(0, min=0, max=5, help="0: 3 on a cluster of 3 or more nodes, else 1"),
-                 ack_wait_s: float = typer.Option(30.0, min=0.5, help="an unacked message goes to another worker "
-                                                  "after this")) -> None:
+def stream_setup(
+    nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_URLS", help=STREAM_HELP),
+    replicas: int = typer.Option(0, min=0, max=5, help="0: 3 on a cluster of 3 or more nodes, else 1"),
+    ack_wait_s: float = typer.Option(30.0, min=0.5, help="an unacked message goes to another worker after this"),
+) -> None:
     """Create the ingestion stream and the workers' durable consumer (nothing changes when they exist)."""
     import asyncio
 
@@ -294,17 +374,19 @@ def stream_setup(nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_UR
             await nc.close()
 
     made, waiting = asyncio.run(setup())
-    typer.echo(f"stream {jetstream.STREAM}: {made} replica(s), {waiting} message(s) waiting; "
-               f"consumer {jetstream.CONSUMER}")
+    typer.echo(
+        f"stream {jetstream.STREAM}: {made} replica(s), {waiting} message(s) waiting; consumer {jetstream.CONSUMER}"
+    )
 
 
 @app.command("stream-worker")
-def stream_worker(nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_URLS", help=STREAM_HELP),
-                  name: str = typer.Option("wuxin-stream-worker", help="connection name (shows in the NATS monitor)"),
-                  batch_max: int = typer.Option(1000, min=1, help="messages per transaction at most"),
-                  replicas: int = typer.Option(0, min=0, max=5, help="when it creates the stream: as stream-setup"),
-                  ack_wait_s: float = typer.Option(30.0, min=0.5, help="when it creates the consumer: as "
-                                                   "stream-setup")) -> None:
+def stream_worker(
+    nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_URLS", help=STREAM_HELP),
+    name: str = typer.Option("wuxin-stream-worker", help="connection name (shows in the NATS monitor)"),
+    batch_max: int = typer.Option(1000, min=1, help="messages per transaction at most"),
+    replicas: int = typer.Option(0, min=0, max=5, help="when it creates the stream: as stream-setup"),
+    ack_wait_s: float = typer.Option(30.0, min=0.5, help="when it creates the consumer: as stream-setup"),
+) -> None:
     """Store the ingestion stream into the database (WUXIN_DATABASE_URL): a competing consumer, ack after commit.
     Start as many as needed, on any host; stop any at any time (its unacked messages go to the others)."""
     from wuxin.ingest.stream.worker import StreamWorker
@@ -320,10 +402,11 @@ def stream_worker(nats: str = typer.Option(..., "--nats", envvar="WUXIN_STREAM_U
 
 
 @app.command("mqtt-front-account")
-def mqtt_front_account(admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
-                       username: str = typer.Option("wuxin-front"),
-                       password: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_PASSWORD", prompt=True,
-                                                    hide_input=True)) -> None:
+def mqtt_front_account(
+    admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADMIN_URL", help=ADMIN_HELP),
+    username: str = typer.Option("wuxin-front"),
+    password: str = typer.Option(..., envvar="WUXIN_MQTT_FRONT_PASSWORD", prompt=True, hide_input=True),
+) -> None:
     """Create the front end's broker account: it may publish on every device's internal topics."""
     from wuxin.ingest.mqtt.broker import DynsecAdmin, provision_front
 
@@ -336,9 +419,11 @@ def mqtt_front_account(admin_url: str = typer.Option(..., envvar="WUXIN_MQTT_ADM
 
 
 @app.command("alink-secret")
-def alink_secret(device_key: str,
-                 product_key: str = typer.Option(..., help="the productKey LinkKit is configured with"),
-                 device_name: Optional[str] = typer.Option(None, help="LinkKit's deviceName (default: the device key)")) -> None:
+def alink_secret(
+    device_key: str,
+    product_key: str = typer.Option(..., help="the productKey LinkKit is configured with"),
+    device_name: str | None = typer.Option(None, help="LinkKit's deviceName (default: the device key)"),
+) -> None:
     """Give a device an Alibaba LinkKit identity and a new DeviceSecret (printed once, kept encrypted)."""
     from wuxin.errors import WuxinError
     from wuxin.services.ingest.device_sdk import issue_alink_secret
@@ -357,8 +442,16 @@ def serve_background(platform) -> threading.Event:
     runs it (with the offline rules), and two sweeps at once could record a transition twice.
     """
     stop = threading.Event()
-    start_background(platform, platform.settings.mqtt_url, os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"),
-                     0.0, platform.settings.mqtt_admin_url, 60.0, 2000, stop)
+    start_background(
+        platform,
+        platform.settings.mqtt_url,
+        os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"),
+        0.0,
+        platform.settings.mqtt_admin_url,
+        60.0,
+        2000,
+        stop,
+    )
     start_front_end(platform, stop)
     return stop
 
@@ -370,15 +463,24 @@ def start_front_end(platform, stop: threading.Event):
         return None
     backend_url = settings.mqtt_front_url or settings.mqtt_url
     if not backend_url and not settings.stream_urls:
-        raise ConfigError("WUXIN_MQTT_FRONT_PORT is set but none of WUXIN_STREAM_URLS, WUXIN_MQTT_FRONT_URL and "
-                          "WUXIN_MQTT_URL names where the front end forwards to")
+        raise ConfigError(
+            "WUXIN_MQTT_FRONT_PORT is set but none of WUXIN_STREAM_URLS, WUXIN_MQTT_FRONT_URL and "
+            "WUXIN_MQTT_URL names where the front end forwards to"
+        )
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
 
     streams = _stream_servers(settings.stream_urls) if settings.stream_urls else None
-    front = DeviceFrontEnd(platform, backend_url, settings.host, settings.mqtt_front_port, stream_urls=streams,
-                           **_front_tls(settings, settings.mqtt_front_tls_port)).start_in_thread()
-    logging.getLogger("wuxin.ingest").info("MQTT front end for the vendors' SDKs on %s:%d (MQTTS: %s)", settings.host,
-                                           front.port, front.tls_port)
+    front = DeviceFrontEnd(
+        platform,
+        backend_url,
+        settings.host,
+        settings.mqtt_front_port,
+        stream_urls=streams,
+        **_front_tls(settings, settings.mqtt_front_tls_port),
+    ).start_in_thread()
+    logging.getLogger("wuxin.ingest").info(
+        "MQTT front end for the vendors' SDKs on %s:%d (MQTTS: %s)", settings.host, front.port, front.tls_port
+    )
     threading.Thread(target=_watch_front, args=(front, stop), name="wuxin-mqtt-front-check", daemon=True).start()
     return front
 

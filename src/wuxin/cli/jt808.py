@@ -1,11 +1,12 @@
 """`wuxin jt808 ...`: run the gateway, decode captured frames."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import signal
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -19,7 +20,9 @@ app = typer.Typer(no_args_is_help=True, help="JT/T 808 vehicle terminals: provis
 
 @app.command()
 def decode(
-    hex_text: Annotated[list[str], typer.Argument(metavar="HEX", help="One frame in hex; 7e delimiters and spaces optional.")],
+    hex_text: Annotated[
+        list[str], typer.Argument(metavar="HEX", help="One frame in hex; 7e delimiters and spaces optional.")
+    ],
 ) -> None:
     """Print a captured frame as JSON (one line per frame if several are given)."""
     try:
@@ -51,8 +54,9 @@ def _parse_devices(pairs: list[str]) -> dict[str, tuple[str, str]]:
         terminal, sep, key = pair.partition("=")
         phone, colon, terminal_id = terminal.partition(":")
         if not sep or not colon or not phone.isdigit() or not TERMINAL_ID_PATTERN.match(terminal_id.upper()) or not key:
-            raise typer.BadParameter(f"--device wants PHONE:TERMINAL_ID=DEVICE_KEY (e.g. 013912345678:T000001=truck-1), "
-                                     f"got {pair!r}")
+            raise typer.BadParameter(
+                f"--device wants PHONE:TERMINAL_ID=DEVICE_KEY (e.g. 013912345678:T000001=truck-1), got {pair!r}"
+            )
         devices[phone] = (key, terminal_id)
     return devices
 
@@ -67,12 +71,18 @@ def listen_host(host: str | None) -> str:
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 6808,
-    host: Annotated[Optional[str], typer.Option(help="Address to bind; default WUXIN_HOST (127.0.0.1).")] = None,
-    device: Annotated[list[str], typer.Option(
-        help="A terminal open for enrolment for 24 h, as PHONE:TERMINAL_ID=DEVICE_KEY; repeatable.")] = [],  # noqa: B006
+    host: Annotated[str | None, typer.Option(help="Address to bind; default WUXIN_HOST (127.0.0.1).")] = None,
+    device: Annotated[
+        list[str],
+        typer.Option(help="A terminal open for enrolment for 24 h, as PHONE:TERMINAL_ID=DEVICE_KEY; repeatable."),
+    ] = [],  # noqa: B006
     idle_timeout_s: Annotated[float, typer.Option(help="Close a connection silent this long.")] = 180.0,
-    command_poll_s: Annotated[float, typer.Option(help="How often approved commands are sent to online terminals "
-                                                       "and overdue ones expired (platform mode).")] = 5.0,
+    command_poll_s: Annotated[
+        float,
+        typer.Option(
+            help="How often approved commands are sent to online terminals and overdue ones expired (platform mode)."
+        ),
+    ] = 5.0,
 ) -> None:
     """Run the gateway on the platform (terminals = provisioned GPS terminal devices, readings stored);
     with --device, an in-memory directory that prints received lines as JSON Lines instead."""
@@ -122,11 +132,18 @@ def provision(
     device_key: Annotated[str, typer.Argument(help="The JT/T 808 terminal device (its jt808_phone is the SIM).")],
     terminal_id: Annotated[str, typer.Option(help="终端ID the maker gave the terminal (on its label).")],
     window_hours: Annotated[float, typer.Option(help="How long the terminal may register (0x0100).")] = 72.0,
-    manufacturer_id: Annotated[Optional[str], typer.Option(help="制造商ID; checked when given.")] = None,
-    terminal_model: Annotated[Optional[str], typer.Option(help="终端型号; checked when given.")] = None,
-    imei: Annotated[Optional[str], typer.Option(help="15 digits; when given, only a 2019 terminal sending it logs in.")] = None,
-    header_version: Annotated[str, typer.Option(help="auto (bit 14, 2013 fallback), 2013 (a 2013 terminal setting "
-                                                     "bit 14) or 2019: how the gateway reads its headers.")] = "auto",
+    manufacturer_id: Annotated[str | None, typer.Option(help="制造商ID; checked when given.")] = None,
+    terminal_model: Annotated[str | None, typer.Option(help="终端型号; checked when given.")] = None,
+    imei: Annotated[
+        str | None, typer.Option(help="15 digits; when given, only a 2019 terminal sending it logs in.")
+    ] = None,
+    header_version: Annotated[
+        str,
+        typer.Option(
+            help="auto (bit 14, 2013 fallback), 2013 (a 2013 terminal setting "
+            "bit 14) or 2019: how the gateway reads its headers."
+        ),
+    ] = "auto",
 ) -> None:
     """Provision a terminal and open its enrolment window (again: its old auth code stops working)."""
     from wuxin.bootstrap import build_platform
@@ -134,9 +151,17 @@ def provision(
     from wuxin.services.ingest.jt808 import provision_terminal
 
     try:
-        enrolment = provision_terminal(build_platform(), None, device_key, terminal_id, window_s=round(window_hours * 3600),
-                                       manufacturer_id=manufacturer_id, terminal_model=terminal_model, imei=imei,
-                                       header_version=header_version)
+        enrolment = provision_terminal(
+            build_platform(),
+            None,
+            device_key,
+            terminal_id,
+            window_s=round(window_hours * 3600),
+            manufacturer_id=manufacturer_id,
+            terminal_model=terminal_model,
+            imei=imei,
+            header_version=header_version,
+        )
     except WuxinError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -2,6 +2,7 @@
 
 Exit codes of `verify`: 0 valid, 1 well-formed but does not verify, 2 malformed or unreadable.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,9 @@ def ledger() -> None:
 @app.command()
 def verify(
     file: Path = typer.Argument(..., help="An exported proof: inclusion, consistency or tree_head JSON."),
-    public_key: str = typer.Option(None, "--public-key", help="Trusted Ed25519 public key (hex) the tree head must carry."),
+    public_key: str = typer.Option(
+        None, "--public-key", help="Trusted Ed25519 public key (hex) the tree head must carry."
+    ),
 ) -> None:
     """Verify an exported inclusion/consistency proof or signed tree head; exit 0 when valid."""
     try:

@@ -1,19 +1,19 @@
 """`wuxin`: the platform's command line. Run `wuxin --help` to see what it does."""
+
 from __future__ import annotations
 
 import sys
 
 import typer
 
-from wuxin.cli import bench, core, credit, onboarding
+from wuxin.cli import bench, core, credit, onboarding, simulate
 from wuxin.cli import calendars as calendars_cli
-from wuxin.cli.monitoring import app as monitoring_app
-from wuxin.cli import indicators as indicators_cli, simulate
+from wuxin.cli import indicators as indicators_cli
+from wuxin.cli.epcis import app as epcis_app
 from wuxin.cli.ingest import app as ingest_app
 from wuxin.cli.jt808 import app as jt808_app
 from wuxin.cli.ledger import app as ledger_app
-from wuxin.cli.epcis import app as epcis_app
-
+from wuxin.cli.monitoring import app as monitoring_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -30,7 +30,11 @@ app.add_typer(jt808_app, name="jt808", help="JT/T 808 vehicle terminals: provisi
 app.command("simulate")(simulate.simulate)
 app.add_typer(indicators_cli.app, name="indicators", help="Operating indicators and industry indexes.")
 app.add_typer(monitoring_app, name="monitoring", help="Post-loan monitoring: rules, sweep, daily evaluation.")
-app.add_typer(calendars_cli.app, name="calendars", help="Calendars: official PRC holidays, declared shutdowns and maintenance, site time zones, device service dates.")
+app.add_typer(
+    calendars_cli.app,
+    name="calendars",
+    help="Calendars: official PRC holidays, declared shutdowns and maintenance, site time zones, device service dates.",
+)
 
 
 def one_line_error(exc: BaseException) -> str | None:

@@ -1,11 +1,12 @@
 """`wuxin enterprise|site|device|consent add/list/show` and `wuxin device import`: onboarding from the command
 line, as a named user (`--as USER`), through the same service functions as the API (docs/onboarding.md)."""
+
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -56,11 +57,15 @@ def _enterprise_id(platform, ref: str) -> int:
 
 
 @enterprise_app.command("add")
-def enterprise_add(name: str, uscc: str = typer.Option(..., help="unified social credit code (18 characters)"),
-                   industry: str = typer.Option(..., help="a scenario pack's name (the folders of "
-                                                          "src/wuxin/scenarios and WUXIN_PACKS_DIRS)"),
-                   region: str = typer.Option(..., help="e.g. 江苏省苏州市吴江区"),
-                   as_user: str = typer.Option(..., "--as", help="a platform admin")) -> None:
+def enterprise_add(
+    name: str,
+    uscc: str = typer.Option(..., help="unified social credit code (18 characters)"),
+    industry: str = typer.Option(
+        ..., help="a scenario pack's name (the folders of src/wuxin/scenarios and WUXIN_PACKS_DIRS)"
+    ),
+    region: str = typer.Option(..., help="e.g. 江苏省苏州市吴江区"),
+    as_user: str = typer.Option(..., "--as", help="a platform admin"),
+) -> None:
     """Register an enterprise (platform admin only)."""
     from wuxin.services.devices.registry import create_enterprise
 
@@ -87,8 +92,10 @@ def enterprise_list(as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> N
 
 
 @enterprise_app.command("show")
-def enterprise_show(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-                    as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+def enterprise_show(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
     """An enterprise with its sites."""
     from wuxin.services.devices.registry import enterprise_profile
 
@@ -103,10 +110,15 @@ def enterprise_show(enterprise: str = typer.Argument(..., help="enterprise id or
 
 
 @site_app.command("add")
-def site_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC"), name: str = typer.Argument(...),
-             region: str = typer.Option(...), lat: Optional[float] = None, lon: Optional[float] = None,
-             timezone: Optional[str] = typer.Option(None, help="IANA zone (default Asia/Shanghai)"),
-             as_user: str = typer.Option(..., "--as", help="admin, the enterprise's user, or a consented integrator")) -> None:
+def site_add(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    name: str = typer.Argument(...),
+    region: str = typer.Option(...),
+    lat: float | None = None,
+    lon: float | None = None,
+    timezone: str | None = typer.Option(None, help="IANA zone (default Asia/Shanghai)"),
+    as_user: str = typer.Option(..., "--as", help="admin, the enterprise's user, or a consented integrator"),
+) -> None:
     """Add a site to an enterprise."""
     from wuxin.services.devices.registry import add_site
 
@@ -126,8 +138,10 @@ def _sites(as_user: str, enterprise: str) -> list[dict]:
 
 
 @site_app.command("list")
-def site_list(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-              as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+def site_list(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
     """The sites of an enterprise."""
     try:
         rows = _sites(as_user, enterprise)
@@ -138,9 +152,11 @@ def site_list(enterprise: str = typer.Argument(..., help="enterprise id or USCC"
 
 
 @site_app.command("show")
-def site_show(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-              site: str = typer.Argument(..., help="site id or name"),
-              as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+def site_show(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    site: str = typer.Argument(..., help="site id or name"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
     """One site of an enterprise."""
     try:
         found = [s for s in _sites(as_user, enterprise) if s["name"] == site or str(s["id"]) == site]
@@ -168,13 +184,17 @@ def _attributes(pairs: list[str]) -> dict:
 
 
 @device_app.command("add")
-def device_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC"), key: str = typer.Argument(...),
-               device_type: str = typer.Option(..., "--type", help="a device type with a thing model (wuxin thing-model list)"),
-               source_mode: str = typer.Option(..., help="bank_installed | third_party_platform | enterprise_shared"),
-               site: Optional[str] = typer.Option(None, help="site id or name"),
-               attr: list[str] = typer.Option([], help="install attribute name=value (repeatable)"),
-               as_user: str = typer.Option(..., "--as", help="admin, a consented integrator, or the enterprise's user "
-                                                             "(enterprise_shared only)")) -> None:
+def device_add(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    key: str = typer.Argument(...),
+    device_type: str = typer.Option(..., "--type", help="a device type with a thing model (wuxin thing-model list)"),
+    source_mode: str = typer.Option(..., help="bank_installed | third_party_platform | enterprise_shared"),
+    site: str | None = typer.Option(None, help="site id or name"),
+    attr: list[str] = typer.Option([], help="install attribute name=value (repeatable)"),
+    as_user: str = typer.Option(
+        ..., "--as", help="admin, a consented integrator, or the enterprise's user (enterprise_shared only)"
+    ),
+) -> None:
     """Register one device; its access token is printed once (only its hash is stored)."""
     from wuxin.services.devices.registry import enterprise_profile, register_device
 
@@ -187,16 +207,19 @@ def device_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC
             site_id = next((s["id"] for s in sites if s["name"] == site or str(s["id"]) == site), None)
             if site_id is None:
                 raise NotFound(f"enterprise {enterprise_id} has no site {site!r}")
-        device_id, token = register_device(platform, principal, enterprise_id, key, device_type, source_mode, site_id,
-                                           _attributes(attr))
+        device_id, token = register_device(
+            platform, principal, enterprise_id, key, device_type, source_mode, site_id, _attributes(attr)
+        )
     except WuxinError as exc:
         _fail(exc)
     _echo({"id": device_id, "key": key, "access_token": token, "note": "the token is shown once; it is stored hashed"})
 
 
 @device_app.command("list")
-def device_list(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-                as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+def device_list(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
     """The devices of an enterprise the user may read (consent scope applies)."""
     from wuxin.services.access.data_access import list_devices
 
@@ -206,13 +229,18 @@ def device_list(enterprise: str = typer.Argument(..., help="enterprise id or USC
     except WuxinError as exc:
         _fail(exc)
     for row in rows:
-        typer.echo(f"{row['key']}\t{row['device_type']}\tsite {row['site_id'] or '-'}\t{row['source_mode']}\t"
-                   f"{row['connectivity']}")
+        typer.echo(
+            f"{row['key']}\t{row['device_type']}\tsite {row['site_id'] or '-'}\t{row['source_mode']}\t"
+            f"{row['connectivity']}"
+        )
 
 
 @device_app.command("show")
-def device_show(enterprise: str = typer.Argument(..., help="enterprise id or USCC"), key: str = typer.Argument(...),
-                as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+def device_show(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    key: str = typer.Argument(...),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
     """One device: type, site, attributes, source mode, trust level, connectivity."""
     from wuxin.services.access.data_access import list_devices
 
@@ -227,13 +255,18 @@ def device_show(enterprise: str = typer.Argument(..., help="enterprise id or USC
 
 
 @device_app.command("import")
-def device_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv (UTF-8) or .xlsx"),
-                  enterprise: str = typer.Option(..., help="enterprise id or USCC the devices belong to"),
-                  as_user: str = typer.Option(..., "--as", help="admin, a consented integrator, or the enterprise's user"),
-                  credentials_out: Optional[Path] = typer.Option(
-                      None, dir_okay=False, help="write the created devices' tokens here (CSV, mode 0600, must not "
-                                                 "exist); without it they go to standard output"),
-                  dry_run: bool = typer.Option(False, "--dry-run", help="check every row, create nothing")) -> None:
+def device_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv (UTF-8) or .xlsx"),
+    enterprise: str = typer.Option(..., help="enterprise id or USCC the devices belong to"),
+    as_user: str = typer.Option(..., "--as", help="admin, a consented integrator, or the enterprise's user"),
+    credentials_out: Path | None = typer.Option(
+        None,
+        dir_okay=False,
+        help="write the created devices' tokens here (CSV, mode 0600, must not "
+        "exist); without it they go to standard output",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check every row, create nothing"),
+) -> None:
     """Bulk provisioning: valid rows are created in one transaction, refused rows reported (row, column, value,
     reason). Exit 1 when any row was refused."""
     from wuxin.services.devices.provisioning import credentials_csv, provision_devices
@@ -242,16 +275,22 @@ def device_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
         _fail(f"{credentials_out} exists; tokens are written once to a new file")
     try:
         platform, principal = _acting(as_user)
-        result = provision_devices(platform, principal, _enterprise_id(platform, enterprise), file.read_bytes(),
-                                   file.name, dry_run)
+        result = provision_devices(
+            platform, principal, _enterprise_id(platform, enterprise), file.read_bytes(), file.name, dry_run
+        )
     except WuxinError as exc:
         _fail(exc)
     for error in result["errors"]:
-        console.print(f"row {error['row']}, column {error['column']}, value {error['value']!r}: {error['reason']}",
-                      soft_wrap=True, markup=False)
+        console.print(
+            f"row {error['row']}, column {error['column']}, value {error['value']!r}: {error['reason']}",
+            soft_wrap=True,
+            markup=False,
+        )
     verb = "would be created (dry run)" if dry_run else "created"
-    console.print(f"{result['rows']} rows: {result['valid_rows']} devices {verb}, {result['refused_rows']} rows refused",
-                  markup=False)
+    console.print(
+        f"{result['rows']} rows: {result['valid_rows']} devices {verb}, {result['refused_rows']} rows refused",
+        markup=False,
+    )
     if result["created"]:
         sheet = credentials_csv(result)
         if credentials_out is None:
@@ -269,26 +308,36 @@ def device_import(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
 
 
 @consent_app.command("add")
-def consent_add(enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
-                tenant: int = typer.Option(..., help="the tenant (bank or operator) receiving access"),
-                purpose: str = typer.Option(..., help="e.g. 'credit assessment and post-loan monitoring'"),
-                days: int = typer.Option(365, min=1, max=3660, help="valid for this many days"),
-                scope: str = typer.Option("all", help="all | scenarios | devices"),
-                item: list[str] = typer.Option([], help="a scenario or device key the scope keeps (repeatable)"),
-                as_user: str = typer.Option(..., "--as", help="the enterprise's own user")) -> None:
+def consent_add(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    tenant: int = typer.Option(..., help="the tenant (bank or operator) receiving access"),
+    purpose: str = typer.Option(..., help="e.g. 'credit assessment and post-loan monitoring'"),
+    days: int = typer.Option(365, min=1, max=3660, help="valid for this many days"),
+    scope: str = typer.Option("all", help="all | scenarios | devices"),
+    item: list[str] = typer.Option([], help="a scenario or device key the scope keeps (repeatable)"),
+    as_user: str = typer.Option(..., "--as", help="the enterprise's own user"),
+) -> None:
     """Grant a consent (only the enterprise itself grants)."""
     from wuxin.services.access import consent
 
     try:
         platform, principal = _acting(as_user)
-        consent_id = consent.grant(platform, principal, _enterprise_id(platform, enterprise), tenant, scope, item,
-                                   purpose, platform.clock_ms() + days * DAY_MS)
+        consent_id = consent.grant(
+            platform,
+            principal,
+            _enterprise_id(platform, enterprise),
+            tenant,
+            scope,
+            item,
+            purpose,
+            platform.clock_ms() + days * DAY_MS,
+        )
     except WuxinError as exc:
         _fail(exc)
     typer.echo(f"consent {consent_id} granted to tenant {tenant} for {days} days ({scope})")
 
 
-def _consents(as_user: str, enterprise: Optional[str]) -> list[dict]:
+def _consents(as_user: str, enterprise: str | None) -> list[dict]:
     from wuxin.services.access import consent
 
     platform, principal = _acting(as_user)
@@ -296,8 +345,10 @@ def _consents(as_user: str, enterprise: Optional[str]) -> list[dict]:
 
 
 @consent_app.command("list")
-def consent_list(enterprise: Optional[str] = typer.Option(None, help="enterprise id or USCC (admins need it)"),
-                 as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
+def consent_list(
+    enterprise: str | None = typer.Option(None, help="enterprise id or USCC (admins need it)"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
     """Consents an enterprise gave, or those the user's tenant holds."""
     try:
         rows = _consents(as_user, enterprise)
@@ -305,13 +356,18 @@ def consent_list(enterprise: Optional[str] = typer.Option(None, help="enterprise
         _fail(exc)
     for row in rows:
         state = "revoked" if row["revoked_ms"] else "live"
-        typer.echo(f"{row['id']}\tenterprise {row['enterprise_id']}\ttenant {row['tenant_id']}\t{row['scope']}\t"
-                   f"{state}\t{row['purpose']}")
+        typer.echo(
+            f"{row['id']}\tenterprise {row['enterprise_id']}\ttenant {row['tenant_id']}\t{row['scope']}\t"
+            f"{state}\t{row['purpose']}"
+        )
 
 
 @consent_app.command("show")
-def consent_show(consent_id: int, as_user: str = typer.Option(..., "--as", help=AS_HELP),
-                 enterprise: Optional[str] = typer.Option(None, help="admins: the enterprise of the consent")) -> None:
+def consent_show(
+    consent_id: int,
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+    enterprise: str | None = typer.Option(None, help="admins: the enterprise of the consent"),
+) -> None:
     """One consent the user gave or holds."""
     try:
         found = [c for c in _consents(as_user, enterprise) if c["id"] == consent_id]

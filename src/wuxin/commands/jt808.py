@@ -1,5 +1,6 @@
 """The JT/T 808 channel's operations: what each asks for and which message carries it (the bytes are
 wuxin.ingest.jt808.commands)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -43,17 +44,29 @@ def _text(params: Params) -> dict[str, Any]:
     return {"text": text.strip(), "tts": tts}
 
 
-JT808 = Channel("jt808", {op.name: op for op in (
-    Operation("query_parameters", no_params("query_parameters")),
-    Operation("set_parameters", _parameters),
-    Operation("query_location", no_params("query_location"), readers_may_request=True),
-    Operation("send_text", _text, readers_may_request=True),
-    Operation("lock_doors", no_params("lock_doors"), lender=True, four_eyes=True, loan_states=RECOVERY_STATES),
-    Operation("unlock_doors", no_params("unlock_doors"), lender=True, four_eyes=True),
-    Operation("immobilise", no_params("immobilise"), lender=True, four_eyes=True, stationary=True,
-              loan_states=RECOVERY_STATES),
-    Operation("restore", no_params("restore"), lender=True, four_eyes=True),
-)})
+JT808 = Channel(
+    "jt808",
+    {
+        op.name: op
+        for op in (
+            Operation("query_parameters", no_params("query_parameters")),
+            Operation("set_parameters", _parameters),
+            Operation("query_location", no_params("query_location"), readers_may_request=True),
+            Operation("send_text", _text, readers_may_request=True),
+            Operation("lock_doors", no_params("lock_doors"), lender=True, four_eyes=True, loan_states=RECOVERY_STATES),
+            Operation("unlock_doors", no_params("unlock_doors"), lender=True, four_eyes=True),
+            Operation(
+                "immobilise",
+                no_params("immobilise"),
+                lender=True,
+                four_eyes=True,
+                stationary=True,
+                loan_states=RECOVERY_STATES,
+            ),
+            Operation("restore", no_params("restore"), lender=True, four_eyes=True),
+        )
+    },
+)
 
 # the message each operation is sent as, and the reply that closes it
 MESSAGES: dict[str, tuple[int, int]] = {
@@ -78,7 +91,9 @@ CONTROL_OUTCOMES: dict[str, dict[str, bool]] = {
 }
 
 
-def judge_answer(operation: str, sent_msg_id: int, reply_msg_id: int, answer: dict[str, Any]) -> tuple[str | None, str | None]:
+def judge_answer(
+    operation: str, sent_msg_id: int, reply_msg_id: int, answer: dict[str, Any]
+) -> tuple[str | None, str | None]:
     """(step, failure) for a terminal's answer to a sent command: ("acknowledge", None), ("fail", why),
     ("wait", None) for a general reply 0 before the data reply, or (None, None) when it answers something else."""
     wanted_reply = MESSAGES[operation][1]
@@ -87,12 +102,22 @@ def judge_answer(operation: str, sent_msg_id: int, reply_msg_id: int, answer: di
             return None, None
         result = answer.get("result")
         if result != 0:
-            return "fail", f"the terminal answered 0x{sent_msg_id:04x} with result {result} ({RESULT_WORDS.get(int(result), 'unknown') if isinstance(result, int) else 'unknown'})"
+            return (
+                "fail",
+                f"the terminal answered 0x{sent_msg_id:04x} with result {result} ({RESULT_WORDS.get(int(result), 'unknown') if isinstance(result, int) else 'unknown'})",
+            )
         return ("acknowledge", None) if wanted_reply == GENERAL_REPLY else ("wait", None)
     if reply_msg_id != wanted_reply:
         return None, None
     vehicle = answer.get("vehicle") or {}
-    wrong = {key: vehicle.get(key) for key, want in CONTROL_OUTCOMES.get(operation, {}).items() if vehicle.get(key) is not want}
+    wrong = {
+        key: vehicle.get(key)
+        for key, want in CONTROL_OUTCOMES.get(operation, {}).items()
+        if vehicle.get(key) is not want
+    }
     if wrong:
-        return "fail", f"after {operation} the vehicle reports {', '.join(f'{k}={v}' for k, v in sorted(wrong.items()))}"
+        return (
+            "fail",
+            f"after {operation} the vehicle reports {', '.join(f'{k}={v}' for k, v in sorted(wrong.items()))}",
+        )
     return "acknowledge", None

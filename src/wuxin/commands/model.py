@@ -4,6 +4,7 @@ requested -> approved -> sent -> acknowledged | failed, and at any point before 
 requested -> refused (the approver said no), requested | approved -> cancelled (before it left).
 An operation that needs no second person is approved as it is requested.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -90,6 +91,7 @@ def no_params(operation: str) -> Callable[[Params], dict[str, Any]]:
         if params:
             raise InvalidInput(f"operation {operation} takes no parameters, got {sorted(params)}")
         return {}
+
     return check
 
 
@@ -103,7 +105,9 @@ class Channel:
     def operation(self, name: str) -> Operation:
         spec = self.operations.get(name)
         if spec is None:
-            raise InvalidInput(f"operation {name!r} is not one of channel {self.name}'s: {', '.join(sorted(self.operations))}")
+            raise InvalidInput(
+                f"operation {name!r} is not one of channel {self.name}'s: {', '.join(sorted(self.operations))}"
+            )
         return spec
 
 
@@ -123,6 +127,8 @@ def loan_refusal(spec: Operation, loan: Mapping[str, Any] | None, device_key: st
     if loan is None:
         return f"operation {spec.name} on {device_key} needs a loan of your bank with this vehicle as collateral"
     if spec.loan_states is not None and loan["state"] not in spec.loan_states:
-        return (f"loan {loan['id']} is {loan['state']}: {spec.name} is allowed only while it is "
-                f"{' or '.join(sorted(spec.loan_states))}")
+        return (
+            f"loan {loan['id']} is {loan['state']}: {spec.name} is allowed only while it is "
+            f"{' or '.join(sorted(spec.loan_states))}"
+        )
     return None

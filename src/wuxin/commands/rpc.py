@@ -2,6 +2,7 @@
 gateway, or the HTTP long poll) and Alibaba Alink service invocation / property set. Their operations are the
 device type's thing-model services plus a standard set per channel; the command id is the RPC id on the wire
 (ThingsBoard request id, Alink message id), so a device's answer names the command it closes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,11 @@ def _report_interval(params: Params) -> dict[str, Any]:
     return {"interval_s": value}
 
 
-STANDARD = (Operation("set_report_interval", _report_interval,
-                      label={"zh": "设置上报间隔", "en": "Set the reporting interval"}),)
+STANDARD = (
+    Operation(
+        "set_report_interval", _report_interval, label={"zh": "设置上报间隔", "en": "Set the reporting interval"}
+    ),
+)
 
 
 def rpc_channel(name: str, device_type: str, tsl: dict | None) -> Channel:
@@ -40,6 +44,7 @@ def rpc_channel(name: str, device_type: str, tsl: dict | None) -> Channel:
 
 
 # ---- ThingsBoard
+
 
 def thingsboard_request(command_id: int, operation: str, params: dict) -> dict:
     """The server-side RPC body ThingsBoard sends (`v1/devices/me/rpc/request/{id}`, the HTTP poll's answer adds id)."""
@@ -60,13 +65,22 @@ def thingsboard_outcome(answer: Any) -> tuple[str, str | None]:
 
 # ---- Alink
 
+
 def alink_request(command_id: int, operation: str, params: dict) -> tuple[str, dict]:
     """(topic suffix after /sys/{pk}/{dn}/, body): set_report_interval is a property set, a service an invocation."""
     if operation == "set_report_interval":
-        return "thing/service/property/set", {"id": str(command_id), "version": "1.0", "method": PROPERTY_SET,
-                                              "params": {"report_interval_s": params["interval_s"]}}
-    return f"thing/service/{operation}", {"id": str(command_id), "version": "1.0",
-                                          "method": f"thing.service.{operation}", "params": params}
+        return "thing/service/property/set", {
+            "id": str(command_id),
+            "version": "1.0",
+            "method": PROPERTY_SET,
+            "params": {"report_interval_s": params["interval_s"]},
+        }
+    return f"thing/service/{operation}", {
+        "id": str(command_id),
+        "version": "1.0",
+        "method": f"thing.service.{operation}",
+        "params": params,
+    }
 
 
 def alink_outcome(body: dict) -> tuple[str, str | None]:

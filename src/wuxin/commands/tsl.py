@@ -4,6 +4,7 @@ service's inputData as readings are by the properties. A service the thing model
 pledged asset ({"lender", "four_eyes", "stationary", "loan_states"}: the rules of wuxin.commands.model.Operation),
 so the same role, loan-state and four-eyes rules hold on every channel (an MQTT GPS tracker's immobilise as a
 JT/T 808 terminal's)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +20,12 @@ def tsl_operations(device_type: str, doc: dict) -> dict[str, Operation]:
     for service in doc.get("services") or []:
         checkers = service_input_checkers(device_type, service)
         name = service["identifier"]
-        out[name] = Operation(name, _checked_by(device_type, name, checkers),
-                              label={"zh": str(service.get("name", "")), "en": name},
-                              **_lender_rules(device_type, name, service.get("wuxin_command")))
+        out[name] = Operation(
+            name,
+            _checked_by(device_type, name, checkers),
+            label={"zh": str(service.get("name", "")), "en": name},
+            **_lender_rules(device_type, name, service.get("wuxin_command")),
+        )
     return out
 
 
@@ -29,15 +33,22 @@ def _lender_rules(device_type: str, service: str, rules: Any) -> dict[str, Any]:
     """The Operation flags a service's `wuxin_command` asks for; a lender operation always needs four eyes."""
     if rules is None:
         return {}
-    unknown = sorted(set(rules) - {"lender", "four_eyes", "stationary", "loan_states"}) if isinstance(rules, dict) else None
+    unknown = (
+        sorted(set(rules) - {"lender", "four_eyes", "stationary", "loan_states"}) if isinstance(rules, dict) else None
+    )
     if unknown is None or unknown:
-        raise InvalidInput(f"service {service} of {device_type}: wuxin_command must be an object of lender, four_eyes, "
-                           f"stationary and loan_states, got {rules!r}")
+        raise InvalidInput(
+            f"service {service} of {device_type}: wuxin_command must be an object of lender, four_eyes, "
+            f"stationary and loan_states, got {rules!r}"
+        )
     lender = rules.get("lender") is True
     states = rules.get("loan_states")
-    return {"lender": lender, "four_eyes": lender or rules.get("four_eyes") is True,
-            "stationary": rules.get("stationary") is True,
-            "loan_states": frozenset(states) if isinstance(states, list) and states else None}
+    return {
+        "lender": lender,
+        "four_eyes": lender or rules.get("four_eyes") is True,
+        "stationary": rules.get("stationary") is True,
+        "loan_states": frozenset(states) if isinstance(states, list) and states else None,
+    }
 
 
 def _checked_by(device_type: str, service: str, checkers: dict[str, Checker]):
@@ -54,4 +65,5 @@ def _checked_by(device_type: str, service: str, checkers: dict[str, Checker]):
             except PointRejected as exc:
                 raise InvalidInput(f"service {service} parameter {key}: {exc}") from None
         return dict(params)
+
     return check

@@ -1,4 +1,5 @@
 """Roles, data-source modes, trust levels and reading provenance."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

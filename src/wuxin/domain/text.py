@@ -4,6 +4,7 @@ PostgreSQL refuses NUL (U+0000) in text, and no database can encode a lone surro
 (U+D800..U+DFFF alone) to UTF-8. Messages name the value that failed, but a 4 MB string or a
 list nested a thousand deep must not become a 4 MB message or a RecursionError: `shown` cuts.
 """
+
 from __future__ import annotations
 
 import reprlib

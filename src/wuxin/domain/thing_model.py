@@ -15,13 +15,15 @@ A thing model file describes one device type::
 turns a reading value into the stored pair (number, text) or raises `PointRejected` with a
 reason code and a message naming the property and the value.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -54,7 +56,7 @@ class ThingModel:
     version: str
     properties: dict[str, Checker]
     units: dict[str, str]
-    events: dict[str, Callable[[Any], "CheckedEvent"]]
+    events: dict[str, Callable[[Any], CheckedEvent]]
     attributes: dict[str, Checker]
     heartbeat_timeout_s: int
     label: dict[str, str] = field(default_factory=dict)
@@ -66,7 +68,7 @@ class ThingModel:
             raise PointRejected("unknown_property", f"{self.device_type} has no property {shown(key)}")
         return checker(value)
 
-    def check_event(self, name: str, params: Any) -> "CheckedEvent":
+    def check_event(self, name: str, params: Any) -> CheckedEvent:
         checker = self.events.get(name)
         if checker is None:
             raise PointRejected("unknown_event", f"{self.device_type} has no event {shown(name)}")
@@ -77,8 +79,10 @@ class ThingModel:
         (identifier names, at most MAX_UNDECLARED_ATTRIBUTES, each at most EXTRA_VALUE_BYTES of JSON)."""
         undeclared = self.undeclared_attributes(attributes)
         if len(undeclared) > MAX_UNDECLARED_ATTRIBUTES:
-            raise ThingModelError(f"{self.device_type}: {len(undeclared)} install attributes not in its thing model, "
-                                  f"more than {MAX_UNDECLARED_ATTRIBUTES}: {undeclared[:5]}...")
+            raise ThingModelError(
+                f"{self.device_type}: {len(undeclared)} install attributes not in its thing model, "
+                f"more than {MAX_UNDECLARED_ATTRIBUTES}: {undeclared[:5]}..."
+            )
         for key, value in attributes.items():
             checker = self.attributes.get(key)
             fault = extra_value_fault(key, value) if checker is None else None
@@ -114,8 +118,10 @@ def compile_thing_model(doc: dict, device_type: str | None = None) -> ThingModel
     if device_type is None:
         device_type = (doc.get("profile") or {}).get("productKey")
         if not isinstance(device_type, str) or not DEVICE_TYPE_RE.match(device_type):
-            raise ThingModelError(f"profile.productKey must be '<scenario>.<type>' unless the device type is given "
-                                  f"at import, got {device_type!r}")
+            raise ThingModelError(
+                f"profile.productKey must be '<scenario>.<type>' unless the device type is given "
+                f"at import, got {device_type!r}"
+            )
     elif not DEVICE_TYPE_RE.match(device_type):
         raise ThingModelError(f"device type must be '<scenario>.<type>' (lower case, digits, _), got {device_type!r}")
     ext = doc.get("wuxin") or {}

@@ -1,7 +1,8 @@
 """Recipes the packs' indicator functions are made of: each returns DayValues for a device's days."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,8 +28,14 @@ def coverage(data: DeviceDays, key: str, max_gap_ms: int) -> tuple[np.ndarray, n
     return covered / data.day_seconds(), count_per_day(s.ts, data.days) > 0
 
 
-def held_hours(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.ndarray], max_gap_ms: int,
-               numeric: bool = True, coverage_gap_ms: int | None = None) -> DayValues:
+def held_hours(
+    data: DeviceDays,
+    key: str,
+    predicate: Callable[[np.ndarray], np.ndarray],
+    max_gap_ms: int,
+    numeric: bool = True,
+    coverage_gap_ms: int | None = None,
+) -> DayValues:
     """Hours per day during which predicate(value) held (time-weighted, sample-and-hold). A device
     that reports less often while "off" observes its day with the longer `coverage_gap_ms`."""
     s = data.s(key)
@@ -40,8 +47,14 @@ def held_hours(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.
     return DayValues(np.where(has, on / 3600.0, np.nan), quality(covered / data.day_seconds(), has))
 
 
-def held_share(data: DeviceDays, key: str, predicate: Callable[[np.ndarray], np.ndarray], max_gap_ms: int,
-               numeric: bool = True, within: Callable[[np.ndarray], np.ndarray] | None = None) -> DayValues:
+def held_share(
+    data: DeviceDays,
+    key: str,
+    predicate: Callable[[np.ndarray], np.ndarray],
+    max_gap_ms: int,
+    numeric: bool = True,
+    within: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> DayValues:
     """Share (0-1) of the observed time (optionally only where within(value)) that predicate held."""
     s = data.s(key)
     values = s.num if numeric else s.txt
@@ -68,8 +81,9 @@ def daily(data: DeviceDays, key: str, how: str, max_gap_ms: int) -> DayValues:
     return DayValues(reduce_per_day(s.ts, s.num, data.days, how), quality(cover, has))
 
 
-def presence_quality(data: DeviceDays, has: np.ndarray, heartbeat_key: str | None = None,
-                     max_gap_ms: int = 2 * 3_600_000) -> np.ndarray:
+def presence_quality(
+    data: DeviceDays, has: np.ndarray, heartbeat_key: str | None = None, max_gap_ms: int = 2 * 3_600_000
+) -> np.ndarray:
     """Quality for sparse inputs (events, milkings): with a heartbeat property, its observed
     share; without one, complete once the day is over and the device has spoken."""
     if heartbeat_key is not None:
@@ -79,7 +93,9 @@ def presence_quality(data: DeviceDays, has: np.ndarray, heartbeat_key: str | Non
     return np.where(has, np.where(over, Q_COMPLETE, Q_PARTIAL), "unknown").astype(object)
 
 
-def event_count(data: DeviceDays, names: tuple[str, ...], heartbeat_key: str | None, max_gap_ms: int = 2 * 3_600_000) -> DayValues:
+def event_count(
+    data: DeviceDays, names: tuple[str, ...], heartbeat_key: str | None, max_gap_ms: int = 2 * 3_600_000
+) -> DayValues:
     """Events of the given names per day; a day the device never spoke is unknown, not zero."""
     counts = sum((count_per_day(data.e(n).ts, data.days) for n in names), np.zeros(len(data.days)))
     spoke = counts > 0
@@ -88,8 +104,9 @@ def event_count(data: DeviceDays, names: tuple[str, ...], heartbeat_key: str | N
     return DayValues(np.where(spoke, counts, np.nan), presence_quality(data, spoke, heartbeat_key, max_gap_ms))
 
 
-def event_param_sum(data: DeviceDays, name: str, param: str, heartbeat_key: str | None,
-                    where: Callable[[dict], bool] = lambda p: True) -> DayValues:
+def event_param_sum(
+    data: DeviceDays, name: str, param: str, heartbeat_key: str | None, where: Callable[[dict], bool] = lambda p: True
+) -> DayValues:
     """Sum of a numeric event parameter per day (events that pass `where`)."""
     events = data.e(name)
     picked = np.array([bool(where(p)) for p in events.params], dtype=bool) if len(events) else np.zeros(0, dtype=bool)

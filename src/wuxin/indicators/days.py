@@ -5,14 +5,15 @@ name, default Asia/Shanghai); the computation of one device runs inside `day_zon
 (and the kernels built on them) cuts days in that zone, DST-correct through zoneinfo (a spring-forward day lasts 23 h).
 China (no daylight saving since 1991) takes a fixed-offset fast path.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from operator import itemgetter
-from typing import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo, available_timezones
 
 import numpy as np
@@ -77,6 +78,8 @@ def _zone_days(ts: np.ndarray, zone: str) -> np.ndarray:
     first, last = int(ts.min()) // DAY_MS - 2, int(ts.max()) // DAY_MS + 2  # every zone is within +-14 h of UTC
     starts = np.array([_zone_day_start(d, zone) for d in range(first, last + 1)], dtype=np.int64)
     return first + np.searchsorted(starts, ts, side="right") - 1
+
+
 # A day's computation also reads this much before local midnight: the held state at 00:00,
 # the counter baseline and the first track segment. A point this close to the next midnight
 # therefore also touches the next day.
@@ -181,8 +184,9 @@ def touched_days(ts_ms: int) -> tuple[int, ...]:
 DAY_KEY_SPAN = 1 << 24  # days since 1970 stay far below this: (device, day) packs into one int64
 
 
-def dirty_device_days(readings: Iterable[tuple], events: Iterable[tuple],
-                      zones: Mapping[int, str] | None = None) -> set[tuple[int, int]]:
+def dirty_device_days(
+    readings: Iterable[tuple], events: Iterable[tuple], zones: Mapping[int, str] | None = None
+) -> set[tuple[int, int]]:
     """(device_id, day) pairs touched by stored rows (device_id first, ts_ms third); `zones` names the devices whose
     site is not in the default zone (their days are cut in their own).
 

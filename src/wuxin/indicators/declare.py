@@ -6,10 +6,11 @@ of one type, e.g. distinct people through any gate), ``DERIVED`` (from the enter
 other values, e.g. a ratio) and ``INDEX`` (the indicators published as industry indexes).
 Nothing outside the pack folder names a scenario or an indicator.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -97,7 +98,11 @@ class IndicatorPack:
 
     def inputs(self, device_type: str, decls=None) -> tuple[set[str], set[str], set[str]]:
         """(numeric properties, text properties, events) the declarations of a type read."""
-        decls = decls if decls is not None else [d for d in (*self.indicators, *self.groups) if d.device_type == device_type]
+        decls = (
+            decls
+            if decls is not None
+            else [d for d in (*self.indicators, *self.groups) if d.device_type == device_type]
+        )
         text = {p for d in decls for p in d.text_properties}
         numeric = {p for d in decls for p in d.properties} - text
         return numeric, text, {e for d in decls for e in d.events}
@@ -119,8 +124,13 @@ def label(zh: str, en: str) -> dict[str, str]:
 def indicator_pack(scenario: str, module, thing_model_docs) -> IndicatorPack:
     """A scenario pack's indicators (its `indicators` module), validated against its thing models: a broken
     declaration stops the platform. The packs come from the composition (wuxin.services.bootstrap)."""
-    ipack = IndicatorPack(scenario, tuple(module.INDICATORS), tuple(getattr(module, "GROUPS", ())),
-                          tuple(getattr(module, "DERIVED", ())), tuple(getattr(module, "INDEX", ())))
+    ipack = IndicatorPack(
+        scenario,
+        tuple(module.INDICATORS),
+        tuple(getattr(module, "GROUPS", ())),
+        tuple(getattr(module, "DERIVED", ())),
+        tuple(getattr(module, "INDEX", ())),
+    )
     check_pack(ipack, {m.device_type: m for m in map(compile_thing_model, thing_model_docs)})
     return ipack
 
@@ -134,17 +144,23 @@ def check_pack(pack: IndicatorPack, models: dict) -> None:
     for decl in (*pack.indicators, *pack.groups):
         model = models.get(decl.device_type)
         if model is None:
-            raise ThingModelError(f"indicator {decl.name}: device type {decl.device_type!r} is not in scenario {pack.scenario}")
+            raise ThingModelError(
+                f"indicator {decl.name}: device type {decl.device_type!r} is not in scenario {pack.scenario}"
+            )
         missing = [p for p in (*decl.properties, *decl.text_properties) if p not in model.properties]
         missing += [e for e in decl.events if e not in model.events]
         if missing:
             raise ThingModelError(f"indicator {decl.name}: {decl.device_type} has no property or event {missing}")
     for decl in pack.indicators:
         if decl.aggregation not in AGGREGATIONS:
-            raise ThingModelError(f"indicator {decl.name}: aggregation {decl.aggregation!r} is not one of {AGGREGATIONS}")
+            raise ThingModelError(
+                f"indicator {decl.name}: aggregation {decl.aggregation!r} is not one of {AGGREGATIONS}"
+            )
     for decl in pack.all():
         if decl.month_method not in AGGREGATIONS:
-            raise ThingModelError(f"indicator {decl.name}: month method {decl.month_method!r} is not one of {AGGREGATIONS}")
+            raise ThingModelError(
+                f"indicator {decl.name}: month method {decl.month_method!r} is not one of {AGGREGATIONS}"
+            )
     known = set()
     for decl in (*pack.indicators, *pack.groups, *pack.derived):
         if isinstance(decl, Derived):

@@ -1,9 +1,10 @@
 """Device-days to values, and the enterprise aggregates of a day and of a month (pure)."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -73,8 +74,12 @@ def _rows(name: str, days: np.ndarray, result: DayValues, points: np.ndarray) ->
     return rows
 
 
-def aggregate_enterprise_day(pack: IndicatorPack, device_values: list[tuple[str, str, float | None, str]],
-                             devices_per_type: dict[str, int], group_values: dict[str, tuple[float | None, str]]) -> list[AggregateRow]:
+def aggregate_enterprise_day(
+    pack: IndicatorPack,
+    device_values: list[tuple[str, str, float | None, str]],
+    devices_per_type: dict[str, int],
+    group_values: dict[str, tuple[float | None, str]],
+) -> list[AggregateRow]:
     """Combine device values (device_type, name, value, quality) of one enterprise and day;
     fewer devices than installed, or a partial device, make the aggregate partial."""
     by_name: dict[str, list[tuple[float | None, str]]] = {}
@@ -88,7 +93,9 @@ def aggregate_enterprise_day(pack: IndicatorPack, device_values: list[tuple[str,
     for decl in pack.groups:
         if devices_per_type.get(decl.device_type, 0):
             value, q = group_values.get(decl.name, (None, Q_UNKNOWN))
-            out[decl.name] = AggregateRow(decl.name, value, q if value is not None else Q_UNKNOWN, devices_per_type[decl.device_type])
+            out[decl.name] = AggregateRow(
+                decl.name, value, q if value is not None else Q_UNKNOWN, devices_per_type[decl.device_type]
+            )
     for decl in pack.derived:
         row = _derived(decl, out)
         if row is not None:
@@ -101,7 +108,13 @@ def _aggregate(decl: Indicator, values: list[tuple[float | None, str]], expected
     if not known:
         return AggregateRow(decl.name, None, Q_UNKNOWN, 0)
     numbers = [v for v, _ in known]
-    value = sum(numbers) if decl.aggregation == "sum" else max(numbers) if decl.aggregation == "max" else sum(numbers) / len(numbers)
+    value = (
+        sum(numbers)
+        if decl.aggregation == "sum"
+        else max(numbers)
+        if decl.aggregation == "max"
+        else sum(numbers) / len(numbers)
+    )
     complete = len(known) >= expected and all(q == Q_COMPLETE for _, q in known)
     return AggregateRow(decl.name, value, Q_COMPLETE if complete else Q_PARTIAL, len(known))
 
@@ -119,8 +132,9 @@ def _derived(decl: Derived, rows: dict[str, AggregateRow]) -> AggregateRow | Non
     return AggregateRow(decl.name, float(value) if known else None, worst(qualities) if known else Q_UNKNOWN, 0)
 
 
-def aggregate_month(pack: IndicatorPack, month: int, day_rows: dict[str, list[tuple[int, float | None, str]]],
-                    now_ms: int) -> list[AggregateRow]:
+def aggregate_month(
+    pack: IndicatorPack, month: int, day_rows: dict[str, list[tuple[int, float | None, str]]], now_ms: int
+) -> list[AggregateRow]:
     """Month values from the enterprise's day values: complete only for a finished month whose
     every day is complete; `devices` holds the number of days with a value."""
     days = month_days(month)

@@ -1,5 +1,6 @@
 """Industry indexes: the distribution of an indicator across the enterprises of a peer group
 (scenario x region x day), published only from MIN_PEERS enterprises so no firm is exposed."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Conventions: `ts` are epoch ms ascending; `days` are sorted local day numbers; e
 returns one value per requested day; NaN means unknown (never 0); a point outside the
 requested days (e.g. in the look-back hour) only serves as a baseline.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -114,7 +115,9 @@ def held_integral(ts: np.ndarray, x: np.ndarray, days: np.ndarray, max_gap_ms: i
     return held, covered
 
 
-def counter_increase(ts: np.ndarray, value: np.ndarray, days: np.ndarray, max_gap_ms: int) -> tuple[np.ndarray, np.ndarray]:
+def counter_increase(
+    ts: np.ndarray, value: np.ndarray, days: np.ndarray, max_gap_ms: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(increase, observed fraction) per day of a cumulative counter that may reset.
 
     Each step between consecutive readings belongs to the day of its later reading; a drop is

@@ -1,8 +1,9 @@
 """The incremental plan: from dirty (device, day) pairs to the work of one update, and no more."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from wuxin.indicators.days import month_of_day
 
@@ -35,6 +36,8 @@ def plan_update(dirty: Iterable[tuple[int, int]], enterprise_of: dict[int, int])
     return Plan({d: runs(days) for d, days in by_device.items()}, frozenset(enterprise_days), frozenset(months))
 
 
-def index_groups(enterprise_days: Iterable[tuple[int, int]], peer_group_of: dict[int, tuple[str, str]]) -> set[tuple[str, str, int]]:
+def index_groups(
+    enterprise_days: Iterable[tuple[int, int]], peer_group_of: dict[int, tuple[str, str]]
+) -> set[tuple[str, str, int]]:
     """(scenario, region, day) groups whose industry index an update must refresh."""
     return {(*peer_group_of[e], day) for e, day in enterprise_days if e in peer_group_of}

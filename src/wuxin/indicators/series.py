@@ -1,4 +1,5 @@
 """One device's inputs over a run of local days, as sorted numpy arrays (the engine's input)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,11 +21,11 @@ class Series:
     txt: np.ndarray | None = None
 
     @staticmethod
-    def empty() -> "Series":
+    def empty() -> Series:
         return Series(_EMPTY_TS, _EMPTY_NUM, np.zeros(0, dtype=object))
 
     @staticmethod
-    def of(ts, num=None, txt=None) -> "Series":
+    def of(ts, num=None, txt=None) -> Series:
         """Build from lists in any order; sorted by time, the first of equal times kept."""
         ts = np.asarray(ts, dtype=np.int64)
         order = np.argsort(ts, kind="stable")
@@ -47,11 +48,11 @@ class Events:
     params: tuple[dict, ...] = ()
 
     @staticmethod
-    def empty() -> "Events":
+    def empty() -> Events:
         return Events(_EMPTY_TS, ())
 
     @staticmethod
-    def of(pairs) -> "Events":
+    def of(pairs) -> Events:
         pairs = sorted(pairs, key=lambda p: p[0])
         return Events(np.array([p[0] for p in pairs], dtype=np.int64), tuple(p[1] for p in pairs))
 

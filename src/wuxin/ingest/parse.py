@@ -6,6 +6,7 @@ turns its input into *lines* of the one bulk format of docs/scenarios.md::
     {"device": key, "ts": epoch_ms | ISO 8601 with offset, "values": {...}}
     {"device": key, "ts": ..., "event": name, "params": {...}}
 """
+
 from __future__ import annotations
 
 import json
@@ -94,8 +95,14 @@ def thingsboard_lines(device_key: str, payload: Any, server_ms: int) -> list[dic
         if not isinstance(item, dict):
             raise PayloadError("wrong_shape", f"telemetry item {position} is {type(item).__name__}, expected an object")
         if "event" in item:
-            lines.append({"device": device_key, "ts": item.get("ts", server_ms), "event": item["event"],
-                          "params": item.get("params", {})})
+            lines.append(
+                {
+                    "device": device_key,
+                    "ts": item.get("ts", server_ms),
+                    "event": item["event"],
+                    "params": item.get("params", {}),
+                }
+            )
         elif "values" in item and set(item) <= {"ts", "values"}:
             lines.append({"device": device_key, "ts": item.get("ts", server_ms), "values": item["values"]})
         elif item or len(items) > 1:

@@ -1,8 +1,10 @@
 """Validation of lines against each device's thing model: accepted rows and per-point reasons."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import orjson
 
@@ -31,7 +33,13 @@ class Rejection:
     line: Any  # what to keep in quarantine: the single failing point as a line, or the raw item
 
     def public(self) -> dict:
-        return {"index": self.index, "device": self.device, "key": self.key, "reason": self.reason, "message": self.message}
+        return {
+            "index": self.index,
+            "device": self.device,
+            "key": self.key,
+            "reason": self.reason,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -46,8 +54,14 @@ class IngestWarning:
     params: list[str]
 
     def public(self) -> dict:
-        return {"index": self.index, "device": self.device, "key": self.key, "reason": self.reason,
-                "message": self.message, "params": self.params}
+        return {
+            "index": self.index,
+            "device": self.device,
+            "key": self.key,
+            "reason": self.reason,
+            "message": self.message,
+            "params": self.params,
+        }
 
 
 @dataclass
@@ -84,7 +98,13 @@ def validate_lines(
             device = devices[key_] if key_ in devices else devices.setdefault(key_, resolve(key_))
         except (KeyError, TypeError):
             device = ts = values = None
-        if device is None or type(ts) is not int or not EARLIEST_MS <= ts <= latest_ms or type(values) is not dict or not values:
+        if (
+            device is None
+            or type(ts) is not int
+            or not EARLIEST_MS <= ts <= latest_ms
+            or type(values) is not dict
+            or not values
+        ):
             _validate_line(index, line, resolve, EARLIEST_MS, latest_ms, out)
             continue
         properties, device_id = device.model.properties, device.id
@@ -110,7 +130,11 @@ def _validate_line(index: int, line: Any, resolve, earliest_ms: int, latest_ms: 
         return
     device = resolve(line["device"])
     if device is None:
-        out.rejections.append(Rejection(index, line["device"], None, "unknown_device", f"device {shown(line['device'])} is not registered", line))
+        out.rejections.append(
+            Rejection(
+                index, line["device"], None, "unknown_device", f"device {shown(line['device'])} is not registered", line
+            )
+        )
         return
     try:
         ts_ms = parse_ts_ms(line.get("ts"))
@@ -119,7 +143,16 @@ def _validate_line(index: int, line: Any, resolve, earliest_ms: int, latest_ms: 
         return
     if not earliest_ms <= ts_ms <= latest_ms:
         reason = "timestamp_in_future" if ts_ms > latest_ms else "timestamp_too_old"
-        out.rejections.append(Rejection(index, device.key, None, reason, f"ts {ts_ms} is outside [{earliest_ms}, {latest_ms}] (2000-01-01 .. now + 24 h)", line))
+        out.rejections.append(
+            Rejection(
+                index,
+                device.key,
+                None,
+                reason,
+                f"ts {ts_ms} is outside [{earliest_ms}, {latest_ms}] (2000-01-01 .. now + 24 h)",
+                line,
+            )
+        )
         return
     if "event" in line:
         _validate_event(index, line, device, ts_ms, out)
@@ -130,7 +163,11 @@ def _validate_line(index: int, line: Any, resolve, earliest_ms: int, latest_ms: 
 def _validate_values(index: int, line: dict, device: DeviceContext, ts_ms: int, out: Validated) -> None:
     values = line.get("values")
     if not isinstance(values, dict) or not values:
-        out.rejections.append(Rejection(index, device.key, None, "wrong_shape", "line needs a non-empty 'values' object or an 'event'", line))
+        out.rejections.append(
+            Rejection(
+                index, device.key, None, "wrong_shape", "line needs a non-empty 'values' object or an 'event'", line
+            )
+        )
         return
     check = device.model.check
     stored = False
@@ -158,12 +195,21 @@ def _validate_event(index: int, line: dict, device: DeviceContext, ts_ms: int, o
         return
     for param, exc in checked.refused:
         point = {"device": device.key, "ts": ts_ms, "event": name, "params": {param: line["params"][param]}}
-        out.rejections.append(Rejection(index, device.key, f"{name}.{param}", exc.reason, f"{device.key}: {exc}", point))
+        out.rejections.append(
+            Rejection(index, device.key, f"{name}.{param}", exc.reason, f"{device.key}: {exc}", point)
+        )
     if checked.unknown:
-        out.warnings.append(IngestWarning(index, device.key, name, "unknown_params_kept",
-                                    f"{device.key}: event {name} stored; parameters {checked.unknown} are not in the "
-                                    f"thing model of {device.model.device_type}, kept under {UNKNOWN_PARAMS_KEY}",
-                                    checked.unknown))
+        out.warnings.append(
+            IngestWarning(
+                index,
+                device.key,
+                name,
+                "unknown_params_kept",
+                f"{device.key}: event {name} stored; parameters {checked.unknown} are not in the "
+                f"thing model of {device.model.device_type}, kept under {UNKNOWN_PARAMS_KEY}",
+                checked.unknown,
+            )
+        )
     out.events.append((device.id, name, ts_ms, orjson.dumps(checked.params).decode()))
     if out.last_seen_ms.get(device.id, 0) < ts_ms:
         out.last_seen_ms[device.id] = ts_ms

@@ -12,6 +12,7 @@ devices in it.
     >>> canonical_json({"b": 1, "a": [1.5, None]})
     '{"a":[1.5,null],"b":1}'
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,9 @@ def _digest(readings: list[Sequence], events: list[Sequence]) -> str:
 
 def device_commitment(device_id: int, digest_hex: str) -> str:
     """The hash a batch leaf lists for one device's points."""
-    return hashlib.sha256(COMMITMENT_DOMAIN + b"\x00" + str(device_id).encode() + b"\x00"
-                          + bytes.fromhex(digest_hex)).hexdigest()
+    return hashlib.sha256(
+        COMMITMENT_DOMAIN + b"\x00" + str(device_id).encode() + b"\x00" + bytes.fromhex(digest_hex)
+    ).hexdigest()
 
 
 def batch_commitments(readings: Iterable[Sequence], events: Iterable[Sequence]) -> list[str]:
@@ -63,13 +65,22 @@ def batch_commitments(readings: Iterable[Sequence], events: Iterable[Sequence]) 
     for row in events:
         by_device_events[row[0]].append(row)
     device_ids = set(by_device_readings) | set(by_device_events)
-    return sorted(device_commitment(d, _digest(by_device_readings.get(d, []), by_device_events.get(d, [])))
-                  for d in device_ids)
+    return sorted(
+        device_commitment(d, _digest(by_device_readings.get(d, []), by_device_events.get(d, []))) for d in device_ids
+    )
 
 
-def telemetry_leaf(batch_id: int, channel: str, received_ms: int, readings: Sequence[Sequence],
-                   events: Sequence[Sequence]) -> dict[str, Any]:
+def telemetry_leaf(
+    batch_id: int, channel: str, received_ms: int, readings: Sequence[Sequence], events: Sequence[Sequence]
+) -> dict[str, Any]:
     """The summary a telemetry batch's leaf commits to (see the module docstring)."""
-    return {"kind": "telemetry_batch", "subject": f"batch:{batch_id}", "batch_id": batch_id, "channel": channel,
-            "received_ms": received_ms, "readings": len(readings), "events": len(events),
-            "device_commitments": batch_commitments(readings, events)}
+    return {
+        "kind": "telemetry_batch",
+        "subject": f"batch:{batch_id}",
+        "batch_id": batch_id,
+        "channel": channel,
+        "received_ms": received_ms,
+        "readings": len(readings),
+        "events": len(events),
+        "device_commitments": batch_commitments(readings, events),
+    }

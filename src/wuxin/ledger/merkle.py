@@ -14,6 +14,7 @@ O(log n) stored perfect subtrees. No leaf is ever rehashed.
     >>> tree.root_hash().hex()[:16]
     '8a2a5c9b768827de'
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,7 +90,7 @@ class InMemoryNodeStore:
         offset = index * HASH_SIZE_BYTES
         if level >= len(self._levels) or index < 0 or offset >= len(self._levels[level]):
             raise KeyError(f"Merkle node (level={level}, index={index}) is not stored")
-        return bytes(self._levels[level][offset:offset + HASH_SIZE_BYTES])
+        return bytes(self._levels[level][offset : offset + HASH_SIZE_BYTES])
 
     def put_many(self, rows: Sequence[NodeRow]) -> None:
         """Store rows; each must be the next node of its level or rewrite an existing one."""
@@ -112,7 +113,7 @@ class InMemoryNodeStore:
         if offset == len(row):
             row += node
         elif offset < len(row):
-            row[offset:offset + HASH_SIZE_BYTES] = node
+            row[offset : offset + HASH_SIZE_BYTES] = node
         else:
             raise LedgerError(f"Merkle node (level={level}, index={index}) leaves a gap: level holds {len(row) // 32}")
 
@@ -136,8 +137,9 @@ def completed_nodes(index: int, leaf: bytes, frontier: list[bytes]) -> list[Node
 
 def frontier_keys(tree_size: int) -> list[NodeKey]:
     """The (level, index) of the perfect subtrees that tile [0, tree_size), largest first."""
-    return [(level, (tree_size >> level) - 1) for level in reversed(range(tree_size.bit_length()))
-            if tree_size >> level & 1]
+    return [
+        (level, (tree_size >> level) - 1) for level in reversed(range(tree_size.bit_length())) if tree_size >> level & 1
+    ]
 
 
 class MerkleTree:
@@ -236,8 +238,7 @@ def verify_inclusion(leaf_index: int, tree_size: int, leaf: bytes, path: Sequenc
     _check_hash_length("leaf hash", leaf, ProofVerificationError)
     computed = root_from_inclusion_path(leaf_index, tree_size, leaf, path)
     if computed != root:
-        raise ProofVerificationError(
-            f"inclusion proof mismatch: computed root {computed.hex()}, want {root.hex()}")
+        raise ProofVerificationError(f"inclusion proof mismatch: computed root {computed.hex()}, want {root.hex()}")
 
 
 def root_from_inclusion_path(leaf_index: int, tree_size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
@@ -258,8 +259,9 @@ def root_from_inclusion_path(leaf_index: int, tree_size: int, leaf: bytes, path:
     return root
 
 
-def verify_consistency(first_tree_size: int, second_tree_size: int, first_root: bytes, second_root: bytes,
-                       path: Sequence[bytes]) -> None:
+def verify_consistency(
+    first_tree_size: int, second_tree_size: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]
+) -> None:
     """Check an RFC 9162 2.1.4.2 consistency proof; raises ProofVerificationError with the reason."""
     _check_consistency_sizes(first_tree_size, second_tree_size)
     if first_tree_size == second_tree_size:
@@ -269,14 +271,18 @@ def verify_consistency(first_tree_size: int, second_tree_size: int, first_root: 
         raise ProofVerificationError(f"empty consistency path for sizes {first_tree_size} < {second_tree_size}")
     first, second = roots_from_consistency_path(first_tree_size, second_tree_size, first_root, path)
     if first != first_root:
-        raise ProofVerificationError(f"consistency proof mismatch: computed first root {first.hex()}, want {first_root.hex()}")
+        raise ProofVerificationError(
+            f"consistency proof mismatch: computed first root {first.hex()}, want {first_root.hex()}"
+        )
     if second != second_root:
         raise ProofVerificationError(
-            f"consistency proof mismatch: computed second root {second.hex()}, want {second_root.hex()}")
+            f"consistency proof mismatch: computed second root {second.hex()}, want {second_root.hex()}"
+        )
 
 
-def roots_from_consistency_path(first_tree_size: int, second_tree_size: int, first_root: bytes,
-                                path: Sequence[bytes]) -> tuple[bytes, bytes]:
+def roots_from_consistency_path(
+    first_tree_size: int, second_tree_size: int, first_root: bytes, path: Sequence[bytes]
+) -> tuple[bytes, bytes]:
     """The (first, second) roots implied by a consistency path (RFC 9162 2.1.4.2 steps 2-7)."""
     nodes = list(path)
     if first_tree_size & (first_tree_size - 1) == 0:
@@ -305,7 +311,8 @@ def _check_consistency_sizes(first_tree_size: int, second_tree_size: int) -> Non
         raise ProofVerificationError(f"first tree size {first_tree_size} proves nothing: it must be >= 1")
     if second_tree_size < first_tree_size:
         raise ProofVerificationError(
-            f"second tree size {second_tree_size} is smaller than first tree size {first_tree_size}")
+            f"second tree size {second_tree_size} is smaller than first tree size {first_tree_size}"
+        )
 
 
 def _check_equal_trees(first_root: bytes, second_root: bytes, path: Sequence[bytes]) -> None:

@@ -13,12 +13,14 @@ in the leaf, see wuxin.ledger.evidence).
   evidence_bundle: subject, entries [inclusion documents with leaf_data], tree_head — every
                entry must verify against the one signed head.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.merkle import (
@@ -71,28 +73,48 @@ def consistency_proof(tree: MerkleTree, first_tree_size: int, second_tree_size: 
     """Build the consistency proof between two sizes of the tree (second defaults to its size)."""
     second_tree_size = tree.size if second_tree_size is None else second_tree_size
     path = tree.consistency_path(first_tree_size, second_tree_size)
-    return ConsistencyProof(first_tree_size, second_tree_size, tree.root_hash(first_tree_size),
-                            tree.root_hash(second_tree_size), tuple(path))
+    return ConsistencyProof(
+        first_tree_size,
+        second_tree_size,
+        tree.root_hash(first_tree_size),
+        tree.root_hash(second_tree_size),
+        tuple(path),
+    )
 
 
 def proof_to_dict(proof: InclusionProof | ConsistencyProof | SignedTreeHead) -> dict[str, Any]:
     """The JSON-ready export of a proof or signed tree head (bytes as lowercase hex)."""
     if isinstance(proof, InclusionProof):
-        return {"type": "inclusion", "leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
-                "leaf_hash": proof.leaf_hash.hex(), "inclusion_path": [node.hex() for node in proof.inclusion_path],
-                "root_hash": proof.root_hash.hex()}
+        return {
+            "type": "inclusion",
+            "leaf_index": proof.leaf_index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": proof.leaf_hash.hex(),
+            "inclusion_path": [node.hex() for node in proof.inclusion_path],
+            "root_hash": proof.root_hash.hex(),
+        }
     if isinstance(proof, ConsistencyProof):
-        return {"type": "consistency", "first_tree_size": proof.first_tree_size,
-                "second_tree_size": proof.second_tree_size, "first_root_hash": proof.first_root_hash.hex(),
-                "second_root_hash": proof.second_root_hash.hex(),
-                "consistency_path": [node.hex() for node in proof.consistency_path]}
-    return {"type": "tree_head", "tree_size": proof.tree_size, "root_hash": proof.root_hash.hex(),
-            "timestamp_ms": proof.timestamp_ms, "signature": proof.signature.hex(),
-            "public_key": proof.public_key.hex()}
+        return {
+            "type": "consistency",
+            "first_tree_size": proof.first_tree_size,
+            "second_tree_size": proof.second_tree_size,
+            "first_root_hash": proof.first_root_hash.hex(),
+            "second_root_hash": proof.second_root_hash.hex(),
+            "consistency_path": [node.hex() for node in proof.consistency_path],
+        }
+    return {
+        "type": "tree_head",
+        "tree_size": proof.tree_size,
+        "root_hash": proof.root_hash.hex(),
+        "timestamp_ms": proof.timestamp_ms,
+        "signature": proof.signature.hex(),
+        "public_key": proof.public_key.hex(),
+    }
 
 
-def proof_to_json(proof: InclusionProof | ConsistencyProof | SignedTreeHead,
-                  tree_head: SignedTreeHead | None = None) -> str:
+def proof_to_json(
+    proof: InclusionProof | ConsistencyProof | SignedTreeHead, tree_head: SignedTreeHead | None = None
+) -> str:
     """The exported JSON text of a proof, optionally with the signed head that vouches for its root."""
     document = proof_to_dict(proof)
     if tree_head is not None:
@@ -116,8 +138,13 @@ def verify_proof(proof: InclusionProof | ConsistencyProof | SignedTreeHead) -> N
     if isinstance(proof, InclusionProof):
         verify_inclusion(proof.leaf_index, proof.tree_size, proof.leaf_hash, proof.inclusion_path, proof.root_hash)
     elif isinstance(proof, ConsistencyProof):
-        verify_consistency(proof.first_tree_size, proof.second_tree_size, proof.first_root_hash,
-                           proof.second_root_hash, proof.consistency_path)
+        verify_consistency(
+            proof.first_tree_size,
+            proof.second_tree_size,
+            proof.first_root_hash,
+            proof.second_root_hash,
+            proof.consistency_path,
+        )
     else:
         verify_tree_head(proof)
 
@@ -129,7 +156,9 @@ def verify_document(document: Any, trusted_public_key: bytes | None = None) -> s
     proof = proof_from_dict(document)
     if isinstance(proof, SignedTreeHead):
         verify_tree_head(proof, trusted_public_key)
-        return f"valid tree head: size {proof.tree_size}, root {proof.root_hash.hex()}, signed by {proof.public_key.hex()}"
+        return (
+            f"valid tree head: size {proof.tree_size}, root {proof.root_hash.hex()}, signed by {proof.public_key.hex()}"
+        )
     verify_proof(proof)
     summary = _summary(proof) + _verify_leaf_content(document, proof)
     if "tree_head" in document:
@@ -158,8 +187,10 @@ def verify_bundle(document: dict[str, Any], trusted_public_key: bytes | None = N
         verify_proof(proof)
         _verify_leaf_content(entry, proof)
         _check_head_matches(proof, head)
-    return (f"valid evidence bundle for {document.get('subject')!r}: {len(entries)} entries in tree of size "
-            f"{head.tree_size}; signed tree head by {head.public_key.hex()}")
+    return (
+        f"valid evidence bundle for {document.get('subject')!r}: {len(entries)} entries in tree of size "
+        f"{head.tree_size}; signed tree head by {head.public_key.hex()}"
+    )
 
 
 def _verify_leaf_content(document: dict[str, Any], proof: Any) -> str:
@@ -184,8 +215,9 @@ def _verify_points(points: dict[str, Any], leaf_data: str) -> str:
     except (TypeError, ValueError) as error:
         raise ProofFormatError(f"points cannot be read: {error}") from None
     if commitment not in listed:
-        raise ProofVerificationError(f"the points of device {points.get('device')!r} (digest {digest}) are not "
-                                     f"committed to by the leaf")
+        raise ProofVerificationError(
+            f"the points of device {points.get('device')!r} (digest {digest}) are not committed to by the leaf"
+        )
     return f"{len(readings)} readings and {len(events)} events of device {points.get('device')!r} committed"
 
 
@@ -212,28 +244,46 @@ def _check_head_matches(proof: InclusionProof | ConsistencyProof, head: SignedTr
     if (head.tree_size, head.root_hash) != (size, root):
         raise ProofVerificationError(
             f"tree_head (size {head.tree_size}, root {head.root_hash.hex()}) does not match the proof "
-            f"(size {size}, root {root.hex()})")
+            f"(size {size}, root {root.hex()})"
+        )
 
 
 def _parse_inclusion(document: dict[str, Any]) -> InclusionProof:
-    return InclusionProof(_size(document, "leaf_index"), _size(document, "tree_size"), _hash(document, "leaf_hash"),
-                          _hash_list(document, "inclusion_path"), _hash(document, "root_hash"))
+    return InclusionProof(
+        _size(document, "leaf_index"),
+        _size(document, "tree_size"),
+        _hash(document, "leaf_hash"),
+        _hash_list(document, "inclusion_path"),
+        _hash(document, "root_hash"),
+    )
 
 
 def _parse_consistency(document: dict[str, Any]) -> ConsistencyProof:
-    return ConsistencyProof(_size(document, "first_tree_size"), _size(document, "second_tree_size"),
-                            _hash(document, "first_root_hash"), _hash(document, "second_root_hash"),
-                            _hash_list(document, "consistency_path"))
+    return ConsistencyProof(
+        _size(document, "first_tree_size"),
+        _size(document, "second_tree_size"),
+        _hash(document, "first_root_hash"),
+        _hash(document, "second_root_hash"),
+        _hash_list(document, "consistency_path"),
+    )
 
 
 def _parse_tree_head(document: dict[str, Any]) -> SignedTreeHead:
-    return SignedTreeHead(_size(document, "tree_size"), _hash(document, "root_hash"), _size(document, "timestamp_ms"),
-                          _hex(document, "signature", SIGNATURE_SIZE_BYTES),
-                          _hex(document, "public_key", PUBLIC_KEY_SIZE_BYTES))
+    return SignedTreeHead(
+        _size(document, "tree_size"),
+        _hash(document, "root_hash"),
+        _size(document, "timestamp_ms"),
+        _hex(document, "signature", SIGNATURE_SIZE_BYTES),
+        _hex(document, "public_key", PUBLIC_KEY_SIZE_BYTES),
+    )
 
 
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
-_PARSERS: dict[str, Callable[[dict], InclusionProof | ConsistencyProof | SignedTreeHead]] = {"inclusion": _parse_inclusion, "consistency": _parse_consistency, "tree_head": _parse_tree_head}
+_PARSERS: dict[str, Callable[[dict], InclusionProof | ConsistencyProof | SignedTreeHead]] = {
+    "inclusion": _parse_inclusion,
+    "consistency": _parse_consistency,
+    "tree_head": _parse_tree_head,
+}
 
 
 def _field(document: dict[str, Any], name: str, kind: type) -> Any:

@@ -4,6 +4,7 @@ The signed message is 50 bytes: version v1 (0x00), signature_type tree_hash (0x0
 uint64 timestamp_ms, uint64 tree_size (both big-endian), then the 32-byte root hash.
 Keys and signatures travel as lowercase hex (raw 32-byte public key, 64-byte signature).
 """
+
 from __future__ import annotations
 
 import struct
@@ -57,8 +58,9 @@ def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
     return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def sign_tree_head(private_key: Ed25519PrivateKey, tree_size: int, root_hash: bytes,
-                   timestamp_ms: int) -> SignedTreeHead:
+def sign_tree_head(
+    private_key: Ed25519PrivateKey, tree_size: int, root_hash: bytes, timestamp_ms: int
+) -> SignedTreeHead:
     """Sign (tree_size, root_hash, timestamp_ms); the clock is the caller's."""
     signature = private_key.sign(tree_head_message(tree_size, root_hash, timestamp_ms))
     return SignedTreeHead(tree_size, root_hash, timestamp_ms, signature, public_key_bytes(private_key))
@@ -68,7 +70,8 @@ def verify_tree_head(head: SignedTreeHead, trusted_public_key: bytes | None = No
     """Raise ProofVerificationError unless the signature (and the key, if pinned) is good."""
     if trusted_public_key is not None and head.public_key != trusted_public_key:
         raise ProofVerificationError(
-            f"tree head signed by key {head.public_key.hex()}, want trusted key {trusted_public_key.hex()}")
+            f"tree head signed by key {head.public_key.hex()}, want trusted key {trusted_public_key.hex()}"
+        )
     _check_length("public_key", head.public_key, PUBLIC_KEY_SIZE_BYTES)
     _check_length("signature", head.signature, SIGNATURE_SIZE_BYTES)
     message = tree_head_message(head.tree_size, head.root_hash, head.timestamp_ms)
@@ -77,7 +80,8 @@ def verify_tree_head(head: SignedTreeHead, trusted_public_key: bytes | None = No
     except InvalidSignature:
         raise ProofVerificationError(
             f"tree head signature does not verify for tree_size {head.tree_size}, "
-            f"root {head.root_hash.hex()}, timestamp_ms {head.timestamp_ms}") from None
+            f"root {head.root_hash.hex()}, timestamp_ms {head.timestamp_ms}"
+        ) from None
 
 
 def _check_length(field: str, value: bytes, size_bytes: int) -> None:

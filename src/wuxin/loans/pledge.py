@@ -1,10 +1,11 @@
 """Movable-asset pledges (动产质押): item identity, valuation, coverage and margin calls; pure, Decimal money."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Iterable
 
 from wuxin.errors import InvalidInput
 
@@ -52,8 +53,9 @@ class Coverage:
     status: str  # ok | margin_call | liquidation | no_exposure
 
 
-def coverage(holdings: Iterable[Holding], outstanding_cny: Decimal, maintenance_ratio: Decimal,
-             liquidation_ratio: Decimal) -> Coverage:
+def coverage(
+    holdings: Iterable[Holding], outstanding_cny: Decimal, maintenance_ratio: Decimal, liquidation_ratio: Decimal
+) -> Coverage:
     """Pledged value / outstanding against the maintenance line (margin call) and the liquidation line."""
     total, unpriced = Decimal(0), []
     for h in holdings:
@@ -81,5 +83,7 @@ def release_allowed(loan_state: str, released_value_cny: Decimal, substitute_val
         return None
     if substitute_value_cny > 0 and substitute_value_cny >= released_value_cny:
         return None
-    return (f"release refused: the loan is {loan_state}, not repaid, and the substitute is worth {substitute_value_cny} CNY "
-            f"against {released_value_cny} CNY released")
+    return (
+        f"release refused: the loan is {loan_state}, not repaid, and the substitute is worth {substitute_value_cny} CNY "
+        f"against {released_value_cny} CNY released"
+    )

@@ -1,4 +1,5 @@
 """The five-category loan classification (贷款五级分类); warnings may only move a loan down."""
+
 from __future__ import annotations
 
 from wuxin.errors import InvalidInput

@@ -1,4 +1,5 @@
 """Scoring many enterprises at once: the same breakdowns as `score_features`, binned column by column."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -17,9 +18,12 @@ def score_rows(model: Scorecard, rows: Sequence[Mapping[str, Any]] | pd.DataFram
     version, base = model.version, model.base_points
     out = []
     for i in range(len(frame)):
-        contributions = tuple(FeaturePoints(name, values[i], described[indices[i]], float(woe[indices[i]]),
-                                            float(points[indices[i]]), best)
-                              for name, values, indices, described, woe, points, best in columns)
+        contributions = tuple(
+            FeaturePoints(
+                name, values[i], described[indices[i]], float(woe[indices[i]]), float(points[indices[i]]), best
+            )
+            for name, values, indices, described, woe, points, best in columns
+        )
         score = base + sum(c.points for c in contributions)
         out.append(ScoreBreakdown(version, score, model.scaling.pd_from_score(score), base, contributions))
     return out

@@ -5,14 +5,15 @@ Kinds and their fields are declared as data (`KINDS`). Amounts are decimal strin
 never floats (money stays exact); dates are ISO 8601; months are YYYY-MM. Each row names its
 enterprise by `uscc` except market data (the commodity price index).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import CHINA_TZ
@@ -77,7 +78,11 @@ def month_span(month: str) -> tuple[int, int]:
 def _period_days(row: Mapping[str, Any]) -> tuple[int, int]:
     first, last = _day(row["period_start"]), _day(row["period_end"])
     if last < first:
-        raise _FieldError("period_end", row["period_end"], f"period_end {row['period_end']} is before period_start {row['period_start']}")
+        raise _FieldError(
+            "period_end",
+            row["period_end"],
+            f"period_end {row['period_end']} is before period_start {row['period_start']}",
+        )
     return first, last
 
 
@@ -99,49 +104,127 @@ def _ts_day(row: Mapping[str, Any]) -> tuple[int, int]:
 
 
 MONEY = "decimal"
-KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
-    KindSpec("statements", (
-        FieldSpec("uscc", "text"), FieldSpec("period", "text"), FieldSpec("period_start", "date"), FieldSpec("period_end", "date"),
-        FieldSpec("revenue_cny", MONEY, minimum=0), FieldSpec("costs_cny", MONEY, False, 0),
-        FieldSpec("net_profit_cny", MONEY, False), FieldSpec("total_assets_cny", MONEY, False, 0),
-        FieldSpec("total_liabilities_cny", MONEY, False, 0), FieldSpec("vehicle_km", "decimal", False, 0),
-        FieldSpec("milk_sales_kg", "decimal", False, 0), FieldSpec("stock_units", "decimal", False, 0)),
-        key=lambda r: r["period"], days=_period_days, label="financial statements"),
-    KindSpec("tax_invoices", (
-        FieldSpec("uscc", "text"), FieldSpec("invoice_no", "text"), FieldSpec("date", "date"),
-        FieldSpec("amount_cny", MONEY, minimum=0), FieldSpec("direction", "choice", False, choices=("sales", "purchase"))),
-        key=lambda r: r["invoice_no"], days=lambda r: (_day(r["date"]), _day(r["date"])), label="tax invoices"),
-    KindSpec("electricity_bills", (
-        FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("kwh", "decimal", minimum=0),
-        FieldSpec("amount_cny", MONEY, False, 0), FieldSpec("meter_id", "text", False)),
-        key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}", days=lambda r: month_span(r["month"]), label="electricity bills"),
-    KindSpec("feed_in_bills", (
-        FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("kwh", "decimal", minimum=0),
-        FieldSpec("amount_cny", MONEY, False, 0), FieldSpec("period_start", "date", False),
-        FieldSpec("period_end", "date", False), FieldSpec("meter_id", "text", False)),
-        key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}", days=_bill_days,
-        label="grid feed-in settlement bills"),
-    KindSpec("bank_flows", (
-        FieldSpec("uscc", "text"), FieldSpec("month", "month"), FieldSpec("inflow_cny", MONEY, minimum=0),
-        FieldSpec("outflow_cny", MONEY, minimum=0), FieldSpec("account", "text", False)),
-        key=lambda r: f"{r['month']}|{r.get('account') or ''}", days=lambda r: month_span(r["month"]), label="bank flows"),
-    KindSpec("wms_movements", (
-        FieldSpec("uscc", "text"), FieldSpec("sku", "text"), FieldSpec("quantity", "integer", minimum=1),
-        FieldSpec("direction", "choice", choices=("in", "out")), FieldSpec("ts", "datetime"),
-        FieldSpec("movement_id", "text", False), FieldSpec("zone_id", "text", False), FieldSpec("lot_id", "text", False)),
-        key=lambda r: r.get("movement_id") or f"{r['sku']}|{r['ts']}|{r['direction']}|{r['quantity']}", days=_ts_day,
-        label="WMS stock movements"),
-    KindSpec("price_index", (
-        FieldSpec("sku", "text"), FieldSpec("date", "date"), FieldSpec("price_cny_per_unit", MONEY, minimum=0),
-        FieldSpec("unit", "text", False)),
-        key=lambda r: f"{r['sku']}|{r['date']}", days=lambda r: (_day(r["date"]), _day(r["date"])), per_enterprise=False,
-        label="commodity price index"),
-    KindSpec("loan_outcomes", (
-        FieldSpec("uscc", "text"), FieldSpec("loan_ref", "text"), FieldSpec("days_past_due", "integer", minimum=0),
-        FieldSpec("defaulted", "bool"), FieldSpec("observed_date", "date", False)),
-        key=lambda r: r["loan_ref"], days=lambda r: (_day(r["observed_date"]),) * 2 if r.get("observed_date") else (0, 0),
-        label="loan outcomes"),
-)}
+KINDS: dict[str, KindSpec] = {
+    spec.kind: spec
+    for spec in (
+        KindSpec(
+            "statements",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("period", "text"),
+                FieldSpec("period_start", "date"),
+                FieldSpec("period_end", "date"),
+                FieldSpec("revenue_cny", MONEY, minimum=0),
+                FieldSpec("costs_cny", MONEY, False, 0),
+                FieldSpec("net_profit_cny", MONEY, False),
+                FieldSpec("total_assets_cny", MONEY, False, 0),
+                FieldSpec("total_liabilities_cny", MONEY, False, 0),
+                FieldSpec("vehicle_km", "decimal", False, 0),
+                FieldSpec("milk_sales_kg", "decimal", False, 0),
+                FieldSpec("stock_units", "decimal", False, 0),
+            ),
+            key=lambda r: r["period"],
+            days=_period_days,
+            label="financial statements",
+        ),
+        KindSpec(
+            "tax_invoices",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("invoice_no", "text"),
+                FieldSpec("date", "date"),
+                FieldSpec("amount_cny", MONEY, minimum=0),
+                FieldSpec("direction", "choice", False, choices=("sales", "purchase")),
+            ),
+            key=lambda r: r["invoice_no"],
+            days=lambda r: (_day(r["date"]), _day(r["date"])),
+            label="tax invoices",
+        ),
+        KindSpec(
+            "electricity_bills",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("month", "month"),
+                FieldSpec("kwh", "decimal", minimum=0),
+                FieldSpec("amount_cny", MONEY, False, 0),
+                FieldSpec("meter_id", "text", False),
+            ),
+            key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}",
+            days=lambda r: month_span(r["month"]),
+            label="electricity bills",
+        ),
+        KindSpec(
+            "feed_in_bills",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("month", "month"),
+                FieldSpec("kwh", "decimal", minimum=0),
+                FieldSpec("amount_cny", MONEY, False, 0),
+                FieldSpec("period_start", "date", False),
+                FieldSpec("period_end", "date", False),
+                FieldSpec("meter_id", "text", False),
+            ),
+            key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}",
+            days=_bill_days,
+            label="grid feed-in settlement bills",
+        ),
+        KindSpec(
+            "bank_flows",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("month", "month"),
+                FieldSpec("inflow_cny", MONEY, minimum=0),
+                FieldSpec("outflow_cny", MONEY, minimum=0),
+                FieldSpec("account", "text", False),
+            ),
+            key=lambda r: f"{r['month']}|{r.get('account') or ''}",
+            days=lambda r: month_span(r["month"]),
+            label="bank flows",
+        ),
+        KindSpec(
+            "wms_movements",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("sku", "text"),
+                FieldSpec("quantity", "integer", minimum=1),
+                FieldSpec("direction", "choice", choices=("in", "out")),
+                FieldSpec("ts", "datetime"),
+                FieldSpec("movement_id", "text", False),
+                FieldSpec("zone_id", "text", False),
+                FieldSpec("lot_id", "text", False),
+            ),
+            key=lambda r: r.get("movement_id") or f"{r['sku']}|{r['ts']}|{r['direction']}|{r['quantity']}",
+            days=_ts_day,
+            label="WMS stock movements",
+        ),
+        KindSpec(
+            "price_index",
+            (
+                FieldSpec("sku", "text"),
+                FieldSpec("date", "date"),
+                FieldSpec("price_cny_per_unit", MONEY, minimum=0),
+                FieldSpec("unit", "text", False),
+            ),
+            key=lambda r: f"{r['sku']}|{r['date']}",
+            days=lambda r: (_day(r["date"]), _day(r["date"])),
+            per_enterprise=False,
+            label="commodity price index",
+        ),
+        KindSpec(
+            "loan_outcomes",
+            (
+                FieldSpec("uscc", "text"),
+                FieldSpec("loan_ref", "text"),
+                FieldSpec("days_past_due", "integer", minimum=0),
+                FieldSpec("defaulted", "bool"),
+                FieldSpec("observed_date", "date", False),
+            ),
+            key=lambda r: r["loan_ref"],
+            days=lambda r: (_day(r["observed_date"]),) * 2 if r.get("observed_date") else (0, 0),
+            label="loan outcomes",
+        ),
+    )
+}
 
 
 class _FieldError(Exception):
@@ -162,7 +245,9 @@ def trust_of_source(source: str) -> float:
     return SOURCES[source]
 
 
-def validate_rows(kind: str, rows: Sequence[Any], payload_of: Callable[[Any], str]) -> tuple[list[GoodRow], list[BadRow]]:
+def validate_rows(
+    kind: str, rows: Sequence[Any], payload_of: Callable[[Any], str]
+) -> tuple[list[GoodRow], list[BadRow]]:
     """Each row checked on its own: good rows normalised, bad rows with the field, value and reason."""
     spec = kind_spec(kind)
     good, bad = [], []
@@ -181,7 +266,9 @@ def _validate(spec: KindSpec, index: int, row: Any) -> GoodRow:
     known = {f.name for f in spec.fields}
     extra = sorted(k for k in row if k not in known)
     if extra:
-        raise _FieldError(extra[0], row[extra[0]], f"field {extra[0]!r} is not a {spec.kind} field (known: {sorted(known)})")
+        raise _FieldError(
+            extra[0], row[extra[0]], f"field {extra[0]!r} is not a {spec.kind} field (known: {sorted(known)})"
+        )
     data = {f.name: value for f in spec.fields if (value := _field(f, row.get(f.name))) is not None}
     try:
         first, last = spec.days(data)
@@ -200,7 +287,11 @@ def _field(spec: FieldSpec, value: Any) -> Any:
         parsed = parse(spec, value)
     except (ValueError, InvalidOperation, TypeError) as exc:
         raise _FieldError(spec.name, value, f"{spec.name} {value!r} is not a valid {spec.type}: {exc}") from None
-    if spec.minimum is not None and spec.type in ("decimal", "integer") and Decimal(str(parsed)) < Decimal(str(spec.minimum)):
+    if (
+        spec.minimum is not None
+        and spec.type in ("decimal", "integer")
+        and Decimal(str(parsed)) < Decimal(str(spec.minimum))
+    ):
         raise _FieldError(spec.name, value, f"{spec.name} {value!r} is below the minimum {spec.minimum:g}")
     return parsed
 
@@ -216,7 +307,7 @@ def _text(spec: FieldSpec, value: Any) -> str:
 
 def _decimal(spec: FieldSpec, value: Any) -> str:
     if isinstance(value, float) or isinstance(value, bool):
-        raise TypeError("floats lose cents: send a decimal string like \"1234.50\"")
+        raise TypeError('floats lose cents: send a decimal string like "1234.50"')
     number = Decimal(str(value).strip().replace(",", ""))
     if not number.is_finite():
         raise ValueError("not a finite number")
@@ -269,8 +360,14 @@ def _choice(spec: FieldSpec, value: Any) -> str:
 
 
 _PARSERS: dict[str, Callable[[FieldSpec, Any], Any]] = {
-    "text": _text, "decimal": _decimal, "integer": _integer, "date": _date, "month": _month, "datetime": _datetime,
-    "bool": _bool, "choice": _choice,
+    "text": _text,
+    "decimal": _decimal,
+    "integer": _integer,
+    "date": _date,
+    "month": _month,
+    "datetime": _datetime,
+    "bool": _bool,
+    "choice": _choice,
 }
 
 

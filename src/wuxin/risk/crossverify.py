@@ -26,6 +26,7 @@ and a period is consistent when 1/tolerance <= ratio <= tolerance. The dispersio
 the firm's own median, so a firm that always reports twice what its devices see has a small spread
 and a tight tolerance: its ratio of 2 stays overstated.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,11 +74,19 @@ REVENUE_FIGURE = "revenue_cny"  # a check of this reported figure is a revenue c
 def check_spec(raw: Mapping[str, Any], where: str) -> CheckSpec:
     """One check declared as data (a scenario pack's checks.json entry), checked: a bad one names `where` and the field."""
     try:
-        spec = CheckSpec(str(raw["name"]), str(raw["reported"]), str(raw["indicator"]), raw["aggregate"],
-                         float(raw.get("factor", 1.0)), str(raw["unit"]))
+        spec = CheckSpec(
+            str(raw["name"]),
+            str(raw["reported"]),
+            str(raw["indicator"]),
+            raw["aggregate"],
+            float(raw.get("factor", 1.0)),
+            str(raw["unit"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"{where}: check {raw.get('name') if isinstance(raw, Mapping) else raw!r} is missing or has a "
-                           f"bad field ({exc}); it needs name, reported, indicator, aggregate, factor, unit") from exc
+        raise InvalidInput(
+            f"{where}: check {raw.get('name') if isinstance(raw, Mapping) else raw!r} is missing or has a "
+            f"bad field ({exc}); it needs name, reported, indicator, aggregate, factor, unit"
+        ) from exc
     if spec.aggregate not in ("sum", "last"):
         raise InvalidInput(f"{where}: check {spec.name} aggregate must be sum or last, got {spec.aggregate!r}")
     if not spec.factor > 0:
@@ -109,7 +118,9 @@ class SourceShares:
     @classmethod
     def of(cls, days: Sequence[int], shares: Mapping[str, Sequence[float]]) -> SourceShares:
         order = np.argsort(np.asarray(days, dtype=np.int64), kind="stable")
-        return cls(np.asarray(days, dtype=np.int64)[order], {m: np.asarray(v, dtype=float)[order] for m, v in shares.items()})
+        return cls(
+            np.asarray(days, dtype=np.int64)[order], {m: np.asarray(v, dtype=float)[order] for m, v in shares.items()}
+        )
 
     @classmethod
     def constant(cls, mode_shares: Mapping[str, float], first_day: int, last_day: int) -> SourceShares:
@@ -142,7 +153,9 @@ class Tolerance:
         return tolerance_basis(self.periods, self.sigma_between, self.sigma_sample, MIN_PERIODS_FOR_DISPERSION, "en")
 
 
-def tolerance(log_ratios: Sequence[float], daily_cv: float = 0.0, coverage: float = 1.0, known_days: int = 1) -> Tolerance:
+def tolerance(
+    log_ratios: Sequence[float], daily_cv: float = 0.0, coverage: float = 1.0, known_days: int = 1
+) -> Tolerance:
     """The tolerance of the module docstring from the firm's ln(ratio) over periods and one period's sampling."""
     finite = np.asarray([r for r in log_ratios if math.isfinite(r)], dtype=float)
     if len(finite) >= MIN_PERIODS_FOR_DISPERSION:
@@ -186,28 +199,49 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         """The result with its finding said in both languages (finding_zh, finding_en)."""
-        return {**{k: v for k, v in vars(self).items() if k != "revenue"}, "sources": dict(self.sources),
-                "finding_params": dict(self.finding_params), **finding_texts(self.finding_code, self.finding_params)}
+        return {
+            **{k: v for k, v in vars(self).items() if k != "revenue"},
+            "sources": dict(self.sources),
+            "finding_params": dict(self.finding_params),
+            **finding_texts(self.finding_code, self.finding_params),
+        }
 
 
-def cross_verify(reported: Sequence[ReportedFigure], evidence: Mapping[str, DailySeries],
-                 checks: Sequence[CheckSpec], sources: Mapping[str, SourceShares] | None = None) -> list[CheckResult]:
+def cross_verify(
+    reported: Sequence[ReportedFigure],
+    evidence: Mapping[str, DailySeries],
+    checks: Sequence[CheckSpec],
+    sources: Mapping[str, SourceShares] | None = None,
+) -> list[CheckResult]:
     """Every applicable check of every reported figure, oldest period first; each check's tolerance is
     measured on the firm's other periods of the same check, and its evidence weighed by `sources`
     (indicator -> source shares; an indicator without them has evidence of unknown source: not independent)."""
-    pairs = [(spec, figure) for figure in sorted(reported, key=lambda f: (f.last_day, f.name))
-             for spec in checks if spec.reported == figure.name and spec.indicator in evidence]
+    pairs = [
+        (spec, figure)
+        for figure in sorted(reported, key=lambda f: (f.last_day, f.name))
+        for spec in checks
+        if spec.reported == figure.name and spec.indicator in evidence
+    ]
     log_ratios: dict[str, list[float]] = {}
     for spec, figure in pairs:
         first = check_figure(spec, figure, evidence[spec.indicator])
         if first.status != "insufficient_evidence" and first.ratio:
             log_ratios.setdefault(spec.name, []).append(math.log(first.ratio))
-    return [check_figure(spec, figure, evidence[spec.indicator], (sources or {}).get(spec.indicator),
-                         log_ratios.get(spec.name, ())) for spec, figure in pairs]
+    return [
+        check_figure(
+            spec, figure, evidence[spec.indicator], (sources or {}).get(spec.indicator), log_ratios.get(spec.name, ())
+        )
+        for spec, figure in pairs
+    ]
 
 
-def check_figure(spec: CheckSpec, figure: ReportedFigure, series: DailySeries, sources: SourceShares | None = None,
-                 period_log_ratios: Sequence[float] = ()) -> CheckResult:
+def check_figure(
+    spec: CheckSpec,
+    figure: ReportedFigure,
+    series: DailySeries,
+    sources: SourceShares | None = None,
+    period_log_ratios: Sequence[float] = (),
+) -> CheckResult:
     """One reported figure against one indicator over the figure's days, with where the evidence came from."""
     days = figure.last_day - figure.first_day + 1
     values = series.on_days(figure.first_day, figure.last_day)
@@ -215,24 +249,59 @@ def check_figure(spec: CheckSpec, figure: ReportedFigure, series: DailySeries, s
     coverage = float(known.sum()) / days
     evidenced = _evidenced(spec, values, known, days)
     ratio = None if evidenced is None or evidenced <= 0 else figure.value / evidenced
-    measured = tolerance(period_log_ratios, _daily_cv(values[known]) if spec.aggregate == "sum" else 0.0,
-                         coverage, int(known.sum()))
+    measured = tolerance(
+        period_log_ratios, _daily_cv(values[known]) if spec.aggregate == "sum" else 0.0, coverage, int(known.sum())
+    )
     status = _status(ratio, coverage, spec, measured.ratio)
     shares = _evidence_shares(spec, values, known, sources, figure.first_day, figure.last_day)
     independent = sum(s for m, s in shares.items() if m in INDEPENDENT_MODES)
     trust = sum(s * MODE_TRUST.get(m, 0.0) for m, s in shares.items()) if shares else None
     level = _level(status, independent, figure.source)
     code = "no_evidence" if status == "insufficient_evidence" and evidenced is None else status
-    params = {"check": spec.name, "indicator": spec.indicator, "period": figure.label, "unit": spec.unit,
-              "reported": figure.value, "evidenced": evidenced, "ratio": ratio, "coverage": coverage,
-              "known_days": int(known.sum()), "days": days, "tolerance": measured.ratio, "periods": measured.periods,
-              "sigma_between": measured.sigma_between, "sigma_sample": measured.sigma_sample,
-              "min_periods": MIN_PERIODS_FOR_DISPERSION,
-              "provenance": _provenance(level, shares, figure.source), "sources": shares, "figure_source": figure.source}
-    return CheckResult(spec.name, spec.indicator, figure.label, figure.first_day, figure.last_day, figure.value, evidenced,
-                       ratio, coverage, status, render_finding(code, params, "en"), figure.source,
-                       figure.reference, measured.ratio, measured.basis, shares, trust, independent, level, code, params,
-                       spec.reported == REVENUE_FIGURE)
+    params = {
+        "check": spec.name,
+        "indicator": spec.indicator,
+        "period": figure.label,
+        "unit": spec.unit,
+        "reported": figure.value,
+        "evidenced": evidenced,
+        "ratio": ratio,
+        "coverage": coverage,
+        "known_days": int(known.sum()),
+        "days": days,
+        "tolerance": measured.ratio,
+        "periods": measured.periods,
+        "sigma_between": measured.sigma_between,
+        "sigma_sample": measured.sigma_sample,
+        "min_periods": MIN_PERIODS_FOR_DISPERSION,
+        "provenance": _provenance(level, shares, figure.source),
+        "sources": shares,
+        "figure_source": figure.source,
+    }
+    return CheckResult(
+        spec.name,
+        spec.indicator,
+        figure.label,
+        figure.first_day,
+        figure.last_day,
+        figure.value,
+        evidenced,
+        ratio,
+        coverage,
+        status,
+        render_finding(code, params, "en"),
+        figure.source,
+        figure.reference,
+        measured.ratio,
+        measured.basis,
+        shares,
+        trust,
+        independent,
+        level,
+        code,
+        params,
+        spec.reported == REVENUE_FIGURE,
+    )
 
 
 def verification(results: Sequence[CheckResult]) -> Verification:
@@ -274,16 +343,14 @@ def evidence_coverage(results: Sequence[CheckResult], periods: int = 4) -> float
 
 def revenue_consistency(results: Sequence[CheckResult]) -> float | None:
     """The latest decided revenue check's ratio (the scorecard's revenue_consistency_ratio)."""
-    decided = [r for r in results if r.revenue and r.ratio is not None
-               and r.status != "insufficient_evidence"]
+    decided = [r for r in results if r.revenue and r.ratio is not None and r.status != "insufficient_evidence"]
     return decided[-1].ratio if decided else None
 
 
 def evidenced_annual_revenue(results: Sequence[CheckResult]) -> float | None:
     """IoT-evidenced annual revenue: the lesser of reported and evidenced over the latest decided revenue
     checks (up to four periods), scaled to 365 days. Whether it is verified is `verification`'s answer."""
-    decided = [r for r in results if r.revenue and r.evidenced is not None
-               and r.status != "insufficient_evidence"][-4:]
+    decided = [r for r in results if r.revenue and r.evidenced is not None and r.status != "insufficient_evidence"][-4:]
     if not decided:
         return None
     days = sum(r.last_day - r.first_day + 1 for r in decided)
@@ -308,8 +375,9 @@ def _daily_cv(known_values: np.ndarray) -> float:
     return float(known_values.std(ddof=1) / known_values.mean())
 
 
-def _evidence_shares(spec: CheckSpec, values: np.ndarray, known: np.ndarray, sources: SourceShares | None,
-                     first_day: int, last_day: int) -> dict[str, float]:
+def _evidence_shares(
+    spec: CheckSpec, values: np.ndarray, known: np.ndarray, sources: SourceShares | None, first_day: int, last_day: int
+) -> dict[str, float]:
     """Each source mode's share of the period's evidence: days weighted by their value (sums) or the last
     known day (period-end readings). Days without a known source count as of unknown source."""
     if not known.any():
@@ -343,7 +411,11 @@ def _provenance(level: Level, shares: Mapping[str, float], figure_source: str) -
     if not shares:
         return None
     if level == "verified":
-        return "evidence_verified_devices" if figure_source not in INDEPENDENT_FIGURE_SOURCES else "evidence_verified_figure"
+        return (
+            "evidence_verified_devices"
+            if figure_source not in INDEPENDENT_FIGURE_SOURCES
+            else "evidence_verified_figure"
+        )
     return "evidence_supported" if level == "supported" else "evidence_from"
 
 

@@ -18,6 +18,7 @@ A declared ascending/descending trend is fitted as monotonic with the direction 
 gradient-boosting challenger (scikit-learn HistGradientBoostingClassifier), by stratified k-fold and out of
 time, each metric with a bootstrap 95% interval.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -61,14 +62,24 @@ class DataSpec:
         return {f.name: f.trend for f in self.features if f.trend in ("ascending", "descending")}
 
     def scorecard_config(self, seed: int = 20240601) -> ScorecardConfig:
-        specs = tuple(FeatureSpec(f.name, f.kind, "auto_asc_desc" if f.trend in ("ascending", "descending") else "auto",
-                                  f.label or f.name) for f in self.features)
+        specs = tuple(
+            FeatureSpec(
+                f.name, f.kind, "auto_asc_desc" if f.trend in ("ascending", "descending") else "auto", f.label or f.name
+            )
+            for f in self.features
+        )
         return ScorecardConfig(specs, name=self.name, min_bin_share=self.min_bin_share, seed=seed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "date_column": self.date_column, "simulated": self.simulated,
-                "features": [{"name": f.name, "type": f.kind, "trend": f.trend, "special_values": list(f.special_values)}
-                             for f in self.features]}
+        return {
+            "name": self.name,
+            "date_column": self.date_column,
+            "simulated": self.simulated,
+            "features": [
+                {"name": f.name, "type": f.kind, "trend": f.trend, "special_values": list(f.special_values)}
+                for f in self.features
+            ],
+        }
 
 
 def load_spec(path: Path | str) -> DataSpec:
@@ -91,8 +102,13 @@ def parse_spec(data: Any, where: str = "spec") -> DataSpec:
     date_column = data.get("date_column")
     if date_column is not None and not isinstance(date_column, str):
         raise InvalidInput(f"{where}: date_column must be a column name, got {date_column!r}")
-    return DataSpec(features, str(data.get("name", "scorecard")), date_column, bool(data.get("simulated", False)),
-                    float(data.get("min_bin_share", 0.05)))
+    return DataSpec(
+        features,
+        str(data.get("name", "scorecard")),
+        date_column,
+        bool(data.get("simulated", False)),
+        float(data.get("min_bin_share", 0.05)),
+    )
 
 
 def _feature(item: Any, index: int, where: str) -> SpecFeature:
@@ -130,15 +146,23 @@ def load_csv(path: Path | str, target: str, spec: DataSpec, bad_value: str | Non
     return prepare(pd.read_csv(source), target, spec, bad_value, str(source))
 
 
-def prepare(raw: pd.DataFrame, target: str, spec: DataSpec, bad_value: str | None = None, where: str = "data") -> Dataset:
+def prepare(
+    raw: pd.DataFrame, target: str, spec: DataSpec, bad_value: str | None = None, where: str = "data"
+) -> Dataset:
     """The spec's columns (special values as missing), 0/1 default flags, and the dates as day numbers."""
-    missing = [c for c in [target, *(f.name for f in spec.features), *([spec.date_column] if spec.date_column else [])]
-               if c not in raw.columns]
+    missing = [
+        c
+        for c in [target, *(f.name for f in spec.features), *([spec.date_column] if spec.date_column else [])]
+        if c not in raw.columns
+    ]
     if missing:
         raise InvalidInput(f"{where}: column(s) {missing} not found (columns: {list(raw.columns)[:30]})")
     frame = pd.DataFrame({f.name: _column(raw[f.name], f, where) for f in spec.features})
-    return Dataset(frame, _flags(raw[target], target, bad_value, where),
-                   _days(raw[spec.date_column], spec.date_column, where) if spec.date_column else None)
+    return Dataset(
+        frame,
+        _flags(raw[target], target, bad_value, where),
+        _days(raw[spec.date_column], spec.date_column, where) if spec.date_column else None,
+    )
 
 
 def _column(column: pd.Series, f: SpecFeature, where: str) -> pd.Series:
@@ -149,7 +173,9 @@ def _column(column: pd.Series, f: SpecFeature, where: str) -> pd.Series:
     numbers = pd.to_numeric(column, errors="coerce")
     bad = numbers.isna() & column.notna()
     if bad.any():
-        raise InvalidInput(f"{where}: feature {f.name!r} is numeric, got {column[bad].iloc[0]!r} in row {int(bad.idxmax()) + 1}")
+        raise InvalidInput(
+            f"{where}: feature {f.name!r} is numeric, got {column[bad].iloc[0]!r} in row {int(bad.idxmax()) + 1}"
+        )
     special = [float(v) for v in f.special_values]
     return numbers.astype(float).mask(numbers.isin(special))
 
@@ -158,11 +184,15 @@ def _flags(column: pd.Series, target: str, bad_value: str | None, where: str) ->
     values = set(column.dropna().astype(str).unique())
     if bad_value is not None:
         if bad_value not in values:
-            raise InvalidInput(f"{where}: target {target!r} never takes the bad value {bad_value!r} (values: {sorted(values)[:10]})")
+            raise InvalidInput(
+                f"{where}: target {target!r} never takes the bad value {bad_value!r} (values: {sorted(values)[:10]})"
+            )
         return (column.astype(str) == bad_value).to_numpy(dtype=int)
     if column.isna().any() or not values <= {"0", "1", "0.0", "1.0", "True", "False"}:
-        raise InvalidInput(f"{where}: target {target!r} must be 0/1 (1 = default), or name its bad value "
-                           f"(--bad-value); got {sorted(values)[:10]}")
+        raise InvalidInput(
+            f"{where}: target {target!r} must be 0/1 (1 = default), or name its bad value "
+            f"(--bad-value); got {sorted(values)[:10]}"
+        )
     return column.astype(str).isin(["1", "1.0", "True"]).to_numpy(dtype=int)
 
 
@@ -200,8 +230,12 @@ def fit_baseline(spec: DataSpec, frame: pd.DataFrame, flags: np.ndarray, seed: i
 
     names = [f.name for f in spec.features]
     categorical = [f.name for f in spec.features if f.kind == "categorical"]
-    pipeline = Pipeline([("binning", BinningProcess(names, categorical_variables=categorical)),
-                         ("logistic", LogisticRegression(max_iter=1000, random_state=seed))])
+    pipeline = Pipeline(
+        [
+            ("binning", BinningProcess(names, categorical_variables=categorical)),
+            ("logistic", LogisticRegression(max_iter=1000, random_state=seed)),
+        ]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pipeline.fit(frame[names], flags)
@@ -211,9 +245,12 @@ def fit_challenger(spec: DataSpec, frame: pd.DataFrame, flags: np.ndarray, seed:
     """A gradient-boosting challenger on the raw features (categories as the training rows show them)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    categories = {f.name: sorted({str(v) for v in frame[f.name].dropna()}) for f in spec.features if f.kind == "categorical"}
-    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, categorical_features="from_dtype",
-                                           random_state=seed)
+    categories = {
+        f.name: sorted({str(v) for v in frame[f.name].dropna()}) for f in spec.features if f.kind == "categorical"
+    }
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, categorical_features="from_dtype", random_state=seed
+    )
     return model.fit(_gbm_frame(frame, categories), flags), categories
 
 
@@ -236,18 +273,26 @@ def _predict(kind: str, spec: DataSpec, fitted, frame: pd.DataFrame) -> np.ndarr
 
 
 FITTERS = {"scorecard": fit_scorecard, "baseline": fit_baseline, "challenger": fit_challenger}
-LABELS = {"scorecard": "scorecard (declared trends) 评分卡",
-          "baseline": "optbinning + logistic baseline 基线",
-          "challenger": "gradient boosting challenger 挑战者"}
+LABELS = {
+    "scorecard": "scorecard (declared trends) 评分卡",
+    "baseline": "optbinning + logistic baseline 基线",
+    "challenger": "gradient boosting challenger 挑战者",
+}
 
 
-def evaluate(spec: DataSpec, data: Dataset, folds: int = 5, seed: int = 20240601, resamples: int = 500) -> dict[str, Any]:
+def evaluate(
+    spec: DataSpec, data: Dataset, folds: int = 5, seed: int = 20240601, resamples: int = 500
+) -> dict[str, Any]:
     """k-fold (stratified, seeded; metrics on the pooled out-of-fold predictions) and, with a date column,
     out of time, for the scorecard, the baseline and the challenger."""
     from sklearn.model_selection import StratifiedKFold
 
-    out: dict[str, Any] = {"rows": int(len(data.defaults)), "defaults": int(data.defaults.sum()), "folds": folds,
-                           "models": {}}
+    out: dict[str, Any] = {
+        "rows": int(len(data.defaults)),
+        "defaults": int(data.defaults.sum()),
+        "folds": folds,
+        "models": {},
+    }
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for kind, fit in FITTERS.items():
         pooled = np.zeros(len(data.defaults))
@@ -258,8 +303,10 @@ def evaluate(spec: DataSpec, data: Dataset, folds: int = 5, seed: int = 20240601
             fitted = fit(spec, *rows(data, train), seed)
             pooled[test_idx] = _predict(kind, spec, fitted, data.frame.iloc[test_idx].reset_index(drop=True))
             per_fold.append(float(_auc(data.defaults[test_idx], pooled[test_idx])))
-        entry = {"label": LABELS[kind], "kfold": {**discrimination(data.defaults, pooled, resamples),
-                                                 "fold_auc": per_fold}}
+        entry = {
+            "label": LABELS[kind],
+            "kfold": {**discrimination(data.defaults, pooled, resamples), "fold_auc": per_fold},
+        }
         if data.days is not None:
             train, oot = time_split(data)
             fitted = fit(spec, *rows(data, train), seed)
@@ -277,14 +324,18 @@ def _auc(flags: np.ndarray, pd_: np.ndarray) -> float:
 
 def format_evaluation(result: dict[str, Any]) -> str:
     """The comparison as a plain table (what `wuxin credit validate` prints)."""
-    lines = [f"{result['rows']} rows, {result['defaults']} defaults; {result['folds']}-fold (pooled out-of-fold) "
-             "and out-of-time (latest 30% by date); 95% bootstrap intervals",
-             f"{'model':<46} {'k-fold AUC':>24} {'k-fold KS':>22} {'out-of-time AUC':>24} {'out-of-time KS':>22}"]
+    lines = [
+        f"{result['rows']} rows, {result['defaults']} defaults; {result['folds']}-fold (pooled out-of-fold) "
+        "and out-of-time (latest 30% by date); 95% bootstrap intervals",
+        f"{'model':<46} {'k-fold AUC':>24} {'k-fold KS':>22} {'out-of-time AUC':>24} {'out-of-time KS':>22}",
+    ]
     for entry in result["models"].values():
         k = entry["kfold"]
         o = entry.get("out_of_time")
-        lines.append(f"{entry['label']:<46} {_ci(k['auc'], k['auc_ci95']):>24} {_ci(k['ks'], k['ks_ci95']):>22} "
-                     f"{_ci(o['auc'], o['auc_ci95']) if o else 'no date column':>24} {_ci(o['ks'], o['ks_ci95']) if o else '':>22}")
+        lines.append(
+            f"{entry['label']:<46} {_ci(k['auc'], k['auc_ci95']):>24} {_ci(k['ks'], k['ks_ci95']):>22} "
+            f"{_ci(o['auc'], o['auc_ci95']) if o else 'no date column':>24} {_ci(o['ks'], o['ks_ci95']) if o else '':>22}"
+        )
     return "\n".join(lines)
 
 

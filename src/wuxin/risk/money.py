@@ -1,4 +1,5 @@
 """Money: a Decimal amount with its currency (CNY unless said otherwise); never a float."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

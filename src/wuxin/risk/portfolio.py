@@ -5,23 +5,49 @@ A row is a plain dict built by `services/credit/portfolio.py` from stored data; 
 or the worst. Column codes are the API's sort keys and the labels' kind `portfolio_column` (zh-CN and en headers of
 the console and of the exports come from one place).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from wuxin.alerts.rules import SEVERITIES
 from wuxin.errors import InvalidInput
 from wuxin.risk.products import GRADES, OUTCOMES
 
 # Sortable columns, in the order the console and the exports show them.
-COLUMNS = ("watched", "name", "industry", "outcome", "grade", "score", "score_change", "exposure_cny", "limit_use_ratio",
-           "activity_trend_ratio", "alarms_critical", "alarms_open", "evidence_coverage_ratio", "online_share_ratio",
-           "pledge_coverage_ratio")
+COLUMNS = (
+    "watched",
+    "name",
+    "industry",
+    "outcome",
+    "grade",
+    "score",
+    "score_change",
+    "exposure_cny",
+    "limit_use_ratio",
+    "activity_trend_ratio",
+    "alarms_critical",
+    "alarms_open",
+    "evidence_coverage_ratio",
+    "online_share_ratio",
+    "pledge_coverage_ratio",
+)
 # Further export-only columns (the page shows these inside the cells above).
-EXPORT_ONLY = ("region", "previous_grade", "limit_cny", "alarms_major", "alarms_minor", "alarms_warning",
-               "devices_online", "devices", "pledged_value_cny", "decided_day")
+EXPORT_ONLY = (
+    "region",
+    "previous_grade",
+    "limit_cny",
+    "alarms_major",
+    "alarms_minor",
+    "alarms_warning",
+    "devices_online",
+    "devices",
+    "pledged_value_cny",
+    "decided_day",
+)
 PAGE_SIZE_MAX = 200
 TREND_RECENT_DAYS = 7  # activity trend: the mean of the last 7 days with data over the window's mean
 TREND_MIN_DAYS = 3  # fewer known days than this on either side: no trend (None)
@@ -91,7 +117,9 @@ SORT_VALUES: dict[str, Callable[[dict], Any]] = {
     "industry": lambda row: row["industry"],
     "outcome": lambda row: OUTCOME_ORDER.get(_decision("outcome")(row)),
     # better grades sort as larger: "desc" puts AAA first, like scores
-    "grade": lambda row: None if _decision("grade")(row) is None else -GRADE_ORDER.get(_decision("grade")(row), len(GRADES)),
+    "grade": lambda row: (
+        None if _decision("grade")(row) is None else -GRADE_ORDER.get(_decision("grade")(row), len(GRADES))
+    ),
     "score": _decision("score"),
     "score_change": _decision("score_change"),
     "exposure_cny": _number("exposure_cny"),
@@ -124,9 +152,15 @@ def page_of(rows: list[dict], query: Query) -> dict:
     """One page of the selected rows, with the total count and the number of pages."""
     chosen = select(rows, query)
     start = (query.page - 1) * query.page_size
-    return {"items": chosen[start:start + query.page_size], "total": len(chosen), "page": query.page,
-            "page_size": query.page_size, "pages": max(1, -(-len(chosen) // query.page_size)),
-            "sort": query.sort, "order": query.order}
+    return {
+        "items": chosen[start : start + query.page_size],
+        "total": len(chosen),
+        "page": query.page,
+        "page_size": query.page_size,
+        "pages": max(1, -(-len(chosen) // query.page_size)),
+        "sort": query.sort,
+        "order": query.order,
+    }
 
 
 # ---------------------------------------------------------------- figures of one row

@@ -15,6 +15,7 @@ Each product carries its decision policy (`Policy`): which grades approve, refer
 and the conditions that force a referral or a decline, each with its threshold. `wuxin.risk.policy`
 evaluates them; this module only reads and checks them, so a bad file names the product and the field.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,7 +97,9 @@ class Product:
 
 def default_policy() -> Policy:
     """Approve B and better, refer CCC, decline below; no conditions (a product file states its own)."""
-    return Policy(tuple((g, "approve" if i < 6 else "refer" if g == "CCC" else "decline") for i, g in enumerate(GRADES)), ())
+    return Policy(
+        tuple((g, "approve" if i < 6 else "refer" if g == "CCC" else "decline") for i, g in enumerate(GRADES)), ()
+    )
 
 
 def load_products(text: str) -> dict[str, Product]:
@@ -111,7 +114,9 @@ def catalogue(entries_by_pack: Mapping[str | None, list[dict[str, Any]]], curren
     for pack, entries in entries_by_pack.items():
         for entry in entries:
             if pack is not None and entry.get("scenario", pack) != pack:
-                raise InvalidInput(f"product {entry.get('code')!r} lies in pack {pack} but names scenario {entry['scenario']!r}")
+                raise InvalidInput(
+                    f"product {entry.get('code')!r} lies in pack {pack} but names scenario {entry['scenario']!r}"
+                )
             products.append(_product({"scenario": pack, **entry}, currency))
     codes = [p.code for p in products]
     if len(set(codes)) != len(codes):
@@ -132,9 +137,14 @@ def _product(entry: dict[str, Any], currency: str) -> Product:
         raise InvalidInput(f"product {code!r}: basis must be revenue or collateral, got {basis!r}")
     share_key = "revenue_share" if basis == "revenue" else "pledge_rate"
     product = Product(
-        code=code, name_zh=str(entry["name_zh"]), name_en=str(entry["name_en"]), scenario=str(entry["scenario"]),
-        basis=basis, cap=Money(_decimal(code, "cap", entry.get("cap")), currency),
-        lgd=_rate(code, "lgd", entry.get("lgd")), max_pd=_rate(code, "max_pd", entry.get("max_pd")),
+        code=code,
+        name_zh=str(entry["name_zh"]),
+        name_en=str(entry["name_en"]),
+        scenario=str(entry["scenario"]),
+        basis=basis,
+        cap=Money(_decimal(code, "cap", entry.get("cap")), currency),
+        lgd=_rate(code, "lgd", entry.get("lgd")),
+        max_pd=_rate(code, "max_pd", entry.get("max_pd")),
         unverified_haircut=_rate(code, "unverified_haircut", entry.get("unverified_haircut")),
         revenue_share=_rate(code, share_key, entry.get(share_key)) if basis == "revenue" else None,
         pledge_rate=_rate(code, share_key, entry.get(share_key)) if basis == "collateral" else None,
@@ -142,13 +152,16 @@ def _product(entry: dict[str, Any], currency: str) -> Product:
         policy=_policy(code, entry.get("policy")),
         unevidenced_revenue=_unevidenced(code, entry.get("unevidenced_revenue", {"action": "refuse"})),
         four_eyes_limit=Money(_decimal(code, "four_eyes_limit_cny", entry["four_eyes_limit_cny"]), currency)
-        if entry.get("four_eyes_limit_cny") is not None else None,
+        if entry.get("four_eyes_limit_cny") is not None
+        else None,
     )
     if product.cap.amount <= 0:
         raise InvalidInput(f"product {code!r}: cap must be positive, got {product.cap}")
     if product.four_eyes_limit is not None and not 0 <= product.four_eyes_limit.amount <= product.cap.amount:
-        raise InvalidInput(f"product {code!r}: four_eyes_limit_cny must be within 0 and the cap {product.cap}, "
-                           f"got {product.four_eyes_limit}")
+        raise InvalidInput(
+            f"product {code!r}: four_eyes_limit_cny must be within 0 and the cap {product.cap}, "
+            f"got {product.four_eyes_limit}"
+        )
     return product
 
 
@@ -174,10 +187,14 @@ def _policy(code: str, raw: Any) -> Policy:
     grades: dict[str, Outcome] = {}
     for outcome, listed in raw["grades"].items():
         if outcome not in OUTCOMES or not isinstance(listed, list):
-            raise InvalidInput(f"product {code!r}: policy grades maps one of {list(OUTCOMES)} to a list, got {outcome!r}")
+            raise InvalidInput(
+                f"product {code!r}: policy grades maps one of {list(OUTCOMES)} to a list, got {outcome!r}"
+            )
         for grade in listed:
             if grade not in GRADES or grade in grades:
-                raise InvalidInput(f"product {code!r}: policy grade {grade!r} is unknown or listed twice (grades: {list(GRADES)})")
+                raise InvalidInput(
+                    f"product {code!r}: policy grade {grade!r} is unknown or listed twice (grades: {list(GRADES)})"
+                )
             grades[grade] = outcome
     if set(grades) != set(GRADES):
         raise InvalidInput(f"product {code!r}: policy grades leave out {sorted(set(GRADES) - set(grades))}")
@@ -197,8 +214,11 @@ def _condition(code: str, raw: Any) -> Condition:
         if raw.get("threshold") is not None:
             raise InvalidInput(f"product {code!r}: condition {name} takes no threshold, got {raw['threshold']!r}")
         return Condition(name, outcome)
-    threshold = _rate(code, f"{name} threshold", raw.get("threshold")) if kind == "rate" else \
-        _decimal(code, f"{name} threshold", raw.get("threshold"))
+    threshold = (
+        _rate(code, f"{name} threshold", raw.get("threshold"))
+        if kind == "rate"
+        else _decimal(code, f"{name} threshold", raw.get("threshold"))
+    )
     if kind == "count" and (threshold < 0 or threshold != threshold.to_integral_value()):
         raise InvalidInput(f"product {code!r}: condition {name} needs a whole number >= 0, got {threshold}")
     return Condition(name, outcome, threshold)

@@ -22,6 +22,7 @@ bills two months at once: a catch-up): the total still cannot exceed the generat
 days decides nothing, as in the other checks. Each finding carries `finding_code` and `finding_params`, rendered in
 zh-CN or English by `render_pv_finding` from `PV_FINDING_TEMPLATES` (the catalogue shape of the other findings).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,17 @@ from typing import Any
 import numpy as np
 
 from wuxin.risk.crossverify import (
-    MIN_COVERAGE, MODE_TRUST, INDEPENDENT_MODES, CheckResult, ReportedFigure, SourceShares, Status, _evidence_shares, _level,
-    _provenance)
+    INDEPENDENT_MODES,
+    MIN_COVERAGE,
+    MODE_TRUST,
+    CheckResult,
+    ReportedFigure,
+    SourceShares,
+    Status,
+    _evidence_shares,
+    _level,
+    _provenance,
+)
 from wuxin.risk.features import DailySeries
 from wuxin.risk.pv_messages import FEED_IN, REVENUE, render_pv_bound, render_pv_finding
 
@@ -44,6 +54,8 @@ SHIFT_DAYS = 5  # a bill's meter-reading period against the calendar month, when
 EXACT_SHIFT_DAYS = 1  # readings taken during the day of the stated date
 Z = 2.0
 UNBILLED_GAP_DAYS = 28  # a gap this long before a bill is an unbilled month
+
+
 @dataclass(frozen=True)
 class PvBound:
     """What the plant's bound is derived from: its meters' errors, how bills are dated, and its tariff."""
@@ -63,8 +75,9 @@ class PvFigure:
     exact_dates: bool = False  # the bill states its meter-reading dates
 
 
-def upper_bound(bound: PvBound, series: DailySeries, first_day: int, last_day: int, shift_days: int,
-                revenue: bool) -> tuple[float, dict[str, float]]:
+def upper_bound(
+    bound: PvBound, series: DailySeries, first_day: int, last_day: int, shift_days: int, revenue: bool
+) -> tuple[float, dict[str, float]]:
     """The highest ratio reported / evidenced an honest plant reaches over these days, and its factors."""
     meter = 1.0 + (bound.meter_class_pct + bound.inverter_error_pct) / 100.0
     timing = timing_factor(series, first_day, last_day, shift_days)
@@ -74,7 +87,12 @@ def upper_bound(bound: PvBound, series: DailySeries, first_day: int, last_day: i
     cv = _cv(values[known])
     sampling = math.exp(Z * cv * math.sqrt(max(1.0 - coverage, 0.0) / max(int(known.sum()), 1)))
     tariff = 1.0 + (bound.tariff_spread if revenue else 0.0)
-    return meter * timing * tariff * sampling, {"meter": meter, "timing": timing, "tariff": tariff, "sampling": sampling}
+    return meter * timing * tariff * sampling, {
+        "meter": meter,
+        "timing": timing,
+        "tariff": tariff,
+        "sampling": sampling,
+    }
 
 
 def timing_factor(series: DailySeries, first_day: int, last_day: int, shift_days: int) -> float:
@@ -86,15 +104,16 @@ def timing_factor(series: DailySeries, first_day: int, last_day: int, shift_days
         return 1.0
     filled = np.where(known, values, float(values[known].mean()))
     span = last_day - first_day + 1
-    nominal = float(filled[shift_days:shift_days + span].sum())
+    nominal = float(filled[shift_days : shift_days + span].sum())
     if nominal <= 0:
         return 1.0
-    shifted = max(float(filled[k:k + span].sum()) for k in range(0, 2 * shift_days + 1))
+    shifted = max(float(filled[k : k + span].sum()) for k in range(0, 2 * shift_days + 1))
     return max(shifted / nominal, 1.0)
 
 
-def pv_cross_verify(figures: Sequence[PvFigure], generation: DailySeries, bound: PvBound,
-                    sources: SourceShares | None = None) -> list[CheckResult]:
+def pv_cross_verify(
+    figures: Sequence[PvFigure], generation: DailySeries, bound: PvBound, sources: SourceShares | None = None
+) -> list[CheckResult]:
     """Each feed-in bill (`feed_in_kwh`) and, with a tariff, each declared revenue (`revenue_cny`) against the
     inverters' metered generation, oldest first."""
     out = []
@@ -110,16 +129,21 @@ def pv_cross_verify(figures: Sequence[PvFigure], generation: DailySeries, bound:
     return out
 
 
-def _judge(check: str, f: PvFigure, series: DailySeries, bound: PvBound, sources: SourceShares | None,
-           billed_until: int | None) -> CheckResult:
+def _judge(
+    check: str, f: PvFigure, series: DailySeries, bound: PvBound, sources: SourceShares | None, billed_until: int | None
+) -> CheckResult:
     figure, revenue = f.figure, check == REVENUE
     shift = EXACT_SHIFT_DAYS if f.exact_dates else SHIFT_DAYS
     first = figure.first_day
     result = _ratio(series, first, figure.last_day, figure.value)
     upper, parts = upper_bound(bound, series, first, figure.last_day, shift, revenue)
     unbilled = 0
-    if (result[0] is not None and result[0] > upper and billed_until is not None
-            and first - billed_until - 1 >= UNBILLED_GAP_DAYS):  # a catch-up bill after an unbilled month
+    if (
+        result[0] is not None
+        and result[0] > upper
+        and billed_until is not None
+        and first - billed_until - 1 >= UNBILLED_GAP_DAYS
+    ):  # a catch-up bill after an unbilled month
         wider = max(billed_until + 1, first - 62)
         again = _ratio(series, wider, figure.last_day, figure.value)
         if again[0] is not None:
@@ -137,21 +161,49 @@ def _judge(check: str, f: PvFigure, series: DailySeries, bound: PvBound, sources
     trust = sum(s * MODE_TRUST.get(m, 0.0) for m, s in shares.items()) if shares else None
     level = _level(status, independent, figure.source)
     params: dict[str, Any] = {
-        "check": check, "period": figure.label, "unit": "CNY" if revenue else "kWh", "reported": figure.value,
-        "evidenced": evidenced, "ratio": ratio, "tolerance": round(upper, 4), "coverage": coverage,
-        "known_days": known_days, "days": days, "meter_class_pct": bound.meter_class_pct,
-        "inverter_error_pct": bound.inverter_error_pct, "shift_days": shift, "unbilled_days": unbilled,
+        "check": check,
+        "period": figure.label,
+        "unit": "CNY" if revenue else "kWh",
+        "reported": figure.value,
+        "evidenced": evidenced,
+        "ratio": ratio,
+        "tolerance": round(upper, 4),
+        "coverage": coverage,
+        "known_days": known_days,
+        "days": days,
+        "meter_class_pct": bound.meter_class_pct,
+        "inverter_error_pct": bound.inverter_error_pct,
+        "shift_days": shift,
+        "unbilled_days": unbilled,
         **{f"{k}_factor": round(v, 4) for k, v in parts.items()},
-        **({"tariff_cny_per_kwh": bound.tariff_cny_per_kwh, "tariff_from": bound.tariff_from} if revenue else {})}
+        **({"tariff_cny_per_kwh": bound.tariff_cny_per_kwh, "tariff_from": bound.tariff_from} if revenue else {}),
+    }
     code = f"pv_{status}"
     finding = render_pv_finding(code, params, "en")
-    return CheckResult(check=check, indicator="generation_kwh", period=figure.label, first_day=first,
-                       last_day=figure.last_day, reported=figure.value, evidenced=evidenced, ratio=ratio,
-                       coverage=coverage, status=status, finding=finding + _provenance(level, shares, figure.source),
-                       source=figure.source, reference=figure.reference, tolerance=upper,
-                       tolerance_basis=render_pv_bound(params, "en"), sources=shares, trust=trust,
-                       independent_share=independent, level=level, finding_code=code, finding_params=params,
-                       revenue=revenue)
+    return CheckResult(
+        check=check,
+        indicator="generation_kwh",
+        period=figure.label,
+        first_day=first,
+        last_day=figure.last_day,
+        reported=figure.value,
+        evidenced=evidenced,
+        ratio=ratio,
+        coverage=coverage,
+        status=status,
+        finding=finding + _provenance(level, shares, figure.source),
+        source=figure.source,
+        reference=figure.reference,
+        tolerance=upper,
+        tolerance_basis=render_pv_bound(params, "en"),
+        sources=shares,
+        trust=trust,
+        independent_share=independent,
+        level=level,
+        finding_code=code,
+        finding_params=params,
+        revenue=revenue,
+    )
 
 
 def _ratio(series: DailySeries, first: int, last: int, reported: float):

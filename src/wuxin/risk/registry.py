@@ -1,4 +1,5 @@
 """Model registry interface: models stored as their JSON-able dict, found by their content-hash version."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,7 @@ class ModelRegistry(Protocol):
         """The model with this version; NotFound otherwise."""
         ...
 
-    def versions(self) -> list[str]:
-        ...
+    def versions(self) -> list[str]: ...
 
 
 class InMemoryModelRegistry:

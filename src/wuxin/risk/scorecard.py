@@ -9,6 +9,7 @@ Conventions: the target is 1 = default (bad). WOE_i = ln(share of goods in bin i
 so a higher WOE is safer. Points follow the usual scaling: score = offset + factor * ln(odds good:bad),
 factor = PDO / ln 2, offset = base_score - factor * ln(base_odds); e.g. 600 points at 50:1, PDO 20.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,14 @@ Kind = Literal["numerical", "categorical"]
 # Declared trend of the default rate as the feature grows. "auto": the library picks it from data;
 # "auto_asc_desc": monotonic, the data picks the direction (model governance then checks it against the
 # direction the business declared, and refuses a contradiction).
-TRENDS = {"ascending": "ascending", "descending": "descending", "auto": "auto",
-          "peak": "peak", "valley": "valley", "auto_asc_desc": "auto_asc_desc"}
+TRENDS = {
+    "ascending": "ascending",
+    "descending": "descending",
+    "auto": "auto",
+    "peak": "peak",
+    "valley": "valley",
+    "auto_asc_desc": "auto_asc_desc",
+}
 FeatureTable = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
@@ -50,8 +57,10 @@ class FeatureSpec:
         if self.trend not in TRENDS:
             raise InvalidInput(f"feature {self.name!r}: trend must be one of {sorted(TRENDS)}, got {self.trend!r}")
         if self.kind == "categorical" and self.trend != "auto":
-            raise InvalidInput(f"categorical feature {self.name!r} cannot declare trend {self.trend!r}: "
-                               "its bins are ordered by default rate")
+            raise InvalidInput(
+                f"categorical feature {self.name!r} cannot declare trend {self.trend!r}: "
+                "its bins are ordered by default rate"
+            )
 
 
 @dataclass(frozen=True)
@@ -244,7 +253,7 @@ def train_scorecard(table: FeatureTable, defaults: Sequence[int] | np.ndarray, c
     while len(kept) > 1 and max(coefficients) > 0:  # a higher (safer) WOE raising the default odds: collinearity
         worst = int(np.argmax(coefficients))
         wrong_sign.append(kept[worst].name)
-        kept = kept[:worst] + kept[worst + 1:]
+        kept = kept[:worst] + kept[worst + 1 :]
         coefficients, intercept = _fit_logistic(kept, frame, target, config)
     features = tuple(_with_coefficient(bins, c) for bins, c in zip(kept, coefficients))
     facts = _training_facts(frame, target, fitted, kept) | {"dropped_wrong_sign": wrong_sign}
@@ -302,7 +311,9 @@ def model_from_dict(data: Mapping[str, Any]) -> Scorecard:
         raise InvalidInput(f"scorecard {data.get('name')!r} is malformed: {exc!r}") from exc
     stated = data.get("version")
     if stated is not None and stated != model.version:
-        raise InvalidInput(f"scorecard {model.name!r} version mismatch: stated {stated}, content hashes to {model.version}")
+        raise InvalidInput(
+            f"scorecard {model.name!r} version mismatch: stated {stated}, content hashes to {model.version}"
+        )
     return model
 
 
@@ -361,14 +372,24 @@ def _fit_bins(spec: FeatureSpec, column: pd.Series, target: np.ndarray, config: 
     missing_woe = float(table["WoE"].iloc[n_bins + 1])  # rows: bins, Special, Missing, Totals
     iv = float(table.loc["Totals", "IV"])
     if spec.kind == "numerical":
-        return FeatureBins(spec.name, spec.kind, spec.trend, woe, missing_woe, 0.0, iv,
-                           splits=tuple(float(s) for s in binning.splits), label=spec.label)
+        return FeatureBins(
+            spec.name,
+            spec.kind,
+            spec.trend,
+            woe,
+            missing_woe,
+            0.0,
+            iv,
+            splits=tuple(float(s) for s in binning.splits),
+            label=spec.label,
+        )
     groups = tuple(tuple(str(c) for c in group) for group in binning.splits)
     return FeatureBins(spec.name, spec.kind, spec.trend, woe, missing_woe, 0.0, iv, categories=groups, label=spec.label)
 
 
-def _fit_logistic(kept: list[FeatureBins], frame: pd.DataFrame, target: np.ndarray,
-                  config: ScorecardConfig) -> tuple[list[float], float]:
+def _fit_logistic(
+    kept: list[FeatureBins], frame: pd.DataFrame, target: np.ndarray, config: ScorecardConfig
+) -> tuple[list[float], float]:
     from sklearn.linear_model import LogisticRegression
 
     regression = LogisticRegression(C=config.regularisation_c, max_iter=1000, random_state=config.seed)
@@ -377,27 +398,47 @@ def _fit_logistic(kept: list[FeatureBins], frame: pd.DataFrame, target: np.ndarr
 
 
 def _with_coefficient(bins: FeatureBins, coefficient: float) -> FeatureBins:
-    return FeatureBins(bins.name, bins.kind, bins.trend, bins.woe, bins.missing_woe, coefficient, bins.iv,
-                       bins.splits, bins.categories, bins.label)
+    return FeatureBins(
+        bins.name,
+        bins.kind,
+        bins.trend,
+        bins.woe,
+        bins.missing_woe,
+        coefficient,
+        bins.iv,
+        bins.splits,
+        bins.categories,
+        bins.label,
+    )
 
 
-def _training_facts(frame: pd.DataFrame, target: np.ndarray, fitted: Sequence[FeatureBins],
-                    kept: Sequence[FeatureBins]) -> dict[str, Any]:
+def _training_facts(
+    frame: pd.DataFrame, target: np.ndarray, fitted: Sequence[FeatureBins], kept: Sequence[FeatureBins]
+) -> dict[str, Any]:
     import optbinning
     import sklearn
 
     kept_names = {b.name for b in kept}
-    return {"rows": len(frame), "defaults": int(target.sum()),
-            "dropped_low_iv": [b.name for b in fitted if b.name not in kept_names],
-            "libraries": {"optbinning": optbinning.__version__, "scikit-learn": sklearn.__version__}}
+    return {
+        "rows": len(frame),
+        "defaults": int(target.sum()),
+        "dropped_low_iv": [b.name for b in fitted if b.name not in kept_names],
+        "libraries": {"optbinning": optbinning.__version__, "scikit-learn": sklearn.__version__},
+    }
 
 
 def _feature_points(bins: FeatureBins, value: Any, scaling: ScoreScaling) -> FeaturePoints:
     index = bins.bin_index(value)
     points = bins.bin_points(scaling)
     shown = None if _is_missing(value) else value
-    return FeaturePoints(bins.name, shown, bins.describe_bin(index), bins.woe_of_bins(np.asarray([index]))[0].item(),
-                         points[index], max(points[:-1]))
+    return FeaturePoints(
+        bins.name,
+        shown,
+        bins.describe_bin(index),
+        bins.woe_of_bins(np.asarray([index]))[0].item(),
+        points[index],
+        max(points[:-1]),
+    )
 
 
 def _content(model: Scorecard) -> dict[str, Any]:
@@ -405,23 +446,39 @@ def _content(model: Scorecard) -> dict[str, Any]:
         "schema": SCHEMA,
         "name": model.name,
         "intercept": model.intercept,
-        "scaling": {"base_score": model.scaling.base_score, "base_odds": model.scaling.base_odds,
-                    "pdo": model.scaling.pdo},
+        "scaling": {
+            "base_score": model.scaling.base_score,
+            "base_odds": model.scaling.base_odds,
+            "pdo": model.scaling.pdo,
+        },
         "features": [_bins_to_dict(b) for b in model.features],
     }
 
 
 def _bins_to_dict(bins: FeatureBins) -> dict[str, Any]:
-    return {"name": bins.name, "kind": bins.kind, "trend": bins.trend, "label": bins.label,
-            "splits": list(bins.splits), "categories": [list(g) for g in bins.categories],
-            "woe": list(bins.woe), "missing_woe": bins.missing_woe, "coefficient": bins.coefficient, "iv": bins.iv}
+    return {
+        "name": bins.name,
+        "kind": bins.kind,
+        "trend": bins.trend,
+        "label": bins.label,
+        "splits": list(bins.splits),
+        "categories": [list(g) for g in bins.categories],
+        "woe": list(bins.woe),
+        "missing_woe": bins.missing_woe,
+        "coefficient": bins.coefficient,
+        "iv": bins.iv,
+    }
 
 
 def _bins_from_dict(data: Mapping[str, Any]) -> FeatureBins:
     bins = FeatureBins(
-        name=str(data["name"]), kind=data["kind"], trend=str(data["trend"]),
-        woe=tuple(float(w) for w in data["woe"]), missing_woe=float(data["missing_woe"]),
-        coefficient=float(data["coefficient"]), iv=float(data["iv"]),
+        name=str(data["name"]),
+        kind=data["kind"],
+        trend=str(data["trend"]),
+        woe=tuple(float(w) for w in data["woe"]),
+        missing_woe=float(data["missing_woe"]),
+        coefficient=float(data["coefficient"]),
+        iv=float(data["iv"]),
         splits=tuple(float(s) for s in data.get("splits", ())),
         categories=tuple(tuple(str(c) for c in g) for g in data.get("categories", ())),
         label=str(data.get("label", "")),

@@ -1,4 +1,5 @@
 """Validation report: discrimination (AUC, KS, Gini), stability (PSI on frozen bins), calibration by grade."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -40,10 +41,17 @@ class ValidationReport:
     calibration: tuple[GradeCalibration, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model_version": self.model_version, "rows": self.rows, "defaults": self.defaults,
-                "auc": self.auc, "ks": self.ks, "gini": self.gini, "score_psi": self.score_psi,
-                "feature_psi": dict(self.feature_psi),
-                "calibration": [vars(c) for c in self.calibration]}
+        return {
+            "model_version": self.model_version,
+            "rows": self.rows,
+            "defaults": self.defaults,
+            "auc": self.auc,
+            "ks": self.ks,
+            "gini": self.gini,
+            "score_psi": self.score_psi,
+            "feature_psi": dict(self.feature_psi),
+            "calibration": [vars(c) for c in self.calibration],
+        }
 
 
 def auc(defaults: Sequence[int] | np.ndarray, pd: Sequence[float] | np.ndarray) -> float:
@@ -72,8 +80,10 @@ def psi(reference_counts: Sequence[int] | np.ndarray, sample_counts: Sequence[in
     reference = np.asarray(reference_counts, dtype=float)
     sample = np.asarray(sample_counts, dtype=float)
     if reference.shape != sample.shape or reference.sum() <= 0 or sample.sum() <= 0:
-        raise InvalidInput(f"PSI needs two non-empty count vectors of one length, got {reference.shape} "
-                           f"({reference.sum():g} rows) and {sample.shape} ({sample.sum():g} rows)")
+        raise InvalidInput(
+            f"PSI needs two non-empty count vectors of one length, got {reference.shape} "
+            f"({reference.sum():g} rows) and {sample.shape} ({sample.sum():g} rows)"
+        )
     expected = np.maximum(reference / reference.sum(), PSI_FLOOR)
     actual = np.maximum(sample / sample.sum(), PSI_FLOOR)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
@@ -83,9 +93,13 @@ def feature_psi(model: Scorecard, reference: FeatureTable, sample: FeatureTable)
     """PSI of every feature over the model's own bins (missing is a bin too)."""
     names = [f.name for f in model.features]
     ref_frame, sample_frame = as_frame(reference, names), as_frame(sample, names)
-    return {f.name: psi(_bin_counts(f.bin_indices(ref_frame[f.name]), f.missing_index + 1),
-                        _bin_counts(f.bin_indices(sample_frame[f.name]), f.missing_index + 1))
-            for f in model.features}
+    return {
+        f.name: psi(
+            _bin_counts(f.bin_indices(ref_frame[f.name]), f.missing_index + 1),
+            _bin_counts(f.bin_indices(sample_frame[f.name]), f.missing_index + 1),
+        )
+        for f in model.features
+    }
 
 
 def grade_psi(reference_pd: np.ndarray, sample_pd: np.ndarray, bands: Sequence[GradeBand] = DEFAULT_GRADES) -> float:
@@ -93,8 +107,9 @@ def grade_psi(reference_pd: np.ndarray, sample_pd: np.ndarray, bands: Sequence[G
     return psi(_grade_counts(reference_pd, bands), _grade_counts(sample_pd, bands))
 
 
-def calibration_by_grade(defaults: Sequence[int] | np.ndarray, pd: Sequence[float] | np.ndarray,
-                         bands: Sequence[GradeBand] = DEFAULT_GRADES) -> tuple[GradeCalibration, ...]:
+def calibration_by_grade(
+    defaults: Sequence[int] | np.ndarray, pd: Sequence[float] | np.ndarray, bands: Sequence[GradeBand] = DEFAULT_GRADES
+) -> tuple[GradeCalibration, ...]:
     """Per grade holding any row: rows, defaults, mean predicted PD, observed default rate."""
     flags = np.asarray(defaults, dtype=int)
     pds = np.asarray(pd, dtype=float)
@@ -103,14 +118,25 @@ def calibration_by_grade(defaults: Sequence[int] | np.ndarray, pd: Sequence[floa
     for band in bands:
         mask = grades == band.grade
         if mask.any():
-            rows.append(GradeCalibration(band.grade, int(mask.sum()), int(flags[mask].sum()),
-                                         float(pds[mask].mean()), float(flags[mask].mean())))
+            rows.append(
+                GradeCalibration(
+                    band.grade,
+                    int(mask.sum()),
+                    int(flags[mask].sum()),
+                    float(pds[mask].mean()),
+                    float(flags[mask].mean()),
+                )
+            )
     return tuple(rows)
 
 
-def validation_report(model: Scorecard, sample: FeatureTable, defaults: Sequence[int] | np.ndarray,
-                      reference: FeatureTable | None = None,
-                      bands: Sequence[GradeBand] = DEFAULT_GRADES) -> ValidationReport:
+def validation_report(
+    model: Scorecard,
+    sample: FeatureTable,
+    defaults: Sequence[int] | np.ndarray,
+    reference: FeatureTable | None = None,
+    bands: Sequence[GradeBand] = DEFAULT_GRADES,
+) -> ValidationReport:
     """Validate on `sample`; with `reference` (the training sample) also PSI of features and grades."""
     sample_pd = predict_pd(model, sample)
     flags = as_default_flags(defaults, len(sample_pd))
@@ -120,8 +146,17 @@ def validation_report(model: Scorecard, sample: FeatureTable, defaults: Sequence
     if reference is not None:
         drift = feature_psi(model, reference, sample)
         score_drift = grade_psi(predict_pd(model, reference), sample_pd, bands)
-    return ValidationReport(model.version, len(flags), int(flags.sum()), auc_value, ks(flags, sample_pd),
-                            gini(auc_value), score_drift, drift, calibration_by_grade(flags, sample_pd, bands))
+    return ValidationReport(
+        model.version,
+        len(flags),
+        int(flags.sum()),
+        auc_value,
+        ks(flags, sample_pd),
+        gini(auc_value),
+        score_drift,
+        drift,
+        calibration_by_grade(flags, sample_pd, bands),
+    )
 
 
 def _bin_counts(indices: np.ndarray, bins: int) -> np.ndarray:

@@ -8,6 +8,7 @@ optionally, ``products.json`` (credit products), ``checks.json`` (cross-verifica
 ``WUXIN_PACKS_DIRS``; nothing outside the packs names a scenario or a device type: the rest of the
 platform receives packs as arguments and finds devices by role.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,11 +32,22 @@ PACKS_DIR = Path(__file__).parent
 PACKS_DIRS_ENV = "WUXIN_PACKS_DIRS"
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # What the platform finds devices by (docs/scenarios.md, "Device roles"): a typo in a manifest stops the platform.
-DEVICE_ROLES = frozenset({
-    "locates_vehicles", "speaks_jt808", "immobilises_vehicle", "counts_stock", "counts_goods_out", "weighs_goods",
-    "counts_output", "measures_machine_current", "meters_energy", "meters_generation", "measures_irradiance",
-    "history_only",
-})
+DEVICE_ROLES = frozenset(
+    {
+        "locates_vehicles",
+        "speaks_jt808",
+        "immobilises_vehicle",
+        "counts_stock",
+        "counts_goods_out",
+        "weighs_goods",
+        "counts_output",
+        "measures_machine_current",
+        "meters_energy",
+        "meters_generation",
+        "measures_irradiance",
+        "history_only",
+    }
+)
 PACK_ROLES = frozenset({"demo_portfolio", "demo_pledge", "demo_fleet_loan"})
 
 
@@ -113,7 +125,9 @@ def _scenario_packs(dirs: tuple[Path, ...]) -> dict[str, ScenarioPack]:
         for manifest_path in sorted(directory.glob("*/manifest.json")):
             pack = load_pack(manifest_path.parent, builtin=index == 0)
             if pack.name in packs:
-                raise ThingModelError(f"scenario pack {pack.name!r} is found twice: {packs[pack.name].folder} and {pack.folder}")
+                raise ThingModelError(
+                    f"scenario pack {pack.name!r} is found twice: {packs[pack.name].folder} and {pack.folder}"
+                )
             packs[pack.name] = pack
     return dict(sorted(packs.items()))
 
@@ -138,14 +152,26 @@ def load_pack(folder: Path, builtin: bool = False) -> ScenarioPack:
             raise ThingModelError(f"scenario pack {folder.name}: role of unknown device type {device_type!r}")
         unknown = sorted(set(named) - DEVICE_ROLES)
         if unknown:
-            raise ThingModelError(f"scenario pack {folder.name}: {device_type} has unknown roles {unknown}; "
-                                  f"known: {sorted(DEVICE_ROLES)}")
+            raise ThingModelError(
+                f"scenario pack {folder.name}: {device_type} has unknown roles {unknown}; known: {sorted(DEVICE_ROLES)}"
+            )
     pack_roles = tuple(manifest.get("pack_roles", ()))
     if set(pack_roles) - PACK_ROLES:
-        raise ThingModelError(f"scenario pack {folder.name}: unknown pack roles {sorted(set(pack_roles) - PACK_ROLES)}; "
-                              f"known: {sorted(PACK_ROLES)}")
-    return ScenarioPack(folder.name, manifest.get("label", {}), folder, docs, colour, roles, pack_roles,
-                        manifest.get("alarm_types", {}), builtin)
+        raise ThingModelError(
+            f"scenario pack {folder.name}: unknown pack roles {sorted(set(pack_roles) - PACK_ROLES)}; "
+            f"known: {sorted(PACK_ROLES)}"
+        )
+    return ScenarioPack(
+        folder.name,
+        manifest.get("label", {}),
+        folder,
+        docs,
+        colour,
+        roles,
+        pack_roles,
+        manifest.get("alarm_types", {}),
+        builtin,
+    )
 
 
 def builtin_thing_models() -> list[ThingModel]:

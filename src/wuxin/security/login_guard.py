@@ -8,13 +8,14 @@ the counts. Both are bounded: the lock doubles with each failure, so a few proce
 change little. The number of keys kept is capped, so a flood of made-up usernames cannot grow
 memory without limit.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from wuxin.errors import Busy, Throttled
 
@@ -90,8 +91,9 @@ class LoginGuard:
 
     def check(self, username: str, source: str, now_ms: int) -> None:
         """Raise Throttled when the account or the source is locked: the same answer whether the account exists."""
-        wait_s = max(self.accounts.retry_after_s(_account_key(username), now_ms),
-                     self.sources.retry_after_s(source, now_ms))
+        wait_s = max(
+            self.accounts.retry_after_s(_account_key(username), now_ms), self.sources.retry_after_s(source, now_ms)
+        )
         if wait_s:
             raise Throttled(THROTTLED_MESSAGE.format(s=wait_s), wait_s)
 

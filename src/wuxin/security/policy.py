@@ -5,6 +5,7 @@ user, a tenant holding no valid consent from it) gets NotFound, word for word th
 enterprise that does not exist, so no status, message or body tells the two apart; a caller who
 may know it but may not do this (a role, a device outside the consent) gets Denied with the reason.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ def may_know_enterprise(principal: Principal, enterprise_id: int, consents: list
     return bool(valid_consents(consents, principal.tenant_id, now_ms))
 
 
-def require_known_enterprise(principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int) -> None:
+def require_known_enterprise(
+    principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int
+) -> None:
     if not may_know_enterprise(principal, enterprise_id, consents, now_ms):
         raise enterprise_not_found(enterprise_id)
 
@@ -76,13 +79,15 @@ def reading_tenants(consents: list[ConsentView], now_ms: int) -> set[int]:
     return {c.tenant_id for c in consents if c.is_valid(now_ms)}
 
 
-def usable_by_every_reader(readers: set[int], consents: list[ConsentView], device_key: str, device_type: str,
-                           now_ms: int) -> bool:
+def usable_by_every_reader(
+    readers: set[int], consents: list[ConsentView], device_key: str, device_type: str, now_ms: int
+) -> bool:
     """Whether another enterprise's device (its `consents`) may feed a figure that `readers` will read: each reader
     holds a valid consent from that enterprise covering the device. No reader: False (nobody's consent to rely on)."""
     return bool(readers) and all(
         any(c.tenant_id == t and c.is_valid(now_ms) and c.covers(device_key, device_type) for c in consents)
-        for t in readers)
+        for t in readers
+    )
 
 
 def readable_device_keys(
@@ -108,14 +113,17 @@ def readable_device_keys(
     return keys, consent_id
 
 
-def consented_device_keys(tenant_id: int | None, devices: list[tuple[str, str]], consents: list[ConsentView],
-                          now_ms: int) -> tuple[set[str], int | None]:
+def consented_device_keys(
+    tenant_id: int | None, devices: list[tuple[str, str]], consents: list[ConsentView], now_ms: int
+) -> tuple[set[str], int | None]:
     """Device keys a valid consent to the tenant covers now, and that consent (none: nothing, None)."""
     live = valid_consents(consents, tenant_id, now_ms)
     keys = {key for key, device_type in devices if any(c.covers(key, device_type) for c in live)}
     return keys, (live[0].id if live else None)
 
 
-def require_can_see_enterprise(principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int) -> None:
+def require_can_see_enterprise(
+    principal: Principal, enterprise_id: int, consents: list[ConsentView], now_ms: int
+) -> None:
     """Profile access: whoever may know the enterprise exists (the enterprise itself, the admin, a consented tenant)."""
     require_known_enterprise(principal, enterprise_id, consents, now_ms)

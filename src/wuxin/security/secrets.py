@@ -1,4 +1,5 @@
 """Passwords (Argon2id) and bearer / device tokens (random, stored as SHA-256 only)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ labels and colours). Cores never import `wuxin.scenarios`; nothing here names a 
 Every answer is computed once per set of packs folders (the built-in one, plus WUXIN_PACKS_DIRS), so a test that
 points WUXIN_PACKS_DIRS at a new folder sees its packs without any other change.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -106,7 +107,9 @@ def pack_with(pack_role: str) -> ScenarioPack:
 
 @lru_cache
 def _indicator_packs(dirs: tuple[Path, ...]) -> dict[str, IndicatorPack]:
-    return {name: indicator_pack(name, pack.indicators(), pack.thing_model_docs) for name, pack in scenario_packs().items()}
+    return {
+        name: indicator_pack(name, pack.indicators(), pack.thing_model_docs) for name, pack in scenario_packs().items()
+    }
 
 
 @lru_cache
@@ -116,7 +119,9 @@ def _default_rules(dirs: tuple[Path, ...]) -> dict[str, Rule]:
 
 @lru_cache
 def _products(dirs: tuple[Path, ...]) -> dict[str, Product]:
-    return catalogue({name: pack.document("products.json", {}).get("products", []) for name, pack in scenario_packs().items()})
+    return catalogue(
+        {name: pack.document("products.json", {}).get("products", []) for name, pack in scenario_packs().items()}
+    )
 
 
 @lru_cache
@@ -156,7 +161,11 @@ def _finance_profiles(dirs: tuple[Path, ...]) -> tuple[Profile, ...]:
     for name, pack in scenario_packs().items():
         raw = pack.document("finance.json")
         if raw is not None:
-            own = tuple(c for c in _checks(dirs) if c.name in {r["name"] for r in pack.document("checks.json", {}).get("checks", [])})
+            own = tuple(
+                c
+                for c in _checks(dirs)
+                if c.name in {r["name"] for r in pack.document("checks.json", {}).get("checks", [])}
+            )
             declared.append((int(raw.get("book_order", 0)), name, profile_of(name, raw, own)))
     return tuple(p for _, _, p in sorted(declared, key=lambda d: (d[0], d[1])))
 

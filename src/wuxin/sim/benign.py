@@ -28,6 +28,7 @@ the lines (both the labelled and the clean stream, so a bench's "the label chang
 returns the reboot records it found; `calendar_actions` lists what the firm's side records in the platform
 (declared periods, service dates). The assumptions behind each figure are in docs/design.md, "Benign events".
 """
+
 from __future__ import annotations
 
 import math
@@ -37,21 +38,34 @@ from collections import defaultdict
 import numpy as np
 
 from wuxin.calendars.official import CalendarNotCovered, official_day_number
+from wuxin.indicators.days import DAY_MS, HOUR_MS
 from wuxin.scenarios import scenario_packs
 from wuxin.sim import patterns as P
 from wuxin.sim.patterns import AnomalyRecord
 from wuxin.sim.spec import EnterpriseSpec
-from wuxin.indicators.days import DAY_MS, HOUR_MS
 
 MINUTE_MS = P.MINUTE_MS
-BENIGN_KINDS = ("holiday", "makeup_workday", "rest_day", "maintenance_declared", "maintenance_undeclared",
-                "refuelling", "cull", "calving", "counter_reset", "counter_rollover", "reboot")
+BENIGN_KINDS = (
+    "holiday",
+    "makeup_workday",
+    "rest_day",
+    "maintenance_declared",
+    "maintenance_undeclared",
+    "refuelling",
+    "cull",
+    "calving",
+    "counter_reset",
+    "counter_rollover",
+    "reboot",
+)
 REBOOT_GAP_MIN = (1, 6)  # an embedded terminal boots and its modem re-attaches in a few minutes
 SWAP_GAP_MIN = (15, 45)  # an electrician swaps a DIN-rail meter (or a fitter a terminal) in half an hour or so
 VOLATILE_COUNTER_SHARE = 0.5  # output counters whose count lives in RAM and restarts at 0 after a reboot
 
 
-def plan_benign(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int, avoid: list = ()) -> list[AnomalyRecord]:
+def plan_benign(
+    fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int, avoid: list = ()
+) -> list[AnomalyRecord]:
     """Every benign event of the fleet in [start_ms, end_ms): calendar days, each pack's own events, maintenance
     stops and counter resets (never on a device or firm a record of `avoid` touches within a day)."""
     packs = scenario_packs()
@@ -105,9 +119,24 @@ def calendar_events(enterprise: EnterpriseSpec, sim, start_ms: int, end_ms: int)
         elif int(P.weekday_of_day(np.int64(day))) in rest:
             kind = "rest_day"
         if kind:
-            facts = {"holiday": {"en": official.holiday_en, "zh": official.holiday_zh}} if official and official.holiday_en else {}
-            out.append(AnomalyRecord(kind, enterprise.uscc, (), P.day_ms(day), P.day_ms(day + 1), "calendar", {}, facts=facts,
-                                     expect="the firm works light or not at all (holiday, rest day) or works a weekend day"))
+            facts = (
+                {"holiday": {"en": official.holiday_en, "zh": official.holiday_zh}}
+                if official and official.holiday_en
+                else {}
+            )
+            out.append(
+                AnomalyRecord(
+                    kind,
+                    enterprise.uscc,
+                    (),
+                    P.day_ms(day),
+                    P.day_ms(day + 1),
+                    "calendar",
+                    {},
+                    facts=facts,
+                    expect="the firm works light or not at all (holiday, rest day) or works a weekend day",
+                )
+            )
     return out
 
 
@@ -124,8 +153,9 @@ def _working_days(first: int, last: int, rest: frozenset = frozenset({5, 6})) ->
     return out
 
 
-def _maintenance(r: random.Random, enterprise: EnterpriseSpec, scope: dict, start_ms: int, end_ms: int, declared: bool,
-                 avoid: list) -> AnomalyRecord | None:
+def _maintenance(
+    r: random.Random, enterprise: EnterpriseSpec, scope: dict, start_ms: int, end_ms: int, declared: bool, avoid: list
+) -> AnomalyRecord | None:
     """A planned stop on working days: the plant for 1-2 days from 08:00 (looms and presses overhauled), or one
     device for 4-8 h from 09:00 (an inverter serviced)."""
     kind = "maintenance_declared" if declared else "maintenance_undeclared"
@@ -142,17 +172,26 @@ def _maintenance(r: random.Random, enterprise: EnterpriseSpec, scope: dict, star
         else:
             t0 = P.day_ms(day) + 9 * HOUR_MS
             t1, devices, effect = t0 + int(r.uniform(4, 8) * HOUR_MS), (r.choice(pool).key,), "silence"
-        record = AnomalyRecord(kind, enterprise.uscc, devices, t0, t1, effect, {},
-                               facts={"declared": declared, "scope": scope["scope"]},
-                               expect=("declared in the firm calendar before it starts; " if declared else "declared nowhere; ")
-                               + ("every machine off, the plant on its base load" if not devices else "the device sends nothing"))
+        record = AnomalyRecord(
+            kind,
+            enterprise.uscc,
+            devices,
+            t0,
+            t1,
+            effect,
+            {},
+            facts={"declared": declared, "scope": scope["scope"]},
+            expect=("declared in the firm calendar before it starts; " if declared else "declared nowhere; ")
+            + ("every machine off, the plant on its base load" if not devices else "the device sends nothing"),
+        )
         if not any(_near(record, a) for a in avoid):
             return record
     return None
 
 
-def _counter_event(r: random.Random, enterprise: EnterpriseSpec, counters: dict, start_ms: int, end_ms: int,
-                   avoid: list) -> AnomalyRecord | None:
+def _counter_event(
+    r: random.Random, enterprise: EnterpriseSpec, counters: dict, start_ms: int, end_ms: int, avoid: list
+) -> AnomalyRecord | None:
     pool = [d for d in enterprise.devices if d.device_type in counters]
     for _ in range(20):
         if not pool:
@@ -161,14 +200,30 @@ def _counter_event(r: random.Random, enterprise: EnterpriseSpec, counters: dict,
         t = r.randint(start_ms + 2 * DAY_MS, end_ms - 3 * DAY_MS)
         if r.random() < 0.5:
             gap = int(r.uniform(*SWAP_GAP_MIN) * MINUTE_MS)
-            record = AnomalyRecord("counter_reset", enterprise.uscc, (device.key,), t, t + gap, "reset", {},
-                                   facts={"key": counters[device.device_type]},
-                                   expect="the device replaced: no line from start to end, then the counter from 0")
+            record = AnomalyRecord(
+                "counter_reset",
+                enterprise.uscc,
+                (device.key,),
+                t,
+                t + gap,
+                "reset",
+                {},
+                facts={"key": counters[device.device_type]},
+                expect="the device replaced: no line from start to end, then the counter from 0",
+            )
         else:
-            record = AnomalyRecord("counter_rollover", enterprise.uscc, (device.key,), t, t + DAY_MS, "rollover", {},
-                                   facts={"key": counters[device.device_type]},
-                                   expect="the counter's register wraps at the next power of ten at its first step "
-                                          "after start (a parked truck's odometer or a PV meter at night: later)")
+            record = AnomalyRecord(
+                "counter_rollover",
+                enterprise.uscc,
+                (device.key,),
+                t,
+                t + DAY_MS,
+                "rollover",
+                {},
+                facts={"key": counters[device.device_type]},
+                expect="the counter's register wraps at the next power of ten at its first step "
+                "after start (a parked truck's odometer or a PV meter at night: later)",
+            )
         if not any(_near(record, a) for a in avoid):
             return record
     return None
@@ -181,20 +236,29 @@ def calendar_actions(records: list[AnomalyRecord]) -> list[dict]:
     out = []
     for rec in records:
         if rec.kind == "maintenance_declared":
-            period = {"kind": "maintenance", "start_ms": rec.start_ms, "end_ms": rec.end_ms,
-                      "note": "planned maintenance / 计划检修"}
+            period = {
+                "kind": "maintenance",
+                "start_ms": rec.start_ms,
+                "end_ms": rec.end_ms,
+                "note": "planned maintenance / 计划检修",
+            }
             if rec.devices:
                 period["device"] = rec.devices[0]
-            out.append({"at_ms": rec.start_ms - 7 * DAY_MS, "action": "period", "uscc": rec.enterprise_uscc, "period": period})
+            out.append(
+                {"at_ms": rec.start_ms - 7 * DAY_MS, "action": "period", "uscc": rec.enterprise_uscc, "period": period}
+            )
         for name in ("installed_ms", "decommissioned_ms"):
             if name in rec.facts:
-                out += [{"at_ms": rec.facts[name], "action": "service_dates", "device": key, name: rec.facts[name]}
-                        for key in rec.devices]
+                out += [
+                    {"at_ms": rec.facts[name], "action": "service_dates", "device": key, name: rec.facts[name]}
+                    for key in rec.devices
+                ]
     return sorted(out, key=lambda a: a["at_ms"])
 
 
-def apply_benign(lines: list[dict], records: list[AnomalyRecord], seed: int,
-                 owners: dict[str, str]) -> tuple[list[dict], list[AnomalyRecord]]:
+def apply_benign(
+    lines: list[dict], records: list[AnomalyRecord], seed: int, owners: dict[str, str]
+) -> tuple[list[dict], list[AnomalyRecord]]:
     """`owners`: {device key: its enterprise's USCC}. The lines with the benign events' effects (culls, heifers joining, device maintenance, counter resets and
     rollovers, reboots' gaps and volatile counters), and the reboot records found. Lines keep their order per device."""
     by_device: dict[str, list[AnomalyRecord]] = defaultdict(list)
@@ -293,5 +357,7 @@ def _reboots(key: str, uscc: str, lines: list[dict], seed: int) -> tuple[list[di
             last = line["values"]["output_count_total"]
             line = _shift(line, "output_count_total", -lost)
         out.append(line)
-    return out, [AnomalyRecord("reboot", uscc, (key,), t0, t1, "reboot", {}, expect="a reboot event, no line for a few minutes")
-                 for t0, t1 in gaps]
+    return out, [
+        AnomalyRecord("reboot", uscc, (key,), t0, t1, "reboot", {}, expect="a reboot event, no line for a few minutes")
+        for t0, t1 in gaps
+    ]

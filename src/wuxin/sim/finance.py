@@ -12,6 +12,7 @@ Two uses:
 Inflation and default both grow with weak health, so a lender reading statements alone sees the
 weakest firms at their most flattering; the devices do not inflate.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,7 +39,12 @@ from wuxin.sim.spec import HEALTHS
 EVIDENCE_DAYS = 400  # days of daily indicators simulated before the as-of day
 STATEMENT_QUARTERS = 8
 HEALTH_WEIGHTS = (0.25, 0.45, 0.18, 0.12)
-ANNUAL_DRIFT = {"growing": (0.10, 0.35), "stable": (-0.05, 0.05), "declining": (-0.45, -0.15), "failing": (-0.50, -0.20)}
+ANNUAL_DRIFT = {
+    "growing": (0.10, 0.35),
+    "stable": (-0.05, 0.05),
+    "declining": (-0.45, -0.15),
+    "failing": (-0.50, -0.20),
+}
 BASE_PD = {"growing": 0.03, "stable": 0.06, "declining": 0.18, "failing": 0.45}
 INFLATE_SHARE = {"growing": 0.05, "stable": 0.08, "declining": 0.30, "failing": 0.50}
 DEBT_TO_ASSETS = {"growing": 0.45, "stable": 0.50, "declining": 0.60, "failing": 0.68}
@@ -59,8 +65,14 @@ class Profile:
     checks: tuple[CheckSpec, ...] = ()  # the pack's cross-verification checks of its statements
 
 
-FINANCE_FIELDS = ("activity_indicator", "activity_range", "revenue_indicator", "reported_figure", "value_per_activity",
-                  "holiday_sensitivity")
+FINANCE_FIELDS = (
+    "activity_indicator",
+    "activity_range",
+    "revenue_indicator",
+    "reported_figure",
+    "value_per_activity",
+    "holiday_sensitivity",
+)
 
 
 def profile_of(scenario: str, raw: dict, checks: Sequence[CheckSpec] = ()) -> Profile:
@@ -69,9 +81,16 @@ def profile_of(scenario: str, raw: dict, checks: Sequence[CheckSpec] = ()) -> Pr
     if missing:
         raise InvalidInput(f"scenario pack {scenario}: finance.json lacks {missing}")
     try:
-        return Profile(scenario, str(raw["activity_indicator"]), _pair(raw["activity_range"]), str(raw["revenue_indicator"]),
-                       str(raw["reported_figure"]), _pair(raw["value_per_activity"]), float(raw["holiday_sensitivity"]),
-                       tuple(checks))
+        return Profile(
+            scenario,
+            str(raw["activity_indicator"]),
+            _pair(raw["activity_range"]),
+            str(raw["revenue_indicator"]),
+            str(raw["reported_figure"]),
+            _pair(raw["value_per_activity"]),
+            float(raw["holiday_sensitivity"]),
+            tuple(checks),
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"scenario pack {scenario}: finance.json has a bad field ({exc})") from exc
 
@@ -129,12 +148,23 @@ def _firm(seed: int, index: int, profile: Profile, as_of_day: int) -> dict:
     true_activity = _activity(rng, profile, health, drift, days, as_of_day)
     observed = _observe(rng, true_activity, health)
     value = rng.uniform(*profile.value_per_activity)
-    return {"rng": rng, "index": index, "profile": profile, "health": health, "drift": drift, "days": days, "true": true_activity,
-            "observed": observed, "value": value, "revenue_observed": _observe(rng, true_activity * value, health, 0.02)}
+    return {
+        "rng": rng,
+        "index": index,
+        "profile": profile,
+        "health": health,
+        "drift": drift,
+        "days": days,
+        "true": true_activity,
+        "observed": observed,
+        "value": value,
+        "revenue_observed": _observe(rng, true_activity * value, health, 0.02),
+    }
 
 
-def _activity(rng: np.random.Generator, profile: Profile, health: str, drift: float, days: np.ndarray,
-              as_of_day: int) -> np.ndarray:
+def _activity(
+    rng: np.random.Generator, profile: Profile, health: str, drift: float, days: np.ndarray, as_of_day: int
+) -> np.ndarray:
     """Capacity x holidays x seasons x a health path over the year (`drift` a year) x persistent noise."""
     capacity = rng.uniform(*profile.activity_range)
     years_to_end = (as_of_day - days) / 365.0
@@ -156,7 +186,7 @@ def _work_factors(first_day: int, last_day: int) -> np.ndarray:
 
 
 def _ar1(rng: np.random.Generator, n: int, scale: float, corr: float) -> np.ndarray:
-    shocks = rng.normal(0.0, scale * np.sqrt(1 - corr ** 2), n)
+    shocks = rng.normal(0.0, scale * np.sqrt(1 - corr**2), n)
     out = np.empty(n)
     out[0] = rng.normal(0.0, scale)
     for i in range(1, n):
@@ -191,12 +221,28 @@ def _borrower(firm: dict, index_median: DailySeries, as_of_day: int) -> SimBorro
     quarters = quarters_until(as_of_day, STATEMENT_QUARTERS)
     daily_revenue = firm["true"] * firm["value"]
     statements = _statements(rng, quarters, daily_revenue, firm["days"], firm["drift"], health, inflated, leverage)
-    reported = tuple(ReportedFigure(profile.reported_figure, s.first_day, s.last_day, float(s.revenue_cny), s.label)
-                     for s in statements[-4:])
-    evidence = EvidenceInputs(as_of_day, profile.activity_indicator, DailySeries.of(firm["days"], firm["observed"]),
-                              index_median, _devices(rng, health))
-    return SimBorrower(f"SIM{firm['index']:06d}", profile, health, evidence,
-                       DailySeries.of(firm["days"], firm["revenue_observed"]), tuple(statements), reported, inflated, defaulted)
+    reported = tuple(
+        ReportedFigure(profile.reported_figure, s.first_day, s.last_day, float(s.revenue_cny), s.label)
+        for s in statements[-4:]
+    )
+    evidence = EvidenceInputs(
+        as_of_day,
+        profile.activity_indicator,
+        DailySeries.of(firm["days"], firm["observed"]),
+        index_median,
+        _devices(rng, health),
+    )
+    return SimBorrower(
+        f"SIM{firm['index']:06d}",
+        profile,
+        health,
+        evidence,
+        DailySeries.of(firm["days"], firm["revenue_observed"]),
+        tuple(statements),
+        reported,
+        inflated,
+        defaulted,
+    )
 
 
 def _default_probability(health: str, leverage: float) -> float:
@@ -214,8 +260,16 @@ def _devices(rng: np.random.Generator, health: str) -> DeviceFacts:
     return DeviceFacts(installed, reporting, tamper, {mode: installed})
 
 
-def _statements(rng: np.random.Generator, quarters: list[tuple[int, int, str]], daily_revenue: np.ndarray,
-                days: np.ndarray, drift: float, health: str, inflated: bool, leverage: float) -> list[StatementPeriod]:
+def _statements(
+    rng: np.random.Generator,
+    quarters: list[tuple[int, int, str]],
+    daily_revenue: np.ndarray,
+    days: np.ndarray,
+    drift: float,
+    health: str,
+    inflated: bool,
+    leverage: float,
+) -> list[StatementPeriod]:
     """Quarterly statements: revenue as earned (+-7%, now and then a quarter booked early), or inflated
     over the last year so growth looks fine (some only mildly, within what a check can tell)."""
     mean_daily = float(np.mean(daily_revenue))
@@ -230,8 +284,17 @@ def _statements(rng: np.random.Generator, quarters: list[tuple[int, int, str]], 
         revenue = earned * rng.normal(1.0, 0.07) * factor
         profit = revenue * (abs(margin) + 0.04 if inflated and recent else margin)
         reported_leverage = leverage * (0.75 if inflated else 1.0)
-        out.append(StatementPeriod(first, last, label, round(revenue, 2), round(profit, 2), round(assets, 2),
-                                   round(assets * reported_leverage, 2)))
+        out.append(
+            StatementPeriod(
+                first,
+                last,
+                label,
+                round(revenue, 2),
+                round(profit, 2),
+                round(assets, 2),
+                round(assets * reported_leverage, 2),
+            )
+        )
     return out
 
 
@@ -248,7 +311,9 @@ def _earned(daily_revenue: np.ndarray, days: np.ndarray, first: int, last: int, 
 # ---------------------------------------------------------------- business data for stored enterprises
 
 
-def statements_from_evidence(uscc: str, health: str, quarters: Sequence[tuple[int, int, str, float]], seed: int) -> list[dict]:
+def statements_from_evidence(
+    uscc: str, health: str, quarters: Sequence[tuple[int, int, str, float]], seed: int
+) -> list[dict]:
     """Statement rows (the business-data import format) for quarters whose evidenced revenue is known:
     honest ones follow the devices within +-5%; an inflating firm reports 1.5-3x."""
     rng = rng_for(seed, "statements", uscc)
@@ -260,9 +325,18 @@ def statements_from_evidence(uscc: str, health: str, quarters: Sequence[tuple[in
     for first, last, label, evidenced in quarters:
         revenue = evidenced * rng.normal(1.0, 0.05) * factor
         assets = max(revenue, 1.0) * 4 * rng.uniform(0.8, 1.6)
-        rows.append({"uscc": uscc, "period": label, "period_start": _iso(first), "period_end": _iso(last),
-                     "revenue_cny": f"{revenue:.2f}", "net_profit_cny": f"{revenue * margin:.2f}",
-                     "total_assets_cny": f"{assets:.2f}", "total_liabilities_cny": f"{assets * leverage:.2f}"})
+        rows.append(
+            {
+                "uscc": uscc,
+                "period": label,
+                "period_start": _iso(first),
+                "period_end": _iso(last),
+                "revenue_cny": f"{revenue:.2f}",
+                "net_profit_cny": f"{revenue * margin:.2f}",
+                "total_assets_cny": f"{assets:.2f}",
+                "total_liabilities_cny": f"{assets * leverage:.2f}",
+            }
+        )
     return rows
 
 
@@ -280,8 +354,10 @@ def _iso(day: int) -> str:
 
 def borrower_row(borrower: SimBorrower) -> tuple[dict, list]:
     """The platform's feature functions on one simulated borrower: (feature row, cross-verification results)."""
-    results = cross_verify(borrower.reported, {borrower.profile.revenue_indicator: borrower.revenue_evidence},
-                           borrower.profile.checks)
-    row = feature_row(evidence_features(borrower.evidence), statement_features(borrower.statements),
-                      revenue_consistency(results))
+    results = cross_verify(
+        borrower.reported, {borrower.profile.revenue_indicator: borrower.revenue_evidence}, borrower.profile.checks
+    )
+    row = feature_row(
+        evidence_features(borrower.evidence), statement_features(borrower.statements), revenue_consistency(results)
+    )
     return row, results

@@ -2,16 +2,16 @@
 
 The packs are found by `wuxin.scenarios.scenario_packs()`; nothing here names a scenario.
 """
+
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
+from wuxin.indicators.days import DAY_MS
 from wuxin.scenarios import scenario_packs
 from wuxin.sim.patterns import COMMON_ANOMALIES, AnomalyRecord, AnomalySpec, check_fleet_unique, curve_value
 from wuxin.sim.spec import EnterpriseSpec
-from wuxin.indicators.days import DAY_MS
-
 
 
 def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[EnterpriseSpec]:
@@ -32,8 +32,14 @@ def build_fleet(scenarios: list[str], per_scenario: int, seed: int) -> list[Ente
     return fleet
 
 
-def fleet_telemetry(fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int,
-                    anomalies: list[AnomalyRecord] | None = None, benign: list[AnomalyRecord] | None = None) -> Iterator[dict]:
+def fleet_telemetry(
+    fleet: list[EnterpriseSpec],
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    anomalies: list[AnomalyRecord] | None = None,
+    benign: list[AnomalyRecord] | None = None,
+) -> Iterator[dict]:
     """Every enterprise's bulk-import lines in turn (time-ordered per device, except a skewed clock's lines,
     which stay in sending order and carry the true time they were sent as `sent_ms`, a field the platform ignores),
     with the labelled `anomalies` (see `plan_anomalies`) applied when given, and the planned stops among the `benign`
@@ -77,8 +83,9 @@ def all_anomaly_kinds() -> list[str]:
     return sorted(kinds)
 
 
-def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int, end_ms: int, seed: int,
-                   tries: int = 30) -> list[AnomalyRecord]:
+def plan_anomalies(
+    fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int, end_ms: int, seed: int, tries: int = 30
+) -> list[AnomalyRecord]:
     """One labelled anomaly per kind, placed in a fleet enterprise whose pack supports it, never on a device an
     earlier record touches within a day of it when `tries` draws can avoid that (two anomalies on one device would
     blur both labels). Pass the records to `fleet_telemetry(..., anomalies=records)`; they are the ground truth."""
@@ -87,8 +94,10 @@ def plan_anomalies(fleet: list[EnterpriseSpec], kinds: list[str], start_ms: int,
     for kind in kinds:
         hosts = [e for e in fleet if kind in anomaly_kinds(e) and _pool(e, anomaly_kinds(e)[kind])]
         if not hosts:
-            raise KeyError(f"no enterprise in the fleet supports anomaly {kind!r}; the fleet supports "
-                           f"{sorted({k for e in fleet for k in anomaly_kinds(e)})}")
+            raise KeyError(
+                f"no enterprise in the fleet supports anomaly {kind!r}; the fleet supports "
+                f"{sorted({k for e in fleet for k in anomaly_kinds(e)})}"
+            )
         for _ in range(tries):
             record = _place(rng, kind, hosts, start_ms, end_ms)
             if not any(collide(record, other) for other in records):
@@ -119,18 +128,32 @@ def _place(rng: random.Random, kind: str, hosts: list[EnterpriseSpec], start_ms:
     values = spec.values(devices[0]) if callable(spec.values) else {}
     facts = spec.facts(rng, enterprise, devices, t0, t0 + duration) if callable(spec.facts) else {}
     touched = spec.widen(enterprise, devices) if callable(spec.widen) else devices
-    return AnomalyRecord(kind, enterprise.uscc, tuple(sorted({d.key for d in touched})), t0, t0 + duration,
-                         spec.effect, dict(values), spec.tamper, facts, spec.expect)
+    return AnomalyRecord(
+        kind,
+        enterprise.uscc,
+        tuple(sorted({d.key for d in touched})),
+        t0,
+        t0 + duration,
+        spec.effect,
+        dict(values),
+        spec.tamper,
+        facts,
+        spec.expect,
+    )
 
 
-def inject(lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str, AnomalySpec] | None = None) -> Iterator[dict]:
+def inject(
+    lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str, AnomalySpec] | None = None
+) -> Iterator[dict]:
     """Apply the anomalies to a line stream (time-ordered per device). Line-by-line effects stream; the lines
     of a device with a "rewrite" anomaly (its function found in `kinds`) are held and come out at the end."""
     by_device: dict[str, list[AnomalyRecord]] = {}
     for rec in records:
         for key in rec.devices:
             by_device.setdefault(key, []).append(rec)
-    held: dict[str, list[dict]] = {key: [] for key, recs in by_device.items() if any(r.effect == "rewrite" for r in recs)}
+    held: dict[str, list[dict]] = {
+        key: [] for key, recs in by_device.items() if any(r.effect == "rewrite" for r in recs)
+    }
     marked: set[tuple[str, int]] = set()
     done_once: set[tuple[str, int]] = set()
     last_real: dict[tuple[str, str], float] = {}
@@ -148,8 +171,16 @@ def inject(lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str,
                     yield {"device": line["device"], "ts": rec.start_ms, "event": "tamper", "params": {}}
                 drop = drop or ts < rec.end_ms
             elif "values" in line and rec.effect == "set" and rec.start_ms <= ts < rec.end_ms:
-                line = {**line, "values": {**line["values"], **{k: v for k, v in rec.values.items() if k in line["values"]}}}
-            elif "values" in line and rec.effect == "offset" and rec.start_ms <= ts and (line["device"], i) not in done_once:
+                line = {
+                    **line,
+                    "values": {**line["values"], **{k: v for k, v in rec.values.items() if k in line["values"]}},
+                }
+            elif (
+                "values" in line
+                and rec.effect == "offset"
+                and rec.start_ms <= ts
+                and (line["device"], i) not in done_once
+            ):
                 if rec.end_ms == rec.start_ms:
                     done_once.add((line["device"], i))
                 elif ts >= rec.end_ms:
@@ -158,9 +189,15 @@ def inject(lines: Iterator[dict], records: list[AnomalyRecord], kinds: dict[str,
                 line = {**line, "values": {**line["values"], **shifted}}
             elif "values" in line and rec.effect == "curve":
                 if ts < rec.start_ms:
-                    last_real.update({(line["device"], k): line["values"][k] for k in rec.values if k in line["values"]})
+                    last_real.update(
+                        {(line["device"], k): line["values"][k] for k in rec.values if k in line["values"]}
+                    )
                 elif ts < rec.end_ms:
-                    smooth = {k: curve_value(c, ts, last_real.get((line["device"], k))) for k, c in rec.values.items() if k in line["values"]}
+                    smooth = {
+                        k: curve_value(c, ts, last_real.get((line["device"], k)))
+                        for k, c in rec.values.items()
+                        if k in line["values"]
+                    }
                     line = {**line, "values": {**line["values"], **smooth}}
             elif rec.effect == "skew" and rec.start_ms <= ts < rec.end_ms:
                 line = {**line, "ts": ts + rec.facts["skew_ms"], "sent_ms": ts}

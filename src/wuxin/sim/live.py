@@ -4,12 +4,13 @@ Each device posts its own readings and events with its own access token to Thing
 device API (`POST /api/v1/{token}/telemetry`), paced by the simulated clock: `speed` simulated
 seconds pass per wall-clock second. Bounded in time; it stops by itself.
 """
+
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import httpx
 import orjson
@@ -47,9 +48,16 @@ def ticks(lines: Iterable[dict], start_ms: int, speed: float) -> Iterable[tuple[
         yield (tick_end_ms - start_ms) / speed / 1000, batch
 
 
-def stream_http(base_url: str, tokens: dict[str, str], lines: Iterable[dict], start_ms: int, speed: float,
-                duration_s: float, sleep: Callable[[float], None] = time.sleep,
-                monotonic: Callable[[], float] = time.monotonic) -> LiveSummary:
+def stream_http(
+    base_url: str,
+    tokens: dict[str, str],
+    lines: Iterable[dict],
+    start_ms: int,
+    speed: float,
+    duration_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> LiveSummary:
     """Post each tick's lines when its wall-clock time comes; stop after `duration_s`."""
     summary = LiveSummary()
     began = monotonic()
@@ -67,8 +75,9 @@ def stream_http(base_url: str, tokens: dict[str, str], lines: Iterable[dict], st
 
 def _post(client: httpx.Client, token: str, device: str, items: list[dict], summary: LiveSummary) -> None:
     try:
-        response = client.post(f"/api/v1/{token}/telemetry", content=orjson.dumps(items),
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            f"/api/v1/{token}/telemetry", content=orjson.dumps(items), headers={"content-type": "application/json"}
+        )
     except httpx.HTTPError as exc:
         summary.failed_posts += 1
         summary.errors.append(f"{device}: {exc}")

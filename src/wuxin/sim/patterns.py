@@ -4,6 +4,7 @@ Everything here is pure and deterministic: randomness comes from generators buil
 `rng_for(seed, *parts)`, so the same seed and device key always give the same stream.
 Times are UTC epoch milliseconds; China local time is UTC+8 (no daylight saving).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,22 +13,32 @@ import heapq
 import math
 import random
 import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from scipy.signal import lfilter
 
-from wuxin.sim.spec import HEALTHS, EnterpriseSpec
 from wuxin.indicators.days import CHINA_TZ, CN_OFFSET_MS, DAY_MS, HOUR_MS, local_day
+from wuxin.sim.spec import HEALTHS, EnterpriseSpec
 
 MINUTE_MS = 60_000
 MAX_MS = 2**62  # later than any simulated time
 
 # Lunar New Year's day (正月初一); factories close around it for two to four weeks.
 SPRING_FESTIVAL = {
-    2019: (2, 5), 2020: (1, 25), 2021: (2, 12), 2022: (2, 1), 2023: (1, 22), 2024: (2, 10),
-    2025: (1, 29), 2026: (2, 17), 2027: (2, 6), 2028: (1, 26), 2029: (2, 13), 2030: (2, 3),
+    2019: (2, 5),
+    2020: (1, 25),
+    2021: (2, 12),
+    2022: (2, 1),
+    2023: (1, 22),
+    2024: (2, 10),
+    2025: (1, 29),
+    2026: (2, 17),
+    2027: (2, 6),
+    2028: (1, 26),
+    2029: (2, 13),
+    2030: (2, 3),
 }
 # Fixed-date statutory holidays (month, first day, days). Qingming, Dragon Boat and
 # Mid-Autumn move with the lunar calendar; these approximations are close enough for a sim.
@@ -259,8 +270,9 @@ def segments_mask(rng: np.random.Generator, n: int, rate: float, mean_len: float
 # ---------------------------------------------------------------- device housekeeping
 
 
-def status_columns(rng: np.random.Generator, ts: np.ndarray, every_ms: int = HOUR_MS,
-                   mains: bool = False) -> dict[str, np.ndarray]:
+def status_columns(
+    rng: np.random.Generator, ts: np.ndarray, every_ms: int = HOUR_MS, mains: bool = False
+) -> dict[str, np.ndarray]:
     """battery_pct and rssi_dbm on the first sample of each `every_ms` period, NaN elsewhere.
     Battery devices drain slowly and are swapped at 10 %; mains devices keep a full backup cell."""
     n = len(ts)
@@ -298,8 +310,9 @@ def housekeeping_events(rng: np.random.Generator, start_ms: int, end_ms: int, he
 # ---------------------------------------------------------------- lines
 
 
-def lines_from_arrays(device: str, ts: np.ndarray, columns: Mapping[str, object],
-                      decimals: Mapping[str, int] | None = None) -> Iterator[dict]:
+def lines_from_arrays(
+    device: str, ts: np.ndarray, columns: Mapping[str, object], decimals: Mapping[str, int] | None = None
+) -> Iterator[dict]:
     """Bulk-import value lines from column arrays. NaN means "not reported" (never zero) and
     is left out; rows with nothing reported are skipped. Integer-valued columns (decimals 0)
     become Python ints, bool arrays become bools, object arrays pass through (text, enums)."""
@@ -339,7 +352,10 @@ def lines_from_arrays(device: str, ts: np.ndarray, columns: Mapping[str, object]
 
 
 def event_lines(device: str, events: Iterable[tuple[int, str, dict]]) -> list[dict]:
-    return [{"device": device, "ts": int(t), "event": name, "params": params} for t, name, params in sorted(events, key=lambda e: e[0])]
+    return [
+        {"device": device, "ts": int(t), "event": name, "params": params}
+        for t, name, params in sorted(events, key=lambda e: e[0])
+    ]
 
 
 def merge_lines(*streams: Iterable[dict]) -> Iterator[dict]:
@@ -351,8 +367,15 @@ def merge_lines(*streams: Iterable[dict]) -> Iterator[dict]:
     yield from heapq.merge(*live, key=lambda line: line["ts"])
 
 
-def device_stream(device: str, rng: np.random.Generator, start_ms: int, end_ms: int, health: str,
-                  values: Iterable[dict], events: Iterable[tuple[int, str, dict]] = ()) -> Iterator[dict]:
+def device_stream(
+    device: str,
+    rng: np.random.Generator,
+    start_ms: int,
+    end_ms: int,
+    health: str,
+    values: Iterable[dict],
+    events: Iterable[tuple[int, str, dict]] = (),
+) -> Iterator[dict]:
     """One device's lines: its values, its own events and housekeeping events, in time order."""
     own = [(t, name, {}) for t, name in housekeeping_events(rng, start_ms, end_ms, health)]
     yield from merge_lines(values, event_lines(device, list(events) + own))
@@ -371,7 +394,9 @@ class Place:
     altitude_m: float = 20.0
 
 
-def company_name(rng: random.Random, place: Place, trades: Sequence[str], suffixes: Sequence[str] = ("有限公司",)) -> str:
+def company_name(
+    rng: random.Random, place: Place, trades: Sequence[str], suffixes: Sequence[str] = ("有限公司",)
+) -> str:
     first = rng.choice(BRANDS)
     brand = first + rng.choice([c for c in BRANDS_2 if c != first])
     return f"{place.short}{brand}{rng.choice(trades)}{rng.choice(suffixes)}"
@@ -449,10 +474,20 @@ class AnomalyRecord:
     expect: str = ""
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "enterprise_uscc": self.enterprise_uscc, "devices": list(self.devices),
-                "start_ms": self.start_ms, "end_ms": self.end_ms, "start": local_iso(self.start_ms), "end": local_iso(self.end_ms),
-                "effect": self.effect, "values": dict(self.values), "tamper": self.tamper, "facts": dict(self.facts),
-                "expect": self.expect}
+        return {
+            "kind": self.kind,
+            "enterprise_uscc": self.enterprise_uscc,
+            "devices": list(self.devices),
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "start": local_iso(self.start_ms),
+            "end": local_iso(self.end_ms),
+            "effect": self.effect,
+            "values": dict(self.values),
+            "tamper": self.tamper,
+            "facts": dict(self.facts),
+            "expect": self.expect,
+        }
 
 
 def local_iso(ts_ms: int) -> str:
@@ -467,7 +502,9 @@ def curve_value(curve: Mapping, ts: int, last: float | None = None) -> float | i
     if mean is None:
         mean = 0.0
     hour = ((ts + CN_OFFSET_MS) % DAY_MS) / HOUR_MS
-    value = mean + curve.get("amplitude", 0.0) * math.cos(2 * math.pi * (hour - curve.get("peak_hour", 12.0)) / curve.get("period_h", 24.0))
+    value = mean + curve.get("amplitude", 0.0) * math.cos(
+        2 * math.pi * (hour - curve.get("peak_hour", 12.0)) / curve.get("period_h", 24.0)
+    )
     value = min(max(value, curve.get("floor", -math.inf)), curve.get("ceiling", math.inf))
     places = curve.get("decimals", 2)
     return int(round(value)) if places == 0 else round(value, places)
@@ -479,28 +516,44 @@ def replay_earlier_day(lines: list[dict], record: AnomalyRecord) -> list[dict]:
     period = record.facts["period_ms"]
     source = [l for l in lines if "values" in l and record.start_ms - period <= l["ts"] < record.start_ms]
     until = min(record.end_ms, max((l["ts"] for l in lines), default=0) + 1)
-    copies = [{**l, "ts": l["ts"] + k * period, "values": dict(l["values"])}
-              for k in range(1, -(-(record.end_ms - record.start_ms) // period) + 1) for l in source
-              if l["ts"] + k * period < until]
+    copies = [
+        {**l, "ts": l["ts"] + k * period, "values": dict(l["values"])}
+        for k in range(1, -(-(record.end_ms - record.start_ms) // period) + 1)
+        for l in source
+        if l["ts"] + k * period < until
+    ]
     kept = [l for l in lines if not ("values" in l and record.start_ms <= l["ts"] < record.end_ms)]
     return sorted(kept + copies, key=lambda l: l["ts"])
 
 
 def fabricated_copy(device_type: str, expect: str = "") -> AnomalySpec:
     """Fabricated data copied from an earlier day: one device replays the day before the start, 1-3 days long."""
-    return AnomalySpec(device_type, "rewrite", (86400, 3 * 86400), rewrite=replay_earlier_day, history_s=86400,
-                       facts=lambda rng, enterprise, devices, start_ms, end_ms: {"period_ms": DAY_MS},
-                       expect=expect or "every value line from start to end equals the line exactly one day (period_ms) "
-                                        "earlier, stamps shifted by whole days: no day-to-day variation at all "
-                                        "(cumulative counters step back at start)")
+    return AnomalySpec(
+        device_type,
+        "rewrite",
+        (86400, 3 * 86400),
+        rewrite=replay_earlier_day,
+        history_s=86400,
+        facts=lambda rng, enterprise, devices, start_ms, end_ms: {"period_ms": DAY_MS},
+        expect=expect
+        or "every value line from start to end equals the line exactly one day (period_ms) "
+        "earlier, stamps shifted by whole days: no day-to-day variation at all "
+        "(cumulative counters step back at start)",
+    )
 
 
 def fabricated_smooth(device_type: str, curves: object, expect: str = "") -> AnomalySpec:
     """Fabricated data too smooth to be real: one device's readings follow `curves(device)` (constants or
     perfect daily sines, no noise) for 1-3 days."""
-    return AnomalySpec(device_type, "curve", (86400, 3 * 86400), values=curves,
-                       expect=expect or "the listed properties follow the declared noiseless curve from start to end "
-                                        "(zero variance around a constant or a perfect sine), unlike any real sensor")
+    return AnomalySpec(
+        device_type,
+        "curve",
+        (86400, 3 * 86400),
+        values=curves,
+        expect=expect
+        or "the listed properties follow the declared noiseless curve from start to end "
+        "(zero variance around a constant or a perfect sine), unlike any real sensor",
+    )
 
 
 def _skew(rng: random.Random, enterprise: EnterpriseSpec, devices: list, start_ms: int, end_ms: int) -> dict:
@@ -511,10 +564,20 @@ def _skew(rng: random.Random, enterprise: EnterpriseSpec, devices: list, start_m
 
 
 COMMON_ANOMALIES = {
-    "device_off": AnomalySpec("*", "silence", (6 * 3600, 48 * 3600), tamper=True,
-                              expect="a tamper event at start, then no line from the device until end"),
-    "clock_skew": AnomalySpec("*", "skew", (86400, 3 * 86400), facts=_skew,
-                              expect="lines sent from start to end (true time) carry stamps skew_ms off: they jump ahead "
-                                     "(or back) at start and back at end, so stamps overlap (duplicates) or leave a gap, "
-                                     "and daily rhythms shift by skew_ms; sending order stays the true order"),
+    "device_off": AnomalySpec(
+        "*",
+        "silence",
+        (6 * 3600, 48 * 3600),
+        tamper=True,
+        expect="a tamper event at start, then no line from the device until end",
+    ),
+    "clock_skew": AnomalySpec(
+        "*",
+        "skew",
+        (86400, 3 * 86400),
+        facts=_skew,
+        expect="lines sent from start to end (true time) carry stamps skew_ms off: they jump ahead "
+        "(or back) at start and back at end, so stamps overlap (duplicates) or leave a gap, "
+        "and daily rhythms shift by skew_ms; sending order stays the true order",
+    ),
 }

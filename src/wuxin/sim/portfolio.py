@@ -19,6 +19,7 @@ The books follow what the counters counted: revenue is the value made, sold at t
 (a few percent off list), part of each quarter invoiced in the next; an inflating firm multiplies it.
 Quarters before the devices existed are carried back from the measured ones by the story's earlier level.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,11 +28,11 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS, HOUR_MS
 from wuxin.scenarios import scenario_packs
 from wuxin.sim.fleet import inject
 from wuxin.sim.patterns import AnomalyRecord, rng_for
 from wuxin.sim.spec import EnterpriseSpec
-from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS, HOUR_MS
 
 TOWN = "盛泽"
 BRACELET_DAYS = 120  # the activity features look back 90 days against the 90 before (20 known days needed there)
@@ -61,28 +62,89 @@ class Story:
 
 
 STORIES: tuple[Story, ...] = (
-    Story("steady", "恒盛织造有限公司", "Hengsheng Weaving Co.", "稳定经营，利润偏薄、负债偏高，银行安装设备，如实申报",
-          "steady mill, thin margin, leverage on the high side, bank-installed devices, honest books", "stable",
-          "bank_installed", 5, margin=0.02, debt_to_assets=0.62),
-    Story("growing", "鑫达丝绸有限公司", "Xinda Silk Co.", "去年扩产后收入同比增长约四分之一，高附加值产品利润率高、负债低，银行安装设备，如实申报",
-          "expanded last year: revenue up about a quarter on the year, high-value products with a good margin, "
-          "low leverage, bank-installed devices, honest books", "stable", "bank_installed", 5,
-          earlier_level=0.8, margin=0.125, debt_to_assets=0.40),
-    Story("third_party", "华泰纺织有限公司", "Huatai Textiles Co.", "稳定经营，设备数据来自第三方平台，如实申报",
-          "steady mill whose devices report through a third-party platform, honest books", "stable",
-          "third_party_platform", 6),
-    Story("declining", "永昌化纤有限公司", "Yongchang Chemical Fibre Co.", "开工下滑，收入同比下降约两成，利润微薄，负债率高，如实申报",
-          "activity falling, revenue down about a fifth on the year, thin margin, high leverage, honest books",
-          "declining", "bank_installed", 5, earlier_level=1.25, margin=0.005, debt_to_assets=0.66),
-    Story("inflating", "金德纺织有限公司", "Jinde Textiles Co.", "设备正常，但报表收入虚增约八成（并美化利润与负债）",
-          "devices fine, but its statements claim about 80% more revenue than it makes (and flatter margin and debt)",
-          "stable", "bank_installed", 5, margin=0.11, debt_to_assets=0.40, inflation=1.8),
-    Story("tampered", "宏源织造有限公司", "Hongyuan Weaving Co.", "如实申报，但本周两台电流手环被拆除并停报（防拆报警）",
-          "honest books, but two current bracelets were opened and silenced this week (tamper alarms)", "stable",
-          "bank_installed", 5, tampered=True),
-    Story("shared_only", "瑞丰化纤有限公司", "Ruifeng Chemical Fibre Co.", "如实申报，但所有设备均为企业自有、共享接入",
-          "honest books, but every device is the enterprise's own, shared with the bank", "stable",
-          "enterprise_shared", 5),
+    Story(
+        "steady",
+        "恒盛织造有限公司",
+        "Hengsheng Weaving Co.",
+        "稳定经营，利润偏薄、负债偏高，银行安装设备，如实申报",
+        "steady mill, thin margin, leverage on the high side, bank-installed devices, honest books",
+        "stable",
+        "bank_installed",
+        5,
+        margin=0.02,
+        debt_to_assets=0.62,
+    ),
+    Story(
+        "growing",
+        "鑫达丝绸有限公司",
+        "Xinda Silk Co.",
+        "去年扩产后收入同比增长约四分之一，高附加值产品利润率高、负债低，银行安装设备，如实申报",
+        "expanded last year: revenue up about a quarter on the year, high-value products with a good margin, "
+        "low leverage, bank-installed devices, honest books",
+        "stable",
+        "bank_installed",
+        5,
+        earlier_level=0.8,
+        margin=0.125,
+        debt_to_assets=0.40,
+    ),
+    Story(
+        "third_party",
+        "华泰纺织有限公司",
+        "Huatai Textiles Co.",
+        "稳定经营，设备数据来自第三方平台，如实申报",
+        "steady mill whose devices report through a third-party platform, honest books",
+        "stable",
+        "third_party_platform",
+        6,
+    ),
+    Story(
+        "declining",
+        "永昌化纤有限公司",
+        "Yongchang Chemical Fibre Co.",
+        "开工下滑，收入同比下降约两成，利润微薄，负债率高，如实申报",
+        "activity falling, revenue down about a fifth on the year, thin margin, high leverage, honest books",
+        "declining",
+        "bank_installed",
+        5,
+        earlier_level=1.25,
+        margin=0.005,
+        debt_to_assets=0.66,
+    ),
+    Story(
+        "inflating",
+        "金德纺织有限公司",
+        "Jinde Textiles Co.",
+        "设备正常，但报表收入虚增约八成（并美化利润与负债）",
+        "devices fine, but its statements claim about 80% more revenue than it makes (and flatter margin and debt)",
+        "stable",
+        "bank_installed",
+        5,
+        margin=0.11,
+        debt_to_assets=0.40,
+        inflation=1.8,
+    ),
+    Story(
+        "tampered",
+        "宏源织造有限公司",
+        "Hongyuan Weaving Co.",
+        "如实申报，但本周两台电流手环被拆除并停报（防拆报警）",
+        "honest books, but two current bracelets were opened and silenced this week (tamper alarms)",
+        "stable",
+        "bank_installed",
+        5,
+        tampered=True,
+    ),
+    Story(
+        "shared_only",
+        "瑞丰化纤有限公司",
+        "Ruifeng Chemical Fibre Co.",
+        "如实申报，但所有设备均为企业自有、共享接入",
+        "honest books, but every device is the enterprise's own, shared with the bank",
+        "stable",
+        "enterprise_shared",
+        5,
+    ),
 )
 
 
@@ -114,7 +176,7 @@ def _typed(role: str) -> tuple[str, ...]:
 
 
 def _with_story(spec: EnterpriseSpec, story: Story) -> EnterpriseSpec:
-    bracelets = [d for d in spec.devices if d.device_type in _typed("measures_machine_current")][:story.bracelets]
+    bracelets = [d for d in spec.devices if d.device_type in _typed("measures_machine_current")][: story.bracelets]
     others = [d for d in spec.devices if d.device_type not in _typed("measures_machine_current")]
     devices = tuple(dataclasses.replace(d, source_mode=story.source_mode) for d in bracelets + others)
     return dataclasses.replace(spec, name=story.name_zh, health=story.health, devices=devices)
@@ -125,8 +187,14 @@ def history_start_ms(first_quarter_day: int) -> int:
     return (first_quarter_day - 1) * DAY_MS - CN_OFFSET_MS
 
 
-def history_lines(stories: Sequence[tuple[Story, EnterpriseSpec]], start_ms: int, fine_from_ms: int, end_ms: int,
-                  seed: int, made: dict[str, dict[int, float]] | None = None) -> Iterator[dict]:
+def history_lines(
+    stories: Sequence[tuple[Story, EnterpriseSpec]],
+    start_ms: int,
+    fine_from_ms: int,
+    end_ms: int,
+    seed: int,
+    made: dict[str, dict[int, float]] | None = None,
+) -> Iterator[dict]:
     """Each mill's history: coarse from start, at the devices' own cadence from `fine_from_ms` to the end (the
     cumulative counters carried on across the join), its tampering applied; `made`, when given, receives per
     USCC the list value (CNY) its counters counted each local day (what its books follow)."""
@@ -170,13 +238,25 @@ def tamper_record(spec: EnterpriseSpec, end_ms: int, seed: int) -> AnomalyRecord
     rng = rng_for(seed, "portfolio-tamper", spec.uscc)
     keys = tuple(sorted(d.key for d in spec.devices if d.device_type in _typed("measures_machine_current"))[:2])
     start = end_ms - 3 * DAY_MS + int(rng.integers(0, 12)) * HOUR_MS
-    return AnomalyRecord("device_off", spec.uscc, keys, start, start + 12 * HOUR_MS, "silence", {}, True, {},
-                         "a tamper event at start, then no line from the device until end")
+    return AnomalyRecord(
+        "device_off",
+        spec.uscc,
+        keys,
+        start,
+        start + 12 * HOUR_MS,
+        "silence",
+        {},
+        True,
+        {},
+        "a tamper event at start, then no line from the device until end",
+    )
 
 
 def _counting(lines: Iterator[dict], spec: EnterpriseSpec, made: dict[str, dict[int, float]]) -> Iterator[dict]:
     """Pass the lines on; add up, per local day, the value the output counters counted (units x list price)."""
-    price = {d.key: float(d.attributes["unit_price_cny"]) for d in spec.devices if d.device_type in _typed("counts_output")}
+    price = {
+        d.key: float(d.attributes["unit_price_cny"]) for d in spec.devices if d.device_type in _typed("counts_output")
+    }
     days = made.setdefault(spec.uscc, {})
     last: dict[str, float] = {}
     for line in lines:
@@ -193,8 +273,13 @@ def _counting(lines: Iterator[dict], spec: EnterpriseSpec, made: dict[str, dict[
 # ---------------------------------------------------------------- the books
 
 
-def statement_rows(story: Story, spec: EnterpriseSpec, made_by_day: dict[int, float],
-                   quarters: Sequence[tuple[int, int, str]], seed: int) -> list[dict]:
+def statement_rows(
+    story: Story,
+    spec: EnterpriseSpec,
+    made_by_day: dict[int, float],
+    quarters: Sequence[tuple[int, int, str]],
+    seed: int,
+) -> list[dict]:
     """Quarterly statements (the business-data import format) for `quarters`, oldest first. A quarter the
     counters covered reports what was made there, at realised prices, partly invoiced a quarter late; earlier
     quarters are carried back from the measured ones by the story's earlier level. An inflating firm multiplies
@@ -215,9 +300,18 @@ def statement_rows(story: Story, spec: EnterpriseSpec, made_by_day: dict[int, fl
         margin = story.margin + float(rng.normal(0.0, 0.005))
         leverage = story.debt_to_assets
         assets = typical * 4 * 1.2
-        rows.append({"uscc": spec.uscc, "period": label, "period_start": _iso(first), "period_end": _iso(last),
-                     "revenue_cny": f"{revenue:.2f}", "net_profit_cny": f"{revenue * margin:.2f}",
-                     "total_assets_cny": f"{assets:.2f}", "total_liabilities_cny": f"{assets * leverage:.2f}"})
+        rows.append(
+            {
+                "uscc": spec.uscc,
+                "period": label,
+                "period_start": _iso(first),
+                "period_end": _iso(last),
+                "revenue_cny": f"{revenue:.2f}",
+                "net_profit_cny": f"{revenue * margin:.2f}",
+                "total_assets_cny": f"{assets:.2f}",
+                "total_liabilities_cny": f"{assets * leverage:.2f}",
+            }
+        )
     return rows
 
 

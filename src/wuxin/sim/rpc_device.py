@@ -3,6 +3,7 @@ telemetry on `v1/devices/me/telemetry` with its own access token and carries out
 `v1/devices/me/rpc/response/{id}` as ThingsBoard's SDK does. `set_report_interval` changes its cadence: from
 then on it sends at most one reading per interval (the simulator's own step stays the shortest); a thing-model
 service is carried out by echoing what it set; any other method is answered with an error."""
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,9 @@ class RpcDevice:
         self.answers: list[dict] = []  # what it answered, newest last (for the demo's log and the tests)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"demo-{key}")
         self.client.username_pw_set(token)
-        self.client.on_connect = lambda client, _u, _f, reason, _p: reason.is_failure or client.subscribe(RPC_REQUESTS, 1)
+        self.client.on_connect = lambda client, _u, _f, reason, _p: (
+            reason.is_failure or client.subscribe(RPC_REQUESTS, 1)
+        )
         self.client.on_message = self._on_request
         self.client.connect(host, port, keepalive=60)
 

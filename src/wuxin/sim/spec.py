@@ -9,6 +9,7 @@ Every scenario pack's ``sim.py`` exposes two functions::
 ``{"device": key, "ts": epoch_ms, "values": {...}}`` or
 ``{"device": key, "ts": epoch_ms, "event": name, "params": {...}}``.
 """
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Creating and dropping whole databases (tests and benchmarks on PostgreSQL)."""
+
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url

@@ -4,6 +4,7 @@ A backup is written to FILE.partial and renamed when complete, so a file under t
 always whole. A restore goes only into an empty database (a new PostgreSQL database, a new or
 empty SQLite file): it never merges into or overwrites live data.
 """
+
 from __future__ import annotations
 
 import glob
@@ -44,12 +45,16 @@ def restore(url: str, file: Path) -> None:
     """Load a backup made by `backup` into the empty database at `url`."""
     parsed = make_url(normalise_url(url))
     sqlite = parsed.get_backend_name() == "sqlite"
-    _check_format(file, SQLITE_MAGIC if sqlite else PG_DUMP_MAGIC, "an SQLite database" if sqlite else "a pg_dump -Fc archive")
+    _check_format(
+        file, SQLITE_MAGIC if sqlite else PG_DUMP_MAGIC, "an SQLite database" if sqlite else "a pg_dump -Fc archive"
+    )
     _check_empty(url)
     if sqlite:
         _sqlite_copy(file, Path(_sqlite_path(parsed)))
     else:
-        _run_pg_tool("pg_restore", parsed, ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", str(file)])
+        _run_pg_tool(
+            "pg_restore", parsed, ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", str(file)]
+        )
 
 
 def _sqlite_path(parsed: URL) -> str:
@@ -90,8 +95,10 @@ def _check_empty(url: str) -> None:
     finally:
         engine.dispose()
     if tables:
-        raise Conflict(f"database {make_url(normalise_url(url)).render_as_string(hide_password=True)} is not empty "
-                       f"({len(tables)} tables, e.g. {sorted(tables)[0]}): restore into a new, empty database")
+        raise Conflict(
+            f"database {make_url(normalise_url(url)).render_as_string(hide_password=True)} is not empty "
+            f"({len(tables)} tables, e.g. {sorted(tables)[0]}): restore into a new, empty database"
+        )
 
 
 def _run_pg_tool(tool: str, parsed: URL, args: list[str]) -> None:

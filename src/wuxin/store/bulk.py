@@ -3,9 +3,10 @@
 Rows are tuples in the column order of `readings`:
 (device_id, key, ts_ms, num, txt, batch_id, received_ms).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
@@ -75,9 +76,9 @@ def raw_baseline_table(conn: Connection) -> str:
         conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE readings INCLUDING ALL)")
     else:
         conn.exec_driver_sql(
-                f"CREATE TABLE {name} (device_id INTEGER, key VARCHAR(50), ts_ms BIGINT, num FLOAT, txt TEXT, "
-                "batch_id INTEGER, received_ms BIGINT, PRIMARY KEY (device_id, key, ts_ms)) WITHOUT ROWID"
-            )
+            f"CREATE TABLE {name} (device_id INTEGER, key VARCHAR(50), ts_ms BIGINT, num FLOAT, txt TEXT, "
+            "batch_id INTEGER, received_ms BIGINT, PRIMARY KEY (device_id, key, ts_ms)) WITHOUT ROWID"
+        )
     return name
 
 

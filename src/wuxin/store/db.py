@@ -1,10 +1,12 @@
 """Engines from one URL: SQLite (embedded default) or PostgreSQL (psycopg 3)."""
+
 from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -20,7 +22,7 @@ def normalise_url(url: str) -> str:
     """Accept postgresql:// and postgres:// and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -110,8 +112,10 @@ def writes_refused(engine: Engine, min_free_bytes: int) -> str | None:
 def sqlite_room_bytes(engine: Engine) -> int:
     """Bytes the SQLite database can still grow by: the smaller of its volume's free space and its page limit."""
     with engine.connect() as conn:
-        page_bytes, pages, max_pages, free_pages = (int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()) for name
-                                                    in ("page_size", "page_count", "max_page_count", "freelist_count"))
+        page_bytes, pages, max_pages, free_pages = (
+            int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one())
+            for name in ("page_size", "page_count", "max_page_count", "freelist_count")
+        )
     room = (max_pages - pages + free_pages) * page_bytes
     path = engine.url.database
     if path and path != ":memory:":
@@ -139,8 +143,28 @@ def observe_queries(engine: Engine, observe_s: Callable[[str, float], None]) -> 
             stack.pop()
 
 
-QUERY_KINDS = frozenset({"select", "insert", "update", "delete", "with", "pragma", "begin", "commit", "rollback",
-                         "create", "drop", "alter", "truncate", "lock", "savepoint", "release", "set", "show"})
+QUERY_KINDS = frozenset(
+    {
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "with",
+        "pragma",
+        "begin",
+        "commit",
+        "rollback",
+        "create",
+        "drop",
+        "alter",
+        "truncate",
+        "lock",
+        "savepoint",
+        "release",
+        "set",
+        "show",
+    }
+)
 
 
 def statement_kind(statement: str) -> str:

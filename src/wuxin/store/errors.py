@@ -4,6 +4,7 @@ The services check what they can first (a duplicate name, a missing row) and say
 safety net under them, applied when a unit of work ends with an exception: a unique or foreign-key violation, a value
 the column cannot hold, a full disk. It names tables and columns, never the values of other rows.
 """
+
 from __future__ import annotations
 
 import errno
@@ -35,8 +36,9 @@ def translate(exc: BaseException) -> WuxinError | None:
     if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
         return InvalidInput("a number in this request is beyond 64 bits, more than the database holds")
     if isinstance(exc, UnicodeEncodeError) and "surrogates not allowed" in str(exc):
-        return InvalidInput(f"text in this request is not valid Unicode: {exc.object[exc.start:exc.end]!r} is a lone "
-                            "surrogate")
+        return InvalidInput(
+            f"text in this request is not valid Unicode: {exc.object[exc.start : exc.end]!r} is a lone surrogate"
+        )
     return None
 
 
@@ -46,8 +48,7 @@ def is_storage_full(exc: BaseException) -> bool:
     if not isinstance(exc, OperationalError):
         return False
     orig = exc.orig
-    return (getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL
-            or getattr(orig, "sqlstate", None) == PG_DISK_FULL)
+    return getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL or getattr(orig, "sqlstate", None) == PG_DISK_FULL
 
 
 def note_storage_full(engine: Engine) -> None:

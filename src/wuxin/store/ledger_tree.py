@@ -5,6 +5,7 @@ Proof building runs the tree algorithm twice: once against a store that only rec
 (level, index) keys it is asked for (the keys depend on sizes, never on hash values), then
 against those nodes fetched with one `get_many`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

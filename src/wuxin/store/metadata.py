@@ -1,4 +1,5 @@
 """The one MetaData every table registers on, with the constraint naming convention (Alembic compares by name)."""
+
 from __future__ import annotations
 
 from sqlalchemy import MetaData

@@ -1,4 +1,5 @@
 """Schema migrations with Alembic, run in place: `wuxin db upgrade`."""
+
 from __future__ import annotations
 
 from pathlib import Path

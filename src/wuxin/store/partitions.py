@@ -6,11 +6,12 @@ row no month partition covers, so an insert never fails for want of a partition;
 out when it creates their month. The primary key (device_id, key, ts_ms) holds the partition key, so it stays
 unique across partitions and re-sent points are still ignored (ON CONFLICT DO NOTHING, COPY + merge).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
@@ -28,11 +29,11 @@ class Partition:
 
 
 def month_start_ms(year: int, month: int) -> int:
-    return int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp() * 1000)
 
 
 def month_of(ms: int) -> tuple[int, int]:
-    t = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    t = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return t.year, t.month
 
 
@@ -46,16 +47,22 @@ def partition_name(year: int, month: int) -> str:
 
 
 def is_partitioned(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql" and bool(conn.exec_driver_sql(
-        "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
-        "WHERE c.relname = %(t)s AND c.relnamespace = current_schema()::regnamespace", {"t": PARENT}).scalar())
+    return conn.dialect.name == "postgresql" and bool(
+        conn.exec_driver_sql(
+            "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "WHERE c.relname = %(t)s AND c.relnamespace = current_schema()::regnamespace",
+            {"t": PARENT},
+        ).scalar()
+    )
 
 
 def partitions(conn: Connection) -> list[Partition]:
     """The partitions of `readings` (from pg_inherits), month partitions by lower bound, the DEFAULT last."""
     rows = conn.exec_driver_sql(
         "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = %(t)s::regclass", {"t": PARENT}).all()
+        "WHERE i.inhparent = %(t)s::regclass",
+        {"t": PARENT},
+    ).all()
     found = []
     for name, bound in rows:
         match = _BOUNDS.search(bound or "")
@@ -72,14 +79,16 @@ def create_partitioned_parent(conn: Connection, table: str = PARENT) -> None:
     conn.exec_driver_sql(
         f"CREATE TABLE {table} (device_id INTEGER NOT NULL, key VARCHAR(50) NOT NULL, ts_ms BIGINT NOT NULL, "
         "num DOUBLE PRECISION, txt TEXT, batch_id INTEGER NOT NULL, received_ms BIGINT NOT NULL, "
-        f"CONSTRAINT pk_{table} PRIMARY KEY (device_id, key, ts_ms)) PARTITION BY RANGE (ts_ms)")
+        f"CONSTRAINT pk_{table} PRIMARY KEY (device_id, key, ts_ms)) PARTITION BY RANGE (ts_ms)"
+    )
     conn.exec_driver_sql(f"CREATE TABLE {DEFAULT} PARTITION OF {table} DEFAULT")
 
 
 def months_with_rows(conn: Connection, table: str) -> list[tuple[int, int]]:
     """The UTC months (year, month) that rows of `table` fall in."""
     rows = conn.exec_driver_sql(
-        f"SELECT DISTINCT date_trunc('month', to_timestamp(ts_ms / 1000.0) AT TIME ZONE 'UTC') FROM {table}").all()
+        f"SELECT DISTINCT date_trunc('month', to_timestamp(ts_ms / 1000.0) AT TIME ZONE 'UTC') FROM {table}"
+    ).all()
     return sorted((r[0].year, r[0].month) for r in rows)
 
 
@@ -93,7 +102,8 @@ def ensure_month(conn: Connection, year: int, month: int) -> str | None:
     conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)")
     conn.exec_driver_sql(
         f"WITH moved AS (DELETE FROM {DEFAULT} WHERE ts_ms >= {lo} AND ts_ms < {hi} RETURNING *) "
-        f"INSERT INTO {name} SELECT * FROM moved")
+        f"INSERT INTO {name} SELECT * FROM moved"
+    )
     conn.exec_driver_sql(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES FROM ({lo}) TO ({hi})")
     return name
 
@@ -129,6 +139,7 @@ def convert_to_plain(conn: Connection) -> None:
     conn.exec_driver_sql(
         f"CREATE TABLE {PARENT} (device_id INTEGER NOT NULL, key VARCHAR(50) NOT NULL, ts_ms BIGINT NOT NULL, "
         "num DOUBLE PRECISION, txt TEXT, batch_id INTEGER NOT NULL, received_ms BIGINT NOT NULL, "
-        f"CONSTRAINT pk_{PARENT} PRIMARY KEY (device_id, key, ts_ms))")
+        f"CONSTRAINT pk_{PARENT} PRIMARY KEY (device_id, key, ts_ms))"
+    )
     conn.exec_driver_sql(f"INSERT INTO {PARENT} SELECT * FROM {old}")
     conn.exec_driver_sql(f"DROP TABLE {old}")  # its partitions go with it

@@ -1,12 +1,15 @@
 """Repository of the credit part: business data, the model registry and credit decisions."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.tables import tenants
 from wuxin.store.tables_credit import (
     business_imports,
     business_records,
@@ -16,7 +19,6 @@ from wuxin.store.tables_credit import (
     credit_models,
     model_stability,
 )
-from wuxin.store.tables import tenants
 
 
 class CreditRepo(_Repo):
@@ -26,8 +28,11 @@ class CreditRepo(_Repo):
         return self._add(business_imports, **values)
 
     def finish_import(self, import_id: int, accepted: int, duplicate: int, rejected: int) -> None:
-        self.conn.execute(update(business_imports).where(business_imports.c.id == import_id).values(
-            rows_accepted=accepted, rows_duplicate=duplicate, rows_rejected=rejected))
+        self.conn.execute(
+            update(business_imports)
+            .where(business_imports.c.id == import_id)
+            .values(rows_accepted=accepted, rows_duplicate=duplicate, rows_rejected=rejected)
+        )
 
     def get_import(self, import_id: int) -> Row | None:
         return _one(self.conn.execute(select(business_imports).where(business_imports.c.id == import_id)))
@@ -43,33 +48,58 @@ class CreditRepo(_Repo):
         import_id = rows[0]["import_id"]
         stored: list[Any] = []
         for start in range(0, len(keys), 1000):
-            stored += self.conn.execute(select(t.c.id, t.c.enterprise_id).where(
-                t.c.dedupe_key.in_(keys[start:start + 1000]), t.c.import_id == import_id)).all()
+            stored += self.conn.execute(
+                select(t.c.id, t.c.enterprise_id).where(
+                    t.c.dedupe_key.in_(keys[start : start + 1000]), t.c.import_id == import_id
+                )
+            ).all()
         return [(r.id, r.enterprise_id) for r in stored]
 
     def set_record_leaf(self, record_ids: Sequence[int], leaf: int) -> None:
         if record_ids:
-            self.conn.execute(update(business_records).where(business_records.c.id.in_(list(record_ids))).values(ledger_leaf=leaf))
+            self.conn.execute(
+                update(business_records).where(business_records.c.id.in_(list(record_ids))).values(ledger_leaf=leaf)
+            )
 
-    def records(self, enterprise_id: int | None, kinds: Sequence[str] | None = None, tenant_id: int | None = None,
-                every_tenant: bool = False, limit: int = 10_000) -> list[Row]:
+    def records(
+        self,
+        enterprise_id: int | None,
+        kinds: Sequence[str] | None = None,
+        tenant_id: int | None = None,
+        every_tenant: bool = False,
+        limit: int = 10_000,
+    ) -> list[Row]:
         """Records of an enterprise (or market data when None): shared ones, plus the tenant's own."""
         t = business_records
-        query = select(t).where(t.c.enterprise_id == enterprise_id if enterprise_id is not None else t.c.enterprise_id.is_(None))
+        query = select(t).where(
+            t.c.enterprise_id == enterprise_id if enterprise_id is not None else t.c.enterprise_id.is_(None)
+        )
         if kinds:
             query = query.where(t.c.kind.in_(list(kinds)))
         if not every_tenant:
             query = query.where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
         return _rows(self.conn.execute(query.order_by(t.c.kind, t.c.last_day, t.c.id).limit(limit)))
 
-    def shared_records_between(self, enterprise_id: int, kind: str, first_day: int, last_day: int,
-                               limit: int = 100_000) -> list[Row]:
+    def shared_records_between(
+        self, enterprise_id: int, kind: str, first_day: int, last_day: int, limit: int = 100_000
+    ) -> list[Row]:
         """An enterprise's records of one kind shared with every reader (no tenant's own), covering a day in
         [first_day, last_day]: what the platform-wide monitoring may read."""
         t = business_records
-        return _rows(self.conn.execute(select(t).where(
-            t.c.enterprise_id == enterprise_id, t.c.kind == kind, t.c.tenant_id.is_(None), t.c.last_day >= first_day,
-            t.c.first_day <= last_day).order_by(t.c.first_day, t.c.id).limit(limit)))
+        return _rows(
+            self.conn.execute(
+                select(t)
+                .where(
+                    t.c.enterprise_id == enterprise_id,
+                    t.c.kind == kind,
+                    t.c.tenant_id.is_(None),
+                    t.c.last_day >= first_day,
+                    t.c.first_day <= last_day,
+                )
+                .order_by(t.c.first_day, t.c.id)
+                .limit(limit)
+            )
+        )
 
     def add_rejections(self, rows: Sequence[Row]) -> None:
         if rows:
@@ -90,7 +120,12 @@ class CreditRepo(_Repo):
     # ------------------------------------------------------------ model registry
 
     def save_model(self, **values: Any) -> None:
-        if self.conn.execute(select(credit_models.c.version).where(credit_models.c.version == values["version"])).first() is None:
+        if (
+            self.conn.execute(
+                select(credit_models.c.version).where(credit_models.c.version == values["version"])
+            ).first()
+            is None
+        ):
             self.conn.execute(insert(credit_models).values(**values))
 
     def model(self, version: str) -> Row | None:
@@ -119,7 +154,9 @@ class CreditRepo(_Repo):
 
     def model_states(self, tenant_id: int) -> list[Row]:
         t = credit_model_states
-        return _rows(self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.updated_ms.desc(), t.c.version)))
+        return _rows(
+            self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.updated_ms.desc(), t.c.version))
+        )
 
     def put_model_state(self, tenant_id: int, version: str, **values: Any) -> None:
         t = credit_model_states
@@ -130,28 +167,50 @@ class CreditRepo(_Repo):
 
     def active_versions(self, tenant_id: int) -> list[str]:
         t = credit_model_states
-        return list(self.conn.execute(select(t.c.version).where(t.c.tenant_id == tenant_id, t.c.state == "active")
-                                      .order_by(t.c.activated_ms.desc())).scalars())
+        return list(
+            self.conn.execute(
+                select(t.c.version)
+                .where(t.c.tenant_id == tenant_id, t.c.state == "active")
+                .order_by(t.c.activated_ms.desc())
+            ).scalars()
+        )
 
     def tenants_with_active_models(self) -> list[tuple[int, str]]:
         t = credit_model_states
-        return [(r.tenant_id, r.version) for r in self.conn.execute(
-            select(t.c.tenant_id, t.c.version).where(t.c.state == "active").order_by(t.c.tenant_id))]
+        return [
+            (r.tenant_id, r.version)
+            for r in self.conn.execute(
+                select(t.c.tenant_id, t.c.version).where(t.c.state == "active").order_by(t.c.tenant_id)
+            )
+        ]
 
     def decisions_of_tenant(self, tenant_id: int, version: str, since_ms: int, limit: int = 10_000) -> list[Row]:
         t = credit_decisions
-        return _rows(self.conn.execute(select(t.c.id, t.c.features, t.c.score).where(
-            t.c.tenant_id == tenant_id, t.c.model_version == version, t.c.decided_ms >= since_ms).order_by(t.c.id).limit(limit)))
+        return _rows(
+            self.conn.execute(
+                select(t.c.id, t.c.features, t.c.score)
+                .where(t.c.tenant_id == tenant_id, t.c.model_version == version, t.c.decided_ms >= since_ms)
+                .order_by(t.c.id)
+                .limit(limit)
+            )
+        )
 
     def put_stability(self, **values: Any) -> None:
         t = model_stability
-        self.conn.execute(t.delete().where(t.c.tenant_id == values["tenant_id"], t.c.version == values["version"],
-                                           t.c.day == values["day"]))
+        self.conn.execute(
+            t.delete().where(
+                t.c.tenant_id == values["tenant_id"], t.c.version == values["version"], t.c.day == values["day"]
+            )
+        )
         self.conn.execute(insert(t).values(**values))
 
     def stability(self, tenant_id: int, limit: int = 100) -> list[Row]:
         t = model_stability
-        return _rows(self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.day.desc(), t.c.id.desc()).limit(limit)))
+        return _rows(
+            self.conn.execute(
+                select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.day.desc(), t.c.id.desc()).limit(limit)
+            )
+        )
 
     # ------------------------------------------------------------ decisions
 

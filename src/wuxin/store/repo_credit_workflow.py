@@ -1,4 +1,5 @@
 """Repository of the officer's workflow on credit decisions: standings and reviews (four eyes)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +22,9 @@ class CreditWorkflowRepo(_Repo):
         return _one(self.conn.execute(self._locked(query) if for_update else query))
 
     def set_workflow(self, decision_id: int, **values: Any) -> None:
-        self.conn.execute(update(credit_workflows).where(credit_workflows.c.decision_id == decision_id).values(**values))
+        self.conn.execute(
+            update(credit_workflows).where(credit_workflows.c.decision_id == decision_id).values(**values)
+        )
 
     def open_for_loan(self, loan_id: int) -> Row | None:
         """A decision on the loan that is not final yet (referred or awaiting four eyes)."""
@@ -49,8 +52,9 @@ class CreditWorkflowRepo(_Repo):
         t = credit_reviews
         return _rows(self.conn.execute(select(t).where(t.c.decision_id == decision_id).order_by(t.c.id)))
 
-    def tenant_reviews(self, tenant_id: int, state: str | None = None, limit: int = 200,
-                       before_id: int | None = None) -> list[Row]:
+    def tenant_reviews(
+        self, tenant_id: int, state: str | None = None, limit: int = 200, before_id: int | None = None
+    ) -> list[Row]:
         """The bank's reviews, newest first, `limit` at a time; the next page starts below `before_id`."""
         t = credit_reviews
         query = select(t).where(t.c.tenant_id == tenant_id)

@@ -1,7 +1,9 @@
 """Repository of the ledger part: its SQL lives here (Merkle nodes, entries, tree heads, products, EPCIS)."""
+
 from __future__ import annotations
 
-from typing import Any, Collection, Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,8 +25,12 @@ from wuxin.store.tables_ledger import (
 
 HEAD_ID = 1
 # Built once: the append path runs them per leaf, and building Core expressions costs more than SQLite's work.
-_ALLOCATE = (update(ledger_head).where(ledger_head.c.id == HEAD_ID)
-             .values(tree_size=ledger_head.c.tree_size + bindparam("count")).returning(ledger_head.c.tree_size))
+_ALLOCATE = (
+    update(ledger_head)
+    .where(ledger_head.c.id == HEAD_ID)
+    .values(tree_size=ledger_head.c.tree_size + bindparam("count"))
+    .returning(ledger_head.c.tree_size)
+)
 _PUT_NODES = insert(ledger_nodes)
 _ADD_ENTRY = insert(ledger_entries)
 
@@ -36,7 +42,9 @@ class LedgerRepo(_Repo):
         """Reserve `count` leaf indexes under the head row's lock (held to commit); returns the first."""
         new_size = self.conn.execute(_ALLOCATE, {"count": count}).scalar()
         if new_size is None:  # first append ever (or after a truncate): create the head row, then lock it
-            self.conn.execute(self._dialect_insert(ledger_head).values(id=HEAD_ID, tree_size=0).on_conflict_do_nothing())
+            self.conn.execute(
+                self._dialect_insert(ledger_head).values(id=HEAD_ID, tree_size=0).on_conflict_do_nothing()
+            )
             new_size = self.conn.execute(_ALLOCATE, {"count": count}).scalar_one()
         return new_size - count
 
@@ -59,8 +67,10 @@ class LedgerRepo(_Repo):
         by_level: dict[int, set[int]] = {}
         for level, index in keys:
             by_level.setdefault(int(level), set()).add(int(index))
-        where = " OR ".join(f"(level = {level} AND idx IN ({','.join(map(str, sorted(indexes)))}))"
-                            for level, indexes in sorted(by_level.items()))
+        where = " OR ".join(
+            f"(level = {level} AND idx IN ({','.join(map(str, sorted(indexes)))}))"
+            for level, indexes in sorted(by_level.items())
+        )
         result = self.conn.execute(text(f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}"))
         return {(level, index): bytes(node) for level, index, node in result}
 
@@ -68,24 +78,49 @@ class LedgerRepo(_Repo):
         if rows:
             self.conn.execute(_PUT_NODES, [dict(level=lv, idx=ix, hash=h) for lv, ix, h in rows])
 
-    def add_entry(self, leaf_index: int, kind: str, subject: str, enterprise_id: int | None, owner_tenant_id: int | None,
-                  data_class: str, leaf_data: str, created_ms: int) -> None:
-        self.conn.execute(_ADD_ENTRY, dict(leaf_index=leaf_index, kind=kind, subject=subject, enterprise_id=enterprise_id,
-                                           owner_tenant_id=owner_tenant_id, data_class=data_class, leaf_data=leaf_data,
-                                           created_ms=created_ms))
+    def add_entry(
+        self,
+        leaf_index: int,
+        kind: str,
+        subject: str,
+        enterprise_id: int | None,
+        owner_tenant_id: int | None,
+        data_class: str,
+        leaf_data: str,
+        created_ms: int,
+    ) -> None:
+        self.conn.execute(
+            _ADD_ENTRY,
+            dict(
+                leaf_index=leaf_index,
+                kind=kind,
+                subject=subject,
+                enterprise_id=enterprise_id,
+                owner_tenant_id=owner_tenant_id,
+                data_class=data_class,
+                leaf_data=leaf_data,
+                created_ms=created_ms,
+            ),
+        )
 
     def entry(self, leaf_index: int) -> Row | None:
         return _one(self.conn.execute(select(ledger_entries).where(ledger_entries.c.leaf_index == leaf_index)))
 
     def leaf_data(self, first_index: int, count: int) -> list[str]:
         """The canonical JSON of leaves first_index .. first_index+count-1, in leaf order."""
-        query = (select(ledger_entries.c.leaf_data).where(ledger_entries.c.leaf_index >= first_index,
-                                                          ledger_entries.c.leaf_index < first_index + count)
-                 .order_by(ledger_entries.c.leaf_index))
+        query = (
+            select(ledger_entries.c.leaf_data)
+            .where(ledger_entries.c.leaf_index >= first_index, ledger_entries.c.leaf_index < first_index + count)
+            .order_by(ledger_entries.c.leaf_index)
+        )
         return list(self.conn.execute(query).scalars())
 
     def entries_by_subjects(self, subjects: Sequence[str]) -> list[Row]:
-        query = select(ledger_entries).where(ledger_entries.c.subject.in_(list(subjects))).order_by(ledger_entries.c.leaf_index)
+        query = (
+            select(ledger_entries)
+            .where(ledger_entries.c.subject.in_(list(subjects)))
+            .order_by(ledger_entries.c.leaf_index)
+        )
         return _rows(self.conn.execute(query))
 
     # ---- tree heads and the signing key -----------------------------------------------------------
@@ -94,16 +129,24 @@ class LedgerRepo(_Repo):
         return self._add(ledger_tree_heads, **values)
 
     def latest_tree_head(self, min_tree_size: int = 0) -> Row | None:
-        query = (select(ledger_tree_heads).where(ledger_tree_heads.c.tree_size >= min_tree_size)
-                 .order_by(ledger_tree_heads.c.id.desc()).limit(1))
+        query = (
+            select(ledger_tree_heads)
+            .where(ledger_tree_heads.c.tree_size >= min_tree_size)
+            .order_by(ledger_tree_heads.c.id.desc())
+            .limit(1)
+        )
         return _one(self.conn.execute(query))
 
     def tree_heads(self, limit: int) -> list[Row]:
         return _rows(self.conn.execute(select(ledger_tree_heads).order_by(ledger_tree_heads.c.id.desc()).limit(limit)))
 
     def tree_head_of_size(self, tree_size: int) -> Row | None:
-        query = (select(ledger_tree_heads).where(ledger_tree_heads.c.tree_size == tree_size)
-                 .order_by(ledger_tree_heads.c.id.desc()).limit(1))
+        query = (
+            select(ledger_tree_heads)
+            .where(ledger_tree_heads.c.tree_size == tree_size)
+            .order_by(ledger_tree_heads.c.id.desc())
+            .limit(1)
+        )
         return _one(self.conn.execute(query))
 
     def signing_key(self, purpose: str) -> Row | None:
@@ -111,32 +154,47 @@ class LedgerRepo(_Repo):
 
     def add_signing_key(self, purpose: str, public_key: str, encrypted_private_key: bytes, created_ms: int) -> None:
         """Insert the key unless another process won the race (then the caller reads theirs)."""
-        self.conn.execute(self._dialect_insert(ledger_keys).values(
-            purpose=purpose, public_key=public_key, encrypted_private_key=encrypted_private_key,
-            created_ms=created_ms).on_conflict_do_nothing())
+        self.conn.execute(
+            self._dialect_insert(ledger_keys)
+            .values(
+                purpose=purpose,
+                public_key=public_key,
+                encrypted_private_key=encrypted_private_key,
+                created_ms=created_ms,
+            )
+            .on_conflict_do_nothing()
+        )
 
     # ---- telemetry digests ----------------------------------------------------------------------
 
     def batch_readings(self, batch_id: int, device_ids: Sequence[int], from_ms: int, to_ms: int) -> list[tuple]:
         """(device_id, key, ts_ms, num, txt) stored under batch_id for these devices, in [from_ms, to_ms]."""
-        query = (select(readings.c.device_id, readings.c.key, readings.c.ts_ms, readings.c.num, readings.c.txt)
-                 .where(readings.c.device_id.in_(list(device_ids)), readings.c.ts_ms >= from_ms,
-                        readings.c.ts_ms <= to_ms, readings.c.batch_id == batch_id))
+        query = select(readings.c.device_id, readings.c.key, readings.c.ts_ms, readings.c.num, readings.c.txt).where(
+            readings.c.device_id.in_(list(device_ids)),
+            readings.c.ts_ms >= from_ms,
+            readings.c.ts_ms <= to_ms,
+            readings.c.batch_id == batch_id,
+        )
         return [tuple(r) for r in self.conn.execute(query)]
 
     def batch_events(self, batch_id: int, device_ids: Sequence[int], from_ms: int, to_ms: int) -> list[tuple]:
         """(device_id, name, ts_ms, params) stored under batch_id for these devices, in [from_ms, to_ms]."""
-        query = (select(events.c.device_id, events.c.name, events.c.ts_ms, events.c.params)
-                 .where(events.c.device_id.in_(list(device_ids)), events.c.ts_ms >= from_ms,
-                        events.c.ts_ms <= to_ms, events.c.batch_id == batch_id))
+        query = select(events.c.device_id, events.c.name, events.c.ts_ms, events.c.params).where(
+            events.c.device_id.in_(list(device_ids)),
+            events.c.ts_ms >= from_ms,
+            events.c.ts_ms <= to_ms,
+            events.c.batch_id == batch_id,
+        )
         return [tuple(r) for r in self.conn.execute(query)]
 
     def device_batch_points(self, batch_id: int, device_id: int) -> tuple[list[tuple], list[tuple]]:
         """Every reading and event of one device stored under batch_id."""
-        rq = (select(readings.c.device_id, readings.c.key, readings.c.ts_ms, readings.c.num, readings.c.txt)
-              .where(readings.c.device_id == device_id, readings.c.batch_id == batch_id))
-        eq = (select(events.c.device_id, events.c.name, events.c.ts_ms, events.c.params)
-              .where(events.c.device_id == device_id, events.c.batch_id == batch_id))
+        rq = select(readings.c.device_id, readings.c.key, readings.c.ts_ms, readings.c.num, readings.c.txt).where(
+            readings.c.device_id == device_id, readings.c.batch_id == batch_id
+        )
+        eq = select(events.c.device_id, events.c.name, events.c.ts_ms, events.c.params).where(
+            events.c.device_id == device_id, events.c.batch_id == batch_id
+        )
         return [tuple(r) for r in self.conn.execute(rq)], [tuple(r) for r in self.conn.execute(eq)]
 
     # ---- products -------------------------------------------------------------------------------
@@ -153,10 +211,12 @@ class LedgerRepo(_Repo):
 
     def reserve_identities(self, batch_id: int, count: int, cap: int) -> int | None:
         """Raise issued_count by count if it stays <= cap (row locked); returns the old count, or None."""
-        statement = (update(product_batches)
-                     .where(product_batches.c.id == batch_id, product_batches.c.issued_count + count <= cap)
-                     .values(issued_count=product_batches.c.issued_count + count)
-                     .returning(product_batches.c.issued_count))
+        statement = (
+            update(product_batches)
+            .where(product_batches.c.id == batch_id, product_batches.c.issued_count + count <= cap)
+            .values(issued_count=product_batches.c.issued_count + count)
+            .returning(product_batches.c.issued_count)
+        )
         new_count = self.conn.execute(statement).scalar()
         return None if new_count is None else new_count - count
 
@@ -170,21 +230,33 @@ class LedgerRepo(_Repo):
     def products_by_digital_links(self, links: Sequence[str]) -> list[Row]:
         return _rows(self.conn.execute(select(products).where(products.c.digital_link.in_(list(links)))))
 
-    def counter_readings(self, enterprise_id: int, device_types: Collection[str], key: str, from_ms: int, to_ms: int) -> list[Row]:
+    def counter_readings(
+        self, enterprise_id: int, device_types: Collection[str], key: str, from_ms: int, to_ms: int
+    ) -> list[Row]:
         """Readings of `key` on the enterprise's devices of `device_types` in [from_ms, to_ms], per device in time order."""
-        query = (select(readings.c.device_id, readings.c.ts_ms, readings.c.num)
-                 .join(devices, devices.c.id == readings.c.device_id)
-                 .where(devices.c.enterprise_id == enterprise_id, devices.c.device_type.in_(sorted(device_types)),
-                        readings.c.key == key, readings.c.ts_ms >= from_ms, readings.c.ts_ms <= to_ms)
-                 .order_by(readings.c.device_id, readings.c.ts_ms))
+        query = (
+            select(readings.c.device_id, readings.c.ts_ms, readings.c.num)
+            .join(devices, devices.c.id == readings.c.device_id)
+            .where(
+                devices.c.enterprise_id == enterprise_id,
+                devices.c.device_type.in_(sorted(device_types)),
+                readings.c.key == key,
+                readings.c.ts_ms >= from_ms,
+                readings.c.ts_ms <= to_ms,
+            )
+            .order_by(readings.c.device_id, readings.c.ts_ms)
+        )
         return _rows(self.conn.execute(query))
 
     def add_scan(self, **values: Any) -> None:
         self.conn.execute(insert(product_scans).values(**values))
 
     def scans(self, product_id: int, since_ms: int = 0) -> list[Row]:
-        query = (select(product_scans).where(product_scans.c.product_id == product_id,
-                                             product_scans.c.scanned_ms >= since_ms).order_by(product_scans.c.scanned_ms))
+        query = (
+            select(product_scans)
+            .where(product_scans.c.product_id == product_id, product_scans.c.scanned_ms >= since_ms)
+            .order_by(product_scans.c.scanned_ms)
+        )
         return _rows(self.conn.execute(query))
 
     # ---- EPCIS ----------------------------------------------------------------------------------
@@ -199,15 +271,20 @@ class LedgerRepo(_Repo):
     def add_epcis_epcs(self, rows: Sequence[Row]) -> None:
         self._insert_ignoring_duplicates(epcis_event_epcs, rows)
 
-    def query_epcis_events(self, filters: dict[str, Any], enterprise_ids: Sequence[int] | None, after_id: int,
-                           limit: int) -> list[Row]:
+    def query_epcis_events(
+        self, filters: dict[str, Any], enterprise_ids: Sequence[int] | None, after_id: int, limit: int
+    ) -> list[Row]:
         """Events matching EPCIS SimpleEventQuery filters (already normalised), by id order, after a cursor."""
         query = select(epcis_events).where(epcis_events.c.id > after_id).order_by(epcis_events.c.id).limit(limit)
         if enterprise_ids is not None:
             query = query.where(epcis_events.c.enterprise_id.in_(list(enterprise_ids)))
-        columns = {"eventType": epcis_events.c.event_type, "EQ_bizStep": epcis_events.c.biz_step,
-                   "EQ_disposition": epcis_events.c.disposition, "EQ_readPoint": epcis_events.c.read_point,
-                   "EQ_bizLocation": epcis_events.c.biz_location}
+        columns = {
+            "eventType": epcis_events.c.event_type,
+            "EQ_bizStep": epcis_events.c.biz_step,
+            "EQ_disposition": epcis_events.c.disposition,
+            "EQ_readPoint": epcis_events.c.read_point,
+            "EQ_bizLocation": epcis_events.c.biz_location,
+        }
         for name, column in columns.items():
             if filters.get(name):
                 query = query.where(column.in_(filters[name]))
@@ -222,19 +299,22 @@ class LedgerRepo(_Repo):
 
     def events_naming_epc(self, epc: str) -> list[Row]:
         """Events that name this canonical EPC in any role, by event time."""
-        query = (select(epcis_events).where(epcis_events.c.id.in_(
-            self._events_naming([(epc, False)], ("epc", "parent", "input", "output"))))
-            .order_by(epcis_events.c.event_time_ms, epcis_events.c.id))
+        query = (
+            select(epcis_events)
+            .where(epcis_events.c.id.in_(self._events_naming([(epc, False)], ("epc", "parent", "input", "output"))))
+            .order_by(epcis_events.c.event_time_ms, epcis_events.c.id)
+        )
         return _rows(self.conn.execute(query))
 
     @staticmethod
     def _events_naming(patterns: Sequence[tuple[str, bool]], roles: Sequence[str]):
         """Subquery of event ids naming any (value, is_prefix) pattern in one of the roles."""
-        conditions = [epcis_event_epcs.c.epc.startswith(v, autoescape=True) if prefix else epcis_event_epcs.c.epc == v
-                      for v, prefix in patterns]
+        conditions = [
+            epcis_event_epcs.c.epc.startswith(v, autoescape=True) if prefix else epcis_event_epcs.c.epc == v
+            for v, prefix in patterns
+        ]
         return select(epcis_event_epcs.c.event_id).where(epcis_event_epcs.c.role.in_(list(roles)), or_(*conditions))
 
     def _dialect_insert(self, table):
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
-

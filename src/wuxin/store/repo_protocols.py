@@ -1,7 +1,8 @@
 """Repository of the protocols part: its SQL lives here."""
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,8 +26,11 @@ class ProtocolsRepo(_Repo):
 
     def attach_child(self, gateway_device_id: int, child_device_id: int, now_ms: int) -> None:
         self.conn.execute(delete(gateway_children).where(gateway_children.c.child_device_id == child_device_id))
-        self.conn.execute(insert(gateway_children).values(gateway_device_id=gateway_device_id,
-                                                          child_device_id=child_device_id, created_ms=now_ms))
+        self.conn.execute(
+            insert(gateway_children).values(
+                gateway_device_id=gateway_device_id, child_device_id=child_device_id, created_ms=now_ms
+            )
+        )
 
     def children_by_gateway_key(self) -> dict[str, set[str]]:
         """Gateway device key -> keys of the sub-devices registered behind it."""
@@ -52,23 +56,34 @@ class ProtocolsRepo(_Repo):
             .where(device_tokens.c.device_id == devices.c.id, device_tokens.c.revoked_ms.is_(None))
             .scalar_subquery()
         )
-        query = select(devices.c.id, devices.c.key, devices.c.device_type, live.label("live_tokens")).order_by(devices.c.id)
+        query = select(devices.c.id, devices.c.key, devices.c.device_type, live.label("live_tokens")).order_by(
+            devices.c.id
+        )
         return _rows(self.conn.execute(query))
 
     # ---- vendor SDK identities and attributes
 
-    def set_alink_identity(self, device_id: int, product_key: str, device_name: str, secret_ciphertext: str,
-                           now_ms: int) -> None:
+    def set_alink_identity(
+        self, device_id: int, product_key: str, device_name: str, secret_ciphertext: str, now_ms: int
+    ) -> None:
         self.conn.execute(delete(alink_identities).where(alink_identities.c.device_id == device_id))
-        self.conn.execute(insert(alink_identities).values(device_id=device_id, product_key=product_key,
-                                                          device_name=device_name, secret_ciphertext=secret_ciphertext,
-                                                          created_ms=now_ms))
+        self.conn.execute(
+            insert(alink_identities).values(
+                device_id=device_id,
+                product_key=product_key,
+                device_name=device_name,
+                secret_ciphertext=secret_ciphertext,
+                created_ms=now_ms,
+            )
+        )
 
     def alink_identity(self, product_key: str, device_name: str) -> Row | None:
         """The device LinkKit calls (productKey, deviceName), with its key, type and encrypted secret."""
-        query = (select(alink_identities, devices.c.key, devices.c.device_type, devices.c.enterprise_id)
-                 .join(devices, devices.c.id == alink_identities.c.device_id)
-                 .where(alink_identities.c.product_key == product_key, alink_identities.c.device_name == device_name))
+        query = (
+            select(alink_identities, devices.c.key, devices.c.device_type, devices.c.enterprise_id)
+            .join(devices, devices.c.id == alink_identities.c.device_id)
+            .where(alink_identities.c.product_key == product_key, alink_identities.c.device_name == device_name)
+        )
         return _one(self.conn.execute(query))
 
     def alink_identity_of_device(self, device_id: int) -> Row | None:
@@ -83,13 +98,15 @@ class ProtocolsRepo(_Repo):
         statement = statement.on_conflict_do_update(
             index_elements=["device_id", "key"],
             set_={"value_json": statement.excluded.value_json, "updated_ms": statement.excluded.updated_ms},
-            where=device_attributes.c.updated_ms <= statement.excluded.updated_ms)
+            where=device_attributes.c.updated_ms <= statement.excluded.updated_ms,
+        )
         self.conn.execute(statement, sorted(rows, key=lambda r: (r["device_id"], r["key"])))
 
     def attributes(self, device_id: int, keys: Iterable[str] | None = None) -> dict[str, str]:
         """key -> stored JSON text of a device's client attributes (all of them when keys is None)."""
         query = select(device_attributes.c.key, device_attributes.c.value_json).where(
-            device_attributes.c.device_id == device_id)
+            device_attributes.c.device_id == device_id
+        )
         if keys is not None:
             query = query.where(device_attributes.c.key.in_(list(keys)))
         return {row.key: row.value_json for row in self.conn.execute(query)}
@@ -104,19 +121,28 @@ class ProtocolsRepo(_Repo):
         return _one(self.conn.execute(select(push_platforms).where(push_platforms.c.name == name)))
 
     def set_platform_secret(self, platform_id: int, secret_ciphertext: str) -> None:
-        self.conn.execute(update(push_platforms).where(push_platforms.c.id == platform_id)
-                          .values(secret_ciphertext=secret_ciphertext))
+        self.conn.execute(
+            update(push_platforms).where(push_platforms.c.id == platform_id).values(secret_ciphertext=secret_ciphertext)
+        )
 
     def serve_enterprise(self, platform_id: int, enterprise_id: int, now_ms: int) -> None:
-        exists = self.conn.execute(select(push_platform_enterprises.c.platform_id).where(
-            push_platform_enterprises.c.platform_id == platform_id,
-            push_platform_enterprises.c.enterprise_id == enterprise_id)).first()
+        exists = self.conn.execute(
+            select(push_platform_enterprises.c.platform_id).where(
+                push_platform_enterprises.c.platform_id == platform_id,
+                push_platform_enterprises.c.enterprise_id == enterprise_id,
+            )
+        ).first()
         if not exists:
-            self.conn.execute(insert(push_platform_enterprises).values(platform_id=platform_id,
-                                                                       enterprise_id=enterprise_id, added_ms=now_ms))
+            self.conn.execute(
+                insert(push_platform_enterprises).values(
+                    platform_id=platform_id, enterprise_id=enterprise_id, added_ms=now_ms
+                )
+            )
 
     def served_enterprises(self, platform_id: int) -> set[int]:
-        query = select(push_platform_enterprises.c.enterprise_id).where(push_platform_enterprises.c.platform_id == platform_id)
+        query = select(push_platform_enterprises.c.enterprise_id).where(
+            push_platform_enterprises.c.platform_id == platform_id
+        )
         return {row[0] for row in self.conn.execute(query)}
 
     def use_nonce(self, platform_id: int, nonce: str, now_ms: int, expires_ms: int) -> bool:
@@ -131,8 +157,15 @@ class ProtocolsRepo(_Repo):
     def devices_for_sweep(self, device_ids: Iterable[int] | None = None) -> list[Row]:
         """Every device (or those named) with its last-seen time and last recorded state (None when never recorded)."""
         query = (
-            select(devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type, devices.c.last_seen_ms,
-                   device_connectivity.c.state, device_connectivity.c.since_ms)
+            select(
+                devices.c.id,
+                devices.c.key,
+                devices.c.enterprise_id,
+                devices.c.device_type,
+                devices.c.last_seen_ms,
+                device_connectivity.c.state,
+                device_connectivity.c.since_ms,
+            )
             .select_from(devices.outerjoin(device_connectivity, device_connectivity.c.device_id == devices.c.id))
             .order_by(devices.c.id)
         )
@@ -147,15 +180,20 @@ class ProtocolsRepo(_Repo):
         self.conn.execute(insert(connectivity_transitions), list(transitions))
         ids = [t["device_id"] for t in transitions]
         self.conn.execute(delete(device_connectivity).where(device_connectivity.c.device_id.in_(ids)))
-        self.conn.execute(insert(device_connectivity), [
-            {"device_id": t["device_id"], "state": t["to_state"], "since_ms": t["at_ms"]} for t in transitions])
+        self.conn.execute(
+            insert(device_connectivity),
+            [{"device_id": t["device_id"], "state": t["to_state"], "since_ms": t["at_ms"]} for t in transitions],
+        )
 
     def transitions(self, device_ids: Iterable[int], from_ms: int, to_ms: int, limit: int) -> list[Row]:
         query = (
             select(connectivity_transitions, devices.c.key.label("device_key"))
             .join(devices, devices.c.id == connectivity_transitions.c.device_id)
-            .where(connectivity_transitions.c.device_id.in_(list(device_ids)),
-                   connectivity_transitions.c.at_ms >= from_ms, connectivity_transitions.c.at_ms < to_ms)
+            .where(
+                connectivity_transitions.c.device_id.in_(list(device_ids)),
+                connectivity_transitions.c.at_ms >= from_ms,
+                connectivity_transitions.c.at_ms < to_ms,
+            )
             .order_by(connectivity_transitions.c.at_ms, connectivity_transitions.c.id)
             .limit(limit)
         )
@@ -164,4 +202,6 @@ class ProtocolsRepo(_Repo):
     # ---- JT/T 808 terminals
 
     def devices_of_type(self, device_type: str) -> list[Row]:
-        return _rows(self.conn.execute(select(devices).where(devices.c.device_type == device_type).order_by(devices.c.id)))
+        return _rows(
+            self.conn.execute(select(devices).where(devices.c.device_type == device_type).order_by(devices.c.id))
+        )

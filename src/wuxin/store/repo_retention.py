@@ -1,12 +1,14 @@
 """Repository of data lifecycle: hourly downsampling, retention policies and marks, deleting raw readings,
 and the PostgreSQL partitions of `readings` (store/partitions.py)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, literal, literal_column, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
+from wuxin.indicators.days import HOUR_MS
 from wuxin.store import partitions
 from wuxin.store.partitions import Partition
 from wuxin.store.repos import Row, _one, _Repo, _rows
@@ -18,12 +20,24 @@ from wuxin.store.tables_retention import (
     retention_marks,
     retention_policies,
 )
-from wuxin.indicators.days import HOUR_MS
 
 _HOUR: ColumnElement[int] = literal_column(str(HOUR_MS))
 _COUNTED = {"preserve_rowcount": True}  # INSERT ... SELECT: SQLAlchemy keeps the driver's rowcount only when asked
-_AGGREGATE_COLUMNS = ("device_id", "key", "hour_ms", "n", "n_num", "num_min", "num_max", "num_sum", "last_ts_ms",
-                      "last_num", "last_txt", "raw_deleted", "computed_ms")
+_AGGREGATE_COLUMNS = (
+    "device_id",
+    "key",
+    "hour_ms",
+    "n",
+    "n_num",
+    "num_min",
+    "num_max",
+    "num_sum",
+    "last_ts_ms",
+    "last_num",
+    "last_txt",
+    "raw_deleted",
+    "computed_ms",
+)
 
 
 class RetentionRepo(_Repo):
@@ -33,10 +47,15 @@ class RetentionRepo(_Repo):
         return _rows(self.conn.execute(select(retention_policies).order_by(retention_policies.c.tenant_id)))
 
     def set_policy(self, tenant_id: int, raw_days: int, hourly_days: int, now_ms: int) -> None:
-        stmt = self._insert(retention_policies).values(tenant_id=tenant_id, raw_days=raw_days, hourly_days=hourly_days,
-                                                        updated_ms=now_ms)
-        self.conn.execute(stmt.on_conflict_do_update(index_elements=["tenant_id"], set_={
-            "raw_days": raw_days, "hourly_days": hourly_days, "updated_ms": now_ms}))
+        stmt = self._insert(retention_policies).values(
+            tenant_id=tenant_id, raw_days=raw_days, hourly_days=hourly_days, updated_ms=now_ms
+        )
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id"],
+                set_={"raw_days": raw_days, "hourly_days": hourly_days, "updated_ms": now_ms},
+            )
+        )
 
     def delete_policy(self, tenant_id: int) -> int:
         return self.conn.execute(delete(retention_policies).where(retention_policies.c.tenant_id == tenant_id)).rowcount
@@ -46,8 +65,11 @@ class RetentionRepo(_Repo):
 
     def live_consent_tenants(self, now_ms: int) -> list[tuple[int, int]]:
         """(enterprise_id, tenant_id) of every consent neither revoked nor expired."""
-        query = (select(consents.c.enterprise_id, consents.c.tenant_id).distinct()
-                 .where(consents.c.revoked_ms.is_(None), consents.c.expires_ms > now_ms))
+        query = (
+            select(consents.c.enterprise_id, consents.c.tenant_id)
+            .distinct()
+            .where(consents.c.revoked_ms.is_(None), consents.c.expires_ms > now_ms)
+        )
         return [tuple(r) for r in self.conn.execute(query)]
 
     def marks(self) -> dict[int, Row]:
@@ -56,20 +78,40 @@ class RetentionRepo(_Repo):
     def mark(self, enterprise_id: int) -> Row | None:
         return _one(self.conn.execute(select(retention_marks).where(retention_marks.c.enterprise_id == enterprise_id)))
 
-    def move_marks(self, enterprise_ids: Sequence[int], raw_before_ms: int, raw_days: int, hourly_before_ms: int,
-                   now_ms: int) -> None:
+    def move_marks(
+        self, enterprise_ids: Sequence[int], raw_before_ms: int, raw_days: int, hourly_before_ms: int, now_ms: int
+    ) -> None:
         """Raise the enterprises' marks to these times (a mark never goes back)."""
         if not enterprise_ids:
             return
-        stmt = self._insert(retention_marks).values([
-            dict(enterprise_id=e, raw_before_ms=raw_before_ms, raw_days=raw_days, hourly_before_ms=hourly_before_ms,
-                 updated_ms=now_ms) for e in enterprise_ids])
+        stmt = self._insert(retention_marks).values(
+            [
+                dict(
+                    enterprise_id=e,
+                    raw_before_ms=raw_before_ms,
+                    raw_days=raw_days,
+                    hourly_before_ms=hourly_before_ms,
+                    updated_ms=now_ms,
+                )
+                for e in enterprise_ids
+            ]
+        )
         old, new = retention_marks.c, stmt.excluded
-        self.conn.execute(stmt.on_conflict_do_update(index_elements=["enterprise_id"], set_={
-            "raw_before_ms": case((new.raw_before_ms > old.raw_before_ms, new.raw_before_ms), else_=old.raw_before_ms),
-            "hourly_before_ms": case((new.hourly_before_ms > old.hourly_before_ms, new.hourly_before_ms),
-                                     else_=old.hourly_before_ms),
-            "raw_days": new.raw_days, "updated_ms": new.updated_ms}))
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["enterprise_id"],
+                set_={
+                    "raw_before_ms": case(
+                        (new.raw_before_ms > old.raw_before_ms, new.raw_before_ms), else_=old.raw_before_ms
+                    ),
+                    "hourly_before_ms": case(
+                        (new.hourly_before_ms > old.hourly_before_ms, new.hourly_before_ms), else_=old.hourly_before_ms
+                    ),
+                    "raw_days": new.raw_days,
+                    "updated_ms": new.updated_ms,
+                },
+            )
+        )
 
     def pruned_batch(self, batch_id: int) -> Row | None:
         return _one(self.conn.execute(select(pruned_batches).where(pruned_batches.c.batch_id == batch_id)))
@@ -88,8 +130,9 @@ class RetentionRepo(_Repo):
 
     # ---- downsampling ---------------------------------------------------------------------------------
 
-    def downsample(self, from_ms: int, to_ms: int, now_ms: int, enterprise_ids: Sequence[int] | None = None,
-                   sealing: bool = False) -> int:
+    def downsample(
+        self, from_ms: int, to_ms: int, now_ms: int, enterprise_ids: Sequence[int] | None = None, sealing: bool = False
+    ) -> int:
         """Hourly aggregates of the readings in [from_ms, to_ms) (hour-aligned), of the enterprises' devices or all.
 
         Not sealing (the regular pass): an hour's row is replaced by the recomputation, so running it again
@@ -99,33 +142,75 @@ class RetentionRepo(_Repo):
         Returns the hourly rows written."""
         where = [readings.c.ts_ms >= from_ms, readings.c.ts_ms < to_ms, *self._of(enterprise_ids)]
         hour = (readings.c.ts_ms - readings.c.ts_ms.op("%")(_HOUR)).label("hour_ms")
-        groups = (select(readings.c.device_id, readings.c.key, hour, func.count().label("n"),
-                         func.count(readings.c.num).label("n_num"), func.min(readings.c.num).label("num_min"),
-                         func.max(readings.c.num).label("num_max"), func.sum(readings.c.num).label("num_sum"),
-                         func.max(readings.c.ts_ms).label("last_ts_ms"))
-                  .where(*where).group_by(readings.c.device_id, readings.c.key, hour).subquery("g"))
+        groups = (
+            select(
+                readings.c.device_id,
+                readings.c.key,
+                hour,
+                func.count().label("n"),
+                func.count(readings.c.num).label("n_num"),
+                func.min(readings.c.num).label("num_min"),
+                func.max(readings.c.num).label("num_max"),
+                func.sum(readings.c.num).label("num_sum"),
+                func.max(readings.c.ts_ms).label("last_ts_ms"),
+            )
+            .where(*where)
+            .group_by(readings.c.device_id, readings.c.key, hour)
+            .subquery("g")
+        )
         last = readings.alias("last")
-        source = (select(groups.c.device_id, groups.c.key, groups.c.hour_ms, groups.c.n, groups.c.n_num,
-                         groups.c.num_min, groups.c.num_max, groups.c.num_sum, groups.c.last_ts_ms, last.c.num,
-                         last.c.txt, literal(sealing), literal(now_ms))
-                  .join_from(groups, last, and_(last.c.device_id == groups.c.device_id, last.c.key == groups.c.key,
-                                                last.c.ts_ms == groups.c.last_ts_ms))
-                  .where(last.c.ts_ms >= from_ms, last.c.ts_ms < to_ms, true()))
+        source = (
+            select(
+                groups.c.device_id,
+                groups.c.key,
+                groups.c.hour_ms,
+                groups.c.n,
+                groups.c.n_num,
+                groups.c.num_min,
+                groups.c.num_max,
+                groups.c.num_sum,
+                groups.c.last_ts_ms,
+                last.c.num,
+                last.c.txt,
+                literal(sealing),
+                literal(now_ms),
+            )
+            .join_from(
+                groups,
+                last,
+                and_(
+                    last.c.device_id == groups.c.device_id,
+                    last.c.key == groups.c.key,
+                    last.c.ts_ms == groups.c.last_ts_ms,
+                ),
+            )
+            .where(last.c.ts_ms >= from_ms, last.c.ts_ms < to_ms, true())
+        )
         stmt = self._insert(readings_hourly).from_select(_AGGREGATE_COLUMNS, source)
-        return self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=["device_id", "key", "hour_ms"], set_=_merge(stmt.excluded, sealing),
-            where=None if sealing else readings_hourly.c.raw_deleted.is_(False)), execution_options=_COUNTED).rowcount
+        return self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["device_id", "key", "hour_ms"],
+                set_=_merge(stmt.excluded, sealing),
+                where=None if sealing else readings_hourly.c.raw_deleted.is_(False),
+            ),
+            execution_options=_COUNTED,
+        ).rowcount
 
     def hourly(self, device_ids: Sequence[int], from_ms: int, to_ms: int) -> list[Row]:
         h = readings_hourly.c
-        return _rows(self.conn.execute(select(readings_hourly).where(
-            h.device_id.in_(list(device_ids)), h.hour_ms >= from_ms, h.hour_ms < to_ms).order_by(
-            h.device_id, h.key, h.hour_ms)))
+        return _rows(
+            self.conn.execute(
+                select(readings_hourly)
+                .where(h.device_id.in_(list(device_ids)), h.hour_ms >= from_ms, h.hour_ms < to_ms)
+                .order_by(h.device_id, h.key, h.hour_ms)
+            )
+        )
 
     # ---- deleting -------------------------------------------------------------------------------------
 
-    def note_pruned_batches(self, from_ms: int | None, to_ms: int, now_ms: int,
-                            enterprise_ids: Sequence[int] | None = None) -> int:
+    def note_pruned_batches(
+        self, from_ms: int | None, to_ms: int, now_ms: int, enterprise_ids: Sequence[int] | None = None
+    ) -> int:
         """Record the batches that lose readings of [from_ms, to_ms) (of the enterprises' devices, or all)."""
         where = [readings.c.ts_ms < to_ms, *self._of(enterprise_ids)]
         if from_ms is not None:
@@ -135,13 +220,17 @@ class RetentionRepo(_Repo):
         return self.conn.execute(stmt.on_conflict_do_nothing(), execution_options=_COUNTED).rowcount
 
     def delete_readings(self, before_ms: int, enterprise_ids: Sequence[int]) -> int:
-        return self.conn.execute(delete(readings).where(readings.c.ts_ms < before_ms, *self._of(enterprise_ids))).rowcount
+        return self.conn.execute(
+            delete(readings).where(readings.c.ts_ms < before_ms, *self._of(enterprise_ids))
+        ).rowcount
 
     def delete_hourly(self, before_ms: int, enterprise_ids: Sequence[int]) -> int:
         of = devices.c.enterprise_id.in_(list(enterprise_ids))
-        return self.conn.execute(delete(readings_hourly).where(
-            readings_hourly.c.hour_ms < before_ms,
-            readings_hourly.c.device_id.in_(select(devices.c.id).where(of)))).rowcount
+        return self.conn.execute(
+            delete(readings_hourly).where(
+                readings_hourly.c.hour_ms < before_ms, readings_hourly.c.device_id.in_(select(devices.c.id).where(of))
+            )
+        ).rowcount
 
     # ---- PostgreSQL partitions ------------------------------------------------------------------------
 
@@ -189,12 +278,20 @@ def _merge(new, sealing: bool) -> dict:
     return {
         "n": case((merged, old.n + new.n), else_=new.n),
         "n_num": case((merged, old.n_num + new.n_num), else_=new.n_num),
-        "num_min": case((merged, either(old.num_min, new.num_min,
-                                        case((new.num_min < old.num_min, new.num_min), else_=old.num_min))),
-                        else_=new.num_min),
-        "num_max": case((merged, either(old.num_max, new.num_max,
-                                        case((new.num_max > old.num_max, new.num_max), else_=old.num_max))),
-                        else_=new.num_max),
+        "num_min": case(
+            (
+                merged,
+                either(old.num_min, new.num_min, case((new.num_min < old.num_min, new.num_min), else_=old.num_min)),
+            ),
+            else_=new.num_min,
+        ),
+        "num_max": case(
+            (
+                merged,
+                either(old.num_max, new.num_max, case((new.num_max > old.num_max, new.num_max), else_=old.num_max)),
+            ),
+            else_=new.num_max,
+        ),
         "num_sum": case((merged, either(old.num_sum, new.num_sum, old.num_sum + new.num_sum)), else_=new.num_sum),
         "last_ts_ms": case((later, old.last_ts_ms), else_=new.last_ts_ms),
         "last_num": case((later, old.last_num), else_=new.last_num),

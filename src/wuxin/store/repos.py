@@ -1,8 +1,10 @@
 """Repositories: every SQL statement of the platform lives here (and in bulk.py)."""
+
 from __future__ import annotations
 
 import builtins
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -127,7 +129,9 @@ class EnterpriseRepo(_Repo):
         return self._add(sites, **values)
 
     def sites(self, enterprise_id: int) -> builtins.list[Row]:
-        return _rows(self.conn.execute(select(sites).where(sites.c.enterprise_id == enterprise_id).order_by(sites.c.id)))
+        return _rows(
+            self.conn.execute(select(sites).where(sites.c.enterprise_id == enterprise_id).order_by(sites.c.id))
+        )
 
     def site(self, site_id: int) -> Row | None:
         return _one(self.conn.execute(select(sites).where(sites.c.id == site_id)))
@@ -135,7 +139,9 @@ class EnterpriseRepo(_Repo):
 
 class DeviceRepo(_Repo):
     def upsert_thing_model(self, device_type: str, scenario: str, version: str, tsl: dict, now_ms: int) -> None:
-        exists = self.conn.execute(select(thing_models.c.device_type).where(thing_models.c.device_type == device_type)).first()
+        exists = self.conn.execute(
+            select(thing_models.c.device_type).where(thing_models.c.device_type == device_type)
+        ).first()
         values = dict(scenario=scenario, version=version, tsl=tsl, updated_ms=now_ms)
         if exists:
             self.conn.execute(update(thing_models).where(thing_models.c.device_type == device_type).values(**values))
@@ -144,16 +150,18 @@ class DeviceRepo(_Repo):
 
     def product_device_type(self, product_key: str) -> str | None:
         """The device type an Alibaba productKey was imported as, or None."""
-        return self.conn.execute(select(thing_model_products.c.device_type)
-                                 .where(thing_model_products.c.product_key == product_key)).scalar()
+        return self.conn.execute(
+            select(thing_model_products.c.device_type).where(thing_model_products.c.product_key == product_key)
+        ).scalar()
 
     def map_product(self, product_key: str, device_type: str, now_ms: int, user_id: int | None) -> None:
         values = dict(device_type=device_type, mapped_ms=now_ms, mapped_by_user_id=user_id)
         if self.product_device_type(product_key) is None:
             self.conn.execute(insert(thing_model_products).values(product_key=product_key, **values))
         else:
-            self.conn.execute(update(thing_model_products)
-                              .where(thing_model_products.c.product_key == product_key).values(**values))
+            self.conn.execute(
+                update(thing_model_products).where(thing_model_products.c.product_key == product_key).values(**values)
+            )
 
     def thing_models(self) -> list[Row]:
         return _rows(self.conn.execute(select(thing_models).order_by(thing_models.c.device_type)))
@@ -200,19 +208,26 @@ class DeviceRepo(_Repo):
         return _one(self.conn.execute(query))
 
     def live_token_count(self, device_id: int) -> int:
-        return self.conn.execute(select(func.count()).select_from(device_tokens).where(
-            device_tokens.c.device_id == device_id, device_tokens.c.revoked_ms.is_(None))).scalar_one()
+        return self.conn.execute(
+            select(func.count())
+            .select_from(device_tokens)
+            .where(device_tokens.c.device_id == device_id, device_tokens.c.revoked_ms.is_(None))
+        ).scalar_one()
 
     def mark_seen(self, last_seen_ms_by_device: dict[int, int]) -> None:
         if not last_seen_ms_by_device:
             return
         statement = (
             update(devices)
-            .where(devices.c.id == bindparam("device_id"), func.coalesce(devices.c.last_seen_ms, 0) < bindparam("seen_ms"))
+            .where(
+                devices.c.id == bindparam("device_id"), func.coalesce(devices.c.last_seen_ms, 0) < bindparam("seen_ms")
+            )
             .values(last_seen_ms=bindparam("seen_ms"))
         )
         # in device order, so that concurrent writers lock the same rows in the same order (no deadlock)
-        self.conn.execute(statement, [{"device_id": d, "seen_ms": t} for d, t in sorted(last_seen_ms_by_device.items())])
+        self.conn.execute(
+            statement, [{"device_id": d, "seen_ms": t} for d, t in sorted(last_seen_ms_by_device.items())]
+        )
 
 
 class ConsentRepo(_Repo):
@@ -223,7 +238,9 @@ class ConsentRepo(_Repo):
         return _one(self.conn.execute(select(consents).where(consents.c.id == consent_id)))
 
     def for_enterprise(self, enterprise_id: int) -> list[Row]:
-        return _rows(self.conn.execute(select(consents).where(consents.c.enterprise_id == enterprise_id).order_by(consents.c.id)))
+        return _rows(
+            self.conn.execute(select(consents).where(consents.c.enterprise_id == enterprise_id).order_by(consents.c.id))
+        )
 
     def for_tenant(self, tenant_id: int, enterprise_id: int | None = None) -> list[Row]:
         query = select(consents).where(consents.c.tenant_id == tenant_id).order_by(consents.c.id)
@@ -237,12 +254,20 @@ class ConsentRepo(_Repo):
 
 class TelemetryRepo(_Repo):
     def add_batch(self, channel: str, source_mode: str | None, received_ms: int, payload_sha256: str | None) -> int:
-        values = dict(channel=channel, source_mode=source_mode, received_ms=received_ms, payload_sha256=payload_sha256,
-                      points_accepted=0, points_rejected=0)
+        values = dict(
+            channel=channel,
+            source_mode=source_mode,
+            received_ms=received_ms,
+            payload_sha256=payload_sha256,
+            points_accepted=0,
+            points_rejected=0,
+        )
         return self._add(batches, **values)
 
     def finish_batch(self, batch_id: int, accepted: int, rejected: int) -> None:
-        self.conn.execute(update(batches).where(batches.c.id == batch_id).values(points_accepted=accepted, points_rejected=rejected))
+        self.conn.execute(
+            update(batches).where(batches.c.id == batch_id).values(points_accepted=accepted, points_rejected=rejected)
+        )
 
     def batch(self, batch_id: int) -> Row | None:
         return _one(self.conn.execute(select(batches).where(batches.c.id == batch_id)))
@@ -300,16 +325,21 @@ class QuarantineRepo(_Repo):
         return _rows(self.conn.execute(query))
 
     def get_many(self, ids: Sequence[int]) -> builtins.list[Row]:
-        return _rows(self.conn.execute(select(quarantine).where(quarantine.c.id.in_(list(ids))).order_by(quarantine.c.id)))
+        return _rows(
+            self.conn.execute(select(quarantine).where(quarantine.c.id.in_(list(ids))).order_by(quarantine.c.id))
+        )
 
     def resolve(self, entry_id: int, status: str, now_ms: int) -> None:
-        self.conn.execute(update(quarantine).where(quarantine.c.id == entry_id).values(status=status, resolved_ms=now_ms))
+        self.conn.execute(
+            update(quarantine).where(quarantine.c.id == entry_id).values(status=status, resolved_ms=now_ms)
+        )
 
     def keep_newest(self, reasons: Sequence[str], keep: int) -> int:
         """Delete all but the `keep` (at least 1) newest entries with these reasons; returns how many went."""
         of_reasons = quarantine.c.reason.in_(list(reasons))
-        oldest_kept = self.conn.execute(select(quarantine.c.id).where(of_reasons).order_by(quarantine.c.id.desc())
-                                        .offset(max(keep, 1) - 1).limit(1)).scalar()
+        oldest_kept = self.conn.execute(
+            select(quarantine.c.id).where(of_reasons).order_by(quarantine.c.id.desc()).offset(max(keep, 1) - 1).limit(1)
+        ).scalar()
         if oldest_kept is None:
             return 0
         return self.conn.execute(delete(quarantine).where(of_reasons & (quarantine.c.id < oldest_kept))).rowcount
@@ -326,7 +356,9 @@ class LogRepo(_Repo):
         self.conn.execute(insert(access_log).values(**values))
 
     def audit(self, at_ms: int, user_id: int | None, action: str, subject: str, detail: dict) -> None:
-        self.conn.execute(insert(audit_log).values(at_ms=at_ms, user_id=user_id, action=action, subject=subject, detail=detail))
+        self.conn.execute(
+            insert(audit_log).values(at_ms=at_ms, user_id=user_id, action=action, subject=subject, detail=detail)
+        )
 
     def access_entries(self, enterprise_id: int | None = None, limit: int = 100) -> list[Row]:
         query = select(access_log).order_by(access_log.c.id.desc()).limit(limit)
@@ -334,16 +366,36 @@ class LogRepo(_Repo):
             query = query.where(access_log.c.enterprise_id == enterprise_id)
         return _rows(self.conn.execute(query))
 
-    def access_page(self, enterprise_id: int, limit: int, before_id: int | None = None, tenant_id: int | None = None,
-                    from_ms: int | None = None, to_ms: int | None = None, tenants_only: bool = False) -> list[Row]:
+    def access_page(
+        self,
+        enterprise_id: int,
+        limit: int,
+        before_id: int | None = None,
+        tenant_id: int | None = None,
+        from_ms: int | None = None,
+        to_ms: int | None = None,
+        tenants_only: bool = False,
+    ) -> list[Row]:
         """An enterprise's access log, newest first, with who read (username, role), for which tenant and which
         device; `before_id` starts below that entry (the next page's cursor); `to_ms` is exclusive."""
-        query = (select(access_log, users.c.username, users.c.display_name, users.c.role,
-                        tenants.c.name.label("tenant_name"), devices.c.key.label("device_key"))
-                 .select_from(access_log.outerjoin(users, users.c.id == access_log.c.user_id)
-                              .outerjoin(tenants, tenants.c.id == access_log.c.tenant_id)
-                              .outerjoin(devices, devices.c.id == access_log.c.device_id))
-                 .where(access_log.c.enterprise_id == enterprise_id).order_by(access_log.c.id.desc()).limit(limit))
+        query = (
+            select(
+                access_log,
+                users.c.username,
+                users.c.display_name,
+                users.c.role,
+                tenants.c.name.label("tenant_name"),
+                devices.c.key.label("device_key"),
+            )
+            .select_from(
+                access_log.outerjoin(users, users.c.id == access_log.c.user_id)
+                .outerjoin(tenants, tenants.c.id == access_log.c.tenant_id)
+                .outerjoin(devices, devices.c.id == access_log.c.device_id)
+            )
+            .where(access_log.c.enterprise_id == enterprise_id)
+            .order_by(access_log.c.id.desc())
+            .limit(limit)
+        )
         if before_id is not None:
             query = query.where(access_log.c.id < before_id)
         if tenant_id is not None:

@@ -1,4 +1,5 @@
 """Table definitions. Times are UTC epoch milliseconds (BigInteger); absent is NULL, never 0."""
+
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -221,12 +222,17 @@ audit_log = Table(  # who changed what: consents, tokens, thing models, replays
 )
 
 # The parts' own tables register on the same metadata (imported here so that importing this module defines them all).
-from wuxin.store import tables_indicators, tables_ledger, tables_protocols, tables_monitoring  # noqa: E402,F401
-from wuxin.store import tables_credit  # noqa: E402,F401
-from wuxin.store import tables_console  # noqa: E402,F401
-from wuxin.store import tables_jt808  # noqa: E402,F401
-from wuxin.store import tables_credit_workflow  # noqa: E402,F401
-from wuxin.store import tables_retention  # noqa: E402,F401
-from wuxin.store import tables_calendars  # noqa: E402,F401
-from wuxin.store import tables_commands  # noqa: E402,F401
-from wuxin.store import tables_portfolio  # noqa: E402,F401
+from wuxin.store import (  # noqa: E402,F401
+    tables_calendars,  # noqa: E402,F401
+    tables_commands,  # noqa: E402,F401
+    tables_console,  # noqa: E402,F401
+    tables_credit,  # noqa: E402,F401
+    tables_credit_workflow,  # noqa: E402,F401
+    tables_indicators,
+    tables_jt808,  # noqa: E402,F401
+    tables_ledger,
+    tables_monitoring,
+    tables_portfolio,  # noqa: E402,F401
+    tables_protocols,
+    tables_retention,  # noqa: E402,F401
+)

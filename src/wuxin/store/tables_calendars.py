@@ -1,5 +1,6 @@
 """Firm calendars: shutdowns, maintenance windows and extra rest days an enterprise declares, for itself, one site or
 one device (the official PRC holiday calendar comes from a maintained package, not from here)."""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, false

@@ -1,4 +1,5 @@
 """Commands to devices (migration 0017): who asked what of which device, why, who approved, what it answered."""
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table
@@ -18,7 +19,9 @@ device_commands = Table(
     Column("reason", String(500), nullable=False),
     Column("loan_id", Integer),  # the loan whose collateral it acts on, when there is one
     Column("alarm_id", Integer),  # the alarm that prompted it, when there is one
-    Column("state", String(15), nullable=False),  # requested approved sent acknowledged failed expired refused cancelled
+    Column(
+        "state", String(15), nullable=False
+    ),  # requested approved sent acknowledged failed expired refused cancelled
     Column("four_eyes", Integer, nullable=False),  # 1: a second person of the same bank must approve
     Column("requested_by", Integer, nullable=False),
     Column("requested_ms", BigInteger, nullable=False),

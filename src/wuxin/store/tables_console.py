@@ -5,6 +5,7 @@ character per 15-minute slot (R running, S stopped, - unknown), written by the i
 incremental update whenever that device-day is recomputed, so the console reads machines x days
 small rows instead of every reading.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table

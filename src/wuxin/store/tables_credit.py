@@ -3,9 +3,23 @@ source and trust, what was refused, versioned scorecards and persisted credit de
 
 Days are China local day numbers; money is kept as decimal strings inside JSON, never floats.
 """
+
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 from wuxin.store.metadata import metadata
 

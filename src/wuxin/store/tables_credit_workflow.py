@@ -3,6 +3,7 @@ stands (and the loan application it moves on), and every override or limit that 
 
 Money is kept as decimal strings, as in credit_decisions.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text

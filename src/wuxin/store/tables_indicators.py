@@ -3,6 +3,7 @@
 Days are China local day numbers (days since 1970-01-01 at UTC+8), months are YYYYMM;
 an unknown value is NULL with quality "unknown", never 0.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table

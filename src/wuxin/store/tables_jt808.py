@@ -3,6 +3,7 @@
 A provisioned terminal and its auth code: a credential of its own kind, stored as SHA-256 only,
 apart from the devices' HTTP/MQTT access tokens (`device_tokens`), so neither is accepted as the other.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table

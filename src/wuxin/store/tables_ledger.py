@@ -1,4 +1,5 @@
 """Tables of the ledger part (same metadata as tables.py; migrations under migrations/versions)."""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint

@@ -1,8 +1,22 @@
 """Tables of the monitoring part: rule overrides and state, alarms and their audit, notifications,
 loans and their history, the collateral registry, pledge zones and the price index."""
+
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Numeric, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 from wuxin.store.metadata import metadata
 
@@ -58,8 +72,15 @@ alarms = Table(
     Column("escalation_level", Integer, nullable=False),
     Column("escalated_ms", BigInteger),
     # One open alarm per (scope, source, type): two messages milliseconds apart update, never duplicate.
-    Index("uq_alarms_open_scope_source_type", "scope", "source", "alarm_type", unique=True,
-          postgresql_where=OPEN_ALARM, sqlite_where=OPEN_ALARM),
+    Index(
+        "uq_alarms_open_scope_source_type",
+        "scope",
+        "source",
+        "alarm_type",
+        unique=True,
+        postgresql_where=OPEN_ALARM,
+        sqlite_where=OPEN_ALARM,
+    ),
     Index("ix_alarms_enterprise_status", "enterprise_id", "status"),
 )
 
@@ -156,8 +177,13 @@ collateral_items = Table(  # the registry: one active pledge per identity across
     Column("pledged_ms", BigInteger, nullable=False),
     Column("released_ms", BigInteger),
     Column("release_reason", Text),
-    Index("uq_collateral_items_active_identity", "identity", unique=True,
-          postgresql_where=ACTIVE_PLEDGE, sqlite_where=ACTIVE_PLEDGE),
+    Index(
+        "uq_collateral_items_active_identity",
+        "identity",
+        unique=True,
+        postgresql_where=ACTIVE_PLEDGE,
+        sqlite_where=ACTIVE_PLEDGE,
+    ),
     Index("ix_collateral_items_loan", "loan_id"),
 )
 

@@ -5,6 +5,7 @@ Per user, not per bank: the bank-wide watch-list already exists as the loan's fi
 working list and changes nobody else's view. `tenant_id` is the user's bank when the borrower was added, so a
 user moved to another bank does not carry the list along.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Table

@@ -2,6 +2,7 @@
 
 Device protocols (MQTT gateways, third-party platform push) and connectivity (online/offline).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text

@@ -2,6 +2,7 @@
 retention has done. On PostgreSQL `readings` itself is range-partitioned by month on ts_ms (store/partitions.py);
 the table definition in tables.py stays the same on both databases.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Integer, String, Table, Text

@@ -1,4 +1,5 @@
 """Unit of work: one transaction, repositories on it; it rolls back unless committed."""
+
 from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
@@ -6,14 +7,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from wuxin.errors import StorageFull, Unavailable
 from wuxin.store.errors import note_storage_full, translate
-
+from wuxin.store.repo_calendars import CalendarRepo
 from wuxin.store.repo_commands import CommandRepo
 from wuxin.store.repo_console import ConsoleRepo
 from wuxin.store.repo_credit import CreditRepo
 from wuxin.store.repo_credit_workflow import CreditWorkflowRepo
 from wuxin.store.repo_indicators import IndicatorsRepo
 from wuxin.store.repo_jt808 import Jt808Repo
-from wuxin.store.repo_calendars import CalendarRepo
 from wuxin.store.repo_ledger import LedgerRepo
 from wuxin.store.repo_monitoring import MonitoringRepo
 from wuxin.store.repo_portfolio import PortfolioRepo
@@ -41,12 +41,14 @@ class UnitOfWork:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         try:
             self.conn = self._engine.connect()
         except (OperationalError, InterfaceError) as exc:
-            raise Unavailable(f"database {self._engine.url.render_as_string(hide_password=True)} is unreachable: "
-                              f"{str(exc.orig).strip()[:200]}") from None
+            raise Unavailable(
+                f"database {self._engine.url.render_as_string(hide_password=True)} is unreachable: "
+                f"{str(exc.orig).strip()[:200]}"
+            ) from None
         self._transaction = self.conn.begin()
         self.identity = IdentityRepo(self.conn)
         self.enterprises = EnterpriseRepo(self.conn)

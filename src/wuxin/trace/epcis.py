@@ -15,6 +15,7 @@ https://ref.gs1.org/voc/..., numbers without trailing zeros, extension names as 
 Excluded: recordTime, eventID, errorDeclaration, certificationInfo, comments, and the fields a
 document lists under a `*:ignoreFields` key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -36,13 +37,29 @@ EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "Transform
 HASH_ID_FORMAT = "ni:///sha-256;{hex}?ver=CBV2.0"
 _CBV = "https://ref.gs1.org/cbv/"
 _GS1_VOC = "https://ref.gs1.org/voc/"
-_WELL_KNOWN_NAMESPACES = {"gs1": _GS1_VOC, "cbv": _CBV, "epcis": "https://ref.gs1.org/epcis/",
-                          "cbvmda": "urn:epcglobal:cbv:mda"}
-_EXCLUDED_EVENT_FIELDS = {"type", "eventID", "recordTime", "errorDeclaration", "certificationInfo",
-                          "rdfs:comment", "comment", "@context"}
-_OLD_CBV_URNS = (("urn:epcglobal:cbv:bizstep:", _CBV + "BizStep-"), ("urn:epcglobal:cbv:disp:", _CBV + "Disp-"),
-                 ("urn:epcglobal:cbv:btt:", _CBV + "BTT-"), ("urn:epcglobal:cbv:sdt:", _CBV + "SDT-"),
-                 ("urn:epcglobal:cbv:er:", _CBV + "ER-"))
+_WELL_KNOWN_NAMESPACES = {
+    "gs1": _GS1_VOC,
+    "cbv": _CBV,
+    "epcis": "https://ref.gs1.org/epcis/",
+    "cbvmda": "urn:epcglobal:cbv:mda",
+}
+_EXCLUDED_EVENT_FIELDS = {
+    "type",
+    "eventID",
+    "recordTime",
+    "errorDeclaration",
+    "certificationInfo",
+    "rdfs:comment",
+    "comment",
+    "@context",
+}
+_OLD_CBV_URNS = (
+    ("urn:epcglobal:cbv:bizstep:", _CBV + "BizStep-"),
+    ("urn:epcglobal:cbv:disp:", _CBV + "Disp-"),
+    ("urn:epcglobal:cbv:btt:", _CBV + "BTT-"),
+    ("urn:epcglobal:cbv:sdt:", _CBV + "SDT-"),
+    ("urn:epcglobal:cbv:er:", _CBV + "ER-"),
+)
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*")
@@ -63,6 +80,7 @@ class EpcisValidationError(EpcisError):
 
 
 # ---- validation ----------------------------------------------------------------------------------
+
 
 @cache
 def _schema_validator() -> Draft7Validator:
@@ -123,6 +141,7 @@ def _json_path(path: Iterable[Any]) -> str:
 
 # ---- reading documents ---------------------------------------------------------------------------
 
+
 def events_of(document: Any) -> list[dict[str, Any]]:
     """The events of an EPCISDocument or EPCISQueryDocument (or a bare event), in document order."""
     if not isinstance(document, dict):
@@ -149,6 +168,7 @@ def load_document(text: str | bytes) -> Any:
 
 
 # ---- hashing: context --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class HashContext:
@@ -177,9 +197,14 @@ def _ignored_fields(document: dict[str, Any]) -> list[str]:
     body = body if isinstance(body, dict) else {}
     results = body.get("queryResults")
     results = results if isinstance(results, dict) else {}
-    return [name for holder in (document, body, results) for key, names in holder.items()
-            if key.split(":")[-1] == "ignoreFields" and isinstance(names, list)
-            for name in names if isinstance(name, str)]
+    return [
+        name
+        for holder in (document, body, results)
+        for key, names in holder.items()
+        if key.split(":")[-1] == "ignoreFields" and isinstance(names, list)
+        for name in names
+        if isinstance(name, str)
+    ]
 
 
 def event_hash_ids(document: Any) -> list[str]:
@@ -197,13 +222,16 @@ def event_hash_id(event: dict[str, Any], context: HashContext | None = None) -> 
 def prehash_string(event: dict[str, Any], context: HashContext | None = None) -> str:
     """The canonical CBV 2.0 pre-hash string of one event."""
     if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
-        raise EpcisError(f"event type {event.get('type') if isinstance(event, dict) else event!r} "
-                         f"is not one of {', '.join(EVENT_TYPES)}")
+        raise EpcisError(
+            f"event type {event.get('type') if isinstance(event, dict) else event!r} "
+            f"is not one of {', '.join(EVENT_TYPES)}"
+        )
     writer = _PrehashWriter(context or HashContext())
     return writer.event(event)
 
 
 # ---- hashing: vocabularies ------------------------------------------------------------------------
+
 
 @cache
 def _vocabularies() -> dict[str, dict[str, str]]:
@@ -222,8 +250,10 @@ def _vocabularies() -> dict[str, dict[str, str]]:
         "exception": sensor_report["exception"]["@context"],
         "component": sensor_report["component"]["@context"],
     }
-    return {name: {word: _expand_curie(curie) for word, curie in words.items() if isinstance(curie, str)}
-            for name, words in terms.items()}
+    return {
+        name: {word: _expand_curie(curie) for word, curie in words.items() if isinstance(curie, str)}
+        for name, words in terms.items()
+    }
 
 
 def _expand_curie(curie: str) -> str:
@@ -236,17 +266,48 @@ def _expand_curie(curie: str) -> str:
 _EPC_LISTS = ("epcList", "inputEPCList", "childEPCs", "outputEPCList")
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
 _QUANTITY_FIELDS = ("epcClass", "quantity", "uom")
-_METADATA_FIELDS = ("time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData",
-                    "dataProcessingMethod", "bizRules")
-_REPORT_FIELDS = ("type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
-                  "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
-                  "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank",
-                  "percValue", "uom", "coordinateReferenceSystem")
+_METADATA_FIELDS = (
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+)
+_REPORT_FIELDS = (
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
+)
 _REPORT_VOCABULARIES = {"type": "measurementType", "exception": "exception", "component": "component"}
 _LOCATION_FIELDS = ("readPoint", "bizLocation")
-_PARTY_LISTS = (("bizTransactionList", "bizTransaction", "bizTransactionType"),
-                ("sourceList", "source", "sourceDestinationType"),
-                ("destinationList", "destination", "sourceDestinationType"))
+_PARTY_LISTS = (
+    ("bizTransactionList", "bizTransaction", "bizTransactionType"),
+    ("sourceList", "source", "sourceDestinationType"),
+    ("destinationList", "destination", "sourceDestinationType"),
+)
 
 
 class _PrehashWriter:
@@ -277,14 +338,20 @@ class _PrehashWriter:
             ("persistentDisposition", self.persistent_disposition),
             ("readPoint", lambda v: self.location("readPoint", v)),
             ("bizLocation", lambda v: self.location("bizLocation", v)),
-            *[(name, lambda v, n=name, i=item, t=types: self.party_list(n, i, t, v)) for name, item, types in _PARTY_LISTS],
+            *[
+                (name, lambda v, n=name, i=item, t=types: self.party_list(n, i, t, v))
+                for name, item, types in _PARTY_LISTS
+            ],
             ("sensorElementList", self.sensor_elements),
             ("ilmd", lambda v: "ilmd" + self.extensions(v) if isinstance(v, dict) else ""),
         ]
         parts += [write(event[name]) for name, write in fields if name in event and name not in self.ignored]
         parts += [self.nested_extensions(event)]
-        own = {key: value for key, value in event.items() if key not in _EXCLUDED_EVENT_FIELDS
-               and key not in dict(fields) and key not in self.ignored}
+        own = {
+            key: value
+            for key, value in event.items()
+            if key not in _EXCLUDED_EVENT_FIELDS and key not in dict(fields) and key not in self.ignored
+        }
         parts.append(self.extensions(own))
         return "".join(parts)
 
@@ -301,8 +368,11 @@ class _PrehashWriter:
         return name + "".join(items) if "".join(items) else ""
 
     def quantity_list(self, name: str, elements: Any) -> str:
-        items = sorted(filter(None, (self.quantity_element(element) for element in _as_list(elements)
-                                     if isinstance(element, dict))))
+        items = sorted(
+            filter(
+                None, (self.quantity_element(element) for element in _as_list(elements) if isinstance(element, dict))
+            )
+        )
         return name + "".join(items) if items else ""
 
     def quantity_element(self, element: dict[str, Any]) -> str:
@@ -312,8 +382,10 @@ class _PrehashWriter:
     def persistent_disposition(self, value: Any) -> str:
         if not isinstance(value, dict):
             return ""
-        text = "".join("".join(sorted(self.scalar(key, item, "persistentDisposition") for item in _as_list(value.get(key))))
-                       for key in ("set", "unset"))
+        text = "".join(
+            "".join(sorted(self.scalar(key, item, "persistentDisposition") for item in _as_list(value.get(key))))
+            for key in ("set", "unset")
+        )
         return "persistentDisposition" + text if text else ""
 
     def location(self, name: str, value: Any) -> str:
@@ -323,21 +395,33 @@ class _PrehashWriter:
         return name + text if text else ""
 
     def party_list(self, name: str, item: str, vocabulary: str, entries: Any) -> str:
-        texts = sorted(self.scalar("type", entry.get("type"), vocabulary) * ("type" in entry)
-                       + self.scalar(item, entry.get(item)) + self.extensions(_rest(entry, ("type", item)))
-                       for entry in _as_list(entries) if isinstance(entry, dict))
+        texts = sorted(
+            self.scalar("type", entry.get("type"), vocabulary) * ("type" in entry)
+            + self.scalar(item, entry.get(item))
+            + self.extensions(_rest(entry, ("type", item)))
+            for entry in _as_list(entries)
+            if isinstance(entry, dict)
+        )
         return name + "".join(texts) if "".join(texts) else ""
 
     def sensor_elements(self, elements: Any) -> str:
-        return "".join(sorted(filter(None, (self.sensor_element(element) for element in _as_list(elements)
-                                            if isinstance(element, dict)))))
+        return "".join(
+            sorted(
+                filter(
+                    None, (self.sensor_element(element) for element in _as_list(elements) if isinstance(element, dict))
+                )
+            )
+        )
 
     def sensor_element(self, element: dict[str, Any]) -> str:
         metadata = element.get("sensorMetadata")
         text = "sensorMetadata" + self.ordered(metadata, _METADATA_FIELDS) if isinstance(metadata, dict) else ""
         text = text if text != "sensorMetadata" else ""
-        reports = sorted("sensorReport" + self.ordered(report, _REPORT_FIELDS, _REPORT_VOCABULARIES)
-                         for report in _as_list(element.get("sensorReport")) if isinstance(report, dict))
+        reports = sorted(
+            "sensorReport" + self.ordered(report, _REPORT_FIELDS, _REPORT_VOCABULARIES)
+            for report in _as_list(element.get("sensorReport"))
+            if isinstance(report, dict)
+        )
         text += "".join(report for report in reports if report != "sensorReport")
         return "sensorElement" + text if text else ""
 
@@ -349,17 +433,26 @@ class _PrehashWriter:
 
     def nested_extensions(self, event: dict[str, Any]) -> str:
         """Extensions inside readPoint, bizLocation and sensor elements, prefixed by their parents."""
-        parts = [name + self.extensions(_rest(event[name], ("id",))) for name in _LOCATION_FIELDS
-                 if isinstance(event.get(name), dict) and _rest(event[name], ("id",))]
-        elements = [self.sensor_element_extensions(element) for element in _as_list(event.get("sensorElementList"))
-                    if isinstance(element, dict)]
+        parts = [
+            name + self.extensions(_rest(event[name], ("id",)))
+            for name in _LOCATION_FIELDS
+            if isinstance(event.get(name), dict) and _rest(event[name], ("id",))
+        ]
+        elements = [
+            self.sensor_element_extensions(element)
+            for element in _as_list(event.get("sensorElementList"))
+            if isinstance(element, dict)
+        ]
         return "".join(parts) + "".join(sorted(filter(None, elements)))
 
     def sensor_element_extensions(self, element: dict[str, Any]) -> str:
         metadata = _rest(element.get("sensorMetadata") or {}, _METADATA_FIELDS)
         text = "sensorMetadata" + self.extensions(metadata) if metadata else ""
-        reports = [_rest(report, _REPORT_FIELDS) for report in _as_list(element.get("sensorReport"))
-                   if isinstance(report, dict)]
+        reports = [
+            _rest(report, _REPORT_FIELDS)
+            for report in _as_list(element.get("sensorReport"))
+            if isinstance(report, dict)
+        ]
         text += "".join(sorted("sensorReport" + self.extensions(report) for report in reports if report))
         text += self.extensions(_rest(element, ("sensorMetadata", "sensorReport")))
         return "sensorElement" + text if text else ""
@@ -428,8 +521,8 @@ def utc_millisecond_timestamp(text: str) -> str:
     except ValueError:
         return text
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # EPCIS requires an offset; treat a bare time as UTC
-    moment = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)  # EPCIS requires an offset; treat a bare time as UTC
+    moment = moment.astimezone(UTC)
     rounded_ms = (moment.microsecond + 500) // 1000
     moment = moment.replace(microsecond=0) + timedelta(milliseconds=rounded_ms)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -472,8 +565,9 @@ def event_time_ms(event: dict[str, Any]) -> int:
 
 def event_epcs(event: dict[str, Any], context: HashContext | None = None) -> set[tuple[str, str]]:
     """(canonical EPC, role) pairs an event names: role epc (epcList, childEPCs), parent, input or output."""
-    pairs = {(normalised_value(epc, None, context), role) for name, role in _EPC_ROLES
-             for epc in _as_list(event.get(name))}
+    pairs = {
+        (normalised_value(epc, None, context), role) for name, role in _EPC_ROLES for epc in _as_list(event.get(name))
+    }
     if event.get("parentID"):
         pairs.add((normalised_value(event["parentID"], None, context), "parent"))
     return {(epc, role) for epc, role in pairs if epc}

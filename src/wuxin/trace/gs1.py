@@ -8,6 +8,7 @@
 `canonical_digital_link` is the EPCIS/CBV 2.0 hash normaliser: any EPC URN (id, class, idpat)
 or Digital Link URI -> the constrained canonical https://id.gs1.org/... form, None otherwise.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,8 +72,8 @@ def digital_link_to_sgtin(dl_uri: str, company_prefix_digits: int) -> str:
     gtin, serial = match[1], unquote(match[2])
     _check_gtin14(gtin, dl_uri)
     _check_serial(serial, dl_uri)
-    item = gtin[0] + gtin[1 + company_prefix_digits:13]
-    return f"urn:epc:id:sgtin:{gtin[1:1 + company_prefix_digits]}.{item}.{_epc_escape(serial)}"
+    item = gtin[0] + gtin[1 + company_prefix_digits : 13]
+    return f"urn:epc:id:sgtin:{gtin[1 : 1 + company_prefix_digits]}.{item}.{_epc_escape(serial)}"
 
 
 def canonical_digital_link(uri: object) -> str | None:
@@ -88,11 +89,14 @@ def canonical_digital_link(uri: object) -> str | None:
 
 # ---- EPC URNs (GS1 Tag Data Standard) -------------------------------------------------------
 
+
 def _sgtin_parts(epc_uri: str) -> tuple[str, str, str]:
     match = re.fullmatch(r"urn:epc:id:sgtin:([0-9]+)\.([0-9]+)\.(.+)", epc_uri)
     if match is None or len(match[1]) + len(match[2]) != 13 or not 6 <= len(match[1]) <= 12:
-        raise Gs1Error(f"SGTIN EPC URI {epc_uri!r} is not urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial "
-                       "with 13 digits in prefix + item reference")
+        raise Gs1Error(
+            f"SGTIN EPC URI {epc_uri!r} is not urn:epc:id:sgtin:CompanyPrefix.IndicatorItemRef.Serial "
+            "with 13 digits in prefix + item reference"
+        )
     serial = unquote(match[3])
     _check_serial(serial, epc_uri)
     return match[1], match[2], serial
@@ -117,8 +121,9 @@ def _epc_id_to_dl(scheme: str, fields: list[str]) -> str | None:
     shapes = {
         ("sgtin", 3): lambda: _dl(("01", _gtin_from_epc(cp, fields[1])), ("21", esc[2])),
         ("sscc", 2): lambda: _dl(("00", _with_check(fields[1][:1] + cp + fields[1][1:]))),
-        ("sgln", 3): lambda: _dl(("414", _with_check(cp + fields[1])),
-                                 *([("254", esc[2])] if fields[2] != "0" else [])),
+        ("sgln", 3): lambda: _dl(
+            ("414", _with_check(cp + fields[1])), *([("254", esc[2])] if fields[2] != "0" else [])
+        ),
         ("grai", 3): lambda: _dl(("8003", "0" + _with_check(cp + fields[1]) + esc[2])),
         ("giai", 2): lambda: _dl(("8004", cp + esc[1])),
         ("gsrn", 2): lambda: _dl(("8018", _with_check(cp + fields[1]))),
@@ -177,10 +182,28 @@ def _epc_pattern_to_dl(scheme: str, fields: list[str]) -> str | None:
 
 # ---- GS1 Digital Link URIs -------------------------------------------------------------------
 
-_SHORT_NAMES = {"gtin": "01", "ser": "21", "lot": "10", "itip": "8006", "party": "417", "cpv": "22",
-                "sscc": "00", "gln": "414", "glnx": "254", "grai": "8003", "giai": "8004", "gsrn": "8018",
-                "gsrnp": "8017", "gdti": "253", "cpid": "8010", "cpsn": "8011", "ginc": "401", "gsin": "402",
-                "gcn": "255", "upui": "235"}
+_SHORT_NAMES = {
+    "gtin": "01",
+    "ser": "21",
+    "lot": "10",
+    "itip": "8006",
+    "party": "417",
+    "cpv": "22",
+    "sscc": "00",
+    "gln": "414",
+    "glnx": "254",
+    "grai": "8003",
+    "giai": "8004",
+    "gsrn": "8018",
+    "gsrnp": "8017",
+    "gdti": "253",
+    "cpid": "8010",
+    "cpsn": "8011",
+    "ginc": "401",
+    "gsin": "402",
+    "gcn": "255",
+    "upui": "235",
+}
 # primary key AI -> (value pattern, qualifier AIs from coarsest to finest)
 _PRIMARY_KEYS = {
     "01": (r"[0-9]{8}|[0-9]{12,14}", ("22", "10", "21", "235")),
@@ -207,7 +230,7 @@ def _canonical_from_web_uri(uri: str) -> str | None:
     for start in range(0, len(segments) - 1):
         key = _SHORT_NAMES.get(segments[start], segments[start])
         if key in _PRIMARY_KEYS:
-            return _canonical_key_path(key, segments[start + 1:])
+            return _canonical_key_path(key, segments[start + 1 :])
     return None
 
 
@@ -236,6 +259,7 @@ def _kept_qualifiers(key: str, qualifiers: dict[str, str]) -> list[tuple[str, st
 
 
 # ---- escaping ----------------------------------------------------------------------------------
+
 
 def _dl_escape(value: str) -> str:
     """Percent-encode everything but RFC 3986 unreserved characters (GS1 Digital Link path rule)."""

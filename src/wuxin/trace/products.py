@@ -1,10 +1,11 @@
 """Product identities and consumer scans, pure: measured output (产量锁定) and scan plausibility.
 
-    >>> counter_increase([100, 130, 5, 20])   # the counter reset to 0 after 130
-    50
-    >>> round(distance_km(31.23, 121.47, 39.90, 116.40))   # Shanghai -> Beijing
-    1067
+>>> counter_increase([100, 130, 5, 20])   # the counter reset to 0 after 130
+50
+>>> round(distance_km(31.23, 121.47, 39.90, 116.40))   # Shanghai -> Beijing
+1067
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ Runs in the SDK's own virtualenv (.venv-sdk-linkkit):
 "cadata", the broker CA's PEM: over TLS, securemode=2),
 then one JSON command per stdin line, one JSON answer per stdout line. Nothing of the platform is imported.
 """
+
 import json
 import sys
 import threading
@@ -29,17 +30,23 @@ def _wait_for(predicate, timeout_s=15.0):
 
 def main():
     config = json.loads(sys.argv[1])
-    lk = linkkit.LinkKit(host_name=config["host"], product_key=config["product_key"],
-                         device_name=config["device_name"], device_secret=config["device_secret"])
+    lk = linkkit.LinkKit(
+        host_name=config["host"],
+        product_key=config["product_key"],
+        device_name=config["device_name"],
+        device_secret=config["device_secret"],
+    )
     tls = {"secure": "TLS", "cadata": config["cadata"]} if config.get("cadata") else {"secure": ""}
     lk.config_mqtt(port=config["port"], keep_alive=60, auto_reconnect_min_sec=1, auto_reconnect_max_sec=2, **tls)
     lk.on_connect = lambda session_flag, rc, userdata: _record("connect", rc=rc)
     lk.on_disconnect = lambda rc, userdata: _record("disconnect", rc=rc)
     lk.on_thing_enable = lambda userdata: _record("enable")
     lk.on_thing_prop_post = lambda request_id, code, data, message, userdata: _record(
-        "prop_reply", id=str(request_id), code=code, message=message)
+        "prop_reply", id=str(request_id), code=code, message=message
+    )
     lk.on_thing_event_post = lambda event, request_id, code, data, message, userdata: _record(
-        "event_reply", event=event, id=str(request_id), code=code, message=message)
+        "event_reply", event=event, id=str(request_id), code=code, message=message
+    )
     lk.on_publish_topic = lambda mid, userdata: _record("puback", mid=mid)
     answers = config.get("service_answers", {})  # service identifier -> [code, data]; absent: no answer
 
@@ -74,11 +81,15 @@ def main():
             out["rc"] = list(lk.publish_topic(command["topic"], command["payload"], 1))
             out["disconnects"] = _wait_for(lambda e: e["kind"] == "disconnect")
         elif op == "calls":  # wait for this many service calls and property sets
-            _wait_for(lambda e: len([x for x in EVENTS if x["kind"] in ("service_call", "prop_set")]) >= command["count"],
-                      command.get("timeout_s", 15))
+            _wait_for(
+                lambda e: len([x for x in EVENTS if x["kind"] in ("service_call", "prop_set")]) >= command["count"],
+                command.get("timeout_s", 15),
+            )
             out["calls"] = [e for e in EVENTS if e["kind"] in ("service_call", "prop_set")]
         elif op == "answer_service":  # an answer of the device's own making (a repeat, another id)
-            out["rc"] = lk.thing_answer_service(command["identifier"], command["id"], command["code"], command.get("data"))
+            out["rc"] = lk.thing_answer_service(
+                command["identifier"], command["id"], command["code"], command.get("data")
+            )
         elif op == "status":
             pass
         elif op == "stop":

@@ -3,6 +3,7 @@
 The SDKs pin paho-mqtt versions of their own (ThingsBoard's fork tb-paho-mqtt-client, LinkKit's paho 1.x)
 that cannot share the platform's virtualenv, so each has one: .venv-sdk-tb, .venv-sdk-linkkit
 (`scripts/vendor-sdks.sh`, pins in pyproject's vendor-sdk-* extras)."""
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,14 @@ class SdkProcess:
 
     def __init__(self, sdk: str, driver: str, config: dict, timeout_s: float = 40.0):
         self.timeout_s = timeout_s
-        self.process = subprocess.Popen([str(sdk_python(sdk)), str(HERE / driver), json.dumps(config)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, cwd=str(HERE))
+        self.process = subprocess.Popen(
+            [str(sdk_python(sdk)), str(HERE / driver), json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(HERE),
+        )
         self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.hello = self._next()

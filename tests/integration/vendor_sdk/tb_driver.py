@@ -3,6 +3,7 @@
 Runs in the SDK's own virtualenv (.venv-sdk-tb): `python tb_driver.py '{"host", "port", "token", "gateway"}'`,
 then one JSON command per stdin line, one JSON answer per stdout line. Nothing of the platform is imported.
 """
+
 import json
 import logging
 import sys
@@ -68,8 +69,9 @@ def http_main(config):
             elif op == "attributes":
                 out["answer"] = client.send_attributes(command["values"])
             elif op == "request_attributes":
-                out["answer"] = client.request_attributes(client_keys=command.get("client_keys"),
-                                                          shared_keys=command.get("shared_keys"))
+                out["answer"] = client.request_attributes(
+                    client_keys=command.get("client_keys"), shared_keys=command.get("shared_keys")
+                )
             elif op == "rpc":
                 out["answer"] = client.send_rpc(command["method"], command.get("params"))
             elif op == "serve_rpc":  # ThingsBoard's documented way: subscribe('rpc') polls, send_rpc(rpc_id=) answers
@@ -104,16 +106,20 @@ def main():
     client = kind(config["host"], port=config["port"], username=config["token"])
     answer = config.get("rpc_answer")  # what the device answers a server-side RPC (None: it stays silent)
     if config.get("gateway"):
+
         def on_gateway_rpc(gateway, content):
             _rpc_received(content)
             if answer is not None:
                 gateway.gw_send_rpc_reply(content["device"], content["data"]["id"], answer)
+
         client.gw_set_server_side_rpc_request_handler(on_gateway_rpc)
     else:
+
         def on_rpc(request_id, request):
             _rpc_received({"id": request_id, **request})
             if answer is not None:
                 client.send_rpc_reply(request_id, answer)
+
         client.set_server_side_rpc_request_handler(on_rpc)
     client.connect()
     connected = _wait(client.is_connected, config.get("connect_timeout_s", 15))
@@ -126,9 +132,11 @@ def main():
         elif op == "attributes":
             out["rc"] = client.send_attributes(command["values"]).get()
         elif op == "request_attributes":
-            out["answer"] = _answer(lambda cb: client.request_attributes(client_keys=command.get("client_keys"),
-                                                                          shared_keys=command.get("shared_keys"),
-                                                                          callback=cb))
+            out["answer"] = _answer(
+                lambda cb: client.request_attributes(
+                    client_keys=command.get("client_keys"), shared_keys=command.get("shared_keys"), callback=cb
+                )
+            )
         elif op == "rpc":
             out["answer"] = _answer(lambda cb: client.send_rpc_call(command["method"], command.get("params", {}), cb))
         elif op == "gw_connect":
@@ -138,8 +146,9 @@ def main():
         elif op == "gw_attributes":
             out["rc"] = client.gw_send_attributes(command["device"], command["values"]).get()
         elif op == "gw_request_client_attributes":
-            out["answer"] = _answer(lambda cb: client.gw_request_client_attributes(command["device"], command["keys"],
-                                                                                    cb))
+            out["answer"] = _answer(
+                lambda cb: client.gw_request_client_attributes(command["device"], command["keys"], cb)
+            )
         elif op == "rpc_requests":
             out["requests"] = _rpc_requests(command["count"], command.get("timeout_s", 15))
         elif op == "rpc_reply":  # an answer of the device's own making (a repeat, another id)

@@ -14,6 +14,7 @@ header whatever bit 14 says), per terminal at provisioning.
 Pure code: bytes in, values out. Errors are ``Jt808Error`` (an ``InvalidInput``); when the
 header could be read the error carries it, so the gateway can still answer the terminal.
 """
+
 from __future__ import annotations
 
 import struct
@@ -151,8 +152,15 @@ def parse_header(raw: bytes, version: str = "auto") -> tuple[Header, int]:
         total, index = _WORD2.unpack_from(raw, offset)
         offset += 4
     header = Header(
-        msg_id, attr & ATTR_LENGTH_MASK, (attr >> ATTR_ENCRYPTION_SHIFT) & 0x7,
-        version_2019, protocol_version, phone, serial, total, index,
+        msg_id,
+        attr & ATTR_LENGTH_MASK,
+        (attr >> ATTR_ENCRYPTION_SHIFT) & 0x7,
+        version_2019,
+        protocol_version,
+        phone,
+        serial,
+        total,
+        index,
         bit14_quirk=bool(attr & ATTR_VERSION_2019) and not version_2019,
     )
     return header, offset
@@ -201,8 +209,7 @@ def _check_frame(raw: bytes, header: Header, offset: int) -> None:
         )
     if header.total is not None and not (header.total >= 1 and 1 <= (header.index or 0) <= header.total):
         raise Jt808Error(
-            f"JT808 bad subpackage numbering from terminal {header.phone}: "
-            f"index {header.index} of {header.total}",
+            f"JT808 bad subpackage numbering from terminal {header.phone}: index {header.index} of {header.total}",
             header,
         )
 
@@ -283,8 +290,7 @@ class FrameSplitter:
     def _check_bound(self) -> None:
         if len(self._buffer) > self._max_buffer_bytes:
             raise FrameOverflow(
-                f"JT808 stream sent {len(self._buffer)} bytes without a closing 0x7e "
-                f"(limit {self._max_buffer_bytes})"
+                f"JT808 stream sent {len(self._buffer)} bytes without a closing 0x7e (limit {self._max_buffer_bytes})"
             )
 
 

@@ -18,6 +18,7 @@ per type WORD id + parameters: 0x0001 doors (BYTE 0 unlock, 1 lock), and the mak
 auto-loan recovery. The answer's status word tells what the vehicle did: bit 10 oil cut, bit 11
 circuit cut, bit 12 doors locked.
 """
+
 from __future__ import annotations
 
 import struct
@@ -57,6 +58,7 @@ TEXT_MAX_BYTES = 1000  # GBK bytes; the body must fit one frame
 
 # ---------------------------------------------------------------- platform -> terminal
 
+
 def build_set_parameters(values: dict[str, int]) -> bytes:
     """0x8103: BYTE count, then (DWORD id, BYTE 4, DWORD value) per parameter, in id order."""
     items = sorted((PARAMETERS[name][0], int(value)) for name, value in values.items())
@@ -72,12 +74,16 @@ def build_text(text: str, version: str, *, display: bool = True, tts: bool = Fal
     return bytes([flag]) + (bytes([text_type]) if version == "2019" else b"") + data
 
 
-def build_vehicle_control(version: str, *, doors_locked: bool | None = None, oil_power_cut: bool | None = None) -> bytes:
+def build_vehicle_control(
+    version: str, *, doors_locked: bool | None = None, oil_power_cut: bool | None = None
+) -> bytes:
     """0x8500 in the terminal's version; the 2013 body has no oil/power cut."""
     if version != "2019":
         if oil_power_cut is not None or doors_locked is None:
-            raise Jt808Error("JT808 2013 vehicle control (0x8500) only locks or unlocks the doors: "
-                             "the oil/power cut needs a 2019 terminal")
+            raise Jt808Error(
+                "JT808 2013 vehicle control (0x8500) only locks or unlocks the doors: "
+                "the oil/power cut needs a 2019 terminal"
+            )
         return bytes([1 if doors_locked else 0])
     types = []
     if doors_locked is not None:
@@ -126,11 +132,15 @@ def parse_text(body: bytes, version: str) -> str:
 
 # ---------------------------------------------------------------- terminal -> platform
 
+
 def build_parameters_reply(reply_serial: int, values: dict[int, int]) -> bytes:
     """0x0104: WORD reply serial, BYTE count, DWORD items."""
     items = sorted(values.items())
-    return _WORD.pack(reply_serial) + bytes([len(items)]) + b"".join(
-        _DWORD.pack(pid) + b"\x04" + _DWORD.pack(value) for pid, value in items)
+    return (
+        _WORD.pack(reply_serial)
+        + bytes([len(items)])
+        + b"".join(_DWORD.pack(pid) + b"\x04" + _DWORD.pack(value) for pid, value in items)
+    )
 
 
 def parse_parameters_reply(body: bytes) -> tuple[int, dict[str, Any]]:
@@ -177,7 +187,8 @@ def vehicle_state(location: m.Location) -> dict[str, Any]:
         "doors_locked": bool(location.status & STATUS_DOORS_LOCKED),
         "oil_cut": bool(location.status & STATUS_OIL_CUT),
         "circuit_cut": bool(location.status & STATUS_CIRCUIT_CUT),
-        "acc_on": location.acc_on, "speed_kmh": location.speed_kmh,
+        "acc_on": location.acc_on,
+        "speed_kmh": location.speed_kmh,
     }
     if location.positioned:
         out.update(lat=location.lat, lon=location.lon)
@@ -187,6 +198,7 @@ def vehicle_state(location: m.Location) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- operations <-> messages
+
 
 def command_message(operation: str, params: dict[str, Any], version: str) -> tuple[int, bytes]:
     """(message id, body) carrying a Wuxin operation to a terminal speaking `version`."""
@@ -198,8 +210,12 @@ def command_message(operation: str, params: dict[str, Any], version: str) -> tup
         return QUERY_LOCATION, b""
     if operation == "send_text":
         return TEXT_MESSAGE, build_text(params["text"], version, tts=bool(params.get("tts")))
-    controls = {"lock_doors": {"doors_locked": True}, "unlock_doors": {"doors_locked": False},
-                "immobilise": {"oil_power_cut": True}, "restore": {"oil_power_cut": False}}
+    controls = {
+        "lock_doors": {"doors_locked": True},
+        "unlock_doors": {"doors_locked": False},
+        "immobilise": {"oil_power_cut": True},
+        "restore": {"oil_power_cut": False},
+    }
     if operation in controls:
         return VEHICLE_CONTROL, build_vehicle_control(version, **controls[operation])
     raise Jt808Error(f"JT808 has no message for operation {operation!r}")

@@ -10,6 +10,7 @@ live code is ever replaced. A terminal that lost its code is enrolled again by t
 opening a new window. Result codes are the standard's (0 ok, 1 vehicle taken, 2 no such
 vehicle, 3 terminal taken, 4 no such terminal).
 """
+
 from __future__ import annotations
 
 import hmac

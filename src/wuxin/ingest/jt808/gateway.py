@@ -17,6 +17,7 @@ commands, claims each (once: the claim fails if it was cancelled or another conn
 sends it with the serial ``command id & 0xFFFF``; the terminal's answer (0x0001, 0x0104, 0x0201,
 0x0500) goes back to the outbox with that serial, for the device of this connection only.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -124,8 +125,13 @@ class InMemoryDirectory:
     """Provisioned terminals kept in memory: phone -> (device key, terminal id), each open for
     enrolment for `window_s` from when it was added; auth codes issued with `secrets`."""
 
-    def __init__(self, terminals: dict[str, tuple[str, str]] | None = None, *, window_s: float = 86_400.0,
-                 clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+    def __init__(
+        self,
+        terminals: dict[str, tuple[str, str]] | None = None,
+        *,
+        window_s: float = 86_400.0,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
         self._window_ms = int(window_s * 1000)
         self._clock_ms = clock_ms
         self._terminals: dict[str, ProvisionedTerminal] = {}
@@ -137,8 +143,9 @@ class InMemoryDirectory:
     def add(self, phone: str, device_key: str, terminal_id: str, header_version: str = "auto") -> None:
         """Provision a terminal (again): its enrolment window opens, a code it held is forgotten."""
         key = phone_key(phone)
-        self._terminals[key] = ProvisionedTerminal(device_key, terminal_id.upper(),
-                                                   enrol_until_ms=self._clock_ms() + self._window_ms)
+        self._terminals[key] = ProvisionedTerminal(
+            device_key, terminal_id.upper(), enrol_until_ms=self._clock_ms() + self._window_ms
+        )
         self._auth_codes.pop(key, None)
         self._header_versions[key] = header_version
 
@@ -217,7 +224,11 @@ class Session:
     """One terminal connection: who it is, its alarm state, subpackages being reassembled."""
 
     def __init__(
-        self, directory: TerminalDirectory, sink: ReadingSink, now: Callable[[], datetime], peer: str = "?",
+        self,
+        directory: TerminalDirectory,
+        sink: ReadingSink,
+        now: Callable[[], datetime],
+        peer: str = "?",
         outbox: CommandOutbox | None = None,
     ) -> None:
         self.directory = directory
@@ -267,7 +278,9 @@ class Session:
                 if message.header.msg_id in (m.AUTHENTICATE, m.HEARTBEAT) and self._is_current(frame.header):
                     replies.extend(await self.command_frames())
             except Exception:  # one bad message must not end the connection
-                log.exception("JT808 error handling msg 0x%04x from terminal %s", frame.header.msg_id, frame.header.phone)
+                log.exception(
+                    "JT808 error handling msg 0x%04x from terminal %s", frame.header.msg_id, frame.header.phone
+                )
                 replies.append(self._general(frame.header, m.RESULT_FAILURE))
         await self._flush(pending, replies)
         return [reply for reply in replies if reply is not None]
@@ -429,11 +442,22 @@ class Session:
             return self._general(header, m.RESULT_MESSAGE_ERROR)
         result, auth_code = await asyncio.to_thread(self.directory.register, header.phone, body)  # may hit a database
         if result == m.REGISTER_OK:
-            log.info("JT808 terminal %s (%s) registered, terminal id %r, plate %r",
-                     header.phone, self.peer, body["terminal_id"], body["plate"])
+            log.info(
+                "JT808 terminal %s (%s) registered, terminal id %r, plate %r",
+                header.phone,
+                self.peer,
+                body["terminal_id"],
+                body["plate"],
+            )
         else:
-            log.warning("JT808 terminal %s (%s) register refused with result %d: terminal id %r, plate %r",
-                        header.phone, self.peer, result, body["terminal_id"], body["plate"])
+            log.warning(
+                "JT808 terminal %s (%s) register refused with result %d: terminal id %r, plate %r",
+                header.phone,
+                self.peer,
+                result,
+                body["terminal_id"],
+                body["plate"],
+            )
         response = m.build_register_response(header.serial, result, auth_code)
         return self._send(m.REGISTER_RESPONSE, header, response)
 
@@ -445,7 +469,8 @@ class Session:
             log.warning("JT808 bad authenticate from terminal %s (%s): %s", header.phone, self.peer, exc)
             return self._general(header, m.RESULT_MESSAGE_ERROR)
         device_key = await asyncio.to_thread(
-            self.directory.authenticate, header.phone, body["auth_code"], body.get("imei"))
+            self.directory.authenticate, header.phone, body["auth_code"], body.get("imei")
+        )
         if device_key is None:
             log.warning("JT808 terminal %s (%s) authentication refused", header.phone, self.peer)
             return self._general(header, m.RESULT_FAILURE)
@@ -485,10 +510,17 @@ class Session:
         serial = command_serial(command.command_id)
         if not await asyncio.to_thread(self.outbox.claim, command.command_id, serial, msg_id):
             return None
-        log.info("JT808 command %d (%s) to terminal %s as 0x%04x serial %d",
-                 command.command_id, command.operation, self.phone, msg_id, serial)
-        return encode_frame(msg_id, self.phone, serial, body, version=self.version,
-                            protocol_version=self.protocol_version)
+        log.info(
+            "JT808 command %d (%s) to terminal %s as 0x%04x serial %d",
+            command.command_id,
+            command.operation,
+            self.phone,
+            msg_id,
+            serial,
+        )
+        return encode_frame(
+            msg_id, self.phone, serial, body, version=self.version, protocol_version=self.protocol_version
+        )
 
     async def _command_reply(self, message: Frame, header: Header) -> bytes | None:
         """Hand a command answer to the outbox (this connection's device only); 0x0001 itself is not answered."""
@@ -504,8 +536,12 @@ class Session:
             assert self.device_key is not None
             state = await asyncio.to_thread(self.outbox.answered, self.device_key, serial, header.msg_id, answer)
             if state is None:
-                log.warning("JT808 reply 0x%04x serial %d from terminal %s matches no sent command (ignored)",
-                            header.msg_id, serial, header.phone)
+                log.warning(
+                    "JT808 reply 0x%04x serial %d from terminal %s matches no sent command (ignored)",
+                    header.msg_id,
+                    serial,
+                    header.phone,
+                )
         if header.msg_id in (c.QUERY_LOCATION_REPLY, c.VEHICLE_CONTROL_REPLY):
             await self._store_reply_location(message)
         return self._general(header, m.RESULT_OK) if needs_answer else None
@@ -519,7 +555,9 @@ class Session:
             await self.sink.accept(lines)
             self.alarm = alarm
         except Exception:  # the answer is recorded with the command; the reading is evidence, not the answer
-            log.exception("JT808 location of reply 0x%04x from terminal %s not stored", message.header.msg_id, self.phone)
+            log.exception(
+                "JT808 location of reply 0x%04x from terminal %s not stored", message.header.msg_id, self.phone
+            )
 
     async def _presence(self, state: str, cause: str) -> None:
         """Tell the sink; a failure there is logged and never ends the session."""
@@ -612,7 +650,11 @@ class Jt808Gateway:
         sent = 0
         for task, session in list(self.sessions.items()):
             writer = self._writers.get(task)
-            if writer is None or session.device_key is None or (device_keys is not None and session.device_key not in device_keys):
+            if (
+                writer is None
+                or session.device_key is None
+                or (device_keys is not None and session.device_key not in device_keys)
+            ):
                 continue
             frames = await session.command_frames()
             if frames:
@@ -644,8 +686,9 @@ class Jt808Gateway:
             self._writers.pop(task, None)
             self.closed_sessions += 1
 
-    async def _pump_until_closed(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: Session,
-                                 peer: str) -> str | None:
+    async def _pump_until_closed(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: Session, peer: str
+    ) -> str | None:
         """Serve the connection until it ends; returns why (None: the gateway cancelled it)."""
         try:
             await self._pump(reader, writer, session)

@@ -5,6 +5,7 @@ Pure code. Terminal -> platform: 0x0100 register, 0x0102 authenticate, 0x0002 he
 response, 0x8100 register response. Commands and their answers (0x8103/0x8104/0x8201/0x8300/0x8500,
 0x0001/0x0104/0x0201/0x0500) are in wuxin.ingest.jt808.commands.
 """
+
 from __future__ import annotations
 
 import struct
@@ -12,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wuxin.ingest.jt808.codec import Frame, Jt808Error
 from wuxin.indicators.days import CHINA_TZ  # 0x0200 times are BCD in GMT+8
+from wuxin.ingest.jt808.codec import Frame, Jt808Error
 
 TERMINAL_RESPONSE = 0x0001
 HEARTBEAT = 0x0002
@@ -46,7 +47,11 @@ STATUS_WEST = 1 << 3
 STATUS_OIL_CUT = 1 << 10  # oil circuit cut (2019 status bit 10)
 STATUS_CIRCUIT_CUT = 1 << 11  # electric circuit cut (bit 11)
 STATUS_DOORS_LOCKED = 1 << 12  # doors locked (bit 12)
-VEHICLE_STATUS_BITS = {"oil_cut": STATUS_OIL_CUT, "circuit_cut": STATUS_CIRCUIT_CUT, "doors_locked": STATUS_DOORS_LOCKED}
+VEHICLE_STATUS_BITS = {
+    "oil_cut": STATUS_OIL_CUT,
+    "circuit_cut": STATUS_CIRCUIT_CUT,
+    "doors_locked": STATUS_DOORS_LOCKED,
+}
 
 # Alarm bit -> platform event (scenarios.md, the GPS terminal's thing model). Bit 27 has no event in
 # the scenario table yet; `illegal_ignition` is the proposed name.
@@ -109,8 +114,13 @@ def parse_bcd_time(data: bytes) -> datetime | None:
         return None
     try:
         return datetime(
-            2000 + int(digits[0:2]), int(digits[2:4]), int(digits[4:6]),
-            int(digits[6:8]), int(digits[8:10]), int(digits[10:12]), tzinfo=CHINA_TZ,
+            2000 + int(digits[0:2]),
+            int(digits[2:4]),
+            int(digits[4:6]),
+            int(digits[6:8]),
+            int(digits[8:10]),
+            int(digits[10:12]),
+            tzinfo=CHINA_TZ,
         )
     except ValueError:
         return None
@@ -126,8 +136,15 @@ def parse_location(body: bytes, start: int = 0, end: int | None = None) -> Locat
     lon = lon_raw / 1e6
     items = _parse_items(body, start + _LOCATION_FIXED.size, end)
     return Location(
-        alarm, status, -lat if status & STATUS_SOUTH else lat, -lon if status & STATUS_WEST else lon,
-        altitude, speed / 10, heading, parse_bcd_time(when), **items,
+        alarm,
+        status,
+        -lat if status & STATUS_SOUTH else lat,
+        -lon if status & STATUS_WEST else lon,
+        altitude,
+        speed / 10,
+        heading,
+        parse_bcd_time(when),
+        **items,
     )
 
 
@@ -200,8 +217,13 @@ def parse_register(body: bytes, version: str) -> dict[str, Any]:
         fields.append(_text(body[pos : pos + width]))
         pos += width
     return {
-        "layout": layout, "province_id": province, "city_id": city, "manufacturer_id": fields[0],
-        "terminal_model": fields[1], "terminal_id": fields[2], "plate_color": body[pos],
+        "layout": layout,
+        "province_id": province,
+        "city_id": city,
+        "manufacturer_id": fields[0],
+        "terminal_model": fields[1],
+        "terminal_id": fields[2],
+        "plate_color": body[pos],
         "plate": _text(body[pos + 1 :]),
     }
 
@@ -261,8 +283,14 @@ def build_location(location: Location) -> bytes:
     status |= (STATUS_SOUTH if location.lat < 0 else 0) | (STATUS_WEST if location.lon < 0 else 0)
     when = encode_bcd_time(location.time) if location.time else bytes(6)
     fixed = _LOCATION_FIXED.pack(
-        location.alarm, status, round(abs(location.lat) * 1e6), round(abs(location.lon) * 1e6),
-        location.altitude_m, round(location.speed_kmh * 10), location.heading_deg, when,
+        location.alarm,
+        status,
+        round(abs(location.lat) * 1e6),
+        round(abs(location.lon) * 1e6),
+        location.altitude_m,
+        round(location.speed_kmh * 10),
+        location.heading_deg,
+        when,
     )
     return fixed + _build_items(location)
 
@@ -293,8 +321,15 @@ def build_batch_location(locations: list[Location], kind: int = 0) -> bytes:
 
 
 def build_register(
-    version: str, *, province_id: int = 0, city_id: int = 0, manufacturer_id: str = "WUXIN",
-    terminal_model: str = "SIM-1", terminal_id: str = "T000001", plate_color: int = 1, plate: str = "",
+    version: str,
+    *,
+    province_id: int = 0,
+    city_id: int = 0,
+    manufacturer_id: str = "WUXIN",
+    terminal_model: str = "SIM-1",
+    terminal_id: str = "T000001",
+    plate_color: int = 1,
+    plate: str = "",
 ) -> bytes:
     """0x0100 body in the 2011, 2013 or 2019 layout."""
     widths = {"2019": (11, 30, 30), "2013": (5, 20, 7), "2011": (5, 8, 7)}[version]
@@ -309,7 +344,12 @@ def build_authenticate(version: str, auth_code: str, imei: str = "", software_ve
     code = auth_code.encode("gbk")
     if version != "2019":
         return code
-    return bytes([len(code)]) + code + imei.encode()[:15].ljust(15, b"\x00") + software_version.encode()[:20].ljust(20, b"\x00")
+    return (
+        bytes([len(code)])
+        + code
+        + imei.encode()[:15].ljust(15, b"\x00")
+        + software_version.encode()[:20].ljust(20, b"\x00")
+    )
 
 
 # ---------------------------------------------------------------- to the platform
@@ -359,9 +399,7 @@ def event_params(event: str, location: Location) -> dict[str, Any]:
     return {"lat": location.lat, "lon": location.lon}
 
 
-def location_lines(
-    device_key: str, locations: list[Location], previous_alarm: int
-) -> tuple[list[dict[str, Any]], int]:
+def location_lines(device_key: str, locations: list[Location], previous_alarm: int) -> tuple[list[dict[str, Any]], int]:
     """Bulk-import lines (readings, then events on rising alarm bits) and the last alarm word.
 
     Locations without a real time are skipped: the caller decides what to answer.
@@ -384,9 +422,14 @@ def location_lines(
 def location_json(location: Location) -> dict[str, Any]:
     """The decode CLI's view of a location."""
     out: dict[str, Any] = {
-        "alarm": location.alarm, "status": location.status, "lat": location.lat, "lon": location.lon,
-        "altitude_m": location.altitude_m, "speed_kmh": location.speed_kmh,
-        "heading_deg": location.heading_deg, "time": location.time.isoformat() if location.time else None,
+        "alarm": location.alarm,
+        "status": location.status,
+        "lat": location.lat,
+        "lon": location.lon,
+        "altitude_m": location.altitude_m,
+        "speed_kmh": location.speed_kmh,
+        "heading_deg": location.heading_deg,
+        "time": location.time.isoformat() if location.time else None,
     }
     if location.mileage_km is not None:
         out["mileage_km"] = location.mileage_km

@@ -5,6 +5,7 @@ It answers the platform's commands as a terminal does (``SimulatedVehicle``): pa
 set (a new heartbeat or report interval changes its cadence), text message, location query, and
 vehicle control (doors locked, oil and power cut: a cut vehicle stands still in its track and its
 reports carry status bits 10-12)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,19 @@ def fix(
     """A location as a terminal would report it (sign bits are set when the body is built)."""
     status = (m.STATUS_ACC_ON if acc_on else 0) | (m.STATUS_POSITIONED if positioned else 0)
     return Location(
-        alarm, status, lat, lon, altitude_m, speed_kmh, heading_deg, time,
-        mileage_km, fuel_l, signal_strength, satellites, dict(extras or {}),
+        alarm,
+        status,
+        lat,
+        lon,
+        altitude_m,
+        speed_kmh,
+        heading_deg,
+        time,
+        mileage_km,
+        fuel_l,
+        signal_strength,
+        satellites,
+        dict(extras or {}),
     )
 
 
@@ -59,8 +71,9 @@ class SimulatedVehicle:
     doors_locked: bool = False
     oil_cut: bool = False
     circuit_cut: bool = False
-    parameters: dict[int, int] = field(default_factory=lambda: {0x0001: 60, 0x0027: 600, 0x0029: 30, 0x0055: 120,
-                                                                0x0056: 10})
+    parameters: dict[int, int] = field(
+        default_factory=lambda: {0x0001: 60, 0x0027: 600, 0x0029: 30, 0x0055: 120, 0x0056: 10}
+    )
     texts: list[str] = field(default_factory=list)  # messages shown on its display
 
     @property
@@ -78,9 +91,13 @@ class SimulatedVehicle:
         return self.parameters[0x0001]
 
     def status(self) -> int:
-        return (m.STATUS_ACC_ON if self.acc_on and not self.immobilised else 0) | m.STATUS_POSITIONED | (
-            c.STATUS_OIL_CUT if self.oil_cut else 0) | (c.STATUS_CIRCUIT_CUT if self.circuit_cut else 0) | (
-            c.STATUS_DOORS_LOCKED if self.doors_locked else 0)
+        return (
+            (m.STATUS_ACC_ON if self.acc_on and not self.immobilised else 0)
+            | m.STATUS_POSITIONED
+            | (c.STATUS_OIL_CUT if self.oil_cut else 0)
+            | (c.STATUS_CIRCUIT_CUT if self.circuit_cut else 0)
+            | (c.STATUS_DOORS_LOCKED if self.doors_locked else 0)
+        )
 
     def fix(self, time: datetime) -> Location:
         """A report of where it is now, with its status bits (a cut vehicle stands, its ignition dead)."""
@@ -116,8 +133,10 @@ class SimulatedVehicle:
             self.lat, self.lon = location.lat, location.lon
             status = location.status
         status &= ~(c.STATUS_OIL_CUT | c.STATUS_CIRCUIT_CUT | c.STATUS_DOORS_LOCKED)
-        return replace(location, status=status | (self.status() & (c.STATUS_OIL_CUT | c.STATUS_CIRCUIT_CUT
-                                                                    | c.STATUS_DOORS_LOCKED)))
+        return replace(
+            location,
+            status=status | (self.status() & (c.STATUS_OIL_CUT | c.STATUS_CIRCUIT_CUT | c.STATUS_DOORS_LOCKED)),
+        )
 
     def obey(self, frame: Frame, now: datetime) -> tuple[int, bytes]:
         """Carry out a platform command; (reply message id, reply body)."""
@@ -149,7 +168,9 @@ class SimulatedVehicle:
 class TerminalSimulator:
     """Frame builder for one terminal; every method returns the frames to send, in order."""
 
-    def __init__(self, phone: str, version: str = "2013", *, protocol_version: int = 1, bit14_quirk: bool = False) -> None:
+    def __init__(
+        self, phone: str, version: str = "2013", *, protocol_version: int = 1, bit14_quirk: bool = False
+    ) -> None:
         self.phone = phone
         self.version = version
         self.protocol_version = protocol_version
@@ -166,8 +187,13 @@ class TerminalSimulator:
     def _frame(self, msg_id: int, body: bytes, subpackage: tuple[int, int] | None) -> bytes:
         self.serial = (self.serial + 1) & 0xFFFF
         return encode_frame(
-            msg_id, self.phone, self.serial, body,
-            version=self.version, protocol_version=self.protocol_version, subpackage=subpackage,
+            msg_id,
+            self.phone,
+            self.serial,
+            body,
+            version=self.version,
+            protocol_version=self.protocol_version,
+            subpackage=subpackage,
             bit14_quirk=self.bit14_quirk,
         )
 
@@ -205,11 +231,23 @@ class SimulatedTerminal:
     terminal id (and maker id, model, IMEI) it registers with, and the auth code it keeps once
     registered, as a terminal keeps it in flash."""
 
-    def __init__(self, phone: str, version: str = "2013", *, terminal_id: str = DEFAULT_TERMINAL_ID,
-                 manufacturer_id: str = "WUXIN", terminal_model: str = "SIM-1", imei: str = DEFAULT_IMEI,
-                 bit14_quirk: bool = False) -> None:
+    def __init__(
+        self,
+        phone: str,
+        version: str = "2013",
+        *,
+        terminal_id: str = DEFAULT_TERMINAL_ID,
+        manufacturer_id: str = "WUXIN",
+        terminal_model: str = "SIM-1",
+        imei: str = DEFAULT_IMEI,
+        bit14_quirk: bool = False,
+    ) -> None:
         self.builder = TerminalSimulator(phone, version, bit14_quirk=bit14_quirk)
-        self.identity = {"terminal_id": terminal_id, "manufacturer_id": manufacturer_id, "terminal_model": terminal_model}
+        self.identity = {
+            "terminal_id": terminal_id,
+            "manufacturer_id": manufacturer_id,
+            "terminal_model": terminal_model,
+        }
         self.imei = imei
         self.auth_code: str | None = None
         self.vehicle = SimulatedVehicle()
@@ -262,8 +300,10 @@ class SimulatedTerminal:
         try:
             msg_id, body = self.vehicle.obey(frame, self.clock())
         except Jt808Error:
-            msg_id, body = m.TERMINAL_RESPONSE, m.build_general_response(
-                frame.header.serial, frame.header.msg_id, m.RESULT_MESSAGE_ERROR)
+            msg_id, body = (
+                m.TERMINAL_RESPONSE,
+                m.build_general_response(frame.header.serial, frame.header.msg_id, m.RESULT_MESSAGE_ERROR),
+            )
         reply = self.builder.frames(msg_id, body)
         await self.send(reply + (reply if self.duplicate_replies else []))
         if msg_id != m.TERMINAL_RESPONSE:  # the platform answers a 0x0104 / 0x0201 / 0x0500 with 0x8001

@@ -1,5 +1,6 @@
 """Mosquitto as the platform runs it: the configuration template, a process handle (tests, bench),
 and the dynamic-security control API that binds each device account to its own topics."""
+
 from __future__ import annotations
 
 import getpass
@@ -85,20 +86,39 @@ class TlsListener:
                 raise BrokerError(f"TLS file {path} does not exist")
         template = template_path().with_name("tls-listener.conf.template")
         return Template(template.read_text()).substitute(
-            tls_port=self.port, tls_bind_address=self.bind_address, device_ca_file=Path(self.device_ca_file).resolve(),
-            server_cert_file=Path(self.server_cert_file).resolve(), server_key_file=Path(self.server_key_file).resolve())
+            tls_port=self.port,
+            tls_bind_address=self.bind_address,
+            device_ca_file=Path(self.device_ca_file).resolve(),
+            server_cert_file=Path(self.server_cert_file).resolve(),
+            server_key_file=Path(self.server_key_file).resolve(),
+        )
 
 
-def render_config(port: int, data_dir: Path, *, bind_address: str = "127.0.0.1", max_inflight_messages: int = 10_000,
-                  max_queued_messages: int = 5_000_000, autosave_interval_s: int = 60, log_file: Path | None = None,
-                  run_as_user: str | None = None, tls: TlsListener | None = None) -> str:
+def render_config(
+    port: int,
+    data_dir: Path,
+    *,
+    bind_address: str = "127.0.0.1",
+    max_inflight_messages: int = 10_000,
+    max_queued_messages: int = 5_000_000,
+    autosave_interval_s: int = 60,
+    log_file: Path | None = None,
+    run_as_user: str | None = None,
+    tls: TlsListener | None = None,
+) -> str:
     """The project's template filled for one broker, with the devices' TLS listener when given."""
     return Template(template_path().read_text()).substitute(
-        port=port, bind_address=bind_address, dynsec_plugin=dynsec_plugin_path(),
-        dynsec_file=data_dir / "dynamic-security.json", data_dir=data_dir,
-        autosave_interval_s=autosave_interval_s, max_inflight_messages=max_inflight_messages,
-        max_queued_messages=max_queued_messages, log_dest=f"file {log_file}" if log_file else "stderr",
-        connection_messages="true" if log_file else "false", run_as_user=run_as_user or getpass.getuser(),
+        port=port,
+        bind_address=bind_address,
+        dynsec_plugin=dynsec_plugin_path(),
+        dynsec_file=data_dir / "dynamic-security.json",
+        data_dir=data_dir,
+        autosave_interval_s=autosave_interval_s,
+        max_inflight_messages=max_inflight_messages,
+        max_queued_messages=max_queued_messages,
+        log_dest=f"file {log_file}" if log_file else "stderr",
+        connection_messages="true" if log_file else "false",
+        run_as_user=run_as_user or getpass.getuser(),
     ) + (tls.render() if tls else "")
 
 
@@ -126,17 +146,29 @@ class MosquittoProcess:
     def url(self, username: str, password: str) -> str:
         return f"mqtt://{username}:{password}@127.0.0.1:{self.port}"
 
-    def start(self) -> "MosquittoProcess":
+    def start(self) -> MosquittoProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(render_config(self.port, self.data_dir, log_file=self.data_dir / "mosquitto.log", **self._config))
+        conf.write_text(
+            render_config(self.port, self.data_dir, log_file=self.data_dir / "mosquitto.log", **self._config)
+        )
         dynsec = self.data_dir / "dynamic-security.json"
         if not dynsec.exists():
-            subprocess.run([shutil.which("mosquitto_ctrl") or "mosquitto_ctrl", "dynsec", "init", str(dynsec),
-                            self.admin_user, self.admin_password], check=True, capture_output=True)
-        self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL,
-                                        start_new_session=True)  # a Ctrl-C reaches us; we stop it in order
+            subprocess.run(
+                [
+                    shutil.which("mosquitto_ctrl") or "mosquitto_ctrl",
+                    "dynsec",
+                    "init",
+                    str(dynsec),
+                    self.admin_user,
+                    self.admin_password,
+                ],
+                check=True,
+                capture_output=True,
+            )
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )  # a Ctrl-C reaches us; we stop it in order
         self._wait_listening()
         return self
 
@@ -166,20 +198,30 @@ class MosquittoProcess:
         self.stop()
         self.start()
 
-    def __enter__(self) -> "MosquittoProcess":
+    def __enter__(self) -> MosquittoProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-def connect_client(url: str, client_id: str | None = None, *, clean_session: bool = True,
-                   protocol: int = mqtt.MQTTv311, timeout_s: float = 10.0) -> mqtt.Client:
+def connect_client(
+    url: str,
+    client_id: str | None = None,
+    *,
+    clean_session: bool = True,
+    protocol: int = mqtt.MQTTv311,
+    timeout_s: float = 10.0,
+) -> mqtt.Client:
     """A connected paho client with its network loop running; raises BrokerError if refused."""
     target = parse_mqtt_url(url)
     kwargs = {"clean_session": clean_session} if protocol != mqtt.MQTTv5 else {}
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"wuxin-{uuid.uuid4().hex[:12]}",
-                         protocol=protocol, **kwargs)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"wuxin-{uuid.uuid4().hex[:12]}",
+        protocol=protocol,
+        **kwargs,
+    )
     if target.username:
         client.username_pw_set(target.username, target.password)
     connected = threading.Event()
@@ -198,8 +240,10 @@ def connect_client(url: str, client_id: str | None = None, *, clean_session: boo
     if not connected.wait(timeout_s) or outcome[0].is_failure:
         client.loop_stop()
         client.disconnect()
-        raise BrokerError(f"MQTT connect to {target.host}:{target.port} as {target.username!r} refused: "
-                          f"{outcome[0] if outcome else 'timeout'}")
+        raise BrokerError(
+            f"MQTT connect to {target.host}:{target.port} as {target.username!r} refused: "
+            f"{outcome[0] if outcome else 'timeout'}"
+        )
     client.on_connect = None
     return client
 
@@ -241,20 +285,29 @@ class DynsecAdmin:
         for command, response in zip(commands, responses):
             error = response.get("error")
             if error and not any(t in error for t in tolerate):
-                raise BrokerError(f"dynamic-security {command['command']} "
-                                  f"{command.get('username') or command.get('rolename') or ''}: {error}")
+                raise BrokerError(
+                    f"dynamic-security {command['command']} "
+                    f"{command.get('username') or command.get('rolename') or ''}: {error}"
+                )
         return responses
 
     def ensure_role(self, rolename: str, acls: list[dict]) -> None:
         """Create the role, or replace its ACLs when they differ. Dynamic security disconnects every client
         of a role whose ACLs change, so an unchanged role is left alone (a refresh must not drop devices)."""
-        responses = self.run([{"command": "createRole", "rolename": rolename, "acls": acls}], tolerate=("already exists",))
+        responses = self.run(
+            [{"command": "createRole", "rolename": rolename, "acls": acls}], tolerate=("already exists",)
+        )
         if responses[0].get("error"):
             current = self.run([{"command": "getRole", "rolename": rolename}])[0]["data"]["role"].get("acls", [])
             if _acl_set(current) == _acl_set(acls):
                 return
-            self.run([{"command": "removeRoleACL", "rolename": rolename, "acltype": a["acltype"], "topic": a["topic"]}
-                      for a in current] + [{"command": "addRoleACL", "rolename": rolename, **a} for a in acls])
+            self.run(
+                [
+                    {"command": "removeRoleACL", "rolename": rolename, "acltype": a["acltype"], "topic": a["topic"]}
+                    for a in current
+                ]
+                + [{"command": "addRoleACL", "rolename": rolename, **a} for a in acls]
+            )
 
     def ensure_client(self, username: str, password: str | None, roles: list[str], enabled: bool = True) -> None:
         """Create or update a client account (password None keeps the current one). Dynamic security
@@ -322,10 +375,12 @@ def worker_acls(share_group: str) -> list[dict]:
 def front_acls() -> list[dict]:
     """The device front end publishes on every device's internal topics and hears the Alink replies."""
     return [_acl("publishClientSend", f) for f in topics.worker_filters()] + [
-        _acl("subscribePattern", topics.ALINK_REPLY_ALL), _acl("publishClientReceive", topics.ALINK_REPLY_ALL)]
+        _acl("subscribePattern", topics.ALINK_REPLY_ALL),
+        _acl("publishClientReceive", topics.ALINK_REPLY_ALL),
+    ]
 
 
-def provision_front(admin: "DynsecAdmin", username: str, password: str) -> None:
+def provision_front(admin: DynsecAdmin, username: str, password: str) -> None:
     admin.ensure_role(FRONT_ROLE, front_acls())
     admin.ensure_client(username, password, [FRONT_ROLE])
 

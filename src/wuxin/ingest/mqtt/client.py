@@ -12,11 +12,12 @@ acknowledges a whole committed batch with one write. Connection, subscription, k
 every other packet stay paho's (pinned version in pyproject.toml; tests/unit/test_mqtt_bulk_client.py,
 the MQTT tests and the failure test exercise these overrides).
 """
+
 from __future__ import annotations
 
 import struct
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
@@ -45,7 +46,7 @@ class BulkClient(mqtt.Client):
             self._read_pos = 0
         start = self._read_pos
         self._read_pos = min(len(self._read_buffer), start + bufsize)
-        return self._read_buffer[start:self._read_pos]
+        return self._read_buffer[start : self._read_pos]
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         """paho reads one packet per call; keep going while whole packets sit in the buffer."""
@@ -59,8 +60,7 @@ class BulkClient(mqtt.Client):
         return rc
 
     def _between_packets(self) -> bool:
-        return (self.on_publish_raw is not None and self._protocol == mqtt.MQTTv311
-                and self._in_packet["command"] == 0)
+        return self.on_publish_raw is not None and self._protocol == mqtt.MQTTv311 and self._in_packet["command"] == 0
 
     def _take_publishes(self) -> int:
         """Hand every whole QoS 0/1 PUBLISH at the head of the buffer to on_publish_raw; how many."""
@@ -80,7 +80,7 @@ class BulkClient(mqtt.Client):
             if payload_start > packet_end:
                 break  # malformed: paho says so
             try:
-                topic = buffer[body + 2:topic_end].decode("utf-8")
+                topic = buffer[body + 2 : topic_end].decode("utf-8")
             except UnicodeDecodeError:
                 break
             mid = buffer[topic_end] << 8 | buffer[topic_end + 1] if qos else 0

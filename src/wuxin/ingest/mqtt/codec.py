@@ -3,6 +3,7 @@
 Read: CONNECT, PUBLISH, PUBACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT (properties are skipped:
 the front end uses none). Written: CONNACK, PUBLISH (QoS 0), PUBACK, SUBACK, UNSUBACK, PINGRESP,
 DISCONNECT (MQTT 5 only, with its reason code)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,13 +11,31 @@ import struct
 from dataclasses import dataclass, field
 
 CONNECT, CONNACK, PUBLISH, PUBACK, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT = (
-    1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14)
+    1,
+    2,
+    3,
+    4,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+)
 MQTT311, MQTT5 = 4, 5
 MAX_PACKET_BYTES = 262_144  # as Mosquitto's message_size_limit
 
 # reason codes (MQTT 5) and their MQTT 3.1.1 CONNACK equivalents
 SUCCESS, UNSPECIFIED, PROTOCOL_ERROR, NOT_AUTHORIZED, BAD_CREDENTIALS, TOPIC_INVALID, PAYLOAD_INVALID = (
-    0x00, 0x80, 0x82, 0x87, 0x86, 0x90, 0x99)
+    0x00,
+    0x80,
+    0x82,
+    0x87,
+    0x86,
+    0x90,
+    0x99,
+)
 QOS_NOT_SUPPORTED = 0x9B
 CONNACK_311 = {SUCCESS: 0, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5, UNSPECIFIED: 3, 0x84: 1, 0x88: 3}
 
@@ -80,7 +99,7 @@ class _Cursor:
     def take(self, n: int) -> bytes:
         if self.at + n > len(self.data):
             raise ProtocolError("packet shorter than its fields")
-        out = self.data[self.at:self.at + n]
+        out = self.data[self.at : self.at + n]
         self.at += n
         return out
 
@@ -113,7 +132,7 @@ class _Cursor:
         self.take(self.varint())
 
     def rest(self) -> bytes:
-        return self.data[self.at:]
+        return self.data[self.at :]
 
 
 def parse_connect(packet: Packet) -> Connect:
@@ -175,6 +194,7 @@ def packet_id_of(packet: Packet) -> int:
 
 
 # ---- writing
+
 
 def _varint(value: int) -> bytes:
     out = bytearray()

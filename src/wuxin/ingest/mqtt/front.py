@@ -23,6 +23,7 @@ MQTT requires); a source address whose CONNECTs failed `mqtt_front_failed_connec
 is answered "server unavailable" without any lookup until its minute is over. MQTTS is a second
 listener on `mqtt_front_tls_port` with the PEM certificate chain and key of the settings.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,16 +40,16 @@ import paho.mqtt.client as mqtt
 from wuxin.bootstrap import Platform
 from wuxin.commands import rpc
 from wuxin.domain.thing_model import PointRejected
+from wuxin.errors import ConfigError, RateLimited
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
-from wuxin.errors import ConfigError, RateLimited
 from wuxin.ingest.stream.jetstream import dedupe_id
-from wuxin.services.ingest import device_sdk
+from wuxin.services.access.source_limits import FailureLimiter
 from wuxin.services.devices.commands import RpcOutbox
 from wuxin.services.devices.connectivity import record_device_presence
+from wuxin.services.ingest import device_sdk
 from wuxin.services.ingest.device_sdk import ConnectRefused, DeviceIdentity
-from wuxin.services.access.source_limits import FailureLimiter
 
 log = logging.getLogger(__name__)
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}
@@ -71,23 +72,26 @@ def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
     key = identity.key
     if identity.dialect == "alink":
         prefix = f"/sys/{identity.product_key}/{identity.device_name}/thing/event/"
-        parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+        parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
         if len(parts) == 2 and parts[0] and parts[1] == "post":
             return Action("forward", f"/sys/{identity.device_type}/{key}/thing/event/{parts[0]}/post")
-        if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/") \
-                and topic.endswith("_reply"):
+        if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/") and topic.endswith(
+            "_reply"
+        ):
             return Action("command_reply")  # the device answering a service invocation or a property set
         if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/") and topic.endswith("_reply"):
             return Action("accept")
         return Action("refuse", reason=f"{topic!r} is not a topic of Alink device {identity.device_name!r}")
     if topic in (TB_ME + "telemetry", TB_ME + "attributes"):
-        return Action("forward", f"v1/devices/{key}/{topic[len(TB_ME):]}")
-    for request, response, kind in (("attributes/request/", "attributes/response/", "attribute_request"),
-                                    ("rpc/request/", "rpc/response/", "rpc_request")):
-        if topic.startswith(TB_ME + request) and topic[len(TB_ME + request):]:
-            return Action(kind, TB_ME + response + topic[len(TB_ME + request):])
+        return Action("forward", f"v1/devices/{key}/{topic[len(TB_ME) :]}")
+    for request, response, kind in (
+        ("attributes/request/", "attributes/response/", "attribute_request"),
+        ("rpc/request/", "rpc/response/", "rpc_request"),
+    ):
+        if topic.startswith(TB_ME + request) and topic[len(TB_ME + request) :]:
+            return Action(kind, TB_ME + response + topic[len(TB_ME + request) :])
     if topic.startswith(TB_ME + "rpc/response/"):
-        return Action("command_reply", reason=topic[len(TB_ME + "rpc/response/"):])  # answering a server-side RPC
+        return Action("command_reply", reason=topic[len(TB_ME + "rpc/response/") :])  # answering a server-side RPC
     if topic in ("v1/gateway/telemetry", "v1/gateway/attributes", "v1/gateway/connect", "v1/gateway/disconnect"):
         return Action("forward", f"v1/gateway/{key}/{topic.rsplit('/', 1)[1]}")
     if topic == "v1/gateway/attributes/request":
@@ -215,10 +219,19 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
 class DeviceFrontEnd:
     """An asyncio MQTT server for devices: plain TCP on `port`, MQTTS on `tls_port` when given."""
 
-    def __init__(self, platform: Platform, backend_url: str | None, host: str = "127.0.0.1", port: int = 0,
-                 client_id: str | None = None, connect_timeout_s: float = 10.0, command_poll_s: float = 1.0,
-                 tls_port: int | None = None, tls_context: ssl.SSLContext | None = None,
-                 stream_urls: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        backend_url: str | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str | None = None,
+        connect_timeout_s: float = 10.0,
+        command_poll_s: float = 1.0,
+        tls_port: int | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        stream_urls: list[str] | None = None,
+    ) -> None:
         """Forwards to the MQTT broker at backend_url, or, given stream_urls, to the NATS JetStream stream."""
         if not backend_url and not stream_urls:
             raise ValueError("the MQTT front end needs a broker URL or the NATS stream URLs to forward to")
@@ -244,7 +257,7 @@ class DeviceFrontEnd:
 
     # ---- running it
 
-    def start_in_thread(self) -> "DeviceFrontEnd":
+    def start_in_thread(self) -> DeviceFrontEnd:
         """Start the server on its own thread and event loop (CLI, tests); returns once it listens."""
         self._thread = threading.Thread(target=self._run_loop, name="wuxin-mqtt-front", daemon=True)
         self._thread.start()
@@ -265,8 +278,9 @@ class DeviceFrontEnd:
         if self.stream_urls:
             from wuxin.ingest.stream.publisher import StreamBackend
 
-            self._backend = await StreamBackend.open(self.stream_urls, self.client_id, self._on_reply,
-                                                     self.platform.clock_ms)
+            self._backend = await StreamBackend.open(
+                self.stream_urls, self.client_id, self._on_reply, self.platform.clock_ms
+            )
         else:
             self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -344,13 +358,14 @@ class DeviceFrontEnd:
                     break
                 await self._handle(connection, packet)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             pass
         except codec.ProtocolError as exc:
             log.info("MQTT front end: %s closed: %s", connection.identity.key if connection else "a peer", exc)
         except BrokerError as exc:  # not acknowledged downstream: no PUBACK, the device re-sends after reconnecting
-            log.warning("MQTT front end: %s closed unacknowledged: %s",
-                        connection.identity.key if connection else "a peer", exc)
+            log.warning(
+                "MQTT front end: %s closed unacknowledged: %s", connection.identity.key if connection else "a peer", exc
+            )
         finally:
             writer.close()
             if connection is not None:
@@ -371,8 +386,9 @@ class DeviceFrontEnd:
         except Exception:  # the database may be down: the heartbeat sweep corrects the state later
             log.exception("MQTT front end: recording %s %s failed", device_key, state)
 
-    async def _authenticate(self, connect: codec.Connect, writer: asyncio.StreamWriter,
-                            source: str) -> _Connection | None:
+    async def _authenticate(
+        self, connect: codec.Connect, writer: asyncio.StreamWriter, source: str
+    ) -> _Connection | None:
         alink = device_sdk.parse_alink_connect(connect.client_id, connect.username)
         try:
             if alink is not None:
@@ -386,22 +402,33 @@ class DeviceFrontEnd:
                 self.connect_failures.failed(source)
             except RateLimited as limited:
                 log.warning("MQTT front end: %s", limited)
-            writer.write(codec.connack(connect.level, codec.NOT_AUTHORIZED if exc.reason in (
-                "revoked_token", "secret_unreadable") else codec.BAD_CREDENTIALS))
+            writer.write(
+                codec.connack(
+                    connect.level,
+                    codec.NOT_AUTHORIZED
+                    if exc.reason in ("revoked_token", "secret_unreadable")
+                    else codec.BAD_CREDENTIALS,
+                )
+            )
             await writer.drain()
             return None
         if not self._admit(identity.key, connect.client_id):
             self._refused(identity.key, "too_many_sessions")
-            log.warning("MQTT front end: %s already holds %d connections; another was refused", identity.key,
-                        self.max_sessions)
+            log.warning(
+                "MQTT front end: %s already holds %d connections; another was refused", identity.key, self.max_sessions
+            )
             writer.write(codec.connack(connect.level, QUOTA_EXCEEDED))
             await writer.drain()
             return None
         connection = _Connection(identity, connect.level, writer, connect.username or "", client_id=connect.client_id)
         if identity.server_subscribe:  # LinkKit's _ss=1: Alibaba subscribes the device to its replies itself
-            connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply")
+            connection.subscriptions.append(
+                f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply"
+            )
             connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/+")
-            connection.subscriptions.append(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/property/set")
+            connection.subscriptions.append(
+                f"/sys/{identity.product_key}/{identity.device_name}/thing/service/property/set"
+            )
         first = not self.connections.get(identity.key)
         self.connections.setdefault(identity.key, set()).add(connection)
         if first:
@@ -462,14 +489,16 @@ class DeviceFrontEnd:
         reason = codec.SUCCESS
         if action.kind == "forward":
             now_ms = self.platform.clock_ms()
-            refused = await asyncio.to_thread(refused_values, self.platform, identity, message.topic,
-                                              message.payload, now_ms)
+            refused = await asyncio.to_thread(
+                refused_values, self.platform, identity, message.topic, message.payload, now_ms
+            )
             dedupe = dedupe_id(identity.key, message.packet_id, action.topic, message.payload) if message.qos else None
             await self._backend.forward(action.topic, message.payload, dedupe)  # good points kept, bad quarantined
             if refused:
                 reason = codec.PAYLOAD_INVALID
-                log.info("MQTT front end: %s sent values its thing model refuses: %s", identity.key,
-                         "; ".join(refused)[:500])
+                log.info(
+                    "MQTT front end: %s sent values its thing model refuses: %s", identity.key, "; ".join(refused)[:500]
+                )
         elif action.kind in ("command_reply", "gateway_command_reply"):
             await asyncio.to_thread(self._command_reply, identity, action, message.topic, message.payload)
         elif action.kind in ("attribute_request", "rpc_request", "gateway_attribute_request"):
@@ -488,9 +517,12 @@ class DeviceFrontEnd:
             return {"error": str(exc)}
         body = body if isinstance(body, dict) else {}
         if kind == "attribute_request":
-            return device_sdk.attribute_response(self.platform, identity.device_id,
-                                                 device_sdk.keys_param(body.get("clientKeys")),
-                                                 device_sdk.keys_param(body.get("sharedKeys")))
+            return device_sdk.attribute_response(
+                self.platform,
+                identity.device_id,
+                device_sdk.keys_param(body.get("clientKeys")),
+                device_sdk.keys_param(body.get("sharedKeys")),
+            )
         if kind == "gateway_attribute_request":
             return self._gateway_attributes(identity, body)
         if body.get("method") == "getSessionLimits":
@@ -506,8 +538,11 @@ class DeviceFrontEnd:
         if row is None:
             return {"id": body.get("id"), "device": child, "error": f"{child!r} is not behind gateway {identity.key!r}"}
         keys = body.get("keys") if isinstance(body.get("keys"), list) else [body.get("key")]
-        values = device_sdk.client_attributes(self.platform, row["id"], [k for k in keys if isinstance(k, str)]) \
-            if body.get("client") else {}
+        values = (
+            device_sdk.client_attributes(self.platform, row["id"], [k for k in keys if isinstance(k, str)])
+            if body.get("client")
+            else {}
+        )
         if "key" in body:
             return {"id": body.get("id"), "device": child, "value": values.get(body["key"])}
         return {"id": body.get("id"), "device": child, "values": values}
@@ -534,7 +569,7 @@ class DeviceFrontEnd:
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), self.command_poll_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:

@@ -10,6 +10,7 @@ publish to carries its own key, and the broker's ACL (dynamic security) binds it
     /sys/{device_type}/{key}/thing/event/property/post     Alink properties
     /sys/{device_type}/{key}/thing/event/{event}/post      Alink event
 """
+
 from __future__ import annotations
 
 import functools
@@ -76,7 +77,13 @@ def parse_topic(topic: str) -> Route | None:
         if parts[3] in ("telemetry", "attributes", "connect", "disconnect"):
             return Route(GATEWAY, parts[3], parts[2])
         return None
-    if len(parts) == 8 and parts[0] == "" and parts[1] == "sys" and parts[4:6] == ["thing", "event"] and parts[7] == "post":
+    if (
+        len(parts) == 8
+        and parts[0] == ""
+        and parts[1] == "sys"
+        and parts[4:6] == ["thing", "event"]
+        and parts[7] == "post"
+    ):
         if parts[2] and parts[3] and parts[6]:
             kind = "property" if parts[6] == "property" else "event"
             return Route(ALINK, kind, parts[3], parts[2], parts[6])
@@ -104,7 +111,7 @@ def _gateway(route: Route, body: Any, server_ms: int) -> Decoded:
     if route.kind in ("connect", "disconnect"):
         child = body.get("device")
         if not isinstance(child, str) or not child:
-            raise PayloadError("wrong_shape", f"gateway {route.kind} needs {{\"device\": name}}, got {body!r:.200}")
+            raise PayloadError("wrong_shape", f'gateway {route.kind} needs {{"device": name}}, got {body!r:.200}')
         out = Decoded(children=[child])
         (out.connected if route.kind == "connect" else out.disconnected).append(child)
         return out
@@ -121,7 +128,11 @@ def _alink(route: Route, body: Any, server_ms: int) -> Decoded:
     body = _object(body, "Alink request")
     params = body.get("params")
     method = body.get("method") or f"thing.event.{route.identifier}.post"
-    reply = (f"/sys/{route.product_key}/{route.device}/thing/event/{route.identifier}/post_reply", body.get("id"), method)
+    reply = (
+        f"/sys/{route.product_key}/{route.device}/thing/event/{route.identifier}/post_reply",
+        body.get("id"),
+        method,
+    )
     if route.kind == "property":
         return Decoded(_alink_properties(route.device, _object(params, "Alink params"), server_ms), reply_to=reply)
     params = _object(params, "Alink event params")

@@ -9,6 +9,7 @@ commits the others, so only a database that is away makes the worker retry.
 Several workers share the load through `$share/{group}/...`; each keeps a persistent session
 (clean_session False, a fixed client id) so a restarted worker gets back its in-flight messages.
 """
+
 from __future__ import annotations
 
 import gc
@@ -16,8 +17,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
 
@@ -68,9 +70,17 @@ def backoff_s(attempt: int) -> float:
 class MqttWorker:
     """Consume device topics from the broker into the database until `stop` is set."""
 
-    def __init__(self, platform: Platform, url: str, client_id: str, *, share_group: str = "wuxin",
-                 batch_max: int = 2000, batch_wait_s: float = 0.02,
-                 store: Callable[[Platform, list[Inbound]], BatchOutcome] = store_mqtt_batch) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        url: str,
+        client_id: str,
+        *,
+        share_group: str = "wuxin",
+        batch_max: int = 2000,
+        batch_wait_s: float = 0.02,
+        store: Callable[[Platform, list[Inbound]], BatchOutcome] = store_mqtt_batch,
+    ) -> None:
         self.platform, self.url, self.client_id = platform, url, client_id
         self.share_group, self.batch_max, self.batch_wait_s = share_group, batch_max, batch_wait_s
         self.store = store
@@ -82,8 +92,9 @@ class MqttWorker:
 
     def _client(self) -> BulkClient:
         target = parse_mqtt_url(self.url)
-        client = BulkClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False,
-                             protocol=mqtt.MQTTv311)
+        client = BulkClient(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False, protocol=mqtt.MQTTv311
+        )
         if target.username:
             client.username_pw_set(target.username, target.password)
         client.manual_ack_set(True)
@@ -92,8 +103,9 @@ class MqttWorker:
         client.on_connect = self._on_connect
         client.on_publish_raw = self._on_publish
         client.on_subscribe = self._on_subscribe
-        client.on_disconnect = lambda _c, _u, _f, reason, _p: log.warning("MQTT worker %s disconnected: %s",
-                                                                          self.client_id, reason)
+        client.on_disconnect = lambda _c, _u, _f, reason, _p: log.warning(
+            "MQTT worker %s disconnected: %s", self.client_id, reason
+        )
         return client
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
@@ -156,8 +168,13 @@ class MqttWorker:
             except Exception as exc:  # database down, connection cut: keep the batch, retry
                 self.stats.failed_attempts += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("MQTT worker %s: batch of %d not stored (attempt %d): %s", self.client_id, len(batch),
-                            attempt + 1, self.stats.last_error)
+                log.warning(
+                    "MQTT worker %s: batch of %d not stored (attempt %d): %s",
+                    self.client_id,
+                    len(batch),
+                    attempt + 1,
+                    self.stats.last_error,
+                )
                 if stop.wait(backoff_s(attempt)):
                     return False
                 attempt += 1
@@ -171,4 +188,3 @@ class MqttWorker:
         """PUBACK in arrival order; messages of an older connection are redelivered and acked then.
         The worker subscribes at QoS 1, so the broker sends nothing at QoS 2."""
         self.client.ack_many([m.mid for m in batch if m.generation == self._generation and m.qos == 1])
-

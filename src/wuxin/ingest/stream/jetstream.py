@@ -8,6 +8,7 @@ stream drop the copy a device re-sends (DUP) when its PUBACK was lost, within th
 Workers share the durable pull consumer `wuxin-workers` (explicit ack after the commit). Alink `_reply`
 answers go back on core NATS `wuxin.replies` (at most once, as on the broker before).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,7 @@ class StreamPolicy:
 
 
 def parse_urls(urls: str | list[str]) -> list[str]:
-    """"nats://a:4222,nats://b:4222" -> a list; a bare host:port gets nats://; none is an error naming the value."""
+    """ "nats://a:4222,nats://b:4222" -> a list; a bare host:port gets nats://; none is an error naming the value."""
     items = urls if isinstance(urls, list) else urls.split(",")
     servers = [u.strip() if "://" in u else f"nats://{u.strip()}" for u in items if u and u.strip()]
     if not servers:
@@ -58,8 +59,14 @@ async def connect(servers: list[str], name: str, **options):
     async def error(exc: Exception) -> None:  # one line, not nats-py's traceback per failed reconnect
         log.warning("NATS connection %s: %s %s", name, type(exc).__name__, exc)
 
-    defaults = dict(name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5,
-                    allow_reconnect=True, error_cb=error)
+    defaults = dict(
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        allow_reconnect=True,
+        error_cb=error,
+    )
     return await nats.connect(servers=servers, **{**defaults, **options})
 
 
@@ -82,15 +89,31 @@ async def ensure_stream(nc, servers: list[str], policy: StreamPolicy = StreamPol
     try:
         info = await js.stream_info(STREAM)
     except NotFoundError:
-        info = await js.add_stream(StreamConfig(
-            name=STREAM, subjects=[SUBJECT], storage=StorageType.FILE, num_replicas=replicas,
-            retention=RetentionPolicy.WORK_QUEUE, duplicate_window=policy.duplicate_window_s,
-            max_age=policy.max_age_s))
+        info = await js.add_stream(
+            StreamConfig(
+                name=STREAM,
+                subjects=[SUBJECT],
+                storage=StorageType.FILE,
+                num_replicas=replicas,
+                retention=RetentionPolicy.WORK_QUEUE,
+                duplicate_window=policy.duplicate_window_s,
+                max_age=policy.max_age_s,
+            )
+        )
     try:
         await js.consumer_info(STREAM, CONSUMER)
     except NotFoundError:
-        await js.add_consumer(STREAM, ConsumerConfig(
-            durable_name=CONSUMER, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-            ack_wait=policy.ack_wait_s, max_deliver=-1, max_ack_pending=policy.max_ack_pending,
-            max_waiting=512, num_replicas=0))
+        await js.add_consumer(
+            STREAM,
+            ConsumerConfig(
+                durable_name=CONSUMER,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=policy.ack_wait_s,
+                max_deliver=-1,
+                max_ack_pending=policy.max_ack_pending,
+                max_waiting=512,
+                num_replicas=0,
+            ),
+        )
     return info.config.num_replicas, info.state.messages

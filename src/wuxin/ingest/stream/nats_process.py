@@ -4,6 +4,7 @@ Each node gets free ports, a store directory under `data_dir` and a config file;
 JetStream answers (on a cluster: once its meta leader is elected). The machine's own nats-server is
 never touched.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,16 @@ class NatsCluster:
         self.data_dir = Path(self.data_dir)
         for n in range(1, self.size + 1):
             name = f"n{n}"
-            self.nodes.append(NatsNode(name, self.host, _free_port(self.host), _free_port(self.host),
-                                       self.data_dir / name, self.data_dir / f"{name}.conf"))
+            self.nodes.append(
+                NatsNode(
+                    name,
+                    self.host,
+                    _free_port(self.host),
+                    _free_port(self.host),
+                    self.data_dir / name,
+                    self.data_dir / f"{name}.conf",
+                )
+            )
 
     @property
     def urls(self) -> list[str]:
@@ -82,14 +91,17 @@ class NatsCluster:
         return ",".join(self.urls)
 
     def _render(self, node: NatsNode) -> str:
-        lines = [f"server_name: {node.name}", f"listen: {node.host}:{node.client_port}",
-                 f'jetstream {{ store_dir: "{node.store_dir}", max_memory_store: 256MB, max_file_store: 8GB }}']
+        lines = [
+            f"server_name: {node.name}",
+            f"listen: {node.host}:{node.client_port}",
+            f'jetstream {{ store_dir: "{node.store_dir}", max_memory_store: 256MB, max_file_store: 8GB }}',
+        ]
         if self.size > 1:
             routes = ", ".join(f"nats-route://{other.host}:{other.cluster_port}" for other in self.nodes)
             lines.append(f"cluster {{ name: wuxin, listen: {node.host}:{node.cluster_port}, routes: [{routes}] }}")
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout_s: float = 30.0) -> "NatsCluster":
+    def start(self, timeout_s: float = 30.0) -> NatsCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for node in self.nodes:
             self.start_node(node)
@@ -120,8 +132,9 @@ class NatsCluster:
             except Exception as exc:  # not listening yet, or the meta leader not elected yet
                 last = exc
                 time.sleep(0.2)
-        raise RuntimeError(f"JetStream on {','.join(urls)} not ready after {timeout_s} s: {last!r}; "
-                           f"logs in {self.data_dir}")
+        raise RuntimeError(
+            f"JetStream on {','.join(urls)} not ready after {timeout_s} s: {last!r}; logs in {self.data_dir}"
+        )
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -141,8 +154,9 @@ async def _quiet(_error: Exception) -> None:
 
 
 async def _account_info(urls: list[str]) -> None:
-    nc = await jetstream.connect(urls, "wuxin-ready-check", max_reconnect_attempts=0, allow_reconnect=False,
-                                 connect_timeout=1, error_cb=_quiet)
+    nc = await jetstream.connect(
+        urls, "wuxin-ready-check", max_reconnect_attempts=0, allow_reconnect=False, connect_timeout=1, error_cb=_quiet
+    )
     try:
         await nc.jetstream(timeout=1).account_info()
     finally:

@@ -1,4 +1,5 @@
 """The front end's side of the stream: publish a device's message and return only once the stream has it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,14 @@ class StreamBackend:
         self.js = nc.jetstream(timeout=5)
 
     @classmethod
-    async def open(cls, servers: list[str], name: str, on_reply, clock_ms,
-                   policy: jetstream.StreamPolicy = jetstream.StreamPolicy()) -> "StreamBackend":
+    async def open(
+        cls,
+        servers: list[str],
+        name: str,
+        on_reply,
+        clock_ms,
+        policy: jetstream.StreamPolicy = jetstream.StreamPolicy(),
+    ) -> StreamBackend:
         try:
             nc = await jetstream.connect(servers, name)
         except Exception as exc:
@@ -49,7 +56,7 @@ class StreamBackend:
         while True:
             try:  # the same Nats-Msg-Id on every attempt: a retry after a lost PubAck is not stored twice
                 return await self.js.publish(jetstream.SUBJECT, payload, headers=headers)
-            except (nats.errors.Error, asyncio.TimeoutError) as exc:
+            except (TimeoutError, nats.errors.Error) as exc:
                 if time.monotonic() >= deadline:
                     raise BrokerError(f"the stream did not acknowledge {topic}: {type(exc).__name__} {exc}") from exc
                 attempt += 1

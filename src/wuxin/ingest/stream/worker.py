@@ -9,6 +9,7 @@ at least once, and storage exactly once: readings are inserted ignoring duplicat
 time (a header), not the worker's, so a redelivered copy writes the same rows. While the database is
 away the worker retries the same batch with backoff and tells the stream it is still working on it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ import gc
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from wuxin.bootstrap import Platform
 from wuxin.ingest.mqtt.worker import WorkerStats, _no_cycle_collection, backoff_s
@@ -37,9 +38,16 @@ def inbound_of(message) -> Inbound:
 class StreamWorker:
     """Consume the ingestion stream into the database until `stop` is set."""
 
-    def __init__(self, platform: Platform, servers: list[str], name: str = "wuxin-stream-worker", *,
-                 batch_max: int = 1000, policy: jetstream.StreamPolicy = jetstream.StreamPolicy(),
-                 store: Callable[[Platform, list[Inbound]], BatchOutcome] = store_mqtt_batch) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        servers: list[str],
+        name: str = "wuxin-stream-worker",
+        *,
+        batch_max: int = 1000,
+        policy: jetstream.StreamPolicy = jetstream.StreamPolicy(),
+        store: Callable[[Platform, list[Inbound]], BatchOutcome] = store_mqtt_batch,
+    ) -> None:
         self.platform, self.servers, self.name = platform, servers, name
         self.batch_max, self.policy, self.store = batch_max, policy, store
         self.stats = WorkerStats()
@@ -58,8 +66,13 @@ class StreamWorker:
             js = nc.jetstream(timeout=10)
             subscription = await js.pull_subscribe_bind(jetstream.CONSUMER, jetstream.STREAM)
             self.ready.set()
-            log.info("stream worker %s consuming %s/%s (start-up CPU %.3f s)", self.name, jetstream.STREAM,
-                     jetstream.CONSUMER, time.process_time())
+            log.info(
+                "stream worker %s consuming %s/%s (start-up CPU %.3f s)",
+                self.name,
+                jetstream.STREAM,
+                jetstream.CONSUMER,
+                time.process_time(),
+            )
             while not stop.is_set():
                 batch = await self._fetch(subscription)
                 if batch and await self._store_until_done(nc, batch, stop):
@@ -72,7 +85,7 @@ class StreamWorker:
 
         try:
             return await subscription.fetch(self.batch_max, timeout=FETCH_WAIT_S)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):  # nothing waiting
+        except (TimeoutError, nats.errors.TimeoutError):  # nothing waiting
             return []
         except nats.errors.Error as exc:  # the node it asked went away: the client reconnects to another
             log.warning("stream worker %s: fetch failed: %s", self.name, exc)
@@ -90,8 +103,13 @@ class StreamWorker:
             except Exception as exc:  # database down or connection cut: keep the batch, retry
                 self.stats.failed_attempts += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("stream worker %s: batch of %d not stored (attempt %d): %s", self.name, len(batch),
-                            attempt + 1, self.stats.last_error)
+                log.warning(
+                    "stream worker %s: batch of %d not stored (attempt %d): %s",
+                    self.name,
+                    len(batch),
+                    attempt + 1,
+                    self.stats.last_error,
+                )
                 await self._still_working(batch)
                 deadline = time.monotonic() + backoff_s(attempt)
                 while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """Cold-chain indicators: whether the goods stayed in their temperature range, how long doors stood open, how full
 the cold rooms are, what the refrigeration spends per tonne held, and whether the reefers ran for the whole trip.
 The goods' range is each logger's install attributes (`temp_min_c`, `temp_max_c`, from goods.json)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -77,26 +78,83 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 INDICATORS = (
-    Indicator("temp_in_range_ratio", "1", label("温度达标时间占比", "Share of time in the goods' range"), LOGGER, ("temp_c",),
-              in_range_share, "mean"),
-    Indicator("temp_out_of_range_h", "h", label("温度超标时长", "Hours out of the goods' range"), LOGGER, ("temp_c",),
-              out_of_range_h, "sum"),
-    Indicator("door_open_min", "min", label("开门时长", "Door-open minutes"), DOOR, ("door_open",), door_open_min, "sum"),
-    Indicator("refrigeration_kwh", "kWh", label("制冷用电量", "Refrigeration energy"), METER, ("energy_kwh_total",),
-              refrigeration_kwh, "sum"),
-    Indicator("stock_pallets", "units", label("在库托盘数(RFID)", "Pallets in store (RFID)"), RFID, ("tag_count",), stock_pallets,
-              "sum", month="mean"),
+    Indicator(
+        "temp_in_range_ratio",
+        "1",
+        label("温度达标时间占比", "Share of time in the goods' range"),
+        LOGGER,
+        ("temp_c",),
+        in_range_share,
+        "mean",
+    ),
+    Indicator(
+        "temp_out_of_range_h",
+        "h",
+        label("温度超标时长", "Hours out of the goods' range"),
+        LOGGER,
+        ("temp_c",),
+        out_of_range_h,
+        "sum",
+    ),
+    Indicator(
+        "door_open_min", "min", label("开门时长", "Door-open minutes"), DOOR, ("door_open",), door_open_min, "sum"
+    ),
+    Indicator(
+        "refrigeration_kwh",
+        "kWh",
+        label("制冷用电量", "Refrigeration energy"),
+        METER,
+        ("energy_kwh_total",),
+        refrigeration_kwh,
+        "sum",
+    ),
+    Indicator(
+        "stock_pallets",
+        "units",
+        label("在库托盘数(RFID)", "Pallets in store (RFID)"),
+        RFID,
+        ("tag_count",),
+        stock_pallets,
+        "sum",
+        month="mean",
+    ),
     Indicator("stock_t", "t", label("在库货量", "Tonnes in store"), RFID, ("tag_count",), stock_t, "sum", month="mean"),
-    Indicator("room_utilisation_ratio", "1", label("冷库利用率", "Cold-room utilisation"), RFID, ("tag_count",), utilisation, "mean"),
-    Indicator("pledged_stack_kg", "kg", label("质押货垛称重", "Pledged stack weight"), SCALE, ("weight_kg",), pledged_stack_kg, "sum",
-              month="mean"),
+    Indicator(
+        "room_utilisation_ratio",
+        "1",
+        label("冷库利用率", "Cold-room utilisation"),
+        RFID,
+        ("tag_count",),
+        utilisation,
+        "mean",
+    ),
+    Indicator(
+        "pledged_stack_kg",
+        "kg",
+        label("质押货垛称重", "Pledged stack weight"),
+        SCALE,
+        ("weight_kg",),
+        pledged_stack_kg,
+        "sum",
+        month="mean",
+    ),
     Indicator("reefer_on_h", "h", label("冷机运行时长", "Reefer-on hours"), REEFER, ("unit_on",), reefer_on_h, "sum"),
     Indicator("trip_h", "h", label("行驶时长", "Hours driving"), REEFER, ("speed_kmh",), trip_h, "sum"),
 )
 DERIVED = (
-    Derived("refrigeration_kwh_per_t", "kWh/t", label("每吨日制冷电耗", "Refrigeration kWh per tonne held"),
-            ("refrigeration_kwh", "stock_t"), _ratio),
-    Derived("reefer_on_trip_ratio", "1", label("冷机运行/行驶时长比", "Reefer-on hours over hours driving"),
-            ("reefer_on_h", "trip_h"), _ratio),
+    Derived(
+        "refrigeration_kwh_per_t",
+        "kWh/t",
+        label("每吨日制冷电耗", "Refrigeration kWh per tonne held"),
+        ("refrigeration_kwh", "stock_t"),
+        _ratio,
+    ),
+    Derived(
+        "reefer_on_trip_ratio",
+        "1",
+        label("冷机运行/行驶时长比", "Reefer-on hours over hours driving"),
+        ("reefer_on_h", "trip_h"),
+        _ratio,
+    ),
 )
 INDEX = ("stock_t", "temp_in_range_ratio")

@@ -10,13 +10,14 @@ pallets in the room; the pledged lot stands on a weighing platform. Trucks load 
 unload and come back; the reefer runs from its pre-cool to the end of unloading, the truck's trip logger records
 while goods are aboard. Latent health drives the trade: failing firms move pledged pallets out at night unbooked.
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import orjson
@@ -79,14 +80,21 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     for n in range(rng.randint(1, 3)):
         plate = PLATE_HEADS[place.code] + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(5))
         devices += _truck_devices(rng, prefix, site.name, mode, n + 1, plate, rng.choice(codes))
-    return EnterpriseSpec(name, make_uscc(rng, place.code), "cold_chain", place.region, P.choose_health(rng), (site,),
-                          tuple(devices))
+    return EnterpriseSpec(
+        name, make_uscc(rng, place.code), "cold_chain", place.region, P.choose_health(rng), (site,), tuple(devices)
+    )
 
 
 def _logger_attributes(space: str, kind: str, code: str) -> dict:
     g = goods(code)
-    return {"space_id": space, "space_kind": kind, "goods": code, "temp_min_c": float(g["temp_min_c"]),
-            "temp_max_c": float(g["temp_max_c"]), "excursion_limit_min": int(g["excursion_limit_min"])}
+    return {
+        "space_id": space,
+        "space_kind": kind,
+        "goods": code,
+        "temp_min_c": float(g["temp_min_c"]),
+        "temp_max_c": float(g["temp_max_c"]),
+        "excursion_limit_min": int(g["excursion_limit_min"]),
+    }
 
 
 def _room_devices(rng: random.Random, prefix: str, site: str, mode: str, room: str, code: str) -> list[DeviceSpec]:
@@ -95,27 +103,60 @@ def _room_devices(rng: random.Random, prefix: str, site: str, mode: str, room: s
     rated = round(capacity * rng.uniform(0.09, 0.12) * (1.6 if goods(code)["class"] == "frozen" else 1.0), 1)
     lot = f"{prefix}-{room}-LOT1"
     stack_kg = pledged * goods(code)["pallet_kg"]
-    out = [DeviceSpec(f"{prefix}-{room.lower()}-logger-{k + 1}", LOGGER, site, mode, _logger_attributes(room, "room", code))
-           for k in range(rng.randint(1, 2))]
+    out = [
+        DeviceSpec(
+            f"{prefix}-{room.lower()}-logger-{k + 1}", LOGGER, site, mode, _logger_attributes(room, "room", code)
+        )
+        for k in range(rng.randint(1, 2))
+    ]
     out += [
         DeviceSpec(f"{prefix}-{room.lower()}-door", DOOR, site, mode, {"space_id": room, "space_kind": "room"}),
-        DeviceSpec(f"{prefix}-{room.lower()}-meter", METER, site, mode,
-                   {"space_id": room, "fan_load_kw": round(rated * 0.12, 2), "rated_kw": rated}),
-        DeviceSpec(f"{prefix}-{room.lower()}-rfid", RFID, site, mode,
-                   {"space_id": room, "zone_id": room, "goods": code, "capacity_pallets": capacity,
-                    "pallet_kg": float(goods(code)["pallet_kg"]), "lot_id": lot, "pledged_units": pledged}),
+        DeviceSpec(
+            f"{prefix}-{room.lower()}-meter",
+            METER,
+            site,
+            mode,
+            {"space_id": room, "fan_load_kw": round(rated * 0.12, 2), "rated_kw": rated},
+        ),
+        DeviceSpec(
+            f"{prefix}-{room.lower()}-rfid",
+            RFID,
+            site,
+            mode,
+            {
+                "space_id": room,
+                "zone_id": room,
+                "goods": code,
+                "capacity_pallets": capacity,
+                "pallet_kg": float(goods(code)["pallet_kg"]),
+                "lot_id": lot,
+                "pledged_units": pledged,
+            },
+        ),
         # the bank pledges 97 % of the stack's weight at pledging: pallets, cartons and glaze are not goods
-        DeviceSpec(f"{prefix}-{room.lower()}-scale", SCALE, site, mode,
-                   {"space_id": room, "goods": code, "lot_id": lot, "pledged_kg": round(0.97 * stack_kg)}),
+        DeviceSpec(
+            f"{prefix}-{room.lower()}-scale",
+            SCALE,
+            site,
+            mode,
+            {"space_id": room, "goods": code, "lot_id": lot, "pledged_kg": round(0.97 * stack_kg)},
+        ),
     ]
     return out
 
 
-def _truck_devices(rng: random.Random, prefix: str, site: str, mode: str, n: int, plate: str, code: str) -> list[DeviceSpec]:
+def _truck_devices(
+    rng: random.Random, prefix: str, site: str, mode: str, n: int, plate: str, code: str
+) -> list[DeviceSpec]:
     vin = "LGA" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(14))
     return [
-        DeviceSpec(f"{prefix}-truck{n}-reefer", REEFER, site, mode, {"plate": plate, "vin": vin,
-                                                                     "rated_kw": round(rng.uniform(4.0, 9.0), 1)}),
+        DeviceSpec(
+            f"{prefix}-truck{n}-reefer",
+            REEFER,
+            site,
+            mode,
+            {"plate": plate, "vin": vin, "rated_kw": round(rng.uniform(4.0, 9.0), 1)},
+        ),
         DeviceSpec(f"{prefix}-truck{n}-logger", LOGGER, site, mode, _logger_attributes(plate, "truck", code)),
         DeviceSpec(f"{prefix}-truck{n}-door", DOOR, site, mode, {"space_id": plate, "space_kind": "truck"}),
     ]
@@ -134,7 +175,9 @@ def trucks(enterprise: EnterpriseSpec) -> dict[str, list[DeviceSpec]]:
     """The devices of each reefer truck, by plate."""
     out: dict[str, list[DeviceSpec]] = {}
     for d in enterprise.devices:
-        plate = d.attributes.get("plate") or (d.attributes["space_id"] if d.attributes.get("space_kind") == "truck" else None)
+        plate = d.attributes.get("plate") or (
+            d.attributes["space_id"] if d.attributes.get("space_kind") == "truck" else None
+        )
         if plate:
             out.setdefault(plate, []).append(d)
     return out
@@ -161,53 +204,89 @@ def _truck_widen(enterprise: EnterpriseSpec, chosen: list[DeviceSpec]) -> list[D
     return [d for plate, devs in trucks(enterprise).items() if plate in plates for d in devs]
 
 
-def _room_facts(rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+def _room_facts(
+    rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int
+) -> dict:
     room = _room_of(chosen[0])
     rfid = _first(rooms(enterprise)[room], RFID)
     return {"room": room, "goods": rfid.attributes["goods"], "tau_h": round(rng.uniform(*ROOM_TAU_H), 1)}
 
 
-def _door_facts(rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+def _door_facts(
+    rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int
+) -> dict:
     return {"space": chosen[0].attributes["space_id"], "space_kind": chosen[0].attributes["space_kind"]}
 
 
-def _moved_facts(rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+def _moved_facts(
+    rng: random.Random, enterprise: EnterpriseSpec, chosen: list[DeviceSpec], start_ms: int, end_ms: int
+) -> dict:
     """The room is emptied at night after start, unbooked, in 1-2 trips, down to `left_share` of the pledge: the free
     pallets first, then pledged ones off the weighed stack (how many follows from the stock the simulator holds)."""
     reader = chosen[0]
     night = P.day_ms(int(P.local_day(np.int64(start_ms)))) + P.DAY_MS + int(rng.uniform(1.0, 4.0) * P.HOUR_MS)
     first = min(max(night if night < end_ms else start_ms, start_ms), end_ms - 2 * P.HOUR_MS)
     times = [first + k * 40 * P.MINUTE_MS for k in range(rng.randint(1, 2))]
-    return {"room": _room_of(reader), "lot_id": reader.attributes["lot_id"], "pledged_units": reader.attributes["pledged_units"],
-            "times_ms": times, "left_share": round(rng.uniform(0.6, 0.85), 2)}
+    return {
+        "room": _room_of(reader),
+        "lot_id": reader.attributes["lot_id"],
+        "pledged_units": reader.attributes["pledged_units"],
+        "times_ms": times,
+        "left_share": round(rng.uniform(0.6, 0.85), 2),
+    }
 
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
     "refrigeration_failure": P.AnomalySpec(
-        METER, "sim", (6 * 3600, 30 * 3600), facts=_room_facts, widen=_room_widen,
+        METER,
+        "sim",
+        (6 * 3600, 30 * 3600),
+        facts=_room_facts,
+        widen=_room_widen,
         expect="the room's compressor stops at start and is repaired at end: the meter's power falls to the evaporator "
-               "fans' draw (no power cut), the room's loggers warm towards the outside air with time constant `tau_h` and "
-               "cross the goods' upper limit (temperature excursion once past the goods' allowance); pulled down at "
-               f"{PULL_DOWN_K_PER_H:g} K/h after end"),
+        "fans' draw (no power cut), the room's loggers warm towards the outside air with time constant `tau_h` and "
+        "cross the goods' upper limit (temperature excursion once past the goods' allowance); pulled down at "
+        f"{PULL_DOWN_K_PER_H:g} K/h after end",
+    ),
     "power_cut": P.AnomalySpec(
-        METER, "sim", (2 * 3600, 10 * 3600), facts=_room_facts, widen=_room_widen,
+        METER,
+        "sim",
+        (2 * 3600, 10 * 3600),
+        facts=_room_facts,
+        widen=_room_widen,
         expect="the room's refrigeration loses power at start (power_lost event on the meter, power_kw 0, fans too) until "
-               "end: power cut after 15 min; the loggers (battery) show the room warming, an excursion if it lasts"),
+        "end: power cut after 15 min; the loggers (battery) show the room warming, an excursion if it lasts",
+    ),
     "door_left_open": P.AnomalySpec(
-        DOOR, "sim", (45 * 60, 3 * 3600), facts=_door_facts, widen=_room_widen,
+        DOOR,
+        "sim",
+        (45 * 60, 3 * 3600),
+        facts=_door_facts,
+        widen=_room_widen,
         expect="the door of a room or a truck (`space`) stays open from start to end (door_open true throughout): door "
-               "open too long after 20 min; the room's air warms by up to 5-8 K while it is open (a truck's while loaded)"),
+        "open too long after 20 min; the room's air warms by up to 5-8 K while it is open (a truck's while loaded)",
+    ),
     "pledged_goods_moved": P.AnomalySpec(
-        RFID, "sim", (2 * 86400, 3 * 86400), facts=_moved_facts, widen=_room_widen,
+        RFID,
+        "sim",
+        (2 * 86400, 3 * 86400),
+        facts=_moved_facts,
+        widen=_room_widen,
         expect="at `times_ms` trucks empty the room at night down to `left_share` x `pledged_units` pallets (door "
-               "openings; tag_count drops below the pledge, the pledged stack's weight below pledged_kg) with no row in "
-               "wms_movements and no booked trade until end: stock below the pledge, pledge crossed unbooked, weight "
-               "below the pledge; the pallets do not come back"),
+        "openings; tag_count drops below the pledge, the pledged stack's weight below pledged_kg) with no row in "
+        "wms_movements and no booked trade until end: stock below the pledge, pledge crossed unbooked, weight "
+        "below the pledge; the pallets do not come back",
+    ),
     "reefer_off_in_transit": P.AnomalySpec(
-        REEFER, "sim", (86400, 2 * 86400), widen=_truck_widen, facts=lambda rng, e, chosen, s, t: {"plate": chosen[0].attributes["plate"]},
+        REEFER,
+        "sim",
+        (86400, 2 * 86400),
+        widen=_truck_widen,
+        facts=lambda rng, e, chosen, s, t: {"plate": chosen[0].attributes["plate"]},
         expect="the reefer unit stays off from start to end (unit_on false, power 0) while the truck still delivers: on "
-               "loaded legs its trip logger warms towards the outside air (excursion past the goods' allowance on long "
-               "legs); reefer-on hours fall below hours driving; nothing shows on a day without trips"),
+        "loaded legs its trip logger warms towards the outside air (excursion past the goods' allowance on long "
+        "legs); reefer-on hours fall below hours driving; nothing shows on a day without trips",
+    ),
     "fabricated_copy": P.fabricated_copy(LOGGER),
 }
 
@@ -226,7 +305,9 @@ def _inside(ts: np.ndarray, windows: list[tuple[int, int, dict]]) -> np.ndarray:
 # ---------------------------------------------------------------- schedules
 
 
-def defrosts(enterprise: EnterpriseSpec, room: str, code: str, start_ms: int, end_ms: int) -> list[tuple[int, int, float]]:
+def defrosts(
+    enterprise: EnterpriseSpec, room: str, code: str, start_ms: int, end_ms: int
+) -> list[tuple[int, int, float]]:
     """(start, end, rise K) of each evaporator defrost: a fixed timer, `defrost_per_day` a day at the room's phase."""
     cls = goods_class(code)
     r = random.Random(f"defrost|{enterprise.uscc}|{room}")
@@ -250,8 +331,9 @@ def loadings(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms: int) 
     bias = {"growing": 0.56, "stable": 0.5, "declining": 0.44, "failing": 0.4}[enterprise.health]
     out = []
     d0, d1 = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
-    levels = P.health_level(enterprise.health, P.days_to_end(np.arange(d0, d1 + 1) * P.DAY_MS + P.DAY_MS // 2 - P.CN_OFFSET_MS,
-                                                                 end_ms))
+    levels = P.health_level(
+        enterprise.health, P.days_to_end(np.arange(d0, d1 + 1) * P.DAY_MS + P.DAY_MS // 2 - P.CN_OFFSET_MS, end_ms)
+    )
     for day, level in zip(range(d0, d1 + 1), levels.tolist()):
         dr = random.Random(f"loading|{enterprise.uscc}|{room}|{day}")
         factor = P.work_factor(P.date_of_day(day)) * (0.5 if P.work_weekday(day) == 6 else 1.0) * (0.6 + 0.4 * level)
@@ -263,8 +345,16 @@ def loadings(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms: int) 
                 shut = at + int(dr.uniform(1, 5) * P.MINUTE_MS)
                 openings.append((at, shut))
                 at = shut + int(dr.uniform(0.5, 3) * P.MINUTE_MS)
-            out.append({"ts": t, "end_ms": at, "pallets": pallets, "direction": "in" if dr.random() < bias else "out",
-                        "openings": openings, "booked": True})
+            out.append(
+                {
+                    "ts": t,
+                    "end_ms": at,
+                    "pallets": pallets,
+                    "direction": "in" if dr.random() < bias else "out",
+                    "openings": openings,
+                    "booked": True,
+                }
+            )
     return [m for m in out if start_ms <= m["ts"] < end_ms]
 
 
@@ -277,7 +367,9 @@ def _poisson(r: random.Random, mean: float) -> int:
     return k
 
 
-def room_movements(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms: int, anomalies: list | None = None) -> dict:
+def room_movements(
+    enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms: int, anomalies: list | None = None
+) -> dict:
     """The room's stock: {stock0, moves: [loading...]}; booked trade keeps the stock above WORKING_FLOOR x the pledge
     and under its capacity. A pledged_goods_moved anomaly's night trips (unbooked) take the room down to its
     `left_share` of the pledge (`pledged_taken`: the pallets off the pledged stack); no booked trade until its end."""
@@ -286,19 +378,33 @@ def room_movements(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms:
     floor = math.ceil(WORKING_FLOOR * pledged)
     stock = random.Random(f"stock0|{enterprise.uscc}|{room}").randint(floor + 10, max(floor + 11, int(0.85 * capacity)))
     stock0, on_stack, moves = stock, pledged, []
-    thefts = [(t, facts, len(facts["times_ms"]) - k) for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)
-              for k, t in enumerate(facts["times_ms"])]
-    quiet = [(facts["times_ms"][0], t1, {}) for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)]
+    thefts = [
+        (t, facts, len(facts["times_ms"]) - k)
+        for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)
+        for k, t in enumerate(facts["times_ms"])
+    ]
+    quiet = [
+        (facts["times_ms"][0], t1, {}) for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)
+    ]
     trade = [m for m in loadings(enterprise, room, start_ms, end_ms) if not _inside(np.array([m["ts"]]), quiet)[0]]
     for m in sorted(trade + [{"ts": t, "theft": (facts, left)} for t, facts, left in thefts], key=lambda m: m["ts"]):
         if "theft" in m:
             facts, trips_left = m["theft"]
             units = max(0, stock - round(facts["left_share"] * pledged)) // trips_left
             taken = max(0, units - (stock - on_stack))  # the free pallets go first
-            openings = [(m["ts"] + k * 4 * P.MINUTE_MS, m["ts"] + k * 4 * P.MINUTE_MS + 3 * P.MINUTE_MS)
-                        for k in range(max(1, math.ceil(units / 2)))]
-            m = {"ts": m["ts"], "end_ms": openings[-1][1], "pallets": units, "direction": "out", "openings": openings,
-                 "booked": False, "pledged_taken": taken}
+            openings = [
+                (m["ts"] + k * 4 * P.MINUTE_MS, m["ts"] + k * 4 * P.MINUTE_MS + 3 * P.MINUTE_MS)
+                for k in range(max(1, math.ceil(units / 2)))
+            ]
+            m = {
+                "ts": m["ts"],
+                "end_ms": openings[-1][1],
+                "pallets": units,
+                "direction": "out",
+                "openings": openings,
+                "booked": False,
+                "pledged_taken": taken,
+            }
             on_stack -= taken
         else:
             units = min(m["pallets"], capacity - stock) if m["direction"] == "in" else min(m["pallets"], stock - floor)
@@ -310,15 +416,25 @@ def room_movements(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms:
     return {"stock0": stock0, "moves": moves}
 
 
-def wms_movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None) -> list[dict]:
+def wms_movements(
+    enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None
+) -> list[dict]:
     """The movements the store books in its WMS (business data, not telemetry): booked loadings only."""
     rows = []
     for room, devices in rooms(enterprise).items():
         rfid = _first(devices, RFID)
         for m in room_movements(enterprise, room, start_ms, end_ms, anomalies)["moves"]:
             if m["booked"]:
-                rows.append({"ts": m["ts"], "sku": rfid.attributes["goods"], "zone_id": room, "lot_id": rfid.attributes["lot_id"],
-                             "quantity": m["pallets"], "direction": m["direction"]})
+                rows.append(
+                    {
+                        "ts": m["ts"],
+                        "sku": rfid.attributes["goods"],
+                        "zone_id": room,
+                        "lot_id": rfid.attributes["lot_id"],
+                        "quantity": m["pallets"],
+                        "direction": m["direction"],
+                    }
+                )
     return sorted(rows, key=lambda row: row["ts"])
 
 
@@ -356,8 +472,15 @@ def _door_spans(openings: list[tuple[int, int]], cls: str) -> list[tuple[int, in
     return [(a, b, min(cap, rate * (b - a) / P.MINUTE_MS)) for a, b in openings]
 
 
-def _room_lines(enterprise: EnterpriseSpec, room: str, devices: list[DeviceSpec], start_ms: int, end_ms: int, seed: int,
-                anomalies: list | None) -> Iterator[dict]:
+def _room_lines(
+    enterprise: EnterpriseSpec,
+    room: str,
+    devices: list[DeviceSpec],
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    anomalies: list | None,
+) -> Iterator[dict]:
     rfid = _first(devices, RFID)
     code = rfid.attributes["goods"]
     cls_name = goods(code)["class"]
@@ -365,7 +488,9 @@ def _room_lines(enterprise: EnterpriseSpec, room: str, devices: list[DeviceSpec]
     site = enterprise.sites[0]
     r = P.rng_for(seed, enterprise.uscc, room)
     ts = P.grid(start_ms, end_ms, STEP_MS)
-    ambient = P.climate_temp_c(site.lat, 20.0, ts, P.rng_for(seed, enterprise.uscc, "weather")) + 3.0  # a dock is warmer
+    ambient = (
+        P.climate_temp_c(site.lat, 20.0, ts, P.rng_for(seed, enterprise.uscc, "weather")) + 3.0
+    )  # a dock is warmer
     failure = _windows(anomalies, "refrigeration_failure", "room", room)
     cut = _windows(anomalies, "power_cut", "room", room)
     left_open = _windows(anomalies, "door_left_open", "space", room)
@@ -376,9 +501,12 @@ def _room_lines(enterprise: EnterpriseSpec, room: str, devices: list[DeviceSpec]
     stock = room_movements(enterprise, room, start_ms, end_ms, anomalies)
     openings = [o for m in stock["moves"] for o in m["openings"]] + [(t0, t1) for t0, t1, _ in left_open]
     cycling = 0.8 * np.sin(2 * np.pi * (ts % (40 * P.MINUTE_MS)) / (40 * P.MINUTE_MS) + r.uniform(0, 6.3))
-    air = (_room_air(ts, setpoint, ambient, cooling, tau_h) + cycling * cooling
-           + _bumps(ts, [f for f in frosts], DEFROST_RECOVERY_MIN) * cooling
-           + _bumps(ts, _door_spans(openings, cls_name), 15.0))
+    air = (
+        _room_air(ts, setpoint, ambient, cooling, tau_h)
+        + cycling * cooling
+        + _bumps(ts, [f for f in frosts], DEFROST_RECOVERY_MIN) * cooling
+        + _bumps(ts, _door_spans(openings, cls_name), 15.0)
+    )
     in_defrost = _inside(ts, [(a, b, {}) for a, b, _ in frosts])
     for d in devices:
         dr = P.rng_for(seed, d.key)
@@ -386,11 +514,25 @@ def _room_lines(enterprise: EnterpriseSpec, room: str, devices: list[DeviceSpec]
             temp = air + dr.uniform(-0.5, 0.5) + dr.normal(0, 0.15, len(ts))  # stratification, sensor noise
             humidity = np.clip(85 + 5 * in_defrost + dr.normal(0, 2, len(ts)), 40, 100)
             cols = {"temp_c": temp, "humidity_pct": humidity, **P.status_columns(dr, ts)}
-            values = P.lines_from_arrays(d.key, ts, cols, {"temp_c": 1, "humidity_pct": 1, "battery_pct": 1, "rssi_dbm": 0})
+            values = P.lines_from_arrays(
+                d.key, ts, cols, {"temp_c": 1, "humidity_pct": 1, "battery_pct": 1, "rssi_dbm": 0}
+            )
             yield from P.device_stream(d.key, dr, start_ms, end_ms, enterprise.health, values)
         elif d.device_type == METER:
-            yield from _meter_lines(d, dr, ts, start_ms, end_ms, enterprise.health, cooling, _inside(ts, cut), in_defrost,
-                                    cls_name, ambient - setpoint, air > setpoint + 1.5)
+            yield from _meter_lines(
+                d,
+                dr,
+                ts,
+                start_ms,
+                end_ms,
+                enterprise.health,
+                cooling,
+                _inside(ts, cut),
+                in_defrost,
+                cls_name,
+                ambient - setpoint,
+                air > setpoint + 1.5,
+            )
         elif d.device_type == DOOR:
             yield from _door_lines(d, dr, start_ms, end_ms, enterprise.health, openings)
         elif d.device_type == RFID:
@@ -399,9 +541,20 @@ def _room_lines(enterprise: EnterpriseSpec, room: str, devices: list[DeviceSpec]
             yield from _stock_lines(d, dr, start_ms, end_ms, enterprise.health, stock, "weight_kg", rfid.attributes)
 
 
-def _meter_lines(d: DeviceSpec, r: np.random.Generator, ts: np.ndarray, start_ms: int, end_ms: int, health: str,
-                 cooling: np.ndarray, cut: np.ndarray, in_defrost: np.ndarray, cls: str, lift_k: np.ndarray,
-                 warm: np.ndarray) -> Iterator[dict]:
+def _meter_lines(
+    d: DeviceSpec,
+    r: np.random.Generator,
+    ts: np.ndarray,
+    start_ms: int,
+    end_ms: int,
+    health: str,
+    cooling: np.ndarray,
+    cut: np.ndarray,
+    in_defrost: np.ndarray,
+    cls: str,
+    lift_k: np.ndarray,
+    warm: np.ndarray,
+) -> Iterator[dict]:
     """Fans always (off while an electric defrost heats), the compressor's share of the 5 min while it works (more
     with a warmer outside, all of it while pulling a warm room down), the heaters (a quarter of the rating) in a
     frozen room's defrost, on their timer even with the compressor failed; nothing during a power cut."""
@@ -414,15 +567,18 @@ def _meter_lines(d: DeviceSpec, r: np.random.Generator, ts: np.ndarray, start_ms
     power = np.where(cut, 0.0, power * r.normal(1.0, 0.01, len(ts)))
     energy = float(r.uniform(10_000, 400_000)) + np.cumsum(power) * STEP_MS / P.HOUR_MS
     cols = {"power_kw": np.clip(power, 0, None), "energy_kwh_total": energy, **P.status_columns(r, ts, mains=True)}
-    values = P.lines_from_arrays(d.key, ts, cols, {"power_kw": 2, "energy_kwh_total": 2, "battery_pct": 1, "rssi_dbm": 0})
+    values = P.lines_from_arrays(
+        d.key, ts, cols, {"power_kw": 2, "energy_kwh_total": 2, "battery_pct": 1, "rssi_dbm": 0}
+    )
     lost = [(int(ts[i]), "power_lost", {}) for i in np.flatnonzero(cut[1:] & ~cut[:-1]) + 1]
     if len(ts) and cut[0]:
         lost.insert(0, (int(ts[0]), "power_lost", {}))
     yield from P.device_stream(d.key, r, start_ms, end_ms, health, values, lost)
 
 
-def _door_lines(d: DeviceSpec, r: np.random.Generator, start_ms: int, end_ms: int, health: str,
-                openings: list[tuple[int, int]]) -> Iterator[dict]:
+def _door_lines(
+    d: DeviceSpec, r: np.random.Generator, start_ms: int, end_ms: int, health: str, openings: list[tuple[int, int]]
+) -> Iterator[dict]:
     """The state every 15 min and at each change."""
     changes = sorted([(a, True) for a, _ in openings] + [(b, False) for _, b in openings])
     status = P.grid(start_ms, end_ms, STATUS_MS)
@@ -436,8 +592,16 @@ def _door_lines(d: DeviceSpec, r: np.random.Generator, start_ms: int, end_ms: in
     yield from P.device_stream(d.key, r, start_ms, end_ms, health, values)
 
 
-def _stock_lines(d: DeviceSpec, r: np.random.Generator, start_ms: int, end_ms: int, health: str, stock: dict, key: str,
-                 reader: dict | None = None) -> Iterator[dict]:
+def _stock_lines(
+    d: DeviceSpec,
+    r: np.random.Generator,
+    start_ms: int,
+    end_ms: int,
+    health: str,
+    stock: dict,
+    key: str,
+    reader: dict | None = None,
+) -> Iterator[dict]:
     """RFID: the pallets in the room once each loading is done (a missed tag now and then). Scale: the pledged stack,
     untouched by trade; pledged pallets taken out leave it lighter."""
     ts = P.grid(start_ms, end_ms, STATUS_MS)
@@ -450,7 +614,9 @@ def _stock_lines(d: DeviceSpec, r: np.random.Generator, start_ms: int, end_ms: i
         decimals = 0
     else:
         taken = np.array([m.get("pledged_taken", 0) for m in moves])
-        pallets = reader["pledged_units"] - np.concatenate(([0], np.cumsum(taken)))[np.searchsorted(done, ts, side="right")]
+        pallets = (
+            reader["pledged_units"] - np.concatenate(([0], np.cumsum(taken)))[np.searchsorted(done, ts, side="right")]
+        )
         packing = float(r.uniform(0.995, 1.02))  # cartons, glaze and pallet wood on top of the net weight
         value = pallets * reader["pallet_kg"] * packing * r.normal(1.0, 0.0005, len(ts))
         decimals = 1
@@ -480,10 +646,23 @@ def truck_trips(enterprise: EnterpriseSpec, plate: str, start_ms: int, end_ms: i
             arrive = depart + drive
             unloaded = arrive + int(r.uniform(20, 40) * P.MINUTE_MS)
             back = unloaded + drive
-            dest = (site.lat + km / 111.0 * math.cos(bearing), site.lon + km / (111.0 * math.cos(math.radians(site.lat))) * math.sin(bearing))
-            out.append({"precool": at, "load": (load0, depart), "depart": depart, "arrive": arrive, "unload": (arrive, unloaded),
-                        "back": back, "dest": dest, "kmh": kmh,
-                        "openings": _openings(r, load0, depart) + _openings(r, arrive, unloaded)})
+            dest = (
+                site.lat + km / 111.0 * math.cos(bearing),
+                site.lon + km / (111.0 * math.cos(math.radians(site.lat))) * math.sin(bearing),
+            )
+            out.append(
+                {
+                    "precool": at,
+                    "load": (load0, depart),
+                    "depart": depart,
+                    "arrive": arrive,
+                    "unload": (arrive, unloaded),
+                    "back": back,
+                    "dest": dest,
+                    "kmh": kmh,
+                    "openings": _openings(r, load0, depart) + _openings(r, arrive, unloaded),
+                }
+            )
             at = back + int(r.uniform(0.5, 2.0) * P.HOUR_MS)
     return [t for t in out if t["back"] > start_ms and t["precool"] < end_ms]
 
@@ -519,8 +698,15 @@ def _truck_state(ts: np.ndarray, trips: list[dict], home: tuple[float, float]) -
     return {"lat": lat, "lon": lon, "speed": speed, "acc": acc, "on": on, "loaded": loaded}
 
 
-def _truck_lines(enterprise: EnterpriseSpec, plate: str, devices: list[DeviceSpec], start_ms: int, end_ms: int, seed: int,
-                 anomalies: list | None) -> Iterator[dict]:
+def _truck_lines(
+    enterprise: EnterpriseSpec,
+    plate: str,
+    devices: list[DeviceSpec],
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    anomalies: list | None,
+) -> Iterator[dict]:
     logger = _first(devices, LOGGER)
     code = logger.attributes["goods"]
     cls = goods_class(code)
@@ -534,7 +720,9 @@ def _truck_lines(enterprise: EnterpriseSpec, plate: str, devices: list[DeviceSpe
     ambient = P.climate_temp_c(site.lat, 20.0, ts, P.rng_for(seed, enterprise.uscc, "weather"))
     setpoint = float(cls["room_setpoint_c"])
     box = _room_air(ts, setpoint, ambient, running | ~s["loaded"], float(r.uniform(*TRUCK_TAU_H)))
-    openings = [o for t in trips for o in t["openings"]] + [(a, b) for a, b, _ in _windows(anomalies, "door_left_open", "space", plate)]
+    openings = [o for t in trips for o in t["openings"]] + [
+        (a, b) for a, b, _ in _windows(anomalies, "door_left_open", "space", plate)
+    ]
     box = box + _bumps(ts, _door_spans(openings, goods(code)["class"]), 10.0)
     for d in devices:
         dr = P.rng_for(seed, d.key)
@@ -543,20 +731,35 @@ def _truck_lines(enterprise: EnterpriseSpec, plate: str, devices: list[DeviceSpe
             keep = busy | (ts % PARKED_MS == 0)
             rated = d.attributes["rated_kw"]
             power = np.where(running, rated * np.clip(dr.normal(0.6, 0.1, len(ts)), 0.3, 1.0), 0.0)
-            cols = {"lat": s["lat"] + dr.normal(0, 2e-5, len(ts)), "lon": s["lon"] + dr.normal(0, 2e-5, len(ts)),
-                    "speed_kmh": np.clip(s["speed"] + dr.normal(0, 4, len(ts)) * (s["speed"] > 0), 0, 120), "acc_on": s["acc"],
-                    "unit_on": running, "power_kw": power, "setpoint_c": np.full(len(ts), setpoint),
-                    **P.status_columns(dr, ts, mains=True)}
+            cols = {
+                "lat": s["lat"] + dr.normal(0, 2e-5, len(ts)),
+                "lon": s["lon"] + dr.normal(0, 2e-5, len(ts)),
+                "speed_kmh": np.clip(s["speed"] + dr.normal(0, 4, len(ts)) * (s["speed"] > 0), 0, 120),
+                "acc_on": s["acc"],
+                "unit_on": running,
+                "power_kw": power,
+                "setpoint_c": np.full(len(ts), setpoint),
+                **P.status_columns(dr, ts, mains=True),
+            }
             cols = {k: v[keep] for k, v in cols.items()}
-            values = P.lines_from_arrays(d.key, ts[keep], cols, {"lat": 6, "lon": 6, "speed_kmh": 1, "power_kw": 2,
-                                                                "setpoint_c": 1, "battery_pct": 1, "rssi_dbm": 0})
+            values = P.lines_from_arrays(
+                d.key,
+                ts[keep],
+                cols,
+                {"lat": 6, "lon": 6, "speed_kmh": 1, "power_kw": 2, "setpoint_c": 1, "battery_pct": 1, "rssi_dbm": 0},
+            )
             yield from P.device_stream(d.key, dr, start_ms, end_ms, enterprise.health, values)
         elif d.device_type == LOGGER:  # a trip logger: temperature while goods are aboard, its battery every 30 min
             temp = np.where(s["loaded"], box + dr.normal(0, 0.2, len(ts)), np.nan)
             status = P.status_columns(dr, ts, every_ms=PARKED_MS)
-            cols = {"temp_c": temp, "humidity_pct": np.where(s["loaded"], np.clip(80 + dr.normal(0, 3, len(ts)), 40, 100), np.nan),
-                    **status}
-            values = P.lines_from_arrays(d.key, ts, cols, {"temp_c": 1, "humidity_pct": 1, "battery_pct": 1, "rssi_dbm": 0})
+            cols = {
+                "temp_c": temp,
+                "humidity_pct": np.where(s["loaded"], np.clip(80 + dr.normal(0, 3, len(ts)), 40, 100), np.nan),
+                **status,
+            }
+            values = P.lines_from_arrays(
+                d.key, ts, cols, {"temp_c": 1, "humidity_pct": 1, "battery_pct": 1, "rssi_dbm": 0}
+            )
             yield from P.device_stream(d.key, dr, start_ms, end_ms, enterprise.health, values)
         elif d.device_type == DOOR:
             yield from _door_lines(d, dr, start_ms, end_ms, enterprise.health, openings)
@@ -565,9 +768,16 @@ def _truck_lines(enterprise: EnterpriseSpec, plate: str, devices: list[DeviceSpe
 # ---------------------------------------------------------------- the whole firm
 
 
-def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, anomalies: list | None = None, benign: list | None = None
-              ) -> Iterator[dict]:
+def telemetry(
+    enterprise: EnterpriseSpec,
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    *,
+    intervals_s: dict[str, int] | None = None,
+    anomalies: list | None = None,
+    benign: list | None = None,
+) -> Iterator[dict]:
     """Lines of every device; `anomalies` are labelled records of this pack's "sim" kinds."""
     for room, devices in rooms(enterprise).items():
         yield from _room_lines(enterprise, room, devices, start_ms, end_ms, seed, anomalies)
@@ -584,13 +794,33 @@ def benign_events(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: 
         keys = tuple(sorted(d.key for d in devices if d.device_type in (LOGGER, METER)))
         for t0, t1, rise in defrosts(enterprise, room, code, start_ms, end_ms):
             if start_ms <= t0 < end_ms:
-                out.append(P.AnomalyRecord("defrost", enterprise.uscc, keys, t0, t1 + int(3 * DEFROST_RECOVERY_MIN * P.MINUTE_MS),
-                                           "benign", {}, facts={"room": room, "rise_k": round(rise, 1)},
-                                           expect="the air climbs rise_k K during the defrost and recovers within minutes; "
-                                                  "the meter shows heaters (frozen) or fans only (chilled)"))
+                out.append(
+                    P.AnomalyRecord(
+                        "defrost",
+                        enterprise.uscc,
+                        keys,
+                        t0,
+                        t1 + int(3 * DEFROST_RECOVERY_MIN * P.MINUTE_MS),
+                        "benign",
+                        {},
+                        facts={"room": room, "rise_k": round(rise, 1)},
+                        expect="the air climbs rise_k K during the defrost and recovers within minutes; "
+                        "the meter shows heaters (frozen) or fans only (chilled)",
+                    )
+                )
         doors = tuple(sorted(d.key for d in devices if d.device_type in (DOOR, LOGGER)))
         for m in room_movements(enterprise, room, start_ms, end_ms)["moves"]:
-            out.append(P.AnomalyRecord("loading", enterprise.uscc, doors, m["ts"], m["end_ms"] + 30 * P.MINUTE_MS, "benign", {},
-                                       facts={"room": room, "pallets": m["pallets"], "direction": m["direction"]},
-                                       expect="the door opens once per forklift trip (1-5 min each), the air rises a little"))
+            out.append(
+                P.AnomalyRecord(
+                    "loading",
+                    enterprise.uscc,
+                    doors,
+                    m["ts"],
+                    m["end_ms"] + 30 * P.MINUTE_MS,
+                    "benign",
+                    {},
+                    facts={"room": room, "pallets": m["pallets"], "direction": m["direction"]},
+                    expect="the door opens once per forklift trip (1-5 min each), the air rises a little",
+                )
+            )
     return out

@@ -1,14 +1,22 @@
 """Construction indicators: crane working hours, lifts, overloads; dust and noise exceedances
 against declared limits; headcount through the gates."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
 from wuxin.indicators.common import MINUTE_MS, DayValues, coverage, daily, event_count, held_hours, presence_quality
-from wuxin.indicators.declare import GroupIndicator, Indicator, label
 from wuxin.indicators.days import local_hour
-from wuxin.indicators.kernels import Q_UNKNOWN, count_per_day, day_index, episode_starts, merged_count_per_day, quality, worst
+from wuxin.indicators.declare import GroupIndicator, Indicator, label
+from wuxin.indicators.kernels import (
+    Q_UNKNOWN,
+    count_per_day,
+    day_index,
+    episode_starts,
+    merged_count_per_day,
+    quality,
+    worst,
+)
 from wuxin.indicators.series import DeviceDays
 
 CRANE, ENV, GATE = "construction.tower_crane", "construction.env_monitor", "construction.access_gate"
@@ -67,7 +75,11 @@ def noise_exceedance_hours(data: DeviceDays) -> DayValues:
 
 def unauthorised_entries(data: DeviceDays) -> DayValues:
     entries = data.e("entry")
-    bad = np.array([not p.get("authorised", True) for p in entries.params], dtype=bool) if len(entries) else np.zeros(0, bool)
+    bad = (
+        np.array([not p.get("authorised", True) for p in entries.params], dtype=bool)
+        if len(entries)
+        else np.zeros(0, bool)
+    )
     counts = count_per_day(entries.ts[bad], data.days)
     base = event_count(data, ("entry", "exit"), "rssi_dbm")
     return DayValues(np.where(np.isfinite(base.value), counts, np.nan), base.quality)
@@ -86,24 +98,69 @@ def headcount(gates: list[DeviceDays]) -> DayValues:
         has = count_per_day(entries.ts, days) > 0
         qualities.append(presence_quality(gate, has, "rssi_dbm"))
     counts = np.array([len(p) for p in people], dtype=float)
-    q = np.array([worst([qs[i] for qs in qualities if qs[i] != Q_UNKNOWN] or [Q_UNKNOWN]) for i in range(len(days))], dtype=object)
+    q = np.array(
+        [worst([qs[i] for qs in qualities if qs[i] != Q_UNKNOWN] or [Q_UNKNOWN]) for i in range(len(days))],
+        dtype=object,
+    )
     return DayValues(np.where(counts > 0, counts, np.nan), q)
 
 
 INDICATORS = (
-    Indicator("crane_working_hours", "h", label("塔吊工作时长(每台)", "Crane working hours per crane"), CRANE, ("load_t",),
-              crane_working_hours, "mean"),
+    Indicator(
+        "crane_working_hours",
+        "h",
+        label("塔吊工作时长(每台)", "Crane working hours per crane"),
+        CRANE,
+        ("load_t",),
+        crane_working_hours,
+        "mean",
+    ),
     Indicator("lifts", "lifts", label("吊次", "Lifts"), CRANE, ("load_t",), lifts, "sum"),
-    Indicator("overloads", "incidents", label("超载次数", "Overloads"), CRANE, ("moment_pct",), overloads, "sum", events=("overload",)),
-    Indicator("pm10_exceedance_hours", "h", label("PM10超标时长", "Hours over the PM10 limit"), ENV, ("pm10_ugm3",),
-              pm10_exceedance_hours, "max"),
-    Indicator("pm10_mean_ugm3", "ug/m3", label("PM10日均值", "PM10 daily mean"), ENV, ("pm10_ugm3",), pm10_mean_ugm3, "mean"),
-    Indicator("noise_exceedance_hours", "h", label("噪声超标时长", "Hours over the noise limit"), ENV, ("noise_db",),
-              noise_exceedance_hours, "max"),
-    Indicator("unauthorised_entries", "entries", label("未登记人员进场", "Unregistered entries"), GATE, ("rssi_dbm",),
-              unauthorised_entries, "sum", events=("entry", "exit")),
+    Indicator(
+        "overloads",
+        "incidents",
+        label("超载次数", "Overloads"),
+        CRANE,
+        ("moment_pct",),
+        overloads,
+        "sum",
+        events=("overload",),
+    ),
+    Indicator(
+        "pm10_exceedance_hours",
+        "h",
+        label("PM10超标时长", "Hours over the PM10 limit"),
+        ENV,
+        ("pm10_ugm3",),
+        pm10_exceedance_hours,
+        "max",
+    ),
+    Indicator(
+        "pm10_mean_ugm3", "ug/m3", label("PM10日均值", "PM10 daily mean"), ENV, ("pm10_ugm3",), pm10_mean_ugm3, "mean"
+    ),
+    Indicator(
+        "noise_exceedance_hours",
+        "h",
+        label("噪声超标时长", "Hours over the noise limit"),
+        ENV,
+        ("noise_db",),
+        noise_exceedance_hours,
+        "max",
+    ),
+    Indicator(
+        "unauthorised_entries",
+        "entries",
+        label("未登记人员进场", "Unregistered entries"),
+        GATE,
+        ("rssi_dbm",),
+        unauthorised_entries,
+        "sum",
+        events=("entry", "exit"),
+    ),
 )
 GROUPS = (
-    GroupIndicator("headcount", "persons", label("出勤人数", "Headcount"), GATE, ("rssi_dbm",), headcount, events=("entry",)),
+    GroupIndicator(
+        "headcount", "persons", label("出勤人数", "Headcount"), GATE, ("rssi_dbm",), headcount, events=("entry",)
+    ),
 )
 INDEX = ("crane_working_hours", "headcount")

@@ -10,10 +10,11 @@ monitor sees dust and noise rise with the work. The gates log each worker in and
 (hashed identities, a few unregistered people). Latent health sets the crew size and the
 pace of work: a failing builder's site runs out of money and falls quiet.
 """
+
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -35,19 +36,29 @@ PROJECTS = ("花园", "科创中心", "安置房", "产业园", "学校")
 
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
-    "crane_overload": P.AnomalySpec("construction.tower_crane", "set", (5 * 60, 20 * 60),
-                                    values=lambda d: {"load_t": 11.5, "moment_pct": 142.0},
-                                    expect="load_t and moment_pct at the given values (moment above 100 %) on the crane's "
-                                           "lines from start to end (none at night, when the crane sends nothing)"),
+    "crane_overload": P.AnomalySpec(
+        "construction.tower_crane",
+        "set",
+        (5 * 60, 20 * 60),
+        values=lambda d: {"load_t": 11.5, "moment_pct": 142.0},
+        expect="load_t and moment_pct at the given values (moment above 100 %) on the crane's "
+        "lines from start to end (none at night, when the crane sends nothing)",
+    ),
     "fabricated_copy": P.fabricated_copy("construction.env_monitor"),
-    "fabricated_smooth": P.fabricated_smooth("construction.env_monitor", lambda d: {
-        "pm25_ugm3": {"mean": 35.0, "decimals": 1}, "pm10_ugm3": {"mean": 58.0, "decimals": 1},
-        "noise_db": {"mean": 60.0, "amplitude": 6.0, "peak_hour": 14.0, "decimals": 1}},
+    "fabricated_smooth": P.fabricated_smooth(
+        "construction.env_monitor",
+        lambda d: {
+            "pm25_ugm3": {"mean": 35.0, "decimals": 1},
+            "pm10_ugm3": {"mean": 58.0, "decimals": 1},
+            "noise_db": {"mean": 60.0, "amplitude": 6.0, "peak_hour": 14.0, "decimals": 1},
+        },
         expect="pm25_ugm3 and pm10_ugm3 exactly constant (just under the limits), noise_db a perfect daily sine: "
-               "a dust monitor fed made-up figures"),
+        "a dust monitor fed made-up figures",
+    ),
 }
 
 REST_WEEKDAYS = frozenset({6})  # Sunday: a light day (see telemetry)
+
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     place, _ = rng.choice(PLACES)
@@ -56,12 +67,18 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     site = SiteSpec(f"{place.short}{rng.choice(PROJECTS)}项目工地", place.region, lat, lon)
     mode = rng.choices(("bank_installed", "third_party_platform", "enterprise_shared"), (0.5, 0.35, 0.15))[0]
     prefix = P.key_prefix("con", index, rng)
-    devices = [DeviceSpec(f"{prefix}-crane-{c + 1}", "construction.tower_crane", site.name, mode, {"crane_id": f"TC-{c + 1}"})
-               for c in range(rng.randint(1, 4))]
+    devices = [
+        DeviceSpec(f"{prefix}-crane-{c + 1}", "construction.tower_crane", site.name, mode, {"crane_id": f"TC-{c + 1}"})
+        for c in range(rng.randint(1, 4))
+    ]
     devices.append(DeviceSpec(f"{prefix}-env-1", "construction.env_monitor", site.name, mode, {"site_id": "S1"}))
-    devices += [DeviceSpec(f"{prefix}-gate-{g + 1}", "construction.access_gate", site.name, mode, {"site_id": "S1"})
-                for g in range(rng.randint(1, 2))]
-    return EnterpriseSpec(name, make_uscc(rng, place.code), "construction", place.region, P.choose_health(rng), (site,), tuple(devices))
+    devices += [
+        DeviceSpec(f"{prefix}-gate-{g + 1}", "construction.access_gate", site.name, mode, {"site_id": "S1"})
+        for g in range(rng.randint(1, 2))
+    ]
+    return EnterpriseSpec(
+        name, make_uscc(rng, place.code), "construction", place.region, P.choose_health(rng), (site,), tuple(devices)
+    )
 
 
 def _place_of(enterprise: EnterpriseSpec):
@@ -81,8 +98,9 @@ def _working(ts: np.ndarray, day_open: dict[int, float]) -> np.ndarray:
     return shift & (open_ > 0)
 
 
-def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None) -> Iterator[dict]:
+def telemetry(
+    enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *, intervals_s: dict[str, int] | None = None
+) -> Iterator[dict]:
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     place, (pm_winter, pm_summer) = _place_of(enterprise)
     health = enterprise.health
@@ -102,7 +120,19 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     cranes = [d for d in enterprise.devices if d.device_type == "construction.tower_crane"]
     work = _working(fine, pace)
     for dev in cranes:
-        yield from _crane(dev, enterprise, fine, work, wind, pace, start_ms, end_ms, seed, iv, [c.attributes["crane_id"] for c in cranes])
+        yield from _crane(
+            dev,
+            enterprise,
+            fine,
+            work,
+            wind,
+            pace,
+            start_ms,
+            end_ms,
+            seed,
+            iv,
+            [c.attributes["crane_id"] for c in cranes],
+        )
 
     env = next((d for d in enterprise.devices if d.device_type == "construction.env_monitor"), None)
     if env is not None:
@@ -116,11 +146,30 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         pm10 = np.clip(pm25 * r.uniform(1.5, 1.9) + 45 * busy * r.lognormal(0, 0.5, k), 1, 2000)
         noise = np.clip(np.where(busy > 0, 66 + 8 * busy, 51) + r.normal(0, 2.5, k), 20, 140)
         temp = P.climate_temp_c(place.lat, place.altitude_m, ts, er)
-        cols = {"pm25_ugm3": pm25, "pm10_ugm3": pm10, "noise_db": noise, "temp_c": temp,
-                "humidity_pct": np.clip(75 - 1.5 * (temp - temp.mean()) + P.smooth_noise(r, k, 8, 0.99), 15, 100),
-                "wind_ms": np.interp(ts, fine, wind), **P.status_columns(r, ts, mains=True)}
-        values = P.lines_from_arrays(env.key, ts, cols, {"pm25_ugm3": 1, "pm10_ugm3": 1, "noise_db": 1, "temp_c": 1,
-                                                         "humidity_pct": 1, "wind_ms": 1, "battery_pct": 1, "rssi_dbm": 0})
+        cols = {
+            "pm25_ugm3": pm25,
+            "pm10_ugm3": pm10,
+            "noise_db": noise,
+            "temp_c": temp,
+            "humidity_pct": np.clip(75 - 1.5 * (temp - temp.mean()) + P.smooth_noise(r, k, 8, 0.99), 15, 100),
+            "wind_ms": np.interp(ts, fine, wind),
+            **P.status_columns(r, ts, mains=True),
+        }
+        values = P.lines_from_arrays(
+            env.key,
+            ts,
+            cols,
+            {
+                "pm25_ugm3": 1,
+                "pm10_ugm3": 1,
+                "noise_db": 1,
+                "temp_c": 1,
+                "humidity_pct": 1,
+                "wind_ms": 1,
+                "battery_pct": 1,
+                "rssi_dbm": 0,
+            },
+        )
         yield from P.device_stream(env.key, r, start_ms, end_ms, health, values)
 
     gates = [d for d in enterprise.devices if d.device_type == "construction.access_gate"]
@@ -128,8 +177,19 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         yield from _gates(gates, enterprise, days, pace, start_ms, end_ms, seed)
 
 
-def _crane(dev: DeviceSpec, enterprise: EnterpriseSpec, fine: np.ndarray, work: np.ndarray, wind: np.ndarray,
-           pace: dict[int, float], start_ms: int, end_ms: int, seed: int, iv: dict, crane_ids: list[str]) -> Iterator[dict]:
+def _crane(
+    dev: DeviceSpec,
+    enterprise: EnterpriseSpec,
+    fine: np.ndarray,
+    work: np.ndarray,
+    wind: np.ndarray,
+    pace: dict[int, float],
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    iv: dict,
+    crane_ids: list[str],
+) -> Iterator[dict]:
     r = P.rng_for(seed, dev.key)
     max_load = float(r.choice([6.0, 8.0, 10.0]))
     knee = float(r.uniform(11, 16))
@@ -174,28 +234,61 @@ def _crane(dev: DeviceSpec, enterprise: EnterpriseSpec, fine: np.ndarray, work: 
         load[seg] = weight * r.normal(1, 0.01, m)
         m_pct = weight * r1 / moment * 100
         if m_pct > 100:
-            events.append((int(fine[i]), "overload", {"load_t": round(weight, 2), "rated_load_t": round(float(rated_load_t(r1, max_load, moment)), 2),
-                                                      "moment_pct": round(m_pct, 1)}))
+            events.append(
+                (
+                    int(fine[i]),
+                    "overload",
+                    {
+                        "load_t": round(weight, 2),
+                        "rated_load_t": round(float(rated_load_t(r1, max_load, moment)), 2),
+                        "moment_pct": round(m_pct, 1),
+                    },
+                )
+            )
         cur_slew, cur_r = s2, r2
         i += m
         if len(crane_ids) > 1 and r.random() < 0.003:
             other = r.choice([c for c in crane_ids if c != dev.attributes["crane_id"]])
-            events.append((int(fine[min(i, n - 1)]), "collision_risk", {"other_crane_id": str(other), "distance_m": round(float(r.uniform(2, 8)), 1)}))
+            events.append(
+                (
+                    int(fine[min(i, n - 1)]),
+                    "collision_risk",
+                    {"other_crane_id": str(other), "distance_m": round(float(r.uniform(2, 8)), 1)},
+                )
+            )
     rated_now = rated_load_t(radius, max_load, moment)
     moment_pct = np.clip(load * radius / moment * 100, 0, 300)
     idle_step = iv["crane_idle"] * 1000
     keep = work | (fine % idle_step == 0)
     ts = fine[keep]
-    cols = {"load_t": np.clip(load, 0, 100)[keep], "rated_load_t": rated_now[keep], "moment_pct": moment_pct[keep],
-            "height_m": height[keep], "radius_m": radius[keep], "wind_ms": wind_h[keep], "slew_deg": np.mod(slew, 360)[keep],
-            **P.status_columns(r, ts, mains=True)}
-    values = P.lines_from_arrays(dev.key, ts, cols, {"moment_pct": 1, "height_m": 1, "radius_m": 1, "wind_ms": 1, "slew_deg": 1,
-                                                     "battery_pct": 1, "rssi_dbm": 0})
+    cols = {
+        "load_t": np.clip(load, 0, 100)[keep],
+        "rated_load_t": rated_now[keep],
+        "moment_pct": moment_pct[keep],
+        "height_m": height[keep],
+        "radius_m": radius[keep],
+        "wind_ms": wind_h[keep],
+        "slew_deg": np.mod(slew, 360)[keep],
+        **P.status_columns(r, ts, mains=True),
+    }
+    values = P.lines_from_arrays(
+        dev.key,
+        ts,
+        cols,
+        {"moment_pct": 1, "height_m": 1, "radius_m": 1, "wind_ms": 1, "slew_deg": 1, "battery_pct": 1, "rssi_dbm": 0},
+    )
     yield from P.device_stream(dev.key, r, start_ms, end_ms, enterprise.health, values, events)
 
 
-def _gates(gates: list[DeviceSpec], enterprise: EnterpriseSpec, days: np.ndarray, pace: dict[int, float],
-           start_ms: int, end_ms: int, seed: int) -> Iterator[dict]:
+def _gates(
+    gates: list[DeviceSpec],
+    enterprise: EnterpriseSpec,
+    days: np.ndarray,
+    pace: dict[int, float],
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+) -> Iterator[dict]:
     r = P.rng_for(seed, enterprise.uscc, "crew")
     crew = int(r.integers(40, 180))
     pool = [P.person_hash(enterprise.uscc, w) for w in range(int(crew * 1.3))]
@@ -212,16 +305,32 @@ def _gates(gates: list[DeviceSpec], enterprise: EnterpriseSpec, days: np.ndarray
             t_out = base + int((r.normal(18.1, 0.3) if r.random() < 0.8 else r.uniform(19, 21)) * P.HOUR_MS)
             passes = [(t_in, "entry"), (t_out, "exit")]
             if r.random() < 0.3:
-                passes += [(base + int(r.uniform(11.5, 12.0) * P.HOUR_MS), "exit"), (base + int(r.uniform(12.5, 13.0) * P.HOUR_MS), "entry")]
+                passes += [
+                    (base + int(r.uniform(11.5, 12.0) * P.HOUR_MS), "exit"),
+                    (base + int(r.uniform(12.5, 13.0) * P.HOUR_MS), "entry"),
+                ]
             for t, name in passes:
                 gate = gates[int(r.integers(len(gates)))].key
                 per_gate[gate].append((t, name, {"person_hash": who, "authorised": True}))
-        for _ in range(r.poisson(0.5 + (1.5 if enterprise.health == "failing" else 0))):  # unregistered visitors, tailgaters
+        for _ in range(
+            r.poisson(0.5 + (1.5 if enterprise.health == "failing" else 0))
+        ):  # unregistered visitors, tailgaters
             t = base + int(r.uniform(7, 17) * P.HOUR_MS)
-            per_gate[gates[0].key].append((t, "entry", {"person_hash": P.person_hash("visitor", seed, t), "authorised": False}))
+            per_gate[gates[0].key].append(
+                (t, "entry", {"person_hash": P.person_hash("visitor", seed, t), "authorised": False})
+            )
     for g in gates:
         gr = P.rng_for(seed, g.key)
         ts = P.grid(start_ms, end_ms, P.HOUR_MS)
-        values = P.lines_from_arrays(g.key, ts, P.status_columns(gr, ts, every_ms=1, mains=True), {"battery_pct": 1, "rssi_dbm": 0})
-        yield from P.device_stream(g.key, gr, start_ms, end_ms, enterprise.health, values,
-                                   [e for e in per_gate[g.key] if start_ms <= e[0] < end_ms])
+        values = P.lines_from_arrays(
+            g.key, ts, P.status_columns(gr, ts, every_ms=1, mains=True), {"battery_pct": 1, "rssi_dbm": 0}
+        )
+        yield from P.device_stream(
+            g.key,
+            gr,
+            start_ms,
+            end_ms,
+            enterprise.health,
+            values,
+            [e for e in per_gate[g.key] if start_ms <= e[0] < end_ms],
+        )

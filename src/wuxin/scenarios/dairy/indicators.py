@@ -1,4 +1,5 @@
 """Dairy indicators: herd count from ear tags, activity, rumination, fever, milk per cow."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,15 +56,54 @@ def _per_cow(kg: float, cows: float) -> float | None:
 
 
 INDICATORS = (
-    Indicator("herd_count", "head", label("存栏数(耳标)", "Herd count (ear tags read)"), TAG, ("animal_id",), herd_count, "sum",
-              text_properties=("animal_id",), month="mean"),
-    Indicator("activity_steps_mean", "steps/h", label("平均活动量", "Mean activity"), COLLAR, ("activity_steps",), activity_steps_mean, "mean"),
-    Indicator("rumination_min_mean", "min/h", label("平均反刍时间", "Mean rumination"), COLLAR, ("rumination_min",), rumination_min_mean, "mean"),
-    Indicator("animals_with_fever", "head", label("发热头数", "Animals with fever"), COLLAR, ("body_temp_c",), animals_with_fever, "sum",
-              month="mean"),
+    Indicator(
+        "herd_count",
+        "head",
+        label("存栏数(耳标)", "Herd count (ear tags read)"),
+        TAG,
+        ("animal_id",),
+        herd_count,
+        "sum",
+        text_properties=("animal_id",),
+        month="mean",
+    ),
+    Indicator(
+        "activity_steps_mean",
+        "steps/h",
+        label("平均活动量", "Mean activity"),
+        COLLAR,
+        ("activity_steps",),
+        activity_steps_mean,
+        "mean",
+    ),
+    Indicator(
+        "rumination_min_mean",
+        "min/h",
+        label("平均反刍时间", "Mean rumination"),
+        COLLAR,
+        ("rumination_min",),
+        rumination_min_mean,
+        "mean",
+    ),
+    Indicator(
+        "animals_with_fever",
+        "head",
+        label("发热头数", "Animals with fever"),
+        COLLAR,
+        ("body_temp_c",),
+        animals_with_fever,
+        "sum",
+        month="mean",
+    ),
     Indicator("milk_kg", "kg", label("产奶量", "Milk"), MILK, ("milk_kg",), milk_kg, "sum"),
 )
 DERIVED = (
-    Derived("milk_kg_per_cow", "kg/head", label("单产(每头日产奶)", "Milk per cow per day"), ("milk_kg", "herd_count"), _per_cow),
+    Derived(
+        "milk_kg_per_cow",
+        "kg/head",
+        label("单产(每头日产奶)", "Milk per cow per day"),
+        ("milk_kg", "herd_count"),
+        _per_cow,
+    ),
 )
 INDEX = ("milk_kg_per_cow",)

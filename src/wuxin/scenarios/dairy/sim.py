@@ -10,10 +10,11 @@ milking; milk meters record each cow's milking; barn sensors follow the local cl
 the TMR wagon loads after each milking. Latent health sets yields, sickness and, for
 failing farms, a herd sell-off: collars of sold cows are cut off (tamper) and fall silent.
 """
+
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -37,9 +38,17 @@ RATIONS = ("泌乳牛高产TMR", "泌乳牛中产TMR", "干奶牛TMR")
 FEVER_C = 39.5
 
 
-def _sick_facts(rng: random.Random, enterprise: EnterpriseSpec, collars: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
-    return {"collars": sorted(d.key for d in collars), "animal_ids": sorted(d.attributes["animal_id"] for d in collars),
-            "fever_c": FEVER_C, "rumination_factor": 0.55, "activity_factor": 0.6, "milk_factor": 0.65}
+def _sick_facts(
+    rng: random.Random, enterprise: EnterpriseSpec, collars: list[DeviceSpec], start_ms: int, end_ms: int
+) -> dict:
+    return {
+        "collars": sorted(d.key for d in collars),
+        "animal_ids": sorted(d.attributes["animal_id"] for d in collars),
+        "fever_c": FEVER_C,
+        "rumination_factor": 0.55,
+        "activity_factor": 0.6,
+        "milk_factor": 0.65,
+    }
 
 
 def _with_milk_meters(enterprise: EnterpriseSpec, collars: list[DeviceSpec]) -> list[DeviceSpec]:
@@ -57,9 +66,24 @@ def fall_sick(lines: list[dict], record) -> list[dict]:
         if "values" in l and record.start_ms <= l["ts"] < record.end_ms:
             v = l["values"]
             if collar:
-                v = {**v, **({"body_temp_c": round(min(max(v["body_temp_c"] + 1.3, f["fever_c"] + 0.05), 42.0), 2)} if "body_temp_c" in v else {}),
-                     **({"rumination_min": round(v["rumination_min"] * f["rumination_factor"], 1)} if "rumination_min" in v else {}),
-                     **({"activity_steps": int(round(v["activity_steps"] * f["activity_factor"]))} if "activity_steps" in v else {})}
+                v = {
+                    **v,
+                    **(
+                        {"body_temp_c": round(min(max(v["body_temp_c"] + 1.3, f["fever_c"] + 0.05), 42.0), 2)}
+                        if "body_temp_c" in v
+                        else {}
+                    ),
+                    **(
+                        {"rumination_min": round(v["rumination_min"] * f["rumination_factor"], 1)}
+                        if "rumination_min" in v
+                        else {}
+                    ),
+                    **(
+                        {"activity_steps": int(round(v["activity_steps"] * f["activity_factor"]))}
+                        if "activity_steps" in v
+                        else {}
+                    ),
+                }
             elif v.get("animal_id") in sick and "milk_kg" in v:
                 v = {**v, "milk_kg": round(v["milk_kg"] * f["milk_factor"], 2)}
             l = {**l, "values": v}
@@ -68,18 +92,34 @@ def fall_sick(lines: list[dict], record) -> list[dict]:
 
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
-    "herd_drop": P.AnomalySpec("dairy.collar", "silence", (3 * 86400, 7 * 86400), share=0.3,
-                               expect="a share of the herd's collars silent from start to end, no tamper event"),
-    "sick_animals": P.AnomalySpec("dairy.collar", "rewrite", (3 * 86400, 6 * 86400), share=0.04, facts=_sick_facts,
-                                  widen=_with_milk_meters, rewrite=fall_sick,
-                                  expect="the listed cows' body_temp_c >= fever_c on every collar reading from start to end, "
-                                         "rumination_min and activity_steps scaled down by their factors, and their milk_kg "
-                                         "at the milk meters scaled by milk_factor"),
+    "herd_drop": P.AnomalySpec(
+        "dairy.collar",
+        "silence",
+        (3 * 86400, 7 * 86400),
+        share=0.3,
+        expect="a share of the herd's collars silent from start to end, no tamper event",
+    ),
+    "sick_animals": P.AnomalySpec(
+        "dairy.collar",
+        "rewrite",
+        (3 * 86400, 6 * 86400),
+        share=0.04,
+        facts=_sick_facts,
+        widen=_with_milk_meters,
+        rewrite=fall_sick,
+        expect="the listed cows' body_temp_c >= fever_c on every collar reading from start to end, "
+        "rumination_min and activity_steps scaled down by their factors, and their milk_kg "
+        "at the milk meters scaled by milk_factor",
+    ),
     "fabricated_copy": P.fabricated_copy("dairy.milk_meter"),
-    "fabricated_smooth": P.fabricated_smooth("dairy.collar", lambda d: {
-        "body_temp_c": {"mean": 38.6, "amplitude": 0.2, "peak_hour": 17.0, "decimals": 2},
-        "rumination_min": {"mean": 24.0, "amplitude": 8.0, "peak_hour": 2.0, "decimals": 1},
-        "activity_steps": {"mean": 260.0, "amplitude": 120.0, "peak_hour": 12.0, "decimals": 0}}),
+    "fabricated_smooth": P.fabricated_smooth(
+        "dairy.collar",
+        lambda d: {
+            "body_temp_c": {"mean": 38.6, "amplitude": 0.2, "peak_hour": 17.0, "decimals": 2},
+            "rumination_min": {"mean": 24.0, "amplitude": 8.0, "peak_hour": 2.0, "decimals": 1},
+            "activity_steps": {"mean": 260.0, "amplitude": 120.0, "peak_hour": 12.0, "decimals": 0},
+        },
+    ),
 }
 
 CULL_RATE_PER_COW_DAY = 0.33 / 365  # about a third of a dairy herd is replaced each year
@@ -107,28 +147,58 @@ def benign_events(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: 
     heifers = min(len(pool) // 10, _poisson(r, FIRST_CALVING_SHARE * CALVING_RATE_PER_COW_DAY * len(collars) * days))
     first_day = int(P.local_day(np.int64(start_ms))) + 2
     last_day = int(P.local_day(np.int64(end_ms - 1))) - 1
-    for n, collar in enumerate(pool[:culls + heifers]):
+    for n, collar in enumerate(pool[: culls + heifers]):
         animal = collar.attributes["animal_id"]
         devices = tuple(sorted({collar.key, tags.get(animal, collar.key)}))
         if n < culls:
             t = P.day_ms(r.randint(first_day, last_day)) + int(r.uniform(9, 12) * P.HOUR_MS)
-            out.append(P.AnomalyRecord("cull", enterprise.uscc, devices, t, t + P.HOUR_MS, "cull", {},
-                                       facts={"animal_id": animal, "decommissioned_ms": t},
-                                       expect="the cow's collar, tag and milk records stop for good at start; her devices "
-                                              "are decommissioned at start"))
+            out.append(
+                P.AnomalyRecord(
+                    "cull",
+                    enterprise.uscc,
+                    devices,
+                    t,
+                    t + P.HOUR_MS,
+                    "cull",
+                    {},
+                    facts={"animal_id": animal, "decommissioned_ms": t},
+                    expect="the cow's collar, tag and milk records stop for good at start; her devices "
+                    "are decommissioned at start",
+                )
+            )
         else:
             t = r.randint(P.day_ms(first_day), P.day_ms(last_day))
-            out.append(P.AnomalyRecord("calving", enterprise.uscc, devices, t, t + 6 * P.HOUR_MS, "join", {},
-                                       facts={"animal_id": animal, "installed_ms": t, "first_calving": True},
-                                       expect="a heifer calves and joins the milking herd: her collar and tag are installed "
-                                              "at start and report from then on; the herd grows by one"))
+            out.append(
+                P.AnomalyRecord(
+                    "calving",
+                    enterprise.uscc,
+                    devices,
+                    t,
+                    t + 6 * P.HOUR_MS,
+                    "join",
+                    {},
+                    facts={"animal_id": animal, "installed_ms": t, "first_calving": True},
+                    expect="a heifer calves and joins the milking herd: her collar and tag are installed "
+                    "at start and report from then on; the herd grows by one",
+                )
+            )
     joined = {d for rec in out for d in rec.devices}
     for collar in collars:
         t = calved.get(collar.key)
         if t is not None and collar.key not in joined and start_ms <= t < end_ms:
-            out.append(P.AnomalyRecord("calving", enterprise.uscc, (collar.key,), t, t + 6 * P.HOUR_MS, "calendar", {},
-                                       facts={"animal_id": collar.attributes["animal_id"], "first_calving": False},
-                                       expect="a dry cow calves: milked again from then on"))
+            out.append(
+                P.AnomalyRecord(
+                    "calving",
+                    enterprise.uscc,
+                    (collar.key,),
+                    t,
+                    t + 6 * P.HOUR_MS,
+                    "calendar",
+                    {},
+                    facts={"animal_id": collar.attributes["animal_id"], "first_calving": False},
+                    expect="a dry cow calves: milked again from then on",
+                )
+            )
     return out
 
 
@@ -152,15 +222,25 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     devices = []
     for c in range(rng.randint(60, 140)):
         animal = f"{rng.randint(15, 23):02d}{rng.randrange(10**4):04d}{c:03d}"
-        devices.append(DeviceSpec(f"{prefix}-collar-{c + 1:03d}", "dairy.collar", site.name, mode, {"animal_id": animal}))
+        devices.append(
+            DeviceSpec(f"{prefix}-collar-{c + 1:03d}", "dairy.collar", site.name, mode, {"animal_id": animal})
+        )
         devices.append(DeviceSpec(f"{prefix}-tag-{c + 1:03d}", "dairy.ear_tag", site.name, mode, {"animal_id": animal}))
     for m in range(rng.randint(2, 4)):
-        devices.append(DeviceSpec(f"{prefix}-milkmeter-{m + 1}", "dairy.milk_meter", site.name, mode, {"parlour_id": "P1"}))
+        devices.append(
+            DeviceSpec(f"{prefix}-milkmeter-{m + 1}", "dairy.milk_meter", site.name, mode, {"parlour_id": "P1"})
+        )
     for b in range(rng.randint(2, 3)):
-        devices.append(DeviceSpec(f"{prefix}-env-{b + 1}", "dairy.env_sensor", site.name, mode, {"barn_id": f"B{b + 1}"}))
+        devices.append(
+            DeviceSpec(f"{prefix}-env-{b + 1}", "dairy.env_sensor", site.name, mode, {"barn_id": f"B{b + 1}"})
+        )
     for f in range(rng.randint(1, 2)):
-        devices.append(DeviceSpec(f"{prefix}-tmr-{f + 1}", "dairy.tmr_feeder", site.name, mode, {"ration": RATIONS[f % 2]}))
-    return EnterpriseSpec(name, make_uscc(rng, place.code), "dairy", place.region, P.choose_health(rng), (site,), tuple(devices))
+        devices.append(
+            DeviceSpec(f"{prefix}-tmr-{f + 1}", "dairy.tmr_feeder", site.name, mode, {"ration": RATIONS[f % 2]})
+        )
+    return EnterpriseSpec(
+        name, make_uscc(rng, place.code), "dairy", place.region, P.choose_health(rng), (site,), tuple(devices)
+    )
 
 
 def _place_of(enterprise: EnterpriseSpec) -> P.Place:
@@ -176,11 +256,14 @@ def sickness(enterprise: EnterpriseSpec, ts_h: np.ndarray, seed: int, interval_s
     r = P.rng_for(seed, enterprise.uscc, "sickness")
     n = sum(1 for d in enterprise.devices if d.device_type == "dairy.collar")
     rate = SICK_RATE_PER_DAY[enterprise.health] * interval_s / 86400
-    return np.array([P.segments_mask(r, len(ts_h), rate, 5 * 86400 / interval_s) for _ in range(n)], dtype=bool).reshape(n, len(ts_h))
+    return np.array(
+        [P.segments_mask(r, len(ts_h), rate, 5 * 86400 / interval_s) for _ in range(n)], dtype=bool
+    ).reshape(n, len(ts_h))
 
 
-def natural_anomalies(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
-                      intervals_s: dict[str, int] | None = None) -> list[P.AnomalyRecord]:
+def natural_anomalies(
+    enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, intervals_s: dict[str, int] | None = None
+) -> list[P.AnomalyRecord]:
     """The sickness episodes `telemetry` simulates on its own, as sick_animals records: real events a lender's risk
     officer would want flagged, not noise. A cow sold before her episode sends nothing then; the record still says
     she was sick."""
@@ -192,10 +275,20 @@ def natural_anomalies(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, se
         edges = np.flatnonzero(np.diff(np.concatenate(([0], sick.astype(np.int8), [0]))))
         for first, stop in zip(edges[::2], edges[1::2]):
             t0, t1 = int(ts_h[first]), int(ts_h[stop - 1]) + interval_s * 1000
-            out.append(P.AnomalyRecord("sick_animals", enterprise.uscc, (collar.key,), t0, t1, "natural", {},
-                                       facts={"animal_ids": [collar.attributes["animal_id"]], "natural": True},
-                                       expect="the cow's body temperature about 1-2 C above the herd's, less rumination, "
-                                              "activity and milk, from start to end"))
+            out.append(
+                P.AnomalyRecord(
+                    "sick_animals",
+                    enterprise.uscc,
+                    (collar.key,),
+                    t0,
+                    t1,
+                    "natural",
+                    {},
+                    facts={"animal_ids": [collar.attributes["animal_id"]], "natural": True},
+                    expect="the cow's body temperature about 1-2 C above the herd's, less rumination, "
+                    "activity and milk, from start to end",
+                )
+            )
     return out
 
 
@@ -205,16 +298,23 @@ def wood_daily_kg(dim: np.ndarray, parity: np.ndarray) -> np.ndarray:
     b = np.where(parity == 1, 0.20, 0.23)
     c = np.where(parity == 1, 0.0025, 0.0037)
     d = np.maximum(dim, 1.0)
-    return a * d ** b * np.exp(-c * d)
+    return a * d**b * np.exp(-c * d)
 
 
 def _thi(temp_c: np.ndarray, rh: np.ndarray) -> np.ndarray:
     return (1.8 * temp_c + 32) - (0.55 - 0.0055 * rh) * (1.8 * temp_c - 26)
 
 
-def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, truth: dict | None = None,
-              calvings: dict | None = None) -> Iterator[dict]:
+def telemetry(
+    enterprise: EnterpriseSpec,
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    *,
+    intervals_s: dict[str, int] | None = None,
+    truth: dict | None = None,
+    calvings: dict | None = None,
+) -> Iterator[dict]:
     """Lines of every device; `truth`, when given, receives {(uscc, local day): cows whose tag was read};
     `calvings`, when given, receives {collar key: epoch ms} of the dry cows that calve in the window (their
     lactation starts again: tag reads move from the sorting gate to the parlour, the milk meters record them)."""
@@ -271,19 +371,33 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     activity = 160 * rhythm[None, :] * er.lognormal(0, 0.2, (n, 1)) * (1 + 1.6 * oestrus) * (1 - 0.45 * sick)
     activity = np.clip(activity * er.lognormal(0, 0.15, activity.shape), 0, 9000).round()
     rum_rhythm = np.clip(34 - 14 * rhythm, 4, 40)
-    rumination = rum_rhythm[None, :] * (1 - 0.45 * oestrus - 0.5 * sick - 0.15 * heat) * er.lognormal(0, 0.12, activity.shape)
+    rumination = (
+        rum_rhythm[None, :] * (1 - 0.45 * oestrus - 0.5 * sick - 0.15 * heat) * er.lognormal(0, 0.12, activity.shape)
+    )
     rumination = np.clip(rumination, 0, 60)
-    temp = (38.55 + 0.25 * np.cos(2 * np.pi * (hour - 17) / 24)[None, :] + 0.5 * heat + 1.6 * sick * er.uniform(0.6, 1.2, (n, 1))
-            + 0.3 * oestrus + er.normal(0, 0.08, activity.shape))
+    temp = (
+        38.55
+        + 0.25 * np.cos(2 * np.pi * (hour - 17) / 24)[None, :]
+        + 0.5 * heat
+        + 1.6 * sick * er.uniform(0.6, 1.2, (n, 1))
+        + 0.3 * oestrus
+        + er.normal(0, 0.08, activity.shape)
+    )
     temp = np.clip(temp, 30, 45)
 
     for i, dev in enumerate(collars):
         r = P.rng_for(seed, dev.key)
         alive = ts_h < gone_at[i]
         ts_i = ts_h[alive]
-        cols = {"activity_steps": activity[i, alive], "rumination_min": rumination[i, alive], "body_temp_c": temp[i, alive],
-                **P.status_columns(r, ts_i, every_ms=6 * P.HOUR_MS)}
-        values = P.lines_from_arrays(dev.key, ts_i, cols, {"activity_steps": 0, "rumination_min": 1, "battery_pct": 1, "rssi_dbm": 0})
+        cols = {
+            "activity_steps": activity[i, alive],
+            "rumination_min": rumination[i, alive],
+            "body_temp_c": temp[i, alive],
+            **P.status_columns(r, ts_i, every_ms=6 * P.HOUR_MS),
+        }
+        values = P.lines_from_arrays(
+            dev.key, ts_i, cols, {"activity_steps": 0, "rumination_min": 1, "battery_pct": 1, "rssi_dbm": 0}
+        )
         gone = [(int(gone_at[i]), "tamper", {})] if gone_at[i] < end_ms else []
         yield from P.device_stream(dev.key, r, start_ms, min(end_ms, int(gone_at[i])), health, values, gone)
 
@@ -328,27 +442,42 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
         if dev.device_type == "dairy.ear_tag":
             rows = sorted(tag_rows.get(dev.key, []))
             ts = np.array([x[0] for x in rows], dtype=np.int64)
-            values = P.lines_from_arrays(dev.key, ts, {"animal_id": np.array([x[1] for x in rows], dtype=object),
-                                                       "reader_id": np.array([x[2] for x in rows], dtype=object)})
+            values = P.lines_from_arrays(
+                dev.key,
+                ts,
+                {
+                    "animal_id": np.array([x[1] for x in rows], dtype=object),
+                    "reader_id": np.array([x[2] for x in rows], dtype=object),
+                },
+            )
             yield from P.device_stream(dev.key, P.rng_for(seed, dev.key), start_ms, end_ms, "stable", values)
         elif dev.device_type == "dairy.milk_meter":
             rows = sorted(meter_rows[dev.key])
             ts = np.array([x[0] for x in rows], dtype=np.int64)
-            values = P.lines_from_arrays(dev.key, ts, {"milk_kg": np.array([x[1] for x in rows]),
-                                                       "animal_id": np.array([x[2] for x in rows], dtype=object)})
+            values = P.lines_from_arrays(
+                dev.key,
+                ts,
+                {"milk_kg": np.array([x[1] for x in rows]), "animal_id": np.array([x[2] for x in rows], dtype=object)},
+            )
             yield from P.device_stream(dev.key, P.rng_for(seed, dev.key), start_ms, end_ms, health, values)
         elif dev.device_type == "dairy.env_sensor":
             r = P.rng_for(seed, dev.key)
             k = len(ts_env)
             closed = np.clip((5 - outdoor) / 20, 0, 1)  # barns are shut in the cold: air goes stale
             night = (P.local_hour(ts_env) < 6) | (P.local_hour(ts_env) > 21)
-            cols = {"temp_c": barn_t + r.normal(0, 0.3, k) + r.uniform(-0.8, 0.8),
-                    "humidity_pct": np.clip(rh + r.normal(0, 1.5, k), 0, 100),
-                    "nh3_ppm": np.clip(6 + 14 * closed + 4 * night + P.smooth_noise(r, k, 2.0, 0.97), 0, 500),
-                    "co2_ppm": np.clip(650 + 1500 * closed + 300 * night + P.smooth_noise(r, k, 120, 0.97), 350, 20000),
-                    **P.status_columns(r, ts_env, mains=True)}
-            values = P.lines_from_arrays(dev.key, ts_env, cols, {"temp_c": 1, "humidity_pct": 1, "nh3_ppm": 1, "co2_ppm": 0,
-                                                                 "battery_pct": 1, "rssi_dbm": 0})
+            cols = {
+                "temp_c": barn_t + r.normal(0, 0.3, k) + r.uniform(-0.8, 0.8),
+                "humidity_pct": np.clip(rh + r.normal(0, 1.5, k), 0, 100),
+                "nh3_ppm": np.clip(6 + 14 * closed + 4 * night + P.smooth_noise(r, k, 2.0, 0.97), 0, 500),
+                "co2_ppm": np.clip(650 + 1500 * closed + 300 * night + P.smooth_noise(r, k, 120, 0.97), 350, 20000),
+                **P.status_columns(r, ts_env, mains=True),
+            }
+            values = P.lines_from_arrays(
+                dev.key,
+                ts_env,
+                cols,
+                {"temp_c": 1, "humidity_pct": 1, "nh3_ppm": 1, "co2_ppm": 0, "battery_pct": 1, "rssi_dbm": 0},
+            )
             yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values)
         elif dev.device_type == "dairy.tmr_feeder":
             r = P.rng_for(seed, dev.key)

@@ -11,11 +11,12 @@ Charging: cars arrive at each pile with the daily pattern of an urban station (r
 drivers at night on the valley tariff, commuters at noon and evening); a session charges at
 the pile's power, tapering as the battery fills, then reports session_end.
 """
+
 from __future__ import annotations
 
 import random
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,7 @@ import pvlib
 from wuxin.sim import patterns as P
 from wuxin.sim.spec import DeviceSpec, EnterpriseSpec, SiteSpec, make_uscc
 
-DEFAULT_INTERVALS_S = {"pv": 300, "pv_night": 1800, "energy.weather_station": 300,
-                       "charging": 120, "pile_idle": 900}
+DEFAULT_INTERVALS_S = {"pv": 300, "pv_night": 1800, "energy.weather_station": 300, "charging": 120, "pile_idle": 900}
 EPOCH_2020_MS = 1_577_836_800_000
 
 PV_PLACES = (  # place, clear-day odds (clear, broken, overcast), tilt
@@ -51,26 +51,47 @@ ALL_PLACES.update({p.region: (p, (0.35, 0.35, 0.3), 10) for p in CHARGE_PLACES})
 
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
-    "pv_above_irradiance": P.AnomalySpec("energy.pv_inverter", "set", (6 * 3600, 30 * 3600),
-                                         values=lambda d: {"ac_power_kw": round(0.9 * d.attributes["capacity_kwp"], 2), "status": "normal"},
-                                         expect="ac_power_kw held at 90 % of capacity, status normal, at night and under "
-                                                "cloud: more than the plane-of-array irradiance allows"),
+    "pv_above_irradiance": P.AnomalySpec(
+        "energy.pv_inverter",
+        "set",
+        (6 * 3600, 30 * 3600),
+        values=lambda d: {"ac_power_kw": round(0.9 * d.attributes["capacity_kwp"], 2), "status": "normal"},
+        expect="ac_power_kw held at 90 % of capacity, status normal, at night and under "
+        "cloud: more than the plane-of-array irradiance allows",
+    ),
     "fabricated_copy": P.fabricated_copy("energy.pv_inverter"),
-    "fabricated_smooth": P.fabricated_smooth("energy.pv_inverter", lambda d: {
-        "ac_power_kw": {"mean": 0.0, "amplitude": round(0.75 * d.attributes["capacity_kwp"], 2), "peak_hour": 13.5,
-                        "floor": 0.0, "decimals": 2}},
+    "fabricated_smooth": P.fabricated_smooth(
+        "energy.pv_inverter",
+        lambda d: {
+            "ac_power_kw": {
+                "mean": 0.0,
+                "amplitude": round(0.75 * d.attributes["capacity_kwp"], 2),
+                "peak_hour": 13.5,
+                "floor": 0.0,
+                "decimals": 2,
+            }
+        },
         expect="ac_power_kw a perfect cosine bell every day (peak 75 % of capacity at 13:30, zero 07:30-19:30 outside), "
-               "whatever the sky: no cloud dips, same curve each day"),
+        "whatever the sky: no cloud dips, same curve each day",
+    ),
 }
 
 MAINTENANCE = {"scope": "device", "device_type": "energy.pv_inverter"}  # an inverter powered down for service
 COUNTERS = {"energy.pv_inverter": "energy_kwh_total", "energy.charging_pile": "energy_kwh_total"}
 
+
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     kind = rng.choices(("pv", "charging", "roof_and_piles"), (0.5, 0.3, 0.2))[0]
-    place, _, tilt = rng.choice(PV_PLACES if kind == "pv" else ROOF_PLACES) if kind != "charging" else (rng.choice(CHARGE_PLACES), None, 0)
-    trades = {"pv": ("光伏发电", "新能源", "光伏电力"), "charging": ("充电科技", "新能源汽车服务", "能源科技"),
-              "roof_and_piles": ("新能源科技", "光伏科技", "绿色能源")}[kind]
+    place, _, tilt = (
+        rng.choice(PV_PLACES if kind == "pv" else ROOF_PLACES)
+        if kind != "charging"
+        else (rng.choice(CHARGE_PLACES), None, 0)
+    )
+    trades = {
+        "pv": ("光伏发电", "新能源", "光伏电力"),
+        "charging": ("充电科技", "新能源汽车服务", "能源科技"),
+        "roof_and_piles": ("新能源科技", "光伏科技", "绿色能源"),
+    }[kind]
     name = P.company_name(rng, place, trades)
     lat, lon = P.jitter(rng, place.lat, place.lon, 5)
     site = SiteSpec(f"{name}{'电站' if kind == 'pv' else '场站'}", place.region, lat, lon)
@@ -81,21 +102,51 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
         n_inv, kw_ac = (rng.randint(8, 14), 225.0) if kind == "pv" else (rng.randint(3, 6), 100.0)
         dc_ac = rng.uniform(1.15, 1.35)
         for i in range(n_inv):
-            devices.append(DeviceSpec(f"{prefix}-inv-{i + 1:02d}", "energy.pv_inverter", site.name, mode, {
-                "capacity_kwp": round(kw_ac * dc_ac, 1), "ac_capacity_kw": kw_ac, "tilt_deg": float(tilt), "azimuth_deg": float(180 + rng.choice((0, 0, -5, 5))),
-                "lat": lat, "lon": lon}))
-        devices.append(DeviceSpec(f"{prefix}-wx-01", "energy.weather_station", site.name, mode, {"lat": lat, "lon": lon}))
+            devices.append(
+                DeviceSpec(
+                    f"{prefix}-inv-{i + 1:02d}",
+                    "energy.pv_inverter",
+                    site.name,
+                    mode,
+                    {
+                        "capacity_kwp": round(kw_ac * dc_ac, 1),
+                        "ac_capacity_kw": kw_ac,
+                        "tilt_deg": float(tilt),
+                        "azimuth_deg": float(180 + rng.choice((0, 0, -5, 5))),
+                        "lat": lat,
+                        "lon": lon,
+                    },
+                )
+            )
+        devices.append(
+            DeviceSpec(f"{prefix}-wx-01", "energy.weather_station", site.name, mode, {"lat": lat, "lon": lon})
+        )
     if kind != "pv":
         for c in range(rng.randint(6, 14) if kind == "charging" else rng.randint(3, 6)):
             rated = rng.choice((7.0, 60.0, 120.0, 120.0, 160.0))
-            devices.append(DeviceSpec(f"{prefix}-pile-{c + 1:02d}", "energy.charging_pile", site.name,
-                                      "third_party_platform" if rng.random() < 0.3 else mode,
-                                      {"rated_kw": rated, "tariff_cny_per_kwh": round(rng.uniform(1.0, 1.8), 2)}))
-    return EnterpriseSpec(name, make_uscc(rng, place.code), "energy", place.region, P.choose_health(rng), (site,), tuple(devices))
+            devices.append(
+                DeviceSpec(
+                    f"{prefix}-pile-{c + 1:02d}",
+                    "energy.charging_pile",
+                    site.name,
+                    "third_party_platform" if rng.random() < 0.3 else mode,
+                    {"rated_kw": rated, "tariff_cny_per_kwh": round(rng.uniform(1.0, 1.8), 2)},
+                )
+            )
+    return EnterpriseSpec(
+        name, make_uscc(rng, place.code), "energy", place.region, P.choose_health(rng), (site,), tuple(devices)
+    )
 
 
-def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, truth: dict | None = None) -> Iterator[dict]:
+def telemetry(
+    enterprise: EnterpriseSpec,
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    *,
+    intervals_s: dict[str, int] | None = None,
+    truth: dict | None = None,
+) -> Iterator[dict]:
     """Lines of every device; `truth`, when given, receives {weather station key: {"ts", "poa_wm2",
     "module_temp_c"}}, the irradiance and temperature before sensor noise and rounding."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
@@ -116,7 +167,9 @@ def _sky(enterprise: EnterpriseSpec, ts: np.ndarray, seed: int, odds) -> np.ndar
     d0 = int(day[0])
     nd = int(day[-1]) - d0 + 1
     state = r.choice(3, nd, p=odds)
-    base = np.where(state == 0, r.uniform(0.93, 1.0, nd), np.where(state == 1, r.uniform(0.75, 0.92, nd), r.uniform(0.15, 0.4, nd)))
+    base = np.where(
+        state == 0, r.uniform(0.93, 1.0, nd), np.where(state == 1, r.uniform(0.75, 0.92, nd), r.uniform(0.15, 0.4, nd))
+    )
     kt = base[(day - d0).astype(int)]
     broken = (state == 1)[(day - d0).astype(int)]
     clouds = P.segments_mask(r, len(ts), 0.06, 3.0)
@@ -124,7 +177,9 @@ def _sky(enterprise: EnterpriseSpec, ts: np.ndarray, seed: int, odds) -> np.ndar
     return np.clip(kt * (1 + r.normal(0, 0.015, len(ts))), 0.05, 1.05)
 
 
-def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: dict, truth: dict | None = None) -> Iterator[dict]:
+def _pv(
+    enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: dict, truth: dict | None = None
+) -> Iterator[dict]:
     place, odds, _ = ALL_PLACES.get(enterprise.region, (PV_PLACES[0][0], PV_PLACES[0][1], 35))
     site = enterprise.sites[0]
     step = iv["pv"] * 1000
@@ -138,7 +193,7 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
         sp = loc.get_solarposition(times)
         cs = loc.get_clearsky(times, model="ineichen", solar_position=sp)
     kt = _sky(enterprise, ts, seed, odds)
-    ghi = (cs["ghi"].to_numpy() * kt)
+    ghi = cs["ghi"].to_numpy() * kt
     zen = sp["zenith"].to_numpy()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*dayofyear.*")
@@ -155,23 +210,45 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
 
     def poa_for(tilt: float, az: float) -> np.ndarray:
         if (tilt, az) not in poa_cache:
-            irr = pvlib.irradiance.get_total_irradiance(tilt, az, sp["apparent_zenith"], sp["azimuth"],
-                                                        erbs["dni"], ghi, erbs["dhi"], albedo=0.25)
+            irr = pvlib.irradiance.get_total_irradiance(
+                tilt, az, sp["apparent_zenith"], sp["azimuth"], erbs["dni"], ghi, erbs["dhi"], albedo=0.25
+            )
             poa_cache[(tilt, az)] = np.nan_to_num(np.asarray(irr["poa_global"], dtype=float)).clip(0, None)
         return poa_cache[(tilt, az)]
 
     for dev in enterprise.devices:
         r = P.rng_for(seed, dev.key)
         if dev.device_type == "energy.weather_station":
-            tilt = next((float(d.attributes["tilt_deg"]) for d in enterprise.devices if d.device_type == "energy.pv_inverter"), 30.0)
+            tilt = next(
+                (float(d.attributes["tilt_deg"]) for d in enterprise.devices if d.device_type == "energy.pv_inverter"),
+                30.0,
+            )
             poa = poa_for(tilt, 180.0)
             module = pvlib.temperature.sapm_module(poa, air, wind, -3.47, -0.0594)
             if truth is not None:
                 truth[dev.key] = {"ts": ts, "poa_wm2": poa, "module_temp_c": np.clip(module, -50, 100)}
-            cols = {"ghi_wm2": np.clip(ghi * r.normal(1, 0.01, len(ts)), 0, 1500), "poa_wm2": np.clip(poa * r.normal(1, 0.01, len(ts)), 0, 1800),
-                    "air_temp_c": air, "module_temp_c": np.clip(module, -50, 100), "wind_ms": wind, **P.status_columns(r, ts, mains=True)}
-            values = P.lines_from_arrays(dev.key, ts, cols, {"ghi_wm2": 1, "poa_wm2": 1, "air_temp_c": 1, "module_temp_c": 1,
-                                                             "wind_ms": 1, "battery_pct": 1, "rssi_dbm": 0})
+            cols = {
+                "ghi_wm2": np.clip(ghi * r.normal(1, 0.01, len(ts)), 0, 1500),
+                "poa_wm2": np.clip(poa * r.normal(1, 0.01, len(ts)), 0, 1800),
+                "air_temp_c": air,
+                "module_temp_c": np.clip(module, -50, 100),
+                "wind_ms": wind,
+                **P.status_columns(r, ts, mains=True),
+            }
+            values = P.lines_from_arrays(
+                dev.key,
+                ts,
+                cols,
+                {
+                    "ghi_wm2": 1,
+                    "poa_wm2": 1,
+                    "air_temp_c": 1,
+                    "module_temp_c": 1,
+                    "wind_ms": 1,
+                    "battery_pct": 1,
+                    "rssi_dbm": 0,
+                },
+            )
             yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values)
             continue
         if dev.device_type != "energy.pv_inverter":
@@ -185,7 +262,9 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
         dc = cap * poa / 1000 * (1 - 0.0037 * (cell - 25)) * 0.95 * soiling
         ac = np.clip(np.minimum(dc * 0.983, ac_max), 0, None)
         ac = np.where(poa > 15, ac, 0.0)
-        fault_rate = {"growing": 0.004, "stable": 0.006, "declining": 0.015, "failing": 0.03}[health] * step / P.HOUR_MS / 10
+        fault_rate = (
+            {"growing": 0.004, "stable": 0.006, "declining": 0.015, "failing": 0.03}[health] * step / P.HOUR_MS / 10
+        )
         fault = P.segments_mask(r, len(ts), fault_rate, r.uniform(3, 30) * P.HOUR_MS / step)
         fault |= (level < 0.3) & (r.random() < 0.5)  # a failing owner stops paying for O&M
         ac = np.where(fault, 0.0, ac)
@@ -196,10 +275,19 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
         e0 = cap * 0.17 * hours_before * r.uniform(0.9, 1.0)
         energy = e0 + np.cumsum(ac) * step / P.HOUR_MS
         keep = report
-        cols = {"ac_power_kw": ac[keep], "energy_kwh_total": energy[keep], "dc_voltage_v": dc_v[keep], "status": status[keep],
-                **P.status_columns(r, ts[keep], mains=True)}
-        values = P.lines_from_arrays(dev.key, ts[keep], cols, {"ac_power_kw": 2, "energy_kwh_total": 2, "dc_voltage_v": 1,
-                                                               "battery_pct": 1, "rssi_dbm": 0})
+        cols = {
+            "ac_power_kw": ac[keep],
+            "energy_kwh_total": energy[keep],
+            "dc_voltage_v": dc_v[keep],
+            "status": status[keep],
+            **P.status_columns(r, ts[keep], mains=True),
+        }
+        values = P.lines_from_arrays(
+            dev.key,
+            ts[keep],
+            cols,
+            {"ac_power_kw": 2, "energy_kwh_total": 2, "dc_voltage_v": 1, "battery_pct": 1, "rssi_dbm": 0},
+        )
         starts = np.flatnonzero(fault & ~np.concatenate(([False], fault[:-1])))
         events = []
         for i in starts:
@@ -211,11 +299,39 @@ def _pv(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: d
 # ---------------------------------------------------------------- charging piles
 
 # arrivals per hour of day for a fast pile, relative (ride-hailing at night, noon, evening)
-ARRIVALS = np.array([0.9, 0.9, 0.8, 0.6, 0.4, 0.3, 0.3, 0.4, 0.5, 0.5, 0.6, 0.9,
-                     1.0, 0.9, 0.6, 0.5, 0.5, 0.6, 0.8, 0.9, 0.8, 0.6, 0.7, 0.9])
+ARRIVALS = np.array(
+    [
+        0.9,
+        0.9,
+        0.8,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.4,
+        0.5,
+        0.5,
+        0.6,
+        0.9,
+        1.0,
+        0.9,
+        0.6,
+        0.5,
+        0.5,
+        0.6,
+        0.8,
+        0.9,
+        0.8,
+        0.6,
+        0.7,
+        0.9,
+    ]
+)
 
 
-def _pile(dev: DeviceSpec, enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: dict) -> Iterator[dict]:
+def _pile(
+    dev: DeviceSpec, enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, iv: dict
+) -> Iterator[dict]:
     r = P.rng_for(seed, dev.key)
     rated = float(dev.attributes["rated_kw"])
     ac_pile = rated <= 22
@@ -275,12 +391,24 @@ def _pile(dev: DeviceSpec, enterprise: EnterpriseSpec, start_ms: int, end_ms: in
         if tt < end_ms:
             end_t = tt + 1000
             rows.append((end_t, 0.0, total, "idle"))
-            events.append((end_t, "session_end", {"energy_kwh": round(got, 2), "duration_min": round((end_t - t_arr) / P.MINUTE_MS, 1)}))
+            events.append(
+                (
+                    end_t,
+                    "session_end",
+                    {"energy_kwh": round(got, 2), "duration_min": round((end_t - t_arr) / P.MINUTE_MS, 1)},
+                )
+            )
         t = tt + int(r.uniform(1, 5) * P.MINUTE_MS)
         next_idle = -(-t // idle_step) * idle_step
     rows = [row for row in rows if start_ms <= row[0] < end_ms]
     ts = np.array([x[0] for x in rows], dtype=np.int64)
-    cols = {"power_kw": np.array([x[1] for x in rows]), "energy_kwh_total": np.array([x[2] for x in rows]),
-            "status": np.array([x[3] for x in rows], dtype=object), **P.status_columns(r, ts, mains=True)}
+    cols = {
+        "power_kw": np.array([x[1] for x in rows]),
+        "energy_kwh_total": np.array([x[2] for x in rows]),
+        "status": np.array([x[3] for x in rows], dtype=object),
+        **P.status_columns(r, ts, mains=True),
+    }
     values = P.lines_from_arrays(dev.key, ts, cols, {"battery_pct": 1, "rssi_dbm": 0}) if len(ts) else []
-    yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values, [e for e in events if start_ms <= e[0] < end_ms])
+    yield from P.device_stream(
+        dev.key, r, start_ms, end_ms, health, values, [e for e in events if start_ms <= e[0] < end_ms]
+    )

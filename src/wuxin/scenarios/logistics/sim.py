@@ -9,12 +9,13 @@ counts can be reconciled. Latent health drives the net flow: growing firms stock
 declining ones draw down, failing ones sell pledged goods off the books at night (the
 camera raises unauthorised_out and the fence alarm may trip).
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -63,10 +64,16 @@ def pledged_units(enterprise: EnterpriseSpec, zone_id: str) -> int:
 def _zone_devices(enterprise: EnterpriseSpec, cameras: list[DeviceSpec]) -> list[DeviceSpec]:
     """The chosen zone's devices and the weighbridge: all whose lines extra truck movements change."""
     zones = {d.attributes["zone_id"] for d in cameras}
-    return [d for d in enterprise.devices if d.attributes.get("zone_id") in zones or d.device_type == "logistics.weighbridge"]
+    return [
+        d
+        for d in enterprise.devices
+        if d.attributes.get("zone_id") in zones or d.device_type == "logistics.weighbridge"
+    ]
 
 
-def _outbound_facts(rng: random.Random, enterprise: EnterpriseSpec, cameras: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+def _outbound_facts(
+    rng: random.Random, enterprise: EnterpriseSpec, cameras: list[DeviceSpec], start_ms: int, end_ms: int
+) -> dict:
     """1-3 unbooked trucks at random times in the window, at most a fifth of the pledge in all (stock stays above
     the pledge: the anomaly is the missing bookings, not the coverage); the camera flags the after-hours ones."""
     zone = cameras[0].attributes["zone_id"]
@@ -75,38 +82,63 @@ def _outbound_facts(rng: random.Random, enterprise: EnterpriseSpec, cameras: lis
     each = max(1, min(rng.randint(*sku.per_truck), int(0.2 * pledge) // trucks))
     times = sorted(rng.randrange(start_ms, max(end_ms - UNLOAD_MS, start_ms + 1)) for _ in range(trucks))
     after_hours = [t for t in times if not 7 <= ((t + P.CN_OFFSET_MS) % P.DAY_MS) / P.HOUR_MS < 19]
-    return {"zone_id": zone, "sku": sku.name, "pledged_units": pledge, "times_ms": times, "units": [each] * trucks,
-            "camera_event_ms": after_hours}
+    return {
+        "zone_id": zone,
+        "sku": sku.name,
+        "pledged_units": pledge,
+        "times_ms": times,
+        "units": [each] * trucks,
+        "camera_event_ms": after_hours,
+    }
 
 
-def _pledge_facts(rng: random.Random, enterprise: EnterpriseSpec, cameras: list[DeviceSpec], start_ms: int, end_ms: int) -> dict:
+def _pledge_facts(
+    rng: random.Random, enterprise: EnterpriseSpec, cameras: list[DeviceSpec], start_ms: int, end_ms: int
+) -> dict:
     zone = cameras[0].attributes["zone_id"]
     pledge = pledged_units(enterprise, zone)
-    return {"zone_id": zone, "sku": sku_of_zone(zone).name, "pledged_units": pledge,
-            "lowest_units": max(0, round(pledge * rng.uniform(0.5, 0.85)))}
+    return {
+        "zone_id": zone,
+        "sku": sku_of_zone(zone).name,
+        "pledged_units": pledge,
+        "lowest_units": max(0, round(pledge * rng.uniform(0.5, 0.85))),
+    }
 
 
 ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.plan_anomalies)
     "unauthorised_outbound": P.AnomalySpec(
-        "logistics.gate_camera", "sim", (12 * 3600, 3 * 86400), facts=_outbound_facts, widen=_zone_devices,
+        "logistics.gate_camera",
+        "sim",
+        (12 * 3600, 3 * 86400),
+        facts=_outbound_facts,
+        widen=_zone_devices,
         expect="at `times_ms` trucks take `units` out of the zone: count_out at the gate camera, "
-               "tag_count and volume_m3 drop 45 min later, no weighing, and no outbound row in wms_movements; the "
-               "camera raises unauthorised_out only for the after-hours ones (`camera_event_ms`), a fence breach may trip"),
+        "tag_count and volume_m3 drop 45 min later, no weighing, and no outbound row in wms_movements; the "
+        "camera raises unauthorised_out only for the after-hours ones (`camera_event_ms`), a fence breach may trip",
+    ),
     "stock_below_pledge": P.AnomalySpec(
-        "logistics.gate_camera", "sim", (2 * 86400, 4 * 86400), facts=_pledge_facts, widen=_zone_devices,
+        "logistics.gate_camera",
+        "sim",
+        (2 * 86400, 4 * 86400),
+        facts=_pledge_facts,
+        widen=_zone_devices,
         history_s=86400,
         expect="booked outbound trucks (in WMS, weighed, counted) draw the zone down during the day before start; the "
-               "stock (tag_count, volume_m3, WMS) is first below `pledged_units` at start and stays below until end, "
-               "down to `lowest_units`; a restocking truck brings it back at end"),
+        "stock (tag_count, volume_m3, WMS) is first below `pledged_units` at start and stays below until end, "
+        "down to `lowest_units`; a restocking truck brings it back at end",
+    ),
     "fabricated_copy": P.fabricated_copy("logistics.rfid_reader"),
     "fabricated_smooth": P.fabricated_smooth(
-        "logistics.volume_scanner", lambda d: {"volume_m3": {"mean": "hold", "decimals": 2}},
+        "logistics.volume_scanner",
+        lambda d: {"volume_m3": {"mean": "hold", "decimals": 2}},
         expect="volume_m3 frozen at its last real value from start to end (no scan noise, no movements) while the "
-               "camera and RFID see trucks"),
+        "camera and RFID see trucks",
+    ),
 }
 
 
 REST_WEEKDAYS = frozenset({6})  # Sunday: a light day (see telemetry)
+
 
 def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
     place = rng.choice(PLACES)
@@ -124,15 +156,18 @@ def build_enterprise(rng: random.Random, index: int) -> EnterpriseSpec:
             DeviceSpec(f"{prefix}-lidar-{z + 1}", "logistics.volume_scanner", site.name, mode, {"zone_id": zone}),
             DeviceSpec(f"{prefix}-fence-{z + 1}", "logistics.fence_alarm", site.name, mode, {"zone_id": zone}),
         ]
-    return EnterpriseSpec(name, make_uscc(rng, place.code), "logistics", place.region, P.choose_health(rng), (site,), tuple(devices))
+    return EnterpriseSpec(
+        name, make_uscc(rng, place.code), "logistics", place.region, P.choose_health(rng), (site,), tuple(devices)
+    )
 
 
 def sku_of_zone(zone_id: str) -> Sku:
     return SKUS[int(zone_id.rsplit("-", 1)[1])]
 
 
-def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
-               anomalies: list | None = None) -> dict[str, list[dict]]:
+def _movements(
+    enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None
+) -> dict[str, list[dict]]:
     """Truck movements per zone: {zone: [{ts, units, direction, plate, booked, flagged, tare_kg}]} plus the stock
     before. Normal trade keeps the stock above WORKING_FLOOR x the pledge; `anomalies` add their trucks."""
     out: dict[str, list[dict]] = {}
@@ -163,39 +198,69 @@ def _movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int
                 if units <= 0:
                     continue
                 stock += units if direction == "in" else -units
-                moves.append({"ts": int(t), "units": units, "direction": direction, "booked": True, "flagged": False,
-                              "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}", "tare_kg": float(r.uniform(12000, 16000))})
+                moves.append(
+                    {
+                        "ts": int(t),
+                        "units": units,
+                        "direction": direction,
+                        "booked": True,
+                        "flagged": False,
+                        "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}",
+                        "tare_kg": float(r.uniform(12000, 16000)),
+                    }
+                )
             if health == "failing" and lvl < 0.3 and r.random() < 0.6:  # goods leave at night, not booked
                 units = min(int(r.integers(*sku.per_truck)) * 2, stock - floor)
                 if units > 0:
                     stock -= units
-                    moves.append({"ts": P.day_ms(day) + int(r.uniform(0.5, 4.5) * P.HOUR_MS), "units": units, "direction": "out",
-                                  "booked": False, "flagged": True, "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}",
-                                  "tare_kg": float(r.uniform(12000, 16000))})
+                    moves.append(
+                        {
+                            "ts": P.day_ms(day) + int(r.uniform(0.5, 4.5) * P.HOUR_MS),
+                            "units": units,
+                            "direction": "out",
+                            "booked": False,
+                            "flagged": True,
+                            "plate": r.choice(PLATE_HEADS) + f"{int(r.integers(10000, 99999))}",
+                            "tare_kg": float(r.uniform(12000, 16000)),
+                        }
+                    )
         trucks = [m for m in moves[1:]]
         for rec in anomalies or ():
             if rec.facts.get("zone_id") == zone:
-                trucks = ANOMALY_TRUCKS[rec.kind](trucks, moves[0]["stock0"], rec, sku, P.py_rng_for(seed, rec.kind, zone, rec.start_ms))
+                trucks = ANOMALY_TRUCKS[rec.kind](
+                    trucks, moves[0]["stock0"], rec, sku, P.py_rng_for(seed, rec.kind, zone, rec.start_ms)
+                )
         out[zone] = sorted((m for m in trucks if start_ms <= m["ts"] < end_ms), key=lambda m: m["ts"])
         out[zone].insert(0, moves[0])
     return out
 
 
 def _truck(ts: int, units: int, direction: str, booked: bool, rng: random.Random, flagged: bool = False) -> dict:
-    return {"ts": int(ts), "units": int(units), "direction": direction, "booked": booked, "flagged": flagged,
-            "plate": rng.choice(PLATE_HEADS) + f"{rng.randint(10000, 99999)}", "tare_kg": rng.uniform(12000, 16000)}
+    return {
+        "ts": int(ts),
+        "units": int(units),
+        "direction": direction,
+        "booked": booked,
+        "flagged": flagged,
+        "plate": rng.choice(PLATE_HEADS) + f"{rng.randint(10000, 99999)}",
+        "tare_kg": rng.uniform(12000, 16000),
+    }
 
 
 def _stock_at(stock0: int, trucks: list[dict], t: int) -> int:
     """Units in the zone at t: trucks count once unloaded (UNLOAD_MS after arrival)."""
-    return stock0 + sum(m["units"] if m["direction"] == "in" else -m["units"] for m in trucks if m["ts"] + UNLOAD_MS <= t)
+    return stock0 + sum(
+        m["units"] if m["direction"] == "in" else -m["units"] for m in trucks if m["ts"] + UNLOAD_MS <= t
+    )
 
 
 def _unbooked_trucks(trucks: list[dict], stock0: int, rec, sku: Sku, rng: random.Random) -> list[dict]:
     """unauthorised_outbound: the planned trucks leave unbooked; the camera flags the after-hours ones."""
     flagged = set(rec.facts["camera_event_ms"])
-    return trucks + [_truck(t, units, "out", False, rng, flagged=t in flagged)
-                     for t, units in zip(rec.facts["times_ms"], rec.facts["units"])]
+    return trucks + [
+        _truck(t, units, "out", False, rng, flagged=t in flagged)
+        for t, units in zip(rec.facts["times_ms"], rec.facts["units"])
+    ]
 
 
 def _drawdown_trucks(trucks: list[dict], stock0: int, rec, sku: Sku, rng: random.Random) -> list[dict]:
@@ -237,19 +302,31 @@ def _loads(units: int, per: int) -> list[int]:
 ANOMALY_TRUCKS = {"unauthorised_outbound": _unbooked_trucks, "stock_below_pledge": _drawdown_trucks}
 
 
-def wms_movements(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None) -> list[dict]:
+def wms_movements(
+    enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, anomalies: list | None = None
+) -> list[dict]:
     """The stock movements the firm books in its WMS (business data, not telemetry); pass the same `anomalies`
     as to `telemetry` (unbooked trucks stay out of it, a drawdown is in it)."""
     rows = []
     for zone, moves in _movements(enterprise, start_ms, end_ms, seed, anomalies).items():
         sku = sku_of_zone(zone).name
-        rows += [{"ts": m["ts"], "sku": sku, "zone_id": zone, "quantity": m["units"], "direction": m["direction"]}
-                 for m in moves[1:] if m["booked"]]
+        rows += [
+            {"ts": m["ts"], "sku": sku, "zone_id": zone, "quantity": m["units"], "direction": m["direction"]}
+            for m in moves[1:]
+            if m["booked"]
+        ]
     return sorted(rows, key=lambda x: x["ts"])
 
 
-def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int, *,
-              intervals_s: dict[str, int] | None = None, anomalies: list | None = None) -> Iterator[dict]:
+def telemetry(
+    enterprise: EnterpriseSpec,
+    start_ms: int,
+    end_ms: int,
+    seed: int,
+    *,
+    intervals_s: dict[str, int] | None = None,
+    anomalies: list | None = None,
+) -> Iterator[dict]:
     """Lines of every device; `anomalies` are labelled records of this pack's "sim" kinds (extra truck movements)."""
     iv = {**DEFAULT_INTERVALS_S, **(intervals_s or {})}
     health = enterprise.health
@@ -276,14 +353,22 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
                 if b0 >= len(ts):
                     continue
                 span = np.arange(b0, min(max(b1, b0 + 1), len(ts)))
-                parts = np.diff(np.concatenate(([0], np.sort(r.integers(0, m["units"] + 1, len(span) - 1)), [m["units"]])))
+                parts = np.diff(
+                    np.concatenate(([0], np.sort(r.integers(0, m["units"] + 1, len(span) - 1)), [m["units"]]))
+                )
                 counted = np.round(parts * r.normal(1.0, 0.01, len(span)))  # AI counting error about 1 %
                 (cin if m["direction"] == "in" else cout)[span] += np.clip(counted, 0, None)
                 if m["flagged"]:
                     events.append((m["ts"] + dur, "unauthorised_out", {"sku": sku.name, "count": int(m["units"])}))
-            cols = {"count_in": cin, "count_out": cout, "sku": np.full(len(ts), sku.name, dtype=object),
-                    **P.status_columns(r, ts, mains=True)}
-            values = P.lines_from_arrays(dev.key, ts, cols, {"count_in": 0, "count_out": 0, "battery_pct": 1, "rssi_dbm": 0})
+            cols = {
+                "count_in": cin,
+                "count_out": cout,
+                "sku": np.full(len(ts), sku.name, dtype=object),
+                **P.status_columns(r, ts, mains=True),
+            }
+            values = P.lines_from_arrays(
+                dev.key, ts, cols, {"count_in": 0, "count_out": 0, "battery_pct": 1, "rssi_dbm": 0}
+            )
             yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values, events)
             for m in trucks:
                 if not m["booked"]:
@@ -291,23 +376,46 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
                 cargo = m["units"] * sku.unit_kg
                 tare = round(m["tare_kg"], 0)
                 full_first = m["direction"] == "in"
-                t_in, t_out = m["ts"] - int(r.uniform(5, 15) * P.MINUTE_MS), m["ts"] + int(r.uniform(60, 90) * P.MINUTE_MS)
-                for t, gross in ((t_in, tare + cargo if full_first else tare), (t_out, tare if full_first else tare + cargo)):
+                t_in, t_out = (
+                    m["ts"] - int(r.uniform(5, 15) * P.MINUTE_MS),
+                    m["ts"] + int(r.uniform(60, 90) * P.MINUTE_MS),
+                )
+                for t, gross in (
+                    (t_in, tare + cargo if full_first else tare),
+                    (t_out, tare if full_first else tare + cargo),
+                ):
                     if start_ms <= t < end_ms:
-                        weighings.append((t, "weighing", {"gross_kg": round(gross + float(r.normal(0, 10)), 0), "tare_kg": tare,
-                                                          "net_kg": round(max(gross - tare, 0), 0), "direction": m["direction"],
-                                                          "plate": m["plate"]}))
+                        weighings.append(
+                            (
+                                t,
+                                "weighing",
+                                {
+                                    "gross_kg": round(gross + float(r.normal(0, 10)), 0),
+                                    "tare_kg": tare,
+                                    "net_kg": round(max(gross - tare, 0), 0),
+                                    "direction": m["direction"],
+                                    "plate": m["plate"],
+                                },
+                            )
+                        )
             continue
         step = iv.get(dev.device_type, 3600) * 1000
         ts = P.grid(start_ms, end_ms, step)
         if dev.device_type == "logistics.fence_alarm":
             ts = P.grid(start_ms, end_ms, P.HOUR_MS)
-            values = P.lines_from_arrays(dev.key, ts, P.status_columns(r, ts, every_ms=1), {"battery_pct": 1, "rssi_dbm": 0})
-            breaches = [(m["ts"] - int(r.uniform(1, 10) * P.MINUTE_MS), "breach", {"segment": f"S{int(r.integers(1, 9))}"})
-                        for m in trucks if not m["booked"] and r.random() < 0.5]
+            values = P.lines_from_arrays(
+                dev.key, ts, P.status_columns(r, ts, every_ms=1), {"battery_pct": 1, "rssi_dbm": 0}
+            )
+            breaches = [
+                (m["ts"] - int(r.uniform(1, 10) * P.MINUTE_MS), "breach", {"segment": f"S{int(r.integers(1, 9))}"})
+                for m in trucks
+                if not m["booked"] and r.random() < 0.5
+            ]
             for _ in range(r.poisson(0.1 * (end_ms - start_ms) / (7 * P.DAY_MS))):  # animals, wind-blown debris
                 breaches.append((int(r.integers(start_ms, end_ms)), "breach", {"segment": f"S{int(r.integers(1, 9))}"}))
-            yield from P.device_stream(dev.key, r, start_ms, end_ms, health, values, [b for b in breaches if start_ms <= b[0] < end_ms])
+            yield from P.device_stream(
+                dev.key, r, start_ms, end_ms, health, values, [b for b in breaches if start_ms <= b[0] < end_ms]
+            )
             continue
         done_t = np.array([m["ts"] + UNLOAD_MS for m in trucks], dtype=np.int64)
         delta = np.array([m["units"] if m["direction"] == "in" else -m["units"] for m in trucks])
@@ -329,7 +437,9 @@ def telemetry(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: int,
     if bridge is not None:
         r = P.rng_for(seed, bridge.key)
         ts = P.grid(start_ms, end_ms, P.HOUR_MS)
-        values = P.lines_from_arrays(bridge.key, ts, P.status_columns(r, ts, every_ms=1, mains=True), {"battery_pct": 1, "rssi_dbm": 0})
+        values = P.lines_from_arrays(
+            bridge.key, ts, P.status_columns(r, ts, every_ms=1, mains=True), {"battery_pct": 1, "rssi_dbm": 0}
+        )
         yield from P.device_stream(bridge.key, r, start_ms, end_ms, health, values, weighings)
 
 

@@ -1,9 +1,10 @@
 """Manufacturing indicators: machine run hours and utilization (开工率), energy, output."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from wuxin.indicators.common import MINUTE_MS, DayValues, counter_delta, held_hours, held_share, scaled, attribute
+from wuxin.indicators.common import MINUTE_MS, DayValues, attribute, counter_delta, held_hours, held_share, scaled
 from wuxin.indicators.declare import Indicator, label
 from wuxin.indicators.series import DeviceDays
 
@@ -49,10 +50,28 @@ def output_value_cny(data: DeviceDays) -> DayValues:
 
 
 INDICATORS = (
-    Indicator("run_hours", "h", label("日运行时长(每台)", "Run hours per machine"), BRACELET, ("current_a",), run_hours, "mean"),
-    Indicator("utilization_rate", "1", label("开工率", "Utilization"), BRACELET, ("current_a",), utilization_rate, "mean"),
+    Indicator(
+        "run_hours",
+        "h",
+        label("日运行时长(每台)", "Run hours per machine"),
+        BRACELET,
+        ("current_a",),
+        run_hours,
+        "mean",
+    ),
+    Indicator(
+        "utilization_rate", "1", label("开工率", "Utilization"), BRACELET, ("current_a",), utilization_rate, "mean"
+    ),
     Indicator("energy_kwh", "kWh", label("用电量", "Energy"), METER, ("energy_kwh_total",), energy_kwh, "sum"),
     Indicator("output_units", "units", label("产量", "Output"), COUNTER, ("output_count_total",), output_units, "sum"),
-    Indicator("output_value_cny", "CNY", label("产值", "Output value"), COUNTER, ("output_count_total",), output_value_cny, "sum"),
+    Indicator(
+        "output_value_cny",
+        "CNY",
+        label("产值", "Output value"),
+        COUNTER,
+        ("output_count_total",),
+        output_value_cny,
+        "sum",
+    ),
 )
 INDEX = ("run_hours", "utilization_rate")

@@ -1,4 +1,5 @@
 """Vehicle indicators: distance by GPS track and by odometer, driving hours, active days, ADAS."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,12 +36,16 @@ def distance_disagreement_rate(data: DeviceDays) -> DayValues:
     """|track - odometer| / odometer (odometer under 1 km counts as 1 km)."""
     gps, odo = distance_gps_km(data), distance_odometer_km(data)
     rate = np.abs(gps.value - odo.value) / np.maximum(odo.value, 1.0)
-    worse = np.where([QUALITY_ORDER[a] <= QUALITY_ORDER[b] for a, b in zip(gps.quality, odo.quality)], gps.quality, odo.quality)
+    worse = np.where(
+        [QUALITY_ORDER[a] <= QUALITY_ORDER[b] for a, b in zip(gps.quality, odo.quality)], gps.quality, odo.quality
+    )
     return DayValues(rate, np.asarray(worse, dtype=object))
 
 
 def driving_hours(data: DeviceDays) -> DayValues:
-    return held_hours(data, "speed_kmh", lambda v: v > DRIVING_SPEED_KMH, DRIVING_MAX_GAP_MS, coverage_gap_ms=GPS_MAX_GAP_MS)
+    return held_hours(
+        data, "speed_kmh", lambda v: v > DRIVING_SPEED_KMH, DRIVING_MAX_GAP_MS, coverage_gap_ms=GPS_MAX_GAP_MS
+    )
 
 
 def active_days(data: DeviceDays) -> DayValues:
@@ -63,19 +68,61 @@ def _per_device(total: float, devices: float) -> float | None:
 
 GPS_IN = ("lat", "lon", "odometer_km", "speed_kmh")
 INDICATORS = (
-    Indicator("distance_gps_km", "km", label("轨迹里程", "Distance by GPS track"), GPS, ("lat", "lon"), distance_gps_km, "sum"),
-    Indicator("distance_odometer_km", "km", label("里程表里程", "Distance by odometer"), GPS, ("odometer_km",), distance_odometer_km, "sum"),
-    Indicator("distance_disagreement_rate", "1", label("里程差异率", "Track vs odometer disagreement"), GPS,
-              ("lat", "lon", "odometer_km"), distance_disagreement_rate, "max"),
+    Indicator(
+        "distance_gps_km", "km", label("轨迹里程", "Distance by GPS track"), GPS, ("lat", "lon"), distance_gps_km, "sum"
+    ),
+    Indicator(
+        "distance_odometer_km",
+        "km",
+        label("里程表里程", "Distance by odometer"),
+        GPS,
+        ("odometer_km",),
+        distance_odometer_km,
+        "sum",
+    ),
+    Indicator(
+        "distance_disagreement_rate",
+        "1",
+        label("里程差异率", "Track vs odometer disagreement"),
+        GPS,
+        ("lat", "lon", "odometer_km"),
+        distance_disagreement_rate,
+        "max",
+    ),
     Indicator("driving_hours", "h", label("行驶时长", "Driving hours"), GPS, ("speed_kmh",), driving_hours, "sum"),
     Indicator("active_days", "d", label("出车天数", "Active vehicle-days"), GPS, ("lat", "lon"), active_days, "sum"),
-    Indicator("adas_events", "events", label("驾驶行为事件", "ADAS events"), ADAS, ("rssi_dbm",), adas_events, "sum", events=ADAS_EVENTS),
+    Indicator(
+        "adas_events",
+        "events",
+        label("驾驶行为事件", "ADAS events"),
+        ADAS,
+        ("rssi_dbm",),
+        adas_events,
+        "sum",
+        events=ADAS_EVENTS,
+    ),
 )
 DERIVED = (
-    Derived("adas_events_per_100km", "events/100 km", label("百公里驾驶行为事件", "ADAS events per 100 km"),
-            ("adas_events", "distance_gps_km"), _per_100km),
-    Derived("distance_per_vehicle_km", "km", label("单车日均里程", "Distance per vehicle"),
-            ("distance_gps_km", "devices:distance_gps_km"), _per_device),
-    Derived("active_vehicle_rate", "1", label("出车率", "Share of vehicles active"), ("active_days", "devices:active_days"), _per_device),
+    Derived(
+        "adas_events_per_100km",
+        "events/100 km",
+        label("百公里驾驶行为事件", "ADAS events per 100 km"),
+        ("adas_events", "distance_gps_km"),
+        _per_100km,
+    ),
+    Derived(
+        "distance_per_vehicle_km",
+        "km",
+        label("单车日均里程", "Distance per vehicle"),
+        ("distance_gps_km", "devices:distance_gps_km"),
+        _per_device,
+    ),
+    Derived(
+        "active_vehicle_rate",
+        "1",
+        label("出车率", "Share of vehicles active"),
+        ("active_days", "devices:active_days"),
+        _per_device,
+    ),
 )
 INDEX = ("distance_per_vehicle_km", "active_vehicle_rate")

@@ -1,4 +1,5 @@
 """Reading an enterprise's data: only under consent, every read written to the access log."""
+
 from __future__ import annotations
 
 from wuxin.bootstrap import Platform
@@ -23,8 +24,15 @@ def list_devices(platform: Platform, principal: Principal, enterprise_id: int) -
 MAX_PAGE_SIZE = 200
 
 
-def device_page(platform: Platform, principal: Principal, enterprise_id: int, page: int = 1, page_size: int = 50,
-                site_id: int | None = None, device_type: str | None = None) -> dict:
+def device_page(
+    platform: Platform,
+    principal: Principal,
+    enterprise_id: int,
+    page: int = 1,
+    page_size: int = 50,
+    site_id: int | None = None,
+    device_type: str | None = None,
+) -> dict:
     """One page of the devices the principal may read, ordered by site, device type and key, and the groups
     (site x device type, with their device counts) over all of them, so a borrower with hundreds of devices
     shows a short list and what it is a part of. `total` counts the devices the filters keep."""
@@ -35,17 +43,29 @@ def device_page(platform: Platform, principal: Principal, enterprise_id: int, pa
         site_names = {s["id"]: s["name"] for s in uow.enterprises.sites(enterprise_id)}
         if site_id is not None and site_id not in site_names:
             raise NotFound(f"site {site_id} is not a site of enterprise {enterprise_id}")
-        visible = sorted((d for d in devices if d["key"] in readable),
-                         key=lambda d: (site_names.get(d["site_id"], "\uffff"), d["site_id"] or 0, d["device_type"], d["key"]))
-        kept = [d for d in visible if (site_id is None or d["site_id"] == site_id)
-                and (device_type is None or d["device_type"] == device_type)]
-        items = kept[(page - 1) * page_size:page * page_size]
+        visible = sorted(
+            (d for d in devices if d["key"] in readable),
+            key=lambda d: (site_names.get(d["site_id"], "\uffff"), d["site_id"] or 0, d["device_type"], d["key"]),
+        )
+        kept = [
+            d
+            for d in visible
+            if (site_id is None or d["site_id"] == site_id) and (device_type is None or d["device_type"] == device_type)
+        ]
+        items = kept[(page - 1) * page_size : page * page_size]
         _log(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(items))
         uow.commit()
     now_ms = platform.clock_ms()
-    return {"total": len(kept), "page": page, "page_size": page_size, "pages": max(1, -(-len(kept) // page_size)),
-            "site_id": site_id, "device_type": device_type, "groups": _groups(visible, site_names),
-            "items": [_device_view(platform, d, now_ms) | {"site_name": site_names.get(d["site_id"])} for d in items]}
+    return {
+        "total": len(kept),
+        "page": page,
+        "page_size": page_size,
+        "pages": max(1, -(-len(kept) // page_size)),
+        "site_id": site_id,
+        "device_type": device_type,
+        "groups": _groups(visible, site_names),
+        "items": [_device_view(platform, d, now_ms) | {"site_name": site_names.get(d["site_id"])} for d in items],
+    }
 
 
 def _groups(devices: list[dict], site_names: dict[int, str]) -> list[dict]:
@@ -53,7 +73,10 @@ def _groups(devices: list[dict], site_names: dict[int, str]) -> list[dict]:
     counts: dict[tuple, int] = {}
     for d in devices:
         counts[(d["site_id"], d["device_type"])] = counts.get((d["site_id"], d["device_type"]), 0) + 1
-    return [{"site_id": site, "site": site_names.get(site), "device_type": kind, "count": n} for (site, kind), n in counts.items()]
+    return [
+        {"site_id": site, "site": site_names.get(site), "device_type": kind, "count": n}
+        for (site, kind), n in counts.items()
+    ]
 
 
 def device_connectivity(platform: Platform, device: dict, now_ms: int) -> str:
@@ -74,20 +97,47 @@ def device_connectivity(platform: Platform, device: dict, now_ms: int) -> str:
 def with_presence(uow, devices: list[dict]) -> list[dict]:
     """The devices with their last recorded connectivity state (`presence`, `presence_since_ms`)."""
     recorded = {r["id"]: r for r in uow.protocols.devices_for_sweep([d["id"] for d in devices])} if devices else {}
-    return [dict(d) | {"presence": recorded.get(d["id"], {}).get("state"),
-                       "presence_since_ms": recorded.get(d["id"], {}).get("since_ms")} for d in devices]
+    return [
+        dict(d)
+        | {
+            "presence": recorded.get(d["id"], {}).get("state"),
+            "presence_since_ms": recorded.get(d["id"], {}).get("since_ms"),
+        }
+        for d in devices
+    ]
 
 
 def _device_view(platform: Platform, device: dict, now_ms: int) -> dict:
     model = platform.thing_models.get(device["device_type"])
     state = device_connectivity(platform, device, now_ms)
     undeclared = model.undeclared_attributes(device["attributes"]) if model else sorted(device["attributes"] or {})
-    return {k: device[k] for k in ("id", "key", "device_type", "site_id", "attributes", "source_mode", "trust_level",
-                                   "last_seen_ms", "installed_ms", "decommissioned_ms")} | {"connectivity": state, "undeclared_attributes": undeclared}
+    return {
+        k: device[k]
+        for k in (
+            "id",
+            "key",
+            "device_type",
+            "site_id",
+            "attributes",
+            "source_mode",
+            "trust_level",
+            "last_seen_ms",
+            "installed_ms",
+            "decommissioned_ms",
+        )
+    } | {"connectivity": state, "undeclared_attributes": undeclared}
 
 
-def read_telemetry(platform: Platform, principal: Principal, enterprise_id: int, device_key: str, key: str | None,
-                   from_ms: int, to_ms: int, limit: int = 1000) -> dict:
+def read_telemetry(
+    platform: Platform,
+    principal: Principal,
+    enterprise_id: int,
+    device_key: str,
+    key: str | None,
+    from_ms: int,
+    to_ms: int,
+    limit: int = 1000,
+) -> dict:
     limit = max(1, min(limit, MAX_ROWS))
     with platform.uow() as uow:
         devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
@@ -96,14 +146,30 @@ def read_telemetry(platform: Platform, principal: Principal, enterprise_id: int,
             raise NotFound(f"device {device_key!r} is not a device of enterprise {enterprise_id}")
         rows = uow.telemetry.readings([device["id"]], key, from_ms, to_ms, limit)
         events = uow.telemetry.events([device["id"]], from_ms, to_ms, limit)
-        _log(platform, uow, principal, enterprise_id, device["id"], "telemetry.read", consent_id, len(rows) + len(events))
+        _log(
+            platform, uow, principal, enterprise_id, device["id"], "telemetry.read", consent_id, len(rows) + len(events)
+        )
         uow.commit()
-    provenance = {"device": device_key, "source_mode": device["source_mode"], "trust_level": trust_level(device["source_mode"])}
+    provenance = {
+        "device": device_key,
+        "source_mode": device["source_mode"],
+        "trust_level": trust_level(device["source_mode"]),
+    }
     return {
         "provenance": provenance,
-        "readings": [{"key": r["key"], "ts": r["ts_ms"], "value": _value(r), "received_ms": r["received_ms"],
-                      "batch_id": r["batch_id"]} for r in rows],
-        "events": [{"event": e["name"], "ts": e["ts_ms"], "params": e["params"], "batch_id": e["batch_id"]} for e in events],
+        "readings": [
+            {
+                "key": r["key"],
+                "ts": r["ts_ms"],
+                "value": _value(r),
+                "received_ms": r["received_ms"],
+                "batch_id": r["batch_id"],
+            }
+            for r in rows
+        ],
+        "events": [
+            {"event": e["name"], "ts": e["ts_ms"], "params": e["params"], "batch_id": e["batch_id"]} for e in events
+        ],
     }
 
 
@@ -121,7 +187,23 @@ def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int)
     return devices, readable, consent_id
 
 
-def _log(platform: Platform, uow, principal: Principal, enterprise_id: int, device_id: int | None, action: str,
-         consent_id: int | None, rows: int) -> None:
-    uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                    enterprise_id=enterprise_id, device_id=device_id, action=action, consent_id=consent_id, rows=rows)
+def _log(
+    platform: Platform,
+    uow,
+    principal: Principal,
+    enterprise_id: int,
+    device_id: int | None,
+    action: str,
+    consent_id: int | None,
+    rows: int,
+) -> None:
+    uow.logs.access(
+        at_ms=platform.clock_ms(),
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        enterprise_id=enterprise_id,
+        device_id=device_id,
+        action=action,
+        consent_id=consent_id,
+        rows=rows,
+    )

@@ -1,4 +1,5 @@
 """People: tenants, users, login, bearer tokens -> Principal."""
+
 from __future__ import annotations
 
 import logging
@@ -26,12 +27,21 @@ def create_tenant(platform: Platform, name: str, kind: str) -> int:
     return tenant_id
 
 
-def create_user(platform: Platform, username: str, password: str, role: str, tenant_id: int | None = None,
-                enterprise_id: int | None = None, display_name: str | None = None) -> int:
+def create_user(
+    platform: Platform,
+    username: str,
+    password: str,
+    role: str,
+    tenant_id: int | None = None,
+    enterprise_id: int | None = None,
+    display_name: str | None = None,
+) -> int:
     role = _role(role)
     _check_membership(role, tenant_id, enterprise_id)
     if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInput(f"password for {username!r} has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed")
+        raise InvalidInput(
+            f"password for {username!r} has {len(password)} characters; at least {MIN_PASSWORD_CHARS} are needed"
+        )
     with platform.uow() as uow:
         if uow.identity.user_by_username(username):
             raise Conflict(f"user {username!r} already exists")
@@ -40,9 +50,15 @@ def create_user(platform: Platform, username: str, password: str, role: str, ten
         if enterprise_id is not None and not uow.enterprises.get(enterprise_id):
             raise NotFound(f"enterprise {enterprise_id} does not exist")
         user_id = uow.identity.add_user(
-            username=username, display_name=display_name or username, password_hash=hash_password(password),
-            role=role.value, tenant_id=tenant_id, enterprise_id=enterprise_id, disabled=False,
-            created_ms=platform.clock_ms())
+            username=username,
+            display_name=display_name or username,
+            password_hash=hash_password(password),
+            role=role.value,
+            tenant_id=tenant_id,
+            enterprise_id=enterprise_id,
+            disabled=False,
+            created_ms=platform.clock_ms(),
+        )
         uow.commit()
     return user_id
 
@@ -80,7 +96,9 @@ def login(platform: Platform, username: str, password: str, source: str = "local
     guard.succeeded(username)
     token = new_token("wxu_")
     with platform.uow() as uow:
-        uow.identity.add_api_token(user["id"], token_hash(token), now_ms, now_ms + platform.settings.access_token_ttl_s * 1000)
+        uow.identity.add_api_token(
+            user["id"], token_hash(token), now_ms, now_ms + platform.settings.access_token_ttl_s * 1000
+        )
         uow.commit()
     return token
 
@@ -90,8 +108,13 @@ def _login_failed(platform: Platform, username: str, source: str, user: dict | N
     reason = "unknown_user" if user is None else "disabled" if user["disabled"] else "wrong_password"
     locked = platform.login_guard.failed(username, source, now_ms)
     with platform.uow() as uow:
-        uow.logs.audit(now_ms, user["id"] if user else None, "auth.login_failed", username[:200],
-                       {"source": source, "reason": reason, "locked": locked})
+        uow.logs.audit(
+            now_ms,
+            user["id"] if user else None,
+            "auth.login_failed",
+            username[:200],
+            {"source": source, "reason": reason, "locked": locked},
+        )
         uow.commit()
     if locked:
         log.warning("login locked after failures: account %r or source %s", username, source)

@@ -1,6 +1,7 @@
 """A source (client IP) that keeps failing authentication is refused for a while: guessing device
 tokens or platform signatures, or filling the quarantine without a credential, gets slow. Only
 failing requests are refused: a device with a valid token behind the same address goes on."""
+
 from __future__ import annotations
 
 import math
@@ -31,6 +32,9 @@ class FailureLimiter:
             return
         reset_s = self._limiter.get_window_stats(self._limit, source).reset_time
         retry_after_s = max(1, math.ceil(reset_s - time.time()))
-        raise RateLimited(f"{source} failed authentication {self.per_minute} times within a minute: its requests "
-                          f"without a valid device token or signature are refused, and not kept, for the next "
-                          f"{retry_after_s} s", retry_after_s)
+        raise RateLimited(
+            f"{source} failed authentication {self.per_minute} times within a minute: its requests "
+            f"without a valid device token or signature are refused, and not kept, for the next "
+            f"{retry_after_s} s",
+            retry_after_s,
+        )

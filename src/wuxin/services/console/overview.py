@@ -3,6 +3,7 @@
 Every read goes through the same consent checks as the API's own reads (data_access), so the
 console shows exactly what the principal may see, and each read is written to the access log.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,6 +19,7 @@ from wuxin.services.console.timeline import is_machine
 from wuxin.services.devices import registry
 from wuxin.services.monitoring import alarms as monitoring
 
+
 def portfolio(platform: Platform, principal: Principal) -> dict:
     """The visible enterprises with their device counts by connectivity, and the sites."""
     rows = []
@@ -26,9 +28,14 @@ def portfolio(platform: Platform, principal: Principal) -> dict:
         counts = {"online": 0, "offline": 0, "unknown": 0}
         for d in devices or []:
             counts[d["connectivity"]] += 1
-        rows.append({k: enterprise[k] for k in ("id", "name", "uscc", "industry", "region")} |
-                    {"devices": None if devices is None else len(devices), "connectivity": counts,
-                     "machines": sum(1 for d in devices or [] if is_machine(platform, d))})
+        rows.append(
+            {k: enterprise[k] for k in ("id", "name", "uscc", "industry", "region")}
+            | {
+                "devices": None if devices is None else len(devices),
+                "connectivity": counts,
+                "machines": sum(1 for d in devices or [] if is_machine(platform, d)),
+            }
+        )
     return {"enterprises": rows, "as_of_ms": platform.clock_ms()}
 
 
@@ -51,19 +58,34 @@ def portfolio_trend(platform: Platform, principal: Principal, days: int = 30) ->
         if pack is None or not pack.index:
             continue
         try:
-            values = indicators.enterprise_indicators(platform, principal, enterprise["id"], day_list[0], last_day, "day", [pack.index[0]])
-        except (Denied, NotFound):  # consent narrowed (or just ended) to part of the devices: the aggregate would mislead
+            values = indicators.enterprise_indicators(
+                platform, principal, enterprise["id"], day_list[0], last_day, "day", [pack.index[0]]
+            )
+        except (
+            Denied,
+            NotFound,
+        ):  # consent narrowed (or just ended) to part of the devices: the aggregate would mislead
             hidden += 1
             continue
         by_day = per_scenario.setdefault(enterprise["industry"], {})
         for v in values["values"]:
             if v["value"] is not None and v["day"] != day_iso(last_day):  # today is still open: a partial day would dip
                 by_day.setdefault(parse_day(v["day"]), []).append(v["value"])
-    scenarios = [{"scenario": sc, "indicator": indicator_packs()[sc].index[0],
-                  "median": [_median(by_day.get(d)) for d in day_list], "enterprises": [len(by_day.get(d, ())) for d in day_list]}
-                 for sc, by_day in sorted(per_scenario.items())]
-    return {"days": [day_iso(d) for d in day_list], "scenarios": scenarios, "hidden_enterprises": hidden,
-            "alarms": _alarm_trend(platform, principal, day_list)}
+    scenarios = [
+        {
+            "scenario": sc,
+            "indicator": indicator_packs()[sc].index[0],
+            "median": [_median(by_day.get(d)) for d in day_list],
+            "enterprises": [len(by_day.get(d, ())) for d in day_list],
+        }
+        for sc, by_day in sorted(per_scenario.items())
+    ]
+    return {
+        "days": [day_iso(d) for d in day_list],
+        "scenarios": scenarios,
+        "hidden_enterprises": hidden,
+        "alarms": _alarm_trend(platform, principal, day_list),
+    }
 
 
 def _median(values: list[float] | None) -> float | None:
@@ -77,8 +99,15 @@ def _alarm_trend(platform: Platform, principal: Principal, day_list: list[int]) 
     except Denied:
         return None
     ends = [day_start_ms(d + 1) for d in day_list]
-    return {"raised": [sum(1 for a in alarms if day_start_ms(d) <= a["started_ms"] < end) for d, end in zip(day_list, ends)],
-            "open": [sum(1 for a in alarms if a["started_ms"] < end and (a["cleared_ms"] is None or a["cleared_ms"] >= end)) for end in ends]}
+    return {
+        "raised": [
+            sum(1 for a in alarms if day_start_ms(d) <= a["started_ms"] < end) for d, end in zip(day_list, ends)
+        ],
+        "open": [
+            sum(1 for a in alarms if a["started_ms"] < end and (a["cleared_ms"] is None or a["cleared_ms"] >= end))
+            for end in ends
+        ],
+    }
 
 
 def _devices_or_none(platform: Platform, principal: Principal, enterprise_id: int) -> list[dict] | None:
@@ -93,9 +122,19 @@ def map_points(platform: Platform, principal: Principal) -> dict:
     sites, vehicles = [], []
     for enterprise in registry.visible_enterprises(platform, principal):
         profile = registry.enterprise_profile(platform, principal, enterprise["id"])
-        sites += [{"enterprise_id": enterprise["id"], "enterprise": enterprise["name"], "industry": enterprise["industry"],
-                   "name": s["name"], "region": s["region"], "lat": s["lat"], "lon": s["lon"]}
-                  for s in profile["sites"] if s["lat"] is not None and s["lon"] is not None]
+        sites += [
+            {
+                "enterprise_id": enterprise["id"],
+                "enterprise": enterprise["name"],
+                "industry": enterprise["industry"],
+                "name": s["name"],
+                "region": s["region"],
+                "lat": s["lat"],
+                "lon": s["lon"],
+            }
+            for s in profile["sites"]
+            if s["lat"] is not None and s["lon"] is not None
+        ]
         vehicles += _vehicles(platform, principal, enterprise)
     return {"sites": sites, "vehicles": vehicles}
 
@@ -107,11 +146,21 @@ def _vehicles(platform: Platform, principal: Principal, enterprise: dict) -> lis
         if model is None or not {"lat", "lon"} <= set(model.properties) or device["last_seen_ms"] is None:
             continue
         seen = device["last_seen_ms"]
-        data = data_access.read_telemetry(platform, principal, enterprise["id"], device["key"], None, seen - 600_000, seen + 1, 10_000)
+        data = data_access.read_telemetry(
+            platform, principal, enterprise["id"], device["key"], None, seen - 600_000, seen + 1, 10_000
+        )
         position = _last_position(data["readings"])
         if position:
-            out.append({"enterprise_id": enterprise["id"], "enterprise": enterprise["name"], "key": device["key"],
-                        "plate": (device["attributes"] or {}).get("plate"), "connectivity": device["connectivity"], **position})
+            out.append(
+                {
+                    "enterprise_id": enterprise["id"],
+                    "enterprise": enterprise["name"],
+                    "key": device["key"],
+                    "plate": (device["attributes"] or {}).get("plate"),
+                    "connectivity": device["connectivity"],
+                    **position,
+                }
+            )
     return out
 
 
@@ -122,13 +171,20 @@ def _last_position(readings: list[dict]) -> dict | None:
             latest[r["key"]] = (r["ts"], r["value"])
     if "lat" not in latest or "lon" not in latest:
         return None
-    return {"lat": latest["lat"][1], "lon": latest["lon"][1], "ts": latest["lat"][0],
-            "speed_kmh": latest.get("speed_kmh", (None, None))[1]}
+    return {
+        "lat": latest["lat"][1],
+        "lon": latest["lon"][1],
+        "ts": latest["lat"][0],
+        "speed_kmh": latest.get("speed_kmh", (None, None))[1],
+    }
 
 
 def consent_tenants(platform: Platform, principal: Principal) -> list[dict]:
     """Tenants that can receive a consent (banks and operators), for an enterprise's grant form."""
     require_role(principal, Role.ENTERPRISE_USER, Role.PLATFORM_ADMIN)
     with platform.uow() as uow:
-        return [{"id": t["id"], "name": t["name"], "kind": t["kind"]} for t in uow.identity.list_tenants()
-                if t["kind"] != TenantKind.REGULATOR]
+        return [
+            {"id": t["id"], "name": t["name"], "kind": t["kind"]}
+            for t in uow.identity.list_tenants()
+            if t["kind"] != TenantKind.REGULATOR
+        ]

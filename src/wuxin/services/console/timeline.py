@@ -13,6 +13,7 @@ The timeline reads those small rows, and computes from the readings only the day
 or with points not yet recomputed (still marked dirty: typically today), keeping those in a
 small in-memory cache while the device sends nothing new.
 """
+
 from __future__ import annotations
 
 import threading
@@ -24,10 +25,10 @@ import numpy as np
 from wuxin.bootstrap import Platform
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, day_zone, local_day, parse_day
-from wuxin.services.devices.calendars import enterprise_zones
 from wuxin.indicators.series import DeviceDays
 from wuxin.security.policy import Principal
 from wuxin.services.access import data_access
+from wuxin.services.devices.calendars import enterprise_zones
 
 SLOT_MS = 15 * 60_000
 SLOTS_PER_DAY = DAY_MS // SLOT_MS
@@ -39,8 +40,14 @@ CACHE_MAX_ENTRIES = 500_000  # (machine, day) pairs, about 150 bytes each
 _STATE_CHARS = np.frombuffer(b"-SR", dtype=np.uint8)
 
 
-def run_slots(ts: np.ndarray, current_a: np.ndarray, run_threshold_a: float, first_day: int, n_days: int,
-              max_gap_ms: int = MAX_GAP_MS) -> str:
+def run_slots(
+    ts: np.ndarray,
+    current_a: np.ndarray,
+    run_threshold_a: float,
+    first_day: int,
+    n_days: int,
+    max_gap_ms: int = MAX_GAP_MS,
+) -> str:
     """One state character per 15-minute slot from `first_day` for `n_days` (see the module doc).
 
     >>> day = 20_000; t0 = day_start_ms(day)
@@ -104,7 +111,7 @@ class _TimelineCache:
             self.entries[(device_id, day)] = _Entry(slots, now_ms, last_seen_ms)
 
 
-_caches: "weakref.WeakKeyDictionary[object, _TimelineCache]" = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[object, _TimelineCache] = weakref.WeakKeyDictionary()
 
 
 def _cache(platform: Platform) -> _TimelineCache:
@@ -130,12 +137,14 @@ def record_run_slots(uow, device: dict, data: DeviceDays, now_ms: int) -> None:
         return
     first, n_days = int(data.days[0]), len(data.days)
     slots = run_slots(series.ts, series.num, float(threshold), first, n_days)
-    uow.console.put_run_slots(device["id"], [(first + i, slots[i * SLOTS_PER_DAY:(i + 1) * SLOTS_PER_DAY]) for i in range(n_days)],
-                              now_ms)
+    uow.console.put_run_slots(
+        device["id"], [(first + i, slots[i * SLOTS_PER_DAY : (i + 1) * SLOTS_PER_DAY]) for i in range(n_days)], now_ms
+    )
 
 
-def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: int, days: int = 30,
-                       end_day: str | None = None) -> dict:
+def equipment_timeline(
+    platform: Platform, principal: Principal, enterprise_id: int, days: int = 30, end_day: str | None = None
+) -> dict:
     """Per machine of the enterprise, per 15-minute slot of the last `days` local days, R/S/-."""
     if not 1 <= days <= MAX_TIMELINE_DAYS:
         raise InvalidInput(f"timeline days {days} is not between 1 and {MAX_TIMELINE_DAYS}")
@@ -156,17 +165,34 @@ def equipment_timeline(platform: Platform, principal: Principal, enterprise_id: 
         with day_zone(zone):  # the site's local days (slots run on from local midnight of the first day)
             slots, points, stored_days = _machine_slots(platform, cache, device, first_day, days, now_ms, stored, stale)
         read_points, from_store = read_points + points, from_store + stored_days
-        rows.append({"key": device["key"], "machine_id": _machine_label(device),
-                     "run_threshold_a": device["attributes"]["run_threshold_a"], "connectivity": device["connectivity"],
-                     "source_mode": device["source_mode"], "trust_level": device["trust_level"], "slots": slots,
-                     "summary": run_summary(slots, first_day, partial_day)})
+        rows.append(
+            {
+                "key": device["key"],
+                "machine_id": _machine_label(device),
+                "run_threshold_a": device["attributes"]["run_threshold_a"],
+                "connectivity": device["connectivity"],
+                "source_mode": device["source_mode"],
+                "trust_level": device["trust_level"],
+                "slots": slots,
+                "summary": run_summary(slots, first_day, partial_day),
+            }
+        )
     _log_read(platform, principal, enterprise_id, read_points + from_store)
     seen = [r["summary"]["first_day_with_data"] for r in rows if r["summary"]["first_day_with_data"]]
-    return {"partial_day": None if partial_day is None else day_iso(partial_day), "now_ms": now_ms,
-            "first_day_with_data": min(seen) if seen else None,
-            "enterprise_id": enterprise_id, "first_day": day_iso(first_day), "last_day": day_iso(last_day), "days": days,
-            "slot_minutes": SLOT_MS // 60_000, "timezone": zone, "states": {"R": "running", "S": "stopped",
-            "-": "unknown"}, "machines": rows, "machine_days_from_read_model": from_store}
+    return {
+        "partial_day": None if partial_day is None else day_iso(partial_day),
+        "now_ms": now_ms,
+        "first_day_with_data": min(seen) if seen else None,
+        "enterprise_id": enterprise_id,
+        "first_day": day_iso(first_day),
+        "last_day": day_iso(last_day),
+        "days": days,
+        "slot_minutes": SLOT_MS // 60_000,
+        "timezone": zone,
+        "states": {"R": "running", "S": "stopped", "-": "unknown"},
+        "machines": rows,
+        "machine_days_from_read_model": from_store,
+    }
 
 
 def run_summary(slots: str, first_day: int, partial_day: int | None) -> dict:
@@ -180,7 +206,7 @@ def run_summary(slots: str, first_day: int, partial_day: int | None) -> dict:
     days = len(slots) // SLOTS_PER_DAY
     hours, counted, first_seen, partial = 0.0, 0, None, None
     for i in range(days):
-        day_slots = slots[i * SLOTS_PER_DAY:(i + 1) * SLOTS_PER_DAY]
+        day_slots = slots[i * SLOTS_PER_DAY : (i + 1) * SLOTS_PER_DAY]
         observed = SLOTS_PER_DAY - day_slots.count("-")
         if observed and first_seen is None:
             first_seen = first_day + i
@@ -189,8 +215,13 @@ def run_summary(slots: str, first_day: int, partial_day: int | None) -> dict:
             partial = {"day": day_iso(partial_day), "run_hours": ran, "observed_hours": observed * SLOT_MS / 3_600_000}
         elif observed:
             hours, counted = hours + ran, counted + 1
-    return {"run_hours_per_day": round(hours / counted, 4) if counted else None, "days_with_data": counted,
-            "run_hours": hours, "first_day_with_data": None if first_seen is None else day_iso(first_seen), "partial_day": partial}
+    return {
+        "run_hours_per_day": round(hours / counted, 4) if counted else None,
+        "days_with_data": counted,
+        "run_hours": hours,
+        "first_day_with_data": None if first_seen is None else day_iso(first_seen),
+        "partial_day": partial,
+    }
 
 
 def _machine_label(device: dict) -> str:
@@ -204,8 +235,16 @@ def _parse_day(text: str) -> int:
         raise InvalidInput(str(exc)) from None
 
 
-def _machine_slots(platform: Platform, cache: _TimelineCache, device: dict, first_day: int, days: int, now_ms: int,
-                   stored: dict[tuple[int, int], str], stale: set[tuple[int, int]]) -> tuple[str, int, int]:
+def _machine_slots(
+    platform: Platform,
+    cache: _TimelineCache,
+    device: dict,
+    first_day: int,
+    days: int,
+    now_ms: int,
+    stored: dict[tuple[int, int], str],
+    stale: set[tuple[int, int]],
+) -> tuple[str, int, int]:
     """The machine's slot string over the window, the readings read and the days taken from the
     read model: stored days that are not stale, then the cache, and only the rest from readings."""
     parts: list[str | None] = []
@@ -221,7 +260,7 @@ def _machine_slots(platform: Platform, cache: _TimelineCache, device: dict, firs
         fresh, n = _slots_from_readings(platform, device, lo, hi)
         points += n
         for day in range(lo, hi + 1):
-            parts[day - first_day] = fresh[(day - lo) * SLOTS_PER_DAY:(day - lo + 1) * SLOTS_PER_DAY]
+            parts[day - first_day] = fresh[(day - lo) * SLOTS_PER_DAY : (day - lo + 1) * SLOTS_PER_DAY]
             cache.put(device["id"], day, parts[day - first_day], now_ms, device["last_seen_ms"])
     return "".join(parts), points, from_store
 
@@ -239,13 +278,23 @@ def _runs(days: list[int]) -> list[tuple[int, int]]:
 
 def _slots_from_readings(platform: Platform, device: dict, lo: int, hi: int) -> tuple[str, int]:
     with platform.uow() as uow:
-        series = uow.indicators.numeric_series(device["id"], ["current_a"], day_start_ms(lo) - MAX_GAP_MS, day_start_ms(hi + 1))
+        series = uow.indicators.numeric_series(
+            device["id"], ["current_a"], day_start_ms(lo) - MAX_GAP_MS, day_start_ms(hi + 1)
+        )
     ts, current = series.get("current_a", (np.zeros(0, np.int64), np.zeros(0)))
     return run_slots(ts, current, float(device["attributes"]["run_threshold_a"]), lo, hi - lo + 1), len(ts)
 
 
 def _log_read(platform: Platform, principal: Principal, enterprise_id: int, rows: int) -> None:
     with platform.uow() as uow:
-        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                        enterprise_id=enterprise_id, device_id=None, action="console.timeline", consent_id=None, rows=rows)
+        uow.logs.access(
+            at_ms=platform.clock_ms(),
+            user_id=principal.user_id,
+            tenant_id=principal.tenant_id,
+            enterprise_id=enterprise_id,
+            device_id=None,
+            action="console.timeline",
+            consent_id=None,
+            rows=rows,
+        )
         uow.commit()

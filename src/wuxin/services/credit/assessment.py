@@ -6,6 +6,7 @@ covers every device of the enterprise (the features stand on all of them); every
 is written to the audit log and the access log, and every decision to the evidence ledger with the
 model version and the inputs it scored.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,14 +19,8 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import BANK_ROLES, Role, SourceMode, trust_level
 from wuxin.errors import Denied, NotFound
 from wuxin.indicators.days import DAY_MS, day_iso, day_start_ms, local_day
-from wuxin.services.bootstrap import (
-    checks as pack_checks,
-    device_types_with,
-    indicator_packs,
-)
 from wuxin.risk.business import month_label, month_span
 from wuxin.risk.crossverify import (
-
     CheckResult,
     ReportedFigure,
     SourceShares,
@@ -37,19 +32,32 @@ from wuxin.risk.crossverify import (
     verification,
 )
 from wuxin.risk.decisions import LimitEvidence
-from wuxin.risk.pv_sales import INVERTER_ERROR_PCT, PvBound, PvFigure, pv_cross_verify, tariff_from_bills
 from wuxin.risk.features import (
-    DailySeries, DeviceFacts, EvidenceInputs, StatementPeriod, evidence_features, feature_row, statement_features)
+    DailySeries,
+    DeviceFacts,
+    EvidenceInputs,
+    StatementPeriod,
+    evidence_features,
+    feature_row,
+    statement_features,
+)
 from wuxin.risk.money import Money
 from wuxin.risk.policy import PolicyFacts
 from wuxin.risk.products import Product
+from wuxin.risk.pv_sales import INVERTER_ERROR_PCT, PvBound, PvFigure, pv_cross_verify, tariff_from_bills
 from wuxin.risk.scorecard import default_flags
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys, require_role
+from wuxin.services.bootstrap import (
+    checks as pack_checks,
+)
+from wuxin.services.bootstrap import (
+    device_types_with,
+    indicator_packs,
+)
 from wuxin.services.devices.registry import consent_views
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
-
 
 
 OPEN_ALARM_STATES = ("active", "acknowledged")
@@ -85,8 +93,9 @@ class Assessment:
         overall = verification(self.checks)
         return "failed" if overall == "failed" else verification(self.relevant_checks(product))
 
-    def limit_evidence(self, product: Product, pledged: Money | None = None,
-                       pledge_lines: tuple[tuple[str, str], ...] = ()) -> LimitEvidence:
+    def limit_evidence(
+        self, product: Product, pledged: Money | None = None, pledge_lines: tuple[tuple[str, str], ...] = ()
+    ) -> LimitEvidence:
         evidenced = evidenced_annual_revenue(self.checks)
         reported = _reported_annual_revenue(self.statements)
         return LimitEvidence(self.verification(product), _money(reported), _money(evidenced), pledged, pledge_lines)
@@ -96,10 +105,20 @@ class Assessment:
         shared_only = enterprise_shared_only(relevant)
         if shared_only is None:  # nothing decided: judge by the devices installed
             modes = self.devices.by_source_mode
-            shared_only = sum(modes.values()) > 0 and set(m for m, n in modes.items() if n) <= {SourceMode.ENTERPRISE_SHARED.value}
-        return PolicyFacts(self.verification(product), self.evidence_days, evidence_coverage(relevant), 0, 0,
-                           dict(self.open_alarms or {}), self.devices.installed,
-                           self.devices.installed - self.devices.reporting_last_7d, bool(shared_only))
+            shared_only = sum(modes.values()) > 0 and set(m for m, n in modes.items() if n) <= {
+                SourceMode.ENTERPRISE_SHARED.value
+            }
+        return PolicyFacts(
+            self.verification(product),
+            self.evidence_days,
+            evidence_coverage(relevant),
+            0,
+            0,
+            dict(self.open_alarms or {}),
+            self.devices.installed,
+            self.devices.installed - self.devices.reporting_last_7d,
+            bool(shared_only),
+        )
 
 
 def _money(value: float | None) -> Money | None:
@@ -117,11 +136,14 @@ def require_lender(platform: Platform, uow, principal: Principal, enterprise_id:
         raise enterprise_not_found(enterprise_id)
     devices = uow.devices.list(enterprise_id)
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
-    readable, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],
-                                                consents, platform.clock_ms())
+    readable, consent_id = readable_device_keys(
+        principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices], consents, platform.clock_ms()
+    )
     hidden = [d["key"] for d in devices if d["key"] not in readable]
     if hidden:
-        raise Denied(f"credit on enterprise {enterprise_id} stands on {len(hidden)} device(s) your consent does not cover")
+        raise Denied(
+            f"credit on enterprise {enterprise_id} stands on {len(hidden)} device(s) your consent does not cover"
+        )
     return enterprise, devices, consent_id
 
 
@@ -136,11 +158,28 @@ def readable_decision(platform: Platform, uow, principal: Principal, decision_id
     return row
 
 
-def _log(platform: Platform, uow, principal: Principal, enterprise_id: int, action: str, consent_id: int | None,
-         rows: int, subject: str, detail: dict) -> None:
+def _log(
+    platform: Platform,
+    uow,
+    principal: Principal,
+    enterprise_id: int,
+    action: str,
+    consent_id: int | None,
+    rows: int,
+    subject: str,
+    detail: dict,
+) -> None:
     now_ms = platform.clock_ms()
-    uow.logs.access(at_ms=now_ms, user_id=principal.user_id, tenant_id=principal.tenant_id, enterprise_id=enterprise_id,
-                    device_id=None, action=action, consent_id=consent_id, rows=rows)
+    uow.logs.access(
+        at_ms=now_ms,
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        enterprise_id=enterprise_id,
+        device_id=None,
+        action=action,
+        consent_id=consent_id,
+        rows=rows,
+    )
     uow.logs.audit(now_ms, principal.user_id, action, subject, detail)
 
 
@@ -152,34 +191,56 @@ def default_as_of_day(platform: Platform) -> int:
     return int(local_day(platform.clock_ms())) - 1
 
 
-def gather(platform: Platform, uow, enterprise: dict, devices: list[dict], tenant_id: int | None, as_of_day: int) -> Assessment:
+def gather(
+    platform: Platform, uow, enterprise: dict, devices: list[dict], tenant_id: int | None, as_of_day: int
+) -> Assessment:
     """Read the enterprise's indicators (with the source modes behind them), index, devices, alarms and
     business records, then cross-verify and featurise."""
     first = as_of_day - HISTORY_DAYS + 1
     series = _series(uow.indicators.enterprise_days(enterprise["id"], first, as_of_day))
     pack = indicator_packs().get(enterprise["industry"])
     activity = pack.index[0] if pack and pack.index else None
-    index_rows = uow.indicators.index(enterprise["industry"], enterprise["region"], activity, first, as_of_day) if activity else []
+    index_rows = (
+        uow.indicators.index(enterprise["industry"], enterprise["region"], activity, first, as_of_day)
+        if activity
+        else []
+    )
     index_median = DailySeries.of([r["day"] for r in index_rows], [r["median"] for r in index_rows])
     facts = _device_facts(platform, uow, devices, as_of_day)
-    records = uow.credit.records(enterprise["id"], ["statements", "electricity_bills", "wms_movements", "feed_in_bills"],
-                                 tenant_id)
+    records = uow.credit.records(
+        enterprise["id"], ["statements", "electricity_bills", "wms_movements", "feed_in_bills"], tenant_id
+    )
     statements = tuple(_statement(r) for r in records if r["kind"] == "statements")
     sources = _source_shares(uow, enterprise, devices, sorted(series), first, as_of_day)
     reported = _reported(enterprise["id"], records)
     checks = tuple(cross_verify(reported, series, pack_checks(), sources=sources)) + tuple(
-        _pv_checks(enterprise["id"], records, reported, series, devices, sources))
-    evidence = evidence_features(EvidenceInputs(as_of_day, activity or "", series.get(activity or "", DailySeries.empty()),
-                                                index_median, facts))
+        _pv_checks(enterprise["id"], records, reported, series, devices, sources)
+    )
+    evidence = evidence_features(
+        EvidenceInputs(as_of_day, activity or "", series.get(activity or "", DailySeries.empty()), index_median, facts)
+    )
     features = feature_row(evidence, statement_features(statements), revenue_consistency(checks))
     subjects = tuple(sorted({f"business_import:{r['import_id']}:{enterprise['id']}" for r in records}))
-    return Assessment(enterprise, as_of_day, activity, series, index_rows, facts, statements, checks, features,
-                      _dominant_mode(devices), subjects, _evidence_days(series, as_of_day),
-                      _open_alarms(uow, enterprise["id"], tenant_id))
+    return Assessment(
+        enterprise,
+        as_of_day,
+        activity,
+        series,
+        index_rows,
+        facts,
+        statements,
+        checks,
+        features,
+        _dominant_mode(devices),
+        subjects,
+        _evidence_days(series, as_of_day),
+        _open_alarms(uow, enterprise["id"], tenant_id),
+    )
 
 
-def _source_shares(uow, enterprise: dict, devices: list[dict], names: list[str], first_day: int,
-                   last_day: int) -> dict[str, SourceShares]:
+def _source_shares(
+    uow, enterprise: dict, devices: list[dict], names: list[str], first_day: int, last_day: int
+) -> dict[str, SourceShares]:
     """Per indicator, the source modes behind each day's value: the devices' own values for a device-level
     indicator (each mode's share of the day's sum), else the installed devices of the types feeding it."""
     mode_of = {d["id"]: d["source_mode"] for d in devices}
@@ -252,27 +313,49 @@ def assess(platform: Platform, principal: Principal, enterprise_id: int, as_of_d
     with platform.uow() as uow:
         enterprise, devices, consent_id = require_lender(platform, uow, principal, enterprise_id)
         assessment = gather(platform, uow, enterprise, devices, principal.tenant_id, as_of)
-        _log(platform, uow, principal, enterprise_id, "credit.assess", consent_id, len(assessment.checks),
-             f"enterprise:{enterprise_id}", {"as_of": day_iso(as_of)})
+        _log(
+            platform,
+            uow,
+            principal,
+            enterprise_id,
+            "credit.assess",
+            consent_id,
+            len(assessment.checks),
+            f"enterprise:{enterprise_id}",
+            {"as_of": day_iso(as_of)},
+        )
         uow.commit()
     return assessment_view(assessment)
 
 
 def assessment_view(a: Assessment) -> dict:
     status = a.verification()
-    return {"enterprise_id": a.enterprise["id"], "as_of": day_iso(a.as_of_day), "activity_indicator": a.activity_indicator,
-            "features": a.features, "source_mode": a.source_mode, "cross_verified": status == "verified",
-            "verification": status, "iot_coverage": evidence_coverage(a.checks), "evidence_days": a.evidence_days,
-            "open_alarms": a.open_alarms or {}, "statements_count": len(a.statements),
-            "cross_checks": [c.to_dict() for c in a.checks]}
+    return {
+        "enterprise_id": a.enterprise["id"],
+        "as_of": day_iso(a.as_of_day),
+        "activity_indicator": a.activity_indicator,
+        "features": a.features,
+        "source_mode": a.source_mode,
+        "cross_verified": status == "verified",
+        "verification": status,
+        "iot_coverage": evidence_coverage(a.checks),
+        "evidence_days": a.evidence_days,
+        "open_alarms": a.open_alarms or {},
+        "statements_count": len(a.statements),
+        "cross_checks": [c.to_dict() for c in a.checks],
+    }
 
 
 def _series(rows: list[dict]) -> dict[str, DailySeries]:
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         grouped.setdefault(row["indicator"], []).append(row)
-    return {name: DailySeries.of([r["day"] for r in part], [r["value"] for r in part],
-                                 [r["quality"] == "complete" for r in part]) for name, part in grouped.items()}
+    return {
+        name: DailySeries.of(
+            [r["day"] for r in part], [r["value"] for r in part], [r["quality"] == "complete" for r in part]
+        )
+        for name, part in grouped.items()
+    }
 
 
 def _device_facts(platform: Platform, uow, devices: list[dict], as_of_day: int) -> DeviceFacts:
@@ -302,9 +385,15 @@ def _number(value: Any) -> float | None:
 
 def _statement(row: dict) -> StatementPeriod:
     d = row["data"]
-    return StatementPeriod(row["first_day"], row["last_day"], d["period"], _number(d.get("revenue_cny")),
-                           _number(d.get("net_profit_cny")), _number(d.get("total_assets_cny")),
-                           _number(d.get("total_liabilities_cny")))
+    return StatementPeriod(
+        row["first_day"],
+        row["last_day"],
+        d["period"],
+        _number(d.get("revenue_cny")),
+        _number(d.get("net_profit_cny")),
+        _number(d.get("total_assets_cny")),
+        _number(d.get("total_liabilities_cny")),
+    )
 
 
 def _checked_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -318,28 +407,63 @@ def _reported(enterprise_id: int, records: list[dict]) -> list[ReportedFigure]:
     figures, bills, outbound = [], {}, {}
     over_period, at_end = _checked_fields()
     for r in records:
-        ref = f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof" if r.get("ledger_leaf") is not None else \
-            f"/api/v1/enterprises/{enterprise_id}/business-data?kind={r['kind']}"
+        ref = (
+            f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof"
+            if r.get("ledger_leaf") is not None
+            else f"/api/v1/enterprises/{enterprise_id}/business-data?kind={r['kind']}"
+        )
         if r["kind"] == "statements":
-            figures += [ReportedFigure(name, r["first_day"], r["last_day"], float(Decimal(r["data"][name])), r["data"]["period"],
-                                       r["source"], ref) for name in over_period if r["data"].get(name) is not None]
-            figures += [ReportedFigure(name, r["last_day"], r["last_day"], float(Decimal(r["data"][name])),
-                                       f"{r['data']['period']} end", r["source"], ref) for name in at_end
-                        if r["data"].get(name) is not None]
+            figures += [
+                ReportedFigure(
+                    name,
+                    r["first_day"],
+                    r["last_day"],
+                    float(Decimal(r["data"][name])),
+                    r["data"]["period"],
+                    r["source"],
+                    ref,
+                )
+                for name in over_period
+                if r["data"].get(name) is not None
+            ]
+            figures += [
+                ReportedFigure(
+                    name,
+                    r["last_day"],
+                    r["last_day"],
+                    float(Decimal(r["data"][name])),
+                    f"{r['data']['period']} end",
+                    r["source"],
+                    ref,
+                )
+                for name in at_end
+                if r["data"].get(name) is not None
+            ]
         elif r["kind"] == "electricity_bills":
             key = (r["first_day"], r["last_day"], r["source"])
             bills[key] = (bills.get(key, (0.0, ref))[0] + float(Decimal(r["data"]["kwh"])), ref)
         elif r["kind"] == "wms_movements" and r["data"]["direction"] == "out":
             month = month_label(r["first_day"])
             outbound[(month, r["source"])] = outbound.get((month, r["source"]), 0) + int(r["data"]["quantity"])
-    figures += [ReportedFigure("electricity_kwh", first, last, kwh, month_label(first), source, ref)
-                for (first, last, source), (kwh, ref) in bills.items()]
-    figures += [_month_figure("wms_out_units", month, units, source, enterprise_id) for (month, source), units in outbound.items()]
+    figures += [
+        ReportedFigure("electricity_kwh", first, last, kwh, month_label(first), source, ref)
+        for (first, last, source), (kwh, ref) in bills.items()
+    ]
+    figures += [
+        _month_figure("wms_out_units", month, units, source, enterprise_id)
+        for (month, source), units in outbound.items()
+    ]
     return figures
 
 
-def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedFigure], series: dict[str, DailySeries],
-               devices: list[dict], sources: dict[str, SourceShares]) -> list[CheckResult]:
+def _pv_checks(
+    enterprise_id: int,
+    records: list[dict],
+    reported: list[ReportedFigure],
+    series: dict[str, DailySeries],
+    devices: list[dict],
+    sources: dict[str, SourceShares],
+) -> list[CheckResult]:
     """Feed-in bills and, for a plant without charging piles (whose revenue would be in the same statement), declared
     revenue against the inverters' metered generation (risk/pv_sales.py)."""
     generation = series.get("generation_kwh")
@@ -349,13 +473,27 @@ def _pv_checks(enterprise_id: int, records: list[dict], reported: list[ReportedF
     generating = device_types_with("meters_generation")
     inverters = [d.get("attributes") or {} for d in devices if d["device_type"] in generating]
     accuracy = [float(a["energy_accuracy_pct"]) for a in inverters if _attribute_number(a.get("energy_accuracy_pct"))]
-    billed = tariff_from_bills([(float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
-                                for r in records if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")])
+    billed = tariff_from_bills(
+        [
+            (float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
+            for r in records
+            if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")
+        ]
+    )
     declared = [float(a["tariff_cny_per_kwh"]) for a in inverters if _attribute_number(a.get("tariff_cny_per_kwh"))]
-    tariff, spread, origin = (billed + ("bills",)) if billed else \
-        (sum(declared) / len(declared), 0.0, "declared") if declared else (None, 0.0, "declared")
-    bound = PvBound(max(accuracy) if accuracy else INVERTER_ERROR_PCT, tariff_cny_per_kwh=tariff, tariff_spread=spread,
-                    tariff_from=origin)
+    tariff, spread, origin = (
+        (billed + ("bills",))
+        if billed
+        else (sum(declared) / len(declared), 0.0, "declared")
+        if declared
+        else (None, 0.0, "declared")
+    )
+    bound = PvBound(
+        max(accuracy) if accuracy else INVERTER_ERROR_PCT,
+        tariff_cny_per_kwh=tariff,
+        tariff_spread=spread,
+        tariff_from=origin,
+    )
     if "revenue_cny" not in series:  # no charging piles: the statement's revenue is the plant's sales
         figures += [PvFigure(f) for f in reported if f.name == "revenue_cny"]
     return pv_cross_verify(figures, generation, bound, sources.get("generation_kwh"))
@@ -371,17 +509,29 @@ def _feed_in_figures(enterprise_id: int, records: list[dict]) -> list[tuple[Repo
     for r in records:
         if r["kind"] == "feed_in_bills":
             key = (r["first_day"], r["last_day"], r["source"], r["data"]["month"], bool(r["data"].get("period_start")))
-            ref = f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof" if r.get("ledger_leaf") is not None else \
-                f"/api/v1/enterprises/{enterprise_id}/business-data?kind=feed_in_bills"
+            ref = (
+                f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof"
+                if r.get("ledger_leaf") is not None
+                else f"/api/v1/enterprises/{enterprise_id}/business-data?kind=feed_in_bills"
+            )
             bills[key] = (bills.get(key, (0.0, ref))[0] + float(Decimal(r["data"]["kwh"])), ref)
-    return [(ReportedFigure("feed_in_kwh", first, last, kwh, month, source, ref), exact)
-            for (first, last, source, month, exact), (kwh, ref) in bills.items()]
+    return [
+        (ReportedFigure("feed_in_kwh", first, last, kwh, month, source, ref), exact)
+        for (first, last, source, month, exact), (kwh, ref) in bills.items()
+    ]
 
 
 def _month_figure(name: str, month: str, value: float, source: str, enterprise_id: int) -> ReportedFigure:
     first, last = month_span(month)
-    return ReportedFigure(name, first, last, float(value), month, source,
-                          f"/api/v1/enterprises/{enterprise_id}/business-data?kind=wms_movements")
+    return ReportedFigure(
+        name,
+        first,
+        last,
+        float(value),
+        month,
+        source,
+        f"/api/v1/enterprises/{enterprise_id}/business-data?kind=wms_movements",
+    )
 
 
 def _reported_annual_revenue(statements: tuple[StatementPeriod, ...]) -> float | None:

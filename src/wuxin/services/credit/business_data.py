@@ -10,6 +10,7 @@ credit officers and risk managers for enterprises whose valid consent their bank
 bank-sourced rows and loan outcomes are visible to that bank only); the platform (CLI, principal
 None) anything. Market data (price_index) by bank roles, admins and the platform.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,15 +27,21 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import day_start_ms
 from wuxin.risk.business import BadRow, GoodRow, kind_spec, trust_of_source, validate_rows
 from wuxin.security.policy import Principal, enterprise_not_found, require_own_enterprise, require_role, valid_consents
-from wuxin.services.evidence.record import record_evidence
 from wuxin.services.devices.registry import consent_views
+from wuxin.services.evidence.record import record_evidence
 
 PRIVATE_KINDS = {"loan_outcomes"}  # the lender's own book: never shared with other banks
 MAX_ROWS = 100_000
 
 
-def import_rows(platform: Platform, principal: Principal | None, kind: str, rows: list[Any], source: str,
-                payload_sha256: str | None = None) -> dict:
+def import_rows(
+    platform: Platform,
+    principal: Principal | None,
+    kind: str,
+    rows: list[Any],
+    source: str,
+    payload_sha256: str | None = None,
+) -> dict:
     """Validate and store; returns counts and every refused row's field, value and reason."""
     spec = kind_spec(kind)
     source = _source_for(principal, kind, source)
@@ -44,34 +51,79 @@ def import_rows(platform: Platform, principal: Principal | None, kind: str, rows
     good, bad = validate_rows(kind, rows, _payload_text)
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
-        import_id = uow.credit.add_import(kind=kind, source=source, trust_level=trust, received_ms=now_ms,
-                                          user_id=_user(principal), tenant_id=_tenant(principal), rows_total=len(rows),
-                                          rows_accepted=0, rows_duplicate=0, rows_rejected=0, payload_sha256=payload_sha256)
+        import_id = uow.credit.add_import(
+            kind=kind,
+            source=source,
+            trust_level=trust,
+            received_ms=now_ms,
+            user_id=_user(principal),
+            tenant_id=_tenant(principal),
+            rows_total=len(rows),
+            rows_accepted=0,
+            rows_duplicate=0,
+            rows_rejected=0,
+            payload_sha256=payload_sha256,
+        )
         placed, refused = _place(platform, uow, principal, spec.per_enterprise, good)
         bad += refused
         stored = _store(uow, principal, import_id, kind, source, trust, placed, now_ms)
         duplicate = len(placed) - sum(len(ids) for ids in stored.values())
-        uow.credit.add_rejections([dict(import_id=import_id, row_index=b.index, field=b.field, value=b.value,
-                                        message=b.message, payload=b.payload, received_ms=now_ms) for b in bad])
+        uow.credit.add_rejections(
+            [
+                dict(
+                    import_id=import_id,
+                    row_index=b.index,
+                    field=b.field,
+                    value=b.value,
+                    message=b.message,
+                    payload=b.payload,
+                    received_ms=now_ms,
+                )
+                for b in bad
+            ]
+        )
         uow.credit.finish_import(import_id, len(placed) - duplicate, duplicate, len(bad))
         _record(uow, import_id, kind, source, stored, placed, now_ms, records_tenant(principal, kind, source))
         if kind == "price_index":
             for _, row in placed:
                 _to_price_table(uow, row, source)
-        uow.logs.audit(now_ms, _user(principal), "business.import", f"business_import:{import_id}",
-                       {"kind": kind, "source": source, "accepted": len(placed) - duplicate, "duplicate": duplicate,
-                        "rejected": len(bad), "enterprises": sorted(e for e in stored if e is not None)})
+        uow.logs.audit(
+            now_ms,
+            _user(principal),
+            "business.import",
+            f"business_import:{import_id}",
+            {
+                "kind": kind,
+                "source": source,
+                "accepted": len(placed) - duplicate,
+                "duplicate": duplicate,
+                "rejected": len(bad),
+                "enterprises": sorted(e for e in stored if e is not None),
+            },
+        )
         uow.commit()
-    return {"import_id": import_id, "kind": kind, "source": source, "trust_level": trust, "rows": len(rows),
-            "accepted": len(placed) - duplicate, "duplicate": duplicate, "rejected": len(bad),
-            "errors": [{"row": b.index + 1, "field": b.field, "value": b.value, "message": b.message}
-                       for b in sorted(bad, key=lambda b: b.index)]}
+    return {
+        "import_id": import_id,
+        "kind": kind,
+        "source": source,
+        "trust_level": trust,
+        "rows": len(rows),
+        "accepted": len(placed) - duplicate,
+        "duplicate": duplicate,
+        "rejected": len(bad),
+        "errors": [
+            {"row": b.index + 1, "field": b.field, "value": b.value, "message": b.message}
+            for b in sorted(bad, key=lambda b: b.index)
+        ],
+    }
 
 
 def import_file(platform: Platform, principal: Principal | None, path: Path, kind: str, source: str) -> dict:
     """A .csv (header row), .json (a list) or .jsonl file of rows."""
     raw = path.read_bytes()
-    return import_rows(platform, principal, kind, parse_rows(raw, path.suffix.lower()), source, hashlib.sha256(raw).hexdigest())
+    return import_rows(
+        platform, principal, kind, parse_rows(raw, path.suffix.lower()), source, hashlib.sha256(raw).hexdigest()
+    )
 
 
 def parse_rows(raw: bytes, suffix: str) -> list[Any]:
@@ -79,10 +131,14 @@ def parse_rows(raw: bytes, suffix: str) -> list[Any]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"file is not UTF-8 text: byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start}") from None
+        raise InvalidInput(
+            f"file is not UTF-8 text: byte {raw[exc.start : exc.start + 1]!r} at offset {exc.start}"
+        ) from None
     if suffix == ".csv":
         try:  # newline="": a line break inside a quoted field is data, as the csv module needs
-            return [{k: v for k, v in row.items() if k is not None} for row in csv.DictReader(io.StringIO(text, newline=""))]
+            return [
+                {k: v for k, v in row.items() if k is not None} for row in csv.DictReader(io.StringIO(text, newline=""))
+            ]
         except csv.Error as exc:
             raise InvalidInput(f"file is not valid CSV: {exc}") from None
     if suffix == ".json":
@@ -102,8 +158,12 @@ def records(platform: Platform, principal: Principal, enterprise_id: int, kind: 
         kind_spec(kind)
     with platform.uow() as uow:
         consent_id = require_business_reader(platform, uow, principal, enterprise_id)
-        rows = uow.credit.records(enterprise_id, [kind] if kind else None, principal.tenant_id,
-                                  every_tenant=principal.role is Role.ENTERPRISE_USER)
+        rows = uow.credit.records(
+            enterprise_id,
+            [kind] if kind else None,
+            principal.tenant_id,
+            every_tenant=principal.role is Role.ENTERPRISE_USER,
+        )
         _access(platform, uow, principal, enterprise_id, "business.records", consent_id, len(rows))
         uow.commit()
     return {"enterprise_id": enterprise_id, "records": [record_view(r) for r in rows]}
@@ -111,20 +171,41 @@ def records(platform: Platform, principal: Principal, enterprise_id: int, kind: 
 
 def record_view(row: dict) -> dict:
     proof = f"/api/v1/ledger/entries/{row['ledger_leaf']}/proof" if row.get("ledger_leaf") is not None else None
-    return {"id": row["id"], "kind": row["kind"], "key": row["record_key"], "data": row["data"], "source": row["source"],
-            "trust_level": row["trust_level"], "import_id": row["import_id"], "ledger_proof": proof}
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "key": row["record_key"],
+        "data": row["data"],
+        "source": row["source"],
+        "trust_level": row["trust_level"],
+        "import_id": row["import_id"],
+        "ledger_proof": proof,
+    }
 
 
 def rejections(platform: Platform, principal: Principal | None, import_id: int) -> dict:
     """The rows an import refused (whoever imported it, or an admin)."""
     with platform.uow() as uow:
         entry = uow.credit.get_import(import_id)
-        if entry is None or (principal is not None and not principal.is_admin and entry["user_id"] != principal.user_id):
+        if entry is None or (
+            principal is not None and not principal.is_admin and entry["user_id"] != principal.user_id
+        ):
             raise NotFound(f"business import {import_id} does not exist")  # another user's import: as if absent
         rows = uow.credit.rejections(import_id)
-    return {"import_id": import_id, "kind": entry["kind"], "rejected": [
-        {"row": r["row_index"] + 1, "field": r["field"], "value": r["value"], "message": r["message"], "payload": r["payload"]}
-        for r in rows]}
+    return {
+        "import_id": import_id,
+        "kind": entry["kind"],
+        "rejected": [
+            {
+                "row": r["row_index"] + 1,
+                "field": r["field"],
+                "value": r["value"],
+                "message": r["message"],
+                "payload": r["payload"],
+            }
+            for r in rows
+        ],
+    }
 
 
 def require_business_reader(platform: Platform, uow, principal: Principal, enterprise_id: int) -> int | None:
@@ -137,14 +218,17 @@ def require_business_reader(platform: Platform, uow, principal: Principal, enter
     if principal.role is Role.ENTERPRISE_USER:
         require_own_enterprise(principal, enterprise_id)
         return None
-    live = valid_consents(consent_views(uow.consents.for_enterprise(enterprise_id)), principal.tenant_id, platform.clock_ms())
+    live = valid_consents(
+        consent_views(uow.consents.for_enterprise(enterprise_id)), principal.tenant_id, platform.clock_ms()
+    )
     if not live:
         raise enterprise_not_found(enterprise_id)
     return live[0].id
 
 
-def require_records_reader(platform: Platform, uow, principal: Principal, enterprise_id: int | None,
-                           tenant_id: int | None) -> None:
+def require_records_reader(
+    platform: Platform, uow, principal: Principal, enterprise_id: int | None, tenant_id: int | None
+) -> None:
     """May the principal read an enterprise's records kept for `tenant_id` (the rule of `records`): shared
     records (tenant None) to every business reader, a bank's own (bank-sourced, loan outcomes) to that bank
     and the enterprise. Market data (no enterprise) is the platform's, and the importing bank's."""
@@ -172,8 +256,9 @@ def _source_for(principal: Principal | None, kind: str, source: str) -> str:
     return source
 
 
-def _place(platform: Platform, uow, principal: Principal | None, per_enterprise: bool,
-           good: list[GoodRow]) -> tuple[list[tuple[int | None, GoodRow]], list[BadRow]]:
+def _place(
+    platform: Platform, uow, principal: Principal | None, per_enterprise: bool, good: list[GoodRow]
+) -> tuple[list[tuple[int | None, GoodRow]], list[BadRow]]:
     """Resolve each row's enterprise and check the importer may write for it."""
     if not per_enterprise:
         return [(None, g) for g in good], []
@@ -183,7 +268,9 @@ def _place(platform: Platform, uow, principal: Principal | None, per_enterprise:
             cache[row.uscc] = _writable(platform, uow, principal, row.uscc)
         enterprise_id, problem = cache[row.uscc]
         if problem:
-            refused.append(BadRow(row.index, "uscc", row.uscc, f"row {row.index + 1}: {problem}", _payload_text(row.data)))
+            refused.append(
+                BadRow(row.index, "uscc", row.uscc, f"row {row.index + 1}: {problem}", _payload_text(row.data))
+            )
         else:
             placed.append((enterprise_id, row))
     return placed, refused
@@ -198,18 +285,41 @@ def _writable(platform: Platform, uow, principal: Principal | None, uscc: str | 
     if principal.role is Role.ENTERPRISE_USER:
         ok = principal.enterprise_id == enterprise["id"]
         return enterprise["id"], None if ok else f"no enterprise has USCC {uscc!r}"
-    live = valid_consents(consent_views(uow.consents.for_enterprise(enterprise["id"])), principal.tenant_id, platform.clock_ms())
+    live = valid_consents(
+        consent_views(uow.consents.for_enterprise(enterprise["id"])), principal.tenant_id, platform.clock_ms()
+    )
     return enterprise["id"], None if live else f"no enterprise has USCC {uscc!r}"  # as if absent: no oracle
 
 
-def _store(uow, principal: Principal | None, import_id: int, kind: str, source: str, trust: float,
-           placed: list[tuple[int | None, GoodRow]], now_ms: int) -> dict[int | None, list[int]]:
+def _store(
+    uow,
+    principal: Principal | None,
+    import_id: int,
+    kind: str,
+    source: str,
+    trust: float,
+    placed: list[tuple[int | None, GoodRow]],
+    now_ms: int,
+) -> dict[int | None, list[int]]:
     """Insert the placed rows; returns the new record ids by enterprise (re-sent rows are not new)."""
     tenant = records_tenant(principal, kind, source)
-    rows = [dict(import_id=import_id, enterprise_id=eid, tenant_id=tenant, kind=kind, record_key=row.key,
-                 dedupe_key=f"{kind}|{eid or '-'}|{tenant or '-'}|{source}|{row.key}"[:400], first_day=row.first_day,
-                 last_day=row.last_day, data=row.data, source=source, trust_level=trust, created_ms=now_ms)
-            for eid, row in placed]
+    rows = [
+        dict(
+            import_id=import_id,
+            enterprise_id=eid,
+            tenant_id=tenant,
+            kind=kind,
+            record_key=row.key,
+            dedupe_key=f"{kind}|{eid or '-'}|{tenant or '-'}|{source}|{row.key}"[:400],
+            first_day=row.first_day,
+            last_day=row.last_day,
+            data=row.data,
+            source=source,
+            trust_level=trust,
+            created_ms=now_ms,
+        )
+        for eid, row in placed
+    ]
     by_enterprise: dict[int | None, list[int]] = {}
     for record_id, enterprise_id in uow.credit.add_records(rows):
         by_enterprise.setdefault(enterprise_id, []).append(record_id)
@@ -222,18 +332,37 @@ def records_tenant(principal: Principal | None, kind: str, source: str) -> int |
     return _tenant(principal) if (source == "bank" or kind in PRIVATE_KINDS) else None
 
 
-def _record(uow, import_id: int, kind: str, source: str, stored: dict[int | None, list[int]],
-            placed: list[tuple[int | None, GoodRow]], now_ms: int, tenant_id: int | None) -> None:
+def _record(
+    uow,
+    import_id: int,
+    kind: str,
+    source: str,
+    stored: dict[int | None, list[int]],
+    placed: list[tuple[int | None, GoodRow]],
+    now_ms: int,
+    tenant_id: int | None,
+) -> None:
     """One ledger entry per enterprise touched: the import, the kind and a digest of the rows stored."""
     for enterprise_id, ids in stored.items():
         rows = [row.data for eid, row in placed if eid == enterprise_id]
         digest = hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        data = {"import_id": import_id, "kind": kind, "source": source, "records": len(ids), "rows_sha256": digest,
-                "at_ms": now_ms}
+        data = {
+            "import_id": import_id,
+            "kind": kind,
+            "source": source,
+            "records": len(ids),
+            "rows_sha256": digest,
+            "at_ms": now_ms,
+        }
         if enterprise_id is not None:
             data["enterprise_id"] = enterprise_id
-        leaf = record_evidence(uow, "business_import", f"business_import:{import_id}:{enterprise_id or 'market'}", data,
-                               owner_tenant_id=tenant_id)
+        leaf = record_evidence(
+            uow,
+            "business_import",
+            f"business_import:{import_id}:{enterprise_id or 'market'}",
+            data,
+            owner_tenant_id=tenant_id,
+        )
         uow.credit.set_record_leaf(ids, leaf)
 
 
@@ -243,10 +372,19 @@ def _to_price_table(uow, row: GoodRow, source: str) -> None:
     uow.monitoring.add_price(row.data["sku"], at_ms, Decimal(row.data["price_cny_per_unit"]), source)
 
 
-def _access(platform: Platform, uow, principal: Principal, enterprise_id: int, action: str, consent_id: int | None,
-            rows: int) -> None:
-    uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                    enterprise_id=enterprise_id, device_id=None, action=action, consent_id=consent_id, rows=rows)
+def _access(
+    platform: Platform, uow, principal: Principal, enterprise_id: int, action: str, consent_id: int | None, rows: int
+) -> None:
+    uow.logs.access(
+        at_ms=platform.clock_ms(),
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        enterprise_id=enterprise_id,
+        device_id=None,
+        action=action,
+        consent_id=consent_id,
+        rows=rows,
+    )
 
 
 def _json_line(line: str) -> Any:

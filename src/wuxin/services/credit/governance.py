@@ -5,6 +5,7 @@ Every step is a risk manager's of the model's tenant (a platform model, trained 
 adopted by a tenant through the same steps); the gates are in `wuxin.risk.governance`. Another tenant's
 model does not exist for the caller (404). Each step is audited.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,13 +19,13 @@ from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound, WuxinError
 from wuxin.indicators.days import day_iso
 from wuxin.risk.governance import (
+    PSI_SHIFTED,
     SIMULATED_LABEL,
     STATE_LABELS,
     ModelFacts,
     next_state,
     out_of_time_split,
     psi_band,
-    PSI_SHIFTED,
     validate_scorecard,
 )
 from wuxin.risk.scorecard import Scorecard, model_from_dict, model_to_dict
@@ -42,8 +43,16 @@ class DatabaseModelRegistry:
 
     def save(self, model: Scorecard, metrics: dict | None = None, training: dict | None = None) -> str:
         body = model_to_dict(model)
-        self._uow.credit.save_model(version=body["version"], name=model.name, body=body, tenant_id=self._tenant,
-                                    trained_ms=self._now, trained_by=self._by, metrics=metrics or {}, training=training or {})
+        self._uow.credit.save_model(
+            version=body["version"],
+            name=model.name,
+            body=body,
+            tenant_id=self._tenant,
+            trained_ms=self._now,
+            trained_by=self._by,
+            metrics=metrics or {},
+            training=training or {},
+        )
         return str(body["version"])
 
     def load(self, version: str) -> Scorecard:
@@ -88,9 +97,15 @@ def _visible_model(uow, tenant_id: int, version: str) -> dict:
 def _facts(uow, tenant_id: int, row: dict) -> tuple[ModelFacts, dict | None]:
     state = uow.credit.model_state(tenant_id, row["version"])
     validation = (state or {}).get("validation") or {}
-    return ModelFacts(row["version"], state["state"] if state else "draft", row["trained_by"], is_simulated(row),
-                      uow.credit.tenant_is_demo(tenant_id), bool(validation.get("passed")),
-                      (state or {}).get("validated_by")), state
+    return ModelFacts(
+        row["version"],
+        state["state"] if state else "draft",
+        row["trained_by"],
+        is_simulated(row),
+        uow.credit.tenant_is_demo(tenant_id),
+        bool(validation.get("passed")),
+        (state or {}).get("validated_by"),
+    ), state
 
 
 def record_draft(uow, tenant_id: int | None, version: str, now_ms: int) -> None:
@@ -102,9 +117,16 @@ def record_draft(uow, tenant_id: int | None, version: str, now_ms: int) -> None:
 # ---------------------------------------------------------------- the lifecycle
 
 
-def validate_model(platform: Platform, principal: Principal, version: str, sample: pd.DataFrame | None = None,
-                   defaults: np.ndarray | None = None, reference: pd.DataFrame | None = None,
-                   declared: dict[str, str] | None = None, source: str | None = None) -> dict:
+def validate_model(
+    platform: Platform,
+    principal: Principal,
+    version: str,
+    sample: pd.DataFrame | None = None,
+    defaults: np.ndarray | None = None,
+    reference: pd.DataFrame | None = None,
+    declared: dict[str, str] | None = None,
+    source: str | None = None,
+) -> dict:
     """Validate on `sample` (a file's out-of-time rows, from the command line) or, without one, on the tenant's
     imported loan outcomes split in time (a simulated model: on a fresh simulated book). The report is stored
     with the model; the model becomes validated only when every gate passes, else 409 naming the failures."""
@@ -122,10 +144,22 @@ def validate_model(platform: Platform, principal: Principal, version: str, sampl
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         state = "validated" if report["passed"] else "draft"
-        uow.credit.put_model_state(tenant, version, state=state, validation=_plain(report), validated_by=principal.user_id,
-                                   validated_ms=now_ms, updated_ms=now_ms)
-        uow.logs.audit(now_ms, principal.user_id, "credit.model.validate", f"credit_model:{version}",
-                       {"tenant_id": tenant, "passed": report["passed"], "failures": report["failures"]})
+        uow.credit.put_model_state(
+            tenant,
+            version,
+            state=state,
+            validation=_plain(report),
+            validated_by=principal.user_id,
+            validated_ms=now_ms,
+            updated_ms=now_ms,
+        )
+        uow.logs.audit(
+            now_ms,
+            principal.user_id,
+            "credit.model.validate",
+            f"credit_model:{version}",
+            {"tenant_id": tenant, "passed": report["passed"], "failures": report["failures"]},
+        )
         uow.commit()
     if not report["passed"]:
         raise Conflict(f"model {version[:12]} failed validation: " + "; ".join(report["failures"]))
@@ -156,18 +190,31 @@ def _step(platform: Platform, principal: Principal, version: str, action: str) -
         if action == "activate":
             for previous in uow.credit.active_versions(tenant):
                 if previous != version:
-                    uow.credit.put_model_state(tenant, previous, state="retired", retired_by=principal.user_id,
-                                               retired_ms=now_ms, updated_ms=now_ms)
-        uow.credit.put_model_state(tenant, version, state=target, updated_ms=now_ms,
-                                   **{f"{who}_by": principal.user_id, f"{who}_ms": now_ms})
-        uow.logs.audit(now_ms, principal.user_id, f"credit.model.{action}", f"credit_model:{version}",
-                       {"tenant_id": tenant, "from": facts.state, "to": target})
+                    uow.credit.put_model_state(
+                        tenant,
+                        previous,
+                        state="retired",
+                        retired_by=principal.user_id,
+                        retired_ms=now_ms,
+                        updated_ms=now_ms,
+                    )
+        uow.credit.put_model_state(
+            tenant, version, state=target, updated_ms=now_ms, **{f"{who}_by": principal.user_id, f"{who}_ms": now_ms}
+        )
+        uow.logs.audit(
+            now_ms,
+            principal.user_id,
+            f"credit.model.{action}",
+            f"credit_model:{version}",
+            {"tenant_id": tenant, "from": facts.state, "to": target},
+        )
         uow.commit()
     return model_view_of(platform, tenant, version)
 
 
-def adopt_for_demo(platform: Platform, tenant_id: int, version: str, risk_manager: Principal,
-                   validator: Principal) -> dict:
+def adopt_for_demo(
+    platform: Platform, tenant_id: int, version: str, risk_manager: Principal, validator: Principal
+) -> dict:
     """The demo: mark the tenant a demo tenant and take its simulated model through the lifecycle, four eyes:
     `validator` validates, `risk_manager` (another person) approves and activates."""
     with platform.uow() as uow:
@@ -185,8 +232,10 @@ def active_model(uow, tenant_id: int | None) -> tuple[Scorecard, dict]:
     """The tenant's active approved model and its row; NotFound when none is active."""
     versions = uow.credit.active_versions(tenant_id) if tenant_id is not None else []
     if not versions:
-        raise NotFound(f"tenant {tenant_id} has no active approved credit model: a risk manager validates, a second "
-                       "approves, then activates one (POST /api/v1/credit/models/{version}/validate ...)")
+        raise NotFound(
+            f"tenant {tenant_id} has no active approved credit model: a risk manager validates, a second "
+            "approves, then activates one (POST /api/v1/credit/models/{version}/validate ...)"
+        )
     row = uow.credit.model(versions[0])
     return model_from_dict(row["body"]), row
 
@@ -198,8 +247,10 @@ def usable_model(uow, tenant_id: int | None, version: str) -> tuple[Scorecard, d
         raise NotFound(f"credit model {version!r} does not exist")
     state = uow.credit.model_state(tenant_id, version) if tenant_id is not None else None
     if state is None or state["state"] != "active":
-        raise Conflict(f"credit model {version[:12]} is {state['state'] if state else 'draft'} in this tenant: "
-                       "only the active approved model decides")
+        raise Conflict(
+            f"credit model {version[:12]} is {state['state'] if state else 'draft'} in this tenant: "
+            "only the active approved model decides"
+        )
     return model_from_dict(row["body"]), row
 
 
@@ -219,8 +270,17 @@ def model_detail(platform: Platform, principal: Principal, version: str) -> dict
         row = uow.credit.model(version)
         if row is None or row["tenant_id"] not in (None, principal.tenant_id):
             raise NotFound(f"credit model {version!r} does not exist")
-    view = model_view_of(platform, principal.tenant_id, version) if principal.tenant_id is not None else _view(row, None, {})
-    return {**view, "features": [{k: f[k] for k in ("name", "kind", "trend", "iv", "coefficient")} for f in row["body"]["features"]]}
+    view = (
+        model_view_of(platform, principal.tenant_id, version)
+        if principal.tenant_id is not None
+        else _view(row, None, {})
+    )
+    return {
+        **view,
+        "features": [
+            {k: f[k] for k in ("name", "kind", "trend", "iv", "coefficient")} for f in row["body"]["features"]
+        ],
+    }
 
 
 def model_view_of(platform: Platform, tenant_id: int, version: str) -> dict:
@@ -236,13 +296,32 @@ def _view(row: dict, state: dict | None, names: dict[int, str]) -> dict:
     current = state["state"] if state else "draft"
     out = {k: v for k, v in row.items() if k != "body"}
     out["training"] = {k: v for k, v in (row["training"] or {}).items() if k != "reference_rows"}
-    return {**out, "state": current, "state_label": {"zh": STATE_LABELS[current], "en": current},
-            "simulated": simulated, "label": model_label(simulated),
-            "trained_by_name": names.get(row["trained_by"]),
-            **{f"{who}_by_name": names.get((state or {}).get(f"{who}_by")) for who in ("validated", "approved", "activated", "retired")},
-            **{k: (state or {}).get(k) for k in ("validated_by", "validated_ms", "approved_by", "approved_ms", "activated_by",
-                                                  "activated_ms", "retired_by", "retired_ms")},
-            "validation": (state or {}).get("validation")}
+    return {
+        **out,
+        "state": current,
+        "state_label": {"zh": STATE_LABELS[current], "en": current},
+        "simulated": simulated,
+        "label": model_label(simulated),
+        "trained_by_name": names.get(row["trained_by"]),
+        **{
+            f"{who}_by_name": names.get((state or {}).get(f"{who}_by"))
+            for who in ("validated", "approved", "activated", "retired")
+        },
+        **{
+            k: (state or {}).get(k)
+            for k in (
+                "validated_by",
+                "validated_ms",
+                "approved_by",
+                "approved_ms",
+                "activated_by",
+                "activated_ms",
+                "retired_by",
+                "retired_ms",
+            )
+        },
+        "validation": (state or {}).get("validation"),
+    }
 
 
 def _user_names(uow) -> dict[int, str]:
@@ -259,20 +338,33 @@ def _validation_sample(platform: Platform, model: Scorecard, training: dict, ten
 
         size, seed = int(training.get("enterprises", 400)), int(training.get("seed", 2024))
         as_of = _as_day(training.get("as_of"))
-        books = [simulate_book(size, seed + k, as_of, finance_profiles()) for k in (0, 2)]  # training book, a fresh one (not the held-out one)
+        books = [
+            simulate_book(size, seed + k, as_of, finance_profiles()) for k in (0, 2)
+        ]  # training book, a fresh one (not the held-out one)
         frames = [pd.DataFrame([borrower_row(b)[0] for b in book]) for book in books]
         flags = np.array([b.defaulted for b in books[1]], dtype=int)
-        return frames[1], flags, frames[0], f"a fresh simulated book of {size} (seed {seed + 2}): simulated, not out-of-time"
+        return (
+            frames[1],
+            flags,
+            frames[0],
+            f"a fresh simulated book of {size} (seed {seed + 2}): simulated, not out-of-time",
+        )
     if training.get("source") != "loan_outcomes":
-        raise InvalidInput(f"model trained on {training.get('source')!r}: validate it with the data it came from "
-                           "(`wuxin credit validate --csv FILE --target COL --spec SPEC --model VERSION --as USER`)")
+        raise InvalidInput(
+            f"model trained on {training.get('source')!r}: validate it with the data it came from "
+            "(`wuxin credit validate --csv FILE --target COL --spec SPEC --model VERSION --as USER`)"
+        )
     from wuxin.services.credit.assessment import outcome_rows
 
     rows, flags, days = outcome_rows(platform, tenant)
     train, oot = out_of_time_split(days)
     frame = pd.DataFrame(rows)
-    return (frame[oot].reset_index(drop=True), np.asarray(flags)[oot], frame[train].reset_index(drop=True),
-            f"out-of-time: the latest {int(oot.sum())} of {len(rows)} imported loan outcomes (from {day_iso(int(np.min(np.asarray(days)[oot])))})")
+    return (
+        frame[oot].reset_index(drop=True),
+        np.asarray(flags)[oot],
+        frame[train].reset_index(drop=True),
+        f"out-of-time: the latest {int(oot.sum())} of {len(rows)} imported loan outcomes (from {day_iso(int(np.min(np.asarray(days)[oot])))})",
+    )
 
 
 def _as_day(iso: str | None) -> int:
@@ -312,7 +404,9 @@ def daily_stability(platform: Platform, day: int, window_days: int = 30) -> list
             try:
                 record = _stability_record(platform, uow, tenant, version, since, day, window_days)
             except WuxinError as exc:  # one model's bad data never stops the daily job
-                log.error("model_stability_failed", extra={"tenant_id": tenant, "model_version": version, "error": str(exc)})
+                log.error(
+                    "model_stability_failed", extra={"tenant_id": tenant, "model_version": version, "error": str(exc)}
+                )
                 continue
             if record is not None:
                 written.append(record)
@@ -321,8 +415,9 @@ def daily_stability(platform: Platform, day: int, window_days: int = 30) -> list
     return written
 
 
-def _stability_record(platform: Platform, uow, tenant: int, version: str, since: int, day: int,
-                      window_days: int) -> dict | None:
+def _stability_record(
+    platform: Platform, uow, tenant: int, version: str, since: int, day: int, window_days: int
+) -> dict | None:
     from wuxin.risk.scorecard import predict_pd
     from wuxin.risk.validation import feature_psi, grade_psi
 
@@ -336,14 +431,32 @@ def _stability_record(platform: Platform, uow, tenant: int, version: str, since:
     score_psi = grade_psi(predict_pd(model, reference), predict_pd(model, sample))
     drift = feature_psi(model, reference, sample)
     band = psi_band(score_psi)
-    record = dict(tenant_id=tenant, version=version, day=day, score_psi=float(score_psi), band=band, rows=len(recent),
-                  detail={"feature_psi": {k: float(v) for k, v in drift.items()}, "reference_rows": len(reference),
-                          "window_days": window_days, "simulated": is_simulated(row)},
-                  created_ms=platform.clock_ms())
+    record = dict(
+        tenant_id=tenant,
+        version=version,
+        day=day,
+        score_psi=float(score_psi),
+        band=band,
+        rows=len(recent),
+        detail={
+            "feature_psi": {k: float(v) for k, v in drift.items()},
+            "reference_rows": len(reference),
+            "window_days": window_days,
+            "simulated": is_simulated(row),
+        },
+        created_ms=platform.clock_ms(),
+    )
     uow.credit.put_stability(**record)
     if score_psi > PSI_SHIFTED:
-        log.warning("model_stability_shifted", extra={"tenant_id": tenant, "model_version": version,
-                                                      "score_psi": round(score_psi, 4), "day": day_iso(day)})
+        log.warning(
+            "model_stability_shifted",
+            extra={
+                "tenant_id": tenant,
+                "model_version": version,
+                "score_psi": round(score_psi, 4),
+                "day": day_iso(day),
+            },
+        )
     return record
 
 
@@ -366,7 +479,12 @@ def _reference_frame(row: dict) -> pd.DataFrame | None:
         from wuxin.services.bootstrap import finance_profiles
         from wuxin.sim.finance import borrower_row, simulate_book
 
-        book = simulate_book(int(training.get("enterprises", 400)), int(training.get("seed", 2024)), _as_day(training.get("as_of")), finance_profiles())
+        book = simulate_book(
+            int(training.get("enterprises", 400)),
+            int(training.get("seed", 2024)),
+            _as_day(training.get("as_of")),
+            finance_profiles(),
+        )
         return pd.DataFrame([borrower_row(b)[0] for b in book])
     return None
 
@@ -383,8 +501,15 @@ def stability_records(platform: Platform, principal: Principal, limit: int = 100
 # ---------------------------------------------------------------- any data set (the command line)
 
 
-def train_from_file(platform: Platform, principal: Principal | None, csv_path, target: str, spec_path,
-                    bad_value: str | None = None, seed: int = 20240601) -> dict:
+def train_from_file(
+    platform: Platform,
+    principal: Principal | None,
+    csv_path,
+    target: str,
+    spec_path,
+    bad_value: str | None = None,
+    seed: int = 20240601,
+) -> dict:
     """Train a scorecard on a CSV under a feature spec and register it (a draft in the principal's tenant;
     without one, a platform model). With a date column only the earliest 70% of rows train: the rest are
     the out-of-time sample `validate_from_file` uses."""
@@ -400,28 +525,59 @@ def train_from_file(platform: Platform, principal: Principal | None, csv_path, t
     train = time_split(data)[0] if data.days is not None else np.ones(len(data.defaults), dtype=bool)
     frame, flags = rows(data, train)
     model = fit_scorecard(spec, frame, flags, seed)
-    training = {"source": "csv", "file": Path(csv_path).name, "sha256": hashlib.sha256(Path(csv_path).read_bytes()).hexdigest(),
-                "target": target, "bad_value": bad_value, "simulated": spec.simulated, "spec": spec.to_dict(),
-                "declared_trends": spec.declared_trends, "rows": int(train.sum()), "defaults": int(flags.sum()),
-                "trained_until_day": float(data.days[train].max()) if data.days is not None else None,
-                "holdout_share": HOLDOUT_SHARE if data.days is not None else 0.0,
-                "reference_rows": _plain(frame.head(5000).astype(object).where(frame.head(5000).notna(), None).to_dict("records"))}
+    training = {
+        "source": "csv",
+        "file": Path(csv_path).name,
+        "sha256": hashlib.sha256(Path(csv_path).read_bytes()).hexdigest(),
+        "target": target,
+        "bad_value": bad_value,
+        "simulated": spec.simulated,
+        "spec": spec.to_dict(),
+        "declared_trends": spec.declared_trends,
+        "rows": int(train.sum()),
+        "defaults": int(flags.sum()),
+        "trained_until_day": float(data.days[train].max()) if data.days is not None else None,
+        "holdout_share": HOLDOUT_SHARE if data.days is not None else 0.0,
+        "reference_rows": _plain(
+            frame.head(5000).astype(object).where(frame.head(5000).notna(), None).to_dict("records")
+        ),
+    }
     tenant = principal.tenant_id if principal else None
     by = principal.user_id if principal else None
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         version = DatabaseModelRegistry(uow, tenant, by, now_ms).save(model, {"rows": int(train.sum())}, training)
         record_draft(uow, tenant, version, now_ms)
-        uow.logs.audit(now_ms, by, "credit.train", f"credit_model:{version}",
-                       {"name": model.name, "source": "csv", "file": training["file"], "sha256": training["sha256"]})
+        uow.logs.audit(
+            now_ms,
+            by,
+            "credit.train",
+            f"credit_model:{version}",
+            {"name": model.name, "source": "csv", "file": training["file"], "sha256": training["sha256"]},
+        )
         uow.commit()
-    return {"version": version, "name": model.name, "tenant_id": tenant, "state": "draft", "simulated": spec.simulated,
-            "label": model_label(spec.simulated), "rows": int(train.sum()), "features": [f.name for f in model.features],
-            "dropped": {k: model.trained.get(k) for k in ("dropped_low_iv", "dropped_wrong_sign")}}
+    return {
+        "version": version,
+        "name": model.name,
+        "tenant_id": tenant,
+        "state": "draft",
+        "simulated": spec.simulated,
+        "label": model_label(spec.simulated),
+        "rows": int(train.sum()),
+        "features": [f.name for f in model.features],
+        "dropped": {k: model.trained.get(k) for k in ("dropped_low_iv", "dropped_wrong_sign")},
+    }
 
 
-def validate_from_file(platform: Platform, principal: Principal, version: str, csv_path, target: str, spec_path,
-                       bad_value: str | None = None) -> dict:
+def validate_from_file(
+    platform: Platform,
+    principal: Principal,
+    version: str,
+    csv_path,
+    target: str,
+    spec_path,
+    bad_value: str | None = None,
+) -> dict:
     """Validate a registered model on the out-of-time rows of a CSV (after the day its training ended) and
     record the report in the principal's tenant; 409 naming the failures when a gate fails."""
     from wuxin.risk.dataset import load_csv, load_spec
@@ -433,13 +589,22 @@ def validate_from_file(platform: Platform, principal: Principal, version: str, c
     data = load_csv(csv_path, target, spec, bad_value)
     until = (row["training"] or {}).get("trained_until_day")
     if data.days is None or until is None:
-        raise InvalidInput(f"model {version[:12]}: out-of-time validation needs a date column in the spec and a model "
-                           "trained with it (`date_column:`)")
+        raise InvalidInput(
+            f"model {version[:12]}: out-of-time validation needs a date column in the spec and a model "
+            "trained with it (`date_column:`)"
+        )
     oot = data.days > until
     if oot.sum() == 0:
         raise InvalidInput(f"{csv_path}: no row is dated after the model's training ({day_iso(int(until))})")
     train = ~oot
     sample, flags = data.frame[oot].reset_index(drop=True), data.defaults[oot]
-    return validate_model(platform, principal, version, sample, flags, data.frame[train].reset_index(drop=True),
-                          spec.declared_trends, f"out-of-time: {int(oot.sum())} rows of {csv_path} dated after "
-                          f"{day_iso(int(until))}")
+    return validate_model(
+        platform,
+        principal,
+        version,
+        sample,
+        flags,
+        data.frame[train].reset_index(drop=True),
+        spec.declared_trends,
+        f"out-of-time: {int(oot.sum())} rows of {csv_path} dated after {day_iso(int(until))}",
+    )

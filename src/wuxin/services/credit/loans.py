@@ -1,4 +1,5 @@
 """Loans: creation, lifecycle transitions by allowed roles (recorded), the commissioning check, risk class."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -9,8 +10,8 @@ from wuxin.errors import Conflict, InvalidInput, NotFound
 from wuxin.loans.lifecycle import DeviceCheck, commissioning_failures, credit_refusal, next_state
 from wuxin.loans.risk_class import check_risk_class
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
-from wuxin.services.monitoring.rule_cache import invalidate_index
 from wuxin.services.devices.registry import consent_views
+from wuxin.services.monitoring.rule_cache import invalidate_index
 from wuxin.store.uow import UnitOfWork
 
 CHECK_WINDOW_MS = 24 * 3_600_000
@@ -32,21 +33,43 @@ def money(value, what: str) -> Decimal:
 
 
 def public_loan(row: dict) -> dict:
-    out = {k: row[k] for k in ("id", "tenant_id", "enterprise_id", "product", "state", "risk_class", "monitoring_plan",
-                               "created_ms", "updated_ms")}
+    out = {
+        k: row[k]
+        for k in (
+            "id",
+            "tenant_id",
+            "enterprise_id",
+            "product",
+            "state",
+            "risk_class",
+            "monitoring_plan",
+            "created_ms",
+            "updated_ms",
+        )
+    }
     for k in ("amount_cny", "outstanding_cny", "maintenance_ratio", "liquidation_ratio"):
         out[k] = str(row[k])
     return out
 
 
-def create_loan(platform: Platform, principal: Principal, enterprise_id: int, product: str, amount_cny,
-                maintenance_ratio="1.3", liquidation_ratio="1.1") -> dict:
+def create_loan(
+    platform: Platform,
+    principal: Principal,
+    enterprise_id: int,
+    product: str,
+    amount_cny,
+    maintenance_ratio="1.3",
+    liquidation_ratio="1.1",
+) -> dict:
     """A credit officer opens an application for an enterprise that consented to the bank."""
     require_role(principal, Role.CREDIT_OFFICER)
     amount = money(amount_cny, "amount_cny")
     if amount <= 0:
         raise InvalidInput(f"amount_cny must be above 0, got {amount_cny!r}")
-    maintenance, liquidation = money(maintenance_ratio, "maintenance_ratio"), money(liquidation_ratio, "liquidation_ratio")
+    maintenance, liquidation = (
+        money(maintenance_ratio, "maintenance_ratio"),
+        money(liquidation_ratio, "liquidation_ratio"),
+    )
     if not Decimal(0) < liquidation <= maintenance:
         raise InvalidInput(f"need 0 < liquidation_ratio ({liquidation}) <= maintenance_ratio ({maintenance})")
     if not product or len(product) > 60:
@@ -55,12 +78,30 @@ def create_loan(platform: Platform, principal: Principal, enterprise_id: int, pr
     with platform.uow() as uow:
         _require_consent(uow, principal, enterprise_id, now_ms)
         loan_id = uow.monitoring.add_loan(
-            tenant_id=principal.tenant_id, enterprise_id=enterprise_id, product=product, amount_cny=amount,
-            outstanding_cny=Decimal(0), state="application", risk_class="normal", monitoring_plan={"devices": []},
-            maintenance_ratio=maintenance, liquidation_ratio=liquidation, created_ms=now_ms, updated_ms=now_ms)
-        uow.monitoring.add_history(loan_id=loan_id, at_ms=now_ms, kind="state", from_value="-", to_value="application",
-                                   action="apply", user_id=principal.user_id, role=principal.role.value,
-                                   reason=f"application for {amount} CNY, product {product}")
+            tenant_id=principal.tenant_id,
+            enterprise_id=enterprise_id,
+            product=product,
+            amount_cny=amount,
+            outstanding_cny=Decimal(0),
+            state="application",
+            risk_class="normal",
+            monitoring_plan={"devices": []},
+            maintenance_ratio=maintenance,
+            liquidation_ratio=liquidation,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+        )
+        uow.monitoring.add_history(
+            loan_id=loan_id,
+            at_ms=now_ms,
+            kind="state",
+            from_value="-",
+            to_value="application",
+            action="apply",
+            user_id=principal.user_id,
+            role=principal.role.value,
+            reason=f"application for {amount} CNY, product {product}",
+        )
         uow.commit()
         return public_loan(uow.monitoring.loan(loan_id))
 
@@ -82,8 +123,14 @@ def own_loan(uow: UnitOfWork, principal: Principal, loan_id: int, for_update: bo
     return loan
 
 
-def transition(platform: Platform, principal: Principal, loan_id: int, action: str, reason: str,
-               plan_devices: list[str] | None = None) -> dict:
+def transition(
+    platform: Platform,
+    principal: Principal,
+    loan_id: int,
+    action: str,
+    reason: str,
+    plan_devices: list[str] | None = None,
+) -> dict:
     """Move a loan by `action`; the role, the state and (for commissioning) the devices must allow it."""
     reason = (reason or "").strip()
     if len(reason) < 3:
@@ -100,7 +147,9 @@ def transition(platform: Platform, principal: Principal, loan_id: int, action: s
         if action == "plan_monitoring":
             values["monitoring_plan"] = {"devices": _plan(uow, loan, plan_devices)}
         if action == "commission":
-            failures = commissioning_failures(loan["monitoring_plan"]["devices"], device_checks(platform, uow, loan, now_ms))
+            failures = commissioning_failures(
+                loan["monitoring_plan"]["devices"], device_checks(platform, uow, loan, now_ms)
+            )
             if failures:
                 raise InvalidInput(f"loan {loan_id} cannot be commissioned: " + "; ".join(failures))
         if action == "disburse":
@@ -108,8 +157,17 @@ def transition(platform: Platform, principal: Principal, loan_id: int, action: s
         if action in ("repay", "close"):
             values["outstanding_cny"] = Decimal(0)
         uow.monitoring.set_loan(loan_id, **values)
-        uow.monitoring.add_history(loan_id=loan_id, at_ms=now_ms, kind="state", from_value=loan["state"], to_value=target,
-                                   action=action, user_id=principal.user_id, role=principal.role.value, reason=reason)
+        uow.monitoring.add_history(
+            loan_id=loan_id,
+            at_ms=now_ms,
+            kind="state",
+            from_value=loan["state"],
+            to_value=target,
+            action=action,
+            user_id=principal.user_id,
+            role=principal.role.value,
+            reason=reason,
+        )
         uow.commit()
         result = public_loan(uow.monitoring.loan(loan_id))
     invalidate_index()
@@ -128,7 +186,9 @@ def _plan(uow: UnitOfWork, loan: dict, keys: list[str] | None) -> list[str]:
 
 def device_checks(platform: Platform, uow: UnitOfWork, loan: dict, now_ms: int) -> dict[str, DeviceCheck]:
     """Online (recorded state, else last seen within the heartbeat timeout), plausible and rejected points in 24 h."""
-    devices = {d["key"]: d for d in uow.devices.list(loan["enterprise_id"]) if d["key"] in loan["monitoring_plan"]["devices"]}
+    devices = {
+        d["key"]: d for d in uow.devices.list(loan["enterprise_id"]) if d["key"] in loan["monitoring_plan"]["devices"]
+    }
     ids = [d["id"] for d in devices.values()]
     states = uow.monitoring.device_states(ids) if ids else {}
     points = uow.monitoring.points_since(ids, now_ms - CHECK_WINDOW_MS) if ids else {}
@@ -154,9 +214,17 @@ def set_risk_class(platform: Platform, principal: Principal, loan_id: int, risk_
         loan = own_loan(uow, principal, loan_id, for_update=True)
         if loan["risk_class"] != risk_class:
             uow.monitoring.set_loan(loan_id, risk_class=risk_class, updated_ms=now_ms)
-            uow.monitoring.add_history(loan_id=loan_id, at_ms=now_ms, kind="risk_class", from_value=loan["risk_class"],
-                                       to_value=risk_class, action="classify", user_id=principal.user_id,
-                                       role=principal.role.value, reason=reason.strip())
+            uow.monitoring.add_history(
+                loan_id=loan_id,
+                at_ms=now_ms,
+                kind="risk_class",
+                from_value=loan["risk_class"],
+                to_value=risk_class,
+                action="classify",
+                user_id=principal.user_id,
+                role=principal.role.value,
+                reason=reason.strip(),
+            )
         uow.commit()
         return public_loan(uow.monitoring.loan(loan_id))
 
@@ -164,9 +232,26 @@ def set_risk_class(platform: Platform, principal: Principal, loan_id: int, risk_
 def get_loan(platform: Platform, principal: Principal, loan_id: int) -> dict:
     with platform.uow() as uow:
         loan = own_loan(uow, principal, loan_id)
-        return {**public_loan(loan), "history": [
-            {k: h[k] for k in ("at_ms", "kind", "from_value", "to_value", "action", "user_id", "role", "reason", "alarm_id")}
-            for h in uow.monitoring.history(loan_id)]}
+        return {
+            **public_loan(loan),
+            "history": [
+                {
+                    k: h[k]
+                    for k in (
+                        "at_ms",
+                        "kind",
+                        "from_value",
+                        "to_value",
+                        "action",
+                        "user_id",
+                        "role",
+                        "reason",
+                        "alarm_id",
+                    )
+                }
+                for h in uow.monitoring.history(loan_id)
+            ],
+        }
 
 
 def list_loans(platform: Platform, principal: Principal, enterprise_id: int | None = None) -> list[dict]:

@@ -5,11 +5,11 @@ reconciliation of camera / RFID / WMS outbound counts, and release only after re
 refusal reads the same whoever holds it (this bank or another tenant), so it leaks nothing; the partial
 unique index on collateral_items(identity) WHERE released_ms IS NULL enforces it against races.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
 
-from wuxin.services.bootstrap import device_types_with, rule_of_type
 from wuxin.alerts.engine import Signal, mismatch
 from wuxin.alerts.geofence import parse_zone
 from wuxin.alerts.rules import parse_rule
@@ -27,11 +27,12 @@ from wuxin.loans.pledge import (
     top_up_cny,
 )
 from wuxin.security.policy import Principal, consented_device_keys, readable_device_keys, require_role
-from wuxin.services.evidence.record import record_evidence
+from wuxin.services.bootstrap import device_types_with, rule_of_type
 from wuxin.services.credit.loans import money, own_loan
+from wuxin.services.devices.registry import consent_views
+from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.alarms import apply_signals
 from wuxin.services.monitoring.rule_cache import invalidate_index, tenant_scope
-from wuxin.services.devices.registry import consent_views
 from wuxin.store.uow import UnitOfWork
 
 CLOSED = ("closed", "rejected")
@@ -46,14 +47,27 @@ def _items(raw: list[dict]) -> list[dict]:
         if identity in seen:
             raise InvalidInput(f"item {identity} is listed twice")
         seen.add(identity)
-        quantity, haircut = money(item.get("quantity", 0), f"items[{i}].quantity"), Decimal(str(item.get("haircut", "0.3")))
+        quantity, haircut = (
+            money(item.get("quantity", 0), f"items[{i}].quantity"),
+            Decimal(str(item.get("haircut", "0.3"))),
+        )
         if quantity <= 0 or not Decimal(0) <= haircut < Decimal(1):
-            raise InvalidInput(f"item {identity}: quantity must be > 0 and haircut in [0, 1), got {quantity}, {haircut}")
+            raise InvalidInput(
+                f"item {identity}: quantity must be > 0 and haircut in [0, 1), got {quantity}, {haircut}"
+            )
         sku = str(item.get("sku", "")).strip()
         if not sku:
             raise InvalidInput(f"item {identity} needs a sku (the price index key)")
-        out.append(dict(identity=identity, sku=sku[:80], quantity=quantity, unit=str(item.get("unit", "unit"))[:20],
-                        zone_id=item.get("zone_id"), haircut=haircut))
+        out.append(
+            dict(
+                identity=identity,
+                sku=sku[:80],
+                quantity=quantity,
+                unit=str(item.get("unit", "unit"))[:20],
+                zone_id=item.get("zone_id"),
+                haircut=haircut,
+            )
+        )
     return out
 
 
@@ -74,21 +88,51 @@ def _add_items(uow: UnitOfWork, loan: dict, rows: list[dict], now_ms: int) -> li
     taken = uow.monitoring.identity_pledged([r["identity"] for r in rows])
     if taken:
         raise Conflict(DOUBLE_PLEDGE_MESSAGE.format(identity=sorted(taken)[0]))
-    ids = uow.monitoring.add_items([dict(r, tenant_id=loan["tenant_id"], loan_id=loan["id"],
-                                         enterprise_id=loan["enterprise_id"], pledged_ms=now_ms) for r in rows])
+    ids = uow.monitoring.add_items(
+        [
+            dict(
+                r,
+                tenant_id=loan["tenant_id"],
+                loan_id=loan["id"],
+                enterprise_id=loan["enterprise_id"],
+                pledged_ms=now_ms,
+            )
+            for r in rows
+        ]
+    )
     if ids is None:  # a concurrent pledge won the race; the database refused the second
-        raise Conflict(DOUBLE_PLEDGE_MESSAGE.format(identity=rows[0]["identity"] if len(rows) == 1 else "in this request"))
-    record_evidence(uow, "pledge_change", f"loan:{loan['id']}", {
-        "action": "pledge", "loan_id": loan["id"], "enterprise_id": loan["enterprise_id"], "at_ms": now_ms,
-        "items": [{"identity": r["identity"], "sku": r["sku"], "quantity": str(r["quantity"])} for r in rows]},
-        owner_tenant_id=loan["tenant_id"])
+        raise Conflict(
+            DOUBLE_PLEDGE_MESSAGE.format(identity=rows[0]["identity"] if len(rows) == 1 else "in this request")
+        )
+    record_evidence(
+        uow,
+        "pledge_change",
+        f"loan:{loan['id']}",
+        {
+            "action": "pledge",
+            "loan_id": loan["id"],
+            "enterprise_id": loan["enterprise_id"],
+            "at_ms": now_ms,
+            "items": [{"identity": r["identity"], "sku": r["sku"], "quantity": str(r["quantity"])} for r in rows],
+        },
+        owner_tenant_id=loan["tenant_id"],
+    )
     return ids
 
 
 def public_item(r: dict) -> dict:
-    return {"id": r["id"], "identity": r["identity"], "sku": r["sku"], "quantity": str(r["quantity"]), "unit": r["unit"],
-            "zone_id": r["zone_id"], "haircut": str(r["haircut"]), "pledged_ms": r["pledged_ms"],
-            "released_ms": r["released_ms"], "release_reason": r["release_reason"]}
+    return {
+        "id": r["id"],
+        "identity": r["identity"],
+        "sku": r["sku"],
+        "quantity": str(r["quantity"]),
+        "unit": r["unit"],
+        "zone_id": r["zone_id"],
+        "haircut": str(r["haircut"]),
+        "pledged_ms": r["pledged_ms"],
+        "released_ms": r["released_ms"],
+        "release_reason": r["release_reason"],
+    }
 
 
 def add_zone(platform: Platform, principal: Principal, loan_id: int, zone_id: str, polygon: list) -> dict:
@@ -99,11 +143,23 @@ def add_zone(platform: Platform, principal: Principal, loan_id: int, zone_id: st
         loan = own_loan(uow, principal, loan_id)
         if any(z["zone_id"] == zone_id for z in uow.monitoring.zones([loan_id])):
             raise Conflict(f"loan {loan_id} already has a zone {zone_id!r}")
-        zid = uow.monitoring.add_zone(loan_id=loan_id, zone_id=zone_id, polygon=[list(v) for v in zone.vertices],
-                                      created_ms=platform.clock_ms())
-        record_evidence(uow, "pledge_change", f"loan:{loan_id}", {
-            "action": "zone", "loan_id": loan_id, "zone_id": zone_id, "enterprise_id": loan["enterprise_id"],
-            "at_ms": platform.clock_ms(), "polygon": [list(v) for v in zone.vertices]}, owner_tenant_id=loan["tenant_id"])
+        zid = uow.monitoring.add_zone(
+            loan_id=loan_id, zone_id=zone_id, polygon=[list(v) for v in zone.vertices], created_ms=platform.clock_ms()
+        )
+        record_evidence(
+            uow,
+            "pledge_change",
+            f"loan:{loan_id}",
+            {
+                "action": "zone",
+                "loan_id": loan_id,
+                "zone_id": zone_id,
+                "enterprise_id": loan["enterprise_id"],
+                "at_ms": platform.clock_ms(),
+                "polygon": [list(v) for v in zone.vertices],
+            },
+            owner_tenant_id=loan["tenant_id"],
+        )
         uow.commit()
     invalidate_index()
     return {"id": zid, "zone_id": zone_id, "polygon": [list(v) for v in zone.vertices]}
@@ -134,7 +190,11 @@ def holdings(uow: UnitOfWork, loan: dict, at_ms: int, reader_tenant_id: int | No
         if seen is not None and per_zone[i["zone_id"]] == 1:
             quantity = min(quantity, Decimal(str(seen)))
         price = prices.get(i["sku"])
-        out.append(Holding(i["identity"], i["sku"], quantity, Decimal(price) if price is not None else None, Decimal(i["haircut"])))
+        out.append(
+            Holding(
+                i["identity"], i["sku"], quantity, Decimal(price) if price is not None else None, Decimal(i["haircut"])
+            )
+        )
     return out
 
 
@@ -143,15 +203,19 @@ def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int |
     tenant) covers now, and that consent: pledge figures use device data only under it."""
     devices = uow.devices.list(loan["enterprise_id"])
     consents = consent_views(uow.consents.for_enterprise(loan["enterprise_id"]))
-    keys, consent_id = consented_device_keys(tenant_id, [(d["key"], d["device_type"]) for d in devices],
-                                             consents, now_ms)
+    keys, consent_id = consented_device_keys(
+        tenant_id, [(d["key"], d["device_type"]) for d in devices], consents, now_ms
+    )
     return [d for d in devices if d["key"] in keys], consent_id
 
 
 def _zone_readers(devices: list[dict]) -> dict[int, str]:
     counting = device_types_with("counts_stock")
-    return {d["id"]: d["attributes"]["zone_id"] for d in devices
-            if d["device_type"] in counting and (d["attributes"] or {}).get("zone_id")}
+    return {
+        d["id"]: d["attributes"]["zone_id"]
+        for d in devices
+        if d["device_type"] in counting and (d["attributes"] or {}).get("zone_id")
+    }
 
 
 def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict[str, float]:
@@ -166,8 +230,12 @@ def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict
 
 
 def loan_coverage(uow: UnitOfWork, loan: dict, at_ms: int) -> Coverage:
-    return coverage(holdings(uow, loan, at_ms, loan["tenant_id"]), Decimal(loan["outstanding_cny"]), Decimal(loan["maintenance_ratio"]),
-                    Decimal(loan["liquidation_ratio"]))
+    return coverage(
+        holdings(uow, loan, at_ms, loan["tenant_id"]),
+        Decimal(loan["outstanding_cny"]),
+        Decimal(loan["maintenance_ratio"]),
+        Decimal(loan["liquidation_ratio"]),
+    )
 
 
 def valuation(platform: Platform, principal: Principal, loan_id: int) -> dict:
@@ -175,25 +243,41 @@ def valuation(platform: Platform, principal: Principal, loan_id: int) -> dict:
         loan = own_loan(uow, principal, loan_id)
         now_ms = platform.clock_ms()
         hs = holdings(uow, loan, now_ms, principal.tenant_id)  # the admin (no tenant) sees declared quantities
-        cov = coverage(hs, Decimal(loan["outstanding_cny"]), Decimal(loan["maintenance_ratio"]),
-                       Decimal(loan["liquidation_ratio"]))
+        cov = coverage(
+            hs, Decimal(loan["outstanding_cny"]), Decimal(loan["maintenance_ratio"]), Decimal(loan["liquidation_ratio"])
+        )
         devices, consent_id = consented_devices(uow, loan, now_ms, principal.tenant_id)
         readers = _zone_readers(devices)
         if consent_id is not None and readers:  # monitored quantities are a read of the enterprise's data
             _log_read(platform, uow, principal, loan, "pledges.valuation", consent_id, len(readers))
         uow.commit()
-    return {"loan_id": loan_id, "monitored": consent_id is not None, "items": [{"identity": h.identity, "sku": h.sku, "quantity": str(h.quantity),
-                                           "unit_price_cny": None if h.unit_price_cny is None else str(h.unit_price_cny),
-                                           "haircut": str(h.haircut),
-                                           "value_cny": None if item_value_cny(h) is None else str(item_value_cny(h))}
-                                          for h in hs],
-            **coverage_doc(cov, Decimal(loan["maintenance_ratio"]))}
+    return {
+        "loan_id": loan_id,
+        "monitored": consent_id is not None,
+        "items": [
+            {
+                "identity": h.identity,
+                "sku": h.sku,
+                "quantity": str(h.quantity),
+                "unit_price_cny": None if h.unit_price_cny is None else str(h.unit_price_cny),
+                "haircut": str(h.haircut),
+                "value_cny": None if item_value_cny(h) is None else str(item_value_cny(h)),
+            }
+            for h in hs
+        ],
+        **coverage_doc(cov, Decimal(loan["maintenance_ratio"])),
+    }
 
 
 def coverage_doc(cov: Coverage, maintenance: Decimal) -> dict:
-    return {"pledged_value_cny": str(cov.pledged_value_cny), "outstanding_cny": str(cov.outstanding_cny),
-            "coverage_ratio": None if cov.ratio is None else str(cov.ratio), "status": cov.status,
-            "unpriced": list(cov.unpriced), "top_up_cny": str(top_up_cny(cov, maintenance)) if cov.ratio is not None else "0.00"}
+    return {
+        "pledged_value_cny": str(cov.pledged_value_cny),
+        "outstanding_cny": str(cov.outstanding_cny),
+        "coverage_ratio": None if cov.ratio is None else str(cov.ratio),
+        "status": cov.status,
+        "unpriced": list(cov.unpriced),
+        "top_up_cny": str(top_up_cny(cov, maintenance)) if cov.ratio is not None else "0.00",
+    }
 
 
 def check_coverage(platform: Platform) -> int:
@@ -218,21 +302,54 @@ def _industry_rule(uow: UnitOfWork, kind: str, loan: dict):
 
 
 def coverage_signals(base, loan: dict, cov: Coverage, now_ms: int) -> list[Signal]:
-    liquidation = parse_rule({"id": base.id + ".liquidation", "type": "coverage", "alarm_type": "liquidation_line",
-                              "severity": "critical", "params": dict(base.params), "risk_class_floor": "substandard",
-                              "label": {"zh": "质押率跌破平仓线", "en": "coverage below the liquidation line"}}, base.scenario)
-    detail = {"coverage_ratio": None if cov.ratio is None else str(cov.ratio), "pledged_value_cny": str(cov.pledged_value_cny),
-              "outstanding_cny": str(cov.outstanding_cny), "status": cov.status,
-              "top_up_cny": str(top_up_cny(cov, Decimal(loan["maintenance_ratio"])))}
+    liquidation = parse_rule(
+        {
+            "id": base.id + ".liquidation",
+            "type": "coverage",
+            "alarm_type": "liquidation_line",
+            "severity": "critical",
+            "params": dict(base.params),
+            "risk_class_floor": "substandard",
+            "label": {"zh": "质押率跌破平仓线", "en": "coverage below the liquidation line"},
+        },
+        base.scenario,
+    )
+    detail = {
+        "coverage_ratio": None if cov.ratio is None else str(cov.ratio),
+        "pledged_value_cny": str(cov.pledged_value_cny),
+        "outstanding_cny": str(cov.outstanding_cny),
+        "status": cov.status,
+        "top_up_cny": str(top_up_cny(cov, Decimal(loan["maintenance_ratio"]))),
+    }
     scope, source = tenant_scope(loan["tenant_id"]), f"loan:{loan['id']}"
     margin = cov.status in ("margin_call", "liquidation")
-    return [Signal("raise" if margin else "clear", scope, base, source, loan["enterprise_id"], now_ms, detail, None, loan["id"]),
-            Signal("raise" if cov.status == "liquidation" else "clear", scope, liquidation, source, loan["enterprise_id"],
-                   now_ms, detail, None, loan["id"])]
+    return [
+        Signal(
+            "raise" if margin else "clear", scope, base, source, loan["enterprise_id"], now_ms, detail, None, loan["id"]
+        ),
+        Signal(
+            "raise" if cov.status == "liquidation" else "clear",
+            scope,
+            liquidation,
+            source,
+            loan["enterprise_id"],
+            now_ms,
+            detail,
+            None,
+            loan["id"],
+        ),
+    ]
 
 
-def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: str, from_ms: int, to_ms: int,
-              wms_out_units: float | None) -> dict:
+def reconcile(
+    platform: Platform,
+    principal: Principal,
+    loan_id: int,
+    zone_id: str,
+    from_ms: int,
+    to_ms: int,
+    wms_out_units: float | None,
+) -> dict:
     """Outbound units of a zone in [from, to) by camera, by RFID (tags gone) and as booked in the WMS."""
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
     if to_ms <= from_ms:
@@ -248,28 +365,54 @@ def reconcile(platform: Platform, principal: Principal, loan_id: int, zone_id: s
         gap = mismatch(values, float(rule.params["tolerance"]))
         big_enough = gap is not None and gap["gap"] >= rule.params.get("min_units", 0)
         detail = {"zone_id": zone_id, "from_ms": from_ms, "to_ms": to_ms, "values": values, **(gap or {})}
-        signal = Signal("raise" if big_enough else "clear", tenant_scope(loan["tenant_id"]), rule,
-                        f"loan:{loan_id}:zone:{zone_id}"[:60], loan["enterprise_id"], now_ms, detail, None, loan_id)
+        signal = Signal(
+            "raise" if big_enough else "clear",
+            tenant_scope(loan["tenant_id"]),
+            rule,
+            f"loan:{loan_id}:zone:{zone_id}"[:60],
+            loan["enterprise_id"],
+            now_ms,
+            detail,
+            None,
+            loan_id,
+        )
         apply_signals(platform, uow, [signal], now_ms)
         uow.commit()
     return {"zone_id": zone_id, "values": values, "mismatch": big_enough, "detail": gap}
 
 
-def _readable_devices(platform: Platform, uow: UnitOfWork, principal: Principal,
-                      enterprise_id: int) -> tuple[list[dict], int | None]:
+def _readable_devices(
+    platform: Platform, uow: UnitOfWork, principal: Principal, enterprise_id: int
+) -> tuple[list[dict], int | None]:
     """The enterprise's devices the caller may read now (as data_access reads them); without a valid consent the
     enterprise does not exist for the caller (404), even under the caller's own loan."""
     devices = uow.devices.list(enterprise_id)
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
-    keys, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],
-                                            consents, platform.clock_ms())
+    keys, consent_id = readable_device_keys(
+        principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices], consents, platform.clock_ms()
+    )
     return [d for d in devices if d["key"] in keys], consent_id
 
 
-def _log_read(platform: Platform, uow: UnitOfWork, principal: Principal, loan: dict, action: str,
-              consent_id: int | None, rows: int) -> None:
-    uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                    enterprise_id=loan["enterprise_id"], device_id=None, action=action, consent_id=consent_id, rows=rows)
+def _log_read(
+    platform: Platform,
+    uow: UnitOfWork,
+    principal: Principal,
+    loan: dict,
+    action: str,
+    consent_id: int | None,
+    rows: int,
+) -> None:
+    uow.logs.access(
+        at_ms=platform.clock_ms(),
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        enterprise_id=loan["enterprise_id"],
+        device_id=None,
+        action=action,
+        consent_id=consent_id,
+        rows=rows,
+    )
 
 
 def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: int, to_ms: int) -> dict:
@@ -288,8 +431,14 @@ def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: 
     return {"camera_out": camera_out, "rfid_out": rfid_out}
 
 
-def release(platform: Platform, principal: Principal, loan_id: int, item_ids: list[int], reason: str,
-            substitutes: list[dict] | None = None) -> dict:
+def release(
+    platform: Platform,
+    principal: Principal,
+    loan_id: int,
+    item_ids: list[int],
+    reason: str,
+    substitutes: list[dict] | None = None,
+) -> dict:
     """Goods leave the pledge only when the loan is repaid, or when substitutes of at least equal value come in."""
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
     if len((reason or "").strip()) < 3:
@@ -310,13 +459,27 @@ def release(platform: Platform, principal: Principal, loan_id: int, item_ids: li
         if new_rows:
             _add_items(uow, loan, new_rows, now_ms)
         uow.monitoring.release_items(item_ids, now_ms, reason.strip())
-        record_evidence(uow, "pledge_change", f"loan:{loan_id}", {
-            "action": "release", "loan_id": loan_id, "enterprise_id": loan["enterprise_id"], "at_ms": now_ms,
-            "released": [active[i]["identity"] for i in item_ids], "reason": reason.strip(),
-            "substitutes": [r["identity"] for r in new_rows]}, owner_tenant_id=loan["tenant_id"])
+        record_evidence(
+            uow,
+            "pledge_change",
+            f"loan:{loan_id}",
+            {
+                "action": "release",
+                "loan_id": loan_id,
+                "enterprise_id": loan["enterprise_id"],
+                "at_ms": now_ms,
+                "released": [active[i]["identity"] for i in item_ids],
+                "reason": reason.strip(),
+                "substitutes": [r["identity"] for r in new_rows],
+            },
+            owner_tenant_id=loan["tenant_id"],
+        )
         uow.commit()
-        return {"released": [active[i]["identity"] for i in item_ids], "substituted": [r["identity"] for r in new_rows],
-                "items": [public_item(r) for r in uow.monitoring.items(loan_id)]}
+        return {
+            "released": [active[i]["identity"] for i in item_ids],
+            "substituted": [r["identity"] for r in new_rows],
+            "items": [public_item(r) for r in uow.monitoring.items(loan_id)],
+        }
 
 
 def _value(uow: UnitOfWork, rows: list[dict], at_ms: int) -> Decimal:
@@ -325,7 +488,14 @@ def _value(uow: UnitOfWork, rows: list[dict], at_ms: int) -> Decimal:
     total = Decimal(0)
     for r in rows:
         price = prices.get(r["sku"])
-        value = item_value_cny(Holding(r["identity"], r["sku"], Decimal(r["quantity"]),
-                                       Decimal(price) if price is not None else None, Decimal(r["haircut"])))
+        value = item_value_cny(
+            Holding(
+                r["identity"],
+                r["sku"],
+                Decimal(r["quantity"]),
+                Decimal(price) if price is not None else None,
+                Decimal(r["haircut"]),
+            )
+        )
         total += value or Decimal(0)
     return total

@@ -11,6 +11,7 @@ Access, the same rules as the endpoints each figure comes from (none is a new wa
   own, a platform rule the bank tuned showing as its variant (as GET /alarms).
 Every borrower whose data is read is written to the access log with the consent relied on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from decimal import Decimal
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.indicators.days import DAY_MS, day_iso, local_day
-from wuxin.services.bootstrap import indicator_packs
 from wuxin.risk.portfolio import (
     Query,
     activity_trend_ratio,
@@ -32,9 +32,10 @@ from wuxin.risk.portfolio import (
 )
 from wuxin.security.policy import Principal, readable_device_keys, require_role, valid_consents
 from wuxin.services.access.data_access import device_connectivity
-from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
+from wuxin.services.bootstrap import indicator_packs
 from wuxin.services.credit.pledges import CLOSED, loan_coverage
 from wuxin.services.devices.registry import consent_views, known_enterprise
+from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
 from wuxin.store.uow import UnitOfWork
 
 WINDOW_DAYS = 30  # the activity sparkline and the evidence coverage: the last 30 complete local days
@@ -75,10 +76,22 @@ def export_rows(platform: Platform, principal: Principal, query: Query) -> list[
     rows, _ = snapshot(platform, principal, "portfolio.export")
     chosen = select(rows, query)
     with platform.uow() as uow:
-        uow.logs.audit(platform.clock_ms(), principal.user_id, "portfolio.export", f"tenant:{principal.tenant_id}",
-                       {"rows": len(chosen), "q": query.q, "industry": query.industry, "outcome": query.outcome,
-                        "critical_only": query.critical_only, "watched_only": query.watched_only,
-                        "sort": query.sort, "order": query.order})
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id,
+            "portfolio.export",
+            f"tenant:{principal.tenant_id}",
+            {
+                "rows": len(chosen),
+                "q": query.q,
+                "industry": query.industry,
+                "outcome": query.outcome,
+                "critical_only": query.critical_only,
+                "watched_only": query.watched_only,
+                "sort": query.sort,
+                "order": query.order,
+            },
+        )
         uow.commit()
     return chosen
 
@@ -97,8 +110,16 @@ def snapshot(platform: Platform, principal: Principal, action: str) -> tuple[lis
 
 def log_reads(uow: UnitOfWork, principal: Principal, visible: list[Borrower], action: str, now_ms: int) -> None:
     for b in visible:
-        uow.logs.access(at_ms=now_ms, user_id=principal.user_id, tenant_id=principal.tenant_id,
-                        enterprise_id=b.enterprise["id"], device_id=None, action=action, consent_id=b.consent_id, rows=1)
+        uow.logs.access(
+            at_ms=now_ms,
+            user_id=principal.user_id,
+            tenant_id=principal.tenant_id,
+            enterprise_id=b.enterprise["id"],
+            device_id=None,
+            action=action,
+            consent_id=b.consent_id,
+            rows=1,
+        )
 
 
 # ---------------------------------------------------------------- who is visible
@@ -115,8 +136,9 @@ def visible_borrowers(uow: UnitOfWork, principal: Principal, now_ms: int) -> lis
     for enterprise in uow.enterprises.list(ids):
         devices = devices_by.get(enterprise["id"], [])
         own = [c for c in consents if c.enterprise_id == enterprise["id"]]
-        keys, consent_id = readable_device_keys(principal, enterprise["id"], [(d["key"], d["device_type"]) for d in devices],
-                                                own, now_ms)
+        keys, consent_id = readable_device_keys(
+            principal, enterprise["id"], [(d["key"], d["device_type"]) for d in devices], own, now_ms
+        )
         out.append(Borrower(enterprise, [d for d in devices if d["key"] in keys], len(devices), consent_id))
     return out
 
@@ -124,8 +146,9 @@ def visible_borrowers(uow: UnitOfWork, principal: Principal, now_ms: int) -> lis
 # ---------------------------------------------------------------- rows
 
 
-def borrower_rows(platform: Platform, uow: UnitOfWork, principal: Principal, visible: list[Borrower],
-                  now_ms: int) -> tuple[list[dict], list[str]]:
+def borrower_rows(
+    platform: Platform, uow: UnitOfWork, principal: Principal, visible: list[Borrower], now_ms: int
+) -> tuple[list[dict], list[str]]:
     """One row per visible borrower (see risk/portfolio.py for the columns) and the window's days."""
     last_day = local_day(now_ms) - 1  # today is still open: a partial day would read as a dip
     day_list = list(range(last_day - WINDOW_DAYS + 1, last_day + 1))
@@ -143,15 +166,25 @@ def borrower_rows(platform: Platform, uow: UnitOfWork, principal: Principal, vis
         decision = decisions.get(eid)
         exposure = _exposure_cny(loans.get(eid, []))
         limit = _approved_limit_cny(decision)
-        rows.append({
-            "enterprise_id": eid, "name": b.enterprise["name"], "region": b.enterprise["region"],
-            "industry": b.enterprise["industry"], "consent_partial": not b.full_consent, "watched": eid in watched,
-            "decision": decision and _decision_view(decision),
-            "exposure_cny": None if exposure is None else str(exposure), "limit_cny": None if limit is None else str(limit),
-            "limit_use_ratio": ratio(exposure, limit), "activity": activity.get(eid, _no_activity(b)),
-            "alarms_open": open_alarm_counts(alarms.get(eid, [])),
-            **_evidence(activity.get(eid), b), **_device_health(platform, b.devices, now_ms),
-            **_pledges(uow, loans.get(eid, []), now_ms)})
+        rows.append(
+            {
+                "enterprise_id": eid,
+                "name": b.enterprise["name"],
+                "region": b.enterprise["region"],
+                "industry": b.enterprise["industry"],
+                "consent_partial": not b.full_consent,
+                "watched": eid in watched,
+                "decision": decision and _decision_view(decision),
+                "exposure_cny": None if exposure is None else str(exposure),
+                "limit_cny": None if limit is None else str(limit),
+                "limit_use_ratio": ratio(exposure, limit),
+                "activity": activity.get(eid, _no_activity(b)),
+                "alarms_open": open_alarm_counts(alarms.get(eid, [])),
+                **_evidence(activity.get(eid), b),
+                **_device_health(platform, b.devices, now_ms),
+                **_pledges(uow, loans.get(eid, []), now_ms),
+            }
+        )
     return rows, [day_iso(d) for d in day_list]
 
 
@@ -180,11 +213,20 @@ def _outcome(d: dict) -> str:
 
 def _decision_view(d: dict) -> dict:
     previous_score = d.get("previous_score")
-    return {"id": d["id"], "outcome": _outcome(d), "standing": d["standing"], "grade": d["grade"],
-            "score": round(d["score"], 1), "pd": d["pd"], "product_code": d["product_code"], "decided_ms": d["decided_ms"],
-            "as_of": day_iso(d["as_of_day"]), "previous_grade": d.get("previous_grade"),
-            "grade_change": grade_change(d.get("previous_grade"), d["grade"]),
-            "score_change": None if previous_score is None else round(d["score"] - previous_score, 1)}
+    return {
+        "id": d["id"],
+        "outcome": _outcome(d),
+        "standing": d["standing"],
+        "grade": d["grade"],
+        "score": round(d["score"], 1),
+        "pd": d["pd"],
+        "product_code": d["product_code"],
+        "decided_ms": d["decided_ms"],
+        "as_of": day_iso(d["as_of_day"]),
+        "previous_grade": d.get("previous_grade"),
+        "grade_change": grade_change(d.get("previous_grade"), d["grade"]),
+        "score_change": None if previous_score is None else round(d["score"] - previous_score, 1),
+    }
 
 
 def _approved_limit_cny(d: dict | None) -> Decimal | None:
@@ -247,8 +289,9 @@ def _activity_by_enterprise(uow: UnitOfWork, visible: list[Borrower], day_list: 
     """Each borrower's industry activity index (its pack's first INDEX indicator) per day of the window, and the
     industry index's median of its scenario and region on the same days where published."""
     wanted = {b.enterprise["id"]: _activity_indicator(b.enterprise["industry"]) for b in visible}
-    rows = uow.portfolio.enterprise_values([e for e, name in wanted.items() if name], {n for n in wanted.values() if n},
-                                           day_list[0], day_list[-1])
+    rows = uow.portfolio.enterprise_values(
+        [e for e, name in wanted.items() if name], {n for n in wanted.values() if n}, day_list[0], day_list[-1]
+    )
     values: dict[int, dict[int, float | None]] = {}
     for r in rows:
         if r["indicator"] == wanted.get(r["enterprise_id"]):
@@ -259,9 +302,13 @@ def _activity_by_enterprise(uow: UnitOfWork, visible: list[Borrower], day_list: 
         if name is None:
             continue
         series = [values.get(b.enterprise["id"], {}).get(d) for d in day_list]
-        out[b.enterprise["id"]] = {"indicator": name, "unit": _unit(b.enterprise["industry"], name), "values": series,
-                                   "industry_median": _industry_median(uow, b.enterprise, name, day_list),
-                                   "trend_ratio": activity_trend_ratio(series)}
+        out[b.enterprise["id"]] = {
+            "indicator": name,
+            "unit": _unit(b.enterprise["industry"], name),
+            "values": series,
+            "industry_median": _industry_median(uow, b.enterprise, name, day_list),
+            "trend_ratio": activity_trend_ratio(series),
+        }
     return out
 
 
@@ -321,8 +368,13 @@ def set_watched(platform: Platform, principal: Principal, enterprise_id: int, wa
             changed = uow.portfolio.watch(principal.user_id, principal.tenant_id, enterprise_id, now_ms)
         else:
             changed = uow.portfolio.unwatch(principal.user_id, enterprise_id)
-        uow.logs.audit(now_ms, principal.user_id, f"portfolio.watch.{'add' if watched else 'remove'}",
-                       f"enterprise:{enterprise_id}", {"changed": changed})
+        uow.logs.audit(
+            now_ms,
+            principal.user_id,
+            f"portfolio.watch.{'add' if watched else 'remove'}",
+            f"enterprise:{enterprise_id}",
+            {"changed": changed},
+        )
         uow.commit()
     return {"enterprise_id": enterprise_id, "watched": watched, "changed": changed}
 
@@ -343,10 +395,14 @@ def summary(platform: Platform, principal: Principal) -> dict:
         log_reads(uow, principal, visible, "portfolio.summary", now_ms)
         uow.commit()
     total = sum((Decimal(r["exposure_cny"]) for r in rows if r["exposure_cny"] is not None), Decimal(0))
-    return {"as_of_ms": now_ms, "borrowers": len(rows), "exposure_cny": str(total),
-            "by_industry": _concentration(rows, lambda r: r["industry"], total),
-            "by_grade": _concentration(rows, lambda r: (r["decision"] or {}).get("grade"), total),
-            "week": {"from_ms": since_ms, "to_ms": now_ms, **week}}
+    return {
+        "as_of_ms": now_ms,
+        "borrowers": len(rows),
+        "exposure_cny": str(total),
+        "by_industry": _concentration(rows, lambda r: r["industry"], total),
+        "by_grade": _concentration(rows, lambda r: (r["decision"] or {}).get("grade"), total),
+        "week": {"from_ms": since_ms, "to_ms": now_ms, **week},
+    }
 
 
 def _concentration(rows: list[dict], group, total: Decimal) -> list[dict]:
@@ -358,8 +414,10 @@ def _concentration(rows: list[dict], group, total: Decimal) -> list[dict]:
             amount, count = sums.get(group(r), (Decimal(0), 0))
             sums[group(r)] = (amount + Decimal(r["exposure_cny"]), count + 1)
     ranked = sorted(sums.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
-    return [{"key": key, "exposure_cny": str(amount), "borrowers": count, "share_ratio": ratio(amount, total)}
-            for key, (amount, count) in ranked]
+    return [
+        {"key": key, "exposure_cny": str(amount), "borrowers": count, "share_ratio": ratio(amount, total)}
+        for key, (amount, count) in ranked
+    ]
 
 
 def _week(uow: UnitOfWork, principal: Principal, visible: list[Borrower], since_ms: int) -> dict:
@@ -367,16 +425,29 @@ def _week(uow: UnitOfWork, principal: Principal, visible: list[Borrower], since_
     full_ids = [b.enterprise["id"] for b in visible if b.full_consent]  # decisions: the rule of require_lender
     made = uow.portfolio.decisions_since(full_ids, principal.tenant_id, since_ms)
     outcomes = uow.portfolio.decision_outcomes([d["id"] for d in made])
-    downgrades = [{"enterprise_id": d["enterprise_id"], "name": names[d["enterprise_id"]], "from_grade": d["previous_grade"],
-                   "to_grade": d["grade"], "decided_ms": d["decided_ms"]}
-                  for d in made if (grade_change(d["previous_grade"], d["grade"]) or 0) < 0]
-    counted = uow.portfolio.alarm_counts(list(names), principal.tenant_id, open_only=False, started_since_ms=since_ms,
-                                         severity="critical")
+    downgrades = [
+        {
+            "enterprise_id": d["enterprise_id"],
+            "name": names[d["enterprise_id"]],
+            "from_grade": d["previous_grade"],
+            "to_grade": d["grade"],
+            "decided_ms": d["decided_ms"],
+        }
+        for d in made
+        if (grade_change(d["previous_grade"], d["grade"]) or 0) < 0
+    ]
+    counted = uow.portfolio.alarm_counts(
+        list(names), principal.tenant_id, open_only=False, started_since_ms=since_ms, severity="critical"
+    )
     critical = {eid: len(sev) for eid, sev in _alarm_severities(uow, counted, principal.tenant_id).items()}
     by_outcome = {o: 0 for o in ("approve", "refer", "decline")}
     for d in made:
         outcome = outcomes.get(d["id"]) or ("approve" if d["approved"] else "decline")
         by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-    return {"downgrades": downgrades,
-            "new_critical_alarms": [{"enterprise_id": eid, "name": names[eid], "alarms": n} for eid, n in sorted(critical.items())],
-            "decisions": {"total": len(made), "by_outcome": by_outcome}}
+    return {
+        "downgrades": downgrades,
+        "new_critical_alarms": [
+            {"enterprise_id": eid, "name": names[eid], "alarms": n} for eid, n in sorted(critical.items())
+        ],
+        "decisions": {"total": len(made), "by_outcome": by_outcome},
+    }

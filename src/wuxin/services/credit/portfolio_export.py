@@ -1,6 +1,7 @@
 """The workbench table as CSV and XLSX: the rows the officer's search, filters and sort select, headers and codes in the
 reader's language (zh-CN or en), every text cell a spreadsheet would read as a formula defused with a leading
 apostrophe (= + - @, tab, carriage return: OWASP CSV injection). A missing figure is an empty cell, never 0."""
+
 from __future__ import annotations
 
 import csv
@@ -15,13 +16,42 @@ from wuxin.risk.portfolio import COLUMNS, EXPORT_ONLY
 from wuxin.services.access.access_log import safe_cell
 
 # The page's columns in its order, each export-only detail after the column it belongs to.
-EXPORT_COLUMNS = ("watched", "name", "region", "industry", "outcome", "grade", "previous_grade", "score", "score_change",
-                  "decided_day", "exposure_cny", "limit_cny", "limit_use_ratio", "activity_trend_ratio", "alarms_critical",
-                  "alarms_major", "alarms_minor", "alarms_warning", "alarms_open", "evidence_coverage_ratio",
-                  "online_share_ratio", "devices_online", "devices", "pledge_coverage_ratio", "pledged_value_cny")
+EXPORT_COLUMNS = (
+    "watched",
+    "name",
+    "region",
+    "industry",
+    "outcome",
+    "grade",
+    "previous_grade",
+    "score",
+    "score_change",
+    "decided_day",
+    "exposure_cny",
+    "limit_cny",
+    "limit_use_ratio",
+    "activity_trend_ratio",
+    "alarms_critical",
+    "alarms_major",
+    "alarms_minor",
+    "alarms_warning",
+    "alarms_open",
+    "evidence_coverage_ratio",
+    "online_share_ratio",
+    "devices_online",
+    "devices",
+    "pledge_coverage_ratio",
+    "pledged_value_cny",
+)
 assert sorted(EXPORT_COLUMNS) == sorted(COLUMNS + EXPORT_ONLY)
 MONEY = ("exposure_cny", "limit_cny", "pledged_value_cny")
-RATIOS = ("limit_use_ratio", "activity_trend_ratio", "evidence_coverage_ratio", "online_share_ratio", "pledge_coverage_ratio")
+RATIOS = (
+    "limit_use_ratio",
+    "activity_trend_ratio",
+    "evidence_coverage_ratio",
+    "online_share_ratio",
+    "pledge_coverage_ratio",
+)
 
 
 def label_lang(lang: str) -> str:
@@ -38,14 +68,25 @@ def cells(row: dict, lang: str) -> list:
     decision = row["decision"] or {}
     alarms = row["alarms_open"]
     values = {
-        "watched": label("flag", "yes" if row["watched"] else "no", lang), "name": row["name"], "region": row["region"],
+        "watched": label("flag", "yes" if row["watched"] else "no", lang),
+        "name": row["name"],
+        "region": row["region"],
         "industry": label("scenario", row["industry"], lang),
         "outcome": label("outcome", decision["outcome"], lang) if decision else None,
-        "grade": decision.get("grade"), "previous_grade": decision.get("previous_grade"), "score": decision.get("score"),
-        "score_change": decision.get("score_change"), "decided_day": decision.get("as_of"),
-        "activity_trend_ratio": row["activity"]["trend_ratio"], "alarms_critical": alarms["critical"],
-        "alarms_major": alarms["major"], "alarms_minor": alarms["minor"], "alarms_warning": alarms["warning"],
-        "alarms_open": alarms["total"], "devices_online": row["devices_online"], "devices": row["devices"]}
+        "grade": decision.get("grade"),
+        "previous_grade": decision.get("previous_grade"),
+        "score": decision.get("score"),
+        "score_change": decision.get("score_change"),
+        "decided_day": decision.get("as_of"),
+        "activity_trend_ratio": row["activity"]["trend_ratio"],
+        "alarms_critical": alarms["critical"],
+        "alarms_major": alarms["major"],
+        "alarms_minor": alarms["minor"],
+        "alarms_warning": alarms["warning"],
+        "alarms_open": alarms["total"],
+        "devices_online": row["devices_online"],
+        "devices": row["devices"],
+    }
     values |= {k: None if row[k] is None else Decimal(row[k]) for k in MONEY}
     values |= {k: row[k] for k in RATIOS if k != "activity_trend_ratio"}
     return [values[c] for c in EXPORT_COLUMNS]

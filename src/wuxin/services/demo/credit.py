@@ -1,25 +1,30 @@
 """The demo's credit: a scorecard trained on a simulated book and adopted by the demo bank, statements, one decision each."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 
 from wuxin.bootstrap import Platform
-from wuxin.services.bootstrap import demo_product
 from wuxin.domain.model import Role
 from wuxin.errors import NotFound
 from wuxin.risk.features import DailySeries
+from wuxin.services.bootstrap import demo_product
 from wuxin.services.credit.assessment import _series, default_as_of_day
 from wuxin.services.credit.decisions import decide_credit, principal_for_username, train_model
 
 
-def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int], officer_username: str, seed: int,
-                     books: dict[str, list[dict]] | None = None) -> str:
+def load_demo_credit(
+    platform: Platform,
+    fleet: list,
+    enterprise_ids: list[int],
+    officer_username: str,
+    seed: int,
+    books: dict[str, list[dict]] | None = None,
+) -> str:
     """Demo: a scorecard trained on a simulated book, statements for every borrower (`books`, by USCC, where
     the borrower's books are given; else honest or inflated against what its devices measured, nominal where
     no revenue indicator exists yet), one decision each."""
     from wuxin.services.credit.business_data import import_rows
-
     from wuxin.sim.finance import quarters_until, statements_from_evidence
 
     trained = train_model(platform, None, simulated=400, seed=seed, name="demo-iot-evidence")
@@ -33,9 +38,13 @@ def load_demo_credit(platform: Platform, fleet: list, enterprise_ids: list[int],
             if spec.uscc in (books or {}):
                 rows += books[spec.uscc]
                 continue
-            series = _series(uow.indicators.enterprise_days(eid, as_of - 89, as_of, ["output_value_cny", "revenue_cny"]))
+            series = _series(
+                uow.indicators.enterprise_days(eid, as_of - 89, as_of, ["output_value_cny", "revenue_cny"])
+            )
             quarter = _quarter_revenue(series, len(spec.devices))
-            rows += statements_from_evidence(spec.uscc, spec.health, [(*q, quarter) for q in quarters_until(as_of, 5)[:-1]], seed)
+            rows += statements_from_evidence(
+                spec.uscc, spec.health, [(*q, quarter) for q in quarters_until(as_of, 5)[:-1]], seed
+            )
     import_rows(platform, None, "statements", rows, "enterprise_reported")
     decided = 0
     for spec, eid in zip(fleet, enterprise_ids):
@@ -51,9 +60,13 @@ def _adopt_demo_model(platform: Platform, tenant_id: int, version: str) -> None:
     from wuxin.services.credit.governance import adopt_for_demo
 
     with platform.uow() as uow:
-        managers = [u for u in uow.identity.list_users(tenant_id) if u["role"] == Role.RISK_MANAGER.value and not u["disabled"]]
+        managers = [
+            u for u in uow.identity.list_users(tenant_id) if u["role"] == Role.RISK_MANAGER.value and not u["disabled"]
+        ]
     if len(managers) < 2:  # four eyes: one validates, another approves
-        raise NotFound(f"demo tenant {tenant_id} has {len(managers)} risk managers, needs 2 to validate and approve its model")
+        raise NotFound(
+            f"demo tenant {tenant_id} has {len(managers)} risk managers, needs 2 to validate and approve its model"
+        )
     risk = [principal_for_username(platform, u["username"]) for u in managers[:2]]
     adopt_for_demo(platform, tenant_id, version, risk[0], validator=risk[1])
 

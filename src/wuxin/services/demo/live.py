@@ -15,6 +15,7 @@ protocols real devices speak, paced at real time by the same seeded simulator.
 
 The console then shows last-seen times, connectivity transitions and fresh readings.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-
 from wuxin.bootstrap import Platform
 from wuxin.errors import NotFound, WuxinError
 from wuxin.ingest.jt808 import messages as m
@@ -38,10 +38,10 @@ from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.ingest.mqtt.broker import BrokerError, DynsecAdmin, MosquittoProcess, provision_front, provision_worker
 from wuxin.ingest.mqtt.front import DeviceFrontEnd
 from wuxin.ingest.mqtt.worker import MqttWorker
-from wuxin.services.devices.commands import DatabaseOutbox, command_poll_loop
 from wuxin.services.bootstrap import device_types_with
-from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
+from wuxin.services.devices.commands import DatabaseOutbox, command_poll_loop
 from wuxin.services.devices.registry import rotate_device_token
+from wuxin.services.ingest.jt808 import DatabaseDirectory, PlatformSink, provision_terminal
 from wuxin.sim.fleet import fleet_telemetry
 from wuxin.sim.rpc_device import RpcDevice, thinned
 
@@ -73,12 +73,19 @@ class LiveCounts:
 def terminal_location(values: dict, ts_ms: int, events: list[str]):
     """A JT/T 808 terminal's reading (and its events at that time) as the terminal's 0x0200 location."""
     alarm = sum(1 << EVENT_ALARM_BITS[e] for e in events if e in EVENT_ALARM_BITS)
-    return fix(datetime.fromtimestamp(ts_ms / 1000, UTC), float(values.get("lat", 0.0)), float(values.get("lon", 0.0)),
-               speed_kmh=round(float(values.get("speed_kmh", 0.0)), 1), heading_deg=int(values.get("heading_deg", 0)) % 360,
-               altitude_m=int(values.get("altitude_m", 0)), alarm=alarm, acc_on=bool(values.get("acc_on", True)),
-               positioned="lat" in values and "lon" in values,
-               mileage_km=round(float(values["odometer_km"]), 1) if "odometer_km" in values else None,
-               fuel_l=round(float(values["fuel_l"]), 1) if "fuel_l" in values else None)
+    return fix(
+        datetime.fromtimestamp(ts_ms / 1000, UTC),
+        float(values.get("lat", 0.0)),
+        float(values.get("lon", 0.0)),
+        speed_kmh=round(float(values.get("speed_kmh", 0.0)), 1),
+        heading_deg=int(values.get("heading_deg", 0)) % 360,
+        altitude_m=int(values.get("altitude_m", 0)),
+        alarm=alarm,
+        acc_on=bool(values.get("acc_on", True)),
+        positioned="lat" in values and "lon" in values,
+        mileage_km=round(float(values["odometer_km"]), 1) if "odometer_km" in values else None,
+        fuel_l=round(float(values["fuel_l"]), 1) if "fuel_l" in values else None,
+    )
 
 
 PACER_THREAD = "wuxin-demo-devices"
@@ -87,9 +94,19 @@ PACER_THREAD = "wuxin-demo-devices"
 class LiveDevices:
     """Start with `start()` (returns what runs where), stop with `stop()`."""
 
-    def __init__(self, platform: Platform, fleet: list, seed: int, *, jt808_port: int = 7808, speed: float = 1.0,
-                 heartbeat_s: float = HEARTBEAT_S, command_poll_s: float = COMMAND_POLL_S,
-                 data_dir: Path | None = None, mqtt_front_port: int = 1884) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        fleet: list,
+        seed: int,
+        *,
+        jt808_port: int = 7808,
+        speed: float = 1.0,
+        heartbeat_s: float = HEARTBEAT_S,
+        command_poll_s: float = COMMAND_POLL_S,
+        data_dir: Path | None = None,
+        mqtt_front_port: int = 1884,
+    ) -> None:
         self.platform, self.seed, self.speed, self.heartbeat_s = platform, seed, speed, heartbeat_s
         self.command_poll_s = command_poll_s
         self.fleet = fleet
@@ -177,8 +194,9 @@ class LiveDevices:
         outbox = DatabaseOutbox(self.platform)
         self._gateway = Jt808Gateway(DatabaseDirectory(self.platform), PlatformSink(self.platform), outbox=outbox)
         port = await self._gateway.start("127.0.0.1", self.jt808_port)
-        self._poller = asyncio.create_task(command_poll_loop(self.platform, outbox, self._push_commands,
-                                                             self.command_poll_s))
+        self._poller = asyncio.create_task(
+            command_poll_loop(self.platform, outbox, self._push_commands, self.command_poll_s)
+        )
         for key in keys:
             device = self.terminals[key]
             terminal = SimulatedTerminal(device.attributes["jt808_phone"], "2019", terminal_id=demo_terminal_id(key))
@@ -189,8 +207,9 @@ class LiveDevices:
                 self._failed(f"JT/T 808 terminal {key}: {exc}")
                 await terminal.close()
                 continue
-            terminal.vehicle.lat, terminal.vehicle.lon = await asyncio.to_thread(self._last_position, key,
-                                                                                terminal.vehicle)
+            terminal.vehicle.lat, terminal.vehicle.lon = await asyncio.to_thread(
+                self._last_position, key, terminal.vehicle
+            )
             self._sessions[key] = terminal
         return port
 
@@ -235,8 +254,9 @@ class LiveDevices:
         terminal = self._sessions[key]
         async with self._terminal_locks[key]:  # at the terminal's report interval (0x0029), which a command may change
             if not at_once:
-                lines, self._last_report_ms[key] = thinned(lines, terminal.vehicle.report_interval_s,
-                                                           self._last_report_ms.get(key))
+                lines, self._last_report_ms[key] = thinned(
+                    lines, terminal.vehicle.report_interval_s, self._last_report_ms.get(key)
+                )
             await self._report(key, terminal, lines, events_at)
 
     async def _report(self, key: str, terminal: SimulatedTerminal, lines: list[dict], events_at: dict) -> None:
@@ -246,7 +266,8 @@ class LiveDevices:
                 if values.get("speed_kmh") == 0 and key in self._wheel:  # the driver parked it: it stays where it is
                     values.update(lat=terminal.vehicle.lat, lon=terminal.vehicle.lon)
                 location = terminal.vehicle.constrain(  # a vehicle the bank cut stands still
-                    terminal_location(values, line["ts"], events_at.get(line["ts"], [])))
+                    terminal_location(values, line["ts"], events_at.get(line["ts"], []))
+                )
                 (answer,) = await terminal.request(terminal.builder.location(location))
                 self._last_fix_ms[key] = max(self._last_fix_ms.get(key, 0), line["ts"])
                 if m.parse_general_response(answer.body)["result"] != m.RESULT_OK:
@@ -263,8 +284,15 @@ class LiveDevices:
         self._wheel[key] = {"speed_kmh": speed_kmh, "acc_on": acc_on}
         # a location's time has whole seconds: a second report within the same second would be the same reading
         at_ms = max(self.platform.clock_ms(), self._last_fix_ms.get(key, 0) // 1000 * 1000 + 1000)
-        now = {"device": key, "ts": at_ms,
-               "values": {"lat": terminal.vehicle.lat, "lon": terminal.vehicle.lon, "heading_deg": terminal.vehicle.heading_deg}}
+        now = {
+            "device": key,
+            "ts": at_ms,
+            "values": {
+                "lat": terminal.vehicle.lat,
+                "lon": terminal.vehicle.lon,
+                "heading_deg": terminal.vehicle.heading_deg,
+            },
+        }
         self._await(self._send_locations(key, [now], at_once=True))  # as a terminal reports an ACC change
 
     async def _heartbeats(self) -> None:
@@ -299,8 +327,9 @@ class LiveDevices:
     def _start_front(self, front_password: str) -> str:
         """The MQTT front end devices connect to (ThingsBoard token as user name, or LinkKit's signature)."""
         try:
-            self._front = DeviceFrontEnd(self.platform, self._broker.url(FRONT_USER, front_password), "127.0.0.1",
-                                         self.mqtt_front_port).start_in_thread()
+            self._front = DeviceFrontEnd(
+                self.platform, self._broker.url(FRONT_USER, front_password), "127.0.0.1", self.mqtt_front_port
+            ).start_in_thread()
         except (OSError, BrokerError) as exc:  # the port is taken
             self._front = None
             return f"no MQTT front end ({exc}; set WUXIN_DEMO_MQTT_FRONT_PORT)"
@@ -316,7 +345,9 @@ class LiveDevices:
                 self._failed(str(exc))
                 continue
             model = self.platform.thing_models.get(device.device_type)
-            services = frozenset(s["identifier"] for s in (model.source.get("services") or [])) if model else frozenset()
+            services = (
+                frozenset(s["identifier"] for s in (model.source.get("services") or [])) if model else frozenset()
+            )
             self._publishers[key] = RpcDevice(key, token, "127.0.0.1", self._front.port, services)
         self._await_connected()
 

@@ -1,18 +1,24 @@
 """The demo's loans: one per enterprise in various states, a tyre pledge for the logistics borrower, alarms, and the
 fleet borrower's vehicle loan, which its trucks' alarms put in warning (so the bank may lock or immobilise them)."""
+
 from __future__ import annotations
 
 from wuxin.bootstrap import Platform
 from wuxin.security.policy import Principal
-from wuxin.services.credit import loans, pledges
-from wuxin.services.monitoring import alarms as monitoring
-from wuxin.services.bootstrap import device_types_with, packs_with
 from wuxin.services.access.identity import login, principal_for_token
-from wuxin.services.monitoring import sweeps
+from wuxin.services.bootstrap import device_types_with, packs_with
+from wuxin.services.credit import loans, pledges
 from wuxin.services.demo.people import DEMO_PASSWORD
+from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.monitoring import sweeps
 
-PATHS = [[], ["assess"], ["assess", "plan_monitoring", "install"], ["assess", "plan_monitoring", "install", "commission",
-         "approve", "disburse"], ["assess", "plan_monitoring", "install", "commission", "approve", "disburse", "warn"]]
+PATHS = [
+    [],
+    ["assess"],
+    ["assess", "plan_monitoring", "install"],
+    ["assess", "plan_monitoring", "install", "commission", "approve", "disburse"],
+    ["assess", "plan_monitoring", "install", "commission", "approve", "disburse", "warn"],
+]
 
 
 def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
@@ -39,7 +45,8 @@ def _plan_devices(spec) -> list[str]:
     """The devices a loan's monitoring plan names: a fleet's GPS terminals first (the vehicles are the collateral)."""
     vehicles = device_types_with("locates_vehicles")
     keys = [d.key for d in spec.devices if d.device_type in vehicles] + [
-        d.key for d in spec.devices if d.device_type not in vehicles]
+        d.key for d in spec.devices if d.device_type not in vehicles
+    ]
     return keys[:5]
 
 
@@ -50,13 +57,22 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
         vehicles = device_types_with("locates_vehicles")
-        terminals = [d for key in loan["monitoring_plan"]["devices"]
-                     if (d := uow.devices.by_key(key)) and d["device_type"] in vehicles]
+        terminals = [
+            d
+            for key in loan["monitoring_plan"]["devices"]
+            if (d := uow.devices.by_key(key)) and d["device_type"] in vehicles
+        ]
         plates = {(d["attributes"] or {}).get("plate") for d in terminals} - {None, ""}
-        on_vehicle = {d["id"]: (d["attributes"] or {}).get("plate") for d in uow.devices.list(loan["enterprise_id"])
-                      if (d["attributes"] or {}).get("plate") in plates}
-    alarms = [a for a in monitoring.list_alarms(platform, risk, "active", loan["enterprise_id"], limit=200)
-              if a["device_id"] in on_vehicle]
+        on_vehicle = {
+            d["id"]: (d["attributes"] or {}).get("plate")
+            for d in uow.devices.list(loan["enterprise_id"])
+            if (d["attributes"] or {}).get("plate") in plates
+        }
+    alarms = [
+        a
+        for a in monitoring.list_alarms(platform, risk, "active", loan["enterprise_id"], limit=200)
+        if a["device_id"] in on_vehicle
+    ]
     if not alarms:
         return
     alarms.sort(key=lambda a: (a["alarm_type"] != "geofence_exit", a["id"]))
@@ -64,24 +80,48 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     loans.transition(platform, risk, loan_id, "warn", f"alarms on pledged vehicles: {named}")
 
 
-def _step(platform: Platform, officer: Principal, risk: Principal, loan_id: int, action: str, devices: list[str]) -> None:
+def _step(
+    platform: Platform, officer: Principal, risk: Principal, loan_id: int, action: str, devices: list[str]
+) -> None:
     who = risk if action in ("approve", "warn") else officer
     if action == "commission":  # demo devices have history; skip the live check by recording the step as it would be
-        _record(platform, officer, loan_id, "installation", "approval", action, "demo: devices commissioned at installation")
+        _record(
+            platform, officer, loan_id, "installation", "approval", action, "demo: devices commissioned at installation"
+        )
         return
     if action == "assess":  # these loans predate the demo's credit model: recorded, saying so (a real `assess`
         # needs a final approved credit decision of the four-eyes workflow, services/credit/workflow.py)
-        _record(platform, officer, loan_id, "application", "assessment", action,
-                "demo: credit approved before the platform (no credit decision recorded here)")
+        _record(
+            platform,
+            officer,
+            loan_id,
+            "application",
+            "assessment",
+            action,
+            "demo: credit approved before the platform (no credit decision recorded here)",
+        )
         return
-    loans.transition(platform, who, loan_id, action, f"demo: {action}", devices if action == "plan_monitoring" else None)
+    loans.transition(
+        platform, who, loan_id, action, f"demo: {action}", devices if action == "plan_monitoring" else None
+    )
 
 
-def _record(platform: Platform, who: Principal, loan_id: int, source: str, target: str, action: str, reason: str) -> None:
+def _record(
+    platform: Platform, who: Principal, loan_id: int, source: str, target: str, action: str, reason: str
+) -> None:
     with platform.uow() as uow:
         uow.monitoring.set_loan(loan_id, state=target)
-        uow.monitoring.add_history(loan_id=loan_id, at_ms=platform.clock_ms(), kind="state", from_value=source,
-                                   to_value=target, action=action, user_id=who.user_id, role=who.role.value, reason=reason)
+        uow.monitoring.add_history(
+            loan_id=loan_id,
+            at_ms=platform.clock_ms(),
+            kind="state",
+            from_value=source,
+            to_value=target,
+            action=action,
+            user_id=who.user_id,
+            role=who.role.value,
+            reason=reason,
+        )
         uow.commit()
 
 
@@ -90,5 +130,18 @@ def _pledge(platform: Platform, officer: Principal, risk: Principal, loan_id: in
     for i, zone in enumerate(zones[:2]):
         sku = f"demo-sku-{zone}"
         pledges.set_price(platform, risk, sku, "420", 0, "demo price index")
-        pledges.pledge(platform, officer, loan_id, [{"kind": "lot", "value": f"DEMO-{loan_id}-{zone}", "sku": sku,
-                                                     "quantity": "2000", "zone_id": zone, "haircut": "0.3"}])
+        pledges.pledge(
+            platform,
+            officer,
+            loan_id,
+            [
+                {
+                    "kind": "lot",
+                    "value": f"DEMO-{loan_id}-{zone}",
+                    "sku": sku,
+                    "quantity": "2000",
+                    "zone_id": zone,
+                    "haircut": "0.3",
+                }
+            ],
+        )

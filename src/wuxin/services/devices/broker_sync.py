@@ -1,4 +1,5 @@
 """Keep the MQTT broker's device accounts in step with device tokens, when a broker admin is set."""
+
 from __future__ import annotations
 
 import logging
@@ -46,5 +47,9 @@ def disable_broker_account(platform: Platform, device_key: str) -> None:
 def _say_not_synced(platform: Platform, device_key: str, what: str) -> None:
     """An MQTT broker is in use but the platform cannot reach its accounts: say so, every time."""
     if platform.settings.mqtt_url:
-        log.warning("the %s of %s does not reach the MQTT broker: WUXIN_MQTT_ADMIN_URL is not set "
-                    "(the broker keeps the old credentials until its accounts are reconciled)", what, device_key)
+        log.warning(
+            "the %s of %s does not reach the MQTT broker: WUXIN_MQTT_ADMIN_URL is not set "
+            "(the broker keeps the old credentials until its accounts are reconciled)",
+            what,
+            device_key,
+        )

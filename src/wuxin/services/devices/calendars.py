@@ -5,6 +5,7 @@ decommission date is the device manager's (the admin, the enterprise itself, an 
 see services.registry); reading is anyone who may know the enterprise (a bank's officer under a valid consent).
 An enterprise unknown to the caller answers 404 as if absent.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,11 +20,16 @@ from wuxin.calendars.official import CalendarNotCovered, covered_years, official
 from wuxin.calendars.periods import PERIOD_KINDS, Period
 from wuxin.domain.model import Role, SourceMode
 from wuxin.errors import Denied, InvalidInput, NotFound
-from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
+from wuxin.indicators.days import DAY_MS, DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.security.policy import Principal
-from wuxin.services.devices.registry import _require_device_manager, known_device, known_enterprise, require_device_manager_of, site_zone
+from wuxin.services.devices.registry import (
+    _require_device_manager,
+    known_device,
+    known_enterprise,
+    require_device_manager_of,
+    site_zone,
+)
 from wuxin.store.uow import UnitOfWork
-from wuxin.indicators.days import DAY_MS
 
 MAX_PERIOD_MS = 366 * DAY_MS  # a declared period longer than a year is a typo, or no longer a calendar
 # What the enterprise itself may declare (the bank side, admin, integrator, operator, is held only to MAX_PERIOD_MS):
@@ -31,7 +37,7 @@ BORROWER_MAX_DAYS = {"maintenance": 31, "shutdown": 62, "holiday_extra": 31}  # 
 BORROWER_PAST_MS = DAY_MS  # no further back than a day: yesterday's breakdown, not a rewritten history
 MAX_IMPORT_ROWS = 5000
 ZONE_TTL_MS = 30_000
-_ZONES: "weakref.WeakKeyDictionary[object, tuple[int, dict[int, str]]]" = weakref.WeakKeyDictionary()  # per engine
+_ZONES: weakref.WeakKeyDictionary[object, tuple[int, dict[int, str]]] = weakref.WeakKeyDictionary()  # per engine
 _ZONES_LOCK = threading.Lock()
 
 
@@ -66,8 +72,9 @@ def enterprise_zones(uow: UnitOfWork, enterprise_ids: list[int]) -> dict[int, st
     return {e: latest_zone(named.get(e, [])) for e in enterprise_ids}
 
 
-def set_site_timezone(platform: Platform, principal: Principal | None, enterprise_id: int, site_id: int,
-                      timezone: str | None) -> dict:
+def set_site_timezone(
+    platform: Platform, principal: Principal | None, enterprise_id: int, site_id: int, timezone: str | None
+) -> dict:
     """Name the IANA zone cutting a site's days (None: back to Asia/Shanghai). Days already computed are not
     recomputed here: mark them dirty (`wuxin indicators mark`, then `update`) to re-cut history."""
     zone = site_zone(timezone)
@@ -77,8 +84,13 @@ def set_site_timezone(platform: Platform, principal: Principal | None, enterpris
         if site is None or site["enterprise_id"] != enterprise_id:
             raise NotFound(f"site {site_id} does not exist in enterprise {enterprise_id}")
         uow.calendars.set_site_timezone(site_id, None if zone == DEFAULT_ZONE else zone)
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "site.timezone", f"site:{site_id}",
-                       {"timezone": zone})
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id if principal else None,
+            "site.timezone",
+            f"site:{site_id}",
+            {"timezone": zone},
+        )
         uow.commit()
     _ZONES.pop(platform.engine, None)
     return {"site_id": site_id, "timezone": zone}
@@ -87,8 +99,13 @@ def set_site_timezone(platform: Platform, principal: Principal | None, enterpris
 # ---------------------------------------------------------------- device service dates
 
 
-def set_service_dates(platform: Platform, principal: Principal | None, device_key: str, installed_ms: int | None,
-                      decommissioned_ms: int | None) -> dict:
+def set_service_dates(
+    platform: Platform,
+    principal: Principal | None,
+    device_key: str,
+    installed_ms: int | None,
+    decommissioned_ms: int | None,
+) -> dict:
     """A device's install and decommission times (None clears one): before its install and from its decommission it
     is out of service, so its silence is no outage and its absence no drop."""
     for name, value in (("installed_ms", installed_ms), ("decommissioned_ms", decommissioned_ms)):
@@ -100,8 +117,13 @@ def set_service_dates(platform: Platform, principal: Principal | None, device_ke
         device = known_device(platform, uow, principal, device_key)
         require_device_manager_of(platform, uow, principal, device)
         uow.calendars.set_service_dates(device["id"], installed_ms, decommissioned_ms)
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device.service_dates", device_key,
-                       {"installed_ms": installed_ms, "decommissioned_ms": decommissioned_ms})
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id if principal else None,
+            "device.service_dates",
+            device_key,
+            {"installed_ms": installed_ms, "decommissioned_ms": decommissioned_ms},
+        )
         uow.commit()
     return {"device": device_key, "installed_ms": installed_ms, "decommissioned_ms": decommissioned_ms}
 
@@ -133,11 +155,15 @@ def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict, borrower: boo
     if not start < end or end - start > MAX_PERIOD_MS:
         raise InvalidInput(f"period [{start}, {end}) must end after it starts and last at most 366 days")
     if borrower and end - start > BORROWER_MAX_DAYS[kind] * DAY_MS:
-        raise InvalidInput(f"a {kind} period the enterprise declares lasts at most {BORROWER_MAX_DAYS[kind]} days, "
-                           f"[{start}, {end}) lasts {(end - start) / DAY_MS:.1f}")
+        raise InvalidInput(
+            f"a {kind} period the enterprise declares lasts at most {BORROWER_MAX_DAYS[kind]} days, "
+            f"[{start}, {end}) lasts {(end - start) / DAY_MS:.1f}"
+        )
     if borrower and start < now_ms - BORROWER_PAST_MS:
-        raise InvalidInput(f"period start_ms {start} is more than a day in the past: the enterprise declares ahead, "
-                           "the bank side records history")
+        raise InvalidInput(
+            f"period start_ms {start} is more than a day in the past: the enterprise declares ahead, "
+            "the bank side records history"
+        )
     note = doc.get("note") or ""
     if not isinstance(note, str) or len(note) > 500:
         raise InvalidInput(f"period note must be text of at most 500 characters, got {str(note)[:40]!r}")
@@ -151,11 +177,21 @@ def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict, borrower: boo
         if device is None or device["enterprise_id"] != enterprise_id:
             raise InvalidInput(f"device {doc['device']!r} is not a device of enterprise {enterprise_id}")
         if borrower and device["source_mode"] != SourceMode.ENTERPRISE_SHARED.value:
-            raise Denied(f"device {doc['device']!r} is {device['source_mode']}: the enterprise declares periods only "
-                         "on its enterprise_shared devices")
+            raise Denied(
+                f"device {doc['device']!r} is {device['source_mode']}: the enterprise declares periods only "
+                "on its enterprise_shared devices"
+            )
         device_id = device["id"]
-    return dict(enterprise_id=enterprise_id, site_id=site_id, device_id=device_id, kind=kind, start_ms=start,
-                end_ms=end, note=note, declared_by_enterprise=borrower)
+    return dict(
+        enterprise_id=enterprise_id,
+        site_id=site_id,
+        device_id=device_id,
+        kind=kind,
+        start_ms=start,
+        end_ms=end,
+        note=note,
+        declared_by_enterprise=borrower,
+    )
 
 
 def add_periods(platform: Platform, principal: Principal | None, enterprise_id: int, docs: list[dict]) -> list[dict]:
@@ -175,19 +211,29 @@ def add_periods(platform: Platform, principal: Principal | None, enterprise_id: 
                 values = _period_values(uow, enterprise_id, doc, borrower, now_ms)
             except (InvalidInput, Denied) as exc:
                 raise type(exc)(f"period {n}: {exc}") from None
-            ids.append(uow.calendars.add_period(**values, created_ms=now_ms,
-                                                created_by=principal.user_id if principal else None))
+            ids.append(
+                uow.calendars.add_period(
+                    **values, created_ms=now_ms, created_by=principal.user_id if principal else None
+                )
+            )
         keys = _device_keys(uow, enterprise_id)
         added = [public_period(uow.calendars.period(i), keys) for i in ids]
-        uow.logs.audit(now_ms, principal.user_id if principal else None, "calendar.add", f"enterprise:{enterprise_id}",
-                       {"periods": [_audited(p) for p in added]})
+        uow.logs.audit(
+            now_ms,
+            principal.user_id if principal else None,
+            "calendar.add",
+            f"enterprise:{enterprise_id}",
+            {"periods": [_audited(p) for p in added]},
+        )
         uow.commit()
         return added
 
 
 def _audited(period: dict) -> dict:
-    return {k: period[k] for k in ("id", "kind", "start_ms", "end_ms", "site_id", "device", "note",
-                                   "declared_by_enterprise")}
+    return {
+        k: period[k]
+        for k in ("id", "kind", "start_ms", "end_ms", "site_id", "device", "note", "declared_by_enterprise")
+    }
 
 
 def import_periods_csv(platform: Platform, principal: Principal | None, enterprise_id: int, body: bytes) -> list[dict]:
@@ -208,7 +254,9 @@ def parse_periods_csv(text: str) -> list[dict]:
         reader = csv.DictReader(io.StringIO(text))
         missing = {"kind", "start", "end"} - set(reader.fieldnames or [])
         if missing:
-            raise InvalidInput(f"the calendar CSV lacks columns {sorted(missing)} (kind,start,end[,note,site_id,device])")
+            raise InvalidInput(
+                f"the calendar CSV lacks columns {sorted(missing)} (kind,start,end[,note,site_id,device])"
+            )
         rows = []
         for n, row in enumerate(reader, 2):
             if len(rows) >= MAX_IMPORT_ROWS:
@@ -222,7 +270,12 @@ def parse_periods_csv(text: str) -> list[dict]:
 def _csv_period(line: int, row: dict) -> dict:
     cell = lambda name: (row.get(name) or "").strip() if isinstance(row.get(name), str) else ""  # noqa: E731
     try:
-        doc = {"kind": cell("kind"), "start_ms": _moment(cell("start")), "end_ms": _moment(cell("end")), "note": cell("note")}
+        doc = {
+            "kind": cell("kind"),
+            "start_ms": _moment(cell("start")),
+            "end_ms": _moment(cell("end")),
+            "note": cell("note"),
+        }
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(f"calendar CSV line {line}: {exc}") from None
     if cell("site_id"):
@@ -250,14 +303,23 @@ def _device_keys(uow: UnitOfWork, enterprise_id: int) -> dict[int, str]:
 
 
 def public_period(row: dict, keys: dict[int, str]) -> dict:
-    return {"id": row["id"], "enterprise_id": row["enterprise_id"], "site_id": row["site_id"],
-            "device": keys.get(row["device_id"]) if row["device_id"] is not None else None, "kind": row["kind"],
-            "start_ms": row["start_ms"], "end_ms": row["end_ms"], "note": row["note"], "created_ms": row["created_ms"],
-            "declared_by_enterprise": bool(row["declared_by_enterprise"])}
+    return {
+        "id": row["id"],
+        "enterprise_id": row["enterprise_id"],
+        "site_id": row["site_id"],
+        "device": keys.get(row["device_id"]) if row["device_id"] is not None else None,
+        "kind": row["kind"],
+        "start_ms": row["start_ms"],
+        "end_ms": row["end_ms"],
+        "note": row["note"],
+        "created_ms": row["created_ms"],
+        "declared_by_enterprise": bool(row["declared_by_enterprise"]),
+    }
 
 
-def list_periods(platform: Platform, principal: Principal, enterprise_id: int, from_ms: int | None = None,
-                 to_ms: int | None = None) -> list[dict]:
+def list_periods(
+    platform: Platform, principal: Principal, enterprise_id: int, from_ms: int | None = None, to_ms: int | None = None
+) -> list[dict]:
     with platform.uow() as uow:
         known_enterprise(platform, uow, principal, enterprise_id)
         keys = _device_keys(uow, enterprise_id)
@@ -272,12 +334,19 @@ def delete_period(platform: Platform, principal: Principal | None, enterprise_id
             raise NotFound(f"calendar period {period_id} does not exist")
         now_ms, user_id = platform.clock_ms(), principal.user_id if principal else None
         uow.calendars.delete_period(period_id, now_ms, user_id)  # soft: the row stays, marked deleted
-        uow.logs.audit(now_ms, user_id, "calendar.delete", f"enterprise:{enterprise_id}",
-                       {"period": _audited(public_period(row, _device_keys(uow, enterprise_id)))})
+        uow.logs.audit(
+            now_ms,
+            user_id,
+            "calendar.delete",
+            f"enterprise:{enterprise_id}",
+            {"period": _audited(public_period(row, _device_keys(uow, enterprise_id)))},
+        )
         uow.commit()
 
 
-def periods_by_enterprise(uow: UnitOfWork, enterprise_ids: list[int], from_ms: int, to_ms: int) -> dict[int, list[Period]]:
+def periods_by_enterprise(
+    uow: UnitOfWork, enterprise_ids: list[int], from_ms: int, to_ms: int
+) -> dict[int, list[Period]]:
     """The declared periods the rules read, per enterprise."""
     out: dict[int, list[Period]] = {e: [] for e in enterprise_ids}
     for row in uow.calendars.periods(enterprise_ids, from_ms, to_ms) if enterprise_ids else []:

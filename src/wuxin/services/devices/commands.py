@@ -11,6 +11,7 @@ Who may ask what (the operation's flags, wuxin.commands.model.Operation):
   The cut also needs the vehicle standing with the ignition off when requested, approved and sent.
 Nobody commands a decommissioned device; enterprise users and regulators command nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +21,6 @@ from typing import Any
 
 from wuxin.bootstrap import Platform
 from wuxin.commands.jt808 import JT808, TEXT_MAX_CHARS, judge_answer
-from wuxin.commands.rpc import ALINK, RPC_CHANNELS, THINGSBOARD, rpc_channel
 from wuxin.commands.model import (
     ANSWER_WINDOW_S,
     STATES,
@@ -33,15 +33,16 @@ from wuxin.commands.model import (
     moving_refusal,
     next_state,
 )
+from wuxin.commands.rpc import ALINK, RPC_CHANNELS, THINGSBOARD, rpc_channel
 from wuxin.domain.model import BANK_ROLES, Role
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.jt808.commands import PARAMETERS
 from wuxin.ingest.jt808.gateway import OutgoingCommand
 from wuxin.security.policy import Principal, consented_device_keys, may_know_enterprise
-from wuxin.services.evidence.record import record_evidence
 from wuxin.services.credit.loans import own_loan
-from wuxin.services.monitoring.alarms import readable_alarm
 from wuxin.services.devices.registry import consent_views, known_device, require_device_manager_of
+from wuxin.services.evidence.record import record_evidence
+from wuxin.services.monitoring.alarms import readable_alarm
 from wuxin.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,19 @@ CHANNELS: dict[str, Channel] = {"jt808": JT808}
 
 # ---------------------------------------------------------------- requesting
 
-def request_command(platform: Platform, principal: Principal, device_key: str, operation: str,
-                    params: dict[str, Any] | None, reason: str, *, loan_id: int | None = None,
-                    alarm_id: int | None = None, ttl_s: int | None = None) -> dict:
+
+def request_command(
+    platform: Platform,
+    principal: Principal,
+    device_key: str,
+    operation: str,
+    params: dict[str, Any] | None,
+    reason: str,
+    *,
+    loan_id: int | None = None,
+    alarm_id: int | None = None,
+    ttl_s: int | None = None,
+) -> dict:
     """Ask a device to do something; a four-eyes operation waits for approval, any other is approved at once."""
     reason = checked_reason(reason)
     ttl = checked_ttl_s(ttl_s)
@@ -73,13 +84,32 @@ def request_command(platform: Platform, principal: Principal, device_key: str, o
             _require_alarm_of(uow, principal, device, alarm_id, now_ms)
         state = "requested" if spec.four_eyes else "approved"
         command_id = uow.commands.add(
-            device_id=device["id"], enterprise_id=device["enterprise_id"], tenant_id=principal.tenant_id,
-            channel=channel.name, operation=spec.name, params=checked, reason=reason,
-            loan_id=loan["id"] if loan else None, alarm_id=alarm_id, state=state, four_eyes=int(spec.four_eyes),
-            requested_by=principal.user_id, requested_ms=now_ms, expires_ms=now_ms + ttl * 1000, updated_ms=now_ms)
+            device_id=device["id"],
+            enterprise_id=device["enterprise_id"],
+            tenant_id=principal.tenant_id,
+            channel=channel.name,
+            operation=spec.name,
+            params=checked,
+            reason=reason,
+            loan_id=loan["id"] if loan else None,
+            alarm_id=alarm_id,
+            state=state,
+            four_eyes=int(spec.four_eyes),
+            requested_by=principal.user_id,
+            requested_ms=now_ms,
+            expires_ms=now_ms + ttl * 1000,
+            updated_ms=now_ms,
+        )
         row = uow.commands.get(command_id)
-        _record(platform, uow, row, "request", principal.user_id, now_ms,
-                {"reason": reason, "params": checked, "approval": "four_eyes" if spec.four_eyes else "not_needed"})
+        _record(
+            platform,
+            uow,
+            row,
+            "request",
+            principal.user_id,
+            now_ms,
+            {"reason": reason, "params": checked, "approval": "four_eyes" if spec.four_eyes else "not_needed"},
+        )
         uow.commit()
         return public_command(uow.commands.get(command_id))
 
@@ -94,8 +124,10 @@ def _channel(platform: Platform, uow: UnitOfWork, device: dict) -> Channel:
     behind_gateway = any(device["key"] in children for children in uow.protocols.children_by_gateway_key().values())
     if behind_gateway or uow.devices.live_token_count(device["id"]) > 0:
         return _rpc_channel(platform, THINGSBOARD, device["device_type"])
-    raise Conflict(f"device {device['key']!r} has no command channel: it is neither a provisioned JT/T 808 terminal, "
-                   "nor a LinkKit device, nor a ThingsBoard device with an access token or gateway")
+    raise Conflict(
+        f"device {device['key']!r} has no command channel: it is neither a provisioned JT/T 808 terminal, "
+        "nor a LinkKit device, nor a ThingsBoard device with an access token or gateway"
+    )
 
 
 def _rpc_channel(platform: Platform, name: str, device_type: str) -> Channel:
@@ -119,33 +151,41 @@ def _require_live(device: dict, now_ms: int) -> None:
         raise Conflict(f"device {device['key']!r} is decommissioned: it takes no commands")
 
 
-def _require_requester(platform: Platform, uow: UnitOfWork, principal: Principal, device: dict, spec: Operation) -> None:
+def _require_requester(
+    platform: Platform, uow: UnitOfWork, principal: Principal, device: dict, spec: Operation
+) -> None:
     """The role and the tenant's right for this operation on this device (the device is known to them)."""
     _require_live(device, platform.clock_ms())
     if principal.role in (Role.ENTERPRISE_USER, Role.REGULATOR):
         raise Denied(f"role {principal.role.value} may not command devices")
     if spec.lender:
         if principal.role not in BANK_ROLES:
-            raise Denied(f"only the lending bank's credit officers and risk managers may request {spec.name}, "
-                         f"not role {principal.role.value}")
+            raise Denied(
+                f"only the lending bank's credit officers and risk managers may request {spec.name}, "
+                f"not role {principal.role.value}"
+            )
         _require_consent_covers(platform, uow, principal, device)
         return
     if spec.readers_may_request and principal.role in BANK_ROLES:
         _require_consent_covers(platform, uow, principal, device)
         return
     if principal.role in BANK_ROLES:
-        raise Denied(f"role {principal.role.value} may not request {spec.name}: the integrator managing the device "
-                     "sets its parameters")
+        raise Denied(
+            f"role {principal.role.value} may not request {spec.name}: the integrator managing the device "
+            "sets its parameters"
+        )
     require_device_manager_of(platform, uow, principal, device)
 
 
 def _require_consent_covers(platform: Platform, uow: UnitOfWork, principal: Principal, device: dict) -> None:
     consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
-    keys, _ = consented_device_keys(principal.tenant_id, [(device["key"], device["device_type"])], consents,
-                                    platform.clock_ms())
+    keys, _ = consented_device_keys(
+        principal.tenant_id, [(device["key"], device["device_type"])], consents, platform.clock_ms()
+    )
     if device["key"] not in keys:
-        raise Denied(f"no valid consent of enterprise {device['enterprise_id']} to your bank covers device "
-                     f"{device['key']!r}")
+        raise Denied(
+            f"no valid consent of enterprise {device['enterprise_id']} to your bank covers device {device['key']!r}"
+        )
 
 
 def _loan_of(uow: UnitOfWork, principal: Principal, device: dict, loan_id: int | None) -> dict | None:
@@ -158,13 +198,16 @@ def _loan_of(uow: UnitOfWork, principal: Principal, device: dict, loan_id: int |
     return loan
 
 
-def _lender_checks(platform: Platform, uow: UnitOfWork, principal: Principal, device: dict, spec: Operation,
-                   loan_id: int | None) -> dict:
+def _lender_checks(
+    platform: Platform, uow: UnitOfWork, principal: Principal, device: dict, spec: Operation, loan_id: int | None
+) -> dict:
     """The bank's loan with this vehicle as collateral, in a state allowing the operation; standing still for the cut."""
     loan = _loan_of(uow, principal, device, loan_id) if loan_id is not None else None
     if loan is not None and not _is_collateral(uow, loan, device):
-        raise Conflict(f"device {device['key']!r} is not on the collateral of loan {loan['id']} (neither in its "
-                       "monitoring plan nor pledged by its VIN)")
+        raise Conflict(
+            f"device {device['key']!r} is not on the collateral of loan {loan['id']} (neither in its "
+            "monitoring plan nor pledged by its VIN)"
+        )
     refusal = loan_refusal(spec, loan, device["key"])
     if refusal:
         raise Conflict(refusal)
@@ -198,7 +241,8 @@ def _standing_refusal(platform: Platform, uow: UnitOfWork, device: dict, spec: O
 def _require_alarm_of(uow: UnitOfWork, principal: Principal, device: dict, alarm_id: int, now_ms: int) -> None:
     alarm = readable_alarm(uow, principal, alarm_id, now_ms)
     if alarm["enterprise_id"] not in (None, device["enterprise_id"]) or not (
-            alarm["device_id"] in (None, device["id"]) or _same_vehicle(uow, alarm["device_id"], device)):
+        alarm["device_id"] in (None, device["id"]) or _same_vehicle(uow, alarm["device_id"], device)
+    ):
         raise InvalidInput(f"alarm {alarm_id} is not about device {device['key']!r}, its vehicle or its enterprise")
 
 
@@ -206,11 +250,16 @@ def _same_vehicle(uow: UnitOfWork, unit_id: int, device: dict) -> bool:
     """Another unit on the same vehicle (an ADAS camera beside the GPS terminal): same enterprise, same plate."""
     unit = uow.devices.get(unit_id)
     plate = str((device["attributes"] or {}).get("plate") or "").strip()
-    return bool(unit and plate and unit["enterprise_id"] == device["enterprise_id"]
-                and str((unit["attributes"] or {}).get("plate") or "").strip() == plate)
+    return bool(
+        unit
+        and plate
+        and unit["enterprise_id"] == device["enterprise_id"]
+        and str((unit["attributes"] or {}).get("plate") or "").strip() == plate
+    )
 
 
 # ---------------------------------------------------------------- deciding
+
 
 def approve_command(platform: Platform, principal: Principal, command_id: int, reason: str | None = None) -> dict:
     """A second person of the requesting bank approves a four-eyes command; the rules are checked again now."""
@@ -236,8 +285,15 @@ def _decide(platform: Platform, principal: Principal, command_id: int, step: str
             _require_canceller(principal, row)
         else:
             _require_approver(platform, uow, principal, row, recheck=step == "approve")
-        if not uow.commands.move(command_id, {row["state"]}, state=target, decided_by=principal.user_id,
-                                 decided_ms=now_ms, decision_reason=reason, updated_ms=now_ms):
+        if not uow.commands.move(
+            command_id,
+            {row["state"]},
+            state=target,
+            decided_by=principal.user_id,
+            decided_ms=now_ms,
+            decision_reason=reason,
+            updated_ms=now_ms,
+        ):
             raise Conflict(f"command {command_id} changed meanwhile: read it again")
         _record(platform, uow, uow.commands.get(command_id), step, principal.user_id, now_ms, {"reason": reason})
         uow.commit()
@@ -271,6 +327,7 @@ def _require_approver(platform: Platform, uow: UnitOfWork, principal: Principal,
 
 
 # ---------------------------------------------------------------- reading
+
 
 def readable_command(uow: UnitOfWork, principal: Principal, command_id: int, now_ms: int) -> dict:
     """A command this principal may read: the admin, the requesting tenant's users while the enterprise's consent to
@@ -338,7 +395,9 @@ def listed_commands(platform: Platform, principal: Principal, state: str | None 
             rows = uow.commands.listed(tenant_id=principal.tenant_id, state=state)
         else:
             rows = []
-        return [public_command(r) for r in rows if _may_read(principal, r) and _still_consented(uow, principal, r, now_ms)]
+        return [
+            public_command(r) for r in rows if _may_read(principal, r) and _still_consented(uow, principal, r, now_ms)
+        ]
 
 
 def device_operations(platform: Platform, principal: Principal, device_key: str) -> list[dict]:
@@ -357,10 +416,18 @@ def device_operations(platform: Platform, principal: Principal, device_key: str)
                 refusal = None
             except (Denied, Conflict) as exc:
                 refusal = str(exc)
-            out.append({"operation": spec.name, "channel": channel.name, "lender": spec.lender,
-                        "four_eyes": spec.four_eyes, "stationary": spec.stationary,
-                        "loan_states": sorted(spec.loan_states) if spec.loan_states else None,
-                        "params": OPERATION_PARAMS.get(spec.name, {}), "refusal": refusal})
+            out.append(
+                {
+                    "operation": spec.name,
+                    "channel": channel.name,
+                    "lender": spec.lender,
+                    "four_eyes": spec.four_eyes,
+                    "stationary": spec.stationary,
+                    "loan_states": sorted(spec.loan_states) if spec.loan_states else None,
+                    "params": OPERATION_PARAMS.get(spec.name, {}),
+                    "refusal": refusal,
+                }
+            )
         return out
 
 
@@ -374,8 +441,9 @@ def vehicle_state(platform: Platform, principal: Principal, device_key: str) -> 
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         device = known_device(platform, uow, principal, device_key)  # a regulator (no consent) does not know it
-        if not principal.is_admin and not (principal.role is Role.ENTERPRISE_USER
-                                           and principal.enterprise_id == device["enterprise_id"]):
+        if not principal.is_admin and not (
+            principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == device["enterprise_id"]
+        ):
             _require_consent_covers(platform, uow, principal, device)
         state = {}
         for key in VEHICLE_STATE_KEYS:
@@ -397,9 +465,31 @@ OPERATION_PARAMS: dict[str, dict[str, dict]] = {
 
 
 def public_command(row: dict) -> dict:
-    out = {k: row[k] for k in ("id", "device_key", "channel", "operation", "params", "reason", "loan_id", "alarm_id",
-                               "state", "requested_by", "requested_ms", "expires_ms", "decided_by", "decided_ms",
-                               "decision_reason", "serial", "sent_ms", "answered_ms", "answer", "failure")}
+    out = {
+        k: row[k]
+        for k in (
+            "id",
+            "device_key",
+            "channel",
+            "operation",
+            "params",
+            "reason",
+            "loan_id",
+            "alarm_id",
+            "state",
+            "requested_by",
+            "requested_ms",
+            "expires_ms",
+            "decided_by",
+            "decided_ms",
+            "decision_reason",
+            "serial",
+            "sent_ms",
+            "answered_ms",
+            "answer",
+            "failure",
+        )
+    }
     out["four_eyes"] = bool(row["four_eyes"])
     out["msg_id"] = f"0x{row['msg_id']:04x}" if row["msg_id"] is not None else None
     return out
@@ -407,19 +497,36 @@ def public_command(row: dict) -> dict:
 
 # ---------------------------------------------------------------- the ledger and the audit log
 
-def _record(platform: Platform, uow: UnitOfWork, row: dict, step: str, user_id: int | None, now_ms: int,
-            extra: dict) -> None:
+
+def _record(
+    platform: Platform, uow: UnitOfWork, row: dict, step: str, user_id: int | None, now_ms: int, extra: dict
+) -> None:
     """One audit entry and one evidence entry per step of the command's life (counted once committed: close enough)."""
     platform.metrics.commands.labels(row["operation"], step).inc()
-    fact = {"command_id": row["id"], "step": step, "state": row["state"], "device": row["device_key"],
-            "operation": row["operation"], "channel": row["channel"], "loan_id": row["loan_id"],
-            "alarm_id": row["alarm_id"], "by_user_id": user_id, **extra}
+    fact = {
+        "command_id": row["id"],
+        "step": step,
+        "state": row["state"],
+        "device": row["device_key"],
+        "operation": row["operation"],
+        "channel": row["channel"],
+        "loan_id": row["loan_id"],
+        "alarm_id": row["alarm_id"],
+        "by_user_id": user_id,
+        **extra,
+    }
     uow.logs.audit(now_ms, user_id, f"command.{step}", f"command:{row['id']}", fact)
-    record_evidence(uow, "device_command", f"command:{row['id']}",
-                    {**fact, "enterprise_id": row["enterprise_id"], "at_ms": now_ms}, owner_tenant_id=row["tenant_id"])
+    record_evidence(
+        uow,
+        "device_command",
+        f"command:{row['id']}",
+        {**fact, "enterprise_id": row["enterprise_id"], "at_ms": now_ms},
+        owner_tenant_id=row["tenant_id"],
+    )
 
 
 # ---------------------------------------------------------------- expiry
+
 
 def expire_commands(platform: Platform) -> int:
     """Expire open commands past their expiry, and sent ones unanswered for ANSWER_WINDOW_S; returns how many."""
@@ -427,8 +534,11 @@ def expire_commands(platform: Platform) -> int:
     expired = 0
     with platform.uow() as uow:
         for row in uow.commands.overdue(now_ms, ANSWER_WINDOW_S * 1000):
-            why = (f"no answer from the device within {ANSWER_WINDOW_S} s of sending" if row["state"] == "sent"
-                   else f"not {'approved and ' if row['state'] == 'requested' else ''}delivered before it expired")
+            why = (
+                f"no answer from the device within {ANSWER_WINDOW_S} s of sending"
+                if row["state"] == "sent"
+                else f"not {'approved and ' if row['state'] == 'requested' else ''}delivered before it expired"
+            )
             if uow.commands.move(row["id"], {row["state"]}, state="expired", failure=why, updated_ms=now_ms):
                 _record(platform, uow, uow.commands.get(row["id"]), "expire", None, now_ms, {"failure": why})
                 expired += 1
@@ -441,7 +551,7 @@ def expire_commands(platform: Platform) -> int:
 Push = Callable[[set[str]], Awaitable[int]]
 
 
-async def deliver_due_commands(platform: Platform, outbox: "DatabaseOutbox", push: Push) -> int:
+async def deliver_due_commands(platform: Platform, outbox: DatabaseOutbox, push: Push) -> int:
     """One round of the gateway's command poll: expire overdue commands, ask once which devices have due ones, and
     push to those (`push(device_keys)`, e.g. `Jt808Gateway.push_commands`); returns what push sent."""
     await asyncio.to_thread(expire_commands, platform)
@@ -449,7 +559,7 @@ async def deliver_due_commands(platform: Platform, outbox: "DatabaseOutbox", pus
     return await push(due) if due else 0
 
 
-async def command_poll_loop(platform: Platform, outbox: "DatabaseOutbox", push: Push, poll_s: float) -> None:
+async def command_poll_loop(platform: Platform, outbox: DatabaseOutbox, push: Push, poll_s: float) -> None:
     """Run `deliver_due_commands` every poll_s seconds until cancelled (`wuxin jt808 serve`, the live demo)."""
     while True:
         await asyncio.sleep(poll_s)
@@ -491,11 +601,19 @@ class DatabaseOutbox:
     def claim(self, command_id: int, serial: int, msg_id: int) -> bool:
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
-            if not uow.commands.move(command_id, {"approved"}, state="sent", serial=serial, msg_id=msg_id,
-                                     sent_ms=now_ms, updated_ms=now_ms):
+            if not uow.commands.move(
+                command_id, {"approved"}, state="sent", serial=serial, msg_id=msg_id, sent_ms=now_ms, updated_ms=now_ms
+            ):
                 return False
-            _record(self.platform, uow, uow.commands.get(command_id), "send", None, now_ms,
-                    {"serial": serial, "msg_id": f"0x{msg_id:04x}"})
+            _record(
+                self.platform,
+                uow,
+                uow.commands.get(command_id),
+                "send",
+                None,
+                now_ms,
+                {"serial": serial, "msg_id": f"0x{msg_id:04x}"},
+            )
             uow.commit()
         return True
 
@@ -503,7 +621,15 @@ class DatabaseOutbox:
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
             if uow.commands.move(command_id, {"approved"}, state="failed", failure=why[:500], updated_ms=now_ms):
-                _record(self.platform, uow, uow.commands.get(command_id), "undeliverable", None, now_ms, {"failure": why[:500]})
+                _record(
+                    self.platform,
+                    uow,
+                    uow.commands.get(command_id),
+                    "undeliverable",
+                    None,
+                    now_ms,
+                    {"failure": why[:500]},
+                )
                 uow.commit()
 
     def answered(self, device_key: str, serial: int, msg_id: int, answer: dict[str, Any]) -> str | None:
@@ -521,16 +647,25 @@ class DatabaseOutbox:
                 return "sent"
             target = next_state(row["state"], step, row["id"])
             stored = {"msg_id": f"0x{msg_id:04x}", **answer}
-            if not uow.commands.move(row["id"], {"sent"}, state=target, answered_ms=now_ms, answer=stored,
-                                     failure=failure, updated_ms=now_ms):
+            if not uow.commands.move(
+                row["id"], {"sent"}, state=target, answered_ms=now_ms, answer=stored, failure=failure, updated_ms=now_ms
+            ):
                 return None
-            _record(self.platform, uow, uow.commands.get(row["id"]), "acknowledge" if step == "acknowledge" else "fail", None, now_ms,
-                    {"answer": stored, "failure": failure})
+            _record(
+                self.platform,
+                uow,
+                uow.commands.get(row["id"]),
+                "acknowledge" if step == "acknowledge" else "fail",
+                None,
+                now_ms,
+                {"answer": stored, "failure": failure},
+            )
             uow.commit()
             return target
 
 
 # ---------------------------------------------------------------- delivery on the vendors' SDKs
+
 
 class RpcOutbox:
     """ThingsBoard RPC and Alink commands for the MQTT front end and the HTTP long poll: the command id is the
@@ -559,8 +694,14 @@ class RpcOutbox:
                 if refusal:  # a cut waits while the vehicle moves, as on JT/T 808
                     log.info("command %d held: %s", row["id"], refusal)
                     continue
-                out.append({"id": row["id"], "channel": row["channel"], "operation": row["operation"],
-                            "params": dict(row["params"] or {})})
+                out.append(
+                    {
+                        "id": row["id"],
+                        "channel": row["channel"],
+                        "operation": row["operation"],
+                        "params": dict(row["params"] or {}),
+                    }
+                )
             return out
 
     def claim(self, command_id: int, via: str) -> bool:
@@ -573,23 +714,37 @@ class RpcOutbox:
             uow.commit()
         return True
 
-    def answered(self, device_key: str, command_id: int | None, answer: dict[str, Any], step: str,
-                 failure: str | None) -> str | None:
+    def answered(
+        self, device_key: str, command_id: int | None, answer: dict[str, Any], step: str, failure: str | None
+    ) -> str | None:
         """Close the sent command `command_id` of this device; another device's, a duplicate or an unknown id
         matches nothing (None)."""
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
             row = uow.commands.get(command_id) if command_id is not None else None
-            if row is None or row["device_key"] != device_key or row["channel"] not in RPC_CHANNELS \
-                    or row["state"] != "sent":
-                log.info("answer of %s for command %s ignored: it awaits no answer from this device", device_key,
-                         command_id)
+            if (
+                row is None
+                or row["device_key"] != device_key
+                or row["channel"] not in RPC_CHANNELS
+                or row["state"] != "sent"
+            ):
+                log.info(
+                    "answer of %s for command %s ignored: it awaits no answer from this device", device_key, command_id
+                )
                 return None
             target = next_state(row["state"], step, row["id"])
-            if not uow.commands.move(row["id"], {"sent"}, state=target, answered_ms=now_ms, answer=answer,
-                                     failure=failure, updated_ms=now_ms):
+            if not uow.commands.move(
+                row["id"], {"sent"}, state=target, answered_ms=now_ms, answer=answer, failure=failure, updated_ms=now_ms
+            ):
                 return None
-            _record(self.platform, uow, uow.commands.get(row["id"]), step, None, now_ms,
-                    {"answer": answer, "failure": failure})
+            _record(
+                self.platform,
+                uow,
+                uow.commands.get(row["id"]),
+                step,
+                None,
+                now_ms,
+                {"answer": answer, "failure": failure},
+            )
             uow.commit()
             return target

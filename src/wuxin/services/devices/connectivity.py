@@ -5,6 +5,7 @@ sweep (`wuxin ingest mqtt`, `wuxin serve`) records timeouts, gateway connect/dis
 messages record what a gateway says about its sub-devices, and a JT/T 808 terminal's own
 connection (login, heartbeat, logout, lost socket) records its presence.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,9 @@ DEFAULT_HEARTBEAT_TIMEOUT_S = 900
 MAX_TRANSITIONS = 10_000
 
 
-def next_transition(recorded_state: str | None, recorded_since_ms: int | None, last_seen_ms: int | None,
-                    timeout_ms: int, now_ms: int) -> tuple[str, int, str] | None:
+def next_transition(
+    recorded_state: str | None, recorded_since_ms: int | None, last_seen_ms: int | None, timeout_ms: int, now_ms: int
+) -> tuple[str, int, str] | None:
     """(new state, at_ms, cause) when the recorded state is stale, else None. Pure.
 
     Online needs data newer than the recorded state (an explicit disconnect is not undone by
@@ -48,8 +50,13 @@ def sweep_connectivity(platform: Platform) -> list[dict]:
     with platform.uow() as uow:
         transitions = []
         for row in uow.protocols.devices_for_sweep():
-            change = next_transition(row["state"], row["since_ms"], row["last_seen_ms"],
-                                     heartbeat_timeout_ms(platform, row["device_type"]), now_ms)
+            change = next_transition(
+                row["state"],
+                row["since_ms"],
+                row["last_seen_ms"],
+                heartbeat_timeout_ms(platform, row["device_type"]),
+                now_ms,
+            )
             if change:
                 transitions.append(_transition(row, row["state"], *change))
         uow.protocols.record_transitions(transitions)
@@ -89,12 +96,20 @@ def record_device_presence(platform: Platform, device_key: str, state: str, caus
 
 
 def _transition(row: dict, from_state: str | None, to_state: str, at_ms: int, cause: str) -> dict:
-    return {"device_id": row["id"], "enterprise_id": row["enterprise_id"], "from_state": from_state or "unknown",
-            "to_state": to_state, "at_ms": at_ms, "cause": cause, "last_seen_ms": row["last_seen_ms"]}
+    return {
+        "device_id": row["id"],
+        "enterprise_id": row["enterprise_id"],
+        "from_state": from_state or "unknown",
+        "to_state": to_state,
+        "at_ms": at_ms,
+        "cause": cause,
+        "last_seen_ms": row["last_seen_ms"],
+    }
 
 
-def read_transitions(platform: Platform, principal: Principal, enterprise_id: int, from_ms: int, to_ms: int,
-                     limit: int = 1000) -> list[dict]:
+def read_transitions(
+    platform: Platform, principal: Principal, enterprise_id: int, from_ms: int, to_ms: int, limit: int = 1000
+) -> list[dict]:
     """Transitions of the devices a consent lets this principal read; the read is logged."""
     limit = max(1, min(limit, MAX_TRANSITIONS))
     with platform.uow() as uow:
@@ -102,17 +117,34 @@ def read_transitions(platform: Platform, principal: Principal, enterprise_id: in
             raise enterprise_not_found(enterprise_id)
         devices = uow.devices.list(enterprise_id)
         consents = consent_views(uow.consents.for_enterprise(enterprise_id))
-        readable, consent_id = readable_device_keys(principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices],
-                                                    consents, platform.clock_ms())
+        readable, consent_id = readable_device_keys(
+            principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices], consents, platform.clock_ms()
+        )
         if not readable:
             raise Denied(f"no valid consent covers any device of enterprise {enterprise_id}")
         rows = uow.protocols.transitions([d["id"] for d in devices if d["key"] in readable], from_ms, to_ms, limit)
-        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                        enterprise_id=enterprise_id, device_id=None, action="connectivity.read", consent_id=consent_id,
-                        rows=len(rows))
+        uow.logs.access(
+            at_ms=platform.clock_ms(),
+            user_id=principal.user_id,
+            tenant_id=principal.tenant_id,
+            enterprise_id=enterprise_id,
+            device_id=None,
+            action="connectivity.read",
+            consent_id=consent_id,
+            rows=len(rows),
+        )
         uow.commit()
-    return [{"device": r["device_key"], "from": r["from_state"], "to": r["to_state"], "at_ms": r["at_ms"],
-             "cause": r["cause"], "last_seen_ms": r["last_seen_ms"]} for r in rows]
+    return [
+        {
+            "device": r["device_key"],
+            "from": r["from_state"],
+            "to": r["to_state"],
+            "at_ms": r["at_ms"],
+            "cause": r["cause"],
+            "last_seen_ms": r["last_seen_ms"],
+        }
+        for r in rows
+    ]
 
 
 class ConnectivitySweeper:
@@ -123,7 +155,7 @@ class ConnectivitySweeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wuxin-connectivity", daemon=True)
 
-    def start(self) -> "ConnectivitySweeper":
+    def start(self) -> ConnectivitySweeper:
         self._thread.start()
         return self
 

@@ -6,6 +6,7 @@ reported with their row number (as a spreadsheet shows it: the header is row 1),
 and create nothing. No row is ever partly created (a device without its token): a database failure rolls
 the whole batch back. A file whose header is wrong is refused whole. Tokens are returned once (only their
 SHA-256 is stored), for the caller to hand to the installer."""
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,8 @@ from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.access.access_log import safe_cell
 from wuxin.services.bootstrap import device_types_with, has_role
-from wuxin.services.ingest.jt808 import DEFAULT_ENROL_WINDOW_S, JT808_ROLE
 from wuxin.services.devices.registry import _require_device_manager, _source_mode
+from wuxin.services.ingest.jt808 import DEFAULT_ENROL_WINDOW_S, JT808_ROLE
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -91,8 +92,10 @@ def _csv_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"device file {filename!r} is not UTF-8 (byte {exc.start}); save it as CSV UTF-8") from None
     if "\x00" in text:
-        raise InvalidInput(f"device file {filename!r} holds a NUL character at character {text.index(chr(0))}; "
-                           "it is not a CSV text file")
+        raise InvalidInput(
+            f"device file {filename!r} holds a NUL character at character {text.index(chr(0))}; "
+            "it is not a CSV text file"
+        )
     reader = csv.reader(io.StringIO(text))
     try:
         lines = list(reader)
@@ -123,8 +126,10 @@ def _xlsx_rows(raw: bytes, filename: str) -> tuple[list[str], list[list]]:
         while header and not header[-1]:
             header.pop()
         _check_width(len(header), filename)
-        body = [list(r) for r in sheet.iter_rows(values_only=True, min_row=2, max_row=MAX_ROWS + 2,
-                                                  max_col=max(len(header), 1))]
+        body = [
+            list(r)
+            for r in sheet.iter_rows(values_only=True, min_row=2, max_row=MAX_ROWS + 2, max_col=max(len(header), 1))
+        ]
     finally:
         book.close()
     return header, [_padded(r, len(header)) for r in body]
@@ -138,18 +143,23 @@ def _check_zip_sizes(raw: bytes, filename: str) -> None:
         raise InvalidInput(f"device file {filename!r} is not an XLSX workbook: {type(exc).__name__}") from None
     total = sum(m.file_size for m in members)
     if total > MAX_XLSX_UNCOMPRESSED_BYTES:
-        raise InvalidInput(f"device file {filename!r} unpacks to {total} bytes; at most "
-                           f"{MAX_XLSX_UNCOMPRESSED_BYTES} are accepted")
+        raise InvalidInput(
+            f"device file {filename!r} unpacks to {total} bytes; at most {MAX_XLSX_UNCOMPRESSED_BYTES} are accepted"
+        )
     for m in members:
         if m.file_size > XLSX_RATIO_GRACE_BYTES and m.file_size > MAX_XLSX_MEMBER_RATIO * max(m.compress_size, 1):
-            raise InvalidInput(f"device file {filename!r}: part {m.filename!r} unpacks {m.file_size} bytes from "
-                               f"{m.compress_size}; more than {MAX_XLSX_MEMBER_RATIO} times is refused")
+            raise InvalidInput(
+                f"device file {filename!r}: part {m.filename!r} unpacks {m.file_size} bytes from "
+                f"{m.compress_size}; more than {MAX_XLSX_MEMBER_RATIO} times is refused"
+            )
 
 
 def _check_width(columns: int, filename: str) -> None:
     if columns > MAX_COLUMNS:
-        raise InvalidInput(f"device file {filename!r} has over {MAX_COLUMNS} columns in its header; at most "
-                           f"{MAX_COLUMNS} are accepted (key, device_type, site, source_mode, attr.<name>)")
+        raise InvalidInput(
+            f"device file {filename!r} has over {MAX_COLUMNS} columns in its header; at most "
+            f"{MAX_COLUMNS} are accepted (key, device_type, site, source_mode, attr.<name>)"
+        )
 
 
 def _padded(cells: list, width: int) -> list:
@@ -162,10 +172,14 @@ def _check_header(header: list[str], filename: str) -> None:
     if missing:
         raise InvalidInput(f"device file {filename!r} lacks the column(s) {missing}; the header has {header}")
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    unknown = [h for h in header if h not in known and not (h.startswith(ATTRIBUTE_PREFIX) and len(h) > len(ATTRIBUTE_PREFIX))]
+    unknown = [
+        h for h in header if h not in known and not (h.startswith(ATTRIBUTE_PREFIX) and len(h) > len(ATTRIBUTE_PREFIX))
+    ]
     if unknown:
-        raise InvalidInput(f"device file {filename!r} has unknown column(s) {unknown}; columns are "
-                           f"{list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} and attr.<name> for install attributes")
+        raise InvalidInput(
+            f"device file {filename!r} has unknown column(s) {unknown}; columns are "
+            f"{list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)} and attr.<name> for install attributes"
+        )
     repeated = sorted(h for h, n in Counter(header).items() if n > 1)
     if repeated:
         raise InvalidInput(f"device file {filename!r} repeats the column(s) {repeated}")
@@ -190,8 +204,14 @@ def _attribute_value(value):
     return parsed if isinstance(parsed, (int, float, bool)) else value
 
 
-def provision_devices(platform: Platform, principal: Principal | None, enterprise_id: int, raw: bytes,
-                      filename: str, dry_run: bool = False) -> dict:
+def provision_devices(
+    platform: Platform,
+    principal: Principal | None,
+    enterprise_id: int,
+    raw: bytes,
+    filename: str,
+    dry_run: bool = False,
+) -> dict:
     """Check every row, then create the valid ones in one transaction; see the module doc."""
     filename = _shown_name(filename)
     with platform.uow() as uow:  # rights first: the file of someone who may not import is never parsed
@@ -208,21 +228,34 @@ def provision_devices(platform: Platform, principal: Principal | None, enterpris
         first_row_of: dict[str, int] = {}
         phones_seen = _provisioned_phones(uow, rows)
         for row in rows:
-            row_errors, site_id, attributes = _check(platform, principal, row, sites, existing, first_row_of,
-                                                     phones_seen)
+            row_errors, site_id, attributes = _check(
+                platform, principal, row, sites, existing, first_row_of, phones_seen
+            )
             errors.extend(row_errors)
             if not row_errors:
                 valid.append((row, site_id, attributes))
         created = [] if dry_run else _create(platform, uow, principal, enterprise_id, valid)
         if not dry_run:
-            uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device.bulk_register",
-                           f"enterprise:{enterprise_id}", {"file": filename, "rows": len(rows),
-                                                           "created": len(created), "refused_rows": _bad_rows(errors)})
+            uow.logs.audit(
+                platform.clock_ms(),
+                principal.user_id if principal else None,
+                "device.bulk_register",
+                f"enterprise:{enterprise_id}",
+                {"file": filename, "rows": len(rows), "created": len(created), "refused_rows": _bad_rows(errors)},
+            )
             uow.commit()
-    return {"enterprise_id": enterprise_id, "file": filename, "dry_run": dry_run, "rows": len(rows),
-            "valid_rows": len(valid), "created_count": len(created), "refused_rows": _bad_rows(errors),
-            "created": created, "errors": [e.public() for e in errors],
-            "note": "access tokens are shown once; only their hashes are stored"}
+    return {
+        "enterprise_id": enterprise_id,
+        "file": filename,
+        "dry_run": dry_run,
+        "rows": len(rows),
+        "valid_rows": len(valid),
+        "created_count": len(created),
+        "refused_rows": _bad_rows(errors),
+        "created": created,
+        "errors": [e.public() for e in errors],
+        "note": "access tokens are shown once; only their hashes are stored",
+    }
 
 
 def _shown_name(filename: str) -> str:
@@ -233,8 +266,11 @@ def _shown_name(filename: str) -> str:
 
 def _provisioned_phones(uow, rows: list[_Row]) -> dict[str, int]:
     """The SIM numbers of the file's terminal rows already provisioned on the platform, as row 0."""
-    phones = {phone_key(str(r.attributes.get("jt808_phone"))) for r in rows
-              if r.terminal_id and str(r.attributes.get("jt808_phone") or "").isdigit()}
+    phones = {
+        phone_key(str(r.attributes.get("jt808_phone")))
+        for r in rows
+        if r.terminal_id and str(r.attributes.get("jt808_phone") or "").isdigit()
+    }
     return {phone: 0 for phone in phones if uow.jt808.by_phone(phone) is not None}
 
 
@@ -245,18 +281,34 @@ def _bad_rows(errors: list[RowError]) -> int:
 def _parse(row_number: int, record: dict) -> _Row | None:
     if all(_text(v) == "" for v in record.values()):
         return None
-    attributes = {name[len(ATTRIBUTE_PREFIX):]: _attribute_value(value.strip() if isinstance(value, str) else value)
-                  for name, value in record.items()
-                  if name.startswith(ATTRIBUTE_PREFIX) and _text(value) != ""}
+    attributes = {
+        name[len(ATTRIBUTE_PREFIX) :]: _attribute_value(value.strip() if isinstance(value, str) else value)
+        for name, value in record.items()
+        if name.startswith(ATTRIBUTE_PREFIX) and _text(value) != ""
+    }
     if "jt808_phone" in attributes:
         attributes["jt808_phone"] = _text(record.get(ATTRIBUTE_PREFIX + "jt808_phone"))  # digits stay text: 0 leads
-    return _Row(row_number, _text(record.get("key")), _text(record.get("device_type")),
-                _text(record.get("source_mode")), _text(record.get("site")), attributes,
-                _text(record.get("jt808_terminal_id")).upper(), _text(record.get("jt808_header_version")))
+    return _Row(
+        row_number,
+        _text(record.get("key")),
+        _text(record.get("device_type")),
+        _text(record.get("source_mode")),
+        _text(record.get("site")),
+        attributes,
+        _text(record.get("jt808_terminal_id")).upper(),
+        _text(record.get("jt808_header_version")),
+    )
 
 
-def _check(platform: Platform, principal: Principal | None, row: _Row, sites: list[dict], existing: set[str],
-           first_row_of: dict[str, int], phones_seen: dict[str, int]) -> tuple[list[RowError], int | None, dict]:
+def _check(
+    platform: Platform,
+    principal: Principal | None,
+    row: _Row,
+    sites: list[dict],
+    existing: set[str],
+    first_row_of: dict[str, int],
+    phones_seen: dict[str, int],
+) -> tuple[list[RowError], int | None, dict]:
     """Every fault of one row (not just the first), the site id and the checked attributes."""
     errors = []
 
@@ -287,7 +339,7 @@ def _check(platform: Platform, principal: Principal | None, row: _Row, sites: li
             attributes = model.check_attributes(row.attributes)
         except WuxinError as exc:
             column = next((f"{ATTRIBUTE_PREFIX}{k}" for k in row.attributes if f"attribute {k}:" in str(exc)), "attr.*")
-            fault(column, row.attributes.get(column[len(ATTRIBUTE_PREFIX):], ""), str(exc))
+            fault(column, row.attributes.get(column[len(ATTRIBUTE_PREFIX) :], ""), str(exc))
     _check_terminal(row, fault, phones_seen)
     return errors, site_id, attributes
 
@@ -299,8 +351,12 @@ def _check_terminal(row: _Row, fault, phones_seen: dict[str, int]) -> None:
         return
     if not has_role(row.device_type, JT808_ROLE):
         column = "jt808_terminal_id" if row.terminal_id else "jt808_header_version"
-        fault(column, row.terminal_id or row.header_version, f"only a row of {sorted(device_types_with(JT808_ROLE))} is a JT/T 808 terminal, "
-                                                             f"not a {row.device_type or 'row without device_type'}")
+        fault(
+            column,
+            row.terminal_id or row.header_version,
+            f"only a row of {sorted(device_types_with(JT808_ROLE))} is a JT/T 808 terminal, "
+            f"not a {row.device_type or 'row without device_type'}",
+        )
         return
     if not TERMINAL_ID_PATTERN.match(row.terminal_id):
         fault("jt808_terminal_id", row.terminal_id, "a JT/T 808 terminal id is 1-30 capitals or digits")
@@ -312,8 +368,13 @@ def _check_terminal(row: _Row, fault, phones_seen: dict[str, int]) -> None:
         return
     seen = phones_seen.get(phone_key(phone))
     if seen is not None:
-        fault("attr.jt808_phone", phone, "this SIM number is already provisioned on the platform" if seen == 0
-              else f"this SIM number is already in row {seen} of this file")
+        fault(
+            "attr.jt808_phone",
+            phone,
+            "this SIM number is already provisioned on the platform"
+            if seen == 0
+            else f"this SIM number is already in row {seen} of this file",
+        )
     else:
         phones_seen[phone_key(phone)] = row.row
 
@@ -327,8 +388,9 @@ def _site_id(ref: str, sites: list[dict]) -> int | None:
     return None
 
 
-def _create(platform: Platform, uow, principal: Principal | None, enterprise_id: int,
-            valid: list[tuple[_Row, int | None, dict]]) -> list[dict]:
+def _create(
+    platform: Platform, uow, principal: Principal | None, enterprise_id: int, valid: list[tuple[_Row, int | None, dict]]
+) -> list[dict]:
     """Each valid row's device and token, all in the caller's transaction."""
     now_ms = platform.clock_ms()
     site_names = {s["id"]: s["name"] for s in uow.enterprises.sites(enterprise_id)}
@@ -336,26 +398,52 @@ def _create(platform: Platform, uow, principal: Principal | None, enterprise_id:
     for row, site_id, attributes in valid:
         mode = SourceMode(row.source_mode)
         token = new_token("wxd_")
-        device_id = uow.devices.add(key=row.key, enterprise_id=enterprise_id, site_id=site_id,
-                                    device_type=row.device_type, attributes=attributes, source_mode=mode.value,
-                                    trust_level=trust_level(mode), created_ms=now_ms)
+        device_id = uow.devices.add(
+            key=row.key,
+            enterprise_id=enterprise_id,
+            site_id=site_id,
+            device_type=row.device_type,
+            attributes=attributes,
+            source_mode=mode.value,
+            trust_level=trust_level(mode),
+            created_ms=now_ms,
+        )
         uow.devices.add_token(device_id, token_hash(token), now_ms)
-        created.append({"row": row.row, "key": row.key, "device_id": device_id, "device_type": row.device_type,
-                        "site": site_names.get(site_id, ""), "source_mode": mode.value, "access_token": token,
-                        **_enrol_terminal(platform, uow, principal, device_id, row, now_ms)})
+        created.append(
+            {
+                "row": row.row,
+                "key": row.key,
+                "device_id": device_id,
+                "device_type": row.device_type,
+                "site": site_names.get(site_id, ""),
+                "source_mode": mode.value,
+                "access_token": token,
+                **_enrol_terminal(platform, uow, principal, device_id, row, now_ms),
+            }
+        )
     return created
 
 
-def _enrol_terminal(platform: Platform, uow, principal: Principal | None, device_id: int, row: _Row,
-                    now_ms: int) -> dict:
+def _enrol_terminal(
+    platform: Platform, uow, principal: Principal | None, device_id: int, row: _Row, now_ms: int
+) -> dict:
     """A JT/T 808 row's terminal, provisioned with the device (its enrolment window opens now)."""
     if not row.terminal_id:
         return {}
     until_ms = now_ms + DEFAULT_ENROL_WINDOW_S * 1000
     version = row.header_version or "auto"
-    uow.jt808.provision(device_id, phone_key(row.attributes["jt808_phone"]), row.terminal_id, None, None, None,
-                        now_ms, principal.user_id if principal else None, until_ms,
-                        None if version == "auto" else version)
+    uow.jt808.provision(
+        device_id,
+        phone_key(row.attributes["jt808_phone"]),
+        row.terminal_id,
+        None,
+        None,
+        None,
+        now_ms,
+        principal.user_id if principal else None,
+        until_ms,
+        None if version == "auto" else version,
+    )
     return {"jt808_terminal_id": row.terminal_id, "jt808_header_version": version, "enrol_until_ms": until_ms}
 
 
@@ -373,6 +461,4 @@ def template_csv() -> str:
     """An example file: the columns, and a row for a machine's current bracelet (the first device type playing
     the `measures_machine_current` role)."""
     bracelet = min(device_types_with("measures_machine_current"), default="device_type")
-    return ("key,device_type,site,source_mode,attr.run_threshold_a\n"
-            f"loom-101,{bracelet},一号车间,bank_installed,5.0\n")
-
+    return f"key,device_type,site,source_mode,attr.run_threshold_a\nloom-101,{bracelet},一号车间,bank_installed,5.0\n"

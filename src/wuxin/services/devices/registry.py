@@ -1,4 +1,5 @@
 """Enterprises, sites, devices, device tokens and thing models."""
+
 from __future__ import annotations
 
 from wuxin.bootstrap import Platform
@@ -7,7 +8,6 @@ from wuxin.domain.thing_model import DEVICE_TYPE_RE, PRODUCT_KEY_RE, compile_thi
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound, ThingModelError
 from wuxin.indicators.days import DEFAULT_ZONE, check_zone
 from wuxin.scenarios import scenario_packs
-from wuxin.services.devices import broker_sync
 from wuxin.security.policy import (
     Principal,
     device_not_found,
@@ -17,14 +17,22 @@ from wuxin.security.policy import (
     valid_consents,
 )
 from wuxin.security.secrets import new_token, token_hash
+from wuxin.services.devices import broker_sync
 from wuxin.sim.spec import is_valid_uscc
 from wuxin.store.uow import UnitOfWork
 
 
 def consent_views(rows: list[dict]) -> list[ConsentView]:
     return [
-        ConsentView(r["id"], r["enterprise_id"], r["tenant_id"], ConsentScope(r["scope"]), tuple(r["scope_items"]),
-                    r["expires_ms"], r["revoked_ms"])
+        ConsentView(
+            r["id"],
+            r["enterprise_id"],
+            r["tenant_id"],
+            ConsentScope(r["scope"]),
+            tuple(r["scope_items"]),
+            r["expires_ms"],
+            r["revoked_ms"],
+        )
         for r in rows
     ]
 
@@ -37,15 +45,18 @@ def sync_builtin_thing_models(platform: Platform) -> int:
             for doc in pack.thing_model_docs:
                 model = compile_thing_model(doc)
                 if uow.devices.thing_model(model.device_type) is None:
-                    uow.devices.upsert_thing_model(model.device_type, model.scenario, model.version, doc, platform.clock_ms())
+                    uow.devices.upsert_thing_model(
+                        model.device_type, model.scenario, model.version, doc, platform.clock_ms()
+                    )
                     added += 1
         uow.commit()
     platform.thing_models.reload()
     return added
 
 
-def import_thing_model(platform: Platform, raw: bytes | str, principal: Principal | None = None,
-                       device_type: str | None = None) -> str:
+def import_thing_model(
+    platform: Platform, raw: bytes | str, principal: Principal | None = None, device_type: str | None = None
+) -> str:
     """Validate a TSL file and add or replace its device type.
 
     A Wuxin file names its device type in profile.productKey ('<scenario>.<type>'). An Alibaba Cloud export
@@ -58,7 +69,9 @@ def import_thing_model(platform: Platform, raw: bytes | str, principal: Principa
     doc = parse_thing_model(raw)
     product_key = (doc.get("profile") or {}).get("productKey")
     if not isinstance(product_key, str) or not PRODUCT_KEY_RE.match(product_key):
-        raise ThingModelError(f"profile.productKey must be a product key (1-64 letters, digits, . _ -), got {product_key!r}")
+        raise ThingModelError(
+            f"profile.productKey must be a product key (1-64 letters, digits, . _ -), got {product_key!r}"
+        )
     alibaba_key = not DEVICE_TYPE_RE.match(product_key)
     with platform.uow() as uow:
         if device_type is None and alibaba_key:
@@ -67,7 +80,8 @@ def import_thing_model(platform: Platform, raw: bytes | str, principal: Principa
                 raise ThingModelError(
                     f"profile.productKey {product_key!r} is an Alibaba product key with no device type mapped yet: "
                     f"import it with a device type '<scenario>.<type>' (API ?device_type=, CLI --device-type); "
-                    f"known scenarios: {', '.join(sorted(scenario_packs()))}")
+                    f"known scenarios: {', '.join(sorted(scenario_packs()))}"
+                )
         model = compile_thing_model(doc, device_type)
         _require_known_scenario(model.device_type)
         now_ms, user_id = platform.clock_ms(), principal.user_id if principal else None
@@ -88,12 +102,14 @@ def _require_known_scenario(device_type: str) -> None:
     scenario = device_type.split(".")[0]
     known = sorted(scenario_packs())
     if scenario not in known:
-        raise ThingModelError(f"thing model {device_type}: scenario {scenario!r} is not a known scenario "
-                              f"(known: {', '.join(known)})")
+        raise ThingModelError(
+            f"thing model {device_type}: scenario {scenario!r} is not a known scenario (known: {', '.join(known)})"
+        )
 
 
-def create_enterprise(platform: Platform, principal: Principal | None, name: str, uscc: str, industry: str,
-                      region: str) -> int:
+def create_enterprise(
+    platform: Platform, principal: Principal | None, name: str, uscc: str, industry: str, region: str
+) -> int:
     """Onboard a borrower (platform admin). Only the admin registers enterprises: the refusal of a USCC
     already on the platform would otherwise tell a bank that another bank's borrower is here."""
     if principal is not None:
@@ -106,8 +122,14 @@ def create_enterprise(platform: Platform, principal: Principal | None, name: str
         if uow.enterprises.by_uscc(uscc):
             raise Conflict(f"an enterprise with USCC {uscc} is already registered")
         tenant_id = principal.tenant_id if principal else None
-        enterprise_id = uow.enterprises.add(name=name, uscc=uscc, industry=industry, region=region,
-                                            onboarded_by_tenant_id=tenant_id, created_ms=platform.clock_ms())
+        enterprise_id = uow.enterprises.add(
+            name=name,
+            uscc=uscc,
+            industry=industry,
+            region=region,
+            onboarded_by_tenant_id=tenant_id,
+            created_ms=platform.clock_ms(),
+        )
         uow.commit()
     return enterprise_id
 
@@ -120,8 +142,16 @@ def site_zone(timezone: str | None) -> str:
         raise InvalidInput(str(exc)) from None
 
 
-def add_site(platform: Platform, principal: Principal | None, enterprise_id: int, name: str, region: str,
-             lat: float | None = None, lon: float | None = None, timezone: str | None = None) -> int:
+def add_site(
+    platform: Platform,
+    principal: Principal | None,
+    enterprise_id: int,
+    name: str,
+    region: str,
+    lat: float | None = None,
+    lon: float | None = None,
+    timezone: str | None = None,
+) -> int:
     """A site of the enterprise; `timezone` (an IANA name, default Asia/Shanghai) cuts its devices' days."""
     zone = site_zone(timezone)
     with platform.uow() as uow:
@@ -129,8 +159,14 @@ def add_site(platform: Platform, principal: Principal | None, enterprise_id: int
         same = [site["id"] for site in uow.enterprises.sites(enterprise_id) if site["name"] == name]
         if same:
             raise Conflict(f"enterprise {enterprise_id} already has a site named {name!r} (site {same[0]})")
-        site_id = uow.enterprises.add_site(enterprise_id=enterprise_id, name=name, region=region, lat=lat, lon=lon,
-                                           timezone=None if zone == DEFAULT_ZONE else zone)
+        site_id = uow.enterprises.add_site(
+            enterprise_id=enterprise_id,
+            name=name,
+            region=region,
+            lat=lat,
+            lon=lon,
+            timezone=None if zone == DEFAULT_ZONE else zone,
+        )
         uow.commit()
     return site_id
 
@@ -141,8 +177,9 @@ def visible_enterprises(platform: Platform, principal: Principal) -> list[dict]:
             return uow.enterprises.list()
         if principal.role is Role.ENTERPRISE_USER:
             return uow.enterprises.list([principal.enterprise_id])
-        live = valid_consents(consent_views(uow.consents.for_tenant(principal.tenant_id)), principal.tenant_id,
-                              platform.clock_ms())
+        live = valid_consents(
+            consent_views(uow.consents.for_tenant(principal.tenant_id)), principal.tenant_id, platform.clock_ms()
+        )
         return uow.enterprises.list({c.enterprise_id for c in live})
 
 
@@ -156,8 +193,12 @@ def known_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal |
     """The enterprise, if it exists and the principal may know it (None: the platform itself); otherwise
     the very NotFound of a missing one. Call it before any check that depends on the enterprise."""
     enterprise = uow.enterprises.get(enterprise_id)
-    if enterprise is None or (principal is not None and not may_know_enterprise(
-            principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms())):
+    if enterprise is None or (
+        principal is not None
+        and not may_know_enterprise(
+            principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms()
+        )
+    ):
         raise enterprise_not_found(enterprise_id)
     return enterprise
 
@@ -175,7 +216,9 @@ def known_device(platform: Platform, uow: UnitOfWork, principal: Principal | Non
     return device
 
 
-def _require_device_manager(platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int) -> None:
+def _require_device_manager(
+    platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int
+) -> None:
     """Admins; integrators of a tenant holding a valid consent; the enterprise itself (who may not know it: NotFound)."""
     known_enterprise(platform, uow, principal, enterprise_id)
     if principal is None or principal.is_admin:
@@ -194,14 +237,27 @@ def require_device_manager_of(platform: Platform, uow: UnitOfWork, principal: Pr
     own enterprise_shared devices: a bank-installed or third-party device's credential in the borrower's hands
     would let it send readings the bank trusts as such; those are the admin's and a consented integrator's."""
     _require_device_manager(platform, uow, principal, device["enterprise_id"])
-    if (principal is not None and principal.role is Role.ENTERPRISE_USER
-            and device["source_mode"] != SourceMode.ENTERPRISE_SHARED.value):
-        raise Denied(f"device {device['key']!r} is {device['source_mode']}: the platform admin or the integrator "
-                     "manages it, an enterprise manages only its enterprise_shared devices")
+    if (
+        principal is not None
+        and principal.role is Role.ENTERPRISE_USER
+        and device["source_mode"] != SourceMode.ENTERPRISE_SHARED.value
+    ):
+        raise Denied(
+            f"device {device['key']!r} is {device['source_mode']}: the platform admin or the integrator "
+            "manages it, an enterprise manages only its enterprise_shared devices"
+        )
 
 
-def register_device(platform: Platform, principal: Principal | None, enterprise_id: int, key: str, device_type: str,
-                    source_mode: str, site_id: int | None = None, attributes: dict | None = None) -> tuple[int, str]:
+def register_device(
+    platform: Platform,
+    principal: Principal | None,
+    enterprise_id: int,
+    key: str,
+    device_type: str,
+    source_mode: str,
+    site_id: int | None = None,
+    attributes: dict | None = None,
+) -> tuple[int, str]:
     """Register a device and issue its first access token (shown once, stored hashed)."""
     mode = _source_mode(source_mode, principal)
     model = platform.thing_models.get(device_type)
@@ -216,9 +272,16 @@ def register_device(platform: Platform, principal: Principal | None, enterprise_
         if site_id is not None and (uow.enterprises.site(site_id) or {}).get("enterprise_id") != enterprise_id:
             raise InvalidInput(f"site {site_id} is not a site of enterprise {enterprise_id}")
         now_ms = platform.clock_ms()
-        device_id = uow.devices.add(key=key, enterprise_id=enterprise_id, site_id=site_id, device_type=device_type,
-                                    attributes=attributes, source_mode=mode.value, trust_level=trust_level(mode),
-                                    created_ms=now_ms)
+        device_id = uow.devices.add(
+            key=key,
+            enterprise_id=enterprise_id,
+            site_id=site_id,
+            device_type=device_type,
+            attributes=attributes,
+            source_mode=mode.value,
+            trust_level=trust_level(mode),
+            created_ms=now_ms,
+        )
         uow.devices.add_token(device_id, token_hash(token), now_ms)
         uow.commit()
     return device_id, token
@@ -256,7 +319,9 @@ def revoke_device_tokens(platform: Platform, principal: Principal | None, device
         require_device_manager_of(platform, uow, principal, device)
         revoked = uow.devices.revoke_tokens(device["id"], platform.clock_ms())
         revoked += uow.jt808.revoke(device["id"])  # a JT/T 808 auth code too; enrolling again needs a new window
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "device_token.revoke", device_key, {})
+        uow.logs.audit(
+            platform.clock_ms(), principal.user_id if principal else None, "device_token.revoke", device_key, {}
+        )
         uow.commit()
     broker_sync.disable_broker_account(platform, device_key)
     return revoked

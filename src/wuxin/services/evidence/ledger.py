@@ -7,6 +7,7 @@ HKDF-SHA256; every process of the platform therefore signs with the same key, an
 dump alone does not reveal it. Changing WUXIN_SECRET_KEY makes the key unreadable (the error
 says so) rather than silently creating a second key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,8 +70,15 @@ def data_class(kind: str) -> str:
     return DATA_CLASSES.get(kind, PLATFORM_CLASS)
 
 
-def append_entry(uow: UnitOfWork, kind: str, subject: str, leaf_data: dict[str, Any], enterprise_id: int | None,
-                 now_ms: int, owner_tenant_id: int | None = None) -> int:
+def append_entry(
+    uow: UnitOfWork,
+    kind: str,
+    subject: str,
+    leaf_data: dict[str, Any],
+    enterprise_id: int | None,
+    now_ms: int,
+    owner_tenant_id: int | None = None,
+) -> int:
     """Append canonical_json(leaf_data) as one leaf in the caller's transaction; returns the leaf index.
 
     owner_tenant_id: the tenant whose business the entry records (None: the enterprise's or the platform's)."""
@@ -80,14 +88,22 @@ def append_entry(uow: UnitOfWork, kind: str, subject: str, leaf_data: dict[str, 
     return index
 
 
-def record(uow: UnitOfWork, kind: str, subject: str, data: dict[str, Any], enterprise_id: int | None,
-           now_ms: int, owner_tenant_id: int | None = None) -> int:
+def record(
+    uow: UnitOfWork,
+    kind: str,
+    subject: str,
+    data: dict[str, Any],
+    enterprise_id: int | None,
+    now_ms: int,
+    owner_tenant_id: int | None = None,
+) -> int:
     """Record a business fact (credit decision, alarm action, pledge change, import ...) as one leaf."""
     leaf = {"kind": kind, "subject": subject, "enterprise_id": enterprise_id, "at_ms": now_ms, "data": data}
     return append_entry(uow, kind, subject, leaf, enterprise_id, now_ms, owner_tenant_id)
 
 
 # ---- the signing key and tree heads ----------------------------------------------------------------
+
 
 def _wrapping_key(secret_key: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret_key.encode("utf-8"))
@@ -102,8 +118,10 @@ def _decrypt(secret_key: str, blob: bytes) -> bytes:
     try:
         return AESGCM(_wrapping_key(secret_key)).decrypt(blob[:12], blob[12:], _HKDF_INFO)
     except InvalidTag:
-        raise LedgerKeyError("the ledger signing key cannot be decrypted with the current WUXIN_SECRET_KEY "
-                             "(it was created under another secret)") from None
+        raise LedgerKeyError(
+            "the ledger signing key cannot be decrypted with the current WUXIN_SECRET_KEY "
+            "(it was created under another secret)"
+        ) from None
 
 
 def signing_key(platform: Platform) -> Ed25519PrivateKey:
@@ -114,8 +132,9 @@ def signing_key(platform: Platform) -> Ed25519PrivateKey:
         if row is None:
             key = generate_private_key()
             raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-            uow.ledger.add_signing_key(KEY_PURPOSE, public_key_bytes(key).hex(), _encrypt(secret, raw),
-                                       platform.clock_ms())
+            uow.ledger.add_signing_key(
+                KEY_PURPOSE, public_key_bytes(key).hex(), _encrypt(secret, raw), platform.clock_ms()
+            )
             uow.commit()
             row = uow.ledger.signing_key(KEY_PURPOSE)  # another process may have won the race
     return private_key_from_bytes(_decrypt(secret, bytes(row["encrypted_private_key"])))
@@ -150,14 +169,24 @@ def show_latest_head_in_metrics(platform: Platform) -> None:
 def _sign_and_store(platform: Platform, uow: UnitOfWork, key: Ed25519PrivateKey, size: int) -> SignedTreeHead:
     root = with_tree(SqlNodeStore(uow.ledger), size, lambda tree: tree.root_hash())
     head = sign_tree_head(key, size, root, platform.clock_ms())
-    uow.ledger.add_tree_head(tree_size=size, root_hash=root.hex(), timestamp_ms=head.timestamp_ms,
-                             signature=head.signature.hex(), public_key=head.public_key.hex())
+    uow.ledger.add_tree_head(
+        tree_size=size,
+        root_hash=root.hex(),
+        timestamp_ms=head.timestamp_ms,
+        signature=head.signature.hex(),
+        public_key=head.public_key.hex(),
+    )
     return head
 
 
 def _head_from_row(row: dict) -> SignedTreeHead:
-    return SignedTreeHead(row["tree_size"], bytes.fromhex(row["root_hash"]), row["timestamp_ms"],
-                          bytes.fromhex(row["signature"]), bytes.fromhex(row["public_key"]))
+    return SignedTreeHead(
+        row["tree_size"],
+        bytes.fromhex(row["root_hash"]),
+        row["timestamp_ms"],
+        bytes.fromhex(row["signature"]),
+        bytes.fromhex(row["public_key"]),
+    )
 
 
 def latest_tree_head(platform: Platform) -> dict[str, Any]:
@@ -181,7 +210,9 @@ def _head_covering(platform: Platform, tree_size_needed: int) -> SignedTreeHead:
         return _head_from_row(row)
     publish_tree_head(platform)
     with platform.uow() as uow:
-        return _head_from_row(_require(uow.ledger.latest_tree_head(tree_size_needed), f"tree head of size {tree_size_needed}"))
+        return _head_from_row(
+            _require(uow.ledger.latest_tree_head(tree_size_needed), f"tree head of size {tree_size_needed}")
+        )
 
 
 class _StreamingRoot:
@@ -228,16 +259,21 @@ def verify_log(platform: Platform, chunk_leaves: int = 10_000) -> dict[str, Any]
         for text in leaves:
             root.add(leaf_hash(text.encode("utf-8")))
     if root.size != head.tree_size or root.root() != head.root_hash:
-        raise LedgerError(f"the entries' {root.size} leaves do not recompute the signed tree head of size "
-                          f"{head.tree_size} (root {head.root_hash.hex()})")
+        raise LedgerError(
+            f"the entries' {root.size} leaves do not recompute the signed tree head of size "
+            f"{head.tree_size} (root {head.root_hash.hex()})"
+        )
     with platform.uow() as uow:
         stored_root = with_tree(SqlNodeStore(uow.ledger), head.tree_size, lambda t: t.root_hash())
     if stored_root != head.root_hash:
-        raise LedgerError(f"the stored Merkle nodes give root {stored_root.hex()}, the signed head {head.root_hash.hex()}")
+        raise LedgerError(
+            f"the stored Merkle nodes give root {stored_root.hex()}, the signed head {head.root_hash.hex()}"
+        )
     return {"tree_size": size, "verified_tree_size": head.tree_size, "root_hash": head.root_hash.hex()}
 
 
 # ---- proofs -----------------------------------------------------------------------------------------
+
 
 def consistency(platform: Platform, first_tree_size: int, second_tree_size: int | None = None) -> dict[str, Any]:
     """Consistency proof between two sizes (second: a published head's size, default the newest), head included."""
@@ -245,13 +281,19 @@ def consistency(platform: Platform, first_tree_size: int, second_tree_size: int 
         head = _head_covering(platform, first_tree_size)
     else:
         with platform.uow() as uow:
-            head = _head_from_row(_require(uow.ledger.tree_head_of_size(second_tree_size),
-                                           f"published tree head of size {second_tree_size}"))
+            head = _head_from_row(
+                _require(
+                    uow.ledger.tree_head_of_size(second_tree_size), f"published tree head of size {second_tree_size}"
+                )
+            )
     if not 0 < first_tree_size <= head.tree_size:
         raise LedgerError(f"first tree size {first_tree_size} must be in 1..{head.tree_size}")
     with platform.uow() as uow:
-        proof = with_tree(SqlNodeStore(uow.ledger), head.tree_size,
-                          lambda tree: consistency_proof(tree, first_tree_size, head.tree_size))
+        proof = with_tree(
+            SqlNodeStore(uow.ledger),
+            head.tree_size,
+            lambda tree: consistency_proof(tree, first_tree_size, head.tree_size),
+        )
     return proof_to_dict(proof) | {"tree_head": proof_to_dict(head)}
 
 
@@ -266,9 +308,13 @@ def _inclusions(platform: Platform, entries: list[dict]) -> tuple[list[dict[str,
     head = _head_covering(platform, max(e["leaf_index"] for e in entries) + 1)
     with platform.uow() as uow:
         store = SqlNodeStore(uow.ledger)
-        proofs = [proof_to_dict(with_tree(store, head.tree_size,
-                                          lambda tree, e=e: inclusion_proof(tree, e["leaf_index"], head.tree_size)))
-                  | {"kind": e["kind"], "subject": e["subject"], "leaf_data": e["leaf_data"]} for e in entries]
+        proofs = [
+            proof_to_dict(
+                with_tree(
+                    store, head.tree_size, lambda tree, e=e: inclusion_proof(tree, e["leaf_index"], head.tree_size)
+                )
+            )
+            | {"kind": e["kind"], "subject": e["subject"], "leaf_data": e["leaf_data"]}
+            for e in entries
+        ]
     return proofs, head
-
-

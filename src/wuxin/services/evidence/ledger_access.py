@@ -9,6 +9,7 @@ message): a 403 would tell which leaf indexes hold which kinds of entry.
 Telemetry batches mix devices of several enterprises: they are proven per device, under consent
 (GET /api/v1/ledger/telemetry/batches/{batch}/devices/{device}/proof), never as a whole entry.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,15 +22,15 @@ from wuxin.errors import Denied, Gone, NotFound
 from wuxin.ledger.evidence import device_commitment, points_digest
 from wuxin.ledger.proofs import proof_to_dict
 from wuxin.security.policy import Principal, device_not_found, readable_device_keys
-from wuxin.services.credit import business_data, assessment as credit, loans
+from wuxin.services.credit import assessment as credit
+from wuxin.services.credit import business_data, loans
 from wuxin.services.devices import commands
-from wuxin.services.monitoring import alarms as monitoring
+from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence import trace
 from wuxin.services.evidence.ledger import _inclusions, _require
-from wuxin.services.devices.registry import consent_views
 from wuxin.services.ingest.retention import gone_message
+from wuxin.services.monitoring import alarms as monitoring
 from wuxin.store.uow import UnitOfWork
-
 
 
 def entry_proof(platform: Platform, principal: Principal, leaf_index: int) -> dict[str, Any]:
@@ -59,8 +60,13 @@ def evidence_bundle(platform: Platform, principal: Principal, subject: str) -> d
         readable = [e for e in found if _may_read(platform, uow, principal, e, seen)]
     withheld = sorted({e["subject"] for e in found} - {e["subject"] for e in readable})
     proofs, head = _inclusions(platform, entries + readable)
-    return {"type": "evidence_bundle", "subject": subject, "entries": proofs, "withheld_inputs": withheld,
-            "tree_head": proof_to_dict(head)}
+    return {
+        "type": "evidence_bundle",
+        "subject": subject,
+        "entries": proofs,
+        "withheld_inputs": withheld,
+        "tree_head": proof_to_dict(head),
+    }
 
 
 def _inputs_of(entry: dict) -> list[str]:
@@ -74,8 +80,9 @@ def _inputs_of(entry: dict) -> list[str]:
 Reader = Callable[[Platform, UnitOfWork, Principal, dict], None]
 
 
-def _may_read(platform: Platform, uow: UnitOfWork, principal: Principal, entry: dict,
-              seen: dict[tuple[str, str], bool]) -> bool:
+def _may_read(
+    platform: Platform, uow: UnitOfWork, principal: Principal, entry: dict, seen: dict[tuple[str, str], bool]
+) -> bool:
     """True if the domain lets the principal read the thing; False if it does not exist for them or their
     role never reads it (the domain's Denied): callers answer both as a missing entry.
 
@@ -155,6 +162,7 @@ READERS: dict[str, Reader] = {
 
 # ---- telemetry -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Device:
     id: int
@@ -170,8 +178,10 @@ def telemetry_proof(platform: Platform, principal: Principal, batch_id: int, dev
     cannot be shown."""
     with platform.uow() as uow:
         device = _readable_device(platform, uow, principal, device_key)
-        entry = _require(next(iter(uow.ledger.entries_by_subjects([f"batch:{batch_id}"])), None),
-                         f"ledger entry of telemetry batch {batch_id}")
+        entry = _require(
+            next(iter(uow.ledger.entries_by_subjects([f"batch:{batch_id}"])), None),
+            f"ledger entry of telemetry batch {batch_id}",
+        )
         readings, events = uow.ledger.device_batch_points(batch_id, device.id)
         digest = points_digest([r[1:] for r in readings], [e[1:] for e in events])
         commitment = device_commitment(device.id, digest)
@@ -181,16 +191,31 @@ def telemetry_proof(platform: Platform, principal: Principal, batch_id: int, dev
             raise Gone(gone_message(device_key, batch_id, pruned, uow.retention.mark(device.enterprise_id)))
         if not readings and not events:
             raise NotFound(f"batch {batch_id} stored no points of device {device_key!r}")
-        uow.logs.access(at_ms=platform.clock_ms(), user_id=principal.user_id, tenant_id=principal.tenant_id,
-                        enterprise_id=device.enterprise_id, device_id=device.id, action="ledger.telemetry_proof",
-                        consent_id=None, rows=len(readings) + len(events))
+        uow.logs.access(
+            at_ms=platform.clock_ms(),
+            user_id=principal.user_id,
+            tenant_id=principal.tenant_id,
+            enterprise_id=device.enterprise_id,
+            device_id=device.id,
+            action="ledger.telemetry_proof",
+            consent_id=None,
+            rows=len(readings) + len(events),
+        )
         uow.commit()
     [proof], head = _inclusions(platform, [entry])
-    return proof | {"tree_head": proof_to_dict(head), "points": {
-        "batch_id": batch_id, "device": device.key, "device_id": device.id, "points_digest": digest,
-        "commitment": commitment, "in_leaf": in_leaf,
-        "readings": [[key, ts, num, txt] for _, key, ts, num, txt in sorted(readings)],
-        "events": [[name, ts, params] for _, name, ts, params in sorted(events)]}}
+    return proof | {
+        "tree_head": proof_to_dict(head),
+        "points": {
+            "batch_id": batch_id,
+            "device": device.key,
+            "device_id": device.id,
+            "points_digest": digest,
+            "commitment": commitment,
+            "in_leaf": in_leaf,
+            "readings": [[key, ts, num, txt] for _, key, ts, num, txt in sorted(readings)],
+            "events": [[name, ts, params] for _, name, ts, params in sorted(events)],
+        },
+    }
 
 
 def _readable_device(platform: Platform, uow: UnitOfWork, principal: Principal, device_key: str) -> _Device:
@@ -199,8 +224,13 @@ def _readable_device(platform: Platform, uow: UnitOfWork, principal: Principal, 
     if device is not None:
         consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
         try:
-            readable, _ = readable_device_keys(principal, device["enterprise_id"],
-                                               [(device["key"], device["device_type"])], consents, platform.clock_ms())
+            readable, _ = readable_device_keys(
+                principal,
+                device["enterprise_id"],
+                [(device["key"], device["device_type"])],
+                consents,
+                platform.clock_ms(),
+            )
         except NotFound:  # the enterprise is not known to them: neither is its device, nor whose it is
             readable = set()
         if device_key in readable:

@@ -9,6 +9,7 @@ whose business it is (a bank's decision, loan, tuned alarm; None for an enterpri
 with the kind's data class it is stored beside the leaf, and wuxin.services.evidence.ledger_access lets
 only whoever may read the thing itself read the entry.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,12 +1,13 @@
 """Traceability use cases: product batches and identities capped by measured output, EPCIS capture
 and query, consumer verification, and verified goods for the collateral registry."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from wuxin.bootstrap import Platform
@@ -15,8 +16,8 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.ledger.merkle import leaf_hash
 from wuxin.security.policy import Principal, enterprise_not_found, require_can_see_enterprise, valid_consents
 from wuxin.services.bootstrap import device_types_with
-from wuxin.services.evidence.ledger import append_entry, record
 from wuxin.services.devices.registry import consent_views
+from wuxin.services.evidence.ledger import append_entry, record
 from wuxin.store.uow import UnitOfWork
 from wuxin.trace.epcis import (
     EVENT_TYPES,
@@ -38,8 +39,19 @@ MAX_IDENTITIES_PER_REQUEST = 10_000
 MAX_CAPTURE_EVENTS = 10_000  # GS1-EPCIS-Capture-Limit
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 30
-QUERY_PARAMETERS = ("eventType", "GE_eventTime", "LT_eventTime", "EQ_bizStep", "EQ_disposition", "MATCH_epc",
-                    "MATCH_anyEPC", "EQ_bizLocation", "EQ_readPoint", "perPage", "nextPageToken")
+QUERY_PARAMETERS = (
+    "eventType",
+    "GE_eventTime",
+    "LT_eventTime",
+    "EQ_bizStep",
+    "EQ_disposition",
+    "MATCH_epc",
+    "MATCH_anyEPC",
+    "EQ_bizLocation",
+    "EQ_readPoint",
+    "perPage",
+    "nextPageToken",
+)
 
 
 class EpcisQueryError(InvalidInput):
@@ -57,6 +69,7 @@ class CaptureLimitExceeded(InvalidInput):
 
 # ---- who acts for which enterprise ---------------------------------------------------------------
 
+
 def _acting_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal, enterprise_id: int | None) -> dict:
     """The enterprise a principal writes trace data for: their own, or (admin, integrator with consent) the one named."""
     if principal.role is Role.ENTERPRISE_USER:
@@ -71,15 +84,26 @@ def _acting_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal
     enterprise = uow.enterprises.get(enterprise_id)
     if enterprise is None:
         raise enterprise_not_found(enterprise_id)
-    require_can_see_enterprise(principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)),
-                               platform.clock_ms())
+    require_can_see_enterprise(
+        principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms()
+    )
     return enterprise
 
 
 # ---- product batches and identities (产量锁定) ------------------------------------------------------
 
-def create_batch(platform: Platform, principal: Principal, gtin: str, lot: str, origin: str, production_start_ms: int,
-                 production_end_ms: int, company_prefix_digits: int, enterprise_id: int | None = None) -> dict:
+
+def create_batch(
+    platform: Platform,
+    principal: Principal,
+    gtin: str,
+    lot: str,
+    origin: str,
+    production_start_ms: int,
+    production_end_ms: int,
+    company_prefix_digits: int,
+    enterprise_id: int | None = None,
+) -> dict:
     """Register a production batch (lot) of a GTIN; identities for it are capped by its measured output."""
     gtin = gtin14(gtin)
     if not 6 <= company_prefix_digits <= 12:
@@ -90,12 +114,25 @@ def create_batch(platform: Platform, principal: Principal, gtin: str, lot: str, 
         enterprise = _acting_enterprise(platform, uow, principal, enterprise_id)
         if uow.ledger.product_batch_by_lot(gtin, lot):
             raise Conflict(f"batch {lot!r} of GTIN {gtin} already exists")
-        values = dict(enterprise_id=enterprise["id"], gtin=gtin, lot=lot, company_prefix_digits=company_prefix_digits,
-                      origin=origin, production_start_ms=production_start_ms, production_end_ms=production_end_ms,
-                      created_ms=platform.clock_ms())
+        values = dict(
+            enterprise_id=enterprise["id"],
+            gtin=gtin,
+            lot=lot,
+            company_prefix_digits=company_prefix_digits,
+            origin=origin,
+            production_start_ms=production_start_ms,
+            production_end_ms=production_end_ms,
+            created_ms=platform.clock_ms(),
+        )
         batch_id = uow.ledger.add_product_batch(**values)
-        record(uow, "product_batch", f"product_batch:{batch_id}", values | {"batch_id": batch_id}, enterprise["id"],
-               platform.clock_ms())
+        record(
+            uow,
+            "product_batch",
+            f"product_batch:{batch_id}",
+            values | {"batch_id": batch_id},
+            enterprise["id"],
+            platform.clock_ms(),
+        )
         uow.commit()
     return batch_view(platform, principal, batch_id)
 
@@ -126,15 +163,22 @@ def _batch(uow: UnitOfWork, batch_id: int) -> dict:
 
 
 def _measured(uow: UnitOfWork, batch: dict) -> int:
-    rows = uow.ledger.counter_readings(batch["enterprise_id"], device_types_with("counts_output"), OUTPUT_COUNTER_KEY,
-                                       batch["production_start_ms"], batch["production_end_ms"])
+    rows = uow.ledger.counter_readings(
+        batch["enterprise_id"],
+        device_types_with("counts_output"),
+        OUTPUT_COUNTER_KEY,
+        batch["production_start_ms"],
+        batch["production_end_ms"],
+    )
     return measured_output(rows)
 
 
 def _batch_public(batch: dict, measured: int) -> dict:
     keys = ("id", "enterprise_id", "gtin", "lot", "origin", "production_start_ms", "production_end_ms", "issued_count")
-    return {k: batch[k] for k in keys} | {"measured_output": measured,
-                                          "available": max(measured - batch["issued_count"], 0)}
+    return {k: batch[k] for k in keys} | {
+        "measured_output": measured,
+        "available": max(measured - batch["issued_count"], 0),
+    }
 
 
 def issue_identities(platform: Platform, principal: Principal, batch_id: int, count: int) -> dict:
@@ -147,31 +191,60 @@ def issue_identities(platform: Platform, principal: Principal, batch_id: int, co
         first = uow.ledger.reserve_identities(batch_id, count, measured)  # row lock: concurrent issuers queue
         if first is None:
             issued = uow.ledger.product_batch(batch_id)["issued_count"]
-            raise Conflict(f"batch {batch['lot']!r} (GTIN {batch['gtin']}): measured output {measured} supports "
-                           f"{max(measured - issued, 0)} more identities, {count} asked (产量锁定)")
+            raise Conflict(
+                f"batch {batch['lot']!r} (GTIN {batch['gtin']}): measured output {measured} supports "
+                f"{max(measured - issued, 0)} more identities, {count} asked (产量锁定)"
+            )
         identities = [_identity(batch, first + n + 1) for n in range(count)]
         now_ms = platform.clock_ms()
-        leaf = record(uow, "identity_issuance", f"product_batch:{batch_id}:issuance:{first + 1}", {
-            "batch_id": batch_id, "gtin": batch["gtin"], "lot": batch["lot"], "measured_output": measured,
-            "first_serial": identities[0]["serial"], "count": count,
-            "epcs_sha256": hashlib.sha256("\n".join(i["epc"] for i in identities).encode()).hexdigest()},
-            batch["enterprise_id"], now_ms)
-        uow.ledger.add_products([i | {"batch_id": batch_id, "enterprise_id": batch["enterprise_id"],
-                                      "issued_ms": now_ms, "leaf_index": leaf} for i in identities])
+        leaf = record(
+            uow,
+            "identity_issuance",
+            f"product_batch:{batch_id}:issuance:{first + 1}",
+            {
+                "batch_id": batch_id,
+                "gtin": batch["gtin"],
+                "lot": batch["lot"],
+                "measured_output": measured,
+                "first_serial": identities[0]["serial"],
+                "count": count,
+                "epcs_sha256": hashlib.sha256("\n".join(i["epc"] for i in identities).encode()).hexdigest(),
+            },
+            batch["enterprise_id"],
+            now_ms,
+        )
+        uow.ledger.add_products(
+            [
+                i
+                | {
+                    "batch_id": batch_id,
+                    "enterprise_id": batch["enterprise_id"],
+                    "issued_ms": now_ms,
+                    "leaf_index": leaf,
+                }
+                for i in identities
+            ]
+        )
         uow.commit()
-    return {"batch_id": batch_id, "issued": identities, "issued_count": first + count, "measured_output": measured,
-            "ledger_leaf_index": leaf}
+    return {
+        "batch_id": batch_id,
+        "issued": identities,
+        "issued_count": first + count,
+        "measured_output": measured,
+        "ledger_leaf_index": leaf,
+    }
 
 
 def _identity(batch: dict, sequence: int) -> dict:
     """The SGTIN (EPC URI and Digital Link) of unit `sequence` of a batch."""
     serial = f"{batch['id']}-{sequence}"
     digits, gtin = batch["company_prefix_digits"], batch["gtin"]
-    epc = f"urn:epc:id:sgtin:{gtin[1:1 + digits]}.{gtin[0]}{gtin[1 + digits:13]}.{serial}"
+    epc = f"urn:epc:id:sgtin:{gtin[1 : 1 + digits]}.{gtin[0]}{gtin[1 + digits : 13]}.{serial}"
     return {"gtin": gtin, "serial": serial, "epc": epc, "digital_link": sgtin_to_digital_link(epc)}
 
 
 # ---- EPCIS capture -----------------------------------------------------------------------------------
+
 
 def capture(platform: Platform, principal: Principal, document: Any, enterprise_id: int | None = None) -> dict:
     """Validate an EPCISDocument, store each new event under its CBV hash ID and write it to the ledger."""
@@ -191,39 +264,58 @@ def capture(platform: Platform, principal: Principal, document: Any, enterprise_
             if hash_id not in known:
                 _store_event(uow, enterprise["id"], hash_id, event, context, now_ms)
         uow.commit()
-    return {"captured": len(hashed) - len(known), "duplicates": len(events) - len(hashed) + len(known),
-            "eventHashIds": [h for h, _ in hashed]}
+    return {
+        "captured": len(hashed) - len(known),
+        "duplicates": len(events) - len(hashed) + len(known),
+        "eventHashIds": [h for h, _ in hashed],
+    }
 
 
 def _store_event(uow: UnitOfWork, enterprise_id: int, hash_id: str, event: dict, context, now_ms: int) -> None:
     stored = dict(event) | {"recordTime": iso_ms(now_ms)}
     stored.setdefault("eventID", hash_id)
-    leaf = append_entry(uow, "epcis_event", hash_id, {"kind": "epcis_event", "subject": hash_id,
-                                                      "enterprise_id": enterprise_id, "event": stored}, enterprise_id, now_ms)
+    leaf = append_entry(
+        uow,
+        "epcis_event",
+        hash_id,
+        {"kind": "epcis_event", "subject": hash_id, "enterprise_id": enterprise_id, "event": stored},
+        enterprise_id,
+        now_ms,
+    )
     event_id = uow.ledger.add_epcis_event(
-        hash_id=hash_id, enterprise_id=enterprise_id, event_type=event["type"], event_time_ms=event_time_ms(event),
-        record_time_ms=now_ms, biz_step=normalised_value(event.get("bizStep"), "bizStep", context),
+        hash_id=hash_id,
+        enterprise_id=enterprise_id,
+        event_type=event["type"],
+        event_time_ms=event_time_ms(event),
+        record_time_ms=now_ms,
+        biz_step=normalised_value(event.get("bizStep"), "bizStep", context),
         disposition=normalised_value(event.get("disposition"), "disposition", context),
         read_point=location_id(event.get("readPoint"), context),
         biz_location=location_id(event.get("bizLocation"), context),
-        event=json.dumps(stored, ensure_ascii=False), leaf_index=leaf)
-    uow.ledger.add_epcis_epcs([{"event_id": event_id, "epc": epc, "role": role}
-                               for epc, role in event_epcs(event, context)])
+        event=json.dumps(stored, ensure_ascii=False),
+        leaf_index=leaf,
+    )
+    uow.ledger.add_epcis_epcs(
+        [{"event_id": event_id, "epc": epc, "role": role} for epc, role in event_epcs(event, context)]
+    )
 
 
 def iso_ms(ms: int) -> str:
     """Epoch ms -> 2026-09-21T14:13:20.000Z."""
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 # ---- EPCIS query -------------------------------------------------------------------------------------
+
 
 def parse_query(params: list[tuple[str, str]]) -> dict[str, Any]:
     """EPCIS 2.0 REST query parameters -> normalised filters; unknown or malformed ones raise EpcisQueryError."""
     filters: dict[str, Any] = {}
     for name, value in params:
         if name not in QUERY_PARAMETERS:
-            raise EpcisQueryError(f"query parameter {name!r} is not supported (supported: {', '.join(QUERY_PARAMETERS)})")
+            raise EpcisQueryError(
+                f"query parameter {name!r} is not supported (supported: {', '.join(QUERY_PARAMETERS)})"
+            )
         items = [v.strip() for v in value.split(",") if v.strip()]
         filters.setdefault(name, [])
         filters[name] += [_query_value(name, item) for item in items]
@@ -297,15 +389,23 @@ def _visible_enterprises(platform: Platform, uow: UnitOfWork, principal: Princip
 
 # ---- consumer verification ----------------------------------------------------------------------
 
-def verify_scan(platform: Platform, gtin: str, serial: str, client: str, lat: float | None = None,
-                lon: float | None = None) -> dict:
+
+def verify_scan(
+    platform: Platform, gtin: str, serial: str, client: str, lat: float | None = None, lon: float | None = None
+) -> dict:
     """What a QR / NFC scan answers: genuine, unknown or suspicious, with the verified history; the scan is recorded."""
     gtin = gtin14(gtin)
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         product = uow.ledger.product(gtin, serial)
-        scan = dict(gtin=gtin, serial=serial[:20], scanned_ms=now_ms, lat=lat, lon=lon,
-                    client_hash=hashlib.sha256(client.encode()).hexdigest())
+        scan = dict(
+            gtin=gtin,
+            serial=serial[:20],
+            scanned_ms=now_ms,
+            lat=lat,
+            lon=lon,
+            client_hash=hashlib.sha256(client.encode()).hexdigest(),
+        )
         if product is None:
             uow.ledger.add_scan(product_id=None, verdict="unknown", **scan)
             uow.commit()
@@ -323,10 +423,21 @@ def _product_answer(uow: UnitOfWork, product: dict, this_scan: Scan | None) -> d
     history, altered = _history(uow, product["digital_link"])
     reasons = suspicion_reasons(scans, batch["issued_count"], _measured(uow, batch)) + altered
     producer = uow.enterprises.get(product["enterprise_id"])
-    return {"verdict": "suspicious" if reasons else "genuine", "reasons": reasons, "product": {
-        "gtin": product["gtin"], "serial": product["serial"], "digital_link": product["digital_link"],
-        "producer": producer["name"], "origin": batch["origin"], "batch": batch["lot"],
-        "production_date": iso_ms(batch["production_end_ms"])[:10]}, "history": history, "scans": len(scans)}
+    return {
+        "verdict": "suspicious" if reasons else "genuine",
+        "reasons": reasons,
+        "product": {
+            "gtin": product["gtin"],
+            "serial": product["serial"],
+            "digital_link": product["digital_link"],
+            "producer": producer["name"],
+            "origin": batch["origin"],
+            "batch": batch["lot"],
+            "production_date": iso_ms(batch["production_end_ms"])[:10],
+        },
+        "history": history,
+        "scans": len(scans),
+    }
 
 
 def _history(uow: UnitOfWork, digital_link: str) -> tuple[list[dict], list[str]]:
@@ -335,13 +446,23 @@ def _history(uow: UnitOfWork, digital_link: str) -> tuple[list[dict], list[str]]
     for row in uow.ledger.events_naming_epc(digital_link):
         event = json.loads(row["event"])
         entry = uow.ledger.entry(row["leaf_index"])
-        intact = (event_hash_id(event) == row["hash_id"] and entry is not None
-                  and json.loads(entry["leaf_data"])["event"] == event)
+        intact = (
+            event_hash_id(event) == row["hash_id"]
+            and entry is not None
+            and json.loads(entry["leaf_data"])["event"] == event
+        )
         if not intact:
             altered.append(f"history event {row['hash_id']} does not match its ledger entry")
-        steps.append({"time": iso_ms(row["event_time_ms"]), "type": row["event_type"],
-                      "step": _word(row["biz_step"]), "disposition": _word(row["disposition"]),
-                      "ledger_leaf_index": row["leaf_index"], "verified": intact})
+        steps.append(
+            {
+                "time": iso_ms(row["event_time_ms"]),
+                "type": row["event_type"],
+                "step": _word(row["biz_step"]),
+                "disposition": _word(row["disposition"]),
+                "ledger_leaf_index": row["leaf_index"],
+                "verified": intact,
+            }
+        )
     return steps, altered
 
 
@@ -351,6 +472,7 @@ def _word(uri: str | None) -> str | None:
 
 
 # ---- finance on traced goods --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class VerifiedGood:
@@ -400,6 +522,14 @@ def _leaf_matches(uow: UnitOfWork, leaf_index: int) -> bool:
 def _good(uow: UnitOfWork, product: dict, epc: str) -> VerifiedGood:
     batch = uow.ledger.product_batch(product["batch_id"])
     events = uow.ledger.events_naming_epc(product["digital_link"])
-    return VerifiedGood(epc, product["digital_link"], product["gtin"], product["serial"], batch["id"], batch["lot"],
-                        product["enterprise_id"], product["leaf_index"], tuple(e["leaf_index"] for e in events))
-
+    return VerifiedGood(
+        epc,
+        product["digital_link"],
+        product["gtin"],
+        product["serial"],
+        batch["id"],
+        batch["lot"],
+        product["enterprise_id"],
+        product["leaf_index"],
+        tuple(e["leaf_index"] for e in events),
+    )

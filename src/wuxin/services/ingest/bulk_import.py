@@ -1,20 +1,27 @@
 """`wuxin import FILE.jsonl`: history from files, in chunks, each chunk one transaction."""
+
 from __future__ import annotations
 
 import gc
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import orjson
 
 from wuxin.bootstrap import Platform
 from wuxin.ingest.parse import PayloadError, lenient_loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
-from wuxin.services.ingest.telemetry import DeviceResolver, IngestResult, merge_results, quarantine_unstorable, store_validated
 from wuxin.services.ingest.isolation import store_isolating
+from wuxin.services.ingest.telemetry import (
+    DeviceResolver,
+    IngestResult,
+    merge_results,
+    quarantine_unstorable,
+    store_validated,
+)
 from wuxin.store.db import is_unavailable
 
 CHUNK_LINES = 100_000
@@ -66,8 +73,9 @@ def read_chunks(path: Path, chunk_lines: int | None = None) -> Iterator[list[byt
         yield chunk
 
 
-def import_lines_chunked(platform: Platform, chunks: Iterable[list], channel: str = "bulk",
-                         progress: Callable[[int], None] | None = None) -> ImportSummary:
+def import_lines_chunked(
+    platform: Platform, chunks: Iterable[list], channel: str = "bulk", progress: Callable[[int], None] | None = None
+) -> ImportSummary:
     """Validate and store chunk by chunk, each chunk one transaction.
 
     A chunk is a list of raw JSON lines (bytes) or of already parsed line objects. The
@@ -77,7 +85,12 @@ def import_lines_chunked(platform: Platform, chunks: Iterable[list], channel: st
     alone are quarantined (store_failed); a database that is down stops the import.
     """
     summary = ImportSummary()
-    with _gc_paused(), platform.uow() as reader, platform.uow() as writer, ThreadPoolExecutor(1, "wuxin-writer") as pool:
+    with (
+        _gc_paused(),
+        platform.uow() as reader,
+        platform.uow() as writer,
+        ThreadPoolExecutor(1, "wuxin-writer") as pool,
+    ):
         chunk_import = _ChunkImport(platform, reader, writer, channel)
         pending = None
         for chunk in chunks:
@@ -107,8 +120,9 @@ class _ChunkImport:
         validated = Validated()
         try:
             objects = parse_jsonl(chunk, first_index, validated) if chunk and isinstance(chunk[0], bytes) else chunk
-            return validate_lines(objects, self.resolver, self.platform.clock_ms(), self.max_future_ms, validated,
-                                  first_index)
+            return validate_lines(
+                objects, self.resolver, self.platform.clock_ms(), self.max_future_ms, validated, first_index
+            )
         except Exception as exc:
             if is_unavailable(exc):
                 raise
@@ -122,6 +136,7 @@ class _ChunkImport:
 
     def isolated(self, chunk: list, first_index: int) -> IngestResult:
         """Store the chunk in parts, each its own transaction; quarantine the lines that fail alone."""
+
         def store_range(start: int, end: int) -> IngestResult:
             validated = self.validate(chunk[start:end], first_index + start)
             if validated is None:
@@ -133,10 +148,12 @@ class _ChunkImport:
 
         def quarantine_line(index: int, error: Exception) -> IngestResult:
             line = chunk[index]
-            message = quarantine_unstorable(self.platform, self.channel, line, error, None,
-                                            f"line {first_index + index + 1}")
-            return IngestResult(None, rejections=[Rejection(first_index + index, None, None, "store_failed", message,
-                                                            line)])
+            message = quarantine_unstorable(
+                self.platform, self.channel, line, error, None, f"line {first_index + index + 1}"
+            )
+            return IngestResult(
+                None, rejections=[Rejection(first_index + index, None, None, "store_failed", message, line)]
+            )
 
         return merge_results(store_isolating(len(chunk), store_range, quarantine_line))
 

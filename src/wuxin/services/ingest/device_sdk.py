@@ -6,6 +6,7 @@ DeviceSecret; the platform keeps the secret encrypted (Fernet, key derived from 
 since checking an HMAC needs the secret itself, and a signature is good for ALINK_WINDOW_MS either
 side of the timestamp it signs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,9 @@ import hashlib
 import hmac
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import orjson
 from cryptography.fernet import Fernet, InvalidToken
@@ -28,8 +30,8 @@ from wuxin.ingest.parse import PayloadError, loads, strict_loads
 from wuxin.ingest.pipeline import Rejection
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
-from wuxin.services.ingest.telemetry import IngestResult, _device_for_token, ingest_lines, quarantine_payload
 from wuxin.services.devices.registry import known_device, require_device_manager_of
+from wuxin.services.ingest.telemetry import IngestResult, _device_for_token, ingest_lines, quarantine_payload
 
 ALINK_WINDOW_MS = 15 * 60_000  # a device clock some minutes off still connects; a captured password expires
 ALINK_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")  # Alibaba's productKey / deviceName characters
@@ -60,6 +62,7 @@ class ConnectRefused(Exception):
 
 # ---- ThingsBoard: the access token
 
+
 def thingsboard_device(platform: Platform, token: str | None) -> DeviceIdentity:
     """The device holding this live access token (MQTT username or HTTP path)."""
     if not token:
@@ -81,6 +84,7 @@ def token_is_live(platform: Platform, token: str) -> bool:
 
 # ---- Alibaba Alink: signed connection
 
+
 @dataclass(frozen=True)
 class AlinkConnect:
     """What an Alink CONNECT says: {clientId}|securemode=..,signmethod=..,timestamp=..| and deviceName&productKey."""
@@ -101,8 +105,15 @@ def parse_alink_connect(client_id: str, username: str | None) -> AlinkConnect | 
     bare, _, rest = client_id.partition("|")
     options = dict(part.split("=", 1) for part in rest.rstrip("|").split(",") if "=" in part)
     device_name, _, product_key = username.partition("&")
-    return AlinkConnect(bare, product_key, device_name, options.get("signmethod", ""), options.get("securemode", ""),
-                        options.get("timestamp"), options.get("_ss") == "1")
+    return AlinkConnect(
+        bare,
+        product_key,
+        device_name,
+        options.get("signmethod", ""),
+        options.get("securemode", ""),
+        options.get("timestamp"),
+        options.get("_ss") == "1",
+    )
 
 
 def alink_sign(secret: str, connect: AlinkConnect) -> str:
@@ -124,8 +135,10 @@ def alink_device(platform: Platform, connect: AlinkConnect, password: str | None
             raise ConnectRefused("bad_timestamp", f"timestamp {connect.timestamp!r} is not a number")
         signed_ms = int(connect.timestamp) * (1 if len(connect.timestamp) >= 13 else 1000)
         if abs(platform.clock_ms() - signed_ms) > ALINK_WINDOW_MS:
-            raise ConnectRefused("stale_signature", f"timestamp {connect.timestamp} is more than "
-                                 f"{ALINK_WINDOW_MS // 60_000} min from the platform's time")
+            raise ConnectRefused(
+                "stale_signature",
+                f"timestamp {connect.timestamp} is more than {ALINK_WINDOW_MS // 60_000} min from the platform's time",
+            )
     with platform.uow() as uow:
         row = uow.protocols.alink_identity(connect.product_key, connect.device_name)
         live = row is not None and uow.devices.live_token_count(row["device_id"]) > 0
@@ -136,12 +149,20 @@ def alink_device(platform: Platform, connect: AlinkConnect, password: str | None
     secret = _open_secret(platform, row["secret_ciphertext"])
     if not password or not hmac.compare_digest(alink_sign(secret, connect), password):
         raise ConnectRefused("bad_signature", f"the signature of {connect.device_name!r} does not match its secret")
-    return DeviceIdentity(row["device_id"], row["key"], row["device_type"], "alink", connect.product_key,
-                          connect.device_name, connect.server_subscribe)
+    return DeviceIdentity(
+        row["device_id"],
+        row["key"],
+        row["device_type"],
+        "alink",
+        connect.product_key,
+        connect.device_name,
+        connect.server_subscribe,
+    )
 
 
-def issue_alink_secret(platform: Platform, principal: Principal | None, device_key: str, product_key: str,
-                       device_name: str | None = None) -> str:
+def issue_alink_secret(
+    platform: Platform, principal: Principal | None, device_key: str, product_key: str, device_name: str | None = None
+) -> str:
     """Name the device as LinkKit will (productKey, deviceName; the key by default) and give it a new
     DeviceSecret, shown once and kept encrypted."""
     device_name = device_name or device_key
@@ -155,17 +176,28 @@ def issue_alink_secret(platform: Platform, principal: Principal | None, device_k
         taken = uow.protocols.alink_identity(product_key, device_name)
         if taken is not None and taken["device_id"] != device["id"]:
             raise Conflict(f"Alink device {device_name!r} of product {product_key!r} is already {taken['key']!r}")
-        uow.protocols.set_alink_identity(device["id"], product_key, device_name,
-                                         _fernet(platform).encrypt(secret.encode()).decode(), platform.clock_ms())
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "alink.secret", device_key,
-                       {"product_key": product_key, "device_name": device_name})
+        uow.protocols.set_alink_identity(
+            device["id"],
+            product_key,
+            device_name,
+            _fernet(platform).encrypt(secret.encode()).decode(),
+            platform.clock_ms(),
+        )
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id if principal else None,
+            "alink.secret",
+            device_key,
+            {"product_key": product_key, "device_name": device_name},
+        )
         uow.commit()
     return secret
 
 
 def _fernet(platform: Platform) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin alink device secrets",
-               info=b"v1").derive(platform.settings.secret_key.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin alink device secrets", info=b"v1").derive(
+        platform.settings.secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -173,11 +205,14 @@ def _open_secret(platform: Platform, ciphertext: str) -> str:
     try:
         return _fernet(platform).decrypt(ciphertext.encode()).decode()
     except InvalidToken:  # the secret key changed: no device of this kind can connect until re-issued
-        raise ConnectRefused("secret_unreadable", "the stored DeviceSecret cannot be decrypted with the current "
-                             "WUXIN_SECRET_KEY; issue a new one") from None
+        raise ConnectRefused(
+            "secret_unreadable",
+            "the stored DeviceSecret cannot be decrypted with the current WUXIN_SECRET_KEY; issue a new one",
+        ) from None
 
 
 # ---- client attributes
+
 
 def split_attributes(model, values: dict) -> tuple[dict, dict]:
     """(declared by the thing model: readings, undeclared: attributes)."""
@@ -201,8 +236,13 @@ def attribute_rows(device_id: int, values: dict, now_ms: int) -> tuple[list[dict
     rows, refused = [], []
     for key, value in values.items():
         if not key or len(key) > ATTRIBUTE_KEY_CHARS or text_fault(key):
-            refused.append((shown(key[:ATTRIBUTE_KEY_CHARS]), f"attribute key {shown(key)} must be 1-"
-                            f"{ATTRIBUTE_KEY_CHARS} characters of text the database can store"))
+            refused.append(
+                (
+                    shown(key[:ATTRIBUTE_KEY_CHARS]),
+                    f"attribute key {shown(key)} must be 1-"
+                    f"{ATTRIBUTE_KEY_CHARS} characters of text the database can store",
+                )
+            )
             continue
         if not _finite(value):
             refused.append((key, f"attribute {shown(key)} holds NaN or Infinity, which JSON cannot store"))
@@ -223,15 +263,16 @@ def client_attributes(platform: Platform, device_id: int, keys: Iterable[str] | 
     return {key: orjson.loads(value) for key, value in stored.items()}
 
 
-def attribute_response(platform: Platform, device_id: int, client_keys: list[str] | None,
-                       shared_keys: list[str] | None) -> dict:
+def attribute_response(
+    platform: Platform, device_id: int, client_keys: list[str] | None, shared_keys: list[str] | None
+) -> dict:
     """ThingsBoard's answer to an attribute request: {"client": {...}, "shared": {...}}.
     The platform sets no shared attributes, so "shared" is always empty."""
     return {"client": client_attributes(platform, device_id, client_keys), "shared": {}}
 
 
 def keys_param(value: Any) -> list[str] | None:
-    """"a,b" or ["a", "b"] -> ["a", "b"]; absent -> None (all)."""
+    """ "a,b" or ["a", "b"] -> ["a", "b"]; absent -> None (all)."""
     if value is None:
         return None
     items = value if isinstance(value, list) else [value]
@@ -239,6 +280,7 @@ def keys_param(value: Any) -> list[str] | None:
 
 
 # ---- RPC the device calls (client-side RPC)
+
 
 def answer_rpc(platform: Platform, method: Any, _params: Any) -> dict:
     """getCurrentTime answers the platform's time (ThingsBoard's example); anything else an error naming it."""
@@ -259,8 +301,9 @@ def http_device(platform: Platform, token: str, body: bytes, on_unauthenticated:
     return _device_for_token(platform, token, body, on_unauthenticated)
 
 
-def post_http_attributes(platform: Platform, token: str, body: bytes,
-                         on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
+def post_http_attributes(
+    platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None = None
+) -> IngestResult:
     """POST /api/v1/{token}/attributes: declared keys are readings at receive time, the others attributes."""
     device = http_device(platform, token, body, on_unauthenticated)
     now_ms = platform.clock_ms()
@@ -279,23 +322,33 @@ def post_http_attributes(platform: Platform, token: str, body: bytes,
     with platform.uow() as uow:
         uow.protocols.upsert_attributes(rows)
         uow.commit()
-    result = ingest_lines(platform, [{"device": device["key"], "ts": now_ms, "values": declared}], "http") \
-        if declared else IngestResult(None)
+    result = (
+        ingest_lines(platform, [{"device": device["key"], "ts": now_ms, "values": declared}], "http")
+        if declared
+        else IngestResult(None)
+    )
     for key, reason in refused:
-        result.rejections.append(Rejection(0, device["key"], key, "bad_attribute", reason,
-                                           {"device": device["key"], "attribute": key}))
+        result.rejections.append(
+            Rejection(0, device["key"], key, "bad_attribute", reason, {"device": device["key"], "attribute": key})
+        )
     return result
 
 
-def get_http_attributes(platform: Platform, token: str, client_keys: list[str] | None, shared_keys: list[str] | None,
-                        on_unauthenticated: Callable[[], None] | None = None) -> dict:
+def get_http_attributes(
+    platform: Platform,
+    token: str,
+    client_keys: list[str] | None,
+    shared_keys: list[str] | None,
+    on_unauthenticated: Callable[[], None] | None = None,
+) -> dict:
     """GET /api/v1/{token}/attributes?clientKeys=a,b&sharedKeys=c."""
     device = http_device(platform, token, b"", on_unauthenticated)
     return attribute_response(platform, device["id"], client_keys, shared_keys)
 
 
-def post_http_rpc(platform: Platform, token: str, body: bytes,
-                  on_unauthenticated: Callable[[], None] | None = None) -> dict:
+def post_http_rpc(
+    platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None = None
+) -> dict:
     """POST /api/v1/{token}/rpc {"method", "params"}: the device calls the platform."""
     http_device(platform, token, body, on_unauthenticated)
     request = strict_loads(body) if body else {}
@@ -326,8 +379,9 @@ def take_http_command(platform: Platform, token: str, device_key: str) -> dict |
     return None
 
 
-def answer_http_command(platform: Platform, token: str, command_id: int, body: bytes,
-                        on_unauthenticated: Callable[[], None] | None = None) -> str:
+def answer_http_command(
+    platform: Platform, token: str, command_id: int, body: bytes, on_unauthenticated: Callable[[], None] | None = None
+) -> str:
     """POST /api/v1/{token}/rpc/{id}: the device's answer closes its sent command (state returned)."""
     from wuxin.commands.rpc import thingsboard_outcome
     from wuxin.services.devices.commands import RpcOutbox
@@ -337,6 +391,8 @@ def answer_http_command(platform: Platform, token: str, command_id: int, body: b
     step, failure = thingsboard_outcome(answer)
     state = RpcOutbox(platform).answered(device["key"], command_id, {"response": answer}, step, failure)
     if state is None:
-        raise NotFound(f"command {command_id} awaits no answer from device {device['key']!r} (unknown, another "
-                       "device's, or already answered)")
+        raise NotFound(
+            f"command {command_id} awaits no answer from device {device['key']!r} (unknown, another "
+            "device's, or already answered)"
+        )
     return state

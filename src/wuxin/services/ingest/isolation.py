@@ -3,10 +3,12 @@
 Validation refuses every bad input we know of; this is the net under it, for what we do not know
 yet: one message the database will not take must never hold back the good ones behind it.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from wuxin.errors import Unavailable
 from wuxin.store.db import is_unavailable
@@ -15,8 +17,9 @@ log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 
-def store_isolating(count: int, store_range: Callable[[int, int], R],
-                    quarantine_one: Callable[[int, Exception], R]) -> list[R]:
+def store_isolating(
+    count: int, store_range: Callable[[int, int], R], quarantine_one: Callable[[int, Exception], R]
+) -> list[R]:
     """Results of storing items [0, count): `store_range(start, end)` stores items start..end-1 in one
     transaction. When it raises and the database is reachable, the range is halved until each failing
     item stands alone; `quarantine_one(index, error)` keeps that one, the others are stored. A database
@@ -33,11 +36,16 @@ def store_isolating(count: int, store_range: Callable[[int, int], R],
             if is_unavailable(exc):
                 if isinstance(exc, Unavailable):
                     raise
-                raise Unavailable(f"the database did not take the data (retry later): {type(exc).__name__}: "
-                                  f"{str(exc)[:200]}") from exc
+                raise Unavailable(
+                    f"the database did not take the data (retry later): {type(exc).__name__}: {str(exc)[:200]}"
+                ) from exc
             if end - start == 1:
-                log.warning("item %d could not be stored and goes to the quarantine: %s: %s", start,
-                            type(exc).__name__, str(exc)[:300])
+                log.warning(
+                    "item %d could not be stored and goes to the quarantine: %s: %s",
+                    start,
+                    type(exc).__name__,
+                    str(exc)[:300],
+                )
                 results.append(quarantine_one(start, exc))
             else:
                 middle = (start + end) // 2

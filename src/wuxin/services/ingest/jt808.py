@@ -9,6 +9,7 @@ token is not an auth code. Every refused registration or authentication is logge
 (`wuxin_jt808_registrations_total`, `wuxin_jt808_authentications_total` by outcome).
 The directory's methods are synchronous (the gateway runs them in a thread).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,8 @@ from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.bootstrap import device_types_with, has_role
 from wuxin.services.devices.connectivity import record_device_presence
-from wuxin.services.ingest.telemetry import ingest_lines
 from wuxin.services.devices.registry import known_device, require_device_manager_of
+from wuxin.services.ingest.telemetry import ingest_lines
 
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
 DEFAULT_ENROL_WINDOW_S = 72 * 3600
@@ -43,10 +44,18 @@ JT808_ROLE = "speaks_jt808"  # the device role of a JT/T 808 terminal (scenario 
 log = logging.getLogger(__name__)
 
 
-def provision_terminal(platform: Platform, principal: Principal | None, device_key: str, terminal_id: str, *,
-                       window_s: int = DEFAULT_ENROL_WINDOW_S, manufacturer_id: str | None = None,
-                       terminal_model: str | None = None, imei: str | None = None,
-                       header_version: str = "auto") -> dict[str, Any]:
+def provision_terminal(
+    platform: Platform,
+    principal: Principal | None,
+    device_key: str,
+    terminal_id: str,
+    *,
+    window_s: int = DEFAULT_ENROL_WINDOW_S,
+    manufacturer_id: str | None = None,
+    terminal_model: str | None = None,
+    imei: str | None = None,
+    header_version: str = "auto",
+) -> dict[str, Any]:
     """Provision the device's terminal and open its enrolment window; provisioning again drops its auth code.
 
     header_version "2013" or "2019" forces how the gateway reads the terminal's headers (a 2013 terminal that sets
@@ -67,19 +76,45 @@ def provision_terminal(platform: Platform, principal: Principal | None, device_k
         phone = _device_phone(device)
         holder = uow.jt808.by_phone(phone)
         if holder is not None and holder["device_id"] != device["id"]:
-            raise Conflict(_phone_taken(principal, device['attributes']['jt808_phone'], holder['device_key']))
+            raise Conflict(_phone_taken(principal, device["attributes"]["jt808_phone"], holder["device_key"]))
         now_ms = platform.clock_ms()
         until_ms = now_ms + window_s * 1000
-        dropped = uow.jt808.provision(device["id"], phone, terminal_id, manufacturer_id, terminal_model, imei, now_ms,
-                                      principal.user_id if principal else None, until_ms,
-                                      None if header_version == "auto" else header_version)
-        uow.logs.audit(now_ms, principal.user_id if principal else None, "jt808.provision", device_key,
-                       {"terminal_id": terminal_id, "enrol_until_ms": until_ms, "auth_code_dropped": dropped,
-                        "header_version": header_version})
+        dropped = uow.jt808.provision(
+            device["id"],
+            phone,
+            terminal_id,
+            manufacturer_id,
+            terminal_model,
+            imei,
+            now_ms,
+            principal.user_id if principal else None,
+            until_ms,
+            None if header_version == "auto" else header_version,
+        )
+        uow.logs.audit(
+            now_ms,
+            principal.user_id if principal else None,
+            "jt808.provision",
+            device_key,
+            {
+                "terminal_id": terminal_id,
+                "enrol_until_ms": until_ms,
+                "auth_code_dropped": dropped,
+                "header_version": header_version,
+            },
+        )
         uow.commit()
-    return {"key": device_key, "phone": device["attributes"]["jt808_phone"], "terminal_id": terminal_id,
-            "manufacturer_id": manufacturer_id, "terminal_model": terminal_model, "imei": imei,
-            "enrol_until_ms": until_ms, "auth_code_dropped": dropped, "header_version": header_version}
+    return {
+        "key": device_key,
+        "phone": device["attributes"]["jt808_phone"],
+        "terminal_id": terminal_id,
+        "manufacturer_id": manufacturer_id,
+        "terminal_model": terminal_model,
+        "imei": imei,
+        "enrol_until_ms": until_ms,
+        "auth_code_dropped": dropped,
+        "header_version": header_version,
+    }
 
 
 def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> str:
@@ -92,12 +127,16 @@ def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> st
 
 def _device_phone(device: dict) -> str:
     if not has_role(device["device_type"], JT808_ROLE):
-        raise InvalidInput(f"device {device['key']!r} is a {device['device_type']}, not a JT/T 808 terminal "
-                           f"(one of {sorted(device_types_with(JT808_ROLE))})")
+        raise InvalidInput(
+            f"device {device['key']!r} is a {device['device_type']}, not a JT/T 808 terminal "
+            f"(one of {sorted(device_types_with(JT808_ROLE))})"
+        )
     phone = str(device["attributes"].get("jt808_phone") or "")
     if not phone.isdigit() or len(phone) > 20:
-        raise InvalidInput(f"device {device['key']!r} has no JT/T 808 phone (install attribute jt808_phone, "
-                           f"up to 20 digits): {phone!r}")
+        raise InvalidInput(
+            f"device {device['key']!r} has no JT/T 808 phone (install attribute jt808_phone, "
+            f"up to 20 digits): {phone!r}"
+        )
     return phone_key(phone)
 
 
@@ -117,9 +156,16 @@ def _provisioned(row: dict | None) -> ProvisionedTerminal | None:
         return None
     attributes = row["attributes"]
     return ProvisionedTerminal(
-        row["device_key"], row["terminal_id"], row["manufacturer_id"], row["terminal_model"], row["imei"],
-        attributes.get("plate") or None, attributes.get("vin") or None, row["enrol_until_ms"],
-        row["auth_code_hash"] is not None)
+        row["device_key"],
+        row["terminal_id"],
+        row["manufacturer_id"],
+        row["terminal_model"],
+        row["imei"],
+        attributes.get("plate") or None,
+        attributes.get("vin") or None,
+        row["enrol_until_ms"],
+        row["auth_code_hash"] is not None,
+    )
 
 
 class DatabaseDirectory:
@@ -147,8 +193,13 @@ class DatabaseDirectory:
         with self.platform.uow() as uow:
             if not uow.jt808.enrol(row["id"], token_hash(auth_code), now_ms):  # another registration won
                 return Verdict(m.REGISTER_TERMINAL_TAKEN, "already_registered"), None
-            uow.logs.audit(now_ms, None, "jt808.enrol", row["device_key"],
-                           {"terminal_id": body.get("terminal_id"), "plate": body.get("plate")})
+            uow.logs.audit(
+                now_ms,
+                None,
+                "jt808.enrol",
+                row["device_key"],
+                {"terminal_id": body.get("terminal_id"), "plate": body.get("plate")},
+            )
             uow.commit()
         log.info("JT808 terminal %s enrolled as device %s", row["terminal_id"], row["device_key"])
         return Verdict(m.REGISTER_OK, "enrolled"), auth_code
@@ -163,8 +214,11 @@ class DatabaseDirectory:
         """The device key when the auth code is the live one of the terminal provisioned for this phone."""
         with self.platform.uow() as uow:
             row = uow.jt808.by_auth_code(token_hash(auth_code))
-        refusal = "unknown_auth_code" if row is None else authentication_refusal(
-            _provisioned(row), row["phone"] == phone_key(phone), imei)
+        refusal = (
+            "unknown_auth_code"
+            if row is None
+            else authentication_refusal(_provisioned(row), row["phone"] == phone_key(phone), imei)
+        )
         self.platform.metrics.jt808_authentications.labels(refusal or "authenticated").inc()
         if refusal is not None:
             log.warning("JT808 authentication of phone %s refused (%s)", phone, refusal)

@@ -1,4 +1,5 @@
 """MQTT use case: a batch of broker messages -> one transaction (readings, events, quarantine, connectivity)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,15 @@ from wuxin.ingest.parse import PayloadError
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.services.devices.connectivity import record_presence
 from wuxin.services.ingest.device_sdk import attribute_rows, split_attributes
-from wuxin.services.ingest.telemetry import DeviceResolver, IngestResult, merge_results, quarantine_payload, quarantine_unstorable, store_validated
 from wuxin.services.ingest.isolation import store_isolating
+from wuxin.services.ingest.telemetry import (
+    DeviceResolver,
+    IngestResult,
+    merge_results,
+    quarantine_payload,
+    quarantine_unstorable,
+    store_validated,
+)
 
 CHANNEL = "mqtt"
 
@@ -50,18 +58,32 @@ def store_mqtt_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcom
     store fail (on its data: the database answers) is quarantined as store_failed and the others are
     stored, so the worker acknowledges and moves on; a database that is down raises (retry later).
     """
+
     def quarantine_message(index: int, error: Exception) -> BatchOutcome:
         message = messages[index]
         route = topics.parse_topic(message.topic)
-        quarantine_unstorable(platform, CHANNEL, {"topic": message.topic, "payload": message.payload.decode(
-            "utf-8", errors="replace")}, error, route.device if route else None, f"message on {message.topic}")
+        quarantine_unstorable(
+            platform,
+            CHANNEL,
+            {"topic": message.topic, "payload": message.payload.decode("utf-8", errors="replace")},
+            error,
+            route.device if route else None,
+            f"message on {message.topic}",
+        )
         return BatchOutcome(IngestResult(None), quarantined_payloads=1)
 
-    outcomes = store_isolating(len(messages), lambda start, end: _store_batch(platform, messages[start:end]),
-                               quarantine_message)
-    return outcomes[0] if len(outcomes) == 1 else BatchOutcome(
-        merge_results([o.result for o in outcomes]), [r for o in outcomes for r in o.replies],
-        sum(o.quarantined_payloads for o in outcomes))
+    outcomes = store_isolating(
+        len(messages), lambda start, end: _store_batch(platform, messages[start:end]), quarantine_message
+    )
+    return (
+        outcomes[0]
+        if len(outcomes) == 1
+        else BatchOutcome(
+            merge_results([o.result for o in outcomes]),
+            [r for o in outcomes for r in o.replies],
+            sum(o.quarantined_payloads for o in outcomes),
+        )
+    )
 
 
 def _store_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcome:
@@ -84,16 +106,24 @@ def _store_batch(platform: Platform, messages: list[Inbound]) -> BatchOutcome:
     with platform.uow() as uow:
         validated = Validated()
         resolver = DeviceResolver(platform, uow)
-        resolver.prime({line["device"] for line in lines if isinstance(line.get("device"), str)}
-                       | {m.route.device for m in parsed})
+        resolver.prime(
+            {line["device"] for line in lines if isinstance(line.get("device"), str)} | {m.route.device for m in parsed}
+        )
         _refuse_impostors(uow, parsed, lines, resolver, validated)
         _store_undeclared_attributes(uow, parsed, lines, resolver, now_ms, validated)
         validate_lines(lines, resolver, now_ms, platform.settings.max_future_skew_s * 1000, out=validated)
         sha = hashlib.sha256(b"".join(m.payload for m in messages)).hexdigest()
         result = store_validated(platform, uow, validated, CHANNEL, None, sha)
         for message, reason, text, device in bad:
-            quarantine_payload(platform, uow, CHANNEL, reason, text, {"topic": message.topic,
-                               "payload": message.payload.decode("utf-8", errors="replace")}, device)
+            quarantine_payload(
+                platform,
+                uow,
+                CHANNEL,
+                reason,
+                text,
+                {"topic": message.topic, "payload": message.payload.decode("utf-8", errors="replace")},
+                device,
+            )
         _presence(platform, uow, parsed, resolver, now_ms)
         uow.commit()
     return BatchOutcome(result, _alink_replies(parsed, result.rejections), len(bad))
@@ -109,9 +139,16 @@ def _refuse_impostors(uow, parsed: list[_Message], lines: list, resolver: Device
             for index in range(message.first_line, message.last_line):
                 child = lines[index].get("device")
                 if child not in allowed:
-                    out.rejections.append(Rejection(index, child, None, "not_behind_gateway",
-                                                    f"{child!r} is not registered behind gateway {route.device!r}",
-                                                    lines[index]))
+                    out.rejections.append(
+                        Rejection(
+                            index,
+                            child,
+                            None,
+                            "not_behind_gateway",
+                            f"{child!r} is not registered behind gateway {route.device!r}",
+                            lines[index],
+                        )
+                    )
                     lines[index] = None
             message.decoded.connected = [c for c in message.decoded.connected if c in allowed]
             message.decoded.disconnected = [c for c in message.decoded.disconnected if c in allowed]
@@ -119,14 +156,22 @@ def _refuse_impostors(uow, parsed: list[_Message], lines: list, resolver: Device
             device = resolver(route.device)
             if device is not None and device.model.device_type != route.product_key:
                 for index in range(message.first_line, message.last_line):
-                    out.rejections.append(Rejection(index, route.device, None, "product_mismatch",
-                                                    f"{route.device} is a {device.model.device_type}, "
-                                                    f"not product {route.product_key!r}", lines[index]))
+                    out.rejections.append(
+                        Rejection(
+                            index,
+                            route.device,
+                            None,
+                            "product_mismatch",
+                            f"{route.device} is a {device.model.device_type}, not product {route.product_key!r}",
+                            lines[index],
+                        )
+                    )
                     lines[index] = None
 
 
-def _store_undeclared_attributes(uow, parsed: list[_Message], lines: list, resolver: DeviceResolver,
-                                 now_ms: int, out: Validated) -> None:
+def _store_undeclared_attributes(
+    uow, parsed: list[_Message], lines: list, resolver: DeviceResolver, now_ms: int, out: Validated
+) -> None:
     """ThingsBoard client attributes the device's thing model does not declare are kept as attributes (the
     latest value per key); the declared ones go on as readings. A line left with nothing declared is done."""
     rows = []
@@ -143,9 +188,17 @@ def _store_undeclared_attributes(uow, parsed: list[_Message], lines: list, resol
                 continue
             stored, refused = attribute_rows(device.id, undeclared, now_ms)
             rows.extend(stored)
-            out.rejections.extend(Rejection(index, device.key, key, "bad_attribute", message, {"device": device.key,
-                                  "ts": now_ms, "attribute": key})
-                                  for key, message in refused)
+            out.rejections.extend(
+                Rejection(
+                    index,
+                    device.key,
+                    key,
+                    "bad_attribute",
+                    message,
+                    {"device": device.key, "ts": now_ms, "attribute": key},
+                )
+                for key, message in refused
+            )
             if declared:
                 lines[index] = {**line, "values": declared}
             else:
@@ -157,8 +210,9 @@ def _presence(platform: Platform, uow, parsed: list[_Message], resolver: DeviceR
     """Gateway connect/disconnect messages move their sub-devices online/offline."""
     changes = []
     for message in parsed:
-        for child, state in [(c, "online") for c in message.decoded.connected] + \
-                            [(c, "offline") for c in message.decoded.disconnected]:
+        for child, state in [(c, "online") for c in message.decoded.connected] + [
+            (c, "offline") for c in message.decoded.disconnected
+        ]:
             device = resolver(child)
             if device is not None:
                 changes.append((device.id, state, f"gateway_{'connect' if state == 'online' else 'disconnect'}"))

@@ -1,11 +1,13 @@
 """Protocol use cases: MQTT broker accounts, gateways and their sub-devices, third-party platform push."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -19,10 +21,22 @@ from wuxin.ingest.parse import PayloadError, loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
 from wuxin.security.policy import Principal, require_role
 from wuxin.security.secrets import new_token
-from wuxin.services.ingest.telemetry import DeviceResolver, IngestResult, merge_results, quarantine_payload, quarantine_unstorable, store_validated
+from wuxin.services.devices.registry import (
+    known_device,
+    known_enterprise,
+    require_device_manager_of,
+    rotate_device_token,
+)
 from wuxin.services.ingest.isolation import store_isolating
+from wuxin.services.ingest.telemetry import (
+    DeviceResolver,
+    IngestResult,
+    merge_results,
+    quarantine_payload,
+    quarantine_unstorable,
+    store_validated,
+)
 from wuxin.store.db import is_unavailable
-from wuxin.services.devices.registry import known_device, known_enterprise, require_device_manager_of, rotate_device_token
 
 PUSH_CHANNEL = "platform"
 PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp
@@ -40,6 +54,7 @@ class ReplayRefused(AuthError):
 
 # ---- MQTT broker accounts
 
+
 class BrokerAccounts(Protocol):
     """What the platform asks of the broker's account store (Mosquitto dynamic security)."""
 
@@ -48,8 +63,9 @@ class BrokerAccounts(Protocol):
     def known_devices(self) -> set[str]: ...
 
 
-def issue_mqtt_credentials(platform: Platform, principal: Principal | None, device_key: str,
-                           broker: BrokerAccounts) -> str:
+def issue_mqtt_credentials(
+    platform: Platform, principal: Principal | None, device_key: str, broker: BrokerAccounts
+) -> str:
     """Rotate the device's access token and make it the device's MQTT password (shown once)."""
     token = rotate_device_token(platform, principal, device_key)
     with platform.uow() as uow:
@@ -79,6 +95,7 @@ def reconcile_broker(platform: Platform, broker: BrokerAccounts) -> dict[str, in
 
 # ---- gateways (工业网关) and their sub-devices
 
+
 def attach_sub_device(platform: Platform, principal: Principal | None, gateway_key: str, child_key: str) -> None:
     """Register `child_key` behind `gateway_key`: only that gateway may then publish for it (same enterprise)."""
     with platform.uow() as uow:
@@ -86,14 +103,21 @@ def attach_sub_device(platform: Platform, principal: Principal | None, gateway_k
         require_device_manager_of(platform, uow, principal, gateway)
         child = uow.devices.by_key(child_key)
         if child is None or child["enterprise_id"] != gateway["enterprise_id"]:  # whose it is, is not said
-            raise NotFound(f"device {child_key!r} is not a device of the gateway's enterprise {gateway['enterprise_id']}")
+            raise NotFound(
+                f"device {child_key!r} is not a device of the gateway's enterprise {gateway['enterprise_id']}"
+            )
         if gateway["id"] == child["id"]:
             raise InvalidInput(f"device {gateway_key!r} cannot be its own sub-device")
         require_device_manager_of(platform, uow, principal, child)
         _require_trust_not_above_gateway(gateway, child)
         uow.protocols.attach_child(gateway["id"], child["id"], platform.clock_ms())
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "gateway.attach", child_key,
-                       {"gateway": gateway_key})
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id if principal else None,
+            "gateway.attach",
+            child_key,
+            {"gateway": gateway_key},
+        )
         uow.commit()
 
 
@@ -101,17 +125,21 @@ def _require_trust_not_above_gateway(gateway: dict, child: dict) -> None:
     """Relayed data is labelled with the child's source mode, so whoever holds the gateway's credential could
     otherwise send readings more trusted than its own: a gateway has children of the same or lower trust only."""
     if trust_level(child["source_mode"]) > trust_level(gateway["source_mode"]):
-        raise InvalidInput(f"device {child['key']!r} is {child['source_mode']} and cannot be relayed by gateway "
-                           f"{gateway['key']!r}, which is {gateway['source_mode']} (a gateway relays devices of the "
-                           "same or lower trust)")
+        raise InvalidInput(
+            f"device {child['key']!r} is {child['source_mode']} and cannot be relayed by gateway "
+            f"{gateway['key']!r}, which is {gateway['source_mode']} (a gateway relays devices of the "
+            "same or lower trust)"
+        )
 
 
 # ---- third-party platforms: registration
 
+
 def _fernet(platform: Platform) -> Fernet:
     """Secrets are stored encrypted with a key derived (HKDF-SHA256) from settings.secret_key."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin push platform secrets",
-               info=b"v1").derive(platform.settings.secret_key.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin push platform secrets", info=b"v1").derive(
+        platform.settings.secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -136,12 +164,20 @@ def serve_enterprise(platform: Platform, principal: Principal | None, name: str,
     with platform.uow() as uow:
         row = _platform_row(uow, name)
         known_enterprise(platform, uow, principal, enterprise_id)
-        if principal is not None and not principal.is_admin and not (
-                principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == enterprise_id):
+        if (
+            principal is not None
+            and not principal.is_admin
+            and not (principal.role is Role.ENTERPRISE_USER and principal.enterprise_id == enterprise_id)
+        ):
             raise Denied(f"user {principal.username} may not let platform {name!r} push for enterprise {enterprise_id}")
         uow.protocols.serve_enterprise(row["id"], enterprise_id, platform.clock_ms())
-        uow.logs.audit(platform.clock_ms(), principal.user_id if principal else None, "platform.serve", name,
-                       {"enterprise_id": enterprise_id})
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id if principal else None,
+            "platform.serve",
+            name,
+            {"enterprise_id": enterprise_id},
+        )
         uow.commit()
 
 
@@ -153,6 +189,7 @@ def _platform_row(uow, name: str) -> dict:
 
 
 # ---- third-party platforms: signed push
+
 
 def push_signature(secret: str, timestamp_ms: int | str, nonce: str, body: bytes) -> str:
     """hex HMAC-SHA256(secret, "{timestamp_ms}.{nonce}." + body): what a platform sends as X-Wuxin-Signature."""
@@ -170,8 +207,15 @@ def push_lines(body: bytes) -> list[Any]:
     return [loads(row) for row in body.splitlines() if row.strip()]
 
 
-def push_telemetry(platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None,
-                   body: bytes, on_unauthenticated: Callable[[], None] | None = None) -> IngestResult:
+def push_telemetry(
+    platform: Platform,
+    name: str,
+    timestamp: str | None,
+    nonce: str | None,
+    signature: str | None,
+    body: bytes,
+    on_unauthenticated: Callable[[], None] | None = None,
+) -> IngestResult:
     """Verify the signature, refuse replays, store the lines of served enterprises' devices.
 
     A line the database refuses although it passed validation is quarantined (store_failed) and the
@@ -189,8 +233,9 @@ def push_telemetry(platform: Platform, name: str, timestamp: str | None, nonce: 
         raise
 
 
-def _verified_push(platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None,
-                   body: bytes) -> IngestResult:
+def _verified_push(
+    platform: Platform, name: str, timestamp: str | None, nonce: str | None, signature: str | None, body: bytes
+) -> IngestResult:
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         row = uow.protocols.platform_by_name(name)
@@ -232,7 +277,9 @@ def _store_push_isolated(platform: Platform, row: dict, lines: list, sha: str) -
     def quarantine_line(index: int, error: Exception) -> IngestResult:
         line = lines[index]
         device = line.get("device") if isinstance(line, dict) and isinstance(line.get("device"), str) else None
-        message = quarantine_unstorable(platform, PUSH_CHANNEL, line, error, device, f"platform {row['name']} line {index}")
+        message = quarantine_unstorable(
+            platform, PUSH_CHANNEL, line, error, device, f"platform {row['name']} line {index}"
+        )
         return IngestResult(None, rejections=[Rejection(index, device, None, "store_failed", message, line)])
 
     return merge_results(store_isolating(len(lines), store_range, quarantine_line))
@@ -243,8 +290,10 @@ def _check_timestamp(timestamp: str | None, now_ms: int) -> int:
         raise SignatureRefused(f"X-Wuxin-Timestamp must be epoch milliseconds, got {timestamp!r}")
     timestamp_ms = int(timestamp)
     if abs(now_ms - timestamp_ms) > PUSH_WINDOW_MS:
-        raise ReplayRefused(f"timestamp {timestamp_ms} is {abs(now_ms - timestamp_ms) // 1000} s from the server's "
-                            f"{now_ms}; the window is {PUSH_WINDOW_MS // 1000} s")
+        raise ReplayRefused(
+            f"timestamp {timestamp_ms} is {abs(now_ms - timestamp_ms) // 1000} s from the server's "
+            f"{now_ms}; the window is {PUSH_WINDOW_MS // 1000} s"
+        )
     return timestamp_ms
 
 
@@ -252,7 +301,9 @@ def _check_signature(platform: Platform, row: dict, timestamp: str, nonce: str, 
     try:
         secret = _fernet(platform).decrypt(row["secret_ciphertext"].encode()).decode()
     except InvalidToken:
-        raise AuthError(f"the secret of platform {row['name']!r} cannot be decrypted (was WUXIN_SECRET_KEY changed?)") from None
+        raise AuthError(
+            f"the secret of platform {row['name']!r} cannot be decrypted (was WUXIN_SECRET_KEY changed?)"
+        ) from None
     if not hmac.compare_digest(push_signature(secret, timestamp, nonce, body), signature.lower()):
         raise SignatureRefused(f"X-Wuxin-Signature does not match the body for platform {row['name']!r}")
 
@@ -261,8 +312,11 @@ def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str, first
     mode = SourceMode.THIRD_PARTY_PLATFORM.value
     lines = list(lines)  # lines of devices not served become None below: the caller's list stays whole
     resolver = DeviceResolver(platform, uow, mode)
-    keys = {l["device"] for l in lines if isinstance(l, dict) and isinstance(l.get("device"), str)
-            and not text_fault(l["device"])}
+    keys = {
+        l["device"]
+        for l in lines
+        if isinstance(l, dict) and isinstance(l.get("device"), str) and not text_fault(l["device"])
+    }
     served = uow.protocols.served_enterprises(row["id"])
     enterprise_of = {d["key"]: d["enterprise_id"] for d in uow.devices.by_keys(keys)} if keys else {}
     resolver.prime(keys)
@@ -270,10 +324,23 @@ def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str, first
     for index, line in enumerate(lines):
         device = line.get("device") if isinstance(line, dict) else None
         if device in enterprise_of and enterprise_of[device] not in served:
-            out.rejections.append(Rejection(first_index + index, device, None, "not_served_by_platform",
-                                            f"device {device!r} is not of an enterprise served by platform "
-                                            f"{row['name']!r}", line))
+            out.rejections.append(
+                Rejection(
+                    first_index + index,
+                    device,
+                    None,
+                    "not_served_by_platform",
+                    f"device {device!r} is not of an enterprise served by platform {row['name']!r}",
+                    line,
+                )
+            )
             lines[index] = None
-    validate_lines(lines, resolver, platform.clock_ms(), platform.settings.max_future_skew_s * 1000, out=out,
-                   first_index=first_index)
+    validate_lines(
+        lines,
+        resolver,
+        platform.clock_ms(),
+        platform.settings.max_future_skew_s * 1000,
+        out=out,
+        first_index=first_index,
+    )
     return store_validated(platform, uow, out, PUSH_CHANNEL, mode, sha)

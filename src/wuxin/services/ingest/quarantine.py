@@ -1,4 +1,5 @@
 """The quarantine: list what was refused, replay it after a fix, or discard it."""
+
 from __future__ import annotations
 
 import logging
@@ -7,16 +8,22 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput
 from wuxin.ingest.parse import PayloadError, loads
-from wuxin.services.ingest.telemetry import DeviceResolver, store_validated
 from wuxin.ingest.pipeline import validate_lines
 from wuxin.security.policy import Principal, require_role
+from wuxin.services.ingest.telemetry import DeviceResolver, store_validated
 from wuxin.store.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
 
-def list_entries(platform: Platform, principal: Principal | None, status: str | None = "open", limit: int = 100,
-                 after_id: int = 0, reason: str | None = None) -> list[dict]:
+def list_entries(
+    platform: Platform,
+    principal: Principal | None,
+    status: str | None = "open",
+    limit: int = 100,
+    after_id: int = 0,
+    reason: str | None = None,
+) -> list[dict]:
     if principal is not None:
         require_role(principal, Role.PLATFORM_ADMIN)
     with platform.uow() as uow:

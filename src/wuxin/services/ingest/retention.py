@@ -11,18 +11,19 @@
    Hourly aggregates go after their own, longer, time. Nothing else is touched: daily indicators, ledger
    entries, alarms, events, the quarantine stay.
 """
+
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from wuxin.bootstrap import Platform
 from wuxin.errors import InvalidInput, NotFound
-from wuxin.store import partitions as parts
 from wuxin.indicators.days import DAY_MS, HOUR_MS
+from wuxin.store import partitions as parts
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,9 @@ def default_policy(platform: Platform) -> Policy:
     return Policy(platform.settings.raw_retention_days, platform.settings.hourly_retention_days)
 
 
-def effective_policies(default: Policy, overrides: dict[int, Policy], consents: list[tuple[int, int]],
-                       enterprise_ids: list[int]) -> dict[int, Policy]:
+def effective_policies(
+    default: Policy, overrides: dict[int, Policy], consents: list[tuple[int, int]], enterprise_ids: list[int]
+) -> dict[int, Policy]:
     """Per enterprise: the longest policy among the tenants with a live consent from it (default if none)."""
     tenants: dict[int, set[int]] = defaultdict(set)
     for enterprise_id, tenant_id in consents:
@@ -62,15 +64,18 @@ def cutoff_ms(now_ms: int, days: int) -> int:
 
 
 def day_iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 # ---- policies (platform admin, through the CLI) -------------------------------------------------------------
 
+
 def check_policy(raw_days: int, hourly_days: int) -> Policy:
     if raw_days < MIN_RAW_DAYS:
-        raise InvalidInput(f"raw_days {raw_days} is under {MIN_RAW_DAYS}: the daily rules read a week of raw "
-                           f"history and catch up a week")
+        raise InvalidInput(
+            f"raw_days {raw_days} is under {MIN_RAW_DAYS}: the daily rules read a week of raw "
+            f"history and catch up a week"
+        )
     if hourly_days < raw_days:
         raise InvalidInput(f"hourly_days {hourly_days} is under raw_days {raw_days}: aggregates outlive the readings")
     return Policy(raw_days, hourly_days)
@@ -82,8 +87,13 @@ def set_policy(platform: Platform, tenant_id: int, raw_days: int, hourly_days: i
         if not uow.identity.tenant(tenant_id):
             raise NotFound(f"tenant {tenant_id} does not exist")
         uow.retention.set_policy(tenant_id, raw_days, hourly_days, platform.clock_ms())
-        uow.logs.audit(platform.clock_ms(), None, "retention.policy.set", f"tenant:{tenant_id}",
-                       {"raw_days": raw_days, "hourly_days": hourly_days})
+        uow.logs.audit(
+            platform.clock_ms(),
+            None,
+            "retention.policy.set",
+            f"tenant:{tenant_id}",
+            {"raw_days": raw_days, "hourly_days": hourly_days},
+        )
         uow.commit()
     return policy
 
@@ -100,12 +110,16 @@ def list_policies(platform: Platform) -> dict[str, Any]:
     with platform.uow() as uow:
         rows = uow.retention.policies()
     default = default_policy(platform)
-    return {"default": {"raw_days": default.raw_days, "hourly_days": default.hourly_days},
-            "tenants": [{"tenant_id": r["tenant_id"], "raw_days": r["raw_days"], "hourly_days": r["hourly_days"]}
-                        for r in rows]}
+    return {
+        "default": {"raw_days": default.raw_days, "hourly_days": default.hourly_days},
+        "tenants": [
+            {"tenant_id": r["tenant_id"], "raw_days": r["raw_days"], "hourly_days": r["hourly_days"]} for r in rows
+        ],
+    }
 
 
 # ---- the job ---------------------------------------------------------------------------------------------------
+
 
 def maintain(platform: Platform) -> dict[str, Any]:
     """One maintenance run (see the module docstring); returns what it did. Duration and last success in /metrics."""
@@ -121,8 +135,12 @@ def _maintain(platform: Platform) -> dict[str, Any]:
         uow.retention.set_state(LAST_SUCCESS, now_ms)
         count = len(uow.retention.partitions())
         uow.commit()
-    report |= {"partitions": count, "partitions_created": created, "hourly_rows_written": written,
-               "downsampled_until_ms": until}
+    report |= {
+        "partitions": count,
+        "partitions_created": created,
+        "hourly_rows_written": written,
+        "downsampled_until_ms": until,
+    }
     metrics = platform.metrics
     metrics.telemetry_partitions.set(count)
     metrics.hourly_rows_written.inc(written)
@@ -175,9 +193,12 @@ def apply_retention(platform: Platform, now_ms: int) -> dict[str, Any]:
     default = default_policy(platform)
     with platform.uow() as uow:
         overrides = {r["tenant_id"]: Policy(r["raw_days"], r["hourly_days"]) for r in uow.retention.policies()}
-        policies = effective_policies(default, overrides, uow.retention.live_consent_tenants(now_ms),
-                                      uow.retention.enterprise_ids())
-    cuts = {e: (cutoff_ms(now_ms, p.raw_days), cutoff_ms(now_ms, p.hourly_days), p.raw_days) for e, p in policies.items()}
+        policies = effective_policies(
+            default, overrides, uow.retention.live_consent_tenants(now_ms), uow.retention.enterprise_ids()
+        )
+    cuts = {
+        e: (cutoff_ms(now_ms, p.raw_days), cutoff_ms(now_ms, p.hourly_days), p.raw_days) for e, p in policies.items()
+    }
     every_cut = min((c[0] for c in cuts.values()), default=cutoff_ms(now_ms, default.raw_days))
     dropped = drop_old_partitions(platform, every_cut, now_ms)
     groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
@@ -192,8 +213,13 @@ def apply_retention(platform: Platform, now_ms: int) -> dict[str, Any]:
             hourly_deleted += uow.retention.delete_hourly(hourly_before, enterprise_ids)
             uow.retention.move_marks(enterprise_ids, raw_before, raw_days, hourly_before, now_ms)
             uow.commit()
-    return {"partitions_dropped": dropped, "readings_deleted": deleted, "hourly_rows_deleted": hourly_deleted,
-            "enterprises": len(cuts), "policies_in_force": len(groups)}
+    return {
+        "partitions_dropped": dropped,
+        "readings_deleted": deleted,
+        "hourly_rows_deleted": hourly_deleted,
+        "enterprises": len(cuts),
+        "policies_in_force": len(groups),
+    }
 
 
 def drop_old_partitions(platform: Platform, before_ms: int, now_ms: int) -> list[str]:
@@ -218,9 +244,18 @@ def drop_old_partitions(platform: Platform, before_ms: int, now_ms: int) -> list
 
 # ---- what a proof of deleted readings answers ------------------------------------------------------------------
 
+
 def gone_message(device_key: str, batch_id: int, pruned: dict, mark: dict | None) -> str:
-    kept = (f"; its enterprise's raw readings are kept {mark['raw_days']} days, those before "
-            f"{day_iso(mark['raw_before_ms'])} are deleted") if mark else ""
-    return (f"readings of batch {batch_id} were deleted by the retention policy on {day_iso(pruned['pruned_ms'])}"
-            f"{kept}: the points of device {device_key!r} in it can no longer be recomputed; the batch's ledger entry "
-            f"stays in the log and still verifies, and hourly aggregates remain")
+    kept = (
+        (
+            f"; its enterprise's raw readings are kept {mark['raw_days']} days, those before "
+            f"{day_iso(mark['raw_before_ms'])} are deleted"
+        )
+        if mark
+        else ""
+    )
+    return (
+        f"readings of batch {batch_id} were deleted by the retention policy on {day_iso(pruned['pruned_ms'])}"
+        f"{kept}: the points of device {device_key!r} in it can no longer be recomputed; the batch's ledger entry "
+        f"stays in the log and still verifies, and hourly aggregates remain"
+    )

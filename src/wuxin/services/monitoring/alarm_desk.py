@@ -6,24 +6,26 @@ rule (credit officers and risk managers); an alarm a caller may not read is repo
 bulk request. Bulk actions run each alarm in its own transaction: one refusal never undoes or hides another's
 result, and the answer lists every id with what happened to it.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from wuxin.alerts.explain import explain, summary_numbers
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput, WuxinError
+from wuxin.indicators.days import CHINA_TZ
 from wuxin.labels import all_labels, label
 from wuxin.security.policy import Principal, require_role
-from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.bootstrap import default_rules
+from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.monitoring.alarms import AlarmFilter, public_alarm
 from wuxin.store.uow import UnitOfWork
-from wuxin.indicators.days import CHINA_TZ
 
 BULK_MAX = 500  # alarms per bulk request
 EXPORT_MAX = 20_000  # rows per CSV; a larger list is refused with its count (narrow the filter)
@@ -34,8 +36,9 @@ ACTING_ROLES = (Role.CREDIT_OFFICER, Role.RISK_MANAGER)
 # ---------------------------------------------------------------- list and detail
 
 
-def alarm_list(platform: Platform, principal: Principal, f: AlarmFilter, limit: int = 100,
-               before_id: int | None = None) -> tuple[list[dict], int | None, int]:
+def alarm_list(
+    platform: Platform, principal: Principal, f: AlarmFilter, limit: int = 100, before_id: int | None = None
+) -> tuple[list[dict], int | None, int]:
     """A page of readable alarms matching `f` (each with its device, borrower and explanation), the next page's
     cursor, and how many match over all pages."""
     now_ms = platform.clock_ms()
@@ -56,16 +59,38 @@ def _described(r: dict, place: dict | None, enterprise_name: str | None) -> dict
     rule = default_rules().get(r["rule_id"])
     explanation = explain(r["rule_id"], r["detail"], rule.params if rule else {})
     if explanation["unit"] is None and explanation["metric_kind"] in ("metric", "indicator"):
-        explanation["unit"] = all_labels().get(explanation["metric_kind"], {}).get(explanation["metric"], {}).get("unit")
-    device = None if place is None else {"id": place["id"], "key": place["key"], "device_type": place["device_type"],
-                                         "site_id": place["site_id"], "site_name": place["site_name"],
-                                         "site_region": place["site_region"]}
+        explanation["unit"] = (
+            all_labels().get(explanation["metric_kind"], {}).get(explanation["metric"], {}).get("unit")
+        )
+    device = (
+        None
+        if place is None
+        else {
+            "id": place["id"],
+            "key": place["key"],
+            "device_type": place["device_type"],
+            "site_id": place["site_id"],
+            "site_name": place["site_name"],
+            "site_region": place["site_region"],
+        }
+    )
     if device is None and isinstance((r["detail"] or {}).get("device"), str):
-        device = {"id": None, "key": r["detail"]["device"], "device_type": None, "site_id": None, "site_name": None,
-                  "site_region": None}
+        device = {
+            "id": None,
+            "key": r["detail"]["device"],
+            "device_type": None,
+            "site_id": None,
+            "site_name": None,
+            "site_region": None,
+        }
     rule_label = {"zh": rule.label.get("zh", ""), "en": rule.label.get("en", "")} if rule and rule.label else None
-    return {**public_alarm(r), "enterprise_name": enterprise_name, "device": device, "explanation": explanation,
-            "rule_label": rule_label}
+    return {
+        **public_alarm(r),
+        "enterprise_name": enterprise_name,
+        "device": device,
+        "explanation": explanation,
+        "rule_label": rule_label,
+    }
 
 
 def alarm_detail(platform: Platform, principal: Principal, alarm_id: int) -> dict:
@@ -74,16 +99,39 @@ def alarm_detail(platform: Platform, principal: Principal, alarm_id: int) -> dic
     with platform.uow() as uow:
         alarm = monitoring.readable_alarm(uow, principal, alarm_id, platform.clock_ms())
         actions = uow.monitoring.actions(alarm_id)
-        who = uow.monitoring.user_names([a["user_id"] for a in actions] + [alarm["acknowledged_by"], alarm["cleared_by"]])
+        who = uow.monitoring.user_names(
+            [a["user_id"] for a in actions] + [alarm["acknowledged_by"], alarm["cleared_by"]]
+        )
         entries = uow.ledger.entries_by_subjects([f"alarm:{alarm_id}"])
         row = described(uow, [alarm])[0]
-    return {**row, "acknowledged_by_name": who.get(alarm["acknowledged_by"]), "cleared_by_name": who.get(alarm["cleared_by"]),
-            "history": [{"at_ms": a["at_ms"], "action": a["action"], "user_id": a["user_id"], "username": who.get(a["user_id"]),
-                         "reason": a["reason"]} for a in actions],
-            "evidence": {"subject": f"alarm:{alarm_id}",
-                         "bundle_path": f"/api/v1/ledger/evidence?subject=alarm:{alarm_id}" if entries else None,
-                         "entries": [{"leaf_index": e["leaf_index"], "kind": e["kind"], "created_ms": e["created_ms"],
-                                      "proof_path": f"/api/v1/ledger/entries/{e['leaf_index']}/proof"} for e in entries]}}
+    return {
+        **row,
+        "acknowledged_by_name": who.get(alarm["acknowledged_by"]),
+        "cleared_by_name": who.get(alarm["cleared_by"]),
+        "history": [
+            {
+                "at_ms": a["at_ms"],
+                "action": a["action"],
+                "user_id": a["user_id"],
+                "username": who.get(a["user_id"]),
+                "reason": a["reason"],
+            }
+            for a in actions
+        ],
+        "evidence": {
+            "subject": f"alarm:{alarm_id}",
+            "bundle_path": f"/api/v1/ledger/evidence?subject=alarm:{alarm_id}" if entries else None,
+            "entries": [
+                {
+                    "leaf_index": e["leaf_index"],
+                    "kind": e["kind"],
+                    "created_ms": e["created_ms"],
+                    "proof_path": f"/api/v1/ledger/entries/{e['leaf_index']}/proof",
+                }
+                for e in entries
+            ],
+        },
+    }
 
 
 # ---------------------------------------------------------------- bulk acknowledge / clear
@@ -129,9 +177,28 @@ def _one_action(platform: Platform, principal: Principal, step: Callable, alarm_
 
 # ---------------------------------------------------------------- CSV export
 
-EXPORT_COLUMNS = ("id", "severity", "alarm_type", "status", "borrower", "device", "device_type", "site", "metric",
-                  "value", "threshold", "baseline", "unit", "window", "opened", "last_seen", "occurrences",
-                  "acknowledged_at", "cleared_at", "rule_id")
+EXPORT_COLUMNS = (
+    "id",
+    "severity",
+    "alarm_type",
+    "status",
+    "borrower",
+    "device",
+    "device_type",
+    "site",
+    "metric",
+    "value",
+    "threshold",
+    "baseline",
+    "unit",
+    "window",
+    "opened",
+    "last_seen",
+    "occurrences",
+    "acknowledged_at",
+    "cleared_at",
+    "rule_id",
+)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -162,15 +229,35 @@ def csv_row(r: dict, lang: str) -> list[Any]:
     e, device = r["explanation"], r["device"] or {}
     value, line = summary_numbers(e)
     unit = label("unit", e["unit"], lang) if e["unit"] else ""
-    window = (f"{e['window_days']:g} d" if e["window_days"] is not None else
-              f"{e['window_s']:g} s" if e["window_s"] is not None else "")
-    return [r["id"], label("severity", r["severity"], lang), label("alarm_type", r["alarm_type"], lang),
-            label("alarm_state", r["status"], lang), r["enterprise_name"] or "", device.get("key") or "",
-            label("device_type", device["device_type"], lang) if device.get("device_type") else "",
-            device.get("site_name") or "", label(e["metric_kind"], e["metric"], lang) if e["metric"] else "",
-            _num(value), _num(line), _num(e["baseline"]), unit, window, china_time(r["started_ms"]),
-            china_time(r["last_ms"]), r["occurrences"], china_time(r["acknowledged_ms"]), china_time(r["cleared_ms"]),
-            r["rule_id"]]
+    window = (
+        f"{e['window_days']:g} d"
+        if e["window_days"] is not None
+        else f"{e['window_s']:g} s"
+        if e["window_s"] is not None
+        else ""
+    )
+    return [
+        r["id"],
+        label("severity", r["severity"], lang),
+        label("alarm_type", r["alarm_type"], lang),
+        label("alarm_state", r["status"], lang),
+        r["enterprise_name"] or "",
+        device.get("key") or "",
+        label("device_type", device["device_type"], lang) if device.get("device_type") else "",
+        device.get("site_name") or "",
+        label(e["metric_kind"], e["metric"], lang) if e["metric"] else "",
+        _num(value),
+        _num(line),
+        _num(e["baseline"]),
+        unit,
+        window,
+        china_time(r["started_ms"]),
+        china_time(r["last_ms"]),
+        r["occurrences"],
+        china_time(r["acknowledged_ms"]),
+        china_time(r["cleared_ms"]),
+        r["rule_id"],
+    ]
 
 
 def safe_cell(v: Any) -> Any:

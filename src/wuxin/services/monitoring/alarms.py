@@ -13,12 +13,13 @@ Alarm uniqueness is the database's job: a partial unique index on (scope, source
 WHERE cleared_ms IS NULL, written with INSERT ... ON CONFLICT DO UPDATE, so two messages a
 millisecond apart (two workers, two transactions) fold into one alarm.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
-
+from typing import Any
 
 from wuxin.alerts.engine import Signal
 from wuxin.alerts.rules import SEVERITIES, severity_rank
@@ -28,13 +29,12 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.labels import ALARM_STATES
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.loans.risk_class import downgraded
-from wuxin.security.policy import (Principal, enterprise_not_found, require_role, valid_consents)
-from wuxin.services.evidence.record import record_evidence
+from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.devices.registry import consent_views
+from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE, tenant_scope
 from wuxin.store.repo_monitoring import AlarmWhere
 from wuxin.store.uow import UnitOfWork
-
 
 log = logging.getLogger(__name__)
 ESCALATE_AFTER_MS = {"critical": 15 * 60_000, "major": 60 * 60_000, "minor": 4 * 3_600_000, "warning": 24 * 3_600_000}
@@ -70,17 +70,44 @@ def raise_alarm(uow: UnitOfWork, s: Signal, now_ms: int) -> int | None:
     """Store the alarm (or fold into the open one); a new alarm is audited, evidenced, propagated, notified."""
     loans = _loans_for(uow, s)
     tenant_id = int(s.scope.split(":")[1]) if s.scope.startswith("tenant:") else None
-    alarm_id, new = uow.monitoring.raise_alarm(dict(
-        scope=s.scope, tenant_id=tenant_id, source=s.source, alarm_type=s.rule.alarm_type, rule_id=s.rule.id,
-        severity=s.rule.severity, status="active", enterprise_id=s.enterprise_id, device_id=s.device_id,
-        loan_ids=[l["id"] for l in loans], started_ms=s.at_ms, last_ms=s.at_ms, stored_ms=now_ms, detail=dict(s.detail)))
+    alarm_id, new = uow.monitoring.raise_alarm(
+        dict(
+            scope=s.scope,
+            tenant_id=tenant_id,
+            source=s.source,
+            alarm_type=s.rule.alarm_type,
+            rule_id=s.rule.id,
+            severity=s.rule.severity,
+            status="active",
+            enterprise_id=s.enterprise_id,
+            device_id=s.device_id,
+            loan_ids=[l["id"] for l in loans],
+            started_ms=s.at_ms,
+            last_ms=s.at_ms,
+            stored_ms=now_ms,
+            detail=dict(s.detail),
+        )
+    )
     if not new:
         return None
     reason = f"rule {s.rule.id}: {s.rule.label.get('en', s.rule.alarm_type)}"
     uow.monitoring.add_action(alarm_id, now_ms, None, "raise", reason)
-    record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
-        "action": "raise", "alarm_id": alarm_id, "rule_id": s.rule.id, "source": s.source, "severity": s.rule.severity,
-        "enterprise_id": s.enterprise_id, "at_ms": now_ms, "detail": _small(s.detail)}, owner_tenant_id=tenant_id)
+    record_evidence(
+        uow,
+        "alarm_action",
+        f"alarm:{alarm_id}",
+        {
+            "action": "raise",
+            "alarm_id": alarm_id,
+            "rule_id": s.rule.id,
+            "source": s.source,
+            "severity": s.rule.severity,
+            "enterprise_id": s.enterprise_id,
+            "at_ms": now_ms,
+            "detail": _small(s.detail),
+        },
+        owner_tenant_id=tenant_id,
+    )
     for loan in loans:
         _move_risk_class(uow, loan, s.rule.risk_class_floor, alarm_id, reason, now_ms)
     enqueue_notifications(uow, alarm_id, "raised", now_ms)
@@ -96,9 +123,18 @@ def _move_risk_class(uow: UnitOfWork, loan: dict, floor: str | None, alarm_id: i
     if target is None:
         return
     uow.monitoring.set_loan(loan["id"], risk_class=target, updated_ms=now_ms)
-    uow.monitoring.add_history(loan_id=loan["id"], at_ms=now_ms, kind="risk_class", from_value=loan["risk_class"],
-                               to_value=target, action="warning", user_id=None, role=None,
-                               reason=f"alarm {alarm_id}: {reason}", alarm_id=alarm_id)
+    uow.monitoring.add_history(
+        loan_id=loan["id"],
+        at_ms=now_ms,
+        kind="risk_class",
+        from_value=loan["risk_class"],
+        to_value=target,
+        action="warning",
+        user_id=None,
+        role=None,
+        reason=f"alarm {alarm_id}: {reason}",
+        alarm_id=alarm_id,
+    )
     loan["risk_class"] = target
 
 
@@ -113,9 +149,20 @@ def clear_by_rule(uow: UnitOfWork, s: Signal, now_ms: int) -> int | None:
 def _clear(uow: UnitOfWork, alarm: dict, user_id: int | None, reason: str, now_ms: int) -> None:
     uow.monitoring.set_alarm(alarm["id"], status="cleared", cleared_ms=now_ms, cleared_by=user_id)
     uow.monitoring.add_action(alarm["id"], now_ms, user_id, "clear", reason)
-    record_evidence(uow, "alarm_action", f"alarm:{alarm['id']}", {
-        "action": "clear", "alarm_id": alarm["id"], "user_id": user_id, "reason": reason,
-        "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms}, owner_tenant_id=alarm["tenant_id"])
+    record_evidence(
+        uow,
+        "alarm_action",
+        f"alarm:{alarm['id']}",
+        {
+            "action": "clear",
+            "alarm_id": alarm["id"],
+            "user_id": user_id,
+            "reason": reason,
+            "enterprise_id": alarm["enterprise_id"],
+            "at_ms": now_ms,
+        },
+        owner_tenant_id=alarm["tenant_id"],
+    )
     enqueue_notifications(uow, alarm["id"], "cleared", now_ms)
 
 
@@ -129,8 +176,17 @@ def enqueue_notifications(uow: UnitOfWork, alarm_id: int, event: str, now_ms: in
     rows = []
     for channel in uow.monitoring.channels(tenants) if tenants else []:
         if severity_rank(alarm["severity"]) <= severity_rank(channel["min_severity"]):
-            rows.append(dict(channel_id=channel["id"], alarm_id=alarm_id, event=event, payload=alarm_payload(alarm, event),
-                             status="pending", attempts=0, next_attempt_ms=now_ms))
+            rows.append(
+                dict(
+                    channel_id=channel["id"],
+                    alarm_id=alarm_id,
+                    event=event,
+                    payload=alarm_payload(alarm, event),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_ms=now_ms,
+                )
+            )
     uow.monitoring.add_notifications(rows)
     return len(rows)
 
@@ -143,8 +199,20 @@ def _watching_tenants(uow: UnitOfWork, alarm: dict, now_ms: int) -> set[int]:
 
 
 def alarm_payload(alarm: dict, event: str) -> dict:
-    keys = ("id", "alarm_type", "rule_id", "severity", "status", "source", "enterprise_id", "loan_ids", "started_ms",
-            "last_ms", "occurrences", "escalation_level")
+    keys = (
+        "id",
+        "alarm_type",
+        "rule_id",
+        "severity",
+        "status",
+        "source",
+        "enterprise_id",
+        "loan_ids",
+        "started_ms",
+        "last_ms",
+        "occurrences",
+        "escalation_level",
+    )
     return {"event": event, **{k: alarm.get(k) for k in keys}, "detail": _small(alarm.get("detail") or {})}
 
 
@@ -159,8 +227,13 @@ def escalate(platform: Platform) -> int:
                 continue
             level = alarm["escalation_level"] + 1
             uow.monitoring.set_alarm(alarm["id"], escalation_level=level, escalated_ms=now_ms)
-            uow.monitoring.add_action(alarm["id"], now_ms, None, "escalate",
-                                      f"unacknowledged for {(now_ms - alarm['stored_ms']) // 60_000} min: level {level}")
+            uow.monitoring.add_action(
+                alarm["id"],
+                now_ms,
+                None,
+                "escalate",
+                f"unacknowledged for {(now_ms - alarm['stored_ms']) // 60_000} min: level {level}",
+            )
             enqueue_notifications(uow, alarm["id"], "escalated", now_ms)
             count += 1
         uow.commit()
@@ -185,13 +258,26 @@ def _visible_enterprises(uow: UnitOfWork, principal: Principal, now_ms: int) -> 
 ALARM_PAGE_MAX = 1000
 
 
-def list_alarms(platform: Platform, principal: Principal, status: str | None = None, enterprise_id: int | None = None,
-                loan_id: int | None = None, limit: int = 200) -> list[dict]:
+def list_alarms(
+    platform: Platform,
+    principal: Principal,
+    status: str | None = None,
+    enterprise_id: int | None = None,
+    loan_id: int | None = None,
+    limit: int = 200,
+) -> list[dict]:
     return alarm_page(platform, principal, status, enterprise_id, loan_id, limit)[0]
 
 
-def alarm_page(platform: Platform, principal: Principal, status: str | None = None, enterprise_id: int | None = None,
-               loan_id: int | None = None, limit: int = 100, before_id: int | None = None) -> tuple[list[dict], int | None]:
+def alarm_page(
+    platform: Platform,
+    principal: Principal,
+    status: str | None = None,
+    enterprise_id: int | None = None,
+    loan_id: int | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> tuple[list[dict], int | None]:
     """One page of the alarms this principal reads, newest first, and the cursor of the next page
     (the `before_id` to ask with; None on the last page)."""
     where = AlarmFilter(statuses=(status,) if status else (), enterprise_id=enterprise_id, loan_id=loan_id)
@@ -213,7 +299,7 @@ class AlarmFilter:
     opened_from_ms: int | None = None
     opened_to_ms: int | None = None
 
-    def checked(self) -> "AlarmFilter":
+    def checked(self) -> AlarmFilter:
         """Itself, or InvalidInput naming the code or range that cannot match anything."""
         for kind, codes, known in (("status", self.statuses, ALARM_STATES), ("severity", self.severities, SEVERITIES)):
             for c in codes:
@@ -224,7 +310,9 @@ class AlarmFilter:
         return self
 
 
-def _readable_scope(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: int) -> tuple[list[int] | None, int | None, AlarmWhere]:
+def _readable_scope(
+    uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: int
+) -> tuple[list[int] | None, int | None, AlarmWhere]:
     """(enterprise ids, tenant, SQL filter) of what this principal reads under filter `f`; a borrower they may
     not see is answered as absent."""
     visible = _visible_enterprises(uow, principal, now_ms)
@@ -237,8 +325,9 @@ def _readable_scope(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_m
     return visible, tenant, AlarmWhere(f.alarm_types, f.severities, f.statuses, f.opened_from_ms, f.opened_to_ms, tuned)
 
 
-def filtered_alarms(uow: UnitOfWork, principal: Principal, f: AlarmFilter, limit: int, before_id: int | None,
-                    now_ms: int) -> tuple[list[dict], int | None]:
+def filtered_alarms(
+    uow: UnitOfWork, principal: Principal, f: AlarmFilter, limit: int, before_id: int | None, now_ms: int
+) -> tuple[list[dict], int | None]:
     """Up to `limit` readable alarms matching `f` below `before_id`, newest first, and the next page's cursor."""
     f, limit = f.checked(), max(1, min(limit, ALARM_PAGE_MAX))
     visible, tenant, where = _readable_scope(uow, principal, f, now_ms)
@@ -262,9 +351,28 @@ def count_alarms(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: 
 
 
 def public_alarm(r: dict) -> dict:
-    keys = ("id", "scope", "source", "alarm_type", "rule_id", "severity", "status", "enterprise_id", "device_id", "loan_ids",
-            "started_ms", "last_ms", "stored_ms", "occurrences", "detail", "acknowledged_ms", "acknowledged_by",
-            "cleared_ms", "cleared_by", "escalation_level")
+    keys = (
+        "id",
+        "scope",
+        "source",
+        "alarm_type",
+        "rule_id",
+        "severity",
+        "status",
+        "enterprise_id",
+        "device_id",
+        "loan_ids",
+        "started_ms",
+        "last_ms",
+        "stored_ms",
+        "occurrences",
+        "detail",
+        "acknowledged_ms",
+        "acknowledged_by",
+        "cleared_ms",
+        "cleared_by",
+        "escalation_level",
+    )
     return {k: r[k] for k in keys}
 
 
@@ -279,10 +387,15 @@ def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms:
     alarms (integrators) are refused."""
     alarm = uow.monitoring.alarm(alarm_id)
     visible = _visible_enterprises(uow, principal, now_ms)
-    if alarm is None or not principal.is_admin and (
+    if (
+        alarm is None
+        or not principal.is_admin
+        and (
             (alarm["tenant_id"] is not None and alarm["tenant_id"] != principal.tenant_id)
             or (alarm["enterprise_id"] is None and alarm["tenant_id"] is None)
-            or (alarm["enterprise_id"] is not None and alarm["enterprise_id"] not in visible)):
+            or (alarm["enterprise_id"] is not None and alarm["enterprise_id"] not in visible)
+        )
+    ):
         raise NotFound(f"alarm {alarm_id} does not exist")
     return alarm
 
@@ -303,18 +416,30 @@ def acknowledge(platform: Platform, principal: Principal, alarm_id: int, reason:
         return public_alarm(uow.monitoring.alarm(alarm_id))
 
 
-def acknowledge_in(uow: UnitOfWork, principal: Principal, alarm_id: int, reason: str, now_ms: int,
-                   via: str | None = None) -> None:
+def acknowledge_in(
+    uow: UnitOfWork, principal: Principal, alarm_id: int, reason: str, now_ms: int, via: str | None = None
+) -> None:
     """Acknowledge one readable active alarm in the caller's transaction: audited and evidenced (`via`: "bulk")."""
     alarm = _alarm_for_action(uow, principal, alarm_id, now_ms)
     if alarm["status"] != "active":
         raise InvalidInput(f"alarm {alarm_id} is {alarm['status']}, only an active alarm can be acknowledged")
     uow.monitoring.set_alarm(alarm_id, status="acknowledged", acknowledged_ms=now_ms, acknowledged_by=principal.user_id)
     uow.monitoring.add_action(alarm_id, now_ms, principal.user_id, "acknowledge", reason)
-    record_evidence(uow, "alarm_action", f"alarm:{alarm_id}", {
-        "action": "acknowledge", "alarm_id": alarm_id, "user_id": principal.user_id, "reason": reason,
-        "enterprise_id": alarm["enterprise_id"], "at_ms": now_ms, **({"via": via} if via else {})},
-        owner_tenant_id=alarm["tenant_id"])
+    record_evidence(
+        uow,
+        "alarm_action",
+        f"alarm:{alarm_id}",
+        {
+            "action": "acknowledge",
+            "alarm_id": alarm_id,
+            "user_id": principal.user_id,
+            "reason": reason,
+            "enterprise_id": alarm["enterprise_id"],
+            "at_ms": now_ms,
+            **({"via": via} if via else {}),
+        },
+        owner_tenant_id=alarm["tenant_id"],
+    )
 
 
 def clear(platform: Platform, principal: Principal, alarm_id: int, reason: str) -> dict:

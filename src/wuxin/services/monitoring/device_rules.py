@@ -1,13 +1,13 @@
 """Daily per-device and per-machine rules judged against each device's own history (alerts/odometer.py,
 alerts/machines.py, alerts/meters.py): the readings are loaded here, the verdicts are pure functions there."""
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections import defaultdict
-from typing import Mapping
+from collections.abc import Mapping
 
-from wuxin.services.bootstrap import default_rules, device_types_with
 from wuxin.alerts.engine import Signal
 from wuxin.alerts.machines import DEFAULTS as MACHINE_DEFAULTS
 from wuxin.alerts.machines import daily_hours, judge_machines
@@ -15,18 +15,29 @@ from wuxin.alerts.meters import DEFAULTS as METER_DEFAULTS
 from wuxin.alerts.meters import judge_meter
 from wuxin.alerts.odometer import DEFAULTS as ODOMETER_DEFAULTS
 from wuxin.alerts.odometer import judge as judge_odometer
-from wuxin.alerts.pv_sky import day_profile, inverter_days, peer_check, sky_tracking, sky_words
 from wuxin.alerts.performance import explain as explain_ratio
+from wuxin.alerts.pv_sky import day_profile, inverter_days, peer_check, sky_tracking, sky_words
 from wuxin.alerts.rules import Rule
 from wuxin.alerts.stock import DEFAULTS as LOT_DEFAULTS
-from wuxin.alerts.stock import (FLOW_DEFAULTS, CameraTolerance, Flow, anchor_step, camera_tolerance, lot_positions, lot_step,
-                                readers_of, reconcile, source_words)
-from wuxin.alerts.stock import unbooked_crossing
+from wuxin.alerts.stock import (
+    FLOW_DEFAULTS,
+    CameraTolerance,
+    Flow,
+    anchor_step,
+    camera_tolerance,
+    lot_positions,
+    lot_step,
+    readers_of,
+    reconcile,
+    source_words,
+    unbooked_crossing,
+)
 from wuxin.calendars.periods import binding, excluded_days, makeup_workdays
 from wuxin.indicators.days import DAY_MS, DEFAULT_ZONE, day_start_ms, local_day
-from wuxin.store.uow import UnitOfWork
+from wuxin.services.bootstrap import default_rules, device_types_with
 from wuxin.services.monitoring.alarms import apply_signals
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
+from wuxin.store.uow import UnitOfWork
 
 LOG = logging.getLogger(__name__)
 
@@ -39,12 +50,16 @@ def device_zones(uow: UnitOfWork, enterprise_id: int, devices: list[dict], enter
     return {d["id"]: named.get(d.get("site_id")) or enterprise_zone for d in devices}
 
 
-def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None,
-                        calendars: Mapping | None = None) -> list[Signal]:
+def device_rule_signals(
+    uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None, calendars: Mapping | None = None
+) -> list[Signal]:
     """Odometer, machine-idle, meter-balance and the PV sky rules for the local `day` (of each enterprise's own zone, with its
     calendar when `calendars` maps enterprise ids to monitoring.DayCalendar); a clear only where an alarm is open."""
-    rules = [r for r in default_rules().values()
-             if r.enabled and r.type in ("odometer", "machine_idle", "meter_balance", "sky_tracking", "inverter_peers")]
+    rules = [
+        r
+        for r in default_rules().values()
+        if r.enabled and r.type in ("odometer", "machine_idle", "meter_balance", "sky_tracking", "inverter_peers")
+    ]
     signals: list[Signal] = []
     enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
     for enterprise in enterprises if rules else []:
@@ -65,10 +80,14 @@ def device_rule_signals(uow: UnitOfWork, day: int, now_ms: int, enterprises: lis
                 signals += _inverter_peers(uow, rule, enterprise["id"], mine, devices, day, now_ms, calendar)
             else:
                 signals += _meters(uow, rule, enterprise["id"], mine, devices, day, now_ms, zones, calendar)
-    return [s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)]
+    return [
+        s for s in signals if s.action == "raise" or uow.monitoring.open_alarm(s.scope, s.source, s.rule.alarm_type)
+    ]
 
 
-def _series(uow: UnitOfWork, device_ids: list[int], keys: set[str], from_ms: int, to_ms: int) -> dict[int, dict[str, list]]:
+def _series(
+    uow: UnitOfWork, device_ids: list[int], keys: set[str], from_ms: int, to_ms: int
+) -> dict[int, dict[str, list]]:
     out: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for key in keys:
         for r in uow.telemetry.readings(device_ids, key, from_ms, to_ms, LIMIT):
@@ -78,12 +97,27 @@ def _series(uow: UnitOfWork, device_ids: list[int], keys: set[str], from_ms: int
 
 
 def _signal(action: str, rule: Rule, enterprise_id: int, device: dict, now_ms: int, detail: dict) -> Signal:
-    return Signal(action, PLATFORM_SCOPE, rule, f"device:{device['id']}", enterprise_id, now_ms,
-                  {"device": device["key"], **detail}, device["id"])
+    return Signal(
+        action,
+        PLATFORM_SCOPE,
+        rule,
+        f"device:{device['id']}",
+        enterprise_id,
+        now_ms,
+        {"device": device["key"], **detail},
+        device["id"],
+    )
 
 
-def _odometer(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int,
-              zones: Mapping[int, str] | None = None) -> list[Signal]:
+def _odometer(
+    uow,
+    rule: Rule,
+    enterprise_id: int,
+    devices: list[dict],
+    day: int,
+    now_ms: int,
+    zones: Mapping[int, str] | None = None,
+) -> list[Signal]:
     """Odometer rule on each vehicle for the local `day` of its site's zone (`zones`, default China)."""
     p = {**ODOMETER_DEFAULTS, **rule.params}
     key = p.get("odometer_key", "odometer_km")
@@ -102,12 +136,15 @@ def _odometer(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int
             continue
         verdict = judge_odometer(odometer, track, start, p, zone_of[d["id"]])
         if verdict:
-            out.append(_signal("raise", rule, enterprise_id, d, now_ms, {"day": day, "timezone": zone_of[d["id"]], **verdict}))
+            out.append(
+                _signal("raise", rule, enterprise_id, d, now_ms, {"day": day, "timezone": zone_of[d["id"]], **verdict})
+            )
     return out
 
 
-def _machines(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int, calendar=None
-              ) -> list[Signal]:
+def _machines(
+    uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int, calendar=None
+) -> list[Signal]:
     """Machine idle: days cut in the enterprise's zone; each machine's declared periods (binding as for its source
     mode) and, with `official_calendar`, PRC holidays out of its baseline; make-up working days judged."""
     p = {**MACHINE_DEFAULTS, **rule.params}
@@ -120,52 +157,84 @@ def _machines(uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int
     for d in devices:
         threshold = (d.get("attributes") or {}).get(attr)
         if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and data.get(d["id"]):
-            hours[d["id"]] = daily_hours(data[d["id"]][key], float(threshold), first, day,
-                                         lambda n: day_start_ms(n, zone), int(p["max_gap_s"] * 1000))
+            hours[d["id"]] = daily_hours(
+                data[d["id"]][key],
+                float(threshold),
+                first,
+                day,
+                lambda n: day_start_ms(n, zone),
+                int(p["max_gap_s"] * 1000),
+            )
             periods = binding(calendar.periods, d["source_mode"] != "enterprise_shared") if calendar is not None else []
             excluded[d["id"]] = excluded_days(range(first, day + 1), zone, periods, official, d["id"], d.get("site_id"))
     workdays = makeup_workdays(range(first, day + 1)) if official else frozenset()
     by_id = {d["id"]: d for d in devices}
-    return [_signal(v.pop("action"), rule, enterprise_id, by_id[device], now_ms, v)
-            for device, v in judge_machines(hours, day, p, excluded, workdays).items()]
+    return [
+        _signal(v.pop("action"), rule, enterprise_id, by_id[device], now_ms, v)
+        for device, v in judge_machines(hours, day, p, excluded, workdays).items()
+    ]
 
 
-def _meters(uow, rule: Rule, enterprise_id: int, meters: list[dict], devices: list[dict], day: int, now_ms: int,
-            zones: Mapping[int, str] | None = None, calendar=None) -> list[Signal]:
+def _meters(
+    uow,
+    rule: Rule,
+    enterprise_id: int,
+    meters: list[dict],
+    devices: list[dict],
+    day: int,
+    now_ms: int,
+    zones: Mapping[int, str] | None = None,
+    calendar=None,
+) -> list[Signal]:
     """Meter balance on each meter for the local `day` of the meter's site zone (`zones`, default China); PRC
     holidays (not make-up working days) and the declared periods binding the meter are its closed days. A verdict
     "unjudged" (an unphysical fit) is logged with its reason, not raised."""
     p = {**METER_DEFAULTS, **rule.params}
-    kinds = {p["machine_device_type"]} if p.get("machine_device_type") else device_types_with("measures_machine_current")
+    kinds = (
+        {p["machine_device_type"]} if p.get("machine_device_type") else device_types_with("measures_machine_current")
+    )
     machines = [d for d in devices if d["device_type"] in kinds]
     if not machines:
         return []
     first = day - int(p["history_days"])
     ids = [d["id"] for d in meters + machines]
     zone_of = {d["id"]: (zones or {}).get(d["id"], DEFAULT_ZONE) for d in meters}
-    data = _series(uow, ids, {p["energy_key"], p["current_key"]},
-                   min(day_start_ms(first, z) for z in zone_of.values()) - DAY_MS,
-                   max(day_start_ms(day + 1, z) for z in zone_of.values()))
+    data = _series(
+        uow,
+        ids,
+        {p["energy_key"], p["current_key"]},
+        min(day_start_ms(first, z) for z in zone_of.values()) - DAY_MS,
+        max(day_start_ms(day + 1, z) for z in zone_of.values()),
+    )
     out = []
     for meter in meters:
         fed = [m for m in machines if _feeds(meter, m)]
         if not fed:
             continue
         zone = zone_of[meter["id"]]
-        periods = binding(calendar.periods, meter.get("source_mode") != "enterprise_shared") if calendar is not None else []
+        periods = (
+            binding(calendar.periods, meter.get("source_mode") != "enterprise_shared") if calendar is not None else []
+        )
         shut = excluded_days(range(first, day + 1), zone, periods, True, meter["id"], meter.get("site_id"))
         working = makeup_workdays(range(first, day + 1))
         closed = [day_start_ms(d, zone) for d in shut if d not in working]
-        verdict = judge_meter(data.get(meter["id"], {}).get(p["energy_key"], []),
-                              {m["id"]: (data.get(m["id"], {}).get(p["current_key"], []), m.get("attributes") or {})
-                               for m in fed},
-                              meter.get("attributes") or {}, [day_start_ms(d, zone) for d in range(first, day + 1)], p,
-                              [day_start_ms(d + 1, zone) for d in range(first, day + 1)], closed)
+        verdict = judge_meter(
+            data.get(meter["id"], {}).get(p["energy_key"], []),
+            {m["id"]: (data.get(m["id"], {}).get(p["current_key"], []), m.get("attributes") or {}) for m in fed},
+            meter.get("attributes") or {},
+            [day_start_ms(d, zone) for d in range(first, day + 1)],
+            p,
+            [day_start_ms(d + 1, zone) for d in range(first, day + 1)],
+            closed,
+        )
         if verdict and verdict["action"] == "unjudged":
             LOG.info("meter %s day %s not judged: %s", meter["key"], day, verdict["reason"]["en"])
         elif verdict:
-            out.append(_signal(verdict.pop("action"), rule, enterprise_id, meter, now_ms,
-                               {"day": day, "timezone": zone, **verdict}))
+            out.append(
+                _signal(
+                    verdict.pop("action"), rule, enterprise_id, meter, now_ms, {"day": day, "timezone": zone, **verdict}
+                )
+            )
     return out
 
 
@@ -183,8 +252,17 @@ def _days_off(calendar, device: dict, days: range, zone: str) -> set[int]:
     return set(excluded_days(days, zone, periods, False, device["id"], device.get("site_id")))
 
 
-def _sky_tracking(uow, rule: Rule, enterprise_id: int, inverters: list[dict], devices: list[dict], day: int,
-                  now_ms: int, zones: Mapping[int, str], calendar=None) -> list[Signal]:
+def _sky_tracking(
+    uow,
+    rule: Rule,
+    enterprise_id: int,
+    inverters: list[dict],
+    devices: list[dict],
+    day: int,
+    now_ms: int,
+    zones: Mapping[int, str],
+    calendar=None,
+) -> list[Signal]:
     """Sky tracking on each inverter for the local `day` of its site (alerts/pv_sky.sky_tracking): its power's
     quarter-hours against its station's measured irradiance (plane-of-array, else GHI), judged against its own
     earlier days. Raise only, as the other fabricated-data tests."""
@@ -201,8 +279,13 @@ def _sky_tracking(uow, rule: Rule, enterprise_id: int, inverters: list[dict], de
         off = _days_off(calendar, inv, days, zone)
         if day in off:
             continue
-        data = _series(uow, [inv["id"], station["id"]], {p["power_key"], *p["sky_keys"]}, day_start_ms(first, zone),
-                       day_start_ms(day + 1, zone))
+        data = _series(
+            uow,
+            [inv["id"], station["id"]],
+            {p["power_key"], *p["sky_keys"]},
+            day_start_ms(first, zone),
+            day_start_ms(day + 1, zone),
+        )
         sky_key = next((k for k in p["sky_keys"] if data.get(station["id"], {}).get(k)), None)
         if sky_key is None:
             continue
@@ -211,17 +294,42 @@ def _sky_tracking(uow, rule: Rule, enterprise_id: int, inverters: list[dict], de
         band = {k: p[k] for k in ("z", "min_history_days", "min_sky_wm2", "min_bins", "min_spread") if k in p}
         check = sky_tracking(power, sky, day, **band)
         if check is not None and check.fabricated:
-            out.append(_signal("raise", rule, enterprise_id, inv, now_ms, {
-                "day": day, "timezone": zone, "key": p["power_key"], "test": "sky_tracking", "sky": f"{station['key']}:{sky_key}",
-                "decorrelation": round(check.decorrelation, 4), "score": round(check.score, 4),
-                "threshold": round(check.threshold, 4), "history_days": check.history_days, "best_other_day": check.best_other_day,
-                "best_other_decorrelation": round(check.best_other_decorrelation, 4),
-                "threshold_from": sky_words(check, float(p.get("z", 3.72)))}))
+            out.append(
+                _signal(
+                    "raise",
+                    rule,
+                    enterprise_id,
+                    inv,
+                    now_ms,
+                    {
+                        "day": day,
+                        "timezone": zone,
+                        "key": p["power_key"],
+                        "test": "sky_tracking",
+                        "sky": f"{station['key']}:{sky_key}",
+                        "decorrelation": round(check.decorrelation, 4),
+                        "score": round(check.score, 4),
+                        "threshold": round(check.threshold, 4),
+                        "history_days": check.history_days,
+                        "best_other_day": check.best_other_day,
+                        "best_other_decorrelation": round(check.best_other_decorrelation, 4),
+                        "threshold_from": sky_words(check, float(p.get("z", 3.72))),
+                    },
+                )
+            )
     return out
 
 
-def _inverter_peers(uow, rule: Rule, enterprise_id: int, inverters: list[dict], devices: list[dict], day: int,
-                    now_ms: int, calendar=None) -> list[Signal]:
+def _inverter_peers(
+    uow,
+    rule: Rule,
+    enterprise_id: int,
+    inverters: list[dict],
+    devices: list[dict],
+    day: int,
+    now_ms: int,
+    calendar=None,
+) -> list[Signal]:
     """Each inverter of a site with two or more against the site's others and its kWp share of the site's pvlib
     expectation (alerts/pv_sky.peer_check), on the daily indicators; raise when both agree it left its own band,
     clear when it is back inside."""
@@ -243,15 +351,27 @@ def _inverter_peers(uow, rule: Rule, enterprise_id: int, inverters: list[dict], 
             if day in off:
                 continue
             own = {d: v for d, v in measured.get(inv["id"], {}).items() if d not in off}
-            by_peer, by_physics = inverter_days(own, [measured.get(o["id"], {}) for o in others], _kwp(inv),
-                                                [_kwp(o) for o in others], expected.get(station["id"], {}), site_kwp)
-            band = {k: p[k] for k in ("window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop") if k in p}
+            by_peer, by_physics = inverter_days(
+                own,
+                [measured.get(o["id"], {}) for o in others],
+                _kwp(inv),
+                [_kwp(o) for o in others],
+                expected.get(station["id"], {}),
+                site_kwp,
+            )
+            band = {
+                k: p[k] for k in ("window_days", "baseline_days", "min_expected_kwh", "max_rise", "max_drop") if k in p
+            }
             check = peer_check(by_peer, by_physics, day, **band)
             if check is None:
                 continue
-            detail = {"day": day, "against_peers": explain_ratio(check.against_peers),
-                      "against_physics": explain_ratio(check.against_physics), "peers": len(others),
-                      "threshold_from": _peer_words(check, len(others))}
+            detail = {
+                "day": day,
+                "against_peers": explain_ratio(check.against_peers),
+                "against_physics": explain_ratio(check.against_physics),
+                "peers": len(others),
+                "threshold_from": _peer_words(check, len(others)),
+            }
             if check.direction is not None:
                 out.append(_signal("raise", rule, enterprise_id, inv, now_ms, {**detail, "direction": check.direction}))
             elif check.against_peers.direction is None and check.against_physics.direction is None:
@@ -275,13 +395,15 @@ def _split(uow, enterprise_id: int, first: int, day: int, p: Mapping) -> tuple[d
 
 def _peer_words(check, peers: int) -> dict[str, str]:
     a, b = check.against_peers, check.against_physics
-    return {"en": f"{a.window_days}-day kWh against {peers} other inverter(s) of the site per kWp (ratio {a.ratio:.3f}, "
-                  f"own baseline {a.baseline_pr:.3f}, band {a.low:.3f}-{a.high:.3f}) and against its kWp share of the "
-                  f"station's pvlib expectation (ratio {b.ratio:.3f}, band {b.low:.3f}-{b.high:.3f}); raised only when "
-                  f"both leave their band the same way",
-            "zh": f"{a.window_days}天发电量按千瓦峰值对照本站其他{peers}台逆变器(比值{a.ratio:.3f}, 自身基线{a.baseline_pr:.3f}, "
-                  f"区间{a.low:.3f}-{a.high:.3f}), 并对照按容量分摊的本站pvlib理论发电量(比值{b.ratio:.3f}, 区间"
-                  f"{b.low:.3f}-{b.high:.3f}); 两者同向越界才告警"}
+    return {
+        "en": f"{a.window_days}-day kWh against {peers} other inverter(s) of the site per kWp (ratio {a.ratio:.3f}, "
+        f"own baseline {a.baseline_pr:.3f}, band {a.low:.3f}-{a.high:.3f}) and against its kWp share of the "
+        f"station's pvlib expectation (ratio {b.ratio:.3f}, band {b.low:.3f}-{b.high:.3f}); raised only when "
+        f"both leave their band the same way",
+        "zh": f"{a.window_days}天发电量按千瓦峰值对照本站其他{peers}台逆变器(比值{a.ratio:.3f}, 自身基线{a.baseline_pr:.3f}, "
+        f"区间{a.low:.3f}-{a.high:.3f}), 并对照按容量分摊的本站pvlib理论发电量(比值{b.ratio:.3f}, 区间"
+        f"{b.low:.3f}-{b.high:.3f}); 两者同向越界才告警",
+    }
 
 
 def _feeds(meter: dict, machine: dict) -> bool:
@@ -305,18 +427,30 @@ def sweep_lots(platform) -> int:
             for rule in rules:
                 mine = [d for d in devices if rule.applies_to(d["device_type"])]
                 if mine:
-                    signals += lot_signals(uow, rule, enterprise["id"], mine, now_ms, devices, unbooked.get(rule.scenario))
+                    signals += lot_signals(
+                        uow, rule, enterprise["id"], mine, now_ms, devices, unbooked.get(rule.scenario)
+                    )
         apply_signals(platform, uow, signals, now_ms)
         uow.commit()
     return len(signals)
 
 
-def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[dict], now_ms: int,
-                everything: list[dict] | None = None, unbooked_rule: Rule | None = None) -> list[Signal]:
+def lot_signals(
+    uow: UnitOfWork,
+    rule: Rule,
+    enterprise_id: int,
+    devices: list[dict],
+    now_ms: int,
+    everything: list[dict] | None = None,
+    unbooked_rule: Rule | None = None,
+) -> list[Signal]:
     p = {**LOT_DEFAULTS, **FLOW_DEFAULTS, **rule.params}
     readers = readers_of(devices, p["lot_attr"], p["value_attr"], p["lot_value_attr"])
-    fresh = {d["id"] for d in (everything or devices)
-             if d.get("last_seen_ms") is not None and now_ms - d["last_seen_ms"] <= p["fresh_s"] * 1000}
+    fresh = {
+        d["id"]
+        for d in (everything or devices)
+        if d.get("last_seen_ms") is not None and now_ms - d["last_seen_ms"] <= p["fresh_s"] * 1000
+    }
     points = uow.monitoring.latest_points([r.id for r in readers], p["key"], now_ms)
     latest = {device: value for device, (_, value) in points.items() if value is not None}
     positions = lot_positions(readers, latest, fresh)
@@ -340,20 +474,34 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
         reconciled = reconcile(rfid, anchor, flows)
         camera = next((f for f in flows if f.source == "camera"), None)
         if reconciled is not None:
-            reconciled["camera_tolerance"] = (camera.tolerance if camera else p["flow_tolerance"],
-                                              {c["key"]: learnt[c["id"]] for c in everything or [] if c["id"] in learnt})
+            reconciled["camera_tolerance"] = (
+                camera.tolerance if camera else p["flow_tolerance"],
+                {c["key"]: learnt[c["id"]] for c in everything or [] if c["id"] in learnt},
+            )
         judged = {**position, "stock": reconciled["stock"] if reconciled else None}
         action = lot_step(judged, state, now_ms, int(p["duration_s"] * 1000))
         # renewed for the next sweep only once judged at or above the pledge: a drop seen by a flow keeps its anchor
-        anchor_step(state, rfid, judged["stock"] is None or judged["stock"] < judged["pledged"], now_ms, p["anchor_s"],
-                    read_ms)
+        anchor_step(
+            state, rfid, judged["stock"] is None or judged["stock"] < judged["pledged"], now_ms, p["anchor_s"], read_ms
+        )
         if action:
             detail = _lot_detail(lot, judged, state, before, reconciled, p)
             out.append(Signal(action, PLATFORM_SCOPE, rule, keys[lot][2], enterprise_id, now_ms, detail))
         if unbooked_rule is not None and reconciled is not None:
-            out += _unbooked_step(unbooked_rule, enterprise_id, keys[lot][2], lot, judged, anchor,
-                                  next((f for f in flows if f.source == "wms"), None), state, now_ms, reconciled, p,
-                                  _feed_delay_ms(wms_rows))
+            out += _unbooked_step(
+                unbooked_rule,
+                enterprise_id,
+                keys[lot][2],
+                lot,
+                judged,
+                anchor,
+                next((f for f in flows if f.source == "wms"), None),
+                state,
+                now_ms,
+                reconciled,
+                p,
+                _feed_delay_ms(wms_rows),
+            )
         if state != before:
             changed[keys[lot]] = state
     uow.monitoring.save_states(changed, now_ms)
@@ -362,27 +510,54 @@ def lot_signals(uow: UnitOfWork, rule: Rule, enterprise_id: int, devices: list[d
 
 def _lot_detail(lot: str, judged: dict, state: dict, before: dict, reconciled: dict | None, p: dict) -> dict:
     n = len(judged["readers"])
-    detail = {"lot": lot, "stock_units": judged["stock"], "pledged_units": judged["pledged"], "readers": n,
-              "since_ms": state.get("since", before.get("since")),
-              "threshold_from": {"en": "the pledge set on the lot" if judged["declared_on_lot"] else
-                                 f"the sum of the pledged shares of the lot's {n} readers",
-                                 "zh": "质押合同约定的整批数量" if judged["declared_on_lot"] else f"该批货{n}个读写器质押份额之和"}}
+    detail = {
+        "lot": lot,
+        "stock_units": judged["stock"],
+        "pledged_units": judged["pledged"],
+        "readers": n,
+        "since_ms": state.get("since", before.get("since")),
+        "threshold_from": {
+            "en": "the pledge set on the lot"
+            if judged["declared_on_lot"]
+            else f"the sum of the pledged shares of the lot's {n} readers",
+            "zh": "质押合同约定的整批数量" if judged["declared_on_lot"] else f"该批货{n}个读写器质押份额之和",
+        },
+    }
     if reconciled:
-        detail.update(stock_set_by=reconciled["set_by"], sources=reconciled["sources"], disagree=reconciled["disagree"],
-                      stock_from=source_words(reconciled, *reconciled["camera_tolerance"]))
+        detail.update(
+            stock_set_by=reconciled["set_by"],
+            sources=reconciled["sources"],
+            disagree=reconciled["disagree"],
+            stock_from=source_words(reconciled, *reconciled["camera_tolerance"]),
+        )
     return detail
 
 
-def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged: dict, anchor, wms, state: dict,
-                   now_ms: int, reconciled: dict, p: dict, feed_delay_ms: int = 0) -> list[Signal]:
+def _unbooked_step(
+    rule: Rule,
+    enterprise_id: int,
+    source: str,
+    lot: str,
+    judged: dict,
+    anchor,
+    wms,
+    state: dict,
+    now_ms: int,
+    reconciled: dict,
+    p: dict,
+    feed_delay_ms: int = 0,
+) -> list[Signal]:
     """The lot under its pledge while its bookings say it holds the pledge, for the grace a late booking has to
     arrive (`booking_grace_s`, or the feed's own longest interval between imports over `wms_feed_days`, whichever
     is longer: a WMS imported once a day gets a day): raise; the books covering the drop again, or the lot
     back, clears."""
     declared_ms = int({**FLOW_DEFAULTS, **rule.params}["booking_grace_s"] * 1000)
     grace_ms = max(declared_ms, feed_delay_ms)
-    why = ({"en": "the WMS feed's own longest interval between imports", "zh": "该WMS数据自身最长导入间隔"}
-           if feed_delay_ms > declared_ms else {"en": "the declared allowance", "zh": "规则设定的补记账宽限"})
+    why = (
+        {"en": "the WMS feed's own longest interval between imports", "zh": "该WMS数据自身最长导入间隔"}
+        if feed_delay_ms > declared_ms
+        else {"en": "the declared allowance", "zh": "规则设定的补记账宽限"}
+    )
     crossing = unbooked_crossing(judged["stock"], judged["pledged"], anchor, wms)
     if crossing is None:
         state.pop("unbooked_since", None)
@@ -393,26 +568,49 @@ def _unbooked_step(rule: Rule, enterprise_id: int, source: str, lot: str, judged
     if state.get("unbooked_raised") or now_ms - since < grace_ms:
         return []
     state["unbooked_raised"] = True
-    detail = {"lot": lot, "stock_units": judged["stock"], "pledged_units": judged["pledged"], "since_ms": since,
-              **crossing, "stock_from": source_words(reconciled, *reconciled["camera_tolerance"]),
-              "threshold_from": {
-                  "en": f"the lot's pledge ({judged['pledged']:g}) against its own WMS bookings since the RFID anchor "
-                        f"({crossing['anchor_units']:g} + in - out = {crossing['booked_stock_units']:g}): the books hold "
-                        f"the pledge, the goods do not, {grace_ms // 60000} min after ({why['en']} for a late booking)",
-                  "zh": f"质押数量({judged['pledged']:g})对照该批自身WMS记账(RFID锚点{crossing['anchor_units']:g}+入库-出库"
-                        f"={crossing['booked_stock_units']:g}):账面仍足额而实物不足,已超过{grace_ms // 60000}分钟"
-                        f"({why['zh']})"}}
+    detail = {
+        "lot": lot,
+        "stock_units": judged["stock"],
+        "pledged_units": judged["pledged"],
+        "since_ms": since,
+        **crossing,
+        "stock_from": source_words(reconciled, *reconciled["camera_tolerance"]),
+        "threshold_from": {
+            "en": f"the lot's pledge ({judged['pledged']:g}) against its own WMS bookings since the RFID anchor "
+            f"({crossing['anchor_units']:g} + in - out = {crossing['booked_stock_units']:g}): the books hold "
+            f"the pledge, the goods do not, {grace_ms // 60000} min after ({why['en']} for a late booking)",
+            "zh": f"质押数量({judged['pledged']:g})对照该批自身WMS记账(RFID锚点{crossing['anchor_units']:g}+入库-出库"
+            f"={crossing['booked_stock_units']:g}):账面仍足额而实物不足,已超过{grace_ms // 60000}分钟"
+            f"({why['zh']})",
+        },
+    }
     return [Signal("raise", PLATFORM_SCOPE, rule, source, enterprise_id, now_ms, detail)]
 
 
 def _lot_cameras(p: dict, lot: str, lot_zones: set, everything: list[dict]) -> list[dict]:
     kinds = {p["camera_device_type"]} if p.get("camera_device_type") else device_types_with("counts_goods_out")
-    return [d for d in everything if d["device_type"] in kinds and ((d.get("attributes") or {}).get("zone_id") in lot_zones
-                                                                   or (d.get("attributes") or {}).get(p["lot_attr"]) == lot)]
+    return [
+        d
+        for d in everything
+        if d["device_type"] in kinds
+        and (
+            (d.get("attributes") or {}).get("zone_id") in lot_zones
+            or (d.get("attributes") or {}).get(p["lot_attr"]) == lot
+        )
+    ]
 
 
-def _camera_tolerances(uow: UnitOfWork, p: dict, lot: str, lot_zones: set, everything: list[dict], readers: list[int],
-                       zones: Mapping[int, str], state: dict, now_ms: int) -> dict[int, CameraTolerance]:
+def _camera_tolerances(
+    uow: UnitOfWork,
+    p: dict,
+    lot: str,
+    lot_zones: set,
+    everything: list[dict],
+    readers: list[int],
+    zones: Mapping[int, str],
+    state: dict,
+    now_ms: int,
+) -> dict[int, CameraTolerance]:
     """Each gate camera's own counting error (alerts/stock.camera_tolerance) over its last `tolerance_days` China days:
     its net count against its zone's RFID stock change, day by day (a zone with several gates: their sum, shared).
     Learnt once a day and kept in the lot's state."""
@@ -438,9 +636,19 @@ def _camera_tolerances(uow: UnitOfWork, p: dict, lot: str, lot_zones: set, every
             if held and before is not None and after is not None and moved_in + moved_out > 0:
                 rows.append((moved_in - moved_out, after - before, moved_in + moved_out))
         per_zone[z] = rows
-    learnt = {c["id"]: camera_tolerance(per_zone.get(zone_of[c["id"]], []), float(p["flow_tolerance"]),
-                                        int(p["min_tolerance_days"]), float(p["tolerance_z"])) for c in cams}
-    state["camera_tolerance"] = {"day": today, "by_camera": {str(k): [v.share, v.days, v.basis] for k, v in learnt.items()}}
+    learnt = {
+        c["id"]: camera_tolerance(
+            per_zone.get(zone_of[c["id"]], []),
+            float(p["flow_tolerance"]),
+            int(p["min_tolerance_days"]),
+            float(p["tolerance_z"]),
+        )
+        for c in cams
+    }
+    state["camera_tolerance"] = {
+        "day": today,
+        "by_camera": {str(k): [v.share, v.days, v.basis] for k, v in learnt.items()},
+    }
     return learnt
 
 
@@ -455,28 +663,53 @@ def _held_at(series_by_reader: list[list[tuple[int, float]]], ts_ms: int) -> flo
     return total
 
 
-def _lot_flows(p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int,
-               uow: UnitOfWork, wms_rows: list[dict], learnt: Mapping[int, CameraTolerance] | None = None) -> list[Flow]:
+def _lot_flows(
+    p: dict,
+    lot: str,
+    lot_zones: set,
+    everything: list[dict],
+    fresh: set[int],
+    anchor,
+    now_ms: int,
+    uow: UnitOfWork,
+    wms_rows: list[dict],
+    learnt: Mapping[int, CameraTolerance] | None = None,
+) -> list[Flow]:
     """The lot's camera and WMS flows since the anchor; a source is left out when it does not cover the whole lot
     (a zone without a fresh camera, a camera silent since the anchor; no WMS booking naming the lot or its zones in
     `wms_feed_days`)."""
     if anchor is None or not lot_zones:
         return []
-    flows = [_camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms, learnt or {}),
-             _wms_flow(wms_rows, lot, lot_zones, anchor, now_ms)]
+    flows = [
+        _camera_flow(uow, p, lot, lot_zones, everything, fresh, anchor, now_ms, learnt or {}),
+        _wms_flow(wms_rows, lot, lot_zones, anchor, now_ms),
+    ]
     return [f for f in flows if f is not None]
 
 
-def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict], fresh: set[int], anchor, now_ms: int,
-                 learnt: Mapping[int, CameraTolerance]) -> Flow | None:
+def _camera_flow(
+    uow,
+    p: dict,
+    lot: str,
+    lot_zones: set,
+    everything: list[dict],
+    fresh: set[int],
+    anchor,
+    now_ms: int,
+    learnt: Mapping[int, CameraTolerance],
+) -> Flow | None:
     """The cameras' counts since the anchor, credited the blend of each camera's own tolerance weighted by the units
     it counted (the declared `flow_tolerance` for a camera with too few days of its own)."""
     cams = _lot_cameras(p, lot, lot_zones, everything)
-    if not lot_zones <= {(c.get("attributes") or {}).get("zone_id") for c in cams} or not all(c["id"] in fresh for c in cams):
+    if not lot_zones <= {(c.get("attributes") or {}).get("zone_id") for c in cams} or not all(
+        c["id"] in fresh for c in cams
+    ):
         return None
     ids = [c["id"] for c in cams]
-    since = {c["id"]: (anchor.get("zones") or {}).get((c.get("attributes") or {}).get("zone_id"), anchor["ts_ms"])
-             for c in cams}  # each zone's flows from when its readers were read
+    since = {
+        c["id"]: (anchor.get("zones") or {}).get((c.get("attributes") or {}).get("zone_id"), anchor["ts_ms"])
+        for c in cams
+    }  # each zone's flows from when its readers were read
     units = {"count_in": 0.0, "count_out": 0.0}
     moved: dict[int, float] = defaultdict(float)
     first: dict[int, int] = {}
@@ -487,12 +720,15 @@ def _camera_flow(uow, p: dict, lot: str, lot_zones: set, everything: list[dict],
                 units[key] += float(r["num"] or 0)
                 moved[r["device_id"]] += float(r["num"] or 0)
     if now_ms - anchor["ts_ms"] > p["fresh_s"] * 1000 and not all(
-            c in first and first[c] - anchor["ts_ms"] <= p["fresh_s"] * 1000 for c in ids):
+        c in first and first[c] - anchor["ts_ms"] <= p["fresh_s"] * 1000 for c in ids
+    ):
         return None  # a camera silent since the anchor: its counts are unknown, never zero
     declared = float(p["flow_tolerance"])
     share = {c: learnt[c].share if c in learnt else declared for c in ids}
     total = sum(moved.values())
-    tolerance = sum(share[c] * moved[c] for c in ids) / total if total > 0 else (max(share.values()) if share else declared)
+    tolerance = (
+        sum(share[c] * moved[c] for c in ids) / total if total > 0 else (max(share.values()) if share else declared)
+    )
     return Flow("camera", units["count_in"], units["count_out"], round(tolerance, 4))
 
 
@@ -501,8 +737,14 @@ def _wms_rows(uow: UnitOfWork, enterprise_id: int, feed_days: int, now_ms: int) 
     time and their import's time in ms."""
     today = local_day(now_ms)
     rows = uow.credit.shared_records_between(enterprise_id, "wms_movements", today - feed_days, today + 1)
-    return [{**r["data"], "ts_ms": int(dt.datetime.fromisoformat(r["data"]["ts"]).timestamp() * 1000),
-             "imported_ms": r["created_ms"]} for r in rows]
+    return [
+        {
+            **r["data"],
+            "ts_ms": int(dt.datetime.fromisoformat(r["data"]["ts"]).timestamp() * 1000),
+            "imported_ms": r["created_ms"],
+        }
+        for r in rows
+    ]
 
 
 def _feed_delay_ms(rows: list[dict]) -> int:

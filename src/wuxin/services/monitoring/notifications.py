@@ -4,6 +4,7 @@ outbox delivered with retries and exponential backoff; the clock decides when a 
 Webhook receivers verify `X-Wuxin-Signature: sha256=<hex>` = HMAC-SHA256(secret, f"{X-Wuxin-Timestamp}.{body}")
 and may drop repeats by `X-Wuxin-Delivery` (delivery is at least once).
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,9 @@ MAX_RETRY_MS = 3_600_000
 
 
 def _fernet(platform: Platform) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin notification secrets",
-               info=b"v1").derive(platform.settings.secret_key.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wuxin notification secrets", info=b"v1").derive(
+        platform.settings.secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -61,16 +63,27 @@ def add_channel(platform: Platform, principal: Principal, kind: str, target: str
     secret = new_token("whsec") if kind == "webhook" else None
     with platform.uow() as uow:
         channel_id = uow.monitoring.add_channel(
-            tenant_id=principal.tenant_id, kind=kind, target=target, min_severity=min_severity,
-            secret=_fernet(platform).encrypt(secret.encode()).decode() if secret else None, created_ms=platform.clock_ms())
-        uow.logs.audit(platform.clock_ms(), principal.user_id, "notification.channel.add", f"channel:{channel_id}",
-                       {"kind": kind, "target": target, "min_severity": min_severity})
+            tenant_id=principal.tenant_id,
+            kind=kind,
+            target=target,
+            min_severity=min_severity,
+            secret=_fernet(platform).encrypt(secret.encode()).decode() if secret else None,
+            created_ms=platform.clock_ms(),
+        )
+        uow.logs.audit(
+            platform.clock_ms(),
+            principal.user_id,
+            "notification.channel.add",
+            f"channel:{channel_id}",
+            {"kind": kind, "target": target, "min_severity": min_severity},
+        )
         uow.commit()
     return {"id": channel_id, "kind": kind, "target": target, "min_severity": min_severity, "secret": secret}
 
 
-def deliver_due(platform: Platform, limit: int = 200, smtp: tuple[str, int] | None = None,
-                client: httpx.Client | None = None) -> dict:
+def deliver_due(
+    platform: Platform, limit: int = 200, smtp: tuple[str, int] | None = None, client: httpx.Client | None = None
+) -> dict:
     """Send every due notification once; failures are rescheduled, and given up after MAX_ATTEMPTS."""
     now_ms = platform.clock_ms()
     counts = {"sent": 0, "retry": 0, "failed": 0}
@@ -84,14 +97,22 @@ def deliver_due(platform: Platform, limit: int = 200, smtp: tuple[str, int] | No
             with platform.uow() as uow:
                 attempts = n["attempts"] + 1
                 if error is None:
-                    uow.monitoring.set_notification(n["id"], status="sent", attempts=attempts, sent_ms=now_ms, last_error=None)
+                    uow.monitoring.set_notification(
+                        n["id"], status="sent", attempts=attempts, sent_ms=now_ms, last_error=None
+                    )
                     counts["sent"] += 1
                 elif attempts >= MAX_ATTEMPTS:
-                    uow.monitoring.set_notification(n["id"], status="failed", attempts=attempts, last_error=error[:1000])
+                    uow.monitoring.set_notification(
+                        n["id"], status="failed", attempts=attempts, last_error=error[:1000]
+                    )
                     counts["failed"] += 1
                 else:
-                    uow.monitoring.set_notification(n["id"], attempts=attempts, last_error=error[:1000],
-                                                    next_attempt_ms=now_ms + retry_delay_ms(attempts))
+                    uow.monitoring.set_notification(
+                        n["id"],
+                        attempts=attempts,
+                        last_error=error[:1000],
+                        next_attempt_ms=now_ms + retry_delay_ms(attempts),
+                    )
                     counts["retry"] += 1
                 uow.commit()
     finally:
@@ -110,8 +131,12 @@ def _send(platform: Platform, n: dict, now_ms: int, smtp: tuple[str, int], clien
     try:
         if n["kind"] == "webhook":
             secret = _fernet(platform).decrypt(n["secret"].encode()).decode()
-            headers = {"Content-Type": "application/json", "X-Wuxin-Timestamp": str(now_ms),
-                       "X-Wuxin-Signature": sign(secret, now_ms, body), "X-Wuxin-Delivery": str(n["id"])}
+            headers = {
+                "Content-Type": "application/json",
+                "X-Wuxin-Timestamp": str(now_ms),
+                "X-Wuxin-Signature": sign(secret, now_ms, body),
+                "X-Wuxin-Delivery": str(n["id"]),
+            }
             response = client.post(n["target"], content=body, headers=headers)
             return None if 200 <= response.status_code < 300 else f"webhook answered HTTP {response.status_code}"
         _email(smtp, platform.settings.smtp_from, n["target"], n["payload"])
@@ -124,8 +149,10 @@ def _email(smtp: tuple[str, int], sender: str, to: str, payload: dict) -> None:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = (f"[物信 {payload['severity']}] {payload['alarm_type']} {payload['event']} "
-                          f"(alarm {payload['id']}, enterprise {payload['enterprise_id']})")
+    message["Subject"] = (
+        f"[物信 {payload['severity']}] {payload['alarm_type']} {payload['event']} "
+        f"(alarm {payload['id']}, enterprise {payload['enterprise_id']})"
+    )
     message.set_content(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
     with smtplib.SMTP(smtp[0], smtp[1], timeout=5) as server:
         server.send_message(message)

@@ -1,17 +1,14 @@
 """The rule catalogue and a bank's overrides of its rules per product."""
+
 from __future__ import annotations
 
-
-
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.rules import SEVERITIES, Rule, apply_override
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.security.policy import Principal, require_role
+from wuxin.services.bootstrap import default_rules
 from wuxin.services.monitoring.rule_cache import invalidate_index
-
-
 
 # ---------------------------------------------------------------- rules and overrides
 
@@ -21,9 +18,18 @@ def list_rules(scenario: str | None = None) -> list[dict]:
 
 
 def rule_doc(r: Rule) -> dict:
-    return {"id": r.id, "type": r.type, "alarm_type": r.alarm_type, "severity": r.severity, "device_type": r.device_type,
-            "scenario": r.scenario, "params": dict(r.params), "risk_class_floor": r.risk_class_floor, "label": dict(r.label),
-            "enabled": r.enabled}
+    return {
+        "id": r.id,
+        "type": r.type,
+        "alarm_type": r.alarm_type,
+        "severity": r.severity,
+        "device_type": r.device_type,
+        "scenario": r.scenario,
+        "params": dict(r.params),
+        "risk_class_floor": r.risk_class_floor,
+        "label": dict(r.label),
+        "enabled": r.enabled,
+    }
 
 
 def set_override(platform: Platform, principal: Principal, product: str, rule_id: str, override: dict) -> dict:
@@ -49,8 +55,10 @@ def set_override(platform: Platform, principal: Principal, product: str, rule_id
 def list_overrides(platform: Platform, principal: Principal) -> list[dict]:
     require_role(principal, Role.RISK_MANAGER, Role.CREDIT_OFFICER)
     with platform.uow() as uow:
-        return [{k: o[k] for k in ("product", "rule_id", "override", "updated_ms", "updated_by")}
-                for o in uow.monitoring.overrides(principal.tenant_id)]
+        return [
+            {k: o[k] for k in ("product", "rule_id", "override", "updated_ms", "updated_by")}
+            for o in uow.monitoring.overrides(principal.tenant_id)
+        ]
 
 
 def delete_override(platform: Platform, principal: Principal, product: str, rule_id: str) -> int:

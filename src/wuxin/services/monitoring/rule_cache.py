@@ -1,18 +1,18 @@
 """The rule index: which stream rules watch which device and key (pack defaults, a bank's tuned variants,
 pledge-zone geofences), cached per process, rebuilt when overrides, loans or zones change here and at least every
 `INDEX_TTL_MS` for changes made by other processes."""
+
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
 
-
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.engine import DeviceInfo
 from wuxin.alerts.rules import STREAM_TYPES, Rule, apply_override, parse_rule
 from wuxin.bootstrap import Platform
 from wuxin.loans.lifecycle import LIVE_STATES
+from wuxin.services.bootstrap import default_rules
 from wuxin.store.uow import UnitOfWork
 
 PLATFORM_SCOPE = "platform"
@@ -51,8 +51,11 @@ class RuleIndex:
 
     def rules_for(self, platform: Platform, device: DeviceInfo) -> list[tuple[str, Rule]]:
         """(scope, rule) pairs: pack defaults for everyone, tuned variants and zone fences per lending tenant."""
-        out = [(PLATFORM_SCOPE, r) for r in default_rules().values()
-               if r.type in STREAM_TYPES and r.enabled and r.applies_to(device.device_type)]
+        out = [
+            (PLATFORM_SCOPE, r)
+            for r in default_rules().values()
+            if r.type in STREAM_TYPES and r.enabled and r.applies_to(device.device_type)
+        ]
         loans = self.loans_by_enterprise.get(device.enterprise_id, [])
         for scope, rule in tenant_variants(self.overrides, loans, [r for _, r in out]):
             out.append((scope, rule))
@@ -84,10 +87,17 @@ def tenant_variants(overrides: list[dict], loans: list[dict], rules: list[Rule])
 
 
 def zone_rule(loan_id: int, zone: dict) -> Rule:
-    return parse_rule({"id": f"loan.{loan_id}.zone.{zone['zone_id']}", "type": "geofence", "alarm_type": "zone_exit",
-                       "severity": "major", "params": {"zone": zone["polygon"], "on": "exit", "zone_name": zone["zone_id"]},
-                       "risk_class_floor": "special_mention",
-                       "label": {"zh": "质押物/车辆驶出质押区域", "en": "left the pledge zone"}})
+    return parse_rule(
+        {
+            "id": f"loan.{loan_id}.zone.{zone['zone_id']}",
+            "type": "geofence",
+            "alarm_type": "zone_exit",
+            "severity": "major",
+            "params": {"zone": zone["polygon"], "on": "exit", "zone_name": zone["zone_id"]},
+            "risk_class_floor": "special_mention",
+            "label": {"zh": "质押物/车辆驶出质押区域", "en": "left the pledge zone"},
+        }
+    )
 
 
 _INDEXES: dict[int, RuleIndex] = {}

@@ -3,17 +3,14 @@
 A batch is first filtered by the rule index (one dict lookup per point); only watched points reach the evaluators,
 their state is read and written in the batch's own transaction, and alarms are stored in it too, so an alarm
 exists exactly when its data does."""
+
 from __future__ import annotations
-
-
 
 from wuxin.alerts.engine import Evaluation, evaluate_clock, evaluate_device, points_by_device
 from wuxin.bootstrap import Platform
 from wuxin.services.monitoring.alarms import apply_signals
 from wuxin.services.monitoring.rule_cache import rule_index
 from wuxin.store.uow import UnitOfWork
-
-
 
 # ---------------------------------------------------------------- evaluation as data arrives
 

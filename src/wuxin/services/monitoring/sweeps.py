@@ -1,5 +1,6 @@
 """The periodic sweep: connectivity and offline alarms, herd counts and herd-relative outliers, regional excess,
 lots, escalation and the daily rules when due; and the daemon thread that runs it."""
+
 from __future__ import annotations
 
 import logging
@@ -7,24 +8,24 @@ import threading
 
 import orjson
 
-from wuxin.services.bootstrap import default_rules
 from wuxin.alerts.dust import dust_rule, explanation, site_excess
-from wuxin.alerts.herd import herd_count_step, herd_outliers
 from wuxin.alerts.engine import DeviceInfo, Signal, absence_signal
+from wuxin.alerts.herd import herd_count_step, herd_outliers
 from wuxin.alerts.rules import Rule
 from wuxin.bootstrap import Platform
 from wuxin.calendars.periods import binding, period_at
 from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.security.policy import reading_tenants, usable_by_every_reader
-from wuxin.services.devices.registry import consent_views
+from wuxin.services.bootstrap import default_rules
 from wuxin.services.devices.calendars import in_service, periods_by_enterprise
-from wuxin.services.monitoring.device_rules import sweep_lots
+from wuxin.services.devices.connectivity import sweep_connectivity
+from wuxin.services.devices.registry import consent_views
 from wuxin.services.monitoring.alarms import apply_signals, escalate
 from wuxin.services.monitoring.daily import day_calendars, run_daily_due
+from wuxin.services.monitoring.device_rules import sweep_lots
+from wuxin.services.monitoring.notifications import deliver_due
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
 from wuxin.store.uow import UnitOfWork
-from wuxin.services.devices.connectivity import sweep_connectivity
-from wuxin.services.monitoring.notifications import deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,19 @@ CURSOR = ("cursor", "connectivity", "-")
 
 def sweep(platform: Platform) -> dict:
     """Connectivity (recorded by the protocols part), offline alarms, herd counts, escalation, the daily rules."""
+
     def run() -> dict:
         recorded = sweep_connectivity(platform)
-        return {"transitions": len(recorded), "connectivity": sweep_connectivity_alarms(platform),
-                "herd": sweep_herds(platform), "herd_relative": sweep_herd_relative(platform),
-                "regional_excess": sweep_regional_excess(platform),
-                "lots": sweep_lots(platform),
-                "escalated": escalate(platform),
-                "daily": platform.metrics.timed_job("daily", lambda: run_daily_due(platform))}
+        return {
+            "transitions": len(recorded),
+            "connectivity": sweep_connectivity_alarms(platform),
+            "herd": sweep_herds(platform),
+            "herd_relative": sweep_herd_relative(platform),
+            "regional_excess": sweep_regional_excess(platform),
+            "lots": sweep_lots(platform),
+            "escalated": escalate(platform),
+            "daily": platform.metrics.timed_job("daily", lambda: run_daily_due(platform)),
+        }
 
     return platform.metrics.timed_job("sweep", run)  # duration and last success in /metrics
 
@@ -71,10 +77,16 @@ def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
         rows = uow.monitoring.transitions_after(cursor, batch)
         signals = []
         offline = [r for r in rows if r["to_state"] == "offline"]
-        periods = periods_by_enterprise(uow, sorted({r["enterprise_id"] for r in offline}),
-                                        min((r["at_ms"] for r in offline), default=0), now_ms + 1)
+        periods = periods_by_enterprise(
+            uow,
+            sorted({r["enterprise_id"] for r in offline}),
+            min((r["at_ms"] for r in offline), default=0),
+            now_ms + 1,
+        )
         for row in rows:
-            info = DeviceInfo(row["device_id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {})
+            info = DeviceInfo(
+                row["device_id"], row["key"], row["device_type"], row["enterprise_id"], row["attributes"] or {}
+            )
             pending.pop(info.id, None)
             if row["to_state"] == "offline":
                 if not in_service(row, row["at_ms"]):
@@ -90,13 +102,16 @@ def sweep_connectivity_alarms(platform: Platform, batch: int = 5000) -> int:
         if rows:
             uow.monitoring.save_states({CURSOR: {"after_id": rows[-1]["id"]}}, now_ms)
         if pending != before:
-            uow.monitoring.save_states({OFFLINE_AFTER_PERIOD: {"devices": {str(k): v for k, v in pending.items()}}}, now_ms)
+            uow.monitoring.save_states(
+                {OFFLINE_AFTER_PERIOD: {"devices": {str(k): v for k, v in pending.items()}}}, now_ms
+            )
         uow.commit()
     return len(signals)
 
 
-def _absence_signals(absence: list[Rule], info: DeviceInfo, to_state: str, at_ms: int, now_ms: int,
-                     **detail) -> list[Signal]:
+def _absence_signals(
+    absence: list[Rule], info: DeviceInfo, to_state: str, at_ms: int, now_ms: int, **detail
+) -> list[Signal]:
     out = []
     for rule in absence:
         if not rule.applies_to(info.device_type) or not has_heartbeat_duty(rule, info.device_type):
@@ -104,8 +119,20 @@ def _absence_signals(absence: list[Rule], info: DeviceInfo, to_state: str, at_ms
         offline_since = at_ms if to_state == "offline" else None
         signal = absence_signal(info, PLATFORM_SCOPE, rule, to_state, at_ms, offline_since, now_ms)
         if signal:
-            out.append(Signal(signal.action, signal.scope, signal.rule, signal.source, signal.enterprise_id, signal.at_ms,
-                              {**signal.detail, **detail}, signal.device_id) if detail else signal)
+            out.append(
+                Signal(
+                    signal.action,
+                    signal.scope,
+                    signal.rule,
+                    signal.source,
+                    signal.enterprise_id,
+                    signal.at_ms,
+                    {**signal.detail, **detail},
+                    signal.device_id,
+                )
+                if detail
+                else signal
+            )
     return out
 
 
@@ -144,13 +171,18 @@ def herd_signal(uow: UnitOfWork, enterprise_id: int, rule: Rule, now_ms: int) ->
     """The herd's share reporting in the window against its own usual share (alerts/herd.py herd_count_step), counted
     over the devices in service (a culled cow's tag is not missing) registered at least one window ago; not judged
     while the enterprise declared a shutdown or maintenance window."""
-    periods = binding(periods_by_enterprise(uow, [enterprise_id], now_ms, now_ms + 1)[enterprise_id],
-                      bool(uow.calendars.with_independent_devices([enterprise_id])))
+    periods = binding(
+        periods_by_enterprise(uow, [enterprise_id], now_ms, now_ms + 1)[enterprise_id],
+        bool(uow.calendars.with_independent_devices([enterprise_id])),
+    )
     if period_at(periods, now_ms, kinds=("shutdown", "maintenance")) is not None:
         return None
     window_ms = int(rule.params["window_s"] * 1000)
-    ids = [d["id"] for d in uow.devices.list(enterprise_id)
-           if rule.applies_to(d["device_type"]) and in_service(d, now_ms) and d["created_ms"] <= now_ms - window_ms]
+    ids = [
+        d["id"]
+        for d in uow.devices.list(enterprise_id)
+        if rule.applies_to(d["device_type"]) and in_service(d, now_ms) and d["created_ms"] <= now_ms - window_ms
+    ]
     reporting = uow.monitoring.reporting_devices(ids, now_ms - window_ms, now_ms + 1) if ids else set()
     source = f"enterprise:{enterprise_id}"
     key = (PLATFORM_SCOPE, rule.id, source)
@@ -181,8 +213,9 @@ def sweep_herd_relative(platform: Platform, limit: int = 1_000_000) -> int:
     return len(signals)
 
 
-def herd_relative_signals(uow: UnitOfWork, enterprise_id: int, rule: Rule, devices: dict[int, dict], now_ms: int,
-                          limit: int) -> list[Signal]:
+def herd_relative_signals(
+    uow: UnitOfWork, enterprise_id: int, rule: Rule, devices: dict[int, dict], now_ms: int, limit: int
+) -> list[Signal]:
     p = rule.params
     duration_ms, bucket_ms = int(p["duration_s"] * 1000), int(p.get("bucket_s", 3600) * 1000)
     series: dict[int, list[tuple[int, float]]] = {}
@@ -195,12 +228,39 @@ def herd_relative_signals(uow: UnitOfWork, enterprise_id: int, rule: Rule, devic
     signals = []
     for device_id, o in outliers.items():
         if device_id not in raised:
-            signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, o.at_ms, {
-                "device": devices[device_id]["key"], "key": p["key"], "value": o.value, "herd_median": round(o.herd_median, 4),
-                "excess": round(o.value - o.herd_median, 4), "min_excess": p["min_excess"], "since_ms": o.since_ms}, device_id))
+            signals.append(
+                Signal(
+                    "raise",
+                    PLATFORM_SCOPE,
+                    rule,
+                    f"device:{device_id}",
+                    enterprise_id,
+                    o.at_ms,
+                    {
+                        "device": devices[device_id]["key"],
+                        "key": p["key"],
+                        "value": o.value,
+                        "herd_median": round(o.herd_median, 4),
+                        "excess": round(o.value - o.herd_median, 4),
+                        "min_excess": p["min_excess"],
+                        "since_ms": o.since_ms,
+                    },
+                    device_id,
+                )
+            )
     for device_id in raised & calm:
-        signals.append(Signal("clear", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, now_ms,
-                              {"device": devices[device_id]["key"], "key": p["key"]}, device_id))
+        signals.append(
+            Signal(
+                "clear",
+                PLATFORM_SCOPE,
+                rule,
+                f"device:{device_id}",
+                enterprise_id,
+                now_ms,
+                {"device": devices[device_id]["key"], "key": p["key"]},
+                device_id,
+            )
+        )
     now_raised = sorted((raised - calm) | set(outliers))
     if now_raised != sorted(raised):
         uow.monitoring.save_states({state_key: {"raised": now_raised}}, now_ms)
@@ -228,8 +288,9 @@ def sweep_regional_excess(platform: Platform, limit: int = 1_000_000) -> int:
     return len(signals)
 
 
-def regional_excess_signals(uow: UnitOfWork, rule: Rule, enterprises: list[dict], region: str, devices: list[dict],
-                            now_ms: int, limit: int) -> list[Signal]:
+def regional_excess_signals(
+    uow: UnitOfWork, rule: Rule, enterprises: list[dict], region: str, devices: list[dict], now_ms: int, limit: int
+) -> list[Signal]:
     judged = dust_rule(rule.params)
     in_region = {e["id"]: e for e in enterprises if e["region"] == region}
     here = {d["id"]: d for d in devices if d["enterprise_id"] in in_region}
@@ -252,7 +313,9 @@ def regional_excess_signals(uow: UnitOfWork, rule: Rule, enterprises: list[dict]
         calendar = day_calendars(uow, [in_region[enterprise_id]], local_day(since_ms), local_day(now_ms))[enterprise_id]
         days = range(int(local_day(since_ms, calendar.zone)), int(local_day(now_ms, calendar.zone)) + 1)
         off = set(calendar.excluded(days, official=calendar.zone == DEFAULT_ZONE))
-        signals += _site_signals(uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(calendar.zone, off))
+        signals += _site_signals(
+            uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(calendar.zone, off)
+        )
     return signals
 
 
@@ -262,21 +325,28 @@ def consented_peers(enterprise_id: int, devices: dict[int, dict], consents: dict
     holds a valid consent from the peer's enterprise covering that device. A firm no bank watches gets no peers (its
     own users would read a figure made of firms that never consented to them): judged by the fallback alone."""
     readers = reading_tenants(consents.get(enterprise_id, []), now_ms)
-    return {i for i, d in devices.items() if d["enterprise_id"] != enterprise_id
-            and usable_by_every_reader(readers, consents.get(d["enterprise_id"], []), d["key"], d["device_type"], now_ms)}
+    return {
+        i
+        for i, d in devices.items()
+        if d["enterprise_id"] != enterprise_id
+        and usable_by_every_reader(readers, consents.get(d["enterprise_id"], []), d["key"], d["device_type"], now_ms)
+    }
 
 
 def _hours_in(zone: str, days_off: set[int]):
     """Hours since local midnight in the site's zone (working hours are the site's own); -1 on the site's days off
     (declared periods; PRC holidays for a site on China time): no working hours then, so the fallback is silent."""
+
     def hour_of(ts: int) -> float:
         day = int(local_day(ts, zone))
         return -1.0 if day in days_off else (ts - day_start_ms(day, zone)) / 3_600_000
+
     return hour_of
 
 
-def _site_signals(uow: UnitOfWork, rule: Rule, judged, enterprise_id: int, own: dict, peers: dict, devices: dict,
-                  now_ms: int, hour_of) -> list[Signal]:
+def _site_signals(
+    uow: UnitOfWork, rule: Rule, judged, enterprise_id: int, own: dict, peers: dict, devices: dict, now_ms: int, hour_of
+) -> list[Signal]:
     state_key = (PLATFORM_SCOPE, rule.id, f"enterprise:{enterprise_id}")
     raised = set(uow.monitoring.states([state_key]).get(state_key, {}).get("raised", []))
     signals, now_raised = [], set(raised)
@@ -285,16 +355,43 @@ def _site_signals(uow: UnitOfWork, rule: Rule, judged, enterprise_id: int, own: 
         j = excess.latest if excess else None
         if excess and device_id not in raised:
             now_raised.add(device_id)
-            signals.append(Signal("raise", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, excess.at_ms, {
-                "device": devices[device_id]["key"], "key": rule.params["key"], "value": j.value,
-                "background": None if j.background is None else round(j.background, 1), "peers": j.peers,
-                "margin": judged.margin, "limit": round(j.limit, 1), "since_ms": excess.since_ms,
-                "judged_by": "regional_background" if j.background is not None else "fallback_working_hours",
-                "threshold_from": explanation(j, judged)}, device_id))
+            signals.append(
+                Signal(
+                    "raise",
+                    PLATFORM_SCOPE,
+                    rule,
+                    f"device:{device_id}",
+                    enterprise_id,
+                    excess.at_ms,
+                    {
+                        "device": devices[device_id]["key"],
+                        "key": rule.params["key"],
+                        "value": j.value,
+                        "background": None if j.background is None else round(j.background, 1),
+                        "peers": j.peers,
+                        "margin": judged.margin,
+                        "limit": round(j.limit, 1),
+                        "since_ms": excess.since_ms,
+                        "judged_by": "regional_background" if j.background is not None else "fallback_working_hours",
+                        "threshold_from": explanation(j, judged),
+                    },
+                    device_id,
+                )
+            )
         elif calm and device_id in raised:
             now_raised.discard(device_id)
-            signals.append(Signal("clear", PLATFORM_SCOPE, rule, f"device:{device_id}", enterprise_id, now_ms,
-                                  {"device": devices[device_id]["key"], "key": rule.params["key"]}, device_id))
+            signals.append(
+                Signal(
+                    "clear",
+                    PLATFORM_SCOPE,
+                    rule,
+                    f"device:{device_id}",
+                    enterprise_id,
+                    now_ms,
+                    {"device": devices[device_id]["key"], "key": rule.params["key"]},
+                    device_id,
+                )
+            )
     if now_raised != raised:
         uow.monitoring.save_states({state_key: {"raised": sorted(now_raised)}}, now_ms)
     return signals
@@ -311,7 +408,7 @@ class MonitoringSweeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wuxin-monitoring", daemon=True)
 
-    def start(self) -> "MonitoringSweeper":
+    def start(self) -> MonitoringSweeper:
         self._thread.start()
         return self
 

@@ -1,4 +1,5 @@
 """Alembic environment: one URL from the config, metadata from wuxin.store.tables."""
+
 from alembic import context
 
 from wuxin.store.db import make_engine

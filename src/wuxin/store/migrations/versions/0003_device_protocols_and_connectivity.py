@@ -3,8 +3,9 @@
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"
@@ -18,8 +19,12 @@ def upgrade() -> None:
         sa.Column("child_device_id", sa.Integer(), nullable=False),
         sa.Column("gateway_device_id", sa.Integer(), nullable=False),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["child_device_id"], ["devices.id"], name=op.f("fk_gateway_children_child_device_id_devices")),
-        sa.ForeignKeyConstraint(["gateway_device_id"], ["devices.id"], name=op.f("fk_gateway_children_gateway_device_id_devices")),
+        sa.ForeignKeyConstraint(
+            ["child_device_id"], ["devices.id"], name=op.f("fk_gateway_children_child_device_id_devices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["gateway_device_id"], ["devices.id"], name=op.f("fk_gateway_children_gateway_device_id_devices")
+        ),
         sa.PrimaryKeyConstraint("child_device_id", name=op.f("pk_gateway_children")),
     )
     op.create_index("ix_gateway_children_gateway", "gateway_children", ["gateway_device_id"])
@@ -38,8 +43,12 @@ def upgrade() -> None:
         sa.Column("platform_id", sa.Integer(), nullable=False),
         sa.Column("enterprise_id", sa.Integer(), nullable=False),
         sa.Column("added_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["platform_id"], ["push_platforms.id"], name=op.f("fk_push_platform_enterprises_platform_id_push_platforms")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_push_platform_enterprises_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["platform_id"], ["push_platforms.id"], name=op.f("fk_push_platform_enterprises_platform_id_push_platforms")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_push_platform_enterprises_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("platform_id", "enterprise_id", name=op.f("pk_push_platform_enterprises")),
     )
     op.create_table(
@@ -68,7 +77,9 @@ def upgrade() -> None:
         sa.Column("at_ms", sa.BigInteger(), nullable=False),
         sa.Column("cause", sa.String(length=30), nullable=False),
         sa.Column("last_seen_ms", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(["device_id"], ["devices.id"], name=op.f("fk_connectivity_transitions_device_id_devices")),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["devices.id"], name=op.f("fk_connectivity_transitions_device_id_devices")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_connectivity_transitions")),
     )
     op.create_index("ix_connectivity_transitions_enterprise_at", "connectivity_transitions", ["enterprise_id", "at_ms"])

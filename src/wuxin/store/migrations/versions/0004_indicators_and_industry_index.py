@@ -3,8 +3,9 @@
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"
@@ -33,7 +34,9 @@ def upgrade() -> None:
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("computed_ms", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["device_id"], ["devices.id"], name=op.f("fk_device_day_indicators_device_id_devices")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_device_day_indicators_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_device_day_indicators_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("device_id", "day", "indicator", name=op.f("pk_device_day_indicators")),
     )
     op.create_index("ix_device_day_indicators_enterprise_day", "device_day_indicators", ["enterprise_id", "day"])
@@ -46,7 +49,9 @@ def upgrade() -> None:
         sa.Column("quality", sa.String(length=10), nullable=False),
         sa.Column("devices", sa.Integer(), nullable=False),
         sa.Column("computed_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_enterprise_day_indicators_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_enterprise_day_indicators_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("enterprise_id", "day", "indicator", name=op.f("pk_enterprise_day_indicators")),
     )
     op.create_index("ix_enterprise_day_indicators_day_indicator", "enterprise_day_indicators", ["day", "indicator"])
@@ -59,7 +64,9 @@ def upgrade() -> None:
         sa.Column("quality", sa.String(length=10), nullable=False),
         sa.Column("days", sa.Integer(), nullable=False),
         sa.Column("computed_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_enterprise_month_indicators_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_enterprise_month_indicators_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("enterprise_id", "month", "indicator", name=op.f("pk_enterprise_month_indicators")),
     )
     op.create_table(

@@ -3,8 +3,9 @@
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -45,12 +46,18 @@ def upgrade() -> None:
         sa.Column("trust_level", sa.Float(), nullable=False),
         sa.Column("ledger_leaf", sa.BigInteger(), nullable=True),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["import_id"], ["business_imports.id"], name=op.f("fk_business_records_import_id_business_imports")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_business_records_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["import_id"], ["business_imports.id"], name=op.f("fk_business_records_import_id_business_imports")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_business_records_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_business_records")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_business_records_dedupe_key")),
     )
-    op.create_index("ix_business_records_enterprise_kind_day", "business_records", ["enterprise_id", "kind", "last_day"])
+    op.create_index(
+        "ix_business_records_enterprise_kind_day", "business_records", ["enterprise_id", "kind", "last_day"]
+    )
     op.create_table(
         "business_rejections",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -61,7 +68,9 @@ def upgrade() -> None:
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("received_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["import_id"], ["business_imports.id"], name=op.f("fk_business_rejections_import_id_business_imports")),
+        sa.ForeignKeyConstraint(
+            ["import_id"], ["business_imports.id"], name=op.f("fk_business_rejections_import_id_business_imports")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_business_rejections")),
     )
     op.create_table(
@@ -96,8 +105,12 @@ def upgrade() -> None:
         sa.Column("expected_loss_cny", sa.String(length=30), nullable=False),
         sa.Column("ledger_leaf", sa.BigInteger(), nullable=True),
         sa.Column("decided_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_credit_decisions_enterprise_id_enterprises")),
-        sa.ForeignKeyConstraint(["model_version"], ["credit_models.version"], name=op.f("fk_credit_decisions_model_version_credit_models")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_credit_decisions_enterprise_id_enterprises")
+        ),
+        sa.ForeignKeyConstraint(
+            ["model_version"], ["credit_models.version"], name=op.f("fk_credit_decisions_model_version_credit_models")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_decisions")),
     )
     op.create_index("ix_credit_decisions_enterprise_tenant", "credit_decisions", ["enterprise_id", "tenant_id", "id"])

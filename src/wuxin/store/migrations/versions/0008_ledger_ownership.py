@@ -10,8 +10,9 @@ An entry whose thing cannot be found keeps owner NULL; its reader rule (wuxin.se
 then finds no such thing and answers as if absent, so an old entry never becomes readable by more
 people than before. Kinds the platform does not know get the class "platform" (the admin's).
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
@@ -32,9 +33,9 @@ DATA_CLASSES = {  # as wuxin.services.evidence.ledger.DATA_CLASSES when this rev
 OWNERS = {  # kind -> the owner's tenant, read from the table of the thing the entry proves
     "credit_decision": "SELECT d.tenant_id FROM credit_decisions d WHERE d.ledger_leaf = ledger_entries.leaf_index",
     "pledge_change": "SELECT l.tenant_id FROM loans l WHERE ledger_entries.subject LIKE 'loan:%' "
-                     "AND l.id = CAST(SUBSTR(ledger_entries.subject, 6) AS INTEGER)",
+    "AND l.id = CAST(SUBSTR(ledger_entries.subject, 6) AS INTEGER)",
     "alarm_action": "SELECT a.tenant_id FROM alarms a WHERE ledger_entries.subject LIKE 'alarm:%' "
-                    "AND a.id = CAST(SUBSTR(ledger_entries.subject, 7) AS INTEGER)",
+    "AND a.id = CAST(SUBSTR(ledger_entries.subject, 7) AS INTEGER)",
     "business_import": "SELECT MAX(r.tenant_id) FROM business_records r WHERE r.ledger_leaf = ledger_entries.leaf_index",
 }
 
@@ -44,10 +45,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("owner_tenant_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("data_class", sa.String(length=20), nullable=False, server_default="platform"))
     for kind, data_class in DATA_CLASSES.items():
-        op.execute(sa.text("UPDATE ledger_entries SET data_class = :data_class WHERE kind = :kind")
-                   .bindparams(data_class=data_class, kind=kind))
+        op.execute(
+            sa.text("UPDATE ledger_entries SET data_class = :data_class WHERE kind = :kind").bindparams(
+                data_class=data_class, kind=kind
+            )
+        )
     for kind, owner in OWNERS.items():
-        op.execute(sa.text(f"UPDATE ledger_entries SET owner_tenant_id = ({owner}) WHERE kind = :kind").bindparams(kind=kind))
+        op.execute(
+            sa.text(f"UPDATE ledger_entries SET owner_tenant_id = ({owner}) WHERE kind = :kind").bindparams(kind=kind)
+        )
 
 
 def downgrade() -> None:

@@ -4,8 +4,9 @@
 Revision ID: 0011_credit_workflow
 Revises: 0010
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0011_credit_workflow"
 down_revision = "0010"
@@ -27,8 +28,12 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.Integer(), nullable=True),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["decision_id"], ["credit_decisions.id"], name=op.f("fk_credit_workflows_decision_id_credit_decisions")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_credit_workflows_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["decision_id"], ["credit_decisions.id"], name=op.f("fk_credit_workflows_decision_id_credit_decisions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_credit_workflows_enterprise_id_enterprises")
+        ),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_credit_workflows_loan_id_loans")),
         sa.PrimaryKeyConstraint("decision_id", name=op.f("pk_credit_workflows")),
     )
@@ -54,8 +59,12 @@ def upgrade() -> None:
         sa.Column("reviewed_ms", sa.BigInteger(), nullable=True),
         sa.Column("ledger_leaf", sa.BigInteger(), nullable=True),
         sa.Column("review_ledger_leaf", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(["decision_id"], ["credit_decisions.id"], name=op.f("fk_credit_reviews_decision_id_credit_decisions")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_credit_reviews_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["decision_id"], ["credit_decisions.id"], name=op.f("fk_credit_reviews_decision_id_credit_decisions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_credit_reviews_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_reviews")),
     )
     op.create_index("ix_credit_reviews_tenant_state", "credit_reviews", ["tenant_id", "state", "id"])

@@ -3,8 +3,9 @@
 Revision ID: 0012_model_governance
 Revises: 0010
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0012_model_governance"
 down_revision = "0011_credit_workflow"
@@ -30,7 +31,9 @@ def upgrade() -> None:
         sa.Column("retired_ms", sa.BigInteger(), nullable=True),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_credit_model_states_tenant_id_tenants")),
-        sa.ForeignKeyConstraint(["version"], ["credit_models.version"], name=op.f("fk_credit_model_states_version_credit_models")),
+        sa.ForeignKeyConstraint(
+            ["version"], ["credit_models.version"], name=op.f("fk_credit_model_states_version_credit_models")
+        ),
         sa.PrimaryKeyConstraint("tenant_id", "version", name=op.f("pk_credit_model_states")),
     )
     op.create_index("ix_credit_model_states_tenant_state", "credit_model_states", ["tenant_id", "state"])

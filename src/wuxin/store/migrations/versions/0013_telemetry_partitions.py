@@ -8,6 +8,7 @@ Both: readings_hourly, retention_policies, retention_marks, pruned_batches, main
 Revision ID: 0013_telemetry_partitions
 Revises: 0010
 """
+
 import time
 
 import sqlalchemy as sa
@@ -58,8 +59,9 @@ def upgrade() -> None:
         sa.Column("raw_days", sa.Integer(), nullable=False),
         sa.Column("hourly_before_ms", sa.BigInteger(), nullable=False),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"],
-                                name=op.f("fk_retention_marks_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_retention_marks_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("enterprise_id", name=op.f("pk_retention_marks")),
     )
     op.create_table(

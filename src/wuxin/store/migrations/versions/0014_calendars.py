@@ -3,8 +3,9 @@
 Revision ID: 0014_calendars
 Revises: 0010
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0014_calendars"
 down_revision = "0013_telemetry_partitions"
@@ -30,7 +31,9 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=500), nullable=False),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_calendar_periods_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_calendar_periods_enterprise_id_enterprises")
+        ),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_calendar_periods_site_id_sites")),
         sa.ForeignKeyConstraint(["device_id"], ["devices.id"], name=op.f("fk_calendar_periods_device_id_devices")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_periods")),

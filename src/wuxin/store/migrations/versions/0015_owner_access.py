@@ -4,8 +4,9 @@ Alibaba productKey -> device type mappings of imported thing models
 Revision ID: 0015_owner_access
 Revises: 0014_calendars
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0015_owner_access"
 down_revision = "0014_calendars"

@@ -3,8 +3,9 @@
 Revision ID: 0016_calendar_audit
 Revises: 0015_owner_access
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0016_calendar_audit"
 down_revision = "0015_owner_access"

@@ -3,8 +3,9 @@
 Revision ID: 0017_commands
 Revises: 0016_calendar_audit
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0017_commands"
 down_revision = "0016_calendar_audit"
@@ -41,8 +42,9 @@ def upgrade() -> None:
         sa.Column("failure", sa.String(length=500), nullable=True),
         sa.Column("updated_ms", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["device_id"], ["devices.id"], name=op.f("fk_device_commands_device_id_devices")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"],
-                                name=op.f("fk_device_commands_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_device_commands_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_commands")),
     )
     op.create_index("ix_device_commands_device_state", "device_commands", ["device_id", "state"])

@@ -3,8 +3,9 @@
 Revision ID: 0018_sdk
 Revises: 0017_commands
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0018_sdk"
 down_revision = "0017_commands"

@@ -3,8 +3,9 @@
 Revision ID: 0019_workbench
 Revises: 0018_sdk
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0019_workbench"
 down_revision = "0018_sdk"
@@ -20,7 +21,9 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("added_ms", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_watchlist_user_id_users")),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprises.id"], name=op.f("fk_watchlist_enterprise_id_enterprises")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"], ["enterprises.id"], name=op.f("fk_watchlist_enterprise_id_enterprises")
+        ),
         sa.PrimaryKeyConstraint("user_id", "enterprise_id", name=op.f("pk_watchlist")),
     )
 

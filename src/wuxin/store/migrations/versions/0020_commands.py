@@ -7,6 +7,7 @@ without this index that question read the whole device_commands table, finished 
 Revision ID: 0020_commands
 Revises: 0019_workbench
 """
+
 from alembic import op
 
 revision = "0020_commands"
