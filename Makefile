@@ -1,6 +1,6 @@
 # Wuxin: two commands from a fresh clone.
 #   make demo   the platform on embedded SQLite with simulated borrowers, API on 127.0.0.1:8000
-#   make test   the whole test suite; scripts/test-setup.sh installs what it needs (as root) and starts a
+#   make test   lint and types (scripts/lint.sh), then the whole test suite; scripts/test-setup.sh installs what it needs (as root) and starts a
 #               throwaway PostgreSQL when none answers on 127.0.0.1:5432
 PYTHON ?= python3.11
 VENV := .venv
@@ -23,6 +23,7 @@ demo: install
 	$(BIN)/wuxin demo
 
 test: install
+	BIN=$(BIN) scripts/lint.sh
 	scripts/test-setup.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
