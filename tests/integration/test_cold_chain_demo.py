@@ -43,6 +43,9 @@ def test_the_demo_creates_a_cold_chain_borrower_with_devices_a_pledge_and_a_deci
     zones = {d["attributes"]["zone_id"] for d in devices if d["device_type"] == "cold_chain.rfid_reader"}
     assert valuation["monitored"] and valuation["items"]
     assert all(item["identity"].rsplit("-", 1)[-1] in zones for item in valuation["items"])  # lots in its RFID zones
+    # the demo pledges the pallets its readers watch at their value: a fresh loan stands well covered, no margin call
+    assert valuation["status"] not in ("margin_call", "liquidation"), valuation
+    assert float(valuation["coverage_ratio"]) > 1.4, valuation
 
     decisions = live.client.get(f"/api/v1/enterprises/{store['id']}/credit/decisions", headers=officer).json()
     assert [d["product_code"] for d in decisions] == ["cold_chain_pledge"] and decisions[0]["outcome"]

@@ -131,6 +131,7 @@ def _room_devices(rng: random.Random, prefix: str, site: str, mode: str, room: s
                 "pallet_kg": float(goods(code)["pallet_kg"]),
                 "lot_id": lot,
                 "pledged_units": pledged,
+                "unit_value_cny": round(goods(code)["pallet_kg"] * goods(code)["price_cny_per_kg"]),
             },
         ),
         # the bank pledges 97 % of the stack's weight at pledging: pallets, cartons and glaze are not goods

@@ -125,11 +125,21 @@ def _record(
         uow.commit()
 
 
+def _zone_stock(spec, zone: str) -> tuple[str, str]:
+    """What the demo pledges in a zone: the units its readers were installed to watch (`pledged_units`) at their value
+    (`unit_value_cny`), where the simulator sets them; else 2,000 units at the demo price index's 420 CNY."""
+    attributes = [d.attributes for d in spec.devices if d.attributes.get("zone_id") == zone]
+    units = next((a["pledged_units"] for a in attributes if a.get("pledged_units")), 2000)
+    value = next((a["unit_value_cny"] for a in attributes if a.get("unit_value_cny")), 420)
+    return str(units), str(value)
+
+
 def _pledge(platform: Platform, officer: Principal, risk: Principal, loan_id: int, spec) -> None:
     zones = sorted({d.attributes.get("zone_id") for d in spec.devices if d.attributes.get("zone_id")})
     for i, zone in enumerate(zones[:2]):
         sku = f"demo-sku-{zone}"
-        pledges.set_price(platform, risk, sku, "420", 0, "demo price index")
+        units, unit_value_cny = _zone_stock(spec, zone)
+        pledges.set_price(platform, risk, sku, unit_value_cny, 0, "demo price index")
         pledges.pledge(
             platform,
             officer,
@@ -139,7 +149,7 @@ def _pledge(platform: Platform, officer: Principal, risk: Principal, loan_id: in
                     "kind": "lot",
                     "value": f"DEMO-{loan_id}-{zone}",
                     "sku": sku,
-                    "quantity": "2000",
+                    "quantity": units,
                     "zone_id": zone,
                     "haircut": "0.3",
                 }
