@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = Path(os.environ.get("WUXIN_CLUSTER_STATE", "/tmp/wuxin-cluster"))
 PREFIX = "wxc"
 NATS_PORT, ROUTE_PORT, MONITOR_PORT, FRONT_PORT = 4222, 6222, 8222, 1884
+NATS_USER = "wuxin"  # the nodes' one account; its password is new each run
 STREAM_WORKER_ARGS = ("ingest", "stream-worker")
 FRONT_ARGS = ("ingest", "mqtt-front")
 SETUP_ARGS = ("ingest", "stream-setup")
@@ -161,6 +162,7 @@ class Cluster:
         self.run_id = secrets.token_hex(2)
         self.dir = STATE_DIR / self.run_id
         self.python = python
+        self.nats_password = secrets.token_urlsafe(18)
         self.subnet = _free_subnet()
         self.bridge = f"{PREFIX}{self.run_id}"
         self.gateway = self.address(1)
@@ -185,7 +187,11 @@ class Cluster:
 
     @property
     def nats_urls(self) -> str:
-        return ",".join(f"nats://{b.address}:{NATS_PORT}" for b in self.brokers)
+        return ",".join(self.nats_url(b) for b in self.brokers)
+
+    def nats_url(self, broker: Host) -> str:
+        """A broker's NATS URL with the run's credentials: the nodes refuse clients without them."""
+        return f"nats://{NATS_USER}:{self.nats_password}@{broker.address}:{NATS_PORT}"
 
     @property
     def front_addresses(self) -> list[str]:
@@ -287,6 +293,7 @@ class Cluster:
             f'http: "{host.address}:{MONITOR_PORT}"\n'
             f'jetstream {{ store_dir: "{store}", max_memory_store: 64MB, max_file_store: 1GB }}\n'
             f'cluster {{ name: "{self.bridge}", listen: "{host.address}:{ROUTE_PORT}", routes: [{routes}] }}\n'
+            f'authorization {{ user: "{NATS_USER}", password: "{self.nats_password}" }}\n'
         )
         return self.spawn(host, f"nats-b{index + 1}", ["nats-server", "-c", str(config)])
 
@@ -341,9 +348,7 @@ class Cluster:
 
     def start_front(self, index: int) -> subprocess.Popen:
         host = self.brokers[index]
-        local_first = [f"nats://{host.address}:{NATS_PORT}"] + [
-            f"nats://{b.address}:{NATS_PORT}" for b in self.brokers if b is not host
-        ]
+        local_first = [self.nats_url(host)] + [self.nats_url(b) for b in self.brokers if b is not host]
         args = [
             self.python,
             "-m",

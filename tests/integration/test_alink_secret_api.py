@@ -95,3 +95,24 @@ def test_without_a_login_or_with_bad_names_or_a_taken_name(platform, env):
         json={"product_key": PRODUCT_KEY, "device_name": "shared-name"},
     )
     assert taken.status_code == 409 and "'loom-01'" in taken.json()["detail"]
+
+
+def test_an_integrator_consented_for_one_device_manages_no_other(platform, env):
+    """A consent covering loom-02 alone is no key to loom-01: no secret (an identity takeover), nothing changed."""
+    world, client = env
+    from wuxin.services.access import consent
+
+    with platform.uow() as uow:
+        for row in uow.consents.for_enterprise(world.factory):
+            if row["tenant_id"] == world.operator:
+                uow.consents.update(row["id"], revoked_ms=platform.clock_ms())
+        uow.commit()
+    expires = platform.clock_ms() + 30 * 86_400_000
+    consent.grant(platform, None, world.factory, world.operator, "devices", ["loom-02"], "one loom", expires)
+    headers = login(client, "integrator")
+    refused = client.post("/api/v1/devices/loom-01/alink-secret", headers=headers, json={"product_key": PRODUCT_KEY})
+    assert refused.status_code == 403 and "no valid consent" in refused.text and "loom-01" in refused.text
+    with platform.uow() as uow:
+        assert uow.protocols.alink_identity(PRODUCT_KEY, "loom-01") is None
+    allowed = client.post("/api/v1/devices/loom-02/alink-secret", headers=headers, json={"product_key": PRODUCT_KEY})
+    assert allowed.status_code == 200, allowed.text

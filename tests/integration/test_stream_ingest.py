@@ -305,3 +305,47 @@ def test_a_publish_the_stream_does_not_acknowledge_gets_no_puback(platform, tmp_
     finally:
         front.stop()
         cluster.stop()
+
+
+def test_a_client_without_the_stream_credentials_is_refused(stream):
+    """The workers trust the device key a message carries: only the front ends, which authenticated the device, may
+    publish to the stream. A client without the nodes' credentials is refused at CONNECT, before any publish."""
+    import nats
+
+    async def publish_without_credentials():
+        bare = [f"nats://{node.host}:{node.client_port}" for node in stream.nodes]
+        nc = await nats.connect(bare, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+        await nc.publish(jetstream.SUBJECT, b"{}")
+
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        asyncio.run(publish_without_credentials())
+    assert "***" in jetstream.shown_servers(stream.urls) and stream.password not in jetstream.shown_servers(stream.urls)
+
+
+def test_a_damaged_message_on_the_stream_blocks_nothing(platform, stream):
+    """A message whose receive-time header is not a number once stopped every worker for good (each restarted
+    worker was handed it again). Now its header is dropped, the message is judged like any other, and the good
+    message behind it is stored."""
+    build_world(platform)
+    good = json.dumps({"ts": T0_MS - 5000, "values": {"current_a": 3.0}}).encode()
+
+    async def publish(nc):
+        js = nc.jetstream()
+        for topic, payload, received in (
+            ("v1/devices/loom-02/telemetry", b'{"current_a": 4.0}', "abc"),
+            ("v1/devices/loom-01/telemetry", good, str(T0_MS)),
+        ):
+            await js.publish(
+                jetstream.SUBJECT,
+                payload,
+                headers={jetstream.TOPIC_HEADER: topic, jetstream.RECEIVED_HEADER: received},
+            )
+
+    _run(publish, stream)
+    workers = _Workers(platform, stream, 1)
+    try:
+        wait_for(lambda: _stream_info(stream).state.messages == 0, what="both messages acknowledged")
+        assert all(t.is_alive() for t in workers.threads)
+    finally:
+        workers.close()
+    assert _reading_count(platform, "loom-01") == 1

@@ -97,7 +97,7 @@ STANDARD = {
     "cold_chain.rfid_reader": (
         {"tag_count"},
         set(),
-        {"space_id", "zone_id", "goods", "capacity_pallets", "pallet_kg", "lot_id", "pledged_units"},
+        {"space_id", "zone_id", "goods", "capacity_pallets", "pallet_kg", "lot_id", "pledged_units", "unit_value_cny"},
     ),
     "cold_chain.scale": ({"weight_kg"}, set(), {"space_id", "goods", "lot_id", "pledged_kg"}),
     "cold_chain.reefer_unit": (

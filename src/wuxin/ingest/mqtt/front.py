@@ -216,6 +216,15 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
     return context
 
 
+def is_worker_reply(topic: str) -> bool:
+    """/sys/{type}/{key}/thing/event/{id}/post_reply: the only answers workers send back to devices (a command or a
+    property set never travels this way: those go through the command model, approved and audited)."""
+    parts = topic.split("/")
+    return (
+        len(parts) >= 7 and parts[:2] == ["", "sys"] and parts[4:6] == ["thing", "event"] and parts[-1] == "post_reply"
+    )
+
+
 class DeviceFrontEnd:
     """An asyncio MQTT server for devices: plain TCP on `port`, MQTTS on `tls_port` when given."""
 
@@ -550,8 +559,8 @@ class DeviceFrontEnd:
     def _on_reply(self, topic: str, payload: bytes) -> None:
         """An Alink answer from the workers (/sys/{type}/{key}/...): to that device's connections, in its names."""
         parts = topic.split("/")
-        if len(parts) < 4 or self._loop is None:
-            return
+        if not is_worker_reply(topic) or self._loop is None:
+            return  # the workers answer only event and property posts; anything else on the reply subject is dropped
         for connection in list(self.connections.get(parts[3], ())):
             identity = connection.identity
             if identity.dialect == "alink":

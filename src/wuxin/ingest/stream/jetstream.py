@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,13 @@ def parse_urls(urls: str | list[str]) -> list[str]:
     items = urls if isinstance(urls, list) else urls.split(",")
     servers = [u.strip() if "://" in u else f"nats://{u.strip()}" for u in items if u and u.strip()]
     if not servers:
-        raise ValueError(f"NATS URLs {urls!r}: give nats://host:4222[,nats://host2:4222...]")
+        raise ValueError(f"NATS URLs {shown_servers(items)!r}: give nats://host:4222[,nats://host2:4222...]")
     return servers
+
+
+def shown_servers(servers: list[str]) -> str:
+    """The servers for a message or a log line: a password in a URL shows as ***."""
+    return ",".join(re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url) for url in servers)
 
 
 def dedupe_id(device_key: str, packet_id: int | None, topic: str, payload: bytes) -> str:
@@ -72,10 +79,16 @@ async def connect(servers: list[str], name: str, **options):
 
 def cluster_size(nc, servers: list[str]) -> int:
     """Nodes known to the client: those given plus those the server announced (its cluster's connect_urls)."""
-    known = {s.split("://")[-1] for s in servers}
-    known |= {u.split("://")[-1] for u in getattr(nc, "discovered_servers", []) or []}
-    known |= {str(u) for u in (nc._server_info or {}).get("connect_urls", []) or []}
+    known = {_host_port(s) for s in servers}
+    known |= {_host_port(u) for u in getattr(nc, "discovered_servers", []) or []}
+    known |= {_host_port(str(u)) for u in (nc._server_info or {}).get("connect_urls", []) or []}
     return len(known)
+
+
+def _host_port(url) -> str:
+    """host:port of a server URL (a string with or without scheme and credentials, or a parsed URL)."""
+    parsed = url if hasattr(url, "hostname") else urlsplit(url if "://" in url else f"nats://{url}")
+    return f"{parsed.hostname}:{parsed.port or 4222}"
 
 
 async def ensure_stream(nc, servers: list[str], policy: StreamPolicy = StreamPolicy()) -> tuple[int, int]:

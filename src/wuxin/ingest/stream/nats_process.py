@@ -8,6 +8,7 @@ never touched.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import socket
 import subprocess
@@ -66,6 +67,8 @@ class NatsCluster:
     size: int = 1
     host: str = "127.0.0.1"
     nodes: list[NatsNode] = field(default_factory=list)
+    user: str = "wuxin"  # the only account: clients (front ends, workers) must present it
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -82,9 +85,13 @@ class NatsCluster:
                 )
             )
 
+    def url_of(self, node: NatsNode) -> str:
+        """The node's URL with the cluster's credentials (nats://user:password@host:port)."""
+        return f"nats://{self.user}:{self.password}@{node.host}:{node.client_port}"
+
     @property
     def urls(self) -> list[str]:
-        return [node.url for node in self.nodes]
+        return [self.url_of(node) for node in self.nodes]
 
     @property
     def urls_arg(self) -> str:
@@ -95,6 +102,7 @@ class NatsCluster:
             f"server_name: {node.name}",
             f"listen: {node.host}:{node.client_port}",
             f'jetstream {{ store_dir: "{node.store_dir}", max_memory_store: 256MB, max_file_store: 8GB }}',
+            f'authorization {{ user: "{self.user}", password: "{self.password}" }}',
         ]
         if self.size > 1:
             routes = ", ".join(f"nats-route://{other.host}:{other.cluster_port}" for other in self.nodes)
@@ -123,7 +131,7 @@ class NatsCluster:
     def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Until JetStream answers an account-info request through the running nodes."""
         deadline = time.monotonic() + timeout_s
-        urls = [node.url for node in self.nodes if node.running()]
+        urls = [self.url_of(node) for node in self.nodes if node.running()]
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:

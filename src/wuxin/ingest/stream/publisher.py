@@ -33,7 +33,9 @@ class StreamBackend:
         try:
             nc = await jetstream.connect(servers, name)
         except Exception as exc:
-            raise BrokerError(f"the front end could not reach NATS at {','.join(servers)}: {exc}") from exc
+            raise BrokerError(
+                f"the front end could not reach NATS at {jetstream.shown_servers(servers)}: {exc}"
+            ) from exc
         await jetstream.ensure_stream(nc, servers, policy)
 
         async def reply(message) -> None:

@@ -31,8 +31,11 @@ FETCH_WAIT_S = 1.0
 def inbound_of(message) -> Inbound:
     """A stream message -> the MQTT use case's input (topic and receive time from the headers)."""
     headers = message.headers or {}
-    received = headers.get(jetstream.RECEIVED_HEADER)
-    return Inbound(headers.get(jetstream.TOPIC_HEADER, ""), message.data, int(received) if received else None)
+    received = headers.get(jetstream.RECEIVED_HEADER) or ""
+    # a header that is not a time (a forged or damaged message) is dropped, never a reason to stop: the payload still
+    # goes through the use case, which stores or quarantines it like any other
+    received_ms = int(received) if received.isdigit() and len(received) <= 15 else None
+    return Inbound(headers.get(jetstream.TOPIC_HEADER, ""), message.data or b"", received_ms)
 
 
 class StreamWorker:

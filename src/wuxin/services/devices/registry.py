@@ -10,6 +10,7 @@ from wuxin.indicators.days import DEFAULT_ZONE, check_zone
 from wuxin.scenarios import scenario_packs
 from wuxin.security.policy import (
     Principal,
+    consented_device_keys,
     device_not_found,
     enterprise_not_found,
     may_know_enterprise,
@@ -237,6 +238,8 @@ def require_device_manager_of(platform: Platform, uow: UnitOfWork, principal: Pr
     own enterprise_shared devices: a bank-installed or third-party device's credential in the borrower's hands
     would let it send readings the bank trusts as such; those are the admin's and a consented integrator's."""
     _require_device_manager(platform, uow, principal, device["enterprise_id"])
+    if principal is not None and principal.role is Role.INTEGRATOR:
+        _require_consent_covers_device(platform, uow, principal, device)
     if (
         principal is not None
         and principal.role is Role.ENTERPRISE_USER
@@ -245,6 +248,20 @@ def require_device_manager_of(platform: Platform, uow: UnitOfWork, principal: Pr
         raise Denied(
             f"device {device['key']!r} is {device['source_mode']}: the platform admin or the integrator "
             "manages it, an enterprise manages only its enterprise_shared devices"
+        )
+
+
+def _require_consent_covers_device(platform: Platform, uow: UnitOfWork, principal: Principal, device: dict) -> None:
+    """An integrator manages a device only under a valid consent that covers it: a consent for one meter is no
+    key to the enterprise's other devices (their credentials, secrets and commands)."""
+    consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
+    covered, _ = consented_device_keys(
+        principal.tenant_id, [(device["key"], device["device_type"])], consents, platform.clock_ms()
+    )
+    if device["key"] not in covered:
+        raise Denied(
+            f"user {principal.username} may not manage device {device['key']!r}: no valid consent of enterprise "
+            f"{device['enterprise_id']} to its tenant covers it"
         )
 
 
