@@ -81,6 +81,9 @@ def test_register_authenticate_heartbeat_location_logout() -> None:
                     "altitude_m": 0,
                     "odometer_km": 1500.2,
                     "acc_on": True,
+                    "oil_cut": False,  # status bits 10-12: every location says what a cut would have changed
+                    "circuit_cut": False,
+                    "doors_locked": False,
                 },
             },
             {"device": "truck-1", "ts": ts, "event": "power_cut", "params": {}},

@@ -81,8 +81,7 @@ def test_a_pack_found_twice_is_refused(tmp_path, monkeypatch):
 def test_a_copied_pack_gets_a_demo_credit_decision(copied, platform):
     """The demo's credit path on one simulated borrower of the copied industry: its telemetry imported,
     indicators computed, books derived, and a decision on its pack's product."""
-    from wuxin.services.credit import decisions
-    from wuxin.services.credit.decisions import principal_for_username
+    from wuxin.services.credit.decisions import decisions, principal_for_username
     from wuxin.services.demo.credit import load_demo_credit
     from wuxin.services.demo.setup import _onboard, _tenants, _users
     from wuxin.services.devices.registry import sync_builtin_thing_models

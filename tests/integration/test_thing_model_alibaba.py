@@ -12,11 +12,12 @@ from tests.conftest import T0_MS
 from tests.world import build_world, login
 from wuxin.cli.main import app
 from wuxin.config import get_settings
+from wuxin.scenarios import scenario_packs
 from wuxin.services.devices import registry
 from wuxin.services.ingest.telemetry import ingest_lines
 
 EXPORT = Path(__file__).parents[1] / "fixtures" / "tsl" / "alibaba_oven_controller_export.json"
-KNOWN = "construction, dairy, energy, logistics, manufacturing, vehicles"
+KNOWN = ", ".join(sorted(scenario_packs()))
 
 
 def _export(**profile) -> bytes:
