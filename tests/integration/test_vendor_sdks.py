@@ -407,3 +407,25 @@ def test_a_flood_of_bad_connects_from_one_address_is_refused_without_lookups(pla
     assert code == 3 and front.connected("loom-01") == 0
     client.loop_stop()
     client.disconnect()
+
+
+def test_a_device_holds_at_most_32_subscriptions(platform, sdk_env):
+    """Each SUBSCRIBE once appended its filters without limit (every command poll scans them): now a connection
+    keeps at most MAX_SUBSCRIPTIONS distinct filters; past them the broker answers 'not authorised' per filter."""
+    import paho.mqtt.client as mqtt
+
+    from wuxin.ingest.mqtt.broker import connect_client
+    from wuxin.ingest.mqtt.front import MAX_SUBSCRIPTIONS
+
+    world, _, _, front, _ = sdk_env
+    granted: list = []
+    client = connect_client(f"mqtt://{world.device_tokens['loom-01']}@127.0.0.1:{front.port}", protocol=mqtt.MQTTv5)
+    client.on_subscribe = lambda _c, _u, _mid, codes, _p: granted.append([c.is_failure for c in codes])
+    again = [("v1/devices/me/rpc/request/+", 1)] * 3  # the same filter again costs nothing
+    client.subscribe(again)
+    client.subscribe([(f"v1/devices/me/attributes/response/{n}", 1) for n in range(MAX_SUBSCRIPTIONS + 8)])
+    wait_for(lambda: len(granted) == 2, what="both SUBACKs")
+    client.disconnect()
+    client.loop_stop()
+    assert granted[0] == [False, False, False]
+    assert granted[1].count(False) == MAX_SUBSCRIPTIONS - 1 and granted[1][-1] is True

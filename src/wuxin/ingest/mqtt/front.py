@@ -3,7 +3,7 @@
 ThingsBoard's SDK publishes on `v1/devices/me/...` and Alibaba's LinkKit signs its connection with an
 HMAC of a timestamp: neither can be told apart on a shared broker topic, nor checked by a broker's
 password file. So devices speak to this front end, which asks the platform who they are
-(`services.device_sdk`: token hash, Alink signature), lets each publish only on its own vendor
+(`services.ingest.device_sdk`: token hash, Alink signature), lets each publish only on its own vendor
 topics, and forwards to the broker the workers consume (Mosquitto now, RabbitMQ/NATS with the
 scale-out) on the internal topics that carry the device key (`topics.py`). A device's QoS 1 publish
 is acknowledged only after the broker acknowledged the forwarded copy. Attribute requests and the
@@ -17,7 +17,7 @@ broker: nothing about them is ever refreshed at the broker, so no connection is 
 revoked credential closes its connections at the next check (`check_credentials`).
 
 Connection lifecycle: a device's first connection records it online, its last one closing records it
-offline (`services.connectivity`, shown in the device list). A device holds at most
+offline (`services.devices.connectivity`, shown in the device list). A device holds at most
 `mqtt_front_max_sessions` connections (a new CONNECT with the client id of a live one takes it over, as
 MQTT requires); a source address whose CONNECTs failed `mqtt_front_failed_connects_per_minute` times
 is answered "server unavailable" without any lookup until its minute is over. MQTTS is a second
@@ -52,6 +52,7 @@ from wuxin.services.ingest import device_sdk
 from wuxin.services.ingest.device_sdk import ConnectRefused, DeviceIdentity
 
 log = logging.getLogger(__name__)
+MAX_SUBSCRIPTIONS = 32  # filters one connection may hold: a device needs a handful; more would only cost memory
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}
 TB_ME = "v1/devices/me/"
 QUOTA_EXCEEDED, SERVER_UNAVAILABLE = 0x97, 0x88  # MQTT 5 CONNACK reasons (3.1.1: 5 and 3)
@@ -466,8 +467,10 @@ class DeviceFrontEnd:
             request = codec.parse_subscribe(packet, connection.level)
             codes = []
             for topic_filter, qos in request.filters:
-                allowed = may_subscribe(connection.identity, topic_filter)
-                if allowed:
+                allowed = may_subscribe(connection.identity, topic_filter) and (
+                    topic_filter in connection.subscriptions or len(connection.subscriptions) < MAX_SUBSCRIPTIONS
+                )
+                if allowed and topic_filter not in connection.subscriptions:
                     connection.subscriptions.append(topic_filter)
                 codes.append(min(qos, 1) if allowed else codec.NOT_AUTHORIZED)
             connection.send(codec.suback(connection.level, request.packet_id, codes))
