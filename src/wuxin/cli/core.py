@@ -347,7 +347,7 @@ def demo(
         1884, envvar="WUXIN_DEMO_MQTT_FRONT_PORT", help="the live demo's MQTT front end for the vendors' SDKs"
     ),
 ) -> None:
-    """Load the demo bank with simulated borrowers of all six scenarios, then serve with live devices."""
+    """Load the demo bank with simulated borrowers of every scenario pack, then serve with live devices."""
     from wuxin.services.demo.people import DEMO_USERS
     from wuxin.services.demo.setup import demo_fleet, load_demo
 
