@@ -64,7 +64,7 @@ def fleet_loan(live_demo):
     """The fleet borrower's vehicle loan the demo put in warning, and a pledged truck alarm of it that is live."""
     url, platform, live = live_demo
     officer = _token(url, "officer")
-    loans = [l for l in _get(url, officer, "/api/v1/loans").json() if l["product"] == "vehicles-iot"]
+    loans = [l for l in _get(url, officer, "/api/v1/loans").json() if l["product"] == "logistics_transport"]
     assert [l["state"] for l in loans] == ["warning"], loans
     loan = loans[0]
     with platform.uow() as uow:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from wuxin.bootstrap import Platform
 from wuxin.security.policy import Principal
 from wuxin.services.access.identity import login, principal_for_token
-from wuxin.services.bootstrap import device_types_with, packs_with
+from wuxin.services.bootstrap import demo_product, device_types_with, packs_with
 from wuxin.services.credit import loans, pledges
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.monitoring import alarms as monitoring
@@ -26,7 +26,9 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
     risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
     vehicle_loans: list[int] = []
     for n, (spec, eid) in enumerate(zip(fleet, enterprise_ids)):
-        loan = loans.create_loan(platform, officer, eid, f"{spec.industry}-iot", str(500_000 + 250_000 * (n % 4)))
+        product = demo_product(spec.industry)  # the pack's product, shown by its name; a pack without one: a code
+        product_code = product.code if product is not None else f"{spec.industry}-iot"
+        loan = loans.create_loan(platform, officer, eid, product_code, str(500_000 + 250_000 * (n % 4)))
         collateral = spec.industry in packs_with("demo_pledge") + packs_with("demo_fleet_loan")
         path = PATHS[-2] if collateral else PATHS[n % len(PATHS)]
         for action in path:
