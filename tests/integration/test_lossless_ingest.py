@@ -239,3 +239,15 @@ def test_a_page_of_one_loans_alarms_is_full_while_more_match(platform, world):
         if cursor is None:
             break
     assert seen == [4, 4, 2]
+
+
+def test_an_event_reads_back_through_the_typed_telemetry_answer_with_its_params_as_an_object(platform, live, world):
+    """The telemetry read's answer is typed: an event's parameters (stored as a JSON object's text) come back as an
+    object, never a 500 because the stored text is not the declared object."""
+    post(live, world.device_tokens["loom-01"], [{"ts": T0_MS - 5, "event": "tamper", "params": {"cover": "open"}}])
+    headers = login(live.client, "officer")
+    url = f"/api/v1/enterprises/{world.factory}/devices/loom-01/telemetry?from_ms={T0_MS - 60_000}&to_ms={T0_MS}"
+    answer = live.client.get(url, headers=headers)
+    assert answer.status_code == 200, answer.text
+    [event] = answer.json()["events"]
+    assert event["event"] == "tamper" and event["params"] == {"_unknown": {"cover": "open"}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import trust_level
 from wuxin.errors import InvalidInput, NotFound
@@ -168,7 +170,8 @@ def read_telemetry(
             for r in rows
         ],
         "events": [
-            {"event": e["name"], "ts": e["ts_ms"], "params": e["params"], "batch_id": e["batch_id"]} for e in events
+            {"event": e["name"], "ts": e["ts_ms"], "params": _object(e["params"]), "batch_id": e["batch_id"]}
+            for e in events
         ],
     }
 
@@ -207,3 +210,8 @@ def _log(
         consent_id=consent_id,
         rows=rows,
     )
+
+
+def _object(params: str | dict | None) -> dict | None:
+    """An event's parameters as stored (a JSON object's text) -> the object the API answers."""
+    return orjson.loads(params) if isinstance(params, str) else params
