@@ -152,20 +152,22 @@ class LiveDevices:
 
     def stop(self) -> None:
         self.stop_event.set()
-        for thread in self._threads:  # the pacer first: it ends its tick, then nothing sends on what closes next
-            if thread.name == PACER_THREAD:
-                thread.join(timeout=60)
-        for device in self._publishers.values():
-            device.disconnect()
-        if self._gateway is not None:
-            self._await(self._stop_jt808())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        for thread in self._threads:
-            thread.join(timeout=10)
-        if self._front is not None:
-            self._front.stop()
-        if self._broker is not None:
-            self._broker.stop()
+        try:
+            for thread in self._threads:  # the pacer first: it ends its tick, then nothing sends on what closes next
+                if thread.name == PACER_THREAD:
+                    thread.join(timeout=60)
+            for device in self._publishers.values():
+                device.disconnect()
+            if self._gateway is not None:
+                self._await(self._stop_jt808())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            for thread in self._threads:
+                thread.join(timeout=10)
+            if self._front is not None:
+                self._front.stop()
+        finally:  # whatever failed above, the broker process this started does not outlive it
+            if self._broker is not None:
+                self._broker.stop()
 
     def _thread(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
