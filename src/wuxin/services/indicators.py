@@ -35,6 +35,7 @@ from wuxin.security.policy import (
     require_can_see_enterprise,
     require_role,
 )
+from wuxin.services.access.data_access import log_access
 from wuxin.services.bootstrap import indicator_packs, pack_for_device_type
 from wuxin.services.console.timeline import record_run_slots
 from wuxin.services.devices.calendars import zoned_devices
@@ -325,28 +326,6 @@ def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int)
     return enterprise, devices, readable, consent_id
 
 
-def _log(
-    platform: Platform,
-    uow,
-    principal: Principal,
-    enterprise_id: int,
-    device_id: int | None,
-    action: str,
-    consent_id: int | None,
-    rows: int,
-) -> None:
-    uow.logs.access(
-        at_ms=platform.clock_ms(),
-        user_id=principal.user_id,
-        tenant_id=principal.tenant_id,
-        enterprise_id=enterprise_id,
-        device_id=device_id,
-        action=action,
-        consent_id=consent_id,
-        rows=rows,
-    )
-
-
 def _value_view(row: dict, unit: str | None) -> dict:
     return {"indicator": row["indicator"], "value": row["value"], "unit": unit, "quality": row["quality"]}
 
@@ -386,7 +365,7 @@ def enterprise_indicators(
         else:
             rows = uow.indicators.enterprise_months(enterprise_id, month_of_day(from_day), month_of_day(to_day), names)
         if principal is not None:
-            _log(
+            log_access(
                 platform, uow, principal, enterprise_id, None, f"indicators.enterprise_{period}", consent_id, len(rows)
             )
         uow.commit()
@@ -418,7 +397,7 @@ def enterprise_figure(platform: Platform, principal: Principal, enterprise_id: i
             raise Denied(f"enterprise indicators of {enterprise_id} stand on devices your consent does not cover")
         figure = next((r for r in uow.indicators.enterprise_days(enterprise_id, day, day, [indicator])), None)
         behind = [r for r in uow.indicators.device_values_of_day(enterprise_id, day) if r["indicator"] == indicator]
-        _log(platform, uow, principal, enterprise_id, None, "indicators.figure", consent_id, len(behind) + 1)
+        log_access(platform, uow, principal, enterprise_id, None, "indicators.figure", consent_id, len(behind) + 1)
         uow.commit()
     if figure is None:
         raise NotFound(f"no value of {indicator!r} for enterprise {enterprise_id} on {day_iso(day)}")
@@ -448,7 +427,7 @@ def device_indicators(
     with platform.uow() as uow:
         enterprise, device, consent_id = _readable_device(platform, uow, principal, enterprise_id, device_key)
         rows = uow.indicators.device_days(device["id"], from_day, to_day)
-        _log(platform, uow, principal, enterprise_id, device["id"], "indicators.device", consent_id, len(rows))
+        log_access(platform, uow, principal, enterprise_id, device["id"], "indicators.device", consent_id, len(rows))
         uow.commit()
     units = _units(enterprise["industry"])
     return {
@@ -494,7 +473,7 @@ def readings_behind(
             for e in uow.telemetry.events([device["id"]], from_ms, to_ms, MAX_EVIDENCE_ROWS)
             if e["name"] in decl.events
         ]
-        _log(
+        log_access(
             platform,
             uow,
             principal,
@@ -587,7 +566,7 @@ def enterprise_percentile(
             raise NotFound(f"{indicator!r} is not an industry-index indicator of {enterprise['industry']}")
         peers = uow.indicators.peer_values(enterprise["industry"], enterprise["region"], day, indicator)
         if principal.role is not Role.PLATFORM_ADMIN:
-            _log(platform, uow, principal, enterprise_id, None, "indicators.percentile", None, 1)
+            log_access(platform, uow, principal, enterprise_id, None, "indicators.percentile", None, 1)
         uow.commit()
     mine = next((r["value"] for r in peers if r["enterprise_id"] == enterprise_id), None)
     rank = percentile_rank(mine, [r["value"] for r in peers]) if mine is not None else None

@@ -17,7 +17,7 @@ def list_devices(platform: Platform, principal: Principal, enterprise_id: int) -
     with platform.uow() as uow:
         devices, readable, consent_id = _readable(platform, uow, principal, enterprise_id)
         visible = [d for d in devices if d["key"] in readable]
-        _log(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(visible))
+        log_access(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(visible))
         uow.commit()
     now_ms = platform.clock_ms()
     return [_device_view(platform, d, now_ms) for d in visible]
@@ -55,7 +55,7 @@ def device_page(
             if (site_id is None or d["site_id"] == site_id) and (device_type is None or d["device_type"] == device_type)
         ]
         items = kept[(page - 1) * page_size : page * page_size]
-        _log(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(items))
+        log_access(platform, uow, principal, enterprise_id, None, "devices.list", consent_id, len(items))
         uow.commit()
     now_ms = platform.clock_ms()
     return {
@@ -148,7 +148,7 @@ def read_telemetry(
             raise NotFound(f"device {device_key!r} is not a device of enterprise {enterprise_id}")
         rows = uow.telemetry.readings([device["id"]], key, from_ms, to_ms, limit)
         events = uow.telemetry.events([device["id"]], from_ms, to_ms, limit)
-        _log(
+        log_access(
             platform, uow, principal, enterprise_id, device["id"], "telemetry.read", consent_id, len(rows) + len(events)
         )
         uow.commit()
@@ -190,7 +190,7 @@ def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int)
     return devices, readable, consent_id
 
 
-def _log(
+def log_access(
     platform: Platform,
     uow,
     principal: Principal,
@@ -200,6 +200,7 @@ def _log(
     consent_id: int | None,
     rows: int,
 ) -> None:
+    """One access-log row: who read what of which enterprise, under which consent, how many rows."""
     uow.logs.access(
         at_ms=platform.clock_ms(),
         user_id=principal.user_id,
