@@ -9,10 +9,15 @@ bank reads them; the enterprise sees who read its data and under which consent."
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,10 +27,13 @@ from typer.testing import CliRunner
 
 from tests.conftest import free_port
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url
+from tests.integration.vendor_sdk.run import ROOT as REPO_ROOT
 from tests.integration.vendor_sdk.run import SdkProcess
 from wuxin.cli.ingest import serve_background
 from wuxin.cli.main import app
 from wuxin.config import get_settings
+from wuxin.ingest.jt808 import messages as m
+from wuxin.ingest.jt808.simulator import SimulatedTerminal, fix
 from wuxin.ingest.mqtt.broker import provision_front
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs/onboarding.md"
@@ -175,6 +183,7 @@ def test_the_documented_onboarding_from_nothing_to_indicators(walk, request):
     stop = serve_background(platform)
     try:
         _the_served_walk(platform, live, tokens)
+        _the_vendors_walk(sh, platform, live)
     finally:
         stop.set()
 
@@ -256,3 +265,94 @@ def _the_served_walk(platform, live, tokens: dict) -> None:
     assert refused.status_code == 403 and refused.json()["detail"] == documented(
         "only enterprise 1 itself and the platform admin read its access log (role credit_officer)"
     )
+
+
+def _the_vendors_walk(sh: Shell, platform, live) -> None:
+    """A maker's Alibaba TSL export imported as exported, its controller on LinkKit with the maker's productKey; a
+    2013 JT/T 808 terminal that sets bit 14, imported from a file, registering and reporting through the gateway."""
+    officer = _login(live, "officer", "officer-pass-2026")
+    shutil.copy(REPO_ROOT / "tests/fixtures/tsl/alibaba_oven_controller_export.json", sh.workdir / "oven_tsl.json")
+    documented("cp tests/fixtures/tsl/alibaba_oven_controller_export.json oven_tsl.json")
+    expect(
+        sh("wuxin thing-model import oven_tsl.json --device-type manufacturing.oven_controller"),
+        "imported thing model manufacturing.oven_controller",
+    )
+    sh(
+        "wuxin device add 1 hd-oven-01 --type manufacturing.oven_controller --source-mode bank_installed "
+        "--site 一号车间 --as installer"
+    )
+    secret = sh("wuxin ingest alink-secret hd-oven-01 --product-key a1Bc2De3F4g").strip()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32,}", secret), secret
+    oven = SdkProcess(
+        "linkkit",
+        "linkkit_driver.py",
+        {
+            "host": "127.0.0.1",
+            "port": platform.settings.mqtt_front_port,
+            "product_key": "a1Bc2De3F4g",
+            "device_name": "hd-oven-01",
+            "device_secret": secret,
+            "tsl": str(sh.workdir / "oven_tsl.json"),
+        },
+    )
+    try:
+        assert oven.hello == {"connected": True}
+        documented('lk.thing_post_property({"CurrentTemperature": 182.5, "WorkMode": 1})')
+        good = oven.call("post_property", params={"CurrentTemperature": 182.5, "WorkMode": 1})
+        assert good["reply"]["code"] == 200, good
+        documented('lk.thing_post_property({"CurrentTemperature": 950.0})')
+        hot = oven.call("post_property", params={"CurrentTemperature": 950.0})
+        assert hot["reply"]["code"] == 460 and "CurrentTemperature" in hot["reply"]["message"], hot
+    finally:
+        oven.close()
+    temperatures = live.client.get(
+        "/api/v1/enterprises/1/devices/hd-oven-01/telemetry", headers=officer, params={"key": "CurrentTemperature"}
+    ).json()["readings"]
+    assert [r["value"] for r in temperatures] == [182.5]
+
+    (sh.workdir / "trucks.csv").write_text(_heredoc("trucks.csv"), encoding="utf-8")
+    expect(
+        sh("wuxin device import trucks.csv --enterprise 1 --as installer --credentials-out truck-tokens.csv"),
+        "1 rows: 1 devices created, 0 rows refused",
+    )
+    position = _a_bit_14_terminal_reports_through_the_gateway()
+    readings = live.client.get(
+        documented("/api/v1/enterprises/1/devices/hd-truck-01/telemetry?key=lat").split("?")[0],
+        headers=officer,
+        params={"key": "lat"},
+    ).json()["readings"]
+    assert [r["value"] for r in readings] == [position]
+
+
+def _a_bit_14_terminal_reports_through_the_gateway() -> float:
+    """`wuxin jt808 serve` as its own process on the walk's database; the terminal registers, logs in and reports."""
+    port = free_port()
+    line = documented("wuxin jt808 serve --port 6808 &").replace("6808", str(port)).rstrip(" &")
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "wuxin.cli.main", *shlex.split(line)[1:]], env=dict(os.environ), stderr=subprocess.PIPE
+    )
+    lat = 31.2989
+
+    async def drive() -> dict:
+        terminal = SimulatedTerminal("013800138000", "2013", terminal_id="T0001", bit14_quirk=True)
+        for _ in range(100):  # the gateway process is listening once it accepts
+            try:
+                await terminal.connect("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        auth_code = await terminal.login("苏E5T201")
+        now = dt.datetime.now(dt.UTC)
+        (ack,) = await terminal.request(terminal.builder.location(fix(now, lat, 120.6419, speed_kmh=0.0)))
+        await terminal.close()
+        return {"auth_code": auth_code, "ack": ack}
+
+    try:
+        answers = asyncio.run(drive())
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
+    assert answers["auth_code"].startswith("wxj_")
+    ack = answers["ack"]
+    assert ack.header.version == "2013" and m.parse_general_response(ack.body)["result"] == m.RESULT_OK
+    return lat
