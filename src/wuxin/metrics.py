@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # Seconds: a request or a query is ms to s; a sweep or a daily job s to minutes.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS_S = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+T = TypeVar("T")  # what a timed job returns
 
 
 class Metrics:
@@ -184,7 +186,7 @@ class Metrics:
         self.quarantined.labels(reason).inc()
         self.channel_quarantined.labels(channel).inc()
 
-    def timed_job(self, job: str, run: Callable[[], object]) -> object:
+    def timed_job(self, job: str, run: Callable[[], T]) -> T:
         """Run a background job, observing its duration and, when it returns, its last success."""
         started = time.perf_counter()
         try:

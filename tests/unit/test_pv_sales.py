@@ -136,7 +136,7 @@ def test_feed_in_bills_import_rows_state_their_reading_dates_or_their_month():
     ]
     good, bad = validate_rows("feed_in_bills", rows, str)
     assert [g.index for g in good] == [0, 1] and (good[1].first_day, good[1].last_day) != month_span("2026-04")
-    assert good[0].first_day, good[0].last_day == month_span("2026-03")
+    assert (good[0].first_day, good[0].last_day) == month_span("2026-03")
     assert [(b.field, b.value) for b in bad] == [("period_start", "2026-04-26"), ("kwh", "-5")]
 
 
@@ -145,3 +145,14 @@ def test_generated_honest_plants_are_not_flagged_and_inflated_bills_are_caught()
     assert figures["honest_firms_flagged"] == 0 and figures["honest_bills"] > 300
     caught = sum(c for c, _ in figures["caught_by_factor"].values())
     assert caught >= 15  # of 20 plants with three bills inflated 1.1-2x
+
+
+def test_a_bill_over_days_without_generation_cannot_be_checked_and_findings_name_their_evidence_in_words():
+    series = generation(8)
+    a, b = month_span("2026-04")
+    silent = DailySeries.of(series.days, np.where((series.days >= a) & (series.days <= b), np.nan, series.values))
+    (unchecked,) = pv_cross_verify([bill(series, "2026-04")], silent, PvBound())  # no evidence: no provenance
+    assert unchecked.status == "insufficient_evidence" and "evidence from" not in unchecked.finding
+    (checked,) = pv_cross_verify([bill(series, "2026-03")], series, PvBound())
+    assert checked.finding.endswith("; evidence from unknown 100%: verified by a third-party figure")
+    assert "证据来源：来源不明 100%" in checked.to_dict()["finding_zh"] and "evidence_" not in checked.finding

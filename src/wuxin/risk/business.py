@@ -103,7 +103,7 @@ def _ts_day(row: Mapping[str, Any]) -> tuple[int, int]:
     return day, day
 
 
-MONEY = "decimal"
+MONEY: FieldType = "decimal"
 KINDS: dict[str, KindSpec] = {
     spec.kind: spec
     for spec in (

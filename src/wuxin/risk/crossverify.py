@@ -53,6 +53,7 @@ MIN_INDEPENDENT_SHARE = 0.5  # of the evidence, for a consistent check to verify
 Status = Literal["consistent", "overstated", "understated", "insufficient_evidence"]
 Level = Literal["verified", "supported", "not_verified"]
 Verification = Literal["verified", "supported", "failed", "undecided"]
+Aggregate = Literal["sum", "last"]  # a period's evidence: the sum of its days, or its last known day
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class CheckSpec:
     name: str
     reported: str  # the reported figure's name, e.g. "revenue_cny"
     indicator: str  # the enterprise-day indicator holding the evidence
-    aggregate: Literal["sum", "last"]
+    aggregate: Aggregate
     factor: float  # evidence x factor is in the reported figure's unit
     unit: str
 
@@ -253,7 +254,7 @@ def check_figure(
         period_log_ratios, _daily_cv(values[known]) if spec.aggregate == "sum" else 0.0, coverage, int(known.sum())
     )
     status = _status(ratio, coverage, spec, measured.ratio)
-    shares = _evidence_shares(spec, values, known, sources, figure.first_day, figure.last_day)
+    shares = _evidence_shares(spec.aggregate, values, known, sources, figure.first_day, figure.last_day)
     independent = sum(s for m, s in shares.items() if m in INDEPENDENT_MODES)
     trust = sum(s * MODE_TRUST.get(m, 0.0) for m, s in shares.items()) if shares else None
     level = _level(status, independent, figure.source)
@@ -350,11 +351,15 @@ def revenue_consistency(results: Sequence[CheckResult]) -> float | None:
 def evidenced_annual_revenue(results: Sequence[CheckResult]) -> float | None:
     """IoT-evidenced annual revenue: the lesser of reported and evidenced over the latest decided revenue
     checks (up to four periods), scaled to 365 days. Whether it is verified is `verification`'s answer."""
-    decided = [r for r in results if r.revenue and r.evidenced is not None and r.status != "insufficient_evidence"][-4:]
+    decided = [
+        (r, r.evidenced)
+        for r in results
+        if r.revenue and r.evidenced is not None and r.status != "insufficient_evidence"
+    ][-4:]
     if not decided:
         return None
-    days = sum(r.last_day - r.first_day + 1 for r in decided)
-    return sum(min(r.reported, r.evidenced) for r in decided) * 365.0 / days
+    days = sum(r.last_day - r.first_day + 1 for r, _ in decided)
+    return sum(min(r.reported, evidenced) for r, evidenced in decided) * 365.0 / days
 
 
 def revenue_checks(results: Sequence[CheckResult]) -> list[CheckResult]:
@@ -376,14 +381,19 @@ def _daily_cv(known_values: np.ndarray) -> float:
 
 
 def _evidence_shares(
-    spec: CheckSpec, values: np.ndarray, known: np.ndarray, sources: SourceShares | None, first_day: int, last_day: int
+    aggregate: Aggregate,
+    values: np.ndarray,
+    known: np.ndarray,
+    sources: SourceShares | None,
+    first_day: int,
+    last_day: int,
 ) -> dict[str, float]:
     """Each source mode's share of the period's evidence: days weighted by their value (sums) or the last
     known day (period-end readings). Days without a known source count as of unknown source."""
     if not known.any():
         return {}
     by_mode = sources.on_days(first_day, last_day) if sources is not None else {}
-    if spec.aggregate == "last":
+    if aggregate == "last":
         weights = np.zeros(len(values))
         weights[np.flatnonzero(known)[-1]] = 1.0
     else:

@@ -32,9 +32,9 @@ import pandas as pd
 
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.risk.governance import discrimination, out_of_time_split
-from wuxin.risk.scorecard import FeatureSpec, Scorecard, ScorecardConfig, predict_pd, train_scorecard
+from wuxin.risk.scorecard import FeatureSpec, Kind, Scorecard, ScorecardConfig, predict_pd, train_scorecard
 
-TYPES = {"numeric": "numerical", "numerical": "numerical", "categorical": "categorical"}
+TYPES: dict[str, Kind] = {"numeric": "numerical", "numerical": "numerical", "categorical": "categorical"}
 DECLARED = ("ascending", "descending", "none")
 HOLDOUT_SHARE = 0.3
 
@@ -42,7 +42,7 @@ HOLDOUT_SHARE = 0.3
 @dataclass(frozen=True)
 class SpecFeature:
     name: str
-    kind: str
+    kind: Kind
     trend: str = "none"
     special_values: tuple[Any, ...] = ()
     label: str = ""
@@ -176,8 +176,8 @@ def _column(column: pd.Series, f: SpecFeature, where: str) -> pd.Series:
         raise InvalidInput(
             f"{where}: feature {f.name!r} is numeric, got {column[bad].iloc[0]!r} in row {int(bad.idxmax()) + 1}"
         )
-    special = [float(v) for v in f.special_values]
-    return numbers.astype(float).mask(numbers.isin(special))
+    special_numbers = [float(v) for v in f.special_values]
+    return numbers.astype(float).mask(numbers.isin(special_numbers))
 
 
 def _flags(column: pd.Series, target: str, bad_value: str | None, where: str) -> np.ndarray:

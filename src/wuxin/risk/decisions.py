@@ -364,11 +364,14 @@ def _basis(
         if evidence.verification == "verified":
             return "iot_verified", _positive(basis, "revenue"), product.revenue_share, Decimal(0), steps
         return "iot_supported", _positive(basis, "revenue"), product.revenue_share, product.unverified_haircut, steps
-    if reported is None and evidenced is None:
+    if evidenced is not None:
+        basis = evidenced if reported is None else evidenced.min(reported)
+    elif reported is not None:
+        basis = reported
+    else:
         raise InvalidInput(
             f"product {product.code!r} lends on revenue: neither reported nor evidenced revenue is known"
         )
-    basis = reported if evidenced is None else evidenced if reported is None else evidenced.min(reported)
     zh, en = _verification_words(evidence.verification)
     return (
         "reported_unverified",

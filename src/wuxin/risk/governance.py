@@ -301,7 +301,7 @@ def gate_report(oot: Mapping[str, Any], signs: list, ivs: list, calibration: lis
     }
 
 
-def out_of_time_split(days: Sequence[float], holdout_share: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def out_of_time_split(days: Sequence[float] | np.ndarray, holdout_share: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """Masks (train, out-of-time): the latest `holdout_share` of rows by date are held out; ties stay together."""
     values = np.asarray(days, dtype=float)
     if not np.isfinite(values).all():

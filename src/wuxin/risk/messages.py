@@ -125,7 +125,7 @@ def amount(value: float | None, unit: str, lang: Lang) -> str:
 def render_finding(code: str, params: Mapping[str, Any], lang: Lang) -> str:
     """A cross-verification finding in `lang` ("zh" or "en") from its code and parameters."""
     if code in PV_FINDING_TEMPLATES:  # the PV checks word their own bounds (risk/pv_sales.py)
-        return render_pv_finding(code, params, lang)
+        return render_pv_finding(code, params, lang) + _provenance_text(params, lang)
     words = CHECK_WORDS.get(params.get("check", ""), {})
     unit = params.get("unit", "")
     ratio = params.get("ratio")
@@ -143,17 +143,21 @@ def render_finding(code: str, params: Mapping[str, Any], lang: Lang) -> str:
     }
     values["said"] = _pick(FINDING_TEMPLATES["said"], lang).format(**values)
     values["basis"] = _pick(FINDING_TEMPLATES["basis"], lang).format(**values)
-    text = _pick(FINDING_TEMPLATES[code], lang).format(**values)
+    return _pick(FINDING_TEMPLATES[code], lang).format(**values) + _provenance_text(params, lang)
+
+
+def _provenance_text(params: Mapping[str, Any], lang: Lang) -> str:
+    """Where a finding's evidence came from, in `lang`, appended to it ("" when it had none)."""
     provenance = params.get("provenance")
-    if provenance:
-        shares = sorted((params.get("sources") or {}).items(), key=lambda x: -x[1])
-        sep = "、" if lang != "en" else ", "
-        sources = sep.join(f"{_pick(SOURCE_WORDS.get(m, (m, m)), lang)} {s:.0%}" for m, s in shares)
-        figure = _pick(
-            FIGURE_SOURCE_WORDS.get(params.get("figure_source", ""), (params.get("figure_source", ""),) * 2), lang
-        )
-        text += _pick(FINDING_TEMPLATES[provenance], lang).format(sources=sources, figure_source=figure)
-    return text
+    if not provenance:
+        return ""
+    shares = sorted((params.get("sources") or {}).items(), key=lambda x: -x[1])
+    sep = "、" if lang != "en" else ", "
+    sources = sep.join(f"{_pick(SOURCE_WORDS.get(m, (m, m)), lang)} {s:.0%}" for m, s in shares)
+    figure = _pick(
+        FIGURE_SOURCE_WORDS.get(params.get("figure_source", ""), (params.get("figure_source", ""),) * 2), lang
+    )
+    return _pick(FINDING_TEMPLATES[provenance], lang).format(sources=sources, figure_source=figure)
 
 
 def tolerance_basis(periods: int, between: float, sample: float, min_periods: int, lang: Lang) -> str:
@@ -166,15 +170,11 @@ def finding_texts(code: str, params: Mapping[str, Any]) -> dict[str, str]:
     """The finding, and how its tolerance was measured when the parameters say, in zh-CN and English."""
     texts = {"finding_zh": render_finding(code, params, "zh"), "finding_en": render_finding(code, params, "en")}
     if "sigma_between" in params:
-        measured = [
-            params.get("periods") or 0,
-            params["sigma_between"],
-            params.get("sigma_sample") or 0.0,
-            params.get("min_periods") or 0,
-        ]
+        periods, between = params.get("periods") or 0, params["sigma_between"]
+        sample, min_periods = params.get("sigma_sample") or 0.0, params.get("min_periods") or 0
         texts |= {
-            "tolerance_basis_zh": tolerance_basis(*measured, "zh"),
-            "tolerance_basis_en": tolerance_basis(*measured, "en"),
+            "tolerance_basis_zh": tolerance_basis(periods, between, sample, min_periods, "zh"),
+            "tolerance_basis_en": tolerance_basis(periods, between, sample, min_periods, "en"),
         }
     return texts
 

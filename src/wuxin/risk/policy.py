@@ -131,7 +131,7 @@ def limit_finding(limit_amount: Decimal, why_zh: str, why_en: str) -> Finding:
 def strictest(findings: Sequence[Finding]) -> tuple[Outcome, list[Finding]]:
     """The strictest outcome asked by a finding that holds (approve when none does) and the findings asking it."""
     asked = [f for f in findings if f.holds]
-    outcome = max((f.outcome for f in asked), key=OUTCOMES.index, default="approve")
+    outcome: Outcome = max((f.outcome for f in asked), key=OUTCOMES.index, default="approve")
     return outcome, [f for f in asked if f.outcome == outcome]
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,8 @@ from wuxin.risk.crossverify import (
     _provenance,
 )
 from wuxin.risk.features import DailySeries
-from wuxin.risk.pv_messages import FEED_IN, REVENUE, render_pv_bound, render_pv_finding
+from wuxin.risk.messages import render_finding
+from wuxin.risk.pv_messages import FEED_IN, REVENUE, render_pv_bound
 
 METER_CLASS_PCT = 0.5  # the grid's revenue meter, class 0.5S (GB/T 17215.322)
 INVERTER_ERROR_PCT = 3.0  # an inverter's own energy counter, when its `energy_accuracy_pct` is not declared
@@ -177,9 +177,11 @@ def _judge(
         "unbilled_days": unbilled,
         **{f"{k}_factor": round(v, 4) for k, v in parts.items()},
         **({"tariff_cny_per_kwh": bound.tariff_cny_per_kwh, "tariff_from": bound.tariff_from} if revenue else {}),
+        "provenance": _provenance(level, shares, figure.source),
+        "sources": shares,
+        "figure_source": figure.source,
     }
     code = f"pv_{status}"
-    finding = render_pv_finding(code, params, "en")
     return CheckResult(
         check=check,
         indicator="generation_kwh",
@@ -191,7 +193,7 @@ def _judge(
         ratio=ratio,
         coverage=coverage,
         status=status,
-        finding=finding + _provenance(level, shares, figure.source),
+        finding=render_finding(code, params, "en"),
         source=figure.source,
         reference=figure.reference,
         tolerance=upper,
@@ -216,9 +218,11 @@ def _ratio(series: DailySeries, first: int, last: int, reported: float):
     return ratio, evidenced, coverage, int(known.sum()), values, known
 
 
-def _evidence_shares_of(values, known, sources, first, last) -> dict[str, float]:
+def _evidence_shares_of(
+    values: np.ndarray, known: np.ndarray, sources: SourceShares | None, first: int, last: int
+) -> dict[str, float]:
     """Each source mode's share of the generation behind the check (days weighted by their value)."""
-    return _evidence_shares(SimpleNamespace(aggregate="sum"), values, known, sources, first, last)
+    return _evidence_shares("sum", values, known, sources, first, last)
 
 
 def _cv(known_values: np.ndarray) -> float:

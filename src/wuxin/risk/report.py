@@ -172,7 +172,8 @@ def chart_points(values: Sequence[float | None], width: float, height: float, to
         return []
     high = top if top is not None else max(known) or 1.0
     step = width / max(len(values) - 1, 1)
-    runs, current = [], []
+    runs: list[str] = []
+    current: list[str] = []
     for i, v in enumerate(values):
         if v is None:
             if current:

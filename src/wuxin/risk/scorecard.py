@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ TRENDS = {
     "valley": "valley",
     "auto_asc_desc": "auto_asc_desc",
 }
-FeatureTable = pd.DataFrame | Sequence[Mapping[str, Any]]
+FeatureTable: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

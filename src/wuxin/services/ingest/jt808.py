@@ -151,9 +151,7 @@ def _optional(value: str | None, pattern, name: str, wanted: str) -> str | None:
     return _checked(value, pattern, name, wanted) if value else None
 
 
-def _provisioned(row: dict | None) -> ProvisionedTerminal | None:
-    if row is None:
-        return None
+def _provisioned(row: dict) -> ProvisionedTerminal:
     attributes = row["attributes"]
     return ProvisionedTerminal(
         row["device_key"],
@@ -179,9 +177,9 @@ class DatabaseDirectory:
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
             row = uow.jt808.by_phone(phone_key(phone))
-        verdict = judge_registration(_provisioned(row), body, now_ms)
+        verdict = judge_registration(None if row is None else _provisioned(row), body, now_ms)
         auth_code = None
-        if verdict.result == m.REGISTER_OK:
+        if verdict.result == m.REGISTER_OK and row is not None:  # an unknown phone is never OK
             verdict, auth_code = self._enrol(row, body, now_ms)
         self.platform.metrics.jt808_registrations.labels(verdict.reason).inc()
         if auth_code is None:
@@ -220,7 +218,7 @@ class DatabaseDirectory:
             else authentication_refusal(_provisioned(row), row["phone"] == phone_key(phone), imei)
         )
         self.platform.metrics.jt808_authentications.labels(refusal or "authenticated").inc()
-        if refusal is not None:
+        if row is None or refusal is not None:
             log.warning("JT808 authentication of phone %s refused (%s)", phone, refusal)
             return None
         return row["device_key"]

@@ -19,7 +19,7 @@ from wuxin.domain.text import shown, text_fault
 from wuxin.errors import AuthError, Conflict, Denied, InvalidInput, NotFound
 from wuxin.ingest.parse import PayloadError, loads
 from wuxin.ingest.pipeline import Rejection, Validated, validate_lines
-from wuxin.security.policy import Principal, require_role
+from wuxin.security.policy import Principal, device_not_found, require_role
 from wuxin.security.secrets import new_token
 from wuxin.services.devices.registry import (
     known_device,
@@ -70,6 +70,8 @@ def issue_mqtt_credentials(
     token = rotate_device_token(platform, principal, device_key)
     with platform.uow() as uow:
         device = uow.devices.by_key(device_key)
+    if device is None:  # deleted since its token was rotated
+        raise device_not_found(device_key)
     broker.provision_device(device_key, device["device_type"], token)
     return token
 
@@ -241,7 +243,9 @@ def _verified_push(
         row = uow.protocols.platform_by_name(name)
         if row is None or row["disabled_ms"] is not None:
             raise AuthError(f"platform {shown(name)} is not registered or is disabled")
-        timestamp_ms = _check_timestamp(timestamp, now_ms)
+        if not timestamp or not timestamp.isdigit():
+            raise SignatureRefused(f"X-Wuxin-Timestamp must be epoch milliseconds, got {timestamp!r}")
+        timestamp_ms = _check_window(int(timestamp), now_ms)
         if not nonce or not NONCE_PATTERN.match(nonce):
             raise SignatureRefused(f"X-Wuxin-Nonce must be 16-64 of A-Z a-z 0-9 _ -, got {shown(nonce)}")
         _check_signature(platform, row, timestamp, nonce, signature or "", body)
@@ -285,10 +289,7 @@ def _store_push_isolated(platform: Platform, row: dict, lines: list, sha: str) -
     return merge_results(store_isolating(len(lines), store_range, quarantine_line))
 
 
-def _check_timestamp(timestamp: str | None, now_ms: int) -> int:
-    if not timestamp or not timestamp.isdigit():
-        raise SignatureRefused(f"X-Wuxin-Timestamp must be epoch milliseconds, got {timestamp!r}")
-    timestamp_ms = int(timestamp)
+def _check_window(timestamp_ms: int, now_ms: int) -> int:
     if abs(now_ms - timestamp_ms) > PUSH_WINDOW_MS:
         raise ReplayRefused(
             f"timestamp {timestamp_ms} is {abs(now_ms - timestamp_ms) // 1000} s from the server's "

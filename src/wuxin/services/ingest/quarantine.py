@@ -34,7 +34,8 @@ def replay(platform: Platform, principal: Principal | None, entry_ids: list[int]
     """Run entries through validation again; those now accepted are stored and marked replayed."""
     if principal is not None:
         require_role(principal, Role.PLATFORM_ADMIN)
-    replayed, still_refused = [], []
+    replayed: list[int] = []
+    still_refused: list[int] = []
     with platform.uow() as uow:
         open_ids = [entry["id"] for entry in uow.quarantine.get_many(entry_ids) if entry["status"] == "open"]
     for entry_id in open_ids:  # each in its own transaction: one the database refuses leaves the others

@@ -227,17 +227,21 @@ def drop_old_partitions(platform: Platform, before_ms: int, now_ms: int) -> list
     its batches, each in its own transaction."""
     dropped = []
     with platform.uow() as uow:
-        old = [p for p in uow.retention.partitions() if p.hi_ms is not None and p.hi_ms <= before_ms]
-    for partition in old:
+        old = [  # month partitions: the DEFAULT one has no bounds and is never dropped
+            (p, p.lo_ms, p.hi_ms)
+            for p in uow.retention.partitions()
+            if p.lo_ms is not None and p.hi_ms is not None and p.hi_ms <= before_ms
+        ]
+    for partition, lo_ms, hi_ms in old:
         with platform.uow() as uow:
             uow.retention.lock_partitions()
             if partition not in uow.retention.partitions():  # another run dropped it meanwhile
                 continue
-            uow.retention.downsample(partition.lo_ms, partition.hi_ms, now_ms, sealing=True)
-            uow.retention.note_pruned_batches(partition.lo_ms, partition.hi_ms, now_ms)
+            uow.retention.downsample(lo_ms, hi_ms, now_ms, sealing=True)
+            uow.retention.note_pruned_batches(lo_ms, hi_ms, now_ms)
             uow.retention.drop_partition(partition)
             uow.commit()
-        log.info("dropped partition %s (readings before %s)", partition.name, day_iso(partition.hi_ms))
+        log.info("dropped partition %s (readings before %s)", partition.name, day_iso(hi_ms))
         dropped.append(partition.name)
     return dropped
 

@@ -169,7 +169,7 @@ def _one_action(platform: Platform, principal: Principal, step: Callable, alarm_
             else:
                 step(uow, principal, alarm_id, reason, now_ms)
             uow.commit()
-            status = uow.monitoring.alarm(alarm_id)["status"]
+            status = monitoring.stored_alarm(uow, alarm_id)["status"]
         return {"id": alarm_id, "ok": True, "status": status, "error": None, "message": None}
     except WuxinError as exc:  # not_found (absent or not the caller's), invalid_input (its state), denied, unavailable
         return {"id": alarm_id, "ok": False, "status": None, "error": exc.code, "message": str(exc)}

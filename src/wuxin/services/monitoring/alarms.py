@@ -171,7 +171,7 @@ def _clear(uow: UnitOfWork, alarm: dict, user_id: int | None, reason: str, now_m
 
 def enqueue_notifications(uow: UnitOfWork, alarm_id: int, event: str, now_ms: int) -> int:
     """One outbox row per channel of each tenant that may see the alarm and wants its severity."""
-    alarm = uow.monitoring.alarm(alarm_id)
+    alarm = stored_alarm(uow, alarm_id)
     tenants = {alarm["tenant_id"]} if alarm["tenant_id"] is not None else _watching_tenants(uow, alarm, now_ms)
     rows = []
     for channel in uow.monitoring.channels(tenants) if tenants else []:
@@ -248,9 +248,11 @@ def _visible_enterprises(uow: UnitOfWork, principal: Principal, now_ms: int) -> 
     if principal.is_admin:
         return None
     if principal.role is Role.ENTERPRISE_USER:
-        return [principal.enterprise_id]
+        return [] if principal.enterprise_id is None else [principal.enterprise_id]
     if principal.role not in BANK_ROLES | {Role.REGULATOR}:
         raise Denied(f"role {principal.role.value} does not read alarms")
+    if principal.tenant_id is None:  # a bank's user of no bank sees no borrower
+        return []
     consents = consent_views(uow.consents.for_tenant(principal.tenant_id))
     return sorted({c.enterprise_id for c in valid_consents(consents, principal.tenant_id, now_ms)})
 
@@ -305,7 +307,8 @@ class AlarmFilter:
             for c in codes:
                 if c not in known:
                     raise InvalidInput(f"{kind} {c!r} is not one of {', '.join(known)}")
-        if None not in (self.opened_from_ms, self.opened_to_ms) and self.opened_from_ms >= self.opened_to_ms:
+        lo, hi = self.opened_from_ms, self.opened_to_ms
+        if lo is not None and hi is not None and lo >= hi:
             raise InvalidInput(f"opened_from_ms {self.opened_from_ms} is not before opened_to_ms {self.opened_to_ms}")
         return self
 
@@ -393,9 +396,17 @@ def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms:
         and (
             (alarm["tenant_id"] is not None and alarm["tenant_id"] != principal.tenant_id)
             or (alarm["enterprise_id"] is None and alarm["tenant_id"] is None)
-            or (alarm["enterprise_id"] is not None and alarm["enterprise_id"] not in visible)
+            or (alarm["enterprise_id"] is not None and visible is not None and alarm["enterprise_id"] not in visible)
         )
     ):
+        raise NotFound(f"alarm {alarm_id} does not exist")
+    return alarm
+
+
+def stored_alarm(uow: UnitOfWork, alarm_id: int) -> dict:
+    """An alarm by id, whoever may read it (the caller has checked that); NotFound when there is none."""
+    alarm = uow.monitoring.alarm(alarm_id)
+    if alarm is None:
         raise NotFound(f"alarm {alarm_id} does not exist")
     return alarm
 
@@ -413,7 +424,7 @@ def acknowledge(platform: Platform, principal: Principal, alarm_id: int, reason:
     with platform.uow() as uow:
         acknowledge_in(uow, principal, alarm_id, reason, now_ms)
         uow.commit()
-        return public_alarm(uow.monitoring.alarm(alarm_id))
+        return public_alarm(stored_alarm(uow, alarm_id))
 
 
 def acknowledge_in(
@@ -447,7 +458,7 @@ def clear(platform: Platform, principal: Principal, alarm_id: int, reason: str) 
     with platform.uow() as uow:
         clear_in(uow, principal, alarm_id, reason, now_ms)
         uow.commit()
-        return public_alarm(uow.monitoring.alarm(alarm_id))
+        return public_alarm(stored_alarm(uow, alarm_id))
 
 
 def clear_in(uow: UnitOfWork, principal: Principal, alarm_id: int, reason: str, now_ms: int) -> None:

@@ -166,11 +166,13 @@ def performance_signals(
     ending on `day` leaves the plant's own band in the rule's direction, clear when it is back inside. Days of a
     declared shutdown or maintenance are left out of the baseline and the window, and such a day is not judged."""
     rules = [r for r in default_rules().values() if r.type == "performance_ratio" and r.enabled]
-    signals = []
-    enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
-    if rules and calendars is None:
+    signals: list[Signal] = []
+    if not rules:
+        return signals
+    enterprises = enterprises if enterprises is not None else uow.enterprises.list()
+    if calendars is None:
         calendars = day_calendars(uow, enterprises, day - PERFORMANCE_HISTORY_DAYS, day)
-    for enterprise in enterprises if rules else []:
+    for enterprise in enterprises:
         for rule in (r for r in rules if r.scenario == enterprise["industry"]):
             p = rule.params
             rows = uow.indicators.enterprise_days(
@@ -282,11 +284,13 @@ def unbooked_signals(
     """Unbooked-outbound rules: count episodes ending in the local `day` shifted back by the rule's `after_s` (so the
     confirmation has had time to arrive); an enterprise without a confirming device is not judged."""
     rules = [r for r in default_rules().values() if r.type == "unbooked_outbound" and r.enabled]
-    signals = []
-    enterprises = enterprises if enterprises is not None else uow.enterprises.list() if rules else []
-    if rules and calendars is None:
+    signals: list[Signal] = []
+    if not rules:
+        return signals
+    enterprises = enterprises if enterprises is not None else uow.enterprises.list()
+    if calendars is None:
         calendars = day_calendars(uow, enterprises, day, day)
-    for enterprise in enterprises if rules else []:
+    for enterprise in enterprises:
         devices = uow.devices.list(enterprise["id"])
         for rule in (r for r in rules if r.scenario == enterprise["industry"]):
             p = rule.params
@@ -456,7 +460,7 @@ def baseline_signal(
     a weekday the borrower usually rests. With the rule's `expected_indicator` (PV generation), the days are judged
     as measured / `expected` (from the plant's own irradiance, alerts/performance.against_physics), raw only without
     one, and the detail says which (`judged_on`)."""
-    excluded = excluded or {}
+    excluded, expected = excluded or {}, expected or {}
     if day in excluded:
         return None
     series = [(d, v) for d, v in series if d not in excluded]

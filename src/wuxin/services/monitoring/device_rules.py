@@ -456,7 +456,9 @@ def lot_signals(
     positions = lot_positions(readers, latest, fresh)
     keys = {lot: (PLATFORM_SCOPE, rule.id, f"lot:{enterprise_id}:{lot}"[:60]) for lot in positions}
     states = uow.monitoring.states(keys.values())
-    zones = {d["id"]: (d.get("attributes") or {}).get(p.get("zone_attr", "zone_id")) for d in devices}
+    zones: dict[int, str | None] = {
+        d["id"]: (d.get("attributes") or {}).get(p.get("zone_attr", "zone_id")) for d in devices
+    }
     changed, out = {}, []
     wms_rows = _wms_rows(uow, enterprise_id, int(p.get("wms_feed_days", 30)), now_ms) if positions else []
     for lot, position in positions.items():
@@ -466,8 +468,9 @@ def lot_signals(
         lot_zones = {zones[r] for r in position["readers"]} - {None}
         read_ms: dict[str, int] = {}
         for r in position["readers"]:
-            if r in points and zones[r] is not None:
-                read_ms[zones[r]] = min(read_ms.get(zones[r], points[r][0]), points[r][0])
+            zone = zones[r]
+            if r in points and zone is not None:
+                read_ms[zone] = min(read_ms.get(zone, points[r][0]), points[r][0])
         anchor = anchor_step(state, rfid, True, now_ms, p["anchor_s"], read_ms)  # only set when there is none yet
         learnt = _camera_tolerances(uow, p, lot, lot_zones, everything or [], position["readers"], zones, state, now_ms)
         flows = _lot_flows(p, lot, lot_zones, everything or [], fresh, anchor, now_ms, uow, wms_rows, learnt)
@@ -607,7 +610,7 @@ def _camera_tolerances(
     lot_zones: set,
     everything: list[dict],
     readers: list[int],
-    zones: Mapping[int, str],
+    zones: Mapping[int, str | None],
     state: dict,
     now_ms: int,
 ) -> dict[int, CameraTolerance]:
@@ -621,11 +624,11 @@ def _camera_tolerances(
         return {int(k): CameraTolerance(*v) for k, v in kept["by_camera"].items()}
     days = range(today - int(p["tolerance_days"]), today)
     starts = [day_start_ms(d, DEFAULT_ZONE) for d in days] + [day_start_ms(today, DEFAULT_ZONE)]
-    zone_of = {c["id"]: (c.get("attributes") or {}).get("zone_id") for c in cams}
+    zone_of: dict[int, str | None] = {c["id"]: (c.get("attributes") or {}).get("zone_id") for c in cams}
     counts = _series(uow, [c["id"] for c in cams], {"count_in", "count_out"}, starts[0], starts[-1]) if cams else {}
     tags = _series(uow, readers, {p["key"]}, starts[0] - DAY_MS, starts[-1]) if cams else {}
-    per_zone: dict[str, list[tuple[float, float, float]]] = {}
-    for z in set(zone_of.values()) - {None}:
+    per_zone: dict[str | None, list[tuple[float, float, float]]] = {}  # a camera of no zone learns from nothing
+    for z in {z for z in zone_of.values() if z is not None}:
         mine = [c for c in cams if zone_of[c["id"]] == z]
         held = [tags.get(r, {}).get(p["key"], []) for r in readers if zones.get(r) == z]
         rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wuxin.alerts.rules import SEVERITIES, Rule, apply_override
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
-from wuxin.errors import InvalidInput, NotFound
+from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.security.policy import Principal, require_role
 from wuxin.services.bootstrap import default_rules
 from wuxin.services.monitoring.rule_cache import invalidate_index
@@ -34,7 +34,7 @@ def rule_doc(r: Rule) -> dict:
 
 def set_override(platform: Platform, principal: Principal, product: str, rule_id: str, override: dict) -> dict:
     """A risk manager tunes a rule for the bank's product ("*" = all products); validated before it is stored."""
-    require_role(principal, Role.RISK_MANAGER)
+    tenant_id = _bank_of(principal)
     rule = default_rules().get(rule_id)
     if rule is None:
         raise NotFound(f"rule {rule_id} does not exist")
@@ -45,11 +45,11 @@ def set_override(platform: Platform, principal: Principal, product: str, rule_id
     tuned = apply_override(rule, override)
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
-        uow.monitoring.set_override(principal.tenant_id, product, rule_id, override, now_ms, principal.user_id)
+        uow.monitoring.set_override(tenant_id, product, rule_id, override, now_ms, principal.user_id)
         uow.logs.audit(now_ms, principal.user_id, "rule.override", rule_id, {"product": product, "override": override})
         uow.commit()
     invalidate_index()
-    return {"tenant_id": principal.tenant_id, "product": product, "rule": rule_doc(tuned)}
+    return {"tenant_id": tenant_id, "product": product, "rule": rule_doc(tuned)}
 
 
 def list_overrides(platform: Platform, principal: Principal) -> list[dict]:
@@ -62,12 +62,20 @@ def list_overrides(platform: Platform, principal: Principal) -> list[dict]:
 
 
 def delete_override(platform: Platform, principal: Principal, product: str, rule_id: str) -> int:
-    require_role(principal, Role.RISK_MANAGER)
+    tenant_id = _bank_of(principal)
     with platform.uow() as uow:
-        n = uow.monitoring.delete_override(principal.tenant_id, product, rule_id)
+        n = uow.monitoring.delete_override(tenant_id, product, rule_id)
         if not n:
             raise NotFound(f"no override of rule {rule_id} for product {product!r}")
         uow.logs.audit(platform.clock_ms(), principal.user_id, "rule.override.delete", rule_id, {"product": product})
         uow.commit()
     invalidate_index()
     return n
+
+
+def _bank_of(principal: Principal) -> int:
+    """The tenant of the risk manager who tunes its rules."""
+    require_role(principal, Role.RISK_MANAGER)
+    if principal.tenant_id is None:
+        raise Denied("rule overrides are a bank's: this user belongs to no tenant")
+    return principal.tenant_id

@@ -352,8 +352,8 @@ def _site_signals(
     signals, now_raised = [], set(raised)
     for device_id, points in own.items():
         excess, calm = site_excess(points, peers, judged, hour_of)
-        j = excess.latest if excess else None
         if excess and device_id not in raised:
+            j = excess.latest
             now_raised.add(device_id)
             signals.append(
                 Signal(
