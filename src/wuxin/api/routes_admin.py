@@ -13,6 +13,7 @@ from wuxin.security.policy import require_role
 from wuxin.services.access import identity
 from wuxin.services.devices import registry
 from wuxin.services.ingest import quarantine
+from wuxin.store.rows import QuarantineRow
 
 router = APIRouter(prefix="/api/v1")
 
@@ -97,7 +98,7 @@ class EntryIds(RequestModel):
     ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
-@router.get("/quarantine", tags=["quarantine"])
+@router.get("/quarantine", tags=["quarantine"], response_model=list[dict])
 def list_quarantine(
     user: CurrentUser,
     platform: PlatformDep,
@@ -105,7 +106,7 @@ def list_quarantine(
     limit: int = Query(100, ge=1, le=1000),
     after_id: int = Query(0, ge=0, le=ID_MAX),
     reason: str | None = None,
-) -> list[dict]:
+) -> list[QuarantineRow]:
     """Points and messages refused at ingest (unknown property, out of range ...), paged by after_id."""
     return quarantine.list_entries(platform, user, status, limit, after_id, reason)
 

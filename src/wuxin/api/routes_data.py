@@ -29,6 +29,7 @@ from wuxin.api.schemas import (
 from wuxin.services.access import access_log, consent, data_access, identity
 from wuxin.services.devices import registry
 from wuxin.services.ingest import device_sdk
+from wuxin.store.rows import ConsentRow, EnterpriseRow
 
 router = APIRouter(prefix="/api/v1")
 
@@ -82,7 +83,7 @@ class EnterpriseIn(RequestModel):
 
 
 @router.get("/enterprises", tags=["enterprises"], response_model=list[Enterprise])
-def list_enterprises(user: CurrentUser, platform: PlatformDep) -> list[dict]:
+def list_enterprises(user: CurrentUser, platform: PlatformDep) -> list[EnterpriseRow]:
     """The enterprises the caller may see (own tenant's borrowers, or the owner's own enterprise)."""
     return registry.visible_enterprises(platform, user)
 
@@ -284,7 +285,7 @@ class ConsentPatch(RequestModel):
 
 
 @router.get("/consents", tags=["consent"], response_model=list[Consent])
-def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
+def list_consents(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[ConsentRow]:
     """The data-sharing consents the caller can see, with their scope and validity."""
     return consent.list_for(platform, user, enterprise_id)
 
@@ -299,12 +300,12 @@ def grant_consent(enterprise_id: Id, body: ConsentIn, user: CurrentUser, platfor
 
 
 @router.patch("/consents/{consent_id}", tags=["consent"], response_model=Consent)
-def narrow_consent(consent_id: Id, body: ConsentPatch, user: CurrentUser, platform: PlatformDep) -> dict:
+def narrow_consent(consent_id: Id, body: ConsentPatch, user: CurrentUser, platform: PlatformDep) -> ConsentRow:
     """Narrow a consent (fewer devices, properties or an earlier end); it can never be widened."""
     return consent.narrow(platform, user, consent_id, body.scope_items, body.expires_ms)
 
 
 @router.post("/consents/{consent_id}/revoke", tags=["consent"], response_model=Consent)
-def revoke_consent(consent_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
+def revoke_consent(consent_id: Id, user: CurrentUser, platform: PlatformDep) -> ConsentRow:
     """Revoke a consent; the lender's reads stop at once."""
     return consent.revoke(platform, user, consent_id)

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from wuxin.errors import InvalidInput, NotFound, WuxinError
 from wuxin.indicators.days import DAY_MS
+from wuxin.store.rows import ConsentRow
 
 console = Console(stderr=True)
 enterprise_app = typer.Typer(no_args_is_help=True, help="Enterprises (borrowers): the platform admin adds them.")
@@ -337,7 +338,7 @@ def consent_add(
     typer.echo(f"consent {consent_id} granted to tenant {tenant} for {days} days ({scope})")
 
 
-def _consents(as_user: str, enterprise: str | None) -> list[dict]:
+def _consents(as_user: str, enterprise: str | None) -> list[ConsentRow]:
     from wuxin.services.access import consent
 
     platform, principal = _acting(as_user)

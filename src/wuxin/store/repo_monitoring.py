@@ -9,7 +9,8 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import Row, _record, _records, _Repo, _rows
+from wuxin.store.rows import AlarmRow, LoanRow
 from wuxin.store.tables import devices, enterprises, quarantine, readings, sites, users
 from wuxin.store.tables_monitoring import (
     alarm_actions,
@@ -156,17 +157,18 @@ class MonitoringRepo(_Repo):
         row = self.conn.execute(statement).one()
         return row.id, row.occurrences == 1
 
-    def open_alarm(self, scope: str, source: str, alarm_type: str) -> Row | None:
-        return _one(
+    def open_alarm(self, scope: str, source: str, alarm_type: str) -> AlarmRow | None:
+        return _record(
             self.conn.execute(
                 select(alarms).where(
                     alarms.c.scope == scope, alarms.c.source == source, alarms.c.alarm_type == alarm_type, OPEN
                 )
-            )
+            ),
+            AlarmRow,
         )
 
-    def alarm(self, alarm_id: int) -> Row | None:
-        return _one(self.conn.execute(select(alarms).where(alarms.c.id == alarm_id)))
+    def alarm(self, alarm_id: int) -> AlarmRow | None:
+        return _record(self.conn.execute(select(alarms).where(alarms.c.id == alarm_id)), AlarmRow)
 
     def set_alarm(self, alarm_id: int, **values) -> None:
         self.conn.execute(update(alarms).where(alarms.c.id == alarm_id).values(**values))
@@ -180,13 +182,13 @@ class MonitoringRepo(_Repo):
         limit: int,
         before_id: int | None = None,
         where: AlarmWhere | None = None,
-    ) -> list[Row]:
+    ) -> list[AlarmRow]:
         """Newest first; `before_id` starts below that alarm id (the next page's cursor)."""
         query = select(alarms).order_by(alarms.c.id.desc()).limit(limit)
         if before_id is not None:
             query = query.where(alarms.c.id < before_id)
         query = query.where(*_alarm_conditions(enterprise_ids, tenant_id, status, where))
-        rows = _rows(self.conn.execute(query))
+        rows = _records(self.conn.execute(query), AlarmRow)
         return [r for r in rows if loan_id is None or loan_id in (r["loan_ids"] or [])]
 
     def count_filtered_alarms(
@@ -225,7 +227,7 @@ class MonitoringRepo(_Repo):
         query = select(enterprises.c.id, enterprises.c.name).where(enterprises.c.id.in_(sorted(set(enterprise_ids))))
         return {r.id: r.name for r in self.conn.execute(query)}
 
-    def user_names(self, user_ids: Sequence[int]) -> dict[int, str]:
+    def user_names(self, user_ids: Sequence[int | None]) -> dict[int | None, str]:
         """Who acted on an alarm, by login name."""
         wanted = sorted({u for u in user_ids if u is not None})
         if not wanted:
@@ -238,8 +240,10 @@ class MonitoringRepo(_Repo):
     def count_alarms(self) -> int:
         return self.conn.execute(select(func.count()).select_from(alarms)).scalar_one()
 
-    def unacknowledged(self) -> list[Row]:
-        return _rows(self.conn.execute(select(alarms).where(alarms.c.status == "active").order_by(alarms.c.id)))
+    def unacknowledged(self) -> list[AlarmRow]:
+        return _records(
+            self.conn.execute(select(alarms).where(alarms.c.status == "active").order_by(alarms.c.id)), AlarmRow
+        )
 
     def add_action(self, alarm_id: int, at_ms: int, user_id: int | None, action: str, reason: str) -> None:
         self.conn.execute(
@@ -298,28 +302,31 @@ class MonitoringRepo(_Repo):
     def add_loan(self, **values) -> int:
         return self._add(loans, **values)
 
-    def loan(self, loan_id: int, for_update: bool = False) -> Row | None:
+    def loan(self, loan_id: int, for_update: bool = False) -> LoanRow | None:
         query = select(loans).where(loans.c.id == loan_id)
-        return _one(
+        return _record(
             self.conn.execute(
                 query.with_for_update() if for_update and self.conn.dialect.name == "postgresql" else query
-            )
+            ),
+            LoanRow,
         )
 
-    def loans(self, tenant_id: int | None = None, enterprise_id: int | None = None) -> list[Row]:
+    def loans(self, tenant_id: int | None = None, enterprise_id: int | None = None) -> list[LoanRow]:
         query = select(loans).order_by(loans.c.id)
         if tenant_id is not None:
             query = query.where(loans.c.tenant_id == tenant_id)
         if enterprise_id is not None:
             query = query.where(loans.c.enterprise_id == enterprise_id)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), LoanRow)
 
-    def live_loans(self, enterprise_ids: Iterable[int], states: Iterable[str]) -> list[Row]:
+    def live_loans(self, enterprise_ids: Iterable[int], states: Iterable[str]) -> list[LoanRow]:
         query = select(loans).where(loans.c.enterprise_id.in_(list(enterprise_ids)), loans.c.state.in_(list(states)))
-        return _rows(self.conn.execute(query.order_by(loans.c.id)))
+        return _records(self.conn.execute(query.order_by(loans.c.id)), LoanRow)
 
-    def live_loans_all(self, states: Iterable[str]) -> list[Row]:
-        return _rows(self.conn.execute(select(loans).where(loans.c.state.in_(list(states))).order_by(loans.c.id)))
+    def live_loans_all(self, states: Iterable[str]) -> list[LoanRow]:
+        return _records(
+            self.conn.execute(select(loans).where(loans.c.state.in_(list(states))).order_by(loans.c.id)), LoanRow
+        )
 
     def set_loan(self, loan_id: int, **values) -> None:
         self.conn.execute(update(loans).where(loans.c.id == loan_id).values(**values))

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, insert, or_, select
 
-from wuxin.store.repos import Row, _Repo, _rows
+from wuxin.store.repos import Row, _records, _Repo, _rows
+from wuxin.store.rows import LoanRow
 from wuxin.store.tables import devices
 from wuxin.store.tables_credit import credit_decisions
 from wuxin.store.tables_credit_workflow import credit_workflows
@@ -95,16 +96,17 @@ class PortfolioRepo(_Repo):
         )
         return _rows(self.conn.execute(select(inner).where(inner.c.decided_ms >= since_ms).order_by(inner.c.id)))
 
-    def tenant_loans(self, enterprise_ids: Sequence[int], tenant_id: int) -> list[Row]:
+    def tenant_loans(self, enterprise_ids: Sequence[int], tenant_id: int) -> list[LoanRow]:
         """The tenant's loans to the enterprises, every state."""
         if not enterprise_ids:
             return []
-        return _rows(
+        return _records(
             self.conn.execute(
                 select(loans)
                 .where(loans.c.tenant_id == tenant_id, loans.c.enterprise_id.in_(list(enterprise_ids)))
                 .order_by(loans.c.id)
-            )
+            ),
+            LoanRow,
         )
 
     def alarm_counts(

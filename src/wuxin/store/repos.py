@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from wuxin.store.rows import (
+    BatchRow,
+    ConsentRow,
+    DeviceRow,
+    DeviceTokenStatusRow,
+    EnterpriseRow,
+    QuarantineRow,
+    SiteRow,
+    TenantRow,
+    ThingModelRow,
+    UserRow,
+)
 from wuxin.store.tables import (
     access_log,
     api_tokens,
@@ -29,6 +41,7 @@ from wuxin.store.tables import (
 )
 
 Row = dict[str, Any]
+Record = TypeVar("Record")  # a TypedDict of wuxin.store.rows
 
 
 def _rows(result) -> list[Row]:
@@ -38,6 +51,16 @@ def _rows(result) -> list[Row]:
 def _one(result) -> Row | None:
     row = result.first()
     return dict(row._mapping) if row else None
+
+
+def _records(result, record: type[Record]) -> list[Record]:
+    """The rows as typed records: still plain dicts, but mypy checks every key read (wuxin.store.rows)."""
+    return cast(list[Record], _rows(result))
+
+
+def _record(result, record: type[Record]) -> Record | None:
+    """The first row as a typed record, or None."""
+    return cast("Record | None", _one(result))
 
 
 class _Repo:
@@ -63,36 +86,36 @@ class IdentityRepo(_Repo):
     def add_tenant(self, name: str, kind: str, now_ms: int) -> int:
         return self._add(tenants, name=name, kind=kind, created_ms=now_ms)
 
-    def tenant(self, tenant_id: int) -> Row | None:
-        return _one(self.conn.execute(select(tenants).where(tenants.c.id == tenant_id)))
+    def tenant(self, tenant_id: int) -> TenantRow | None:
+        return _record(self.conn.execute(select(tenants).where(tenants.c.id == tenant_id)), TenantRow)
 
-    def tenant_by_name(self, name: str) -> Row | None:
-        return _one(self.conn.execute(select(tenants).where(tenants.c.name == name)))
+    def tenant_by_name(self, name: str) -> TenantRow | None:
+        return _record(self.conn.execute(select(tenants).where(tenants.c.name == name)), TenantRow)
 
-    def list_tenants(self) -> list[Row]:
-        return _rows(self.conn.execute(select(tenants).order_by(tenants.c.id)))
+    def list_tenants(self) -> list[TenantRow]:
+        return _records(self.conn.execute(select(tenants).order_by(tenants.c.id)), TenantRow)
 
     def add_user(self, **values) -> int:
         return self._add(users, **values)
 
-    def user(self, user_id: int) -> Row | None:
-        return _one(self.conn.execute(select(users).where(users.c.id == user_id)))
+    def user(self, user_id: int) -> UserRow | None:
+        return _record(self.conn.execute(select(users).where(users.c.id == user_id)), UserRow)
 
-    def user_by_username(self, username: str) -> Row | None:
-        return _one(self.conn.execute(select(users).where(users.c.username == username)))
+    def user_by_username(self, username: str) -> UserRow | None:
+        return _record(self.conn.execute(select(users).where(users.c.username == username)), UserRow)
 
-    def list_users(self, tenant_id: int | None = None) -> list[Row]:
+    def list_users(self, tenant_id: int | None = None) -> list[UserRow]:
         query = select(users).order_by(users.c.id)
         if tenant_id is not None:
             query = query.where(users.c.tenant_id == tenant_id)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), UserRow)
 
     def add_api_token(self, user_id: int, token_hash: str, now_ms: int, expires_ms: int) -> None:
         self.conn.execute(
             insert(api_tokens).values(user_id=user_id, token_hash=token_hash, created_ms=now_ms, expires_ms=expires_ms)
         )
 
-    def user_by_token_hash(self, token_hash: str, now_ms: int) -> Row | None:
+    def user_by_token_hash(self, token_hash: str, now_ms: int) -> UserRow | None:
         query = (
             select(users)
             .join(api_tokens, api_tokens.c.user_id == users.c.id)
@@ -103,7 +126,7 @@ class IdentityRepo(_Repo):
                 users.c.disabled.is_(False),
             )
         )
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), UserRow)
 
     def revoke_api_token(self, token_hash: str, now_ms: int) -> None:
         self.conn.execute(update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(revoked_ms=now_ms))
@@ -113,28 +136,28 @@ class EnterpriseRepo(_Repo):
     def add(self, **values) -> int:
         return self._add(enterprises, **values)
 
-    def get(self, enterprise_id: int) -> Row | None:
-        return _one(self.conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)))
+    def get(self, enterprise_id: int) -> EnterpriseRow | None:
+        return _record(self.conn.execute(select(enterprises).where(enterprises.c.id == enterprise_id)), EnterpriseRow)
 
-    def by_uscc(self, uscc: str) -> Row | None:
-        return _one(self.conn.execute(select(enterprises).where(enterprises.c.uscc == uscc)))
+    def by_uscc(self, uscc: str) -> EnterpriseRow | None:
+        return _record(self.conn.execute(select(enterprises).where(enterprises.c.uscc == uscc)), EnterpriseRow)
 
-    def list(self, ids: Iterable[int] | None = None) -> builtins.list[Row]:
+    def list(self, ids: Iterable[int] | None = None) -> builtins.list[EnterpriseRow]:
         query = select(enterprises).order_by(enterprises.c.id)
         if ids is not None:
             query = query.where(enterprises.c.id.in_(list(ids)))
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), EnterpriseRow)
 
     def add_site(self, **values) -> int:
         return self._add(sites, **values)
 
-    def sites(self, enterprise_id: int) -> builtins.list[Row]:
-        return _rows(
-            self.conn.execute(select(sites).where(sites.c.enterprise_id == enterprise_id).order_by(sites.c.id))
+    def sites(self, enterprise_id: int) -> builtins.list[SiteRow]:
+        return _records(
+            self.conn.execute(select(sites).where(sites.c.enterprise_id == enterprise_id).order_by(sites.c.id)), SiteRow
         )
 
-    def site(self, site_id: int) -> Row | None:
-        return _one(self.conn.execute(select(sites).where(sites.c.id == site_id)))
+    def site(self, site_id: int) -> SiteRow | None:
+        return _record(self.conn.execute(select(sites).where(sites.c.id == site_id)), SiteRow)
 
 
 class DeviceRepo(_Repo):
@@ -163,29 +186,31 @@ class DeviceRepo(_Repo):
                 update(thing_model_products).where(thing_model_products.c.product_key == product_key).values(**values)
             )
 
-    def thing_models(self) -> list[Row]:
-        return _rows(self.conn.execute(select(thing_models).order_by(thing_models.c.device_type)))
+    def thing_models(self) -> list[ThingModelRow]:
+        return _records(self.conn.execute(select(thing_models).order_by(thing_models.c.device_type)), ThingModelRow)
 
-    def thing_model(self, device_type: str) -> Row | None:
-        return _one(self.conn.execute(select(thing_models).where(thing_models.c.device_type == device_type)))
+    def thing_model(self, device_type: str) -> ThingModelRow | None:
+        return _record(
+            self.conn.execute(select(thing_models).where(thing_models.c.device_type == device_type)), ThingModelRow
+        )
 
     def add(self, **values) -> int:
         return self._add(devices, **values)
 
-    def get(self, device_id: int) -> Row | None:
-        return _one(self.conn.execute(select(devices).where(devices.c.id == device_id)))
+    def get(self, device_id: int) -> DeviceRow | None:
+        return _record(self.conn.execute(select(devices).where(devices.c.id == device_id)), DeviceRow)
 
-    def by_key(self, key: str) -> Row | None:
-        return _one(self.conn.execute(select(devices).where(devices.c.key == key)))
+    def by_key(self, key: str) -> DeviceRow | None:
+        return _record(self.conn.execute(select(devices).where(devices.c.key == key)), DeviceRow)
 
-    def by_keys(self, keys: Iterable[str]) -> list[Row]:
-        return _rows(self.conn.execute(select(devices).where(devices.c.key.in_(list(keys)))))
+    def by_keys(self, keys: Iterable[str]) -> list[DeviceRow]:
+        return _records(self.conn.execute(select(devices).where(devices.c.key.in_(list(keys)))), DeviceRow)
 
-    def list(self, enterprise_id: int | None = None) -> builtins.list[Row]:
+    def list(self, enterprise_id: int | None = None) -> builtins.list[DeviceRow]:
         query = select(devices).order_by(devices.c.id)
         if enterprise_id is not None:
             query = query.where(devices.c.enterprise_id == enterprise_id)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), DeviceRow)
 
     def add_token(self, device_id: int, token_hash: str, now_ms: int) -> None:
         self.conn.execute(insert(device_tokens).values(device_id=device_id, token_hash=token_hash, created_ms=now_ms))
@@ -198,14 +223,14 @@ class DeviceRepo(_Repo):
         )
         return result.rowcount
 
-    def token_status(self, token_hash: str) -> Row | None:
+    def token_status(self, token_hash: str) -> DeviceTokenStatusRow | None:
         """The device a token belongs to, with the token's revocation time (None = live)."""
         query = (
             select(devices, device_tokens.c.revoked_ms.label("token_revoked_ms"))
             .join(device_tokens, device_tokens.c.device_id == devices.c.id)
             .where(device_tokens.c.token_hash == token_hash)
         )
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), DeviceTokenStatusRow)
 
     def live_token_count(self, device_id: int) -> int:
         return self.conn.execute(
@@ -234,19 +259,22 @@ class ConsentRepo(_Repo):
     def add(self, **values) -> int:
         return self._add(consents, **values)
 
-    def get(self, consent_id: int) -> Row | None:
-        return _one(self.conn.execute(select(consents).where(consents.c.id == consent_id)))
+    def get(self, consent_id: int) -> ConsentRow | None:
+        return _record(self.conn.execute(select(consents).where(consents.c.id == consent_id)), ConsentRow)
 
-    def for_enterprise(self, enterprise_id: int) -> list[Row]:
-        return _rows(
-            self.conn.execute(select(consents).where(consents.c.enterprise_id == enterprise_id).order_by(consents.c.id))
+    def for_enterprise(self, enterprise_id: int) -> list[ConsentRow]:
+        return _records(
+            self.conn.execute(
+                select(consents).where(consents.c.enterprise_id == enterprise_id).order_by(consents.c.id)
+            ),
+            ConsentRow,
         )
 
-    def for_tenant(self, tenant_id: int, enterprise_id: int | None = None) -> list[Row]:
+    def for_tenant(self, tenant_id: int, enterprise_id: int | None = None) -> list[ConsentRow]:
         query = select(consents).where(consents.c.tenant_id == tenant_id).order_by(consents.c.id)
         if enterprise_id is not None:
             query = query.where(consents.c.enterprise_id == enterprise_id)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), ConsentRow)
 
     def update(self, consent_id: int, **values) -> None:
         self.conn.execute(update(consents).where(consents.c.id == consent_id).values(**values))
@@ -269,8 +297,8 @@ class TelemetryRepo(_Repo):
             update(batches).where(batches.c.id == batch_id).values(points_accepted=accepted, points_rejected=rejected)
         )
 
-    def batch(self, batch_id: int) -> Row | None:
-        return _one(self.conn.execute(select(batches).where(batches.c.id == batch_id)))
+    def batch(self, batch_id: int) -> BatchRow | None:
+        return _record(self.conn.execute(select(batches).where(batches.c.id == batch_id)), BatchRow)
 
     def add_readings(self, rows: Sequence[Row]) -> None:
         self._insert_ignoring_duplicates(readings, rows)
@@ -316,17 +344,20 @@ class QuarantineRepo(_Repo):
         if rows:
             self.conn.execute(insert(quarantine), [dict(status="open", **r) for r in rows])
 
-    def list(self, status: str | None, limit: int, after_id: int = 0, reason: str | None = None) -> builtins.list[Row]:
+    def list(
+        self, status: str | None, limit: int, after_id: int = 0, reason: str | None = None
+    ) -> builtins.list[QuarantineRow]:
         query = select(quarantine).where(quarantine.c.id > after_id).order_by(quarantine.c.id).limit(limit)
         if status:
             query = query.where(quarantine.c.status == status)
         if reason:
             query = query.where(quarantine.c.reason == reason)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), QuarantineRow)
 
-    def get_many(self, ids: Sequence[int]) -> builtins.list[Row]:
-        return _rows(
-            self.conn.execute(select(quarantine).where(quarantine.c.id.in_(list(ids))).order_by(quarantine.c.id))
+    def get_many(self, ids: Sequence[int]) -> builtins.list[QuarantineRow]:
+        return _records(
+            self.conn.execute(select(quarantine).where(quarantine.c.id.in_(list(ids))).order_by(quarantine.c.id)),
+            QuarantineRow,
         )
 
     def resolve(self, entry_id: int, status: str, now_ms: int) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import ConsentScope, TenantKind
 from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.scenarios import scenario_packs
 from wuxin.security.policy import Principal, require_own_enterprise
+from wuxin.store.rows import ConsentRow
 from wuxin.store.uow import UnitOfWork
 
 
@@ -55,11 +58,11 @@ def narrow(
     consent_id: int,
     scope_items: list[str] | None = None,
     expires_ms: int | None = None,
-) -> dict:
+) -> ConsentRow:
     """Keep fewer devices/scenarios or an earlier expiry; widening needs a new grant."""
     with platform.uow() as uow:
         consent = _own_consent(uow, principal, consent_id)
-        changes = {}
+        changes: dict[str, Any] = {}
         if scope_items is not None:
             if consent["scope"] == ConsentScope.ALL or not set(scope_items) <= set(consent["scope_items"]):
                 raise InvalidInput(
@@ -78,30 +81,40 @@ def narrow(
         uow.consents.update(consent_id, **changes)
         _audit(platform, uow, principal, "consent.narrow", consent_id, changes)
         uow.commit()
-        return uow.consents.get(consent_id)
+        return _reread(uow, consent_id)
 
 
-def revoke(platform: Platform, principal: Principal, consent_id: int) -> dict:
+def revoke(platform: Platform, principal: Principal, consent_id: int) -> ConsentRow:
     with platform.uow() as uow:
         consent = _own_consent(uow, principal, consent_id)
         if consent["revoked_ms"] is None:
             uow.consents.update(consent_id, revoked_ms=platform.clock_ms(), revoked_by_user_id=principal.user_id)
             _audit(platform, uow, principal, "consent.revoke", consent_id, {})
         uow.commit()
-        return uow.consents.get(consent_id)
+        return _reread(uow, consent_id)
 
 
-def list_for(platform: Platform, principal: Principal, enterprise_id: int | None = None) -> list[dict]:
+def list_for(platform: Platform, principal: Principal, enterprise_id: int | None = None) -> list[ConsentRow]:
     """An enterprise sees the consents it gave; a tenant sees those it holds."""
     with platform.uow() as uow:
         if principal.is_admin:
             return uow.consents.for_enterprise(enterprise_id) if enterprise_id else []
         if principal.enterprise_id is not None:
             return uow.consents.for_enterprise(principal.enterprise_id)
+        if principal.tenant_id is None:  # every other role belongs to a tenant (identity._check_membership)
+            return []
         return uow.consents.for_tenant(principal.tenant_id, enterprise_id)
 
 
-def _own_consent(uow: UnitOfWork, principal: Principal, consent_id: int) -> dict:
+def _reread(uow: UnitOfWork, consent_id: int) -> ConsentRow:
+    """The consent as stored now (it exists: the caller found it in this unit of work)."""
+    consent = uow.consents.get(consent_id)
+    if consent is None:
+        raise NotFound(f"consent {consent_id} does not exist")
+    return consent
+
+
+def _own_consent(uow: UnitOfWork, principal: Principal, consent_id: int) -> ConsentRow:
     """A consent its enterprise changes; the tenant holding it is told it may not, anyone else that it does not exist."""
     consent = uow.consents.get(consent_id)
     if consent is None or (

@@ -7,8 +7,10 @@ import logging
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, TenantKind
 from wuxin.errors import AuthError, Conflict, InvalidInput, NotFound
+from wuxin.security.login_guard import LoginGuard
 from wuxin.security.policy import Principal
 from wuxin.security.secrets import hash_password, new_token, token_hash, verify_password
+from wuxin.store.rows import UserRow
 
 MIN_PASSWORD_CHARS = 10
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def login(platform: Platform, username: str, password: str, source: str = "local
     `source` is the client's address. A locked account or source is refused before any database or
     password work (429); an unknown user costs one Argon2 verification like a known one (dummy hash),
     so neither the answer nor its time says whether the account exists."""
-    guard = platform.login_guard
+    guard = _guard(platform)
     guard.check(username, source, platform.clock_ms())
     with platform.uow() as uow:
         user = uow.identity.user_by_username(username)
@@ -103,10 +105,17 @@ def login(platform: Platform, username: str, password: str, source: str = "local
     return token
 
 
-def _login_failed(platform: Platform, username: str, source: str, user: dict | None, now_ms: int) -> None:
+def _guard(platform: Platform) -> LoginGuard:
+    """The platform's login throttle (bootstrap builds one when none is given)."""
+    if platform.login_guard is None:
+        raise RuntimeError("the platform has no login guard")
+    return platform.login_guard
+
+
+def _login_failed(platform: Platform, username: str, source: str, user: UserRow | None, now_ms: int) -> None:
     """Count the failure and audit it (never the password)."""
     reason = "unknown_user" if user is None else "disabled" if user["disabled"] else "wrong_password"
-    locked = platform.login_guard.failed(username, source, now_ms)
+    locked = _guard(platform).failed(username, source, now_ms)
     with platform.uow() as uow:
         uow.logs.audit(
             now_ms,

@@ -6,6 +6,8 @@ console shows exactly what the principal may see, and each read is written to th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from wuxin.bootstrap import Platform
@@ -18,6 +20,7 @@ from wuxin.services.access import data_access
 from wuxin.services.console.timeline import is_machine
 from wuxin.services.devices import registry
 from wuxin.services.monitoring import alarms as monitoring
+from wuxin.store.rows import EnterpriseRow
 
 
 def portfolio(platform: Platform, principal: Principal) -> dict:
@@ -28,8 +31,9 @@ def portfolio(platform: Platform, principal: Principal) -> dict:
         counts = {"online": 0, "offline": 0, "unknown": 0}
         for d in devices or []:
             counts[d["connectivity"]] += 1
+        summary: dict[str, Any] = {k: enterprise[k] for k in ("id", "name", "uscc", "industry", "region")}
         rows.append(
-            {k: enterprise[k] for k in ("id", "name", "uscc", "industry", "region")}
+            summary
             | {
                 "devices": None if devices is None else len(devices),
                 "connectivity": counts,
@@ -139,7 +143,7 @@ def map_points(platform: Platform, principal: Principal) -> dict:
     return {"sites": sites, "vehicles": vehicles}
 
 
-def _vehicles(platform: Platform, principal: Principal, enterprise: dict) -> list[dict]:
+def _vehicles(platform: Platform, principal: Principal, enterprise: EnterpriseRow) -> list[dict]:
     out = []
     for device in _devices_or_none(platform, principal, enterprise["id"]) or []:
         model = platform.thing_models.get(device["device_type"])

@@ -9,6 +9,7 @@ model version and the inputs it scored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -68,7 +69,7 @@ class Assessment:
     """What the platform knows of one enterprise as of a day: series, checks, features and the facts the
     product policy reads (evidence span, open alarms, devices)."""
 
-    enterprise: dict
+    enterprise: Mapping[str, Any]
     as_of_day: int
     activity_indicator: str | None
     series: dict[str, DailySeries]
@@ -192,7 +193,12 @@ def default_as_of_day(platform: Platform) -> int:
 
 
 def gather(
-    platform: Platform, uow, enterprise: dict, devices: list[dict], tenant_id: int | None, as_of_day: int
+    platform: Platform,
+    uow,
+    enterprise: Mapping[str, Any],
+    devices: Sequence[Mapping[str, Any]],
+    tenant_id: int | None,
+    as_of_day: int,
 ) -> Assessment:
     """Read the enterprise's indicators (with the source modes behind them), index, devices, alarms and
     business records, then cross-verify and featurise."""
@@ -239,7 +245,12 @@ def gather(
 
 
 def _source_shares(
-    uow, enterprise: dict, devices: list[dict], names: list[str], first_day: int, last_day: int
+    uow,
+    enterprise: Mapping[str, Any],
+    devices: Sequence[Mapping[str, Any]],
+    names: list[str],
+    first_day: int,
+    last_day: int,
 ) -> dict[str, SourceShares]:
     """Per indicator, the source modes behind each day's value: the devices' own values for a device-level
     indicator (each mode's share of the day's sum), else the installed devices of the types feeding it."""
@@ -358,7 +369,7 @@ def _series(rows: list[dict]) -> dict[str, DailySeries]:
     }
 
 
-def _device_facts(platform: Platform, uow, devices: list[dict], as_of_day: int) -> DeviceFacts:
+def _device_facts(platform: Platform, uow, devices: Sequence[Mapping[str, Any]], as_of_day: int) -> DeviceFacts:
     now_ms = platform.clock_ms()
     reporting = sum(1 for d in devices if d["last_seen_ms"] is not None and now_ms - d["last_seen_ms"] <= 7 * DAY_MS)
     modes: dict[str, int] = {}
@@ -369,7 +380,7 @@ def _device_facts(platform: Platform, uow, devices: list[dict], as_of_day: int) 
     return DeviceFacts(len(devices), reporting, sum(1 for e in events if e["name"] == "tamper"), modes)
 
 
-def _dominant_mode(devices: list[dict]) -> str:
+def _dominant_mode(devices: Sequence[Mapping[str, Any]]) -> str:
     """The mode most devices use; on a tie the least trusted (the evidence is as weak as its weakest share)."""
     if not devices:
         return SourceMode.ENTERPRISE_SHARED.value
@@ -461,7 +472,7 @@ def _pv_checks(
     records: list[dict],
     reported: list[ReportedFigure],
     series: dict[str, DailySeries],
-    devices: list[dict],
+    devices: Sequence[Mapping[str, Any]],
     sources: dict[str, SourceShares],
 ) -> list[CheckResult]:
     """Feed-in bills and, for a plant without charging piles (whose revenue would be in the same statement), declared

@@ -12,6 +12,7 @@ from wuxin.loans.risk_class import check_risk_class
 from wuxin.security.policy import Principal, enterprise_not_found, require_role, valid_consents
 from wuxin.services.devices.registry import consent_views
 from wuxin.services.monitoring.rule_cache import invalidate_index
+from wuxin.store.rows import LoanRow
 from wuxin.store.uow import UnitOfWork
 
 CHECK_WINDOW_MS = 24 * 3_600_000
@@ -32,7 +33,7 @@ def money(value, what: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def public_loan(row: dict) -> dict:
+def public_loan(row: LoanRow) -> dict:
     out = {
         k: row[k]
         for k in (
@@ -115,7 +116,7 @@ def _require_consent(uow: UnitOfWork, principal: Principal, enterprise_id: int, 
         raise enterprise_not_found(enterprise_id)
 
 
-def own_loan(uow: UnitOfWork, principal: Principal, loan_id: int, for_update: bool = False) -> dict:
+def own_loan(uow: UnitOfWork, principal: Principal, loan_id: int, for_update: bool = False) -> LoanRow:
     """The loan if it belongs to the principal's bank; another bank's loan does not exist for them."""
     loan = uow.monitoring.loan(loan_id, for_update)
     if loan is None or (not principal.is_admin and loan["tenant_id"] != principal.tenant_id):
@@ -174,7 +175,7 @@ def transition(
     return result
 
 
-def _plan(uow: UnitOfWork, loan: dict, keys: list[str] | None) -> list[str]:
+def _plan(uow: UnitOfWork, loan: LoanRow, keys: list[str] | None) -> list[str]:
     if not keys:
         raise InvalidInput("a monitoring plan needs at least one device key")
     mine = {d["key"] for d in uow.devices.list(loan["enterprise_id"])}
@@ -184,7 +185,7 @@ def _plan(uow: UnitOfWork, loan: dict, keys: list[str] | None) -> list[str]:
     return sorted(set(keys))
 
 
-def device_checks(platform: Platform, uow: UnitOfWork, loan: dict, now_ms: int) -> dict[str, DeviceCheck]:
+def device_checks(platform: Platform, uow: UnitOfWork, loan: LoanRow, now_ms: int) -> dict[str, DeviceCheck]:
     """Online (recorded state, else last seen within the heartbeat timeout), plausible and rejected points in 24 h."""
     devices = {
         d["key"]: d for d in uow.devices.list(loan["enterprise_id"]) if d["key"] in loan["monitoring_plan"]["devices"]

@@ -33,6 +33,7 @@ from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.alarms import apply_signals
 from wuxin.services.monitoring.rule_cache import invalidate_index, tenant_scope
+from wuxin.store.rows import DeviceRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 CLOSED = ("closed", "rejected")
@@ -84,7 +85,7 @@ def pledge(platform: Platform, principal: Principal, loan_id: int, items: list[d
         return [public_item(r) for r in uow.monitoring.items(loan_id)]
 
 
-def _add_items(uow: UnitOfWork, loan: dict, rows: list[dict], now_ms: int) -> list[int]:
+def _add_items(uow: UnitOfWork, loan: LoanRow, rows: list[dict], now_ms: int) -> list[int]:
     taken = uow.monitoring.identity_pledged([r["identity"] for r in rows])
     if taken:
         raise Conflict(DOUBLE_PLEDGE_MESSAGE.format(identity=sorted(taken)[0]))
@@ -174,7 +175,7 @@ def set_price(platform: Platform, principal: Principal, sku: str, price_cny, at_
     return {"sku": sku, "price_cny": str(price), "at_ms": at_ms, "source": source}
 
 
-def holdings(uow: UnitOfWork, loan: dict, at_ms: int, reader_tenant_id: int | None) -> list[Holding]:
+def holdings(uow: UnitOfWork, loan: LoanRow, at_ms: int, reader_tenant_id: int | None) -> list[Holding]:
     """Items valued today: a zone's RFID count caps the quantity of the single lot it watches (monitored, not declared),
     counted only from readers a valid consent to the reader's tenant covers (after revocation: declared quantities)."""
     items = uow.monitoring.items(loan["id"])
@@ -198,7 +199,9 @@ def holdings(uow: UnitOfWork, loan: dict, at_ms: int, reader_tenant_id: int | No
     return out
 
 
-def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int | None) -> tuple[list[dict], int | None]:
+def consented_devices(
+    uow: UnitOfWork, loan: LoanRow, now_ms: int, tenant_id: int | None
+) -> tuple[list[DeviceRow], int | None]:
     """Devices of the loan's enterprise that a valid consent to `tenant_id` (the loan's bank, or the reader's
     tenant) covers now, and that consent: pledge figures use device data only under it."""
     devices = uow.devices.list(loan["enterprise_id"])
@@ -209,7 +212,7 @@ def consented_devices(uow: UnitOfWork, loan: dict, now_ms: int, tenant_id: int |
     return [d for d in devices if d["key"] in keys], consent_id
 
 
-def _zone_readers(devices: list[dict]) -> dict[int, str]:
+def _zone_readers(devices: list[DeviceRow]) -> dict[int, str]:
     counting = device_types_with("counts_stock")
     return {
         d["id"]: d["attributes"]["zone_id"]
@@ -218,7 +221,7 @@ def _zone_readers(devices: list[dict]) -> dict[int, str]:
     }
 
 
-def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict[str, float]:
+def _monitored_by_zone(uow: UnitOfWork, devices: list[DeviceRow], at_ms: int) -> dict[str, float]:
     readers = _zone_readers(devices)
     if not readers:
         return {}
@@ -229,7 +232,7 @@ def _monitored_by_zone(uow: UnitOfWork, devices: list[dict], at_ms: int) -> dict
     return out
 
 
-def loan_coverage(uow: UnitOfWork, loan: dict, at_ms: int) -> Coverage:
+def loan_coverage(uow: UnitOfWork, loan: LoanRow, at_ms: int) -> Coverage:
     return coverage(
         holdings(uow, loan, at_ms, loan["tenant_id"]),
         Decimal(loan["outstanding_cny"]),
@@ -295,13 +298,13 @@ def check_coverage(platform: Platform) -> int:
     return sum(1 for s in signals if s.action == "raise")
 
 
-def _industry_rule(uow: UnitOfWork, kind: str, loan: dict):
+def _industry_rule(uow: UnitOfWork, kind: str, loan: LoanRow):
     """The rule of `kind` of the borrower's industry pack, else the first pack's that declares one."""
     enterprise = uow.enterprises.get(loan["enterprise_id"])
     return rule_of_type(kind, enterprise["industry"] if enterprise else None)
 
 
-def coverage_signals(base, loan: dict, cov: Coverage, now_ms: int) -> list[Signal]:
+def coverage_signals(base, loan: LoanRow, cov: Coverage, now_ms: int) -> list[Signal]:
     liquidation = parse_rule(
         {
             "id": base.id + ".liquidation",
@@ -383,7 +386,7 @@ def reconcile(
 
 def _readable_devices(
     platform: Platform, uow: UnitOfWork, principal: Principal, enterprise_id: int
-) -> tuple[list[dict], int | None]:
+) -> tuple[list[DeviceRow], int | None]:
     """The enterprise's devices the caller may read now (as data_access reads them); without a valid consent the
     enterprise does not exist for the caller (404), even under the caller's own loan."""
     devices = uow.devices.list(enterprise_id)
@@ -398,7 +401,7 @@ def _log_read(
     platform: Platform,
     uow: UnitOfWork,
     principal: Principal,
-    loan: dict,
+    loan: LoanRow,
     action: str,
     consent_id: int | None,
     rows: int,
@@ -415,7 +418,7 @@ def _log_read(
     )
 
 
-def zone_outbound(uow: UnitOfWork, readable: list[dict], zone_id: str, from_ms: int, to_ms: int) -> dict:
+def zone_outbound(uow: UnitOfWork, readable: list[DeviceRow], zone_id: str, from_ms: int, to_ms: int) -> dict:
     """Outbound counts of the zone from the given devices only (those the caller may read)."""
     devices = [d for d in readable if (d["attributes"] or {}).get("zone_id") == zone_id]
     outbound, counting = device_types_with("counts_goods_out"), device_types_with("counts_stock")

@@ -14,8 +14,10 @@ Every borrower whose data is read is written to the access log with the consent 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
@@ -36,6 +38,7 @@ from wuxin.services.bootstrap import indicator_packs
 from wuxin.services.credit.pledges import CLOSED, loan_coverage
 from wuxin.services.devices.registry import consent_views, known_enterprise
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
+from wuxin.store.rows import LoanRow
 from wuxin.store.uow import UnitOfWork
 
 WINDOW_DAYS = 30  # the activity sparkline and the evidence coverage: the last 30 complete local days
@@ -46,7 +49,7 @@ WEEK_MS = 7 * DAY_MS  # "this week" in the summary: the last 7 x 24 hours
 class Borrower:
     """A borrower the caller's bank may see now: its devices the consent covers, and that consent."""
 
-    enterprise: dict
+    enterprise: Mapping[str, Any]
     devices: list[dict]
     all_devices: int
     consent_id: int | None
@@ -240,20 +243,20 @@ def _approved_limit_cny(d: dict | None) -> Decimal | None:
 # ---------------------------------------------------------------- exposure and pledges
 
 
-def _live_loans_by_enterprise(uow: UnitOfWork, enterprise_ids: list[int], tenant_id: int) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {}
+def _live_loans_by_enterprise(uow: UnitOfWork, enterprise_ids: list[int], tenant_id: int) -> dict[int, list[LoanRow]]:
+    out: dict[int, list[LoanRow]] = {}
     for loan in uow.portfolio.tenant_loans(enterprise_ids, tenant_id):
         if loan["state"] not in CLOSED:
             out.setdefault(loan["enterprise_id"], []).append(loan)
     return out
 
 
-def _exposure_cny(loans: list[dict]) -> Decimal | None:
+def _exposure_cny(loans: list[LoanRow]) -> Decimal | None:
     """Outstanding over the bank's live loans to the borrower; None when it has no live loan (no exposure to show)."""
     return sum((Decimal(loan["outstanding_cny"]) for loan in loans), Decimal(0)) if loans else None
 
 
-def _pledges(uow: UnitOfWork, loans: list[dict], now_ms: int) -> dict:
+def _pledges(uow: UnitOfWork, loans: list[LoanRow], now_ms: int) -> dict:
     """Pledged value (monitored quantity x price x (1 - haircut)) over outstanding, on the live loans with pledged
     goods; None without any."""
     covered = [loan_coverage(uow, loan, now_ms) for loan in loans if uow.monitoring.items(loan["id"])]
@@ -322,7 +325,9 @@ def _unit(industry: str, name: str) -> str | None:
     return getattr(decl, "unit", None)
 
 
-def _industry_median(uow: UnitOfWork, enterprise: dict, name: str, day_list: list[int]) -> list[float | None] | None:
+def _industry_median(
+    uow: UnitOfWork, enterprise: Mapping[str, Any], name: str, day_list: list[int]
+) -> list[float | None] | None:
     """The published index median per day (None on a day without one); None when never published in the window."""
     rows = uow.indicators.index(enterprise["industry"], enterprise["region"], name, day_list[0], day_list[-1])
     if not rows:

@@ -29,6 +29,7 @@ from wuxin.services.bootstrap import product as get_product
 from wuxin.services.credit.assessment import readable_decision, require_lender
 from wuxin.services.credit.loans import money, own_loan, public_loan
 from wuxin.services.evidence.record import record_evidence
+from wuxin.store.rows import LoanRow
 from wuxin.store.uow import UnitOfWork
 
 STATES = ("referred", "pending_approval", "approved", "declined")
@@ -86,7 +87,7 @@ def check_application(platform: Platform, principal: Principal, enterprise_id: i
 
 def _open_application(
     uow: UnitOfWork, principal: Principal, enterprise_id: int, loan_id: int, for_update: bool = False
-) -> dict:
+) -> LoanRow:
     require_role(principal, *BANK_ROLES)
     loan = own_loan(uow, principal, loan_id, for_update)
     if loan["tenant_id"] != principal.tenant_id:

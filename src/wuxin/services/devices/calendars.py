@@ -14,6 +14,8 @@ import io
 import threading
 import time
 import weakref
+from collections.abc import Mapping
+from typing import Any
 
 from wuxin.bootstrap import Platform
 from wuxin.calendars.official import CalendarNotCovered, covered_years, official_day
@@ -128,7 +130,7 @@ def set_service_dates(
     return {"device": device_key, "installed_ms": installed_ms, "decommissioned_ms": decommissioned_ms}
 
 
-def in_service(device: dict, at_ms: int) -> bool:
+def in_service(device: Mapping[str, Any], at_ms: int) -> bool:
     """Installed by `at_ms` (or no install date) and not yet decommissioned."""
     installed, gone = device.get("installed_ms"), device.get("decommissioned_ms")
     return (installed is None or installed <= at_ms) and (gone is None or at_ms < gone)
@@ -141,6 +143,12 @@ def declared_by_enterprise(principal: Principal | None) -> bool:
     return principal is not None and principal.role is Role.ENTERPRISE_USER
 
 
+def _epoch_ms(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
+        raise InvalidInput(f"period {name} must be epoch milliseconds, got {value!r}")
+    return value
+
+
 def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict, borrower: bool = False, now_ms: int = 0) -> dict:
     """A declared period checked: kind, [start, end) in epoch ms, note, and optionally a site id or a device key of
     this enterprise. Declared by the enterprise itself (`borrower`): only on its enterprise_shared devices, starting
@@ -148,10 +156,7 @@ def _period_values(uow: UnitOfWork, enterprise_id: int, doc: dict, borrower: boo
     kind = doc.get("kind")
     if kind not in PERIOD_KINDS:
         raise InvalidInput(f"period kind {kind!r} is not one of {list(PERIOD_KINDS)}")
-    start, end = doc.get("start_ms"), doc.get("end_ms")
-    for name, value in (("start_ms", start), ("end_ms", end)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-            raise InvalidInput(f"period {name} must be epoch milliseconds, got {value!r}")
+    start, end = _epoch_ms("start_ms", doc.get("start_ms")), _epoch_ms("end_ms", doc.get("end_ms"))
     if not start < end or end - start > MAX_PERIOD_MS:
         raise InvalidInput(f"period [{start}, {end}) must end after it starts and last at most 366 days")
     if borrower and end - start > BORROWER_MAX_DAYS[kind] * DAY_MS:
@@ -217,7 +222,7 @@ def add_periods(platform: Platform, principal: Principal | None, enterprise_id: 
                 )
             )
         keys = _device_keys(uow, enterprise_id)
-        added = [public_period(uow.calendars.period(i), keys) for i in ids]
+        added = [public_period(_stored_period(uow, i), keys) for i in ids]
         uow.logs.audit(
             now_ms,
             principal.user_id if principal else None,
@@ -227,6 +232,14 @@ def add_periods(platform: Platform, principal: Principal | None, enterprise_id: 
         )
         uow.commit()
         return added
+
+
+def _stored_period(uow: UnitOfWork, period_id: int) -> dict:
+    """A period this unit of work has just added (so it exists)."""
+    row = uow.calendars.period(period_id)
+    if row is None:
+        raise NotFound(f"calendar period {period_id} does not exist")
+    return row
 
 
 def _audited(period: dict) -> dict:
@@ -257,7 +270,7 @@ def parse_periods_csv(text: str) -> list[dict]:
             raise InvalidInput(
                 f"the calendar CSV lacks columns {sorted(missing)} (kind,start,end[,note,site_id,device])"
             )
-        rows = []
+        rows: list[dict] = []
         for n, row in enumerate(reader, 2):
             if len(rows) >= MAX_IMPORT_ROWS:
                 raise InvalidInput(f"the calendar CSV has more than {MAX_IMPORT_ROWS} rows (line {n})")

@@ -43,6 +43,7 @@ from wuxin.services.credit.loans import own_loan
 from wuxin.services.devices.registry import consent_views, known_device, require_device_manager_of
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.alarms import readable_alarm
+from wuxin.store.rows import DeviceRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def request_command(
         spec = channel.operation(operation)
         checked = spec.check_params(params or {})
         _require_requester(platform, uow, principal, device, spec)
+        loan: LoanRow | None
         if spec.lender:
             loan = _lender_checks(platform, uow, principal, device, spec, loan_id)
         else:
@@ -100,7 +102,7 @@ def request_command(
             expires_ms=now_ms + ttl * 1000,
             updated_ms=now_ms,
         )
-        row = uow.commands.get(command_id)
+        row = _stored(uow, command_id)
         _record(
             platform,
             uow,
@@ -111,10 +113,10 @@ def request_command(
             {"reason": reason, "params": checked, "approval": "four_eyes" if spec.four_eyes else "not_needed"},
         )
         uow.commit()
-        return public_command(uow.commands.get(command_id))
+        return public_command(_stored(uow, command_id))
 
 
-def _channel(platform: Platform, uow: UnitOfWork, device: dict) -> Channel:
+def _channel(platform: Platform, uow: UnitOfWork, device: DeviceRow) -> Channel:
     """The channel a device is commanded through: a provisioned JT/T 808 terminal; a LinkKit device (Alink
     identity); a ThingsBoard device (live access token, or a sub-device behind a ThingsBoard gateway)."""
     if uow.jt808.of_device(device["id"]) is not None:
@@ -135,24 +137,25 @@ def _rpc_channel(platform: Platform, name: str, device_type: str) -> Channel:
     return rpc_channel(name, device_type, model.source if model is not None else None)
 
 
-def _operation_of(platform: Platform, row: dict, device: dict) -> Operation:
+def _operation_of(platform: Platform, row: dict, device: DeviceRow) -> Operation:
     """The operation a stored command asks for, as its channel defines it now."""
     if row["channel"] in RPC_CHANNELS:
         return _rpc_channel(platform, row["channel"], device["device_type"]).operation(row["operation"])
     return CHANNELS[row["channel"]].operation(row["operation"])
 
 
-def _decommissioned(device: dict, now_ms: int) -> bool:
-    return device.get("decommissioned_ms") is not None and device["decommissioned_ms"] <= now_ms
+def _decommissioned(device: DeviceRow, now_ms: int) -> bool:
+    gone_ms = device["decommissioned_ms"]
+    return gone_ms is not None and gone_ms <= now_ms
 
 
-def _require_live(device: dict, now_ms: int) -> None:
+def _require_live(device: DeviceRow, now_ms: int) -> None:
     if _decommissioned(device, now_ms):
         raise Conflict(f"device {device['key']!r} is decommissioned: it takes no commands")
 
 
 def _require_requester(
-    platform: Platform, uow: UnitOfWork, principal: Principal, device: dict, spec: Operation
+    platform: Platform, uow: UnitOfWork, principal: Principal, device: DeviceRow, spec: Operation
 ) -> None:
     """The role and the tenant's right for this operation on this device (the device is known to them)."""
     _require_live(device, platform.clock_ms())
@@ -177,7 +180,7 @@ def _require_requester(
     require_device_manager_of(platform, uow, principal, device)
 
 
-def _require_consent_covers(platform: Platform, uow: UnitOfWork, principal: Principal, device: dict) -> None:
+def _require_consent_covers(platform: Platform, uow: UnitOfWork, principal: Principal, device: DeviceRow) -> None:
     consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
     keys, _ = consented_device_keys(
         principal.tenant_id, [(device["key"], device["device_type"])], consents, platform.clock_ms()
@@ -188,7 +191,7 @@ def _require_consent_covers(platform: Platform, uow: UnitOfWork, principal: Prin
         )
 
 
-def _loan_of(uow: UnitOfWork, principal: Principal, device: dict, loan_id: int | None) -> dict | None:
+def _loan_of(uow: UnitOfWork, principal: Principal, device: DeviceRow, loan_id: int | None) -> LoanRow | None:
     """The loan a command names, when it names one: the caller's bank's, on the device's enterprise."""
     if loan_id is None:
         return None
@@ -199,8 +202,8 @@ def _loan_of(uow: UnitOfWork, principal: Principal, device: dict, loan_id: int |
 
 
 def _lender_checks(
-    platform: Platform, uow: UnitOfWork, principal: Principal, device: dict, spec: Operation, loan_id: int | None
-) -> dict:
+    platform: Platform, uow: UnitOfWork, principal: Principal, device: DeviceRow, spec: Operation, loan_id: int | None
+) -> LoanRow:
     """The bank's loan with this vehicle as collateral, in a state allowing the operation; standing still for the cut."""
     loan = _loan_of(uow, principal, device, loan_id) if loan_id is not None else None
     if loan is not None and not _is_collateral(uow, loan, device):
@@ -216,20 +219,20 @@ def _lender_checks(
     return loan
 
 
-def _is_collateral(uow: UnitOfWork, loan: dict, device: dict) -> bool:
+def _is_collateral(uow: UnitOfWork, loan: LoanRow, device: DeviceRow) -> bool:
     if device["key"] in (loan["monitoring_plan"] or {}).get("devices", []):
         return True
     vin = str((device["attributes"] or {}).get("vin") or "").strip().upper()
     return bool(vin) and any(item["identity"] == f"serial:{vin}" for item in uow.monitoring.items(loan["id"]))
 
 
-def _require_standing(platform: Platform, uow: UnitOfWork, device: dict, spec: Operation) -> None:
+def _require_standing(platform: Platform, uow: UnitOfWork, device: DeviceRow, spec: Operation) -> None:
     refusal = _standing_refusal(platform, uow, device, spec)
     if refusal:
         raise Conflict(refusal)
 
 
-def _standing_refusal(platform: Platform, uow: UnitOfWork, device: dict, spec: Operation) -> str | None:
+def _standing_refusal(platform: Platform, uow: UnitOfWork, device: DeviceRow, spec: Operation) -> str | None:
     if not spec.stationary:
         return None
     now_ms = platform.clock_ms()
@@ -238,7 +241,7 @@ def _standing_refusal(platform: Platform, uow: UnitOfWork, device: dict, spec: O
     return moving_refusal(speed, acc, device["key"])
 
 
-def _require_alarm_of(uow: UnitOfWork, principal: Principal, device: dict, alarm_id: int, now_ms: int) -> None:
+def _require_alarm_of(uow: UnitOfWork, principal: Principal, device: DeviceRow, alarm_id: int, now_ms: int) -> None:
     alarm = readable_alarm(uow, principal, alarm_id, now_ms)
     if alarm["enterprise_id"] not in (None, device["enterprise_id"]) or not (
         alarm["device_id"] in (None, device["id"]) or _same_vehicle(uow, alarm["device_id"], device)
@@ -246,7 +249,7 @@ def _require_alarm_of(uow: UnitOfWork, principal: Principal, device: dict, alarm
         raise InvalidInput(f"alarm {alarm_id} is not about device {device['key']!r}, its vehicle or its enterprise")
 
 
-def _same_vehicle(uow: UnitOfWork, unit_id: int, device: dict) -> bool:
+def _same_vehicle(uow: UnitOfWork, unit_id: int, device: DeviceRow) -> bool:
     """Another unit on the same vehicle (an ADAS camera beside the GPS terminal): same enterprise, same plate."""
     unit = uow.devices.get(unit_id)
     plate = str((device["attributes"] or {}).get("plate") or "").strip()
@@ -295,9 +298,9 @@ def _decide(platform: Platform, principal: Principal, command_id: int, step: str
             updated_ms=now_ms,
         ):
             raise Conflict(f"command {command_id} changed meanwhile: read it again")
-        _record(platform, uow, uow.commands.get(command_id), step, principal.user_id, now_ms, {"reason": reason})
+        _record(platform, uow, _stored(uow, command_id), step, principal.user_id, now_ms, {"reason": reason})
         uow.commit()
-        return public_command(uow.commands.get(command_id))
+        return public_command(_stored(uow, command_id))
 
 
 def _require_canceller(principal: Principal, row: dict) -> None:
@@ -498,6 +501,14 @@ def public_command(row: dict) -> dict:
 # ---------------------------------------------------------------- the ledger and the audit log
 
 
+def _stored(uow: UnitOfWork, command_id: int) -> dict:
+    """The command as stored now (the caller wrote or read it in this unit of work, so it exists)."""
+    row = uow.commands.get(command_id)
+    if row is None:
+        raise NotFound(f"command {command_id} does not exist")
+    return row
+
+
 def _record(
     platform: Platform, uow: UnitOfWork, row: dict, step: str, user_id: int | None, now_ms: int, extra: dict
 ) -> None:
@@ -540,7 +551,7 @@ def expire_commands(platform: Platform) -> int:
                 else f"not {'approved and ' if row['state'] == 'requested' else ''}delivered before it expired"
             )
             if uow.commands.move(row["id"], {row["state"]}, state="expired", failure=why, updated_ms=now_ms):
-                _record(platform, uow, uow.commands.get(row["id"]), "expire", None, now_ms, {"failure": why})
+                _record(platform, uow, _stored(uow, row["id"]), "expire", None, now_ms, {"failure": why})
                 expired += 1
         uow.commit()
     return expired
@@ -608,7 +619,7 @@ class DatabaseOutbox:
             _record(
                 self.platform,
                 uow,
-                uow.commands.get(command_id),
+                _stored(uow, command_id),
                 "send",
                 None,
                 now_ms,
@@ -624,7 +635,7 @@ class DatabaseOutbox:
                 _record(
                     self.platform,
                     uow,
-                    uow.commands.get(command_id),
+                    _stored(uow, command_id),
                     "undeliverable",
                     None,
                     now_ms,
@@ -654,7 +665,7 @@ class DatabaseOutbox:
             _record(
                 self.platform,
                 uow,
-                uow.commands.get(row["id"]),
+                _stored(uow, row["id"]),
                 "acknowledge" if step == "acknowledge" else "fail",
                 None,
                 now_ms,
@@ -710,7 +721,7 @@ class RpcOutbox:
         with self.platform.uow() as uow:
             if not uow.commands.move(command_id, {"approved"}, state="sent", sent_ms=now_ms, updated_ms=now_ms):
                 return False
-            _record(self.platform, uow, uow.commands.get(command_id), "send", None, now_ms, {"via": via})
+            _record(self.platform, uow, _stored(uow, command_id), "send", None, now_ms, {"via": via})
             uow.commit()
         return True
 
@@ -740,7 +751,7 @@ class RpcOutbox:
             _record(
                 self.platform,
                 uow,
-                uow.commands.get(row["id"]),
+                _stored(uow, row["id"]),
                 step,
                 None,
                 now_ms,

@@ -30,6 +30,7 @@ from wuxin.services.access.access_log import safe_cell
 from wuxin.services.bootstrap import device_types_with, has_role
 from wuxin.services.devices.registry import _require_device_manager, _source_mode
 from wuxin.services.ingest.jt808 import DEFAULT_ENROL_WINDOW_S, JT808_ROLE
+from wuxin.store.rows import SiteRow
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -220,8 +221,8 @@ def provision_devices(
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)  # again, in the writing transaction
         sites = uow.enterprises.sites(enterprise_id)
-        rows = [_parse(i, record) for i, record in enumerate(records, start=2)]
-        rows = [r for r in rows if r is not None]  # wholly empty lines are skipped
+        parsed = [_parse(i, record) for i, record in enumerate(records, start=2)]
+        rows = [r for r in parsed if r is not None]  # wholly empty lines are skipped
         existing = {d["key"] for d in uow.devices.by_keys({r.key for r in rows if r.key})}
         errors: list[RowError] = []
         valid: list[tuple[_Row, int | None, dict]] = []
@@ -304,7 +305,7 @@ def _check(
     platform: Platform,
     principal: Principal | None,
     row: _Row,
-    sites: list[dict],
+    sites: list[SiteRow],
     existing: set[str],
     first_row_of: dict[str, int],
     phones_seen: dict[str, int],
@@ -379,7 +380,7 @@ def _check_terminal(row: _Row, fault, phones_seen: dict[str, int]) -> None:
         phones_seen[phone_key(phone)] = row.row
 
 
-def _site_id(ref: str, sites: list[dict]) -> int | None:
+def _site_id(ref: str, sites: list[SiteRow]) -> int | None:
     if not ref:
         return None
     for site in sites:

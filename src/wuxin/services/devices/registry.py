@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import ConsentScope, ConsentView, Role, SourceMode, trust_level
 from wuxin.domain.thing_model import DEVICE_TYPE_RE, PRODUCT_KEY_RE, compile_thing_model, parse_thing_model
@@ -20,10 +22,11 @@ from wuxin.security.policy import (
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.devices import broker_sync
 from wuxin.sim.spec import is_valid_uscc
+from wuxin.store.rows import ConsentRow, DeviceRow, EnterpriseRow
 from wuxin.store.uow import UnitOfWork
 
 
-def consent_views(rows: list[dict]) -> list[ConsentView]:
+def consent_views(rows: Iterable[ConsentRow]) -> list[ConsentView]:
     return [
         ConsentView(
             r["id"],
@@ -172,12 +175,14 @@ def add_site(
     return site_id
 
 
-def visible_enterprises(platform: Platform, principal: Principal) -> list[dict]:
+def visible_enterprises(platform: Platform, principal: Principal) -> list[EnterpriseRow]:
     with platform.uow() as uow:
         if principal.is_admin:
             return uow.enterprises.list()
         if principal.role is Role.ENTERPRISE_USER:
-            return uow.enterprises.list([principal.enterprise_id])
+            return uow.enterprises.list([] if principal.enterprise_id is None else [principal.enterprise_id])
+        if principal.tenant_id is None:  # every other role belongs to a tenant (identity._check_membership)
+            return []
         live = valid_consents(
             consent_views(uow.consents.for_tenant(principal.tenant_id)), principal.tenant_id, platform.clock_ms()
         )
@@ -190,7 +195,9 @@ def enterprise_profile(platform: Platform, principal: Principal, enterprise_id: 
         return {**enterprise, "sites": uow.enterprises.sites(enterprise_id)}
 
 
-def known_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int) -> dict:
+def known_enterprise(
+    platform: Platform, uow: UnitOfWork, principal: Principal | None, enterprise_id: int
+) -> EnterpriseRow:
     """The enterprise, if it exists and the principal may know it (None: the platform itself); otherwise
     the very NotFound of a missing one. Call it before any check that depends on the enterprise."""
     enterprise = uow.enterprises.get(enterprise_id)
@@ -204,7 +211,7 @@ def known_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal |
     return enterprise
 
 
-def known_device(platform: Platform, uow: UnitOfWork, principal: Principal | None, device_key: str) -> dict:
+def known_device(platform: Platform, uow: UnitOfWork, principal: Principal | None, device_key: str) -> DeviceRow:
     """A device by key if its enterprise is known to the principal; otherwise the NotFound of an unknown key
     (which never names the enterprise that holds the key)."""
     device = uow.devices.by_key(device_key)
@@ -233,7 +240,9 @@ def _require_device_manager(
     raise Denied(f"user {principal.username} may not manage devices of enterprise {enterprise_id}")
 
 
-def require_device_manager_of(platform: Platform, uow: UnitOfWork, principal: Principal | None, device: dict) -> None:
+def require_device_manager_of(
+    platform: Platform, uow: UnitOfWork, principal: Principal | None, device: DeviceRow
+) -> None:
     """Who may manage this device's credentials, terminal and gateway ties. An enterprise user manages only its
     own enterprise_shared devices: a bank-installed or third-party device's credential in the borrower's hands
     would let it send readings the bank trusts as such; those are the admin's and a consented integrator's."""
@@ -251,7 +260,9 @@ def require_device_manager_of(platform: Platform, uow: UnitOfWork, principal: Pr
         )
 
 
-def _require_consent_covers_device(platform: Platform, uow: UnitOfWork, principal: Principal, device: dict) -> None:
+def _require_consent_covers_device(
+    platform: Platform, uow: UnitOfWork, principal: Principal, device: DeviceRow
+) -> None:
     """An integrator manages a device only under a valid consent that covers it: a consent for one meter is no
     key to the enterprise's other devices (their credentials, secrets and commands)."""
     consents = consent_views(uow.consents.for_enterprise(device["enterprise_id"]))
@@ -286,7 +297,8 @@ def register_device(
         _require_device_manager(platform, uow, principal, enterprise_id)
         if uow.devices.by_key(key):
             raise Conflict(f"device key {key!r} is already registered")
-        if site_id is not None and (uow.enterprises.site(site_id) or {}).get("enterprise_id") != enterprise_id:
+        site = uow.enterprises.site(site_id) if site_id is not None else None
+        if site_id is not None and (site is None or site["enterprise_id"] != enterprise_id):
             raise InvalidInput(f"site {site_id} is not a site of enterprise {enterprise_id}")
         now_ms = platform.clock_ms()
         device_id = uow.devices.add(

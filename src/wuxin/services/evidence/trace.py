@@ -18,6 +18,7 @@ from wuxin.security.policy import Principal, enterprise_not_found, require_can_s
 from wuxin.services.bootstrap import device_types_with
 from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.ledger import append_entry, record
+from wuxin.store.rows import EnterpriseRow
 from wuxin.store.uow import UnitOfWork
 from wuxin.trace.epcis import (
     EVENT_TYPES,
@@ -70,7 +71,9 @@ class CaptureLimitExceeded(InvalidInput):
 # ---- who acts for which enterprise ---------------------------------------------------------------
 
 
-def _acting_enterprise(platform: Platform, uow: UnitOfWork, principal: Principal, enterprise_id: int | None) -> dict:
+def _acting_enterprise(
+    platform: Platform, uow: UnitOfWork, principal: Principal, enterprise_id: int | None
+) -> EnterpriseRow:
     """The enterprise a principal writes trace data for: their own, or (admin, integrator with consent) the one named."""
     if principal.role is Role.ENTERPRISE_USER:
         if enterprise_id not in (None, principal.enterprise_id):

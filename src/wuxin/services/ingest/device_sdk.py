@@ -32,6 +32,7 @@ from wuxin.security.policy import Principal
 from wuxin.security.secrets import new_token, token_hash
 from wuxin.services.devices.registry import known_device, require_device_manager_of
 from wuxin.services.ingest.telemetry import IngestResult, _device_for_token, ingest_lines, quarantine_payload
+from wuxin.store.rows import DeviceTokenStatusRow
 
 ALINK_WINDOW_MS = 15 * 60_000  # a device clock some minutes off still connects; a captured password expires
 ALINK_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")  # Alibaba's productKey / deviceName characters
@@ -296,7 +297,9 @@ HTTP_RPC_CHECK_S = 0.25  # how often a waiting long poll looks for a command
 HTTP_RPC_MAX_TIMEOUT_MS = 120_000
 
 
-def http_device(platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None) -> dict:
+def http_device(
+    platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None
+) -> DeviceTokenStatusRow:
     """The device of a token in an HTTP path; an unknown or revoked one is quarantined (its first KiB) and refused."""
     return _device_for_token(platform, token, body, on_unauthenticated)
 

@@ -36,6 +36,7 @@ from wuxin.services.bootstrap import device_types_with, has_role
 from wuxin.services.devices.connectivity import record_device_presence
 from wuxin.services.devices.registry import known_device, require_device_manager_of
 from wuxin.services.ingest.telemetry import ingest_lines
+from wuxin.store.rows import DeviceRow
 
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
 DEFAULT_ENROL_WINDOW_S = 72 * 3600
@@ -125,7 +126,7 @@ def _phone_taken(principal: Principal | None, phone: str, holder_key: str) -> st
     return f"JT/T 808 phone {phone} is already provisioned for another device"
 
 
-def _device_phone(device: dict) -> str:
+def _device_phone(device: DeviceRow) -> str:
     if not has_role(device["device_type"], JT808_ROLE):
         raise InvalidInput(
             f"device {device['key']!r} is a {device['device_type']}, not a JT/T 808 terminal "

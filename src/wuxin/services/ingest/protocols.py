@@ -37,6 +37,7 @@ from wuxin.services.ingest.telemetry import (
     store_validated,
 )
 from wuxin.store.db import is_unavailable
+from wuxin.store.rows import DeviceRow
 
 PUSH_CHANNEL = "platform"
 PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp
@@ -123,7 +124,7 @@ def attach_sub_device(platform: Platform, principal: Principal | None, gateway_k
         uow.commit()
 
 
-def _require_trust_not_above_gateway(gateway: dict, child: dict) -> None:
+def _require_trust_not_above_gateway(gateway: DeviceRow, child: DeviceRow) -> None:
     """Relayed data is labelled with the child's source mode, so whoever holds the gateway's credential could
     otherwise send readings more trusted than its own: a gateway has children of the same or lower trust only."""
     if trust_level(child["source_mode"]) > trust_level(gateway["source_mode"]):

@@ -12,6 +12,7 @@ from wuxin.ingest.pipeline import validate_lines
 from wuxin.security.policy import Principal, require_role
 from wuxin.services.ingest.telemetry import DeviceResolver, store_validated
 from wuxin.store.db import is_unavailable
+from wuxin.store.rows import QuarantineRow
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def list_entries(
     limit: int = 100,
     after_id: int = 0,
     reason: str | None = None,
-) -> list[dict]:
+) -> list[QuarantineRow]:
     if principal is not None:
         require_role(principal, Role.PLATFORM_ADMIN)
     with platform.uow() as uow:
@@ -57,7 +58,7 @@ def _replay_alone(platform: Platform, entry_id: int) -> bool:
         return False
 
 
-def _replay_one(platform: Platform, uow, resolver: DeviceResolver, entry: dict) -> bool:
+def _replay_one(platform: Platform, uow, resolver: DeviceResolver, entry: QuarantineRow) -> bool:
     try:
         payload = loads(entry["payload"])
     except PayloadError:

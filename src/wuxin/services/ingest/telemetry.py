@@ -19,6 +19,7 @@ from wuxin.services.evidence.record import record_evidence
 from wuxin.services.ingest.isolation import store_isolating
 from wuxin.services.monitoring import streaming
 from wuxin.store import bulk
+from wuxin.store.rows import DeviceRow, DeviceTokenStatusRow
 from wuxin.store.uow import UnitOfWork
 
 # Channels a device speaks on itself, now: it was seen when we received it, whatever its clock says
@@ -69,7 +70,7 @@ class DeviceResolver:
         row = self._uow.devices.by_key(key)
         return self._context(row) if row else None
 
-    def _context(self, row: dict) -> DeviceContext | None:
+    def _context(self, row: DeviceRow) -> DeviceContext | None:
         model = self._platform.thing_models.get(row["device_type"])
         if model is None:
             return None
@@ -351,7 +352,7 @@ def ingest_device_telemetry(
 
 def _device_for_token(
     platform: Platform, token: str, body: bytes, on_unauthenticated: Callable[[], None] | None
-) -> dict:
+) -> DeviceTokenStatusRow:
     with platform.uow() as uow:
         row = uow.devices.token_status(token_hash(token))
         if row is None or row["token_revoked_ms"] is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from wuxin.alerts.explain import explain, summary_numbers
@@ -48,14 +48,14 @@ def alarm_list(
         return described(uow, rows), next_before_id, total
 
 
-def described(uow: UnitOfWork, rows: list[dict]) -> list[dict]:
+def described(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
     """Alarm rows with what a one-line summary needs: borrower name, device (key, type, site) and explanation."""
     places = uow.monitoring.device_places([r["device_id"] for r in rows if r["device_id"] is not None])
     names = uow.monitoring.enterprise_names([r["enterprise_id"] for r in rows if r["enterprise_id"] is not None])
     return [_described(r, places.get(r["device_id"]), names.get(r["enterprise_id"])) for r in rows]
 
 
-def _described(r: dict, place: dict | None, enterprise_name: str | None) -> dict:
+def _described(r: Mapping[str, Any], place: dict | None, enterprise_name: str | None) -> dict:
     rule = default_rules().get(r["rule_id"])
     explanation = explain(r["rule_id"], r["detail"], rule.params if rule else {})
     if explanation["unit"] is None and explanation["metric_kind"] in ("metric", "indicator"):

@@ -17,7 +17,7 @@ millisecond apart (two workers, two transactions) fold into one alarm.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE, tenant_scope
 from wuxin.store.repo_monitoring import AlarmWhere
+from wuxin.store.rows import AlarmRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def apply_signals(platform: Platform, uow: UnitOfWork, signals: Iterable[Signal]
     return raised
 
 
-def _loans_for(uow: UnitOfWork, s: Signal) -> list[dict]:
+def _loans_for(uow: UnitOfWork, s: Signal) -> list[LoanRow]:
     if s.loan_id is not None:
         loan = uow.monitoring.loan(s.loan_id)
         return [loan] if loan else []
@@ -118,7 +119,9 @@ def _small(detail: Any) -> Any:
     return {k: v for k, v in dict(detail).items() if not isinstance(v, (list, dict)) or len(str(v)) < 500}
 
 
-def _move_risk_class(uow: UnitOfWork, loan: dict, floor: str | None, alarm_id: int, reason: str, now_ms: int) -> None:
+def _move_risk_class(
+    uow: UnitOfWork, loan: LoanRow, floor: str | None, alarm_id: int, reason: str, now_ms: int
+) -> None:
     target = downgraded(loan["risk_class"], floor)
     if target is None:
         return
@@ -146,7 +149,7 @@ def clear_by_rule(uow: UnitOfWork, s: Signal, now_ms: int) -> int | None:
     return alarm["id"]
 
 
-def _clear(uow: UnitOfWork, alarm: dict, user_id: int | None, reason: str, now_ms: int) -> None:
+def _clear(uow: UnitOfWork, alarm: AlarmRow, user_id: int | None, reason: str, now_ms: int) -> None:
     uow.monitoring.set_alarm(alarm["id"], status="cleared", cleared_ms=now_ms, cleared_by=user_id)
     uow.monitoring.add_action(alarm["id"], now_ms, user_id, "clear", reason)
     record_evidence(
@@ -191,14 +194,14 @@ def enqueue_notifications(uow: UnitOfWork, alarm_id: int, event: str, now_ms: in
     return len(rows)
 
 
-def _watching_tenants(uow: UnitOfWork, alarm: dict, now_ms: int) -> set[int]:
+def _watching_tenants(uow: UnitOfWork, alarm: AlarmRow, now_ms: int) -> set[int]:
     if alarm["enterprise_id"] is None:
         return set()
     consents = consent_views(uow.consents.for_enterprise(alarm["enterprise_id"]))
     return {c.tenant_id for c in consents if c.is_valid(now_ms)}
 
 
-def alarm_payload(alarm: dict, event: str) -> dict:
+def alarm_payload(alarm: Mapping[str, Any], event: str) -> dict:
     keys = (
         "id",
         "alarm_type",
@@ -330,11 +333,11 @@ def _readable_scope(
 
 def filtered_alarms(
     uow: UnitOfWork, principal: Principal, f: AlarmFilter, limit: int, before_id: int | None, now_ms: int
-) -> tuple[list[dict], int | None]:
+) -> tuple[list[AlarmRow], int | None]:
     """Up to `limit` readable alarms matching `f` below `before_id`, newest first, and the next page's cursor."""
     f, limit = f.checked(), max(1, min(limit, ALARM_PAGE_MAX))
     visible, tenant, where = _readable_scope(uow, principal, f, now_ms)
-    rows: list[dict] = []
+    rows: list[AlarmRow] = []
     cursor = before_id
     while len(rows) <= limit:  # a loan's alarms are picked after the query (loan ids are a JSON list)
         chunk = uow.monitoring.list_alarms(visible, tenant, None, None, limit + 1, cursor, where)
@@ -353,7 +356,7 @@ def count_alarms(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: 
     return uow.monitoring.count_filtered_alarms(visible, tenant, where, f.loan_id)
 
 
-def public_alarm(r: dict) -> dict:
+def public_alarm(r: Mapping[str, Any]) -> dict:
     keys = (
         "id",
         "scope",
@@ -379,12 +382,12 @@ def public_alarm(r: dict) -> dict:
     return {k: r[k] for k in keys}
 
 
-def _alarm_for_action(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> dict:
+def _alarm_for_action(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> AlarmRow:
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
     return readable_alarm(uow, principal, alarm_id, now_ms)
 
 
-def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> dict:
+def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms: int) -> AlarmRow:
     """An alarm this principal may read (the rule of GET /alarms): of an enterprise visible to them, and a
     tenant's own alarm only to that tenant; any other alarm does not exist for them. Roles that read no
     alarms (integrators) are refused."""

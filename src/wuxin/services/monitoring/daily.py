@@ -3,7 +3,9 @@ performance against physics, fabricated data, unbooked and night movements) over
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -84,7 +86,9 @@ class DayCalendar:
         return excluded_days(days, self.zone, binding(self.periods, self.independent), official, device_id, site_id)
 
 
-def day_calendars(uow: UnitOfWork, enterprises: list[dict], first_day: int, last_day: int) -> dict[int, DayCalendar]:
+def day_calendars(
+    uow: UnitOfWork, enterprises: Sequence[Mapping[str, Any]], first_day: int, last_day: int
+) -> dict[int, DayCalendar]:
     ids = [e["id"] for e in enterprises]
     zones = enterprise_zones(uow, ids)
     periods = periods_by_enterprise(
@@ -159,7 +163,7 @@ def performance_signals(
     uow: UnitOfWork,
     day: int,
     now_ms: int,
-    enterprises: list[dict] | None = None,
+    enterprises: Sequence[Mapping[str, Any]] | None = None,
     calendars: dict[int, DayCalendar] | None = None,
 ) -> list[Signal]:
     """Performance-ratio rules on each enterprise's measured and expected daily indicators: raise when the window
@@ -226,7 +230,7 @@ def fabricated_signals(
     day: int,
     now_ms: int,
     limit: int = 2_000_000,
-    enterprises: list[dict] | None = None,
+    enterprises: Sequence[Mapping[str, Any]] | None = None,
     calendars: dict[int, DayCalendar] | None = None,
 ) -> list[Signal]:
     """Fabricated-data rules on each device they apply to, for the local `day` against the device's earlier days.
@@ -241,7 +245,9 @@ def fabricated_signals(
     signals = []
     for enterprise in enterprises:
         calendar = calendars[enterprise["id"]]
-        site_zones = {s["id"]: s.get("timezone") for s in uow.enterprises.sites(enterprise["id"])}
+        site_zones: dict[int | None, str | None] = {
+            s["id"]: s.get("timezone") for s in uow.enterprises.sites(enterprise["id"])
+        }
         for row in uow.devices.list(enterprise["id"]):
             zone = site_zones.get(row["site_id"]) or DEFAULT_ZONE
             day_start = day_start_ms(day, zone)
@@ -278,7 +284,7 @@ def unbooked_signals(
     day: int,
     now_ms: int,
     limit: int = 1_000_000,
-    enterprises: list[dict] | None = None,
+    enterprises: Sequence[Mapping[str, Any]] | None = None,
     calendars: dict[int, DayCalendar] | None = None,
 ) -> list[Signal]:
     """Unbooked-outbound rules: count episodes ending in the local `day` shifted back by the rule's `after_s` (so the
@@ -348,7 +354,7 @@ def night_outbound_signals(
     uow: UnitOfWork,
     rule: Rule,
     enterprise_id: int,
-    counters: list[dict],
+    counters: Sequence[Mapping[str, Any]],
     judged_from: int,
     judged_to: int,
     now_ms: int,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from wuxin.alerts.engine import Signal
 from wuxin.alerts.machines import DEFAULTS as MACHINE_DEFAULTS
@@ -37,6 +38,7 @@ from wuxin.indicators.days import DAY_MS, DEFAULT_ZONE, day_start_ms, local_day
 from wuxin.services.bootstrap import default_rules, device_types_with
 from wuxin.services.monitoring.alarms import apply_signals
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
+from wuxin.store.rows import DeviceRow
 from wuxin.store.uow import UnitOfWork
 
 LOG = logging.getLogger(__name__)
@@ -44,14 +46,20 @@ LOG = logging.getLogger(__name__)
 LIMIT = 5_000_000
 
 
-def device_zones(uow: UnitOfWork, enterprise_id: int, devices: list[dict], enterprise_zone: str) -> dict[int, str]:
+def device_zones(
+    uow: UnitOfWork, enterprise_id: int, devices: Sequence[Mapping[str, Any]], enterprise_zone: str
+) -> dict[int, str]:
     """{device id: the zone of its site's clock}: the site's `timezone`, else the enterprise's zone."""
-    named = {s["id"]: s.get("timezone") for s in uow.enterprises.sites(enterprise_id)}
+    named: dict[int | None, str | None] = {s["id"]: s.get("timezone") for s in uow.enterprises.sites(enterprise_id)}
     return {d["id"]: named.get(d.get("site_id")) or enterprise_zone for d in devices}
 
 
 def device_rule_signals(
-    uow: UnitOfWork, day: int, now_ms: int, enterprises: list[dict] | None = None, calendars: Mapping | None = None
+    uow: UnitOfWork,
+    day: int,
+    now_ms: int,
+    enterprises: Sequence[Mapping[str, Any]] | None = None,
+    calendars: Mapping | None = None,
 ) -> list[Signal]:
     """Odometer, machine-idle, meter-balance and the PV sky rules for the local `day` (of each enterprise's own zone, with its
     calendar when `calendars` maps enterprise ids to monitoring.DayCalendar); a clear only where an alarm is open."""
@@ -96,7 +104,9 @@ def _series(
     return out
 
 
-def _signal(action: str, rule: Rule, enterprise_id: int, device: dict, now_ms: int, detail: dict) -> Signal:
+def _signal(
+    action: str, rule: Rule, enterprise_id: int, device: Mapping[str, Any], now_ms: int, detail: dict
+) -> Signal:
     return Signal(
         action,
         PLATFORM_SCOPE,
@@ -113,7 +123,7 @@ def _odometer(
     uow,
     rule: Rule,
     enterprise_id: int,
-    devices: list[dict],
+    devices: Sequence[Mapping[str, Any]],
     day: int,
     now_ms: int,
     zones: Mapping[int, str] | None = None,
@@ -143,7 +153,7 @@ def _odometer(
 
 
 def _machines(
-    uow, rule: Rule, enterprise_id: int, devices: list[dict], day: int, now_ms: int, calendar=None
+    uow, rule: Rule, enterprise_id: int, devices: Sequence[Mapping[str, Any]], day: int, now_ms: int, calendar=None
 ) -> list[Signal]:
     """Machine idle: days cut in the enterprise's zone; each machine's declared periods (binding as for its source
     mode) and, with `official_calendar`, PRC holidays out of its baseline; make-up working days judged."""
@@ -179,8 +189,8 @@ def _meters(
     uow,
     rule: Rule,
     enterprise_id: int,
-    meters: list[dict],
-    devices: list[dict],
+    meters: list[DeviceRow],
+    devices: Sequence[Mapping[str, Any]],
     day: int,
     now_ms: int,
     zones: Mapping[int, str] | None = None,
@@ -238,13 +248,13 @@ def _meters(
     return out
 
 
-def _station_of(inverter: dict, stations: list[dict]) -> dict | None:
+def _station_of(inverter: Mapping[str, Any], stations: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The weather station measuring the inverter's sky: the one on its site, else the enterprise's only one."""
     same = [s for s in stations if s.get("site_id") is not None and s.get("site_id") == inverter.get("site_id")]
     return same[0] if same else stations[0] if len(stations) == 1 else None
 
 
-def _days_off(calendar, device: dict, days: range, zone: str) -> set[int]:
+def _days_off(calendar, device: Mapping[str, Any], days: range, zone: str) -> set[int]:
     """The device's declared shutdown and maintenance days (binding as for its source mode): not judged, not learnt."""
     if calendar is None:
         return set()
@@ -256,8 +266,8 @@ def _sky_tracking(
     uow,
     rule: Rule,
     enterprise_id: int,
-    inverters: list[dict],
-    devices: list[dict],
+    inverters: Sequence[Mapping[str, Any]],
+    devices: Sequence[Mapping[str, Any]],
     day: int,
     now_ms: int,
     zones: Mapping[int, str],
@@ -324,8 +334,8 @@ def _inverter_peers(
     uow,
     rule: Rule,
     enterprise_id: int,
-    inverters: list[dict],
-    devices: list[dict],
+    inverters: Sequence[Mapping[str, Any]],
+    devices: Sequence[Mapping[str, Any]],
     day: int,
     now_ms: int,
     calendar=None,
@@ -379,7 +389,7 @@ def _inverter_peers(
     return out
 
 
-def _kwp(inverter: dict) -> float:
+def _kwp(inverter: Mapping[str, Any]) -> float:
     value = (inverter.get("attributes") or {}).get("capacity_kwp")
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
@@ -406,7 +416,7 @@ def _peer_words(check, peers: int) -> dict[str, str]:
     }
 
 
-def _feeds(meter: dict, machine: dict) -> bool:
+def _feeds(meter: Mapping[str, Any], machine: Mapping[str, Any]) -> bool:
     """The meter measures the machine: the machine's `meter_id` names the meter's, or the machine names none and the
     meter is the enterprise's only one (checked by the caller's list)."""
     named = (machine.get("attributes") or {}).get("meter_id")

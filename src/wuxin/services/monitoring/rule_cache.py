@@ -13,6 +13,7 @@ from wuxin.alerts.rules import STREAM_TYPES, Rule, apply_override, parse_rule
 from wuxin.bootstrap import Platform
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.services.bootstrap import default_rules
+from wuxin.store.rows import LoanRow
 from wuxin.store.uow import UnitOfWork
 
 PLATFORM_SCOPE = "platform"
@@ -33,7 +34,7 @@ class RuleIndex:
     built_ms: int
     version: int
     overrides: list[dict]
-    loans_by_enterprise: dict[int, list[dict]]
+    loans_by_enterprise: dict[int, list[LoanRow]]
     zones_by_loan: dict[int, list[dict]]
     devices: dict[int, tuple[DeviceInfo, list[tuple[str, Rule]], frozenset[str]]] = field(default_factory=dict)
 
@@ -67,7 +68,7 @@ class RuleIndex:
         return out
 
 
-def tenant_variants(overrides: list[dict], loans: list[dict], rules: list[Rule]) -> list[tuple[str, Rule]]:
+def tenant_variants(overrides: list[dict], loans: list[LoanRow], rules: list[Rule]) -> list[tuple[str, Rule]]:
     """A tenant's tuned copy of each rule it overrides for a product it lends on this enterprise."""
     out, seen = [], set()
     by_id = {r.id: r for r in rules}
@@ -116,7 +117,7 @@ def rule_index(platform: Platform, uow: UnitOfWork) -> RuleIndex:
     now = time.monotonic_ns() // 1_000_000
     if index is None or index.version != _VERSION["n"] or now - index.built_ms > INDEX_TTL_MS:
         loans = uow.monitoring.live_loans_all(LIVE_STATES)
-        by_enterprise: dict[int, list[dict]] = {}
+        by_enterprise: dict[int, list[LoanRow]] = {}
         for loan in loans:
             by_enterprise.setdefault(loan["enterprise_id"], []).append(loan)
         zones: dict[int, list[dict]] = {}

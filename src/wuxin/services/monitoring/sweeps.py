@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import orjson
 
@@ -214,7 +216,7 @@ def sweep_herd_relative(platform: Platform, limit: int = 1_000_000) -> int:
 
 
 def herd_relative_signals(
-    uow: UnitOfWork, enterprise_id: int, rule: Rule, devices: dict[int, dict], now_ms: int, limit: int
+    uow: UnitOfWork, enterprise_id: int, rule: Rule, devices: Mapping[int, Mapping[str, Any]], now_ms: int, limit: int
 ) -> list[Signal]:
     p = rule.params
     duration_ms, bucket_ms = int(p["duration_s"] * 1000), int(p.get("bucket_s", 3600) * 1000)
@@ -289,7 +291,13 @@ def sweep_regional_excess(platform: Platform, limit: int = 1_000_000) -> int:
 
 
 def regional_excess_signals(
-    uow: UnitOfWork, rule: Rule, enterprises: list[dict], region: str, devices: list[dict], now_ms: int, limit: int
+    uow: UnitOfWork,
+    rule: Rule,
+    enterprises: Sequence[Mapping[str, Any]],
+    region: str,
+    devices: Sequence[Mapping[str, Any]],
+    now_ms: int,
+    limit: int,
 ) -> list[Signal]:
     judged = dust_rule(rule.params)
     in_region = {e["id"]: e for e in enterprises if e["region"] == region}
@@ -319,7 +327,9 @@ def regional_excess_signals(
     return signals
 
 
-def consented_peers(enterprise_id: int, devices: dict[int, dict], consents: dict[int, list], now_ms: int) -> set[int]:
+def consented_peers(
+    enterprise_id: int, devices: Mapping[int, Mapping[str, Any]], consents: dict[int, list], now_ms: int
+) -> set[int]:
     """The other enterprises' devices whose readings may enter `enterprise_id`'s background: a platform alarm is read
     by every bank holding a valid consent from the enterprise, so a peer counts only when each of those banks also
     holds a valid consent from the peer's enterprise covering that device. A firm no bank watches gets no peers (its
