@@ -406,7 +406,7 @@ def readable_alarm(uow: UnitOfWork, principal: Principal, alarm_id: int, now_ms:
     return alarm
 
 
-def stored_alarm(uow: UnitOfWork, alarm_id: int) -> dict:
+def stored_alarm(uow: UnitOfWork, alarm_id: int) -> AlarmRow:
     """An alarm by id, whoever may read it (the caller has checked that); NotFound when there is none."""
     alarm = uow.monitoring.alarm(alarm_id)
     if alarm is None:
