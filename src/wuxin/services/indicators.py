@@ -137,7 +137,9 @@ def _update_batch(platform: Platform, uow, dirty: list[tuple[int, int, int]], su
     for device_id, runs in plan.device_runs.items():
         device = devices[device_id]
         pack = pack_for_device_type(device["device_type"])
-        decls = pack.for_type(device["device_type"]) if pack else []
+        if pack is None:  # no pack computes this device type's indicators
+            continue
+        decls = pack.for_type(device["device_type"])
         for first, last in runs if decls else ():
             with day_zone(zones.get(device_id)):  # the device's days are its site's local days
                 data = load_device_days(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -479,7 +480,7 @@ class MonitoringRepo(_Repo):
             )
         )
 
-    def prices(self, skus: Iterable[str], at_ms: int) -> dict[str, object]:
+    def prices(self, skus: Iterable[str], at_ms: int) -> dict[str, Decimal]:
         """Latest price at or before at_ms per sku."""
         latest = (
             select(price_index.c.sku, func.max(price_index.c.at_ms).label("at"))

@@ -260,9 +260,10 @@ def _machine_slots(
         fresh, n = _slots_from_readings(platform, device, lo, hi)
         points += n
         for day in range(lo, hi + 1):
-            parts[day - first_day] = fresh[(day - lo) * SLOTS_PER_DAY : (day - lo + 1) * SLOTS_PER_DAY]
-            cache.put(device["id"], day, parts[day - first_day], now_ms, device["last_seen_ms"])
-    return "".join(parts), points, from_store
+            slots = fresh[(day - lo) * SLOTS_PER_DAY : (day - lo + 1) * SLOTS_PER_DAY]
+            parts[day - first_day] = slots
+            cache.put(device["id"], day, slots, now_ms, device["last_seen_ms"])
+    return "".join(p or "" for p in parts), points, from_store  # every day is filled by now
 
 
 def _runs(days: list[int]) -> list[tuple[int, int]]:

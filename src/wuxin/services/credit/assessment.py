@@ -25,6 +25,7 @@ from wuxin.risk.crossverify import (
     CheckResult,
     ReportedFigure,
     SourceShares,
+    Verification,
     cross_verify,
     enterprise_shared_only,
     evidence_coverage,
@@ -89,7 +90,7 @@ class Assessment:
             return [c for c in self.checks if c.revenue]
         return list(self.checks)
 
-    def verification(self, product: Product | None = None) -> str:
+    def verification(self, product: Product | None = None) -> Verification:
         """Failed when any reported figure fails; else how far the product's own checks are verified."""
         overall = verification(self.checks)
         return "failed" if overall == "failed" else verification(self.relevant_checks(product))
@@ -140,12 +141,22 @@ def require_lender(platform: Platform, uow, principal: Principal, enterprise_id:
     readable, consent_id = readable_device_keys(
         principal, enterprise_id, [(d["key"], d["device_type"]) for d in devices], consents, platform.clock_ms()
     )
+    if consent_id is None:  # bank roles read only under a consent; readable_device_keys refuses them without one
+        raise enterprise_not_found(enterprise_id)
     hidden = [d["key"] for d in devices if d["key"] not in readable]
     if hidden:
         raise Denied(
             f"credit on enterprise {enterprise_id} stands on {len(hidden)} device(s) your consent does not cover"
         )
     return enterprise, devices, consent_id
+
+
+def stored_decision(uow, decision_id: int) -> dict:
+    """A credit decision by id, with no access check (decisions are never deleted)."""
+    row = uow.credit.decision(decision_id)
+    if row is None:
+        raise NotFound(f"credit decision {decision_id} does not exist")
+    return row
 
 
 def readable_decision(platform: Platform, uow, principal: Principal, decision_id: int) -> dict:
@@ -415,7 +426,9 @@ def _checked_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _reported(enterprise_id: int, records: list[dict]) -> list[ReportedFigure]:
     """Reported figures to check: statement fields by period, bills by month, WMS outbound by month."""
-    figures, bills, outbound = [], {}, {}
+    figures: list[ReportedFigure] = []
+    bills: dict[tuple[int, int, str], tuple[float, str]] = {}  # (first day, last day, source) -> (kWh, proof)
+    outbound: dict[tuple[str, str], int] = {}  # (month, source) -> units shipped
     over_period, at_end = _checked_fields()
     for r in records:
         ref = (
@@ -551,7 +564,7 @@ def _reported_annual_revenue(statements: tuple[StatementPeriod, ...]) -> float |
     if not known:
         return None
     days = sum(s.last_day - s.first_day + 1 for s in known)
-    return sum(s.revenue_cny for s in known) * 365.0 / days
+    return sum(s.revenue_cny or 0.0 for s in known) * 365.0 / days
 
 
 # ---------------------------------------------------------------- loan outcomes as feature rows
@@ -563,6 +576,8 @@ def outcome_rows(platform: Platform, tenant: int | None) -> tuple[list[dict], li
     with platform.uow() as uow:
         for outcome in uow.credit.loan_outcomes(tenant):
             enterprise = uow.enterprises.get(outcome["enterprise_id"])
+            if enterprise is None:
+                raise enterprise_not_found(outcome["enterprise_id"])
             as_of = outcome["first_day"] if outcome["first_day"] else default_as_of_day(platform)
             rows.append(gather(platform, uow, enterprise, uow.devices.list(enterprise["id"]), tenant, as_of).features)
             data = outcome["data"]

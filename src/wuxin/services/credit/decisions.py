@@ -42,6 +42,7 @@ from wuxin.services.credit.assessment import (
     gather,
     outcome_rows,
     require_lender,
+    stored_decision,
 )
 from wuxin.services.credit.governance import (
     DatabaseModelRegistry,
@@ -312,7 +313,7 @@ def decide_credit(
             },
         )
         uow.commit()
-        stored = uow.credit.decision(decision_id)
+        stored = stored_decision(uow, decision_id)
     return decision_view(stored)
 
 

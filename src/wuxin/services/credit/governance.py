@@ -288,6 +288,8 @@ def model_view_of(platform: Platform, tenant_id: int, version: str) -> dict:
         row = uow.credit.model(version)
         state = uow.credit.model_state(tenant_id, version) if tenant_id is not None else None
         names = _user_names(uow)
+    if row is None:
+        raise NotFound(f"credit model {version!r} does not exist")
     return _view(row, state, names)
 
 
@@ -304,7 +306,7 @@ def _view(row: dict, state: dict | None, names: dict[int, str]) -> dict:
         "label": model_label(simulated),
         "trained_by_name": names.get(row["trained_by"]),
         **{
-            f"{who}_by_name": names.get((state or {}).get(f"{who}_by"))
+            f"{who}_by_name": _name(names, (state or {}).get(f"{who}_by"))
             for who in ("validated", "approved", "activated", "retired")
         },
         **{
@@ -326,6 +328,10 @@ def _view(row: dict, state: dict | None, names: dict[int, str]) -> dict:
 
 def _user_names(uow) -> dict[int, str]:
     return {u["id"]: u["username"] for u in uow.identity.list_users()}
+
+
+def _name(names: dict[int, str], user_id: int | None) -> str | None:
+    return None if user_id is None else names.get(user_id)
 
 
 # ---------------------------------------------------------------- validation samples
@@ -356,12 +362,12 @@ def _validation_sample(platform: Platform, model: Scorecard, training: dict, ten
         )
     from wuxin.services.credit.assessment import outcome_rows
 
-    rows, flags, days = outcome_rows(platform, tenant)
+    rows, outcome_flags, days = outcome_rows(platform, tenant)
     train, oot = out_of_time_split(days)
     frame = pd.DataFrame(rows)
     return (
         frame[oot].reset_index(drop=True),
-        np.asarray(flags)[oot],
+        np.asarray(outcome_flags)[oot],
         frame[train].reset_index(drop=True),
         f"out-of-time: the latest {int(oot.sum())} of {len(rows)} imported loan outcomes (from {day_iso(int(np.min(np.asarray(days)[oot])))})",
     )

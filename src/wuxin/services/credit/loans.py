@@ -104,7 +104,7 @@ def create_loan(
             reason=f"application for {amount} CNY, product {product}",
         )
         uow.commit()
-        return public_loan(uow.monitoring.loan(loan_id))
+        return public_loan(_loan(uow, loan_id))
 
 
 def _require_consent(uow: UnitOfWork, principal: Principal, enterprise_id: int, now_ms: int) -> None:
@@ -114,6 +114,14 @@ def _require_consent(uow: UnitOfWork, principal: Principal, enterprise_id: int, 
     consents = consent_views(uow.consents.for_enterprise(enterprise_id))
     if not valid_consents(consents, principal.tenant_id, now_ms):
         raise enterprise_not_found(enterprise_id)
+
+
+def _loan(uow: UnitOfWork, loan_id: int) -> LoanRow:
+    """A loan this transaction has just written."""
+    loan = uow.monitoring.loan(loan_id)
+    if loan is None:
+        raise NotFound(f"loan {loan_id} does not exist")
+    return loan
 
 
 def own_loan(uow: UnitOfWork, principal: Principal, loan_id: int, for_update: bool = False) -> LoanRow:
@@ -170,7 +178,7 @@ def transition(
             reason=reason,
         )
         uow.commit()
-        result = public_loan(uow.monitoring.loan(loan_id))
+        result = public_loan(_loan(uow, loan_id))
     invalidate_index()
     return result
 
@@ -227,7 +235,7 @@ def set_risk_class(platform: Platform, principal: Principal, loan_id: int, risk_
                 reason=reason.strip(),
             )
         uow.commit()
-        return public_loan(uow.monitoring.loan(loan_id))
+        return public_loan(_loan(uow, loan_id))
 
 
 def get_loan(platform: Platform, principal: Principal, loan_id: int) -> dict:

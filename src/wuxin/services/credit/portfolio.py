@@ -21,6 +21,7 @@ from typing import Any
 
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
+from wuxin.errors import Denied
 from wuxin.indicators.days import DAY_MS, day_iso, local_day
 from wuxin.risk.portfolio import (
     Query,
@@ -61,6 +62,13 @@ class Borrower:
 
 def require_workbench_user(principal: Principal) -> None:
     require_role(principal, Role.CREDIT_OFFICER, Role.RISK_MANAGER)
+
+
+def bank_of(principal: Principal) -> int:
+    """The bank (tenant) a workbench user works for: every bank role belongs to one (services.access.identity)."""
+    if principal.tenant_id is None:
+        raise Denied(f"user {principal.username} belongs to no bank")
+    return principal.tenant_id
 
 
 # ---------------------------------------------------------------- entry points
@@ -130,8 +138,9 @@ def log_reads(uow: UnitOfWork, principal: Principal, visible: list[Borrower], ac
 
 def visible_borrowers(uow: UnitOfWork, principal: Principal, now_ms: int) -> list[Borrower]:
     """Enterprises holding a valid consent to the caller's bank, each with the devices that consent covers."""
-    consents = consent_views(uow.consents.for_tenant(principal.tenant_id))
-    ids = sorted({c.enterprise_id for c in valid_consents(consents, principal.tenant_id, now_ms)})
+    tenant = bank_of(principal)
+    consents = consent_views(uow.consents.for_tenant(tenant))
+    ids = sorted({c.enterprise_id for c in valid_consents(consents, tenant, now_ms)})
     devices_by: dict[int, list[dict]] = {}
     for d in uow.portfolio.devices_of(ids):
         devices_by.setdefault(d["enterprise_id"], []).append(d)
@@ -157,7 +166,7 @@ def borrower_rows(
     day_list = list(range(last_day - WINDOW_DAYS + 1, last_day + 1))
     ids = [b.enterprise["id"] for b in visible]
     full_ids = [b.enterprise["id"] for b in visible if b.full_consent]
-    tenant = principal.tenant_id
+    tenant = bank_of(principal)
     decisions = _decisions_by_enterprise(uow, full_ids, tenant)
     loans = _live_loans_by_enterprise(uow, ids, tenant)
     alarms = _open_alarms_by_enterprise(uow, ids, tenant)
@@ -359,7 +368,7 @@ def watchlist(platform: Platform, principal: Principal) -> list[int]:
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         visible = {b.enterprise["id"] for b in visible_borrowers(uow, principal, now_ms)}
-        return sorted(visible & uow.portfolio.watched(principal.user_id, principal.tenant_id))
+        return sorted(visible & uow.portfolio.watched(principal.user_id, bank_of(principal)))
 
 
 def set_watched(platform: Platform, principal: Principal, enterprise_id: int, watched: bool) -> dict:
@@ -370,7 +379,7 @@ def set_watched(platform: Platform, principal: Principal, enterprise_id: int, wa
     with platform.uow() as uow:
         known_enterprise(platform, uow, principal, enterprise_id)
         if watched:
-            changed = uow.portfolio.watch(principal.user_id, principal.tenant_id, enterprise_id, now_ms)
+            changed = uow.portfolio.watch(principal.user_id, bank_of(principal), enterprise_id, now_ms)
         else:
             changed = uow.portfolio.unwatch(principal.user_id, enterprise_id)
         uow.logs.audit(
@@ -426,9 +435,10 @@ def _concentration(rows: list[dict], group, total: Decimal) -> list[dict]:
 
 
 def _week(uow: UnitOfWork, principal: Principal, visible: list[Borrower], since_ms: int) -> dict:
+    tenant = bank_of(principal)
     names = {b.enterprise["id"]: b.enterprise["name"] for b in visible}
     full_ids = [b.enterprise["id"] for b in visible if b.full_consent]  # decisions: the rule of require_lender
-    made = uow.portfolio.decisions_since(full_ids, principal.tenant_id, since_ms)
+    made = uow.portfolio.decisions_since(full_ids, tenant, since_ms)
     outcomes = uow.portfolio.decision_outcomes([d["id"] for d in made])
     downgrades = [
         {
@@ -442,9 +452,9 @@ def _week(uow: UnitOfWork, principal: Principal, visible: list[Borrower], since_
         if (grade_change(d["previous_grade"], d["grade"]) or 0) < 0
     ]
     counted = uow.portfolio.alarm_counts(
-        list(names), principal.tenant_id, open_only=False, started_since_ms=since_ms, severity="critical"
+        list(names), tenant, open_only=False, started_since_ms=since_ms, severity="critical"
     )
-    critical = {eid: len(sev) for eid, sev in _alarm_severities(uow, counted, principal.tenant_id).items()}
+    critical = {eid: len(sev) for eid, sev in _alarm_severities(uow, counted, tenant).items()}
     by_outcome = {o: 0 for o in ("approve", "refer", "decline")}
     for d in made:
         outcome = outcomes.get(d["id"]) or ("approve" if d["approved"] else "decline")

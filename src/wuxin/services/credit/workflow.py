@@ -26,7 +26,7 @@ from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
 from wuxin.loans.lifecycle import credit_refusal
 from wuxin.security.policy import Principal, require_role
 from wuxin.services.bootstrap import product as get_product
-from wuxin.services.credit.assessment import readable_decision, require_lender
+from wuxin.services.credit.assessment import readable_decision, require_lender, stored_decision
 from wuxin.services.credit.loans import money, own_loan, public_loan
 from wuxin.services.evidence.record import record_evidence
 from wuxin.store.rows import LoanRow
@@ -149,7 +149,7 @@ def start(platform: Platform, principal: Principal, decision: dict, loan_id: int
                 decision["limit_cny"],
                 now_ms,
             )
-        workflow = uow.credit_workflow.workflow(decision["id"])
+        workflow = _stored_workflow(uow, decision["id"])
         if state in FINAL:
             _move_loan(uow, principal, workflow, None, now_ms)
         _log(
@@ -293,7 +293,7 @@ def review(platform: Platform, principal: Principal, review_id: int, approve: bo
                 limit_cny=row["new_limit_cny"],
                 updated_ms=now_ms,
             )
-            _move_loan(uow, principal, uow.credit_workflow.workflow(row["decision_id"]), row, now_ms)
+            _move_loan(uow, principal, _stored_workflow(uow, row["decision_id"]), row, now_ms)
         else:
             uow.credit_workflow.set_workflow(row["decision_id"], state="referred", outcome="refer", updated_ms=now_ms)
         _log(
@@ -347,7 +347,7 @@ def pending(
         out = []
         for r in rows:
             enterprise = uow.enterprises.get(r["enterprise_id"])
-            decision = uow.credit.decision(r["decision_id"])
+            decision = stored_decision(uow, r["decision_id"])
             workflow = uow.credit_workflow.workflow(r["decision_id"])
             out.append(
                 {
@@ -365,10 +365,13 @@ def _lendable_reviews(
     platform: Platform, uow: UnitOfWork, principal: Principal, wanted: int, before_id: int | None
 ) -> list[dict]:
     """Up to `wanted` pending reviews below `before_id` on borrowers the bank may still lend on."""
+    tenant_id = principal.tenant_id
+    if tenant_id is None:  # a bank role outside any bank has no reviews
+        return []
     lendable: dict[int, bool] = {}
     out: list[dict] = []
     while len(out) < wanted:
-        batch = uow.credit_workflow.tenant_reviews(principal.tenant_id, "pending", wanted, before_id)
+        batch = uow.credit_workflow.tenant_reviews(tenant_id, "pending", wanted, before_id)
         for r in batch:
             if r["enterprise_id"] not in lendable:
                 try:
@@ -398,7 +401,7 @@ def decision_workflow(platform: Platform, principal: Principal, decision_id: int
 
 
 def workflow_view(uow: UnitOfWork, decision_id: int) -> dict:
-    w = uow.credit_workflow.workflow(decision_id)
+    w = _stored_workflow(uow, decision_id)
     loan = uow.monitoring.loan(w["loan_id"]) if w["loan_id"] is not None else None
     zh, en = STATE_LABELS[w["state"]]
     return {
@@ -479,7 +482,15 @@ def _workflow(uow: UnitOfWork, decision: dict, now_ms: int, for_update: bool = F
         created_ms=now_ms,
         updated_ms=now_ms,
     )
-    return uow.credit_workflow.workflow(decision["id"], for_update)
+    return _stored_workflow(uow, decision["id"], for_update)
+
+
+def _stored_workflow(uow: UnitOfWork, decision_id: int, for_update: bool = False) -> dict:
+    """The workflow row of a decision that has one (it was read or written in this transaction)."""
+    row = uow.credit_workflow.workflow(decision_id, for_update)
+    if row is None:
+        raise NotFound(f"credit decision {decision_id} has no workflow")
+    return row
 
 
 def _add_review(

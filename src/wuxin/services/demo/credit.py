@@ -29,13 +29,15 @@ def load_demo_credit(
 
     trained = train_model(platform, None, simulated=400, seed=seed, name="demo-iot-evidence")
     officer = principal_for_username(platform, officer_username)
+    if officer.tenant_id is None:
+        raise NotFound(f"credit officer {officer_username!r} belongs to no bank")
     _adopt_demo_model(platform, officer.tenant_id, trained["version"])
     as_of = default_as_of_day(platform)
 
-    rows = []
+    rows: list[dict] = []
     with platform.uow() as uow:
         for spec, eid in zip(fleet, enterprise_ids):
-            if spec.uscc in (books or {}):
+            if books and spec.uscc in books:
                 rows += books[spec.uscc]
                 continue
             series = _series(

@@ -219,7 +219,10 @@ class LiveDevices:
         """Where the truck's history left it (before its first live report), else where the simulator starts."""
         now_ms = self.platform.clock_ms()
         with self.platform.uow() as uow:
-            device_id = uow.devices.by_key(key)["id"]
+            device = uow.devices.by_key(key)
+            if device is None:
+                raise NotFound(f"device {key!r} is not registered")
+            device_id = device["id"]
             lat = uow.monitoring.latest_value([device_id], "lat", now_ms).get(device_id)
             lon = uow.monitoring.latest_value([device_id], "lon", now_ms).get(device_id)
         return (lat, lon) if lat is not None and lon is not None else (vehicle.lat, vehicle.lon)
@@ -227,6 +230,8 @@ class LiveDevices:
     async def _push_commands(self, device_keys: set[str]) -> int:
         """The poll's push: the gateway sends each due terminal its commands, and the simulated terminal (which
         otherwise reads only when it reports) takes and answers them at once, as a real one listening would."""
+        if self._gateway is None:  # JT/T 808 is not started: nothing to push
+            return 0
         sent = 0
         for key in sorted(device_keys & self._sessions.keys()):
             terminal = self._sessions[key]
@@ -246,7 +251,8 @@ class LiveDevices:
             self._poller.cancel()
         for terminal in self._sessions.values():
             await terminal.close()
-        await self._gateway.stop()
+        if self._gateway is not None:
+            await self._gateway.stop()
 
     async def _send_locations(self, key: str, lines: list[dict], at_once: bool = False) -> None:
         events_at = defaultdict(list)
@@ -310,28 +316,26 @@ class LiveDevices:
 
     def _start_mqtt(self) -> str:
         shutil.rmtree(self.data_dir, ignore_errors=True)  # the demo broker's accounts are made afresh each run
-        self._broker = MosquittoProcess(self.data_dir).start()
+        self._broker = broker = MosquittoProcess(self.data_dir).start()
         worker_password, front_password = uuid.uuid4().hex, uuid.uuid4().hex
-        admin = DynsecAdmin(self._broker.admin_url)
+        admin = DynsecAdmin(broker.admin_url)
         try:  # the broker is the platform's own: devices never connect to it, only to the front end
             provision_worker(admin, WORKER_USER, worker_password)
             provision_front(admin, FRONT_USER, front_password)
         finally:
             admin.close()
-        worker = MqttWorker(self.platform, self._broker.url(WORKER_USER, worker_password), "wuxin-demo-worker")
+        worker = MqttWorker(self.platform, broker.url(WORKER_USER, worker_password), "wuxin-demo-worker")
         self._thread(lambda: worker.run(self.stop_event), "wuxin-demo-mqtt-worker")
-        front = self._start_front(front_password)
+        front = self._start_front(broker.url(FRONT_USER, front_password))
         if self._front is None:
-            return f"Mosquitto on 127.0.0.1:{self._broker.port}, no MQTT devices live: " + front
+            return f"Mosquitto on 127.0.0.1:{broker.port}, no MQTT devices live: " + front
         self._connect_devices()
-        return f"Mosquitto on 127.0.0.1:{self._broker.port}; {front} with {len(self._publishers)} MQTT devices"
+        return f"Mosquitto on 127.0.0.1:{broker.port}; {front} with {len(self._publishers)} MQTT devices"
 
-    def _start_front(self, front_password: str) -> str:
+    def _start_front(self, broker_url: str) -> str:
         """The MQTT front end devices connect to (ThingsBoard token as user name, or LinkKit's signature)."""
         try:
-            self._front = DeviceFrontEnd(
-                self.platform, self._broker.url(FRONT_USER, front_password), "127.0.0.1", self.mqtt_front_port
-            ).start_in_thread()
+            self._front = DeviceFrontEnd(self.platform, broker_url, "127.0.0.1", self.mqtt_front_port).start_in_thread()
         except (OSError, BrokerError) as exc:  # the port is taken
             self._front = None
             return f"no MQTT front end ({exc}; set WUXIN_DEMO_MQTT_FRONT_PORT)"

@@ -4,6 +4,7 @@ fleet borrower's vehicle loan, which its trucks' alarms put in warning (so the b
 from __future__ import annotations
 
 from wuxin.bootstrap import Platform
+from wuxin.errors import NotFound
 from wuxin.security.policy import Principal
 from wuxin.services.access.identity import login, principal_for_token
 from wuxin.services.bootstrap import demo_product, device_types_with, packs_with
@@ -58,6 +59,8 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     naming them as the reason; without any it stays in monitoring: the demo says nothing it did not see."""
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
+        if loan is None:
+            raise NotFound(f"loan {loan_id} does not exist")
         vehicles = device_types_with("locates_vehicles")
         terminals = [
             d

@@ -18,6 +18,7 @@ from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.monitoring.daily import evaluate_daily
 from wuxin.sim.fleet import build_fleet, fleet_telemetry
 from wuxin.sim.portfolio import history_lines, history_start_ms, portfolio, statement_rows, story_pack
+from wuxin.sim.spec import EnterpriseSpec
 
 YEAR_MS = 365 * DAY_MS
 
@@ -116,7 +117,8 @@ def town_cluster(fleet: list, seed: int, town: str = "盛泽", size: int = 5) ->
 
     sim = story_pack().sim()
     have = sum(town in spec.region for spec in fleet)
-    rng, extra, index = random.Random(seed + 1), [], len(fleet)
+    rng, index = random.Random(seed + 1), len(fleet)
+    extra: list[EnterpriseSpec] = []
     while have + len(extra) < size:
         index += 1
         spec = sim.build_enterprise(rng, index)

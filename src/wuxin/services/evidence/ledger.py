@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -25,7 +25,7 @@ from wuxin.bootstrap import Platform
 from wuxin.errors import NotFound, WuxinError
 from wuxin.ledger.evidence import canonical_json
 from wuxin.ledger.merkle import LedgerError, leaf_hash, node_hash
-from wuxin.ledger.proofs import consistency_proof, inclusion_proof, proof_to_dict
+from wuxin.ledger.proofs import InclusionProof, consistency_proof, inclusion_proof, proof_to_dict
 from wuxin.ledger.signing import (
     SignedTreeHead,
     generate_private_key,
@@ -36,6 +36,8 @@ from wuxin.ledger.signing import (
 )
 from wuxin.store.ledger_tree import SqlNodeStore, append_leaf_hash, with_tree
 from wuxin.store.uow import UnitOfWork
+
+T = TypeVar("T")
 
 KEY_PURPOSE = "tree_head"
 _HKDF_INFO = b"wuxin ledger signing key v1"
@@ -137,6 +139,8 @@ def signing_key(platform: Platform) -> Ed25519PrivateKey:
             )
             uow.commit()
             row = uow.ledger.signing_key(KEY_PURPOSE)  # another process may have won the race
+    if row is None:
+        raise LedgerKeyError(f"the ledger signing key {KEY_PURPOSE!r} was stored but cannot be read back")
     return private_key_from_bytes(_decrypt(secret, bytes(row["encrypted_private_key"])))
 
 
@@ -297,7 +301,7 @@ def consistency(platform: Platform, first_tree_size: int, second_tree_size: int 
     return proof_to_dict(proof) | {"tree_head": proof_to_dict(head)}
 
 
-def _require(row, what: str):
+def _require(row: T | None, what: str) -> T:
     if row is None:
         raise NotFound(f"{what} does not exist")
     return row
@@ -309,12 +313,12 @@ def _inclusions(platform: Platform, entries: list[dict]) -> tuple[list[dict[str,
     with platform.uow() as uow:
         store = SqlNodeStore(uow.ledger)
         proofs = [
-            proof_to_dict(
-                with_tree(
-                    store, head.tree_size, lambda tree, e=e: inclusion_proof(tree, e["leaf_index"], head.tree_size)
-                )
-            )
+            proof_to_dict(_inclusion_proof(store, e["leaf_index"], head.tree_size))
             | {"kind": e["kind"], "subject": e["subject"], "leaf_data": e["leaf_data"]}
             for e in entries
         ]
     return proofs, head
+
+
+def _inclusion_proof(store: SqlNodeStore, leaf_index: int, tree_size: int) -> InclusionProof:
+    return with_tree(store, tree_size, lambda tree: inclusion_proof(tree, leaf_index, tree_size))

@@ -84,6 +84,8 @@ def _acting_enterprise(
             raise InvalidInput(f"role {principal.role.value} must name the enterprise (enterprise_id)")
     else:
         raise Denied(f"role {principal.role.value} may not write trace data (enterprise user, integrator or admin)")
+    if enterprise_id is None:
+        raise Denied(f"user {principal.username} acts for no enterprise")
     enterprise = uow.enterprises.get(enterprise_id)
     if enterprise is None:
         raise enterprise_not_found(enterprise_id)
@@ -193,7 +195,7 @@ def issue_identities(platform: Platform, principal: Principal, batch_id: int, co
         measured = _measured(uow, batch)
         first = uow.ledger.reserve_identities(batch_id, count, measured)  # row lock: concurrent issuers queue
         if first is None:
-            issued = uow.ledger.product_batch(batch_id)["issued_count"]
+            issued = _batch(uow, batch_id)["issued_count"]
             raise Conflict(
                 f"batch {batch['lot']!r} (GTIN {batch['gtin']}): measured output {measured} supports "
                 f"{max(measured - issued, 0)} more identities, {count} asked (产量锁定)"
@@ -383,7 +385,7 @@ def require_event_reader(platform: Platform, uow: UnitOfWork, principal: Princip
 def _visible_enterprises(platform: Platform, uow: UnitOfWork, principal: Principal) -> list[int]:
     """An enterprise sees its own events; a tenant's users those of enterprises holding a valid consent to it."""
     if principal.role is Role.ENTERPRISE_USER:
-        return [principal.enterprise_id]
+        return [] if principal.enterprise_id is None else [principal.enterprise_id]
     if principal.tenant_id is None:
         return []
     views = consent_views(uow.consents.for_tenant(principal.tenant_id))
@@ -420,12 +422,14 @@ def verify_scan(
 
 
 def _product_answer(uow: UnitOfWork, product: dict, this_scan: Scan | None) -> dict:
-    batch = uow.ledger.product_batch(product["batch_id"])
+    batch = _batch(uow, product["batch_id"])
     scans = [Scan(s["scanned_ms"], s["lat"], s["lon"]) for s in uow.ledger.scans(product["id"])]
     scans += [this_scan] if this_scan else []
     history, altered = _history(uow, product["digital_link"])
     reasons = suspicion_reasons(scans, batch["issued_count"], _measured(uow, batch)) + altered
     producer = uow.enterprises.get(product["enterprise_id"])
+    if producer is None:
+        raise enterprise_not_found(product["enterprise_id"])
     return {
         "verdict": "suspicious" if reasons else "genuine",
         "reasons": reasons,
@@ -523,7 +527,7 @@ def _leaf_matches(uow: UnitOfWork, leaf_index: int) -> bool:
 
 
 def _good(uow: UnitOfWork, product: dict, epc: str) -> VerifiedGood:
-    batch = uow.ledger.product_batch(product["batch_id"])
+    batch = _batch(uow, product["batch_id"])
     events = uow.ledger.events_naming_epc(product["digital_link"])
     return VerifiedGood(
         epc,
