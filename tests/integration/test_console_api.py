@@ -89,6 +89,47 @@ def test_portfolio_trend_follows_consent_and_counts_alarms(platform, live):
     )
 
 
+def _alarm(uow, enterprise_id: int, n: int, started_ms: int, tenant_id: int | None = None, cleared_ms=None) -> None:
+    alarm_id, _ = uow.monitoring.raise_alarm(
+        dict(
+            scope=f"tenant:{tenant_id}" if tenant_id else "platform",
+            tenant_id=tenant_id,
+            source=f"device:{n}",
+            alarm_type="trend_test",
+            rule_id="test.trend",
+            severity="minor",
+            status="active",
+            enterprise_id=enterprise_id,
+            device_id=None,
+            loan_ids=[],
+            started_ms=started_ms,
+            last_ms=started_ms,
+            stored_ms=started_ms,
+            detail={},
+        )
+    )
+    if cleared_ms is not None:
+        uow.monitoring.set_alarm(alarm_id, status="cleared", cleared_ms=cleared_ms)
+
+
+def test_the_alarm_trend_counts_every_alarm_of_the_window_not_only_the_newest_thousand(platform, live):
+    world = build_world(platform)
+    now = platform.clock_ms()
+    today_start = now - (now + 8 * 3_600_000) % 86_400_000
+    with platform.uow() as uow:
+        for n in range(1005):  # yesterday, more than one page of the alarm list
+            _alarm(uow, world.factory, n, today_start - 86_400_000 + n)
+        _alarm(uow, world.factory, 5000, today_start - 10 * 86_400_000, cleared_ms=today_start - 9 * 86_400_000)
+        _alarm(uow, world.factory, 5001, today_start - 10 * 86_400_000)  # still open: open on every day shown
+        other_bank = uow.identity.tenant_by_name("Other Bank")
+        _alarm(uow, world.factory, 5002, today_start + 1, tenant_id=other_bank["id"])  # another bank's own alarm
+        uow.commit()
+    officer = login(live.client, "officer")
+    trend = live.client.get("/api/v1/console/portfolio/trend?days=3", headers=officer).json()["alarms"]
+    assert trend["raised"] == [0, 1005, 0]
+    assert trend["open"] == [1, 1006, 1006]
+
+
 def test_timeline_and_portfolio_refuse_or_hide_without_consent(platform, live):
     world = build_world(platform)
     url = f"/api/v1/console/enterprises/{world.factory}/equipment-timeline"

@@ -335,7 +335,7 @@ def _a_bit_14_terminal_reports_through_the_gateway() -> float:
 
     async def drive() -> dict:
         terminal = SimulatedTerminal("013800138000", "2013", terminal_id="T0001", bit14_quirk=True)
-        for _ in range(100):  # the gateway process is listening once it accepts
+        for _ in range(600):  # the gateway process is listening once it accepts (60 s: a loaded machine)
             try:
                 await terminal.connect("127.0.0.1", port)
                 break

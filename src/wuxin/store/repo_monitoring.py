@@ -204,6 +204,20 @@ class MonitoringRepo(_Repo):
             1 for r in self.conn.execute(select(alarms.c.loan_ids).where(*conditions)) if loan_id in (r[0] or [])
         )
 
+    def alarm_spans(
+        self, enterprise_ids: Sequence[int] | None, tenant_id: int | None, where: AlarmWhere, from_ms: int, to_ms: int
+    ) -> list[tuple[int, int | None]]:
+        """(started_ms, cleared_ms) of every alarm the same conditions as `list_alarms` match that was open at some
+        time in [from_ms, to_ms): column-only and unpaged, for counting."""
+        query = select(alarms.c.started_ms, alarms.c.cleared_ms).where(
+            *_alarm_conditions(enterprise_ids, tenant_id, None, where),
+            alarms.c.started_ms < to_ms,
+            or_(alarms.c.cleared_ms.is_(None), alarms.c.cleared_ms >= from_ms),
+        )
+        return [
+            (int(r.started_ms), None if r.cleared_ms is None else int(r.cleared_ms)) for r in self.conn.execute(query)
+        ]
+
     def device_places(self, device_ids: Sequence[int]) -> dict[int, Row]:
         """Key, type, site name and region of each device (a device without a site has None there)."""
         if not device_ids:

@@ -99,16 +99,16 @@ def _median(values: list[float] | None) -> float | None:
 def _alarm_trend(platform: Platform, principal: Principal, day_list: list[int]) -> dict | None:
     """Alarms raised each day and open at each day's end (None where the role reads no alarms)."""
     try:
-        alarms = monitoring.list_alarms(platform, principal, None, None, None, 1000)
+        spans = monitoring.alarm_spans(platform, principal, day_start_ms(day_list[0]), day_start_ms(day_list[-1] + 1))
     except Denied:
         return None
     ends = [day_start_ms(d + 1) for d in day_list]
     return {
         "raised": [
-            sum(1 for a in alarms if day_start_ms(d) <= a["started_ms"] < end) for d, end in zip(day_list, ends)
+            sum(1 for started, _ in spans if day_start_ms(d) <= started < end) for d, end in zip(day_list, ends)
         ],
         "open": [
-            sum(1 for a in alarms if a["started_ms"] < end and (a["cleared_ms"] is None or a["cleared_ms"] >= end))
+            sum(1 for started, cleared in spans if started < end and (cleared is None or cleared >= end))
             for end in ends
         ],
     }

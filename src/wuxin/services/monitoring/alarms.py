@@ -356,6 +356,14 @@ def count_alarms(uow: UnitOfWork, principal: Principal, f: AlarmFilter, now_ms: 
     return uow.monitoring.count_filtered_alarms(visible, tenant, where, f.loan_id)
 
 
+def alarm_spans(platform: Platform, principal: Principal, from_ms: int, to_ms: int) -> list[tuple[int, int | None]]:
+    """When each alarm this principal reads that was open at some time in [from_ms, to_ms) started and cleared
+    (None: still open), every one of them; Denied for a role that reads no alarms."""
+    with platform.uow() as uow:
+        visible, tenant, where = _readable_scope(uow, principal, AlarmFilter(), platform.clock_ms())
+        return uow.monitoring.alarm_spans(visible, tenant, where, from_ms, to_ms)
+
+
 def public_alarm(r: Mapping[str, Any]) -> dict:
     keys = (
         "id",
