@@ -274,3 +274,24 @@ def test_a_silent_socket_is_closed_after_the_connect_timeout_on_either_port(plat
     wrapped.close()
     assert ("127.0.0.1", "connect_timeout") in front.refusals and ("127.0.0.1", "tls_handshake") in front.refusals
     wait_for(lambda: front.sockets == {}, what="the slots released")
+
+
+def test_linkkit_reconnecting_past_the_window_resends_its_first_signature_and_is_refused(platform, front_of):
+    """What docs/onboarding.md says of LinkKit 1.2.13: it signs once per connect_async() and reconnects with it."""
+    build_world(platform)
+    front = front_of()
+    platform.settings = platform.settings.model_copy(update={"alink_signature_window_s": 2})
+    secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
+    config = {"host": "127.0.0.1", "port": front.port, "product_key": PRODUCT_KEY, "device_name": "truck-01"}
+    truck = SdkProcess("linkkit", "linkkit_driver.py", {**config, "device_secret": secret, "tsl": str(GPS_TSL)})
+    try:
+        assert truck.hello == {"connected": True}
+        time.sleep(3)  # past the window
+        platform.clock.now_ms = int(time.time() * 1000)
+        (connection,) = front.connections["truck-01"]
+        assert front._loop is not None
+        front._loop.call_soon_threadsafe(connection.close, 0x8B)  # the front end going away, say
+        wait_for(lambda: ("truck-01", "stale_signature") in front.refusals, what="the reconnect refused as stale")
+        assert front.connected("truck-01") == 0
+    finally:
+        truck.close()
