@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     mqtt_front_tls_only: bool = False  # true: no plain listener, devices connect on mqtt_front_tls_port only
     # Open sockets (TLS handshake and CONNECT included) per source address and in all; past them a socket is closed
     # unread. Devices behind one carrier NAT share an address; the open-file limit must exceed the total.
-    mqtt_front_max_connections_per_address: int = Field(100, ge=1)
+    mqtt_front_max_connections_per_address: int = Field(256, ge=1)
     mqtt_front_max_connections: int = Field(10_000, ge=1)
     mqtt_front_connect_timeout_s: float = Field(10.0, gt=0)  # TLS handshake plus CONNECT, from the accept
     mqtt_front_credential_check_s: float = Field(30.0, gt=0)  # a rotated or revoked credential's sessions close

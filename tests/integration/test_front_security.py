@@ -256,7 +256,7 @@ def test_sockets_are_bounded_per_address_and_in_all(platform, front_of, caplog):
     finally:
         for sock in held:
             sock.close()
-    wait_for(lambda: front.sockets == {}, what="the slots released")
+    wait_for(lambda: front.sockets == {} and front.socket_count == 0, what="the slots released")
 
 
 def test_a_silent_socket_is_closed_after_the_connect_timeout_on_either_port(platform, front_of, tls_files):
@@ -273,7 +273,7 @@ def test_a_silent_socket_is_closed_after_the_connect_timeout_on_either_port(plat
     assert _closed_by_server(wrapped)
     wrapped.close()
     assert ("127.0.0.1", "connect_timeout") in front.refusals and ("127.0.0.1", "tls_handshake") in front.refusals
-    wait_for(lambda: front.sockets == {}, what="the slots released")
+    wait_for(lambda: front.sockets == {} and front.socket_count == 0, what="the slots released")
 
 
 def test_linkkit_reconnecting_past_the_window_resends_its_first_signature_and_is_refused(platform, front_of):

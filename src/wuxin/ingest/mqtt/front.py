@@ -291,6 +291,7 @@ class DeviceFrontEnd:
         self.connect_failures = FailureLimiter(settings.mqtt_front_failed_connects_per_minute)
         self.connect_timeout_s = connect_timeout_s or settings.mqtt_front_connect_timeout_s
         self.sockets: dict[str, int] = {}  # open sockets per source address, admitted and not yet closed
+        self.socket_count = 0  # their sum
         self._tasks: set[asyncio.Task] = set()
         self._tls_server: asyncio.Server | None = None
         self._presence_lock = asyncio.Lock()  # presence is recorded in the order it happened
@@ -405,7 +406,7 @@ class DeviceFrontEnd:
     def _accepted(self, transport: asyncio.Transport, tls: ssl.SSLContext | None) -> None:
         """Count the socket against its address and the total, or close it unread; then serve it."""
         address = _peer_address(transport.get_extra_info("peername"))
-        held, total = self.sockets.get(address, 0), sum(self.sockets.values())
+        held, total = self.sockets.get(address, 0), self.socket_count
         if held >= self.max_connections_per_address or total >= self.max_connections:
             self._refused(address, "too_many_connections")
             log.warning(
@@ -419,6 +420,7 @@ class DeviceFrontEnd:
             transport.abort()
             return
         self.sockets[address] = held + 1
+        self.socket_count += 1
         task = asyncio.get_running_loop().create_task(self._open(transport, address, tls))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -452,6 +454,7 @@ class DeviceFrontEnd:
             self._release(address)
 
     def _release(self, address: str) -> None:
+        self.socket_count -= 1
         left = self.sockets.get(address, 1) - 1
         if left > 0:
             self.sockets[address] = left
