@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     mqtt_front_tls_key: Path | None = None
     mqtt_front_max_sessions: int = Field(4, ge=1)  # connections one device may hold at once; more are refused
     mqtt_front_failed_connects_per_minute: int = Field(20, ge=1)  # per source address; past it refused unread
+    mqtt_front_tls_only: bool = False  # true: no plain listener, devices connect on mqtt_front_tls_port only
+    # Open sockets (TLS handshake and CONNECT included) per source address and in all; past them a socket is closed
+    # unread. Devices behind one carrier NAT share an address; the open-file limit must exceed the total.
+    mqtt_front_max_connections_per_address: int = Field(256, ge=1)
+    mqtt_front_max_connections: int = Field(10_000, ge=1)
+    mqtt_front_connect_timeout_s: float = Field(10.0, gt=0)  # TLS handshake plus CONNECT, from the accept
+    mqtt_front_credential_check_s: float = Field(30.0, gt=0)  # a rotated or revoked credential's sessions close
+    # LinkKit signs its CONNECT with a Unix timestamp: a signature is good this long either side of the platform's
+    # clock; one without a timestamp (a static, replayable password) is refused unless explicitly allowed
+    alink_signature_window_s: int = Field(900, ge=1)
+    alink_allow_untimed_signatures: bool = False
     # The replicated ingestion stream (NATS JetStream, issue 21): set, the front end publishes there and
     # `wuxin ingest stream-worker` stores it; unset, the single Mosquitto (mqtt_url) stays the path
     stream_urls: str | None = None

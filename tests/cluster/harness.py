@@ -280,7 +280,12 @@ class Cluster:
         return process
 
     def platform_env(self) -> dict:
-        return {"WUXIN_DATABASE_URL": self.database_url, "WUXIN_ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1"}
+        return {
+            "WUXIN_DATABASE_URL": self.database_url,
+            "WUXIN_ENVIRONMENT": "test",
+            "PYTHONUNBUFFERED": "1",
+            "WUXIN_MQTT_FRONT_MAX_CONNECTIONS_PER_ADDRESS": "100000",  # every simulated device is on the device host
+        }
 
     def start_nats(self, index: int) -> subprocess.Popen:
         host = self.brokers[index]

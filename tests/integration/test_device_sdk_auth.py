@@ -69,6 +69,25 @@ def test_an_alink_connection_outside_the_rules_is_refused(platform, change, reas
     assert refused.value.reason == reason
 
 
+def test_an_untimed_alink_signature_is_refused_unless_allowed_and_the_window_is_a_setting(platform):
+    """Without a timestamp the password is the same at every CONNECT: a captured one would never expire."""
+    build_world(platform)
+    secret = issue_alink_secret(platform, None, "truck-01", PK)
+    connect = parse_alink_connect(f"{PK}&truck-01|securemode=2,signmethod=hmacsha1|", f"truck-01&{PK}")
+    content = f"clientId{PK}&truck-01deviceNametruck-01productKey{PK}"
+    password = hmac.new(secret.encode(), content.encode(), hashlib.sha1).hexdigest()
+    with pytest.raises(ConnectRefused) as refused:
+        alink_device(platform, connect, password)
+    assert refused.value.reason == "untimed_signature"
+    platform.settings = platform.settings.model_copy(update={"alink_allow_untimed_signatures": True})
+    assert alink_device(platform, connect, password).key == "truck-01"
+    platform.settings = platform.settings.model_copy(update={"alink_signature_window_s": 60})
+    with pytest.raises(ConnectRefused) as stale:
+        alink_device(platform, *_connect(platform, secret, offset_s=-90))
+    assert stale.value.reason == "stale_signature" and "60 s" in str(stale.value)
+    assert alink_device(platform, *_connect(platform, secret, offset_s=-50)).key == "truck-01"
+
+
 def test_a_wrong_secret_or_revoked_device_is_refused_and_the_secret_is_kept_encrypted(platform):
     build_world(platform)
     secret = issue_alink_secret(platform, None, "truck-01", PK)

@@ -295,8 +295,13 @@ def mqtt_front(
         envvar="WUXIN_MQTT_FRONT_TLS_PORT",
         help="the devices' MQTTS port (8883), with the certificate and key of WUXIN_MQTT_FRONT_TLS_CERT / _KEY",
     ),
-    check_every_s: float = typer.Option(
-        60.0, help="close connections of revoked credentials and expire overdue commands this often"
+    tls_only: bool = typer.Option(
+        False, envvar="WUXIN_MQTT_FRONT_TLS_ONLY", help="no plain MQTT port: devices connect on the TLS port only"
+    ),
+    check_every_s: float | None = typer.Option(
+        None,
+        help="close connections of revoked or rotated credentials and expire overdue commands this often "
+        "(default WUXIN_MQTT_FRONT_CREDENTIAL_CHECK_S, 30 s)",
     ),
     command_poll_s: float = typer.Option(
         1.0, help="how often approved commands are sent to connected devices (and at once when one connects)"
@@ -311,25 +316,27 @@ def mqtt_front(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not broker_url and not stream_urls:
         raise typer.BadParameter("give --broker-url (WUXIN_MQTT_FRONT_BROKER_URL) or --stream-urls (WUXIN_STREAM_URLS)")
+    if tls_only and tls_port is None:
+        raise typer.BadParameter("--tls-only (WUXIN_MQTT_FRONT_TLS_ONLY) needs --tls-port (WUXIN_MQTT_FRONT_TLS_PORT)")
     stop = _stop_on_signals()
     platform = _platform()
+    check_every_s = check_every_s or platform.settings.mqtt_front_credential_check_s
     front = DeviceFrontEnd(
         platform,
         broker_url,
         host,
-        port,
+        None if tls_only else port,
         command_poll_s=command_poll_s,
         stream_urls=_stream_servers(stream_urls) if stream_urls else None,
         **_front_tls(platform.settings, tls_port),
     ).start_in_thread()
-    typer.echo(
-        f"MQTT front end on {host}:{front.port}" + (f", MQTTS on {host}:{front.tls_port}" if front.tls_port else "")
-    )
+    plain = f"MQTT on {host}:{front.port}" if front.port is not None else "no plain MQTT"
+    typer.echo(f"MQTT front end: {plain}" + (f", MQTTS on {host}:{front.tls_port}" if front.tls_port else ""))
     while not stop.wait(check_every_s):
         try:
             closed = front.check_credentials()
             if closed:
-                log.info("closed %d connection(s) whose credential was revoked", closed)
+                log.info("closed %d connection(s) whose credential was revoked or rotated", closed)
             expired = expire_commands(platform)
             if expired:
                 log.info("expired %d overdue command(s)", expired)
@@ -457,10 +464,13 @@ def serve_background(platform) -> threading.Event:
 
 
 def start_front_end(platform, stop: threading.Event):
-    """The vendors' SDKs' MQTT front end when WUXIN_MQTT_FRONT_PORT is set; it stops when `stop` is set."""
+    """The vendors' SDKs' MQTT front end when WUXIN_MQTT_FRONT_PORT or _TLS_PORT is set (plain port left out with
+    WUXIN_MQTT_FRONT_TLS_ONLY); it stops when `stop` is set."""
     settings = platform.settings
-    if settings.mqtt_front_port is None:
+    if settings.mqtt_front_port is None and settings.mqtt_front_tls_port is None:
         return None
+    if settings.mqtt_front_tls_only and settings.mqtt_front_tls_port is None:
+        raise ConfigError("WUXIN_MQTT_FRONT_TLS_ONLY is set but WUXIN_MQTT_FRONT_TLS_PORT is not")
     backend_url = settings.mqtt_front_url or settings.mqtt_url
     if not backend_url and not settings.stream_urls:
         raise ConfigError(
@@ -474,14 +484,19 @@ def start_front_end(platform, stop: threading.Event):
         platform,
         backend_url,
         settings.host,
-        settings.mqtt_front_port,
+        None if settings.mqtt_front_tls_only else settings.mqtt_front_port,
         stream_urls=streams,
         **_front_tls(settings, settings.mqtt_front_tls_port),
     ).start_in_thread()
     logging.getLogger("wuxin.ingest").info(
-        "MQTT front end for the vendors' SDKs on %s:%d (MQTTS: %s)", settings.host, front.port, front.tls_port
+        "MQTT front end for the vendors' SDKs on %s (MQTT: %s, MQTTS: %s)", settings.host, front.port, front.tls_port
     )
-    threading.Thread(target=_watch_front, args=(front, stop), name="wuxin-mqtt-front-check", daemon=True).start()
+    threading.Thread(
+        target=_watch_front,
+        args=(front, stop, settings.mqtt_front_credential_check_s),
+        name="wuxin-mqtt-front-check",
+        daemon=True,
+    ).start()
     return front
 
 
@@ -496,8 +511,9 @@ def _front_tls(settings, tls_port: int | None) -> dict:
     return {"tls_port": tls_port, "tls_context": tls_context(cert and str(cert), key and str(key))}
 
 
-def _watch_front(front, stop: threading.Event, check_interval_s: float = 60.0) -> None:
-    """Close revoked devices' connections every minute (as `wuxin ingest mqtt-front`); stop with `stop`."""
+def _watch_front(front, stop: threading.Event, check_interval_s: float) -> None:
+    """Close the connections of revoked or rotated credentials every check_interval_s (as `wuxin ingest
+    mqtt-front`); stop with `stop`."""
     while not stop.wait(check_interval_s):
         try:
             front.check_credentials()

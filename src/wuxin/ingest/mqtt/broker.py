@@ -173,10 +173,13 @@ class MosquittoProcess:
         return self
 
     def _wait_listening(self, timeout_s: float = 10.0) -> None:
+        process = self.process
+        if process is None:
+            raise BrokerError("mosquitto was not started")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BrokerError(f"mosquitto exited with {self.process.returncode}; see {self.data_dir}/mosquitto.log")
+            if process.poll() is not None:
+                raise BrokerError(f"mosquitto exited with {process.returncode}; see {self.data_dir}/mosquitto.log")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
@@ -210,17 +213,16 @@ def connect_client(
     client_id: str | None = None,
     *,
     clean_session: bool = True,
-    protocol: int = mqtt.MQTTv311,
+    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311,
     timeout_s: float = 10.0,
 ) -> mqtt.Client:
     """A connected paho client with its network loop running; raises BrokerError if refused."""
     target = parse_mqtt_url(url)
-    kwargs = {"clean_session": clean_session} if protocol != mqtt.MQTTv5 else {}
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id or f"wuxin-{uuid.uuid4().hex[:12]}",
+        clean_session=None if protocol == mqtt.MQTTv5 else clean_session,  # MQTT 5 has clean start instead
         protocol=protocol,
-        **kwargs,
     )
     if target.username:
         client.username_pw_set(target.username, target.password)

@@ -64,6 +64,9 @@ class BulkClient(mqtt.Client):
 
     def _take_publishes(self) -> int:
         """Hand every whole QoS 0/1 PUBLISH at the head of the buffer to on_publish_raw; how many."""
+        handler = self.on_publish_raw
+        if handler is None:
+            return 0
         buffer, position, end = self._read_buffer, self._read_pos, len(self._read_buffer)
         taken = 0
         while position < end:
@@ -84,7 +87,7 @@ class BulkClient(mqtt.Client):
             except UnicodeDecodeError:
                 break
             mid = buffer[topic_end] << 8 | buffer[topic_end + 1] if qos else 0
-            self.on_publish_raw(topic, mid, qos, buffer[payload_start:packet_end])
+            handler(topic, mid, qos, buffer[payload_start:packet_end])
             position, taken = packet_end, taken + 1
         if taken:
             self._read_pos = position
@@ -95,10 +98,11 @@ class BulkClient(mqtt.Client):
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
         """Straight to the handler: the worker adds no per-topic callbacks, so paho's topic matcher is skipped."""
         with self._in_callback_mutex:
-            if self.on_publish_raw is not None:
-                self.on_publish_raw(message.topic, message.mid, message.qos, message.payload)
-            else:
-                self.on_message(self, self._userdata, message)
+            handler, on_message = self.on_publish_raw, self.on_message
+            if handler is not None:
+                handler(message.topic, message.mid, message.qos, bytes(message.payload))
+            elif on_message is not None:  # as paho: no handler, the message is dropped
+                on_message(self, self._userdata, message)
 
     def ack_many(self, mids: list[int]) -> None:
         """PUBACK every QoS 1 message id in one queued write (MQTT 3.1.1 PUBACK: 0x40 0x02 mid)."""

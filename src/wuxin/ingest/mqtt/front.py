@@ -14,14 +14,19 @@ connection (MQTT 5: DISCONNECT 0x87 first); a ThingsBoard publish with a value t
 refuses is forwarded (good points are kept, bad ones quarantined with their reason) and answered
 PUBACK 0x99 "payload format invalid" (MQTT 5). Device accounts live in the platform, not the
 broker: nothing about them is ever refreshed at the broker, so no connection is dropped by it; a
-revoked credential closes its connections at the next check (`check_credentials`).
+revoked or rotated credential (ThingsBoard token, Alink DeviceSecret) closes the connections made
+with it at the next check (`check_credentials`, every `mqtt_front_credential_check_s`).
 
 Connection lifecycle: a device's first connection records it online, its last one closing records it
 offline (`services.devices.connectivity`, shown in the device list). A device holds at most
 `mqtt_front_max_sessions` connections (a new CONNECT with the client id of a live one takes it over, as
 MQTT requires); a source address whose CONNECTs failed `mqtt_front_failed_connects_per_minute` times
 is answered "server unavailable" without any lookup until its minute is over. MQTTS is a second
-listener on `mqtt_front_tls_port` with the PEM certificate chain and key of the settings.
+listener on `mqtt_front_tls_port` with the PEM certificate chain and key of the settings; the plain
+one can be left out (`mqtt_front_tls_only`). Every accepted socket counts against
+`mqtt_front_max_connections_per_address` and `mqtt_front_max_connections` before anything is read
+(past them it is closed unread), and must finish its TLS handshake and CONNECT within
+`mqtt_front_connect_timeout_s`, so a silent socket cannot hold a slot.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ import logging
 import ssl
 import threading
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -64,7 +70,7 @@ class Action:
 
     kind: str  # forward | attribute_request | rpc_request | accept | gateway_attribute_request | command_reply
     #            | gateway_command_reply | refuse
-    topic: str | None = None  # forward: the internal topic; requests: the topic to answer on
+    topic: str = ""  # forward: the internal topic; requests: the topic to answer on; others: none
     reason: str = ""
 
 
@@ -159,6 +165,19 @@ class _Connection:
         self.writer.close()
 
 
+class _Forwarder(Protocol):
+    """Where device messages go: the MQTT broker (_Backend) or the NATS stream (stream.publisher.StreamBackend)."""
+
+    def forward(self, topic: str, payload: bytes, dedupe_id: str | None = None, /) -> Awaitable[Any]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _resolve(future: asyncio.Future, value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
 class _Backend:
     """The broker the workers read: QoS 1 forwards resolved on its PUBACK; Alink replies come back."""
 
@@ -193,11 +212,12 @@ class _Backend:
 
     def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
         with self._lock:
-            loop, future = self._pending.pop(mid, (None, None))
-            if future is None:
+            pending = self._pending.pop(mid, None)
+            if pending is None:
                 self._early[mid] = reason_code
-        if future is not None:
-            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(reason_code))
+        if pending is not None:
+            loop, future = pending
+            loop.call_soon_threadsafe(_resolve, future, reason_code)
 
     async def aclose(self) -> None:
         self.client.loop_stop()
@@ -226,17 +246,29 @@ def is_worker_reply(topic: str) -> bool:
     )
 
 
+class _Gate(asyncio.Protocol):
+    """An accepted socket, held unread until the front end admits it; then it is served as streams."""
+
+    def __init__(self, front: DeviceFrontEnd, tls: ssl.SSLContext | None) -> None:
+        self.front, self.tls = front, tls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        socket_transport = cast(asyncio.Transport, transport)  # a listening server hands over stream transports
+        socket_transport.pause_reading()  # no byte is read before admission, none is lost to the TLS handshake
+        self.front._accepted(socket_transport, self.tls)
+
+
 class DeviceFrontEnd:
-    """An asyncio MQTT server for devices: plain TCP on `port`, MQTTS on `tls_port` when given."""
+    """An asyncio MQTT server for devices: plain TCP on `port` (None: none), MQTTS on `tls_port` when given."""
 
     def __init__(
         self,
         platform: Platform,
         backend_url: str | None,
         host: str = "127.0.0.1",
-        port: int = 0,
+        port: int | None = 0,
         client_id: str | None = None,
-        connect_timeout_s: float = 10.0,
+        connect_timeout_s: float | None = None,
         command_poll_s: float = 1.0,
         tls_port: int | None = None,
         tls_context: ssl.SSLContext | None = None,
@@ -245,23 +277,34 @@ class DeviceFrontEnd:
         """Forwards to the MQTT broker at backend_url, or, given stream_urls, to the NATS JetStream stream."""
         if not backend_url and not stream_urls:
             raise ValueError("the MQTT front end needs a broker URL or the NATS stream URLs to forward to")
+        if port is None and tls_port is None:
+            raise ConfigError("the MQTT front end needs a plain port or a TLS port to listen on")
+        if tls_port is not None and tls_context is None:
+            raise ConfigError("the MQTT front end's TLS port needs a certificate and key")
+        settings = platform.settings
         self.platform, self.backend_url, self.host, self.port = platform, backend_url, host, port
         self.stream_urls = stream_urls
         self.tls_port, self._tls_context = tls_port, tls_context
-        self.max_sessions = platform.settings.mqtt_front_max_sessions
-        self.connect_failures = FailureLimiter(platform.settings.mqtt_front_failed_connects_per_minute)
-        self._tls_server: asyncio.base_events.Server | None = None
-        self._presence_lock: asyncio.Lock | None = None  # presence is recorded in the order it happened
+        self.max_sessions = settings.mqtt_front_max_sessions
+        self.max_connections = settings.mqtt_front_max_connections
+        self.max_connections_per_address = settings.mqtt_front_max_connections_per_address
+        self.connect_failures = FailureLimiter(settings.mqtt_front_failed_connects_per_minute)
+        self.connect_timeout_s = connect_timeout_s or settings.mqtt_front_connect_timeout_s
+        self.sockets: dict[str, int] = {}  # open sockets per source address, admitted and not yet closed
+        self.socket_count = 0  # their sum
+        self._tasks: set[asyncio.Task] = set()
+        self._tls_server: asyncio.Server | None = None
+        self._presence_lock = asyncio.Lock()  # presence is recorded in the order it happened
         self.outbox = RpcOutbox(platform)
         self.command_poll_s = command_poll_s
-        self._wake: asyncio.Event | None = None
+        self._wake = asyncio.Event()  # binds to the front end's loop on first use
         self.client_id = client_id or f"wuxin-front-{uuid.uuid4().hex[:8]}"
-        self.connect_timeout_s = connect_timeout_s
         self.connections: dict[str, set[_Connection]] = {}
         self.refusals: list[tuple[str, str]] = []  # (device or peer, reason) of recent refusals, for operators
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.base_events.Server | None = None
-        self._backend = None  # _Backend (MQTT broker) or stream.publisher.StreamBackend
+        self._server: asyncio.Server | None = None
+        self._backend: _Forwarder | None = None
+        self._commands_task: asyncio.Task | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
 
@@ -271,90 +314,177 @@ class DeviceFrontEnd:
         """Start the server on its own thread and event loop (CLI, tests); returns once it listens."""
         self._thread = threading.Thread(target=self._run_loop, name="wuxin-mqtt-front", daemon=True)
         self._thread.start()
-        if not self._started.wait(15) or self._server is None:
+        if not self._started.wait(15) or (self._server is None and self._tls_server is None):
             raise BrokerError("the MQTT front end did not start")
         return self
 
     def _run_loop(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
         try:
-            self._loop.run_until_complete(self._start())
+            loop.run_until_complete(self._start())
         finally:
             self._started.set()
-        self._loop.run_forever()
+        loop.run_forever()
 
     async def _start(self) -> None:
-        self._wake, self._presence_lock = asyncio.Event(), asyncio.Lock()  # before the first device connects
         if self.stream_urls:
             from wuxin.ingest.stream.publisher import StreamBackend
 
             self._backend = await StreamBackend.open(
                 self.stream_urls, self.client_id, self._on_reply, self.platform.clock_ms
             )
-        else:
+        elif self.backend_url:
             self._backend = _Backend(self.backend_url, self.client_id, self._on_reply)
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+        if self.port is not None:
+            self._server = await loop.create_server(lambda: _Gate(self, None), self.host, self.port)
+            self.port = self._server.sockets[0].getsockname()[1]
+            log.info("MQTT front end listening on %s:%d, forwarding to the broker", self.host, self.port)
         if self.tls_port is not None:
-            self._tls_server = await asyncio.start_server(self._serve, self.host, self.tls_port, ssl=self._tls_context)
+            tls = self._tls_context
+            self._tls_server = await loop.create_server(lambda: _Gate(self, tls), self.host, self.tls_port)
             self.tls_port = self._tls_server.sockets[0].getsockname()[1]
             log.info("MQTT front end listening for MQTTS on %s:%d", self.host, self.tls_port)
-        self._commands_task = asyncio.get_running_loop().create_task(self._command_loop())
-        log.info("MQTT front end listening on %s:%d, forwarding to the broker", self.host, self.port)
+        self._commands_task = loop.create_task(self._command_loop())
 
     def stop(self) -> None:
-        if self._loop is None:
+        loop, self._loop = self._loop, None
+        if loop is None:
             return
 
         async def _close() -> None:
-            self._commands_task.cancel()
-            await asyncio.gather(self._commands_task, return_exceptions=True)
-            self._server.close()
-            if self._tls_server is not None:
-                self._tls_server.close()
+            if self._commands_task is not None:
+                self._commands_task.cancel()
+                await asyncio.gather(self._commands_task, return_exceptions=True)
+            for server in (self._server, self._tls_server):
+                if server is not None:
+                    server.close()
             for connection in [c for group in self.connections.values() for c in group]:
                 connection.writer.close()
-            await self._backend.aclose()
-            self._loop.stop()
+            for task in self._tasks:
+                task.cancel()
+            if self._tasks:  # each records its device offline as it ends; a database away costs at most 5 s
+                await asyncio.wait(list(self._tasks), timeout=5)
+            if self._backend is not None:
+                await self._backend.aclose()
+            loop.stop()
 
-        asyncio.run_coroutine_threadsafe(_close(), self._loop)
-        self._thread.join(10)
+        asyncio.run_coroutine_threadsafe(_close(), loop)
+        if self._thread is not None:
+            self._thread.join(10)
 
     def connected(self, device_key: str) -> int:
         return len(self.connections.get(device_key, ()))
 
     def check_credentials(self) -> int:
-        """Close the connections whose credential was revoked since they connected; returns how many."""
-        closed = []
-        for key, group in list(self.connections.items()):
-            for connection in list(group):
-                if not self._still_valid(connection):
-                    closed.append(connection)
-        for connection in closed:
-            self._loop.call_soon_threadsafe(connection.close, codec.NOT_AUTHORIZED)
-        return len(closed)
+        """Close the connections whose credential was revoked or replaced since they connected; returns how many.
+        Run every mqtt_front_credential_check_s by `wuxin serve` and `wuxin ingest mqtt-front`."""
+        loop = self._loop
+        if loop is None:
+            return 0
+        stale = [c for group in list(self.connections.values()) for c in list(group) if not self._still_valid(c)]
+        for connection in stale:
+            identity = connection.identity
+            self._refused(identity.key, "credential_replaced")
+            log.warning(
+                "MQTT front end: the %s credential of %s was revoked or replaced; its connection %r is closed",
+                identity.dialect,
+                identity.key,
+                connection.client_id,
+            )
+            loop.call_soon_threadsafe(connection.close, codec.NOT_AUTHORIZED)
+        return len(stale)
 
     def _still_valid(self, connection: _Connection) -> bool:
-        if connection.identity.dialect == "thingsboard":
+        identity = connection.identity
+        if identity.dialect == "thingsboard":
             return device_sdk.token_is_live(self.platform, connection.credential)
-        with self.platform.uow() as uow:
-            return uow.devices.live_token_count(connection.identity.device_id) > 0
+        return device_sdk.alink_secret_is_live(self.platform, identity.device_id, identity.secret_tag)
+
+    # ---- admitting a socket
+
+    def _accepted(self, transport: asyncio.Transport, tls: ssl.SSLContext | None) -> None:
+        """Count the socket against its address and the total, or close it unread; then serve it."""
+        address = _peer_address(transport.get_extra_info("peername"))
+        held, total = self.sockets.get(address, 0), self.socket_count
+        if held >= self.max_connections_per_address or total >= self.max_connections:
+            self._refused(address, "too_many_connections")
+            log.warning(
+                "MQTT front end: %s holds %d of %d sockets per address (%d of %d in all); one more closed unread",
+                address,
+                held,
+                self.max_connections_per_address,
+                total,
+                self.max_connections,
+            )
+            transport.abort()
+            return
+        self.sockets[address] = held + 1
+        self.socket_count += 1
+        task = asyncio.get_running_loop().create_task(self._open(transport, address, tls))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _open(self, transport: asyncio.Transport, address: str, tls: ssl.SSLContext | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout_s
+        try:
+            reader = asyncio.StreamReader()
+            protocol = asyncio.StreamReaderProtocol(reader)
+            if tls is None:
+                transport.set_protocol(protocol)
+                transport.resume_reading()
+            else:
+                try:
+                    upgraded = await loop.start_tls(
+                        transport, protocol, tls, server_side=True, ssl_handshake_timeout=self.connect_timeout_s
+                    )
+                except OSError as exc:  # ssl.SSLError, and ConnectionAbortedError past the handshake timeout
+                    self._refused(address, "tls_handshake")
+                    log.warning("MQTT front end: TLS handshake with %s failed: %s", address, exc)
+                    transport.abort()
+                    return
+                if upgraded is None:  # the socket closed during the handshake
+                    return
+                transport = cast(asyncio.Transport, upgraded)
+            protocol.connection_made(transport)
+            await self._serve(reader, asyncio.StreamWriter(transport, protocol, reader, loop), address, deadline)
+        finally:
+            transport.close()
+            self._release(address)
+
+    def _release(self, address: str) -> None:
+        self.socket_count -= 1
+        left = self.sockets.get(address, 1) - 1
+        if left > 0:
+            self.sockets[address] = left
+        else:
+            self.sockets.pop(address, None)
 
     # ---- one device connection
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source: str, deadline: float
+    ) -> None:
         connection = None
-        source = _source_address(writer)
         try:
-            packet = await asyncio.wait_for(codec.read_packet(reader), self.connect_timeout_s)
+            remaining_s = max(0.0, deadline - asyncio.get_running_loop().time())
+            try:
+                packet = await asyncio.wait_for(codec.read_packet(reader), remaining_s)
+            except TimeoutError:
+                self._refused(source, "connect_timeout")
+                log.warning("MQTT front end: %s sent no CONNECT within %.1f s; closed", source, self.connect_timeout_s)
+                return
             if packet.kind != codec.CONNECT:
                 raise codec.ProtocolError("the first packet is not CONNECT")
             connect = codec.parse_connect(packet)
             if connect.level not in (codec.MQTT311, codec.MQTT5):
+                log.warning("MQTT front end: %s asked for MQTT protocol level %d; refused", source, connect.level)
                 writer.write(codec.connack(codec.MQTT311, 0x84))
                 return
             if self.connect_failures.blocked(source):  # a flood of bad CONNECTs costs no lookup
                 self._refused(source, "throttled")
+                log.warning("MQTT front end: %s failed too many CONNECTs this minute; refused unread", source)
                 writer.write(codec.connack(connect.level, SERVER_UNAVAILABLE))
                 await writer.drain()
                 return
@@ -371,10 +501,10 @@ class DeviceFrontEnd:
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             pass
         except codec.ProtocolError as exc:
-            log.info("MQTT front end: %s closed: %s", connection.identity.key if connection else "a peer", exc)
+            log.info("MQTT front end: %s closed: %s", connection.identity.key if connection else source, exc)
         except BrokerError as exc:  # not acknowledged downstream: no PUBACK, the device re-sends after reconnecting
             log.warning(
-                "MQTT front end: %s closed unacknowledged: %s", connection.identity.key if connection else "a peer", exc
+                "MQTT front end: %s closed unacknowledged: %s", connection.identity.key if connection else source, exc
             )
         finally:
             writer.close()
@@ -406,8 +536,9 @@ class DeviceFrontEnd:
             else:
                 identity = await asyncio.to_thread(device_sdk.thingsboard_device, self.platform, connect.username)
         except ConnectRefused as exc:
+            who = f"Alink device {alink.device_name!r}" if alink else "a ThingsBoard client"
             self._refused(alink.device_name if alink else "a ThingsBoard client", exc.reason)
-            log.warning("MQTT front end refused a connection from %s (%s): %s", source, exc.reason, exc)
+            log.warning("MQTT front end refused %s from %s (%s): %s", who, source, exc.reason, exc)
             try:
                 self.connect_failures.failed(source)
             except RateLimited as limited:
@@ -505,7 +636,7 @@ class DeviceFrontEnd:
                 refused_values, self.platform, identity, message.topic, message.payload, now_ms
             )
             dedupe = dedupe_id(identity.key, message.packet_id, action.topic, message.payload) if message.qos else None
-            await self._backend.forward(action.topic, message.payload, dedupe)  # good points kept, bad quarantined
+            await self._forwarder().forward(action.topic, message.payload, dedupe)  # good kept, bad quarantined
             if refused:
                 reason = codec.PAYLOAD_INVALID
                 log.info(
@@ -516,11 +647,16 @@ class DeviceFrontEnd:
         elif action.kind in ("attribute_request", "rpc_request", "gateway_attribute_request"):
             answer = await asyncio.to_thread(self._answer, identity, action.kind, message.payload)
             connection.deliver(action.topic, orjson.dumps(answer))
-        if message.qos:
+        if message.packet_id is not None:  # QoS 1
             if reason != codec.SUCCESS and connection.level != codec.MQTT5:
                 connection.close(reason)  # 3.1.1 has no way to refuse a publish but closing
                 return
             connection.send(codec.puback(connection.level, message.packet_id, reason))
+
+    def _forwarder(self) -> _Forwarder:
+        if self._backend is None:
+            raise BrokerError("the MQTT front end is not connected to its broker or stream")
+        return self._backend
 
     def _answer(self, identity: DeviceIdentity, kind: str, payload: bytes) -> Any:
         try:
@@ -549,7 +685,8 @@ class DeviceFrontEnd:
             row = uow.devices.by_key(child) if child in allowed else None
         if row is None:
             return {"id": body.get("id"), "device": child, "error": f"{child!r} is not behind gateway {identity.key!r}"}
-        keys = body.get("keys") if isinstance(body.get("keys"), list) else [body.get("key")]
+        listed = body.get("keys")
+        keys = listed if isinstance(listed, list) else [body.get("key")]
         values = (
             device_sdk.client_attributes(self.platform, row["id"], [k for k in keys if isinstance(k, str)])
             if body.get("client")
@@ -562,20 +699,22 @@ class DeviceFrontEnd:
     def _on_reply(self, topic: str, payload: bytes) -> None:
         """An Alink answer from the workers (/sys/{type}/{key}/...): to that device's connections, in its names."""
         parts = topic.split("/")
-        if not is_worker_reply(topic) or self._loop is None:
+        loop = self._loop
+        if not is_worker_reply(topic) or loop is None:
             return  # the workers answer only event and property posts; anything else on the reply subject is dropped
         for connection in list(self.connections.get(parts[3], ())):
             identity = connection.identity
             if identity.dialect == "alink":
-                vendor = "/".join(["", "sys", identity.product_key, identity.device_name] + parts[4:])
-                self._loop.call_soon_threadsafe(connection.deliver, vendor, payload)
+                vendor = "/".join([f"/sys/{identity.product_key}/{identity.device_name}"] + parts[4:])
+                loop.call_soon_threadsafe(connection.deliver, vendor, payload)
 
     # ---- commands to devices (server-side RPC, Alink services)
 
     def push_commands(self) -> None:
         """Deliver waiting commands now (the loop also does every command_poll_s)."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def _command_loop(self) -> None:
         while True:
@@ -671,6 +810,6 @@ class DeviceFrontEnd:
             self.outbox.answered(identity.key, rpc.command_id_of(action.reason), {"response": body}, step, failure)
 
 
-def _source_address(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
+def _peer_address(peer: Any) -> str:
+    """The source address of a socket's peername (host, port[, ...]), without the port."""
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"

@@ -98,7 +98,7 @@ class MqttWorker:
         if target.username:
             client.username_pw_set(target.username, target.password)
         client.manual_ack_set(True)
-        client.reconnect_delay_set(0.1, 2)
+        client.reconnect_delay_set(0.1, 2)  # type: ignore[arg-type]  # paho annotates int, sleeps any float: 0.1 s
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_publish_raw = self._on_publish

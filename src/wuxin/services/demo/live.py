@@ -343,7 +343,7 @@ class LiveDevices:
 
     def _connect_devices(self) -> None:
         """Each MQTT device with a fresh token of its own, connected to the front end and listening for RPC."""
-        assert self._front is not None
+        assert self._front is not None and self._front.port is not None  # the demo's front end has a plain port
         for key, device in self.mqtt_devices.items():
             try:  # a demo loaded with other options has other devices
                 token = rotate_device_token(self.platform, None, key)

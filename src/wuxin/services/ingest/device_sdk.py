@@ -3,8 +3,9 @@
 ThingsBoard (tb-mqtt-client, HTTP): the access token is the whole credential (MQTT username, no
 password; HTTP path). Alibaba LinkKit (Alink, 一机一密): the device signs its connection with its
 DeviceSecret; the platform keeps the secret encrypted (Fernet, key derived from WUXIN_SECRET_KEY),
-since checking an HMAC needs the secret itself, and a signature is good for ALINK_WINDOW_MS either
-side of the timestamp it signs.
+since checking an HMAC needs the secret itself. A signature must sign a timestamp within
+WUXIN_ALINK_SIGNATURE_WINDOW_S of the platform's clock; one without a timestamp is a static password
+that never expires, refused unless WUXIN_ALINK_ALLOW_UNTIMED_SIGNATURES is set.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from wuxin.services.devices.registry import known_device, require_device_manager
 from wuxin.services.ingest.telemetry import IngestResult, _device_for_token, ingest_lines, quarantine_payload
 from wuxin.store.rows import DeviceTokenStatusRow
 
-ALINK_WINDOW_MS = 15 * 60_000  # a device clock some minutes off still connects; a captured password expires
 ALINK_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")  # Alibaba's productKey / deviceName characters
 SIGN_METHODS = {"hmacsha1": hashlib.sha1, "hmacsha256": hashlib.sha256, "hmacmd5": hashlib.md5}
 ATTRIBUTE_KEY_CHARS = 128
@@ -51,6 +51,7 @@ class DeviceIdentity:
     product_key: str | None = None  # Alink: the vendor productKey in its topics
     device_name: str | None = None
     server_subscribe: bool = False
+    secret_tag: str = ""  # Alink: which DeviceSecret signed the connection (a new secret closes the session)
 
 
 class ConnectRefused(Exception):
@@ -131,15 +132,7 @@ def alink_device(platform: Platform, connect: AlinkConnect, password: str | None
         raise ConnectRefused("bad_signmethod", f"signmethod {connect.sign_method!r} is not hmacsha1 or hmacsha256")
     if connect.secure_mode not in ("2", "3"):
         raise ConnectRefused("bad_securemode", f"securemode {connect.secure_mode!r} is not 2 (TLS) or 3 (TCP)")
-    if connect.timestamp is not None:
-        if not connect.timestamp.isdigit():
-            raise ConnectRefused("bad_timestamp", f"timestamp {connect.timestamp!r} is not a number")
-        signed_ms = int(connect.timestamp) * (1 if len(connect.timestamp) >= 13 else 1000)
-        if abs(platform.clock_ms() - signed_ms) > ALINK_WINDOW_MS:
-            raise ConnectRefused(
-                "stale_signature",
-                f"timestamp {connect.timestamp} is more than {ALINK_WINDOW_MS // 60_000} min from the platform's time",
-            )
+    _check_signed_time(platform, connect.timestamp)
     with platform.uow() as uow:
         row = uow.protocols.alink_identity(connect.product_key, connect.device_name)
         live = row is not None and uow.devices.live_token_count(row["device_id"]) > 0
@@ -158,7 +151,41 @@ def alink_device(platform: Platform, connect: AlinkConnect, password: str | None
         connect.product_key,
         connect.device_name,
         connect.server_subscribe,
+        secret_tag(row["secret_ciphertext"]),
     )
+
+
+def _check_signed_time(platform: Platform, timestamp: str | None) -> None:
+    """The signed timestamp (s or ms) is within the window of the platform's clock; none only where allowed."""
+    settings = platform.settings
+    if timestamp is None:
+        if not settings.alink_allow_untimed_signatures:
+            raise ConnectRefused(
+                "untimed_signature",
+                "the signature carries no timestamp (set WUXIN_ALINK_ALLOW_UNTIMED_SIGNATURES to accept such devices)",
+            )
+        return
+    if not timestamp.isdigit():
+        raise ConnectRefused("bad_timestamp", f"timestamp {timestamp!r} is not a number")
+    signed_ms = int(timestamp) * (1 if len(timestamp) >= 13 else 1000)
+    if abs(platform.clock_ms() - signed_ms) > settings.alink_signature_window_s * 1000:
+        raise ConnectRefused(
+            "stale_signature",
+            f"timestamp {timestamp} is more than {settings.alink_signature_window_s} s from the platform's time",
+        )
+
+
+def secret_tag(secret_ciphertext: str) -> str:
+    """Names one issued DeviceSecret without revealing it (each issue encrypts afresh, so the tag changes)."""
+    return hashlib.sha256(secret_ciphertext.encode()).hexdigest()[:32]
+
+
+def alink_secret_is_live(platform: Platform, device_id: int, tag: str) -> bool:
+    """The DeviceSecret a session signed with is still the device's, and the device is not revoked."""
+    with platform.uow() as uow:
+        row = uow.protocols.alink_identity_of_device(device_id)
+        live = row is not None and uow.devices.live_token_count(device_id) > 0
+    return live and row is not None and hmac.compare_digest(secret_tag(row["secret_ciphertext"]), tag)
 
 
 def issue_alink_secret(
