@@ -36,7 +36,10 @@ class DailySeries:
 
     @classmethod
     def of(
-        cls, days: Sequence[int], values: Sequence[float | None], complete: Sequence[bool] | None = None
+        cls,
+        days: Sequence[int] | np.ndarray,
+        values: Sequence[float | None] | np.ndarray,
+        complete: Sequence[bool] | np.ndarray | None = None,
     ) -> DailySeries:
         """From days (any order, each once) and values (None or NaN unknown); complete defaults to known."""
         numbers = np.asarray(
