@@ -1,5 +1,6 @@
 """Odometer (rollback, km vs GPS), one machine idle against its own working days, meter kWh vs machine currents."""
 
+import datetime as dt
 import math
 import random
 
@@ -8,6 +9,7 @@ from wuxin.alerts.meters import judge_meter, machine_kwh, meter_kwh
 from wuxin.alerts.odometer import gps_km, judge, steps
 from wuxin.alerts.rules import parse_rule
 from wuxin.errors import InvalidInput
+from wuxin.indicators.days import day_start_ms
 
 DAY, MIN, HOUR = 86_400_000, 60_000, 3_600_000
 START = 1_780_000_000_000 // DAY * DAY
@@ -274,3 +276,19 @@ def test_before_enough_windows_the_declared_share_is_used():
 
 def test_no_eligible_collars_is_not_judged():
     assert herd_count_step(0, 0, {}, START, WINDOW, {"min_share": 0.85}) == (None, {})
+
+
+def test_a_machine_seen_only_in_the_last_hour_of_a_25_hour_day_is_not_judged_that_day():
+    zone = "Europe/Berlin"
+    dst_end = (dt.date(2026, 10, 25) - dt.date(1970, 1, 1)).days  # clocks go back: a 25-hour local day
+    first = dst_end - 28
+    series = []
+    for d in range(first, dst_end):
+        start = day_start_ms(d, zone)
+        series += [(start + m * MIN, 30.0 if 480 <= m < 1200 else 1.5) for m in range(0, 1440, 5)]
+    last_hour = day_start_ms(dst_end, zone) + 24 * HOUR
+    assert day_start_ms(dst_end + 1, zone) - last_hour == HOUR
+    series += [(last_hour + m * MIN, 30.0) for m in range(0, 60, 5)]
+    hours = daily_hours(series, 10.0, first, dst_end, lambda d: day_start_ms(d, zone), 900_000)
+    assert [d for d, _ in hours] == list(range(first, dst_end))  # the day has no reading in its first 24 hours
+    assert 1 not in judge_machines({1: hours}, dst_end)

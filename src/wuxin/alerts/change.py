@@ -61,8 +61,8 @@ def band_check(
         past = [(d, v) for d, v in past if d not in rest]
         if len(past) < max(3, min_days // 2):
             return None
-    same = [v for d, v in past if weekday(d) == weekday(day)]
-    sample = np.array(same if len(same) >= same_weekday_min else [v for _, v in past], dtype=float)
+    same_values = [v for d, v in past if weekday(d) == weekday(day)]
+    sample = np.array(same_values if len(same_values) >= same_weekday_min else [v for _, v in past], dtype=float)
     median = float(np.median(sample))
     spread = max(z * MAD_TO_SIGMA * float(np.median(np.abs(sample - median))), min_rel_change * abs(median), 1e-9)
     low, high = median - spread, median + spread

@@ -96,7 +96,10 @@ def site_excess(
     """(the current run above the line, once it lasted `duration_ms`; whether the latest reading is calm: not
     exceeding, or not judged). A device with no reading is neither."""
     background = regional_background(peers, rule.bucket_ms)
-    since, at, last, calm = None, None, None, False
+    since: int | None = None
+    at: int | None = None
+    last: Judgement | None = None
+    calm = False
     for ts, value in sorted(own):
         j = judge(ts, value, background.get(ts // rule.bucket_ms), rule, hour_of)
         if j is None or not j.exceeding:
@@ -106,7 +109,8 @@ def site_excess(
         since = ts if since is None else since
         if at is None and ts - since >= rule.duration_ms:
             at = ts
-    return (SiteExcess(since, at, last) if at is not None else None), calm
+    excess = SiteExcess(since, at, last) if at is not None and since is not None and last is not None else None
+    return excess, calm
 
 
 def explanation(j: Judgement, rule: DustRule) -> dict[str, str]:

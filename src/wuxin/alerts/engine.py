@@ -7,7 +7,7 @@ names the states to write back, so a restart continues where it stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -158,11 +158,12 @@ def _positions(points: list[tuple]) -> list[tuple[int, float, float]]:
 
 def _rate_of_change(device, scope, rule, points, state, out) -> None:
     position = rule.params["key"] == "position"
+    samples: Sequence[tuple[float, ...]]  # (ts, lat, lon) or (ts, value)
     samples = _positions(points) if position else [(ts, num) for ts, _, num, _ in points if num is not None]
     limit = float(rule.params["max_per_hour"])
     min_gap_ms = int(rule.params.get("min_gap_s", 1) * 1000)
     for sample in samples:
-        ts = sample[0]
+        ts = int(sample[0])
         last = state.get("last")
         if last is not None and ts - last[0] >= min_gap_ms:
             change = haversine_km(last[1], last[2], sample[1], sample[2]) if position else abs(sample[1] - last[1])
@@ -325,7 +326,7 @@ def mismatch(values: Mapping[str, float | None], tolerance: float, relative: boo
     known = {k: v for k, v in values.items() if v is not None}
     if len(known) < 2:
         return None
-    hi, lo = max(known, key=known.get), min(known, key=known.get)
+    hi, lo = max(known, key=known.__getitem__), min(known, key=known.__getitem__)
     gap = known[hi] - known[lo]
     scale = max(abs(known[hi]), abs(known[lo]), 1e-9) if relative else 1.0
     return {"high": hi, "low": lo, "gap": gap, "values": known} if gap / scale > tolerance else None

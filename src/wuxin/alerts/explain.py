@@ -76,7 +76,7 @@ def explain(rule_id: str, detail: Mapping[str, Any] | None, params: Mapping[str,
     """The structured explanation of one alarm (keys always present; None where the rule gives nothing)."""
     detail, params = dict(detail or {}), dict(params or {})
     shape = shape_of(detail)
-    out = {
+    out: dict[str, Any] = {
         "metric": None,
         "metric_kind": None,
         "value": None,

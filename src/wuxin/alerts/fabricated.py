@@ -47,7 +47,9 @@ class Run:
 def copy_run(series: Series, from_ms: int, to_ms: int, period_ms: int = DAY_MS) -> Run | None:
     """The longest run, within [from_ms, to_ms), of changed readings equal to the reading one period earlier."""
     earlier = dict(series)
-    best, run, prev = None, None, None
+    best: Run | None = None
+    run: Run | None = None
+    prev: float | None = None
     for ts, value in series:
         changed, prev = prev is not None and value != prev, value
         if not changed or not from_ms <= ts < to_ms:
@@ -63,13 +65,17 @@ def copy_run(series: Series, from_ms: int, to_ms: int, period_ms: int = DAY_MS) 
 
 def flat_runs(series: Series) -> list[Run]:
     """Stretches of a non-zero value repeated exactly (two readings or more)."""
-    out, start, n, prev = [], None, 0, None
-    for ts, value in list(series) + [(None, None)]:
+    out: list[Run] = []
+    start: int | None = None
+    last: int | None = None
+    n, prev = 0, None
+    ends: list[tuple[int | None, float | None]] = [(None, None)]
+    for ts, value in list(series) + ends:
         if value is not None and value == prev and value != 0:
             n += 1
             last = ts
             continue
-        if n >= 2:
+        if n >= 2 and start is not None and last is not None:  # a run of two readings or more has both times
             out.append(Run(n, start, last, prev))
         start, last, n, prev = ts, ts, 1, value
     return out
@@ -168,11 +174,11 @@ def fabricated_verdict(series: Series, day_start_ms: int, params: Mapping) -> di
     if "smooth" not in tests:
         return None
     relative = bool(params.get("smooth_relative", False))
-    daily = [
+    each_day = [
         day_roughness([p for p in before if d <= p[0] < d + DAY_MS], relative)
         for d in range(day_start_ms - int(params.get("history_days", 7)) * DAY_MS, day_start_ms, DAY_MS)
     ]
-    daily = [r for r in daily if r is not None]
+    daily = [r for r in each_day if r is not None]
     rough = day_roughness(today, relative)
     if rough is None or len(daily) < params.get("min_history_days", 3):
         return None

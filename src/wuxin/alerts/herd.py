@@ -39,9 +39,12 @@ def herd_outliers(
     """(devices above the herd for `duration_ms` up to their latest judged reading, devices whose latest judged
     reading is back within the herd). A device with no judged reading is in neither."""
     medians = herd_medians(series, bucket_ms, min_herd)
-    outliers, calm = {}, set()
+    outliers: dict[int, Outlier] = {}
+    calm: set[int] = set()
     for device, points in series.items():
-        since, at, latest = None, None, None
+        since: int | None = None
+        at: int | None = None
+        latest: tuple[float, float] | None = None  # (value, herd median)
         for ts, value in sorted(points):
             median = medians.get(ts // bucket_ms)
             if median is None:
@@ -53,7 +56,7 @@ def herd_outliers(
             since = ts if since is None else since
             if at is None and ts - since >= duration_ms:
                 at = ts
-        if at is not None:
+        if at is not None and since is not None and latest is not None:  # `at` is only set with the other two
             outliers[device] = Outlier(since, at, *latest)
         elif latest is not None and since is None:
             calm.add(device)

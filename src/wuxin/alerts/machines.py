@@ -65,9 +65,12 @@ def daily_hours(
         if d > last_day:
             break
         by_day.setdefault(d, []).append((ts, v))
-    return [
+    # A 25-hour local day (daylight saving ends) with readings only in its last hour has none in the 24 hours that
+    # running_hours judges: it is left out like a day without readings.
+    hours = [
         (day, running_hours(points, run_threshold, starts[day], max_gap_ms)) for day, points in sorted(by_day.items())
     ]
+    return [(day, h) for day, h in hours if h is not None]
 
 
 def band(p: Mapping) -> dict:

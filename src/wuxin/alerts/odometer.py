@@ -50,7 +50,9 @@ class Steps:
 
 def steps(odometer: Series, reset_below_km: float) -> Steps:
     """Forward distance, backward steps and resets over time-ordered odometer readings."""
-    forward, back, resets = 0.0, [], []
+    forward = 0.0
+    back: list[tuple[int, float, float]] = []
+    resets: list[tuple[int, float, float]] = []
     for (t0, a), (t1, b) in zip(odometer, odometer[1:]):
         if b > a:
             forward += b - a

@@ -26,14 +26,22 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
 
 from wuxin.indicators.days import DAY_MS
 from wuxin.sim.fleet import anomaly_kinds, build_fleet, fleet_telemetry, natural_anomalies, plan_anomalies
-from wuxin.sim.patterns import local_iso
+from wuxin.sim.patterns import AnomalyRecord, local_iso
+
+if TYPE_CHECKING:
+    from wuxin.bootstrap import Platform
+
+FirmAction = tuple[int, Callable[["Platform"], object]]  # (at_ms, what the firm's side records in the platform)
 
 MINUTE_MS = 60_000
 KINDS_OF_ALARM = {
@@ -180,7 +188,7 @@ def replay(
     start_ms: int,
     end_ms: int,
     step_ms: int,
-    actions: list[tuple[int, object]] = (),
+    actions: Sequence[FirmAction] = (),
 ) -> dict:
     """Ingest the lines slice by slice, as devices sending live, in the order they reach the platform (a skewed
     clock's line when it was sent, `sent_ms`, not at its stamp), the clock at each slice's end, the sweep after each.
@@ -193,7 +201,8 @@ def replay(
     lines.sort(key=arrival_ms)
     stamps = [arrival_ms(line) for line in lines]
     todo = sorted(actions, key=lambda a: a[0])
-    done, rejected, timings = 0, 0, defaultdict(float)
+    done, rejected = 0, 0
+    timings: dict[str, float] = defaultdict(float)
     for t in range(start_ms + step_ms, end_ms + 1, step_ms):
         clock.now_ms = t - step_ms
         while todo and todo[0][0] < t:
@@ -306,7 +315,7 @@ def measure_quality(
         [b for b in benign if b.kind != "maintenance_undeclared"],
     )
     out["benign_events"] = _benign_counts(benign)
-    on_undeclared = defaultdict(int)
+    on_undeclared: dict[str, int] = defaultdict(int)
     for alarm in alarms:
         if any(in_benign(alarm, stop, uscc_of) for stop in undeclared):
             on_undeclared[alarm["alarm_type"]] += 1
@@ -325,7 +334,7 @@ def _benign_counts(benign: list) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def firm_actions(benign: list, enterprise_of: dict[str, int], start_ms: int) -> list[tuple[int, object]]:
+def firm_actions(benign: list, enterprise_of: dict[str, int], start_ms: int) -> list[FirmAction]:
     """What the firms' side records in the platform for the benign events (wuxin.sim.benign.calendar_actions): a
     planned maintenance declared in the firm calendar a week ahead (by the integrator, on the firm's notice: a period
     the borrower declares itself binds only its enterprise_shared devices), a decommission recorded at the cull, a
@@ -333,28 +342,22 @@ def firm_actions(benign: list, enterprise_of: dict[str, int], start_ms: int) -> 
     from wuxin.services.devices import calendars
     from wuxin.sim.benign import calendar_actions
 
-    out = []
+    out: list[FirmAction] = []
     for action in calendar_actions(benign):
         if action["action"] == "period":
             eid = enterprise_of[action["uscc"]]
-            out.append(
-                (
-                    max(action["at_ms"], start_ms - DAY_MS),
-                    lambda platform, eid=eid, period=action["period"]: calendars.add_periods(
-                        platform, None, eid, [period]
-                    ),
-                )
-            )
+            declare = partial(calendars.add_periods, principal=None, enterprise_id=eid, docs=[action["period"]])
+            out.append((max(action["at_ms"], start_ms - DAY_MS), declare))
         else:
             at = action["at_ms"] if "decommissioned_ms" in action else start_ms - DAY_MS
-            out.append(
-                (
-                    at,
-                    lambda platform, a=action: calendars.set_service_dates(
-                        platform, None, a["device"], a.get("installed_ms"), a.get("decommissioned_ms")
-                    ),
-                )
+            record = partial(
+                calendars.set_service_dates,
+                principal=None,
+                device_key=action["device"],
+                installed_ms=action.get("installed_ms"),
+                decommissioned_ms=action.get("decommissioned_ms"),
             )
+            out.append((at, record))
     return out
 
 
@@ -380,7 +383,7 @@ def loan_setup(enterprise):
 
 
 def detectable_labels(
-    labels: list, lines: list[dict], clean: list[dict], fleet, end_ms: int, natural: list = ()
+    labels: list, lines: list[dict], clean: list[dict], fleet, end_ms: int, natural: Sequence[AnomalyRecord] = ()
 ) -> dict[str, set[int]]:
     """Per alarm type, the labels (then the `natural` ones, numbered after them) the data can show: the anomaly
     changed some line of its devices (a crane overload at night, when the crane sends nothing, changes nothing; a
@@ -395,7 +398,8 @@ def detectable_labels(
     timeout_ms = {m.device_type: m.heartbeat_timeout_s * 1000 for m in builtin_thing_models()}
     type_of = {d.key: (d.device_type, e.industry) for e in fleet for d in e.devices}
     watched = {k for label in [*labels, *natural] for k in label.devices}
-    seen, seen_clean = defaultdict(set), defaultdict(set)
+    seen: dict[str, set[tuple]] = defaultdict(set)  # per device: (ts, event, values) of its lines
+    seen_clean: dict[str, set[tuple]] = defaultdict(set)
     for source, into in ((lines, seen), (clean, seen_clean)):
         for line in source:
             if line["device"] in watched:
@@ -533,7 +537,7 @@ def score(
             for i, label in enumerate(labels):
                 if i not in hits and _matches(alarm, label, uscc_of, "last_ms"):
                     delays[(alarm["alarm_type"], i)].append(alarm["last_ms"] - label.start_ms)
-    out = {"labels": len(labels), "device_days": device_days, "types": {}}
+    out: dict[str, Any] = {"labels": len(labels), "device_days": device_days, "types": {}}
     console.print("alarm quality per alarm type (labelled types first):")
     for alarm_type in sorted(per_type, key=lambda t: (t not in KINDS_OF_ALARM, t)):
         row, kinds = per_type[alarm_type], KINDS_OF_ALARM.get(alarm_type)
@@ -592,7 +596,7 @@ def score(
 
 def report_benign(benign: list, hits: dict[str, dict[str, int]], console: Console) -> dict:
     """Per benign kind: how many events, and the false alarms that started inside them, by alarm type."""
-    events = defaultdict(int)
+    events: dict[str, int] = defaultdict(int)
     for b in benign:
         events[b.kind] += 1
     console.print("false alarms inside benign events (an alarm inside two kinds counts in both):")
@@ -631,7 +635,13 @@ def budget_line(types: dict, device_days: int, console: Console) -> dict:
 
 
 def show_false(
-    labels: list, alarms: list[dict], uscc_of: dict, tampers: dict, console: Console, most: int = 4, benign: list = ()
+    labels: list,
+    alarms: list[dict],
+    uscc_of: dict,
+    tampers: dict,
+    console: Console,
+    most: int = 4,
+    benign: Sequence[AnomalyRecord] = (),
 ) -> None:
     """The first false alarms of each labelled type, each with the labels of other kinds on the same device."""
     false = [a for a in alarms if not any(_matches(a, l, uscc_of) for l in labels) and not device_reported(a, tampers)]

@@ -21,6 +21,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,7 @@ def run_latent_experiments(
     return figures
 
 
-NOISE_CASES = (
+NOISE_CASES: tuple[tuple[str, dict[str, float]], ...] = (
     ("no bias, no gaps", {"device_bias_sigma": 0.0, "missing_day_max": 0.0, "outages_per_year": 0.0}),
     ("device bias only", {"missing_day_max": 0.0, "outages_per_year": 0.0}),
     ("gaps and outages only", {"device_bias_sigma": 0.0}),
@@ -88,11 +89,6 @@ NOISE_CASES = (
 
 def false_flag_sensitivity(firms: int, seed: int, config: LatentConfig) -> list[dict[str, Any]]:
     """Honest firms' false-flag rate as the device noise is switched on piece by piece (same firms, same seed)."""
-    base = {
-        k: v
-        for k, v in vars(config).items()
-        if k not in ("fraud_share", "device_bias_sigma", "missing_day_max", "outages_per_year")
-    }
     rows = []
     for name, change in NOISE_CASES:
         knobs = {
@@ -100,7 +96,14 @@ def false_flag_sensitivity(firms: int, seed: int, config: LatentConfig) -> list[
             "missing_day_max": config.missing_day_max,
             "outages_per_year": config.outages_per_year,
         } | change
-        book = scored(generate_cohort(firms, seed + 2, COHORT_1_DAY, LatentConfig(fraud_share=0.0, **base, **knobs)))
+        honest = replace(
+            config,
+            fraud_share=0.0,
+            device_bias_sigma=knobs["device_bias_sigma"],
+            missing_day_max=knobs["missing_day_max"],
+            outages_per_year=knobs["outages_per_year"],
+        )
+        book = scored(generate_cohort(firms, seed + 2, COHORT_1_DAY, honest))
         groups = fraud_figures(book)
         rows.append(
             {"case": name, **knobs, "all": groups["honest:all"]["failed"], "none": groups["honest:none"]["failed"]}
@@ -177,7 +180,7 @@ def paired_bootstrap_auc(
     from sklearn.metrics import roc_auc_score
 
     rng = np.random.default_rng([seed, 7])
-    samples = []
+    samples: list[tuple[float, float]] = []  # (AUC with IoT, AUC of statements alone)
     while len(samples) < rounds:
         pick = rng.integers(0, len(y), len(y))
         if 0 < y[pick].sum() < len(pick):

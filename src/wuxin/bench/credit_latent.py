@@ -184,7 +184,7 @@ def _firm(
     inflated_from = quarters[-int(rng.integers(2, CHECKED_QUARTERS + 1))][0] if variant else None
     price = _price_path(rng, divergence, days, as_of_day)
     booked = _booked_revenue(rng, divergence, output * price, days, quarters)
-    if variant:
+    if inflated_from is not None:  # set with the fraud variant
         booked = [b * (inflation if q[0] >= inflated_from else 1.0) for b, q in zip(booked, quarters)]
     evidence_days = days[-EVIDENCE_DAYS:]
     modes, shares = _devices(rng, fleet)
@@ -307,7 +307,8 @@ def _meter(
     for mode in set(modes):
         mine = np.array([m == mode for m in modes])
         by_mode[mode] = np.where(known, (readings * up)[mine].sum(axis=0) / np.where(total > 0, total, 1.0), np.nan)
-    return observed, up.all(axis=0) & known, by_mode, int(up[:, -7:].any(axis=1).sum())
+    complete = np.asarray(up.all(axis=0) & known)
+    return observed, complete, by_mode, int(up[:, -7:].any(axis=1).sum())
 
 
 def _price_path(rng: np.random.Generator, divergence: str, days: np.ndarray, as_of_day: int) -> np.ndarray:
@@ -363,6 +364,7 @@ def _finish(d: dict, index: DailySeries, as_of_day: int) -> LatentFirm:
     reported = tuple(
         ReportedFigure("revenue_cny", s.first_day, s.last_day, float(s.revenue_cny), s.label)
         for s in statements[-CHECKED_QUARTERS:]
+        if s.revenue_cny is not None  # every statement here states its revenue
     )
     sources = SourceShares.of(d["evidence_days"], d["by_mode"])
     return LatentFirm(

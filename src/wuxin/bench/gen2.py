@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,8 +223,8 @@ def manufacturing(
         state = False
         load = 0.65 + 0.15 * rng.random() + ar1(rng, n, 0.97, 0.015)
         for i in range(n):
-            d, hour = divmod(i, per_day)
-            hour = hour * step_min / 60
+            d, slot = divmod(i, per_day)
+            hour = slot * step_min / 60
             if on_shift(d, hour):
                 state = rng.random() < (0.93 if state else 0.35)
             else:
@@ -731,6 +732,7 @@ def vehicles(ds: DataSet, fid: str, rng: np.random.Generator, risks: list[str]) 
         for d in range(ds.days):
             day0 = ds.at(d, 0)
             trip = []
+            departure_h = 0.0
             if working(ds, d, sundays_off=True):
                 far = plans["geofence"] == (d, t) and "geofence" in risks
                 bearing = rng.uniform(0, 2 * math.pi)
@@ -739,16 +741,17 @@ def vehicles(ds: DataSet, fid: str, rng: np.random.Generator, risks: list[str]) 
                     depot[0] + reach_km / (111 * math.cos(math.radians(depot[1]))) * math.cos(bearing),
                     depot[1] + reach_km / 111 * math.sin(bearing),
                 )
-                trip = [(depot, dest, 7.5 + rng.random()), (dest, depot, None)]
+                departure_h = 7.5 + rng.random()
+                trip = [(depot, dest), (dest, depot)]
             fixes = []  # (ts, lon, lat, speed, moving)
             clock = day0
             if trip:
-                leave = ds.at(d, trip[0][2])
+                leave = ds.at(d, departure_h)
                 clock = day0
                 while clock < leave:
                     fixes.append((clock, *pos, 0.0, False))
                     clock += 10 * MINUTE_MS
-                for a, b, _ in trip:
+                for a, b in trip:
                     dist = km_between(a, b) * 1.25  # roads are longer than the crow flies
                     speed = 0.0
                     done = 0.0
@@ -826,10 +829,10 @@ def vehicles(ds: DataSet, fid: str, rng: np.random.Generator, risks: list[str]) 
         "offline": (["device_offline"], 8.0, 16.0, "terminal silent 8 h on a working day"),
         "clock_skew": (["clock_skew"], 2.0, 18.0, "terminal clock 4 h behind"),
     }
-    for kind, (types, a, b, text) in labels.items():
+    for kind, (types, from_h, to_h, text) in labels.items():
         if kind in risks:
             d, t = plans[kind]
-            ds.label(fid, types, [trucks[t]], ds.at(d, a), ds.at(d, b), text)
+            ds.label(fid, types, [trucks[t]], ds.at(d, from_h), ds.at(d, to_h), text)
     if "tamper" in risks:
         d, t = plans["tamper"]
         ts = ds.at(d, 23.4)
@@ -862,7 +865,7 @@ def logistics(ds: DataSet, fid: str, rng: np.random.Generator, risks: list[str])
     steal = (ds.days - 8, 1.0, 3.0)
     transfer = (ds.days - 16, 14.0, 15.0)
     copy_day = ds.days - 5
-    history = {z: [] for z in pledge}
+    history: dict[str, list[int]] = {z: [] for z in pledge}  # per zone: the units seen at each step
     per_day = 96
     for i in range(ds.days * per_day):
         d, slot = divmod(i, per_day)
@@ -995,7 +998,7 @@ def firms(size: str) -> list[tuple]:
     return plan
 
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[..., None]] = {  # industry -> builder(ds, fid, rng, risks, **options)
     "manufacturing": manufacturing,
     "energy": energy,
     "dairy": dairy,

@@ -19,6 +19,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from wuxin.bench import DEFAULT_BENCH_PG
 from wuxin.indicators.days import CHINA_TZ as CN
 from wuxin.indicators.days import DAY_MS, day_start_ms, local_day
 from wuxin.indicators.engine import compute_device_days
@@ -37,7 +38,7 @@ def run_indicators_bench(
     devices: int = 200,
     days: int = 30,
     databases: tuple[str, ...] = ("sqlite",),
-    pg_url: str | None = None,
+    pg_url: str = DEFAULT_BENCH_PG,
     console: Console | None = None,
     quality_days: int = 7,
 ) -> dict:
@@ -56,7 +57,8 @@ def _sim_rows(scenario: str, n: int, quality_days: int, pick=lambda e: True, see
     sim, pack = scenario_packs()[scenario].sim(), indicator_packs()[scenario]
     rng = random.Random(f"bench|{scenario}")
     end = QUALITY_START + quality_days * DAY_MS
-    out, i = [], 0
+    out: list[tuple] = []  # (enterprise, truth, [(device key, indicator row)])
+    i = 0
     while len(out) < n:
         i += 1
         e = sim.build_enterprise(rng, i)
@@ -210,7 +212,7 @@ def _compute_only(devices: int, days: int, console: Console) -> dict:
     return {"points": points, "raw_pps": points / raw_s, "engine_pps": points / engine_s}
 
 
-def _end_to_end(db: str, devices: int, days: int, pg_url: str | None, console: Console) -> dict:
+def _end_to_end(db: str, devices: int, days: int, pg_url: str, console: Console) -> dict:
     from wuxin.bootstrap import build_platform
     from wuxin.config import Settings
     from wuxin.indicators.days import dirty_device_days
@@ -231,7 +233,7 @@ def _end_to_end(db: str, devices: int, days: int, pg_url: str | None, console: C
         platform = build_platform(Settings(database_url=url, environment="test"), clock_ms=lambda: now)
         registry.sync_builtin_thing_models(platform)
         rng, urng = np.random.default_rng(5), random.Random(5)
-        ids = []
+        ids: list[int] = []
         for e in range(-(-devices // MACHINES_PER_ENTERPRISE)):
             eid = registry.create_enterprise(
                 platform,

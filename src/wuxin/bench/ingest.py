@@ -47,7 +47,8 @@ def _workload(folder: Path, points: int) -> tuple[Path, list[tuple]]:
     """Bracelets (1 point a line) and energy meters (2 points a line), 1-minute readings."""
     rng = random.Random(7)
     path = folder / "bench.jsonl"
-    raw_rows, written, minute = [], 0, 0
+    raw_rows: list[tuple] = []
+    written, minute = 0, 0
     with path.open("wb") as out:
         while written < points:
             for d in range(DEVICES):
@@ -161,7 +162,7 @@ def _http_batches(jsonl: Path, points: int) -> list[tuple[str, bytes]]:
             taken += len(line["values"])
             if taken >= points:
                 break
-    batches = []
+    batches: list[tuple[str, bytes]] = []  # (device key, JSON body)
     for device, items in by_device.items():
         per_batch = max(1, HTTP_BATCH_POINTS // max(1, len(items[0]["values"])))
         batches.extend((device, orjson.dumps(items[i : i + per_batch])) for i in range(0, len(items), per_batch))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,9 @@ from wuxin.scenarios.energy import indicators as E
 
 DATA = files("wuxin.bench") / "data" / "pvanalytics"
 SERF = dict(lat=39.742, lon=-105.179, tilt=40.0, azimuth=180.0)
-ABOVE_PHYSICS = dict(window_days=1, baseline_days=30, quantile=0.95, margin=0.25)  # energy.pv_above_physics
-PR_BAND = dict(window_days=7, baseline_days=14, max_rise=0.20, max_drop=0.25)  # energy.pv_performance_ratio
+# ratio_check's parameters of the rules energy.pv_above_physics and energy.pv_performance_ratio
+ABOVE_PHYSICS: dict[str, Any] = dict(window_days=1, baseline_days=30, quantile=0.95, margin=0.25)
+PR_BAND: dict[str, Any] = dict(window_days=7, baseline_days=14, max_rise=0.20, max_drop=0.25)
 OLD_CAP_SHARE = 0.88  # the former rule: AC power above 88 % of kWp
 
 

@@ -10,6 +10,7 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import event
 
@@ -81,19 +82,19 @@ async def _poll(platform, fronts: int, seconds: float, poll_s: float) -> int:
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
 
     polls = 0
-    instances = []
-    for n in range(fronts):
-        front = DeviceFrontEnd(platform, "mqtt://unused", command_poll_s=poll_s, client_id=f"bench-front-{n}")
-        front._wake = asyncio.Event()
-        front.connections = {f"bench-connected-{n}": {object()}}  # something connected: the loop polls
-        original = front._push_commands
 
-        async def counted(original=original) -> None:
+    class CountingFront(DeviceFrontEnd):
+        async def _push_commands(self) -> None:
             nonlocal polls
             polls += 1
-            await original()
+            await super()._push_commands()
 
-        front._push_commands = counted
+    instances = []
+    for n in range(fronts):
+        front = CountingFront(platform, "mqtt://unused", command_poll_s=poll_s, client_id=f"bench-front-{n}")
+        front._wake = asyncio.Event()
+        # something connected, so the loop polls; a stand-in for a connection, never sent to
+        front.connections = {f"bench-connected-{n}": {cast(Any, object())}}
         instances.append(asyncio.create_task(front._command_loop()))
     await asyncio.sleep(seconds)
     for task in instances:

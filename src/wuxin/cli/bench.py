@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -218,7 +219,7 @@ def bench_alerts(
     if data is not None:
         from wuxin.bench.labelled import measure_labelled
 
-        measure_labelled(data, console)
+        measure_labelled(Path(data), console)
         return
     from wuxin.bench.alerts import run_alerts_bench
 

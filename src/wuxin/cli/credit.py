@@ -125,7 +125,7 @@ def credit_validate(
             principal = principal_for_username(platform, as_user)
             view = (
                 validate_from_file(platform, principal, model, csv, target, spec, bad_value)
-                if csv is not None
+                if csv is not None and target is not None  # --csv came with --target (checked above)
                 else validate_model(platform, principal, model)
             )
             _print_validation(view)

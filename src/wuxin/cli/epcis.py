@@ -6,7 +6,7 @@ Exit codes: 0 ok, 1 the document breaks the EPCIS 2.0 schema, 2 unreadable or no
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -77,6 +77,6 @@ def _events(document: Any) -> list[Any]:
         _fail(EXIT_INVALID, str(error))
 
 
-def _fail(exit_code: int, line: str) -> None:
+def _fail(exit_code: int, line: str) -> NoReturn:
     typer.echo(line, err=True)
     raise typer.Exit(exit_code)

@@ -6,14 +6,18 @@ import asyncio
 import json
 import logging
 import signal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wuxin.ingest.jt808.codec import Jt808Error, decode_frame, frames_from_hex
 from wuxin.ingest.jt808.enrolment import TERMINAL_ID_PATTERN
-from wuxin.ingest.jt808.gateway import InMemoryDirectory, Jt808Gateway
+from wuxin.ingest.jt808.gateway import InMemoryDirectory, Jt808Gateway, ReadingSink, TerminalDirectory
 from wuxin.ingest.jt808.messages import frame_json
+
+if TYPE_CHECKING:
+    from wuxin.bootstrap import Platform
+    from wuxin.services.devices.commands import DatabaseOutbox
 
 app = typer.Typer(no_args_is_help=True, help="JT/T 808 vehicle terminals: provisioning, gateway and frame decoder.")
 
@@ -88,9 +92,12 @@ def serve(
     with --device, an in-memory directory that prints received lines as JSON Lines instead."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host = listen_host(host)
-    platform = None
+    platform: Platform | None = None
+    directory: TerminalDirectory
+    sink: ReadingSink
+    outbox: DatabaseOutbox | None = None
     if device:
-        directory, sink, outbox = InMemoryDirectory(_parse_devices(device)), PrintingSink(), None
+        directory, sink = InMemoryDirectory(_parse_devices(device)), PrintingSink()
     else:
         from wuxin.bootstrap import build_platform
         from wuxin.services.devices.commands import DatabaseOutbox
@@ -100,7 +107,7 @@ def serve(
         directory, sink, outbox = DatabaseDirectory(platform), PlatformSink(platform), DatabaseOutbox(platform)
     gateway = Jt808Gateway(directory, sink, idle_timeout_s=idle_timeout_s, outbox=outbox)
 
-    async def commands_loop() -> None:
+    async def commands_loop(platform: Platform, outbox: DatabaseOutbox) -> None:
         from wuxin.services.devices.commands import command_poll_loop
 
         await command_poll_loop(platform, outbox, lambda due: gateway.push_commands(device_keys=due), command_poll_s)
@@ -112,7 +119,11 @@ def serve(
             loop.add_signal_handler(signum, stop.set)
         bound = await gateway.start(host, port)
         typer.echo(f"JT808 gateway on {host}:{bound}; Ctrl-C to stop", err=True)
-        poller = asyncio.create_task(commands_loop()) if platform is not None else None
+        poller = (
+            asyncio.create_task(commands_loop(platform, outbox))
+            if platform is not None and outbox is not None
+            else None
+        )
         try:
             await stop.wait()
         finally:

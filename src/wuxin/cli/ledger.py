@@ -6,6 +6,7 @@ Exit codes of `verify`: 0 valid, 1 well-formed but does not verify, 2 malformed 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -66,6 +67,6 @@ def _trusted_key(public_key_hex: str | None) -> bytes | None:
         _fail(EXIT_MALFORMED, f"malformed: --public-key is not hex: {public_key_hex!r}")
 
 
-def _fail(exit_code: int, line: str) -> None:
+def _fail(exit_code: int, line: str) -> NoReturn:
     typer.echo(" ".join(line.split()), err=True)
     raise typer.Exit(exit_code)

@@ -39,7 +39,7 @@ def _acting(as_user: str):
     return platform, principal_for_username(platform, as_user)
 
 
-def _fail(exc: Exception) -> NoReturn:
+def _fail(exc: Exception | str) -> NoReturn:
     console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     raise typer.Exit(2)
 

@@ -39,7 +39,7 @@ def held_hours(
     """Hours per day during which predicate(value) held (time-weighted, sample-and-hold). A device
     that reports less often while "off" observes its day with the longer `coverage_gap_ms`."""
     s = data.s(key)
-    values = s.num if numeric else s.txt
+    values = s.num if numeric else s.texts()
     on, covered = held_seconds(s.ts, predicate(values) if len(s) else np.zeros(0, dtype=bool), data.days, max_gap_ms)
     if coverage_gap_ms is not None:
         _, covered = held_seconds(s.ts, np.ones(len(s), dtype=bool), data.days, coverage_gap_ms)
@@ -57,7 +57,7 @@ def held_share(
 ) -> DayValues:
     """Share (0-1) of the observed time (optionally only where within(value)) that predicate held."""
     s = data.s(key)
-    values = s.num if numeric else s.txt
+    values = s.num if numeric else s.texts()
     base = within(values) if within is not None and len(s) else np.ones(len(s), dtype=bool)
     on, all_covered = held_seconds(s.ts, (predicate(values) & base) if len(s) else base, data.days, max_gap_ms)
     seen = held_seconds(s.ts, base, data.days, max_gap_ms)[0] if within is not None else all_covered

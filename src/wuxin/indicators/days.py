@@ -9,7 +9,7 @@ China (no daylight saving since 1991) takes a fixed-offset fast path.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -185,7 +185,7 @@ DAY_KEY_SPAN = 1 << 24  # days since 1970 stay far below this: (device, day) pac
 
 
 def dirty_device_days(
-    readings: Iterable[tuple], events: Iterable[tuple], zones: Mapping[int, str] | None = None
+    readings: Sequence[tuple], events: Sequence[tuple], zones: Mapping[int, str] | None = None
 ) -> set[tuple[int, int]]:
     """(device_id, day) pairs touched by stored rows (device_id first, ts_ms third); `zones` names the devices whose
     site is not in the default zone (their days are cut in their own).

@@ -9,7 +9,7 @@ Nothing outside the pack folder names a scenario or an indicator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +85,10 @@ class Derived:
         return self.month
 
 
+DeviceDeclaration = Indicator | GroupIndicator
+Declaration = Indicator | GroupIndicator | Derived
+
+
 @dataclass(frozen=True)
 class IndicatorPack:
     scenario: str
@@ -96,13 +100,11 @@ class IndicatorPack:
     def for_type(self, device_type: str) -> list[Indicator]:
         return [i for i in self.indicators if i.device_type == device_type]
 
-    def inputs(self, device_type: str, decls=None) -> tuple[set[str], set[str], set[str]]:
+    def inputs(
+        self, device_type: str, decls: Sequence[DeviceDeclaration] | None = None
+    ) -> tuple[set[str], set[str], set[str]]:
         """(numeric properties, text properties, events) the declarations of a type read."""
-        decls = (
-            decls
-            if decls is not None
-            else [d for d in (*self.indicators, *self.groups) if d.device_type == device_type]
-        )
+        decls = decls if decls is not None else [d for d in self.device_declarations() if d.device_type == device_type]
         text = {p for d in decls for p in d.text_properties}
         numeric = {p for d in decls for p in d.properties} - text
         return numeric, text, {e for d in decls for e in d.events}
@@ -110,7 +112,11 @@ class IndicatorPack:
     def groups_for_type(self, device_type: str) -> list[GroupIndicator]:
         return [g for g in self.groups if g.device_type == device_type]
 
-    def all(self) -> list:
+    def device_declarations(self) -> list[DeviceDeclaration]:
+        """The declarations read from devices of one type: indicators, then groups."""
+        return [*self.indicators, *self.groups]
+
+    def all(self) -> list[Declaration]:
         return [*self.indicators, *self.groups, *self.derived]
 
     def get(self, name: str):
@@ -141,7 +147,7 @@ def check_pack(pack: IndicatorPack, models: dict) -> None:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ThingModelError(f"scenario {pack.scenario}: indicator names declared twice: {dup}")
-    for decl in (*pack.indicators, *pack.groups):
+    for decl in pack.device_declarations():
         model = models.get(decl.device_type)
         if model is None:
             raise ThingModelError(
@@ -156,18 +162,18 @@ def check_pack(pack: IndicatorPack, models: dict) -> None:
             raise ThingModelError(
                 f"indicator {decl.name}: aggregation {decl.aggregation!r} is not one of {AGGREGATIONS}"
             )
-    for decl in pack.all():
-        if decl.month_method not in AGGREGATIONS:
+    for each in pack.all():
+        if each.month_method not in AGGREGATIONS:
             raise ThingModelError(
-                f"indicator {decl.name}: month method {decl.month_method!r} is not one of {AGGREGATIONS}"
+                f"indicator {each.name}: month method {each.month_method!r} is not one of {AGGREGATIONS}"
             )
     known = set()
-    for decl in (*pack.indicators, *pack.groups, *pack.derived):
-        if isinstance(decl, Derived):
-            unknown = [i for i in decl.inputs if i.removeprefix(DEVICES_PREFIX) not in known]
+    for each in pack.all():
+        if isinstance(each, Derived):
+            unknown = [i for i in each.inputs if i.removeprefix(DEVICES_PREFIX) not in known]
             if unknown:
-                raise ThingModelError(f"derived indicator {decl.name}: inputs {unknown} are not declared before it")
-        known.add(decl.name)
+                raise ThingModelError(f"derived indicator {each.name}: inputs {unknown} are not declared before it")
+        known.add(each.name)
     bad_index = [n for n in pack.index if n not in known]
     if bad_index:
         raise ThingModelError(f"scenario {pack.scenario}: INDEX names undeclared indicators {bad_index}")

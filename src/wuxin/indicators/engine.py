@@ -90,16 +90,16 @@ def aggregate_enterprise_day(
         expected = devices_per_type.get(decl.device_type, 0)
         if expected:
             out[decl.name] = _aggregate(decl, by_name.get(decl.name, []), expected)
-    for decl in pack.groups:
-        if devices_per_type.get(decl.device_type, 0):
-            value, q = group_values.get(decl.name, (None, Q_UNKNOWN))
-            out[decl.name] = AggregateRow(
-                decl.name, value, q if value is not None else Q_UNKNOWN, devices_per_type[decl.device_type]
+    for group in pack.groups:
+        if devices_per_type.get(group.device_type, 0):
+            value, q = group_values.get(group.name, (None, Q_UNKNOWN))
+            out[group.name] = AggregateRow(
+                group.name, value, q if value is not None else Q_UNKNOWN, devices_per_type[group.device_type]
             )
-    for decl in pack.derived:
-        row = _derived(decl, out)
+    for derived in pack.derived:
+        row = _derived(derived, out)
         if row is not None:
-            out[decl.name] = row
+            out[derived.name] = row
     return list(out.values())
 
 
@@ -128,8 +128,9 @@ def _derived(decl: Derived, rows: dict[str, AggregateRow]) -> AggregateRow | Non
         args.append(float(row.devices) if name.startswith(DEVICES_PREFIX) else row.value)
         qualities.append(row.quality)
     value = None if any(a is None for a in args) else decl.compute(*args)
-    known = value is not None and math.isfinite(value)
-    return AggregateRow(decl.name, float(value) if known else None, worst(qualities) if known else Q_UNKNOWN, 0)
+    if value is None or not math.isfinite(value):
+        return AggregateRow(decl.name, None, Q_UNKNOWN, 0)
+    return AggregateRow(decl.name, float(value), worst(qualities), 0)
 
 
 def aggregate_month(

@@ -39,6 +39,10 @@ class Series:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def texts(self) -> np.ndarray:
+        """The texts, None for each reading when the series was built without them."""
+        return self.txt if self.txt is not None else np.full(len(self.ts), None, dtype=object)
+
 
 @dataclass(frozen=True)
 class Events:

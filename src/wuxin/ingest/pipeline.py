@@ -111,9 +111,8 @@ def validate_lines(
         for key, value in values.items():
             checker = properties.get(key)
             try:
-                if checker is None:
-                    device.model.check(key, value)  # raises unknown_property with its message
-                num, txt = checker(value)
+                # model.check raises unknown_property with its message
+                num, txt = checker(value) if checker is not None else device.model.check(key, value)
             except PointRejected as exc:
                 point = {"device": device.key, "ts": ts, "values": {key: value}}
                 out.rejections.append(Rejection(index, device.key, key, exc.reason, f"{device.key}: {exc}", point))
@@ -193,10 +192,10 @@ def _validate_event(index: int, line: dict, device: DeviceContext, ts_ms: int, o
     except PointRejected as exc:
         out.rejections.append(Rejection(index, device.key, str(name), exc.reason, f"{device.key}: {exc}", line))
         return
-    for param, exc in checked.refused:
+    for param, refusal in checked.refused:
         point = {"device": device.key, "ts": ts_ms, "event": name, "params": {param: line["params"][param]}}
         out.rejections.append(
-            Rejection(index, device.key, f"{name}.{param}", exc.reason, f"{device.key}: {exc}", point)
+            Rejection(index, device.key, f"{name}.{param}", refusal.reason, f"{device.key}: {refusal}", point)
         )
     if checked.unknown:
         out.warnings.append(

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -64,7 +65,7 @@ VOLATILE_COUNTER_SHARE = 0.5  # output counters whose count lives in RAM and res
 
 
 def plan_benign(
-    fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int, avoid: list = ()
+    fleet: list[EnterpriseSpec], start_ms: int, end_ms: int, seed: int, avoid: Sequence[AnomalyRecord] = ()
 ) -> list[AnomalyRecord]:
     """Every benign event of the fleet in [start_ms, end_ms): calendar days, each pack's own events, maintenance
     stops and counter resets (never on a device or firm a record of `avoid` touches within a day)."""
@@ -102,8 +103,8 @@ def _near(record: AnomalyRecord, label: AnomalyRecord) -> bool:
 def calendar_events(enterprise: EnterpriseSpec, sim, start_ms: int, end_ms: int) -> list[AnomalyRecord]:
     """Holidays and make-up working days of the official calendar, and the firm's rest days, as whole-enterprise
     records of one local day each."""
-    rest = getattr(sim, "rest_weekdays", None)
-    rest = rest(enterprise) if callable(rest) else getattr(sim, "REST_WEEKDAYS", frozenset())
+    rest_of = getattr(sim, "rest_weekdays", None)
+    rest: frozenset[int] = rest_of(enterprise) if callable(rest_of) else getattr(sim, "REST_WEEKDAYS", frozenset())
     out = []
     first, last = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
     for day in range(first, last + 1):
@@ -116,7 +117,7 @@ def calendar_events(enterprise: EnterpriseSpec, sim, start_ms: int, end_ms: int)
             kind = "holiday"
         elif official is not None and official.makeup:
             kind = "makeup_workday"
-        elif int(P.weekday_of_day(np.int64(day))) in rest:
+        elif P.date_of_day(day).weekday() in rest:
             kind = "rest_day"
         if kind:
             facts = (
@@ -147,7 +148,7 @@ def _working_days(first: int, last: int, rest: frozenset = frozenset({5, 6})) ->
             official = official_day_number(day)
             working = official.working
         except CalendarNotCovered:
-            working = int(P.weekday_of_day(np.int64(day))) not in rest
+            working = P.date_of_day(day).weekday() not in rest
         if working:
             out.append(day)
     return out
@@ -165,6 +166,7 @@ def _maintenance(
         if not days or not pool:
             return None
         day = r.choice(days)
+        devices: tuple[str, ...]
         if scope["scope"] == "plant":
             t0, devices = P.day_ms(day) + 8 * HOUR_MS, ()
             t1 = t0 + r.randint(1, 2) * DAY_MS

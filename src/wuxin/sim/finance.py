@@ -224,6 +224,7 @@ def _borrower(firm: dict, index_median: DailySeries, as_of_day: int) -> SimBorro
     reported = tuple(
         ReportedFigure(profile.reported_figure, s.first_day, s.last_day, float(s.revenue_cny), s.label)
         for s in statements[-4:]
+        if s.revenue_cny is not None  # the simulator always states a revenue
     )
     evidence = EvidenceInputs(
         as_of_day,

@@ -210,5 +210,8 @@ def inject(
     for key, device_lines in held.items():
         for rec in by_device[key]:
             if rec.effect == "rewrite":
-                device_lines = (kinds or {})[rec.kind].rewrite(device_lines, rec)
+                rewrite = (kinds or {})[rec.kind].rewrite
+                if rewrite is None:
+                    raise ValueError(f"anomaly {rec.kind} rewrites lines but declares no rewrite function")
+                device_lines = rewrite(device_lines, rec)
         yield from device_lines

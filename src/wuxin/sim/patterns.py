@@ -13,14 +13,14 @@ import heapq
 import math
 import random
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import lfilter
 
 from wuxin.indicators.days import CHINA_TZ, CN_OFFSET_MS, DAY_MS, HOUR_MS, local_day
-from wuxin.sim.spec import HEALTHS, EnterpriseSpec
+from wuxin.sim.spec import HEALTHS, DeviceSpec, EnterpriseSpec
 
 MINUTE_MS = 60_000
 MAX_MS = 2**62  # later than any simulated time
@@ -377,7 +377,7 @@ def device_stream(
     events: Iterable[tuple[int, str, dict]] = (),
 ) -> Iterator[dict]:
     """One device's lines: its values, its own events and housekeeping events, in time order."""
-    own = [(t, name, {}) for t, name in housekeeping_events(rng, start_ms, end_ms, health)]
+    own: list[tuple[int, str, dict]] = [(t, name, {}) for t, name in housekeeping_events(rng, start_ms, end_ms, health)]
     yield from merge_lines(values, event_lines(device, list(events) + own))
 
 
@@ -447,13 +447,13 @@ class AnomalySpec:
     device_type: str  # "*" for any device type
     effect: str
     duration_s: tuple[int, int]
-    values: object = None  # Callable[[DeviceSpec], dict] | None
+    values: Callable[[DeviceSpec], dict] | None = None
     share: float = 0.0
     tamper: bool = False
     expect: str = ""
-    facts: object = None  # Callable[[random.Random, EnterpriseSpec, list[DeviceSpec], int, int], dict] | None
-    widen: object = None  # Callable[[EnterpriseSpec, list[DeviceSpec]], list[DeviceSpec]] | None
-    rewrite: object = None  # Callable[[list[dict], AnomalyRecord], list[dict]] | None
+    facts: Callable[[random.Random, EnterpriseSpec, list[DeviceSpec], int, int], dict] | None = None
+    widen: Callable[[EnterpriseSpec, list[DeviceSpec]], list[DeviceSpec]] | None = None
+    rewrite: Callable[[list[dict], AnomalyRecord], list[dict]] | None = None
     history_s: int = 0
 
 
@@ -542,7 +542,7 @@ def fabricated_copy(device_type: str, expect: str = "") -> AnomalySpec:
     )
 
 
-def fabricated_smooth(device_type: str, curves: object, expect: str = "") -> AnomalySpec:
+def fabricated_smooth(device_type: str, curves: Callable[[DeviceSpec], dict], expect: str = "") -> AnomalySpec:
     """Fabricated data too smooth to be real: one device's readings follow `curves(device)` (constants or
     perfect daily sines, no noise) for 1-3 days."""
     return AnomalySpec(

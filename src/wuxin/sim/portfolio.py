@@ -318,7 +318,8 @@ def statement_rows(
 def _made_in(made_by_day: dict[int, float], first: int, last: int) -> float | None:
     """The value counted over a quarter, or None when the counters did not cover all of it."""
     days = [made_by_day.get(d) for d in range(first, last + 1)]
-    return None if any(v is None for v in days) else float(sum(days))
+    known = [v for v in days if v is not None]
+    return float(sum(known)) if len(known) == len(days) else None
 
 
 def _iso(day: int) -> str:

@@ -65,14 +65,16 @@ class RpcDevice:
         self.answers.append({"id": request_id, **answer})
         client.publish(f"v1/devices/me/rpc/response/{request_id}", orjson.dumps(answer), qos=1)
 
-    def obey(self, payload: bytes) -> dict[str, Any]:
+    def obey(self, payload: bytes | bytearray) -> dict[str, Any]:
         """Carry out one RPC request {"method", "params"}; the answer ThingsBoard's device would send."""
         try:
             body = orjson.loads(payload)
         except orjson.JSONDecodeError:
             return {"error": "the request is not JSON"}
         method = body.get("method") if isinstance(body, dict) else None
-        params = body.get("params") if isinstance(body, dict) and isinstance(body.get("params"), dict) else {}
+        params: dict[str, Any] = (
+            body["params"] if isinstance(body, dict) and isinstance(body.get("params"), dict) else {}
+        )
         if method == "set_report_interval" and isinstance(params.get("interval_s"), int):
             self.report_interval_s = params["interval_s"]
             return {"report_interval_s": self.report_interval_s}

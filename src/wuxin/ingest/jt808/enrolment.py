@@ -78,7 +78,9 @@ def vehicle_matches(terminal: ProvisionedTerminal, plate_color: int | None, plat
     if not terminal.plate and not terminal.vin:
         return True
     expected = terminal.vin if plate_color == PLATE_COLOR_NONE else terminal.plate
-    return bool(expected) and _equal(expected, plate)
+    if not expected:
+        return False
+    return _equal(expected, plate)
 
 
 def authentication_refusal(terminal: ProvisionedTerminal, phone_matches: bool, imei: str | None) -> str | None:

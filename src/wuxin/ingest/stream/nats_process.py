@@ -53,10 +53,16 @@ class NatsNode:
 
     @property
     def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"NATS node {self.name} was never started")
         return self.process.pid
 
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.live_process() is not None
+
+    def live_process(self) -> subprocess.Popen | None:
+        """The server process while it runs, else None."""
+        return self.process if self.process is not None and self.process.poll() is None else None
 
 
 @dataclass
@@ -124,9 +130,10 @@ class NatsCluster:
 
     def kill_node(self, node: NatsNode) -> None:
         """kill -9: no goodbye to the cluster."""
-        if node.running():
-            node.process.kill()
-            node.process.wait()
+        process = node.live_process()
+        if process is not None:
+            process.kill()
+            process.wait()
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Until JetStream answers an account-info request through the running nodes."""
@@ -146,8 +153,9 @@ class NatsCluster:
 
     def stop(self) -> None:
         for node in self.nodes:
-            if node.running():
-                node.process.terminate()
+            process = node.live_process()
+            if process is not None:
+                process.terminate()
         for node in self.nodes:
             if node.process is not None:
                 try:
