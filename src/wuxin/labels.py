@@ -1,8 +1,9 @@
 """zh-CN and English labels of every code the API returns, grouped by kind: one source for the console,
 the credit report and anything else a person reads.
 
-Pack codes come from the scenario packs (manifest.json: the scenario and its alarm types; thing models:
-device types, metrics with their units, events; indicators.py: indicators with units). Platform codes
+Pack codes come from the scenario packs (manifest.json: the scenario, its alarm types and unit words; thing models:
+device types, metrics with their units, events; indicators.py: indicators with units; business.json: business-data
+kinds and fields). Platform codes
 come from the Python enumerations beside the code that uses them; the labels below are keyed by those
 enumerations, and tests/unit/test_labels.py fails when an enumeration gains a code without both labels.
 """
@@ -23,6 +24,7 @@ from wuxin.ingest.jt808.commands import PARAMETERS as JT808_PARAMETERS
 from wuxin.loans.lifecycle import STATES as LOAN_STATES
 from wuxin.loans.pledge import IDENTITY_KINDS
 from wuxin.loans.risk_class import RISK_CLASSES
+from wuxin.risk.business import KINDS as BUSINESS_KINDS
 from wuxin.risk.crossverify import Level, Status
 from wuxin.risk.decisions import BASIS_LABELS
 from wuxin.risk.features import EXTRA_FEATURE_LABELS_EN, FEATURE_LABELS_ZH, IOT_FEATURES, STATEMENT_FEATURES
@@ -33,7 +35,7 @@ from wuxin.risk.portfolio import EXPORT_ONLY as PORTFOLIO_EXPORT_ONLY
 from wuxin.risk.products import CONDITIONS, OUTCOMES
 from wuxin.risk.pv_messages import PV_CHECK_WORDS
 from wuxin.scenarios import packs_dirs, scenario_packs
-from wuxin.services.bootstrap import check_words, indicator_packs, products
+from wuxin.services.bootstrap import business_labels, check_words, indicator_packs, products, unit_words
 
 Label = dict[str, str]
 
@@ -51,32 +53,20 @@ CONSENT_PURPOSES = {
     "device_maintenance": ("设备安装与维护", "Device installation and maintenance"),
 }
 
-# Units as a person reads them: symbols stay symbols, counted things get their Chinese measure word.
+# Units as a person reads them: symbols stay symbols, counted things get their Chinese measure word. These are the
+# units of any industry; a pack's own (head, lifts, ...) are in its manifest `units`.
 UNIT_WORDS = {
     "count": ("个", "count"),
     "units": ("件", "units"),
     "d": ("天", "d"),
-    "entries": ("人次", "entries"),
     "events": ("次", "events"),
-    "events/100 km": ("次/百公里", "events/100 km"),
-    "head": ("头", "head"),
-    "incidents": ("起", "incidents"),
-    "kg/head": ("kg/头", "kg/head"),
-    "lifts": ("吊次", "lifts"),
-    "persons": ("人", "persons"),
-    "sessions": ("次", "sessions"),
-    "steps/h": ("步/小时", "steps/h"),
-    "min/h": ("分钟/小时", "min/h"),
     "1": ("比率", "ratio"),
-    "ug/m3": ("μg/m³", "μg/m³"),
     "m3": ("m³", "m³"),
-    "kWh/m2": ("kWh/m²", "kWh/m²"),
     "CNY": ("元", "CNY"),
     "h": ("小时", "h"),
     "s": ("秒", "s"),
     "min": ("分钟", "min"),
     "t": ("吨", "t"),
-    "kWh/t": ("千瓦时/吨", "kWh/t"),
 }
 EXPLANATION_UNITS = ("1", "h", "s", "kWh", "km", "units")  # fixed units of alarm explanations (alerts/explain.py)
 # The alarm desk (services/monitoring/alarm_desk.py): the list's and the CSV's columns, the actions in an alarm's history,
@@ -185,6 +175,52 @@ ALARM_FACTS = {
     "threshold": ("阈值", "threshold"),
     "via": ("方式", "via"),
 }
+# Business data (wuxin.risk.business KINDS): the kinds every firm has and their fields; a pack's own are in its
+# business.json.
+BUSINESS_KIND_LABELS = {
+    "statements": ("财务报表", "Financial statements"),
+    "tax_invoices": ("增值税发票", "Tax invoices"),
+    "electricity_bills": ("电费账单", "Electricity bills"),
+    "bank_flows": ("银行流水", "Bank flows"),
+    "wms_movements": ("仓储出入库记录", "WMS stock movements"),
+    "price_index": ("商品价格指数", "Commodity price index"),
+    "loan_outcomes": ("贷款表现", "Loan outcomes"),
+}
+BUSINESS_FIELD_LABELS = {
+    "uscc": ("统一社会信用代码", "USCC"),
+    "period": ("报告期", "Period"),
+    "period_start": ("期初日期", "Period start"),
+    "period_end": ("期末日期", "Period end"),
+    "revenue_cny": ("营业收入(元)", "Revenue (CNY)"),
+    "costs_cny": ("营业成本(元)", "Costs (CNY)"),
+    "net_profit_cny": ("净利润(元)", "Net profit (CNY)"),
+    "total_assets_cny": ("资产总额(元)", "Total assets (CNY)"),
+    "total_liabilities_cny": ("负债总额(元)", "Total liabilities (CNY)"),
+    "invoice_no": ("发票号码", "Invoice number"),
+    "date": ("日期", "Date"),
+    "amount_cny": ("金额(元)", "Amount (CNY)"),
+    "direction": ("方向", "Direction"),
+    "month": ("月份", "Month"),
+    "kwh": ("电量(kWh)", "Energy (kWh)"),
+    "meter_id": ("电表编号", "Meter ID"),
+    "inflow_cny": ("流入(元)", "Inflow (CNY)"),
+    "outflow_cny": ("流出(元)", "Outflow (CNY)"),
+    "account": ("账户", "Account"),
+    "sku": ("商品编码", "SKU"),
+    "quantity": ("数量", "Quantity"),
+    "ts": ("时间", "Time"),
+    "movement_id": ("出入库单号", "Movement ID"),
+    "zone_id": ("库区", "Zone"),
+    "lot_id": ("批次", "Lot"),
+    "price_cny_per_unit": ("单价(元)", "Unit price (CNY)"),
+    "unit": ("计量单位", "Unit"),
+    "loan_ref": ("贷款编号", "Loan reference"),
+    "days_past_due": ("逾期天数", "Days past due"),
+    "defaulted": ("是否违约", "Defaulted"),
+    "observed_date": ("观察日期", "Observed on"),
+}
+BUSINESS_FIELDS = tuple(dict.fromkeys(f.name for spec in BUSINESS_KINDS.values() for f in spec.fields))
+
 TENANT_KINDS = {
     "bank": ("银行", "Bank"),
     "operator": ("平台运营方", "Operator"),
@@ -420,6 +456,8 @@ _PLATFORM: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str]]]] = {
             "doors_locked": ("车门加锁", "Doors locked"),
         },
     ),
+    "business_kind": (tuple(BUSINESS_KINDS), BUSINESS_KIND_LABELS),
+    "business_field": (BUSINESS_FIELDS, BUSINESS_FIELD_LABELS),
     "identity_kind": (
         IDENTITY_KINDS,
         {"rfid": ("RFID 标签", "RFID tag"), "serial": ("序列号", "Serial number"), "lot": ("批号", "Lot")},
@@ -475,10 +513,12 @@ def product_labels() -> dict[str, Label]:
 
 
 def unit_labels(packs: dict[str, dict[str, dict]]) -> dict[str, Label]:
-    """Every unit a metric or indicator declares; a symbol (kWh, °C, A) reads the same in both languages."""
+    """Every unit a metric or indicator declares, in the packs' words (manifest `units`) or the platform's; a symbol
+    (kWh, °C, A) reads the same in both languages."""
     units = {entry["unit"] for kind in ("metric", "indicator") for entry in packs[kind].values() if entry.get("unit")}
-    units |= set(EXPLANATION_UNITS)
-    return {u: _pair(*UNIT_WORDS.get(u, (u, u))) for u in sorted(units)}
+    declared = unit_words()
+    units |= set(EXPLANATION_UNITS) | set(declared)
+    return {u: dict(declared[u]) if u in declared else _pair(*UNIT_WORDS.get(u, (u, u))) for u in sorted(units)}
 
 
 def all_labels() -> dict[str, dict[str, dict]]:
@@ -489,7 +529,9 @@ def all_labels() -> dict[str, dict[str, dict]]:
 @lru_cache
 def _all_labels(dirs: tuple) -> dict[str, dict[str, dict]]:
     packs = pack_labels()
-    return {**packs, **platform_labels(), "product": product_labels(), "unit": unit_labels(packs)}
+    platform = platform_labels()
+    business = {kind: {**codes, **platform[kind]} for kind, codes in business_labels().items()}
+    return {**packs, **platform, **business, "product": product_labels(), "unit": unit_labels(packs)}
 
 
 def label(kind: str, code: str, lang: str = "zh") -> str:

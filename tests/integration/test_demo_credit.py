@@ -132,3 +132,62 @@ def test_no_approval_without_verification_and_no_verified_basis_without_evidence
                 <= sum(c["evidenced"] for c in covered) * 365 / sum(c["last_day"] - c["first_day"] + 1 for c in covered)
                 + 0.01
             ), key  # no more than the devices saw
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
+def test_a_construction_contractor_is_decided_on_its_sites_crane_hours_and_worker_days(platform):
+    """The demo's credit path on two simulated contractors with a week of site data: both are decided on the
+    construction pack's product and referred (a week of evidence, nothing reported the devices covered, revenue
+    lent on at a haircut); once they report the week's crane hours and worker-days, the one reporting what its
+    crane monitors and gates saw passes the cross-checks and is still referred (no device meters a contractor's
+    revenue: a person decides), the one reporting 2.5 times as much is declined because its report fails them."""
+    import datetime as dt
+
+    from wuxin.services.credit.assessment import _series, default_as_of_day
+    from wuxin.services.credit.business_data import import_rows
+    from wuxin.services.credit.decisions import decide_credit
+    from wuxin.services.demo.credit import load_demo_credit
+    from wuxin.services.demo.setup import _onboard, _tenants, _users
+    from wuxin.services.devices.registry import sync_builtin_thing_models
+    from wuxin.services.indicators import update_indicators
+    from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
+    from wuxin.sim.fleet import build_fleet, fleet_telemetry
+
+    sync_builtin_thing_models(platform)
+    fleet = build_fleet(["construction"], 2, SEED)
+    bank, other, operator = _tenants(platform)
+    ids = [_onboard(platform, spec, bank, operator) for spec in fleet]
+    _users(platform, bank, other, operator, ids[0])
+    now_ms = platform.clock_ms()
+    import_lines_chunked(platform, chunked(fleet_telemetry(fleet, now_ms - 7 * 86_400_000, now_ms, SEED)), "bulk")
+    update_indicators(platform)
+    load_demo_credit(platform, fleet, ids, "officer", SEED)
+    officer = principal_for_username(platform, "officer")
+    for eid in ids:
+        (d,) = decisions(platform, officer, eid)
+        assert d["product_code"] == "construction_site" and d["outcome"] == "refer"
+        assert {"evidence_days_below", "cross_verification_undecided"} <= deciding(d)
+        assert d["decision"]["limit"]["basis_label"] == "reported_unverified"
+        assert d["decision"]["limit"]["haircut_rate"] == "0.50"
+
+    last = default_as_of_day(platform)
+    first = last - 4
+    iso = [(dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat() for day in (first, last)]
+    for eid, spec, factor in zip(ids, fleet, (1.0, 2.5)):
+        with platform.uow() as uow:
+            seen = _series(uow.indicators.enterprise_days(eid, first, last, ["crane_hours", "headcount"]))
+        row = {"uscc": spec.uscc, "period": "site-week", "period_start": iso[0], "period_end": iso[1]}
+        row["revenue_cny"] = "400000"
+        for field, indicator in (("crane_hours", "crane_hours"), ("labour_days", "headcount")):
+            row[field] = f"{float(seen[indicator].on_days(first, last).sum()) * factor:.1f}"
+        said = import_rows(platform, None, "statements", [row], "enterprise_reported")
+        assert said["accepted"] == 1 and said["errors"] == []
+        decide_credit(platform, officer, eid, "construction_site")
+    honest, inflated = (decisions(platform, officer, eid)[0] for eid in ids)
+    checked = {c["check"] for c in honest["cross_checks"]}
+    assert checked == {"crane_hours_vs_monitors", "labour_days_vs_gates"}
+    assert {c["status"] for c in honest["cross_checks"]} == {"consistent"}
+    assert honest["outcome"] == "refer" and "cross_verification_failed" not in deciding(honest)
+    assert {"evidence_days_below", "cross_verification_undecided"} <= deciding(honest)
+    assert inflated["outcome"] == "decline" and "cross_verification_failed" in deciding(inflated)
+    assert {c["status"] for c in inflated["cross_checks"]} == {"overstated"}

@@ -1,6 +1,6 @@
 """A scenario pack is the whole of an industry: a copy of one, under a new name in a folder of its own
 (WUXIN_PACKS_DIRS), gets a credit product, cross-verification checks, labels and colour, and a demo credit decision,
-with no change anywhere else in the platform. Renaming the copy is the only edit: the pack name, which prefixes its
+its business-data kinds and fields, its unit words, with no change anywhere else in the platform. Renaming the copy is the only edit: the pack name, which prefixes its
 device types and rule ids, and its product code, unique across packs."""
 
 from __future__ import annotations
@@ -56,6 +56,68 @@ def test_a_copied_pack_brings_its_product_checks_and_labels(copied):
     }
     assert labels["device_type"][f"{COPY}.pv_inverter"]["roles"] == ["meters_generation"]
     assert set(labels["check"]) >= {"revenue_vs_charging"}
+
+
+def test_a_copied_pack_brings_its_business_data_kinds_and_unit_words(copied):
+    from wuxin.labels import all_labels
+    from wuxin.risk.business import validate_rows
+
+    original = scenario_packs()[ORIGINAL]
+    assert copied.document("business.json") == original.document("business.json")  # declared alike: both load
+    assert copied.units == original.units and {"sessions", "kWh/m2"} <= set(copied.units)
+    row = {"uscc": "X", "month": "2026-03", "kwh": "51234.5", "period_start": "2026-02-26", "period_end": "2026-03-25"}
+    good, bad = validate_rows("feed_in_bills", [row, {**row, "kwh": "-1"}], str, bootstrap.business_kinds())
+    assert [g.index for g in good] == [0] and bad[0].field == "kwh"
+    labels = all_labels()
+    assert labels["business_kind"]["feed_in_bills"] == {"zh": "上网电量结算单", "en": "Grid feed-in settlement bills"}
+    assert labels["unit"]["sessions"] == {"zh": "次", "en": "sessions"}
+
+
+def test_a_new_industry_declares_its_own_fields_and_units_in_its_folder_only(tmp_path, monkeypatch):
+    """What the copy adds in its own files (a statement field, a unit word) is validated and labelled."""
+    import json
+
+    copy_pack(tmp_path)
+    folder = tmp_path / COPY
+    business = json.loads((folder / "business.json").read_text(encoding="utf-8"))
+    field = {
+        "name": "panels_cleaned",
+        "type": "integer",
+        "minimum": 0,
+        "label": {"zh": "清洗组件数", "en": "Panels cleaned"},
+    }
+    business["fields"] = {"statements": [field]}
+    (folder / "business.json").write_text(json.dumps(business), encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["units"]["panels"] = {"zh": "块", "en": "panels"}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    from wuxin.labels import all_labels
+    from wuxin.risk.business import KINDS, validate_rows
+
+    row = {"uscc": "X", "period": "2026-Q1", "period_start": "2026-01-01", "period_end": "2026-03-31"}
+    row |= {"revenue_cny": "100", "panels_cleaned": 12}
+    assert validate_rows("statements", [row], str, KINDS)[1][0].field == "panels_cleaned"  # not a core field
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path))
+    good, bad = validate_rows("statements", [row], str, bootstrap.business_kinds())
+    assert bad == [] and good[0].data["panels_cleaned"] == 12
+    labels = all_labels()
+    assert labels["business_field"]["panels_cleaned"] == {"zh": "清洗组件数", "en": "Panels cleaned"}
+    assert labels["unit"]["panels"] == {"zh": "块", "en": "panels"}
+
+
+def test_a_field_without_both_labels_is_refused_naming_the_pack(tmp_path, monkeypatch):
+    import json
+
+    from wuxin.errors import InvalidInput
+
+    copy_pack(tmp_path)
+    path = tmp_path / COPY / "business.json"
+    business = json.loads(path.read_text(encoding="utf-8"))
+    business["fields"] = {"statements": [{"name": "panels_cleaned", "type": "integer", "label": {"zh": "清洗组件数"}}]}
+    path.write_text(json.dumps(business), encoding="utf-8")
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path))
+    with pytest.raises(InvalidInput, match=f"scenario pack {COPY}: panels_cleaned needs a label with zh and en"):
+        bootstrap.business_kinds()
 
 
 def test_without_the_folder_the_copy_is_gone(tmp_path, monkeypatch):

@@ -81,7 +81,7 @@ def test_lot_rules_refuse_bad_numbers_naming_them():
 
 
 def test_wms_rows_may_name_their_lot_and_zone_and_a_bad_one_is_refused_by_name():
-    from wuxin.risk.business import validate_rows
+    from wuxin.risk.business import KINDS, validate_rows
 
     base = {
         "uscc": "91320000MA1XXXXX0X",
@@ -91,7 +91,7 @@ def test_wms_rows_may_name_their_lot_and_zone_and_a_bad_one_is_refused_by_name()
         "ts": "2026-09-01T08:00:00+08:00",
     }
     good, bad = validate_rows(
-        "wms_movements", [{**base, "lot_id": "L1", "zone_id": "A"}, {**base, "lot_id": "x" * 300}], str
+        "wms_movements", [{**base, "lot_id": "L1", "zone_id": "A"}, {**base, "lot_id": "x" * 300}], str, KINDS
     )
     assert [g.data["lot_id"] for g in good] == ["L1"] and good[0].data["zone_id"] == "A"
     assert bad[0].field == "lot_id" and "190" in bad[0].message

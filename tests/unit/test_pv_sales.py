@@ -13,6 +13,7 @@ from wuxin.risk.crossverify import ReportedFigure, SourceShares, verification
 from wuxin.risk.features import DailySeries
 from wuxin.risk.pv_messages import pv_finding_texts
 from wuxin.risk.pv_sales import PvBound, PvFigure, pv_cross_verify, tariff_from_bills, timing_factor
+from wuxin.services.bootstrap import business_kinds
 
 FIRST, LAST = month_span("2026-01")[0], month_span("2026-06")[1]
 
@@ -134,7 +135,7 @@ def test_feed_in_bills_import_rows_state_their_reading_dates_or_their_month():
         {"uscc": "X", "month": "2026-05", "kwh": "1", "period_start": "2026-04-26"},
         {"uscc": "X", "month": "2026-06", "kwh": -5},
     ]
-    good, bad = validate_rows("feed_in_bills", rows, str)
+    good, bad = validate_rows("feed_in_bills", rows, str, business_kinds())  # the energy pack's kind
     assert [g.index for g in good] == [0, 1] and (good[1].first_day, good[1].last_day) != month_span("2026-04")
     assert (good[0].first_day, good[0].last_day) == month_span("2026-03")
     assert [(b.field, b.value) for b in bad] == [("period_start", "2026-04-26"), ("kwh", "-5")]

@@ -1,8 +1,10 @@
 """Business data that is not telemetry, validated row by row (pure): a bad field refuses its row with
 a message naming the field and the value; the good rows go on.
 
-Kinds and their fields are declared as data (`KINDS`). Amounts are decimal strings or integers,
-never floats (money stays exact); dates are ISO 8601; months are YYYY-MM. Each row names its
+Kinds and their fields are declared as data: `KINDS` holds the kinds every firm has (statements, invoices,
+bills, bank flows, stock movements, prices, loan outcomes); a scenario pack adds its industry's fields and kinds
+(its business.json, read by `declared_kinds`), and the callers pass the composed kinds in. Amounts are decimal
+strings or integers, never floats (money stays exact); dates are ISO 8601; months are YYYY-MM. Each row names its
 enterprise by `uscc` except market data (the commodity price index).
 """
 
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import CHINA_TZ
@@ -41,7 +43,6 @@ class KindSpec:
     key: Callable[[Mapping[str, Any]], str]
     days: Callable[[Mapping[str, Any]], tuple[int, int]]
     per_enterprise: bool = True
-    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,9 @@ KINDS: dict[str, KindSpec] = {
                 FieldSpec("net_profit_cny", MONEY, False),
                 FieldSpec("total_assets_cny", MONEY, False, 0),
                 FieldSpec("total_liabilities_cny", MONEY, False, 0),
-                FieldSpec("vehicle_km", "decimal", False, 0),
-                FieldSpec("milk_sales_kg", "decimal", False, 0),
-                FieldSpec("stock_units", "decimal", False, 0),
             ),
             key=lambda r: r["period"],
             days=_period_days,
-            label="financial statements",
         ),
         KindSpec(
             "tax_invoices",
@@ -138,7 +135,6 @@ KINDS: dict[str, KindSpec] = {
             ),
             key=lambda r: r["invoice_no"],
             days=lambda r: (_day(r["date"]), _day(r["date"])),
-            label="tax invoices",
         ),
         KindSpec(
             "electricity_bills",
@@ -151,22 +147,6 @@ KINDS: dict[str, KindSpec] = {
             ),
             key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}",
             days=lambda r: month_span(r["month"]),
-            label="electricity bills",
-        ),
-        KindSpec(
-            "feed_in_bills",
-            (
-                FieldSpec("uscc", "text"),
-                FieldSpec("month", "month"),
-                FieldSpec("kwh", "decimal", minimum=0),
-                FieldSpec("amount_cny", MONEY, False, 0),
-                FieldSpec("period_start", "date", False),
-                FieldSpec("period_end", "date", False),
-                FieldSpec("meter_id", "text", False),
-            ),
-            key=lambda r: f"{r['month']}|{r.get('meter_id') or ''}",
-            days=_bill_days,
-            label="grid feed-in settlement bills",
         ),
         KindSpec(
             "bank_flows",
@@ -179,7 +159,6 @@ KINDS: dict[str, KindSpec] = {
             ),
             key=lambda r: f"{r['month']}|{r.get('account') or ''}",
             days=lambda r: month_span(r["month"]),
-            label="bank flows",
         ),
         KindSpec(
             "wms_movements",
@@ -195,7 +174,6 @@ KINDS: dict[str, KindSpec] = {
             ),
             key=lambda r: r.get("movement_id") or f"{r['sku']}|{r['ts']}|{r['direction']}|{r['quantity']}",
             days=_ts_day,
-            label="WMS stock movements",
         ),
         KindSpec(
             "price_index",
@@ -208,7 +186,6 @@ KINDS: dict[str, KindSpec] = {
             key=lambda r: f"{r['sku']}|{r['date']}",
             days=lambda r: (_day(r["date"]), _day(r["date"])),
             per_enterprise=False,
-            label="commodity price index",
         ),
         KindSpec(
             "loan_outcomes",
@@ -221,10 +198,86 @@ KINDS: dict[str, KindSpec] = {
             ),
             key=lambda r: r["loan_ref"],
             days=lambda r: (_day(r["observed_date"]),) * 2 if r.get("observed_date") else (0, 0),
-            label="loan outcomes",
         ),
     )
 }
+
+
+# The days a declared kind's row covers, by name, with the fields each needs (a pack's business.json `days`).
+DAY_SPANS: dict[str, tuple[Callable[[Mapping[str, Any]], tuple[int, int]], tuple[str, ...]]] = {
+    "period": (_period_days, ("period_start", "period_end")),
+    "month": (lambda r: month_span(r["month"]), ("month",)),
+    "period_or_month": (_bill_days, ("month", "period_start", "period_end")),
+    "date": (lambda r: (_day(r["date"]), _day(r["date"])), ("date",)),
+    "ts": (_ts_day, ("ts",)),
+}
+
+
+def declared_kinds(packs: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, KindSpec]:
+    """`KINDS` with each pack's business.json added: its `kinds` (new kinds) and its `fields` (more fields of a
+    kind, e.g. a statement's milk sold). Two packs may declare the same field or kind alike, never differently."""
+    kinds = dict(KINDS)
+    raws: dict[str, Any] = {}  # kind -> its declaration, to tell alike from different
+    declared = list(packs)
+    for pack, doc in declared:
+        for raw in doc.get("kinds", []):
+            spec = _declared_kind(raw, f"scenario pack {pack}")
+            if spec.kind in kinds and raws.get(spec.kind) != raw:
+                raise InvalidInput(f"scenario pack {pack}: business data kind {spec.kind} is declared already")
+            kinds.setdefault(spec.kind, spec)
+            raws[spec.kind] = raw
+    for pack, doc in declared:
+        for kind, fields in doc.get("fields", {}).items():
+            if kind not in kinds:
+                raise InvalidInput(f"scenario pack {pack}: business.json adds fields to unknown kind {kind!r}")
+            for raw in fields:
+                kinds[kind] = _with_field(kinds[kind], _declared_field(raw, f"scenario pack {pack}: {kind}"), pack)
+    return kinds
+
+
+def _with_field(spec: KindSpec, field: FieldSpec, pack: str) -> KindSpec:
+    same = next((f for f in spec.fields if f.name == field.name), None)
+    if same is not None and same != field:
+        raise InvalidInput(f"scenario pack {pack}: {spec.kind} field {field.name} is declared differently elsewhere")
+    return spec if same else KindSpec(spec.kind, (*spec.fields, field), spec.key, spec.days, spec.per_enterprise)
+
+
+def _declared_field(raw: Any, where: str) -> FieldSpec:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise InvalidInput(f"{where}: a business data field needs a name, got {raw!r}")
+    if raw.get("type") not in get_args(FieldType):
+        raise InvalidInput(f"{where}: field {raw['name']} type must be one of {list(get_args(FieldType))}")
+    minimum = raw.get("minimum")
+    return FieldSpec(
+        raw["name"],
+        raw["type"],
+        bool(raw.get("required", False)),
+        None if minimum is None else float(minimum),
+        tuple(str(c) for c in raw.get("choices", ())),
+    )
+
+
+def _declared_kind(raw: Any, where: str) -> KindSpec:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("kind"), str):
+        raise InvalidInput(f"{where}: a business data kind needs a name (kind), got {raw!r}")
+    fields = tuple(_declared_field(f, f"{where}: {raw['kind']}") for f in raw.get("fields", []))
+    names = {f.name for f in fields}
+    span, needs = DAY_SPANS.get(raw.get("days", ""), (None, ()))
+    key_fields = tuple(raw.get("key", ()))
+    if span is None or not set(needs) <= names:
+        raise InvalidInput(f"{where}: {raw['kind']} days must be one of {sorted(DAY_SPANS)} with its fields")
+    if not key_fields or not set(key_fields) <= names:
+        raise InvalidInput(f"{where}: {raw['kind']} key must name some of its fields, got {list(key_fields)}")
+    per_enterprise = bool(raw.get("per_enterprise", True))
+    if per_enterprise and "uscc" not in names:
+        raise InvalidInput(f"{where}: {raw['kind']} rows name their enterprise: it needs a uscc field")
+    return KindSpec(
+        raw["kind"],
+        fields,
+        key=lambda r: "|".join(str(r.get(f) or "") for f in key_fields),
+        days=span,
+        per_enterprise=per_enterprise,
+    )
 
 
 class _FieldError(Exception):
@@ -233,10 +286,11 @@ class _FieldError(Exception):
         self.field, self.value, self.message = field, value, message
 
 
-def kind_spec(kind: str) -> KindSpec:
-    if kind not in KINDS:
-        raise InvalidInput(f"business data kind {kind!r} is unknown; known: {sorted(KINDS)}")
-    return KINDS[kind]
+def kind_spec(kind: str, kinds: Mapping[str, KindSpec]) -> KindSpec:
+    """One kind of `kinds` (`KINDS`, or `declared_kinds` with the packs')."""
+    if kind not in kinds:
+        raise InvalidInput(f"business data kind {kind!r} is unknown; known: {sorted(kinds)}")
+    return kinds[kind]
 
 
 def trust_of_source(source: str) -> float:
@@ -246,10 +300,11 @@ def trust_of_source(source: str) -> float:
 
 
 def validate_rows(
-    kind: str, rows: Sequence[Any], payload_of: Callable[[Any], str]
+    kind: str, rows: Sequence[Any], payload_of: Callable[[Any], str], kinds: Mapping[str, KindSpec]
 ) -> tuple[list[GoodRow], list[BadRow]]:
-    """Each row checked on its own: good rows normalised, bad rows with the field, value and reason."""
-    spec = kind_spec(kind)
+    """Each row checked on its own against its kind in `kinds`: good rows normalised, bad rows with the field,
+    value and reason."""
+    spec = kind_spec(kind, kinds)
     good, bad = [], []
     for index, row in enumerate(rows):
         try:

@@ -1,9 +1,9 @@
 """Scenario packs: one folder per industry, all alike, found automatically.
 
-A pack is a folder holding ``manifest.json`` (name, labels, colour, device roles, alarm types),
+A pack is a folder holding ``manifest.json`` (name, labels, colour, device roles, alarm types, unit words),
 ``thing_models/*.json`` (one TSL file per device type), ``indicators.py``, ``rules.json``, ``sim.py`` and,
-optionally, ``products.json`` (credit products), ``checks.json`` (cross-verification checks) and
-``finance.json`` (the finance profile of its simulated firms). The format is in docs/scenarios.md
+optionally, ``products.json`` (credit products), ``checks.json`` (cross-verification checks),
+``finance.json`` (the finance profile of its simulated firms) and ``business.json`` (its business-data fields). The format is in docs/scenarios.md
 ("Pack format"). Adding an industry means adding a folder, here or in a folder named by
 ``WUXIN_PACKS_DIRS``; nothing outside the packs names a scenario or a device type: the rest of the
 platform receives packs as arguments and finds devices by role.
@@ -62,6 +62,7 @@ class ScenarioPack:
     pack_roles: tuple[str, ...] = ()
     alarm_types: dict[str, dict[str, str]] = field(default_factory=dict)
     builtin: bool = True
+    units: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> {zh, en}: how a person reads it
 
     def module(self, name: str) -> ModuleType:
         """The pack's `sim` or `indicators` module: imported as a package module when built in, by file path else."""
@@ -171,6 +172,7 @@ def load_pack(folder: Path, builtin: bool = False) -> ScenarioPack:
         pack_roles,
         manifest.get("alarm_types", {}),
         builtin,
+        manifest.get("units", {}),
     )
 
 

@@ -1,6 +1,6 @@
 """The composition of the scenario packs with the cores: the one place that reads the packs and hands the cores
 what they declare (indicators, rules, credit products, cross-verification checks, finance profiles, device roles,
-labels and colours). Cores never import `wuxin.scenarios`; nothing here names a pack or a device type.
+business-data kinds and fields, labels, unit words and colours). Cores never import `wuxin.scenarios`; nothing here names a pack or a device type.
 
 Every answer is computed once per set of packs folders (the built-in one, plus WUXIN_PACKS_DIRS), so a test that
 points WUXIN_PACKS_DIRS at a new folder sees its packs without any other change.
@@ -15,6 +15,7 @@ from wuxin.alerts.catalog import pack_rules
 from wuxin.alerts.rules import Rule
 from wuxin.errors import InvalidInput
 from wuxin.indicators.declare import IndicatorPack, indicator_pack
+from wuxin.risk.business import KindSpec, declared_kinds
 from wuxin.risk.crossverify import CheckSpec, check_spec
 from wuxin.risk.messages import know_check_words
 from wuxin.risk.products import Product, catalogue, get_product
@@ -79,6 +80,21 @@ def check_words() -> dict[str, dict[str, tuple[str, str]]]:
 def finance_profiles() -> tuple[Profile, ...]:
     """The finance profiles of the packs' simulated firms (finance.json), in their book order."""
     return _finance_profiles(packs_dirs())
+
+
+def business_kinds() -> dict[str, KindSpec]:
+    """The business-data kinds every firm has, with the fields and kinds the packs add (business.json)."""
+    return _business_kinds(packs_dirs())
+
+
+def business_labels() -> dict[str, dict[str, dict[str, str]]]:
+    """The packs' business-data kinds and fields with their labels: {"business_kind" | "business_field": {code: {zh, en}}}."""
+    return _business_labels(packs_dirs())
+
+
+def unit_words() -> dict[str, dict[str, str]]:
+    """The unit words the packs declare (manifest `units`): {unit: {zh, en}}."""
+    return _unit_words(packs_dirs())
 
 
 def device_types_with(role: str) -> frozenset[str]:
@@ -148,6 +164,43 @@ def _check_words(dirs: tuple[Path, ...]) -> dict[str, dict[str, tuple[str, str]]
                 raise InvalidInput(f"scenario pack {name}: check {raw.get('name')} lacks zh/en words for {missing}")
             words[raw["name"]] = {k: (said[k]["zh"], said[k]["en"]) for k in ("name", "what", "evidence")}
     return words
+
+
+@lru_cache
+def _business_kinds(dirs: tuple[Path, ...]) -> dict[str, KindSpec]:
+    _business_labels(dirs)  # a field without its words stops the platform
+    return declared_kinds(
+        (name, doc) for name, pack in scenario_packs().items() if (doc := pack.document("business.json")) is not None
+    )
+
+
+@lru_cache
+def _business_labels(dirs: tuple[Path, ...]) -> dict[str, dict[str, dict[str, str]]]:
+    out: dict[str, dict[str, dict[str, str]]] = {"business_kind": {}, "business_field": {}}
+    for name, pack in scenario_packs().items():
+        doc = pack.document("business.json", {})
+        fields = [f for raws in doc.get("fields", {}).values() for f in raws]
+        for kind in doc.get("kinds", []):
+            out["business_kind"].setdefault(kind["kind"], _words(name, kind["kind"], kind.get("label")))
+            fields += kind.get("fields", [])
+        for field in fields:
+            out["business_field"].setdefault(field["name"], _words(name, field["name"], field.get("label")))
+    return out
+
+
+@lru_cache
+def _unit_words(dirs: tuple[Path, ...]) -> dict[str, dict[str, str]]:
+    words: dict[str, dict[str, str]] = {}
+    for name, pack in scenario_packs().items():
+        for unit, said in pack.units.items():
+            words.setdefault(unit, _words(name, unit, said))
+    return words
+
+
+def _words(pack: str, code: str, said: object) -> dict[str, str]:
+    if not isinstance(said, dict) or not all(isinstance(said.get(k), str) and said[k].strip() for k in ("zh", "en")):
+        raise InvalidInput(f"scenario pack {pack}: {code} needs a label with zh and en, got {said!r}")
+    return {"zh": said["zh"], "en": said["en"]}
 
 
 @lru_cache

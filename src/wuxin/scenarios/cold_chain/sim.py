@@ -18,6 +18,7 @@ import random
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -188,8 +189,12 @@ def _room_of(device: DeviceSpec) -> str:
     return device.attributes["space_id"]
 
 
-def _first(devices: list[DeviceSpec], device_type: str) -> DeviceSpec | None:
-    return next((d for d in devices if d.device_type == device_type), None)
+def _first(devices: list[DeviceSpec], device_type: str) -> DeviceSpec:
+    """The room's first device of `device_type` (every room has a logger and an RFID reader)."""
+    found = next((d for d in devices if d.device_type == device_type), None)
+    if found is None:
+        raise ValueError(f"no {device_type} among {[d.key for d in devices]}")
+    return found
 
 
 # ---------------------------------------------------------------- anomalies
@@ -330,7 +335,7 @@ def loadings(enterprise: EnterpriseSpec, room: str, start_ms: int, end_ms: int) 
     """Trucks loaded or unloaded at the room in working hours (fewer on Sundays and holidays, and as trade sags):
     {ts, end_ms, pallets, direction, openings: [(open, close)]}; each forklift trip opens the door for 1-5 min."""
     bias = {"growing": 0.56, "stable": 0.5, "declining": 0.44, "failing": 0.4}[enterprise.health]
-    out = []
+    out: list[dict[str, Any]] = []
     d0, d1 = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
     levels = P.health_level(
         enterprise.health, P.days_to_end(np.arange(d0, d1 + 1) * P.DAY_MS + P.DAY_MS // 2 - P.CN_OFFSET_MS, end_ms)
@@ -384,7 +389,7 @@ def room_movements(
         for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)
         for k, t in enumerate(facts["times_ms"])
     ]
-    quiet = [
+    quiet: list[tuple[int, int, dict]] = [
         (facts["times_ms"][0], t1, {}) for t0, t1, facts in _windows(anomalies, "pledged_goods_moved", "room", room)
     ]
     trade = [m for m in loadings(enterprise, room, start_ms, end_ms) if not _inside(np.array([m["ts"]]), quiet)[0]]
@@ -571,7 +576,9 @@ def _meter_lines(
     values = P.lines_from_arrays(
         d.key, ts, cols, {"power_kw": 2, "energy_kwh_total": 2, "battery_pct": 1, "rssi_dbm": 0}
     )
-    lost = [(int(ts[i]), "power_lost", {}) for i in np.flatnonzero(cut[1:] & ~cut[:-1]) + 1]
+    lost: list[tuple[int, str, dict]] = [
+        (int(ts[i]), "power_lost", {}) for i in np.flatnonzero(cut[1:] & ~cut[:-1]) + 1
+    ]
     if len(ts) and cut[0]:
         lost.insert(0, (int(ts[0]), "power_lost", {}))
     yield from P.device_stream(d.key, r, start_ms, end_ms, health, values, lost)
@@ -614,6 +621,8 @@ def _stock_lines(
         value = np.round(level * np.clip(r.normal(0.998, 0.002, len(ts)), 0.99, 1.0))
         decimals = 0
     else:
+        if reader is None:
+            raise ValueError(f"{d.key}: a scale's stock needs its room's RFID reader attributes")
         taken = np.array([m.get("pledged_taken", 0) for m in moves])
         pallets = (
             reader["pledged_units"] - np.concatenate(([0], np.cumsum(taken)))[np.searchsorted(done, ts, side="right")]
@@ -632,7 +641,7 @@ def _stock_lines(
 def truck_trips(enterprise: EnterpriseSpec, plate: str, start_ms: int, end_ms: int) -> list[dict]:
     """Deliveries: pre-cool 30 min, load 20-30 min at the store, drive 30-150 km to a customer at 50-70 km/h, unload
     20-40 min, drive back empty. One or two a working day, fewer on Sundays and holidays."""
-    out = []
+    out: list[dict[str, Any]] = []
     site = enterprise.sites[0]
     d0, d1 = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
     for day in range(d0, d1 + 1):

@@ -115,6 +115,15 @@ INDICATORS = (
         crane_working_hours,
         "mean",
     ),
+    Indicator(
+        "crane_hours",
+        "h",
+        label("塔吊作业总台时", "Crane working hours, all cranes"),
+        CRANE,
+        ("load_t",),
+        crane_working_hours,
+        "sum",
+    ),
     Indicator("lifts", "lifts", label("吊次", "Lifts"), CRANE, ("load_t",), lifts, "sum"),
     Indicator(
         "overloads",

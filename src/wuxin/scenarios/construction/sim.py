@@ -107,10 +107,12 @@ def telemetry(
     er = P.rng_for(seed, enterprise.uscc, "site")
     d0, d1 = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
     days = np.arange(d0, d1 + 1)
-    level = P.health_level(health, P.days_to_end(np.array([P.day_ms(d) + P.DAY_MS // 2 for d in days]), end_ms), er)
+    level = P.health_level(
+        health, P.days_to_end(np.array([P.day_ms(int(d)) + P.DAY_MS // 2 for d in days]), end_ms), er
+    )
     pace = {}
     for k, d in enumerate(days):
-        wf = P.work_factor(P.date_of_day(int(d))) * (0.6 if P.work_weekday(d) == 6 else 1.0)
+        wf = P.work_factor(P.date_of_day(int(d))) * (0.6 if P.work_weekday(int(d)) == 6 else 1.0)
         pace[int(d)] = float(wf * level[k]) if er.random() < 0.9 + 0.1 * level[k] else 0.0  # rain days off
     # weather shared by the site: 1-min wind for the cranes, 10-min for the monitor
     fine = P.grid(start_ms, end_ms, iv["crane_working"] * 1000)

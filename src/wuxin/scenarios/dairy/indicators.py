@@ -19,7 +19,7 @@ def herd_count(data: DeviceDays) -> DayValues:
     s = data.s("animal_id")
     idx = day_index(s.ts, data.days)
     counts = np.zeros(len(data.days))
-    if len(s):
+    if len(s) and s.txt is not None:  # tag reads carry the animal's id as text
         pairs = {(i, a) for i, a in zip(idx.tolist(), s.txt.tolist()) if i >= 0 and a is not None}
         for i, _ in pairs:
             counts[i] += 1

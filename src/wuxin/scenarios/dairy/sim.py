@@ -184,15 +184,15 @@ def benign_events(enterprise: EnterpriseSpec, start_ms: int, end_ms: int, seed: 
             )
     joined = {d for rec in out for d in rec.devices}
     for collar in collars:
-        t = calved.get(collar.key)
-        if t is not None and collar.key not in joined and start_ms <= t < end_ms:
+        calved_at = calved.get(collar.key)
+        if calved_at is not None and collar.key not in joined and start_ms <= calved_at < end_ms:
             out.append(
                 P.AnomalyRecord(
                     "calving",
                     enterprise.uscc,
                     (collar.key,),
-                    t,
-                    t + 6 * P.HOUR_MS,
+                    calved_at,
+                    calved_at + 6 * P.HOUR_MS,
                     "calendar",
                     {},
                     facts={"animal_id": collar.attributes["animal_id"], "first_calving": False},
@@ -398,7 +398,7 @@ def telemetry(
         values = P.lines_from_arrays(
             dev.key, ts_i, cols, {"activity_steps": 0, "rumination_min": 1, "battery_pct": 1, "rssi_dbm": 0}
         )
-        gone = [(int(gone_at[i]), "tamper", {})] if gone_at[i] < end_ms else []
+        gone: list[tuple[int, str, dict]] = [(int(gone_at[i]), "tamper", {})] if gone_at[i] < end_ms else []
         yield from P.device_stream(dev.key, r, start_ms, min(end_ms, int(gone_at[i])), health, values, gone)
 
     # milkings: one record per lactating cow per session

@@ -352,7 +352,7 @@ def _pile(
     next_idle = -(-start_ms // idle_step) * idle_step
     while t < end_ms:
         lvl = float(day_level[min(int((t - start_ms) // P.DAY_MS), len(day_level) - 1)])
-        h = int(P.local_hour(np.int64(t)))
+        h = int(P.local_hour(np.array(t, dtype=np.int64)))
         lam = rate_h[h] * lvl / P.HOUR_MS
         wait = int(r.exponential(1 / lam)) if lam > 0 else P.HOUR_MS
         if wait > P.HOUR_MS - (t % P.HOUR_MS):  # no arrival this hour: move to the next hour

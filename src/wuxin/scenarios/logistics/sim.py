@@ -424,7 +424,7 @@ def telemetry(
         stock = np.where(idx > 0, np.concatenate(([stock0], after))[idx], stock0).astype(float)
         if dev.device_type == "logistics.rfid_reader":
             tag_count = np.round(stock * np.clip(r.normal(0.995, 0.004, len(ts)), 0.97, 1.0))
-            cols: dict = {"tag_count": tag_count, **P.status_columns(r, ts, mains=True)}
+            cols = {"tag_count": tag_count, **P.status_columns(r, ts, mains=True)}
             values = P.lines_from_arrays(dev.key, ts, cols, {"tag_count": 0, "battery_pct": 1, "rssi_dbm": 0})
             if stock.max(initial=0) <= 500:  # small zones (steel coils, copper) list their tags
                 values = _with_tags(values, zone, stock0, trucks)

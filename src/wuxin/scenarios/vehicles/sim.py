@@ -457,7 +457,7 @@ def telemetry(
     first_day, last_day = int(P.local_day(np.int64(start_ms))), int(P.local_day(np.int64(end_ms - 1)))
     days = np.arange(first_day, last_day + 1)
     level = P.health_level(
-        enterprise.health, P.days_to_end(np.array([P.day_ms(d) + P.DAY_MS // 2 for d in days]), end_ms), ent_rng
+        enterprise.health, P.days_to_end(np.array([P.day_ms(int(d)) + P.DAY_MS // 2 for d in days]), end_ms), ent_rng
     )
     work = np.array([P.work_factor(P.date_of_day(int(d))) for d in days])
     adas = {d.attributes["plate"]: d for d in enterprise.devices if d.device_type == "vehicles.adas_unit"}
@@ -479,7 +479,9 @@ def telemetry(
         here = home
         for k, d in enumerate(days):
             depart = P.day_ms(int(d)) + int(r.uniform(5.5, 9.0) * P.HOUR_MS)
-            active = r.random() < 0.85 * level[k] * work[k] and r.random() < (0.75 if P.work_weekday(d) < 6 else 0.45)
+            active = r.random() < 0.85 * level[k] * work[k] and r.random() < (
+                0.75 if P.work_weekday(int(d)) < 6 else 0.45
+            )
             if not active or depart <= t or depart >= end_ms:
                 continue
             options = [
@@ -559,7 +561,7 @@ def _adas_lines(
             last_hour = t // P.HOUR_MS
             status_ts.append(t)
         hours = step / 3_600_000
-        night = P.local_hour(np.int64(t)) < 5 or P.local_hour(np.int64(t)) >= 22
+        night = P.local_hour(np.array(t, dtype=np.int64)) < 5 or P.local_hour(np.array(t, dtype=np.int64)) >= 22
         fatigue_rate = 0.02 + 0.12 * max(since_rest - 2.5, 0) + (0.3 if night else 0)
         rates = dict(ADAS_RATES_PER_H, fatigue=fatigue_rate)
         for name, rate in rates.items():

@@ -27,6 +27,7 @@ from wuxin.errors import Denied, InvalidInput, NotFound
 from wuxin.indicators.days import day_start_ms
 from wuxin.risk.business import BadRow, GoodRow, kind_spec, trust_of_source, validate_rows
 from wuxin.security.policy import Principal, enterprise_not_found, require_own_enterprise, require_role, valid_consents
+from wuxin.services.bootstrap import business_kinds
 from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.record import record_evidence
 
@@ -43,12 +44,12 @@ def import_rows(
     payload_sha256: str | None = None,
 ) -> dict:
     """Validate and store; returns counts and every refused row's field, value and reason."""
-    spec = kind_spec(kind)
+    spec = kind_spec(kind, business_kinds())
     source = _source_for(principal, kind, source)
     trust = trust_of_source(source)
     if len(rows) > MAX_ROWS:
         raise InvalidInput(f"an import holds at most {MAX_ROWS} rows, got {len(rows)}: split the file")
-    good, bad = validate_rows(kind, rows, _payload_text)
+    good, bad = validate_rows(kind, rows, _payload_text, business_kinds())
     now_ms = platform.clock_ms()
     with platform.uow() as uow:
         import_id = uow.credit.add_import(
@@ -155,7 +156,7 @@ def parse_rows(raw: bytes, suffix: str) -> list[Any]:
 def records(platform: Platform, principal: Principal, enterprise_id: int, kind: str | None = None) -> dict:
     """An enterprise's business records under consent (the enterprise sees its own), access-logged."""
     if kind is not None:
-        kind_spec(kind)
+        kind_spec(kind, business_kinds())
     with platform.uow() as uow:
         consent_id = require_business_reader(platform, uow, principal, enterprise_id)
         rows = uow.credit.records(
