@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+Result = TypeVar("Result")
 
 # Seconds: a request or a query is ms to s; a sweep or a daily job s to minutes.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -184,7 +187,7 @@ class Metrics:
         self.quarantined.labels(reason).inc()
         self.channel_quarantined.labels(channel).inc()
 
-    def timed_job(self, job: str, run: Callable[[], object]) -> object:
+    def timed_job(self, job: str, run: Callable[[], Result]) -> Result:
         """Run a background job, observing its duration and, when it returns, its last success."""
         started = time.perf_counter()
         try:
