@@ -37,6 +37,7 @@ from wuxin.api.indicators_job import indicators_lifespan
 from wuxin.api.maintenance import maintenance_lifespan
 from wuxin.api.problems import PROBLEM_RESPONSES, problem_response
 from wuxin.api.request_metrics import RequestMetrics
+from wuxin.api.schemas_operations import Health
 from wuxin.bootstrap import Platform
 from wuxin.errors import WuxinError
 from wuxin.ingest.parse import PayloadError
@@ -84,13 +85,18 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(routes_labels.router)
     app.include_router(routes_calendars.router)
 
-    @app.get("/health", tags=["operations"])
+    @app.get(
+        "/health",
+        tags=["operations"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Writes cannot succeed: unavailable or read_only"}},
+    )
     def health() -> JSONResponse:
         """Liveness and readiness of the database, brokers and background jobs; 503 when a dependency is down."""
         status, body, headers = health_report(platform, app.state)  # one function per part: see api/health.py
         return JSONResponse(body, status_code=status, headers=headers)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         """Prometheus metrics of this process (text exposition format)."""
         return PlainTextResponse(platform.metrics.exposition().decode(), media_type="text/plain; version=0.0.4")

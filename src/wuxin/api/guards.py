@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -67,7 +68,8 @@ def _body_problems(body: bytes) -> list[tuple[tuple, str]]:
     except (ValueError, UnicodeDecodeError):
         nul = _NUL.search(body)
         return [(("body", f"byte {nul.start()}"), body[nul.start() : nul.end()].decode("latin-1"))] if nul else []
-    problems, stack = [], [(("body",), document)]
+    problems: list[tuple[tuple, str]] = []
+    stack: list[tuple[tuple, Any]] = [(("body",), document)]
     while stack and len(problems) < MAX_PROBLEMS:
         loc, value = stack.pop()
         if isinstance(value, str):

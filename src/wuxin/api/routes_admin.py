@@ -7,7 +7,8 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import ID_MAX, Id, RequestModel, raw_body
-from wuxin.api.schemas import ImportedThingModel, ThingModelDetail, ThingModelSummary
+from wuxin.api.schemas import Created, ImportedThingModel, ThingModelDetail, ThingModelSummary
+from wuxin.api.schemas_operations import Discarded, QuarantineEntry, Replayed
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
 from wuxin.services.access import identity
@@ -32,14 +33,14 @@ class UserIn(RequestModel):
     display_name: str | None = None
 
 
-@router.post("/tenants", tags=["admin"], status_code=201)
+@router.post("/tenants", tags=["admin"], status_code=201, response_model=Created)
 def create_tenant(body: TenantIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Create a tenant (a bank or lender). Answers its id."""
     require_role(user, Role.PLATFORM_ADMIN)
     return {"id": identity.create_tenant(platform, body.name, body.kind)}
 
 
-@router.post("/users", tags=["admin"], status_code=201)
+@router.post("/users", tags=["admin"], status_code=201, response_model=Created)
 def create_user(body: UserIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Create a user of a tenant with one role. The password is stored hashed."""
     require_role(user, Role.PLATFORM_ADMIN)
@@ -98,7 +99,7 @@ class EntryIds(RequestModel):
     ids: list[Id] = Field(min_length=1, max_length=1000)
 
 
-@router.get("/quarantine", tags=["quarantine"], response_model=list[dict])
+@router.get("/quarantine", tags=["quarantine"], response_model=list[QuarantineEntry])
 def list_quarantine(
     user: CurrentUser,
     platform: PlatformDep,
@@ -111,13 +112,13 @@ def list_quarantine(
     return quarantine.list_entries(platform, user, status, limit, after_id, reason)
 
 
-@router.post("/quarantine/replay", tags=["quarantine"])
+@router.post("/quarantine/replay", tags=["quarantine"], response_model=Replayed)
 def replay_quarantine(body: EntryIds, user: CurrentUser, platform: PlatformDep) -> dict:
     """Send quarantined entries through ingest again (after a thing model was fixed); answers how many were stored."""
     return quarantine.replay(platform, user, body.ids)
 
 
-@router.post("/quarantine/discard", tags=["quarantine"])
+@router.post("/quarantine/discard", tags=["quarantine"], response_model=Discarded)
 def discard_quarantine(body: EntryIds, user: CurrentUser, platform: PlatformDep) -> dict:
     """Discard quarantined entries for good; answers how many were discarded."""
     return {"discarded": quarantine.discard(platform, user, body.ids)}

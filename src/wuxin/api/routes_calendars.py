@@ -13,13 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.api.schemas import ServiceDates
+from wuxin.api.schemas_operations import CalendarImport, CalendarPeriod, OfficialCalendar, SiteTimezone
 from wuxin.errors import InvalidInput
 from wuxin.services.devices import calendars
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
 
 
-@router.get("/calendars/official")
+@router.get("/calendars/official", response_model=OfficialCalendar)
 def official_calendar(
     user: CurrentUser, start: dt.date = Query(alias="from"), end: dt.date = Query(alias="to")
 ) -> dict:
@@ -36,7 +37,7 @@ class PeriodIn(RequestModel):
     device: str | None = Field(default=None, max_length=100, description="a device key of the enterprise")
 
 
-@router.get("/enterprises/{enterprise_id}/calendar")
+@router.get("/enterprises/{enterprise_id}/calendar", response_model=list[CalendarPeriod])
 def list_periods(
     enterprise_id: Id,
     user: CurrentUser,
@@ -48,7 +49,7 @@ def list_periods(
     return calendars.list_periods(platform, user, enterprise_id, from_ms, to_ms)
 
 
-@router.post("/enterprises/{enterprise_id}/calendar", status_code=201)
+@router.post("/enterprises/{enterprise_id}/calendar", status_code=201, response_model=CalendarPeriod)
 def add_period(enterprise_id: Id, body: PeriodIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Add a calendar period (a planned stop, holiday ...) to the enterprise; answers its id."""
     return calendars.add_periods(platform, user, enterprise_id, [body.model_dump()])[0]
@@ -57,6 +58,7 @@ def add_period(enterprise_id: Id, body: PeriodIn, user: CurrentUser, platform: P
 @router.post(
     "/enterprises/{enterprise_id}/calendar/import",
     status_code=201,
+    response_model=CalendarImport,
     openapi_extra=raw_body("calendar CSV", {"text/csv": {"type": "string"}}),
 )
 async def import_periods(enterprise_id: Id, request: Request, user: CurrentUser, platform: PlatformDep) -> dict:
@@ -79,7 +81,7 @@ class TimezoneIn(RequestModel):
     timezone: str | None = Field(default=None, max_length=64, description="IANA name; null = Asia/Shanghai")
 
 
-@router.put("/enterprises/{enterprise_id}/sites/{site_id}/timezone")
+@router.put("/enterprises/{enterprise_id}/sites/{site_id}/timezone", response_model=SiteTimezone)
 def set_site_timezone(
     enterprise_id: Id, site_id: Id, body: TimezoneIn, user: CurrentUser, platform: PlatformDep
 ) -> dict:

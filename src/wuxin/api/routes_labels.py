@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from wuxin.api.deps import CurrentUser
+from wuxin.api.schemas_console import Labels
 from wuxin.labels import all_labels
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 
 
-@router.get("/labels")
+@router.get("/labels", response_model=Labels, response_model_exclude_unset=True)
 def labels(user: CurrentUser, response: Response) -> dict:
     """{kind: {code: {zh, en[, unit]}}} for device types, metrics, events, indicators, alarm types, severities and
     states, loan products, states and risk classes, decision outcomes, conditions and bases, model and review

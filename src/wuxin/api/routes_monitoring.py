@@ -13,6 +13,18 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
+from wuxin.api.schemas_monitoring import (
+    Alarm,
+    AlarmAction,
+    AlarmDetail,
+    BulkAnswer,
+    DescribedAlarm,
+    NotificationChannel,
+    OverrideDeleted,
+    OverrideSet,
+    RuleDoc,
+    RuleOverride,
+)
 from wuxin.bootstrap import Platform
 from wuxin.services.credit import loans, pledges
 from wuxin.services.monitoring import alarm_desk, notifications, overrides, sweeps
@@ -42,7 +54,7 @@ def with_sweeper(platform: Platform, inner: Callable) -> Callable:
 # ---- rules
 
 
-@router.get("/rules", tags=["monitoring"])
+@router.get("/rules", tags=["monitoring"], response_model=list[RuleDoc])
 def list_rules(user: CurrentUser, scenario: str | None = None) -> list[dict]:
     """The monitoring rules (alarm conditions) and their thresholds, optionally of one scenario."""
     return overrides.list_rules(scenario)
@@ -54,19 +66,19 @@ class OverrideIn(RequestModel):
     params: dict | None = None
 
 
-@router.put("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
+@router.put("/rule-overrides/{product}/{rule_id}", tags=["monitoring"], response_model=OverrideSet)
 def put_override(product: str, rule_id: str, body: OverrideIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Override one rule's threshold for a loan product."""
     return overrides.set_override(platform, user, product, rule_id, body.model_dump(exclude_none=True))
 
 
-@router.get("/rule-overrides", tags=["monitoring"])
+@router.get("/rule-overrides", tags=["monitoring"], response_model=list[RuleOverride])
 def get_overrides(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The rule overrides in force for the caller's tenant."""
     return overrides.list_overrides(platform, user)
 
 
-@router.delete("/rule-overrides/{product}/{rule_id}", tags=["monitoring"])
+@router.delete("/rule-overrides/{product}/{rule_id}", tags=["monitoring"], response_model=OverrideDeleted)
 def delete_override(product: str, rule_id: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """Remove a rule override; the product's default threshold applies again."""
     return {"deleted": overrides.delete_override(platform, user, product, rule_id)}
@@ -99,7 +111,7 @@ def alarm_filter(
 AlarmFilterDep = Annotated[AlarmFilter, Depends(alarm_filter)]
 
 
-@router.get("/alarms", tags=["alarms"])
+@router.get("/alarms", tags=["alarms"], response_model=list[DescribedAlarm])
 def list_alarms(
     request: Request,
     response: Response,
@@ -134,7 +146,7 @@ def export_alarms(
     )
 
 
-@router.get("/alarms/{alarm_id}", tags=["alarms"])
+@router.get("/alarms/{alarm_id}", tags=["alarms"], response_model=AlarmDetail)
 def alarm_detail(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """One alarm in full: device, reading and threshold, since when, its state history with who and why, its
     ledger entries and evidence bundle."""
@@ -147,7 +159,7 @@ class BulkIn(RequestModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-@router.post("/alarms/bulk", tags=["alarms"])
+@router.post("/alarms/bulk", tags=["alarms"], response_model=BulkAnswer)
 def bulk(body: BulkIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Acknowledge or clear several alarms with one reason; each is checked and done on its own, and the answer
     lists every id with its result (ok and its new state, or the error: not_found, invalid_input ...)."""
@@ -158,19 +170,19 @@ class ReasonIn(RequestModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-@router.post("/alarms/{alarm_id}/acknowledge", tags=["alarms"])
+@router.post("/alarms/{alarm_id}/acknowledge", tags=["alarms"], response_model=Alarm)
 def acknowledge(alarm_id: Id, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Acknowledge an alarm (someone is looking at it); recorded in its audit trail."""
     return monitoring.acknowledge(platform, user, alarm_id, body.reason)
 
 
-@router.post("/alarms/{alarm_id}/clear", tags=["alarms"])
+@router.post("/alarms/{alarm_id}/clear", tags=["alarms"], response_model=Alarm)
 def clear(alarm_id: Id, body: ReasonIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Clear an alarm, with the reason; recorded in its audit trail."""
     return monitoring.clear(platform, user, alarm_id, body.reason)
 
 
-@router.get("/alarms/{alarm_id}/audit", tags=["alarms"])
+@router.get("/alarms/{alarm_id}/audit", tags=["alarms"], response_model=list[AlarmAction])
 def audit(alarm_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The audit trail of one alarm: raised, acknowledged, cleared, by whom and when."""
     return monitoring.alarm_audit(platform, user, alarm_id)
@@ -182,7 +194,7 @@ class ChannelIn(RequestModel):
     min_severity: Literal["critical", "major", "minor", "warning"] = "major"
 
 
-@router.post("/notification-channels", tags=["alarms"], status_code=201)
+@router.post("/notification-channels", tags=["alarms"], status_code=201, response_model=NotificationChannel)
 def add_channel(body: ChannelIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Add a notification channel (kind, target, minimum severity) for the tenant's alarms."""
     return notifications.add_channel(platform, user, body.kind, body.target, body.min_severity)

@@ -26,7 +26,7 @@ DOCS_CSP = (
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, docs_paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, docs_paths: tuple[str | None, ...] = ()) -> None:
         self.app = app
         self.docs_paths = frozenset(p for p in docs_paths if p)
         fixed = [(name.lower().encode(), value.encode()) for name, value in ALWAYS.items()]
