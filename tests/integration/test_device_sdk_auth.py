@@ -88,6 +88,24 @@ def test_an_untimed_alink_signature_is_refused_unless_allowed_and_the_window_is_
     assert alink_device(platform, *_connect(platform, secret, offset_s=-50)).key == "truck-01"
 
 
+def test_over_tls_an_old_signature_is_accepted_unless_the_window_is_asked_for_there_too(platform):
+    """LinkKit's reconnects resend its first signature; over TLS nobody can read it off the wire to replay it."""
+    build_world(platform)
+    secret = issue_alink_secret(platform, None, "truck-01", PK)
+    connect, password = _connect(platform, secret, offset_s=-7 * 86_400)  # signed a week ago
+    with pytest.raises(ConnectRefused) as plain:
+        alink_device(platform, connect, password)
+    assert plain.value.reason == "stale_signature"
+    assert alink_device(platform, connect, password, over_tls=True).key == "truck-01"
+    with pytest.raises(ConnectRefused) as wrong:  # of any age, the signature must still be the secret's
+        alink_device(platform, connect, "0" * 40, over_tls=True)
+    assert wrong.value.reason == "bad_signature"
+    platform.settings = platform.settings.model_copy(update={"alink_signature_window_over_tls": True})
+    with pytest.raises(ConnectRefused) as checked:
+        alink_device(platform, connect, password, over_tls=True)
+    assert checked.value.reason == "stale_signature"
+
+
 def test_a_wrong_secret_or_revoked_device_is_refused_and_the_secret_is_kept_encrypted(platform):
     build_world(platform)
     secret = issue_alink_secret(platform, None, "truck-01", PK)

@@ -295,3 +295,32 @@ def test_linkkit_reconnecting_past_the_window_resends_its_first_signature_and_is
         assert front.connected("truck-01") == 0
     finally:
         truck.close()
+
+
+def test_linkkit_over_tls_reconnects_past_the_window_with_its_first_signature(platform, front_of, tls_files):
+    """The same reconnect over TLS (securemode=2) is accepted: the signature cannot be read off the wire."""
+    build_world(platform)
+    front = front_of()
+    platform.settings = platform.settings.model_copy(update={"alink_signature_window_s": 2})
+    secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
+    config = {"host": "127.0.0.1", "port": front.tls_port, "product_key": PRODUCT_KEY, "device_name": "truck-01"}
+    truck = SdkProcess(
+        "linkkit",
+        "linkkit_driver.py",
+        {**config, "device_secret": secret, "tsl": str(GPS_TSL), "cadata": tls_files[0]},
+    )
+    try:
+        assert truck.hello == {"connected": True}
+        time.sleep(3)  # past the window
+        platform.clock.now_ms = int(time.time() * 1000)
+        (connection,) = front.connections["truck-01"]
+        assert front._loop is not None
+        front._loop.call_soon_threadsafe(connection.close, 0x8B)
+        wait_for(
+            lambda: [c for c in front.connections.get("truck-01", ()) if c is not connection],
+            timeout_s=30,
+            what="LinkKit back over TLS with its first signature",
+        )
+        assert ("truck-01", "stale_signature") not in front.refusals
+    finally:
+        truck.close()

@@ -32,6 +32,7 @@ one can be left out (`mqtt_front_tls_only`). Every accepted socket counts agains
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import threading
@@ -532,7 +533,13 @@ class DeviceFrontEnd:
         alink = device_sdk.parse_alink_connect(connect.client_id, connect.username)
         try:
             if alink is not None:
-                identity = await asyncio.to_thread(device_sdk.alink_device, self.platform, alink, connect.password)
+                over_tls = writer.get_extra_info("ssl_object") is not None
+                identity = await asyncio.to_thread(
+                    functools.partial(device_sdk.alink_device, over_tls=over_tls),
+                    self.platform,
+                    alink,
+                    connect.password,
+                )
             else:
                 identity = await asyncio.to_thread(device_sdk.thingsboard_device, self.platform, connect.username)
         except ConnectRefused as exc:

@@ -126,13 +126,16 @@ def alink_sign(secret: str, connect: AlinkConnect) -> str:
     return hmac.new(secret.encode(), content.encode(), SIGN_METHODS[connect.sign_method]).hexdigest()
 
 
-def alink_device(platform: Platform, connect: AlinkConnect, password: str | None) -> DeviceIdentity:
-    """The device whose DeviceSecret signed this connection, inside the time window."""
+def alink_device(
+    platform: Platform, connect: AlinkConnect, password: str | None, *, over_tls: bool = False
+) -> DeviceIdentity:
+    """The device whose DeviceSecret signed this connection: on plain TCP inside the time window, over TLS (where
+    the signature cannot be read off the wire) of any age unless the settings ask for the window there too."""
     if connect.sign_method not in ("hmacsha1", "hmacsha256"):
         raise ConnectRefused("bad_signmethod", f"signmethod {connect.sign_method!r} is not hmacsha1 or hmacsha256")
     if connect.secure_mode not in ("2", "3"):
         raise ConnectRefused("bad_securemode", f"securemode {connect.secure_mode!r} is not 2 (TLS) or 3 (TCP)")
-    _check_signed_time(platform, connect.timestamp)
+    _check_signed_time(platform, connect.timestamp, over_tls)
     with platform.uow() as uow:
         row = uow.protocols.alink_identity(connect.product_key, connect.device_name)
         live = row is not None and uow.devices.live_token_count(row["device_id"]) > 0
@@ -155,8 +158,9 @@ def alink_device(platform: Platform, connect: AlinkConnect, password: str | None
     )
 
 
-def _check_signed_time(platform: Platform, timestamp: str | None) -> None:
-    """The signed timestamp (s or ms) is within the window of the platform's clock; none only where allowed."""
+def _check_signed_time(platform: Platform, timestamp: str | None, over_tls: bool) -> None:
+    """The signed timestamp (s or ms) is within the window of the platform's clock (over TLS only if the settings
+    say so); none only where allowed."""
     settings = platform.settings
     if timestamp is None:
         if not settings.alink_allow_untimed_signatures:
@@ -167,6 +171,8 @@ def _check_signed_time(platform: Platform, timestamp: str | None) -> None:
         return
     if not timestamp.isdigit():
         raise ConnectRefused("bad_timestamp", f"timestamp {timestamp!r} is not a number")
+    if over_tls and not settings.alink_signature_window_over_tls:
+        return
     signed_ms = int(timestamp) * (1 if len(timestamp) >= 13 else 1000)
     if abs(platform.clock_ms() - signed_ms) > settings.alink_signature_window_s * 1000:
         raise ConnectRefused(
