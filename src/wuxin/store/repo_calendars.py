@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import or_, select, update
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import _record, _records, _Repo
+from wuxin.store.rows import CalendarPeriodRow
 from wuxin.store.tables import devices, sites
 from wuxin.store.tables_calendars import calendar_periods
 
@@ -15,17 +16,20 @@ class CalendarRepo(_Repo):
     def add_period(self, **values) -> int:
         return self._add(calendar_periods, **values)
 
-    def period(self, period_id: int) -> Row | None:
+    def period(self, period_id: int) -> CalendarPeriodRow | None:
         """A live (not deleted) period."""
-        return _one(
+        return _record(
             self.conn.execute(
                 select(calendar_periods).where(
                     calendar_periods.c.id == period_id, calendar_periods.c.deleted_ms.is_(None)
                 )
-            )
+            ),
+            CalendarPeriodRow,
         )
 
-    def periods(self, enterprise_ids: Iterable[int], from_ms: int | None = None, to_ms: int | None = None) -> list[Row]:
+    def periods(
+        self, enterprise_ids: Iterable[int], from_ms: int | None = None, to_ms: int | None = None
+    ) -> list[CalendarPeriodRow]:
         """Live periods of the enterprises overlapping [from_ms, to_ms) (all when unbounded), by start."""
         query = select(calendar_periods).where(
             calendar_periods.c.enterprise_id.in_(list(enterprise_ids)), calendar_periods.c.deleted_ms.is_(None)
@@ -34,7 +38,9 @@ class CalendarRepo(_Repo):
             query = query.where(calendar_periods.c.end_ms > from_ms)
         if to_ms is not None:
             query = query.where(calendar_periods.c.start_ms < to_ms)
-        return _rows(self.conn.execute(query.order_by(calendar_periods.c.start_ms, calendar_periods.c.id)))
+        return _records(
+            self.conn.execute(query.order_by(calendar_periods.c.start_ms, calendar_periods.c.id)), CalendarPeriodRow
+        )
 
     def delete_period(self, period_id: int, deleted_ms: int, deleted_by: int | None = None) -> int:
         """Soft delete: the period stops counting; the row stays, with when and by whom."""

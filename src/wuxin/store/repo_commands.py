@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import _record, _records, _Repo
+from wuxin.store.rows import CommandRow
 from wuxin.store.tables import devices
 from wuxin.store.tables_commands import device_commands
 
@@ -18,8 +19,8 @@ class CommandRepo(_Repo):
     def add(self, **values) -> int:
         return self._add(device_commands, **values)
 
-    def get(self, command_id: int) -> Row | None:
-        return _one(self.conn.execute(_WITH_DEVICE.where(device_commands.c.id == command_id)))
+    def get(self, command_id: int) -> CommandRow | None:
+        return _record(self.conn.execute(_WITH_DEVICE.where(device_commands.c.id == command_id)), CommandRow)
 
     def move(self, command_id: int, from_states: frozenset[str] | set[str], **values) -> bool:
         """Set values (a new state among them) only if the command is still in one of from_states."""
@@ -40,7 +41,7 @@ class CommandRepo(_Repo):
         enterprise_id: int | None = None,
         state: str | None = None,
         limit: int = LIST_LIMIT,
-    ) -> list[Row]:
+    ) -> list[CommandRow]:
         """Newest first, for one device, loan, alarm, requesting tenant or enterprise (and state, when given)."""
         query = _WITH_DEVICE.order_by(device_commands.c.id.desc()).limit(limit)
         for column, value in (
@@ -53,18 +54,19 @@ class CommandRepo(_Repo):
         ):
             if value is not None:
                 query = query.where(column == value)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), CommandRow)
 
-    def due(self, device_id: int, now_ms: int) -> list[Row]:
+    def due(self, device_id: int, now_ms: int) -> list[CommandRow]:
         """Approved, unexpired commands of the device, oldest first."""
-        return _rows(
+        return _records(
             self.conn.execute(
                 _WITH_DEVICE.where(
                     device_commands.c.device_id == device_id,
                     device_commands.c.state == "approved",
                     device_commands.c.expires_ms > now_ms,
                 ).order_by(device_commands.c.id)
-            )
+            ),
+            CommandRow,
         )
 
     def devices_with_due(self, now_ms: int) -> set[str]:
@@ -77,9 +79,9 @@ class CommandRepo(_Repo):
         )
         return set(self.conn.execute(query).scalars())
 
-    def sent_as(self, device_id: int, serial: int) -> Row | None:
+    def sent_as(self, device_id: int, serial: int) -> CommandRow | None:
         """The sent command of this device with this serial (the newest, should serials have wrapped)."""
-        return _one(
+        return _record(
             self.conn.execute(
                 _WITH_DEVICE.where(
                     device_commands.c.device_id == device_id,
@@ -88,17 +90,19 @@ class CommandRepo(_Repo):
                 )
                 .order_by(device_commands.c.id.desc())
                 .limit(1)
-            )
+            ),
+            CommandRow,
         )
 
-    def overdue(self, now_ms: int, answer_window_ms: int) -> list[Row]:
+    def overdue(self, now_ms: int, answer_window_ms: int) -> list[CommandRow]:
         """Open commands past their expiry, or sent and unanswered for longer than the answer window."""
         c = device_commands.c
-        return _rows(
+        return _records(
             self.conn.execute(
                 _WITH_DEVICE.where(
                     (c.state.in_(["requested", "approved"]) & (c.expires_ms <= now_ms))
                     | ((c.state == "sent") & (c.sent_ms <= now_ms - answer_window_ms))
                 ).order_by(c.id)
-            )
+            ),
+            CommandRow,
         )

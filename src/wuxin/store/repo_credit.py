@@ -8,7 +8,18 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import Row, _record, _records, _Repo
+from wuxin.store.rows import (
+    BusinessImportRow,
+    BusinessRecordRow,
+    BusinessRejectionRow,
+    CreditDecisionRow,
+    CreditModelRow,
+    CreditModelStateRow,
+    CreditModelSummaryRow,
+    DecisionScoreRow,
+    ModelStabilityRow,
+)
 from wuxin.store.tables import tenants
 from wuxin.store.tables_credit import (
     business_imports,
@@ -34,8 +45,9 @@ class CreditRepo(_Repo):
             .values(rows_accepted=accepted, rows_duplicate=duplicate, rows_rejected=rejected)
         )
 
-    def get_import(self, import_id: int) -> Row | None:
-        return _one(self.conn.execute(select(business_imports).where(business_imports.c.id == import_id)))
+    def get_import(self, import_id: int) -> BusinessImportRow | None:
+        query = select(business_imports).where(business_imports.c.id == import_id)
+        return _record(self.conn.execute(query), BusinessImportRow)
 
     def add_records(self, rows: Sequence[Row]) -> list[tuple[int, int | None]]:
         """Insert rows whose dedupe_key is new; returns (id, enterprise_id) of those inserted (a re-sent row is ignored)."""
@@ -68,7 +80,7 @@ class CreditRepo(_Repo):
         tenant_id: int | None = None,
         every_tenant: bool = False,
         limit: int = 10_000,
-    ) -> list[Row]:
+    ) -> list[BusinessRecordRow]:
         """Records of an enterprise (or market data when None): shared ones, plus the tenant's own."""
         t = business_records
         query = select(t).where(
@@ -78,15 +90,17 @@ class CreditRepo(_Repo):
             query = query.where(t.c.kind.in_(list(kinds)))
         if not every_tenant:
             query = query.where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
-        return _rows(self.conn.execute(query.order_by(t.c.kind, t.c.last_day, t.c.id).limit(limit)))
+        return _records(
+            self.conn.execute(query.order_by(t.c.kind, t.c.last_day, t.c.id).limit(limit)), BusinessRecordRow
+        )
 
     def shared_records_between(
         self, enterprise_id: int, kind: str, first_day: int, last_day: int, limit: int = 100_000
-    ) -> list[Row]:
+    ) -> list[BusinessRecordRow]:
         """An enterprise's records of one kind shared with every reader (no tenant's own), covering a day in
         [first_day, last_day]: what the platform-wide monitoring may read."""
         t = business_records
-        return _rows(
+        return _records(
             self.conn.execute(
                 select(t)
                 .where(
@@ -98,24 +112,26 @@ class CreditRepo(_Repo):
                 )
                 .order_by(t.c.first_day, t.c.id)
                 .limit(limit)
-            )
+            ),
+            BusinessRecordRow,
         )
 
     def add_rejections(self, rows: Sequence[Row]) -> None:
         if rows:
             self.conn.execute(insert(business_rejections), list(rows))
 
-    def rejections(self, import_id: int) -> list[Row]:
+    def rejections(self, import_id: int) -> list[BusinessRejectionRow]:
         t = business_rejections
-        return _rows(self.conn.execute(select(t).where(t.c.import_id == import_id).order_by(t.c.row_index, t.c.id)))
+        query = select(t).where(t.c.import_id == import_id).order_by(t.c.row_index, t.c.id)
+        return _records(self.conn.execute(query), BusinessRejectionRow)
 
-    def loan_outcomes(self, tenant_id: int | None) -> list[Row]:
+    def loan_outcomes(self, tenant_id: int | None) -> list[BusinessRecordRow]:
         """Every loan outcome the tenant imported (all of them for the platform itself: tenant None)."""
         t = business_records
         query = select(t).where(t.c.kind == "loan_outcomes")
         if tenant_id is not None:
             query = query.where(t.c.tenant_id == tenant_id)
-        return _rows(self.conn.execute(query.order_by(t.c.id)))
+        return _records(self.conn.execute(query.order_by(t.c.id)), BusinessRecordRow)
 
     # ------------------------------------------------------------ model registry
 
@@ -128,15 +144,16 @@ class CreditRepo(_Repo):
         ):
             self.conn.execute(insert(credit_models).values(**values))
 
-    def model(self, version: str) -> Row | None:
-        return _one(self.conn.execute(select(credit_models).where(credit_models.c.version == version)))
+    def model(self, version: str) -> CreditModelRow | None:
+        query = select(credit_models).where(credit_models.c.version == version)
+        return _record(self.conn.execute(query), CreditModelRow)
 
-    def models(self, tenant_id: int | None) -> list[Row]:
+    def models(self, tenant_id: int | None) -> list[CreditModelSummaryRow]:
         """The tenant's models and the platform's, newest first (without their bodies)."""
         t = credit_models
         columns = [c for c in t.c if c.name != "body"]
         query = select(*columns).where(or_(t.c.tenant_id.is_(None), t.c.tenant_id == tenant_id))
-        return _rows(self.conn.execute(query.order_by(t.c.trained_ms.desc(), t.c.version)))
+        return _records(self.conn.execute(query.order_by(t.c.trained_ms.desc(), t.c.version)), CreditModelSummaryRow)
 
     # ------------------------------------------------------------ model governance (0011)
 
@@ -148,15 +165,15 @@ class CreditRepo(_Repo):
     def set_tenant_demo(self, tenant_id: int, demo: bool) -> None:
         self.conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(demo=demo))
 
-    def model_state(self, tenant_id: int, version: str) -> Row | None:
+    def model_state(self, tenant_id: int, version: str) -> CreditModelStateRow | None:
         t = credit_model_states
-        return _one(self.conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.version == version)))
+        query = select(t).where(t.c.tenant_id == tenant_id, t.c.version == version)
+        return _record(self.conn.execute(query), CreditModelStateRow)
 
-    def model_states(self, tenant_id: int) -> list[Row]:
+    def model_states(self, tenant_id: int) -> list[CreditModelStateRow]:
         t = credit_model_states
-        return _rows(
-            self.conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.updated_ms.desc(), t.c.version))
-        )
+        query = select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.updated_ms.desc(), t.c.version)
+        return _records(self.conn.execute(query), CreditModelStateRow)
 
     def put_model_state(self, tenant_id: int, version: str, **values: Any) -> None:
         t = credit_model_states
@@ -184,15 +201,18 @@ class CreditRepo(_Repo):
             )
         ]
 
-    def decisions_of_tenant(self, tenant_id: int, version: str, since_ms: int, limit: int = 10_000) -> list[Row]:
+    def decisions_of_tenant(
+        self, tenant_id: int, version: str, since_ms: int, limit: int = 10_000
+    ) -> list[DecisionScoreRow]:
         t = credit_decisions
-        return _rows(
+        return _records(
             self.conn.execute(
                 select(t.c.id, t.c.features, t.c.score)
                 .where(t.c.tenant_id == tenant_id, t.c.model_version == version, t.c.decided_ms >= since_ms)
                 .order_by(t.c.id)
                 .limit(limit)
-            )
+            ),
+            DecisionScoreRow,
         )
 
     def put_stability(self, **values: Any) -> None:
@@ -204,13 +224,10 @@ class CreditRepo(_Repo):
         )
         self.conn.execute(insert(t).values(**values))
 
-    def stability(self, tenant_id: int, limit: int = 100) -> list[Row]:
+    def stability(self, tenant_id: int, limit: int = 100) -> list[ModelStabilityRow]:
         t = model_stability
-        return _rows(
-            self.conn.execute(
-                select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.day.desc(), t.c.id.desc()).limit(limit)
-            )
-        )
+        query = select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.day.desc(), t.c.id.desc()).limit(limit)
+        return _records(self.conn.execute(query), ModelStabilityRow)
 
     # ------------------------------------------------------------ decisions
 
@@ -220,12 +237,13 @@ class CreditRepo(_Repo):
     def set_decision_leaf(self, decision_id: int, leaf: int) -> None:
         self.conn.execute(update(credit_decisions).where(credit_decisions.c.id == decision_id).values(ledger_leaf=leaf))
 
-    def decision(self, decision_id: int) -> Row | None:
-        return _one(self.conn.execute(select(credit_decisions).where(credit_decisions.c.id == decision_id)))
+    def decision(self, decision_id: int) -> CreditDecisionRow | None:
+        query = select(credit_decisions).where(credit_decisions.c.id == decision_id)
+        return _record(self.conn.execute(query), CreditDecisionRow)
 
-    def decisions(self, enterprise_id: int, tenant_id: int | None, limit: int = 100) -> list[Row]:
+    def decisions(self, enterprise_id: int, tenant_id: int | None, limit: int = 100) -> list[CreditDecisionRow]:
         t = credit_decisions
         query = select(t).where(t.c.enterprise_id == enterprise_id)
         if tenant_id is not None:
             query = query.where(t.c.tenant_id == tenant_id)
-        return _rows(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)))
+        return _records(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)), CreditDecisionRow)

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import _record, _records, _Repo
+from wuxin.store.rows import CreditReviewRow, CreditWorkflowRow
 from wuxin.store.tables_credit_workflow import credit_reviews, credit_workflows
 
 
@@ -17,44 +18,46 @@ class CreditWorkflowRepo(_Repo):
     def add_workflow(self, **values: Any) -> None:
         self.conn.execute(insert(credit_workflows).values(**values))
 
-    def workflow(self, decision_id: int, for_update: bool = False) -> Row | None:
+    def workflow(self, decision_id: int, for_update: bool = False) -> CreditWorkflowRow | None:
         query = select(credit_workflows).where(credit_workflows.c.decision_id == decision_id)
-        return _one(self.conn.execute(self._locked(query) if for_update else query))
+        return _record(self.conn.execute(self._locked(query) if for_update else query), CreditWorkflowRow)
 
     def set_workflow(self, decision_id: int, **values: Any) -> None:
         self.conn.execute(
             update(credit_workflows).where(credit_workflows.c.decision_id == decision_id).values(**values)
         )
 
-    def open_for_loan(self, loan_id: int) -> Row | None:
+    def open_for_loan(self, loan_id: int) -> CreditWorkflowRow | None:
         """A decision on the loan that is not final yet (referred or awaiting four eyes)."""
         t = credit_workflows
         query = select(t).where(t.c.loan_id == loan_id, t.c.state.in_(["referred", "pending_approval"]))
-        return _one(self.conn.execute(query.order_by(t.c.decision_id.desc()).limit(1)))
+        return _record(self.conn.execute(query.order_by(t.c.decision_id.desc()).limit(1)), CreditWorkflowRow)
 
-    def latest_for_loan(self, loan_id: int) -> Row | None:
+    def latest_for_loan(self, loan_id: int) -> CreditWorkflowRow | None:
         """The newest decision requested for the loan, whatever its standing."""
         t = credit_workflows
         query = select(t).where(t.c.loan_id == loan_id).order_by(t.c.decision_id.desc()).limit(1)
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), CreditWorkflowRow)
 
     def add_review(self, **values: Any) -> int:
         return self._add(credit_reviews, **values)
 
-    def review(self, review_id: int, for_update: bool = False) -> Row | None:
+    def review(self, review_id: int, for_update: bool = False) -> CreditReviewRow | None:
         query = select(credit_reviews).where(credit_reviews.c.id == review_id)
-        return _one(self.conn.execute(self._locked(query) if for_update else query))
+        return _record(self.conn.execute(self._locked(query) if for_update else query), CreditReviewRow)
 
     def set_review(self, review_id: int, **values: Any) -> None:
         self.conn.execute(update(credit_reviews).where(credit_reviews.c.id == review_id).values(**values))
 
-    def reviews(self, decision_id: int) -> list[Row]:
+    def reviews(self, decision_id: int) -> list[CreditReviewRow]:
         t = credit_reviews
-        return _rows(self.conn.execute(select(t).where(t.c.decision_id == decision_id).order_by(t.c.id)))
+        return _records(
+            self.conn.execute(select(t).where(t.c.decision_id == decision_id).order_by(t.c.id)), CreditReviewRow
+        )
 
     def tenant_reviews(
         self, tenant_id: int, state: str | None = None, limit: int = 200, before_id: int | None = None
-    ) -> list[Row]:
+    ) -> list[CreditReviewRow]:
         """The bank's reviews, newest first, `limit` at a time; the next page starts below `before_id`."""
         t = credit_reviews
         query = select(t).where(t.c.tenant_id == tenant_id)
@@ -62,4 +65,4 @@ class CreditWorkflowRepo(_Repo):
             query = query.where(t.c.state == state)
         if before_id is not None:
             query = query.where(t.c.id < before_id)
-        return _rows(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)))
+        return _records(self.conn.execute(query.order_by(t.c.id.desc()).limit(limit)), CreditReviewRow)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select, update
 
-from wuxin.store.repos import Row, _one, _Repo
+from wuxin.store.repos import _one, _record, _Repo
+from wuxin.store.rows import Jt808TerminalRow
 from wuxin.store.tables import devices
 from wuxin.store.tables_jt808 import jt808_terminals
 
@@ -50,15 +51,17 @@ class Jt808Repo(_Repo):
         self.conn.execute(update(jt808_terminals).where(jt808_terminals.c.id == current["id"]).values(**values))
         return current["auth_code_hash"] is not None
 
-    def by_phone(self, phone: str) -> Row | None:
+    def by_phone(self, phone: str) -> Jt808TerminalRow | None:
         """The terminal provisioned for this SIM number (normalised), with its device's key and attributes."""
-        return _one(self.conn.execute(_WITH_DEVICE.where(jt808_terminals.c.phone == phone)))
+        return _record(self.conn.execute(_WITH_DEVICE.where(jt808_terminals.c.phone == phone)), Jt808TerminalRow)
 
-    def by_auth_code(self, auth_code_hash: str) -> Row | None:
-        return _one(self.conn.execute(_WITH_DEVICE.where(jt808_terminals.c.auth_code_hash == auth_code_hash)))
+    def by_auth_code(self, auth_code_hash: str) -> Jt808TerminalRow | None:
+        query = _WITH_DEVICE.where(jt808_terminals.c.auth_code_hash == auth_code_hash)
+        return _record(self.conn.execute(query), Jt808TerminalRow)
 
-    def of_device(self, device_id: int) -> Row | None:
-        return _one(self.conn.execute(_WITH_DEVICE.where(jt808_terminals.c.device_id == device_id)))
+    def of_device(self, device_id: int) -> Jt808TerminalRow | None:
+        query = _WITH_DEVICE.where(jt808_terminals.c.device_id == device_id)
+        return _record(self.conn.execute(query), Jt808TerminalRow)
 
     def enrol(self, terminal_row_id: int, auth_code_hash: str, now_ms: int) -> bool:
         """Give the terminal its auth code and close its window, only if it has none and the window is open.

@@ -156,3 +156,222 @@ class AlarmRow(TypedDict):
     cleared_by: int | None  # None when the rule cleared it
     escalation_level: int
     escalated_ms: int | None
+
+
+class CommandRow(TypedDict):
+    """A command to a device (device_commands), with the device's key."""
+
+    id: int
+    device_id: int
+    enterprise_id: int
+    tenant_id: int | None  # the requester's tenant; None: the platform
+    channel: str  # jt808
+    operation: str
+    params: dict[str, Any]
+    reason: str
+    loan_id: int | None
+    alarm_id: int | None
+    state: str  # requested approved sent acknowledged failed expired refused cancelled
+    four_eyes: int  # 1: a second person of the same bank must approve
+    requested_by: int
+    requested_ms: int
+    expires_ms: int
+    decided_by: int | None
+    decided_ms: int | None
+    decision_reason: str | None
+    msg_id: int | None
+    serial: int | None
+    sent_ms: int | None
+    answered_ms: int | None
+    answer: dict[str, Any] | None
+    failure: str | None
+    updated_ms: int
+    device_key: str
+
+
+class CalendarPeriodRow(TypedDict):
+    id: int
+    enterprise_id: int
+    site_id: int | None  # None with device_id None: the whole enterprise
+    device_id: int | None
+    kind: str  # shutdown | maintenance | holiday_extra
+    start_ms: int
+    end_ms: int  # exclusive
+    note: str
+    created_ms: int
+    created_by: int | None
+    declared_by_enterprise: bool
+    deleted_ms: int | None
+    deleted_by: int | None
+
+
+class BusinessImportRow(TypedDict):
+    id: int
+    kind: str
+    source: str  # enterprise_reported | bank | third_party
+    trust_level: float
+    received_ms: int
+    user_id: int | None
+    tenant_id: int | None
+    rows_total: int
+    rows_accepted: int
+    rows_duplicate: int
+    rows_rejected: int
+    payload_sha256: str | None
+
+
+class BusinessRecordRow(TypedDict):
+    id: int
+    import_id: int
+    enterprise_id: int | None  # None: market data
+    tenant_id: int | None  # set: only that bank (and the enterprise) reads it
+    kind: str
+    record_key: str
+    dedupe_key: str
+    first_day: int  # China local day numbers
+    last_day: int
+    data: dict[str, Any]
+    source: str
+    trust_level: float
+    ledger_leaf: int | None
+    created_ms: int
+
+
+class BusinessRejectionRow(TypedDict):
+    id: int
+    import_id: int
+    row_index: int
+    field: str | None
+    value: str | None
+    message: str
+    payload: str
+    received_ms: int
+
+
+class CreditModelSummaryRow(TypedDict):
+    """A registered scorecard without its body (the registry's list)."""
+
+    version: str
+    name: str
+    tenant_id: int | None  # None: a platform model any bank may use
+    trained_ms: int
+    trained_by: int | None
+    metrics: dict[str, Any]
+    training: dict[str, Any]
+
+
+class CreditModelRow(CreditModelSummaryRow):
+    body: dict[str, Any]  # wuxin.risk.scorecard.model_to_dict
+
+
+class CreditModelStateRow(TypedDict):
+    tenant_id: int
+    version: str
+    state: str  # draft | validated | approved | active | retired
+    validation: dict[str, Any] | None
+    validated_by: int | None
+    validated_ms: int | None
+    approved_by: int | None
+    approved_ms: int | None
+    activated_by: int | None
+    activated_ms: int | None
+    retired_by: int | None
+    retired_ms: int | None
+    updated_ms: int
+
+
+class ModelStabilityRow(TypedDict):
+    id: int
+    tenant_id: int
+    version: str
+    day: int
+    score_psi: float
+    band: str  # stable | watch | shifted
+    rows: int
+    detail: dict[str, Any]
+    created_ms: int
+
+
+class DecisionScoreRow(TypedDict):
+    """What a decision was scored on and its score (for the stability check)."""
+
+    id: int
+    features: dict[str, Any]
+    score: float
+
+
+class CreditDecisionRow(TypedDict):
+    id: int
+    enterprise_id: int
+    tenant_id: int
+    user_id: int | None
+    product_code: str
+    model_version: str
+    as_of_day: int
+    features: dict[str, Any]
+    cross_checks: list[dict[str, Any]]
+    decision: dict[str, Any]  # wuxin.risk.decisions.CreditDecision.to_dict
+    score: float
+    pd: float
+    grade: str
+    approved: bool
+    limit_cny: str | None  # decimal string
+    expected_loss_cny: str
+    ledger_leaf: int | None
+    decided_ms: int
+
+
+class CreditWorkflowRow(TypedDict):
+    decision_id: int
+    tenant_id: int
+    enterprise_id: int
+    loan_id: int | None
+    state: str  # referred | pending_approval | approved | declined
+    outcome: str  # approve | refer | decline
+    limit_cny: str | None
+    four_eyes_limit_cny: str | None
+    requested_by: int | None
+    created_ms: int
+    updated_ms: int
+
+
+class CreditReviewRow(TypedDict):
+    id: int
+    decision_id: int
+    tenant_id: int
+    enterprise_id: int
+    kind: str  # override | limit
+    requested_by: int
+    requested_role: str
+    reason: str
+    prior_outcome: str
+    prior_limit_cny: str | None
+    new_outcome: str
+    new_limit_cny: str | None
+    state: str  # pending | approved | rejected
+    created_ms: int
+    reviewed_by: int | None
+    review_reason: str | None
+    reviewed_ms: int | None
+    ledger_leaf: int | None
+    review_ledger_leaf: int | None
+
+
+class Jt808TerminalRow(TypedDict):
+    """A provisioned JT/T 808 terminal, with its device's key and attributes."""
+
+    id: int
+    device_id: int
+    phone: str  # SIM number without leading zeros
+    terminal_id: str
+    manufacturer_id: str | None
+    terminal_model: str | None
+    imei: str | None
+    provisioned_ms: int
+    provisioned_by_user_id: int | None
+    enrol_until_ms: int | None  # None: the window is closed
+    auth_code_hash: str | None  # None: no live auth code
+    enrolled_ms: int | None
+    header_version: str | None  # None: auto; "2013" / "2019": forced
+    device_key: str
+    attributes: dict[str, Any]

@@ -57,6 +57,7 @@ from wuxin.services.bootstrap import (
     indicator_packs,
 )
 from wuxin.services.devices.registry import consent_views
+from wuxin.store.rows import CreditDecisionRow
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
@@ -151,7 +152,7 @@ def require_lender(platform: Platform, uow, principal: Principal, enterprise_id:
     return enterprise, devices, consent_id
 
 
-def stored_decision(uow, decision_id: int) -> dict:
+def stored_decision(uow, decision_id: int) -> CreditDecisionRow:
     """A credit decision by id, with no access check (decisions are never deleted)."""
     row = uow.credit.decision(decision_id)
     if row is None:
@@ -575,9 +576,10 @@ def outcome_rows(platform: Platform, tenant: int | None) -> tuple[list[dict], li
     rows, flags, days = [], [], []
     with platform.uow() as uow:
         for outcome in uow.credit.loan_outcomes(tenant):
-            enterprise = uow.enterprises.get(outcome["enterprise_id"])
+            enterprise_id = outcome["enterprise_id"]  # a loan outcome names its borrower
+            enterprise = uow.enterprises.get(enterprise_id) if enterprise_id is not None else None
             if enterprise is None:
-                raise enterprise_not_found(outcome["enterprise_id"])
+                raise NotFound(f"enterprise {enterprise_id} does not exist")
             as_of = outcome["first_day"] if outcome["first_day"] else default_as_of_day(platform)
             rows.append(gather(platform, uow, enterprise, uow.devices.list(enterprise["id"]), tenant, as_of).features)
             data = outcome["data"]

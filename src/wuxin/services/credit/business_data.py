@@ -30,6 +30,7 @@ from wuxin.security.policy import Principal, enterprise_not_found, require_own_e
 from wuxin.services.bootstrap import business_kinds
 from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.record import record_evidence
+from wuxin.store.rows import BusinessRecordRow
 
 PRIVATE_KINDS = {"loan_outcomes"}  # the lender's own book: never shared with other banks
 MAX_ROWS = 100_000
@@ -170,7 +171,7 @@ def records(platform: Platform, principal: Principal, enterprise_id: int, kind: 
     return {"enterprise_id": enterprise_id, "records": [record_view(r) for r in rows]}
 
 
-def record_view(row: dict) -> dict:
+def record_view(row: BusinessRecordRow) -> dict:
     proof = f"/api/v1/ledger/entries/{row['ledger_leaf']}/proof" if row.get("ledger_leaf") is not None else None
     return {
         "id": row["id"],

@@ -53,6 +53,7 @@ from wuxin.services.credit.governance import (
     usable_model,
 )
 from wuxin.services.evidence.record import record_evidence
+from wuxin.store.rows import CreditDecisionRow
 
 # ---------------------------------------------------------------- models
 
@@ -317,7 +318,7 @@ def decide_credit(
     return decision_view(stored)
 
 
-def decision_view(row: dict) -> dict:
+def decision_view(row: CreditDecisionRow) -> dict:
     eid = row["enterprise_id"]
     outcome = row["decision"].get("outcome") or ("approve" if row["approved"] else "decline")  # older records
     return {

@@ -9,6 +9,7 @@ model does not exist for the caller (404). Each step is audited.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,7 @@ class DatabaseModelRegistry:
         return active_model(self._uow, self._tenant)[0]
 
 
-def is_simulated(model_row: dict) -> bool:
+def is_simulated(model_row: Mapping[str, Any]) -> bool:
     """Trained on simulated data: a simulated book, or a file its spec declares simulated."""
     training = model_row.get("training") or {}
     return training.get("source") == "simulated" or bool(training.get("simulated"))
@@ -293,7 +294,7 @@ def model_view_of(platform: Platform, tenant_id: int, version: str) -> dict:
     return _view(row, state, names)
 
 
-def _view(row: dict, state: dict | None, names: dict[int, str]) -> dict:
+def _view(row: Mapping[str, Any], state: Mapping[str, Any] | None, names: dict[int, str]) -> dict:
     simulated = is_simulated(row)
     current = state["state"] if state else "draft"
     out = {k: v for k, v in row.items() if k != "body"}

@@ -29,7 +29,7 @@ from wuxin.services.bootstrap import product as get_product
 from wuxin.services.credit.assessment import readable_decision, require_lender, stored_decision
 from wuxin.services.credit.loans import money, own_loan, public_loan
 from wuxin.services.evidence.record import record_evidence
-from wuxin.store.rows import LoanRow
+from wuxin.store.rows import CreditReviewRow, CreditWorkflowRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 STATES = ("referred", "pending_approval", "approved", "declined")
@@ -363,13 +363,13 @@ def pending(
 
 def _lendable_reviews(
     platform: Platform, uow: UnitOfWork, principal: Principal, wanted: int, before_id: int | None
-) -> list[dict]:
+) -> list[CreditReviewRow]:
     """Up to `wanted` pending reviews below `before_id` on borrowers the bank may still lend on."""
     tenant_id = principal.tenant_id
     if tenant_id is None:  # a bank role outside any bank has no reviews
         return []
     lendable: dict[int, bool] = {}
-    out: list[dict] = []
+    out: list[CreditReviewRow] = []
     while len(out) < wanted:
         batch = uow.credit_workflow.tenant_reviews(tenant_id, "pending", wanted, before_id)
         for r in batch:
@@ -419,8 +419,10 @@ def workflow_view(uow: UnitOfWork, decision_id: int) -> dict:
     }
 
 
-def review_view(uow: UnitOfWork, r: dict) -> dict:
-    names = {uid: _username(uow, uid) for uid in {r["requested_by"], r["reviewed_by"]} if uid is not None}
+def review_view(uow: UnitOfWork, r: CreditReviewRow) -> dict:
+    names: dict[int | None, str | None] = {
+        uid: _username(uow, uid) for uid in {r["requested_by"], r["reviewed_by"]} if uid is not None
+    }
     state_zh, state_en = REVIEW_LABELS[r["state"]]
     kind_zh, kind_en = KIND_LABELS[r["kind"]]
     return {
@@ -458,7 +460,7 @@ def _username(uow: UnitOfWork, user_id: int) -> str | None:
 # ---------------------------------------------------------------- steps
 
 
-def _workflow(uow: UnitOfWork, decision: dict, now_ms: int, for_update: bool = False) -> dict:
+def _workflow(uow: UnitOfWork, decision: dict, now_ms: int, for_update: bool = False) -> CreditWorkflowRow:
     """The decision's standing; a decision made before the workflow existed gets one (no loan, as decided)."""
     row = uow.credit_workflow.workflow(decision["id"], for_update)
     if row is not None:
@@ -485,7 +487,7 @@ def _workflow(uow: UnitOfWork, decision: dict, now_ms: int, for_update: bool = F
     return _stored_workflow(uow, decision["id"], for_update)
 
 
-def _stored_workflow(uow: UnitOfWork, decision_id: int, for_update: bool = False) -> dict:
+def _stored_workflow(uow: UnitOfWork, decision_id: int, for_update: bool = False) -> CreditWorkflowRow:
     """The workflow row of a decision that has one (it was read or written in this transaction)."""
     row = uow.credit_workflow.workflow(decision_id, for_update)
     if row is None:
@@ -547,11 +549,13 @@ def _add_review(
     return review_id
 
 
-def _subject(review_row: dict) -> str:
+def _subject(review_row: CreditReviewRow) -> str:
     return f"credit_decision:{review_row['decision_id']}:review:{review_row['id']}"
 
 
-def _move_loan(uow: UnitOfWork, principal: Principal, workflow: dict, review_row: dict | None, now_ms: int) -> None:
+def _move_loan(
+    uow: UnitOfWork, principal: Principal, workflow: CreditWorkflowRow, review_row: CreditReviewRow | None, now_ms: int
+) -> None:
     """A final decision moves its loan application: approved -> assessment, declined -> rejected."""
     if workflow["loan_id"] is None:
         return
@@ -579,7 +583,13 @@ def _move_loan(uow: UnitOfWork, principal: Principal, workflow: dict, review_row
 
 
 def _log(
-    uow: UnitOfWork, principal: Principal, workflow: dict, action: str, subject: str, detail: dict, now_ms: int
+    uow: UnitOfWork,
+    principal: Principal,
+    workflow: CreditWorkflowRow,
+    action: str,
+    subject: str,
+    detail: dict,
+    now_ms: int,
 ) -> None:
     uow.logs.access(
         at_ms=now_ms,

@@ -31,6 +31,7 @@ from wuxin.services.devices.registry import (
     require_device_manager_of,
     site_zone,
 )
+from wuxin.store.rows import CalendarPeriodRow
 from wuxin.store.uow import UnitOfWork
 
 MAX_PERIOD_MS = 366 * DAY_MS  # a declared period longer than a year is a typo, or no longer a calendar
@@ -234,7 +235,7 @@ def add_periods(platform: Platform, principal: Principal | None, enterprise_id: 
         return added
 
 
-def _stored_period(uow: UnitOfWork, period_id: int) -> dict:
+def _stored_period(uow: UnitOfWork, period_id: int) -> CalendarPeriodRow:
     """A period this unit of work has just added (so it exists)."""
     row = uow.calendars.period(period_id)
     if row is None:
@@ -315,7 +316,7 @@ def _device_keys(uow: UnitOfWork, enterprise_id: int) -> dict[int, str]:
     return {d["id"]: d["key"] for d in uow.devices.list(enterprise_id)}
 
 
-def public_period(row: dict, keys: dict[int, str]) -> dict:
+def public_period(row: CalendarPeriodRow, keys: dict[int, str]) -> dict:
     return {
         "id": row["id"],
         "enterprise_id": row["enterprise_id"],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from wuxin.bootstrap import Platform
@@ -43,7 +43,7 @@ from wuxin.services.credit.loans import own_loan
 from wuxin.services.devices.registry import consent_views, known_device, require_device_manager_of
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.alarms import readable_alarm
-from wuxin.store.rows import DeviceRow, LoanRow
+from wuxin.store.rows import CommandRow, DeviceRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def _rpc_channel(platform: Platform, name: str, device_type: str) -> Channel:
     return rpc_channel(name, device_type, model.source if model is not None else None)
 
 
-def _operation_of(platform: Platform, row: dict, device: DeviceRow) -> Operation:
+def _operation_of(platform: Platform, row: CommandRow, device: DeviceRow) -> Operation:
     """The operation a stored command asks for, as its channel defines it now."""
     if row["channel"] in RPC_CHANNELS:
         return _rpc_channel(platform, row["channel"], device["device_type"]).operation(row["operation"])
@@ -303,13 +303,15 @@ def _decide(platform: Platform, principal: Principal, command_id: int, step: str
         return public_command(_stored(uow, command_id))
 
 
-def _require_canceller(principal: Principal, row: dict) -> None:
+def _require_canceller(principal: Principal, row: CommandRow) -> None:
     if principal.is_admin or (principal.tenant_id is not None and principal.tenant_id == row["tenant_id"]):
         return
     raise Denied(f"only the requesting tenant may cancel command {row['id']}")
 
 
-def _require_approver(platform: Platform, uow: UnitOfWork, principal: Principal, row: dict, recheck: bool) -> None:
+def _require_approver(
+    platform: Platform, uow: UnitOfWork, principal: Principal, row: CommandRow, recheck: bool
+) -> None:
     """Four eyes: a bank role of the requesting bank, not the requester; the device, loan and vehicle still allow it."""
     if principal.role not in BANK_ROLES or principal.tenant_id != row["tenant_id"]:
         raise Denied(f"command {row['id']} is decided by a credit officer or risk manager of the requesting bank")
@@ -332,7 +334,7 @@ def _require_approver(platform: Platform, uow: UnitOfWork, principal: Principal,
 # ---------------------------------------------------------------- reading
 
 
-def readable_command(uow: UnitOfWork, principal: Principal, command_id: int, now_ms: int) -> dict:
+def readable_command(uow: UnitOfWork, principal: Principal, command_id: int, now_ms: int) -> CommandRow:
     """A command this principal may read: the admin, the requesting tenant's users while the enterprise's consent to
     the tenant is valid (an answer may carry the vehicle's position), and the device's own enterprise (a borrower sees
     what was done to its vehicle); for anyone else it does not exist."""
@@ -342,7 +344,7 @@ def readable_command(uow: UnitOfWork, principal: Principal, command_id: int, now
     return row
 
 
-def _may_read(principal: Principal, row: dict) -> bool:
+def _may_read(principal: Principal, row: CommandRow) -> bool:
     if principal.is_admin:
         return True
     if principal.role is Role.ENTERPRISE_USER:
@@ -350,7 +352,7 @@ def _may_read(principal: Principal, row: dict) -> bool:
     return principal.tenant_id is not None and principal.tenant_id == row["tenant_id"]
 
 
-def _still_consented(uow: UnitOfWork, principal: Principal, row: dict, now_ms: int) -> bool:
+def _still_consented(uow: UnitOfWork, principal: Principal, row: Mapping[str, Any], now_ms: int) -> bool:
     consents = consent_views(uow.consents.for_enterprise(row["enterprise_id"]))
     return may_know_enterprise(principal, row["enterprise_id"], consents, now_ms)
 
@@ -467,7 +469,7 @@ OPERATION_PARAMS: dict[str, dict[str, dict]] = {
 }
 
 
-def public_command(row: dict) -> dict:
+def public_command(row: CommandRow) -> dict:
     out = {
         k: row[k]
         for k in (
@@ -501,7 +503,7 @@ def public_command(row: dict) -> dict:
 # ---------------------------------------------------------------- the ledger and the audit log
 
 
-def _stored(uow: UnitOfWork, command_id: int) -> dict:
+def _stored(uow: UnitOfWork, command_id: int) -> CommandRow:
     """The command as stored now (the caller wrote or read it in this unit of work, so it exists)."""
     row = uow.commands.get(command_id)
     if row is None:
@@ -510,7 +512,7 @@ def _stored(uow: UnitOfWork, command_id: int) -> dict:
 
 
 def _record(
-    platform: Platform, uow: UnitOfWork, row: dict, step: str, user_id: int | None, now_ms: int, extra: dict
+    platform: Platform, uow: UnitOfWork, row: CommandRow, step: str, user_id: int | None, now_ms: int, extra: dict
 ) -> None:
     """One audit entry and one evidence entry per step of the command's life (counted once committed: close enough)."""
     platform.metrics.commands.labels(row["operation"], step).inc()
@@ -649,7 +651,7 @@ class DatabaseOutbox:
         with self.platform.uow() as uow:
             device = uow.devices.by_key(device_key)
             row = uow.commands.sent_as(device["id"], serial) if device else None
-            if row is None:
+            if row is None or row["msg_id"] is None:  # a sent command has the message id it was sent as
                 return None
             step, failure = judge_answer(row["operation"], row["msg_id"], msg_id, answer)
             if step is None:

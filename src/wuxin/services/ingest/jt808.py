@@ -36,7 +36,7 @@ from wuxin.services.bootstrap import device_types_with, has_role
 from wuxin.services.devices.connectivity import record_device_presence
 from wuxin.services.devices.registry import known_device, require_device_manager_of
 from wuxin.services.ingest.telemetry import ingest_lines
-from wuxin.store.rows import DeviceRow
+from wuxin.store.rows import DeviceRow, Jt808TerminalRow
 
 AUTH_CODE_PREFIX = "wxj_"  # tells a JT/T 808 auth code from a device token ('wxd_') at a glance
 DEFAULT_ENROL_WINDOW_S = 72 * 3600
@@ -152,7 +152,7 @@ def _optional(value: str | None, pattern, name: str, wanted: str) -> str | None:
     return _checked(value, pattern, name, wanted) if value else None
 
 
-def _provisioned(row: dict) -> ProvisionedTerminal:
+def _provisioned(row: Jt808TerminalRow) -> ProvisionedTerminal:
     attributes = row["attributes"]
     return ProvisionedTerminal(
         row["device_key"],
@@ -187,7 +187,7 @@ class DatabaseDirectory:
             log.warning("JT808 registration of phone %s refused: %s", phone, verdict.reason)
         return verdict.result, auth_code
 
-    def _enrol(self, row: dict, body: dict[str, Any], now_ms: int) -> tuple[Verdict, str | None]:
+    def _enrol(self, row: Jt808TerminalRow, body: dict[str, Any], now_ms: int) -> tuple[Verdict, str | None]:
         auth_code = new_token(AUTH_CODE_PREFIX)
         with self.platform.uow() as uow:
             if not uow.jt808.enrol(row["id"], token_hash(auth_code), now_ms):  # another registration won
