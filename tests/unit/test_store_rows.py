@@ -18,6 +18,7 @@ from wuxin.store.tables import (
     devices,
     enterprises,
     quarantine,
+    readings,
     sites,
     tenants,
     thing_models,
@@ -36,6 +37,15 @@ from wuxin.store.tables_credit import (
 )
 from wuxin.store.tables_credit_workflow import credit_reviews, credit_workflows
 from wuxin.store.tables_jt808 import jt808_terminals
+from wuxin.store.tables_ledger import (
+    epcis_events,
+    ledger_entries,
+    ledger_keys,
+    ledger_tree_heads,
+    product_batches,
+    product_scans,
+    products,
+)
 from wuxin.store.tables_monitoring import alarms, loans
 from wuxin.store.uow import UnitOfWork
 
@@ -61,6 +71,13 @@ RECORDS: dict[type, Table] = {
     rows.CreditDecisionRow: credit_decisions,
     rows.CreditWorkflowRow: credit_workflows,
     rows.CreditReviewRow: credit_reviews,
+    rows.LedgerEntryRow: ledger_entries,
+    rows.TreeHeadRow: ledger_tree_heads,
+    rows.SigningKeyRow: ledger_keys,
+    rows.ProductBatchRow: product_batches,
+    rows.ProductRow: products,
+    rows.ProductScanRow: product_scans,
+    rows.EpcisEventRow: epcis_events,
 }
 
 
@@ -78,6 +95,7 @@ SHAPES: dict[type, dict[str, Column]] = {
         "attributes": devices.c.attributes,
     },
     rows.CreditModelSummaryRow: _columns(credit_models, without=("body",)),
+    rows.CounterReadingRow: {c.name: c for c in (readings.c.device_id, readings.c.ts_ms, readings.c.num)},
     rows.DecisionScoreRow: {
         c.name: c for c in (credit_decisions.c.id, credit_decisions.c.features, credit_decisions.c.score)
     },
@@ -201,6 +219,7 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         rows.AlarmRow: uow.monitoring.alarm(alarm_id),
         **_device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id),
         **_credit_rows(uow, now, tenant_id, enterprise_id, user_id, loan_id),
+        **_ledger_rows(uow, now, enterprise_id, device_id, batch_id),
     }
     assert set(read) == set(RECORDS) | set(SHAPES)
     for record, row in read.items():
@@ -324,4 +343,61 @@ def _credit_rows(uow, now, tenant_id, enterprise_id, user_id, loan_id) -> dict[t
         rows.DecisionScoreRow: uow.credit.decisions_of_tenant(tenant_id, "v1", now)[0],
         rows.CreditWorkflowRow: uow.credit_workflow.workflow(decision_id),
         rows.CreditReviewRow: uow.credit_workflow.review(review_id),
+    }
+
+
+def _ledger_rows(uow, now, enterprise_id, device_id, batch_id) -> dict[type, object]:
+    """Ledger entries, tree heads, the signing key, products and EPCIS events, read back."""
+    uow.ledger.add_entry(0, "batch", "batch:1", enterprise_id, None, "platform", "{}", now)
+    uow.ledger.add_tree_head(tree_size=1, root_hash="0" * 64, timestamp_ms=now, signature="s", public_key="k")
+    uow.ledger.add_signing_key("tree_head", "k", b"secret", now)
+    product_batch_id = uow.ledger.add_product_batch(
+        enterprise_id=enterprise_id,
+        gtin="06901234567892",
+        lot="L1",
+        company_prefix_digits=7,
+        origin="Farm",
+        production_start_ms=now,
+        production_end_ms=now,
+        created_ms=now,
+    )
+    uow.ledger.add_products(
+        [
+            dict(
+                batch_id=product_batch_id,
+                enterprise_id=enterprise_id,
+                gtin="06901234567892",
+                serial="1",
+                epc="urn:epc:id:sgtin:0690123.456789.1",
+                digital_link="https://id.gs1.org/01/06901234567892/21/1",
+                issued_ms=now,
+                leaf_index=0,
+            )
+        ]
+    )
+    product = uow.ledger.product("06901234567892", "1")
+    uow.ledger.add_scan(
+        product_id=product["id"], gtin="06901234567892", serial="1", scanned_ms=now, client_hash="h", verdict="genuine"
+    )
+    uow.ledger.add_epcis_event(
+        hash_id="ni:///sha-256;x",
+        enterprise_id=enterprise_id,
+        event_type="ObjectEvent",
+        event_time_ms=now,
+        record_time_ms=now,
+        event="{}",
+        leaf_index=0,
+    )
+    uow.telemetry.add_readings(
+        [dict(device_id=device_id, key="counter", ts_ms=now, num=1.0, batch_id=batch_id, received_ms=now)]
+    )
+    return {
+        rows.LedgerEntryRow: uow.ledger.entry(0),
+        rows.TreeHeadRow: uow.ledger.latest_tree_head(),
+        rows.SigningKeyRow: uow.ledger.signing_key("tree_head"),
+        rows.ProductBatchRow: uow.ledger.product_batch(product_batch_id),
+        rows.ProductRow: product,
+        rows.ProductScanRow: uow.ledger.scans(product["id"])[0],
+        rows.EpcisEventRow: uow.ledger.query_epcis_events({}, None, 0, 10)[0],
+        rows.CounterReadingRow: uow.ledger.counter_readings(enterprise_id, ["meter"], "counter", now, now)[0],
     }

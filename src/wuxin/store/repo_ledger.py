@@ -8,7 +8,17 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import Row, _record, _records, _Repo
+from wuxin.store.rows import (
+    CounterReadingRow,
+    EpcisEventRow,
+    LedgerEntryRow,
+    ProductBatchRow,
+    ProductRow,
+    ProductScanRow,
+    SigningKeyRow,
+    TreeHeadRow,
+)
 from wuxin.store.tables import devices, events, readings
 from wuxin.store.tables_ledger import (
     epcis_event_epcs,
@@ -103,8 +113,10 @@ class LedgerRepo(_Repo):
             ),
         )
 
-    def entry(self, leaf_index: int) -> Row | None:
-        return _one(self.conn.execute(select(ledger_entries).where(ledger_entries.c.leaf_index == leaf_index)))
+    def entry(self, leaf_index: int) -> LedgerEntryRow | None:
+        return _record(
+            self.conn.execute(select(ledger_entries).where(ledger_entries.c.leaf_index == leaf_index)), LedgerEntryRow
+        )
 
     def leaf_data(self, first_index: int, count: int) -> list[str]:
         """The canonical JSON of leaves first_index .. first_index+count-1, in leaf order."""
@@ -115,42 +127,45 @@ class LedgerRepo(_Repo):
         )
         return list(self.conn.execute(query).scalars())
 
-    def entries_by_subjects(self, subjects: Sequence[str]) -> list[Row]:
+    def entries_by_subjects(self, subjects: Sequence[str]) -> list[LedgerEntryRow]:
         query = (
             select(ledger_entries)
             .where(ledger_entries.c.subject.in_(list(subjects)))
             .order_by(ledger_entries.c.leaf_index)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), LedgerEntryRow)
 
     # ---- tree heads and the signing key -----------------------------------------------------------
 
     def add_tree_head(self, **values: Any) -> int:
         return self._add(ledger_tree_heads, **values)
 
-    def latest_tree_head(self, min_tree_size: int = 0) -> Row | None:
+    def latest_tree_head(self, min_tree_size: int = 0) -> TreeHeadRow | None:
         query = (
             select(ledger_tree_heads)
             .where(ledger_tree_heads.c.tree_size >= min_tree_size)
             .order_by(ledger_tree_heads.c.id.desc())
             .limit(1)
         )
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), TreeHeadRow)
 
-    def tree_heads(self, limit: int) -> list[Row]:
-        return _rows(self.conn.execute(select(ledger_tree_heads).order_by(ledger_tree_heads.c.id.desc()).limit(limit)))
+    def tree_heads(self, limit: int) -> list[TreeHeadRow]:
+        return _records(
+            self.conn.execute(select(ledger_tree_heads).order_by(ledger_tree_heads.c.id.desc()).limit(limit)),
+            TreeHeadRow,
+        )
 
-    def tree_head_of_size(self, tree_size: int) -> Row | None:
+    def tree_head_of_size(self, tree_size: int) -> TreeHeadRow | None:
         query = (
             select(ledger_tree_heads)
             .where(ledger_tree_heads.c.tree_size == tree_size)
             .order_by(ledger_tree_heads.c.id.desc())
             .limit(1)
         )
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), TreeHeadRow)
 
-    def signing_key(self, purpose: str) -> Row | None:
-        return _one(self.conn.execute(select(ledger_keys).where(ledger_keys.c.purpose == purpose)))
+    def signing_key(self, purpose: str) -> SigningKeyRow | None:
+        return _record(self.conn.execute(select(ledger_keys).where(ledger_keys.c.purpose == purpose)), SigningKeyRow)
 
     def add_signing_key(self, purpose: str, public_key: str, encrypted_private_key: bytes, created_ms: int) -> None:
         """Insert the key unless another process won the race (then the caller reads theirs)."""
@@ -202,12 +217,14 @@ class LedgerRepo(_Repo):
     def add_product_batch(self, **values: Any) -> int:
         return self._add(product_batches, issued_count=0, **values)
 
-    def product_batch(self, batch_id: int) -> Row | None:
-        return _one(self.conn.execute(select(product_batches).where(product_batches.c.id == batch_id)))
+    def product_batch(self, batch_id: int) -> ProductBatchRow | None:
+        return _record(
+            self.conn.execute(select(product_batches).where(product_batches.c.id == batch_id)), ProductBatchRow
+        )
 
-    def product_batch_by_lot(self, gtin: str, lot: str) -> Row | None:
+    def product_batch_by_lot(self, gtin: str, lot: str) -> ProductBatchRow | None:
         query = select(product_batches).where(product_batches.c.gtin == gtin, product_batches.c.lot == lot)
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), ProductBatchRow)
 
     def reserve_identities(self, batch_id: int, count: int, cap: int) -> int | None:
         """Raise issued_count by count if it stays <= cap (row locked); returns the old count, or None."""
@@ -224,15 +241,17 @@ class LedgerRepo(_Repo):
         if rows:
             self.conn.execute(insert(products), list(rows))
 
-    def product(self, gtin: str, serial: str) -> Row | None:
-        return _one(self.conn.execute(select(products).where(products.c.gtin == gtin, products.c.serial == serial)))
+    def product(self, gtin: str, serial: str) -> ProductRow | None:
+        return _record(
+            self.conn.execute(select(products).where(products.c.gtin == gtin, products.c.serial == serial)), ProductRow
+        )
 
-    def products_by_digital_links(self, links: Sequence[str]) -> list[Row]:
-        return _rows(self.conn.execute(select(products).where(products.c.digital_link.in_(list(links)))))
+    def products_by_digital_links(self, links: Sequence[str]) -> list[ProductRow]:
+        return _records(self.conn.execute(select(products).where(products.c.digital_link.in_(list(links)))), ProductRow)
 
     def counter_readings(
         self, enterprise_id: int, device_types: Collection[str], key: str, from_ms: int, to_ms: int
-    ) -> list[Row]:
+    ) -> list[CounterReadingRow]:
         """Readings of `key` on the enterprise's devices of `device_types` in [from_ms, to_ms], per device in time order."""
         query = (
             select(readings.c.device_id, readings.c.ts_ms, readings.c.num)
@@ -246,18 +265,18 @@ class LedgerRepo(_Repo):
             )
             .order_by(readings.c.device_id, readings.c.ts_ms)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), CounterReadingRow)
 
     def add_scan(self, **values: Any) -> None:
         self.conn.execute(insert(product_scans).values(**values))
 
-    def scans(self, product_id: int, since_ms: int = 0) -> list[Row]:
+    def scans(self, product_id: int, since_ms: int = 0) -> list[ProductScanRow]:
         query = (
             select(product_scans)
             .where(product_scans.c.product_id == product_id, product_scans.c.scanned_ms >= since_ms)
             .order_by(product_scans.c.scanned_ms)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), ProductScanRow)
 
     # ---- EPCIS ----------------------------------------------------------------------------------
 
@@ -273,7 +292,7 @@ class LedgerRepo(_Repo):
 
     def query_epcis_events(
         self, filters: dict[str, Any], enterprise_ids: Sequence[int] | None, after_id: int, limit: int
-    ) -> list[Row]:
+    ) -> list[EpcisEventRow]:
         """Events matching EPCIS SimpleEventQuery filters (already normalised), by id order, after a cursor."""
         query = select(epcis_events).where(epcis_events.c.id > after_id).order_by(epcis_events.c.id).limit(limit)
         if enterprise_ids is not None:
@@ -295,16 +314,16 @@ class LedgerRepo(_Repo):
         for name, roles in (("MATCH_epc", ("epc",)), ("MATCH_anyEPC", ("epc", "parent", "input", "output"))):
             if filters.get(name):
                 query = query.where(epcis_events.c.id.in_(self._events_naming(filters[name], roles)))
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), EpcisEventRow)
 
-    def events_naming_epc(self, epc: str) -> list[Row]:
+    def events_naming_epc(self, epc: str) -> list[EpcisEventRow]:
         """Events that name this canonical EPC in any role, by event time."""
         query = (
             select(epcis_events)
             .where(epcis_events.c.id.in_(self._events_naming([(epc, False)], ("epc", "parent", "input", "output"))))
             .order_by(epcis_events.c.event_time_ms, epcis_events.c.id)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), EpcisEventRow)
 
     @staticmethod
     def _events_naming(patterns: Sequence[tuple[str, bool]], roles: Sequence[str]):

@@ -375,3 +375,91 @@ class Jt808TerminalRow(TypedDict):
     header_version: str | None  # None: auto; "2013" / "2019": forced
     device_key: str
     attributes: dict[str, Any]
+
+
+class LedgerEntryRow(TypedDict):
+    leaf_index: int
+    kind: str
+    subject: str
+    enterprise_id: int | None  # None: several enterprises, or a platform fact
+    owner_tenant_id: int | None  # None: the enterprise's business
+    data_class: str
+    leaf_data: str  # the exact hashed bytes (UTF-8 JSON)
+    created_ms: int
+
+
+class TreeHeadRow(TypedDict):
+    id: int
+    tree_size: int
+    root_hash: str
+    timestamp_ms: int
+    signature: str
+    public_key: str
+
+
+class SigningKeyRow(TypedDict):
+    id: int
+    purpose: str
+    public_key: str
+    encrypted_private_key: bytes  # 12-byte nonce || ciphertext+tag
+    created_ms: int
+
+
+class ProductBatchRow(TypedDict):
+    id: int
+    enterprise_id: int
+    gtin: str
+    lot: str
+    company_prefix_digits: int
+    origin: str
+    production_start_ms: int
+    production_end_ms: int
+    issued_count: int
+    created_ms: int
+
+
+class ProductRow(TypedDict):
+    id: int
+    batch_id: int
+    enterprise_id: int
+    gtin: str
+    serial: str
+    epc: str  # urn:epc:id:sgtin:...
+    digital_link: str
+    issued_ms: int
+    leaf_index: int
+
+
+class ProductScanRow(TypedDict):
+    id: int
+    product_id: int | None  # None: no such product
+    gtin: str
+    serial: str
+    scanned_ms: int
+    client_hash: str
+    lat: float | None
+    lon: float | None
+    verdict: str
+
+
+class EpcisEventRow(TypedDict):
+    id: int
+    hash_id: str
+    enterprise_id: int
+    event_type: str
+    event_time_ms: int
+    record_time_ms: int
+    biz_step: str | None
+    disposition: str | None
+    read_point: str | None
+    biz_location: str | None
+    event: str  # the event as captured (JSON)
+    leaf_index: int
+
+
+class CounterReadingRow(TypedDict):
+    """One reading of a counter on a device (the measured output that caps a batch)."""
+
+    device_id: int
+    ts_ms: int
+    num: float | None

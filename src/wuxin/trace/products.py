@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 MAX_PLAUSIBLE_SPEED_KMH = 250.0  # faster than a car or high-speed train between two scans: a copied code
 MIN_DISTANCE_FOR_SPEED_CHECK_KM = 50.0  # below this, phone location noise and reused apps explain jumps
@@ -28,7 +29,7 @@ def counter_increase(values: Iterable[float]) -> int:
     return int(total)
 
 
-def measured_output(rows: Sequence[dict]) -> int:
+def measured_output(rows: Sequence[Mapping[str, Any]]) -> int:
     """Sum of counter_increase per device over rows {device_id, ts_ms, num} sorted by device then time."""
     by_device: dict[int, list[float]] = {}
     for row in rows:

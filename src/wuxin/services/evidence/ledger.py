@@ -35,6 +35,7 @@ from wuxin.ledger.signing import (
     verify_tree_head,
 )
 from wuxin.store.ledger_tree import SqlNodeStore, append_leaf_hash, with_tree
+from wuxin.store.rows import LedgerEntryRow, TreeHeadRow
 from wuxin.store.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -183,7 +184,7 @@ def _sign_and_store(platform: Platform, uow: UnitOfWork, key: Ed25519PrivateKey,
     return head
 
 
-def _head_from_row(row: dict) -> SignedTreeHead:
+def _head_from_row(row: TreeHeadRow) -> SignedTreeHead:
     return SignedTreeHead(
         row["tree_size"],
         bytes.fromhex(row["root_hash"]),
@@ -307,7 +308,7 @@ def _require(row: T | None, what: str) -> T:
     return row
 
 
-def _inclusions(platform: Platform, entries: list[dict]) -> tuple[list[dict[str, Any]], SignedTreeHead]:
+def _inclusions(platform: Platform, entries: list[LedgerEntryRow]) -> tuple[list[dict[str, Any]], SignedTreeHead]:
     """Inclusion proofs of entries (with their leaf data) under one signed head that covers them all."""
     head = _head_covering(platform, max(e["leaf_index"] for e in entries) + 1)
     with platform.uow() as uow:

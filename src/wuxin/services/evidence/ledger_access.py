@@ -30,6 +30,7 @@ from wuxin.services.evidence import trace
 from wuxin.services.evidence.ledger import _inclusions, _require
 from wuxin.services.ingest.retention import gone_message
 from wuxin.services.monitoring import alarms as monitoring
+from wuxin.store.rows import LedgerEntryRow
 from wuxin.store.uow import UnitOfWork
 
 
@@ -69,7 +70,7 @@ def evidence_bundle(platform: Platform, principal: Principal, subject: str) -> d
     }
 
 
-def _inputs_of(entry: dict) -> list[str]:
+def _inputs_of(entry: LedgerEntryRow) -> list[str]:
     data = json.loads(entry["leaf_data"]).get("data")
     inputs = data.get("inputs") if isinstance(data, dict) else None
     return [s for s in inputs if isinstance(s, str)] if isinstance(inputs, list) else []
@@ -81,7 +82,7 @@ Reader = Callable[[Platform, UnitOfWork, Principal, dict], None]
 
 
 def _may_read(
-    platform: Platform, uow: UnitOfWork, principal: Principal, entry: dict, seen: dict[tuple[str, str], bool]
+    platform: Platform, uow: UnitOfWork, principal: Principal, entry: LedgerEntryRow, seen: dict[tuple[str, str], bool]
 ) -> bool:
     """True if the domain lets the principal read the thing; False if it does not exist for them or their
     role never reads it (the domain's Denied): callers answer both as a missing entry.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from wuxin.security.policy import Principal, enterprise_not_found, require_can_s
 from wuxin.services.bootstrap import device_types_with
 from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.ledger import append_entry, record
-from wuxin.store.rows import EnterpriseRow
+from wuxin.store.rows import EnterpriseRow, ProductBatchRow, ProductRow
 from wuxin.store.uow import UnitOfWork
 from wuxin.trace.epcis import (
     EVENT_TYPES,
@@ -150,7 +151,7 @@ def batch_view(platform: Platform, principal: Principal, batch_id: int) -> dict:
     return _batch_public(batch, measured)
 
 
-def readable_batch(platform: Platform, uow: UnitOfWork, principal: Principal, batch_id: int) -> dict:
+def readable_batch(platform: Platform, uow: UnitOfWork, principal: Principal, batch_id: int) -> ProductBatchRow:
     """A production batch, for whoever acts for its enterprise (its users, the admin, a consented integrator)."""
     batch = _batch(uow, batch_id)
     try:
@@ -160,14 +161,14 @@ def readable_batch(platform: Platform, uow: UnitOfWork, principal: Principal, ba
     return batch
 
 
-def _batch(uow: UnitOfWork, batch_id: int) -> dict:
+def _batch(uow: UnitOfWork, batch_id: int) -> ProductBatchRow:
     batch = uow.ledger.product_batch(batch_id)
     if batch is None:
         raise NotFound(f"product batch {batch_id} does not exist")
     return batch
 
 
-def _measured(uow: UnitOfWork, batch: dict) -> int:
+def _measured(uow: UnitOfWork, batch: ProductBatchRow) -> int:
     rows = uow.ledger.counter_readings(
         batch["enterprise_id"],
         device_types_with("counts_output"),
@@ -178,7 +179,7 @@ def _measured(uow: UnitOfWork, batch: dict) -> int:
     return measured_output(rows)
 
 
-def _batch_public(batch: dict, measured: int) -> dict:
+def _batch_public(batch: Mapping[str, Any], measured: int) -> dict:
     keys = ("id", "enterprise_id", "gtin", "lot", "origin", "production_start_ms", "production_end_ms", "issued_count")
     return {k: batch[k] for k in keys} | {
         "measured_output": measured,
@@ -240,7 +241,7 @@ def issue_identities(platform: Platform, principal: Principal, batch_id: int, co
     }
 
 
-def _identity(batch: dict, sequence: int) -> dict:
+def _identity(batch: ProductBatchRow, sequence: int) -> dict:
     """The SGTIN (EPC URI and Digital Link) of unit `sequence` of a batch."""
     serial = f"{batch['id']}-{sequence}"
     digits, gtin = batch["company_prefix_digits"], batch["gtin"]
@@ -421,7 +422,7 @@ def verify_scan(
     return answer
 
 
-def _product_answer(uow: UnitOfWork, product: dict, this_scan: Scan | None) -> dict:
+def _product_answer(uow: UnitOfWork, product: ProductRow, this_scan: Scan | None) -> dict:
     batch = _batch(uow, product["batch_id"])
     scans = [Scan(s["scanned_ms"], s["lat"], s["lon"]) for s in uow.ledger.scans(product["id"])]
     scans += [this_scan] if this_scan else []
@@ -512,7 +513,7 @@ def verified_goods(platform: Platform, epcs: list[str]) -> list[VerifiedGood]:
     return sorted(goods, key=lambda g: epcs.index(g.epc))
 
 
-def _is_verified(uow: UnitOfWork, product: dict) -> bool:
+def _is_verified(uow: UnitOfWork, product: ProductRow) -> bool:
     if _product_answer(uow, product, None)["verdict"] != "genuine":
         return False
     leaves = [product["leaf_index"]] + [e["leaf_index"] for e in uow.ledger.events_naming_epc(product["digital_link"])]
@@ -526,7 +527,7 @@ def _leaf_matches(uow: UnitOfWork, leaf_index: int) -> bool:
     return entry is not None and nodes.get((0, leaf_index)) == leaf_hash(entry["leaf_data"].encode("utf-8"))
 
 
-def _good(uow: UnitOfWork, product: dict, epc: str) -> VerifiedGood:
+def _good(uow: UnitOfWork, product: ProductRow, epc: str) -> VerifiedGood:
     batch = _batch(uow, product["batch_id"])
     events = uow.ledger.events_naming_epc(product["digital_link"])
     return VerifiedGood(
