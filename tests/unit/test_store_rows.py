@@ -7,7 +7,7 @@ import typing
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Column, Table, create_engine
+from sqlalchemy import Column, Integer, Table, create_engine
 
 from wuxin.store import rows
 from wuxin.store.metadata import metadata
@@ -47,6 +47,7 @@ from wuxin.store.tables_ledger import (
     products,
 )
 from wuxin.store.tables_monitoring import alarms, loans
+from wuxin.store.tables_protocols import alink_identities, connectivity_transitions, device_connectivity, push_platforms
 from wuxin.store.uow import UnitOfWork
 
 RECORDS: dict[type, Table] = {
@@ -78,11 +79,18 @@ RECORDS: dict[type, Table] = {
     rows.ProductRow: products,
     rows.ProductScanRow: product_scans,
     rows.EpcisEventRow: epcis_events,
+    rows.AlinkIdentityRow: alink_identities,
+    rows.PushPlatformRow: push_platforms,
 }
 
 
 def _columns(table: Table, without: tuple[str, ...] = ()) -> dict[str, Column]:
     return {c.name: c for c in table.c if c.name not in without}
+
+
+def _outer(column: Column) -> Column:
+    """A column read through an outer join: None when nothing joins."""
+    return Column(column.name, column.type, nullable=True)
 
 
 # A query's own shape: {key: the column it comes from}. A join adds labelled columns; a list may leave some out.
@@ -94,6 +102,21 @@ SHAPES: dict[type, dict[str, Column]] = {
         "device_key": devices.c.key,
         "attributes": devices.c.attributes,
     },
+    rows.DeviceCredentialsRow: {
+        **{c.name: c for c in (devices.c.id, devices.c.key, devices.c.device_type)},
+        "live_tokens": Column("live_tokens", Integer, nullable=False),  # a count
+    },
+    rows.AlinkDeviceRow: {
+        **_columns(alink_identities),
+        **{c.name: c for c in (devices.c.key, devices.c.device_type, devices.c.enterprise_id)},
+    },
+    rows.SweepDeviceRow: {
+        **{c.name: c for c in (devices.c.id, devices.c.key, devices.c.enterprise_id, devices.c.device_type)},
+        "last_seen_ms": devices.c.last_seen_ms,
+        "state": _outer(device_connectivity.c.state),
+        "since_ms": _outer(device_connectivity.c.since_ms),
+    },
+    rows.ConnectivityTransitionRow: {**_columns(connectivity_transitions), "device_key": devices.c.key},
     rows.CreditModelSummaryRow: _columns(credit_models, without=("body",)),
     rows.CounterReadingRow: {c.name: c for c in (readings.c.device_id, readings.c.ts_ms, readings.c.num)},
     rows.DecisionScoreRow: {
@@ -220,11 +243,13 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         **_device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id),
         **_credit_rows(uow, now, tenant_id, enterprise_id, user_id, loan_id),
         **_ledger_rows(uow, now, enterprise_id, device_id, batch_id),
+        **_protocol_rows(uow, now, enterprise_id, device_id),
     }
     assert set(read) == set(RECORDS) | set(SHAPES)
     for record, row in read.items():
         assert row is not None and set(row) == _keys(record), record.__name__
         assert type(row) is dict  # a record is a plain dict: the API's JSON is unchanged
+    assert set(uow.protocols.devices_of_type("meter")[0]) == _keys(rows.DeviceRow)
 
 
 def _device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id) -> dict[type, object]:
@@ -400,4 +425,30 @@ def _ledger_rows(uow, now, enterprise_id, device_id, batch_id) -> dict[type, obj
         rows.ProductScanRow: uow.ledger.scans(product["id"])[0],
         rows.EpcisEventRow: uow.ledger.query_epcis_events({}, None, 0, 10)[0],
         rows.CounterReadingRow: uow.ledger.counter_readings(enterprise_id, ["meter"], "counter", now, now)[0],
+    }
+
+
+def _protocol_rows(uow, now, enterprise_id, device_id) -> dict[type, object]:
+    """Vendor identities, push platforms and connectivity, read back."""
+    uow.protocols.set_alink_identity(device_id, "pk", "dn", "secret", now)
+    uow.protocols.add_platform("tb", "secret", now)
+    uow.protocols.record_transitions(
+        [
+            dict(
+                device_id=device_id,
+                enterprise_id=enterprise_id,
+                from_state="unknown",
+                to_state="online",
+                at_ms=now,
+                cause="data",
+            )
+        ]
+    )
+    return {
+        rows.DeviceCredentialsRow: uow.protocols.device_credentials_state()[0],
+        rows.AlinkIdentityRow: uow.protocols.alink_identity_of_device(device_id),
+        rows.AlinkDeviceRow: uow.protocols.alink_identity("pk", "dn"),
+        rows.PushPlatformRow: uow.protocols.platform_by_name("tb"),
+        rows.SweepDeviceRow: uow.protocols.devices_for_sweep()[0],
+        rows.ConnectivityTransitionRow: uow.protocols.transitions([device_id], now, now + 1, 10)[0],
     }

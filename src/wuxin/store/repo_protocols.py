@@ -7,7 +7,16 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import Row, _record, _records, _Repo
+from wuxin.store.rows import (
+    AlinkDeviceRow,
+    AlinkIdentityRow,
+    ConnectivityTransitionRow,
+    DeviceCredentialsRow,
+    DeviceRow,
+    PushPlatformRow,
+    SweepDeviceRow,
+)
 from wuxin.store.tables import device_tokens, devices
 from wuxin.store.tables_protocols import (
     alink_identities,
@@ -48,7 +57,7 @@ class ProtocolsRepo(_Repo):
 
     # ---- MQTT broker accounts
 
-    def device_credentials_state(self) -> list[Row]:
+    def device_credentials_state(self) -> list[DeviceCredentialsRow]:
         """Every device with its type and whether it holds a live token (for broker reconciliation)."""
         live = (
             select(func.count())
@@ -59,7 +68,7 @@ class ProtocolsRepo(_Repo):
         query = select(devices.c.id, devices.c.key, devices.c.device_type, live.label("live_tokens")).order_by(
             devices.c.id
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), DeviceCredentialsRow)
 
     # ---- vendor SDK identities and attributes
 
@@ -77,17 +86,20 @@ class ProtocolsRepo(_Repo):
             )
         )
 
-    def alink_identity(self, product_key: str, device_name: str) -> Row | None:
+    def alink_identity(self, product_key: str, device_name: str) -> AlinkDeviceRow | None:
         """The device LinkKit calls (productKey, deviceName), with its key, type and encrypted secret."""
         query = (
             select(alink_identities, devices.c.key, devices.c.device_type, devices.c.enterprise_id)
             .join(devices, devices.c.id == alink_identities.c.device_id)
             .where(alink_identities.c.product_key == product_key, alink_identities.c.device_name == device_name)
         )
-        return _one(self.conn.execute(query))
+        return _record(self.conn.execute(query), AlinkDeviceRow)
 
-    def alink_identity_of_device(self, device_id: int) -> Row | None:
-        return _one(self.conn.execute(select(alink_identities).where(alink_identities.c.device_id == device_id)))
+    def alink_identity_of_device(self, device_id: int) -> AlinkIdentityRow | None:
+        return _record(
+            self.conn.execute(select(alink_identities).where(alink_identities.c.device_id == device_id)),
+            AlinkIdentityRow,
+        )
 
     def upsert_attributes(self, rows: Sequence[dict]) -> None:
         """rows: device_id, key, value_json, updated_ms; a newer value replaces the stored one."""
@@ -117,8 +129,8 @@ class ProtocolsRepo(_Repo):
         values = dict(name=name, secret_ciphertext=secret_ciphertext, created_ms=now_ms)
         return self._add(push_platforms, **values)
 
-    def platform_by_name(self, name: str) -> Row | None:
-        return _one(self.conn.execute(select(push_platforms).where(push_platforms.c.name == name)))
+    def platform_by_name(self, name: str) -> PushPlatformRow | None:
+        return _record(self.conn.execute(select(push_platforms).where(push_platforms.c.name == name)), PushPlatformRow)
 
     def set_platform_secret(self, platform_id: int, secret_ciphertext: str) -> None:
         self.conn.execute(
@@ -154,7 +166,7 @@ class ProtocolsRepo(_Repo):
 
     # ---- connectivity
 
-    def devices_for_sweep(self, device_ids: Iterable[int] | None = None) -> list[Row]:
+    def devices_for_sweep(self, device_ids: Iterable[int] | None = None) -> list[SweepDeviceRow]:
         """Every device (or those named) with its last-seen time and last recorded state (None when never recorded)."""
         query = (
             select(
@@ -171,7 +183,7 @@ class ProtocolsRepo(_Repo):
         )
         if device_ids is not None:
             query = query.where(devices.c.id.in_(list(device_ids)))
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), SweepDeviceRow)
 
     def record_transitions(self, transitions: Sequence[Row]) -> None:
         """Insert transitions and move each device's recorded state."""
@@ -185,7 +197,9 @@ class ProtocolsRepo(_Repo):
             [{"device_id": t["device_id"], "state": t["to_state"], "since_ms": t["at_ms"]} for t in transitions],
         )
 
-    def transitions(self, device_ids: Iterable[int], from_ms: int, to_ms: int, limit: int) -> list[Row]:
+    def transitions(
+        self, device_ids: Iterable[int], from_ms: int, to_ms: int, limit: int
+    ) -> list[ConnectivityTransitionRow]:
         query = (
             select(connectivity_transitions, devices.c.key.label("device_key"))
             .join(devices, devices.c.id == connectivity_transitions.c.device_id)
@@ -197,11 +211,12 @@ class ProtocolsRepo(_Repo):
             .order_by(connectivity_transitions.c.at_ms, connectivity_transitions.c.id)
             .limit(limit)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), ConnectivityTransitionRow)
 
     # ---- JT/T 808 terminals
 
-    def devices_of_type(self, device_type: str) -> list[Row]:
-        return _rows(
-            self.conn.execute(select(devices).where(devices.c.device_type == device_type).order_by(devices.c.id))
+    def devices_of_type(self, device_type: str) -> list[DeviceRow]:
+        return _records(
+            self.conn.execute(select(devices).where(devices.c.device_type == device_type).order_by(devices.c.id)),
+            DeviceRow,
         )

@@ -463,3 +463,62 @@ class CounterReadingRow(TypedDict):
     device_id: int
     ts_ms: int
     num: float | None
+
+
+class DeviceCredentialsRow(TypedDict):
+    """A device and how many live tokens it holds (for broker reconciliation)."""
+
+    id: int
+    key: str
+    device_type: str
+    live_tokens: int
+
+
+class AlinkIdentityRow(TypedDict):
+    device_id: int
+    product_key: str  # the vendor's productKey
+    device_name: str  # the vendor's deviceName
+    secret_ciphertext: str  # the DeviceSecret, Fernet
+    created_ms: int
+
+
+class AlinkDeviceRow(AlinkIdentityRow):
+    """The device LinkKit calls (productKey, deviceName), with its key, type and enterprise."""
+
+    key: str
+    device_type: str
+    enterprise_id: int
+
+
+class PushPlatformRow(TypedDict):
+    id: int
+    name: str
+    secret_ciphertext: str  # Fernet
+    created_ms: int
+    disabled_ms: int | None
+
+
+class SweepDeviceRow(TypedDict):
+    """A device with its last-seen time and its last recorded connectivity (None when never recorded)."""
+
+    id: int
+    key: str
+    enterprise_id: int
+    device_type: str
+    last_seen_ms: int | None
+    state: str | None  # online | offline
+    since_ms: int | None
+
+
+class ConnectivityTransitionRow(TypedDict):
+    """An online/offline change of a device, with the device's key."""
+
+    id: int
+    device_id: int
+    enterprise_id: int
+    from_state: str  # unknown | online | offline
+    to_state: str
+    at_ms: int
+    cause: str  # heartbeat_timeout | data | gateway_connect | ...
+    last_seen_ms: int | None
+    device_key: str

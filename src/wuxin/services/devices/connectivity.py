@@ -15,6 +15,7 @@ from wuxin.bootstrap import Platform
 from wuxin.errors import Denied
 from wuxin.security.policy import Principal, enterprise_not_found, readable_device_keys
 from wuxin.services.devices.registry import consent_views
+from wuxin.store.rows import SweepDeviceRow
 
 log = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_TIMEOUT_S = 900
@@ -95,7 +96,7 @@ def record_device_presence(platform: Platform, device_key: str, state: str, caus
     return transitions
 
 
-def _transition(row: dict, from_state: str | None, to_state: str, at_ms: int, cause: str) -> dict:
+def _transition(row: SweepDeviceRow, from_state: str | None, to_state: str, at_ms: int, cause: str) -> dict:
     return {
         "device_id": row["id"],
         "enterprise_id": row["enterprise_id"],

@@ -37,7 +37,7 @@ from wuxin.services.ingest.telemetry import (
     store_validated,
 )
 from wuxin.store.db import is_unavailable
-from wuxin.store.rows import DeviceRow
+from wuxin.store.rows import DeviceRow, PushPlatformRow
 
 PUSH_CHANNEL = "platform"
 PUSH_WINDOW_MS = 300_000  # a signed request is good for 5 minutes either side of its timestamp
@@ -272,7 +272,7 @@ def _verified_push(
     return _store_push_isolated(platform, row, lines, sha)
 
 
-def _store_push_isolated(platform: Platform, row: dict, lines: list, sha: str) -> IngestResult:
+def _store_push_isolated(platform: Platform, row: PushPlatformRow, lines: list, sha: str) -> IngestResult:
     def store_range(start: int, end: int) -> IngestResult:
         with platform.uow() as uow:
             result = _store_push(platform, uow, row, lines[start:end], sha, start)
@@ -299,7 +299,9 @@ def _check_window(timestamp_ms: int, now_ms: int) -> int:
     return timestamp_ms
 
 
-def _check_signature(platform: Platform, row: dict, timestamp: str, nonce: str, signature: str, body: bytes) -> None:
+def _check_signature(
+    platform: Platform, row: PushPlatformRow, timestamp: str, nonce: str, signature: str, body: bytes
+) -> None:
     try:
         secret = _fernet(platform).decrypt(row["secret_ciphertext"].encode()).decode()
     except InvalidToken:
@@ -310,7 +312,9 @@ def _check_signature(platform: Platform, row: dict, timestamp: str, nonce: str, 
         raise SignatureRefused(f"X-Wuxin-Signature does not match the body for platform {row['name']!r}")
 
 
-def _store_push(platform: Platform, uow, row: dict, lines: list, sha: str, first_index: int = 0) -> IngestResult:
+def _store_push(
+    platform: Platform, uow, row: PushPlatformRow, lines: list, sha: str, first_index: int = 0
+) -> IngestResult:
     mode = SourceMode.THIRD_PARTY_PLATFORM.value
     lines = list(lines)  # lines of devices not served become None below: the caller's list stays whole
     resolver = DeviceResolver(platform, uow, mode)
