@@ -7,7 +7,7 @@ import typing
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Column, Integer, Table, create_engine
+from sqlalchemy import Column, Integer, Table, create_engine, insert
 
 from wuxin.store import rows
 from wuxin.store.metadata import metadata
@@ -36,6 +36,7 @@ from wuxin.store.tables_credit import (
     model_stability,
 )
 from wuxin.store.tables_credit_workflow import credit_reviews, credit_workflows
+from wuxin.store.tables_indicators import enterprise_day_indicators
 from wuxin.store.tables_jt808 import jt808_terminals
 from wuxin.store.tables_ledger import (
     epcis_events,
@@ -117,6 +118,33 @@ SHAPES: dict[type, dict[str, Column]] = {
         "since_ms": _outer(device_connectivity.c.since_ms),
     },
     rows.ConnectivityTransitionRow: {**_columns(connectivity_transitions), "device_key": devices.c.key},
+    rows.LatestDecisionRow: {
+        **{
+            c.name: c
+            for c in credit_decisions.c
+            if c.name
+            in {"id", "enterprise_id", "grade", "score", "pd", "approved", "limit_cny", "product_code", "decided_ms"}
+        },
+        "as_of_day": credit_decisions.c.as_of_day,
+        "rank": Column("rank", Integer, nullable=False),
+        "standing": _outer(credit_workflows.c.state),
+        "standing_outcome": _outer(credit_workflows.c.outcome),
+        "standing_limit_cny": _outer(credit_workflows.c.limit_cny),
+    },
+    rows.DecisionGradeRow: {
+        **{
+            c.name: c
+            for c in credit_decisions.c
+            if c.name in {"id", "enterprise_id", "grade", "approved", "decided_ms"}
+        },
+        "previous_grade": _outer(credit_decisions.c.grade),  # None for a first decision
+    },
+    rows.AlarmCountRow: {
+        "enterprise_id": Column("enterprise_id", Integer, nullable=False),  # filtered on: never NULL
+        **{c.name: c for c in (alarms.c.severity, alarms.c.scope, alarms.c.rule_id)},
+        "alarms": Column("alarms", Integer, nullable=False),  # a count
+    },
+    rows.EnterpriseValueRow: _columns(enterprise_day_indicators, without=("devices", "computed_ms")),
     rows.CreditModelSummaryRow: _columns(credit_models, without=("body",)),
     rows.CounterReadingRow: {c.name: c for c in (readings.c.device_id, readings.c.ts_ms, readings.c.num)},
     rows.DecisionScoreRow: {
@@ -244,12 +272,14 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         **_credit_rows(uow, now, tenant_id, enterprise_id, user_id, loan_id),
         **_ledger_rows(uow, now, enterprise_id, device_id, batch_id),
         **_protocol_rows(uow, now, enterprise_id, device_id),
+        **_portfolio_rows(uow, now, tenant_id, enterprise_id, device_id),
     }
     assert set(read) == set(RECORDS) | set(SHAPES)
     for record, row in read.items():
         assert row is not None and set(row) == _keys(record), record.__name__
         assert type(row) is dict  # a record is a plain dict: the API's JSON is unchanged
     assert set(uow.protocols.devices_of_type("meter")[0]) == _keys(rows.DeviceRow)
+    assert set(uow.portfolio.devices_of([enterprise_id])[0]) == _keys(rows.DeviceRow)
 
 
 def _device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id) -> dict[type, object]:
@@ -451,4 +481,35 @@ def _protocol_rows(uow, now, enterprise_id, device_id) -> dict[type, object]:
         rows.PushPlatformRow: uow.protocols.platform_by_name("tb"),
         rows.SweepDeviceRow: uow.protocols.devices_for_sweep()[0],
         rows.ConnectivityTransitionRow: uow.protocols.transitions([device_id], now, now + 1, 10)[0],
+    }
+
+
+def _portfolio_rows(uow, now, tenant_id, enterprise_id, device_id) -> dict[type, object]:
+    """A bank's portfolio figures (after _credit_rows made a decision), read back."""
+    uow.monitoring.raise_alarm(
+        dict(
+            scope="platform",
+            source=f"enterprise:{enterprise_id}",
+            alarm_type="idle",
+            rule_id="r2",
+            severity="minor",
+            status="active",
+            enterprise_id=enterprise_id,
+            loan_ids=[],
+            started_ms=now,
+            last_ms=now,
+            stored_ms=now,
+            detail={},
+        )
+    )
+    uow.conn.execute(
+        insert(enterprise_day_indicators).values(
+            enterprise_id=enterprise_id, day=1, indicator="x", value=1.0, quality="ok", devices=1, computed_ms=now
+        )
+    )
+    return {
+        rows.LatestDecisionRow: uow.portfolio.latest_decisions([enterprise_id], tenant_id)[0],
+        rows.DecisionGradeRow: uow.portfolio.decisions_since([enterprise_id], tenant_id, now)[0],
+        rows.AlarmCountRow: uow.portfolio.alarm_counts([enterprise_id], tenant_id)[0],
+        rows.EnterpriseValueRow: uow.portfolio.enterprise_values([enterprise_id], ["x"], 1, 1)[0],
     }

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, insert, or_, select
 
-from wuxin.store.repos import Row, _records, _Repo, _rows
-from wuxin.store.rows import LoanRow
+from wuxin.store.repos import _records, _Repo
+from wuxin.store.rows import AlarmCountRow, DecisionGradeRow, DeviceRow, EnterpriseValueRow, LatestDecisionRow, LoanRow
 from wuxin.store.tables import devices
 from wuxin.store.tables_credit import credit_decisions
 from wuxin.store.tables_credit_workflow import credit_workflows
@@ -25,17 +25,20 @@ OPEN_STATES = ("active", "acknowledged")
 class PortfolioRepo(_Repo):
     # ------------------------------------------------------------ borrowers' figures
 
-    def devices_of(self, enterprise_ids: Sequence[int]) -> list[Row]:
+    def devices_of(self, enterprise_ids: Sequence[int]) -> list[DeviceRow]:
         """Every device of the enterprises (the caller keeps those its consent covers)."""
         if not enterprise_ids:
             return []
-        return _rows(
+        return _records(
             self.conn.execute(
                 select(devices).where(devices.c.enterprise_id.in_(list(enterprise_ids))).order_by(devices.c.id)
-            )
+            ),
+            DeviceRow,
         )
 
-    def latest_decisions(self, enterprise_ids: Sequence[int], tenant_id: int, per_enterprise: int = 2) -> list[Row]:
+    def latest_decisions(
+        self, enterprise_ids: Sequence[int], tenant_id: int, per_enterprise: int = 2
+    ) -> list[LatestDecisionRow]:
         """The tenant's newest `per_enterprise` decisions on each enterprise (rank 1 = latest), with where each stands
         in the officer's workflow (None when it was never read since the workflow existed)."""
         if not enterprise_ids:
@@ -69,7 +72,7 @@ class PortfolioRepo(_Repo):
             .outerjoin(w, w.c.decision_id == inner.c.id)
             .where(inner.c.rank <= per_enterprise)
         )
-        return _rows(self.conn.execute(query.order_by(inner.c.enterprise_id, inner.c.rank)))
+        return _records(self.conn.execute(query.order_by(inner.c.enterprise_id, inner.c.rank)), LatestDecisionRow)
 
     def decision_outcomes(self, decision_ids: Sequence[int]) -> dict[int, str | None]:
         """The policy's outcome stored with each decision (approve, refer, decline; None in older records)."""
@@ -82,7 +85,7 @@ class PortfolioRepo(_Repo):
         )
         return {i: (doc or {}).get("outcome") for i, doc in rows}
 
-    def decisions_since(self, enterprise_ids: Sequence[int], tenant_id: int, since_ms: int) -> list[Row]:
+    def decisions_since(self, enterprise_ids: Sequence[int], tenant_id: int, since_ms: int) -> list[DecisionGradeRow]:
         """The tenant's decisions on the enterprises made at or after `since_ms`, each with the grade of the decision
         before it on the same enterprise (any time before; None for a first decision)."""
         if not enterprise_ids:
@@ -94,7 +97,10 @@ class PortfolioRepo(_Repo):
             .where(d.c.tenant_id == tenant_id, d.c.enterprise_id.in_(list(enterprise_ids)))
             .subquery()
         )
-        return _rows(self.conn.execute(select(inner).where(inner.c.decided_ms >= since_ms).order_by(inner.c.id)))
+        return _records(
+            self.conn.execute(select(inner).where(inner.c.decided_ms >= since_ms).order_by(inner.c.id)),
+            DecisionGradeRow,
+        )
 
     def tenant_loans(self, enterprise_ids: Sequence[int], tenant_id: int) -> list[LoanRow]:
         """The tenant's loans to the enterprises, every state."""
@@ -116,7 +122,7 @@ class PortfolioRepo(_Repo):
         open_only: bool = True,
         started_since_ms: int | None = None,
         severity: str | None = None,
-    ) -> list[Row]:
+    ) -> list[AlarmCountRow]:
         """Alarm counts per (enterprise, severity, scope, rule) among the platform's and the tenant's own alarms; the
         caller drops the platform rules the tenant tuned (they show as the tenant's variant)."""
         if not enterprise_ids:
@@ -131,11 +137,13 @@ class PortfolioRepo(_Repo):
             query = query.where(a.c.started_ms >= started_since_ms)
         if severity is not None:
             query = query.where(a.c.severity == severity)
-        return _rows(self.conn.execute(query.group_by(a.c.enterprise_id, a.c.severity, a.c.scope, a.c.rule_id)))
+        return _records(
+            self.conn.execute(query.group_by(a.c.enterprise_id, a.c.severity, a.c.scope, a.c.rule_id)), AlarmCountRow
+        )
 
     def enterprise_values(
         self, enterprise_ids: Sequence[int], indicators: Iterable[str], from_day: int, to_day: int
-    ) -> list[Row]:
+    ) -> list[EnterpriseValueRow]:
         """Enterprise day values of the indicators over the days (a day without a row is unknown)."""
         names = list(indicators)
         if not enterprise_ids or not names:
@@ -144,7 +152,7 @@ class PortfolioRepo(_Repo):
         query = select(t.c.enterprise_id, t.c.day, t.c.indicator, t.c.value, t.c.quality).where(
             t.c.enterprise_id.in_(list(enterprise_ids)), t.c.indicator.in_(names), t.c.day.between(from_day, to_day)
         )
-        return _rows(self.conn.execute(query.order_by(t.c.enterprise_id, t.c.day)))
+        return _records(self.conn.execute(query.order_by(t.c.enterprise_id, t.c.day)), EnterpriseValueRow)
 
     # ------------------------------------------------------------ watch-list
 

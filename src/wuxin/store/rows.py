@@ -522,3 +522,53 @@ class ConnectivityTransitionRow(TypedDict):
     cause: str  # heartbeat_timeout | data | gateway_connect | ...
     last_seen_ms: int | None
     device_key: str
+
+
+class LatestDecisionRow(TypedDict):
+    """One of a bank's newest decisions on a borrower (rank 1 = latest), with where it stands in the workflow."""
+
+    id: int
+    enterprise_id: int
+    grade: str
+    score: float
+    pd: float
+    approved: bool
+    limit_cny: str | None
+    product_code: str
+    decided_ms: int
+    as_of_day: int
+    rank: int
+    standing: str | None  # the workflow's state; None when the decision has no workflow
+    standing_outcome: str | None
+    standing_limit_cny: str | None
+
+
+class DecisionGradeRow(TypedDict):
+    """A decision with the grade of the decision before it on the same borrower (None for a first decision)."""
+
+    id: int
+    enterprise_id: int
+    grade: str
+    approved: bool
+    decided_ms: int
+    previous_grade: str | None
+
+
+class AlarmCountRow(TypedDict):
+    """How many alarms a borrower has of one severity, scope and rule."""
+
+    enterprise_id: int  # the query names the enterprises: never None
+    severity: str
+    scope: str
+    rule_id: str
+    alarms: int
+
+
+class EnterpriseValueRow(TypedDict):
+    """An enterprise's day value of one indicator."""
+
+    enterprise_id: int
+    day: int
+    indicator: str
+    value: float | None
+    quality: str

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import orjson
 
 from wuxin.bootstrap import Platform
@@ -81,7 +84,7 @@ def _groups(devices: list[dict], site_names: dict[int, str]) -> list[dict]:
     ]
 
 
-def device_connectivity(platform: Platform, device: dict, now_ms: int) -> str:
+def device_connectivity(platform: Platform, device: Mapping[str, Any], now_ms: int) -> str:
     """online (reported within its thing model's heartbeat timeout, 900 s without one), offline, or unknown (never).
 
     A recorded offline at or after the last sign of life (the device closed its MQTT connection, a JT/T 808

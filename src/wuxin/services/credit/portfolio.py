@@ -39,7 +39,7 @@ from wuxin.services.bootstrap import indicator_packs
 from wuxin.services.credit.pledges import CLOSED, loan_coverage
 from wuxin.services.devices.registry import consent_views, known_enterprise
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
-from wuxin.store.rows import LoanRow
+from wuxin.store.rows import AlarmCountRow, DeviceRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 WINDOW_DAYS = 30  # the activity sparkline and the evidence coverage: the last 30 complete local days
@@ -51,7 +51,7 @@ class Borrower:
     """A borrower the caller's bank may see now: its devices the consent covers, and that consent."""
 
     enterprise: Mapping[str, Any]
-    devices: list[dict]
+    devices: list[DeviceRow]
     all_devices: int
     consent_id: int | None
 
@@ -141,7 +141,7 @@ def visible_borrowers(uow: UnitOfWork, principal: Principal, now_ms: int) -> lis
     tenant = bank_of(principal)
     consents = consent_views(uow.consents.for_tenant(tenant))
     ids = sorted({c.enterprise_id for c in valid_consents(consents, tenant, now_ms)})
-    devices_by: dict[int, list[dict]] = {}
+    devices_by: dict[int, list[DeviceRow]] = {}
     for d in uow.portfolio.devices_of(ids):
         devices_by.setdefault(d["enterprise_id"], []).append(d)
     out = []
@@ -284,7 +284,7 @@ def _open_alarms_by_enterprise(uow: UnitOfWork, enterprise_ids: list[int], tenan
     return _alarm_severities(uow, uow.portfolio.alarm_counts(enterprise_ids, tenant_id), tenant_id)
 
 
-def _alarm_severities(uow: UnitOfWork, counted: list[dict], tenant_id: int) -> dict[int, list[str]]:
+def _alarm_severities(uow: UnitOfWork, counted: list[AlarmCountRow], tenant_id: int) -> dict[int, list[str]]:
     tuned = {o["rule_id"] for o in uow.monitoring.overrides(tenant_id)}
     out: dict[int, list[str]] = {}
     for r in counted:
@@ -353,7 +353,7 @@ def _evidence(activity: dict | None, b: Borrower) -> dict:
     return {"evidence_days": days, "evidence_coverage_ratio": ratio(days, len(activity["values"]))}
 
 
-def _device_health(platform: Platform, devices: list[dict], now_ms: int) -> dict:
+def _device_health(platform: Platform, devices: list[DeviceRow], now_ms: int) -> dict:
     """Readable devices, how many are online now (reported within their heartbeat timeout), and the share."""
     online = sum(1 for d in devices if device_connectivity(platform, d, now_ms) == "online")
     return {"devices": len(devices), "devices_online": online, "online_share_ratio": ratio(online, len(devices))}
