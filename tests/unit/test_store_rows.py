@@ -49,6 +49,7 @@ from wuxin.store.tables_ledger import (
 )
 from wuxin.store.tables_monitoring import alarms, loans
 from wuxin.store.tables_protocols import alink_identities, connectivity_transitions, device_connectivity, push_platforms
+from wuxin.store.tables_retention import pruned_batches, readings_hourly, retention_marks, retention_policies
 from wuxin.store.uow import UnitOfWork
 
 RECORDS: dict[type, Table] = {
@@ -82,6 +83,10 @@ RECORDS: dict[type, Table] = {
     rows.EpcisEventRow: epcis_events,
     rows.AlinkIdentityRow: alink_identities,
     rows.PushPlatformRow: push_platforms,
+    rows.RetentionPolicyRow: retention_policies,
+    rows.RetentionMarkRow: retention_marks,
+    rows.PrunedBatchRow: pruned_batches,
+    rows.HourlyReadingRow: readings_hourly,
 }
 
 
@@ -273,6 +278,7 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         **_ledger_rows(uow, now, enterprise_id, device_id, batch_id),
         **_protocol_rows(uow, now, enterprise_id, device_id),
         **_portfolio_rows(uow, now, tenant_id, enterprise_id, device_id),
+        **_retention_rows(uow, now, tenant_id, enterprise_id, device_id, batch_id),
     }
     assert set(read) == set(RECORDS) | set(SHAPES)
     for record, row in read.items():
@@ -512,4 +518,23 @@ def _portfolio_rows(uow, now, tenant_id, enterprise_id, device_id) -> dict[type,
         rows.DecisionGradeRow: uow.portfolio.decisions_since([enterprise_id], tenant_id, now)[0],
         rows.AlarmCountRow: uow.portfolio.alarm_counts([enterprise_id], tenant_id)[0],
         rows.EnterpriseValueRow: uow.portfolio.enterprise_values([enterprise_id], ["x"], 1, 1)[0],
+    }
+
+
+def _retention_rows(uow, now, tenant_id, enterprise_id, device_id, batch_id) -> dict[type, object]:
+    """Retention policies, marks, pruned batches and hourly aggregates, read back."""
+    uow.retention.set_policy(tenant_id, 30, 365, now)
+    uow.retention.move_marks([enterprise_id], now, 30, now, now)
+    uow.conn.execute(insert(pruned_batches).values(batch_id=batch_id, pruned_ms=now))
+    uow.conn.execute(
+        insert(readings_hourly).values(
+            device_id=device_id, key="k", hour_ms=now, n=1, n_num=1, last_ts_ms=now, raw_deleted=False, computed_ms=now
+        )
+    )
+    assert set(uow.retention.marks()[enterprise_id]) == _keys(rows.RetentionMarkRow)
+    return {
+        rows.RetentionPolicyRow: uow.retention.policies()[0],
+        rows.RetentionMarkRow: uow.retention.mark(enterprise_id),
+        rows.PrunedBatchRow: uow.retention.pruned_batch(batch_id),
+        rows.HourlyReadingRow: uow.retention.hourly([device_id], now, now + 1)[0],
     }

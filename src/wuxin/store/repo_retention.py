@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from wuxin.indicators.days import HOUR_MS
 from wuxin.store import partitions
 from wuxin.store.partitions import Partition
-from wuxin.store.repos import Row, _one, _Repo, _rows
+from wuxin.store.repos import _record, _records, _Repo
+from wuxin.store.rows import HourlyReadingRow, PrunedBatchRow, RetentionMarkRow, RetentionPolicyRow
 from wuxin.store.tables import consents, devices, enterprises, readings
 from wuxin.store.tables_retention import (
     maintenance_state,
@@ -43,8 +44,9 @@ _AGGREGATE_COLUMNS = (
 class RetentionRepo(_Repo):
     # ---- policies and marks -----------------------------------------------------------------------
 
-    def policies(self) -> list[Row]:
-        return _rows(self.conn.execute(select(retention_policies).order_by(retention_policies.c.tenant_id)))
+    def policies(self) -> list[RetentionPolicyRow]:
+        query = select(retention_policies).order_by(retention_policies.c.tenant_id)
+        return _records(self.conn.execute(query), RetentionPolicyRow)
 
     def set_policy(self, tenant_id: int, raw_days: int, hourly_days: int, now_ms: int) -> None:
         stmt = self._insert(retention_policies).values(
@@ -72,11 +74,12 @@ class RetentionRepo(_Repo):
         )
         return [tuple(r) for r in self.conn.execute(query)]
 
-    def marks(self) -> dict[int, Row]:
-        return {r["enterprise_id"]: r for r in _rows(self.conn.execute(select(retention_marks)))}
+    def marks(self) -> dict[int, RetentionMarkRow]:
+        return {r["enterprise_id"]: r for r in _records(self.conn.execute(select(retention_marks)), RetentionMarkRow)}
 
-    def mark(self, enterprise_id: int) -> Row | None:
-        return _one(self.conn.execute(select(retention_marks).where(retention_marks.c.enterprise_id == enterprise_id)))
+    def mark(self, enterprise_id: int) -> RetentionMarkRow | None:
+        query = select(retention_marks).where(retention_marks.c.enterprise_id == enterprise_id)
+        return _record(self.conn.execute(query), RetentionMarkRow)
 
     def move_marks(
         self, enterprise_ids: Sequence[int], raw_before_ms: int, raw_days: int, hourly_before_ms: int, now_ms: int
@@ -113,8 +116,9 @@ class RetentionRepo(_Repo):
             )
         )
 
-    def pruned_batch(self, batch_id: int) -> Row | None:
-        return _one(self.conn.execute(select(pruned_batches).where(pruned_batches.c.batch_id == batch_id)))
+    def pruned_batch(self, batch_id: int) -> PrunedBatchRow | None:
+        query = select(pruned_batches).where(pruned_batches.c.batch_id == batch_id)
+        return _record(self.conn.execute(query), PrunedBatchRow)
 
     # ---- job state ------------------------------------------------------------------------------------
 
@@ -196,15 +200,14 @@ class RetentionRepo(_Repo):
             execution_options=_COUNTED,
         ).rowcount
 
-    def hourly(self, device_ids: Sequence[int], from_ms: int, to_ms: int) -> list[Row]:
+    def hourly(self, device_ids: Sequence[int], from_ms: int, to_ms: int) -> list[HourlyReadingRow]:
         h = readings_hourly.c
-        return _rows(
-            self.conn.execute(
-                select(readings_hourly)
-                .where(h.device_id.in_(list(device_ids)), h.hour_ms >= from_ms, h.hour_ms < to_ms)
-                .order_by(h.device_id, h.key, h.hour_ms)
-            )
+        query = (
+            select(readings_hourly)
+            .where(h.device_id.in_(list(device_ids)), h.hour_ms >= from_ms, h.hour_ms < to_ms)
+            .order_by(h.device_id, h.key, h.hour_ms)
         )
+        return _records(self.conn.execute(query), HourlyReadingRow)
 
     # ---- deleting -------------------------------------------------------------------------------------
 

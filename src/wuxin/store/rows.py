@@ -572,3 +572,41 @@ class EnterpriseValueRow(TypedDict):
     indicator: str
     value: float | None
     quality: str
+
+
+class RetentionPolicyRow(TypedDict):
+    tenant_id: int
+    raw_days: int
+    hourly_days: int
+    updated_ms: int
+
+
+class RetentionMarkRow(TypedDict):
+    """Raw readings (hourly aggregates) of the enterprise before these times were deleted."""
+
+    enterprise_id: int
+    raw_before_ms: int
+    raw_days: int  # the policy in force when it last moved
+    hourly_before_ms: int
+    updated_ms: int
+
+
+class PrunedBatchRow(TypedDict):
+    batch_id: int
+    pruned_ms: int
+
+
+class HourlyReadingRow(TypedDict):
+    device_id: int
+    key: str
+    hour_ms: int  # start of the hour (device time)
+    n: int
+    n_num: int  # of which numbers: mean = num_sum / n_num
+    num_min: float | None
+    num_max: float | None
+    num_sum: float | None
+    last_ts_ms: int
+    last_num: float | None
+    last_txt: str | None
+    raw_deleted: bool
+    computed_ms: int

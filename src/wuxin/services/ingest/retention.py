@@ -24,6 +24,7 @@ from wuxin.bootstrap import Platform
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.indicators.days import DAY_MS, HOUR_MS
 from wuxin.store import partitions as parts
+from wuxin.store.rows import PrunedBatchRow, RetentionMarkRow
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def drop_old_partitions(platform: Platform, before_ms: int, now_ms: int) -> list
 # ---- what a proof of deleted readings answers ------------------------------------------------------------------
 
 
-def gone_message(device_key: str, batch_id: int, pruned: dict, mark: dict | None) -> str:
+def gone_message(device_key: str, batch_id: int, pruned: PrunedBatchRow, mark: RetentionMarkRow | None) -> str:
     kept = (
         (
             f"; its enterprise's raw readings are kept {mark['raw_days']} days, those before "
