@@ -57,27 +57,27 @@ def _non_finite(value: Any, where: str) -> str | None:
 Finite = Annotated[float, Field(allow_inf_nan=False)]  # a float query parameter or body field
 
 
-def decimal_amount(max_digits: int, decimal_places: int, description: str) -> type[Decimal]:
-    """A non-negative Decimal (a JSON string like "1500000.00" or a number) that fits its NUMERIC(max_digits,
-    decimal_places) column; larger values (1e26) are refused with 422 naming the field and the value."""
+def decimal_amount(max_digits: int, decimal_places: int, description: str) -> Any:
+    """The bounds of a non-negative Decimal (a JSON string like "1500000.00" or a number) that fits its
+    NUMERIC(max_digits, decimal_places) column; larger values (1e26) are refused with 422 naming the field and the
+    value. Used as Annotated[Decimal, decimal_amount(...)], a type alias mypy reads."""
     below = Decimal(10) ** (max_digits - decimal_places)  # also in the OpenAPI, so that the fuzzing keeps to it
-    return Annotated[
-        Decimal,
-        Field(
-            ge=0,
-            lt=below,
-            max_digits=max_digits,
-            decimal_places=decimal_places,
-            allow_inf_nan=False,
-            description=f"{description}; at most {max_digits} digits, {decimal_places} after the point",
-        ),
-    ]
+    return Field(
+        ge=0,
+        lt=below,
+        max_digits=max_digits,
+        decimal_places=decimal_places,
+        allow_inf_nan=False,
+        description=f"{description}; at most {max_digits} digits, {decimal_places} after the point",
+    )
 
 
-MoneyCny = decimal_amount(18, 2, "an amount in CNY, e.g. '1500000.00'")  # loans.amount_cny NUMERIC(18, 2)
-PriceCny = decimal_amount(18, 4, "a unit price in CNY, e.g. '452.50'")  # price_index.price_cny NUMERIC(18, 4)
-Quantity = decimal_amount(18, 3, "a quantity in the item's unit")  # pledge_items.quantity NUMERIC(18, 3)
-Ratio = decimal_amount(8, 4, "a ratio, e.g. '1.3'")  # loans.maintenance_ratio NUMERIC(8, 4), haircut NUMERIC(6, 4)
+# loans.amount_cny NUMERIC(18, 2); price_index.price_cny NUMERIC(18, 4); pledge_items.quantity NUMERIC(18, 3);
+# loans.maintenance_ratio NUMERIC(8, 4), haircut NUMERIC(6, 4)
+MoneyCny = Annotated[Decimal, decimal_amount(18, 2, "an amount in CNY, e.g. '1500000.00'")]
+PriceCny = Annotated[Decimal, decimal_amount(18, 4, "a unit price in CNY, e.g. '452.50'")]
+Quantity = Annotated[Decimal, decimal_amount(18, 3, "a quantity in the item's unit")]
+Ratio = Annotated[Decimal, decimal_amount(8, 4, "a ratio, e.g. '1.3'")]
 
 # A calendar day: ISO date between 2000-01-01 and 2100-12-31 (day arithmetic on year 1 or 9999 leaves Python's
 # date range). A pattern, so that the OpenAPI (and the fuzzing) states the bound.
