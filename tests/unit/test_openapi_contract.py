@@ -53,6 +53,10 @@ OPERATIONS_TAGS = {
     "labels",
 }
 
+# The credit, ledger and traceability areas: a bank's and a verifier's reading path, typed as well. An operation
+# belongs to the area of its first tag (its router's): GET /loans/{id}/commands is a command operation.
+CREDIT_TAGS = {"credit", "ledger", "portfolio", "pledges", "loans", "trace", "epcis", "verification"}
+
 
 @pytest.fixture(scope="module")
 def spec() -> dict:
@@ -126,6 +130,22 @@ def test_every_operation_of_the_operations_tags_answers_a_typed_body(spec):
 def test_a_204_has_no_body_to_type(spec):
     operation = spec["paths"]["/api/v1/enterprises/{enterprise_id}/calendar/{period_id}"]["delete"]
     assert operation["responses"]["204"].get("content", {}) == {}
+
+
+def test_every_operation_of_the_credit_tags_answers_a_typed_body(spec):
+    operations = [(m, p) for m, p, op in _operations(spec) if (op.get("tags") or [""])[0] in CREDIT_TAGS]
+    assert len(operations) >= 45  # the tags are the ones the routers use: a renamed tag must not empty this test
+    assert [line for m, p in operations for line in _untyped_successes(spec, m, p)] == []
+
+
+def test_every_operation_of_the_whole_api_answers_a_typed_body_and_its_area_is_known(spec):
+    """/docs is enough to integrate: no operation anywhere answers an untyped body, and a new router's tag must
+    join one of the areas above (so that its own test counts it)."""
+    operations = list(_operations(spec))
+    assert len(operations) >= 130
+    areas = INTEGRATOR_TAGS | OPERATIONS_TAGS | CREDIT_TAGS
+    assert sorted({t for _, _, op in operations for t in op.get("tags", [])} - areas) == []
+    assert [line for m, p, _ in operations for line in _untyped_successes(spec, m, p)] == []
 
 
 def test_the_device_api_documents_its_refusals(spec):
