@@ -210,7 +210,8 @@ def issue_alink_secret(
         require_device_manager_of(platform, uow, principal, device)
         taken = uow.protocols.alink_identity(product_key, device_name)
         if taken is not None and taken["device_id"] != device["id"]:
-            raise Conflict(f"Alink device {device_name!r} of product {product_key!r} is already {taken['key']!r}")
+            holder = repr(taken["key"]) if principal is None or principal.is_admin else "another device's"
+            raise Conflict(f"Alink device {device_name!r} of product {product_key!r} is already {holder}")
         uow.protocols.set_alink_identity(
             device["id"],
             product_key,
