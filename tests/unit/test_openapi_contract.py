@@ -164,3 +164,35 @@ def test_errors_are_documented_as_problem_documents(spec):
     assert {"type", "title", "status", "detail", "instance"} <= set(problem["properties"])
     for method, path, operation in _operations(spec):
         assert "4XX" in operation["responses"], f"{method.upper()} {path}"
+
+
+# Answers of 4XX/5XX status that are not problem documents: a body of their own, or none.
+OWN_ERROR_BODIES = {
+    ("400", "#/components/schemas/TelemetryAnswer"),  # every point refused: the same answer as a partial success
+    ("503", "#/components/schemas/Health"),  # /health: the health report says what is down
+    ("408", None),  # a device's long poll with nothing pending: an empty body, as ThingsBoard answers
+}
+
+
+def test_every_error_answer_is_documented_as_application_problem_json(spec):
+    """Whatever the route's own media type (text/plain for /metrics, text/csv for exports), its 4XX/5XX answers are
+    problem documents under application/problem+json; only the answers listed above say otherwise."""
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    offenders, own = [], set()
+    for method, path, operation in _operations(spec):
+        for code, response in operation["responses"].items():
+            if code[0] not in "45":
+                continue
+            content = response.get("content")
+            if content == {"application/problem+json": problem}:
+                continue
+            refs = {c.get("schema", {}).get("$ref") for c in (content or {}).values()} or {None}
+            if len(refs) == 1 and (code, *refs) in OWN_ERROR_BODIES:
+                own.add((code, *refs))
+            else:
+                offenders.append(f"{method.upper()} {path} {code}: {sorted(content or {})}")
+    assert offenders == []
+    assert own == OWN_ERROR_BODIES  # the exceptions are still real
+    text_routes = [("get", "/metrics"), ("get", "/api/v1/alarms/export.csv")]
+    for method, path in text_routes:
+        assert set(spec["paths"][path][method]["responses"]["4XX"]["content"]) == {"application/problem+json"}

@@ -36,7 +36,7 @@ from wuxin.api.guards import refuse_unstorable_text
 from wuxin.api.health import health_report, public_health
 from wuxin.api.indicators_job import indicators_lifespan
 from wuxin.api.maintenance import maintenance_lifespan
-from wuxin.api.problems import PROBLEM_RESPONSES, problem_response
+from wuxin.api.problems import PROBLEM_RESPONSES, problem_documents, problem_response
 from wuxin.api.request_metrics import RequestMetrics
 from wuxin.api.schemas_operations import Health
 from wuxin.bootstrap import Platform
@@ -64,6 +64,8 @@ def create_app(platform: Platform) -> FastAPI:
         dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.platform = platform
+    generated = app.openapi
+    app.openapi = lambda: problem_documents(generated())  # type: ignore[method-assign]  # FastAPI's way to amend /docs
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     _add_security_headers(app)  # outermost: a 413 carries the headers too
