@@ -48,10 +48,11 @@ class Settings(BaseSettings):
     mqtt_front_max_connections: int = Field(10_000, ge=1)
     mqtt_front_connect_timeout_s: float = Field(10.0, gt=0)  # TLS handshake plus CONNECT, from the accept
     mqtt_front_credential_check_s: float = Field(30.0, gt=0)  # a rotated or revoked credential's sessions close
-    # LinkKit signs its CONNECT with a Unix timestamp: on the plain port (where a CONNECT can be read off the wire
-    # and replayed) a signature is good this long either side of the platform's clock; over TLS its age is not
-    # checked unless asked, since LinkKit's own reconnects resend the first signature (docs/onboarding.md). One
-    # without a timestamp (a static password) is refused unless explicitly allowed
+    # LinkKit signs its CONNECT with a Unix timestamp: a signature is good this long either side of the platform's
+    # clock. The signature does not cover the transport, so one read off a plain port could be replayed over TLS:
+    # only a TLS-only deployment (mqtt_front_tls_only) skips the age check, since LinkKit's own reconnects resend
+    # the first signature (docs/onboarding.md), unless alink_signature_window_over_tls asks for it. One without a
+    # timestamp (a static password) is refused unless explicitly allowed
     alink_signature_window_s: int = Field(900, ge=1)
     alink_signature_window_over_tls: bool = False
     alink_allow_untimed_signatures: bool = False

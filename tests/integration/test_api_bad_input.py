@@ -163,9 +163,11 @@ def test_a_full_database_answers_503_with_retry_after_and_health_says_degraded(l
     event.listen(platform.engine, "connect", lambda dbapi, _: dbapi.execute(f"PRAGMA max_page_count = {pages}"))
     platform.engine.dispose()  # every connection from now on has the limit
 
-    health = live.client.get("/health")
+    admin = login(live.client, "admin")
+    health = live.client.get("/health", headers=admin)
     assert health.status_code == 503 and health.json()["status"] == "read_only"
     assert "KiB left to write to the database" in health.json()["writes"] and health.headers["Retry-After"]
+    assert live.client.get("/health").json()["writes"] == "refused"  # anyone else: the status word only
     for attempt in range(200):  # sites of 400 bytes fill the free bytes left in the pages the database has
         response = live.client.post(
             f"/api/v1/enterprises/{world.factory}/sites",
@@ -177,7 +179,7 @@ def test_a_full_database_answers_503_with_retry_after_and_health_says_degraded(l
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "storage_full" and "no room left to write" in response.json()["message"]
     assert int(response.headers["Retry-After"]) > 0
-    assert "a write failed in the last" in live.client.get("/health").json()["writes"]
+    assert "a write failed in the last" in live.client.get("/health", headers=admin).json()["writes"]
 
 
 def test_full_disks_are_storage_full_on_either_database():

@@ -38,3 +38,18 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     assert active[0]["label"] == {"zh": "模拟数据训练 — 仅限演示", "en": "simulated — demo only"}
     decisions = live.client.get(f"/api/v1/enterprises/{factory['id']}/credit/decisions", headers=officer).json()
     assert decisions and all(d["model_label"] == active[0]["label"] for d in decisions)
+
+
+def test_an_enterprise_whose_pack_has_no_product_gets_no_demo_loan_and_the_demo_says_why(platform, monkeypatch):
+    from wuxin.services.demo import monitoring, setup
+
+    bank, other, operator = setup._tenants(platform)
+    spec = setup.demo_fleet(1, 7, credit_portfolio=False)[0]
+    enterprise = setup._onboard(platform, spec, bank, operator)
+    setup._users(platform, bank, other, operator, enterprise)
+    monkeypatch.setattr(monitoring, "demo_product", lambda industry: None)  # a pack without products.json
+    said: list[str] = []
+    monitoring.demo_loans(platform, [spec], [enterprise], said.append)
+    assert said == [f"no demo loan for enterprise {enterprise}: its pack {spec.industry} declares no credit product"]
+    with platform.uow() as uow:
+        assert uow.monitoring.loans(enterprise_id=enterprise) == []

@@ -88,14 +88,17 @@ def test_an_untimed_alink_signature_is_refused_unless_allowed_and_the_window_is_
     assert alink_device(platform, *_connect(platform, secret, offset_s=-50)).key == "truck-01"
 
 
-def test_over_tls_an_old_signature_is_accepted_unless_the_window_is_asked_for_there_too(platform):
-    """LinkKit's reconnects resend its first signature; over TLS nobody can read it off the wire to replay it."""
+def test_over_tls_an_old_signature_is_accepted_only_where_no_plain_port_could_have_shown_it(platform):
+    """LinkKit's reconnects resend its first signature. The signature does not cover the transport, so one read
+    off a plain port must not be good over TLS: only a TLS-only deployment skips the age check."""
     build_world(platform)
     secret = issue_alink_secret(platform, None, "truck-01", PK)
     connect, password = _connect(platform, secret, offset_s=-7 * 86_400)  # signed a week ago
-    with pytest.raises(ConnectRefused) as plain:
-        alink_device(platform, connect, password)
-    assert plain.value.reason == "stale_signature"
+    for over_tls in (False, True):  # plain port open: a sniffed signature replayed on the TLS port is refused
+        with pytest.raises(ConnectRefused) as stale:
+            alink_device(platform, connect, password, over_tls=over_tls)
+        assert stale.value.reason == "stale_signature"
+    platform.settings = platform.settings.model_copy(update={"mqtt_front_tls_only": True})
     assert alink_device(platform, connect, password, over_tls=True).key == "truck-01"
     with pytest.raises(ConnectRefused) as wrong:  # of any age, the signature must still be the secret's
         alink_device(platform, connect, "0" * 40, over_tls=True)

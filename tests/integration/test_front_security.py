@@ -297,11 +297,15 @@ def test_linkkit_reconnecting_past_the_window_resends_its_first_signature_and_is
         truck.close()
 
 
-def test_linkkit_over_tls_reconnects_past_the_window_with_its_first_signature(platform, front_of, tls_files):
-    """The same reconnect over TLS (securemode=2) is accepted: the signature cannot be read off the wire."""
+def test_linkkit_in_a_tls_only_deployment_reconnects_past_the_window_with_its_first_signature(
+    platform, front_of, tls_files
+):
+    """The same reconnect over TLS (securemode=2) where no plain port exists: no signature ever crossed in clear."""
     build_world(platform)
-    front = front_of()
-    platform.settings = platform.settings.model_copy(update={"alink_signature_window_s": 2})
+    front = front_of(port=None)
+    platform.settings = platform.settings.model_copy(
+        update={"alink_signature_window_s": 2, "mqtt_front_tls_only": True}
+    )
     secret = issue_alink_secret(platform, None, "truck-01", PRODUCT_KEY)
     config = {"host": "127.0.0.1", "port": front.tls_port, "product_key": PRODUCT_KEY, "device_name": "truck-01"}
     truck = SdkProcess(

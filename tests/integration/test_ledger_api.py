@@ -95,6 +95,7 @@ def test_tree_heads_are_public_signed_and_consistent(platform, live, world, tmp_
     second = live.client.post("/api/v1/ledger/tree-heads", headers=admin).json()
     assert second["tree_size"] == first["tree_size"] + 1
     assert live.client.get("/api/v1/ledger/tree-heads/latest").json() == second
+    assert live.client.get("/api/v1/ledger/tree-heads").json()[:2] == [second, first]  # newest first
     proof = live.client.get("/api/v1/ledger/consistency", params={"first": first["tree_size"]}).json()
     assert proof["first_root_hash"] == first["root_hash"] and proof["second_root_hash"] == second["root_hash"]
     assert _verify_file(tmp_path, proof).exit_code == 0

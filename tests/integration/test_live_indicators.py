@@ -81,7 +81,7 @@ def test_a_new_devices_readings_show_as_indicators_without_any_update_command(pl
     assert value(found_metrics, "wuxin_job_last_success_timestamp_seconds", job="indicators") > 1e9
     assert value(found_metrics, "wuxin_job_duration_seconds_count", job="indicators") >= 1
     assert value(found_metrics, "wuxin_indicators_backlog_device_days") == 0
-    health = live.client.get("/health").json()["parts"]["scheduler"]
+    health = live.client.get("/health", headers=admin).json()["parts"]["scheduler"]
     assert health["status"] == "ok" and health["indicators_task"] == "running", health
     assert health["indicators"]["backlog_device_days"] == 0 and health["indicators"]["last_success_ms"] > 0
     assert health["indicators"]["last_error"] is None

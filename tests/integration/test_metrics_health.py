@@ -206,7 +206,8 @@ def test_an_mqtt_worker_process_serves_its_own_metrics(platform):
 
 
 def test_health_reports_each_part(platform, live):
-    response = live.client.get("/health")
+    build_world(platform)
+    response = live.client.get("/health", headers=login(live.client, "admin"))
     assert response.status_code == 200
     parts = response.json()["parts"]
     assert {name: part["status"] for name, part in parts.items()} == {
@@ -219,13 +220,31 @@ def test_health_reports_each_part(platform, live):
     assert response.json()["status"] == "ok" and parts["disk"]["free_bytes"] > 0
 
 
+def test_health_tells_anyone_but_the_admin_each_part_s_status_only(platform, live):
+    """A probe needs the status; the broker's address, the data directory and its free bytes tell an outsider
+    where to aim, so only the platform admin reads them."""
+    build_world(platform)
+    platform.settings.mqtt_url = f"mqtt://worker:secret@127.0.0.1:{free_port()}"  # down: an address to hide
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, login(live.client, "officer")):
+        answer = live.client.get("/health", headers=headers)
+        assert answer.status_code == 200 and answer.json()["status"] == "degraded"
+        assert {name: set(part) for name, part in answer.json()["parts"].items()} == {
+            name: {"status"} for name in ("database", "broker", "workers", "scheduler", "disk")
+        }
+        assert "127.0.0.1" not in answer.text and "free_bytes" not in answer.text
+    detailed = live.client.get("/health", headers=login(live.client, "admin")).json()["parts"]
+    assert detailed["broker"]["address"].startswith("127.0.0.1:") and detailed["disk"]["path"]
+
+
 def test_health_reports_the_configured_broker_up_then_down(platform, live):
+    build_world(platform)
+    admin = login(live.client, "admin")
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         platform.settings.mqtt_url = f"mqtt://worker:secret@127.0.0.1:{listening.getsockname()[1]}"
-        up = live.client.get("/health")
-    down = live.client.get("/health")  # the port is closed now
+        up = live.client.get("/health", headers=admin)
+    down = live.client.get("/health", headers=admin)  # the port is closed now
     assert up.json()["parts"]["broker"]["status"] == "ok" and up.json()["status"] == "ok"
     assert down.status_code == 200 and down.json()["status"] == "degraded"  # HTTP writes still succeed
     assert down.json()["parts"]["broker"]["status"] == "down" and "secret" not in down.text

@@ -96,6 +96,10 @@ def test_simulated_model_lifecycle_gates_denials_label_and_stability(live, platf
     assert "simulated — demo only" in live.client.get(report_url + "?lang=en", headers=officer).text
     listed = {m["version"]: m for m in live.client.get(MODELS, headers=officer).json()}
     assert listed[version]["state"] == "active" and listed[version]["label"]["zh"] == "模拟数据训练 — 仅限演示"
+    detail = live.client.get(f"{MODELS}/{version}", headers=officer)
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["state"] == "active" and detail.json()["validation"]["passed"] is True
+    assert [f["name"] for f in detail.json()["features"]] == trained.json()["features"]
 
     day = int(local_day(platform.clock_ms()))
     records = daily_stability(platform, day)

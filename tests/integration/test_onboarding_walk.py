@@ -272,7 +272,7 @@ def _the_vendors_walk(sh: Shell, platform, live) -> None:
     2013 JT/T 808 terminal that sets bit 14, imported from a file, registering and reporting through the gateway."""
     officer = _login(live, "officer", "officer-pass-2026")
     shutil.copy(REPO_ROOT / "tests/fixtures/tsl/alibaba_oven_controller_export.json", sh.workdir / "oven_tsl.json")
-    documented("cp tests/fixtures/tsl/alibaba_oven_controller_export.json oven_tsl.json")
+    documented('cp "$REPO"/tests/fixtures/tsl/alibaba_oven_controller_export.json oven_tsl.json')
     expect(
         sh("wuxin thing-model import oven_tsl.json --device-type manufacturing.oven_controller"),
         "imported thing model manufacturing.oven_controller",

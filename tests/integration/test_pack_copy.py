@@ -120,6 +120,25 @@ def test_a_field_without_both_labels_is_refused_naming_the_pack(tmp_path, monkey
         bootstrap.business_kinds()
 
 
+def test_the_bills_a_pack_holds_against_generation_are_the_kind_it_names(tmp_path, monkeypatch):
+    """The copy renames its settlement bills: the solar check reads the new kind; a kind nobody declares stops it."""
+    import json
+
+    from wuxin.errors import InvalidInput
+
+    for root, named in ((tmp_path / "renamed", "plant_bills"), (tmp_path / "broken", "bills")):
+        copy_pack(root)
+        path = root / COPY / "business.json"
+        path.write_text(path.read_text(encoding="utf-8").replace("feed_in_bills", "plant_bills"), encoding="utf-8")
+        path = root / COPY / "checks.json"
+        path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), "generation_bills": named}))
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path / "renamed"))
+    assert set(bootstrap.generation_bill_kinds()) == {"feed_in_bills", "plant_bills"}
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path / "broken"))
+    with pytest.raises(InvalidInput, match=f"scenario pack {COPY}: generation_bills 'bills' is no business-data kind"):
+        bootstrap.generation_bill_kinds()
+
+
 def test_without_the_folder_the_copy_is_gone(tmp_path, monkeypatch):
     from wuxin.errors import ThingModelError
 

@@ -15,6 +15,7 @@ from tests.integration.credit_world import as_of, put_indicators, recent_reading
 from tests.world import DAY_MS, build_world, login
 from wuxin.services.access import consent
 from wuxin.services.devices import registry
+from wuxin.services.devices.connectivity import record_device_presence
 from wuxin.sim.spec import make_uscc
 
 HOSTILE = '=HYPERLINK("http://evil","x")'
@@ -339,3 +340,15 @@ def test_another_bank_an_enterprise_user_and_a_revoked_or_partial_consent_see_no
     partial = next(r for r in _rows(live, officer)["items"] if r["enterprise_id"] == world.factory)
     assert partial["consent_partial"] and partial["decision"] is None and partial["activity"]["values"] is None
     assert partial["evidence_coverage_ratio"] is None and (partial["devices"], partial["devices_online"]) == (1, 1)
+
+
+def test_a_device_recorded_offline_is_offline_in_the_portfolio_and_the_device_list_at_once(live, platform):
+    """A device that reported a minute ago but whose gateway then said it disconnected: both views say offline."""
+    world = _setup(live, platform)
+    officer = login(live.client, "officer")
+    assert record_device_presence(platform, "loom-01", "offline", "gateway_disconnect")
+    devices = live.client.get(f"/api/v1/enterprises/{world.factory}/devices", headers=officer).json()
+    listed = {d["key"]: d["connectivity"] for d in devices}
+    factory = next(r for r in _rows(live, officer)["items"] if r["enterprise_id"] == world.factory)
+    assert listed["loom-01"] == "offline"
+    assert factory["devices_online"] == sum(state == "online" for state in listed.values()) == 0

@@ -278,17 +278,31 @@ def test_no_eligible_collars_is_not_judged():
     assert herd_count_step(0, 0, {}, START, WINDOW, {"min_share": 0.85}) == (None, {})
 
 
-def test_a_machine_seen_only_in_the_last_hour_of_a_25_hour_day_is_not_judged_that_day():
+def day_number(date: dt.date) -> int:
+    return (date - dt.date(1970, 1, 1)).days
+
+
+def running_all_day(day: int, zone: str, step_min: int) -> list[tuple[int, float]]:
+    """A machine drawing 30 A from its local day's start to the next one's, a reading every `step_min` minutes."""
+    start, end = day_start_ms(day, zone), day_start_ms(day + 1, zone)
+    return [(ts, 30.0) for ts in range(start, end, step_min * MIN)]
+
+
+def test_a_machine_seen_only_in_the_last_hour_of_a_25_hour_day_runs_that_hour():
     zone = "Europe/Berlin"
-    dst_end = (dt.date(2026, 10, 25) - dt.date(1970, 1, 1)).days  # clocks go back: a 25-hour local day
-    first = dst_end - 28
-    series = []
-    for d in range(first, dst_end):
-        start = day_start_ms(d, zone)
-        series += [(start + m * MIN, 30.0 if 480 <= m < 1200 else 1.5) for m in range(0, 1440, 5)]
+    dst_end = day_number(dt.date(2026, 10, 25))  # clocks go back: a 25-hour local day
     last_hour = day_start_ms(dst_end, zone) + 24 * HOUR
     assert day_start_ms(dst_end + 1, zone) - last_hour == HOUR
-    series += [(last_hour + m * MIN, 30.0) for m in range(0, 60, 5)]
-    hours = daily_hours(series, 10.0, first, dst_end, lambda d: day_start_ms(d, zone), 900_000)
-    assert [d for d, _ in hours] == list(range(first, dst_end))  # the day has no reading in its first 24 hours
-    assert 1 not in judge_machines({1: hours}, dst_end)
+    series = [(last_hour + m * MIN, 30.0) for m in range(0, 60, 5)]
+    hours = daily_hours(series, 10.0, dst_end, dst_end, lambda d: day_start_ms(d, zone), 900_000)
+    assert hours == [(dst_end, 1.0)]
+
+
+def test_running_hours_measure_the_real_length_of_a_daylight_saving_day():
+    """Running all day is 25 hours on the day clocks go back and 23 on the day they go forward, whatever the gap."""
+    zone = "Europe/Berlin"
+    for date, length_h in ((dt.date(2026, 10, 25), 25.0), (dt.date(2026, 3, 29), 23.0), (dt.date(2026, 3, 30), 24.0)):
+        day = day_number(date)
+        series = running_all_day(day, zone, 60)  # hourly readings, each counting up to three hours
+        hours = daily_hours(series, 10.0, day, day, lambda d: day_start_ms(d, zone), 3 * HOUR)
+        assert hours == [(day, length_h)], date

@@ -183,3 +183,23 @@ def test_the_day_cut_is_defined_once():
             )
             definitions += [f"{path.relative_to(SRC)}: {name}" for name in targets if name in names]
     assert sorted(definitions) == sorted(f"indicators/days.py: {name}" for name in names)
+
+
+def test_no_string_outside_the_packs_names_a_kind_a_pack_declares():
+    """A business-data kind a pack adds (business.json `kinds`) is named only by its pack: the cores read which kind
+    a check uses from the pack's declaration (e.g. checks.json `generation_bills`)."""
+    from wuxin.scenarios import scenario_packs
+
+    kinds = {
+        k["kind"] for pack in scenario_packs().values() for k in pack.document("business.json", {}).get("kinds", [])
+    }
+    assert kinds  # the check has something to look for
+    pattern = re.compile(r"\b(%s)\b" % "|".join(re.escape(k) for k in sorted(kinds)))
+    offenders = [
+        f"{path.relative_to(SRC)}: {text[:80]!r}"
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] != "scenarios" and not is_bench(path)
+        for text in naming_strings(path)
+        if pattern.search(text)
+    ]
+    assert offenders == []

@@ -53,6 +53,10 @@ OPERATIONS_TAGS = {
     "labels",
 }
 
+# The credit, ledger and traceability areas: a bank's and a verifier's reading path, typed as well. An operation
+# belongs to the area of its first tag (its router's): GET /loans/{id}/commands is a command operation.
+CREDIT_TAGS = {"credit", "ledger", "portfolio", "pledges", "loans", "trace", "epcis", "verification"}
+
 
 @pytest.fixture(scope="module")
 def spec() -> dict:
@@ -128,6 +132,22 @@ def test_a_204_has_no_body_to_type(spec):
     assert operation["responses"]["204"].get("content", {}) == {}
 
 
+def test_every_operation_of_the_credit_tags_answers_a_typed_body(spec):
+    operations = [(m, p) for m, p, op in _operations(spec) if (op.get("tags") or [""])[0] in CREDIT_TAGS]
+    assert len(operations) >= 45  # the tags are the ones the routers use: a renamed tag must not empty this test
+    assert [line for m, p in operations for line in _untyped_successes(spec, m, p)] == []
+
+
+def test_every_operation_of_the_whole_api_answers_a_typed_body_and_its_area_is_known(spec):
+    """/docs is enough to integrate: no operation anywhere answers an untyped body, and a new router's tag must
+    join one of the areas above (so that its own test counts it)."""
+    operations = list(_operations(spec))
+    assert len(operations) >= 130
+    areas = INTEGRATOR_TAGS | OPERATIONS_TAGS | CREDIT_TAGS
+    assert sorted({t for _, _, op in operations for t in op.get("tags", [])} - areas) == []
+    assert [line for m, p, _ in operations for line in _untyped_successes(spec, m, p)] == []
+
+
 def test_the_device_api_documents_its_refusals(spec):
     for path in ("/api/v1/{device_token}/attributes", "/api/v1/{device_token}/rpc"):
         for method, operation in spec["paths"][path].items():
@@ -144,3 +164,35 @@ def test_errors_are_documented_as_problem_documents(spec):
     assert {"type", "title", "status", "detail", "instance"} <= set(problem["properties"])
     for method, path, operation in _operations(spec):
         assert "4XX" in operation["responses"], f"{method.upper()} {path}"
+
+
+# Answers of 4XX/5XX status that are not problem documents: a body of their own, or none.
+OWN_ERROR_BODIES = {
+    ("400", "#/components/schemas/TelemetryAnswer"),  # every point refused: the same answer as a partial success
+    ("503", "#/components/schemas/Health"),  # /health: the health report says what is down
+    ("408", None),  # a device's long poll with nothing pending: an empty body, as ThingsBoard answers
+}
+
+
+def test_every_error_answer_is_documented_as_application_problem_json(spec):
+    """Whatever the route's own media type (text/plain for /metrics, text/csv for exports), its 4XX/5XX answers are
+    problem documents under application/problem+json; only the answers listed above say otherwise."""
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    offenders, own = [], set()
+    for method, path, operation in _operations(spec):
+        for code, response in operation["responses"].items():
+            if code[0] not in "45":
+                continue
+            content = response.get("content")
+            if content == {"application/problem+json": problem}:
+                continue
+            refs = {c.get("schema", {}).get("$ref") for c in (content or {}).values()} or {None}
+            if len(refs) == 1 and (code, *refs) in OWN_ERROR_BODIES:
+                own.add((code, *refs))
+            else:
+                offenders.append(f"{method.upper()} {path} {code}: {sorted(content or {})}")
+    assert offenders == []
+    assert own == OWN_ERROR_BODIES  # the exceptions are still real
+    text_routes = [("get", "/metrics"), ("get", "/api/v1/alarms/export.csv")]
+    for method, path in text_routes:
+        assert set(spec["paths"][path][method]["responses"]["4XX"]["content"]) == {"application/problem+json"}

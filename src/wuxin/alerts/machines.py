@@ -34,13 +34,19 @@ DEFAULTS = {
 
 
 def running_hours(
-    current: Sequence[tuple[int, float]], run_threshold: float, day_start_ms: int, max_gap_ms: int
+    current: Sequence[tuple[int, float]],
+    run_threshold: float,
+    day_start_ms: int,
+    max_gap_ms: int,
+    day_end_ms: int | None = None,
 ) -> float | None:
-    """Hours in [day_start, +1 day) the machine drew at least `run_threshold`; None on a day without readings."""
-    day = [(ts, v) for ts, v in current if day_start_ms <= ts < day_start_ms + DAY_MS]
+    """Hours in [day_start, day_end) the machine drew at least `run_threshold`; None on a day without readings.
+    `day_end_ms` is the next local day's start (23 or 25 hours later on a daylight-saving change); 24 hours without."""
+    end_ms = day_start_ms + DAY_MS if day_end_ms is None else day_end_ms
+    day = [(ts, v) for ts, v in current if day_start_ms <= ts < end_ms]
     if not day:
         return None
-    ends = [ts for ts, _ in day[1:]] + [day_start_ms + DAY_MS]
+    ends = [ts for ts, _ in day[1:]] + [end_ms]
     return sum(min(end - ts, max_gap_ms) for (ts, v), end in zip(day, ends) if v >= run_threshold) / HOUR_MS
 
 
@@ -65,10 +71,9 @@ def daily_hours(
         if d > last_day:
             break
         by_day.setdefault(d, []).append((ts, v))
-    # A 25-hour local day (daylight saving ends) with readings only in its last hour has none in the 24 hours that
-    # running_hours judges: it is left out like a day without readings.
     hours = [
-        (day, running_hours(points, run_threshold, starts[day], max_gap_ms)) for day, points in sorted(by_day.items())
+        (day, running_hours(points, run_threshold, starts[day], max_gap_ms, starts[day + 1]))
+        for day, points in sorted(by_day.items())
     ]
     return [(day, h) for day, h in hours if h is not None]
 

@@ -31,11 +31,12 @@ from wuxin.api import (
     routes_trace,
 )
 from wuxin.api.body_limit import BodyLimit
+from wuxin.api.deps import OptionalUser
 from wuxin.api.guards import refuse_unstorable_text
-from wuxin.api.health import health_report
+from wuxin.api.health import health_report, public_health
 from wuxin.api.indicators_job import indicators_lifespan
 from wuxin.api.maintenance import maintenance_lifespan
-from wuxin.api.problems import PROBLEM_RESPONSES, problem_response
+from wuxin.api.problems import PROBLEM_RESPONSES, problem_documents, problem_response
 from wuxin.api.request_metrics import RequestMetrics
 from wuxin.api.schemas_operations import Health
 from wuxin.bootstrap import Platform
@@ -63,6 +64,8 @@ def create_app(platform: Platform) -> FastAPI:
         dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.platform = platform
+    generated = app.openapi
+    app.openapi = lambda: problem_documents(generated())  # type: ignore[method-assign]  # FastAPI's way to amend /docs
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=platform.settings.max_body_bytes)
     _add_security_headers(app)  # outermost: a 413 carries the headers too
@@ -91,9 +94,13 @@ def create_app(platform: Platform) -> FastAPI:
         response_model=Health,
         responses={503: {"model": Health, "description": "Writes cannot succeed: unavailable or read_only"}},
     )
-    def health() -> JSONResponse:
-        """Liveness and readiness of the database, brokers and background jobs; 503 when a dependency is down."""
+    def health(caller: OptionalUser) -> JSONResponse:
+        """Liveness and readiness of the database, brokers and background jobs; 503 when a dependency is down.
+        Anyone (a load balancer, a probe) gets each part's status; the platform admin also gets the details
+        (broker address, data directory and free bytes, job state), which tell an outsider where to aim."""
         status, body, headers = health_report(platform, app.state)  # one function per part: see api/health.py
+        if caller is None or not caller.is_admin:
+            body = public_health(body)
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)

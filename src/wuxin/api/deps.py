@@ -31,3 +31,19 @@ def get_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def get_optional_principal(
+    platform: PlatformDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal | None:
+    """The caller, or None for an anonymous one or a token that is unknown, expired or revoked (for endpoints that
+    answer everyone, and more to some)."""
+    if credentials is None:
+        return None
+    try:
+        return principal_for_token(platform, credentials.credentials)
+    except AuthError:
+        return None
+
+
+OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]

@@ -63,6 +63,16 @@ def database(platform: Platform) -> dict[str, Any]:
     return {"status": "ok", "dialect": platform.engine.dialect.name}
 
 
+def public_health(body: dict[str, Any]) -> dict[str, Any]:
+    """What /health tells a caller who is not the platform admin: each part's status and whether writes succeed,
+    without addresses, paths, sizes or error texts."""
+    return {
+        **body,
+        "writes": "ok" if body["writes"] == "ok" else "refused",
+        "parts": {name: {"status": part["status"]} for name, part in body["parts"].items()},
+    }
+
+
 def broker(platform: Platform) -> dict[str, Any]:
     """Whether the configured MQTT broker accepts a TCP connection (the MQTT workers are separate processes)."""
     url = platform.settings.mqtt_url

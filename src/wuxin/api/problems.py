@@ -88,3 +88,19 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {  # documents the error bo
     "4XX": {"model": Problem, "description": "Refused: a problem document (application/problem+json)"},
     "5XX": {"model": Problem, "description": "Server or dependency failure: a problem document"},
 }
+
+
+def problem_documents(spec: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with every 4XX/5XX answer documented as a problem document under
+    application/problem+json, whatever the route's own media type (text/plain for /metrics, text/csv for exports).
+    An answer documented with a body of its own (a telemetry answer, the health report) keeps it, and one documented
+    with an empty `content` has no body (a device's long poll that timed out). Changed in place."""
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            for code, response in operation.get("responses", {}).items():
+                schemas = [c.get("schema") for c in response.get("content", {}).values()]
+                no_body = response.get("content") == {}
+                if code[0] in "45" and not no_body and all(schema in (None, problem) for schema in schemas):
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem}}
+    return spec

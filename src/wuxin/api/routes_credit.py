@@ -12,6 +12,19 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import DAY_PATTERN, Id, MoneyCny, RequestModel, raw_body
+from wuxin.api.schemas_credit import (
+    Assessment,
+    BusinessImport,
+    BusinessRecords,
+    BusinessRejections,
+    CreditDecision,
+    CreditModel,
+    CreditModelDetail,
+    CreditReport,
+    DecisionStarted,
+    ModelStability,
+    TrainedModel,
+)
 from wuxin.errors import InvalidInput
 from wuxin.indicators.days import parse_day
 from wuxin.risk.report import REPORT_CSP, render_html, render_pdf
@@ -37,6 +50,7 @@ def _as_of(text: str | None) -> int | None:
 @router.post(
     "/business-data/{kind}",
     status_code=201,
+    response_model=BusinessImport,
     openapi_extra=raw_body(
         "rows: a JSON list, JSON Lines or CSV",
         {
@@ -61,19 +75,19 @@ async def import_business_data(
     return business_data.import_rows(platform, user, kind, rows, source, hashlib.sha256(raw).hexdigest())
 
 
-@router.get("/business-data/imports/{import_id}/rejections")
+@router.get("/business-data/imports/{import_id}/rejections", response_model=BusinessRejections)
 def business_rejections(import_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """The rows of one business-data import that were refused, each with row, column, value and reason."""
     return business_data.rejections(platform, user, import_id)
 
 
-@router.get("/enterprises/{enterprise_id}/business-data")
+@router.get("/enterprises/{enterprise_id}/business-data", response_model=BusinessRecords)
 def business_records(enterprise_id: Id, user: CurrentUser, platform: PlatformDep, kind: str | None = None) -> dict:
     """The enterprise's imported business records, optionally of one kind."""
     return business_data.records(platform, user, enterprise_id, kind)
 
 
-@router.get("/enterprises/{enterprise_id}/credit/assessment")
+@router.get("/enterprises/{enterprise_id}/credit/assessment", response_model=Assessment)
 def assessment(
     enterprise_id: Id, user: CurrentUser, platform: PlatformDep, as_of: str | None = Query(None, pattern=DAY)
 ) -> dict:
@@ -91,13 +105,13 @@ class TrainIn(RequestModel):
     seed: int = Field(default=2024, ge=0, le=2**32 - 2, description="of the simulated book (a NumPy seed)")
 
 
-@router.post("/credit/models", status_code=201)
+@router.post("/credit/models", status_code=201, response_model=TrainedModel)
 def train(body: TrainIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Train and register a scorecard (risk managers): on the bank's loan outcomes, or a simulated book."""
     return credit_decisions.train_model(platform, user, body.simulated, body.seed)
 
 
-@router.get("/credit/models")
+@router.get("/credit/models", response_model=list[CreditModel])
 def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The credit models the caller may use."""
     return credit_decisions.list_models(platform, user)
@@ -106,13 +120,13 @@ def models(user: CurrentUser, platform: PlatformDep) -> list[dict]:
 MODEL_VERSION = r"^[0-9a-f]{64}$"  # a model's content hash
 
 
-@router.get("/credit/models/{version}")
+@router.get("/credit/models/{version}", response_model=CreditModelDetail)
 def model(user: CurrentUser, platform: PlatformDep, version: str = Path(pattern=MODEL_VERSION)) -> dict:
     """One model with its lifecycle in the caller's tenant and its stored validation report."""
     return model_governance.model_detail(platform, user, version)
 
 
-@router.post("/credit/models/{version}/{action}")
+@router.post("/credit/models/{version}/{action}", response_model=CreditModel)
 def govern(
     user: CurrentUser,
     platform: PlatformDep,
@@ -130,7 +144,7 @@ def govern(
     return step(platform, user, version)
 
 
-@router.get("/credit/model-stability")
+@router.get("/credit/model-stability", response_model=list[ModelStability])
 def model_stability(user: CurrentUser, platform: PlatformDep, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     """Daily population stability of the tenant's active models; `warning` when the score PSI is above 0.25."""
     return model_governance.stability_records(platform, user, limit)
@@ -149,7 +163,7 @@ class DecisionIn(RequestModel):
     loan_id: Id | None = Field(default=None, description="the loan application the decision moves on (credit_workflow)")
 
 
-@router.post("/enterprises/{enterprise_id}/credit/decisions", status_code=201)
+@router.post("/enterprises/{enterprise_id}/credit/decisions", status_code=201, response_model=DecisionStarted)
 def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Decide, then put the decision on the officer's workflow (four eyes above the product's threshold)."""
     credit_workflow.check_application(platform, user, enterprise_id, body.loan_id)
@@ -159,13 +173,23 @@ def decide(enterprise_id: Id, body: DecisionIn, user: CurrentUser, platform: Pla
     return credit_workflow.start(platform, user, decision, body.loan_id)
 
 
-@router.get("/enterprises/{enterprise_id}/credit/decisions")
+@router.get("/enterprises/{enterprise_id}/credit/decisions", response_model=list[CreditDecision])
 def decisions(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The credit decisions recorded for an enterprise."""
     return credit_decisions.decisions(platform, user, enterprise_id)
 
 
-@router.get("/enterprises/{enterprise_id}/credit/report", response_model=None)
+@router.get(
+    "/enterprises/{enterprise_id}/credit/report",
+    response_model=None,
+    responses={
+        200: {
+            "model": CreditReport,
+            "description": "format=json: the report as data; html: a page; pdf: a document",
+            "content": {"text/html": {"schema": {"type": "string"}}, "application/pdf": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def report(
     enterprise_id: Id,
     request: Request,

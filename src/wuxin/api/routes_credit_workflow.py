@@ -10,6 +10,7 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import Id, MoneyCny, RequestModel
+from wuxin.api.schemas_credit import PendingReview, Product, Workflow
 from wuxin.services.credit import workflow as credit_workflow
 
 router = APIRouter(prefix="/api/v1/credit", tags=["credit"])
@@ -25,19 +26,19 @@ class ReviewIn(RequestModel):
     reason: str = Field(max_length=2000)
 
 
-@router.get("/decisions/{decision_id}/workflow")
+@router.get("/decisions/{decision_id}/workflow", response_model=Workflow)
 def workflow(decision_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """The review workflow of one credit decision: who reviewed, approved or rejected it and when."""
     return credit_workflow.decision_workflow(platform, user, decision_id)
 
 
-@router.post("/decisions/{decision_id}/override", status_code=201)
+@router.post("/decisions/{decision_id}/override", status_code=201, response_model=Workflow)
 def override(decision_id: Id, body: OverrideIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Change a referred decision's outcome with a written reason; a risk manager approves it (four eyes)."""
     return credit_workflow.override(platform, user, decision_id, body.outcome, body.limit_cny, body.reason)
 
 
-@router.get("/reviews")
+@router.get("/reviews", response_model=list[PendingReview])
 def reviews(
     user: CurrentUser,
     platform: PlatformDep,
@@ -56,19 +57,19 @@ def reviews(
     return rows
 
 
-@router.post("/reviews/{review_id}/approve")
+@router.post("/reviews/{review_id}/approve", response_model=Workflow)
 def approve(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Approve a credit review (a different person than the proposer)."""
     return credit_workflow.review(platform, user, review_id, True, body.reason)
 
 
-@router.post("/reviews/{review_id}/reject")
+@router.post("/reviews/{review_id}/reject", response_model=Workflow)
 def reject(review_id: Id, body: ReviewIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Reject a credit review, with the reason."""
     return credit_workflow.review(platform, user, review_id, False, body.reason)
 
 
-@router.get("/products")
+@router.get("/products", response_model=list[Product])
 def products(user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """The credit products a bank decides on: names in zh-CN and en, cap and four-eyes threshold (CNY)."""
     return credit_workflow.products(user)

@@ -136,7 +136,7 @@ async def post_rpc(device_token: str, request: Request, platform: PlatformDep) -
     responses={
         200: {"model": DeviceCommand},
         **DEVICE_REFUSALS,
-        408: {"description": "nothing pending within the timeout"},
+        408: {"description": "nothing pending within the timeout (an empty body)", "content": {}},
     },
 )
 async def poll_rpc(

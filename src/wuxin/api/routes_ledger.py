@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import INT64_MAX, Id
+from wuxin.api.schemas_ledger import ConsistencyProof, EntryProof, EvidenceBundle, PublicKey, TelemetryProof, TreeHead
 from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.security.policy import require_role
@@ -22,32 +23,32 @@ router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 log = logging.getLogger("wuxin.ledger")
 
 
-@router.get("/public-key")
+@router.get("/public-key", response_model=PublicKey)
 def public_key(platform: PlatformDep) -> dict:
     """The Ed25519 key that signs tree heads (raw 32 bytes, hex); public."""
     return {"algorithm": "Ed25519", "public_key": ledger.public_key_hex(platform)}
 
 
-@router.get("/tree-heads/latest")
+@router.get("/tree-heads/latest", response_model=TreeHead)
 def latest_tree_head(platform: PlatformDep) -> dict:
     """The newest signed tree head; public."""
     return ledger.latest_tree_head(platform)
 
 
-@router.get("/tree-heads")
+@router.get("/tree-heads", response_model=list[TreeHead])
 def list_tree_heads(platform: PlatformDep, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     """Published signed tree heads, newest first; public."""
     return ledger.tree_heads(platform, limit)
 
 
-@router.post("/tree-heads", status_code=201)
+@router.post("/tree-heads", status_code=201, response_model=TreeHead)
 def publish_tree_head(user: CurrentUser, platform: PlatformDep) -> dict:
     """Sign and publish the current tree head now (platform admin)."""
     require_role(user, Role.PLATFORM_ADMIN)
     return ledger.publish_tree_head(platform)
 
 
-@router.get("/consistency")
+@router.get("/consistency", response_model=ConsistencyProof)
 def consistency(
     platform: PlatformDep,
     first: int = Query(..., ge=1, le=INT64_MAX),
@@ -57,7 +58,7 @@ def consistency(
     return ledger.consistency(platform, first, second)
 
 
-@router.get("/entries/{leaf_index}/proof")
+@router.get("/entries/{leaf_index}/proof", response_model=EntryProof)
 def entry_proof(leaf_index: Annotated[int, Path(ge=0, le=INT64_MAX)], user: CurrentUser, platform: PlatformDep) -> dict:
     """Inclusion proof of one entry with its leaf data and signed head, for whoever may read what it proves; any
     refusal reads as a missing entry. A telemetry batch is proven per device: GET
@@ -65,13 +66,13 @@ def entry_proof(leaf_index: Annotated[int, Path(ge=0, le=INT64_MAX)], user: Curr
     return ledger_access.entry_proof(platform, user, leaf_index)
 
 
-@router.get("/evidence")
+@router.get("/evidence", response_model=EvidenceBundle)
 def evidence_bundle(user: CurrentUser, platform: PlatformDep, subject: str = Query(..., max_length=300)) -> dict:
     """The evidence bundle of a subject (e.g. a decision) and its inputs, verifiable offline."""
     return ledger_access.evidence_bundle(platform, user, subject)
 
 
-@router.get("/telemetry/batches/{batch_id}/devices/{device_key}/proof")
+@router.get("/telemetry/batches/{batch_id}/devices/{device_key}/proof", response_model=TelemetryProof)
 def telemetry_proof(batch_id: Id, device_key: str, user: CurrentUser, platform: PlatformDep) -> dict:
     """A device's points stored under a batch, their recomputed digest, and the batch leaf's inclusion proof."""
     return ledger_access.telemetry_proof(platform, user, batch_id, device_key)

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Finite, Id, MoneyCny, PriceCny, Quantity, Ratio, RequestModel
+from wuxin.api.schemas_loans import Loan, LoanWithHistory, PledgedItem, Price, Reconciliation, Release, Valuation, Zone
 from wuxin.api.schemas_monitoring import (
     Alarm,
     AlarmAction,
@@ -211,7 +212,7 @@ class LoanIn(RequestModel):
     liquidation_ratio: Ratio = Decimal("1.1")
 
 
-@router.post("/loans", tags=["loans"], status_code=201)
+@router.post("/loans", tags=["loans"], status_code=201, response_model=Loan)
 def create_loan(body: LoanIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Record a loan to an enterprise, to be monitored from its devices; answers its id."""
     return loans.create_loan(
@@ -225,13 +226,13 @@ def create_loan(body: LoanIn, user: CurrentUser, platform: PlatformDep) -> dict:
     )
 
 
-@router.get("/loans", tags=["loans"])
+@router.get("/loans", tags=["loans"], response_model=list[Loan])
 def list_loans(user: CurrentUser, platform: PlatformDep, enterprise_id: Id | None = None) -> list[dict]:
     """The tenant's loans with their state and risk class."""
     return loans.list_loans(platform, user, enterprise_id)
 
 
-@router.get("/loans/{loan_id}", tags=["loans"])
+@router.get("/loans/{loan_id}", tags=["loans"], response_model=LoanWithHistory)
 def get_loan(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """One loan of the caller's tenant: its borrower, product, amount and state."""
     return loans.get_loan(platform, user, loan_id)
@@ -243,7 +244,7 @@ class TransitionIn(RequestModel):
     devices: list[str] | None = Field(default=None, description="for plan_monitoring: the device keys to watch")
 
 
-@router.post("/loans/{loan_id}/transitions", tags=["loans"])
+@router.post("/loans/{loan_id}/transitions", tags=["loans"], response_model=Loan)
 def transition(loan_id: Id, body: TransitionIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Apply an action to a loan's state (with the reason); a refused action names the loan's state."""
     return loans.transition(platform, user, loan_id, body.action, body.reason, body.devices)
@@ -254,7 +255,7 @@ class RiskClassIn(RequestModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-@router.post("/loans/{loan_id}/risk-class", tags=["loans"])
+@router.post("/loans/{loan_id}/risk-class", tags=["loans"], response_model=Loan)
 def risk_class(loan_id: Id, body: RiskClassIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Set the loan's risk class, with the reason."""
     return loans.set_risk_class(platform, user, loan_id, body.risk_class, body.reason)
@@ -277,7 +278,7 @@ class PledgeIn(RequestModel):
     items: list[ItemIn] = Field(min_length=1, max_length=1000)
 
 
-@router.post("/loans/{loan_id}/pledges", tags=["pledges"], status_code=201)
+@router.post("/loans/{loan_id}/pledges", tags=["pledges"], status_code=201, response_model=list[PledgedItem])
 def pledge(loan_id: Id, body: PledgeIn, user: CurrentUser, platform: PlatformDep) -> list[dict]:
     """Pledge collateral (devices, goods) to a loan."""
     return pledges.pledge(platform, user, loan_id, [i.model_dump(mode="json") for i in body.items])
@@ -288,13 +289,13 @@ class ZoneIn(RequestModel):
     polygon: list[list[Finite]] = Field(min_length=3, max_length=500, description="[[lon, lat], ...]")
 
 
-@router.post("/loans/{loan_id}/zones", tags=["pledges"], status_code=201)
+@router.post("/loans/{loan_id}/zones", tags=["pledges"], status_code=201, response_model=Zone)
 def add_zone(loan_id: Id, body: ZoneIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Add a geofence zone to the loan (where its pledged assets are expected)."""
     return pledges.add_zone(platform, user, loan_id, body.zone_id, body.polygon)
 
 
-@router.get("/loans/{loan_id}/valuation", tags=["pledges"])
+@router.get("/loans/{loan_id}/valuation", tags=["pledges"], response_model=Valuation)
 def valuation(loan_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """The current valuation of the loan's pledged collateral."""
     return pledges.valuation(platform, user, loan_id)
@@ -307,7 +308,7 @@ class ReconcileIn(RequestModel):
     wms_out_units: Finite | None = None
 
 
-@router.post("/loans/{loan_id}/reconcile", tags=["pledges"])
+@router.post("/loans/{loan_id}/reconcile", tags=["pledges"], response_model=Reconciliation)
 def reconcile(loan_id: Id, body: ReconcileIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Reconcile the loan's pledged goods against what its devices report."""
     return pledges.reconcile(platform, user, loan_id, body.zone_id, body.from_ms, body.to_ms, body.wms_out_units)
@@ -319,7 +320,7 @@ class ReleaseIn(RequestModel):
     substitutes: list[ItemIn] | None = None
 
 
-@router.post("/loans/{loan_id}/release", tags=["pledges"])
+@router.post("/loans/{loan_id}/release", tags=["pledges"], response_model=Release)
 def release(loan_id: Id, body: ReleaseIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Release pledged collateral from the loan."""
     subs = [s.model_dump(mode="json") for s in body.substitutes] if body.substitutes else None
@@ -333,7 +334,7 @@ class PriceIn(RequestModel):
     source: str = Field(min_length=1, max_length=100)
 
 
-@router.post("/price-index", tags=["pledges"], status_code=201)
+@router.post("/price-index", tags=["pledges"], status_code=201, response_model=Price)
 def set_price(body: PriceIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Record a commodity price used to value pledged goods."""
     return pledges.set_price(platform, user, body.sku, body.price_cny, body.at_ms, body.source)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import Id
 from wuxin.api.routes_credit import reader_lang
+from wuxin.api.schemas_portfolio import BorrowerPage, PortfolioSummary, Watched, Watchlist
 from wuxin.risk.portfolio import COLUMNS, PAGE_SIZE_MAX
 from wuxin.risk.portfolio import Query as TableQuery
 from wuxin.services.credit import portfolio, portfolio_export
@@ -38,7 +39,7 @@ def table_query(
 TableQueryDep = Annotated[TableQuery, Depends(table_query)]
 
 
-@router.get("/borrowers")
+@router.get("/borrowers", response_model=BorrowerPage)
 def borrowers(user: CurrentUser, platform: PlatformDep, query: TableQueryDep) -> dict:
     """One page of the bank's borrowers: latest decision (outcome, grade, score and their change), exposure and limit
     use, 30 days of activity with the industry median, open alarms by severity, evidence coverage, devices online,
@@ -49,6 +50,7 @@ def borrowers(user: CurrentUser, platform: PlatformDep, query: TableQueryDep) ->
 @router.get(
     "/borrowers/export",
     response_model=None,
+    response_class=Response,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string"}}}}},
 )
 def export(
@@ -70,25 +72,25 @@ def export(
     return Response(portfolio_export.to_csv(rows, language), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=PortfolioSummary)
 def summary(user: CurrentUser, platform: PlatformDep) -> dict:
     """Exposure by industry and by latest grade, and the last 7 days: grade downgrades, new critical alarms, decisions."""
     return portfolio.summary(platform, user)
 
 
-@router.get("/watchlist")
+@router.get("/watchlist", response_model=Watchlist)
 def watchlist(user: CurrentUser, platform: PlatformDep) -> dict:
     """The borrowers on the caller's own watch-list that the bank may still see."""
     return {"enterprise_ids": portfolio.watchlist(platform, user)}
 
 
-@router.put("/watchlist/{enterprise_id}")
+@router.put("/watchlist/{enterprise_id}", response_model=Watched)
 def watch(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """Put a borrower on the caller's watch-list (again: no change); audited."""
     return portfolio.set_watched(platform, user, enterprise_id, True)
 
 
-@router.delete("/watchlist/{enterprise_id}")
+@router.delete("/watchlist/{enterprise_id}", response_model=Watched)
 def unwatch(enterprise_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
     """Take a borrower off the caller's watch-list; audited."""
     return portfolio.set_watched(platform, user, enterprise_id, False)

@@ -14,6 +14,7 @@ from pydantic import Field
 from wuxin.api.deps import CurrentUser, PlatformDep
 from wuxin.api.fields import EpochMs, Id, RequestModel, raw_body
 from wuxin.api.problems import problem_response
+from wuxin.api.schemas_trace import EpcisCaptured, EpcisQueryDocument, IssuedIdentities, ProductBatch, Verification
 from wuxin.services.evidence import trace
 from wuxin.trace.epcis import EpcisError, EpcisValidationError, load_document, problem_details
 
@@ -37,6 +38,7 @@ def _problem(status: int, kind: str, title: str, detail: str, instance: str) -> 
     "/epcis/capture",
     tags=["epcis"],
     status_code=202,
+    response_model=EpcisCaptured,
     openapi_extra=raw_body(
         "an EPCISDocument",
         {media_type: {"type": "object"} for media_type in ("application/ld+json", "application/json")},
@@ -67,7 +69,14 @@ async def epcis_capture(
     return JSONResponse(result, status_code=202)
 
 
-@router.get("/epcis/events", tags=["epcis"])
+@router.get(
+    "/epcis/events",
+    tags=["epcis"],
+    response_model=EpcisQueryDocument,
+    responses={
+        200: {"content": {"application/ld+json": {"schema": {"$ref": "#/components/schemas/EpcisQueryDocument"}}}}
+    },
+)
 def epcis_events(request: Request, user: CurrentUser, platform: PlatformDep) -> JSONResponse:
     """SimpleEventQuery over the REST binding; paginated by perPage / nextPageToken (also in a Link header)."""
     params = list(request.query_params.multi_items())
@@ -127,7 +136,7 @@ def _limiter(request: Request) -> RateLimiter:
     return state.verify_limiter
 
 
-@router.get("/verify/01/{gtin}/21/{serial}", tags=["verification"])
+@router.get("/verify/01/{gtin}/21/{serial}", tags=["verification"], response_model=Verification)
 def verify(
     gtin: str,
     serial: str,
@@ -167,7 +176,7 @@ class IdentitiesIn(RequestModel):
     count: int = Field(ge=1, le=trace.MAX_IDENTITIES_PER_REQUEST)
 
 
-@router.post("/api/v1/trace/batches", tags=["trace"], status_code=201)
+@router.post("/api/v1/trace/batches", tags=["trace"], status_code=201, response_model=ProductBatch)
 def create_batch(body: BatchIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Register a production batch; its identities will be capped by the IoT-measured output (产量锁定)."""
     return trace.create_batch(
@@ -183,13 +192,15 @@ def create_batch(body: BatchIn, user: CurrentUser, platform: PlatformDep) -> dic
     )
 
 
-@router.get("/api/v1/trace/batches/{batch_id}", tags=["trace"])
+@router.get("/api/v1/trace/batches/{batch_id}", tags=["trace"], response_model=ProductBatch)
 def get_batch(batch_id: Id, user: CurrentUser, platform: PlatformDep) -> dict:
-    """One traced product batch and its events."""
+    """One product batch: its IoT-measured output, the identities issued and how many more it supports."""
     return trace.batch_view(platform, user, batch_id)
 
 
-@router.post("/api/v1/trace/batches/{batch_id}/identities", tags=["trace"], status_code=201)
+@router.post(
+    "/api/v1/trace/batches/{batch_id}/identities", tags=["trace"], status_code=201, response_model=IssuedIdentities
+)
 def issue_identities(batch_id: Id, body: IdentitiesIn, user: CurrentUser, platform: PlatformDep) -> dict:
     """Issue SGTIN identities (EPC URI + GS1 Digital Link); 409 beyond the measured output."""
     return trace.issue_identities(platform, user, batch_id, body.count)

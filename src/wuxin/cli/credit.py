@@ -36,11 +36,7 @@ def _fail(exc: Exception) -> None:
 @business_app.command("import")
 def business_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv, .json (a list) or .jsonl"),
-    kind: str = typer.Option(
-        ...,
-        help="statements | tax_invoices | electricity_bills | feed_in_bills | bank_flows | "
-        "wms_movements | price_index | loan_outcomes",
-    ),
+    kind: str = typer.Option(..., help="a business-data kind: `wuxin business kinds` lists them"),
     source: str = typer.Option("enterprise_reported", help="enterprise_reported | bank | third_party"),
 ) -> None:
     """Validate and store rows; refused rows are printed with the field and value and kept for inspection."""
@@ -56,6 +52,15 @@ def business_import(
         f"import {result['import_id']}: {result['accepted']} accepted, {result['duplicate']} already stored, "
         f"{result['rejected']} refused ({result['kind']}, source {result['source']}, trust {result['trust_level']})"
     )
+
+
+@business_app.command("kinds")
+def business_kinds() -> None:
+    """The business-data kinds this platform imports: every firm's and those the scenario packs add."""
+    from wuxin.services.bootstrap import business_kinds as composed_kinds
+
+    for kind in composed_kinds():
+        typer.echo(kind)
 
 
 @credit_app.command("train")

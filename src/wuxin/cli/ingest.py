@@ -320,6 +320,8 @@ def mqtt_front(
         raise typer.BadParameter("--tls-only (WUXIN_MQTT_FRONT_TLS_ONLY) needs --tls-port (WUXIN_MQTT_FRONT_TLS_PORT)")
     stop = _stop_on_signals()
     platform = _platform()
+    if tls_only:  # as WUXIN_MQTT_FRONT_TLS_ONLY: the Alink signature check knows no signature crosses in clear
+        platform.settings = platform.settings.model_copy(update={"mqtt_front_tls_only": True})
     check_every_s = check_every_s or platform.settings.mqtt_front_credential_check_s
     front = DeviceFrontEnd(
         platform,

@@ -72,6 +72,12 @@ def checks() -> tuple[CheckSpec, ...]:
     return _checks(packs_dirs())
 
 
+def generation_bill_kinds() -> tuple[str, ...]:
+    """The business kinds of the grid's settlement bills (checks.json `generation_bills`): their `kwh` (and
+    `amount_cny`) are held against the generation of the `meters_generation` devices."""
+    return _generation_bill_kinds(packs_dirs())
+
+
 def check_words() -> dict[str, dict[str, tuple[str, str]]]:
     """check -> name / what / evidence -> (zh, en)."""
     return _check_words(packs_dirs())
@@ -151,6 +157,20 @@ def _checks(dirs: tuple[Path, ...]) -> tuple[CheckSpec, ...]:
             by_name[spec.name] = spec
     know_check_words(_check_words(dirs))
     return tuple(by_name.values())
+
+
+@lru_cache
+def _generation_bill_kinds(dirs: tuple[Path, ...]) -> tuple[str, ...]:
+    kinds = _business_kinds(dirs)
+    named = []
+    for name, pack in scenario_packs().items():
+        kind = pack.document("checks.json", {}).get("generation_bills")
+        if kind is None:
+            continue
+        if kind not in kinds:
+            raise InvalidInput(f"scenario pack {name}: generation_bills {kind!r} is no business-data kind")
+        named.append(kind)
+    return tuple(dict.fromkeys(named))
 
 
 @lru_cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -99,7 +99,7 @@ def device_connectivity(platform: Platform, device: Mapping[str, Any], now_ms: i
     return "online" if now_ms - seen <= timeout_ms else "offline"
 
 
-def with_presence(uow, devices: list[dict]) -> list[dict]:
+def with_presence(uow, devices: Sequence[Mapping[str, Any]]) -> list[dict]:
     """The devices with their last recorded connectivity state (`presence`, `presence_since_ms`)."""
     recorded = {r["id"]: r for r in uow.protocols.devices_for_sweep([d["id"] for d in devices])} if devices else {}
     return [

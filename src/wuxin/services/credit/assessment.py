@@ -54,6 +54,7 @@ from wuxin.services.bootstrap import (
 )
 from wuxin.services.bootstrap import (
     device_types_with,
+    generation_bill_kinds,
     indicator_packs,
 )
 from wuxin.services.devices.registry import consent_views
@@ -226,7 +227,7 @@ def gather(
     index_median = DailySeries.of([r["day"] for r in index_rows], [r["median"] for r in index_rows])
     facts = _device_facts(platform, uow, devices, as_of_day)
     records = uow.credit.records(
-        enterprise["id"], ["statements", "electricity_bills", "wms_movements", "feed_in_bills"], tenant_id
+        enterprise["id"], ["statements", "electricity_bills", "wms_movements", *generation_bill_kinds()], tenant_id
     )
     statements = tuple(_statement(r) for r in records if r["kind"] == "statements")
     sources = _source_shares(uow, enterprise, devices, sorted(series), first, as_of_day)
@@ -489,8 +490,9 @@ def _pv_checks(
     devices: Sequence[Mapping[str, Any]],
     sources: dict[str, SourceShares],
 ) -> list[CheckResult]:
-    """Feed-in bills and, for a plant without charging piles (whose revenue would be in the same statement), declared
-    revenue against the inverters' metered generation (risk/pv_sales.py)."""
+    """The grid's settlement bills (the kinds the packs name `generation_bills`) and, for a plant without charging
+    piles (whose revenue would be in the same statement), declared revenue against the inverters' metered generation
+    (risk/pv_sales.py)."""
     generation = series.get("generation_kwh")
     if generation is None:
         return []
@@ -502,7 +504,7 @@ def _pv_checks(
         [
             (float(Decimal(r["data"]["kwh"])), float(Decimal(r["data"]["amount_cny"])))
             for r in records
-            if r["kind"] == "feed_in_bills" and r["data"].get("amount_cny")
+            if r["kind"] in generation_bill_kinds() and r["data"].get("amount_cny")
         ]
     )
     declared = [float(a["tariff_cny_per_kwh"]) for a in inverters if _attribute_number(a.get("tariff_cny_per_kwh"))]
@@ -529,15 +531,15 @@ def _attribute_number(value) -> bool:
 
 
 def _feed_in_figures(enterprise_id: int, records: list[dict]) -> list[tuple[ReportedFigure, bool]]:
-    """Feed-in kWh per billing period and source (the meters of one bill summed); whether the bill dates its readings."""
+    """Billed kWh per billing period and source (the meters of one bill summed); whether the bill dates its readings."""
     bills: dict[tuple, tuple[float, str]] = {}
     for r in records:
-        if r["kind"] == "feed_in_bills":
+        if r["kind"] in generation_bill_kinds():
             key = (r["first_day"], r["last_day"], r["source"], r["data"]["month"], bool(r["data"].get("period_start")))
             ref = (
                 f"/api/v1/ledger/entries/{r['ledger_leaf']}/proof"
                 if r.get("ledger_leaf") is not None
-                else f"/api/v1/enterprises/{enterprise_id}/business-data?kind=feed_in_bills"
+                else f"/api/v1/enterprises/{enterprise_id}/business-data?kind={r['kind']}"
             )
             bills[key] = (bills.get(key, (0.0, ref))[0] + float(Decimal(r["data"]["kwh"])), ref)
     return [

@@ -34,12 +34,12 @@ from wuxin.risk.portfolio import (
     select,
 )
 from wuxin.security.policy import Principal, readable_device_keys, require_role, valid_consents
-from wuxin.services.access.data_access import device_connectivity
+from wuxin.services.access.data_access import device_connectivity, with_presence
 from wuxin.services.bootstrap import indicator_packs
 from wuxin.services.credit.pledges import CLOSED, loan_coverage
 from wuxin.services.devices.registry import consent_views, known_enterprise
 from wuxin.services.monitoring.rule_cache import PLATFORM_SCOPE
-from wuxin.store.rows import AlarmCountRow, DeviceRow, LoanRow
+from wuxin.store.rows import AlarmCountRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 WINDOW_DAYS = 30  # the activity sparkline and the evidence coverage: the last 30 complete local days
@@ -51,7 +51,7 @@ class Borrower:
     """A borrower the caller's bank may see now: its devices the consent covers, and that consent."""
 
     enterprise: Mapping[str, Any]
-    devices: list[DeviceRow]
+    devices: list[dict]
     all_devices: int
     consent_id: int | None
 
@@ -141,8 +141,8 @@ def visible_borrowers(uow: UnitOfWork, principal: Principal, now_ms: int) -> lis
     tenant = bank_of(principal)
     consents = consent_views(uow.consents.for_tenant(tenant))
     ids = sorted({c.enterprise_id for c in valid_consents(consents, tenant, now_ms)})
-    devices_by: dict[int, list[DeviceRow]] = {}
-    for d in uow.portfolio.devices_of(ids):
+    devices_by: dict[int, list[dict]] = {}
+    for d in with_presence(uow, uow.portfolio.devices_of(ids)):  # a recorded disconnect counts, as in the device list
         devices_by.setdefault(d["enterprise_id"], []).append(d)
     out = []
     for enterprise in uow.enterprises.list(ids):
@@ -353,8 +353,9 @@ def _evidence(activity: dict | None, b: Borrower) -> dict:
     return {"evidence_days": days, "evidence_coverage_ratio": ratio(days, len(activity["values"]))}
 
 
-def _device_health(platform: Platform, devices: list[DeviceRow], now_ms: int) -> dict:
-    """Readable devices, how many are online now (reported within their heartbeat timeout), and the share."""
+def _device_health(platform: Platform, devices: list[dict], now_ms: int) -> dict:
+    """Readable devices, how many are online now (as the device list says: reported within their heartbeat timeout and
+    not recorded offline since), and the share."""
     online = sum(1 for d in devices if device_connectivity(platform, d, now_ms) == "online")
     return {"devices": len(devices), "devices_online": online, "online_share_ratio": ratio(online, len(devices))}
 

@@ -3,6 +3,8 @@ fleet borrower's vehicle loan, which its trucks' alarms put in warning (so the b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wuxin.bootstrap import Platform
 from wuxin.errors import NotFound
 from wuxin.security.policy import Principal
@@ -22,14 +24,16 @@ PATHS = [
 ]
 
 
-def demo_loans(platform: Platform, fleet, enterprise_ids: list[int]) -> None:
+def demo_loans(platform: Platform, fleet, enterprise_ids: list[int], progress: Callable[[str], None] = print) -> None:
     officer = principal_for_token(platform, login(platform, "officer", DEMO_PASSWORD))
     risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
     vehicle_loans: list[int] = []
     for n, (spec, eid) in enumerate(zip(fleet, enterprise_ids)):
-        product = demo_product(spec.industry)  # the pack's product, shown by its name; a pack without one: a code
-        product_code = product.code if product is not None else f"{spec.industry}-iot"
-        loan = loans.create_loan(platform, officer, eid, product_code, str(500_000 + 250_000 * (n % 4)))
+        product = demo_product(spec.industry)
+        if product is None:
+            progress(f"no demo loan for enterprise {eid}: its pack {spec.industry} declares no credit product")
+            continue
+        loan = loans.create_loan(platform, officer, eid, product.code, str(500_000 + 250_000 * (n % 4)))
         collateral = spec.industry in packs_with("demo_pledge") + packs_with("demo_fleet_loan")
         path = PATHS[-2] if collateral else PATHS[n % len(PATHS)]
         for action in path:

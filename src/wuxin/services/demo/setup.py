@@ -64,7 +64,9 @@ def load_demo(
     from wuxin.services.demo.monitoring import demo_loans  # loans, a pledge and alarms (monitoring part)
 
     ids_of = dict(zip([s.uscc for s in fleet], enterprise_ids))
-    demo_loans(platform, monitored, [ids_of[s.uscc] for s in monitored])  # first: collateral decisions value the lots
+    demo_loans(
+        platform, monitored, [ids_of[s.uscc] for s in monitored], progress
+    )  # first: collateral decisions value the lots
     books = {spec.uscc: statement_rows(story, spec, made.get(spec.uscc, {}), quarters, seed) for story, spec in stories}
     progress(load_demo_credit(platform, fleet, enterprise_ids, "officer", seed, books))
     return (

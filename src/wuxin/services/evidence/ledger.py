@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -149,6 +149,10 @@ def public_key_hex(platform: Platform) -> str:
     return public_key_bytes(signing_key(platform)).hex()
 
 
+@overload
+def publish_tree_head(platform: Platform, only_if_grown: Literal[False] = False) -> dict[str, Any]: ...
+@overload
+def publish_tree_head(platform: Platform, only_if_grown: bool) -> dict[str, Any] | None: ...
 def publish_tree_head(platform: Platform, only_if_grown: bool = False) -> dict[str, Any] | None:
     """Sign the current tree head and store it; with only_if_grown, skip when the last head has this size."""
     key = signing_key(platform)

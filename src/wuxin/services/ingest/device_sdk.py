@@ -129,8 +129,8 @@ def alink_sign(secret: str, connect: AlinkConnect) -> str:
 def alink_device(
     platform: Platform, connect: AlinkConnect, password: str | None, *, over_tls: bool = False
 ) -> DeviceIdentity:
-    """The device whose DeviceSecret signed this connection: on plain TCP inside the time window, over TLS (where
-    the signature cannot be read off the wire) of any age unless the settings ask for the window there too."""
+    """The device whose DeviceSecret signed this connection, inside the time window; over TLS in a TLS-only
+    deployment (where no signature ever crosses the wire in clear) of any age, unless the settings ask for it."""
     if connect.sign_method not in ("hmacsha1", "hmacsha256"):
         raise ConnectRefused("bad_signmethod", f"signmethod {connect.sign_method!r} is not hmacsha1 or hmacsha256")
     if connect.secure_mode not in ("2", "3"):
@@ -159,8 +159,9 @@ def alink_device(
 
 
 def _check_signed_time(platform: Platform, timestamp: str | None, over_tls: bool) -> None:
-    """The signed timestamp (s or ms) is within the window of the platform's clock (over TLS only if the settings
-    say so); none only where allowed."""
+    """The signed timestamp (s or ms) is within the window of the platform's clock, except over TLS where the
+    deployment has no plain port (a signature shown on one could be replayed over TLS: it does not cover the
+    transport); none only where allowed."""
     settings = platform.settings
     if timestamp is None:
         if not settings.alink_allow_untimed_signatures:
@@ -171,7 +172,7 @@ def _check_signed_time(platform: Platform, timestamp: str | None, over_tls: bool
         return
     if not timestamp.isdigit():
         raise ConnectRefused("bad_timestamp", f"timestamp {timestamp!r} is not a number")
-    if over_tls and not settings.alink_signature_window_over_tls:
+    if over_tls and settings.mqtt_front_tls_only and not settings.alink_signature_window_over_tls:
         return
     signed_ms = int(timestamp) * (1 if len(timestamp) >= 13 else 1000)
     if abs(platform.clock_ms() - signed_ms) > settings.alink_signature_window_s * 1000:
@@ -209,7 +210,8 @@ def issue_alink_secret(
         require_device_manager_of(platform, uow, principal, device)
         taken = uow.protocols.alink_identity(product_key, device_name)
         if taken is not None and taken["device_id"] != device["id"]:
-            raise Conflict(f"Alink device {device_name!r} of product {product_key!r} is already {taken['key']!r}")
+            holder = repr(taken["key"]) if principal is None or principal.is_admin else "another device's"
+            raise Conflict(f"Alink device {device_name!r} of product {product_key!r} is already {holder}")
         uow.protocols.set_alink_identity(
             device["id"],
             product_key,
