@@ -78,7 +78,7 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
         devices = cluster.provision_devices(DEVICES)
         phase(started, f"{DEVICES} devices provisioned")
         wait_for(
-            lambda: all("MQTT front end on" in cluster.log(f"front-b{i}") for i in (1, 2, 3)),
+            lambda: all("MQTT front end: MQTT on" in cluster.log(f"front-b{i}") for i in (1, 2, 3)),
             150,
             "the three front ends listening",
         )  # slow only on a busy machine

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -347,8 +348,9 @@ def _a_bit_14_terminal_reports_through_the_gateway() -> float:
         await terminal.close()
         return {"auth_code": auth_code, "ack": ack}
 
-    try:
-        answers = asyncio.run(drive())
+    try:  # in a thread of its own: a test run before this one may have left an event loop running in this one
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answers = pool.submit(asyncio.run, drive()).result(timeout=180)
     finally:
         gateway.terminate()
         gateway.wait(timeout=10)
