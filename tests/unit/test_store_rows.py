@@ -7,7 +7,7 @@ import typing
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Column, Integer, Table, create_engine, insert
+from sqlalchemy import Column, Float, Integer, Table, create_engine, insert
 
 from wuxin.store import rows
 from wuxin.store.metadata import metadata
@@ -36,7 +36,12 @@ from wuxin.store.tables_credit import (
     model_stability,
 )
 from wuxin.store.tables_credit_workflow import credit_reviews, credit_workflows
-from wuxin.store.tables_indicators import enterprise_day_indicators
+from wuxin.store.tables_indicators import (
+    device_day_indicators,
+    enterprise_day_indicators,
+    enterprise_month_indicators,
+    industry_index,
+)
 from wuxin.store.tables_jt808 import jt808_terminals
 from wuxin.store.tables_ledger import (
     epcis_events,
@@ -47,7 +52,17 @@ from wuxin.store.tables_ledger import (
     product_scans,
     products,
 )
-from wuxin.store.tables_monitoring import alarms, loans
+from wuxin.store.tables_monitoring import (
+    alarm_actions,
+    alarms,
+    collateral_items,
+    loan_history,
+    loans,
+    notification_channels,
+    notifications,
+    pledge_zones,
+    rule_overrides,
+)
 from wuxin.store.tables_protocols import alink_identities, connectivity_transitions, device_connectivity, push_platforms
 from wuxin.store.tables_retention import pruned_batches, readings_hourly, retention_marks, retention_policies
 from wuxin.store.uow import UnitOfWork
@@ -87,6 +102,17 @@ RECORDS: dict[type, Table] = {
     rows.RetentionMarkRow: retention_marks,
     rows.PrunedBatchRow: pruned_batches,
     rows.HourlyReadingRow: readings_hourly,
+    rows.DeviceDayIndicatorRow: device_day_indicators,
+    rows.EnterpriseDayIndicatorRow: enterprise_day_indicators,
+    rows.EnterpriseMonthIndicatorRow: enterprise_month_indicators,
+    rows.IndustryIndexRow: industry_index,
+    rows.RuleOverrideRow: rule_overrides,
+    rows.AlarmActionRow: alarm_actions,
+    rows.NotificationChannelRow: notification_channels,
+    rows.NotificationRow: notifications,
+    rows.LoanHistoryRow: loan_history,
+    rows.CollateralItemRow: collateral_items,
+    rows.PledgeZoneRow: pledge_zones,
 }
 
 
@@ -154,6 +180,57 @@ SHAPES: dict[type, dict[str, Column]] = {
     rows.CounterReadingRow: {c.name: c for c in (readings.c.device_id, readings.c.ts_ms, readings.c.num)},
     rows.DecisionScoreRow: {
         c.name: c for c in (credit_decisions.c.id, credit_decisions.c.features, credit_decisions.c.score)
+    },
+    rows.IndicatorDeviceRow: {
+        c.name: c
+        for c in (
+            devices.c.id,
+            devices.c.key,
+            devices.c.enterprise_id,
+            devices.c.device_type,
+            devices.c.attributes,
+            devices.c.site_id,
+        )
+    },
+    rows.DeviceDayValueRow: {
+        **_columns(device_day_indicators),
+        **{c.name: c for c in (devices.c.device_type, devices.c.key)},
+    },
+    rows.DeviceValueRow: {
+        **{c.name: c for c in (device_day_indicators.c.device_id, device_day_indicators.c.day)},
+        "indicator": device_day_indicators.c.indicator,
+        "value": Column("value", Float, nullable=False),  # filtered on: never NULL
+    },
+    rows.PeerValueRow: {
+        "enterprise_id": enterprise_day_indicators.c.enterprise_id,
+        "value": Column("value", Float, nullable=False),  # filtered on: never NULL
+    },
+    rows.DevicePlaceRow: {
+        **{c.name: c for c in (devices.c.id, devices.c.key, devices.c.device_type, devices.c.site_id)},
+        "site_name": _outer(sites.c.name),
+        "site_region": _outer(sites.c.region),
+    },
+    rows.DueNotificationRow: {
+        **_columns(notifications),
+        **{
+            c.name: c
+            for c in (notification_channels.c.kind, notification_channels.c.target, notification_channels.c.secret)
+        },
+    },
+    rows.DeviceTransitionRow: {
+        **_columns(connectivity_transitions),
+        **{
+            c.name: c
+            for c in (
+                devices.c.key,
+                devices.c.device_type,
+                devices.c.attributes,
+                devices.c.site_id,
+                devices.c.installed_ms,
+                devices.c.decommissioned_ms,
+                devices.c.source_mode,
+            )
+        },
     },
 }
 
@@ -279,6 +356,8 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         **_protocol_rows(uow, now, enterprise_id, device_id),
         **_portfolio_rows(uow, now, tenant_id, enterprise_id, device_id),
         **_retention_rows(uow, now, tenant_id, enterprise_id, device_id, batch_id),
+        **_indicator_rows(uow, now, enterprise_id, device_id),
+        **_monitoring_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id, alarm_id),
     }
     assert set(read) == set(RECORDS) | set(SHAPES)
     for record, row in read.items():
@@ -286,6 +365,7 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         assert type(row) is dict  # a record is a plain dict: the API's JSON is unchanged
     assert set(uow.protocols.devices_of_type("meter")[0]) == _keys(rows.DeviceRow)
     assert set(uow.portfolio.devices_of([enterprise_id])[0]) == _keys(rows.DeviceRow)
+    assert set(uow.indicators.enterprise_devices([enterprise_id])[0]) == _keys(rows.IndicatorDeviceRow)
 
 
 def _device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id) -> dict[type, object]:
@@ -537,4 +617,93 @@ def _retention_rows(uow, now, tenant_id, enterprise_id, device_id, batch_id) -> 
         rows.RetentionMarkRow: uow.retention.mark(enterprise_id),
         rows.PrunedBatchRow: uow.retention.pruned_batch(batch_id),
         rows.HourlyReadingRow: uow.retention.hourly([device_id], now, now + 1)[0],
+    }
+
+
+def _indicator_rows(uow, now, enterprise_id, device_id) -> dict[type, object]:
+    """Device and enterprise indicator values, peers and the industry index, read back (after _portfolio_rows wrote
+    the enterprise's day value of "x")."""
+    uow.conn.execute(
+        insert(device_day_indicators).values(
+            device_id=device_id,
+            day=1,
+            indicator="x",
+            enterprise_id=enterprise_id,
+            value=1.0,
+            quality="complete",
+            points=1,
+            computed_ms=now,
+        )
+    )
+    uow.conn.execute(
+        insert(enterprise_month_indicators).values(
+            enterprise_id=enterprise_id, month=197001, indicator="x", value=1.0, quality="ok", days=1, computed_ms=now
+        )
+    )
+    uow.indicators.put_index(
+        "pack", "Region", 1, [dict(indicator="x", enterprises=5, p25=0.5, median=1.0, p75=1.5, mean=1.0)], now
+    )
+    return {
+        rows.IndicatorDeviceRow: uow.indicators.devices([device_id])[0],
+        rows.DeviceDayIndicatorRow: uow.indicators.device_days(device_id, 1, 1)[0],
+        rows.DeviceDayValueRow: uow.indicators.device_values_of_day(enterprise_id, 1)[0],
+        rows.DeviceValueRow: uow.indicators.enterprise_device_values(enterprise_id, 1, 1, ["x"])[0],
+        rows.EnterpriseDayIndicatorRow: uow.indicators.enterprise_days(enterprise_id, 1, 1)[0],
+        rows.EnterpriseMonthIndicatorRow: uow.indicators.enterprise_months(enterprise_id, 197001, 197001)[0],
+        rows.PeerValueRow: uow.indicators.peer_values("pack", "Region", 1, "x", quality="ok")[0],
+        rows.IndustryIndexRow: uow.indicators.index("pack", "Region", "x", 1, 1)[0],
+    }
+
+
+def _monitoring_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id, alarm_id) -> dict[type, object]:
+    """Rule overrides, alarm actions, notifications, loan history, pledges and transitions, read back (after
+    _protocol_rows recorded a transition)."""
+    uow.monitoring.set_override(tenant_id, "*", "r", {"enabled": False}, now, user_id)
+    uow.monitoring.add_action(alarm_id, now, None, "raise", "rule")
+    channel_id = uow.monitoring.add_channel(
+        tenant_id=tenant_id, kind="webhook", target="https://bank.example/hook", min_severity="minor", created_ms=now
+    )
+    uow.monitoring.add_notifications(
+        [
+            dict(
+                channel_id=channel_id,
+                alarm_id=alarm_id,
+                event="raised",
+                payload={},
+                status="pending",
+                attempts=0,
+                next_attempt_ms=now,
+            )
+        ]
+    )
+    uow.monitoring.add_history(
+        loan_id=loan_id, at_ms=now, kind="state", from_value="active", to_value="watch", action="watch", reason="r"
+    )
+    uow.monitoring.add_items(
+        [
+            dict(
+                identity="serial:1",
+                tenant_id=tenant_id,
+                loan_id=loan_id,
+                enterprise_id=enterprise_id,
+                sku="steel",
+                quantity=Decimal("1.000"),
+                unit="t",
+                haircut=Decimal("0.1000"),
+                pledged_ms=now,
+            )
+        ]
+    )
+    uow.monitoring.add_zone(loan_id=loan_id, zone_id="z1", polygon=[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], created_ms=now)
+    return {
+        rows.RuleOverrideRow: uow.monitoring.overrides(tenant_id)[0],
+        rows.DevicePlaceRow: uow.monitoring.device_places([device_id])[device_id],
+        rows.AlarmActionRow: uow.monitoring.actions(alarm_id)[0],
+        rows.NotificationChannelRow: uow.monitoring.channels([tenant_id])[0],
+        rows.NotificationRow: uow.monitoring.notifications_for(alarm_id)[0],
+        rows.DueNotificationRow: uow.monitoring.due_notifications(now, 10)[0],
+        rows.LoanHistoryRow: uow.monitoring.history(loan_id)[0],
+        rows.DeviceTransitionRow: uow.monitoring.transitions_after(0, 10)[0],
+        rows.CollateralItemRow: uow.monitoring.items(loan_id)[0],
+        rows.PledgeZoneRow: uow.monitoring.zones([loan_id])[0],
     }

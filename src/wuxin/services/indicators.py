@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import orjson
@@ -40,6 +42,7 @@ from wuxin.services.bootstrap import indicator_packs, pack_for_device_type
 from wuxin.services.console.timeline import record_run_slots
 from wuxin.services.devices.calendars import zoned_devices
 from wuxin.services.devices.registry import consent_views
+from wuxin.store.uow import UnitOfWork
 
 BATCH_DEVICE_DAYS = 5000
 MAX_EVIDENCE_ROWS = 20_000
@@ -328,7 +331,7 @@ def _readable(platform: Platform, uow, principal: Principal, enterprise_id: int)
     return enterprise, devices, readable, consent_id
 
 
-def _value_view(row: dict, unit: str | None) -> dict:
+def _value_view(row: Mapping[str, Any], unit: str | None) -> dict:
     return {"indicator": row["indicator"], "value": row["value"], "unit": unit, "quality": row["quality"]}
 
 
@@ -362,10 +365,7 @@ def enterprise_indicators(
                 raise Denied(
                     f"enterprise indicators of {enterprise_id} stand on {len(hidden)} device(s) your consent does not cover"
                 )
-        if period == "day":
-            rows = uow.indicators.enterprise_days(enterprise_id, from_day, to_day, names)
-        else:
-            rows = uow.indicators.enterprise_months(enterprise_id, month_of_day(from_day), month_of_day(to_day), names)
+        rows = _enterprise_values(uow, period, enterprise_id, from_day, to_day, names)
         if principal is not None:
             log_access(
                 platform, uow, principal, enterprise_id, None, f"indicators.enterprise_{period}", consent_id, len(rows)
@@ -389,6 +389,15 @@ def enterprise_indicators(
         "values": values,
         "note": "a day or indicator not listed is unknown (no data), never zero",
     }
+
+
+def _enterprise_values(
+    uow: UnitOfWork, period: str, enterprise_id: int, from_day: int, to_day: int, names: Sequence[str] | None
+) -> Sequence[Mapping[str, Any]]:
+    """The enterprise's day rows, or its month rows (read by the period's own keys)."""
+    if period == "day":
+        return uow.indicators.enterprise_days(enterprise_id, from_day, to_day, names)
+    return uow.indicators.enterprise_months(enterprise_id, month_of_day(from_day), month_of_day(to_day), names)
 
 
 def enterprise_figure(platform: Platform, principal: Principal, enterprise_id: int, indicator: str, day: int) -> dict:

@@ -10,7 +10,17 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wuxin.store.db import driver_connection
-from wuxin.store.repos import Row, _Repo, _rows
+from wuxin.store.repos import Row, _records, _Repo
+from wuxin.store.rows import (
+    DeviceDayIndicatorRow,
+    DeviceDayValueRow,
+    DeviceValueRow,
+    EnterpriseDayIndicatorRow,
+    EnterpriseMonthIndicatorRow,
+    IndicatorDeviceRow,
+    IndustryIndexRow,
+    PeerValueRow,
+)
 from wuxin.store.tables import devices, enterprises, events, readings
 from wuxin.store.tables_indicators import (
     device_day_indicators,
@@ -70,7 +80,7 @@ class IndicatorsRepo(_Repo):
 
     # ------------------------------------------------------------ devices and enterprises
 
-    def devices(self, device_ids: Iterable[int]) -> list[Row]:
+    def devices(self, device_ids: Iterable[int]) -> list[IndicatorDeviceRow]:
         query = select(
             devices.c.id,
             devices.c.key,
@@ -79,9 +89,9 @@ class IndicatorsRepo(_Repo):
             devices.c.attributes,
             devices.c.site_id,
         ).where(devices.c.id.in_(list(device_ids)))
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), IndicatorDeviceRow)
 
-    def enterprise_devices(self, enterprise_ids: Iterable[int]) -> list[Row]:
+    def enterprise_devices(self, enterprise_ids: Iterable[int]) -> list[IndicatorDeviceRow]:
         query = (
             select(
                 devices.c.id,
@@ -94,7 +104,7 @@ class IndicatorsRepo(_Repo):
             .where(devices.c.enterprise_id.in_(list(enterprise_ids)))
             .order_by(devices.c.id)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), IndicatorDeviceRow)
 
     def peer_groups(self, enterprise_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         query = select(enterprises.c.id, enterprises.c.industry, enterprises.c.region).where(
@@ -219,15 +229,17 @@ class IndicatorsRepo(_Repo):
             ],
         )
 
-    def device_values_of_day(self, enterprise_id: int, day: int) -> list[Row]:
+    def device_values_of_day(self, enterprise_id: int, day: int) -> list[DeviceDayValueRow]:
         query = (
             select(device_day_indicators, devices.c.device_type, devices.c.key)
             .join(devices, devices.c.id == device_day_indicators.c.device_id)
             .where(device_day_indicators.c.enterprise_id == enterprise_id, device_day_indicators.c.day == day)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), DeviceDayValueRow)
 
-    def device_days(self, device_id: int, from_day: int, to_day: int, names: Sequence[str] | None = None) -> list[Row]:
+    def device_days(
+        self, device_id: int, from_day: int, to_day: int, names: Sequence[str] | None = None
+    ) -> list[DeviceDayIndicatorRow]:
         query = select(device_day_indicators).where(
             device_day_indicators.c.device_id == device_id,
             device_day_indicators.c.day >= from_day,
@@ -235,11 +247,14 @@ class IndicatorsRepo(_Repo):
         )
         if names:
             query = query.where(device_day_indicators.c.indicator.in_(list(names)))
-        return _rows(self.conn.execute(query.order_by(device_day_indicators.c.day, device_day_indicators.c.indicator)))
+        return _records(
+            self.conn.execute(query.order_by(device_day_indicators.c.day, device_day_indicators.c.indicator)),
+            DeviceDayIndicatorRow,
+        )
 
     def enterprise_device_values(
         self, enterprise_id: int, from_day: int, to_day: int, names: Sequence[str]
-    ) -> list[Row]:
+    ) -> list[DeviceValueRow]:
         """Known device-day values of the enterprise's devices for the named indicators (the lineage of its aggregates)."""
         t = device_day_indicators
         query = select(t.c.device_id, t.c.day, t.c.indicator, t.c.value).where(
@@ -249,7 +264,7 @@ class IndicatorsRepo(_Repo):
             t.c.indicator.in_(list(names)),
             t.c.value.is_not(None),
         )
-        return _rows(self.conn.execute(query.order_by(t.c.indicator, t.c.day, t.c.device_id)))
+        return _records(self.conn.execute(query.order_by(t.c.indicator, t.c.day, t.c.device_id)), DeviceValueRow)
 
     def put_enterprise_day(self, enterprise_id: int, day: int, rows: Sequence, now_ms: int) -> None:
         self.conn.execute(
@@ -276,12 +291,12 @@ class IndicatorsRepo(_Repo):
 
     def enterprise_days(
         self, enterprise_id: int, from_day: int, to_day: int, names: Sequence[str] | None = None
-    ) -> list[Row]:
+    ) -> list[EnterpriseDayIndicatorRow]:
         t = enterprise_day_indicators
         query = select(t).where(t.c.enterprise_id == enterprise_id, t.c.day >= from_day, t.c.day <= to_day)
         if names:
             query = query.where(t.c.indicator.in_(list(names)))
-        return _rows(self.conn.execute(query.order_by(t.c.day, t.c.indicator)))
+        return _records(self.conn.execute(query.order_by(t.c.day, t.c.indicator)), EnterpriseDayIndicatorRow)
 
     def put_enterprise_month(self, enterprise_id: int, month: int, rows: Sequence, now_ms: int) -> None:
         t = enterprise_month_indicators
@@ -305,16 +320,18 @@ class IndicatorsRepo(_Repo):
 
     def enterprise_months(
         self, enterprise_id: int, from_month: int, to_month: int, names: Sequence[str] | None = None
-    ) -> list[Row]:
+    ) -> list[EnterpriseMonthIndicatorRow]:
         t = enterprise_month_indicators
         query = select(t).where(t.c.enterprise_id == enterprise_id, t.c.month >= from_month, t.c.month <= to_month)
         if names:
             query = query.where(t.c.indicator.in_(list(names)))
-        return _rows(self.conn.execute(query.order_by(t.c.month, t.c.indicator)))
+        return _records(self.conn.execute(query.order_by(t.c.month, t.c.indicator)), EnterpriseMonthIndicatorRow)
 
     # ------------------------------------------------------------ peers and indexes
 
-    def peer_values(self, scenario: str, region: str, day: int, indicator: str, quality: str = "complete") -> list[Row]:
+    def peer_values(
+        self, scenario: str, region: str, day: int, indicator: str, quality: str = "complete"
+    ) -> list[PeerValueRow]:
         """Each enterprise of the group with a value of the indicator that day."""
         t = enterprise_day_indicators
         query = (
@@ -329,7 +346,7 @@ class IndicatorsRepo(_Repo):
                 t.c.quality == quality,
             )
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), PeerValueRow)
 
     def put_index(self, scenario: str, region: str, day: int, rows: Sequence[Row], now_ms: int) -> None:
         t = industry_index
@@ -341,10 +358,12 @@ class IndicatorsRepo(_Repo):
 
     def index(
         self, scenario: str | None, region: str | None, indicator: str | None, from_day: int, to_day: int
-    ) -> list[Row]:
+    ) -> list[IndustryIndexRow]:
         t = industry_index
         query = select(t).where(t.c.day >= from_day, t.c.day <= to_day)
         for column, value in ((t.c.scenario, scenario), (t.c.region, region), (t.c.indicator, indicator)):
             if value is not None:
                 query = query.where(column == value)
-        return _rows(self.conn.execute(query.order_by(t.c.scenario, t.c.region, t.c.indicator, t.c.day)))
+        return _records(
+            self.conn.execute(query.order_by(t.c.scenario, t.c.region, t.c.indicator, t.c.day)), IndustryIndexRow
+        )

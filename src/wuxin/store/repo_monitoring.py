@@ -10,8 +10,21 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from wuxin.store.repos import Row, _record, _records, _Repo, _rows
-from wuxin.store.rows import AlarmRow, LoanRow
+from wuxin.store.repos import _record, _records, _Repo
+from wuxin.store.rows import (
+    AlarmActionRow,
+    AlarmRow,
+    CollateralItemRow,
+    DevicePlaceRow,
+    DeviceTransitionRow,
+    DueNotificationRow,
+    LoanHistoryRow,
+    LoanRow,
+    NotificationChannelRow,
+    NotificationRow,
+    PledgeZoneRow,
+    RuleOverrideRow,
+)
 from wuxin.store.tables import devices, enterprises, quarantine, readings, sites, users
 from wuxin.store.tables_monitoring import (
     alarm_actions,
@@ -111,11 +124,11 @@ class MonitoringRepo(_Repo):
             )
         ).rowcount
 
-    def overrides(self, tenant_id: int | None = None) -> list[Row]:
+    def overrides(self, tenant_id: int | None = None) -> list[RuleOverrideRow]:
         query = select(rule_overrides).order_by(rule_overrides.c.id)
         if tenant_id is not None:
             query = query.where(rule_overrides.c.tenant_id == tenant_id)
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), RuleOverrideRow)
 
     def states(self, scope_rule_subjects: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
         keys = list(scope_rule_subjects)
@@ -218,7 +231,7 @@ class MonitoringRepo(_Repo):
             (int(r.started_ms), None if r.cleared_ms is None else int(r.cleared_ms)) for r in self.conn.execute(query)
         ]
 
-    def device_places(self, device_ids: Sequence[int]) -> dict[int, Row]:
+    def device_places(self, device_ids: Sequence[int]) -> dict[int, DevicePlaceRow]:
         """Key, type, site name and region of each device (a device without a site has None there)."""
         if not device_ids:
             return {}
@@ -234,7 +247,7 @@ class MonitoringRepo(_Repo):
             .select_from(devices.outerjoin(sites, sites.c.id == devices.c.site_id))
             .where(devices.c.id.in_(sorted(set(device_ids))))
         )
-        return {r["id"]: r for r in _rows(self.conn.execute(query))}
+        return {r["id"]: r for r in _records(self.conn.execute(query), DevicePlaceRow)}
 
     def enterprise_names(self, enterprise_ids: Sequence[int]) -> dict[int, str]:
         if not enterprise_ids:
@@ -265,11 +278,12 @@ class MonitoringRepo(_Repo):
             insert(alarm_actions).values(alarm_id=alarm_id, at_ms=at_ms, user_id=user_id, action=action, reason=reason)
         )
 
-    def actions(self, alarm_id: int) -> list[Row]:
-        return _rows(
+    def actions(self, alarm_id: int) -> list[AlarmActionRow]:
+        return _records(
             self.conn.execute(
                 select(alarm_actions).where(alarm_actions.c.alarm_id == alarm_id).order_by(alarm_actions.c.id)
-            )
+            ),
+            AlarmActionRow,
         )
 
     # ---- notifications
@@ -277,17 +291,17 @@ class MonitoringRepo(_Repo):
     def add_channel(self, **values) -> int:
         return self._add(notification_channels, **values)
 
-    def channels(self, tenant_ids: Iterable[int]) -> list[Row]:
+    def channels(self, tenant_ids: Iterable[int]) -> list[NotificationChannelRow]:
         query = select(notification_channels).where(
             notification_channels.c.tenant_id.in_(list(tenant_ids)), notification_channels.c.disabled_ms.is_(None)
         )
-        return _rows(self.conn.execute(query.order_by(notification_channels.c.id)))
+        return _records(self.conn.execute(query.order_by(notification_channels.c.id)), NotificationChannelRow)
 
     def add_notifications(self, rows: Sequence[dict]) -> None:
         if rows:
             self.conn.execute(insert(notifications), list(rows))
 
-    def due_notifications(self, now_ms: int, limit: int) -> list[Row]:
+    def due_notifications(self, now_ms: int, limit: int) -> list[DueNotificationRow]:
         query = (
             select(
                 notifications,
@@ -300,16 +314,17 @@ class MonitoringRepo(_Repo):
             .order_by(notifications.c.id)
             .limit(limit)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), DueNotificationRow)
 
     def set_notification(self, notification_id: int, **values) -> None:
         self.conn.execute(update(notifications).where(notifications.c.id == notification_id).values(**values))
 
-    def notifications_for(self, alarm_id: int) -> list[Row]:
-        return _rows(
+    def notifications_for(self, alarm_id: int) -> list[NotificationRow]:
+        return _records(
             self.conn.execute(
                 select(notifications).where(notifications.c.alarm_id == alarm_id).order_by(notifications.c.id)
-            )
+            ),
+            NotificationRow,
         )
 
     # ---- loans
@@ -349,9 +364,12 @@ class MonitoringRepo(_Repo):
     def add_history(self, **values) -> None:
         self.conn.execute(insert(loan_history).values(**values))
 
-    def history(self, loan_id: int) -> list[Row]:
-        return _rows(
-            self.conn.execute(select(loan_history).where(loan_history.c.loan_id == loan_id).order_by(loan_history.c.id))
+    def history(self, loan_id: int) -> list[LoanHistoryRow]:
+        return _records(
+            self.conn.execute(
+                select(loan_history).where(loan_history.c.loan_id == loan_id).order_by(loan_history.c.id)
+            ),
+            LoanHistoryRow,
         )
 
     # ---- commissioning evidence
@@ -427,7 +445,7 @@ class MonitoringRepo(_Repo):
 
     # ---- connectivity transitions (recorded by the protocols part)
 
-    def transitions_after(self, after_id: int, limit: int) -> list[Row]:
+    def transitions_after(self, after_id: int, limit: int) -> list[DeviceTransitionRow]:
         query = (
             select(
                 connectivity_transitions,
@@ -444,7 +462,7 @@ class MonitoringRepo(_Repo):
             .order_by(connectivity_transitions.c.id)
             .limit(limit)
         )
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), DeviceTransitionRow)
 
     # ---- collateral registry
 
@@ -462,11 +480,11 @@ class MonitoringRepo(_Repo):
         except IntegrityError:
             return None
 
-    def items(self, loan_id: int, active_only: bool = True) -> list[Row]:
+    def items(self, loan_id: int, active_only: bool = True) -> list[CollateralItemRow]:
         query = select(collateral_items).where(collateral_items.c.loan_id == loan_id).order_by(collateral_items.c.id)
         if active_only:
             query = query.where(collateral_items.c.released_ms.is_(None))
-        return _rows(self.conn.execute(query))
+        return _records(self.conn.execute(query), CollateralItemRow)
 
     def release_items(self, item_ids: Sequence[int], now_ms: int, reason: str) -> None:
         self.conn.execute(
@@ -478,11 +496,12 @@ class MonitoringRepo(_Repo):
     def add_zone(self, **values) -> int:
         return self._add(pledge_zones, **values)
 
-    def zones(self, loan_ids: Sequence[int]) -> list[Row]:
-        return _rows(
+    def zones(self, loan_ids: Sequence[int]) -> list[PledgeZoneRow]:
+        return _records(
             self.conn.execute(
                 select(pledge_zones).where(pledge_zones.c.loan_id.in_(list(loan_ids))).order_by(pledge_zones.c.id)
-            )
+            ),
+            PledgeZoneRow,
         )
 
     def add_price(self, sku: str, at_ms: int, price_cny, source: str) -> None:

@@ -610,3 +610,201 @@ class HourlyReadingRow(TypedDict):
     last_txt: str | None
     raw_deleted: bool
     computed_ms: int
+
+
+class IndicatorDeviceRow(TypedDict):
+    """A device as the indicators read it: its key, enterprise, type, attributes and site."""
+
+    id: int
+    key: str
+    enterprise_id: int
+    device_type: str
+    attributes: dict[str, Any]
+    site_id: int | None
+
+
+class DeviceDayIndicatorRow(TypedDict):
+    device_id: int
+    day: int
+    indicator: str
+    enterprise_id: int
+    value: float | None
+    quality: str  # complete | partial | unknown
+    points: int
+    computed_ms: int
+
+
+class DeviceDayValueRow(DeviceDayIndicatorRow):
+    """A device's day value of one indicator, with the device's type and key."""
+
+    device_type: str
+    key: str
+
+
+class DeviceValueRow(TypedDict):
+    """A known device-day value of one indicator (the lineage of an enterprise's aggregate)."""
+
+    device_id: int
+    day: int
+    indicator: str
+    value: float  # the query keeps known values only: never None
+
+
+class EnterpriseDayIndicatorRow(TypedDict):
+    enterprise_id: int
+    day: int
+    indicator: str
+    value: float | None
+    quality: str
+    devices: int
+    computed_ms: int
+
+
+class EnterpriseMonthIndicatorRow(TypedDict):
+    enterprise_id: int
+    month: int  # YYYYMM
+    indicator: str
+    value: float | None
+    quality: str
+    days: int
+    computed_ms: int
+
+
+class PeerValueRow(TypedDict):
+    """A peer enterprise's known value of one indicator on one day."""
+
+    enterprise_id: int
+    value: float  # the query keeps known values only: never None
+
+
+class IndustryIndexRow(TypedDict):
+    scenario: str
+    region: str
+    day: int
+    indicator: str
+    enterprises: int
+    p25: float
+    median: float
+    p75: float
+    mean: float
+    computed_ms: int
+
+
+class RuleOverrideRow(TypedDict):
+    id: int
+    tenant_id: int
+    product: str  # a loan product code, or "*" for every product
+    rule_id: str
+    override: dict[str, Any]  # {severity?, enabled?, params?}
+    updated_ms: int
+    updated_by: int | None
+
+
+class DevicePlaceRow(TypedDict):
+    """A device's key and type, and the name and region of its site (None without a site)."""
+
+    id: int
+    key: str
+    device_type: str
+    site_id: int | None
+    site_name: str | None
+    site_region: str | None
+
+
+class AlarmActionRow(TypedDict):
+    id: int
+    alarm_id: int
+    at_ms: int
+    user_id: int | None  # None: the platform (rule clear, escalation)
+    action: str  # raise | acknowledge | clear | escalate
+    reason: str
+
+
+class NotificationChannelRow(TypedDict):
+    id: int
+    tenant_id: int
+    kind: str  # webhook | email
+    target: str  # URL or e-mail address
+    secret: str | None  # webhook HMAC key
+    min_severity: str
+    created_ms: int
+    disabled_ms: int | None
+
+
+class NotificationRow(TypedDict):
+    id: int
+    channel_id: int
+    alarm_id: int
+    event: str  # raised | escalated | cleared
+    payload: dict[str, Any]
+    status: str  # pending | sent | failed
+    attempts: int
+    next_attempt_ms: int
+    last_error: str | None
+    sent_ms: int | None
+
+
+class DueNotificationRow(NotificationRow):
+    """A pending notification, with its channel's kind, target and secret."""
+
+    kind: str
+    target: str
+    secret: str | None
+
+
+class LoanHistoryRow(TypedDict):
+    id: int
+    loan_id: int
+    at_ms: int
+    kind: str  # state | risk_class
+    from_value: str
+    to_value: str
+    action: str
+    user_id: int | None
+    role: str | None
+    reason: str
+    alarm_id: int | None
+
+
+class DeviceTransitionRow(TypedDict):
+    """An online/offline change of a device, with the device's key, type, attributes, site, lifecycle and source."""
+
+    id: int
+    device_id: int
+    enterprise_id: int
+    from_state: str  # unknown | online | offline
+    to_state: str
+    at_ms: int
+    cause: str
+    last_seen_ms: int | None
+    key: str
+    device_type: str
+    attributes: dict[str, Any]
+    site_id: int | None
+    installed_ms: int | None
+    decommissioned_ms: int | None
+    source_mode: str
+
+
+class CollateralItemRow(TypedDict):
+    id: int
+    identity: str  # rfid:... | serial:... | lot:...
+    tenant_id: int
+    loan_id: int
+    enterprise_id: int
+    sku: str
+    quantity: Decimal
+    unit: str
+    zone_id: str | None
+    haircut: Decimal
+    pledged_ms: int
+    released_ms: int | None
+    release_reason: str | None
+
+
+class PledgeZoneRow(TypedDict):
+    id: int
+    loan_id: int
+    zone_id: str
+    polygon: list[list[float]]  # [[lon, lat], ...]
+    created_ms: int

@@ -58,7 +58,7 @@ from wuxin.services.bootstrap import (
     indicator_packs,
 )
 from wuxin.services.devices.registry import consent_views
-from wuxin.store.rows import CreditDecisionRow
+from wuxin.store.rows import CreditDecisionRow, EnterpriseDayIndicatorRow
 
 HISTORY_DAYS = 460  # covers the four whole quarters before the current one (up to 92 + 365 days back)
 TRAIN_ROLES = (Role.RISK_MANAGER,)
@@ -370,8 +370,8 @@ def assessment_view(a: Assessment) -> dict:
     }
 
 
-def _series(rows: list[dict]) -> dict[str, DailySeries]:
-    grouped: dict[str, list[dict]] = {}
+def _series(rows: Sequence[EnterpriseDayIndicatorRow]) -> dict[str, DailySeries]:
+    grouped: dict[str, list[EnterpriseDayIndicatorRow]] = {}
     for row in rows:
         grouped.setdefault(row["indicator"], []).append(row)
     return {

@@ -8,7 +8,9 @@ unique index on collateral_items(identity) WHERE released_ms IS NULL enforces it
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from wuxin.alerts.engine import Signal, mismatch
 from wuxin.alerts.geofence import parse_zone
@@ -33,7 +35,7 @@ from wuxin.services.devices.registry import consent_views
 from wuxin.services.evidence.record import record_evidence
 from wuxin.services.monitoring.alarms import apply_signals
 from wuxin.services.monitoring.rule_cache import invalidate_index, tenant_scope
-from wuxin.store.rows import DeviceRow, LoanRow
+from wuxin.store.rows import CollateralItemRow, DeviceRow, LoanRow
 from wuxin.store.uow import UnitOfWork
 
 CLOSED = ("closed", "rejected")
@@ -121,7 +123,7 @@ def _add_items(uow: UnitOfWork, loan: LoanRow, rows: list[dict], now_ms: int) ->
     return ids
 
 
-def public_item(r: dict) -> dict:
+def public_item(r: CollateralItemRow) -> dict:
     return {
         "id": r["id"],
         "identity": r["identity"],
@@ -181,7 +183,7 @@ def holdings(uow: UnitOfWork, loan: LoanRow, at_ms: int, reader_tenant_id: int |
     items = uow.monitoring.items(loan["id"])
     prices = uow.monitoring.prices({i["sku"] for i in items}, at_ms) if items else {}
     monitored = _monitored_by_zone(uow, consented_devices(uow, loan, at_ms, reader_tenant_id)[0], at_ms)
-    per_zone: dict[str, int] = {}
+    per_zone: dict[str | None, int] = {}
     for i in items:
         per_zone[i["zone_id"]] = per_zone.get(i["zone_id"], 0) + 1
     out = []
@@ -221,12 +223,12 @@ def _zone_readers(devices: list[DeviceRow]) -> dict[int, str]:
     }
 
 
-def _monitored_by_zone(uow: UnitOfWork, devices: list[DeviceRow], at_ms: int) -> dict[str, float]:
+def _monitored_by_zone(uow: UnitOfWork, devices: list[DeviceRow], at_ms: int) -> dict[str | None, float]:
     readers = _zone_readers(devices)
     if not readers:
         return {}
     latest = uow.monitoring.latest_value(list(readers), "tag_count", at_ms)
-    out: dict[str, float] = {}
+    out: dict[str | None, float] = {}  # keyed like an item's zone_id (None: no zone, never a key)
     for device_id, value in latest.items():
         out[readers[device_id]] = out.get(readers[device_id], 0.0) + value
     return out
@@ -485,7 +487,7 @@ def release(
         }
 
 
-def _value(uow: UnitOfWork, rows: list[dict], at_ms: int) -> Decimal:
+def _value(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], at_ms: int) -> Decimal:
     """Value after haircut at today's prices; an unpriced item counts as zero here (a release needs priced substitutes)."""
     prices = uow.monitoring.prices({r["sku"] for r in rows}, at_ms) if rows else {}
     total = Decimal(0)

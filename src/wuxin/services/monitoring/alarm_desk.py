@@ -25,6 +25,7 @@ from wuxin.security.policy import Principal, require_role
 from wuxin.services.bootstrap import default_rules
 from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.monitoring.alarms import AlarmFilter, public_alarm
+from wuxin.store.rows import DevicePlaceRow
 from wuxin.store.uow import UnitOfWork
 
 BULK_MAX = 500  # alarms per bulk request
@@ -55,7 +56,7 @@ def described(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
     return [_described(r, places.get(r["device_id"]), names.get(r["enterprise_id"])) for r in rows]
 
 
-def _described(r: Mapping[str, Any], place: dict | None, enterprise_name: str | None) -> dict:
+def _described(r: Mapping[str, Any], place: DevicePlaceRow | None, enterprise_name: str | None) -> dict:
     rule = default_rules().get(r["rule_id"])
     explanation = explain(r["rule_id"], r["detail"], rule.params if rule else {})
     if explanation["unit"] is None and explanation["metric_kind"] in ("metric", "indicator"):

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import smtplib
 from email.message import EmailMessage
+from typing import cast
 
 import httpx
 import orjson
@@ -25,6 +26,7 @@ from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput
 from wuxin.security.policy import Principal, require_role
 from wuxin.security.secrets import new_token
+from wuxin.store.rows import DueNotificationRow
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY_MS = 30_000
@@ -125,12 +127,15 @@ def _smtp_of(platform: Platform) -> tuple[str, int]:
     return platform.settings.smtp_host, platform.settings.smtp_port
 
 
-def _send(platform: Platform, n: dict, now_ms: int, smtp: tuple[str, int], client: httpx.Client) -> str | None:
+def _send(
+    platform: Platform, n: DueNotificationRow, now_ms: int, smtp: tuple[str, int], client: httpx.Client
+) -> str | None:
     """None when delivered, else the reason."""
     body = orjson.dumps(n["payload"])
     try:
         if n["kind"] == "webhook":
-            secret = _fernet(platform).decrypt(n["secret"].encode()).decode()
+            ciphertext = cast(str, n["secret"])  # add_channel gives every webhook a secret
+            secret = _fernet(platform).decrypt(ciphertext.encode()).decode()
             headers = {
                 "Content-Type": "application/json",
                 "X-Wuxin-Timestamp": str(now_ms),

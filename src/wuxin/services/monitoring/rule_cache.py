@@ -13,7 +13,7 @@ from wuxin.alerts.rules import STREAM_TYPES, Rule, apply_override, parse_rule
 from wuxin.bootstrap import Platform
 from wuxin.loans.lifecycle import LIVE_STATES
 from wuxin.services.bootstrap import default_rules
-from wuxin.store.rows import LoanRow
+from wuxin.store.rows import LoanRow, PledgeZoneRow, RuleOverrideRow
 from wuxin.store.uow import UnitOfWork
 
 PLATFORM_SCOPE = "platform"
@@ -33,9 +33,9 @@ class RuleIndex:
 
     built_ms: int
     version: int
-    overrides: list[dict]
+    overrides: list[RuleOverrideRow]
     loans_by_enterprise: dict[int, list[LoanRow]]
-    zones_by_loan: dict[int, list[dict]]
+    zones_by_loan: dict[int, list[PledgeZoneRow]]
     devices: dict[int, tuple[DeviceInfo, list[tuple[str, Rule]], frozenset[str]]] = field(default_factory=dict)
 
     def device(self, uow: UnitOfWork, platform: Platform, device_id: int):
@@ -68,7 +68,9 @@ class RuleIndex:
         return out
 
 
-def tenant_variants(overrides: list[dict], loans: list[LoanRow], rules: list[Rule]) -> list[tuple[str, Rule]]:
+def tenant_variants(
+    overrides: list[RuleOverrideRow], loans: list[LoanRow], rules: list[Rule]
+) -> list[tuple[str, Rule]]:
     """A tenant's tuned copy of each rule it overrides for a product it lends on this enterprise."""
     out, seen = [], set()
     by_id = {r.id: r for r in rules}
@@ -87,7 +89,7 @@ def tenant_variants(overrides: list[dict], loans: list[LoanRow], rules: list[Rul
     return out
 
 
-def zone_rule(loan_id: int, zone: dict) -> Rule:
+def zone_rule(loan_id: int, zone: PledgeZoneRow) -> Rule:
     return parse_rule(
         {
             "id": f"loan.{loan_id}.zone.{zone['zone_id']}",
@@ -120,7 +122,7 @@ def rule_index(platform: Platform, uow: UnitOfWork) -> RuleIndex:
         by_enterprise: dict[int, list[LoanRow]] = {}
         for loan in loans:
             by_enterprise.setdefault(loan["enterprise_id"], []).append(loan)
-        zones: dict[int, list[dict]] = {}
+        zones: dict[int, list[PledgeZoneRow]] = {}
         for zone in uow.monitoring.zones([l["id"] for l in loans]) if loans else []:
             zones.setdefault(zone["loan_id"], []).append(zone)
         index = RuleIndex(now, _VERSION["n"], uow.monitoring.overrides(), by_enterprise, zones)
