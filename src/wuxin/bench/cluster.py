@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from wuxin.bench.mqtt import BASE_TS, DEVICE_TYPE, _children_cpu_s, _cpu_s
+from wuxin.bench.mqtt import DEVICE_TYPE, _children_cpu_s, _cpu_s, payload_files, publish_files
 from wuxin.ingest.stream import jetstream
 from wuxin.ingest.stream.nats_process import NatsCluster
 
@@ -27,49 +27,9 @@ WORKER_COUNTS = (1, 2, 4)
 READY_TIMEOUT_S = 180.0  # a worker process starts in 2-5 s on a quiet machine, in a minute on this loaded one
 
 
-def _payload_files(directory: Path, keys: list[str], per_device: int, run: int) -> dict[str, Path]:
-    """One file per device, one 3-point message a line, device times of this run's own: the stream drops a
-    device's publish it has seen within its duplicate window (same packet id, topic and bytes: Nats-Msg-Id)."""
-    rng = random.Random(run)
-    files = {}
-    for key in keys:
-        path = directory / f"{key}-{run}.jsonl"
-        with path.open("w") as out:
-            for i in range(per_device):
-                out.write(
-                    '{"ts":%d,"values":{"current_a":%.2f,"battery_pct":%.1f,"rssi_dbm":%d}}\n'
-                    % (BASE_TS + run * 10_000_000 + i, rng.uniform(0, 50), rng.uniform(20, 100), rng.randint(-110, -40))
-                )
-        files[key] = path
-    return files
-
-
 def _publish_through_front(port: int, tokens: dict[str, str], files: dict[str, Path]) -> list[subprocess.Popen]:
-    """One mosquitto_pub per device (C, light), ThingsBoard style: token as username, `me` topic, QoS 1."""
-    return [
-        subprocess.Popen(
-            [
-                "mosquitto_pub",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-u",
-                token,
-                "-q",
-                "1",
-                "-i",
-                f"bench-{key}",
-                "-t",
-                "v1/devices/me/telemetry",
-                "-l",
-            ],
-            stdin=files[key].open("rb"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for key, token in tokens.items()
-    ]
+    """ThingsBoard style through the front end: the token as username, the `me` topic."""
+    return publish_files(port, files, {key: ["-u", token] for key, token in tokens.items()}, "v1/devices/me/telemetry")
 
 
 async def _raw_stream(cluster: NatsCluster, messages: int) -> tuple[float, float]:
@@ -282,7 +242,7 @@ def run_cluster_bench(devices: int, messages: int, db_url: str) -> None:
                 for workers in WORKER_COUNTS:
                     with platform.engine.begin() as conn:
                         conn.exec_driver_sql("TRUNCATE readings, batches")
-                    files = _payload_files(work, keys, per_device, run=10 * size + workers)
+                    files = payload_files(work, keys, per_device, run=10 * size + workers)
                     rate, used = _ingress(cluster, front, front_port, tokens, files, total)
                     print(f"{label:<14}{'ingress':<12}{rate:>8,.0f}   " + _cpu_line(used, total))
                     rate, used = _drain(cluster, database, env, workers, total, work)

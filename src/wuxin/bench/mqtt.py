@@ -19,49 +19,44 @@ BASE_TS = 1_700_000_000_000
 WORKER_USER, WORKER_PASSWORD = "bench-worker", "bench-worker-password"
 
 
-def _payload_files(directory: Path, keys: list[str], per_device: int) -> dict[str, Path]:
-    """One file per device, one 3-point ThingsBoard message a line (mosquitto_pub -l sends each line)."""
-    rng = random.Random(7)
+def payload_files(directory: Path, keys: list[str], per_device: int, run: int = 0) -> dict[str, Path]:
+    """One file per device, one 3-point ThingsBoard message a line (mosquitto_pub -l sends each line); each run
+    has device times and values of its own (a stream drops a publish it has seen within its duplicate window)."""
+    rng = random.Random(7 + run)
     files = {}
     for key in keys:
-        path = directory / f"{key}.jsonl"
+        path = directory / f"{key}-{run}.jsonl"
         with path.open("w") as out:
             for i in range(per_device):
                 out.write(
                     '{"ts":%d,"values":{"current_a":%.2f,"battery_pct":%.1f,"rssi_dbm":%d}}\n'
-                    % (BASE_TS + i, rng.uniform(0, 50), rng.uniform(20, 100), rng.randint(-110, -40))
+                    % (BASE_TS + run * 10_000_000 + i, rng.uniform(0, 50), rng.uniform(20, 100), rng.randint(-110, -40))
                 )
         files[key] = path
     return files
 
 
-def _publish_all(port: int, credentials: dict[str, str], files: dict[str, Path]) -> list[subprocess.Popen]:
+def publish_files(
+    port: int, files: dict[str, Path], logins: dict[str, list[str]], topic: str
+) -> list[subprocess.Popen]:
+    """One mosquitto_pub per device (C, light) sending its file's lines at QoS 1, logged in with that device's
+    `logins` arguments (-u, -P) on `topic` ({key} is the device's key)."""
     return [
         subprocess.Popen(
-            [
-                "mosquitto_pub",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-u",
-                key,
-                "-P",
-                token,
-                "-q",
-                "1",
-                "-i",
-                f"bench-{key}",
-                "-t",
-                f"v1/devices/{key}/telemetry",
-                "-l",
-            ],
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), *login, "-q", "1", "-i", f"bench-{key}"]
+            + ["-t", topic.format(key=key), "-l"],
             stdin=files[key].open("rb"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for key, token in credentials.items()
+        for key, login in logins.items()
     ]
+
+
+def _publish_all(port: int, credentials: dict[str, str], files: dict[str, Path]) -> list[subprocess.Popen]:
+    """The broker's own accounts: key as username, token as password, each on its device's topic."""
+    logins = {key: ["-u", key, "-P", token] for key, token in credentials.items()}
+    return publish_files(port, files, logins, "v1/devices/{key}/telemetry")
 
 
 def broker_ceiling(broker: MosquittoProcess, credentials: dict[str, str], files: dict[str, Path], total: int) -> float:
@@ -215,7 +210,7 @@ def run_mqtt_bench(devices: int, messages: int) -> None:
     }
     with tempfile.TemporaryDirectory(prefix="wuxin-bench-mqtt-") as tmp:
         work = Path(tmp)
-        files = _payload_files(work, keys, per_device)
+        files = payload_files(work, keys, per_device)
         with MosquittoProcess(work / "broker") as broker:
             admin = DynsecAdmin(broker.admin_url)
             provision_worker(admin, WORKER_USER, WORKER_PASSWORD)
