@@ -27,6 +27,7 @@ METRICS_PORT_HELP = (
 # A worker process has two busy threads (network, database): hand the GIL over sooner than the 5 ms
 # default, or each database round trip can wait a whole interval for the network thread.
 SWITCH_INTERVAL_S = 0.0005
+WORKER_SUBSCRIBE_WAIT_S = 15.0  # `wuxin serve` opens the front end once its worker subscribed, or after this
 
 
 def _platform():
@@ -79,9 +80,7 @@ def mqtt_consume(
     platform = _platform()
     if metrics_port:
         serve_metrics(platform, metrics_host, metrics_port)
-    background = start_background(
-        platform, url, client_id, sweep_interval_s, admin_url, reconcile_interval_s, batch_max, stop, worker=False
-    )
+    background = start_background(platform, sweep_interval_s, admin_url, reconcile_interval_s, stop)
     from wuxin.ingest.mqtt.worker import MqttWorker
 
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -152,24 +151,15 @@ def _run_processes(
 
 def start_background(
     platform,
-    url: str | None,
-    client_id: str,
     sweep_interval_s: float,
     admin_url: str | None,
     reconcile_interval_s: float,
-    batch_max: int,
     stop: threading.Event,
-    worker: bool = True,
 ) -> list[threading.Thread]:
-    """Threads beside the API or a worker: the MQTT worker (if `worker`), connectivity sweep, broker reconciliation."""
+    """Threads beside the API or a worker: connectivity sweep and broker reconciliation."""
     from wuxin.services.devices.connectivity import sweep_connectivity
 
     threads = []
-    if worker and url:
-        from wuxin.ingest.mqtt.worker import MqttWorker
-
-        mqtt_worker = MqttWorker(platform, url, client_id, batch_max=batch_max)
-        threads.append(threading.Thread(target=mqtt_worker.run, args=(stop,), name="wuxin-mqtt", daemon=True))
     if sweep_interval_s > 0:
         threads.append(_periodic("wuxin-connectivity", sweep_interval_s, stop, lambda: sweep_connectivity(platform)))
     if admin_url and reconcile_interval_s > 0:
@@ -445,22 +435,25 @@ def alink_secret(
 
 
 def serve_background(platform) -> threading.Event:
-    """For `wuxin serve`: the MQTT worker when WUXIN_MQTT_URL is set, and broker reconciliation.
+    """For `wuxin serve`: the MQTT worker when WUXIN_MQTT_URL is set, broker reconciliation, and the front end.
 
+    The front end opens its ports once the worker has subscribed (or WORKER_SUBSCRIBE_WAIT_S passed): on a fresh
+    broker a point forwarded before the worker's shared subscription exists has nobody to go to and is dropped.
     The connectivity sweep is not started here: the monitoring sweeper in the app's lifespan
     runs it (with the offline rules), and two sweeps at once could record a transition twice.
     """
     stop = threading.Event()
-    start_background(
-        platform,
-        platform.settings.mqtt_url,
-        os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"),
-        0.0,
-        platform.settings.mqtt_admin_url,
-        60.0,
-        2000,
-        stop,
-    )
+    settings = platform.settings
+    start_background(platform, 0.0, settings.mqtt_admin_url, 60.0, stop)
+    if settings.mqtt_url:
+        from wuxin.ingest.mqtt.worker import MqttWorker
+
+        worker = MqttWorker(platform, settings.mqtt_url, os.environ.get("WUXIN_MQTT_CLIENT_ID", "wuxin-serve-1"))
+        threading.Thread(target=worker.run, args=(stop,), name="wuxin-mqtt", daemon=True).start()
+        if not worker.subscribed.wait(WORKER_SUBSCRIBE_WAIT_S):
+            logging.getLogger("wuxin.ingest").warning(
+                "MQTT worker not subscribed after %.0f s; the front end opens anyway", WORKER_SUBSCRIBE_WAIT_S
+            )
     start_front_end(platform, stop)
     return stop
 
