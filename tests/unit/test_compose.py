@@ -63,3 +63,15 @@ def test_the_brokers_configuration_has_every_directive_of_the_tested_template():
         "user",
         "connection_messages",
     }  # user: left to the image (not verified); connection lines: the default
+
+
+def test_the_units_that_hold_device_connections_may_open_more_files_than_the_front_end_admits():
+    """One open file per device socket: systemd's default limit (1,024) would refuse devices long before the MQTT
+    front end's own total (WUXIN_MQTT_FRONT_MAX_CONNECTIONS) does."""
+    from wuxin.config import Settings
+
+    admitted = Settings.model_fields["mqtt_front_max_connections"].default
+    units = ["wuxin-api.service", "wuxin-jt808.service", "mosquitto.service.d/wuxin.conf"]
+    for name in units:
+        limits = re.findall(r"^LimitNOFILE=(\d+)$", (DEPLOY / "systemd" / name).read_text(), re.M)
+        assert limits and int(limits[0]) > 2 * admitted, f"{name}: LimitNOFILE={limits}"
