@@ -139,6 +139,55 @@ def test_the_bills_a_pack_holds_against_generation_are_the_kind_it_names(tmp_pat
         bootstrap.generation_bill_kinds()
 
 
+def test_the_generation_a_pack_holds_its_bills_against_is_the_indicator_it_names(tmp_path, monkeypatch):
+    """The copy calls its inverters' daily kWh `plant_kwh` (indicators, rules and checks.json `generation_indicator`):
+    the assessment's PV checks read that series and carry its name; an undeclared or non-kWh name stops the platform,
+    as do bills held against no generation."""
+    import json
+
+    import numpy as np
+
+    from wuxin.errors import InvalidInput
+    from wuxin.risk.business import month_span
+    from wuxin.risk.features import DailySeries
+    from wuxin.services.credit.assessment import _pv_checks
+
+    def edited(root, **checks) -> None:
+        copy_pack(root)
+        for path in [p for p in (root / COPY).rglob("*") if p.is_file()]:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace('"generation_kwh"', '"plant_kwh"'), encoding="utf-8")
+        path = root / COPY / "checks.json"
+        doc = {k: v for k, v in {**json.loads(path.read_text(encoding="utf-8")), **checks}.items() if v is not None}
+        path.write_text(json.dumps(doc), encoding="utf-8")
+
+    edited(tmp_path / "renamed")
+    monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path / "renamed"))
+    original = scenario_packs()[ORIGINAL].document("checks.json")["generation_indicator"]
+    assert bootstrap.indicator_packs()[COPY].get("plant_kwh").unit == "kWh"
+    assert set(bootstrap.generation_indicators()) == {original, "plant_kwh"}
+    first, last = month_span("2026-03")
+    series = {"plant_kwh": DailySeries.of(np.arange(first, last + 1), np.full(last - first + 1, 2000.0))}
+    bill = {"month": "2026-03", "kwh": str(2000.0 * (last - first + 1) * 1.5), "amount_cny": "1000"}
+    records = [{"kind": "feed_in_bills", "first_day": first, "last_day": last, "source": "third_party", "data": bill}]
+    devices = [{"device_type": f"{COPY}.pv_inverter", "attributes": {}}]
+    (check,) = _pv_checks(1, records, [], series, devices, {})
+    assert check.check == "feed_in_vs_generation" and check.indicator == "plant_kwh"
+    assert check.status == "overstated" and check.ratio == pytest.approx(1.5)
+    assert _pv_checks(1, records, [], {"metered_kwh": series["plant_kwh"]}, devices, {}) == []  # named by no pack
+    other = next(d for d in bootstrap.indicator_packs()[COPY].all() if d.unit != "kWh")
+
+    for folder, declared, message in (
+        ("unknown", "plant_mwh", "generation_indicator 'plant_mwh' is no indicator of the pack"),
+        ("unit", other.name, f"generation_indicator {other.name!r} is in {other.unit!r}, not kWh"),
+        ("missing", None, "generation_bills 'feed_in_bills' needs a generation_indicator"),
+    ):
+        edited(tmp_path / folder, generation_indicator=declared)
+        monkeypatch.setenv(PACKS_DIRS_ENV, str(tmp_path / folder))
+        with pytest.raises(InvalidInput, match=f"scenario pack {COPY}: {re.escape(message)}"):
+            bootstrap.generation_bill_kinds()
+
+
 def test_without_the_folder_the_copy_is_gone(tmp_path, monkeypatch):
     from wuxin.errors import ThingModelError
 

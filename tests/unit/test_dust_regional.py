@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from wuxin.alerts.dust import DustRule, explanation, judge, local_hour, regional_background, site_excess
+import datetime as dt
+
+import pytest
+
+from wuxin.alerts.dust import (
+    DustRule,
+    explanation,
+    hours_in,
+    judge,
+    local_hour,
+    regional_background,
+    site_excess,
+)
 from wuxin.indicators.days import HOUR_MS
 
+BERLIN = "Europe/Berlin"
 STEP_MS = 600_000  # a monitor's 10-min reading
 RULE = DustRule(
     margin=80.0, duration_ms=HOUR_MS, bucket_ms=900_000, min_peers=3, fallback_limit=150.0, work_hours=(7.0, 18.0)
@@ -85,14 +98,50 @@ def test_the_explanation_names_the_background_and_the_margin_in_both_languages()
 
 def test_a_sites_day_off_has_no_working_hours_so_the_fallback_is_silent():
     from wuxin.indicators.days import DEFAULT_ZONE, local_day
-    from wuxin.services.monitoring.sweeps import _hours_in
 
     holiday = int(local_day(NOON, DEFAULT_ZONE))
-    assert _hours_in(DEFAULT_ZONE, set())(NOON) == 12.0
-    off = _hours_in(DEFAULT_ZONE, {holiday})
+    assert hours_in(DEFAULT_ZONE, set())(NOON) == 12.0 == hours_in()(NOON)  # no zone named: the platform's default
+    off = hours_in(DEFAULT_ZONE, {holiday})
     assert off(NOON) == -1.0 and off(NOON + 24 * HOUR_MS) == 12.0
     excess, calm = site_excess(series(NOON, 3, 200.0), {}, RULE, off)
     assert excess is None and calm
+
+
+def berlin(y: int, m: int, d: int, h: int, minute: int = 0, fold: int = 0) -> int:
+    from zoneinfo import ZoneInfo
+
+    return int(dt.datetime(y, m, d, h, minute, tzinfo=ZoneInfo(BERLIN), fold=fold).timestamp() * 1000)
+
+
+def test_working_hours_are_the_sites_own_clock():
+    """A Berlin site's night is judged by no fixed limit, though it is working hours in China (09:00-12:00 there)."""
+    night = berlin(2026, 1, 14, 2)
+    assert local_hour(night, BERLIN) == 2.0 and local_hour(night) == 9.0
+    haze = series(night, 3, 200.0)
+    assert site_excess(haze, {}, RULE, hours_in(BERLIN)) == (None, True)
+    china, _ = site_excess(haze, {}, RULE)  # the same readings on a site on China time: working hours, above 150
+    assert china is not None and china.latest.limit == RULE.fallback_limit
+
+
+def test_working_hours_follow_the_clock_on_a_daylight_saving_change():
+    """Berlin's autumn change (25 Oct 2026, 03:00 CEST -> 02:00 CET): at 06:30 on the clock 7.5 hours have passed
+    since midnight. An idle site in the early haze until 07:00 raises nothing; from 07:00 it is judged. In spring
+    (29 Mar 2026) 18:00 on the clock is 17 hours after midnight: the evening after work is not judged either."""
+    half_hour = DustRule(80.0, 30 * 60_000, 900_000, 3, 150.0, (7.0, 18.0))
+    assert local_hour(berlin(2026, 10, 25, 6, 30), BERLIN) == 6.5
+    assert local_hour(berlin(2026, 10, 25, 2, 30, fold=1), BERLIN) == 2.5  # the second 02:30 of the night
+    early = series(berlin(2026, 10, 25, 5), 2, 200.0)  # 05:00-06:50 on the clock: what a sweep at 07:00 reads
+    assert site_excess(early, {}, half_hour, hours_in(BERLIN)) == (None, True)
+    late = series(berlin(2026, 10, 25, 7), 1, 200.0)
+    excess, _ = site_excess(late, {}, half_hour, hours_in(BERLIN))
+    assert excess is not None and excess.since_ms == berlin(2026, 10, 25, 7)
+    spring = series(berlin(2026, 3, 29, 17, 30), 1.5, 200.0)  # 17:30-19:00 on the clock, 16.5-18 hours elapsed
+    assert site_excess(spring, {}, half_hour, hours_in(BERLIN)) == (None, True)  # 17:30-17:50 above, then not judged
+
+
+def test_a_site_zone_zoneinfo_does_not_know_is_refused_by_name():
+    with pytest.raises(ValueError, match="'Mars/Olympus'"):
+        hours_in("Mars/Olympus")
 
 
 def test_a_peer_counts_only_under_a_valid_covering_consent_to_every_reader():

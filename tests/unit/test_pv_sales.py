@@ -15,6 +15,7 @@ from wuxin.risk.pv_messages import pv_finding_texts
 from wuxin.risk.pv_sales import PvBound, PvFigure, pv_cross_verify, tariff_from_bills, timing_factor
 from wuxin.services.bootstrap import business_kinds
 
+GEN = "plant_kwh"  # any name: the pack names its generation indicator, the check carries it
 FIRST, LAST = month_span("2026-01")[0], month_span("2026-06")[1]
 
 
@@ -34,10 +35,13 @@ MONTHS = ("2026-02", "2026-03", "2026-04", "2026-05")
 
 def test_honest_bills_with_a_steady_small_bias_agree_and_an_inflated_one_is_flagged():
     series = generation()
-    honest = pv_cross_verify([bill(series, m, 0.99 * 1.03) for m in MONTHS], series, PvBound())
+    honest = pv_cross_verify([bill(series, m, 0.99 * 1.03) for m in MONTHS], series, PvBound(), indicator=GEN)
     assert [r.status for r in honest] == ["consistent"] * 4  # bills 2 % above the inverters every month: inside 3.5 %
-    inflated = pv_cross_verify([bill(series, m, 1.5 if m == "2026-04" else 1.0) for m in MONTHS], series, PvBound())
+    inflated = pv_cross_verify(
+        [bill(series, m, 1.5 if m == "2026-04" else 1.0) for m in MONTHS], series, PvBound(), indicator=GEN
+    )
     assert [r.status for r in inflated] == ["consistent", "consistent", "overstated", "consistent"]
+    assert {r.indicator for r in honest + inflated} == {GEN}  # the name the caller gave, not one of the core's
     flagged = inflated[2]
     assert flagged.finding_code == "pv_overstated" and flagged.finding_params["meter_factor"] == pytest.approx(1.035)
     texts = pv_finding_texts(flagged.finding_code, flagged.finding_params)
@@ -52,11 +56,11 @@ def test_a_bill_dated_five_days_off_the_month_is_within_its_timing_allowance():
     shifted = PvFigure(
         ReportedFigure("feed_in_kwh", a, b, float(np.nansum(series.on_days(a + 5, b + 5))), "2026-03", "bank")
     )
-    (result,) = pv_cross_verify([shifted], series, PvBound())
+    (result,) = pv_cross_verify([shifted], series, PvBound(), indicator=GEN)
     assert result.status in ("consistent", "understated") and result.level == "verified"  # a bank's figure agreeing
     assert timing_factor(series, a, b, 5) >= result.ratio / 1.035
     exact = PvFigure(shifted.figure, exact_dates=True)
-    assert pv_cross_verify([exact], series, PvBound())[0].finding_params["shift_days"] == 1
+    assert pv_cross_verify([exact], series, PvBound(), indicator=GEN)[0].finding_params["shift_days"] == 1
 
 
 def test_a_missing_month_caught_up_by_the_next_bill_is_not_flagged_but_a_doubled_month_is():
@@ -71,7 +75,9 @@ def test_a_missing_month_caught_up_by_the_next_bill_is_not_flagged_but_a_doubled
             "third_party",
         )
     )
-    results = pv_cross_verify([mar, catch_up], series, PvBound())  # April unbilled: May's bill carries it
+    results = pv_cross_verify(
+        [mar, catch_up], series, PvBound(), indicator=GEN
+    )  # April unbilled: May's bill carries it
     assert [r.status for r in results] == ["consistent", "consistent"]
     assert results[1].finding_params["unbilled_days"] == 30 and "unbilled" in results[1].finding
     doubled = pv_cross_verify(
@@ -84,6 +90,7 @@ def test_a_missing_month_caught_up_by_the_next_bill_is_not_flagged_but_a_doubled
         ],
         series,
         PvBound(),
+        indicator=GEN,
     )
     assert doubled[2].status == "overstated"  # April was billed: May cannot also hold it
 
@@ -92,7 +99,7 @@ def test_a_month_the_inverters_missed_decides_nothing():
     series = generation(5)
     a, b = month_span("2026-04")
     gappy = DailySeries.of(series.days, np.where((series.days >= a) & (series.days <= b - 10), np.nan, series.values))
-    (result,) = pv_cross_verify([bill(series, "2026-04", 1.2)], gappy, PvBound())
+    (result,) = pv_cross_verify([bill(series, "2026-04", 1.2)], gappy, PvBound(), indicator=GEN)
     assert result.status == "insufficient_evidence" and result.finding_code == "pv_insufficient_evidence"
     assert verification([result]) == "undecided"
 
@@ -107,23 +114,26 @@ def test_declared_revenue_far_above_generation_times_tariff_fails_with_the_tarif
         PvFigure(ReportedFigure("revenue_cny", a, b, sold * k, "2026-Q1", "enterprise_reported")) for k in (1.0, 1.8)
     ]
     bound = PvBound(tariff_cny_per_kwh=tariff, tariff_spread=spread, tariff_from="bills")
-    honest, inflated = (pv_cross_verify([f], series, bound)[0] for f in quarter)
+    honest, inflated = (pv_cross_verify([f], series, bound, indicator=GEN)[0] for f in quarter)
     assert honest.status == "consistent" and honest.check == "pv_revenue_vs_generation"
     assert inflated.status == "overstated" and "billed tariff CNY 0.3800/kWh" in inflated.finding
     assert "电网账单电价" in pv_finding_texts(inflated.finding_code, inflated.finding_params)["finding_zh"]
-    assert pv_cross_verify(quarter, series, PvBound()) == []  # no tariff known: no revenue check
+    assert pv_cross_verify(quarter, series, PvBound(), indicator=GEN) == []  # no tariff known: no revenue check
 
 
 def test_only_independent_inverters_verify():
     series = generation(7)
     own = SourceShares.constant({"enterprise_shared": 1.0}, FIRST, LAST)
-    (result,) = pv_cross_verify([bill(series, "2026-03", source="enterprise_reported")], series, PvBound(), own)
+    (result,) = pv_cross_verify(
+        [bill(series, "2026-03", source="enterprise_reported")], series, PvBound(), own, indicator=GEN
+    )
     assert result.status == "consistent" and result.level == "supported"
     (bank,) = pv_cross_verify(
         [bill(series, "2026-03", source="enterprise_reported")],
         series,
         PvBound(),
         SourceShares.constant({"bank_installed": 1.0}, FIRST, LAST),
+        indicator=GEN,
     )
     assert bank.level == "verified"
 
@@ -152,8 +162,10 @@ def test_a_bill_over_days_without_generation_cannot_be_checked_and_findings_name
     series = generation(8)
     a, b = month_span("2026-04")
     silent = DailySeries.of(series.days, np.where((series.days >= a) & (series.days <= b), np.nan, series.values))
-    (unchecked,) = pv_cross_verify([bill(series, "2026-04")], silent, PvBound())  # no evidence: no provenance
+    (unchecked,) = pv_cross_verify(
+        [bill(series, "2026-04")], silent, PvBound(), indicator=GEN
+    )  # no evidence: no provenance
     assert unchecked.status == "insufficient_evidence" and "evidence from" not in unchecked.finding
-    (checked,) = pv_cross_verify([bill(series, "2026-03")], series, PvBound())
+    (checked,) = pv_cross_verify([bill(series, "2026-03")], series, PvBound(), indicator=GEN)
     assert checked.finding.endswith("; evidence from unknown 100%: verified by a third-party figure")
     assert "证据来源：来源不明 100%" in checked.to_dict()["finding_zh"] and "evidence_" not in checked.finding

@@ -295,3 +295,20 @@ def test_every_pack_declares_anomalies_on_its_own_device_types(models):
             assert spec.effect in effects and spec.expect, (name, kind)
             assert spec.effect != "rewrite" or callable(spec.rewrite), (name, kind)
             assert 0 <= spec.duration_s[0] <= spec.duration_s[1], (name, kind)
+
+
+def test_a_pack_metering_generation_names_the_indicator_its_generation_meters_give():
+    """checks.json `generation_indicator` (what the PV sales checks read) is a kWh indicator computed from the pack's
+    `meters_generation` devices; the loader accepts every pack's declaration."""
+    from wuxin.services.bootstrap import generation_bill_kinds, generation_indicators
+
+    generating = [name for name, pack in scenario_packs().items() if pack.device_types_with("meters_generation")]
+    assert generating  # the check has something to look at
+    for name in generating:
+        pack = scenario_packs()[name]
+        named = pack.document("checks.json", {}).get("generation_indicator")
+        declared = indicator_packs()[name].get(named)
+        assert declared is not None and declared.unit == "kWh", (name, named)
+        assert getattr(declared, "device_type", None) in pack.device_types_with("meters_generation"), (name, named)
+        assert named in generation_indicators()
+    generation_bill_kinds()  # bills and the generation they are held against, validated

@@ -8,22 +8,24 @@ state-controlled air-quality station at the same time); the platform's peers sta
 
 Which peers may count is the caller's to decide (services/monitoring.consented_peers: only firms that consented to
 every bank reading the alarm). With fewer than `min_peers` peers in a bucket there is no background: the reading is then judged against the fixed
-`fallback_limit` only inside the site's working hours (`work_hours`, the site's local time; China by default) of
-its working days (the caller's `hour_of` says -1 on a day off): outside them an idle site
-cannot be the source, and the fixed limit would only measure the weather. Readings not judged end a run.
+`fallback_limit` only inside the site's working hours (`work_hours`, on the site's own clock: `hours_in(zone,
+days_off)`, the wall-clock hour in the site's IANA zone, DST included; the platform's default zone when the site names
+none) of its working days (-1 on a day off): outside them an idle site cannot be the source, and the fixed limit
+would only measure the weather. Readings not judged end a run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from wuxin.indicators.days import DAY_MS, HOUR_MS
+from wuxin.indicators.days import CN_OFFSET_MS, DAY_MS, DEFAULT_ZONE, HOUR_MS, check_zone, local_day
 
 Series = Sequence[tuple[int, float]]
-CHINA_OFFSET_MS = 8 * HOUR_MS
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,25 @@ def regional_background(peers: Mapping[int, Series], bucket_ms: int) -> dict[int
     }
 
 
-def local_hour(ts_ms: int) -> float:
-    """Hours since China's local midnight."""
-    return ((ts_ms + CHINA_OFFSET_MS) % DAY_MS) / HOUR_MS
+def local_hour(ts_ms: int, zone: str | None = None) -> float:
+    """The wall-clock hour (with its fraction) at `ts_ms` in `zone` (an IANA name; None: the platform's default
+    zone). Not the hours elapsed since midnight: on a daylight-saving change those are one more or one less."""
+    zone = check_zone(zone)
+    if zone == DEFAULT_ZONE:  # China: no daylight saving since 1991
+        return ((ts_ms + CN_OFFSET_MS) % DAY_MS) / HOUR_MS
+    local = dt.datetime.fromtimestamp(ts_ms / 1000, ZoneInfo(zone))
+    return local.hour + (local.minute * 60_000 + local.second * 1000 + local.microsecond / 1000) / HOUR_MS
+
+
+def hours_in(zone: str | None = None, days_off: Collection[int] = frozenset()) -> Callable[[int], float]:
+    """A site's `hour_of`: the wall-clock hour in its zone (None: the platform's default), -1 on its days off (local
+    day numbers of that zone: declared periods, PRC holidays for a site on China time), when no hour is worked."""
+    zone = check_zone(zone)
+
+    def hour_of(ts_ms: int) -> float:
+        return -1.0 if days_off and int(local_day(ts_ms, zone)) in days_off else local_hour(ts_ms, zone)
+
+    return hour_of
 
 
 def judge(
@@ -78,7 +96,7 @@ def judge(
     hour_of: Callable[[int], float] = local_hour,
 ) -> Judgement | None:
     """One reading against the background (enough peers) or the fallback (working hours only, by `hour_of`, the
-    hours since the site's local midnight); None: not judged."""
+    site's wall-clock hour, `hours_in`); None: not judged."""
     if background is not None and background[1] >= rule.min_peers:
         line = background[0] + rule.margin
         return Judgement(ts, value, value > line, background[0], background[1], line)

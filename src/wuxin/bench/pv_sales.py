@@ -26,6 +26,7 @@ from wuxin.risk.features import DailySeries
 from wuxin.risk.pv_sales import PvBound, PvFigure, pv_cross_verify
 
 FIRST = dt.date(2025, 1, 1)
+GENERATION = "generation_kwh"  # the energy pack's name for a plant's daily kWh (checks.json generation_indicator)
 
 
 def plant(rng: random.Random, inflate: float = 1.0, inverter_bias_pct: float = 3.0):
@@ -68,7 +69,7 @@ def run(firms: int, seed: int, inflate: tuple[float, float] = (1.1, 2.0), invert
         fraud = i % 2 == 1
         factor = rng.uniform(*inflate) if fraud else 1.0
         series, bills = plant(rng, factor, inverter_bias_pct)
-        results = pv_cross_verify([PvFigure(f) for f, _, _ in bills], series, PvBound())
+        results = pv_cross_verify([PvFigure(f) for f, _, _ in bills], series, PvBound(), indicator=GENERATION)
         flags = [r.status == "overstated" for r in results]
         if fraud:
             band = f"{int(factor * 10) / 10:.1f}x"

@@ -112,25 +112,37 @@ def timing_factor(series: DailySeries, first_day: int, last_day: int, shift_days
 
 
 def pv_cross_verify(
-    figures: Sequence[PvFigure], generation: DailySeries, bound: PvBound, sources: SourceShares | None = None
+    figures: Sequence[PvFigure],
+    generation: DailySeries,
+    bound: PvBound,
+    sources: SourceShares | None = None,
+    *,
+    indicator: str,
 ) -> list[CheckResult]:
     """Each feed-in bill (`feed_in_kwh`) and, with a tariff, each declared revenue (`revenue_cny`) against the
-    inverters' metered generation, oldest first."""
+    inverters' metered generation (daily kWh: the values of the indicator its pack names, checks.json
+    `generation_indicator`, which the results carry), oldest first."""
     out = []
     feed_ins = sorted((f for f in figures if f.figure.name == "feed_in_kwh"), key=lambda f: f.figure.first_day)
     billed_until = None
     for f in feed_ins:
-        out.append(_judge(FEED_IN, f, generation, bound, sources, billed_until))
+        out.append(_judge(FEED_IN, f, generation, bound, sources, billed_until, indicator))
         billed_until = max(billed_until or f.figure.last_day, f.figure.last_day)
     if bound.tariff_cny_per_kwh:
         value = DailySeries.of(generation.days, generation.values * bound.tariff_cny_per_kwh)
         for f in sorted((f for f in figures if f.figure.name == "revenue_cny"), key=lambda f: f.figure.first_day):
-            out.append(_judge(REVENUE, f, value, bound, sources, None))
+            out.append(_judge(REVENUE, f, value, bound, sources, None, indicator))
     return out
 
 
 def _judge(
-    check: str, f: PvFigure, series: DailySeries, bound: PvBound, sources: SourceShares | None, billed_until: int | None
+    check: str,
+    f: PvFigure,
+    series: DailySeries,
+    bound: PvBound,
+    sources: SourceShares | None,
+    billed_until: int | None,
+    indicator: str,
 ) -> CheckResult:
     figure, revenue = f.figure, check == REVENUE
     shift = EXACT_SHIFT_DAYS if f.exact_dates else SHIFT_DAYS
@@ -184,7 +196,7 @@ def _judge(
     code = f"pv_{status}"
     return CheckResult(
         check=check,
-        indicator="generation_kwh",
+        indicator=indicator,
         period=figure.label,
         first_day=first,
         last_day=figure.last_day,

@@ -11,6 +11,7 @@ platform receives packs as arguments and finds devices by role.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -65,10 +66,12 @@ class ScenarioPack:
     units: dict[str, dict[str, str]] = field(default_factory=dict)  # unit -> {zh, en}: how a person reads it
 
     def module(self, name: str) -> ModuleType:
-        """The pack's `sim` or `indicators` module: imported as a package module when built in, by file path else."""
+        """The pack's `sim` or `indicators` module: imported as a package module when built in, by file path else
+        (named after the folder too: two folders holding a pack of one name in turn, as tests do, load their own)."""
         if self.builtin:
             return importlib.import_module(f"wuxin.scenarios.{self.name}.{name}")
-        qualified = f"wuxin_packs.{self.name}.{name}"
+        folder = hashlib.sha1(str(self.folder.resolve()).encode(), usedforsecurity=False).hexdigest()[:12]
+        qualified = f"wuxin_packs.{self.name}_{folder}.{name}"
         if qualified not in sys.modules:
             spec = importlib.util.spec_from_file_location(qualified, self.folder / f"{name}.py")
             if spec is None or spec.loader is None:

@@ -78,6 +78,12 @@ def generation_bill_kinds() -> tuple[str, ...]:
     return _generation_bill_kinds(packs_dirs())
 
 
+def generation_indicators() -> tuple[str, ...]:
+    """The indicators of a plant's metered generation (checks.json `generation_indicator`: daily kWh of the
+    `meters_generation` devices), what the generation bills and a plant's declared revenue are held against."""
+    return _generation_indicators(packs_dirs())
+
+
 def check_words() -> dict[str, dict[str, tuple[str, str]]]:
     """check -> name / what / evidence -> (zh, en)."""
     return _check_words(packs_dirs())
@@ -162,6 +168,7 @@ def _checks(dirs: tuple[Path, ...]) -> tuple[CheckSpec, ...]:
 @lru_cache
 def _generation_bill_kinds(dirs: tuple[Path, ...]) -> tuple[str, ...]:
     kinds = _business_kinds(dirs)
+    _generation_indicators(dirs)  # the bills need the generation they are held against
     named = []
     for name, pack in scenario_packs().items():
         kind = pack.document("checks.json", {}).get("generation_bills")
@@ -170,6 +177,33 @@ def _generation_bill_kinds(dirs: tuple[Path, ...]) -> tuple[str, ...]:
         if kind not in kinds:
             raise InvalidInput(f"scenario pack {name}: generation_bills {kind!r} is no business-data kind")
         named.append(kind)
+    return tuple(dict.fromkeys(named))
+
+
+@lru_cache
+def _generation_indicators(dirs: tuple[Path, ...]) -> tuple[str, ...]:
+    """Each pack's `generation_indicator`: one of its own indicators, in kWh; a pack naming `generation_bills` names
+    one too."""
+    named = []
+    for name, pack in scenario_packs().items():
+        doc = pack.document("checks.json", {})
+        indicator = doc.get("generation_indicator")
+        if indicator is None:
+            if doc.get("generation_bills") is not None:
+                raise InvalidInput(
+                    f"scenario pack {name}: generation_bills {doc['generation_bills']!r} needs a generation_indicator "
+                    "(the pack's daily kWh indicator the bills are held against)"
+                )
+            continue
+        declared = _indicator_packs(dirs)[name].get(indicator) if isinstance(indicator, str) else None
+        if declared is None:
+            raise InvalidInput(f"scenario pack {name}: generation_indicator {indicator!r} is no indicator of the pack")
+        if declared.unit != "kWh":
+            raise InvalidInput(
+                f"scenario pack {name}: generation_indicator {indicator!r} is in {declared.unit!r}, not kWh (the "
+                "bills' unit)"
+            )
+        named.append(indicator)
     return tuple(dict.fromkeys(named))
 
 

@@ -55,6 +55,7 @@ from wuxin.services.bootstrap import (
 from wuxin.services.bootstrap import (
     device_types_with,
     generation_bill_kinds,
+    generation_indicators,
     indicator_packs,
 )
 from wuxin.services.devices.registry import consent_views
@@ -492,10 +493,11 @@ def _pv_checks(
 ) -> list[CheckResult]:
     """The grid's settlement bills (the kinds the packs name `generation_bills`) and, for a plant without charging
     piles (whose revenue would be in the same statement), declared revenue against the inverters' metered generation
-    (risk/pv_sales.py)."""
-    generation = series.get("generation_kwh")
-    if generation is None:
+    (risk/pv_sales.py): the generation is the indicator the packs name `generation_indicator`."""
+    indicator = next((name for name in generation_indicators() if name in series), None)
+    if indicator is None:
         return []
+    generation = series[indicator]
     figures = [PvFigure(f, exact) for f, exact in _feed_in_figures(enterprise_id, records)]
     generating = device_types_with("meters_generation")
     inverters = [d.get("attributes") or {} for d in devices if d["device_type"] in generating]
@@ -523,7 +525,7 @@ def _pv_checks(
     )
     if "revenue_cny" not in series:  # no charging piles: the statement's revenue is the plant's sales
         figures += [PvFigure(f) for f in reported if f.name == "revenue_cny"]
-    return pv_cross_verify(figures, generation, bound, sources.get("generation_kwh"))
+    return pv_cross_verify(figures, generation, bound, sources.get(indicator), indicator=indicator)
 
 
 def _attribute_number(value) -> bool:

@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 
-from wuxin.alerts.dust import dust_rule, explanation, site_excess
+from wuxin.alerts.dust import dust_rule, explanation, hours_in, site_excess
 from wuxin.alerts.engine import DeviceInfo, Signal, absence_signal
 from wuxin.alerts.herd import herd_count_step, herd_outliers
 from wuxin.alerts.rules import Rule
 from wuxin.bootstrap import Platform
 from wuxin.calendars.periods import binding, period_at
-from wuxin.indicators.days import DEFAULT_ZONE, day_start_ms, local_day
+from wuxin.indicators.days import DEFAULT_ZONE, local_day
 from wuxin.security.policy import reading_tenants, usable_by_every_reader
 from wuxin.services.bootstrap import default_rules
 from wuxin.services.devices.calendars import in_service, periods_by_enterprise
@@ -322,7 +322,7 @@ def regional_excess_signals(
         days = range(int(local_day(since_ms, calendar.zone)), int(local_day(now_ms, calendar.zone)) + 1)
         off = set(calendar.excluded(days, official=calendar.zone == DEFAULT_ZONE))
         signals += _site_signals(
-            uow, rule, judged, enterprise_id, own, peers, here, now_ms, _hours_in(calendar.zone, off)
+            uow, rule, judged, enterprise_id, own, peers, here, now_ms, hours_in(calendar.zone, off)
         )
     return signals
 
@@ -341,17 +341,6 @@ def consented_peers(
         if d["enterprise_id"] != enterprise_id
         and usable_by_every_reader(readers, consents.get(d["enterprise_id"], []), d["key"], d["device_type"], now_ms)
     }
-
-
-def _hours_in(zone: str, days_off: set[int]):
-    """Hours since local midnight in the site's zone (working hours are the site's own); -1 on the site's days off
-    (declared periods; PRC holidays for a site on China time): no working hours then, so the fallback is silent."""
-
-    def hour_of(ts: int) -> float:
-        day = int(local_day(ts, zone))
-        return -1.0 if day in days_off else (ts - day_start_ms(day, zone)) / 3_600_000
-
-    return hour_of
 
 
 def _site_signals(
