@@ -64,6 +64,7 @@ from wuxin.store.tables_monitoring import (
     rule_overrides,
 )
 from wuxin.store.tables_protocols import alink_identities, connectivity_transitions, device_connectivity, push_platforms
+from wuxin.store.tables_provisioning import device_provision_profiles
 from wuxin.store.tables_retention import pruned_batches, readings_hourly, retention_marks, retention_policies
 from wuxin.store.uow import UnitOfWork
 
@@ -113,6 +114,7 @@ RECORDS: dict[type, Table] = {
     rows.LoanHistoryRow: loan_history,
     rows.CollateralItemRow: collateral_items,
     rows.PledgeZoneRow: pledge_zones,
+    rows.ProvisionProfileRow: device_provision_profiles,
 }
 
 
@@ -351,6 +353,7 @@ def test_the_repositories_return_exactly_the_records_keys(uow):
         rows.LoanRow: uow.monitoring.loan(loan_id),
         rows.AlarmRow: uow.monitoring.alarm(alarm_id),
         **_device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, loan_id),
+        **_provisioning_rows(uow, now, enterprise_id, site_id, user_id),
         **_credit_rows(uow, now, tenant_id, enterprise_id, user_id, loan_id),
         **_ledger_rows(uow, now, enterprise_id, device_id, batch_id),
         **_protocol_rows(uow, now, enterprise_id, device_id),
@@ -395,6 +398,26 @@ def _device_work_rows(uow, now, tenant_id, enterprise_id, user_id, device_id, lo
         rows.CalendarPeriodRow: uow.calendars.period(period_id),
         rows.Jt808TerminalRow: uow.jt808.of_device(device_id),
     }
+
+
+def _provisioning_rows(uow, now, enterprise_id, site_id, user_id) -> dict[type, object]:
+    """A device provision profile, read back."""
+    profile_id = uow.provisioning.add(
+        provision_key="wxpk_x",
+        secret_hash="b" * 64,
+        name="",
+        enterprise_id=enterprise_id,
+        site_id=site_id,
+        device_type="meter",
+        source_mode="bank_installed",
+        max_devices=1,
+        provisioned=0,
+        expires_ms=now + 1,
+        created_by=user_id,
+        created_ms=now,
+    )
+    assert [p["id"] for p in uow.provisioning.of_enterprise(enterprise_id)] == [profile_id]
+    return {rows.ProvisionProfileRow: uow.provisioning.by_key("wxpk_x")}
 
 
 def _credit_rows(uow, now, tenant_id, enterprise_id, user_id, loan_id) -> dict[type, object]:

@@ -116,6 +116,34 @@ class RowRefusal(Answer):
     reason: str = Field(description="Why, naming the thing and the value")
 
 
+class ProvisionProfile(Answer):
+    id: int
+    provision_key: str = Field(
+        description="ThingsBoard's provisionDeviceKey: what the device sends, with the secret, to /provision/request",
+        examples=["wxpk_3q2Xl0b9Yw4kP1Zs"],
+    )
+    name: str = Field(description="What the profile is for (free text)")
+    enterprise_id: int
+    site_id: int = Field(description="The site its devices are created under")
+    device_type: str = Field(description="The device type of its devices")
+    source_mode: str = Field(description="The source mode of its devices")
+    max_devices: int = Field(description="How many devices it may create")
+    provisioned: int = Field(description="How many it created so far")
+    expires_ms: int = Field(description="After this (epoch ms) no device is provisioned under it")
+    created_by: int | None = Field(description="The user who made it (null: the platform itself)")
+    created_ms: int
+    revoked_ms: int | None = Field(description="When it was revoked (epoch ms); null: not revoked")
+    revoked_by: int | None
+    state: str = Field(description="active, exhausted, expired or revoked")
+
+
+class ProvisionProfileCreated(ProvisionProfile):
+    provision_secret: str = Field(
+        description="ThingsBoard's provisionDeviceSecret: shown once, only its SHA-256 is stored"
+    )
+    note: str
+
+
 class ProvisioningReport(Answer):
     enterprise_id: int
     file: str = Field(description="The uploaded file's name")

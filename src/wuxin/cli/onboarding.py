@@ -20,6 +20,10 @@ enterprise_app = typer.Typer(no_args_is_help=True, help="Enterprises (borrowers)
 site_app = typer.Typer(no_args_is_help=True, help="Sites of an enterprise (workshops, farms, yards).")
 device_app = typer.Typer(no_args_is_help=True, help="Devices: register one, or import a CSV/XLSX; tokens shown once.")
 consent_app = typer.Typer(no_args_is_help=True, help="Consents: an enterprise user grants a bank or operator access.")
+profile_app = typer.Typer(
+    no_args_is_help=True,
+    help="Provision profiles: a key and secret with which devices register themselves over MQTT (ThingsBoard's).",
+)
 AS_HELP = "the user acting (its role, tenant and consents decide what is allowed)"
 
 
@@ -28,6 +32,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(site_app, name="site")
     app.add_typer(device_app, name="device")
     app.add_typer(consent_app, name="consent")
+    device_app.add_typer(profile_app, name="provision-profile")
 
 
 def _acting(as_user: str):
@@ -303,6 +308,84 @@ def device_import(
             console.print(f"wrote {len(result['created'])} device tokens to {credentials_out} (shown once)")
     if result["errors"]:
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- provision profiles
+
+
+def _site_id(platform, principal, enterprise_id: int, site: str) -> int:
+    from wuxin.services.devices.registry import enterprise_profile
+
+    sites = enterprise_profile(platform, principal, enterprise_id)["sites"]
+    site_id = next((s["id"] for s in sites if s["name"] == site or str(s["id"]) == site), None)
+    if site_id is None:
+        raise NotFound(f"enterprise {enterprise_id} has no site {site!r}")
+    return site_id
+
+
+@profile_app.command("add")
+def profile_add(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    site: str = typer.Option(..., help="site id or name: its devices are created there"),
+    device_type: str = typer.Option(..., "--type", help="a device type with a thing model (wuxin thing-model list)"),
+    source_mode: str = typer.Option(..., help="bank_installed | third_party_platform | enterprise_shared"),
+    max_devices: int = typer.Option(..., "--max-devices", min=1, help="how many devices it may create"),
+    days: int = typer.Option(30, min=1, max=366, help="valid for this many days"),
+    name: str = typer.Option("", help="what it is for"),
+    as_user: str = typer.Option(
+        ..., "--as", help="admin, a consented integrator, or the enterprise's user (enterprise_shared only)"
+    ),
+) -> None:
+    """Make a provision profile; its key and secret are printed (the secret once: only its hash is stored)."""
+    from wuxin.services.devices.provision_profiles import create_profile
+
+    try:
+        platform, principal = _acting(as_user)
+        enterprise_id = _enterprise_id(platform, enterprise)
+        site_id = _site_id(platform, principal, enterprise_id, site)
+        expires_ms = platform.clock_ms() + days * DAY_MS
+        profile = create_profile(
+            platform, principal, enterprise_id, site_id, device_type, source_mode, max_devices, expires_ms, name
+        )
+    except WuxinError as exc:
+        _fail(exc)
+    _echo(profile)
+
+
+@profile_app.command("list")
+def profile_list(
+    enterprise: str = typer.Argument(..., help="enterprise id or USCC"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """The enterprise's provision profiles: id, key, state, devices made of the maximum, site, type, name."""
+    from wuxin.services.devices.provision_profiles import list_profiles
+
+    try:
+        platform, principal = _acting(as_user)
+        profiles = list_profiles(platform, principal, _enterprise_id(platform, enterprise))
+    except WuxinError as exc:
+        _fail(exc)
+    for p in profiles:
+        typer.echo(
+            f"{p['id']}\t{p['provision_key']}\t{p['state']}\t{p['provisioned']}/{p['max_devices']}\t"
+            f"site {p['site_id']}\t{p['device_type']}\t{p['name']}"
+        )
+
+
+@profile_app.command("revoke")
+def profile_revoke(
+    profile_id: int = typer.Argument(..., help="the profile's id (wuxin device provision-profile list)"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Revoke a provision profile: no device registers itself under it any more."""
+    from wuxin.services.devices.provision_profiles import revoke_profile
+
+    try:
+        platform, principal = _acting(as_user)
+        profile = revoke_profile(platform, principal, profile_id)
+    except WuxinError as exc:
+        _fail(exc)
+    typer.echo(f"provision profile {profile_id} revoked ({profile['provisioned']} devices were provisioned under it)")
 
 
 # ---------------------------------------------------------------- consents

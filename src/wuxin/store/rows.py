@@ -482,6 +482,27 @@ class AlinkIdentityRow(TypedDict):
     created_ms: int
 
 
+class ProvisionProfileRow(TypedDict):
+    """A device provision profile (device_provision_profiles): ThingsBoard's provisionDeviceKey, the SHA-256 of its
+    secret, and what a device provisioned under it becomes."""
+
+    id: int
+    provision_key: str
+    secret_hash: str  # SHA-256 of the provisionDeviceSecret; never shown
+    name: str
+    enterprise_id: int
+    site_id: int
+    device_type: str
+    source_mode: str
+    max_devices: int
+    provisioned: int  # devices created under it so far
+    expires_ms: int
+    created_by: int | None  # None: the platform itself
+    created_ms: int
+    revoked_ms: int | None
+    revoked_by: int | None
+
+
 class AlinkDeviceRow(AlinkIdentityRow):
     """The device LinkKit calls (productKey, deviceName), with its key, type and enterprise."""
 

@@ -234,5 +234,6 @@ from wuxin.store import (  # noqa: E402,F401
     tables_monitoring,
     tables_portfolio,  # noqa: E402,F401
     tables_protocols,
+    tables_provisioning,  # noqa: E402,F401
     tables_retention,  # noqa: E402,F401
 )

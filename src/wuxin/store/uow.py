@@ -18,6 +18,7 @@ from wuxin.store.repo_ledger import LedgerRepo
 from wuxin.store.repo_monitoring import MonitoringRepo
 from wuxin.store.repo_portfolio import PortfolioRepo
 from wuxin.store.repo_protocols import ProtocolsRepo
+from wuxin.store.repo_provisioning import ProvisioningRepo
 from wuxin.store.repo_retention import RetentionRepo
 from wuxin.store.repos import (
     ConsentRepo,
@@ -69,6 +70,7 @@ class UnitOfWork:
         self.calendars = CalendarRepo(self.conn)
         self.commands = CommandRepo(self.conn)
         self.portfolio = PortfolioRepo(self.conn)
+        self.provisioning = ProvisioningRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -1,7 +1,9 @@
 """ThingsBoard's Python SDK (tb-mqtt-client) as its documentation uses it, driven line by line.
 
 Runs in the SDK's own virtualenv (.venv-sdk-tb): `python tb_driver.py '{"host", "port", "token", "gateway"}'`,
-then one JSON command per stdin line, one JSON answer per stdout line. Nothing of the platform is imported.
+then one JSON command per stdin line, one JSON answer per stdout line. With "provision": {"key", "secret",
+"device_name"} instead of a token it runs the SDK's own provisioning call and answers its credentials once.
+Nothing of the platform is imported.
 """
 
 import json
@@ -96,10 +98,32 @@ def http_main(config):
         print("@@ " + json.dumps(out, default=str), flush=True)
 
 
+def provision_main(config):
+    """TBDeviceMqttClient.provision as ThingsBoard documents it: the credentials, or None with the SDK's log."""
+    logging.getLogger("tb_connection").addHandler(_Recorder())
+    logging.getLogger("tb_connection").setLevel(logging.DEBUG)
+    request = config["provision"]
+    credentials = TBDeviceMqttClient.provision(
+        config["host"],
+        request["key"],
+        request["secret"],
+        port=config["port"],
+        device_name=request.get("device_name"),
+        **{k: request[k] for k in ("access_token",) if k in request},
+    )
+    print("@@ " + json.dumps({"credentials": credentials, "log": SDK_LOG[-20:]}), flush=True)
+    for line in sys.stdin:
+        if json.loads(line)["op"] == "stop":
+            print("@@ " + json.dumps({"stopped": True}), flush=True)
+            return
+
+
 def main():
     config = json.loads(sys.argv[1])
     if config.get("http"):
         return http_main(config)
+    if config.get("provision"):
+        return provision_main(config)
     logging.getLogger("tb_connection").addHandler(_Recorder())
     logging.getLogger("tb_connection").setLevel(logging.DEBUG)
     kind = TBGatewayMqttClient if config.get("gateway") else TBDeviceMqttClient

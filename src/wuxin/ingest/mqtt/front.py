@@ -15,7 +15,9 @@ refuses is forwarded (good points are kept, bad ones quarantined with their reas
 PUBACK 0x99 "payload format invalid" (MQTT 5). Device accounts live in the platform, not the
 broker: nothing about them is ever refreshed at the broker, so no connection is dropped by it; a
 revoked or rotated credential (ThingsBoard token, Alink DeviceSecret) closes the connections made
-with it at the next check (`check_credentials`, every `mqtt_front_credential_check_s`).
+with it at the next check (`check_credentials`, every `mqtt_front_credential_check_s`). A client with the username
+`provision` is ThingsBoard's device provisioning: it has no credential yet, is no device, may only send one request
+on /provision/request and receive the answer on /provision/response (`services.devices.provision_profiles`).
 
 Connection lifecycle: a device's first connection records it online, its last one closing records it
 offline (`services.devices.connectivity`, shown in the device list). A device holds at most
@@ -47,12 +49,13 @@ import paho.mqtt.client as mqtt
 from wuxin.bootstrap import Platform
 from wuxin.commands import rpc
 from wuxin.domain.thing_model import PointRejected
-from wuxin.errors import ConfigError, RateLimited
+from wuxin.errors import ConfigError, RateLimited, WuxinError
 from wuxin.ingest.mqtt import codec, topics
 from wuxin.ingest.mqtt.broker import BrokerError, connect_client
 from wuxin.ingest.parse import PayloadError, loads, strict_loads, thingsboard_lines
 from wuxin.ingest.stream.jetstream import dedupe_id
 from wuxin.services.access.source_limits import FailureLimiter
+from wuxin.services.devices import provision_profiles
 from wuxin.services.devices.commands import RpcOutbox
 from wuxin.services.devices.connectivity import record_device_presence
 from wuxin.services.ingest import device_sdk
@@ -62,6 +65,9 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 32  # filters one connection may hold: a device needs a handful; more would only cost memory
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}
 TB_ME = "v1/devices/me/"
+PROVISION = "provision"  # ThingsBoard's provisioning username and the dialect of such a connection
+PROVISION_REQUEST, PROVISION_RESPONSE = "/provision/request", "/provision/response"
+PROVISIONING_CLIENT = "(provisioning)"  # how refusals and logs name such a connection: never a device key
 QUOTA_EXCEEDED, SERVER_UNAVAILABLE = 0x97, 0x88  # MQTT 5 CONNACK reasons (3.1.1: 5 and 3)
 
 
@@ -70,7 +76,7 @@ class Action:
     """What to do with one device publish."""
 
     kind: str  # forward | attribute_request | rpc_request | accept | gateway_attribute_request | command_reply
-    #            | gateway_command_reply | refuse
+    #            | gateway_command_reply | provision_request | refuse
     topic: str = ""  # forward: the internal topic; requests: the topic to answer on; others: none
     reason: str = ""
 
@@ -78,6 +84,12 @@ class Action:
 def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
     """Map a device's vendor topic to what the platform does with it; anything else is refused."""
     key = identity.key
+    if identity.dialect == PROVISION:  # a device provisioning itself may only ask to be provisioned
+        if topic == PROVISION_REQUEST:
+            return Action("provision_request", PROVISION_RESPONSE)
+        return Action(
+            "refuse", reason=f"{topic!r} is not {PROVISION_REQUEST!r}, the only topic of a provisioning client"
+        )
     if identity.dialect == "alink":
         prefix = f"/sys/{identity.product_key}/{identity.device_name}/thing/event/"
         parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
@@ -113,6 +125,8 @@ def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
 
 def may_subscribe(identity: DeviceIdentity, topic_filter: str) -> bool:
     """A device subscribes to its own answers only."""
+    if identity.dialect == PROVISION:
+        return topic_filter == PROVISION_RESPONSE
     if identity.dialect == "alink":
         return topic_filter.startswith(f"/sys/{identity.product_key}/{identity.device_name}/")
     return topic_filter.startswith(TB_ME) or topic_filter.startswith("v1/gateway/") or topic_filter.startswith("v2/fw/")
@@ -152,6 +166,8 @@ class _Connection:
     credential: str  # the token (ThingsBoard) for the revocation check
     client_id: str = ""
     subscriptions: list[str] = field(default_factory=list)
+    source: str = ""  # the peer address
+    answered: bool = False  # a provisioning connection asks once
 
     def send(self, data: bytes | None) -> None:
         if data and not self.writer.is_closing():
@@ -493,8 +509,12 @@ class DeviceFrontEnd:
             if connection is None:
                 return
             keepalive = connect.keepalive_s * 1.5 if connect.keepalive_s else None
+            loop = asyncio.get_running_loop()
+            # a provisioning client connects, asks and goes: its socket is held connect_timeout_s at most
+            ends = loop.time() + self.connect_timeout_s if connection.identity.dialect == PROVISION else None
             while not writer.is_closing():
-                packet = await asyncio.wait_for(codec.read_packet(reader), keepalive)
+                wait_s = keepalive if ends is None else max(0.0, ends - loop.time())
+                packet = await asyncio.wait_for(codec.read_packet(reader), wait_s)
                 if packet.kind == codec.DISCONNECT:
                     break
                 await self._handle(connection, packet)
@@ -514,6 +534,8 @@ class DeviceFrontEnd:
 
     async def _disconnected(self, connection: _Connection) -> None:
         """Forget the connection; the device's last one closing records it offline."""
+        if connection.identity.dialect == PROVISION:
+            return  # no device yet: nothing was listed, nothing is online
         group = self.connections.get(connection.identity.key, set())
         group.discard(connection)
         if not group:
@@ -531,6 +553,10 @@ class DeviceFrontEnd:
         self, connect: codec.Connect, writer: asyncio.StreamWriter, source: str
     ) -> _Connection | None:
         alink = device_sdk.parse_alink_connect(connect.client_id, connect.username)
+        if alink is None and connect.username == PROVISION:  # ThingsBoard's device provisioning: no credential yet
+            identity = DeviceIdentity(0, PROVISIONING_CLIENT, "", PROVISION)
+            writer.write(codec.connack(connect.level, codec.SUCCESS))
+            return _Connection(identity, connect.level, writer, "", client_id=connect.client_id, source=source)
         try:
             if alink is not None:
                 over_tls = writer.get_extra_info("ssl_object") is not None
@@ -568,7 +594,9 @@ class DeviceFrontEnd:
             writer.write(codec.connack(connect.level, QUOTA_EXCEEDED))
             await writer.drain()
             return None
-        connection = _Connection(identity, connect.level, writer, connect.username or "", client_id=connect.client_id)
+        connection = _Connection(
+            identity, connect.level, writer, connect.username or "", client_id=connect.client_id, source=source
+        )
         if identity.server_subscribe:  # LinkKit's _ss=1: Alibaba subscribes the device to its replies itself
             connection.subscriptions.append(
                 f"/sys/{identity.product_key}/{identity.device_name}/thing/event/+/post_reply"
@@ -651,6 +679,15 @@ class DeviceFrontEnd:
                 )
         elif action.kind in ("command_reply", "gateway_command_reply"):
             await asyncio.to_thread(self._command_reply, identity, action, message.topic, message.payload)
+        elif action.kind == "provision_request":
+            if connection.answered:  # one request per connection: each guess costs a CONNECT, which is throttled
+                self._refused(PROVISIONING_CLIENT, "second_provision_request")
+                log.warning("MQTT front end: a provisioning client from %s asked twice; closed", connection.source)
+                connection.close(codec.NOT_AUTHORIZED)
+                return
+            connection.answered = True
+            answer = await self._provision(connection.source, message.payload)
+            connection.send(codec.publish(connection.level, action.topic, orjson.dumps(answer)))
         elif action.kind in ("attribute_request", "rpc_request", "gateway_attribute_request"):
             answer = await asyncio.to_thread(self._answer, identity, action.kind, message.payload)
             connection.deliver(action.topic, orjson.dumps(answer))
@@ -659,6 +696,32 @@ class DeviceFrontEnd:
                 connection.close(reason)  # 3.1.1 has no way to refuse a publish but closing
                 return
             connection.send(codec.puback(connection.level, message.packet_id, reason))
+
+    async def _provision(self, source: str, payload: bytes) -> dict:
+        """ThingsBoard's provisioning answer: SUCCESS with the new device's token, or FAILURE with errorMsg; a
+        failure counts against the address as a failed CONNECT does."""
+        if self.connect_failures.blocked(source):
+            self._refused(PROVISIONING_CLIENT, "throttled")
+            return {"status": "FAILURE", "errorMsg": f"{source} failed too often this minute; try again later"}
+        try:
+            body = strict_loads(payload)
+            key, token, profile_id = await asyncio.to_thread(
+                provision_profiles.provision_device, self.platform, body, source
+            )
+        except (PayloadError, provision_profiles.ProvisionRefused) as exc:
+            reason = exc.reason if isinstance(exc, provision_profiles.ProvisionRefused) else "bad_request"
+            self._refused(PROVISIONING_CLIENT, reason)
+            log.warning("MQTT front end refused a provision request from %s (%s): %s", source, reason, exc)
+            try:
+                self.connect_failures.failed(source)
+            except RateLimited as limited:
+                log.warning("MQTT front end: %s", limited)
+            return {"status": "FAILURE", "errorMsg": str(exc)}
+        except WuxinError as exc:  # the database away: the device's fault it is not, so it is not counted
+            log.warning("MQTT front end: a provision request from %s could not be served: %s", source, exc)
+            return {"status": "FAILURE", "errorMsg": f"the platform cannot provision devices now ({exc}); try again"}
+        log.info("MQTT front end: device %s provisioned itself from %s under profile %d", key, source, profile_id)
+        return {"status": "SUCCESS", "credentialsType": "ACCESS_TOKEN", "credentialsValue": token}
 
     def _forwarder(self) -> _Forwarder:
         if self._backend is None:
