@@ -96,6 +96,7 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
         wait_for(lambda: stored() >= DEVICES * 3, 60, lambda: f"3 rounds stored (have {stored()})")
         phase(started, "devices connected and storing")
 
+        on_killed = status()["connected_by_front"].get(str(KILLED), 0)  # about a third; more if a front was slow
         cluster.kill_broker(KILLED)  # nats-server and front end, kill -9
         wait_for(
             lambda: (
@@ -147,7 +148,7 @@ def test_node_kill_partition_worker_restart_and_database_cut_lose_nothing_store_
         assert points.keys() == acked, f"stored but never published: {sorted(points.keys() - acked)[:5]}"
         assert set(points.values()) == {POINTS_PER_MESSAGE}, "a message's points stored other than once each"
         moved = [d for d in results if d["connects"][0][0] == KILLED]
-        assert len(moved) == DEVICES // 3
+        assert len(moved) == on_killed > 0, f"{len(moved)} devices began on the killed node, {on_killed} were on it"
         for device in moved:
             later = [c for c in device["connects"][1:] if c[0] != KILLED]
             assert later and len(device["acked"]) > later[0][1], f"{device['key']} did not carry on elsewhere"
