@@ -42,7 +42,7 @@ def test_serve_starts_the_front_end_and_a_paho_mqtt5_device_is_stored(platform, 
         client.connect("127.0.0.1", platform.settings.mqtt_front_port)
         client.loop_start()
         wait_for(client.is_connected, what="the front end's CONNACK")
-        client.publish("v1/devices/me/telemetry", json.dumps({"current_a": 12.5}), qos=1).wait_for_publish(10)
+        client.publish("v1/devices/me/telemetry", json.dumps({"current_a": 12.5}), qos=1).wait_for_publish(30)
         wait_for(lambda: ("current_a", 12.5) in _readings(platform, "loom-01"), what="the point stored")
     finally:
         client.loop_stop()
