@@ -9,6 +9,7 @@ is made again on every connection to the broker."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
 import paho.mqtt.client as mqtt
@@ -127,4 +128,24 @@ def test_the_alink_replies_subscription_is_made_again_after_a_broker_restart(tmp
             worker.disconnect()
         backend.client.loop_stop()
         backend.client.disconnect()
+        broker.stop()
+
+
+def test_a_worker_whose_subscription_the_broker_refuses_is_not_taken_as_subscribed(platform, tmp_path, caplog):
+    """`wuxin serve` and the demo open the front end once the worker says it subscribed: a SUBACK that refuses the
+    filters (an account without the worker's ACL) must not say so."""
+    broker, admin = start_broker(tmp_path / "broker")
+    provision_front(admin, FRONT_USER, FRONT_PASSWORD)  # may publish device topics, not subscribe to them
+    stop = threading.Event()
+    worker = MqttWorker(platform, broker.url(FRONT_USER, FRONT_PASSWORD), "not-a-worker")
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    try:
+        with caplog.at_level(logging.ERROR, logger="wuxin.ingest.mqtt.worker"):
+            thread.start()
+            wait_for(lambda: "refused its subscription" in caplog.text, what="the worker saying it was refused")
+        assert not worker.subscribed.is_set()
+    finally:
+        stop.set()
+        thread.join(10)
+        admin.close()
         broker.stop()
