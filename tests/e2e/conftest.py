@@ -52,7 +52,7 @@ class Console:
 
     def open(self, hash_path: str, ready: str) -> None:
         self.page.goto(f"{self.base}/console{hash_path}")
-        self.page.wait_for_selector(ready, timeout=15_000)
+        self.page.wait_for_selector(ready, timeout=30_000)
 
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -58,11 +58,11 @@ def test_the_alarm_inbox_shows_a_page_and_more_on_request(served, browser, lang,
     page.click("#login-submit")
     page.wait_for_selector("[data-user='risk']")
     page.goto(f"{served}/console#/alarms")
-    page.wait_for_selector("[data-more='alarms']", timeout=15_000)
+    page.wait_for_selector("[data-more='alarms']", timeout=30_000)
     assert page.locator("[data-ack]").count() == 100
     assert page.locator("[data-more='alarms']").inner_text() == label
     page.click("[data-more='alarms']")
-    page.wait_for_selector("[data-more='alarms']", state="detached", timeout=15_000)
+    page.wait_for_selector("[data-more='alarms']", state="detached", timeout=30_000)
     ids = page.locator("[data-ack]").evaluate_all("els => els.map(e => Number(e.dataset.ack))")
     assert len(ids) == ALARMS and len(set(ids)) == ALARMS and ids == sorted(ids, reverse=True)
     assert errors == []

@@ -16,7 +16,7 @@ FIRM_PAGES = ["#/my", "#/my/devices", "#/consents"]
 def _settle(c):
     c.page.wait_for_function(
         "() => ![...document.querySelectorAll('main p.muted')].some(p => /Loading|加载中/.test(p.textContent))",
-        timeout=15_000,
+        timeout=30_000,
     )
 
 

@@ -118,7 +118,7 @@ def _visit(c, who: str, path: str, found: dict) -> None:
     _settle(c)
     c.page.wait_for_timeout(300)  # sections filled after the first paint
     if path.startswith("#/enterprise/"):  # the cross-verification findings are among what is read
-        c.page.wait_for_selector("[data-assessment] li[data-finding-code]", state="attached", timeout=15_000)
+        c.page.wait_for_selector("[data-assessment] li[data-finding-code]", state="attached", timeout=30_000)
         _settle(c)
     bad = offending_tokens(_visible_text(c))
     if bad:

@@ -20,7 +20,7 @@ def test_the_login_form_says_when_failures_locked_the_account(demo, browser, lan
         for attempt in range(6):  # five failures lock the account name
             page.evaluate("() => { document.getElementById('login-error').textContent = ''; }")
             page.click("#login-submit")
-            page.wait_for_function("() => document.getElementById('login-error').textContent !== ''", timeout=15_000)
+            page.wait_for_function("() => document.getElementById('login-error').textContent !== ''", timeout=30_000)
         message = page.text_content("#login-error")
         assert message.startswith(label) and "retry in" in message, message
     finally:

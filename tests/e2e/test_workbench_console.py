@@ -39,7 +39,7 @@ def _wait_rows(c, names: list[str]) -> None:
         """(names) => JSON.stringify([...document.querySelectorAll(
         "[data-workbench] [data-borrower] td:nth-child(2) a")].map((a) => a.textContent)) === JSON.stringify(names)""",
         arg=names,
-        timeout=15_000,
+        timeout=30_000,
     )
 
 

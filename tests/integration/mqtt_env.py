@@ -50,14 +50,14 @@ class Device:
         """Publish QoS 1 and return the broker's PUBACK reason code."""
         mid = self.client.publish(topic, payload, qos=1).mid
         with self._acked:
-            assert self._acked.wait_for(lambda: mid in self.acks, timeout=10), f"no PUBACK for {topic}"
+            assert self._acked.wait_for(lambda: mid in self.acks, timeout=30), f"no PUBACK for {topic}"
             return self.acks[mid]
 
     def subscribe(self, topic_filter: str) -> None:
         done = threading.Event()
         self.client.on_subscribe = lambda *args: done.set()
         self.client.subscribe(topic_filter, qos=1)
-        assert done.wait(10)
+        assert done.wait(30), f"no SUBACK for {topic_filter}"
 
     def close(self) -> None:
         self.client.loop_stop()

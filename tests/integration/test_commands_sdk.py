@@ -63,7 +63,7 @@ def env(platform, tmp_path):
     worker = MqttWorker(platform, worker_url(broker), "cmd-worker", batch_wait_s=0.005)
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    assert worker.subscribed.wait(10)
+    assert worker.subscribed.wait(30)
     front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD), command_poll_s=0.1).start_in_thread()
     processes: list[SdkProcess] = []
 

@@ -241,3 +241,40 @@ def test_a_live_demo_mqtt_device_answers_rpc_and_its_cadence_follows_the_new_int
     assert len(stamps) >= 3, stamps
     assert min(b - a for a, b in zip(stamps, stamps[1:])) >= 3_600_000  # hourly now, not the simulator's step
     assert live.counts.failures == 0, live.counts.last_error
+
+
+def test_the_demo_front_end_opens_once_its_worker_has_subscribed(platform, tmp_path, monkeypatch):
+    """The demo's broker is fresh: a point the front end forwarded before the worker's shared subscription existed
+    would have nobody to go to. Here the worker is slow to subscribe, as on a loaded machine."""
+    from wuxin.ingest.mqtt.front import DeviceFrontEnd
+    from wuxin.ingest.mqtt.worker import MqttWorker
+
+    workers: list[MqttWorker] = []
+    subscribed_at_front_start: list[list[bool]] = []
+    original_init, original_connect = MqttWorker.__init__, MqttWorker._on_connect
+    original_start = DeviceFrontEnd.start_in_thread
+
+    def init(self, *args, **kwargs) -> None:
+        original_init(self, *args, **kwargs)
+        workers.append(self)
+
+    def slow_connect(self, *args) -> None:
+        time.sleep(1.0)  # the worker's network thread is late to subscribe
+        original_connect(self, *args)
+
+    def start(self):
+        subscribed_at_front_start.append([w.subscribed.is_set() for w in workers])
+        return original_start(self)
+
+    monkeypatch.setattr(MqttWorker, "__init__", init)
+    monkeypatch.setattr(MqttWorker, "_on_connect", slow_connect)
+    monkeypatch.setattr(DeviceFrontEnd, "start_in_thread", start)
+    fleet = build_fleet(["manufacturing"], 1, 5)
+    for spec in fleet:
+        onboard_enterprise(platform, spec, [])
+    live = LiveDevices(platform, fleet, 5, jt808_port=0, data_dir=tmp_path / "broker", mqtt_front_port=0)
+    said = live.start()
+    live.stop()
+    assert "MQTT devices" in said, said
+    assert subscribed_at_front_start == [[True]]
+    assert live.counts.failures == 0, live.counts.last_error

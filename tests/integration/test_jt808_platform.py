@@ -4,6 +4,7 @@ in the database. Enrolment: a terminal gets an auth code only as provisioned by 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -278,6 +279,11 @@ def test_database_failure_answers_1_and_nothing_is_acknowledged(platform, monkey
         assert uow.telemetry.count_readings(uow.devices.by_key("truck-02")["id"]) == 0
 
 
+def _transitions(platform, key: str) -> list:
+    with platform.uow() as uow:
+        return uow.protocols.transitions([uow.devices.by_key(key)["id"]], 0, 2**62, 10)
+
+
 def test_a_terminal_connection_records_its_online_and_offline_transitions(platform):
     _world(platform)
 
@@ -286,13 +292,16 @@ def test_a_terminal_connection_records_its_online_and_offline_transitions(platfo
         await terminal.login(PLATE)
         await terminal.request(terminal.builder.heartbeat())
         await terminal.close()
-        await asyncio.sleep(0.3)  # the gateway notices the closed socket
+        # the gateway notices the closed socket and records it (a stop before that would record nothing)
+        deadline = time.monotonic() + 30
+        while len(await asyncio.to_thread(_transitions, platform, "truck-02")) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     started_ms = platform.clock_ms()
     _run(platform, scenario)
+    transitions = _transitions(platform, "truck-02")
     with platform.uow() as uow:
         device = uow.devices.by_key("truck-02")
-        transitions = uow.protocols.transitions([device["id"]], 0, 2**62, 10)
     assert [(t["from_state"], t["to_state"], t["cause"]) for t in transitions] == [
         ("unknown", "online", "jt808_authenticated"),
         ("online", "offline", "jt808_connection_closed"),

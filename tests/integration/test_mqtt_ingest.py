@@ -32,7 +32,7 @@ def mqtt_env(platform, tmp_path):
     worker = MqttWorker(platform, worker_url(broker), "test-worker", batch_wait_s=0.005)
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    assert worker.subscribed.wait(10)
+    assert worker.subscribed.wait(30)
     devices = {}
 
     def device(key: str) -> Device:

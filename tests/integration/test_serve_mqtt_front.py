@@ -42,7 +42,7 @@ def test_serve_starts_the_front_end_and_a_paho_mqtt5_device_is_stored(platform, 
         client.connect("127.0.0.1", platform.settings.mqtt_front_port)
         client.loop_start()
         wait_for(client.is_connected, what="the front end's CONNACK")
-        client.publish("v1/devices/me/telemetry", json.dumps({"current_a": 12.5}), qos=1).wait_for_publish(10)
+        client.publish("v1/devices/me/telemetry", json.dumps({"current_a": 12.5}), qos=1).wait_for_publish(30)
         wait_for(lambda: ("current_a", 12.5) in _readings(platform, "loom-01"), what="the point stored")
     finally:
         client.loop_stop()
@@ -69,10 +69,16 @@ def test_many_devices_publishing_qos1_at_once_are_all_acknowledged(platform, tmp
     import threading
 
     from wuxin.ingest.mqtt.front import DeviceFrontEnd
+    from wuxin.ingest.mqtt.worker import MqttWorker
 
     world = build_world(platform)
     broker, admin = start_broker(tmp_path / "broker")
     provision_front(admin, FRONT_USER, FRONT_PASSWORD)
+    stop = threading.Event()
+    worker = MqttWorker(platform, worker_url(broker), "burst-worker")  # the front end forwards only what goes somewhere
+    worker_thread = threading.Thread(target=worker.run, args=(stop,))
+    worker_thread.start()
+    assert worker.subscribed.wait(20)
     front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD)).start_in_thread()
     per_device, acked, lock = 300, {}, threading.Lock()
     clients = []
@@ -106,6 +112,8 @@ def test_many_devices_publishing_qos1_at_once_are_all_acknowledged(platform, tmp
             client.loop_stop()
             client.disconnect()
         front.stop()
+        stop.set()
+        worker_thread.join(10)
         admin.close()
         broker.stop()
     assert acked == {"loom-01": per_device, "loom-02": per_device, "meter-01": per_device}

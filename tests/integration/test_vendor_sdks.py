@@ -54,7 +54,7 @@ def sdk_env(platform, tmp_path, server_tls):
     worker = MqttWorker(platform, worker_url(broker), "sdk-worker", batch_wait_s=0.005)
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    assert worker.subscribed.wait(10)
+    assert worker.subscribed.wait(30)
     _, cert, key = server_tls
     front = DeviceFrontEnd(
         platform, broker.url(FRONT_USER, FRONT_PASSWORD), tls_port=0, tls_context=tls_context(cert, key)

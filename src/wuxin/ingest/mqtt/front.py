@@ -38,6 +38,7 @@ import functools
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ PROVISION = "provision"  # ThingsBoard's provisioning username and the dialect o
 PROVISION_REQUEST, PROVISION_RESPONSE = "/provision/request", "/provision/response"
 PROVISIONING_CLIENT = "(provisioning)"  # how refusals and logs name such a connection: never a device key
 QUOTA_EXCEEDED, SERVER_UNAVAILABLE = 0x97, 0x88  # MQTT 5 CONNACK reasons (3.1.1: 5 and 3)
+NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK: the broker took the forward, and nobody was subscribed to it
+FORWARD_DEADLINE_S = 15.0  # a forward nobody is subscribed to is sent again until then; past it the device re-sends
 
 
 @dataclass
@@ -196,22 +199,58 @@ def _resolve(future: asyncio.Future, value: Any) -> None:
 
 
 class _Backend:
-    """The broker the workers read: QoS 1 forwards resolved on its PUBACK; Alink replies come back."""
+    """The broker the workers read: QoS 1 forwards resolved on its PUBACK; Alink replies come back.
+
+    It speaks MQTT 5 to the broker so that a forward nobody is subscribed to shows: Mosquitto answers it PUBACK 0x10
+    "no matching subscribers" and drops it (on a fresh broker before a worker's shared subscription exists, and after
+    a broker restart before the workers re-subscribed: Mosquitto 2.0 does not restore `$share` subscriptions). Such a
+    forward is sent again until a worker took it or FORWARD_DEADLINE_S passed; the device gets its PUBACK only then.
+    """
 
     def __init__(self, url: str, client_id: str, on_reply) -> None:
-        self.client = connect_client(url, client_id)
+        self.client = connect_client(url, client_id, protocol=mqtt.MQTTv5)
         self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
         self._early: dict[int, Any] = {}  # PUBACKs of forwards not yet listed in _pending (mid -> reason code)
         self._lock = threading.Lock()
+        self.unrouted = 0  # forwards the broker had no subscriber for (each was sent again)
+        self.subscriptions = 0  # SUBACKs of the Alink replies' subscription, one per connection to the broker
         self.client.on_publish = self._on_publish
         self.client.on_message = lambda _c, _u, message: on_reply(message.topic, message.payload)
         subscribed = threading.Event()
-        self.client.on_subscribe = lambda *args: subscribed.set()
+
+        def on_subscribe(*_args) -> None:
+            self.subscriptions += 1
+            subscribed.set()
+
+        def on_connect(client, _userdata, _flags, reason_code, _properties) -> None:
+            if not reason_code.is_failure:  # a session of ours does not outlive a connection: subscribe again
+                client.subscribe(topics.ALINK_REPLY_ALL, qos=0)
+
+        self.client.on_subscribe = on_subscribe
+        self.client.on_connect = on_connect
         self.client.subscribe(topics.ALINK_REPLY_ALL, qos=0)
         if not subscribed.wait(10):
             raise BrokerError("the front end could not subscribe to the Alink replies")
 
-    def forward(self, topic: str, payload: bytes, _dedupe_id: str | None = None) -> asyncio.Future:
+    async def forward(self, topic: str, payload: bytes, _dedupe_id: str | None = None) -> Any:
+        """Publish QoS 1 and return the broker's PUBACK reason; raises BrokerError when the broker refused it, or
+        had no subscriber for it until FORWARD_DEADLINE_S passed."""
+        deadline = time.monotonic() + FORWARD_DEADLINE_S
+        attempt = 0
+        while True:
+            reason = await self._publish_once(topic, payload)
+            if reason != NO_MATCHING_SUBSCRIBERS:
+                if reason.is_failure:
+                    raise BrokerError(f"the broker refused the forward to {topic}: {reason}")
+                return reason
+            self.unrouted += 1
+            if time.monotonic() >= deadline:
+                raise BrokerError(f"no worker subscribed to {topic} within {FORWARD_DEADLINE_S:.0f} s")
+            attempt += 1
+            log.info("MQTT front end: no worker subscribed to %s yet; forwarding it again", topic)
+            await asyncio.sleep(min(1.0, 0.05 * attempt))
+
+    def _publish_once(self, topic: str, payload: bytes) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         # publish outside our lock: paho calls _on_publish holding its own, so holding ours around publish deadlocked

@@ -117,6 +117,15 @@ class MqttWorker:
         log.info("MQTT worker %s connected (connection %d)", self.client_id, self._generation)
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        refused = [f for f, r in zip(topics.worker_filters(), reason_codes) if r.is_failure]
+        if refused:  # not ready: what the front end forwarded on these would reach nobody
+            log.error(
+                "MQTT worker %s: the broker refused its subscription to %s under $share/%s (the account's ACL)",
+                self.client_id,
+                refused,
+                self.share_group,
+            )
+            return
         log.info("MQTT worker %s subscribed: %s", self.client_id, [str(r) for r in reason_codes])
         self.subscribed.set()
 

@@ -53,6 +53,7 @@ CHUNK_MS = 30 * 60_000  # simulated ahead, sent when due
 EVENT_ALARM_BITS = {name: bit for bit, name in m.ALARM_EVENTS.items()}
 WORKER_USER = "wuxin-demo-worker"
 FRONT_USER = "wuxin-demo-front"  # the MQTT front end's own broker account
+WORKER_SUBSCRIBE_WAIT_S = 15.0  # the front end opens once the worker subscribed (or after this, said as a failure)
 ENROL_WINDOW_S = 3600  # the demo's terminals register right after they are provisioned
 
 
@@ -326,6 +327,9 @@ class LiveDevices:
             admin.close()
         worker = MqttWorker(self.platform, broker.url(WORKER_USER, worker_password), "wuxin-demo-worker")
         self._thread(lambda: worker.run(self.stop_event), "wuxin-demo-mqtt-worker")
+        # the broker is fresh: a point forwarded before the worker's shared subscription exists has nobody to go to
+        if not worker.subscribed.wait(WORKER_SUBSCRIBE_WAIT_S):
+            self._failed(f"the MQTT worker did not subscribe within {WORKER_SUBSCRIBE_WAIT_S:.0f} s")
         front = self._start_front(broker.url(FRONT_USER, front_password))
         if self._front is None:
             return f"Mosquitto on 127.0.0.1:{broker.port}, no MQTT devices live: " + front
