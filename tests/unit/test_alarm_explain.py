@@ -74,3 +74,23 @@ def test_a_coverage_alarm_reads_its_decimal_text_as_a_number_and_an_unknown_deta
     odd = explain("x.y", {"device": "d-1", "event": "tamper", "params": {"a": 1}})
     assert odd["metric"] is None and odd["facts"] == [{"key": "event", "value": "tamper"}]
     assert explain("x.y", None)["facts"] == []
+
+
+def test_a_herd_outlier_is_judged_against_the_herd_median_plus_its_margin_not_the_margin_alone():
+    """A cow at 40.4 °C in a herd whose median is 38.74 °C, raised when 0.7 °C above it: the line it crossed is
+    39.44 °C (the console said "体温 40.4 °C · 阈值 0.7 °C")."""
+    e = explain(
+        "dairy.fever",
+        {
+            "device": "collar-133",
+            "key": "body_temp_c",
+            "value": 40.4,
+            "herd_median": 38.74,
+            "excess": 1.66,
+            "min_excess": 0.7,
+            "since_ms": 1,
+        },
+        {"key": "body_temp_c", "min_excess": 0.7, "duration_s": 21600},
+    )
+    assert (e["metric"], e["value"], e["baseline"], e["comparison"]) == ("body_temp_c", 40.4, 38.74, "above")
+    assert e["threshold"] == round(38.74 + 0.7, 6) and summary_numbers(e) == (40.4, e["threshold"])
