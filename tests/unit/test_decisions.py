@@ -441,6 +441,31 @@ def test_each_policy_condition_decides_in_words_with_the_measured_value_and_thre
     assert (decision.decline_reason is not None) == (outcome == "decline")
 
 
+@pytest.mark.parametrize("verification", ["verified", "supported", "failed", "undecided"])
+def test_the_two_cross_verification_conditions_never_read_alike_when_one_holds_and_the_other_is_clear(
+    model, verification
+) -> None:
+    """The product lists cross_verification_failed and cross_verification_undecided; the console showed both as
+    "交叉验证无法判定…" (one clear, one referring), and a verified borrower's twice as "交叉验证已由独立来源验证"."""
+    decision = decide(
+        model,
+        get_product("digital_manufacturing"),
+        GOOD,
+        LimitEvidence("verified", evidenced_revenue=cny("5000000")),
+        replace(CLEAR, verification=verification),
+        EXPLANATIONS,
+    )
+    cross = {f.code: f for f in decision.findings if f.code.startswith("cross_verification_")}
+    assert set(cross) == {"cross_verification_failed", "cross_verification_undecided"}
+    assert [c for c, f in cross.items() if f.holds] == [c for c in cross if c.endswith(verification)]
+    failed, undecided = cross["cross_verification_failed"], cross["cross_verification_undecided"]
+    assert failed.text_zh != undecided.text_zh and failed.text_en != undecided.text_en
+    for f in cross.values():  # a clear condition says it is clear, then what was found
+        if not f.holds:
+            assert f.text_en.startswith(("cross-verification did not fail:", "cross-verification is decided:"))
+            assert f.text_zh.startswith(("交叉验证未判定为不通过：", "交叉验证已有结论："))
+
+
 def test_more_missing_features_than_the_product_allows_is_referred_and_missing_scores_low(model) -> None:
     product = load_products(
         json.dumps(
