@@ -315,7 +315,7 @@ def coverage_signals(base, loan: LoanRow, cov: Coverage, now_ms: int) -> list[Si
             "severity": "critical",
             "params": dict(base.params),
             "risk_class_floor": "substandard",
-            "label": {"zh": "质押率跌破平仓线", "en": "coverage below the liquidation line"},
+            "label": {"zh": "押品覆盖率跌破平仓线", "en": "coverage below the liquidation line"},
         },
         base.scenario,
     )
