@@ -94,3 +94,21 @@ def test_a_herd_outlier_is_judged_against_the_herd_median_plus_its_margin_not_th
     )
     assert (e["metric"], e["value"], e["baseline"], e["comparison"]) == ("body_temp_c", 40.4, 38.74, "above")
     assert e["threshold"] == round(38.74 + 0.7, 6) and summary_numbers(e) == (40.4, e["threshold"])
+
+
+def test_a_coverage_alarm_names_the_loans_own_line_it_fell_below():
+    """The margin-call alarm is judged against the loan's maintenance line, the liquidation alarm against its
+    liquidation line; the desk showed '阈值 —' for both."""
+    from decimal import Decimal
+
+    from wuxin.loans.pledge import Coverage
+    from wuxin.services.bootstrap import rule_of_type
+    from wuxin.services.credit.pledges import coverage_signals
+
+    loan = {"id": 10, "tenant_id": 1, "enterprise_id": 3, "maintenance_ratio": "1.35", "liquidation_ratio": "1.12"}
+    cov = Coverage(Decimal("588000"), Decimal("750000"), Decimal("0.784"), (), "liquidation")
+    margin, liquidation = coverage_signals(rule_of_type("coverage", "logistics"), loan, cov, 0)
+    for signal, line in ((margin, 1.35), (liquidation, 1.12)):
+        e = explain(signal.rule.id, signal.detail, signal.rule.params)
+        assert (e["metric"], e["value"], e["unit"], e["comparison"]) == ("coverage_ratio", 0.784, "1", "below")
+        assert e["threshold"] == line and summary_numbers(e) == (0.784, line)

@@ -65,7 +65,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape("similarity", threshold="threshold", baseline="usual_similarity", unit="1"),
     Shape("roughness", baseline="usual_roughness"),
     Shape("stock_units", threshold="pledged_units", unit="units"),
-    Shape("coverage_ratio", unit="1"),
+    Shape("coverage_ratio", threshold="line_ratio", unit="1"),  # the loan's margin-call or liquidation line
     Shape("units", unit="units"),
     Shape("value", ("test",)),  # a flat run: the value it stuck at
 )
