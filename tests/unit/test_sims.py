@@ -683,3 +683,14 @@ def test_an_anomaly_goes_only_where_its_device_type_is():
         assert rec.enterprise_uscc == plant.uscc
     with pytest.raises(KeyError, match="pv_above_irradiance"):
         plan_anomalies([piles], ["pv_above_irradiance"], *FOUR, 0)
+
+
+def test_the_credit_stories_mills_stand_on_sites_named_after_them():
+    """Each story's borrower is the simulator's mill renamed; its sites (and its devices' site) were left under the
+    simulator's firm name, so 恒盛织造's looms stood in another company's 厂区 on every page."""
+    from wuxin.sim.portfolio import portfolio
+
+    for story, spec in portfolio(2026):
+        assert spec.name == story.name_zh and spec.sites
+        assert all(s.name.startswith(story.name_zh) for s in spec.sites), [s.name for s in spec.sites]
+        assert {d.site for d in spec.devices} <= {s.name for s in spec.sites}
