@@ -135,6 +135,7 @@ const STRINGS = {
   access_domain_telemetry: ["设备读数", "device readings"], access_domain_business: ["经营数据", "business data"],
   access_domain_evidence: ["存证与证明", "evidence and proofs"], access_domain_loans: ["贷款", "loans"],
   access_domain_pledges: ["押品", "pledged goods"], access_domain_alarms: ["预警", "alarms"],
+  access_domain_portfolio: ["借款企业清单（等级、授信决定、敞口、预警）", "borrower list (grade, decision, exposure, alarms)"],
   access_domain_other: ["其他数据", "other data"], access_none: ["暂无读取记录。", "No reads recorded yet."],
   access_hint: ["每一次对本企业设备数据、经营数据或信用信息的读取都会被记录：谁、哪个机构、读了什么、何时、依据哪份授权。",
     "Every read of this enterprise's device data, business data or credit information is recorded: who, which organisation, what, when and under which consent."],
