@@ -594,3 +594,22 @@ def test_a_score_on_mostly_missing_features_refers_instead_of_declining_on_imput
     ceiling = next(f for f in decision.findings if f.code == "pd_above_ceiling")
     assert not ceiling.holds and ceiling.text_en.endswith("(not decisive: the score rests on mostly missing features)")
     assert decision.limit is not None  # proposed to the person who decides
+
+
+def test_a_pledged_lot_in_the_limit_steps_reads_as_the_console_says_it() -> None:
+    """The officer read '质押物 lot:DEMO-1-R1（…）：157 x CNY 39900.0000 x (1 - 0.3000)' on a zh page."""
+    import re
+
+    from wuxin.loans.pledge import Holding, item_value_cny
+    from wuxin.services.credit.decisions import lot_line
+
+    lot = Holding("lot:DEMO-1-R1", "sku-R1", Decimal("157.000"), Decimal("39900.0000"), Decimal("0.3000"))
+    zh, en = lot_line(lot, 1, item_value_cny(lot))
+    assert "批号 DEMO-1-R1" in zh and "Lot DEMO-1-R1" in en and "lot:" not in zh + en
+    expected = f"157 x CNY 39,900.00 x (1 - 0.3) = {Money(item_value_cny(lot) or Decimal(0))}"
+    assert zh.endswith(expected) and en.endswith(expected) and not re.search(r"[\u4e00-\u9fff]", en)
+    tag = Holding("rfid:E280", "sku-T", Decimal(1), None, Decimal(0))
+    assert lot_line(tag, 2, None) == (
+        "质押物 RFID 标签 E280（sku-T）无价格指数：不计入",
+        "RFID tag E280 (sku-T) has no price index: left out",
+    )
