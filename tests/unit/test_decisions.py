@@ -223,6 +223,7 @@ def test_unevidenced_revenue_is_reported_not_verified_under_the_stated_haircut_o
     refused = credit_limit(get_product("digital_manufacturing"), LimitEvidence(verification, cny("4000000"), None))
     assert refused.refused and refused.limit == cny("0.00") and refused.basis_label == "reported_unverified"
     assert "lends only on IoT-evidenced revenue" in refused.steps[-1] and "申报收入不予授信" in refused.steps_zh[-1]
+    assert "digital_manufacturing" not in refused.steps[-1]  # a code in the officer's words (zh said 本产品)
 
 
 def test_failed_evidence_never_lends_more_than_the_devices_measured() -> None:
