@@ -113,6 +113,7 @@ const STRINGS = {
   v_unavailable: ["此浏览器环境无法计算 SHA-256（需 HTTPS）", "SHA-256 not available here (needs HTTPS)"],
   download_proof: ["下载证明 JSON（可用 wuxin ledger verify 离线验证）", "Download proof JSON (verify offline with wuxin ledger verify)"],
   leaf_index: ["叶序号", "Leaf index"], tree_size: ["树大小", "Tree size"], root_hash: ["根哈希", "Root hash"], signed_at: ["签名时间", "Signed"],
+  public_key: ["签名公钥（Ed25519）", "Signing public key (Ed25519)"],
   evidence_pick: ["选择一个指标值", "Pick a figure"], go: ["查看", "Show"], day: ["日期", "Day"], indicator: ["指标", "Indicator"],
   latest_head: ["最新签名树头", "Latest signed tree head"],
   trend_indicators: ["关键指标（组合中位数）", "Key indicators (portfolio median)"], trend_alarms: ["预警（新增 / 未结）", "Alarms (raised / open)"],
