@@ -44,7 +44,7 @@ REVIEW_STATES = ("pending", "approved", "rejected")  # services.credit_workflow 
 # Alarm types the platform raises itself (not a pack's rules): pledge coverage and loan zones.
 PLATFORM_ALARM_TYPES = {
     "liquidation_line": ("跌破平仓线", "Below the liquidation line"),
-    "margin_call": ("质押率跌破警戒线", "Margin call"),
+    "margin_call": ("押品覆盖率跌破警戒线", "Margin call"),
     "zone_exit": ("驶出质押区域", "Left the pledge zone"),
 }
 # Consent purposes the console offers; a consent may carry any other text, shown as written.
@@ -137,7 +137,7 @@ ALARM_FACTS = {
     "pledged_units": ("质押数量", "pledged quantity"),
     "readers": ("读写器数", "readers"),
     "lot": ("批次", "lot"),
-    "coverage_ratio": ("质押率", "coverage ratio"),
+    "coverage_ratio": ("押品覆盖率", "coverage ratio"),
     "pledged_value_cny": ("押品价值", "pledged value"),
     "outstanding_cny": ("贷款余额", "outstanding"),
     "top_up_cny": ("需补足金额", "top-up needed"),

@@ -52,3 +52,32 @@ def test_the_owner_sees_the_bank_officers_read_on_its_page_and_exports_it(consol
     assert zh.page.locator("[data-testid='access-log'] th", has_text="依据授权").count() == 1
     owner_client.close()
     officer_client.close()
+
+
+def test_every_read_of_the_bank_is_said_in_words_and_under_its_consent(console_as, demo):
+    """The risk workbench, the equipment timeline and the peer percentile read the borrower too: the owner's log said
+    "other data" for the first two and no consent for the percentile, although the bank read under one."""
+    owner_client, owner = _client(demo, "owner")
+    enterprise_id = owner_client.get("/api/v1/me", headers=owner).json()["enterprise_id"]
+    risk_client, risk = _client(demo, "risk")
+    for path in (
+        "/api/v1/portfolio/borrowers?page=1&page_size=20",
+        f"/api/v1/console/enterprises/{enterprise_id}/equipment-timeline?days=7",
+        f"/api/v1/enterprises/{enterprise_id}/percentile?indicator=run_hours&day=2026-01-05",
+    ):
+        assert risk_client.get(path, headers=risk).status_code == 200, path
+    log = owner_client.get(f"/api/v1/enterprises/{enterprise_id}/access-log", headers=owner).json()
+    percentile = [e for e in log if e["action"] == "indicators.percentile" and e["username"] == "risk"]
+    assert percentile and all(e["consent_id"] is not None for e in percentile)
+    c = console_as("owner", "en")
+    c.open("#/my", "[data-testid='access-log'] table")
+    rows = c.page.locator("[data-testid='access-log'] tbody tr")
+    said = {
+        rows.nth(i).locator("[title]").first.get_attribute("title"): rows.nth(i).inner_text()
+        for i in range(rows.count())
+    }
+    assert "borrower list" in said["portfolio.borrowers"] and "device readings" in said["console.timeline"]
+    assert [action for action, text in said.items() if "other data" in text] == []
+    assert c.errors == []
+    owner_client.close()
+    risk_client.close()

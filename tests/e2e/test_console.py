@@ -169,3 +169,19 @@ def test_enterprise_user_revokes_consent_and_the_bank_loses_access(console_as, d
     assert all("404" in e for e in bank.errors)  # the refused request itself, and nothing else
     bank.open("#/portfolio", "[data-page='#/portfolio'] h1")
     assert bank.page.locator(f"a[href='#/enterprise/{me['enterprise_id']}']").count() == 0
+
+
+@pytest.mark.parametrize("lang, phone", [("zh-CN", "接打电话"), ("en", "Phone use")])
+def test_an_alarm_on_an_event_says_the_event_where_the_reading_goes(console_as, lang, phone):
+    """A driver-behaviour alarm has no reading: the desk's reading column was empty, so a phone call at the wheel and
+    fatigue read alike; the event is said, unless the alarm's type says it already (防拆报警)."""
+    c = console_as("officer", lang)
+    c.open("#/alarms", "[data-alarm-total]")
+    said = c.page.evaluate("""async () => {
+        const { readingSummary } = await import("/console/static/pages/alarms.js");
+        const event = (value) => ({ value: null, metric: null, facts: [{ key: "event", value }] });
+        return [readingSummary(event("phone_use"), "driver_behaviour"), readingSummary(event("tamper"), "device_tamper"),
+                readingSummary({ value: null, metric: null, facts: [] }, "device_offline")];
+    }""")
+    assert said == [phone, "", ""]
+    assert c.errors == []

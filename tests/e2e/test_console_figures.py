@@ -6,6 +6,7 @@ count and the decision's score and limit. Screenshots in zh-CN and en go to test
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -157,4 +158,29 @@ def test_cross_verification_never_shows_a_raw_none_and_no_statements_is_neutral(
         if assessments[eid]["statements_count"] == 0:  # nothing reported: neither passed nor failed
             assert badge.get_attribute("data-verification") == "none" and "offline" not in badge.get_attribute("class")
             assert "upload" in c.page.locator("[data-empty='cross-checks']").inner_text()
+    assert c.errors == []
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_exposure_axis_reads_as_money_in_the_readers_units(console_as, lang):
+    """The exposure chart's amounts: ¥120万 / CN¥1.2M, each label once, none overlapping the next (English read
+    '00k', and '300k600k900k1200k' run together once the names took the width)."""
+    c = console_as("risk", lang)
+    c.open("#/portfolio", "[data-wired='exposure']")
+    c.page.wait_for_function("() => echarts.getInstanceByDom(document.querySelector(\"[data-wired='exposure']\"))")
+    axis = c.page.evaluate("""() => {
+        const ch = echarts.getInstanceByDom(document.querySelector("[data-wired='exposure']"));
+        const x = ch.getModel().getComponent('xAxis', 0).axis;
+        const at = Object.fromEntries(x.getTicksCoords().map((t) => [t.tickValue, t.coord]));
+        const labels = x.getViewLabels().map((l) => ({ text: l.formattedLabel, at: at[l.tick.value] }));
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = '12px sans-serif';
+        return labels.map((l) => ({ ...l, width: ctx.measureText(l.text).width }));
+    }""")
+    money = re.compile(r"^¥\d+(\.\d)?万?$" if lang == "zh-CN" else r"^CN¥\d+(\.\d)?[KM]?$")
+    texts = [a["text"] for a in axis]
+    assert len(texts) >= 2 and all(money.match(x) for x in texts) and len(set(texts)) == len(texts), texts
+    for left, right in zip(axis, axis[1:]):  # centred labels: half of each width on either side of its tick
+        assert right["at"] - left["at"] > (left["width"] + right["width"]) / 2, axis
+    c.shot(f"figures-portfolio-exposure-{lang}")
     assert c.errors == []

@@ -239,8 +239,8 @@ def test_a_collateral_limit_values_the_lots_in_the_pledge_registry(live, platfor
     limit = d["decision"]["limit"]
     steps = " ".join(limit["steps"])
     assert limit["basis_label"] == "pledge_registry" and limit["basis_amount"] == "420000.00"  # 1000 x 600 x (1 - 0.3)
-    assert f"lot lot:LOT-1 (tyre-205, loan #{loan}): 1000 x CNY 600" in steps
-    assert "lot lot:LOT-2 (unpriced-sku) has no price index: left out" in steps
+    assert f"Lot LOT-1 (tyre-205, loan #{loan}): 1000 x CNY 600.00 x (1 - 0.3)" in steps
+    assert "Lot LOT-2 (unpriced-sku) has no price index: left out" in steps
     assert "declared pledge value CNY 5,000,000.00 exceeds the registry's CNY 420,000.00: the registry counts" in steps
     assert limit["limit"] == "210000.00" and d["limit_cny"] == "210000.00"  # x 0.50 pledge rate; verified: no haircut
     assert "押品登记簿中的质押物价值" in " ".join(limit["steps_zh"])

@@ -19,6 +19,9 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     assert "0 rejected" in report and f"{len(scenario_packs())} scenarios" in report
     assert load_demo(platform, days=1, per_scenario=1).startswith("demo data already loaded")
     officer = login(live.client, "officer")
+    heads = live.client.get("/api/v1/ledger/tree-heads?limit=1", headers=officer).json()  # the auditor's first look
+    with platform.uow() as uow:
+        assert [h["tree_size"] for h in heads] == [uow.ledger.tree_size()] != [0]  # signed over the loaded ledger
     enterprises = live.client.get("/api/v1/enterprises", headers=officer).json()
     assert sorted({e["industry"] for e in enterprises}) == sorted(scenario_packs())
     assert sum("盛泽" in e["region"] for e in enterprises) >= 5  # a town cluster big enough for its index

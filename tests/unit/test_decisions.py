@@ -223,6 +223,7 @@ def test_unevidenced_revenue_is_reported_not_verified_under_the_stated_haircut_o
     refused = credit_limit(get_product("digital_manufacturing"), LimitEvidence(verification, cny("4000000"), None))
     assert refused.refused and refused.limit == cny("0.00") and refused.basis_label == "reported_unverified"
     assert "lends only on IoT-evidenced revenue" in refused.steps[-1] and "申报收入不予授信" in refused.steps_zh[-1]
+    assert "digital_manufacturing" not in refused.steps[-1]  # a code in the officer's words (zh said 本产品)
 
 
 def test_failed_evidence_never_lends_more_than_the_devices_measured() -> None:
@@ -441,6 +442,31 @@ def test_each_policy_condition_decides_in_words_with_the_measured_value_and_thre
     assert (decision.decline_reason is not None) == (outcome == "decline")
 
 
+@pytest.mark.parametrize("verification", ["verified", "supported", "failed", "undecided"])
+def test_the_two_cross_verification_conditions_never_read_alike_when_one_holds_and_the_other_is_clear(
+    model, verification
+) -> None:
+    """The product lists cross_verification_failed and cross_verification_undecided; the console showed both as
+    "交叉验证无法判定…" (one clear, one referring), and a verified borrower's twice as "交叉验证已由独立来源验证"."""
+    decision = decide(
+        model,
+        get_product("digital_manufacturing"),
+        GOOD,
+        LimitEvidence("verified", evidenced_revenue=cny("5000000")),
+        replace(CLEAR, verification=verification),
+        EXPLANATIONS,
+    )
+    cross = {f.code: f for f in decision.findings if f.code.startswith("cross_verification_")}
+    assert set(cross) == {"cross_verification_failed", "cross_verification_undecided"}
+    assert [c for c, f in cross.items() if f.holds] == [c for c in cross if c.endswith(verification)]
+    failed, undecided = cross["cross_verification_failed"], cross["cross_verification_undecided"]
+    assert failed.text_zh != undecided.text_zh and failed.text_en != undecided.text_en
+    for f in cross.values():  # a clear condition says it is clear, then what was found
+        if not f.holds:
+            assert f.text_en.startswith(("cross-verification did not fail:", "cross-verification is decided:"))
+            assert f.text_zh.startswith(("交叉验证未判定为不通过：", "交叉验证已有结论："))
+
+
 def test_more_missing_features_than_the_product_allows_is_referred_and_missing_scores_low(model) -> None:
     product = load_products(
         json.dumps(
@@ -569,3 +595,22 @@ def test_a_score_on_mostly_missing_features_refers_instead_of_declining_on_imput
     ceiling = next(f for f in decision.findings if f.code == "pd_above_ceiling")
     assert not ceiling.holds and ceiling.text_en.endswith("(not decisive: the score rests on mostly missing features)")
     assert decision.limit is not None  # proposed to the person who decides
+
+
+def test_a_pledged_lot_in_the_limit_steps_reads_as_the_console_says_it() -> None:
+    """The officer read '质押物 lot:DEMO-1-R1（…）：157 x CNY 39900.0000 x (1 - 0.3000)' on a zh page."""
+    import re
+
+    from wuxin.loans.pledge import Holding, item_value_cny
+    from wuxin.services.credit.decisions import lot_line
+
+    lot = Holding("lot:DEMO-1-R1", "sku-R1", Decimal("157.000"), Decimal("39900.0000"), Decimal("0.3000"))
+    zh, en = lot_line(lot, 1, item_value_cny(lot))
+    assert "批号 DEMO-1-R1" in zh and "Lot DEMO-1-R1" in en and "lot:" not in zh + en
+    expected = f"157 x CNY 39,900.00 x (1 - 0.3) = {Money(item_value_cny(lot) or Decimal(0))}"
+    assert zh.endswith(expected) and en.endswith(expected) and not re.search(r"[\u4e00-\u9fff]", en)
+    tag = Holding("rfid:E280", "sku-T", Decimal(1), None, Decimal(0))
+    assert lot_line(tag, 2, None) == (
+        "质押物 RFID 标签 E280（sku-T）无价格指数：不计入",
+        "RFID tag E280 (sku-T) has no price index: left out",
+    )

@@ -113,3 +113,24 @@ def test_the_report_words_give_reasons_and_codes_in_the_readers_language():
         "Substandard",
     )
     assert Words("fr").lang == "zh-CN"  # anything but en reads Chinese
+
+
+def test_the_coverage_ratio_is_never_called_the_pledge_rate():
+    """Pledged value / outstanding (the coverage ratio, falling is bad) is not 质押率, the loan as a share of the
+    pledged value (rising is bad; seed 004's tyre line: CNY 15.5M on CNY 31M of tyres, a 50% 质押率). The desk
+    said '质押率 78.4%' of a loan whose goods covered 78% of it: a pledge rate of 128%."""
+    from decimal import Decimal
+
+    from wuxin.loans.pledge import Coverage
+    from wuxin.services.credit.pledges import coverage_signals
+
+    words = [entry["zh"] for codes in all_labels().values() for entry in codes.values() if "zh" in entry]
+    rules = [r for r in default_rules().values() if r.type == "coverage"]
+    words += [r.label.get("zh", "") for r in rules]
+    loan = {"id": 1, "tenant_id": 1, "enterprise_id": 1, "maintenance_ratio": "1.3", "liquidation_ratio": "1.1"}
+    cov = Coverage(Decimal("588000"), Decimal("750000"), Decimal("0.784"), (), "liquidation")
+    signals = [s for r in rules for s in coverage_signals(r, loan, cov, 0)]
+    words += [s.rule.label.get("zh", "") for s in signals]
+    assert rules and signals and [w for w in words if "质押率" in w] == []
+    assert all("覆盖率" in s.rule.label["zh"] for s in signals)
+    assert label("alarm_fact", "coverage_ratio") == "押品覆盖率"

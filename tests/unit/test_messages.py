@@ -152,6 +152,19 @@ def test_every_reason_code_the_engine_can_emit_has_zh_and_en_text(feature, value
     assert not re.search(r"[\u4e00-\u9fff]", texts["text_en"])
 
 
+SIGNED = sorted(f for f in ENGINE_FEATURES if "{value:+" in EXPLANATIONS[f])
+
+
+@pytest.mark.parametrize("feature", SIGNED)
+def test_a_small_change_is_said_with_its_size_never_as_minus_zero(feature):
+    """ "上季度相对行业指数变化 -0%（−7 分）": a bank does not accept points taken for "-0%"."""
+    assert SIGNED  # the changes and growths are said with their sign
+    small, tiny = (reason_texts({"feature": feature, "value": v, "points_below_best": 7}) for v in (-0.005, -0.00001))
+    for text in (*small.values(), *tiny.values()):
+        assert not re.search(r"-0(\.0)?%", text), text
+    assert "-0.5%" in small["text_zh"] and "-0.5%" in small["text_en"]
+
+
 def test_the_stored_english_text_is_kept_and_chinese_is_said_from_the_value():
     reason = {
         "feature": "net_margin",

@@ -683,3 +683,36 @@ def test_an_anomaly_goes_only_where_its_device_type_is():
         assert rec.enterprise_uscc == plant.uscc
     with pytest.raises(KeyError, match="pv_above_irradiance"):
         plan_anomalies([piles], ["pv_above_irradiance"], *FOUR, 0)
+
+
+def test_the_credit_stories_mills_stand_on_sites_named_after_them():
+    """Each story's borrower is the simulator's mill renamed; its sites (and its devices' site) were left under the
+    simulator's firm name, so 恒盛织造's looms stood in another company's 厂区 on every page."""
+    from wuxin.sim.portfolio import portfolio
+
+    for story, spec in portfolio(2026):
+        assert spec.name == story.name_zh and spec.sites
+        assert all(s.name.startswith(story.name_zh) for s in spec.sites), [s.name for s in spec.sites]
+        assert {d.site for d in spec.devices} <= {s.name for s in spec.sites}
+
+
+def test_an_honest_machines_current_is_never_held_exactly_as_long_as_the_flat_test_calls_forged():
+    """A machine on standby draws a small current with its noise; the simulator held it exactly (1.19 A all day), and
+    the fabricated-data rule's flat test raised an alarm on an honest mill's bracelet (金德纺织, 2026-12-06)."""
+    from wuxin.alerts.fabricated import flat_runs
+    from wuxin.services.bootstrap import default_rules
+
+    p = default_rules()["manufacturing.fabricated_data"].params
+    forged, machines = [], 0
+    for i in range(6):
+        e = sim("manufacturing").build_enterprise(random.Random(f"t|manufacturing|{i}"), i + 1)
+        for dev, lines in by_device(sim("manufacturing").telemetry(e, *WEEK, 5)).items():
+            ts, amps = series(lines, "current_a")
+            if not len(ts):
+                continue
+            machines += 1
+            runs = flat_runs(list(zip(ts.tolist(), amps.tolist())))
+            forged += [
+                (dev, r) for r in runs if r.points >= p["min_flat_points"] and r.span_ms >= p["min_flat_s"] * 1000
+            ]
+    assert machines >= 20 and forged == []

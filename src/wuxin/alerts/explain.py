@@ -31,11 +31,18 @@ class Shape:
     metric: str | None = None  # the metric's code from a detail key (its label and unit are the pack's)
     metric_kind: str = "alarm_fact"  # where the metric's label lives: metric | indicator | alarm_fact
     unit: str | None = None  # a fixed unit (else the metric's own)
+    excess_over_baseline: bool = False  # `threshold` is a margin above `baseline`: the line is their sum
 
 
 SHAPES: tuple[Shape, ...] = (
-    Shape(
-        "value", ("herd_median",), threshold="min_excess", baseline="herd_median", metric="key", metric_kind="metric"
+    Shape(  # a herd outlier: above the herd's median by at least min_excess (the line is median + min_excess)
+        "value",
+        ("herd_median",),
+        threshold="min_excess",
+        baseline="herd_median",
+        metric="key",
+        metric_kind="metric",
+        excess_over_baseline=True,
     ),
     Shape("value", ("limit",), threshold="limit", metric="key", metric_kind="metric"),
     Shape(
@@ -58,7 +65,7 @@ SHAPES: tuple[Shape, ...] = (
     Shape("similarity", threshold="threshold", baseline="usual_similarity", unit="1"),
     Shape("roughness", baseline="usual_roughness"),
     Shape("stock_units", threshold="pledged_units", unit="units"),
-    Shape("coverage_ratio", unit="1"),
+    Shape("coverage_ratio", threshold="line_ratio", unit="1"),  # the loan's margin-call or liquidation line
     Shape("units", unit="units"),
     Shape("value", ("test",)),  # a flat run: the value it stuck at
 )
@@ -109,6 +116,9 @@ def explain(rule_id: str, detail: Mapping[str, Any] | None, params: Mapping[str,
             baseline=_number(detail.get(shape.baseline)) if shape.baseline else None,
         )
         out["comparison"] = _comparison(detail, params)
+        if shape.excess_over_baseline and out["threshold"] is not None and out["baseline"] is not None:
+            out["threshold"] = round(out["baseline"] + out["threshold"], 6)  # 38.74 + 0.7: 39.44, not 0.7
+            out["comparison"] = "above"
     out["window_s"] = next((_number(params[k]) for k in WINDOW_SECONDS if _number(params.get(k)) is not None), None)
     out["window_days"] = next(
         (_number(src[k]) for src in (detail, params) for k in WINDOW_DAYS if _number(src.get(k)) is not None), None

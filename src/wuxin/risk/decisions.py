@@ -220,7 +220,7 @@ def credit_limit(product: Product, evidence: LimitEvidence) -> CreditLimit:
     )
     after_haircut = Money(Decimal(0), gross.currency) if refused else gross.times(Decimal(1) - haircut)
     if refused:
-        en.append(f"the {product.code} product lends only on IoT-evidenced revenue: no limit on reported revenue")
+        en.append("this product lends only on IoT-evidenced revenue: no limit on reported revenue")  # as zh: 本产品
         zh.append("本产品仅按 IoT 证据支持的收入授信：申报收入不予授信")
     elif haircut:
         why_en, why_zh = _haircut_words(label, evidence)

@@ -117,30 +117,30 @@ STATEMENT_FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("debt_to_assets", trend="ascending", label="reported debt to assets"),
 )
 EXPLANATIONS: dict[str, str] = {  # reason-code words; {value} is the feature value
-    "activity_trend_per_year": "activity is changing by {value:+.0%} a year",
+    "activity_trend_per_year": "activity is changing by {value:+z.1%} a year",
     "activity_volatility": "activity swings widely from week to week (CV {value:.2f})",
-    "activity_change_vs_index": "activity moved {value:+.0%} against the industry index over the last quarter",
+    "activity_change_vs_index": "activity moved {value:+z.1%} against the industry index over the last quarter",
     "utilization_vs_index": "activity is {value:.0%} of the industry median",
     "data_completeness": "only {value:.0%} of the last 90 days have complete data",
     "device_health_rate": "only {value:.0%} of the devices reported in the last 7 days",
     "share_enterprise_shared": "{value:.0%} of the devices are enterprise-shared (least trusted)",
     "revenue_consistency_ratio": "reported revenue is {value:.1f}x what the IoT evidence supports",
-    "reported_revenue_growth": "reported revenue growth is {value:+.0%}",
+    "reported_revenue_growth": "reported revenue growth is {value:+z.1%}",
     "net_margin": "reported net margin is {value:.1%}",
     "debt_to_assets": "reported debt is {value:.0%} of assets",
 }
 
 
 EXPLANATIONS_ZH: dict[str, str] = {  # the same reasons in Chinese, for the report in the reader's language
-    "activity_trend_per_year": "经营活跃度年变化 {value:+.0%}",
+    "activity_trend_per_year": "经营活跃度年变化 {value:+z.1%}",
     "activity_volatility": "经营活跃度周波动大（变异系数 {value:.2f}）",
-    "activity_change_vs_index": "上季度相对行业指数变化 {value:+.0%}",
+    "activity_change_vs_index": "上季度相对行业指数变化 {value:+z.1%}",
     "utilization_vs_index": "经营活跃度为行业中位数的 {value:.0%}",
     "data_completeness": "近90天仅 {value:.0%} 的天数数据完整",
     "device_health_rate": "近7天仅 {value:.0%} 的设备有上报",
     "share_enterprise_shared": "{value:.0%} 的设备为企业共享（可信度最低）",
     "revenue_consistency_ratio": "申报收入为IoT证据支持收入的 {value:.1f} 倍",
-    "reported_revenue_growth": "申报收入增长 {value:+.0%}",
+    "reported_revenue_growth": "申报收入增长 {value:+z.1%}",
     "net_margin": "申报净利率 {value:.1%}",
     "debt_to_assets": "申报资产负债率 {value:.0%}",
 }

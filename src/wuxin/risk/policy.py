@@ -136,28 +136,27 @@ def strictest(findings: Sequence[Finding]) -> tuple[Outcome, list[Finding]]:
 
 
 def _cross_failed(c: Condition, facts: PolicyFacts) -> Finding:
-    zh, en = VERIFICATION_WORDS[facts.verification]
-    return Finding(
-        c.condition,
-        c.outcome,
-        facts.verification == "failed",
-        facts.verification,
-        "failed",
-        f"交叉验证{zh}",
-        f"cross-verification {en}",
-    )
+    return _cross(c, facts, "failed", ("交叉验证未判定为不通过", "cross-verification did not fail"))
 
 
 def _cross_undecided(c: Condition, facts: PolicyFacts) -> Finding:
+    return _cross(c, facts, "undecided", ("交叉验证已有结论", "cross-verification is decided"))
+
+
+def _cross(c: Condition, facts: PolicyFacts, asked: Verification, clear: tuple[str, str]) -> Finding:
+    """The verification is `asked`: the condition holds, said as the verification; otherwise it is clear, said as
+    what it asks about and the verification it found (two conditions once both read "cross-verification undecided",
+    one held and one clear)."""
     zh, en = VERIFICATION_WORDS[facts.verification]
+    holds = facts.verification == asked
     return Finding(
         c.condition,
         c.outcome,
-        facts.verification == "undecided",
+        holds,
         facts.verification,
-        "undecided",
-        f"交叉验证{zh}",
-        f"cross-verification {en}",
+        asked,
+        f"交叉验证{zh}" if holds else f"{clear[0]}：{zh}",
+        f"cross-verification {en}" if holds else f"{clear[1]}: {en}",
     )
 
 

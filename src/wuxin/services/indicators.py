@@ -36,6 +36,7 @@ from wuxin.security.policy import (
     readable_device_keys,
     require_can_see_enterprise,
     require_role,
+    valid_consents,
 )
 from wuxin.services.access.data_access import log_access
 from wuxin.services.bootstrap import indicator_packs, pack_for_device_type
@@ -569,15 +570,16 @@ def enterprise_percentile(
         enterprise = uow.enterprises.get(enterprise_id)
         if enterprise is None:
             raise enterprise_not_found(enterprise_id)
-        require_can_see_enterprise(
-            principal, enterprise_id, consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms()
-        )
+        consents, now_ms = consent_views(uow.consents.for_enterprise(enterprise_id)), platform.clock_ms()
+        require_can_see_enterprise(principal, enterprise_id, consents, now_ms)
         pack = indicator_packs().get(enterprise["industry"])
         if pack is None or indicator not in pack.index:
             raise NotFound(f"{indicator!r} is not an industry-index indicator of {enterprise['industry']}")
         peers = uow.indicators.peer_values(enterprise["industry"], enterprise["region"], day, indicator)
-        if principal.role is not Role.PLATFORM_ADMIN:
-            log_access(platform, uow, principal, enterprise_id, None, "indicators.percentile", None, 1)
+        if principal.role is not Role.PLATFORM_ADMIN:  # a bank reads under its consent: the owner's log says which
+            live = valid_consents(consents, principal.tenant_id, now_ms) if principal.tenant_id is not None else []
+            consent_id = live[0].id if live else None
+            log_access(platform, uow, principal, enterprise_id, None, "indicators.percentile", consent_id, 1)
         uow.commit()
     mine = next((r["value"] for r in peers if r["enterprise_id"] == enterprise_id), None)
     rank = percentile_rank(mine, [r["value"] for r in peers]) if mine is not None else None

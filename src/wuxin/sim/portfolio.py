@@ -176,10 +176,16 @@ def _typed(role: str) -> tuple[str, ...]:
 
 
 def _with_story(spec: EnterpriseSpec, story: Story) -> EnterpriseSpec:
+    """The simulator's mill under the story's name: its sites too (they were named after the simulator's firm, so
+    恒盛织造's devices stood in "吴江盛泽隆安纺织股份有限公司厂区")."""
+    site = {s.name: s.name.replace(spec.name, story.name_zh, 1) for s in spec.sites}
     bracelets = [d for d in spec.devices if d.device_type in _typed("measures_machine_current")][: story.bracelets]
     others = [d for d in spec.devices if d.device_type not in _typed("measures_machine_current")]
-    devices = tuple(dataclasses.replace(d, source_mode=story.source_mode) for d in bracelets + others)
-    return dataclasses.replace(spec, name=story.name_zh, health=story.health, devices=devices)
+    devices = tuple(
+        dataclasses.replace(d, source_mode=story.source_mode, site=site.get(d.site, d.site)) for d in bracelets + others
+    )
+    sites = tuple(dataclasses.replace(s, name=site[s.name]) for s in spec.sites)
+    return dataclasses.replace(spec, name=story.name_zh, health=story.health, sites=sites, devices=devices)
 
 
 def history_start_ms(first_quarter_day: int) -> int:

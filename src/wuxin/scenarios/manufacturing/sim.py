@@ -253,15 +253,12 @@ def telemetry(
         idle = (run & stops) | (on & busy_day[di] & brk)
         standby = ~running & ~idle & (r.random() < 0.6) & ~holiday_closed & ~down
         load = r.uniform(0.6, 0.85) * (1 + P.smooth_noise(r, len(ts), 0.04, 0.95)) + r.normal(0, 0.015, len(ts))
-        current = np.where(
-            running,
-            rated * load,
-            np.where(
-                idle,
-                rated * r.uniform(0.22, 0.32) * (1 + r.normal(0, 0.05, len(ts))),
-                np.where(standby, rated * r.uniform(0.03, 0.07), 0.0),
-            ),
-        )
+        idle_a = rated * r.uniform(0.22, 0.32) * (1 + r.normal(0, 0.05, len(ts)))
+        # a standby current is measured with its noise too (drawn apart, the machine's other draws stay as they were):
+        # held exactly constant for hours it read as a fabricated flat run
+        hum = P.rng_for(seed, dev.key, "standby").normal(0, 0.05, len(ts))
+        standby_a = rated * r.uniform(0.03, 0.07) * (1 + hum)
+        current = np.where(running, rated * load, np.where(idle, idle_a, np.where(standby, standby_a, 0.0)))
         started = running & ~np.concatenate(([running[0]], running[:-1]))
         current = np.where(started, rated * r.uniform(1.6, 2.6, len(ts)), current)
         current = np.clip(current, 0.0, 2000.0)

@@ -20,6 +20,7 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role
 from wuxin.errors import InvalidInput, NotFound
 from wuxin.indicators.days import day_iso
+from wuxin.loans.pledge import Holding
 from wuxin.risk.crossverify import CheckResult, evidence_coverage
 from wuxin.risk.decisions import decide
 from wuxin.risk.features import EXPLANATIONS, EXTRA_FEATURE_LABELS_EN, IOT_FEATURES, STATEMENT_FEATURES, DailySeries
@@ -163,6 +164,26 @@ def list_models(platform: Platform, principal: Principal) -> list[dict]:
 # ---------------------------------------------------------------- decisions
 
 
+def lot_line(h: Holding, loan_id: int, value: Decimal | None) -> tuple[str, str]:
+    """One pledged lot's valuation in words (zh, en): its identity as the console says it (批号 DEMO-1-R1, not
+    lot:DEMO-1-R1), the price in yuan and the haircut as a plain number."""
+    from wuxin.labels import label
+
+    kind, sep, rest = h.identity.partition(":")
+    named = {lang: f"{label('identity_kind', kind, lang)} {rest}" if sep else h.identity for lang in ("zh", "en")}
+    if value is None or h.unit_price_cny is None:
+        return (
+            f"质押物 {named['zh']}（{h.sku}）无价格指数：不计入",
+            f"{named['en']} ({h.sku}) has no price index: left out",
+        )
+    haircut = h.haircut.normalize()
+    words = f"{h.quantity.normalize():f} x {Money(h.unit_price_cny)} x (1 - {haircut:f}) = {Money(value)}"
+    return (
+        f"质押物 {named['zh']}（{h.sku}，贷款 #{loan_id}）：{words}",
+        f"{named['en']} ({h.sku}, loan #{loan_id}): {words}",
+    )
+
+
 def pledge_registry_value(
     uow, tenant_id: int | None, enterprise_id: int, at_ms: int, declared_cny: Decimal | None = None
 ) -> tuple[Money, tuple[tuple[str, str], ...]]:
@@ -178,22 +199,8 @@ def pledge_registry_value(
             continue
         for h in holdings(uow, loan, at_ms, tenant_id):
             value = item_value_cny(h)
-            if value is None:
-                lines.append(
-                    (
-                        f"质押物 {h.identity}（{h.sku}）无价格指数：不计入",
-                        f"lot {h.identity} ({h.sku}) has no price index: left out",
-                    )
-                )
-                continue
-            total += value
-            words = f"{h.quantity.normalize():f} x CNY {h.unit_price_cny} x (1 - {h.haircut}) = {Money(value)}"
-            lines.append(
-                (
-                    f"质押物 {h.identity}（{h.sku}，贷款 #{loan['id']}）：{words}",
-                    f"lot {h.identity} ({h.sku}, loan #{loan['id']}): {words}",
-                )
-            )
+            total += value or 0
+            lines.append(lot_line(h, loan["id"], value))
     if not lines:
         lines.append(("押品登记簿中没有该企业的质押物", "the pledge registry holds no lot of this enterprise"))
     registry = Money(total)

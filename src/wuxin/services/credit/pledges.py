@@ -315,7 +315,7 @@ def coverage_signals(base, loan: LoanRow, cov: Coverage, now_ms: int) -> list[Si
             "severity": "critical",
             "params": dict(base.params),
             "risk_class_floor": "substandard",
-            "label": {"zh": "质押率跌破平仓线", "en": "coverage below the liquidation line"},
+            "label": {"zh": "押品覆盖率跌破平仓线", "en": "coverage below the liquidation line"},
         },
         base.scenario,
     )
@@ -328,9 +328,21 @@ def coverage_signals(base, loan: LoanRow, cov: Coverage, now_ms: int) -> list[Si
     }
     scope, source = tenant_scope(loan["tenant_id"]), f"loan:{loan['id']}"
     margin = cov.status in ("margin_call", "liquidation")
+
+    def below(line: Decimal) -> dict:  # the loan's own line the ratio is judged against (the desk showed none)
+        return {**detail, "line_ratio": str(line), "direction": "below"}
+
     return [
         Signal(
-            "raise" if margin else "clear", scope, base, source, loan["enterprise_id"], now_ms, detail, None, loan["id"]
+            "raise" if margin else "clear",
+            scope,
+            base,
+            source,
+            loan["enterprise_id"],
+            now_ms,
+            below(loan["maintenance_ratio"]),
+            None,
+            loan["id"],
         ),
         Signal(
             "raise" if cov.status == "liquidation" else "clear",
@@ -339,7 +351,7 @@ def coverage_signals(base, loan: LoanRow, cov: Coverage, now_ms: int) -> list[Si
             source,
             loan["enterprise_id"],
             now_ms,
-            detail,
+            below(loan["liquidation_ratio"]),
             None,
             loan["id"],
         ),

@@ -13,6 +13,7 @@ from wuxin.services.credit.assessment import default_as_of_day
 from wuxin.services.demo.credit import load_demo_credit
 from wuxin.services.demo.people import DEMO_BANK, DEMO_PASSWORD, OPERATOR, OTHER_BANK
 from wuxin.services.devices.onboarding import onboard_enterprise
+from wuxin.services.evidence.ledger import publish_tree_head
 from wuxin.services.indicators import update_indicators
 from wuxin.services.ingest.bulk_import import chunked, import_lines_chunked
 from wuxin.services.monitoring.daily import evaluate_daily
@@ -69,6 +70,8 @@ def load_demo(
     )  # first: collateral decisions value the lots
     books = {spec.uscc: statement_rows(story, spec, made.get(spec.uscc, {}), quarters, seed) for story, spec in stories}
     progress(load_demo_credit(platform, fleet, enterprise_ids, "officer", seed, books))
+    head = publish_tree_head(platform)  # at once: the periodic job signs its first only minutes after serving starts
+    progress(f"ledger: signed tree head of {head['tree_size']} entries")
     return (
         f"loaded {len(fleet)} enterprises of {len(scenario_packs())} scenarios, "
         f"{sum(len(s.devices) for s in fleet)} devices, {summary.readings} readings, {summary.events} events, "

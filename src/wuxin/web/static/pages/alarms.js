@@ -56,9 +56,14 @@ function withUnit(value, unit) {
 const metricLabel = (e) => e.metric ? code(e.metric_kind, e.metric) : null;
 const unitOfExplanation = (e) => e.unit || (e.metric_kind === "metric" || e.metric_kind === "indicator" ? unitOf(e.metric_kind, e.metric) : null);
 
-/** "电流 32.5 A 高于 阈值 30 A": the reading against its line, in words of the user's language. */
-export function readingSummary(e) {
-  if (!e || e.value == null) return metricLabel(e || {}) || "";
+/** "电流 32.5 A 高于 阈值 30 A": the reading against its line, in words of the user's language; an alarm on an event
+ * without a reading says the event ("接打电话" under 驾驶行为), unless its type already says it (防拆报警). */
+export function readingSummary(e, alarmType = null) {
+  if (!e || e.value == null) {
+    const event = (e?.facts || []).find((f) => f.key === "event")?.value;
+    const said = event != null && !String(alarmType || "").split("_").includes(event);  // device_tamper: tamper said
+    return [metricLabel(e || {}), said ? code("event", event) : null].filter(Boolean).join(" · ");
+  }
   const unit = e.unit;
   const line = e.threshold ?? (e.comparison === "below" ? e.low : e.comparison === "above" ? e.high : null);
   const parts = [`${metricLabel(e)} ${withUnit(e.value, unit)}`];
@@ -111,7 +116,7 @@ export async function alarmsPage() {
     { title: t("severity"), render: (a) => severityBadge(a.severity) },
     { title: t("type"), render: (a) => code("alarm_type", a.alarm_type) },
     { title: code("alarm_field", "device"), render: (a) => h("span", { "data-alarm-device": a.id }, deviceSummary(a)) },
-    { title: t("alarm_reading"), render: (a) => h("span", { "data-alarm-reading": a.id }, readingSummary(a.explanation)) },
+    { title: t("alarm_reading"), render: (a) => h("span", { "data-alarm-reading": a.id }, readingSummary(a.explanation, a.alarm_type)) },
     { title: code("alarm_field", "borrower"), render: (a) => a.enterprise_id ? h("a", { href: `#/enterprise/${a.enterprise_id}` }, a.enterprise_name || `#${a.enterprise_id}`) : "—" },
     { title: t("started"), render: (a) => fmtDateTime(a.started_ms) },
     { title: t("last_seen"), render: (a) => fmtDateTime(a.last_ms) },
@@ -254,7 +259,7 @@ export async function alarmDetail(id) {
     h("p", {}, h("a", { href: "#/alarms", "data-back": "" }, `← ${t("nav_alarms")}`)),
     h("h1", {}, `#${a.id} ${code("alarm_type", a.alarm_type)} `, severityBadge(a.severity), " ",
       h("span", { class: "badge", "data-alarm-state": a.status }, code("alarm_state", a.status))),
-    h("p", { class: "muted" }, readingSummary(e)),
+    h("p", { class: "muted" }, readingSummary(e, a.alarm_type)),
     result,
     mayAct() ? h("div", { class: "row" },
       a.status === "active" ? h("button", { class: "primary", "data-ack": a.id, onclick: act("acknowledge") }, t("acknowledge")) : null,

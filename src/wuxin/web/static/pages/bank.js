@@ -1,6 +1,6 @@
 // Bank pages: the portfolio overview and the map of sites and vehicles.
 import { api, indicatorCatalog, session } from "../api.js";
-import { code, colourOf, fmtCny, fmtNum, fmtPct, fmtValue, getLang, labelOf, t } from "../i18n.js";
+import { code, colourOf, fmtCny, fmtCnyCompact, fmtNum, fmtPct, fmtValue, labelOf, t } from "../i18n.js";
 import { card, chart, esc, h, section, table, tooltipHtml } from "../ui.js";
 import { WORKBENCH_ROLES, workbenchSection } from "./workbench.js";
 
@@ -47,8 +47,12 @@ async function monitoringPanels(rows) {
     if (loanRows) {
       const sumBy = (f) => { const m = new Map(); for (const l of loanRows) m.set(f(l), (m.get(f(l)) || 0) + Number(l.outstanding_cny || 0)); return [...m.entries()]; };
       const pairs = sumBy((l) => `${industryLabel(byId[l.enterprise_id]?.industry ?? "?")} · ${(byId[l.enterprise_id]?.region ?? "").replace(/^(.+?(省|自治区|市)).*$/, "$1")}`);
-      chart(exposure, { tooltip: { valueFormatter: fmtCny }, grid: { left: 150, right: 20, top: 10, bottom: 24 }, xAxis: { type: "value", axisLabel: { formatter: (v) => fmtNum(v / 1e4) + (getLang() === "en" ? "0k" : "万") } },
-        yAxis: { type: "category", data: pairs.map((p) => p[0]) }, series: [{ type: "bar", data: pairs.map((p) => p[1]), itemStyle: { color: "#0b5cad" } }] });
+      // the scenario · region names are long: cut to 150 px (whole in the tooltip), the grid makes room for them;
+      // amounts as ¥120万 / CN¥1.2M
+      chart(exposure, { tooltip: { valueFormatter: fmtCny }, grid: { left: 10, right: 30, top: 10, bottom: 24, containLabel: true },
+        xAxis: { type: "value", splitNumber: 3, axisLabel: { formatter: (v) => fmtCnyCompact(v) } },
+        yAxis: { type: "category", data: pairs.map((p) => p[0]), axisLabel: { width: 150, overflow: "truncate" } },
+        series: [{ type: "bar", data: pairs.map((p) => p[1]), itemStyle: { color: "#0b5cad" } }] });
       const cls = new Map(); for (const l of loanRows) cls.set(l.risk_class ?? "—", (cls.get(l.risk_class ?? "—") || 0) + 1);
       chart(classes, { tooltip: {}, series: [{ type: "pie", radius: ["35%", "65%"], data: [...cls.entries()].map(([name, value]) => ({ name: code("risk_class", name), value })) }] });
     }

@@ -267,5 +267,5 @@ export async function evidenceHome() {
     card(null, h("p", { "data-explain": "tree-head" }, t("tree_head_explain")), h("p", { "data-explain": "proof" }, t("proof_explain"))),
     card(t("latest_head"), head ? table([{ title: "", render: ([k]) => k }, { title: "", render: ([, v]) => v }], [
       [t("tree_size"), fmtNum(head.tree_size)], [t("root_hash"), h("code", {}, head.root_hash)], [t("signed_at"), fmtDateTime(head.timestamp_ms)],
-      ["public key", h("code", { "data-tree-head": "latest" }, head.public_key)]]) : h("p", { class: "muted", "data-tree-head": "none" }, t("no_tree_head"))));
+      [t("public_key"), h("code", { "data-tree-head": "latest" }, head.public_key)]]) : h("p", { class: "muted", "data-tree-head": "none" }, t("no_tree_head"))));
 }

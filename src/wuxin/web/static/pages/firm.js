@@ -180,9 +180,13 @@ function grantForm(enterpriseId, tenants, devices) {
 
 export { fmtDateTime };
 
+// Logged domains said with another domain's words: the equipment timeline is drawn from device readings, a ledger
+// proof is evidence, connectivity is the device list's.
+const DOMAIN_WORDS = { console: "telemetry", ledger: "evidence", connectivity: "devices" };
+
 /** What was read, in words: the domain of the logged action (credit.decide → credit); the code itself is the tooltip. */
 function accessWhat(action) {
   const domain = String(action ?? "").split(".")[0];
-  const key = "access_domain_" + domain;
+  const key = "access_domain_" + (DOMAIN_WORDS[domain] || domain);
   return t(key) === key ? t("access_domain_other") : t(key);
 }
