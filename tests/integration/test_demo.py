@@ -41,6 +41,37 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     assert active[0]["label"] == {"zh": "模拟数据训练 — 仅限演示", "en": "simulated — demo only"}
     decisions = live.client.get(f"/api/v1/enterprises/{factory['id']}/credit/decisions", headers=officer).json()
     assert decisions and all(d["model_label"] == active[0]["label"] for d in decisions)
+    _the_fleet_loan_is_warned_for_its_truck_leaving_its_area(platform)
+
+
+def _the_fleet_loan_is_warned_for_its_truck_leaving_its_area(platform):
+    """The demo's incident (a pledged truck out of its permitted area, major) is what warns the vehicle loan: the
+    reason names it in both languages, and no driver-safety event (fatigue, phone: severity warning) is among it."""
+    from wuxin.services.bootstrap import packs_with
+
+    with platform.uow() as uow:
+        fleets = {e["id"] for e in uow.enterprises.list() if e["industry"] in packs_with("demo_fleet_loan")}
+        [loan] = [l for l in uow.monitoring.loans() if l["enterprise_id"] in fleets]
+        history = [h for h in uow.monitoring.history(loan["id"]) if h["to_value"] == "warning"]
+    assert loan["state"] == "warning" and len(history) == 1, (loan, history)
+    assert "驶出电子围栏 Left the geofence" in history[0]["reason"], history[0]["reason"]
+    assert "驾驶行为" not in history[0]["reason"] and "driver_behaviour" not in history[0]["reason"]
+
+
+def test_driver_safety_alarms_alone_leave_the_fleet_loan_in_monitoring(platform, monkeypatch):
+    """Without the demo's incident the fleet's trucks raise only driver-safety alarms (fatigue, phone: severity
+    warning); a bank does not warn a vehicle loan on those, so it stays in monitoring."""
+    from wuxin.services.bootstrap import packs_with
+    from wuxin.services.demo import setup
+
+    monkeypatch.setattr(setup, "demo_incidents", lambda *_: [])
+    load_demo(platform, days=1, per_scenario=1, seed=7, progress=lambda _: None, credit_portfolio=False)
+    with platform.uow() as uow:
+        fleets = {e["id"] for e in uow.enterprises.list() if e["industry"] in packs_with("demo_fleet_loan")}
+        [loan] = [l for l in uow.monitoring.loans() if l["enterprise_id"] in fleets]
+        alarms = uow.monitoring.list_alarms([loan["enterprise_id"]], None, "active", None, 500)
+    assert {a["severity"] for a in alarms} == {"warning"}, [(a["alarm_type"], a["severity"]) for a in alarms]
+    assert loan["state"] == "monitoring"
 
 
 def test_an_enterprise_whose_pack_has_no_product_gets_no_demo_loan_and_the_demo_says_why(platform, monkeypatch):

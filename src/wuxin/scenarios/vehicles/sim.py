@@ -282,6 +282,7 @@ ANOMALIES = {  # labelled anomalies this pack can inject (see wuxin.sim.fleet.pl
     ),
     "fabricated_copy": P.fabricated_copy("vehicles.gps_terminal"),
 }
+DEMO_INCIDENTS = ("geofence_exit",)  # the demo's fleet borrower: a pledged truck leaves its area (a bank's reason)
 REST_WEEKDAYS = frozenset({6})  # fewer trips on Sundays (see telemetry)
 
 

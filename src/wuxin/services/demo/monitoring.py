@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from wuxin.bootstrap import Platform
 from wuxin.errors import NotFound
+from wuxin.labels import label
 from wuxin.security.policy import Principal
 from wuxin.services.access.identity import login, principal_for_token
 from wuxin.services.bootstrap import demo_product, device_types_with, packs_with
@@ -15,6 +16,7 @@ from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.monitoring import sweeps
 
+COLLATERAL_SEVERITIES = frozenset({"major", "critical"})  # what warns a vehicle loan (see _warn_on_truck_alarms)
 PATHS = [
     [],
     ["assess"],
@@ -59,8 +61,10 @@ def _plan_devices(spec) -> list[str]:
 
 def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> None:
     """The risk manager moves the fleet loan to `warning` through the loan workflow when its pledged vehicles have open
-    alarms (of the truck's terminal or another unit on the same plate, e.g. its ADAS camera; geofence exits first),
-    naming them as the reason; without any it stays in monitoring: the demo says nothing it did not see."""
+    alarms that threaten the collateral (major or critical: a truck out of its area, a terminal removed or silent, a
+    collision; of the truck's terminal or another unit on the same plate), naming them as the reason. Driver-safety
+    events (fatigue, phone use) are the fleet's own business and leave the loan in monitoring, as does a quiet fleet:
+    the demo says nothing it did not see."""
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
         if loan is None:
@@ -80,13 +84,17 @@ def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> 
     alarms = [
         a
         for a in monitoring.list_alarms(platform, risk, "active", loan["enterprise_id"], limit=200)
-        if a["device_id"] in on_vehicle
+        if a["device_id"] in on_vehicle and a["severity"] in COLLATERAL_SEVERITIES
     ]
     if not alarms:
         return
     alarms.sort(key=lambda a: (a["alarm_type"] != "geofence_exit", a["id"]))
-    named = ", ".join(f"#{a['id']} {a['alarm_type']} ({on_vehicle[a['device_id']]})" for a in alarms[:3])
-    loans.transition(platform, risk, loan_id, "warn", f"alarms on pledged vehicles: {named}")
+    named = "; ".join(f"#{a['id']} {_alarm_words(a['alarm_type'])} ({on_vehicle[a['device_id']]})" for a in alarms[:3])
+    loans.transition(platform, risk, loan_id, "warn", f"押品车辆告警 / alarms on pledged vehicles: {named}")
+
+
+def _alarm_words(alarm_type: str) -> str:
+    return f"{label('alarm_type', alarm_type, 'zh')} {label('alarm_type', alarm_type, 'en')}"
 
 
 def _step(

@@ -51,7 +51,9 @@ def load_demo(
     applicants = f" and {(now_ms - start_ms) // DAY_MS} days (older ones coarse) for {len(stories)} credit applicants"
     progress(f"simulating {days} days for {len(monitored)} enterprises{applicants if stories else ''} ...")
     lines = chain(
-        fleet_telemetry(monitored, now_ms - days * DAY_MS, now_ms, seed),
+        fleet_telemetry(
+            monitored, now_ms - days * DAY_MS, now_ms, seed, anomalies=demo_incidents(monitored, days, now_ms, seed)
+        ),
         history_lines(stories, start_ms, now_ms - days * DAY_MS, now_ms, seed, made),
     )
     summary = import_lines_chunked(platform, chunked(lines), "bulk")
@@ -85,6 +87,20 @@ def demo_fleet(per_scenario: int = 2, seed: int = 2026, credit_portfolio: bool =
     fleet = build_fleet(sorted(scenario_packs()), per_scenario, seed)
     fleet += [spec for _, spec in portfolio(seed)] if credit_portfolio else []
     return fleet + town_cluster(fleet, seed)
+
+
+def demo_incidents(monitored: list[EnterpriseSpec], days: int, now_ms: int, seed: int) -> list:
+    """The labelled anomalies a pack's simulator names for the demo to tell (its `DEMO_INCIDENTS`, e.g. a pledged
+    truck leaving its permitted area), each placed in the pack's first monitored enterprise within the demo's week."""
+    from wuxin.sim.fleet import plan_anomalies
+
+    packs, records, seen = scenario_packs(), [], set()
+    for spec in monitored:
+        kinds = list(getattr(packs[spec.industry].sim(), "DEMO_INCIDENTS", ()))
+        if kinds and spec.industry not in seen:
+            seen.add(spec.industry)
+            records += plan_anomalies([spec], kinds, now_ms - days * DAY_MS, now_ms - DAY_MS // 4, seed)
+    return records
 
 
 def statement_quarters(as_of_day: int) -> list[tuple[int, int, str]]:
