@@ -218,6 +218,7 @@ class _Backend:
         self.client = connect_client(url, client_id, protocol=mqtt.MQTTv5)
         self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
         self._early: dict[int, Any] = {}  # PUBACKs of forwards not yet listed in _pending (mid -> reason code)
+        self._abandoned: set[int] = set()  # mids of forwards failed for want of a connection, that paho still sends
         self._lock = threading.Lock()
         self.unrouted = 0  # forwards the broker had no subscriber for (each was sent again)
         self.subscriptions = 0  # SUBACKs of the Alink replies' subscription, one per connection to the broker
@@ -267,6 +268,10 @@ class _Backend:
         except ValueError as exc:  # a topic paho refuses (a wildcard): no device may have it forwarded
             raise BrokerError(f"forward to {topic[:200]!r} refused by the MQTT client: {exc}") from None
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            if info.rc == mqtt.MQTT_ERR_NO_CONN:  # paho keeps it and sends it once connected again: its PUBACK is
+                with self._lock:  # nobody's, and left in _early it would answer the next forward given this mid
+                    if self._early.pop(info.mid, None) is None:
+                        self._abandoned.add(info.mid)
             future.set_exception(BrokerError(f"forward to the broker failed: {mqtt.error_string(info.rc)}"))
             return future
         with self._lock:
@@ -278,6 +283,9 @@ class _Backend:
 
     def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
         with self._lock:
+            if mid in self._abandoned:  # a forward given up while the broker was away, sent on reconnecting
+                self._abandoned.discard(mid)
+                return
             pending = self._pending.pop(mid, None)
             if pending is None:
                 self._early[mid] = reason_code
