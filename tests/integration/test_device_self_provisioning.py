@@ -145,6 +145,14 @@ def _withdraw_the_integrators_consent(platform, world) -> None:
     consent.revoke(platform, owner, held["id"])
 
 
+def _narrow_the_integrators_consent(platform, world) -> None:
+    """The installer's tenant keeps a consent for one device only (the enterprise withdrew the wider one)."""
+    _withdraw_the_integrators_consent(platform, world)
+    consent.grant(
+        platform, None, world.factory, world.operator, "devices", ["loom-01"], "one loom", platform.clock_ms() + DAY_MS
+    )
+
+
 REFUSALS = {
     # case: (what happens after the profile is made, the device name, what the SDK is told, its reason)
     "wrong secret": (None, "loom-90", "provisionDeviceKey or provisionDeviceSecret is wrong", "bad_provision_secret"),
@@ -156,6 +164,7 @@ REFUSALS = {
     "consent withdrawn": ("withdraw", "loom-90", "may no longer register devices", "maker_not_allowed"),
     "maker disabled": ("disable", "loom-90", "may no longer register devices", "maker_not_allowed"),
     "device-chosen token": (None, "loom-90", "the platform issues the device's access token", "device_credentials"),
+    "outside the consent": ("narrow", "loom-90", "is not covered by the consent under which", "not_consented"),
 }
 
 
@@ -179,6 +188,8 @@ def test_each_refusal_is_answered_failure_with_its_reason_and_creates_nothing(pl
         assert _provision(sdk, key, secret, "loom-89")["credentials"]["status"] == "SUCCESS"
     elif after == "withdraw":
         _withdraw_the_integrators_consent(platform, world)
+    elif after == "narrow":
+        _narrow_the_integrators_consent(platform, world)
     elif after == "disable":
         with platform.uow() as uow:  # no command disables a user yet: the column is what login checks
             uow.conn.execute(update(users).where(users.c.username == "integrator").values(disabled=True))
@@ -359,3 +370,23 @@ def test_the_cli_makes_lists_and_revokes_profiles(platform, monkeypatch):
         assert "\trevoked\t0/3\t" in cli("list", world.factory, "--as", "integrator").output
     finally:
         get_settings.cache_clear()
+
+
+def test_an_integrators_profile_makes_only_devices_its_consent_covers(platform):
+    """A consent for one scenario (or some devices) lets the installer make a profile, and provision the devices it
+    covers; a device outside it is refused at the request, as the installer could not manage it afterwards."""
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+    _withdraw_the_integrators_consent(platform, world)
+    owner = principal_for_username(platform, "owner")
+    expires = platform.clock_ms() + DAY_MS
+    vehicles = consent.grant(platform, None, world.factory, world.operator, "scenarios", ["vehicles"], "gps", expires)
+    with pytest.raises(provision_profiles.ProvisionRefused, match="'loom-84' of type manufacturing.current_bracelet"):
+        provision_profiles.provision_device(platform, {**request, "deviceName": "loom-84"}, "10.0.0.1")
+    assert _device(platform, "loom-84") is None
+    consent.revoke(platform, owner, vehicles)
+    consent.grant(platform, None, world.factory, world.operator, "scenarios", ["manufacturing"], "looms", expires)
+    assert (
+        provision_profiles.provision_device(platform, {**request, "deviceName": "loom-84"}, "10.0.0.1")[0] == "loom-84"
+    )

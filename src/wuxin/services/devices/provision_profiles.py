@@ -13,7 +13,8 @@ token, in one transaction with the profile's count, and answers ThingsBoard's
 with an `errorMsg`) for an unknown key or a wrong secret (one message for both), a revoked, expired or exhausted
 profile, a key already registered, device-chosen credentials, and when the profile's maker may no longer register
 devices for the enterprise (its consent withdrawn or expired, its account disabled): the maker's right is checked
-again at every request, not only when the profile was made."""
+again at every request, not only when the profile was made, and an integrator's profile makes only devices its
+tenant's consent covers."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, trust_level
 from wuxin.errors import Conflict, InvalidInput, NotFound, WuxinError
 from wuxin.indicators.days import DAY_MS
-from wuxin.security.policy import Principal
+from wuxin.security.policy import Principal, consented_device_keys
 from wuxin.security.secrets import new_token, token_hash
-from wuxin.services.devices.registry import _require_device_manager, _source_mode, known_enterprise
+from wuxin.services.devices.registry import _require_device_manager, _source_mode, consent_views, known_enterprise
 from wuxin.store.rows import ProvisionProfileRow
 from wuxin.store.uow import UnitOfWork
 
@@ -228,7 +229,7 @@ def _provision(platform: Platform, key: str, secret: str, body: dict, source: st
         profile_id = profile["id"]
         now_ms = platform.clock_ms()
         try:
-            _check_profile(platform, uow, profile, now_ms)  # before the name: a dead profile learns nothing of keys
+            maker = _check_profile(platform, uow, profile, now_ms)  # before the name: a dead profile learns no key
             chosen = _device_chosen(body)
             if chosen is not None:
                 raise chosen
@@ -238,6 +239,7 @@ def _provision(platform: Platform, key: str, secret: str, body: dict, source: st
                     f"deviceName {device_key!r} is not a device key (2-100 letters, digits, _ . : -, starting with a "
                     "letter or digit); the platform does not make up names",
                 )
+            _require_consent_covers(platform, uow, maker, profile, device_key, now_ms)
             if uow.devices.by_key(device_key):
                 raise ProvisionRefused("key_taken", f"device key {device_key!r} is already registered", profile_id)
             if not uow.provisioning.take_slot(profile_id, now_ms):  # taken by a concurrent request since the check
@@ -276,8 +278,9 @@ def _provision(platform: Platform, key: str, secret: str, body: dict, source: st
     return device_key, token, profile_id
 
 
-def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfileRow, now_ms: int) -> None:
-    """The profile is live and its maker may still register devices for its enterprise."""
+def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfileRow, now_ms: int) -> Principal | None:
+    """The profile is live and its maker may still register devices for its enterprise: the maker (None: the
+    platform itself)."""
     profile_id = profile["id"]
     if profile["revoked_ms"] is not None:
         raise ProvisionRefused("profile_revoked", f"provision profile {profile_id} was revoked")
@@ -289,7 +292,7 @@ def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfil
             f"provision profile {profile_id} has no devices left (all {profile['max_devices']} provisioned)",
         )
     if profile["created_by"] is None:
-        return  # made by the platform itself (its operator at the shell)
+        return None  # made by the platform itself (its operator at the shell)
     user = uow.identity.user(profile["created_by"])
     maker_gone = ProvisionRefused(
         "maker_not_allowed",
@@ -304,6 +307,29 @@ def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfil
         _source_mode(profile["source_mode"], maker)
     except WuxinError:
         raise maker_gone from None
+    return maker
+
+
+def _require_consent_covers(
+    platform: Platform,
+    uow: UnitOfWork,
+    maker: Principal | None,
+    profile: ProvisionProfileRow,
+    device_key: str,
+    now_ms: int,
+) -> None:
+    """An integrator's profile makes only devices its tenant's consent covers: a consent for some devices or one
+    industry is no key to create others, which it could not manage afterwards (registry.require_device_manager_of)."""
+    if maker is None or maker.role is not Role.INTEGRATOR:
+        return
+    consents = consent_views(uow.consents.for_enterprise(profile["enterprise_id"]))
+    covered, _ = consented_device_keys(maker.tenant_id, [(device_key, profile["device_type"])], consents, now_ms)
+    if device_key not in covered:
+        raise ProvisionRefused(
+            "not_consented",
+            f"device {device_key!r} of type {profile['device_type']} is not covered by the consent under which "
+            f"provision profile {profile['id']} was made",
+        )
 
 
 def _audit_refusal(
