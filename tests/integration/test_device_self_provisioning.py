@@ -390,3 +390,17 @@ def test_an_integrators_profile_makes_only_devices_its_consent_covers(platform):
     assert (
         provision_profiles.provision_device(platform, {**request, "deviceName": "loom-84"}, "10.0.0.1")[0] == "loom-84"
     )
+
+
+def test_a_refusal_names_an_oversized_value_without_echoing_it_whole(platform):
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+    for extra, told in (
+        ({"deviceName": "x" * 200_000}, "deviceName 'xxx"),
+        ({"deviceName": "loom-85", "credentialsType": ["y" * 100_000]}, "credentialsType ['yyy"),
+    ):
+        with pytest.raises(provision_profiles.ProvisionRefused) as refused:
+            provision_profiles.provision_device(platform, {**request, **extra}, "10.0.0.1")
+        message = str(refused.value)
+        assert told in message and "characters)" in message and len(message) < 400, message[:500]

@@ -178,6 +178,13 @@ def _known_profile(
 # ---------------------------------------------------------------- the device's request
 
 
+def _shown(value: Any) -> str:
+    """A value of the request as a refusal names it: its repr, cut at 120 characters (the answer and the log line
+    are not to carry a 256 KiB name back)."""
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:120]}… ({len(text)} characters)"
+
+
 def _text(body: dict, field: str) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value:
@@ -196,7 +203,9 @@ def provision_device(platform: Platform, body: Any, source: str) -> tuple[str, s
     try:
         return _provision(platform, key, secret, body, source)
     except Conflict:  # the key was registered by someone else between the check and the insert (store.errors)
-        raise ProvisionRefused("key_taken", f"device key {body.get('deviceName')!r} is already registered") from None
+        raise ProvisionRefused(
+            "key_taken", f"device key {_shown(body.get('deviceName'))} is already registered"
+        ) from None
     except InvalidInput as exc:  # a value the database cannot hold (store.errors)
         raise ProvisionRefused("bad_request", str(exc)) from None
 
@@ -211,7 +220,7 @@ def _device_chosen(body: dict) -> ProvisionRefused | None:
     if body.get("credentialsType") not in (None, "ACCESS_TOKEN"):
         return ProvisionRefused(
             "device_credentials",
-            f"the platform issues the device's access token: credentialsType {body.get('credentialsType')!r} is not "
+            f"the platform issues the device's access token: credentialsType {_shown(body.get('credentialsType'))} is not "
             "accepted (leave it out, or ACCESS_TOKEN without a token)",
         )
     if body.get("gateway"):
@@ -236,7 +245,7 @@ def _provision(platform: Platform, key: str, secret: str, body: dict, source: st
             if not isinstance(device_key, str) or not KEY_PATTERN.match(device_key):
                 raise ProvisionRefused(
                     "bad_device_name",
-                    f"deviceName {device_key!r} is not a device key (2-100 letters, digits, _ . : -, starting with a "
+                    f"deviceName {_shown(device_key)} is not a device key (2-100 letters, digits, _ . : -, starting with a "
                     "letter or digit); the platform does not make up names",
                 )
             _require_consent_covers(platform, uow, maker, profile, device_key, now_ms)
