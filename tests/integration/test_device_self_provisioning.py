@@ -404,3 +404,69 @@ def test_a_refusal_names_an_oversized_value_without_echoing_it_whole(platform):
             provision_profiles.provision_device(platform, {**request, **extra}, "10.0.0.1")
         message = str(refused.value)
         assert told in message and "characters)" in message and len(message) < 400, message[:500]
+
+
+BAD_REQUESTS = {
+    # case: (the request, its reason, what the refusal says)
+    "not an object": (["loom-86"], "bad_request", "the provision request is list, expected an object"),
+    "no secret": ({"deviceName": "loom-86", "provisionDeviceSecret": None}, "bad_request", "provisionDeviceSecret is"),
+    "key too long": ({"deviceName": "loom-86", "provisionDeviceKey": "k" * 201}, "bad_request", "of 201 characters"),
+    "NUL in the secret": ({"provisionDeviceSecret": "wxs_\x00"}, "bad_request", "provisionDeviceSecret of 5 char"),
+    "no name": ({}, "bad_device_name", "deviceName None is not a device key"),
+    "a path as name": ({"deviceName": "../loom"}, "bad_device_name", "deviceName '../loom' is not a device key"),
+    "a one-letter name": ({"deviceName": "l"}, "bad_device_name", "deviceName 'l' is not a device key"),
+    "MQTT_BASIC": (
+        {"deviceName": "loom-86", "credentialsType": "MQTT_BASIC", "username": "u", "password": "p"},
+        "device_credentials",
+        "credentialsType 'MQTT_BASIC' is not accepted",
+    ),
+    "X509": ({"deviceName": "loom-86", "credentialsType": "X509_CERTIFICATE"}, "device_credentials", "X509"),
+    "a gateway": ({"deviceName": "loom-86", "gateway": True}, "gateway", "a gateway does not provision itself"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_each_malformed_request_is_refused_by_name_and_creates_nothing(platform, case):
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    body, reason, told = BAD_REQUESTS[case]
+    request = body
+    if isinstance(body, dict):
+        request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+        request |= body
+    with pytest.raises(provision_profiles.ProvisionRefused) as refused:
+        provision_profiles.provision_device(platform, request, "10.0.0.1")
+    assert refused.value.reason == reason and told in str(refused.value), str(refused.value)
+    with platform.uow() as uow:
+        assert uow.provisioning.get(profile["id"])["provisioned"] == 0
+    assert _device(platform, "loom-86") is None
+
+
+def test_requests_racing_for_a_profiles_last_devices_get_exactly_its_count(platform):
+    """Twelve devices ask at once under a profile for three: three are made, the count says 3, the others are told
+    the profile is used up (whether they lost the check or the compare-and-set)."""
+    world = build_world(platform)
+    profile = _profile(platform, world, max_devices=3)
+    request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+    made: list[str] = []
+    refused: list[str] = []
+    start = threading.Barrier(12)
+
+    def ask(index: int) -> None:
+        start.wait()
+        try:
+            made.append(
+                provision_profiles.provision_device(platform, {**request, "deviceName": f"race-{index}"}, "x")[0]
+            )
+        except provision_profiles.ProvisionRefused as exc:
+            refused.append(exc.reason)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 3 and refused == ["profile_exhausted"] * 9, (made, refused)
+    with platform.uow() as uow:
+        assert uow.provisioning.get(profile["id"])["provisioned"] == 3
+    assert all(_device(platform, key) is not None for key in made)
