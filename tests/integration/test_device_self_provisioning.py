@@ -315,8 +315,10 @@ def test_who_may_make_list_and_revoke_a_profile_over_the_api(platform):
         ):
             answer = client.post(url, json=_body(platform, world, **bad), headers=login(client, "integrator"))
             assert answer.status_code == 422 and field in answer.json()["detail"], answer.text
-        listed = client.get(url, headers=login(client, "integrator")).json()
+        listed = client.get(url, headers=owner).json()  # the enterprise sees every profile made for it
         assert [p["id"] for p in listed] == [shared.json()["id"], profile["id"]]
+        installer = client.get(url, headers=login(client, "integrator")).json()
+        assert [p["id"] for p in installer] == [profile["id"]]  # an installer, its own tenant's
         assert all("provision_secret" not in p and "secret_hash" not in p for p in listed)
         assert client.get(url, headers=login(client, "officer")).status_code == 403
         revoke = f"/api/v1/provision-profiles/{profile['id']}/revoke"
@@ -470,3 +472,30 @@ def test_requests_racing_for_a_profiles_last_devices_get_exactly_its_count(platf
     with platform.uow() as uow:
         assert uow.provisioning.get(profile["id"])["provisioned"] == 3
     assert all(_device(platform, key) is not None for key in made)
+
+
+def test_another_installer_of_the_same_enterprise_neither_sees_nor_revokes_a_profile(platform):
+    """Two installers' tenants hold consents from the same enterprise: each sees and revokes its own profiles only (a
+    rival could otherwise stop the other's roll-out); the enterprise and the admin see both."""
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    rival_tenant = identity.create_tenant(platform, "Rival Installer Co", "operator")
+    identity.create_user(platform, "rival", PASSWORD, "integrator", rival_tenant, None)
+    consent.grant(platform, None, world.factory, rival_tenant, "all", [], "other looms", platform.clock_ms() + DAY_MS)
+    url = f"/api/v1/enterprises/{world.factory}/provision-profiles"
+    with TestClient(create_app(platform)) as client:
+        rival = login(client, "rival")
+        assert client.get(url, headers=rival).json() == []
+        revoke = client.post(f"/api/v1/provision-profiles/{profile['id']}/revoke", headers=rival)
+        assert (
+            revoke.status_code == 404 and revoke.json()["detail"] == f"provision profile {profile['id']} does not exist"
+        )
+        own = client.post(url, json=_body(platform, world), headers=rival)
+        assert own.status_code == 201, own.text
+        assert [p["id"] for p in client.get(url, headers=rival).json()] == [own.json()["id"]]
+        assert [p["id"] for p in client.get(url, headers=login(client, "integrator")).json()] == [profile["id"]]
+        for everyone in ("owner", "admin"):
+            listed = client.get(url, headers=login(client, everyone)).json()
+            assert [p["id"] for p in listed] == [own.json()["id"], profile["id"]], everyone
+    with platform.uow() as uow:
+        assert uow.provisioning.get(profile["id"])["revoked_ms"] is None

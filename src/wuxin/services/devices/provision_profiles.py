@@ -134,7 +134,7 @@ def list_profiles(platform: Platform, principal: Principal | None, enterprise_id
     """The enterprise's profiles, newest first, for whoever may register its devices."""
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
-        rows = uow.provisioning.of_enterprise(enterprise_id)
+        rows = [row for row in uow.provisioning.of_enterprise(enterprise_id) if _visible(uow, principal, row)]
     now_ms = platform.clock_ms()
     return [public(row, now_ms) for row in rows]
 
@@ -160,13 +160,22 @@ def revoke_profile(platform: Platform, principal: Principal | None, profile_id: 
     return public(revoked, now_ms)
 
 
+def _visible(uow: UnitOfWork, principal: Principal | None, row: ProvisionProfileRow) -> bool:
+    """An integrator sees (and revokes) the profiles its own tenant made, not another installer's that the same
+    enterprise consented to; the admin and the enterprise see them all."""
+    if principal is None or principal.role is not Role.INTEGRATOR:
+        return True
+    maker = uow.identity.user(row["created_by"]) if row["created_by"] is not None else None
+    return maker is not None and maker["tenant_id"] == principal.tenant_id
+
+
 def _known_profile(
     platform: Platform, uow: UnitOfWork, principal: Principal | None, profile_id: int
 ) -> ProvisionProfileRow:
     """The profile if its enterprise is known to the principal; otherwise the NotFound of a missing one."""
     row = uow.provisioning.get(profile_id)
     missing = NotFound(f"provision profile {profile_id} does not exist")
-    if row is None:
+    if row is None or not _visible(uow, principal, row):
         raise missing
     try:
         known_enterprise(platform, uow, principal, row["enterprise_id"])
