@@ -145,6 +145,14 @@ def _withdraw_the_integrators_consent(platform, world) -> None:
     consent.revoke(platform, owner, held["id"])
 
 
+def _narrow_the_integrators_consent(platform, world) -> None:
+    """The installer's tenant keeps a consent for one device only (the enterprise withdrew the wider one)."""
+    _withdraw_the_integrators_consent(platform, world)
+    consent.grant(
+        platform, None, world.factory, world.operator, "devices", ["loom-01"], "one loom", platform.clock_ms() + DAY_MS
+    )
+
+
 REFUSALS = {
     # case: (what happens after the profile is made, the device name, what the SDK is told, its reason)
     "wrong secret": (None, "loom-90", "provisionDeviceKey or provisionDeviceSecret is wrong", "bad_provision_secret"),
@@ -156,6 +164,7 @@ REFUSALS = {
     "consent withdrawn": ("withdraw", "loom-90", "may no longer register devices", "maker_not_allowed"),
     "maker disabled": ("disable", "loom-90", "may no longer register devices", "maker_not_allowed"),
     "device-chosen token": (None, "loom-90", "the platform issues the device's access token", "device_credentials"),
+    "outside the consent": ("narrow", "loom-90", "is not covered by the consent under which", "not_consented"),
 }
 
 
@@ -179,6 +188,8 @@ def test_each_refusal_is_answered_failure_with_its_reason_and_creates_nothing(pl
         assert _provision(sdk, key, secret, "loom-89")["credentials"]["status"] == "SUCCESS"
     elif after == "withdraw":
         _withdraw_the_integrators_consent(platform, world)
+    elif after == "narrow":
+        _narrow_the_integrators_consent(platform, world)
     elif after == "disable":
         with platform.uow() as uow:  # no command disables a user yet: the column is what login checks
             uow.conn.execute(update(users).where(users.c.username == "integrator").values(disabled=True))
@@ -304,8 +315,10 @@ def test_who_may_make_list_and_revoke_a_profile_over_the_api(platform):
         ):
             answer = client.post(url, json=_body(platform, world, **bad), headers=login(client, "integrator"))
             assert answer.status_code == 422 and field in answer.json()["detail"], answer.text
-        listed = client.get(url, headers=login(client, "integrator")).json()
+        listed = client.get(url, headers=owner).json()  # the enterprise sees every profile made for it
         assert [p["id"] for p in listed] == [shared.json()["id"], profile["id"]]
+        installer = client.get(url, headers=login(client, "integrator")).json()
+        assert [p["id"] for p in installer] == [profile["id"]]  # an installer, its own tenant's
         assert all("provision_secret" not in p and "secret_hash" not in p for p in listed)
         assert client.get(url, headers=login(client, "officer")).status_code == 403
         revoke = f"/api/v1/provision-profiles/{profile['id']}/revoke"
@@ -359,3 +372,130 @@ def test_the_cli_makes_lists_and_revokes_profiles(platform, monkeypatch):
         assert "\trevoked\t0/3\t" in cli("list", world.factory, "--as", "integrator").output
     finally:
         get_settings.cache_clear()
+
+
+def test_an_integrators_profile_makes_only_devices_its_consent_covers(platform):
+    """A consent for one scenario (or some devices) lets the installer make a profile, and provision the devices it
+    covers; a device outside it is refused at the request, as the installer could not manage it afterwards."""
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+    _withdraw_the_integrators_consent(platform, world)
+    owner = principal_for_username(platform, "owner")
+    expires = platform.clock_ms() + DAY_MS
+    vehicles = consent.grant(platform, None, world.factory, world.operator, "scenarios", ["vehicles"], "gps", expires)
+    with pytest.raises(provision_profiles.ProvisionRefused, match="'loom-84' of type manufacturing.current_bracelet"):
+        provision_profiles.provision_device(platform, {**request, "deviceName": "loom-84"}, "10.0.0.1")
+    assert _device(platform, "loom-84") is None
+    consent.revoke(platform, owner, vehicles)
+    consent.grant(platform, None, world.factory, world.operator, "scenarios", ["manufacturing"], "looms", expires)
+    assert (
+        provision_profiles.provision_device(platform, {**request, "deviceName": "loom-84"}, "10.0.0.1")[0] == "loom-84"
+    )
+
+
+def test_a_refusal_names_an_oversized_value_without_echoing_it_whole(platform):
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+    for extra, told in (
+        ({"deviceName": "x" * 200_000}, "deviceName 'xxx"),
+        ({"deviceName": "loom-85", "credentialsType": ["y" * 100_000]}, "credentialsType ['yyy"),
+    ):
+        with pytest.raises(provision_profiles.ProvisionRefused) as refused:
+            provision_profiles.provision_device(platform, {**request, **extra}, "10.0.0.1")
+        message = str(refused.value)
+        assert told in message and "characters)" in message and len(message) < 400, message[:500]
+
+
+BAD_REQUESTS = {
+    # case: (the request, its reason, what the refusal says)
+    "not an object": (["loom-86"], "bad_request", "the provision request is list, expected an object"),
+    "no secret": ({"deviceName": "loom-86", "provisionDeviceSecret": None}, "bad_request", "provisionDeviceSecret is"),
+    "key too long": ({"deviceName": "loom-86", "provisionDeviceKey": "k" * 201}, "bad_request", "of 201 characters"),
+    "NUL in the secret": ({"provisionDeviceSecret": "wxs_\x00"}, "bad_request", "provisionDeviceSecret of 5 char"),
+    "no name": ({}, "bad_device_name", "deviceName None is not a device key"),
+    "a path as name": ({"deviceName": "../loom"}, "bad_device_name", "deviceName '../loom' is not a device key"),
+    "a one-letter name": ({"deviceName": "l"}, "bad_device_name", "deviceName 'l' is not a device key"),
+    "MQTT_BASIC": (
+        {"deviceName": "loom-86", "credentialsType": "MQTT_BASIC", "username": "u", "password": "p"},
+        "device_credentials",
+        "credentialsType 'MQTT_BASIC' is not accepted",
+    ),
+    "X509": ({"deviceName": "loom-86", "credentialsType": "X509_CERTIFICATE"}, "device_credentials", "X509"),
+    "a gateway": ({"deviceName": "loom-86", "gateway": True}, "gateway", "a gateway does not provision itself"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_each_malformed_request_is_refused_by_name_and_creates_nothing(platform, case):
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    body, reason, told = BAD_REQUESTS[case]
+    request = body
+    if isinstance(body, dict):
+        request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+        request |= body
+    with pytest.raises(provision_profiles.ProvisionRefused) as refused:
+        provision_profiles.provision_device(platform, request, "10.0.0.1")
+    assert refused.value.reason == reason and told in str(refused.value), str(refused.value)
+    with platform.uow() as uow:
+        assert uow.provisioning.get(profile["id"])["provisioned"] == 0
+    assert _device(platform, "loom-86") is None
+
+
+def test_requests_racing_for_a_profiles_last_devices_get_exactly_its_count(platform):
+    """Twelve devices ask at once under a profile for three: three are made, the count says 3, the others are told
+    the profile is used up (whether they lost the check or the compare-and-set)."""
+    world = build_world(platform)
+    profile = _profile(platform, world, max_devices=3)
+    request = {"provisionDeviceKey": profile["provision_key"], "provisionDeviceSecret": profile["provision_secret"]}
+    made: list[str] = []
+    refused: list[str] = []
+    start = threading.Barrier(12)
+
+    def ask(index: int) -> None:
+        start.wait()
+        try:
+            made.append(
+                provision_profiles.provision_device(platform, {**request, "deviceName": f"race-{index}"}, "x")[0]
+            )
+        except provision_profiles.ProvisionRefused as exc:
+            refused.append(exc.reason)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 3 and refused == ["profile_exhausted"] * 9, (made, refused)
+    with platform.uow() as uow:
+        assert uow.provisioning.get(profile["id"])["provisioned"] == 3
+    assert all(_device(platform, key) is not None for key in made)
+
+
+def test_another_installer_of_the_same_enterprise_neither_sees_nor_revokes_a_profile(platform):
+    """Two installers' tenants hold consents from the same enterprise: each sees and revokes its own profiles only (a
+    rival could otherwise stop the other's roll-out); the enterprise and the admin see both."""
+    world = build_world(platform)
+    profile = _profile(platform, world)
+    rival_tenant = identity.create_tenant(platform, "Rival Installer Co", "operator")
+    identity.create_user(platform, "rival", PASSWORD, "integrator", rival_tenant, None)
+    consent.grant(platform, None, world.factory, rival_tenant, "all", [], "other looms", platform.clock_ms() + DAY_MS)
+    url = f"/api/v1/enterprises/{world.factory}/provision-profiles"
+    with TestClient(create_app(platform)) as client:
+        rival = login(client, "rival")
+        assert client.get(url, headers=rival).json() == []
+        revoke = client.post(f"/api/v1/provision-profiles/{profile['id']}/revoke", headers=rival)
+        assert (
+            revoke.status_code == 404 and revoke.json()["detail"] == f"provision profile {profile['id']} does not exist"
+        )
+        own = client.post(url, json=_body(platform, world), headers=rival)
+        assert own.status_code == 201, own.text
+        assert [p["id"] for p in client.get(url, headers=rival).json()] == [own.json()["id"]]
+        assert [p["id"] for p in client.get(url, headers=login(client, "integrator")).json()] == [profile["id"]]
+        for everyone in ("owner", "admin"):
+            listed = client.get(url, headers=login(client, everyone)).json()
+            assert [p["id"] for p in listed] == [own.json()["id"], profile["id"]], everyone
+    with platform.uow() as uow:
+        assert uow.provisioning.get(profile["id"])["revoked_ms"] is None

@@ -8,16 +8,18 @@ is made again on every connection to the broker."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from tests.integration.mqtt_env import start_broker, wait_for, worker_url
 from tests.world import build_world
 from wuxin.ingest.mqtt import front as front_module
-from wuxin.ingest.mqtt.broker import connect_client, provision_front
+from wuxin.ingest.mqtt.broker import BrokerError, connect_client, provision_front
 from wuxin.ingest.mqtt.front import DeviceFrontEnd, _Backend
 from wuxin.ingest.mqtt.worker import MqttWorker
 
@@ -148,4 +150,49 @@ def test_a_worker_whose_subscription_the_broker_refuses_is_not_taken_as_subscrib
         stop.set()
         thread.join(10)
         admin.close()
+        broker.stop()
+
+
+def test_a_forward_given_up_while_the_broker_was_away_leaves_no_puback_for_a_later_one(tmp_path):
+    """paho keeps a QoS 1 publish made while it is disconnected and sends it once connected again; the front end had
+    already failed that forward, so the broker's PUBACK for it is nobody's. Kept, it would answer the next forward
+    paho gives the same mid (after the 65,535 others): the device acknowledged before the broker has its point, or,
+    as here, a stale "no subscribers" sending a delivered point twice."""
+    broker, admin = start_broker(tmp_path / "broker")
+    provision_front(admin, FRONT_USER, FRONT_PASSWORD)
+    admin.close()
+    backend = _Backend(broker.url(FRONT_USER, FRONT_PASSWORD), "front-given-up", lambda _t, _p: None)
+    consumer = None
+    topic = "v1/devices/loom-01/telemetry"
+    try:
+        broker.stop()
+        wait_for(lambda: not backend.client.is_connected(), 30, "the front end seeing the broker gone")
+        with pytest.raises(BrokerError, match="forward to the broker failed"):
+            asyncio.run(backend.forward(topic, b'{"current_a": 1.0}'))
+        given_up = backend.client._last_mid  # paho's: the mid of the publish it still holds
+        broker.start()
+        wait_for(lambda: backend.subscriptions >= 2, 60, "the front end connected again")
+        wait_for(lambda: not backend.client._out_messages, 30, "the held publish sent and acknowledged")
+        assert backend._early == {}  # its PUBACK (0x10: no worker yet) answered nobody and was not kept
+
+        received: list[bytes] = []
+        subscribed = threading.Event()
+        consumer = connect_client(worker_url(broker), "given-up-reader")
+        consumer.on_message = lambda _c, _u, message: received.append(message.payload)
+        consumer.on_subscribe = lambda *_args: subscribed.set()
+        consumer.subscribe(topic, qos=1)
+        assert subscribed.wait(30)
+        backend.client._last_mid = given_up - 1  # the next forward gets that mid again, as after a wrap
+        unrouted = backend.unrouted
+        asyncio.run(backend.forward(topic, b'{"current_a": 2.0}'))
+        wait_for(lambda: received, 30, "the point at the reader")
+        wait_for(lambda: not backend.client._out_messages, 30, "the forward acknowledged")
+        assert backend.unrouted == unrouted and backend._early == {}
+        assert received == [b'{"current_a": 2.0}']  # once: a stale "no subscribers" would have sent it again
+    finally:
+        if consumer is not None:
+            consumer.loop_stop()
+            consumer.disconnect()
+        backend.client.loop_stop()
+        backend.client.disconnect()
         broker.stop()

@@ -7,6 +7,7 @@ DISCONNECT (MQTT 5 only, with its reason code)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -38,6 +39,11 @@ SUCCESS, UNSPECIFIED, PROTOCOL_ERROR, NOT_AUTHORIZED, BAD_CREDENTIALS, TOPIC_INV
 )
 QOS_NOT_SUPPORTED = 0x9B
 CONNACK_311 = {SUCCESS: 0, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5, UNSPECIFIED: 3, 0x84: 1, 0x88: 3}
+
+
+# what a PUBLISH topic name may not hold: wildcards, U+0000 and the control characters and non-characters Mosquitto
+# refuses as malformed UTF-8 (it closes the connection that sent them: the front end's own, were one forwarded)
+NOT_IN_TOPIC = re.compile("[+#\x00-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 
 
 class ProtocolError(Exception):
@@ -160,6 +166,9 @@ def parse_publish(packet: Packet, level: int) -> Publish:
     if qos == 3:
         raise ProtocolError("PUBLISH with QoS 3")
     topic = cursor.text()
+    bad = NOT_IN_TOPIC.search(topic)
+    if bad:  # MQTT-3.3.2-2, MQTT-1.5.4-2; forwarded, such a name would make the broker drop the front end itself
+        raise ProtocolError(f"PUBLISH topic {topic[:200]!r} holds {bad.group()!r} (a wildcard or a control character)")
     packet_id = cursor.u16() if qos else None
     if level == MQTT5:
         cursor.skip_properties()

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import ssl
 import threading
 import time
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 32  # filters one connection may hold: a device needs a handful; more would only cost memory
 SESSION_LIMITS = {"rateLimits": {}, "maxInflightMessages": 100, "maxPayloadSize": codec.MAX_PACKET_BYTES}
 TB_ME = "v1/devices/me/"
+ALINK_EVENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a TSL identifier: it becomes a level of the forwarded topic
 PROVISION = "provision"  # ThingsBoard's provisioning username and the dialect of such a connection
 PROVISION_REQUEST, PROVISION_RESPONSE = "/provision/request", "/provision/response"
 PROVISIONING_CLIENT = "(provisioning)"  # how refusals and logs name such a connection: never a device key
@@ -96,6 +98,11 @@ def inbound_action(identity: DeviceIdentity, topic: str) -> Action:
     if identity.dialect == "alink":
         prefix = f"/sys/{identity.product_key}/{identity.device_name}/thing/event/"
         parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+        if len(parts) == 2 and parts[1] == "post" and not ALINK_EVENT.match(parts[0]):
+            return Action(
+                "refuse",
+                reason=f"Alink event identifier {parts[0][:100]!r} is not 1-64 letters, digits, _ or - (a TSL identifier)",
+            )
         if len(parts) == 2 and parts[0] and parts[1] == "post":
             return Action("forward", f"/sys/{identity.device_type}/{key}/thing/event/{parts[0]}/post")
         if topic.startswith(f"/sys/{identity.product_key}/{identity.device_name}/thing/service/") and topic.endswith(
@@ -211,6 +218,7 @@ class _Backend:
         self.client = connect_client(url, client_id, protocol=mqtt.MQTTv5)
         self._pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
         self._early: dict[int, Any] = {}  # PUBACKs of forwards not yet listed in _pending (mid -> reason code)
+        self._abandoned: set[int] = set()  # mids of forwards failed for want of a connection, that paho still sends
         self._lock = threading.Lock()
         self.unrouted = 0  # forwards the broker had no subscriber for (each was sent again)
         self.subscriptions = 0  # SUBACKs of the Alink replies' subscription, one per connection to the broker
@@ -255,8 +263,15 @@ class _Backend:
         future = loop.create_future()
         # publish outside our lock: paho calls _on_publish holding its own, so holding ours around publish deadlocked
         # (a broker PUBACK racing the next forward); a PUBACK that comes before we listed the mid waits in _early
-        info = self.client.publish(topic, payload, qos=1)
+        try:
+            info = self.client.publish(topic, payload, qos=1)
+        except ValueError as exc:  # a topic paho refuses (a wildcard): no device may have it forwarded
+            raise BrokerError(f"forward to {topic[:200]!r} refused by the MQTT client: {exc}") from None
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            if info.rc == mqtt.MQTT_ERR_NO_CONN:  # paho keeps it and sends it once connected again: its PUBACK is
+                with self._lock:  # nobody's, and left in _early it would answer the next forward given this mid
+                    if self._early.pop(info.mid, None) is None:
+                        self._abandoned.add(info.mid)
             future.set_exception(BrokerError(f"forward to the broker failed: {mqtt.error_string(info.rc)}"))
             return future
         with self._lock:
@@ -268,6 +283,9 @@ class _Backend:
 
     def _on_publish(self, _client, _userdata, mid, reason_code, _properties) -> None:
         with self._lock:
+            if mid in self._abandoned:  # a forward given up while the broker was away, sent on reconnecting
+                self._abandoned.discard(mid)
+                return
             pending = self._pending.pop(mid, None)
             if pending is None:
                 self._early[mid] = reason_code

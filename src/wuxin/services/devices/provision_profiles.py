@@ -13,7 +13,8 @@ token, in one transaction with the profile's count, and answers ThingsBoard's
 with an `errorMsg`) for an unknown key or a wrong secret (one message for both), a revoked, expired or exhausted
 profile, a key already registered, device-chosen credentials, and when the profile's maker may no longer register
 devices for the enterprise (its consent withdrawn or expired, its account disabled): the maker's right is checked
-again at every request, not only when the profile was made."""
+again at every request, not only when the profile was made, and an integrator's profile makes only devices its
+tenant's consent covers."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ from wuxin.bootstrap import Platform
 from wuxin.domain.model import Role, trust_level
 from wuxin.errors import Conflict, InvalidInput, NotFound, WuxinError
 from wuxin.indicators.days import DAY_MS
-from wuxin.security.policy import Principal
+from wuxin.security.policy import Principal, consented_device_keys
 from wuxin.security.secrets import new_token, token_hash
-from wuxin.services.devices.registry import _require_device_manager, _source_mode, known_enterprise
+from wuxin.services.devices.registry import _require_device_manager, _source_mode, consent_views, known_enterprise
 from wuxin.store.rows import ProvisionProfileRow
 from wuxin.store.uow import UnitOfWork
 
@@ -133,7 +134,7 @@ def list_profiles(platform: Platform, principal: Principal | None, enterprise_id
     """The enterprise's profiles, newest first, for whoever may register its devices."""
     with platform.uow() as uow:
         _require_device_manager(platform, uow, principal, enterprise_id)
-        rows = uow.provisioning.of_enterprise(enterprise_id)
+        rows = [row for row in uow.provisioning.of_enterprise(enterprise_id) if _visible(uow, principal, row)]
     now_ms = platform.clock_ms()
     return [public(row, now_ms) for row in rows]
 
@@ -159,13 +160,22 @@ def revoke_profile(platform: Platform, principal: Principal | None, profile_id: 
     return public(revoked, now_ms)
 
 
+def _visible(uow: UnitOfWork, principal: Principal | None, row: ProvisionProfileRow) -> bool:
+    """An integrator sees (and revokes) the profiles its own tenant made, not another installer's that the same
+    enterprise consented to; the admin and the enterprise see them all."""
+    if principal is None or principal.role is not Role.INTEGRATOR:
+        return True
+    maker = uow.identity.user(row["created_by"]) if row["created_by"] is not None else None
+    return maker is not None and maker["tenant_id"] == principal.tenant_id
+
+
 def _known_profile(
     platform: Platform, uow: UnitOfWork, principal: Principal | None, profile_id: int
 ) -> ProvisionProfileRow:
     """The profile if its enterprise is known to the principal; otherwise the NotFound of a missing one."""
     row = uow.provisioning.get(profile_id)
     missing = NotFound(f"provision profile {profile_id} does not exist")
-    if row is None:
+    if row is None or not _visible(uow, principal, row):
         raise missing
     try:
         known_enterprise(platform, uow, principal, row["enterprise_id"])
@@ -175,6 +185,13 @@ def _known_profile(
 
 
 # ---------------------------------------------------------------- the device's request
+
+
+def _shown(value: Any) -> str:
+    """A value of the request as a refusal names it: its repr, cut at 120 characters (the answer and the log line
+    are not to carry a 256 KiB name back)."""
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:120]}… ({len(text)} characters)"
 
 
 def _text(body: dict, field: str) -> str:
@@ -195,7 +212,9 @@ def provision_device(platform: Platform, body: Any, source: str) -> tuple[str, s
     try:
         return _provision(platform, key, secret, body, source)
     except Conflict:  # the key was registered by someone else between the check and the insert (store.errors)
-        raise ProvisionRefused("key_taken", f"device key {body.get('deviceName')!r} is already registered") from None
+        raise ProvisionRefused(
+            "key_taken", f"device key {_shown(body.get('deviceName'))} is already registered"
+        ) from None
     except InvalidInput as exc:  # a value the database cannot hold (store.errors)
         raise ProvisionRefused("bad_request", str(exc)) from None
 
@@ -210,7 +229,7 @@ def _device_chosen(body: dict) -> ProvisionRefused | None:
     if body.get("credentialsType") not in (None, "ACCESS_TOKEN"):
         return ProvisionRefused(
             "device_credentials",
-            f"the platform issues the device's access token: credentialsType {body.get('credentialsType')!r} is not "
+            f"the platform issues the device's access token: credentialsType {_shown(body.get('credentialsType'))} is not "
             "accepted (leave it out, or ACCESS_TOKEN without a token)",
         )
     if body.get("gateway"):
@@ -228,16 +247,17 @@ def _provision(platform: Platform, key: str, secret: str, body: dict, source: st
         profile_id = profile["id"]
         now_ms = platform.clock_ms()
         try:
-            _check_profile(platform, uow, profile, now_ms)  # before the name: a dead profile learns nothing of keys
+            maker = _check_profile(platform, uow, profile, now_ms)  # before the name: a dead profile learns no key
             chosen = _device_chosen(body)
             if chosen is not None:
                 raise chosen
             if not isinstance(device_key, str) or not KEY_PATTERN.match(device_key):
                 raise ProvisionRefused(
                     "bad_device_name",
-                    f"deviceName {device_key!r} is not a device key (2-100 letters, digits, _ . : -, starting with a "
+                    f"deviceName {_shown(device_key)} is not a device key (2-100 letters, digits, _ . : -, starting with a "
                     "letter or digit); the platform does not make up names",
                 )
+            _require_consent_covers(platform, uow, maker, profile, device_key, now_ms)
             if uow.devices.by_key(device_key):
                 raise ProvisionRefused("key_taken", f"device key {device_key!r} is already registered", profile_id)
             if not uow.provisioning.take_slot(profile_id, now_ms):  # taken by a concurrent request since the check
@@ -276,8 +296,9 @@ def _provision(platform: Platform, key: str, secret: str, body: dict, source: st
     return device_key, token, profile_id
 
 
-def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfileRow, now_ms: int) -> None:
-    """The profile is live and its maker may still register devices for its enterprise."""
+def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfileRow, now_ms: int) -> Principal | None:
+    """The profile is live and its maker may still register devices for its enterprise: the maker (None: the
+    platform itself)."""
     profile_id = profile["id"]
     if profile["revoked_ms"] is not None:
         raise ProvisionRefused("profile_revoked", f"provision profile {profile_id} was revoked")
@@ -289,7 +310,7 @@ def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfil
             f"provision profile {profile_id} has no devices left (all {profile['max_devices']} provisioned)",
         )
     if profile["created_by"] is None:
-        return  # made by the platform itself (its operator at the shell)
+        return None  # made by the platform itself (its operator at the shell)
     user = uow.identity.user(profile["created_by"])
     maker_gone = ProvisionRefused(
         "maker_not_allowed",
@@ -304,6 +325,29 @@ def _check_profile(platform: Platform, uow: UnitOfWork, profile: ProvisionProfil
         _source_mode(profile["source_mode"], maker)
     except WuxinError:
         raise maker_gone from None
+    return maker
+
+
+def _require_consent_covers(
+    platform: Platform,
+    uow: UnitOfWork,
+    maker: Principal | None,
+    profile: ProvisionProfileRow,
+    device_key: str,
+    now_ms: int,
+) -> None:
+    """An integrator's profile makes only devices its tenant's consent covers: a consent for some devices or one
+    industry is no key to create others, which it could not manage afterwards (registry.require_device_manager_of)."""
+    if maker is None or maker.role is not Role.INTEGRATOR:
+        return
+    consents = consent_views(uow.consents.for_enterprise(profile["enterprise_id"]))
+    covered, _ = consented_device_keys(maker.tenant_id, [(device_key, profile["device_type"])], consents, now_ms)
+    if device_key not in covered:
+        raise ProvisionRefused(
+            "not_consented",
+            f"device {device_key!r} of type {profile['device_type']} is not covered by the consent under which "
+            f"provision profile {profile['id']} was made",
+        )
 
 
 def _audit_refusal(
