@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from wuxin.scenarios import scenario_packs
 from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.demo.setup import load_demo
@@ -42,6 +44,7 @@ def test_demo_loads_every_scenario_once_and_serves_it(platform, live):
     decisions = live.client.get(f"/api/v1/enterprises/{factory['id']}/credit/decisions", headers=officer).json()
     assert decisions and all(d["model_label"] == active[0]["label"] for d in decisions)
     _the_fleet_loan_is_warned_for_its_truck_leaving_its_area(platform)
+    _every_warned_loan_names_a_major_or_critical_alarm_in_both_languages(platform)
 
 
 def _the_fleet_loan_is_warned_for_its_truck_leaving_its_area(platform):
@@ -56,6 +59,19 @@ def _the_fleet_loan_is_warned_for_its_truck_leaving_its_area(platform):
     assert loan["state"] == "warning" and len(history) == 1, (loan, history)
     assert "驶出电子围栏 Left the geofence" in history[0]["reason"], history[0]["reason"]
     assert "驾驶行为" not in history[0]["reason"] and "driver_behaviour" not in history[0]["reason"]
+
+
+def _every_warned_loan_names_a_major_or_critical_alarm_in_both_languages(platform):
+    """No loan is warned for nothing ('demo: warn' used to be a reason) nor on minor events."""
+    with platform.uow() as uow:
+        warned = [l for l in uow.monitoring.loans() if l["state"] == "warning"]
+        reasons = [h["reason"] for l in warned for h in uow.monitoring.history(l["id"]) if h["to_value"] == "warning"]
+        named = {r: [uow.monitoring.alarm(int(n)) for n in re.findall(r"#(\d+) ", r)] for r in reasons}
+    assert warned and len(reasons) == len(warned)
+    for reason, alarms in named.items():
+        assert alarms and None not in alarms, reason
+        assert {a["severity"] for a in alarms} <= {"major", "critical"}, reason
+        assert reason.startswith("贷后告警 / alarms on the loan: "), reason
 
 
 def test_driver_safety_alarms_alone_leave_the_fleet_loan_in_monitoring(platform, monkeypatch):

@@ -1,5 +1,6 @@
 """The demo's loans: one per enterprise in various states, a tyre pledge for the logistics borrower, alarms, and the
-fleet borrower's vehicle loan, which its trucks' alarms put in warning (so the bank may lock or immobilise them)."""
+fleet borrower's vehicle loan; a loan goes to warning only on alarms that threaten it (a truck out of its area puts
+the fleet's there, so the bank may lock or immobilise it)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from wuxin.services.demo.people import DEMO_PASSWORD
 from wuxin.services.monitoring import alarms as monitoring
 from wuxin.services.monitoring import sweeps
 
-COLLATERAL_SEVERITIES = frozenset({"major", "critical"})  # what warns a vehicle loan (see _warn_on_truck_alarms)
+COLLATERAL_SEVERITIES = frozenset({"major", "critical"})  # what warns a loan (see _warn_on_collateral_alarms)
 PATHS = [
     [],
     ["assess"],
@@ -27,9 +28,11 @@ PATHS = [
 
 
 def demo_loans(platform: Platform, fleet, enterprise_ids: list[int], progress: Callable[[str], None] = print) -> None:
+    """One loan per enterprise along PATHS; a loan whose path ends in `warn`, and every loan on pledged goods or
+    vehicles, is then warned only if the sweep finds alarms that threaten it (_warn_on_collateral_alarms)."""
     officer = principal_for_token(platform, login(platform, "officer", DEMO_PASSWORD))
     risk = principal_for_token(platform, login(platform, "risk", DEMO_PASSWORD))
-    vehicle_loans: list[int] = []
+    watched: list[int] = []
     for n, (spec, eid) in enumerate(zip(fleet, enterprise_ids)):
         product = demo_product(spec.industry)
         if product is None:
@@ -39,15 +42,16 @@ def demo_loans(platform: Platform, fleet, enterprise_ids: list[int], progress: C
         collateral = spec.industry in packs_with("demo_pledge") + packs_with("demo_fleet_loan")
         path = PATHS[-2] if collateral else PATHS[n % len(PATHS)]
         for action in path:
-            _step(platform, officer, risk, loan["id"], action, _plan_devices(spec))
+            if action != "warn":
+                _step(platform, officer, risk, loan["id"], action, _plan_devices(spec))
         if spec.industry in packs_with("demo_pledge"):
             _pledge(platform, officer, risk, loan["id"], spec)
-        if spec.industry in packs_with("demo_fleet_loan"):
-            vehicle_loans.append(loan["id"])
+        if collateral or "warn" in path:
+            watched.append(loan["id"])
     sweeps.sweep(platform)
     pledges.check_coverage(platform)
-    for loan_id in vehicle_loans:
-        _warn_on_truck_alarms(platform, risk, loan_id)
+    for loan_id in watched:
+        _warn_on_collateral_alarms(platform, risk, loan_id)
 
 
 def _plan_devices(spec) -> list[str]:
@@ -59,38 +63,40 @@ def _plan_devices(spec) -> list[str]:
     return keys[:5]
 
 
-def _warn_on_truck_alarms(platform: Platform, risk: Principal, loan_id: int) -> None:
-    """The risk manager moves the fleet loan to `warning` through the loan workflow when its pledged vehicles have open
-    alarms that threaten the collateral (major or critical: a truck out of its area, a terminal removed or silent, a
-    collision; of the truck's terminal or another unit on the same plate), naming them as the reason. Driver-safety
-    events (fatigue, phone use) are the fleet's own business and leave the loan in monitoring, as does a quiet fleet:
-    the demo says nothing it did not see."""
+def _warn_on_collateral_alarms(platform: Platform, risk: Principal, loan_id: int) -> None:
+    """The risk manager moves a loan in monitoring to `warning` through the loan workflow when alarms that threaten
+    it are open (major or critical: goods below the pledge or the coverage line, a truck out of its area, a device
+    removed or silent, a collision), on the loan or on its monitoring plan's devices (for a vehicle, any unit on the
+    same plate), naming them in zh and en as the reason. Driver-safety and other minor events are the borrower's own
+    business and leave the loan in monitoring, as a quiet borrower does: the demo says nothing it did not see."""
     with platform.uow() as uow:
         loan = uow.monitoring.loan(loan_id)
         if loan is None:
             raise NotFound(f"loan {loan_id} does not exist")
+        if loan["state"] != "monitoring":
+            return
+        planned = [d for key in loan["monitoring_plan"]["devices"] if (d := uow.devices.by_key(key))]
         vehicles = device_types_with("locates_vehicles")
-        terminals = [
-            d
-            for key in loan["monitoring_plan"]["devices"]
-            if (d := uow.devices.by_key(key)) and d["device_type"] in vehicles
-        ]
-        plates = {(d["attributes"] or {}).get("plate") for d in terminals} - {None, ""}
-        on_vehicle = {
+        plates = {(d["attributes"] or {}).get("plate") for d in planned if d["device_type"] in vehicles} - {None, ""}
+        named = {d["id"]: d["key"] for d in planned} | {
             d["id"]: (d["attributes"] or {}).get("plate")
             for d in uow.devices.list(loan["enterprise_id"])
             if (d["attributes"] or {}).get("plate") in plates
         }
     alarms = [
         a
-        for a in monitoring.list_alarms(platform, risk, "active", loan["enterprise_id"], limit=200)
-        if a["device_id"] in on_vehicle and a["severity"] in COLLATERAL_SEVERITIES
+        for a in monitoring.list_alarms(platform, risk, "active", loan["enterprise_id"], limit=500)
+        if a["severity"] in COLLATERAL_SEVERITIES and (loan_id in (a["loan_ids"] or []) or a["device_id"] in named)
     ]
     if not alarms:
         return
-    alarms.sort(key=lambda a: (a["alarm_type"] != "geofence_exit", a["id"]))
-    named = "; ".join(f"#{a['id']} {_alarm_words(a['alarm_type'])} ({on_vehicle[a['device_id']]})" for a in alarms[:3])
-    loans.transition(platform, risk, loan_id, "warn", f"押品车辆告警 / alarms on pledged vehicles: {named}")
+    alarms.sort(key=lambda a: (a["severity"] != "critical", a["id"]))
+    said = "; ".join(f"#{a['id']} {_alarm_words(a['alarm_type'])}{_on(named.get(a['device_id']))}" for a in alarms[:3])
+    loans.transition(platform, risk, loan_id, "warn", f"贷后告警 / alarms on the loan: {said}")
+
+
+def _on(device: str | None) -> str:
+    return f" ({device})" if device else ""
 
 
 def _alarm_words(alarm_type: str) -> str:
