@@ -36,8 +36,10 @@ def demo(tmp_path_factory):
     yield from serve_demo(tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per e2e file: Playwright's sync API keeps its event loop running in this thread while it is open,
+    so a session-long browser made every later test file of the worker that calls asyncio.run fail."""
     with chromium() as b:
         yield b
 
