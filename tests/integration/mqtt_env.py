@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 
@@ -73,3 +74,33 @@ def wait_for(
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what() if callable(what) else what}"
         time.sleep(0.02)
+
+
+@contextmanager
+def front_with_worker(
+    platform, data_dir, client_id: str, front_user: str, front_password: str, **front_options
+) -> Iterator[tuple[MosquittoProcess, DynsecAdmin, object]]:
+    """The vendor SDK tests' stack: a broker, a worker subscribed to it, and the MQTT front end forwarding to it
+    (`front_options` for DeviceFrontEnd, e.g. TLS or the command poll); all stopped on leaving."""
+    from wuxin.ingest.mqtt.broker import provision_front
+    from wuxin.ingest.mqtt.front import DeviceFrontEnd
+    from wuxin.ingest.mqtt.worker import MqttWorker
+
+    broker, admin = start_broker(data_dir / "broker")
+    provision_front(admin, front_user, front_password)
+    stop = threading.Event()
+    worker = MqttWorker(platform, worker_url(broker), client_id, batch_wait_s=0.005)
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    front = None
+    try:
+        assert worker.subscribed.wait(30)
+        front = DeviceFrontEnd(platform, broker.url(front_user, front_password), **front_options).start_in_thread()
+        yield broker, admin, front
+    finally:
+        if front is not None:
+            front.stop()
+        stop.set()
+        thread.join(10)
+        admin.close()
+        broker.stop()

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.mqtt_env import start_broker, wait_for, worker_url
+from tests.integration.mqtt_env import front_with_worker, wait_for
 from tests.integration.vendor_sdk.run import SdkProcess
 from tests.world import PASSWORD, build_world
 from wuxin.commands.model import ANSWER_WINDOW_S
 from wuxin.errors import Conflict, Denied, InvalidInput, NotFound
-from wuxin.ingest.mqtt.broker import provision_front
-from wuxin.ingest.mqtt.front import DeviceFrontEnd
-from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.services.access import identity
 from wuxin.services.devices import calendars, registry
 from wuxin.services.devices import commands as cmd
@@ -57,33 +54,25 @@ def state_is(platform, command_id: int, state: str) -> None:
 def env(platform, tmp_path):
     platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time; consents start now
     world = build_world(platform)
-    broker, admin = start_broker(tmp_path / "broker")
-    provision_front(admin, FRONT_USER, FRONT_PASSWORD)
-    stop = threading.Event()
-    worker = MqttWorker(platform, worker_url(broker), "cmd-worker", batch_wait_s=0.005)
-    thread = threading.Thread(target=worker.run, args=(stop,))
-    thread.start()
-    assert worker.subscribed.wait(30)
-    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD), command_poll_s=0.1).start_in_thread()
-    processes: list[SdkProcess] = []
+    with front_with_worker(platform, tmp_path, "cmd-worker", FRONT_USER, FRONT_PASSWORD, command_poll_s=0.1) as (
+        _,
+        _,
+        front,
+    ):
+        processes: list[SdkProcess] = []
 
-    def sdk(kind: str, **config) -> SdkProcess:
-        driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
-        process = SdkProcess(
-            "linkkit" if kind == "linkkit" else "tb", driver, {"host": "127.0.0.1", "port": front.port, **config}
-        )
-        processes.append(process)
-        assert process.hello == {"connected": True}
-        return process
+        def sdk(kind: str, **config) -> SdkProcess:
+            driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
+            process = SdkProcess(
+                "linkkit" if kind == "linkkit" else "tb", driver, {"host": "127.0.0.1", "port": front.port, **config}
+            )
+            processes.append(process)
+            assert process.hello == {"connected": True}
+            return process
 
-    yield world, front, sdk
-    for process in processes:
-        process.close()
-    front.stop()
-    stop.set()
-    thread.join(10)
-    admin.close()
-    broker.stop()
+        yield world, front, sdk
+        for process in processes:
+            process.close()
 
 
 # ---- ThingsBoard MQTT: server-side RPC

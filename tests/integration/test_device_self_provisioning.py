@@ -16,16 +16,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from tests.integration.mqtt_env import start_broker, wait_for, worker_url
+from tests.integration.mqtt_env import front_with_worker, wait_for
 from tests.integration.vendor_sdk.run import SdkProcess
 from tests.world import PASSWORD, build_world, login
 from wuxin.api.app import create_app
 from wuxin.cli.main import app as cli_app
 from wuxin.config import get_settings
 from wuxin.indicators.days import DAY_MS
-from wuxin.ingest.mqtt.broker import provision_front
-from wuxin.ingest.mqtt.front import DeviceFrontEnd
-from wuxin.ingest.mqtt.worker import MqttWorker
 from wuxin.security.secrets import token_hash
 from wuxin.services.access import consent, identity
 from wuxin.services.access.source_limits import FailureLimiter
@@ -41,29 +38,17 @@ BRACELET = "manufacturing.current_bracelet"
 def env(platform, tmp_path):
     platform.clock.now_ms = int(time.time() * 1000)
     world = build_world(platform)
-    broker, admin = start_broker(tmp_path / "broker")
-    provision_front(admin, FRONT_USER, FRONT_PASSWORD)
-    stop = threading.Event()
-    worker = MqttWorker(platform, worker_url(broker), "provision-worker", batch_wait_s=0.005)
-    thread = threading.Thread(target=worker.run, args=(stop,))
-    thread.start()
-    assert worker.subscribed.wait(10)
-    front = DeviceFrontEnd(platform, broker.url(FRONT_USER, FRONT_PASSWORD)).start_in_thread()
-    processes: list[SdkProcess] = []
+    with front_with_worker(platform, tmp_path, "provision-worker", FRONT_USER, FRONT_PASSWORD) as (_, _, front):
+        processes: list[SdkProcess] = []
 
-    def sdk(**config) -> SdkProcess:
-        process = SdkProcess("tb", "tb_driver.py", {"host": "127.0.0.1", "port": front.port, **config})
-        processes.append(process)
-        return process
+        def sdk(**config) -> SdkProcess:
+            process = SdkProcess("tb", "tb_driver.py", {"host": "127.0.0.1", "port": front.port, **config})
+            processes.append(process)
+            return process
 
-    yield world, front, sdk
-    for process in processes:
-        process.close()
-    front.stop()
-    stop.set()
-    thread.join(10)
-    admin.close()
-    broker.stop()
+        yield world, front, sdk
+        for process in processes:
+            process.close()
 
 
 def _site(platform, enterprise_id: int) -> int:

@@ -4,20 +4,17 @@ Mosquitto that the ingestion worker reads. Each case asserts what the platform s
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.integration.mqtt_env import Device, accounts, start_broker, wait_for, worker_url
+from tests.integration.mqtt_env import Device, accounts, front_with_worker, wait_for
 from tests.integration.tls_certs import make_ca
 from tests.integration.vendor_sdk.run import SdkProcess
 from tests.world import build_world
-from wuxin.ingest.mqtt.broker import provision_front
-from wuxin.ingest.mqtt.front import DeviceFrontEnd, tls_context
-from wuxin.ingest.mqtt.worker import MqttWorker
+from wuxin.ingest.mqtt.front import tls_context
 from wuxin.security.policy import Principal, Role
 from wuxin.services.access.data_access import list_devices
 from wuxin.services.access.source_limits import FailureLimiter
@@ -48,35 +45,26 @@ def server_tls(tmp_path_factory):
 def sdk_env(platform, tmp_path, server_tls):
     platform.clock.now_ms = int(time.time() * 1000)  # LinkKit signs the wall clock's time; the consents run from it
     world = build_world(platform)
-    broker, admin = start_broker(tmp_path / "broker")
-    provision_front(admin, FRONT_USER, FRONT_PASSWORD)
-    stop = threading.Event()
-    worker = MqttWorker(platform, worker_url(broker), "sdk-worker", batch_wait_s=0.005)
-    thread = threading.Thread(target=worker.run, args=(stop,))
-    thread.start()
-    assert worker.subscribed.wait(30)
     _, cert, key = server_tls
-    front = DeviceFrontEnd(
-        platform, broker.url(FRONT_USER, FRONT_PASSWORD), tls_port=0, tls_context=tls_context(cert, key)
-    ).start_in_thread()
-    processes: list[SdkProcess] = []
+    tls = {"tls_port": 0, "tls_context": tls_context(cert, key)}
+    with front_with_worker(platform, tmp_path, "sdk-worker", FRONT_USER, FRONT_PASSWORD, **tls) as (
+        broker,
+        admin,
+        front,
+    ):
+        processes: list[SdkProcess] = []
 
-    def sdk(kind: str, **config) -> SdkProcess:
-        driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
-        process = SdkProcess(
-            "linkkit" if kind == "linkkit" else "tb", driver, {"host": "127.0.0.1", "port": front.port, **config}
-        )
-        processes.append(process)
-        return process
+        def sdk(kind: str, **config) -> SdkProcess:
+            driver = "linkkit_driver.py" if kind == "linkkit" else "tb_driver.py"
+            process = SdkProcess(
+                "linkkit" if kind == "linkkit" else "tb", driver, {"host": "127.0.0.1", "port": front.port, **config}
+            )
+            processes.append(process)
+            return process
 
-    yield world, broker, admin, front, sdk
-    for process in processes:
-        process.close()
-    front.stop()
-    stop.set()
-    thread.join(10)
-    admin.close()
-    broker.stop()
+        yield world, broker, admin, front, sdk
+        for process in processes:
+            process.close()
 
 
 def _readings(platform, key: str) -> list[tuple]:

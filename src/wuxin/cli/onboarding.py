@@ -202,17 +202,12 @@ def device_add(
     ),
 ) -> None:
     """Register one device; its access token is printed once (only its hash is stored)."""
-    from wuxin.services.devices.registry import enterprise_profile, register_device
+    from wuxin.services.devices.registry import register_device
 
     try:
         platform, principal = _acting(as_user)
         enterprise_id = _enterprise_id(platform, enterprise)
-        site_id = None
-        if site is not None:
-            sites = enterprise_profile(platform, principal, enterprise_id)["sites"]
-            site_id = next((s["id"] for s in sites if s["name"] == site or str(s["id"]) == site), None)
-            if site_id is None:
-                raise NotFound(f"enterprise {enterprise_id} has no site {site!r}")
+        site_id = None if site is None else _site_id(platform, principal, enterprise_id, site)
         device_id, token = register_device(
             platform, principal, enterprise_id, key, device_type, source_mode, site_id, _attributes(attr)
         )
